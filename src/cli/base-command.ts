@@ -1,0 +1,60 @@
+import {Command, Flags, Interfaces} from '@oclif/core'
+import {EXIT_CODES, EXIT_CODE_HELP, IotdError} from '../errors.js'
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+
+/** Rendered into every command's help so exit codes are documented where users look. */
+export const EXIT_CODES_HELP = Object.entries(EXIT_CODE_HELP)
+  .map(([code, text]) => `  ${code.padEnd(4)}${text}`)
+  .join('\n')
+
+/**
+ * Shared plumbing for every command: colour and verbosity flags, `--json`, and one place that turns core errors
+ * into exit codes and one-line messages (no stack trace unless --verbose or DEBUG=iotd*).
+ */
+export abstract class BaseCommand extends Command {
+  static override enableJsonFlag = true
+
+  static override baseFlags = {
+    color: Flags.boolean({
+      allowNo: true,
+      default: true,
+      helpGroup: 'GLOBAL',
+      summary: 'Colour output (--no-color or NO_COLOR=1 turns it off).',
+    }),
+    verbose: Flags.boolean({helpGroup: 'GLOBAL', summary: 'Print stack traces and debug detail on errors.', env: 'IOTD_VERBOSE'}),
+  }
+
+  protected get verbose(): boolean {
+    return this.argv.includes('--verbose') || /(^|,)iotd/.test(process.env.DEBUG ?? '') || process.env.IOTD_VERBOSE === '1'
+  }
+
+  /** Writes a line to stderr (progress, warnings), never to stdout which carries the product. */
+  protected note(message: string): void {
+    process.stderr.write(`${message}\n`)
+  }
+
+  protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
+    if (err instanceof IotdError) {
+      return this.fail(err.message, err.exitCode, err.suggestions, err)
+    }
+    // oclif's own parse errors (unknown flag, missing argument) are usage errors.
+    if (err.oclif?.exit === 2 || /Unexpected argument|Nonexistent flag|Missing required|Expected .* to be one of|Parsing --/.test(err.message)) {
+      return this.fail(err.message.split('\n')[0], EXIT_CODES.usage, ['see --help'], err)
+    }
+    if ((err as {code?: string}).code === 'EEXIT') throw err
+    return this.fail(err.message, EXIT_CODES.runtime, [], err)
+  }
+
+  private fail(message: string, exitCode: number, suggestions: string[], err: Error): never {
+    if (this.jsonEnabled()) {
+      process.stdout.write(`${JSON.stringify({schemaVersion: 1, error: {message, exitCode}}, null, 2)}\n`)
+    } else {
+      const lines = [`Error: ${message}`]
+      for (const s of suggestions) lines.push(`  Try: ${s}`)
+      if (this.verbose && err.stack) lines.push(err.stack)
+      process.stderr.write(`${lines.join('\n')}\n`)
+    }
+    this.exit(exitCode)
+  }
+}

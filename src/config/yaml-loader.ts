@@ -1,0 +1,150 @@
+import {readFileSync} from 'node:fs'
+import {isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node} from 'yaml'
+import type {z} from 'zod'
+import {ConfigError, type ConfigProblem} from '../errors.js'
+
+/**
+ * The one YAML loader: parses a config file keeping source positions, interpolates `${env:NAME}` references,
+ * validates with a zod schema and reports every problem as `file:line:col: message`.
+ */
+
+export interface LoadedConfig<T> {
+  value: T
+  /** Finds the source position of a path in the document, for errors raised after validation (e.g. cycles). */
+  locate: (path: readonly PropertyKey[]) => {line: number; col: number} | undefined
+  file: string
+}
+
+export interface LoadOptions {
+  /** Environment for `${env:NAME}` interpolation; defaults to process.env. */
+  env?: NodeJS.ProcessEnv
+  /** Text to parse instead of reading `file` (file is still used in messages). */
+  text?: string
+}
+
+const ENV_REF = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g
+
+export function loadYamlConfig<S extends z.ZodType>(file: string, schema: S, options: LoadOptions = {}): LoadedConfig<z.output<S>> {
+  let text: string
+  if (options.text === undefined) {
+    try {
+      text = readFileSync(file, 'utf8')
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      throw new ConfigError([{file, message: code === 'ENOENT' ? 'file not found' : `cannot read file (${code ?? String(error)})`}])
+    } 
+  } else {
+    text = options.text
+  }
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(text, {lineCounter, prettyErrors: false, uniqueKeys: true, strict: true})
+  const syntax: ConfigProblem[] = doc.errors.map((e) => {
+    const pos = lineCounter.linePos(e.pos[0])
+    return {file, line: pos.line, col: pos.col, message: `YAML syntax error: ${firstLine(e.message)}`}
+  })
+  if (syntax.length > 0) throw new ConfigError(syntax)
+
+  const locate = (path: readonly PropertyKey[]) => locatePath(doc, lineCounter, path)
+  const env = options.env ?? process.env
+  const problems: ConfigProblem[] = []
+  const raw = interpolateEnv(doc.toJS({maxAliasCount: 1000}), env, [], problems, file, locate)
+  if (raw === null || raw === undefined) throw new ConfigError([{file, line: 1, col: 1, message: 'the file is empty'}])
+  if (problems.length > 0) throw new ConfigError(problems)
+
+  const parsed = schema.safeParse(raw)
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(...issueToProblems(issue, file, locate))
+    throw new ConfigError(sortProblems(problems))
+  }
+  return {value: parsed.data, locate, file}
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')
+}
+
+function interpolateEnv(
+  value: unknown,
+  env: NodeJS.ProcessEnv,
+  path: PropertyKey[],
+  problems: ConfigProblem[],
+  file: string,
+  locate: LoadedConfig<unknown>['locate'],
+): unknown {
+  if (typeof value === 'string') {
+    if (!value.includes('${env:')) return value
+    return value.replace(ENV_REF, (_m, name: string, fallback: string | undefined) => {
+      const v = env[name]
+      if (v !== undefined && v !== '') return v
+      if (fallback !== undefined) return fallback
+      problems.push({file, ...locate(path), path: formatPath(path), message: `environment variable ${name} is not set (referenced as \${env:${name}})`})
+      return ''
+    })
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, env, [...path, i], problems, file, locate))
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(value)) out[k] = interpolateEnv(v, env, [...path, k], problems, file, locate)
+    return out
+  }
+  return value
+}
+
+function issueToProblems(issue: z.core.$ZodIssue, file: string, locate: LoadedConfig<unknown>['locate']): ConfigProblem[] {
+  const path = issue.path as PropertyKey[]
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => ({
+      file,
+      ...(locate([...path, key]) ?? locate(path)),
+      path: formatPath([...path, key]),
+      message: `unknown key "${key}"${path.length ? ` in ${formatPath(path)}` : ''}`,
+    }))
+  }
+  const where = formatPath(path)
+  let message = issue.message
+  if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) {
+    message = `missing required key "${String(path.at(-1))}"`
+    return [{file, ...(locate(path.slice(0, -1)) ?? {line: 1, col: 1}), path: where, message: path.length > 1 ? `${message} in ${formatPath(path.slice(0, -1))}` : message}]
+  }
+  return [{file, ...(locate(path) ?? {line: 1, col: 1}), path: where, message: where ? `${where}: ${message}` : message}]
+}
+
+function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {
+  return problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0))
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = ''
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`
+    else out += out ? `.${String(p)}` : String(p)
+  }
+  return out
+}
+
+/** Walks the YAML AST along `path`; for a map key returns the key's position, otherwise the value's. */
+function locatePath(doc: Document, lc: LineCounter, path: readonly PropertyKey[]): {line: number; col: number} | undefined {
+  let node: unknown = doc.contents
+  let best: Node | undefined = isNode(node) ? node : undefined
+  for (const seg of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === String(seg))
+      if (!pair) break
+      const keyNode = pair.key as Node
+      best = keyNode
+      node = pair.value
+      if (isNode(node) && !(isMap(node) || isSeq(node))) best = node
+    } else if (isSeq(node) && typeof seg === 'number') {
+      const item = node.items[seg]
+      if (!isNode(item)) break
+      best = item
+      node = item
+    } else {
+      break
+    }
+  }
+  const offset = best?.range?.[0]
+  if (offset === undefined) return undefined
+  const pos = lc.linePos(offset)
+  return {line: pos.line, col: pos.col}
+}
