@@ -1,0 +1,57 @@
+import type {PayloadSpec} from '../scenario/schema.js'
+import {parseTemplate, renderTemplate} from '../scenario/template.js'
+import type {FieldValue} from './field-generators.js'
+
+/** Payload encoders: the fields of one message (declaration order) → the bytes-to-be as a string. */
+
+export type Record_ = ReadonlyMap<string, FieldValue>
+export type PayloadEncoder = (fields: Record_) => string
+
+export function createEncoder(spec: PayloadSpec, fieldOrder: readonly string[]): PayloadEncoder {
+  switch (spec.format) {
+    case 'json': {
+      const names = spec.fields ?? fieldOrder
+      return (fields) => {
+        const obj: Record<string, FieldValue> = {}
+        for (const name of names) obj[name] = fields.get(name) as FieldValue
+        return JSON.stringify(obj)
+      }
+    }
+    case 'csv': {
+      const names = spec.fields ?? fieldOrder
+      const sep = spec.delimiter ?? ','
+      return (fields) => {
+        const cells: string[] = []
+        for (const name of names) {
+          const v = fields.get(name)
+          // Object fields (gps) contribute their values in key order: lat, lon, heading, speed.
+          if (v !== null && typeof v === 'object') for (const inner of Object.values(v)) cells.push(csvCell(inner, sep))
+          else cells.push(csvCell(v, sep))
+        }
+        return cells.join(sep)
+      }
+    }
+    case 'raw': {
+      const template = parseTemplate(spec.template, 'lenient')
+      return (fields) => renderTemplate(template, (path) => textOf(lookupPath(fields, path)))
+    }
+  }
+}
+
+export function lookupPath(fields: Record_, path: string): FieldValue | undefined {
+  const dot = path.indexOf('.')
+  if (dot < 0) return fields.get(path)
+  const v = fields.get(path.slice(0, dot))
+  return v !== null && typeof v === 'object' ? (v as unknown as Record<string, number>)[path.slice(dot + 1)] : undefined
+}
+
+function textOf(v: FieldValue | undefined): string | undefined {
+  if (v === undefined) return undefined
+  return typeof v === 'object' ? JSON.stringify(v) : String(v)
+}
+
+/** RFC 4180: quote a cell holding the delimiter, a quote or a line break; double the quotes inside. */
+export function csvCell(v: unknown, sep = ','): string {
+  const text = v === undefined || v === null ? '' : String(v)
+  return text.includes(sep) || /["\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text
+}

@@ -1,0 +1,92 @@
+import {UsageError} from '../../errors.js'
+import {hashUniform} from '../generators/prng.js'
+import type {DeviceSpec, MessageSpec} from '../types.js'
+import type {FleetConfig, Scenario} from './schema.js'
+import {fleetJitterMs} from './semantic-checks.js'
+import {parseTemplate, renderTemplate, type Template} from './template.js'
+
+/**
+ * Turns fleets into concrete devices: templates rendered, vars assigned, a seeded phase per device.
+ * Everything random is keyed by (seed, fleet name, index), so adding devices or fleets never changes an
+ * existing device.
+ */
+
+export interface ExpandOptions {
+  /** Only these fleets (by name); default all. */
+  fleets?: string[]
+}
+
+export function expandDevices(scenario: Scenario, options: ExpandOptions = {}): DeviceSpec[] {
+  const seed = scenario.seed
+  let fleets = scenario.fleets
+  if (options.fleets) {
+    const known = new Set(fleets.map((f) => f.name))
+    const unknown = options.fleets.filter((n) => !known.has(n))
+    if (unknown.length > 0) throw new UsageError(`unknown fleet ${unknown.map((n) => `"${n}"`).join(', ')}`, [`fleets in this scenario: ${[...known].join(', ')}`])
+    const wanted = new Set(options.fleets)
+    fleets = fleets.filter((f) => wanted.has(f.name))
+  }
+  const devices: DeviceSpec[] = []
+  for (const fleet of fleets) expandFleet(scenario, fleet, seed, devices)
+  return devices
+}
+
+interface CompiledMessage {
+  topic: Template
+  payload: Template
+  qos: MessageSpec['qos']
+  retain: boolean
+}
+
+function compileMessage(m: FleetConfig['birth']): CompiledMessage | undefined {
+  if (!m) return undefined
+  return {topic: parseTemplate(m.topic), payload: parseTemplate(m.payload, 'lenient'), qos: m.qos, retain: m.retain}
+}
+
+function expandFleet(scenario: Scenario, fleet: FleetConfig, seed: number, out: DeviceSpec[]): void {
+  const varTemplates = Object.entries(fleet.vars).map(([name, v]) => [name, typeof v === 'string' ? parseTemplate(v, 'lenient') : v] as const)
+  const id = parseTemplate(fleet.id)
+  const clientId = parseTemplate(fleet.clientId ?? scenario.broker.clientId)
+  const topic = parseTemplate(fleet.topic)
+  const birth = compileMessage(fleet.birth)
+  const lwt = compileMessage(fleet.lwt)
+  const death = compileMessage(fleet.death)
+  const jitterMs = fleetJitterMs(fleet)
+
+  for (let index = 0; index < fleet.count; index++) {
+    const vars: Record<string, string> = {fleet: fleet.name, index: String(index), number: String(index + 1)}
+    const lookup = (name: string) => vars[name]
+    for (const [name, v] of varTemplates) {
+      if ('parts' in v) vars[name] = renderTemplate(v, lookup)
+      else if (v.cycle) vars[name] = v.cycle[index % v.cycle.length]
+      else if (v.block) vars[name] = v.block[Math.floor((index * v.block.length) / fleet.count)]
+    }
+    vars.deviceId = renderTemplate(id, lookup)
+    const message = (m: CompiledMessage | undefined): MessageSpec | undefined =>
+      m && {topic: renderTemplate(m.topic, lookup), payload: renderTemplate(m.payload, lookup), qos: m.qos, retain: m.retain}
+    const device: DeviceSpec = {
+      fleet: fleet.name,
+      index,
+      deviceId: vars.deviceId,
+      clientId: renderTemplate(clientId, lookup),
+      topic: renderTemplate(topic, lookup),
+      vars,
+      everyMs: fleet.every,
+      jitterMs,
+      // Spread the fleet over one period so devices do not all publish in the same millisecond.
+      phaseMs: Math.floor(hashUniform([seed, fleet.name, index, 'phase']) * fleet.every),
+      qos: fleet.qos,
+      retain: fleet.retain,
+      cleanSession: fleet.session === 'clean',
+      inflight: fleet.inflight,
+    }
+    if (fleet.sessionExpiry !== undefined) device.sessionExpiryMs = fleet.sessionExpiry
+    const b = message(birth)
+    const l = message(lwt)
+    const d = message(death)
+    if (b) device.birth = b
+    if (l) device.lwt = l
+    if (d) device.death = d
+    out.push(device)
+  }
+}

@@ -1,0 +1,235 @@
+import {randomInt} from 'node:crypto'
+import {z} from 'zod'
+import {anomalySchema, fieldSchema} from './generator-schema.js'
+import {byShape} from './shape-dispatch.js'
+import {parseTemplate, TemplateError} from './template.js'
+import {duration, fraction, jitter, rate} from './units-schema.js'
+
+/**
+ * The scenario file, version 1. Objects are strict (an unknown key is an error, which catches typos).
+ * The parsed `Scenario` holds plain numbers: durations in ms under the same key names (except the top-level
+ * `duration`, which becomes `durationMs`), rates per second, percentages as fractions 0..1.
+ * Checks that need the whole document (template names, expression references, modes) are in semantic-checks.ts.
+ */
+
+const NAME = /^[a-z][a-z0-9_-]*$/i
+const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+/** A template string whose braces are well formed; unknown names are checked later, against the device's vars. */
+function template(mode: 'strict' | 'lenient' = 'strict') {
+  return z.string().superRefine((value, ctx) => {
+    try {
+      parseTemplate(value, mode)
+    } catch (error) {
+      if (error instanceof TemplateError) ctx.addIssue({code: 'custom', message: `bad template "${value}": ${error.message}`})
+      else throw error
+    }
+  })
+}
+
+const qos = z.literal([0, 1, 2], 'qos must be 0, 1 or 2')
+
+const messageSchema = z
+  .strictObject({
+    topic: template().meta({description: 'Topic template, e.g. acme/{site}/{deviceId}/status.'}),
+    payload: template('lenient').optional().meta({description: 'Payload template (JSON braces are literal text). Default: empty.'}),
+    qos: qos.optional(),
+    retain: z.boolean().optional(),
+  })
+  .transform((m) => ({topic: m.topic, payload: m.payload ?? '', qos: m.qos ?? 0, retain: m.retain ?? false}))
+
+const tlsSchema = z.strictObject({
+  ca: z.string().optional().meta({description: 'CA certificate file (relative to the scenario file).'}),
+  cert: z.string().optional().meta({description: 'Client certificate file (relative to the scenario file).'}),
+  key: z.string().optional().meta({description: 'Client key file (relative to the scenario file).'}),
+  insecure: z.boolean().optional().meta({description: 'Skip server certificate verification (testing only).'}),
+  servername: z.string().optional().meta({description: 'SNI server name, when it differs from the URL host.'}),
+})
+
+const brokerSchema = z
+  .strictObject({
+    url: z
+      .string()
+      .regex(/^(mqtts?|wss?):\/\/[^\s]+$/, 'broker url must start with mqtt://, mqtts://, ws:// or wss://')
+      .optional()
+      .meta({description: 'Broker URL. Omit to use the embedded broker (or the --broker flag).'}),
+    protocol: z
+      .union([z.literal('3.1.1'), z.literal('5'), z.literal(5)])
+      .optional()
+      .meta({description: 'MQTT protocol version: "3.1.1" (default) or "5".'}),
+    clientId: template().optional().meta({description: 'Client id template (default {deviceId}); must be unique per device.'}),
+    username: z.string().optional(),
+    password: z.string().optional().meta({description: 'Use ${env:NAME} rather than writing secrets into the file.'}),
+    keepalive: duration().optional().meta({description: 'MQTT keepalive (default 30s).'}),
+    tls: tlsSchema.optional(),
+    sourceIps: z
+      .union([z.string(), z.array(z.string())])
+      .optional()
+      .meta({description: 'Local source addresses to spread connections over: a list, "a,b" or a range "127.0.0.2-127.0.0.9".'}),
+  })
+  .transform((b) => ({
+    ...b,
+    protocol: b.protocol === undefined ? ('3.1.1' as const) : b.protocol === '3.1.1' ? ('3.1.1' as const) : ('5' as const),
+    clientId: b.clientId ?? '{deviceId}',
+    keepalive: b.keepalive ?? 30_000,
+  }))
+
+const connectSchema = z
+  .strictObject({
+    rate: rate().optional().meta({description: 'Connects per second (default 1000/s).'}),
+    over: duration({positive: true}).optional().meta({description: 'Spread all connects evenly over this window instead of a rate.'}),
+    timeout: duration({positive: true}).optional().meta({description: 'CONNECT to CONNACK timeout (default 10s).'}),
+  })
+  .superRefine((c, ctx) => {
+    if (c.rate !== undefined && c.over !== undefined) ctx.addIssue({code: 'custom', path: ['over'], message: 'give either rate or over, not both'})
+  })
+  .transform((c) => ({...(c.over === undefined ? {rate: c.rate ?? 1000} : {over: c.over}), timeout: c.timeout ?? 10_000}))
+
+const reconnectSchema = z
+  .strictObject({
+    initial: duration().optional().meta({description: 'First backoff delay (default 1s).'}),
+    max: duration().optional().meta({description: 'Largest backoff delay (default 30s).'}),
+    multiplier: z.number().min(1, 'multiplier must be >= 1').optional().meta({description: 'Growth factor per failed attempt (default 2).'}),
+    jitter: z.enum(['full', 'equal', 'none']).optional().meta({description: 'full (default): random in [0, delay]; equal: delay/2 + random half; none.'}),
+  })
+  .transform((r) => ({initial: r.initial ?? 1000, max: r.max ?? 30_000, multiplier: r.multiplier ?? 2, jitter: r.jitter ?? ('full' as const)}))
+  .superRefine((r, ctx) => {
+    if (r.initial > r.max) ctx.addIssue({code: 'custom', path: ['initial'], message: 'initial is greater than max'})
+  })
+
+const stageSchema = z
+  .strictObject({
+    ramp: z
+      .strictObject({to: fraction(), over: duration()})
+      .optional()
+      .meta({description: 'Bring connected devices to a share of each fleet over a window (down = clean disconnects).'}),
+    steady: z.strictObject({for: duration({positive: true})}).optional().meta({description: 'Hold the current connections.'}),
+    storm: z
+      .strictObject({drop: fraction({exclusiveMin: true})})
+      .optional()
+      .meta({description: 'Destroy the sockets of a share of connected devices (no DISCONNECT, so LWTs fire); they reconnect with backoff.'}),
+  })
+  .superRefine((s, ctx) => {
+    const kinds = Object.keys(s)
+    if (kinds.length !== 1) ctx.addIssue({code: 'custom', path: [], message: `a stage has exactly one of ramp, steady or storm${kinds.length ? ` (got ${kinds.join(', ')})` : ''}`})
+  })
+  .transform((s) => {
+    if (s.ramp) return {kind: 'ramp' as const, to: s.ramp.to, over: s.ramp.over}
+    if (s.steady) return {kind: 'steady' as const, for: s.steady.for}
+    return {kind: 'storm' as const, drop: s.storm?.drop ?? 0}
+  })
+
+const varSchema = byShape(
+  {
+    string: z.string(),
+    number: z.number().transform(String),
+    boolean: z.boolean().transform(String),
+    object: z
+      .strictObject({
+        cycle: z.array(z.union([z.string(), z.number()])).min(1).optional().meta({description: 'values[index % n]'}),
+        block: z.array(z.union([z.string(), z.number()])).min(1).optional().meta({description: 'values[floor(index * n / count)]'}),
+      })
+      .superRefine((v, ctx) => {
+        if ((v.cycle === undefined) === (v.block === undefined)) ctx.addIssue({code: 'custom', path: [], message: 'a var object needs exactly one of cycle or block'})
+      })
+      .transform((v) => (v.cycle ? {cycle: v.cycle.map(String)} : {block: (v.block ?? []).map(String)})),
+  },
+  'a string or {cycle: [...]} / {block: [...]}',
+)
+
+const payloadObject = z.discriminatedUnion('format', [
+  z.strictObject({format: z.literal('json'), fields: z.array(z.string()).min(1).optional().meta({description: 'Subset and order of fields.'})}),
+  z.strictObject({
+    format: z.literal('csv'),
+    fields: z.array(z.string()).min(1).optional(),
+    delimiter: z.string().length(1, 'delimiter must be one character').optional(),
+  }),
+  z.strictObject({format: z.literal('raw'), template: template('lenient').meta({description: 'Text with {field} placeholders, e.g. "{temperature};{status}".'})}),
+])
+
+const payloadSchema = byShape(
+  {
+    string: z.enum(['json', 'csv'], 'payload must be json, csv or an object with format (json, csv, raw)').transform((format) => ({format})),
+    object: payloadObject,
+  },
+  'json, csv or {format: raw, template: ...}',
+)
+
+export type PayloadSpec = {format: 'json'; fields?: string[]} | {format: 'csv'; fields?: string[]; delimiter?: string} | {format: 'raw'; template: string}
+
+const modeSchema = z.strictObject({
+  initial: z.string().min(1).meta({description: 'The mode a device starts in.'}),
+  transitions: z
+    .record(z.string(), z.record(z.string(), z.number().min(0, 'a probability must be between 0 and 1').max(1, 'a probability must be between 0 and 1')))
+    .optional()
+    .meta({description: 'Per-message probabilities: {running: {idle: 0.01}}. Every mode must appear as a key (use {} for none).'}),
+})
+
+const fleetSchema = z
+  .strictObject({
+    name: z.string().regex(NAME, 'fleet name must start with a letter and hold only letters, digits, - and _'),
+    count: z.number().int('count must be a whole number').min(1, 'count must be at least 1'),
+    id: template().optional().meta({description: 'Device id template (default {fleet}-{index:04}).'}),
+    clientId: template().optional().meta({description: 'Client id template for this fleet (default: broker.clientId).'}),
+    vars: z.record(z.string().regex(FIELD_NAME, 'a var name must be an identifier'), varSchema).optional(),
+    topic: template().meta({description: 'Telemetry topic template.'}),
+    every: duration({positive: true}).meta({description: 'Interval between messages of each device.'}),
+    jitter: jitter().optional(),
+    qos: qos.optional(),
+    retain: z.boolean().optional(),
+    session: z.enum(['clean', 'persistent']).optional().meta({description: 'persistent = clean:false (MQTT 5: cleanStart false + sessionExpiry).'}),
+    sessionExpiry: duration().optional().meta({description: 'MQTT 5 session expiry for persistent sessions.'}),
+    inflight: z.number().int().min(1, 'inflight must be at least 1').optional().meta({description: 'Max unacknowledged QoS 1/2 messages per device (default 16).'}),
+    payload: payloadSchema.optional(),
+    birth: messageSchema.optional().meta({description: 'Published once after each connect.'}),
+    lwt: messageSchema.optional().meta({description: 'Last will, published by the broker when the connection drops.'}),
+    death: messageSchema.optional().meta({description: 'Published on clean shutdown at the end of a run.'}),
+    mode: modeSchema.optional(),
+    fields: z
+      .record(z.string().regex(FIELD_NAME, 'a field name must be an identifier (letters, digits, _)'), fieldSchema)
+      .refine((f) => Object.keys(f).length > 0, 'fields needs at least one field'),
+    anomalies: z.array(anomalySchema).optional(),
+  })
+  .transform((f) => ({
+    ...f,
+    id: f.id ?? '{fleet}-{index:04}',
+    vars: f.vars ?? {},
+    qos: f.qos ?? 0,
+    retain: f.retain ?? false,
+    session: f.session ?? ('clean' as const),
+    inflight: f.inflight ?? 16,
+    payload: (f.payload ?? {format: 'json'}) as PayloadSpec,
+    anomalies: f.anomalies ?? [],
+  }))
+
+export const scenarioSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    version: z.literal(1, {error: (issue) => (issue.input === undefined ? 'missing required key "version" (write version: 1)' : 'version must be 1')}),
+    name: z.string().optional(),
+    description: z.string().optional(),
+    seed: z.number().int('seed must be a whole number').optional().meta({description: 'Seed for every random stream; omit to get a random one (reported).'}),
+    duration: duration({positive: true}).optional().meta({description: 'Run length; the run also ends at limit or Ctrl-C.'}),
+    limit: z.number().int().min(1, 'limit must be at least 1').optional().meta({description: 'Total messages for the whole fleet.'}),
+    broker: brokerSchema.optional(),
+    connect: connectSchema.optional(),
+    reconnect: reconnectSchema.optional(),
+    stages: z.array(stageSchema).optional(),
+    labels: z.string().optional().meta({description: 'Ground-truth anomaly label file (JSON lines), relative to the working directory.'}),
+    fleets: z.array(fleetSchema).min(1, 'fleets needs at least one fleet'),
+  })
+  .transform(({duration: durationMs, ...s}) => ({
+    ...s,
+    // A file without a seed gets a random one here, once, so every consumer of this object (workers, labels,
+    // the summary that reports it) uses the same streams.
+    seed: s.seed ?? randomInt(0, 2 ** 31),
+    durationMs,
+    broker: s.broker ?? {protocol: '3.1.1' as const, clientId: '{deviceId}', keepalive: 30_000},
+    connect: s.connect ?? {rate: 1000, timeout: 10_000},
+    reconnect: s.reconnect ?? {initial: 1000, max: 30_000, multiplier: 2, jitter: 'full' as const},
+    stages: s.stages ?? [],
+  }))
+
+export type Scenario = z.output<typeof scenarioSchema>
+export type FleetConfig = Scenario['fleets'][number]
+export type StageSpec = Scenario['stages'][number]

@@ -1,0 +1,208 @@
+import {ExpressionError, parseExpression} from '../generators/expression.js'
+import {EXPRESSION_BUILTINS, findCycle, OBJECT_FIELD_KEYS, rootOf} from '../generators/field-order.js'
+import {NUMERIC_KINDS} from './generator-schema.js'
+import type {FleetConfig, Scenario} from './schema.js'
+import {parseTemplate} from './template.js'
+
+/**
+ * Checks that need more than one value at a time: template names against the device's vars, expression
+ * references and cycles, modes, anomalies, uniqueness. Each problem carries the document path of the
+ * offending key so the loader's `locate` can turn it into line:col.
+ */
+
+export interface SemanticProblem {
+  path: PropertyKey[]
+  message: string
+  /** 1-based column inside the string value (template or expression) where the problem is, if known. */
+  columnInValue?: number
+}
+
+/** Placeholders every device template may use, besides the fleet's vars. */
+export const BUILTIN_PLACEHOLDERS = ['fleet', 'index', 'number', 'deviceId'] as const
+
+export function checkScenario(scenario: Scenario): SemanticProblem[] {
+  const problems: SemanticProblem[] = []
+  const seen = new Map<string, number>()
+  scenario.fleets.forEach((fleet, i) => {
+    const at = ['fleets', i]
+    const first = seen.get(fleet.name)
+    if (first !== undefined) problems.push({path: [...at, 'name'], message: `duplicate fleet name "${fleet.name}" (also fleets[${first}])`})
+    else seen.set(fleet.name, i)
+    checkFleet(scenario, fleet, at, problems)
+  })
+  return problems
+}
+
+function checkFleet(scenario: Scenario, fleet: FleetConfig, at: PropertyKey[], problems: SemanticProblem[]): void {
+  const varNames = Object.keys(fleet.vars)
+  // vars render in declaration order, so a var may use the built-ins (except deviceId) and the vars before it.
+  varNames.forEach((name, k) => {
+    const v = fleet.vars[name]
+    if (typeof v === 'string') checkTemplateNames(v, ['fleet', 'index', 'number', ...varNames.slice(0, k)], [...at, 'vars', name], problems, 'lenient')
+  })
+  checkTemplateNames(fleet.id, ['fleet', 'index', 'number', ...varNames], [...at, 'id'], problems)
+  const deviceNames = [...BUILTIN_PLACEHOLDERS, ...varNames]
+  checkTemplateNames(fleet.topic, deviceNames, [...at, 'topic'], problems)
+  for (const key of ['birth', 'lwt', 'death'] as const) {
+    const m = fleet[key]
+    if (!m) continue
+    checkTemplateNames(m.topic, deviceNames, [...at, key, 'topic'], problems)
+    checkTemplateNames(m.payload, deviceNames, [...at, key, 'payload'], problems, 'lenient')
+  }
+  const clientIdPath = fleet.clientId !== undefined ? [...at, 'clientId'] : ['broker', 'clientId']
+  const clientId = fleet.clientId ?? scenario.broker.clientId
+  if (checkTemplateNames(clientId, deviceNames, clientIdPath, problems)) checkClientIdUnique(scenario, fleet, clientId, clientIdPath, problems)
+  if (fleet.count > 1 && !parseTemplate(fleet.id).names.includes('index') && !parseTemplate(fleet.id).names.includes('number')) {
+    const varies = varNames.some((n) => parseTemplate(fleet.id).names.includes(n) && typeof fleet.vars[n] !== 'string')
+    if (!varies) problems.push({path: [...at, 'id'], message: `id "${fleet.id}" gives every device of fleet ${fleet.name} the same id: include {index}`})
+  }
+
+  const jitterMs = fleetJitterMs(fleet)
+  if (jitterMs >= fleet.every / 2) {
+    problems.push({path: [...at, 'jitter'], message: `jitter (${jitterMs}ms) must be less than half of every (${fleet.every}ms)`})
+  }
+
+  const modes = checkModes(fleet, at, problems)
+  const fieldNames = Object.keys(fleet.fields)
+  const deps = new Map<string, string[]>()
+  for (const [name, spec] of Object.entries(fleet.fields)) {
+    const fieldAt = [...at, 'fields', name]
+    if (spec.kind === 'constant' && typeof spec.value === 'string') checkTemplateNames(spec.value, deviceNames, fieldAt, problems, 'lenient')
+    if (spec.kind === 'mode' && !fleet.mode) problems.push({path: [...fieldAt, 'kind'], message: `field ${name} is kind mode but fleet ${fleet.name} has no mode: block`})
+    if ('byMode' in spec && spec.byMode) {
+      for (const mode of Object.keys(spec.byMode)) {
+        if (!fleet.mode) problems.push({path: [...fieldAt, 'byMode', mode], message: `byMode needs a mode: block in fleet ${fleet.name}`})
+        else if (!modes.has(mode)) problems.push({path: [...fieldAt, 'byMode', mode], message: `byMode names unknown mode "${mode}" (modes: ${[...modes].join(', ')})`})
+      }
+    }
+    if (spec.kind === 'derived') deps.set(name, checkExpression(spec.expr, fleet, name, [...fieldAt, 'expr'], problems))
+  }
+  const cycle = findCycle(fieldNames, deps)
+  if (cycle) problems.push({path: [...at, 'fields', cycle[0], 'expr'], message: `derived fields form a cycle: ${cycle.join(' -> ')}`})
+
+  fleet.anomalies.forEach((a, k) => {
+    const aAt = [...at, 'anomalies', k]
+    if (a.field === undefined) return
+    const spec = fleet.fields[a.field]
+    if (!spec) {
+      problems.push({path: [...aAt, 'field'], message: `anomaly on unknown field "${a.field}" (fields: ${fieldNames.join(', ')})`})
+    } else if (a.kind !== 'stuck' && a.kind !== 'dropout' && !NUMERIC_KINDS.has(spec.kind)) {
+      problems.push({path: [...aAt, 'kind'], message: `anomaly ${a.kind} needs a numeric field, but ${a.field} is kind ${spec.kind}`})
+    }
+  })
+
+  checkPayload(fleet, at, problems)
+}
+
+function checkModes(fleet: FleetConfig, at: PropertyKey[], problems: SemanticProblem[]): Set<string> {
+  const modes = new Set<string>()
+  if (!fleet.mode) return modes
+  const transitions = fleet.mode.transitions ?? {}
+  modes.add(fleet.mode.initial)
+  for (const from of Object.keys(transitions)) modes.add(from)
+  for (const [from, targets] of Object.entries(transitions)) {
+    let sum = 0
+    for (const [to, p] of Object.entries(targets)) {
+      sum += p
+      if (!modes.has(to)) problems.push({path: [...at, 'mode', 'transitions', from, to], message: `transition to unknown mode "${to}" (modes: ${[...modes].join(', ')}; add "${to}: {}" to declare it)`})
+    }
+    if (sum > 1 + 1e-9) problems.push({path: [...at, 'mode', 'transitions', from], message: `transition probabilities from "${from}" sum to ${+sum.toFixed(6)}, more than 1`})
+  }
+  return modes
+}
+
+function checkExpression(expr: string, fleet: FleetConfig, name: string, at: PropertyKey[], problems: SemanticProblem[]): string[] {
+  let refs
+  try {
+    refs = parseExpression(expr).refs
+  } catch (error) {
+    if (!(error instanceof ExpressionError)) throw error
+    problems.push({path: at, columnInValue: error.column, message: `expression error at column ${error.column} of "${expr}": ${error.message}`})
+    return []
+  }
+  const deps: string[] = []
+  for (const ref of refs) {
+    const root = rootOf(ref.path)
+    if (root.startsWith('$')) {
+      if (!(root in EXPRESSION_BUILTINS)) problems.push({path: at, columnInValue: ref.column, message: `unknown built-in "${root}" in expression of ${name} (known: ${Object.keys(EXPRESSION_BUILTINS).join(', ')})`})
+      continue
+    }
+    const spec = fleet.fields[root]
+    if (!spec) {
+      problems.push({path: at, columnInValue: ref.column, message: `expression of ${name} references unknown field "${root}" (fields: ${Object.keys(fleet.fields).join(', ')})`})
+      continue
+    }
+    const sub = ref.path.slice(root.length + 1)
+    const keys = OBJECT_FIELD_KEYS[spec.kind]
+    if (sub && !(keys && keys.includes(sub))) {
+      problems.push({path: at, columnInValue: ref.column, message: `"${ref.path}" is not a value: ${root} ${keys ? `has ${keys.join(', ')}` : 'has no sub-fields'}`})
+    } else if (!sub && keys) {
+      problems.push({path: at, columnInValue: ref.column, message: `${root} is an object; use one of ${keys.map((k) => `${root}.${k}`).join(', ')}`})
+    }
+    deps.push(root)
+  }
+  return [...new Set(deps)]
+}
+
+function checkPayload(fleet: FleetConfig, at: PropertyKey[], problems: SemanticProblem[]): void {
+  const payload = fleet.payload
+  const known = new Set(Object.keys(fleet.fields))
+  const isKnownPath = (p: string): boolean => {
+    const root = rootOf(p)
+    const spec = fleet.fields[root]
+    if (!spec) return false
+    const sub = p.slice(root.length + 1)
+    return !sub || (OBJECT_FIELD_KEYS[spec.kind]?.includes(sub) ?? false)
+  }
+  if (payload.format === 'raw') {
+    for (const part of parseTemplate(payload.template, 'lenient').parts) {
+      if (typeof part !== 'string' && !isKnownPath(part.name)) {
+        problems.push({path: [...at, 'payload', 'template'], columnInValue: part.column, message: `payload template names unknown field "${part.name}" (fields: ${[...known].join(', ')})`})
+      }
+    }
+  } else if (payload.fields) {
+    payload.fields.forEach((f, k) => {
+      if (!known.has(f)) problems.push({path: [...at, 'payload', 'fields', k], message: `payload lists unknown field "${f}"`})
+    })
+  }
+}
+
+/** Returns false when the template names something unknown (a problem was added). */
+function checkTemplateNames(
+  source: string,
+  known: readonly string[],
+  at: PropertyKey[],
+  problems: SemanticProblem[],
+  mode: 'strict' | 'lenient' = 'strict',
+): boolean {
+  let ok = true
+  for (const part of parseTemplate(source, mode).parts) {
+    if (typeof part === 'string' || known.includes(part.name)) continue
+    ok = false
+    problems.push({
+      path: at,
+      columnInValue: part.column,
+      message: `unknown placeholder {${part.name}} in "${source}" (known: ${known.map((k) => `{${k}}`).join(' ')})`,
+    })
+  }
+  return ok
+}
+
+/**
+ * A client id must differ per device: brokers disconnect the older session when a second client connects
+ * with the same id, which would silently turn a fleet into one flapping device.
+ */
+function checkClientIdUnique(scenario: Scenario, fleet: FleetConfig, clientId: string, at: PropertyKey[], problems: SemanticProblem[]): void {
+  const names = parseTemplate(clientId).names
+  if (names.includes('deviceId')) return
+  const hasIndex = names.includes('index') || names.includes('number')
+  if (hasIndex && (scenario.fleets.length === 1 || names.includes('fleet'))) return
+  const hint = hasIndex ? 'with several fleets, add {fleet} as well' : 'include {deviceId}'
+  problems.push({path: at, message: `clientId "${clientId}" would not be unique across the devices of fleet ${fleet.name}: ${hint}`})
+}
+
+export function fleetJitterMs(fleet: Pick<FleetConfig, 'jitter' | 'every'>): number {
+  if (!fleet.jitter) return 0
+  return 'ms' in fleet.jitter ? fleet.jitter.ms : fleet.jitter.ofEvery * fleet.every
+}
+

@@ -1,0 +1,50 @@
+import {z} from 'zod'
+
+/**
+ * `z.union` reports a failed union as one "Invalid input" at the union's own position, losing the precise
+ * nested problem (e.g. `fields.temp.sigma: expected number`). Where a value may be a scalar *or* an object
+ * (a bare constant or a generator, `json` or `{format: raw, ...}`), we instead pick the branch from the
+ * value's JavaScript shape and report that branch's issues with their full paths.
+ *
+ * The JSON Schema generator cannot see through the dispatch, so each dispatching schema remembers the plain
+ * union it stands for; `documentedUnionFor` hands it to `z.toJSONSchema`'s override hook.
+ */
+
+const documented = new WeakMap<z.ZodType, z.ZodType>()
+
+export function documentedUnionFor(schema: unknown): z.ZodType | undefined {
+  return documented.get(schema as z.ZodType)
+}
+
+type Shape = 'string' | 'number' | 'boolean' | 'array' | 'object'
+
+function shapeOf(value: unknown): Shape | 'null' | 'other' {
+  if (value === null || value === undefined) return 'null'
+  if (Array.isArray(value)) return 'array'
+  const t = typeof value
+  return t === 'string' || t === 'number' || t === 'boolean' || t === 'object' ? t : 'other'
+}
+
+/**
+ * A schema that validates with `branches[shape of value]`. `expected` names the accepted shapes in the
+ * message when none matches ("expected a string or an object with kind").
+ */
+export function byShape<B extends Partial<Record<Shape, z.ZodType>>>(branches: B, expected: string) {
+  const options = Object.values(branches) as z.ZodType[]
+  const schema = z.unknown().transform((value, ctx) => {
+    const shape = shapeOf(value)
+    const branch = shape === 'null' || shape === 'other' ? undefined : branches[shape]
+    if (!branch) {
+      ctx.addIssue({code: 'custom', input: value, message: `expected ${expected}, got ${shape === 'null' ? 'nothing' : shape}`})
+      return z.NEVER
+    }
+    const result = branch.safeParse(value)
+    if (!result.success) {
+      for (const issue of result.error.issues) ctx.addIssue({...issue, input: value} as Parameters<typeof ctx.addIssue>[0])
+      return z.NEVER
+    }
+    return result.data as z.output<NonNullable<B[keyof B]>>
+  })
+  documented.set(schema, options.length === 1 ? options[0] : z.union(options as [z.ZodType, z.ZodType, ...z.ZodType[]]))
+  return schema
+}

@@ -1,0 +1,142 @@
+/**
+ * Plain-data contracts between the scenario model, the fleet engine (which runs in worker_threads, so everything
+ * here must survive structured cloning) and the reporters.
+ */
+
+export type Qos = 0 | 1 | 2
+
+export interface MessageSpec {
+  topic: string
+  payload: string
+  qos: Qos
+  retain: boolean
+}
+
+/** One simulated MQTT device, fully resolved from its fleet (templates rendered, seeded phase chosen). */
+export interface DeviceSpec {
+  /** Name of the fleet group this device belongs to. */
+  fleet: string
+  /** Index within its fleet (0-based); with the scenario seed it determines every random stream of the device. */
+  index: number
+  deviceId: string
+  clientId: string
+  /** Telemetry topic, rendered. */
+  topic: string
+  /** Template variables of this device ({fleet}, {index}, {deviceId} and the fleet's vars), rendered. */
+  vars: Record<string, string>
+  everyMs: number
+  /** Maximum absolute jitter applied to each message's due time (it never accumulates). */
+  jitterMs: number
+  /** Offset of the first message from the device's connect time, in [0, everyMs): spreads a fleet over the period. */
+  phaseMs: number
+  qos: Qos
+  retain: boolean
+  /** false = persistent session (clean: false / cleanStart: false + session expiry). */
+  cleanSession: boolean
+  /** MQTT 5 session expiry for persistent sessions (ms), when the fleet sets `sessionExpiry`. */
+  sessionExpiryMs?: number
+  /** QoS 1/2 messages allowed unacknowledged at once per device. */
+  inflight: number
+  birth?: MessageSpec
+  lwt?: MessageSpec
+  /** Sent (retained, as birth is) when the device disconnects cleanly at the end of a run, if configured. */
+  death?: MessageSpec
+}
+
+/** Ground truth for anomaly detectors: one JSON line per injected anomaly. Times are epoch milliseconds. */
+export interface AnomalyLabel {
+  ts: number
+  deviceId: string
+  field: string
+  kind: string
+  start: number
+  end: number
+}
+
+/** What a device produces for one due message. */
+export interface DeviceSample {
+  /** The encoded payload, or null when the message is suppressed (dropout anomaly). */
+  payload: string | null
+  /** Anomaly labels that started with this sample (usually none). */
+  labels: AnomalyLabel[]
+}
+
+/** Counters per fleet, summed over workers. */
+export interface FleetCounters {
+  fleet: string
+  target: number
+  connected: number
+  published: number
+  acked: number
+  /** Messages whose due time was missed by more than one period (counted, never silently skipped). */
+  late: number
+  /** Messages suppressed by a dropout anomaly. */
+  suppressed: number
+  /** QoS 0 messages not sent because the connection was down at their due time. */
+  dropped: number
+  errors: number
+  disconnects: number
+  reconnects: number
+  bytes: number
+}
+
+/** Latency figures in milliseconds. */
+export interface LatencyFigures {
+  count: number
+  p50: number
+  p90: number
+  p99: number
+  p999: number
+  max: number
+}
+
+export interface ClientHealth {
+  /** Process CPU use over the last interval, percent of one core (can exceed 100 with workers). */
+  cpuPercent: number
+  rssBytes: number
+  /** Event-loop lag p99 of the main thread and workers over the last interval, ms. */
+  eventLoopLagP99Ms: number
+}
+
+/** What the live view shows, once a second. Rates are per second over the last interval. */
+export interface SimSnapshot {
+  elapsedMs: number
+  /** Planned run length, if bounded. */
+  durationMs?: number
+  broker: string
+  fleets: Array<FleetCounters & {msgRate: number}>
+  totals: FleetCounters & {msgRate: number}
+  /** Publish lag (actual send time minus due time) over the last interval. */
+  publishLag: LatencyFigures
+  /** QoS 1/2 publish → PUBACK/PUBCOMP over the last interval. */
+  ackLatency: LatencyFigures
+  health: ClientHealth
+  /** Stage currently running, e.g. "ramp 40%", "steady", "storm". */
+  stage: string
+}
+
+/** The end-of-run summary (`--json` prints it with schemaVersion). */
+export interface SimSummary {
+  schemaVersion: 1
+  scenario: string
+  seed: number
+  broker: string
+  embeddedBroker: boolean
+  startedAt: string
+  elapsedMs: number
+  interrupted: boolean
+  devices: number
+  workers: number
+  fleets: FleetCounters[]
+  totals: FleetCounters
+  /** Over the whole run. */
+  publishLag: LatencyFigures
+  ackLatency: LatencyFigures
+  /** Time from the first connect attempt until every device was connected once (ms), if that happened. */
+  connectAllMs?: number
+  /** Connect (CONNECT → CONNACK) latency over the whole run. */
+  connectLatency: LatencyFigures
+  health: ClientHealth & {peakRssBytes: number}
+  labelsFile?: string
+  warnings: string[]
+}

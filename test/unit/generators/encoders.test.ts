@@ -1,0 +1,29 @@
+import {describe, expect, it} from 'vitest'
+import {createEncoder, csvCell, type FieldValue} from '../../../src/sim/generators/index.js'
+
+const fields = new Map<string, FieldValue>([
+  ['ts', 1700000000000],
+  ['name', 'press, "big"'],
+  ['ok', true],
+  ['pos', {lat: 52.5, lon: 13.4, heading: 90, speed: 30}],
+])
+const order = [...fields.keys()]
+
+describe('payload encoders', () => {
+  it('json keeps declaration order, or the listed subset order', () => {
+    expect(createEncoder({format: 'json'}, order)(fields)).toBe('{"ts":1700000000000,"name":"press, \\"big\\"","ok":true,"pos":{"lat":52.5,"lon":13.4,"heading":90,"speed":30}}')
+    expect(createEncoder({format: 'json', fields: ['ok', 'ts']}, order)(fields)).toBe('{"ok":true,"ts":1700000000000}')
+  })
+
+  it('csv quotes per RFC 4180 and flattens object fields', () => {
+    expect(createEncoder({format: 'csv'}, order)(fields)).toBe('1700000000000,"press, ""big""",true,52.5,13.4,90,30')
+    expect(createEncoder({format: 'csv', delimiter: ';', fields: ['ok', 'name']}, order)(fields)).toBe('true;press, "big"'.replace('press, "big"', '"press, ""big"""'))
+    expect(csvCell('line\nbreak')).toBe('"line\nbreak"')
+    expect(csvCell('plain')).toBe('plain')
+  })
+
+  it('raw renders a template with field paths and keeps JSON braces literal', () => {
+    expect(createEncoder({format: 'raw', template: '{ts};{pos.lat};{ok}'}, order)(fields)).toBe('1700000000000;52.5;true')
+    expect(createEncoder({format: 'raw', template: '{"t":{ts}}'}, order)(fields)).toBe('{"t":1700000000000}')
+  })
+})

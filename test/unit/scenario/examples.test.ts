@@ -1,0 +1,36 @@
+import {readdirSync, readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {describe, expect, it} from 'vitest'
+import {createDeviceModel} from '../../../src/sim/generators/index.js'
+import {expandDevices, loadScenario, scenarioJsonSchemaText} from '../../../src/sim/scenario/index.js'
+
+const root = join(import.meta.dirname, '../../..')
+const examples = readdirSync(join(root, 'scenarios')).filter((f) => f.endsWith('.yaml') && !f.includes('pipeline') && !f.includes('bench'))
+
+describe('example scenarios', () => {
+  it('include the three documented ones', () => {
+    expect(examples).toEqual(expect.arrayContaining(['smart-factory.yaml', 'cold-chain.yaml', 'smart-building.yaml']))
+  })
+
+  it.each(examples)('%s loads, expands and samples every device', (name) => {
+    const s = loadScenario(join(root, 'scenarios', name), {env: {}})
+    const devices = expandDevices(s)
+    expect(devices.length).toBeGreaterThan(0)
+    expect(new Set(devices.map((d) => d.clientId)).size).toBe(devices.length)
+    const t0 = Date.UTC(2026, 0, 5, 9)
+    for (const d of devices) {
+      const model = createDeviceModel(s, d)
+      for (let n = 0; n < 50; n++) {
+        const sample = model.sample(n, t0 + n * d.everyMs)
+        if (sample.payload !== null) expect(sample.payload.length).toBeGreaterThan(0)
+        expect(sample.payload ?? '').not.toMatch(/NaN|undefined|Infinity/)
+      }
+    }
+  })
+})
+
+describe('schemas/scenario.schema.json', () => {
+  it('is what scripts/generate-schemas.ts produces now (run `npx tsx scripts/generate-schemas.ts`)', () => {
+    expect(readFileSync(join(root, 'schemas/scenario.schema.json'), 'utf8')).toBe(scenarioJsonSchemaText())
+  })
+})
