@@ -1,0 +1,176 @@
+import type {ChalkInstance} from 'chalk'
+import {formatDuration} from '../config/units.js'
+import type {FleetCounters, LatencyFigures, SimSummary} from '../sim/types.js'
+import {clientBottleneck, usableCores} from './client-health.js'
+import {formatBytes, formatMs, formatNumber, formatPercent, formatRateValue, redactUrlCredentials} from './format.js'
+import {paint} from './terminal.js'
+import {layoutTable, type ColumnSpec} from './text-table.js'
+
+/**
+ * The end-of-run summary of `iotd sim`, k6-style: what went wrong (or a single ✓) first, then the numbers.
+ * Pure: everything it shows comes from the summary and the options.
+ */
+
+export interface SummaryFormatOptions {
+  color?: boolean
+  /** Cores available to the run, for the client-bottleneck verdict (default: this machine's). */
+  cores?: number
+}
+
+export type VerdictLevel = 'ok' | 'warn' | 'fail'
+
+export interface Verdict {
+  level: VerdictLevel
+  text: string
+}
+
+const INDENT = '  '
+const LABEL_WIDTH = 12
+
+/**
+ * Verdicts derived from the counters, then the engine's own warnings (exact duplicates dropped). Counter-based
+ * problems are derived here so every reporter words them the same way; `summary.warnings` is for what the
+ * counters cannot say (broker notes, configuration caveats).
+ */
+export function simVerdicts(summary: SimSummary, cores: number): Verdict[] {
+  const t = summary.totals
+  const verdicts: Verdict[] = []
+  if (summary.interrupted) {
+    verdicts.push({level: 'warn', text: `interrupted after ${formatDuration(summary.elapsedMs)} — partial summary`})
+  }
+  if (summary.connectAllMs === undefined && t.connected < t.target) {
+    verdicts.push({level: 'fail', text: `not every device connected (${formatNumber(t.connected)} of ${formatNumber(t.target)} connected at the end)`})
+  }
+  if (t.errors > 0) verdicts.push({level: 'fail', text: `${plural(t.errors, 'client error')} (connect or publish failures)`})
+  if (t.late > 0) verdicts.push({level: 'warn', text: `${plural(t.late, 'message')} ${t.late === 1 ? 'was' : 'were'} late (due time missed by more than one period)`})
+  if (t.dropped > 0) verdicts.push({level: 'warn', text: `${plural(t.dropped, 'QoS 0 message')} dropped (connection down at the due time)`})
+  const bottleneck = clientBottleneck(summary.health, cores)
+  if (bottleneck) verdicts.push({level: 'warn', text: bottleneck})
+  const seen = new Set(verdicts.map((v) => v.text))
+  for (const warning of summary.warnings) {
+    if (seen.has(warning)) continue
+    seen.add(warning)
+    verdicts.push({level: 'warn', text: warning})
+  }
+  if (verdicts.length === 0) {
+    verdicts.push({level: 'ok', text: `all ${plural(summary.devices, 'device')} connected; no late, dropped or failed messages`})
+  }
+  return verdicts
+}
+
+export function formatSimSummary(summary: SimSummary, opts: SummaryFormatOptions = {}): string {
+  const c = paint(opts.color ?? false)
+  const cores = opts.cores ?? usableCores()
+  const lines: string[] = []
+
+  const broker = `${redactUrlCredentials(summary.broker)}${summary.embeddedBroker ? ' (embedded)' : ''}`
+  lines.push(`${c.bold('iotd sim')}  ${c.bold(summary.scenario)}  ${c.dim('seed')} ${summary.seed}  ${c.dim('broker')} ${broker}`)
+  const fleetCount = summary.fleets.length
+  lines.push(
+    `${INDENT}ran ${formatDuration(summary.elapsedMs)}, ${plural(summary.devices, 'device')} in ${plural(fleetCount, 'fleet')}, ` +
+      `${plural(summary.workers, 'worker')}, ${formatBytes(summary.totals.bytes)} sent`,
+  )
+
+  for (const v of simVerdicts(summary, cores)) lines.push(`${INDENT}${verdictMark(v.level, c)} ${v.text}`)
+
+  lines.push('')
+  lines.push(...fleetTable(summary, c))
+  lines.push('')
+
+  lines.push(labelled('publish lag', latencyText(summary.publishLag, 'no messages published'), c))
+  lines.push(labelled('qos≥1 ack', latencyText(summary.ackLatency, 'no QoS 1/2 messages'), c))
+  lines.push(labelled('connect', connectText(summary), c))
+  const h = summary.health
+  lines.push(
+    labelled(
+      'client',
+      `cpu ${formatPercent(h.cpuPercent)}  rss ${formatBytes(h.rssBytes)} (peak ${formatBytes(h.peakRssBytes)})  ` +
+        `event-loop lag p99 ${formatMs(h.eventLoopLagP99Ms)}`,
+      c,
+    ),
+  )
+  if (summary.totals.suppressed > 0) {
+    lines.push(labelled('anomalies', `${plural(summary.totals.suppressed, 'message')} suppressed by dropout anomalies (intended)`, c))
+  }
+  if (summary.labelsFile) lines.push(labelled('labels', `anomaly labels → ${summary.labelsFile}`, c))
+  return lines.join('\n')
+}
+
+const FLEET_COLUMNS: ColumnSpec[] = [
+  {header: 'fleet', align: 'left', maxWidth: 24},
+  {header: 'connected', align: 'right'},
+  {header: 'published', align: 'right'},
+  {header: 'msg/s', align: 'right'},
+  {header: 'acked', align: 'right'},
+  {header: 'late', align: 'right'},
+  {header: 'dropped', align: 'right'},
+  {header: 'errors', align: 'right'},
+  {header: 'reconnects', align: 'right'},
+]
+
+/** Which cells turn yellow/red when non-zero, by column index. */
+const WARN_COLUMNS = new Set([5, 6, 8])
+const FAIL_COLUMNS = new Set([7])
+
+function fleetTable(summary: SimSummary, c: ChalkInstance): string[] {
+  const seconds = summary.elapsedMs / 1000
+  const row = (f: FleetCounters, name: string) => [
+    name,
+    `${formatNumber(f.connected)}/${formatNumber(f.target)}`,
+    formatNumber(f.published),
+    formatRateValue(seconds > 0 ? f.published / seconds : 0),
+    formatNumber(f.acked),
+    formatNumber(f.late),
+    formatNumber(f.dropped),
+    formatNumber(f.errors),
+    formatNumber(f.reconnects),
+  ]
+  const raw = [...summary.fleets.map((f) => row(f, f.fleet)), row(summary.totals, 'total')]
+  const table = layoutTable(FLEET_COLUMNS, raw)
+  const joinRow = (cells: string[]) => INDENT + cells.join('  ').trimEnd()
+  const totalIndex = table.rows.length - 1
+  return [
+    c.dim(joinRow(table.header)),
+    ...table.rows.map((cells, r) => {
+      const coloured = cells.map((cell, i) => {
+        const nonZero = raw[r][i] !== '0'
+        if (nonZero && FAIL_COLUMNS.has(i)) return c.red(cell)
+        if (nonZero && WARN_COLUMNS.has(i)) return c.yellow(cell)
+        return cell
+      })
+      return r === totalIndex ? c.bold(joinRow(coloured)) : joinRow(coloured)
+    }),
+  ]
+}
+
+/** `p50 0.8ms  p90 1.2ms  p99 3.1ms  p99.9 5.0ms  max 9.8ms  (1,440)`, or `empty` when nothing was measured. */
+export function latencyText(l: LatencyFigures, empty: string): string {
+  if (l.count === 0) return empty
+  return (
+    `p50 ${formatMs(l.p50)}  p90 ${formatMs(l.p90)}  p99 ${formatMs(l.p99)}  p99.9 ${formatMs(l.p999)}  ` +
+    `max ${formatMs(l.max)}  (${formatNumber(l.count)} samples)`
+  )
+}
+
+function connectText(summary: SimSummary): string {
+  const head =
+    summary.connectAllMs === undefined
+      ? `${formatNumber(summary.totals.connected)} of ${formatNumber(summary.totals.target)} connected`
+      : `all ${formatNumber(summary.devices)} connected in ${formatMs(summary.connectAllMs)}`
+  const l = summary.connectLatency
+  return l.count === 0 ? head : `${head}   p50 ${formatMs(l.p50)}  p99 ${formatMs(l.p99)}  max ${formatMs(l.max)}`
+}
+
+function labelled(label: string, text: string, c: ChalkInstance): string {
+  return `${INDENT}${c.dim(label.padEnd(LABEL_WIDTH))}  ${text}`
+}
+
+function verdictMark(level: VerdictLevel, c: ChalkInstance): string {
+  if (level === 'ok') return c.green('✓')
+  if (level === 'fail') return c.red('✗')
+  return c.yellow('⚠')
+}
+
+export function plural(n: number, noun: string): string {
+  return `${formatNumber(n)} ${n === 1 ? noun : `${noun}s`}`
+}

@@ -1,0 +1,98 @@
+import {stripVTControlCharacters} from 'node:util'
+import {describe, expect, it} from 'vitest'
+import {formatSimSummary, simVerdicts} from '../../../src/report/sim-summary.js'
+import {makeSummary, sumCounters} from '../../fixtures/report/sim-data.js'
+
+const ESC = '\x1b['
+
+describe('formatSimSummary', () => {
+  const text = formatSimSummary(makeSummary(), {cores: 2})
+  const lines = text.split('\n')
+
+  it('starts with the run, then verdicts, then the numbers', () => {
+    expect(lines[0]).toBe('iotd sim  smart-factory  seed 42  broker mqtt://127.0.0.1:1883 (embedded)')
+    expect(lines[1]).toBe('  ran 20s, 84 devices in 3 fleets, 2 workers, 197 KiB sent')
+    expect(lines[2]).toBe('  ⚠ 12 messages were late (due time missed by more than one period)')
+    const tableAt = lines.findIndex((l) => l.trimStart().startsWith('fleet'))
+    expect(tableAt).toBeGreaterThan(2)
+    expect(lines.findIndex((l) => l.includes('publish lag'))).toBeGreaterThan(tableAt)
+  })
+
+  it('prints an aligned fleet table with a total row', () => {
+    const header = lines.find((l) => l.trimStart().startsWith('fleet'))!
+    expect(header.trim().split(/\s+/)).toEqual(['fleet', 'connected', 'published', 'msg/s', 'acked', 'late', 'dropped', 'errors', 'reconnects'])
+    const robot = lines.find((l) => l.includes('robot-arm'))!
+    expect(robot.trim().split(/\s+/)).toEqual(['robot-arm', '20/20', '800', '40.0', '0', '12', '0', '0', '0'])
+    const total = lines.find((l) => l.trimStart().startsWith('total'))!
+    expect(total.trim().split(/\s+/)).toEqual(['total', '84/84', '1,680', '84.0', '400', '12', '0', '0', '0'])
+    // right-aligned numbers end in the same column as their header
+    const end = (line: string, word: string) => line.indexOf(word) + word.length
+    expect(end(robot, '800')).toBe(end(header, 'published'))
+    expect(end(total, '1,680')).toBe(end(header, 'published'))
+  })
+
+  it('shows latency, connect, client and labels figures with units', () => {
+    expect(text).toContain('  publish lag   p50 800µs  p90 1.2ms  p99 3.2ms  p99.9 6.4ms  max 9.6ms  (1,680 samples)')
+    expect(text).toContain('  qos≥1 ack     p50 2.5ms')
+    expect(text).toContain('  connect       all 84 connected in 210ms   p50 3.0ms  p99 12.0ms')
+    expect(text).toContain('  client        cpu 12%  rss 98 MiB (peak 120 MiB)  event-loop lag p99 2.1ms')
+    expect(text).toContain('  labels        anomaly labels → labels.jsonl')
+  })
+
+  it('has no escape codes without colour, and colours with it', () => {
+    expect(text).not.toContain(ESC)
+    const coloured = formatSimSummary(makeSummary(), {color: true, cores: 2})
+    expect(coloured).toContain(ESC)
+    expect(stripVTControlCharacters(coloured)).toBe(text)
+  })
+
+  it('says when a run was interrupted', () => {
+    const out = formatSimSummary(makeSummary({interrupted: true, elapsedMs: 12_300}), {cores: 2})
+    expect(out.split('\n')[2]).toBe('  ⚠ interrupted after 12.3s — partial summary')
+  })
+
+  it('hides the password of the broker URL', () => {
+    const out = formatSimSummary(makeSummary({broker: 'mqtt://user:hunter2@broker:1883', embeddedBroker: false}), {cores: 2})
+    expect(out).not.toContain('hunter2')
+    expect(out.split('\n')[0]).toContain('broker mqtt://user:***@broker:1883')
+  })
+
+  it('says "no QoS 1/2 messages" instead of zeros when nothing was acknowledged', () => {
+    const out = formatSimSummary(makeSummary({ackLatency: {count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0}}), {cores: 2})
+    expect(out).toContain('qos≥1 ack     no QoS 1/2 messages')
+  })
+})
+
+describe('simVerdicts', () => {
+  it('gives a single ✓ for a clean run', () => {
+    const fleets = makeSummary().fleets.map((f) => ({...f, late: 0}))
+    const verdicts = simVerdicts(makeSummary({fleets, totals: sumCounters('total', fleets)}), 2)
+    expect(verdicts).toEqual([{level: 'ok', text: 'all 84 devices connected; no late, dropped or failed messages'}])
+  })
+
+  it('fails on errors and on devices that never connected', () => {
+    const fleets = makeSummary().fleets.map((f) => ({...f, late: 0, errors: f.fleet === 'press' ? 3 : 0, connected: f.fleet === 'press' ? 20 : f.target}))
+    const verdicts = simVerdicts(makeSummary({fleets, totals: sumCounters('total', fleets), connectAllMs: undefined}), 2)
+    expect(verdicts.filter((v) => v.level === 'fail').map((v) => v.text)).toEqual([
+      'not every device connected (80 of 84 connected at the end)',
+      '3 client errors (connect or publish failures)',
+    ])
+  })
+
+  it('warns about dropped messages and a saturated client', () => {
+    const base = makeSummary()
+    const totals = {...base.totals, dropped: 1, late: 0}
+    const health = {...base.health, cpuPercent: 195}
+    const texts = simVerdicts({...base, totals, health}, 2).map((v) => v.text)
+    expect(texts).toContain('1 QoS 0 message dropped (connection down at the due time)')
+    expect(texts.some((t) => t.startsWith('the client is the bottleneck (CPU 195% of 200% available)'))).toBe(true)
+    // the same load on four cores is fine
+    expect(simVerdicts({...base, totals, health}, 4).some((v) => v.text.includes('bottleneck'))).toBe(false)
+  })
+
+  it('adds the engine warnings once, after the derived ones', () => {
+    const texts = simVerdicts(makeSummary({warnings: ['broker limited inflight to 10', 'broker limited inflight to 10']}), 2).map((v) => v.text)
+    expect(texts.filter((t) => t === 'broker limited inflight to 10')).toHaveLength(1)
+    expect(texts[texts.length - 1]).toBe('broker limited inflight to 10')
+  })
+})
