@@ -1,0 +1,19 @@
+export {FunctionRegistry, createAccumulator, defaultFunctionRegistry, editDistance} from './registry.js'
+export {percentileOfSorted} from './aggregates.js'
+export {RollingZScore} from './stateful.js'
+export {castValue, type CastTarget} from './conversion.js'
+export {formatTime} from './time.js'
+export {parseJsonPath} from './json.js'
+export type {
+  Accumulator,
+  AggregateFunctionSpec,
+  ConstArgs,
+  FunctionContext,
+  FunctionSpec,
+  ParamSpec,
+  ParamType,
+  ScalarFunctionSpec,
+  StatefulFunctionSpec,
+  StatefulInstance,
+  WindowFunctionSpec,
+} from './types.js'

@@ -1,0 +1,131 @@
+/**
+ * The plan of a rule: names resolved, functions checked, aggregates extracted and numbered, the window turned into
+ * milliseconds. This is what the window operator and the runtime consume (and what `pipeline explain` prints).
+ */
+import type {ComparisonOp, ArithmeticOp, LiteralValue, LogicalOp, SourceSpan, WindowKind} from './ast.js'
+import type {RuleProblem} from './errors.js'
+import type {AggregateFunctionSpec, ConstArgs, ScalarFunctionSpec, StatefulFunctionSpec} from './functions/types.js'
+
+/** A step into a value: an object member or an array index (negative counts from the end). */
+export type PathStep = string | number
+
+export const META_KEYS = ['topic', 'qos', 'retain', 'clientid', 'timestamp', 'messageid'] as const
+export type MetaKey = (typeof META_KEYS)[number]
+
+/** Expressions after planning: every name is resolved to where its value comes from. */
+export type BoundExpr =
+  | {kind: 'literal'; value: LiteralValue; loc: SourceSpan}
+  /** A field of the record's payload. */
+  | {kind: 'field'; path: PathStep[]; loc: SourceSpan}
+  /** A column of a joined table's row, by the table's alias. */
+  | {kind: 'tableField'; table: string; path: PathStep[]; loc: SourceSpan}
+  | {kind: 'meta'; key: MetaKey | '*'; loc: SourceSpan}
+  | {kind: 'access'; target: BoundExpr; path: PathStep[]; loc: SourceSpan}
+  | {kind: 'negate'; operand: BoundExpr; loc: SourceSpan}
+  | {kind: 'not'; operand: BoundExpr; loc: SourceSpan}
+  | {kind: 'arithmetic'; op: ArithmeticOp; left: BoundExpr; right: BoundExpr; loc: SourceSpan}
+  | {kind: 'compare'; op: ComparisonOp; left: BoundExpr; right: BoundExpr; loc: SourceSpan}
+  | {kind: 'logical'; op: LogicalOp; left: BoundExpr; right: BoundExpr; loc: SourceSpan}
+  | {kind: 'in'; operand: BoundExpr; list: BoundExpr[]; negated: boolean; loc: SourceSpan}
+  | {kind: 'between'; operand: BoundExpr; low: BoundExpr; high: BoundExpr; negated: boolean; loc: SourceSpan}
+  | {kind: 'like'; operand: BoundExpr; pattern: BoundExpr; negated: boolean; loc: SourceSpan}
+  | {kind: 'isNull'; operand: BoundExpr; negated: boolean; loc: SourceSpan}
+  | {kind: 'case'; operand?: BoundExpr; whens: {when: BoundExpr; then: BoundExpr}[]; else?: BoundExpr; loc: SourceSpan}
+  | {kind: 'call'; name: string; spec: ScalarFunctionSpec; args: BoundExpr[]; loc: SourceSpan}
+  /** A stateful function; `slot` numbers its state within the rule. Without partitionBy the record key is used. */
+  | {kind: 'stateful'; name: string; spec: StatefulFunctionSpec; args: BoundExpr[]; consts: ConstArgs; partitionBy?: BoundExpr[]; slot: number; loc: SourceSpan}
+  /** The result of plan.aggregates[index] for the window being emitted. */
+  | {kind: 'aggregate'; index: number; loc: SourceSpan}
+  | {kind: 'windowBound'; bound: 'start' | 'end'; loc: SourceSpan}
+
+export type BoundExprKind = BoundExpr['kind']
+
+/** One aggregate call, computed incrementally by the window operator. Equal calls share one index. */
+export interface AggregatePlan {
+  index: number
+  name: string
+  spec: AggregateFunctionSpec
+  /** The per-row value (absent for count(*)). */
+  arg?: BoundExpr
+  star: boolean
+  /** Literal arguments after the value (percentile's p, last_value's ignoreNull). */
+  consts: ConstArgs
+  loc: SourceSpan
+}
+
+interface WindowBase {
+  /** FILTER (WHERE cond): rows failing it are not windowed (they still advance the watermark). */
+  filter?: BoundExpr
+  loc: SourceSpan
+}
+
+export type WindowPlan =
+  | (WindowBase & {kind: 'tumbling'; sizeMs: number})
+  | (WindowBase & {kind: 'hopping'; sizeMs: number; hopMs: number})
+  | (WindowBase & {kind: 'sliding'; sizeMs: number; delayMs: number; over?: BoundExpr})
+  | (WindowBase & {kind: 'session'; maxDurationMs: number; timeoutMs: number})
+  | (WindowBase & {kind: 'count'; count: number; every: number})
+
+export type WindowPlanKind = WindowKind
+
+export type SourcePlan = {kind: 'topic'; filter: string; alias: string} | {kind: 'stream'; name: string; alias: string}
+
+export interface JoinPlan {
+  type: 'left' | 'inner'
+  table: string
+  /** The name rows of this table are reached by in expressions (alias, or the table name). */
+  alias: string
+  on: BoundExpr
+  loc: SourceSpan
+}
+
+export type ProjectionPlan =
+  | {kind: 'expr'; name: string; expr: BoundExpr; loc: SourceSpan}
+  /** `*` (the payload's fields) or `t.*` (a joined table's row). */
+  | {kind: 'star'; from: 'payload' | {table: string}; loc: SourceSpan}
+
+export interface GroupKeyPlan {
+  name: string
+  expr: BoundExpr
+}
+
+export interface OrderPlan {
+  expr: BoundExpr
+  direction: 'asc' | 'desc'
+}
+
+export interface RuleAnalysis {
+  /** Aggregates, GROUP BY or a window: output rows come from windows, not from single events. */
+  aggregating: boolean
+  windowed: boolean
+  /** Payload paths read anywhere, dotted (`a.b`, `arr[0]`), sorted. */
+  fields: string[]
+  /** Top-level payload field names read, sorted (what a CSV source needs to decode). */
+  topLevelFields: string[]
+  /** Columns read per joined table alias. */
+  tableFields: Record<string, string[]>
+  meta: string[]
+  /** Output alias -> projection index. */
+  aliases: Record<string, number>
+  selectsAll: boolean
+  usesWindowBounds: boolean
+  /** Number of stateful call sites (lag, changed, zscore); state slots are 0 .. statefulSlots-1. */
+  statefulSlots: number
+  /** Projected columns neither aggregated nor grouped: they take the last row's value (eKuiper behaviour). */
+  lastValueColumns: string[]
+}
+
+export interface RulePlan {
+  source: SourcePlan
+  joins: JoinPlan[]
+  where?: BoundExpr
+  window?: WindowPlan
+  groupKeys: GroupKeyPlan[]
+  projections: ProjectionPlan[]
+  aggregates: AggregatePlan[]
+  having?: BoundExpr
+  orderBy: OrderPlan[]
+  limit?: number
+  analysis: RuleAnalysis
+  warnings: RuleProblem[]
+}

@@ -1,0 +1,619 @@
+/**
+ * AST -> plan: resolves names (stream fields, joined tables, output aliases), checks every function call against
+ * the registry, pulls aggregate calls out into numbered accumulators, converts the window to milliseconds and
+ * reports every problem it finds at once, each at its place in the rule.
+ */
+import type {Accessor, CallExpr, Expr, RuleAst, SourceSpan, WindowArg, WindowClause} from './ast.js'
+import {RulePlanError, type RuleProblem} from './errors.js'
+import {FunctionRegistry, defaultFunctionRegistry} from './functions/registry.js'
+import type {ConstArgs, FunctionSpec, ParamSpec} from './functions/types.js'
+import {
+  META_KEYS,
+  type AggregatePlan,
+  type BoundExpr,
+  type GroupKeyPlan,
+  type JoinPlan,
+  type MetaKey,
+  type PathStep,
+  type ProjectionPlan,
+  type RulePlan,
+  type SourcePlan,
+  type WindowPlan,
+} from './plan-types.js'
+
+export interface PlanOptions {
+  functions?: FunctionRegistry
+  /** Lookup tables the pipeline declares; when given, JOINs must name one of them. */
+  tables?: readonly string[]
+  /** Sources the pipeline declares; when given, `FROM name` must name one of them. */
+  sources?: readonly string[]
+}
+
+/** SQL time units in milliseconds (window-semantics.md). */
+export const TIME_UNITS_MS: Readonly<Record<string, number>> = {dd: 86_400_000, hh: 3_600_000, mi: 60_000, ss: 1000, ms: 1}
+
+/** Where an expression sits decides what it may contain. */
+type Clause = 'where' | 'filter' | 'over' | 'on' | 'group key' | 'partition' | 'select' | 'having' | 'order' | 'aggregate'
+
+const AGGREGATES_ALLOWED: ReadonlySet<Clause> = new Set(['select', 'having', 'order'])
+const WINDOW_BOUNDS_ALLOWED: ReadonlySet<Clause> = new Set(['select', 'having', 'order'])
+
+const WINDOW_SIGNATURES: Record<WindowClause['windowKind'], string> = {
+  tumbling: 'TUMBLINGWINDOW(unit, size)',
+  hopping: 'HOPPINGWINDOW(unit, size, hop)',
+  sliding: 'SLIDINGWINDOW(unit, size[, delay])',
+  session: 'SESSIONWINDOW(unit, maxDuration, timeout)',
+  count: 'COUNTWINDOW(n[, m])',
+}
+
+const WINDOW_FUNCTION_NAMES = new Set(['tumblingwindow', 'hoppingwindow', 'slidingwindow', 'sessionwindow', 'countwindow'])
+
+/** Canonical text of a bound expression, ignoring positions: equal calls share one aggregate. */
+function canonical(e: unknown): string {
+  return JSON.stringify(e, (k, v: unknown) => (k === 'loc' || k === 'spec' ? undefined : v))
+}
+
+function pathSteps(path: readonly Accessor[]): PathStep[] {
+  return path.map((a) => (a.kind === 'index' ? a.index : a.name))
+}
+
+export function formatPath(path: readonly PathStep[]): string {
+  let out = ''
+  for (const step of path) out += typeof step === 'number' ? `[${step}]` : out === '' ? step : `.${step}`
+  return out
+}
+
+class Planner {
+  readonly problems: RuleProblem[] = []
+  readonly warnings: RuleProblem[] = []
+  readonly aggregates: AggregatePlan[] = []
+  private readonly aggregateIndex = new Map<string, number>()
+  private statefulSlots = 0
+  private readonly fields = new Set<string>()
+  private readonly topLevelFields = new Set<string>()
+  private readonly tableFields = new Map<string, Set<string>>()
+  private readonly meta = new Set<string>()
+  private usesWindowBounds = false
+  /** Output aliases visible to HAVING and ORDER BY. */
+  private aliasExprs = new Map<string, BoundExpr>()
+  private streamNames = new Set<string>()
+  private tableAliases = new Map<string, string>()
+  private windowed = false
+
+  constructor(private readonly functions: FunctionRegistry, private readonly options: PlanOptions) {}
+
+  error(loc: SourceSpan, message: string): void {
+    this.problems.push({line: loc.line, col: loc.col, offset: loc.offset, message})
+  }
+
+  warn(loc: SourceSpan, message: string): void {
+    this.warnings.push({line: loc.line, col: loc.col, offset: loc.offset, message})
+  }
+
+  plan(ast: RuleAst): RulePlan {
+    const source = this.planSource(ast)
+    const joins = ast.joins.map((j) => this.planJoinScope(j))
+    this.windowed = ast.groupBy?.window !== undefined
+    const boundJoins: JoinPlan[] = joins.map((j, i) => ({...j, on: this.bind(ast.joins[i].on, 'on')}))
+    const where = ast.where ? this.bind(ast.where, 'where') : undefined
+    const window = ast.groupBy?.window ? this.planWindow(ast.groupBy.window) : undefined
+    const groupKeys: GroupKeyPlan[] = (ast.groupBy?.keys ?? []).map((k) => ({name: defaultName(k) ?? formatExpr(k), expr: this.bind(k, 'group key')}))
+    const projections = this.planProjections(ast)
+    const aggregating = this.aggregates.length > 0 || ast.groupBy !== undefined
+    const having = ast.having ? this.bind(ast.having, 'having') : undefined
+    const orderBy = (ast.orderBy ?? []).map((o) => ({expr: this.bind(o.expr, 'order'), direction: o.direction}))
+
+    if (!window) {
+      if (ast.groupBy) this.error(ast.groupBy.loc, 'GROUP BY on a stream needs a window: add e.g. TUMBLINGWINDOW(ss, 10) to the GROUP BY list')
+      for (const a of this.aggregates) {
+        this.error(a.loc, `aggregate ${a.name}() needs a window: add GROUP BY TUMBLINGWINDOW(ss, 10) or another window`)
+      }
+      if (ast.having) this.error(ast.having.loc, 'HAVING needs GROUP BY with a window')
+      if (ast.orderBy) this.warn(ast.orderBy[0].loc, 'ORDER BY has no effect without a window: rows are emitted one event at a time')
+    }
+    const lastValueColumns = aggregating ? this.checkUngroupedColumns(projections, groupKeys) : []
+    if (aggregating && projections.some((p) => p.kind === 'star')) {
+      this.warn(projections.find((p) => p.kind === 'star')?.loc ?? ast.loc, 'SELECT * in an aggregating rule takes the fields of the last row of each window')
+    }
+    if (this.problems.length > 0) throw new RulePlanError(sortProblems(this.problems))
+
+    const aliases: Record<string, number> = {}
+    projections.forEach((p, i) => {
+      if (p.kind === 'expr') aliases[p.name] = i
+    })
+    return {
+      source,
+      joins: boundJoins,
+      where,
+      window,
+      groupKeys,
+      projections,
+      aggregates: this.aggregates,
+      having,
+      orderBy,
+      limit: ast.limit,
+      analysis: {
+        aggregating,
+        windowed: window !== undefined,
+        fields: [...this.fields].sort(),
+        topLevelFields: [...this.topLevelFields].sort(),
+        tableFields: Object.fromEntries([...this.tableFields].map(([t, s]) => [t, [...s].sort()])),
+        meta: [...this.meta].sort(),
+        aliases,
+        selectsAll: projections.some((p) => p.kind === 'star' && p.from === 'payload'),
+        usesWindowBounds: this.usesWindowBounds,
+        statefulSlots: this.statefulSlots,
+        lastValueColumns,
+      },
+      warnings: sortProblems(this.warnings),
+    }
+  }
+
+  private planSource(ast: RuleAst): SourcePlan {
+    const from = ast.from
+    if (from.kind === 'topic') {
+      if (!isValidTopicFilter(from.filter)) {
+        this.error(from.loc, `"${from.filter}" is not a valid MQTT topic filter ('+' and '#' must fill a whole level, '#' only last)`)
+      }
+      const alias = from.alias ?? ''
+      if (alias) this.streamNames.add(alias)
+      return {kind: 'topic', filter: from.filter, alias}
+    }
+    const known = this.options.sources
+    if (known && !known.includes(from.name)) {
+      const hint = closest(from.name, known)
+      this.error(from.loc, `unknown source '${from.name}'${hint ? `; did you mean '${hint}'?` : ''} (declared: ${known.join(', ') || 'none'})`)
+    }
+    this.streamNames.add(from.name)
+    if (from.alias) this.streamNames.add(from.alias)
+    return {kind: 'stream', name: from.name, alias: from.alias ?? from.name}
+  }
+
+  private planJoinScope(j: RuleAst['joins'][number]): Omit<JoinPlan, 'on'> {
+    const known = this.options.tables
+    if (known && !known.includes(j.table)) {
+      const hint = closest(j.table, known)
+      this.error(j.loc, `unknown table '${j.table}'${hint ? `; did you mean '${hint}'?` : ''} (declared: ${known.join(', ') || 'none'})`)
+    }
+    const alias = j.alias ?? j.table
+    if (this.tableAliases.has(alias) || this.streamNames.has(alias)) this.error(j.loc, `the name '${alias}' is used twice; give the table another alias`)
+    this.tableAliases.set(alias, j.table)
+    return {type: j.type, table: j.table, alias, loc: j.loc}
+  }
+
+  private planProjections(ast: RuleAst): ProjectionPlan[] {
+    const out: ProjectionPlan[] = []
+    const names = new Set<string>()
+    let unnamed = 0
+    for (const item of ast.fields) {
+      if (item.kind === 'star') {
+        if (item.qualifier === undefined || this.streamNames.has(item.qualifier)) {
+          out.push({kind: 'star', from: 'payload', loc: item.loc})
+          this.fields.add('*')
+        } else if (this.tableAliases.has(item.qualifier)) {
+          out.push({kind: 'star', from: {table: item.qualifier}, loc: item.loc})
+        } else {
+          this.error(item.loc, `'${item.qualifier}' is neither the stream nor a joined table`)
+        }
+        continue
+      }
+      const expr = this.bind(item.expr, 'select')
+      const name = item.alias ?? defaultName(item.expr) ?? `kuiper_field_${unnamed++}`
+      if (names.has(name)) this.warn(item.loc, `the output column '${name}' appears twice; the later one wins (use AS to rename)`)
+      names.add(name)
+      if (item.alias) this.aliasExprs.set(item.alias, expr)
+      out.push({kind: 'expr', name, expr, loc: item.loc})
+    }
+    return out
+  }
+
+  /** eKuiper keeps such columns and takes the last row's value; we do too, but say so. */
+  private checkUngroupedColumns(projections: ProjectionPlan[], keys: GroupKeyPlan[]): string[] {
+    const grouped = new Set(keys.map((k) => canonical(k.expr)))
+    const found: string[] = []
+    const visit = (e: BoundExpr, loc: SourceSpan): void => {
+      if (grouped.has(canonical(e))) return
+      if (e.kind === 'field' || e.kind === 'tableField') {
+        const name = e.kind === 'field' ? formatPath(e.path) : `${e.table}.${formatPath(e.path)}`
+        if (!found.includes(name)) {
+          found.push(name)
+          this.warn(loc, `column '${name}' is neither aggregated nor in GROUP BY: each window emits its last row's value`)
+        }
+        return
+      }
+      forEachChild(e, (c) => visit(c, loc))
+    }
+    for (const p of projections) if (p.kind === 'expr') visit(p.expr, p.loc)
+    return found
+  }
+
+  private planWindow(w: WindowClause): WindowPlan | undefined {
+    const signature = WINDOW_SIGNATURES[w.windowKind]
+    const filter = w.filter ? this.bind(w.filter, 'filter') : undefined
+    const over = w.over ? this.bind(w.over, 'over') : undefined
+    if (over && w.windowKind !== 'sliding') this.error(w.over?.loc ?? w.loc, 'OVER (WHEN …) belongs to SLIDINGWINDOW only')
+
+    if (w.windowKind === 'count') {
+      const nums = this.windowNumbers(w, w.args, signature, 1, 2)
+      if (!nums) return undefined
+      const [count, every = count] = nums
+      if (!this.checkCount(w.args[0], count, 'n')) return undefined
+      if (nums.length > 1 && !this.checkCount(w.args[1], every, 'm')) return undefined
+      if (every > count) this.warn(w.loc, `COUNTWINDOW(${count}, ${every}): m > n skips ${every - count} event(s) between windows`)
+      return {kind: 'count', count, every, filter, loc: w.loc}
+    }
+
+    const [unitArg, ...rest] = w.args
+    if (unitArg.kind !== 'unit') {
+      this.error(unitArg.loc, `${signature}: the first argument is a time unit (DD, HH, MI, SS or MS)`)
+      return undefined
+    }
+    const unitMs = TIME_UNITS_MS[unitArg.unit.toLowerCase()]
+    if (unitMs === undefined) {
+      this.error(unitArg.loc, `unknown time unit '${unitArg.unit}': use DD, HH, MI, SS or MS`)
+      return undefined
+    }
+    const counts = {tumbling: [1, 1], hopping: [2, 2], sliding: [1, 2], session: [2, 2]}[w.windowKind]
+    const nums = this.windowNumbers(w, rest, signature, counts[0], counts[1])
+    if (!nums) return undefined
+    const ms = (i: number, what: string, allowZero = false): number | undefined => {
+      const v = nums[i] * unitMs
+      if (!(v > 0 || (allowZero && v === 0)) || !Number.isFinite(v)) {
+        this.error(rest[i].loc, `${signature}: ${what} must be ${allowZero ? 'zero or more' : 'greater than zero'}, got ${nums[i]}`)
+        return undefined
+      }
+      if (!Number.isInteger(v)) {
+        this.error(rest[i].loc, `${signature}: ${what} must be a whole number of milliseconds, got ${nums[i]} ${unitArg.unit}`)
+        return undefined
+      }
+      return v
+    }
+    switch (w.windowKind) {
+      case 'tumbling': {
+        const sizeMs = ms(0, 'size')
+        return sizeMs === undefined ? undefined : {kind: 'tumbling', sizeMs, filter, loc: w.loc}
+      }
+      case 'hopping': {
+        const sizeMs = ms(0, 'size')
+        const hopMs = ms(1, 'hop')
+        if (sizeMs === undefined || hopMs === undefined) return undefined
+        if (hopMs > sizeMs) this.warn(rest[1].loc, `HOPPINGWINDOW hop (${nums[1]}) is larger than its size (${nums[0]}): events between windows belong to none`)
+        return {kind: 'hopping', sizeMs, hopMs, filter, loc: w.loc}
+      }
+      case 'sliding': {
+        const sizeMs = ms(0, 'size')
+        const delayMs = nums.length > 1 ? ms(1, 'delay', true) : 0
+        if (sizeMs === undefined || delayMs === undefined) return undefined
+        return {kind: 'sliding', sizeMs, delayMs, over, filter, loc: w.loc}
+      }
+      case 'session': {
+        const maxDurationMs = ms(0, 'maxDuration')
+        const timeoutMs = ms(1, 'timeout')
+        if (maxDurationMs === undefined || timeoutMs === undefined) return undefined
+        if (timeoutMs > maxDurationMs) this.warn(rest[1].loc, 'SESSIONWINDOW timeout is longer than maxDuration: check the argument order (unit, maxDuration, timeout)')
+        return {kind: 'session', maxDurationMs, timeoutMs, filter, loc: w.loc}
+      }
+    }
+  }
+
+  private windowNumbers(w: WindowClause, args: WindowArg[], signature: string, min: number, max: number): number[] | undefined {
+    if (args.length < min || args.length > max) {
+      this.error(w.loc, `${signature} takes ${describeCount(w.windowKind === 'count' ? min : min + 1, w.windowKind === 'count' ? max : max + 1)} argument(s), got ${w.args.length}`)
+      return undefined
+    }
+    const out: number[] = []
+    for (const a of args) {
+      if (a.kind !== 'number') {
+        this.error(a.loc, `${signature}: expected a number, got '${a.unit}'`)
+        return undefined
+      }
+      out.push(a.value)
+    }
+    return out
+  }
+
+  private checkCount(arg: WindowArg, v: number, what: string): boolean {
+    if (!Number.isInteger(v) || v < 1) {
+      this.error(arg.loc, `COUNTWINDOW: ${what} must be a whole number of at least 1, got ${v}`)
+      return false
+    }
+    return true
+  }
+
+  // ------------------------------------------------------------ expressions
+
+  bind(e: Expr, clause: Clause): BoundExpr {
+    switch (e.kind) {
+      case 'literal':
+        return e
+      case 'ref':
+        return this.bindRef(e.name, e.path, e.loc, clause)
+      case 'access':
+        return {kind: 'access', target: this.bind(e.target, clause), path: pathSteps(e.path), loc: e.loc}
+      case 'meta':
+        if (e.key !== '*' && !(META_KEYS as readonly string[]).includes(e.key.toLowerCase())) {
+          this.error(e.loc, `unknown metadata '${e.key}': use ${META_KEYS.join(', ')}`)
+        }
+        this.meta.add(e.key === '*' ? '*' : e.key.toLowerCase())
+        return {kind: 'meta', key: e.key === '*' ? '*' : (e.key.toLowerCase() as MetaKey), loc: e.loc}
+      case 'unary':
+        return e.op === '-'
+          ? {kind: 'negate', operand: this.bind(e.operand, clause), loc: e.loc}
+          : {kind: 'not', operand: this.bind(e.operand, clause), loc: e.loc}
+      case 'binary': {
+        const left = this.bind(e.left, clause)
+        const right = this.bind(e.right, clause)
+        if (e.op === 'and' || e.op === 'or') return {kind: 'logical', op: e.op, left, right, loc: e.loc}
+        if (e.op === '+' || e.op === '-' || e.op === '*' || e.op === '/' || e.op === '%') {
+          for (const side of [left, right]) {
+            if (side.kind === 'literal' && typeof side.value !== 'number' && side.value !== null) {
+              this.error(side.loc, `'${e.op}' works on numbers, not ${describeLiteral(side.value)}; use concat() to join text`)
+            }
+          }
+          return {kind: 'arithmetic', op: e.op, left, right, loc: e.loc}
+        }
+        return {kind: 'compare', op: e.op, left, right, loc: e.loc}
+      }
+      case 'in':
+        return {kind: 'in', operand: this.bind(e.operand, clause), list: e.list.map((x) => this.bind(x, clause)), negated: e.negated, loc: e.loc}
+      case 'between':
+        return {
+          kind: 'between', operand: this.bind(e.operand, clause), low: this.bind(e.low, clause), high: this.bind(e.high, clause),
+          negated: e.negated, loc: e.loc,
+        }
+      case 'like': {
+        const pattern = this.bind(e.pattern, clause)
+        if (pattern.kind === 'literal' && typeof pattern.value !== 'string' && pattern.value !== null) {
+          this.error(pattern.loc, `LIKE needs a text pattern such as 'acme/%', got ${describeLiteral(pattern.value)}`)
+        }
+        return {kind: 'like', operand: this.bind(e.operand, clause), pattern, negated: e.negated, loc: e.loc}
+      }
+      case 'isNull':
+        return {kind: 'isNull', operand: this.bind(e.operand, clause), negated: e.negated, loc: e.loc}
+      case 'case':
+        return {
+          kind: 'case',
+          operand: e.operand ? this.bind(e.operand, clause) : undefined,
+          whens: e.whens.map((w) => ({when: this.bind(w.when, clause), then: this.bind(w.then, clause)})),
+          else: e.else ? this.bind(e.else, clause) : undefined,
+          loc: e.loc,
+        }
+      case 'call':
+        return this.bindCall(e, clause)
+    }
+  }
+
+  private bindRef(name: string, path: Accessor[], loc: SourceSpan, clause: Clause): BoundExpr {
+    const first = path[0]
+    const qualified = first?.kind === 'member' && !first.arrow
+    if (qualified && this.tableAliases.has(name)) {
+      const steps = pathSteps(path)
+      this.noteTableField(name, steps)
+      return {kind: 'tableField', table: name, path: steps, loc}
+    }
+    if (qualified && this.streamNames.has(name)) {
+      const steps = pathSteps(path)
+      this.noteField(steps)
+      return {kind: 'field', path: steps, loc}
+    }
+    if (path.length === 0 && (clause === 'having' || clause === 'order')) {
+      const aliased = this.aliasExprs.get(name)
+      if (aliased) return aliased
+    }
+    if (path.length === 0 && this.tableAliases.has(name)) {
+      this.error(loc, `'${name}' is a joined table: name one of its columns, e.g. ${name}.id`)
+    }
+    const steps = [name, ...pathSteps(path)]
+    this.noteField(steps)
+    return {kind: 'field', path: steps, loc}
+  }
+
+  private noteField(steps: PathStep[]): void {
+    this.fields.add(formatPath(steps))
+    if (typeof steps[0] === 'string') this.topLevelFields.add(steps[0])
+  }
+
+  private noteTableField(table: string, steps: PathStep[]): void {
+    let set = this.tableFields.get(table)
+    if (!set) this.tableFields.set(table, (set = new Set()))
+    set.add(formatPath(steps))
+  }
+
+  private bindCall(e: CallExpr, clause: Clause): BoundExpr {
+    const spec = this.functions.get(e.name)
+    if (!spec) {
+      if (WINDOW_FUNCTION_NAMES.has(e.name)) {
+        this.error(e.loc, clause === 'group key'
+          ? `${e.name.toUpperCase()}: arguments must be a time unit and plain numbers, e.g. TUMBLINGWINDOW(ss, 10)`
+          : `${e.name.toUpperCase()} is a window: put it in GROUP BY`)
+      } else {
+        const hint = this.functions.suggest(e.name)
+        this.error(e.loc, `unknown function ${e.name}()${hint ? `; did you mean ${hint}()?` : ''}`)
+      }
+      return {kind: 'literal', value: null, loc: e.loc}
+    }
+    this.checkSignature(spec, e)
+    if (e.partitionBy && spec.kind !== 'stateful') this.error(e.loc, `OVER (PARTITION BY …) applies to lag, changed, changed_col and zscore, not ${e.name}()`)
+
+    switch (spec.kind) {
+      case 'window': {
+        if (!WINDOW_BOUNDS_ALLOWED.has(clause)) this.error(e.loc, `${e.name}() is only known when a window is emitted: use it in SELECT or HAVING`)
+        else if (!this.windowed) this.error(e.loc, `${e.name}() needs a window in GROUP BY`)
+        this.usesWindowBounds = true
+        return {kind: 'windowBound', bound: spec.bound, loc: e.loc}
+      }
+      case 'aggregate': {
+        if (!AGGREGATES_ALLOWED.has(clause)) {
+          const where = clause === 'aggregate' ? 'inside another aggregate' : `in ${clause.toUpperCase()}`
+          this.error(e.loc, `aggregate ${e.name}() is not allowed ${where}${clause === 'where' ? ': WHERE filters single events; use HAVING to filter windows' : ''}`)
+          return {kind: 'literal', value: null, loc: e.loc}
+        }
+        const arg = e.star || e.args.length === 0 ? undefined : this.bind(e.args[0], 'aggregate')
+        const consts = constArgs(e.args)
+        const key = canonical({name: spec.name, arg, star: e.star, consts})
+        let index = this.aggregateIndex.get(key)
+        if (index === undefined) {
+          index = this.aggregates.length
+          this.aggregateIndex.set(key, index)
+          this.aggregates.push({index, name: spec.name, spec, arg, star: e.star, consts, loc: e.loc})
+        }
+        return {kind: 'aggregate', index, loc: e.loc}
+      }
+      case 'stateful': {
+        if (clause === 'group key' || clause === 'partition') this.error(e.loc, `${e.name}() keeps state per key and cannot itself be a key`)
+        const args = e.args.map((a) => this.bind(a, clause))
+        const partitionBy = e.partitionBy?.map((p) => this.bind(p, 'partition'))
+        return {kind: 'stateful', name: spec.name, spec, args, consts: constArgs(e.args), partitionBy, slot: this.statefulSlots++, loc: e.loc}
+      }
+      case 'scalar':
+        return {kind: 'call', name: spec.name, spec, args: e.args.map((a) => this.bind(a, clause)), loc: e.loc}
+    }
+  }
+
+  private checkSignature(spec: FunctionSpec, e: CallExpr): void {
+    const n = e.args.length
+    const max = spec.variadic ? Number.POSITIVE_INFINITY : spec.params.length
+    if (e.star) {
+      if (spec.kind !== 'aggregate' || !spec.allowsStar) this.error(e.loc, `only count(*) takes *; ${e.name}() needs ${describeParams(spec)}`)
+      return
+    }
+    if (n < spec.required || n > max) {
+      const takes = spec.required === max ? `${max}` : max === Number.POSITIVE_INFINITY ? `at least ${spec.required}` : `${spec.required} to ${max}`
+      this.error(e.loc, `${e.name}() takes ${takes} argument${takes === '1' ? '' : 's'} (${describeParams(spec)}), got ${n}`)
+      return
+    }
+    e.args.forEach((arg, i) => {
+      const p: ParamSpec | undefined = spec.params[i] ?? spec.variadic
+      if (!p) return
+      if (p.literal && arg.kind !== 'literal' && !(arg.kind === 'unary' && arg.operand.kind === 'literal')) {
+        this.error(arg.loc, `${e.name}(): ${p.name} must be written as a literal value`)
+        return
+      }
+      if (arg.kind === 'literal' && arg.value !== null && p.type !== 'any' && typeof arg.value !== p.type) {
+        this.error(arg.loc, `${e.name}(): ${p.name} (argument ${i + 1}) must be a ${p.type}, got ${describeLiteral(arg.value)}`)
+      }
+    })
+    const problem = spec.check?.(constArgs(e.args))
+    if (problem) this.error(e.loc, problem)
+  }
+}
+
+/** Every planning problem at once, in the order they appear in the text. */
+function sortProblems(p: RuleProblem[]): RuleProblem[] {
+  return [...p].sort((a, b) => a.offset - b.offset)
+}
+
+function constArgs(args: readonly Expr[]): ConstArgs {
+  return args.map((a) => (a.kind === 'literal' ? a.value : undefined))
+}
+
+function describeParams(spec: FunctionSpec): string {
+  const names = spec.params.map((p, i) => (i < spec.required ? p.name : `[${p.name}]`))
+  if (spec.variadic) names.push('…')
+  return names.length ? names.join(', ') : 'no arguments'
+}
+
+function describeCount(min: number, max: number): string {
+  return min === max ? String(min) : `${min} or ${max}`
+}
+
+function describeLiteral(v: unknown): string {
+  return typeof v === 'string' ? `the text '${v}'` : String(v)
+}
+
+/** The output name eKuiper gives an unaliased column: the field's last name, or a function's name. */
+function defaultName(e: Expr): string | undefined {
+  if (e.kind === 'ref') {
+    for (let i = e.path.length - 1; i >= 0; i--) {
+      const step = e.path[i]
+      if (step.kind === 'member') return step.name
+    }
+    return e.name
+  }
+  if (e.kind === 'call') return e.name
+  if (e.kind === 'meta') return e.key
+  return undefined
+}
+
+function formatExpr(e: Expr): string {
+  return e.kind === 'literal' ? String(e.value) : e.kind
+}
+
+function closest(name: string, candidates: readonly string[]): string | undefined {
+  return new FunctionRegistry(candidates.map((c) => ({kind: 'window', name: c, summary: '', params: [], required: 0, bound: 'start'}))).suggest(name)
+}
+
+/** MQTT topic filter rules: non-empty, `+` fills a whole level, `#` is the whole last level. */
+export function isValidTopicFilter(filter: string): boolean {
+  if (filter.length === 0 || filter.length > 65535 || filter.includes('\u0000')) return false
+  const levels = filter.split('/')
+  return levels.every((level, i) => {
+    if (level.includes('#')) return level === '#' && i === levels.length - 1
+    if (level.includes('+')) return level === '+'
+    return true
+  })
+}
+
+/** Calls `fn` on each direct child expression. */
+export function forEachChild(e: BoundExpr, fn: (child: BoundExpr) => void): void {
+  switch (e.kind) {
+    case 'literal':
+    case 'field':
+    case 'tableField':
+    case 'meta':
+    case 'aggregate':
+    case 'windowBound':
+      return
+    case 'access':
+      return fn(e.target)
+    case 'negate':
+    case 'not':
+    case 'isNull':
+      return fn(e.operand)
+    case 'arithmetic':
+    case 'compare':
+    case 'logical':
+      fn(e.left)
+      return fn(e.right)
+    case 'in':
+      fn(e.operand)
+      return e.list.forEach(fn)
+    case 'between':
+      fn(e.operand)
+      fn(e.low)
+      return fn(e.high)
+    case 'like':
+      fn(e.operand)
+      return fn(e.pattern)
+    case 'case':
+      if (e.operand) fn(e.operand)
+      for (const w of e.whens) {
+        fn(w.when)
+        fn(w.then)
+      }
+      if (e.else) fn(e.else)
+      return
+    case 'call':
+      return e.args.forEach(fn)
+    case 'stateful':
+      e.args.forEach(fn)
+      return e.partitionBy?.forEach(fn)
+  }
+}
+
+/**
+ * Plans a parsed rule. Throws RulePlanError (with every problem found) and nothing else; warnings, which do not
+ * stop a rule, are in `plan.warnings`.
+ */
+export function planRule(ast: RuleAst, options: PlanOptions = {}): RulePlan {
+  const planner = new Planner(options.functions ?? defaultFunctionRegistry(), options)
+  try {
+    return planner.plan(ast)
+  } catch (error) {
+    if (error instanceof RulePlanError) throw error
+    if (error instanceof RangeError) {
+      throw new RulePlanError([{line: 1, col: 1, offset: 0, message: 'the rule is nested too deeply'}])
+    }
+    throw error
+  }
+}
