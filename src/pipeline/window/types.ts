@@ -1,0 +1,90 @@
+/**
+ * The contract between the pipeline runtime and the window operators. Operators are pure: no clocks, no I/O;
+ * the rule compiler hands them compiled closures (the aggregator) and the runtime feeds them events.
+ *
+ * Acknowledgements (at-least-once): an operator holds the ack handle of every event it keeps and gives each one
+ * back exactly once — in `WindowOutput.acks` of the last row the event contributes to, or through
+ * `onRelease` when the event leaves without a row still to come. Events the operator never keeps (filtered,
+ * late, rejected for clock skew) are never held: the caller acknowledges those itself.
+ */
+import type {WindowKind} from './window-spec.js'
+
+export interface WindowEvent<R> {
+  /** Event time in ms since the Unix epoch (or arrival time for processing-time sources). */
+  ts: number
+  /** Group key ('' when the rule has no GROUP BY keys). */
+  key: string
+  row: R
+  /** Opaque acknowledgement handle of the source message, passed through untouched. */
+  ack?: unknown
+}
+
+export interface WindowOutput<A> {
+  key: string
+  windowStart: number
+  windowEnd: number
+  aggregates: A
+  /** Rows aggregated into this window. */
+  events: number
+  /** Ack handles released by this row: acknowledge them once the row has been accepted by every sink. */
+  acks: unknown[]
+}
+
+export interface WindowStats {
+  eventsIn: number
+  lateDropped: number
+  windowsFired: number
+  openWindows: number
+  /** Events refused because their ts was too far ahead of the wall clock (maxFutureSkew). */
+  futureRejected: number
+}
+
+/**
+ * Incremental aggregation: windows hold `S`, not rows, wherever the window kind allows. `merge` lets session
+ * windows merge and cut without keeping rows; it may reuse and return `a`.
+ */
+export interface AggregatorFactory<R, A, S = unknown> {
+  create(): S
+  add(state: S, row: R): void
+  result(state: S): A
+  merge?(a: S, b: S): S
+}
+
+export interface WindowOperator<R, A> {
+  readonly kind: WindowKind
+  /** Current watermark W (count windows: always -Infinity). */
+  readonly watermark: number
+  /**
+   * One arriving event. `accepted: false` when WHERE/FILTER removed it: it only advances the watermark.
+   * `triggers` is the OVER (WHEN …) result, used by sliding windows only. Returns the rows fired by this
+   * arrival in the normative order.
+   */
+  push(event: WindowEvent<R>, accepted?: boolean, triggers?: boolean): WindowOutput<A>[]
+  /** Raises W without an event (idle or processing-time advance); W never decreases. */
+  advanceTo(watermark: number): WindowOutput<A>[]
+  /** End of a finite input: W = +Infinity, everything fires (count windows drop partial windows). */
+  end(): WindowOutput<A>[]
+  stats(): WindowStats
+}
+
+export interface FutureSkewOptions {
+  /** The wall clock (ms since the epoch); injected so tests and replays control it. */
+  now: () => number
+  /** Default 5 minutes. */
+  maxFutureSkewMs?: number
+}
+
+export interface WindowOperatorOptions<R> {
+  /** W = max(ts) - lateToleranceMs. Default 0. */
+  lateToleranceMs?: number
+  /** Shifts epoch alignment of time windows (e.g. -3_600_000 for days starting at 01:00 UTC). Default 0. */
+  offsetMs?: number
+  /** A late event, dropped and counted; route it to a late-data sink. The caller acks it. */
+  onLate?: (event: WindowEvent<R>) => void
+  /** Ack handles of held events that leave without a row still to come (see the module comment). */
+  onRelease?: (acks: unknown[]) => void
+  /** Live sources only: reject events too far ahead of the wall clock so they cannot push W forward. */
+  futureSkew?: FutureSkewOptions
+  /** An event rejected by the future-skew check. The caller acks it. */
+  onFutureSkew?: (event: WindowEvent<R>) => void
+}
