@@ -1,0 +1,150 @@
+/**
+ * Turning the many ways an MQTT connection attempt fails into one error type with a sentence a user can act on.
+ * Messages name the broker (password redacted) and the cause; `reason` lets callers (fleet reconnect logic, retry
+ * loops) decide without parsing text.
+ */
+import {EXIT_CODES, IotdError} from '../errors.js'
+
+export type ConnectFailure =
+  /** Nothing accepted the TCP connection, or the host could not be resolved or reached. */
+  | 'unreachable'
+  /** The configured source address cannot be bound on this host. */
+  | 'source-address'
+  /** No CONNACK within the connect timeout. */
+  | 'timeout'
+  /** The broker answered with a CONNACK refusing the connection. */
+  | 'rejected'
+  /** The TLS handshake failed (certificate verification, protocol mismatch). */
+  | 'tls'
+  /** The connection closed before a CONNACK, without a socket error. */
+  | 'closed'
+  | 'other'
+
+export class MqttConnectError extends IotdError {
+  readonly reason: ConnectFailure
+  /** The broker URL with its password redacted. */
+  readonly broker: string
+  /** The CONNACK return/reason code when `reason` is `rejected`. */
+  readonly returnCode?: number
+  /** The socket or TLS error code (ECONNREFUSED, DEPTH_ZERO_SELF_SIGNED_CERT, …) when there was one. */
+  readonly code?: string
+
+  constructor(
+    message: string,
+    init: {reason: ConnectFailure; broker: string; returnCode?: number; code?: string; suggestions?: string[]; cause?: unknown},
+  ) {
+    super(message, EXIT_CODES.runtime, init.suggestions ?? [])
+    this.name = 'MqttConnectError'
+    this.reason = init.reason
+    this.broker = init.broker
+    this.returnCode = init.returnCode
+    this.code = init.code
+    if (init.cause !== undefined) this.cause = init.cause
+  }
+
+  /** Whether trying again later could succeed (a refused password or a bad certificate will not fix itself). */
+  get retryable(): boolean {
+    if (this.reason === 'tls' || this.reason === 'source-address') return false
+    if (this.reason === 'rejected') return this.returnCode !== undefined && TRANSIENT_CONNACK_CODES.has(this.returnCode)
+    return true
+  }
+}
+
+/** CONNACK codes that describe a busy or unavailable broker rather than a client that is not welcome. */
+const TRANSIENT_CONNACK_CODES = new Set([3 /* 3.1.1 server unavailable */, 136, 137, 159 /* v5 unavailable, busy, rate exceeded */])
+
+const AUTH_CONNACK_CODES = new Set([4, 5, 134, 135])
+
+const TLS_CODE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_SSL|ERR_TLS|EPROTO/
+
+/**
+ * Describes a failed connection attempt. `err` is what MQTT.js emitted (undefined when the socket closed without an
+ * error); `connectTimeoutMs` is used in the timeout message.
+ */
+export function describeConnectError(
+  broker: string,
+  err: unknown,
+  context: {connectTimeoutMs?: number; sourceAddress?: string} = {},
+): MqttConnectError {
+  if (err instanceof MqttConnectError) return err
+  if (err === undefined) {
+    return new MqttConnectError(`${broker} closed the connection before answering CONNECT`, {
+      reason: 'closed',
+      broker,
+      suggestions: ['check that this is an MQTT listener, the scheme (mqtt:// vs mqtts:// vs ws://) and, for WebSockets, the path (often /mqtt)'],
+    })
+  }
+  const e = err as Error & {code?: unknown}
+  const message = e.message ?? String(err)
+  if (typeof e.code === 'number') {
+    const rc = e.code
+    const auth = AUTH_CONNACK_CODES.has(rc)
+    return new MqttConnectError(`${broker} refused the connection: ${message.replace(/^Connection refused: /, '') || 'refused'} (code ${rc})`, {
+      reason: 'rejected',
+      broker,
+      returnCode: rc,
+      cause: err,
+      suggestions: auth
+        ? ['check --username/--password (or IOTD_USERNAME/IOTD_PASSWORD) and the broker ACLs']
+        : rc === 1 || rc === 132
+          ? ['try the other protocol version (--protocol 3.1.1 or --protocol 5)']
+          : [],
+    })
+  }
+  const code = typeof e.code === 'string' ? e.code : undefined
+  switch (code) {
+    case 'ECONNREFUSED':
+      return new MqttConnectError(`cannot connect to ${broker}: connection refused (nothing is listening there)`, {
+        reason: 'unreachable',
+        broker,
+        code,
+        cause: err,
+        suggestions: ['start a broker (iotd broker) or pass the right URL with --broker'],
+      })
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new MqttConnectError(`cannot connect to ${broker}: the host name does not resolve (${code})`, {
+        reason: 'unreachable',
+        broker,
+        code,
+        cause: err,
+      })
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'ETIMEDOUT':
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return new MqttConnectError(`cannot connect to ${broker}: ${message}`, {reason: 'unreachable', broker, code, cause: err})
+    case 'EADDRNOTAVAIL':
+    case 'EINVAL':
+      if (context.sourceAddress) {
+        return new MqttConnectError(`cannot connect to ${broker} from source address ${context.sourceAddress}: the address is not available on this host (${code})`, {
+          reason: 'source-address',
+          broker,
+          code,
+          cause: err,
+          suggestions: ['use addresses assigned to this host (ip addr), or 127.0.0.x for a broker on loopback'],
+        })
+      }
+      break
+  }
+  if ((code && TLS_CODE.test(code)) || /TLS|SSL|certificate/i.test(message)) {
+    return new MqttConnectError(`TLS handshake with ${broker} failed: ${message}${code && !message.includes(code) ? ` (${code})` : ''}`, {
+      reason: 'tls',
+      broker,
+      code,
+      cause: err,
+      suggestions: ["pass the broker's CA certificate with --ca, or --insecure to skip verification (testing only)"],
+    })
+  }
+  if (/connack timeout/i.test(message)) {
+    const secs = context.connectTimeoutMs !== undefined ? ` within ${context.connectTimeoutMs / 1000}s` : ''
+    return new MqttConnectError(`no CONNACK from ${broker}${secs}: the broker is slow, overloaded, or not an MQTT listener`, {
+      reason: 'timeout',
+      broker,
+      cause: err,
+      suggestions: ['check the port and scheme, or raise the connect timeout'],
+    })
+  }
+  return new MqttConnectError(`cannot connect to ${broker}: ${message}`, {reason: 'other', broker, code, cause: err})
+}

@@ -1,0 +1,70 @@
+/**
+ * Broker URLs: parsing `mqtt://user:pass@host:port/path` into the parts a transport needs, and redacting secrets
+ * before a URL is printed anywhere.
+ */
+import {UsageError} from '../errors.js'
+
+export type MqttTransport = 'mqtt' | 'mqtts' | 'ws' | 'wss'
+
+export interface ParsedEndpoint {
+  transport: MqttTransport
+  host: string
+  port: number
+  /** WebSocket path (`/mqtt`); empty for TCP transports. */
+  path: string
+  username?: string
+  password?: string
+  /** The URL with the password replaced by `***`, fit for messages. */
+  display: string
+}
+
+const DEFAULT_PORTS: Record<MqttTransport, number> = {mqtt: 1883, mqtts: 8883, ws: 80, wss: 443}
+
+/** Aliases other MQTT tools accept; normalised so there is one name per transport inside iotd. */
+const TRANSPORT_ALIASES: Record<string, MqttTransport> = {
+  mqtt: 'mqtt',
+  tcp: 'mqtt',
+  mqtts: 'mqtts',
+  ssl: 'mqtts',
+  tls: 'mqtts',
+  ws: 'ws',
+  wss: 'wss',
+}
+
+/** Replaces the password in a URL's userinfo: `mqtt://user:secret@host` -> `mqtt://user:***@host`. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^:@/?#]*):([^@/?#]*)@/i, '$1$2:***@')
+}
+
+/** Parses a broker URL. Throws a UsageError (exit 2) for a URL iotd cannot connect to. */
+export function parseEndpointUrl(url: string): ParsedEndpoint {
+  const display = redactUrl(url)
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new UsageError(`"${display}" is not a broker URL`, ['use mqtt://host:1883, mqtts://host:8883, ws://host/mqtt or wss://host/mqtt'])
+  }
+  const transport = TRANSPORT_ALIASES[parsed.protocol.replace(/:$/, '').toLowerCase()]
+  if (!transport) {
+    throw new UsageError(`"${display}" has an unsupported scheme "${parsed.protocol}"`, ['use mqtt://, mqtts://, ws:// or wss://'])
+  }
+  if (!parsed.hostname) throw new UsageError(`"${display}" names no host`, ['e.g. mqtt://127.0.0.1:1883'])
+  // WHATWG URL keeps the brackets of an IPv6 literal; sockets want the bare address.
+  const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1')
+  const isWs = transport === 'ws' || transport === 'wss'
+  return {
+    transport,
+    host,
+    port: parsed.port ? Number(parsed.port) : DEFAULT_PORTS[transport],
+    path: isWs ? `${parsed.pathname || '/'}${parsed.search}` : '',
+    username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
+    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+    display,
+  }
+}
+
+/** `host:port` with IPv6 literals bracketed, for messages. */
+export function hostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
+}

@@ -1,0 +1,68 @@
+import {describe, expect, it} from 'vitest'
+import {UsageError} from '../../../src/errors.js'
+import {describeConnectError, MqttConnectError} from '../../../src/net/connect-errors.js'
+import {parseEndpointUrl, redactUrl} from '../../../src/net/mqtt-endpoint.js'
+
+describe('redactUrl', () => {
+  it('hides the password and keeps everything else', () => {
+    expect(redactUrl('mqtt://user:secret@host:1883')).toBe('mqtt://user:***@host:1883')
+    expect(redactUrl('wss://u:p%40ss@broker.example/mqtt?x=1')).toBe('wss://u:***@broker.example/mqtt?x=1')
+    expect(redactUrl('mqtt://user@host')).toBe('mqtt://user@host')
+    expect(redactUrl('mqtt://host:1883')).toBe('mqtt://host:1883')
+  })
+})
+
+describe('parseEndpointUrl', () => {
+  it('fills default ports per scheme and decodes credentials', () => {
+    expect(parseEndpointUrl('mqtt://h')).toMatchObject({transport: 'mqtt', host: 'h', port: 1883, path: ''})
+    expect(parseEndpointUrl('mqtts://h')).toMatchObject({transport: 'mqtts', port: 8883})
+    expect(parseEndpointUrl('ws://h/mqtt')).toMatchObject({transport: 'ws', port: 80, path: '/mqtt'})
+    expect(parseEndpointUrl('wss://h:8443/mqtt')).toMatchObject({transport: 'wss', port: 8443})
+    expect(parseEndpointUrl('tcp://h:1')).toMatchObject({transport: 'mqtt', port: 1})
+    const p = parseEndpointUrl('mqtt://al%40ice:s3cr%3At@[::1]:1884')
+    expect(p).toMatchObject({host: '::1', port: 1884, username: 'al@ice', password: 's3cr:t'})
+    expect(p.display).not.toContain('s3cr')
+  })
+
+  it('rejects unsupported schemes and non-URLs without echoing the password', () => {
+    expect(() => parseEndpointUrl('http://h')).toThrow(UsageError)
+    expect(() => parseEndpointUrl('http://h')).toThrow(/unsupported scheme "http:"/)
+    expect(() => parseEndpointUrl('localhost:1883 :pw')).toThrow(UsageError)
+    try {
+      parseEndpointUrl('kafka://u:hunter2@h')
+    } catch (err) {
+      expect((err as Error).message).not.toContain('hunter2')
+    }
+  })
+})
+
+describe('describeConnectError', () => {
+  const broker = 'mqtt://127.0.0.1:1883'
+  it('names the broker and the cause for each failure kind', () => {
+    const refused = describeConnectError(broker, Object.assign(new Error('connect ECONNREFUSED'), {code: 'ECONNREFUSED'}))
+    expect(refused).toBeInstanceOf(MqttConnectError)
+    expect(refused).toMatchObject({reason: 'unreachable', exitCode: 1, retryable: true})
+    expect(refused.message).toBe('cannot connect to mqtt://127.0.0.1:1883: connection refused (nothing is listening there)')
+
+    const auth = describeConnectError(broker, Object.assign(new Error('Connection refused: Not authorized'), {code: 5}))
+    expect(auth).toMatchObject({reason: 'rejected', returnCode: 5, retryable: false})
+    expect(auth.message).toBe('mqtt://127.0.0.1:1883 refused the connection: Not authorized (code 5)')
+
+    const busy = describeConnectError(broker, Object.assign(new Error('Connection refused: Server busy'), {code: 137}))
+    expect(busy.retryable).toBe(true)
+
+    const tls = describeConnectError(broker, Object.assign(new Error('self-signed certificate'), {code: 'DEPTH_ZERO_SELF_SIGNED_CERT'}))
+    expect(tls).toMatchObject({reason: 'tls', retryable: false})
+    expect(tls.suggestions.join()).toContain('--ca')
+
+    const timeout = describeConnectError(broker, new Error('connack timeout'), {connectTimeoutMs: 2000})
+    expect(timeout.message).toContain('no CONNACK from mqtt://127.0.0.1:1883 within 2s')
+
+    const closed = describeConnectError(broker, undefined)
+    expect(closed.reason).toBe('closed')
+
+    const src = describeConnectError(broker, Object.assign(new Error('bind'), {code: 'EADDRNOTAVAIL'}), {sourceAddress: '10.9.9.9'})
+    expect(src).toMatchObject({reason: 'source-address', retryable: false})
+    expect(src.message).toContain('10.9.9.9')
+  })
+})
