@@ -1,5 +1,5 @@
 import {Command, Flags, Interfaces} from '@oclif/core'
-import {EXIT_CODES, EXIT_CODE_HELP, IotdError} from '../errors.js'
+import {ConfigError, EXIT_CODES, EXIT_CODE_HELP, IotdError} from '../errors.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 
@@ -40,7 +40,13 @@ export abstract class BaseCommand extends Command {
     }
     // oclif's own parse errors (unknown flag, missing argument) are usage errors.
     if (err.oclif?.exit === 2 || /Unexpected argument|Nonexistent flag|Missing required|Expected .* to be one of|Parsing --/.test(err.message)) {
-      return this.fail(err.message.split('\n')[0], EXIT_CODES.usage, ['see --help'], err)
+      // oclif spreads the reason over several lines ("Parsing --port \n\tExpected an integer less than …"); keep it.
+      const reason = err.message
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l && !/^See more help/.test(l))
+        .join(' ')
+      return this.fail(reason, EXIT_CODES.usage, [`${this.config.bin} ${this.id ?? ''} --help`.replace(/\s+/g, ' ').trim()], err)
     }
     if ((err as {code?: string}).code === 'EEXIT') throw err
     return this.fail(err.message, EXIT_CODES.runtime, [], err)
@@ -48,7 +54,8 @@ export abstract class BaseCommand extends Command {
 
   private fail(message: string, exitCode: number, suggestions: string[], err: Error): never {
     if (this.jsonEnabled()) {
-      process.stdout.write(`${JSON.stringify({schemaVersion: 1, error: {message, exitCode}}, null, 2)}\n`)
+      const problems = err instanceof ConfigError ? err.problems : undefined
+      process.stdout.write(`${JSON.stringify({schemaVersion: 1, error: {message, exitCode, problems}}, null, 2)}\n`)
     } else {
       const lines = [`Error: ${message}`]
       for (const s of suggestions) lines.push(`  Try: ${s}`)

@@ -89,11 +89,3 @@ export function formatPercent(percent: number): string {
   if (!Number.isFinite(percent)) return '-'
   return percent < 10 ? `${percent.toFixed(1)}%` : `${Math.round(percent)}%`
 }
-
-/**
- * Hides the password of a broker URL (`mqtt://user:***@host:1883`): secrets never appear in output. Strings that
- * are not URLs are returned unchanged.
- */
-export function redactUrlCredentials(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/@:\s]*):([^/@\s]*)@/i, (_m, scheme: string, user: string) => `${scheme}${user}:***@`)
-}

@@ -1,6 +1,6 @@
 import type {SimSnapshot, SimSummary} from '../sim/types.js'
 import {usableCores} from './client-health.js'
-import {redactUrlCredentials} from './format.js'
+import {redactUrl} from '../net/mqtt-endpoint.js'
 import {createLineReporter} from './line-reporter.js'
 import type {RunReporter} from './run-reporter.js'
 import {formatSimPlainLine} from './sim-plain-line.js'
@@ -50,7 +50,7 @@ export async function createSimReporter(mode: OutputMode, opts: SimReporterOptio
         minLogLevel: watched ? 'info' : 'warn',
         color: stderrColor,
         // The broker URL is the one field that can carry a password; --json output never echoes secrets.
-        formatResult: (summary) => JSON.stringify({...summary, broker: redactUrlCredentials(summary.broker)}, null, 2),
+        formatResult: (summary) => JSON.stringify({...summary, broker: redactUrl(summary.broker)}, null, 2),
       })
     }
     case 'quiet':

@@ -2,7 +2,8 @@ import type {ChalkInstance} from 'chalk'
 import {formatDuration} from '../config/units.js'
 import type {FleetCounters, LatencyFigures, SimSummary} from '../sim/types.js'
 import {clientBottleneck, usableCores} from './client-health.js'
-import {formatBytes, formatMs, formatNumber, formatPercent, formatRateValue, redactUrlCredentials} from './format.js'
+import {redactUrl} from '../net/mqtt-endpoint.js'
+import {formatBytes, formatMs, formatNumber, formatPercent, formatRateValue} from './format.js'
 import {paint} from './terminal.js'
 import {layoutTable, type ColumnSpec} from './text-table.js'
 
@@ -63,7 +64,7 @@ export function formatSimSummary(summary: SimSummary, opts: SummaryFormatOptions
   const cores = opts.cores ?? usableCores()
   const lines: string[] = []
 
-  const broker = `${redactUrlCredentials(summary.broker)}${summary.embeddedBroker ? ' (embedded)' : ''}`
+  const broker = `${redactUrl(summary.broker)}${summary.embeddedBroker ? ' (embedded)' : ''}`
   lines.push(`${c.bold('iotd sim')}  ${c.bold(summary.scenario)}  ${c.dim('seed')} ${summary.seed}  ${c.dim('broker')} ${broker}`)
   const fleetCount = summary.fleets.length
   lines.push(

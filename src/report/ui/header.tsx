@@ -1,6 +1,6 @@
 import {Text} from 'ink'
 import {formatDuration} from '../../config/units.js'
-import {redactUrlCredentials} from '../format.js'
+import {redactUrl} from '../../net/mqtt-endpoint.js'
 import {progressBar} from '../progress-bar.js'
 
 export interface TitleLineProps {
@@ -17,7 +17,7 @@ export function TitleLine({title, broker, stage, color}: TitleLineProps) {
       <Text bold>iotd sim</Text>
       {title ? <Text bold>{`  ${title}`}</Text> : null}
       <Text dimColor>{'  → '}</Text>
-      {redactUrlCredentials(broker)}
+      {redactUrl(broker)}
       <Text dimColor>{'  stage '}</Text>
       <Text color={color ? 'cyan' : undefined}>{stage}</Text>
     </Text>

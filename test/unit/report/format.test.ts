@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest'
-import {formatBytes, formatMs, formatNumber, formatPercent, formatRate, formatRateValue, redactUrlCredentials} from '../../../src/report/format.js'
+import {formatBytes, formatMs, formatNumber, formatPercent, formatRate, formatRateValue} from '../../../src/report/format.js'
+import {redactUrl} from '../../../src/net/mqtt-endpoint.js'
 
 describe('formatNumber', () => {
   it('groups thousands and keeps integers whole', () => {
@@ -67,10 +68,10 @@ describe('formatPercent', () => {
   })
 })
 
-describe('redactUrlCredentials', () => {
+describe('redactUrl (as the reporters use it)', () => {
   it('hides the password and keeps the rest', () => {
-    expect(redactUrlCredentials('mqtts://alice:s3cret@broker.example:8883/x')).toBe('mqtts://alice:***@broker.example:8883/x')
-    expect(redactUrlCredentials('mqtt://127.0.0.1:1883')).toBe('mqtt://127.0.0.1:1883')
-    expect(redactUrlCredentials('mqtt://alice@host')).toBe('mqtt://alice@host')
+    expect(redactUrl('mqtts://alice:s3cret@broker.example:8883/x')).toBe('mqtts://alice:***@broker.example:8883/x')
+    expect(redactUrl('mqtt://127.0.0.1:1883')).toBe('mqtt://127.0.0.1:1883')
+    expect(redactUrl('mqtt://alice@host')).toBe('mqtt://alice@host')
   })
 })

@@ -1,0 +1,144 @@
+import {basename, extname} from 'node:path'
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
+import {parseDurationFlag} from '../../cli/flag-parsers.js'
+import {EXIT_CODES, UsageError} from '../../errors.js'
+import {loadScenario} from '../../sim/scenario/index.js'
+import type {SimSummary} from '../../sim/types.js'
+import type {BackfillSummary} from '../../sim/backfill.js'
+import type {FleetSample} from '../../sim/dry-run.js'
+
+type SimResult = SimSummary | BackfillSummary | {schemaVersion: 1; seed: number; fleets: FleetSample[]}
+
+export default class Sim extends BaseCommand {
+  static override summary = 'Simulate a fleet of MQTT devices from a scenario file.'
+
+  static override description = `Connects every device of the scenario (ramps, storms and reconnects as the scenario says) and publishes
+seeded, realistic telemetry. With no broker given, iotd uses the MQTT broker on 127.0.0.1:1883, or starts its
+embedded broker there so you can watch with \`iotd tail\` from another terminal.
+
+On a terminal a live view shows each fleet; piped or in CI, one plain line per second goes to stderr. The
+summary goes to stdout (--json for a machine-readable one, with the effective seed).
+
+--backfill generates the same streams on a simulated clock, without a broker, into a CSV capture (replayable
+with iotd replay) or JSON lines.
+
+EXIT CODES
+${EXIT_CODES_HELP}`
+
+  static override examples = [
+    {description: 'Run the smart-factory scenario for 20 seconds on the embedded broker', command: '<%= config.bin %> <%= command.id %> scenarios/smart-factory.yaml --duration 20s'},
+    {description: 'Against your own broker, with a fixed seed and a JSON summary', command: '<%= config.bin %> <%= command.id %> scenarios/cold-chain.yaml --broker mqtt://10.0.0.5:1883 --seed 7 --json > summary.json'},
+    {description: 'Show what each fleet would publish, without connecting', command: '<%= config.bin %> <%= command.id %> scenarios/smart-factory.yaml --dry-run --samples 3'},
+    {description: 'Generate a day of data as a CSV capture', command: '<%= config.bin %> <%= command.id %> scenarios/smart-factory.yaml --backfill 2026-01-01T00:00Z..2026-01-02T00:00Z --out day.csv'},
+  ]
+
+  static override args = {
+    scenario: Args.string({description: 'Scenario file (YAML, version 1).', required: true}),
+  }
+
+  static override flags = {
+    broker: Flags.string({char: 'b', summary: 'Broker URL (mqtt://, mqtts://, ws://, wss://); overrides the scenario.', env: 'IOTD_BROKER'}),
+    'default-broker': Flags.string({
+      summary: 'Where to look for a broker, or start the embedded one, when none is named (default mqtt://127.0.0.1:1883).',
+      env: 'IOTD_DEFAULT_BROKER',
+      hidden: true,
+    }),
+    username: Flags.string({summary: 'Username; overrides the scenario.', env: 'IOTD_USERNAME'}),
+    password: Flags.string({summary: 'Password (prefer the IOTD_PASSWORD environment variable).', env: 'IOTD_PASSWORD'}),
+    insecure: Flags.boolean({summary: 'Do not verify the broker\'s TLS certificate (testing only).', env: 'IOTD_INSECURE'}),
+    duration: Flags.string({char: 'd', summary: 'Run length, e.g. 30s, 5m; overrides the scenario.', env: 'IOTD_DURATION'}),
+    limit: Flags.integer({summary: 'Stop after this many messages in total.', min: 1, env: 'IOTD_LIMIT'}),
+    seed: Flags.integer({summary: 'Seed for every random stream; overrides the scenario.', env: 'IOTD_SEED'}),
+    fleet: Flags.string({summary: 'Run only these fleets (repeat or comma-separate).', multiple: true, delimiter: ','}),
+    workers: Flags.integer({summary: 'Worker threads for the fleet (default: from the fleet size and cores).', min: 1, env: 'IOTD_WORKERS'}),
+    'source-ip': Flags.string({summary: 'Local source addresses to spread connections over: 127.0.0.2,127.0.0.3 or 127.0.0.2-127.0.0.9.', env: 'IOTD_SOURCE_IP'}),
+    labels: Flags.string({summary: 'Write ground-truth anomaly labels (JSON lines) to this file.', env: 'IOTD_LABELS'}),
+    'dry-run': Flags.boolean({summary: 'Print sample payloads per fleet and exit, without connecting.'}),
+    samples: Flags.integer({summary: 'Payloads per fleet with --dry-run.', default: 5, min: 1}),
+    backfill: Flags.string({summary: 'Generate data on a simulated clock for <from>..<to> (ISO-8601 or epoch ms), without a broker.'}),
+    out: Flags.string({char: 'o', summary: 'Output file for --backfill (.csv = iotd capture format, .jsonl = JSON lines).'}),
+    quiet: Flags.boolean({char: 'q', summary: 'No live view or progress lines; only the summary.', env: 'IOTD_QUIET'}),
+  }
+
+  async run(): Promise<SimResult | undefined> {
+    const {args, flags} = await this.parse(Sim)
+    const file = args.scenario
+    const loaded = loadScenario(file)
+    const scenario = flags.seed === undefined ? loaded : {...loaded, seed: flags.seed}
+    const scenarioName = scenario.name ?? basename(file, extname(file))
+
+    if (flags['dry-run']) {
+      const {sampleFleets} = await import('../../sim/dry-run.js')
+      const fleets = sampleFleets(scenario, flags.samples, {fleets: flags.fleet})
+      if (!this.jsonEnabled()) {
+        const {formatDryRun} = await import('../../report/dry-run-text.js')
+        process.stdout.write(formatDryRun(scenarioName, scenario.seed, fleets))
+      }
+      return {schemaVersion: 1, seed: scenario.seed, fleets}
+    }
+
+    if (flags.backfill !== undefined) {
+      if (!flags.out) throw new UsageError('--backfill needs --out <file.csv|file.jsonl>')
+      const {parseTimeRange, runBackfill} = await import('../../sim/backfill.js')
+      const {expandDevices} = await import('../../sim/scenario/index.js')
+      let range
+      try {
+        range = parseTimeRange(flags.backfill)
+      } catch (error) {
+        throw new UsageError(`--backfill: ${(error as Error).message}`)
+      }
+      const summary = await runBackfill({
+        scenario,
+        devices: expandDevices(scenario, {fleets: flags.fleet}),
+        ...range,
+        out: flags.out,
+        format: /\.jsonl?$/i.test(flags.out) ? 'jsonl' : 'csv',
+        labelsFile: flags.labels ?? scenario.labels,
+        limit: flags.limit ?? scenario.limit,
+      })
+      if (!this.jsonEnabled()) {
+        process.stdout.write(`backfill ${summary.from} .. ${summary.to}: ${summary.rows} rows from ${summary.devices} devices -> ${summary.out} (${(summary.elapsedMs / 1000).toFixed(2)}s)\n`)
+      }
+      return summary
+    }
+
+    const {chooseOutputMode, createSimReporter} = await import('../../report/index.js')
+    const mode = chooseOutputMode({json: this.jsonEnabled(), quiet: flags.quiet, stdout: process.stdout, env: process.env})
+    const reporter = await createSimReporter(mode, {color: flags.color, title: scenarioName})
+    const abort = new AbortController()
+    const onSignal = () => abort.abort()
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+    const {runSimulation} = await import('../../sim/run-simulation.js')
+    let summary: SimSummary
+    try {
+      summary = await runSimulation({
+        scenario,
+        scenarioName,
+        brokerUrl: flags.broker,
+        defaultBrokerUrl: flags['default-broker'],
+        username: flags.username,
+        password: flags.password,
+        insecure: flags.insecure,
+        durationMs: parseDurationFlag('duration', flags.duration),
+        limit: flags.limit,
+        workers: flags.workers,
+        fleets: flags.fleet,
+        sourceIps: flags['source-ip'],
+        labelsFile: flags.labels,
+        signal: abort.signal,
+        onSnapshot: (s) => reporter.update(s),
+        onLog: (line, level) => reporter.log(line, level),
+      })
+    } finally {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    }
+    // The reporter prints the summary in every mode (JSON included, with secrets redacted), so nothing is returned
+    // for oclif to print a second time.
+    await reporter.finish(summary)
+    if (summary.interrupted) this.exit(EXIT_CODES.interrupted)
+    return undefined
+  }
+}

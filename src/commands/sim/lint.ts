@@ -1,0 +1,29 @@
+import {Args} from '@oclif/core'
+import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
+import {expandDevices, loadScenario} from '../../sim/scenario/index.js'
+
+export default class SimLint extends BaseCommand {
+  static override summary = 'Check a scenario file and report every problem with file:line:col.'
+
+  static override description = `Validates the scenario against the version 1 schema and its own rules (templates, ranges, derived-field
+cycles, modes, anomalies). Prints nothing but a one-line OK on success; every problem on its own line otherwise.
+
+EXIT CODES
+${EXIT_CODES_HELP}`
+
+  static override examples = [
+    {description: 'Check a scenario before running it', command: '<%= config.bin %> <%= command.id %> scenarios/smart-factory.yaml'},
+  ]
+
+  static override args = {
+    scenario: Args.string({description: 'Scenario file (YAML, version 1).', required: true}),
+  }
+
+  async run(): Promise<{schemaVersion: 1; file: string; ok: true; fleets: number; devices: number}> {
+    const {args} = await this.parse(SimLint)
+    const scenario = loadScenario(args.scenario)
+    const devices = expandDevices(scenario).length
+    if (!this.jsonEnabled()) process.stdout.write(`${args.scenario}: ok (${scenario.fleets.length} fleets, ${devices} devices)\n`)
+    return {schemaVersion: 1, file: args.scenario, ok: true, fleets: scenario.fleets.length, devices}
+  }
+}

@@ -1,0 +1,99 @@
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {describe, expect, it} from 'vitest'
+import {runCli} from '../helpers/cli.js'
+import {freePort} from '../helpers/ports.js'
+
+const ESC = '\u001b['
+
+describe('iotd sim, run as a user runs it', () => {
+  it('--dry-run prints sample payloads per fleet without connecting', async () => {
+    const r = await runCli(['sim', 'scenarios/smart-factory.yaml', '--dry-run', '--samples', '2', '--seed', '7'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('seed 7')
+    expect(r.stdout).toMatch(/fleet press: 24 devices/)
+    expect(r.stdout).toMatch(/acme\/berlin\/stamping\/l1\/press-berlin-000\/telemetry/)
+    const json = await runCli(['sim', 'scenarios/cold-chain.yaml', '--dry-run', '--samples', '3', '--json'])
+    const parsed = JSON.parse(json.stdout)
+    expect(parsed.schemaVersion).toBe(1)
+    expect(parsed.fleets[0].payloads).toHaveLength(3)
+    expect(JSON.parse(parsed.fleets[0].payloads[0])).toBeTypeOf('object')
+  })
+
+  it('runs on the embedded broker when none answers, with plain progress lines when piped and a summary on stdout', async () => {
+    const port = await freePort()
+    const r = await runCli(['sim', 'scenarios/smart-building.yaml', '--duration', '4s', '--seed', '1'], {
+      env: {IOTD_DEFAULT_BROKER: `mqtt://127.0.0.1:${port}`},
+    })
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stderr).toMatch(/embedded broker/)
+    expect(r.stderr).toMatch(/^sim \d/m)
+    expect(r.stderr).not.toContain(ESC)
+    expect(r.stdout).not.toContain(ESC)
+    expect(r.stdout).toMatch(/iotd sim\s+smart-building\s+seed 1/)
+    expect(r.stdout).toMatch(/publish lag/)
+  })
+
+  it('--json prints one versioned summary with the effective seed; Ctrl-C prints the partial summary and exits 130', async () => {
+    const port = await freePort()
+    const env = {IOTD_DEFAULT_BROKER: `mqtt://127.0.0.1:${port}`}
+    const r = await runCli(['sim', 'scenarios/smart-factory.yaml', '--duration', '3s', '--json', '--labels', join(tmpdir(), 'iotd-e2e-labels.jsonl')], {env})
+    expect(r.code, r.stderr).toBe(0)
+    const summary = JSON.parse(r.stdout)
+    expect(summary.schemaVersion).toBe(1)
+    expect(Number.isInteger(summary.seed)).toBe(true)
+    expect(summary.totals.published).toBeGreaterThan(0)
+
+    const interrupted = await runCli(['sim', 'scenarios/smart-factory.yaml', '--duration', '60s', '--labels', join(tmpdir(), 'iotd-e2e-labels.jsonl')], {
+      env,
+      onOutput: {match: /^sim 2\./m, then: (pid) => process.kill(pid, 'SIGINT')},
+    })
+    expect(interrupted.code).toBe(130)
+    expect(interrupted.stdout).toMatch(/interrupted/i)
+    expect(interrupted.stdout).toMatch(/publish lag/)
+  })
+
+  it('a broker that is down: retries with backoff, then one clear message and exit 1', async () => {
+    const port = await freePort()
+    const r = await runCli(['sim', 'scenarios/smart-building.yaml', '--broker', `mqtt://127.0.0.1:${port}`, '--duration', '5s'], {timeoutMs: 60_000})
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/127\.0\.0\.1:\d+/)
+    expect(r.stderr).toMatch(/refused|not reachable|gave up/i)
+    expect(r.stderr).not.toMatch(/\n\s+at /)
+  })
+
+  it('--backfill: same seed twice gives byte-identical files; more devices leave existing streams unchanged', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iotd-backfill-'))
+    const range = '2026-01-01T00:00:00Z..2026-01-01T00:10:00Z'
+    const a = join(dir, 'a.csv')
+    const b = join(dir, 'b.csv')
+    for (const out of [a, b]) {
+      const r = await runCli(['sim', 'scenarios/cold-chain.yaml', '--backfill', range, '--out', out, '--seed', '99', '--labels', join(dir, 'labels.jsonl')])
+      expect(r.code, r.stderr).toBe(0)
+    }
+    const first = readFileSync(a)
+    expect(first.length).toBeGreaterThan(5_000)
+    expect(first.equals(readFileSync(b))).toBe(true)
+    expect(first.toString().split('\n')[0]).toBe('ts,topic,qos,retain,encoding,payload')
+
+    // The same scenario with more trucks: every device that existed before publishes exactly the same rows.
+    const bigger = join(dir, 'bigger.yaml')
+    writeFileSync(bigger, readFileSync('scenarios/cold-chain.yaml', 'utf8').replace(/count: 12/, 'count: 16'))
+    const c = join(dir, 'c.csv')
+    const r = await runCli(['sim', bigger, '--backfill', range, '--out', c, '--seed', '99'])
+    expect(r.code, r.stderr).toBe(0)
+    const rowsByTopic = (text: string) => {
+      const map = new Map<string, string[]>()
+      for (const line of text.trim().split('\n').slice(1)) {
+        const topic = line.split(',')[1]
+        map.set(topic, [...(map.get(topic) ?? []), line])
+      }
+      return map
+    }
+    const before = rowsByTopic(first.toString())
+    const after = rowsByTopic(readFileSync(c, 'utf8'))
+    expect(after.size).toBeGreaterThan(before.size)
+    for (const [topic, rows] of before) expect(after.get(topic)?.join('\n') === rows.join('\n'), topic).toBe(true)
+  })
+})

@@ -1,0 +1,133 @@
+import {spawn} from 'node:child_process'
+import {expect, it} from 'vitest'
+import {createMqttClient} from '../../../src/net/index.js'
+import {loadScenario} from '../../../src/sim/scenario/index.js'
+import {runSimulation} from '../../../src/sim/run-simulation.js'
+import {describeMosquitto, startMosquitto} from '../../helpers/mosquitto.js'
+
+/** The fleet against a real mosquitto, checked with tools that are not ours (mosquitto_sub) and a broker restart. */
+
+describeMosquitto('iotd sim against mosquitto', () => {
+  it('mosquitto_sub sees the topics, payloads, QoS, retained births and LWTs the scenario describes', async () => {
+    const broker = await startMosquitto()
+    // %r = retain flag, %q = QoS, %t = topic, %p = payload
+    const sub = spawn('mosquitto_sub', ['-h', broker.host, '-p', String(broker.port), '-v', '-t', '#', '-q', '1', '-F', '%r %q %t %p'], {stdio: ['ignore', 'pipe', 'pipe']})
+    let out = ''
+    sub.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    await new Promise((r) => setTimeout(r, 300))
+    const scenario = loadScenario('inline.yaml', {
+      text: `
+version: 1
+seed: 5
+broker: {url: "${broker.url}", protocol: "5"}
+stages:
+  - ramp: {to: 100%, over: 100ms}
+  - steady: {for: 1500ms}
+  - storm: {drop: 100%}
+fleets:
+  - name: pump
+    count: 3
+    topic: "site1/pumps/{deviceId}/telemetry"
+    every: 300ms
+    qos: 1
+    birth: {topic: "site1/pumps/{deviceId}/state", payload: "ONLINE", qos: 1, retain: true}
+    lwt: {topic: "site1/pumps/{deviceId}/state", payload: "OFFLINE", qos: 1, retain: true}
+    fields:
+      flow: {kind: uniform, min: 10, max: 20, resolution: 0.01}
+      status: running
+`,
+    })
+    await runSimulation({scenario, scenarioName: 'pumps', durationMs: 3000, workers: 1})
+    // A second subscriber after the run sees the retained state messages.
+    const late = await new Promise<string>((resolve) => {
+      const p = spawn('mosquitto_sub', ['-h', broker.host, '-p', String(broker.port), '-v', '-t', 'site1/pumps/+/state', '-F', '%r %t %p', '-W', '2'])
+      let text = ''
+      p.stdout.on('data', (d: Buffer) => (text += d.toString()))
+      p.on('exit', () => resolve(text))
+    })
+    sub.kill('SIGTERM')
+    await broker.stop()
+
+    const lines = out.trim().split('\n')
+    const telemetry = lines.filter((l) => l.includes('/telemetry '))
+    expect(telemetry.length).toBeGreaterThanOrEqual(9)
+    for (const line of telemetry) {
+      const [retain, qos, topic, payload] = line.split(' ')
+      expect(retain).toBe('0')
+      expect(qos).toBe('1')
+      expect(topic).toMatch(/^site1\/pumps\/pump-000[0-2]\/telemetry$/)
+      const body = JSON.parse(payload)
+      expect(body.status).toBe('running')
+      expect(body.flow).toBeGreaterThanOrEqual(10)
+      expect(body.flow).toBeLessThanOrEqual(20)
+    }
+    // Births arrive live (retain flag 0 to a live subscriber), then every device's LWT after the storm.
+    expect(lines.filter((l) => / site1\/pumps\/pump-000[0-2]\/state ONLINE$/.test(l)).length).toBeGreaterThanOrEqual(3)
+    expect(lines.filter((l) => / site1\/pumps\/pump-000[0-2]\/state OFFLINE$/.test(l)).length).toBeGreaterThanOrEqual(3)
+    // Retained: the last state of each device is held by the broker.
+    const retained = late.trim().split('\n').filter(Boolean)
+    expect(retained).toHaveLength(3)
+    for (const line of retained) expect(line).toMatch(/^1 site1\/pumps\/pump-000[0-2]\/state (ONLINE|OFFLINE)$/)
+  })
+
+  it('broker restarted mid-run: devices reconnect with backoff and no QoS 1 message of a persistent session is lost', async () => {
+    const broker = await startMosquitto({persistence: true})
+    // A persistent subscriber: the broker queues for it while the run goes on and across the restart.
+    const subscriberId = `counter-${process.pid}`
+    const received = new Set<string>()
+    const subscribe = async () => {
+      // The handler is attached before CONNACK: a resumed session's queued messages follow it in the same read.
+      const c = createMqttClient({url: broker.url, clientId: subscriberId, clean: false})
+      c.on('message', (_t, payload) => {
+        const m = JSON.parse(payload.toString())
+        received.add(`${m.id}:${m.seq}`)
+      })
+      await new Promise<void>((resolve, reject) => {
+        c.once('connect', () => resolve())
+        c.once('error', reject)
+      })
+      await c.subscribeAsync('persist/#', {qos: 1})
+      return c
+    }
+    let sub = await subscribe()
+    const scenario = loadScenario('inline.yaml', {
+      text: `
+version: 1
+seed: 9
+broker: {url: "${broker.url}"}
+connect: {over: 200ms}
+reconnect: {initial: 300ms, max: 2s, multiplier: 2, jitter: full}
+fleets:
+  - name: gw
+    count: 20
+    topic: "persist/{deviceId}"
+    every: 100ms
+    qos: 1
+    session: persistent
+    fields:
+      id: "{deviceId}"
+      seq: {kind: counter, start: 0, step: 1}
+`,
+    })
+    const run = runSimulation({scenario, scenarioName: 'persist', durationMs: 7000, workers: 1})
+    await new Promise((r) => setTimeout(r, 2000))
+    await sub.endAsync(true)
+    broker.kill('SIGTERM')
+    await new Promise((r) => setTimeout(r, 1500))
+    await broker.restart()
+    sub = await subscribe()
+    const summary = await run
+    // Let the subscriber drain what the broker queued for it.
+    const deadline = Date.now() + 10_000
+    while (received.size < summary.totals.published && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200))
+    await sub.endAsync()
+    await broker.stop()
+
+    expect(summary.totals.disconnects).toBeGreaterThanOrEqual(20)
+    expect(summary.totals.reconnects).toBeGreaterThanOrEqual(20)
+    expect(summary.totals.published).toBeGreaterThan(500)
+    // Every message published by the fleet reached the subscriber (duplicates collapse in the set: at-least-once).
+    expect(received.size).toBe(summary.totals.published)
+    expect(summary.totals.acked).toBe(summary.totals.published)
+  })
+})
