@@ -70,7 +70,7 @@ export function checkConnectionCapacity(req: CapacityRequest, limits: SystemLimi
           ? `raise it (ulimit -n ${raiseTo})`
           : `raise the hard limit (limits.conf / systemd LimitNOFILE${hard === Infinity ? '' : `; it is ${fmt(hard)}`})`
       problems.push(
-        `${fmt(n)} connections need more than the open-files limit of ${fmt(soft)} (ulimit -n)${who}; ${fix} or split the fleet over processes with --shard`,
+        `${fmt(n)} connections need more than the open-files limit of ${fmt(soft)} (ulimit -n)${who}; ${fix} or split the fleet over several iotd processes (e.g. one per --fleet)`,
       )
       if (req.embeddedBroker) advice.push('run the broker in its own process (iotd broker, or mosquitto) so it has its own open-files limit')
     }

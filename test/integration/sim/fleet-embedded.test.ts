@@ -124,4 +124,26 @@ fleets:
     // Each storm victim said online twice: at the first connect and after its reconnect.
     expect(seen.filter((m) => m.payload === 'online').length).toBe(15)
   })
+
+  it('a message limit is exact across workers and ends the run early', async () => {
+    const scenario = loadScenario('limit.yaml', {
+      text: `
+version: 1
+seed: 4
+broker: {url: "${broker.url}"}
+connect: {rate: 10000/s}
+fleets:
+  - name: s
+    count: 7
+    topic: "limit/{deviceId}"
+    every: 100ms
+    fields: {v: {kind: counter, start: 0, step: 1}}
+`,
+    })
+    const started = Date.now()
+    const summary = await runSimulation({scenario, scenarioName: 'limit', limit: 25, workers: 2, durationMs: 20_000})
+    expect(summary.workers).toBe(2)
+    expect(summary.totals.published).toBe(25)
+    expect(Date.now() - started).toBeLessThan(10_000)
+  })
 })

@@ -36,13 +36,13 @@ describe('checkConnectionCapacity', () => {
     const res = checkConnectionCapacity({...local, connections: 20_000}, {openFiles: {soft: 20_000, hard: 200_000}})
     expect(res.ok).toBe(false)
     expect(res.problems).toEqual([
-      '20,000 connections need more than the open-files limit of 20,000 (ulimit -n); raise it (ulimit -n 65536) or split the fleet over processes with --shard',
+      '20,000 connections need more than the open-files limit of 20,000 (ulimit -n); raise it (ulimit -n 65536) or split the fleet over several iotd processes (e.g. one per --fleet)',
     ])
   })
 
   it('points past the hard limit when the soft limit cannot be raised enough', () => {
     const res = checkConnectionCapacity({...local, connections: 25_000}, here)
-    expect(res.problems[0]).toMatch(/raise the hard limit .*20,000.* or split the fleet over processes with --shard/)
+    expect(res.problems[0]).toMatch(/raise the hard limit .*20,000.* or split the fleet over several iotd processes/)
   })
 
   it('counts the embedded broker’s sockets too', () => {
