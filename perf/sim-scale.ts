@@ -4,6 +4,9 @@
  * perf/RESULTS.md with the date and machine.
  *
  *   npm run build && node --import tsx perf/sim-scale.ts [connect-5k] [idle-memory] [steady-10k] [source-18k] [over-limit] [help] [--runs 3]
+ *
+ * Side by side with MQTTX CLI's `simulate` (cases peer-connect-5k, peer-idle-memory): set MQTTX_BIN to the
+ * bin/index.js of an MQTTX CLI you built yourself; this harness only runs it.
  */
 import {spawn} from 'node:child_process'
 import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
@@ -62,6 +65,33 @@ async function simJson(args: string[]): Promise<SimJson> {
   const r = await runSim([...args, '--json'])
   if (r.code !== 0) throw new Error(`iotd sim ${args.join(' ')} exited ${r.code}: ${r.stderr.slice(-2000)}`)
   return JSON.parse(r.stdout) as SimJson
+}
+
+/** Starts MQTTX CLI's simulate (idle: one message an hour) and resolves once it says every connection was created. */
+function startMqttx(broker: Mosquitto, count: number): Promise<{pid: number; seconds: number; stop: () => void}> {
+  const bin = process.env.MQTTX_BIN
+  if (!bin) throw new Error('set MQTTX_BIN to the bin/index.js of an MQTTX CLI build')
+  const args = ['simulate', '-sc', 'tesla', '-c', String(count), '-i', '0', '-im', '3600000', '-h', broker.host, '-p', String(broker.port), '-V', '3.1.1']
+  const child = spawn(process.execPath, [bin, ...args], {stdio: ['ignore', 'pipe', 'pipe']})
+  return new Promise((resolve, reject) => {
+    let out = ''
+    const timer = setTimeout(() => reject(new Error(`mqttx did not connect ${count} clients in 120 s: ${out.slice(-500)}`)), 120_000)
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString()
+      const m = /Created \d+ connections in ([\d.]+)s/.exec(out)
+      if (m && child.pid) {
+        clearTimeout(timer)
+        const pid = child.pid
+        resolve({pid, seconds: Number(m[1]), stop: () => process.kill(pid, 'SIGKILL')})
+      }
+    })
+    child.on('error', reject)
+  })
+}
+
+function rssOf(pid: number): number {
+  const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
+  return Number(kb) * 1024
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
@@ -148,6 +178,42 @@ const cases: Record<string, (runs: number) => Promise<void>> = {
     }
   },
 
+  /** MQTTX CLI simulate, 5,000 clients with its connect interval at 0 (its fastest), against the same broker setup. */
+  async 'peer-connect-5k'(runs) {
+    const times: number[] = []
+    for (let i = 0; i < runs; i++) {
+      const seconds = await withBroker(async (m) => {
+        const peer = await startMqttx(m, 5000)
+        peer.stop()
+        return peer.seconds
+      })
+      times.push(seconds)
+      console.log(`peer-connect-5k run ${i + 1}: MQTTX CLI created 5,000 connections in ${seconds.toFixed(2)} s (its own timer, start-up excluded)`)
+    }
+    console.log(`peer-connect-5k median: ${median(times).toFixed(2)} s over ${runs} runs`)
+  },
+
+  /** MQTTX CLI simulate: RSS per connected idle client, 10,000 against 10, after a 15 s hold (same method as idle-memory). */
+  async 'peer-idle-memory'(runs) {
+    const perDevice: number[] = []
+    const hold = async (count: number) =>
+      withBroker(async (m) => {
+        const peer = await startMqttx(m, count)
+        await new Promise((r) => setTimeout(r, 15_000))
+        const rss = rssOf(peer.pid)
+        peer.stop()
+        return rss
+      })
+    for (let i = 0; i < runs; i++) {
+      const base = await hold(10)
+      const full = await hold(10000)
+      const kb = (full - base) / (10000 - 10) / 1024
+      perDevice.push(kb)
+      console.log(`peer-idle-memory run ${i + 1}: MQTTX rss ${mib(base)} MiB at 10 clients, ${mib(full)} MiB at 10,000 -> ${kb.toFixed(1)} KB per client (${(full / 10000 / 1024).toFixed(1)} KB whole-process)`)
+    }
+    console.log(`peer-idle-memory median: ${median(perDevice).toFixed(1)} KB per connected idle client over ${runs} runs`)
+  },
+
   /** A fleet larger than this machine allows: the message before anything connects. */
   async 'over-limit'() {
     const file = scenario('over', 30000, '1h', 'rate: 100000/s')
@@ -173,7 +239,7 @@ const runsAt = argv.indexOf('--runs')
 const runs = runsAt >= 0 ? Number(argv[runsAt + 1]) : 3
 const chosen = argv.filter((a, i) => !a.startsWith('--') && (runsAt < 0 || i !== runsAt + 1))
 console.log(`# iotd sim scale — ${new Date().toISOString()} — node ${process.version}, ${readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown cpu'}`)
-for (const name of chosen.length > 0 ? chosen : Object.keys(cases)) {
+for (const name of chosen.length > 0 ? chosen : Object.keys(cases).filter((c) => !c.startsWith('peer-'))) {
   const fn = cases[name]
   if (!fn) throw new Error(`unknown case ${name}; cases: ${Object.keys(cases).join(', ')}`)
   await fn(runs)

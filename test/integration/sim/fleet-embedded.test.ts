@@ -71,14 +71,15 @@ describe('iotd sim fleet engine on the embedded broker', () => {
     const telemetry = seen.filter((m) => m.topic.endsWith('/telemetry') || m.topic.startsWith('plant/meters/'))
     // Everything the fleet says it published arrived (QoS 1 and loopback QoS 0 lose nothing here).
     expect(telemetry.length).toBe(summary.totals.published)
-    // 3 s at 200 ms ≈ 15 messages per press device, minus the connect ramp and phase.
+    // 3 s at 200 ms is at most 15 messages per press device (12 per meter at 250 ms); worker start-up and the
+    // connect ramp take some of the 3 s, more on a loaded machine.
     const perDevice = new Map<string, number>()
     for (const m of telemetry) perDevice.set(m.topic, (perDevice.get(m.topic) ?? 0) + 1)
     expect(perDevice.size).toBe(8)
     for (const [topic, n] of perDevice) {
-      const expected = topic.startsWith('plant/meters/') ? 12 : 15
-      expect(n, topic).toBeGreaterThanOrEqual(expected - 3)
-      expect(n, topic).toBeLessThanOrEqual(expected + 1)
+      const most = topic.startsWith('plant/meters/') ? 12 : 15
+      expect(n, topic).toBeGreaterThanOrEqual(most / 2)
+      expect(n, topic).toBeLessThanOrEqual(most + 1)
     }
     expect([...perDevice.keys()]).toContain('plant/l1/press-0000/telemetry')
     expect([...perDevice.keys()]).toContain('plant/l2/press-0001/telemetry')
