@@ -4,6 +4,7 @@
  */
 import {describe, expect, it} from 'vitest'
 import {parseRule, planRule, RulePlanError, RuleSyntaxError} from '../../../src/pipeline/rule/index.js'
+import {seededRandom} from '../../helpers/seeded-random.js'
 
 const SEEDS = [
   `SELECT deviceId, avg(temp) AS t, count(*) FROM "factory/+/temp" AS s LEFT JOIN devices d ON s.deviceId = d.id WHERE temp > 10 GROUP BY deviceId, TUMBLINGWINDOW(ss, 10) FILTER (WHERE temp < 200) HAVING avg(temp) > 3 ORDER BY t DESC LIMIT 5`,
@@ -24,17 +25,6 @@ const TOKENS = [
 
 const UNICODE = ['é', '😀', '\u0000', '\u200b', '\ufeff', '\ud800', 'Ω', '\u2028', '中', '\u00a0']
 
-/** Small deterministic RNG (mulberry32) so failures are reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function mutate(base: string, random: () => number): string {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]
@@ -77,7 +67,7 @@ describe('fuzz: garbled rules', () => {
   })
 
   it(`${COUNT.toLocaleString('en')} mutations only ever throw RuleSyntaxError or RulePlanError`, () => {
-    const random = rng(20261104)
+    const random = seededRandom(20261104)
     const counts = {ok: 0, syntax: 0, plan: 0}
     const started = performance.now()
     for (let i = 0; i < COUNT; i++) {
