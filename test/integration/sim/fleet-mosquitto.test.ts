@@ -104,6 +104,7 @@ fleets:
     every: 100ms
     qos: 1
     session: persistent
+    birth: {topic: "state/{deviceId}", payload: "online", qos: 1}
     fields:
       id: "{deviceId}"
       seq: {kind: counter, start: 0, step: 1}
@@ -115,14 +116,28 @@ fleets:
     broker.kill('SIGTERM')
     await new Promise((r) => setTimeout(r, 1500))
     await broker.restart()
+    // Each device says "online" after every connect: the arrival times of the second wave show how reconnects spread.
+    const births: number[] = []
+    const observer = createMqttClient({url: broker.url, clientId: `observer-${process.pid}`})
+    observer.on('message', () => births.push(performance.now()))
+    await new Promise<void>((resolve) => observer.once('connect', () => resolve()))
+    await observer.subscribeAsync('state/#', {qos: 1})
     sub = await subscribe()
     const summary = await run
+    await observer.endAsync()
     // Let the subscriber drain what the broker queued for it.
     const deadline = Date.now() + 10_000
     while (received.size < summary.totals.published && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200))
     await sub.endAsync()
     await broker.stop()
 
+    // Reconnects are spread by backoff with full jitter, not one synchronized storm: the 20 births are spread over
+    // hundreds of milliseconds and no 50 ms slot holds more than half of them.
+    expect(births.length).toBeGreaterThanOrEqual(15)
+    expect(Math.max(...births) - Math.min(...births)).toBeGreaterThan(200)
+    const slots = new Map<number, number>()
+    for (const t of births) slots.set(Math.floor(t / 50), (slots.get(Math.floor(t / 50)) ?? 0) + 1)
+    expect(Math.max(...slots.values())).toBeLessThanOrEqual(10)
     expect(summary.totals.disconnects).toBeGreaterThanOrEqual(20)
     expect(summary.totals.reconnects).toBeGreaterThanOrEqual(20)
     expect(summary.totals.published).toBeGreaterThan(500)
