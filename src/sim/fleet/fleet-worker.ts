@@ -20,7 +20,8 @@ interface Device {
   /** Position in this worker's device list (the id in the due queue). */
   id: number
   spec: DeviceSpec
-  model: DeviceModel
+  /** Built at the device's first message: a fleet of rarely reporting devices does not hold every model at once. */
+  model?: DeviceModel
   counters: FleetCounters
   client?: MqttClient
   /** The worker wants this device connected (ramps decide); false while ramped down or stopping. */
@@ -104,7 +105,6 @@ export class FleetWorker {
       return {
         id,
         spec,
-        model: createDeviceModel(scenario, spec),
         counters,
         wanted: false,
         connected: false,
@@ -344,6 +344,7 @@ export class FleetWorker {
     const c = d.counters
     const lagMs = now - due
     if (lagMs > d.spec.everyMs) c.late++
+    d.model ??= createDeviceModel(this.setup.scenario, d.spec)
     const sample = d.model.sample(d.n, Math.round(this.epochOffset + due))
     if (sample.labels.length > 0) this.postLabels(sample.labels)
     this.published++
