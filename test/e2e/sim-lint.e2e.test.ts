@@ -1,4 +1,4 @@
-import {readdirSync} from 'node:fs'
+import {readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {runCli} from '../helpers/cli.js'
@@ -12,18 +12,27 @@ describe('iotd sim lint', () => {
     }
   })
 
-  it('reports a malformed scenario as file:line:col with exit 2 and no stack trace, for lint and for run', async () => {
+  it('reports every malformed scenario of the corpus as file:line:col with exit 2 and no stack trace', async () => {
     const dir = 'test/fixtures/scenarios/bad'
-    const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).slice(0, 3)
-    for (const file of files) {
+    const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'))
+    expect(files.length).toBeGreaterThanOrEqual(25)
+    // Each file says on line 1 where its problem is: "# expect: LINE:COL words".
+    const check = async (file: string) => {
       const path = join(dir, file)
-      for (const args of [['sim', 'lint', path], ['sim', path, '--duration', '1s']]) {
-        const r = await runCli(args)
-        expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2)
-        expect(r.stderr).toContain(`${path}:`)
-        expect(r.stderr).toMatch(new RegExp(`${path.replace(/[.]/g, '\\.')}:\\d+:\\d+: `))
-        expect(r.stderr).not.toMatch(/\n\s+at /)
-      }
+      const [, where] = /^# expect: (\d+:\d+)/.exec(readFileSync(path, 'utf8')) ?? []
+      const r = await runCli(['sim', 'lint', path])
+      expect(r.code, `${file}: ${r.stderr}`).toBe(2)
+      expect(r.stderr, file).toContain(`${path}:${where}: `)
+      expect(r.stderr, file).not.toMatch(/\n\s+at /)
+      expect(r.stdout, file).toBe('')
     }
+    for (let i = 0; i < files.length; i += 4) await Promise.all(files.slice(i, i + 4).map(check))
+  })
+
+  it('a malformed scenario stops a run the same way, before anything connects', async () => {
+    const path = 'test/fixtures/scenarios/bad/bad-duration.yaml'
+    const r = await runCli(['sim', path, '--duration', '1s'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/bad-duration\.yaml:\d+:\d+: .*not a duration/)
   })
 })
