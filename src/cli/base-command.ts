@@ -35,6 +35,7 @@ export abstract class BaseCommand extends Command {
   }
 
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
+    if ((err as {code?: string}).code === 'EEXIT') throw err
     if (err instanceof IotdError) {
       return this.fail(err.message, err.exitCode, err.suggestions, err)
     }
@@ -48,7 +49,6 @@ export abstract class BaseCommand extends Command {
         .join(' ')
       return this.fail(reason, EXIT_CODES.usage, [`${this.config.bin} ${this.id ?? ''} --help`.replace(/\s+/g, ' ').trim()], err)
     }
-    if ((err as {code?: string}).code === 'EEXIT') throw err
     return this.fail(err.message, EXIT_CODES.runtime, [], err)
   }
 

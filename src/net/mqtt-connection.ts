@@ -155,7 +155,7 @@ export async function connectWithRetry(opts: ClientOptions, retry: RetryOptions)
     }
   }
   const broker = parseCached(opts.url).display
-  if (!last) throw new IotdError(`gave up connecting to ${broker}: interrupted`, EXIT_CODES.interrupted)
+  if (!last || retry.signal?.aborted) throw new IotdError(`gave up connecting to ${broker}: interrupted`, EXIT_CODES.interrupted)
   throw new IotdError(
     `gave up connecting to ${broker} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${last.message}`,
     EXIT_CODES.runtime,

@@ -49,5 +49,8 @@ export function createLineReporter<S, R>(config: LineReporterConfig<S, R>): RunR
       done = true
       config.stdout.write(`${config.formatResult(result)}\n`)
     },
+    async close() {
+      done = true
+    },
   }
 }

@@ -9,6 +9,8 @@ export interface RunReporter<S, R> {
   log(line: string, level?: LogLevel): void
   /** Stops any live view and prints the final summary (text, or JSON in json mode) to stdout. Idempotent. */
   finish(summary: R): Promise<void>
+  /** Stops any live view without a summary, when the run failed before it had one; the error is printed after. */
+  close(): Promise<void>
 }
 
 /** The streams and switches every reporter takes; defaults are the process's own. */

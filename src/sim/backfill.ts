@@ -2,6 +2,7 @@ import {createWriteStream, type WriteStream} from 'node:fs'
 import {once} from 'node:events'
 import {performance} from 'node:perf_hooks'
 import {stringify} from 'csv-stringify'
+import {EXIT_CODES, IotdError} from '../errors.js'
 import {createDeviceModel, dueOffsetMs} from './generators/index.js'
 import type {Scenario} from './scenario/index.js'
 import type {DeviceSpec} from './types.js'
@@ -25,6 +26,8 @@ export interface BackfillOptions {
   labelsFile?: string
   /** Stop after this many messages in total (the scenario's limit). */
   limit?: number
+  /** Ctrl-C: stop generating, close the files cleanly (no half row), report what was written. */
+  signal?: AbortSignal
 }
 
 export interface BackfillSummary {
@@ -38,6 +41,7 @@ export interface BackfillSummary {
   suppressed: number
   labels: number
   elapsedMs: number
+  interrupted: boolean
 }
 
 export const CAPTURE_COLUMNS = ['ts', 'topic', 'qos', 'retain', 'encoding', 'payload'] as const
@@ -66,21 +70,31 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummar
   const queue = new DueQueue(Math.max(16, devices.length))
   devices.forEach((d, id) => queue.push(opts.fromMs + dueOffsetMs(d, 0, seed), id))
 
-  const file = createWriteStream(opts.out)
-  const sink = opts.format === 'csv' ? stringify({header: true, columns: [...CAPTURE_COLUMNS]}) : undefined
+  // A stream error (no such directory, disk full) is remembered and ends the loop with a clear message instead of
+  // an unhandled 'error' event.
+  let failure: {file: string; error: NodeJS.ErrnoException} | undefined
+  const watch = <T extends NodeJS.EventEmitter>(stream: T, path: string): T =>
+    stream.on('error', (error: NodeJS.ErrnoException) => (failure ??= {file: path, error}))
+  const file = watch(createWriteStream(opts.out), opts.out)
+  const sink = opts.format === 'csv' ? watch(stringify({header: true, columns: [...CAPTURE_COLUMNS]}), opts.out) : undefined
   sink?.pipe(file)
-  const labelsOut = opts.labelsFile ? createWriteStream(opts.labelsFile) : undefined
+  const labelsOut = opts.labelsFile ? watch(createWriteStream(opts.labelsFile), opts.labelsFile) : undefined
   let rows = 0
   let suppressed = 0
   let labels = 0
   let scheduled = 0
 
   const write = async (stream: NodeJS.WritableStream, chunk: unknown) => {
-    if (!(stream as WriteStream).write(chunk as string)) await once(stream, 'drain')
+    if (failure) throw writeError(failure)
+    if (!(stream as WriteStream).write(chunk as string)) {
+      await Promise.race([once(stream, 'drain'), once(file, 'close')]).catch(() => undefined)
+      if (failure) throw writeError(failure)
+    }
   }
 
   while (queue.peekDue() < opts.toMs) {
     if (opts.limit !== undefined && scheduled >= opts.limit) break
+    if (opts.signal?.aborted) break
     const ts = Math.round(queue.peekDue())
     const id = queue.pop()
     const device = devices[id]
@@ -107,11 +121,12 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummar
 
   if (sink) sink.end()
   else file.end()
-  await once(file, 'close')
+  await once(file, 'close').catch(() => undefined)
   if (labelsOut) {
     labelsOut.end()
-    await once(labelsOut, 'close')
+    await once(labelsOut, 'close').catch(() => undefined)
   }
+  if (failure) throw writeError(failure)
   return {
     schemaVersion: 1,
     out: opts.out,
@@ -123,5 +138,11 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummar
     suppressed,
     labels,
     elapsedMs: performance.now() - began,
+    interrupted: opts.signal?.aborted ?? false,
   }
+}
+
+function writeError({file, error}: {file: string; error: NodeJS.ErrnoException}): IotdError {
+  const why = error.code === 'ENOENT' ? 'its directory does not exist' : error.code === 'EACCES' ? 'permission denied' : error.code === 'ENOSPC' ? 'the disk is full' : error.message
+  return new IotdError(`cannot write ${file}: ${why}`, EXIT_CODES.runtime)
 }

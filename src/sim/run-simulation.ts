@@ -59,9 +59,9 @@ export async function runSimulation(req: SimulationRequest): Promise<SimSummary>
     throw new IotdError(`the fleet does not fit this machine: ${capacity.problems.join('; ')}`, EXIT_CODES.usage, capacity.advice)
   }
 
-  // Loaded here, not at the top: aedes is only needed when the embedded broker starts.
-  const {resolveBroker} = await import('../net/embedded-broker.js')
-  const resolved: ResolvedBroker = await resolveBroker({url: userUrl, defaultUrl: req.defaultBrokerUrl})
+  // The embedded-broker module loads aedes: only when the user named no broker is it imported.
+  const resolved: ResolvedBroker =
+    userUrl === undefined ? await (await import('../net/embedded-broker.js')).resolveBroker({defaultUrl: req.defaultBrokerUrl}) : {url: userUrl}
   if (resolved.note) req.onLog?.(resolved.note, 'info')
   try {
     if (!resolved.embedded) await checkBroker(scenario, resolved.url, req)

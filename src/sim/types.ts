@@ -80,6 +80,10 @@ export interface FleetCounters {
   bytes: number
 }
 
+export function emptyCounters(fleet: string): FleetCounters {
+  return {fleet, target: 0, connected: 0, published: 0, acked: 0, late: 0, suppressed: 0, dropped: 0, errors: 0, disconnects: 0, reconnects: 0, bytes: 0}
+}
+
 /** Latency figures in milliseconds. */
 export interface LatencyFigures {
   count: number
@@ -139,4 +143,6 @@ export interface SimSummary {
   health: ClientHealth & {peakRssBytes: number}
   labelsFile?: string
   warnings: string[]
+  /** Set when the run failed part-way (a worker crashed); the figures cover what happened until then. */
+  error?: string
 }

@@ -96,4 +96,11 @@ describe('iotd sim, run as a user runs it', () => {
     expect(after.size).toBeGreaterThan(before.size)
     for (const [topic, rows] of before) expect(after.get(topic)?.join('\n') === rows.join('\n'), topic).toBe(true)
   })
+
+  it('--backfill into a directory that does not exist: one clear message, exit 1, no stack trace', async () => {
+    const r = await runCli(['sim', 'scenarios/cold-chain.yaml', '--backfill', '2026-01-01T00:00Z..2026-01-01T01:00Z', '--out', '/nonexistent-dir/x.csv'])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('cannot write /nonexistent-dir/x.csv: its directory does not exist')
+    expect(r.stderr).not.toMatch(/\n\s+at /)
+  })
 })

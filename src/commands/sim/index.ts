@@ -2,7 +2,7 @@ import {basename, extname} from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
 import {parseDurationFlag} from '../../cli/flag-parsers.js'
-import {EXIT_CODES, UsageError} from '../../errors.js'
+import {EXIT_CODES, IotdError, UsageError} from '../../errors.js'
 import {loadScenario} from '../../sim/scenario/index.js'
 import type {SimSummary} from '../../sim/types.js'
 import type {BackfillSummary} from '../../sim/backfill.js'
@@ -88,6 +88,10 @@ ${EXIT_CODES_HELP}`
       } catch (error) {
         throw new UsageError(`--backfill: ${(error as Error).message}`)
       }
+      const abort = new AbortController()
+      const onSignal = () => abort.abort()
+      process.once('SIGINT', onSignal)
+      process.once('SIGTERM', onSignal)
       const summary = await runBackfill({
         scenario,
         devices: expandDevices(scenario, {fleets: flags.fleet}),
@@ -96,13 +100,22 @@ ${EXIT_CODES_HELP}`
         format: /\.jsonl?$/i.test(flags.out) ? 'jsonl' : 'csv',
         labelsFile: flags.labels ?? scenario.labels,
         limit: flags.limit ?? scenario.limit,
+        signal: abort.signal,
+      }).finally(() => {
+        process.off('SIGINT', onSignal)
+        process.off('SIGTERM', onSignal)
       })
+      if (summary.interrupted) {
+        process.stdout.write(this.jsonEnabled() ? `${JSON.stringify(summary, null, 2)}\n` : `interrupted: ${summary.rows} rows written to ${summary.out}\n`)
+        this.exit(EXIT_CODES.interrupted)
+      }
       if (!this.jsonEnabled()) {
         process.stdout.write(`backfill ${summary.from} .. ${summary.to}: ${summary.rows} rows from ${summary.devices} devices -> ${summary.out} (${(summary.elapsedMs / 1000).toFixed(2)}s)\n`)
       }
       return summary
     }
 
+    const durationMs = parseDurationFlag('duration', flags.duration)
     const {chooseOutputMode, createSimReporter} = await import('../../report/index.js')
     const mode = chooseOutputMode({json: this.jsonEnabled(), quiet: flags.quiet, stdout: process.stdout, env: process.env})
     const reporter = await createSimReporter(mode, {color: flags.color, title: scenarioName})
@@ -121,7 +134,7 @@ ${EXIT_CODES_HELP}`
         username: flags.username,
         password: flags.password,
         insecure: flags.insecure,
-        durationMs: parseDurationFlag('duration', flags.duration),
+        durationMs,
         limit: flags.limit,
         workers: flags.workers,
         fleets: flags.fleet,
@@ -131,6 +144,10 @@ ${EXIT_CODES_HELP}`
         onSnapshot: (s) => reporter.update(s),
         onLog: (line, level) => reporter.log(line, level),
       })
+    } catch (error) {
+      // Take the live view down before the error is printed, so the message is not left under a stale frame.
+      await reporter.close()
+      throw error
     } finally {
       process.off('SIGINT', onSignal)
       process.off('SIGTERM', onSignal)
@@ -138,6 +155,7 @@ ${EXIT_CODES_HELP}`
     // The reporter prints the summary in every mode (JSON included, with secrets redacted), so nothing is returned
     // for oclif to print a second time.
     await reporter.finish(summary)
+    if (summary.error) throw new IotdError(`${summary.error} (the summary above covers the run until then)`, EXIT_CODES.runtime)
     if (summary.interrupted) this.exit(EXIT_CODES.interrupted)
     return undefined
   }

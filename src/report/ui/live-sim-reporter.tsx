@@ -83,20 +83,27 @@ export function createLiveSimReporter(opts: LiveSimReporterOptions): RunReporter
     // Stray console output from libraries is printed above the live area instead of tearing the frame.
     patchConsole: true,
   })
+  let stopped: Promise<void> | undefined
+  const stopView = () => {
+    stopped ??= (async () => {
+      store.finish()
+      // Let React commit the frame without the live area before Ink writes its last frame on unmount.
+      await new Promise((resolve) => setImmediate(resolve))
+      instance.unmount()
+      await instance.waitUntilExit()
+    })()
+    return stopped
+  }
   let finished: Promise<void> | undefined
   return {
     update: (snapshot) => store.update(snapshot),
     log: (line, level = 'info') => store.log(line, level),
     finish(summary) {
-      finished ??= (async () => {
-        store.finish()
-        // Let React commit the frame without the live area before Ink writes its last frame on unmount.
-        await new Promise((resolve) => setImmediate(resolve))
-        instance.unmount()
-        await instance.waitUntilExit()
+      finished ??= stopView().then(() => {
         opts.stdout.write(`${formatSimSummary(summary, {color: opts.color, cores: opts.cores})}\n`)
-      })()
+      })
       return finished
     },
+    close: stopView,
   }
 }

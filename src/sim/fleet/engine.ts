@@ -4,8 +4,7 @@ import {monitorEventLoopDelay, performance} from 'node:perf_hooks'
 import type {Worker} from 'node:worker_threads'
 import {createHistogram, mergeEncoded, summarize, type LatencySummary} from '../../report/histogram.js'
 import type {Scenario} from '../scenario/index.js'
-import type {AnomalyLabel, DeviceSpec, FleetCounters, LatencyFigures, SimSnapshot, SimSummary} from '../types.js'
-import {emptyCounters} from './fleet-worker.js'
+import {emptyCounters, type AnomalyLabel, type DeviceSpec, type FleetCounters, type LatencyFigures, type SimSnapshot, type SimSummary} from '../types.js'
 import type {FromWorker, StageCommand, ToWorker, WorkerSetup, WorkerStats} from './protocol.js'
 import {spawnWorker} from './worker-threads.js'
 
@@ -72,10 +71,11 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
     opts.onLog?.(message, level)
   }
 
-  // Gauges per worker (latest), deltas summed into interval and cumulative counters.
+  // Deltas are summed into cumulative counters; per worker the latest stats give the gauges (connected) and the
+  // latest rates (each over the worker's own interval, so drifting timers never show 0 or 2x the rate).
   const fleetNames = [...new Set(devices.map((d) => d.fleet))]
+  const targets = new Map(fleetNames.map((f) => [f, devices.filter((d) => d.fleet === f).length]))
   const total = new Map(fleetNames.map((f) => [f, emptyCounters(f)]))
-  let interval = new Map(fleetNames.map((f) => [f, emptyCounters(f)]))
   const gauges = new Map<number, WorkerStats>()
   const cumulative = {publishLag: createHistogram(), ackLatency: createHistogram(), connectLatency: createHistogram()}
   let lastInterval = {publishLag: createHistogram(), ackLatency: createHistogram()}
@@ -87,10 +87,7 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
 
   const absorb = (stats: WorkerStats) => {
     gauges.set(stats.workerId, stats)
-    for (const c of stats.fleets) {
-      addCounters(total.get(c.fleet), c)
-      addCounters(interval.get(c.fleet), c)
-    }
+    for (const c of stats.fleets) addCounters(total.get(c.fleet), c)
     mergeEncoded(stats.publishLag, cumulative.publishLag)
     mergeEncoded(stats.publishLag, lastInterval.publishLag)
     mergeEncoded(stats.ackLatency, cumulative.ackLatency)
@@ -110,6 +107,7 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
   let finish!: () => void
   const finished = new Promise<void>((resolve) => (finish = resolve))
   let fatal: string | undefined
+  let workersDone = 0
   let offset = 0
   for (let w = 0; w < workerCount; w++) {
     const share = Math.floor(devices.length / workerCount) + (w < devices.length % workerCount ? 1 : 0)
@@ -119,7 +117,6 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
       scenario,
       devices: slice,
       brokerUrl: opts.brokerUrl,
-      startEpochMs,
       messageLimit: opts.messageLimit === undefined ? undefined : shareOf(opts.messageLimit, offset, slice.length, devices.length),
       sourceAddresses: opts.sourceAddresses ?? [],
       firstOrdinal: offset,
@@ -145,6 +142,7 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
               break
             case 'done':
               absorb(msg.stats)
+              workersDone++
               resolve()
               break
             case 'fatal':
@@ -169,12 +167,12 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
 
   // --- stages, snapshots, end conditions ------------------------------------------------------------------
   let stageLabel = 'starting'
-  const timers: NodeJS.Timeout[] = []
+  const timers: LongTimer[] = []
   const stages = planStages(scenario, devices.length)
   let at = 0
   for (const stage of stages) {
     timers.push(
-      setTimeout(() => {
+      setLongTimeout(() => {
         stageLabel = stage.label
         if (stage.command) broadcast({type: 'stage', stage: stage.command})
         if (scenario.stages.length > 0) log(`stage: ${stage.label}`)
@@ -182,8 +180,8 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
     )
     at += stage.holdMs
   }
-  timers.push(setTimeout(() => (stageLabel = 'steady'), at))
-  if (opts.durationMs !== undefined) timers.push(setTimeout(finish, opts.durationMs))
+  timers.push(setLongTimeout(() => (stageLabel = 'steady'), at))
+  if (opts.durationMs !== undefined) timers.push(setLongTimeout(finish, opts.durationMs))
   const onAbort = () => finish()
   opts.signal?.addEventListener('abort', onAbort, {once: true})
   if (opts.signal?.aborted) finish()
@@ -205,13 +203,10 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
     return {cpuPercent, rssBytes, eventLoopLagP99Ms: loop}
   }
   let lastHealth = {cpuPercent: 0, rssBytes: process.memoryUsage.rss(), eventLoopLagP99Ms: 0}
-  let lastSnapshotAt = performance.now()
   const snapshotTimer = setInterval(() => {
     const now = performance.now()
-    const seconds = Math.max(0.001, (now - lastSnapshotAt) / 1000)
-    lastSnapshotAt = now
     lastHealth = health()
-    const fleets = fleetNames.map((f) => withGauges(total.get(f) ?? emptyCounters(f), gauges, interval.get(f), seconds))
+    const fleets = fleetNames.map((f) => withGauges(total.get(f) ?? emptyCounters(f), targets.get(f) ?? 0, gauges))
     const snapshot: SimSnapshot = {
       elapsedMs: now - startMono,
       durationMs: opts.durationMs,
@@ -223,7 +218,6 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
       health: lastHealth,
       stage: stageLabel,
     }
-    interval = new Map(fleetNames.map((f) => [f, emptyCounters(f)]))
     lastInterval.publishLag.destroy()
     lastInterval.ackLatency.destroy()
     lastInterval = {publishLag: createHistogram(), ackLatency: createHistogram()}
@@ -231,25 +225,30 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
   }, 1000)
 
   await finished
-  // Connection gauges as the run ended, before the clean stop disconnects everyone.
-  const connectedAtEnd = new Map(fleetNames.map((f) => [f, withGauges(emptyCounters(f), gauges, undefined, 1).connected]))
-  for (const t of timers) clearTimeout(t)
+  for (const t of timers) t.clear()
+  // A run that ended before its first snapshot still reports the client's health.
+  if (lastHealth.cpuPercent === 0) lastHealth = health()
   opts.signal?.removeEventListener('abort', onAbort)
   clearInterval(snapshotTimer)
   broadcast({type: 'stop', drainMs: opts.drainMs ?? 3000})
   // A worker that does not finish its clean stop in time is terminated; its last interval is then lost.
   const stopDeadline = new Promise<void>((resolve) => setTimeout(resolve, (opts.drainMs ?? 3000) + 5000).unref())
   await Promise.race([Promise.all(done), stopDeadline])
+  if (workersDone < workerCount && !fatal) {
+    log(`${workerCount - workersDone} of ${workerCount} workers did not finish their clean stop in time; their last second of counters is missing`, 'warn')
+  }
+  // A run shorter than one snapshot interval still reports its memory.
+  peakRss = Math.max(peakRss, process.memoryUsage.rss())
   await Promise.all(workers.map((w) => w.terminate()))
   mainLoop.disable()
   if (fatal) log(`a worker failed: ${fatal}`, 'error')
 
   const elapsedMs = performance.now() - startMono
+  // Connections as the run ended, before the clean stop disconnected everyone (from each worker's final stats).
   const fleets = fleetNames.map((f) => {
-    const c = {...(total.get(f) ?? emptyCounters(f))}
-    c.target = devices.filter((d) => d.fleet === f).length
-    c.connected = connectedAtEnd.get(f) ?? 0
-    return c
+    let connected = 0
+    for (const g of gauges.values()) connected += g.connectedAtStop?.[f] ?? g.fleets.find((row) => row.fleet === f)?.connected ?? 0
+    return {...(total.get(f) ?? emptyCounters(f)), target: targets.get(f) ?? 0, connected}
   })
   const allConnected = [...gauges.values()].map((g) => g.allConnectedAtEpochMs)
   const summary: SimSummary = {
@@ -274,9 +273,9 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
     health: {...lastHealth, peakRssBytes: peakRss},
     labelsFile: opts.labelsFile && labelCount > 0 ? opts.labelsFile : undefined,
     warnings,
+    error: fatal === undefined ? undefined : `a fleet worker failed: ${fatal}`,
   }
   for (const h of [cumulative.publishLag, cumulative.ackLatency, cumulative.connectLatency, lastInterval.publishLag, lastInterval.ackLatency]) h.destroy()
-  if (fatal) throw new Error(`fleet worker failed: ${fatal}`)
   return summary
 }
 
@@ -298,18 +297,32 @@ function addCounters(into: FleetCounters | undefined, c: FleetCounters): void {
   into.bytes += c.bytes
 }
 
-/** Cumulative counters of a fleet with the latest gauges (connected, target) and this interval's rate. */
-function withGauges(c: FleetCounters, gauges: Map<number, WorkerStats>, interval: FleetCounters | undefined, seconds: number): FleetCounters & {msgRate: number} {
+/** Cumulative counters of a fleet with the latest gauges and rate: the sum over workers of their last report. */
+function withGauges(c: FleetCounters, target: number, gauges: Map<number, WorkerStats>): FleetCounters & {msgRate: number} {
   let connected = 0
-  let target = 0
+  let msgRate = 0
   for (const g of gauges.values()) {
     const row = g.fleets.find((f) => f.fleet === c.fleet)
-    if (row) {
-      connected += row.connected
-      target += row.target
-    }
+    if (!row) continue
+    connected += row.connected
+    msgRate += g.intervalMs > 0 ? (row.published * 1000) / g.intervalMs : 0
   }
-  return {...c, connected, target, msgRate: (interval?.published ?? 0) / seconds}
+  return {...c, connected, target, msgRate}
+}
+
+interface LongTimer {
+  clear(): void
+}
+
+/** setTimeout for any delay: Node fires timers beyond 2^31-1 ms (24.8 days) at once, so long ones are re-armed. */
+export function setLongTimeout(fn: () => void, ms: number): LongTimer {
+  const MAX = 2 ** 31 - 1
+  let timer: NodeJS.Timeout
+  const arm = (left: number) => {
+    timer = setTimeout(() => (left > MAX ? arm(left - MAX) : fn()), Math.min(left, MAX))
+  }
+  arm(ms)
+  return {clear: () => clearTimeout(timer)}
 }
 
 function sumCounters(name: string, rows: FleetCounters[]): FleetCounters {

@@ -2,9 +2,9 @@ import {monitorEventLoopDelay, performance, type IntervalHistogram} from 'node:p
 import type {MqttClient} from 'mqtt'
 import {backoffDelay, createMqttClient, assignSourceAddress, type BackoffOptions, type ClientOptions} from '../../net/index.js'
 import {createHistogram, encodeHistogram, recordMicros, type LatencyHistogram} from '../../report/histogram.js'
-import {createDeviceModel, dueOffsetMs, type DeviceModel} from '../generators/index.js'
+import {createDeviceModel, createRng, dueOffsetMs, type DeviceModel} from '../generators/index.js'
 import type {Scenario} from '../scenario/index.js'
-import type {AnomalyLabel, DeviceSpec, FleetCounters} from '../types.js'
+import {emptyCounters, type AnomalyLabel, type DeviceSpec, type FleetCounters} from '../types.js'
 import {DueQueue} from './due-queue.js'
 import type {FromWorker, StageCommand, WorkerSetup, WorkerStats} from './protocol.js'
 
@@ -28,6 +28,8 @@ interface Device {
   wanted: boolean
   connected: boolean
   everConnected: boolean
+  /** The last close was not asked for (broker gone, storm): the next CONNACK is a reconnect. */
+  lost: boolean
   connectStartedAt: number
   reconnectAttempt: number
   reconnectTimer?: NodeJS.Timeout
@@ -44,6 +46,11 @@ interface Device {
 const STATS_INTERVAL_MS = 1000
 /** Connects started per turn of the event loop during a fast ramp. */
 const CONNECT_BATCH = 100
+/**
+ * QoS 1/2 messages one device holds while it is disconnected or its in-flight window is full. Past this they are
+ * dropped and counted: an hour-long outage of a large fleet must not exhaust the worker's memory.
+ */
+export const BACKLOG_LIMIT = 256
 
 export class FleetWorker {
   private readonly setup: WorkerSetup
@@ -71,6 +78,9 @@ export class FleetWorker {
   private allConnectedAtEpochMs?: number
   private everConnectedCount = 0
   private errorsLogged = 0
+  private storms = 0
+  private statsTakenAt = performance.now()
+  private backlogWarned = false
 
   constructor(setup: WorkerSetup, post: (msg: FromWorker) => void) {
     this.setup = setup
@@ -109,6 +119,7 @@ export class FleetWorker {
         wanted: false,
         connected: false,
         everConnected: false,
+        lost: false,
         connectStartedAt: 0,
         reconnectAttempt: 0,
         scheduleStart: 0,
@@ -143,6 +154,7 @@ export class FleetWorker {
     clearTimeout(this.tickTimer)
     this.clearRampTimer()
     clearInterval(this.statsTimer)
+    const connectedAtStop = Object.fromEntries([...this.fleetCounters.values()].map((c) => [c.fleet, c.connected]))
     const closing: Array<Promise<void>> = []
     for (const d of this.devices) {
       clearTimeout(d.reconnectTimer)
@@ -154,7 +166,7 @@ export class FleetWorker {
     }
     await Promise.all(closing)
     this.loopDelay.disable()
-    this.post({type: 'done', stats: this.takeStats()})
+    this.post({type: 'done', stats: {...this.takeStats(), connectedAtStop}})
   }
 
   // --- connections -------------------------------------------------------------------------------------------
@@ -202,9 +214,10 @@ export class FleetWorker {
   private storm(dropShare: number): void {
     const connected = this.devices.filter((d) => d.connected)
     const count = Math.round(dropShare * connected.length)
-    // Partial Fisher–Yates: a uniform random choice of `count` devices.
+    // Partial Fisher–Yates: a uniform choice of `count` devices, seeded so the same scenario storms the same devices.
+    const rng = createRng([this.seed, 'storm', this.setup.workerId, this.storms++])
     for (let i = 0; i < count; i++) {
-      const j = i + Math.floor(Math.random() * (connected.length - i))
+      const j = i + rng.int(connected.length - i)
       ;[connected[i], connected[j]] = [connected[j], connected[i]]
       connected[i].client?.stream.destroy()
     }
@@ -215,7 +228,7 @@ export class FleetWorker {
     d.wanted = true
     d.connectStartedAt = performance.now()
     if (d.client) {
-      d.client.reconnect()
+      this.reconnect(d)
       return
     }
     const spec = d.spec
@@ -239,9 +252,12 @@ export class FleetWorker {
     d.connected = true
     d.reconnectAttempt = 0
     d.counters.connected++
-    if (d.everConnected) {
+    if (d.lost) {
+      // Only a connection that was lost counts as a reconnect; coming back after a ramp-down does not.
+      d.lost = false
       d.counters.reconnects++
-    } else {
+    }
+    if (!d.everConnected) {
       d.everConnected = true
       this.everConnectedCount++
       if (this.everConnectedCount === this.devices.length) this.allConnectedAtEpochMs = this.epochOffset + now
@@ -264,7 +280,10 @@ export class FleetWorker {
       d.connected = false
       d.counters.connected--
       // Only connections lost while the device wanted to stay up are disconnects; ramp-downs and the end are not.
-      if (!expected) d.counters.disconnects++
+      if (!expected) {
+        d.counters.disconnects++
+        d.lost = true
+      }
     }
     if (expected) return
     const delay = backoffDelay(d.reconnectAttempt++, this.backoff, Math.random)
@@ -272,8 +291,19 @@ export class FleetWorker {
     d.reconnectTimer = setTimeout(() => {
       if (!d.wanted || this.stopping || !d.client) return
       d.connectStartedAt = performance.now()
-      d.client.reconnect()
+      this.reconnect(d)
     }, delay)
+  }
+
+  /**
+   * Reconnects keeping the client's message stores: MQTT.js's reconnect() without them starts empty stores, which
+   * would silently lose the QoS 1/2 messages in flight when the connection dropped (and never free their slots).
+   * With them, MQTT.js sends those messages again after the CONNACK.
+   */
+  private reconnect(d: Device): void {
+    const client = d.client
+    if (!client) return
+    client.reconnect({incomingStore: client.incomingStore, outgoingStore: client.outgoingStore})
   }
 
   private onError(d: Device, err: Error): void {
@@ -288,11 +318,23 @@ export class FleetWorker {
     const client = d.client
     if (!client) return Promise.resolve()
     return new Promise((resolve) => {
+      let done = false
       const finish = () => {
+        if (done) return
+        done = true
         clearTimeout(forceTimer)
+        // An ended MQTT.js client cannot be reconnected reliably: a later ramp-up starts a fresh one (the broker
+        // keeps a persistent session; the clean end already waited for the acks of messages in flight).
+        if (d.client === client) d.client = undefined
+        client.removeAllListeners('connect')
         resolve()
       }
-      const forceTimer = setTimeout(() => client.end(true, {}, finish), drainMs)
+      // end(false) waits for the acks of messages in flight; past drainMs the socket is destroyed. A second end()
+      // would be a no-op once the first one started, so the stream is destroyed directly.
+      const forceTimer = setTimeout(() => {
+        client.stream?.destroy()
+        finish()
+      }, drainMs)
       const death = d.spec.death
       if (d.connected && death) client.publish(death.topic, death.payload, {qos: death.qos, retain: death.retain})
       if (d.connected) client.end(false, {}, finish)
@@ -318,9 +360,8 @@ export class FleetWorker {
   private tick(): void {
     this.tickAt = Number.POSITIVE_INFINITY
     if (this.stopping) return
-    const now = performance.now()
     const limit = this.setup.messageLimit
-    while (this.queue.peekDue() <= now) {
+    while (this.queue.peekDue() <= performance.now()) {
       const due = this.queue.peekDue()
       const id = this.queue.pop()
       const d = this.devices[id]
@@ -329,7 +370,7 @@ export class FleetWorker {
         d.scheduled = false
         continue
       }
-      this.publishDue(d, due, now)
+      this.publishDue(d, due)
       d.n++
       if (limit !== undefined && this.published >= limit) {
         this.reachLimit()
@@ -340,10 +381,8 @@ export class FleetWorker {
     if (this.queue.size > 0) this.armTick(this.queue.peekDue())
   }
 
-  private publishDue(d: Device, due: number, now: number): void {
+  private publishDue(d: Device, due: number): void {
     const c = d.counters
-    const lagMs = now - due
-    if (lagMs > d.spec.everyMs) c.late++
     d.model ??= createDeviceModel(this.setup.scenario, d.spec)
     const sample = d.model.sample(d.n, Math.round(this.epochOffset + due))
     if (sample.labels.length > 0) this.postLabels(sample.labels)
@@ -357,45 +396,55 @@ export class FleetWorker {
         c.dropped++
         return
       }
-      recordMicros(this.publishLag, lagMs * 1000)
-      d.client?.publish(d.spec.topic, sample.payload, {qos: 0, retain: d.spec.retain})
-      c.published++
-      c.bytes += sample.payload.length
+      this.send(d, sample.payload, due)
       return
     }
     if (d.inflight >= d.spec.inflight || !d.connected) {
       // Held until an in-flight slot frees or the device reconnects; its lag keeps counting from the due time.
+      if (d.backlog.length >= BACKLOG_LIMIT) {
+        c.dropped++
+        if (!this.backlogWarned) {
+          this.backlogWarned = true
+          this.post({type: 'log', level: 'warn', message: `${d.spec.clientId}: more than ${BACKLOG_LIMIT} QoS ${d.spec.qos} messages waiting; dropping (counted)`})
+        }
+        return
+      }
       d.backlog.push({payload: sample.payload, due})
       return
     }
-    this.sendQos(d, sample.payload, due, now)
+    this.send(d, sample.payload, due)
   }
 
-  private sendQos(d: Device, payload: string, due: number, now: number): void {
+  /** Hands one message to the client. Lag and lateness are measured here, at the moment it really leaves. */
+  private send(d: Device, payload: string, due: number): void {
     const c = d.counters
-    recordMicros(this.publishLag, (now - due) * 1000)
-    d.inflight++
+    const now = performance.now()
+    const lagMs = now - due
+    recordMicros(this.publishLag, lagMs * 1000)
+    if (lagMs > d.spec.everyMs) c.late++
     c.published++
     c.bytes += payload.length
-    const sentAt = now
+    if (d.spec.qos === 0) {
+      d.client?.publish(d.spec.topic, payload, {qos: 0, retain: d.spec.retain})
+      return
+    }
+    d.inflight++
     d.client?.publish(d.spec.topic, payload, {qos: d.spec.qos, retain: d.spec.retain}, (err) => {
       d.inflight--
       if (err) {
         c.errors++
       } else {
         c.acked++
-        recordMicros(this.ackLatency, (performance.now() - sentAt) * 1000)
+        recordMicros(this.ackLatency, (performance.now() - now) * 1000)
       }
       this.flushBacklog(d)
     })
   }
 
   private flushBacklog(d: Device): void {
-    if (d.backlog.length === 0 || !d.connected) return
-    const now = performance.now()
-    while (d.backlog.length > 0 && d.inflight < d.spec.inflight) {
+    while (d.backlog.length > 0 && d.connected && d.inflight < d.spec.inflight) {
       const next = d.backlog.shift()
-      if (next) this.sendQos(d, next.payload, next.due, now)
+      if (next) this.send(d, next.payload, next.due)
     }
   }
 
@@ -436,8 +485,10 @@ export class FleetWorker {
     for (const c of this.fleetCounters.values()) {
       c.published = c.acked = c.late = c.suppressed = c.dropped = c.errors = c.disconnects = c.reconnects = c.bytes = 0
     }
+    const now = performance.now()
     const stats: WorkerStats = {
       workerId: this.setup.workerId,
+      intervalMs: now - this.statsTakenAt,
       fleets,
       publishLag: encodeHistogram(this.publishLag),
       ackLatency: encodeHistogram(this.ackLatency),
@@ -445,14 +496,11 @@ export class FleetWorker {
       eventLoopLagP99Ms: this.loopDelay.count > 0 ? this.loopDelay.percentile(99) / 1e6 : 0,
       allConnectedAtEpochMs: this.allConnectedAtEpochMs,
     }
+    this.statsTakenAt = now
     this.publishLag.reset()
     this.ackLatency.reset()
     this.connectLatency.reset()
     this.loopDelay.reset()
     return stats
   }
-}
-
-export function emptyCounters(fleet: string): FleetCounters {
-  return {fleet, target: 0, connected: 0, published: 0, acked: 0, late: 0, suppressed: 0, dropped: 0, errors: 0, disconnects: 0, reconnects: 0, bytes: 0}
 }

@@ -11,8 +11,6 @@ export interface WorkerSetup {
   scenario: Scenario
   devices: DeviceSpec[]
   brokerUrl: string
-  /** Epoch ms the run started at; workers convert it to their own monotonic clock. */
-  startEpochMs: number
   /** This worker's share of the scenario's message limit (undefined = unlimited). */
   messageLimit?: number
   /** Source addresses to bind, round-robin by global device ordinal (empty = the OS chooses). */
@@ -33,7 +31,11 @@ export type ToWorker =
 /** Counters are deltas since the previous stats message, except `connected` and `target` which are gauges. */
 export interface WorkerStats {
   workerId: number
+  /** Length of the interval these deltas cover (worker timers drift against the main thread's). */
+  intervalMs: number
   fleets: FleetCounters[]
+  /** On the final stats only: devices connected per fleet when the stop began, before the clean disconnects. */
+  connectedAtStop?: Record<string, number>
   /** Encoded HDR histograms (µs) of this interval. */
   publishLag: string
   ackLatency: string

@@ -147,4 +147,61 @@ fleets:
     expect(summary.totals.published).toBe(25)
     expect(Date.now() - started).toBeLessThan(10_000)
   })
+
+  it('QoS 1 through a storm: messages in flight when sockets die are sent again, so every published message is acked', async () => {
+    const scenario = loadScenario('storm-qos1.yaml', {
+      text: `
+version: 1
+seed: 8
+broker: {url: "${broker.url}"}
+reconnect: {initial: 100ms, max: 500ms, jitter: full}
+stages:
+  - ramp: {to: 100%, over: 100ms}
+  - steady: {for: 1s}
+  - storm: {drop: 100%}
+  - steady: {for: 1s}
+  - storm: {drop: 100%}
+fleets:
+  - name: q
+    count: 10
+    topic: "q1/{deviceId}"
+    every: 20ms
+    qos: 1
+    inflight: 4
+    fields: {v: {kind: counter, start: 0, step: 1}}
+`,
+    })
+    const summary = await runSimulation({scenario, scenarioName: 'storm-qos1', durationMs: 4000, workers: 1})
+    expect(summary.totals.disconnects).toBe(20)
+    expect(summary.totals.reconnects).toBe(20)
+    expect(summary.totals.published).toBeGreaterThan(500)
+    // Nothing vanishes: every message handed to a client was acked, or is counted as an error.
+    expect(summary.totals.acked + summary.totals.errors).toBe(summary.totals.published)
+  })
+
+  it('ramping down and up again is neither a disconnect nor a reconnect', async () => {
+    const scenario = loadScenario('ramps.yaml', {
+      text: `
+version: 1
+seed: 2
+broker: {url: "${broker.url}"}
+stages:
+  - ramp: {to: 100%, over: 100ms}
+  - steady: {for: 500ms}
+  - ramp: {to: 50%, over: 200ms}
+  - steady: {for: 500ms}
+  - ramp: {to: 100%, over: 200ms}
+fleets:
+  - name: r
+    count: 10
+    topic: "ramp/{deviceId}"
+    every: 100ms
+    fields: {v: 1}
+`,
+    })
+    const summary = await runSimulation({scenario, scenarioName: 'ramps', durationMs: 2500, workers: 1})
+    expect(summary.totals.disconnects).toBe(0)
+    expect(summary.totals.reconnects).toBe(0)
+    expect(summary.fleets[0].connected).toBe(10)
+  })
 })
