@@ -44,10 +44,12 @@ export function parseDuration(input: string | number): number {
 export function formatDuration(ms: number): string {
   if (ms < 1) return `${Math.round(ms * 1000)}µs`
   if (ms < 1000) return `${Math.round(ms)}ms`
-  if (ms < 60_000) return `${+(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)}s`
-  const h = Math.floor(ms / 3_600_000)
-  const m = Math.floor((ms % 3_600_000) / 60_000)
-  const s = Math.round((ms % 60_000) / 1000)
+  if (ms < 59_950) return `${+(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)}s`
+  // Whole seconds first, so 119.6 s reads 2m, never 1m60s.
+  const total = Math.round(ms / 1000)
+  const h = Math.floor(total / 3600)
+  const m = Math.floor((total % 3600) / 60)
+  const s = total % 60
   return `${h ? `${h}h` : ''}${m ? `${m}m` : ''}${s ? `${s}s` : ''}` || '0s'
 }
 

@@ -10,8 +10,11 @@ import {ConfigError, type ConfigProblem} from '../errors.js'
 
 export interface LoadedConfig<T> {
   value: T
-  /** Finds the source position of a path in the document, for errors raised after validation (e.g. cycles). */
-  locate: (path: readonly PropertyKey[]) => {line: number; col: number} | undefined
+  /**
+   * Finds the source position of a path in the document, for errors raised after validation (e.g. cycles): the
+   * value's position, or with `{key: true}` the position of the last key itself.
+   */
+  locate: (path: readonly PropertyKey[], options?: {key?: boolean}) => {line: number; col: number} | undefined
   file: string
 }
 
@@ -44,7 +47,7 @@ export function loadYamlConfig<S extends z.ZodType>(file: string, schema: S, opt
   })
   if (syntax.length > 0) throw new ConfigError(syntax)
 
-  const locate = (path: readonly PropertyKey[]) => locatePath(doc, lineCounter, path)
+  const locate: LoadedConfig<unknown>['locate'] = (path, opts) => locatePath(doc, lineCounter, path, opts?.key ?? false)
   const env = options.env ?? process.env
   const problems: ConfigProblem[] = []
   const raw = interpolateEnv(doc.toJS({maxAliasCount: 1000}), env, [], problems, file, locate)
@@ -95,7 +98,7 @@ function issueToProblems(issue: z.core.$ZodIssue, file: string, locate: LoadedCo
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => ({
       file,
-      ...(locate([...path, key]) ?? locate(path)),
+      ...(locate([...path, key], {key: true}) ?? locate(path)),
       path: formatPath([...path, key]),
       message: `unknown key "${key}"${path.length ? ` in ${formatPath(path)}` : ''}`,
     }))
@@ -123,16 +126,17 @@ export function formatPath(path: readonly PropertyKey[]): string {
 }
 
 /** Walks the YAML AST along `path`; for a map key returns the key's position, otherwise the value's. */
-function locatePath(doc: Document, lc: LineCounter, path: readonly PropertyKey[]): {line: number; col: number} | undefined {
+function locatePath(doc: Document, lc: LineCounter, path: readonly PropertyKey[], keyOnly: boolean): {line: number; col: number} | undefined {
   let node: unknown = doc.contents
   let best: Node | undefined = isNode(node) ? node : undefined
-  for (const seg of path) {
+  for (const [i, seg] of path.entries()) {
     if (isMap(node)) {
       const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === String(seg))
       if (!pair) break
       const keyNode = pair.key as Node
       best = keyNode
       node = pair.value
+      if (keyOnly && i === path.length - 1) break
       if (isNode(node) && !(isMap(node) || isSeq(node))) best = node
     } else if (isSeq(node) && typeof seg === 'number') {
       const item = node.items[seg]

@@ -31,9 +31,12 @@ const TRANSPORT_ALIASES: Record<string, MqttTransport> = {
   wss: 'wss',
 }
 
-/** Replaces the password in a URL's userinfo: `mqtt://user:secret@host` -> `mqtt://user:***@host`. */
+/**
+ * Replaces the password in a URL's userinfo: `mqtt://user:secret@host` -> `mqtt://user:***@host`. The userinfo
+ * ends at the last `@` before the path, as URL parsers read it, so a password containing `@` is hidden whole.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^:@/?#]*):([^@/?#]*)@/i, '$1$2:***@')
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^:@/?#]*):([^/?#]*)@/i, '$1$2:***@')
 }
 
 /** Parses a broker URL. Throws a UsageError (exit 2) for a URL iotd cannot connect to. */

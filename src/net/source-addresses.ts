@@ -53,7 +53,8 @@ function expandRange(item: string, fromText: string, toText: string): string[] {
     // Last-octet shorthand: 127.0.0.2-9 ends at 127.0.0.9.
     const octet = Number(toText)
     if (octet > 255) throw bad(item, `has a last octet ${octet} above 255`)
-    to = (from & 0xffffff00) | octet
+    // >>> 0: bitwise results are signed 32-bit, which breaks addresses from 128.0.0.0 up.
+    to = ((from & 0xffffff00) | octet) >>> 0
   } else {
     to = ipv4ToInt(toText)
     if (to === undefined) throw bad(item, `has a range end "${toText}" that is not an IPv4 address`)

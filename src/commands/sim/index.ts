@@ -155,7 +155,11 @@ ${EXIT_CODES_HELP}`
     // The reporter prints the summary in every mode (JSON included, with secrets redacted), so nothing is returned
     // for oclif to print a second time.
     await reporter.finish(summary)
-    if (summary.error) throw new IotdError(`${summary.error} (the summary above covers the run until then)`, EXIT_CODES.runtime)
+    if (summary.error) {
+      // Under --json the summary document already carries the error: one JSON document on stdout, exit 1.
+      if (this.jsonEnabled()) this.exit(EXIT_CODES.runtime)
+      throw new IotdError(`${summary.error} (the summary above covers the run until then)`, EXIT_CODES.runtime)
+    }
     if (summary.interrupted) this.exit(EXIT_CODES.interrupted)
     return undefined
   }

@@ -66,3 +66,11 @@ describe('describeConnectError', () => {
     expect(src.message).toContain('10.9.9.9')
   })
 })
+
+describe('redactUrl with unusual passwords', () => {
+  it('hides a password containing @ whole, as URL parsers read it', () => {
+    expect(redactUrl('mqtt://user:p@ss@broker:1883')).toBe('mqtt://user:***@broker:1883')
+    expect(new URL('mqtt://user:p@ss@broker:1883').password).toBe('p%40ss')
+    expect(redactUrl('mqtt://user:p@ss@broker:1883/a@b')).toBe('mqtt://user:***@broker:1883/a@b')
+  })
+})

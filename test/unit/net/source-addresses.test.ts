@@ -49,3 +49,9 @@ describe('assignSourceAddress', () => {
     expect(assignSourceAddress(5, [])).toBeUndefined()
   })
 })
+
+describe('short ranges above 128.0.0.0', () => {
+  it('expands 192.168.1.10-12 (bitwise results are unsigned)', () => {
+    expect(parseSourceAddresses('192.168.1.10-12')).toEqual(['192.168.1.10', '192.168.1.11', '192.168.1.12'])
+  })
+})

@@ -1,0 +1,65 @@
+import {describe, expect, it} from 'vitest'
+import {formatDuration, parseDuration, parseRate, parseSize} from '../../../src/config/units.js'
+
+describe('parseDuration', () => {
+  it.each([
+    ['500ms', 500],
+    ['30s', 30_000],
+    ['5m', 300_000],
+    ['1h', 3_600_000],
+    ['1d', 86_400_000],
+    ['1h30m', 5_400_000],
+    ['250us', 0.25],
+    ['1.5s', 1500],
+    ['42', 42],
+    [' 2s ', 2000],
+  ])('%s = %d ms', (text, ms) => expect(parseDuration(text)).toBe(ms))
+
+  it('takes numbers as milliseconds and rejects negative or non-finite ones', () => {
+    expect(parseDuration(250)).toBe(250)
+    expect(() => parseDuration(-1)).toThrow(/non-negative/)
+    expect(() => parseDuration(Number.NaN)).toThrow()
+  })
+
+  it.each(['', 's', '5 minutes', '1x', '-5s', '1h 30q'])('rejects %j with a hint', (text) => {
+    expect(() => parseDuration(text)).toThrow(/duration/)
+  })
+})
+
+describe('parseRate', () => {
+  it.each([
+    ['1000/s', 1000],
+    ['60/m', 1],
+    ['3600/h', 1],
+    ['2/500ms', 4],
+    ['50000', 50000],
+  ])('%s = %d per second', (text, perSecond) => expect(parseRate(text)).toBe(perSecond))
+
+  it.each(['0/s', 'fast', '10/x', '-5/s'])('rejects %j', (text) => expect(() => parseRate(text)).toThrow())
+})
+
+describe('parseSize', () => {
+  it.each([
+    ['100B', 100],
+    ['4KiB', 4096],
+    ['1MiB', 1_048_576],
+    ['2KB', 2000],
+    ['512', 512],
+  ])('%s = %d bytes', (text, bytes) => expect(parseSize(text)).toBe(bytes))
+
+  it.each(['4 parsecs', 'KiB', '-1B'])('rejects %j', (text) => expect(() => parseSize(text)).toThrow(/size/))
+})
+
+describe('formatDuration', () => {
+  it.each([
+    [0.25, '250µs'],
+    [420, '420ms'],
+    [1500, '1.5s'],
+    [20_000, '20s'],
+    [59_990, '1m'],
+    [90_000, '1m30s'],
+    [119_600, '2m'],
+    [3_600_000, '1h'],
+    [5_430_000, '1h30m30s'],
+  ])('%d ms reads %s', (ms, text) => expect(formatDuration(ms)).toBe(text))
+})
