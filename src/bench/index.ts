@@ -1,0 +1,8 @@
+/**
+ * `iotd bench` building blocks (issue #3, in progress): the latency header every bench payload carries, PUBLISH
+ * frames built once and patched in place, a cheap ack reader, and SLO thresholds in k6's grammar.
+ */
+export * from './latency-header.js'
+export * from './publish-frame.js'
+export * from './thresholds.js'
+export * from './observation.js'
