@@ -33,7 +33,7 @@ export interface DeviceSpec {
   retain: boolean
   /** false = persistent session (clean: false / cleanStart: false + session expiry). */
   cleanSession: boolean
-  /** MQTT 5 session expiry for persistent sessions (ms), when the fleet sets `sessionExpiry`. */
+  /** MQTT 5 session expiry for persistent sessions (ms): the fleet's `sessionExpiry`, or 1 hour by default for MQTT 5. */
   sessionExpiryMs?: number
   /** QoS 1/2 messages allowed unacknowledged at once per device. */
   inflight: number

@@ -27,7 +27,7 @@ describe('iotd sim lint', () => {
       expect(r.stdout, file).toBe('')
     }
     for (let i = 0; i < files.length; i += 4) await Promise.all(files.slice(i, i + 4).map(check))
-  })
+  }, 180_000)
 
   it('a malformed scenario stops a run the same way, before anything connects', async () => {
     const path = 'test/fixtures/scenarios/bad/bad-duration.yaml'

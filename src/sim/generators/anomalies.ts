@@ -1,5 +1,6 @@
 import type {AnomalySpec} from '../scenario/generator-schema.js'
 import type {AnomalyLabel} from '../types.js'
+import type {FieldValue} from './field-generators.js'
 import {quantize} from './numeric.js'
 import {createRng, hashUniform, type Rng} from './prng.js'
 
@@ -14,8 +15,11 @@ export interface AnomalyRuntime {
   /** Called once per message before fields are generated; returns a label when the anomaly starts now. */
   begin(tsMs: number, firstTsMs: number, deviceId: string): AnomalyLabel | undefined
   readonly active: boolean
-  /** Transforms the field's value while active. */
-  apply(value: number | string | boolean, tsMs: number, field: {max?: number; resolution?: number}): number | string | boolean
+  /**
+   * Transforms the field's value while active. `stuck` freezes any value, objects (gps) included; the other
+   * kinds change numbers only (load-time checks keep them off fields of other kinds).
+   */
+  apply(value: FieldValue, tsMs: number, field: {max?: number; resolution?: number}): FieldValue
 }
 
 export function isDeviceAffected(seed: number, fleet: string, index: number, anomalyIndex: number, share: number): boolean {
@@ -28,7 +32,7 @@ export function createAnomaly(spec: AnomalySpec, rng: Rng): AnomalyRuntime {
   let end = 0
   let startedThisMessage = false
   let nextScheduled = 0
-  let stuckValue: number | string | boolean | undefined
+  let stuckValue: FieldValue | undefined
   const noise = createRng([rng.uint32(), 'noise'])
 
   return {

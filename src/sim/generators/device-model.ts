@@ -48,11 +48,9 @@ export function createDeviceModel(scenario: Scenario, device: DeviceSpec): Devic
 
   // Declared order is the payload order; the Map is refilled in evaluation order, so seed it in declared order.
   const values = new Map<string, FieldValue>(declared.map((name) => [name, 0]))
-  const previous = new Map<string, FieldValue>()
   let firstTsMs = 0
   let lastTsMs = 0
   let ctx: SampleContext = {n: 0, tsMs: 0, dtS: 0, elapsedS: 0, mode: 'default'}
-  let current = ''
 
   const scope: ExprScope = (path) => {
     switch (path) {
@@ -64,8 +62,7 @@ export function createDeviceModel(scenario: Scenario, device: DeviceSpec): Devic
         return ctx.n
       case '$mode':
         return ctx.mode
-      case '$prev':
-        return (previous.get(current) as ExprValue | undefined) ?? 0
+      // $prev is answered by the derived generator itself, which keeps its unrounded previous value.
     }
     const dot = path.indexOf('.')
     const v = values.get(dot < 0 ? path : path.slice(0, dot))
@@ -88,12 +85,10 @@ export function createDeviceModel(scenario: Scenario, device: DeviceSpec): Devic
         if (label) labels.push(label)
       }
       for (const slot of slots) {
-        current = slot.name
         let v = slot.generator.next(ctx, scope)
-        for (const a of slot.anomalies) if (a.active && typeof v !== 'object') v = a.apply(v, tsMs, slot.generator)
+        for (const a of slot.anomalies) if (a.active) v = a.apply(v, tsMs, slot.generator)
         values.set(slot.name, v)
       }
-      for (const [name, v] of values) previous.set(name, v)
       // Generators step even while a dropout hides the message, so the signal continues where it would be.
       const suppressed = dropouts.some((a) => a.active)
       return {payload: suppressed ? null : encode(values), labels}

@@ -1,7 +1,7 @@
 import type {GeneratorSpec, GeneratorSpecOf} from '../scenario/generator-schema.js'
-import {compileExpression, parseExpression, type ExprScope} from './expression.js'
+import {compileExpression, parseExpression, type ExprScope, type ExprValue} from './expression.js'
 import {GpsTracker, type GpsReading} from './gps.js'
-import {clamp, quantize, shapeReading} from './numeric.js'
+import {clamp, decimalsOf, quantize, shapeReading} from './numeric.js'
 import type {Rng} from './prng.js'
 
 /**
@@ -140,32 +140,53 @@ export function createFieldGenerator(spec: GeneratorSpec, gctx: GeneratorContext
       const tracker = new GpsTracker(spec, rng)
       return {next: (ctx) => tracker.next(params(ctx.mode), ctx.dtS)}
     }
-    case 'derived': {
-      const params = modal(spec)
-      const compiled = new Map<string, ReturnType<typeof compileExpression>>()
-      const compile = (expr: string) => {
-        let fn = compiled.get(expr)
-        if (!fn) compiled.set(expr, (fn = compileExpression(parseExpression(expr).ast)))
-        return fn
-      }
-      return {
-        resolution: spec.resolution,
-        max: spec.max,
-        next(ctx, scope) {
-          const p = params(ctx.mode)
-          const v = compile(p.expr)(scope)
-          return typeof v === 'number' ? shapeReading(v, p) : v
-        },
-      }
-    }
+    case 'derived':
+      return derived(spec)
     case 'mode':
       return {next: (ctx) => ctx.mode}
   }
 }
 
+function derived(spec: GeneratorSpecOf<'derived'>): FieldGenerator {
+  const params = modal(spec)
+  const compiled = new Map<string, ReturnType<typeof compileExpression>>()
+  const compile = (expr: string) => {
+    let fn = compiled.get(expr)
+    if (!fn) compiled.set(expr, (fn = compileExpression(parseExpression(expr).ast)))
+    return fn
+  }
+  // $prev is this field's own previous value before rounding (and before anomalies): an accumulator such as
+  // `$prev + power * $dt / 3600` would otherwise lose every increment smaller than half the resolution.
+  let prev: ExprValue = 0
+  let fields: ExprScope = () => NaN
+  const scope: ExprScope = (path) => (path === '$prev' ? prev : fields(path))
+  return {
+    resolution: spec.resolution,
+    max: spec.max,
+    next(ctx, deviceScope) {
+      const p = params(ctx.mode)
+      fields = deviceScope
+      const v = compile(p.expr)(scope)
+      if (typeof v !== 'number') return (prev = v)
+      prev = clamp(v, p.min, p.max)
+      return shapeReading(v, p)
+    },
+  }
+}
+
+/**
+ * A counter counts start, start + step, ... and, with `wrap`, rolls over like a hardware register: on reaching
+ * wrap it continues from start plus the overflow (step 30, wrap 100: 0, 30, 60, 90, 20), so wrap itself is never
+ * emitted (a 16-bit register has wrap 65536). A counter that counts down rolls over the same way, at a wrap below start.
+ */
 function counter(spec: GeneratorSpecOf<'counter'>, rng: Rng): FieldGenerator {
   const start = spec.start ?? 0
   const step = spec.step ?? 1
+  // Printed at the decimals of its parameters: exact for integers of any size, no float noise for 0.1 steps.
+  const decimals = Math.max(decimalsOf(step), decimalsOf(start), spec.wrap === undefined ? 0 : decimalsOf(spec.wrap))
+  const round = (x: number) => Number(x.toFixed(decimals))
+  const span = spec.wrap === undefined ? 0 : spec.wrap - start
+  const wraps = span !== 0 && Math.sign(span) === Math.sign(step)
   let k = 0
   return {
     next(ctx) {
@@ -174,13 +195,14 @@ function counter(spec: GeneratorSpecOf<'counter'>, rng: Rng): FieldGenerator {
         if (spec.resetProbability && rng.next() < spec.resetProbability) k = 0
         else k++
       }
-      let value = start + k * step
-      if (spec.wrap !== undefined && value > spec.wrap) {
-        k = 0
-        value = start
+      // k × step (not repeated addition) so fractional steps do not accumulate float error.
+      let travelled = round(k * step)
+      if (wraps) {
+        // travelled and span have the same sign, so % keeps it; rounding can land exactly on span, which is start again.
+        travelled = round(travelled % span)
+        if (Math.abs(travelled) >= Math.abs(span)) travelled = round(travelled - span)
       }
-      // start + k*step (not repeated addition) so fractional steps do not accumulate float error.
-      return Number(value.toPrecision(12))
+      return round(start + travelled)
     },
   }
 }
@@ -223,9 +245,12 @@ function sine(spec: GeneratorSpecOf<'sine'>, rng: Rng): FieldGenerator {
       const angle = (2 * Math.PI * (ctx.tsMs + (p.phase ?? 0))) / p.period
       const noise = p.noise ? p.noise * rng.gaussian() : 0
       if (!p.daily) return quantize(clamp(mid + amp * Math.sin(angle) + noise, p.min, p.max), p.resolution)
-      // With a daily profile the bounds scale with it: [min × lowest multiplier, max × highest multiplier].
+      // With a daily profile the bounds scale with it. A negative min is lowest under the highest multiplier, so
+      // each bound takes the more extreme of its two scalings.
       const v = (mid + amp * Math.sin(angle)) * dailyMultiplier(p.daily, ctx.tsMs) + noise
-      return quantize(clamp(v, p.min * Math.min(...p.daily), p.max * Math.max(...p.daily)), p.resolution)
+      const lo = Math.min(...p.daily)
+      const hi = Math.max(...p.daily)
+      return quantize(clamp(v, Math.min(p.min * lo, p.min * hi), Math.max(p.max * lo, p.max * hi)), p.resolution)
     },
   }
 }

@@ -20,6 +20,8 @@ export const OBJECT_FIELD_KEYS: Record<string, readonly string[]> = {gps: ['lat'
 export interface FieldLike {
   kind: string
   expr?: string
+  /** Per-mode overrides; a derived field's may carry their own `expr`. */
+  byMode?: Record<string, object>
 }
 
 export function rootOf(path: string): string {
@@ -27,11 +29,26 @@ export function rootOf(path: string): string {
   return dot < 0 ? path : path.slice(0, dot)
 }
 
-/** Field names a derived field depends on (built-ins excluded); throws ExpressionError on a syntax error. */
+/** Every expression a derived field may evaluate: its own `expr` and each mode's override, keyed by where it sits. */
+export function expressionsOf(spec: FieldLike): Array<{mode?: string; expr: string}> {
+  if (spec.kind !== 'derived') return []
+  const out: Array<{mode?: string; expr: string}> = spec.expr === undefined ? [] : [{expr: spec.expr}]
+  for (const [mode, override] of Object.entries(spec.byMode ?? {})) {
+    if ('expr' in override && typeof override.expr === 'string') out.push({mode, expr: override.expr})
+  }
+  return out
+}
+
+/**
+ * Field names a derived field depends on in any mode (built-ins excluded), so the evaluation order holds whichever
+ * mode the device is in. Throws ExpressionError on a syntax error.
+ */
 export function dependenciesOf(spec: FieldLike): string[] {
-  if (spec.kind !== 'derived' || spec.expr === undefined) return []
-  const parsed: ParsedExpression = parseExpression(spec.expr)
-  return [...new Set(parsed.refs.map((r) => rootOf(r.path)).filter((name) => !name.startsWith('$')))]
+  const names = expressionsOf(spec).flatMap(({expr}) => {
+    const parsed: ParsedExpression = parseExpression(expr)
+    return parsed.refs.map((r) => rootOf(r.path)).filter((name) => !name.startsWith('$'))
+  })
+  return [...new Set(names)]
 }
 
 /**

@@ -11,6 +11,12 @@ import {parseTemplate, renderTemplate, type Template} from './template.js'
  * existing device.
  */
 
+/**
+ * Session expiry of persistent MQTT 5 sessions when the fleet gives none. MQTT 5's own default (0) ends the
+ * session at disconnect, which would make `session: persistent` keep nothing.
+ */
+export const DEFAULT_PERSISTENT_SESSION_EXPIRY_MS = 3_600_000
+
 export interface ExpandOptions {
   /** Only these fleets (by name); default all. */
   fleets?: string[]
@@ -59,6 +65,8 @@ function expandFleet(scenario: Scenario, fleet: FleetConfig, seed: number, out: 
     for (const [name, v] of varTemplates) {
       if ('parts' in v) vars[name] = renderTemplate(v, lookup)
       else if (v.cycle) vars[name] = v.cycle[index % v.cycle.length]
+      else if (v.block && v.size !== undefined) vars[name] = v.block[Math.floor(index / v.size) % v.block.length]
+      // Without a size the blocks split the fleet evenly, so they depend on count (documented).
       else if (v.block) vars[name] = v.block[Math.floor((index * v.block.length) / fleet.count)]
     }
     vars.deviceId = renderTemplate(id, lookup)
@@ -81,6 +89,7 @@ function expandFleet(scenario: Scenario, fleet: FleetConfig, seed: number, out: 
       inflight: fleet.inflight,
     }
     if (fleet.sessionExpiry !== undefined) device.sessionExpiryMs = fleet.sessionExpiry
+    else if (!device.cleanSession && scenario.broker.protocol === '5') device.sessionExpiryMs = DEFAULT_PERSISTENT_SESSION_EXPIRY_MS
     const b = message(birth)
     const l = message(lwt)
     const d = message(death)

@@ -64,6 +64,27 @@ export const NUMERIC_KINDS: ReadonlySet<GeneratorKind> = new Set(['counter', 'un
 /** Kinds whose parameters may change per device mode. */
 const MODAL_KINDS: ReadonlySet<GeneratorKind> = new Set(['constant', 'pick', 'uniform', 'gaussian', 'walk', 'sine', 'drift', 'step', 'gps', 'derived'])
 
+/**
+ * Parameters a generator reads once, when it is created, so a byMode override of them would be silently ignored;
+ * they are rejected in byMode with the reason.
+ */
+const FIXED_PARAMS: Partial<Record<GeneratorKind, Record<string, string>>> = {
+  gps: {
+    route: 'a vehicle keeps one route (byMode may change speedKmh and jitterM)',
+    loop: 'a vehicle keeps one route (byMode may change speedKmh and jitterM)',
+  },
+  drift: {start: 'it is only the initial level (change perHour or the bounds instead)'},
+}
+
+/** The parameter shapes a byMode entry of `kind` accepts: all of them, optional, with the fixed ones refused. */
+function byModeParams(kind: GeneratorKind) {
+  const fixed = Object.entries(FIXED_PARAMS[kind] ?? {}).map(([name, why]) => [
+    name,
+    z.never({error: `${name} cannot change by mode: ${why}`}).optional().meta({description: `Cannot change by mode: ${why}.`}),
+  ])
+  return z.strictObject({...PARAMS[kind], ...Object.fromEntries(fixed)}).partial()
+}
+
 interface RangeParams {
   min?: number
   max?: number
@@ -87,7 +108,7 @@ function kindSchema<K extends GeneratorKind>(kind: K) {
   const params = PARAMS[kind]
   const base = {kind: z.literal(kind), ...params}
   const shape = MODAL_KINDS.has(kind)
-    ? {...base, byMode: z.record(z.string(), z.strictObject(params).partial()).optional().meta({description: 'Parameter overrides while the device is in a mode: {idle: {mean: 35}}.'})}
+    ? {...base, byMode: z.record(z.string(), byModeParams(kind)).optional().meta({description: 'Parameter overrides while the device is in a mode: {idle: {mean: 35}}.'})}
     : base
   return z.strictObject(shape as typeof base & {byMode?: z.ZodOptional<z.ZodRecord<z.ZodString, z.ZodObject>>}).superRefine((value, ctx) => {
     const v = value as RangeParams & {byMode?: Record<string, RangeParams>; every?: number; probability?: number; start?: number; wrap?: number; step?: number}
@@ -96,8 +117,12 @@ function kindSchema<K extends GeneratorKind>(kind: K) {
     if (kind === 'step' && (v.every === undefined) === (v.probability === undefined)) {
       ctx.addIssue({code: 'custom', path: [], message: 'a step generator needs exactly one of every or probability'})
     }
+    // A counter rolls over when it reaches wrap, so wrap must lie ahead of start in the direction it counts.
     if (kind === 'counter' && v.wrap !== undefined && v.wrap <= (v.start ?? 0) && (v.step ?? 1) > 0) {
       ctx.addIssue({code: 'custom', path: ['wrap'], message: `wrap (${v.wrap}) must be greater than start (${v.start ?? 0})`})
+    }
+    if (kind === 'counter' && v.wrap !== undefined && v.wrap >= (v.start ?? 0) && (v.step ?? 1) < 0) {
+      ctx.addIssue({code: 'custom', path: ['wrap'], message: `wrap (${v.wrap}) must be less than start (${v.start ?? 0}) for a counter that counts down`})
     }
   })
 }

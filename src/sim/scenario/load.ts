@@ -2,9 +2,12 @@ import {readFileSync} from 'node:fs'
 import {dirname, isAbsolute, resolve} from 'node:path'
 import {ConfigError, type ConfigProblem} from '../../errors.js'
 import {formatPath, loadYamlConfig} from '../../config/yaml-loader.js'
+import type {DeviceSpec} from '../types.js'
 import {expandDevices} from './expand.js'
-import {scenarioSchema, type Scenario} from './schema.js'
+import {scenarioSchema, type FleetConfig, type Scenario} from './schema.js'
 import {checkScenario, type SemanticProblem} from './semantic-checks.js'
+import {parseTemplate, renderTemplate} from './template.js'
+import {findTopicFault} from './topic-rules.js'
 
 export interface LoadScenarioOptions {
   /** Scenario text to use instead of reading `file` (file still names it in messages and anchors relative paths). */
@@ -13,7 +16,7 @@ export interface LoadScenarioOptions {
   env?: NodeJS.ProcessEnv
 }
 
-/** Above this many devices the load-time uniqueness check of ids is skipped (it would cost seconds). */
+/** Above this many devices the load-time checks of rendered ids and topics are skipped (they would cost seconds). */
 const UNIQUENESS_CHECK_LIMIT = 1_000_000
 
 /**
@@ -43,7 +46,7 @@ export function loadScenario(file: string, options: LoadScenarioOptions = {}): S
     return {file, line: at.line, col, path: formatPath(p.path), message: `${formatPath(p.path)}: ${p.message}`}
   }
   const semantic = checkScenario(value)
-  if (semantic.length === 0) semantic.push(...checkIdsUnique(value))
+  if (semantic.length === 0) semantic.push(...checkExpandedDevices(value))
   if (semantic.length > 0) {
     const problems = semantic.map(toProblem).sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0))
     throw new ConfigError(problems)
@@ -63,8 +66,12 @@ function resolveTlsPaths(broker: Scenario['broker'], file: string): Scenario['br
   return {...broker, tls: {...broker.tls, ca: abs(broker.tls.ca), cert: abs(broker.tls.cert), key: abs(broker.tls.key)}}
 }
 
-/** Device ids and client ids must be unique across the whole scenario (templates can collide across fleets). */
-function checkIdsUnique(scenario: Scenario): SemanticProblem[] {
+/**
+ * Checks of what the templates render to: device ids and client ids must be unique across the whole scenario
+ * (templates can collide across fleets), and every rendered topic must be publishable (a var value can bring in
+ * a wildcard that the template itself does not show).
+ */
+function checkExpandedDevices(scenario: Scenario): SemanticProblem[] {
   const total = scenario.fleets.reduce((n, f) => n + f.count, 0)
   if (total > UNIQUENESS_CHECK_LIMIT) return []
   const problems: SemanticProblem[] = []
@@ -87,6 +94,43 @@ function checkIdsUnique(scenario: Scenario): SemanticProblem[] {
       problems.push({path, message: `client id "${d.clientId}" is produced twice (fleets ${otherClient} and ${d.fleet})`})
     }
     clientIds.set(d.clientId, d.fleet)
+    for (const problem of renderedTopicProblems(scenario.fleets[i], i, d)) {
+      const key = `topic:${formatPath(problem.path)}`
+      if (reported.has(key)) continue
+      reported.add(key)
+      problems.push(problem)
+    }
   }
   return problems
+}
+
+/** A device's topics (telemetry, birth, lwt, death), with the template each came from and where it sits. */
+function deviceTopics(fleet: FleetConfig, i: number, d: DeviceSpec): Array<{path: PropertyKey[]; template: string; rendered: string}> {
+  const out = [{path: ['fleets', i, 'topic'], template: fleet.topic, rendered: d.topic}]
+  for (const key of ['birth', 'lwt', 'death'] as const) {
+    const template = fleet[key]?.topic
+    const rendered = d[key]?.topic
+    if (template !== undefined && rendered !== undefined) out.push({path: ['fleets', i, key, 'topic'], template, rendered})
+  }
+  return out
+}
+
+function renderedTopicProblems(fleet: FleetConfig, i: number, d: DeviceSpec): SemanticProblem[] {
+  return deviceTopics(fleet, i, d).flatMap(({path, template, rendered}) => {
+    const fault = findTopicFault(rendered)
+    if (!fault) return []
+    const from = placeholderAt(template, d.vars, fault.column)
+    const source = from ? ` (from {${from.name}})` : ''
+    return [{path, columnInValue: from?.column, message: `topic of device ${d.deviceId} renders as "${rendered}", which ${fault.what}${source}: ${fault.why}`}]
+  })
+}
+
+/** The placeholder whose rendered text covers `column` of the rendered template, if that column came from one. */
+function placeholderAt(source: string, vars: Record<string, string>, column: number): {name: string; column: number} | undefined {
+  let end = 0
+  for (const part of parseTemplate(source).parts) {
+    end += renderTemplate({source, parts: [part], names: []}, (name) => vars[name]).length
+    if (column <= end) return typeof part === 'string' ? undefined : part
+  }
+  return undefined
 }

@@ -27,6 +27,9 @@ function template(mode: 'strict' | 'lenient' = 'strict') {
   })
 }
 
+/** The largest keepalive MQTT can express: 65535 seconds. */
+const MAX_KEEPALIVE_MS = 65_535_000
+
 const qos = z.literal([0, 1, 2], 'qos must be 0, 1 or 2')
 
 const messageSchema = z
@@ -60,7 +63,11 @@ const brokerSchema = z
     clientId: template().optional().meta({description: 'Client id template (default {deviceId}); must be unique per device.'}),
     username: z.string().optional(),
     password: z.string().optional().meta({description: 'Use ${env:NAME} rather than writing secrets into the file.'}),
-    keepalive: duration().optional().meta({description: 'MQTT keepalive (default 30s).'}),
+    keepalive: duration()
+      // CONNECT carries the keepalive as 16-bit seconds; a longer one would fail every connect.
+      .refine((ms) => ms <= MAX_KEEPALIVE_MS, `keepalive must be at most 65535s (18h12m15s): MQTT sends it as a 16-bit number of seconds`)
+      .optional()
+      .meta({description: 'MQTT keepalive (default 30s, at most 65535s).'}),
     tls: tlsSchema.optional(),
     sourceIps: z
       .union([z.string(), z.array(z.string())])
@@ -127,14 +134,25 @@ const varSchema = byShape(
     object: z
       .strictObject({
         cycle: z.array(z.union([z.string(), z.number()])).min(1).optional().meta({description: 'values[index % n]'}),
-        block: z.array(z.union([z.string(), z.number()])).min(1).optional().meta({description: 'values[floor(index * n / count)]'}),
+        block: z
+          .array(z.union([z.string(), z.number()]))
+          .min(1)
+          .optional()
+          .meta({description: 'Contiguous blocks: values[floor(index * n / count)], or values[floor(index / size) % n] with size. Without size, changing count moves devices between blocks.'}),
+        size: z
+          .number()
+          .int('size must be a whole number')
+          .min(1, 'size must be at least 1')
+          .optional()
+          .meta({description: 'With block: devices per block, so adding devices never changes the value of existing ones.'}),
       })
       .superRefine((v, ctx) => {
         if ((v.cycle === undefined) === (v.block === undefined)) ctx.addIssue({code: 'custom', path: [], message: 'a var object needs exactly one of cycle or block'})
+        if (v.size !== undefined && v.block === undefined) ctx.addIssue({code: 'custom', path: ['size'], message: 'size only applies to block vars'})
       })
-      .transform((v) => (v.cycle ? {cycle: v.cycle.map(String)} : {block: (v.block ?? []).map(String)})),
+      .transform((v) => (v.cycle ? {cycle: v.cycle.map(String)} : {block: (v.block ?? []).map(String), size: v.size})),
   },
-  'a string or {cycle: [...]} / {block: [...]}',
+  'a string or {cycle: [...]} / {block: [...], size: N}',
 )
 
 const payloadObject = z.discriminatedUnion('format', [
@@ -178,7 +196,7 @@ const fleetSchema = z
     qos: qos.optional(),
     retain: z.boolean().optional(),
     session: z.enum(['clean', 'persistent']).optional().meta({description: 'persistent = clean:false (MQTT 5: cleanStart false + sessionExpiry).'}),
-    sessionExpiry: duration().optional().meta({description: 'MQTT 5 session expiry for persistent sessions.'}),
+    sessionExpiry: duration().optional().meta({description: 'MQTT 5 session expiry for persistent sessions (default 1h).'}),
     inflight: z.number().int().min(1, 'inflight must be at least 1').optional().meta({description: 'Max unacknowledged QoS 1/2 messages per device (default 16).'}),
     payload: payloadSchema.optional(),
     birth: messageSchema.optional().meta({description: 'Published once after each connect.'}),

@@ -1,8 +1,9 @@
 import {ExpressionError, parseExpression} from '../generators/expression.js'
-import {EXPRESSION_BUILTINS, findCycle, OBJECT_FIELD_KEYS, rootOf} from '../generators/field-order.js'
-import {NUMERIC_KINDS} from './generator-schema.js'
+import {EXPRESSION_BUILTINS, expressionsOf, findCycle, OBJECT_FIELD_KEYS, rootOf} from '../generators/field-order.js'
+import {NUMERIC_KINDS, type GeneratorSpecOf} from './generator-schema.js'
 import type {FleetConfig, Scenario} from './schema.js'
 import {parseTemplate} from './template.js'
+import {findTopicFault} from './topic-rules.js'
 
 /**
  * Checks that need more than one value at a time: template names against the device's vars, expression
@@ -43,10 +44,12 @@ function checkFleet(scenario: Scenario, fleet: FleetConfig, at: PropertyKey[], p
   checkTemplateNames(fleet.id, ['fleet', 'index', 'number', ...varNames], [...at, 'id'], problems)
   const deviceNames = [...BUILTIN_PLACEHOLDERS, ...varNames]
   checkTemplateNames(fleet.topic, deviceNames, [...at, 'topic'], problems)
+  checkTopicTemplate(fleet.topic, [...at, 'topic'], problems)
   for (const key of ['birth', 'lwt', 'death'] as const) {
     const m = fleet[key]
     if (!m) continue
     checkTemplateNames(m.topic, deviceNames, [...at, key, 'topic'], problems)
+    checkTopicTemplate(m.topic, [...at, key, 'topic'], problems)
     checkTemplateNames(m.payload, deviceNames, [...at, key, 'payload'], problems, 'lenient')
   }
   const clientIdPath = fleet.clientId !== undefined ? [...at, 'clientId'] : ['broker', 'clientId']
@@ -67,7 +70,7 @@ function checkFleet(scenario: Scenario, fleet: FleetConfig, at: PropertyKey[], p
   const deps = new Map<string, string[]>()
   for (const [name, spec] of Object.entries(fleet.fields)) {
     const fieldAt = [...at, 'fields', name]
-    if (spec.kind === 'constant' && typeof spec.value === 'string') checkTemplateNames(spec.value, deviceNames, fieldAt, problems, 'lenient')
+    if (spec.kind === 'constant') checkConstantTemplates(spec, deviceNames, fieldAt, problems)
     if (spec.kind === 'mode' && !fleet.mode) problems.push({path: [...fieldAt, 'kind'], message: `field ${name} is kind mode but fleet ${fleet.name} has no mode: block`})
     if ('byMode' in spec && spec.byMode) {
       for (const mode of Object.keys(spec.byMode)) {
@@ -75,7 +78,13 @@ function checkFleet(scenario: Scenario, fleet: FleetConfig, at: PropertyKey[], p
         else if (!modes.has(mode)) problems.push({path: [...fieldAt, 'byMode', mode], message: `byMode names unknown mode "${mode}" (modes: ${[...modes].join(', ')})`})
       }
     }
-    if (spec.kind === 'derived') deps.set(name, checkExpression(spec.expr, fleet, name, [...fieldAt, 'expr'], problems))
+    if (spec.kind === 'derived') {
+      // A mode's expression may read other fields than the base one: all of them order the fields and form cycles.
+      const fieldDeps = expressionsOf(spec).flatMap(({mode, expr}) =>
+        checkExpression(expr, fleet, name, mode === undefined ? [...fieldAt, 'expr'] : [...fieldAt, 'byMode', mode, 'expr'], problems),
+      )
+      deps.set(name, [...new Set(fieldDeps)])
+    }
   }
   const cycle = findCycle(fieldNames, deps)
   if (cycle) problems.push({path: [...at, 'fields', cycle[0], 'expr'], message: `derived fields form a cycle: ${cycle.join(' -> ')}`})
@@ -165,6 +174,24 @@ function checkPayload(fleet: FleetConfig, at: PropertyKey[], problems: SemanticP
       if (!known.has(f)) problems.push({path: [...at, 'payload', 'fields', k], message: `payload lists unknown field "${f}"`})
     })
   }
+}
+
+/**
+ * Constant strings are templates, in every mode. The path ends at `value` so the column lands inside the string;
+ * for a bare constant (`label: "site {site}"`) the loader's locate stops at the scalar, which is the same string.
+ */
+function checkConstantTemplates(spec: GeneratorSpecOf<'constant'>, known: readonly string[], fieldAt: PropertyKey[], problems: SemanticProblem[]): void {
+  if (typeof spec.value === 'string') checkTemplateNames(spec.value, known, [...fieldAt, 'value'], problems, 'lenient')
+  for (const [mode, override] of Object.entries(spec.byMode ?? {})) {
+    if (typeof override.value === 'string') checkTemplateNames(override.value, known, [...fieldAt, 'byMode', mode, 'value'], problems, 'lenient')
+  }
+}
+
+function checkTopicTemplate(source: string, at: PropertyKey[], problems: SemanticProblem[]): void {
+  const fault = findTopicFault(source)
+  if (!fault) return
+  if (source === '') problems.push({path: at, message: `topic ${fault.what}: ${fault.why}`})
+  else problems.push({path: at, columnInValue: fault.column, message: `topic "${source}" ${fault.what} at column ${fault.column}: ${fault.why}`})
 }
 
 /** Returns false when the template names something unknown (a problem was added). */

@@ -112,8 +112,45 @@ fleets:
     expect(Object.keys(payloads[0])).toEqual(['power', 'energy', 'voltage', 'current'])
     // energy accumulates power × dt: 0, then 460 W·s/3600, then + 690/3600
     expect(payloads[1].energy).toBeCloseTo(460 / 3600, 3)
-    // $prev is the quantised previous value, so rounding carries over: 0.128 + 0.192
-    expect(payloads[2].energy).toBe(0.32)
+    // $prev is the unrounded previous value, so rounding does not carry over: (460 + 690) / 3600 = 0.3194...
+    expect(payloads[2].energy).toBe(0.319)
+  })
+
+  it('accumulates with $prev below the resolution: 10 W for an hour at 1 s is 10 Wh', () => {
+    const s = scenario(`
+version: 1
+seed: 3
+fleets:
+  - name: m
+    count: 1
+    topic: t/{deviceId}
+    every: 1s
+    fields:
+      power: 10
+      energyWh: {kind: derived, expr: "$prev + power * $dt / 3600", resolution: 0.01}
+`)
+    const energy = run(s, expandDevices(s)[0], 3601).map((p) => JSON.parse(p as string).energyWh as number)
+    expect(energy[36]).toBe(0.1)
+    expect(energy[3600]).toBeCloseTo(10, 6)
+  })
+
+  it('orders fields by the expressions of every mode, and evaluates byMode expressions', () => {
+    const s = scenario(`
+version: 1
+seed: 3
+fleets:
+  - name: m
+    count: 1
+    topic: t/{deviceId}
+    every: 1s
+    mode: {initial: hot}
+    fields:
+      alarm: {kind: derived, expr: "0", byMode: {hot: {expr: "later + 1"}}}
+      later: {kind: sequence, values: [5, 6, 7]}
+`)
+    const payloads = run(s, expandDevices(s)[0], 3).map((p) => JSON.parse(p as string))
+    expect(payloads.map((p) => p.alarm)).toEqual([6, 7, 8])
+    expect(Object.keys(payloads[0])).toEqual(['alarm', 'later'])
   })
 
   it('renders constant strings with the device vars', () => {
@@ -207,6 +244,29 @@ fleets:
     const temps = Array.from({length: 20}, (_, i) => JSON.parse(model.sample(i, T0 + i * 1000).payload as string).temperature)
     expect(new Set(temps.slice(3, 13)).size).toBe(1)
     expect(new Set(temps.slice(13)).size).toBeGreaterThan(1)
+  })
+
+  it('freezes a whole gps reading while stuck, and only while the label says so', () => {
+    const s = scenario(`
+version: 1
+seed: 5
+fleets:
+  - name: truck
+    count: 1
+    topic: t/{deviceId}
+    every: 1s
+    fields:
+      pos: {kind: gps, route: [[53.55, 9.99], [53.58, 10.02]], speedKmh: 50}
+    anomalies:
+      - {field: pos, kind: stuck, share: 100%, schedule: {at: 3s}, duration: 10s}
+`)
+    const model = createDeviceModel(s, expandDevices(s)[0])
+    const samples = Array.from({length: 20}, (_, i) => model.sample(i, T0 + i * 1000))
+    const positions = samples.map((x) => JSON.stringify(JSON.parse(x.payload as string).pos))
+    expect(samples[3].labels).toEqual([{ts: T0 + 3000, deviceId: 'truck-0000', field: 'pos', kind: 'stuck', start: T0 + 3000, end: T0 + 13_000}])
+    expect(new Set(positions.slice(3, 13)).size).toBe(1)
+    expect(new Set(positions.slice(0, 4)).size).toBe(4)
+    expect(new Set(positions.slice(12)).size).toBe(8)
   })
 
   it('suppresses whole messages during a dropout while the counter keeps counting', () => {

@@ -51,11 +51,25 @@ describe('numeric generators', () => {
     expect(xs.every((x) => Number.isInteger(x * 2))).toBe(true)
   })
 
-  it('counter is monotonic, wraps to start and steps without float noise', () => {
+  it('counter is monotonic, rolls over at wrap (never emitting it) and steps without float noise', () => {
     const xs = series({kind: 'counter', start: 0, step: 0.1, wrap: 1}, 25) as number[]
-    expect(xs.slice(0, 11)).toEqual([0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1])
-    expect(xs[11]).toBe(0)
+    expect(xs.slice(0, 12)).toEqual([0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0, 0.1])
     for (let i = 1; i < xs.length; i++) if (xs[i] !== 0) expect(xs[i]).toBeGreaterThan(xs[i - 1])
+  })
+
+  it('counter wrap keeps the overflow, like a hardware counter (start + (value - start) mod (wrap - start))', () => {
+    expect(series({kind: 'counter', step: 30, wrap: 100}, 8)).toEqual([0, 30, 60, 90, 20, 50, 80, 10])
+    expect(series({kind: 'counter', start: 10, step: 30, wrap: 100}, 5)).toEqual([10, 40, 70, 10, 40])
+    // A 16-bit register counting in thousands: 65000, then 66000 overflows to 464.
+    expect(series({kind: 'counter', step: 1000, wrap: 65536}, 67).slice(65)).toEqual([65000, 464])
+    // Counting down towards wrap rolls over to start the same way.
+    expect(series({kind: 'counter', start: 5, step: -2, wrap: 0}, 6)).toEqual([5, 3, 1, 4, 2, 5])
+  })
+
+  it('counter keeps counting above 1e12 and prints at the decimals of its step', () => {
+    expect(series({kind: 'counter', start: 1e12}, 3)).toEqual([1e12, 1e12 + 1, 1e12 + 2])
+    expect(series({kind: 'counter', start: 5e14, step: 0.5}, 3)).toEqual([5e14, 5e14 + 0.5, 5e14 + 1])
+    expect(series({kind: 'counter', start: 0.05, step: 0.1}, 4)).toEqual([0.05, 0.15, 0.25, 0.35])
   })
 
   it('pick frequencies follow the weights', () => {
@@ -78,6 +92,15 @@ describe('numeric generators', () => {
     const xs = series({kind: 'sine', min: 100, max: 100, period: 86_400_000, daily, resolution: 1}, 24, 3_600_000) as number[]
     expect(xs[3]).toBe(0)
     expect(xs[12]).toBe(100)
+  })
+
+  it('sine with a daily profile keeps negative values: bounds scale both ends by both extreme multipliers', () => {
+    // Multiplier 1 except 0.5 at midnight: the bounds are [-10, 10], not [-10 × 0.5, 10 × 1].
+    const daily = Array.from({length: 24}, (_, h) => (h === 0 ? 0.5 : 1))
+    const xs = series({kind: 'sine', min: -10, max: 10, period: 3_600_000, daily, resolution: 0.01}, 240, 60_000) as number[]
+    const hour2 = xs.slice(120, 180)
+    expect(Math.min(...hour2)).toBe(-10)
+    expect(Math.max(...hour2)).toBe(10)
   })
 
   it('drift moves by perHour and respects its bounds', () => {

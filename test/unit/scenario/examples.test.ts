@@ -3,6 +3,7 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {createDeviceModel} from '../../../src/sim/generators/index.js'
 import {expandDevices, loadScenario, scenarioJsonSchemaText} from '../../../src/sim/scenario/index.js'
+import type {DeviceSpec} from '../../../src/sim/types.js'
 
 const root = join(import.meta.dirname, '../../..')
 const examples = readdirSync(join(root, 'scenarios')).filter((f) => f.endsWith('.yaml') && !f.includes('pipeline') && !f.includes('bench'))
@@ -26,6 +27,21 @@ describe('example scenarios', () => {
         expect(sample.payload ?? '').not.toMatch(/NaN|undefined|Infinity/)
       }
     }
+  })
+})
+
+describe('growing the fleets of the example scenarios', () => {
+  it.each(examples)('%s keeps every existing device id and topic when each fleet gets 4 more devices', (name) => {
+    const s = loadScenario(join(root, 'scenarios', name), {env: {}})
+    const grown = {...s, fleets: s.fleets.map((f) => ({...f, count: f.count + 4}))}
+    const identity = (d: DeviceSpec) => ({
+      key: `${d.fleet}#${d.index}`,
+      ids: [d.deviceId, d.clientId, d.topic, d.birth?.topic, d.lwt?.topic, d.death?.topic],
+    })
+    const before = expandDevices(s).map(identity)
+    const after = new Map(expandDevices(grown).map((d) => [`${d.fleet}#${d.index}`, identity(d).ids]))
+    expect(after.size).toBe(before.length + 4 * s.fleets.length)
+    for (const d of before) expect(after.get(d.key), d.key).toEqual(d.ids)
   })
 })
 

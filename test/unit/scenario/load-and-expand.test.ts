@@ -92,6 +92,40 @@ describe('expandDevices', () => {
     expect(() => expandDevices(s, {fleets: ['nope']})).toThrow(UsageError)
   })
 
+  it('assigns {block, size} vars by index alone, so the fleet size does not move devices between blocks', () => {
+    const text = (count: number) => BASE.replace('count: 6', `count: ${count}`).replace('line: {block: [l1, l2, l3]}', 'line: {block: [l1, l2, l3], size: 2}')
+    expect(expandDevices(load(text(7))).map((d) => d.vars.line)).toEqual(['l1', 'l1', 'l2', 'l2', 'l3', 'l3', 'l1'])
+    expect(expandDevices(load(text(3))).map((d) => d.vars.line)).toEqual(['l1', 'l1', 'l2'])
+  })
+
+  it('rejects size on a cycle var and a size below 1', () => {
+    expect(() => load(BASE.replace('line: {block: [l1, l2, l3]}', 'line: {cycle: [l1, l2], size: 2}'))).toThrow(/size/)
+    expect(() => load(BASE.replace('line: {block: [l1, l2, l3]}', 'line: {block: [l1, l2], size: 0}'))).toThrow(/size/)
+  })
+
+  it('keeps MQTT 5 persistent sessions alive for an hour by default (expiry 0 would end them at disconnect)', () => {
+    const fleet = (extra: string) => BASE.replace('every: 2s', `every: 2s\n    ${extra}`)
+    const v5 = (extra: string) => expandDevices(load(`${fleet(extra)}broker: {protocol: "5"}\n`))[0]
+    expect(v5('session: persistent').sessionExpiryMs).toBe(3_600_000)
+    expect(v5('session: persistent\n    sessionExpiry: 10m').sessionExpiryMs).toBe(600_000)
+    expect(v5('session: clean').sessionExpiryMs).toBeUndefined()
+    expect(expandDevices(load(fleet('session: persistent')))[0].sessionExpiryMs).toBeUndefined()
+  })
+
+  it('rejects a wildcard that a var brings into rendered topics, once per topic, at the placeholder', () => {
+    let error: ConfigError | undefined
+    try {
+      load(BASE.replace('site: {cycle: [berlin, austin]}', 'site: {cycle: [berlin, "a#b"]}'))
+    } catch (e) {
+      error = e as ConfigError
+    }
+    expect(error).toBeInstanceOf(ConfigError)
+    expect(error?.message.split('\n')).toEqual([
+      '/tmp/scn/plant.yaml:11:13: fleets[0].topic: topic of device press-0001 renders as "acme-a#b/a#b/l1/press-0001", which contains "#" (from {vendor}): wildcards (+, #) are for subscribing; a device cannot publish to them',
+      '/tmp/scn/plant.yaml:14:21: fleets[0].birth.topic: topic of device press-0001 renders as "a#b/press-0001/status", which contains "#" (from {site}): wildcards (+, #) are for subscribing; a device cannot publish to them',
+    ])
+  })
+
   it('rejects device ids that collide across fleets', () => {
     const text = `${BASE}  - name: other\n    count: 2\n    id: "press-{index:04}"\n    topic: "o/{deviceId}"\n    every: 1s\n    fields: {b: 2}\n`
     expect(() => load(text)).toThrow(/device id "press-0000" is produced twice/)

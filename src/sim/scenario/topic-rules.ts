@@ -1,0 +1,30 @@
+/**
+ * What a topic a device publishes to (telemetry, birth, death) or leaves as its will must look like. Brokers
+ * refuse the PUBLISH or the whole CONNECT otherwise, so a scenario that breaks these rules would fail on every
+ * message at run time; we reject it at load time instead, both for templates and for rendered topics.
+ */
+
+export interface TopicFault {
+  /** 1-based column in the topic (or template) text of the offending character; 1 for an empty topic. */
+  column: number
+  /** What is wrong, phrased to follow the topic: `is empty`, `contains "+"`, `contains a NUL character`. */
+  what: string
+  /** Why MQTT forbids it. */
+  why: string
+}
+
+const WILDCARD_WHY = 'wildcards (+, #) are for subscribing; a device cannot publish to them'
+
+/**
+ * The first rule a topic breaks, if any. Also right for templates: placeholders are identifiers, so any `+`, `#`
+ * or NUL in a template is literal text that every rendered topic will contain.
+ */
+export function findTopicFault(topic: string): TopicFault | undefined {
+  if (topic === '') return {column: 1, what: 'is empty', why: 'MQTT topics need at least one character'}
+  for (let i = 0; i < topic.length; i++) {
+    const ch = topic[i]
+    if (ch === '+' || ch === '#') return {column: i + 1, what: `contains "${ch}"`, why: WILDCARD_WHY}
+    if (ch === '\0') return {column: i + 1, what: 'contains a NUL character', why: 'MQTT forbids NUL in topics'}
+  }
+  return undefined
+}
