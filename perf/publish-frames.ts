@@ -7,8 +7,8 @@
  *   node --import tsx perf/publish-frames.ts [--connections 10] [--duration 10s] [--size 100B] [--batch 128]
  *                                            [--pool 4] [--protocol 4|5] [--runs 3] [--verify] [--qos 0|1] [--window 1024]
  *
- * Each run starts its own mosquitto (test/helpers/mosquitto-process.ts), connects N sockets (CONNECT built with
- * mqtt-packet, CONNACK awaited), writes for the duration, waits for the sockets to flush, and reads the broker's
+ * Each run starts its own mosquitto (test/helpers/mosquitto-process.ts), connects N sockets (openRawConnection:
+ * CONNECT built with mqtt-packet, CONNACK checked), writes for the duration, waits for the sockets to flush, and reads the broker's
  * `$SYS/broker/publish/messages/received` before and ~2.5 s after (the value is republished every second and can
  * be one interval stale). Client rate = messages handed to socket.write / sending time; broker rate = broker's
  * count delta / the same time. The broker keeps working through what sits in the socket buffers when sending
@@ -17,7 +17,8 @@
  * --qos 1 keeps at most --window PUBLISHes per connection awaiting PUBACK (read with AckReader) and only writes a
  * batch when the whole batch fits in the window.
  *
- * --verify adds one raw-socket subscriber on `bench/#` that reads every latency header and classifies each
+ * --verify adds one raw-socket subscriber on `bench/#` (PublishReader: headers read in place, nothing allocated per
+ * message) that reads every latency header and classifies each
  * sequence (src/bench/latency-header.ts): it proves the in-place patching sends every number once and in order
  * (no duplicates, no reordering; QoS 0 loss to a subscriber that cannot keep up is possible and counted). It also
  * loads the broker, so its rates are end-to-end figures, not publish-only ones.
@@ -26,12 +27,13 @@
  * socket; patching it again before its write callback fires would rewrite bytes not yet sent. A batch goes back
  * to its connection's free list from the write callback.
  */
-import {Socket, createConnection} from 'node:net'
+import type {Socket} from 'node:net'
 import {readFileSync} from 'node:fs'
 import {parseArgs} from 'node:util'
-import mqttPacket from 'mqtt-packet'
 import {benchNowMicros, PublisherSequences, readHeaderInto, type LatencyHeader} from '../src/bench/latency-header.js'
 import {AckReader, buildPublishBatch, patchFrame, patchPacketId, type MqttProtocolVersion, type PublishFrames} from '../src/bench/publish-frame.js'
+import {PublishReader} from '../src/bench/publish-reader.js'
+import {openRawConnection, subscribeRaw} from '../src/bench/raw-connection.js'
 import {parseDuration, parseSize} from '../src/config/units.js'
 import {startMosquitto, type Mosquitto} from '../test/helpers/mosquitto-process.js'
 
@@ -112,37 +114,9 @@ function readSettings(): Settings {
   }
 }
 
-/** Opens a TCP socket, sends CONNECT and resolves once a successful CONNACK arrives. */
+/** A connection that has completed CONNECT/CONNACK (src/bench/raw-connection.ts), left paused until its reader is attached. */
 function connectMqtt(broker: Mosquitto, clientId: string, protocolVersion: MqttProtocolVersion): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = createConnection({host: broker.host, port: broker.port})
-    socket.setNoDelay(true)
-    const parser = mqttPacket.parser({protocolVersion})
-    const timer = setTimeout(() => fail(new Error(`${clientId}: no CONNACK within 10 s`)), 10_000)
-    const fail = (err: Error): void => {
-      clearTimeout(timer)
-      socket.destroy()
-      reject(err)
-    }
-    const onData = (chunk: Buffer): void => {
-      parser.parse(chunk)
-    }
-    parser.on('packet', (packet) => {
-      if (packet.cmd !== 'connack') return fail(new Error(`${clientId}: expected CONNACK, got ${packet.cmd}`))
-      const code = protocolVersion === 5 ? packet.reasonCode : packet.returnCode
-      if (code) return fail(new Error(`${clientId}: CONNACK refused with code ${code}`))
-      clearTimeout(timer)
-      socket.off('data', onData)
-      socket.off('error', fail)
-      resolve(socket)
-    })
-    parser.on('error', fail)
-    socket.on('data', onData)
-    socket.once('error', fail)
-    socket.once('connect', () => {
-      socket.write(mqttPacket.generate({cmd: 'connect', protocolId: 'MQTT', protocolVersion, clientId, clean: true, keepalive: 0}))
-    })
-  })
+  return openRawConnection({host: broker.host, port: broker.port, clientId, protocolVersion})
 }
 
 /** CPU seconds (user + system) a process has used, from /proc; undefined off Linux. */
@@ -157,30 +131,29 @@ function procCpuSeconds(pid: number): number | undefined {
   }
 }
 
-/** A subscriber on bench/# that checks every header; `finish()` stops it and returns what it saw. */
+/**
+ * A subscriber on bench/# that checks every header; `finish()` stops it and returns what it saw. It reads with
+ * PublishReader and reads the header in place (no packet object, no payload copy per message).
+ */
 async function startVerifier(broker: Mosquitto, protocolVersion: MqttProtocolVersion): Promise<{finish(): Verification}> {
   const socket = await connectMqtt(broker, `iotd-perf-verify-${process.pid}`, protocolVersion)
-  const parser = mqttPacket.parser({protocolVersion})
+  const reader = new PublishReader(protocolVersion)
   const sequences = new PublisherSequences()
   const header: LatencyHeader = {publisher: 0, seq: 0, intendedUs: 0, sentUs: 0}
   let notOurs = 0
   let maxLatencyUs = 0
-  let subscribed: () => void = () => undefined
-  parser.on('packet', (packet) => {
-    if (packet.cmd === 'suback') return subscribed()
-    if (packet.cmd !== 'publish') return
-    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
-    if (!readHeaderInto(payload, 0, header)) {
+  const onPublish = (buf: Buffer, payloadOffset: number): void => {
+    if (!readHeaderInto(buf, payloadOffset, header)) {
       notOurs++
       return
     }
-    maxLatencyUs = Math.max(maxLatencyUs, benchNowMicros() - header.intendedUs)
+    const latencyUs = benchNowMicros() - header.intendedUs
+    if (latencyUs > maxLatencyUs) maxLatencyUs = latencyUs
     sequences.record(header.publisher, header.seq)
-  })
-  socket.on('data', (chunk: Buffer) => parser.parse(chunk))
-  const acked = new Promise<void>((resolve) => (subscribed = resolve))
-  socket.write(mqttPacket.generate({cmd: 'subscribe', messageId: 1, subscriptions: [{topic: 'bench/#', qos: 0}]}, {protocolVersion}))
-  await acked
+  }
+  await subscribeRaw(socket, reader, [{topic: 'bench/#', qos: 0}], protocolVersion, onPublish)
+  socket.on('data', (chunk: Buffer) => reader.push(chunk, onPublish))
+  socket.resume()
   return {
     finish() {
       socket.destroy()
@@ -230,6 +203,7 @@ async function runOnce(s: Settings): Promise<RunResult> {
         schedule(p)
       }
       socket.on('data', (chunk: Buffer) => reader.push(chunk, onAck, (first) => errors.push(`unexpected packet 0x${first.toString(16)}`)))
+      socket.resume()
       socket.on('error', (err) => errors.push(`publisher ${i}: ${err.message}`))
       socket.on('close', () => {
         if (running) errors.push(`publisher ${i}: connection closed during the run`)
