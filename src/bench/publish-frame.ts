@@ -273,12 +273,16 @@ export type AckHandler = (type: AckType, packetId: number, reasonCode: number) =
 /** Receives a packet that is not an acknowledgement (a view into the reader's data: copy it to keep it). */
 export type OtherPacketHandler = (firstByte: number, packet: Buffer) => void
 
+/** Called with each complete packet: it spans [start, start + header.headerBytes + header.remaining) of `data`. */
+export type PacketHandler = (data: Buffer, start: number, header: FixedHeader) => void
+
 /**
- * Turns a socket's byte stream into acknowledgements, whatever the chunking. Complete packets are read straight
- * from the chunk; only an unfinished packet at a chunk's end is kept (copied, so the chunk is not pinned) and
- * joined with what follows once enough bytes have arrived.
+ * Splits a socket's byte stream into complete MQTT packets, whatever the chunking: the one framing loop under
+ * AckReader and PublishReader. Complete packets are handed over straight from the chunk; only an unfinished packet
+ * at a chunk's end is kept (copied, so the chunk is not pinned) and joined with what follows once enough bytes
+ * have arrived. If a handler throws, the stream cannot be resynchronised: close the connection.
  */
-export class AckReader {
+export class PacketStream {
   private pending: Buffer[] = []
   private pendingBytes = 0
   /** Bytes the pending packet needs in all, once its fixed header is known; 0 while it is not. */
@@ -290,7 +294,7 @@ export class AckReader {
     return this.pendingBytes
   }
 
-  push(chunk: Buffer, onAck: AckHandler, onOther?: OtherPacketHandler): void {
+  push(chunk: Buffer, onPacket: PacketHandler): void {
     let data = chunk
     if (this.pendingBytes > 0) {
       this.pending.push(chunk)
@@ -310,15 +314,32 @@ export class AckReader {
         this.needed = length
         break
       }
-      const type = checkAck(h.firstByte, h.remaining)
-      const body = pos + h.headerBytes
-      if (type !== undefined) onAck(type, data.readUInt16BE(body), h.remaining >= 3 ? data[body + 2] : 0)
-      else if (onOther) onOther(h.firstByte, data.subarray(pos, pos + length))
+      const start = pos
       pos += length
+      onPacket(data, start, h)
     }
     if (pos < data.length) {
       this.pending = [Buffer.from(data.subarray(pos))]
       this.pendingBytes = data.length - pos
     }
+  }
+}
+
+/** Turns a publisher socket's byte stream into acknowledgements (PUBACK, PUBREC, PUBCOMP), whatever the chunking. */
+export class AckReader {
+  private readonly stream = new PacketStream()
+
+  /** Bytes held back waiting for the rest of a packet. */
+  get buffered(): number {
+    return this.stream.buffered
+  }
+
+  push(chunk: Buffer, onAck: AckHandler, onOther?: OtherPacketHandler): void {
+    this.stream.push(chunk, (data, start, h) => {
+      const type = checkAck(h.firstByte, h.remaining)
+      const body = start + h.headerBytes
+      if (type !== undefined) onAck(type, data.readUInt16BE(body), h.remaining >= 3 ? data[body + 2] : 0)
+      else if (onOther) onOther(h.firstByte, data.subarray(start, body + h.remaining))
+    })
   }
 }

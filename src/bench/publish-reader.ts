@@ -15,7 +15,7 @@
  * that announced a Topic Alias Maximum in CONNECT, which iotd's raw connections do not.
  */
 import {IotdError} from '../errors.js'
-import {readFixedHeader, type FixedHeader, type MqttProtocolVersion, type QoS} from './publish-frame.js'
+import {PacketStream, type FixedHeader, type MqttProtocolVersion, type QoS} from './publish-frame.js'
 
 /** MQTT control packet types (the high nibble of the first byte). */
 export const PACKET_TYPE = {
@@ -100,11 +100,7 @@ function malformed(what: string): IotdError {
  * connection.
  */
 export class PublishReader {
-  private pending: Buffer[] = []
-  private pendingBytes = 0
-  /** Bytes the pending packet needs in all, once its fixed header is known; 0 while it is not. */
-  private needed = 0
-  private readonly header: FixedHeader = {firstByte: 0, remaining: 0, headerBytes: 0}
+  private readonly stream = new PacketStream()
   private readonly varint: VariableByteInteger = {value: 0, bytes: 0}
   private propsOffset = -1
   private propsLength = 0
@@ -115,7 +111,7 @@ export class PublishReader {
 
   /** Bytes held back waiting for the rest of a packet. */
   get buffered(): number {
-    return this.pendingBytes
+    return this.stream.buffered
   }
 
   /**
@@ -135,38 +131,14 @@ export class PublishReader {
    * skipped. Exceptions thrown by a handler propagate; the packets after it in the chunk are then not delivered.
    */
   push(chunk: Buffer, onPublish: PublishHandler, onOther?: NonPublishHandler): void {
-    let data = chunk
-    if (this.pendingBytes > 0) {
-      this.pending.push(chunk)
-      this.pendingBytes += chunk.length
-      if (this.pendingBytes < this.needed) return
-      data = Buffer.concat(this.pending, this.pendingBytes)
-      this.pending = []
-      this.pendingBytes = 0
-    }
-    this.needed = 0
-    const h = this.header
-    let pos = 0
-    while (pos < data.length) {
-      if (!readFixedHeader(data, pos, h)) break
-      const length = h.headerBytes + h.remaining
-      if (data.length - pos < length) {
-        this.needed = length
-        break
-      }
+    this.stream.push(chunk, (data, start, h: FixedHeader) => {
       const first = h.firstByte
-      const body = pos + h.headerBytes
-      const end = pos + length
-      // Advance before calling out, so the position is right even if a handler inspects the reader.
-      pos = end
+      const body = start + h.headerBytes
+      const end = body + h.remaining
       if (first >> 4 === PACKET_TYPE.publish) this.publish(data, first, body, end, onPublish)
       else if (first >> 4 === 0) throw malformed('packet (reserved type 0)')
       else if (onOther) onOther(first >> 4, first & 0x0f, data.subarray(body, end))
-    }
-    if (pos < data.length) {
-      this.pending = [Buffer.from(data.subarray(pos))]
-      this.pendingBytes = data.length - pos
-    }
+    })
   }
 
   private publish(data: Buffer, first: number, body: number, end: number, onPublish: PublishHandler): void {
