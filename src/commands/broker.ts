@@ -5,9 +5,8 @@ import {EXIT_CODES, IotdError} from '../errors.js'
 export default class Broker extends BaseCommand {
   static override summary = 'Run the embedded MQTT broker (aedes, MQTT 3.1.1) until Ctrl-C.'
 
-  static override description = `Starts the same in-process broker iotd uses when no broker is given, on its own: for demos, offline laptops and tests.
-It speaks MQTT 3.1.1 only (no MQTT 5) and keeps no state on disk. The broker URL goes to stdout (so scripts can capture it), progress to stderr.
-With --port 0 the OS picks a free port; read it from the printed URL.
+  static override description = `Starts the same in-process broker iotd uses when no broker is given, on its own: for demos, offline laptops and tests. It speaks MQTT 3.1.1 only (no MQTT 5) and keeps no state on disk. The broker URL goes to stdout (so scripts can capture it), progress to stderr. With --port 0 the OS picks a free port; read it from the printed URL.
+
 Ctrl-C or SIGTERM disconnects every client, frees the port and exits with 130 (interrupted), as every iotd command does.
 
 EXIT CODES

@@ -13,15 +13,11 @@ type SimResult = SimSummary | BackfillSummary | {schemaVersion: 1; seed: number;
 export default class Sim extends BaseCommand {
   static override summary = 'Simulate a fleet of MQTT devices from a scenario file.'
 
-  static override description = `Connects every device of the scenario (ramps, storms and reconnects as the scenario says) and publishes
-seeded, realistic telemetry. With no broker given, iotd uses the MQTT broker on 127.0.0.1:1883, or starts its
-embedded broker there so you can watch with \`iotd tail\` from another terminal.
+  static override description = `Connects every device of the scenario (ramps, storms and reconnects as the scenario says) and publishes seeded, realistic telemetry. With no broker given, iotd uses the MQTT broker on 127.0.0.1:1883, or starts its embedded broker there, so you can watch with \`mosquitto_sub -v -t '#'\` from another terminal.
 
-On a terminal a live view shows each fleet; piped or in CI, one plain line per second goes to stderr. The
-summary goes to stdout (--json for a machine-readable one, with the effective seed).
+On a terminal a live view shows each fleet; piped or in CI, one plain line per second goes to stderr. The summary goes to stdout (--json for a machine-readable one, with the effective seed). Ctrl-C stops cleanly and prints the partial summary.
 
---backfill generates the same streams on a simulated clock, without a broker, into a CSV capture (replayable
-with iotd replay) or JSON lines.
+--backfill generates the same streams on a simulated clock, without a broker, into iotd's CSV capture format (ts,topic,qos,retain,encoding,payload) or JSON lines.
 
 EXIT CODES
 ${EXIT_CODES_HELP}`

@@ -5,8 +5,7 @@ import {expandDevices, loadScenario} from '../../sim/scenario/index.js'
 export default class SimLint extends BaseCommand {
   static override summary = 'Check a scenario file and report every problem with file:line:col.'
 
-  static override description = `Validates the scenario against the version 1 schema and its own rules (templates, ranges, derived-field
-cycles, modes, anomalies). Prints nothing but a one-line OK on success; every problem on its own line otherwise.
+  static override description = `Validates the scenario against the version 1 schema and its own rules (templates, topics, ranges, derived-field cycles, modes, anomalies). Prints a one-line OK on success; every problem on its own line as file:line:col otherwise.
 
 EXIT CODES
 ${EXIT_CODES_HELP}`
