@@ -147,10 +147,9 @@ function fleetTable(summary: SimSummary, c: ChalkInstance): string[] {
 /** `p50 0.8ms  p90 1.2ms  p99 3.1ms  p99.9 5.0ms  max 9.8ms  (1,440)`, or `empty` when nothing was measured. */
 export function latencyText(l: LatencyFigures, empty: string): string {
   if (l.count === 0) return empty
-  return (
-    `p50 ${formatMs(l.p50)}  p90 ${formatMs(l.p90)}  p99 ${formatMs(l.p99)}  p99.9 ${formatMs(l.p999)}  ` +
-    `max ${formatMs(l.max)}  (${formatNumber(l.count)} samples)`
-  )
+  // Below 1,000 samples p99.9 is just the maximum again: leave it out, and the line fits 80 columns.
+  const p999 = l.count >= 1000 ? `  p99.9 ${formatMs(l.p999)}` : ''
+  return `p50 ${formatMs(l.p50)}  p90 ${formatMs(l.p90)}  p99 ${formatMs(l.p99)}${p999}  max ${formatMs(l.max)}  (${formatNumber(l.count)} samples)`
 }
 
 function connectText(summary: SimSummary): string {

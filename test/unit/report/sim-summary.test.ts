@@ -1,6 +1,6 @@
 import {stripVTControlCharacters} from 'node:util'
 import {describe, expect, it} from 'vitest'
-import {formatSimSummary, simVerdicts} from '../../../src/report/sim-summary.js'
+import {formatSimSummary, latencyText, simVerdicts} from '../../../src/report/sim-summary.js'
 import {makeSummary, sumCounters} from '../../fixtures/report/sim-data.js'
 
 const ESC = '\x1b['
@@ -94,5 +94,14 @@ describe('simVerdicts', () => {
     const texts = simVerdicts(makeSummary({warnings: ['broker limited inflight to 10', 'broker limited inflight to 10']}), 2).map((v) => v.text)
     expect(texts.filter((t) => t === 'broker limited inflight to 10')).toHaveLength(1)
     expect(texts[texts.length - 1]).toBe('broker limited inflight to 10')
+  })
+})
+
+describe('latency lines with few samples', () => {
+  it('leave out p99.9 below 1,000 samples (it would only repeat the maximum)', () => {
+    const few = latencyText({count: 12, p50: 1.1, p90: 2.5, p99: 3.4, p999: 3.4, max: 3.4}, '-')
+    expect(few).not.toContain('p99.9')
+    expect(few.length + '  publish lag   '.length).toBeLessThanOrEqual(80)
+    expect(latencyText({count: 1000, p50: 1, p90: 2, p99: 3, p999: 4, max: 5}, '-')).toContain('p99.9 4.0ms')
   })
 })
