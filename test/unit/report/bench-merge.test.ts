@@ -1,0 +1,244 @@
+import {describe, expect, it} from 'vitest'
+import {ConfigError, UsageError} from '../../../src/errors.js'
+import {mergeResults} from '../../../src/report/bench-merge.js'
+import {encodedHistogram, parseBenchResult, summarizeMs, toJson, type BenchResult, type TimelinePoint} from '../../../src/report/bench-result.js'
+import {createHistogram, mergeEncoded, recordMicros, type LatencyHistogram} from '../../../src/report/histogram.js'
+import {seededRandom} from '../../helpers/seeded-random.js'
+
+const T0 = Date.parse('2026-11-02T10:00:00.000Z')
+
+function encode(h: LatencyHistogram) {
+  const out = encodedHistogram(h)
+  h.destroy()
+  return out
+}
+
+function histogramOf(values: readonly number[]) {
+  const h = createHistogram()
+  for (const v of values) recordMicros(h, v)
+  return encode(h)
+}
+
+/** One shard's result; `index` shifts its clock a little, as separate processes would be. */
+function shard(index: number, count: number, patch: Partial<BenchResult> = {}): BenchResult {
+  const start = T0 + index * 300
+  return {
+    schemaVersion: 1,
+    meta: {
+      tool: {name: 'iotd', version: '0.1.0'},
+      commandLine: ['bench', '--rate', '3000/s', '--shard', `${index}/${count}`],
+      brokers: ['mqtt://broker:1883'],
+      mode: 'e2e',
+      mqttVersion: '5',
+      qos: 1,
+      payloadBytes: 100,
+      clients: {publishers: 4, subscribers: 1, total: 5},
+      target: {model: 'open', ratePerSec: 1000, text: '3000/s'},
+      shard: {index, count},
+      startedAt: new Date(start).toISOString(),
+      endedAt: new Date(start + 12_000).toISOString(),
+      warmupMs: 2000,
+    },
+    counts: {planned: 10_000, sent: 9_000 + index, acked: 9_000, expected: 9_000, received: 8_990, lost: 10, duplicated: index, reordered: 1, dropped: 5, late: 2, errors: index},
+    rate: {targetPerSec: 1000, achievedPerSec: 900 + index, receivedPerSec: 899},
+    brokerCount: {source: '$SYS/broker/publish/messages/received', received: 27_000, client: 9_000, disagreementPct: 200},
+    health: {cpuPercent: 50 + 10 * index, rssBytes: 100_000_000 + index, eventLoopLagP99Ms: 3 - index, cores: 2},
+    thresholds: [{threshold: 'p(99)<20ms', ok: true, observed: 4, observedText: '4.0ms', limitText: '20ms'}],
+    timeline: [],
+    histograms: {},
+    ...patch,
+  }
+}
+
+describe('mergeResults: histograms', () => {
+  it('gives exactly the counts and percentiles of one histogram of all the samples (300k, long tail, 3 shards)', () => {
+    const random = seededRandom(42)
+    const all = createHistogram()
+    const parts = [createHistogram(), createHistogram(), createHistogram()]
+    for (let i = 0; i < 300_000; i++) {
+      // Pareto-like: most below a millisecond, a tail out to seconds.
+      const micros = 300 / Math.pow(1 - random(), 0.7)
+      recordMicros(all, micros)
+      recordMicros(parts[Math.floor(random() * 3)], micros)
+    }
+    const expected = summarizeMs(all)
+    all.destroy()
+    const results = parts.map((h, i) => shard(i, 3, {histograms: {latency: encode(h)}}))
+
+    const merged = mergeResults(results)
+
+    expect(expected.count).toBe(300_000)
+    expect(expected.p9999).toBeGreaterThan(100)
+    expect(expected.max).toBeGreaterThan(500)
+    expect(expected.max).toBeLessThan(60_000)
+    expect(merged.histograms.latency?.summary).toEqual(expected)
+    // The re-encoded histogram holds the same distribution, so a later merge stays exact.
+    const again = mergeEncoded(merged.histograms.latency?.encoded ?? '')
+    expect(again.totalCount).toBe(300_000)
+    expect(again.getValueAtPercentile(99.99) / 1000).toBe(expected.p9999)
+    again.destroy()
+  })
+
+  it('merges every distribution present and leaves absent ones absent', () => {
+    const a = shard(0, 2, {histograms: {latency: histogramOf([1000, 2000]), ack: histogramOf([300])}})
+    const b = shard(1, 2, {histograms: {latency: histogramOf([3000]), ack: histogramOf([500, 700])}})
+    const merged = mergeResults([a, b])
+    expect(merged.histograms.latency?.summary.count).toBe(3)
+    expect(merged.histograms.latency?.summary.max).toBe(3)
+    expect(merged.histograms.ack?.summary).toMatchObject({count: 3, min: 0.3, max: 0.7})
+    expect(merged.histograms.connect).toBeUndefined()
+    expect(merged.histograms.uncorrected).toBeUndefined()
+  })
+
+  it('names the file whose histogram cannot be decoded', () => {
+    const a = shard(0, 2, {histograms: {latency: histogramOf([1000])}})
+    const b = shard(1, 2, {histograms: {latency: {encoded: 'AAAA', summary: histogramOf([1]).summary}}})
+    expect(() => mergeResults([a, b], {labels: ['a.json', 'b.json']})).toThrow(ConfigError)
+    expect(() => mergeResults([a, b], {labels: ['a.json', 'b.json']})).toThrow(/^b\.json: histograms\.latency\.encoded is not a readable HDR histogram/)
+  })
+})
+
+describe('mergeResults: counts, rates, meta', () => {
+  it('sums counts and rates, and a count one shard could not measure stays unknown', () => {
+    const merged = mergeResults([shard(0, 3), shard(1, 3), shard(2, 3, {counts: {...shard(2, 3).counts, received: null}})])
+    expect(merged.counts).toMatchObject({planned: 30_000, sent: 27_003, acked: 27_000, lost: 30, duplicated: 3, dropped: 15, late: 6, errors: 3, received: null})
+    expect(merged.rate).toEqual({targetPerSec: 3000, achievedPerSec: 2703, receivedPerSec: 2697})
+  })
+
+  it('records the shards, the span and the window all shards measured together', () => {
+    const merged = mergeResults([shard(2, 3), shard(0, 3), shard(1, 3)])
+    expect(merged.meta.shard).toBeUndefined()
+    expect(merged.meta.merge).toEqual({
+      results: 3,
+      shards: [
+        {index: 0, count: 3},
+        {index: 1, count: 3},
+        {index: 2, count: 3},
+      ],
+      // Measuring from T0+600+2000 (the last shard's warm-up end) to T0+12000 (the first shard's end).
+      commonWindowMs: 9_400,
+    })
+    expect(merged.meta.startedAt).toBe(new Date(T0).toISOString())
+    expect(merged.meta.endedAt).toBe(new Date(T0 + 12_600).toISOString())
+    expect(merged.meta.warmupMs).toBe(2000)
+    expect(merged.meta.clients).toEqual({publishers: 12, subscribers: 3, total: 15})
+    expect(merged.meta.target).toEqual({model: 'open', ratePerSec: 3000, text: '3000/s'})
+  })
+
+  it('keeps the busiest shard health, drops the overlapping $SYS counts and the thresholds to re-evaluate', () => {
+    const merged = mergeResults([shard(0, 3), shard(1, 3), shard(2, 3)])
+    expect(merged.health).toEqual({cpuPercent: 70, cores: 2, rssBytes: 100_000_002, eventLoopLagP99Ms: 3})
+    expect(merged.brokerCount).toBeNull()
+    expect(merged.thresholds).toEqual([])
+  })
+
+  it('judges CPU against each shard own cores', () => {
+    const small = shard(0, 2, {health: {cpuPercent: 190, rssBytes: 1, eventLoopLagP99Ms: 1, cores: 2}})
+    const big = shard(1, 2, {health: {cpuPercent: 300, rssBytes: 1, eventLoopLagP99Ms: 1, cores: 16}})
+    expect(mergeResults([big, small]).health).toMatchObject({cpuPercent: 190, cores: 2})
+  })
+
+  it('sums stage rates of the same schedule', () => {
+    const staged = (i: number) =>
+      shard(i, 2, {meta: {...shard(i, 2).meta, target: {model: 'open', ratePerSec: 500, text: '30s:500/s', stages: [{durationMs: 30_000, ratePerSec: 250}, {durationMs: 60_000, ratePerSec: 500}]}}})
+    expect(mergeResults([staged(0), staged(1)]).meta.target).toEqual({
+      model: 'open',
+      ratePerSec: 1000,
+      text: '30s:500/s',
+      stages: [
+        {durationMs: 30_000, ratePerSec: 500},
+        {durationMs: 60_000, ratePerSec: 1000},
+      ],
+    })
+  })
+
+  it('merges merged results again, keeping track of the shards', () => {
+    const first = mergeResults([shard(0, 4), shard(1, 4)])
+    const second = mergeResults([shard(2, 4), shard(3, 4)])
+    const all = mergeResults([first, second])
+    expect(all.meta.merge?.results).toBe(4)
+    expect(all.meta.merge?.shards.map((s) => s.index)).toEqual([0, 1, 2, 3])
+    expect(all.counts.sent).toBe(9000 * 4 + 0 + 1 + 2 + 3)
+    expect(() => mergeResults([first, shard(1, 4)])).toThrow('shard 1/4 appears in both result 1 and result 2')
+  })
+
+  it('writes a result that reads back', () => {
+    const merged = mergeResults([shard(0, 2, {histograms: {latency: histogramOf([1000])}}), shard(1, 2)])
+    expect(parseBenchResult(toJson(merged), 'merged.json')).toEqual(merged)
+  })
+})
+
+describe('mergeResults: refusals', () => {
+  it('refuses results of different mode, QoS, payload size, MQTT version or load model', () => {
+    const base = shard(0, 2)
+    const other = (meta: Partial<BenchResult['meta']>) => shard(1, 2, {meta: {...shard(1, 2).meta, ...meta}})
+    const labels = {labels: ['a.json', 'b.json']}
+    expect(() => mergeResults([base, other({mode: 'pub'})], labels)).toThrow('cannot merge b.json (mode pub) with a.json (mode e2e)')
+    expect(() => mergeResults([base, other({qos: 0})], labels)).toThrow('cannot merge b.json (QoS 0) with a.json (QoS 1)')
+    expect(() => mergeResults([base, other({payloadBytes: 1024})], labels)).toThrow('(payload size 1024 B) with a.json (payload size 100 B)')
+    expect(() => mergeResults([base, other({mqttVersion: '3.1.1'})], labels)).toThrow('MQTT version')
+    expect(() => mergeResults([base, other({target: {model: 'saturation', inflight: 10, text: 'max'}})], labels)).toThrow('load model')
+    expect(() => mergeResults([base, other({qos: 2})], labels)).toThrow(UsageError)
+  })
+
+  it('refuses the same shard twice, shards of runs of different sizes, and nothing at all', () => {
+    expect(() => mergeResults([shard(1, 3), shard(1, 3)], {labels: ['x.json', 'y.json']})).toThrow('shard 1/3 appears in both x.json and y.json')
+    expect(() => mergeResults([shard(0, 3), shard(1, 2)])).toThrow('they come from different runs')
+    expect(() => mergeResults([])).toThrow('nothing to merge')
+  })
+
+  it('refuses stages of different durations', () => {
+    const staged = (i: number, seconds: number) =>
+      shard(i, 2, {meta: {...shard(i, 2).meta, target: {model: 'open', ratePerSec: 500, text: 'x', stages: [{durationMs: seconds * 1000, ratePerSec: 500}]}}})
+    expect(() => mergeResults([staged(0, 30), staged(1, 40)])).toThrow('rate stages have different durations')
+  })
+})
+
+describe('mergeResults: timelines', () => {
+  const point = (t: number, sentPerSec: number, latenciesUs?: number[], receivedPerSec: number | null = sentPerSec): TimelinePoint => ({
+    t,
+    sentPerSec,
+    receivedPerSec,
+    p50: null,
+    p99: null,
+    ...(latenciesUs ? {histogram: histogramOf(latenciesUs).encoded} : {}),
+  })
+
+  it('aligns points by wall-clock second and sums their rates', () => {
+    const a = shard(0, 2, {timeline: [point(T0, 100), point(T0 + 1000, 110), point(T0 + 2000, 120)]})
+    // 400 ms later: still the same seconds.
+    const b = shard(1, 2, {timeline: [point(T0 + 400, 10), point(T0 + 1400, 20, undefined, null)]})
+    const merged = mergeResults([a, b]).timeline
+    expect(merged.map((p) => p.t)).toEqual([T0, T0 + 1000, T0 + 2000])
+    expect(merged.map((p) => p.sentPerSec)).toEqual([110, 130, 120])
+    expect(merged.map((p) => p.receivedPerSec)).toEqual([110, null, 120])
+  })
+
+  it('recomputes interval percentiles where every point carries its histogram, and marks them absent otherwise', () => {
+    const lowA = [1000, 1000, 1000, 1000]
+    const highB = [9000, 9000, 9000, 9000, 9000]
+    const a = shard(0, 2, {timeline: [point(T0, 4, lowA), point(T0 + 1000, 4, lowA)]})
+    const b = shard(1, 2, {timeline: [point(T0 + 300, 5, highB), point(T0 + 1300, 5)]})
+    const [first, second] = mergeResults([a, b]).timeline
+
+    const reference = createHistogram()
+    for (const v of [...lowA, ...highB]) recordMicros(reference, v)
+    expect(first.p50).toBe(reference.getValueAtPercentile(50) / 1000)
+    expect(first.p99).toBe(reference.getValueAtPercentile(99) / 1000)
+    expect(first.p50).toBeGreaterThan(8.9)
+    reference.destroy()
+    expect(mergeEncoded(first.histogram ?? '').totalCount).toBe(9)
+
+    expect(second.p50).toBeNull()
+    expect(second.p99).toBeNull()
+    expect(second.histogram).toBeUndefined()
+  })
+
+  it('averages two points of one shard that drifted into the same second', () => {
+    const a = shard(0, 2, {timeline: [point(T0 + 2100, 100), point(T0 + 2400, 300)]})
+    const b = shard(1, 2, {timeline: [point(T0 + 2000, 50)]})
+    const merged = mergeResults([a, b]).timeline
+    expect(merged).toHaveLength(1)
+    expect(merged[0].sentPerSec).toBe(250)
+  })
+})
