@@ -59,8 +59,8 @@ describe.skipIf(!hasTmux)('live view in a 120x30 tmux terminal', () => {
     expect(lines).toContain('· output mode interactive')
     expect(lines).toContain('⚠ broker closed 1 connection (press-0007), reconnecting')
     // the live area is drawn once, not stacked frame after frame
-    expect(lines.filter((l) => l.startsWith('iotd sim  smart-factory  → mqtt://127.0.0.1:1883'))).toHaveLength(1)
-    expect(at('iotd sim')).toBe('iotd sim  smart-factory  → mqtt://127.0.0.1:1883  stage steady')
+    expect(lines.filter((l) => l.startsWith('iotd sim  smart-factory  → mqtt://plant-broker:1883'))).toHaveLength(1)
+    expect(at('iotd sim')).toBe('iotd sim  smart-factory  → mqtt://plant-broker:1883  stage steady')
     expect(at('fleet')).toMatch(/^fleet +connected +msg\/s +published +errors +reconnects +late +dropped$/)
     const press = words(at('press'))
     expect(press.slice(0, 2)).toEqual(['press', '24/24'])
@@ -81,7 +81,7 @@ describe.skipIf(!hasTmux)('live view in a 120x30 tmux terminal', () => {
     const done = await waitForScreen((s) => s.includes('[exited '))
     expect(done).toMatch(/^\[exited 130\]$/m)
     expect(done).toMatch(/^ {2}⚠ interrupted after \d+(\.\d+)?s — partial summary$/m)
-    expect(done).toContain('iotd sim  smart-factory  seed 42  broker mqtt://127.0.0.1:1883 (embedded)')
+    expect(done).toContain('iotd sim  smart-factory  seed 42  broker mqtt://plant-broker:1883 (embedded)')
     expect(done).toMatch(/^ {2}total +84\/84 +1,680 /m)
     // the live area is gone; the log lines printed above it stay
     expect(done).not.toContain('Ctrl-C to stop')

@@ -37,16 +37,16 @@ describe('parseEndpointUrl', () => {
 })
 
 describe('describeConnectError', () => {
-  const broker = 'mqtt://127.0.0.1:1883'
+  const broker = 'mqtt://broker.local:1883'
   it('names the broker and the cause for each failure kind', () => {
     const refused = describeConnectError(broker, Object.assign(new Error('connect ECONNREFUSED'), {code: 'ECONNREFUSED'}))
     expect(refused).toBeInstanceOf(MqttConnectError)
     expect(refused).toMatchObject({reason: 'unreachable', exitCode: 1, retryable: true})
-    expect(refused.message).toBe('cannot connect to mqtt://127.0.0.1:1883: connection refused (nothing is listening there)')
+    expect(refused.message).toBe('cannot connect to mqtt://broker.local:1883: connection refused (nothing is listening there)')
 
     const auth = describeConnectError(broker, Object.assign(new Error('Connection refused: Not authorized'), {code: 5}))
     expect(auth).toMatchObject({reason: 'rejected', returnCode: 5, retryable: false})
-    expect(auth.message).toBe('mqtt://127.0.0.1:1883 refused the connection: Not authorized (code 5)')
+    expect(auth.message).toBe('mqtt://broker.local:1883 refused the connection: Not authorized (code 5)')
 
     const busy = describeConnectError(broker, Object.assign(new Error('Connection refused: Server busy'), {code: 137}))
     expect(busy.retryable).toBe(true)
@@ -56,7 +56,7 @@ describe('describeConnectError', () => {
     expect(tls.suggestions.join()).toContain('--ca')
 
     const timeout = describeConnectError(broker, new Error('connack timeout'), {connectTimeoutMs: 2000})
-    expect(timeout.message).toContain('no CONNACK from mqtt://127.0.0.1:1883 within 2s')
+    expect(timeout.message).toContain('no CONNACK from mqtt://broker.local:1883 within 2s')
 
     const closed = describeConnectError(broker, undefined)
     expect(closed.reason).toBe('closed')

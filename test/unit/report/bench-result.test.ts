@@ -40,7 +40,7 @@ function sampleResult(): BenchResult {
     meta: {
       tool: {name: 'iotd', version: '0.1.0'},
       commandLine: ['bench', '--rate', '1000/s', '--duration', '10s'],
-      brokers: ['mqtt://127.0.0.1:1883'],
+      brokers: ['mqtt://plant-broker:1883'],
       mode: 'e2e',
       mqttVersion: '3.1.1',
       qos: 1,

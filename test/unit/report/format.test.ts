@@ -71,7 +71,7 @@ describe('formatPercent', () => {
 describe('redactUrl (as the reporters use it)', () => {
   it('hides the password and keeps the rest', () => {
     expect(redactUrl('mqtts://alice:s3cret@broker.example:8883/x')).toBe('mqtts://alice:***@broker.example:8883/x')
-    expect(redactUrl('mqtt://127.0.0.1:1883')).toBe('mqtt://127.0.0.1:1883')
+    expect(redactUrl('mqtt://plant-broker:1883')).toBe('mqtt://plant-broker:1883')
     expect(redactUrl('mqtt://alice@host')).toBe('mqtt://alice@host')
   })
 })

@@ -10,7 +10,7 @@ describe('formatSimSummary', () => {
   const lines = text.split('\n')
 
   it('starts with the run, then verdicts, then the numbers', () => {
-    expect(lines[0]).toBe('iotd sim  smart-factory  seed 42  broker mqtt://127.0.0.1:1883 (embedded)')
+    expect(lines[0]).toBe('iotd sim  smart-factory  seed 42  broker mqtt://plant-broker:1883 (embedded)')
     expect(lines[1]).toBe('  ran 20s, 84 devices in 3 fleets, 2 workers, 197 KiB sent')
     expect(lines[2]).toBe('  ⚠ 12 messages were late (due time missed by more than one period)')
     const tableAt = lines.findIndex((l) => l.trimStart().startsWith('fleet'))

@@ -17,7 +17,7 @@ describe('SimView', () => {
   it('shows header, progress, fleet rows, totals, figures and footer on a roomy terminal', () => {
     const lines = frame({columns: 120, rows: 30})
     const text = lines.join('\n')
-    expect(lines[0]).toBe('iotd sim  smart-factory  → mqtt://127.0.0.1:1883  stage steady')
+    expect(lines[0]).toBe('iotd sim  smart-factory  → mqtt://plant-broker:1883  stage steady')
     expect(lines[1]).toMatch(/^9s \/ 20s {2}█+░+ {2}45%$/)
     const row = (name: string) => lines.find((l) => l.startsWith(name))!.split(/\s+/).filter((w) => !/^[\u2580-\u259f]+$/.test(w))
     expect(row('press')).toEqual(['press', '24/24', '24.0', '216', '0', '0', '0', '0'])
@@ -38,7 +38,7 @@ describe('SimView', () => {
     }
     const tiny = frame({columns: 80, rows: 3})
     expect(tiny).toEqual([
-      'iotd sim  smart-factory  → mqtt://127.0.0.1:1883  stage steady',
+      'iotd sim  smart-factory  → mqtt://plant-broker:1883  stage steady',
       'total  84/84 connected  84.0 msg/s  756 published  0 errors  27 late  0 dropped',
     ])
   })
