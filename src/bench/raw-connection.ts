@@ -15,7 +15,7 @@
 import {createConnection, type Socket} from 'node:net'
 import mqttPacket from 'mqtt-packet'
 import {EXIT_CODES, IotdError, UsageError} from '../errors.js'
-import {describeConnectError} from '../net/connect-errors.js'
+import {connackRefused, describeConnectError} from '../net/connect-errors.js'
 import {DEFAULT_CONNECT_TIMEOUT_MS} from '../net/mqtt-connection.js'
 import {readFixedHeader, type FixedHeader, type MqttProtocolVersion, type QoS} from './publish-frame.js'
 import {
@@ -49,36 +49,6 @@ export interface RawConnectionOptions {
 }
 
 const PINGREQ = Buffer.from([0xc0, 0x00])
-
-/** CONNACK refusal texts: 3.1.1 return codes, then MQTT 5 reason codes. */
-const CONNACK_REFUSALS: Record<number, string> = {
-  1: 'unacceptable protocol version',
-  2: 'client identifier rejected',
-  3: 'server unavailable',
-  4: 'bad user name or password',
-  5: 'not authorized',
-  128: 'unspecified error',
-  129: 'malformed packet',
-  130: 'protocol error',
-  131: 'implementation specific error',
-  132: 'unsupported protocol version',
-  133: 'client identifier not valid',
-  134: 'bad user name or password',
-  135: 'not authorized',
-  136: 'server unavailable',
-  137: 'server busy',
-  138: 'banned',
-  140: 'bad authentication method',
-  144: 'topic name invalid',
-  149: 'packet too large',
-  151: 'quota exceeded',
-  153: 'payload format invalid',
-  154: 'retain not supported',
-  155: 'QoS not supported',
-  156: 'use another server',
-  157: 'server moved',
-  159: 'connection rate exceeded',
-}
 
 /** SUBACK failure texts (MQTT 5 reason codes; 3.1.1 only has 0x80). */
 const SUBACK_FAILURES: Record<number, string> = {
@@ -194,8 +164,7 @@ function readConnack(packet: Buffer, protocolVersion: MqttProtocolVersion, broke
   if (decoded?.cmd !== 'connack') return new IotdError(`malformed CONNACK from ${broker}: ${parseError?.message ?? 'not decodable'}`)
   const code = (protocolVersion === 5 ? decoded.reasonCode : decoded.returnCode) ?? 0
   if (code !== 0) {
-    // describeConnectError turns a numeric code into an MqttConnectError ('rejected', exit 1) with the house suggestions.
-    return describeConnectError(broker, Object.assign(new Error(CONNACK_REFUSALS[code] ?? 'refused'), {code}), {})
+    return connackRefused(broker, code)
   }
   return {serverKeepAliveSec: decoded.properties?.serverKeepAlive}
 }

@@ -55,6 +55,41 @@ const TRANSIENT_CONNACK_CODES = new Set([3 /* 3.1.1 server unavailable */, 136, 
 
 const AUTH_CONNACK_CODES = new Set([4, 5, 134, 135])
 
+/** CONNACK refusal texts: 3.1.1 return codes, then MQTT 5 reason codes (for clients that read CONNACK themselves). */
+const CONNACK_REFUSALS: Record<number, string> = {
+  1: 'unacceptable protocol version',
+  2: 'client identifier rejected',
+  3: 'server unavailable',
+  4: 'bad user name or password',
+  5: 'not authorized',
+  128: 'unspecified error',
+  129: 'malformed packet',
+  130: 'protocol error',
+  131: 'implementation specific error',
+  132: 'unsupported protocol version',
+  133: 'client identifier not valid',
+  134: 'bad user name or password',
+  135: 'not authorized',
+  136: 'server unavailable',
+  137: 'server busy',
+  138: 'banned',
+  140: 'bad authentication method',
+  144: 'topic name invalid',
+  149: 'packet too large',
+  151: 'quota exceeded',
+  153: 'payload format invalid',
+  154: 'retain not supported',
+  155: 'QoS not supported',
+  156: 'use another server',
+  157: 'server moved',
+  159: 'connection rate exceeded',
+}
+
+/** The failure for a refusing CONNACK read off the wire, described as for an MQTT.js client. */
+export function connackRefused(broker: string, code: number): MqttConnectError {
+  return describeConnectError(broker, Object.assign(new Error(CONNACK_REFUSALS[code] ?? 'refused'), {code}))
+}
+
 const TLS_CODE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_SSL|ERR_TLS|EPROTO/
 
 /**
