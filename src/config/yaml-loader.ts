@@ -25,20 +25,20 @@ export interface LoadOptions {
   text?: string
 }
 
+/** Reads a config or result file as text; a missing or unreadable file is a ConfigError naming it (exit 2). */
+export function readConfigText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8')
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    throw new ConfigError([{file, message: code === 'ENOENT' ? 'file not found' : `cannot read file (${code ?? String(error)})`}])
+  }
+}
+
 const ENV_REF = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g
 
 export function loadYamlConfig<S extends z.ZodType>(file: string, schema: S, options: LoadOptions = {}): LoadedConfig<z.output<S>> {
-  let text: string
-  if (options.text === undefined) {
-    try {
-      text = readFileSync(file, 'utf8')
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code
-      throw new ConfigError([{file, message: code === 'ENOENT' ? 'file not found' : `cannot read file (${code ?? String(error)})`}])
-    } 
-  } else {
-    text = options.text
-  }
+  const text = options.text ?? readConfigText(file)
   const lineCounter = new LineCounter()
   const doc = parseDocument(text, {lineCounter, prettyErrors: false, uniqueKeys: true, strict: true})
   const syntax: ConfigProblem[] = doc.errors.map((e) => {

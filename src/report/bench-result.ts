@@ -1,8 +1,8 @@
-import {readFileSync} from 'node:fs'
 import {z} from 'zod'
 import {LATENCY_DISTRIBUTIONS, type LatencyDistribution} from '../bench/observation.js'
 import type {ThresholdVerdict} from '../bench/thresholds.js'
-import {formatPath} from '../config/yaml-loader.js'
+import {lineCol, locateJsonPath, locateJsonPaths, locateJsonSyntaxError} from '../config/json-positions.js'
+import {formatPath, readConfigText} from '../config/yaml-loader.js'
 import {ConfigError, IotdError, type ConfigProblem} from '../errors.js'
 import {redactUrl} from '../net/mqtt-endpoint.js'
 import {encodeHistogram, summarize, type LatencyHistogram} from './histogram.js'
@@ -261,14 +261,7 @@ export function toJson(result: BenchResult): string {
 
 /** Reads and validates a saved result file; every problem is a ConfigError (exit 2) naming the file. */
 export function loadBenchResult(file: string): BenchResult {
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    throw new ConfigError([{file, message: code === 'ENOENT' ? 'file not found' : `cannot read file (${code ?? String(error)})`}])
-  }
-  return parseBenchResult(text, file)
+  return parseBenchResult(readConfigText(file), file)
 }
 
 /**
@@ -293,7 +286,7 @@ export function parseBenchResult(text: string, file: string): BenchResult {
   }
   if (typeof version === 'number' && version > BENCH_RESULT_SCHEMA_VERSION) {
     throw new ConfigError(
-      [{file, ...locateIn(text, ['schemaVersion']), path: 'schemaVersion', message: `schemaVersion ${version} was written by a newer iotd; this one reads version ${BENCH_RESULT_SCHEMA_VERSION}`}],
+      [{file, ...locateJsonPath(text, ['schemaVersion']), path: 'schemaVersion', message: `schemaVersion ${version} was written by a newer iotd; this one reads version ${BENCH_RESULT_SCHEMA_VERSION}`}],
       ['upgrade iotd'],
     )
   }
@@ -312,7 +305,7 @@ function issueProblems(issues: readonly z.core.$ZodIssue[], raw: unknown, text: 
     // A missing key has no position of its own: point at the object that lacks it.
     return {issue, path, missing, at: missing ? path.slice(0, -1) : path}
   })
-  const offsets = new JsonScanner(text, shown.map((s) => s.at)).locate()
+  const offsets = locateJsonPaths(text, shown.map((s) => s.at))
   const problems: ConfigProblem[] = shown.map(({issue, path, missing, at}, k) => {
     const where = formatPath(path)
     const position = lineCol(text, offsets[k] ?? 0)
@@ -334,187 +327,6 @@ function isMissing(raw: unknown, path: readonly PropertyKey[]): boolean {
     node = (node as Record<PropertyKey, unknown>)[seg]
   }
   return node !== null && typeof node === 'object' && (node as Record<PropertyKey, unknown>)[path[path.length - 1]] === undefined
-}
-
-function locateIn(text: string, path: readonly PropertyKey[]): {line: number; col: number} {
-  return lineCol(text, new JsonScanner(text, [path]).locate()[0] ?? 0)
-}
-
-function lineCol(text: string, offset: number): {line: number; col: number} {
-  let line = 1
-  let lineStart = 0
-  for (let i = 0; i < offset && i < text.length; i++) {
-    if (text.charCodeAt(i) === 10) {
-      line++
-      lineStart = i + 1
-    }
-  }
-  return {line, col: offset - lineStart + 1}
-}
-
-// ---- positions in JSON text ---------------------------------------------------------------------------------------
-// JSON.parse on Node 20 often reports no position ("Unexpected token '}', ... is not valid JSON"), and never the
-// position of a value. This scanner walks the text only on the error path, to find both.
-
-class JsonSyntaxAt extends Error {
-  constructor(
-    readonly offset: number,
-    message: string,
-  ) {
-    super(message)
-  }
-}
-
-const JSON_NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y
-
-class JsonScanner {
-  private i = 0
-  /** Target path key -> offset of its value. */
-  private readonly found = new Map<string, number | undefined>()
-  private readonly targetKeys: string[]
-
-  constructor(
-    private readonly text: string,
-    targets: ReadonlyArray<readonly PropertyKey[]> = [],
-  ) {
-    this.targetKeys = targets.map(pathKey)
-    for (const key of this.targetKeys) this.found.set(key, undefined)
-  }
-
-  /**
-   * Offsets of the targets' values, in the order given (undefined for a path not in the text). The last occurrence
-   * wins, as JSON.parse keeps the last of duplicate keys.
-   */
-  locate(): Array<number | undefined> {
-    try {
-      this.document()
-    } catch (error) {
-      if (!(error instanceof JsonSyntaxAt)) throw error
-    }
-    return this.targetKeys.map((key) => this.found.get(key))
-  }
-
-  document(): void {
-    this.value([])
-    this.space()
-    if (this.i < this.text.length) this.fail('unexpected text after the end of the document')
-  }
-
-  private fail(message: string): never {
-    throw new JsonSyntaxAt(this.i, message)
-  }
-
-  private space(): void {
-    while (this.i < this.text.length && ' \t\n\r'.includes(this.text[this.i])) this.i++
-  }
-
-  private value(path: PropertyKey[]): void {
-    this.space()
-    if (this.found.size > 0) {
-      const key = pathKey(path)
-      if (this.found.has(key)) this.found.set(key, this.i)
-    }
-    const c = this.text[this.i]
-    if (c === '{') return this.object(path)
-    if (c === '[') return this.array(path)
-    if (c === '"') return void this.string()
-    if (c === '-' || (c >= '0' && c <= '9')) return this.number()
-    for (const literal of ['true', 'false', 'null']) {
-      if (this.text.startsWith(literal, this.i)) {
-        this.i += literal.length
-        return
-      }
-    }
-    this.fail(c === undefined ? 'unexpected end of the file' : `unexpected ${JSON.stringify(c)} where a value should be`)
-  }
-
-  private object(path: PropertyKey[]): void {
-    this.i++
-    this.space()
-    if (this.text[this.i] === '}') {
-      this.i++
-      return
-    }
-    for (;;) {
-      this.space()
-      if (this.text[this.i] !== '"') this.fail('expected a property name in double quotes')
-      const key = this.string()
-      this.space()
-      if (this.text[this.i] !== ':') this.fail("expected ':' after the property name")
-      this.i++
-      this.value([...path, key])
-      this.space()
-      const c = this.text[this.i++]
-      if (c === '}') return
-      if (c !== ',') {
-        this.i--
-        this.fail("expected ',' or '}' after a property value")
-      }
-    }
-  }
-
-  private array(path: PropertyKey[]): void {
-    this.i++
-    this.space()
-    if (this.text[this.i] === ']') {
-      this.i++
-      return
-    }
-    for (let index = 0; ; index++) {
-      this.value([...path, index])
-      this.space()
-      const c = this.text[this.i++]
-      if (c === ']') return
-      if (c !== ',') {
-        this.i--
-        this.fail("expected ',' or ']' after an array element")
-      }
-    }
-  }
-
-  private string(): string {
-    const start = this.i++
-    while (this.i < this.text.length) {
-      const c = this.text[this.i]
-      if (c === '"') {
-        this.i++
-        try {
-          return JSON.parse(this.text.slice(start, this.i)) as string
-        } catch {
-          this.i = start
-          this.fail('invalid escape sequence in a string')
-        }
-      }
-      if (c === '\\') this.i += 2
-      else if (c < ' ') this.fail('control character (e.g. a line break) inside a string')
-      else this.i++
-    }
-    this.i = start
-    this.fail('unterminated string')
-  }
-
-  private number(): void {
-    JSON_NUMBER.lastIndex = this.i
-    const m = JSON_NUMBER.exec(this.text)
-    if (!m) this.fail('invalid number')
-    this.i += m[0].length
-  }
-}
-
-function pathKey(path: readonly PropertyKey[]): string {
-  return path.map(String).join('\u0000')
-}
-
-/** Where and why JSON text is malformed (call only when JSON.parse has failed). */
-export function locateJsonSyntaxError(text: string): {offset: number; message: string} {
-  try {
-    new JsonScanner(text).document()
-  } catch (error) {
-    if (error instanceof JsonSyntaxAt) return {offset: error.offset, message: error.message}
-    throw error
-  }
-  // The scanner accepts what JSON.parse rejected: cannot happen for well-formed input, but never hide the failure.
-  return {offset: 0, message: 'the text is not valid JSON'}
 }
 
 // ---- JSON Schema --------------------------------------------------------------------------------------------------

@@ -1,7 +1,6 @@
-import {readFileSync} from 'node:fs'
 import {dirname, isAbsolute, resolve} from 'node:path'
 import {ConfigError, type ConfigProblem} from '../../errors.js'
-import {formatPath, loadYamlConfig} from '../../config/yaml-loader.js'
+import {formatPath, loadYamlConfig, readConfigText} from '../../config/yaml-loader.js'
 import type {DeviceSpec} from '../types.js'
 import {expandDevices} from './expand.js'
 import {scenarioSchema, type FleetConfig, type Scenario} from './schema.js'
@@ -24,15 +23,7 @@ const UNIQUENESS_CHECK_LIMIT = 1_000_000
  * file:line:col. The returned scenario always has a seed (the schema picks a random one when the file has none).
  */
 export function loadScenario(file: string, options: LoadScenarioOptions = {}): Scenario {
-  let text = options.text
-  if (text === undefined) {
-    try {
-      text = readFileSync(file, 'utf8')
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code
-      throw new ConfigError([{file, message: code === 'ENOENT' ? 'file not found' : `cannot read file (${code ?? String(error)})`}])
-    }
-  }
+  const text = options.text ?? readConfigText(file)
   const {value, locate} = loadYamlConfig(file, scenarioSchema, {text, env: options.env})
   const lines = text.split(/\r?\n/)
   const toProblem = (p: SemanticProblem): ConfigProblem => {

@@ -10,7 +10,6 @@ import {
   encodedHistogram,
   headlineDistribution,
   loadBenchResult,
-  locateJsonSyntaxError,
   lossFraction,
   measuredWindowMs,
   parseBenchResult,
@@ -21,6 +20,7 @@ import {
   type BenchResult,
 } from '../../../src/report/bench-result.js'
 import {createHistogram, recordMicros} from '../../../src/report/histogram.js'
+import {locateJsonSyntaxError} from '../../../src/config/json-positions.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../..')
 const SCHEMA_FILE = join(root, 'schemas/bench-result.schema.json')
