@@ -42,12 +42,16 @@ export function encodeHistogram(h: LatencyHistogram): string {
   return hdr.encodeIntoCompressedBase64(h)
 }
 
-/** Decodes an encoded histogram and adds it into `into` (created if absent). Returns the target. */
-export function mergeEncoded(encoded: string, into?: LatencyHistogram): LatencyHistogram {
+/**
+ * Decodes an encoded histogram and adds it into `into` (created if absent) and any `more` targets, decoding once.
+ * Returns `into`.
+ */
+export function mergeEncoded(encoded: string, into?: LatencyHistogram, ...more: LatencyHistogram[]): LatencyHistogram {
   ensureWasm()
   const target = into ?? createHistogram()
   const decoded = hdr.decodeFromCompressedBase64(encoded, 'packed', true)
   target.add(decoded)
+  for (const other of more) other.add(decoded)
   decoded.destroy()
   return target
 }

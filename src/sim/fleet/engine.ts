@@ -88,10 +88,8 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
   const absorb = (stats: WorkerStats) => {
     gauges.set(stats.workerId, stats)
     for (const c of stats.fleets) addCounters(total.get(c.fleet), c)
-    mergeEncoded(stats.publishLag, cumulative.publishLag)
-    mergeEncoded(stats.publishLag, lastInterval.publishLag)
-    mergeEncoded(stats.ackLatency, cumulative.ackLatency)
-    mergeEncoded(stats.ackLatency, lastInterval.ackLatency)
+    mergeEncoded(stats.publishLag, cumulative.publishLag, lastInterval.publishLag)
+    mergeEncoded(stats.ackLatency, cumulative.ackLatency, lastInterval.ackLatency)
     mergeEncoded(stats.connectLatency, cumulative.connectLatency)
     intervalLoopLag = Math.max(intervalLoopLag, stats.eventLoopLagP99Ms)
   }
