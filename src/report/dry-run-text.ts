@@ -1,11 +1,11 @@
 import type {FleetSample} from '../sim/dry-run.js'
-import {formatMs} from './format.js'
+import {formatDuration} from '../config/units.js'
 
 /** The text of `iotd sim --dry-run`: per fleet, where it publishes and what its first device would send. */
 export function formatDryRun(scenario: string, seed: number, fleets: FleetSample[]): string {
   const lines = [`${scenario}  seed ${seed}  (dry run: nothing was connected)`, '']
   for (const f of fleets) {
-    lines.push(`fleet ${f.fleet}: ${f.devices} device${f.devices === 1 ? '' : 's'}, every ${formatMs(f.everyMs)}, qos ${f.qos}${f.retain ? ', retained' : ''}`)
+    lines.push(`fleet ${f.fleet}: ${f.devices} device${f.devices === 1 ? '' : 's'}, every ${formatDuration(f.everyMs)}, qos ${f.qos}${f.retain ? ', retained' : ''}`)
     lines.push(`  first device  ${f.deviceId} (client id ${f.clientId})`)
     lines.push(`  topic         ${f.topic}`)
     if (f.birth) lines.push(`  birth         ${f.birth.topic}  ${f.birth.payload}`)
