@@ -1,5 +1,5 @@
 export {scenarioSchema, type Scenario, type FleetConfig, type StageSpec, type PayloadSpec} from './schema.js'
-export {loadScenario, effectiveSeed, type LoadScenarioOptions} from './load.js'
+export {loadScenario, type LoadScenarioOptions} from './load.js'
 export {expandDevices, type ExpandOptions} from './expand.js'
 export {parseTemplate, renderTemplate, render, TemplateError, type Template} from './template.js'
 export {GENERATOR_KINDS, NUMERIC_KINDS, ANOMALY_KINDS, type GeneratorSpec, type GeneratorKind, type AnomalySpec, type AnomalyKind} from './generator-schema.js'

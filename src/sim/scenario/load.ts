@@ -45,11 +45,6 @@ export function loadScenario(file: string, options: LoadScenarioOptions = {}): S
   return {...value, broker: resolveTlsPaths(value.broker, file)}
 }
 
-/** The seed every stream derives from: the file's `seed`, or the random one chosen once when it was parsed. */
-export function effectiveSeed(scenario: Scenario): number {
-  return scenario.seed
-}
-
 function resolveTlsPaths(broker: Scenario['broker'], file: string): Scenario['broker'] {
   if (!('tls' in broker) || !broker.tls) return broker
   const base = dirname(resolve(file))

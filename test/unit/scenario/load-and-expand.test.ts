@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {ConfigError, UsageError} from '../../../src/errors.js'
-import {effectiveSeed, expandDevices, loadScenario} from '../../../src/sim/scenario/index.js'
+import {expandDevices, loadScenario} from '../../../src/sim/scenario/index.js'
 
 const load = (text: string, env: NodeJS.ProcessEnv = {}) => loadScenario('/tmp/scn/plant.yaml', {text, env})
 
@@ -45,11 +45,10 @@ stages:
     expect(s.fleets[0]).toMatchObject({every: 2000, jitter: {ofEvery: 0.05}, qos: 0, session: 'clean', inflight: 16, payload: {format: 'json'}})
   })
 
-  it('fills a seed when the file has none, and effectiveSeed returns it', () => {
+  it('fills a seed when the file has none, and keeps the one it has', () => {
     const s = load(BASE.replace('seed: 1\n', ''))
     expect(Number.isInteger(s.seed)).toBe(true)
-    expect(effectiveSeed(s)).toBe(s.seed)
-    expect(effectiveSeed(load(BASE))).toBe(1)
+    expect(load(BASE).seed).toBe(1)
   })
 
   it('reports every problem of the file at once', () => {
