@@ -4,7 +4,7 @@ import {backoffDelay, createMqttClient, assignSourceAddress, type BackoffOptions
 import {createHistogram, encodeHistogram, recordMicros, type LatencyHistogram} from '../../report/histogram.js'
 import {createDeviceModel, createRng, dueOffsetMs, type DeviceModel} from '../generators/index.js'
 import type {Scenario} from '../scenario/index.js'
-import {emptyCounters, type AnomalyLabel, type DeviceSpec, type FleetCounters} from '../types.js'
+import {emptyCounters, type AnomalyLabel, type DeviceSpec, type FleetCounters, type Qos} from '../types.js'
 import {DueQueue} from './due-queue.js'
 import type {FromWorker, StageCommand, WorkerSetup, WorkerStats} from './protocol.js'
 
@@ -20,6 +20,8 @@ interface Device {
   /** Position in this worker's device list (the id in the due queue). */
   id: number
   spec: DeviceSpec
+  /** The telemetry publish options, built once (MQTT.js copies them; nothing is allocated for them per message). */
+  publishOptions: {qos: Qos; retain: boolean}
   /** Built at the device's first message: a fleet of rarely reporting devices does not hold every model at once. */
   model?: DeviceModel
   counters: FleetCounters
@@ -115,6 +117,7 @@ export class FleetWorker {
       return {
         id,
         spec,
+        publishOptions: {qos: spec.qos, retain: spec.retain},
         counters,
         wanted: false,
         connected: false,
@@ -425,11 +428,11 @@ export class FleetWorker {
     c.published++
     c.bytes += payload.length
     if (d.spec.qos === 0) {
-      d.client?.publish(d.spec.topic, payload, {qos: 0, retain: d.spec.retain})
+      d.client?.publish(d.spec.topic, payload, d.publishOptions)
       return
     }
     d.inflight++
-    d.client?.publish(d.spec.topic, payload, {qos: d.spec.qos, retain: d.spec.retain}, (err) => {
+    d.client?.publish(d.spec.topic, payload, d.publishOptions, (err) => {
       d.inflight--
       if (err) {
         c.errors++
