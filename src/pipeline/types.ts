@@ -1,0 +1,91 @@
+/**
+ * The contract between pipeline stages: sources produce deliveries (a record plus its ack handle), the runtime runs
+ * rules and windows over the records, sinks accept batches. `iotd pipeline run`, `tail`, `record` and `replay` are
+ * all built from these pieces (DESIGN.md, rule 2).
+ *
+ * Records are plain objects. A source decodes what it can; what it cannot decode goes to the dead-letter path with
+ * the reason, never silently away.
+ */
+
+/** Where a record came from and what MQTT said about it. Everything but `source` is optional: a CSV row has no QoS. */
+export interface RecordMeta {
+  /** Name of the source that produced the record (as in the pipeline file). */
+  source: string
+  topic?: string
+  qos?: 0 | 1 | 2
+  retain?: boolean
+  clientid?: string
+  messageid?: number
+  /** MQTT 5 properties as received (userProperties, contentType, ...). */
+  properties?: Record<string, unknown>
+  /** Where in the input the record is, for error messages: `capture.csv row 17`, `stdin line 3`. */
+  position?: string
+  /** When the record was received or read (epoch ms), as opposed to its event time `ts`. */
+  arrivedAt?: number
+}
+
+export interface PipelineRecord {
+  /** Event time, milliseconds since the Unix epoch. */
+  ts: number
+  topic?: string
+  /** Partitioning key, when the source knows one (device id). */
+  key?: string
+  /** The bytes as they arrived (MQTT payload, CSV payload column). Absent when the source produced fields only. */
+  payload?: Buffer
+  /** The decoded payload: an object for JSON and mapped CSV, a string for text, undefined when not decoded. */
+  fields?: unknown
+  meta: RecordMeta
+}
+
+/**
+ * One record plus its acknowledgement. `ack` is called exactly once, after every sink has accepted everything the
+ * record contributed to (or when it was filtered out); sources that cannot acknowledge (stdin, CSV) pass a no-op.
+ */
+export interface Delivery {
+  record: PipelineRecord
+  ack(): void
+}
+
+/** What goes to the dead-letter file: the input as far as it is known, and why it was refused. */
+export interface DeadLetterEntry {
+  /** Stage that refused it: `source:plant`, `rule:hot`, `sink:db`. */
+  stage: string
+  reason: string
+  record?: PipelineRecord
+  /** The raw input when no record could be made (an undecodable line). */
+  raw?: string
+  at: number
+}
+
+export interface StageContext {
+  /** Aborted when the run stops (Ctrl-C, --duration, end of every source). */
+  signal: AbortSignal
+  /** Route something that cannot be processed; counted by the runtime. */
+  deadLetter(entry: DeadLetterEntry): void
+  /** A warning for the user (stderr or the live view); not for per-message noise. */
+  warn(message: string): void
+}
+
+export interface Source {
+  readonly name: string
+  /**
+   * Yields deliveries until the input ends or `ctx.signal` aborts. Backpressure is the consumer's pace: a source
+   * must not buffer without bound while the iterator is not being pulled (an MQTT source pauses its socket).
+   */
+  read(ctx: StageContext): AsyncIterable<Delivery>
+  /** Releases connections and files; safe to call more than once. */
+  close(): Promise<void>
+}
+
+export interface Sink {
+  readonly name: string
+  open(ctx: StageContext): Promise<void>
+  /**
+   * Accepts a batch. Resolves once the batch is durable as far as this sink can tell (written, acknowledged by the
+   * broker or database). Rejects only on a permanent failure; transient ones are retried inside the sink.
+   */
+  write(batch: readonly PipelineRecord[]): Promise<void>
+  /** Writes out anything buffered (called before close and on --flush intervals). */
+  flush(): Promise<void>
+  close(): Promise<void>
+}
