@@ -89,3 +89,38 @@ export interface Sink {
   flush(): Promise<void>
   close(): Promise<void>
 }
+
+// ---- components -----------------------------------------------------------------------------------------------------
+
+/** What a component factory may need beyond its options. */
+export interface ComponentEnv {
+  /** Directory of the pipeline file: relative paths in options resolve against it. */
+  baseDir: string
+  /** Process environment (for secrets given by name); defaults to process.env. */
+  env: Readonly<Record<string, string | undefined>>
+}
+
+/**
+ * A source or sink kind, registered once: its zod options schema gives validation, defaults, the JSON Schema and
+ * the reference docs (DESIGN.md, rule 4). Each kind lives in one file under sources/ or sinks/ and exports its spec.
+ */
+export interface ComponentSpec<Options, Made> {
+  /** The `type:` value in the pipeline file, e.g. `mqtt`. */
+  type: string
+  /** One line for `iotd pipeline list` and the reference. */
+  summary: string
+  /** A zod schema of the options (zod 4). */
+  options: import('zod').ZodType<Options>
+  create(options: Options, name: string, env: ComponentEnv): Made
+}
+
+export type SourceSpec<Options> = ComponentSpec<Options, Source>
+export type SinkSpec<Options> = ComponentSpec<Options, Sink>
+
+export function defineSource<Options>(spec: SourceSpec<Options>): SourceSpec<Options> {
+  return spec
+}
+
+export function defineSink<Options>(spec: SinkSpec<Options>): SinkSpec<Options> {
+  return spec
+}
