@@ -1,0 +1,273 @@
+import type {ChalkInstance} from 'chalk'
+import {LATENCY_DISTRIBUTIONS, type LatencyDistribution} from '../bench/observation.js'
+import {formatVerdicts} from '../bench/thresholds.js'
+import {formatDuration} from '../config/units.js'
+import {redactUrl} from '../net/mqtt-endpoint.js'
+import {headlineDistribution, lossFraction, measuredWindowMs, type BenchResult, type LatencySummaryMs} from './bench-result.js'
+import {CPU_SATURATION_SHARE, EVENT_LOOP_LAG_LIMIT_MS} from './client-health.js'
+import {formatBytes, formatMs, formatNumber, formatPercent, formatRate} from './format.js'
+import {plural} from './sim-summary.js'
+import {paint} from './terminal.js'
+import {layoutTable, type ColumnSpec} from './text-table.js'
+
+/**
+ * The end-of-run summary of `iotd bench`, also what `iotd report show` prints: verdicts first (thresholds, then
+ * what the counts say went wrong), then throughput, the latency spectrum, delivery, the broker's own count and
+ * the client's health. Pure: everything comes from the saved result, so a re-rendered result reads exactly like
+ * the run's own summary.
+ */
+
+export interface BenchSummaryOptions {
+  color: boolean
+}
+
+/** The broker's count and the client's may differ this much (percent) before the summary warns. */
+export const BROKER_DISAGREEMENT_PCT = 1
+/** Late or dropped sends above this share of the planned ones mean the client could not keep the schedule. */
+export const LATE_DROPPED_SHARE = 0.01
+/** A merged result whose shards measured together for less than this share of its span did not run together. */
+const COMMON_WINDOW_SHARE = 0.9
+
+const INDENT = '  '
+const LABEL_WIDTH = 12
+
+export type BenchVerdictLevel = 'ok' | 'warn' | 'fail'
+export interface BenchVerdict {
+  level: BenchVerdictLevel
+  text: string
+}
+
+/** Column titles of the latency table, by distribution. */
+const DISTRIBUTION_TITLES: Record<LatencyDistribution, string> = {
+  latency: 'corrected',
+  uncorrected: 'uncorrected',
+  ack: 'ack',
+  connect: 'connect',
+}
+
+const SPECTRUM: ReadonlyArray<{label: string; of: (s: LatencySummaryMs) => number}> = [
+  {label: 'p50', of: (s) => s.p50},
+  {label: 'p90', of: (s) => s.p90},
+  {label: 'p99', of: (s) => s.p99},
+  {label: 'p99.9', of: (s) => s.p999},
+  {label: 'p99.99', of: (s) => s.p9999},
+  {label: 'max', of: (s) => s.max},
+]
+
+export function formatBenchSummary(result: BenchResult, options: BenchSummaryOptions): string {
+  const c = paint(options.color)
+  const lines: string[] = [...header(result, c)]
+
+  lines.push(...thresholdLines(result, c, options.color))
+  for (const v of benchVerdicts(result)) lines.push(`${INDENT}${mark(v.level, c)} ${v.text}`)
+
+  lines.push('')
+  lines.push(...throughputLines(result, c))
+  lines.push('')
+  lines.push(...latencyLines(result, c))
+  lines.push('')
+  lines.push(...deliveryLines(result, c))
+  lines.push(...brokerLines(result, c))
+  lines.push(...healthLines(result, c))
+  return lines.join('\n')
+}
+
+// ---- header -------------------------------------------------------------------------------------------------------
+
+const MODE_TEXT: Record<BenchResult['meta']['mode'], string> = {
+  e2e: 'end-to-end',
+  pub: 'publish-only',
+  sub: 'subscribe-only',
+  conn: 'connect',
+}
+
+function header(result: BenchResult, c: ChalkInstance): string[] {
+  const m = result.meta
+  const brokers = m.brokers.map(redactUrl).join(', ')
+  const first = `${c.bold('iotd bench')}  ${c.bold(MODE_TEXT[m.mode])}  ${c.dim('broker')} ${brokers}`
+  const setup =
+    m.mode === 'conn'
+      ? `MQTT ${m.mqttVersion}, ${plural(m.clients.total, 'connection')}`
+      : `MQTT ${m.mqttVersion}, QoS ${m.qos}, ${formatNumber(m.payloadBytes)} B payloads, ${plural(m.clients.publishers, 'publisher')}, ${plural(m.clients.subscribers, 'subscriber')}`
+  const target = m.target.model === 'open' ? `target ${m.target.text} (open model)` : `saturation (--rate ${m.target.text}, ${formatNumber(m.target.inflight)} in flight per client)`
+  const warmup = m.warmupMs > 0 ? ` after ${formatDuration(m.warmupMs)} warm-up` : ''
+  const lines = [first, `${INDENT}${setup}`, `${INDENT}${target}; measured ${formatDuration(measuredWindowMs(m))}${warmup}`]
+  if (m.shard) lines.push(`${INDENT}shard ${m.shard.index}/${m.shard.count} of a larger run: merge the shards with iotd report merge`)
+  if (m.merge) {
+    const shards = m.merge.shards.length > 0 ? ` (shards ${m.merge.shards.map((s) => s.index).join(', ')} of ${m.merge.shards[0].count})` : ''
+    lines.push(`${INDENT}merged from ${plural(m.merge.results, 'result')}${shards}; all measuring together for ${formatDuration(m.merge.commonWindowMs)}`)
+  }
+  return lines
+}
+
+// ---- verdicts -----------------------------------------------------------------------------------------------------
+
+/** The headline line and one line per threshold (k6's `✓ p(99)<20ms  observed 12.4ms`), or a dim note. */
+function thresholdLines(result: BenchResult, c: ChalkInstance, color: boolean): string[] {
+  const verdicts = result.thresholds
+  if (verdicts.length === 0) return [`${INDENT}${c.dim('no thresholds set')}`]
+  const failed = verdicts.filter((v) => !v.ok)
+  const head =
+    failed.length === 0
+      ? `${c.green('✓')} ${c.bold(`all ${plural(verdicts.length, 'threshold')} passed`)}`
+      : `${c.red('✗')} ${c.bold(`${formatNumber(failed.length)} of ${plural(verdicts.length, 'threshold')} failed`)}: ${failed.map((v) => v.threshold).join(', ')}`
+  const each = formatVerdicts(
+    verdicts.map((v) => ({...v, observed: v.observed ?? Number.NaN})),
+    {color, indent: `${INDENT}${INDENT}`},
+  )
+  return [`${INDENT}${head}`, ...each.split('\n')]
+}
+
+/**
+ * What the counts say went wrong, worst first; empty when nothing did. Shared by the text summary and the HTML
+ * report so both word a problem the same way.
+ */
+export function benchVerdicts(result: BenchResult): BenchVerdict[] {
+  const k = result.counts
+  const noun = result.meta.mode === 'conn' ? 'connection' : 'message'
+  const out: BenchVerdict[] = []
+  if (k.errors > 0) out.push({level: 'fail', text: `${plural(k.errors, 'client error')} (connect, publish or subscribe failures)`})
+  if (k.lost !== null && k.lost > 0) {
+    out.push({level: 'fail', text: `${plural(k.lost, `${noun}`)} lost (${lossPercent(result)} of ${formatNumber(k.expected ?? 0)} expected)`})
+  }
+  if (k.dropped > 0) out.push({level: 'warn', text: `${plural(k.dropped, 'send')} dropped: they could not leave on time and were not sent`})
+  if (k.late > 0) out.push({level: 'warn', text: `${plural(k.late, 'send')} late by more than one interval`})
+  const broker = brokerDisagreement(result)
+  if (broker) out.push({level: 'warn', text: broker})
+  const merge = result.meta.merge
+  const span = measuredWindowMs(result.meta)
+  if (merge && span > 0 && merge.commonWindowMs < COMMON_WINDOW_SHARE * span) {
+    out.push({
+      level: 'warn',
+      text: `the merged results measured together for only ${formatDuration(merge.commonWindowMs)} of ${formatDuration(span)}: summed rates overstate a run whose shards did not run at once`,
+    })
+  }
+  const bottleneck = clientBottleneckText(result)
+  if (bottleneck) out.push({level: 'warn', text: bottleneck})
+  return out
+}
+
+/**
+ * "The client, not the broker, was the bottleneck", with the reasons, or undefined. Saturated CPU and a lagging
+ * event loop use the same limits as `iotd sim` (report/client-health.ts); many late or dropped sends mean the load
+ * did not leave on schedule, which an open-model tool must not pass off as the broker's figure.
+ */
+export function clientBottleneckText(result: BenchResult): string | undefined {
+  const h = result.health
+  const cores = Math.max(1, h.cores)
+  const reasons: string[] = []
+  if (h.cpuPercent > CPU_SATURATION_SHARE * 100 * cores) reasons.push(`CPU ${formatPercent(h.cpuPercent)} of ${cores * 100}% available`)
+  if (h.eventLoopLagP99Ms > EVENT_LOOP_LAG_LIMIT_MS) reasons.push(`event-loop lag p99 ${formatMs(h.eventLoopLagP99Ms)} > ${EVENT_LOOP_LAG_LIMIT_MS}ms`)
+  const k = result.counts
+  const behind = k.late + k.dropped
+  if (k.planned > 0 && behind / k.planned > LATE_DROPPED_SHARE) {
+    reasons.push(`${formatPercent((behind / k.planned) * 100)} of planned sends late or dropped`)
+  }
+  if (reasons.length === 0) return undefined
+  return `the client, not the broker, was the bottleneck (${reasons.join('; ')}): these figures describe iotd more than the broker`
+}
+
+function brokerDisagreement(result: BenchResult): string | undefined {
+  const b = result.brokerCount
+  if (!b || b.disagreementPct === null || Math.abs(b.disagreementPct) <= BROKER_DISAGREEMENT_PCT) return undefined
+  return `the broker counted ${formatNumber(b.received)} messages received, the client ${formatNumber(b.client)} sent (${signedPct(b.disagreementPct)}, more than ±${BROKER_DISAGREEMENT_PCT}%)`
+}
+
+// ---- sections -----------------------------------------------------------------------------------------------------
+
+function throughputLines(result: BenchResult, c: ChalkInstance): string[] {
+  const {rate, counts: k} = result
+  const noun = result.meta.mode === 'conn' ? 'connections' : 'messages'
+  const unit = result.meta.mode === 'conn' ? 'conn' : 'msg'
+  const achieved = formatRate(rate.achievedPerSec, unit)
+  let first: string
+  if (rate.targetPerSec === null) {
+    first = `${c.bold(achieved)} achieved (saturation: no target rate)`
+  } else {
+    // One decimal, so 99.95% of target does not read as 100%.
+    const share = rate.targetPerSec > 0 ? ` (${((rate.achievedPerSec / rate.targetPerSec) * 100).toFixed(1)}% of target)` : ''
+    const shortfall = rate.targetPerSec > 0 && rate.achievedPerSec < 0.99 * rate.targetPerSec
+    first = `target ${formatRate(rate.targetPerSec, unit)}  achieved ${shortfall ? c.yellow(achieved) : c.bold(achieved)}${share}`
+  }
+  if (rate.receivedPerSec !== null) first += `  received ${formatRate(rate.receivedPerSec, unit)}`
+  const sent = `${formatNumber(k.sent)} of ${formatNumber(k.planned)} planned ${noun} sent`
+  const acked = k.acked === null ? '' : `, ${formatNumber(k.acked)} ${result.meta.mode === 'conn' ? 'accepted' : 'acknowledged'}`
+  const received = k.received === null ? '' : `, ${formatNumber(k.received)} received${k.expected === null ? '' : ` of ${formatNumber(k.expected)} expected`}`
+  return [labelled('throughput', first, c), labelled('', `${sent}${acked}${received}`, c)]
+}
+
+/** One table, a column per distribution the run recorded, a row per percentile: the spectrum side by side. */
+function latencyLines(result: BenchResult, c: ChalkInstance): string[] {
+  const present = LATENCY_DISTRIBUTIONS.filter((d) => result.histograms[d] !== undefined)
+  if (present.length === 0) return [labelled('latency', 'no latency recorded', c)]
+  const columns: ColumnSpec[] = [
+    {header: 'latency'.padEnd(LABEL_WIDTH), align: 'left'},
+    ...present.map((d) => ({header: DISTRIBUTION_TITLES[d], align: 'right' as const})),
+  ]
+  const summaries = present.map((d) => result.histograms[d]!.summary)
+  const cell = (s: LatencySummaryMs, v: number) => (s.count === 0 ? '-' : formatMs(v))
+  const rows = [
+    ...SPECTRUM.map(({label, of}) => [`  ${label}`, ...summaries.map((s) => cell(s, of(s)))]),
+    ['  samples', ...summaries.map((s) => formatNumber(s.count))],
+  ]
+  const table = layoutTable(columns, rows)
+  const headline = present.indexOf(headlineDistribution(result.meta.mode))
+  const join = (cells: string[]) => `${INDENT}${cells.join('  ')}`.trimEnd()
+  const lines = [
+    c.dim(join(table.header)),
+    ...table.rows.map((cells) => join(cells.map((text, i) => (i > 0 && i - 1 === headline ? c.bold(text) : text)))),
+  ]
+  if (present.includes('latency')) {
+    const uncorrected = present.includes('uncorrected') ? '; uncorrected: from the actual send' : ''
+    lines.push(labelled('', c.dim(`corrected: from the intended send time (free of coordinated omission)${uncorrected}`), c))
+  }
+  return lines
+}
+
+function deliveryLines(result: BenchResult, c: ChalkInstance): string[] {
+  const k = result.counts
+  const coloured = (n: number | null, colour: (s: string) => string) => (n === null ? c.dim('n/a') : n > 0 ? colour(formatNumber(n)) : formatNumber(n))
+  const lost = k.lost === null ? c.dim('n/a') : `${coloured(k.lost, c.red)}${k.lost > 0 ? ` (${lossPercent(result)})` : ''}`
+  const delivery =
+    k.lost === null && k.duplicated === null && k.reordered === null
+      ? `${c.dim('not measured (no receiver in this mode)')}  dropped ${coloured(k.dropped, c.yellow)}  late ${coloured(k.late, c.yellow)}`
+      : `lost ${lost}  duplicated ${coloured(k.duplicated, c.yellow)}  reordered ${coloured(k.reordered, c.yellow)}  dropped ${coloured(k.dropped, c.yellow)}  late ${coloured(k.late, c.yellow)}`
+  return [labelled('delivery', delivery, c), labelled('errors', coloured(k.errors, c.red), c)]
+}
+
+function brokerLines(result: BenchResult, c: ChalkInstance): string[] {
+  const b = result.brokerCount
+  if (!b) return []
+  const agreement = b.disagreementPct === null ? '' : `  (${signedPct(b.disagreementPct)})`
+  const text = `${formatNumber(b.received)} received by the broker vs ${formatNumber(b.client)} sent by the client${agreement}  ${c.dim(b.source)}`
+  const warn = b.disagreementPct !== null && Math.abs(b.disagreementPct) > BROKER_DISAGREEMENT_PCT
+  return [labelled('broker', warn ? `${c.yellow('⚠')} ${text}` : text, c)]
+}
+
+function healthLines(result: BenchResult, c: ChalkInstance): string[] {
+  const h = result.health
+  const cores = Math.max(1, h.cores)
+  const cpu = `cpu ${formatPercent(h.cpuPercent)} of ${cores * 100}% (${plural(cores, 'core')})`
+  return [labelled('client', `${cpu}  rss ${formatBytes(h.rssBytes)}  event-loop lag p99 ${formatMs(h.eventLoopLagP99Ms)}`, c)]
+}
+
+// ---- small helpers ------------------------------------------------------------------------------------------------
+
+function lossPercent(result: BenchResult): string {
+  const f = lossFraction(result.counts)
+  return f === null ? 'n/a' : f === 0 ? '0%' : `${Number((f * 100).toPrecision(3))}%`
+}
+
+function signedPct(pct: number): string {
+  return `${pct > 0 ? '+' : pct < 0 ? '-' : '±'}${Math.abs(pct).toFixed(2)}%`
+}
+
+function labelled(label: string, text: string, c: ChalkInstance): string {
+  return `${INDENT}${c.dim(label.padEnd(LABEL_WIDTH))}  ${text}`
+}
+
+function mark(level: BenchVerdictLevel, c: ChalkInstance): string {
+  if (level === 'ok') return c.green('✓')
+  if (level === 'fail') return c.red('✗')
+  return c.yellow('⚠')
+}
