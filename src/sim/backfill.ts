@@ -1,12 +1,12 @@
 import {createWriteStream, type WriteStream} from 'node:fs'
 import {once} from 'node:events'
 import {performance} from 'node:perf_hooks'
-import {stringify} from 'csv-stringify'
 import {EXIT_CODES, IotdError} from '../errors.js'
 import {createDeviceModel, dueOffsetMs} from './generators/index.js'
 import type {Scenario} from './scenario/index.js'
 import type {DeviceSpec} from './types.js'
 import {DueQueue} from './fleet/due-queue.js'
+import {CAPTURE_COLUMNS, createCaptureStringifier} from '../pipeline/capture/index.js'
 
 /**
  * `iotd sim --backfill from..to`: the same device streams on a simulated clock, without a broker, as fast as the
@@ -44,7 +44,8 @@ export interface BackfillSummary {
   interrupted: boolean
 }
 
-export const CAPTURE_COLUMNS = ['ts', 'topic', 'qos', 'retain', 'encoding', 'payload'] as const
+/** The capture format lives in pipeline/capture; re-exported for callers that found it here. */
+export {CAPTURE_COLUMNS}
 
 /** Parses `<from>..<to>`: ISO-8601 dates/times or epoch milliseconds. */
 export function parseTimeRange(text: string): {fromMs: number; toMs: number} {
@@ -76,7 +77,7 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummar
   const watch = <T extends NodeJS.EventEmitter>(stream: T, path: string): T =>
     stream.on('error', (error: NodeJS.ErrnoException) => (failure ??= {file: path, error}))
   const file = watch(createWriteStream(opts.out), opts.out)
-  const sink = opts.format === 'csv' ? watch(stringify({header: true, columns: [...CAPTURE_COLUMNS]}), opts.out) : undefined
+  const sink = opts.format === 'csv' ? watch(createCaptureStringifier(), opts.out) : undefined
   sink?.pipe(file)
   const labelsOut = opts.labelsFile ? watch(createWriteStream(opts.labelsFile), opts.labelsFile) : undefined
   let rows = 0

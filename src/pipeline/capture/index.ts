@@ -1,0 +1,2 @@
+export * from './format.js'
+export {captureHeaderLine, createCaptureStringifier, csvCell, csvLine} from './writer.js'
