@@ -1,8 +1,9 @@
 import {randomInt} from 'node:crypto'
 import {z} from 'zod'
 import {anomalySchema, fieldSchema} from './generator-schema.js'
+import {modbusSectionSchema} from '../modbus/scenario-schema.js'
 import {byShape} from './shape-dispatch.js'
-import {parseTemplate, TemplateError} from './template.js'
+import {template} from './template-schema.js'
 import {duration, fraction, jitter, rate} from './units-schema.js'
 
 /**
@@ -15,17 +16,6 @@ import {duration, fraction, jitter, rate} from './units-schema.js'
 const NAME = /^[a-z][a-z0-9_-]*$/i
 const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 
-/** A template string whose braces are well formed; unknown names are checked later, against the device's vars. */
-function template(mode: 'strict' | 'lenient' = 'strict') {
-  return z.string().superRefine((value, ctx) => {
-    try {
-      parseTemplate(value, mode)
-    } catch (error) {
-      if (error instanceof TemplateError) ctx.addIssue({code: 'custom', message: `bad template "${value}": ${error.message}`})
-      else throw error
-    }
-  })
-}
 
 /** The largest keepalive MQTT can express: 65535 seconds. */
 const MAX_KEEPALIVE_MS = 65_535_000
@@ -234,7 +224,11 @@ export const scenarioSchema = z
     reconnect: reconnectSchema.optional(),
     stages: z.array(stageSchema).optional(),
     labels: z.string().optional().meta({description: 'Ground-truth anomaly label file (JSON lines), relative to the working directory.'}),
-    fleets: z.array(fleetSchema).min(1, 'fleets needs at least one fleet'),
+    fleets: z.array(fleetSchema).min(1, 'fleets needs at least one fleet').optional().meta({description: 'Groups of simulated MQTT devices.'}),
+    modbus: modbusSectionSchema.optional().meta({description: 'Groups of simulated Modbus TCP devices (docs/modbus.md).'}),
+  })
+  .superRefine((s, ctx) => {
+    if (s.fleets === undefined && s.modbus === undefined) ctx.addIssue({code: 'custom', path: ['fleets'], message: 'missing required key "fleets" (a scenario needs at least one fleet, or a modbus: section)'})
   })
   .transform(({duration: durationMs, ...s}) => ({
     ...s,
@@ -246,8 +240,11 @@ export const scenarioSchema = z
     connect: s.connect ?? {rate: 1000, timeout: 10_000},
     reconnect: s.reconnect ?? {initial: 1000, max: 30_000, multiplier: 2, jitter: 'full' as const},
     stages: s.stages ?? [],
+    fleets: s.fleets ?? [],
+    modbus: s.modbus ?? [],
   }))
 
 export type Scenario = z.output<typeof scenarioSchema>
 export type FleetConfig = Scenario['fleets'][number]
 export type StageSpec = Scenario['stages'][number]
+export type {ModbusGroupConfig} from '../modbus/scenario-schema.js'

@@ -1,5 +1,6 @@
 import {ExpressionError, parseExpression} from '../generators/expression.js'
 import {EXPRESSION_BUILTINS, expressionsOf, findCycle, OBJECT_FIELD_KEYS, rootOf} from '../generators/field-order.js'
+import {checkModbusGroups} from '../modbus/checks.js'
 import {NUMERIC_KINDS, type GeneratorSpecOf} from './generator-schema.js'
 import type {FleetConfig, Scenario} from './schema.js'
 import {parseTemplate} from './template.js'
@@ -31,6 +32,7 @@ export function checkScenario(scenario: Scenario): SemanticProblem[] {
     else seen.set(fleet.name, i)
     checkFleet(scenario, fleet, at, problems)
   })
+  problems.push(...checkModbusGroups(scenario))
   return problems
 }
 
@@ -120,7 +122,7 @@ function checkModes(fleet: FleetConfig, at: PropertyKey[], problems: SemanticPro
   return modes
 }
 
-function checkExpression(expr: string, fleet: FleetConfig, name: string, at: PropertyKey[], problems: SemanticProblem[]): string[] {
+export function checkExpression(expr: string, fleet: Pick<FleetConfig, 'fields'>, name: string, at: PropertyKey[], problems: SemanticProblem[]): string[] {
   let refs
   try {
     refs = parseExpression(expr).refs
@@ -187,7 +189,7 @@ function checkConstantTemplates(spec: GeneratorSpecOf<'constant'>, known: readon
   }
 }
 
-function checkTopicTemplate(source: string, at: PropertyKey[], problems: SemanticProblem[]): void {
+export function checkTopicTemplate(source: string, at: PropertyKey[], problems: SemanticProblem[]): void {
   const fault = findTopicFault(source)
   if (!fault) return
   if (source === '') problems.push({path: at, message: `topic ${fault.what}: ${fault.why}`})
@@ -195,7 +197,7 @@ function checkTopicTemplate(source: string, at: PropertyKey[], problems: Semanti
 }
 
 /** Returns false when the template names something unknown (a problem was added). */
-function checkTemplateNames(
+export function checkTemplateNames(
   source: string,
   known: readonly string[],
   at: PropertyKey[],
