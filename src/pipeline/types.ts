@@ -46,6 +46,12 @@ export interface Delivery {
   ack(): void
 }
 
+/**
+ * The ack of sources that cannot acknowledge (files, stdin, simulations). Use this one shared function rather than a
+ * fresh `() => {}`: the runtime recognises it and skips ack bookkeeping on the hot path.
+ */
+export const NOOP_ACK = (): void => {}
+
 /** What goes to the dead-letter file: the input as far as it is known, and why it was refused. */
 export interface DeadLetterEntry {
   /** Stage that refused it: `source:plant`, `rule:hot`, `sink:db`. */
@@ -73,6 +79,11 @@ export interface Source {
    * must not buffer without bound while the iterator is not being pulled (an MQTT source pauses its socket).
    */
   read(ctx: StageContext): AsyncIterable<Delivery>
+  /**
+   * Optional fast path for high-rate sources: the same deliveries in arrays (one await per batch instead of one per
+   * record). When present the runtime uses it instead of `read`.
+   */
+  readBatches?(ctx: StageContext): AsyncIterable<readonly Delivery[]>
   /** Releases connections and files; safe to call more than once. */
   close(): Promise<void>
 }
@@ -82,12 +93,28 @@ export interface Sink {
   open(ctx: StageContext): Promise<void>
   /**
    * Accepts a batch. Resolves once the batch is durable as far as this sink can tell (written, acknowledged by the
-   * broker or database). Rejects only on a permanent failure; transient ones are retried inside the sink.
+   * broker or database). A rejection with a TransientSinkError (or any error carrying `transient: true`) asks the
+   * runtime to retry the batch with backoff (the sink's `retry:` options); any other rejection is permanent and the
+   * batch goes, row by row, to the dead letter with the reason. A sink may also retry inside itself.
    */
   write(batch: readonly PipelineRecord[]): Promise<void>
   /** Writes out anything buffered (called before close and on --flush intervals). */
   flush(): Promise<void>
   close(): Promise<void>
+}
+
+/** Thrown by a sink for a failure worth retrying (connection refused, timeout, HTTP 503). */
+export class TransientSinkError extends Error {
+  readonly transient = true
+  constructor(message: string, options?: {cause?: unknown}) {
+    super(message, options)
+    this.name = 'TransientSinkError'
+  }
+}
+
+/** Whether a sink error asks for a retry (see Sink.write). */
+export function isTransientSinkError(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as {transient?: unknown}).transient === true
 }
 
 // ---- components -----------------------------------------------------------------------------------------------------
@@ -112,6 +139,15 @@ export interface ComponentSpec<Options, Made> {
   /** A zod schema of the options (zod 4). */
   options: import('zod').ZodType<Options>
   create(options: Options, name: string, env: ComponentEnv): Made
+  /**
+   * Sources only: the input ends by itself (a file, stdin, a simulation). Finite inputs get the end-of-input flush
+   * and are exempt from the future-skew check; live ones (MQTT, Modbus) run until stopped. Default: live.
+   */
+  finite?: boolean
+  /** Sinks only: default batching of this kind when the pipeline file gives no `batch:` (databases want big batches). */
+  batch?: {count: number; intervalMs: number}
+  /** Options shown in the reference as an example (`iotd pipeline explain`, docs). */
+  example?: Record<string, unknown>
 }
 
 export type SourceSpec<Options> = ComponentSpec<Options, Source>

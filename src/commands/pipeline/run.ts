@@ -1,0 +1,96 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
+import {parseDurationFlag} from '../../cli/flag-parsers.js'
+import {EXIT_CODES, IotdError} from '../../errors.js'
+import type {PipelineExplanation, PipelineSummary} from '../../pipeline/index.js'
+
+export default class PipelineRun extends BaseCommand {
+  static override summary = 'Run a pipeline file: sources -> SQL rules and windows -> sinks, in this process.'
+
+  static override description = `Reads the pipeline file (version 1: sources, tables, rules with their sinks, dead letter), then runs until every source has ended (files, stdin, simulations: every open window is flushed), until --duration, or until Ctrl-C (sources stop, open windows are flushed unless shutdown.openWindows is drop, sinks drain within shutdown.timeout, then the partial summary prints).
+
+Rows go where each rule's sinks say (stdout sinks write to stdout). The summary goes to stderr at the end, so it never mixes with rows; --json prints it to stdout instead. A progress line goes to stderr once a second unless --quiet. Messages are acknowledged only after every sink has accepted every row made from them (at-least-once).
+
+EXIT CODES
+${EXIT_CODES_HELP}`
+
+  static override examples = [
+    {description: 'Alert on hot devices from a simulated plant, no broker needed', command: '<%= config.bin %> <%= command.id %> scenarios/pipelines/overheat-alerts.yaml'},
+    {description: 'Override a key of the file and stop after a minute', command: '<%= config.bin %> <%= command.id %> flow.yaml --set sources.plant.duration=1h --duration 1m'},
+    {description: 'Check the file and the sink connections, print the plan, read nothing', command: '<%= config.bin %> <%= command.id %> flow.yaml --dry-run'},
+  ]
+
+  static override args = {
+    file: Args.string({description: 'Pipeline file (YAML, version 1).', required: true}),
+  }
+
+  static override flags = {
+    set: Flags.string({summary: 'Override a key of the file: path=value (e.g. rules[0].lateTolerance=5s); repeatable.', multiple: true, env: 'IOTD_SET'}),
+    duration: Flags.string({char: 'd', summary: 'Stop after this long (e.g. 30s, 5m); open windows are flushed.', env: 'IOTD_DURATION'}),
+    'dead-letter': Flags.string({summary: 'Dead-letter JSON-lines file; overrides deadLetter: of the file.', env: 'IOTD_DEAD_LETTER'}),
+    'open-windows': Flags.string({summary: 'On Ctrl-C/--duration: flush or drop open windows; overrides shutdown.openWindows.', options: ['flush', 'drop'], env: 'IOTD_OPEN_WINDOWS'}),
+    'dry-run': Flags.boolean({summary: 'Validate, open and close every sink, print the plan; read no input.', env: 'IOTD_DRY_RUN'}),
+    quiet: Flags.boolean({char: 'q', summary: 'No progress lines on stderr.', env: 'IOTD_QUIET'}),
+  }
+
+  async run(): Promise<PipelineSummary | PipelineExplanation | undefined> {
+    const {args, flags} = await this.parse(PipelineRun)
+    const durationMs = parseDurationFlag('duration', flags.duration)
+    const {loadPipeline, explainPipeline, formatExplanation, formatProgressLine, formatSummary, runPipeline} = await import('../../pipeline/index.js')
+    const pipeline = loadPipeline(args.file, {set: flags.set})
+    for (const w of pipeline.warnings) this.note(`warning: ${w.file}:${w.line}:${w.col}: ${w.message}`)
+
+    if (flags['dry-run']) {
+      const plan = explainPipeline(pipeline)
+      const env = {baseDir: pipeline.baseDir, env: process.env}
+      const ctx = {signal: new AbortController().signal, deadLetter: () => {}, warn: (m: string) => this.note(m)}
+      for (const rule of pipeline.rules) {
+        for (const s of rule.sinks) {
+          const sink = s.spec.create(s.options, s.name, env)
+          try {
+            await sink.open(ctx)
+          } catch (error) {
+            throw new IotdError(`sink ${s.name} (${s.spec.type}): ${(error as Error).message}`, EXIT_CODES.runtime)
+          } finally {
+            await sink.close().catch(() => undefined)
+          }
+        }
+      }
+      if (!this.jsonEnabled()) process.stdout.write(`${formatExplanation(plan)}\nsinks: all ${pipeline.rules.reduce((a, r) => a + r.sinks.length, 0)} opened and closed; no input read (--dry-run)\n`)
+      return plan
+    }
+
+    const abort = new AbortController()
+    const onSignal = () => {
+      if (abort.signal.aborted) return
+      this.note('stopping: sources closed, flushing windows and draining sinks (Ctrl-C again is ignored; shutdown.timeout bounds it)')
+      abort.abort()
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+    const progress = !flags.quiet && !this.jsonEnabled()
+    let summary: PipelineSummary
+    try {
+      summary = await runPipeline({
+        pipeline,
+        durationMs,
+        signal: abort.signal,
+        deadLetterFile: flags['dead-letter'],
+        openWindows: flags['open-windows'] as 'flush' | 'drop' | undefined,
+        warn: (m) => this.note(m),
+        onProgress: progress ? (s) => this.note(formatProgressLine(s)) : undefined,
+      })
+    } finally {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    }
+    if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
+    else process.stderr.write(formatSummary(summary))
+    if (summary.error) {
+      if (this.jsonEnabled()) this.exit(EXIT_CODES.runtime)
+      throw new IotdError(`${summary.error} (the summary above covers the run until then)`, EXIT_CODES.runtime)
+    }
+    if (summary.interrupted) this.exit(EXIT_CODES.interrupted)
+    return undefined
+  }
+}

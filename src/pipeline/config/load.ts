@@ -1,0 +1,229 @@
+/**
+ * Reads a pipeline file: the one YAML loader (config/yaml-loader.ts: positions, `${env:NAME}`), the file schema,
+ * then each source and sink against its registered spec, each table file, and each rule's SQL (parse + plan).
+ * Every problem comes back at once as `file:line:col: message` (ConfigError, exit 2); warnings do not stop a run.
+ */
+import {dirname, extname, resolve} from 'node:path'
+import {parseDocument} from 'yaml'
+import type {z} from 'zod'
+import {loadYamlConfig, readConfigText, type LoadedConfig} from '../../config/yaml-loader.js'
+import {ConfigError, type ConfigProblem} from '../../errors.js'
+import {parseRule, planRule, RulePlanError, RuleSyntaxError, type RulePlan, type RuleProblem} from '../rule/index.js'
+import {sinkSpec, sourceSpec, SINK_SPECS, SOURCE_SPECS} from '../registry.js'
+import {compileMap} from '../runtime/map-step.js'
+import {loadTable, type LookupTable} from '../tables.js'
+import type {SinkSpec, SourceSpec} from '../types.js'
+import {pipelineSchema, sinkCommonShape, sourceCommonShape, type PipelineFile, type RuleConfig, type SinkEntry, type SourceEntry} from './schema.js'
+
+export interface LoadedSource {
+  name: string
+  entry: SourceEntry
+  spec: SourceSpec<unknown>
+  options: unknown
+}
+
+export interface LoadedSink {
+  name: string
+  entry: SinkEntry
+  spec: SinkSpec<unknown>
+  options: unknown
+}
+
+export interface LoadedRule {
+  name: string
+  index: number
+  config: RuleConfig
+  plan: RulePlan
+  sinks: LoadedSink[]
+}
+
+export interface LoadedPipeline {
+  file: string
+  baseDir: string
+  name: string
+  config: PipelineFile
+  sources: LoadedSource[]
+  tables: Map<string, LookupTable>
+  rules: LoadedRule[]
+  /** Problems that do not stop a run (planner warnings, eKuiper differences), with positions. */
+  warnings: ConfigProblem[]
+}
+
+export interface LoadPipelineOptions {
+  env?: NodeJS.ProcessEnv
+  /** Text instead of reading the file (the file name is still used in messages and for relative paths). */
+  text?: string
+  /** `--set path=value` overrides, applied to the document before validation. */
+  set?: readonly string[]
+}
+
+const SOURCE_COMMON = new Set(Object.keys(sourceCommonShape))
+const SINK_COMMON = new Set(Object.keys(sinkCommonShape))
+
+export function loadPipeline(file: string, options: LoadPipelineOptions = {}): LoadedPipeline {
+  let text = options.text ?? readConfigText(file)
+  if (options.set && options.set.length > 0) text = applyOverrides(text, options.set, file)
+  const env = options.env ?? process.env
+  const loaded = loadYamlConfig(file, pipelineSchema, {text, env})
+  const cfg = loaded.value
+  const baseDir = dirname(resolve(file))
+  const problems: ConfigProblem[] = []
+  const warnings: ConfigProblem[] = []
+  const at = (path: readonly PropertyKey[], key = false) => loaded.locate(path, {key}) ?? {line: 1, col: 1}
+
+  const sources: LoadedSource[] = []
+  for (const [name, entry] of Object.entries(cfg.sources)) {
+    const spec = sourceSpec(entry.type)
+    if (!spec) {
+      problems.push({file, ...at(['sources', name, 'type']), message: `sources.${name}.type: unknown source type "${entry.type}" (one of ${SOURCE_SPECS.map((s) => s.type).join(', ')})`})
+      continue
+    }
+    const opts = validateOptions(spec.options, entry, SOURCE_COMMON, ['sources', name], file, loaded, problems)
+    if (opts.ok) sources.push({name, entry, spec, options: opts.value})
+  }
+
+  const tables = new Map<string, LookupTable>()
+  for (const [name, t] of Object.entries(cfg.tables)) {
+    const path = resolve(baseDir, t.file)
+    const format = t.format ?? (extname(path).toLowerCase() === '.json' ? 'json' : 'csv')
+    try {
+      tables.set(name, loadTable(name, path, format))
+    } catch (error) {
+      problems.push({file, ...at(['tables', name, 'file']), message: `tables.${name}.file: ${(error as Error).message}`})
+    }
+  }
+
+  const rules: LoadedRule[] = []
+  const ruleNames = new Set<string>()
+  cfg.rules.forEach((rule, index) => {
+    const name = rule.name ?? `rule${index + 1}`
+    if (ruleNames.has(name)) problems.push({file, ...at(['rules', index, 'name']), message: `rules[${index}].name: "${name}" is used by another rule`})
+    ruleNames.add(name)
+    const sqlAt = (p: RuleProblem | RuleSyntaxError) => sqlPosition(text, at(['rules', index, 'sql']), p.line, p.col)
+    let plan: RulePlan | undefined
+    try {
+      plan = planRule(parseRule(rule.sql), {tables: [...Object.keys(cfg.tables)], sources: Object.keys(cfg.sources)})
+    } catch (error) {
+      if (error instanceof RuleSyntaxError) {
+        problems.push({file, ...sqlAt(error), message: `rule ${name}: ${error.detail}`})
+      } else if (error instanceof RulePlanError) {
+        for (const p of error.problems) problems.push({file, ...sqlAt(p), message: `rule ${name}: ${p.message}`})
+      } else {
+        throw error
+      }
+    }
+    if (rule.map !== undefined) {
+      try {
+        compileMap(rule.map)
+      } catch (error) {
+        problems.push({file, ...at(['rules', index, 'map']), message: `rules[${index}].${(error as Error).message}`})
+      }
+    }
+    const sinks: LoadedSink[] = []
+    const sinkNames = new Set<string>()
+    rule.sinks.forEach((entry, i) => {
+      const spec = sinkSpec(entry.type)
+      const sinkName = entry.name ?? `${name}.${entry.type}${rule.sinks.filter((s) => s.type === entry.type).length > 1 ? i : ''}`
+      if (sinkNames.has(sinkName)) problems.push({file, ...at(['rules', index, 'sinks', i, 'name']), message: `sink name "${sinkName}" is used twice in rule ${name}`})
+      sinkNames.add(sinkName)
+      if (!spec) {
+        problems.push({file, ...at(['rules', index, 'sinks', i, 'type']), message: `rules[${index}].sinks[${i}].type: unknown sink type "${entry.type}" (one of ${SINK_SPECS.map((s) => s.type).join(', ')})`})
+        return
+      }
+      const opts = validateOptions(spec.options, entry, SINK_COMMON, ['rules', index, 'sinks', i], file, loaded, problems)
+      if (opts.ok) sinks.push({name: sinkName, entry, spec, options: opts.value})
+    })
+    if (plan) {
+      for (const w of plan.warnings) warnings.push({file, ...sqlAt(w), message: `rule ${name}: ${w.message}`})
+      for (const w of dialectWarnings(plan)) warnings.push({file, ...at(['rules', index, 'sql']), message: `rule ${name}: ${w}`})
+      if (rule.sinks.length === 0) warnings.push({file, ...at(['rules', index]), message: `rule ${name} has no sinks: its rows go nowhere`})
+      rules.push({name, index, config: rule, plan, sinks})
+    }
+  })
+
+  if (problems.length > 0) throw new ConfigError(problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0)))
+  return {file, baseDir, name: cfg.name ?? file.replace(/^.*[\\/]/, '').replace(/\.ya?ml$/i, ''), config: cfg, sources, tables, rules, warnings}
+}
+
+/** Where eKuiper would give a different answer, so people porting rules are told (window-semantics.md). */
+function dialectWarnings(plan: RulePlan): string[] {
+  const out: string[] = []
+  const w = plan.window
+  if (w && (w.kind === 'sliding' || w.kind === 'session' || w.kind === 'count') && plan.groupKeys.length > 0) {
+    out.push(`${w.kind} windows are per GROUP BY key here; eKuiper windows the whole stream and groups inside each window, so its rows differ`)
+  }
+  if (w && (w.kind === 'tumbling' || w.kind === 'hopping')) {
+    // eKuiper drops late events per event; iotd keeps them while their window is open.
+  }
+  return out
+}
+
+function validateOptions(
+  schema: z.ZodType,
+  entry: Record<string, unknown>,
+  common: ReadonlySet<string>,
+  path: PropertyKey[],
+  file: string,
+  loaded: LoadedConfig<unknown>,
+  problems: ConfigProblem[],
+): {ok: true; value: unknown} | {ok: false} {
+  const own: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(entry)) if (!common.has(k)) own[k] = v
+  const parsed = schema.safeParse(own)
+  if (parsed.success) return {ok: true, value: parsed.data}
+  const where = (p: PropertyKey[]) => p.map((s) => (typeof s === 'number' ? `[${s}]` : `.${String(s)}`)).join('').replace(/^\./, '')
+  for (const issue of parsed.error.issues) {
+    const ip = issue.path as PropertyKey[]
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        const pos = loaded.locate([...path, ...ip, key], {key: true}) ?? loaded.locate(path) ?? {line: 1, col: 1}
+        problems.push({file, ...pos, message: `${where([...path, ...ip])}: unknown key "${key}"`})
+      }
+      continue
+    }
+    const missing = issue.code === 'invalid_type' && /received undefined/.test(issue.message)
+    const pos = (missing ? loaded.locate([...path, ...ip.slice(0, -1)]) : loaded.locate([...path, ...ip])) ?? loaded.locate(path) ?? {line: 1, col: 1}
+    const message = missing ? `${where([...path, ...ip.slice(0, -1)])}: missing required key "${String(ip.at(-1))}"` : `${where([...path, ...ip])}: ${issue.message}`
+    problems.push({file, ...pos, message})
+  }
+  return {ok: false}
+}
+
+/**
+ * Maps a (line, col) inside a rule's SQL to the file. Block scalars (`sql: |`) start on the next line at the block's
+ * indentation; quoted scalars one column after the quote; plain scalars where they start.
+ */
+export function sqlPosition(text: string, valueAt: {line: number; col: number}, line: number, col: number): {line: number; col: number} {
+  const lines = text.split(/\r?\n/)
+  const first = lines[valueAt.line - 1] ?? ''
+  const indicator = first[valueAt.col - 1]
+  if (indicator === '|' || indicator === '>') {
+    let start = valueAt.line + 1
+    while (start <= lines.length && (lines[start - 1] ?? '').trim() === '') start++
+    const fileLine = start + line - 1
+    const indent = /^ */.exec(lines[start - 1] ?? '')?.[0].length ?? 0
+    return {line: fileLine, col: indent + col}
+  }
+  if (line === 1) return {line: valueAt.line, col: valueAt.col + (indicator === '"' || indicator === "'" ? 1 : 0) + col - 1}
+  const fileLine = valueAt.line + line - 1
+  const indent = /^ */.exec(lines[fileLine - 1] ?? '')?.[0].length ?? 0
+  return {line: fileLine, col: indent + col}
+}
+
+/** `--set sources.plant.broker=mqtt://x:1883`, `--set rules[0].lateTolerance=5s`: values are read as YAML scalars. */
+export function applyOverrides(text: string, sets: readonly string[], file: string): string {
+  const doc = parseDocument(text)
+  for (const s of sets) {
+    const eq = s.indexOf('=')
+    if (eq <= 0) throw new ConfigError([{file, message: `--set ${s}: expected path=value (e.g. rules[0].lateTolerance=5s)`}])
+    const path = s
+      .slice(0, eq)
+      .split(/\.|\[(\d+)\]/)
+      .filter((p) => p !== undefined && p !== '')
+      .map((p) => (/^\d+$/.test(p) ? Number(p) : p))
+    const raw = s.slice(eq + 1)
+    const value: unknown = parseDocument(raw).toJS()
+    doc.setIn(path, value ?? raw)
+  }
+  return doc.toString()
+}

@@ -1,0 +1,110 @@
+/**
+ * The pipeline file (version 1), as zod schemas. Source and sink entries are checked in two steps: here only their
+ * common keys (type, timestamp, batch, retry, …); the loader then validates the rest against the registered
+ * component's own options schema, so adding a sink is adding one file (DESIGN.md, rule 4).
+ */
+import {z} from 'zod'
+import {duration} from '../../sim/scenario/units-schema.js'
+
+const name = z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'a name is letters, digits, _ and - (starting with a letter or _)')
+
+/** Keys every source entry may carry, whatever its type. */
+export const sourceCommonShape = {
+  type: z.string().meta({description: 'The source kind: see docs/pipeline-reference.md (mqtt, csv, stdin, file, sim, …).'}),
+  timestamp: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({description: 'Payload field holding the event time (epoch ms or ISO-8601). Without it, arrival time is used (processing time).'}),
+  key: z.string().min(1).optional().meta({description: 'Payload field used as the record key (device id) for stateful functions without PARTITION BY.'}),
+}
+
+export const sinkCommonShape = {
+  type: z.string().meta({description: 'The sink kind: stdout, file, mqtt, http, postgres, …'}),
+  name: name.optional().meta({description: 'Name in metrics and dead-letter entries (default: <rule>.<type>[index]).'}),
+  batch: z
+    .strictObject({
+      count: z.number().int().min(1).max(100_000).default(1).meta({description: 'Rows per write (a full batch is written at once).'}),
+      interval: duration().default(1000).meta({description: 'A partial batch is written after this long.'}),
+    })
+    .optional(),
+  retry: z
+    .strictObject({
+      attempts: z.number().int().min(0).default(10).meta({description: 'Retries of a transient failure before the batch is dead-lettered (0 = none).'}),
+      initial: duration().default(200).meta({description: 'Delay cap of the first retry.'}),
+      max: duration().default(10_000).meta({description: 'Upper bound of any retry delay.'}),
+    })
+    .optional(),
+  queue: z.number().int().min(1).max(1_000_000).default(1024).meta({description: 'Rows waiting for this sink before the sources are paused (backpressure).'}),
+  overflow: z
+    .enum(['block', 'drop'])
+    .default('block')
+    .meta({description: 'block (default) pauses the sources while the queue is full; drop discards new rows and counts them.'}),
+}
+
+export const sourceEntrySchema = z.looseObject(sourceCommonShape)
+export const sinkEntrySchema = z.looseObject(sinkCommonShape)
+
+export const tableSchema = z.strictObject({
+  file: z.string().min(1).meta({description: 'CSV (with a header row) or JSON (an array of objects) file, relative to the pipeline file.'}),
+  format: z.enum(['csv', 'json']).optional().meta({description: 'Default: from the file extension.'}),
+})
+
+export const ruleSchema = z.strictObject({
+  name: name.optional().meta({description: 'Default: rule1, rule2, … in file order.'}),
+  sql: z.string().min(1).meta({description: 'One SELECT statement in the eKuiper dialect.'}),
+  map: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({description: 'A JSONata expression applied to each output row (escape hatch; slower than SQL). null/undefined results drop the row.'}),
+  lateTolerance: duration().default(0).meta({description: 'Watermark = max event time seen - lateTolerance.'}),
+  offset: duration().default(0).meta({description: 'Shifts epoch alignment of time windows (e.g. -1h for days starting at 01:00 UTC).'}),
+  maxFutureSkew: duration().default(300_000).meta({description: 'Live sources: events further ahead of the wall clock are rejected and counted.'}),
+  late: z.enum(['drop', 'deadLetter']).default('drop').meta({description: 'What happens to late events: counted and dropped, or also written to the dead letter.'}),
+  sinks: z.array(sinkEntrySchema).default([]).meta({description: 'Where the rule\'s rows go; every row goes to every sink.'}),
+})
+
+const testEventSchema = z.looseObject({}).meta({description: 'A record: payload fields, plus optional ts, topic, source.'})
+
+export const pipelineTestSchema = z.strictObject({
+  name: z.string().min(1),
+  rule: z.string().optional().meta({description: 'Rule whose output is checked (default: the only rule).'}),
+  source: z.string().optional().meta({description: 'Source the events come from (default: the first source).'}),
+  input: z.array(testEventSchema).meta({description: 'Events in arrival order: `ts` (event time, epoch ms or ISO-8601), `topic` and `source` are record metadata, every other key is payload.'}),
+  endOfInput: z.boolean().default(true).meta({description: 'Flush windows at the end (a finite source). false: open windows stay open.'}),
+  expect: z.array(z.looseObject({})).meta({description: 'The rows the rule must emit, in order. Each row must equal the expected object.'}),
+  metrics: z
+    .strictObject({
+      lateDropped: z.number().int().min(0).optional(),
+      windowsFired: z.number().int().min(0).optional(),
+      deadLettered: z.number().int().min(0).optional(),
+      filtered: z.number().int().min(0).optional(),
+    })
+    .optional()
+    .meta({description: 'Counters the run must end with.'}),
+})
+
+export const pipelineSchema = z.strictObject({
+  version: z.literal(1).meta({description: 'Pipeline file format version; always 1.'}),
+  name: z.string().optional(),
+  description: z.string().optional(),
+  sources: z.record(name, sourceEntrySchema).refine((r) => Object.keys(r).length > 0, 'a pipeline needs at least one source'),
+  tables: z.record(name, tableSchema).default({}),
+  rules: z.array(ruleSchema).min(1, 'a pipeline needs at least one rule'),
+  deadLetter: z.string().min(1).optional().meta({description: 'JSON-lines file for undecodable input, rows that fail, late events (late: deadLetter); default: counted only, with a warning.'}),
+  shutdown: z
+    .strictObject({
+      timeout: duration().default(10_000).meta({description: 'How long draining may take after Ctrl-C before the rest is abandoned.'}),
+      openWindows: z.enum(['flush', 'drop']).default('flush').meta({description: 'On Ctrl-C/--duration: fire open windows (flush) or discard them (drop). End of input always flushes.'}),
+    })
+    .default({timeout: 10_000, openWindows: 'flush'}),
+  tests: z.array(pipelineTestSchema).default([]),
+})
+
+export type PipelineFile = z.output<typeof pipelineSchema>
+export type RuleConfig = z.output<typeof ruleSchema>
+export type SourceEntry = z.output<typeof sourceEntrySchema>
+export type SinkEntry = z.output<typeof sinkEntrySchema>
+export type TableConfig = z.output<typeof tableSchema>
+export type PipelineTest = z.output<typeof pipelineTestSchema>

@@ -1,0 +1,150 @@
+/**
+ * `iotd pipeline explain`: the plan of every rule as the runtime will execute it — source -> join -> filter ->
+ * window (keyed by …) -> having -> project -> sinks — with the SQL text of each part quoted from the rule.
+ */
+import type {LoadedPipeline, LoadedRule} from './config/load.js'
+import type {BoundExpr, RulePlan, SourceSpan} from './rule/index.js'
+
+export interface RuleExplanation {
+  name: string
+  sql: string
+  from: string
+  joins: string[]
+  where?: string
+  window?: {kind: string; text: string; keyedBy: string[]; filter?: string; over?: string}
+  aggregates: string[]
+  having?: string
+  select: string[]
+  orderBy: string[]
+  limit?: number
+  map?: string
+  time: string
+  sinks: {name: string; type: string; batch: string}[]
+  warnings: string[]
+}
+
+export interface PipelineExplanation {
+  schemaVersion: 1
+  pipeline: string
+  file: string
+  sources: {name: string; type: string; finite: boolean; eventTime: string}[]
+  tables: {name: string; rows: number; columns: string[]}[]
+  rules: RuleExplanation[]
+  deadLetter?: string
+}
+
+function text(sql: string, loc: SourceSpan | undefined): string {
+  return loc ? sql.slice(loc.offset, loc.endOffset).replace(/\s+/g, ' ').trim() : ''
+}
+
+function exprText(sql: string, e: BoundExpr | undefined): string | undefined {
+  return e ? text(sql, e.loc) : undefined
+}
+
+function ms(n: number): string {
+  if (n === 0) return '0'
+  for (const [u, f] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) if (n % f === 0) return `${n / f}${u}`
+  return `${n}ms`
+}
+
+function windowText(plan: RulePlan): string {
+  const w = plan.window!
+  switch (w.kind) {
+    case 'tumbling':
+      return `tumbling ${ms(w.sizeMs)}`
+    case 'hopping':
+      return `hopping ${ms(w.sizeMs)} every ${ms(w.hopMs)}`
+    case 'sliding':
+      return `sliding ${ms(w.sizeMs)}${w.delayMs ? ` + delay ${ms(w.delayMs)}` : ''}`
+    case 'session':
+      return `session, gap ${ms(w.timeoutMs)}, max ${ms(w.maxDurationMs)}`
+    case 'count':
+      return `count ${w.count}${w.every !== w.count ? ` every ${w.every}` : ''}`
+  }
+}
+
+function explainRule(p: LoadedPipeline, r: LoadedRule): RuleExplanation {
+  const sql = r.config.sql
+  const plan = r.plan
+  const src = plan.source
+  const from = src.kind === 'topic' ? `topic filter "${src.filter}" (records of any source)` : `source ${src.name}`
+  const timed = p.sources.filter((s) => src.kind === 'topic' || s.name === src.name)
+  const eventTime = timed.every((s) => s.entry.timestamp !== undefined || s.spec.finite)
+  return {
+    name: r.name,
+    sql: sql.trim(),
+    from,
+    joins: plan.joins.map((j) => `${j.type === 'left' ? 'LEFT JOIN' : 'JOIN'} ${j.table}${j.alias !== j.table ? ` AS ${j.alias}` : ''} ON ${text(sql, j.on.loc)}`),
+    where: exprText(sql, plan.where),
+    window: plan.window
+      ? {
+          kind: plan.window.kind,
+          text: windowText(plan),
+          keyedBy: plan.groupKeys.map((k) => k.name),
+          filter: exprText(sql, plan.window.filter),
+          over: plan.window.kind === 'sliding' ? exprText(sql, plan.window.over) : undefined,
+        }
+      : undefined,
+    aggregates: plan.aggregates.map((a) => text(sql, a.loc)),
+    having: exprText(sql, plan.having),
+    select: plan.projections.map((pr) => (pr.kind === 'expr' ? `${pr.name} = ${text(sql, pr.expr.loc)}` : pr.from === 'payload' ? '*' : `${pr.from.table}.*`)),
+    orderBy: plan.orderBy.map((o) => `${text(sql, o.expr.loc)} ${o.direction.toUpperCase()}`),
+    limit: plan.limit,
+    map: r.config.map,
+    time: `${eventTime ? 'event time' : 'processing time'}, lateTolerance ${ms(r.config.lateTolerance)}${r.config.offset ? `, offset ${ms(r.config.offset)}` : ''}, late events: ${r.config.late === 'deadLetter' ? 'dead letter' : 'counted and dropped'}`,
+    sinks: r.sinks.map((s) => {
+      const count = s.entry.batch?.count ?? s.spec.batch?.count ?? 1
+      const interval = s.entry.batch?.interval ?? s.spec.batch?.intervalMs ?? 1000
+      return {name: s.name, type: s.spec.type, batch: count > 1 ? `batches of ${count} or every ${ms(interval)}` : 'row by row'}
+    }),
+    warnings: p.warnings.filter((w) => w.message.startsWith(`rule ${r.name}:`)).map((w) => w.message),
+  }
+}
+
+export function explainPipeline(p: LoadedPipeline): PipelineExplanation {
+  return {
+    schemaVersion: 1,
+    pipeline: p.name,
+    file: p.file,
+    sources: p.sources.map((s) => ({
+      name: s.name,
+      type: s.spec.type,
+      finite: s.spec.finite === true,
+      eventTime: s.entry.timestamp ? `field ${s.entry.timestamp}` : s.spec.finite ? "the source's own timestamps" : 'arrival time (processing time)',
+    })),
+    tables: [...p.tables.values()].map((t) => ({name: t.name, rows: t.rows.length, columns: [...t.columns]})),
+    rules: p.rules.map((r) => explainRule(p, r)),
+    deadLetter: p.config.deadLetter,
+  }
+}
+
+export function formatExplanation(e: PipelineExplanation): string {
+  const lines: string[] = [`pipeline ${e.pipeline} (${e.file})`, '', 'sources']
+  for (const s of e.sources) lines.push(`  ${s.name}  ${s.type}${s.finite ? ' (finite: windows flush at its end)' : ' (live)'}; event time: ${s.eventTime}`)
+  if (e.tables.length > 0) {
+    lines.push('tables')
+    for (const t of e.tables) lines.push(`  ${t.name}  ${t.rows} rows (${t.columns.join(', ')})`)
+  }
+  for (const r of e.rules) {
+    lines.push('', `rule ${r.name}`)
+    for (const l of r.sql.split('\n')) lines.push(`  | ${l}`)
+    lines.push(`  source    ${r.from}`)
+    for (const j of r.joins) lines.push(`  join      ${j}`)
+    if (r.where) lines.push(`  filter    WHERE ${r.where}`)
+    if (r.window) {
+      lines.push(`  window    ${r.window.text}${r.window.keyedBy.length ? `, keyed by ${r.window.keyedBy.join(', ')}` : ''}; ${r.time}`)
+      if (r.window.filter) lines.push(`            FILTER (WHERE ${r.window.filter})`)
+      if (r.window.over) lines.push(`            OVER (WHEN ${r.window.over})`)
+      if (r.aggregates.length) lines.push(`  aggregate ${r.aggregates.join(', ')}`)
+    }
+    if (r.having) lines.push(`  having    ${r.having}`)
+    lines.push(`  project   ${r.select.join(', ')}`)
+    if (r.orderBy.length) lines.push(`  order     ${r.orderBy.join(', ')} (per firing)`)
+    if (r.limit !== undefined) lines.push(`  limit     ${r.limit} (per firing)`)
+    if (r.map) lines.push(`  map       JSONata: ${r.map.replace(/\s+/g, ' ')}`)
+    lines.push(`  sinks     ${r.sinks.length ? r.sinks.map((s) => `${s.name} (${s.type}, ${s.batch})`).join(', ') : '(none)'}`)
+    for (const w of r.warnings) lines.push(`  warning   ${w}`)
+  }
+  if (e.deadLetter) lines.push('', `dead letter: ${e.deadLetter}`)
+  return `${lines.join('\n')}\n`
+}

@@ -1,0 +1,25 @@
+/**
+ * Every source and sink kind a pipeline file may name, each registered once with its spec (DESIGN.md, rule 4):
+ * validation, defaults, the JSON Schema, `pipeline lint` and the reference docs all come from these lists.
+ * Adding a kind is adding its file and one line here.
+ */
+import {stdoutSink} from './sinks/stdout.js'
+import {fileSource} from './sources/file.js'
+import {simSource} from './sources/sim.js'
+import {stdinSource} from './sources/stdin.js'
+import type {SinkSpec, SourceSpec} from './types.js'
+
+// Specs are generic in their options; the registry only hands options through after validating them with the
+// spec's own schema, so the element type is widened here once.
+/* eslint-disable @typescript-eslint/no-explicit-any */
+export const SOURCE_SPECS: readonly SourceSpec<any>[] = [stdinSource, fileSource, simSource]
+export const SINK_SPECS: readonly SinkSpec<any>[] = [stdoutSink]
+/* eslint-enable @typescript-eslint/no-explicit-any */
+
+export function sourceSpec(type: string): SourceSpec<unknown> | undefined {
+  return SOURCE_SPECS.find((s) => s.type === type)
+}
+
+export function sinkSpec(type: string): SinkSpec<unknown> | undefined {
+  return SINK_SPECS.find((s) => s.type === type)
+}

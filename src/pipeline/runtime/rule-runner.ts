@@ -1,0 +1,328 @@
+/**
+ * One rule at run time: FROM match -> JOIN -> WHERE -> (window, keyed by GROUP BY) -> HAVING -> project ->
+ * ORDER BY/LIMIT (per firing). Synchronous and allocation-light: the runtime calls `process` for every record and
+ * gets back the rows it produced, each carrying the ack handles of the events it came from.
+ */
+import {compareValues} from '../rule/values.js'
+import {
+  compileExpression,
+  compileRule,
+  type Accumulator,
+  type BoundExpr,
+  type CompiledRule,
+  type Evaluator,
+  type JoinPlan,
+  type RowContext,
+  type RulePlan,
+  type RecordMetaView,
+} from '../rule/index.js'
+import {isValidTopicFilter} from '../rule/index.js'
+import {indexKey, type LookupTable} from '../tables.js'
+import type {PipelineRecord} from '../types.js'
+import {createWindowOperator, type WindowOperator, type WindowOutput, type WindowSpec, type WindowStats} from '../window/index.js'
+import {topicMatches} from './topic-match.js'
+
+/** What the runtime hands in per event: an opaque ack handle the rule passes back on the rows it produces. */
+export type AckHandle = unknown
+
+export interface OutputRow {
+  fields: Record<string, unknown>
+  /** Event time of the row: the event's ts, or window_end for window rows. */
+  ts: number
+  topic?: string
+  /** Ack handles this row releases (empty for rows whose events were acknowledged already). */
+  acks: AckHandle[]
+}
+
+export interface RuleCounters {
+  /** Records that matched FROM. */
+  in: number
+  /** Removed by WHERE, FILTER or an inner JOIN without a match. */
+  filtered: number
+  out: number
+  lateDropped: number
+  windowsFired: number
+  openWindows: number
+  futureRejected: number
+}
+
+export interface RuleRunnerOptions {
+  name: string
+  plan: RulePlan
+  /** The rule's FROM names one of these sources (by name); topic filters match records of any source. */
+  tables: ReadonlyMap<string, LookupTable>
+  lateToleranceMs?: number
+  offsetMs?: number
+  /** Live sources: the wall clock for the future-skew check; undefined for finite inputs (no check). */
+  futureSkew?: {now: () => number; maxFutureSkewMs: number}
+  /** Late event (or future-skew rejection): the runtime acknowledges it and may dead-letter it. */
+  onDropped?: (record: PipelineRecord, why: 'late' | 'future', ack: AckHandle) => void
+  /** Ack handles of held events that leave a window without a row still to come. */
+  onRelease?: (acks: AckHandle[]) => void
+  now?: () => number
+}
+
+interface Held {
+  row: RowContext
+  record: PipelineRecord
+}
+
+interface AggState {
+  accs: Accumulator[]
+  last: RowContext | undefined
+}
+
+interface AggResult {
+  values: unknown[]
+  last: RowContext | undefined
+}
+
+type Join = (ctx: RowContext, tables: Record<string, unknown>) => boolean
+
+export class RuleRunner {
+  readonly name: string
+  readonly plan: RulePlan
+  readonly compiled: CompiledRule
+  readonly counters: RuleCounters = {in: 0, filtered: 0, out: 0, lateDropped: 0, windowsFired: 0, openWindows: 0, futureRejected: 0}
+  private readonly matchSource: (record: PipelineRecord) => boolean
+  private readonly joins: Join[]
+  private readonly window?: WindowOperator<Held, AggResult>
+  private readonly order?: {key: Evaluator; desc: boolean}[]
+  private readonly opts: RuleRunnerOptions
+  /** Set by the window's late/future callbacks during one push. */
+  private droppedNow = false
+
+  constructor(opts: RuleRunnerOptions) {
+    this.opts = opts
+    this.name = opts.name
+    this.plan = opts.plan
+    this.compiled = compileRule(opts.plan, {context: opts.now ? {now: opts.now} : undefined})
+    const src = opts.plan.source
+    if (src.kind === 'topic') {
+      const filter = src.filter
+      const exact = isValidTopicFilter(filter) && !filter.includes('+') && !filter.includes('#')
+      this.matchSource = exact ? (r) => r.topic === filter : (r) => r.topic !== undefined && topicMatches(filter, r.topic)
+    } else {
+      const name = src.name
+      this.matchSource = (r) => r.meta.source === name
+    }
+    this.joins = opts.plan.joins.map((j, i) => this.compileJoin(j, this.compiled.joinOn[i]))
+    if (opts.plan.window) {
+      const aggs = this.compiled.aggregates
+      const spec = toWindowSpec(opts.plan.window)
+      this.window = createWindowOperator<Held, AggResult, AggState>(
+        spec,
+        {
+          create: () => ({accs: aggs.map((a) => a.create()), last: undefined}),
+          add(state, held) {
+            for (let i = 0; i < aggs.length; i++) state.accs[i].add(aggs[i].value(held.row))
+            state.last = held.row
+          },
+          result: (state) => ({values: state.accs.map((a) => a.result()), last: state.last}),
+          merge(a, b) {
+            for (let i = 0; i < a.accs.length; i++) a.accs[i].merge(b.accs[i])
+            a.last = b.last ?? a.last
+            return a
+          },
+        },
+        {
+          lateToleranceMs: opts.lateToleranceMs ?? 0,
+          offsetMs: opts.offsetMs ?? 0,
+          futureSkew: opts.futureSkew,
+          onLate: (ev) => {
+            this.droppedNow = true
+            opts.onDropped?.(ev.row.record, 'late', ev.ack)
+          },
+          onFutureSkew: (ev) => {
+            this.droppedNow = true
+            opts.onDropped?.(ev.row.record, 'future', ev.ack)
+          },
+          onRelease: (acks) => opts.onRelease?.(acks),
+        },
+      )
+      if (opts.plan.orderBy.length > 0) {
+        this.order = opts.plan.orderBy.map((o) => ({key: compileExpression(o.expr, {state: this.compiled.state}), desc: o.direction === 'desc'}))
+      }
+    }
+  }
+
+  get windowed(): boolean {
+    return this.window !== undefined
+  }
+
+  matches(record: PipelineRecord): boolean {
+    return this.matchSource(record)
+  }
+
+  /**
+   * One record that matched FROM. Returns the rows it produced (possibly none). `ack` is held by the window when
+   * the event is kept; `held` tells the caller whether it was (then the window gives it back later).
+   */
+  process(record: PipelineRecord, meta: RecordMetaView, ack: AckHandle, out: OutputRow[]): boolean {
+    this.counters.in++
+    const c = this.compiled
+    const row: RowContext = {payload: record.fields, meta, key: record.key}
+    let pass = true
+    if (this.joins.length > 0) {
+      const tables: Record<string, unknown> = {}
+      row.tables = tables
+      for (const join of this.joins) {
+        if (!join(row, tables)) {
+          pass = false
+          break
+        }
+      }
+    }
+    if (pass && c.where && !c.where(row)) pass = false
+    if (!this.window) {
+      if (!pass) {
+        this.counters.filtered++
+        return false
+      }
+      out.push({fields: c.project(row), ts: record.ts, topic: record.topic, acks: ack === undefined ? [] : [ack]})
+      this.counters.out++
+      return true
+    }
+    if (pass && c.filter && !c.filter(row)) pass = false
+    if (!pass) this.counters.filtered++
+    const triggers = c.over ? c.over(row) : true
+    const key = this.groupKey(row)
+    this.droppedNow = false
+    const fired = this.window.push({ts: record.ts, key, row: {row, record}, ack}, pass, triggers)
+    // Held when accepted and neither late nor rejected: the window gives the ack back with a row or via onRelease.
+    const held = pass && !this.droppedNow
+    if (fired.length > 0) this.emitWindows(fired, out)
+    return held
+  }
+
+  /** Raises the watermark without an event (processing-time rules, idle live sources). */
+  advanceTo(watermark: number, out: OutputRow[]): void {
+    if (!this.window) return
+    const fired = this.window.advanceTo(watermark)
+    if (fired.length > 0) this.emitWindows(fired, out)
+  }
+
+  /** End of input (or a flushing shutdown): every open window fires. */
+  end(out: OutputRow[]): void {
+    if (!this.window) return
+    const fired = this.window.end()
+    if (fired.length > 0) this.emitWindows(fired, out)
+  }
+
+  stats(): RuleCounters {
+    if (this.window) {
+      const s: WindowStats = this.window.stats()
+      this.counters.lateDropped = s.lateDropped
+      this.counters.windowsFired = s.windowsFired
+      this.counters.openWindows = s.openWindows
+      this.counters.futureRejected = s.futureRejected
+    }
+    return {...this.counters}
+  }
+
+  private groupKey(row: RowContext): string {
+    const keys = this.compiled.groupKeys
+    if (keys.length === 0) return ''
+    if (keys.length === 1) {
+      const v = keys[0](row)
+      return typeof v === 'string' ? v : (indexKey(v) ?? '\u0000null')
+    }
+    return JSON.stringify(keys.map((k) => k(row)))
+  }
+
+  private emitWindows(fired: WindowOutput<AggResult>[], out: OutputRow[]): void {
+    const c = this.compiled
+    let rows: {ctx: RowContext; acks: unknown[]; end: number; topic?: string}[] = []
+    for (const w of fired) {
+      const last = w.aggregates.last
+      const ctx: RowContext = {
+        payload: last?.payload ?? null,
+        meta: last?.meta ?? {},
+        key: last?.key,
+        tables: last?.tables,
+        window: {start: w.windowStart, end: w.windowEnd},
+        aggregates: w.aggregates.values,
+      }
+      if (c.having && !c.having(ctx)) {
+        // The row is not emitted, but its events are done: give their acks back.
+        if (w.acks.length > 0) this.opts.onRelease?.(w.acks)
+        continue
+      }
+      rows.push({ctx, acks: w.acks, end: w.windowEnd, topic: (last?.meta.topic as string | undefined) ?? undefined})
+    }
+    if (this.order) {
+      const order = this.order
+      rows.sort((a, b) => {
+        for (const o of order) {
+          const d = compareValues(o.key(a.ctx), o.key(b.ctx)) ?? 0
+          if (d !== 0) return o.desc ? -d : d
+        }
+        return 0
+      })
+    }
+    if (this.plan.limit !== undefined && rows.length > this.plan.limit) {
+      for (const r of rows.slice(this.plan.limit)) if (r.acks.length > 0) this.opts.onRelease?.(r.acks)
+      rows = rows.slice(0, this.plan.limit)
+    }
+    for (const r of rows) {
+      out.push({fields: c.project(r.ctx), ts: r.end, topic: r.topic, acks: r.acks})
+      this.counters.out++
+    }
+  }
+
+  private compileJoin(j: JoinPlan, on: (row: RowContext) => boolean): Join {
+    const table = this.opts.tables.get(j.table)
+    const rows = table?.rows ?? []
+    const alias = j.alias
+    const left = j.type === 'left'
+    const eq = equiJoin(j.on, alias)
+    if (eq && table) {
+      const index = table.index(eq.column)
+      const probe = compileExpression(eq.probe, {state: this.compiled.state})
+      return (ctx, tables) => {
+        const k = indexKey(probe(ctx))
+        const hit = k === undefined ? undefined : index.get(k)
+        tables[alias] = hit ?? null
+        return hit !== undefined || left
+      }
+    }
+    return (ctx, tables) => {
+      for (const candidate of rows) {
+        tables[alias] = candidate
+        if (on(ctx)) return true
+      }
+      tables[alias] = null
+      return left
+    }
+  }
+}
+
+/** `ON <expr without the table> = alias.column` (either side): a hash join. */
+function equiJoin(on: BoundExpr, alias: string): {column: string; probe: BoundExpr} | undefined {
+  if (on.kind !== 'compare' || on.op !== '=') return undefined
+  const col = (e: BoundExpr) => (e.kind === 'tableField' && e.table === alias && e.path.length === 1 && typeof e.path[0] === 'string' ? e.path[0] : undefined)
+  const l = col(on.left)
+  const r = col(on.right)
+  if (l !== undefined && !mentionsTable(on.right, alias)) return {column: l, probe: on.right}
+  if (r !== undefined && !mentionsTable(on.left, alias)) return {column: r, probe: on.left}
+  return undefined
+}
+
+function mentionsTable(e: BoundExpr, alias: string): boolean {
+  return JSON.stringify(e, (k, v: unknown) => (k === 'spec' || k === 'loc' ? undefined : v)).includes(`"table":${JSON.stringify(alias)}`)
+}
+
+export function toWindowSpec(w: NonNullable<RulePlan['window']>): WindowSpec {
+  switch (w.kind) {
+    case 'tumbling':
+      return {kind: 'tumbling', sizeMs: w.sizeMs}
+    case 'hopping':
+      return {kind: 'hopping', sizeMs: w.sizeMs, hopMs: w.hopMs}
+    case 'sliding':
+      return {kind: 'sliding', sizeMs: w.sizeMs, delayMs: w.delayMs}
+    case 'session':
+      return {kind: 'session', maxDurationMs: w.maxDurationMs, timeoutMs: w.timeoutMs}
+    case 'count':
+      return {kind: 'count', size: w.count, hop: w.every}
+  }
+}

@@ -1,0 +1,384 @@
+/**
+ * The pipeline runtime: sources -> rules (+ windows) -> sinks, in one process.
+ *
+ * - Backpressure: each sink has a bounded queue; after every source batch the runtime waits while any sink queue
+ *   with the `block` policy is full, so a slow sink pauses the sources (an MQTT source stops reading its socket).
+ *   A queue can exceed its bound by at most the rows of one source batch.
+ * - At-least-once: a message is acknowledged (Delivery.ack) only when every sink has accepted, or dead-lettered,
+ *   every row derived from it; events held in open windows are acknowledged when their window fires (AckTracker).
+ * - Shutdown: end of every (finite) source flushes all windows and drains the sinks; Ctrl-C, --duration or an
+ *   abort stops the sources, then flushes (or drops, `shutdown.openWindows: drop`) open windows and drains the
+ *   sinks, bounded by `shutdown.timeout`. The summary says what happened either way.
+ */
+import {performance} from 'node:perf_hooks'
+import {getPath} from './paths.js'
+import type {LoadedPipeline, LoadedRule} from '../config/load.js'
+import {toEpochMs} from '../records.js'
+import type {RecordMetaView} from '../rule/index.js'
+import {NOOP_ACK, type DeadLetterEntry, type Delivery, type PipelineRecord, type Sink, type Source, type StageContext} from '../types.js'
+import {AckTracker, holdAll, releaseAll} from './ack-tracker.js'
+import {DeadLetter} from './dead-letter.js'
+import {compileMap, type MapStep} from './map-step.js'
+import {RuleRunner, type OutputRow, type RuleCounters} from './rule-runner.js'
+import {SinkRunner, type SinkCounters} from './sink-runner.js'
+
+export interface SourceInstance {
+  name: string
+  type: string
+  source: Source
+  finite: boolean
+  /** Payload field with the event time; undefined = the record's own ts (arrival time for live sources). */
+  timestampField?: string
+  keyField?: string
+}
+
+export interface RunPipelineOptions {
+  pipeline: LoadedPipeline
+  /** Replaces the configured sources (tests, `pipeline test`). */
+  sources?: SourceInstance[]
+  /** Replaces the configured sinks of every rule (tests, `pipeline test`). */
+  sinksFor?: (rule: LoadedRule) => {sink: Sink; type: string}[]
+  /** Stop after this long (a normal end: exit 0). */
+  durationMs?: number
+  /** Ctrl-C / SIGTERM. */
+  signal?: AbortSignal
+  /** Overrides `deadLetter:` of the file; null: count only (tests). */
+  deadLetterFile?: string | null
+  /** false: the sources' end is not the end of the input (open windows are neither flushed nor acknowledged). */
+  endOfInput?: boolean
+  /** Overrides `shutdown.openWindows` of the file. */
+  openWindows?: 'flush' | 'drop'
+  warn?: (message: string) => void
+  /** Called about once a second with the counters so far (live view / plain progress lines). */
+  onProgress?: (summary: PipelineSummary) => void
+  progressIntervalMs?: number
+  env?: Readonly<Record<string, string | undefined>>
+}
+
+export interface SourceCounters {
+  name: string
+  type: string
+  records: number
+  deadLettered: number
+  ended: boolean
+}
+
+export interface PipelineSummary {
+  schemaVersion: 1
+  pipeline: string
+  /** How the run ended. */
+  stoppedBy: 'end-of-input' | 'duration' | 'interrupt' | 'error'
+  interrupted: boolean
+  error?: string
+  elapsedMs: number
+  eventsIn: number
+  eventsPerSecond: number
+  sources: SourceCounters[]
+  rules: (RuleCounters & {name: string; mapDropped: number})[]
+  sinks: SinkCounters[]
+  deadLetter: {file?: string; count: number; byStage: Record<string, number>}
+  /** Open windows discarded at shutdown (openWindows: drop), rows abandoned at the shutdown timeout. */
+  droppedAtShutdown: {openWindows: number; queuedRows: number}
+}
+
+interface RuleSlot {
+  loaded: LoadedRule
+  runner: RuleRunner
+  sinks: SinkRunner[]
+  map?: MapStep
+  mapDropped: number
+  processingTime: boolean
+}
+
+export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSummary> {
+  const {pipeline} = opts
+  const started = performance.now()
+  const warn = opts.warn ?? ((m: string) => process.stderr.write(`${m}\n`))
+  const env = {baseDir: pipeline.baseDir, env: opts.env ?? process.env}
+  const stop = new AbortController()
+  const giveUp = new AbortController()
+  const deadLetterFile = opts.deadLetterFile === null ? undefined : (opts.deadLetterFile ?? (pipeline.config.deadLetter ? resolvePath(pipeline.baseDir, pipeline.config.deadLetter) : undefined))
+  const deadLetter = new DeadLetter(deadLetterFile, warn)
+  const sourceCounters = new Map<string, SourceCounters>()
+  const ctx: StageContext = {
+    signal: stop.signal,
+    deadLetter(entry: DeadLetterEntry) {
+      deadLetter.write(entry)
+      const m = /^source:(.*)$/.exec(entry.stage)
+      const c = m ? sourceCounters.get(m[1]) : undefined
+      if (c) c.deadLettered++
+    },
+    warn,
+  }
+
+  const sources: SourceInstance[] =
+    opts.sources ??
+    pipeline.sources.map((s) => ({
+      name: s.name,
+      type: s.spec.type,
+      source: s.spec.create(s.options, s.name, env),
+      finite: s.spec.finite === true,
+      timestampField: s.entry.timestamp,
+      keyField: s.entry.key,
+    }))
+  for (const s of sources) sourceCounters.set(s.name, {name: s.name, type: s.type, records: 0, deadLettered: 0, ended: false})
+  const liveUntimed = sources.some((s) => !s.finite && !s.timestampField)
+  const liveTimed = sources.some((s) => !s.finite && s.timestampField)
+
+  const slots: RuleSlot[] = pipeline.rules.map((loaded) => {
+    const runner: RuleRunner = new RuleRunner({
+      name: loaded.name,
+      plan: loaded.plan,
+      tables: pipeline.tables,
+      lateToleranceMs: loaded.config.lateTolerance,
+      offsetMs: loaded.config.offset,
+      futureSkew: liveTimed ? {now: Date.now, maxFutureSkewMs: loaded.config.maxFutureSkew} : undefined,
+      onRelease: releaseAll,
+      onDropped(record, why) {
+        if (why === 'future') {
+          ctx.deadLetter({stage: `rule:${loaded.name}`, reason: `event time ${new Date(record.ts).toISOString()} is more than maxFutureSkew ahead of the clock`, record, at: Date.now()})
+        } else if (loaded.config.late === 'deadLetter') {
+          ctx.deadLetter({stage: `rule:${loaded.name}`, reason: 'late: every window of the event had fired', record, at: Date.now()})
+        }
+      },
+    })
+    const made = opts.sinksFor
+      ? opts.sinksFor(loaded).map((m) => ({...m, entry: undefined, spec: undefined}))
+      : loaded.sinks.map((s) => ({sink: s.spec.create(s.options, s.name, env), type: s.spec.type, entry: s.entry, spec: s.spec}))
+    const sinks = made.map((m) => {
+      const e = m.entry
+      const count = e?.batch?.count ?? m.spec?.batch?.count ?? 1
+      const interval = e?.batch?.interval ?? m.spec?.batch?.intervalMs ?? 1000
+      return new SinkRunner(
+        m.sink,
+        m.type,
+        loaded.name,
+        {
+          batchCount: count,
+          batchIntervalMs: interval,
+          retryAttempts: e?.retry?.attempts ?? 10,
+          retryInitialMs: e?.retry?.initial ?? 200,
+          retryMaxMs: e?.retry?.max ?? 10_000,
+          queue: Math.max(e?.queue ?? 1024, 1),
+          overflow: e?.overflow ?? 'block',
+        },
+        ctx,
+        giveUp.signal,
+      )
+    })
+    return {loaded, runner, sinks, map: loaded.config.map ? compileMap(loaded.config.map) : undefined, mapDropped: 0, processingTime: liveUntimed}
+  })
+
+  let eventsIn = 0
+  const out: OutputRow[] = []
+  let pendingAsync: Promise<void>[] = []
+
+  const dispatch = (slot: RuleSlot, rows: OutputRow[], arrivedAt: number): void => {
+    const n = slot.sinks.length
+    const windowed = slot.runner.windowed
+    for (const row of rows) {
+      const record: PipelineRecord = {ts: row.ts, topic: row.topic, fields: row.fields, meta: {source: slot.loaded.name, topic: row.topic}}
+      holdAll(row.acks, n)
+      for (const s of slot.sinks) s.offer(record, row.acks, arrivedAt)
+      // Window rows also end the window's own hold on their events.
+      if (windowed) releaseAll(row.acks)
+    }
+  }
+
+  const emit = (slot: RuleSlot, arrivedAt: number): void => {
+    if (out.length === 0) return
+    if (!slot.map) {
+      dispatch(slot, out, arrivedAt)
+      out.length = 0
+      return
+    }
+    const rows = out.splice(0, out.length)
+    const map = slot.map
+    // Rows from windows still hold their events; the map keeps that hold until it has decided.
+    pendingAsync.push(
+      (async () => {
+        const kept: OutputRow[] = []
+        for (const row of rows) {
+          const r = await map(row.fields)
+          if (r.ok && r.row) {
+            kept.push({...row, fields: r.row})
+            continue
+          }
+          if (!r.ok) ctx.deadLetter({stage: `rule:${slot.loaded.name}`, reason: r.reason, record: {ts: row.ts, topic: row.topic, fields: row.fields, meta: {source: slot.loaded.name}}, at: Date.now()})
+          else slot.mapDropped++
+          if (slot.runner.windowed) releaseAll(row.acks)
+        }
+        dispatch(slot, kept, arrivedAt)
+      })(),
+    )
+  }
+
+  const byName = new Map(sources.map((s) => [s.name, s]))
+  const ingest = (from: SourceInstance, batch: readonly Delivery[]): void => {
+    for (const d of batch) {
+      const rec = d.record
+      // Event-time and key fields are those of the record's own source (a test feeds several through one).
+      const src = rec.meta.source === from.name ? from : (byName.get(rec.meta.source) ?? from)
+      eventsIn++
+      if (src.timestampField !== undefined) {
+        const ts = toEpochMs(getPath(rec.fields, src.timestampField))
+        if (ts === undefined) {
+          ctx.deadLetter({stage: `source:${src.name}`, reason: `no event time: field "${src.timestampField}" is missing or not a time`, record: rec, at: Date.now()})
+          d.ack()
+          continue
+        }
+        rec.ts = ts
+      }
+      if (src.keyField !== undefined && rec.key === undefined) {
+        const k = getPath(rec.fields, src.keyField)
+        if (k !== undefined && k !== null) rec.key = String(k)
+      }
+      const tracker = d.ack === NOOP_ACK ? undefined : new AckTracker(d.ack)
+      const m = rec.meta
+      const meta: RecordMetaView = {topic: rec.topic ?? m.topic, qos: m.qos, retain: m.retain, clientid: m.clientid, timestamp: rec.ts, messageid: m.messageid}
+      const arrivedAt = m.arrivedAt ?? Date.now()
+      for (const slot of slots) {
+        if (!slot.runner.matches(rec)) continue
+        const held = slot.runner.process(rec, meta, tracker, out)
+        if (held && tracker) tracker.hold()
+        emit(slot, slot.runner.windowed ? Date.now() : arrivedAt)
+      }
+      tracker?.release()
+    }
+  }
+
+  const settle = async (): Promise<void> => {
+    if (pendingAsync.length > 0) {
+      const p = pendingAsync
+      pendingAsync = []
+      await Promise.all(p)
+    }
+    for (const slot of slots) for (const s of slot.sinks) if (s.full) await s.space()
+  }
+
+  // Open sinks before reading anything: a database that is not there fails the run before it consumes input.
+  let error: string | undefined
+  try {
+    for (const slot of slots) for (const s of slot.sinks) await s.open()
+  } catch (e) {
+    error = (e as Error).message
+  }
+
+  let stoppedBy: PipelineSummary['stoppedBy'] = 'end-of-input'
+  const onAbort = () => {
+    if (stoppedBy === 'end-of-input') stoppedBy = 'interrupt'
+    stop.abort()
+  }
+  opts.signal?.addEventListener('abort', onAbort, {once: true})
+  const durationTimer =
+    opts.durationMs !== undefined
+      ? setTimeout(() => {
+          stoppedBy = 'duration'
+          stop.abort()
+        }, opts.durationMs)
+      : undefined
+  const tick =
+    slots.some((s) => s.processingTime && s.runner.windowed) && !error
+      ? setInterval(() => {
+          const now = Date.now()
+          for (const slot of slots) {
+            if (!slot.processingTime) continue
+            slot.runner.advanceTo(now - slot.loaded.config.lateTolerance, out)
+            emit(slot, now)
+          }
+        }, 100)
+      : undefined
+  const summarize = (): PipelineSummary => {
+    const elapsedMs = performance.now() - started
+    return {
+      schemaVersion: 1,
+      pipeline: pipeline.name,
+      stoppedBy,
+      interrupted: stoppedBy === 'interrupt',
+      error,
+      elapsedMs,
+      eventsIn,
+      eventsPerSecond: elapsedMs > 0 ? (eventsIn * 1000) / elapsedMs : 0,
+      sources: [...sourceCounters.values()].map((c) => ({...c})),
+      rules: slots.map((s) => ({name: s.loaded.name, ...s.runner.stats(), mapDropped: s.mapDropped})),
+      sinks: slots.flatMap((s) => s.sinks.map((r) => r.stats())),
+      deadLetter: {file: deadLetter.file, count: deadLetter.count, byStage: Object.fromEntries(deadLetter.byStage)},
+      droppedAtShutdown,
+    }
+  }
+  const droppedAtShutdown = {openWindows: 0, queuedRows: 0}
+  const progress = opts.onProgress ? setInterval(() => opts.onProgress?.(summarize()), opts.progressIntervalMs ?? 1000) : undefined
+
+  if (!error && opts.signal?.aborted) onAbort()
+  if (!error) {
+    const pumps = sources.map(async (src) => {
+      const counters = sourceCounters.get(src.name)!
+      const iter = src.source.readBatches ? src.source.readBatches(ctx) : batchesOf(src.source.read(ctx))
+      for await (const batch of iter) {
+        counters.records += batch.length
+        ingest(src, batch)
+        await settle()
+        if (stop.signal.aborted) break
+      }
+      counters.ended = true
+    })
+    const results = await Promise.allSettled(pumps)
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (failed) {
+      error = (failed.reason as Error)?.message ?? String(failed.reason)
+      stoppedBy = 'error'
+      stop.abort()
+    }
+  }
+  if (tick) clearInterval(tick)
+  if (durationTimer) clearTimeout(durationTimer)
+  opts.signal?.removeEventListener('abort', onAbort)
+
+  // End of input always flushes; a stop flushes unless told to drop (then held events stay unacknowledged, so an
+  // acking source delivers them again next time).
+  const flush =
+    stoppedBy === 'end-of-input' ? opts.endOfInput !== false : (opts.openWindows ?? pipeline.config.shutdown.openWindows) === 'flush'
+  for (const slot of slots) {
+    if (flush && stoppedBy !== 'error') {
+      slot.runner.end(out)
+      emit(slot, Date.now())
+    } else {
+      droppedAtShutdown.openWindows += slot.runner.stats().openWindows
+    }
+  }
+  const drain = (async () => {
+    await settle().catch(() => undefined)
+    await Promise.all(slots.flatMap((s) => s.sinks.map((r) => r.drain())))
+  })()
+  const timeoutMs = stoppedBy === 'end-of-input' ? Infinity : pipeline.config.shutdown.timeout
+  let timer: NodeJS.Timeout | undefined
+  const timedOut = await Promise.race([
+    drain.then(() => false),
+    new Promise<boolean>((ok) => {
+      if (Number.isFinite(timeoutMs)) timer = setTimeout(() => ok(true), timeoutMs)
+    }),
+  ]).catch((e: Error) => {
+    error ??= e.message
+    return false
+  })
+  if (timer) clearTimeout(timer)
+  if (timedOut) {
+    giveUp.abort()
+    for (const slot of slots) for (const s of slot.sinks) droppedAtShutdown.queuedRows += s.abandon()
+    warn(`shutdown: sinks did not drain within ${pipeline.config.shutdown.timeout} ms; ${droppedAtShutdown.queuedRows} queued rows were not written (and not acknowledged)`)
+    await drain.catch(() => undefined)
+  }
+  if (progress) clearInterval(progress)
+  for (const slot of slots) for (const s of slot.sinks) await s.close().catch((e: Error) => warn(`sink ${s.sink.name}: close failed: ${e.message}`))
+  for (const s of sources) await s.source.close().catch(() => undefined)
+  await deadLetter.close()
+  return summarize()
+}
+
+async function* batchesOf(deliveries: AsyncIterable<Delivery>): AsyncIterable<readonly Delivery[]> {
+  for await (const d of deliveries) yield [d]
+}
+
+function resolvePath(base: string, p: string): string {
+  return p.startsWith('/') ? p : `${base}/${p}`
+}

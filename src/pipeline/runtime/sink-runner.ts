@@ -1,0 +1,206 @@
+/**
+ * One sink at run time: a bounded queue, batching (count, interval), retries of transient failures with
+ * exponential backoff and full jitter (net/backoff.ts, the same as reconnects), and the dead letter for batches
+ * that fail for good (split into single rows first, so one bad row does not take its batch with it).
+ * Rows are released (acknowledged upstream) only after the sink accepted them or they were dead-lettered.
+ */
+import {setTimeout as sleep} from 'node:timers/promises'
+import {backoffDelay} from '../../net/backoff.js'
+import {isTransientSinkError, type PipelineRecord, type Sink, type StageContext} from '../types.js'
+import {releaseAll} from './ack-tracker.js'
+import {LatencySample} from './latency.js'
+
+export interface SinkSettings {
+  batchCount: number
+  batchIntervalMs: number
+  retryAttempts: number
+  retryInitialMs: number
+  retryMaxMs: number
+  queue: number
+  overflow: 'block' | 'drop'
+}
+
+export interface SinkCounters {
+  name: string
+  type: string
+  rule: string
+  rows: number
+  written: number
+  batches: number
+  retries: number
+  deadLettered: number
+  dropped: number
+  queued: number
+  maxQueued: number
+  /** Source arrival -> accepted by this sink, ms. */
+  latencyP50Ms: number | null
+  latencyP99Ms: number | null
+  lastError?: string
+}
+
+interface Queued {
+  record: PipelineRecord
+  acks: readonly unknown[]
+  arrivedAt: number
+}
+
+export class SinkRunner {
+  private queue: Queued[] = []
+  private writing?: Promise<void>
+  private timer?: NodeJS.Timeout
+  private waiters: (() => void)[] = []
+  private oldestAt = 0
+  private closed = false
+  readonly latency = new LatencySample()
+  readonly counters: Omit<SinkCounters, 'latencyP50Ms' | 'latencyP99Ms'>
+
+  constructor(
+    readonly sink: Sink,
+    readonly type: string,
+    readonly rule: string,
+    private readonly settings: SinkSettings,
+    private readonly ctx: StageContext,
+    /** Aborts retry waits when the shutdown timeout expires. */
+    private readonly giveUp: AbortSignal,
+    private readonly random: () => number = Math.random,
+  ) {
+    this.counters = {name: sink.name, type, rule, rows: 0, written: 0, batches: 0, retries: 0, deadLettered: 0, dropped: 0, queued: 0, maxQueued: 0}
+  }
+
+  async open(): Promise<void> {
+    await this.sink.open(this.ctx)
+    if (this.settings.batchCount > 1) {
+      const every = Math.max(10, Math.min(this.settings.batchIntervalMs, 1000) / 2)
+      this.timer = setInterval(() => {
+        if (this.queue.length > 0 && performance.now() - this.oldestAt >= this.settings.batchIntervalMs) this.pump(true)
+      }, every)
+      this.timer.unref()
+    }
+  }
+
+  /** Whether a row may be offered without waiting (block policy). */
+  get full(): boolean {
+    return this.settings.overflow === 'block' && this.queue.length >= this.settings.queue
+  }
+
+  /** Resolves when the queue has room again. */
+  space(): Promise<void> {
+    if (!this.full) return Promise.resolve()
+    return new Promise((ok) => this.waiters.push(ok))
+  }
+
+  /** Queues one row; the caller has already added this sink to each ack handle's pending count. */
+  offer(record: PipelineRecord, acks: readonly unknown[], arrivedAt: number): void {
+    this.counters.rows++
+    if (this.settings.overflow === 'drop' && this.queue.length >= this.settings.queue) {
+      this.counters.dropped++
+      releaseAll(acks)
+      return
+    }
+    if (this.queue.length === 0) this.oldestAt = performance.now()
+    this.queue.push({record, acks, arrivedAt})
+    if (this.queue.length > this.counters.maxQueued) this.counters.maxQueued = this.queue.length
+    if (this.queue.length >= this.settings.batchCount) this.pump(false)
+  }
+
+  /** Writes everything queued (end of run, or before close). */
+  async drain(): Promise<void> {
+    for (;;) {
+      if (this.writing) await this.writing
+      else if (this.queue.length > 0) this.pump(true)
+      else break
+    }
+    await this.sink.flush()
+  }
+
+  /** Drops whatever is still queued (shutdown timeout): not acknowledged, so an acking source redelivers it. */
+  abandon(): number {
+    const n = this.queue.length
+    this.queue = []
+    this.wake()
+    return n
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    if (this.timer) clearInterval(this.timer)
+    await this.sink.close()
+  }
+
+  stats(): SinkCounters {
+    return {...this.counters, queued: this.queue.length, latencyP50Ms: this.latency.quantile(0.5), latencyP99Ms: this.latency.quantile(0.99)}
+  }
+
+  private pump(partial: boolean): void {
+    if (this.writing || this.queue.length === 0) return
+    if (!partial && this.queue.length < this.settings.batchCount) return
+    const batch = this.queue.splice(0, this.settings.batchCount)
+    if (this.queue.length > 0) this.oldestAt = performance.now()
+    this.wake()
+    this.writing = this.writeBatch(batch).finally(() => {
+      this.writing = undefined
+      if (this.queue.length >= this.settings.batchCount) this.pump(false)
+    })
+  }
+
+  private wake(): void {
+    if (this.waiters.length === 0 || this.full) return
+    const w = this.waiters
+    this.waiters = []
+    for (const ok of w) ok()
+  }
+
+  private async writeBatch(batch: Queued[]): Promise<void> {
+    const records = batch.map((q) => q.record)
+    const error = await this.writeWithRetry(records)
+    if (error === undefined) {
+      this.accepted(batch)
+      return
+    }
+    // A permanent failure: try rows one at a time so only the bad ones go to the dead letter.
+    if (batch.length > 1 && !this.giveUp.aborted) {
+      for (const q of batch) {
+        const e = await this.writeWithRetry([q.record])
+        if (e === undefined) this.accepted([q])
+        else this.reject(q, e)
+      }
+      return
+    }
+    for (const q of batch) this.reject(q, error)
+  }
+
+  private accepted(batch: Queued[]): void {
+    const now = Date.now()
+    this.counters.batches++
+    this.counters.written += batch.length
+    for (const q of batch) {
+      this.latency.record(now - q.arrivedAt)
+      releaseAll(q.acks)
+    }
+  }
+
+  private reject(q: Queued, error: Error): void {
+    this.counters.deadLettered++
+    this.ctx.deadLetter({stage: `sink:${this.sink.name}`, reason: error.message, record: q.record, at: Date.now()})
+    releaseAll(q.acks)
+  }
+
+  /** undefined on success, the last error otherwise. */
+  private async writeWithRetry(records: PipelineRecord[]): Promise<Error | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.sink.write(records)
+        return undefined
+      } catch (error) {
+        const e = error instanceof Error ? error : new Error(String(error))
+        this.counters.lastError = e.message
+        if (!isTransientSinkError(e) || attempt >= this.settings.retryAttempts || this.giveUp.aborted) return e
+        this.counters.retries++
+        if (attempt === 0) this.ctx.warn(`sink ${this.sink.name}: ${e.message}; retrying with backoff`)
+        const delay = backoffDelay(attempt, {initialMs: this.settings.retryInitialMs, maxMs: this.settings.retryMaxMs, multiplier: 2, jitter: 'full'}, this.random)
+        await sleep(delay, undefined, {signal: this.giveUp}).catch(() => undefined)
+      }
+    }
+  }
+}

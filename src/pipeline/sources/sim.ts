@@ -1,0 +1,93 @@
+/**
+ * `type: sim`: a scenario file run in-process, no broker. The device streams are the ones `iotd sim` publishes
+ * (same seed, same payloads), generated with the same schedule and heap as `iotd sim --backfill`
+ * (sim/backfill.ts): on a simulated clock as fast as the pipeline takes them (a finite source), or paced to the
+ * wall clock with `clock: real`.
+ */
+import {resolve} from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
+import {z} from 'zod'
+import {duration} from '../../sim/scenario/units-schema.js'
+import {DueQueue} from '../../sim/fleet/due-queue.js'
+import {createDeviceModel, dueOffsetMs} from '../../sim/generators/index.js'
+import {expandDevices, loadScenario} from '../../sim/scenario/index.js'
+import {decodeJson, makeRecord, toEpochMs} from '../records.js'
+import {NOOP_ACK, defineSource, type Delivery, type StageContext} from '../types.js'
+
+const options = z.strictObject({
+  scenario: z.string().min(1).meta({description: 'Scenario file (as for iotd sim), relative to the pipeline file.'}),
+  from: z
+    .union([z.string(), z.number()])
+    .optional()
+    .meta({description: 'Start of simulated time (ISO-8601 or epoch ms). Default: now (clock: real) or the start of the current hour.'}),
+  duration: duration({positive: true}).default(600_000).meta({description: 'Simulated time to generate.'}),
+  clock: z.enum(['simulated', 'real']).default('simulated').meta({description: 'simulated: as fast as possible (finite); real: messages at their wall-clock time.'}),
+  fleets: z.array(z.string()).optional().meta({description: 'Only these fleets of the scenario.'}),
+  seed: z.number().int().optional().meta({description: 'Overrides the scenario seed.'}),
+  limit: z.number().int().min(1).optional().meta({description: 'Stop after this many messages.'}),
+})
+
+export const simSource = defineSource({
+  type: 'sim',
+  summary: 'A scenario file simulated in-process (no broker), on a simulated clock or in real time.',
+  options,
+  finite: true,
+  example: {type: 'sim', scenario: '../smart-factory.yaml', duration: '10m', timestamp: 'ts'},
+  create(opts, name, env) {
+    return {
+      name,
+      async *readBatches(ctx: StageContext): AsyncIterable<readonly Delivery[]> {
+        const loaded = loadScenario(resolve(env.baseDir, opts.scenario), {env: env.env as NodeJS.ProcessEnv})
+        const scenario = opts.seed === undefined ? loaded : {...loaded, seed: opts.seed}
+        const devices = expandDevices(scenario, {fleets: opts.fleets})
+        const real = opts.clock === 'real'
+        const fromMs = opts.from !== undefined ? (toEpochMs(opts.from) ?? Number.NaN) : real ? Date.now() : Math.floor(Date.now() / 3_600_000) * 3_600_000
+        if (!Number.isFinite(fromMs)) throw new Error(`source ${name}: from: "${String(opts.from)}" is not a date/time`)
+        const toMs = fromMs + opts.duration
+        const wallOffset = Date.now() - fromMs
+        const models = devices.map((d) => createDeviceModel(scenario, d))
+        const next = new Int32Array(devices.length)
+        const queue = new DueQueue(Math.max(16, devices.length))
+        devices.forEach((d, id) => queue.push(fromMs + dueOffsetMs(d, 0, scenario.seed), id))
+        let produced = 0
+        let batch: Delivery[] = []
+        while (queue.peekDue() < toMs && !ctx.signal.aborted) {
+          if (opts.limit !== undefined && produced >= opts.limit) break
+          const due = queue.peekDue()
+          if (real) {
+            const wait = due + wallOffset - Date.now()
+            if (wait > 1) {
+              if (batch.length > 0) {
+                yield batch
+                batch = []
+              }
+              await sleep(wait, undefined, {signal: ctx.signal}).catch(() => undefined)
+              continue
+            }
+          }
+          const ts = Math.round(due)
+          const id = queue.pop()
+          const device = devices[id]
+          const sample = models[id].sample(next[id], ts)
+          next[id]++
+          queue.push(fromMs + dueOffsetMs(device, next[id], scenario.seed), id)
+          if (sample.payload === null) continue
+          produced++
+          const decoded = decodeJson(sample.payload)
+          const fields = decoded.ok ? decoded.fields : sample.payload
+          const meta = {source: name, topic: device.topic, qos: device.qos, retain: device.retain, clientid: device.clientId, arrivedAt: ts}
+          batch.push({record: makeRecord(ts, fields, meta, {key: device.deviceId}), ack: NOOP_ACK})
+          if (batch.length >= 512) {
+            yield batch
+            batch = []
+          }
+        }
+        if (batch.length > 0) yield batch
+      },
+      async *read(ctx: StageContext): AsyncIterable<Delivery> {
+        for await (const batch of this.readBatches!(ctx)) yield* batch
+      },
+      async close() {},
+    }
+  },
+})

@@ -1,0 +1,49 @@
+/**
+ * The run summary as text (stdout at the end of `pipeline run`) and the one-line progress (stderr, once a second).
+ */
+import {formatDuration} from '../config/units.js'
+import type {PipelineSummary} from './runtime/run-pipeline.js'
+
+function n(v: number): string {
+  return Math.round(v).toLocaleString('en-US')
+}
+
+export function formatProgressLine(s: PipelineSummary): string {
+  const out = s.rules.reduce((a, r) => a + r.out, 0)
+  const queued = s.sinks.reduce((a, k) => a + k.queued, 0)
+  const retries = s.sinks.reduce((a, k) => a + k.retries, 0)
+  return `${formatDuration(s.elapsedMs)}  in ${n(s.eventsIn)} (${n(s.eventsPerSecond)}/s)  out ${n(out)}  queued ${n(queued)}  retries ${n(retries)}  dead letter ${n(s.deadLetter.count)}`
+}
+
+export function formatSummary(s: PipelineSummary): string {
+  const how: Record<PipelineSummary['stoppedBy'], string> = {
+    'end-of-input': 'end of input',
+    duration: 'duration reached',
+    interrupt: 'interrupted (partial summary)',
+    error: `failed: ${s.error ?? ''}`,
+  }
+  const lines = [`pipeline ${s.pipeline}: ${how[s.stoppedBy]} after ${formatDuration(s.elapsedMs)}, ${n(s.eventsIn)} events (${n(s.eventsPerSecond)}/s)`]
+  for (const src of s.sources) lines.push(`  source ${src.name} (${src.type}): ${n(src.records)} records${src.deadLettered ? `, ${n(src.deadLettered)} undecodable (dead letter)` : ''}`)
+  for (const r of s.rules) {
+    const parts = [`in ${n(r.in)}`, `filtered ${n(r.filtered)}`, `out ${n(r.out)}`]
+    if (r.windowsFired || r.openWindows) parts.push(`windows fired ${n(r.windowsFired)}`)
+    if (r.lateDropped) parts.push(`late dropped ${n(r.lateDropped)}`)
+    if (r.futureRejected) parts.push(`future-skew rejected ${n(r.futureRejected)}`)
+    if (r.openWindows) parts.push(`open windows ${n(r.openWindows)}`)
+    if (r.mapDropped) parts.push(`dropped by map ${n(r.mapDropped)}`)
+    lines.push(`  rule ${r.name}: ${parts.join(', ')}`)
+  }
+  for (const k of s.sinks) {
+    const parts = [`${n(k.written)} rows in ${n(k.batches)} batches`]
+    if (k.retries) parts.push(`${n(k.retries)} retries`)
+    if (k.deadLettered) parts.push(`${n(k.deadLettered)} dead-lettered`)
+    if (k.dropped) parts.push(`${n(k.dropped)} dropped (overflow: drop)`)
+    if (k.queued) parts.push(`${n(k.queued)} still queued`)
+    if (k.latencyP99Ms !== null) parts.push(`latency p50 ${formatDuration(k.latencyP50Ms ?? 0)} p99 ${formatDuration(k.latencyP99Ms)}`)
+    lines.push(`  sink ${k.name} (${k.type}): ${parts.join(', ')}`)
+  }
+  if (s.deadLetter.count > 0) lines.push(`  dead letter: ${n(s.deadLetter.count)} entries${s.deadLetter.file ? ` in ${s.deadLetter.file}` : ' (counted only: set deadLetter: in the pipeline file to keep them)'}`)
+  if (s.droppedAtShutdown.openWindows) lines.push(`  shutdown: ${n(s.droppedAtShutdown.openWindows)} open windows dropped (not acknowledged)`)
+  if (s.droppedAtShutdown.queuedRows) lines.push(`  shutdown: ${n(s.droppedAtShutdown.queuedRows)} queued rows not written (not acknowledged)`)
+  return `${lines.join('\n')}\n`
+}
