@@ -3,6 +3,8 @@
  * validation, defaults, the JSON Schema, `pipeline lint` and the reference docs all come from these lists.
  * Adding a kind is adding its file and one line here.
  */
+import {httpSink} from './sinks/http.js'
+import {postgresSink} from './sinks/postgres.js'
 import {stdoutSink} from './sinks/stdout.js'
 import {fileSource} from './sources/file.js'
 import {simSource} from './sources/sim.js'
@@ -13,7 +15,7 @@ import type {SinkSpec, SourceSpec} from './types.js'
 // spec's own schema, so the element type is widened here once.
 /* eslint-disable @typescript-eslint/no-explicit-any */
 export const SOURCE_SPECS: readonly SourceSpec<any>[] = [stdinSource, fileSource, simSource]
-export const SINK_SPECS: readonly SinkSpec<any>[] = [stdoutSink]
+export const SINK_SPECS: readonly SinkSpec<any>[] = [stdoutSink, httpSink, postgresSink]
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
 export function sourceSpec(type: string): SourceSpec<unknown> | undefined {

@@ -181,7 +181,8 @@ export class RuleRunner {
       }
       out.push({fields: c.project(row), ts: record.ts, topic: record.topic, acks: ack === undefined ? [] : [ack]})
       this.counters.out++
-      return true
+      // Not held: the row carries the ack to the sinks directly.
+      return false
     }
     if (pass && c.filter && !c.filter(row)) pass = false
     if (!pass) this.counters.filtered++
