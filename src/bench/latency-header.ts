@@ -19,12 +19,15 @@
  * wrap rules. A uint64 never wraps in practice. The 64-bit fields are written as two uint32 halves from a JS
  * number (exact up to 2^53, i.e. 285 years of 1M msg/s), which keeps BigInt out of the hot path.
  *
- * The clock ({@link benchNowMicros}): `performance.timeOrigin + performance.now()` in microseconds. `now()` is
- * monotonic with sub-µs resolution; `timeOrigin` anchors each thread's monotonic clock to the wall clock when the
- * thread starts, so the main thread and the worker_threads of one process read the same timeline and a latency
- * computed from a header written in one worker and read in another is meaningful (to within the wall-clock
- * sampling at thread start, a few µs, unless the system clock is stepped between thread starts). Across hosts the
- * figure is wall-clock arithmetic: it is only as good as the clock sync (NTP/PTP) between the machines.
+ * The clock ({@link benchNowMicros}): `performance.now()` plus a per-thread offset, in microseconds. `now()` is
+ * monotonic with sub-µs resolution, but each thread has its own `performance.timeOrigin`, sampled from the wall
+ * clock when the thread starts: measured here, two threads of one process disagree by 1–4 ms that way, which would
+ * be the whole latency at bench rates. So the bench clock is anchored on the process-wide monotonic clock
+ * (`process.hrtime`, CLOCK_MONOTONIC) instead: the main thread fixes one epoch ({@link benchClockEpoch}) and every
+ * worker adopts it ({@link adoptBenchClock}); each thread then only measures its own `performance.now()` against
+ * hrtime, which agrees to a microsecond. A latency computed from a header written in one worker and read in another
+ * is then exact to the clock's resolution. Across processes and hosts the figure is wall-clock arithmetic: it is
+ * only as good as the clock sync (NTP/PTP) between the machines.
  */
 
 export const HEADER_MAGIC_0 = 0xb1
@@ -54,9 +57,52 @@ export interface LatencyHeader {
 
 const TWO_32 = 0x1_0000_0000
 
-/** Microseconds on the bench clock (see the module comment): monotonic within a process, wall-clock aligned. */
+const hrtimeMs = (): number => Number(process.hrtime.bigint()) / 1e6
+
+/**
+ * hrtime − performance.now() in this thread, in ms: the pair of readings with the tightest bracket of a few tries
+ * (a thread descheduled between two readings would otherwise skew it; the first hrtime call is also slow).
+ */
+function monotonicMinusPerformanceMs(): number {
+  let best = Number.POSITIVE_INFINITY
+  let offset = 0
+  for (let i = 0; i < 8; i++) {
+    const before = performance.now()
+    const hr = hrtimeMs()
+    const after = performance.now()
+    if (after - before < best) {
+      best = after - before
+      offset = hr - (before + after) / 2
+    }
+  }
+  return offset
+}
+
+/** Wall-clock time (epoch ms) at which the monotonic clock read 0; fixed once per process by the main thread. */
+let epochAtMonotonicZeroMs: number | undefined
+/** benchNowMicros() = (performance.now() + offsetMs) * 1000 in this thread. */
+let offsetMs = performance.timeOrigin
+
+/** The epoch that anchors the bench clock of this process: fixed at the first call, handed to workers. */
+export function benchClockEpoch(): number {
+  if (epochAtMonotonicZeroMs === undefined) adoptBenchClock(Date.now() - hrtimeMs())
+  return epochAtMonotonicZeroMs as number
+}
+
+/** Makes this thread read the same bench clock as the thread that gave `epoch` (see the module comment). */
+export function adoptBenchClock(epoch: number): void {
+  epochAtMonotonicZeroMs = epoch
+  offsetMs = epoch + monotonicMinusPerformanceMs()
+}
+
+/** Microseconds on the bench clock (see the module comment): monotonic, shared by the threads of a process, wall-clock aligned. */
 export function benchNowMicros(): number {
-  return (performance.timeOrigin + performance.now()) * 1000
+  return (performance.now() + offsetMs) * 1000
+}
+
+/** A `performance.now()` reading of this thread (ms) as bench-clock microseconds, e.g. a scheduler's intended time. */
+export function benchMicrosAt(performanceNowMs: number): number {
+  return (performanceNowMs + offsetMs) * 1000
 }
 
 /**
@@ -334,4 +380,9 @@ export class PublisherSequences {
     }
     return t
   }
+}
+
+/** The inverse of {@link benchMicrosAt}: the `performance.now()` reading of this thread at bench time `us`. */
+export function performanceMsAt(benchMicros: number): number {
+  return benchMicros / 1000 - offsetMs
 }

@@ -8,15 +8,17 @@
  * SUBACK is read from PublishReader's onOther. Connection failures are described by src/net's describeConnectError, so a bench
  * connection fails with the same sentences (and exit code 1) as any other iotd connection.
  *
- * Limits, on purpose for now: plain TCP only (no TLS, no WebSockets: mqtts:// and ws:// benches need a TLS socket
- * here, to come); no MQTT 5 AUTH exchange; QoS 2 deliveries are not acknowledged by this module (PUBREL reaches the
+ * Transports: TCP and TLS (mqtts://, verified unless `insecure`); no WebSockets. Limits, on purpose: no MQTT 5 AUTH
+ * exchange; QoS 2 deliveries are not acknowledged by this module (PUBREL reaches the
  * reader's onOther, the caller would answer PUBREC/PUBCOMP).
  */
 import {createConnection, type Socket} from 'node:net'
+import {connect as tlsConnect} from 'node:tls'
 import mqttPacket from 'mqtt-packet'
 import {EXIT_CODES, IotdError, UsageError} from '../errors.js'
 import {connackRefused, describeConnectError} from '../net/connect-errors.js'
-import {DEFAULT_CONNECT_TIMEOUT_MS} from '../net/mqtt-connection.js'
+import {DEFAULT_CONNECT_TIMEOUT_MS, type MqttEndpoint} from '../net/mqtt-connection.js'
+import {readTlsFile} from '../net/tls-files.js'
 import {readFixedHeader, type FixedHeader, type MqttProtocolVersion, type QoS} from './publish-frame.js'
 import {
   PACKET_TYPE,
@@ -46,6 +48,8 @@ export interface RawConnectionOptions {
   connectTimeoutMs?: number
   /** Source address to bind (see src/net/source-addresses.ts). */
   localAddress?: string
+  /** TLS (mqtts://): certificates are verified unless `insecure`. Absent: plain TCP. */
+  tls?: NonNullable<MqttEndpoint['tls']>
 }
 
 const PINGREQ = Buffer.from([0xc0, 0x00])
@@ -74,7 +78,7 @@ const SUBACK_FAILURES: Record<number, string> = {
  * timeout, closed before answering.
  */
 export function openRawConnection(opts: RawConnectionOptions): Promise<Socket> {
-  const broker = `mqtt://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${opts.port}`
+  const broker = `${opts.tls ? 'mqtts' : 'mqtt'}://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${opts.port}`
   const connectTimeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS
   const {protocolVersion} = opts
   let connect: Buffer
@@ -97,7 +101,19 @@ export function openRawConnection(opts: RawConnectionOptions): Promise<Socket> {
     return Promise.reject(new UsageError(`cannot build the MQTT CONNECT for "${opts.clientId}": ${err instanceof Error ? err.message : String(err)}`))
   }
   return new Promise<Socket>((resolve, reject) => {
-    const socket = createConnection({host: opts.host, port: opts.port, localAddress: opts.localAddress})
+    const tls = opts.tls
+    const socket: Socket = tls
+      ? tlsConnect({
+          // The TCP socket is made first: tls.connect has no localAddress of its own.
+          socket: createConnection({host: opts.host, port: opts.port, localAddress: opts.localAddress}),
+          host: opts.host,
+          servername: tls.servername ?? (/^[\d.:]+$/.test(opts.host) ? undefined : opts.host),
+          rejectUnauthorized: tls.insecure !== true,
+          ca: tls.ca ? readTlsFile(tls.ca, 'CA') : undefined,
+          cert: tls.cert ? readTlsFile(tls.cert, 'certificate') : undefined,
+          key: tls.key ? readTlsFile(tls.key, 'key') : undefined,
+        })
+      : createConnection({host: opts.host, port: opts.port, localAddress: opts.localAddress})
     socket.setNoDelay(true)
     let received: Buffer = Buffer.alloc(0)
     const h: FixedHeader = {firstByte: 0, remaining: 0, headerBytes: 0}
@@ -143,7 +159,8 @@ export function openRawConnection(opts: RawConnectionOptions): Promise<Socket> {
     socket.on('data', onData)
     socket.on('error', onError)
     socket.on('close', onClose)
-    socket.once('connect', onConnect)
+    // A TLS socket may only write once the handshake is done.
+    socket.once(tls ? 'secureConnect' : 'connect', onConnect)
   })
 }
 

@@ -23,7 +23,7 @@ export interface LiveSimReporterOptions extends ReporterStreams {
   cores: number
 }
 
-function useTerminalSize(): {columns: number; rows: number} {
+export function useTerminalSize(): {columns: number; rows: number} {
   const {stdout} = useStdout()
   const read = () => ({columns: stdout.columns || FALLBACK_SIZE.columns, rows: stdout.rows || FALLBACK_SIZE.rows})
   const [size, setSize] = useState(read)
@@ -43,7 +43,7 @@ const LOG_MARKS: Record<LogLevel, {mark: string; colour?: string}> = {
   error: {mark: '✗', colour: 'red'},
 }
 
-function LogLine({entry, color}: {entry: LogEntry; color: boolean}) {
+export function LogLine({entry, color}: {entry: LogEntry; color: boolean}) {
   const {mark, colour} = LOG_MARKS[entry.level]
   return (
     <Text color={color ? colour : undefined}>

@@ -14,8 +14,8 @@ export interface LogEntry {
   level: LogLevel
 }
 
-export interface LiveSimState {
-  snapshot?: SimSnapshot
+export interface LiveState<S> {
+  snapshot?: S
   /** Total msg/s of the most recent snapshots, oldest first (at most THROUGHPUT_HISTORY). */
   throughput: readonly number[]
   logs: readonly LogEntry[]
@@ -26,19 +26,28 @@ export interface LiveSimState {
 /** About a minute of once-a-second snapshots, the span the sparkline shows. */
 export const THROUGHPUT_HISTORY = 60
 
-export interface LiveSimStore {
-  getState(): LiveSimState
+export interface LiveStore<S> {
+  getState(): LiveState<S>
   subscribe(listener: () => void): () => void
-  update(snapshot: SimSnapshot): void
+  update(snapshot: S): void
   log(text: string, level: LogLevel): void
   finish(): void
 }
 
+export type LiveSimState = LiveState<SimSnapshot>
+export type LiveSimStore = LiveStore<SimSnapshot>
+
+/** The store of `iotd sim`'s live view: the throughput history is the fleet's total msg/s. */
 export function createLiveSimStore(): LiveSimStore {
-  let state: LiveSimState = {throughput: [], logs: [], finished: false}
+  return createLiveStore<SimSnapshot>((s) => s.totals.msgRate)
+}
+
+/** A live view's store for any run; `rateOf` picks the figure the throughput sparkline follows. */
+export function createLiveStore<S>(rateOf: (snapshot: S) => number): LiveStore<S> {
+  let state: LiveState<S> = {throughput: [], logs: [], finished: false}
   let nextLogId = 0
   const listeners = new Set<() => void>()
-  const set = (next: LiveSimState) => {
+  const set = (next: LiveState<S>) => {
     state = next
     for (const listener of listeners) listener()
   }
@@ -50,7 +59,7 @@ export function createLiveSimStore(): LiveSimStore {
     },
     update(snapshot) {
       if (state.finished) return
-      const throughput = [...state.throughput, snapshot.totals.msgRate].slice(-THROUGHPUT_HISTORY)
+      const throughput = [...state.throughput, rateOf(snapshot)].slice(-THROUGHPUT_HISTORY)
       set({...state, snapshot, throughput})
     },
     log(text, level) {

@@ -1,0 +1,124 @@
+import type {RateProfile} from './load-profile.js'
+import type {MqttProtocolVersion, QoS} from './publish-frame.js'
+
+/**
+ * The typed messages between `runBench` (main thread) and its bench workers. Plain data only (structured clone).
+ *
+ * A run: setup -> the worker connects its clients and answers `ready` -> `go` (one start time for every worker) ->
+ * `stats` every second -> `stop-publishing` -> the worker lets its publishers settle and answers `published` ->
+ * (subscribers drain; stats keep coming) -> `stop` -> `done` with the last stats.
+ */
+
+export interface BenchBrokerAddress {
+  host: string
+  port: number
+  username?: string
+  password?: string
+  keepaliveSec: number
+  connectTimeoutMs: number
+  tls?: import('../net/mqtt-connection.js').MqttEndpoint['tls']
+}
+
+export interface PublisherSetup {
+  /** Publisher id in the header: unique across the run (all shards). */
+  id: number
+  topic: string
+  clientId: string
+  /** The open model's share for this publisher; absent in saturation. */
+  profile?: RateProfile
+  /** Saturation only: this publisher's share of --messages (Infinity without). */
+  messageLimit: number
+  sourceAddress?: string
+}
+
+export interface SubscriberSetup {
+  id: number
+  filter: string
+  clientId: string
+  sourceAddress?: string
+}
+
+export interface ConnectorSetup {
+  /** Connections this worker opens, at its share of the connect rate. */
+  clients: Array<{clientId: string; sourceAddress?: string}>
+  /** Open-model schedule of the connection attempts (indexes = clients), or undefined: all at once. */
+  profile?: RateProfile
+  /** Subscribe each connection to this filter and include the SUBACK in the connect time. */
+  subscribe?: string
+  /** At most this many connection attempts in flight at once (all-at-once mode). */
+  concurrency: number
+}
+
+export interface BenchWorkerSetup {
+  workerId: number
+  /** The main thread's bench clock epoch (latency-header.ts adoptBenchClock). */
+  clockEpoch: number
+  broker: BenchBrokerAddress
+  protocolVersion: MqttProtocolVersion
+  qos: QoS
+  retain: boolean
+  payloadBytes: number
+  publishers: PublisherSetup[]
+  subscribers: SubscriberSetup[]
+  connector?: ConnectorSetup
+  /** In-flight window per publisher (QoS 1/2, and QoS 0 saturation). */
+  inflight: number
+  batch: number
+  maxLagMs: number
+  /** Which publisher ids the subscribers count (a sharded run ignores the other shards' publishers). */
+  countedPublishers: {shardIndex: number; shardCount: number} | 'all'
+  /** Subscribe-only: sequences start at the first message seen. */
+  joinRunningStream: boolean
+}
+
+export interface BenchWorkerCounts {
+  planned: number
+  sent: number
+  /** Sent in all, warm-up included: what the broker's own count is compared with. */
+  sentTotal: number
+  acked: number
+  dropped: number
+  late: number
+  errors: number
+  received: number
+  distinct: number
+  duplicates: number
+  reordered: number
+  foreign: number
+  /** Subscribe-only: holes in the sequences seen (loss without a known sent count). */
+  holes: number
+  connected: number
+  /** Connection attempts (connect mode). */
+  attempts: number
+}
+
+export interface BenchWorkerStats {
+  workerId: number
+  /** ms this report covers. */
+  intervalMs: number
+  /** Cumulative over the measured window, not deltas: the last report of a worker is its final word. */
+  counts: BenchWorkerCounts
+  /** This interval's histograms, encoded (µs): merged into the run's and the interval's. */
+  latency: string
+  uncorrected: string
+  ack: string
+  connect: string
+  eventLoopLagP99Ms: number
+  /** Worst lag of a sent message behind its intended time so far, ms. */
+  worstScheduleLagMs: number
+}
+
+export type ToBenchWorker =
+  | {type: 'setup'; setup: BenchWorkerSetup}
+  | {type: 'go'; startAtUs: number; warmupMs: number}
+  | {type: 'stop-publishing'}
+  | {type: 'stop'}
+
+export type FromBenchWorker =
+  | {type: 'ready'; stats: BenchWorkerStats}
+  | {type: 'stats'; stats: BenchWorkerStats}
+  | {type: 'publishers-done'}
+  | {type: 'published'; stats: BenchWorkerStats}
+  | {type: 'done'; stats: BenchWorkerStats}
+  | {type: 'log'; level: 'info' | 'warn' | 'error'; message: string}
+  | {type: 'fatal'; message: string}

@@ -1,0 +1,249 @@
+import type {Socket} from 'node:net'
+import {recordMicros, type LatencyHistogram} from '../report/histogram.js'
+import {benchMicrosAt, benchNowMicros, performanceMsAt} from './latency-header.js'
+import {OpenLoopScheduler, type OpenLoopStats} from './open-loop.js'
+import {AckReader, buildPublishBatch, patchFrame, patchPacketId, type MqttProtocolVersion, type PublishFrames, type QoS} from './publish-frame.js'
+
+/**
+ * One publishing connection of a bench run: pre-encoded PUBLISH frames (publish-frame.ts) patched in place and
+ * written in batches, paced by the open-loop scheduler (a target rate) or by an in-flight window (saturation).
+ *
+ * Every message carries its intended send time: in the open model the scheduler's time for that message, in
+ * saturation the moment it is written (there is no schedule to fall behind). A message the publisher cannot write
+ * on time (socket backpressure, a full in-flight window) stays due; past the scheduler's maxLagMs it is dropped and
+ * counted, never silently skipped.
+ *
+ * QoS 1 and 2: packet ids go round 1..65535, each remembering its message's intended time so the PUBACK/PUBCOMP
+ * latency is measured from it. At QoS 2 the PUBREL answering each PUBREC is written by this class.
+ */
+
+export interface PublisherOptions {
+  /** Publisher id written into every header; unique across the whole run (shards included). */
+  id: number
+  topic: string
+  qos: QoS
+  retain: boolean
+  payloadBytes: number
+  protocolVersion: MqttProtocolVersion
+  /** The open model's schedule; undefined in saturation. */
+  scheduler?: OpenLoopScheduler
+  /** Saturation: at most this many messages (its share of --messages); Infinity without a limit. */
+  messageLimit: number
+  /** QoS 1/2: un-acknowledged messages allowed; at QoS 0 in saturation, buffers in the socket. */
+  inflight: number
+  /** Frames per write (one socket.write per batch). */
+  batch: number
+  /** Messages whose intended time is before this (bench µs) are the warm-up: sent, never counted. */
+  measureFromUs: number
+  /** Where publish -> PUBACK/PUBCOMP latency goes (µs, from the intended time); the worker swaps it each interval. */
+  ackHistogram: () => LatencyHistogram
+  /** Wakes the worker's send loop when this publisher can send again (drain, ack, buffer returned). */
+  wake: () => void
+  onError: (message: string) => void
+}
+
+/** What a publisher counts over the measured window (warm-up excluded), plus its total for loss accounting. */
+export interface PublisherCounters {
+  sent: number
+  acked: number
+  errors: number
+}
+
+const BUFFERS_PER_CONNECTION = 4
+const MAX_PACKET_ID = 65_535
+
+export class BenchPublisher {
+  readonly counters: PublisherCounters = {sent: 0, acked: 0, errors: 0}
+  /** Every message sent, warm-up included. */
+  sentTotal = 0
+  private readonly free: PublishFrames[]
+  private readonly batch: number
+  private waitingDrain = false
+  private closed = false
+  private seq = 0
+  /** QoS 1/2: intended µs of the message waiting under each packet id; 0 = free, negative = a warm-up message. */
+  private readonly inflightAt: Float64Array
+  private inflightCount = 0
+  private nextId = 1
+  private readonly reader = new AckReader()
+  private warmupBaseline?: OpenLoopStats
+
+  constructor(
+    readonly socket: Socket,
+    private readonly o: PublisherOptions,
+  ) {
+    this.batch = Math.max(1, Math.min(o.batch, o.qos > 0 ? o.inflight : o.batch))
+    this.free = Array.from({length: BUFFERS_PER_CONNECTION}, () =>
+      buildPublishBatch({topic: o.topic, qos: o.qos, retain: o.retain, payloadBytes: o.payloadBytes, protocolVersion: o.protocolVersion, publisher: o.id}, this.batch),
+    )
+    this.inflightAt = new Float64Array(o.qos > 0 ? MAX_PACKET_ID + 1 : 0)
+    socket.on('data', (chunk: Buffer) => this.onData(chunk))
+    socket.on('error', (err) => this.fail(`publisher ${o.id}: ${err.message}`))
+    socket.on('close', () => {
+      if (!this.closed) this.fail(`publisher ${o.id}: the broker closed the connection`)
+      this.closed = true
+    })
+    socket.resume()
+  }
+
+  get done(): boolean {
+    if (this.closed) return true
+    return this.o.scheduler ? this.o.scheduler.done : this.sentTotal >= this.o.messageLimit
+  }
+
+  /** Worst lag of a sent message behind its intended time, ms (0 in saturation). */
+  get worstLagMs(): number {
+    return this.o.scheduler?.stats().worstLagMs ?? 0
+  }
+
+  get inflight(): number {
+    return this.inflightCount
+  }
+
+  /** Whether anything stops this publisher from writing right now. */
+  private blocked(): boolean {
+    return this.closed || this.waitingDrain || this.free.length === 0 || (this.o.qos > 0 && this.o.inflight - this.inflightCount < this.batch)
+  }
+
+  /**
+   * Sends what is due at `nowMs` (performance.now()) as far as buffers, the socket and the window allow. Returns
+   * when this publisher next needs the loop: a time (ms, performance.now()), or Infinity when it waits for an event
+   * (drain, ack) that will call wake().
+   */
+  pump(nowMs: number): number {
+    const scheduler = this.o.scheduler
+    while (!this.blocked()) {
+      if (scheduler) {
+        const range = scheduler.due(nowMs)
+        if (range.count === 0) return scheduler.nextDueAt()
+        this.send(range.from, range.count, nowMs)
+      } else {
+        const count = Math.min(this.batch, this.o.messageLimit - this.sentTotal)
+        if (count <= 0) return Number.POSITIVE_INFINITY
+        this.send(-1, count, nowMs)
+      }
+    }
+    // Blocked: a callback wakes the loop. Unless only the schedule is ahead, which the caller handles.
+    return Number.POSITIVE_INFINITY
+  }
+
+  /** Writes `count` messages: scheduled indexes from `from`, or (from = -1) saturation messages sent now. */
+  private send(from: number, count: number, nowMs: number): void {
+    const frames = this.free.pop() as PublishFrames
+    const scheduler = this.o.scheduler
+    const sentUs = benchMicrosAt(nowMs)
+    const qos = this.o.qos
+    for (let k = 0; k < count; k++) {
+      const start = k * frames.frameBytes
+      // Whole µs, as the header carries them, so sender and receiver agree on which side of the warm-up it is.
+      const intendedUs = Math.floor(from < 0 || !scheduler ? sentUs : benchMicrosAt(scheduler.intendedAt(from + k)))
+      patchFrame(frames, start, this.seq++, intendedUs, sentUs)
+      const measured = intendedUs >= this.o.measureFromUs
+      if (measured) this.counters.sent++
+      if (qos === 0) continue
+      let id = this.nextId
+      // The window is at most 65,535 wide, so a free id is always found; usually the next one is.
+      while (this.inflightAt[id] !== 0) id = id === MAX_PACKET_ID ? 1 : id + 1
+      this.nextId = id === MAX_PACKET_ID ? 1 : id + 1
+      this.inflightAt[id] = measured ? intendedUs : -intendedUs || -1
+      this.inflightCount++
+      patchPacketId(frames, start, id)
+    }
+    this.sentTotal += count
+    const bytes = count === frames.count ? frames.buffer : frames.buffer.subarray(0, count * frames.frameBytes)
+    const ok = this.socket.write(bytes, () => {
+      this.free.push(frames)
+      this.o.wake()
+    })
+    if (!ok) {
+      this.waitingDrain = true
+      this.socket.once('drain', () => {
+        this.waitingDrain = false
+        this.o.wake()
+      })
+    }
+  }
+
+  private readonly pubrel = Buffer.from([0x62, 0x02, 0, 0])
+
+  private onData(chunk: Buffer): void {
+    const nowUs = benchNowMicros()
+    let freed = false
+    try {
+      this.reader.push(
+        chunk,
+        (type, packetId, reasonCode) => {
+          if (type === 'pubrec') {
+            if (reasonCode >= 0x80) return this.settle(packetId, nowUs, reasonCode)
+            this.pubrel.writeUInt16BE(packetId, 2)
+            this.socket.write(Buffer.from(this.pubrel))
+            return
+          }
+          if ((type === 'puback' && this.o.qos === 1) || (type === 'pubcomp' && this.o.qos === 2)) {
+            this.settle(packetId, nowUs, reasonCode)
+            freed = true
+            return
+          }
+          this.fail(`publisher ${this.o.id}: unexpected ${type.toUpperCase()} for packet id ${packetId}`)
+        },
+        (firstByte) => {
+          // PINGRESP (0xd0) is expected when keepalive is on; a DISCONNECT or anything else is not.
+          if (firstByte !== 0xd0) this.fail(`publisher ${this.o.id}: unexpected packet 0x${firstByte.toString(16)} from the broker`)
+        },
+      )
+    } catch (err) {
+      this.fail(`publisher ${this.o.id}: ${(err as Error).message}`)
+      this.socket.destroy()
+    }
+    if (freed) this.o.wake()
+  }
+
+  private settle(packetId: number, nowUs: number, reasonCode: number): void {
+    const intendedUs = this.inflightAt[packetId]
+    if (intendedUs === 0) {
+      this.fail(`publisher ${this.o.id}: acknowledgement for packet id ${packetId}, which is not in flight`)
+      return
+    }
+    this.inflightAt[packetId] = 0
+    this.inflightCount--
+    if (intendedUs < 0) return
+    if (reasonCode >= 0x80) {
+      this.fail(`publisher ${this.o.id}: the broker refused a message (reason 0x${reasonCode.toString(16)})`)
+      return
+    }
+    this.counters.acked++
+    recordMicros(this.o.ackHistogram(), nowUs - intendedUs)
+  }
+
+  private fail(message: string): void {
+    this.counters.errors++
+    this.o.onError(message)
+  }
+
+  /** Marks the start of the measured window for the scheduler's counters (dropped, late, planned). */
+  markWarmupEnd(nowMs: number): void {
+    this.warmupBaseline = this.o.scheduler?.stats(nowMs)
+  }
+
+  /** The scheduler's counters over the measured window (zeros in saturation). */
+  scheduleStats(nowMs: number, finish = false): {planned: number; dropped: number; late: number} {
+    const s = this.o.scheduler
+    if (!s) return {planned: this.counters.sent, dropped: 0, late: 0}
+    const now = finish ? s.finish(nowMs) : s.stats(nowMs)
+    const base = this.warmupBaseline ?? {planned: 0, dropped: 0, late: 0}
+    // Planned is exact from the plan (the messages intended at or after the warm-up's end); dropped and late
+    // are counted from when the warm-up timer fired, a millisecond or so either side.
+    const warmupPlanned = this.warmupBaseline ? s.plan.countBefore(performanceMsAt(this.o.measureFromUs) - s.startMs) : 0
+    return {planned: Math.max(0, now.planned - warmupPlanned), dropped: now.dropped - base.dropped, late: now.late - base.late}
+  }
+
+  /** True when everything written has left the socket and, at QoS 1/2, been acknowledged. */
+  get settled(): boolean {
+    return this.closed || (this.socket.writableLength === 0 && this.inflightCount === 0)
+  }
+
+  close(): void {
+    this.closed = true
+    this.socket.destroy()
+  }
+}
