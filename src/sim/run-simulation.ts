@@ -3,7 +3,8 @@ import {checkConnectionCapacity, connectWithRetry, parseEndpointUrl, parseSource
 import type {ResolvedBroker} from '../net/index.js'
 import {expandDevices, type Scenario} from './scenario/index.js'
 import {runFleet} from './fleet/engine.js'
-import type {SimSnapshot, SimSummary} from './types.js'
+import type {ModbusCounters, ModbusListenerInfo} from './modbus/simulator.js'
+import {emptyCounters, type AnomalyLabel, type LatencyFigures, type SimSnapshot, type SimSummary} from './types.js'
 
 /**
  * `iotd sim` as a library call: picks the broker (the user's, one on 127.0.0.1:1883, or the embedded one),
@@ -35,10 +36,20 @@ export interface SimulationRequest {
 /** Attempts of the broker check before the fleet starts; a broker that is down ends the run with exit 1. */
 const BROKER_CHECK_ATTEMPTS = 5
 
-export async function runSimulation(req: SimulationRequest): Promise<SimSummary> {
+/** What a run with a `modbus:` section adds to the summary (--json shows it). */
+export interface ModbusRunSummary {
+  listeners: ModbusListenerInfo[]
+  groups: ModbusCounters[]
+  mirrorErrors: number
+}
+
+export type SimulationSummary = SimSummary & {modbus?: ModbusRunSummary}
+
+export async function runSimulation(req: SimulationRequest): Promise<SimulationSummary> {
   const scenario = withOverrides(req.scenario, req)
-  const devices = expandDevices(scenario, {fleets: req.fleets})
-  if (devices.length === 0) throw new UsageError(`no devices: --fleet ${req.fleets?.join(',')} names no fleet of the scenario`)
+  const devices = scenario.fleets.length === 0 ? [] : expandDevices(scenario, {fleets: req.fleets})
+  const modbusOnly = devices.length === 0 && scenario.modbus.length > 0
+  if (devices.length === 0 && !modbusOnly) throw new UsageError(`no devices: --fleet ${req.fleets?.join(',')} names no fleet of the scenario`)
   const sourceSpec = req.sourceIps ?? scenario.broker.sourceIps
   let sourceAddresses: string[] = []
   try {
@@ -48,6 +59,7 @@ export async function runSimulation(req: SimulationRequest): Promise<SimSummary>
   }
 
   const userUrl = scenario.broker.url
+  const needsBroker = !modbusOnly || scenario.modbus.some((g) => g.mirror)
   const embedding = userUrl === undefined
   const capacity = checkConnectionCapacity({
     connections: devices.length,
@@ -60,29 +72,170 @@ export async function runSimulation(req: SimulationRequest): Promise<SimSummary>
   }
 
   // The embedded-broker module loads aedes: only when the user named no broker is it imported.
-  const resolved: ResolvedBroker =
-    userUrl === undefined ? await (await import('../net/embedded-broker.js')).resolveBroker({defaultUrl: req.defaultBrokerUrl}) : {url: userUrl}
+  const resolved: ResolvedBroker = !needsBroker
+    ? {url: ''}
+    : userUrl === undefined
+      ? await (await import('../net/embedded-broker.js')).resolveBroker({defaultUrl: req.defaultBrokerUrl})
+      : {url: userUrl}
   if (resolved.note) req.onLog?.(resolved.note, 'info')
+  const labelsFile = req.labelsFile ?? scenario.labels
   try {
-    if (!resolved.embedded) await checkBroker(scenario, resolved.url, req)
-    return await runFleet({
-      scenario,
-      scenarioName: req.scenarioName,
-      devices,
-      brokerUrl: resolved.url,
-      brokerLabel: redactUrl(resolved.url),
-      embeddedBroker: resolved.embedded !== undefined,
-      workers: req.workers,
-      durationMs: req.durationMs ?? scenario.durationMs,
-      messageLimit: req.limit ?? scenario.limit,
-      sourceAddresses,
-      labelsFile: req.labelsFile ?? scenario.labels,
-      onSnapshot: req.onSnapshot,
-      onLog: req.onLog,
-      signal: req.signal,
-    })
+    if (needsBroker && !resolved.embedded) await checkBroker(scenario, resolved.url, req)
+    if (scenario.modbus.length === 0) return await runMqttFleet(scenario, devices, resolved, sourceAddresses, labelsFile, req)
+    return await runWithModbus(scenario, devices, resolved, sourceAddresses, labelsFile, req)
   } finally {
     await resolved.embedded?.close()
+  }
+}
+
+function runMqttFleet(scenario: Scenario, devices: ReturnType<typeof expandDevices>, resolved: ResolvedBroker, sourceAddresses: string[], labelsFile: string | undefined, req: SimulationRequest, signal?: AbortSignal): Promise<SimSummary> {
+  return runFleet({
+    scenario,
+    scenarioName: req.scenarioName,
+    devices,
+    brokerUrl: resolved.url,
+    brokerLabel: redactUrl(resolved.url),
+    embeddedBroker: resolved.embedded !== undefined,
+    workers: req.workers,
+    durationMs: req.durationMs ?? scenario.durationMs,
+    messageLimit: req.limit ?? scenario.limit,
+    sourceAddresses,
+    labelsFile,
+    onSnapshot: req.onSnapshot,
+    onLog: req.onLog,
+    signal: signal ?? req.signal,
+  })
+}
+
+/**
+ * The Modbus groups run in this thread beside the MQTT fleet (whose workers are busy with MQTT): listeners first,
+ * so a port that is taken ends the run before any device connects, then the fleet, then both stop together.
+ */
+async function runWithModbus(scenario: Scenario, devices: ReturnType<typeof expandDevices>, resolved: ResolvedBroker, sourceAddresses: string[], labelsFile: string | undefined, req: SimulationRequest): Promise<SimulationSummary> {
+  const {appendFileSync, writeFileSync} = await import('node:fs')
+  const {startModbusSimulation} = await import('./modbus/simulator.js')
+  const startedAt = Date.now()
+  // The fleet engine truncates the labels file when it starts; Modbus labels are held until then.
+  let held: AnomalyLabel[] | undefined = devices.length > 0 ? [] : undefined
+  let labelCount = 0
+  if (labelsFile && devices.length === 0) writeFileSync(labelsFile, '')
+  const writeLabel = (label: AnomalyLabel) => {
+    labelCount++
+    if (!labelsFile) return
+    if (held) held.push(label)
+    else appendFileSync(labelsFile, `${JSON.stringify(label)}\n`)
+  }
+  let mirrorErrors = 0
+  const mirrorClient = scenario.modbus.some((g) => g.mirror) ? await connectMirror(scenario, resolved.url, req) : undefined
+  const sim = await startModbusSimulation({
+    scenario,
+    onLabel: writeLabel,
+    onLog: req.onLog,
+    mirror: mirrorClient
+      ? (topic, payload, qos, retain) => {
+          mirrorClient.publish(topic, payload, {qos, retain}, (err) => {
+            if (err) mirrorErrors++
+          })
+        }
+      : undefined,
+  }).catch(async (error: Error & {code?: string}) => {
+    await mirrorClient?.endAsync()
+    throw new IotdError(error.message, EXIT_CODES.runtime, error.code === 'EADDRINUSE' ? ['another process listens there: change port: in the modbus group, or use port: 0 for ports chosen by the OS'] : [])
+  })
+  for (const line of describeListeners(sim.listeners)) req.onLog?.(line, 'info')
+  const below = await ephemeralLow()
+  if (below !== undefined && sim.listeners.some((l) => l.port >= below && scenario.modbus.find((g) => g.name === l.group)?.port !== 0)) {
+    req.onLog?.(`a Modbus listener port is inside the ephemeral range (from ${below}): outgoing connections may take it; prefer ports below ${below}`, 'warn')
+  }
+  let summary: SimSummary
+  try {
+    if (devices.length > 0) {
+      const fleet = runMqttFleet(scenario, devices, resolved, sourceAddresses, labelsFile, req)
+      // runFleet truncated the labels file synchronously when it started: the held labels go after that.
+      if (labelsFile && held && held.length > 0) appendFileSync(labelsFile, held.map((l) => `${JSON.stringify(l)}\n`).join(''))
+      held = undefined
+      summary = await fleet
+    } else {
+      summary = await waitModbusOnly(scenario, req, startedAt, resolved)
+    }
+  } finally {
+    await sim.stop()
+    await mirrorClient?.endAsync()
+  }
+  const groups = sim.counters()
+  const total = groups.reduce((a, g) => ({requests: a.requests + g.requests, exceptions: a.exceptions + g.exceptions, unanswered: a.unanswered + g.unanswered, writes: a.writes + g.writes}), {requests: 0, exceptions: 0, unanswered: 0, writes: 0})
+  req.onLog?.(`modbus: ${sim.devices.length} devices answered ${total.requests} requests (${total.exceptions} exceptions, ${total.unanswered} unanswered, ${total.writes} writes)`, 'info')
+  return {
+    ...summary,
+    devices: summary.devices + (devices.length === 0 ? sim.devices.length : 0),
+    labelsFile: summary.labelsFile ?? (labelsFile && labelCount > 0 ? labelsFile : undefined),
+    modbus: {listeners: sim.listeners, groups, mirrorErrors},
+  }
+}
+
+/** One line per group: where its listeners are and which unit ids answer there. */
+export function describeListeners(listeners: ModbusListenerInfo[]): string[] {
+  const byGroup = new Map<string, ModbusListenerInfo[]>()
+  for (const l of listeners) byGroup.set(l.group, [...(byGroup.get(l.group) ?? []), l])
+  return [...byGroup.entries()].map(([group, ls]) => {
+    const ports = ls.map((l) => l.port)
+    const contiguous = ports.every((p, i) => i === 0 || p === ports[i - 1] + 1)
+    const where = ls.length === 1 ? `${ls[0].host}:${ports[0]}` : contiguous ? `${ls[0].host}:${ports[0]}-${ports[ports.length - 1]}` : `${ls[0].host} ports ${ports.join(',')}`
+    const units = ls[0].units
+    const ids = units.length > 2 && units.every((u, i) => i === 0 || u === units[i - 1] + 1) ? `${units[0]}-${units[units.length - 1]}` : units.join(',')
+    return `modbus: ${group} listening on ${where} (${ls.length} listener${ls.length === 1 ? '' : 's'} × unit ids ${ids})`
+  })
+}
+
+async function ephemeralLow(): Promise<number | undefined> {
+  try {
+    const {readSystemLimits} = await import('../net/capacity.js')
+    return readSystemLimits().localPortRange?.low
+  } catch {
+    return undefined
+  }
+}
+
+async function connectMirror(scenario: Scenario, url: string, req: SimulationRequest) {
+  const b = scenario.broker
+  return connectWithRetry(
+    {url, protocol: b.protocol, username: b.username, password: b.password, tls: b.tls, clientId: `iotd-modbus-mirror-${process.pid}`, connectTimeoutMs: scenario.connect.timeout},
+    {attempts: BROKER_CHECK_ATTEMPTS, initialMs: 500, maxMs: 5000, multiplier: 2, jitter: 'full', signal: req.signal},
+  )
+}
+
+const ZERO_FIGURES: LatencyFigures = {count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0}
+
+/** A run with only Modbus groups: it lasts until --duration or Ctrl-C; the summary carries no MQTT fleets. */
+async function waitModbusOnly(scenario: Scenario, req: SimulationRequest, startedAt: number, resolved: ResolvedBroker): Promise<SimSummary> {
+  const durationMs = req.durationMs ?? scenario.durationMs
+  await new Promise<void>((resolve) => {
+    const timer = durationMs === undefined ? undefined : setTimeout(resolve, durationMs)
+    if (req.signal?.aborted) resolve()
+    req.signal?.addEventListener('abort', () => {
+      if (timer) clearTimeout(timer)
+      resolve()
+    })
+  })
+  const usage = process.memoryUsage()
+  return {
+    schemaVersion: 1,
+    scenario: req.scenarioName,
+    seed: scenario.seed,
+    broker: resolved.url ? redactUrl(resolved.url) : 'none',
+    embeddedBroker: resolved.embedded !== undefined,
+    startedAt: new Date(startedAt).toISOString(),
+    elapsedMs: Date.now() - startedAt,
+    interrupted: req.signal?.aborted ?? false,
+    devices: 0,
+    workers: 0,
+    fleets: [],
+    totals: emptyCounters('total'),
+    publishLag: ZERO_FIGURES,
+    ackLatency: ZERO_FIGURES,
+    connectLatency: ZERO_FIGURES,
+    health: {cpuPercent: 0, rssBytes: usage.rss, eventLoopLagP99Ms: 0, peakRssBytes: usage.rss},
+    warnings: [],
   }
 }
 

@@ -11,9 +11,11 @@ import type {FleetSample} from '../../sim/dry-run.js'
 type SimResult = SimSummary | BackfillSummary | {schemaVersion: 1; seed: number; fleets: FleetSample[]}
 
 export default class Sim extends BaseCommand {
-  static override summary = 'Simulate a fleet of MQTT devices from a scenario file.'
+  static override summary = 'Simulate a fleet of MQTT and Modbus TCP devices from a scenario file.'
 
   static override description = `Connects every device of the scenario (ramps, storms and reconnects as the scenario says) and publishes seeded, realistic telemetry. With no broker given, iotd uses the MQTT broker on 127.0.0.1:1883, or starts its embedded broker there, so you can watch with \`mosquitto_sub -v -t '#'\` from another terminal.
+
+Modbus groups (the scenario's modbus: section) listen on 127.0.0.1 from port 5020 unless the scenario says otherwise; the addresses are printed at start. Read them with \`iotd modbus read 127.0.0.1:5020 --unit 1 --address 40001\`.
 
 On a terminal a live view shows each fleet; piped or in CI, one plain line per second goes to stderr. The summary goes to stdout (--json for a machine-readable one, with the effective seed). Ctrl-C stops cleanly and prints the partial summary.
 
@@ -26,6 +28,7 @@ ${EXIT_CODES_HELP}`
     {description: 'Run the smart-factory scenario for 20 seconds on the embedded broker', command: '<%= config.bin %> <%= command.id %> scenarios/smart-factory.yaml --duration 20s'},
     {description: 'Against your own broker, with a fixed seed and a JSON summary', command: '<%= config.bin %> <%= command.id %> scenarios/cold-chain.yaml --broker mqtt://10.0.0.5:1883 --seed 7 --json > summary.json'},
     {description: 'Show what each fleet would publish, without connecting', command: '<%= config.bin %> <%= command.id %> scenarios/smart-factory.yaml --dry-run --samples 3'},
+    {description: 'A plant over Modbus TCP (200 devices on 4 listeners) and MQTT from one file', command: '<%= config.bin %> <%= command.id %> scenarios/modbus-plant.yaml --duration 1m'},
     {description: 'Generate a day of data as a CSV capture', command: '<%= config.bin %> <%= command.id %> scenarios/smart-factory.yaml --backfill 2026-01-01T00:00Z..2026-01-02T00:00Z --out day.csv'},
   ]
 
