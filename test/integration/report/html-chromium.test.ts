@@ -31,6 +31,34 @@ function describeChromium(name: string, fn: () => void): void {
   }
 }
 
+/*
+ * The functions below run in the page. The project compiles without the DOM library (it is a Node CLI), so the
+ * few browser APIs they use are described here rather than pulling DOM types into every file. (Casts only: a
+ * helper function would not exist inside the page, where these callbacks are serialised to.)
+ */
+interface Box {
+  x: number
+  y: number
+  width: number
+  height: number
+}
+interface PageNode {
+  getAttribute(name: string): string | null
+  querySelector(selector: string): PageNode
+  querySelectorAll(selector: string): Iterable<PageNode>
+  getBBox(): Box
+  getTotalLength(): number
+}
+interface PageCanvas {
+  width: number
+  height: number
+  getContext(kind: '2d'): {drawImage(img: unknown, x: number, y: number): void; getImageData(x: number, y: number, w: number, h: number): {data: Uint8ClampedArray}}
+}
+interface PageGlobals {
+  Image: new () => {src: string; width: number; height: number; decode(): Promise<void>}
+  document: {createElement(tag: 'canvas'): PageCanvas}
+}
+
 /** Hex colour to [r, g, b]. */
 function rgb(hex: string): [number, number, number] {
   return [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)) as [number, number, number]
@@ -48,13 +76,14 @@ interface PixelCounts {
 async function countPixels(analysis: Page, png: Buffer, colors: readonly string[]): Promise<PixelCounts> {
   return analysis.evaluate(
     async ({data, targets}) => {
+      const {Image, document} = globalThis as unknown as PageGlobals
       const img = new Image()
       img.src = `data:image/png;base64,${data}`
       await img.decode()
       const canvas = document.createElement('canvas')
       canvas.width = img.width
       canvas.height = img.height
-      const ctx = canvas.getContext('2d')!
+      const ctx = canvas.getContext('2d')
       ctx.drawImage(img, 0, 0)
       const px = ctx.getImageData(0, 0, img.width, img.height).data
       const byColor = targets.map(() => 0)
@@ -110,13 +139,12 @@ describeChromium('iotd report html in Chromium', () => {
   it('draws the percentile plot with one curve per run and distribution, and a legend', async () => {
     const plot = page.locator('svg[data-chart="percentile"]')
     await expect(plot.locator('g.series').count()).resolves.toBe(4)
-    const runs = await plot.locator('g.series').evaluateAll((gs) => gs.map((g) => `${g.getAttribute('data-run')}/${g.getAttribute('data-distribution')}`))
+    const runs = await plot.locator('g.series').evaluateAll((gs) => gs.map((g) => `${(g as unknown as PageNode).getAttribute('data-run')}/${(g as unknown as PageNode).getAttribute('data-distribution')}`))
     expect(runs).toEqual(['mosquitto-qos1/latency', 'mosquitto-qos1/uncorrected', 'with-stall/latency', 'with-stall/uncorrected'])
     // Every curve is drawn at length, inside the plot area.
     const geometry = await plot.evaluate((svg) => {
-      const area = (svg.querySelector('.plot-area') as SVGGraphicsElement).getBBox()
-      return [...svg.querySelectorAll('g.series path')].map((p) => {
-        const path = p as SVGPathElement
+      const area = (svg as unknown as PageNode).querySelector('.plot-area').getBBox()
+      return [...(svg as unknown as PageNode).querySelectorAll('g.series path')].map((path) => {
         const box = path.getBBox()
         return {length: path.getTotalLength(), inside: box.x >= area.x - 1 && box.y >= area.y - 1 && box.x + box.width <= area.x + area.width + 1 && box.y + box.height <= area.y + area.height + 1, height: box.height, width: box.width, areaWidth: area.width}
       })
@@ -149,9 +177,9 @@ describeChromium('iotd report html in Chromium', () => {
     const counts = await countPixels(analysis, shot, RUN_COLORS.slice(0, 2))
     for (const n of counts.byColor) expect(n).toBeGreaterThan(200)
     const peaks = await page.locator('svg[data-chart="latency-timeline"]').evaluate((svg) => {
-      const area = (svg.querySelector('.plot-area') as SVGGraphicsElement).getBBox()
-      return [...svg.querySelectorAll('g.series[data-figure="p99"] path')].map((p) => {
-        const box = (p as SVGPathElement).getBBox()
+      const area = (svg as unknown as PageNode).querySelector('.plot-area').getBBox()
+      return [...(svg as unknown as PageNode).querySelectorAll('g.series[data-figure="p99"] path')].map((path) => {
+        const box = path.getBBox()
         // how far up the plot the line reaches, 0–1
         return (area.y + area.height - box.y) / area.height
       })
