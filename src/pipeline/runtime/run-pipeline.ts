@@ -142,8 +142,9 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
         }
       },
     })
+    // Replaced sinks (tests) keep the batching, retry and queue settings of the sink they stand in for.
     const made = opts.sinksFor
-      ? opts.sinksFor(loaded).map((m) => ({...m, entry: undefined, spec: undefined}))
+      ? opts.sinksFor(loaded).map((m, i) => ({...m, entry: loaded.sinks[i]?.entry, spec: undefined}))
       : loaded.sinks.map((s) => ({sink: s.spec.create(s.options, s.name, env), type: s.spec.type, entry: s.entry, spec: s.spec}))
     const sinks = made.map((m) => {
       const e = m.entry
@@ -194,10 +195,12 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
     }
     const rows = out.splice(0, out.length)
     const map = slot.map
-    // Rows from windows still hold their events; the map keeps that hold until it has decided.
+    // The map decides asynchronously: hold each row's events until it has (and the sinks have them).
+    for (const row of rows) holdAll(row.acks, 1)
     pendingAsync.push(
       (async () => {
         const kept: OutputRow[] = []
+        const dropped: OutputRow[] = []
         for (const row of rows) {
           const r = await map(row.fields)
           if (r.ok && r.row) {
@@ -206,9 +209,11 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
           }
           if (!r.ok) ctx.deadLetter({stage: `rule:${slot.loaded.name}`, reason: r.reason, record: {ts: row.ts, topic: row.topic, fields: row.fields, meta: {source: slot.loaded.name}}, at: Date.now()})
           else slot.mapDropped++
-          if (slot.runner.windowed) releaseAll(row.acks)
+          dropped.push(row)
         }
         dispatch(slot, kept, arrivedAt)
+        for (const row of dropped) if (slot.runner.windowed) releaseAll(row.acks)
+        for (const row of rows) releaseAll(row.acks)
       })(),
     )
   }
@@ -315,6 +320,8 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
       const counters = sourceCounters.get(src.name)!
       const iter = src.source.readBatches ? src.source.readBatches(ctx) : batchesOf(src.source.read(ctx))
       for await (const batch of iter) {
+        // Stopped: what a source hands over now is not processed (and not acknowledged: an acking source redelivers).
+        if (stop.signal.aborted) break
         counters.records += batch.length
         ingest(src, batch)
         await settle()

@@ -77,7 +77,7 @@ export interface FutureSkewOptions {
 export interface WindowOperatorOptions<R> {
   /** W = max(ts) - lateToleranceMs. Default 0. */
   lateToleranceMs?: number
-  /** Shifts epoch alignment of time windows (e.g. -3_600_000 for days starting at 01:00 UTC). Default 0. */
+  /** Shifts epoch alignment of time windows (e.g. 3_600_000 for days starting at 01:00 UTC: windows start at offset + k*size). Default 0. */
   offsetMs?: number
   /** A late event, dropped and counted; route it to a late-data sink. The caller acks it. */
   onLate?: (event: WindowEvent<R>) => void

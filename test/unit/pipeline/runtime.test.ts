@@ -1,0 +1,223 @@
+/**
+ * The runtime with in-memory sources and sinks: acknowledgements (at-least-once), backpressure, joins, the map
+ * step, dead letter and shutdown.
+ */
+import {mkdtempSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {describe, expect, it} from 'vitest'
+import {loadPipeline, runPipeline, type Delivery, type PipelineRecord, type SourceInstance} from '../../../src/pipeline/index.js'
+import {createMemorySink, type MemorySink} from '../../../src/pipeline/sinks/memory.js'
+import {TransientSinkError} from '../../../src/pipeline/types.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'iotd-rt-'))
+
+function pipeline(yaml: string) {
+  return loadPipeline(join(dir, 'p.yaml'), {text: `version: 1\nsources: {s: {type: stdin, timestamp: ts}}\n${yaml}`})
+}
+
+interface Ackable {
+  fields: Record<string, unknown>
+}
+
+/** A source whose deliveries record their acks; `pauseAfter` lets a test look between batches. */
+function ackingSource(events: Ackable[], acked: number[], opts: {batch?: number; onBatch?: (i: number) => Promise<void> | void} = {}): SourceInstance {
+  const size = opts.batch ?? 1
+  return {
+    name: 's',
+    type: 'test',
+    finite: true,
+    timestampField: 'ts',
+    source: {
+      name: 's',
+      async *read() {},
+      async *readBatches() {
+        for (let i = 0; i < events.length; i += size) {
+          await opts.onBatch?.(i)
+          const batch: Delivery[] = events.slice(i, i + size).map((e, j) => ({
+            record: {ts: 0, fields: e.fields, meta: {source: 's'}} satisfies PipelineRecord,
+            ack: () => acked.push(i + j),
+          }))
+          yield batch
+        }
+      },
+      async close() {},
+    },
+  }
+}
+
+function memory(): {sinks: MemorySink[]; sinksFor: () => {sink: MemorySink; type: string}[]} {
+  const sinks: MemorySink[] = []
+  return {
+    sinks,
+    sinksFor: () => {
+      const sink = createMemorySink()
+      sinks.push(sink)
+      return [{sink, type: 'memory'}]
+    },
+  }
+}
+
+describe('acknowledgements', () => {
+  it('acks events held in a window only when the window fires and its row is accepted', async () => {
+    const p = pipeline(`rules: [{sql: "SELECT count(*) AS c FROM s GROUP BY TUMBLINGWINDOW(ss, 10)", sinks: [{type: stdout}]}]`)
+    const acked: number[] = []
+    const seen: number[][] = []
+    const events = [1000, 2000, 12_000, 13_000, 25_000].map((ts) => ({fields: {ts}}))
+    const m = memory()
+    await runPipeline({
+      pipeline: p,
+      sources: [ackingSource(events, acked, {onBatch: async () => {
+        // Let the sink's write of the previous batch complete.
+        await new Promise((ok) => setTimeout(ok, 5))
+        seen.push([...acked])
+      }})],
+      sinksFor: m.sinksFor,
+      warn: () => {},
+    })
+    // Before the 3rd event nothing is acked; the 3rd closes [0,10s) and releases the first two; the end flushes.
+    expect(seen[2]).toEqual([])
+    expect(seen[3]).toEqual([0, 1])
+    expect(acked.sort()).toEqual([0, 1, 2, 3, 4])
+    expect(m.sinks[0].rows.map((r) => r.fields)).toEqual([{c: 2}, {c: 2}, {c: 1}])
+  })
+
+  it('acks filtered and late events at once, and events whose window fails HAVING when it fires', async () => {
+    const p = pipeline(`rules: [{sql: "SELECT count(*) AS c FROM s WHERE ok GROUP BY TUMBLINGWINDOW(ss, 10) HAVING count(*) > 1", sinks: [{type: stdout}]}]`)
+    const acked: number[] = []
+    const events = [
+      {fields: {ts: 1000, ok: false}},
+      {fields: {ts: 15_000, ok: true}},
+      {fields: {ts: 2000, ok: true}},
+      {fields: {ts: 25_000, ok: true}},
+    ]
+    const m = memory()
+    const s = await runPipeline({pipeline: p, sources: [ackingSource(events, acked)], sinksFor: m.sinksFor, warn: () => {}})
+    expect(acked.sort()).toEqual([0, 1, 2, 3])
+    expect(m.sinks[0].rows).toEqual([])
+    expect(s.rules[0].lateDropped).toBe(1)
+    expect(s.rules[0].filtered).toBe(1)
+  })
+
+  it('does not ack rows a failing sink has not accepted until its retries succeed', async () => {
+    const p = pipeline(`rules: [{sql: "SELECT ts FROM s", sinks: [{type: stdout, retry: {attempts: 5, initial: 1ms, max: 2ms}}]}]`)
+    const acked: number[] = []
+    let failures = 2
+    const sink = createMemorySink('flaky', {failWith: () => (failures-- > 0 ? new TransientSinkError('busy') : undefined)})
+    const s = await runPipeline({
+      pipeline: p,
+      sources: [ackingSource([{fields: {ts: 1}}, {fields: {ts: 2}}], acked)],
+      sinksFor: () => [{sink, type: 'memory'}],
+      warn: () => {},
+    })
+    expect(s.sinks[0].retries).toBe(2)
+    expect(acked).toEqual([0, 1])
+    expect(sink.rows).toHaveLength(2)
+  })
+})
+
+describe('backpressure', () => {
+  it('pauses the source while a slow sink queue is full', async () => {
+    const p = pipeline(`rules: [{sql: "SELECT ts FROM s", sinks: [{type: stdout, queue: 20, batch: {count: 5, interval: 10ms}}]}]`)
+    const slow = createMemorySink('slow')
+    const write = slow.write.bind(slow)
+    slow.write = async (b) => {
+      await new Promise((ok) => setTimeout(ok, 2))
+      return write(b)
+    }
+    const events = Array.from({length: 400}, (_, i) => ({fields: {ts: i}}))
+    const s = await runPipeline({pipeline: p, sources: [ackingSource(events, [], {batch: 10})], sinksFor: () => [{sink: slow, type: 'memory'}], warn: () => {}})
+    expect(slow.rows).toHaveLength(400)
+    // Bounded: the queue never holds more than its size plus one source batch.
+    expect(s.sinks[0].maxQueued).toBeLessThanOrEqual(30)
+  })
+
+  it('with overflow: drop, discards and counts rows instead of waiting', async () => {
+    const p = pipeline(`rules: [{sql: "SELECT ts FROM s", sinks: [{type: stdout, queue: 5, overflow: drop, batch: {count: 5, interval: 10ms}}]}]`)
+    const slow = createMemorySink('slow')
+    const write = slow.write.bind(slow)
+    slow.write = async (b) => {
+      await new Promise((ok) => setTimeout(ok, 5))
+      return write(b)
+    }
+    const events = Array.from({length: 100}, (_, i) => ({fields: {ts: i}}))
+    const s = await runPipeline({pipeline: p, sources: [ackingSource(events, [], {batch: 50})], sinksFor: () => [{sink: slow, type: 'memory'}], warn: () => {}})
+    expect(s.sinks[0].dropped).toBeGreaterThan(0)
+    expect(s.sinks[0].dropped + slow.rows.length).toBe(100)
+  })
+})
+
+describe('tables, map, dead letter', () => {
+  it('LEFT JOINs a CSV table by hash and keeps events without a match', async () => {
+    writeFileSync(join(dir, 'devices.csv'), 'id,site,threshold\na,north,30\nb,south,50\n')
+    const p = pipeline(`tables: {devices: {file: devices.csv}}
+rules:
+  - sql: SELECT s.id, d.site, temp > d.threshold AS hot FROM s LEFT JOIN devices d ON s.id = d.id
+    sinks: [{type: stdout}]`)
+    const m = memory()
+    const events = [{fields: {ts: 1, id: 'a', temp: 31}}, {fields: {ts: 2, id: 'b', temp: 31}}, {fields: {ts: 3, id: 'zz', temp: 99}}]
+    await runPipeline({pipeline: p, sources: [ackingSource(events, [])], sinksFor: m.sinksFor, warn: () => {}})
+    expect(m.sinks[0].rows.map((r) => r.fields)).toEqual([
+      {id: 'a', site: 'north', hot: true},
+      {id: 'b', site: 'south', hot: false},
+      {id: 'zz', site: null, hot: null},
+    ])
+  })
+
+  it('reshapes rows with the JSONata map and drops rows it maps to nothing', async () => {
+    const p = pipeline(`rules:
+  - sql: SELECT id, temp FROM s
+    map: 'temp > 0 ? {"device": id, "reading": {"celsius": temp}}'
+    sinks: [{type: stdout}]`)
+    const m = memory()
+    const acked: number[] = []
+    const s = await runPipeline({pipeline: p, sources: [ackingSource([{fields: {ts: 1, id: 'a', temp: 5}}, {fields: {ts: 2, id: 'b', temp: -1}}], acked)], sinksFor: m.sinksFor, warn: () => {}})
+    expect(m.sinks[0].rows.map((r) => r.fields)).toEqual([{device: 'a', reading: {celsius: 5}}])
+    expect(s.rules[0].mapDropped).toBe(1)
+    expect(acked.sort()).toEqual([0, 1])
+  })
+
+  it('dead-letters events without an event time, with the reason', async () => {
+    const p = pipeline(`rules: [{sql: "SELECT * FROM s", sinks: [{type: stdout}]}]`)
+    const m = memory()
+    const acked: number[] = []
+    const s = await runPipeline({pipeline: p, sources: [ackingSource([{fields: {v: 1}}, {fields: {ts: 'yesterday-ish'}}, {fields: {ts: 5}}], acked)], sinksFor: m.sinksFor, deadLetterFile: null, warn: () => {}})
+    expect(s.deadLetter.count).toBe(2)
+    expect(s.deadLetter.byStage).toEqual({'source:s': 2})
+    expect(m.sinks[0].rows).toHaveLength(1)
+    expect(acked.sort()).toEqual([0, 1, 2])
+  })
+})
+
+describe('shutdown', () => {
+  it('on abort flushes open windows (default) and reports an interrupt', async () => {
+    const p = pipeline(`rules: [{sql: "SELECT count(*) AS c FROM s GROUP BY TUMBLINGWINDOW(ss, 10)", sinks: [{type: stdout}]}]`)
+    const abort = new AbortController()
+    const m = memory()
+    const src = ackingSource([{fields: {ts: 1}}, {fields: {ts: 2}}, {fields: {ts: 3}}], [], {
+      onBatch: (i) => {
+        if (i === 2) abort.abort()
+      },
+    })
+    const s = await runPipeline({pipeline: p, sources: [src], sinksFor: m.sinksFor, signal: abort.signal, warn: () => {}})
+    expect(s.stoppedBy).toBe('interrupt')
+    expect(s.interrupted).toBe(true)
+    expect(m.sinks[0].rows.map((r) => r.fields)).toEqual([{c: 2}])
+  })
+
+  it('with openWindows: drop, discards open windows and leaves their events unacknowledged', async () => {
+    const p = pipeline(`rules: [{sql: "SELECT count(*) AS c FROM s GROUP BY TUMBLINGWINDOW(ss, 10)", sinks: [{type: stdout}]}]`)
+    const abort = new AbortController()
+    const m = memory()
+    const acked: number[] = []
+    const src = ackingSource([{fields: {ts: 1}}, {fields: {ts: 2}}, {fields: {ts: 3}}], acked, {
+      onBatch: (i) => {
+        if (i === 2) abort.abort()
+      },
+    })
+    const s = await runPipeline({pipeline: p, sources: [src], sinksFor: m.sinksFor, signal: abort.signal, openWindows: 'drop', warn: () => {}})
+    expect(m.sinks[0].rows).toEqual([])
+    expect(acked).toEqual([])
+    expect(s.droppedAtShutdown.openWindows).toBe(1)
+  })
+})
