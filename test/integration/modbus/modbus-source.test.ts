@@ -80,7 +80,7 @@ describe('modbus source (iotd as the gateway) polling simulated devices', () => 
   })
 
   it('sends a read that the device refuses to the dead letter and keeps the other tags', async () => {
-    const scenario = loadScenario('plant.yaml', {text: plant.replace(/    faults:[\s\S]*$/, ''), env: {}})
+    const scenario = loadScenario('plant.yaml', {text: plant.replace(/ {4}faults:[\s\S]*$/, ''), env: {}})
     const sim = await startModbusSimulation({scenario})
     const opts = modbusSource.options.parse({
       poll: '100ms',
