@@ -106,16 +106,24 @@ function header(result: BenchResult, c: ChalkInstance): string[] {
 function thresholdLines(result: BenchResult, c: ChalkInstance, color: boolean): string[] {
   const verdicts = result.thresholds
   if (verdicts.length === 0) return [`${INDENT}${c.dim('no thresholds set')}`]
+  const headline = thresholdHeadline(verdicts)
   const failed = verdicts.filter((v) => !v.ok)
-  const head =
-    failed.length === 0
-      ? `${c.green('✓')} ${c.bold(`all ${plural(verdicts.length, 'threshold')} passed`)}`
-      : `${c.red('✗')} ${c.bold(`${formatNumber(failed.length)} of ${plural(verdicts.length, 'threshold')} failed`)}: ${failed.map((v) => v.threshold).join(', ')}`
+  const head = headline.ok
+    ? `${c.green('✓')} ${c.bold(headline.text)}`
+    : `${c.red('✗')} ${c.bold(headline.text)}: ${failed.map((v) => v.threshold).join(', ')}`
   const each = formatVerdicts(
     verdicts.map((v) => ({...v, observed: v.observed ?? Number.NaN})),
     {color, indent: `${INDENT}${INDENT}`},
   )
   return [`${INDENT}${head}`, ...each.split('\n')]
+}
+
+/** `all 3 thresholds passed`, `the threshold failed`, `2 of 3 thresholds failed`; ok is false when any failed. */
+export function thresholdHeadline(verdicts: ReadonlyArray<{ok: boolean}>): {ok: boolean; text: string} {
+  const failed = verdicts.filter((v) => !v.ok).length
+  if (verdicts.length === 1) return {ok: failed === 0, text: failed === 0 ? 'the threshold passed' : 'the threshold failed'}
+  if (failed === 0) return {ok: true, text: `all ${plural(verdicts.length, 'threshold')} passed`}
+  return {ok: false, text: `${formatNumber(failed)} of ${plural(verdicts.length, 'threshold')} failed`}
 }
 
 /**

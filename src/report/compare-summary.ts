@@ -1,6 +1,7 @@
 import {formatVerdicts} from '../bench/thresholds.js'
 import {formatComparison, type ComparisonRow} from './bench-compare.js'
 import type {ThresholdVerdictRecord} from './bench-result.js'
+import {thresholdHeadline} from './bench-summary.js'
 import {plural} from './sim-summary.js'
 import {paint} from './terminal.js'
 
@@ -35,9 +36,8 @@ export function formatCompareReport(report: CompareReport, options: {color: bool
     lines.push(`  ${c.green('✓')} ${c.bold(`no regression beyond ${report.tolerancePct}%`)}${better > 0 ? ` (${formatBetter(better)})` : ''}`)
   }
   if (report.thresholds.length > 0) {
-    const failed = report.thresholds.filter((v) => !v.ok).length
-    const head = failed === 0 ? `${c.green('✓')} all ${plural(report.thresholds.length, 'threshold')} passed` : `${c.red('✗')} ${failed} of ${plural(report.thresholds.length, 'threshold')} failed`
-    lines.push(`  ${head} on ${report.candidate}`)
+    const headline = thresholdHeadline(report.thresholds)
+    lines.push(`  ${headline.ok ? c.green('✓') : c.red('✗')} ${headline.text} on ${report.candidate}`)
     lines.push(formatVerdicts(report.thresholds.map((v) => ({...v, observed: v.observed ?? Number.NaN})), {color: options.color, indent: '    '}))
   }
   lines.push('')

@@ -81,7 +81,7 @@ describe('iotd report merge', () => {
     expect(p99).toBeGreaterThan(1)
     expect(merged.thresholds).toEqual([expect.objectContaining({threshold: 'p(99)<1ms', observed: p99, ok: false})])
     expect(r.code).toBe(99)
-    expect(r.stdout).toContain('✗ 1 of 1 threshold failed: p(99)<1ms')
+    expect(r.stdout).toContain('✗ the threshold failed: p(99)<1ms')
     all.destroy()
 
     expect(r.stderr).toContain(`merged 3 results -> ${file('merged.json')}`)

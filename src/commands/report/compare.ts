@@ -32,9 +32,10 @@ ${EXIT_CODES_HELP}
     metric: Flags.string({
       summary: 'Compare only these figures: throughput, loss, errors, or <latency|uncorrected|ack|connect>.<p50|p90|p99|p99.9|p99.99|max|mean> (repeatable).',
       multiple: true,
+      multipleNonGreedy: true,
       env: 'IOTD_METRIC',
     }),
-    threshold: Flags.string({summary: "SLO the candidate must meet, in k6's grammar: 'p(99)<20ms' (repeatable).", multiple: true, env: 'IOTD_THRESHOLD'}),
+    threshold: Flags.string({summary: "SLO the candidate must meet, in k6's grammar: 'p(99)<20ms' (repeatable).", multiple: true, multipleNonGreedy: true, env: 'IOTD_THRESHOLD'}),
   }
 
   async run(): Promise<undefined> {

@@ -31,6 +31,7 @@ ${EXIT_CODES_HELP}`
     threshold: Flags.string({
       summary: "SLO to judge the merged figures by, in k6's grammar (repeatable; default: the shards' own thresholds).",
       multiple: true,
+      multipleNonGreedy: true,
       env: 'IOTD_THRESHOLD',
     }),
   }

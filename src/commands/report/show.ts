@@ -28,6 +28,7 @@ ${EXIT_CODES_HELP}`
     threshold: Flags.string({
       summary: "SLO to judge the saved figures by, in k6's grammar: 'p(99)<20ms', 'loss<0.1%', 'rate>=49500/s' (repeatable); replaces the saved verdicts.",
       multiple: true,
+      multipleNonGreedy: true,
       env: 'IOTD_THRESHOLD',
     }),
     hgrm: Flags.string({summary: "Write the percentile distribution in HdrHistogram's text format (milliseconds) to this file.", env: 'IOTD_HGRM'}),

@@ -4,7 +4,7 @@ import {formatDuration} from '../../config/units.js'
 import {IotdError} from '../../errors.js'
 import {redactUrl} from '../../net/mqtt-endpoint.js'
 import {headlineDistribution, lossFraction, measuredWindowMs, redactCommandLine, type BenchResult, type LatencySummaryMs} from '../bench-result.js'
-import {benchVerdicts} from '../bench-summary.js'
+import {benchVerdicts, thresholdHeadline} from '../bench-summary.js'
 import {formatBytes, formatMs, formatNumber, formatPercent, formatRate} from '../format.js'
 import {escapeHtml, shellQuote} from './escape.js'
 import {percentileCurve, percentileTickLabel, percentileToX} from './percentile-series.js'
@@ -96,12 +96,13 @@ function verdictsBlock(runs: readonly ColoredRun[]): string {
   const items = runs.map((r) => {
     const t = r.result.thresholds
     const failed = t.filter((v) => !v.ok)
+    const headline = thresholdHeadline(t)
     const head =
       t.length === 0
         ? '<span class="dim">no thresholds</span>'
-        : failed.length === 0
-          ? `<span class="ok">✓ all ${t.length} thresholds passed</span>`
-          : `<span class="fail">✗ ${failed.length} of ${t.length} thresholds failed: ${failed.map((v) => `${escapeHtml(v.threshold)} (observed ${escapeHtml(v.observedText)})`).join(', ')}</span>`
+        : headline.ok
+          ? `<span class="ok">✓ ${escapeHtml(headline.text)}</span>`
+          : `<span class="fail">✗ ${escapeHtml(headline.text)}: ${failed.map((v) => `${escapeHtml(v.threshold)} (observed ${escapeHtml(v.observedText)})`).join(', ')}</span>`
     const warnings = benchVerdicts(r.result).map((v) => `<li class="${v.level}">${v.level === 'fail' ? '✗' : '⚠'} ${escapeHtml(v.text)}</li>`)
     return `<li>${swatch(r.color)}<strong>${escapeHtml(r.label)}</strong> ${head}${warnings.length ? `<ul>${warnings.join('')}</ul>` : ''}</li>`
   })

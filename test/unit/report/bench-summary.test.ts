@@ -1,6 +1,6 @@
 import {stripVTControlCharacters} from 'node:util'
 import {describe, expect, it} from 'vitest'
-import {benchVerdicts, clientBottleneckText, formatBenchSummary} from '../../../src/report/bench-summary.js'
+import {benchVerdicts, clientBottleneckText, formatBenchSummary, thresholdHeadline} from '../../../src/report/bench-summary.js'
 import type {BenchResult} from '../../../src/report/bench-result.js'
 import {e2eResult, histogramOfMicros} from '../../fixtures/report/bench-results.js'
 
@@ -177,5 +177,16 @@ describe('benchVerdicts and the bottleneck line', () => {
     expect(formatBenchSummary(late, {color: false})).toContain('  ⚠ the client, not the broker, was the bottleneck')
     // 170 of 100,000 is well under 1%
     expect(clientBottleneckText(base)).toBeUndefined()
+  })
+})
+
+describe('thresholdHeadline', () => {
+  it('reads naturally for one threshold and for several', () => {
+    const ok = {ok: true}
+    const bad = {ok: false}
+    expect(thresholdHeadline([ok])).toEqual({ok: true, text: 'the threshold passed'})
+    expect(thresholdHeadline([bad])).toEqual({ok: false, text: 'the threshold failed'})
+    expect(thresholdHeadline([ok, ok, ok])).toEqual({ok: true, text: 'all 3 thresholds passed'})
+    expect(thresholdHeadline([ok, bad, bad])).toEqual({ok: false, text: '2 of 3 thresholds failed'})
   })
 })
