@@ -50,7 +50,11 @@ export function hgrmForResult(result: BenchResult, distribution: LatencyDistribu
       recorded.length ? `choose one it recorded: ${recorded.join(', ')}` : 'the run recorded no latency at all',
     ])
   }
-  return formatHgrm(h.encoded)
+  try {
+    return formatHgrm(h.encoded)
+  } catch (error) {
+    throw new UsageError(`histograms.${distribution}.encoded is not a readable HDR histogram (${(error as Error).message})`)
+  }
 }
 
 /** Writes the .hgrm file for `iotd bench --hgrm file` (and `iotd report show --hgrm`). */

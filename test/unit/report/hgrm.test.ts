@@ -84,6 +84,11 @@ describe('hgrmForResult and writeHgrm', () => {
     expect(() => hgrmForResult(result, 'connect')).toThrow('this e2e run recorded no connect distribution')
   })
 
+  it('names the histogram that cannot be decoded', () => {
+    const broken = {...result, histograms: {latency: {...result.histograms.latency!, encoded: 'AAAA'}}}
+    expect(() => hgrmForResult(broken)).toThrow(/^histograms\.latency\.encoded is not a readable HDR histogram/)
+  })
+
   it('writes the file', () => {
     const file = join(dir, 'run.hgrm')
     writeHgrm(file, result)
