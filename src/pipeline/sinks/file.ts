@@ -1,0 +1,242 @@
+/**
+ * `file` sink: JSON lines, CSV, or iotd's capture format, with rotation by size and by time.
+ *
+ * Rows are collected in memory and written out at least every `flushInterval` (1 s), then the file is synced
+ * (fdatasync), so a crash of the process or the machine loses at most about the last second. write() resolves once
+ * the batch is buffered; it waits for the disk only when the buffer is over `bufferSize`, which is the backpressure.
+ *
+ * Rotation: with `rotateSize` or `rotateEvery`, files are named `<stem>.<n><ext>` (capture.0001.csv, capture.0002.csv,
+ * ...), each with its own header, so every file replays on its own.
+ */
+import {mkdir, open, type FileHandle} from 'node:fs/promises'
+import {basename, dirname, extname, join, resolve} from 'node:path'
+import {z} from 'zod'
+import {parseDuration, parseSize} from '../../config/units.js'
+import {EXIT_CODES, IotdError} from '../../errors.js'
+import {captureHeaderLine, csvCell, csvLine} from '../capture/writer.js'
+import {captureRow, encodePayload} from '../capture/format.js'
+import {defineSink, type PipelineRecord, type Sink, type StageContext} from '../types.js'
+
+const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  try {
+    return parseDuration(v)
+  } catch (error) {
+    ctx.addIssue({code: 'custom', message: (error as Error).message})
+    return z.NEVER
+  }
+})
+const size = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  try {
+    return parseSize(v)
+  } catch (error) {
+    ctx.addIssue({code: 'custom', message: (error as Error).message})
+    return z.NEVER
+  }
+})
+
+export const fileSinkOptions = z
+  .object({
+    path: z.string().min(1).describe('File to write (relative to the pipeline file).'),
+    format: z.enum(['jsonl', 'csv', 'capture']).default('jsonl').describe('jsonl: one JSON object a line; csv: ts,topic + columns; capture: iotd capture format.'),
+    columns: z.array(z.string()).optional().describe('csv: field paths to write as columns (default: the payload as one column).'),
+    properties: z.boolean().default(false).describe('capture: add the properties column (MQTT 5 properties as JSON).'),
+    rotateSize: size.optional().describe('Start a new file when this one reaches this size (e.g. 100MiB).'),
+    rotateEvery: duration.optional().describe('Start a new file at this interval (e.g. 1h).'),
+    flushInterval: duration.default(1000).describe('Write out and sync at least this often (a crash loses at most this much).'),
+    bufferSize: size.default(1024 * 1024).describe('Buffered bytes before write() waits for the disk.'),
+    append: z.boolean().default(false).describe('Append to an existing file instead of replacing it (no rotation).'),
+  })
+  .strict()
+
+export type FileSinkOptions = z.infer<typeof fileSinkOptions>
+
+export const fileSink = defineSink<FileSinkOptions>({
+  type: 'file',
+  summary: 'Writes records to a file: JSON lines, CSV or the iotd capture format, rotated by size or time.',
+  options: fileSinkOptions,
+  example: {path: 'out/alerts.jsonl', format: 'jsonl', rotateSize: '100MiB'},
+  create: (options, name, env) => new FileSink(name, {...options, path: resolve(env.baseDir, options.path)}),
+})
+
+export interface FileSinkStats {
+  rows: number
+  bytes: number
+  /** Every file written, in order. */
+  files: string[]
+}
+
+export class FileSink implements Sink {
+  readonly stats: FileSinkStats = {rows: 0, bytes: 0, files: []}
+  private handle: FileHandle | undefined
+  private buffer: string[] = []
+  private buffered = 0
+  private fileBytes = 0
+  private fileStartedAt = 0
+  private index = 0
+  private timer: NodeJS.Timeout | undefined
+  private flushing: Promise<void> = Promise.resolve()
+  private failure: Error | undefined
+  private readonly rotates: boolean
+  private readonly header: string | undefined
+
+  constructor(
+    readonly name: string,
+    private readonly options: FileSinkOptions,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.rotates = options.rotateSize !== undefined || options.rotateEvery !== undefined
+    this.header =
+      options.format === 'capture' ? captureHeaderLine(options.properties) : options.format === 'csv' ? csvLine(['ts', 'topic', ...(options.columns ?? ['payload'])]) : undefined
+  }
+
+  /** The file being written now. */
+  get currentPath(): string | undefined {
+    return this.stats.files.at(-1)
+  }
+
+  async open(_ctx: StageContext): Promise<void> {
+    await this.openNext()
+    this.timer = setInterval(() => {
+      this.flush().catch((err: Error) => (this.failure ??= err))
+    }, Math.max(10, this.options.flushInterval))
+    this.timer.unref()
+  }
+
+  async write(batch: readonly PipelineRecord[]): Promise<void> {
+    if (this.failure) throw this.failure
+    for (const r of batch) {
+      if (this.rotates && this.dueForRotation()) await this.rotate()
+      const line = this.format(r)
+      this.buffer.push(line)
+      const n = Buffer.byteLength(line)
+      this.buffered += n
+      this.fileBytes += n
+      this.stats.bytes += n
+      this.stats.rows++
+    }
+    if (this.buffered >= this.options.bufferSize) await this.flush()
+  }
+
+  async flush(): Promise<void> {
+    this.flushing = this.flushing.then(() => this.writeOut())
+    await this.flushing
+    if (this.failure) throw this.failure
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer)
+    this.timer = undefined
+    await this.flush().catch(() => undefined)
+    await this.handle?.close()
+    this.handle = undefined
+    if (this.failure) throw this.failure
+  }
+
+  private async writeOut(): Promise<void> {
+    const handle = this.handle
+    if (!handle || this.buffer.length === 0) return
+    const text = this.buffer.join('')
+    this.buffer = []
+    this.buffered = 0
+    try {
+      await handle.write(text)
+      await handle.datasync()
+    } catch (error) {
+      this.failure ??= writeError(this.currentPath ?? this.options.path, error as NodeJS.ErrnoException)
+    }
+  }
+
+  private dueForRotation(): boolean {
+    const o = this.options
+    const headerBytes = this.header ? Buffer.byteLength(this.header) : 0
+    if (o.rotateSize !== undefined && this.fileBytes > headerBytes && this.fileBytes >= o.rotateSize) return true
+    return o.rotateEvery !== undefined && this.now() - this.fileStartedAt >= o.rotateEvery
+  }
+
+  private async rotate(): Promise<void> {
+    await this.flush()
+    await this.handle?.close()
+    this.handle = undefined
+    await this.openNext()
+  }
+
+  private async openNext(): Promise<void> {
+    const o = this.options
+    let path = o.path
+    if (this.rotates) {
+      this.index++
+      const ext = extname(o.path)
+      path = join(dirname(o.path), `${basename(o.path, ext)}.${String(this.index).padStart(4, '0')}${ext}`)
+    }
+    try {
+      await mkdir(dirname(path), {recursive: true})
+      this.handle = await open(path, o.append && !this.rotates ? 'a' : 'w')
+    } catch (error) {
+      throw writeError(path, error as NodeJS.ErrnoException)
+    }
+    this.stats.files.push(path)
+    this.fileStartedAt = this.now()
+    this.fileBytes = 0
+    const size = o.append ? (await this.handle.stat()).size : 0
+    if (this.header && size === 0) {
+      this.buffer.push(this.header)
+      this.buffered += this.header.length
+      this.fileBytes += this.header.length
+    }
+  }
+
+  private format(r: PipelineRecord): string {
+    const o = this.options
+    const topic = r.topic ?? r.meta.topic ?? ''
+    const payload = r.payload ?? Buffer.from(typeof r.fields === 'string' ? r.fields : JSON.stringify(r.fields ?? null))
+    switch (o.format) {
+      case 'capture':
+        return csvLine(captureRow({tsMs: r.ts, topic, qos: r.meta.qos ?? 0, retain: r.meta.retain ?? false, payload, properties: r.meta.properties}, o.properties))
+      case 'csv': {
+        let line = `${csvCell(new Date(r.ts).toISOString())},${csvCell(topic)}`
+        if (o.columns) for (const c of o.columns) line += `,${csvCell(cellText(pick(r.fields, c)))}`
+        else line += `,${csvCell(encodePayload(payload).text)}`
+        return `${line}\n`
+      }
+      case 'jsonl':
+        return `${JSON.stringify(jsonlObject(r, topic, payload))}\n`
+    }
+  }
+}
+
+/** The JSON-lines shape (shared with `iotd tail --format ndjson`): decoded fields when there are any, else the payload as text or base64. */
+export function jsonlObject(r: PipelineRecord, topic: string, payload: Buffer): Record<string, unknown> {
+  const out: Record<string, unknown> = {ts: new Date(r.ts).toISOString(), topic}
+  if (r.meta.qos !== undefined) out.qos = r.meta.qos
+  if (r.meta.retain !== undefined) out.retain = r.meta.retain
+  if (r.fields !== undefined && typeof r.fields !== 'string') out.payload = r.fields
+  else {
+    const {encoding, text} = encodePayload(payload)
+    out.payload = text
+    if (encoding !== 'utf8') out.encoding = encoding
+  }
+  if (r.meta.properties) out.properties = propertiesJson(r.meta.properties)
+  return out
+}
+
+function propertiesJson(p: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(p)) out[k] = Buffer.isBuffer(v) ? {base64: v.toString('base64')} : v
+  return out
+}
+
+function pick(fields: unknown, path: string): unknown {
+  let v = fields
+  for (const k of path.split('.')) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined
+  return v
+}
+
+function cellText(v: unknown): string {
+  if (v === undefined || v === null) return ''
+  return typeof v === 'object' ? JSON.stringify(v) : String(v)
+}
+
+function writeError(file: string, error: NodeJS.ErrnoException): IotdError {
+  const why = error.code === 'ENOENT' ? 'its directory does not exist' : error.code === 'EACCES' ? 'permission denied' : error.code === 'ENOSPC' ? 'the disk is full' : error.message
+  return new IotdError(`cannot write ${file}: ${why}`, EXIT_CODES.runtime)
+}

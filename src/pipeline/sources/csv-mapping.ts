@@ -1,0 +1,134 @@
+/**
+ * How a foreign CSV (a data logger's `time,device,temp,humidity`) becomes messages: which column holds the time and
+ * in what format, the topic template, which columns make the payload. Pure functions, tested without files.
+ */
+
+export type TimeFormat = 'iso' | 'epoch-s' | 'epoch-ms' | 'epoch-us' | (string & {})
+
+/** A parser from a cell to epoch ms (NaN when the cell does not match). */
+export type TimeParser = (text: string) => number
+
+const PATTERN_TOKENS: Record<string, string> = {YYYY: '(\\d{4})', MM: '(\\d{1,2})', DD: '(\\d{1,2})', HH: '(\\d{1,2})', mm: '(\\d{1,2})', ss: '(\\d{1,2})', SSS: '(\\d{1,6})'}
+
+/**
+ * `iso` (Date.parse; a time without a zone is read as UTC, not local, so a capture replays the same on every
+ * machine), `epoch-s|ms|us` (numbers, fractions allowed), or a pattern of YYYY MM DD HH mm ss SSS (UTC).
+ */
+export function timeParser(format: TimeFormat): TimeParser {
+  switch (format) {
+    case 'iso':
+      return (t) => {
+        const s = t.trim()
+        if (!/^\d{4}-\d{2}-\d{2}/.test(s)) return Number.NaN
+        const zoned = /(Z|[+-]\d{2}:?\d{2})$/i.test(s) || !/[T ]\d/.test(s) ? s : `${s}Z`
+        return Date.parse(zoned.replace(' ', 'T'))
+      }
+    case 'epoch-s':
+      return (t) => epochNumber(t) * 1000
+    case 'epoch-ms':
+      return (t) => epochNumber(t)
+    case 'epoch-us':
+      return (t) => epochNumber(t) / 1000
+    default:
+      return patternParser(format)
+  }
+}
+
+function epochNumber(t: string): number {
+  const s = t.trim()
+  return /^-?\d+(\.\d+)?$/.test(s) ? Number(s) : Number.NaN
+}
+
+function patternParser(pattern: string): TimeParser {
+  const order: string[] = []
+  let source = ''
+  for (let i = 0; i < pattern.length; ) {
+    const token = ['YYYY', 'SSS', 'MM', 'DD', 'HH', 'mm', 'ss'].find((k) => pattern.startsWith(k, i))
+    if (token) {
+      order.push(token)
+      source += PATTERN_TOKENS[token]
+      i += token.length
+    } else {
+      source += pattern[i].replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+      i++
+    }
+  }
+  if (!order.includes('YYYY') || !order.includes('MM') || !order.includes('DD')) {
+    throw new Error(`time format "${pattern}" needs at least YYYY, MM and DD (or use iso, epoch-s, epoch-ms, epoch-us)`)
+  }
+  const re = new RegExp(`^${source}$`)
+  return (t) => {
+    const m = re.exec(t.trim())
+    if (!m) return Number.NaN
+    const v: Record<string, number> = {YYYY: 1970, MM: 1, DD: 1, HH: 0, mm: 0, ss: 0, SSS: 0}
+    order.forEach((k, i) => (v[k] = k === 'SSS' ? Number(`0.${m[i + 1]}`) * 1000 : Number(m[i + 1])))
+    if (v.MM < 1 || v.MM > 12 || v.DD < 1 || v.DD > 31 || v.HH > 23 || v.mm > 59 || v.ss > 60) return Number.NaN
+    return Date.UTC(v.YYYY, v.MM - 1, v.DD, v.HH, v.mm, v.ss) + v.SSS
+  }
+}
+
+/** `plant/{device}/env` -> a function of the row; unknown columns are reported when the template is built. */
+export function topicTemplate(template: string, columnIndex: (name: string) => number): (row: readonly string[]) => string | undefined {
+  const parts: Array<string | number> = []
+  let last = 0
+  for (const m of template.matchAll(/\{([^{}]+)\}/g)) {
+    parts.push(template.slice(last, m.index))
+    const idx = columnIndex(m[1].trim())
+    if (idx < 0) throw new Error(`topic template "${template}" names column "${m[1]}", which the CSV does not have`)
+    parts.push(idx)
+    last = m.index + m[0].length
+  }
+  parts.push(template.slice(last))
+  return (row) => {
+    let out = ''
+    for (const p of parts) {
+      if (typeof p === 'string') out += p
+      else {
+        const cell = row[p]
+        // An empty or wildcard-bearing cell would make an empty level or a filter, not a topic.
+        if (cell === undefined || cell === '' || /[+#/\0]/.test(cell)) return undefined
+        out += cell
+      }
+    }
+    return out
+  }
+}
+
+/** Columns named in the template, so the default payload leaves them out. */
+export function templateColumns(template: string): string[] {
+  return [...template.matchAll(/\{([^{}]+)\}/g)].map((m) => m[1].trim())
+}
+
+/** A cell as a JSON value: numbers and booleans as such, empty as null, the rest as strings. */
+export function cellValue(cell: string): unknown {
+  if (cell === '') return null
+  if (/^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(cell)) {
+    const n = Number(cell)
+    if (Number.isFinite(n)) return n
+  }
+  if (cell === 'true') return true
+  if (cell === 'false') return false
+  return cell
+}
+
+const DELIMITERS = [',', ';', '\t', '|'] as const
+
+/**
+ * The delimiter of a CSV from its first line: the candidate that occurs most often outside quotes (a tie or none
+ * at all means a comma). Enough for data-logger files; `--delimiter` overrides it.
+ */
+export function detectDelimiter(firstLine: string): string {
+  const counts = new Map<string, number>(DELIMITERS.map((d) => [d, 0]))
+  let quoted = false
+  for (const ch of firstLine) {
+    if (ch === '"') quoted = !quoted
+    else if (!quoted && counts.has(ch)) counts.set(ch, counts.get(ch)! + 1)
+  }
+  let best = ','
+  let bestCount = 0
+  for (const [d, n] of counts) if (n > bestCount) [best, bestCount] = [d, n]
+  return best
+}
+
+/** Header names that mean "the time column" when none is named. */
+export const TIME_COLUMN_NAMES = ['ts', 'time', 'timestamp', 'datetime', 'date_time', 'date']

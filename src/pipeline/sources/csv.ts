@@ -1,0 +1,343 @@
+/**
+ * `csv` source: a CSV file (or stdin) streamed through csv-parse, so a multi-GB capture is read in constant memory.
+ * Two shapes: iotd's capture format (pipeline/capture, docs/capture-format.md), recognised by its header, and any
+ * other CSV by a column mapping (time column and format, topic template, payload columns). Bad rows are counted and
+ * dead-lettered with their row number; with `strict` the first one stops the read.
+ */
+import {createReadStream, openSync, readSync, closeSync, statSync} from 'node:fs'
+import {resolve} from 'node:path'
+import type {Readable} from 'node:stream'
+import {parse, type CsvError, type Parser} from 'csv-parse'
+import {z} from 'zod'
+import {EXIT_CODES, IotdError} from '../../errors.js'
+import {captureLayoutOf, clip, DEFAULT_CAPTURE_LAYOUT, parseCaptureRow, type CaptureLayout} from '../capture/format.js'
+import {defineSource, NOOP_ACK, type Delivery, type PipelineRecord, type Source, type StageContext} from '../types.js'
+import {cellValue, detectDelimiter, templateColumns, TIME_COLUMN_NAMES, timeParser, topicTemplate, type TimeParser} from './csv-mapping.js'
+
+export const csvSourceOptions = z
+  .object({
+    path: z.string().min(1).describe('CSV file to read; `-` reads stdin.'),
+    format: z.enum(['auto', 'capture', 'mapped']).default('auto').describe('capture = iotd capture format; mapped = columns mapped below; auto = capture when the header says so.'),
+    delimiter: z.string().min(1).max(1).optional().describe('Field delimiter; detected from the first line when absent.'),
+    header: z.boolean().default(true).describe('The first row names the columns.'),
+    columns: z.array(z.string()).optional().describe('Column names for a file without a header (otherwise 1, 2, 3, ...).'),
+    timeColumn: z.string().optional().describe('Mapped: the column holding the time (default: ts, time, timestamp, ...).'),
+    timeFormat: z.string().default('auto').describe("Mapped: auto, iso, epoch-s, epoch-ms, epoch-us or a pattern like 'YYYY-MM-DD HH:mm:ss' (UTC)."),
+    topic: z.string().optional().describe('Mapped: topic template, e.g. plant/{device}/env (default: the topic column).'),
+    payloadColumns: z.array(z.string()).optional().describe('Mapped: columns that make the JSON payload (default: all but time and topic ones).'),
+    payloadColumn: z.string().optional().describe('Mapped: one column whose text is the payload as is.'),
+    qos: z.union([z.literal(0), z.literal(1), z.literal(2)]).default(0).describe('Mapped: QoS given to every row.'),
+    retain: z.boolean().default(false).describe('Mapped: retain flag given to every row.'),
+    strict: z.boolean().default(false).describe('Stop at the first bad row instead of counting and skipping it.'),
+    batchSize: z.number().int().min(1).max(65_536).default(1024).describe('Rows per batch handed on.'),
+  })
+  .strict()
+
+export type CsvSourceOptions = z.infer<typeof csvSourceOptions>
+
+export const csvSource = defineSource<CsvSourceOptions>({
+  type: 'csv',
+  summary: 'Reads a CSV file: an iotd capture, or any CSV through a column mapping (streamed, constant memory).',
+  options: csvSourceOptions,
+  finite: true,
+  example: {path: 'logger.csv', timeColumn: 'time', timeFormat: 'YYYY-MM-DD HH:mm:ss', topic: 'plant/{device}/env', payloadColumns: ['temp', 'humidity']},
+  create: (options, name, env) => new CsvSource(name, {...options, path: options.path === '-' ? '-' : resolve(env.baseDir, options.path)}),
+})
+
+/** A row the source refused, as counted in its stats (the first few are kept for the summary). */
+export interface BadRow {
+  row: number
+  reason: string
+}
+
+export interface CsvSourceStats {
+  rows: number
+  records: number
+  bad: number
+  /** The first BAD_ROWS_KEPT bad rows. */
+  badRows: BadRow[]
+  /** Reasons with their counts. */
+  badReasons: Record<string, number>
+}
+
+const BAD_ROWS_KEPT = 20
+const RAW_KEPT = 4096
+/** Bounds what one unterminated quote can make csv-parse hold (the rest of the file would become one field). */
+const MAX_RECORD_BYTES = 64 * 1024 * 1024
+
+type RowReader = (row: string[], rowNumber: number) => PipelineRecord | string
+
+export class CsvSource implements Source {
+  /** Bytes read from the file so far and its size (undefined for stdin): progress and ETA by bytes. */
+  bytesRead = 0
+  readonly totalBytes: number | undefined
+  readonly stats: CsvSourceStats = {rows: 0, records: 0, bad: 0, badRows: [], badReasons: {}}
+  /** Which shape the file turned out to be (after the first row). */
+  shape: 'capture' | 'mapped' | undefined
+  private stream: Readable | undefined
+  private parser: Parser | undefined
+
+  constructor(
+    readonly name: string,
+    private readonly options: CsvSourceOptions,
+    private readonly stdin: Readable = process.stdin,
+  ) {
+    this.totalBytes = options.path === '-' ? undefined : statSize(options.path)
+  }
+
+  async *read(ctx: StageContext): AsyncIterable<Delivery> {
+    for await (const batch of this.readBatches(ctx)) yield* batch
+  }
+
+  async *readBatches(ctx: StageContext): AsyncIterable<readonly Delivery[]> {
+    const o = this.options
+    const delimiter = o.delimiter ?? (o.path === '-' ? ',' : detectDelimiter(firstLine(o.path)))
+    const stream = o.path === '-' ? this.stdin : createReadStream(o.path, {highWaterMark: 256 * 1024})
+    this.stream = stream
+    let pendingError: Error | undefined
+    const skipped: Array<{row: number; reason: string; raw?: string}> = []
+    const parser = parse({
+      delimiter,
+      bom: true,
+      relax_quotes: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      skip_records_with_error: true,
+      max_record_size: MAX_RECORD_BYTES,
+      on_skip: (err: CsvError | undefined, raw: string | undefined) => {
+        skipped.push({row: Number(err?.records ?? this.stats.rows) + 1, reason: err ? csvErrorReason(err) : 'unreadable row', raw})
+        return undefined
+      },
+    })
+    this.parser = parser
+    stream.on('data', (chunk: Buffer | string) => (this.bytesRead += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length))
+    stream.once('error', (err: NodeJS.ErrnoException) => {
+      pendingError = new IotdError(`cannot read ${o.path}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`, EXIT_CODES.runtime)
+      parser.end()
+    })
+    parser.once('error', (err) => (pendingError ??= err))
+    stream.pipe(parser)
+    const onAbort = () => this.destroyStreams()
+    ctx.signal.addEventListener('abort', onAbort, {once: true})
+
+    let reader: RowReader | undefined
+    let ended = false
+    parser.once('end', () => (ended = true))
+    try {
+      while (!ctx.signal.aborted) {
+        const batch: Delivery[] = []
+        let row: string[] | null
+        while (batch.length < o.batchSize && (row = parser.read() as string[] | null) !== null) {
+          const rowNumber = ++this.stats.rows
+          if (!reader) {
+            reader = this.makeReader(row)
+            if (o.header) continue
+          }
+          const made = reader(row, rowNumber)
+          if (typeof made === 'string') {
+            this.bad(ctx, rowNumber, made, row.join(delimiter))
+            continue
+          }
+          this.stats.records++
+          batch.push({record: made, ack: NOOP_ACK})
+        }
+        for (const s of skipped.splice(0)) {
+          this.stats.rows++
+          this.bad(ctx, s.row, s.reason, s.raw)
+        }
+        if (batch.length > 0) yield batch
+        else {
+          if (pendingError) throw pendingError
+          if (ended || parser.readableEnded) break
+          await new Promise<void>((resolve) => {
+            const wake = () => {
+              parser.off('readable', wake)
+              parser.off('end', wake)
+              parser.off('error', wake)
+              ctx.signal.removeEventListener('abort', wake)
+              resolve()
+            }
+            parser.once('readable', wake)
+            parser.once('end', wake)
+            parser.once('error', wake)
+            ctx.signal.addEventListener('abort', wake, {once: true})
+          })
+        }
+      }
+      if (pendingError) throw pendingError
+    } finally {
+      ctx.signal.removeEventListener('abort', onAbort)
+      this.destroyStreams()
+    }
+  }
+
+  async close(): Promise<void> {
+    this.destroyStreams()
+  }
+
+  private destroyStreams(): void {
+    if (this.stream && this.stream !== this.stdin) this.stream.destroy()
+    else this.stream?.unpipe(this.parser)
+    this.parser?.destroy()
+  }
+
+  private bad(ctx: StageContext, row: number, reason: string, raw: string | undefined): void {
+    const s = this.stats
+    s.bad++
+    s.badReasons[reasonKey(reason)] = (s.badReasons[reasonKey(reason)] ?? 0) + 1
+    if (s.badRows.length < BAD_ROWS_KEPT) s.badRows.push({row, reason})
+    const where = `${this.options.path === '-' ? 'stdin' : this.options.path} row ${row}`
+    if (this.options.strict) throw new IotdError(`${where}: ${reason} (stopped by --strict)`, EXIT_CODES.runtime)
+    ctx.deadLetter({stage: `source:${this.name}`, reason: `${where}: ${reason}`, raw: raw === undefined ? undefined : clip(raw, RAW_KEPT), at: Date.now()})
+  }
+
+  /** Decides the file's shape from its first row (the header, or the first data row without one). */
+  private makeReader(first: string[]): RowReader {
+    const o = this.options
+    const names = o.header ? first.map((h) => h.trim()) : (o.columns ?? first.map((_, i) => String(i + 1)))
+    const layout: CaptureLayout | undefined = o.header ? captureLayoutOf(names) : o.format === 'capture' || (o.format === 'auto' && typeof parseCaptureRow(first, DEFAULT_CAPTURE_LAYOUT) !== 'string') ? DEFAULT_CAPTURE_LAYOUT : undefined
+    const capture = o.format === 'capture' || (o.format === 'auto' && layout !== undefined && o.payloadColumns === undefined && o.payloadColumn === undefined && o.topic === undefined)
+    if (capture) {
+      if (!layout) throw new IotdError(`${o.path}: the header (${clip(names.join(','), 80)}) is not iotd's capture format (ts,topic,qos,retain,encoding,payload)`, EXIT_CODES.usage, ['map the columns: --time-column, --topic, --payload-columns'])
+      this.shape = 'capture'
+      return this.captureReader(layout)
+    }
+    this.shape = 'mapped'
+    return this.mappedReader(names)
+  }
+
+  private captureReader(layout: CaptureLayout): RowReader {
+    const source = this.name
+    const file = this.options.path
+    return (row, rowNumber) => {
+      const m = parseCaptureRow(row, layout)
+      if (typeof m === 'string') return m
+      const record: PipelineRecord = {
+        ts: m.tsMs,
+        topic: m.topic,
+        payload: m.payload,
+        meta: {source, topic: m.topic, qos: m.qos, retain: m.retain, position: `${file} row ${rowNumber}`},
+      }
+      if (m.properties) record.meta.properties = m.properties
+      return record
+    }
+  }
+
+  private mappedReader(names: string[]): RowReader {
+    const o = this.options
+    const index = (name: string) => names.indexOf(name)
+    const usage = (message: string) => new IotdError(`${o.path}: ${message}`, EXIT_CODES.usage)
+    const timeName = o.timeColumn ?? names.find((n) => TIME_COLUMN_NAMES.includes(n.toLowerCase()))
+    if (timeName === undefined) throw usage(`no time column (name it with --time-column; columns: ${clip(names.join(','), 80)})`)
+    const timeIdx = index(timeName)
+    if (timeIdx < 0) throw usage(`no column "${timeName}" (columns: ${clip(names.join(','), 80)})`)
+    const topicSpec = o.topic ?? (index('topic') >= 0 ? '{topic}' : undefined)
+    if (topicSpec === undefined) throw usage('no topic: give a template such as --topic "plant/{device}/env"')
+    let topicOf: (row: readonly string[]) => string | undefined
+    try {
+      topicOf = topicTemplate(topicSpec, index)
+    } catch (error) {
+      throw usage((error as Error).message)
+    }
+    let parseTime: TimeParser | undefined
+    const timeOf = (cell: string): number => {
+      parseTime ??= timeParser(o.timeFormat === 'auto' ? guessTimeFormat(cell) : o.timeFormat)
+      return parseTime(cell)
+    }
+    if (o.timeFormat !== 'auto') {
+      try {
+        parseTime = timeParser(o.timeFormat)
+      } catch (error) {
+        throw usage((error as Error).message)
+      }
+    }
+    const source = this.name
+    const file = o.path
+    const {qos, retain} = o
+    let payloadOf: (row: readonly string[]) => {payload: Buffer; fields: unknown}
+    if (o.payloadColumn !== undefined) {
+      const idx = index(o.payloadColumn)
+      if (idx < 0) throw usage(`no payload column "${o.payloadColumn}"`)
+      payloadOf = (row) => ({payload: Buffer.from(row[idx] ?? '', 'utf8'), fields: row[idx]})
+    } else {
+      const used = new Set([timeName, ...templateColumns(topicSpec)])
+      const cols = o.payloadColumns ?? names.filter((n) => !used.has(n))
+      const idxs = cols.map((c) => {
+        const i = index(c)
+        if (i < 0) throw usage(`no payload column "${c}" (columns: ${clip(names.join(','), 80)})`)
+        return i
+      })
+      payloadOf = (row) => {
+        const fields: Record<string, unknown> = {}
+        for (let k = 0; k < cols.length; k++) fields[cols[k]] = cellValue(row[idxs[k]] ?? '')
+        return {payload: Buffer.from(JSON.stringify(fields)), fields}
+      }
+    }
+    const width = names.length
+    return (row, rowNumber) => {
+      if (row.length !== width) return `expected ${width} columns, found ${row.length}`
+      const ts = timeOf(row[timeIdx])
+      if (!Number.isFinite(ts)) return `bad timestamp "${clip(row[timeIdx])}" in column ${timeName}`
+      const topic = topicOf(row)
+      if (topic === undefined) return `cannot make a topic from "${topicSpec}" (an empty cell or one with / + #)`
+      const {payload, fields} = payloadOf(row)
+      return {ts, topic, payload, fields, meta: {source, topic, qos, retain, position: `${file} row ${rowNumber}`}}
+    }
+  }
+}
+
+/** `auto`: digits are epoch s, ms or µs by size (as the capture format's rule); anything else ISO-8601. */
+export function guessTimeFormat(cell: string): string {
+  const s = cell.trim()
+  if (/^\d+(\.\d+)?$/.test(s)) {
+    const n = Number(s)
+    return n >= 1e14 ? 'epoch-us' : n >= 1e11 ? 'epoch-ms' : 'epoch-s'
+  }
+  if (/^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}$/.test(s)) return 'iso'
+  return 'iso'
+}
+
+function csvErrorReason(err: CsvError): string {
+  switch (err.code) {
+    case 'CSV_QUOTE_NOT_CLOSED':
+      return 'a quoted field is never closed'
+    case 'CSV_INVALID_CLOSING_QUOTE':
+      return 'a quote ends a field in its middle'
+    case 'CSV_MAX_RECORD_SIZE':
+      return `a row longer than ${MAX_RECORD_BYTES / 1024 / 1024} MiB`
+    default:
+      return err.message.replace(/^Invalid Record Length: /, '')
+  }
+}
+
+/** "expected 6 columns, found 5" and "expected 6 columns, found 7" count together; timestamps by kind. */
+function reasonKey(reason: string): string {
+  if (reason.startsWith('expected ')) return 'wrong column count'
+  if (reason.startsWith('bad timestamp')) return 'bad timestamp'
+  return reason.replace(/"[^"]*"/g, '…')
+}
+
+function statSize(path: string): number | undefined {
+  try {
+    return statSync(path).size
+  } catch {
+    return undefined
+  }
+}
+
+/** The first line of a file (up to 64 KiB), without a BOM, for delimiter detection. */
+function firstLine(path: string): string {
+  let fd: number | undefined
+  try {
+    fd = openSync(path, 'r')
+    const buf = Buffer.alloc(65_536)
+    const n = readSync(fd, buf, 0, buf.length, 0)
+    const text = buf.subarray(0, n).toString('utf8').replace(/^\uFEFF/, '')
+    const nl = text.search(/\r?\n/)
+    return nl < 0 ? text : text.slice(0, nl)
+  } catch {
+    return ''
+  } finally {
+    if (fd !== undefined) closeSync(fd)
+  }
+}

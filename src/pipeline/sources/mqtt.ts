@@ -1,0 +1,355 @@
+/**
+ * `mqtt` source: subscribes to topic filters (shared subscriptions `$share/group/...` included) and yields one
+ * delivery per message.
+ *
+ * Backpressure: MQTT.js hands incoming PUBLISH packets to `handleMessage` one at a time and reads no further packet
+ * until its callback runs. The source queues up to `queueSize` messages and holds the callback while the queue is
+ * full, so MQTT.js stops reading the socket and TCP pushes back on the broker; memory stays bounded however slow the
+ * consumer is.
+ *
+ * At-least-once: a QoS 1 message is PUBACKed when `Delivery.ack()` is called (after the sinks took it), not when it
+ * arrives. MQTT.js sends the PUBACK from inside its packet loop; the source intercepts that one packet and sends it
+ * itself on ack, so acks can lag while later messages keep flowing. A message still un-acked when the connection
+ * drops is sent again by the broker (persistent sessions). QoS 2 keeps MQTT.js's own exactly-once handshake.
+ */
+import type {IPublishPacket, MqttClient} from 'mqtt'
+import {z} from 'zod'
+import {backoffDelay, DEFAULT_BACKOFF} from '../../net/backoff.js'
+import {connectWithRetry, type ClientOptions} from '../../net/mqtt-connection.js'
+import {redactUrl} from '../../net/mqtt-endpoint.js'
+import {isValidTopicFilter} from '../rule/plan.js'
+import {cellValue} from './csv-mapping.js'
+import {defineSource, NOOP_ACK, type Delivery, type PipelineRecord, type Source, type StageContext} from '../types.js'
+
+export const mqttSourceOptions = z
+  .object({
+    url: z.string().min(1).describe('Broker URL: mqtt://, mqtts://, ws://, wss:// (user:pass@ allowed; prefer passwordEnv).'),
+    topics: z.array(z.string().min(1)).min(1).default(['#']).describe('Topic filters; `$share/<group>/<filter>` for a shared subscription.'),
+    qos: z.union([z.literal(0), z.literal(1), z.literal(2)]).default(0).describe('Subscription QoS.'),
+    protocol: z.enum(['3.1.1', '5']).default('3.1.1').describe('MQTT version; 5 shows user properties, content type, etc.'),
+    clientId: z.string().optional().describe('Client id (default iotd-<pid>-<random>).'),
+    username: z.string().optional(),
+    password: z.string().optional().describe('Password (prefer passwordEnv, so it is not in the file).'),
+    passwordEnv: z.string().optional().describe('Name of the environment variable holding the password.'),
+    clean: z.boolean().default(true).describe('Clean session; false keeps the subscription and queued QoS 1/2 messages across restarts.'),
+    sessionExpiry: z.number().int().min(0).optional().describe('MQTT 5 session expiry in seconds (with clean: false).'),
+    keepalive: z.number().int().min(0).default(60).describe('Keepalive in seconds.'),
+    insecure: z.boolean().default(false).describe('Do not verify the broker TLS certificate (testing only).'),
+    payload: z.enum(['auto', 'json', 'csv', 'raw']).default('json').describe('Payload decoding: json (invalid JSON is dead-lettered), csv (one line), raw (bytes only), auto (JSON when it parses, else text).'),
+    csvColumns: z.array(z.string()).optional().describe('payload: csv -> names of the columns (otherwise an array).'),
+    retained: z.enum(['include', 'exclude', 'only']).default('include').describe('Retained messages: include, exclude, or only them.'),
+    queueSize: z.number().int().min(1).max(1_000_000).default(10_000).describe('Messages held before the socket is paused (backpressure).'),
+    connectAttempts: z.number().int().min(1).default(5).describe('Connection attempts before giving up (at start).'),
+  })
+  .strict()
+
+export type MqttSourceOptions = z.infer<typeof mqttSourceOptions>
+
+export const mqttSource = defineSource<MqttSourceOptions>({
+  type: 'mqtt',
+  summary: 'Subscribes to MQTT topic filters (shared subscriptions, MQTT 5 properties, QoS 1 acked after the sinks).',
+  options: mqttSourceOptions,
+  example: {url: 'mqtt://127.0.0.1:1883', topics: ['plant/+/telemetry'], qos: 1, payload: 'json'},
+  create: (options, name, env) => new MqttSource(name, {...options, password: options.password ?? (options.passwordEnv ? env.env[options.passwordEnv] : undefined)}),
+})
+
+export interface MqttSourceStats {
+  received: number
+  bytes: number
+  /** Dropped by the `retained` option. */
+  filtered: number
+  /** Payloads that did not decode (dead-lettered). */
+  invalid: number
+  reconnects: number
+  /** Times the socket was paused because the queue was full. */
+  pauses: number
+}
+
+interface PendingAck {
+  /** MQTT.js reached its PUBACK for this message (we hold it). */
+  held: boolean
+  acked: boolean
+  generation: number
+}
+
+type SendPacket = (packet: {cmd: string; messageId?: number; reasonCode?: number}, cb?: (err?: Error) => void, ...rest: unknown[]) => void
+/** The one private MQTT.js method the source wraps (see the file comment); private in its typings. */
+interface MqttClientInternals {
+  _sendPacket: SendPacket
+}
+
+export class MqttSource implements Source {
+  readonly stats: MqttSourceStats = {received: 0, bytes: 0, filtered: 0, invalid: 0, reconnects: 0, pauses: 0}
+  private client: MqttClient | undefined
+  private queue: Delivery[] = []
+  private head = 0
+  private heldCallback: (() => void) | undefined
+  private wake: (() => void) | undefined
+  private closing = false
+  private generation = 0
+  private readonly pending = new Map<number, PendingAck>()
+  private ctx: StageContext | undefined
+  private fatal: Error | undefined
+
+  constructor(
+    readonly name: string,
+    private readonly options: MqttSourceOptions,
+  ) {
+    for (const t of options.topics) {
+      const filter = t.startsWith('$share/') ? t.split('/').slice(2).join('/') : t
+      if (!isValidTopicFilter(filter)) throw new Error(`"${t}" is not a valid MQTT topic filter ('+' and '#' must fill a whole level, '#' only last)`)
+    }
+  }
+
+  /** The broker as printed (password hidden). */
+  get broker(): string {
+    return redactUrl(this.options.url)
+  }
+
+  /** Connects and subscribes; read() calls it, tools may call it first to fail early. */
+  async connect(signal?: AbortSignal): Promise<void> {
+    if (this.client) return
+    const o = this.options
+    const clientOptions: ClientOptions = {
+      url: o.url,
+      protocol: o.protocol,
+      username: o.username,
+      password: o.password,
+      clientId: o.clientId ?? `iotd-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
+      clean: o.clean,
+      sessionExpirySec: o.sessionExpiry,
+      keepaliveSec: o.keepalive,
+      tls: o.insecure ? {insecure: true} : undefined,
+    }
+    const client = await connectWithRetry(clientOptions, {...DEFAULT_BACKOFF, attempts: o.connectAttempts, signal})
+    this.client = client
+    this.install(client)
+    await this.subscribe(client)
+    client.on('connect', (connack) => {
+      this.generation++
+      this.pending.clear()
+      if (!connack.sessionPresent) this.subscribe(client).catch((err: Error) => this.ctx?.warn(`${this.name}: subscribe failed after reconnect: ${err.message}`))
+    })
+    let attempt = 0
+    client.on('connect', () => (attempt = 0))
+    client.on('close', () => {
+      if (this.closing) return
+      const delay = backoffDelay(attempt++, DEFAULT_BACKOFF, Math.random)
+      this.ctx?.warn(`${this.name}: lost the connection to ${this.broker}; reconnecting in ${Math.round(delay)} ms`)
+      this.stats.reconnects++
+      setTimeout(() => {
+        if (!this.closing) client.reconnect()
+      }, delay).unref()
+    })
+  }
+
+  async *read(ctx: StageContext): AsyncIterable<Delivery> {
+    for await (const batch of this.readBatches(ctx)) yield* batch
+  }
+
+  async *readBatches(ctx: StageContext): AsyncIterable<readonly Delivery[]> {
+    this.ctx = ctx
+    await this.connect(ctx.signal)
+    const onAbort = () => this.wake?.()
+    ctx.signal.addEventListener('abort', onAbort, {once: true})
+    try {
+      while (!ctx.signal.aborted && !this.closing) {
+        if (this.fatal) throw this.fatal
+        if (this.head < this.queue.length) {
+          const batch = this.head === 0 ? this.queue : this.queue.slice(this.head)
+          this.queue = []
+          this.head = 0
+          this.release()
+          yield batch
+          continue
+        }
+        await new Promise<void>((resolve) => (this.wake = resolve))
+        this.wake = undefined
+      }
+    } finally {
+      ctx.signal.removeEventListener('abort', onAbort)
+    }
+  }
+
+  /** Messages waiting to be pulled (for live views). */
+  get queued(): number {
+    return this.queue.length - this.head
+  }
+
+  async close(): Promise<void> {
+    this.closing = true
+    this.wake?.()
+    this.release()
+    const client = this.client
+    this.client = undefined
+    if (client) await new Promise<void>((resolve) => client.end(false, {}, () => resolve()))
+  }
+
+  private async subscribe(client: MqttClient): Promise<void> {
+    const o = this.options
+    // MQTT 5 retain handling 2: the broker does not send retained messages at subscribe time at all.
+    const rh = o.protocol === '5' && o.retained === 'exclude' ? 2 : 0
+    const granted = await client.subscribeAsync(o.topics, {qos: o.qos, rh})
+    const refused = granted.filter((g) => g.qos === 128 || (g.qos as number) >= 0x80)
+    if (refused.length > 0) {
+      throw new Error(`the broker refused the subscription to ${refused.map((g) => g.topic).join(', ')}`)
+    }
+  }
+
+  private install(client: MqttClient): void {
+    const internals = client as unknown as MqttClientInternals
+    const sendPacket = internals._sendPacket.bind(client)
+    internals._sendPacket = (packet, cb, ...rest) => {
+      if (packet.cmd === 'puback' && packet.messageId !== undefined) {
+        const p = this.pending.get(packet.messageId)
+        if (p && !p.acked) {
+          // Hold the PUBACK until the delivery is acked; let MQTT.js go on with the next packet.
+          p.held = true
+          cb?.()
+          return
+        }
+        this.pending.delete(packet.messageId)
+      }
+      sendPacket(packet, cb, ...rest)
+    }
+    client.handleMessage = (packet, callback) => {
+      this.accept(packet, sendPacket)
+      if (this.queued < this.options.queueSize) callback()
+      else {
+        this.stats.pauses++
+        this.heldCallback = callback as () => void
+      }
+    }
+  }
+
+  /** Frees the held callback once the consumer has taken messages: MQTT.js reads the socket again. */
+  private release(): void {
+    const cb = this.heldCallback
+    if (cb && (this.closing || this.queued < this.options.queueSize)) {
+      this.heldCallback = undefined
+      cb()
+    }
+  }
+
+  private accept(packet: IPublishPacket, sendPacket: SendPacket): void {
+    const o = this.options
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
+    this.stats.received++
+    this.stats.bytes += payload.length
+    const ack = this.ackFor(packet, sendPacket)
+    if ((o.retained === 'exclude' && packet.retain) || (o.retained === 'only' && !packet.retain)) {
+      this.stats.filtered++
+      ack()
+      return
+    }
+    const now = performance.timeOrigin + performance.now()
+    const record: PipelineRecord = {
+      ts: now,
+      topic: packet.topic,
+      payload,
+      meta: {source: this.name, topic: packet.topic, qos: packet.qos, retain: packet.retain, arrivedAt: now},
+    }
+    if (packet.messageId !== undefined) record.meta.messageid = packet.messageId
+    if (packet.properties && Object.keys(packet.properties).length > 0) record.meta.properties = {...packet.properties}
+    const decoded = decodePayload(payload, o.payload, o.csvColumns)
+    if (decoded === INVALID) {
+      this.stats.invalid++
+      this.ctx?.deadLetter({stage: `source:${this.name}`, reason: `payload on ${packet.topic} is not valid ${o.payload === 'csv' ? 'CSV' : 'JSON'}`, record, at: Date.now()})
+      ack()
+      return
+    }
+    if (decoded !== undefined) record.fields = decoded
+    this.queue.push({record, ack})
+    this.wake?.()
+  }
+
+  private ackFor(packet: IPublishPacket, sendPacket: SendPacket): () => void {
+    if (packet.qos !== 1 || packet.messageId === undefined) return NOOP_ACK
+    const id = packet.messageId
+    const entry: PendingAck = {held: false, acked: false, generation: this.generation}
+    this.pending.set(id, entry)
+    return () => {
+      if (entry.acked) return
+      entry.acked = true
+      // A PUBACK for a connection that is gone would confuse the new session; the broker resends the message.
+      if (!entry.held || entry.generation !== this.generation || !this.client?.connected) return
+      if (this.pending.get(id) === entry) this.pending.delete(id)
+      sendPacket({cmd: 'puback', messageId: id})
+    }
+  }
+}
+
+const INVALID = Symbol('invalid')
+
+const utf8 = new TextDecoder('utf-8', {fatal: true})
+
+/** Decodes a payload as the source's `payload` option says; INVALID for json/csv that does not decode. */
+export function decodePayload(payload: Buffer, mode: MqttSourceOptions['payload'], csvColumns?: readonly string[]): unknown {
+  switch (mode) {
+    case 'raw':
+      return undefined
+    case 'json':
+      try {
+        return JSON.parse(payload.toString('utf8'))
+      } catch {
+        return INVALID
+      }
+    case 'auto': {
+      let text: string
+      try {
+        text = utf8.decode(payload)
+      } catch {
+        return undefined
+      }
+      const first = text.trimStart()[0]
+      if (first === '{' || first === '[' || first === '"' || /^-?\d|^(true|false|null)\b/.test(text.trim())) {
+        try {
+          return JSON.parse(text)
+        } catch {
+          return text
+        }
+      }
+      return text
+    }
+    case 'csv': {
+      let text: string
+      try {
+        text = utf8.decode(payload)
+      } catch {
+        return INVALID
+      }
+      const cells = splitCsvLine(text.replace(/\r?\n$/, ''))
+      if (cells === undefined) return INVALID
+      if (!csvColumns) return cells.map(cellValue)
+      if (cells.length !== csvColumns.length) return INVALID
+      const out: Record<string, unknown> = {}
+      csvColumns.forEach((c, i) => (out[c] = cellValue(cells[i])))
+      return out
+    }
+  }
+}
+
+/** One CSV line (RFC 4180 quoting); undefined when a quote is left open. */
+export function splitCsvLine(line: string): string[] | undefined {
+  const out: string[] = []
+  let cell = ''
+  let quoted = false
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]
+    if (quoted) {
+      if (ch === '"') {
+        if (line[i + 1] === '"') {
+          cell += '"'
+          i++
+        } else quoted = false
+      } else cell += ch
+    } else if (ch === '"' && cell === '') quoted = true
+    else if (ch === ',') {
+      out.push(cell)
+      cell = ''
+    } else cell += ch
+  }
+  if (quoted) return undefined
+  out.push(cell)
+  return out
+}
