@@ -78,7 +78,7 @@ export const benchProfileSchema = z
     cert: z.string().optional(),
     key: z.string().optional(),
     mqttVersion: z.union([z.literal('3.1.1'), z.literal('5'), z.literal(5)]).transform((v) => (v === 5 ? '5' : v)).optional(),
-    qos: z.union([z.literal(0), z.literal(1), z.literal(2)]).optional(),
+    qos: z.union([z.literal(0), z.literal(1), z.literal(2)], {error: 'must be 0, 1 or 2'}).optional(),
     retain: z.boolean().optional(),
     publishers: z.number().int().nonnegative().optional(),
     subscribers: z.number().int().nonnegative().optional(),

@@ -442,6 +442,8 @@ export async function runBench(req: BenchRequest): Promise<BenchOutcome> {
       received.publishersDone === workersWithLoad(setups) ||
       (runFor !== undefined && Date.now() - startedAtMs >= runFor)
     await waitUntil(endOfLoad, Number.POSITIVE_INFINITY)
+    // Conn mode's rate is over the connecting, not the holding that follows.
+    const connectPhaseMs = Math.max(1, Date.now() - startedAtMs)
     // Conn mode: hold the connections for --duration once they are all up.
     if (mode === 'conn' && req.durationMs && !req.signal?.aborted && !fatal) {
       phase = 'running'
@@ -497,7 +499,7 @@ export async function runBench(req: BenchRequest): Promise<BenchOutcome> {
     // ---- the result -----------------------------------------------------------------------------------------------
     const counts = resultCounts(mode, final, expected, req)
     const measuredMs = Math.max(1, stoppedAtMs - startedAtMs - req.warmupMs)
-    const achieved = ((mode === 'conn' ? final.connected : final.sent) * 1000) / measuredMs
+    const achieved = mode === 'conn' ? (final.connected * 1000) / connectPhaseMs : (final.sent * 1000) / measuredMs
     const rcv = counts.received
     const result: BenchResult = {
       schemaVersion: BENCH_RESULT_SCHEMA_VERSION,
@@ -532,7 +534,7 @@ export async function runBench(req: BenchRequest): Promise<BenchOutcome> {
       counts,
       rate: {
         // What the schedule called for over the measured window.
-        targetPerSec: profile.kind === 'rate' ? (counts.planned * 1000) / measuredMs : null,
+        targetPerSec: profile.kind !== 'rate' ? null : mode === 'conn' ? ratePlan(profile).rateAt(0) * shardFraction : (counts.planned * 1000) / measuredMs,
         achievedPerSec: achieved,
         receivedPerSec: rcv === null ? null : (rcv * 1000) / measuredMs,
       },
