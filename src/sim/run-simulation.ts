@@ -167,7 +167,6 @@ async function runWithModbus(scenario: Scenario, devices: ReturnType<typeof expa
   req.onLog?.(`modbus: ${sim.devices.length} devices answered ${total.requests} requests (${total.exceptions} exceptions, ${total.unanswered} unanswered, ${total.writes} writes)`, 'info')
   return {
     ...summary,
-    devices: summary.devices + (devices.length === 0 ? sim.devices.length : 0),
     labelsFile: summary.labelsFile ?? (labelsFile && labelCount > 0 ? labelsFile : undefined),
     modbus: {listeners: sim.listeners, groups, mirrorErrors},
   }
