@@ -11,6 +11,7 @@ export interface RuleExplanation {
   from: string
   joins: string[]
   where?: string
+  reject?: string
   window?: {kind: string; text: string; keyedBy: string[]; filter?: string; over?: string}
   aggregates: string[]
   having?: string
@@ -76,6 +77,7 @@ function explainRule(p: LoadedPipeline, r: LoadedRule): RuleExplanation {
     from,
     joins: plan.joins.map((j) => `${j.type === 'left' ? 'LEFT JOIN' : 'JOIN'} ${j.table}${j.alias !== j.table ? ` AS ${j.alias}` : ''} ON ${text(sql, j.on.loc)}`),
     where: exprText(sql, plan.where),
+    reject: r.config.reject,
     window: plan.window
       ? {
           kind: plan.window.kind,
@@ -130,6 +132,7 @@ export function formatExplanation(e: PipelineExplanation): string {
     for (const l of r.sql.split('\n')) lines.push(`  | ${l}`)
     lines.push(`  source    ${r.from}`)
     for (const j of r.joins) lines.push(`  join      ${j}`)
+    if (r.reject) lines.push(`  reject    ${r.reject} -> dead letter`)
     if (r.where) lines.push(`  filter    WHERE ${r.where}`)
     if (r.window) {
       lines.push(`  window    ${r.window.text}${r.window.keyedBy.length ? `, keyed by ${r.window.keyedBy.join(', ')}` : ''}; ${r.time}`)

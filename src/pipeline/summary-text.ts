@@ -26,6 +26,7 @@ export function formatSummary(s: PipelineSummary): string {
   for (const src of s.sources) lines.push(`  source ${src.name} (${src.type}): ${n(src.records)} records${src.deadLettered ? `, ${n(src.deadLettered)} undecodable (dead letter)` : ''}`)
   for (const r of s.rules) {
     const parts = [`in ${n(r.in)}`, `filtered ${n(r.filtered)}`, `out ${n(r.out)}`]
+    if (r.rejected) parts.push(`rejected ${n(r.rejected)} (dead letter)`)
     if (r.windowsFired || r.openWindows) parts.push(`windows fired ${n(r.windowsFired)}`)
     if (r.lateDropped) parts.push(`late dropped ${n(r.lateDropped)}`)
     if (r.futureRejected) parts.push(`future-skew rejected ${n(r.futureRejected)}`)

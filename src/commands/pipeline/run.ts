@@ -38,7 +38,8 @@ ${EXIT_CODES_HELP}`
     const durationMs = parseDurationFlag('duration', flags.duration)
     const {loadPipeline, explainPipeline, formatExplanation, formatProgressLine, formatSummary, runPipeline} = await import('../../pipeline/index.js')
     const pipeline = loadPipeline(args.file, {set: flags.set})
-    for (const w of pipeline.warnings) this.note(`warning: ${w.file}:${w.line}:${w.col}: ${w.message}`)
+    // eKuiper differences are for people porting rules: `pipeline lint` shows them, a run does not repeat them.
+    for (const w of pipeline.warnings) if (!w.message.includes('eKuiper difference:')) this.note(`warning: ${w.file}:${w.line}:${w.col}: ${w.message}`)
 
     if (flags['dry-run']) {
       const plan = explainPipeline(pipeline)

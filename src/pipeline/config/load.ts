@@ -8,7 +8,7 @@ import {parseDocument} from 'yaml'
 import type {z} from 'zod'
 import {loadYamlConfig, readConfigText, type LoadedConfig} from '../../config/yaml-loader.js'
 import {ConfigError, type ConfigProblem} from '../../errors.js'
-import {parseRule, planRule, RulePlanError, RuleSyntaxError, type RulePlan, type RuleProblem} from '../rule/index.js'
+import {parseRule, planRule, RulePlanError, RuleSyntaxError, type BoundExpr, type RulePlan, type RuleProblem} from '../rule/index.js'
 import {sinkSpec, sourceSpec, SINK_SPECS, SOURCE_SPECS} from '../registry.js'
 import {compileMap} from '../runtime/map-step.js'
 import {loadTable, type LookupTable} from '../tables.js'
@@ -34,6 +34,8 @@ export interface LoadedRule {
   index: number
   config: RuleConfig
   plan: RulePlan
+  /** The `reject:` condition, bound against the rule's source and tables. */
+  reject?: BoundExpr
   sinks: LoadedSink[]
 }
 
@@ -112,6 +114,22 @@ export function loadPipeline(file: string, options: LoadPipelineOptions = {}): L
         throw error
       }
     }
+    let reject: BoundExpr | undefined
+    if (rule.reject !== undefined && plan) {
+      // Planned as the WHERE of a rule over the same FROM and JOINs, so it sees exactly what the rule sees.
+      const src = plan.source.kind === 'topic' ? `"${plan.source.filter}"` : plan.source.name
+      const joins = plan.joins.map((j) => ` ${j.type === 'left' ? 'LEFT ' : ''}JOIN ${j.table} AS ${j.alias} ON ${rule.sql.slice(j.on.loc.offset, j.on.loc.endOffset)}`).join('')
+      const prefix = `SELECT 1 FROM ${src}${joins} WHERE `
+      try {
+        reject = planRule(parseRule(prefix + rule.reject), {tables: [...Object.keys(cfg.tables)], sources: Object.keys(cfg.sources)}).where
+      } catch (error) {
+        const e = error as RuleSyntaxError | RulePlanError
+        const p = e instanceof RulePlanError ? e.problems[0] : e
+        const detail = e instanceof RuleSyntaxError ? e.detail : (p as RuleProblem).message
+        const pos = sqlPosition(text, at(['rules', index, 'reject']), 1, Math.max(1, p.offset - prefix.length + 1))
+        problems.push({file, ...pos, message: `rules[${index}].reject: ${detail}`})
+      }
+    }
     if (rule.map !== undefined) {
       try {
         compileMap(rule.map)
@@ -137,7 +155,7 @@ export function loadPipeline(file: string, options: LoadPipelineOptions = {}): L
       for (const w of plan.warnings) warnings.push({file, ...sqlAt(w), message: `rule ${name}: ${w.message}`})
       for (const w of dialectWarnings(plan)) warnings.push({file, ...at(['rules', index, 'sql']), message: `rule ${name}: ${w}`})
       if (rule.sinks.length === 0) warnings.push({file, ...at(['rules', index]), message: `rule ${name} has no sinks: its rows go nowhere`})
-      rules.push({name, index, config: rule, plan, sinks})
+      rules.push({name, index, config: rule, plan, sinks, reject})
     }
   })
 
@@ -150,7 +168,7 @@ function dialectWarnings(plan: RulePlan): string[] {
   const out: string[] = []
   const w = plan.window
   if (w && (w.kind === 'sliding' || w.kind === 'session' || w.kind === 'count') && plan.groupKeys.length > 0) {
-    out.push(`${w.kind} windows are per GROUP BY key here; eKuiper windows the whole stream and groups inside each window, so its rows differ`)
+    out.push(`eKuiper difference: ${w.kind} windows are per GROUP BY key here; eKuiper windows the whole stream and groups inside each window, so its rows differ`)
   }
   if (w && (w.kind === 'tumbling' || w.kind === 'hopping')) {
     // eKuiper drops late events per event; iotd keeps them while their window is open.

@@ -53,6 +53,11 @@ export const tableSchema = z.strictObject({
 export const ruleSchema = z.strictObject({
   name: name.optional().meta({description: 'Default: rule1, rule2, … in file order.'}),
   sql: z.string().min(1).meta({description: 'One SELECT statement in the eKuiper dialect.'}),
+  reject: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({description: 'An SQL condition: matching events are sent to the dead letter (with this condition as the reason) instead of into the rule, e.g. "temp IS NULL OR temp NOT BETWEEN -40 AND 150".'}),
   map: z
     .string()
     .min(1)

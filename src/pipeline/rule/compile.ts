@@ -21,6 +21,10 @@ export type Predicate = (row: RowContext) => boolean
 /** State of a rule's stateful call sites: one map per slot, from key to that key's state. */
 export class RuleState {
   private readonly slots: Map<unknown, StatefulInstance>[] = []
+  /** Call sites compiled per slot; a slot used by several sites steps once per row (see compileStateful). */
+  readonly sites: number[] = []
+  /** Per shared slot: the row object last evaluated and its value. */
+  readonly lastEval: {row: unknown; value: unknown}[] = []
 
   forSlot(slot: number): Map<unknown, StatefulInstance> {
     let m = this.slots[slot]
@@ -485,7 +489,15 @@ function compileStateful(e: Extract<BoundExpr, {kind: 'stateful'}>, c: Compiler)
   const spec = e.spec
   const consts = e.consts
   const keyOf = compilePartitionKey(e.partitionBy, c)
+  const slot = e.slot
+  const sites = c.state.sites
+  sites[slot] = (sites[slot] ?? 0) + 1
+  const last = (c.state.lastEval[slot] ??= {row: undefined, value: null})
   return (row) => {
+    // Several call sites of one slot (WHERE and SELECT) see the same row object for one event: step once, reuse the
+    // value. The runtime makes a fresh RowContext per event; a single site never caches, so reused contexts work.
+    const shared = sites[slot] > 1
+    if (shared && last.row === row) return last.value
     const key = keyOf(row)
     let state = states.get(key)
     if (state === undefined) {
@@ -497,7 +509,12 @@ function compileStateful(e: Extract<BoundExpr, {kind: 'stateful'}>, c: Compiler)
       buf[i] = v === undefined ? null : v
     }
     const out = state.step(buf)
-    return out === undefined ? null : out
+    const value = out === undefined ? null : out
+    if (shared) {
+      last.row = row
+      last.value = value
+    }
+    return value
   }
 }
 

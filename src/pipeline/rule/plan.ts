@@ -69,6 +69,7 @@ class Planner {
   readonly aggregates: AggregatePlan[] = []
   private readonly aggregateIndex = new Map<string, number>()
   private statefulSlots = 0
+  private readonly statefulIndex = new Map<string, number>()
   private readonly fields = new Set<string>()
   private readonly topLevelFields = new Set<string>()
   private readonly tableFields = new Map<string, Set<string>>()
@@ -463,7 +464,16 @@ class Planner {
         if (clause === 'group key' || clause === 'partition') this.error(e.loc, `${e.name}() keeps state per key and cannot itself be a key`)
         const args = e.args.map((a) => this.bind(a, clause))
         const partitionBy = e.partitionBy?.map((p) => this.bind(p, 'partition'))
-        return {kind: 'stateful', name: spec.name, spec, args, consts: constArgs(e.args), partitionBy, slot: this.statefulSlots++, loc: e.loc}
+        // Equal calls (same function, arguments and partition) share one slot: `zscore(t, 60)` in WHERE and in SELECT
+        // is one rolling window stepped once per row, not two windows that see different rows.
+        const consts = constArgs(e.args)
+        const key = canonical({name: spec.name, args, consts, partitionBy})
+        let slot = this.statefulIndex.get(key)
+        if (slot === undefined) {
+          slot = this.statefulSlots++
+          this.statefulIndex.set(key, slot)
+        }
+        return {kind: 'stateful', name: spec.name, spec, args, consts, partitionBy, slot, loc: e.loc}
       }
       case 'scalar':
         return {kind: 'call', name: spec.name, spec, args: e.args.map((a) => this.bind(a, clause)), loc: e.loc}

@@ -6,6 +6,7 @@
 import {compareValues} from '../rule/values.js'
 import {
   compileExpression,
+  compilePredicate,
   compileRule,
   type Accumulator,
   type BoundExpr,
@@ -39,6 +40,8 @@ export interface RuleCounters {
   in: number
   /** Removed by WHERE, FILTER or an inner JOIN without a match. */
   filtered: number
+  /** Sent to the dead letter by the rule's reject: condition. */
+  rejected: number
   out: number
   lateDropped: number
   windowsFired: number
@@ -60,6 +63,9 @@ export interface RuleRunnerOptions {
   /** Ack handles of held events that leave a window without a row still to come. */
   onRelease?: (acks: AckHandle[]) => void
   now?: () => number
+  /** Events matching this condition go to `onReject` instead of into the rule. */
+  reject?: BoundExpr
+  onReject?: (record: PipelineRecord) => void
 }
 
 interface Held {
@@ -83,9 +89,10 @@ export class RuleRunner {
   readonly name: string
   readonly plan: RulePlan
   readonly compiled: CompiledRule
-  readonly counters: RuleCounters = {in: 0, filtered: 0, out: 0, lateDropped: 0, windowsFired: 0, openWindows: 0, futureRejected: 0}
+  readonly counters: RuleCounters = {in: 0, filtered: 0, rejected: 0, out: 0, lateDropped: 0, windowsFired: 0, openWindows: 0, futureRejected: 0}
   private readonly matchSource: (record: PipelineRecord) => boolean
   private readonly joins: Join[]
+  private readonly reject?: (row: RowContext) => boolean
   private readonly window?: WindowOperator<Held, AggResult>
   private readonly order?: {key: Evaluator; desc: boolean}[]
   private readonly opts: RuleRunnerOptions
@@ -107,6 +114,7 @@ export class RuleRunner {
       this.matchSource = (r) => r.meta.source === name
     }
     this.joins = opts.plan.joins.map((j, i) => this.compileJoin(j, this.compiled.joinOn[i]))
+    if (opts.reject) this.reject = compilePredicate(opts.reject, {state: this.compiled.state})
     if (opts.plan.window) {
       const aggs = this.compiled.aggregates
       const spec = toWindowSpec(opts.plan.window)
@@ -172,6 +180,12 @@ export class RuleRunner {
           break
         }
       }
+    }
+    if (this.reject && this.reject(row)) {
+      // Rejected events are not windowed and do not move the watermark: their time is not trusted either.
+      this.counters.rejected++
+      this.opts.onReject?.(record)
+      return false
     }
     if (pass && c.where && !c.where(row)) pass = false
     if (!this.window) {

@@ -134,6 +134,8 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
       offsetMs: loaded.config.offset,
       futureSkew: liveTimed ? {now: Date.now, maxFutureSkewMs: loaded.config.maxFutureSkew} : undefined,
       onRelease: releaseAll,
+      reject: loaded.reject,
+      onReject: (record) => ctx.deadLetter({stage: `rule:${loaded.name}`, reason: `rejected: ${loaded.config.reject ?? ''}`, record, at: Date.now()}),
       onDropped(record, why) {
         if (why === 'future') {
           ctx.deadLetter({stage: `rule:${loaded.name}`, reason: `event time ${new Date(record.ts).toISOString()} is more than maxFutureSkew ahead of the clock`, record, at: Date.now()})

@@ -48,11 +48,14 @@ export const stdoutSink = defineSink({
             const row = (r.fields ?? {}) as Record<string, unknown>
             if (!columns) {
               columns = Object.keys(row)
-              // Widths come from the header and the first rows; a longer value later widens its own line only.
-              widths = columns.map((c) => Math.max(c.length, ...batch.slice(0, 50).map((b) => cell((b.fields as Record<string, unknown>)?.[c]).length)))
+              // Rows arrive one by one, so widths cannot be known up front: start from the header and the first rows
+              // with some room, and widen a column (from then on) when a longer value arrives.
+              widths = columns.map((c) => Math.max(c.length, 10, ...batch.slice(0, 50).map((b) => cell((b.fields as Record<string, unknown>)?.[c]).length)))
               text += `${columns.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()}\n`
             }
-            text += `${columns.map((c, i) => cell(row[c]).padEnd(widths[i])).join('  ').trimEnd()}\n`
+            const cells = columns.map((c) => cell(row[c]))
+            cells.forEach((v, i) => (widths[i] = Math.max(widths[i], v.length)))
+            text += `${cells.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd()}\n`
           }
         }
         await writeOut(out, text)

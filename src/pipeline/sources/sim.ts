@@ -75,7 +75,7 @@ export const simSource = defineSource({
           produced++
           const decoded = decodeJson(sample.payload)
           const fields = decoded.ok ? decoded.fields : sample.payload
-          const meta = {source: name, topic: device.topic, qos: device.qos, retain: device.retain, clientid: device.clientId, arrivedAt: ts}
+          const meta = {source: name, topic: device.topic, qos: device.qos, retain: device.retain, clientid: device.clientId, arrivedAt: Date.now()}
           batch.push({record: makeRecord(ts, fields, meta, {key: device.deviceId}), ack: NOOP_ACK})
           if (batch.length >= 512) {
             yield batch
