@@ -342,7 +342,7 @@ export class BenchWorker {
       counts.errors += s.counters.errors
       if (this.setup.joinRunningStream) counts.holes += s.holes()
     }
-    if (counts.dropped > 0 && !this.warnedDropped) {
+    if (counts.dropped > 0 && !this.warnedDropped && this.running) {
       this.warnedDropped = true
       this.log('warn', 'messages are being dropped: the client cannot send at the target rate (they are counted, not hidden)')
     }

@@ -17,7 +17,7 @@ export interface BrokerCounter {
  * Subscribes to the broker's counter. Resolves with undefined when the broker does not publish it within
  * `timeoutMs` (not mosquitto, or $SYS disabled), so a benchmark of another broker is not held up.
  */
-export async function openBrokerCounter(endpoint: MqttEndpoint, timeoutMs = 1500): Promise<BrokerCounter | undefined> {
+export async function openBrokerCounter(endpoint: MqttEndpoint, timeoutMs = 3000): Promise<BrokerCounter | undefined> {
   const client = await connectOnce({...endpoint, clientId: `iotd-bench-sys-${process.pid}-${Date.now().toString(36)}`, keepaliveSec: 30})
   let latest: number | undefined
   let updates = 0

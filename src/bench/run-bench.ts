@@ -1,6 +1,7 @@
 import {availableParallelism} from 'node:os'
 import {monitorEventLoopDelay} from 'node:perf_hooks'
 import type {Worker} from 'node:worker_threads'
+import {formatDuration} from '../config/units.js'
 import {IotdError, UsageError} from '../errors.js'
 import {assignSourceAddress, connectWithRetry, parseEndpointUrl, parseSourceAddresses, redactUrl, type MqttEndpoint, type ResolvedBroker} from '../net/index.js'
 import {
@@ -348,6 +349,7 @@ export async function runBench(req: BenchRequest): Promise<BenchOutcome> {
     // ---- connect, go, run ---------------------------------------------------------------------------------------
     let phase: BenchPhase = 'connecting'
     const cpuStart = process.cpuUsage()
+    const connectStartedAtMs = Date.now()
     const mainLoop = monitorEventLoopDelay({resolution: 10})
     mainLoop.enable()
     await waitUntil(() => received.ready === workerCount || req.signal?.aborted === true, 120_000)
@@ -391,7 +393,8 @@ export async function runBench(req: BenchRequest): Promise<BenchOutcome> {
       mainLoop.reset()
       workerLoopLag = 0
       const c = totals()
-      const sentPerSec = ((c.sent - lastCounts.sent + (mode === 'conn' ? c.connected - lastCounts.connected : 0)) * 1000) / Math.max(1, elapsed)
+      // What is leaving now, warm-up included (the measured counts start after it).
+      const sentPerSec = ((mode === 'conn' ? c.connected - lastCounts.connected : c.sentTotal - lastCounts.sentTotal) * 1000) / Math.max(1, elapsed)
       const receivedPerSec = subIds.length > 0 ? ((c.received - lastCounts.received) * 1000) / Math.max(1, elapsed) : null
       lastCounts = c
       const loadElapsed = Date.now() - startedAtMs
@@ -452,8 +455,10 @@ export async function runBench(req: BenchRequest): Promise<BenchOutcome> {
     // A schedule that ran to its end ended at its planned length, not when the last worker's message arrived.
     const ranToEnd = finiteSchedule && received.publishersDone === workersWithLoad(setups) && plannedMs !== undefined
     const stoppedAtMs = ranToEnd ? Math.min(Date.now(), startedAtMs + (plannedMs as number)) : Date.now()
-    const cpuMeasured = process.cpuUsage(measuredCpuStart ?? cpuStart)
-    const measuredWallMs = Math.max(1, stoppedAtMs - startedAtMs - (measuredCpuStart ? req.warmupMs : 0))
+    // CPU over the measured window; a run stopped before it had one is judged over everything it did.
+    const measuredWallMs = stoppedAtMs - startedAtMs - (measuredCpuStart ? req.warmupMs : 0)
+    const cpuMeasured = process.cpuUsage(measuredWallMs >= 250 ? (measuredCpuStart ?? cpuStart) : cpuStart)
+    const cpuWallMs = measuredWallMs >= 250 ? measuredWallMs : Math.max(1, stoppedAtMs - connectStartedAtMs)
 
     // ---- stop, drain, count ---------------------------------------------------------------------------------------
     phase = 'draining'
@@ -540,7 +545,7 @@ export async function runBench(req: BenchRequest): Promise<BenchOutcome> {
       },
       brokerCount,
       health: {
-        cpuPercent: ((cpuMeasured.user + cpuMeasured.system) / 1000 / measuredWallMs) * 100,
+        cpuPercent: ((cpuMeasured.user + cpuMeasured.system) / 1000 / cpuWallMs) * 100,
         rssBytes: peakRss,
         eventLoopLagP99Ms: health.eventLoopLagP99Ms,
         cores,
@@ -555,9 +560,10 @@ export async function runBench(req: BenchRequest): Promise<BenchOutcome> {
       },
     }
     result.thresholds = evaluateThresholds(req.thresholds, observationOf(result, runHist)).map(verdictRecord)
-    if (worstScheduleLagMs > 0 && counts.dropped > 0) {
+    if (worstScheduleLagMs > 0 && counts.dropped > 0 && !req.signal?.aborted) {
       log(`${counts.dropped.toLocaleString('en-US')} sends were dropped: the client fell up to ${Math.round(worstScheduleLagMs)} ms behind its schedule`, 'warn')
     }
+    if (req.signal?.aborted) log(`interrupted after ${formatDuration(Math.max(0, stoppedAtMs - startedAtMs))}: the summary covers the run until then`, 'warn')
     for (const h of [...Object.values(runHist), ...Object.values(intervalHist)]) h.destroy()
     return {result, interrupted: req.signal?.aborted === true, error: fatal, warnings}
   } finally {

@@ -82,16 +82,16 @@ export function BenchView({snapshot: s, throughput, rows, columns, color}: Bench
         {HEADLINE_TITLES[s.headline]}
       </Text>
       <Text wrap="truncate-end">
-        <Label text="  last second" />
+        <Label text="last second" />
         {spectrum(s.interval)}
       </Text>
       <Text wrap="truncate-end">
-        <Label text="  so far" />
+        <Label text="so far" />
         <Text bold>{spectrum(s.cumulative)}</Text>
       </Text>
       {s.uncorrected && rows > 16 ? (
         <Text wrap="truncate-end" dimColor>
-          {'  uncorrected'.padEnd(LABEL_WIDTH)}
+          {'uncorrected'.padEnd(LABEL_WIDTH)}
           {spectrum(s.uncorrected)}
         </Text>
       ) : null}
