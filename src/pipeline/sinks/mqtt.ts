@@ -106,15 +106,35 @@ export class MqttSink implements Sink {
 
   private closing = false
 
-  write(batch: readonly PipelineRecord[]): Promise<void> {
+  /**
+   * Brokers release a QoS 2 message to subscribers only when its PUBREL arrives, so a QoS 0/1 message published
+   * right behind it on the same connection can overtake it. To keep the recorded order across QoS levels, a batch
+   * is cut after a QoS 2 message that a different QoS follows, and the next part waits for its handshake.
+   */
+  async write(batch: readonly PipelineRecord[]): Promise<void> {
     const client = this.client
-    if (!client) return Promise.reject(new Error(`${this.name}: write before open`))
-    if (!client.connected) return Promise.reject(new TransientSinkError(`${this.name}: not connected to ${this.broker}`))
+    if (!client) throw new Error(`${this.name}: write before open`)
+    if (!client.connected) throw new TransientSinkError(`${this.name}: not connected to ${this.broker}`)
+    let from = 0
+    for (let i = 0; i < batch.length; i++) {
+      const q = this.qosOf(batch[i])
+      if (q === 2 && i + 1 < batch.length && this.qosOf(batch[i + 1]) !== 2) {
+        await this.publishAll(client, batch, from, i + 1)
+        from = i + 1
+      }
+    }
+    if (from < batch.length) await this.publishAll(client, batch, from, batch.length)
+  }
+
+  private qosOf(r: PipelineRecord): 0 | 1 | 2 {
+    return this.options.qos ?? r.meta.qos ?? 0
+  }
+
+  private publishAll(client: MqttClient, batch: readonly PipelineRecord[], from: number, to: number): Promise<void> {
     const o = this.options
     return new Promise<void>((resolve, reject) => {
       let outstanding = 0
       let failed: Error | undefined
-      let sent = 0
       const done = (err?: Error) => {
         if (err) failed ??= err
         if (--outstanding === 0) {
@@ -123,13 +143,13 @@ export class MqttSink implements Sink {
         }
       }
       let last = -1
-      for (let i = batch.length - 1; i >= 0; i--) {
+      for (let i = to - 1; i >= from; i--) {
         if (this.topicOf(batch[i]) !== undefined) {
           last = i
           break
         }
       }
-      for (let i = 0; i < batch.length; i++) {
+      for (let i = from; i < to; i++) {
         const r = batch[i]
         const topic = this.topicOf(r)
         if (topic === undefined) {
@@ -138,7 +158,7 @@ export class MqttSink implements Sink {
           continue
         }
         const payload = r.payload ?? Buffer.from(typeof r.fields === 'string' ? r.fields : JSON.stringify(r.fields ?? null))
-        const qos = o.qos ?? r.meta.qos ?? 0
+        const qos = this.qosOf(r)
         const opts: IClientPublishOptions = {qos, retain: o.retain ?? r.meta.retain ?? false}
         if (this.v5) {
           const props = this.propertiesFor(r)
@@ -146,14 +166,13 @@ export class MqttSink implements Sink {
         }
         this.stats.published++
         this.stats.bytes += payload.length
-        sent++
-        // QoS 0 callbacks fire in order once written: one on the batch's last message is enough.
+        // QoS 0 callbacks fire in order once written: one on the part's last message is enough.
         if (qos > 0 || i === last) {
           outstanding++
           client.publish(topic, payload, opts, done)
         } else client.publish(topic, payload, opts)
       }
-      if (sent === 0 || outstanding === 0) resolve()
+      if (outstanding === 0) resolve()
     })
   }
 

@@ -1,0 +1,101 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand, EXIT_CODES_HELP} from '../cli/base-command.js'
+import {parseDurationFlag} from '../cli/flag-parsers.js'
+import {EXIT_CODES} from '../errors.js'
+import {sizeFlag} from '../pipeline/tools/flag-values.js'
+import type {RecordSummary} from '../pipeline/tools/record.js'
+
+export default class RecordCommand extends BaseCommand {
+  static override summary = 'Capture MQTT topics to a CSV file that iotd replay plays back.'
+
+  static override description = `Subscribes to the topic filters (default #) and writes every message to a capture file: RFC 4180 CSV with the header ts,topic,qos,retain,encoding,payload (and properties with --mqtt-version 5); ts in microseconds since the epoch; payloads as UTF-8 text when they are text, base64 otherwise. See docs/capture-format.md.
+
+The file is written out and synced every second, so a crash loses at most the last second. --rotate-size and --rotate-every start new files (name.0001.csv, name.0002.csv, ...), each one replayable on its own. QoS 1 messages are acknowledged to the broker only after they were written.
+
+EXIT CODES
+${EXIT_CODES_HELP}`
+
+  static override examples = [
+    {description: 'Record a plant for an hour', command: "<%= config.bin %> <%= command.id %> 'plant/#' --out plant.csv --duration 1h"},
+    {description: 'Record everything, a new file every 100 MiB', command: "<%= config.bin %> <%= command.id %> '#' --out capture.csv --rotate-size 100MiB"},
+    {description: 'MQTT 5 with properties, QoS 1', command: "<%= config.bin %> <%= command.id %> 'devices/#' --out devices.csv --mqtt-version 5 --qos 1"},
+  ]
+
+  static override strict = false
+
+  static override args = {
+    filter: Args.string({description: "Topic filters (several allowed; default '#')."}),
+  }
+
+  static override flags = {
+    out: Flags.string({char: 'o', summary: 'Capture file to write.', required: true, env: 'IOTD_OUT'}),
+    broker: Flags.string({char: 'b', summary: 'Broker URL (mqtt://, mqtts://, ws://, wss://).', env: 'IOTD_BROKER', default: 'mqtt://127.0.0.1:1883'}),
+    username: Flags.string({summary: 'Username.', env: 'IOTD_USERNAME'}),
+    password: Flags.string({summary: 'Password (prefer the IOTD_PASSWORD environment variable).', env: 'IOTD_PASSWORD'}),
+    insecure: Flags.boolean({summary: "Do not verify the broker's TLS certificate (testing only).", env: 'IOTD_INSECURE'}),
+    'client-id': Flags.string({summary: 'Client id.', env: 'IOTD_CLIENT_ID'}),
+    'mqtt-version': Flags.string({summary: 'MQTT protocol version (5 records properties).', options: ['3.1.1', '5'], default: '3.1.1', env: 'IOTD_MQTT_VERSION'}),
+    qos: Flags.integer({char: 'q', summary: 'Subscription QoS.', min: 0, max: 2, default: 0, env: 'IOTD_QOS'}),
+    count: Flags.integer({char: 'C', summary: 'Stop after this many messages.', min: 1, env: 'IOTD_COUNT'}),
+    duration: Flags.string({char: 'd', summary: 'Stop after this long, e.g. 30s, 1h.', env: 'IOTD_DURATION'}),
+    where: Flags.string({char: 'w', summary: 'Record only messages matching this SQL condition.', env: 'IOTD_WHERE'}),
+    'rotate-size': Flags.string({summary: 'Start a new file at this size (e.g. 100MiB).', env: 'IOTD_ROTATE_SIZE'}),
+    'rotate-every': Flags.string({summary: 'Start a new file at this interval (e.g. 1h).', env: 'IOTD_ROTATE_EVERY'}),
+    quiet: Flags.boolean({summary: 'No progress on stderr.', env: 'IOTD_QUIET'}),
+  }
+
+  async run(): Promise<RecordSummary | undefined> {
+    const {argv, flags} = await this.parse(RecordCommand)
+    const topics = (argv as string[]).length > 0 ? (argv as string[]) : ['#']
+    const durationMs = parseDurationFlag('duration', flags.duration)
+    const rotateEvery = parseDurationFlag('rotate-every', flags['rotate-every'])
+    const rotateSize = sizeFlag('rotate-size', flags['rotate-size'])
+    const {chooseOutputMode} = await import('../report/terminal.js')
+    const mode = chooseOutputMode({json: this.jsonEnabled(), quiet: flags.quiet, stdout: process.stderr, env: process.env})
+    const {formatBytes, formatNumber} = await import('../report/format.js')
+    const abort = new AbortController()
+    const onSignal = () => abort.abort()
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+    const {runRecord} = await import('../pipeline/tools/record.js')
+    const {formatRecordSummary} = await import('../pipeline/tools/summaries.js')
+    let lastLine = 0
+    const summary = await runRecord({
+      source: {
+        url: flags.broker,
+        topics,
+        qos: flags.qos as 0 | 1 | 2,
+        protocol: flags['mqtt-version'] as '3.1.1' | '5',
+        username: flags.username,
+        password: flags.password,
+        clientId: flags['client-id'],
+        insecure: flags.insecure,
+        connectAttempts: 3,
+      },
+      out: flags.out,
+      where: flags.where,
+      count: flags.count,
+      durationMs,
+      rotateSize,
+      rotateEvery,
+      signal: abort.signal,
+      warn: (m) => this.note(m),
+      onProgress: (p) => {
+        const line = `recording: ${formatNumber(p.messages)} messages, ${formatBytes(p.bytes)} -> ${p.file ?? flags.out}`
+        if (mode === 'interactive') process.stderr.write(`\r\x1b[2K${line}`)
+        else if (mode === 'plain' && p.elapsedMs - lastLine >= 5000) {
+          lastLine = p.elapsedMs
+          process.stderr.write(`${line}\n`)
+        }
+      },
+    }).finally(() => {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+      if (mode === 'interactive') process.stderr.write('\r\x1b[2K')
+    })
+    if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
+    else process.stdout.write(formatRecordSummary(summary))
+    if (summary.interrupted) this.exit(EXIT_CODES.interrupted)
+    return undefined
+  }
+}

@@ -1,0 +1,120 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand, EXIT_CODES_HELP} from '../cli/base-command.js'
+import {parseRateFlag} from '../cli/flag-parsers.js'
+import {EXIT_CODES, UsageError} from '../errors.js'
+import {loopFlag, speedFlag, timeBoundFlag} from '../pipeline/tools/flag-values.js'
+
+export default class Replay extends BaseCommand {
+  static override summary = 'Replay a CSV capture (or any CSV, by column mapping) to an MQTT broker with its original timing.'
+
+  static override description = `Publishes every row of the file to --broker at its recorded time relative to the first row, scheduled on a monotonic clock so nothing drifts over hours; --speed 10 plays ten times faster, --rate 5000/s ignores the recorded timing, --max-speed sends as fast as the broker takes them. The file is streamed: a multi-GB capture replays in constant memory.
+
+iotd's capture format (ts,topic,qos,retain,encoding,payload[,properties]; docs/capture-format.md) is recognised by its header. Any other CSV replays through a column mapping: --time-column and --time-format, a --topic template with {column} parts, and --payload-columns (a JSON object) or --payload-column (the text as is). The delimiter is detected from the first line.
+
+Bad rows (wrong column count, bad timestamps, invalid base64, broken quotes) are counted and listed with their row numbers in the summary; --strict stops at the first. Rows earlier than a row before them are sent at once and counted as out of order. On a terminal a progress bar with an ETA (by bytes read) runs on stderr; the summary (rows, published, skipped by reason, timing error p50/p99/max) goes to stdout, --json for a machine-readable one.
+
+EXIT CODES
+${EXIT_CODES_HELP}`
+
+  static override examples = [
+    {description: 'Replay a capture at its original pace', command: '<%= config.bin %> <%= command.id %> capture.csv --broker mqtt://127.0.0.1:1883'},
+    {description: 'Ten times faster, under a test prefix, three times over', command: '<%= config.bin %> <%= command.id %> capture.csv --speed 10 --topic-prefix test/ --loop 3'},
+    {description: 'A data-logger file', command: "<%= config.bin %> <%= command.id %> logger.csv --time-column time --time-format 'YYYY-MM-DD HH:mm:ss' --topic 'plant/{device}/env' --payload-columns temp,humidity"},
+    {description: 'As fast as possible, JSON summary', command: '<%= config.bin %> <%= command.id %> big.csv --max-speed --json > replay.json'},
+  ]
+
+  static override args = {
+    file: Args.string({description: 'CSV file to replay (- for stdin).', required: true}),
+  }
+
+  static override flags = {
+    broker: Flags.string({char: 'b', summary: 'Broker URL (mqtt://, mqtts://, ws://, wss://).', env: 'IOTD_BROKER', default: 'mqtt://127.0.0.1:1883'}),
+    username: Flags.string({summary: 'Username.', env: 'IOTD_USERNAME'}),
+    password: Flags.string({summary: 'Password (prefer the IOTD_PASSWORD environment variable).', env: 'IOTD_PASSWORD'}),
+    insecure: Flags.boolean({summary: "Do not verify the broker's TLS certificate (testing only).", env: 'IOTD_INSECURE'}),
+    'client-id': Flags.string({summary: 'Client id.', env: 'IOTD_CLIENT_ID'}),
+    'mqtt-version': Flags.string({summary: 'MQTT protocol version (5 publishes recorded properties).', options: ['3.1.1', '5'], default: '3.1.1', env: 'IOTD_MQTT_VERSION'}),
+    speed: Flags.string({char: 's', summary: 'Timing factor: 10 plays ten times faster, 0.5 at half speed.', env: 'IOTD_SPEED'}),
+    rate: Flags.string({summary: 'Ignore the recorded timing; publish at this rate (e.g. 5000/s).', env: 'IOTD_RATE'}),
+    'max-speed': Flags.boolean({summary: 'Ignore the recorded timing; publish as fast as possible.', env: 'IOTD_MAX_SPEED'}),
+    loop: Flags.string({summary: 'Passes over the file: a number or forever.', env: 'IOTD_LOOP'}),
+    start: Flags.string({summary: 'Only rows from this time: ISO-8601, epoch ms, or +10m from the first row.', env: 'IOTD_START'}),
+    end: Flags.string({summary: 'Only rows before this time (same forms as --start).', env: 'IOTD_END'}),
+    'topic-prefix': Flags.string({summary: 'Put this in front of every topic (e.g. replay/).', env: 'IOTD_TOPIC_PREFIX'}),
+    'topic-map': Flags.string({summary: 'Rename topics: from=to (the topic and everything below it); repeatable.', multiple: true, env: 'IOTD_TOPIC_MAP'}),
+    qos: Flags.integer({char: 'q', summary: 'Publish every message with this QoS (default: as recorded).', min: 0, max: 2, env: 'IOTD_QOS'}),
+    retain: Flags.boolean({summary: 'Set (--retain) or clear (--no-retain) the retain flag on every message (default: as recorded).', allowNo: true, env: 'IOTD_RETAIN'}),
+    'csv-format': Flags.string({summary: 'What the file is: auto (capture when the header says so), capture or mapped.', options: ['auto', 'capture', 'mapped'], default: 'auto', env: 'IOTD_CSV_FORMAT'}),
+    delimiter: Flags.string({summary: 'Field delimiter (detected from the first line when absent).', env: 'IOTD_DELIMITER'}),
+    header: Flags.boolean({summary: 'The first row names the columns (--no-header when it does not).', allowNo: true, default: true, env: 'IOTD_HEADER'}),
+    columns: Flags.string({summary: 'Column names for a file without a header: time,device,temp.', env: 'IOTD_COLUMNS'}),
+    'time-column': Flags.string({summary: 'Mapped CSV: the column holding the time.', env: 'IOTD_TIME_COLUMN'}),
+    'time-format': Flags.string({summary: "Mapped CSV: auto, iso, epoch-s, epoch-ms, epoch-us or a pattern like 'YYYY-MM-DD HH:mm:ss' (UTC).", env: 'IOTD_TIME_FORMAT'}),
+    topic: Flags.string({char: 't', summary: "Mapped CSV: topic template, e.g. 'plant/{device}/env'.", env: 'IOTD_TOPIC'}),
+    'payload-columns': Flags.string({summary: 'Mapped CSV: columns that make the JSON payload (default: all but time and topic columns).', env: 'IOTD_PAYLOAD_COLUMNS'}),
+    'payload-column': Flags.string({summary: 'Mapped CSV: one column whose text is the payload.', env: 'IOTD_PAYLOAD_COLUMN'}),
+    strict: Flags.boolean({summary: 'Stop at the first bad row.', env: 'IOTD_STRICT'}),
+    quiet: Flags.boolean({summary: 'No progress bar.', env: 'IOTD_QUIET'}),
+  }
+
+  async run(): Promise<unknown> {
+    const {args, flags} = await this.parse(Replay)
+    const modes = [flags.rate !== undefined, flags['max-speed'], flags.speed !== undefined].filter(Boolean).length
+    if (modes > 1) throw new UsageError('--speed, --rate and --max-speed exclude each other: pick one')
+    const rate = parseRateFlag('rate', flags.rate)
+    const list = (v: string | undefined) => v?.split(',').map((s) => s.trim()).filter(Boolean)
+    const {parseTopicMapping} = await import('../pipeline/tools/replay.js')
+    const topicMap = (flags['topic-map'] ?? []).map((m) => {
+      try {
+        return parseTopicMapping(m)
+      } catch (error) {
+        throw new UsageError(`--topic-map: ${(error as Error).message}`)
+      }
+    })
+    const {chooseOutputMode} = await import('../report/terminal.js')
+    const mode = chooseOutputMode({json: this.jsonEnabled(), quiet: flags.quiet, stdout: process.stderr, env: process.env})
+    const {formatReplayProgress, formatReplaySummary} = await import('../pipeline/tools/summaries.js')
+    const {runReplay} = await import('../pipeline/tools/replay.js')
+    const abort = new AbortController()
+    const onSignal = () => abort.abort()
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+    const summary = await runReplay({
+      file: args.file,
+      csv: {
+        format: flags['csv-format'] as 'auto',
+        delimiter: flags.delimiter,
+        header: flags.header,
+        columns: list(flags.columns),
+        timeColumn: flags['time-column'],
+        timeFormat: flags['time-format'],
+        topic: flags.topic,
+        payloadColumns: list(flags['payload-columns']),
+        payloadColumn: flags['payload-column'],
+        strict: flags.strict,
+      },
+      broker: {url: flags.broker, username: flags.username, password: flags.password, protocol: flags['mqtt-version'] as '5', insecure: flags.insecure, clientId: flags['client-id']},
+      speed: speedFlag(flags.speed),
+      rate,
+      maxSpeed: flags['max-speed'],
+      loops: loopFlag(flags.loop),
+      start: timeBoundFlag('start', flags.start),
+      end: timeBoundFlag('end', flags.end),
+      topicPrefix: flags['topic-prefix'],
+      topicMap,
+      qos: flags.qos as 0 | 1 | 2 | undefined,
+      retain: flags.retain,
+      signal: abort.signal,
+      warn: (m) => this.note(m),
+      onProgress: mode === 'interactive' ? (p) => process.stderr.write(`\r\x1b[2K${formatReplayProgress(p, process.stderr.columns ?? 80)}`) : undefined,
+    }).finally(() => {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+      if (mode === 'interactive') process.stderr.write('\r\x1b[2K')
+    })
+    if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
+    else process.stdout.write(formatReplaySummary(summary))
+    if (summary.interrupted) this.exit(EXIT_CODES.interrupted)
+    return undefined
+  }
+}

@@ -1,0 +1,107 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand, EXIT_CODES_HELP} from '../cli/base-command.js'
+import {parseDurationFlag} from '../cli/flag-parsers.js'
+import {sizeFlag} from '../pipeline/tools/flag-values.js'
+import {EXIT_CODES, UsageError} from '../errors.js'
+
+export default class Tail extends BaseCommand {
+  static override summary = 'Watch MQTT topics: readable on a terminal, NDJSON/CSV/raw for scripts.'
+
+  static override description = `Subscribes to the topic filters (default #) and prints every message. On a terminal: time, topic in a colour of its own, R for retained and q1/q2 for QoS, JSON on one line when it fits (indented otherwise), binary payloads as hex or base64, MQTT 5 properties on a second line. When more arrives than anyone can read, the text view shows up to --max-lines a second and says how many it skipped; --format ndjson, csv and raw keep every message and never print escape codes.
+
+--where filters with the pipeline's SQL expressions (bare topic, qos and retain mean the message's own); --fields picks payload fields. --stats shows a live table per topic instead of the messages. --record also writes every matching message to a capture file (docs/capture-format.md).
+
+With no --broker, iotd connects to mqtt://127.0.0.1:1883.
+
+EXIT CODES
+${EXIT_CODES_HELP}`
+
+  static override examples = [
+    {description: 'Everything, readable', command: "<%= config.bin %> <%= command.id %> '#'"},
+    {description: 'Hot readings on one plant, as NDJSON for jq', command: "<%= config.bin %> <%= command.id %> 'acme/#' --where \"temp > 30 AND topic LIKE 'acme/%'\" --format ndjson | jq .payload.temp"},
+    {description: 'A live table of topics, their rates and sizes', command: "<%= config.bin %> <%= command.id %> 'plant/#' --stats"},
+    {description: 'MQTT 5 with user properties, 100 messages, then exit', command: "<%= config.bin %> <%= command.id %> 'devices/+/events' --mqtt-version 5 --count 100"},
+  ]
+
+  static override enableJsonFlag = false
+  static override strict = false
+
+  static override args = {
+    filter: Args.string({description: "Topic filters (several allowed; default '#'); $share/<group>/<filter> for a shared subscription."}),
+  }
+
+  static override flags = {
+    broker: Flags.string({char: 'b', summary: 'Broker URL (mqtt://, mqtts://, ws://, wss://).', env: 'IOTD_BROKER', default: 'mqtt://127.0.0.1:1883'}),
+    username: Flags.string({summary: 'Username.', env: 'IOTD_USERNAME'}),
+    password: Flags.string({summary: 'Password (prefer the IOTD_PASSWORD environment variable).', env: 'IOTD_PASSWORD'}),
+    insecure: Flags.boolean({summary: "Do not verify the broker's TLS certificate (testing only).", env: 'IOTD_INSECURE'}),
+    'client-id': Flags.string({summary: 'Client id (default iotd-<pid>-<random>).', env: 'IOTD_CLIENT_ID'}),
+    'mqtt-version': Flags.string({summary: 'MQTT protocol version.', options: ['3.1.1', '5'], default: '3.1.1', env: 'IOTD_MQTT_VERSION'}),
+    qos: Flags.integer({char: 'q', summary: 'Subscription QoS.', min: 0, max: 2, default: 0, env: 'IOTD_QOS'}),
+    count: Flags.integer({char: 'C', summary: 'Exit after this many (matching) messages.', min: 1, env: 'IOTD_COUNT'}),
+    duration: Flags.string({char: 'd', summary: 'Exit after this long, e.g. 30s, 5m.', env: 'IOTD_DURATION'}),
+    retained: Flags.boolean({summary: 'Show retained messages (--no-retained hides them).', allowNo: true, default: true, env: 'IOTD_RETAINED'}),
+    'retained-only': Flags.boolean({summary: 'Show only retained messages.', env: 'IOTD_RETAINED_ONLY'}),
+    format: Flags.string({char: 'f', summary: 'Output: text for people, ndjson, csv (capture format) or raw payloads.', options: ['text', 'ndjson', 'csv', 'raw'], default: 'text', env: 'IOTD_FORMAT'}),
+    where: Flags.string({char: 'w', summary: "SQL condition, e.g. \"temp > 30 AND topic LIKE 'acme/%'\".", env: 'IOTD_WHERE'}),
+    fields: Flags.string({summary: 'Payload fields to show, e.g. temp,meta.site.', env: 'IOTD_FIELDS'}),
+    stats: Flags.boolean({summary: 'A live table per topic (messages, rate, last seen, size) instead of the messages.', env: 'IOTD_STATS'}),
+    'json-style': Flags.string({summary: 'JSON payloads in text output: auto (one line when it fits), pretty or compact.', options: ['auto', 'pretty', 'compact'], default: 'auto', env: 'IOTD_JSON_STYLE'}),
+    binary: Flags.string({summary: 'Binary payloads in text output.', options: ['hex', 'base64'], default: 'hex', env: 'IOTD_BINARY'}),
+    'max-lines': Flags.integer({summary: 'Text view on a terminal: at most this many messages a second, the rest counted as skipped.', min: 1, default: 1000, env: 'IOTD_MAX_LINES'}),
+    record: Flags.string({summary: 'Also write the matching messages to this capture file.', env: 'IOTD_RECORD'}),
+    'rotate-size': Flags.string({summary: 'With --record: start a new file at this size (e.g. 100MiB).', env: 'IOTD_ROTATE_SIZE'}),
+    'rotate-every': Flags.string({summary: 'With --record: start a new file at this interval (e.g. 1h).', env: 'IOTD_ROTATE_EVERY'}),
+  }
+
+  async run(): Promise<void> {
+    const {argv, flags} = await this.parse(Tail)
+    const topics = (argv as string[]).length > 0 ? (argv as string[]) : ['#']
+    if (flags['retained-only'] && !flags.retained) throw new UsageError('--retained-only and --no-retained exclude each other')
+    const durationMs = parseDurationFlag('duration', flags.duration)
+    const {chooseOutputMode, colorEnabledFor} = await import('../report/terminal.js')
+    const interactive = chooseOutputMode({json: false, stdout: process.stdout, env: process.env}) === 'interactive'
+    const abort = new AbortController()
+    const onSignal = () => abort.abort()
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+    // A closed pipe (| head) ends the tail quietly, as it does for any Unix filter.
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => (err.code === 'EPIPE' ? abort.abort() : undefined))
+    const {runTail} = await import('../pipeline/tools/tail.js')
+    const {formatTailSummary} = await import('../pipeline/tools/summaries.js')
+    const summary = await runTail({
+      source: {
+        url: flags.broker,
+        topics,
+        qos: flags.qos as 0 | 1 | 2,
+        protocol: flags['mqtt-version'] as '3.1.1' | '5',
+        username: flags.username,
+        password: flags.password,
+        clientId: flags['client-id'],
+        insecure: flags.insecure,
+        retained: flags['retained-only'] ? 'only' : flags.retained ? 'include' : 'exclude',
+        connectAttempts: 3,
+      },
+      format: flags.format as 'text',
+      where: flags.where,
+      fields: flags.fields?.split(',').map((s) => s.trim()).filter(Boolean),
+      count: flags.count,
+      durationMs,
+      stats: flags.stats,
+      record: flags.record ? {path: flags.record, rotateSize: sizeFlag('rotate-size', flags['rotate-size']), rotateEvery: parseDurationFlag('rotate-every', flags['rotate-every'])} : undefined,
+      out: process.stdout,
+      interactive,
+      color: flags.format === 'text' && colorEnabledFor(process.stdout, flags.color),
+      json: flags['json-style'] as 'auto',
+      binary: flags.binary as 'hex',
+      maxLinesPerSecond: flags['max-lines'],
+      signal: abort.signal,
+      warn: (m) => this.note(m),
+    }).finally(() => {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    })
+    if (summary.interrupted || summary.skipped > 0) process.stderr.write(formatTailSummary(summary))
+    if (summary.interrupted) this.exit(EXIT_CODES.interrupted)
+  }
+}

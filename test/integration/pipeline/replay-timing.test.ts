@@ -1,0 +1,154 @@
+/**
+ * Replay timing against a real mosquitto: per-message scheduling error, no cumulative drift (checked by an
+ * independent subscriber's arrival times, not only by the replay's own account), --speed, --rate, and the
+ * record -> replay -> record round trip in process.
+ */
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {cpus, loadavg, tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {parse} from 'csv-parse/sync'
+import type {MqttClient} from 'mqtt'
+import {afterAll, beforeAll, expect, it} from 'vitest'
+import {connectOnce} from '../../../src/net/mqtt-connection.js'
+import {captureHeaderLine, captureRow, csvLine} from '../../../src/pipeline/capture/index.js'
+import {MqttSource, mqttSourceOptions} from '../../../src/pipeline/sources/mqtt.js'
+import {toolContext} from '../../../src/pipeline/tools/context.js'
+import {runRecord} from '../../../src/pipeline/tools/record.js'
+import {runReplay} from '../../../src/pipeline/tools/replay.js'
+import {describeMosquitto, startMosquitto, type Mosquitto} from '../../helpers/mosquitto.js'
+import {seededRandom} from '../../helpers/seeded-random.js'
+
+let broker: Mosquitto
+
+/**
+ * The 2 ms / 5 ms figures are for a machine with a core to spare. On a shared box whose load average is above its
+ * core count, the OS alone delays a runnable process by tens of ms, so the bound widens (and says so) rather than
+ * failing on what the machine did; perf/replay-timing.ts measures the real figure on a quiet machine.
+ */
+function bound(quietMs: number): number {
+  const load = loadavg()[0] / cpus().length
+  if (load <= 1) return quietMs
+  const widened = quietMs * Math.min(50, Math.ceil(10 * load))
+  process.stderr.write(`NOTICE: load average ${loadavg()[0].toFixed(1)} on ${cpus().length} cores: timing bound ${quietMs} ms widened to ${widened} ms\n`)
+  return widened
+}
+const dir = mkdtempSync(join(tmpdir(), 'iotd-replay-'))
+
+/** A capture with irregular gaps: mostly 0–20 ms, some bursts of equal timestamps, a few 100–300 ms pauses. */
+function irregularCapture(file: string, n: number, topic: string, seed = 7): number[] {
+  const random = seededRandom(seed)
+  let ts = 1_767_225_600_000
+  const offsets: number[] = []
+  let text = captureHeaderLine(false)
+  for (let i = 0; i < n; i++) {
+    const r = random()
+    ts += r < 0.15 ? 0 : r < 0.97 ? random() * 20 : 100 + random() * 200
+    offsets.push(ts - 1_767_225_600_000)
+    text += csvLine(captureRow({tsMs: ts, topic, qos: 0, retain: false, payload: Buffer.from(String(i))}, false))
+  }
+  writeFileSync(file, text)
+  return offsets
+}
+
+/** Subscribes and records arrival times (ms, performance clock) of payload index -> time. */
+async function listen(topic: string) {
+  const source = new MqttSource('listen', mqttSourceOptions.parse({url: broker.url, topics: [topic], payload: 'raw', queueSize: 100_000}))
+  await source.connect()
+  const controller = new AbortController()
+  const arrivals: number[] = []
+  const loop = (async () => {
+    for await (const batch of source.readBatches(toolContext(controller.signal))) {
+      for (const d of batch) arrivals[Number(d.record.payload!.toString())] = d.record.ts
+    }
+  })()
+  return {
+    arrivals,
+    async stop(expected: number) {
+      await expect.poll(() => arrivals.filter((a) => a !== undefined).length, {timeout: 10_000, interval: 50}).toBe(expected)
+      controller.abort()
+      await loop
+      await source.close()
+    },
+  }
+}
+
+describeMosquitto('replay timing against mosquitto', () => {
+  beforeAll(async () => {
+    broker = await startMosquitto()
+  })
+  afterAll(async () => {})
+
+  it('1×: scheduling error p99 ≤ 2 ms, and the subscriber sees no drift from the recorded offsets', async () => {
+    const file = join(dir, 'irregular.csv')
+    const offsets = irregularCapture(file, 500, 'tm/a')
+    const l = await listen('tm/#')
+    const summary = await runReplay({file, broker: {url: broker.url}})
+    await l.stop(500)
+    expect(summary.published).toBe(500)
+    expect(summary.timing!.count).toBe(500)
+    expect(summary.timing!.p99).toBeLessThanOrEqual(bound(2))
+    // Independent check: arrival offsets against recorded offsets. Drift would grow along the run.
+    const err = l.arrivals.map((a, i) => a - l.arrivals[0] - offsets[i] + offsets[0])
+    const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length
+    expect(Math.abs(mean(err.slice(-50)) - mean(err.slice(0, 50)))).toBeLessThan(bound(2))
+    expect(Math.abs(err.at(-1)!)).toBeLessThan(bound(5))
+    const sorted = err.map(Math.abs).sort((a, b) => a - b)
+    expect(sorted[Math.floor(sorted.length * 0.99)]).toBeLessThan(bound(5))
+  })
+
+  it('--speed 10 compresses the timeline tenfold', async () => {
+    const file = join(dir, 'speed.csv')
+    const offsets = irregularCapture(file, 300, 'sp/a', 11)
+    const span = offsets.at(-1)! - offsets[0]
+    const l = await listen('sp/#')
+    const summary = await runReplay({file, broker: {url: broker.url}, speed: 10})
+    await l.stop(300)
+    const seen = l.arrivals.at(-1)! - l.arrivals[0]
+    expect(seen).toBeGreaterThan(span / 10 - bound(5))
+    expect(seen).toBeLessThan(span / 10 + bound(20))
+    expect(summary.timing!.p99).toBeLessThanOrEqual(bound(2))
+  })
+
+  it('--rate paces by the open-loop scheduler, ignoring the recorded timing', async () => {
+    const file = join(dir, 'rate.csv')
+    irregularCapture(file, 400, 'rt/a', 3)
+    const summary = await runReplay({file, broker: {url: broker.url}, rate: 1000})
+    expect(summary.published).toBe(400)
+    expect(summary.durationMs).toBeGreaterThan(380)
+    expect(summary.durationMs).toBeLessThan(700)
+  })
+
+  it('record -> replay at 1× -> record again: same (topic, payload, qos, retain) sequence, relative timing within 5 ms p99', async () => {
+    const first = join(dir, 'first.csv')
+    const second = join(dir, 'second.csv')
+    // Traffic from three publishers with QoS 0/1 and binary payloads, recorded at QoS 1 so QoS is kept. (QoS 2 is
+    // left out: MQTT.js hands a QoS 2 message over at its PUBREL, so a recorder can see it after later QoS 0/1
+    // messages; docs/capture-format.md says so.)
+    const recording = runRecord({source: {url: broker.url, topics: ['rtrip/#'], qos: 1}, out: first, count: 300})
+    await new Promise((r) => setTimeout(r, 300))
+    const pubs: MqttClient[] = await Promise.all([0, 1, 2].map((i) => connectOnce({url: broker.url, clientId: `p${i}`})))
+    const random = seededRandom(5)
+    for (let i = 0; i < 300; i++) {
+      const k = i % 3
+      const payload = k === 2 ? Buffer.from([i & 255, 0, 255, 10]) : Buffer.from(JSON.stringify({i, v: random()}))
+      pubs[k].publish(`rtrip/dev${k}`, payload, {qos: (k % 2) as 0 | 1})
+      await new Promise((r) => setTimeout(r, random() * 8))
+    }
+    await recording
+    for (const p of pubs) p.end(true)
+    const replayed = runRecord({source: {url: broker.url, topics: ['rtrip/#'], qos: 1}, out: second, count: 300})
+    await new Promise((r) => setTimeout(r, 300))
+    await runReplay({file: first, broker: {url: broker.url}})
+    await replayed
+    const read = (f: string) => (parse(readFileSync(f)) as string[][]).slice(1)
+    const a = read(first)
+    const b = read(second)
+    const firstDiff = a.findIndex((r, i) => JSON.stringify(r.slice(1)) !== JSON.stringify(b[i]?.slice(1)))
+    expect(firstDiff, `first difference at ${firstDiff}: ${JSON.stringify(a[firstDiff])} vs ${JSON.stringify(b[firstDiff])}`).toBe(-1)
+    const rel = (rows: string[][]) => rows.map((r) => (Number(r[0]) - Number(rows[0][0])) / 1000)
+    const ra = rel(a)
+    const rb = rel(b)
+    const diffs = ra.map((t, i) => Math.abs(t - rb[i])).sort((x, y) => x - y)
+    expect(diffs[Math.floor(diffs.length * 0.99)]).toBeLessThanOrEqual(bound(5))
+  })
+})
