@@ -33,7 +33,7 @@ import {parseArgs} from 'node:util'
 import {benchNowMicros, PublisherSequences, readHeaderInto, type LatencyHeader} from '../src/bench/latency-header.js'
 import {AckReader, buildPublishBatch, patchFrame, patchPacketId, type MqttProtocolVersion, type PublishFrames} from '../src/bench/publish-frame.js'
 import {PublishReader} from '../src/bench/publish-reader.js'
-import {openRawConnection, subscribeRaw} from '../src/bench/raw-connection.js'
+import {openRawConnection, subscribeRaw} from '../src/net/raw-mqtt-connection.js'
 import {parseDuration, parseSize} from '../src/config/units.js'
 import {startMosquitto, type Mosquitto} from '../test/helpers/mosquitto-process.js'
 
@@ -114,7 +114,7 @@ function readSettings(): Settings {
   }
 }
 
-/** A connection that has completed CONNECT/CONNACK (src/bench/raw-connection.ts), left paused until its reader is attached. */
+/** A connection that has completed CONNECT/CONNACK (src/net/raw-mqtt-connection.ts), left paused until its reader is attached. */
 function connectMqtt(broker: Mosquitto, clientId: string, protocolVersion: MqttProtocolVersion): Promise<Socket> {
   return openRawConnection({host: broker.host, port: broker.port, clientId, protocolVersion})
 }

@@ -16,7 +16,7 @@ export const EXIT_CODE_HELP: Record<ExitCode, string> = {
   0: 'success',
   1: 'runtime failure (broker unreachable after retries, I/O error)',
   2: 'usage or configuration error (bad flag, bad scenario or pipeline file)',
-  99: 'one or more thresholds failed',
+  99: 'one or more thresholds failed (or report compare found a regression beyond the tolerance)',
   130: 'interrupted (Ctrl-C / SIGTERM) after printing the partial summary',
 }
 

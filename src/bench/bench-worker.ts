@@ -5,7 +5,7 @@ import {adoptBenchClock, benchNowMicros, performanceMsAt} from './latency-header
 import {OpenLoopScheduler} from './open-loop.js'
 import type {BenchWorkerCounts, BenchWorkerSetup, BenchWorkerStats, FromBenchWorker} from './protocol.js'
 import {BenchPublisher} from './publisher.js'
-import {openRawConnection, subscribeRaw} from './raw-connection.js'
+import {openRawConnection, subscribeRaw} from '../net/raw-mqtt-connection.js'
 import {PublishReader} from './publish-reader.js'
 import {BenchSubscriber} from './subscriber.js'
 

@@ -3,7 +3,7 @@ import {recordMicros, type LatencyHistogram} from '../report/histogram.js'
 import {benchNowMicros, PublisherSequences, readHeaderInto, type LatencyHeader} from './latency-header.js'
 import {PACKET_TYPE, PublishReader} from './publish-reader.js'
 import type {MqttProtocolVersion, QoS} from './publish-frame.js'
-import {PubackWriter, subscribeRaw} from './raw-connection.js'
+import {PubackWriter, subscribeRaw} from '../net/raw-mqtt-connection.js'
 
 /**
  * One subscribing connection of a bench run. Every PUBLISH is read in place (PublishReader), its latency header

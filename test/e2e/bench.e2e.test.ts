@@ -1,7 +1,7 @@
 import {mkdtempSync, readdirSync, readFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import Ajv2020 from 'ajv/dist/2020.js'
+import {Ajv2020} from 'ajv/dist/2020.js'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {ROOT, runCli} from '../helpers/cli.js'
 import {describeMosquitto, startMosquitto, type Mosquitto} from '../helpers/mosquitto.js'

@@ -1,7 +1,7 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {buildLoadProfile, type LoadProfileOptions} from '../../../src/bench/load-profile.js'
 import {buildPublishBatch, patchFrame} from '../../../src/bench/publish-frame.js'
-import {openRawConnection} from '../../../src/bench/raw-connection.js'
+import {openRawConnection} from '../../../src/net/raw-mqtt-connection.js'
 import {runBench, type BenchOutcome, type BenchRequest} from '../../../src/bench/run-bench.js'
 import {parseThresholds} from '../../../src/bench/thresholds.js'
 import {IotdError} from '../../../src/errors.js'

@@ -16,10 +16,10 @@ import {createConnection, type Socket} from 'node:net'
 import {connect as tlsConnect} from 'node:tls'
 import mqttPacket from 'mqtt-packet'
 import {EXIT_CODES, IotdError, UsageError} from '../errors.js'
-import {connackRefused, describeConnectError} from '../net/connect-errors.js'
-import {DEFAULT_CONNECT_TIMEOUT_MS, type MqttEndpoint} from '../net/mqtt-connection.js'
-import {readTlsFile} from '../net/tls-files.js'
-import {readFixedHeader, type FixedHeader, type MqttProtocolVersion, type QoS} from './publish-frame.js'
+import {connackRefused, describeConnectError} from './connect-errors.js'
+import {DEFAULT_CONNECT_TIMEOUT_MS, type MqttEndpoint} from './mqtt-connection.js'
+import {readTlsFile} from './tls-files.js'
+import {readFixedHeader, type FixedHeader, type MqttProtocolVersion, type QoS} from '../bench/publish-frame.js'
 import {
   PACKET_TYPE,
   readVariableByteInteger,
@@ -27,7 +27,7 @@ import {
   type PublishHandler,
   type PublishReader,
   type VariableByteInteger,
-} from './publish-reader.js'
+} from '../bench/publish-reader.js'
 
 export interface RawConnectionOptions {
   host: string
