@@ -90,12 +90,17 @@ export const pipelineTestSchema = z.strictObject({
     .meta({description: 'Counters the run must end with.'}),
 })
 
+/** zod says "Invalid key in record"; say what a valid name looks like instead. */
+function keyError(what: string) {
+  return (issue: {code?: string}) => (issue.code === 'invalid_key' ? `${what} name is letters, digits, _ and - (starting with a letter or _)` : undefined)
+}
+
 export const pipelineSchema = z.strictObject({
   version: z.literal(1).meta({description: 'Pipeline file format version; always 1.'}),
   name: z.string().optional(),
   description: z.string().optional(),
-  sources: z.record(name, sourceEntrySchema).refine((r) => Object.keys(r).length > 0, 'a pipeline needs at least one source'),
-  tables: z.record(name, tableSchema).default({}),
+  sources: z.record(name, sourceEntrySchema, {error: keyError('a source')}).refine((r) => Object.keys(r).length > 0, 'a pipeline needs at least one source'),
+  tables: z.record(name, tableSchema, {error: keyError('a table')}).default({}),
   rules: z.array(ruleSchema).min(1, 'a pipeline needs at least one rule'),
   deadLetter: z.string().min(1).optional().meta({description: 'JSON-lines file for undecodable input, rows that fail, late events (late: deadLetter); default: counted only, with a warning.'}),
   shutdown: z

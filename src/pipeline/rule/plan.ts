@@ -104,7 +104,8 @@ class Planner {
     const having = ast.having ? this.bind(ast.having, 'having') : undefined
     const orderBy = (ast.orderBy ?? []).map((o) => ({expr: this.bind(o.expr, 'order'), direction: o.direction}))
 
-    if (!window) {
+    // A window that is written but wrong has its own error; "needs a window" on top of it would only mislead.
+    if (!window && !ast.groupBy?.window) {
       if (ast.groupBy) this.error(ast.groupBy.loc, 'GROUP BY on a stream needs a window: add e.g. TUMBLINGWINDOW(ss, 10) to the GROUP BY list')
       for (const a of this.aggregates) {
         this.error(a.loc, `aggregate ${a.name}() needs a window: add GROUP BY TUMBLINGWINDOW(ss, 10) or another window`)
