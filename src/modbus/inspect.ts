@@ -34,6 +34,9 @@ export interface LocateOptions {
 export function locate(options: LocateOptions): {table: Table; offset: number} {
   const text = options.address.trim()
   if (options.table !== undefined && !/^\d+$/.test(text)) throw new Error(`--address "${text}" must be a number when --table is given`)
+  if (options.table === undefined && /^\d{1,4}$/.test(text)) {
+    throw new Error(`--address ${text} needs --table (holding, input, coil, discrete), or write it in 4xxxx notation (40001 = holding offset 0)`)
+  }
   const where = resolveAddress(options.table !== undefined ? Number(text) : text, options.table, {addressBase: options.addressBase ?? 0})
   if (!where.ok) throw new Error(where.message.replace(/needs a table/, 'needs --table'))
   return where

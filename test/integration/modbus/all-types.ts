@@ -17,7 +17,7 @@ export const TYPED_TAGS = [
   {name: 'txt', type: 'string', address: 20, length: 10, value: '{kind: pick, values: [PUMP-A1, VALVE-B22, "MIXER C"]}'},
 ] as const
 
-export function allTypesScenario(options: {port?: number; every?: string} = {}): string {
+export function allTypesScenario(options: {port?: number; every?: string; mirror?: boolean} = {}): string {
   const groups = WORD_ORDERS.map((order, k) => {
     const tags = TYPED_TAGS.map((t) => `      - {name: ${t.name}, table: holding, address: ${t.address}, type: ${t.type}${'length' in t ? `, length: ${t.length}` : ''}${'scale' in t ? `, scale: ${t.scale}` : ''}, value: ${t.value}}`).join('\n')
     return `  - name: ${order.toLowerCase()}
@@ -26,7 +26,7 @@ export function allTypesScenario(options: {port?: number; every?: string} = {}):
     units: [1, 2, 3]
     order: ${order}
     every: ${options.every ?? '200ms'}
-    unknownUnit: exception
+    unknownUnit: exception${options.mirror ? '\n    mirror: {topic: "truth/{fleet}/{listener}/{unit}", retain: true}' : ''}
     tags:
 ${tags}
       - {name: alarm, table: holding, address: 30, type: bit, bit: 4, value: {kind: pick, values: [true, false]}}
