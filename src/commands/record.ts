@@ -80,6 +80,7 @@ ${EXIT_CODES_HELP}`
       rotateEvery,
       signal: abort.signal,
       warn: (m) => this.note(m),
+      onReady: (broker, filters) => mode !== 'quiet' && mode !== 'json' && this.note(`recording ${filters.join(' ')} from ${broker} -> ${flags.out}`),
       onProgress: (p) => {
         const line = `recording: ${formatNumber(p.messages)} messages, ${formatBytes(p.bytes)} -> ${p.file ?? flags.out}`
         if (mode === 'interactive') process.stderr.write(`\r\x1b[2K${line}`)

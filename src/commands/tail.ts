@@ -97,6 +97,7 @@ ${EXIT_CODES_HELP}`
       maxLinesPerSecond: flags['max-lines'],
       signal: abort.signal,
       warn: (m) => this.note(m),
+      onReady: (broker, filters) => this.note(`subscribed to ${filters.join(' ')} on ${broker}`),
     }).finally(() => {
       process.off('SIGINT', onSignal)
       process.off('SIGTERM', onSignal)

@@ -20,6 +20,8 @@ export interface RecordOptions {
   properties?: boolean
   signal?: AbortSignal
   warn?: (message: string) => void
+  /** Called once subscribed (the broker has granted every filter). */
+  onReady?: (broker: string, topics: string[]) => void
   /** Called about once a second. */
   onProgress?: (p: RecordProgress) => void
 }
@@ -69,6 +71,7 @@ export async function runRecord(opts: RecordOptions): Promise<RecordSummary> {
   try {
     await source.connect(stop.signal)
     await sink.open(ctx)
+    opts.onReady?.(source.broker, sourceOptions.topics)
     for await (const batch of source.readBatches(ctx)) {
       let keep: PipelineRecord[] = []
       let done = false

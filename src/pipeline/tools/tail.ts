@@ -37,6 +37,8 @@ export interface TailOptions {
   maxLinesPerSecond?: number
   signal?: AbortSignal
   warn?: (message: string) => void
+  /** Called once subscribed (the broker has granted every filter). */
+  onReady?: (broker: string, topics: string[]) => void
   now?: () => number
 }
 
@@ -109,6 +111,7 @@ export async function runTail(opts: TailOptions): Promise<TailSummary> {
   try {
     await source.connect(stop.signal)
     if (sink) await sink.open(ctx)
+    opts.onReady?.(source.broker, sourceOptions.topics)
     if (opts.format === 'csv' && !stats) await write(csvHeader(opts.fields, withProperties))
     const floodSkips = opts.interactive && opts.format === 'text' && !stats
     for await (const batch of source.readBatches(ctx)) {
