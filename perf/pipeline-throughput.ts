@@ -1,0 +1,132 @@
+/**
+ * `iotd pipeline` performance harness (issue #4, acceptance 5). A benchmark, not a test: run it by hand and copy
+ * the table into perf/RESULTS.md with the date and machine.
+ *
+ *   node --import tsx perf/pipeline-throughput.ts [csv] [jsonl] [windows] [--rows 1000000] [--runs 3]
+ *
+ * csv:     a 1,000,000-row, 4-column CSV (ts, deviceId, temp, humidity) -> WHERE + per-device 10 s tumbling avg
+ *          -> JSON-lines file, in-process through runPipeline (the csv source, the rule engine, the window, the file
+ *          sink). Target: >= 400,000 events/s on one core.
+ * jsonl:   the same data as JSON lines through the `file` source.
+ * windows: 100,000 open keyed windows (one event per key, no window closed yet): RSS growth. Target: < 150 MB.
+ */
+import {mkdtempSync, rmSync, statSync, writeFileSync, createWriteStream} from 'node:fs'
+import {once} from 'node:events'
+import {cpus, tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {performance} from 'node:perf_hooks'
+import {loadPipeline, runPipeline} from '../src/pipeline/index.js'
+import {RuleRunner, type OutputRow} from '../src/pipeline/runtime/rule-runner.js'
+
+const args = process.argv.slice(2)
+const flag = (name: string, fallback: number) => {
+  const i = args.indexOf(`--${name}`)
+  return i >= 0 ? Number(args[i + 1]) : fallback
+}
+const ROWS = flag('rows', 1_000_000)
+const RUNS = flag('runs', 3)
+const cases = args.filter((a) => !a.startsWith('--') && !/^\d+$/.test(a))
+const want = (c: string) => cases.length === 0 || cases.includes(c)
+const work = mkdtempSync(join(tmpdir(), 'iotd-pipe-perf-'))
+const DEVICES = 100
+
+async function writeData(): Promise<void> {
+  const csv = createWriteStream(join(work, 'data.csv'))
+  const jsonl = createWriteStream(join(work, 'data.jsonl'))
+  csv.write('ts,deviceId,temp,humidity\n')
+  const t0 = 1_767_225_600_000
+  let c = ''
+  let j = ''
+  for (let i = 0; i < ROWS; i++) {
+    const ts = t0 + i
+    const dev = `dev-${i % DEVICES}`
+    const temp = (20 + ((i * 7919) % 1000) / 50).toFixed(2)
+    const hum = (40 + ((i * 104_729) % 400) / 10).toFixed(1)
+    c += `${ts},${dev},${temp},${hum}\n`
+    j += `{"ts":${ts},"deviceId":"${dev}","temp":${temp},"humidity":${hum}}\n`
+    if (i % 10_000 === 9999) {
+      if (!csv.write(c)) await once(csv, 'drain')
+      if (!jsonl.write(j)) await once(jsonl, 'drain')
+      c = ''
+      j = ''
+    }
+  }
+  csv.end(c)
+  jsonl.end(j)
+  await Promise.all([once(csv, 'close'), once(jsonl, 'close')])
+}
+
+const RULE = 'SELECT deviceId, avg(temp) AS t, count(*) AS n, window_start() AS ws FROM s WHERE temp > 21 GROUP BY deviceId, TUMBLINGWINDOW(ss, 10)'
+
+async function throughput(source: string): Promise<{eps: number; rows: number; ms: number}> {
+  const out = join(work, 'out.jsonl')
+  rmSync(out, {force: true})
+  const text = `version: 1
+sources:
+  s: ${source}
+rules:
+  - sql: ${RULE}
+    sinks: [{type: file, path: out.jsonl, format: jsonl, batch: {count: 1000, interval: 1s}}]
+`
+  const pipeline = loadPipeline(join(work, 'p.yaml'), {text})
+  const t = performance.now()
+  const s = await runPipeline({pipeline, warn: (m) => process.stderr.write(`${m}\n`)})
+  const ms = performance.now() - t
+  if (s.error) throw new Error(s.error)
+  if (s.eventsIn !== ROWS) throw new Error(`read ${s.eventsIn} of ${ROWS} events`)
+  return {eps: (ROWS * 1000) / ms, rows: s.rules[0].out, ms}
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.floor(s.length / 2)]
+}
+
+async function runCase(name: string, source: string): Promise<void> {
+  const runs: number[] = []
+  let rows = 0
+  for (let i = 0; i < RUNS; i++) {
+    const r = await throughput(source)
+    runs.push(r.eps)
+    rows = r.rows
+    process.stderr.write(`${name} run ${i + 1}: ${Math.round(r.eps).toLocaleString('en-US')} events/s (${(r.ms / 1000).toFixed(2)} s, ${rows} rows out)\n`)
+  }
+  console.log(`| ${name}: ${ROWS.toLocaleString('en-US')} rows -> WHERE + per-device 10 s tumbling avg -> JSONL file | **${Math.round(median(runs)).toLocaleString('en-US')} events/s** median | ${runs.map((r) => Math.round(r).toLocaleString('en-US')).join('; ')} (${rows} window rows) |`)
+}
+
+function openWindows(): void {
+  const pipeline = loadPipeline(join(work, 'w.yaml'), {
+    text: `version: 1\nsources: {s: {type: stdin, timestamp: ts}}\nrules: [{sql: "SELECT deviceId, avg(temp) AS t, max(temp) AS hi, count(*) AS n FROM s GROUP BY deviceId, TUMBLINGWINDOW(mi, 5)"}]\n`,
+  })
+  const rule = pipeline.rules[0]
+  const runner = new RuleRunner({name: 'w', plan: rule.plan, tables: pipeline.tables})
+  const gc = (globalThis as {gc?: () => void}).gc
+  gc?.()
+  const before = process.memoryUsage()
+  const out: OutputRow[] = []
+  const N = 100_000
+  for (let i = 0; i < N; i++) {
+    const fields = {ts: 1_767_225_600_000 + (i % 1000), deviceId: `device-${i}`, temp: 20 + (i % 10)}
+    runner.process({ts: fields.ts, fields, meta: {source: 's'}}, {timestamp: fields.ts}, undefined, out)
+  }
+  gc?.()
+  const after = process.memoryUsage()
+  const stats = runner.stats()
+  if (stats.openWindows !== N) throw new Error(`expected ${N} open windows, got ${stats.openWindows}`)
+  const mb = (b: number) => (b / 1024 / 1024).toFixed(1)
+  console.log(
+    `| 100,000 open keyed windows (5 min tumbling, avg/max/count, one event each) | **${mb(after.rss - before.rss)} MB** RSS growth (heap +${mb(after.heapUsed - before.heapUsed)} MB; process RSS ${mb(after.rss)} MB) | ${gc ? 'after gc()' : 'run with --expose-gc for a settled figure'} |`,
+  )
+}
+
+console.error(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}; data in ${work}`)
+if (want('csv') || want('jsonl')) {
+  const t = performance.now()
+  await writeData()
+  console.error(`wrote ${ROWS} rows (${(statSync(join(work, 'data.csv')).size / 1e6).toFixed(1)} MB CSV) in ${((performance.now() - t) / 1000).toFixed(1)} s`)
+}
+console.log('| case | result | runs |\n|---|---|---|')
+if (want('csv')) await runCase('csv source', '{type: csv, path: data.csv, format: mapped, timeColumn: ts, timeFormat: epoch-ms, topic: "perf/{deviceId}", payloadColumns: [deviceId, temp, humidity]}')
+if (want('jsonl')) await runCase('file source (JSON lines)', '{type: file, path: data.jsonl, layout: payload, timestamp: ts}')
+if (want('windows')) openWindows()
+rmSync(work, {recursive: true, force: true})
