@@ -214,6 +214,8 @@ export const modbusSource = defineSource({
             if (lost) break
           }
           const now = Date.now()
+          // Polls cut short by the end of the run are neither failures nor records.
+          if (closed) return
           if (lost) {
             stats.failed++
             device.failures++
