@@ -29,6 +29,21 @@ export function decodeJson(text: string): Decoded {
   }
 }
 
+/**
+ * Bytes to fields when a source left them undecoded: JSON when the payload looks like a JSON object or array (and
+ * an undecodable one is refused), the text otherwise (SQL then reads no fields, `*` selects nothing).
+ */
+export function decodePayload(payload: Buffer): Decoded {
+  let i = 0
+  while (i < payload.length && payload[i] <= 32) i++
+  const c = payload[i]
+  if (c === 123 || c === 91) {
+    const d = decodeJson(payload.toString('utf8'))
+    return d.ok ? d : {ok: false, reason: `payload is not valid JSON: ${d.reason.replace(/^not JSON: /, '')}`}
+  }
+  return {ok: true, fields: payload.toString('utf8')}
+}
+
 /** Builds a record; `meta.source` is required, everything else optional. */
 export function makeRecord(ts: number, fields: unknown, meta: RecordMeta, extra: {topic?: string; key?: string; payload?: Buffer} = {}): PipelineRecord {
   return {ts, topic: extra.topic ?? meta.topic, key: extra.key, payload: extra.payload, fields, meta}

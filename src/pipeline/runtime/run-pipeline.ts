@@ -13,7 +13,7 @@
 import {performance} from 'node:perf_hooks'
 import {getPath} from './paths.js'
 import type {LoadedPipeline, LoadedRule} from '../config/load.js'
-import {toEpochMs} from '../records.js'
+import {decodePayload, toEpochMs} from '../records.js'
 import type {RecordMetaView} from '../rule/index.js'
 import {NOOP_ACK, type DeadLetterEntry, type Delivery, type PipelineRecord, type Sink, type Source, type StageContext} from '../types.js'
 import {AckTracker, holdAll, releaseAll} from './ack-tracker.js'
@@ -227,6 +227,16 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
       // Event-time and key fields are those of the record's own source (a test feeds several through one).
       const src = rec.meta.source === from.name ? from : (byName.get(rec.meta.source) ?? from)
       eventsIn++
+      // Sources that hand over bytes only (a capture replay, raw MQTT) get JSON decoded here, once for all rules.
+      if (rec.fields === undefined && rec.payload !== undefined) {
+        const decoded = decodePayload(rec.payload)
+        if (!decoded.ok) {
+          ctx.deadLetter({stage: `source:${src.name}`, reason: decoded.reason, record: rec, raw: rec.payload.toString('utf8', 0, 2000), at: Date.now()})
+          d.ack()
+          continue
+        }
+        rec.fields = decoded.fields
+      }
       if (src.timestampField !== undefined) {
         const ts = toEpochMs(getPath(rec.fields, src.timestampField))
         if (ts === undefined) {
