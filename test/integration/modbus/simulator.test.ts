@@ -35,11 +35,15 @@ describe('simulated Modbus devices over TCP (iotd client)', () => {
         const got: Record<string, unknown> = {}
         for (const r of reads) decodeRead(r, await c.read(device.spec.unitId, r.table, r.address, r.count), got as never)
         expect(got, `${order} unit ${device.spec.unitId}`).toEqual(device.values)
-        // Within the register's resolution of what the generator produced.
-        expect(Math.abs((got.i16 as number) - (device.generated.i16 as number))).toBeLessThanOrEqual(0.05 + 1e-9)
-        expect(got.txt).toBe(device.generated.txt)
-        expect(Math.fround(got.f32 as number)).toBe(Math.fround(device.generated.f32 as number))
-        expect(got.i64).toBe(device.generated.i64)
+        // Every tag within the register's resolution of what the generator produced: half a scale step for scaled
+        // integers, float32 precision for float32, exact for the rest.
+        for (const tag of group?.tags ?? []) {
+          const want = device.generated[tag.name]
+          const have = got[tag.name]
+          if (tag.type === 'float32') expect(Math.fround(have as number), `${order} ${tag.name}`).toBe(Math.fround(want as number))
+          else if (tag.scale !== 1) expect(Math.abs((have as number) - (want as number)), `${order} ${tag.name}`).toBeLessThanOrEqual(tag.scale / 2 + 1e-9)
+          else expect(have, `${order} ${tag.name}`).toEqual(want)
+        }
       }
     }
   })
