@@ -25,16 +25,18 @@ export const sinkCommonShape = {
   batch: z
     .strictObject({
       count: z.number().int().min(1).max(100_000).default(1).meta({description: 'Rows per write (a full batch is written at once).'}),
-      interval: duration().default(1000).meta({description: 'A partial batch is written after this long.'}),
+      interval: duration().default(1000).meta({description: 'A partial batch is written after this long (default 1s).'}),
     })
-    .optional(),
+    .optional()
+    .meta({description: 'Batching: a batch is written when it is full or its oldest row is interval old (default per sink kind).'}),
   retry: z
     .strictObject({
       attempts: z.number().int().min(0).default(10).meta({description: 'Retries of a transient failure before the batch is dead-lettered (0 = none).'}),
-      initial: duration().default(200).meta({description: 'Delay cap of the first retry.'}),
-      max: duration().default(10_000).meta({description: 'Upper bound of any retry delay.'}),
+      initial: duration().default(200).meta({description: 'Delay cap of the first retry (default 200ms); it doubles per retry.'}),
+      max: duration().default(10_000).meta({description: 'Upper bound of any retry delay (default 10s).'}),
     })
-    .optional(),
+    .optional()
+    .meta({description: 'Retries of transient failures with exponential backoff and full jitter.'}),
   queue: z.number().int().min(1).max(1_000_000).default(1024).meta({description: 'Rows waiting for this sink before the sources are paused (backpressure).'}),
   overflow: z
     .enum(['block', 'drop'])

@@ -21,7 +21,7 @@ const options = z.strictObject({
 
 export const fileSource = defineSource({
   type: 'file',
-  summary: 'A JSON-lines file, read once to its end (finite: windows flush at the end).',
+  summary: 'A JSON-lines file, read once to its end.',
   options,
   finite: true,
   example: {type: 'file', path: 'readings.jsonl', timestamp: 'ts'},

@@ -24,7 +24,7 @@ export function setStdinForTests(stream: Readable | undefined): void {
 
 export const stdinSource = defineSource({
   type: 'stdin',
-  summary: 'NDJSON or CSV lines on standard input (finite: EOF flushes windows).',
+  summary: 'NDJSON or CSV lines on standard input.',
   options,
   finite: true,
   example: {type: 'stdin', format: 'ndjson', timestamp: 'ts'},
