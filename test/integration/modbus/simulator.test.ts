@@ -110,6 +110,9 @@ modbus:
       await new Promise((r) => setTimeout(r, 500))
       expect(await outcome()).toBe('ok')
       expect(labels.map((l) => l.kind)).toEqual(['modbus-exception', 'modbus-latency', 'modbus-no-response'])
+      // unknownUnit defaults to ignore: a unit id the listener does not have gets no answer at all, as a lone device.
+      await expect(c.readRegisters(9, 'holding', 0, 1)).rejects.toBeInstanceOf(ModbusTimeoutError)
+      expect(s.counters()[0].unanswered).toBeGreaterThanOrEqual(2)
     } finally {
       await s.stop()
     }

@@ -45,6 +45,11 @@ describe('PDUs', () => {
     ask(b, {fc: 16, address: 0, values: [1, 2]})
     ask(b, {fc: 5, address: 1, value: true})
     expect([b.hr.get(0), b.hr.get(1), b.coils.get(1)]).toEqual([1, 2, true])
+    ask(b, {fc: 15, address: 0, values: [false, false]})
+    ask(b, {fc: 6, address: 1, value: 0xffff})
+    expect([b.coils.get(0), b.coils.get(1), b.hr.get(1)]).toEqual([false, false, 0xffff])
+    expect(ask(b, {fc: 2, address: 0, count: 2})).toEqual([false, false])
+    expect(ask(b, {fc: 4, address: 0, count: 1})).toEqual([1])
   })
 
   it('answers the right exception codes', () => {
