@@ -122,7 +122,6 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
       keyField: s.entry.key,
     }))
   for (const s of sources) sourceCounters.set(s.name, {name: s.name, type: s.type, records: 0, deadLettered: 0, ended: false})
-  const liveUntimed = sources.some((s) => !s.finite && !s.timestampField)
   const liveTimed = sources.some((s) => !s.finite && s.timestampField)
 
   const slots: RuleSlot[] = pipeline.rules.map((loaded) => {
@@ -169,7 +168,11 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
         giveUp.signal,
       )
     })
-    return {loaded, runner, sinks, map: loaded.config.map ? compileMap(loaded.config.map) : undefined, mapDropped: 0, processingTime: liveUntimed}
+    // Processing time: the rule reads a live source without an event-time field, so a timer moves its watermark.
+    const src = loaded.plan.source
+    const reads = sources.filter((s) => src.kind === 'topic' || s.name === src.name)
+    const processingTime = reads.some((s) => !s.finite && !s.timestampField)
+    return {loaded, runner, sinks, map: loaded.config.map ? compileMap(loaded.config.map) : undefined, mapDropped: 0, processingTime}
   })
 
   let eventsIn = 0

@@ -221,3 +221,35 @@ describe('shutdown', () => {
     expect(s.droppedAtShutdown.openWindows).toBe(1)
   })
 })
+
+describe('processing time', () => {
+  it('closes windows of a live source without event time on the wall clock, while the source is idle', async () => {
+    const p = loadPipeline(join(dir, 'p.yaml'), {
+      text: `version: 1\nsources: {s: {type: stdin}}\nrules: [{sql: "SELECT count(*) AS c FROM s GROUP BY TUMBLINGWINDOW(ms, 200)", sinks: [{type: stdout}]}]\n`,
+    })
+    const m = memory()
+    const abort = new AbortController()
+    let firedWhileIdle = -1
+    const live: SourceInstance = {
+      name: 's',
+      type: 'test',
+      finite: false,
+      source: {
+        name: 's',
+        async *read() {},
+        async *readBatches() {
+          const now = Date.now()
+          yield [1, 2, 3].map(() => ({record: {ts: now, fields: {}, meta: {source: 's'}}, ack: () => {}}))
+          // Idle: no further events, yet the window must close once the wall clock passes its end.
+          await new Promise((ok) => setTimeout(ok, 700))
+          firedWhileIdle = m.sinks[0].rows.length
+          abort.abort()
+        },
+        async close() {},
+      },
+    }
+    await runPipeline({pipeline: p, sources: [live], sinksFor: m.sinksFor, signal: abort.signal, warn: () => {}})
+    expect(firedWhileIdle).toBe(1)
+    expect(m.sinks[0].rows.map((r) => r.fields)).toEqual([{c: 3}])
+  })
+})
