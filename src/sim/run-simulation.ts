@@ -164,7 +164,7 @@ async function runWithModbus(scenario: Scenario, devices: ReturnType<typeof expa
   }
   const groups = sim.counters()
   const total = groups.reduce((a, g) => ({requests: a.requests + g.requests, exceptions: a.exceptions + g.exceptions, unanswered: a.unanswered + g.unanswered, writes: a.writes + g.writes}), {requests: 0, exceptions: 0, unanswered: 0, writes: 0})
-  req.onLog?.(`modbus: ${sim.devices.length} devices answered ${total.requests} requests (${total.exceptions} exceptions, ${total.unanswered} unanswered, ${total.writes} writes)`, 'info')
+  req.onLog?.(`modbus: ${sim.devices.length} device${sim.devices.length === 1 ? '' : 's'} answered ${total.requests} requests (${total.exceptions} exceptions, ${total.unanswered} unanswered, ${total.writes} writes)`, 'info')
   return {
     ...summary,
     labelsFile: summary.labelsFile ?? (labelsFile && labelCount > 0 ? labelsFile : undefined),
