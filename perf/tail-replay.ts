@@ -1,0 +1,194 @@
+/**
+ * The tail/record/replay harness (issue #5): runs the built CLI against a private mosquitto, as a user would, and
+ * prints the figures the issue asks for. A benchmark, not a test: run it by hand on a quiet machine and copy the
+ * table into perf/RESULTS.md with the date, machine and load average (printed with each case).
+ *
+ *   npm run build && node --import tsx perf/tail-replay.ts [replay-max] [replay-timing] [tail-flood] [--runs 3]
+ *     [--rows 1000000] [--minutes 10] [--speed 10] [--rate 50000] [--seconds 10]
+ *
+ * replay-max     a capture of --rows rows (QoS 0, ~60-byte JSON payloads) replayed with --max-speed: msg/s from
+ *                the replay's own summary, the broker's count ($SYS) as the independent check, peak RSS.
+ * replay-timing  a capture of --minutes with irregular gaps (bursts, 0–20 ms, pauses) replayed at --speed: the
+ *                replay's scheduling error p50/p99/max, and an independent subscriber's view: arrival offset error
+ *                p99 and the drift between the first and last tenth of the run.
+ * tail-flood     a publisher at --rate msg/s for --seconds into `iotd tail --format ndjson` (stdout piped and
+ *                counted) and into `iotd tail --stats`: how many arrived and how long after the last publish.
+ */
+import {spawn} from 'node:child_process'
+import {mkdtempSync, writeFileSync} from 'node:fs'
+import {cpus, loadavg, tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {connectOnce} from '../src/net/mqtt-connection.js'
+import {captureHeaderLine, captureRow, csvLine} from '../src/pipeline/capture/index.js'
+import {MqttSource, mqttSourceOptions} from '../src/pipeline/sources/mqtt.js'
+import {toolContext} from '../src/pipeline/tools/context.js'
+import {startMosquitto, stopAllMosquittos, type Mosquitto} from '../test/helpers/mosquitto-process.js'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const RUN = join(ROOT, 'bin/run.js')
+const work = mkdtempSync(join(tmpdir(), 'iotd-perf-trr-'))
+
+const argv = process.argv.slice(2)
+const opt = (name: string, dflt: number) => {
+  const i = argv.indexOf(`--${name}`)
+  return i >= 0 ? Number(argv[i + 1]) : dflt
+}
+const cases = argv.filter((a, i) => !a.startsWith('--') && !argv[i - 1]?.startsWith('--'))
+const runs = opt('runs', 1)
+
+interface Run {
+  code: number | null
+  stdout: string
+  stderr: string
+  maxRssKb?: number
+  lines: number
+}
+
+/** Runs the CLI under /usr/bin/time for the peak RSS; counts stdout lines without keeping them when asked. */
+function cli(args: string[], opts: {keepStdout?: boolean; onStderr?: (s: string) => void} = {}): {done: Promise<Run>; kill: (sig: NodeJS.Signals) => void} {
+  // Its own process group: GNU time ignores SIGINT while its child runs, so signals go to the group.
+  const child = spawn('/usr/bin/time', ['-f', 'IOTD_MAXRSS_KB %M', process.execPath, RUN, ...args], {cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true})
+  let stdout = ''
+  let stderr = ''
+  let lines = 0
+  child.stdout.on('data', (d: Buffer) => {
+    for (let i = d.indexOf(10); i >= 0; i = d.indexOf(10, i + 1)) lines++
+    if (opts.keepStdout !== false) stdout += d.toString()
+  })
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString()
+    opts.onStderr?.(stderr)
+  })
+  const done = new Promise<Run>((resolve) =>
+    child.on('close', (code) => {
+      const m = /IOTD_MAXRSS_KB (\d+)/.exec(stderr)
+      resolve({code, stdout, stderr, lines, maxRssKb: m ? Number(m[1]) : undefined})
+    }),
+  )
+  return {done, kill: (sig) => child.pid && process.kill(-child.pid, sig)}
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const load = () => `load ${loadavg()[0].toFixed(1)} on ${cpus().length} cores`
+
+async function replayMax(broker: Mosquitto): Promise<void> {
+  const rows = opt('rows', 1_000_000)
+  const file = join(work, `max-${rows}.csv`)
+  let text = captureHeaderLine(false)
+  const chunks: string[] = []
+  let ts = 1_767_225_600_000_000
+  for (let i = 0; i < rows; i++) {
+    ts += 100
+    text += `${ts},plant/line${i % 10}/dev${i % 100}/telemetry,0,0,utf8,"{""seq"":${i},""temp"":${(20 + (i % 50) / 10).toFixed(1)},""ok"":true}"\n`
+    if (text.length > 1 << 20) {
+      chunks.push(text)
+      text = ''
+    }
+  }
+  chunks.push(text)
+  writeFileSync(file, chunks.join(''))
+  const rates: number[] = []
+  for (let r = 0; r < runs; r++) {
+    const before = Number(await broker.readSys('broker/publish/messages/received').catch(() => '0'))
+    const run = await cli(['replay', file, '--broker', broker.url, '--max-speed', '--json']).done
+    const s = JSON.parse(run.stdout)
+    await new Promise((res) => setTimeout(res, 2100))
+    const after = Number(await broker.readSys('broker/publish/messages/received').catch(() => '0'))
+    rates.push(s.achievedRate)
+    console.log(`replay-max run ${r + 1}: ${s.published} published in ${(s.durationMs / 1000).toFixed(2)} s = ${Math.round(s.achievedRate)} msg/s (broker counted ${after - before}); peak RSS ${Math.round((run.maxRssKb ?? 0) / 1024)} MiB; ${load()}`)
+  }
+  console.log(`replay-max median: ${Math.round(median(rates))} msg/s over ${rows} rows`)
+}
+
+async function replayTiming(broker: Mosquitto): Promise<void> {
+  const minutes = opt('minutes', 10)
+  const speed = opt('speed', 10)
+  const file = join(work, `timing-${minutes}m.csv`)
+  let seed = 42
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+  let text = captureHeaderLine(false)
+  const offsets: number[] = []
+  let ms = 0
+  for (let i = 0; ms < minutes * 60_000; i++) {
+    const r = random()
+    ms += r < 0.15 ? 0 : r < 0.97 ? random() * 20 : 100 + random() * 200
+    offsets.push(ms)
+    text += csvLine(captureRow({tsMs: 1_767_225_600_000 + ms, topic: 'timing/x', qos: 0, retain: false, payload: Buffer.from(String(i))}, false))
+  }
+  writeFileSync(file, text)
+  for (let r = 0; r < runs; r++) {
+    const source = new MqttSource('listen', mqttSourceOptions.parse({url: broker.url, topics: ['timing/#'], payload: 'raw', queueSize: 1_000_000}))
+    await source.connect()
+    const controller = new AbortController()
+    const arrivals = new Float64Array(offsets.length)
+    let got = 0
+    const loop = (async () => {
+      for await (const batch of source.readBatches(toolContext(controller.signal))) {
+        for (const d of batch) {
+          arrivals[Number(d.record.payload!.toString())] = d.record.ts
+          got++
+        }
+      }
+    })()
+    const run = await cli(['replay', file, '--broker', broker.url, '--speed', String(speed), '--json']).done
+    await new Promise((res) => setTimeout(res, 500))
+    controller.abort()
+    await loop
+    await source.close()
+    const s = JSON.parse(run.stdout)
+    const err = Array.from(arrivals, (a, i) => a - arrivals[0] - (offsets[i] - offsets[0]) / speed)
+    const abs = err.map(Math.abs).sort((a, b) => a - b)
+    const tenth = Math.floor(err.length / 10)
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
+    const drift = mean(err.slice(-tenth)) - mean(err.slice(0, tenth))
+    console.log(
+      `replay-timing run ${r + 1}: ${offsets.length} rows over ${minutes} min at ${speed}× (${((offsets.at(-1)! / speed) / 1000).toFixed(1)} s): scheduling error p50 ${s.timing.p50} ms p99 ${s.timing.p99} ms max ${s.timing.max} ms; subscriber saw ${got}, arrival offset error p99 ${abs[Math.floor(abs.length * 0.99)].toFixed(2)} ms, drift first→last tenth ${drift.toFixed(2)} ms, last message ${err.at(-1)!.toFixed(2)} ms; ${load()}`,
+    )
+  }
+}
+
+async function tailFlood(broker: Mosquitto): Promise<void> {
+  const rate = opt('rate', 50_000)
+  const seconds = opt('seconds', 10)
+  for (const mode of ['ndjson', 'stats'] as const) {
+    for (let r = 0; r < runs; r++) {
+      let ready!: () => void
+      const subscribed = new Promise<void>((res) => (ready = res))
+      const args = mode === 'ndjson' ? ['tail', 'flood/#', '--broker', broker.url, '--format', 'ndjson'] : ['tail', 'flood/#', '--broker', broker.url, '--stats']
+      const tail = cli(args, {keepStdout: mode === 'stats', onStderr: (s) => /subscribed to/.test(s) && ready()})
+      await subscribed
+      const pub = await connectOnce({url: broker.url, clientId: `flood-${r}`})
+      const payload = Buffer.from(JSON.stringify({temp: 21.5, hum: 40, ok: true, site: 'berlin'}))
+      const total = rate * seconds
+      const t0 = performance.now()
+      let sent = 0
+      while (sent < total) {
+        const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * rate))
+        const n = due - sent
+        if (n > 0) {
+          await new Promise<void>((res) => {
+            for (let k = 0; k < n; k++) pub.publish(`flood/${(sent + k) % 50}`, payload, {qos: 0}, k === n - 1 ? () => res() : undefined)
+          })
+          sent += n
+        } else await new Promise((res) => setTimeout(res, 1))
+      }
+      const pubSeconds = (performance.now() - t0) / 1000
+      await new Promise((res) => setTimeout(res, 1500))
+      tail.kill('SIGINT')
+      const run = await tail.done
+      pub.end(true)
+      const count = mode === 'ndjson' ? run.lines : Number(/([\d,]+) messages on/.exec(run.stdout)?.[1].replace(/,/g, '') ?? 0)
+      console.log(`tail-flood ${mode} run ${r + 1}: published ${sent} in ${pubSeconds.toFixed(2)} s (${Math.round(sent / pubSeconds)} msg/s); tail got ${count} (${((count / sent) * 100).toFixed(2)} %) within 1.5 s after the last publish; peak RSS ${Math.round((run.maxRssKb ?? 0) / 1024)} MiB; ${load()}`)
+    }
+  }
+}
+
+const broker = await startMosquitto()
+try {
+  if (cases.length === 0 || cases.includes('replay-max')) await replayMax(broker)
+  if (cases.length === 0 || cases.includes('replay-timing')) await replayTiming(broker)
+  if (cases.length === 0 || cases.includes('tail-flood')) await tailFlood(broker)
+} finally {
+  await stopAllMosquittos()
+}
