@@ -1,7 +1,7 @@
 import type {SimSnapshot, SimSummary} from '../sim/types.js'
 import {usableCores} from './client-health.js'
 import {redactUrl} from '../net/mqtt-endpoint.js'
-import {createLineReporter} from './line-reporter.js'
+import {createModeReporter} from './mode-reporter.js'
 import type {RunReporter} from './run-reporter.js'
 import {formatSimPlainLine} from './sim-plain-line.js'
 import {formatSimSummary} from './sim-summary.js'
@@ -16,14 +16,7 @@ export interface SimReporterOptions {
   title?: string
 }
 
-/**
- * The reporter for one `iotd sim` run in the chosen mode (see chooseOutputMode):
- * - interactive: Ink live view on stdout, log lines above it, summary text at the end (Ink loaded only here);
- * - plain: one progress line per update and the log lines on stderr, summary text on stdout;
- * - json: the summary as JSON on stdout; progress and info lines on stderr only when stderr is a terminal (a person
- *   is watching), warnings and errors always;
- * - quiet: the summary text only, plus error lines on stderr.
- */
+/** The reporter for one `iotd sim` run in the chosen mode (see chooseOutputMode and createModeReporter). */
 export async function createSimReporter(mode: OutputMode, opts: SimReporterOptions = {}): Promise<RunReporter<SimSnapshot, SimSummary>> {
   const stdout = opts.stdout ?? process.stdout
   const stderr = opts.stderr ?? process.stderr
@@ -31,29 +24,17 @@ export async function createSimReporter(mode: OutputMode, opts: SimReporterOptio
   const cores = usableCores()
   const stdoutColor = colorEnabledFor(stdout, wantColor)
   const stderrColor = colorEnabledFor(stderr, wantColor)
-  const summaryText = (summary: SimSummary) => formatSimSummary(summary, {color: stdoutColor, cores})
-  const progressLine = (snapshot: SimSnapshot) => formatSimPlainLine(snapshot, {color: stderrColor})
-
-  switch (mode) {
-    case 'interactive': {
+  return createModeReporter<SimSnapshot, SimSummary>(mode, {
+    stdout,
+    stderr,
+    stderrColor,
+    progressLine: (snapshot) => formatSimPlainLine(snapshot, {color: stderrColor}),
+    summaryText: (summary) => formatSimSummary(summary, {color: stdoutColor, cores}),
+    // The broker URL is the one field that can carry a password; --json output never echoes secrets.
+    jsonText: (summary) => JSON.stringify({...summary, broker: redactUrl(summary.broker)}, null, 2),
+    live: async () => {
       const {createLiveSimReporter} = await import('./ui/live-sim-reporter.js')
       return createLiveSimReporter({stdout, stderr, color: stdoutColor, title: opts.title, cores})
-    }
-    case 'plain':
-      return createLineReporter({stdout, stderr, progressLine, minLogLevel: 'info', color: stderrColor, formatResult: summaryText})
-    case 'json': {
-      const watched = stderr.isTTY === true
-      return createLineReporter({
-        stdout,
-        stderr,
-        progressLine: watched ? progressLine : undefined,
-        minLogLevel: watched ? 'info' : 'warn',
-        color: stderrColor,
-        // The broker URL is the one field that can carry a password; --json output never echoes secrets.
-        formatResult: (summary) => JSON.stringify({...summary, broker: redactUrl(summary.broker)}, null, 2),
-      })
-    }
-    case 'quiet':
-      return createLineReporter({stdout, stderr, minLogLevel: 'error', color: stderrColor, formatResult: summaryText})
-  }
+    },
+  })
 }

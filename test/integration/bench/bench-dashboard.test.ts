@@ -1,8 +1,7 @@
-import {execFileSync} from 'node:child_process'
-import {existsSync, rmSync} from 'node:fs'
 import {afterAll, beforeAll, expect, it} from 'vitest'
 import {ROOT, RUN} from '../../helpers/cli.js'
 import {describeMosquitto, startMosquitto, type Mosquitto} from '../../helpers/mosquitto.js'
+import {startTmux, tmuxAvailable, type TmuxSession} from '../../helpers/tmux.js'
 
 /*
  * The `iotd bench` dashboard in a real terminal: the built CLI runs a real benchmark against a private mosquitto
@@ -10,45 +9,23 @@ import {describeMosquitto, startMosquitto, type Mosquitto} from '../../helpers/m
  * CI installs tmux (.ci/run); under CI=true a missing tmux fails the test rather than skipping it.
  */
 
-const TMUX = '/usr/bin/tmux'
-const socket = `iotd-bench-${process.pid}-${Date.now().toString(36)}`
-const session = 'bench'
-const tmux = (...args: string[]) => execFileSync(TMUX, ['-L', socket, ...args], {encoding: 'utf8'})
-const screen = () => tmux('capture-pane', '-p', '-t', session)
-
-async function waitForScreen(ready: (text: string) => boolean, timeoutMs = 30_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs
-  let last = ''
-  while (Date.now() < deadline) {
-    last = screen()
-    if (ready(last)) return last
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
-  throw new Error(`screen never got ready; last screen:\n${last}`)
-}
-
 describeMosquitto('iotd bench dashboard in a 120x40 tmux terminal', () => {
   let broker: Mosquitto
-  let socketPath: string | undefined
+  let term: TmuxSession | undefined
   beforeAll(async () => {
-    if (!existsSync(TMUX)) {
+    if (!tmuxAvailable) {
       if (process.env.CI === 'true') throw new Error('tmux is not installed, and CI=true: install it (apt-get install tmux)')
       return
     }
     broker = await startMosquitto()
   })
-  afterAll(() => {
-    if (!socketPath) return
-    tmux('kill-session', '-t', session)
-    rmSync(socketPath, {force: true})
-  })
+  afterAll(() => term?.kill())
 
-  it.skipIf(!existsSync(TMUX) && process.env.CI !== 'true')('shows rates, the latency spectrum and the percentile plot live, then the summary', async () => {
+  it.skipIf(!tmuxAvailable && process.env.CI !== 'true')('shows rates, the latency spectrum and the percentile plot live, then the summary', async () => {
     const bench = `env -u CI -u CONTINUOUS_INTEGRATION node ${JSON.stringify(RUN)} bench -b ${broker.url} -r 5000/s -d 6s -q 1 --threshold 'p(99)<10s'`
-    tmux('-f', '/dev/null', 'new-session', '-d', '-s', session, '-x', '120', '-y', '40', '-c', ROOT, 'sh', '-c', `${bench}; echo "[exited $?]"; exec sleep 60`)
-    socketPath = tmux('display-message', '-p', '-t', session, '#{socket_path}').trim()
+    term = startTmux({name: 'bench', columns: 120, rows: 40, cwd: ROOT, command: `${bench}; echo "[exited $?]"; exec sleep 60`})
 
-    const live = await waitForScreen((s) => /^so far +p50 \d/m.test(s) && s.includes('Ctrl-C to stop'))
+    const live = await term.waitForScreen((s) => /^so far +p50 \d/m.test(s) && s.includes('Ctrl-C to stop'))
     const lines = live.split('\n')
     const at = (re: RegExp) => lines.find((l) => re.test(l)) ?? ''
     expect(at(/^iotd bench/)).toMatch(/^iotd bench {2}e2e {2}→ mqtt:\/\/127\.0\.0\.1:\d+ {2}(running|warm-up)/)
@@ -62,7 +39,7 @@ describeMosquitto('iotd bench dashboard in a 120x40 tmux terminal', () => {
     // Drawn once, not stacked frame after frame.
     expect(lines.filter((l) => l.startsWith('iotd bench  e2e'))).toHaveLength(1)
 
-    const done = await waitForScreen((s) => s.includes('[exited '), 40_000)
+    const done = await term.waitForScreen((s) => s.includes('[exited '), 40_000)
     expect(done).toMatch(/^\[exited 0\]$/m)
     expect(done).toContain('✓ p(99)<10s')
     expect(done).toMatch(/30,000 of 30,000 planned messages sent/)

@@ -1,24 +1,15 @@
-import {execFileSync} from 'node:child_process'
-import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {readFileSync, rmSync} from 'node:fs'
 import {createServer as createTlsServer} from 'node:tls'
-import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {Aedes} from 'aedes'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {opensslAvailable, selfSignedCertificate} from '../../helpers/tls-cert.js'
 import {buildLoadProfile} from '../../../src/bench/load-profile.js'
 import {runBench, type BenchRequest} from '../../../src/bench/run-bench.js'
 import {IotdError} from '../../../src/errors.js'
 
 /** iotd bench over TLS (mqtts://): the raw bench connections verify the certificate unless told not to. */
 
-const opensslAvailable = (() => {
-  try {
-    execFileSync('openssl', ['version'], {stdio: 'ignore'})
-    return true
-  } catch {
-    return false
-  }
-})()
 if (!opensslAvailable) process.stderr.write('NOTICE: skipping the bench TLS tests: openssl is not installed\n')
 
 describe.skipIf(!opensslAvailable)('iotd bench over TLS against aedes behind a self-signed certificate', () => {
@@ -27,12 +18,7 @@ describe.skipIf(!opensslAvailable)('iotd bench over TLS against aedes behind a s
   let closeAll: () => Promise<void>
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'iotd-bench-tls-'))
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-    ], {stdio: 'ignore'})
+    dir = selfSignedCertificate('iotd-bench-tls-').dir
     const aedes = await Aedes.createBroker()
     const server = createTlsServer({key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem'))}, aedes.handle)
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))

@@ -1,7 +1,5 @@
-import {execFileSync} from 'node:child_process'
-import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {readFileSync, rmSync} from 'node:fs'
 import {createServer, type Server, type Socket} from 'node:net'
-import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {createServer as createTlsServer} from 'node:tls'
 import {Aedes} from 'aedes'
@@ -12,6 +10,7 @@ import {MqttConnectError} from '../../../src/net/connect-errors.js'
 import {startEmbeddedBroker, type EmbeddedBroker} from '../../../src/net/embedded-broker.js'
 import {connectOnce, connectWithRetry, createMqttClient, type ClientOptions} from '../../../src/net/mqtt-connection.js'
 import {freePort} from '../../helpers/ports.js'
+import {opensslAvailable, selfSignedCertificate} from '../../helpers/tls-cert.js'
 
 const clients: MqttClient[] = []
 afterEach(() => {
@@ -196,14 +195,6 @@ describe('connection failures', () => {
   })
 })
 
-const opensslAvailable = (() => {
-  try {
-    execFileSync('openssl', ['version'], {stdio: 'ignore'})
-    return true
-  } catch {
-    return false
-  }
-})()
 if (!opensslAvailable) process.stderr.write('NOTICE: skipping the TLS tests: openssl is not installed\n')
 
 describe.skipIf(!opensslAvailable)('TLS (mqtts://) against aedes behind a self-signed certificate', () => {
@@ -212,12 +203,7 @@ describe.skipIf(!opensslAvailable)('TLS (mqtts://) against aedes behind a self-s
   let closeAll: () => Promise<void>
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'iotd-tls-'))
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-    ], {stdio: 'ignore'})
+    dir = selfSignedCertificate('iotd-tls-').dir
     const aedes = await Aedes.createBroker()
     const server = createTlsServer({key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem'))}, aedes.handle)
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))

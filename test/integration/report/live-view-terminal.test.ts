@@ -1,8 +1,8 @@
-import {execFile, execFileSync} from 'node:child_process'
-import {existsSync, rmSync} from 'node:fs'
+import {execFile} from 'node:child_process'
 import {fileURLToPath} from 'node:url'
 import {promisify} from 'node:util'
 import {afterAll, describe, expect, it} from 'vitest'
+import {startTmux, tmuxAvailable, type TmuxSession} from '../../helpers/tmux.js'
 
 /*
  * The sim reporter in real terminals and pipes: the demo fixture drives createSimReporter with fake snapshots,
@@ -12,47 +12,22 @@ import {afterAll, describe, expect, it} from 'vitest'
 
 const repo = fileURLToPath(new URL('../../..', import.meta.url))
 const demo = fileURLToPath(new URL('../../fixtures/report/live-sim-demo.ts', import.meta.url))
-const TMUX = '/usr/bin/tmux'
-const hasTmux = existsSync(TMUX)
-const socket = `iotd-report-${process.pid}-${Date.now().toString(36)}`
-const session = 'live-view'
 const run = promisify(execFile)
-
-const tmux = (...args: string[]) => execFileSync(TMUX, ['-L', socket, ...args], {encoding: 'utf8'})
-const screen = () => tmux('capture-pane', '-p', '-t', session)
-
-/** Polls the screen until `ready` holds; returns that screen, or fails with the last one seen. */
-async function waitForScreen(ready: (text: string) => boolean, timeoutMs = 15_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs
-  let last = ''
-  while (Date.now() < deadline) {
-    last = screen()
-    if (ready(last)) return last
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
-  throw new Error(`screen never got ready; last screen:\n${last}`)
-}
 
 const words = (line: string | undefined) => (line ?? '').trim().split(/\s+/)
 
-describe.skipIf(!hasTmux)('live view in a 120x30 tmux terminal', () => {
-  let socketPath: string | undefined
-  afterAll(() => {
-    if (!socketPath) return
-    tmux('kill-session', '-t', session)
-    // the server exits with its last session; its socket file is ours to remove
-    rmSync(socketPath, {force: true})
-  })
+describe.skipIf(!tmuxAvailable)('live view in a 120x30 tmux terminal', () => {
+  let term: TmuxSession | undefined
+  afterAll(() => term?.kill())
 
   it('shows the table and figures while running, and the summary after Ctrl-C', async () => {
     // Ink decides about CI when it loads: the child must not inherit a CI variable from the test runner. The shell
     // catches SIGINT (so Ctrl-C reaches only the demo, whose handlers are reset on exec), then prints its exit code.
     const demoCommand = `env -u CI -u CONTINUOUS_INTEGRATION node --import tsx ${JSON.stringify(demo)}`
     const command = `trap : INT; ${demoCommand}; echo "[exited $?]"; exec sleep 60`
-    tmux('-f', '/dev/null', 'new-session', '-d', '-s', session, '-x', '120', '-y', '30', '-c', repo, 'sh', '-c', command)
-    socketPath = tmux('display-message', '-p', '-t', session, '#{socket_path}').trim()
+    term = startTmux({name: 'live-view', columns: 120, rows: 30, cwd: repo, command})
 
-    const live = await waitForScreen((s) => s.includes('Ctrl-C to stop') && /stage steady/.test(s) && /^robot-arm/m.test(s))
+    const live = await term.waitForScreen((s) => s.includes('Ctrl-C to stop') && /stage steady/.test(s) && /^robot-arm/m.test(s))
     const lines = live.split('\n')
     const at = (prefix: string) => lines.find((l) => l.startsWith(prefix))
 
@@ -77,8 +52,8 @@ describe.skipIf(!hasTmux)('live view in a 120x30 tmux terminal', () => {
     expect(at('msg/s')).toMatch(/^msg\/s +[▁-█]+ {2}84\.0 now {2}peak 84\.0$/)
     expect(lines.find((l) => /^\d+s \/ 20s/.test(l))).toMatch(/^\d+(\.\d+)?s \/ 20s {2}[\u2588-\u258f]*░* {2}\d+%$/)
 
-    tmux('send-keys', '-t', session, 'C-c')
-    const done = await waitForScreen((s) => s.includes('[exited '))
+    term.sendKeys('C-c')
+    const done = await term.waitForScreen((s) => s.includes('[exited '))
     expect(done).toMatch(/^\[exited 130\]$/m)
     expect(done).toMatch(/^ {2}⚠ interrupted after \d+(\.\d+)?s — partial summary$/m)
     expect(done).toContain('iotd sim  smart-factory  seed 42  broker mqtt://plant-broker:1883 (embedded)')
