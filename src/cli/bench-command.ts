@@ -3,6 +3,7 @@ import type {BenchOptions} from '../bench/bench-options.js'
 import {EXIT_CODES, IotdError} from '../errors.js'
 import type {BenchMode} from '../report/bench-result.js'
 import {BaseCommand} from './base-command.js'
+import {withInterrupt} from './interrupt.js'
 
 /**
  * What `iotd bench`, `bench pub`, `bench sub` and `bench conn` share: the flags, and the run (options from a
@@ -118,20 +119,16 @@ export abstract class BenchCommand extends BaseCommand {
     const {createBenchReporter} = await import('../report/bench-reporter.js')
     const mode = chooseOutputMode({json: this.jsonEnabled(), quiet: flags.quiet === true, stdout: process.stdout, env: process.env})
     const reporter = await createBenchReporter(mode, {color: flags.color as boolean})
-    const abort = new AbortController()
-    const onSignal = () => abort.abort()
-    process.once('SIGINT', onSignal)
-    process.once('SIGTERM', onSignal)
     const {runBench} = await import('../bench/run-bench.js')
     let outcome
     try {
-      outcome = await runBench({...request, signal: abort.signal, onSnapshot: (s) => reporter.update(s), onLog: (line, level) => reporter.log(line, level)})
+      outcome = await withInterrupt((signal) =>
+        runBench({...request, signal, onSnapshot: (s) => reporter.update(s), onLog: (line, level) => reporter.log(line, level)}),
+      )
     } catch (error) {
+      // Take the live view down before the error is printed, so the message is not left under a stale frame.
       await reporter.close()
       throw error
-    } finally {
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
     }
     const {result} = outcome
     const written: string[] = []

@@ -2,6 +2,7 @@ import {basename, extname} from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
 import {parseDurationFlag} from '../../cli/flag-parsers.js'
+import {withInterrupt} from '../../cli/interrupt.js'
 import {EXIT_CODES, IotdError, UsageError} from '../../errors.js'
 import {loadScenario} from '../../sim/scenario/index.js'
 import type {SimSummary} from '../../sim/types.js'
@@ -78,7 +79,8 @@ ${EXIT_CODES_HELP}`
     }
 
     if (flags.backfill !== undefined) {
-      if (!flags.out) throw new UsageError('--backfill needs --out <file.csv|file.jsonl>')
+      const out = flags.out
+      if (!out) throw new UsageError('--backfill needs --out <file.csv|file.jsonl>')
       const {parseTimeRange, runBackfill} = await import('../../sim/backfill.js')
       const {expandDevices} = await import('../../sim/scenario/index.js')
       let range
@@ -87,23 +89,16 @@ ${EXIT_CODES_HELP}`
       } catch (error) {
         throw new UsageError(`--backfill: ${(error as Error).message}`)
       }
-      const abort = new AbortController()
-      const onSignal = () => abort.abort()
-      process.once('SIGINT', onSignal)
-      process.once('SIGTERM', onSignal)
-      const summary = await runBackfill({
+      const summary = await withInterrupt((signal) => runBackfill({
         scenario,
         devices: expandDevices(scenario, {fleets: flags.fleet}),
         ...range,
-        out: flags.out,
-        format: /\.jsonl?$/i.test(flags.out) ? 'jsonl' : 'csv',
+        out,
+        format: /\.jsonl?$/i.test(out) ? 'jsonl' : 'csv',
         labelsFile: flags.labels ?? scenario.labels,
         limit: flags.limit ?? scenario.limit,
-        signal: abort.signal,
-      }).finally(() => {
-        process.off('SIGINT', onSignal)
-        process.off('SIGTERM', onSignal)
-      })
+        signal,
+      }))
       if (summary.interrupted) {
         process.stdout.write(this.jsonEnabled() ? `${JSON.stringify(summary, null, 2)}\n` : `interrupted: ${summary.rows} rows written to ${summary.out}\n`)
         this.exit(EXIT_CODES.interrupted)
@@ -118,14 +113,10 @@ ${EXIT_CODES_HELP}`
     const {chooseOutputMode, createSimReporter} = await import('../../report/index.js')
     const mode = chooseOutputMode({json: this.jsonEnabled(), quiet: flags.quiet, stdout: process.stdout, env: process.env})
     const reporter = await createSimReporter(mode, {color: flags.color, title: scenarioName})
-    const abort = new AbortController()
-    const onSignal = () => abort.abort()
-    process.once('SIGINT', onSignal)
-    process.once('SIGTERM', onSignal)
     const {runSimulation} = await import('../../sim/run-simulation.js')
     let summary: SimSummary
     try {
-      summary = await runSimulation({
+      summary = await withInterrupt((signal) => runSimulation({
         scenario,
         scenarioName,
         brokerUrl: flags.broker,
@@ -139,17 +130,14 @@ ${EXIT_CODES_HELP}`
         fleets: flags.fleet,
         sourceIps: flags['source-ip'],
         labelsFile: flags.labels,
-        signal: abort.signal,
+        signal,
         onSnapshot: (s) => reporter.update(s),
         onLog: (line, level) => reporter.log(line, level),
-      })
+      }))
     } catch (error) {
       // Take the live view down before the error is printed, so the message is not left under a stale frame.
       await reporter.close()
       throw error
-    } finally {
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
     }
     // The reporter prints the summary in every mode (JSON included, with secrets redacted), so nothing is returned
     // for oclif to print a second time.
