@@ -14,7 +14,7 @@
  */
 import {mkdtempSync, rmSync, statSync, writeFileSync, createWriteStream} from 'node:fs'
 import {once} from 'node:events'
-import {cpus, tmpdir} from 'node:os'
+import {cpus, loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {performance} from 'node:perf_hooks'
 import {loadPipeline, runPipeline, NOOP_ACK, type Delivery, type SourceInstance} from '../src/pipeline/index.js'
@@ -160,7 +160,7 @@ function openWindows(): void {
   )
 }
 
-console.error(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}; data in ${work}`)
+console.error(`load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}; machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}; data in ${work}`)
 if (want('csv') || want('jsonl')) {
   const t = performance.now()
   await writeData()
