@@ -65,7 +65,8 @@ describeMosquitto('the Modbus -> MQTT gateway pipeline', () => {
       })
     }
     try {
-      const simArgs = ['sim', plant, '--broker', broker.url, '--duration', '10m']
+      const labels = join(dir, 'labels.jsonl')
+      const simArgs = ['sim', plant, '--broker', broker.url, '--duration', '10m', '--labels', labels]
       let sim = await start(simArgs, /meter listening on/)
       await start(['pipeline', 'run', gateway], /./, {IOTD_GATEWAY_BROKER: broker.url})
 
@@ -73,9 +74,21 @@ describeMosquitto('the Modbus -> MQTT gateway pipeline', () => {
       await waitFor(() => readings.size === 200, 20_000)
       const from = Date.now()
       await new Promise((r) => setTimeout(r, 5000))
-      const counts = [...readings.values()].map((ts) => ts.filter((t) => t >= from && t < from + 5000).length)
+      // The plant's own scheduled faults (no-response, latency; see its labels) legitimately thin some meters out:
+      // those are left out of the rate check, and the labels say which.
+      const faulted = new Set(
+        readFileSync(labels, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as {deviceId: string; kind: string})
+          .filter((l) => l.kind.startsWith('modbus-'))
+          .map((l) => l.deviceId.replace(/-0*(\d+)$/, '-$1')),
+      )
+      const counts = [...readings.entries()].filter(([device]) => !faulted.has(device)).map(([, ts]) => ts.filter((t) => t >= from && t < from + 5000).length)
       expect(bad).toEqual([])
-      expect(Math.min(...counts)).toBeGreaterThanOrEqual(4)
+      expect(counts.length).toBeGreaterThanOrEqual(180)
+      // 1/s for 5 s; a loaded machine may delay a poll across the window's edge.
+      expect(Math.min(...counts)).toBeGreaterThanOrEqual(3)
       expect(Math.max(...counts)).toBeLessThanOrEqual(6)
 
       sim.kill('SIGKILL')

