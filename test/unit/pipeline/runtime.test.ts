@@ -253,3 +253,29 @@ describe('processing time', () => {
     expect(m.sinks[0].rows.map((r) => r.fields)).toEqual([{c: 3}])
   })
 })
+
+describe('event-time guards', () => {
+  it('rejects events of a live source too far ahead of the wall clock, and dead-letters late events when asked', async () => {
+    const p = loadPipeline(join(dir, 'p.yaml'), {
+      text: `version: 1
+sources: {s: {type: stdin, timestamp: ts}}
+rules:
+  - sql: "SELECT count(*) AS c FROM s GROUP BY TUMBLINGWINDOW(ss, 10)"
+    maxFutureSkew: 1m
+    late: deadLetter
+    sinks: [{type: stdout}]
+`,
+    })
+    const now = Date.now()
+    const base = Math.floor(now / 10_000) * 10_000 - 60_000
+    const events = [base + 1000, now + 3_600_000, base + 20_000, base + 2000].map((ts) => ({fields: {ts}}))
+    const src = {...ackingSource(events, []), finite: false}
+    const m = memory()
+    const s = await runPipeline({pipeline: p, sources: [src], sinksFor: m.sinksFor, deadLetterFile: null, warn: () => {}})
+    expect(s.rules[0].futureRejected).toBe(1)
+    expect(s.rules[0].lateDropped).toBe(1)
+    expect(s.deadLetter.byStage).toEqual({'rule:rule1': 2})
+    // The far-future event did not move the watermark: the first window closed on the event 20 s later, not before.
+    expect(m.sinks[0].rows.map((r) => r.fields)).toEqual([{c: 1}, {c: 1}])
+  })
+})
