@@ -12,7 +12,7 @@
  *          alone, so the cost of parsing can be told apart from the cost of the pipeline.
  * windows: 100,000 open keyed windows (one event per key, no window closed yet): RSS growth. Target: < 150 MB.
  */
-import {mkdtempSync, rmSync, statSync, writeFileSync, createWriteStream} from 'node:fs'
+import {mkdtempSync, rmSync, statSync, createWriteStream} from 'node:fs'
 import {once} from 'node:events'
 import {cpus, loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
