@@ -34,7 +34,7 @@ function start(args: string[]) {
     child.once('close', () => reject(new Error(`exited before subscribing: ${stderr}`)))
   })
   ready.catch(() => {})
-  return {child, done, ready}
+  return {child, done, ready, kill: (sig: NodeJS.Signals) => child.pid && process.kill(child.pid, sig)}
 }
 
 function bound(quietMs: number): number {
@@ -194,6 +194,20 @@ describeMosquitto('iotd tail, record and replay, run as a user runs them', () =>
     expect(strict.code).toBe(1)
     expect(strict.stderr).toMatch(/bad-timestamp\.csv row 3: bad timestamp "yesterday" .*--strict/)
     expect(strict.stderr).not.toMatch(/at .*\.js:\d+/)
+  })
+
+  it('Ctrl-C during a replay prints the partial summary and exits 130', async () => {
+    const file = join(dir, 'slow.csv')
+    let text = 'ts,topic,qos,retain,encoding,payload\n'
+    for (let i = 0; i < 100; i++) text += `${1_767_225_600_000 + i * 200},slow/x,0,0,utf8,${i}\n`
+    writeFileSync(file, text)
+    const replay = start(['replay', file, '--broker', broker.url])
+    await new Promise((r) => setTimeout(r, 6000))
+    replay.kill('SIGINT')
+    const r = await replay.done
+    expect(r.code, r.stderr).toBe(130)
+    expect(r.stdout).toMatch(/^replay interrupted .*\n {2}rows {7}\d+/)
+    expect(Number(/published {2}(\d+)/.exec(r.stdout)?.[1])).toBeGreaterThan(0)
   })
 
   it('usage errors exit 2 with one clear line; a missing file exits 1', async () => {

@@ -118,6 +118,25 @@ describeMosquitto('replay timing against mosquitto', () => {
     expect(summary.durationMs).toBeLessThan(700)
   })
 
+  it('--start/--end (offsets), --topic-map, --topic-prefix, QoS/retain overrides and --loop 2', async () => {
+    const file = join(dir, 'ranges.csv')
+    let text = captureHeaderLine(false)
+    for (let i = 0; i < 10; i++) text += csvLine(captureRow({tsMs: 1_767_225_600_000 + i * 1000, topic: `plant/l1/d${i}`, qos: 0, retain: false, payload: Buffer.from(String(i))}, false))
+    writeFileSync(file, text)
+    const source = new MqttSource('l', mqttSourceOptions.parse({url: broker.url, topics: ['copy/#'], qos: 1, payload: 'raw'}))
+    await source.connect()
+    const summary = await runReplay({file, broker: {url: broker.url}, maxSpeed: true, start: {offsetMs: 3000}, end: {offsetMs: 6000}, topicMap: [{from: 'plant/l1', to: 'line-one'}], topicPrefix: 'copy/', qos: 1, retain: false, loops: 2})
+    expect(summary).toMatchObject({rows: 20, published: 6, skipped: 14, skippedReasons: {'before --start': 6, 'at or after --end': 8}, loops: 2})
+    const controller = new AbortController()
+    const got: Array<[string, string, number | undefined]> = []
+    for await (const batch of source.readBatches(toolContext(controller.signal))) {
+      for (const d of batch) got.push([d.record.topic!, d.record.payload!.toString(), d.record.meta.qos])
+      if (got.length >= 6) break
+    }
+    await source.close()
+    expect(got).toEqual([3, 4, 5, 3, 4, 5].map((i) => [`copy/line-one/d${i}`, String(i), 1]))
+  })
+
   it('record -> replay at 1× -> record again: same (topic, payload, qos, retain) sequence, relative timing within 5 ms p99', async () => {
     const first = join(dir, 'first.csv')
     const second = join(dir, 'second.csv')
