@@ -31,6 +31,7 @@ ${EXIT_CODES_HELP}`
     'open-windows': Flags.string({summary: 'On Ctrl-C/--duration: flush or drop open windows; overrides shutdown.openWindows.', options: ['flush', 'drop'], env: 'IOTD_OPEN_WINDOWS'}),
     'dry-run': Flags.boolean({summary: 'Validate, open and close every sink, print the plan; read no input.', env: 'IOTD_DRY_RUN'}),
     quiet: Flags.boolean({char: 'q', summary: 'No progress lines on stderr.', env: 'IOTD_QUIET'}),
+    metrics: Flags.string({summary: 'Serve Prometheus metrics at http://<address>/metrics while running (e.g. 127.0.0.1:9464; loopback unless an address is given).', env: 'IOTD_METRICS'}),
   }
 
   async run(): Promise<PipelineSummary | PipelineExplanation | undefined> {
@@ -70,6 +71,8 @@ ${EXIT_CODES_HELP}`
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
     const progress = !flags.quiet && !this.jsonEnabled()
+    const endpoint = flags.metrics ? await (await import('../../pipeline/metrics-endpoint.js')).startMetricsEndpoint(flags.metrics) : undefined
+    if (endpoint) this.note(`metrics: ${endpoint.url}`)
     let summary: PipelineSummary
     try {
       summary = await runPipeline({
@@ -79,9 +82,17 @@ ${EXIT_CODES_HELP}`
         deadLetterFile: flags['dead-letter'],
         openWindows: flags['open-windows'] as 'flush' | 'drop' | undefined,
         warn: (m) => this.note(m),
-        onProgress: progress ? (s) => this.note(formatProgressLine(s)) : undefined,
+        onProgress:
+          progress || endpoint
+            ? (s) => {
+                endpoint?.update(s)
+                if (progress) this.note(formatProgressLine(s))
+              }
+            : undefined,
       })
+      endpoint?.update(summary)
     } finally {
+      await endpoint?.close()
       process.off('SIGINT', onSignal)
       process.off('SIGTERM', onSignal)
     }
