@@ -137,7 +137,10 @@ async function replayTiming(broker: Mosquitto): Promise<void> {
     await loop
     await source.close()
     const s = JSON.parse(run.stdout)
-    const err = Array.from(arrivals, (a, i) => a - arrivals[0] - (offsets[i] - offsets[0]) / speed)
+    // Offset error against the median offset, so one late first message does not shift every other error.
+    const raw = Array.from(arrivals, (a, i) => a - offsets[i] / speed)
+    const mid = [...raw].sort((a, b) => a - b)[Math.floor(raw.length / 2)]
+    const err = raw.map((e) => e - mid)
     const abs = err.map(Math.abs).sort((a, b) => a - b)
     const tenth = Math.floor(err.length / 10)
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length

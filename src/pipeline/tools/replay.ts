@@ -168,8 +168,8 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
         clock?.nextLoop()
       }
       source = new CsvSource('replay', csvOptions)
-      const startMs = resolveBound(opts.start)
-      const endMs = resolveBound(opts.end)
+      const startMs = opts.start
+      const endMs = opts.end
       for await (const batch of source.readBatches(ctx)) {
         const records: PipelineRecord[] = []
         const clock = startClocks()
@@ -263,10 +263,6 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
     achievedRate: durationMs > 0 ? ((published - sink.stats.noTopic) * 1000) / durationMs : 0,
     interrupted: userInterrupted,
   }
-}
-
-function resolveBound(b: ReplayStart | undefined): number | {offsetMs: number} | undefined {
-  return b
 }
 
 function mergeBad(source: CsvSource, rows: BadRow[], reasons: Record<string, number>): void {
