@@ -33,7 +33,6 @@ describeMosquitto('the Modbus -> MQTT gateway pipeline', () => {
     const readings = new Map<string, number[]>()
     const bad: string[] = []
     const sub = await mqtt.connectAsync(broker.url)
-    await sub.subscribeAsync('gateway/#', {qos: 1})
     sub.on('message', (topic, payload) => {
       const [, device, kind] = topic.split('/')
       const row = JSON.parse(payload.toString()) as Record<string, unknown>
@@ -44,6 +43,8 @@ describeMosquitto('the Modbus -> MQTT gateway pipeline', () => {
         readings.set(device, [...(readings.get(device) ?? []), Date.now()])
       }
     })
+
+    await sub.subscribeAsync('gateway/#', {qos: 1})
 
     const children: ChildProcess[] = []
     const start = (args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}) => {

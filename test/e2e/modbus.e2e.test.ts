@@ -41,8 +41,9 @@ describe('iotd sim with modbus groups + iotd modbus read/write/scan', () => {
       // Ground truth: the mirror's retained messages, unit 2 of the first listener of each group.
       const truth = new Map<string, Record<string, unknown>>()
       const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${brokerPort}`)
-      await client.subscribeAsync('truth/+/0/2')
+      // The handler goes first: retained messages can arrive in the same read as the SUBACK.
       client.on('message', (topic, payload) => truth.set(topic.split('/')[1], JSON.parse(payload.toString())))
+      await client.subscribeAsync('truth/+/0/2')
       await waitFor(() => truth.size === 4)
       await client.endAsync()
 
