@@ -194,6 +194,15 @@ rules:
     expect(rows.every((x) => /^press-\d\d$/.test(x.deviceId) && x.n >= 1)).toBe(true)
   })
 
+  it('list names every source, sink and function', async () => {
+    const r = await runCli(['pipeline', 'list', '--json'])
+    expect(r.code, r.stderr).toBe(0)
+    const listed = JSON.parse(r.stdout) as {sources: {type: string}[]; sinks: {type: string}[]; functions: {name: string}[]}
+    expect(listed.sources.map((x) => x.type)).toEqual(expect.arrayContaining(['mqtt', 'csv', 'stdin', 'file', 'sim']))
+    expect(listed.sinks.map((x) => x.type)).toEqual(expect.arrayContaining(['stdout', 'file', 'mqtt', 'http', 'postgres']))
+    expect(listed.functions.map((f) => f.name)).toEqual(expect.arrayContaining(['zscore', 'lag', 'percentile', 'window_start']))
+  })
+
   it('--dry-run and explain print the plan without reading input', async () => {
     const r = await runCli(['pipeline', 'explain', 'scenarios/pipelines/five-minute-rollup.yaml'])
     expect(r.code).toBe(0)
