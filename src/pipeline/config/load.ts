@@ -8,7 +8,7 @@ import {parseDocument} from 'yaml'
 import type {z} from 'zod'
 import {loadYamlConfig, readConfigText, type LoadedConfig} from '../../config/yaml-loader.js'
 import {ConfigError, type ConfigProblem} from '../../errors.js'
-import {parseRule, planRule, RulePlanError, RuleSyntaxError, type BoundExpr, type RulePlan, type RuleProblem} from '../rule/index.js'
+import {formatCaret, parseRule, planRule, RulePlanError, RuleSyntaxError, type BoundExpr, type RulePlan, type RuleProblem} from '../rule/index.js'
 import {sinkSpec, sourceSpec, SINK_SPECS, SOURCE_SPECS} from '../registry.js'
 import {compileMap} from '../runtime/map-step.js'
 import {loadTable, type LookupTable} from '../tables.js'
@@ -101,15 +101,18 @@ export function loadPipeline(file: string, options: LoadPipelineOptions = {}): L
     const name = rule.name ?? `rule${index + 1}`
     if (ruleNames.has(name)) problems.push({file, ...at(['rules', index, 'name']), message: `rules[${index}].name: "${name}" is used by another rule`})
     ruleNames.add(name)
-    const sqlAt = (p: RuleProblem | RuleSyntaxError) => sqlPosition(text, at(['rules', index, 'sql']), p.line, p.col)
+    const sqlAt = (p: RuleProblem | RuleSyntaxError) => {
+      const q = atContent(rule.sql, p)
+      return sqlPosition(text, at(['rules', index, 'sql']), q.line, q.col)
+    }
     let plan: RulePlan | undefined
     try {
       plan = planRule(parseRule(rule.sql), {tables: [...Object.keys(cfg.tables)], sources: Object.keys(cfg.sources)})
     } catch (error) {
       if (error instanceof RuleSyntaxError) {
-        problems.push({file, ...sqlAt(error), message: `rule ${name}: ${error.detail}`})
+        problems.push({file, ...sqlAt(error), message: `rule ${name}: ${error.detail}\n${caret(rule.sql, atContent(rule.sql, error))}`})
       } else if (error instanceof RulePlanError) {
-        for (const p of error.problems) problems.push({file, ...sqlAt(p), message: `rule ${name}: ${p.message}`})
+        for (const p of error.problems) problems.push({file, ...sqlAt(p), message: `rule ${name}: ${p.message}\n${caret(rule.sql, atContent(rule.sql, p))}`})
       } else {
         throw error
       }
@@ -161,6 +164,25 @@ export function loadPipeline(file: string, options: LoadPipelineOptions = {}): L
 
   if (problems.length > 0) throw new ConfigError(problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0)))
   return {file, baseDir, name: cfg.name ?? file.replace(/^.*[\\/]/, '').replace(/\.ya?ml$/i, ''), config: cfg, sources, tables, rules, warnings}
+}
+
+/**
+ * "End of input" errors sit after the rule's trailing newline (block scalars keep one); point just past the last
+ * character instead, where the user has to type.
+ */
+function atContent(sql: string, p: {line: number; col: number; offset: number}): {line: number; col: number; offset: number} {
+  const end = sql.trimEnd().length
+  if (p.offset <= end) return p
+  const before = sql.slice(0, end).split('\n')
+  return {line: before.length, col: (before.at(-1)?.length ?? 0) + 1, offset: end}
+}
+
+/** The rule line at fault with a caret under the position, indented under the `file:line:col:` line. */
+function caret(sql: string, pos: {line: number; col: number; offset: number}): string {
+  return formatCaret(sql, pos)
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n')
 }
 
 /** Where eKuiper would give a different answer, so people porting rules are told (window-semantics.md). */

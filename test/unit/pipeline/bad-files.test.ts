@@ -71,3 +71,17 @@ describe('malformed pipeline files', () => {
     })
   }
 })
+
+describe('SQL errors show the rule line with a caret', () => {
+  it('points past the last character for "end of input" in a block scalar, not at its trailing newline', () => {
+    const text = `${head}rules:\n  - sql: |\n      SELECT a\n      FROM s WHERE temp >\n`
+    let error: ConfigError | undefined
+    try {
+      loadPipeline(join(dir, 'caret.yaml'), {text})
+    } catch (e) {
+      error = e as ConfigError
+    }
+    expect(error?.problems[0]).toMatchObject({line: 7, col: 26})
+    expect(error?.message.split('\n').slice(1)).toEqual(['    FROM s WHERE temp >', '                       ^'])
+  })
+})
