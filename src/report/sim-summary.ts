@@ -5,6 +5,7 @@ import {clientBottleneck, usableCores} from './client-health.js'
 import {redactUrl} from '../net/mqtt-endpoint.js'
 import {formatBytes, formatMs, formatNumber, formatPercent, formatRateValue} from './format.js'
 import {paint} from './terminal.js'
+import type {ModbusRunSummary} from '../sim/run-simulation.js'
 import {layoutTable, type ColumnSpec} from './text-table.js'
 
 /**
@@ -59,28 +60,40 @@ export function simVerdicts(summary: SimSummary, cores: number): Verdict[] {
   return verdicts
 }
 
-export function formatSimSummary(summary: SimSummary, opts: SummaryFormatOptions = {}): string {
+export function formatSimSummary(summary: SimSummary & {modbus?: ModbusRunSummary}, opts: SummaryFormatOptions = {}): string {
   const c = paint(opts.color ?? false)
   const cores = opts.cores ?? usableCores()
   const lines: string[] = []
+  // A scenario may be Modbus devices only: then there is no MQTT fleet to report on.
+  const mqtt = summary.devices > 0 || summary.modbus === undefined
 
   const broker = `${redactUrl(summary.broker)}${summary.embeddedBroker ? ' (embedded)' : ''}`
   lines.push(`${c.bold('iotd sim')}  ${c.bold(summary.scenario)}  ${c.dim('seed')} ${summary.seed}  ${c.dim('broker')} ${broker}`)
   const fleetCount = summary.fleets.length
   lines.push(
-    `${INDENT}ran ${formatDuration(summary.elapsedMs)}, ${plural(summary.devices, 'device')} in ${plural(fleetCount, 'fleet')}, ` +
-      `${plural(summary.workers, 'worker')}, ${formatBytes(summary.totals.bytes)} sent`,
+    mqtt
+      ? `${INDENT}ran ${formatDuration(summary.elapsedMs)}, ${plural(summary.devices, 'device')} in ${plural(fleetCount, 'fleet')}, ` +
+          `${plural(summary.workers, 'worker')}, ${formatBytes(summary.totals.bytes)} sent`
+      : `${INDENT}ran ${formatDuration(summary.elapsedMs)}, Modbus devices only`,
   )
 
-  for (const v of simVerdicts(summary, cores)) lines.push(`${INDENT}${verdictMark(v.level, c)} ${v.text}`)
+  if (mqtt) for (const v of simVerdicts(summary, cores)) lines.push(`${INDENT}${verdictMark(v.level, c)} ${v.text}`)
 
   lines.push('')
-  lines.push(...fleetTable(summary, c))
-  lines.push('')
+  if (mqtt) {
+    lines.push(...fleetTable(summary, c))
+    lines.push('')
+  }
+  if (summary.modbus) {
+    lines.push(...modbusLines(summary.modbus, c))
+    lines.push('')
+  }
 
-  lines.push(labelled('publish lag', latencyText(summary.publishLag, 'no messages published'), c))
-  lines.push(labelled('qos≥1 ack', latencyText(summary.ackLatency, 'no QoS 1/2 messages'), c))
-  lines.push(labelled('connect', connectText(summary), c))
+  if (mqtt) {
+    lines.push(labelled('publish lag', latencyText(summary.publishLag, 'no messages published'), c))
+    lines.push(labelled('qos≥1 ack', latencyText(summary.ackLatency, 'no QoS 1/2 messages'), c))
+    lines.push(labelled('connect', connectText(summary), c))
+  }
   const h = summary.health
   lines.push(
     labelled(
@@ -95,6 +108,20 @@ export function formatSimSummary(summary: SimSummary, opts: SummaryFormatOptions
   }
   if (summary.labelsFile) lines.push(labelled('labels', `anomaly labels → ${summary.labelsFile}`, c))
   return lines.join('\n')
+}
+
+/** One line per Modbus group: where it listens and what it answered. */
+function modbusLines(m: ModbusRunSummary, c: ChalkInstance): string[] {
+  const lines = m.groups.map((g) => {
+    const listeners = m.listeners.filter((l) => l.group === g.group)
+    const ports = listeners.map((l) => l.port).sort((a, b) => a - b)
+    const where = ports.length === 0 ? '' : ` on ${listeners[0].host}:${ports.length > 1 ? `${ports[0]}-${ports[ports.length - 1]}` : ports[0]}`
+    const problems = `${formatNumber(g.exceptions)} exceptions, ${formatNumber(g.unanswered)} unanswered`
+    const text = `${g.group}: ${plural(g.devices, 'device')}${where}, ${plural(g.requests, 'request')} (${g.exceptions + g.unanswered > 0 ? c.yellow(problems) : problems}), ${plural(g.writes, 'write')}`
+    return labelled('modbus', text, c)
+  })
+  if (m.mirrorErrors > 0) lines.push(labelled('modbus', c.red(`${plural(m.mirrorErrors, 'MQTT mirror error')}`), c))
+  return lines
 }
 
 const FLEET_COLUMNS: ColumnSpec[] = [

@@ -18,11 +18,18 @@ ${EXIT_CODES_HELP}`
     scenario: Args.string({description: 'Scenario file (YAML, version 1).', required: true}),
   }
 
-  async run(): Promise<{schemaVersion: 1; file: string; ok: true; fleets: number; devices: number}> {
+  async run(): Promise<{schemaVersion: 1; file: string; ok: true; fleets: number; devices: number; modbusGroups: number; modbusDevices: number}> {
     const {args} = await this.parse(SimLint)
     const scenario = loadScenario(args.scenario)
     const devices = expandDevices(scenario).length
-    if (!this.jsonEnabled()) process.stdout.write(`${args.scenario}: ok (${scenario.fleets.length} fleets, ${devices} devices)\n`)
-    return {schemaVersion: 1, file: args.scenario, ok: true, fleets: scenario.fleets.length, devices}
+    const {expandModbusDevices} = await import('../../sim/modbus/expand.js')
+    const modbusDevices = expandModbusDevices(scenario).length
+    const modbusGroups = scenario.modbus.length
+    if (!this.jsonEnabled()) {
+      const parts = [`${scenario.fleets.length} fleets, ${devices} devices`]
+      if (modbusGroups > 0) parts.push(`${modbusGroups} Modbus groups, ${modbusDevices} Modbus devices`)
+      process.stdout.write(`${args.scenario}: ok (${parts.join('; ')})\n`)
+    }
+    return {schemaVersion: 1, file: args.scenario, ok: true, fleets: scenario.fleets.length, devices, modbusGroups, modbusDevices}
   }
 }
