@@ -99,17 +99,8 @@ export function templateColumns(template: string): string[] {
   return [...template.matchAll(/\{([^{}]+)\}/g)].map((m) => m[1].trim())
 }
 
-/** A cell as a JSON value: numbers and booleans as such, empty as null, the rest as strings. */
-export function cellValue(cell: string): unknown {
-  if (cell === '') return null
-  if (/^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(cell)) {
-    const n = Number(cell)
-    if (Number.isFinite(n)) return n
-  }
-  if (cell === 'true') return true
-  if (cell === 'false') return false
-  return cell
-}
+/** A cell as a JSON value: the pipeline's one cell caster (records.ts), under the name this module's callers use. */
+export {castCell as cellValue} from '../records.js'
 
 const DELIMITERS = [',', ';', '\t', '|'] as const
 
