@@ -50,6 +50,8 @@ export class SinkRunner {
   private timer?: NodeJS.Timeout
   private waiters: (() => void)[] = []
   private oldestAt = 0
+  /** The interval of the queued partial batch expired while a write was in flight. */
+  private flushDue = false
   private closed = false
   readonly latency = new LatencySample()
   readonly counters: Omit<SinkCounters, 'latencyP50Ms' | 'latencyP99Ms'>
@@ -69,13 +71,26 @@ export class SinkRunner {
 
   async open(): Promise<void> {
     await this.sink.open(this.ctx)
-    if (this.settings.batchCount > 1) {
-      const every = Math.max(10, Math.min(this.settings.batchIntervalMs, 1000) / 2)
-      this.timer = setInterval(() => {
-        if (this.queue.length > 0 && performance.now() - this.oldestAt >= this.settings.batchIntervalMs) this.pump(true)
-      }, every)
-      this.timer.unref()
-    }
+  }
+
+  /**
+   * A partial batch is written `batchIntervalMs` after its first row arrived: one timer per partial batch, armed
+   * when a row enters an empty queue, so a 1 ms interval costs about 1 ms of latency, not a polling period.
+   */
+  private armTimer(): void {
+    if (this.timer || this.settings.batchCount <= 1 || this.closed) return
+    const wait = Math.max(0, this.settings.batchIntervalMs - (performance.now() - this.oldestAt))
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      if (this.queue.length === 0) return
+      if (this.writing) {
+        // Written as soon as the write in flight is done (see pump's finally).
+        this.flushDue = true
+        return
+      }
+      this.pump(true)
+    }, wait)
+    this.timer.unref()
   }
 
   /** Whether a row may be offered without waiting (block policy). */
@@ -101,6 +116,7 @@ export class SinkRunner {
     this.queue.push({record, acks, arrivedAt})
     if (this.queue.length > this.counters.maxQueued) this.counters.maxQueued = this.queue.length
     if (this.queue.length >= this.settings.batchCount) this.pump(false)
+    else this.armTimer()
   }
 
   /** Writes everything queued (end of run, or before close). */
@@ -124,7 +140,7 @@ export class SinkRunner {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    if (this.timer) clearInterval(this.timer)
+    if (this.timer) clearTimeout(this.timer)
     await this.sink.close()
   }
 
@@ -137,10 +153,12 @@ export class SinkRunner {
     if (!partial && this.queue.length < this.settings.batchCount) return
     const batch = this.queue.splice(0, this.settings.batchCount)
     if (this.queue.length > 0) this.oldestAt = performance.now()
+    this.flushDue = false
     this.wake()
     this.writing = this.writeBatch(batch).finally(() => {
       this.writing = undefined
-      if (this.queue.length >= this.settings.batchCount) this.pump(false)
+      if (this.queue.length >= this.settings.batchCount || (this.flushDue && this.queue.length > 0)) this.pump(true)
+      else if (this.queue.length > 0) this.armTimer()
     })
   }
 
