@@ -183,6 +183,34 @@ describeMosquitto('iotd tail, record and replay, run as a user runs them', () =>
     }
   })
 
+  it('--stats in a real terminal (tmux): one table, redrawn in place, busiest topic first', async () => {
+    const tmux = ['/usr/bin/tmux', '/usr/local/bin/tmux'].find((p) => existsSync(p))
+    if (!tmux) {
+      if (process.env.CI === 'true') throw new Error('tmux is not installed, and CI=true: install it so the terminal test runs')
+      return
+    }
+    const session = `iotd-stats-${process.pid}`
+    const socket = join(dir, 'tmux-stats.sock')
+    const tm = (...args: string[]) => execFileSync(tmux, ['-S', socket, ...args], {encoding: 'utf8'})
+    tm('new-session', '-d', '-s', session, '-x', '120', '-y', '20', `env -u CI -u FORCE_COLOR TERM=xterm-256color ${process.execPath} ${RUN} tail 'stx/#' --broker ${broker.url} --stats; sleep 30`)
+    try {
+      await expect.poll(() => /subscribed to/.test(tm('capture-pane', '-p', '-t', session)), {timeout: 20_000, interval: 250}).toBe(true)
+      const pub = await connectOnce({url: broker.url, clientId: 'stx-pub'})
+      for (let i = 0; i < 30; i++) await pub.publishAsync('stx/a', `{"v":${i}}`, {qos: 1})
+      await pub.publishAsync('stx/b', 'hello', {qos: 1})
+      pub.end(true)
+      let pane = ''
+      await expect.poll(() => /31 messages on 2 topics/.test((pane = tm('capture-pane', '-p', '-t', session))), {timeout: 10_000, interval: 250}).toBe(true)
+      // Wait for one more refresh: a table printed again below the old one (instead of over it) would show twice.
+      await new Promise((r) => setTimeout(r, 1500))
+      pane = tm('capture-pane', '-p', '-t', session)
+      expect(pane.match(/^topic\s+messages\s+msg\/s\s+last seen\s+size\s+avg size$/gm)).toHaveLength(1)
+      expect(pane).toMatch(/^stx\/a\s+30\s.*\n^stx\/b\s+1\s/m)
+    } finally {
+      tm('kill-server')
+    }
+  })
+
   it('replay of a file with bad rows: counted with row numbers, the rest published; --strict stops with exit 1', async () => {
     const file = join(ROOT, 'test/fixtures/csv/bad-timestamp.csv')
     const r = await runCli(['replay', file, '--broker', broker.url, '--max-speed', '--json'])
