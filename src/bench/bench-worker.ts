@@ -162,6 +162,7 @@ export class BenchWorker {
           messageLimit: pub.messageLimit,
           inflight: s.inflight,
           batch: s.batch,
+          startMs,
           measureFromUs,
           ackHistogram: () => this.hist.ack,
           wake: this.wake,

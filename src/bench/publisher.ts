@@ -33,6 +33,8 @@ export interface PublisherOptions {
   inflight: number
   /** Frames per write (one socket.write per batch). */
   batch: number
+  /** The run's common start, performance.now() ms of this thread. */
+  startMs: number
   /** Messages whose intended time is before this (bench µs) are the warm-up: sent, never counted. */
   measureFromUs: number
   /** Where publish -> PUBACK/PUBCOMP latency goes (µs, from the intended time); the worker swaps it each interval. */
@@ -111,6 +113,8 @@ export class BenchPublisher {
    * (drain, ack) that will call wake().
    */
   pump(nowMs: number): number {
+    // A timer may fire a little before the common start: nothing leaves before it (it would count as warm-up).
+    if (nowMs < this.o.startMs) return this.o.startMs
     const scheduler = this.o.scheduler
     while (!this.blocked()) {
       if (scheduler) {

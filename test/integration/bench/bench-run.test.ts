@@ -222,10 +222,11 @@ describeMosquitto('iotd bench: loss under QoS 0 overload, cross-checked with the
     const {counts, brokerCount} = outcome.result
     expect(counts.lost).toBeGreaterThan(0)
     expect(counts.lost).toBe((counts.expected ?? 0) - (counts.received ?? 0))
-    // The broker received everything the client sent; what it delivered to the subscriber is what the subscriber
-    // counted (give or take the few $SYS updates the count reader and readSys themselves received).
+    // The broker received everything the client sent, so `expected` is exact; and the subscribers cannot have
+    // received more than the broker says it sent them (mosquitto counts a delivery when it queues it, so messages
+    // still queued when the subscribers disconnect count as sent and not received).
     expect(brokerCount?.received).toBe(counts.sent)
-    expect(Math.abs(sentAfter - sentBefore - (counts.received ?? 0))).toBeLessThan(40)
+    expect(sentAfter - sentBefore).toBeGreaterThanOrEqual(counts.received ?? 0)
   }, 40_000)
 })
 
