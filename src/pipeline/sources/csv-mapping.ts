@@ -123,3 +123,49 @@ export function detectDelimiter(firstLine: string): string {
 
 /** Header names that mean "the time column" when none is named. */
 export const TIME_COLUMN_NAMES = ['ts', 'time', 'timestamp', 'datetime', 'date_time', 'date']
+
+/**
+ * The csv source's fast path: one line (no line break in it) split into fields, for the lines that need none of
+ * csv-parse's judgement: fields without a quote, or fields wholly quoted (`"a,""b"""`) whose closing quote is
+ * followed by the delimiter or the end of the line. Anything else (a quote inside a bare field, text after a
+ * closing quote, a quoted field still open at the end of the line, a CR) returns undefined and the caller hands the
+ * rest of the input to csv-parse, whose reading of odd files is the contract (test/fixtures/csv).
+ */
+export function splitCsvLine(line: string, delimiter: string): string[] | undefined {
+  if (line.indexOf('"') < 0) return line.indexOf('\r') < 0 ? line.split(delimiter) : undefined
+  if (line.indexOf('\r') >= 0) return undefined
+  const d = delimiter.charCodeAt(0)
+  const n = line.length
+  const row: string[] = []
+  let i = 0
+  for (;;) {
+    if (line.charCodeAt(i) === 34) {
+      let start = i + 1
+      let value = ''
+      for (let j = start; ; ) {
+        const q = line.indexOf('"', j)
+        if (q < 0) return undefined
+        if (line.charCodeAt(q + 1) === 34) {
+          value += line.slice(start, q + 1)
+          j = start = q + 2
+          continue
+        }
+        value += line.slice(start, q)
+        i = q + 1
+        break
+      }
+      row.push(value)
+      if (i === n) return row
+      if (line.charCodeAt(i) !== d) return undefined
+      i++
+    } else {
+      const e = line.indexOf(delimiter, i)
+      const end = e < 0 ? n : e
+      const q = line.indexOf('"', i)
+      if (q >= 0 && q < end) return undefined
+      row.push(line.slice(i, end))
+      if (e < 0) return row
+      i = e + 1
+    }
+  }
+}
