@@ -195,9 +195,10 @@ export class BenchWorker {
     let allDone = true
     for (const p of this.publishers) {
       if (p.done) continue
-      allDone = false
       const at = p.pump(now)
       if (at < next) next = at
+      // Asked after the pump: the one that just sent its last message is done now, and nothing else would wake us.
+      if (!p.done) allDone = false
     }
     if (allDone && !this.publishersDoneSent && this.publishers.length > 0) {
       this.publishersDoneSent = true

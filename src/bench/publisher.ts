@@ -156,8 +156,11 @@ export class BenchPublisher {
     this.sentTotal += count
     const bytes = count === frames.count ? frames.buffer : frames.buffer.subarray(0, count * frames.frameBytes)
     const ok = this.socket.write(bytes, () => {
+      // Wake the loop only for a publisher that was waiting for a buffer: a wake per write would spin the loop in
+      // tiny batches (a write each), which costs more than the messages.
+      const waited = this.free.length === 0
       this.free.push(frames)
-      this.o.wake()
+      if (waited) this.o.wake()
     })
     if (!ok) {
       this.waitingDrain = true
@@ -172,7 +175,7 @@ export class BenchPublisher {
 
   private onData(chunk: Buffer): void {
     const nowUs = benchNowMicros()
-    let freed = false
+    const wasBlocked = this.blocked()
     try {
       this.reader.push(
         chunk,
@@ -185,7 +188,6 @@ export class BenchPublisher {
           }
           if ((type === 'puback' && this.o.qos === 1) || (type === 'pubcomp' && this.o.qos === 2)) {
             this.settle(packetId, nowUs, reasonCode)
-            freed = true
             return
           }
           this.fail(`publisher ${this.o.id}: unexpected ${type.toUpperCase()} for packet id ${packetId}`)
@@ -199,7 +201,8 @@ export class BenchPublisher {
       this.fail(`publisher ${this.o.id}: ${(err as Error).message}`)
       this.socket.destroy()
     }
-    if (freed) this.o.wake()
+    // Acknowledgements that reopened a full window let the publisher send again.
+    if (wasBlocked && !this.blocked()) this.o.wake()
   }
 
   private settle(packetId: number, nowUs: number, reasonCode: number): void {
