@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {cellValue, detectDelimiter, templateColumns, timeParser, topicTemplate} from '../../../src/pipeline/sources/csv-mapping.js'
+import {cellValue, detectDelimiter, plainDecimal, templateColumns, timeParser, topicTemplate} from '../../../src/pipeline/sources/csv-mapping.js'
 
 describe('csv mapping', () => {
   it('parses each time format to epoch ms (UTC for zoneless times)', () => {
@@ -40,5 +40,25 @@ describe('csv mapping', () => {
 
   it('casts cells to JSON values', () => {
     expect([cellValue('21.5'), cellValue('-3'), cellValue('1e3'), cellValue('true'), cellValue(''), cellValue('abc'), cellValue('12abc')]).toEqual([21.5, -3, 1000, true, null, 'abc', '12abc'])
+  })
+
+  it('plainDecimal reads plain decimals as Number() does and leaves everything else to the general path', () => {
+    let seed = 1
+    const rand = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648)
+    for (let n = 0; n < 20_000; n++) {
+      const int = String(Math.floor(rand() * 10 ** Math.floor(rand() * 14)))
+      const frac = rand() < 0.6 ? `.${String(Math.floor(rand() * 10 ** (1 + Math.floor(rand() * 6)))).padStart(1 + Math.floor(rand() * 3), '0')}` : ''
+      const text = `${rand() < 0.2 ? '-' : ''}${int}${frac}`
+      const got = plainDecimal(text)
+      if (got !== undefined) expect(Object.is(got, Number(text)), text).toBe(true)
+      expect(Object.is(got ?? cellValue(text), cellValue(text)), text).toBe(true)
+    }
+    expect(plainDecimal('21.34')).toBe(21.34)
+    expect(Object.is(plainDecimal('-0'), -0)).toBe(true)
+    for (const other of ['', '-', '1.', '.5', '1e3', ' 1', '1 ', '0x10', '1.2.3', '12345678901234567', 'abc']) expect(plainDecimal(other), other).toBeUndefined()
+    // Past 15 digits the general path reads it (epoch µs with a fraction, for one).
+    expect(timeParser('epoch-us')('1767225600123456.5')).toBe(1767225600123456.5 / 1000)
+    expect(timeParser('epoch-ms')(' 1767225600123 ')).toBe(1767225600123)
+    expect(timeParser('epoch-ms')('1767225600123x')).toBeNaN()
   })
 })
