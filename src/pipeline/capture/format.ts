@@ -4,6 +4,7 @@
  * `iotd replay` and the csv source read it (here). Kept free of streams so each rule is a pure, tested function.
  */
 import {isUtf8} from 'node:buffer'
+import {plainDecimal} from '../sources/csv-mapping.js'
 
 export const CAPTURE_COLUMNS = ['ts', 'topic', 'qos', 'retain', 'encoding', 'payload'] as const
 export const CAPTURE_COLUMNS_WITH_PROPERTIES = [...CAPTURE_COLUMNS, 'properties'] as const
@@ -68,6 +69,9 @@ export function decodePayload(text: string, encoding: string): Buffer | string {
  * year 5138 in ms, so every real capture falls clearly on one side. Returns epoch ms, or an error string.
  */
 export function parseCaptureTs(text: string): number | string {
+  // The common case (plain digits) without a regex; plainDecimal is exact, the same number as Number().
+  const fast = text.charCodeAt(0) === 45 ? undefined : plainDecimal(text)
+  if (fast !== undefined) return fast >= 1e14 ? fast / 1000 : fast
   const t = text.trim()
   if (!/^\d+(\.\d+)?$/.test(t)) return `bad timestamp "${clip(t)}" (epoch µs or ms expected)`
   const n = Number(t)
@@ -136,14 +140,19 @@ export function parseCaptureRow(row: readonly string[], layout: CaptureLayout): 
   if (typeof ts === 'string') return ts
   const topic = row[layout.topic] ?? ''
   if (topic === '') return 'empty topic'
-  if (/[+#\0]/.test(topic)) return `topic "${clip(topic)}" contains a wildcard or NUL`
-  const qosText = layout.qos >= 0 ? (row[layout.qos] ?? '').trim() : '0'
+  if (topic.indexOf('+') >= 0 || topic.indexOf('#') >= 0 || topic.indexOf('\0') >= 0) return `topic "${clip(topic)}" contains a wildcard or NUL`
+  // The cells iotd writes ('0', '1', 'utf8') are taken as they are; anything else is trimmed and lower-cased first.
+  const qosCell = layout.qos >= 0 ? (row[layout.qos] ?? '') : '0'
+  const qosText = qosCell === '0' || qosCell === '1' || qosCell === '2' ? qosCell : qosCell.trim()
   if (!/^[012]?$/.test(qosText)) return `bad qos "${clip(qosText)}" (0, 1 or 2)`
-  const retainText = layout.retain >= 0 ? (row[layout.retain] ?? '').trim().toLowerCase() : '0'
+  const retainCell = layout.retain >= 0 ? (row[layout.retain] ?? '') : '0'
+  const retainText = retainCell === '0' || retainCell === '1' ? retainCell : retainCell.trim().toLowerCase()
   if (!['', '0', '1', 'true', 'false'].includes(retainText)) return `bad retain "${clip(retainText)}" (0 or 1)`
-  const payload = decodePayload(row[layout.payload] ?? '', layout.encoding >= 0 ? (row[layout.encoding] ?? '').trim().toLowerCase() : 'utf8')
+  const encodingCell = layout.encoding >= 0 ? (row[layout.encoding] ?? '') : 'utf8'
+  const payload = decodePayload(row[layout.payload] ?? '', encodingCell === 'utf8' ? encodingCell : encodingCell.trim().toLowerCase())
   if (typeof payload === 'string') return payload
-  const message: CaptureMessage = {tsMs: ts, topic, qos: Number(qosText || 0) as 0 | 1 | 2, retain: retainText === '1' || retainText === 'true', payload}
+  const qos = qosText === '1' ? 1 : qosText === '2' ? 2 : 0
+  const message: CaptureMessage = {tsMs: ts, topic, qos, retain: retainText === '1' || retainText === 'true', payload}
   const propsText = layout.properties >= 0 ? (row[layout.properties] ?? '').trim() : ''
   if (propsText) {
     let props: unknown

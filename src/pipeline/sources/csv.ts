@@ -174,15 +174,15 @@ export class CsvSource implements Source {
             }
             continue
           }
-          let line = text.slice(pos, end)
+          let lineEnd = end
           let row: string[] | undefined
           // Under CRLF line ends a bare LF is not a line end to csv-parse: such a line is csv-parse's to read.
-          const cr = line.endsWith('\r')
-          if (nl >= 0 && cr && crlf !== false) line = line.slice(0, -1)
+          const cr = end > pos && text.charCodeAt(end - 1) === 13
+          if (nl >= 0 && cr && crlf !== false) lineEnd--
           if (nl >= 0 && crlf === true && !cr) row = undefined
-          else if (line.length > MAX_FAST_LINE) row = undefined
-          else if (line === '') row = EMPTY_ROW
-          else row = splitCsvLine(line, delimiter)
+          else if (lineEnd - pos > MAX_FAST_LINE) row = undefined
+          else if (lineEnd === pos) row = EMPTY_ROW
+          else row = splitCsvLine(text, delimiter, pos, lineEnd, nextCr)
           if (row === undefined) {
             rest = text.slice(pos)
             break
@@ -335,7 +335,7 @@ export class CsvSource implements Source {
         ts: m.tsMs,
         topic: m.topic,
         payload: m.payload,
-        meta: {source, topic: m.topic, qos: m.qos, retain: m.retain, position: `${file} row ${rowNumber}`},
+        meta: new RowMeta(source, m.topic, m.qos, m.retain, file, rowNumber),
       }
       if (m.properties) record.meta.properties = m.properties
       return record
@@ -418,6 +418,7 @@ export class CsvSource implements Source {
 
 /** A row's meta; its `position` text is made only when something reports it (a dead letter, an error). */
 class RowMeta implements RecordMeta {
+  declare properties?: Record<string, unknown>
   readonly #file: string
   readonly #row: number
   constructor(

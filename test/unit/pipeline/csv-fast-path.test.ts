@@ -95,6 +95,8 @@ describe('csv fast path', () => {
     expect(splitCsvLine('a,"open', ',')).toBeUndefined()
     expect(splitCsvLine('a,b"c', ',')).toBeUndefined()
     expect(splitCsvLine('a,b\r', ',')).toBeUndefined()
+    // A line inside a larger text: only [start, end) is read.
+    expect(splitCsvLine('x\n"a""b",c\ny', ',', 2, 10)).toEqual(['a"b', 'c'])
   })
 
   it('random capture files read as csv-parse reads them, row numbers included', async () => {
