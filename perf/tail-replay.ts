@@ -42,13 +42,15 @@ interface Run {
   stdout: string
   stderr: string
   maxRssKb?: number
+  /** User + system CPU seconds of the CLI process (every thread), from GNU time. */
+  cpuSeconds?: number
   lines: number
 }
 
 /** Runs the CLI under /usr/bin/time for the peak RSS; counts stdout lines without keeping them when asked. */
 function cli(args: string[], opts: {keepStdout?: boolean; onStderr?: (s: string) => void} = {}): {done: Promise<Run>; kill: (sig: NodeJS.Signals) => void} {
   // Its own process group: GNU time ignores SIGINT while its child runs, so signals go to the group.
-  const child = spawn('/usr/bin/time', ['-f', 'IOTD_MAXRSS_KB %M', process.execPath, RUN, ...args], {cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true})
+  const child = spawn('/usr/bin/time', ['-f', 'IOTD_MAXRSS_KB %M IOTD_CPU %U %S', process.execPath, RUN, ...args], {cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true})
   let stdout = ''
   let stderr = ''
   let lines = 0
@@ -63,7 +65,8 @@ function cli(args: string[], opts: {keepStdout?: boolean; onStderr?: (s: string)
   const done = new Promise<Run>((resolve) =>
     child.on('close', (code) => {
       const m = /IOTD_MAXRSS_KB (\d+)/.exec(stderr)
-      resolve({code, stdout, stderr, lines, maxRssKb: m ? Number(m[1]) : undefined})
+      const c = /IOTD_CPU ([\d.]+) ([\d.]+)/.exec(stderr)
+      resolve({code, stdout, stderr, lines, maxRssKb: m ? Number(m[1]) : undefined, cpuSeconds: c ? Number(c[1]) + Number(c[2]) : undefined})
     }),
   )
   return {done, kill: (sig) => child.pid && process.kill(-child.pid, sig)}
@@ -96,7 +99,8 @@ async function replayMax(broker: Mosquitto): Promise<void> {
     await new Promise((res) => setTimeout(res, 2100))
     const after = Number(await broker.readSys('broker/publish/messages/received').catch(() => '0'))
     rates.push(s.achievedRate)
-    console.log(`replay-max run ${r + 1}: ${s.published} published in ${(s.durationMs / 1000).toFixed(2)} s = ${Math.round(s.achievedRate)} msg/s (broker counted ${after - before}); peak RSS ${Math.round((run.maxRssKb ?? 0) / 1024)} MiB; ${load()}`)
+    const cpuPerM = run.cpuSeconds === undefined ? 'n/a' : ((run.cpuSeconds * 1e6) / rows).toFixed(2)
+    console.log(`replay-max run ${r + 1}: ${s.published} published in ${(s.durationMs / 1000).toFixed(2)} s = ${Math.round(s.achievedRate)} msg/s (broker counted ${after - before}); peak RSS ${Math.round((run.maxRssKb ?? 0) / 1024)} MiB; ${cpuPerM} CPU-s per 1 M rows (whole process, start-up included); ${load()}`)
   }
   console.log(`replay-max median: ${Math.round(median(rates))} msg/s over ${rows} rows`)
 }
