@@ -5,6 +5,7 @@
  *
  *   npm run build && node --import tsx perf/bench-throughput.ts [pub-qos0] [e2e-qos0] [pub-qos1] [rate-accuracy]
  *                                                          [peer-mqttx-qos0] [peer-mqttx-qos1] [--runs 3] [--duration 10s]
+ *   PUBLISHERS=30 … sets the publishing connections (default 10); E2E_RATE, ACCURACY_RATE the open-model rates.
  *
  * Side by side with MQTTX CLI's `bench pub` (peer-* cases): set MQTTX_BIN to the bin/index.js of an MQTTX CLI you
  * built yourself; this harness only runs it (MQTTX prints no summary, so its rate is the broker's count over the
@@ -90,16 +91,19 @@ function row(r: ResultJson, latency?: string): Row {
   }
 }
 
+/** Publishing connections (PUBLISHERS env, default 10): mosquitto takes more per second from more connections. */
+const PUBLISHERS = process.env.PUBLISHERS ?? '10'
+
 const CASES: Record<string, (broker: Mosquitto, durationMs: number) => Promise<Row>> = {
   /** QoS 0, 100 B, 10 connections, saturation: pre-encoded frames as fast as the sockets take them. */
   'pub-qos0': async (broker, durationMs) =>
-    row(await iotdBench(broker, ['bench', 'pub', '-c', '10', '-q', '0', '-s', '100B', '--rate', 'max', '-d', `${durationMs}ms`], durationMs)),
+    row(await iotdBench(broker, ['bench', 'pub', '-c', PUBLISHERS, '-q', '0', '-s', '100B', '--rate', 'max', '-d', `${durationMs}ms`], durationMs)),
   /** QoS 0 end to end into one subscriber at a fixed rate, every message's latency recorded. */
   'e2e-qos0': async (broker, durationMs) =>
-    row(await iotdBench(broker, ['bench', '-c', '10', '--subscribers', '1', '-q', '0', '-s', '100B', '-r', process.env.E2E_RATE ?? '220000/s', '-d', `${durationMs}ms`], durationMs), 'latency'),
+    row(await iotdBench(broker, ['bench', '-c', PUBLISHERS, '--subscribers', '1', '-q', '0', '-s', '100B', '-r', process.env.E2E_RATE ?? '220000/s', '-d', `${durationMs}ms`], durationMs), 'latency'),
   /** QoS 1 publish-only with 1,024 messages in flight per connection. */
   'pub-qos1': async (broker, durationMs) =>
-    row(await iotdBench(broker, ['bench', 'pub', '-c', '10', '-q', '1', '-s', '100B', '--rate', 'max', '--inflight', '1024', '-d', `${durationMs}ms`], durationMs), 'ack'),
+    row(await iotdBench(broker, ['bench', 'pub', '-c', PUBLISHERS, '-q', '1', '-s', '100B', '--rate', 'max', '--inflight', '1024', '-d', `${durationMs}ms`], durationMs), 'ack'),
   /** Open model at a rate the client sustains: achieved against target over 30 s. */
   'rate-accuracy': async (broker) => {
     const r = await iotdBench(broker, ['bench', '-c', '10', '-q', '0', '-r', process.env.ACCURACY_RATE ?? '50000/s', '-d', '30s'], 30_000)
