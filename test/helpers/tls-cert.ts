@@ -1,5 +1,5 @@
 import {execFileSync} from 'node:child_process'
-import {mkdtempSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -25,4 +25,30 @@ export function selfSignedCertificate(prefix = 'iotd-tls-'): {dir: string; key: 
     '-keyout', key, '-out', cert,
   ], {stdio: 'ignore'})
   return {dir, key, cert}
+}
+
+export interface TlsBroker {
+  url: string
+  /** The broker's self-signed certificate (PEM), to pass as the CA. */
+  cert: string
+  close(): Promise<void>
+}
+
+/** aedes behind TLS with a fresh self-signed certificate, on an OS-assigned port of 127.0.0.1. */
+export async function startTlsAedes(prefix = 'iotd-tls-'): Promise<TlsBroker> {
+  const {Aedes} = await import('aedes')
+  const {createServer} = await import('node:tls')
+  const files = selfSignedCertificate(prefix)
+  const aedes = await Aedes.createBroker()
+  const server = createServer({key: readFileSync(files.key), cert: readFileSync(files.cert)}, aedes.handle)
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
+  return {
+    url: `mqtts://127.0.0.1:${(server.address() as {port: number}).port}`,
+    cert: files.cert,
+    async close() {
+      await new Promise<void>((r) => aedes.close(() => r()))
+      await new Promise((r) => server.close(r))
+      rmSync(files.dir, {recursive: true, force: true})
+    },
+  }
 }

@@ -1,9 +1,5 @@
-import {readFileSync, rmSync} from 'node:fs'
-import {createServer as createTlsServer} from 'node:tls'
-import {join} from 'node:path'
-import {Aedes} from 'aedes'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {opensslAvailable, selfSignedCertificate} from '../../helpers/tls-cert.js'
+import {opensslAvailable, startTlsAedes, type TlsBroker} from '../../helpers/tls-cert.js'
 import {buildLoadProfile} from '../../../src/bench/load-profile.js'
 import {runBench, type BenchRequest} from '../../../src/bench/run-bench.js'
 import {IotdError} from '../../../src/errors.js'
@@ -13,23 +9,13 @@ import {IotdError} from '../../../src/errors.js'
 if (!opensslAvailable) process.stderr.write('NOTICE: skipping the bench TLS tests: openssl is not installed\n')
 
 describe.skipIf(!opensslAvailable)('iotd bench over TLS against aedes behind a self-signed certificate', () => {
-  let dir: string
+  let broker: TlsBroker
   let url: string
-  let closeAll: () => Promise<void>
-
   beforeAll(async () => {
-    dir = selfSignedCertificate('iotd-bench-tls-').dir
-    const aedes = await Aedes.createBroker()
-    const server = createTlsServer({key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem'))}, aedes.handle)
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
-    url = `mqtts://127.0.0.1:${(server.address() as {port: number}).port}`
-    closeAll = async () => {
-      await new Promise<void>((r) => aedes.close(() => r()))
-      await new Promise((r) => server.close(r))
-      rmSync(dir, {recursive: true, force: true})
-    }
+    broker = await startTlsAedes('iotd-bench-tls-')
+    url = broker.url
   })
-  afterAll(() => closeAll())
+  afterAll(() => broker.close())
 
   const request = (tls: BenchRequest['tls']): BenchRequest => ({
     mode: 'e2e',
@@ -60,7 +46,7 @@ describe.skipIf(!opensslAvailable)('iotd bench over TLS against aedes behind a s
   })
 
   it('with the CA, every message goes through the TLS connections', async () => {
-    const outcome = await runBench(request({ca: join(dir, 'cert.pem')}))
+    const outcome = await runBench(request({ca: broker.cert}))
     expect(outcome.result.counts.sent).toBe(500)
     expect(outcome.result.counts.acked).toBe(500)
     expect(outcome.result.counts.received).toBe(500)

@@ -1,7 +1,5 @@
-import {readFileSync, rmSync} from 'node:fs'
 import {createServer, type Server, type Socket} from 'node:net'
-import {join} from 'node:path'
-import {createServer as createTlsServer} from 'node:tls'
+import {dirname, join} from 'node:path'
 import {Aedes} from 'aedes'
 import type {MqttClient} from 'mqtt'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
@@ -10,7 +8,7 @@ import {MqttConnectError} from '../../../src/net/connect-errors.js'
 import {startEmbeddedBroker, type EmbeddedBroker} from '../../../src/net/embedded-broker.js'
 import {connectOnce, connectWithRetry, createMqttClient, type ClientOptions} from '../../../src/net/mqtt-connection.js'
 import {freePort} from '../../helpers/ports.js'
-import {opensslAvailable, selfSignedCertificate} from '../../helpers/tls-cert.js'
+import {opensslAvailable, startTlsAedes, type TlsBroker} from '../../helpers/tls-cert.js'
 
 const clients: MqttClient[] = []
 afterEach(() => {
@@ -198,23 +196,13 @@ describe('connection failures', () => {
 if (!opensslAvailable) process.stderr.write('NOTICE: skipping the TLS tests: openssl is not installed\n')
 
 describe.skipIf(!opensslAvailable)('TLS (mqtts://) against aedes behind a self-signed certificate', () => {
-  let dir: string
+  let broker: TlsBroker
   let url: string
-  let closeAll: () => Promise<void>
-
   beforeAll(async () => {
-    dir = selfSignedCertificate('iotd-tls-').dir
-    const aedes = await Aedes.createBroker()
-    const server = createTlsServer({key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem'))}, aedes.handle)
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
-    url = `mqtts://127.0.0.1:${(server.address() as {port: number}).port}`
-    closeAll = async () => {
-      await new Promise<void>((r) => aedes.close(() => r()))
-      await new Promise((r) => server.close(r))
-      rmSync(dir, {recursive: true, force: true})
-    }
+    broker = await startTlsAedes('iotd-tls-')
+    url = broker.url
   })
-  afterAll(() => closeAll())
+  afterAll(() => broker.close())
 
   it('verifies certificates by default and fails with a TLS error', async () => {
     const err = await connectOnce({url, clientId: 'strict'}).catch((e: unknown) => e)
@@ -229,13 +217,13 @@ describe.skipIf(!opensslAvailable)('TLS (mqtts://) against aedes behind a self-s
   })
 
   it('connects with the CA given, and binds a source address over TLS', async () => {
-    const client = keep(await connectOnce({url, clientId: 'with-ca', tls: {ca: join(dir, 'cert.pem')}, sourceAddress: '127.0.0.4'}))
+    const client = keep(await connectOnce({url, clientId: 'with-ca', tls: {ca: broker.cert}, sourceAddress: '127.0.0.4'}))
     expect(client.connected).toBe(true)
     expect((client.stream as Socket).localAddress).toBe('127.0.0.4')
-    expect(await roundtrip(url, {tls: {ca: join(dir, 'cert.pem')}})).toBe('iotd/test/a=hello')
+    expect(await roundtrip(url, {tls: {ca: broker.cert}})).toBe('iotd/test/a=hello')
   })
 
   it('reports an unreadable CA file as a usage error naming the file', () => {
-    expect(() => createMqttClient({url, clientId: 'x', tls: {ca: join(dir, 'missing.pem')}})).toThrow(/cannot read the TLS CA file .*missing\.pem \(ENOENT\)/)
+    expect(() => createMqttClient({url, clientId: 'x', tls: {ca: join(dirname(broker.cert), 'missing.pem')}})).toThrow(/cannot read the TLS CA file .*missing\.pem \(ENOENT\)/)
   })
 })
