@@ -144,8 +144,12 @@ describeMosquitto('iotd bench runner against mosquitto', () => {
 
   it('subscribe-only counts duplicates, reordering and holes in what another publisher sends', async () => {
     const port = broker.port
+    // Sent once the subscriber is measuring: the runner logs "clients connected" just before the common start.
+    let measuring!: () => void
+    const started = new Promise<void>((resolve) => (measuring = resolve))
     const sending = (async () => {
-      await new Promise((r) => setTimeout(r, 1200))
+      await started
+      await new Promise((r) => setTimeout(r, 300))
       const socket = await openRawConnection({host: '127.0.0.1', port, clientId: 'it-crafted-publisher', protocolVersion: 4})
       socket.resume()
       const frames = buildPublishBatch({topic: 'crafted/7', qos: 0, payloadBytes: 64, protocolVersion: 4, publisher: 7}, 1)
@@ -158,7 +162,19 @@ describeMosquitto('iotd bench runner against mosquitto', () => {
       await new Promise((r) => setTimeout(r, 200))
       socket.destroy()
     })()
-    const outcome = await runBench(request(broker.url, {rate: 'max'}, {mode: 'sub', publishers: 0, subscribers: 1, topic: 'crafted/#', durationMs: 2500, brokerCount: false}))
+    const outcome = await runBench(
+      request(broker.url, {rate: 'max'}, {
+        mode: 'sub',
+        publishers: 0,
+        subscribers: 1,
+        topic: 'crafted/#',
+        durationMs: 2500,
+        brokerCount: false,
+        onLog: (line) => {
+          if (/clients connected/.test(line)) measuring()
+        },
+      }),
+    )
     await sending
     const {counts} = outcome.result
     expect(counts.received).toBe(8)

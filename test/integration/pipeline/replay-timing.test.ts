@@ -109,7 +109,8 @@ describeMosquitto('replay timing against mosquitto', () => {
     const seen = l.arrivals.at(-1)! - l.arrivals[0]
     expect(seen).toBeGreaterThan(span / 10 - bound(5))
     expect(seen).toBeLessThan(span / 10 + bound(20))
-    expect(summary.timing!.p99).toBeLessThanOrEqual(bound(2))
+    // The 2 ms p99 is the 1× figure; ten times denser, a busy machine shows in the tail sooner.
+    expect(summary.timing!.p99).toBeLessThanOrEqual(bound(5))
   })
 
   it('--rate paces by the open-loop scheduler, ignoring the recorded timing', async () => {
