@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../cli/base-command.js'
+import {mqttSourceFromFlags} from '../cli/mqtt-source-flags.js'
 import {parseDurationFlag} from '../cli/flag-parsers.js'
 import {EXIT_CODES} from '../errors.js'
 import {sizeFlag} from '../pipeline/tools/flag-values.js'
@@ -61,17 +62,7 @@ ${EXIT_CODES_HELP}`
     const {formatRecordSummary} = await import('../pipeline/tools/summaries.js')
     let lastLine = 0
     const summary = await runRecord({
-      source: {
-        url: flags.broker,
-        topics,
-        qos: flags.qos as 0 | 1 | 2,
-        protocol: flags['mqtt-version'] as '3.1.1' | '5',
-        username: flags.username,
-        password: flags.password,
-        clientId: flags['client-id'],
-        insecure: flags.insecure,
-        connectAttempts: 3,
-      },
+      source: mqttSourceFromFlags(flags, topics),
       out: flags.out,
       where: flags.where,
       count: flags.count,

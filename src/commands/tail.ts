@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../cli/base-command.js'
+import {mqttSourceFromFlags} from '../cli/mqtt-source-flags.js'
 import {parseDurationFlag} from '../cli/flag-parsers.js'
 import {sizeFlag} from '../pipeline/tools/flag-values.js'
 import {EXIT_CODES, UsageError} from '../errors.js'
@@ -70,18 +71,7 @@ ${EXIT_CODES_HELP}`
     const {runTail} = await import('../pipeline/tools/tail.js')
     const {formatTailSummary} = await import('../pipeline/tools/summaries.js')
     const summary = await runTail({
-      source: {
-        url: flags.broker,
-        topics,
-        qos: flags.qos as 0 | 1 | 2,
-        protocol: flags['mqtt-version'] as '3.1.1' | '5',
-        username: flags.username,
-        password: flags.password,
-        clientId: flags['client-id'],
-        insecure: flags.insecure,
-        retained: flags['retained-only'] ? 'only' : flags.retained ? 'include' : 'exclude',
-        connectAttempts: 3,
-      },
+      source: {...mqttSourceFromFlags(flags, topics), retained: flags['retained-only'] ? 'only' : flags.retained ? 'include' : 'exclude'},
       format: flags.format as 'text',
       where: flags.where,
       fields: flags.fields?.split(',').map((s) => s.trim()).filter(Boolean),
