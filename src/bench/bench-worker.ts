@@ -335,7 +335,9 @@ export class BenchWorker {
       counts.errors += p.counters.errors
       worstScheduleLagMs = Math.max(worstScheduleLagMs, p.worstLagMs)
     })
+    let lastArrivalUs = 0
     for (const s of this.subscribers) {
+      lastArrivalUs = Math.max(lastArrivalUs, s.lastArrivalUs)
       counts.received += s.counters.received
       counts.distinct += s.counters.distinct
       counts.duplicates += s.counters.duplicates
@@ -359,6 +361,7 @@ export class BenchWorker {
       connect: encodeAndReset(h.connect),
       eventLoopLagP99Ms: this.loopDelay.count > 0 ? this.loopDelay.percentile(99) / 1e6 : 0,
       worstScheduleLagMs,
+      lastArrivalUs,
     }
     this.loopDelay.reset()
     this.lastStatsAt = now

@@ -106,6 +106,8 @@ export interface BenchWorkerStats {
   eventLoopLagP99Ms: number
   /** Worst lag of a sent message behind its intended time so far, ms. */
   worstScheduleLagMs: number
+  /** Bench-clock µs of the last measured delivery to any of this worker's subscribers; 0 before the first. */
+  lastArrivalUs: number
 }
 
 export type ToBenchWorker =

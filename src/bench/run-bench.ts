@@ -278,11 +278,13 @@ export async function runBench(req: BenchRequest): Promise<BenchOutcome> {
     let intervalHist = {latency: createHistogram(), uncorrected: createHistogram(), ack: createHistogram(), connect: createHistogram()}
     let workerLoopLag = 0
     let worstScheduleLagMs = 0
+    let lastArrivalUs = 0
     const absorb = (stats: BenchWorkerStats): void => {
       latest.set(stats.workerId, stats)
       for (const d of ['latency', 'uncorrected', 'ack', 'connect'] as const) mergeEncoded(stats[d], runHist[d], intervalHist[d])
       workerLoopLag = Math.max(workerLoopLag, stats.eventLoopLagP99Ms)
       worstScheduleLagMs = Math.max(worstScheduleLagMs, stats.worstScheduleLagMs)
+      lastArrivalUs = Math.max(lastArrivalUs, stats.lastArrivalUs)
     }
     const totals = (): BenchWorkerCounts => {
       const t: BenchWorkerCounts = {planned: 0, sent: 0, sentTotal: 0, acked: 0, dropped: 0, late: 0, errors: 0, received: 0, distinct: 0, duplicates: 0, reordered: 0, foreign: 0, holes: 0, connected: 0, attempts: 0}
@@ -506,6 +508,10 @@ export async function runBench(req: BenchRequest): Promise<BenchOutcome> {
     const measuredMs = Math.max(1, stoppedAtMs - startedAtMs - req.warmupMs)
     const achieved = mode === 'conn' ? (final.connected * 1000) / connectPhaseMs : (final.sent * 1000) / measuredMs
     const rcv = counts.received
+    // A broker that falls behind keeps delivering after the last send: the received rate is over the time the
+    // deliveries took (window start to the last arrival), not over the sending window, or a backlog drained
+    // after the run would count as throughput. startAtUs and arrivals are on the same bench clock.
+    const receivingMs = rcv === null ? null : Math.max(measuredMs, lastArrivalUs / 1000 - startedAtMs - req.warmupMs)
     const result: BenchResult = {
       schemaVersion: BENCH_RESULT_SCHEMA_VERSION,
       meta: {
@@ -541,7 +547,8 @@ export async function runBench(req: BenchRequest): Promise<BenchOutcome> {
         // What the schedule called for over the measured window.
         targetPerSec: profile.kind !== 'rate' ? null : mode === 'conn' ? ratePlan(profile).rateAt(0) * shardFraction : (counts.planned * 1000) / measuredMs,
         achievedPerSec: achieved,
-        receivedPerSec: rcv === null ? null : (rcv * 1000) / measuredMs,
+        receivedPerSec: rcv === null || receivingMs === null ? null : (rcv * 1000) / receivingMs,
+        receivingMs: receivingMs ?? undefined,
       },
       brokerCount,
       health: {

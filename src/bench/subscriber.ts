@@ -50,6 +50,8 @@ export interface SubscriberOptions {
 export class BenchSubscriber {
   readonly counters: SubscriberCounters = {received: 0, distinct: 0, duplicates: 0, reordered: 0, foreign: 0, errors: 0}
   readonly sequences: PublisherSequences
+  /** Bench-clock µs of the last measured delivery (0 before the first): where the receiving window ends. */
+  lastArrivalUs = 0
   private readonly reader: PublishReader
   private readonly header: LatencyHeader = {publisher: 0, seq: 0, intendedUs: 0, sentUs: 0}
   private readonly pubacks: PubackWriter
@@ -85,6 +87,7 @@ export class BenchSubscriber {
       const arrival = this.sequences.record(h.publisher, h.seq)
       if (h.intendedUs < this.measureFromUs) return
       this.counters.received++
+      this.lastArrivalUs = nowUs
       if (arrival === 'duplicate' || arrival === 'stale') {
         this.counters.duplicates++
         return

@@ -58,6 +58,8 @@ export function mergeResults(results: readonly BenchResult[], options: MergeOpti
       targetPerSec: sumOrNull(results.map((r) => r.rate.targetPerSec)),
       achievedPerSec: sum(results.map((r) => r.rate.achievedPerSec)),
       receivedPerSec: sumOrNull(results.map((r) => r.rate.receivedPerSec)),
+      // The shards' deliveries ran until the slowest one's last arrival.
+      receivingMs: results.some((r) => r.rate.receivingMs === undefined) ? undefined : Math.max(...results.map((r) => r.rate.receivingMs as number)),
     },
     brokerCount: null,
     health: mergeHealth(results.map((r) => r.health)),

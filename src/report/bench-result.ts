@@ -107,7 +107,12 @@ export const benchCountsSchema = z
 export const benchRateSchema = z.object({
   targetPerSec: perSecond.nullable().describe('null in the saturation model.'),
   achievedPerSec: perSecond.describe('sent / measured window: messages, or connections in conn mode.'),
-  receivedPerSec: perSecond.nullable(),
+  receivedPerSec: perSecond.nullable().describe('received / receiving window (receivingMs).'),
+  receivingMs: z
+    .number()
+    .nonnegative()
+    .optional()
+    .describe('From the start of the measured window to the last measured delivery, at least the measured window: longer when the broker fell behind and delivered after the last send.'),
 })
 
 export const brokerCountSchema = z

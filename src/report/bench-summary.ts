@@ -204,6 +204,9 @@ function throughputLines(result: BenchResult, c: ChalkInstance): string[] {
     first = `target ${formatRate(rate.targetPerSec, unit)}  achieved ${shortfall ? c.yellow(achieved) : c.bold(achieved)}${share}`
   }
   if (rate.receivedPerSec !== null) first += `  received ${formatRate(rate.receivedPerSec, unit)}`
+  // Deliveries that trailed the last send by more than a blink: the received rate is over that longer time.
+  const trailMs = rate.receivingMs === undefined ? 0 : rate.receivingMs - measuredWindowMs(result.meta)
+  if (trailMs >= 100) first += ` over ${formatDuration(rate.receivingMs as number)} (the last delivery ${formatDuration(trailMs)} after the window)`
   const sent = `${formatNumber(k.sent)} of ${formatNumber(k.planned)} planned ${noun} sent`
   const acked = k.acked === null ? '' : `, ${formatNumber(k.acked)} ${result.meta.mode === 'conn' ? 'accepted' : 'acknowledged'}`
   const received = k.received === null ? '' : `, ${formatNumber(k.received)} received${k.expected === null ? '' : ` of ${formatNumber(k.expected)} expected`}`

@@ -40,6 +40,14 @@ describe('formatBenchSummary', () => {
     expect(text).toContain('99,950 of 100,000 planned messages sent, 99,950 acknowledged, 99,950 received of 99,950 expected')
   })
 
+  it('says over how long the deliveries ran when they trailed the last send', () => {
+    // measured window 10 s; the last delivery 2.5 s after it: 99,950 / 12.5 s
+    const behind = formatBenchSummary(withPatch({rate: {...base.rate, receivedPerSec: 7996, receivingMs: 12_500}}), {color: false})
+    expect(behind).toContain('received 7,996 msg/s over 12.5s (the last delivery 2.5s after the window)')
+    const onTime = formatBenchSummary(withPatch({rate: {...base.rate, receivingMs: 10_040}}), {color: false})
+    expect(lineWith(onTime, 'throughput')).not.toContain(' over ')
+  })
+
   it('prints the latency spectrum corrected and uncorrected side by side, from the stored summaries', () => {
     const header = lineWith(text, 'corrected  uncorrected')
     expect(header.trim().split(/\s+/)).toEqual(['latency', 'corrected', 'uncorrected', 'ack'])
