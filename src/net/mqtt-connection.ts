@@ -8,11 +8,14 @@
  *   bound during an outage.
  * - TCP and TLS sockets are built here rather than by MQTT.js, because its TCP builder drops `localAddress` and iotd
  *   binds source addresses to go past ~28k connections per (source -> broker) pair.
+ * - Nagle is off (`noDelay`): with it on, a small PUBLISH written while the previous one is unacknowledged waits for
+ *   the broker's delayed ACK (~40 ms on Linux), which a replay, a simulator's timing and every latency figure would
+ *   carry. Batches still leave in one write where iotd corks the stream.
  *
  * 10,000+ clients go through createMqttClient, so it adds nothing per client beyond the options object MQTT.js
  * keeps anyway: stream builders and the error listener are shared functions, TLS files are read once.
  */
-import {createConnection} from 'node:net'
+import {createConnection, type Socket} from 'node:net'
 import {connect as tlsConnect, type ConnectionOptions} from 'node:tls'
 import {connect as mqttConnect, MqttClient, type IClientOptions} from 'mqtt'
 import {EXIT_CODES, IotdError} from '../errors.js'
@@ -56,6 +59,11 @@ export interface ClientOptions extends MqttEndpoint {
   sourceAddress?: string
   /** How long to wait for the CONNACK, TCP/TLS handshake included (default 10 s). */
   connectTimeoutMs?: number
+  /**
+   * Called with each TCP/TLS socket (every reconnect too) before MQTT.js reads from it: a `data` listener added
+   * here runs before MQTT.js parses the bytes (e.g. to time arrivals). Not called for ws:// and wss://.
+   */
+  onSocket?: (socket: Socket) => void
 }
 
 export interface RetryOptions extends BackoffOptions {
@@ -72,7 +80,7 @@ export interface RetryOptions extends BackoffOptions {
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
 
 /** The options MQTT.js keeps per client, plus the source address our stream builders read back. */
-type IotdClientOptions = IClientOptions & {localAddress?: string}
+type IotdClientOptions = IClientOptions & {localAddress?: string; onSocket?: (socket: Socket) => void}
 
 /**
  * Creates a client that starts connecting immediately and never reconnects by itself: call `client.reconnect()`
@@ -180,6 +188,7 @@ function buildClientOptions(opts: ClientOptions, endpoint: ParsedEndpoint): Iotd
     password: opts.password ?? endpoint.password,
   }
   if (opts.sourceAddress !== undefined) options.localAddress = opts.sourceAddress
+  if (opts.onSocket) options.onSocket = opts.onSocket
   if (opts.will) options.will = {...opts.will}
   if (v5 && opts.sessionExpirySec !== undefined) options.properties = {sessionExpiryInterval: opts.sessionExpirySec}
   if (endpoint.transport === 'mqtts' || endpoint.transport === 'wss') {
@@ -196,7 +205,9 @@ function buildClientOptions(opts: ClientOptions, endpoint: ParsedEndpoint): Iotd
 /** Plain TCP, bound to the client's source address when it has one. Shared by every client: no per-client closure. */
 function tcpStreamBuilder(client: MqttClient) {
   const o = client.options as IotdClientOptions
-  return createConnection({host: o.host, port: o.port ?? 1883, localAddress: o.localAddress})
+  const socket = createConnection({host: o.host, port: o.port ?? 1883, localAddress: o.localAddress, noDelay: true})
+  o.onSocket?.(socket)
+  return socket
 }
 
 /** TLS that verifies the broker's certificate unless `insecure`; SNI from servername or a non-IP host. */
@@ -214,7 +225,10 @@ function tlsStreamBuilder(client: MqttClient) {
     key: o.key,
     rejectUnauthorized: o.rejectUnauthorized !== false,
   }
-  return tlsConnect(tlsOptions)
+  const socket = tlsConnect(tlsOptions)
+  socket.setNoDelay(true)
+  o.onSocket?.(socket)
+  return socket
 }
 
 function isIpLiteral(host: string): boolean {

@@ -92,6 +92,16 @@ export class MqttSource implements Source {
   private readonly pending = new Map<number, PendingAck>()
   private ctx: StageContext | undefined
   private fatal: Error | undefined
+  /**
+   * When the latest bytes came off the socket (epoch ms, µs precision): the arrival time of the messages in them.
+   * MQTT.js hands messages over a tick apart, and a process just started runs its parsing cold (several ms for
+   * the first messages), so the time of handling would stamp them late by what the process did, not the network.
+   * Under backpressure a message can be stamped with a later read's time: never earlier than it arrived.
+   */
+  private bytesArrivedAt = 0
+  private readonly onBytes = (): void => {
+    this.bytesArrivedAt = performance.timeOrigin + performance.now()
+  }
 
   constructor(
     readonly name: string,
@@ -122,6 +132,7 @@ export class MqttSource implements Source {
       sessionExpirySec: o.sessionExpiry,
       keepaliveSec: o.keepalive,
       tls: o.insecure ? {insecure: true} : undefined,
+      onSocket: (socket) => socket.prependListener('data', this.onBytes),
     }
     const client = await this.connectClient(clientOptions, signal)
     this.client = client
@@ -269,7 +280,7 @@ export class MqttSource implements Source {
       ack()
       return
     }
-    const now = performance.timeOrigin + performance.now()
+    const now = this.bytesArrivedAt || performance.timeOrigin + performance.now()
     const record: PipelineRecord = {
       ts: now,
       topic: packet.topic,
