@@ -3,15 +3,17 @@
  * the record's own topic), QoS and retain from the options or, when absent, from the record (so a replay keeps
  * what was recorded), MQTT 5 properties from the options and, with `forwardProperties`, from the record.
  *
- * write() hands the whole batch to MQTT.js in one synchronous loop and resolves when the last message was written
- * to the socket (QoS 0) or acknowledged (QoS 1/2): one callback per batch at QoS 0, which is what lets a replay run
- * at hundreds of thousands of messages a second.
+ * write() publishes the whole batch in one synchronous loop and resolves when the socket has taken the QoS 0
+ * messages and the QoS 1/2 ones are acknowledged. QoS 0 messages are encoded here and written in one piece per
+ * batch (see publishAll), which is what lets a replay run at hundreds of thousands of messages a second.
  */
+import type {Writable} from 'node:stream'
 import type {IClientPublishOptions, MqttClient} from 'mqtt'
 import {z} from 'zod'
 import {DEFAULT_BACKOFF} from '../../net/backoff.js'
 import {connectWithRetry, type ClientOptions} from '../../net/mqtt-connection.js'
 import {redactUrl} from '../../net/mqtt-endpoint.js'
+import {encodeQos0Publishes, type Qos0Message} from '../../net/qos0-publish.js'
 import {defineSink, TransientSinkError, type PipelineRecord, type Sink, type StageContext} from '../types.js'
 
 const userProperties = z.record(z.string(), z.union([z.string(), z.array(z.string())]))
@@ -129,14 +131,32 @@ export class MqttSink implements Sink {
     if (from < batch.length) await this.publishAll(client, batch, from, batch.length)
   }
 
+  /**
+   * Whether what follows `batch` must wait until its write() has resolved: a QoS 2 message is released to
+   * subscribers at its PUBREL, so a message written right behind it, in this batch (write() then holds the rest
+   * back itself) or in the next write, can overtake it. A caller that does not await every write awaits these.
+   */
+  ordersByHandshake(batch: readonly PipelineRecord[]): boolean {
+    for (const r of batch) if (this.qosOf(r) === 2) return true
+    return false
+  }
+
   private qosOf(r: PipelineRecord): 0 | 1 | 2 {
     return this.options.qos ?? r.meta.qos ?? 0
   }
 
+  /**
+   * Publishes `batch[from..to)` in order. QoS 0 messages without MQTT 5 properties are encoded here, back to back,
+   * and written in one piece (net/qos0-publish.ts: MQTT.js would take several times the CPU); the rest go through
+   * MQTT.js, which keeps their QoS 1/2 state. Resolves once every QoS 1/2 message is acknowledged and the socket
+   * took the bytes (after 'drain' when it pushed back, which is what paces a --max-speed replay).
+   */
   private publishAll(client: MqttClient, batch: readonly PipelineRecord[], from: number, to: number): Promise<void> {
     const o = this.options
+    const stream = client.stream as unknown as Writable
     return new Promise<void>((resolve, reject) => {
-      let outstanding = 0
+      // One hold for this loop, released at its end, so a callback that fires early cannot settle the promise.
+      let outstanding = 1
       let failed: Error | undefined
       const done = (err?: Error) => {
         if (err) failed ??= err
@@ -145,16 +165,15 @@ export class MqttSink implements Sink {
           else resolve()
         }
       }
-      let last = -1
-      for (let i = to - 1; i >= from; i--) {
-        if (this.topicOf(batch[i]) !== undefined) {
-          last = i
-          break
-        }
+      const plain: Qos0Message[] = []
+      const writePlain = () => {
+        if (plain.length === 0) return
+        stream.write(encodeQos0Publishes(plain, 0, plain.length, this.v5 ? 5 : 4))
+        plain.length = 0
       }
-      // One writev for the whole part instead of one per packet (uncorked once this loop has queued them all).
-      const stream = client.stream as {cork?: () => void; uncork?: () => void} | undefined
-      stream?.cork?.()
+      // MQTT.js writes a packet in several pieces: corked, they leave in one writev once this loop is done. The
+      // packets encoded here are one piece already and need no cork.
+      let corked = false
       for (let i = from; i < to; i++) {
         const r = batch[i]
         const topic = this.topicOf(r)
@@ -165,21 +184,39 @@ export class MqttSink implements Sink {
         }
         const payload = r.payload ?? Buffer.from(typeof r.fields === 'string' ? r.fields : JSON.stringify(r.fields ?? null))
         const qos = this.qosOf(r)
-        const opts: IClientPublishOptions = {qos, retain: o.retain ?? r.meta.retain ?? false}
-        if (this.v5) {
-          const props = this.propertiesFor(r)
-          if (props) opts.properties = props
-        }
+        const retain = o.retain ?? r.meta.retain ?? false
+        const properties = this.v5 ? this.propertiesFor(r) : undefined
         this.stats.published++
         this.stats.bytes += payload.length
-        // QoS 0 callbacks fire in order once written: one on the part's last message is enough.
-        if (qos > 0 || i === last) {
-          outstanding++
-          client.publish(topic, payload, opts, done)
-        } else client.publish(topic, payload, opts)
+        if (qos === 0 && !properties) {
+          plain.push({topic, payload, retain})
+          continue
+        }
+        writePlain()
+        if (!corked) {
+          corked = true
+          stream.cork?.()
+        }
+        const opts: IClientPublishOptions = {qos, retain}
+        if (properties) opts.properties = properties
+        outstanding++
+        client.publish(topic, payload, opts, done)
       }
-      stream?.uncork?.()
-      if (outstanding === 0) resolve()
+      writePlain()
+      if (corked) stream.uncork?.()
+      if (stream.writableNeedDrain) {
+        outstanding++
+        const settle = (err?: Error) => {
+          stream.off('drain', onDrain)
+          stream.off('close', onClose)
+          done(err)
+        }
+        const onDrain = () => settle()
+        const onClose = () => settle(new Error('the connection closed before the messages were written'))
+        stream.on('drain', onDrain)
+        stream.on('close', onClose)
+      }
+      done()
     })
   }
 
@@ -217,6 +254,13 @@ export function compileTopicTemplate(template: string): (r: PipelineRecord) => s
   }
   parts.push(template.slice(last))
   if (parts.length === 1) return () => template
+  // `${topic}` alone (a replay, a bridge): the record's own topic, checked without building a new string.
+  if (parts.length === 3 && parts[0] === '' && parts[2] === '' && (parts[1] as string[]).join('.') === 'topic') {
+    return (r) => {
+      const t = r.topic ?? r.meta.topic
+      return typeof t === 'string' && t !== '' && t.indexOf('+') < 0 && t.indexOf('#') < 0 && t.indexOf('\0') < 0 ? t : undefined
+    }
+  }
   return (r) => {
     let out = ''
     for (const p of parts) {
