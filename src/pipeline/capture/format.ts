@@ -70,11 +70,12 @@ export function decodePayload(text: string, encoding: string): Buffer | string {
  */
 export function parseCaptureTs(text: string): number | string {
   // The common case (plain digits) without a regex; plainDecimal is exact, the same number as Number().
-  const fast = text.charCodeAt(0) === 45 ? undefined : plainDecimal(text)
-  if (fast !== undefined) return fast >= 1e14 ? fast / 1000 : fast
-  const t = text.trim()
-  if (!/^\d+(\.\d+)?$/.test(t)) return `bad timestamp "${clip(t)}" (epoch µs or ms expected)`
-  const n = Number(t)
+  let n = text.charCodeAt(0) === 45 ? undefined : plainDecimal(text)
+  if (n === undefined) {
+    const t = text.trim()
+    if (!/^\d+(\.\d+)?$/.test(t)) return `bad timestamp "${clip(t)}" (epoch µs or ms expected)`
+    n = Number(t)
+  }
   return n >= 1e14 ? n / 1000 : n
 }
 
@@ -143,11 +144,13 @@ export function parseCaptureRow(row: readonly string[], layout: CaptureLayout): 
   if (topic.indexOf('+') >= 0 || topic.indexOf('#') >= 0 || topic.indexOf('\0') >= 0) return `topic "${clip(topic)}" contains a wildcard or NUL`
   // The cells iotd writes ('0', '1', 'utf8') are taken as they are; anything else is trimmed and lower-cased first.
   const qosCell = layout.qos >= 0 ? (row[layout.qos] ?? '') : '0'
-  const qosText = qosCell === '0' || qosCell === '1' || qosCell === '2' ? qosCell : qosCell.trim()
-  if (!/^[012]?$/.test(qosText)) return `bad qos "${clip(qosText)}" (0, 1 or 2)`
+  const qosWritten = qosCell === '0' || qosCell === '1' || qosCell === '2'
+  const qosText = qosWritten ? qosCell : qosCell.trim()
+  if (!qosWritten && !/^[012]?$/.test(qosText)) return `bad qos "${clip(qosText)}" (0, 1 or 2)`
   const retainCell = layout.retain >= 0 ? (row[layout.retain] ?? '') : '0'
-  const retainText = retainCell === '0' || retainCell === '1' ? retainCell : retainCell.trim().toLowerCase()
-  if (!['', '0', '1', 'true', 'false'].includes(retainText)) return `bad retain "${clip(retainText)}" (0 or 1)`
+  const retainWritten = retainCell === '0' || retainCell === '1'
+  const retainText = retainWritten ? retainCell : retainCell.trim().toLowerCase()
+  if (!retainWritten && !['', '0', '1', 'true', 'false'].includes(retainText)) return `bad retain "${clip(retainText)}" (0 or 1)`
   const encodingCell = layout.encoding >= 0 ? (row[layout.encoding] ?? '') : 'utf8'
   const payload = decodePayload(row[layout.payload] ?? '', encodingCell === 'utf8' ? encodingCell : encodingCell.trim().toLowerCase())
   if (typeof payload === 'string') return payload

@@ -44,10 +44,10 @@ function epochNumber(t: string): number {
 const POWERS_OF_TEN = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15]
 
 /**
- * `-?digits(.digits)?` whose digits make an integer up to 2^53 (a 16-digit epoch µs fits), read by char codes, or undefined for anything else (the caller
- * then takes its general path). Runs once per cell on the CSV hot path, where Number() and a regex were a tenth
- * of the time. Exact: the digits form an integer up to 2^53 and 10^k is exact, so the one division is correctly
- * rounded, the same double Number() returns.
+ * `-?digits(.digits)?` whose digits make an integer up to 2^53 (a 16-digit epoch µs fits), read by char codes, or
+ * undefined for anything else (the caller then takes its general path). Runs once per cell on the CSV hot path,
+ * where Number() and a regex were a tenth of the time. Exact: the digits form an integer up to 2^53 and 10^k is
+ * exact, so the one division is correctly rounded, the same double Number() returns.
  */
 export function plainDecimal(s: string): number | undefined {
   const n = s.length

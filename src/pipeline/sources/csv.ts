@@ -374,22 +374,26 @@ export class CsvSource implements Source {
     const file = o.path
     const {qos, retain} = o
     const width = names.length
-    const check = (row: string[], ts: number, topic: string | undefined): string | undefined => {
-      if (!Number.isFinite(ts)) return `bad timestamp "${clip(row[timeIdx])}" in column ${timeName}`
+    // What every mapped row needs before its payload: the width, the time and the topic, read into `head` (one
+    // object for all rows) or refused with the reason.
+    const head = {ts: 0, topic: ''}
+    const refusal = (row: string[]): string | undefined => {
+      if (row.length !== width) return `expected ${width} columns, found ${row.length}`
+      head.ts = timeOf(row[timeIdx])
+      if (!Number.isFinite(head.ts)) return `bad timestamp "${clip(row[timeIdx])}" in column ${timeName}`
+      const topic = topicOf(row)
       if (topic === undefined) return `cannot make a topic from "${topicSpec}" (an empty cell or one with / + #)`
+      head.topic = topic
       return undefined
     }
     if (o.payloadColumn !== undefined) {
       const idx = index(o.payloadColumn)
       if (idx < 0) throw usage(`no payload column "${o.payloadColumn}"`)
       return (row, rowNumber) => {
-        if (row.length !== width) return `expected ${width} columns, found ${row.length}`
-        const ts = timeOf(row[timeIdx])
-        const topic = topicOf(row)
-        const refused = check(row, ts, topic)
+        const refused = refusal(row)
         if (refused !== undefined) return refused
-        const cell = row[idx] ?? ''
-        return {ts, topic, payload: Buffer.from(cell, 'utf8'), fields: row[idx], meta: {source, topic, qos, retain, position: `${file} row ${rowNumber}`}}
+        const {ts, topic} = head
+        return {ts, topic, payload: Buffer.from(row[idx] ?? '', 'utf8'), fields: row[idx], meta: new RowMeta(source, topic, qos, retain, file, rowNumber)}
       }
     }
     const used = new Set([timeName, ...templateColumns(topicSpec)])
@@ -400,10 +404,7 @@ export class CsvSource implements Source {
       return i
     })
     return (row, rowNumber) => {
-      if (row.length !== width) return `expected ${width} columns, found ${row.length}`
-      const ts = timeOf(row[timeIdx])
-      const topic = topicOf(row)
-      const refused = check(row, ts, topic)
+      const refused = refusal(row)
       if (refused !== undefined) return refused
       const fields: Record<string, unknown> = {}
       for (let k = 0; k < cols.length; k++) {
@@ -411,7 +412,7 @@ export class CsvSource implements Source {
         // A plain decimal is what cellValue makes of it too, only faster; every other cell goes to cellValue.
         fields[cols[k]] = plainDecimal(cell) ?? cellValue(cell)
       }
-      return new MappedRecord(ts, topic!, fields, new RowMeta(source, topic!, qos, retain, file, rowNumber))
+      return new MappedRecord(head.ts, head.topic, fields, new RowMeta(source, head.topic, qos, retain, file, rowNumber))
     }
   }
 }
