@@ -1,14 +1,40 @@
 import {defineConfig} from 'vitest/config'
 
+/**
+ * Suites whose assertions are about timing (replay's schedule, the record → replay → record round trip). They run
+ * last and one file at a time: beside another file's brokers and fleets on two cores, the OS alone delays a runnable
+ * process by tens of ms, and the figures they hold would measure the neighbour instead of iotd.
+ */
+const timingSuites = ['test/integration/pipeline/replay-timing.test.ts', 'test/e2e/tail-record-replay.e2e.test.ts']
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // @oclif/test's runCommand captures stdout itself.
     disableConsoleIntercept: true,
-    // Integration suites start brokers and fleets; two cores do not gain from more parallel files.
-    maxWorkers: 2,
     reporters: ['default', './test/helpers/closing-line-reporter.ts'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'suite',
+          include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
+          exclude: timingSuites,
+          // Integration suites start brokers and fleets; two cores do not gain from more parallel files.
+          maxWorkers: 2,
+          sequence: {groupOrder: 0},
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'timing',
+          include: timingSuites,
+          fileParallelism: false,
+          sequence: {groupOrder: 1},
+        },
+      },
+    ],
   },
 })

@@ -42,41 +42,21 @@ function bound(quietMs: number): number {
   return load <= 1 ? quietMs : quietMs * Math.min(50, Math.ceil(10 * load))
 }
 
-const SCENARIO = `version: 1
-name: roundtrip
-seed: 3
-duration: 3s
-fleets:
-  - name: sensors
-    count: 5
-    id: "s-{index:02}"
-    topic: "rt/{deviceId}/telemetry"
-    every: 100ms
-    jitter: 20ms
-    qos: 1
-    fields:
-      temp: {kind: walk, mean: 20, theta: 0.1, sigma: 0.5, min: 0, max: 40, resolution: 0.1}
-  - name: meters
-    count: 3
-    id: "m-{index:02}"
-    topic: "rt/{deviceId}/power"
-    every: 250ms
-    qos: 0
-    fields:
-      kw: {kind: walk, mean: 5, theta: 0.1, sigma: 0.2, min: 0, max: 10, resolution: 0.01}
-`
+/** Sensors (QoS 1, jittered) and meters (QoS 0): shared with perf/tail-replay.ts's round-trip case. */
+const SCENARIO = join(ROOT, 'test/fixtures/scenarios/round-trip.yaml')
 
 describeMosquitto('iotd tail, record and replay, run as a user runs them', () => {
   beforeAll(async () => {
-    broker = await startMosquitto()
+    // Nagle off on the broker's side (README.md, "Watch, capture, replay"): with mosquitto's default, a delivery written
+    // while the previous one is unacknowledged waits for the subscriber's delayed ACK, up to 40 ms.
+    broker = await startMosquitto({extraConfig: ['set_tcp_nodelay true']})
   })
   afterAll(() => {
     for (const c of children) if (c.exitCode === null && c.pid) process.kill(c.pid, 'SIGKILL')
   })
 
-  it('acceptance 1: sim traffic -> record -> replay at 1× -> record gives the same sequence, timing within 100 ms p99 (target 5 ms, not met yet)', async () => {
-    const scenario = join(dir, 'rt.yaml')
-    writeFileSync(scenario, SCENARIO)
+  it('acceptance 1: sim traffic -> record -> replay at 1× -> record gives the same sequence, timing within 20 ms p99 (5 ms measured by perf/tail-replay.ts)', async () => {
+    const scenario = SCENARIO
     const first = join(dir, 'first.csv')
     const second = join(dir, 'second.csv')
     const rec1 = start(['record', 'rt/#', '--broker', broker.url, '--qos', '1', '--out', first])
@@ -109,9 +89,10 @@ describeMosquitto('iotd tail, record and replay, run as a user runs them', () =>
     const shift = a.map((r, i) => (Number(b[i][0]) - Number(r[0])) / 1000)
     const mid = [...shift].sort((x, y) => x - y)[Math.floor(shift.length / 2)]
     const diffs = shift.map((d) => Math.abs(d - mid)).sort((x, y) => x - y)
-    // Issue #5 asks for 5 ms p99; measured ~65 ms here on a quiet machine (the first replayed message leaves late;
-    // the issue stays open on it). Held to 100 ms so order, content and gross timing are still checked.
-    expect(diffs[Math.floor(diffs.length * 0.99)]).toBeLessThanOrEqual(bound(100))
+    // Issue #5 asks for 5 ms p99. Four processes share two cores here (sim or replay, recorder, broker, vitest), so
+    // single runs range 3.6–13.6 ms p99; the median over runs is perf/tail-replay.ts's round-trip figure. The test
+    // holds 20 ms: well below the 40 ms of a Nagle stall, which is the regression it is there to catch.
+    expect(diffs[Math.floor(diffs.length * 0.99)]).toBeLessThanOrEqual(bound(20))
   })
 
   it('tail --format ndjson: every line parses with JSON.parse, binary included, and no escape codes when piped', async () => {
