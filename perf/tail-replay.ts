@@ -3,22 +3,26 @@
  * prints the figures the issue asks for. A benchmark, not a test: run it by hand on a quiet machine and copy the
  * table into perf/RESULTS.md with the date, machine and load average (printed with each case).
  *
- *   npm run build && node --import tsx perf/tail-replay.ts [replay-max] [replay-timing] [tail-flood] [--runs 3]
- *     [--rows 1000000] [--minutes 10] [--speed 10] [--rate 50000] [--seconds 10]
+ *   npm run build && node --import tsx perf/tail-replay.ts [replay-max] [replay-timing] [round-trip] [tail-flood]
+ *     [--runs 3] [--rows 1000000] [--minutes 10] [--speed 10] [--rate 50000] [--seconds 10]
  *
  * replay-max     a capture of --rows rows (QoS 0, ~60-byte JSON payloads) replayed with --max-speed: msg/s from
  *                the replay's own summary, the broker's count ($SYS) as the independent check, peak RSS.
  * replay-timing  a capture of --minutes with irregular gaps (bursts, 0–20 ms, pauses) replayed at --speed: the
  *                replay's scheduling error p50/p99/max, and an independent subscriber's view: arrival offset error
  *                p99 and the drift between the first and last tenth of the run.
+ * round-trip     `iotd sim` traffic (8 devices, --seconds) recorded with `iotd record`, replayed at 1× with `iotd replay`
+ *                and recorded again: same (topic, qos, retain, payload) sequence, and the relative timing error p99
+ *                (each row's time in the second recording minus the first's, against the median of those).
  * tail-flood     a publisher at --rate msg/s for --seconds into `iotd tail --format ndjson` (stdout piped and
  *                counted) and into `iotd tail --stats`: how many arrived and how long after the last publish.
  */
 import {spawn} from 'node:child_process'
-import {mkdtempSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {cpus, loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {parse} from 'csv-parse/sync'
 import {connectOnce} from '../src/net/mqtt-connection.js'
 import {captureHeaderLine, captureRow, csvLine} from '../src/pipeline/capture/index.js'
 import {MqttSource, mqttSourceOptions} from '../src/pipeline/sources/mqtt.js'
@@ -155,6 +159,51 @@ async function replayTiming(broker: Mosquitto): Promise<void> {
   }
 }
 
+/** The e2e test's round-trip scenario (8 devices; the run length comes from --seconds). */
+const ROUND_TRIP_SCENARIO = join(ROOT, 'test/fixtures/scenarios/round-trip.yaml')
+
+/** `iotd record` until SIGINT; resolves `ready` once it has subscribed. */
+function recorder(broker: Mosquitto, out: string) {
+  let ready!: () => void
+  const subscribed = new Promise<void>((res) => (ready = res))
+  const run = cli(['record', 'rt/#', '--broker', broker.url, '--qos', '1', '--out', out], {onStderr: (s) => /^(subscribed to|recording) /m.test(s) && ready()})
+  return {subscribed, stop: async () => (run.kill('SIGINT'), run.done)}
+}
+
+async function roundTrip(broker: Mosquitto): Promise<void> {
+  const seconds = opt('seconds', 10)
+  const scenario = ROUND_TRIP_SCENARIO
+  const p99s: number[] = []
+  for (let r = 0; r < runs; r++) {
+    const first = join(work, `rt-${r}-first.csv`)
+    const second = join(work, `rt-${r}-second.csv`)
+    const rec1 = recorder(broker, first)
+    await rec1.subscribed
+    await cli(['sim', scenario, '--broker', broker.url, '--duration', `${seconds}s`, '--quiet']).done
+    await new Promise((res) => setTimeout(res, 500))
+    await rec1.stop()
+    const rec2 = recorder(broker, second)
+    await rec2.subscribed
+    const replay = await cli(['replay', first, '--broker', broker.url, '--json']).done
+    await new Promise((res) => setTimeout(res, 500))
+    await rec2.stop()
+    const read = (f: string) => (parse(readFileSync(f)) as string[][]).slice(1)
+    const a = read(first)
+    const b = read(second)
+    const same = a.length === b.length && a.every((row, i) => row.slice(1).join('\0') === b[i].slice(1).join('\0'))
+    const shift = a.map((row, i) => (Number(b[i]?.[0]) - Number(row[0])) / 1000)
+    const mid = median(shift)
+    const diffs = shift.map((d) => Math.abs(d - mid)).sort((x, y) => x - y)
+    const p99 = diffs[Math.floor(diffs.length * 0.99)]
+    p99s.push(p99)
+    const timing = JSON.parse(replay.stdout).timing
+    console.log(
+      `round-trip run ${r + 1}: ${a.length} rows recorded, ${b.length} recorded again, sequence ${same ? 'identical' : 'DIFFERENT'}; relative timing error p50 ${diffs[Math.floor(diffs.length / 2)].toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${diffs.at(-1)!.toFixed(2)} ms; replay scheduling p99 ${timing.p99} ms; ${load()}`,
+    )
+  }
+  console.log(`round-trip median p99: ${median(p99s).toFixed(2)} ms over ${runs} runs`)
+}
+
 async function tailFlood(broker: Mosquitto): Promise<void> {
   const rate = opt('rate', 50_000)
   const seconds = opt('seconds', 10)
@@ -191,10 +240,13 @@ async function tailFlood(broker: Mosquitto): Promise<void> {
   }
 }
 
-const broker = await startMosquitto()
+// Nagle off on the broker's side (README.md, "Watch, capture, replay"): with mosquitto's default a delivery can wait up to
+// 40 ms for the subscriber's delayed ACK, which would be all a timing figure shows.
+const broker = await startMosquitto({extraConfig: ['set_tcp_nodelay true']})
 try {
   if (cases.length === 0 || cases.includes('replay-max')) await replayMax(broker)
   if (cases.length === 0 || cases.includes('replay-timing')) await replayTiming(broker)
+  if (cases.length === 0 || cases.includes('round-trip')) await roundTrip(broker)
   if (cases.length === 0 || cases.includes('tail-flood')) await tailFlood(broker)
 } finally {
   await stopAllMosquittos()
