@@ -4,6 +4,7 @@
  */
 import type {LoadedPipeline, LoadedRule} from './config/load.js'
 import type {BoundExpr, RulePlan, SourceSpan} from './rule/index.js'
+import {sinkBatching} from './runtime/sink-runner.js'
 
 export interface RuleExplanation {
   name: string
@@ -95,9 +96,9 @@ function explainRule(p: LoadedPipeline, r: LoadedRule): RuleExplanation {
     map: r.config.map,
     time: `${eventTime ? 'event time' : 'processing time'}, lateTolerance ${ms(r.config.lateTolerance)}${r.config.offset ? `, offset ${ms(r.config.offset)}` : ''}, late events: ${r.config.late === 'deadLetter' ? 'dead letter' : 'counted and dropped'}`,
     sinks: r.sinks.map((s) => {
-      const count = s.entry.batch?.count ?? s.spec.batch?.count ?? 1
-      const interval = s.entry.batch?.interval ?? s.spec.batch?.intervalMs ?? 1000
-      return {name: s.name, type: s.spec.type, batch: count > 1 ? `batches of ${count} or every ${ms(interval)}` : 'row by row'}
+      const {count, intervalMs} = sinkBatching(s.entry.batch, s.spec.batch)
+      const partial = intervalMs > 0 ? `or every ${ms(intervalMs)}` : 'or what one source batch gives'
+      return {name: s.name, type: s.spec.type, batch: count > 1 ? `batches of up to ${count} ${partial}` : 'row by row'}
     }),
     warnings: p.warnings.filter((w) => w.message.startsWith(`rule ${r.name}:`)).map((w) => w.message),
   }

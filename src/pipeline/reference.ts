@@ -73,7 +73,11 @@ export function componentReference(): string {
   }
   out.push('### Keys of every sink', '', ...HEADER, ...optionRows(z.object(sinkCommonShape)), '')
   for (const spec of SINK_SPECS) {
-    const batch = spec.batch ? ` Default batching: ${spec.batch.count} rows or ${spec.batch.intervalMs} ms.` : ''
+    const batch = !spec.batch
+      ? ''
+      : spec.batch.intervalMs > 0
+        ? ` Default batching: ${spec.batch.count} rows or ${spec.batch.intervalMs} ms.`
+        : ` Default batching: up to ${spec.batch.count} rows, written as soon as the rule has taken each source batch.`
     out.push(`### Sink \`${spec.type}\``, '', `${spec.summary}${batch}`, '')
     out.push(...HEADER, ...optionRows(spec.options), '')
   }

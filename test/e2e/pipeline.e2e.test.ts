@@ -207,7 +207,7 @@ rules:
     const r = await runCli(['pipeline', 'explain', 'scenarios/pipelines/five-minute-rollup.yaml'])
     expect(r.code).toBe(0)
     expect(r.stdout).toContain('window    tumbling 5m, keyed by deviceId; event time')
-    expect(r.stdout).toContain('rollup.postgres (postgres, batches of 500 or every 1s)')
+    expect(r.stdout).toContain('rollup.postgres (postgres, batches of up to 500 or every 1s)')
     const d = await runCli(['pipeline', 'run', 'scenarios/pipelines/overheat-alerts.yaml', '--dry-run'])
     expect(d.code, d.stderr).toBe(0)
     expect(d.stdout).toContain('join      LEFT JOIN devices AS d ON s.deviceId = d.deviceId')

@@ -25,7 +25,9 @@ export const sinkCommonShape = {
   batch: z
     .strictObject({
       count: z.number().int().min(1).max(100_000).default(1).meta({description: 'Rows per write (a full batch is written at once).'}),
-      interval: duration().default(1000).meta({description: 'A partial batch is written after this long (default 1s).'}),
+      interval: duration()
+        .default(1000)
+        .meta({description: 'A partial batch is written after this long (default 1s); 0 writes it as soon as the rule has taken the current source batch.'}),
     })
     .optional()
     .meta({description: 'Batching: a batch is written when it is full or its oldest row is interval old (default per sink kind).'}),

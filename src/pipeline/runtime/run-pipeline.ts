@@ -20,7 +20,7 @@ import {AckTracker, holdAll, releaseAll} from './ack-tracker.js'
 import {DeadLetter} from './dead-letter.js'
 import {compileMap, type MapStep} from './map-step.js'
 import {RuleRunner, type OutputRow, type RuleCounters} from './rule-runner.js'
-import {SinkRunner, type SinkCounters} from './sink-runner.js'
+import {SinkRunner, sinkBatching, type SinkCounters} from './sink-runner.js'
 
 export interface SourceInstance {
   name: string
@@ -149,15 +149,14 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
       : loaded.sinks.map((s) => ({sink: s.spec.create(s.options, s.name, env), type: s.spec.type, entry: s.entry, spec: s.spec}))
     const sinks = made.map((m) => {
       const e = m.entry
-      const count = e?.batch?.count ?? m.spec?.batch?.count ?? 1
-      const interval = e?.batch?.interval ?? m.spec?.batch?.intervalMs ?? 1000
+      const batching = sinkBatching(e?.batch, m.spec?.batch)
       return new SinkRunner(
         m.sink,
         m.type,
         loaded.name,
         {
-          batchCount: count,
-          batchIntervalMs: interval,
+          batchCount: batching.count,
+          batchIntervalMs: batching.intervalMs,
           retryAttempts: e?.retry?.attempts ?? 10,
           retryInitialMs: e?.retry?.initial ?? 200,
           retryMaxMs: e?.retry?.max ?? 10_000,

@@ -53,6 +53,9 @@ export const mqttSink = defineSink<MqttSinkOptions>({
   type: 'mqtt',
   summary: 'Publishes records to an MQTT broker (topic template, QoS, retain, MQTT 5 properties).',
   options: mqttSinkOptions,
+  // Whatever one source batch yields goes out together, at once: QoS 0 messages as one socket write (publishAll),
+  // with no timer between a row and its publish.
+  batch: {count: 1024, intervalMs: 0},
   example: {url: 'mqtt://127.0.0.1:1883', topic: 'alerts/${deviceId}', qos: 1},
   create: (options, name, env) => new MqttSink(name, {...options, password: options.password ?? (options.passwordEnv ? env.env[options.passwordEnv] : undefined)}),
 })

@@ -6,7 +6,7 @@ import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {loadPipeline, runPipeline, type Delivery, type PipelineRecord, type SourceInstance} from '../../../src/pipeline/index.js'
+import {explainPipeline, loadPipeline, runPipeline, type Delivery, type PipelineRecord, type SourceInstance} from '../../../src/pipeline/index.js'
 import {createMemorySink, type MemorySink} from '../../../src/pipeline/sinks/memory.js'
 import {TransientSinkError} from '../../../src/pipeline/types.js'
 
@@ -113,6 +113,40 @@ describe('acknowledgements', () => {
     expect(s.sinks[0].retries).toBe(2)
     expect(acked).toEqual([0, 1])
     expect(sink.rows).toHaveLength(2)
+  })
+})
+
+describe('batching', () => {
+  it('interval 0: what one source batch gave is written as one batch once the rule has taken it, before the next arrives', async () => {
+    const p = pipeline(`rules: [{sql: "SELECT ts FROM s", sinks: [{type: stdout, batch: {count: 100, interval: 0}}]}]`)
+    const sink = createMemorySink('m')
+    const writes: Array<{size: number; beforeBatch: number}> = []
+    let batchesRead = 0
+    const write = sink.write.bind(sink)
+    sink.write = async (b) => {
+      writes.push({size: b.length, beforeBatch: batchesRead})
+      return write(b)
+    }
+    const events = Array.from({length: 21}, (_, i) => ({fields: {ts: i}}))
+    // The next source batch comes one event-loop turn later: a timer of any length would let it join the batch.
+    const source = ackingSource(events, [], {
+      batch: 7,
+      onBatch: async (i) => {
+        if (i > 0) await new Promise((ok) => setImmediate(ok))
+        batchesRead++
+      },
+    })
+    await runPipeline({pipeline: p, sources: [source], sinksFor: () => [{sink, type: 'memory'}], warn: () => {}})
+    expect(writes).toEqual([
+      {size: 7, beforeBatch: 1},
+      {size: 7, beforeBatch: 2},
+      {size: 7, beforeBatch: 3},
+    ])
+  })
+
+  it('the mqtt sink batches that way by default', async () => {
+    const p = pipeline(`rules: [{sql: "SELECT ts FROM s", sinks: [{type: mqtt, url: "mqtt://127.0.0.1:1", topic: out}]}]`)
+    expect(explainPipeline(p).rules[0].sinks[0].batch).toBe('batches of up to 1024 or what one source batch gives')
   })
 })
 
