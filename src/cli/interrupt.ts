@@ -1,11 +1,16 @@
 /**
  * Runs `fn` with an AbortSignal that Ctrl-C (SIGINT) and SIGTERM abort, so a run can stop cleanly and print its
  * partial summary instead of dying mid-write. The handlers live only as long as `fn`: outside it the default
- * behaviour (exit) comes back.
+ * behaviour (exit) comes back. A second signal while the run winds down is ignored (each run bounds its own
+ * shutdown); `onInterrupt` runs once, at the first, to say what is happening.
  */
-export async function withInterrupt<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function withInterrupt<T>(fn: (signal: AbortSignal) => Promise<T>, options: {onInterrupt?: () => void} = {}): Promise<T> {
   const abort = new AbortController()
-  const onSignal = () => abort.abort()
+  const onSignal = () => {
+    if (abort.signal.aborted) return
+    options.onInterrupt?.()
+    abort.abort()
+  }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
   try {

@@ -1,3 +1,4 @@
+import {withInterrupt} from '../cli/interrupt.js'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../cli/base-command.js'
 import {mqttSourceFromFlags} from '../cli/mqtt-source-flags.js'
@@ -54,35 +55,31 @@ ${EXIT_CODES_HELP}`
     const {chooseOutputMode} = await import('../report/terminal.js')
     const mode = chooseOutputMode({json: this.jsonEnabled(), quiet: flags.quiet, stdout: process.stderr, env: process.env})
     const {formatBytes, formatNumber} = await import('../report/format.js')
-    const abort = new AbortController()
-    const onSignal = () => abort.abort()
-    process.once('SIGINT', onSignal)
-    process.once('SIGTERM', onSignal)
     const {runRecord} = await import('../pipeline/tools/record.js')
     const {formatRecordSummary} = await import('../pipeline/tools/summaries.js')
     let lastLine = 0
-    const summary = await runRecord({
-      source: mqttSourceFromFlags(flags, topics),
-      out: flags.out,
-      where: flags.where,
-      count: flags.count,
-      durationMs,
-      rotateSize,
-      rotateEvery,
-      signal: abort.signal,
-      warn: (m) => this.note(m),
-      onReady: (broker, filters) => mode !== 'quiet' && mode !== 'json' && this.note(`recording ${filters.join(' ')} from ${broker} -> ${flags.out}`),
-      onProgress: (p) => {
-        const line = `recording: ${formatNumber(p.messages)} messages, ${formatBytes(p.bytes)} -> ${p.file ?? flags.out}`
-        if (mode === 'interactive') process.stderr.write(`\r\x1b[2K${line}`)
-        else if (mode === 'plain' && p.elapsedMs - lastLine >= 5000) {
-          lastLine = p.elapsedMs
-          process.stderr.write(`${line}\n`)
-        }
-      },
-    }).finally(() => {
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
+    const summary = await withInterrupt((signal) =>
+      runRecord({
+        source: mqttSourceFromFlags(flags, topics),
+        out: flags.out,
+        where: flags.where,
+        count: flags.count,
+        durationMs,
+        rotateSize,
+        rotateEvery,
+        signal,
+        warn: (m) => this.note(m),
+        onReady: (broker, filters) => mode !== 'quiet' && mode !== 'json' && this.note(`recording ${filters.join(' ')} from ${broker} -> ${flags.out}`),
+        onProgress: (p) => {
+          const line = `recording: ${formatNumber(p.messages)} messages, ${formatBytes(p.bytes)} -> ${p.file ?? flags.out}`
+          if (mode === 'interactive') process.stderr.write(`\r\x1b[2K${line}`)
+          else if (mode === 'plain' && p.elapsedMs - lastLine >= 5000) {
+            lastLine = p.elapsedMs
+            process.stderr.write(`${line}\n`)
+          }
+        },
+      }),
+    ).finally(() => {
       if (mode === 'interactive') process.stderr.write('\r\x1b[2K')
     })
     if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)

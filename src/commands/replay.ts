@@ -1,3 +1,4 @@
+import {withInterrupt} from '../cli/interrupt.js'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../cli/base-command.js'
 import {parseRateFlag} from '../cli/flag-parsers.js'
@@ -75,41 +76,37 @@ ${EXIT_CODES_HELP}`
     const mode = chooseOutputMode({json: this.jsonEnabled(), quiet: flags.quiet, stdout: process.stderr, env: process.env})
     const {formatReplayProgress, formatReplaySummary} = await import('../pipeline/tools/summaries.js')
     const {runReplay} = await import('../pipeline/tools/replay.js')
-    const abort = new AbortController()
-    const onSignal = () => abort.abort()
-    process.once('SIGINT', onSignal)
-    process.once('SIGTERM', onSignal)
-    const summary = await runReplay({
-      file: args.file,
-      csv: {
-        format: flags['csv-format'] as 'auto',
-        delimiter: flags.delimiter,
-        header: flags.header,
-        columns: list(flags.columns),
-        timeColumn: flags['time-column'],
-        timeFormat: flags['time-format'],
-        topic: flags.topic,
-        payloadColumns: list(flags['payload-columns']),
-        payloadColumn: flags['payload-column'],
-        strict: flags.strict,
-      },
-      broker: {url: flags.broker, username: flags.username, password: flags.password, protocol: flags['mqtt-version'] as '5', insecure: flags.insecure, clientId: flags['client-id']},
-      speed: speedFlag(flags.speed),
-      rate,
-      maxSpeed: flags['max-speed'],
-      loops: loopFlag(flags.loop),
-      start: timeBoundFlag('start', flags.start),
-      end: timeBoundFlag('end', flags.end),
-      topicPrefix: flags['topic-prefix'],
-      topicMap,
-      qos: flags.qos as 0 | 1 | 2 | undefined,
-      retain: flags.retain,
-      signal: abort.signal,
-      warn: (m) => this.note(m),
-      onProgress: mode === 'interactive' ? (p) => process.stderr.write(`\r\x1b[2K${formatReplayProgress(p, process.stderr.columns ?? 80)}`) : undefined,
-    }).finally(() => {
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
+    const summary = await withInterrupt((signal) =>
+      runReplay({
+        file: args.file,
+        csv: {
+          format: flags['csv-format'] as 'auto',
+          delimiter: flags.delimiter,
+          header: flags.header,
+          columns: list(flags.columns),
+          timeColumn: flags['time-column'],
+          timeFormat: flags['time-format'],
+          topic: flags.topic,
+          payloadColumns: list(flags['payload-columns']),
+          payloadColumn: flags['payload-column'],
+          strict: flags.strict,
+        },
+        broker: {url: flags.broker, username: flags.username, password: flags.password, protocol: flags['mqtt-version'] as '5', insecure: flags.insecure, clientId: flags['client-id']},
+        speed: speedFlag(flags.speed),
+        rate,
+        maxSpeed: flags['max-speed'],
+        loops: loopFlag(flags.loop),
+        start: timeBoundFlag('start', flags.start),
+        end: timeBoundFlag('end', flags.end),
+        topicPrefix: flags['topic-prefix'],
+        topicMap,
+        qos: flags.qos as 0 | 1 | 2 | undefined,
+        retain: flags.retain,
+        signal,
+        warn: (m) => this.note(m),
+        onProgress: mode === 'interactive' ? (p) => process.stderr.write(`\r\x1b[2K${formatReplayProgress(p, process.stderr.columns ?? 80)}`) : undefined,
+      }),
+    ).finally(() => {
       if (mode === 'interactive') process.stderr.write('\r\x1b[2K')
     })
     if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)

@@ -1,3 +1,4 @@
+import {withInterrupt} from '../../cli/interrupt.js'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
 import {parseDurationFlag} from '../../cli/flag-parsers.js'
@@ -62,39 +63,33 @@ ${EXIT_CODES_HELP}`
       return plan
     }
 
-    const abort = new AbortController()
-    const onSignal = () => {
-      if (abort.signal.aborted) return
-      this.note('stopping: sources closed, flushing windows and draining sinks (Ctrl-C again is ignored; shutdown.timeout bounds it)')
-      abort.abort()
-    }
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
     const progress = !flags.quiet && !this.jsonEnabled()
     const endpoint = flags.metrics ? await (await import('../../pipeline/metrics-endpoint.js')).startMetricsEndpoint(flags.metrics) : undefined
     if (endpoint) this.note(`metrics: ${endpoint.url}`)
     let summary: PipelineSummary
     try {
-      summary = await runPipeline({
-        pipeline,
-        durationMs,
-        signal: abort.signal,
-        deadLetterFile: flags['dead-letter'],
-        openWindows: flags['open-windows'] as 'flush' | 'drop' | undefined,
-        warn: (m) => this.note(m),
-        onProgress:
-          progress || endpoint
-            ? (s) => {
-                endpoint?.update(s)
-                if (progress) this.note(formatProgressLine(s))
-              }
-            : undefined,
-      })
+      summary = await withInterrupt(
+        (signal) =>
+          runPipeline({
+            pipeline,
+            durationMs,
+            signal,
+            deadLetterFile: flags['dead-letter'],
+            openWindows: flags['open-windows'] as 'flush' | 'drop' | undefined,
+            warn: (m) => this.note(m),
+            onProgress:
+              progress || endpoint
+                ? (s) => {
+                    endpoint?.update(s)
+                    if (progress) this.note(formatProgressLine(s))
+                  }
+                : undefined,
+          }),
+        {onInterrupt: () => this.note('stopping: sources closed, flushing windows and draining sinks (Ctrl-C again is ignored; shutdown.timeout bounds it)')},
+      )
       endpoint?.update(summary)
     } finally {
       await endpoint?.close()
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
     }
     if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
     else process.stderr.write(formatSummary(summary))
