@@ -1,3 +1,4 @@
+import {withInterrupt} from '../cli/interrupt.js'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../cli/base-command.js'
 import {mqttSourceFromFlags} from '../cli/mqtt-source-flags.js'
@@ -62,36 +63,33 @@ ${EXIT_CODES_HELP}`
     const durationMs = parseDurationFlag('duration', flags.duration)
     const {chooseOutputMode, colorEnabledFor} = await import('../report/terminal.js')
     const interactive = chooseOutputMode({json: false, stdout: process.stdout, env: process.env}) === 'interactive'
-    const abort = new AbortController()
-    const onSignal = () => abort.abort()
-    process.once('SIGINT', onSignal)
-    process.once('SIGTERM', onSignal)
-    // A closed pipe (| head) ends the tail quietly, as it does for any Unix filter.
-    process.stdout.on('error', (err: NodeJS.ErrnoException) => (err.code === 'EPIPE' ? abort.abort() : undefined))
     const {runTail} = await import('../pipeline/tools/tail.js')
     const {formatTailSummary} = await import('../pipeline/tools/summaries.js')
-    const summary = await runTail({
-      source: {...mqttSourceFromFlags(flags, topics), retained: flags['retained-only'] ? 'only' : flags.retained ? 'include' : 'exclude'},
-      format: flags.format as 'text',
-      where: flags.where,
-      fields: flags.fields?.split(',').map((s) => s.trim()).filter(Boolean),
-      count: flags.count,
-      durationMs,
-      stats: flags.stats,
-      record: flags.record ? {path: flags.record, rotateSize: sizeFlag('rotate-size', flags['rotate-size']), rotateEvery: parseDurationFlag('rotate-every', flags['rotate-every'])} : undefined,
-      out: process.stdout,
-      interactive,
-      color: flags.format === 'text' && colorEnabledFor(process.stdout, flags.color),
-      json: flags['json-style'] as 'auto',
-      binary: flags.binary as 'hex',
-      maxLinesPerSecond: flags['max-lines'],
-      signal: abort.signal,
-      warn: (m) => this.note(m),
-      onReady: (broker, filters) => this.note(`subscribed to ${filters.join(' ')} on ${broker}`),
-    }).finally(() => {
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
-    })
+    // A closed pipe (| head) ends the tail quietly, as it does for any Unix filter.
+    const pipeClosed = new AbortController()
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => (err.code === 'EPIPE' ? pipeClosed.abort() : undefined))
+    const summary = await withInterrupt((interrupted) =>
+      runTail({
+        source: {...mqttSourceFromFlags(flags, topics), retained: flags['retained-only'] ? 'only' : flags.retained ? 'include' : 'exclude'},
+        format: flags.format as 'text',
+        where: flags.where,
+        fields: flags.fields?.split(',').map((s) => s.trim()).filter(Boolean),
+        count: flags.count,
+        durationMs,
+        stats: flags.stats,
+        record: flags.record ? {path: flags.record, rotateSize: sizeFlag('rotate-size', flags['rotate-size']), rotateEvery: parseDurationFlag('rotate-every', flags['rotate-every'])} : undefined,
+        out: process.stdout,
+        interactive,
+        color: flags.format === 'text' && colorEnabledFor(process.stdout, flags.color),
+        json: flags['json-style'] as 'auto',
+        binary: flags.binary as 'hex',
+        maxLinesPerSecond: flags['max-lines'],
+        signal: AbortSignal.any([interrupted, pipeClosed.signal]),
+        warn: (m) => this.note(m),
+        onReady: (broker, filters) => this.note(`subscribed to ${filters.join(' ')} on ${broker}`),
+      }),
+    )
+    if (pipeClosed.signal.aborted) return
     if (summary.interrupted || summary.skipped > 0) process.stderr.write(formatTailSummary(summary))
     if (summary.interrupted) this.exit(EXIT_CODES.interrupted)
   }

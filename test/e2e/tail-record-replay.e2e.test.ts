@@ -111,6 +111,27 @@ describeMosquitto('iotd tail, record and replay, run as a user runs them', () =>
     expect(bytes).toEqual(payloads)
   })
 
+  it('tail | head: a reader that goes away ends the tail quietly, exit 0', async () => {
+    const tail = start(['tail', 'hd/#', '--broker', broker.url, '--format', 'ndjson'])
+    await tail.ready
+    // As `head -1` does: read one line, then close the pipe.
+    const firstLine = new Promise<void>((resolve) => tail.child.stdout.on('data', () => resolve()))
+    const pub = await connectOnce({url: broker.url, clientId: 'hd-pub'})
+    await pub.publishAsync('hd/x', '{"n":1}', {qos: 1})
+    await firstLine
+    tail.child.stdout.destroy()
+    let exited = false
+    void tail.done.then(() => (exited = true))
+    for (let i = 2; i < 100 && !exited; i++) {
+      await pub.publishAsync('hd/x', `{"n":${i}}`, {qos: 1})
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    pub.end(true)
+    const r = await tail.done
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stderr).not.toMatch(/EPIPE|Error/)
+  })
+
   it('tail --where and --fields project matching messages', async () => {
     const tail = start(['tail', 'w/#', '--broker', broker.url, '--format', 'ndjson', '--count', '2', '--where', "temp > 30 AND topic LIKE 'w/hot%'", '--fields', 'temp,site.name'])
     await tail.ready

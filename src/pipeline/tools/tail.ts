@@ -85,7 +85,8 @@ export async function runTail(opts: TailOptions): Promise<TailSummary> {
   opts.signal?.addEventListener('abort', () => (userInterrupted = true), {once: true})
 
   const write = async (chunk: string | Buffer) => {
-    if (!out.write(chunk)) await Promise.race([once(out, 'drain'), once(out, 'close')])
+    // A reader gone (EPIPE) is an 'error' on `out`, which rejects once(); the caller's error listener ends the run.
+    if (!out.write(chunk)) await Promise.race([once(out, 'drain'), once(out, 'close')]).catch(() => undefined)
   }
   const drawStats = () => {
     if (!stats) return
