@@ -1,8 +1,10 @@
-import type {FleetSample} from '../sim/dry-run.js'
+import type {FleetSample, ModbusGroupSample} from '../sim/dry-run.js'
 import {formatDuration} from '../config/units.js'
+import {formatNotation} from '../modbus/address.js'
+import type {Table} from '../modbus/types.js'
 
 /** The text of `iotd sim --dry-run`: per fleet, where it publishes and what its first device would send. */
-export function formatDryRun(scenario: string, seed: number, fleets: FleetSample[]): string {
+export function formatDryRun(scenario: string, seed: number, fleets: FleetSample[], modbus: ModbusGroupSample[] = []): string {
   const lines = [`${scenario}  seed ${seed}  (dry run: nothing was connected)`, '']
   for (const f of fleets) {
     lines.push(`fleet ${f.fleet}: ${f.devices} device${f.devices === 1 ? '' : 's'}, every ${formatDuration(f.everyMs)}, qos ${f.qos}${f.retain ? ', retained' : ''}`)
@@ -13,5 +15,27 @@ export function formatDryRun(scenario: string, seed: number, fleets: FleetSample
     f.payloads.forEach((p, i) => lines.push(`  #${String(i).padEnd(4)}        ${p ?? '(suppressed by a dropout anomaly)'}`))
     lines.push('')
   }
+  for (const g of modbus) {
+    const ports = g.ports.every((p) => p === 0) ? 'a port the OS assigns' : spans(g.ports)
+    lines.push(`modbus ${g.group}: ${g.devices} device${g.devices === 1 ? '' : 's'} on ${g.host}:${ports}, unit ids ${spans(g.unitIds)}, every ${formatDuration(g.everyMs)}`)
+    lines.push(`  first device  ${g.deviceId} (unit ${g.unitId} at ${g.host}:${g.port === 0 ? '(assigned)' : g.port})`)
+    if (g.mirrorTopic) lines.push(`  mirror        ${g.mirrorTopic}`)
+    lines.push(`  tags          ${g.tags.map((t) => `${t.name} ${formatNotation(t.table as Table, t.address)} ${t.type}${t.unit ? ` ${t.unit}` : ''}${t.writable ? ' (writable)' : ''}`).join(' · ')}`)
+    g.values.forEach((v, i) => lines.push(`  #${String(i).padEnd(4)}        ${Object.entries(v).map(([k, x]) => `${k} ${typeof x === 'string' ? JSON.stringify(x) : String(x)}`).join(' · ')}`))
+    lines.push('')
+  }
   return `${lines.join('\n')}`
+}
+
+/** 5020, 5021, 5022, 5023, 5030 → "5020–5023, 5030". */
+function spans(values: readonly number[]): string {
+  const sorted = [...values].sort((a, b) => a - b)
+  const out: string[] = []
+  for (let i = 0; i < sorted.length; ) {
+    let j = i
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++
+    out.push(j > i ? `${sorted[i]}–${sorted[j]}` : String(sorted[i]))
+    i = j + 1
+  }
+  return out.join(', ')
 }

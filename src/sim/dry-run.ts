@@ -1,4 +1,7 @@
+import type {TagValue} from '../modbus/types.js'
 import {createDeviceModel, dueOffsetMs} from './generators/index.js'
+import {SimulatedModbusDevice} from './modbus/device.js'
+import {expandModbusDevices} from './modbus/expand.js'
 import {expandDevices, type Scenario} from './scenario/index.js'
 
 /** `iotd sim --dry-run`: what each fleet would publish, without connecting anywhere. */
@@ -41,6 +44,57 @@ export function sampleFleets(scenario: Scenario, samples: number, options: {flee
       birth: first.birth && {topic: first.birth.topic, payload: first.birth.payload},
       lwt: first.lwt && {topic: first.lwt.topic, payload: first.lwt.payload},
       payloads,
+    })
+  }
+  return out
+}
+
+export interface ModbusGroupSample {
+  group: string
+  devices: number
+  host: string
+  /** Listener ports (0: the OS assigns one at run time). */
+  ports: number[]
+  unitIds: number[]
+  everyMs: number
+  deviceId: string
+  /** The first device's unit id and port. */
+  unitId: number
+  port: number
+  mirrorTopic?: string
+  tags: Array<{name: string; table: string; address: number; type: string; unit?: string; writable: boolean}>
+  /** The first device's tag values, update by update, as a Modbus client would decode them. */
+  values: Array<Record<string, TagValue>>
+}
+
+/** `iotd sim --dry-run` for the `modbus:` groups: where each listens and what its first device's registers hold. */
+export function sampleModbusGroups(scenario: Scenario, samples: number, options: {startMs?: number} = {}): ModbusGroupSample[] {
+  const devices = expandModbusDevices(scenario)
+  const startMs = options.startMs ?? Date.now()
+  const out: ModbusGroupSample[] = []
+  for (const group of scenario.modbus) {
+    const members = devices.filter((d) => d.group === group.name)
+    const first = members[0]
+    if (!first) continue
+    const device = new SimulatedModbusDevice(group, first, scenario.seed)
+    const values: Array<Record<string, TagValue>> = []
+    for (let n = 0; n < samples; n++) {
+      device.step(startMs + first.phaseMs + n * first.everyMs)
+      values.push({...device.values})
+    }
+    out.push({
+      group: group.name,
+      devices: members.length,
+      host: first.host,
+      ports: [...new Set(members.map((d) => d.port))],
+      unitIds: [...group.units],
+      everyMs: first.everyMs,
+      deviceId: first.deviceId,
+      unitId: first.unitId,
+      port: first.port,
+      mirrorTopic: first.mirrorTopic,
+      tags: group.tags.map((t) => ({name: t.name, table: t.table, address: t.address, type: t.type, unit: t.unit, writable: t.writable})),
+      values,
     })
   }
   return out

@@ -21,6 +21,21 @@ describe('iotd sim, run as a user runs it', () => {
     expect(JSON.parse(parsed.fleets[0].payloads[0])).toBeTypeOf('object')
   })
 
+  it('--dry-run shows the Modbus groups too: where they listen, their tags, and the first device\'s values', async () => {
+    const r = await runCli(['sim', 'scenarios/modbus-plant.yaml', '--dry-run', '--samples', '3'])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toContain('modbus meter: 200 devices on 127.0.0.1:5020–5023, unit ids 1–50, every 1s')
+    expect(r.stdout).toMatch(/tags +voltage 30001 float32 V · current 30003 float32 A/)
+    expect(r.stdout).toContain('modbus skid: 4 devices on 127.0.0.1:5030, unit ids 1–4, every 500ms')
+    const json = await runCli(['sim', 'scenarios/modbus-plant.yaml', '--dry-run', '--samples', '3', '--json'])
+    const parsed = JSON.parse(json.stdout)
+    const skid = parsed.modbus.find((g: {group: string}) => g.group === 'skid')
+    expect(skid.values).toHaveLength(3)
+    // flow is derived from the valve setpoint (valve_cmd * 1.8), as a client would read it.
+    for (const v of skid.values) expect(v.flow).toBeCloseTo(v.valve_cmd * 1.8, 2)
+    expect(parsed.fleets[0].fleet).toBe('ambient')
+  })
+
   it('runs on the embedded broker when none answers, with plain progress lines when piped and a summary on stdout', async () => {
     const port = await freePort()
     const r = await runCli(['sim', 'scenarios/smart-building.yaml', '--duration', '4s', '--seed', '1'], {

@@ -7,9 +7,9 @@ import {EXIT_CODES, IotdError, UsageError} from '../../errors.js'
 import {loadScenario} from '../../sim/scenario/index.js'
 import type {SimSummary} from '../../sim/types.js'
 import type {BackfillSummary} from '../../sim/backfill.js'
-import type {FleetSample} from '../../sim/dry-run.js'
+import type {FleetSample, ModbusGroupSample} from '../../sim/dry-run.js'
 
-type SimResult = SimSummary | BackfillSummary | {schemaVersion: 1; seed: number; fleets: FleetSample[]}
+type SimResult = SimSummary | BackfillSummary | {schemaVersion: 1; seed: number; fleets: FleetSample[]; modbus: ModbusGroupSample[]}
 
 export default class Sim extends BaseCommand {
   static override summary = 'Simulate a fleet of MQTT and Modbus TCP devices from a scenario file.'
@@ -54,8 +54,8 @@ ${EXIT_CODES_HELP}`
     workers: Flags.integer({summary: 'Worker threads for the fleet (default: from the fleet size and cores).', min: 1, env: 'IOTD_WORKERS'}),
     'source-ip': Flags.string({summary: 'Local source addresses to spread connections over: 127.0.0.2,127.0.0.3 or 127.0.0.2-127.0.0.9.', env: 'IOTD_SOURCE_IP'}),
     labels: Flags.string({summary: 'Write ground-truth anomaly labels (JSON lines) to this file.', env: 'IOTD_LABELS'}),
-    'dry-run': Flags.boolean({summary: 'Print sample payloads per fleet and exit, without connecting.', env: 'IOTD_DRY_RUN'}),
-    samples: Flags.integer({summary: 'Payloads per fleet with --dry-run.', default: 5, min: 1, env: 'IOTD_SAMPLES'}),
+    'dry-run': Flags.boolean({summary: 'Print sample payloads per fleet (tag values per Modbus group) and exit, without connecting or listening.', env: 'IOTD_DRY_RUN'}),
+    samples: Flags.integer({summary: 'Samples per fleet or Modbus group with --dry-run.', default: 5, min: 1, env: 'IOTD_SAMPLES'}),
     backfill: Flags.string({summary: 'Generate data on a simulated clock for <from>..<to> (ISO-8601 or epoch ms), without a broker.', env: 'IOTD_BACKFILL'}),
     out: Flags.string({char: 'o', summary: 'Output file for --backfill (.csv = iotd capture format, .jsonl = JSON lines).', env: 'IOTD_OUT'}),
     quiet: Flags.boolean({char: 'q', summary: 'No live view or progress lines; only the summary.', env: 'IOTD_QUIET'}),
@@ -69,13 +69,14 @@ ${EXIT_CODES_HELP}`
     const scenarioName = scenario.name ?? basename(file, extname(file))
 
     if (flags['dry-run']) {
-      const {sampleFleets} = await import('../../sim/dry-run.js')
-      const fleets = sampleFleets(scenario, flags.samples, {fleets: flags.fleet})
+      const {sampleFleets, sampleModbusGroups} = await import('../../sim/dry-run.js')
+      const fleets = scenario.fleets.length === 0 ? [] : sampleFleets(scenario, flags.samples, {fleets: flags.fleet})
+      const modbus = sampleModbusGroups(scenario, flags.samples)
       if (!this.jsonEnabled()) {
         const {formatDryRun} = await import('../../report/dry-run-text.js')
-        process.stdout.write(formatDryRun(scenarioName, scenario.seed, fleets))
+        process.stdout.write(formatDryRun(scenarioName, scenario.seed, fleets, modbus))
       }
-      return {schemaVersion: 1, seed: scenario.seed, fleets}
+      return {schemaVersion: 1, seed: scenario.seed, fleets, modbus}
     }
 
     if (flags.backfill !== undefined) {
