@@ -64,6 +64,12 @@ export interface ClientOptions extends MqttEndpoint {
    * here runs before MQTT.js parses the bytes (e.g. to time arrivals). Not called for ws:// and wss://.
    */
   onSocket?: (socket: Socket) => void
+  /**
+   * Called with each new client before it has read anything from the broker (every connect attempt): handlers
+   * installed here see the packets that follow the CONNACK in the same read, e.g. a persistent session's queued
+   * messages, which MQTT.js would otherwise acknowledge before a caller of connectOnce could look at them.
+   */
+  onClient?: (client: MqttClient) => void
 }
 
 export interface RetryOptions extends BackoffOptions {
@@ -106,6 +112,7 @@ export function createMqttClient(opts: ClientOptions): MqttClient {
       break
   }
   client.on('error', ignoreError)
+  opts.onClient?.(client)
   return client
 }
 

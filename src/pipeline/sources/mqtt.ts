@@ -14,10 +14,8 @@
  */
 import type {IPublishPacket, MqttClient} from 'mqtt'
 import {z} from 'zod'
-import {EXIT_CODES, IotdError} from '../../errors.js'
 import {backoffDelay, DEFAULT_BACKOFF} from '../../net/backoff.js'
-import {describeConnectError, type MqttConnectError} from '../../net/connect-errors.js'
-import {createMqttClient, DEFAULT_CONNECT_TIMEOUT_MS, type ClientOptions} from '../../net/mqtt-connection.js'
+import {connectWithRetry, type ClientOptions} from '../../net/mqtt-connection.js'
 import {redactUrl} from '../../net/mqtt-endpoint.js'
 import {isValidTopicFilter} from '../rule/plan.js'
 import {cellValue} from './csv-mapping.js'
@@ -133,8 +131,9 @@ export class MqttSource implements Source {
       keepaliveSec: o.keepalive,
       tls: o.insecure ? {insecure: true} : undefined,
       onSocket: (socket) => socket.prependListener('data', this.onBytes),
+      onClient: (client) => this.install(client),
     }
-    const client = await this.connectClient(clientOptions, signal)
+    const client = await connectWithRetry(clientOptions, {...DEFAULT_BACKOFF, attempts: o.connectAttempts, signal})
     this.client = client
     await this.subscribe(client)
     client.on('connect', (connack) => {
@@ -195,32 +194,6 @@ export class MqttSource implements Source {
     const client = this.client
     this.client = undefined
     if (client) await new Promise<void>((resolve) => client.end(false, {}, () => resolve()))
-  }
-
-  /**
-   * connectWithRetry's policy (attempts, backoff, errors that cannot heal stop at once), but with the message
-   * handlers installed before the CONNACK: a persistent session's queued messages follow the CONNACK in the same
-   * read, before any caller of connectWithRetry could install them, and MQTT.js would PUBACK them unseen.
-   * (net/mqtt-connection.ts could take an `onClient` hook instead; then this goes.)
-   */
-  private async connectClient(opts: ClientOptions, signal?: AbortSignal): Promise<MqttClient> {
-    const attempts = this.options.connectAttempts
-    let last: MqttConnectError | undefined
-    for (let attempt = 0; attempt < attempts && !signal?.aborted; attempt++) {
-      const client = createMqttClient(opts)
-      this.install(client)
-      try {
-        await connected(client)
-        return client
-      } catch (error) {
-        client.end(true)
-        last = describeConnectError(this.broker, error, {connectTimeoutMs: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS})
-        if (!last.retryable) throw last
-        if (attempt < attempts - 1) await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt, DEFAULT_BACKOFF, Math.random)))
-      }
-    }
-    if (!last || signal?.aborted) throw new IotdError(`gave up connecting to ${this.broker}: interrupted`, EXIT_CODES.interrupted)
-    throw new IotdError(`gave up connecting to ${this.broker} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${last.message}`, EXIT_CODES.runtime, last.suggestions)
   }
 
   private async subscribe(client: MqttClient): Promise<void> {
@@ -317,28 +290,6 @@ export class MqttSource implements Source {
   }
 }
 
-/** Resolves on the CONNACK; rejects with the first error (a refusal, a timeout) or when the socket closes. */
-function connected(client: MqttClient): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    let firstError: unknown
-    const settle = (err: unknown, ok: boolean) => {
-      client.removeListener('connect', onConnect)
-      client.removeListener('error', onError)
-      client.removeListener('close', onClose)
-      if (ok) resolve()
-      else reject(err ?? new Error('connection closed'))
-    }
-    const onConnect = () => settle(undefined, true)
-    const onError = (err: Error) => {
-      firstError ??= err
-      if (typeof (err as {code?: unknown}).code === 'number' || /connack timeout/i.test(err.message)) settle(err, false)
-    }
-    const onClose = () => settle(firstError, false)
-    client.on('connect', onConnect)
-    client.on('error', onError)
-    client.on('close', onClose)
-  })
-}
 
 const INVALID = Symbol('invalid')
 
