@@ -2,9 +2,8 @@ import {encodeTag, decodeTag} from '../../modbus/codec.js'
 import {encodeException, handleRequest, ModbusException, type RegisterBank} from '../../modbus/pdu.js'
 import type {TagValue} from '../../modbus/types.js'
 import {createAnomaly, isDeviceAffected, type AnomalyRuntime} from '../generators/anomalies.js'
-import type {ExprScope, ExprValue} from '../generators/expression.js'
-import {createFieldGenerator, type FieldGenerator, type FieldValue, type SampleContext} from '../generators/field-generators.js'
-import {dependenciesOf, evaluationOrder} from '../generators/field-order.js'
+import type {FieldValue} from '../generators/field-generators.js'
+import {FieldStepper} from '../generators/field-stepper.js'
 import {createRng} from '../generators/prng.js'
 import type {AnomalySpec} from '../scenario/generator-schema.js'
 import {parseTemplate, renderTemplate} from '../scenario/template.js'
@@ -20,12 +19,6 @@ import type {FaultKind, FaultSpec, ModbusGroupConfig, SimTag} from './scenario-s
  * Random streams are keyed (seed, group, index, tag), as MQTT fields are keyed (seed, fleet, index, field), so a
  * device's values do not depend on the other devices.
  */
-
-interface Slot {
-  tag: SimTag
-  generator: FieldGenerator
-  anomalies: AnomalyRuntime[]
-}
 
 interface FaultRuntime {
   spec: FaultSpec
@@ -46,33 +39,27 @@ export class SimulatedModbusDevice implements RegisterBank {
   readonly values: Record<string, TagValue> = {}
   /** Values as generated, before the register's type and scale rounded them (the generator's ground truth). */
   readonly generated: Record<string, FieldValue> = {}
-  private readonly slots: Slot[]
+  private readonly fields: FieldStepper
+  private readonly tags: Map<string, SimTag>
   private readonly setpoints = new Map<string, TagValue>()
   private readonly registers = {holding: new Map<number, number>(), input: new Map<number, number>()}
   private readonly bits = {coil: new Map<number, boolean>(), discrete: new Map<number, boolean>()}
   private readonly owners = {holding: new Map<number, SimTag[]>(), coil: new Map<number, SimTag>()}
   private readonly faults: FaultRuntime[]
-  private readonly fieldValues = new Map<string, FieldValue>()
-  private firstTsMs = 0
-  private lastTsMs = 0
   private n = 0
-  private ctx: SampleContext = {n: 0, tsMs: 0, dtS: 0, elapsedS: 0, mode: 'default'}
 
   constructor(group: ModbusGroupConfig, spec: ModbusDeviceSpec, seed: number) {
     this.spec = spec
     const key = (...rest: Array<string | number>) => createRng([seed, group.name, spec.index, ...rest])
     const renderConstant = (text: string) => renderTemplate(parseTemplate(text, 'lenient'), (name) => spec.vars[name])
-    const byName = new Map(group.tags.map((t) => [t.name, t]))
-    const names = group.tags.map((t) => t.name)
-    const order = evaluationOrder(names, new Map(names.map((n) => [n, dependenciesOf(byName.get(n)?.value ?? {kind: 'constant'})])))
+    this.tags = new Map(group.tags.map((t) => [t.name, t]))
+    // A register has no message to suppress: dropouts do not apply to Modbus tags.
     const anomalies = group.anomalies
       .map((a, k) => ({a, k}))
       .filter(({a, k}) => isDeviceAffected(seed, group.name, spec.index, k, a.share))
       .map(({a, k}) => createAnomaly(a, key('anomaly', k)))
-    this.slots = order.map((name) => {
-      const tag = byName.get(name) as SimTag
-      return {tag, generator: createFieldGenerator(tag.value, {rng: key('field', name), renderConstant}), anomalies: anomalies.filter((a) => a.spec.field === name && a.spec.kind !== 'dropout')}
-    })
+      .filter((a) => a.spec.kind !== 'dropout')
+    this.fields = new FieldStepper({fields: group.tags.map((t) => [t.name, t.value] as const), anomalies, key, renderConstant})
     this.faults = group.faults
       .map((f, k) => ({f, k}))
       .filter(({f, k}) => isDeviceAffected(seed, group.name, spec.index, 1000 + k, f.share))
@@ -89,48 +76,20 @@ export class SimulatedModbusDevice implements RegisterBank {
     }
   }
 
-  private readonly scope: ExprScope = (path) => {
-    switch (path) {
-      case '$dt':
-        return this.ctx.dtS
-      case '$t':
-        return this.ctx.elapsedS
-      case '$n':
-        return this.ctx.n
-      case '$mode':
-        return this.ctx.mode
-    }
-    const v = this.fieldValues.get(path)
-    return (v as ExprValue | undefined) ?? NaN
-  }
-
   /** Generates the next values (update n at tsMs), encodes them into the registers; returns labels that start now. */
   step(tsMs: number): AnomalyLabel[] {
-    const n = this.n++
-    if (n === 0) this.firstTsMs = this.lastTsMs = tsMs
-    this.ctx = {n, tsMs, dtS: Math.max(0, (tsMs - this.lastTsMs) / 1000), elapsedS: (tsMs - this.firstTsMs) / 1000, mode: 'default'}
-    this.lastTsMs = tsMs
-    const labels: AnomalyLabel[] = []
-    for (const slot of this.slots) for (const a of slot.anomalies) {
-      const label = a.begin(tsMs, this.firstTsMs, this.spec.deviceId)
-      if (label) labels.push(label)
-    }
+    const labels = this.fields.step(this.n++, tsMs, 'default', this.spec.deviceId, (name, generated) => {
+      const setpoint = this.setpoints.get(name)
+      this.generated[name] = generated
+      this.store(this.tags.get(name)!, (setpoint ?? generated) as TagValue)
+      return setpoint ?? generated
+    })
     for (const f of this.faults) {
-      const label = f.timing.begin(tsMs, this.firstTsMs, this.spec.deviceId)
+      const label = f.timing.begin(tsMs, this.fields.startedAtMs, this.spec.deviceId)
       if (label) {
         f.startedAt = tsMs
         labels.push({...label, field: '*', kind: `modbus-${f.spec.kind}`})
       }
-    }
-    for (const slot of this.slots) {
-      const name = slot.tag.name
-      // The generator steps even while a setpoint overrides it, so its stream does not depend on writes.
-      let v = slot.generator.next(this.ctx, this.scope)
-      for (const a of slot.anomalies) if (a.active) v = a.apply(v, tsMs, slot.generator)
-      const setpoint = this.setpoints.get(name)
-      this.generated[name] = v
-      this.fieldValues.set(name, setpoint ?? v)
-      this.store(slot.tag, (setpoint ?? v) as TagValue)
     }
     return labels
   }

@@ -1,0 +1,97 @@
+import type {GeneratorSpec} from '../scenario/generator-schema.js'
+import type {AnomalyLabel} from '../types.js'
+import type {AnomalyRuntime} from './anomalies.js'
+import type {ExprScope, ExprValue} from './expression.js'
+import {createFieldGenerator, type FieldGenerator, type FieldValue, type SampleContext} from './field-generators.js'
+import {dependenciesOf, evaluationOrder} from './field-order.js'
+import type {Rng} from './prng.js'
+
+interface FieldSlot {
+  name: string
+  generator: FieldGenerator
+  anomalies: AnomalyRuntime[]
+}
+
+export interface FieldStepperOptions {
+  /** Field (or tag) generators in declared order. */
+  fields: ReadonlyArray<readonly [string, GeneratorSpec]>
+  /** This device's anomalies (already chosen by share); dropouts begin here but change no field. */
+  anomalies: readonly AnomalyRuntime[]
+  /** The device's random stream for a field: key('field', name). */
+  key: (...rest: Array<string | number>) => Rng
+  renderConstant: (text: string) => string
+}
+
+/**
+ * One device's fields stepped together, the mechanism an MQTT device model and a simulated Modbus device share:
+ * each update starts the anomalies due, then steps every generator in dependency order (derived fields see the
+ * values of this update), applies the active anomalies, and keeps the values where expressions read them
+ * (`$dt`, `$t`, `$n`, `$mode`, other fields and their `.members`).
+ */
+export class FieldStepper {
+  /** Current values, in declared order. */
+  readonly values: Map<string, FieldValue>
+  private readonly slots: FieldSlot[]
+  private readonly anomalies: readonly AnomalyRuntime[]
+  private firstTsMs = 0
+  private lastTsMs = 0
+  private ctx: SampleContext = {n: 0, tsMs: 0, dtS: 0, elapsedS: 0, mode: 'default'}
+
+  constructor(o: FieldStepperOptions) {
+    const specs = new Map(o.fields)
+    const declared = o.fields.map(([name]) => name)
+    const order = evaluationOrder(declared, new Map(declared.map((name) => [name, dependenciesOf(specs.get(name)!)])))
+    this.anomalies = o.anomalies
+    this.slots = order.map((name) => ({
+      name,
+      generator: createFieldGenerator(specs.get(name)!, {rng: o.key('field', name), renderConstant: o.renderConstant}),
+      anomalies: o.anomalies.filter((a) => a.spec.field === name && a.spec.kind !== 'dropout'),
+    }))
+    // Seeded in declared order, so iterating the values gives the payload order whatever the evaluation order.
+    this.values = new Map(declared.map((name) => [name, 0]))
+  }
+
+  /** Epoch ms of update 0 (anomaly and fault schedules count from it). */
+  get startedAtMs(): number {
+    return this.firstTsMs
+  }
+
+  /**
+   * Update n at tsMs. `keep` may replace a generated value (a Modbus setpoint a client wrote); the generator has
+   * stepped all the same, so its stream does not depend on writes. Returns the labels of anomalies that begin now.
+   */
+  step(n: number, tsMs: number, mode: string, deviceId: string, keep?: (name: string, generated: FieldValue) => FieldValue): AnomalyLabel[] {
+    if (n === 0) this.firstTsMs = this.lastTsMs = tsMs
+    this.ctx = {n, tsMs, dtS: Math.max(0, (tsMs - this.lastTsMs) / 1000), elapsedS: (tsMs - this.firstTsMs) / 1000, mode}
+    this.lastTsMs = tsMs
+    const labels: AnomalyLabel[] = []
+    for (const a of this.anomalies) {
+      const label = a.begin(tsMs, this.firstTsMs, deviceId)
+      if (label) labels.push(label)
+    }
+    for (const slot of this.slots) {
+      let v = slot.generator.next(this.ctx, this.scope)
+      for (const a of slot.anomalies) if (a.active) v = a.apply(v, tsMs, slot.generator)
+      this.values.set(slot.name, keep ? keep(slot.name, v) : v)
+    }
+    return labels
+  }
+
+  private readonly scope: ExprScope = (path) => {
+    switch (path) {
+      case '$dt':
+        return this.ctx.dtS
+      case '$t':
+        return this.ctx.elapsedS
+      case '$n':
+        return this.ctx.n
+      case '$mode':
+        return this.ctx.mode
+      // $prev is answered by the derived generator itself, which keeps its unrounded previous value.
+    }
+    const dot = path.indexOf('.')
+    const v = this.values.get(dot < 0 ? path : path.slice(0, dot))
+    if (v !== null && typeof v === 'object') return dot < 0 ? NaN : ((v as unknown as Record<string, number>)[path.slice(dot + 1)] ?? NaN)
+    return (v as ExprValue | undefined) ?? NaN
+  }
+}
