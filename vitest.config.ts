@@ -1,11 +1,16 @@
 import {defineConfig} from 'vitest/config'
 
 /**
- * Suites whose assertions are about timing (replay's schedule, the record → replay → record round trip). They run
- * last and one file at a time: beside another file's brokers and fleets on two cores, the OS alone delays a runnable
- * process by tens of ms, and the figures they hold would measure the neighbour instead of iotd.
+ * Suites whose assertions are about timing (replay's schedule, the record → replay → record round trip, the fleet's
+ * publish lag and per-interval counts). They run last and one file at a time: beside another file's brokers and
+ * fleets on two cores, the OS alone delays a runnable process by tens of ms, and the figures they hold would measure
+ * the neighbour instead of iotd.
  */
-const timingSuites = ['test/integration/pipeline/replay-timing.test.ts', 'test/e2e/tail-record-replay.e2e.test.ts']
+const timingSuites = [
+  'test/integration/pipeline/replay-timing.test.ts',
+  'test/e2e/tail-record-replay.e2e.test.ts',
+  'test/integration/sim/fleet-embedded.test.ts',
+]
 
 export default defineConfig({
   test: {
