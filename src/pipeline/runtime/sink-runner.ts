@@ -52,8 +52,42 @@ interface Queued {
   arrivedAt: number
 }
 
+/**
+ * First in, first out, taken from the front in batches without moving the rest: a window that fires for 100,000
+ * keys queues 100,000 rows at once, and taking a row-by-row sink's batches with splice(0, 1) moved all the others
+ * each time (3.4 s of a 4.8 s run).
+ */
+class RowQueue {
+  private items: Queued[] = []
+  private head = 0
+
+  get length(): number {
+    return this.items.length - this.head
+  }
+
+  push(q: Queued): void {
+    this.items.push(q)
+  }
+
+  take(n: number): Queued[] {
+    const batch = this.items.slice(this.head, this.head + n)
+    this.head += batch.length
+    // Drop the taken front once it is most of the array, so memory follows what is queued.
+    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head)
+      this.head = 0
+    }
+    return batch
+  }
+
+  clear(): void {
+    this.items = []
+    this.head = 0
+  }
+}
+
 export class SinkRunner {
-  private queue: Queued[] = []
+  private readonly queue = new RowQueue()
   private writing?: Promise<void>
   private timer?: NodeJS.Timeout | NodeJS.Immediate
   private waiters: (() => void)[] = []
@@ -148,7 +182,7 @@ export class SinkRunner {
   /** Drops whatever is still queued (shutdown timeout): not acknowledged, so an acking source redelivers it. */
   abandon(): number {
     const n = this.queue.length
-    this.queue = []
+    this.queue.clear()
     this.wake()
     return n
   }
@@ -170,7 +204,7 @@ export class SinkRunner {
   private pump(partial: boolean): void {
     if (this.writing || this.queue.length === 0) return
     if (!partial && this.queue.length < this.settings.batchCount) return
-    const batch = this.queue.splice(0, this.settings.batchCount)
+    const batch = this.queue.take(this.settings.batchCount)
     if (this.queue.length > 0) this.oldestAt = performance.now()
     this.flushDue = false
     this.wake()

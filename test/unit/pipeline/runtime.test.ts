@@ -144,6 +144,21 @@ describe('batching', () => {
     ])
   })
 
+  it('a burst far past the queue size (a window firing for many keys) is written in order, every row once', async () => {
+    const p = pipeline(`rules: [{sql: "SELECT ts FROM s", sinks: [{type: stdout, batch: {count: 7, interval: 0}}]}]`)
+    const sink = createMemorySink('m')
+    const sizes: number[] = []
+    const write = sink.write.bind(sink)
+    sink.write = async (b) => {
+      sizes.push(b.length)
+      return write(b)
+    }
+    const events = Array.from({length: 5000}, (_, i) => ({fields: {ts: i}}))
+    await runPipeline({pipeline: p, sources: [ackingSource(events, [], {batch: 5000})], sinksFor: () => [{sink, type: 'memory'}], warn: () => {}})
+    expect(sink.rows.map((r) => r.fields?.ts)).toEqual(events.map((e) => e.fields.ts))
+    expect(sizes.slice(0, -1).every((n) => n === 7)).toBe(true)
+  })
+
   it('the mqtt sink batches that way by default', async () => {
     const p = pipeline(`rules: [{sql: "SELECT ts FROM s", sinks: [{type: mqtt, url: "mqtt://127.0.0.1:1", topic: out}]}]`)
     expect(explainPipeline(p).rules[0].sinks[0].batch).toBe('batches of up to 1024 or what one source batch gives')
