@@ -155,7 +155,7 @@ describe('batching', () => {
     }
     const events = Array.from({length: 5000}, (_, i) => ({fields: {ts: i}}))
     await runPipeline({pipeline: p, sources: [ackingSource(events, [], {batch: 5000})], sinksFor: () => [{sink, type: 'memory'}], warn: () => {}})
-    expect(sink.rows.map((r) => r.fields?.ts)).toEqual(events.map((e) => e.fields.ts))
+    expect(sink.rows.map((r) => (r.fields as {ts: number}).ts)).toEqual(events.map((e) => e.fields.ts))
     expect(sizes.slice(0, -1).every((n) => n === 7)).toBe(true)
   })
 
