@@ -11,7 +11,7 @@ import type {Writable} from 'node:stream'
 import type {IClientPublishOptions, MqttClient} from 'mqtt'
 import {z} from 'zod'
 import {DEFAULT_BACKOFF} from '../../net/backoff.js'
-import {connectWithRetry, type ClientOptions} from '../../net/mqtt-connection.js'
+import type {ClientOptions} from '../../net/mqtt-connection.js'
 import {redactUrl} from '../../net/mqtt-endpoint.js'
 import {encodeQos0Publishes, type Qos0Message} from '../../net/qos0-publish.js'
 import {defineSink, TransientSinkError, type PipelineRecord, type Sink, type StageContext} from '../types.js'
@@ -102,6 +102,8 @@ export class MqttSink implements Sink {
       keepaliveSec: o.keepalive,
       tls: o.insecure ? {insecure: true} : undefined,
     }
+    // MQTT.js loads when a pipeline connects, not when a command merely validates or lists one.
+    const {connectWithRetry} = await import('../../net/mqtt-connection.js')
     this.client = await connectWithRetry(clientOptions, {...DEFAULT_BACKOFF, attempts: o.connectAttempts, signal: ctx.signal})
     // MQTT.js calls its `debug` logger several times per publish; when DEBUG does not ask for it, that is ~6% of a
     // --max-speed replay for nothing.

@@ -15,7 +15,7 @@
 import type {IPublishPacket, MqttClient} from 'mqtt'
 import {z} from 'zod'
 import {backoffDelay, DEFAULT_BACKOFF} from '../../net/backoff.js'
-import {connectWithRetry, type ClientOptions} from '../../net/mqtt-connection.js'
+import type {ClientOptions} from '../../net/mqtt-connection.js'
 import {redactUrl} from '../../net/mqtt-endpoint.js'
 import {isValidTopicFilter} from '../rule/plan.js'
 import {cellValue} from './csv-mapping.js'
@@ -133,6 +133,8 @@ export class MqttSource implements Source {
       onSocket: (socket) => socket.prependListener('data', this.onBytes),
       onClient: (client) => this.install(client),
     }
+    // MQTT.js loads when a pipeline connects, not when a command merely validates or lists one.
+    const {connectWithRetry} = await import('../../net/mqtt-connection.js')
     const client = await connectWithRetry(clientOptions, {...DEFAULT_BACKOFF, attempts: o.connectAttempts, signal})
     this.client = client
     await this.subscribe(client)
