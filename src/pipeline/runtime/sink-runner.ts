@@ -72,10 +72,17 @@ class RowQueue {
   take(n: number): Queued[] {
     const batch = this.items.slice(this.head, this.head + n)
     this.head += batch.length
-    // Drop the taken front once it is most of the array, so memory follows what is queued.
-    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head)
+    if (this.head === this.items.length) {
+      // Drained (the usual case): start over, so taken rows are not kept alive into the next GC.
+      this.items = []
       this.head = 0
+    } else {
+      for (let i = this.head - batch.length; i < this.head; i++) this.items[i] = undefined as unknown as Queued
+      // Drop the taken front once it is most of the array, so memory follows what is queued.
+      if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+        this.items = this.items.slice(this.head)
+        this.head = 0
+      }
     }
     return batch
   }
