@@ -3,13 +3,19 @@
  * JSONata evaluates asynchronously at ~190k rows/s here, so it runs only on the rule's output rows, never on
  * every event. A result that is not an object (or is undefined) drops the row; an evaluation error dead-letters it.
  */
-import jsonata from 'jsonata'
+import {createRequire} from 'node:module'
+import type jsonataModule from 'jsonata'
+
+// Loaded on the first `map:`, synchronously (pipeline files are validated synchronously): most pipelines have none.
+const load = createRequire(import.meta.url)
+let jsonata: typeof jsonataModule | undefined
 
 export type MapStep = (row: Record<string, unknown>) => Promise<{ok: true; row: Record<string, unknown> | undefined} | {ok: false; reason: string}>
 
 /** Compiles the expression; throws an Error with JSONata's message (and position) when it does not parse. */
 export function compileMap(expression: string): MapStep {
-  let expr: ReturnType<typeof jsonata>
+  jsonata ??= load('jsonata') as typeof jsonataModule
+  let expr: ReturnType<typeof jsonataModule>
   try {
     expr = jsonata(expression)
   } catch (error) {
