@@ -1,5 +1,5 @@
 import type {RateProfile} from './load-profile.js'
-import type {MqttProtocolVersion, QoS} from './publish-frame.js'
+import type {MqttProtocolVersion, QoS} from '../net/mqtt-wire.js'
 
 /**
  * The typed messages between `runBench` (main thread) and its bench workers. Plain data only (structured clone).

@@ -16,13 +16,8 @@
  * byte after the packet id): no topic alias, no expiry, so the frame is identical for every message.
  */
 import {IotdError, UsageError} from '../errors.js'
+import {MAX_REMAINING_LENGTH, PacketStream, readFixedHeader, remainingLengthSize, writeRemainingLength, type FixedHeader, type MqttProtocolVersion, type QoS} from '../net/mqtt-wire.js'
 import {HEADER_BYTES, HEADER_FIELD, writeHeader, writeUint64} from './latency-header.js'
-
-export type MqttProtocolVersion = 4 | 5
-export type QoS = 0 | 1 | 2
-
-/** The largest Remaining Length MQTT can encode (four varint bytes): 256 MiB - 1. */
-export const MAX_REMAINING_LENGTH = 268_435_455
 
 export interface PublishFrameSpec {
   /** A topic name (no wildcards), at most 65,535 bytes of UTF-8. */
@@ -56,56 +51,6 @@ export interface PublishFrames {
   seqOffset: number
   intendedOffset: number
   sentOffset: number
-}
-
-/** Bytes the varint Remaining Length takes for `n`. */
-export function remainingLengthSize(n: number): number {
-  if (!Number.isInteger(n) || n < 0 || n > MAX_REMAINING_LENGTH) throw new RangeError(`MQTT remaining length out of range: ${n}`)
-  return n < 128 ? 1 : n < 16_384 ? 2 : n < 2_097_152 ? 3 : 4
-}
-
-/** Writes `n` as an MQTT variable byte integer at `offset`; returns the bytes written (1–4). */
-export function writeRemainingLength(buf: Buffer, offset: number, n: number): number {
-  const size = remainingLengthSize(n)
-  let value = n
-  for (let i = 0; i < size; i++) {
-    const digit = value % 128
-    value = Math.floor(value / 128)
-    buf[offset + i] = i < size - 1 ? digit | 0x80 : digit
-  }
-  return size
-}
-
-/** A packet's fixed header, as read by {@link readFixedHeader}. */
-export interface FixedHeader {
-  firstByte: number
-  /** The Remaining Length: bytes after the fixed header. */
-  remaining: number
-  /** Bytes of the fixed header itself (first byte + varint: 2–5). */
-  headerBytes: number
-}
-
-/**
- * Reads the fixed header at `offset` into `out`. Returns false when the bytes end before the header does (wait for
- * more); throws when the length varint runs past four bytes (the stream is not MQTT, or is corrupt).
- */
-export function readFixedHeader(buf: Buffer, offset: number, out: FixedHeader): boolean {
-  let value = 0
-  let multiplier = 1
-  for (let i = 0; i < 4; i++) {
-    const at = offset + 1 + i
-    if (at >= buf.length) return false
-    const b = buf[at]
-    value += (b & 0x7f) * multiplier
-    if ((b & 0x80) === 0) {
-      out.firstByte = buf[offset]
-      out.remaining = value
-      out.headerBytes = 2 + i
-      return true
-    }
-    multiplier *= 128
-  }
-  throw new IotdError('malformed MQTT packet from the broker: remaining length longer than 4 bytes')
 }
 
 function validateSpec(spec: PublishFrameSpec): Buffer {
@@ -272,58 +217,6 @@ export function readAck(buf: Buffer, offset = 0): AckPacket | undefined {
 export type AckHandler = (type: AckType, packetId: number, reasonCode: number) => void
 /** Receives a packet that is not an acknowledgement (a view into the reader's data: copy it to keep it). */
 export type OtherPacketHandler = (firstByte: number, packet: Buffer) => void
-
-/** Called with each complete packet: it spans [start, start + header.headerBytes + header.remaining) of `data`. */
-export type PacketHandler = (data: Buffer, start: number, header: FixedHeader) => void
-
-/**
- * Splits a socket's byte stream into complete MQTT packets, whatever the chunking: the one framing loop under
- * AckReader and PublishReader. Complete packets are handed over straight from the chunk; only an unfinished packet
- * at a chunk's end is kept (copied, so the chunk is not pinned) and joined with what follows once enough bytes
- * have arrived. If a handler throws, the stream cannot be resynchronised: close the connection.
- */
-export class PacketStream {
-  private pending: Buffer[] = []
-  private pendingBytes = 0
-  /** Bytes the pending packet needs in all, once its fixed header is known; 0 while it is not. */
-  private needed = 0
-  private readonly header: FixedHeader = {firstByte: 0, remaining: 0, headerBytes: 0}
-
-  /** Bytes held back waiting for the rest of a packet. */
-  get buffered(): number {
-    return this.pendingBytes
-  }
-
-  push(chunk: Buffer, onPacket: PacketHandler): void {
-    let data = chunk
-    if (this.pendingBytes > 0) {
-      this.pending.push(chunk)
-      this.pendingBytes += chunk.length
-      if (this.pendingBytes < this.needed) return
-      data = Buffer.concat(this.pending, this.pendingBytes)
-      this.pending = []
-      this.pendingBytes = 0
-    }
-    this.needed = 0
-    const h = this.header
-    let pos = 0
-    while (pos < data.length) {
-      if (!readFixedHeader(data, pos, h)) break
-      const length = h.headerBytes + h.remaining
-      if (data.length - pos < length) {
-        this.needed = length
-        break
-      }
-      const start = pos
-      pos += length
-      onPacket(data, start, h)
-    }
-    if (pos < data.length) {
-      this.pending = [Buffer.from(data.subarray(pos))]
-      this.pendingBytes = data.length - pos
-    }
-  }
-}
 
 /** Turns a publisher socket's byte stream into acknowledgements (PUBACK, PUBREC, PUBCOMP), whatever the chunking. */
 export class AckReader {

@@ -2,7 +2,8 @@ import type {Socket} from 'node:net'
 import {recordMicros, type LatencyHistogram} from '../report/histogram.js'
 import {benchMicrosAt, benchNowMicros, performanceMsAt} from './latency-header.js'
 import {OpenLoopScheduler, type OpenLoopStats} from './open-loop.js'
-import {AckReader, buildPublishBatch, patchFrame, patchPacketId, type MqttProtocolVersion, type PublishFrames, type QoS} from './publish-frame.js'
+import type {MqttProtocolVersion, QoS} from '../net/mqtt-wire.js'
+import {AckReader, buildPublishBatch, patchFrame, patchPacketId, type PublishFrames} from './publish-frame.js'
 
 /**
  * One publishing connection of a bench run: pre-encoded PUBLISH frames (publish-frame.ts) patched in place and

@@ -20,7 +20,7 @@ import {benchClockEpoch, benchNowMicros} from './latency-header.js'
 import {describeLoadProfile, equalShare, ratePlan, splitProfile, type LoadProfile, type RateProfile} from './load-profile.js'
 import {statsFromHistogram, type BenchObservation, type LatencyDistribution} from './observation.js'
 import type {BenchWorkerCounts, BenchWorkerSetup, BenchWorkerStats, FromBenchWorker, PublisherSetup, SubscriberSetup, ToBenchWorker} from './protocol.js'
-import type {MqttProtocolVersion, QoS} from './publish-frame.js'
+import type {MqttProtocolVersion, QoS} from '../net/mqtt-wire.js'
 import {evaluateThresholds, type Threshold} from './thresholds.js'
 
 /**

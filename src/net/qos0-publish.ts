@@ -10,7 +10,7 @@
  *
  * MQTT 5 packets carry an empty property list; a message with properties goes through MQTT.js instead.
  */
-import {remainingLengthSize, writeRemainingLength} from '../bench/publish-frame.js'
+import {remainingLengthSize, writeRemainingLength} from './mqtt-wire.js'
 
 export interface Qos0Message {
   topic: string

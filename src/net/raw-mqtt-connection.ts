@@ -19,7 +19,7 @@ import {EXIT_CODES, IotdError, UsageError} from '../errors.js'
 import {connackRefused, describeConnectError} from './connect-errors.js'
 import {DEFAULT_CONNECT_TIMEOUT_MS, type MqttEndpoint} from './mqtt-connection.js'
 import {readTlsFile} from './tls-files.js'
-import {readFixedHeader, type FixedHeader, type MqttProtocolVersion, type QoS} from '../bench/publish-frame.js'
+import {readFixedHeader, type FixedHeader, type MqttProtocolVersion, type QoS} from './mqtt-wire.js'
 import {
   PACKET_TYPE,
   readVariableByteInteger,

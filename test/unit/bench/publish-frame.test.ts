@@ -1,24 +1,8 @@
 import mqttPacket, {type IPublishPacket, type Packet} from 'mqtt-packet'
 import {describe, expect, it} from 'vitest'
 import {HEADER_BYTES, readHeader} from '../../../src/bench/latency-header.js'
-import {
-  AckReader,
-  buildPublishBatch,
-  buildPublishFrame,
-  MAX_REMAINING_LENGTH,
-  patchFrame,
-  patchPacketId,
-  readAck,
-  readFixedHeader,
-  remainingLengthSize,
-  setDupFlag,
-  writeRemainingLength,
-  type AckType,
-  type FixedHeader,
-  type MqttProtocolVersion,
-  type PublishFrameSpec,
-  type QoS,
-} from '../../../src/bench/publish-frame.js'
+import {AckReader, buildPublishBatch, buildPublishFrame, patchFrame, patchPacketId, readAck, setDupFlag, type AckType, type PublishFrameSpec} from '../../../src/bench/publish-frame.js'
+import {MAX_REMAINING_LENGTH, readFixedHeader, remainingLengthSize, writeRemainingLength, type FixedHeader, type MqttProtocolVersion, type QoS} from '../../../src/net/mqtt-wire.js'
 import {UsageError} from '../../../src/errors.js'
 import {seededRandom} from '../../helpers/seeded-random.js'
 
