@@ -16,7 +16,7 @@
  * byte after the packet id): no topic alias, no expiry, so the frame is identical for every message.
  */
 import {IotdError, UsageError} from '../errors.js'
-import {MAX_REMAINING_LENGTH, PacketStream, readFixedHeader, remainingLengthSize, writeRemainingLength, type FixedHeader, type MqttProtocolVersion, type QoS} from '../net/mqtt-wire.js'
+import {isTopicName, MAX_REMAINING_LENGTH, PacketStream, readFixedHeader, remainingLengthSize, writeRemainingLength, type FixedHeader, type MqttProtocolVersion, type QoS} from '../net/mqtt-wire.js'
 import {HEADER_BYTES, HEADER_FIELD, writeHeader, writeUint64} from './latency-header.js'
 
 export interface PublishFrameSpec {
@@ -60,7 +60,7 @@ function validateSpec(spec: PublishFrameSpec): Buffer {
   }
   if (qos !== 0 && qos !== 1 && qos !== 2) throw new UsageError(`QoS must be 0, 1 or 2: ${String(qos)}`)
   if (topic.length === 0) throw new UsageError('the publish topic is empty')
-  if (/[+#]/.test(topic) || topic.includes('\u0000')) {
+  if (!isTopicName(topic)) {
     throw new UsageError(`publish topic "${topic}" contains a wildcard (+ or #) or a NUL character`)
   }
   const topicBytes = Buffer.from(topic, 'utf8')

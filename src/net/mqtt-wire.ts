@@ -112,3 +112,11 @@ export class PacketStream {
     }
   }
 }
+
+/**
+ * Whether `topic` may be published to: not empty, no wildcard (`+`, `#`), no NUL (MQTT 3.1.1 §4.7, 5.0 §4.7).
+ * By index rather than a regex: the mqtt sink asks it for every message it publishes.
+ */
+export function isTopicName(topic: string): boolean {
+  return topic !== '' && topic.indexOf('+') < 0 && topic.indexOf('#') < 0 && topic.indexOf('\0') < 0
+}

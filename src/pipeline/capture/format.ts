@@ -4,6 +4,7 @@
  * `iotd replay` and the csv source read it (here). Kept free of streams so each rule is a pure, tested function.
  */
 import {isUtf8} from 'node:buffer'
+import {isTopicName} from '../../net/mqtt-wire.js'
 import {plainDecimal} from '../sources/csv-mapping.js'
 
 export const CAPTURE_COLUMNS = ['ts', 'topic', 'qos', 'retain', 'encoding', 'payload'] as const
@@ -141,7 +142,7 @@ export function parseCaptureRow(row: readonly string[], layout: CaptureLayout): 
   if (typeof ts === 'string') return ts
   const topic = row[layout.topic] ?? ''
   if (topic === '') return 'empty topic'
-  if (topic.indexOf('+') >= 0 || topic.indexOf('#') >= 0 || topic.indexOf('\0') >= 0) return `topic "${clip(topic)}" contains a wildcard or NUL`
+  if (!isTopicName(topic)) return `topic "${clip(topic)}" contains a wildcard or NUL`
   // The cells iotd writes ('0', '1', 'utf8') are taken as they are; anything else is trimmed and lower-cased first.
   const qosCell = layout.qos >= 0 ? (row[layout.qos] ?? '') : '0'
   const qosWritten = qosCell === '0' || qosCell === '1' || qosCell === '2'

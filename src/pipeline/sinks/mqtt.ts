@@ -13,6 +13,7 @@ import {z} from 'zod'
 import {DEFAULT_BACKOFF} from '../../net/backoff.js'
 import type {ClientOptions} from '../../net/mqtt-connection.js'
 import {redactUrl} from '../../net/mqtt-endpoint.js'
+import {isTopicName} from '../../net/mqtt-wire.js'
 import {encodeQos0Publishes, type Qos0Message} from '../../net/qos0-publish.js'
 import {defineSink, TransientSinkError, type PipelineRecord, type Sink, type StageContext} from '../types.js'
 
@@ -263,7 +264,7 @@ export function compileTopicTemplate(template: string): (r: PipelineRecord) => s
   if (parts.length === 3 && parts[0] === '' && parts[2] === '' && (parts[1] as string[]).join('.') === 'topic') {
     return (r) => {
       const t = r.topic ?? r.meta.topic
-      return typeof t === 'string' && t !== '' && t.indexOf('+') < 0 && t.indexOf('#') < 0 && t.indexOf('\0') < 0 ? t : undefined
+      return typeof t === 'string' && isTopicName(t) ? t : undefined
     }
   }
   return (r) => {
@@ -283,6 +284,6 @@ export function compileTopicTemplate(template: string): (r: PipelineRecord) => s
       if (v === undefined || v === null || typeof v === 'object') return undefined
       out += String(v)
     }
-    return out === '' || /[+#\0]/.test(out) ? undefined : out
+    return isTopicName(out) ? out : undefined
   }
 }

@@ -292,7 +292,6 @@ export class MqttSource implements Source {
   }
 }
 
-
 const INVALID = Symbol('invalid')
 
 const utf8 = new TextDecoder('utf-8', {fatal: true})
