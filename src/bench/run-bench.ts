@@ -510,7 +510,7 @@ export async function runBench(req: BenchRequest): Promise<BenchOutcome> {
     const rcv = counts.received
     // A broker that falls behind keeps delivering after the last send: the received rate is over the time the
     // deliveries took (window start to the last arrival), not over the sending window, or a backlog drained
-    // after the run would count as throughput. startAtUs and arrivals are on the same bench clock.
+    // after the run would count as throughput. startedAtMs and the arrivals (µs) are on the same bench clock.
     const receivingMs = rcv === null ? null : Math.max(measuredMs, lastArrivalUs / 1000 - startedAtMs - req.warmupMs)
     const result: BenchResult = {
       schemaVersion: BENCH_RESULT_SCHEMA_VERSION,
