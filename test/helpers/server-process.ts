@@ -56,7 +56,6 @@ export function findBinary(name: string, candidates: string[]): string | null {
 }
 
 export async function startServerProcess(o: ServerProcessOptions): Promise<ServerProcess> {
-  installExitHook()
   const dir = mkdtempSync(join(tmpdir(), o.prefix))
   const logPath = join(dir, 'server.log')
   let ports: number[] = []
@@ -71,8 +70,7 @@ export async function startServerProcess(o: ServerProcessOptions): Promise<Serve
     }
     proc.stdout?.on('data', keep)
     proc.stderr?.on('data', keep)
-    live.add(proc)
-    proc.once('exit', () => live.delete(proc))
+    trackChild(proc)
     child = proc
     const deadline = Date.now() + (o.readyTimeoutMs ?? 20_000)
     while (Date.now() < deadline) {
@@ -121,7 +119,7 @@ export async function startServerProcess(o: ServerProcessOptions): Promise<Serve
     halt,
     start: launch,
     kill() {
-      if (child?.pid !== undefined) signal(child.pid, 'SIGKILL')
+      if (child?.pid !== undefined) signalPid(child.pid, 'SIGKILL')
     },
     async stop() {
       await halt()
@@ -131,24 +129,39 @@ export async function startServerProcess(o: ServerProcessOptions): Promise<Serve
   }
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
+/**
+ * Registers a child so it is killed when the test process exits (the last resort for a failed run). Shared with
+ * mosquitto-process.ts.
+ */
+export function trackChild(child: ChildProcess): void {
+  installExitHook()
+  live.add(child)
+  child.once('exit', () => live.delete(child))
+}
+
+/**
+ * SIGTERM by PID and wait for the exit; SIGKILL after `hardMs`. A paused (SIGSTOPped) process is continued first, or
+ * it could not act on SIGTERM.
+ */
+export function stopChild(child: ChildProcess, hardMs = 10_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) {
     live.delete(child)
     return Promise.resolve()
   }
   return new Promise((resolve) => {
     const pid = child.pid as number
-    const hard = setTimeout(() => signal(pid, 'SIGKILL'), 10_000)
+    const hard = setTimeout(() => signalPid(pid, 'SIGKILL'), hardMs)
     child.once('exit', () => {
       clearTimeout(hard)
       live.delete(child)
       resolve()
     })
-    signal(pid, 'SIGTERM')
+    signalPid(pid, 'SIGCONT')
+    signalPid(pid, 'SIGTERM')
   })
 }
 
-function signal(pid: number, sig: NodeJS.Signals): void {
+export function signalPid(pid: number, sig: NodeJS.Signals): void {
   try {
     process.kill(pid, sig)
   } catch {
@@ -156,7 +169,7 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-function readLog(path: string): string {
+export function readLog(path: string): string {
   try {
     return readFileSync(path, 'utf8')
   } catch {
@@ -168,6 +181,6 @@ function installExitHook(): void {
   if (exitHookInstalled) return
   exitHookInstalled = true
   process.once('exit', () => {
-    for (const child of live) if (child.pid !== undefined) signal(child.pid, 'SIGKILL')
+    for (const child of live) if (child.pid !== undefined) signalPid(child.pid, 'SIGKILL')
   })
 }

@@ -21,6 +21,7 @@ import {duration} from '../../sim/scenario/units-schema.js'
 import {compileRecordTemplate, templateFields} from '../record-template.js'
 import {isPlainObject, toEpochMs} from '../records.js'
 import {defineSink, TransientSinkError, type PipelineRecord} from '../types.js'
+import {fetchFailureText, isTransientHttpStatus} from './http-failure.js'
 
 const column = z.string().regex(/^[^\s,=\\"]+$/, 'a column name has no spaces, commas, = , quotes or backslashes')
 
@@ -174,8 +175,6 @@ export function timestampWriter(precision: Options['precision']): (ms: number) =
   }
 }
 
-const TRANSIENT_STATUS = new Set([408, 425, 429, 500, 502, 503, 504])
-
 export const influxdbSink = defineSink({
   type: 'influxdb',
   summary: 'Writes rows as InfluxDB line protocol (1.x /write or 2.x/3.x /api/v2/write): tags and fields from columns, precision, partial writes dead-lettered row by row.',
@@ -212,15 +211,13 @@ export const influxdbSink = defineSink({
       try {
         res = await fetch(url, {method: 'POST', headers, body, signal: AbortSignal.timeout(opts.timeout)})
       } catch (error) {
-        const e = error as Error & {cause?: {code?: string}}
-        const why = e.name === 'TimeoutError' ? `no answer within ${opts.timeout} ms` : (e.cause?.code ?? e.message)
-        throw new TransientSinkError(`influxdb ${where} ${what}: ${why}`)
+        throw new TransientSinkError(`influxdb ${where} ${what}: ${fetchFailureText(error, opts.timeout)}`)
       }
       // Read the body so the connection can be reused.
       const text = await res.text().catch(() => '')
       if (res.ok) return
       const detail = `influxdb ${where} ${what}: HTTP ${res.status} ${errorText(text)}`.trimEnd()
-      if (TRANSIENT_STATUS.has(res.status)) throw new TransientSinkError(detail)
+      if (isTransientHttpStatus(res.status)) throw new TransientSinkError(detail)
       throw new Error(detail)
     }
 
@@ -234,8 +231,7 @@ export const influxdbSink = defineSink({
           try {
             res = await fetch(q, {method: 'POST', headers: {...headers, 'content-type': 'application/x-www-form-urlencoded'}, body, signal: AbortSignal.timeout(opts.timeout)})
           } catch (error) {
-            const e = error as Error & {cause?: {code?: string}}
-            throw new Error(`sink ${name}: influxdb ${where}: ${e.cause?.code ?? e.message}`)
+            throw new Error(`sink ${name}: influxdb ${where}: ${fetchFailureText(error, opts.timeout)}`)
           }
           const text = await res.text().catch(() => '')
           if (!res.ok || /"error"/.test(text)) throw new Error(`sink ${name}: influxdb ${where}: CREATE DATABASE ${opts.database}: HTTP ${res.status} ${errorText(text)}`.trimEnd())
@@ -246,8 +242,7 @@ export const influxdbSink = defineSink({
           const res = await fetch(new URL('/ping', base), {signal: AbortSignal.timeout(opts.timeout)})
           await res.text().catch(() => '')
         } catch (error) {
-          const e = error as Error & {cause?: {code?: string}}
-          throw new Error(`sink ${name}: influxdb ${where}: ${e.cause?.code ?? e.message}`)
+          throw new Error(`sink ${name}: influxdb ${where}: ${fetchFailureText(error, opts.timeout)}`)
         }
       },
       async write(batch: readonly PipelineRecord[]) {
