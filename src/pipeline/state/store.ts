@@ -90,7 +90,11 @@ export function resetState(dir: string): boolean {
   return true
 }
 
+/** State directories held by runs in this process (a lock file naming our own pid says nothing about which run). */
+const heldHere = new Set<string>()
+
 function lockHolder(dir: string): number | undefined {
+  if (heldHere.has(resolve(dir))) return process.pid
   let pid: number
   try {
     pid = Number(readFileSync(join(dir, LOCK_FILE), 'utf8').trim())
@@ -135,6 +139,7 @@ export class StateStore {
       throw new IotdError(`the state in ${opts.dir} is in use by another run of this pipeline (pid ${holder}); give this run its own --state-dir`, EXIT_CODES.runtime)
     }
     writeFileSync(join(opts.dir, LOCK_FILE), `${process.pid}\n`)
+    heldHere.add(resolve(opts.dir))
     this.locked = true
     const cp = readCheckpoint(opts.dir)
     if (cp) {
@@ -201,6 +206,7 @@ export class StateStore {
   private unlock(): void {
     if (!this.locked) return
     this.locked = false
+    heldHere.delete(resolve(this.dir))
     rmSync(join(this.dir, LOCK_FILE), {force: true})
   }
 }
