@@ -5,6 +5,7 @@
  */
 import {fileSink} from './sinks/file.js'
 import {httpSink} from './sinks/http.js'
+import {influxdbSink} from './sinks/influxdb.js'
 import {mqttSink} from './sinks/mqtt.js'
 import {postgresSink} from './sinks/postgres.js'
 import {stdoutSink} from './sinks/stdout.js'
@@ -20,7 +21,7 @@ import type {SinkSpec, SourceSpec} from './types.js'
 // spec's own schema, so the element type is widened here once.
 /* eslint-disable @typescript-eslint/no-explicit-any */
 export const SOURCE_SPECS: readonly SourceSpec<any>[] = [mqttSource, modbusSource, csvSource, stdinSource, fileSource, simSource]
-export const SINK_SPECS: readonly SinkSpec<any>[] = [stdoutSink, fileSink, mqttSink, httpSink, postgresSink]
+export const SINK_SPECS: readonly SinkSpec<any>[] = [stdoutSink, fileSink, mqttSink, httpSink, postgresSink, influxdbSink]
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
 export function sourceSpec(type: string): SourceSpec<unknown> | undefined {

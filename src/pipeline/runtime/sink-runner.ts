@@ -202,6 +202,9 @@ export class SinkRunner {
     this.queue.push({record, acks, arrivedAt})
     if (this.queue.length > this.counters.maxQueued) this.counters.maxQueued = this.queue.length
     if (this.queue.length >= this.settings.batchCount) this.pump(false)
+    // A queue bound below the batch size: a full queue is written at once rather than after the batch interval,
+    // during which the sources would wait.
+    else if (this.full) this.pump(true)
     else this.armTimer()
   }
 
@@ -246,7 +249,7 @@ export class SinkRunner {
     this.wake()
     this.writing = this.writeBatch(batch).finally(() => {
       this.writing = undefined
-      if (this.queue.length >= this.settings.batchCount || (this.flushDue && this.queue.length > 0)) this.pump(true)
+      if (this.queue.length >= this.settings.batchCount || this.full || (this.flushDue && this.queue.length > 0)) this.pump(true)
       else if (this.queue.length > 0) this.armTimer()
     })
   }
