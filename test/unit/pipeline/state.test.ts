@@ -146,6 +146,7 @@ describe('restart from checkpointed state', () => {
         async *read() {},
         async *readBatches() {
           await gate
+          yield []
         },
         async close() {},
       },
