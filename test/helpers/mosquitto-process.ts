@@ -17,6 +17,8 @@ export interface MosquittoOptions {
   persistence?: boolean
   /** More mosquitto.conf lines, appended as given. */
   extraConfig?: string[]
+  /** mosquitto's own defaults for max_inflight_messages (20) and max_queued_messages (1000) instead of unlimited. */
+  brokerDefaults?: boolean
   /** The listener's max_connections (default unlimited). */
   maxConnections?: number
 }
@@ -91,8 +93,7 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
       'sys_interval 1',
       `persistence ${opts.persistence ? 'true' : 'false'}`,
       ...(opts.persistence ? [`persistence_location ${dir}/`, 'autosave_interval 1'] : []),
-      'max_queued_messages 1000000',
-      'max_inflight_messages 0',
+      ...(opts.brokerDefaults ? [] : ['max_queued_messages 1000000', 'max_inflight_messages 0']),
       ...(opts.maxConnections !== undefined ? [`max_connections ${opts.maxConnections}`] : []),
       `log_dest file ${logPath}`,
       'log_type error',
