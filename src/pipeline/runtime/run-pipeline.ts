@@ -18,7 +18,7 @@ import type {RecordMetaView} from '../rule/index.js'
 import {NOOP_ACK, type DeadLetterEntry, type Delivery, type PipelineRecord, type Sink, type Source, type StageContext} from '../types.js'
 import {AckTracker, holdAll, releaseAll} from './ack-tracker.js'
 import {DeadLetter} from './dead-letter.js'
-import {compileMap, type MapStep} from './map-step.js'
+import {compileMap, type MapStep} from '../rule/map-step.js'
 import {RuleRunner, type OutputRow, type RuleCounters} from './rule-runner.js'
 import {SinkRunner, sinkBatching, type SinkCounters} from './sink-runner.js'
 
