@@ -6,9 +6,9 @@
  *   report/                          renders results it is given: summaries, live views, HTML, bench result files
  *   tools/                           tail, record, replay, modbus read/write/scan
  *   pipeline/ > sim/, bench/         the products
- *   metrics/ workers/ capture/ config/ net/ pacing/ modbus/ errors.ts    the floor every product stands on
+ *   metrics/ workers/ capture/ config/ net/ pacing/ modbus/ sparkplug/ errors.ts    the floor every product stands on
  */
-const FLOOR = '^src/(metrics|workers|capture|config|net|pacing|modbus)/|^src/errors\\.ts$'
+const FLOOR = '^src/(metrics|workers|capture|config|net|pacing|modbus|sparkplug)/|^src/errors\\.ts$'
 const PRODUCTS = '^src/(sim|bench|pipeline|tools)/'
 
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -38,7 +38,7 @@ export default {
     },
     {
       name: 'floor-imports-no-product',
-      comment: 'metrics/, workers/, capture/, config/, net/, pacing/ and modbus/ are what sim, bench, pipeline, the tools and report stand on.',
+      comment: 'metrics/, workers/, capture/, config/, net/, pacing/, modbus/ and sparkplug/ are what sim, bench, pipeline, the tools and report stand on.',
       severity: 'error',
       from: {path: FLOOR},
       to: {path: `${PRODUCTS}|^src/report/`},
