@@ -2,6 +2,7 @@ import {randomInt} from 'node:crypto'
 import {z} from 'zod'
 import {anomalySchema, fieldSchema} from './generator-schema.js'
 import {modbusSectionSchema} from '../modbus/scenario-schema.js'
+import {sparkplugSectionSchema} from '../sparkplug/scenario-schema.js'
 import {byShape} from './shape-dispatch.js'
 import {template} from './template-schema.js'
 import {duration, fraction, jitter, rate} from './units-schema.js'
@@ -226,9 +227,10 @@ export const scenarioSchema = z
     labels: z.string().optional().meta({description: 'Ground-truth anomaly label file (JSON lines), relative to the working directory.'}),
     fleets: z.array(fleetSchema).min(1, 'fleets needs at least one fleet').optional().meta({description: 'Groups of simulated MQTT devices.'}),
     modbus: modbusSectionSchema.optional().meta({description: 'Groups of simulated Modbus TCP devices (docs/modbus.md).'}),
+    sparkplug: sparkplugSectionSchema.optional().meta({description: 'Groups of simulated Sparkplug B edge nodes and devices (docs/sparkplug.md).'}),
   })
   .superRefine((s, ctx) => {
-    if (s.fleets === undefined && s.modbus === undefined) ctx.addIssue({code: 'custom', path: ['fleets'], message: 'missing required key "fleets" (a scenario needs at least one fleet, or a modbus: section)'})
+    if (s.fleets === undefined && s.modbus === undefined && s.sparkplug === undefined) ctx.addIssue({code: 'custom', path: ['fleets'], message: 'missing required key "fleets" (a scenario needs at least one fleet, a modbus: or a sparkplug: section)'})
   })
   .transform(({duration: durationMs, ...s}) => ({
     ...s,
@@ -242,9 +244,11 @@ export const scenarioSchema = z
     stages: s.stages ?? [],
     fleets: s.fleets ?? [],
     modbus: s.modbus ?? [],
+    sparkplug: s.sparkplug ?? [],
   }))
 
 export type Scenario = z.output<typeof scenarioSchema>
 export type FleetConfig = Scenario['fleets'][number]
 export type StageSpec = Scenario['stages'][number]
 export type {ModbusGroupConfig} from '../modbus/scenario-schema.js'
+export type {SparkplugGroupConfig} from '../sparkplug/scenario-schema.js'
