@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import type {BenchOptions} from '../bench/bench-options.js'
 import {EXIT_CODES, IotdError, UsageError} from '../errors.js'
-import type {BenchMode} from '../report/bench-result.js'
+import type {BenchMode} from '../bench/bench-result.js'
 import {metricsFlags, startLiveMetrics} from './live-metrics.js'
 import {parseInfluxOut, startInfluxOutput} from './influx-output.js'
 import {benchPoints} from '../report/influx-points.js'
@@ -168,7 +168,7 @@ export abstract class BenchCommand extends BaseCommand {
     const written: string[] = []
     if (resultFiles.length > 0) {
       const {writeFileSync} = await import('node:fs')
-      const {toJson} = await import('../report/bench-result.js')
+      const {toJson} = await import('../bench/bench-result.js')
       writeFileSync(resultFiles[0], toJson(result))
       written.push(`result -> ${resultFiles[0]}`)
     }

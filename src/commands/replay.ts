@@ -4,7 +4,7 @@ import {BaseCommand, EXIT_CODES_HELP} from '../cli/base-command.js'
 import {metricsFlags, startLiveMetrics} from '../cli/live-metrics.js'
 import {parseRateFlag} from '../cli/flag-parsers.js'
 import {EXIT_CODES, UsageError} from '../errors.js'
-import {loopFlag, speedFlag, timeBoundFlag} from '../pipeline/tools/flag-values.js'
+import {loopFlag, speedFlag, timeBoundFlag} from '../tools/flag-values.js'
 
 export default class Replay extends BaseCommand {
   static override summary = 'Replay a CSV capture (or any CSV, by column mapping) to an MQTT broker with its original timing.'
@@ -66,7 +66,7 @@ ${EXIT_CODES_HELP}`
     if (modes > 1) throw new UsageError('--speed, --rate and --max-speed exclude each other: pick one')
     const rate = parseRateFlag('rate', flags.rate)
     const list = (v: string | undefined) => v?.split(',').map((s) => s.trim()).filter(Boolean)
-    const {parseTopicMapping} = await import('../pipeline/tools/replay.js')
+    const {parseTopicMapping} = await import('../tools/replay.js')
     const topicMap = (flags['topic-map'] ?? []).map((m) => {
       try {
         return parseTopicMapping(m)
@@ -76,10 +76,10 @@ ${EXIT_CODES_HELP}`
     })
     const {chooseOutputMode} = await import('../report/terminal.js')
     const mode = chooseOutputMode({json: this.jsonEnabled(), quiet: flags.quiet, stdout: process.stderr, env: process.env})
-    const {formatReplayProgress, formatReplaySummary} = await import('../pipeline/tools/summaries.js')
-    const {runReplay} = await import('../pipeline/tools/replay.js')
+    const {formatReplayProgress, formatReplaySummary} = await import('../tools/summaries.js')
+    const {runReplay} = await import('../tools/replay.js')
     const endpoint = await startLiveMetrics(flags, (m) => this.note(m))
-    const {replayFamilies} = await import('../report/prometheus-families.js')
+    const {replayFamilies} = await import('../tools/prometheus.js')
     const summary = await withInterrupt((signal) =>
       runReplay({
         file: args.file,

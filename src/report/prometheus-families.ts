@@ -1,15 +1,14 @@
 /**
- * What `--metrics` serves for sim, bench, record and replay (the pipeline's are in pipeline/metrics-text.ts): each
+ * What `--metrics` serves for sim and bench (record and replay: tools/prometheus.ts; pipeline run:
+ * pipeline/metrics-text.ts): each
  * command's live snapshot and, once the run is over, its final summary, as Prometheus families under one naming
  * scheme (metrics/prometheus-text.ts, docs/metrics.md). The same names come from the snapshot and the summary, and
  * the final scrape is rendered from the summary itself, so its counters are the summary's figures.
  */
 import {Families} from '../metrics/prometheus-text.js'
 import type {BenchSnapshot} from '../bench/run-bench.js'
-import type {RecordProgress, RecordSummary} from '../pipeline/tools/record.js'
-import type {ReplayProgress, ReplaySummary} from '../pipeline/tools/replay.js'
 import type {FleetCounters, LatencyFigures, SimSnapshot, SimSummary} from '../sim/types.js'
-import type {BenchResult} from './bench-result.js'
+import type {BenchResult} from '../bench/bench-result.js'
 
 const QUANTILES: Array<[string, keyof LatencyFigures]> = [
   ['0.5', 'p50'],
@@ -63,27 +62,5 @@ export function benchFamilies(s: BenchSnapshot, result?: BenchResult): string {
   f.gauge('iotd_bench_sent_per_second', 'Send rate over the last second.', result ? result.rate.achievedPerSec : s.sentPerSec)
   f.gauge('iotd_bench_latency_ms', `Headline latency so far (${s.headline}), from the intended send time.`, latency(s.cumulative))
   f.gauge('iotd_bench_cpu_percent', 'CPU of the bench process, percent of one core.', s.health.cpuPercent)
-  return f.text()
-}
-
-/** `iotd record`. */
-export function recordFamilies(p: RecordProgress | RecordSummary): string {
-  const f = new Families()
-  const summary = 'recorded' in p
-  f.counter('iotd_record_messages_received_total', 'Messages received from the broker.', p.received)
-  f.counter('iotd_record_messages_recorded_total', 'Messages written to the capture.', summary ? p.recorded : p.messages)
-  f.counter('iotd_record_written_bytes_total', 'Bytes written to the capture.', p.bytes)
-  return f.text()
-}
-
-/** `iotd replay`; skipped rows are counted when the run ends (that is when their reasons are added up). */
-export function replayFamilies(p: ReplayProgress | ReplaySummary): string {
-  const f = new Families()
-  f.counter('iotd_replay_rows_total', 'Rows read from the file.', p.rows)
-  f.counter('iotd_replay_messages_published_total', 'Messages published.', p.published)
-  if ('skipped' in p) {
-    f.counter('iotd_replay_rows_skipped_total', 'Rows not published (bad rows, outside --start/--end, no topic).', p.skipped)
-    f.counter('iotd_replay_rows_out_of_order_total', 'Rows earlier than a row before them (sent at once).', p.outOfOrder)
-  }
   return f.text()
 }

@@ -1,11 +1,12 @@
 import {randomInt} from 'node:crypto'
 import {z} from 'zod'
-import {anomalySchema, fieldSchema} from './generator-schema.js'
-import {modbusSectionSchema} from '../modbus/scenario-schema.js'
-import {sparkplugSectionSchema} from '../sparkplug/scenario-schema.js'
-import {byShape} from './shape-dispatch.js'
-import {template} from './template-schema.js'
-import {duration, fraction, jitter, rate} from './units-schema.js'
+import {anomalySchema, fieldSchema} from '../generators/generator-schema.js'
+import {modbusSectionSchema} from './modbus-schema.js'
+import {sparkplugSectionSchema} from './sparkplug-schema.js'
+import {byShape} from '../../config/shape-dispatch.js'
+import type {PayloadSpec} from '../generators/encoders.js'
+import {template} from '../../config/template-schema.js'
+import {duration, fraction, jitter, rate} from '../../config/units-schema.js'
 
 /**
  * The scenario file, version 1. Objects are strict (an unknown key is an error, which catches typos).
@@ -164,7 +165,6 @@ const payloadSchema = byShape(
   'json, csv or {format: raw, template: ...}',
 )
 
-export type PayloadSpec = {format: 'json'; fields?: string[]} | {format: 'csv'; fields?: string[]; delimiter?: string} | {format: 'raw'; template: string}
 
 const modeSchema = z.strictObject({
   initial: z.string().min(1).meta({description: 'The mode a device starts in.'}),
@@ -250,5 +250,5 @@ export const scenarioSchema = z
 export type Scenario = z.output<typeof scenarioSchema>
 export type FleetConfig = Scenario['fleets'][number]
 export type StageSpec = Scenario['stages'][number]
-export type {ModbusGroupConfig} from '../modbus/scenario-schema.js'
-export type {SparkplugGroupConfig} from '../sparkplug/scenario-schema.js'
+export type {ModbusGroupConfig} from './modbus-schema.js'
+export type {SparkplugGroupConfig} from './sparkplug-schema.js'

@@ -4,8 +4,8 @@ import {sparkplugTopic, type MessageType} from '../../sparkplug/topic.js'
 import type {FieldValue} from '../generators/field-generators.js'
 import {FieldStepper} from '../generators/field-stepper.js'
 import {createRng, hashUniform} from '../generators/prng.js'
-import {parseTemplate, renderTemplate} from '../scenario/template.js'
-import type {SparkplugGroupConfig, SparkplugMetricConfig} from './scenario-schema.js'
+import {parseTemplate, renderTemplate} from '../../config/template.js'
+import type {SparkplugGroupConfig, SparkplugMetricConfig} from '../scenario/sparkplug-schema.js'
 
 /**
  * One simulated Sparkplug B edge node and its devices, without a socket: it steps the metrics' generators, numbers

@@ -4,7 +4,7 @@ import {decodePayload} from '../../sparkplug/payload.js'
 import {parseSparkplugTopic, parseStatePayload, sparkplugTopic, stateTopic} from '../../sparkplug/topic.js'
 import type {Scenario} from '../scenario/schema.js'
 import {SparkplugEdgeNode, type OutgoingMessage} from './edge-node.js'
-import type {SparkplugGroupConfig} from './scenario-schema.js'
+import type {SparkplugGroupConfig} from '../scenario/sparkplug-schema.js'
 
 /**
  * Runs the `sparkplug:` groups of a scenario in this thread beside the MQTT fleet: one MQTT session per edge node,

@@ -15,7 +15,7 @@
  * that announced a Topic Alias Maximum in CONNECT, which iotd's raw connections do not.
  */
 import {IotdError} from '../errors.js'
-import {PacketStream, type FixedHeader, type MqttProtocolVersion, type QoS} from '../net/mqtt-wire.js'
+import {PacketStream, type FixedHeader, type MqttProtocolVersion, type QoS} from './mqtt-wire.js'
 
 /** MQTT control packet types (the high nibble of the first byte). */
 export const PACKET_TYPE = {

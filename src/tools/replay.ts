@@ -3,14 +3,14 @@
  * - timed (default): each row at its recorded offset / speed (ReplayClock, monotonic, no drift), waits with waitUntil;
  * - rate (`--rate 5000/s`): ignores the recorded timing; the bench's open-loop scheduler paces the rows;
  * - max (`--max-speed`): as fast as the broker connection takes them, a batch per write.
- * The scheduling error |send time − due time| of every message goes into an HDR histogram (report/histogram); a
+ * The scheduling error |send time − due time| of every message goes into an HDR histogram (metrics/histogram.ts); a
  * message due within COALESCE_MS of one being written goes with it, early by that much at most.
  */
-import {OpenLoopScheduler} from '../../bench/open-loop.js'
-import {createHistogram, recordMicros, summarize} from '../../report/histogram.js'
-import {MqttSink} from '../sinks/mqtt.js'
-import {CsvSource, csvSourceOptions, type BadRow, type CsvSourceOptions} from '../sources/csv.js'
-import type {PipelineRecord} from '../types.js'
+import {OpenLoopScheduler} from '../pacing/open-loop.js'
+import {createHistogram, recordMicros, summarize} from '../metrics/histogram.js'
+import {MqttSink} from '../pipeline/sinks/mqtt.js'
+import {CsvSource, csvSourceOptions, type BadRow, type CsvSourceOptions} from '../pipeline/sources/csv.js'
+import type {PipelineRecord} from '../pipeline/types.js'
 import {toolContext} from './context.js'
 import {ReplayClock, waitUntil} from './replay-clock.js'
 

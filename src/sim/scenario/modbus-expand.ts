@@ -1,7 +1,7 @@
 import {hashUniform} from '../generators/prng.js'
-import type {Scenario} from '../scenario/schema.js'
-import {parseTemplate, renderTemplate} from '../scenario/template.js'
-import type {ModbusGroupConfig} from './scenario-schema.js'
+import type {Scenario} from './schema.js'
+import {parseTemplate, renderTemplate} from '../../config/template.js'
+import type {ModbusGroupConfig} from './modbus-schema.js'
 
 /** One simulated Modbus device: a unit id behind one listener of its group, templates rendered. */
 export interface ModbusDeviceSpec {

@@ -1,11 +1,11 @@
 import {z} from 'zod'
-import {LATENCY_DISTRIBUTIONS, type LatencyDistribution} from '../bench/observation.js'
-import type {ThresholdVerdict} from '../bench/thresholds.js'
+import {LATENCY_DISTRIBUTIONS, type LatencyDistribution} from '../metrics/observation.js'
+import type {ThresholdVerdict} from '../metrics/thresholds.js'
 import {lineCol, locateJsonPath, locateJsonPaths, locateJsonSyntaxError} from '../config/json-positions.js'
 import {formatPath, readConfigText} from '../config/yaml-loader.js'
 import {ConfigError, IotdError, type ConfigProblem} from '../errors.js'
 import {redactUrl} from '../net/mqtt-endpoint.js'
-import {encodeHistogram, summarize, type LatencyHistogram} from './histogram.js'
+import {encodeHistogram, summarize, type LatencyHistogram} from '../metrics/histogram.js'
 
 /**
  * The versioned, machine-readable result of one `iotd bench` run (or of `iotd report merge` over shards): what
@@ -27,7 +27,7 @@ const count = z.number().int().nonnegative()
 const ms = z.number().nonnegative()
 const perSecond = z.number().nonnegative()
 const isoTime = z.iso.datetime({offset: true})
-/** HdrHistogram's compressed base64 form (see report/histogram.ts). */
+/** HdrHistogram's compressed base64 form (see metrics/histogram.ts). */
 const base64 = z.string().regex(/^[A-Za-z0-9+/]+={0,2}$/, 'expected a base64-encoded HDR histogram')
 
 export const latencySummarySchema = z

@@ -1,4 +1,4 @@
-import type {DeadLetterEntry, StageContext} from '../types.js'
+import type {DeadLetterEntry, StageContext} from '../pipeline/types.js'
 
 /**
  * The StageContext the one-command tools (tail, record, replay) give their sources and sinks: dead letters are

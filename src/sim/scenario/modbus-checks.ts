@@ -1,8 +1,8 @@
-import {NUMERIC_KINDS} from '../scenario/generator-schema.js'
-import type {Scenario} from '../scenario/schema.js'
-import {checkExpression, checkTemplateNames, checkTopicTemplate, type SemanticProblem} from '../scenario/semantic-checks.js'
+import {NUMERIC_KINDS} from '../generators/generator-schema.js'
+import type {Scenario} from './schema.js'
+import {checkExpression, checkTemplateNames, checkTopicTemplate, type SemanticProblem} from './value-checks.js'
 import {expressionsOf, findCycle} from '../generators/field-order.js'
-import {expandModbusDevices, MODBUS_PLACEHOLDERS} from './expand.js'
+import {expandModbusDevices, MODBUS_PLACEHOLDERS} from './modbus-expand.js'
 
 /**
  * Checks of the `modbus:` section that need more than one value: unique group names and ports, template names,

@@ -4,8 +4,7 @@
  * `iotd replay` and the csv source read it (here). Kept free of streams so each rule is a pure, tested function.
  */
 import {isUtf8} from 'node:buffer'
-import {isTopicName} from '../../net/mqtt-wire.js'
-import {plainDecimal} from '../sources/csv-mapping.js'
+import {isTopicName} from '../net/mqtt-wire.js'
 
 export const CAPTURE_COLUMNS = ['ts', 'topic', 'qos', 'retain', 'encoding', 'payload'] as const
 export const CAPTURE_COLUMNS_WITH_PROPERTIES = [...CAPTURE_COLUMNS, 'properties'] as const
@@ -173,4 +172,35 @@ export function parseCaptureRow(row: readonly string[], layout: CaptureLayout): 
 
 export function clip(text: string, max = 40): string {
   return text.length > max ? `${text.slice(0, max)}…` : text
+}
+
+const POWERS_OF_TEN = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15]
+
+/**
+ * `-?digits(.digits)?` whose digits make an integer up to 2^53 (a 16-digit epoch µs fits), read by char codes, or
+ * undefined for anything else (the caller then takes its general path). Runs once per cell on the CSV hot path,
+ * where Number() and a regex were a tenth of the time. Exact: the digits form an integer up to 2^53 and 10^k is
+ * exact, so the one division is correctly rounded, the same double Number() returns.
+ */
+export function plainDecimal(s: string): number | undefined {
+  const n = s.length
+  if (n === 0 || n > 24) return undefined
+  let i = s.charCodeAt(0) === 45 ? 1 : 0
+  const first = i
+  let value = 0
+  let c = s.charCodeAt(i)
+  for (; i < n && c >= 48 && c <= 57; c = s.charCodeAt(++i)) value = value * 10 + (c - 48)
+  if (i === first) return undefined
+  let scale = 0
+  if (i < n) {
+    if (c !== 46) return undefined
+    const fracStart = ++i
+    for (c = s.charCodeAt(i); i < n && c >= 48 && c <= 57; c = s.charCodeAt(++i)) value = value * 10 + (c - 48)
+    if (i === fracStart || i < n) return undefined
+    scale = i - fracStart
+  }
+  // Past 2^53 the sum is no longer exact; 10^15 is the last power in the table.
+  if (value > Number.MAX_SAFE_INTEGER || scale > 15) return undefined
+  const v = scale === 0 ? value : value / POWERS_OF_TEN[scale]
+  return first === 1 ? -v : v
 }

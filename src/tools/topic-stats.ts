@@ -2,8 +2,8 @@
  * `iotd tail --stats`: per-topic counters (messages, rate over the last interval, last seen, payload size) and
  * the table they render to. Counting is O(1) per message; the table is built once per refresh.
  */
-import {formatBytes, formatNumber} from '../../report/format.js'
-import {layoutTable, type ColumnSpec} from '../../report/text-table.js'
+import {formatBytes, formatNumber} from '../metrics/format.js'
+import {layoutTable, type ColumnSpec} from '../report/text-table.js'
 
 interface TopicRow {
   messages: number

@@ -1,7 +1,6 @@
 import {parseDuration, parseRate} from '../config/units.js'
 import {UsageError} from '../errors.js'
-import {formatMs, formatNumber, formatRate} from '../report/format.js'
-import {paint} from '../report/terminal.js'
+import {formatMs, formatNumber, formatRate} from './format.js'
 import {isLatencyDistribution, type BenchObservation, type LatencyDistribution} from './observation.js'
 
 /**
@@ -407,24 +406,4 @@ function significant(v: number, digits: number): string {
 
 function trimZeros(fixed: string): string {
   return fixed.includes('.') ? fixed.replace(/0+$/, '').replace(/\.$/, '') : fixed
-}
-
-export interface VerdictFormatOptions {
-  color?: boolean
-  /** Put before every line (the summary indents its sections). */
-  indent?: string
-}
-
-/** k6-style lines, thresholds aligned: `✓ p(99)<20ms  observed 12.4ms`. Empty string when there are none. */
-export function formatVerdicts(verdicts: readonly ThresholdVerdict[], opts: VerdictFormatOptions = {}): string {
-  const c = paint(opts.color ?? false)
-  const indent = opts.indent ?? ''
-  const width = Math.max(0, ...verdicts.map((v) => v.threshold.length))
-  return verdicts
-    .map((v) => {
-      const mark = v.ok ? c.green('✓') : c.red('✗')
-      const value = v.ok ? v.observedText : c.red(v.observedText)
-      return `${indent}${mark} ${v.threshold.padEnd(width)}  ${c.dim('observed')} ${value}`
-    })
-    .join('\n')
 }

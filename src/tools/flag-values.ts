@@ -2,8 +2,8 @@
  * Flag values of tail/record/replay that cli/flag-parsers.ts does not cover yet (sizes, time bounds, loops). Errors
  * are UsageErrors naming the flag. (Candidates to move into cli/flag-parsers.ts.)
  */
-import {parseDuration, parseSize} from '../../config/units.js'
-import {UsageError} from '../../errors.js'
+import {parseDuration, parseSize} from '../config/units.js'
+import {UsageError} from '../errors.js'
 import type {ReplayStart} from './replay.js'
 
 export function sizeFlag(flag: string, value: string | undefined): number | undefined {

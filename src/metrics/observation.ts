@@ -1,4 +1,4 @@
-import type {LatencyHistogram} from '../report/histogram.js'
+import type {LatencyHistogram} from './histogram.js'
 
 /**
  * What a finished bench run measured, in the plain shape thresholds are evaluated against. Kept free of histogram
@@ -45,7 +45,7 @@ export interface BenchObservation {
 }
 
 /**
- * Reads a microsecond histogram (see report/histogram.ts) as millisecond stats. The percentile lookup reads the
+ * Reads a microsecond histogram (see metrics/histogram.ts) as millisecond stats. The percentile lookup reads the
  * live histogram, so evaluate thresholds before the histogram is destroyed.
  */
 export function statsFromHistogram(h: LatencyHistogram): DistributionStats {

@@ -1,9 +1,9 @@
 import {z} from 'zod'
 import {deviceMapFields, resolveTagList, tagFields, type RawTag} from '../../modbus/tag-map.js'
 import type {ResolvedTag} from '../../modbus/types.js'
-import {anomalySchema, fieldSchema, type GeneratorSpec} from '../scenario/generator-schema.js'
-import {template} from '../scenario/template-schema.js'
-import {duration, fraction} from '../scenario/units-schema.js'
+import {anomalySchema, fieldSchema, type GeneratorSpec} from '../generators/generator-schema.js'
+import {template} from '../../config/template-schema.js'
+import {duration, fraction} from '../../config/units-schema.js'
 
 /**
  * The `modbus:` section of a scenario: groups of simulated Modbus TCP devices. A group is `listeners` TCP

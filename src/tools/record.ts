@@ -2,9 +2,9 @@
  * `iotd record`: an MQTT source into the file sink in capture format (docs/capture-format.md), with rotation.
  * QoS 1 messages are acknowledged to the broker only after the sink took them.
  */
-import {FileSink} from '../sinks/file.js'
-import {MqttSource, mqttSourceOptions, type MqttSourceOptions} from '../sources/mqtt.js'
-import type {PipelineRecord} from '../types.js'
+import {FileSink} from '../pipeline/sinks/file.js'
+import {MqttSource, mqttSourceOptions, type MqttSourceOptions} from '../pipeline/sources/mqtt.js'
+import type {PipelineRecord} from '../pipeline/types.js'
 import {stopSignal, toolContext} from './context.js'
 import {compileWhere} from './where.js'
 

@@ -1,9 +1,9 @@
 import {EXIT_CODES, IotdError, UsageError} from '../errors.js'
 import {ModbusConnectionError, ModbusTcpClient, ModbusTimeoutError} from '../net/modbus-client.js'
-import {formatNotation, resolveAddress} from './address.js'
-import {decodeTag, encodeTag} from './codec.js'
-import {ModbusException} from './pdu.js'
-import {isBitTable, MAX_READ_BITS, MAX_READ_REGISTERS, WORD_ORDERS, wordsOf, type Table, type TagType, type TagValue, type WordOrder} from './types.js'
+import {formatNotation, resolveAddress} from '../modbus/address.js'
+import {decodeTag, encodeTag} from '../modbus/codec.js'
+import {ModbusException} from '../modbus/pdu.js'
+import {isBitTable, MAX_READ_BITS, MAX_READ_REGISTERS, WORD_ORDERS, wordsOf, type Table, type TagType, type TagValue, type WordOrder} from '../modbus/types.js'
 
 /**
  * The core of `iotd modbus read|write|scan`: one-off requests to a device, decoded in one or all word orders.

@@ -1,6 +1,6 @@
 import {formatDuration, parseDuration, parseRate} from '../config/units.js'
 import {UsageError} from '../errors.js'
-import {formatRate} from '../report/format.js'
+import {formatRate} from '../metrics/format.js'
 
 /**
  * The load model of `iotd bench`: what the run intends to send and when. Pure math, no clock.

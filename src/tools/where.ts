@@ -3,9 +3,9 @@
  * `topic`, `qos`, `retain`, `clientid` and `messageid` mean the message's own (as meta(topic) does), so
  * `temp > 30 AND topic LIKE 'acme/%'` reads as people write it.
  */
-import {UsageError} from '../../errors.js'
-import {compilePredicate, formatCaret, META_KEYS, parseRule, planRule, RulePlanError, RuleSyntaxError, type BoundExpr, type Predicate, type RowContext} from '../rule/index.js'
-import type {PipelineRecord} from '../types.js'
+import {UsageError} from '../errors.js'
+import {compilePredicate, formatCaret, META_KEYS, parseRule, planRule, RulePlanError, RuleSyntaxError, type BoundExpr, type Predicate, type RowContext} from '../pipeline/rule/index.js'
+import type {PipelineRecord} from '../pipeline/types.js'
 
 const META_NAMES = new Set<string>(META_KEYS.filter((k) => k !== 'timestamp'))
 

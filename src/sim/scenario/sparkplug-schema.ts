@@ -1,8 +1,8 @@
 import {z} from 'zod'
 import {SCALAR_TYPES, type ScalarTypeName} from '../../sparkplug/datatypes.js'
-import {fieldSchema, type GeneratorSpec} from '../scenario/generator-schema.js'
-import {template} from '../scenario/template-schema.js'
-import {duration} from '../scenario/units-schema.js'
+import {fieldSchema, type GeneratorSpec} from '../generators/generator-schema.js'
+import {template} from '../../config/template-schema.js'
+import {duration} from '../../config/units-schema.js'
 
 /**
  * The `sparkplug:` section of a scenario: groups of Sparkplug B 3.0 edge nodes, each with its devices. A group is

@@ -1,9 +1,9 @@
 /**
  * Text for people at the end of tail/record/replay (stdout) and the replay progress line (stderr). Pure.
  */
-import {formatDuration} from '../../config/units.js'
-import {formatBytes, formatMs, formatNumber, formatRate} from '../../report/format.js'
-import {progressBar} from '../../report/progress-bar.js'
+import {formatDuration} from '../config/units.js'
+import {formatBytes, formatMs, formatNumber, formatRate} from '../metrics/format.js'
+import {progressBar} from '../report/progress-bar.js'
 import type {RecordSummary} from './record.js'
 import type {ReplayProgress, ReplaySummary} from './replay.js'
 import type {TailSummary} from './tail.js'

@@ -1,6 +1,6 @@
 import {z} from 'zod'
-import {byShape} from './shape-dispatch.js'
-import {duration, fraction} from './units-schema.js'
+import {byShape} from '../../config/shape-dispatch.js'
+import {duration, fraction} from '../../config/units-schema.js'
 
 /**
  * The value generators a field can use (`kind:`), one zod schema each. Parameters carry no zod defaults

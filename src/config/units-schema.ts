@@ -1,5 +1,5 @@
 import {z} from 'zod'
-import {parseDuration, parseRate} from '../../config/units.js'
+import {parseDuration, parseRate} from './units.js'
 
 /**
  * zod types for the units users write in scenario files. Each accepts what people type (`30s`, `500/s`, `10%`)
