@@ -1,6 +1,5 @@
 import {ModbusException, type ModbusRequest, type ModbusResult} from '../modbus/pdu.js'
-import {READ_FUNCTION, type Table} from '../modbus/types.js'
-import {ModbusConnectionError, ModbusTimeoutError} from './modbus-client.js'
+import {ModbusConnectionError, ModbusRequester, ModbusTimeoutError} from './modbus-client.js'
 import type {SerialSettings} from './modbus-rtu-server.js'
 
 /**
@@ -48,7 +47,7 @@ export function describeRtuTarget(t: RtuTarget): string {
   return t.kind === 'serial' ? `${t.path} (${t.baud} ${t.dataBits}${t.parity[0].toUpperCase()}${t.stopBits})` : `rtu+tcp://${t.host}:${t.port}`
 }
 
-export class ModbusRtuClient {
+export class ModbusRtuClient extends ModbusRequester {
   readonly target: RtuTarget
   private client: ModbusSerialClient | undefined
   private connecting: Promise<void> | undefined
@@ -59,6 +58,7 @@ export class ModbusRtuClient {
   private readonly where: string
 
   constructor(target: RtuTarget, options: RtuClientOptions = {}) {
+    super()
     this.target = target
     this.timeoutMs = options.timeoutMs ?? 1000
     this.turnaroundMs = options.turnaroundMs ?? 100
@@ -142,26 +142,6 @@ export class ModbusRtuClient {
           return client.writeFC16(unitId, req.address, req.values, done(() => undefined))
       }
     })
-  }
-
-  async readRegisters(unitId: number, table: 'holding' | 'input', address: number, count: number, timeoutMs?: number): Promise<number[]> {
-    return (await this.request(unitId, {fc: READ_FUNCTION[table] as 3 | 4, address, count}, timeoutMs)) as number[]
-  }
-
-  async readBits(unitId: number, table: 'coil' | 'discrete', address: number, count: number, timeoutMs?: number): Promise<boolean[]> {
-    return (await this.request(unitId, {fc: READ_FUNCTION[table] as 1 | 2, address, count}, timeoutMs)) as boolean[]
-  }
-
-  async read(unitId: number, table: Table, address: number, count: number, timeoutMs?: number): Promise<number[] | boolean[]> {
-    return table === 'coil' || table === 'discrete' ? this.readBits(unitId, table, address, count, timeoutMs) : this.readRegisters(unitId, table, address, count, timeoutMs)
-  }
-
-  async writeRegisters(unitId: number, address: number, values: number[], timeoutMs?: number): Promise<void> {
-    await this.request(unitId, values.length === 1 ? {fc: 6, address, value: values[0]} : {fc: 16, address, values}, timeoutMs)
-  }
-
-  async writeCoils(unitId: number, address: number, values: boolean[], timeoutMs?: number): Promise<void> {
-    await this.request(unitId, values.length === 1 ? {fc: 5, address, value: values[0]} : {fc: 15, address, values}, timeoutMs)
   }
 
   async close(): Promise<void> {

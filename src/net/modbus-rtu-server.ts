@@ -5,7 +5,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {Duplex} from 'node:stream'
 import {encodeRtuFrame, frameSilenceMs, lineTimeMs, requestFrameLength, rtuCrcOk} from '../modbus/rtu.js'
-import type {ModbusAnswer} from './modbus-server.js'
+import {connectionControls, listen, type ModbusAnswer} from './modbus-server.js'
 
 /**
  * Modbus RTU on the server side: one serial line (a pseudo-terminal iotd creates, a device path, or each connection of
@@ -164,27 +164,12 @@ export function startRtuTcpServer(options: RtuLineOptions & {host?: string; port
     })
     socket.on('error', () => socket.destroy())
   })
-  return new Promise((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(options.port, host, () => {
-      server.off('error', reject)
-      const address = server.address()
-      resolve({
-        host,
-        port: typeof address === 'object' && address ? address.port : options.port,
-        counters,
-        dropConnections() {
-          const n = connections.size
-          for (const s of connections) s.destroy()
-          return n
-        },
-        close() {
-          for (const s of connections) s.destroy()
-          return new Promise<void>((done) => server.close(() => done()))
-        },
-      })
-    })
-  })
+  return listen(server, options.port, host).then((port) => ({
+    host,
+    port,
+    counters,
+    ...connectionControls(server, connections),
+  }))
 }
 
 export interface SerialEndpoint {
