@@ -70,6 +70,10 @@ export const ruleSchema = z.strictObject({
   lateTolerance: duration().default(0).meta({description: 'Watermark = max event time seen - lateTolerance.'}),
   offset: duration().default(0).meta({description: 'Shifts epoch alignment of time windows (e.g. -1h for days starting at 01:00 UTC).'}),
   maxFutureSkew: duration().default(300_000).meta({description: 'Live sources: events further ahead of the wall clock are rejected and counted.'}),
+  sendNil: z
+    .boolean()
+    .default(false)
+    .meta({description: 'Keep null columns in rows as "x": null. Default false: a null column is left out and a row with no columns is not sent, as eKuiper does.'}),
   late: z.enum(['drop', 'deadLetter']).default('drop').meta({description: 'What happens to late events: counted and dropped, or also written to the dead letter.'}),
   sinks: z.array(sinkEntrySchema).default([]).meta({description: 'Where the rule\'s rows go; every row goes to every sink.'}),
 })

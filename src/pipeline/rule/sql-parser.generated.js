@@ -183,12 +183,12 @@ function peg$parse(input, options) {
   const peg$c1 = ",";
   const peg$c2 = "*";
   const peg$c3 = ".";
-  const peg$c4 = "\"";
-  const peg$c5 = "\"\"";
-  const peg$c6 = "'";
-  const peg$c7 = "''";
-  const peg$c8 = "(";
-  const peg$c9 = ")";
+  const peg$c4 = "(";
+  const peg$c5 = ")";
+  const peg$c6 = "\"";
+  const peg$c7 = "\"\"";
+  const peg$c8 = "'";
+  const peg$c9 = "''";
   const peg$c10 = "tumblingwindow";
   const peg$c11 = "hoppingwindow";
   const peg$c12 = "slidingwindow";
@@ -206,46 +206,51 @@ function peg$parse(input, options) {
   const peg$c24 = "-";
   const peg$c25 = "->";
   const peg$c26 = "[";
-  const peg$c27 = "]";
-  const peg$c28 = "meta";
-  const peg$c29 = "`";
-  const peg$c30 = "select";
-  const peg$c31 = "from";
-  const peg$c32 = "where";
-  const peg$c33 = "group";
-  const peg$c34 = "by";
-  const peg$c35 = "having";
-  const peg$c36 = "order";
-  const peg$c37 = "limit";
-  const peg$c38 = "as";
-  const peg$c39 = "join";
-  const peg$c40 = "left";
-  const peg$c41 = "inner";
-  const peg$c42 = "outer";
-  const peg$c43 = "on";
-  const peg$c44 = "and";
-  const peg$c45 = "or";
-  const peg$c46 = "not";
-  const peg$c47 = "in";
-  const peg$c48 = "between";
-  const peg$c49 = "like";
-  const peg$c50 = "is";
-  const peg$c51 = "null";
-  const peg$c52 = "true";
-  const peg$c53 = "false";
-  const peg$c54 = "case";
-  const peg$c55 = "when";
-  const peg$c56 = "then";
-  const peg$c57 = "else";
-  const peg$c58 = "end";
-  const peg$c59 = "filter";
-  const peg$c60 = "over";
-  const peg$c61 = "partition";
-  const peg$c62 = "asc";
-  const peg$c63 = "desc";
-  const peg$c64 = "--";
-  const peg$c65 = "/*";
-  const peg$c66 = "*/";
+  const peg$c27 = ":";
+  const peg$c28 = "]";
+  const peg$c29 = "meta";
+  const peg$c30 = "mqtt";
+  const peg$c31 = "`";
+  const peg$c32 = "\\";
+  const peg$c33 = "select";
+  const peg$c34 = "from";
+  const peg$c35 = "where";
+  const peg$c36 = "group";
+  const peg$c37 = "by";
+  const peg$c38 = "having";
+  const peg$c39 = "order";
+  const peg$c40 = "limit";
+  const peg$c41 = "as";
+  const peg$c42 = "join";
+  const peg$c43 = "left";
+  const peg$c44 = "inner";
+  const peg$c45 = "outer";
+  const peg$c46 = "on";
+  const peg$c47 = "and";
+  const peg$c48 = "or";
+  const peg$c49 = "not";
+  const peg$c50 = "in";
+  const peg$c51 = "between";
+  const peg$c52 = "like";
+  const peg$c53 = "is";
+  const peg$c54 = "null";
+  const peg$c55 = "true";
+  const peg$c56 = "false";
+  const peg$c57 = "case";
+  const peg$c58 = "when";
+  const peg$c59 = "then";
+  const peg$c60 = "else";
+  const peg$c61 = "end";
+  const peg$c62 = "filter";
+  const peg$c63 = "over";
+  const peg$c64 = "partition";
+  const peg$c65 = "asc";
+  const peg$c66 = "desc";
+  const peg$c67 = "except";
+  const peg$c68 = "replace";
+  const peg$c69 = "--";
+  const peg$c70 = "/*";
+  const peg$c71 = "*/";
 
   const peg$r0 = /^[^"]/;
   const peg$r1 = /^[^']/;
@@ -253,25 +258,26 @@ function peg$parse(input, options) {
   const peg$r3 = /^[a-zA-Z_]/;
   const peg$r4 = /^[a-zA-Z0-9_]/;
   const peg$r5 = /^[^`]/;
-  const peg$r6 = /^[0-9]/;
-  const peg$r7 = /^[eE]/;
-  const peg$r8 = /^[+\-]/;
-  const peg$r9 = /^[ \t\r\n\xA0\uFEFF]/;
-  const peg$r10 = /^[^\n]/;
+  const peg$r6 = /^[^"\\]/;
+  const peg$r7 = /^[0-9]/;
+  const peg$r8 = /^[eE]/;
+  const peg$r9 = /^[+\-]/;
+  const peg$r10 = /^[ \t\r\n\xA0\uFEFF]/;
+  const peg$r11 = /^[^\n]/;
 
   const peg$e0 = peg$literalExpectation(";", false);
   const peg$e1 = peg$literalExpectation(",", false);
   const peg$e2 = peg$literalExpectation("*", false);
   const peg$e3 = peg$literalExpectation(".", false);
-  const peg$e4 = peg$otherExpectation("quoted topic filter");
-  const peg$e5 = peg$literalExpectation("\"", false);
-  const peg$e6 = peg$classExpectation(["\""], true, false, false);
-  const peg$e7 = peg$literalExpectation("\"\"", false);
-  const peg$e8 = peg$literalExpectation("'", false);
-  const peg$e9 = peg$classExpectation(["'"], true, false, false);
-  const peg$e10 = peg$literalExpectation("''", false);
-  const peg$e11 = peg$literalExpectation("(", false);
-  const peg$e12 = peg$literalExpectation(")", false);
+  const peg$e4 = peg$literalExpectation("(", false);
+  const peg$e5 = peg$literalExpectation(")", false);
+  const peg$e6 = peg$otherExpectation("quoted topic filter");
+  const peg$e7 = peg$literalExpectation("\"", false);
+  const peg$e8 = peg$classExpectation(["\""], true, false, false);
+  const peg$e9 = peg$literalExpectation("\"\"", false);
+  const peg$e10 = peg$literalExpectation("'", false);
+  const peg$e11 = peg$classExpectation(["'"], true, false, false);
+  const peg$e12 = peg$literalExpectation("''", false);
   const peg$e13 = peg$otherExpectation("window function");
   const peg$e14 = peg$literalExpectation("tumblingwindow", true);
   const peg$e15 = peg$literalExpectation("hoppingwindow", true);
@@ -292,62 +298,68 @@ function peg$parse(input, options) {
   const peg$e30 = peg$classExpectation(["%", "*", "/"], false, false, false);
   const peg$e31 = peg$literalExpectation("->", false);
   const peg$e32 = peg$literalExpectation("[", false);
-  const peg$e33 = peg$literalExpectation("]", false);
-  const peg$e34 = peg$otherExpectation("expression");
-  const peg$e35 = peg$literalExpectation("meta", true);
-  const peg$e36 = peg$otherExpectation("name");
-  const peg$e37 = peg$classExpectation([["a", "z"], ["A", "Z"], "_"], false, false, false);
-  const peg$e38 = peg$classExpectation([["a", "z"], ["A", "Z"], ["0", "9"], "_"], false, false, false);
-  const peg$e39 = peg$otherExpectation("quoted name");
-  const peg$e40 = peg$literalExpectation("`", false);
-  const peg$e41 = peg$classExpectation(["`"], true, false, false);
-  const peg$e42 = peg$otherExpectation("string");
-  const peg$e43 = peg$otherExpectation("number");
-  const peg$e44 = peg$classExpectation([["0", "9"]], false, false, false);
-  const peg$e45 = peg$classExpectation(["e", "E"], false, false, false);
-  const peg$e46 = peg$classExpectation(["+", "-"], false, false, false);
-  const peg$e47 = peg$otherExpectation("integer");
-  const peg$e48 = peg$literalExpectation("select", true);
-  const peg$e49 = peg$literalExpectation("from", true);
-  const peg$e50 = peg$literalExpectation("where", true);
-  const peg$e51 = peg$literalExpectation("group", true);
-  const peg$e52 = peg$literalExpectation("by", true);
-  const peg$e53 = peg$literalExpectation("having", true);
-  const peg$e54 = peg$literalExpectation("order", true);
-  const peg$e55 = peg$literalExpectation("limit", true);
-  const peg$e56 = peg$literalExpectation("as", true);
-  const peg$e57 = peg$literalExpectation("join", true);
-  const peg$e58 = peg$literalExpectation("left", true);
-  const peg$e59 = peg$literalExpectation("inner", true);
-  const peg$e60 = peg$literalExpectation("outer", true);
-  const peg$e61 = peg$literalExpectation("on", true);
-  const peg$e62 = peg$literalExpectation("and", true);
-  const peg$e63 = peg$literalExpectation("or", true);
-  const peg$e64 = peg$literalExpectation("not", true);
-  const peg$e65 = peg$literalExpectation("in", true);
-  const peg$e66 = peg$literalExpectation("between", true);
-  const peg$e67 = peg$literalExpectation("like", true);
-  const peg$e68 = peg$literalExpectation("is", true);
-  const peg$e69 = peg$literalExpectation("null", true);
-  const peg$e70 = peg$literalExpectation("true", true);
-  const peg$e71 = peg$literalExpectation("false", true);
-  const peg$e72 = peg$literalExpectation("case", true);
-  const peg$e73 = peg$literalExpectation("when", true);
-  const peg$e74 = peg$literalExpectation("then", true);
-  const peg$e75 = peg$literalExpectation("else", true);
-  const peg$e76 = peg$literalExpectation("end", true);
-  const peg$e77 = peg$literalExpectation("filter", true);
-  const peg$e78 = peg$literalExpectation("over", true);
-  const peg$e79 = peg$literalExpectation("partition", true);
-  const peg$e80 = peg$literalExpectation("asc", true);
-  const peg$e81 = peg$literalExpectation("desc", true);
-  const peg$e82 = peg$otherExpectation("whitespace");
-  const peg$e83 = peg$classExpectation([" ", "\t", "\r", "\n", "\xA0", "\uFEFF"], false, false, false);
-  const peg$e84 = peg$literalExpectation("--", false);
-  const peg$e85 = peg$classExpectation(["\n"], true, false, false);
-  const peg$e86 = peg$literalExpectation("/*", false);
-  const peg$e87 = peg$literalExpectation("*/", false);
-  const peg$e88 = peg$anyExpectation();
+  const peg$e33 = peg$literalExpectation(":", false);
+  const peg$e34 = peg$literalExpectation("]", false);
+  const peg$e35 = peg$otherExpectation("expression");
+  const peg$e36 = peg$literalExpectation("meta", true);
+  const peg$e37 = peg$literalExpectation("mqtt", true);
+  const peg$e38 = peg$otherExpectation("name");
+  const peg$e39 = peg$classExpectation([["a", "z"], ["A", "Z"], "_"], false, false, false);
+  const peg$e40 = peg$classExpectation([["a", "z"], ["A", "Z"], ["0", "9"], "_"], false, false, false);
+  const peg$e41 = peg$otherExpectation("quoted name");
+  const peg$e42 = peg$literalExpectation("`", false);
+  const peg$e43 = peg$classExpectation(["`"], true, false, false);
+  const peg$e44 = peg$otherExpectation("string");
+  const peg$e45 = peg$classExpectation(["\"", "\\"], true, false, false);
+  const peg$e46 = peg$literalExpectation("\\", false);
+  const peg$e47 = peg$anyExpectation();
+  const peg$e48 = peg$otherExpectation("number");
+  const peg$e49 = peg$classExpectation([["0", "9"]], false, false, false);
+  const peg$e50 = peg$classExpectation(["e", "E"], false, false, false);
+  const peg$e51 = peg$classExpectation(["+", "-"], false, false, false);
+  const peg$e52 = peg$otherExpectation("integer");
+  const peg$e53 = peg$literalExpectation("select", true);
+  const peg$e54 = peg$literalExpectation("from", true);
+  const peg$e55 = peg$literalExpectation("where", true);
+  const peg$e56 = peg$literalExpectation("group", true);
+  const peg$e57 = peg$literalExpectation("by", true);
+  const peg$e58 = peg$literalExpectation("having", true);
+  const peg$e59 = peg$literalExpectation("order", true);
+  const peg$e60 = peg$literalExpectation("limit", true);
+  const peg$e61 = peg$literalExpectation("as", true);
+  const peg$e62 = peg$literalExpectation("join", true);
+  const peg$e63 = peg$literalExpectation("left", true);
+  const peg$e64 = peg$literalExpectation("inner", true);
+  const peg$e65 = peg$literalExpectation("outer", true);
+  const peg$e66 = peg$literalExpectation("on", true);
+  const peg$e67 = peg$literalExpectation("and", true);
+  const peg$e68 = peg$literalExpectation("or", true);
+  const peg$e69 = peg$literalExpectation("not", true);
+  const peg$e70 = peg$literalExpectation("in", true);
+  const peg$e71 = peg$literalExpectation("between", true);
+  const peg$e72 = peg$literalExpectation("like", true);
+  const peg$e73 = peg$literalExpectation("is", true);
+  const peg$e74 = peg$literalExpectation("null", true);
+  const peg$e75 = peg$literalExpectation("true", true);
+  const peg$e76 = peg$literalExpectation("false", true);
+  const peg$e77 = peg$literalExpectation("case", true);
+  const peg$e78 = peg$literalExpectation("when", true);
+  const peg$e79 = peg$literalExpectation("then", true);
+  const peg$e80 = peg$literalExpectation("else", true);
+  const peg$e81 = peg$literalExpectation("end", true);
+  const peg$e82 = peg$literalExpectation("filter", true);
+  const peg$e83 = peg$literalExpectation("over", true);
+  const peg$e84 = peg$literalExpectation("partition", true);
+  const peg$e85 = peg$literalExpectation("asc", true);
+  const peg$e86 = peg$literalExpectation("desc", true);
+  const peg$e87 = peg$literalExpectation("except", true);
+  const peg$e88 = peg$literalExpectation("replace", true);
+  const peg$e89 = peg$otherExpectation("whitespace");
+  const peg$e90 = peg$classExpectation([" ", "\t", "\r", "\n", "\xA0", "\uFEFF"], false, false, false);
+  const peg$e91 = peg$literalExpectation("--", false);
+  const peg$e92 = peg$classExpectation(["\n"], true, false, false);
+  const peg$e93 = peg$literalExpectation("/*", false);
+  const peg$e94 = peg$literalExpectation("*/", false);
 
   function peg$f0(stmt) {    return stmt  }
   function peg$f1(fields, from, j) {    return j  }
@@ -355,43 +367,55 @@ function peg$parse(input, options) {
   function peg$f3(fields, from, joins, where, g) {    return g  }
   function peg$f4(fields, from, joins, where, groupBy, e) {    return e  }
   function peg$f5(fields, from, joins, where, groupBy, having, o) {    return o  }
-  function peg$f6(fields, from, joins, where, groupBy, having, orderBy, n) {    return n  }
-  function peg$f7(fields, from, joins, where, groupBy, having, orderBy, limit) {
+  function peg$f6(fields, from, joins, where, groupBy, having, orderBy, n) {    return { n, loc: loc() }  }
+  function peg$f7(fields, from, joins, where, groupBy, having, orderBy, l) {    return l  }
+  function peg$f8(fields, from, joins, where, groupBy, having, orderBy, limit) {
     return {
       kind: 'select', fields, from, joins,
       where: where ?? undefined, groupBy: groupBy ?? undefined, having: having ?? undefined,
-      orderBy: orderBy ?? undefined, limit: limit ?? undefined, loc: loc(),
+      orderBy: orderBy ?? undefined, limit: limit?.n, limitLoc: limit?.loc, loc: loc(),
     }
   }
-  function peg$f8(head, f) {    return f  }
-  function peg$f9(head, tail) {    return [head, ...tail]  }
-  function peg$f10() {    return { kind: 'star', loc: loc() }  }
-  function peg$f11(q) {    return { kind: 'star', qualifier: q, loc: loc() }  }
-  function peg$f12(expr, a) {    return a  }
-  function peg$f13(expr, alias) {
+  function peg$f9(head, f) {    return f  }
+  function peg$f10(head, tail) {    return [head, ...tail]  }
+  function peg$f11(mods) {    return { kind: 'star', ...mods, loc: loc() }  }
+  function peg$f12(q, mods) {    return { kind: 'star', qualifier: q, ...mods, loc: loc() }  }
+  function peg$f13(expr, a) {    return a  }
+  function peg$f14(expr, alias) {
     return { kind: 'field', expr, alias: alias ?? undefined, loc: loc() }
   }
-  function peg$f14(topic) {    return { kind: 'topic', filter: topic }  }
-  function peg$f15(name) {    return { kind: 'stream', name }  }
-  function peg$f16(source, a) {    return a  }
-  function peg$f17(source, a) {    return a  }
-  function peg$f18(source, alias) {    return { ...source, alias: alias ?? undefined, loc: loc() }  }
-  function peg$f19(chars, close) {
+  function peg$f15(m) {    return m  }
+  function peg$f16(parts) {
+    const out = {}
+    for (const p of parts) Object.assign(out, p)
+    return out
+  }
+  function peg$f17(head, n) {    return n  }
+  function peg$f18(head, tail) {    return { except: [head, ...tail] }  }
+  function peg$f19(head, r) {    return r  }
+  function peg$f20(head, tail) {    return { replace: [head, ...tail] }  }
+  function peg$f21(expr, alias) {    return { expr, alias, loc: loc() }  }
+  function peg$f22(topic) {    return { kind: 'topic', filter: topic }  }
+  function peg$f23(name) {    return { kind: 'stream', name }  }
+  function peg$f24(source, a) {    return a  }
+  function peg$f25(source, a) {    return a  }
+  function peg$f26(source, alias) {    return { ...source, alias: alias ?? undefined, loc: loc() }  }
+  function peg$f27(chars, close) {
     if (!close) error('unterminated topic filter: missing closing "')
     return chars.replace(/""/g, '"')
   }
-  function peg$f20(chars, close) {
+  function peg$f28(chars, close) {
     if (!close) error("unterminated topic filter: missing closing '")
     return chars.replace(/''/g, "'")
   }
-  function peg$f21(type, table, a) {    return a  }
-  function peg$f22(type, table, a) {    return a  }
-  function peg$f23(type, table, alias, on) {    return { kind: 'join', type, table, alias: alias ?? undefined, on, loc: loc() }  }
-  function peg$f24() {    return 'left'  }
-  function peg$f25() {    return 'inner'  }
-  function peg$f26() {    return 'inner'  }
-  function peg$f27(head, g) {    return g  }
-  function peg$f28(head, tail) {
+  function peg$f29(type, table, a) {    return a  }
+  function peg$f30(type, table, a) {    return a  }
+  function peg$f31(type, table, alias, on) {    return { kind: 'join', type, table, alias: alias ?? undefined, on, loc: loc() }  }
+  function peg$f32() {    return 'left'  }
+  function peg$f33() {    return 'inner'  }
+  function peg$f34() {    return 'inner'  }
+  function peg$f35(head, g) {    return g  }
+  function peg$f36(head, tail) {
     const items = [head, ...tail]
     const windows = items.filter((i) => i.kind === 'window')
     if (windows.length > 1) error('GROUP BY may hold only one window', windows[1].location)
@@ -401,132 +425,145 @@ function peg$parse(input, options) {
       loc: loc(),
     }
   }
-  function peg$f29(w) {    return { kind: 'window', node: w, location: location() }  }
-  function peg$f30(kind, args, e) {    return e  }
-  function peg$f31(kind, args, filter, e) {    return e  }
-  function peg$f32(kind, args, filter, over) {
+  function peg$f37(w) {    return { kind: 'window', node: w, location: location() }  }
+  function peg$f38(kind, args, e) {    return e  }
+  function peg$f39(kind, args, filter, e) {    return e  }
+  function peg$f40(kind, args, filter, over) {
     return { kind: 'window', windowKind: kind, args, filter: filter ?? undefined, over: over ?? undefined, loc: loc() }
   }
-  function peg$f33(name) {
+  function peg$f41(name) {
     return name.toLowerCase().replace('window', '')
   }
-  function peg$f34(head, a) {    return a  }
-  function peg$f35(head, tail) {    return [head, ...tail]  }
-  function peg$f36(n) {    return { kind: 'number', value: n, loc: loc() }  }
-  function peg$f37(u) {    return { kind: 'unit', unit: u, loc: loc() }  }
-  function peg$f38(head, o) {    return o  }
-  function peg$f39(head, tail) {    return [head, ...tail]  }
-  function peg$f40(expr) {    return 'asc'  }
-  function peg$f41(expr) {    return 'desc'  }
-  function peg$f42(expr, d) {    return d  }
-  function peg$f43(expr, dir) {
+  function peg$f42(head, a) {    return a  }
+  function peg$f43(head, tail) {    return [head, ...tail]  }
+  function peg$f44(n) {    return { kind: 'number', value: n, loc: loc() }  }
+  function peg$f45(u) {    return { kind: 'unit', unit: u, loc: loc() }  }
+  function peg$f46(head, o) {    return o  }
+  function peg$f47(head, tail) {    return [head, ...tail]  }
+  function peg$f48(expr) {    return 'asc'  }
+  function peg$f49(expr) {    return 'desc'  }
+  function peg$f50(expr, d) {    return d  }
+  function peg$f51(expr, dir) {
     return { expr, direction: dir ?? 'asc', loc: loc() }
   }
-  function peg$f44(e) {    return e  }
-  function peg$f45(head, r) {    return r  }
-  function peg$f46(head, tail) {
+  function peg$f52(e) {    return e  }
+  function peg$f53(head, r) {    return r  }
+  function peg$f54(head, tail) {
     return foldLeft(head, tail, (l, r) => ({ kind: 'binary', op: 'or', left: l, right: r, loc: { ...l.loc, endOffset: r.loc.endOffset } }))
   }
-  function peg$f47(head, r) {    return r  }
-  function peg$f48(head, tail) {
+  function peg$f55(head, r) {    return r  }
+  function peg$f56(head, tail) {
     return foldLeft(head, tail, (l, r) => ({ kind: 'binary', op: 'and', left: l, right: r, loc: { ...l.loc, endOffset: r.loc.endOffset } }))
   }
-  function peg$f49(operand) {    return { kind: 'unary', op: 'not', operand, loc: loc() }  }
-  function peg$f50(left, t) {    return t  }
-  function peg$f51(left, tail) {
+  function peg$f57(operand) {    return { kind: 'unary', op: 'not', operand, loc: loc() }  }
+  function peg$f58(left, t) {    return t  }
+  function peg$f59(left, tail) {
     if (!tail) return left
     return { ...tail(left), loc: spanFrom(left) }
   }
-  function peg$f52(op, right) {    return (left) => ({ kind: 'binary', op, left, right })  }
-  function peg$f53(neg) {    return (operand) => ({ kind: 'isNull', operand, negated: !!neg })  }
-  function peg$f54(neg, list) {    return (operand) => ({ kind: 'in', operand, list, negated: !!neg })  }
-  function peg$f55(neg, low, high) {
+  function peg$f60(op, right) {    return (left) => ({ kind: 'binary', op, left, right })  }
+  function peg$f61(neg) {    return (operand) => ({ kind: 'isNull', operand, negated: !!neg })  }
+  function peg$f62(neg, list) {    return (operand) => ({ kind: 'in', operand, list, negated: !!neg })  }
+  function peg$f63(neg, low, high) {
     return (operand) => ({ kind: 'between', operand, low, high, negated: !!neg })
   }
-  function peg$f56(neg, pattern) {    return (operand) => ({ kind: 'like', operand, pattern, negated: !!neg })  }
-  function peg$f57() {    return '='  }
-  function peg$f58() {    return '!='  }
-  function peg$f59() {    return '<='  }
-  function peg$f60() {    return '>='  }
-  function peg$f61() {    return '<'  }
-  function peg$f62() {    return '>'  }
-  function peg$f63(head, op, r) {    return { op, r }  }
-  function peg$f64(head, tail) {
+  function peg$f64(neg, pattern) {    return (operand) => ({ kind: 'like', operand, pattern, negated: !!neg })  }
+  function peg$f65() {    return '='  }
+  function peg$f66() {    return '!='  }
+  function peg$f67() {    return '<='  }
+  function peg$f68() {    return '>='  }
+  function peg$f69() {    return '<'  }
+  function peg$f70() {    return '>'  }
+  function peg$f71(head, op, r) {    return { op, r }  }
+  function peg$f72(head, tail) {
     return foldLeft(head, tail, (l, t) => ({ kind: 'binary', op: t.op, left: l, right: t.r, loc: { ...l.loc, endOffset: t.r.loc.endOffset } }))
   }
-  function peg$f65(head, op, r) {    return { op, r }  }
-  function peg$f66(head, tail) {
+  function peg$f73(head, op, r) {    return { op, r }  }
+  function peg$f74(head, tail) {
     return foldLeft(head, tail, (l, t) => ({ kind: 'binary', op: t.op, left: l, right: t.r, loc: { ...l.loc, endOffset: t.r.loc.endOffset } }))
   }
-  function peg$f67(operand) {
+  function peg$f75(operand) {
     // Fold `-3` into a literal so window arguments, LIMIT and IN lists see plain numbers.
     if (operand.kind === 'literal' && typeof operand.value === 'number') return { ...operand, value: -operand.value, loc: loc() }
     return { kind: 'unary', op: '-', operand, loc: loc() }
   }
-  function peg$f68(operand) {    return operand  }
-  function peg$f69(base, a) {    return a  }
-  function peg$f70(base, accessors) {
+  function peg$f76(operand) {    return operand  }
+  function peg$f77(base, a) {    return a  }
+  function peg$f78(base, accessors) {
     if (accessors.length === 0) return base
     if (base.kind === 'ref') return { ...base, path: [...base.path, ...accessors], loc: loc() }
     return { kind: 'access', target: base, path: accessors, loc: loc() }
   }
-  function peg$f71(name) {    return { kind: 'member', name, arrow: true }  }
-  function peg$f72(name) {    return { kind: 'member', name, arrow: false }  }
-  function peg$f73(index) {    return { kind: 'index', index }  }
-  function peg$f74(name) {    return { kind: 'member', name, arrow: true }  }
-  function peg$f75(e) {    return e  }
-  function peg$f76(name) {    return { kind: 'ref', name, quoted: false, path: [], loc: loc() }  }
-  function peg$f77(name) {    return { kind: 'ref', name, quoted: true, path: [], loc: loc() }  }
-  function peg$f78() {    return false  }
-  function peg$f79() {    return null  }
-  function peg$f80(value) {    return { kind: 'literal', value, loc: loc() }  }
-  function peg$f81(value) {    return { kind: 'literal', value, loc: loc() }  }
-  function peg$f82() {    return { kind: 'literal', value: true, loc: loc() }  }
-  function peg$f83() {    return { kind: 'literal', value: false, loc: loc() }  }
-  function peg$f84() {    return { kind: 'literal', value: null, loc: loc() }  }
-  function peg$f85(e) {    return e  }
-  function peg$f86(operand, w) {    return w  }
-  function peg$f87(operand, whens, e) {    return e  }
-  function peg$f88(operand, whens, elseExpr) {
+  function peg$f79(name) {    return { kind: 'member', name, arrow: true }  }
+  function peg$f80(name) {    return { kind: 'member', name, arrow: false }  }
+  function peg$f81(from, to) {    return { kind: 'slice', from: from ?? undefined, to: to ?? undefined }  }
+  function peg$f82(index) {    return { kind: 'index', index }  }
+  function peg$f83(name) {    return { kind: 'member', name, arrow: true }  }
+  function peg$f84(e) {    return e  }
+  function peg$f85(name) {    return { kind: 'ref', name, quoted: false, path: [], loc: loc() }  }
+  function peg$f86(name) {    return { kind: 'ref', name, quoted: true, path: [], loc: loc() }  }
+  function peg$f87() {    return false  }
+  function peg$f88() {    return null  }
+  function peg$f89(value) {    return { kind: 'literal', value, loc: loc() }  }
+  function peg$f90(value) {    return { kind: 'literal', value, loc: loc() }  }
+  function peg$f91(value) {    return { kind: 'literal', value, quote: 'double', loc: loc() }  }
+  function peg$f92() {    return { kind: 'literal', value: true, loc: loc() }  }
+  function peg$f93() {    return { kind: 'literal', value: false, loc: loc() }  }
+  function peg$f94() {    return { kind: 'literal', value: null, loc: loc() }  }
+  function peg$f95(e) {    return e  }
+  function peg$f96(operand, w) {    return w  }
+  function peg$f97(operand, whens, e) {    return e  }
+  function peg$f98(operand, whens, elseExpr) {
     return { kind: 'case', operand: operand ?? undefined, whens, else: elseExpr ?? undefined, loc: loc() }
   }
-  function peg$f89(when, then) {    return { when, then }  }
-  function peg$f90(key) {    return { kind: 'meta', key, loc: loc() }  }
-  function peg$f91(name, args, p) {    return p  }
-  function peg$f92(name, args, partition) {
+  function peg$f99(when, then) {    return { when, then }  }
+  function peg$f100(fn, key) {    return { kind: 'meta', key, fn: fn.toLowerCase(), loc: loc() }  }
+  function peg$f101(name, args, p) {    return p  }
+  function peg$f102(name, args, p, w) {    return w  }
+  function peg$f103(name, args, p, w) {    return { p, w }  }
+  function peg$f104(name, args, over) {
     return {
       kind: 'call', name: name.toLowerCase(), args: args.args, star: args.star,
-      partitionBy: partition ?? undefined, loc: loc(),
+      partitionBy: over?.p ?? undefined, when: over?.w ?? undefined, loc: loc(),
     }
   }
-  function peg$f93() {    return { args: [], star: true }  }
-  function peg$f94(list) {    return { args: list, star: false }  }
-  function peg$f95() {    return { args: [], star: false }  }
-  function peg$f96(head, e) {    return e  }
-  function peg$f97(head, tail) {    return [head, ...tail]  }
-  function peg$f98(name) {    return KEYWORDS.has(name.toLowerCase())  }
-  function peg$f99(name) {    return name  }
-  function peg$f100(chars, close) {
+  function peg$f105(head, a) {    return a  }
+  function peg$f106(head, tail) {
+    const args = [head, ...tail]
+    if (args.length === 1 && args[0].kind === 'ref' && args[0].name === '*' && !args[0].quoted) return { args: [], star: true }
+    return { args, star: false }
+  }
+  function peg$f107() {    return { args: [], star: false }  }
+  function peg$f108() {    return { kind: 'ref', name: '*', quoted: false, path: [], loc: loc() }  }
+  function peg$f109(head, e) {    return e  }
+  function peg$f110(head, tail) {    return [head, ...tail]  }
+  function peg$f111(name) {    return KEYWORDS.has(name.toLowerCase())  }
+  function peg$f112(name) {    return name  }
+  function peg$f113(chars, close) {
     if (!close) error('unterminated quoted name: missing closing "')
     if (chars === '') error('empty quoted name ""')
     return chars.replace(/""/g, '"')
   }
-  function peg$f101(chars, close) {
+  function peg$f114(chars, close) {
     if (!close) error('unterminated quoted name: missing closing `')
     if (chars === '') error('empty quoted name ``')
     return chars
   }
-  function peg$f102(chars, close) {
+  function peg$f115(chars, close) {
     if (!close) error("unterminated string: missing closing '")
     return chars.replace(/''/g, "'")
   }
-  function peg$f103(text) {
+  function peg$f116(chars, close) {
+    if (!close) error('unterminated string: missing closing "')
+    return chars.replace(/""/g, '"').replace(/\\(.)/g, (_, c) => (c === 'n' ? '\n' : c === 't' ? '\t' : c))
+  }
+  function peg$f117(text) {
     return Number(text)
   }
-  function peg$f104(sign, n) {    return sign ? -n : n  }
-  function peg$f105(text) {    return Number(text)  }
-  function peg$f106(text) {    return Number(text)  }
-  function peg$f107(close) {    if (!close) error('unterminated comment: missing */')  }
+  function peg$f118(sign, n) {    return sign ? -n : n  }
+  function peg$f119(text) {    return Number(text)  }
+  function peg$f120(text) {    return Number(text)  }
+  function peg$f121(close) {    if (!close) error('unterminated comment: missing */')  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -735,7 +772,7 @@ function peg$parse(input, options) {
   }
 
   function peg$parseSelect() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15, s16, s17;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15, s16, s17, s18;
 
     s0 = peg$currPos;
     s1 = peg$parseSELECT();
@@ -841,17 +878,25 @@ function peg$parse(input, options) {
             }
             s13 = peg$currPos;
             s14 = peg$parse_();
-            s15 = peg$parseLIMIT();
-            if (s15 !== peg$FAILED) {
-              s16 = peg$parse_();
-              s17 = peg$parseUnsignedInteger();
-              if (s17 !== peg$FAILED) {
-                peg$savedPos = s13;
-                s13 = peg$f6(s3, s7, s8, s9, s10, s11, s12, s17);
+            s15 = peg$currPos;
+            s16 = peg$parseLIMIT();
+            if (s16 !== peg$FAILED) {
+              s17 = peg$parse_();
+              s18 = peg$parseUnsignedInteger();
+              if (s18 !== peg$FAILED) {
+                peg$savedPos = s15;
+                s15 = peg$f6(s3, s7, s8, s9, s10, s11, s12, s18);
               } else {
-                peg$currPos = s13;
-                s13 = peg$FAILED;
+                peg$currPos = s15;
+                s15 = peg$FAILED;
               }
+            } else {
+              peg$currPos = s15;
+              s15 = peg$FAILED;
+            }
+            if (s15 !== peg$FAILED) {
+              peg$savedPos = s13;
+              s13 = peg$f7(s3, s7, s8, s9, s10, s11, s12, s15);
             } else {
               peg$currPos = s13;
               s13 = peg$FAILED;
@@ -860,7 +905,7 @@ function peg$parse(input, options) {
               s13 = null;
             }
             peg$savedPos = s0;
-            s0 = peg$f7(s3, s7, s8, s9, s10, s11, s12, s13);
+            s0 = peg$f8(s3, s7, s8, s9, s10, s11, s12, s13);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -902,7 +947,7 @@ function peg$parse(input, options) {
         s7 = peg$parseSelectItem();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f8(s1, s7);
+          s3 = peg$f9(s1, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -927,7 +972,7 @@ function peg$parse(input, options) {
           s7 = peg$parseSelectItem();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f8(s1, s7);
+            s3 = peg$f9(s1, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -938,7 +983,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f9(s1, s2);
+      s0 = peg$f10(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -959,10 +1004,13 @@ function peg$parse(input, options) {
       if (peg$silentFails === 0) { peg$fail(peg$e2); }
     }
     if (s1 !== peg$FAILED) {
+      s2 = peg$parseStarModifiers();
       peg$savedPos = s0;
-      s1 = peg$f10();
+      s0 = peg$f11(s2);
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
     }
-    s0 = s1;
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       s1 = peg$parseName();
@@ -985,8 +1033,9 @@ function peg$parse(input, options) {
             if (peg$silentFails === 0) { peg$fail(peg$e2); }
           }
           if (s5 !== peg$FAILED) {
+            s6 = peg$parseStarModifiers();
             peg$savedPos = s0;
-            s0 = peg$f11(s1);
+            s0 = peg$f12(s1, s6);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -1011,7 +1060,7 @@ function peg$parse(input, options) {
             s6 = peg$parseName();
             if (s6 !== peg$FAILED) {
               peg$savedPos = s2;
-              s2 = peg$f12(s1, s6);
+              s2 = peg$f13(s1, s6);
             } else {
               peg$currPos = s2;
               s2 = peg$FAILED;
@@ -1024,12 +1073,281 @@ function peg$parse(input, options) {
             s2 = null;
           }
           peg$savedPos = s0;
-          s0 = peg$f13(s1, s2);
+          s0 = peg$f14(s1, s2);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
         }
       }
+    }
+
+    return s0;
+  }
+
+  function peg$parseStarModifiers() {
+    let s0, s1, s2, s3, s4;
+
+    s0 = peg$currPos;
+    s1 = [];
+    s2 = peg$currPos;
+    s3 = peg$parse_();
+    s4 = peg$parseStarExcept();
+    if (s4 === peg$FAILED) {
+      s4 = peg$parseStarReplace();
+    }
+    if (s4 !== peg$FAILED) {
+      peg$savedPos = s2;
+      s2 = peg$f15(s4);
+    } else {
+      peg$currPos = s2;
+      s2 = peg$FAILED;
+    }
+    while (s2 !== peg$FAILED) {
+      s1.push(s2);
+      s2 = peg$currPos;
+      s3 = peg$parse_();
+      s4 = peg$parseStarExcept();
+      if (s4 === peg$FAILED) {
+        s4 = peg$parseStarReplace();
+      }
+      if (s4 !== peg$FAILED) {
+        peg$savedPos = s2;
+        s2 = peg$f15(s4);
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+    }
+    peg$savedPos = s0;
+    s1 = peg$f16(s1);
+    s0 = s1;
+
+    return s0;
+  }
+
+  function peg$parseStarExcept() {
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11;
+
+    s0 = peg$currPos;
+    s1 = peg$parseEXCEPT();
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parse_();
+      if (input.charCodeAt(peg$currPos) === 40) {
+        s3 = peg$c4;
+        peg$currPos++;
+      } else {
+        s3 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e4); }
+      }
+      if (s3 !== peg$FAILED) {
+        s4 = peg$parse_();
+        s5 = peg$parseName();
+        if (s5 !== peg$FAILED) {
+          s6 = [];
+          s7 = peg$currPos;
+          s8 = peg$parse_();
+          if (input.charCodeAt(peg$currPos) === 44) {
+            s9 = peg$c1;
+            peg$currPos++;
+          } else {
+            s9 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e1); }
+          }
+          if (s9 !== peg$FAILED) {
+            s10 = peg$parse_();
+            s11 = peg$parseName();
+            if (s11 !== peg$FAILED) {
+              peg$savedPos = s7;
+              s7 = peg$f17(s5, s11);
+            } else {
+              peg$currPos = s7;
+              s7 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s7;
+            s7 = peg$FAILED;
+          }
+          while (s7 !== peg$FAILED) {
+            s6.push(s7);
+            s7 = peg$currPos;
+            s8 = peg$parse_();
+            if (input.charCodeAt(peg$currPos) === 44) {
+              s9 = peg$c1;
+              peg$currPos++;
+            } else {
+              s9 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e1); }
+            }
+            if (s9 !== peg$FAILED) {
+              s10 = peg$parse_();
+              s11 = peg$parseName();
+              if (s11 !== peg$FAILED) {
+                peg$savedPos = s7;
+                s7 = peg$f17(s5, s11);
+              } else {
+                peg$currPos = s7;
+                s7 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s7;
+              s7 = peg$FAILED;
+            }
+          }
+          s7 = peg$parse_();
+          if (input.charCodeAt(peg$currPos) === 41) {
+            s8 = peg$c5;
+            peg$currPos++;
+          } else {
+            s8 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e5); }
+          }
+          if (s8 !== peg$FAILED) {
+            peg$savedPos = s0;
+            s0 = peg$f18(s5, s6);
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseStarReplace() {
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11;
+
+    s0 = peg$currPos;
+    s1 = peg$parseREPLACE();
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parse_();
+      if (input.charCodeAt(peg$currPos) === 40) {
+        s3 = peg$c4;
+        peg$currPos++;
+      } else {
+        s3 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e4); }
+      }
+      if (s3 !== peg$FAILED) {
+        s4 = peg$parse_();
+        s5 = peg$parseReplaceItem();
+        if (s5 !== peg$FAILED) {
+          s6 = [];
+          s7 = peg$currPos;
+          s8 = peg$parse_();
+          if (input.charCodeAt(peg$currPos) === 44) {
+            s9 = peg$c1;
+            peg$currPos++;
+          } else {
+            s9 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e1); }
+          }
+          if (s9 !== peg$FAILED) {
+            s10 = peg$parse_();
+            s11 = peg$parseReplaceItem();
+            if (s11 !== peg$FAILED) {
+              peg$savedPos = s7;
+              s7 = peg$f19(s5, s11);
+            } else {
+              peg$currPos = s7;
+              s7 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s7;
+            s7 = peg$FAILED;
+          }
+          while (s7 !== peg$FAILED) {
+            s6.push(s7);
+            s7 = peg$currPos;
+            s8 = peg$parse_();
+            if (input.charCodeAt(peg$currPos) === 44) {
+              s9 = peg$c1;
+              peg$currPos++;
+            } else {
+              s9 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e1); }
+            }
+            if (s9 !== peg$FAILED) {
+              s10 = peg$parse_();
+              s11 = peg$parseReplaceItem();
+              if (s11 !== peg$FAILED) {
+                peg$savedPos = s7;
+                s7 = peg$f19(s5, s11);
+              } else {
+                peg$currPos = s7;
+                s7 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s7;
+              s7 = peg$FAILED;
+            }
+          }
+          s7 = peg$parse_();
+          if (input.charCodeAt(peg$currPos) === 41) {
+            s8 = peg$c5;
+            peg$currPos++;
+          } else {
+            s8 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e5); }
+          }
+          if (s8 !== peg$FAILED) {
+            peg$savedPos = s0;
+            s0 = peg$f20(s5, s6);
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseReplaceItem() {
+    let s0, s1, s2, s3, s4, s5;
+
+    s0 = peg$currPos;
+    s1 = peg$parseOr();
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parse_();
+      s3 = peg$parseAS();
+      if (s3 !== peg$FAILED) {
+        s4 = peg$parse_();
+        s5 = peg$parseName();
+        if (s5 !== peg$FAILED) {
+          peg$savedPos = s0;
+          s0 = peg$f21(s1, s5);
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
     }
 
     return s0;
@@ -1043,7 +1361,7 @@ function peg$parse(input, options) {
     s2 = peg$parseQuotedTopic();
     if (s2 !== peg$FAILED) {
       peg$savedPos = s1;
-      s2 = peg$f14(s2);
+      s2 = peg$f22(s2);
     }
     s1 = s2;
     if (s1 === peg$FAILED) {
@@ -1051,7 +1369,7 @@ function peg$parse(input, options) {
       s2 = peg$parseName();
       if (s2 !== peg$FAILED) {
         peg$savedPos = s1;
-        s2 = peg$f15(s2);
+        s2 = peg$f23(s2);
       }
       s1 = s2;
     }
@@ -1064,7 +1382,7 @@ function peg$parse(input, options) {
         s6 = peg$parseName();
         if (s6 !== peg$FAILED) {
           peg$savedPos = s2;
-          s2 = peg$f16(s1, s6);
+          s2 = peg$f24(s1, s6);
         } else {
           peg$currPos = s2;
           s2 = peg$FAILED;
@@ -1080,7 +1398,7 @@ function peg$parse(input, options) {
           s4 = peg$parseName();
           if (s4 !== peg$FAILED) {
             peg$savedPos = s2;
-            s2 = peg$f17(s1, s4);
+            s2 = peg$f25(s1, s4);
           } else {
             peg$currPos = s2;
             s2 = peg$FAILED;
@@ -1094,7 +1412,7 @@ function peg$parse(input, options) {
         s2 = null;
       }
       peg$savedPos = s0;
-      s0 = peg$f18(s1, s2);
+      s0 = peg$f26(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -1109,11 +1427,11 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 34) {
-      s1 = peg$c4;
+      s1 = peg$c6;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e5); }
+      if (peg$silentFails === 0) { peg$fail(peg$e7); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -1123,15 +1441,15 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e6); }
+        if (peg$silentFails === 0) { peg$fail(peg$e8); }
       }
       if (s4 === peg$FAILED) {
-        if (input.substr(peg$currPos, 2) === peg$c5) {
-          s4 = peg$c5;
+        if (input.substr(peg$currPos, 2) === peg$c7) {
+          s4 = peg$c7;
           peg$currPos += 2;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e7); }
+          if (peg$silentFails === 0) { peg$fail(peg$e9); }
         }
       }
       while (s4 !== peg$FAILED) {
@@ -1141,31 +1459,31 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e6); }
+          if (peg$silentFails === 0) { peg$fail(peg$e8); }
         }
         if (s4 === peg$FAILED) {
-          if (input.substr(peg$currPos, 2) === peg$c5) {
-            s4 = peg$c5;
+          if (input.substr(peg$currPos, 2) === peg$c7) {
+            s4 = peg$c7;
             peg$currPos += 2;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e7); }
+            if (peg$silentFails === 0) { peg$fail(peg$e9); }
           }
         }
       }
       s2 = input.substring(s2, peg$currPos);
       if (input.charCodeAt(peg$currPos) === 34) {
-        s3 = peg$c4;
+        s3 = peg$c6;
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e5); }
+        if (peg$silentFails === 0) { peg$fail(peg$e7); }
       }
       if (s3 === peg$FAILED) {
         s3 = null;
       }
       peg$savedPos = s0;
-      s0 = peg$f19(s2, s3);
+      s0 = peg$f27(s2, s3);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -1173,11 +1491,11 @@ function peg$parse(input, options) {
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 39) {
-        s1 = peg$c6;
+        s1 = peg$c8;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e8); }
+        if (peg$silentFails === 0) { peg$fail(peg$e10); }
       }
       if (s1 !== peg$FAILED) {
         s2 = peg$currPos;
@@ -1187,15 +1505,15 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e9); }
+          if (peg$silentFails === 0) { peg$fail(peg$e11); }
         }
         if (s4 === peg$FAILED) {
-          if (input.substr(peg$currPos, 2) === peg$c7) {
-            s4 = peg$c7;
+          if (input.substr(peg$currPos, 2) === peg$c9) {
+            s4 = peg$c9;
             peg$currPos += 2;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e10); }
+            if (peg$silentFails === 0) { peg$fail(peg$e12); }
           }
         }
         while (s4 !== peg$FAILED) {
@@ -1205,31 +1523,31 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e9); }
+            if (peg$silentFails === 0) { peg$fail(peg$e11); }
           }
           if (s4 === peg$FAILED) {
-            if (input.substr(peg$currPos, 2) === peg$c7) {
-              s4 = peg$c7;
+            if (input.substr(peg$currPos, 2) === peg$c9) {
+              s4 = peg$c9;
               peg$currPos += 2;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e10); }
+              if (peg$silentFails === 0) { peg$fail(peg$e12); }
             }
           }
         }
         s2 = input.substring(s2, peg$currPos);
         if (input.charCodeAt(peg$currPos) === 39) {
-          s3 = peg$c6;
+          s3 = peg$c8;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e8); }
+          if (peg$silentFails === 0) { peg$fail(peg$e10); }
         }
         if (s3 === peg$FAILED) {
           s3 = null;
         }
         peg$savedPos = s0;
-        s0 = peg$f20(s2, s3);
+        s0 = peg$f28(s2, s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -1238,7 +1556,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e4); }
+      if (peg$silentFails === 0) { peg$fail(peg$e6); }
     }
 
     return s0;
@@ -1263,7 +1581,7 @@ function peg$parse(input, options) {
             s9 = peg$parseName();
             if (s9 !== peg$FAILED) {
               peg$savedPos = s5;
-              s5 = peg$f21(s1, s4, s9);
+              s5 = peg$f29(s1, s4, s9);
             } else {
               peg$currPos = s5;
               s5 = peg$FAILED;
@@ -1279,7 +1597,7 @@ function peg$parse(input, options) {
               s7 = peg$parseName();
               if (s7 !== peg$FAILED) {
                 peg$savedPos = s5;
-                s5 = peg$f22(s1, s4, s7);
+                s5 = peg$f30(s1, s4, s7);
               } else {
                 peg$currPos = s5;
                 s5 = peg$FAILED;
@@ -1299,7 +1617,7 @@ function peg$parse(input, options) {
             s9 = peg$parseOr();
             if (s9 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f23(s1, s4, s5, s9);
+              s0 = peg$f31(s1, s4, s5, s9);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -1345,7 +1663,7 @@ function peg$parse(input, options) {
         s3 = null;
       }
       peg$savedPos = s0;
-      s0 = peg$f24();
+      s0 = peg$f32();
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -1356,7 +1674,7 @@ function peg$parse(input, options) {
       if (s1 !== peg$FAILED) {
         s2 = peg$parse_();
         peg$savedPos = s0;
-        s0 = peg$f25();
+        s0 = peg$f33();
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -1365,7 +1683,7 @@ function peg$parse(input, options) {
         s0 = peg$currPos;
         s1 = '';
         peg$savedPos = s0;
-        s1 = peg$f26();
+        s1 = peg$f34();
         s0 = s1;
       }
     }
@@ -1400,7 +1718,7 @@ function peg$parse(input, options) {
             s11 = peg$parseGroupItem();
             if (s11 !== peg$FAILED) {
               peg$savedPos = s7;
-              s7 = peg$f27(s5, s11);
+              s7 = peg$f35(s5, s11);
             } else {
               peg$currPos = s7;
               s7 = peg$FAILED;
@@ -1425,7 +1743,7 @@ function peg$parse(input, options) {
               s11 = peg$parseGroupItem();
               if (s11 !== peg$FAILED) {
                 peg$savedPos = s7;
-                s7 = peg$f27(s5, s11);
+                s7 = peg$f35(s5, s11);
               } else {
                 peg$currPos = s7;
                 s7 = peg$FAILED;
@@ -1436,7 +1754,7 @@ function peg$parse(input, options) {
             }
           }
           peg$savedPos = s0;
-          s0 = peg$f28(s5, s6);
+          s0 = peg$f36(s5, s6);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -1460,7 +1778,7 @@ function peg$parse(input, options) {
     s1 = peg$parseWindow();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f29(s1);
+      s1 = peg$f37(s1);
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -1478,11 +1796,11 @@ function peg$parse(input, options) {
     if (s1 !== peg$FAILED) {
       s2 = peg$parse_();
       if (input.charCodeAt(peg$currPos) === 40) {
-        s3 = peg$c8;
+        s3 = peg$c4;
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e11); }
+        if (peg$silentFails === 0) { peg$fail(peg$e4); }
       }
       if (s3 !== peg$FAILED) {
         s4 = peg$parse_();
@@ -1490,11 +1808,11 @@ function peg$parse(input, options) {
         if (s5 !== peg$FAILED) {
           s6 = peg$parse_();
           if (input.charCodeAt(peg$currPos) === 41) {
-            s7 = peg$c9;
+            s7 = peg$c5;
             peg$currPos++;
           } else {
             s7 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e12); }
+            if (peg$silentFails === 0) { peg$fail(peg$e5); }
           }
           if (s7 !== peg$FAILED) {
             s8 = peg$currPos;
@@ -1503,11 +1821,11 @@ function peg$parse(input, options) {
             if (s10 !== peg$FAILED) {
               s11 = peg$parse_();
               if (input.charCodeAt(peg$currPos) === 40) {
-                s12 = peg$c8;
+                s12 = peg$c4;
                 peg$currPos++;
               } else {
                 s12 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e11); }
+                if (peg$silentFails === 0) { peg$fail(peg$e4); }
               }
               if (s12 !== peg$FAILED) {
                 s13 = peg$parse_();
@@ -1518,15 +1836,15 @@ function peg$parse(input, options) {
                   if (s16 !== peg$FAILED) {
                     s17 = peg$parse_();
                     if (input.charCodeAt(peg$currPos) === 41) {
-                      s18 = peg$c9;
+                      s18 = peg$c5;
                       peg$currPos++;
                     } else {
                       s18 = peg$FAILED;
-                      if (peg$silentFails === 0) { peg$fail(peg$e12); }
+                      if (peg$silentFails === 0) { peg$fail(peg$e5); }
                     }
                     if (s18 !== peg$FAILED) {
                       peg$savedPos = s8;
-                      s8 = peg$f30(s1, s5, s16);
+                      s8 = peg$f38(s1, s5, s16);
                     } else {
                       peg$currPos = s8;
                       s8 = peg$FAILED;
@@ -1556,11 +1874,11 @@ function peg$parse(input, options) {
             if (s11 !== peg$FAILED) {
               s12 = peg$parse_();
               if (input.charCodeAt(peg$currPos) === 40) {
-                s13 = peg$c8;
+                s13 = peg$c4;
                 peg$currPos++;
               } else {
                 s13 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e11); }
+                if (peg$silentFails === 0) { peg$fail(peg$e4); }
               }
               if (s13 !== peg$FAILED) {
                 s14 = peg$parse_();
@@ -1571,15 +1889,15 @@ function peg$parse(input, options) {
                   if (s17 !== peg$FAILED) {
                     s18 = peg$parse_();
                     if (input.charCodeAt(peg$currPos) === 41) {
-                      s19 = peg$c9;
+                      s19 = peg$c5;
                       peg$currPos++;
                     } else {
                       s19 = peg$FAILED;
-                      if (peg$silentFails === 0) { peg$fail(peg$e12); }
+                      if (peg$silentFails === 0) { peg$fail(peg$e5); }
                     }
                     if (s19 !== peg$FAILED) {
                       peg$savedPos = s9;
-                      s9 = peg$f31(s1, s5, s8, s17);
+                      s9 = peg$f39(s1, s5, s8, s17);
                     } else {
                       peg$currPos = s9;
                       s9 = peg$FAILED;
@@ -1604,7 +1922,7 @@ function peg$parse(input, options) {
               s9 = null;
             }
             peg$savedPos = s0;
-            s0 = peg$f32(s1, s5, s8, s9);
+            s0 = peg$f40(s1, s5, s8, s9);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -1692,7 +2010,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f33(s1);
+        s0 = peg$f41(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -1731,7 +2049,7 @@ function peg$parse(input, options) {
         s7 = peg$parseWindowArg();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f34(s1, s7);
+          s3 = peg$f42(s1, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -1756,7 +2074,7 @@ function peg$parse(input, options) {
           s7 = peg$parseWindowArg();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f34(s1, s7);
+            s3 = peg$f42(s1, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -1767,7 +2085,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f35(s1, s2);
+      s0 = peg$f43(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -1783,7 +2101,7 @@ function peg$parse(input, options) {
     s1 = peg$parseSignedNumber();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f36(s1);
+      s1 = peg$f44(s1);
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -1791,7 +2109,7 @@ function peg$parse(input, options) {
       s1 = peg$parseIdentifier();
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f37(s1);
+        s1 = peg$f45(s1);
       }
       s0 = s1;
     }
@@ -1826,7 +2144,7 @@ function peg$parse(input, options) {
             s11 = peg$parseOrderItem();
             if (s11 !== peg$FAILED) {
               peg$savedPos = s7;
-              s7 = peg$f38(s5, s11);
+              s7 = peg$f46(s5, s11);
             } else {
               peg$currPos = s7;
               s7 = peg$FAILED;
@@ -1851,7 +2169,7 @@ function peg$parse(input, options) {
               s11 = peg$parseOrderItem();
               if (s11 !== peg$FAILED) {
                 peg$savedPos = s7;
-                s7 = peg$f38(s5, s11);
+                s7 = peg$f46(s5, s11);
               } else {
                 peg$currPos = s7;
                 s7 = peg$FAILED;
@@ -1862,7 +2180,7 @@ function peg$parse(input, options) {
             }
           }
           peg$savedPos = s0;
-          s0 = peg$f39(s5, s6);
+          s0 = peg$f47(s5, s6);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -1891,7 +2209,7 @@ function peg$parse(input, options) {
       s5 = peg$parseASC();
       if (s5 !== peg$FAILED) {
         peg$savedPos = s4;
-        s5 = peg$f40(s1);
+        s5 = peg$f48(s1);
       }
       s4 = s5;
       if (s4 === peg$FAILED) {
@@ -1899,13 +2217,13 @@ function peg$parse(input, options) {
         s5 = peg$parseDESC();
         if (s5 !== peg$FAILED) {
           peg$savedPos = s4;
-          s5 = peg$f41(s1);
+          s5 = peg$f49(s1);
         }
         s4 = s5;
       }
       if (s4 !== peg$FAILED) {
         peg$savedPos = s2;
-        s2 = peg$f42(s1, s4);
+        s2 = peg$f50(s1, s4);
       } else {
         peg$currPos = s2;
         s2 = peg$FAILED;
@@ -1914,7 +2232,7 @@ function peg$parse(input, options) {
         s2 = null;
       }
       peg$savedPos = s0;
-      s0 = peg$f43(s1, s2);
+      s0 = peg$f51(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -1932,7 +2250,7 @@ function peg$parse(input, options) {
     if (s2 !== peg$FAILED) {
       s3 = peg$parse_();
       peg$savedPos = s0;
-      s0 = peg$f44(s2);
+      s0 = peg$f52(s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -1956,7 +2274,7 @@ function peg$parse(input, options) {
         s7 = peg$parseAnd();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f45(s1, s7);
+          s3 = peg$f53(s1, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -1975,7 +2293,7 @@ function peg$parse(input, options) {
           s7 = peg$parseAnd();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f45(s1, s7);
+            s3 = peg$f53(s1, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -1986,7 +2304,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f46(s1, s2);
+      s0 = peg$f54(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -2010,7 +2328,7 @@ function peg$parse(input, options) {
         s7 = peg$parseNot();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f47(s1, s7);
+          s3 = peg$f55(s1, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -2029,7 +2347,7 @@ function peg$parse(input, options) {
           s7 = peg$parseNot();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f47(s1, s7);
+            s3 = peg$f55(s1, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -2040,7 +2358,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f48(s1, s2);
+      s0 = peg$f56(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -2059,7 +2377,7 @@ function peg$parse(input, options) {
       s3 = peg$parseNot();
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f49(s3);
+        s0 = peg$f57(s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2086,7 +2404,7 @@ function peg$parse(input, options) {
       s4 = peg$parsePredicateTail();
       if (s4 !== peg$FAILED) {
         peg$savedPos = s2;
-        s2 = peg$f50(s1, s4);
+        s2 = peg$f58(s1, s4);
       } else {
         peg$currPos = s2;
         s2 = peg$FAILED;
@@ -2095,7 +2413,7 @@ function peg$parse(input, options) {
         s2 = null;
       }
       peg$savedPos = s0;
-      s0 = peg$f51(s1, s2);
+      s0 = peg$f59(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -2114,7 +2432,7 @@ function peg$parse(input, options) {
       s3 = peg$parseAdditive();
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f52(s1, s3);
+        s0 = peg$f60(s1, s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2144,7 +2462,7 @@ function peg$parse(input, options) {
         s4 = peg$parseNULL();
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f53(s3);
+          s0 = peg$f61(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2172,11 +2490,11 @@ function peg$parse(input, options) {
         if (s2 !== peg$FAILED) {
           s3 = peg$parse_();
           if (input.charCodeAt(peg$currPos) === 40) {
-            s4 = peg$c8;
+            s4 = peg$c4;
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e11); }
+            if (peg$silentFails === 0) { peg$fail(peg$e4); }
           }
           if (s4 !== peg$FAILED) {
             s5 = peg$parse_();
@@ -2184,15 +2502,15 @@ function peg$parse(input, options) {
             if (s6 !== peg$FAILED) {
               s7 = peg$parse_();
               if (input.charCodeAt(peg$currPos) === 41) {
-                s8 = peg$c9;
+                s8 = peg$c5;
                 peg$currPos++;
               } else {
                 s8 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e12); }
+                if (peg$silentFails === 0) { peg$fail(peg$e5); }
               }
               if (s8 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f54(s1, s6);
+                s0 = peg$f62(s1, s6);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -2236,7 +2554,7 @@ function peg$parse(input, options) {
                 s8 = peg$parseAdditive();
                 if (s8 !== peg$FAILED) {
                   peg$savedPos = s0;
-                  s0 = peg$f55(s1, s4, s8);
+                  s0 = peg$f63(s1, s4, s8);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -2274,7 +2592,7 @@ function peg$parse(input, options) {
               s4 = peg$parseAdditive();
               if (s4 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f56(s1, s4);
+                s0 = peg$f64(s1, s4);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -2314,7 +2632,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f57();
+      s1 = peg$f65();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -2337,7 +2655,7 @@ function peg$parse(input, options) {
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f58();
+        s1 = peg$f66();
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
@@ -2351,7 +2669,7 @@ function peg$parse(input, options) {
         }
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f59();
+          s1 = peg$f67();
         }
         s0 = s1;
         if (s0 === peg$FAILED) {
@@ -2365,7 +2683,7 @@ function peg$parse(input, options) {
           }
           if (s1 !== peg$FAILED) {
             peg$savedPos = s0;
-            s1 = peg$f60();
+            s1 = peg$f68();
           }
           s0 = s1;
           if (s0 === peg$FAILED) {
@@ -2379,7 +2697,7 @@ function peg$parse(input, options) {
             }
             if (s1 !== peg$FAILED) {
               peg$savedPos = s0;
-              s1 = peg$f61();
+              s1 = peg$f69();
             }
             s0 = s1;
             if (s0 === peg$FAILED) {
@@ -2393,7 +2711,7 @@ function peg$parse(input, options) {
               }
               if (s1 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s1 = peg$f62();
+                s1 = peg$f70();
               }
               s0 = s1;
             }
@@ -2475,7 +2793,7 @@ function peg$parse(input, options) {
         s7 = peg$parseMultiplicative();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f63(s1, s5, s7);
+          s3 = peg$f71(s1, s5, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -2544,7 +2862,7 @@ function peg$parse(input, options) {
           s7 = peg$parseMultiplicative();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f63(s1, s5, s7);
+            s3 = peg$f71(s1, s5, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -2555,7 +2873,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f64(s1, s2);
+      s0 = peg$f72(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -2585,7 +2903,7 @@ function peg$parse(input, options) {
         s7 = peg$parseUnary();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f65(s1, s5, s7);
+          s3 = peg$f73(s1, s5, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -2610,7 +2928,7 @@ function peg$parse(input, options) {
           s7 = peg$parseUnary();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f65(s1, s5, s7);
+            s3 = peg$f73(s1, s5, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -2621,7 +2939,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f66(s1, s2);
+      s0 = peg$f74(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -2663,7 +2981,7 @@ function peg$parse(input, options) {
         s4 = peg$parseUnary();
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f67(s4);
+          s0 = peg$f75(s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2690,7 +3008,7 @@ function peg$parse(input, options) {
         s3 = peg$parseUnary();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f68(s3);
+          s0 = peg$f76(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2719,7 +3037,7 @@ function peg$parse(input, options) {
       s5 = peg$parseAccessor();
       if (s5 !== peg$FAILED) {
         peg$savedPos = s3;
-        s3 = peg$f69(s1, s5);
+        s3 = peg$f77(s1, s5);
       } else {
         peg$currPos = s3;
         s3 = peg$FAILED;
@@ -2731,14 +3049,14 @@ function peg$parse(input, options) {
         s5 = peg$parseAccessor();
         if (s5 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f69(s1, s5);
+          s3 = peg$f77(s1, s5);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f70(s1, s2);
+      s0 = peg$f78(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -2748,7 +3066,7 @@ function peg$parse(input, options) {
   }
 
   function peg$parseAccessor() {
-    let s0, s1, s2, s3, s4, s5;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
     s0 = peg$currPos;
     if (input.substr(peg$currPos, 2) === peg$c25) {
@@ -2763,7 +3081,7 @@ function peg$parse(input, options) {
       s3 = peg$parseName();
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f71(s3);
+        s0 = peg$f79(s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2786,7 +3104,7 @@ function peg$parse(input, options) {
         s3 = peg$parseName();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f72(s3);
+          s0 = peg$f80(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2807,18 +3125,34 @@ function peg$parse(input, options) {
         if (s1 !== peg$FAILED) {
           s2 = peg$parse_();
           s3 = peg$parseSignedInteger();
-          if (s3 !== peg$FAILED) {
-            s4 = peg$parse_();
+          if (s3 === peg$FAILED) {
+            s3 = null;
+          }
+          s4 = peg$parse_();
+          if (input.charCodeAt(peg$currPos) === 58) {
+            s5 = peg$c27;
+            peg$currPos++;
+          } else {
+            s5 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e33); }
+          }
+          if (s5 !== peg$FAILED) {
+            s6 = peg$parse_();
+            s7 = peg$parseSignedInteger();
+            if (s7 === peg$FAILED) {
+              s7 = null;
+            }
+            s8 = peg$parse_();
             if (input.charCodeAt(peg$currPos) === 93) {
-              s5 = peg$c27;
+              s9 = peg$c28;
               peg$currPos++;
             } else {
-              s5 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e33); }
+              s9 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e34); }
             }
-            if (s5 !== peg$FAILED) {
+            if (s9 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f73(s3);
+              s0 = peg$f81(s3, s7);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -2842,19 +3176,19 @@ function peg$parse(input, options) {
           }
           if (s1 !== peg$FAILED) {
             s2 = peg$parse_();
-            s3 = peg$parseSingleQuoted();
+            s3 = peg$parseSignedInteger();
             if (s3 !== peg$FAILED) {
               s4 = peg$parse_();
               if (input.charCodeAt(peg$currPos) === 93) {
-                s5 = peg$c27;
+                s5 = peg$c28;
                 peg$currPos++;
               } else {
                 s5 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e33); }
+                if (peg$silentFails === 0) { peg$fail(peg$e34); }
               }
               if (s5 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f74(s3);
+                s0 = peg$f82(s3);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -2866,6 +3200,43 @@ function peg$parse(input, options) {
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
+          }
+          if (s0 === peg$FAILED) {
+            s0 = peg$currPos;
+            if (input.charCodeAt(peg$currPos) === 91) {
+              s1 = peg$c26;
+              peg$currPos++;
+            } else {
+              s1 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e32); }
+            }
+            if (s1 !== peg$FAILED) {
+              s2 = peg$parse_();
+              s3 = peg$parseSingleQuoted();
+              if (s3 !== peg$FAILED) {
+                s4 = peg$parse_();
+                if (input.charCodeAt(peg$currPos) === 93) {
+                  s5 = peg$c28;
+                  peg$currPos++;
+                } else {
+                  s5 = peg$FAILED;
+                  if (peg$silentFails === 0) { peg$fail(peg$e34); }
+                }
+                if (s5 !== peg$FAILED) {
+                  peg$savedPos = s0;
+                  s0 = peg$f83(s3);
+                } else {
+                  peg$currPos = s0;
+                  s0 = peg$FAILED;
+                }
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
           }
         }
       }
@@ -2879,11 +3250,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 40) {
-      s1 = peg$c8;
+      s1 = peg$c4;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e11); }
+      if (peg$silentFails === 0) { peg$fail(peg$e4); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse_();
@@ -2891,15 +3262,15 @@ function peg$parse(input, options) {
       if (s3 !== peg$FAILED) {
         s4 = peg$parse_();
         if (input.charCodeAt(peg$currPos) === 41) {
-          s5 = peg$c9;
+          s5 = peg$c5;
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e12); }
+          if (peg$silentFails === 0) { peg$fail(peg$e5); }
         }
         if (s5 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f75(s3);
+          s0 = peg$f84(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2925,15 +3296,15 @@ function peg$parse(input, options) {
               s1 = peg$parseIdentifier();
               if (s1 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s1 = peg$f76(s1);
+                s1 = peg$f85(s1);
               }
               s0 = s1;
               if (s0 === peg$FAILED) {
                 s0 = peg$currPos;
-                s1 = peg$parseQuotedIdentifier();
+                s1 = peg$parseBacktickIdentifier();
                 if (s1 !== peg$FAILED) {
                   peg$savedPos = s0;
-                  s1 = peg$f77(s1);
+                  s1 = peg$f86(s1);
                 }
                 s0 = s1;
                 if (s0 === peg$FAILED) {
@@ -2955,7 +3326,7 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     peg$savedPos = peg$currPos;
-    s1 = peg$f78();
+    s1 = peg$f87();
     if (s1) {
       s1 = undefined;
     } else {
@@ -2963,13 +3334,13 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f79();
+      s1 = peg$f88();
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e34); }
+      if (peg$silentFails === 0) { peg$fail(peg$e35); }
     }
 
     return s0;
@@ -2982,7 +3353,7 @@ function peg$parse(input, options) {
     s1 = peg$parseNumber();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f80(s1);
+      s1 = peg$f89(s1);
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -2990,33 +3361,42 @@ function peg$parse(input, options) {
       s1 = peg$parseSingleQuoted();
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f81(s1);
+        s1 = peg$f90(s1);
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
         s0 = peg$currPos;
-        s1 = peg$parseTRUE();
+        s1 = peg$parseDoubleQuoted();
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f82();
+          s1 = peg$f91(s1);
         }
         s0 = s1;
         if (s0 === peg$FAILED) {
           s0 = peg$currPos;
-          s1 = peg$parseFALSE();
+          s1 = peg$parseTRUE();
           if (s1 !== peg$FAILED) {
             peg$savedPos = s0;
-            s1 = peg$f83();
+            s1 = peg$f92();
           }
           s0 = s1;
           if (s0 === peg$FAILED) {
             s0 = peg$currPos;
-            s1 = peg$parseNULL();
+            s1 = peg$parseFALSE();
             if (s1 !== peg$FAILED) {
               peg$savedPos = s0;
-              s1 = peg$f84();
+              s1 = peg$f93();
             }
             s0 = s1;
+            if (s0 === peg$FAILED) {
+              s0 = peg$currPos;
+              s1 = peg$parseNULL();
+              if (s1 !== peg$FAILED) {
+                peg$savedPos = s0;
+                s1 = peg$f94();
+              }
+              s0 = s1;
+            }
           }
         }
       }
@@ -3037,7 +3417,7 @@ function peg$parse(input, options) {
       if (s4 !== peg$FAILED) {
         s5 = peg$parse_();
         peg$savedPos = s3;
-        s3 = peg$f85(s4);
+        s3 = peg$f95(s4);
       } else {
         peg$currPos = s3;
         s3 = peg$FAILED;
@@ -3051,7 +3431,7 @@ function peg$parse(input, options) {
       if (s6 !== peg$FAILED) {
         s7 = peg$parse_();
         peg$savedPos = s5;
-        s5 = peg$f86(s3, s6);
+        s5 = peg$f96(s3, s6);
       } else {
         peg$currPos = s5;
         s5 = peg$FAILED;
@@ -3064,7 +3444,7 @@ function peg$parse(input, options) {
           if (s6 !== peg$FAILED) {
             s7 = peg$parse_();
             peg$savedPos = s5;
-            s5 = peg$f86(s3, s6);
+            s5 = peg$f96(s3, s6);
           } else {
             peg$currPos = s5;
             s5 = peg$FAILED;
@@ -3082,7 +3462,7 @@ function peg$parse(input, options) {
           if (s8 !== peg$FAILED) {
             s9 = peg$parse_();
             peg$savedPos = s5;
-            s5 = peg$f87(s3, s4, s8);
+            s5 = peg$f97(s3, s4, s8);
           } else {
             peg$currPos = s5;
             s5 = peg$FAILED;
@@ -3097,7 +3477,7 @@ function peg$parse(input, options) {
         s6 = peg$parseEND();
         if (s6 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f88(s3, s4, s5);
+          s0 = peg$f98(s3, s4, s5);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3130,7 +3510,7 @@ function peg$parse(input, options) {
           s7 = peg$parseOr();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f89(s3, s7);
+            s0 = peg$f99(s3, s7);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3155,21 +3535,36 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
     s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c28) {
+    s1 = peg$currPos;
+    s2 = input.substr(peg$currPos, 4);
+    if (s2.toLowerCase() === peg$c29) {
       peg$currPos += (4);
     } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e35); }
+      s2 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e36); }
+    }
+    if (s2 === peg$FAILED) {
+      s2 = input.substr(peg$currPos, 4);
+      if (s2.toLowerCase() === peg$c30) {
+        peg$currPos += (4);
+      } else {
+        s2 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e37); }
+      }
+    }
+    if (s2 !== peg$FAILED) {
+      s1 = input.substring(s1, peg$currPos);
+    } else {
+      s1 = s2;
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse_();
       if (input.charCodeAt(peg$currPos) === 40) {
-        s3 = peg$c8;
+        s3 = peg$c4;
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e11); }
+        if (peg$silentFails === 0) { peg$fail(peg$e4); }
       }
       if (s3 !== peg$FAILED) {
         s4 = peg$parse_();
@@ -3186,15 +3581,15 @@ function peg$parse(input, options) {
         if (s5 !== peg$FAILED) {
           s6 = peg$parse_();
           if (input.charCodeAt(peg$currPos) === 41) {
-            s7 = peg$c9;
+            s7 = peg$c5;
             peg$currPos++;
           } else {
             s7 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e12); }
+            if (peg$silentFails === 0) { peg$fail(peg$e5); }
           }
           if (s7 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f90(s5);
+            s0 = peg$f100(s1, s5);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3223,11 +3618,11 @@ function peg$parse(input, options) {
     if (s1 !== peg$FAILED) {
       s2 = peg$parse_();
       if (input.charCodeAt(peg$currPos) === 40) {
-        s3 = peg$c8;
+        s3 = peg$c4;
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e11); }
+        if (peg$silentFails === 0) { peg$fail(peg$e4); }
       }
       if (s3 !== peg$FAILED) {
         s4 = peg$parse_();
@@ -3235,11 +3630,11 @@ function peg$parse(input, options) {
         if (s5 !== peg$FAILED) {
           s6 = peg$parse_();
           if (input.charCodeAt(peg$currPos) === 41) {
-            s7 = peg$c9;
+            s7 = peg$c5;
             peg$currPos++;
           } else {
             s7 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e12); }
+            if (peg$silentFails === 0) { peg$fail(peg$e5); }
           }
           if (s7 !== peg$FAILED) {
             s8 = peg$currPos;
@@ -3248,45 +3643,71 @@ function peg$parse(input, options) {
             if (s10 !== peg$FAILED) {
               s11 = peg$parse_();
               if (input.charCodeAt(peg$currPos) === 40) {
-                s12 = peg$c8;
+                s12 = peg$c4;
                 peg$currPos++;
               } else {
                 s12 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e11); }
+                if (peg$silentFails === 0) { peg$fail(peg$e4); }
               }
               if (s12 !== peg$FAILED) {
                 s13 = peg$parse_();
-                s14 = peg$parsePARTITION();
-                if (s14 !== peg$FAILED) {
-                  s15 = peg$parse_();
-                  s16 = peg$parseBY();
-                  if (s16 !== peg$FAILED) {
-                    s17 = peg$parse_();
-                    s18 = peg$parseExprList();
-                    if (s18 !== peg$FAILED) {
-                      s19 = peg$parse_();
-                      if (input.charCodeAt(peg$currPos) === 41) {
-                        s20 = peg$c9;
-                        peg$currPos++;
-                      } else {
-                        s20 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e12); }
-                      }
-                      if (s20 !== peg$FAILED) {
-                        peg$savedPos = s8;
-                        s8 = peg$f91(s1, s5, s18);
-                      } else {
-                        peg$currPos = s8;
-                        s8 = peg$FAILED;
-                      }
+                s14 = peg$currPos;
+                s15 = peg$parsePARTITION();
+                if (s15 !== peg$FAILED) {
+                  s16 = peg$parse_();
+                  s17 = peg$parseBY();
+                  if (s17 !== peg$FAILED) {
+                    s18 = peg$parse_();
+                    s19 = peg$parseExprList();
+                    if (s19 !== peg$FAILED) {
+                      s20 = peg$parse_();
+                      peg$savedPos = s14;
+                      s14 = peg$f101(s1, s5, s19);
                     } else {
-                      peg$currPos = s8;
-                      s8 = peg$FAILED;
+                      peg$currPos = s14;
+                      s14 = peg$FAILED;
                     }
                   } else {
-                    peg$currPos = s8;
-                    s8 = peg$FAILED;
+                    peg$currPos = s14;
+                    s14 = peg$FAILED;
                   }
+                } else {
+                  peg$currPos = s14;
+                  s14 = peg$FAILED;
+                }
+                if (s14 === peg$FAILED) {
+                  s14 = null;
+                }
+                s15 = peg$currPos;
+                s16 = peg$parseWHEN();
+                if (s16 !== peg$FAILED) {
+                  s17 = peg$parse_();
+                  s18 = peg$parseOr();
+                  if (s18 !== peg$FAILED) {
+                    s19 = peg$parse_();
+                    peg$savedPos = s15;
+                    s15 = peg$f102(s1, s5, s14, s18);
+                  } else {
+                    peg$currPos = s15;
+                    s15 = peg$FAILED;
+                  }
+                } else {
+                  peg$currPos = s15;
+                  s15 = peg$FAILED;
+                }
+                if (s15 === peg$FAILED) {
+                  s15 = null;
+                }
+                if (input.charCodeAt(peg$currPos) === 41) {
+                  s16 = peg$c5;
+                  peg$currPos++;
+                } else {
+                  s16 = peg$FAILED;
+                  if (peg$silentFails === 0) { peg$fail(peg$e5); }
+                }
+                if (s16 !== peg$FAILED) {
+                  peg$savedPos = s8;
+                  s8 = peg$f103(s1, s5, s14, s15);
                 } else {
                   peg$currPos = s8;
                   s8 = peg$FAILED;
@@ -3303,7 +3724,7 @@ function peg$parse(input, options) {
               s8 = null;
             }
             peg$savedPos = s0;
-            s0 = peg$f92(s1, s5, s8);
+            s0 = peg$f104(s1, s5, s8);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3325,6 +3746,79 @@ function peg$parse(input, options) {
   }
 
   function peg$parseCallArgs() {
+    let s0, s1, s2, s3, s4, s5, s6, s7;
+
+    s0 = peg$currPos;
+    s1 = peg$parseCallArg();
+    if (s1 !== peg$FAILED) {
+      s2 = [];
+      s3 = peg$currPos;
+      s4 = peg$parse_();
+      if (input.charCodeAt(peg$currPos) === 44) {
+        s5 = peg$c1;
+        peg$currPos++;
+      } else {
+        s5 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e1); }
+      }
+      if (s5 !== peg$FAILED) {
+        s6 = peg$parse_();
+        s7 = peg$parseCallArg();
+        if (s7 !== peg$FAILED) {
+          peg$savedPos = s3;
+          s3 = peg$f105(s1, s7);
+        } else {
+          peg$currPos = s3;
+          s3 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s3;
+        s3 = peg$FAILED;
+      }
+      while (s3 !== peg$FAILED) {
+        s2.push(s3);
+        s3 = peg$currPos;
+        s4 = peg$parse_();
+        if (input.charCodeAt(peg$currPos) === 44) {
+          s5 = peg$c1;
+          peg$currPos++;
+        } else {
+          s5 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e1); }
+        }
+        if (s5 !== peg$FAILED) {
+          s6 = peg$parse_();
+          s7 = peg$parseCallArg();
+          if (s7 !== peg$FAILED) {
+            peg$savedPos = s3;
+            s3 = peg$f105(s1, s7);
+          } else {
+            peg$currPos = s3;
+            s3 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s3;
+          s3 = peg$FAILED;
+        }
+      }
+      peg$savedPos = s0;
+      s0 = peg$f106(s1, s2);
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    if (s0 === peg$FAILED) {
+      s0 = peg$currPos;
+      s1 = '';
+      peg$savedPos = s0;
+      s1 = peg$f107();
+      s0 = s1;
+    }
+
+    return s0;
+  }
+
+  function peg$parseCallArg() {
     let s0, s1;
 
     s0 = peg$currPos;
@@ -3337,24 +3831,11 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f93();
+      s1 = peg$f108();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
-      s0 = peg$currPos;
-      s1 = peg$parseExprList();
-      if (s1 !== peg$FAILED) {
-        peg$savedPos = s0;
-        s1 = peg$f94(s1);
-      }
-      s0 = s1;
-      if (s0 === peg$FAILED) {
-        s0 = peg$currPos;
-        s1 = '';
-        peg$savedPos = s0;
-        s1 = peg$f95();
-        s0 = s1;
-      }
+      s0 = peg$parseOr();
     }
 
     return s0;
@@ -3381,7 +3862,7 @@ function peg$parse(input, options) {
         s7 = peg$parseOr();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f96(s1, s7);
+          s3 = peg$f109(s1, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -3406,7 +3887,7 @@ function peg$parse(input, options) {
           s7 = peg$parseOr();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f96(s1, s7);
+            s3 = peg$f109(s1, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -3417,7 +3898,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f97(s1, s2);
+      s0 = peg$f110(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -3437,7 +3918,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e36); }
+      if (peg$silentFails === 0) { peg$fail(peg$e38); }
     }
 
     return s0;
@@ -3471,7 +3952,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f98(s1);
+      s2 = peg$f111(s1);
       if (s2) {
         s2 = peg$FAILED;
       } else {
@@ -3479,7 +3960,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f99(s1);
+        s0 = peg$f112(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3491,7 +3972,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e36); }
+      if (peg$silentFails === 0) { peg$fail(peg$e38); }
     }
 
     return s0;
@@ -3505,7 +3986,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e37); }
+      if (peg$silentFails === 0) { peg$fail(peg$e39); }
     }
 
     return s0;
@@ -3519,7 +4000,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e38); }
+      if (peg$silentFails === 0) { peg$fail(peg$e40); }
     }
 
     return s0;
@@ -3529,111 +4010,67 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4;
 
     peg$silentFails++;
-    s0 = peg$currPos;
-    if (input.charCodeAt(peg$currPos) === 34) {
-      s1 = peg$c4;
-      peg$currPos++;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e5); }
-    }
-    if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      s3 = [];
-      s4 = input.charAt(peg$currPos);
-      if (peg$r0.test(s4)) {
-        peg$currPos++;
-      } else {
-        s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e6); }
-      }
-      if (s4 === peg$FAILED) {
-        if (input.substr(peg$currPos, 2) === peg$c5) {
-          s4 = peg$c5;
-          peg$currPos += 2;
-        } else {
-          s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e7); }
-        }
-      }
-      while (s4 !== peg$FAILED) {
-        s3.push(s4);
-        s4 = input.charAt(peg$currPos);
-        if (peg$r0.test(s4)) {
-          peg$currPos++;
-        } else {
-          s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e6); }
-        }
-        if (s4 === peg$FAILED) {
-          if (input.substr(peg$currPos, 2) === peg$c5) {
-            s4 = peg$c5;
-            peg$currPos += 2;
-          } else {
-            s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e7); }
-          }
-        }
-      }
-      s2 = input.substring(s2, peg$currPos);
-      if (input.charCodeAt(peg$currPos) === 34) {
-        s3 = peg$c4;
-        peg$currPos++;
-      } else {
-        s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e5); }
-      }
-      if (s3 === peg$FAILED) {
-        s3 = null;
-      }
-      peg$savedPos = s0;
-      s0 = peg$f100(s2, s3);
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
+    s0 = peg$parseBacktickIdentifier();
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
-      if (input.charCodeAt(peg$currPos) === 96) {
-        s1 = peg$c29;
+      if (input.charCodeAt(peg$currPos) === 34) {
+        s1 = peg$c6;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e40); }
+        if (peg$silentFails === 0) { peg$fail(peg$e7); }
       }
       if (s1 !== peg$FAILED) {
         s2 = peg$currPos;
         s3 = [];
         s4 = input.charAt(peg$currPos);
-        if (peg$r5.test(s4)) {
+        if (peg$r0.test(s4)) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e41); }
+          if (peg$silentFails === 0) { peg$fail(peg$e8); }
+        }
+        if (s4 === peg$FAILED) {
+          if (input.substr(peg$currPos, 2) === peg$c7) {
+            s4 = peg$c7;
+            peg$currPos += 2;
+          } else {
+            s4 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e9); }
+          }
         }
         while (s4 !== peg$FAILED) {
           s3.push(s4);
           s4 = input.charAt(peg$currPos);
-          if (peg$r5.test(s4)) {
+          if (peg$r0.test(s4)) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e41); }
+            if (peg$silentFails === 0) { peg$fail(peg$e8); }
+          }
+          if (s4 === peg$FAILED) {
+            if (input.substr(peg$currPos, 2) === peg$c7) {
+              s4 = peg$c7;
+              peg$currPos += 2;
+            } else {
+              s4 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e9); }
+            }
           }
         }
         s2 = input.substring(s2, peg$currPos);
-        if (input.charCodeAt(peg$currPos) === 96) {
-          s3 = peg$c29;
+        if (input.charCodeAt(peg$currPos) === 34) {
+          s3 = peg$c6;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e40); }
+          if (peg$silentFails === 0) { peg$fail(peg$e7); }
         }
         if (s3 === peg$FAILED) {
           s3 = null;
         }
         peg$savedPos = s0;
-        s0 = peg$f101(s2, s3);
+        s0 = peg$f113(s2, s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3642,7 +4079,65 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e39); }
+      if (peg$silentFails === 0) { peg$fail(peg$e41); }
+    }
+
+    return s0;
+  }
+
+  function peg$parseBacktickIdentifier() {
+    let s0, s1, s2, s3, s4;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.charCodeAt(peg$currPos) === 96) {
+      s1 = peg$c31;
+      peg$currPos++;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e42); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      s3 = [];
+      s4 = input.charAt(peg$currPos);
+      if (peg$r5.test(s4)) {
+        peg$currPos++;
+      } else {
+        s4 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e43); }
+      }
+      while (s4 !== peg$FAILED) {
+        s3.push(s4);
+        s4 = input.charAt(peg$currPos);
+        if (peg$r5.test(s4)) {
+          peg$currPos++;
+        } else {
+          s4 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e43); }
+        }
+      }
+      s2 = input.substring(s2, peg$currPos);
+      if (input.charCodeAt(peg$currPos) === 96) {
+        s3 = peg$c31;
+        peg$currPos++;
+      } else {
+        s3 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e42); }
+      }
+      if (s3 === peg$FAILED) {
+        s3 = null;
+      }
+      peg$savedPos = s0;
+      s0 = peg$f114(s2, s3);
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e41); }
     }
 
     return s0;
@@ -3654,11 +4149,11 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 39) {
-      s1 = peg$c6;
+      s1 = peg$c8;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e8); }
+      if (peg$silentFails === 0) { peg$fail(peg$e10); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -3668,15 +4163,15 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e9); }
+        if (peg$silentFails === 0) { peg$fail(peg$e11); }
       }
       if (s4 === peg$FAILED) {
-        if (input.substr(peg$currPos, 2) === peg$c7) {
-          s4 = peg$c7;
+        if (input.substr(peg$currPos, 2) === peg$c9) {
+          s4 = peg$c9;
           peg$currPos += 2;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e10); }
+          if (peg$silentFails === 0) { peg$fail(peg$e12); }
         }
       }
       while (s4 !== peg$FAILED) {
@@ -3686,31 +4181,31 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e9); }
+          if (peg$silentFails === 0) { peg$fail(peg$e11); }
         }
         if (s4 === peg$FAILED) {
-          if (input.substr(peg$currPos, 2) === peg$c7) {
-            s4 = peg$c7;
+          if (input.substr(peg$currPos, 2) === peg$c9) {
+            s4 = peg$c9;
             peg$currPos += 2;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e10); }
+            if (peg$silentFails === 0) { peg$fail(peg$e12); }
           }
         }
       }
       s2 = input.substring(s2, peg$currPos);
       if (input.charCodeAt(peg$currPos) === 39) {
-        s3 = peg$c6;
+        s3 = peg$c8;
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e8); }
+        if (peg$silentFails === 0) { peg$fail(peg$e10); }
       }
       if (s3 === peg$FAILED) {
         s3 = null;
       }
       peg$savedPos = s0;
-      s0 = peg$f102(s2, s3);
+      s0 = peg$f115(s2, s3);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -3718,7 +4213,141 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e42); }
+      if (peg$silentFails === 0) { peg$fail(peg$e44); }
+    }
+
+    return s0;
+  }
+
+  function peg$parseDoubleQuoted() {
+    let s0, s1, s2, s3, s4, s5, s6;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.charCodeAt(peg$currPos) === 34) {
+      s1 = peg$c6;
+      peg$currPos++;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e7); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      s3 = [];
+      s4 = input.charAt(peg$currPos);
+      if (peg$r6.test(s4)) {
+        peg$currPos++;
+      } else {
+        s4 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e45); }
+      }
+      if (s4 === peg$FAILED) {
+        if (input.substr(peg$currPos, 2) === peg$c7) {
+          s4 = peg$c7;
+          peg$currPos += 2;
+        } else {
+          s4 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e9); }
+        }
+        if (s4 === peg$FAILED) {
+          s4 = peg$currPos;
+          if (input.charCodeAt(peg$currPos) === 92) {
+            s5 = peg$c32;
+            peg$currPos++;
+          } else {
+            s5 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e46); }
+          }
+          if (s5 !== peg$FAILED) {
+            if (input.length > peg$currPos) {
+              s6 = input.charAt(peg$currPos);
+              peg$currPos++;
+            } else {
+              s6 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e47); }
+            }
+            if (s6 !== peg$FAILED) {
+              s5 = [s5, s6];
+              s4 = s5;
+            } else {
+              peg$currPos = s4;
+              s4 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s4;
+            s4 = peg$FAILED;
+          }
+        }
+      }
+      while (s4 !== peg$FAILED) {
+        s3.push(s4);
+        s4 = input.charAt(peg$currPos);
+        if (peg$r6.test(s4)) {
+          peg$currPos++;
+        } else {
+          s4 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e45); }
+        }
+        if (s4 === peg$FAILED) {
+          if (input.substr(peg$currPos, 2) === peg$c7) {
+            s4 = peg$c7;
+            peg$currPos += 2;
+          } else {
+            s4 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e9); }
+          }
+          if (s4 === peg$FAILED) {
+            s4 = peg$currPos;
+            if (input.charCodeAt(peg$currPos) === 92) {
+              s5 = peg$c32;
+              peg$currPos++;
+            } else {
+              s5 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e46); }
+            }
+            if (s5 !== peg$FAILED) {
+              if (input.length > peg$currPos) {
+                s6 = input.charAt(peg$currPos);
+                peg$currPos++;
+              } else {
+                s6 = peg$FAILED;
+                if (peg$silentFails === 0) { peg$fail(peg$e47); }
+              }
+              if (s6 !== peg$FAILED) {
+                s5 = [s5, s6];
+                s4 = s5;
+              } else {
+                peg$currPos = s4;
+                s4 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s4;
+              s4 = peg$FAILED;
+            }
+          }
+        }
+      }
+      s2 = input.substring(s2, peg$currPos);
+      if (input.charCodeAt(peg$currPos) === 34) {
+        s3 = peg$c6;
+        peg$currPos++;
+      } else {
+        s3 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e7); }
+      }
+      if (s3 === peg$FAILED) {
+        s3 = null;
+      }
+      peg$savedPos = s0;
+      s0 = peg$f116(s2, s3);
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e44); }
     }
 
     return s0;
@@ -3733,21 +4362,21 @@ function peg$parse(input, options) {
     s2 = peg$currPos;
     s3 = [];
     s4 = input.charAt(peg$currPos);
-    if (peg$r6.test(s4)) {
+    if (peg$r7.test(s4)) {
       peg$currPos++;
     } else {
       s4 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e44); }
+      if (peg$silentFails === 0) { peg$fail(peg$e49); }
     }
     if (s4 !== peg$FAILED) {
       while (s4 !== peg$FAILED) {
         s3.push(s4);
         s4 = input.charAt(peg$currPos);
-        if (peg$r6.test(s4)) {
+        if (peg$r7.test(s4)) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e44); }
+          if (peg$silentFails === 0) { peg$fail(peg$e49); }
         }
       }
     } else {
@@ -3765,21 +4394,21 @@ function peg$parse(input, options) {
       if (s5 !== peg$FAILED) {
         s6 = [];
         s7 = input.charAt(peg$currPos);
-        if (peg$r6.test(s7)) {
+        if (peg$r7.test(s7)) {
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e44); }
+          if (peg$silentFails === 0) { peg$fail(peg$e49); }
         }
         if (s7 !== peg$FAILED) {
           while (s7 !== peg$FAILED) {
             s6.push(s7);
             s7 = input.charAt(peg$currPos);
-            if (peg$r6.test(s7)) {
+            if (peg$r7.test(s7)) {
               peg$currPos++;
             } else {
               s7 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e44); }
+              if (peg$silentFails === 0) { peg$fail(peg$e49); }
             }
           }
         } else {
@@ -3801,40 +4430,40 @@ function peg$parse(input, options) {
       }
       s5 = peg$currPos;
       s6 = input.charAt(peg$currPos);
-      if (peg$r7.test(s6)) {
+      if (peg$r8.test(s6)) {
         peg$currPos++;
       } else {
         s6 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e45); }
+        if (peg$silentFails === 0) { peg$fail(peg$e50); }
       }
       if (s6 !== peg$FAILED) {
         s7 = input.charAt(peg$currPos);
-        if (peg$r8.test(s7)) {
+        if (peg$r9.test(s7)) {
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e46); }
+          if (peg$silentFails === 0) { peg$fail(peg$e51); }
         }
         if (s7 === peg$FAILED) {
           s7 = null;
         }
         s8 = [];
         s9 = input.charAt(peg$currPos);
-        if (peg$r6.test(s9)) {
+        if (peg$r7.test(s9)) {
           peg$currPos++;
         } else {
           s9 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e44); }
+          if (peg$silentFails === 0) { peg$fail(peg$e49); }
         }
         if (s9 !== peg$FAILED) {
           while (s9 !== peg$FAILED) {
             s8.push(s9);
             s9 = input.charAt(peg$currPos);
-            if (peg$r6.test(s9)) {
+            if (peg$r7.test(s9)) {
               peg$currPos++;
             } else {
               s9 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e44); }
+              if (peg$silentFails === 0) { peg$fail(peg$e49); }
             }
           }
         } else {
@@ -3872,21 +4501,21 @@ function peg$parse(input, options) {
       if (s3 !== peg$FAILED) {
         s4 = [];
         s5 = input.charAt(peg$currPos);
-        if (peg$r6.test(s5)) {
+        if (peg$r7.test(s5)) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e44); }
+          if (peg$silentFails === 0) { peg$fail(peg$e49); }
         }
         if (s5 !== peg$FAILED) {
           while (s5 !== peg$FAILED) {
             s4.push(s5);
             s5 = input.charAt(peg$currPos);
-            if (peg$r6.test(s5)) {
+            if (peg$r7.test(s5)) {
               peg$currPos++;
             } else {
               s5 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e44); }
+              if (peg$silentFails === 0) { peg$fail(peg$e49); }
             }
           }
         } else {
@@ -3895,40 +4524,40 @@ function peg$parse(input, options) {
         if (s4 !== peg$FAILED) {
           s5 = peg$currPos;
           s6 = input.charAt(peg$currPos);
-          if (peg$r7.test(s6)) {
+          if (peg$r8.test(s6)) {
             peg$currPos++;
           } else {
             s6 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e45); }
+            if (peg$silentFails === 0) { peg$fail(peg$e50); }
           }
           if (s6 !== peg$FAILED) {
             s7 = input.charAt(peg$currPos);
-            if (peg$r8.test(s7)) {
+            if (peg$r9.test(s7)) {
               peg$currPos++;
             } else {
               s7 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e46); }
+              if (peg$silentFails === 0) { peg$fail(peg$e51); }
             }
             if (s7 === peg$FAILED) {
               s7 = null;
             }
             s8 = [];
             s9 = input.charAt(peg$currPos);
-            if (peg$r6.test(s9)) {
+            if (peg$r7.test(s9)) {
               peg$currPos++;
             } else {
               s9 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e44); }
+              if (peg$silentFails === 0) { peg$fail(peg$e49); }
             }
             if (s9 !== peg$FAILED) {
               while (s9 !== peg$FAILED) {
                 s8.push(s9);
                 s9 = input.charAt(peg$currPos);
-                if (peg$r6.test(s9)) {
+                if (peg$r7.test(s9)) {
                   peg$currPos++;
                 } else {
                   s9 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e44); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e49); }
                 }
               }
             } else {
@@ -3977,7 +4606,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f103(s1);
+        s0 = peg$f117(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3989,7 +4618,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e43); }
+      if (peg$silentFails === 0) { peg$fail(peg$e48); }
     }
 
     return s0;
@@ -4022,7 +4651,7 @@ function peg$parse(input, options) {
     s2 = peg$parseNumber();
     if (s2 !== peg$FAILED) {
       peg$savedPos = s0;
-      s0 = peg$f104(s1, s2);
+      s0 = peg$f118(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -4030,7 +4659,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e43); }
+      if (peg$silentFails === 0) { peg$fail(peg$e48); }
     }
 
     return s0;
@@ -4055,21 +4684,21 @@ function peg$parse(input, options) {
     }
     s4 = [];
     s5 = input.charAt(peg$currPos);
-    if (peg$r6.test(s5)) {
+    if (peg$r7.test(s5)) {
       peg$currPos++;
     } else {
       s5 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e44); }
+      if (peg$silentFails === 0) { peg$fail(peg$e49); }
     }
     if (s5 !== peg$FAILED) {
       while (s5 !== peg$FAILED) {
         s4.push(s5);
         s5 = input.charAt(peg$currPos);
-        if (peg$r6.test(s5)) {
+        if (peg$r7.test(s5)) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e44); }
+          if (peg$silentFails === 0) { peg$fail(peg$e49); }
         }
       }
     } else {
@@ -4100,7 +4729,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f105(s1);
+        s0 = peg$f119(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -4112,7 +4741,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e47); }
+      if (peg$silentFails === 0) { peg$fail(peg$e52); }
     }
 
     return s0;
@@ -4126,21 +4755,21 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = [];
     s3 = input.charAt(peg$currPos);
-    if (peg$r6.test(s3)) {
+    if (peg$r7.test(s3)) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e44); }
+      if (peg$silentFails === 0) { peg$fail(peg$e49); }
     }
     if (s3 !== peg$FAILED) {
       while (s3 !== peg$FAILED) {
         s2.push(s3);
         s3 = input.charAt(peg$currPos);
-        if (peg$r6.test(s3)) {
+        if (peg$r7.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e44); }
+          if (peg$silentFails === 0) { peg$fail(peg$e49); }
         }
       }
     } else {
@@ -4164,7 +4793,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f106(s1);
+        s0 = peg$f120(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -4176,7 +4805,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e47); }
+      if (peg$silentFails === 0) { peg$fail(peg$e52); }
     }
 
     return s0;
@@ -4187,11 +4816,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 6);
-    if (s1.toLowerCase() === peg$c30) {
+    if (s1.toLowerCase() === peg$c33) {
       peg$currPos += (6);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e48); }
+      if (peg$silentFails === 0) { peg$fail(peg$e53); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4224,11 +4853,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c31) {
+    if (s1.toLowerCase() === peg$c34) {
       peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e49); }
+      if (peg$silentFails === 0) { peg$fail(peg$e54); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4261,11 +4890,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 5);
-    if (s1.toLowerCase() === peg$c32) {
+    if (s1.toLowerCase() === peg$c35) {
       peg$currPos += (5);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e50); }
+      if (peg$silentFails === 0) { peg$fail(peg$e55); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4298,11 +4927,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 5);
-    if (s1.toLowerCase() === peg$c33) {
+    if (s1.toLowerCase() === peg$c36) {
       peg$currPos += (5);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e51); }
+      if (peg$silentFails === 0) { peg$fail(peg$e56); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4335,11 +4964,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 2);
-    if (s1.toLowerCase() === peg$c34) {
+    if (s1.toLowerCase() === peg$c37) {
       peg$currPos += (2);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e52); }
+      if (peg$silentFails === 0) { peg$fail(peg$e57); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4372,11 +5001,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 6);
-    if (s1.toLowerCase() === peg$c35) {
+    if (s1.toLowerCase() === peg$c38) {
       peg$currPos += (6);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e53); }
+      if (peg$silentFails === 0) { peg$fail(peg$e58); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4409,11 +5038,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 5);
-    if (s1.toLowerCase() === peg$c36) {
+    if (s1.toLowerCase() === peg$c39) {
       peg$currPos += (5);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e54); }
+      if (peg$silentFails === 0) { peg$fail(peg$e59); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4446,11 +5075,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 5);
-    if (s1.toLowerCase() === peg$c37) {
+    if (s1.toLowerCase() === peg$c40) {
       peg$currPos += (5);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e55); }
+      if (peg$silentFails === 0) { peg$fail(peg$e60); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4483,11 +5112,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 2);
-    if (s1.toLowerCase() === peg$c38) {
+    if (s1.toLowerCase() === peg$c41) {
       peg$currPos += (2);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e56); }
+      if (peg$silentFails === 0) { peg$fail(peg$e61); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4520,11 +5149,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c39) {
+    if (s1.toLowerCase() === peg$c42) {
       peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e57); }
+      if (peg$silentFails === 0) { peg$fail(peg$e62); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4557,11 +5186,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c40) {
+    if (s1.toLowerCase() === peg$c43) {
       peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e58); }
+      if (peg$silentFails === 0) { peg$fail(peg$e63); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4594,11 +5223,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 5);
-    if (s1.toLowerCase() === peg$c41) {
+    if (s1.toLowerCase() === peg$c44) {
       peg$currPos += (5);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e59); }
+      if (peg$silentFails === 0) { peg$fail(peg$e64); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4631,11 +5260,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 5);
-    if (s1.toLowerCase() === peg$c42) {
+    if (s1.toLowerCase() === peg$c45) {
       peg$currPos += (5);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e60); }
+      if (peg$silentFails === 0) { peg$fail(peg$e65); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4668,11 +5297,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 2);
-    if (s1.toLowerCase() === peg$c43) {
+    if (s1.toLowerCase() === peg$c46) {
       peg$currPos += (2);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e61); }
+      if (peg$silentFails === 0) { peg$fail(peg$e66); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4705,11 +5334,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 3);
-    if (s1.toLowerCase() === peg$c44) {
+    if (s1.toLowerCase() === peg$c47) {
       peg$currPos += (3);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e62); }
+      if (peg$silentFails === 0) { peg$fail(peg$e67); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4742,11 +5371,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 2);
-    if (s1.toLowerCase() === peg$c45) {
+    if (s1.toLowerCase() === peg$c48) {
       peg$currPos += (2);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e63); }
+      if (peg$silentFails === 0) { peg$fail(peg$e68); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4779,11 +5408,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 3);
-    if (s1.toLowerCase() === peg$c46) {
+    if (s1.toLowerCase() === peg$c49) {
       peg$currPos += (3);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e64); }
+      if (peg$silentFails === 0) { peg$fail(peg$e69); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4816,11 +5445,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 2);
-    if (s1.toLowerCase() === peg$c47) {
+    if (s1.toLowerCase() === peg$c50) {
       peg$currPos += (2);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e65); }
+      if (peg$silentFails === 0) { peg$fail(peg$e70); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4853,11 +5482,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 7);
-    if (s1.toLowerCase() === peg$c48) {
+    if (s1.toLowerCase() === peg$c51) {
       peg$currPos += (7);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e66); }
+      if (peg$silentFails === 0) { peg$fail(peg$e71); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4890,11 +5519,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c49) {
+    if (s1.toLowerCase() === peg$c52) {
       peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e67); }
+      if (peg$silentFails === 0) { peg$fail(peg$e72); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4927,11 +5556,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 2);
-    if (s1.toLowerCase() === peg$c50) {
+    if (s1.toLowerCase() === peg$c53) {
       peg$currPos += (2);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e68); }
+      if (peg$silentFails === 0) { peg$fail(peg$e73); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4964,11 +5593,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c51) {
+    if (s1.toLowerCase() === peg$c54) {
       peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e69); }
+      if (peg$silentFails === 0) { peg$fail(peg$e74); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -5001,11 +5630,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c52) {
+    if (s1.toLowerCase() === peg$c55) {
       peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e70); }
+      if (peg$silentFails === 0) { peg$fail(peg$e75); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -5038,11 +5667,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 5);
-    if (s1.toLowerCase() === peg$c53) {
+    if (s1.toLowerCase() === peg$c56) {
       peg$currPos += (5);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e71); }
+      if (peg$silentFails === 0) { peg$fail(peg$e76); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -5075,11 +5704,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c54) {
+    if (s1.toLowerCase() === peg$c57) {
       peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e72); }
+      if (peg$silentFails === 0) { peg$fail(peg$e77); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -5112,11 +5741,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c55) {
+    if (s1.toLowerCase() === peg$c58) {
       peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e73); }
+      if (peg$silentFails === 0) { peg$fail(peg$e78); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -5149,11 +5778,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c56) {
+    if (s1.toLowerCase() === peg$c59) {
       peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e74); }
+      if (peg$silentFails === 0) { peg$fail(peg$e79); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -5186,11 +5815,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c57) {
+    if (s1.toLowerCase() === peg$c60) {
       peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e75); }
+      if (peg$silentFails === 0) { peg$fail(peg$e80); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -5223,11 +5852,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 3);
-    if (s1.toLowerCase() === peg$c58) {
+    if (s1.toLowerCase() === peg$c61) {
       peg$currPos += (3);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e76); }
+      if (peg$silentFails === 0) { peg$fail(peg$e81); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -5260,11 +5889,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 6);
-    if (s1.toLowerCase() === peg$c59) {
+    if (s1.toLowerCase() === peg$c62) {
       peg$currPos += (6);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e77); }
+      if (peg$silentFails === 0) { peg$fail(peg$e82); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -5297,11 +5926,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c60) {
+    if (s1.toLowerCase() === peg$c63) {
       peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e78); }
+      if (peg$silentFails === 0) { peg$fail(peg$e83); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -5334,11 +5963,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 9);
-    if (s1.toLowerCase() === peg$c61) {
+    if (s1.toLowerCase() === peg$c64) {
       peg$currPos += (9);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e79); }
+      if (peg$silentFails === 0) { peg$fail(peg$e84); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -5371,11 +6000,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 3);
-    if (s1.toLowerCase() === peg$c62) {
+    if (s1.toLowerCase() === peg$c65) {
       peg$currPos += (3);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e80); }
+      if (peg$silentFails === 0) { peg$fail(peg$e85); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -5408,11 +6037,85 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c63) {
+    if (s1.toLowerCase() === peg$c66) {
       peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e81); }
+      if (peg$silentFails === 0) { peg$fail(peg$e86); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseIdentPart();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseEXCEPT() {
+    let s0, s1, s2, s3;
+
+    s0 = peg$currPos;
+    s1 = input.substr(peg$currPos, 6);
+    if (s1.toLowerCase() === peg$c67) {
+      peg$currPos += (6);
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e87); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseIdentPart();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseREPLACE() {
+    let s0, s1, s2, s3;
+
+    s0 = peg$currPos;
+    s1 = input.substr(peg$currPos, 7);
+    if (s1.toLowerCase() === peg$c68) {
+      peg$currPos += (7);
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e88); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -5484,7 +6187,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e82); }
+      if (peg$silentFails === 0) { peg$fail(peg$e89); }
     }
 
     return s0;
@@ -5494,11 +6197,11 @@ function peg$parse(input, options) {
     let s0;
 
     s0 = input.charAt(peg$currPos);
-    if (peg$r9.test(s0)) {
+    if (peg$r10.test(s0)) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e83); }
+      if (peg$silentFails === 0) { peg$fail(peg$e90); }
     }
 
     return s0;
@@ -5508,30 +6211,30 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c64) {
-      s1 = peg$c64;
+    if (input.substr(peg$currPos, 2) === peg$c69) {
+      s1 = peg$c69;
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e84); }
+      if (peg$silentFails === 0) { peg$fail(peg$e91); }
     }
     if (s1 !== peg$FAILED) {
       s2 = [];
       s3 = input.charAt(peg$currPos);
-      if (peg$r10.test(s3)) {
+      if (peg$r11.test(s3)) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e85); }
+        if (peg$silentFails === 0) { peg$fail(peg$e92); }
       }
       while (s3 !== peg$FAILED) {
         s2.push(s3);
         s3 = input.charAt(peg$currPos);
-        if (peg$r10.test(s3)) {
+        if (peg$r11.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e85); }
+          if (peg$silentFails === 0) { peg$fail(peg$e92); }
         }
       }
       s1 = [s1, s2];
@@ -5542,24 +6245,24 @@ function peg$parse(input, options) {
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
-      if (input.substr(peg$currPos, 2) === peg$c65) {
-        s1 = peg$c65;
+      if (input.substr(peg$currPos, 2) === peg$c70) {
+        s1 = peg$c70;
         peg$currPos += 2;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e86); }
+        if (peg$silentFails === 0) { peg$fail(peg$e93); }
       }
       if (s1 !== peg$FAILED) {
         s2 = [];
         s3 = peg$currPos;
         s4 = peg$currPos;
         peg$silentFails++;
-        if (input.substr(peg$currPos, 2) === peg$c66) {
-          s5 = peg$c66;
+        if (input.substr(peg$currPos, 2) === peg$c71) {
+          s5 = peg$c71;
           peg$currPos += 2;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e87); }
+          if (peg$silentFails === 0) { peg$fail(peg$e94); }
         }
         peg$silentFails--;
         if (s5 === peg$FAILED) {
@@ -5574,7 +6277,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s5 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e88); }
+            if (peg$silentFails === 0) { peg$fail(peg$e47); }
           }
           if (s5 !== peg$FAILED) {
             s4 = [s4, s5];
@@ -5592,12 +6295,12 @@ function peg$parse(input, options) {
           s3 = peg$currPos;
           s4 = peg$currPos;
           peg$silentFails++;
-          if (input.substr(peg$currPos, 2) === peg$c66) {
-            s5 = peg$c66;
+          if (input.substr(peg$currPos, 2) === peg$c71) {
+            s5 = peg$c71;
             peg$currPos += 2;
           } else {
             s5 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e87); }
+            if (peg$silentFails === 0) { peg$fail(peg$e94); }
           }
           peg$silentFails--;
           if (s5 === peg$FAILED) {
@@ -5612,7 +6315,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s5 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e88); }
+              if (peg$silentFails === 0) { peg$fail(peg$e47); }
             }
             if (s5 !== peg$FAILED) {
               s4 = [s4, s5];
@@ -5626,18 +6329,18 @@ function peg$parse(input, options) {
             s3 = peg$FAILED;
           }
         }
-        if (input.substr(peg$currPos, 2) === peg$c66) {
-          s3 = peg$c66;
+        if (input.substr(peg$currPos, 2) === peg$c71) {
+          s3 = peg$c71;
           peg$currPos += 2;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e87); }
+          if (peg$silentFails === 0) { peg$fail(peg$e94); }
         }
         if (s3 === peg$FAILED) {
           s3 = null;
         }
         peg$savedPos = s0;
-        s0 = peg$f107(s3);
+        s0 = peg$f121(s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;

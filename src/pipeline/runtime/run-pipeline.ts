@@ -134,6 +134,7 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
       futureSkew: liveTimed ? {now: Date.now, maxFutureSkewMs: loaded.config.maxFutureSkew} : undefined,
       onRelease: releaseAll,
       reject: loaded.reject,
+      sendNil: loaded.config.sendNil,
       onReject: (record) => ctx.deadLetter({stage: `rule:${loaded.name}`, reason: `rejected: ${loaded.config.reject ?? ''}`, record, at: Date.now()}),
       onDropped(record, why) {
         if (why === 'future') {

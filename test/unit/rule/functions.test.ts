@@ -165,7 +165,7 @@ describe('stateful functions (per key)', () => {
 
   it('zscore compares a value with the previous n values of its key', () => {
     const seq = rows([['a', 10], ['a', 12], ['a', 10], ['a', 12], ['b', 500], ['a', 30]])
-    const z = evalSequence('zscore(t, 4)', seq) as (number | null)[]
+    const z = evalSequence('zscore(t, 4, 2)', seq) as (number | null)[]
     expect(z.slice(0, 2)).toEqual([null, null])
     expect(z[2]).toBeCloseTo((10 - 11) / Math.SQRT2, 10)
     expect(z[4]).toBeNull()
@@ -175,7 +175,7 @@ describe('stateful functions (per key)', () => {
 
   it('zscore forgets values older than n (rolling)', () => {
     const values = [100, 100, 100, 1, 2, 1, 2]
-    const z = evalSequence('zscore(t, 3)', values.map((t) => row({t}, {key: 'k'}))) as (number | null)[]
+    const z = evalSequence('zscore(t, 3, 2)', values.map((t) => row({t}, {key: 'k'}))) as (number | null)[]
     // the last call sees only 1, 2, 1 (mean 4/3, sd sqrt(1/3)), not the 100s
     expect(z[6]).toBeCloseTo((2 - 4 / 3) / Math.sqrt(1 / 3), 10)
   })
