@@ -172,6 +172,19 @@ export function loadPipeline(file: string, options: LoadPipelineOptions = {}): L
   return {file, baseDir, name: cfg.name ?? file.replace(/^.*[\\/]/, '').replace(/\.ya?ml$/i, ''), config: cfg, sources, tables, rules, warnings}
 }
 
+/**
+ * Plans one more rule against a loaded pipeline (its sources, tables and their columns): `pipeline test` cases that
+ * carry their own `sql:`. Throws RuleSyntaxError or RulePlanError.
+ */
+export function planPipelineRule(pipeline: LoadedPipeline, sql: string): RulePlan {
+  return planRule(parseRule(sql), {
+    tables: [...pipeline.tables.keys()],
+    sources: pipeline.sources.map((s) => s.name),
+    tableColumns: Object.fromEntries([...pipeline.tables].map(([n, t]) => [n, t.columns])),
+    knownFields: knownPayloadFields(pipeline.config),
+  })
+}
+
 /** Payload fields the file names outside SQL (each source's timestamp and key fields, CSV column maps). */
 function knownPayloadFields(cfg: PipelineFile): string[] {
   const out = new Set<string>()

@@ -58,7 +58,6 @@ export function compileRule(plan: RulePlan, env: CompileRuleOptions = {}): Compi
   const pred = (e: Parameters<typeof compileNode>[0] | undefined): Predicate | undefined => (e ? predicateOf(compileNode(e, c)) : undefined)
   const window = plan.window
   const columns = plan.projections.map((p) => compileColumn(p, (e) => compileNode(e, c)))
-  const one = (): unknown => 1
   const stepRow = compileAnalytics(plan.analytics.filter((a) => a.phase === 'row'), c)
   const emitAnalytics = plan.analytics.filter((a) => a.phase === 'emit')
   const stepEmitOnly = compileAnalytics(emitAnalytics, c)
@@ -82,7 +81,7 @@ export function compileRule(plan: RulePlan, env: CompileRuleOptions = {}): Compi
     groupKeys: plan.groupKeys.map((k) => compileNode(k.expr, c)),
     aggregates: plan.aggregates.map((a) => ({
       plan: a,
-      value: a.arg ? compileNode(a.arg, c) : one,
+      value: aggregateValue(a, (e) => compileNode(e, c)),
       create: () => a.spec.create(a.consts, a.star),
     })),
     having: pred(plan.having),
@@ -119,6 +118,14 @@ export function compileRule(plan: RulePlan, env: CompileRuleOptions = {}): Compi
       out.push(fields)
     },
   }
+}
+
+/** What an aggregate's add() receives per row: its argument, 1 for count(*), the row for f(*), [x, row] for rowArg. */
+function aggregateValue(a: AggregatePlan, compile: (e: Parameters<typeof compileNode>[0]) => Evaluator): Evaluator {
+  const payload: Evaluator = (row) => row.payload ?? null
+  if (!a.arg) return a.star && a.spec.name === 'count' ? () => 1 : payload
+  const value = compile(a.arg)
+  return a.spec.rowArg ? (row) => [value(row), row.payload ?? null] : value
 }
 
 function isEmpty(o: Record<string, unknown>): boolean {

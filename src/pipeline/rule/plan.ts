@@ -546,7 +546,8 @@ class Planner {
           : `${e.name.toUpperCase()} is a window: put it in GROUP BY`)
       } else {
         const hint = this.functions.suggest(e.name)
-        this.error(e.loc, `unknown function ${e.name}()${hint ? `; did you mean ${hint}()?` : ''}`)
+        const meant = hint === 'meta' ? `meta(${META_KEYS.includes(e.name as MetaKey) ? e.name : 'topic'})` : `${hint}()`
+        this.error(e.loc, `unknown function ${e.name}()${hint ? `; did you mean ${meant}?` : ''}`)
       }
       return {kind: 'literal', value: null, loc: e.loc}
     }

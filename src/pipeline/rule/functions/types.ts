@@ -75,8 +75,10 @@ export interface Accumulator {
 
 export interface AggregateFunctionSpec extends SignatureSpec {
   kind: 'aggregate'
-  /** `count(*)` */
+  /** `count(*)` (counts rows); for other aggregates `f(*)` takes the whole row (`collect(*)`, `merge_agg(*)`). */
   allowsStar?: boolean
+  /** add() gets `[x, row]`: the value and the whole row (deduplicate returns rows). */
+  rowArg?: boolean
   /**
    * The first argument is the per-row value; the others are literals passed here. `star` is true for count(*),
    * whose accumulator counts every add() call.
