@@ -44,19 +44,21 @@ export class RuleState {
     this.slots.length = 0
   }
 
-  /** Every state as `[slot, key, state]`: what a checkpoint stores (the states are plain objects). */
-  entries(): [number, unknown, unknown][] {
-    const out: [number, unknown, unknown][] = []
+  /** Every key's state per slot, copied (the states are plain data), for a checkpoint. */
+  snapshot(): [number, [unknown, unknown][]][] {
+    const out: [number, [unknown, unknown][]][] = []
     this.slots.forEach((m, slot) => {
-      if (m) for (const [k, v] of m) out.push([slot, k, v])
+      if (m) out.push([slot, [...m].map(([k, state]) => [k, structuredClone(state)])])
     })
     return out
   }
 
-  /** Replaces all state with checkpointed entries (from `entries()`, possibly through JSON). */
-  restore(entries: Iterable<readonly [number, unknown, unknown]>): void {
-    this.slots.length = 0
-    for (const [slot, key, state] of entries) this.forSlot(slot).set(key, state)
+  /** Fills the slots from `snapshot()` data (possibly through JSON); a restored state is used as it is. */
+  restore(data: readonly (readonly [number, readonly (readonly [unknown, unknown])[]])[]): void {
+    for (const [slot, entries] of data) {
+      const m = this.forSlot(slot)
+      for (const [k, state] of entries) m.set(k, structuredClone(state))
+    }
   }
 }
 

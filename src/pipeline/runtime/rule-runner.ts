@@ -72,6 +72,11 @@ export interface RuleRunnerOptions {
   onReject?: (record: PipelineRecord) => void
 }
 
+export interface RuleSnapshot {
+  window?: unknown
+  functions: ReturnType<CompiledRule['state']['snapshot']>
+}
+
 interface Held {
   row: RowContext
   record: PipelineRecord
@@ -143,6 +148,13 @@ export class RuleRunner {
             a.last = b.last ?? a.last
             if (a.rows && b.rows) for (const r of b.rows) a.rows.push(r)
             return a
+          },
+          // Accumulators keep plain data in their own fields: a checkpoint holds the fields, a restore puts them
+          // back into fresh instances of the same functions.
+          save: (state) => ({accs: state.accs.map((a) => ({...a})), last: state.last, rows: state.rows}),
+          load(data) {
+            const d = data as {accs: Record<string, unknown>[]; last: RowContext | undefined; rows?: RowContext[]}
+            return {accs: aggs.map((a, i) => Object.assign(a.create(), d.accs[i])), last: d.last, rows: everyRow ? (d.rows ?? []) : undefined}
           },
         },
         {
@@ -240,6 +252,17 @@ export class RuleRunner {
     if (!this.window) return
     const fired = this.window.end()
     if (fired.length > 0) this.emitWindows(fired, out)
+  }
+
+  /** Window contents and stateful-function state as structured-cloneable data (pipeline/state checkpoints). */
+  snapshot(): RuleSnapshot {
+    return {window: this.window?.snapshot(), functions: this.compiled.state.snapshot()}
+  }
+
+  /** Restores a fresh runner of the same rule from `snapshot` data. */
+  restore(data: RuleSnapshot): void {
+    if (this.window && data.window !== undefined) this.window.restore(data.window)
+    this.compiled.state.restore(data.functions)
   }
 
   stats(): RuleCounters {

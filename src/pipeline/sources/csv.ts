@@ -41,6 +41,7 @@ export const csvSource = defineSource<CsvSourceOptions>({
   summary: 'Reads a CSV file: an iotd capture, or any CSV through a column mapping (streamed, constant memory).',
   options: csvSourceOptions,
   finite: true,
+  resumable: true,
   example: {path: 'logger.csv', timeColumn: 'time', timeFormat: 'YYYY-MM-DD HH:mm:ss', topic: 'plant/{device}/env', payloadColumns: ['temp', 'humidity']},
   create: (options, name, env) => new CsvSource(name, {...options, path: options.path === '-' ? '-' : resolve(env.baseDir, options.path)}),
 })

@@ -62,7 +62,8 @@ export class FunctionRegistry {
   suggest(name: string): string | undefined {
     const lower = name.toLowerCase()
     const meant = SAME_MEANING[lower]
-    if (meant && this.specs.has(meant)) return meant
+    // meta() is grammar, not a registered function, but it is what `topic()` or `header()` mean.
+    if (meant && (this.specs.has(meant) || meant === 'meta')) return meant
     let best: string | undefined
     let bestDistance = Math.min(3, Math.max(1, Math.floor(lower.length / 3)) + 1)
     for (const candidate of this.specs.keys()) {
