@@ -30,6 +30,17 @@ function concatPart(v: unknown): string {
   return String(v)
 }
 
+function pad(name: string, summary: string, join: (s: string, spaces: string) => string): ScalarFunctionSpec {
+  return {
+    kind: 'scalar', name, summary, params: [str(), num('n')], required: 2,
+    impl: (a) => {
+      const s = asString(a[0])
+      const n = asInteger(a[1])
+      return s === null || n === null || n < 0 || n > 100_000 ? null : join(s, ' '.repeat(n))
+    },
+  }
+}
+
 /** eKuiper's locale names (en_US) as BCP 47 tags (en-US); null when Intl does not know it. */
 function localeOf(name: string): string | null {
   const tag = name.replace(/_/g, '-')
@@ -142,22 +153,8 @@ export const stringFunctions: ScalarFunctionSpec[] = [
       return locale === null ? null : new Intl.NumberFormat(locale, {minimumFractionDigits: d, maximumFractionDigits: d}).format(x)
     },
   },
-  {
-    kind: 'scalar', name: 'lpad', summary: 's with n spaces in front', params: [str(), num('n')], required: 2,
-    impl: (a) => {
-      const s = asString(a[0])
-      const n = asInteger(a[1])
-      return s === null || n === null || n < 0 || n > 100_000 ? null : ' '.repeat(n) + s
-    },
-  },
-  {
-    kind: 'scalar', name: 'rpad', summary: 's with n spaces after it', params: [str(), num('n')], required: 2,
-    impl: (a) => {
-      const s = asString(a[0])
-      const n = asInteger(a[1])
-      return s === null || n === null || n < 0 || n > 100_000 ? null : s + ' '.repeat(n)
-    },
-  },
+  pad('lpad', 's with n spaces in front', (s, p) => p + s),
+  pad('rpad', 's with n spaces after it', (s, p) => s + p),
   stringUnary('numbytes', 'number of bytes of s in UTF-8', (s) => Buffer.byteLength(s, 'utf8')),
   stringUnary('reverse', 's backwards (by character)', (s) => [...s].reverse().join('')),
   {
