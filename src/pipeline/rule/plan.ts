@@ -499,7 +499,8 @@ class Planner {
     }
     if (path.length === 0 && BEFORE_SELECT.has(clause) && !(this.options.knownFields ?? []).includes(name)) {
       const aliased = this.selectAliases.get(name)
-      if (aliased && !(aliased.kind === 'ref' && aliased.name === name && aliased.path.length === 0)) {
+      // `round(temperature, 1) AS temperature`: the alias is also a field of the input, which WHERE reads.
+      if (aliased && !mentionsField(aliased, name)) {
         const where = clause === 'where' ? 'WHERE' : clause === 'group key' ? 'GROUP BY' : clause === 'filter' ? 'FILTER' : clause.toUpperCase()
         this.error(loc, `'${name}' is an alias from the SELECT list; ${where} runs before SELECT and sees only the input's fields: write the expression itself${clause === 'where' ? ' (or filter windows with HAVING)' : ''}`)
       }
@@ -646,6 +647,35 @@ class Planner {
 /** Every planning problem at once, in the order they appear in the text. */
 function sortProblems(p: RuleProblem[]): RuleProblem[] {
   return [...p].sort((a, b) => a.offset - b.offset)
+}
+
+/** Whether an expression as written reads the top-level field `name` anywhere. */
+function mentionsField(e: Expr, name: string): boolean {
+  switch (e.kind) {
+    case 'ref':
+      return e.name === name
+    case 'literal':
+    case 'meta':
+      return false
+    case 'access':
+      return mentionsField(e.target, name)
+    case 'unary':
+      return mentionsField(e.operand, name)
+    case 'binary':
+      return mentionsField(e.left, name) || mentionsField(e.right, name)
+    case 'in':
+      return mentionsField(e.operand, name) || e.list.some((x) => mentionsField(x, name))
+    case 'between':
+      return mentionsField(e.operand, name) || mentionsField(e.low, name) || mentionsField(e.high, name)
+    case 'like':
+      return mentionsField(e.operand, name) || mentionsField(e.pattern, name)
+    case 'isNull':
+      return mentionsField(e.operand, name)
+    case 'case':
+      return (e.operand !== undefined && mentionsField(e.operand, name)) || e.whens.some((w) => mentionsField(w.when, name) || mentionsField(w.then, name)) || (e.else !== undefined && mentionsField(e.else, name))
+    case 'call':
+      return e.args.some((x) => mentionsField(x, name))
+  }
 }
 
 /** Clauses evaluated before SELECT: an output alias means nothing there. */
