@@ -3,6 +3,7 @@
  * PID. `consumerInfo` and `streamMessages` read the server's view for assertions.
  */
 import {connect as connectTcp} from 'node:net'
+import type {JetStreamManager} from '@nats-io/jetstream'
 import {findBinary, startServerProcess, type ServerProcess} from './server-process.js'
 
 export interface NatsServer extends ServerProcess {
@@ -38,4 +39,15 @@ export async function startNatsServer(): Promise<NatsServer> {
     ready: ([port]) => greets(port),
   })
   return Object.assign(server, {url: `nats://127.0.0.1:${server.ports[0]}`})
+}
+
+/** Every message of a stream, in order: sequence, subject, JSON payload. */
+export async function streamMessages(jsm: JetStreamManager, stream: string): Promise<{seq: number; subject: string; data: Record<string, unknown>}[]> {
+  const info = await jsm.streams.info(stream)
+  const out: {seq: number; subject: string; data: Record<string, unknown>}[] = []
+  for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
+    const m = await jsm.streams.getMessage(stream, {seq}).catch(() => null)
+    if (m) out.push({seq: m.seq, subject: m.subject, data: m.json<Record<string, unknown>>()})
+  }
+  return out
 }

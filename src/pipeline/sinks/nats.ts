@@ -15,7 +15,7 @@ import {ensureStream, jetStreamManager, redactServers} from '../../net/nats-conn
 import {compileRecordTemplate} from '../record-template.js'
 import {connectFromOptions, createStreamOptions, natsConnectionShape} from '../sources/nats.js'
 import {defineSink, TransientSinkError, type PipelineRecord, type Sink} from '../types.js'
-import {duration} from '../../sim/scenario/units-schema.js'
+import {duration} from '../../config/units-schema.js'
 
 const options = z.strictObject({
   ...natsConnectionShape,

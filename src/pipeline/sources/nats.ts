@@ -13,7 +13,7 @@
  * holds (queued here plus inside the pipeline) is bounded by it.
  */
 import {z} from 'zod'
-import {duration} from '../../sim/scenario/units-schema.js'
+import {duration} from '../../config/units-schema.js'
 import type {NatsConnection} from '@nats-io/transport-node'
 import type {ConsumerMessages, JsMsg} from '@nats-io/jetstream'
 import {connectNats, ensureStream, isNotFound, jetStreamManager, redactServers} from '../../net/nats-connection.js'

@@ -11,21 +11,10 @@ import {afterAll, beforeAll, expect, it} from 'vitest'
 import {connect, type NatsConnection} from '@nats-io/transport-node'
 import {jetstream, jetstreamManager, type JetStreamManager} from '@nats-io/jetstream'
 import {loadPipeline, runPipeline} from '../../../src/pipeline/index.js'
-import {natsServerBinary, startNatsServer, type NatsServer} from '../../helpers/nats-server.js'
+import {natsServerBinary, startNatsServer, streamMessages, type NatsServer} from '../../helpers/nats-server.js'
 import {describeWithBinary} from '../../helpers/needs-binary.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'iotd-sinks-nats-'))
-
-/** Every message of a stream, in order: sequence, subject, JSON payload. */
-export async function streamMessages(jsm: JetStreamManager, stream: string): Promise<{seq: number; subject: string; data: Record<string, unknown>}[]> {
-  const info = await jsm.streams.info(stream)
-  const out: {seq: number; subject: string; data: Record<string, unknown>}[] = []
-  for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
-    const m = await jsm.streams.getMessage(stream, {seq}).catch(() => null)
-    if (m) out.push({seq: m.seq, subject: m.subject, data: m.json<Record<string, unknown>>()})
-  }
-  return out
-}
 
 describeWithBinary('nats jetstream source and sink', {name: 'nats-server', path: natsServerBinary(), install: 'apt-get install nats-server'}, () => {
   let server: NatsServer
