@@ -189,68 +189,63 @@ function peg$parse(input, options) {
   const peg$c7 = "\"\"";
   const peg$c8 = "'";
   const peg$c9 = "''";
-  const peg$c10 = "tumblingwindow";
-  const peg$c11 = "hoppingwindow";
-  const peg$c12 = "slidingwindow";
-  const peg$c13 = "sessionwindow";
-  const peg$c14 = "countwindow";
-  const peg$c15 = "==";
-  const peg$c16 = "=";
-  const peg$c17 = "!=";
-  const peg$c18 = "<>";
-  const peg$c19 = "<=";
-  const peg$c20 = ">=";
-  const peg$c21 = "<";
-  const peg$c22 = ">";
-  const peg$c23 = "+";
-  const peg$c24 = "-";
-  const peg$c25 = "->";
-  const peg$c26 = "[";
-  const peg$c27 = ":";
-  const peg$c28 = "]";
-  const peg$c29 = "meta";
-  const peg$c30 = "mqtt";
-  const peg$c31 = "`";
-  const peg$c32 = "\\";
-  const peg$c33 = "select";
-  const peg$c34 = "from";
-  const peg$c35 = "where";
-  const peg$c36 = "group";
-  const peg$c37 = "by";
-  const peg$c38 = "having";
-  const peg$c39 = "order";
-  const peg$c40 = "limit";
-  const peg$c41 = "as";
-  const peg$c42 = "join";
-  const peg$c43 = "left";
-  const peg$c44 = "inner";
-  const peg$c45 = "outer";
-  const peg$c46 = "on";
-  const peg$c47 = "and";
-  const peg$c48 = "or";
-  const peg$c49 = "not";
-  const peg$c50 = "in";
-  const peg$c51 = "between";
-  const peg$c52 = "like";
-  const peg$c53 = "is";
-  const peg$c54 = "null";
-  const peg$c55 = "true";
-  const peg$c56 = "false";
-  const peg$c57 = "case";
-  const peg$c58 = "when";
-  const peg$c59 = "then";
-  const peg$c60 = "else";
-  const peg$c61 = "end";
-  const peg$c62 = "filter";
-  const peg$c63 = "over";
-  const peg$c64 = "partition";
-  const peg$c65 = "asc";
-  const peg$c66 = "desc";
-  const peg$c67 = "except";
-  const peg$c68 = "replace";
-  const peg$c69 = "--";
-  const peg$c70 = "/*";
-  const peg$c71 = "*/";
+  const peg$c10 = "==";
+  const peg$c11 = "=";
+  const peg$c12 = "!=";
+  const peg$c13 = "<>";
+  const peg$c14 = "<=";
+  const peg$c15 = ">=";
+  const peg$c16 = "<";
+  const peg$c17 = ">";
+  const peg$c18 = "+";
+  const peg$c19 = "-";
+  const peg$c20 = "->";
+  const peg$c21 = "[";
+  const peg$c22 = ":";
+  const peg$c23 = "]";
+  const peg$c24 = "meta";
+  const peg$c25 = "mqtt";
+  const peg$c26 = "`";
+  const peg$c27 = "\\";
+  const peg$c28 = "select";
+  const peg$c29 = "from";
+  const peg$c30 = "where";
+  const peg$c31 = "group";
+  const peg$c32 = "by";
+  const peg$c33 = "having";
+  const peg$c34 = "order";
+  const peg$c35 = "limit";
+  const peg$c36 = "as";
+  const peg$c37 = "join";
+  const peg$c38 = "left";
+  const peg$c39 = "inner";
+  const peg$c40 = "outer";
+  const peg$c41 = "on";
+  const peg$c42 = "and";
+  const peg$c43 = "or";
+  const peg$c44 = "not";
+  const peg$c45 = "in";
+  const peg$c46 = "between";
+  const peg$c47 = "like";
+  const peg$c48 = "is";
+  const peg$c49 = "null";
+  const peg$c50 = "true";
+  const peg$c51 = "false";
+  const peg$c52 = "case";
+  const peg$c53 = "when";
+  const peg$c54 = "then";
+  const peg$c55 = "else";
+  const peg$c56 = "end";
+  const peg$c57 = "filter";
+  const peg$c58 = "over";
+  const peg$c59 = "partition";
+  const peg$c60 = "asc";
+  const peg$c61 = "desc";
+  const peg$c62 = "except";
+  const peg$c63 = "replace";
+  const peg$c64 = "--";
+  const peg$c65 = "/*";
+  const peg$c66 = "*/";
 
   const peg$r0 = /^[^"]/;
   const peg$r1 = /^[^']/;
@@ -279,87 +274,82 @@ function peg$parse(input, options) {
   const peg$e11 = peg$classExpectation(["'"], true, false, false);
   const peg$e12 = peg$literalExpectation("''", false);
   const peg$e13 = peg$otherExpectation("window function");
-  const peg$e14 = peg$literalExpectation("tumblingwindow", true);
-  const peg$e15 = peg$literalExpectation("hoppingwindow", true);
-  const peg$e16 = peg$literalExpectation("slidingwindow", true);
-  const peg$e17 = peg$literalExpectation("sessionwindow", true);
-  const peg$e18 = peg$literalExpectation("countwindow", true);
-  const peg$e19 = peg$otherExpectation("comparison operator");
-  const peg$e20 = peg$literalExpectation("==", false);
-  const peg$e21 = peg$literalExpectation("=", false);
-  const peg$e22 = peg$literalExpectation("!=", false);
-  const peg$e23 = peg$literalExpectation("<>", false);
-  const peg$e24 = peg$literalExpectation("<=", false);
-  const peg$e25 = peg$literalExpectation(">=", false);
-  const peg$e26 = peg$literalExpectation("<", false);
-  const peg$e27 = peg$literalExpectation(">", false);
-  const peg$e28 = peg$literalExpectation("+", false);
-  const peg$e29 = peg$literalExpectation("-", false);
-  const peg$e30 = peg$classExpectation(["%", "*", "/"], false, false, false);
-  const peg$e31 = peg$literalExpectation("->", false);
-  const peg$e32 = peg$literalExpectation("[", false);
-  const peg$e33 = peg$literalExpectation(":", false);
-  const peg$e34 = peg$literalExpectation("]", false);
-  const peg$e35 = peg$otherExpectation("expression");
-  const peg$e36 = peg$literalExpectation("meta", true);
-  const peg$e37 = peg$literalExpectation("mqtt", true);
-  const peg$e38 = peg$otherExpectation("name");
-  const peg$e39 = peg$classExpectation([["a", "z"], ["A", "Z"], "_"], false, false, false);
-  const peg$e40 = peg$classExpectation([["a", "z"], ["A", "Z"], ["0", "9"], "_"], false, false, false);
-  const peg$e41 = peg$otherExpectation("quoted name");
-  const peg$e42 = peg$literalExpectation("`", false);
-  const peg$e43 = peg$classExpectation(["`"], true, false, false);
-  const peg$e44 = peg$otherExpectation("string");
-  const peg$e45 = peg$classExpectation(["\"", "\\"], true, false, false);
-  const peg$e46 = peg$literalExpectation("\\", false);
-  const peg$e47 = peg$anyExpectation();
-  const peg$e48 = peg$otherExpectation("number");
-  const peg$e49 = peg$classExpectation([["0", "9"]], false, false, false);
-  const peg$e50 = peg$classExpectation(["e", "E"], false, false, false);
-  const peg$e51 = peg$classExpectation(["+", "-"], false, false, false);
-  const peg$e52 = peg$otherExpectation("integer");
-  const peg$e53 = peg$literalExpectation("select", true);
-  const peg$e54 = peg$literalExpectation("from", true);
-  const peg$e55 = peg$literalExpectation("where", true);
-  const peg$e56 = peg$literalExpectation("group", true);
-  const peg$e57 = peg$literalExpectation("by", true);
-  const peg$e58 = peg$literalExpectation("having", true);
-  const peg$e59 = peg$literalExpectation("order", true);
-  const peg$e60 = peg$literalExpectation("limit", true);
-  const peg$e61 = peg$literalExpectation("as", true);
-  const peg$e62 = peg$literalExpectation("join", true);
-  const peg$e63 = peg$literalExpectation("left", true);
-  const peg$e64 = peg$literalExpectation("inner", true);
-  const peg$e65 = peg$literalExpectation("outer", true);
-  const peg$e66 = peg$literalExpectation("on", true);
-  const peg$e67 = peg$literalExpectation("and", true);
-  const peg$e68 = peg$literalExpectation("or", true);
-  const peg$e69 = peg$literalExpectation("not", true);
-  const peg$e70 = peg$literalExpectation("in", true);
-  const peg$e71 = peg$literalExpectation("between", true);
-  const peg$e72 = peg$literalExpectation("like", true);
-  const peg$e73 = peg$literalExpectation("is", true);
-  const peg$e74 = peg$literalExpectation("null", true);
-  const peg$e75 = peg$literalExpectation("true", true);
-  const peg$e76 = peg$literalExpectation("false", true);
-  const peg$e77 = peg$literalExpectation("case", true);
-  const peg$e78 = peg$literalExpectation("when", true);
-  const peg$e79 = peg$literalExpectation("then", true);
-  const peg$e80 = peg$literalExpectation("else", true);
-  const peg$e81 = peg$literalExpectation("end", true);
-  const peg$e82 = peg$literalExpectation("filter", true);
-  const peg$e83 = peg$literalExpectation("over", true);
-  const peg$e84 = peg$literalExpectation("partition", true);
-  const peg$e85 = peg$literalExpectation("asc", true);
-  const peg$e86 = peg$literalExpectation("desc", true);
-  const peg$e87 = peg$literalExpectation("except", true);
-  const peg$e88 = peg$literalExpectation("replace", true);
-  const peg$e89 = peg$otherExpectation("whitespace");
-  const peg$e90 = peg$classExpectation([" ", "\t", "\r", "\n", "\xA0", "\uFEFF"], false, false, false);
-  const peg$e91 = peg$literalExpectation("--", false);
-  const peg$e92 = peg$classExpectation(["\n"], true, false, false);
-  const peg$e93 = peg$literalExpectation("/*", false);
-  const peg$e94 = peg$literalExpectation("*/", false);
+  const peg$e14 = peg$otherExpectation("comparison operator");
+  const peg$e15 = peg$literalExpectation("==", false);
+  const peg$e16 = peg$literalExpectation("=", false);
+  const peg$e17 = peg$literalExpectation("!=", false);
+  const peg$e18 = peg$literalExpectation("<>", false);
+  const peg$e19 = peg$literalExpectation("<=", false);
+  const peg$e20 = peg$literalExpectation(">=", false);
+  const peg$e21 = peg$literalExpectation("<", false);
+  const peg$e22 = peg$literalExpectation(">", false);
+  const peg$e23 = peg$literalExpectation("+", false);
+  const peg$e24 = peg$literalExpectation("-", false);
+  const peg$e25 = peg$classExpectation(["%", "*", "/"], false, false, false);
+  const peg$e26 = peg$literalExpectation("->", false);
+  const peg$e27 = peg$literalExpectation("[", false);
+  const peg$e28 = peg$literalExpectation(":", false);
+  const peg$e29 = peg$literalExpectation("]", false);
+  const peg$e30 = peg$otherExpectation("expression");
+  const peg$e31 = peg$literalExpectation("meta", true);
+  const peg$e32 = peg$literalExpectation("mqtt", true);
+  const peg$e33 = peg$otherExpectation("name");
+  const peg$e34 = peg$classExpectation([["a", "z"], ["A", "Z"], "_"], false, false, false);
+  const peg$e35 = peg$classExpectation([["a", "z"], ["A", "Z"], ["0", "9"], "_"], false, false, false);
+  const peg$e36 = peg$otherExpectation("quoted name");
+  const peg$e37 = peg$literalExpectation("`", false);
+  const peg$e38 = peg$classExpectation(["`"], true, false, false);
+  const peg$e39 = peg$otherExpectation("string");
+  const peg$e40 = peg$classExpectation(["\"", "\\"], true, false, false);
+  const peg$e41 = peg$literalExpectation("\\", false);
+  const peg$e42 = peg$anyExpectation();
+  const peg$e43 = peg$otherExpectation("number");
+  const peg$e44 = peg$classExpectation([["0", "9"]], false, false, false);
+  const peg$e45 = peg$classExpectation(["e", "E"], false, false, false);
+  const peg$e46 = peg$classExpectation(["+", "-"], false, false, false);
+  const peg$e47 = peg$otherExpectation("integer");
+  const peg$e48 = peg$literalExpectation("select", true);
+  const peg$e49 = peg$literalExpectation("from", true);
+  const peg$e50 = peg$literalExpectation("where", true);
+  const peg$e51 = peg$literalExpectation("group", true);
+  const peg$e52 = peg$literalExpectation("by", true);
+  const peg$e53 = peg$literalExpectation("having", true);
+  const peg$e54 = peg$literalExpectation("order", true);
+  const peg$e55 = peg$literalExpectation("limit", true);
+  const peg$e56 = peg$literalExpectation("as", true);
+  const peg$e57 = peg$literalExpectation("join", true);
+  const peg$e58 = peg$literalExpectation("left", true);
+  const peg$e59 = peg$literalExpectation("inner", true);
+  const peg$e60 = peg$literalExpectation("outer", true);
+  const peg$e61 = peg$literalExpectation("on", true);
+  const peg$e62 = peg$literalExpectation("and", true);
+  const peg$e63 = peg$literalExpectation("or", true);
+  const peg$e64 = peg$literalExpectation("not", true);
+  const peg$e65 = peg$literalExpectation("in", true);
+  const peg$e66 = peg$literalExpectation("between", true);
+  const peg$e67 = peg$literalExpectation("like", true);
+  const peg$e68 = peg$literalExpectation("is", true);
+  const peg$e69 = peg$literalExpectation("null", true);
+  const peg$e70 = peg$literalExpectation("true", true);
+  const peg$e71 = peg$literalExpectation("false", true);
+  const peg$e72 = peg$literalExpectation("case", true);
+  const peg$e73 = peg$literalExpectation("when", true);
+  const peg$e74 = peg$literalExpectation("then", true);
+  const peg$e75 = peg$literalExpectation("else", true);
+  const peg$e76 = peg$literalExpectation("end", true);
+  const peg$e77 = peg$literalExpectation("filter", true);
+  const peg$e78 = peg$literalExpectation("over", true);
+  const peg$e79 = peg$literalExpectation("partition", true);
+  const peg$e80 = peg$literalExpectation("asc", true);
+  const peg$e81 = peg$literalExpectation("desc", true);
+  const peg$e82 = peg$literalExpectation("except", true);
+  const peg$e83 = peg$literalExpectation("replace", true);
+  const peg$e84 = peg$otherExpectation("whitespace");
+  const peg$e85 = peg$classExpectation([" ", "\t", "\r", "\n", "\xA0", "\uFEFF"], false, false, false);
+  const peg$e86 = peg$literalExpectation("--", false);
+  const peg$e87 = peg$classExpectation(["\n"], true, false, false);
+  const peg$e88 = peg$literalExpectation("/*", false);
+  const peg$e89 = peg$literalExpectation("*/", false);
 
   function peg$f0(stmt) {    return stmt  }
   function peg$f1(fields, from, j) {    return j  }
@@ -431,139 +421,140 @@ function peg$parse(input, options) {
   function peg$f40(kind, args, filter, over) {
     return { kind: 'window', windowKind: kind, args, filter: filter ?? undefined, over: over ?? undefined, loc: loc() }
   }
-  function peg$f41(name) {
-    return name.toLowerCase().replace('window', '')
+  function peg$f41(name) {    return options.windowCalls !== undefined && options.windowCalls.has(name.toLowerCase())  }
+  function peg$f42(name) {
+    return name.toLowerCase().replace(/window$/, '')
   }
-  function peg$f42(head, a) {    return a  }
-  function peg$f43(head, tail) {    return [head, ...tail]  }
-  function peg$f44(n) {    return { kind: 'number', value: n, loc: loc() }  }
-  function peg$f45(u) {    return { kind: 'unit', unit: u, loc: loc() }  }
-  function peg$f46(head, o) {    return o  }
-  function peg$f47(head, tail) {    return [head, ...tail]  }
-  function peg$f48(expr) {    return 'asc'  }
-  function peg$f49(expr) {    return 'desc'  }
-  function peg$f50(expr, d) {    return d  }
-  function peg$f51(expr, dir) {
+  function peg$f43(head, a) {    return a  }
+  function peg$f44(head, tail) {    return [head, ...tail]  }
+  function peg$f45(n) {    return { kind: 'number', value: n, loc: loc() }  }
+  function peg$f46(u) {    return { kind: 'unit', unit: u, loc: loc() }  }
+  function peg$f47(head, o) {    return o  }
+  function peg$f48(head, tail) {    return [head, ...tail]  }
+  function peg$f49(expr) {    return 'asc'  }
+  function peg$f50(expr) {    return 'desc'  }
+  function peg$f51(expr, d) {    return d  }
+  function peg$f52(expr, dir) {
     return { expr, direction: dir ?? 'asc', loc: loc() }
   }
-  function peg$f52(e) {    return e  }
-  function peg$f53(head, r) {    return r  }
-  function peg$f54(head, tail) {
+  function peg$f53(e) {    return e  }
+  function peg$f54(head, r) {    return r  }
+  function peg$f55(head, tail) {
     return foldLeft(head, tail, (l, r) => ({ kind: 'binary', op: 'or', left: l, right: r, loc: { ...l.loc, endOffset: r.loc.endOffset } }))
   }
-  function peg$f55(head, r) {    return r  }
-  function peg$f56(head, tail) {
+  function peg$f56(head, r) {    return r  }
+  function peg$f57(head, tail) {
     return foldLeft(head, tail, (l, r) => ({ kind: 'binary', op: 'and', left: l, right: r, loc: { ...l.loc, endOffset: r.loc.endOffset } }))
   }
-  function peg$f57(operand) {    return { kind: 'unary', op: 'not', operand, loc: loc() }  }
-  function peg$f58(left, t) {    return t  }
-  function peg$f59(left, tail) {
+  function peg$f58(operand) {    return { kind: 'unary', op: 'not', operand, loc: loc() }  }
+  function peg$f59(left, t) {    return t  }
+  function peg$f60(left, tail) {
     if (!tail) return left
     return { ...tail(left), loc: spanFrom(left) }
   }
-  function peg$f60(op, right) {    return (left) => ({ kind: 'binary', op, left, right })  }
-  function peg$f61(neg) {    return (operand) => ({ kind: 'isNull', operand, negated: !!neg })  }
-  function peg$f62(neg, list) {    return (operand) => ({ kind: 'in', operand, list, negated: !!neg })  }
-  function peg$f63(neg, low, high) {
+  function peg$f61(op, right) {    return (left) => ({ kind: 'binary', op, left, right })  }
+  function peg$f62(neg) {    return (operand) => ({ kind: 'isNull', operand, negated: !!neg })  }
+  function peg$f63(neg, list) {    return (operand) => ({ kind: 'in', operand, list, negated: !!neg })  }
+  function peg$f64(neg, low, high) {
     return (operand) => ({ kind: 'between', operand, low, high, negated: !!neg })
   }
-  function peg$f64(neg, pattern) {    return (operand) => ({ kind: 'like', operand, pattern, negated: !!neg })  }
-  function peg$f65() {    return '='  }
-  function peg$f66() {    return '!='  }
-  function peg$f67() {    return '<='  }
-  function peg$f68() {    return '>='  }
-  function peg$f69() {    return '<'  }
-  function peg$f70() {    return '>'  }
-  function peg$f71(head, op, r) {    return { op, r }  }
-  function peg$f72(head, tail) {
+  function peg$f65(neg, pattern) {    return (operand) => ({ kind: 'like', operand, pattern, negated: !!neg })  }
+  function peg$f66() {    return '='  }
+  function peg$f67() {    return '!='  }
+  function peg$f68() {    return '<='  }
+  function peg$f69() {    return '>='  }
+  function peg$f70() {    return '<'  }
+  function peg$f71() {    return '>'  }
+  function peg$f72(head, op, r) {    return { op, r }  }
+  function peg$f73(head, tail) {
     return foldLeft(head, tail, (l, t) => ({ kind: 'binary', op: t.op, left: l, right: t.r, loc: { ...l.loc, endOffset: t.r.loc.endOffset } }))
   }
-  function peg$f73(head, op, r) {    return { op, r }  }
-  function peg$f74(head, tail) {
+  function peg$f74(head, op, r) {    return { op, r }  }
+  function peg$f75(head, tail) {
     return foldLeft(head, tail, (l, t) => ({ kind: 'binary', op: t.op, left: l, right: t.r, loc: { ...l.loc, endOffset: t.r.loc.endOffset } }))
   }
-  function peg$f75(operand) {
+  function peg$f76(operand) {
     // Fold `-3` into a literal so window arguments, LIMIT and IN lists see plain numbers.
     if (operand.kind === 'literal' && typeof operand.value === 'number') return { ...operand, value: -operand.value, loc: loc() }
     return { kind: 'unary', op: '-', operand, loc: loc() }
   }
-  function peg$f76(operand) {    return operand  }
-  function peg$f77(base, a) {    return a  }
-  function peg$f78(base, accessors) {
+  function peg$f77(operand) {    return operand  }
+  function peg$f78(base, a) {    return a  }
+  function peg$f79(base, accessors) {
     if (accessors.length === 0) return base
     if (base.kind === 'ref') return { ...base, path: [...base.path, ...accessors], loc: loc() }
     return { kind: 'access', target: base, path: accessors, loc: loc() }
   }
-  function peg$f79(name) {    return { kind: 'member', name, arrow: true }  }
-  function peg$f80(name) {    return { kind: 'member', name, arrow: false }  }
-  function peg$f81(from, to) {    return { kind: 'slice', from: from ?? undefined, to: to ?? undefined }  }
-  function peg$f82(index) {    return { kind: 'index', index }  }
-  function peg$f83(name) {    return { kind: 'member', name, arrow: true }  }
-  function peg$f84(e) {    return e  }
-  function peg$f85(name) {    return { kind: 'ref', name, quoted: false, path: [], loc: loc() }  }
-  function peg$f86(name) {    return { kind: 'ref', name, quoted: true, path: [], loc: loc() }  }
-  function peg$f87() {    return false  }
-  function peg$f88() {    return null  }
-  function peg$f89(value) {    return { kind: 'literal', value, loc: loc() }  }
+  function peg$f80(name) {    return { kind: 'member', name, arrow: true }  }
+  function peg$f81(name) {    return { kind: 'member', name, arrow: false }  }
+  function peg$f82(from, to) {    return { kind: 'slice', from: from ?? undefined, to: to ?? undefined }  }
+  function peg$f83(index) {    return { kind: 'index', index }  }
+  function peg$f84(name) {    return { kind: 'member', name, arrow: true }  }
+  function peg$f85(e) {    return e  }
+  function peg$f86(name) {    return { kind: 'ref', name, quoted: false, path: [], loc: loc() }  }
+  function peg$f87(name) {    return { kind: 'ref', name, quoted: true, path: [], loc: loc() }  }
+  function peg$f88() {    return false  }
+  function peg$f89() {    return null  }
   function peg$f90(value) {    return { kind: 'literal', value, loc: loc() }  }
-  function peg$f91(value) {    return { kind: 'literal', value, quote: 'double', loc: loc() }  }
-  function peg$f92() {    return { kind: 'literal', value: true, loc: loc() }  }
-  function peg$f93() {    return { kind: 'literal', value: false, loc: loc() }  }
-  function peg$f94() {    return { kind: 'literal', value: null, loc: loc() }  }
-  function peg$f95(e) {    return e  }
-  function peg$f96(operand, w) {    return w  }
-  function peg$f97(operand, whens, e) {    return e  }
-  function peg$f98(operand, whens, elseExpr) {
+  function peg$f91(value) {    return { kind: 'literal', value, loc: loc() }  }
+  function peg$f92(value) {    return { kind: 'literal', value, quote: 'double', loc: loc() }  }
+  function peg$f93() {    return { kind: 'literal', value: true, loc: loc() }  }
+  function peg$f94() {    return { kind: 'literal', value: false, loc: loc() }  }
+  function peg$f95() {    return { kind: 'literal', value: null, loc: loc() }  }
+  function peg$f96(e) {    return e  }
+  function peg$f97(operand, w) {    return w  }
+  function peg$f98(operand, whens, e) {    return e  }
+  function peg$f99(operand, whens, elseExpr) {
     return { kind: 'case', operand: operand ?? undefined, whens, else: elseExpr ?? undefined, loc: loc() }
   }
-  function peg$f99(when, then) {    return { when, then }  }
-  function peg$f100(fn, key) {    return { kind: 'meta', key, fn: fn.toLowerCase(), loc: loc() }  }
-  function peg$f101(name, args, p) {    return p  }
-  function peg$f102(name, args, p, w) {    return w  }
-  function peg$f103(name, args, p, w) {    return { p, w }  }
-  function peg$f104(name, args, over) {
+  function peg$f100(when, then) {    return { when, then }  }
+  function peg$f101(fn, key) {    return { kind: 'meta', key, fn: fn.toLowerCase(), loc: loc() }  }
+  function peg$f102(name, args, p) {    return p  }
+  function peg$f103(name, args, p, w) {    return w  }
+  function peg$f104(name, args, p, w) {    return { p, w }  }
+  function peg$f105(name, args, over) {
     return {
       kind: 'call', name: name.toLowerCase(), args: args.args, star: args.star,
       partitionBy: over?.p ?? undefined, when: over?.w ?? undefined, loc: loc(),
     }
   }
-  function peg$f105(head, a) {    return a  }
-  function peg$f106(head, tail) {
+  function peg$f106(head, a) {    return a  }
+  function peg$f107(head, tail) {
     const args = [head, ...tail]
     if (args.length === 1 && args[0].kind === 'ref' && args[0].name === '*' && !args[0].quoted) return { args: [], star: true }
     return { args, star: false }
   }
-  function peg$f107() {    return { args: [], star: false }  }
-  function peg$f108() {    return { kind: 'ref', name: '*', quoted: false, path: [], loc: loc() }  }
-  function peg$f109(head, e) {    return e  }
-  function peg$f110(head, tail) {    return [head, ...tail]  }
-  function peg$f111(name) {    return KEYWORDS.has(name.toLowerCase())  }
-  function peg$f112(name) {    return name  }
-  function peg$f113(chars, close) {
+  function peg$f108() {    return { args: [], star: false }  }
+  function peg$f109() {    return { kind: 'ref', name: '*', quoted: false, path: [], loc: loc() }  }
+  function peg$f110(head, e) {    return e  }
+  function peg$f111(head, tail) {    return [head, ...tail]  }
+  function peg$f112(name) {    return KEYWORDS.has(name.toLowerCase())  }
+  function peg$f113(name) {    return name  }
+  function peg$f114(chars, close) {
     if (!close) error('unterminated quoted name: missing closing "')
     if (chars === '') error('empty quoted name ""')
     return chars.replace(/""/g, '"')
   }
-  function peg$f114(chars, close) {
+  function peg$f115(chars, close) {
     if (!close) error('unterminated quoted name: missing closing `')
     if (chars === '') error('empty quoted name ``')
     return chars
   }
-  function peg$f115(chars, close) {
+  function peg$f116(chars, close) {
     if (!close) error("unterminated string: missing closing '")
     return chars.replace(/''/g, "'")
   }
-  function peg$f116(chars, close) {
+  function peg$f117(chars, close) {
     if (!close) error('unterminated string: missing closing "')
     return chars.replace(/""/g, '"').replace(/\\(.)/g, (_, c) => (c === 'n' ? '\n' : c === 't' ? '\t' : c))
   }
-  function peg$f117(text) {
+  function peg$f118(text) {
     return Number(text)
   }
-  function peg$f118(sign, n) {    return sign ? -n : n  }
-  function peg$f119(text) {    return Number(text)  }
+  function peg$f119(sign, n) {    return sign ? -n : n  }
   function peg$f120(text) {    return Number(text)  }
-  function peg$f121(close) {    if (!close) error('unterminated comment: missing */')  }
+  function peg$f121(text) {    return Number(text)  }
+  function peg$f122(close) {    if (!close) error('unterminated comment: missing */')  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -1944,53 +1935,25 @@ function peg$parse(input, options) {
   }
 
   function peg$parseWindowKind() {
-    let s0, s1, s2, s3;
+    let s0, s1, s2, s3, s4, s5;
 
     peg$silentFails++;
     s0 = peg$currPos;
     s1 = peg$currPos;
-    s2 = input.substr(peg$currPos, 14);
-    if (s2.toLowerCase() === peg$c10) {
-      peg$currPos += (14);
+    s2 = peg$currPos;
+    s3 = peg$parseIdentStart();
+    if (s3 !== peg$FAILED) {
+      s4 = [];
+      s5 = peg$parseIdentPart();
+      while (s5 !== peg$FAILED) {
+        s4.push(s5);
+        s5 = peg$parseIdentPart();
+      }
+      s3 = [s3, s4];
+      s2 = s3;
     } else {
+      peg$currPos = s2;
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e14); }
-    }
-    if (s2 === peg$FAILED) {
-      s2 = input.substr(peg$currPos, 13);
-      if (s2.toLowerCase() === peg$c11) {
-        peg$currPos += (13);
-      } else {
-        s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e15); }
-      }
-      if (s2 === peg$FAILED) {
-        s2 = input.substr(peg$currPos, 13);
-        if (s2.toLowerCase() === peg$c12) {
-          peg$currPos += (13);
-        } else {
-          s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e16); }
-        }
-        if (s2 === peg$FAILED) {
-          s2 = input.substr(peg$currPos, 13);
-          if (s2.toLowerCase() === peg$c13) {
-            peg$currPos += (13);
-          } else {
-            s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e17); }
-          }
-          if (s2 === peg$FAILED) {
-            s2 = input.substr(peg$currPos, 11);
-            if (s2.toLowerCase() === peg$c14) {
-              peg$currPos += (11);
-            } else {
-              s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e18); }
-            }
-          }
-        }
-      }
     }
     if (s2 !== peg$FAILED) {
       s1 = input.substring(s1, peg$currPos);
@@ -1998,19 +1961,16 @@ function peg$parse(input, options) {
       s1 = s2;
     }
     if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseIdentPart();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
+      peg$savedPos = peg$currPos;
+      s2 = peg$f41(s1);
+      if (s2) {
         s2 = undefined;
       } else {
-        peg$currPos = s2;
         s2 = peg$FAILED;
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f41(s1);
+        s0 = peg$f42(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2049,7 +2009,7 @@ function peg$parse(input, options) {
         s7 = peg$parseWindowArg();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f42(s1, s7);
+          s3 = peg$f43(s1, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -2074,7 +2034,7 @@ function peg$parse(input, options) {
           s7 = peg$parseWindowArg();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f42(s1, s7);
+            s3 = peg$f43(s1, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -2085,7 +2045,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f43(s1, s2);
+      s0 = peg$f44(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -2101,7 +2061,7 @@ function peg$parse(input, options) {
     s1 = peg$parseSignedNumber();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f44(s1);
+      s1 = peg$f45(s1);
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -2109,7 +2069,7 @@ function peg$parse(input, options) {
       s1 = peg$parseIdentifier();
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f45(s1);
+        s1 = peg$f46(s1);
       }
       s0 = s1;
     }
@@ -2144,7 +2104,7 @@ function peg$parse(input, options) {
             s11 = peg$parseOrderItem();
             if (s11 !== peg$FAILED) {
               peg$savedPos = s7;
-              s7 = peg$f46(s5, s11);
+              s7 = peg$f47(s5, s11);
             } else {
               peg$currPos = s7;
               s7 = peg$FAILED;
@@ -2169,7 +2129,7 @@ function peg$parse(input, options) {
               s11 = peg$parseOrderItem();
               if (s11 !== peg$FAILED) {
                 peg$savedPos = s7;
-                s7 = peg$f46(s5, s11);
+                s7 = peg$f47(s5, s11);
               } else {
                 peg$currPos = s7;
                 s7 = peg$FAILED;
@@ -2180,7 +2140,7 @@ function peg$parse(input, options) {
             }
           }
           peg$savedPos = s0;
-          s0 = peg$f47(s5, s6);
+          s0 = peg$f48(s5, s6);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2209,7 +2169,7 @@ function peg$parse(input, options) {
       s5 = peg$parseASC();
       if (s5 !== peg$FAILED) {
         peg$savedPos = s4;
-        s5 = peg$f48(s1);
+        s5 = peg$f49(s1);
       }
       s4 = s5;
       if (s4 === peg$FAILED) {
@@ -2217,13 +2177,13 @@ function peg$parse(input, options) {
         s5 = peg$parseDESC();
         if (s5 !== peg$FAILED) {
           peg$savedPos = s4;
-          s5 = peg$f49(s1);
+          s5 = peg$f50(s1);
         }
         s4 = s5;
       }
       if (s4 !== peg$FAILED) {
         peg$savedPos = s2;
-        s2 = peg$f50(s1, s4);
+        s2 = peg$f51(s1, s4);
       } else {
         peg$currPos = s2;
         s2 = peg$FAILED;
@@ -2232,7 +2192,7 @@ function peg$parse(input, options) {
         s2 = null;
       }
       peg$savedPos = s0;
-      s0 = peg$f51(s1, s2);
+      s0 = peg$f52(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -2250,7 +2210,7 @@ function peg$parse(input, options) {
     if (s2 !== peg$FAILED) {
       s3 = peg$parse_();
       peg$savedPos = s0;
-      s0 = peg$f52(s2);
+      s0 = peg$f53(s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -2274,7 +2234,7 @@ function peg$parse(input, options) {
         s7 = peg$parseAnd();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f53(s1, s7);
+          s3 = peg$f54(s1, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -2293,7 +2253,7 @@ function peg$parse(input, options) {
           s7 = peg$parseAnd();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f53(s1, s7);
+            s3 = peg$f54(s1, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -2304,7 +2264,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f54(s1, s2);
+      s0 = peg$f55(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -2328,7 +2288,7 @@ function peg$parse(input, options) {
         s7 = peg$parseNot();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f55(s1, s7);
+          s3 = peg$f56(s1, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -2347,7 +2307,7 @@ function peg$parse(input, options) {
           s7 = peg$parseNot();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f55(s1, s7);
+            s3 = peg$f56(s1, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -2358,7 +2318,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f56(s1, s2);
+      s0 = peg$f57(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -2377,7 +2337,7 @@ function peg$parse(input, options) {
       s3 = peg$parseNot();
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f57(s3);
+        s0 = peg$f58(s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2404,7 +2364,7 @@ function peg$parse(input, options) {
       s4 = peg$parsePredicateTail();
       if (s4 !== peg$FAILED) {
         peg$savedPos = s2;
-        s2 = peg$f58(s1, s4);
+        s2 = peg$f59(s1, s4);
       } else {
         peg$currPos = s2;
         s2 = peg$FAILED;
@@ -2413,7 +2373,7 @@ function peg$parse(input, options) {
         s2 = null;
       }
       peg$savedPos = s0;
-      s0 = peg$f59(s1, s2);
+      s0 = peg$f60(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -2432,7 +2392,7 @@ function peg$parse(input, options) {
       s3 = peg$parseAdditive();
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f60(s1, s3);
+        s0 = peg$f61(s1, s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2462,7 +2422,7 @@ function peg$parse(input, options) {
         s4 = peg$parseNULL();
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f61(s3);
+          s0 = peg$f62(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2510,7 +2470,7 @@ function peg$parse(input, options) {
               }
               if (s8 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f62(s1, s6);
+                s0 = peg$f63(s1, s6);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -2554,7 +2514,7 @@ function peg$parse(input, options) {
                 s8 = peg$parseAdditive();
                 if (s8 !== peg$FAILED) {
                   peg$savedPos = s0;
-                  s0 = peg$f63(s1, s4, s8);
+                  s0 = peg$f64(s1, s4, s8);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -2592,7 +2552,7 @@ function peg$parse(input, options) {
               s4 = peg$parseAdditive();
               if (s4 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f64(s1, s4);
+                s0 = peg$f65(s1, s4);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -2614,104 +2574,104 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c15) {
-      s1 = peg$c15;
+    if (input.substr(peg$currPos, 2) === peg$c10) {
+      s1 = peg$c10;
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e20); }
+      if (peg$silentFails === 0) { peg$fail(peg$e15); }
     }
     if (s1 === peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 61) {
-        s1 = peg$c16;
+        s1 = peg$c11;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e21); }
+        if (peg$silentFails === 0) { peg$fail(peg$e16); }
       }
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f65();
+      s1 = peg$f66();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
-      if (input.substr(peg$currPos, 2) === peg$c17) {
-        s1 = peg$c17;
+      if (input.substr(peg$currPos, 2) === peg$c12) {
+        s1 = peg$c12;
         peg$currPos += 2;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e22); }
+        if (peg$silentFails === 0) { peg$fail(peg$e17); }
       }
       if (s1 === peg$FAILED) {
-        if (input.substr(peg$currPos, 2) === peg$c18) {
-          s1 = peg$c18;
+        if (input.substr(peg$currPos, 2) === peg$c13) {
+          s1 = peg$c13;
           peg$currPos += 2;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e23); }
+          if (peg$silentFails === 0) { peg$fail(peg$e18); }
         }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f66();
+        s1 = peg$f67();
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
         s0 = peg$currPos;
-        if (input.substr(peg$currPos, 2) === peg$c19) {
-          s1 = peg$c19;
+        if (input.substr(peg$currPos, 2) === peg$c14) {
+          s1 = peg$c14;
           peg$currPos += 2;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e24); }
+          if (peg$silentFails === 0) { peg$fail(peg$e19); }
         }
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f67();
+          s1 = peg$f68();
         }
         s0 = s1;
         if (s0 === peg$FAILED) {
           s0 = peg$currPos;
-          if (input.substr(peg$currPos, 2) === peg$c20) {
-            s1 = peg$c20;
+          if (input.substr(peg$currPos, 2) === peg$c15) {
+            s1 = peg$c15;
             peg$currPos += 2;
           } else {
             s1 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e25); }
+            if (peg$silentFails === 0) { peg$fail(peg$e20); }
           }
           if (s1 !== peg$FAILED) {
             peg$savedPos = s0;
-            s1 = peg$f68();
+            s1 = peg$f69();
           }
           s0 = s1;
           if (s0 === peg$FAILED) {
             s0 = peg$currPos;
             if (input.charCodeAt(peg$currPos) === 60) {
-              s1 = peg$c21;
+              s1 = peg$c16;
               peg$currPos++;
             } else {
               s1 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e26); }
+              if (peg$silentFails === 0) { peg$fail(peg$e21); }
             }
             if (s1 !== peg$FAILED) {
               peg$savedPos = s0;
-              s1 = peg$f69();
+              s1 = peg$f70();
             }
             s0 = s1;
             if (s0 === peg$FAILED) {
               s0 = peg$currPos;
               if (input.charCodeAt(peg$currPos) === 62) {
-                s1 = peg$c22;
+                s1 = peg$c17;
                 peg$currPos++;
               } else {
                 s1 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e27); }
+                if (peg$silentFails === 0) { peg$fail(peg$e22); }
               }
               if (s1 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s1 = peg$f70();
+                s1 = peg$f71();
               }
               s0 = s1;
             }
@@ -2722,7 +2682,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e19); }
+      if (peg$silentFails === 0) { peg$fail(peg$e14); }
     }
 
     return s0;
@@ -2739,30 +2699,30 @@ function peg$parse(input, options) {
       s4 = peg$parse_();
       s5 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 43) {
-        s6 = peg$c23;
+        s6 = peg$c18;
         peg$currPos++;
       } else {
         s6 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e28); }
+        if (peg$silentFails === 0) { peg$fail(peg$e23); }
       }
       if (s6 === peg$FAILED) {
         s6 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 45) {
-          s7 = peg$c24;
+          s7 = peg$c19;
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e29); }
+          if (peg$silentFails === 0) { peg$fail(peg$e24); }
         }
         if (s7 !== peg$FAILED) {
           s8 = peg$currPos;
           peg$silentFails++;
           if (input.charCodeAt(peg$currPos) === 62) {
-            s9 = peg$c22;
+            s9 = peg$c17;
             peg$currPos++;
           } else {
             s9 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e27); }
+            if (peg$silentFails === 0) { peg$fail(peg$e22); }
           }
           peg$silentFails--;
           if (s9 === peg$FAILED) {
@@ -2793,7 +2753,7 @@ function peg$parse(input, options) {
         s7 = peg$parseMultiplicative();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f71(s1, s5, s7);
+          s3 = peg$f72(s1, s5, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -2808,30 +2768,30 @@ function peg$parse(input, options) {
         s4 = peg$parse_();
         s5 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 43) {
-          s6 = peg$c23;
+          s6 = peg$c18;
           peg$currPos++;
         } else {
           s6 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e28); }
+          if (peg$silentFails === 0) { peg$fail(peg$e23); }
         }
         if (s6 === peg$FAILED) {
           s6 = peg$currPos;
           if (input.charCodeAt(peg$currPos) === 45) {
-            s7 = peg$c24;
+            s7 = peg$c19;
             peg$currPos++;
           } else {
             s7 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e29); }
+            if (peg$silentFails === 0) { peg$fail(peg$e24); }
           }
           if (s7 !== peg$FAILED) {
             s8 = peg$currPos;
             peg$silentFails++;
             if (input.charCodeAt(peg$currPos) === 62) {
-              s9 = peg$c22;
+              s9 = peg$c17;
               peg$currPos++;
             } else {
               s9 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e27); }
+              if (peg$silentFails === 0) { peg$fail(peg$e22); }
             }
             peg$silentFails--;
             if (s9 === peg$FAILED) {
@@ -2862,7 +2822,7 @@ function peg$parse(input, options) {
           s7 = peg$parseMultiplicative();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f71(s1, s5, s7);
+            s3 = peg$f72(s1, s5, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -2873,7 +2833,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f72(s1, s2);
+      s0 = peg$f73(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -2896,14 +2856,14 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s5 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e30); }
+        if (peg$silentFails === 0) { peg$fail(peg$e25); }
       }
       if (s5 !== peg$FAILED) {
         s6 = peg$parse_();
         s7 = peg$parseUnary();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f73(s1, s5, s7);
+          s3 = peg$f74(s1, s5, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -2921,14 +2881,14 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e30); }
+          if (peg$silentFails === 0) { peg$fail(peg$e25); }
         }
         if (s5 !== peg$FAILED) {
           s6 = peg$parse_();
           s7 = peg$parseUnary();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f73(s1, s5, s7);
+            s3 = peg$f74(s1, s5, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -2939,7 +2899,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f74(s1, s2);
+      s0 = peg$f75(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -2953,21 +2913,21 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 45) {
-      s1 = peg$c24;
+      s1 = peg$c19;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e29); }
+      if (peg$silentFails === 0) { peg$fail(peg$e24); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
       peg$silentFails++;
       if (input.charCodeAt(peg$currPos) === 62) {
-        s3 = peg$c22;
+        s3 = peg$c17;
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e27); }
+        if (peg$silentFails === 0) { peg$fail(peg$e22); }
       }
       peg$silentFails--;
       if (s3 === peg$FAILED) {
@@ -2981,7 +2941,7 @@ function peg$parse(input, options) {
         s4 = peg$parseUnary();
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f75(s4);
+          s0 = peg$f76(s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2997,18 +2957,18 @@ function peg$parse(input, options) {
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 43) {
-        s1 = peg$c23;
+        s1 = peg$c18;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e28); }
+        if (peg$silentFails === 0) { peg$fail(peg$e23); }
       }
       if (s1 !== peg$FAILED) {
         s2 = peg$parse_();
         s3 = peg$parseUnary();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f76(s3);
+          s0 = peg$f77(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3037,7 +2997,7 @@ function peg$parse(input, options) {
       s5 = peg$parseAccessor();
       if (s5 !== peg$FAILED) {
         peg$savedPos = s3;
-        s3 = peg$f77(s1, s5);
+        s3 = peg$f78(s1, s5);
       } else {
         peg$currPos = s3;
         s3 = peg$FAILED;
@@ -3049,14 +3009,14 @@ function peg$parse(input, options) {
         s5 = peg$parseAccessor();
         if (s5 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f77(s1, s5);
+          s3 = peg$f78(s1, s5);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f78(s1, s2);
+      s0 = peg$f79(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -3069,19 +3029,19 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c25) {
-      s1 = peg$c25;
+    if (input.substr(peg$currPos, 2) === peg$c20) {
+      s1 = peg$c20;
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e31); }
+      if (peg$silentFails === 0) { peg$fail(peg$e26); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse_();
       s3 = peg$parseName();
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f79(s3);
+        s0 = peg$f80(s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3104,7 +3064,7 @@ function peg$parse(input, options) {
         s3 = peg$parseName();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f80(s3);
+          s0 = peg$f81(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3116,11 +3076,11 @@ function peg$parse(input, options) {
       if (s0 === peg$FAILED) {
         s0 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 91) {
-          s1 = peg$c26;
+          s1 = peg$c21;
           peg$currPos++;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e32); }
+          if (peg$silentFails === 0) { peg$fail(peg$e27); }
         }
         if (s1 !== peg$FAILED) {
           s2 = peg$parse_();
@@ -3130,11 +3090,11 @@ function peg$parse(input, options) {
           }
           s4 = peg$parse_();
           if (input.charCodeAt(peg$currPos) === 58) {
-            s5 = peg$c27;
+            s5 = peg$c22;
             peg$currPos++;
           } else {
             s5 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e33); }
+            if (peg$silentFails === 0) { peg$fail(peg$e28); }
           }
           if (s5 !== peg$FAILED) {
             s6 = peg$parse_();
@@ -3144,15 +3104,15 @@ function peg$parse(input, options) {
             }
             s8 = peg$parse_();
             if (input.charCodeAt(peg$currPos) === 93) {
-              s9 = peg$c28;
+              s9 = peg$c23;
               peg$currPos++;
             } else {
               s9 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e34); }
+              if (peg$silentFails === 0) { peg$fail(peg$e29); }
             }
             if (s9 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f81(s3, s7);
+              s0 = peg$f82(s3, s7);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -3168,11 +3128,11 @@ function peg$parse(input, options) {
         if (s0 === peg$FAILED) {
           s0 = peg$currPos;
           if (input.charCodeAt(peg$currPos) === 91) {
-            s1 = peg$c26;
+            s1 = peg$c21;
             peg$currPos++;
           } else {
             s1 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e32); }
+            if (peg$silentFails === 0) { peg$fail(peg$e27); }
           }
           if (s1 !== peg$FAILED) {
             s2 = peg$parse_();
@@ -3180,15 +3140,15 @@ function peg$parse(input, options) {
             if (s3 !== peg$FAILED) {
               s4 = peg$parse_();
               if (input.charCodeAt(peg$currPos) === 93) {
-                s5 = peg$c28;
+                s5 = peg$c23;
                 peg$currPos++;
               } else {
                 s5 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e34); }
+                if (peg$silentFails === 0) { peg$fail(peg$e29); }
               }
               if (s5 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f82(s3);
+                s0 = peg$f83(s3);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -3204,11 +3164,11 @@ function peg$parse(input, options) {
           if (s0 === peg$FAILED) {
             s0 = peg$currPos;
             if (input.charCodeAt(peg$currPos) === 91) {
-              s1 = peg$c26;
+              s1 = peg$c21;
               peg$currPos++;
             } else {
               s1 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e32); }
+              if (peg$silentFails === 0) { peg$fail(peg$e27); }
             }
             if (s1 !== peg$FAILED) {
               s2 = peg$parse_();
@@ -3216,15 +3176,15 @@ function peg$parse(input, options) {
               if (s3 !== peg$FAILED) {
                 s4 = peg$parse_();
                 if (input.charCodeAt(peg$currPos) === 93) {
-                  s5 = peg$c28;
+                  s5 = peg$c23;
                   peg$currPos++;
                 } else {
                   s5 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e34); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e29); }
                 }
                 if (s5 !== peg$FAILED) {
                   peg$savedPos = s0;
-                  s0 = peg$f83(s3);
+                  s0 = peg$f84(s3);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -3270,7 +3230,7 @@ function peg$parse(input, options) {
         }
         if (s5 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f84(s3);
+          s0 = peg$f85(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3296,7 +3256,7 @@ function peg$parse(input, options) {
               s1 = peg$parseIdentifier();
               if (s1 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s1 = peg$f85(s1);
+                s1 = peg$f86(s1);
               }
               s0 = s1;
               if (s0 === peg$FAILED) {
@@ -3304,7 +3264,7 @@ function peg$parse(input, options) {
                 s1 = peg$parseBacktickIdentifier();
                 if (s1 !== peg$FAILED) {
                   peg$savedPos = s0;
-                  s1 = peg$f86(s1);
+                  s1 = peg$f87(s1);
                 }
                 s0 = s1;
                 if (s0 === peg$FAILED) {
@@ -3326,7 +3286,7 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     peg$savedPos = peg$currPos;
-    s1 = peg$f87();
+    s1 = peg$f88();
     if (s1) {
       s1 = undefined;
     } else {
@@ -3334,13 +3294,13 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f88();
+      s1 = peg$f89();
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e35); }
+      if (peg$silentFails === 0) { peg$fail(peg$e30); }
     }
 
     return s0;
@@ -3353,7 +3313,7 @@ function peg$parse(input, options) {
     s1 = peg$parseNumber();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f89(s1);
+      s1 = peg$f90(s1);
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -3361,7 +3321,7 @@ function peg$parse(input, options) {
       s1 = peg$parseSingleQuoted();
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f90(s1);
+        s1 = peg$f91(s1);
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
@@ -3369,7 +3329,7 @@ function peg$parse(input, options) {
         s1 = peg$parseDoubleQuoted();
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f91(s1);
+          s1 = peg$f92(s1);
         }
         s0 = s1;
         if (s0 === peg$FAILED) {
@@ -3377,7 +3337,7 @@ function peg$parse(input, options) {
           s1 = peg$parseTRUE();
           if (s1 !== peg$FAILED) {
             peg$savedPos = s0;
-            s1 = peg$f92();
+            s1 = peg$f93();
           }
           s0 = s1;
           if (s0 === peg$FAILED) {
@@ -3385,7 +3345,7 @@ function peg$parse(input, options) {
             s1 = peg$parseFALSE();
             if (s1 !== peg$FAILED) {
               peg$savedPos = s0;
-              s1 = peg$f93();
+              s1 = peg$f94();
             }
             s0 = s1;
             if (s0 === peg$FAILED) {
@@ -3393,7 +3353,7 @@ function peg$parse(input, options) {
               s1 = peg$parseNULL();
               if (s1 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s1 = peg$f94();
+                s1 = peg$f95();
               }
               s0 = s1;
             }
@@ -3417,7 +3377,7 @@ function peg$parse(input, options) {
       if (s4 !== peg$FAILED) {
         s5 = peg$parse_();
         peg$savedPos = s3;
-        s3 = peg$f95(s4);
+        s3 = peg$f96(s4);
       } else {
         peg$currPos = s3;
         s3 = peg$FAILED;
@@ -3431,7 +3391,7 @@ function peg$parse(input, options) {
       if (s6 !== peg$FAILED) {
         s7 = peg$parse_();
         peg$savedPos = s5;
-        s5 = peg$f96(s3, s6);
+        s5 = peg$f97(s3, s6);
       } else {
         peg$currPos = s5;
         s5 = peg$FAILED;
@@ -3444,7 +3404,7 @@ function peg$parse(input, options) {
           if (s6 !== peg$FAILED) {
             s7 = peg$parse_();
             peg$savedPos = s5;
-            s5 = peg$f96(s3, s6);
+            s5 = peg$f97(s3, s6);
           } else {
             peg$currPos = s5;
             s5 = peg$FAILED;
@@ -3462,7 +3422,7 @@ function peg$parse(input, options) {
           if (s8 !== peg$FAILED) {
             s9 = peg$parse_();
             peg$savedPos = s5;
-            s5 = peg$f97(s3, s4, s8);
+            s5 = peg$f98(s3, s4, s8);
           } else {
             peg$currPos = s5;
             s5 = peg$FAILED;
@@ -3477,7 +3437,7 @@ function peg$parse(input, options) {
         s6 = peg$parseEND();
         if (s6 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f98(s3, s4, s5);
+          s0 = peg$f99(s3, s4, s5);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3510,7 +3470,7 @@ function peg$parse(input, options) {
           s7 = peg$parseOr();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f99(s3, s7);
+            s0 = peg$f100(s3, s7);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3537,19 +3497,19 @@ function peg$parse(input, options) {
     s0 = peg$currPos;
     s1 = peg$currPos;
     s2 = input.substr(peg$currPos, 4);
-    if (s2.toLowerCase() === peg$c29) {
+    if (s2.toLowerCase() === peg$c24) {
       peg$currPos += (4);
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e36); }
+      if (peg$silentFails === 0) { peg$fail(peg$e31); }
     }
     if (s2 === peg$FAILED) {
       s2 = input.substr(peg$currPos, 4);
-      if (s2.toLowerCase() === peg$c30) {
+      if (s2.toLowerCase() === peg$c25) {
         peg$currPos += (4);
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e37); }
+        if (peg$silentFails === 0) { peg$fail(peg$e32); }
       }
     }
     if (s2 !== peg$FAILED) {
@@ -3589,7 +3549,7 @@ function peg$parse(input, options) {
           }
           if (s7 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f100(s1, s5);
+            s0 = peg$f101(s1, s5);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3662,7 +3622,7 @@ function peg$parse(input, options) {
                     if (s19 !== peg$FAILED) {
                       s20 = peg$parse_();
                       peg$savedPos = s14;
-                      s14 = peg$f101(s1, s5, s19);
+                      s14 = peg$f102(s1, s5, s19);
                     } else {
                       peg$currPos = s14;
                       s14 = peg$FAILED;
@@ -3686,7 +3646,7 @@ function peg$parse(input, options) {
                   if (s18 !== peg$FAILED) {
                     s19 = peg$parse_();
                     peg$savedPos = s15;
-                    s15 = peg$f102(s1, s5, s14, s18);
+                    s15 = peg$f103(s1, s5, s14, s18);
                   } else {
                     peg$currPos = s15;
                     s15 = peg$FAILED;
@@ -3707,7 +3667,7 @@ function peg$parse(input, options) {
                 }
                 if (s16 !== peg$FAILED) {
                   peg$savedPos = s8;
-                  s8 = peg$f103(s1, s5, s14, s15);
+                  s8 = peg$f104(s1, s5, s14, s15);
                 } else {
                   peg$currPos = s8;
                   s8 = peg$FAILED;
@@ -3724,7 +3684,7 @@ function peg$parse(input, options) {
               s8 = null;
             }
             peg$savedPos = s0;
-            s0 = peg$f104(s1, s5, s8);
+            s0 = peg$f105(s1, s5, s8);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3766,7 +3726,7 @@ function peg$parse(input, options) {
         s7 = peg$parseCallArg();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f105(s1, s7);
+          s3 = peg$f106(s1, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -3791,7 +3751,7 @@ function peg$parse(input, options) {
           s7 = peg$parseCallArg();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f105(s1, s7);
+            s3 = peg$f106(s1, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -3802,7 +3762,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f106(s1, s2);
+      s0 = peg$f107(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -3811,7 +3771,7 @@ function peg$parse(input, options) {
       s0 = peg$currPos;
       s1 = '';
       peg$savedPos = s0;
-      s1 = peg$f107();
+      s1 = peg$f108();
       s0 = s1;
     }
 
@@ -3831,7 +3791,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f108();
+      s1 = peg$f109();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -3862,7 +3822,7 @@ function peg$parse(input, options) {
         s7 = peg$parseOr();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f109(s1, s7);
+          s3 = peg$f110(s1, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -3887,7 +3847,7 @@ function peg$parse(input, options) {
           s7 = peg$parseOr();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f109(s1, s7);
+            s3 = peg$f110(s1, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -3898,7 +3858,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f110(s1, s2);
+      s0 = peg$f111(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -3918,7 +3878,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e38); }
+      if (peg$silentFails === 0) { peg$fail(peg$e33); }
     }
 
     return s0;
@@ -3952,7 +3912,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f111(s1);
+      s2 = peg$f112(s1);
       if (s2) {
         s2 = peg$FAILED;
       } else {
@@ -3960,7 +3920,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f112(s1);
+        s0 = peg$f113(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3972,7 +3932,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e38); }
+      if (peg$silentFails === 0) { peg$fail(peg$e33); }
     }
 
     return s0;
@@ -3986,7 +3946,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e39); }
+      if (peg$silentFails === 0) { peg$fail(peg$e34); }
     }
 
     return s0;
@@ -4000,7 +3960,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e40); }
+      if (peg$silentFails === 0) { peg$fail(peg$e35); }
     }
 
     return s0;
@@ -4070,7 +4030,7 @@ function peg$parse(input, options) {
           s3 = null;
         }
         peg$savedPos = s0;
-        s0 = peg$f113(s2, s3);
+        s0 = peg$f114(s2, s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -4079,7 +4039,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e41); }
+      if (peg$silentFails === 0) { peg$fail(peg$e36); }
     }
 
     return s0;
@@ -4091,11 +4051,11 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 96) {
-      s1 = peg$c31;
+      s1 = peg$c26;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e42); }
+      if (peg$silentFails === 0) { peg$fail(peg$e37); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4105,7 +4065,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e43); }
+        if (peg$silentFails === 0) { peg$fail(peg$e38); }
       }
       while (s4 !== peg$FAILED) {
         s3.push(s4);
@@ -4114,22 +4074,22 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e43); }
+          if (peg$silentFails === 0) { peg$fail(peg$e38); }
         }
       }
       s2 = input.substring(s2, peg$currPos);
       if (input.charCodeAt(peg$currPos) === 96) {
-        s3 = peg$c31;
+        s3 = peg$c26;
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e42); }
+        if (peg$silentFails === 0) { peg$fail(peg$e37); }
       }
       if (s3 === peg$FAILED) {
         s3 = null;
       }
       peg$savedPos = s0;
-      s0 = peg$f114(s2, s3);
+      s0 = peg$f115(s2, s3);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -4137,7 +4097,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e41); }
+      if (peg$silentFails === 0) { peg$fail(peg$e36); }
     }
 
     return s0;
@@ -4205,7 +4165,7 @@ function peg$parse(input, options) {
         s3 = null;
       }
       peg$savedPos = s0;
-      s0 = peg$f115(s2, s3);
+      s0 = peg$f116(s2, s3);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -4213,7 +4173,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e44); }
+      if (peg$silentFails === 0) { peg$fail(peg$e39); }
     }
 
     return s0;
@@ -4239,7 +4199,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e45); }
+        if (peg$silentFails === 0) { peg$fail(peg$e40); }
       }
       if (s4 === peg$FAILED) {
         if (input.substr(peg$currPos, 2) === peg$c7) {
@@ -4252,11 +4212,11 @@ function peg$parse(input, options) {
         if (s4 === peg$FAILED) {
           s4 = peg$currPos;
           if (input.charCodeAt(peg$currPos) === 92) {
-            s5 = peg$c32;
+            s5 = peg$c27;
             peg$currPos++;
           } else {
             s5 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e46); }
+            if (peg$silentFails === 0) { peg$fail(peg$e41); }
           }
           if (s5 !== peg$FAILED) {
             if (input.length > peg$currPos) {
@@ -4264,7 +4224,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s6 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e47); }
+              if (peg$silentFails === 0) { peg$fail(peg$e42); }
             }
             if (s6 !== peg$FAILED) {
               s5 = [s5, s6];
@@ -4286,7 +4246,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e45); }
+          if (peg$silentFails === 0) { peg$fail(peg$e40); }
         }
         if (s4 === peg$FAILED) {
           if (input.substr(peg$currPos, 2) === peg$c7) {
@@ -4299,11 +4259,11 @@ function peg$parse(input, options) {
           if (s4 === peg$FAILED) {
             s4 = peg$currPos;
             if (input.charCodeAt(peg$currPos) === 92) {
-              s5 = peg$c32;
+              s5 = peg$c27;
               peg$currPos++;
             } else {
               s5 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e46); }
+              if (peg$silentFails === 0) { peg$fail(peg$e41); }
             }
             if (s5 !== peg$FAILED) {
               if (input.length > peg$currPos) {
@@ -4311,7 +4271,7 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s6 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e47); }
+                if (peg$silentFails === 0) { peg$fail(peg$e42); }
               }
               if (s6 !== peg$FAILED) {
                 s5 = [s5, s6];
@@ -4339,7 +4299,7 @@ function peg$parse(input, options) {
         s3 = null;
       }
       peg$savedPos = s0;
-      s0 = peg$f116(s2, s3);
+      s0 = peg$f117(s2, s3);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -4347,7 +4307,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e44); }
+      if (peg$silentFails === 0) { peg$fail(peg$e39); }
     }
 
     return s0;
@@ -4366,7 +4326,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s4 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e49); }
+      if (peg$silentFails === 0) { peg$fail(peg$e44); }
     }
     if (s4 !== peg$FAILED) {
       while (s4 !== peg$FAILED) {
@@ -4376,7 +4336,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e49); }
+          if (peg$silentFails === 0) { peg$fail(peg$e44); }
         }
       }
     } else {
@@ -4398,7 +4358,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e49); }
+          if (peg$silentFails === 0) { peg$fail(peg$e44); }
         }
         if (s7 !== peg$FAILED) {
           while (s7 !== peg$FAILED) {
@@ -4408,7 +4368,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s7 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e49); }
+              if (peg$silentFails === 0) { peg$fail(peg$e44); }
             }
           }
         } else {
@@ -4434,7 +4394,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s6 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e50); }
+        if (peg$silentFails === 0) { peg$fail(peg$e45); }
       }
       if (s6 !== peg$FAILED) {
         s7 = input.charAt(peg$currPos);
@@ -4442,7 +4402,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e51); }
+          if (peg$silentFails === 0) { peg$fail(peg$e46); }
         }
         if (s7 === peg$FAILED) {
           s7 = null;
@@ -4453,7 +4413,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s9 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e49); }
+          if (peg$silentFails === 0) { peg$fail(peg$e44); }
         }
         if (s9 !== peg$FAILED) {
           while (s9 !== peg$FAILED) {
@@ -4463,7 +4423,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s9 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e49); }
+              if (peg$silentFails === 0) { peg$fail(peg$e44); }
             }
           }
         } else {
@@ -4505,7 +4465,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e49); }
+          if (peg$silentFails === 0) { peg$fail(peg$e44); }
         }
         if (s5 !== peg$FAILED) {
           while (s5 !== peg$FAILED) {
@@ -4515,7 +4475,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s5 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e49); }
+              if (peg$silentFails === 0) { peg$fail(peg$e44); }
             }
           }
         } else {
@@ -4528,7 +4488,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s6 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e50); }
+            if (peg$silentFails === 0) { peg$fail(peg$e45); }
           }
           if (s6 !== peg$FAILED) {
             s7 = input.charAt(peg$currPos);
@@ -4536,7 +4496,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s7 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e51); }
+              if (peg$silentFails === 0) { peg$fail(peg$e46); }
             }
             if (s7 === peg$FAILED) {
               s7 = null;
@@ -4547,7 +4507,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s9 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e49); }
+              if (peg$silentFails === 0) { peg$fail(peg$e44); }
             }
             if (s9 !== peg$FAILED) {
               while (s9 !== peg$FAILED) {
@@ -4557,7 +4517,7 @@ function peg$parse(input, options) {
                   peg$currPos++;
                 } else {
                   s9 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e49); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e44); }
                 }
               }
             } else {
@@ -4606,7 +4566,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f117(s1);
+        s0 = peg$f118(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -4618,7 +4578,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e48); }
+      if (peg$silentFails === 0) { peg$fail(peg$e43); }
     }
 
     return s0;
@@ -4631,11 +4591,11 @@ function peg$parse(input, options) {
     s0 = peg$currPos;
     s1 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 45) {
-      s2 = peg$c24;
+      s2 = peg$c19;
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e29); }
+      if (peg$silentFails === 0) { peg$fail(peg$e24); }
     }
     if (s2 !== peg$FAILED) {
       s3 = peg$parse_();
@@ -4651,7 +4611,7 @@ function peg$parse(input, options) {
     s2 = peg$parseNumber();
     if (s2 !== peg$FAILED) {
       peg$savedPos = s0;
-      s0 = peg$f118(s1, s2);
+      s0 = peg$f119(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -4659,7 +4619,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e48); }
+      if (peg$silentFails === 0) { peg$fail(peg$e43); }
     }
 
     return s0;
@@ -4673,11 +4633,11 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 45) {
-      s3 = peg$c24;
+      s3 = peg$c19;
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e29); }
+      if (peg$silentFails === 0) { peg$fail(peg$e24); }
     }
     if (s3 === peg$FAILED) {
       s3 = null;
@@ -4688,7 +4648,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s5 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e49); }
+      if (peg$silentFails === 0) { peg$fail(peg$e44); }
     }
     if (s5 !== peg$FAILED) {
       while (s5 !== peg$FAILED) {
@@ -4698,7 +4658,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e49); }
+          if (peg$silentFails === 0) { peg$fail(peg$e44); }
         }
       }
     } else {
@@ -4709,70 +4669,6 @@ function peg$parse(input, options) {
       s2 = s3;
     } else {
       peg$currPos = s2;
-      s2 = peg$FAILED;
-    }
-    if (s2 !== peg$FAILED) {
-      s1 = input.substring(s1, peg$currPos);
-    } else {
-      s1 = s2;
-    }
-    if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseIdentStart();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        peg$savedPos = s0;
-        s0 = peg$f119(s1);
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e52); }
-    }
-
-    return s0;
-  }
-
-  function peg$parseUnsignedInteger() {
-    let s0, s1, s2, s3;
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    s1 = peg$currPos;
-    s2 = [];
-    s3 = input.charAt(peg$currPos);
-    if (peg$r7.test(s3)) {
-      peg$currPos++;
-    } else {
-      s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e49); }
-    }
-    if (s3 !== peg$FAILED) {
-      while (s3 !== peg$FAILED) {
-        s2.push(s3);
-        s3 = input.charAt(peg$currPos);
-        if (peg$r7.test(s3)) {
-          peg$currPos++;
-        } else {
-          s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e49); }
-        }
-      }
-    } else {
       s2 = peg$FAILED;
     }
     if (s2 !== peg$FAILED) {
@@ -4805,13 +4701,262 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e52); }
+      if (peg$silentFails === 0) { peg$fail(peg$e47); }
+    }
+
+    return s0;
+  }
+
+  function peg$parseUnsignedInteger() {
+    let s0, s1, s2, s3;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    s1 = peg$currPos;
+    s2 = [];
+    s3 = input.charAt(peg$currPos);
+    if (peg$r7.test(s3)) {
+      peg$currPos++;
+    } else {
+      s3 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e44); }
+    }
+    if (s3 !== peg$FAILED) {
+      while (s3 !== peg$FAILED) {
+        s2.push(s3);
+        s3 = input.charAt(peg$currPos);
+        if (peg$r7.test(s3)) {
+          peg$currPos++;
+        } else {
+          s3 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e44); }
+        }
+      }
+    } else {
+      s2 = peg$FAILED;
+    }
+    if (s2 !== peg$FAILED) {
+      s1 = input.substring(s1, peg$currPos);
+    } else {
+      s1 = s2;
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseIdentStart();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        peg$savedPos = s0;
+        s0 = peg$f121(s1);
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e47); }
     }
 
     return s0;
   }
 
   function peg$parseSELECT() {
+    let s0, s1, s2, s3;
+
+    s0 = peg$currPos;
+    s1 = input.substr(peg$currPos, 6);
+    if (s1.toLowerCase() === peg$c28) {
+      peg$currPos += (6);
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e48); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseIdentPart();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseFROM() {
+    let s0, s1, s2, s3;
+
+    s0 = peg$currPos;
+    s1 = input.substr(peg$currPos, 4);
+    if (s1.toLowerCase() === peg$c29) {
+      peg$currPos += (4);
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e49); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseIdentPart();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseWHERE() {
+    let s0, s1, s2, s3;
+
+    s0 = peg$currPos;
+    s1 = input.substr(peg$currPos, 5);
+    if (s1.toLowerCase() === peg$c30) {
+      peg$currPos += (5);
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e50); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseIdentPart();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseGROUP() {
+    let s0, s1, s2, s3;
+
+    s0 = peg$currPos;
+    s1 = input.substr(peg$currPos, 5);
+    if (s1.toLowerCase() === peg$c31) {
+      peg$currPos += (5);
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e51); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseIdentPart();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseBY() {
+    let s0, s1, s2, s3;
+
+    s0 = peg$currPos;
+    s1 = input.substr(peg$currPos, 2);
+    if (s1.toLowerCase() === peg$c32) {
+      peg$currPos += (2);
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e52); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseIdentPart();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseHAVING() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
@@ -4848,13 +4993,13 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseFROM() {
+  function peg$parseORDER() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 4);
+    s1 = input.substr(peg$currPos, 5);
     if (s1.toLowerCase() === peg$c34) {
-      peg$currPos += (4);
+      peg$currPos += (5);
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e54); }
@@ -4885,7 +5030,7 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseWHERE() {
+  function peg$parseLIMIT() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
@@ -4922,13 +5067,13 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseGROUP() {
+  function peg$parseAS() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 5);
+    s1 = input.substr(peg$currPos, 2);
     if (s1.toLowerCase() === peg$c36) {
-      peg$currPos += (5);
+      peg$currPos += (2);
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e56); }
@@ -4959,13 +5104,13 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseBY() {
+  function peg$parseJOIN() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 2);
+    s1 = input.substr(peg$currPos, 4);
     if (s1.toLowerCase() === peg$c37) {
-      peg$currPos += (2);
+      peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e57); }
@@ -4996,13 +5141,13 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseHAVING() {
+  function peg$parseLEFT() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 6);
+    s1 = input.substr(peg$currPos, 4);
     if (s1.toLowerCase() === peg$c38) {
-      peg$currPos += (6);
+      peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e58); }
@@ -5033,7 +5178,7 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseORDER() {
+  function peg$parseINNER() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
@@ -5070,7 +5215,7 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseLIMIT() {
+  function peg$parseOUTER() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
@@ -5107,7 +5252,7 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseAS() {
+  function peg$parseON() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
@@ -5144,13 +5289,13 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseJOIN() {
+  function peg$parseAND() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 4);
+    s1 = input.substr(peg$currPos, 3);
     if (s1.toLowerCase() === peg$c42) {
-      peg$currPos += (4);
+      peg$currPos += (3);
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e62); }
@@ -5181,13 +5326,13 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseLEFT() {
+  function peg$parseOR() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 4);
+    s1 = input.substr(peg$currPos, 2);
     if (s1.toLowerCase() === peg$c43) {
-      peg$currPos += (4);
+      peg$currPos += (2);
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e63); }
@@ -5218,13 +5363,13 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseINNER() {
+  function peg$parseNOT() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 5);
+    s1 = input.substr(peg$currPos, 3);
     if (s1.toLowerCase() === peg$c44) {
-      peg$currPos += (5);
+      peg$currPos += (3);
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e64); }
@@ -5255,13 +5400,13 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseOUTER() {
+  function peg$parseIN() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 5);
+    s1 = input.substr(peg$currPos, 2);
     if (s1.toLowerCase() === peg$c45) {
-      peg$currPos += (5);
+      peg$currPos += (2);
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e65); }
@@ -5292,13 +5437,13 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseON() {
+  function peg$parseBETWEEN() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 2);
+    s1 = input.substr(peg$currPos, 7);
     if (s1.toLowerCase() === peg$c46) {
-      peg$currPos += (2);
+      peg$currPos += (7);
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e66); }
@@ -5329,13 +5474,13 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseAND() {
+  function peg$parseLIKE() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 3);
+    s1 = input.substr(peg$currPos, 4);
     if (s1.toLowerCase() === peg$c47) {
-      peg$currPos += (3);
+      peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e67); }
@@ -5366,7 +5511,7 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseOR() {
+  function peg$parseIS() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
@@ -5403,13 +5548,13 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseNOT() {
+  function peg$parseNULL() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 3);
+    s1 = input.substr(peg$currPos, 4);
     if (s1.toLowerCase() === peg$c49) {
-      peg$currPos += (3);
+      peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e69); }
@@ -5440,13 +5585,13 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseIN() {
+  function peg$parseTRUE() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 2);
+    s1 = input.substr(peg$currPos, 4);
     if (s1.toLowerCase() === peg$c50) {
-      peg$currPos += (2);
+      peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e70); }
@@ -5477,13 +5622,13 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseBETWEEN() {
+  function peg$parseFALSE() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 7);
+    s1 = input.substr(peg$currPos, 5);
     if (s1.toLowerCase() === peg$c51) {
-      peg$currPos += (7);
+      peg$currPos += (5);
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e71); }
@@ -5514,7 +5659,7 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseLIKE() {
+  function peg$parseCASE() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
@@ -5551,13 +5696,13 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseIS() {
+  function peg$parseWHEN() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 2);
+    s1 = input.substr(peg$currPos, 4);
     if (s1.toLowerCase() === peg$c53) {
-      peg$currPos += (2);
+      peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e73); }
@@ -5588,7 +5733,7 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseNULL() {
+  function peg$parseTHEN() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
@@ -5625,7 +5770,7 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseTRUE() {
+  function peg$parseELSE() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
@@ -5662,13 +5807,13 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseFALSE() {
+  function peg$parseEND() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 5);
+    s1 = input.substr(peg$currPos, 3);
     if (s1.toLowerCase() === peg$c56) {
-      peg$currPos += (5);
+      peg$currPos += (3);
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e76); }
@@ -5699,13 +5844,13 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseCASE() {
+  function peg$parseFILTER() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 4);
+    s1 = input.substr(peg$currPos, 6);
     if (s1.toLowerCase() === peg$c57) {
-      peg$currPos += (4);
+      peg$currPos += (6);
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e77); }
@@ -5736,7 +5881,7 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseWHEN() {
+  function peg$parseOVER() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
@@ -5773,13 +5918,13 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseTHEN() {
+  function peg$parsePARTITION() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 4);
+    s1 = input.substr(peg$currPos, 9);
     if (s1.toLowerCase() === peg$c59) {
-      peg$currPos += (4);
+      peg$currPos += (9);
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e79); }
@@ -5810,13 +5955,13 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseELSE() {
+  function peg$parseASC() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 4);
+    s1 = input.substr(peg$currPos, 3);
     if (s1.toLowerCase() === peg$c60) {
-      peg$currPos += (4);
+      peg$currPos += (3);
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e80); }
@@ -5847,13 +5992,13 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseEND() {
+  function peg$parseDESC() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 3);
+    s1 = input.substr(peg$currPos, 4);
     if (s1.toLowerCase() === peg$c61) {
-      peg$currPos += (3);
+      peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e81); }
@@ -5884,7 +6029,7 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseFILTER() {
+  function peg$parseEXCEPT() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
@@ -5921,201 +6066,16 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseOVER() {
-    let s0, s1, s2, s3;
-
-    s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c63) {
-      peg$currPos += (4);
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e83); }
-    }
-    if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseIdentPart();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        s1 = [s1, s2];
-        s0 = s1;
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-
-    return s0;
-  }
-
-  function peg$parsePARTITION() {
-    let s0, s1, s2, s3;
-
-    s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 9);
-    if (s1.toLowerCase() === peg$c64) {
-      peg$currPos += (9);
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e84); }
-    }
-    if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseIdentPart();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        s1 = [s1, s2];
-        s0 = s1;
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-
-    return s0;
-  }
-
-  function peg$parseASC() {
-    let s0, s1, s2, s3;
-
-    s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 3);
-    if (s1.toLowerCase() === peg$c65) {
-      peg$currPos += (3);
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e85); }
-    }
-    if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseIdentPart();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        s1 = [s1, s2];
-        s0 = s1;
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-
-    return s0;
-  }
-
-  function peg$parseDESC() {
-    let s0, s1, s2, s3;
-
-    s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c66) {
-      peg$currPos += (4);
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e86); }
-    }
-    if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseIdentPart();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        s1 = [s1, s2];
-        s0 = s1;
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-
-    return s0;
-  }
-
-  function peg$parseEXCEPT() {
-    let s0, s1, s2, s3;
-
-    s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 6);
-    if (s1.toLowerCase() === peg$c67) {
-      peg$currPos += (6);
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e87); }
-    }
-    if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseIdentPart();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        s1 = [s1, s2];
-        s0 = s1;
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-
-    return s0;
-  }
-
   function peg$parseREPLACE() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 7);
-    if (s1.toLowerCase() === peg$c68) {
+    if (s1.toLowerCase() === peg$c63) {
       peg$currPos += (7);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e88); }
+      if (peg$silentFails === 0) { peg$fail(peg$e83); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -6187,7 +6147,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e89); }
+      if (peg$silentFails === 0) { peg$fail(peg$e84); }
     }
 
     return s0;
@@ -6201,7 +6161,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e90); }
+      if (peg$silentFails === 0) { peg$fail(peg$e85); }
     }
 
     return s0;
@@ -6211,12 +6171,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c69) {
-      s1 = peg$c69;
+    if (input.substr(peg$currPos, 2) === peg$c64) {
+      s1 = peg$c64;
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e91); }
+      if (peg$silentFails === 0) { peg$fail(peg$e86); }
     }
     if (s1 !== peg$FAILED) {
       s2 = [];
@@ -6225,7 +6185,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e92); }
+        if (peg$silentFails === 0) { peg$fail(peg$e87); }
       }
       while (s3 !== peg$FAILED) {
         s2.push(s3);
@@ -6234,7 +6194,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e92); }
+          if (peg$silentFails === 0) { peg$fail(peg$e87); }
         }
       }
       s1 = [s1, s2];
@@ -6245,24 +6205,24 @@ function peg$parse(input, options) {
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
-      if (input.substr(peg$currPos, 2) === peg$c70) {
-        s1 = peg$c70;
+      if (input.substr(peg$currPos, 2) === peg$c65) {
+        s1 = peg$c65;
         peg$currPos += 2;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e93); }
+        if (peg$silentFails === 0) { peg$fail(peg$e88); }
       }
       if (s1 !== peg$FAILED) {
         s2 = [];
         s3 = peg$currPos;
         s4 = peg$currPos;
         peg$silentFails++;
-        if (input.substr(peg$currPos, 2) === peg$c71) {
-          s5 = peg$c71;
+        if (input.substr(peg$currPos, 2) === peg$c66) {
+          s5 = peg$c66;
           peg$currPos += 2;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e94); }
+          if (peg$silentFails === 0) { peg$fail(peg$e89); }
         }
         peg$silentFails--;
         if (s5 === peg$FAILED) {
@@ -6277,7 +6237,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s5 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e47); }
+            if (peg$silentFails === 0) { peg$fail(peg$e42); }
           }
           if (s5 !== peg$FAILED) {
             s4 = [s4, s5];
@@ -6295,12 +6255,12 @@ function peg$parse(input, options) {
           s3 = peg$currPos;
           s4 = peg$currPos;
           peg$silentFails++;
-          if (input.substr(peg$currPos, 2) === peg$c71) {
-            s5 = peg$c71;
+          if (input.substr(peg$currPos, 2) === peg$c66) {
+            s5 = peg$c66;
             peg$currPos += 2;
           } else {
             s5 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e94); }
+            if (peg$silentFails === 0) { peg$fail(peg$e89); }
           }
           peg$silentFails--;
           if (s5 === peg$FAILED) {
@@ -6315,7 +6275,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s5 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e47); }
+              if (peg$silentFails === 0) { peg$fail(peg$e42); }
             }
             if (s5 !== peg$FAILED) {
               s4 = [s4, s5];
@@ -6329,18 +6289,18 @@ function peg$parse(input, options) {
             s3 = peg$FAILED;
           }
         }
-        if (input.substr(peg$currPos, 2) === peg$c71) {
-          s3 = peg$c71;
+        if (input.substr(peg$currPos, 2) === peg$c66) {
+          s3 = peg$c66;
           peg$currPos += 2;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e94); }
+          if (peg$silentFails === 0) { peg$fail(peg$e89); }
         }
         if (s3 === peg$FAILED) {
           s3 = null;
         }
         peg$savedPos = s0;
-        s0 = peg$f121(s3);
+        s0 = peg$f122(s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
