@@ -1,6 +1,6 @@
 import type {ChalkInstance} from 'chalk'
 import {LATENCY_DISTRIBUTIONS, type LatencyDistribution} from '../bench/observation.js'
-import {formatVerdicts} from '../bench/thresholds.js'
+import {formatVerdicts, type ThresholdVerdict} from '../bench/thresholds.js'
 import {formatDuration} from '../config/units.js'
 import {redactUrl} from '../net/mqtt-endpoint.js'
 import {headlineDistribution, lossFraction, measuredWindowMs, type BenchResult, type LatencySummaryMs} from './bench-result.js'
@@ -63,7 +63,7 @@ export function formatBenchSummary(result: BenchResult, options: BenchSummaryOpt
   const c = paint(options.color)
   const lines: string[] = [...header(result, c)]
 
-  lines.push(...thresholdLines(result, c, options.color))
+  lines.push(...thresholdLines(result.thresholds, c, options.color))
   for (const v of benchVerdicts(result)) lines.push(`${INDENT}${mark(v.level, c)} ${v.text}`)
 
   lines.push('')
@@ -107,9 +107,11 @@ function header(result: BenchResult, c: ChalkInstance): string[] {
 
 // ---- verdicts -----------------------------------------------------------------------------------------------------
 
-/** The headline line and one line per threshold (k6's `✓ p(99)<20ms  observed 12.4ms`), or a dim note. */
-function thresholdLines(result: BenchResult, c: ChalkInstance, color: boolean): string[] {
-  const verdicts = result.thresholds
+/**
+ * The headline line and one line per threshold (k6's `✓ p(99)<20ms  observed 12.4ms`), or a dim note; the sim
+ * summary shows its thresholds the same way.
+ */
+export function thresholdLines(verdicts: ReadonlyArray<Omit<ThresholdVerdict, 'observed'> & {observed: number | null}>, c: ChalkInstance, color: boolean): string[] {
   if (verdicts.length === 0) return [`${INDENT}${c.dim('no thresholds set')}`]
   const headline = thresholdHeadline(verdicts)
   const failed = verdicts.filter((v) => !v.ok)

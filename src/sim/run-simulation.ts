@@ -4,6 +4,7 @@ import type {ResolvedBroker} from '../net/index.js'
 import {expandDevices, type Scenario} from './scenario/index.js'
 import {runFleet} from './fleet/engine.js'
 import type {ModbusCounters, ModbusListenerInfo} from './modbus/simulator.js'
+import type {Threshold} from '../bench/thresholds.js'
 import {emptyCounters, type AnomalyLabel, type LatencyFigures, type SimSnapshot, type SimSummary} from './types.js'
 
 /**
@@ -28,6 +29,8 @@ export interface SimulationRequest {
   fleets?: string[]
   sourceIps?: string
   labelsFile?: string
+  /** `--threshold`s, judged on the MQTT fleet at the end of the run. */
+  thresholds?: readonly Threshold[]
   signal?: AbortSignal
   onSnapshot?: (snapshot: SimSnapshot) => void
   onLog?: (message: string, level: 'info' | 'warn' | 'error') => void
@@ -50,6 +53,9 @@ export async function runSimulation(req: SimulationRequest): Promise<SimulationS
   const devices = scenario.fleets.length === 0 ? [] : expandDevices(scenario, {fleets: req.fleets})
   const modbusOnly = devices.length === 0 && scenario.modbus.length > 0
   if (devices.length === 0 && !modbusOnly) throw new UsageError(`no devices: --fleet ${req.fleets?.join(',')} names no fleet of the scenario`)
+  if (modbusOnly && req.thresholds && req.thresholds.length > 0) {
+    throw new UsageError('--threshold judges the MQTT fleet, and this run has only Modbus groups', ['drop --threshold, or add an MQTT fleet to the scenario'])
+  }
   const sourceSpec = req.sourceIps ?? scenario.broker.sourceIps
   let sourceAddresses: string[] = []
   try {
@@ -101,6 +107,7 @@ function runMqttFleet(scenario: Scenario, devices: ReturnType<typeof expandDevic
     messageLimit: req.limit ?? scenario.limit,
     sourceAddresses,
     labelsFile,
+    thresholds: req.thresholds,
     onSnapshot: req.onSnapshot,
     onLog: req.onLog,
     signal: signal ?? req.signal,
@@ -235,6 +242,7 @@ async function waitModbusOnly(scenario: Scenario, req: SimulationRequest, starte
     connectLatency: ZERO_FIGURES,
     health: {cpuPercent: 0, rssBytes: usage.rss, eventLoopLagP99Ms: 0, peakRssBytes: usage.rss},
     warnings: [],
+    delivered: 0,
   }
 }
 

@@ -7,6 +7,8 @@ import type {Scenario} from '../scenario/index.js'
 import {emptyCounters, type AnomalyLabel, type DeviceSpec, type FleetCounters, type LatencyFigures, type SimSnapshot, type SimSummary} from '../types.js'
 import type {FromWorker, StageCommand, ToWorker, WorkerSetup, WorkerStats} from './protocol.js'
 import {spawnWorker} from './worker-threads.js'
+import type {Threshold} from '../../bench/thresholds.js'
+import {deliveredCount, evaluateSimThresholds} from '../sim-thresholds.js'
 
 /**
  * The fleet engine's main-thread half: shards devices over worker_threads, drives the stages (ramps, storms),
@@ -32,6 +34,8 @@ export interface FleetRunOptions {
   signal?: AbortSignal
   /** How long a clean stop waits for in-flight QoS 1/2 acks. */
   drainMs?: number
+  /** Judged at the end on the run's histograms and counters (`--threshold`). */
+  thresholds?: readonly Threshold[]
 }
 
 const DEVICES_PER_WORKER = 2500
@@ -249,6 +253,9 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
     return {...(total.get(f) ?? emptyCounters(f)), target: targets.get(f) ?? 0, connected}
   })
   const allConnected = [...gauges.values()].map((g) => g.allConnectedAtEpochMs)
+  const qosByFleet = new Map(devices.map((d) => [d.fleet, d.qos]))
+  const totals = sumCounters('total', fleets)
+  const delivered = deliveredCount(fleets, (f) => qosByFleet.get(f) ?? 0)
   const summary: SimSummary = {
     schemaVersion: 1,
     scenario: opts.scenarioName,
@@ -261,7 +268,7 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
     devices: devices.length,
     workers: workerCount,
     fleets,
-    totals: sumCounters('total', fleets),
+    totals,
     publishLag: figures(summarize(cumulative.publishLag)),
     ackLatency: figures(summarize(cumulative.ackLatency)),
     connectAllMs: allConnected.length === workerCount && allConnected.every((t) => t !== undefined)
@@ -271,6 +278,10 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
     health: {...lastHealth, peakRssBytes: peakRss},
     labelsFile: opts.labelsFile && labelCount > 0 ? opts.labelsFile : undefined,
     warnings,
+    delivered,
+    thresholds: opts.thresholds && opts.thresholds.length > 0
+      ? evaluateSimThresholds(opts.thresholds, {totals, delivered, ...cumulative})
+      : undefined,
     error: fatal === undefined ? undefined : `a fleet worker failed: ${fatal}`,
   }
   for (const h of [cumulative.publishLag, cumulative.ackLatency, cumulative.connectLatency, lastInterval.publishLag, lastInterval.ackLatency]) h.destroy()
