@@ -2,7 +2,7 @@ import {withInterrupt} from '../cli/interrupt.js'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../cli/base-command.js'
 import {parseRateFlag} from '../cli/flag-parsers.js'
-import {EXIT_CODES, UsageError} from '../errors.js'
+import {EXIT_CODES, IotdError, UsageError} from '../errors.js'
 import {loopFlag, speedFlag, timeBoundFlag} from '../pipeline/tools/flag-values.js'
 
 export default class Replay extends BaseCommand {
@@ -12,7 +12,7 @@ export default class Replay extends BaseCommand {
 
 iotd's capture format (ts,topic,qos,retain,encoding,payload[,properties]; docs/capture-format.md) is recognised by its header. Any other CSV replays through a column mapping: --time-column and --time-format, a --topic template with {column} parts, and --payload-columns (a JSON object) or --payload-column (the text as is). The delimiter is detected from the first line.
 
-Bad rows (wrong column count, bad timestamps, invalid base64, broken quotes) are counted and listed with their row numbers in the summary; --strict stops at the first. Rows earlier than a row before them are sent at once and counted as out of order. On a terminal a progress bar with an ETA (by bytes read) runs on stderr; the summary (rows, published, skipped by reason, timing error p50/p99/max) goes to stdout, --json for a machine-readable one.
+Bad rows (wrong column count, bad timestamps, invalid base64, broken quotes) are counted and listed with their row numbers in the summary; --strict stops at the first; a file whose last row has no line end (cut short) has that row refused, and a replay that published nothing exits 1. Rows earlier than a row before them are sent at once and counted as out of order. On a terminal a progress bar with an ETA (by bytes read) runs on stderr; the summary (rows, published, skipped by reason, timing error p50/p99/max) goes to stdout, --json for a machine-readable one.
 
 EXIT CODES
 ${EXIT_CODES_HELP}`
@@ -112,6 +112,11 @@ ${EXIT_CODES_HELP}`
     if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
     else process.stdout.write(formatReplaySummary(summary))
     if (summary.interrupted) this.exit(EXIT_CODES.interrupted)
+    if (summary.published === 0) {
+      // A replay that published nothing did none of what it was asked, whatever the reason: never exit 0.
+      if (this.jsonEnabled()) this.exit(EXIT_CODES.runtime)
+      throw new IotdError(summary.rows === 0 ? `nothing to replay: ${args.file} has no rows` : `nothing was replayed: all ${summary.rows} rows of ${args.file} were skipped (see the reasons above)`, EXIT_CODES.runtime)
+    }
     return undefined
   }
 }

@@ -234,8 +234,14 @@ describeMosquitto('iotd tail, record and replay, run as a user runs them', () =>
     let text = 'ts,topic,qos,retain,encoding,payload\n'
     for (let i = 0; i < 100; i++) text += `${1_767_225_600_000 + i * 200},slow/x,0,0,utf8,${i}\n`
     writeFileSync(file, text)
+    // SIGINT once the replay is under way (its first message arrived), not after a fixed wait: on a loaded machine
+    // the process may not have installed its handler yet.
+    const watcher = await connectOnce({url: broker.url, clientId: 'slow-watch'})
+    await watcher.subscribeAsync('slow/x')
+    const first = new Promise<void>((resolve) => watcher.once('message', () => resolve()))
     const replay = start(['replay', file, '--broker', broker.url])
-    await new Promise((r) => setTimeout(r, 6000))
+    await first
+    await watcher.endAsync()
     replay.kill('SIGINT')
     const r = await replay.done
     expect(r.code, r.stderr).toBe(130)
