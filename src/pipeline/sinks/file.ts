@@ -4,8 +4,8 @@
  * Rows are collected in memory and written out at least every `flushInterval` (1 s), then the file is synced
  * (fdatasync), so a crash of the process or the machine loses at most about the last second. write() resolves once
  * the batch is buffered; it waits for the disk only when the buffer is over `bufferSize`, which is the backpressure.
- * whenDurable(fn) calls fn once everything written so far is synced (sooner than the interval: a group commit a few
- * ms later), so a caller can acknowledge only what is on disk. A failed write is cut back to the last whole row
+ * whenDurable(fn) calls fn once everything written so far is synced (at once rather than at the interval; rows that
+ * arrive meanwhile share the next sync), so a caller can acknowledge only what is on disk. A failed write is cut back to the last whole row
  * (a disk that fills mid-row leaves no torn row) and fails every later call.
  *
  * Rotation: with `rotateSize` or `rotateEvery`, files are named `<stem>.<n><ext>` (capture.0001.csv, capture.0002.csv,
@@ -88,7 +88,7 @@ export class FileSink implements Sink {
   private waiting: Array<() => void> = []
   /** Rows (not the header) in `buffer`. */
   private bufferedRows = 0
-  private groupCommit: NodeJS.Timeout | undefined
+  private groupCommit: NodeJS.Immediate | undefined
   /** Bytes of the current file known to be written whole: a failed write is truncated back to here. */
   private fileWritten = 0
   private readonly rotates: boolean
@@ -145,10 +145,13 @@ export class FileSink implements Sink {
       return
     }
     this.waiting.push(fn)
-    this.groupCommit ??= setTimeout(() => {
+    // At once (after the current batch): a broker sends a QoS 1 subscriber only so many unacknowledged messages
+    // (mosquitto: 20), so the recording's speed is that many per sync. Rows arriving while a sync runs share the
+    // next one (a group commit).
+    this.groupCommit ??= setImmediate(() => {
       this.groupCommit = undefined
       this.flush().catch((err: Error) => (this.failure ??= err))
-    }, GROUP_COMMIT_MS)
+    })
   }
 
   async flush(): Promise<void> {
@@ -160,7 +163,7 @@ export class FileSink implements Sink {
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer)
     this.timer = undefined
-    clearTimeout(this.groupCommit)
+    if (this.groupCommit) clearImmediate(this.groupCommit)
     this.groupCommit = undefined
     await this.flush().catch(() => undefined)
     await this.handle?.close()
@@ -293,9 +296,6 @@ function cellText(v: unknown): string {
   if (v === undefined || v === null) return ''
   return typeof v === 'object' ? JSON.stringify(v) : String(v)
 }
-
-/** How long a row waiting for whenDurable() waits for others to share its sync (a group commit). */
-const GROUP_COMMIT_MS = 5
 
 function writeError(file: string, error: NodeJS.ErrnoException): IotdError {
   const why = error.code === 'ENOENT' ? 'its directory does not exist' : error.code === 'EACCES' ? 'permission denied' : error.code === 'ENOSPC' ? 'the disk is full' : error.message
