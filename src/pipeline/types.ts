@@ -144,6 +144,11 @@ export interface ComponentSpec<Options, Made> {
    * and are exempt from the future-skew check; live ones (MQTT, Modbus) run until stopped. Default: live.
    */
   finite?: boolean
+  /**
+   * Finite sources only: a second read yields the same deliveries in the same order (a file), so a restart resumes
+   * by skipping what the checkpoint says was taken. Live sources are written to the input log instead.
+   */
+  resumable?: boolean
   /** Sinks only: default batching of this kind when the pipeline file gives no `batch:` (databases want big batches). */
   batch?: {count: number; intervalMs: number}
   /** Options shown in the reference as an example (`iotd pipeline explain`, docs). */

@@ -1,6 +1,6 @@
-import {statsFromHistogram} from '../bench/observation.js'
-import {evaluateThresholds, parseThresholds, type Threshold, type ThresholdVerdict, type ThresholdVocabulary} from '../bench/thresholds.js'
-import type {LatencyHistogram} from '../report/histogram.js'
+import {statsFromHistogram} from '../metrics/observation.js'
+import {evaluateThresholds, parseThresholds, type Threshold, type ThresholdVerdict, type ThresholdVocabulary} from '../metrics/thresholds.js'
+import type {LatencyHistogram} from '../metrics/histogram.js'
 import type {FleetCounters, SimSummary} from './types.js'
 
 /**

@@ -84,7 +84,7 @@ export function emptyCounters(fleet: string): FleetCounters {
   return {fleet, target: 0, connected: 0, published: 0, acked: 0, late: 0, suppressed: 0, dropped: 0, errors: 0, disconnects: 0, reconnects: 0, bytes: 0}
 }
 
-import type {ThresholdVerdict} from '../bench/thresholds.js'
+import type {ThresholdVerdict} from '../metrics/thresholds.js'
 
 /** Latency figures in milliseconds. */
 export interface LatencyFigures {

@@ -5,17 +5,20 @@
  * broker behind.
  */
 import {spawn, execFileSync, type ChildProcess} from 'node:child_process'
-import {mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync} from 'node:fs'
+import {mkdtempSync, rmSync, writeFileSync, existsSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {connectOnce} from '../../src/net/mqtt-connection.js'
 import {freePort} from './ports.js'
+import {readLog, stopChild, trackChild} from './server-process.js'
 
 export interface MosquittoOptions {
   /** Keep sessions and queued QoS 1/2 messages across restart() (saved on clean shutdown). */
   persistence?: boolean
   /** More mosquitto.conf lines, appended as given. */
   extraConfig?: string[]
+  /** mosquitto's own defaults for max_inflight_messages (20) and max_queued_messages (1000) instead of unlimited. */
+  brokerDefaults?: boolean
   /** The listener's max_connections (default unlimited). */
   maxConnections?: number
 }
@@ -45,8 +48,6 @@ export interface Mosquitto {
 }
 
 const HOST = '127.0.0.1'
-const live = new Set<ChildProcess>()
-let exitHookInstalled = false
 
 let binaryPath: string | null | undefined
 /** Path of the mosquitto binary, or null when it is not installed. */
@@ -67,15 +68,16 @@ export function mosquittoAvailable(): boolean {
   return mosquittoBinary() !== null
 }
 
+const live = new Set<ChildProcess>()
+
 /** Stops every mosquitto this test process started. */
 export async function stopAllMosquittos(): Promise<void> {
-  await Promise.all([...live].map((child) => stopChild(child)))
+  await Promise.all([...live].map((child) => stopChild(child, 5000)))
 }
 
 export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosquitto> {
   const binary = mosquittoBinary()
   if (!binary) throw new Error('mosquitto is not installed')
-  installExitHook()
   const dir = mkdtempSync(join(tmpdir(), 'iotd-mosquitto-'))
   const confPath = join(dir, 'mosquitto.conf')
   const logPath = join(dir, 'mosquitto.log')
@@ -91,8 +93,7 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
       'sys_interval 1',
       `persistence ${opts.persistence ? 'true' : 'false'}`,
       ...(opts.persistence ? [`persistence_location ${dir}/`, 'autosave_interval 1'] : []),
-      'max_queued_messages 1000000',
-      'max_inflight_messages 0',
+      ...(opts.brokerDefaults ? [] : ['max_queued_messages 1000000', 'max_inflight_messages 0']),
       ...(opts.maxConnections !== undefined ? [`max_connections ${opts.maxConnections}`] : []),
       `log_dest file ${logPath}`,
       'log_type error',
@@ -112,10 +113,11 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
     proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()))
     live.add(proc)
     proc.once('exit', () => live.delete(proc))
+    trackChild(proc)
     child = proc
     const ok = await waitForMqtt(proc, `mqtt://${HOST}:${port}`, 10_000)
     if (!ok) {
-      await stopChild(proc)
+      await stopChild(proc, 5000)
       const logText = readLog(logPath)
       const portTaken = /Address already in use/i.test(logText + stderr)
       throw Object.assign(new Error(`mosquitto did not start on port ${port}: ${(stderr + logText).trim().split('\n').slice(-5).join(' | ')}`), {portTaken})
@@ -150,7 +152,7 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
       return current().pid ?? -1
     },
     async stop() {
-      if (child) await stopChild(child)
+      if (child) await stopChild(child, 5000)
       rmSync(dir, {recursive: true, force: true})
     },
     kill(signal) {
@@ -158,7 +160,7 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
       if (pid !== undefined) process.kill(pid, signal)
     },
     async restart() {
-      if (child) await stopChild(child)
+      if (child) await stopChild(child, 5000)
       await launch()
     },
     pause() {
@@ -213,47 +215,4 @@ function readSys(url: string, topic: string): Promise<string> {
         })
       }),
   )
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) {
-    live.delete(child)
-    return Promise.resolve()
-  }
-  return new Promise((resolve) => {
-    const pid = child.pid as number
-    const hard = setTimeout(() => signal(pid, 'SIGKILL'), 5000)
-    child.once('exit', () => {
-      clearTimeout(hard)
-      live.delete(child)
-      resolve()
-    })
-    // A paused (SIGSTOPped) broker cannot act on SIGTERM until it is continued.
-    signal(pid, 'SIGCONT')
-    signal(pid, 'SIGTERM')
-  })
-}
-
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig)
-  } catch {
-    // already gone
-  }
-}
-
-function readLog(path: string): string {
-  try {
-    return readFileSync(path, 'utf8')
-  } catch {
-    return ''
-  }
-}
-
-function installExitHook(): void {
-  if (exitHookInstalled) return
-  exitHookInstalled = true
-  process.once('exit', () => {
-    for (const child of live) if (child.pid !== undefined) signal(child.pid, 'SIGKILL')
-  })
 }

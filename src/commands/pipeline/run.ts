@@ -10,7 +10,7 @@ export default class PipelineRun extends BaseCommand {
 
   static override description = `Reads the pipeline file (version 1: sources, tables, rules with their sinks, dead letter), then runs until every source has ended (files, stdin, simulations: every open window is flushed), until --duration, or until Ctrl-C (sources stop, open windows are flushed unless shutdown.openWindows is drop, sinks drain within shutdown.timeout, then the partial summary prints).
 
-Rows go where each rule's sinks say (stdout sinks write to stdout). The summary goes to stderr at the end, so it never mixes with rows; --json prints it to stdout instead. A progress line goes to stderr once a second unless --quiet. Messages are acknowledged only after every sink has accepted every row made from them (at-least-once).
+Rows go where each rule's sinks say (stdout sinks write to stdout). The summary goes to stderr at the end, so it never mixes with rows; --json prints it to stdout instead. A progress line goes to stderr once a second unless --quiet. Live input (MQTT, Modbus, …) is written to an input log and acknowledged once it is there; windows, stateful-function state, watermarks and file positions are checkpointed every state.interval and at shutdown, so a restart (also after kill -9) resumes from the last checkpoint plus the log (see \`iotd pipeline state show\`). With --no-state, messages are acknowledged only after every sink has accepted every row made from them.
 
 EXIT CODES
 ${EXIT_CODES_HELP}`
@@ -19,6 +19,8 @@ ${EXIT_CODES_HELP}`
     {description: 'Alert on hot devices from a simulated plant, no broker needed', command: '<%= config.bin %> <%= command.id %> scenarios/pipelines/overheat-alerts.yaml'},
     {description: 'Override a key of the file and stop after a minute', command: '<%= config.bin %> <%= command.id %> flow.yaml --set sources.plant.duration=1h --duration 1m'},
     {description: 'Check the file and the sink connections, print the plan, read nothing', command: '<%= config.bin %> <%= command.id %> flow.yaml --dry-run'},
+    {description: 'Start afresh after changing a rule (the saved windows are discarded)', command: '<%= config.bin %> <%= command.id %> flow.yaml --reset-state'},
+    {description: 'Keep the state in a directory of your choice', command: '<%= config.bin %> <%= command.id %> flow.yaml --state-dir /var/lib/iotd/flow'},
   ]
 
   static override args = {
@@ -32,6 +34,9 @@ ${EXIT_CODES_HELP}`
     'open-windows': Flags.string({summary: 'On Ctrl-C/--duration: flush or drop open windows; overrides shutdown.openWindows.', options: ['flush', 'drop'], env: 'IOTD_OPEN_WINDOWS'}),
     'dry-run': Flags.boolean({summary: 'Validate, open and close every sink, print the plan; read no input.', env: 'IOTD_DRY_RUN'}),
     quiet: Flags.boolean({char: 'q', summary: 'No progress lines on stderr.', env: 'IOTD_QUIET'}),
+    'state-dir': Flags.string({summary: 'Keep checkpoints and the input log in this directory (default: state.path of the file, else one per pipeline name).', env: 'IOTD_PIPELINE_STATE_DIR'}),
+    'reset-state': Flags.boolean({summary: 'Discard the saved state first (windows start empty, the unreplayed input log is dropped).', env: 'IOTD_RESET_STATE'}),
+    'no-state': Flags.boolean({summary: 'No checkpoints and no input log: acks wait for the sinks, a restart starts with empty windows.', env: 'IOTD_NO_STATE'}),
     metrics: Flags.string({summary: 'Serve Prometheus metrics at http://<address>/metrics while running (e.g. 127.0.0.1:9464; loopback unless an address is given).', env: 'IOTD_METRICS'}),
   }
 
@@ -39,6 +44,7 @@ ${EXIT_CODES_HELP}`
     const {args, flags} = await this.parse(PipelineRun)
     const durationMs = parseDurationFlag('duration', flags.duration)
     const {loadPipeline, explainPipeline, formatExplanation, formatProgressLine, formatSummary, runPipeline} = await import('../../pipeline/index.js')
+    const {runStateOptions} = await import('../../pipeline/state/index.js')
     const pipeline = loadPipeline(args.file, {set: flags.set})
     // eKuiper differences are for people porting rules: `pipeline lint` shows them, a run does not repeat them.
     for (const w of pipeline.warnings) if (!w.message.includes('eKuiper difference:')) this.note(`warning: ${w.file}:${w.line}:${w.col}: ${w.message}`)
@@ -75,6 +81,7 @@ ${EXIT_CODES_HELP}`
             durationMs,
             signal,
             deadLetterFile: flags['dead-letter'],
+            state: runStateOptions(pipeline, {stateDir: flags['state-dir'], disabled: flags['no-state'], reset: flags['reset-state']}),
             openWindows: flags['open-windows'] as 'flush' | 'drop' | undefined,
             warn: (m) => this.note(m),
             onProgress:

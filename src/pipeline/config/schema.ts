@@ -4,7 +4,7 @@
  * component's own options schema, so adding a sink is adding one file (DESIGN.md, rule 4).
  */
 import {z} from 'zod'
-import {duration} from '../../sim/scenario/units-schema.js'
+import {duration} from '../../config/units-schema.js'
 
 const name = z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'a name is letters, digits, _ and - (starting with a letter or _)')
 
@@ -113,6 +113,20 @@ export const pipelineSchema = z.strictObject({
       openWindows: z.enum(['flush', 'drop']).default('flush').meta({description: 'On Ctrl-C/--duration: fire open windows (flush) or discard them (drop). End of input always flushes.'}),
     })
     .default({timeout: 10_000, openWindows: 'flush'}),
+  state: z
+    .union([
+      z.literal(false),
+      z.strictObject({
+        path: z.string().min(1).optional().meta({description: 'State directory, relative to the pipeline file (default: one per pipeline name under $IOTD_STATE_DIR, $XDG_STATE_HOME/iotd/pipelines or ~/.local/state/iotd/pipelines).'}),
+        interval: duration().default(5000).meta({description: 'How often a checkpoint of windows, function state and source positions is taken (default 5s); also at shutdown.'}),
+        fsync: z
+          .enum(['always', 'everysec', 'never'])
+          .default('everysec')
+          .meta({description: 'When the input log is flushed to disk: always (before each ack; survives a power cut), everysec (default; a crash of the machine can lose the last second), never (the OS decides). A killed process loses nothing acknowledged with any of them.'}),
+      }),
+    ])
+    .optional()
+    .meta({description: 'Checkpointed state and the input log (on by default for `pipeline run`); false turns it off (at-least-once by sink acceptance only, windows start empty after a restart).'}),
   tests: z.array(pipelineTestSchema).default([]),
 })
 

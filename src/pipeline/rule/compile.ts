@@ -26,6 +26,28 @@ export class RuleState {
   /** Per shared slot: the row object last evaluated and its value. */
   readonly lastEval: {row: unknown; value: unknown}[] = []
 
+  /** Per slot: how its instances are made (set by the compiler), so a checkpoint can be restored into real instances. */
+  readonly factories: (() => StatefulInstance)[] = []
+
+  /** Every key's state as plain data (each instance's own fields) for a checkpoint. */
+  snapshot(): [number, [unknown, Record<string, unknown>][]][] {
+    const out: [number, [unknown, Record<string, unknown>][]][] = []
+    this.slots.forEach((m, slot) => {
+      if (m) out.push([slot, [...m].map(([k, inst]) => [k, {...(inst as unknown as Record<string, unknown>)}])])
+    })
+    return out
+  }
+
+  /** Fills the slots of a freshly compiled rule from `snapshot` data; slots the rule no longer has are ignored. */
+  restore(data: [number, [unknown, Record<string, unknown>][]][]): void {
+    for (const [slot, entries] of data) {
+      const make = this.factories[slot]
+      if (!make) continue
+      const m = this.forSlot(slot)
+      for (const [k, fields] of entries) m.set(k, Object.assign(make(), fields))
+    }
+  }
+
   forSlot(slot: number): Map<unknown, StatefulInstance> {
     let m = this.slots[slot]
     if (!m) this.slots[slot] = m = new Map()
@@ -490,6 +512,7 @@ function compileStateful(e: Extract<BoundExpr, {kind: 'stateful'}>, c: Compiler)
   const consts = e.consts
   const keyOf = compilePartitionKey(e.partitionBy, c)
   const slot = e.slot
+  c.state.factories[slot] ??= () => spec.create(consts)
   const sites = c.state.sites
   sites[slot] = (sites[slot] ?? 0) + 1
   const last = (c.state.lastEval[slot] ??= {row: undefined, value: null})

@@ -68,6 +68,11 @@ export interface RuleRunnerOptions {
   onReject?: (record: PipelineRecord) => void
 }
 
+export interface RuleSnapshot {
+  window?: unknown
+  functions: ReturnType<CompiledRule['state']['snapshot']>
+}
+
 interface Held {
   row: RowContext
   record: PipelineRecord
@@ -131,6 +136,13 @@ export class RuleRunner {
             for (let i = 0; i < a.accs.length; i++) a.accs[i].merge(b.accs[i])
             a.last = b.last ?? a.last
             return a
+          },
+          // Accumulators keep plain data in their own fields: a checkpoint holds the fields, a restore puts them
+          // back into fresh instances of the same functions.
+          save: (state) => ({accs: state.accs.map((a) => ({...a})), last: state.last}),
+          load(data) {
+            const d = data as {accs: Record<string, unknown>[]; last: RowContext | undefined}
+            return {accs: aggs.map((a, i) => Object.assign(a.create(), d.accs[i])), last: d.last}
           },
         },
         {
@@ -222,6 +234,17 @@ export class RuleRunner {
     if (!this.window) return
     const fired = this.window.end()
     if (fired.length > 0) this.emitWindows(fired, out)
+  }
+
+  /** Window contents and stateful-function state as structured-cloneable data (pipeline/state checkpoints). */
+  snapshot(): RuleSnapshot {
+    return {window: this.window?.snapshot(), functions: this.compiled.state.snapshot()}
+  }
+
+  /** Restores a fresh runner of the same rule from `snapshot` data. */
+  restore(data: RuleSnapshot): void {
+    if (this.window && data.window !== undefined) this.window.restore(data.window)
+    this.compiled.state.restore(data.functions)
   }
 
   stats(): RuleCounters {

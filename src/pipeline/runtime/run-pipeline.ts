@@ -4,7 +4,12 @@
  * - Backpressure: each sink has a bounded queue; after every source batch the runtime waits while any sink queue
  *   with the `block` policy is full, so a slow sink pauses the sources (an MQTT source stops reading its socket).
  *   A queue can exceed its bound by at most the rows of one source batch.
- * - At-least-once: a message is acknowledged (Delivery.ack) only when every sink has accepted, or dead-lettered,
+ * - With a state store (`state:`, on by default for `pipeline run`): a message of a live source is acknowledged
+ *   once it is in the input log (one group commit per source batch), never held until a window fires. Windows,
+ *   stateful-function state, watermarks and finite-source positions are checkpointed every `state.interval` and
+ *   at shutdown; a checkpoint is committed once every sink has settled the rows made before it, and a restart is
+ *   the last checkpoint plus a replay of the input log after it (pipeline/state).
+ * - Without one: a message is acknowledged (Delivery.ack) only when every sink has accepted, or dead-lettered,
  *   every row derived from it; events held in open windows are acknowledged when their window fires (AckTracker).
  * - Shutdown: end of every (finite) source flushes all windows and drains the sinks; Ctrl-C, --duration or an
  *   abort stops the sources, then flushes (or drops, `shutdown.openWindows: drop`) open windows and drains the
@@ -15,10 +20,14 @@ import {getPath} from './paths.js'
 import type {LoadedPipeline, LoadedRule} from '../config/load.js'
 import {decodePayload, toEpochMs} from '../records.js'
 import type {RecordMetaView} from '../rule/index.js'
+import {fingerprintPipeline} from '../state/fingerprint.js'
+import type {RunStateOptions} from '../state/index.js'
+import {StateStore, type Checkpoint} from '../state/store.js'
+import {serialize} from 'node:v8'
 import {NOOP_ACK, type DeadLetterEntry, type Delivery, type PipelineRecord, type Sink, type Source, type StageContext} from '../types.js'
 import {AckTracker, holdAll, releaseAll} from './ack-tracker.js'
 import {DeadLetter} from './dead-letter.js'
-import {compileMap, type MapStep} from './map-step.js'
+import {compileMap, type MapStep} from '../rule/map-step.js'
 import {RuleRunner, type OutputRow, type RuleCounters} from './rule-runner.js'
 import {SinkRunner, sinkBatching, type SinkCounters} from './sink-runner.js'
 
@@ -30,6 +39,8 @@ export interface SourceInstance {
   /** Payload field with the event time; undefined = the record's own ts (arrival time for live sources). */
   timestampField?: string
   keyField?: string
+  /** Finite and read again identically: a restart skips what the checkpoint says was taken (no input log). */
+  resumable?: boolean
 }
 
 export interface RunPipelineOptions {
@@ -53,6 +64,26 @@ export interface RunPipelineOptions {
   onProgress?: (summary: PipelineSummary) => void
   progressIntervalMs?: number
   env?: Readonly<Record<string, string | undefined>>
+  /** Checkpointed state and the input log; undefined: none (acks wait for the sinks, windows start empty). */
+  state?: RunStateOptions
+}
+
+export interface StateCounters {
+  dir: string
+  /** When the checkpoint this run started from was taken (ISO), if any. */
+  restoredFrom?: string
+  /** Logged source records replayed on top of it at the start. */
+  replayed: number
+  /** Deliveries of resumable sources skipped at the start (already taken by the interrupted run). */
+  skipped: number
+  checkpoints: number
+  lastCheckpointMs?: number
+  lastCheckpointBytes?: number
+  /** Source batches and bytes written to the input log by this run. */
+  loggedBatches: number
+  loggedBytes: number
+  /** What the state directory holds after the run: `checkpoint` (resume from it), `cleared` (run complete), `log` (last checkpoint + log). */
+  atExit?: 'checkpoint' | 'cleared' | 'log'
 }
 
 export interface SourceCounters {
@@ -79,6 +110,7 @@ export interface PipelineSummary {
   deadLetter: {file?: string; count: number; byStage: Record<string, number>}
   /** Open windows discarded at shutdown (openWindows: drop), rows abandoned at the shutdown timeout. */
   droppedAtShutdown: {openWindows: number; queuedRows: number}
+  state?: StateCounters
 }
 
 interface RuleSlot {
@@ -120,6 +152,7 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
       finite: s.spec.finite === true,
       timestampField: s.entry.timestamp,
       keyField: s.entry.key,
+      resumable: s.spec.finite === true && s.spec.resumable === true,
     }))
   for (const s of sources) sourceCounters.set(s.name, {name: s.name, type: s.type, records: 0, deadLettered: 0, ended: false})
   const liveTimed = sources.some((s) => !s.finite && s.timestampField)
@@ -223,7 +256,8 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
   }
 
   const byName = new Map(sources.map((s) => [s.name, s]))
-  const ingest = (from: SourceInstance, batch: readonly Delivery[]): void => {
+  /** `logged`: the batch is in the input log and acknowledged already, so nothing holds its acks. */
+  const ingest = (from: SourceInstance, batch: readonly Delivery[], logged = false): void => {
     for (const d of batch) {
       const rec = d.record
       // Event-time and key fields are those of the record's own source (a test feeds several through one).
@@ -233,8 +267,8 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
       if (rec.fields === undefined && rec.payload !== undefined) {
         const decoded = decodePayload(rec.payload)
         if (!decoded.ok) {
-          ctx.deadLetter({stage: `source:${src.name}`, reason: decoded.reason, record: rec, raw: rec.payload.toString('utf8', 0, 2000), at: Date.now()})
-          d.ack()
+          ctx.deadLetter({stage: `source:${src.name}`, reason: decoded.reason, record: rec, at: Date.now()})
+          if (!logged) d.ack()
           continue
         }
         rec.fields = decoded.fields
@@ -243,7 +277,7 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
         const ts = toEpochMs(getPath(rec.fields, src.timestampField))
         if (ts === undefined) {
           ctx.deadLetter({stage: `source:${src.name}`, reason: `no event time: field "${src.timestampField}" is missing or not a time`, record: rec, at: Date.now()})
-          d.ack()
+          if (!logged) d.ack()
           continue
         }
         rec.ts = ts
@@ -252,7 +286,7 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
         const k = getPath(rec.fields, src.keyField)
         if (k !== undefined && k !== null) rec.key = String(k)
       }
-      const tracker = d.ack === NOOP_ACK ? undefined : new AckTracker(d.ack)
+      const tracker = logged || d.ack === NOOP_ACK ? undefined : new AckTracker(d.ack)
       const m = rec.meta
       const meta: RecordMetaView = {topic: rec.topic ?? m.topic, qos: m.qos, retain: m.retain, clientid: m.clientid, timestamp: rec.ts, messageid: m.messageid}
       const arrivedAt = m.arrivedAt ?? Date.now()
@@ -275,6 +309,14 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
     for (const slot of slots) for (const s of slot.sinks) if (s.full) await s.space()
   }
 
+  // The state store first: a changed rule or a state directory in use refuses the run before anything connects.
+  const store = opts.state
+    ? new StateStore({dir: opts.state.dir, fsync: opts.state.fsync, reset: opts.state.reset, pipelineName: pipeline.name, fingerprints: fingerprintPipeline(pipeline, sources)})
+    : undefined
+  const stateCounters: StateCounters | undefined = store ? {dir: store.dir, replayed: 0, skipped: 0, checkpoints: 0, loggedBatches: 0, loggedBytes: 0} : undefined
+  /** Finite resumable sources: deliveries taken so far, counting those an earlier run took. */
+  const positions = new Map<string, number>()
+
   // Open sinks before reading anything: a database that is not there fails the run before it consumes input.
   let error: string | undefined
   try {
@@ -282,6 +324,63 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
   } catch (e) {
     error = (e as Error).message
   }
+
+  // Restart: the last checkpoint, then the logged input after it, through the same ingest as live input.
+  if (store && !error) {
+    const cp = store.checkpoint
+    if (cp) {
+      stateCounters!.restoredFrom = new Date(cp.createdAt).toISOString()
+      for (const slot of slots) {
+        const saved = cp.rules[slot.loaded.name]
+        if (saved !== undefined) slot.runner.restore(saved as Parameters<RuleRunner['restore']>[0])
+      }
+      for (const [name, n] of Object.entries(cp.positions)) positions.set(name, n)
+    }
+    const torn = {torn: 0}
+    for (const logged of store.replay(torn)) {
+      const src = byName.get(logged.source)
+      if (!src) continue
+      ingest(src, logged.records.map((record) => ({record, ack: NOOP_ACK})), true)
+      stateCounters!.replayed += logged.records.length
+      await settle()
+    }
+    if (torn.torn > 0) warn(`state: the input log in ${store.dir} ended in ${torn.torn} partly written frame(s) (a crash while writing); they were never acknowledged, so their sources send them again`)
+  }
+
+  let checkpointing: Promise<void> | undefined
+  /**
+   * Takes a checkpoint now (synchronously: between two source batches nothing is half-processed) and commits it once
+   * every sink has settled the rows offered before it. The log rotates, so the commit can delete what it covers.
+   */
+  const takeCheckpoint = async (): Promise<void> => {
+    if (!store) return
+    while (pendingAsync.length > 0) {
+      const p = pendingAsync
+      pendingAsync = []
+      await Promise.all(p)
+    }
+    const rules: Record<string, unknown> = {}
+    for (const slot of slots) rules[slot.loaded.name] = slot.runner.snapshot()
+    const replayFrom = store.log.rotate()
+    const cp: Checkpoint = {version: 1, pipeline: pipeline.name, fingerprints: fingerprintPipeline(pipeline, sources), createdAt: Date.now(), replayFrom, positions: Object.fromEntries(positions), rules}
+    // Serialized now: the live state goes on changing while the sinks catch up.
+    const body = serialize(cp)
+    const marks = slots.flatMap((slot) => slot.sinks.map((s) => [s, s.offered] as const))
+    await Promise.all(marks.map(([s, n]) => s.settledTo(n)))
+    store.commit(body, replayFrom)
+    stateCounters!.checkpoints = store.checkpoints
+    stateCounters!.lastCheckpointMs = store.lastCheckpoint?.ms
+    stateCounters!.lastCheckpointBytes = store.lastCheckpoint?.bytes
+  }
+  const checkpointTimer =
+    store && !error
+      ? setInterval(() => {
+          if (checkpointing) return
+          checkpointing = takeCheckpoint()
+            .catch((e: Error) => warn(`state: checkpoint failed: ${e.message}`))
+            .finally(() => (checkpointing = undefined))
+        }, opts.state!.intervalMs)
+      : undefined
 
   let stoppedBy: PipelineSummary['stoppedBy'] = 'end-of-input'
   const onAbort = () => {
@@ -323,6 +422,7 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
       sinks: slots.flatMap((s) => s.sinks.map((r) => r.stats())),
       deadLetter: {file: deadLetter.file, count: deadLetter.count, byStage: Object.fromEntries(deadLetter.byStage)},
       droppedAtShutdown,
+      ...(stateCounters ? {state: {...stateCounters}} : {}),
     }
   }
   const droppedAtShutdown = {openWindows: 0, queuedRows: 0}
@@ -333,11 +433,30 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
     const pumps = sources.map(async (src) => {
       const counters = sourceCounters.get(src.name)!
       const iter = src.source.readBatches ? src.source.readBatches(ctx) : batchesOf(src.source.read(ctx))
-      for await (const batch of iter) {
+      // With a state store: live sources go through the input log; finite resumable ones skip what was taken.
+      const logged = store !== undefined && !src.finite
+      const resumable = store !== undefined && src.resumable === true
+      let skip = resumable ? (positions.get(src.name) ?? 0) : 0
+      for await (const whole of iter) {
         // Stopped: what a source hands over now is not processed (and not acknowledged: an acking source redelivers).
         if (stop.signal.aborted) break
+        let batch = whole
+        if (skip > 0) {
+          const n = Math.min(skip, batch.length)
+          skip -= n
+          stateCounters!.skipped += n
+          if (n === batch.length) continue
+          batch = batch.slice(n)
+        }
         counters.records += batch.length
-        ingest(src, batch)
+        if (logged) {
+          store.log.append(src.name, batch.map((d) => d.record))
+          stateCounters!.loggedBatches = store.log.frames
+          stateCounters!.loggedBytes = store.log.bytes
+          for (const d of batch) d.ack()
+        }
+        ingest(src, batch, logged)
+        if (resumable) positions.set(src.name, (positions.get(src.name) ?? 0) + batch.length)
         await settle()
         if (stop.signal.aborted) break
       }
@@ -353,7 +472,13 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
   }
   if (tick) clearInterval(tick)
   if (durationTimer) clearTimeout(durationTimer)
+  if (checkpointTimer) clearInterval(checkpointTimer)
   opts.signal?.removeEventListener('abort', onAbort)
+
+  // The last checkpoint is taken before open windows are flushed or dropped: a restart goes on filling them.
+  const complete = stoppedBy === 'end-of-input' && opts.endOfInput !== false && sources.every((s) => s.finite)
+  const finalCheckpoint = store && !error && !complete ? takeCheckpoint() : undefined
+  finalCheckpoint?.catch(() => undefined)
 
   // End of input always flushes; a stop flushes unless told to drop (then held events stay unacknowledged, so an
   // acking source delivers them again next time).
@@ -388,6 +513,22 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
     for (const slot of slots) for (const s of slot.sinks) droppedAtShutdown.queuedRows += s.abandon()
     warn(`shutdown: sinks did not drain within ${pipeline.config.shutdown.timeout} ms; ${droppedAtShutdown.queuedRows} queued rows were not written (and not acknowledged)`)
     await drain.catch(() => undefined)
+  }
+  if (store) {
+    try {
+      if (complete && !timedOut && !error) {
+        store.clear()
+        stateCounters!.atExit = 'cleared'
+      } else if (finalCheckpoint && !timedOut) {
+        await finalCheckpoint
+        stateCounters!.atExit = 'checkpoint'
+      } else stateCounters!.atExit = 'log'
+    } catch (e) {
+      warn(`state: the final checkpoint failed (${(e as Error).message}); a restart resumes from the previous one and the input log`)
+      stateCounters!.atExit = 'log'
+    } finally {
+      store.close()
+    }
   }
   if (progress) clearInterval(progress)
   for (const slot of slots) for (const s of slot.sinks) await s.close().catch((e: Error) => warn(`sink ${s.sink.name}: close failed: ${e.message}`))

@@ -102,6 +102,9 @@ export class SinkRunner {
   /** The interval of the queued partial batch expired while a write was in flight. */
   private flushDue = false
   private closed = false
+  /** Rows offered so far that are done: accepted, dead-lettered or dropped (rows leave the queue in order). */
+  private settled = 0
+  private settledWaiters: {n: number; ok: () => void}[] = []
   readonly latency = new LatencySample()
   readonly counters: Omit<SinkCounters, 'latencyP50Ms' | 'latencyP99Ms'>
 
@@ -161,18 +164,47 @@ export class SinkRunner {
     return new Promise((ok) => this.waiters.push(ok))
   }
 
+  /** Rows offered so far (the mark a checkpoint waits for). */
+  get offered(): number {
+    return this.counters.rows
+  }
+
+  /**
+   * Resolves once the first `n` rows offered are done (accepted, dead-lettered or dropped): a checkpoint taken
+   * when `offered` was n may then forget the input they came from. Never resolves for rows abandoned at shutdown.
+   */
+  settledTo(n: number): Promise<void> {
+    if (this.settled >= n) return Promise.resolve()
+    return new Promise((ok) => this.settledWaiters.push({n, ok}))
+  }
+
+  private settle(n: number): void {
+    this.settled += n
+    if (this.settledWaiters.length === 0) return
+    const still: {n: number; ok: () => void}[] = []
+    for (const w of this.settledWaiters) {
+      if (this.settled >= w.n) w.ok()
+      else still.push(w)
+    }
+    this.settledWaiters = still
+  }
+
   /** Queues one row; the caller has already added this sink to each ack handle's pending count. */
   offer(record: PipelineRecord, acks: readonly unknown[], arrivedAt: number): void {
     this.counters.rows++
     if (this.settings.overflow === 'drop' && this.queue.length >= this.settings.queue) {
       this.counters.dropped++
       releaseAll(acks)
+      this.settle(1)
       return
     }
     if (this.queue.length === 0) this.oldestAt = performance.now()
     this.queue.push({record, acks, arrivedAt})
     if (this.queue.length > this.counters.maxQueued) this.counters.maxQueued = this.queue.length
     if (this.queue.length >= this.settings.batchCount) this.pump(false)
+    // A queue bound below the batch size: a full queue is written at once rather than after the batch interval,
+    // during which the sources would wait.
+    else if (this.full) this.pump(true)
     else this.armTimer()
   }
 
@@ -217,7 +249,7 @@ export class SinkRunner {
     this.wake()
     this.writing = this.writeBatch(batch).finally(() => {
       this.writing = undefined
-      if (this.queue.length >= this.settings.batchCount || (this.flushDue && this.queue.length > 0)) this.pump(true)
+      if (this.queue.length >= this.settings.batchCount || this.full || (this.flushDue && this.queue.length > 0)) this.pump(true)
       else if (this.queue.length > 0) this.armTimer()
     })
   }
@@ -256,12 +288,14 @@ export class SinkRunner {
       this.latency.record(now - q.arrivedAt)
       releaseAll(q.acks)
     }
+    this.settle(batch.length)
   }
 
   private reject(q: Queued, error: Error): void {
     this.counters.deadLettered++
     this.ctx.deadLetter({stage: `sink:${this.sink.name}`, reason: error.message, record: q.record, at: Date.now()})
     releaseAll(q.acks)
+    this.settle(1)
   }
 
   /** undefined on success, the last error otherwise. */

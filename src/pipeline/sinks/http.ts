@@ -4,8 +4,9 @@
  * Header values are never printed (they often carry tokens: write them as `${env:NAME}`).
  */
 import {z} from 'zod'
-import {duration} from '../../sim/scenario/units-schema.js'
+import {duration} from '../../config/units-schema.js'
 import {defineSink, TransientSinkError, type PipelineRecord} from '../types.js'
+import {fetchFailureText, isTransientHttpStatus} from './http-failure.js'
 
 const options = z.strictObject({
   url: z.url({protocol: /^https?$/}).meta({description: 'http:// or https:// endpoint.'}),
@@ -14,8 +15,6 @@ const options = z.strictObject({
   body: z.enum(['array', 'ndjson']).default('array').meta({description: 'array: a JSON array of rows per request; ndjson: one JSON row per line.'}),
   timeout: duration({positive: true}).default(10_000).meta({description: 'Per request.'}),
 })
-
-const TRANSIENT_STATUS = new Set([408, 425, 429, 500, 502, 503, 504])
 
 export const httpSink = defineSink({
   type: 'http',
@@ -42,15 +41,13 @@ export const httpSink = defineSink({
             signal: AbortSignal.timeout(opts.timeout),
           })
         } catch (error) {
-          const e = error as Error & {cause?: {code?: string}}
-          const why = e.name === 'TimeoutError' ? `no answer within ${opts.timeout} ms` : (e.cause?.code ?? e.message)
-          throw new TransientSinkError(`${opts.method} ${where}: ${why}`)
+          throw new TransientSinkError(`${opts.method} ${where}: ${fetchFailureText(error, opts.timeout)}`)
         }
         // Read the body so the connection can be reused.
         const text = await res.text().catch(() => '')
         if (res.ok) return
         const detail = `${opts.method} ${where}: HTTP ${res.status}${text ? ` ${text.slice(0, 200).replace(/\s+/g, ' ')}` : ''}`
-        if (TRANSIENT_STATUS.has(res.status)) throw new TransientSinkError(detail)
+        if (isTransientHttpStatus(res.status)) throw new TransientSinkError(detail)
         throw new Error(detail)
       },
       async flush() {},

@@ -15,6 +15,7 @@ import type {ClientOptions} from '../../net/mqtt-connection.js'
 import {redactUrl} from '../../net/mqtt-endpoint.js'
 import {isTopicName} from '../../net/mqtt-wire.js'
 import {encodeQos0Publishes, type Qos0Message} from '../../net/qos0-publish.js'
+import {compileRecordTemplate} from '../record-template.js'
 import {defineSink, TransientSinkError, type PipelineRecord, type Sink, type StageContext} from '../types.js'
 
 const userProperties = z.record(z.string(), z.union([z.string(), z.array(z.string())]))
@@ -247,43 +248,9 @@ export class MqttSink implements Sink {
 }
 
 /**
- * `alerts/${deviceId}` -> a function of the record: `${topic}`, `${key}`, `${a.b}` from the fields. Undefined when a
- * named field is missing or would make an invalid topic (empty, wildcard), so the record goes to the dead letter.
+ * `alerts/${deviceId}` -> a function of the record (pipeline/record-template.ts). Undefined when a named field is
+ * missing or would make an invalid topic (empty, wildcard), so the record goes to the dead letter.
  */
 export function compileTopicTemplate(template: string): (r: PipelineRecord) => string | undefined {
-  const parts: Array<string | string[]> = []
-  let last = 0
-  for (const m of template.matchAll(/\$\{([^{}]+)\}/g)) {
-    parts.push(template.slice(last, m.index))
-    parts.push(m[1].trim().split('.'))
-    last = m.index + m[0].length
-  }
-  parts.push(template.slice(last))
-  if (parts.length === 1) return () => template
-  // `${topic}` alone (a replay, a bridge): the record's own topic, checked without building a new string.
-  if (parts.length === 3 && parts[0] === '' && parts[2] === '' && (parts[1] as string[]).join('.') === 'topic') {
-    return (r) => {
-      const t = r.topic ?? r.meta.topic
-      return typeof t === 'string' && isTopicName(t) ? t : undefined
-    }
-  }
-  return (r) => {
-    let out = ''
-    for (const p of parts) {
-      if (typeof p === 'string') {
-        out += p
-        continue
-      }
-      let v: unknown
-      if (p.length === 1 && p[0] === 'topic') v = r.topic ?? r.meta.topic
-      else if (p.length === 1 && p[0] === 'key') v = r.key
-      else {
-        v = r.fields
-        for (const k of p) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined
-      }
-      if (v === undefined || v === null || typeof v === 'object') return undefined
-      out += String(v)
-    }
-    return isTopicName(out) ? out : undefined
-  }
+  return compileRecordTemplate(template, isTopicName)
 }

@@ -24,6 +24,7 @@ export const fileSource = defineSource({
   summary: 'A JSON-lines file, read once to its end.',
   options,
   finite: true,
+  resumable: true,
   example: {type: 'file', path: 'readings.jsonl', timestamp: 'ts'},
   create(opts, name, env) {
     const path = resolve(env.baseDir, opts.path)

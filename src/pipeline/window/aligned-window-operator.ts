@@ -15,7 +15,7 @@
 import {EventTimeOperator, type Placement} from './event-time-operator.js'
 import {MinHeap} from './min-heap.js'
 import {compareWindowOutputs} from './output-order.js'
-import type {AggregatorFactory, WindowEvent, WindowOperatorOptions, WindowOutput} from './types.js'
+import {loadAggregate, saveAggregate, type AggregatorFactory, type WindowEvent, type WindowOperatorOptions, type WindowOutput} from './types.js'
 
 class AlignedWindow<S> {
   events = 0
@@ -93,8 +93,23 @@ export class AlignedWindowOperator<R, A, S> extends EventTimeOperator<R, A> {
     return this.open
   }
 
-  private openWindow(key: string, start: number, end: number): AlignedWindow<S> {
-    const win = new AlignedWindow(key, start, end, this.agg.create())
+  protected saveWindows(): unknown {
+    const out: [string, number, number, number, unknown][] = []
+    for (const bucket of this.byEnd.values()) {
+      for (const win of bucket) out.push([win.key, win.start, win.end, win.events, saveAggregate(this.agg as AggregatorFactory<unknown, unknown, S>, win.state)])
+    }
+    return out
+  }
+
+  protected restoreWindows(data: unknown): void {
+    for (const [key, start, end, events, state] of data as [string, number, number, number, unknown][]) {
+      const win = this.openWindow(key, start, end, loadAggregate(this.agg as AggregatorFactory<unknown, unknown, S>, state))
+      win.events = events
+    }
+  }
+
+  private openWindow(key: string, start: number, end: number, state: S = this.agg.create()): AlignedWindow<S> {
+    const win = new AlignedWindow(key, start, end, state)
     win.nextOfKey = this.byKey.get(key) ?? null
     this.byKey.set(key, win)
     let bucket = this.byEnd.get(end)

@@ -10,7 +10,7 @@
  * released as early as is exact: with the last row that contains the event, or through `onRelease` for events no
  * row will contain (m > n, and those before the first complete window).
  */
-import type {AggregatorFactory, WindowEvent, WindowOperator, WindowOperatorOptions, WindowOutput, WindowStats} from './types.js'
+import {loadAggregate, saveAggregate, type AggregatorFactory, type WindowEvent, type WindowOperator, type WindowOperatorOptions, type WindowOutput, type WindowStats} from './types.js'
 import {validateWindowSpec} from './window-spec.js'
 
 interface CountedEvent<R> {
@@ -84,6 +84,27 @@ export class CountWindowOperator<R, A, S> implements WindowOperator<R, A> {
 
   stats(): WindowStats {
     return {eventsIn: this.eventsIn, lateDropped: 0, windowsFired: this.windowsFired, openWindows: this.partial, futureRejected: 0}
+  }
+
+  snapshot(): unknown {
+    const agg = this.agg as AggregatorFactory<unknown, unknown, S>
+    const keys = [...this.keys.values()].map((k) => [k.key, k.seen, k.rows.map((e) => [e.pos, e.ts, e.row]), k.state === null ? null : saveAggregate(agg, k.state), k.minTs, k.maxTs])
+    return {keys, counters: [this.eventsIn, this.windowsFired, this.partial]}
+  }
+
+  restore(data: unknown): void {
+    const agg = this.agg as AggregatorFactory<unknown, unknown, S>
+    const d = data as {keys: [string, number, [number, number, R][], unknown, number, number][]; counters: number[]}
+    for (const [key, seen, rows, state, minTs, maxTs] of d.keys) {
+      const k = new CountKey<R, S>(key)
+      k.seen = seen
+      k.rows = rows.map(([pos, ts, row]) => ({pos, ts, row, ack: undefined}))
+      k.state = state === null ? null : loadAggregate(agg, state)
+      k.minTs = minTs
+      k.maxTs = maxTs
+      this.keys.set(key, k)
+    }
+    ;[this.eventsIn, this.windowsFired, this.partial] = d.counters
   }
 
   /** m >= n: windows do not overlap, so one accumulator per key suffices. */

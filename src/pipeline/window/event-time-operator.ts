@@ -75,6 +75,28 @@ export abstract class EventTimeOperator<R, A> implements WindowOperator<R, A> {
     }
   }
 
+  snapshot(): unknown {
+    return {
+      watermark: this.wm.save(),
+      counters: [this.eventsIn, this.lateDropped, this.windowsFired, this.skew?.rejected ?? 0],
+      windows: this.saveWindows(),
+    }
+  }
+
+  restore(data: unknown): void {
+    const d = data as {watermark: [number, number]; counters: number[]; windows: unknown}
+    this.wm.load(d.watermark)
+    ;[this.eventsIn, this.lateDropped, this.windowsFired] = d.counters
+    if (this.skew) this.skew.rejected = d.counters[3] ?? 0
+    this.restoreWindows(d.windows)
+  }
+
+  /** The kind's open windows as structured-cloneable data (see WindowOperator.snapshot). */
+  protected abstract saveWindows(): unknown
+
+  /** Rebuilds the open windows of a fresh operator from `saveWindows` data. */
+  protected abstract restoreWindows(data: unknown): void
+
   /** Puts an accepted event into its windows, judging lateness against the current W. */
   protected abstract place(event: WindowEvent<R>, triggers: boolean): Placement
 

@@ -3,7 +3,7 @@
  * aggregator's `merge`, a partial is an accumulator; without it, a partial is the rows themselves, aggregated
  * once when the window fires. Either way the operator sees one interface.
  */
-import type {AggregatorFactory} from './types.js'
+import {loadAggregate, saveAggregate, type AggregatorFactory} from './types.js'
 
 export interface PartialAggregation<R, A, P> {
   create(): P
@@ -12,6 +12,9 @@ export interface PartialAggregation<R, A, P> {
   merge(a: P, b: P): P
   /** The result over partials given in time order. */
   result(partials: P[]): A
+  /** A partial as checkpoint data and back. */
+  save(partial: P): unknown
+  load(data: unknown): P
 }
 
 export function partialAggregation<R, A, S>(agg: AggregatorFactory<R, A, S>): PartialAggregation<R, A, unknown> {
@@ -26,6 +29,8 @@ export function partialAggregation<R, A, S>(agg: AggregatorFactory<R, A, S>): Pa
         for (let i = 1; i < partials.length; i++) acc = merge(acc, partials[i])
         return agg.result(acc)
       },
+      save: (partial) => saveAggregate(agg as AggregatorFactory<unknown, unknown, S>, partial),
+      load: (data) => loadAggregate(agg as AggregatorFactory<unknown, unknown, S>, data),
     }
     return accumulators
   }
@@ -43,6 +48,8 @@ export function partialAggregation<R, A, S>(agg: AggregatorFactory<R, A, S>): Pa
       for (const list of partials) for (const row of list) agg.add(state, row)
       return agg.result(state)
     },
+    save: (list) => list,
+    load: (data) => data as R[],
   }
   return rows
 }

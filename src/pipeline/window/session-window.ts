@@ -120,6 +120,27 @@ export class SessionWindowOperator<R, A, P> extends EventTimeOperator<R, A> {
     return this.open
   }
 
+  protected saveWindows(): unknown {
+    const out: [string, number, number, number, number, [number, unknown, number][]][] = []
+    for (const sessions of this.byKey.values()) {
+      for (const s of sessions) out.push([s.key, s.first, s.last, s.queuedAt, s.events, s.parts.map((p) => [p.bucketStart, this.partials.save(p.partial), p.events])])
+    }
+    return out
+  }
+
+  protected restoreWindows(data: unknown): void {
+    for (const [key, first, last, queuedAt, events, parts] of data as [string, number, number, number, number, [number, unknown, number][]][]) {
+      const s = new Session<P>(key, first, last, queuedAt)
+      s.events = events
+      s.parts = parts.map(([bucketStart, partial, n]) => ({bucketStart, partial: this.partials.load(partial), events: n, acks: null}))
+      const list = this.byKey.get(key)
+      if (list === undefined) this.byKey.set(key, [s])
+      else list.push(s)
+      this.queue.push(s)
+      this.open++
+    }
+  }
+
   /** Moves every part of `other` into `into` (bucket by bucket) and retires `other`. */
   private absorb(into: Session<P>, other: Session<P>): void {
     for (const part of other.parts) {

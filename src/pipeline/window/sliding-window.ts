@@ -128,6 +128,39 @@ export class SlidingWindowOperator<R, A, S> extends EventTimeOperator<R, A> {
     return top !== undefined && top.fireAt <= this.wm.value
   }
 
+  protected saveWindows(): unknown {
+    const keys: [string, [number, R][], number[]][] = []
+    for (const k of this.keys.values()) {
+      const events: [number, R][] = []
+      for (let i = k.head; i < k.events.length; i++) events.push([k.events[i].ts, k.events[i].row])
+      keys.push([k.key, events, k.pendingT])
+    }
+    const triggers: [string, number, number][] = []
+    const pending: Trigger<R, A>[] = []
+    for (let t = this.triggers.pop(); t !== undefined; t = this.triggers.pop()) pending.push(t)
+    for (const t of pending) {
+      this.triggers.push(t)
+      triggers.push([t.state.key, t.t, t.seq])
+    }
+    return {keys, triggers, seq: this.seq}
+  }
+
+  protected restoreWindows(data: unknown): void {
+    const d = data as {keys: [string, [number, R][], number[]][]; triggers: [string, number, number][]; seq: number}
+    for (const [key, events, pendingT] of d.keys) {
+      const k = new SlidingKey<R, A>(key)
+      k.events = events.map(([ts, row]) => ({ts, row, ack: undefined, lastOutput: null, lastPass: -1}))
+      k.pendingT = pendingT
+      this.keys.set(key, k)
+    }
+    for (const [key, t, seq] of d.triggers) {
+      const state = this.keys.get(key)
+      if (state !== undefined) this.triggers.push({fireAt: t + this.delay, t, seq, state})
+    }
+    this.seq = d.seq
+    for (const k of this.keys.values()) this.scheduleEviction(k)
+  }
+
   private emit(state: SlidingKey<R, A>, t: number, pass: number): WindowOutput<A> {
     const windowStart = t - this.size
     const windowEnd = t + this.delay

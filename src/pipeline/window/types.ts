@@ -48,6 +48,10 @@ export interface AggregatorFactory<R, A, S = unknown> {
   add(state: S, row: R): void
   result(state: S): A
   merge?(a: S, b: S): S
+  /** The state as structured-cloneable data for a checkpoint (default: the state itself). */
+  save?(state: S): unknown
+  /** The state back from `save`'s data (default: the data itself). */
+  load?(data: unknown): S
 }
 
 export interface WindowOperator<R, A> {
@@ -65,6 +69,23 @@ export interface WindowOperator<R, A> {
   /** End of a finite input: W = +Infinity, everything fires (count windows drop partial windows). */
   end(): WindowOutput<A>[]
   stats(): WindowStats
+  /**
+   * The operator's state as structured-cloneable data for a checkpoint: open windows (through the aggregator's
+   * `save`), held rows, the watermark and the counters. Ack handles are not part of it: a pipeline with a state
+   * store acknowledges its input once it is in the input log, so windows hold no acks then.
+   */
+  snapshot(): unknown
+  /** Replaces the state of a fresh operator with a `snapshot` of one built from the same spec. */
+  restore(data: unknown): void
+}
+
+/** An aggregator's state to checkpoint data and back (the aggregator's own `save`/`load`, or the state as it is). */
+export function saveAggregate<S>(agg: AggregatorFactory<unknown, unknown, S>, state: S): unknown {
+  return agg.save ? agg.save(state) : state
+}
+
+export function loadAggregate<S>(agg: AggregatorFactory<unknown, unknown, S>, data: unknown): S {
+  return agg.load ? agg.load(data) : (data as S)
 }
 
 export interface FutureSkewOptions {

@@ -47,6 +47,16 @@ export class Watermark {
     return this.raise(watermark)
   }
 
+  /** [max event time, W] for a checkpoint. */
+  save(): [number, number] {
+    return [this.maxTs, this.w]
+  }
+
+  load([maxTs, w]: [number, number]): void {
+    this.maxTs = maxTs
+    this.w = w
+  }
+
   /** End of input: W = +Infinity. */
   end(): boolean {
     return this.raise(Infinity)
@@ -80,5 +90,9 @@ export class FutureSkewGuard {
 
   get rejected(): number {
     return this.rejectedCount
+  }
+
+  set rejected(n: number) {
+    this.rejectedCount = n
   }
 }

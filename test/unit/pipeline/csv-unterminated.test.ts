@@ -8,7 +8,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {CsvSource, csvSourceOptions, UNTERMINATED_ROW} from '../../../src/pipeline/sources/csv.js'
-import {toolContext} from '../../../src/pipeline/tools/context.js'
+import {toolContext} from '../../../src/tools/context.js'
 
 const work = mkdtempSync(join(tmpdir(), 'iotd-loud-csv-'))
 const HEADER = 'ts,topic,qos,retain,encoding,payload\n'

@@ -1,0 +1,212 @@
+/**
+ * A pipeline's state directory: the last committed checkpoint (operator state + where the input log must be
+ * replayed from + finite-source positions), the input log segments after it, and a lock so two runs of one
+ * pipeline never share it.
+ *
+ * Plain files, no database: the log is append-only and read only at a restart, the checkpoint is one blob replaced
+ * atomically (write to a temporary file, fsync, rename, fsync the directory). Both are exactly what a file does
+ * well, and no native module has to build on the user's machine.
+ */
+import {closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync} from 'node:fs'
+import {homedir} from 'node:os'
+import {join, resolve} from 'node:path'
+import {deserialize} from 'node:v8'
+import {performance} from 'node:perf_hooks'
+import {IotdError, EXIT_CODES} from '../../errors.js'
+import {InputLog, listSegments, readLog, segmentPath, type FsyncPolicy, type LoggedBatch} from './input-log.js'
+
+export const CHECKPOINT_FILE = 'checkpoint.v8'
+const LOCK_FILE = 'lock'
+
+export interface Checkpoint {
+  version: 1
+  pipeline: string
+  /** Per rule (and `sources`): a hash of what shapes its state, to refuse a restore into a changed pipeline. */
+  fingerprints: Record<string, string>
+  createdAt: number
+  /** The first input-log segment not covered by this checkpoint. */
+  replayFrom: number
+  /** Finite sources: deliveries already taken (skipped on restart). */
+  positions: Record<string, number>
+  /** Per rule: RuleRunner.snapshot() data. */
+  rules: Record<string, unknown>
+}
+
+/** The default state directory of a pipeline: $IOTD_STATE_DIR, else $XDG_STATE_HOME/iotd/pipelines, else ~/.local/state/iotd/pipelines; then the pipeline's name. */
+export function defaultStateDir(pipelineName: string, env: Readonly<Record<string, string | undefined>> = process.env): string {
+  const base = env.IOTD_STATE_DIR ?? join(env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'iotd', 'pipelines')
+  return resolve(base, pipelineName.replace(/[^A-Za-z0-9_.-]/g, '_'))
+}
+
+export function readCheckpoint(dir: string): Checkpoint | undefined {
+  const file = join(dir, CHECKPOINT_FILE)
+  if (!existsSync(file)) return undefined
+  return deserialize(readFileSync(file)) as Checkpoint
+}
+
+/** What `iotd pipeline state show` prints. */
+export interface StateInfo {
+  dir: string
+  exists: boolean
+  lockedBy?: number
+  checkpoint?: {createdAt: string; bytes: number; replayFrom: number; positions: Record<string, number>; rules: string[]}
+  log: {segments: number; bytes: number; batches: number; records: number; tornFrames: number}
+}
+
+export function describeState(dir: string): StateInfo {
+  const exists = existsSync(dir)
+  const info: StateInfo = {dir, exists, log: {segments: 0, bytes: 0, batches: 0, records: 0, tornFrames: 0}}
+  if (!exists) return info
+  const pid = lockHolder(dir)
+  if (pid !== undefined) info.lockedBy = pid
+  const cp = readCheckpoint(dir)
+  if (cp) {
+    info.checkpoint = {
+      createdAt: new Date(cp.createdAt).toISOString(),
+      bytes: statSync(join(dir, CHECKPOINT_FILE)).size,
+      replayFrom: cp.replayFrom,
+      positions: cp.positions,
+      rules: Object.keys(cp.rules),
+    }
+  }
+  const segments = listSegments(dir).filter((n) => !cp || n >= cp.replayFrom)
+  info.log.segments = segments.length
+  for (const n of segments) info.log.bytes += statSync(segmentPath(dir, n)).size
+  const torn = {torn: 0}
+  for (const b of readLog(dir, cp?.replayFrom ?? 0, torn)) {
+    info.log.batches++
+    info.log.records += b.records.length
+  }
+  info.log.tornFrames = torn.torn
+  return info
+}
+
+/** Deletes a pipeline's saved state; refuses while a run holds it. Returns whether there was anything. */
+export function resetState(dir: string): boolean {
+  if (!existsSync(dir)) return false
+  const pid = lockHolder(dir)
+  if (pid !== undefined) throw new IotdError(`the state in ${dir} is in use by a running pipeline (pid ${pid}); stop it first`, EXIT_CODES.runtime)
+  rmSync(dir, {recursive: true, force: true})
+  return true
+}
+
+/** State directories held by runs in this process (a lock file naming our own pid says nothing about which run). */
+const heldHere = new Set<string>()
+
+function lockHolder(dir: string): number | undefined {
+  if (heldHere.has(resolve(dir))) return process.pid
+  let pid: number
+  try {
+    pid = Number(readFileSync(join(dir, LOCK_FILE), 'utf8').trim())
+  } catch {
+    return undefined
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return undefined
+  try {
+    process.kill(pid, 0)
+    return pid
+  } catch (e) {
+    // EPERM: alive but someone else's; ESRCH: gone (a killed run leaves its lock behind).
+    return (e as NodeJS.ErrnoException).code === 'EPERM' ? pid : undefined
+  }
+}
+
+export interface StateStoreOptions {
+  dir: string
+  fsync: FsyncPolicy
+  /** Discard whatever is saved before starting (--reset-state). */
+  reset?: boolean
+  pipelineName: string
+  fingerprints: Record<string, string>
+}
+
+export class StateStore {
+  readonly dir: string
+  readonly checkpoint?: Checkpoint
+  readonly log: InputLog
+  /** The first segment a restart replays (the segments this run writes come after all of them). */
+  private readonly replayFrom: number
+  private locked = false
+  lastCheckpoint?: {bytes: number; ms: number; at: number}
+  checkpoints = 0
+
+  constructor(opts: StateStoreOptions) {
+    this.dir = opts.dir
+    if (opts.reset) resetState(opts.dir)
+    mkdirSync(opts.dir, {recursive: true})
+    const holder = lockHolder(opts.dir)
+    if (holder !== undefined) {
+      throw new IotdError(`the state in ${opts.dir} is in use by another run of this pipeline (pid ${holder}); give this run its own --state-dir`, EXIT_CODES.runtime)
+    }
+    writeFileSync(join(opts.dir, LOCK_FILE), `${process.pid}\n`)
+    heldHere.add(resolve(opts.dir))
+    this.locked = true
+    const cp = readCheckpoint(opts.dir)
+    if (cp) {
+      const changed = Object.keys({...cp.fingerprints, ...opts.fingerprints}).filter((k) => cp.fingerprints[k] !== opts.fingerprints[k])
+      if (changed.length > 0) {
+        this.unlock()
+        const what = changed.map((k) => (k === 'sources' ? 'the sources (names, event-time or key fields)' : `rule "${k}"`)).join(', ')
+        throw new IotdError(
+          `the saved state in ${opts.dir} was made by a different version of this pipeline: ${what} changed since its checkpoint of ${new Date(cp.createdAt).toISOString()}. ` +
+            'Restoring windows into a changed rule would mix two rules\' results.',
+          EXIT_CODES.usage,
+          ['run with --reset-state to discard the saved windows, function state and unreplayed input', 'or run the pipeline file that made the state'],
+        )
+      }
+      this.checkpoint = cp
+    }
+    const segments = listSegments(opts.dir)
+    const next = (segments.at(-1) ?? 0) + 1
+    this.replayFrom = cp?.replayFrom ?? 0
+    this.log = new InputLog(opts.dir, opts.fsync, next)
+  }
+
+  /** The logged input a restart replays on top of the checkpoint, oldest first. */
+  *replay(stats?: {torn: number}): Generator<LoggedBatch> {
+    yield* readLog(this.dir, this.replayFrom, stats)
+  }
+
+  /** Writes a serialized Checkpoint atomically, then deletes the log segments it covers (before `replayFrom`). */
+  commit(body: Buffer, replayFrom: number): void {
+    const t0 = performance.now()
+    const tmp = join(this.dir, `${CHECKPOINT_FILE}.tmp`)
+    const fd = openSync(tmp, 'w')
+    try {
+      let off = 0
+      while (off < body.length) off += writeSync(fd, body, off)
+      fsyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+    renameSync(tmp, join(this.dir, CHECKPOINT_FILE))
+    const dirFd = openSync(this.dir, 'r')
+    try {
+      fsyncSync(dirFd)
+    } finally {
+      closeSync(dirFd)
+    }
+    this.log.deleteBefore(replayFrom)
+    this.checkpoints++
+    this.lastCheckpoint = {bytes: body.length, ms: performance.now() - t0, at: Date.now()}
+  }
+
+  /** The run is complete (every finite source read to its end and drained): nothing is left to resume. */
+  clear(): void {
+    this.log.close()
+    rmSync(join(this.dir, CHECKPOINT_FILE), {force: true})
+    this.log.deleteBefore(Infinity)
+  }
+
+  close(): void {
+    this.log.close()
+    this.unlock()
+  }
+
+  private unlock(): void {
+    if (!this.locked) return
+    this.locked = false
+    heldHere.delete(resolve(this.dir))
+    rmSync(join(this.dir, LOCK_FILE), {force: true})
+  }
+}
