@@ -6,8 +6,7 @@ import {redactUrl} from '../net/mqtt-endpoint.js'
 import {formatBytes, formatMs, formatNumber, formatPercent, formatRateValue} from '../metrics/format.js'
 import {paint} from './terminal.js'
 import type {ModbusRunSummary, SparkplugRunSummary} from '../sim/run-simulation.js'
-import {thresholdLines} from './bench-summary.js'
-import {noDeviceConnected} from '../sim/sim-thresholds.js'
+import {thresholdLines} from './verdict-lines.js'
 import {layoutTable, type ColumnSpec} from './text-table.js'
 
 /**
@@ -42,7 +41,7 @@ export function simVerdicts(summary: SimSummary, cores: number): Verdict[] {
   if (summary.interrupted) {
     verdicts.push({level: 'warn', text: `interrupted after ${formatDuration(summary.elapsedMs)} — partial summary`})
   }
-  if (noDeviceConnected(summary)) {
+  if (summary.neverConnected) {
     // Nothing the run was asked to do happened: the command exits 1 (noDeviceConnected).
     verdicts.push({level: 'fail', text: `no device ever connected (${plural(t.errors, 'connect error')}); nothing was published`})
   } else if (summary.connectAllMs === undefined && t.connected < t.target) {

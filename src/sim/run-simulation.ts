@@ -255,6 +255,7 @@ async function waitModbusOnly(scenario: Scenario, req: SimulationRequest, starte
     connectLatency: ZERO_FIGURES,
     health: {cpuPercent: 0, rssBytes: usage.rss, eventLoopLagP99Ms: 0, peakRssBytes: usage.rss},
     warnings: [],
+    neverConnected: false,
     delivered: 0,
   }
 }

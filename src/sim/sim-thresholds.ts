@@ -1,7 +1,7 @@
 import {statsFromHistogram} from '../metrics/observation.js'
 import {evaluateThresholds, parseThresholds, type Threshold, type ThresholdVerdict, type ThresholdVocabulary} from '../metrics/thresholds.js'
 import type {LatencyHistogram} from '../metrics/histogram.js'
-import type {FleetCounters, SimSummary} from './types.js'
+import type {FleetCounters} from './types.js'
 
 /**
  * `iotd sim --threshold`: the bench's threshold grammar (k6's) over what a simulation measures. A failed threshold
@@ -55,7 +55,3 @@ export function deliveredCount(fleets: readonly FleetCounters[], qosOf: (fleet: 
   return fleets.reduce((sum, f) => sum + (qosOf(f.fleet) === 0 ? f.published : f.acked), 0)
 }
 
-/** A run of MQTT devices in which none ever connected did nothing it was asked: it exits 1, whatever else it counted. */
-export function noDeviceConnected(summary: SimSummary): boolean {
-  return summary.devices > 0 && summary.connectLatency.count === 0
-}

@@ -145,6 +145,11 @@ export interface SimSummary {
   health: ClientHealth & {peakRssBytes: number}
   labelsFile?: string
   warnings: string[]
+  /**
+   * MQTT devices were asked for and none ever connected: the run did nothing it was asked, and exits 1 whatever
+   * else it counted.
+   */
+  neverConnected: boolean
   /** Messages that reached the broker: written at QoS 0, acknowledged at QoS 1/2 (the `delivered` threshold). */
   delivered: number
   /** `--threshold` verdicts, in the order given; any failure makes the run exit 99. */

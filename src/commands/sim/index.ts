@@ -117,7 +117,7 @@ ${EXIT_CODES_HELP}`
     }
 
     const durationMs = parseDurationFlag('duration', flags.duration)
-    const {parseSimThresholds, noDeviceConnected} = await import('../../sim/sim-thresholds.js')
+    const {parseSimThresholds} = await import('../../sim/sim-thresholds.js')
     const thresholds = parseSimThresholds(flags.threshold ?? [])
     const {chooseOutputMode, createSimReporter} = await import('../../report/index.js')
     const mode = chooseOutputMode({json: this.jsonEnabled(), quiet: flags.quiet, stdout: process.stdout, env: process.env})
@@ -158,7 +158,7 @@ ${EXIT_CODES_HELP}`
       throw new IotdError(`${summary.error} (the summary above covers the run until then)`, EXIT_CODES.runtime)
     }
     if (summary.interrupted) this.exit(EXIT_CODES.interrupted)
-    if (noDeviceConnected(summary)) {
+    if (summary.neverConnected) {
       if (this.jsonEnabled()) this.exit(EXIT_CODES.runtime)
       throw new IotdError(`no device ever connected to ${summary.broker}: the run published nothing`, EXIT_CODES.runtime, ['check the broker address, --source-ip, credentials and TLS flags; the first connect errors are printed above'])
     }

@@ -278,6 +278,7 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
     health: {...lastHealth, peakRssBytes: peakRss},
     labelsFile: opts.labelsFile && labelCount > 0 ? opts.labelsFile : undefined,
     warnings,
+    neverConnected: devices.length > 0 && cumulative.connectLatency.totalCount === 0,
     delivered,
     thresholds: opts.thresholds && opts.thresholds.length > 0
       ? evaluateSimThresholds(opts.thresholds, {totals, delivered, ...cumulative})
