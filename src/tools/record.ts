@@ -30,6 +30,8 @@ export interface RecordOptions {
 }
 
 export interface RecordProgress {
+  /** Messages received from the broker (recorded or not). */
+  received: number
   messages: number
   bytes: number
   file: string | undefined
@@ -78,7 +80,7 @@ export async function runRecord(opts: RecordOptions): Promise<RecordSummary> {
   sink.onFailure = () => writeFailed.abort()
   let userInterrupted = false
   opts.signal?.addEventListener('abort', () => (userInterrupted = true), {once: true})
-  const progress = setInterval(() => opts.onProgress?.({messages: sink.stats.rows, bytes: sink.stats.bytes, file: sink.currentPath, elapsedMs: performance.now() - started}), 1000)
+  const progress = setInterval(() => opts.onProgress?.({received: source.stats.received, messages: sink.stats.rows, bytes: sink.stats.bytes, file: sink.currentPath, elapsedMs: performance.now() - started}), 1000)
   progress.unref()
   let taken = 0
   let filtered = 0

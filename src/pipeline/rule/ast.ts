@@ -159,7 +159,8 @@ export interface JoinClause {
   loc: SourceSpan
 }
 
-export type WindowKind = 'tumbling' | 'hopping' | 'sliding' | 'session' | 'count'
+/** A window kind of window/kinds.ts, lowercase, as the call names it (TUMBLINGWINDOW -> tumbling). */
+export type WindowKind = string
 
 /** A window argument as written; the planner checks units, counts and signs so it can say which one is wrong. */
 export type WindowArg = {kind: 'number'; value: number; loc: SourceSpan} | {kind: 'unit'; unit: string; loc: SourceSpan}

@@ -2,7 +2,8 @@
  * The plan of a rule: names resolved, functions checked, aggregates extracted and numbered, the window turned into
  * milliseconds. This is what the window operator and the runtime consume (and what `pipeline explain` prints).
  */
-import type {ComparisonOp, ArithmeticOp, LiteralValue, LogicalOp, SourceSpan, WindowKind} from './ast.js'
+import type {ComparisonOp, ArithmeticOp, LiteralValue, LogicalOp, SourceSpan} from './ast.js'
+import type {WindowSpec} from '../window/kinds.js'
 import type {RuleProblem} from './errors.js'
 import type {AggregateFunctionSpec, ConstArgs, ScalarFunctionSpec, StatefulFunctionSpec} from './functions/types.js'
 
@@ -59,14 +60,10 @@ interface WindowBase {
   loc: SourceSpan
 }
 
-export type WindowPlan =
-  | (WindowBase & {kind: 'tumbling'; sizeMs: number})
-  | (WindowBase & {kind: 'hopping'; sizeMs: number; hopMs: number})
-  | (WindowBase & {kind: 'sliding'; sizeMs: number; delayMs: number; over?: BoundExpr})
-  | (WindowBase & {kind: 'session'; maxDurationMs: number; timeoutMs: number})
-  | (WindowBase & {kind: 'count'; count: number; every: number})
+/** The window: its kind's parameters (window/kinds.ts), FILTER, and OVER (WHEN …) for the kinds that take it. */
+export type WindowPlan = WindowBase & WindowSpec & {over?: BoundExpr}
 
-export type WindowPlanKind = WindowKind
+export type WindowPlanKind = WindowSpec['kind']
 
 export type SourcePlan = {kind: 'topic'; filter: string; alias: string} | {kind: 'stream'; name: string; alias: string}
 

@@ -3,8 +3,9 @@
  * the registry, pulls aggregate calls out into numbered accumulators, converts the window to milliseconds and
  * reports every problem it finds at once, each at its place in the rule.
  */
-import type {Accessor, CallExpr, Expr, RuleAst, SourceSpan, WindowArg, WindowClause} from './ast.js'
+import type {Accessor, CallExpr, Expr, RuleAst, SourceSpan, WindowClause} from './ast.js'
 import {RulePlanError, type RuleProblem} from './errors.js'
+import {TIME_UNITS_MS, WINDOW_CALLS, WINDOW_KINDS, windowKind} from '../window/index.js'
 import {FunctionRegistry, defaultFunctionRegistry} from './functions/registry.js'
 import type {ConstArgs, FunctionSpec, ParamSpec} from './functions/types.js'
 import {
@@ -29,24 +30,11 @@ export interface PlanOptions {
   sources?: readonly string[]
 }
 
-/** SQL time units in milliseconds (window-semantics.md). */
-export const TIME_UNITS_MS: Readonly<Record<string, number>> = {dd: 86_400_000, hh: 3_600_000, mi: 60_000, ss: 1000, ms: 1}
-
 /** Where an expression sits decides what it may contain. */
 type Clause = 'where' | 'filter' | 'over' | 'on' | 'group key' | 'partition' | 'select' | 'having' | 'order' | 'aggregate'
 
 const AGGREGATES_ALLOWED: ReadonlySet<Clause> = new Set(['select', 'having', 'order'])
 const WINDOW_BOUNDS_ALLOWED: ReadonlySet<Clause> = new Set(['select', 'having', 'order'])
-
-const WINDOW_SIGNATURES: Record<WindowClause['windowKind'], string> = {
-  tumbling: 'TUMBLINGWINDOW(unit, size)',
-  hopping: 'HOPPINGWINDOW(unit, size, hop)',
-  sliding: 'SLIDINGWINDOW(unit, size[, delay])',
-  session: 'SESSIONWINDOW(unit, maxDuration, timeout)',
-  count: 'COUNTWINDOW(n[, m])',
-}
-
-const WINDOW_FUNCTION_NAMES = new Set(['tumblingwindow', 'hoppingwindow', 'slidingwindow', 'sessionwindow', 'countwindow'])
 
 /** Canonical text of a bound expression, ignoring positions: equal calls share one aggregate. */
 function canonical(e: unknown): string {
@@ -229,97 +217,79 @@ class Planner {
     return found
   }
 
+  /** The GROUP BY window call through its kind (window/kinds.ts): arguments checked with positions, then the kind's plan. */
   private planWindow(w: WindowClause): WindowPlan | undefined {
-    const signature = WINDOW_SIGNATURES[w.windowKind]
+    const kind = windowKind(w.windowKind)!
+    const signature = kind.signature
+    const call = `${kind.kind.toUpperCase()}WINDOW`
     const filter = w.filter ? this.bind(w.filter, 'filter') : undefined
     const over = w.over ? this.bind(w.over, 'over') : undefined
-    if (over && w.windowKind !== 'sliding') this.error(w.over?.loc ?? w.loc, 'OVER (WHEN …) belongs to SLIDINGWINDOW only')
-
-    if (w.windowKind === 'count') {
-      const nums = this.windowNumbers(w, w.args, signature, 1, 2)
-      if (!nums) return undefined
-      const [count, every = count] = nums
-      if (!this.checkCount(w.args[0], count, 'n')) return undefined
-      if (nums.length > 1 && !this.checkCount(w.args[1], every, 'm')) return undefined
-      if (every > count) this.warn(w.loc, `COUNTWINDOW(${count}, ${every}): m > n skips ${every - count} event(s) between windows`)
-      return {kind: 'count', count, every, filter, loc: w.loc}
+    if (over && !kind.over) {
+      const calls = WINDOW_KINDS.filter((k) => k.over).map((k) => `${k.kind.toUpperCase()}WINDOW`)
+      this.error(w.over?.loc ?? w.loc, `OVER (WHEN …) belongs to ${calls.join(', ')} only`)
     }
 
-    const [unitArg, ...rest] = w.args
-    if (unitArg.kind !== 'unit') {
-      this.error(unitArg.loc, `${signature}: the first argument is a time unit (DD, HH, MI, SS or MS)`)
-      return undefined
-    }
-    const unitMs = TIME_UNITS_MS[unitArg.unit.toLowerCase()]
-    if (unitMs === undefined) {
-      this.error(unitArg.loc, `unknown time unit '${unitArg.unit}': use DD, HH, MI, SS or MS`)
-      return undefined
-    }
-    const counts = {tumbling: [1, 1], hopping: [2, 2], sliding: [1, 2], session: [2, 2]}[w.windowKind]
-    const nums = this.windowNumbers(w, rest, signature, counts[0], counts[1])
-    if (!nums) return undefined
-    const ms = (i: number, what: string, allowZero = false): number | undefined => {
-      const v = nums[i] * unitMs
-      if (!(v > 0 || (allowZero && v === 0)) || !Number.isFinite(v)) {
-        this.error(rest[i].loc, `${signature}: ${what} must be ${allowZero ? 'zero or more' : 'greater than zero'}, got ${nums[i]}`)
+    let args = w.args
+    let unitMs = 1
+    let unit = ''
+    if (kind.timed) {
+      const [unitArg, ...rest] = w.args
+      if (unitArg.kind !== 'unit') {
+        this.error(unitArg.loc, `${signature}: the first argument is a time unit (DD, HH, MI, SS or MS)`)
         return undefined
       }
-      if (!Number.isInteger(v)) {
-        this.error(rest[i].loc, `${signature}: ${what} must be a whole number of milliseconds, got ${nums[i]} ${unitArg.unit}`)
+      const ms = TIME_UNITS_MS[unitArg.unit.toLowerCase()]
+      if (ms === undefined) {
+        this.error(unitArg.loc, `unknown time unit '${unitArg.unit}': use DD, HH, MI, SS or MS`)
         return undefined
       }
-      return v
+      ;[args, unitMs, unit] = [rest, ms, unitArg.unit]
     }
-    switch (w.windowKind) {
-      case 'tumbling': {
-        const sizeMs = ms(0, 'size')
-        return sizeMs === undefined ? undefined : {kind: 'tumbling', sizeMs, filter, loc: w.loc}
-      }
-      case 'hopping': {
-        const sizeMs = ms(0, 'size')
-        const hopMs = ms(1, 'hop')
-        if (sizeMs === undefined || hopMs === undefined) return undefined
-        if (hopMs > sizeMs) this.warn(rest[1].loc, `HOPPINGWINDOW hop (${nums[1]}) is larger than its size (${nums[0]}): events between windows belong to none`)
-        return {kind: 'hopping', sizeMs, hopMs, filter, loc: w.loc}
-      }
-      case 'sliding': {
-        const sizeMs = ms(0, 'size')
-        const delayMs = nums.length > 1 ? ms(1, 'delay', true) : 0
-        if (sizeMs === undefined || delayMs === undefined) return undefined
-        return {kind: 'sliding', sizeMs, delayMs, over, filter, loc: w.loc}
-      }
-      case 'session': {
-        const maxDurationMs = ms(0, 'maxDuration')
-        const timeoutMs = ms(1, 'timeout')
-        if (maxDurationMs === undefined || timeoutMs === undefined) return undefined
-        if (timeoutMs > maxDurationMs) this.warn(rest[1].loc, 'SESSIONWINDOW timeout is longer than maxDuration: check the argument order (unit, maxDuration, timeout)')
-        return {kind: 'session', maxDurationMs, timeoutMs, filter, loc: w.loc}
-      }
-    }
-  }
-
-  private windowNumbers(w: WindowClause, args: WindowArg[], signature: string, min: number, max: number): number[] | undefined {
-    if (args.length < min || args.length > max) {
-      this.error(w.loc, `${signature} takes ${describeCount(w.windowKind === 'count' ? min : min + 1, w.windowKind === 'count' ? max : max + 1)} argument(s), got ${w.args.length}`)
+    const required = kind.args.filter((a) => !a.optional).length
+    if (args.length < required || args.length > kind.args.length) {
+      const lead = kind.timed ? 1 : 0
+      this.error(w.loc, `${signature} takes ${describeCount(required + lead, kind.args.length + lead)} argument(s), got ${w.args.length}`)
       return undefined
     }
-    const out: number[] = []
+    const written: number[] = []
     for (const a of args) {
       if (a.kind !== 'number') {
         this.error(a.loc, `${signature}: expected a number, got '${a.unit}'`)
         return undefined
       }
-      out.push(a.value)
+      written.push(a.value)
     }
-    return out
-  }
 
-  private checkCount(arg: WindowArg, v: number, what: string): boolean {
-    if (!Number.isInteger(v) || v < 1) {
-      this.error(arg.loc, `COUNTWINDOW: ${what} must be a whole number of at least 1, got ${v}`)
-      return false
+    const values: Array<number | undefined> = []
+    let ok = true
+    for (let i = 0; i < kind.args.length; i++) {
+      const spec = kind.args[i]
+      if (i >= written.length) {
+        values.push(undefined)
+        continue
+      }
+      if (!kind.timed) {
+        // Counts: the first wrong one is the message.
+        if (!Number.isInteger(written[i]) || written[i] < 1) {
+          this.error(args[i].loc, `${call}: ${spec.name} must be a whole number of at least 1, got ${written[i]}`)
+          return undefined
+        }
+        values.push(written[i])
+        continue
+      }
+      const v = written[i] * unitMs
+      if (!(v > 0 || (spec.allowZero && v === 0)) || !Number.isFinite(v)) {
+        this.error(args[i].loc, `${signature}: ${spec.name} must be ${spec.allowZero ? 'zero or more' : 'greater than zero'}, got ${written[i]}`)
+        ok = false
+      } else if (!Number.isInteger(v)) {
+        this.error(args[i].loc, `${signature}: ${spec.name} must be a whole number of milliseconds, got ${written[i]} ${unit}`)
+        ok = false
+      }
+      values.push(v)
     }
-    return true
+    if (!ok) return undefined
+    const params = kind.plan(values, {written, warn: (message, arg) => this.warn(arg === undefined ? w.loc : args[arg].loc, message)})
+    return {kind: kind.kind, ...params, ...(kind.over ? {over} : {}), filter, loc: w.loc} as WindowPlan
   }
 
   // ------------------------------------------------------------ expressions
@@ -424,7 +394,7 @@ class Planner {
   private bindCall(e: CallExpr, clause: Clause): BoundExpr {
     const spec = this.functions.get(e.name)
     if (!spec) {
-      if (WINDOW_FUNCTION_NAMES.has(e.name)) {
+      if (WINDOW_CALLS.has(e.name)) {
         this.error(e.loc, clause === 'group key'
           ? `${e.name.toUpperCase()}: arguments must be a time unit and plain numbers, e.g. TUMBLINGWINDOW(ss, 10)`
           : `${e.name.toUpperCase()} is a window: put it in GROUP BY`)

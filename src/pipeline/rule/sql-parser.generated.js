@@ -189,63 +189,58 @@ function peg$parse(input, options) {
   const peg$c7 = "''";
   const peg$c8 = "(";
   const peg$c9 = ")";
-  const peg$c10 = "tumblingwindow";
-  const peg$c11 = "hoppingwindow";
-  const peg$c12 = "slidingwindow";
-  const peg$c13 = "sessionwindow";
-  const peg$c14 = "countwindow";
-  const peg$c15 = "==";
-  const peg$c16 = "=";
-  const peg$c17 = "!=";
-  const peg$c18 = "<>";
-  const peg$c19 = "<=";
-  const peg$c20 = ">=";
-  const peg$c21 = "<";
-  const peg$c22 = ">";
-  const peg$c23 = "+";
-  const peg$c24 = "-";
-  const peg$c25 = "->";
-  const peg$c26 = "[";
-  const peg$c27 = "]";
-  const peg$c28 = "meta";
-  const peg$c29 = "`";
-  const peg$c30 = "select";
-  const peg$c31 = "from";
-  const peg$c32 = "where";
-  const peg$c33 = "group";
-  const peg$c34 = "by";
-  const peg$c35 = "having";
-  const peg$c36 = "order";
-  const peg$c37 = "limit";
-  const peg$c38 = "as";
-  const peg$c39 = "join";
-  const peg$c40 = "left";
-  const peg$c41 = "inner";
-  const peg$c42 = "outer";
-  const peg$c43 = "on";
-  const peg$c44 = "and";
-  const peg$c45 = "or";
-  const peg$c46 = "not";
-  const peg$c47 = "in";
-  const peg$c48 = "between";
-  const peg$c49 = "like";
-  const peg$c50 = "is";
-  const peg$c51 = "null";
-  const peg$c52 = "true";
-  const peg$c53 = "false";
-  const peg$c54 = "case";
-  const peg$c55 = "when";
-  const peg$c56 = "then";
-  const peg$c57 = "else";
-  const peg$c58 = "end";
-  const peg$c59 = "filter";
-  const peg$c60 = "over";
-  const peg$c61 = "partition";
-  const peg$c62 = "asc";
-  const peg$c63 = "desc";
-  const peg$c64 = "--";
-  const peg$c65 = "/*";
-  const peg$c66 = "*/";
+  const peg$c10 = "==";
+  const peg$c11 = "=";
+  const peg$c12 = "!=";
+  const peg$c13 = "<>";
+  const peg$c14 = "<=";
+  const peg$c15 = ">=";
+  const peg$c16 = "<";
+  const peg$c17 = ">";
+  const peg$c18 = "+";
+  const peg$c19 = "-";
+  const peg$c20 = "->";
+  const peg$c21 = "[";
+  const peg$c22 = "]";
+  const peg$c23 = "meta";
+  const peg$c24 = "`";
+  const peg$c25 = "select";
+  const peg$c26 = "from";
+  const peg$c27 = "where";
+  const peg$c28 = "group";
+  const peg$c29 = "by";
+  const peg$c30 = "having";
+  const peg$c31 = "order";
+  const peg$c32 = "limit";
+  const peg$c33 = "as";
+  const peg$c34 = "join";
+  const peg$c35 = "left";
+  const peg$c36 = "inner";
+  const peg$c37 = "outer";
+  const peg$c38 = "on";
+  const peg$c39 = "and";
+  const peg$c40 = "or";
+  const peg$c41 = "not";
+  const peg$c42 = "in";
+  const peg$c43 = "between";
+  const peg$c44 = "like";
+  const peg$c45 = "is";
+  const peg$c46 = "null";
+  const peg$c47 = "true";
+  const peg$c48 = "false";
+  const peg$c49 = "case";
+  const peg$c50 = "when";
+  const peg$c51 = "then";
+  const peg$c52 = "else";
+  const peg$c53 = "end";
+  const peg$c54 = "filter";
+  const peg$c55 = "over";
+  const peg$c56 = "partition";
+  const peg$c57 = "asc";
+  const peg$c58 = "desc";
+  const peg$c59 = "--";
+  const peg$c60 = "/*";
+  const peg$c61 = "*/";
 
   const peg$r0 = /^[^"]/;
   const peg$r1 = /^[^']/;
@@ -273,81 +268,76 @@ function peg$parse(input, options) {
   const peg$e11 = peg$literalExpectation("(", false);
   const peg$e12 = peg$literalExpectation(")", false);
   const peg$e13 = peg$otherExpectation("window function");
-  const peg$e14 = peg$literalExpectation("tumblingwindow", true);
-  const peg$e15 = peg$literalExpectation("hoppingwindow", true);
-  const peg$e16 = peg$literalExpectation("slidingwindow", true);
-  const peg$e17 = peg$literalExpectation("sessionwindow", true);
-  const peg$e18 = peg$literalExpectation("countwindow", true);
-  const peg$e19 = peg$otherExpectation("comparison operator");
-  const peg$e20 = peg$literalExpectation("==", false);
-  const peg$e21 = peg$literalExpectation("=", false);
-  const peg$e22 = peg$literalExpectation("!=", false);
-  const peg$e23 = peg$literalExpectation("<>", false);
-  const peg$e24 = peg$literalExpectation("<=", false);
-  const peg$e25 = peg$literalExpectation(">=", false);
-  const peg$e26 = peg$literalExpectation("<", false);
-  const peg$e27 = peg$literalExpectation(">", false);
-  const peg$e28 = peg$literalExpectation("+", false);
-  const peg$e29 = peg$literalExpectation("-", false);
-  const peg$e30 = peg$classExpectation(["%", "*", "/"], false, false, false);
-  const peg$e31 = peg$literalExpectation("->", false);
-  const peg$e32 = peg$literalExpectation("[", false);
-  const peg$e33 = peg$literalExpectation("]", false);
-  const peg$e34 = peg$otherExpectation("expression");
-  const peg$e35 = peg$literalExpectation("meta", true);
-  const peg$e36 = peg$otherExpectation("name");
-  const peg$e37 = peg$classExpectation([["a", "z"], ["A", "Z"], "_"], false, false, false);
-  const peg$e38 = peg$classExpectation([["a", "z"], ["A", "Z"], ["0", "9"], "_"], false, false, false);
-  const peg$e39 = peg$otherExpectation("quoted name");
-  const peg$e40 = peg$literalExpectation("`", false);
-  const peg$e41 = peg$classExpectation(["`"], true, false, false);
-  const peg$e42 = peg$otherExpectation("string");
-  const peg$e43 = peg$otherExpectation("number");
-  const peg$e44 = peg$classExpectation([["0", "9"]], false, false, false);
-  const peg$e45 = peg$classExpectation(["e", "E"], false, false, false);
-  const peg$e46 = peg$classExpectation(["+", "-"], false, false, false);
-  const peg$e47 = peg$otherExpectation("integer");
-  const peg$e48 = peg$literalExpectation("select", true);
-  const peg$e49 = peg$literalExpectation("from", true);
-  const peg$e50 = peg$literalExpectation("where", true);
-  const peg$e51 = peg$literalExpectation("group", true);
-  const peg$e52 = peg$literalExpectation("by", true);
-  const peg$e53 = peg$literalExpectation("having", true);
-  const peg$e54 = peg$literalExpectation("order", true);
-  const peg$e55 = peg$literalExpectation("limit", true);
-  const peg$e56 = peg$literalExpectation("as", true);
-  const peg$e57 = peg$literalExpectation("join", true);
-  const peg$e58 = peg$literalExpectation("left", true);
-  const peg$e59 = peg$literalExpectation("inner", true);
-  const peg$e60 = peg$literalExpectation("outer", true);
-  const peg$e61 = peg$literalExpectation("on", true);
-  const peg$e62 = peg$literalExpectation("and", true);
-  const peg$e63 = peg$literalExpectation("or", true);
-  const peg$e64 = peg$literalExpectation("not", true);
-  const peg$e65 = peg$literalExpectation("in", true);
-  const peg$e66 = peg$literalExpectation("between", true);
-  const peg$e67 = peg$literalExpectation("like", true);
-  const peg$e68 = peg$literalExpectation("is", true);
-  const peg$e69 = peg$literalExpectation("null", true);
-  const peg$e70 = peg$literalExpectation("true", true);
-  const peg$e71 = peg$literalExpectation("false", true);
-  const peg$e72 = peg$literalExpectation("case", true);
-  const peg$e73 = peg$literalExpectation("when", true);
-  const peg$e74 = peg$literalExpectation("then", true);
-  const peg$e75 = peg$literalExpectation("else", true);
-  const peg$e76 = peg$literalExpectation("end", true);
-  const peg$e77 = peg$literalExpectation("filter", true);
-  const peg$e78 = peg$literalExpectation("over", true);
-  const peg$e79 = peg$literalExpectation("partition", true);
-  const peg$e80 = peg$literalExpectation("asc", true);
-  const peg$e81 = peg$literalExpectation("desc", true);
-  const peg$e82 = peg$otherExpectation("whitespace");
-  const peg$e83 = peg$classExpectation([" ", "\t", "\r", "\n", "\xA0", "\uFEFF"], false, false, false);
-  const peg$e84 = peg$literalExpectation("--", false);
-  const peg$e85 = peg$classExpectation(["\n"], true, false, false);
-  const peg$e86 = peg$literalExpectation("/*", false);
-  const peg$e87 = peg$literalExpectation("*/", false);
-  const peg$e88 = peg$anyExpectation();
+  const peg$e14 = peg$otherExpectation("comparison operator");
+  const peg$e15 = peg$literalExpectation("==", false);
+  const peg$e16 = peg$literalExpectation("=", false);
+  const peg$e17 = peg$literalExpectation("!=", false);
+  const peg$e18 = peg$literalExpectation("<>", false);
+  const peg$e19 = peg$literalExpectation("<=", false);
+  const peg$e20 = peg$literalExpectation(">=", false);
+  const peg$e21 = peg$literalExpectation("<", false);
+  const peg$e22 = peg$literalExpectation(">", false);
+  const peg$e23 = peg$literalExpectation("+", false);
+  const peg$e24 = peg$literalExpectation("-", false);
+  const peg$e25 = peg$classExpectation(["%", "*", "/"], false, false, false);
+  const peg$e26 = peg$literalExpectation("->", false);
+  const peg$e27 = peg$literalExpectation("[", false);
+  const peg$e28 = peg$literalExpectation("]", false);
+  const peg$e29 = peg$otherExpectation("expression");
+  const peg$e30 = peg$literalExpectation("meta", true);
+  const peg$e31 = peg$otherExpectation("name");
+  const peg$e32 = peg$classExpectation([["a", "z"], ["A", "Z"], "_"], false, false, false);
+  const peg$e33 = peg$classExpectation([["a", "z"], ["A", "Z"], ["0", "9"], "_"], false, false, false);
+  const peg$e34 = peg$otherExpectation("quoted name");
+  const peg$e35 = peg$literalExpectation("`", false);
+  const peg$e36 = peg$classExpectation(["`"], true, false, false);
+  const peg$e37 = peg$otherExpectation("string");
+  const peg$e38 = peg$otherExpectation("number");
+  const peg$e39 = peg$classExpectation([["0", "9"]], false, false, false);
+  const peg$e40 = peg$classExpectation(["e", "E"], false, false, false);
+  const peg$e41 = peg$classExpectation(["+", "-"], false, false, false);
+  const peg$e42 = peg$otherExpectation("integer");
+  const peg$e43 = peg$literalExpectation("select", true);
+  const peg$e44 = peg$literalExpectation("from", true);
+  const peg$e45 = peg$literalExpectation("where", true);
+  const peg$e46 = peg$literalExpectation("group", true);
+  const peg$e47 = peg$literalExpectation("by", true);
+  const peg$e48 = peg$literalExpectation("having", true);
+  const peg$e49 = peg$literalExpectation("order", true);
+  const peg$e50 = peg$literalExpectation("limit", true);
+  const peg$e51 = peg$literalExpectation("as", true);
+  const peg$e52 = peg$literalExpectation("join", true);
+  const peg$e53 = peg$literalExpectation("left", true);
+  const peg$e54 = peg$literalExpectation("inner", true);
+  const peg$e55 = peg$literalExpectation("outer", true);
+  const peg$e56 = peg$literalExpectation("on", true);
+  const peg$e57 = peg$literalExpectation("and", true);
+  const peg$e58 = peg$literalExpectation("or", true);
+  const peg$e59 = peg$literalExpectation("not", true);
+  const peg$e60 = peg$literalExpectation("in", true);
+  const peg$e61 = peg$literalExpectation("between", true);
+  const peg$e62 = peg$literalExpectation("like", true);
+  const peg$e63 = peg$literalExpectation("is", true);
+  const peg$e64 = peg$literalExpectation("null", true);
+  const peg$e65 = peg$literalExpectation("true", true);
+  const peg$e66 = peg$literalExpectation("false", true);
+  const peg$e67 = peg$literalExpectation("case", true);
+  const peg$e68 = peg$literalExpectation("when", true);
+  const peg$e69 = peg$literalExpectation("then", true);
+  const peg$e70 = peg$literalExpectation("else", true);
+  const peg$e71 = peg$literalExpectation("end", true);
+  const peg$e72 = peg$literalExpectation("filter", true);
+  const peg$e73 = peg$literalExpectation("over", true);
+  const peg$e74 = peg$literalExpectation("partition", true);
+  const peg$e75 = peg$literalExpectation("asc", true);
+  const peg$e76 = peg$literalExpectation("desc", true);
+  const peg$e77 = peg$otherExpectation("whitespace");
+  const peg$e78 = peg$classExpectation([" ", "\t", "\r", "\n", "\xA0", "\uFEFF"], false, false, false);
+  const peg$e79 = peg$literalExpectation("--", false);
+  const peg$e80 = peg$classExpectation(["\n"], true, false, false);
+  const peg$e81 = peg$literalExpectation("/*", false);
+  const peg$e82 = peg$literalExpectation("*/", false);
+  const peg$e83 = peg$anyExpectation();
 
   function peg$f0(stmt) {    return stmt  }
   function peg$f1(fields, from, j) {    return j  }
@@ -407,126 +397,127 @@ function peg$parse(input, options) {
   function peg$f32(kind, args, filter, over) {
     return { kind: 'window', windowKind: kind, args, filter: filter ?? undefined, over: over ?? undefined, loc: loc() }
   }
-  function peg$f33(name) {
-    return name.toLowerCase().replace('window', '')
+  function peg$f33(name) {    return options.windowCalls !== undefined && options.windowCalls.has(name.toLowerCase())  }
+  function peg$f34(name) {
+    return name.toLowerCase().replace(/window$/, '')
   }
-  function peg$f34(head, a) {    return a  }
-  function peg$f35(head, tail) {    return [head, ...tail]  }
-  function peg$f36(n) {    return { kind: 'number', value: n, loc: loc() }  }
-  function peg$f37(u) {    return { kind: 'unit', unit: u, loc: loc() }  }
-  function peg$f38(head, o) {    return o  }
-  function peg$f39(head, tail) {    return [head, ...tail]  }
-  function peg$f40(expr) {    return 'asc'  }
-  function peg$f41(expr) {    return 'desc'  }
-  function peg$f42(expr, d) {    return d  }
-  function peg$f43(expr, dir) {
+  function peg$f35(head, a) {    return a  }
+  function peg$f36(head, tail) {    return [head, ...tail]  }
+  function peg$f37(n) {    return { kind: 'number', value: n, loc: loc() }  }
+  function peg$f38(u) {    return { kind: 'unit', unit: u, loc: loc() }  }
+  function peg$f39(head, o) {    return o  }
+  function peg$f40(head, tail) {    return [head, ...tail]  }
+  function peg$f41(expr) {    return 'asc'  }
+  function peg$f42(expr) {    return 'desc'  }
+  function peg$f43(expr, d) {    return d  }
+  function peg$f44(expr, dir) {
     return { expr, direction: dir ?? 'asc', loc: loc() }
   }
-  function peg$f44(e) {    return e  }
-  function peg$f45(head, r) {    return r  }
-  function peg$f46(head, tail) {
+  function peg$f45(e) {    return e  }
+  function peg$f46(head, r) {    return r  }
+  function peg$f47(head, tail) {
     return foldLeft(head, tail, (l, r) => ({ kind: 'binary', op: 'or', left: l, right: r, loc: { ...l.loc, endOffset: r.loc.endOffset } }))
   }
-  function peg$f47(head, r) {    return r  }
-  function peg$f48(head, tail) {
+  function peg$f48(head, r) {    return r  }
+  function peg$f49(head, tail) {
     return foldLeft(head, tail, (l, r) => ({ kind: 'binary', op: 'and', left: l, right: r, loc: { ...l.loc, endOffset: r.loc.endOffset } }))
   }
-  function peg$f49(operand) {    return { kind: 'unary', op: 'not', operand, loc: loc() }  }
-  function peg$f50(left, t) {    return t  }
-  function peg$f51(left, tail) {
+  function peg$f50(operand) {    return { kind: 'unary', op: 'not', operand, loc: loc() }  }
+  function peg$f51(left, t) {    return t  }
+  function peg$f52(left, tail) {
     if (!tail) return left
     return { ...tail(left), loc: spanFrom(left) }
   }
-  function peg$f52(op, right) {    return (left) => ({ kind: 'binary', op, left, right })  }
-  function peg$f53(neg) {    return (operand) => ({ kind: 'isNull', operand, negated: !!neg })  }
-  function peg$f54(neg, list) {    return (operand) => ({ kind: 'in', operand, list, negated: !!neg })  }
-  function peg$f55(neg, low, high) {
+  function peg$f53(op, right) {    return (left) => ({ kind: 'binary', op, left, right })  }
+  function peg$f54(neg) {    return (operand) => ({ kind: 'isNull', operand, negated: !!neg })  }
+  function peg$f55(neg, list) {    return (operand) => ({ kind: 'in', operand, list, negated: !!neg })  }
+  function peg$f56(neg, low, high) {
     return (operand) => ({ kind: 'between', operand, low, high, negated: !!neg })
   }
-  function peg$f56(neg, pattern) {    return (operand) => ({ kind: 'like', operand, pattern, negated: !!neg })  }
-  function peg$f57() {    return '='  }
-  function peg$f58() {    return '!='  }
-  function peg$f59() {    return '<='  }
-  function peg$f60() {    return '>='  }
-  function peg$f61() {    return '<'  }
-  function peg$f62() {    return '>'  }
-  function peg$f63(head, op, r) {    return { op, r }  }
-  function peg$f64(head, tail) {
+  function peg$f57(neg, pattern) {    return (operand) => ({ kind: 'like', operand, pattern, negated: !!neg })  }
+  function peg$f58() {    return '='  }
+  function peg$f59() {    return '!='  }
+  function peg$f60() {    return '<='  }
+  function peg$f61() {    return '>='  }
+  function peg$f62() {    return '<'  }
+  function peg$f63() {    return '>'  }
+  function peg$f64(head, op, r) {    return { op, r }  }
+  function peg$f65(head, tail) {
     return foldLeft(head, tail, (l, t) => ({ kind: 'binary', op: t.op, left: l, right: t.r, loc: { ...l.loc, endOffset: t.r.loc.endOffset } }))
   }
-  function peg$f65(head, op, r) {    return { op, r }  }
-  function peg$f66(head, tail) {
+  function peg$f66(head, op, r) {    return { op, r }  }
+  function peg$f67(head, tail) {
     return foldLeft(head, tail, (l, t) => ({ kind: 'binary', op: t.op, left: l, right: t.r, loc: { ...l.loc, endOffset: t.r.loc.endOffset } }))
   }
-  function peg$f67(operand) {
+  function peg$f68(operand) {
     // Fold `-3` into a literal so window arguments, LIMIT and IN lists see plain numbers.
     if (operand.kind === 'literal' && typeof operand.value === 'number') return { ...operand, value: -operand.value, loc: loc() }
     return { kind: 'unary', op: '-', operand, loc: loc() }
   }
-  function peg$f68(operand) {    return operand  }
-  function peg$f69(base, a) {    return a  }
-  function peg$f70(base, accessors) {
+  function peg$f69(operand) {    return operand  }
+  function peg$f70(base, a) {    return a  }
+  function peg$f71(base, accessors) {
     if (accessors.length === 0) return base
     if (base.kind === 'ref') return { ...base, path: [...base.path, ...accessors], loc: loc() }
     return { kind: 'access', target: base, path: accessors, loc: loc() }
   }
-  function peg$f71(name) {    return { kind: 'member', name, arrow: true }  }
-  function peg$f72(name) {    return { kind: 'member', name, arrow: false }  }
-  function peg$f73(index) {    return { kind: 'index', index }  }
-  function peg$f74(name) {    return { kind: 'member', name, arrow: true }  }
-  function peg$f75(e) {    return e  }
-  function peg$f76(name) {    return { kind: 'ref', name, quoted: false, path: [], loc: loc() }  }
-  function peg$f77(name) {    return { kind: 'ref', name, quoted: true, path: [], loc: loc() }  }
-  function peg$f78() {    return false  }
-  function peg$f79() {    return null  }
-  function peg$f80(value) {    return { kind: 'literal', value, loc: loc() }  }
+  function peg$f72(name) {    return { kind: 'member', name, arrow: true }  }
+  function peg$f73(name) {    return { kind: 'member', name, arrow: false }  }
+  function peg$f74(index) {    return { kind: 'index', index }  }
+  function peg$f75(name) {    return { kind: 'member', name, arrow: true }  }
+  function peg$f76(e) {    return e  }
+  function peg$f77(name) {    return { kind: 'ref', name, quoted: false, path: [], loc: loc() }  }
+  function peg$f78(name) {    return { kind: 'ref', name, quoted: true, path: [], loc: loc() }  }
+  function peg$f79() {    return false  }
+  function peg$f80() {    return null  }
   function peg$f81(value) {    return { kind: 'literal', value, loc: loc() }  }
-  function peg$f82() {    return { kind: 'literal', value: true, loc: loc() }  }
-  function peg$f83() {    return { kind: 'literal', value: false, loc: loc() }  }
-  function peg$f84() {    return { kind: 'literal', value: null, loc: loc() }  }
-  function peg$f85(e) {    return e  }
-  function peg$f86(operand, w) {    return w  }
-  function peg$f87(operand, whens, e) {    return e  }
-  function peg$f88(operand, whens, elseExpr) {
+  function peg$f82(value) {    return { kind: 'literal', value, loc: loc() }  }
+  function peg$f83() {    return { kind: 'literal', value: true, loc: loc() }  }
+  function peg$f84() {    return { kind: 'literal', value: false, loc: loc() }  }
+  function peg$f85() {    return { kind: 'literal', value: null, loc: loc() }  }
+  function peg$f86(e) {    return e  }
+  function peg$f87(operand, w) {    return w  }
+  function peg$f88(operand, whens, e) {    return e  }
+  function peg$f89(operand, whens, elseExpr) {
     return { kind: 'case', operand: operand ?? undefined, whens, else: elseExpr ?? undefined, loc: loc() }
   }
-  function peg$f89(when, then) {    return { when, then }  }
-  function peg$f90(key) {    return { kind: 'meta', key, loc: loc() }  }
-  function peg$f91(name, args, p) {    return p  }
-  function peg$f92(name, args, partition) {
+  function peg$f90(when, then) {    return { when, then }  }
+  function peg$f91(key) {    return { kind: 'meta', key, loc: loc() }  }
+  function peg$f92(name, args, p) {    return p  }
+  function peg$f93(name, args, partition) {
     return {
       kind: 'call', name: name.toLowerCase(), args: args.args, star: args.star,
       partitionBy: partition ?? undefined, loc: loc(),
     }
   }
-  function peg$f93() {    return { args: [], star: true }  }
-  function peg$f94(list) {    return { args: list, star: false }  }
-  function peg$f95() {    return { args: [], star: false }  }
-  function peg$f96(head, e) {    return e  }
-  function peg$f97(head, tail) {    return [head, ...tail]  }
-  function peg$f98(name) {    return KEYWORDS.has(name.toLowerCase())  }
-  function peg$f99(name) {    return name  }
-  function peg$f100(chars, close) {
+  function peg$f94() {    return { args: [], star: true }  }
+  function peg$f95(list) {    return { args: list, star: false }  }
+  function peg$f96() {    return { args: [], star: false }  }
+  function peg$f97(head, e) {    return e  }
+  function peg$f98(head, tail) {    return [head, ...tail]  }
+  function peg$f99(name) {    return KEYWORDS.has(name.toLowerCase())  }
+  function peg$f100(name) {    return name  }
+  function peg$f101(chars, close) {
     if (!close) error('unterminated quoted name: missing closing "')
     if (chars === '') error('empty quoted name ""')
     return chars.replace(/""/g, '"')
   }
-  function peg$f101(chars, close) {
+  function peg$f102(chars, close) {
     if (!close) error('unterminated quoted name: missing closing `')
     if (chars === '') error('empty quoted name ``')
     return chars
   }
-  function peg$f102(chars, close) {
+  function peg$f103(chars, close) {
     if (!close) error("unterminated string: missing closing '")
     return chars.replace(/''/g, "'")
   }
-  function peg$f103(text) {
+  function peg$f104(text) {
     return Number(text)
   }
-  function peg$f104(sign, n) {    return sign ? -n : n  }
-  function peg$f105(text) {    return Number(text)  }
+  function peg$f105(sign, n) {    return sign ? -n : n  }
   function peg$f106(text) {    return Number(text)  }
-  function peg$f107(close) {    if (!close) error('unterminated comment: missing */')  }
+  function peg$f107(text) {    return Number(text)  }
+  function peg$f108(close) {    if (!close) error('unterminated comment: missing */')  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -1626,53 +1617,25 @@ function peg$parse(input, options) {
   }
 
   function peg$parseWindowKind() {
-    let s0, s1, s2, s3;
+    let s0, s1, s2, s3, s4, s5;
 
     peg$silentFails++;
     s0 = peg$currPos;
     s1 = peg$currPos;
-    s2 = input.substr(peg$currPos, 14);
-    if (s2.toLowerCase() === peg$c10) {
-      peg$currPos += (14);
+    s2 = peg$currPos;
+    s3 = peg$parseIdentStart();
+    if (s3 !== peg$FAILED) {
+      s4 = [];
+      s5 = peg$parseIdentPart();
+      while (s5 !== peg$FAILED) {
+        s4.push(s5);
+        s5 = peg$parseIdentPart();
+      }
+      s3 = [s3, s4];
+      s2 = s3;
     } else {
+      peg$currPos = s2;
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e14); }
-    }
-    if (s2 === peg$FAILED) {
-      s2 = input.substr(peg$currPos, 13);
-      if (s2.toLowerCase() === peg$c11) {
-        peg$currPos += (13);
-      } else {
-        s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e15); }
-      }
-      if (s2 === peg$FAILED) {
-        s2 = input.substr(peg$currPos, 13);
-        if (s2.toLowerCase() === peg$c12) {
-          peg$currPos += (13);
-        } else {
-          s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e16); }
-        }
-        if (s2 === peg$FAILED) {
-          s2 = input.substr(peg$currPos, 13);
-          if (s2.toLowerCase() === peg$c13) {
-            peg$currPos += (13);
-          } else {
-            s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e17); }
-          }
-          if (s2 === peg$FAILED) {
-            s2 = input.substr(peg$currPos, 11);
-            if (s2.toLowerCase() === peg$c14) {
-              peg$currPos += (11);
-            } else {
-              s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e18); }
-            }
-          }
-        }
-      }
     }
     if (s2 !== peg$FAILED) {
       s1 = input.substring(s1, peg$currPos);
@@ -1680,19 +1643,16 @@ function peg$parse(input, options) {
       s1 = s2;
     }
     if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseIdentPart();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
+      peg$savedPos = peg$currPos;
+      s2 = peg$f33(s1);
+      if (s2) {
         s2 = undefined;
       } else {
-        peg$currPos = s2;
         s2 = peg$FAILED;
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f33(s1);
+        s0 = peg$f34(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -1731,7 +1691,7 @@ function peg$parse(input, options) {
         s7 = peg$parseWindowArg();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f34(s1, s7);
+          s3 = peg$f35(s1, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -1756,7 +1716,7 @@ function peg$parse(input, options) {
           s7 = peg$parseWindowArg();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f34(s1, s7);
+            s3 = peg$f35(s1, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -1767,7 +1727,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f35(s1, s2);
+      s0 = peg$f36(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -1783,7 +1743,7 @@ function peg$parse(input, options) {
     s1 = peg$parseSignedNumber();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f36(s1);
+      s1 = peg$f37(s1);
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -1791,7 +1751,7 @@ function peg$parse(input, options) {
       s1 = peg$parseIdentifier();
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f37(s1);
+        s1 = peg$f38(s1);
       }
       s0 = s1;
     }
@@ -1826,7 +1786,7 @@ function peg$parse(input, options) {
             s11 = peg$parseOrderItem();
             if (s11 !== peg$FAILED) {
               peg$savedPos = s7;
-              s7 = peg$f38(s5, s11);
+              s7 = peg$f39(s5, s11);
             } else {
               peg$currPos = s7;
               s7 = peg$FAILED;
@@ -1851,7 +1811,7 @@ function peg$parse(input, options) {
               s11 = peg$parseOrderItem();
               if (s11 !== peg$FAILED) {
                 peg$savedPos = s7;
-                s7 = peg$f38(s5, s11);
+                s7 = peg$f39(s5, s11);
               } else {
                 peg$currPos = s7;
                 s7 = peg$FAILED;
@@ -1862,7 +1822,7 @@ function peg$parse(input, options) {
             }
           }
           peg$savedPos = s0;
-          s0 = peg$f39(s5, s6);
+          s0 = peg$f40(s5, s6);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -1891,7 +1851,7 @@ function peg$parse(input, options) {
       s5 = peg$parseASC();
       if (s5 !== peg$FAILED) {
         peg$savedPos = s4;
-        s5 = peg$f40(s1);
+        s5 = peg$f41(s1);
       }
       s4 = s5;
       if (s4 === peg$FAILED) {
@@ -1899,13 +1859,13 @@ function peg$parse(input, options) {
         s5 = peg$parseDESC();
         if (s5 !== peg$FAILED) {
           peg$savedPos = s4;
-          s5 = peg$f41(s1);
+          s5 = peg$f42(s1);
         }
         s4 = s5;
       }
       if (s4 !== peg$FAILED) {
         peg$savedPos = s2;
-        s2 = peg$f42(s1, s4);
+        s2 = peg$f43(s1, s4);
       } else {
         peg$currPos = s2;
         s2 = peg$FAILED;
@@ -1914,7 +1874,7 @@ function peg$parse(input, options) {
         s2 = null;
       }
       peg$savedPos = s0;
-      s0 = peg$f43(s1, s2);
+      s0 = peg$f44(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -1932,7 +1892,7 @@ function peg$parse(input, options) {
     if (s2 !== peg$FAILED) {
       s3 = peg$parse_();
       peg$savedPos = s0;
-      s0 = peg$f44(s2);
+      s0 = peg$f45(s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -1956,7 +1916,7 @@ function peg$parse(input, options) {
         s7 = peg$parseAnd();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f45(s1, s7);
+          s3 = peg$f46(s1, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -1975,7 +1935,7 @@ function peg$parse(input, options) {
           s7 = peg$parseAnd();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f45(s1, s7);
+            s3 = peg$f46(s1, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -1986,7 +1946,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f46(s1, s2);
+      s0 = peg$f47(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -2010,7 +1970,7 @@ function peg$parse(input, options) {
         s7 = peg$parseNot();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f47(s1, s7);
+          s3 = peg$f48(s1, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -2029,7 +1989,7 @@ function peg$parse(input, options) {
           s7 = peg$parseNot();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f47(s1, s7);
+            s3 = peg$f48(s1, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -2040,7 +2000,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f48(s1, s2);
+      s0 = peg$f49(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -2059,7 +2019,7 @@ function peg$parse(input, options) {
       s3 = peg$parseNot();
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f49(s3);
+        s0 = peg$f50(s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2086,7 +2046,7 @@ function peg$parse(input, options) {
       s4 = peg$parsePredicateTail();
       if (s4 !== peg$FAILED) {
         peg$savedPos = s2;
-        s2 = peg$f50(s1, s4);
+        s2 = peg$f51(s1, s4);
       } else {
         peg$currPos = s2;
         s2 = peg$FAILED;
@@ -2095,7 +2055,7 @@ function peg$parse(input, options) {
         s2 = null;
       }
       peg$savedPos = s0;
-      s0 = peg$f51(s1, s2);
+      s0 = peg$f52(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -2114,7 +2074,7 @@ function peg$parse(input, options) {
       s3 = peg$parseAdditive();
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f52(s1, s3);
+        s0 = peg$f53(s1, s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2144,7 +2104,7 @@ function peg$parse(input, options) {
         s4 = peg$parseNULL();
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f53(s3);
+          s0 = peg$f54(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2192,7 +2152,7 @@ function peg$parse(input, options) {
               }
               if (s8 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f54(s1, s6);
+                s0 = peg$f55(s1, s6);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -2236,7 +2196,7 @@ function peg$parse(input, options) {
                 s8 = peg$parseAdditive();
                 if (s8 !== peg$FAILED) {
                   peg$savedPos = s0;
-                  s0 = peg$f55(s1, s4, s8);
+                  s0 = peg$f56(s1, s4, s8);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -2274,7 +2234,7 @@ function peg$parse(input, options) {
               s4 = peg$parseAdditive();
               if (s4 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f56(s1, s4);
+                s0 = peg$f57(s1, s4);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -2296,104 +2256,104 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c15) {
-      s1 = peg$c15;
+    if (input.substr(peg$currPos, 2) === peg$c10) {
+      s1 = peg$c10;
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e20); }
+      if (peg$silentFails === 0) { peg$fail(peg$e15); }
     }
     if (s1 === peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 61) {
-        s1 = peg$c16;
+        s1 = peg$c11;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e21); }
+        if (peg$silentFails === 0) { peg$fail(peg$e16); }
       }
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f57();
+      s1 = peg$f58();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
-      if (input.substr(peg$currPos, 2) === peg$c17) {
-        s1 = peg$c17;
+      if (input.substr(peg$currPos, 2) === peg$c12) {
+        s1 = peg$c12;
         peg$currPos += 2;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e22); }
+        if (peg$silentFails === 0) { peg$fail(peg$e17); }
       }
       if (s1 === peg$FAILED) {
-        if (input.substr(peg$currPos, 2) === peg$c18) {
-          s1 = peg$c18;
+        if (input.substr(peg$currPos, 2) === peg$c13) {
+          s1 = peg$c13;
           peg$currPos += 2;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e23); }
+          if (peg$silentFails === 0) { peg$fail(peg$e18); }
         }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f58();
+        s1 = peg$f59();
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
         s0 = peg$currPos;
-        if (input.substr(peg$currPos, 2) === peg$c19) {
-          s1 = peg$c19;
+        if (input.substr(peg$currPos, 2) === peg$c14) {
+          s1 = peg$c14;
           peg$currPos += 2;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e24); }
+          if (peg$silentFails === 0) { peg$fail(peg$e19); }
         }
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f59();
+          s1 = peg$f60();
         }
         s0 = s1;
         if (s0 === peg$FAILED) {
           s0 = peg$currPos;
-          if (input.substr(peg$currPos, 2) === peg$c20) {
-            s1 = peg$c20;
+          if (input.substr(peg$currPos, 2) === peg$c15) {
+            s1 = peg$c15;
             peg$currPos += 2;
           } else {
             s1 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e25); }
+            if (peg$silentFails === 0) { peg$fail(peg$e20); }
           }
           if (s1 !== peg$FAILED) {
             peg$savedPos = s0;
-            s1 = peg$f60();
+            s1 = peg$f61();
           }
           s0 = s1;
           if (s0 === peg$FAILED) {
             s0 = peg$currPos;
             if (input.charCodeAt(peg$currPos) === 60) {
-              s1 = peg$c21;
+              s1 = peg$c16;
               peg$currPos++;
             } else {
               s1 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e26); }
+              if (peg$silentFails === 0) { peg$fail(peg$e21); }
             }
             if (s1 !== peg$FAILED) {
               peg$savedPos = s0;
-              s1 = peg$f61();
+              s1 = peg$f62();
             }
             s0 = s1;
             if (s0 === peg$FAILED) {
               s0 = peg$currPos;
               if (input.charCodeAt(peg$currPos) === 62) {
-                s1 = peg$c22;
+                s1 = peg$c17;
                 peg$currPos++;
               } else {
                 s1 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e27); }
+                if (peg$silentFails === 0) { peg$fail(peg$e22); }
               }
               if (s1 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s1 = peg$f62();
+                s1 = peg$f63();
               }
               s0 = s1;
             }
@@ -2404,7 +2364,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e19); }
+      if (peg$silentFails === 0) { peg$fail(peg$e14); }
     }
 
     return s0;
@@ -2421,30 +2381,30 @@ function peg$parse(input, options) {
       s4 = peg$parse_();
       s5 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 43) {
-        s6 = peg$c23;
+        s6 = peg$c18;
         peg$currPos++;
       } else {
         s6 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e28); }
+        if (peg$silentFails === 0) { peg$fail(peg$e23); }
       }
       if (s6 === peg$FAILED) {
         s6 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 45) {
-          s7 = peg$c24;
+          s7 = peg$c19;
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e29); }
+          if (peg$silentFails === 0) { peg$fail(peg$e24); }
         }
         if (s7 !== peg$FAILED) {
           s8 = peg$currPos;
           peg$silentFails++;
           if (input.charCodeAt(peg$currPos) === 62) {
-            s9 = peg$c22;
+            s9 = peg$c17;
             peg$currPos++;
           } else {
             s9 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e27); }
+            if (peg$silentFails === 0) { peg$fail(peg$e22); }
           }
           peg$silentFails--;
           if (s9 === peg$FAILED) {
@@ -2475,7 +2435,7 @@ function peg$parse(input, options) {
         s7 = peg$parseMultiplicative();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f63(s1, s5, s7);
+          s3 = peg$f64(s1, s5, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -2490,30 +2450,30 @@ function peg$parse(input, options) {
         s4 = peg$parse_();
         s5 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 43) {
-          s6 = peg$c23;
+          s6 = peg$c18;
           peg$currPos++;
         } else {
           s6 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e28); }
+          if (peg$silentFails === 0) { peg$fail(peg$e23); }
         }
         if (s6 === peg$FAILED) {
           s6 = peg$currPos;
           if (input.charCodeAt(peg$currPos) === 45) {
-            s7 = peg$c24;
+            s7 = peg$c19;
             peg$currPos++;
           } else {
             s7 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e29); }
+            if (peg$silentFails === 0) { peg$fail(peg$e24); }
           }
           if (s7 !== peg$FAILED) {
             s8 = peg$currPos;
             peg$silentFails++;
             if (input.charCodeAt(peg$currPos) === 62) {
-              s9 = peg$c22;
+              s9 = peg$c17;
               peg$currPos++;
             } else {
               s9 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e27); }
+              if (peg$silentFails === 0) { peg$fail(peg$e22); }
             }
             peg$silentFails--;
             if (s9 === peg$FAILED) {
@@ -2544,7 +2504,7 @@ function peg$parse(input, options) {
           s7 = peg$parseMultiplicative();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f63(s1, s5, s7);
+            s3 = peg$f64(s1, s5, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -2555,7 +2515,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f64(s1, s2);
+      s0 = peg$f65(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -2578,14 +2538,14 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s5 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e30); }
+        if (peg$silentFails === 0) { peg$fail(peg$e25); }
       }
       if (s5 !== peg$FAILED) {
         s6 = peg$parse_();
         s7 = peg$parseUnary();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f65(s1, s5, s7);
+          s3 = peg$f66(s1, s5, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -2603,14 +2563,14 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e30); }
+          if (peg$silentFails === 0) { peg$fail(peg$e25); }
         }
         if (s5 !== peg$FAILED) {
           s6 = peg$parse_();
           s7 = peg$parseUnary();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f65(s1, s5, s7);
+            s3 = peg$f66(s1, s5, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -2621,7 +2581,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f66(s1, s2);
+      s0 = peg$f67(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -2635,21 +2595,21 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 45) {
-      s1 = peg$c24;
+      s1 = peg$c19;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e29); }
+      if (peg$silentFails === 0) { peg$fail(peg$e24); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
       peg$silentFails++;
       if (input.charCodeAt(peg$currPos) === 62) {
-        s3 = peg$c22;
+        s3 = peg$c17;
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e27); }
+        if (peg$silentFails === 0) { peg$fail(peg$e22); }
       }
       peg$silentFails--;
       if (s3 === peg$FAILED) {
@@ -2663,7 +2623,7 @@ function peg$parse(input, options) {
         s4 = peg$parseUnary();
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f67(s4);
+          s0 = peg$f68(s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2679,18 +2639,18 @@ function peg$parse(input, options) {
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 43) {
-        s1 = peg$c23;
+        s1 = peg$c18;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e28); }
+        if (peg$silentFails === 0) { peg$fail(peg$e23); }
       }
       if (s1 !== peg$FAILED) {
         s2 = peg$parse_();
         s3 = peg$parseUnary();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f68(s3);
+          s0 = peg$f69(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2719,7 +2679,7 @@ function peg$parse(input, options) {
       s5 = peg$parseAccessor();
       if (s5 !== peg$FAILED) {
         peg$savedPos = s3;
-        s3 = peg$f69(s1, s5);
+        s3 = peg$f70(s1, s5);
       } else {
         peg$currPos = s3;
         s3 = peg$FAILED;
@@ -2731,14 +2691,14 @@ function peg$parse(input, options) {
         s5 = peg$parseAccessor();
         if (s5 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f69(s1, s5);
+          s3 = peg$f70(s1, s5);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f70(s1, s2);
+      s0 = peg$f71(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -2751,19 +2711,19 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c25) {
-      s1 = peg$c25;
+    if (input.substr(peg$currPos, 2) === peg$c20) {
+      s1 = peg$c20;
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e31); }
+      if (peg$silentFails === 0) { peg$fail(peg$e26); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse_();
       s3 = peg$parseName();
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f71(s3);
+        s0 = peg$f72(s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2786,7 +2746,7 @@ function peg$parse(input, options) {
         s3 = peg$parseName();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f72(s3);
+          s0 = peg$f73(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2798,11 +2758,11 @@ function peg$parse(input, options) {
       if (s0 === peg$FAILED) {
         s0 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 91) {
-          s1 = peg$c26;
+          s1 = peg$c21;
           peg$currPos++;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e32); }
+          if (peg$silentFails === 0) { peg$fail(peg$e27); }
         }
         if (s1 !== peg$FAILED) {
           s2 = peg$parse_();
@@ -2810,15 +2770,15 @@ function peg$parse(input, options) {
           if (s3 !== peg$FAILED) {
             s4 = peg$parse_();
             if (input.charCodeAt(peg$currPos) === 93) {
-              s5 = peg$c27;
+              s5 = peg$c22;
               peg$currPos++;
             } else {
               s5 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e33); }
+              if (peg$silentFails === 0) { peg$fail(peg$e28); }
             }
             if (s5 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f73(s3);
+              s0 = peg$f74(s3);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -2834,11 +2794,11 @@ function peg$parse(input, options) {
         if (s0 === peg$FAILED) {
           s0 = peg$currPos;
           if (input.charCodeAt(peg$currPos) === 91) {
-            s1 = peg$c26;
+            s1 = peg$c21;
             peg$currPos++;
           } else {
             s1 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e32); }
+            if (peg$silentFails === 0) { peg$fail(peg$e27); }
           }
           if (s1 !== peg$FAILED) {
             s2 = peg$parse_();
@@ -2846,15 +2806,15 @@ function peg$parse(input, options) {
             if (s3 !== peg$FAILED) {
               s4 = peg$parse_();
               if (input.charCodeAt(peg$currPos) === 93) {
-                s5 = peg$c27;
+                s5 = peg$c22;
                 peg$currPos++;
               } else {
                 s5 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e33); }
+                if (peg$silentFails === 0) { peg$fail(peg$e28); }
               }
               if (s5 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f74(s3);
+                s0 = peg$f75(s3);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -2899,7 +2859,7 @@ function peg$parse(input, options) {
         }
         if (s5 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f75(s3);
+          s0 = peg$f76(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2925,7 +2885,7 @@ function peg$parse(input, options) {
               s1 = peg$parseIdentifier();
               if (s1 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s1 = peg$f76(s1);
+                s1 = peg$f77(s1);
               }
               s0 = s1;
               if (s0 === peg$FAILED) {
@@ -2933,7 +2893,7 @@ function peg$parse(input, options) {
                 s1 = peg$parseQuotedIdentifier();
                 if (s1 !== peg$FAILED) {
                   peg$savedPos = s0;
-                  s1 = peg$f77(s1);
+                  s1 = peg$f78(s1);
                 }
                 s0 = s1;
                 if (s0 === peg$FAILED) {
@@ -2955,7 +2915,7 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     peg$savedPos = peg$currPos;
-    s1 = peg$f78();
+    s1 = peg$f79();
     if (s1) {
       s1 = undefined;
     } else {
@@ -2963,13 +2923,13 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f79();
+      s1 = peg$f80();
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e34); }
+      if (peg$silentFails === 0) { peg$fail(peg$e29); }
     }
 
     return s0;
@@ -2982,7 +2942,7 @@ function peg$parse(input, options) {
     s1 = peg$parseNumber();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f80(s1);
+      s1 = peg$f81(s1);
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -2990,7 +2950,7 @@ function peg$parse(input, options) {
       s1 = peg$parseSingleQuoted();
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f81(s1);
+        s1 = peg$f82(s1);
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
@@ -2998,7 +2958,7 @@ function peg$parse(input, options) {
         s1 = peg$parseTRUE();
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f82();
+          s1 = peg$f83();
         }
         s0 = s1;
         if (s0 === peg$FAILED) {
@@ -3006,7 +2966,7 @@ function peg$parse(input, options) {
           s1 = peg$parseFALSE();
           if (s1 !== peg$FAILED) {
             peg$savedPos = s0;
-            s1 = peg$f83();
+            s1 = peg$f84();
           }
           s0 = s1;
           if (s0 === peg$FAILED) {
@@ -3014,7 +2974,7 @@ function peg$parse(input, options) {
             s1 = peg$parseNULL();
             if (s1 !== peg$FAILED) {
               peg$savedPos = s0;
-              s1 = peg$f84();
+              s1 = peg$f85();
             }
             s0 = s1;
           }
@@ -3037,7 +2997,7 @@ function peg$parse(input, options) {
       if (s4 !== peg$FAILED) {
         s5 = peg$parse_();
         peg$savedPos = s3;
-        s3 = peg$f85(s4);
+        s3 = peg$f86(s4);
       } else {
         peg$currPos = s3;
         s3 = peg$FAILED;
@@ -3051,7 +3011,7 @@ function peg$parse(input, options) {
       if (s6 !== peg$FAILED) {
         s7 = peg$parse_();
         peg$savedPos = s5;
-        s5 = peg$f86(s3, s6);
+        s5 = peg$f87(s3, s6);
       } else {
         peg$currPos = s5;
         s5 = peg$FAILED;
@@ -3064,7 +3024,7 @@ function peg$parse(input, options) {
           if (s6 !== peg$FAILED) {
             s7 = peg$parse_();
             peg$savedPos = s5;
-            s5 = peg$f86(s3, s6);
+            s5 = peg$f87(s3, s6);
           } else {
             peg$currPos = s5;
             s5 = peg$FAILED;
@@ -3082,7 +3042,7 @@ function peg$parse(input, options) {
           if (s8 !== peg$FAILED) {
             s9 = peg$parse_();
             peg$savedPos = s5;
-            s5 = peg$f87(s3, s4, s8);
+            s5 = peg$f88(s3, s4, s8);
           } else {
             peg$currPos = s5;
             s5 = peg$FAILED;
@@ -3097,7 +3057,7 @@ function peg$parse(input, options) {
         s6 = peg$parseEND();
         if (s6 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f88(s3, s4, s5);
+          s0 = peg$f89(s3, s4, s5);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3130,7 +3090,7 @@ function peg$parse(input, options) {
           s7 = peg$parseOr();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f89(s3, s7);
+            s0 = peg$f90(s3, s7);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3156,11 +3116,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c28) {
+    if (s1.toLowerCase() === peg$c23) {
       peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e35); }
+      if (peg$silentFails === 0) { peg$fail(peg$e30); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse_();
@@ -3194,7 +3154,7 @@ function peg$parse(input, options) {
           }
           if (s7 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f90(s5);
+            s0 = peg$f91(s5);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3274,7 +3234,7 @@ function peg$parse(input, options) {
                       }
                       if (s20 !== peg$FAILED) {
                         peg$savedPos = s8;
-                        s8 = peg$f91(s1, s5, s18);
+                        s8 = peg$f92(s1, s5, s18);
                       } else {
                         peg$currPos = s8;
                         s8 = peg$FAILED;
@@ -3303,7 +3263,7 @@ function peg$parse(input, options) {
               s8 = null;
             }
             peg$savedPos = s0;
-            s0 = peg$f92(s1, s5, s8);
+            s0 = peg$f93(s1, s5, s8);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3337,7 +3297,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f93();
+      s1 = peg$f94();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -3345,14 +3305,14 @@ function peg$parse(input, options) {
       s1 = peg$parseExprList();
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f94(s1);
+        s1 = peg$f95(s1);
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
         s0 = peg$currPos;
         s1 = '';
         peg$savedPos = s0;
-        s1 = peg$f95();
+        s1 = peg$f96();
         s0 = s1;
       }
     }
@@ -3381,7 +3341,7 @@ function peg$parse(input, options) {
         s7 = peg$parseOr();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f96(s1, s7);
+          s3 = peg$f97(s1, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -3406,7 +3366,7 @@ function peg$parse(input, options) {
           s7 = peg$parseOr();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f96(s1, s7);
+            s3 = peg$f97(s1, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -3417,7 +3377,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f97(s1, s2);
+      s0 = peg$f98(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -3437,7 +3397,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e36); }
+      if (peg$silentFails === 0) { peg$fail(peg$e31); }
     }
 
     return s0;
@@ -3471,7 +3431,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f98(s1);
+      s2 = peg$f99(s1);
       if (s2) {
         s2 = peg$FAILED;
       } else {
@@ -3479,7 +3439,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f99(s1);
+        s0 = peg$f100(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3491,7 +3451,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e36); }
+      if (peg$silentFails === 0) { peg$fail(peg$e31); }
     }
 
     return s0;
@@ -3505,7 +3465,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e37); }
+      if (peg$silentFails === 0) { peg$fail(peg$e32); }
     }
 
     return s0;
@@ -3519,7 +3479,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e38); }
+      if (peg$silentFails === 0) { peg$fail(peg$e33); }
     }
 
     return s0;
@@ -3587,7 +3547,7 @@ function peg$parse(input, options) {
         s3 = null;
       }
       peg$savedPos = s0;
-      s0 = peg$f100(s2, s3);
+      s0 = peg$f101(s2, s3);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -3595,11 +3555,11 @@ function peg$parse(input, options) {
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 96) {
-        s1 = peg$c29;
+        s1 = peg$c24;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e40); }
+        if (peg$silentFails === 0) { peg$fail(peg$e35); }
       }
       if (s1 !== peg$FAILED) {
         s2 = peg$currPos;
@@ -3609,7 +3569,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e41); }
+          if (peg$silentFails === 0) { peg$fail(peg$e36); }
         }
         while (s4 !== peg$FAILED) {
           s3.push(s4);
@@ -3618,22 +3578,22 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e41); }
+            if (peg$silentFails === 0) { peg$fail(peg$e36); }
           }
         }
         s2 = input.substring(s2, peg$currPos);
         if (input.charCodeAt(peg$currPos) === 96) {
-          s3 = peg$c29;
+          s3 = peg$c24;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e40); }
+          if (peg$silentFails === 0) { peg$fail(peg$e35); }
         }
         if (s3 === peg$FAILED) {
           s3 = null;
         }
         peg$savedPos = s0;
-        s0 = peg$f101(s2, s3);
+        s0 = peg$f102(s2, s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3642,7 +3602,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e39); }
+      if (peg$silentFails === 0) { peg$fail(peg$e34); }
     }
 
     return s0;
@@ -3710,7 +3670,7 @@ function peg$parse(input, options) {
         s3 = null;
       }
       peg$savedPos = s0;
-      s0 = peg$f102(s2, s3);
+      s0 = peg$f103(s2, s3);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -3718,7 +3678,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e42); }
+      if (peg$silentFails === 0) { peg$fail(peg$e37); }
     }
 
     return s0;
@@ -3737,7 +3697,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s4 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e44); }
+      if (peg$silentFails === 0) { peg$fail(peg$e39); }
     }
     if (s4 !== peg$FAILED) {
       while (s4 !== peg$FAILED) {
@@ -3747,7 +3707,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e44); }
+          if (peg$silentFails === 0) { peg$fail(peg$e39); }
         }
       }
     } else {
@@ -3769,7 +3729,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e44); }
+          if (peg$silentFails === 0) { peg$fail(peg$e39); }
         }
         if (s7 !== peg$FAILED) {
           while (s7 !== peg$FAILED) {
@@ -3779,7 +3739,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s7 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e44); }
+              if (peg$silentFails === 0) { peg$fail(peg$e39); }
             }
           }
         } else {
@@ -3805,7 +3765,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s6 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e45); }
+        if (peg$silentFails === 0) { peg$fail(peg$e40); }
       }
       if (s6 !== peg$FAILED) {
         s7 = input.charAt(peg$currPos);
@@ -3813,7 +3773,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e46); }
+          if (peg$silentFails === 0) { peg$fail(peg$e41); }
         }
         if (s7 === peg$FAILED) {
           s7 = null;
@@ -3824,7 +3784,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s9 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e44); }
+          if (peg$silentFails === 0) { peg$fail(peg$e39); }
         }
         if (s9 !== peg$FAILED) {
           while (s9 !== peg$FAILED) {
@@ -3834,7 +3794,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s9 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e44); }
+              if (peg$silentFails === 0) { peg$fail(peg$e39); }
             }
           }
         } else {
@@ -3876,7 +3836,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e44); }
+          if (peg$silentFails === 0) { peg$fail(peg$e39); }
         }
         if (s5 !== peg$FAILED) {
           while (s5 !== peg$FAILED) {
@@ -3886,7 +3846,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s5 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e44); }
+              if (peg$silentFails === 0) { peg$fail(peg$e39); }
             }
           }
         } else {
@@ -3899,7 +3859,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s6 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e45); }
+            if (peg$silentFails === 0) { peg$fail(peg$e40); }
           }
           if (s6 !== peg$FAILED) {
             s7 = input.charAt(peg$currPos);
@@ -3907,7 +3867,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s7 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e46); }
+              if (peg$silentFails === 0) { peg$fail(peg$e41); }
             }
             if (s7 === peg$FAILED) {
               s7 = null;
@@ -3918,7 +3878,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s9 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e44); }
+              if (peg$silentFails === 0) { peg$fail(peg$e39); }
             }
             if (s9 !== peg$FAILED) {
               while (s9 !== peg$FAILED) {
@@ -3928,7 +3888,7 @@ function peg$parse(input, options) {
                   peg$currPos++;
                 } else {
                   s9 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e44); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e39); }
                 }
               }
             } else {
@@ -3977,7 +3937,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f103(s1);
+        s0 = peg$f104(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3989,7 +3949,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e43); }
+      if (peg$silentFails === 0) { peg$fail(peg$e38); }
     }
 
     return s0;
@@ -4002,11 +3962,11 @@ function peg$parse(input, options) {
     s0 = peg$currPos;
     s1 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 45) {
-      s2 = peg$c24;
+      s2 = peg$c19;
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e29); }
+      if (peg$silentFails === 0) { peg$fail(peg$e24); }
     }
     if (s2 !== peg$FAILED) {
       s3 = peg$parse_();
@@ -4022,7 +3982,7 @@ function peg$parse(input, options) {
     s2 = peg$parseNumber();
     if (s2 !== peg$FAILED) {
       peg$savedPos = s0;
-      s0 = peg$f104(s1, s2);
+      s0 = peg$f105(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -4030,7 +3990,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e43); }
+      if (peg$silentFails === 0) { peg$fail(peg$e38); }
     }
 
     return s0;
@@ -4044,11 +4004,11 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 45) {
-      s3 = peg$c24;
+      s3 = peg$c19;
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e29); }
+      if (peg$silentFails === 0) { peg$fail(peg$e24); }
     }
     if (s3 === peg$FAILED) {
       s3 = null;
@@ -4059,7 +4019,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s5 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e44); }
+      if (peg$silentFails === 0) { peg$fail(peg$e39); }
     }
     if (s5 !== peg$FAILED) {
       while (s5 !== peg$FAILED) {
@@ -4069,7 +4029,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e44); }
+          if (peg$silentFails === 0) { peg$fail(peg$e39); }
         }
       }
     } else {
@@ -4080,70 +4040,6 @@ function peg$parse(input, options) {
       s2 = s3;
     } else {
       peg$currPos = s2;
-      s2 = peg$FAILED;
-    }
-    if (s2 !== peg$FAILED) {
-      s1 = input.substring(s1, peg$currPos);
-    } else {
-      s1 = s2;
-    }
-    if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseIdentStart();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        peg$savedPos = s0;
-        s0 = peg$f105(s1);
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e47); }
-    }
-
-    return s0;
-  }
-
-  function peg$parseUnsignedInteger() {
-    let s0, s1, s2, s3;
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    s1 = peg$currPos;
-    s2 = [];
-    s3 = input.charAt(peg$currPos);
-    if (peg$r6.test(s3)) {
-      peg$currPos++;
-    } else {
-      s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e44); }
-    }
-    if (s3 !== peg$FAILED) {
-      while (s3 !== peg$FAILED) {
-        s2.push(s3);
-        s3 = input.charAt(peg$currPos);
-        if (peg$r6.test(s3)) {
-          peg$currPos++;
-        } else {
-          s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e44); }
-        }
-      }
-    } else {
       s2 = peg$FAILED;
     }
     if (s2 !== peg$FAILED) {
@@ -4176,13 +4072,262 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e47); }
+      if (peg$silentFails === 0) { peg$fail(peg$e42); }
+    }
+
+    return s0;
+  }
+
+  function peg$parseUnsignedInteger() {
+    let s0, s1, s2, s3;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    s1 = peg$currPos;
+    s2 = [];
+    s3 = input.charAt(peg$currPos);
+    if (peg$r6.test(s3)) {
+      peg$currPos++;
+    } else {
+      s3 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e39); }
+    }
+    if (s3 !== peg$FAILED) {
+      while (s3 !== peg$FAILED) {
+        s2.push(s3);
+        s3 = input.charAt(peg$currPos);
+        if (peg$r6.test(s3)) {
+          peg$currPos++;
+        } else {
+          s3 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e39); }
+        }
+      }
+    } else {
+      s2 = peg$FAILED;
+    }
+    if (s2 !== peg$FAILED) {
+      s1 = input.substring(s1, peg$currPos);
+    } else {
+      s1 = s2;
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseIdentStart();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        peg$savedPos = s0;
+        s0 = peg$f107(s1);
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e42); }
     }
 
     return s0;
   }
 
   function peg$parseSELECT() {
+    let s0, s1, s2, s3;
+
+    s0 = peg$currPos;
+    s1 = input.substr(peg$currPos, 6);
+    if (s1.toLowerCase() === peg$c25) {
+      peg$currPos += (6);
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e43); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseIdentPart();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseFROM() {
+    let s0, s1, s2, s3;
+
+    s0 = peg$currPos;
+    s1 = input.substr(peg$currPos, 4);
+    if (s1.toLowerCase() === peg$c26) {
+      peg$currPos += (4);
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e44); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseIdentPart();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseWHERE() {
+    let s0, s1, s2, s3;
+
+    s0 = peg$currPos;
+    s1 = input.substr(peg$currPos, 5);
+    if (s1.toLowerCase() === peg$c27) {
+      peg$currPos += (5);
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e45); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseIdentPart();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseGROUP() {
+    let s0, s1, s2, s3;
+
+    s0 = peg$currPos;
+    s1 = input.substr(peg$currPos, 5);
+    if (s1.toLowerCase() === peg$c28) {
+      peg$currPos += (5);
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e46); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseIdentPart();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseBY() {
+    let s0, s1, s2, s3;
+
+    s0 = peg$currPos;
+    s1 = input.substr(peg$currPos, 2);
+    if (s1.toLowerCase() === peg$c29) {
+      peg$currPos += (2);
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e47); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseIdentPart();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseHAVING() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
@@ -4219,13 +4364,13 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseFROM() {
+  function peg$parseORDER() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 4);
+    s1 = input.substr(peg$currPos, 5);
     if (s1.toLowerCase() === peg$c31) {
-      peg$currPos += (4);
+      peg$currPos += (5);
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e49); }
@@ -4256,7 +4401,7 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseWHERE() {
+  function peg$parseLIMIT() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
@@ -4293,13 +4438,13 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseGROUP() {
+  function peg$parseAS() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 5);
+    s1 = input.substr(peg$currPos, 2);
     if (s1.toLowerCase() === peg$c33) {
-      peg$currPos += (5);
+      peg$currPos += (2);
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e51); }
@@ -4330,13 +4475,13 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseBY() {
+  function peg$parseJOIN() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 2);
+    s1 = input.substr(peg$currPos, 4);
     if (s1.toLowerCase() === peg$c34) {
-      peg$currPos += (2);
+      peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e52); }
@@ -4367,13 +4512,13 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseHAVING() {
+  function peg$parseLEFT() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 6);
+    s1 = input.substr(peg$currPos, 4);
     if (s1.toLowerCase() === peg$c35) {
-      peg$currPos += (6);
+      peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e53); }
@@ -4404,7 +4549,7 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseORDER() {
+  function peg$parseINNER() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
@@ -4441,7 +4586,7 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseLIMIT() {
+  function peg$parseOUTER() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
@@ -4478,7 +4623,7 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseAS() {
+  function peg$parseON() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
@@ -4515,13 +4660,13 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseJOIN() {
+  function peg$parseAND() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 4);
+    s1 = input.substr(peg$currPos, 3);
     if (s1.toLowerCase() === peg$c39) {
-      peg$currPos += (4);
+      peg$currPos += (3);
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e57); }
@@ -4552,13 +4697,13 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseLEFT() {
+  function peg$parseOR() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 4);
+    s1 = input.substr(peg$currPos, 2);
     if (s1.toLowerCase() === peg$c40) {
-      peg$currPos += (4);
+      peg$currPos += (2);
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e58); }
@@ -4589,13 +4734,13 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseINNER() {
+  function peg$parseNOT() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 5);
+    s1 = input.substr(peg$currPos, 3);
     if (s1.toLowerCase() === peg$c41) {
-      peg$currPos += (5);
+      peg$currPos += (3);
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e59); }
@@ -4626,13 +4771,13 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseOUTER() {
+  function peg$parseIN() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 5);
+    s1 = input.substr(peg$currPos, 2);
     if (s1.toLowerCase() === peg$c42) {
-      peg$currPos += (5);
+      peg$currPos += (2);
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e60); }
@@ -4663,13 +4808,13 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseON() {
+  function peg$parseBETWEEN() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 2);
+    s1 = input.substr(peg$currPos, 7);
     if (s1.toLowerCase() === peg$c43) {
-      peg$currPos += (2);
+      peg$currPos += (7);
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e61); }
@@ -4700,13 +4845,13 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseAND() {
+  function peg$parseLIKE() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 3);
+    s1 = input.substr(peg$currPos, 4);
     if (s1.toLowerCase() === peg$c44) {
-      peg$currPos += (3);
+      peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e62); }
@@ -4737,7 +4882,7 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseOR() {
+  function peg$parseIS() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
@@ -4774,13 +4919,13 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseNOT() {
+  function peg$parseNULL() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 3);
+    s1 = input.substr(peg$currPos, 4);
     if (s1.toLowerCase() === peg$c46) {
-      peg$currPos += (3);
+      peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e64); }
@@ -4811,13 +4956,13 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseIN() {
+  function peg$parseTRUE() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 2);
+    s1 = input.substr(peg$currPos, 4);
     if (s1.toLowerCase() === peg$c47) {
-      peg$currPos += (2);
+      peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e65); }
@@ -4848,13 +4993,13 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseBETWEEN() {
+  function peg$parseFALSE() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 7);
+    s1 = input.substr(peg$currPos, 5);
     if (s1.toLowerCase() === peg$c48) {
-      peg$currPos += (7);
+      peg$currPos += (5);
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e66); }
@@ -4885,7 +5030,7 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseLIKE() {
+  function peg$parseCASE() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
@@ -4922,13 +5067,13 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseIS() {
+  function peg$parseWHEN() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 2);
+    s1 = input.substr(peg$currPos, 4);
     if (s1.toLowerCase() === peg$c50) {
-      peg$currPos += (2);
+      peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e68); }
@@ -4959,7 +5104,7 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseNULL() {
+  function peg$parseTHEN() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
@@ -4996,7 +5141,7 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseTRUE() {
+  function peg$parseELSE() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
@@ -5033,13 +5178,13 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseFALSE() {
+  function peg$parseEND() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 5);
+    s1 = input.substr(peg$currPos, 3);
     if (s1.toLowerCase() === peg$c53) {
-      peg$currPos += (5);
+      peg$currPos += (3);
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e71); }
@@ -5070,13 +5215,13 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseCASE() {
+  function peg$parseFILTER() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 4);
+    s1 = input.substr(peg$currPos, 6);
     if (s1.toLowerCase() === peg$c54) {
-      peg$currPos += (4);
+      peg$currPos += (6);
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e72); }
@@ -5107,7 +5252,7 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseWHEN() {
+  function peg$parseOVER() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
@@ -5144,201 +5289,16 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseTHEN() {
-    let s0, s1, s2, s3;
-
-    s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c56) {
-      peg$currPos += (4);
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e74); }
-    }
-    if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseIdentPart();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        s1 = [s1, s2];
-        s0 = s1;
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-
-    return s0;
-  }
-
-  function peg$parseELSE() {
-    let s0, s1, s2, s3;
-
-    s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c57) {
-      peg$currPos += (4);
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e75); }
-    }
-    if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseIdentPart();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        s1 = [s1, s2];
-        s0 = s1;
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-
-    return s0;
-  }
-
-  function peg$parseEND() {
-    let s0, s1, s2, s3;
-
-    s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 3);
-    if (s1.toLowerCase() === peg$c58) {
-      peg$currPos += (3);
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e76); }
-    }
-    if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseIdentPart();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        s1 = [s1, s2];
-        s0 = s1;
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-
-    return s0;
-  }
-
-  function peg$parseFILTER() {
-    let s0, s1, s2, s3;
-
-    s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 6);
-    if (s1.toLowerCase() === peg$c59) {
-      peg$currPos += (6);
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e77); }
-    }
-    if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseIdentPart();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        s1 = [s1, s2];
-        s0 = s1;
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-
-    return s0;
-  }
-
-  function peg$parseOVER() {
-    let s0, s1, s2, s3;
-
-    s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c60) {
-      peg$currPos += (4);
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e78); }
-    }
-    if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseIdentPart();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
-        s2 = undefined;
-      } else {
-        peg$currPos = s2;
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        s1 = [s1, s2];
-        s0 = s1;
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-
-    return s0;
-  }
-
   function peg$parsePARTITION() {
     let s0, s1, s2, s3;
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 9);
-    if (s1.toLowerCase() === peg$c61) {
+    if (s1.toLowerCase() === peg$c56) {
       peg$currPos += (9);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e79); }
+      if (peg$silentFails === 0) { peg$fail(peg$e74); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -5371,11 +5331,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 3);
-    if (s1.toLowerCase() === peg$c62) {
+    if (s1.toLowerCase() === peg$c57) {
       peg$currPos += (3);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e80); }
+      if (peg$silentFails === 0) { peg$fail(peg$e75); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -5408,11 +5368,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c63) {
+    if (s1.toLowerCase() === peg$c58) {
       peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e81); }
+      if (peg$silentFails === 0) { peg$fail(peg$e76); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -5484,7 +5444,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e82); }
+      if (peg$silentFails === 0) { peg$fail(peg$e77); }
     }
 
     return s0;
@@ -5498,7 +5458,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e83); }
+      if (peg$silentFails === 0) { peg$fail(peg$e78); }
     }
 
     return s0;
@@ -5508,12 +5468,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c64) {
-      s1 = peg$c64;
+    if (input.substr(peg$currPos, 2) === peg$c59) {
+      s1 = peg$c59;
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e84); }
+      if (peg$silentFails === 0) { peg$fail(peg$e79); }
     }
     if (s1 !== peg$FAILED) {
       s2 = [];
@@ -5522,7 +5482,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e85); }
+        if (peg$silentFails === 0) { peg$fail(peg$e80); }
       }
       while (s3 !== peg$FAILED) {
         s2.push(s3);
@@ -5531,7 +5491,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e85); }
+          if (peg$silentFails === 0) { peg$fail(peg$e80); }
         }
       }
       s1 = [s1, s2];
@@ -5542,24 +5502,24 @@ function peg$parse(input, options) {
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
-      if (input.substr(peg$currPos, 2) === peg$c65) {
-        s1 = peg$c65;
+      if (input.substr(peg$currPos, 2) === peg$c60) {
+        s1 = peg$c60;
         peg$currPos += 2;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e86); }
+        if (peg$silentFails === 0) { peg$fail(peg$e81); }
       }
       if (s1 !== peg$FAILED) {
         s2 = [];
         s3 = peg$currPos;
         s4 = peg$currPos;
         peg$silentFails++;
-        if (input.substr(peg$currPos, 2) === peg$c66) {
-          s5 = peg$c66;
+        if (input.substr(peg$currPos, 2) === peg$c61) {
+          s5 = peg$c61;
           peg$currPos += 2;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e87); }
+          if (peg$silentFails === 0) { peg$fail(peg$e82); }
         }
         peg$silentFails--;
         if (s5 === peg$FAILED) {
@@ -5574,7 +5534,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s5 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e88); }
+            if (peg$silentFails === 0) { peg$fail(peg$e83); }
           }
           if (s5 !== peg$FAILED) {
             s4 = [s4, s5];
@@ -5592,12 +5552,12 @@ function peg$parse(input, options) {
           s3 = peg$currPos;
           s4 = peg$currPos;
           peg$silentFails++;
-          if (input.substr(peg$currPos, 2) === peg$c66) {
-            s5 = peg$c66;
+          if (input.substr(peg$currPos, 2) === peg$c61) {
+            s5 = peg$c61;
             peg$currPos += 2;
           } else {
             s5 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e87); }
+            if (peg$silentFails === 0) { peg$fail(peg$e82); }
           }
           peg$silentFails--;
           if (s5 === peg$FAILED) {
@@ -5612,7 +5572,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s5 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e88); }
+              if (peg$silentFails === 0) { peg$fail(peg$e83); }
             }
             if (s5 !== peg$FAILED) {
               s4 = [s4, s5];
@@ -5626,18 +5586,18 @@ function peg$parse(input, options) {
             s3 = peg$FAILED;
           }
         }
-        if (input.substr(peg$currPos, 2) === peg$c66) {
-          s3 = peg$c66;
+        if (input.substr(peg$currPos, 2) === peg$c61) {
+          s3 = peg$c61;
           peg$currPos += 2;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e87); }
+          if (peg$silentFails === 0) { peg$fail(peg$e82); }
         }
         if (s3 === peg$FAILED) {
           s3 = null;
         }
         peg$savedPos = s0;
-        s0 = peg$f107(s3);
+        s0 = peg$f108(s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;

@@ -20,7 +20,7 @@ import {
 import {isValidTopicFilter} from '../rule/index.js'
 import {indexKey, type LookupTable} from '../tables.js'
 import type {PipelineRecord} from '../types.js'
-import {createWindowOperator, type WindowOperator, type WindowOutput, type WindowSpec, type WindowStats} from '../window/index.js'
+import {createWindowOperator, type WindowOperator, type WindowOutput, type WindowStats} from '../window/index.js'
 import {topicMatches} from './topic-match.js'
 
 /** What the runtime hands in per event: an opaque ack handle the rule passes back on the rows it produces. */
@@ -122,7 +122,7 @@ export class RuleRunner {
     if (opts.reject) this.reject = compilePredicate(opts.reject, {state: this.compiled.state})
     if (opts.plan.window) {
       const aggs = this.compiled.aggregates
-      const spec = toWindowSpec(opts.plan.window)
+      const spec = opts.plan.window
       this.window = createWindowOperator<Held, AggResult, AggState>(
         spec,
         {
@@ -348,19 +348,4 @@ function equiJoin(on: BoundExpr, alias: string): {column: string; probe: BoundEx
 
 function mentionsTable(e: BoundExpr, alias: string): boolean {
   return JSON.stringify(e, (k, v: unknown) => (k === 'spec' || k === 'loc' ? undefined : v)).includes(`"table":${JSON.stringify(alias)}`)
-}
-
-export function toWindowSpec(w: NonNullable<RulePlan['window']>): WindowSpec {
-  switch (w.kind) {
-    case 'tumbling':
-      return {kind: 'tumbling', sizeMs: w.sizeMs}
-    case 'hopping':
-      return {kind: 'hopping', sizeMs: w.sizeMs, hopMs: w.hopMs}
-    case 'sliding':
-      return {kind: 'sliding', sizeMs: w.sizeMs, delayMs: w.delayMs}
-    case 'session':
-      return {kind: 'session', maxDurationMs: w.maxDurationMs, timeoutMs: w.timeoutMs}
-    case 'count':
-      return {kind: 'count', size: w.count, hop: w.every}
-  }
 }

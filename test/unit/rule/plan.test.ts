@@ -42,8 +42,8 @@ describe('planRule', () => {
     expect(w('SLIDINGWINDOW(ss, 10)')).toMatchObject({kind: 'sliding', sizeMs: 10_000, delayMs: 0})
     expect(w('SLIDINGWINDOW(ss, 10, 2) OVER (WHEN x > 1)')).toMatchObject({kind: 'sliding', delayMs: 2000, over: {kind: 'compare'}})
     expect(w('SESSIONWINDOW(hh, 1, 15)')).toMatchObject({kind: 'session', maxDurationMs: 3_600_000, timeoutMs: 54_000_000})
-    expect(w('COUNTWINDOW(5)')).toMatchObject({kind: 'count', count: 5, every: 5})
-    expect(w('COUNTWINDOW(5, 2)')).toMatchObject({kind: 'count', count: 5, every: 2})
+    expect(w('COUNTWINDOW(5)')).toMatchObject({kind: 'count', size: 5, hop: 5})
+    expect(w('COUNTWINDOW(5, 2)')).toMatchObject({kind: 'count', size: 5, hop: 2})
   })
 
   it('resolves names: stream qualifier, nested paths, table columns, aliases in HAVING', () => {
