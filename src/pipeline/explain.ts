@@ -74,7 +74,7 @@ function explainRule(p: LoadedPipeline, r: LoadedRule): RuleExplanation {
       : undefined,
     aggregates: plan.aggregates.map((a) => text(sql, a.loc)),
     having: exprText(sql, plan.having),
-    select: plan.projections.map((pr) => (pr.kind === 'expr' ? `${pr.name} = ${text(sql, pr.expr.loc)}` : pr.from === 'payload' ? '*' : `${pr.from.table}.*`)),
+    select: plan.projections.map((pr) => (pr.kind === 'expr' ? `${pr.name} = ${text(sql, pr.expr.loc)}` : pr.kind === 'star' ? (pr.from === 'payload' ? '*' : `${pr.from.table}.*`) : text(sql, pr.loc))),
     orderBy: plan.orderBy.map((o) => `${text(sql, o.expr.loc)} ${o.direction.toUpperCase()}`),
     limit: plan.limit,
     map: r.config.map,

@@ -16,6 +16,7 @@ export function prometheusText(s: PipelineSummary): string {
   rule('iotd_pipeline_rule_filtered_total', 'Removed by WHERE, FILTER or an inner JOIN.', (r) => r.filtered)
   rule('iotd_pipeline_rule_rejected_total', 'Sent to the dead letter by reject:.', (r) => r.rejected)
   rule('iotd_pipeline_rule_out_total', 'Rows emitted.', (r) => r.out)
+  rule('iotd_pipeline_rule_empty_total', 'Rows not sent because every column was null or unchanged (eKuiper).', (r) => r.empty)
   rule('iotd_pipeline_rule_late_dropped_total', 'Late events dropped.', (r) => r.lateDropped)
   rule('iotd_pipeline_rule_future_rejected_total', 'Events rejected by maxFutureSkew.', (r) => r.futureRejected)
   rule('iotd_pipeline_rule_windows_fired_total', 'Windows fired.', (r) => r.windowsFired)

@@ -45,7 +45,7 @@ const OPERATOR_TOKENS = new Set([
 
 /** Tokens that start an expression; when "an expression" is expected they add nothing. */
 const EXPRESSION_STARTERS = new Set([
-  "'('", "'+'", "'-'", 'CASE', 'TRUE', 'FALSE', 'NULL', 'META', 'a name', 'a quoted name', 'a number', 'a string',
+  "'('", "'+'", "'-'", 'CASE', 'TRUE', 'FALSE', 'NULL', 'META', 'MQTT', 'a name', 'a quoted name', 'a number', 'a string',
 ])
 
 const DESCRIPTIONS: Record<string, string> = {

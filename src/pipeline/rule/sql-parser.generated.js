@@ -183,12 +183,12 @@ function peg$parse(input, options) {
   const peg$c1 = ",";
   const peg$c2 = "*";
   const peg$c3 = ".";
-  const peg$c4 = "\"";
-  const peg$c5 = "\"\"";
-  const peg$c6 = "'";
-  const peg$c7 = "''";
-  const peg$c8 = "(";
-  const peg$c9 = ")";
+  const peg$c4 = "(";
+  const peg$c5 = ")";
+  const peg$c6 = "\"";
+  const peg$c7 = "\"\"";
+  const peg$c8 = "'";
+  const peg$c9 = "''";
   const peg$c10 = "==";
   const peg$c11 = "=";
   const peg$c12 = "!=";
@@ -201,46 +201,51 @@ function peg$parse(input, options) {
   const peg$c19 = "-";
   const peg$c20 = "->";
   const peg$c21 = "[";
-  const peg$c22 = "]";
-  const peg$c23 = "meta";
-  const peg$c24 = "`";
-  const peg$c25 = "select";
-  const peg$c26 = "from";
-  const peg$c27 = "where";
-  const peg$c28 = "group";
-  const peg$c29 = "by";
-  const peg$c30 = "having";
-  const peg$c31 = "order";
-  const peg$c32 = "limit";
-  const peg$c33 = "as";
-  const peg$c34 = "join";
-  const peg$c35 = "left";
-  const peg$c36 = "inner";
-  const peg$c37 = "outer";
-  const peg$c38 = "on";
-  const peg$c39 = "and";
-  const peg$c40 = "or";
-  const peg$c41 = "not";
-  const peg$c42 = "in";
-  const peg$c43 = "between";
-  const peg$c44 = "like";
-  const peg$c45 = "is";
-  const peg$c46 = "null";
-  const peg$c47 = "true";
-  const peg$c48 = "false";
-  const peg$c49 = "case";
-  const peg$c50 = "when";
-  const peg$c51 = "then";
-  const peg$c52 = "else";
-  const peg$c53 = "end";
-  const peg$c54 = "filter";
-  const peg$c55 = "over";
-  const peg$c56 = "partition";
-  const peg$c57 = "asc";
-  const peg$c58 = "desc";
-  const peg$c59 = "--";
-  const peg$c60 = "/*";
-  const peg$c61 = "*/";
+  const peg$c22 = ":";
+  const peg$c23 = "]";
+  const peg$c24 = "meta";
+  const peg$c25 = "mqtt";
+  const peg$c26 = "`";
+  const peg$c27 = "\\";
+  const peg$c28 = "select";
+  const peg$c29 = "from";
+  const peg$c30 = "where";
+  const peg$c31 = "group";
+  const peg$c32 = "by";
+  const peg$c33 = "having";
+  const peg$c34 = "order";
+  const peg$c35 = "limit";
+  const peg$c36 = "as";
+  const peg$c37 = "join";
+  const peg$c38 = "left";
+  const peg$c39 = "inner";
+  const peg$c40 = "outer";
+  const peg$c41 = "on";
+  const peg$c42 = "and";
+  const peg$c43 = "or";
+  const peg$c44 = "not";
+  const peg$c45 = "in";
+  const peg$c46 = "between";
+  const peg$c47 = "like";
+  const peg$c48 = "is";
+  const peg$c49 = "null";
+  const peg$c50 = "true";
+  const peg$c51 = "false";
+  const peg$c52 = "case";
+  const peg$c53 = "when";
+  const peg$c54 = "then";
+  const peg$c55 = "else";
+  const peg$c56 = "end";
+  const peg$c57 = "filter";
+  const peg$c58 = "over";
+  const peg$c59 = "partition";
+  const peg$c60 = "asc";
+  const peg$c61 = "desc";
+  const peg$c62 = "except";
+  const peg$c63 = "replace";
+  const peg$c64 = "--";
+  const peg$c65 = "/*";
+  const peg$c66 = "*/";
 
   const peg$r0 = /^[^"]/;
   const peg$r1 = /^[^']/;
@@ -248,25 +253,26 @@ function peg$parse(input, options) {
   const peg$r3 = /^[a-zA-Z_]/;
   const peg$r4 = /^[a-zA-Z0-9_]/;
   const peg$r5 = /^[^`]/;
-  const peg$r6 = /^[0-9]/;
-  const peg$r7 = /^[eE]/;
-  const peg$r8 = /^[+\-]/;
-  const peg$r9 = /^[ \t\r\n\xA0\uFEFF]/;
-  const peg$r10 = /^[^\n]/;
+  const peg$r6 = /^[^"\\]/;
+  const peg$r7 = /^[0-9]/;
+  const peg$r8 = /^[eE]/;
+  const peg$r9 = /^[+\-]/;
+  const peg$r10 = /^[ \t\r\n\xA0\uFEFF]/;
+  const peg$r11 = /^[^\n]/;
 
   const peg$e0 = peg$literalExpectation(";", false);
   const peg$e1 = peg$literalExpectation(",", false);
   const peg$e2 = peg$literalExpectation("*", false);
   const peg$e3 = peg$literalExpectation(".", false);
-  const peg$e4 = peg$otherExpectation("quoted topic filter");
-  const peg$e5 = peg$literalExpectation("\"", false);
-  const peg$e6 = peg$classExpectation(["\""], true, false, false);
-  const peg$e7 = peg$literalExpectation("\"\"", false);
-  const peg$e8 = peg$literalExpectation("'", false);
-  const peg$e9 = peg$classExpectation(["'"], true, false, false);
-  const peg$e10 = peg$literalExpectation("''", false);
-  const peg$e11 = peg$literalExpectation("(", false);
-  const peg$e12 = peg$literalExpectation(")", false);
+  const peg$e4 = peg$literalExpectation("(", false);
+  const peg$e5 = peg$literalExpectation(")", false);
+  const peg$e6 = peg$otherExpectation("quoted topic filter");
+  const peg$e7 = peg$literalExpectation("\"", false);
+  const peg$e8 = peg$classExpectation(["\""], true, false, false);
+  const peg$e9 = peg$literalExpectation("\"\"", false);
+  const peg$e10 = peg$literalExpectation("'", false);
+  const peg$e11 = peg$classExpectation(["'"], true, false, false);
+  const peg$e12 = peg$literalExpectation("''", false);
   const peg$e13 = peg$otherExpectation("window function");
   const peg$e14 = peg$otherExpectation("comparison operator");
   const peg$e15 = peg$literalExpectation("==", false);
@@ -282,62 +288,68 @@ function peg$parse(input, options) {
   const peg$e25 = peg$classExpectation(["%", "*", "/"], false, false, false);
   const peg$e26 = peg$literalExpectation("->", false);
   const peg$e27 = peg$literalExpectation("[", false);
-  const peg$e28 = peg$literalExpectation("]", false);
-  const peg$e29 = peg$otherExpectation("expression");
-  const peg$e30 = peg$literalExpectation("meta", true);
-  const peg$e31 = peg$otherExpectation("name");
-  const peg$e32 = peg$classExpectation([["a", "z"], ["A", "Z"], "_"], false, false, false);
-  const peg$e33 = peg$classExpectation([["a", "z"], ["A", "Z"], ["0", "9"], "_"], false, false, false);
-  const peg$e34 = peg$otherExpectation("quoted name");
-  const peg$e35 = peg$literalExpectation("`", false);
-  const peg$e36 = peg$classExpectation(["`"], true, false, false);
-  const peg$e37 = peg$otherExpectation("string");
-  const peg$e38 = peg$otherExpectation("number");
-  const peg$e39 = peg$classExpectation([["0", "9"]], false, false, false);
-  const peg$e40 = peg$classExpectation(["e", "E"], false, false, false);
-  const peg$e41 = peg$classExpectation(["+", "-"], false, false, false);
-  const peg$e42 = peg$otherExpectation("integer");
-  const peg$e43 = peg$literalExpectation("select", true);
-  const peg$e44 = peg$literalExpectation("from", true);
-  const peg$e45 = peg$literalExpectation("where", true);
-  const peg$e46 = peg$literalExpectation("group", true);
-  const peg$e47 = peg$literalExpectation("by", true);
-  const peg$e48 = peg$literalExpectation("having", true);
-  const peg$e49 = peg$literalExpectation("order", true);
-  const peg$e50 = peg$literalExpectation("limit", true);
-  const peg$e51 = peg$literalExpectation("as", true);
-  const peg$e52 = peg$literalExpectation("join", true);
-  const peg$e53 = peg$literalExpectation("left", true);
-  const peg$e54 = peg$literalExpectation("inner", true);
-  const peg$e55 = peg$literalExpectation("outer", true);
-  const peg$e56 = peg$literalExpectation("on", true);
-  const peg$e57 = peg$literalExpectation("and", true);
-  const peg$e58 = peg$literalExpectation("or", true);
-  const peg$e59 = peg$literalExpectation("not", true);
-  const peg$e60 = peg$literalExpectation("in", true);
-  const peg$e61 = peg$literalExpectation("between", true);
-  const peg$e62 = peg$literalExpectation("like", true);
-  const peg$e63 = peg$literalExpectation("is", true);
-  const peg$e64 = peg$literalExpectation("null", true);
-  const peg$e65 = peg$literalExpectation("true", true);
-  const peg$e66 = peg$literalExpectation("false", true);
-  const peg$e67 = peg$literalExpectation("case", true);
-  const peg$e68 = peg$literalExpectation("when", true);
-  const peg$e69 = peg$literalExpectation("then", true);
-  const peg$e70 = peg$literalExpectation("else", true);
-  const peg$e71 = peg$literalExpectation("end", true);
-  const peg$e72 = peg$literalExpectation("filter", true);
-  const peg$e73 = peg$literalExpectation("over", true);
-  const peg$e74 = peg$literalExpectation("partition", true);
-  const peg$e75 = peg$literalExpectation("asc", true);
-  const peg$e76 = peg$literalExpectation("desc", true);
-  const peg$e77 = peg$otherExpectation("whitespace");
-  const peg$e78 = peg$classExpectation([" ", "\t", "\r", "\n", "\xA0", "\uFEFF"], false, false, false);
-  const peg$e79 = peg$literalExpectation("--", false);
-  const peg$e80 = peg$classExpectation(["\n"], true, false, false);
-  const peg$e81 = peg$literalExpectation("/*", false);
-  const peg$e82 = peg$literalExpectation("*/", false);
-  const peg$e83 = peg$anyExpectation();
+  const peg$e28 = peg$literalExpectation(":", false);
+  const peg$e29 = peg$literalExpectation("]", false);
+  const peg$e30 = peg$otherExpectation("expression");
+  const peg$e31 = peg$literalExpectation("meta", true);
+  const peg$e32 = peg$literalExpectation("mqtt", true);
+  const peg$e33 = peg$otherExpectation("name");
+  const peg$e34 = peg$classExpectation([["a", "z"], ["A", "Z"], "_"], false, false, false);
+  const peg$e35 = peg$classExpectation([["a", "z"], ["A", "Z"], ["0", "9"], "_"], false, false, false);
+  const peg$e36 = peg$otherExpectation("quoted name");
+  const peg$e37 = peg$literalExpectation("`", false);
+  const peg$e38 = peg$classExpectation(["`"], true, false, false);
+  const peg$e39 = peg$otherExpectation("string");
+  const peg$e40 = peg$classExpectation(["\"", "\\"], true, false, false);
+  const peg$e41 = peg$literalExpectation("\\", false);
+  const peg$e42 = peg$anyExpectation();
+  const peg$e43 = peg$otherExpectation("number");
+  const peg$e44 = peg$classExpectation([["0", "9"]], false, false, false);
+  const peg$e45 = peg$classExpectation(["e", "E"], false, false, false);
+  const peg$e46 = peg$classExpectation(["+", "-"], false, false, false);
+  const peg$e47 = peg$otherExpectation("integer");
+  const peg$e48 = peg$literalExpectation("select", true);
+  const peg$e49 = peg$literalExpectation("from", true);
+  const peg$e50 = peg$literalExpectation("where", true);
+  const peg$e51 = peg$literalExpectation("group", true);
+  const peg$e52 = peg$literalExpectation("by", true);
+  const peg$e53 = peg$literalExpectation("having", true);
+  const peg$e54 = peg$literalExpectation("order", true);
+  const peg$e55 = peg$literalExpectation("limit", true);
+  const peg$e56 = peg$literalExpectation("as", true);
+  const peg$e57 = peg$literalExpectation("join", true);
+  const peg$e58 = peg$literalExpectation("left", true);
+  const peg$e59 = peg$literalExpectation("inner", true);
+  const peg$e60 = peg$literalExpectation("outer", true);
+  const peg$e61 = peg$literalExpectation("on", true);
+  const peg$e62 = peg$literalExpectation("and", true);
+  const peg$e63 = peg$literalExpectation("or", true);
+  const peg$e64 = peg$literalExpectation("not", true);
+  const peg$e65 = peg$literalExpectation("in", true);
+  const peg$e66 = peg$literalExpectation("between", true);
+  const peg$e67 = peg$literalExpectation("like", true);
+  const peg$e68 = peg$literalExpectation("is", true);
+  const peg$e69 = peg$literalExpectation("null", true);
+  const peg$e70 = peg$literalExpectation("true", true);
+  const peg$e71 = peg$literalExpectation("false", true);
+  const peg$e72 = peg$literalExpectation("case", true);
+  const peg$e73 = peg$literalExpectation("when", true);
+  const peg$e74 = peg$literalExpectation("then", true);
+  const peg$e75 = peg$literalExpectation("else", true);
+  const peg$e76 = peg$literalExpectation("end", true);
+  const peg$e77 = peg$literalExpectation("filter", true);
+  const peg$e78 = peg$literalExpectation("over", true);
+  const peg$e79 = peg$literalExpectation("partition", true);
+  const peg$e80 = peg$literalExpectation("asc", true);
+  const peg$e81 = peg$literalExpectation("desc", true);
+  const peg$e82 = peg$literalExpectation("except", true);
+  const peg$e83 = peg$literalExpectation("replace", true);
+  const peg$e84 = peg$otherExpectation("whitespace");
+  const peg$e85 = peg$classExpectation([" ", "\t", "\r", "\n", "\xA0", "\uFEFF"], false, false, false);
+  const peg$e86 = peg$literalExpectation("--", false);
+  const peg$e87 = peg$classExpectation(["\n"], true, false, false);
+  const peg$e88 = peg$literalExpectation("/*", false);
+  const peg$e89 = peg$literalExpectation("*/", false);
 
   function peg$f0(stmt) {    return stmt  }
   function peg$f1(fields, from, j) {    return j  }
@@ -345,43 +357,55 @@ function peg$parse(input, options) {
   function peg$f3(fields, from, joins, where, g) {    return g  }
   function peg$f4(fields, from, joins, where, groupBy, e) {    return e  }
   function peg$f5(fields, from, joins, where, groupBy, having, o) {    return o  }
-  function peg$f6(fields, from, joins, where, groupBy, having, orderBy, n) {    return n  }
-  function peg$f7(fields, from, joins, where, groupBy, having, orderBy, limit) {
+  function peg$f6(fields, from, joins, where, groupBy, having, orderBy, n) {    return { n, loc: loc() }  }
+  function peg$f7(fields, from, joins, where, groupBy, having, orderBy, l) {    return l  }
+  function peg$f8(fields, from, joins, where, groupBy, having, orderBy, limit) {
     return {
       kind: 'select', fields, from, joins,
       where: where ?? undefined, groupBy: groupBy ?? undefined, having: having ?? undefined,
-      orderBy: orderBy ?? undefined, limit: limit ?? undefined, loc: loc(),
+      orderBy: orderBy ?? undefined, limit: limit?.n, limitLoc: limit?.loc, loc: loc(),
     }
   }
-  function peg$f8(head, f) {    return f  }
-  function peg$f9(head, tail) {    return [head, ...tail]  }
-  function peg$f10() {    return { kind: 'star', loc: loc() }  }
-  function peg$f11(q) {    return { kind: 'star', qualifier: q, loc: loc() }  }
-  function peg$f12(expr, a) {    return a  }
-  function peg$f13(expr, alias) {
+  function peg$f9(head, f) {    return f  }
+  function peg$f10(head, tail) {    return [head, ...tail]  }
+  function peg$f11(mods) {    return { kind: 'star', ...mods, loc: loc() }  }
+  function peg$f12(q, mods) {    return { kind: 'star', qualifier: q, ...mods, loc: loc() }  }
+  function peg$f13(expr, a) {    return a  }
+  function peg$f14(expr, alias) {
     return { kind: 'field', expr, alias: alias ?? undefined, loc: loc() }
   }
-  function peg$f14(topic) {    return { kind: 'topic', filter: topic }  }
-  function peg$f15(name) {    return { kind: 'stream', name }  }
-  function peg$f16(source, a) {    return a  }
-  function peg$f17(source, a) {    return a  }
-  function peg$f18(source, alias) {    return { ...source, alias: alias ?? undefined, loc: loc() }  }
-  function peg$f19(chars, close) {
+  function peg$f15(m) {    return m  }
+  function peg$f16(parts) {
+    const out = {}
+    for (const p of parts) Object.assign(out, p)
+    return out
+  }
+  function peg$f17(head, n) {    return n  }
+  function peg$f18(head, tail) {    return { except: [head, ...tail] }  }
+  function peg$f19(head, r) {    return r  }
+  function peg$f20(head, tail) {    return { replace: [head, ...tail] }  }
+  function peg$f21(expr, alias) {    return { expr, alias, loc: loc() }  }
+  function peg$f22(topic) {    return { kind: 'topic', filter: topic }  }
+  function peg$f23(name) {    return { kind: 'stream', name }  }
+  function peg$f24(source, a) {    return a  }
+  function peg$f25(source, a) {    return a  }
+  function peg$f26(source, alias) {    return { ...source, alias: alias ?? undefined, loc: loc() }  }
+  function peg$f27(chars, close) {
     if (!close) error('unterminated topic filter: missing closing "')
     return chars.replace(/""/g, '"')
   }
-  function peg$f20(chars, close) {
+  function peg$f28(chars, close) {
     if (!close) error("unterminated topic filter: missing closing '")
     return chars.replace(/''/g, "'")
   }
-  function peg$f21(type, table, a) {    return a  }
-  function peg$f22(type, table, a) {    return a  }
-  function peg$f23(type, table, alias, on) {    return { kind: 'join', type, table, alias: alias ?? undefined, on, loc: loc() }  }
-  function peg$f24() {    return 'left'  }
-  function peg$f25() {    return 'inner'  }
-  function peg$f26() {    return 'inner'  }
-  function peg$f27(head, g) {    return g  }
-  function peg$f28(head, tail) {
+  function peg$f29(type, table, a) {    return a  }
+  function peg$f30(type, table, a) {    return a  }
+  function peg$f31(type, table, alias, on) {    return { kind: 'join', type, table, alias: alias ?? undefined, on, loc: loc() }  }
+  function peg$f32() {    return 'left'  }
+  function peg$f33() {    return 'inner'  }
+  function peg$f34() {    return 'inner'  }
+  function peg$f35(head, g) {    return g  }
+  function peg$f36(head, tail) {
     const items = [head, ...tail]
     const windows = items.filter((i) => i.kind === 'window')
     if (windows.length > 1) error('GROUP BY may hold only one window', windows[1].location)
@@ -391,133 +415,146 @@ function peg$parse(input, options) {
       loc: loc(),
     }
   }
-  function peg$f29(w) {    return { kind: 'window', node: w, location: location() }  }
-  function peg$f30(kind, args, e) {    return e  }
-  function peg$f31(kind, args, filter, e) {    return e  }
-  function peg$f32(kind, args, filter, over) {
+  function peg$f37(w) {    return { kind: 'window', node: w, location: location() }  }
+  function peg$f38(kind, args, e) {    return e  }
+  function peg$f39(kind, args, filter, e) {    return e  }
+  function peg$f40(kind, args, filter, over) {
     return { kind: 'window', windowKind: kind, args, filter: filter ?? undefined, over: over ?? undefined, loc: loc() }
   }
-  function peg$f33(name) {    return options.windowCalls !== undefined && options.windowCalls.has(name.toLowerCase())  }
-  function peg$f34(name) {
+  function peg$f41(name) {    return options.windowCalls !== undefined && options.windowCalls.has(name.toLowerCase())  }
+  function peg$f42(name) {
     return name.toLowerCase().replace(/window$/, '')
   }
-  function peg$f35(head, a) {    return a  }
-  function peg$f36(head, tail) {    return [head, ...tail]  }
-  function peg$f37(n) {    return { kind: 'number', value: n, loc: loc() }  }
-  function peg$f38(u) {    return { kind: 'unit', unit: u, loc: loc() }  }
-  function peg$f39(head, o) {    return o  }
-  function peg$f40(head, tail) {    return [head, ...tail]  }
-  function peg$f41(expr) {    return 'asc'  }
-  function peg$f42(expr) {    return 'desc'  }
-  function peg$f43(expr, d) {    return d  }
-  function peg$f44(expr, dir) {
+  function peg$f43(head, a) {    return a  }
+  function peg$f44(head, tail) {    return [head, ...tail]  }
+  function peg$f45(n) {    return { kind: 'number', value: n, loc: loc() }  }
+  function peg$f46(u) {    return { kind: 'unit', unit: u, loc: loc() }  }
+  function peg$f47(head, o) {    return o  }
+  function peg$f48(head, tail) {    return [head, ...tail]  }
+  function peg$f49(expr) {    return 'asc'  }
+  function peg$f50(expr) {    return 'desc'  }
+  function peg$f51(expr, d) {    return d  }
+  function peg$f52(expr, dir) {
     return { expr, direction: dir ?? 'asc', loc: loc() }
   }
-  function peg$f45(e) {    return e  }
-  function peg$f46(head, r) {    return r  }
-  function peg$f47(head, tail) {
+  function peg$f53(e) {    return e  }
+  function peg$f54(head, r) {    return r  }
+  function peg$f55(head, tail) {
     return foldLeft(head, tail, (l, r) => ({ kind: 'binary', op: 'or', left: l, right: r, loc: { ...l.loc, endOffset: r.loc.endOffset } }))
   }
-  function peg$f48(head, r) {    return r  }
-  function peg$f49(head, tail) {
+  function peg$f56(head, r) {    return r  }
+  function peg$f57(head, tail) {
     return foldLeft(head, tail, (l, r) => ({ kind: 'binary', op: 'and', left: l, right: r, loc: { ...l.loc, endOffset: r.loc.endOffset } }))
   }
-  function peg$f50(operand) {    return { kind: 'unary', op: 'not', operand, loc: loc() }  }
-  function peg$f51(left, t) {    return t  }
-  function peg$f52(left, tail) {
+  function peg$f58(operand) {    return { kind: 'unary', op: 'not', operand, loc: loc() }  }
+  function peg$f59(left, t) {    return t  }
+  function peg$f60(left, tail) {
     if (!tail) return left
     return { ...tail(left), loc: spanFrom(left) }
   }
-  function peg$f53(op, right) {    return (left) => ({ kind: 'binary', op, left, right })  }
-  function peg$f54(neg) {    return (operand) => ({ kind: 'isNull', operand, negated: !!neg })  }
-  function peg$f55(neg, list) {    return (operand) => ({ kind: 'in', operand, list, negated: !!neg })  }
-  function peg$f56(neg, low, high) {
+  function peg$f61(op, right) {    return (left) => ({ kind: 'binary', op, left, right })  }
+  function peg$f62(neg) {    return (operand) => ({ kind: 'isNull', operand, negated: !!neg })  }
+  function peg$f63(neg, list) {    return (operand) => ({ kind: 'in', operand, list, negated: !!neg })  }
+  function peg$f64(neg, low, high) {
     return (operand) => ({ kind: 'between', operand, low, high, negated: !!neg })
   }
-  function peg$f57(neg, pattern) {    return (operand) => ({ kind: 'like', operand, pattern, negated: !!neg })  }
-  function peg$f58() {    return '='  }
-  function peg$f59() {    return '!='  }
-  function peg$f60() {    return '<='  }
-  function peg$f61() {    return '>='  }
-  function peg$f62() {    return '<'  }
-  function peg$f63() {    return '>'  }
-  function peg$f64(head, op, r) {    return { op, r }  }
-  function peg$f65(head, tail) {
+  function peg$f65(neg, pattern) {    return (operand) => ({ kind: 'like', operand, pattern, negated: !!neg })  }
+  function peg$f66() {    return '='  }
+  function peg$f67() {    return '!='  }
+  function peg$f68() {    return '<='  }
+  function peg$f69() {    return '>='  }
+  function peg$f70() {    return '<'  }
+  function peg$f71() {    return '>'  }
+  function peg$f72(head, op, r) {    return { op, r }  }
+  function peg$f73(head, tail) {
     return foldLeft(head, tail, (l, t) => ({ kind: 'binary', op: t.op, left: l, right: t.r, loc: { ...l.loc, endOffset: t.r.loc.endOffset } }))
   }
-  function peg$f66(head, op, r) {    return { op, r }  }
-  function peg$f67(head, tail) {
+  function peg$f74(head, op, r) {    return { op, r }  }
+  function peg$f75(head, tail) {
     return foldLeft(head, tail, (l, t) => ({ kind: 'binary', op: t.op, left: l, right: t.r, loc: { ...l.loc, endOffset: t.r.loc.endOffset } }))
   }
-  function peg$f68(operand) {
+  function peg$f76(operand) {
     // Fold `-3` into a literal so window arguments, LIMIT and IN lists see plain numbers.
     if (operand.kind === 'literal' && typeof operand.value === 'number') return { ...operand, value: -operand.value, loc: loc() }
     return { kind: 'unary', op: '-', operand, loc: loc() }
   }
-  function peg$f69(operand) {    return operand  }
-  function peg$f70(base, a) {    return a  }
-  function peg$f71(base, accessors) {
+  function peg$f77(operand) {    return operand  }
+  function peg$f78(base, a) {    return a  }
+  function peg$f79(base, accessors) {
     if (accessors.length === 0) return base
     if (base.kind === 'ref') return { ...base, path: [...base.path, ...accessors], loc: loc() }
     return { kind: 'access', target: base, path: accessors, loc: loc() }
   }
-  function peg$f72(name) {    return { kind: 'member', name, arrow: true }  }
-  function peg$f73(name) {    return { kind: 'member', name, arrow: false }  }
-  function peg$f74(index) {    return { kind: 'index', index }  }
-  function peg$f75(name) {    return { kind: 'member', name, arrow: true }  }
-  function peg$f76(e) {    return e  }
-  function peg$f77(name) {    return { kind: 'ref', name, quoted: false, path: [], loc: loc() }  }
-  function peg$f78(name) {    return { kind: 'ref', name, quoted: true, path: [], loc: loc() }  }
-  function peg$f79() {    return false  }
-  function peg$f80() {    return null  }
-  function peg$f81(value) {    return { kind: 'literal', value, loc: loc() }  }
-  function peg$f82(value) {    return { kind: 'literal', value, loc: loc() }  }
-  function peg$f83() {    return { kind: 'literal', value: true, loc: loc() }  }
-  function peg$f84() {    return { kind: 'literal', value: false, loc: loc() }  }
-  function peg$f85() {    return { kind: 'literal', value: null, loc: loc() }  }
-  function peg$f86(e) {    return e  }
-  function peg$f87(operand, w) {    return w  }
-  function peg$f88(operand, whens, e) {    return e  }
-  function peg$f89(operand, whens, elseExpr) {
+  function peg$f80(name) {    return { kind: 'member', name, arrow: true }  }
+  function peg$f81(name) {    return { kind: 'member', name, arrow: false }  }
+  function peg$f82(from, to) {    return { kind: 'slice', from: from ?? undefined, to: to ?? undefined }  }
+  function peg$f83(index) {    return { kind: 'index', index }  }
+  function peg$f84(name) {    return { kind: 'member', name, arrow: true }  }
+  function peg$f85(e) {    return e  }
+  function peg$f86(name) {    return { kind: 'ref', name, quoted: false, path: [], loc: loc() }  }
+  function peg$f87(name) {    return { kind: 'ref', name, quoted: true, path: [], loc: loc() }  }
+  function peg$f88() {    return false  }
+  function peg$f89() {    return null  }
+  function peg$f90(value) {    return { kind: 'literal', value, loc: loc() }  }
+  function peg$f91(value) {    return { kind: 'literal', value, loc: loc() }  }
+  function peg$f92(value) {    return { kind: 'literal', value, quote: 'double', loc: loc() }  }
+  function peg$f93() {    return { kind: 'literal', value: true, loc: loc() }  }
+  function peg$f94() {    return { kind: 'literal', value: false, loc: loc() }  }
+  function peg$f95() {    return { kind: 'literal', value: null, loc: loc() }  }
+  function peg$f96(e) {    return e  }
+  function peg$f97(operand, w) {    return w  }
+  function peg$f98(operand, whens, e) {    return e  }
+  function peg$f99(operand, whens, elseExpr) {
     return { kind: 'case', operand: operand ?? undefined, whens, else: elseExpr ?? undefined, loc: loc() }
   }
-  function peg$f90(when, then) {    return { when, then }  }
-  function peg$f91(key) {    return { kind: 'meta', key, loc: loc() }  }
-  function peg$f92(name, args, p) {    return p  }
-  function peg$f93(name, args, partition) {
+  function peg$f100(when, then) {    return { when, then }  }
+  function peg$f101(fn, key) {    return { kind: 'meta', key, fn: fn.toLowerCase(), loc: loc() }  }
+  function peg$f102(name, args, p) {    return p  }
+  function peg$f103(name, args, p, w) {    return w  }
+  function peg$f104(name, args, p, w) {    return { p, w }  }
+  function peg$f105(name, args, over) {
     return {
       kind: 'call', name: name.toLowerCase(), args: args.args, star: args.star,
-      partitionBy: partition ?? undefined, loc: loc(),
+      partitionBy: over?.p ?? undefined, when: over?.w ?? undefined, loc: loc(),
     }
   }
-  function peg$f94() {    return { args: [], star: true }  }
-  function peg$f95(list) {    return { args: list, star: false }  }
-  function peg$f96() {    return { args: [], star: false }  }
-  function peg$f97(head, e) {    return e  }
-  function peg$f98(head, tail) {    return [head, ...tail]  }
-  function peg$f99(name) {    return KEYWORDS.has(name.toLowerCase())  }
-  function peg$f100(name) {    return name  }
-  function peg$f101(chars, close) {
+  function peg$f106(head, a) {    return a  }
+  function peg$f107(head, tail) {
+    const args = [head, ...tail]
+    if (args.length === 1 && args[0].kind === 'ref' && args[0].name === '*' && !args[0].quoted) return { args: [], star: true }
+    return { args, star: false }
+  }
+  function peg$f108() {    return { args: [], star: false }  }
+  function peg$f109() {    return { kind: 'ref', name: '*', quoted: false, path: [], loc: loc() }  }
+  function peg$f110(head, e) {    return e  }
+  function peg$f111(head, tail) {    return [head, ...tail]  }
+  function peg$f112(name) {    return KEYWORDS.has(name.toLowerCase())  }
+  function peg$f113(name) {    return name  }
+  function peg$f114(chars, close) {
     if (!close) error('unterminated quoted name: missing closing "')
     if (chars === '') error('empty quoted name ""')
     return chars.replace(/""/g, '"')
   }
-  function peg$f102(chars, close) {
+  function peg$f115(chars, close) {
     if (!close) error('unterminated quoted name: missing closing `')
     if (chars === '') error('empty quoted name ``')
     return chars
   }
-  function peg$f103(chars, close) {
+  function peg$f116(chars, close) {
     if (!close) error("unterminated string: missing closing '")
     return chars.replace(/''/g, "'")
   }
-  function peg$f104(text) {
+  function peg$f117(chars, close) {
+    if (!close) error('unterminated string: missing closing "')
+    return chars.replace(/""/g, '"').replace(/\\(.)/g, (_, c) => (c === 'n' ? '\n' : c === 't' ? '\t' : c))
+  }
+  function peg$f118(text) {
     return Number(text)
   }
-  function peg$f105(sign, n) {    return sign ? -n : n  }
-  function peg$f106(text) {    return Number(text)  }
-  function peg$f107(text) {    return Number(text)  }
-  function peg$f108(close) {    if (!close) error('unterminated comment: missing */')  }
+  function peg$f119(sign, n) {    return sign ? -n : n  }
+  function peg$f120(text) {    return Number(text)  }
+  function peg$f121(text) {    return Number(text)  }
+  function peg$f122(close) {    if (!close) error('unterminated comment: missing */')  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -726,7 +763,7 @@ function peg$parse(input, options) {
   }
 
   function peg$parseSelect() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15, s16, s17;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15, s16, s17, s18;
 
     s0 = peg$currPos;
     s1 = peg$parseSELECT();
@@ -832,17 +869,25 @@ function peg$parse(input, options) {
             }
             s13 = peg$currPos;
             s14 = peg$parse_();
-            s15 = peg$parseLIMIT();
-            if (s15 !== peg$FAILED) {
-              s16 = peg$parse_();
-              s17 = peg$parseUnsignedInteger();
-              if (s17 !== peg$FAILED) {
-                peg$savedPos = s13;
-                s13 = peg$f6(s3, s7, s8, s9, s10, s11, s12, s17);
+            s15 = peg$currPos;
+            s16 = peg$parseLIMIT();
+            if (s16 !== peg$FAILED) {
+              s17 = peg$parse_();
+              s18 = peg$parseUnsignedInteger();
+              if (s18 !== peg$FAILED) {
+                peg$savedPos = s15;
+                s15 = peg$f6(s3, s7, s8, s9, s10, s11, s12, s18);
               } else {
-                peg$currPos = s13;
-                s13 = peg$FAILED;
+                peg$currPos = s15;
+                s15 = peg$FAILED;
               }
+            } else {
+              peg$currPos = s15;
+              s15 = peg$FAILED;
+            }
+            if (s15 !== peg$FAILED) {
+              peg$savedPos = s13;
+              s13 = peg$f7(s3, s7, s8, s9, s10, s11, s12, s15);
             } else {
               peg$currPos = s13;
               s13 = peg$FAILED;
@@ -851,7 +896,7 @@ function peg$parse(input, options) {
               s13 = null;
             }
             peg$savedPos = s0;
-            s0 = peg$f7(s3, s7, s8, s9, s10, s11, s12, s13);
+            s0 = peg$f8(s3, s7, s8, s9, s10, s11, s12, s13);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -893,7 +938,7 @@ function peg$parse(input, options) {
         s7 = peg$parseSelectItem();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f8(s1, s7);
+          s3 = peg$f9(s1, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -918,7 +963,7 @@ function peg$parse(input, options) {
           s7 = peg$parseSelectItem();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f8(s1, s7);
+            s3 = peg$f9(s1, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -929,7 +974,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f9(s1, s2);
+      s0 = peg$f10(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -950,10 +995,13 @@ function peg$parse(input, options) {
       if (peg$silentFails === 0) { peg$fail(peg$e2); }
     }
     if (s1 !== peg$FAILED) {
+      s2 = peg$parseStarModifiers();
       peg$savedPos = s0;
-      s1 = peg$f10();
+      s0 = peg$f11(s2);
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
     }
-    s0 = s1;
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       s1 = peg$parseName();
@@ -976,8 +1024,9 @@ function peg$parse(input, options) {
             if (peg$silentFails === 0) { peg$fail(peg$e2); }
           }
           if (s5 !== peg$FAILED) {
+            s6 = peg$parseStarModifiers();
             peg$savedPos = s0;
-            s0 = peg$f11(s1);
+            s0 = peg$f12(s1, s6);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -1002,7 +1051,7 @@ function peg$parse(input, options) {
             s6 = peg$parseName();
             if (s6 !== peg$FAILED) {
               peg$savedPos = s2;
-              s2 = peg$f12(s1, s6);
+              s2 = peg$f13(s1, s6);
             } else {
               peg$currPos = s2;
               s2 = peg$FAILED;
@@ -1015,12 +1064,281 @@ function peg$parse(input, options) {
             s2 = null;
           }
           peg$savedPos = s0;
-          s0 = peg$f13(s1, s2);
+          s0 = peg$f14(s1, s2);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
         }
       }
+    }
+
+    return s0;
+  }
+
+  function peg$parseStarModifiers() {
+    let s0, s1, s2, s3, s4;
+
+    s0 = peg$currPos;
+    s1 = [];
+    s2 = peg$currPos;
+    s3 = peg$parse_();
+    s4 = peg$parseStarExcept();
+    if (s4 === peg$FAILED) {
+      s4 = peg$parseStarReplace();
+    }
+    if (s4 !== peg$FAILED) {
+      peg$savedPos = s2;
+      s2 = peg$f15(s4);
+    } else {
+      peg$currPos = s2;
+      s2 = peg$FAILED;
+    }
+    while (s2 !== peg$FAILED) {
+      s1.push(s2);
+      s2 = peg$currPos;
+      s3 = peg$parse_();
+      s4 = peg$parseStarExcept();
+      if (s4 === peg$FAILED) {
+        s4 = peg$parseStarReplace();
+      }
+      if (s4 !== peg$FAILED) {
+        peg$savedPos = s2;
+        s2 = peg$f15(s4);
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+    }
+    peg$savedPos = s0;
+    s1 = peg$f16(s1);
+    s0 = s1;
+
+    return s0;
+  }
+
+  function peg$parseStarExcept() {
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11;
+
+    s0 = peg$currPos;
+    s1 = peg$parseEXCEPT();
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parse_();
+      if (input.charCodeAt(peg$currPos) === 40) {
+        s3 = peg$c4;
+        peg$currPos++;
+      } else {
+        s3 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e4); }
+      }
+      if (s3 !== peg$FAILED) {
+        s4 = peg$parse_();
+        s5 = peg$parseName();
+        if (s5 !== peg$FAILED) {
+          s6 = [];
+          s7 = peg$currPos;
+          s8 = peg$parse_();
+          if (input.charCodeAt(peg$currPos) === 44) {
+            s9 = peg$c1;
+            peg$currPos++;
+          } else {
+            s9 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e1); }
+          }
+          if (s9 !== peg$FAILED) {
+            s10 = peg$parse_();
+            s11 = peg$parseName();
+            if (s11 !== peg$FAILED) {
+              peg$savedPos = s7;
+              s7 = peg$f17(s5, s11);
+            } else {
+              peg$currPos = s7;
+              s7 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s7;
+            s7 = peg$FAILED;
+          }
+          while (s7 !== peg$FAILED) {
+            s6.push(s7);
+            s7 = peg$currPos;
+            s8 = peg$parse_();
+            if (input.charCodeAt(peg$currPos) === 44) {
+              s9 = peg$c1;
+              peg$currPos++;
+            } else {
+              s9 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e1); }
+            }
+            if (s9 !== peg$FAILED) {
+              s10 = peg$parse_();
+              s11 = peg$parseName();
+              if (s11 !== peg$FAILED) {
+                peg$savedPos = s7;
+                s7 = peg$f17(s5, s11);
+              } else {
+                peg$currPos = s7;
+                s7 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s7;
+              s7 = peg$FAILED;
+            }
+          }
+          s7 = peg$parse_();
+          if (input.charCodeAt(peg$currPos) === 41) {
+            s8 = peg$c5;
+            peg$currPos++;
+          } else {
+            s8 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e5); }
+          }
+          if (s8 !== peg$FAILED) {
+            peg$savedPos = s0;
+            s0 = peg$f18(s5, s6);
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseStarReplace() {
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11;
+
+    s0 = peg$currPos;
+    s1 = peg$parseREPLACE();
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parse_();
+      if (input.charCodeAt(peg$currPos) === 40) {
+        s3 = peg$c4;
+        peg$currPos++;
+      } else {
+        s3 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e4); }
+      }
+      if (s3 !== peg$FAILED) {
+        s4 = peg$parse_();
+        s5 = peg$parseReplaceItem();
+        if (s5 !== peg$FAILED) {
+          s6 = [];
+          s7 = peg$currPos;
+          s8 = peg$parse_();
+          if (input.charCodeAt(peg$currPos) === 44) {
+            s9 = peg$c1;
+            peg$currPos++;
+          } else {
+            s9 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e1); }
+          }
+          if (s9 !== peg$FAILED) {
+            s10 = peg$parse_();
+            s11 = peg$parseReplaceItem();
+            if (s11 !== peg$FAILED) {
+              peg$savedPos = s7;
+              s7 = peg$f19(s5, s11);
+            } else {
+              peg$currPos = s7;
+              s7 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s7;
+            s7 = peg$FAILED;
+          }
+          while (s7 !== peg$FAILED) {
+            s6.push(s7);
+            s7 = peg$currPos;
+            s8 = peg$parse_();
+            if (input.charCodeAt(peg$currPos) === 44) {
+              s9 = peg$c1;
+              peg$currPos++;
+            } else {
+              s9 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e1); }
+            }
+            if (s9 !== peg$FAILED) {
+              s10 = peg$parse_();
+              s11 = peg$parseReplaceItem();
+              if (s11 !== peg$FAILED) {
+                peg$savedPos = s7;
+                s7 = peg$f19(s5, s11);
+              } else {
+                peg$currPos = s7;
+                s7 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s7;
+              s7 = peg$FAILED;
+            }
+          }
+          s7 = peg$parse_();
+          if (input.charCodeAt(peg$currPos) === 41) {
+            s8 = peg$c5;
+            peg$currPos++;
+          } else {
+            s8 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e5); }
+          }
+          if (s8 !== peg$FAILED) {
+            peg$savedPos = s0;
+            s0 = peg$f20(s5, s6);
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseReplaceItem() {
+    let s0, s1, s2, s3, s4, s5;
+
+    s0 = peg$currPos;
+    s1 = peg$parseOr();
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parse_();
+      s3 = peg$parseAS();
+      if (s3 !== peg$FAILED) {
+        s4 = peg$parse_();
+        s5 = peg$parseName();
+        if (s5 !== peg$FAILED) {
+          peg$savedPos = s0;
+          s0 = peg$f21(s1, s5);
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
     }
 
     return s0;
@@ -1034,7 +1352,7 @@ function peg$parse(input, options) {
     s2 = peg$parseQuotedTopic();
     if (s2 !== peg$FAILED) {
       peg$savedPos = s1;
-      s2 = peg$f14(s2);
+      s2 = peg$f22(s2);
     }
     s1 = s2;
     if (s1 === peg$FAILED) {
@@ -1042,7 +1360,7 @@ function peg$parse(input, options) {
       s2 = peg$parseName();
       if (s2 !== peg$FAILED) {
         peg$savedPos = s1;
-        s2 = peg$f15(s2);
+        s2 = peg$f23(s2);
       }
       s1 = s2;
     }
@@ -1055,7 +1373,7 @@ function peg$parse(input, options) {
         s6 = peg$parseName();
         if (s6 !== peg$FAILED) {
           peg$savedPos = s2;
-          s2 = peg$f16(s1, s6);
+          s2 = peg$f24(s1, s6);
         } else {
           peg$currPos = s2;
           s2 = peg$FAILED;
@@ -1071,7 +1389,7 @@ function peg$parse(input, options) {
           s4 = peg$parseName();
           if (s4 !== peg$FAILED) {
             peg$savedPos = s2;
-            s2 = peg$f17(s1, s4);
+            s2 = peg$f25(s1, s4);
           } else {
             peg$currPos = s2;
             s2 = peg$FAILED;
@@ -1085,7 +1403,7 @@ function peg$parse(input, options) {
         s2 = null;
       }
       peg$savedPos = s0;
-      s0 = peg$f18(s1, s2);
+      s0 = peg$f26(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -1100,11 +1418,11 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 34) {
-      s1 = peg$c4;
+      s1 = peg$c6;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e5); }
+      if (peg$silentFails === 0) { peg$fail(peg$e7); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -1114,15 +1432,15 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e6); }
+        if (peg$silentFails === 0) { peg$fail(peg$e8); }
       }
       if (s4 === peg$FAILED) {
-        if (input.substr(peg$currPos, 2) === peg$c5) {
-          s4 = peg$c5;
+        if (input.substr(peg$currPos, 2) === peg$c7) {
+          s4 = peg$c7;
           peg$currPos += 2;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e7); }
+          if (peg$silentFails === 0) { peg$fail(peg$e9); }
         }
       }
       while (s4 !== peg$FAILED) {
@@ -1132,31 +1450,31 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e6); }
+          if (peg$silentFails === 0) { peg$fail(peg$e8); }
         }
         if (s4 === peg$FAILED) {
-          if (input.substr(peg$currPos, 2) === peg$c5) {
-            s4 = peg$c5;
+          if (input.substr(peg$currPos, 2) === peg$c7) {
+            s4 = peg$c7;
             peg$currPos += 2;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e7); }
+            if (peg$silentFails === 0) { peg$fail(peg$e9); }
           }
         }
       }
       s2 = input.substring(s2, peg$currPos);
       if (input.charCodeAt(peg$currPos) === 34) {
-        s3 = peg$c4;
+        s3 = peg$c6;
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e5); }
+        if (peg$silentFails === 0) { peg$fail(peg$e7); }
       }
       if (s3 === peg$FAILED) {
         s3 = null;
       }
       peg$savedPos = s0;
-      s0 = peg$f19(s2, s3);
+      s0 = peg$f27(s2, s3);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -1164,11 +1482,11 @@ function peg$parse(input, options) {
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 39) {
-        s1 = peg$c6;
+        s1 = peg$c8;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e8); }
+        if (peg$silentFails === 0) { peg$fail(peg$e10); }
       }
       if (s1 !== peg$FAILED) {
         s2 = peg$currPos;
@@ -1178,15 +1496,15 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e9); }
+          if (peg$silentFails === 0) { peg$fail(peg$e11); }
         }
         if (s4 === peg$FAILED) {
-          if (input.substr(peg$currPos, 2) === peg$c7) {
-            s4 = peg$c7;
+          if (input.substr(peg$currPos, 2) === peg$c9) {
+            s4 = peg$c9;
             peg$currPos += 2;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e10); }
+            if (peg$silentFails === 0) { peg$fail(peg$e12); }
           }
         }
         while (s4 !== peg$FAILED) {
@@ -1196,31 +1514,31 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e9); }
+            if (peg$silentFails === 0) { peg$fail(peg$e11); }
           }
           if (s4 === peg$FAILED) {
-            if (input.substr(peg$currPos, 2) === peg$c7) {
-              s4 = peg$c7;
+            if (input.substr(peg$currPos, 2) === peg$c9) {
+              s4 = peg$c9;
               peg$currPos += 2;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e10); }
+              if (peg$silentFails === 0) { peg$fail(peg$e12); }
             }
           }
         }
         s2 = input.substring(s2, peg$currPos);
         if (input.charCodeAt(peg$currPos) === 39) {
-          s3 = peg$c6;
+          s3 = peg$c8;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e8); }
+          if (peg$silentFails === 0) { peg$fail(peg$e10); }
         }
         if (s3 === peg$FAILED) {
           s3 = null;
         }
         peg$savedPos = s0;
-        s0 = peg$f20(s2, s3);
+        s0 = peg$f28(s2, s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -1229,7 +1547,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e4); }
+      if (peg$silentFails === 0) { peg$fail(peg$e6); }
     }
 
     return s0;
@@ -1254,7 +1572,7 @@ function peg$parse(input, options) {
             s9 = peg$parseName();
             if (s9 !== peg$FAILED) {
               peg$savedPos = s5;
-              s5 = peg$f21(s1, s4, s9);
+              s5 = peg$f29(s1, s4, s9);
             } else {
               peg$currPos = s5;
               s5 = peg$FAILED;
@@ -1270,7 +1588,7 @@ function peg$parse(input, options) {
               s7 = peg$parseName();
               if (s7 !== peg$FAILED) {
                 peg$savedPos = s5;
-                s5 = peg$f22(s1, s4, s7);
+                s5 = peg$f30(s1, s4, s7);
               } else {
                 peg$currPos = s5;
                 s5 = peg$FAILED;
@@ -1290,7 +1608,7 @@ function peg$parse(input, options) {
             s9 = peg$parseOr();
             if (s9 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f23(s1, s4, s5, s9);
+              s0 = peg$f31(s1, s4, s5, s9);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -1336,7 +1654,7 @@ function peg$parse(input, options) {
         s3 = null;
       }
       peg$savedPos = s0;
-      s0 = peg$f24();
+      s0 = peg$f32();
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -1347,7 +1665,7 @@ function peg$parse(input, options) {
       if (s1 !== peg$FAILED) {
         s2 = peg$parse_();
         peg$savedPos = s0;
-        s0 = peg$f25();
+        s0 = peg$f33();
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -1356,7 +1674,7 @@ function peg$parse(input, options) {
         s0 = peg$currPos;
         s1 = '';
         peg$savedPos = s0;
-        s1 = peg$f26();
+        s1 = peg$f34();
         s0 = s1;
       }
     }
@@ -1391,7 +1709,7 @@ function peg$parse(input, options) {
             s11 = peg$parseGroupItem();
             if (s11 !== peg$FAILED) {
               peg$savedPos = s7;
-              s7 = peg$f27(s5, s11);
+              s7 = peg$f35(s5, s11);
             } else {
               peg$currPos = s7;
               s7 = peg$FAILED;
@@ -1416,7 +1734,7 @@ function peg$parse(input, options) {
               s11 = peg$parseGroupItem();
               if (s11 !== peg$FAILED) {
                 peg$savedPos = s7;
-                s7 = peg$f27(s5, s11);
+                s7 = peg$f35(s5, s11);
               } else {
                 peg$currPos = s7;
                 s7 = peg$FAILED;
@@ -1427,7 +1745,7 @@ function peg$parse(input, options) {
             }
           }
           peg$savedPos = s0;
-          s0 = peg$f28(s5, s6);
+          s0 = peg$f36(s5, s6);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -1451,7 +1769,7 @@ function peg$parse(input, options) {
     s1 = peg$parseWindow();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f29(s1);
+      s1 = peg$f37(s1);
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -1469,11 +1787,11 @@ function peg$parse(input, options) {
     if (s1 !== peg$FAILED) {
       s2 = peg$parse_();
       if (input.charCodeAt(peg$currPos) === 40) {
-        s3 = peg$c8;
+        s3 = peg$c4;
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e11); }
+        if (peg$silentFails === 0) { peg$fail(peg$e4); }
       }
       if (s3 !== peg$FAILED) {
         s4 = peg$parse_();
@@ -1481,11 +1799,11 @@ function peg$parse(input, options) {
         if (s5 !== peg$FAILED) {
           s6 = peg$parse_();
           if (input.charCodeAt(peg$currPos) === 41) {
-            s7 = peg$c9;
+            s7 = peg$c5;
             peg$currPos++;
           } else {
             s7 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e12); }
+            if (peg$silentFails === 0) { peg$fail(peg$e5); }
           }
           if (s7 !== peg$FAILED) {
             s8 = peg$currPos;
@@ -1494,11 +1812,11 @@ function peg$parse(input, options) {
             if (s10 !== peg$FAILED) {
               s11 = peg$parse_();
               if (input.charCodeAt(peg$currPos) === 40) {
-                s12 = peg$c8;
+                s12 = peg$c4;
                 peg$currPos++;
               } else {
                 s12 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e11); }
+                if (peg$silentFails === 0) { peg$fail(peg$e4); }
               }
               if (s12 !== peg$FAILED) {
                 s13 = peg$parse_();
@@ -1509,15 +1827,15 @@ function peg$parse(input, options) {
                   if (s16 !== peg$FAILED) {
                     s17 = peg$parse_();
                     if (input.charCodeAt(peg$currPos) === 41) {
-                      s18 = peg$c9;
+                      s18 = peg$c5;
                       peg$currPos++;
                     } else {
                       s18 = peg$FAILED;
-                      if (peg$silentFails === 0) { peg$fail(peg$e12); }
+                      if (peg$silentFails === 0) { peg$fail(peg$e5); }
                     }
                     if (s18 !== peg$FAILED) {
                       peg$savedPos = s8;
-                      s8 = peg$f30(s1, s5, s16);
+                      s8 = peg$f38(s1, s5, s16);
                     } else {
                       peg$currPos = s8;
                       s8 = peg$FAILED;
@@ -1547,11 +1865,11 @@ function peg$parse(input, options) {
             if (s11 !== peg$FAILED) {
               s12 = peg$parse_();
               if (input.charCodeAt(peg$currPos) === 40) {
-                s13 = peg$c8;
+                s13 = peg$c4;
                 peg$currPos++;
               } else {
                 s13 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e11); }
+                if (peg$silentFails === 0) { peg$fail(peg$e4); }
               }
               if (s13 !== peg$FAILED) {
                 s14 = peg$parse_();
@@ -1562,15 +1880,15 @@ function peg$parse(input, options) {
                   if (s17 !== peg$FAILED) {
                     s18 = peg$parse_();
                     if (input.charCodeAt(peg$currPos) === 41) {
-                      s19 = peg$c9;
+                      s19 = peg$c5;
                       peg$currPos++;
                     } else {
                       s19 = peg$FAILED;
-                      if (peg$silentFails === 0) { peg$fail(peg$e12); }
+                      if (peg$silentFails === 0) { peg$fail(peg$e5); }
                     }
                     if (s19 !== peg$FAILED) {
                       peg$savedPos = s9;
-                      s9 = peg$f31(s1, s5, s8, s17);
+                      s9 = peg$f39(s1, s5, s8, s17);
                     } else {
                       peg$currPos = s9;
                       s9 = peg$FAILED;
@@ -1595,7 +1913,7 @@ function peg$parse(input, options) {
               s9 = null;
             }
             peg$savedPos = s0;
-            s0 = peg$f32(s1, s5, s8, s9);
+            s0 = peg$f40(s1, s5, s8, s9);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -1644,7 +1962,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f33(s1);
+      s2 = peg$f41(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -1652,7 +1970,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f34(s1);
+        s0 = peg$f42(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -1691,7 +2009,7 @@ function peg$parse(input, options) {
         s7 = peg$parseWindowArg();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f35(s1, s7);
+          s3 = peg$f43(s1, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -1716,7 +2034,7 @@ function peg$parse(input, options) {
           s7 = peg$parseWindowArg();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f35(s1, s7);
+            s3 = peg$f43(s1, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -1727,7 +2045,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f36(s1, s2);
+      s0 = peg$f44(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -1743,7 +2061,7 @@ function peg$parse(input, options) {
     s1 = peg$parseSignedNumber();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f37(s1);
+      s1 = peg$f45(s1);
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -1751,7 +2069,7 @@ function peg$parse(input, options) {
       s1 = peg$parseIdentifier();
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f38(s1);
+        s1 = peg$f46(s1);
       }
       s0 = s1;
     }
@@ -1786,7 +2104,7 @@ function peg$parse(input, options) {
             s11 = peg$parseOrderItem();
             if (s11 !== peg$FAILED) {
               peg$savedPos = s7;
-              s7 = peg$f39(s5, s11);
+              s7 = peg$f47(s5, s11);
             } else {
               peg$currPos = s7;
               s7 = peg$FAILED;
@@ -1811,7 +2129,7 @@ function peg$parse(input, options) {
               s11 = peg$parseOrderItem();
               if (s11 !== peg$FAILED) {
                 peg$savedPos = s7;
-                s7 = peg$f39(s5, s11);
+                s7 = peg$f47(s5, s11);
               } else {
                 peg$currPos = s7;
                 s7 = peg$FAILED;
@@ -1822,7 +2140,7 @@ function peg$parse(input, options) {
             }
           }
           peg$savedPos = s0;
-          s0 = peg$f40(s5, s6);
+          s0 = peg$f48(s5, s6);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -1851,7 +2169,7 @@ function peg$parse(input, options) {
       s5 = peg$parseASC();
       if (s5 !== peg$FAILED) {
         peg$savedPos = s4;
-        s5 = peg$f41(s1);
+        s5 = peg$f49(s1);
       }
       s4 = s5;
       if (s4 === peg$FAILED) {
@@ -1859,13 +2177,13 @@ function peg$parse(input, options) {
         s5 = peg$parseDESC();
         if (s5 !== peg$FAILED) {
           peg$savedPos = s4;
-          s5 = peg$f42(s1);
+          s5 = peg$f50(s1);
         }
         s4 = s5;
       }
       if (s4 !== peg$FAILED) {
         peg$savedPos = s2;
-        s2 = peg$f43(s1, s4);
+        s2 = peg$f51(s1, s4);
       } else {
         peg$currPos = s2;
         s2 = peg$FAILED;
@@ -1874,7 +2192,7 @@ function peg$parse(input, options) {
         s2 = null;
       }
       peg$savedPos = s0;
-      s0 = peg$f44(s1, s2);
+      s0 = peg$f52(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -1892,7 +2210,7 @@ function peg$parse(input, options) {
     if (s2 !== peg$FAILED) {
       s3 = peg$parse_();
       peg$savedPos = s0;
-      s0 = peg$f45(s2);
+      s0 = peg$f53(s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -1916,7 +2234,7 @@ function peg$parse(input, options) {
         s7 = peg$parseAnd();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f46(s1, s7);
+          s3 = peg$f54(s1, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -1935,7 +2253,7 @@ function peg$parse(input, options) {
           s7 = peg$parseAnd();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f46(s1, s7);
+            s3 = peg$f54(s1, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -1946,7 +2264,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f47(s1, s2);
+      s0 = peg$f55(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -1970,7 +2288,7 @@ function peg$parse(input, options) {
         s7 = peg$parseNot();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f48(s1, s7);
+          s3 = peg$f56(s1, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -1989,7 +2307,7 @@ function peg$parse(input, options) {
           s7 = peg$parseNot();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f48(s1, s7);
+            s3 = peg$f56(s1, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -2000,7 +2318,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f49(s1, s2);
+      s0 = peg$f57(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -2019,7 +2337,7 @@ function peg$parse(input, options) {
       s3 = peg$parseNot();
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f50(s3);
+        s0 = peg$f58(s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2046,7 +2364,7 @@ function peg$parse(input, options) {
       s4 = peg$parsePredicateTail();
       if (s4 !== peg$FAILED) {
         peg$savedPos = s2;
-        s2 = peg$f51(s1, s4);
+        s2 = peg$f59(s1, s4);
       } else {
         peg$currPos = s2;
         s2 = peg$FAILED;
@@ -2055,7 +2373,7 @@ function peg$parse(input, options) {
         s2 = null;
       }
       peg$savedPos = s0;
-      s0 = peg$f52(s1, s2);
+      s0 = peg$f60(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -2074,7 +2392,7 @@ function peg$parse(input, options) {
       s3 = peg$parseAdditive();
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f53(s1, s3);
+        s0 = peg$f61(s1, s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2104,7 +2422,7 @@ function peg$parse(input, options) {
         s4 = peg$parseNULL();
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f54(s3);
+          s0 = peg$f62(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2132,11 +2450,11 @@ function peg$parse(input, options) {
         if (s2 !== peg$FAILED) {
           s3 = peg$parse_();
           if (input.charCodeAt(peg$currPos) === 40) {
-            s4 = peg$c8;
+            s4 = peg$c4;
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e11); }
+            if (peg$silentFails === 0) { peg$fail(peg$e4); }
           }
           if (s4 !== peg$FAILED) {
             s5 = peg$parse_();
@@ -2144,15 +2462,15 @@ function peg$parse(input, options) {
             if (s6 !== peg$FAILED) {
               s7 = peg$parse_();
               if (input.charCodeAt(peg$currPos) === 41) {
-                s8 = peg$c9;
+                s8 = peg$c5;
                 peg$currPos++;
               } else {
                 s8 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e12); }
+                if (peg$silentFails === 0) { peg$fail(peg$e5); }
               }
               if (s8 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f55(s1, s6);
+                s0 = peg$f63(s1, s6);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -2196,7 +2514,7 @@ function peg$parse(input, options) {
                 s8 = peg$parseAdditive();
                 if (s8 !== peg$FAILED) {
                   peg$savedPos = s0;
-                  s0 = peg$f56(s1, s4, s8);
+                  s0 = peg$f64(s1, s4, s8);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -2234,7 +2552,7 @@ function peg$parse(input, options) {
               s4 = peg$parseAdditive();
               if (s4 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f57(s1, s4);
+                s0 = peg$f65(s1, s4);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -2274,7 +2592,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f58();
+      s1 = peg$f66();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -2297,7 +2615,7 @@ function peg$parse(input, options) {
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f59();
+        s1 = peg$f67();
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
@@ -2311,7 +2629,7 @@ function peg$parse(input, options) {
         }
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f60();
+          s1 = peg$f68();
         }
         s0 = s1;
         if (s0 === peg$FAILED) {
@@ -2325,7 +2643,7 @@ function peg$parse(input, options) {
           }
           if (s1 !== peg$FAILED) {
             peg$savedPos = s0;
-            s1 = peg$f61();
+            s1 = peg$f69();
           }
           s0 = s1;
           if (s0 === peg$FAILED) {
@@ -2339,7 +2657,7 @@ function peg$parse(input, options) {
             }
             if (s1 !== peg$FAILED) {
               peg$savedPos = s0;
-              s1 = peg$f62();
+              s1 = peg$f70();
             }
             s0 = s1;
             if (s0 === peg$FAILED) {
@@ -2353,7 +2671,7 @@ function peg$parse(input, options) {
               }
               if (s1 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s1 = peg$f63();
+                s1 = peg$f71();
               }
               s0 = s1;
             }
@@ -2435,7 +2753,7 @@ function peg$parse(input, options) {
         s7 = peg$parseMultiplicative();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f64(s1, s5, s7);
+          s3 = peg$f72(s1, s5, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -2504,7 +2822,7 @@ function peg$parse(input, options) {
           s7 = peg$parseMultiplicative();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f64(s1, s5, s7);
+            s3 = peg$f72(s1, s5, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -2515,7 +2833,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f65(s1, s2);
+      s0 = peg$f73(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -2545,7 +2863,7 @@ function peg$parse(input, options) {
         s7 = peg$parseUnary();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f66(s1, s5, s7);
+          s3 = peg$f74(s1, s5, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -2570,7 +2888,7 @@ function peg$parse(input, options) {
           s7 = peg$parseUnary();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f66(s1, s5, s7);
+            s3 = peg$f74(s1, s5, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -2581,7 +2899,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f67(s1, s2);
+      s0 = peg$f75(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -2623,7 +2941,7 @@ function peg$parse(input, options) {
         s4 = peg$parseUnary();
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f68(s4);
+          s0 = peg$f76(s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2650,7 +2968,7 @@ function peg$parse(input, options) {
         s3 = peg$parseUnary();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f69(s3);
+          s0 = peg$f77(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2679,7 +2997,7 @@ function peg$parse(input, options) {
       s5 = peg$parseAccessor();
       if (s5 !== peg$FAILED) {
         peg$savedPos = s3;
-        s3 = peg$f70(s1, s5);
+        s3 = peg$f78(s1, s5);
       } else {
         peg$currPos = s3;
         s3 = peg$FAILED;
@@ -2691,14 +3009,14 @@ function peg$parse(input, options) {
         s5 = peg$parseAccessor();
         if (s5 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f70(s1, s5);
+          s3 = peg$f78(s1, s5);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f71(s1, s2);
+      s0 = peg$f79(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -2708,7 +3026,7 @@ function peg$parse(input, options) {
   }
 
   function peg$parseAccessor() {
-    let s0, s1, s2, s3, s4, s5;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
     s0 = peg$currPos;
     if (input.substr(peg$currPos, 2) === peg$c20) {
@@ -2723,7 +3041,7 @@ function peg$parse(input, options) {
       s3 = peg$parseName();
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f72(s3);
+        s0 = peg$f80(s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2746,7 +3064,7 @@ function peg$parse(input, options) {
         s3 = peg$parseName();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f73(s3);
+          s0 = peg$f81(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2767,18 +3085,34 @@ function peg$parse(input, options) {
         if (s1 !== peg$FAILED) {
           s2 = peg$parse_();
           s3 = peg$parseSignedInteger();
-          if (s3 !== peg$FAILED) {
-            s4 = peg$parse_();
+          if (s3 === peg$FAILED) {
+            s3 = null;
+          }
+          s4 = peg$parse_();
+          if (input.charCodeAt(peg$currPos) === 58) {
+            s5 = peg$c22;
+            peg$currPos++;
+          } else {
+            s5 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e28); }
+          }
+          if (s5 !== peg$FAILED) {
+            s6 = peg$parse_();
+            s7 = peg$parseSignedInteger();
+            if (s7 === peg$FAILED) {
+              s7 = null;
+            }
+            s8 = peg$parse_();
             if (input.charCodeAt(peg$currPos) === 93) {
-              s5 = peg$c22;
+              s9 = peg$c23;
               peg$currPos++;
             } else {
-              s5 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e28); }
+              s9 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e29); }
             }
-            if (s5 !== peg$FAILED) {
+            if (s9 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f74(s3);
+              s0 = peg$f82(s3, s7);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -2802,19 +3136,19 @@ function peg$parse(input, options) {
           }
           if (s1 !== peg$FAILED) {
             s2 = peg$parse_();
-            s3 = peg$parseSingleQuoted();
+            s3 = peg$parseSignedInteger();
             if (s3 !== peg$FAILED) {
               s4 = peg$parse_();
               if (input.charCodeAt(peg$currPos) === 93) {
-                s5 = peg$c22;
+                s5 = peg$c23;
                 peg$currPos++;
               } else {
                 s5 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e28); }
+                if (peg$silentFails === 0) { peg$fail(peg$e29); }
               }
               if (s5 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f75(s3);
+                s0 = peg$f83(s3);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -2826,6 +3160,43 @@ function peg$parse(input, options) {
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
+          }
+          if (s0 === peg$FAILED) {
+            s0 = peg$currPos;
+            if (input.charCodeAt(peg$currPos) === 91) {
+              s1 = peg$c21;
+              peg$currPos++;
+            } else {
+              s1 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e27); }
+            }
+            if (s1 !== peg$FAILED) {
+              s2 = peg$parse_();
+              s3 = peg$parseSingleQuoted();
+              if (s3 !== peg$FAILED) {
+                s4 = peg$parse_();
+                if (input.charCodeAt(peg$currPos) === 93) {
+                  s5 = peg$c23;
+                  peg$currPos++;
+                } else {
+                  s5 = peg$FAILED;
+                  if (peg$silentFails === 0) { peg$fail(peg$e29); }
+                }
+                if (s5 !== peg$FAILED) {
+                  peg$savedPos = s0;
+                  s0 = peg$f84(s3);
+                } else {
+                  peg$currPos = s0;
+                  s0 = peg$FAILED;
+                }
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
           }
         }
       }
@@ -2839,11 +3210,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 40) {
-      s1 = peg$c8;
+      s1 = peg$c4;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e11); }
+      if (peg$silentFails === 0) { peg$fail(peg$e4); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse_();
@@ -2851,15 +3222,15 @@ function peg$parse(input, options) {
       if (s3 !== peg$FAILED) {
         s4 = peg$parse_();
         if (input.charCodeAt(peg$currPos) === 41) {
-          s5 = peg$c9;
+          s5 = peg$c5;
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e12); }
+          if (peg$silentFails === 0) { peg$fail(peg$e5); }
         }
         if (s5 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f76(s3);
+          s0 = peg$f85(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2885,15 +3256,15 @@ function peg$parse(input, options) {
               s1 = peg$parseIdentifier();
               if (s1 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s1 = peg$f77(s1);
+                s1 = peg$f86(s1);
               }
               s0 = s1;
               if (s0 === peg$FAILED) {
                 s0 = peg$currPos;
-                s1 = peg$parseQuotedIdentifier();
+                s1 = peg$parseBacktickIdentifier();
                 if (s1 !== peg$FAILED) {
                   peg$savedPos = s0;
-                  s1 = peg$f78(s1);
+                  s1 = peg$f87(s1);
                 }
                 s0 = s1;
                 if (s0 === peg$FAILED) {
@@ -2915,7 +3286,7 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     peg$savedPos = peg$currPos;
-    s1 = peg$f79();
+    s1 = peg$f88();
     if (s1) {
       s1 = undefined;
     } else {
@@ -2923,13 +3294,13 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f80();
+      s1 = peg$f89();
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e29); }
+      if (peg$silentFails === 0) { peg$fail(peg$e30); }
     }
 
     return s0;
@@ -2942,7 +3313,7 @@ function peg$parse(input, options) {
     s1 = peg$parseNumber();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f81(s1);
+      s1 = peg$f90(s1);
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -2950,33 +3321,42 @@ function peg$parse(input, options) {
       s1 = peg$parseSingleQuoted();
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f82(s1);
+        s1 = peg$f91(s1);
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
         s0 = peg$currPos;
-        s1 = peg$parseTRUE();
+        s1 = peg$parseDoubleQuoted();
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f83();
+          s1 = peg$f92(s1);
         }
         s0 = s1;
         if (s0 === peg$FAILED) {
           s0 = peg$currPos;
-          s1 = peg$parseFALSE();
+          s1 = peg$parseTRUE();
           if (s1 !== peg$FAILED) {
             peg$savedPos = s0;
-            s1 = peg$f84();
+            s1 = peg$f93();
           }
           s0 = s1;
           if (s0 === peg$FAILED) {
             s0 = peg$currPos;
-            s1 = peg$parseNULL();
+            s1 = peg$parseFALSE();
             if (s1 !== peg$FAILED) {
               peg$savedPos = s0;
-              s1 = peg$f85();
+              s1 = peg$f94();
             }
             s0 = s1;
+            if (s0 === peg$FAILED) {
+              s0 = peg$currPos;
+              s1 = peg$parseNULL();
+              if (s1 !== peg$FAILED) {
+                peg$savedPos = s0;
+                s1 = peg$f95();
+              }
+              s0 = s1;
+            }
           }
         }
       }
@@ -2997,7 +3377,7 @@ function peg$parse(input, options) {
       if (s4 !== peg$FAILED) {
         s5 = peg$parse_();
         peg$savedPos = s3;
-        s3 = peg$f86(s4);
+        s3 = peg$f96(s4);
       } else {
         peg$currPos = s3;
         s3 = peg$FAILED;
@@ -3011,7 +3391,7 @@ function peg$parse(input, options) {
       if (s6 !== peg$FAILED) {
         s7 = peg$parse_();
         peg$savedPos = s5;
-        s5 = peg$f87(s3, s6);
+        s5 = peg$f97(s3, s6);
       } else {
         peg$currPos = s5;
         s5 = peg$FAILED;
@@ -3024,7 +3404,7 @@ function peg$parse(input, options) {
           if (s6 !== peg$FAILED) {
             s7 = peg$parse_();
             peg$savedPos = s5;
-            s5 = peg$f87(s3, s6);
+            s5 = peg$f97(s3, s6);
           } else {
             peg$currPos = s5;
             s5 = peg$FAILED;
@@ -3042,7 +3422,7 @@ function peg$parse(input, options) {
           if (s8 !== peg$FAILED) {
             s9 = peg$parse_();
             peg$savedPos = s5;
-            s5 = peg$f88(s3, s4, s8);
+            s5 = peg$f98(s3, s4, s8);
           } else {
             peg$currPos = s5;
             s5 = peg$FAILED;
@@ -3057,7 +3437,7 @@ function peg$parse(input, options) {
         s6 = peg$parseEND();
         if (s6 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f89(s3, s4, s5);
+          s0 = peg$f99(s3, s4, s5);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3090,7 +3470,7 @@ function peg$parse(input, options) {
           s7 = peg$parseOr();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f90(s3, s7);
+            s0 = peg$f100(s3, s7);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3115,21 +3495,36 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
     s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c23) {
+    s1 = peg$currPos;
+    s2 = input.substr(peg$currPos, 4);
+    if (s2.toLowerCase() === peg$c24) {
       peg$currPos += (4);
     } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e30); }
+      s2 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e31); }
+    }
+    if (s2 === peg$FAILED) {
+      s2 = input.substr(peg$currPos, 4);
+      if (s2.toLowerCase() === peg$c25) {
+        peg$currPos += (4);
+      } else {
+        s2 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e32); }
+      }
+    }
+    if (s2 !== peg$FAILED) {
+      s1 = input.substring(s1, peg$currPos);
+    } else {
+      s1 = s2;
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse_();
       if (input.charCodeAt(peg$currPos) === 40) {
-        s3 = peg$c8;
+        s3 = peg$c4;
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e11); }
+        if (peg$silentFails === 0) { peg$fail(peg$e4); }
       }
       if (s3 !== peg$FAILED) {
         s4 = peg$parse_();
@@ -3146,15 +3541,15 @@ function peg$parse(input, options) {
         if (s5 !== peg$FAILED) {
           s6 = peg$parse_();
           if (input.charCodeAt(peg$currPos) === 41) {
-            s7 = peg$c9;
+            s7 = peg$c5;
             peg$currPos++;
           } else {
             s7 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e12); }
+            if (peg$silentFails === 0) { peg$fail(peg$e5); }
           }
           if (s7 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f91(s5);
+            s0 = peg$f101(s1, s5);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3183,11 +3578,11 @@ function peg$parse(input, options) {
     if (s1 !== peg$FAILED) {
       s2 = peg$parse_();
       if (input.charCodeAt(peg$currPos) === 40) {
-        s3 = peg$c8;
+        s3 = peg$c4;
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e11); }
+        if (peg$silentFails === 0) { peg$fail(peg$e4); }
       }
       if (s3 !== peg$FAILED) {
         s4 = peg$parse_();
@@ -3195,11 +3590,11 @@ function peg$parse(input, options) {
         if (s5 !== peg$FAILED) {
           s6 = peg$parse_();
           if (input.charCodeAt(peg$currPos) === 41) {
-            s7 = peg$c9;
+            s7 = peg$c5;
             peg$currPos++;
           } else {
             s7 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e12); }
+            if (peg$silentFails === 0) { peg$fail(peg$e5); }
           }
           if (s7 !== peg$FAILED) {
             s8 = peg$currPos;
@@ -3208,45 +3603,71 @@ function peg$parse(input, options) {
             if (s10 !== peg$FAILED) {
               s11 = peg$parse_();
               if (input.charCodeAt(peg$currPos) === 40) {
-                s12 = peg$c8;
+                s12 = peg$c4;
                 peg$currPos++;
               } else {
                 s12 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e11); }
+                if (peg$silentFails === 0) { peg$fail(peg$e4); }
               }
               if (s12 !== peg$FAILED) {
                 s13 = peg$parse_();
-                s14 = peg$parsePARTITION();
-                if (s14 !== peg$FAILED) {
-                  s15 = peg$parse_();
-                  s16 = peg$parseBY();
-                  if (s16 !== peg$FAILED) {
-                    s17 = peg$parse_();
-                    s18 = peg$parseExprList();
-                    if (s18 !== peg$FAILED) {
-                      s19 = peg$parse_();
-                      if (input.charCodeAt(peg$currPos) === 41) {
-                        s20 = peg$c9;
-                        peg$currPos++;
-                      } else {
-                        s20 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e12); }
-                      }
-                      if (s20 !== peg$FAILED) {
-                        peg$savedPos = s8;
-                        s8 = peg$f92(s1, s5, s18);
-                      } else {
-                        peg$currPos = s8;
-                        s8 = peg$FAILED;
-                      }
+                s14 = peg$currPos;
+                s15 = peg$parsePARTITION();
+                if (s15 !== peg$FAILED) {
+                  s16 = peg$parse_();
+                  s17 = peg$parseBY();
+                  if (s17 !== peg$FAILED) {
+                    s18 = peg$parse_();
+                    s19 = peg$parseExprList();
+                    if (s19 !== peg$FAILED) {
+                      s20 = peg$parse_();
+                      peg$savedPos = s14;
+                      s14 = peg$f102(s1, s5, s19);
                     } else {
-                      peg$currPos = s8;
-                      s8 = peg$FAILED;
+                      peg$currPos = s14;
+                      s14 = peg$FAILED;
                     }
                   } else {
-                    peg$currPos = s8;
-                    s8 = peg$FAILED;
+                    peg$currPos = s14;
+                    s14 = peg$FAILED;
                   }
+                } else {
+                  peg$currPos = s14;
+                  s14 = peg$FAILED;
+                }
+                if (s14 === peg$FAILED) {
+                  s14 = null;
+                }
+                s15 = peg$currPos;
+                s16 = peg$parseWHEN();
+                if (s16 !== peg$FAILED) {
+                  s17 = peg$parse_();
+                  s18 = peg$parseOr();
+                  if (s18 !== peg$FAILED) {
+                    s19 = peg$parse_();
+                    peg$savedPos = s15;
+                    s15 = peg$f103(s1, s5, s14, s18);
+                  } else {
+                    peg$currPos = s15;
+                    s15 = peg$FAILED;
+                  }
+                } else {
+                  peg$currPos = s15;
+                  s15 = peg$FAILED;
+                }
+                if (s15 === peg$FAILED) {
+                  s15 = null;
+                }
+                if (input.charCodeAt(peg$currPos) === 41) {
+                  s16 = peg$c5;
+                  peg$currPos++;
+                } else {
+                  s16 = peg$FAILED;
+                  if (peg$silentFails === 0) { peg$fail(peg$e5); }
+                }
+                if (s16 !== peg$FAILED) {
+                  peg$savedPos = s8;
+                  s8 = peg$f104(s1, s5, s14, s15);
                 } else {
                   peg$currPos = s8;
                   s8 = peg$FAILED;
@@ -3263,7 +3684,7 @@ function peg$parse(input, options) {
               s8 = null;
             }
             peg$savedPos = s0;
-            s0 = peg$f93(s1, s5, s8);
+            s0 = peg$f105(s1, s5, s8);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3285,6 +3706,79 @@ function peg$parse(input, options) {
   }
 
   function peg$parseCallArgs() {
+    let s0, s1, s2, s3, s4, s5, s6, s7;
+
+    s0 = peg$currPos;
+    s1 = peg$parseCallArg();
+    if (s1 !== peg$FAILED) {
+      s2 = [];
+      s3 = peg$currPos;
+      s4 = peg$parse_();
+      if (input.charCodeAt(peg$currPos) === 44) {
+        s5 = peg$c1;
+        peg$currPos++;
+      } else {
+        s5 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e1); }
+      }
+      if (s5 !== peg$FAILED) {
+        s6 = peg$parse_();
+        s7 = peg$parseCallArg();
+        if (s7 !== peg$FAILED) {
+          peg$savedPos = s3;
+          s3 = peg$f106(s1, s7);
+        } else {
+          peg$currPos = s3;
+          s3 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s3;
+        s3 = peg$FAILED;
+      }
+      while (s3 !== peg$FAILED) {
+        s2.push(s3);
+        s3 = peg$currPos;
+        s4 = peg$parse_();
+        if (input.charCodeAt(peg$currPos) === 44) {
+          s5 = peg$c1;
+          peg$currPos++;
+        } else {
+          s5 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e1); }
+        }
+        if (s5 !== peg$FAILED) {
+          s6 = peg$parse_();
+          s7 = peg$parseCallArg();
+          if (s7 !== peg$FAILED) {
+            peg$savedPos = s3;
+            s3 = peg$f106(s1, s7);
+          } else {
+            peg$currPos = s3;
+            s3 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s3;
+          s3 = peg$FAILED;
+        }
+      }
+      peg$savedPos = s0;
+      s0 = peg$f107(s1, s2);
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    if (s0 === peg$FAILED) {
+      s0 = peg$currPos;
+      s1 = '';
+      peg$savedPos = s0;
+      s1 = peg$f108();
+      s0 = s1;
+    }
+
+    return s0;
+  }
+
+  function peg$parseCallArg() {
     let s0, s1;
 
     s0 = peg$currPos;
@@ -3297,24 +3791,11 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f94();
+      s1 = peg$f109();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
-      s0 = peg$currPos;
-      s1 = peg$parseExprList();
-      if (s1 !== peg$FAILED) {
-        peg$savedPos = s0;
-        s1 = peg$f95(s1);
-      }
-      s0 = s1;
-      if (s0 === peg$FAILED) {
-        s0 = peg$currPos;
-        s1 = '';
-        peg$savedPos = s0;
-        s1 = peg$f96();
-        s0 = s1;
-      }
+      s0 = peg$parseOr();
     }
 
     return s0;
@@ -3341,7 +3822,7 @@ function peg$parse(input, options) {
         s7 = peg$parseOr();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f97(s1, s7);
+          s3 = peg$f110(s1, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -3366,7 +3847,7 @@ function peg$parse(input, options) {
           s7 = peg$parseOr();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f97(s1, s7);
+            s3 = peg$f110(s1, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -3377,7 +3858,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f98(s1, s2);
+      s0 = peg$f111(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -3397,7 +3878,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e31); }
+      if (peg$silentFails === 0) { peg$fail(peg$e33); }
     }
 
     return s0;
@@ -3431,7 +3912,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f99(s1);
+      s2 = peg$f112(s1);
       if (s2) {
         s2 = peg$FAILED;
       } else {
@@ -3439,7 +3920,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f100(s1);
+        s0 = peg$f113(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3451,7 +3932,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e31); }
+      if (peg$silentFails === 0) { peg$fail(peg$e33); }
     }
 
     return s0;
@@ -3465,7 +3946,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e32); }
+      if (peg$silentFails === 0) { peg$fail(peg$e34); }
     }
 
     return s0;
@@ -3479,7 +3960,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e33); }
+      if (peg$silentFails === 0) { peg$fail(peg$e35); }
     }
 
     return s0;
@@ -3489,111 +3970,67 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4;
 
     peg$silentFails++;
-    s0 = peg$currPos;
-    if (input.charCodeAt(peg$currPos) === 34) {
-      s1 = peg$c4;
-      peg$currPos++;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e5); }
-    }
-    if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      s3 = [];
-      s4 = input.charAt(peg$currPos);
-      if (peg$r0.test(s4)) {
-        peg$currPos++;
-      } else {
-        s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e6); }
-      }
-      if (s4 === peg$FAILED) {
-        if (input.substr(peg$currPos, 2) === peg$c5) {
-          s4 = peg$c5;
-          peg$currPos += 2;
-        } else {
-          s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e7); }
-        }
-      }
-      while (s4 !== peg$FAILED) {
-        s3.push(s4);
-        s4 = input.charAt(peg$currPos);
-        if (peg$r0.test(s4)) {
-          peg$currPos++;
-        } else {
-          s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e6); }
-        }
-        if (s4 === peg$FAILED) {
-          if (input.substr(peg$currPos, 2) === peg$c5) {
-            s4 = peg$c5;
-            peg$currPos += 2;
-          } else {
-            s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e7); }
-          }
-        }
-      }
-      s2 = input.substring(s2, peg$currPos);
-      if (input.charCodeAt(peg$currPos) === 34) {
-        s3 = peg$c4;
-        peg$currPos++;
-      } else {
-        s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e5); }
-      }
-      if (s3 === peg$FAILED) {
-        s3 = null;
-      }
-      peg$savedPos = s0;
-      s0 = peg$f101(s2, s3);
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
+    s0 = peg$parseBacktickIdentifier();
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
-      if (input.charCodeAt(peg$currPos) === 96) {
-        s1 = peg$c24;
+      if (input.charCodeAt(peg$currPos) === 34) {
+        s1 = peg$c6;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e35); }
+        if (peg$silentFails === 0) { peg$fail(peg$e7); }
       }
       if (s1 !== peg$FAILED) {
         s2 = peg$currPos;
         s3 = [];
         s4 = input.charAt(peg$currPos);
-        if (peg$r5.test(s4)) {
+        if (peg$r0.test(s4)) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e36); }
+          if (peg$silentFails === 0) { peg$fail(peg$e8); }
+        }
+        if (s4 === peg$FAILED) {
+          if (input.substr(peg$currPos, 2) === peg$c7) {
+            s4 = peg$c7;
+            peg$currPos += 2;
+          } else {
+            s4 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e9); }
+          }
         }
         while (s4 !== peg$FAILED) {
           s3.push(s4);
           s4 = input.charAt(peg$currPos);
-          if (peg$r5.test(s4)) {
+          if (peg$r0.test(s4)) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e36); }
+            if (peg$silentFails === 0) { peg$fail(peg$e8); }
+          }
+          if (s4 === peg$FAILED) {
+            if (input.substr(peg$currPos, 2) === peg$c7) {
+              s4 = peg$c7;
+              peg$currPos += 2;
+            } else {
+              s4 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e9); }
+            }
           }
         }
         s2 = input.substring(s2, peg$currPos);
-        if (input.charCodeAt(peg$currPos) === 96) {
-          s3 = peg$c24;
+        if (input.charCodeAt(peg$currPos) === 34) {
+          s3 = peg$c6;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e35); }
+          if (peg$silentFails === 0) { peg$fail(peg$e7); }
         }
         if (s3 === peg$FAILED) {
           s3 = null;
         }
         peg$savedPos = s0;
-        s0 = peg$f102(s2, s3);
+        s0 = peg$f114(s2, s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3602,7 +4039,65 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e34); }
+      if (peg$silentFails === 0) { peg$fail(peg$e36); }
+    }
+
+    return s0;
+  }
+
+  function peg$parseBacktickIdentifier() {
+    let s0, s1, s2, s3, s4;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.charCodeAt(peg$currPos) === 96) {
+      s1 = peg$c26;
+      peg$currPos++;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e37); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      s3 = [];
+      s4 = input.charAt(peg$currPos);
+      if (peg$r5.test(s4)) {
+        peg$currPos++;
+      } else {
+        s4 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e38); }
+      }
+      while (s4 !== peg$FAILED) {
+        s3.push(s4);
+        s4 = input.charAt(peg$currPos);
+        if (peg$r5.test(s4)) {
+          peg$currPos++;
+        } else {
+          s4 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e38); }
+        }
+      }
+      s2 = input.substring(s2, peg$currPos);
+      if (input.charCodeAt(peg$currPos) === 96) {
+        s3 = peg$c26;
+        peg$currPos++;
+      } else {
+        s3 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e37); }
+      }
+      if (s3 === peg$FAILED) {
+        s3 = null;
+      }
+      peg$savedPos = s0;
+      s0 = peg$f115(s2, s3);
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e36); }
     }
 
     return s0;
@@ -3614,11 +4109,11 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 39) {
-      s1 = peg$c6;
+      s1 = peg$c8;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e8); }
+      if (peg$silentFails === 0) { peg$fail(peg$e10); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -3628,15 +4123,15 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e9); }
+        if (peg$silentFails === 0) { peg$fail(peg$e11); }
       }
       if (s4 === peg$FAILED) {
-        if (input.substr(peg$currPos, 2) === peg$c7) {
-          s4 = peg$c7;
+        if (input.substr(peg$currPos, 2) === peg$c9) {
+          s4 = peg$c9;
           peg$currPos += 2;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e10); }
+          if (peg$silentFails === 0) { peg$fail(peg$e12); }
         }
       }
       while (s4 !== peg$FAILED) {
@@ -3646,31 +4141,31 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e9); }
+          if (peg$silentFails === 0) { peg$fail(peg$e11); }
         }
         if (s4 === peg$FAILED) {
-          if (input.substr(peg$currPos, 2) === peg$c7) {
-            s4 = peg$c7;
+          if (input.substr(peg$currPos, 2) === peg$c9) {
+            s4 = peg$c9;
             peg$currPos += 2;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e10); }
+            if (peg$silentFails === 0) { peg$fail(peg$e12); }
           }
         }
       }
       s2 = input.substring(s2, peg$currPos);
       if (input.charCodeAt(peg$currPos) === 39) {
-        s3 = peg$c6;
+        s3 = peg$c8;
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e8); }
+        if (peg$silentFails === 0) { peg$fail(peg$e10); }
       }
       if (s3 === peg$FAILED) {
         s3 = null;
       }
       peg$savedPos = s0;
-      s0 = peg$f103(s2, s3);
+      s0 = peg$f116(s2, s3);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -3678,7 +4173,141 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e37); }
+      if (peg$silentFails === 0) { peg$fail(peg$e39); }
+    }
+
+    return s0;
+  }
+
+  function peg$parseDoubleQuoted() {
+    let s0, s1, s2, s3, s4, s5, s6;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.charCodeAt(peg$currPos) === 34) {
+      s1 = peg$c6;
+      peg$currPos++;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e7); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      s3 = [];
+      s4 = input.charAt(peg$currPos);
+      if (peg$r6.test(s4)) {
+        peg$currPos++;
+      } else {
+        s4 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e40); }
+      }
+      if (s4 === peg$FAILED) {
+        if (input.substr(peg$currPos, 2) === peg$c7) {
+          s4 = peg$c7;
+          peg$currPos += 2;
+        } else {
+          s4 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e9); }
+        }
+        if (s4 === peg$FAILED) {
+          s4 = peg$currPos;
+          if (input.charCodeAt(peg$currPos) === 92) {
+            s5 = peg$c27;
+            peg$currPos++;
+          } else {
+            s5 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e41); }
+          }
+          if (s5 !== peg$FAILED) {
+            if (input.length > peg$currPos) {
+              s6 = input.charAt(peg$currPos);
+              peg$currPos++;
+            } else {
+              s6 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e42); }
+            }
+            if (s6 !== peg$FAILED) {
+              s5 = [s5, s6];
+              s4 = s5;
+            } else {
+              peg$currPos = s4;
+              s4 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s4;
+            s4 = peg$FAILED;
+          }
+        }
+      }
+      while (s4 !== peg$FAILED) {
+        s3.push(s4);
+        s4 = input.charAt(peg$currPos);
+        if (peg$r6.test(s4)) {
+          peg$currPos++;
+        } else {
+          s4 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e40); }
+        }
+        if (s4 === peg$FAILED) {
+          if (input.substr(peg$currPos, 2) === peg$c7) {
+            s4 = peg$c7;
+            peg$currPos += 2;
+          } else {
+            s4 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e9); }
+          }
+          if (s4 === peg$FAILED) {
+            s4 = peg$currPos;
+            if (input.charCodeAt(peg$currPos) === 92) {
+              s5 = peg$c27;
+              peg$currPos++;
+            } else {
+              s5 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e41); }
+            }
+            if (s5 !== peg$FAILED) {
+              if (input.length > peg$currPos) {
+                s6 = input.charAt(peg$currPos);
+                peg$currPos++;
+              } else {
+                s6 = peg$FAILED;
+                if (peg$silentFails === 0) { peg$fail(peg$e42); }
+              }
+              if (s6 !== peg$FAILED) {
+                s5 = [s5, s6];
+                s4 = s5;
+              } else {
+                peg$currPos = s4;
+                s4 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s4;
+              s4 = peg$FAILED;
+            }
+          }
+        }
+      }
+      s2 = input.substring(s2, peg$currPos);
+      if (input.charCodeAt(peg$currPos) === 34) {
+        s3 = peg$c6;
+        peg$currPos++;
+      } else {
+        s3 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e7); }
+      }
+      if (s3 === peg$FAILED) {
+        s3 = null;
+      }
+      peg$savedPos = s0;
+      s0 = peg$f117(s2, s3);
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e39); }
     }
 
     return s0;
@@ -3693,21 +4322,21 @@ function peg$parse(input, options) {
     s2 = peg$currPos;
     s3 = [];
     s4 = input.charAt(peg$currPos);
-    if (peg$r6.test(s4)) {
+    if (peg$r7.test(s4)) {
       peg$currPos++;
     } else {
       s4 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e39); }
+      if (peg$silentFails === 0) { peg$fail(peg$e44); }
     }
     if (s4 !== peg$FAILED) {
       while (s4 !== peg$FAILED) {
         s3.push(s4);
         s4 = input.charAt(peg$currPos);
-        if (peg$r6.test(s4)) {
+        if (peg$r7.test(s4)) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e39); }
+          if (peg$silentFails === 0) { peg$fail(peg$e44); }
         }
       }
     } else {
@@ -3725,21 +4354,21 @@ function peg$parse(input, options) {
       if (s5 !== peg$FAILED) {
         s6 = [];
         s7 = input.charAt(peg$currPos);
-        if (peg$r6.test(s7)) {
+        if (peg$r7.test(s7)) {
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e39); }
+          if (peg$silentFails === 0) { peg$fail(peg$e44); }
         }
         if (s7 !== peg$FAILED) {
           while (s7 !== peg$FAILED) {
             s6.push(s7);
             s7 = input.charAt(peg$currPos);
-            if (peg$r6.test(s7)) {
+            if (peg$r7.test(s7)) {
               peg$currPos++;
             } else {
               s7 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e39); }
+              if (peg$silentFails === 0) { peg$fail(peg$e44); }
             }
           }
         } else {
@@ -3761,40 +4390,40 @@ function peg$parse(input, options) {
       }
       s5 = peg$currPos;
       s6 = input.charAt(peg$currPos);
-      if (peg$r7.test(s6)) {
+      if (peg$r8.test(s6)) {
         peg$currPos++;
       } else {
         s6 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e40); }
+        if (peg$silentFails === 0) { peg$fail(peg$e45); }
       }
       if (s6 !== peg$FAILED) {
         s7 = input.charAt(peg$currPos);
-        if (peg$r8.test(s7)) {
+        if (peg$r9.test(s7)) {
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e41); }
+          if (peg$silentFails === 0) { peg$fail(peg$e46); }
         }
         if (s7 === peg$FAILED) {
           s7 = null;
         }
         s8 = [];
         s9 = input.charAt(peg$currPos);
-        if (peg$r6.test(s9)) {
+        if (peg$r7.test(s9)) {
           peg$currPos++;
         } else {
           s9 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e39); }
+          if (peg$silentFails === 0) { peg$fail(peg$e44); }
         }
         if (s9 !== peg$FAILED) {
           while (s9 !== peg$FAILED) {
             s8.push(s9);
             s9 = input.charAt(peg$currPos);
-            if (peg$r6.test(s9)) {
+            if (peg$r7.test(s9)) {
               peg$currPos++;
             } else {
               s9 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e39); }
+              if (peg$silentFails === 0) { peg$fail(peg$e44); }
             }
           }
         } else {
@@ -3832,21 +4461,21 @@ function peg$parse(input, options) {
       if (s3 !== peg$FAILED) {
         s4 = [];
         s5 = input.charAt(peg$currPos);
-        if (peg$r6.test(s5)) {
+        if (peg$r7.test(s5)) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e39); }
+          if (peg$silentFails === 0) { peg$fail(peg$e44); }
         }
         if (s5 !== peg$FAILED) {
           while (s5 !== peg$FAILED) {
             s4.push(s5);
             s5 = input.charAt(peg$currPos);
-            if (peg$r6.test(s5)) {
+            if (peg$r7.test(s5)) {
               peg$currPos++;
             } else {
               s5 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e39); }
+              if (peg$silentFails === 0) { peg$fail(peg$e44); }
             }
           }
         } else {
@@ -3855,40 +4484,40 @@ function peg$parse(input, options) {
         if (s4 !== peg$FAILED) {
           s5 = peg$currPos;
           s6 = input.charAt(peg$currPos);
-          if (peg$r7.test(s6)) {
+          if (peg$r8.test(s6)) {
             peg$currPos++;
           } else {
             s6 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e40); }
+            if (peg$silentFails === 0) { peg$fail(peg$e45); }
           }
           if (s6 !== peg$FAILED) {
             s7 = input.charAt(peg$currPos);
-            if (peg$r8.test(s7)) {
+            if (peg$r9.test(s7)) {
               peg$currPos++;
             } else {
               s7 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e41); }
+              if (peg$silentFails === 0) { peg$fail(peg$e46); }
             }
             if (s7 === peg$FAILED) {
               s7 = null;
             }
             s8 = [];
             s9 = input.charAt(peg$currPos);
-            if (peg$r6.test(s9)) {
+            if (peg$r7.test(s9)) {
               peg$currPos++;
             } else {
               s9 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e39); }
+              if (peg$silentFails === 0) { peg$fail(peg$e44); }
             }
             if (s9 !== peg$FAILED) {
               while (s9 !== peg$FAILED) {
                 s8.push(s9);
                 s9 = input.charAt(peg$currPos);
-                if (peg$r6.test(s9)) {
+                if (peg$r7.test(s9)) {
                   peg$currPos++;
                 } else {
                   s9 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e39); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e44); }
                 }
               }
             } else {
@@ -3937,7 +4566,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f104(s1);
+        s0 = peg$f118(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3949,7 +4578,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e38); }
+      if (peg$silentFails === 0) { peg$fail(peg$e43); }
     }
 
     return s0;
@@ -3982,7 +4611,7 @@ function peg$parse(input, options) {
     s2 = peg$parseNumber();
     if (s2 !== peg$FAILED) {
       peg$savedPos = s0;
-      s0 = peg$f105(s1, s2);
+      s0 = peg$f119(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -3990,7 +4619,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e38); }
+      if (peg$silentFails === 0) { peg$fail(peg$e43); }
     }
 
     return s0;
@@ -4015,21 +4644,21 @@ function peg$parse(input, options) {
     }
     s4 = [];
     s5 = input.charAt(peg$currPos);
-    if (peg$r6.test(s5)) {
+    if (peg$r7.test(s5)) {
       peg$currPos++;
     } else {
       s5 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e39); }
+      if (peg$silentFails === 0) { peg$fail(peg$e44); }
     }
     if (s5 !== peg$FAILED) {
       while (s5 !== peg$FAILED) {
         s4.push(s5);
         s5 = input.charAt(peg$currPos);
-        if (peg$r6.test(s5)) {
+        if (peg$r7.test(s5)) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e39); }
+          if (peg$silentFails === 0) { peg$fail(peg$e44); }
         }
       }
     } else {
@@ -4060,7 +4689,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f106(s1);
+        s0 = peg$f120(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -4072,7 +4701,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e42); }
+      if (peg$silentFails === 0) { peg$fail(peg$e47); }
     }
 
     return s0;
@@ -4086,21 +4715,21 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = [];
     s3 = input.charAt(peg$currPos);
-    if (peg$r6.test(s3)) {
+    if (peg$r7.test(s3)) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e39); }
+      if (peg$silentFails === 0) { peg$fail(peg$e44); }
     }
     if (s3 !== peg$FAILED) {
       while (s3 !== peg$FAILED) {
         s2.push(s3);
         s3 = input.charAt(peg$currPos);
-        if (peg$r6.test(s3)) {
+        if (peg$r7.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e39); }
+          if (peg$silentFails === 0) { peg$fail(peg$e44); }
         }
       }
     } else {
@@ -4124,7 +4753,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f107(s1);
+        s0 = peg$f121(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -4136,7 +4765,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e42); }
+      if (peg$silentFails === 0) { peg$fail(peg$e47); }
     }
 
     return s0;
@@ -4147,11 +4776,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 6);
-    if (s1.toLowerCase() === peg$c25) {
+    if (s1.toLowerCase() === peg$c28) {
       peg$currPos += (6);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e43); }
+      if (peg$silentFails === 0) { peg$fail(peg$e48); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4184,11 +4813,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c26) {
+    if (s1.toLowerCase() === peg$c29) {
       peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e44); }
+      if (peg$silentFails === 0) { peg$fail(peg$e49); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4221,11 +4850,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 5);
-    if (s1.toLowerCase() === peg$c27) {
+    if (s1.toLowerCase() === peg$c30) {
       peg$currPos += (5);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e45); }
+      if (peg$silentFails === 0) { peg$fail(peg$e50); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4258,11 +4887,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 5);
-    if (s1.toLowerCase() === peg$c28) {
+    if (s1.toLowerCase() === peg$c31) {
       peg$currPos += (5);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e46); }
+      if (peg$silentFails === 0) { peg$fail(peg$e51); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4295,11 +4924,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 2);
-    if (s1.toLowerCase() === peg$c29) {
+    if (s1.toLowerCase() === peg$c32) {
       peg$currPos += (2);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e47); }
+      if (peg$silentFails === 0) { peg$fail(peg$e52); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4332,11 +4961,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 6);
-    if (s1.toLowerCase() === peg$c30) {
+    if (s1.toLowerCase() === peg$c33) {
       peg$currPos += (6);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e48); }
+      if (peg$silentFails === 0) { peg$fail(peg$e53); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4369,11 +4998,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 5);
-    if (s1.toLowerCase() === peg$c31) {
+    if (s1.toLowerCase() === peg$c34) {
       peg$currPos += (5);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e49); }
+      if (peg$silentFails === 0) { peg$fail(peg$e54); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4406,11 +5035,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 5);
-    if (s1.toLowerCase() === peg$c32) {
+    if (s1.toLowerCase() === peg$c35) {
       peg$currPos += (5);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e50); }
+      if (peg$silentFails === 0) { peg$fail(peg$e55); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4443,11 +5072,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 2);
-    if (s1.toLowerCase() === peg$c33) {
+    if (s1.toLowerCase() === peg$c36) {
       peg$currPos += (2);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e51); }
+      if (peg$silentFails === 0) { peg$fail(peg$e56); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4480,11 +5109,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c34) {
+    if (s1.toLowerCase() === peg$c37) {
       peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e52); }
+      if (peg$silentFails === 0) { peg$fail(peg$e57); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4517,11 +5146,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c35) {
+    if (s1.toLowerCase() === peg$c38) {
       peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e53); }
+      if (peg$silentFails === 0) { peg$fail(peg$e58); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4554,11 +5183,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 5);
-    if (s1.toLowerCase() === peg$c36) {
+    if (s1.toLowerCase() === peg$c39) {
       peg$currPos += (5);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e54); }
+      if (peg$silentFails === 0) { peg$fail(peg$e59); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4591,11 +5220,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 5);
-    if (s1.toLowerCase() === peg$c37) {
+    if (s1.toLowerCase() === peg$c40) {
       peg$currPos += (5);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e55); }
+      if (peg$silentFails === 0) { peg$fail(peg$e60); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4628,11 +5257,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 2);
-    if (s1.toLowerCase() === peg$c38) {
+    if (s1.toLowerCase() === peg$c41) {
       peg$currPos += (2);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e56); }
+      if (peg$silentFails === 0) { peg$fail(peg$e61); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4665,11 +5294,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 3);
-    if (s1.toLowerCase() === peg$c39) {
+    if (s1.toLowerCase() === peg$c42) {
       peg$currPos += (3);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e57); }
+      if (peg$silentFails === 0) { peg$fail(peg$e62); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4702,11 +5331,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 2);
-    if (s1.toLowerCase() === peg$c40) {
+    if (s1.toLowerCase() === peg$c43) {
       peg$currPos += (2);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e58); }
+      if (peg$silentFails === 0) { peg$fail(peg$e63); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4739,11 +5368,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 3);
-    if (s1.toLowerCase() === peg$c41) {
+    if (s1.toLowerCase() === peg$c44) {
       peg$currPos += (3);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e59); }
+      if (peg$silentFails === 0) { peg$fail(peg$e64); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4776,11 +5405,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 2);
-    if (s1.toLowerCase() === peg$c42) {
+    if (s1.toLowerCase() === peg$c45) {
       peg$currPos += (2);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e60); }
+      if (peg$silentFails === 0) { peg$fail(peg$e65); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4813,11 +5442,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 7);
-    if (s1.toLowerCase() === peg$c43) {
+    if (s1.toLowerCase() === peg$c46) {
       peg$currPos += (7);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e61); }
+      if (peg$silentFails === 0) { peg$fail(peg$e66); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4850,11 +5479,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c44) {
+    if (s1.toLowerCase() === peg$c47) {
       peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e62); }
+      if (peg$silentFails === 0) { peg$fail(peg$e67); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4887,11 +5516,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 2);
-    if (s1.toLowerCase() === peg$c45) {
+    if (s1.toLowerCase() === peg$c48) {
       peg$currPos += (2);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e63); }
+      if (peg$silentFails === 0) { peg$fail(peg$e68); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4924,11 +5553,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c46) {
+    if (s1.toLowerCase() === peg$c49) {
       peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e64); }
+      if (peg$silentFails === 0) { peg$fail(peg$e69); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4961,11 +5590,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c47) {
+    if (s1.toLowerCase() === peg$c50) {
       peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e65); }
+      if (peg$silentFails === 0) { peg$fail(peg$e70); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -4998,11 +5627,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 5);
-    if (s1.toLowerCase() === peg$c48) {
+    if (s1.toLowerCase() === peg$c51) {
       peg$currPos += (5);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e66); }
+      if (peg$silentFails === 0) { peg$fail(peg$e71); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -5035,11 +5664,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c49) {
+    if (s1.toLowerCase() === peg$c52) {
       peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e67); }
+      if (peg$silentFails === 0) { peg$fail(peg$e72); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -5072,11 +5701,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c50) {
+    if (s1.toLowerCase() === peg$c53) {
       peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e68); }
+      if (peg$silentFails === 0) { peg$fail(peg$e73); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -5109,11 +5738,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c51) {
+    if (s1.toLowerCase() === peg$c54) {
       peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e69); }
+      if (peg$silentFails === 0) { peg$fail(peg$e74); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -5146,11 +5775,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c52) {
+    if (s1.toLowerCase() === peg$c55) {
       peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e70); }
+      if (peg$silentFails === 0) { peg$fail(peg$e75); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -5183,11 +5812,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 3);
-    if (s1.toLowerCase() === peg$c53) {
+    if (s1.toLowerCase() === peg$c56) {
       peg$currPos += (3);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e71); }
+      if (peg$silentFails === 0) { peg$fail(peg$e76); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -5220,11 +5849,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 6);
-    if (s1.toLowerCase() === peg$c54) {
+    if (s1.toLowerCase() === peg$c57) {
       peg$currPos += (6);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e72); }
+      if (peg$silentFails === 0) { peg$fail(peg$e77); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -5257,11 +5886,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c55) {
+    if (s1.toLowerCase() === peg$c58) {
       peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e73); }
+      if (peg$silentFails === 0) { peg$fail(peg$e78); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -5294,11 +5923,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 9);
-    if (s1.toLowerCase() === peg$c56) {
+    if (s1.toLowerCase() === peg$c59) {
       peg$currPos += (9);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e74); }
+      if (peg$silentFails === 0) { peg$fail(peg$e79); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -5331,11 +5960,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 3);
-    if (s1.toLowerCase() === peg$c57) {
+    if (s1.toLowerCase() === peg$c60) {
       peg$currPos += (3);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e75); }
+      if (peg$silentFails === 0) { peg$fail(peg$e80); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -5368,11 +5997,85 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c58) {
+    if (s1.toLowerCase() === peg$c61) {
       peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e76); }
+      if (peg$silentFails === 0) { peg$fail(peg$e81); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseIdentPart();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseEXCEPT() {
+    let s0, s1, s2, s3;
+
+    s0 = peg$currPos;
+    s1 = input.substr(peg$currPos, 6);
+    if (s1.toLowerCase() === peg$c62) {
+      peg$currPos += (6);
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e82); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseIdentPart();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseREPLACE() {
+    let s0, s1, s2, s3;
+
+    s0 = peg$currPos;
+    s1 = input.substr(peg$currPos, 7);
+    if (s1.toLowerCase() === peg$c63) {
+      peg$currPos += (7);
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e83); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -5444,7 +6147,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e77); }
+      if (peg$silentFails === 0) { peg$fail(peg$e84); }
     }
 
     return s0;
@@ -5454,11 +6157,11 @@ function peg$parse(input, options) {
     let s0;
 
     s0 = input.charAt(peg$currPos);
-    if (peg$r9.test(s0)) {
+    if (peg$r10.test(s0)) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e78); }
+      if (peg$silentFails === 0) { peg$fail(peg$e85); }
     }
 
     return s0;
@@ -5468,30 +6171,30 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c59) {
-      s1 = peg$c59;
+    if (input.substr(peg$currPos, 2) === peg$c64) {
+      s1 = peg$c64;
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e79); }
+      if (peg$silentFails === 0) { peg$fail(peg$e86); }
     }
     if (s1 !== peg$FAILED) {
       s2 = [];
       s3 = input.charAt(peg$currPos);
-      if (peg$r10.test(s3)) {
+      if (peg$r11.test(s3)) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e80); }
+        if (peg$silentFails === 0) { peg$fail(peg$e87); }
       }
       while (s3 !== peg$FAILED) {
         s2.push(s3);
         s3 = input.charAt(peg$currPos);
-        if (peg$r10.test(s3)) {
+        if (peg$r11.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e80); }
+          if (peg$silentFails === 0) { peg$fail(peg$e87); }
         }
       }
       s1 = [s1, s2];
@@ -5502,24 +6205,24 @@ function peg$parse(input, options) {
     }
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
-      if (input.substr(peg$currPos, 2) === peg$c60) {
-        s1 = peg$c60;
+      if (input.substr(peg$currPos, 2) === peg$c65) {
+        s1 = peg$c65;
         peg$currPos += 2;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e81); }
+        if (peg$silentFails === 0) { peg$fail(peg$e88); }
       }
       if (s1 !== peg$FAILED) {
         s2 = [];
         s3 = peg$currPos;
         s4 = peg$currPos;
         peg$silentFails++;
-        if (input.substr(peg$currPos, 2) === peg$c61) {
-          s5 = peg$c61;
+        if (input.substr(peg$currPos, 2) === peg$c66) {
+          s5 = peg$c66;
           peg$currPos += 2;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e82); }
+          if (peg$silentFails === 0) { peg$fail(peg$e89); }
         }
         peg$silentFails--;
         if (s5 === peg$FAILED) {
@@ -5534,7 +6237,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s5 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e83); }
+            if (peg$silentFails === 0) { peg$fail(peg$e42); }
           }
           if (s5 !== peg$FAILED) {
             s4 = [s4, s5];
@@ -5552,12 +6255,12 @@ function peg$parse(input, options) {
           s3 = peg$currPos;
           s4 = peg$currPos;
           peg$silentFails++;
-          if (input.substr(peg$currPos, 2) === peg$c61) {
-            s5 = peg$c61;
+          if (input.substr(peg$currPos, 2) === peg$c66) {
+            s5 = peg$c66;
             peg$currPos += 2;
           } else {
             s5 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e82); }
+            if (peg$silentFails === 0) { peg$fail(peg$e89); }
           }
           peg$silentFails--;
           if (s5 === peg$FAILED) {
@@ -5572,7 +6275,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s5 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e83); }
+              if (peg$silentFails === 0) { peg$fail(peg$e42); }
             }
             if (s5 !== peg$FAILED) {
               s4 = [s4, s5];
@@ -5586,18 +6289,18 @@ function peg$parse(input, options) {
             s3 = peg$FAILED;
           }
         }
-        if (input.substr(peg$currPos, 2) === peg$c61) {
-          s3 = peg$c61;
+        if (input.substr(peg$currPos, 2) === peg$c66) {
+          s3 = peg$c66;
           peg$currPos += 2;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e82); }
+          if (peg$silentFails === 0) { peg$fail(peg$e89); }
         }
         if (s3 === peg$FAILED) {
           s3 = null;
         }
         peg$savedPos = s0;
-        s0 = peg$f108(s3);
+        s0 = peg$f122(s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
