@@ -18,6 +18,7 @@
 import {performance} from 'node:perf_hooks'
 import {getPath} from './paths.js'
 import type {LoadedPipeline, LoadedRule} from '../config/load.js'
+import type {SinkEntry} from '../config/schema.js'
 import {decodePayload, toEpochMs} from '../records.js'
 import type {RecordMetaView} from '../rule/index.js'
 import {fingerprintPipeline} from '../state/fingerprint.js'
@@ -74,6 +75,8 @@ export interface RunPipelineOptions {
   env?: Readonly<Record<string, string | undefined>>
   /** Checkpointed state and the input log; undefined: none (acks wait for the sinks, windows start empty). */
   state?: RunStateOptions
+  /** Receives a function that returns the counters so far (a second Ctrl-C prints them and exits at once). */
+  onSummary?: (current: () => PipelineSummary) => void
 }
 
 export interface StateCounters {
@@ -198,9 +201,7 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
         {
           batchCount: batching.count,
           batchIntervalMs: batching.intervalMs,
-          retryAttempts: e?.retry?.attempts ?? 10,
-          retryInitialMs: e?.retry?.initial ?? 200,
-          retryMaxMs: e?.retry?.max ?? 10_000,
+          ...retrySettings(e?.retry),
           queue: Math.max(e?.queue ?? 1024, 1),
           overflow: e?.overflow ?? 'block',
         },
@@ -434,6 +435,12 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
     }
   }
   const droppedAtShutdown = {openWindows: 0, queuedRows: 0}
+  opts.onSummary?.(() => {
+    const s = summarize()
+    // Not drained: what the sinks still hold is given up with the process (not acknowledged).
+    for (const k of s.sinks) s.droppedAtShutdown.queuedRows += k.queued
+    return s
+  })
   const progress = opts.onProgress ? setInterval(() => opts.onProgress?.(summarize()), opts.progressIntervalMs ?? 1000) : undefined
 
   if (!error && opts.signal?.aborted) onAbort()
@@ -520,7 +527,8 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
     giveUp.abort()
     for (const slot of slots) for (const s of slot.sinks) droppedAtShutdown.queuedRows += s.abandon()
     warn(`shutdown: sinks did not drain within ${pipeline.config.shutdown.timeout} ms; ${droppedAtShutdown.queuedRows} queued rows were not written (and not acknowledged)`)
-    await drain.catch(() => undefined)
+    // Writes in flight were given up (giveUp); what is left is bounded, so a peer that went silent cannot hold the exit.
+    await within(drain.catch(() => undefined), AFTER_TIMEOUT_MS)
   }
   if (store) {
     try {
@@ -539,10 +547,38 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
     }
   }
   if (progress) clearInterval(progress)
-  for (const slot of slots) for (const s of slot.sinks) await s.close().catch((e: Error) => warn(`sink ${s.sink.name}: close failed: ${e.message}`))
-  for (const s of sources) await s.source.close().catch(() => undefined)
+  // Closing is bounded after a timed-out drain too (a client ending politely waits for a peer that may be gone).
+  const closeBound = timedOut || stoppedBy !== 'end-of-input' ? AFTER_TIMEOUT_MS : Infinity
+  await within(
+    Promise.all([
+      ...slots.flatMap((slot) => slot.sinks.map((s) => s.close().catch((e: Error) => warn(`sink ${s.sink.name}: close failed: ${e.message}`)))),
+      ...sources.map((s) => s.source.close().catch(() => undefined)),
+    ]),
+    closeBound,
+  )
   await deadLetter.close()
   return summarize()
+}
+
+/** How long closing may take once the shutdown timeout has passed (or after a stop): the exit stays within timeout + this. */
+const AFTER_TIMEOUT_MS = 400
+
+/** Waits for `p`, at most `ms`. */
+async function within(p: Promise<unknown>, ms: number): Promise<void> {
+  if (!Number.isFinite(ms)) {
+    await p
+    return
+  }
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([p, new Promise<void>((ok) => (timer = setTimeout(ok, ms)))])
+  clearTimeout(timer)
+}
+
+/** `retry:` of a sink entry -> SinkSettings (forever unless a number of attempts is given). */
+export function retrySettings(retry: SinkEntry['retry']): {retryAttempts: number; retryInitialMs: number; retryMaxMs: number} {
+  const r = retry === 'forever' || retry === undefined ? undefined : retry
+  const attempts = r?.attempts ?? 'forever'
+  return {retryAttempts: attempts === 'forever' ? Infinity : attempts, retryInitialMs: r?.initial ?? 200, retryMaxMs: r?.max ?? 10_000}
 }
 
 async function* batchesOf(deliveries: AsyncIterable<Delivery>): AsyncIterable<readonly Delivery[]> {
