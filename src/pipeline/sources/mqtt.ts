@@ -137,7 +137,13 @@ export class MqttSource implements Source {
     const {connectWithRetry} = await import('../../net/mqtt-connection.js')
     const client = await connectWithRetry(clientOptions, {...DEFAULT_BACKOFF, attempts: o.connectAttempts, signal})
     this.client = client
-    await this.subscribe(client)
+    // Not awaited: a persistent session sends its queued messages right after the CONNACK, ahead of the SUBACK,
+    // and once `queueSize` of them wait for the consumer MQTT.js reads no further, so the SUBACK would never come
+    // while nobody consumes. A refused subscription fails the read instead.
+    this.subscribe(client).catch((err: Error) => {
+      this.fatal ??= err
+      this.wake?.()
+    })
     client.on('connect', (connack) => {
       this.generation++
       this.pending.clear()
