@@ -24,9 +24,9 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {parse} from 'csv-parse/sync'
 import {connectOnce} from '../src/net/mqtt-connection.js'
-import {captureHeaderLine, captureRow, csvLine} from '../src/pipeline/capture/index.js'
+import {captureHeaderLine, captureRow, csvLine} from '../src/capture/index.js'
 import {MqttSource, mqttSourceOptions} from '../src/pipeline/sources/mqtt.js'
-import {toolContext} from '../src/pipeline/tools/context.js'
+import {toolContext} from '../src/tools/context.js'
 import {startMosquitto, stopAllMosquittos, type Mosquitto} from '../test/helpers/mosquitto-process.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))

@@ -2,11 +2,11 @@ import {z} from 'zod'
 import {parseDuration, parseRate, parseSize} from '../config/units.js'
 import {loadYamlConfig} from '../config/yaml-loader.js'
 import {UsageError} from '../errors.js'
-import type {BenchMode} from '../report/bench-result.js'
-import {buildLoadProfile, DEFAULT_INFLIGHT_PER_CLIENT, parseStage} from './load-profile.js'
+import type {BenchMode} from './bench-result.js'
+import {buildLoadProfile, DEFAULT_INFLIGHT_PER_CLIENT, parseStage} from '../pacing/load-profile.js'
 import {HEADER_BYTES} from './latency-header.js'
 import type {BenchRequest} from './run-bench.js'
-import {parseThresholds, tryParseThreshold} from './thresholds.js'
+import {parseThresholds, tryParseThreshold} from '../metrics/thresholds.js'
 
 /**
  * What a user asks `iotd bench` for, in the words they use: flags and bench profile files (scenarios/bench/*.yaml)

@@ -1,12 +1,12 @@
 import type {Socket} from 'node:net'
 import {monitorEventLoopDelay} from 'node:perf_hooks'
-import {createHistogram, encodeHistogram, recordMicros, type LatencyHistogram} from '../report/histogram.js'
+import {createHistogram, encodeHistogram, recordMicros, type LatencyHistogram} from '../metrics/histogram.js'
 import {adoptBenchClock, benchNowMicros, performanceMsAt} from './latency-header.js'
-import {OpenLoopScheduler} from './open-loop.js'
+import {OpenLoopScheduler} from '../pacing/open-loop.js'
 import type {BenchWorkerCounts, BenchWorkerSetup, BenchWorkerStats, FromBenchWorker} from './protocol.js'
 import {BenchPublisher} from './publisher.js'
 import {openRawConnection, subscribeRaw} from '../net/raw-mqtt-connection.js'
-import {PublishReader} from './publish-reader.js'
+import {PublishReader} from '../net/publish-reader.js'
 import {BenchSubscriber} from './subscriber.js'
 
 /**

@@ -1,4 +1,4 @@
-import type {RateProfile} from './load-profile.js'
+import type {RateProfile} from '../pacing/load-profile.js'
 import type {MqttProtocolVersion, QoS} from '../net/mqtt-wire.js'
 
 /**

@@ -1,7 +1,7 @@
 import type {Socket} from 'node:net'
-import {recordMicros, type LatencyHistogram} from '../report/histogram.js'
+import {recordMicros, type LatencyHistogram} from '../metrics/histogram.js'
 import {benchMicrosAt, benchNowMicros, performanceMsAt} from './latency-header.js'
-import {OpenLoopScheduler, type OpenLoopStats} from './open-loop.js'
+import {OpenLoopScheduler, type OpenLoopStats} from '../pacing/open-loop.js'
 import type {MqttProtocolVersion, QoS} from '../net/mqtt-wire.js'
 import {AckReader, buildPublishBatch, patchFrame, patchPacketId, type PublishFrames} from './publish-frame.js'
 

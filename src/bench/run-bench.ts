@@ -12,22 +12,22 @@ import {
   type BenchMode,
   type BenchResult,
   type TimelinePoint,
-} from '../report/bench-result.js'
-import {createHistogram, encodeHistogram, mergeEncoded, summarize, type LatencyHistogram, type LatencySummary} from '../report/histogram.js'
-import {spawnWorker} from '../sim/fleet/worker-threads.js'
+} from './bench-result.js'
+import {createHistogram, encodeHistogram, mergeEncoded, summarize, type LatencyHistogram, type LatencySummary} from '../metrics/histogram.js'
+import {spawnWorker} from '../workers/worker-threads.js'
 import {openBrokerCounter, BROKER_RECEIVED_TOPIC, type BrokerCounter} from './broker-count.js'
 import {benchClockEpoch, benchNowMicros} from './latency-header.js'
-import {describeLoadProfile, equalShare, ratePlan, splitProfile, type LoadProfile, type RateProfile} from './load-profile.js'
-import {statsFromHistogram, type BenchObservation, type LatencyDistribution} from './observation.js'
+import {describeLoadProfile, equalShare, ratePlan, splitProfile, type LoadProfile, type RateProfile} from '../pacing/load-profile.js'
+import {statsFromHistogram, type BenchObservation, type LatencyDistribution} from '../metrics/observation.js'
 import type {BenchWorkerCounts, BenchWorkerSetup, BenchWorkerStats, FromBenchWorker, PublisherSetup, SubscriberSetup, ToBenchWorker} from './protocol.js'
 import type {MqttProtocolVersion, QoS} from '../net/mqtt-wire.js'
-import {evaluateThresholds, type Threshold} from './thresholds.js'
+import {evaluateThresholds, type Threshold} from '../metrics/thresholds.js'
 
 /**
  * `iotd bench` as a library call (main thread): resolves the broker, spreads the clients over bench workers,
  * starts every worker's load at one instant, merges their counters and encoded HDR histograms every second into a
  * BenchSnapshot for the live view, stops, lets deliveries drain, reads the broker's own count, and returns the
- * versioned BenchResult (report/bench-result.ts) with threshold verdicts.
+ * versioned BenchResult (bench/bench-result.ts) with threshold verdicts.
  */
 
 export interface BenchRequest {

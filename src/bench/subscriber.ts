@@ -1,7 +1,7 @@
 import type {Socket} from 'node:net'
-import {recordMicros, type LatencyHistogram} from '../report/histogram.js'
+import {recordMicros, type LatencyHistogram} from '../metrics/histogram.js'
 import {benchNowMicros, PublisherSequences, readHeaderInto, type LatencyHeader} from './latency-header.js'
-import {PACKET_TYPE, PublishReader} from './publish-reader.js'
+import {PACKET_TYPE, PublishReader} from '../net/publish-reader.js'
 import type {MqttProtocolVersion, QoS} from '../net/mqtt-wire.js'
 import {PubackWriter, subscribeRaw} from '../net/raw-mqtt-connection.js'
 

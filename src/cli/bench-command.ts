@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import type {BenchOptions} from '../bench/bench-options.js'
 import {EXIT_CODES, IotdError} from '../errors.js'
-import type {BenchMode} from '../report/bench-result.js'
+import type {BenchMode} from '../bench/bench-result.js'
 import {BaseCommand} from './base-command.js'
 import {withInterrupt} from './interrupt.js'
 
@@ -134,7 +134,7 @@ export abstract class BenchCommand extends BaseCommand {
     const written: string[] = []
     if (flags.out) {
       const {writeFileSync} = await import('node:fs')
-      const {toJson} = await import('../report/bench-result.js')
+      const {toJson} = await import('../bench/bench-result.js')
       writeFileSync(flags.out as string, toJson(result))
       written.push(`result -> ${flags.out as string}`)
     }

@@ -4,8 +4,8 @@ import {BaseCommand, EXIT_CODES_HELP} from '../cli/base-command.js'
 import {mqttSourceFromFlags} from '../cli/mqtt-source-flags.js'
 import {parseDurationFlag} from '../cli/flag-parsers.js'
 import {EXIT_CODES} from '../errors.js'
-import {sizeFlag} from '../pipeline/tools/flag-values.js'
-import type {RecordSummary} from '../pipeline/tools/record.js'
+import {sizeFlag} from '../tools/flag-values.js'
+import type {RecordSummary} from '../tools/record.js'
 
 export default class RecordCommand extends BaseCommand {
   static override summary = 'Capture MQTT topics to a CSV file that iotd replay plays back.'
@@ -54,9 +54,9 @@ ${EXIT_CODES_HELP}`
     const rotateSize = sizeFlag('rotate-size', flags['rotate-size'])
     const {chooseOutputMode} = await import('../report/terminal.js')
     const mode = chooseOutputMode({json: this.jsonEnabled(), quiet: flags.quiet, stdout: process.stderr, env: process.env})
-    const {formatBytes, formatNumber} = await import('../report/format.js')
-    const {runRecord} = await import('../pipeline/tools/record.js')
-    const {formatRecordSummary} = await import('../pipeline/tools/summaries.js')
+    const {formatBytes, formatNumber} = await import('../metrics/format.js')
+    const {runRecord} = await import('../tools/record.js')
+    const {formatRecordSummary} = await import('../tools/summaries.js')
     let lastLine = 0
     const summary = await withInterrupt((signal) =>
       runRecord({

@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../cli/base-command.js'
 import {parseRateFlag} from '../cli/flag-parsers.js'
 import {EXIT_CODES, UsageError} from '../errors.js'
-import {loopFlag, speedFlag, timeBoundFlag} from '../pipeline/tools/flag-values.js'
+import {loopFlag, speedFlag, timeBoundFlag} from '../tools/flag-values.js'
 
 export default class Replay extends BaseCommand {
   static override summary = 'Replay a CSV capture (or any CSV, by column mapping) to an MQTT broker with its original timing.'
@@ -64,7 +64,7 @@ ${EXIT_CODES_HELP}`
     if (modes > 1) throw new UsageError('--speed, --rate and --max-speed exclude each other: pick one')
     const rate = parseRateFlag('rate', flags.rate)
     const list = (v: string | undefined) => v?.split(',').map((s) => s.trim()).filter(Boolean)
-    const {parseTopicMapping} = await import('../pipeline/tools/replay.js')
+    const {parseTopicMapping} = await import('../tools/replay.js')
     const topicMap = (flags['topic-map'] ?? []).map((m) => {
       try {
         return parseTopicMapping(m)
@@ -74,8 +74,8 @@ ${EXIT_CODES_HELP}`
     })
     const {chooseOutputMode} = await import('../report/terminal.js')
     const mode = chooseOutputMode({json: this.jsonEnabled(), quiet: flags.quiet, stdout: process.stderr, env: process.env})
-    const {formatReplayProgress, formatReplaySummary} = await import('../pipeline/tools/summaries.js')
-    const {runReplay} = await import('../pipeline/tools/replay.js')
+    const {formatReplayProgress, formatReplaySummary} = await import('../tools/summaries.js')
+    const {runReplay} = await import('../tools/replay.js')
     const summary = await withInterrupt((signal) =>
       runReplay({
         file: args.file,

@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../cli/base-command.js'
 import {mqttSourceFromFlags} from '../cli/mqtt-source-flags.js'
 import {parseDurationFlag} from '../cli/flag-parsers.js'
-import {sizeFlag} from '../pipeline/tools/flag-values.js'
+import {sizeFlag} from '../tools/flag-values.js'
 import {EXIT_CODES, UsageError} from '../errors.js'
 
 export default class Tail extends BaseCommand {
@@ -63,8 +63,8 @@ ${EXIT_CODES_HELP}`
     const durationMs = parseDurationFlag('duration', flags.duration)
     const {chooseOutputMode, colorEnabledFor} = await import('../report/terminal.js')
     const interactive = chooseOutputMode({json: false, stdout: process.stdout, env: process.env}) === 'interactive'
-    const {runTail} = await import('../pipeline/tools/tail.js')
-    const {formatTailSummary} = await import('../pipeline/tools/summaries.js')
+    const {runTail} = await import('../tools/tail.js')
+    const {formatTailSummary} = await import('../tools/summaries.js')
     // A closed pipe (| head) ends the tail quietly, as it does for any Unix filter.
     const pipeClosed = new AbortController()
     process.stdout.on('error', (err: NodeJS.ErrnoException) => (err.code === 'EPIPE' ? pipeClosed.abort() : undefined))

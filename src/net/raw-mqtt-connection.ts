@@ -27,7 +27,7 @@ import {
   type PublishHandler,
   type PublishReader,
   type VariableByteInteger,
-} from '../bench/publish-reader.js'
+} from './publish-reader.js'
 
 export interface RawConnectionOptions {
   host: string

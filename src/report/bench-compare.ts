@@ -1,7 +1,7 @@
-import {LATENCY_DISTRIBUTIONS, type LatencyDistribution} from '../bench/observation.js'
+import {LATENCY_DISTRIBUTIONS, type LatencyDistribution} from '../metrics/observation.js'
 import {UsageError} from '../errors.js'
-import {lossFraction, type BenchResult, type LatencySummaryMs} from './bench-result.js'
-import {formatMs, formatNumber, formatRate} from './format.js'
+import {lossFraction, type BenchResult, type LatencySummaryMs} from '../bench/bench-result.js'
+import {formatMs, formatNumber, formatRate} from '../metrics/format.js'
 import {paint} from './terminal.js'
 import {layoutTable, type ColumnSpec} from './text-table.js'
 

@@ -1,4 +1,4 @@
-import {LATENCY_DISTRIBUTIONS, type LatencyDistribution} from '../bench/observation.js'
+import {LATENCY_DISTRIBUTIONS, type LatencyDistribution} from '../metrics/observation.js'
 import {ConfigError, UsageError} from '../errors.js'
 import {
   BENCH_RESULT_SCHEMA_VERSION,
@@ -12,8 +12,8 @@ import {
   type BenchTarget,
   type EncodedHistogram,
   type TimelinePoint,
-} from './bench-result.js'
-import {encodeHistogram, mergeEncoded, type LatencyHistogram} from './histogram.js'
+} from '../bench/bench-result.js'
+import {encodeHistogram, mergeEncoded, type LatencyHistogram} from '../metrics/histogram.js'
 
 /**
  * `iotd report merge`: combines the results of shards (`--shard i/n`, Kubernetes Indexed Jobs, several machines)

@@ -1,6 +1,6 @@
 import type {BenchSnapshot} from '../bench/run-bench.js'
 import {formatDuration} from '../config/units.js'
-import {formatMs, formatNumber, formatPercent, formatRate} from './format.js'
+import {formatMs, formatNumber, formatPercent, formatRate} from '../metrics/format.js'
 import {paint} from './terminal.js'
 
 /**

@@ -1,5 +1,5 @@
 import type {BenchSnapshot} from '../bench/run-bench.js'
-import {toJson, type BenchResult} from './bench-result.js'
+import {toJson, type BenchResult} from '../bench/bench-result.js'
 import {formatBenchPlainLine} from './bench-plain-line.js'
 import {formatBenchSummary} from './bench-summary.js'
 import {createModeReporter} from './mode-reporter.js'

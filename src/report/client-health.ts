@@ -1,6 +1,6 @@
 import {availableParallelism} from 'node:os'
 import type {ClientHealth} from '../sim/types.js'
-import {formatMs, formatPercent} from './format.js'
+import {formatMs, formatPercent} from '../metrics/format.js'
 
 /** CPU use above this share of the cores the process may use means the load generator, not the broker, is the limit. */
 export const CPU_SATURATION_SHARE = 0.9

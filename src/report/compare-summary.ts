@@ -1,6 +1,6 @@
-import {formatVerdicts} from '../bench/thresholds.js'
+import {formatVerdicts} from './verdict-lines.js'
 import {formatComparison, type ComparisonRow} from './bench-compare.js'
-import type {ThresholdVerdictRecord} from './bench-result.js'
+import type {ThresholdVerdictRecord} from '../bench/bench-result.js'
 import {thresholdHeadline} from './bench-summary.js'
 import {plural} from './sim-summary.js'
 import {paint} from './terminal.js'

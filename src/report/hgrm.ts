@@ -1,8 +1,8 @@
 import {writeFileSync} from 'node:fs'
 import hdr from 'hdr-histogram-js'
-import type {LatencyDistribution} from '../bench/observation.js'
+import type {LatencyDistribution} from '../metrics/observation.js'
 import {IotdError, UsageError} from '../errors.js'
-import {headlineDistribution, type BenchResult} from './bench-result.js'
+import {headlineDistribution, type BenchResult} from '../bench/bench-result.js'
 
 /**
  * HdrHistogram's percentile distribution text (`.hgrm`), the format its online plotter
@@ -21,7 +21,7 @@ import {headlineDistribution, type BenchResult} from './bench-result.js'
  * scaling ratio of 1000 prints milliseconds with µs resolution. Only its JavaScript histogram formats correctly:
  * the WebAssembly one (3.0.1) drops leading zeros of the fraction (1.077 ms prints as `1.770`) and carries badly
  * (19.9995 prints as `19.100`). So the encoded histogram is decoded here into a JS histogram, once, for printing;
- * everything else goes through report/histogram.ts.
+ * everything else goes through metrics/histogram.ts.
  */
 
 /** Percentile rows per halving of the distance to 100%, HdrHistogram's default. */

@@ -1,4 +1,4 @@
-import {formatMs} from './format.js'
+import {formatMs} from '../metrics/format.js'
 import {SPARK_LEVELS} from './sparkline.js'
 
 /**

@@ -1,5 +1,5 @@
 import {basename} from 'node:path'
-import {loadBenchResult, type BenchResult} from './bench-result.js'
+import {loadBenchResult, type BenchResult} from '../bench/bench-result.js'
 
 /** A result read from a file, with the short name reports show for it. */
 export interface LabelledResult {

@@ -1,8 +1,8 @@
-import {LATENCY_DISTRIBUTIONS, type BenchObservation, type DistributionStats} from '../bench/observation.js'
-import {evaluateThresholds, type Threshold} from '../bench/thresholds.js'
+import {LATENCY_DISTRIBUTIONS, type BenchObservation, type DistributionStats} from '../metrics/observation.js'
+import {evaluateThresholds, type Threshold} from '../metrics/thresholds.js'
 import {ConfigError} from '../errors.js'
-import {verdictRecord, type BenchCounts, type BenchResult, type ThresholdVerdictRecord} from './bench-result.js'
-import {mergeEncoded, type LatencyHistogram} from './histogram.js'
+import {verdictRecord, type BenchCounts, type BenchResult, type ThresholdVerdictRecord} from '../bench/bench-result.js'
+import {mergeEncoded, type LatencyHistogram} from '../metrics/histogram.js'
 
 /**
  * Thresholds checked against a saved result rather than a live run: `iotd report compare --threshold` (on the

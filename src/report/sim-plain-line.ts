@@ -1,6 +1,6 @@
 import {formatDuration} from '../config/units.js'
 import type {SimSnapshot} from '../sim/types.js'
-import {formatBytes, formatMs, formatNumber, formatPercent, formatRate} from './format.js'
+import {formatBytes, formatMs, formatNumber, formatPercent, formatRate} from '../metrics/format.js'
 import {paint} from './terminal.js'
 
 export interface PlainLineOptions {

@@ -3,9 +3,9 @@ import {formatDuration} from '../config/units.js'
 import type {FleetCounters, LatencyFigures, SimSummary} from '../sim/types.js'
 import {clientBottleneck, usableCores} from './client-health.js'
 import {redactUrl} from '../net/mqtt-endpoint.js'
-import {formatBytes, formatMs, formatNumber, formatPercent, formatRateValue} from './format.js'
+import {formatBytes, formatMs, formatNumber, formatPercent, formatRateValue} from '../metrics/format.js'
 import {paint} from './terminal.js'
-import type {ModbusRunSummary} from '../sim/run-simulation.js'
+import type {ModbusRunSummary, SparkplugRunSummary} from '../sim/run-simulation.js'
 import {layoutTable, type ColumnSpec} from './text-table.js'
 
 /**
@@ -60,12 +60,12 @@ export function simVerdicts(summary: SimSummary, cores: number): Verdict[] {
   return verdicts
 }
 
-export function formatSimSummary(summary: SimSummary & {modbus?: ModbusRunSummary}, opts: SummaryFormatOptions = {}): string {
+export function formatSimSummary(summary: SimSummary & {modbus?: ModbusRunSummary; sparkplug?: SparkplugRunSummary}, opts: SummaryFormatOptions = {}): string {
   const c = paint(opts.color ?? false)
   const cores = opts.cores ?? usableCores()
   const lines: string[] = []
-  // A scenario may be Modbus devices only: then there is no MQTT fleet to report on.
-  const mqtt = summary.devices > 0 || summary.modbus === undefined
+  // A scenario may be Modbus devices or Sparkplug edge nodes only: then there is no MQTT fleet to report on.
+  const mqtt = summary.devices > 0 || (summary.modbus === undefined && summary.sparkplug === undefined)
 
   const broker = `${redactUrl(summary.broker)}${summary.embeddedBroker ? ' (embedded)' : ''}`
   lines.push(`${c.bold('iotd sim')}  ${c.bold(summary.scenario)}  ${c.dim('seed')} ${summary.seed}  ${c.dim('broker')} ${broker}`)
@@ -74,7 +74,7 @@ export function formatSimSummary(summary: SimSummary & {modbus?: ModbusRunSummar
     mqtt
       ? `${INDENT}ran ${formatDuration(summary.elapsedMs)}, ${plural(summary.devices, 'device')} in ${plural(fleetCount, 'fleet')}, ` +
           `${plural(summary.workers, 'worker')}, ${formatBytes(summary.totals.bytes)} sent`
-      : `${INDENT}ran ${formatDuration(summary.elapsedMs)}, Modbus devices only`,
+      : `${INDENT}ran ${formatDuration(summary.elapsedMs)}, ${[summary.modbus && 'Modbus devices', summary.sparkplug && 'Sparkplug edge nodes'].filter(Boolean).join(' and ')} only`,
   )
 
   if (mqtt) for (const v of simVerdicts(summary, cores)) lines.push(`${INDENT}${verdictMark(v.level, c)} ${v.text}`)
@@ -86,6 +86,10 @@ export function formatSimSummary(summary: SimSummary & {modbus?: ModbusRunSummar
   }
   if (summary.modbus) {
     lines.push(...modbusLines(summary.modbus, c))
+    lines.push('')
+  }
+  if (summary.sparkplug) {
+    lines.push(...sparkplugLines(summary.sparkplug, c))
     lines.push('')
   }
 
@@ -122,6 +126,17 @@ function modbusLines(m: ModbusRunSummary, c: ChalkInstance): string[] {
   })
   if (m.mirrorErrors > 0) lines.push(labelled('modbus', c.red(`${plural(m.mirrorErrors, 'MQTT mirror error')}`), c))
   return lines
+}
+
+/** One line per Sparkplug group: what its edge nodes published, what they were told, what they held back. */
+function sparkplugLines(s: SparkplugRunSummary, c: ChalkInstance): string[] {
+  return s.groups.map((g) => {
+    const sent = `${plural(g.nodeBirths, 'NBIRTH')}, ${plural(g.deviceBirths, 'DBIRTH')}, ${plural(g.ndata, 'NDATA')}, ${plural(g.ddata, 'DDATA')}, ${plural(g.deviceDeaths, 'DDEATH')}, ${plural(g.nodeDeaths, 'NDEATH')}`
+    const told = `${plural(g.commands, 'command')} (${plural(g.rebirths, 'rebirth')}, ${plural(g.writes, 'write')}${g.refusedWrites > 0 ? `, ${c.yellow(`${formatNumber(g.refusedWrites)} refused`)}` : ''})`
+    const held = g.held > 0 ? `, ${c.yellow(`${plural(g.held, 'sample')} held (node not born)`)}` : ''
+    const trouble = g.disconnects + g.errors > 0 ? `, ${c.yellow(`${plural(g.disconnects, 'disconnect')}, ${plural(g.errors, 'error')}`)}` : ''
+    return labelled('sparkplug', `${g.name} (group ${g.group}): ${plural(g.nodes, 'edge node')}, ${plural(g.devices, 'device')}; ${sent}; ${told}${held}${trouble}`, c)
+  })
 }
 
 const FLEET_COLUMNS: ColumnSpec[] = [

@@ -1,7 +1,7 @@
 import {writeFileSync} from 'node:fs'
 import {stringify} from 'csv-stringify/sync'
 import {IotdError} from '../errors.js'
-import type {BenchResult} from './bench-result.js'
+import type {BenchResult} from '../bench/bench-result.js'
 
 /**
  * The per-second timeline of a bench result as CSV, for `--timeline file.csv` and spreadsheets:

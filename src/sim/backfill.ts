@@ -6,7 +6,7 @@ import {createDeviceModel, dueOffsetMs} from './generators/index.js'
 import type {Scenario} from './scenario/index.js'
 import type {DeviceSpec} from './types.js'
 import {DueQueue} from './fleet/due-queue.js'
-import {CAPTURE_COLUMNS, createCaptureStringifier} from '../pipeline/capture/index.js'
+import {createCaptureStringifier} from '../capture/index.js'
 
 /**
  * `iotd sim --backfill from..to`: the same device streams on a simulated clock, without a broker, as fast as the
@@ -43,9 +43,6 @@ export interface BackfillSummary {
   elapsedMs: number
   interrupted: boolean
 }
-
-/** The capture format lives in pipeline/capture; re-exported for callers that found it here. */
-export {CAPTURE_COLUMNS}
 
 /** Parses `<from>..<to>`: ISO-8601 dates/times or epoch milliseconds. */
 export function parseTimeRange(text: string): {fromMs: number; toMs: number} {

@@ -1,7 +1,7 @@
 import type {TagValue} from '../modbus/types.js'
 import {createDeviceModel, dueOffsetMs} from './generators/index.js'
 import {SimulatedModbusDevice} from './modbus/device.js'
-import {expandModbusDevices} from './modbus/expand.js'
+import {expandModbusDevices} from './scenario/modbus-expand.js'
 import {expandDevices, type Scenario} from './scenario/index.js'
 
 /** `iotd sim --dry-run`: what each fleet would publish, without connecting anywhere. */

@@ -4,6 +4,7 @@ import type {ResolvedBroker} from '../net/index.js'
 import {expandDevices, type Scenario} from './scenario/index.js'
 import {runFleet} from './fleet/engine.js'
 import type {ModbusCounters, ModbusListenerInfo} from './modbus/simulator.js'
+import type {SparkplugCounters} from './sparkplug/simulator.js'
 import {emptyCounters, type AnomalyLabel, type LatencyFigures, type SimSnapshot, type SimSummary} from './types.js'
 
 /**
@@ -43,13 +44,19 @@ export interface ModbusRunSummary {
   mirrorErrors: number
 }
 
-export type SimulationSummary = SimSummary & {modbus?: ModbusRunSummary}
+/** What a run with a `sparkplug:` section adds to the summary (--json shows it). */
+export interface SparkplugRunSummary {
+  groups: SparkplugCounters[]
+}
+
+export type SimulationSummary = SimSummary & {modbus?: ModbusRunSummary; sparkplug?: SparkplugRunSummary}
 
 export async function runSimulation(req: SimulationRequest): Promise<SimulationSummary> {
   const scenario = withOverrides(req.scenario, req)
   const devices = scenario.fleets.length === 0 ? [] : expandDevices(scenario, {fleets: req.fleets})
-  const modbusOnly = devices.length === 0 && scenario.modbus.length > 0
-  if (devices.length === 0 && !modbusOnly) throw new UsageError(`no devices: --fleet ${req.fleets?.join(',')} names no fleet of the scenario`)
+  const besideFleet = scenario.modbus.length > 0 || scenario.sparkplug.length > 0
+  const modbusOnly = devices.length === 0 && besideFleet && scenario.sparkplug.length === 0
+  if (devices.length === 0 && !besideFleet) throw new UsageError(`no devices: --fleet ${req.fleets?.join(',')} names no fleet of the scenario`)
   const sourceSpec = req.sourceIps ?? scenario.broker.sourceIps
   let sourceAddresses: string[] = []
   try {
@@ -81,8 +88,8 @@ export async function runSimulation(req: SimulationRequest): Promise<SimulationS
   const labelsFile = req.labelsFile ?? scenario.labels
   try {
     if (needsBroker && !resolved.embedded) await checkBroker(scenario, resolved.url, req)
-    if (scenario.modbus.length === 0) return await runMqttFleet(scenario, devices, resolved, sourceAddresses, labelsFile, req)
-    return await runWithModbus(scenario, devices, resolved, sourceAddresses, labelsFile, req)
+    if (!besideFleet) return await runMqttFleet(scenario, devices, resolved, sourceAddresses, labelsFile, req)
+    return await runBesideFleet(scenario, devices, resolved, sourceAddresses, labelsFile, req)
   } finally {
     await resolved.embedded?.close()
   }
@@ -108,10 +115,11 @@ function runMqttFleet(scenario: Scenario, devices: ReturnType<typeof expandDevic
 }
 
 /**
- * The Modbus groups run in this thread beside the MQTT fleet (whose workers are busy with MQTT): listeners first,
- * so a port that is taken ends the run before any device connects, then the fleet, then both stop together.
+ * The Modbus groups and the Sparkplug edge nodes run in this thread beside the MQTT fleet (whose workers are busy
+ * with MQTT): Modbus listeners first, so a port that is taken ends the run before any device connects, then the
+ * Sparkplug nodes and the fleet, then all stop together.
  */
-async function runWithModbus(scenario: Scenario, devices: ReturnType<typeof expandDevices>, resolved: ResolvedBroker, sourceAddresses: string[], labelsFile: string | undefined, req: SimulationRequest): Promise<SimulationSummary> {
+async function runBesideFleet(scenario: Scenario, devices: ReturnType<typeof expandDevices>, resolved: ResolvedBroker, sourceAddresses: string[], labelsFile: string | undefined, req: SimulationRequest): Promise<SimulationSummary> {
   const {appendFileSync, writeFileSync} = await import('node:fs')
   const {startModbusSimulation} = await import('./modbus/simulator.js')
   const startedAt = Date.now()
@@ -127,7 +135,7 @@ async function runWithModbus(scenario: Scenario, devices: ReturnType<typeof expa
   }
   let mirrorErrors = 0
   const mirrorClient = scenario.modbus.some((g) => g.mirror) ? await connectMirror(scenario, resolved.url, req) : undefined
-  const sim = await startModbusSimulation({
+  const sim = scenario.modbus.length === 0 ? undefined : await startModbusSimulation({
     scenario,
     onLabel: writeLabel,
     onLog: req.onLog,
@@ -142,11 +150,12 @@ async function runWithModbus(scenario: Scenario, devices: ReturnType<typeof expa
     await mirrorClient?.endAsync()
     throw new IotdError(error.message, EXIT_CODES.runtime, error.code === 'EADDRINUSE' ? ['another process listens there: change port: in the modbus group, or use port: 0 for ports chosen by the OS'] : [])
   })
-  for (const line of describeListeners(sim.listeners)) req.onLog?.(line, 'info')
-  const below = await ephemeralLow()
-  if (below !== undefined && sim.listeners.some((l) => l.port >= below && scenario.modbus.find((g) => g.name === l.group)?.port !== 0)) {
+  for (const line of describeListeners(sim?.listeners ?? [])) req.onLog?.(line, 'info')
+  const below = sim ? await ephemeralLow() : undefined
+  if (sim && below !== undefined && sim.listeners.some((l) => l.port >= below && scenario.modbus.find((g) => g.name === l.group)?.port !== 0)) {
     req.onLog?.(`a Modbus listener port is inside the ephemeral range (from ${below}): outgoing connections may take it; prefer ports below ${below}`, 'warn')
   }
+  const sparkplug = scenario.sparkplug.length === 0 ? undefined : (await import('./sparkplug/simulator.js')).startSparkplugSimulation({scenario, brokerUrl: resolved.url, onLog: req.onLog})
   let summary: SimSummary
   try {
     if (devices.length > 0) {
@@ -159,9 +168,12 @@ async function runWithModbus(scenario: Scenario, devices: ReturnType<typeof expa
       summary = await waitModbusOnly(scenario, req, startedAt, resolved)
     }
   } finally {
-    await sim.stop()
+    await sparkplug?.stop()
+    await sim?.stop()
     await mirrorClient?.endAsync()
   }
+  const sparkplugSummary = sparkplug ? {sparkplug: {groups: sparkplug.counters()}} : {}
+  if (!sim) return {...summary, ...sparkplugSummary}
   const groups = sim.counters()
   const total = groups.reduce((a, g) => ({requests: a.requests + g.requests, exceptions: a.exceptions + g.exceptions, unanswered: a.unanswered + g.unanswered, writes: a.writes + g.writes}), {requests: 0, exceptions: 0, unanswered: 0, writes: 0})
   req.onLog?.(`modbus: ${sim.devices.length} device${sim.devices.length === 1 ? '' : 's'} answered ${total.requests} requests (${total.exceptions} exceptions, ${total.unanswered} unanswered, ${total.writes} writes)`, 'info')
@@ -169,6 +181,7 @@ async function runWithModbus(scenario: Scenario, devices: ReturnType<typeof expa
     ...summary,
     labelsFile: summary.labelsFile ?? (labelsFile && labelCount > 0 ? labelsFile : undefined),
     modbus: {listeners: sim.listeners, groups, mirrorErrors},
+    ...sparkplugSummary,
   }
 }
 

@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
 import {parseDurationFlag} from '../../cli/flag-parsers.js'
 import {IotdError, UsageError} from '../../errors.js'
-import type {ReadResult} from '../../modbus/inspect.js'
+import type {ReadResult} from '../../tools/modbus-inspect.js'
 import type {Table, TagType, WordOrder} from '../../modbus/types.js'
 import {TABLES, WORD_ORDERS} from '../../modbus/types.js'
 
@@ -71,7 +71,7 @@ ${EXIT_CODES_HELP}`
 
   async run(): Promise<ReadResult> {
     const {args, flags} = await this.parse(ModbusRead)
-    const {parseTarget, readValues, formatRead, describeFailure} = await import('../../modbus/inspect.js')
+    const {parseTarget, readValues, formatRead, describeFailure} = await import('../../tools/modbus-inspect.js')
     let target
     let scale
     let offset

@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
 import {parseDurationFlag} from '../../cli/flag-parsers.js'
 import {IotdError, UsageError} from '../../errors.js'
-import type {ScanResult} from '../../modbus/inspect.js'
+import type {ScanResult} from '../../tools/modbus-inspect.js'
 import type {Table} from '../../modbus/types.js'
 import {targetFlags} from './read.js'
 
@@ -33,7 +33,7 @@ ${EXIT_CODES_HELP}`
 
   async run(): Promise<ScanResult> {
     const {args, flags} = await this.parse(ModbusScan)
-    const {parseTarget, parseUnitList, scanUnits, formatScan, describeFailure} = await import('../../modbus/inspect.js')
+    const {parseTarget, parseUnitList, scanUnits, formatScan, describeFailure} = await import('../../tools/modbus-inspect.js')
     let target
     let units
     try {

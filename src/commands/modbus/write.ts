@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
 import {parseDurationFlag} from '../../cli/flag-parsers.js'
 import {IotdError, UsageError} from '../../errors.js'
-import type {WriteResult} from '../../modbus/inspect.js'
+import type {WriteResult} from '../../tools/modbus-inspect.js'
 import type {Table, TagType, WordOrder} from '../../modbus/types.js'
 import {numberFlag, ORDER_HELP, targetFlags, typeFlags} from './read.js'
 
@@ -35,7 +35,7 @@ ${EXIT_CODES_HELP}`
 
   async run(): Promise<WriteResult> {
     const {args, flags} = await this.parse(ModbusWrite)
-    const {parseTarget, writeValues, describeFailure} = await import('../../modbus/inspect.js')
+    const {parseTarget, writeValues, describeFailure} = await import('../../tools/modbus-inspect.js')
     let target
     let scale
     let offset

@@ -41,14 +41,14 @@ ${EXIT_CODES_HELP}
   async run(): Promise<undefined> {
     const {args, flags} = await this.parse(ReportCompare)
     const tolerancePct = parseTolerance(flags.tolerance)
-    const {loadBenchResult} = await import('../../report/bench-result.js')
+    const {loadBenchResult} = await import('../../bench/bench-result.js')
     const {anyRegression, compareResults, setupDifferences} = await import('../../report/bench-compare.js')
     const base = loadBenchResult(args.base)
     const candidate = loadBenchResult(args.candidate)
     const rows = compareResults(base, candidate, {tolerancePct, metrics: flags.metric})
     let thresholds: CompareReport['thresholds'] = []
     if (flags.threshold?.length) {
-      const {parseThresholds} = await import('../../bench/thresholds.js')
+      const {parseThresholds} = await import('../../metrics/thresholds.js')
       const {evaluateResultThresholds} = await import('../../report/result-thresholds.js')
       thresholds = evaluateResultThresholds(candidate, parseThresholds(flags.threshold), args.candidate)
     }

@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {LATENCY_DISTRIBUTIONS} from '../../bench/observation.js'
+import {LATENCY_DISTRIBUTIONS} from '../../metrics/observation.js'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
 import {EXIT_CODES} from '../../errors.js'
 
@@ -42,10 +42,10 @@ ${EXIT_CODES_HELP}`
 
   async run(): Promise<undefined> {
     const {args, flags} = await this.parse(ReportShow)
-    const {loadBenchResult, toJson} = await import('../../report/bench-result.js')
+    const {loadBenchResult, toJson} = await import('../../bench/bench-result.js')
     let result = loadBenchResult(args.result)
     if (flags.threshold && flags.threshold.length > 0) {
-      const {parseThresholds} = await import('../../bench/thresholds.js')
+      const {parseThresholds} = await import('../../metrics/thresholds.js')
       const {evaluateResultThresholds} = await import('../../report/result-thresholds.js')
       result = {...result, thresholds: evaluateResultThresholds(result, parseThresholds(flags.threshold), args.result)}
     }

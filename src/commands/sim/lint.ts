@@ -22,7 +22,7 @@ ${EXIT_CODES_HELP}`
     const {args} = await this.parse(SimLint)
     const scenario = loadScenario(args.scenario)
     const devices = expandDevices(scenario).length
-    const {expandModbusDevices} = await import('../../sim/modbus/expand.js')
+    const {expandModbusDevices} = await import('../../sim/scenario/modbus-expand.js')
     const modbusDevices = expandModbusDevices(scenario).length
     const modbusGroups = scenario.modbus.length
     if (!this.jsonEnabled()) {

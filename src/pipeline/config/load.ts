@@ -10,7 +10,7 @@ import {loadYamlConfig, readConfigText, type LoadedConfig} from '../../config/ya
 import {ConfigError, type ConfigProblem} from '../../errors.js'
 import {formatCaret, parseRule, planRule, RulePlanError, RuleSyntaxError, type BoundExpr, type RulePlan, type RuleProblem} from '../rule/index.js'
 import {sinkSpec, sourceSpec, SINK_SPECS, SOURCE_SPECS} from '../registry.js'
-import {compileMap} from '../runtime/map-step.js'
+import {compileMap} from '../rule/map-step.js'
 import {loadTable, type LookupTable} from '../tables.js'
 import type {SinkSpec, SourceSpec} from '../types.js'
 import {pipelineSchema, sinkCommonShape, sourceCommonShape, type PipelineFile, type RuleConfig, type SinkEntry, type SourceEntry} from './schema.js'

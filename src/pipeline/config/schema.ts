@@ -4,7 +4,7 @@
  * component's own options schema, so adding a sink is adding one file (DESIGN.md, rule 4).
  */
 import {z} from 'zod'
-import {duration} from '../../sim/scenario/units-schema.js'
+import {duration} from '../../config/units-schema.js'
 
 const name = z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'a name is letters, digits, _ and - (starting with a letter or _)')
 

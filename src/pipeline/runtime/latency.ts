@@ -1,6 +1,6 @@
 /**
  * A bounded reservoir of latencies (ms) for the summary's p50/p99: the last 8192 samples, kept in a typed array so
- * recording allocates nothing. Good enough for a run summary; benchmarks use HDR histograms (report/histogram.ts).
+ * recording allocates nothing. Good enough for a run summary; benchmarks use HDR histograms (metrics/histogram.ts).
  */
 export class LatencySample {
   private readonly values = new Float64Array(8192)

@@ -22,13 +22,13 @@ import type {SinkEntry} from '../config/schema.js'
 import {decodePayload, toEpochMs} from '../records.js'
 import type {RecordMetaView} from '../rule/index.js'
 import {fingerprintPipeline} from '../state/fingerprint.js'
-import type {FsyncPolicy} from '../state/input-log.js'
+import type {RunStateOptions} from '../state/index.js'
 import {StateStore, type Checkpoint} from '../state/store.js'
 import {serialize} from 'node:v8'
 import {NOOP_ACK, type DeadLetterEntry, type Delivery, type PipelineRecord, type Sink, type Source, type StageContext} from '../types.js'
 import {AckTracker, holdAll, releaseAll} from './ack-tracker.js'
 import {DeadLetter} from './dead-letter.js'
-import {compileMap, type MapStep} from './map-step.js'
+import {compileMap, type MapStep} from '../rule/map-step.js'
 import {RuleRunner, type OutputRow, type RuleCounters} from './rule-runner.js'
 import {SinkRunner, sinkBatching, type SinkCounters} from './sink-runner.js'
 
@@ -42,14 +42,6 @@ export interface SourceInstance {
   keyField?: string
   /** Finite and read again identically: a restart skips what the checkpoint says was taken (no input log). */
   resumable?: boolean
-}
-
-export interface RunStateOptions {
-  dir: string
-  intervalMs: number
-  fsync: FsyncPolicy
-  /** Discard the saved state first (--reset-state). */
-  reset?: boolean
 }
 
 export interface RunPipelineOptions {

@@ -13,8 +13,8 @@ import {basename, dirname, extname, join, resolve} from 'node:path'
 import {z} from 'zod'
 import {parseDuration, parseSize} from '../../config/units.js'
 import {EXIT_CODES, IotdError} from '../../errors.js'
-import {captureHeaderLine, csvCell, csvLine} from '../capture/writer.js'
-import {captureRow, encodePayload} from '../capture/format.js'
+import {captureHeaderLine, csvCell, csvLine} from '../../capture/writer.js'
+import {captureRow, encodePayload} from '../../capture/format.js'
 import {defineSink, type PipelineRecord, type Sink, type StageContext} from '../types.js'
 
 const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {

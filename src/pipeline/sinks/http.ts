@@ -4,7 +4,7 @@
  * Header values are never printed (they often carry tokens: write them as `${env:NAME}`).
  */
 import {z} from 'zod'
-import {duration} from '../../sim/scenario/units-schema.js'
+import {duration} from '../../config/units-schema.js'
 import {defineSink, TransientSinkError, type PipelineRecord} from '../types.js'
 import {fetchFailureText, isTransientHttpStatus} from './http-failure.js'
 

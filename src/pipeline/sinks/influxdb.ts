@@ -17,7 +17,7 @@
  * itself (a second copy of the sink runner's machinery) and speaks only the 2.x API.
  */
 import {z} from 'zod'
-import {duration} from '../../sim/scenario/units-schema.js'
+import {duration} from '../../config/units-schema.js'
 import {compileRecordTemplate, templateFields} from '../record-template.js'
 import {isPlainObject, toEpochMs} from '../records.js'
 import {defineSink, TransientSinkError, type PipelineRecord} from '../types.js'

@@ -1,6 +1,6 @@
 /**
  * `csv` source: a CSV file (or stdin) streamed through csv-parse, so a multi-GB capture is read in constant memory.
- * Two shapes: iotd's capture format (pipeline/capture, docs/capture-format.md), recognised by its header, and any
+ * Two shapes: iotd's capture format (src/capture/, docs/capture-format.md), recognised by its header, and any
  * other CSV by a column mapping (time column and format, topic template, payload columns). Bad rows are counted and
  * dead-lettered with their row number; with `strict` the first one stops the read.
  */
@@ -11,9 +11,10 @@ import {StringDecoder} from 'node:string_decoder'
 import {parse, type CsvError, type Parser} from 'csv-parse'
 import {z} from 'zod'
 import {EXIT_CODES, IotdError} from '../../errors.js'
-import {captureLayoutOf, clip, DEFAULT_CAPTURE_LAYOUT, parseCaptureRow, type CaptureLayout} from '../capture/format.js'
+import {captureLayoutOf, clip, DEFAULT_CAPTURE_LAYOUT, parseCaptureRow, type CaptureLayout} from '../../capture/format.js'
 import {defineSource, NOOP_ACK, type Delivery, type PipelineRecord, type RecordMeta, type Source, type StageContext} from '../types.js'
-import {cellValue, detectDelimiter, plainDecimal, splitCsvLine, templateColumns, TIME_COLUMN_NAMES, timeParser, topicTemplate, type TimeParser} from './csv-mapping.js'
+import {plainDecimal} from '../../capture/format.js'
+import {cellValue, detectDelimiter, splitCsvLine, templateColumns, TIME_COLUMN_NAMES, timeParser, topicTemplate, type TimeParser} from './csv-mapping.js'
 
 export const csvSourceOptions = z
   .object({

@@ -12,8 +12,8 @@ import {deviceMapFields, resolveTagList, tagFields, type RawTag} from '../../mod
 import type {ResolvedTag, TagValue} from '../../modbus/types.js'
 import {ModbusException} from '../../modbus/pdu.js'
 import {ModbusTcpClient} from '../../net/modbus-client.js'
-import {duration} from '../../sim/scenario/units-schema.js'
-import {parseTemplate, renderTemplate} from '../../sim/scenario/template.js'
+import {duration} from '../../config/units-schema.js'
+import {parseTemplate, renderTemplate} from '../../config/template.js'
 import {defineSource, type Delivery, type StageContext} from '../types.js'
 
 const NOOP = () => {}

@@ -7,7 +7,7 @@
 import {resolve} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {z} from 'zod'
-import {duration} from '../../sim/scenario/units-schema.js'
+import {duration} from '../../config/units-schema.js'
 import {DueQueue} from '../../sim/fleet/due-queue.js'
 import {createDeviceModel, dueOffsetMs} from '../../sim/generators/index.js'
 import {expandDevices, loadScenario} from '../../sim/scenario/index.js'

@@ -3,11 +3,20 @@
  */
 import {isAbsolute, resolve} from 'node:path'
 import type {LoadedPipeline} from '../config/load.js'
-import type {RunStateOptions} from '../runtime/run-pipeline.js'
+import type {FsyncPolicy} from './input-log.js'
 import {defaultStateDir, describeState, type StateInfo} from './store.js'
 
 export {describeState, defaultStateDir, resetState, readCheckpoint, StateStore, type Checkpoint, type StateInfo} from './store.js'
 export {InputLog, readLog, type FsyncPolicy} from './input-log.js'
+
+/** Where and how often a run keeps its state (runPipeline's `state`). */
+export interface RunStateOptions {
+  dir: string
+  intervalMs: number
+  fsync: FsyncPolicy
+  /** Discard the saved state first (--reset-state). */
+  reset?: boolean
+}
 
 export interface StateFlags {
   /** --state-dir: this directory exactly (overrides state.path). */

@@ -1,5 +1,5 @@
-import type {EncodedHistogram} from '../bench-result.js'
-import {mergeEncoded} from '../histogram.js'
+import type {EncodedHistogram} from '../../bench/bench-result.js'
+import {mergeEncoded} from '../../metrics/histogram.js'
 
 /**
  * The data of HdrHistogram's percentile plot: latency against 1/(1-p) on a log scale, so the median, p90, p99,

@@ -1,7 +1,7 @@
 import {Text} from 'ink'
 import type {ClientHealth, LatencyFigures} from '../../sim/types.js'
 import {clientBottleneck} from '../client-health.js'
-import {formatBytes, formatMs, formatNumber, formatPercent, formatRateValue} from '../format.js'
+import {formatBytes, formatMs, formatNumber, formatPercent, formatRateValue} from '../../metrics/format.js'
 import {sparkline} from '../sparkline.js'
 import type {LiveFleet} from './live-fleet-table.js'
 

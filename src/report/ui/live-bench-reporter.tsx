@@ -1,5 +1,5 @@
 import type {BenchSnapshot} from '../../bench/run-bench.js'
-import type {BenchResult} from '../bench-result.js'
+import type {BenchResult} from '../../bench/bench-result.js'
 import type {ReporterStreams, RunReporter} from '../run-reporter.js'
 import {BenchView} from './bench-view.js'
 import {createLiveReporter} from './live-reporter.js'

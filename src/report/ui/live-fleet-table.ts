@@ -1,5 +1,5 @@
 import type {FleetCounters} from '../../sim/types.js'
-import {formatNumber, formatRateValue} from '../format.js'
+import {formatNumber, formatRateValue} from '../../metrics/format.js'
 import {progressBar} from '../progress-bar.js'
 import {layoutTable, type ColumnSpec} from '../text-table.js'
 

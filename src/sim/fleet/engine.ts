@@ -2,11 +2,11 @@ import {availableParallelism} from 'node:os'
 import {appendFileSync, writeFileSync} from 'node:fs'
 import {monitorEventLoopDelay, performance} from 'node:perf_hooks'
 import type {Worker} from 'node:worker_threads'
-import {createHistogram, mergeEncoded, summarize, type LatencySummary} from '../../report/histogram.js'
+import {createHistogram, mergeEncoded, summarize, type LatencySummary} from '../../metrics/histogram.js'
 import type {Scenario} from '../scenario/index.js'
 import {emptyCounters, type AnomalyLabel, type DeviceSpec, type FleetCounters, type LatencyFigures, type SimSnapshot, type SimSummary} from '../types.js'
 import type {FromWorker, StageCommand, ToWorker, WorkerSetup, WorkerStats} from './protocol.js'
-import {spawnWorker} from './worker-threads.js'
+import {spawnWorker} from '../../workers/worker-threads.js'
 
 /**
  * The fleet engine's main-thread half: shards devices over worker_threads, drives the stages (ramps, storms),

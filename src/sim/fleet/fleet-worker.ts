@@ -1,7 +1,7 @@
 import {monitorEventLoopDelay, performance, type IntervalHistogram} from 'node:perf_hooks'
 import type {MqttClient} from 'mqtt'
 import {backoffDelay, createMqttClient, assignSourceAddress, type BackoffOptions, type ClientOptions} from '../../net/index.js'
-import {createHistogram, encodeHistogram, recordMicros, type LatencyHistogram} from '../../report/histogram.js'
+import {createHistogram, encodeHistogram, recordMicros, type LatencyHistogram} from '../../metrics/histogram.js'
 import {createDeviceModel, createRng, dueOffsetMs, type DeviceModel} from '../generators/index.js'
 import type {Scenario} from '../scenario/index.js'
 import {emptyCounters, type AnomalyLabel, type DeviceSpec, type FleetCounters, type Qos} from '../types.js'

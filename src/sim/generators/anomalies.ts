@@ -1,4 +1,4 @@
-import type {AnomalySpec} from '../scenario/generator-schema.js'
+import type {AnomalySpec} from './generator-schema.js'
 import type {AnomalyLabel} from '../types.js'
 import type {FieldValue} from './field-generators.js'
 import {quantize} from './numeric.js'

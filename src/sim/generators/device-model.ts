@@ -1,10 +1,10 @@
-import type {Scenario} from '../scenario/schema.js'
-import {parseTemplate, renderTemplate} from '../scenario/template.js'
+import {parseTemplate, renderTemplate} from '../../config/template.js'
 import type {DeviceSample, DeviceSpec} from '../types.js'
 import {createAnomaly, isDeviceAffected} from './anomalies.js'
-import {createEncoder} from './encoders.js'
+import {createEncoder, type PayloadSpec} from './encoders.js'
 import {FieldStepper} from './field-stepper.js'
-import {createModeMachine, type ModeMachine} from './mode-machine.js'
+import type {AnomalySpec, GeneratorSpec} from './generator-schema.js'
+import {createModeMachine, type ModeConfig, type ModeMachine} from './mode-machine.js'
 import {createRng} from './prng.js'
 
 /** Produces one device's messages: mode step → fields (dependency order, anomalies applied) → payload. */
@@ -13,7 +13,13 @@ export interface DeviceModel {
   sample(n: number, tsMs: number): DeviceSample
 }
 
-export function createDeviceModel(scenario: Scenario, device: DeviceSpec): DeviceModel {
+/** What a device model needs of a scenario (the loaded Scenario has it), so the generators stand below the scenario model. */
+export interface ModelScenario {
+  seed: number
+  fleets: ReadonlyArray<{name: string; fields: Record<string, GeneratorSpec>; anomalies: readonly AnomalySpec[]; payload: PayloadSpec; mode?: ModeConfig}>
+}
+
+export function createDeviceModel(scenario: ModelScenario, device: DeviceSpec): DeviceModel {
   const fleet = scenario.fleets.find((f) => f.name === device.fleet)
   if (!fleet) throw new Error(`device ${device.deviceId} names fleet "${device.fleet}", which the scenario does not have`)
   const seed = scenario.seed

@@ -1,6 +1,8 @@
-import type {PayloadSpec} from '../scenario/schema.js'
-import {parseTemplate, renderTemplate} from '../scenario/template.js'
+import {parseTemplate, renderTemplate} from '../../config/template.js'
 import type {FieldValue} from './field-generators.js'
+
+/** How a fleet's fields become a payload (the scenario's `payload:`). */
+export type PayloadSpec = {format: 'json'; fields?: string[]} | {format: 'csv'; fields?: string[]; delimiter?: string} | {format: 'raw'; template: string}
 
 /** Payload encoders: the fields of one message (declaration order) → the bytes-to-be as a string. */
 

@@ -1,4 +1,4 @@
-import type {GeneratorSpec, GeneratorSpecOf} from '../scenario/generator-schema.js'
+import type {GeneratorSpec, GeneratorSpecOf} from './generator-schema.js'
 import {compileExpression, parseExpression, type ExprScope, type ExprValue} from './expression.js'
 import {GpsTracker, type GpsReading} from './gps.js'
 import {clamp, decimalsOf, quantize, shapeReading} from './numeric.js'

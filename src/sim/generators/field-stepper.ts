@@ -1,4 +1,4 @@
-import type {GeneratorSpec} from '../scenario/generator-schema.js'
+import type {GeneratorSpec} from './generator-schema.js'
 import type {AnomalyLabel} from '../types.js'
 import type {AnomalyRuntime} from './anomalies.js'
 import type {ExprScope, ExprValue} from './expression.js'

@@ -5,11 +5,11 @@ import {createAnomaly, isDeviceAffected, type AnomalyRuntime} from '../generator
 import type {FieldValue} from '../generators/field-generators.js'
 import {FieldStepper} from '../generators/field-stepper.js'
 import {createRng} from '../generators/prng.js'
-import type {AnomalySpec} from '../scenario/generator-schema.js'
-import {parseTemplate, renderTemplate} from '../scenario/template.js'
+import type {AnomalySpec} from '../generators/generator-schema.js'
+import {parseTemplate, renderTemplate} from '../../config/template.js'
 import type {AnomalyLabel} from '../types.js'
-import type {ModbusDeviceSpec} from './expand.js'
-import type {FaultKind, FaultSpec, ModbusGroupConfig, SimTag} from './scenario-schema.js'
+import type {ModbusDeviceSpec} from '../scenario/modbus-expand.js'
+import type {FaultKind, FaultSpec, ModbusGroupConfig, SimTag} from '../scenario/modbus-schema.js'
 
 /**
  * One simulated Modbus device: its tags' generators (stepped every `every`, in dependency order, with anomalies),

@@ -3,8 +3,8 @@ import {startModbusServer, type ModbusServer} from '../../net/modbus-server.js'
 import type {Scenario} from '../scenario/schema.js'
 import type {AnomalyLabel} from '../types.js'
 import {SimulatedModbusDevice} from './device.js'
-import {expandModbusDevices, listenerPort, type ModbusDeviceSpec} from './expand.js'
-import type {ModbusGroupConfig} from './scenario-schema.js'
+import {expandModbusDevices, listenerPort, type ModbusDeviceSpec} from '../scenario/modbus-expand.js'
+import type {ModbusGroupConfig} from '../scenario/modbus-schema.js'
 
 /**
  * Runs the `modbus:` groups of a scenario: one TCP listener per (group, listener) with its unit ids, every device's

@@ -3,7 +3,7 @@ import {hashUniform} from '../generators/prng.js'
 import type {DeviceSpec, MessageSpec} from '../types.js'
 import type {FleetConfig, Scenario} from './schema.js'
 import {fleetJitterMs} from './semantic-checks.js'
-import {parseTemplate, renderTemplate, type Template} from './template.js'
+import {parseTemplate, renderTemplate, type Template} from '../../config/template.js'
 
 /**
  * Turns fleets into concrete devices: templates rendered, vars assigned, a seeded phase per device.

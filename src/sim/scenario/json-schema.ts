@@ -1,6 +1,6 @@
 import {z} from 'zod'
 import {scenarioSchema} from './schema.js'
-import {documentedUnionFor} from './shape-dispatch.js'
+import {documentedUnionFor} from '../../config/shape-dispatch.js'
 
 /**
  * The JSON Schema of scenario files, generated from the zod schema's input side (what users write).

@@ -4,8 +4,9 @@ import {formatPath, loadYamlConfig, readConfigText} from '../../config/yaml-load
 import type {DeviceSpec} from '../types.js'
 import {expandDevices} from './expand.js'
 import {scenarioSchema, type FleetConfig, type Scenario} from './schema.js'
-import {checkScenario, type SemanticProblem} from './semantic-checks.js'
-import {parseTemplate, renderTemplate} from './template.js'
+import {checkScenario} from './semantic-checks.js'
+import type {SemanticProblem} from './value-checks.js'
+import {parseTemplate, renderTemplate} from '../../config/template.js'
 import {findTopicFault} from './topic-rules.js'
 
 export interface LoadScenarioOptions {

@@ -1,10 +1,12 @@
 import {randomInt} from 'node:crypto'
 import {z} from 'zod'
-import {anomalySchema, fieldSchema} from './generator-schema.js'
-import {modbusSectionSchema} from '../modbus/scenario-schema.js'
-import {byShape} from './shape-dispatch.js'
-import {template} from './template-schema.js'
-import {duration, fraction, jitter, rate} from './units-schema.js'
+import {anomalySchema, fieldSchema} from '../generators/generator-schema.js'
+import {modbusSectionSchema} from './modbus-schema.js'
+import {sparkplugSectionSchema} from './sparkplug-schema.js'
+import {byShape} from '../../config/shape-dispatch.js'
+import type {PayloadSpec} from '../generators/encoders.js'
+import {template} from '../../config/template-schema.js'
+import {duration, fraction, jitter, rate} from '../../config/units-schema.js'
 
 /**
  * The scenario file, version 1. Objects are strict (an unknown key is an error, which catches typos).
@@ -163,7 +165,6 @@ const payloadSchema = byShape(
   'json, csv or {format: raw, template: ...}',
 )
 
-export type PayloadSpec = {format: 'json'; fields?: string[]} | {format: 'csv'; fields?: string[]; delimiter?: string} | {format: 'raw'; template: string}
 
 const modeSchema = z.strictObject({
   initial: z.string().min(1).meta({description: 'The mode a device starts in.'}),
@@ -226,9 +227,10 @@ export const scenarioSchema = z
     labels: z.string().optional().meta({description: 'Ground-truth anomaly label file (JSON lines), relative to the working directory.'}),
     fleets: z.array(fleetSchema).min(1, 'fleets needs at least one fleet').optional().meta({description: 'Groups of simulated MQTT devices.'}),
     modbus: modbusSectionSchema.optional().meta({description: 'Groups of simulated Modbus TCP devices (docs/modbus.md).'}),
+    sparkplug: sparkplugSectionSchema.optional().meta({description: 'Groups of simulated Sparkplug B edge nodes and devices (docs/sparkplug.md).'}),
   })
   .superRefine((s, ctx) => {
-    if (s.fleets === undefined && s.modbus === undefined) ctx.addIssue({code: 'custom', path: ['fleets'], message: 'missing required key "fleets" (a scenario needs at least one fleet, or a modbus: section)'})
+    if (s.fleets === undefined && s.modbus === undefined && s.sparkplug === undefined) ctx.addIssue({code: 'custom', path: ['fleets'], message: 'missing required key "fleets" (a scenario needs at least one fleet, a modbus: or a sparkplug: section)'})
   })
   .transform(({duration: durationMs, ...s}) => ({
     ...s,
@@ -242,9 +244,11 @@ export const scenarioSchema = z
     stages: s.stages ?? [],
     fleets: s.fleets ?? [],
     modbus: s.modbus ?? [],
+    sparkplug: s.sparkplug ?? [],
   }))
 
 export type Scenario = z.output<typeof scenarioSchema>
 export type FleetConfig = Scenario['fleets'][number]
 export type StageSpec = Scenario['stages'][number]
-export type {ModbusGroupConfig} from '../modbus/scenario-schema.js'
+export type {ModbusGroupConfig} from './modbus-schema.js'
+export type {SparkplugGroupConfig} from './sparkplug-schema.js'

@@ -1,23 +1,15 @@
-import {ExpressionError, parseExpression} from '../generators/expression.js'
-import {EXPRESSION_BUILTINS, expressionsOf, findCycle, OBJECT_FIELD_KEYS, rootOf} from '../generators/field-order.js'
-import {checkModbusGroups} from '../modbus/checks.js'
-import {NUMERIC_KINDS, type GeneratorSpecOf} from './generator-schema.js'
+import {expressionsOf, findCycle, OBJECT_FIELD_KEYS, rootOf} from '../generators/field-order.js'
+import {checkModbusGroups} from './modbus-checks.js'
+import {NUMERIC_KINDS, type GeneratorSpecOf} from '../generators/generator-schema.js'
 import type {FleetConfig, Scenario} from './schema.js'
-import {parseTemplate} from './template.js'
-import {findTopicFault} from './topic-rules.js'
+import {parseTemplate} from '../../config/template.js'
+import {checkExpression, checkTemplateNames, checkTopicTemplate, type SemanticProblem} from './value-checks.js'
 
 /**
  * Checks that need more than one value at a time: template names against the device's vars, expression
  * references and cycles, modes, anomalies, uniqueness. Each problem carries the document path of the
  * offending key so the loader's `locate` can turn it into line:col.
  */
-
-export interface SemanticProblem {
-  path: PropertyKey[]
-  message: string
-  /** 1-based column inside the string value (template or expression) where the problem is, if known. */
-  columnInValue?: number
-}
 
 /** Placeholders every device template may use, besides the fleet's vars. */
 export const BUILTIN_PLACEHOLDERS = ['fleet', 'index', 'number', 'deviceId'] as const
@@ -122,39 +114,6 @@ function checkModes(fleet: FleetConfig, at: PropertyKey[], problems: SemanticPro
   return modes
 }
 
-export function checkExpression(expr: string, fleet: Pick<FleetConfig, 'fields'>, name: string, at: PropertyKey[], problems: SemanticProblem[]): string[] {
-  let refs
-  try {
-    refs = parseExpression(expr).refs
-  } catch (error) {
-    if (!(error instanceof ExpressionError)) throw error
-    problems.push({path: at, columnInValue: error.column, message: `expression error at column ${error.column} of "${expr}": ${error.message}`})
-    return []
-  }
-  const deps: string[] = []
-  for (const ref of refs) {
-    const root = rootOf(ref.path)
-    if (root.startsWith('$')) {
-      if (!(root in EXPRESSION_BUILTINS)) problems.push({path: at, columnInValue: ref.column, message: `unknown built-in "${root}" in expression of ${name} (known: ${Object.keys(EXPRESSION_BUILTINS).join(', ')})`})
-      continue
-    }
-    const spec = fleet.fields[root]
-    if (!spec) {
-      problems.push({path: at, columnInValue: ref.column, message: `expression of ${name} references unknown field "${root}" (fields: ${Object.keys(fleet.fields).join(', ')})`})
-      continue
-    }
-    const sub = ref.path.slice(root.length + 1)
-    const keys = OBJECT_FIELD_KEYS[spec.kind]
-    if (sub && !(keys && keys.includes(sub))) {
-      problems.push({path: at, columnInValue: ref.column, message: `"${ref.path}" is not a value: ${root} ${keys ? `has ${keys.join(', ')}` : 'has no sub-fields'}`})
-    } else if (!sub && keys) {
-      problems.push({path: at, columnInValue: ref.column, message: `${root} is an object; use one of ${keys.map((k) => `${root}.${k}`).join(', ')}`})
-    }
-    deps.push(root)
-  }
-  return [...new Set(deps)]
-}
-
 function checkPayload(fleet: FleetConfig, at: PropertyKey[], problems: SemanticProblem[]): void {
   const payload = fleet.payload
   const known = new Set(Object.keys(fleet.fields))
@@ -187,34 +146,6 @@ function checkConstantTemplates(spec: GeneratorSpecOf<'constant'>, known: readon
   for (const [mode, override] of Object.entries(spec.byMode ?? {})) {
     if (typeof override.value === 'string') checkTemplateNames(override.value, known, [...fieldAt, 'byMode', mode, 'value'], problems, 'lenient')
   }
-}
-
-export function checkTopicTemplate(source: string, at: PropertyKey[], problems: SemanticProblem[]): void {
-  const fault = findTopicFault(source)
-  if (!fault) return
-  if (source === '') problems.push({path: at, message: `topic ${fault.what}: ${fault.why}`})
-  else problems.push({path: at, columnInValue: fault.column, message: `topic "${source}" ${fault.what} at column ${fault.column}: ${fault.why}`})
-}
-
-/** Returns false when the template names something unknown (a problem was added). */
-export function checkTemplateNames(
-  source: string,
-  known: readonly string[],
-  at: PropertyKey[],
-  problems: SemanticProblem[],
-  mode: 'strict' | 'lenient' = 'strict',
-): boolean {
-  let ok = true
-  for (const part of parseTemplate(source, mode).parts) {
-    if (typeof part === 'string' || known.includes(part.name)) continue
-    ok = false
-    problems.push({
-      path: at,
-      columnInValue: part.column,
-      message: `unknown placeholder {${part.name}} in "${source}" (known: ${known.map((k) => `{${k}}`).join(' ')})`,
-    })
-  }
-  return ok
 }
 
 /**

@@ -1,6 +1,6 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {opensslAvailable, startTlsAedes, type TlsBroker} from '../../helpers/tls-cert.js'
-import {buildLoadProfile} from '../../../src/bench/load-profile.js'
+import {buildLoadProfile} from '../../../src/pacing/load-profile.js'
 import {runBench, type BenchRequest} from '../../../src/bench/run-bench.js'
 import {IotdError} from '../../../src/errors.js'
 

@@ -7,7 +7,7 @@ import {afterAll, beforeAll, expect, it} from 'vitest'
 import {connectOnce} from '../../../src/net/mqtt-connection.js'
 import {MqttSink, mqttSinkOptions} from '../../../src/pipeline/sinks/mqtt.js'
 import {MqttSource, mqttSourceOptions, type MqttSourceOptions} from '../../../src/pipeline/sources/mqtt.js'
-import {toolContext} from '../../../src/pipeline/tools/context.js'
+import {toolContext} from '../../../src/tools/context.js'
 import type {Delivery} from '../../../src/pipeline/types.js'
 import {describeMosquitto, startMosquitto, type Mosquitto} from '../../helpers/mosquitto.js'
 

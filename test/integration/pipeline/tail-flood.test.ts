@@ -6,7 +6,7 @@ import {Writable} from 'node:stream'
 import type {MqttClient} from 'mqtt'
 import {afterAll, beforeAll, expect, it} from 'vitest'
 import {connectOnce} from '../../../src/net/mqtt-connection.js'
-import {runTail} from '../../../src/pipeline/tools/tail.js'
+import {runTail} from '../../../src/tools/tail.js'
 import {describeMosquitto, startMosquitto, type Mosquitto} from '../../helpers/mosquitto.js'
 
 let broker: Mosquitto

@@ -14,7 +14,7 @@ import {
   type LoadStage,
   type RateProfile,
   type Share,
-} from '../../../src/bench/load-profile.js'
+} from '../../../src/pacing/load-profile.js'
 import {EXIT_CODES, UsageError} from '../../../src/errors.js'
 
 function profileOf(...stages: LoadStage[]): RateProfile {

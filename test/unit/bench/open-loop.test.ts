@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
-import {buildLoadProfile, equalShare, splitProfile, type RateProfile} from '../../../src/bench/load-profile.js'
-import {OpenLoopScheduler, WindowedSender, type DueRange, type OpenLoopOptions} from '../../../src/bench/open-loop.js'
+import {buildLoadProfile, equalShare, splitProfile, type RateProfile} from '../../../src/pacing/load-profile.js'
+import {OpenLoopScheduler, WindowedSender, type DueRange, type OpenLoopOptions} from '../../../src/pacing/open-loop.js'
 
 /** A clock the test moves by hand. */
 class FakeClock {

@@ -1,19 +1,19 @@
 import {describe, expect, it} from 'vitest'
-import {statsFromHistogram, type BenchObservation, type DistributionStats} from '../../../src/bench/observation.js'
+import {statsFromHistogram, type BenchObservation, type DistributionStats} from '../../../src/metrics/observation.js'
 import {
   anyFailed,
   compare,
   evaluateThreshold,
   evaluateThresholds,
-  formatVerdicts,
   parseThreshold,
   parseThresholds,
   tryParseThreshold,
   type ComparisonOp,
   type ThresholdVerdict,
-} from '../../../src/bench/thresholds.js'
+} from '../../../src/metrics/thresholds.js'
+import {formatVerdicts} from '../../../src/report/verdict-lines.js'
 import {EXIT_CODES, UsageError} from '../../../src/errors.js'
-import {createHistogram, recordMicros} from '../../../src/report/histogram.js'
+import {createHistogram, recordMicros} from '../../../src/metrics/histogram.js'
 
 /** Nearest-rank stats over explicit samples (ms), so expected percentiles can be worked out by hand. */
 function statsOf(samples: number[]): DistributionStats {

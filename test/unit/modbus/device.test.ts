@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import {encodeTag, ModbusException} from '../../../src/modbus/index.js'
 import {SimulatedModbusDevice} from '../../../src/sim/modbus/device.js'
-import {expandModbusDevices} from '../../../src/sim/modbus/expand.js'
+import {expandModbusDevices} from '../../../src/sim/scenario/modbus-expand.js'
 import {loadScenario} from '../../../src/sim/scenario/index.js'
 
 function device(tags: string, extra = '') {

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {ConfigError} from '../../../src/errors.js'
-import {expandModbusDevices} from '../../../src/sim/modbus/expand.js'
+import {expandModbusDevices} from '../../../src/sim/scenario/modbus-expand.js'
 import {loadScenario} from '../../../src/sim/scenario/index.js'
 
 const problems = (text: string): string[] => {

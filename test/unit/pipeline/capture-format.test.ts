@@ -10,7 +10,7 @@ import {
   parseCaptureTs,
   payloadEncodingOf,
   type CaptureMessage,
-} from '../../../src/pipeline/capture/index.js'
+} from '../../../src/capture/index.js'
 
 describe('capture format', () => {
   it('writes text payloads as utf8 and anything else as base64', () => {

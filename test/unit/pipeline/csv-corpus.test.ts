@@ -9,8 +9,8 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
 import {CsvSource, csvSourceOptions, type CsvSourceOptions} from '../../../src/pipeline/sources/csv.js'
-import {ReplayClock} from '../../../src/pipeline/tools/replay-clock.js'
-import {toolContext} from '../../../src/pipeline/tools/context.js'
+import {ReplayClock} from '../../../src/tools/replay-clock.js'
+import {toolContext} from '../../../src/tools/context.js'
 import type {PipelineRecord} from '../../../src/pipeline/types.js'
 
 const DIR = fileURLToPath(new URL('../../fixtures/csv/', import.meta.url))

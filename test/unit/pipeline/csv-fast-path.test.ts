@@ -8,10 +8,10 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {parse} from 'csv-parse/sync'
 import {describe, expect, it} from 'vitest'
-import {DEFAULT_CAPTURE_LAYOUT, captureLayoutOf, parseCaptureRow} from '../../../src/pipeline/capture/format.js'
+import {DEFAULT_CAPTURE_LAYOUT, captureLayoutOf, parseCaptureRow} from '../../../src/capture/format.js'
 import {CsvSource, csvSourceOptions} from '../../../src/pipeline/sources/csv.js'
 import {splitCsvLine} from '../../../src/pipeline/sources/csv-mapping.js'
-import {toolContext} from '../../../src/pipeline/tools/context.js'
+import {toolContext} from '../../../src/tools/context.js'
 
 const work = mkdtempSync(join(tmpdir(), 'iotd-csv-fast-'))
 

@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest'
-import {cellValue, detectDelimiter, plainDecimal, templateColumns, timeParser, topicTemplate} from '../../../src/pipeline/sources/csv-mapping.js'
+import {plainDecimal} from '../../../src/capture/format.js'
+import {cellValue, detectDelimiter, templateColumns, timeParser, topicTemplate} from '../../../src/pipeline/sources/csv-mapping.js'
 
 describe('csv mapping', () => {
   it('parses each time format to epoch ms (UTC for zoneless times)', () => {

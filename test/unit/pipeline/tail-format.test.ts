@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import {paint} from '../../../src/report/terminal.js'
-import {csvHeader, formatCsv, formatNdjson, formatRaw, formatText, topicColour} from '../../../src/pipeline/tools/tail-format.js'
-import {TopicStats} from '../../../src/pipeline/tools/topic-stats.js'
+import {csvHeader, formatCsv, formatNdjson, formatRaw, formatText, topicColour} from '../../../src/tools/tail-format.js'
+import {TopicStats} from '../../../src/tools/topic-stats.js'
 import type {PipelineRecord} from '../../../src/pipeline/types.js'
 
 const at = new Date(2026, 0, 1, 12, 34, 56, 789).getTime()

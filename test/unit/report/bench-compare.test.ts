@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import {UsageError} from '../../../src/errors.js'
 import {anyRegression, compareResults, comparisonMetricIds, formatComparison, setupDifferences, type ComparisonRow} from '../../../src/report/bench-compare.js'
-import type {BenchResult, LatencySummaryMs} from '../../../src/report/bench-result.js'
+import type {BenchResult, LatencySummaryMs} from '../../../src/bench/bench-result.js'
 
 /** Summaries stand in for histograms: compare reads only the summaries. */
 function summary(p99: number, patch: Partial<LatencySummaryMs> = {}): {encoded: string; summary: LatencySummaryMs} {

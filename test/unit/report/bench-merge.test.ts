@@ -1,8 +1,8 @@
 import {describe, expect, it} from 'vitest'
 import {ConfigError, UsageError} from '../../../src/errors.js'
 import {mergeResults} from '../../../src/report/bench-merge.js'
-import {encodedHistogram, parseBenchResult, summarizeMs, toJson, type BenchResult, type TimelinePoint} from '../../../src/report/bench-result.js'
-import {createHistogram, mergeEncoded, recordMicros, type LatencyHistogram} from '../../../src/report/histogram.js'
+import {encodedHistogram, parseBenchResult, summarizeMs, toJson, type BenchResult, type TimelinePoint} from '../../../src/bench/bench-result.js'
+import {createHistogram, mergeEncoded, recordMicros, type LatencyHistogram} from '../../../src/metrics/histogram.js'
 import {seededRandom} from '../../helpers/seeded-random.js'
 
 const T0 = Date.parse('2026-11-02T10:00:00.000Z')

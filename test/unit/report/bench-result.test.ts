@@ -18,8 +18,8 @@ import {
   toJson,
   verdictRecord,
   type BenchResult,
-} from '../../../src/report/bench-result.js'
-import {createHistogram, recordMicros} from '../../../src/report/histogram.js'
+} from '../../../src/bench/bench-result.js'
+import {createHistogram, recordMicros} from '../../../src/metrics/histogram.js'
 import {locateJsonSyntaxError} from '../../../src/config/json-positions.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../..')

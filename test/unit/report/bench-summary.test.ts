@@ -1,7 +1,7 @@
 import {stripVTControlCharacters} from 'node:util'
 import {describe, expect, it} from 'vitest'
 import {benchVerdicts, clientBottleneckText, formatBenchSummary, thresholdHeadline} from '../../../src/report/bench-summary.js'
-import type {BenchResult} from '../../../src/report/bench-result.js'
+import type {BenchResult} from '../../../src/bench/bench-result.js'
 import {e2eResult, histogramOfMicros} from '../../fixtures/report/bench-results.js'
 
 const ESC = '\x1b['

@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {formatBytes, formatMs, formatNumber, formatPercent, formatRate, formatRateValue} from '../../../src/report/format.js'
+import {formatBytes, formatMs, formatNumber, formatPercent, formatRate, formatRateValue} from '../../../src/metrics/format.js'
 import {redactUrl} from '../../../src/net/mqtt-endpoint.js'
 
 describe('formatNumber', () => {

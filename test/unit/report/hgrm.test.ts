@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
 import {UsageError} from '../../../src/errors.js'
 import {formatHgrm, hgrmForResult, parseHgrm, writeHgrm} from '../../../src/report/hgrm.js'
-import {createHistogram, recordMicros} from '../../../src/report/histogram.js'
+import {createHistogram, recordMicros} from '../../../src/metrics/histogram.js'
 import {e2eResult, histogramOfMicros, latencySamples} from '../../fixtures/report/bench-results.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'iotd-hgrm-'))

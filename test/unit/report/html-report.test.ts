@@ -3,7 +3,7 @@ import {escapeHtml, shellQuote} from '../../../src/report/html/escape.js'
 import {renderHtmlReport} from '../../../src/report/html/html-report.js'
 import {percentileCurve, percentileTickLabel, percentileToX} from '../../../src/report/html/percentile-series.js'
 import {niceTicks, renderLineChart} from '../../../src/report/html/svg-chart.js'
-import {createHistogram, recordMicros} from '../../../src/report/histogram.js'
+import {createHistogram, recordMicros} from '../../../src/metrics/histogram.js'
 import {e2eResult, histogramOfMicros, latencySamples, T0} from '../../fixtures/report/bench-results.js'
 
 const GENERATED = new Date('2026-11-21T12:00:00Z')

@@ -1,0 +1,352 @@
+import {z} from 'zod'
+import {LATENCY_DISTRIBUTIONS, type LatencyDistribution} from '../metrics/observation.js'
+import type {ThresholdVerdict} from '../metrics/thresholds.js'
+import {lineCol, locateJsonPath, locateJsonPaths, locateJsonSyntaxError} from '../config/json-positions.js'
+import {formatPath, readConfigText} from '../config/yaml-loader.js'
+import {ConfigError, IotdError, type ConfigProblem} from '../errors.js'
+import {redactUrl} from '../net/mqtt-endpoint.js'
+import {encodeHistogram, summarize, type LatencyHistogram} from '../metrics/histogram.js'
+
+/**
+ * The versioned, machine-readable result of one `iotd bench` run (or of `iotd report merge` over shards): what
+ * `--json` prints and `--out` saves, and what `iotd report show|compare|merge|html` read back.
+ *
+ * Version 1 grows only by optional fields; readers ignore keys they do not know, so a file from a newer iotd of
+ * the same schemaVersion still reads. Anything else is a new schemaVersion.
+ *
+ * Times are ISO-8601 (UTC) or milliseconds since the Unix epoch; latencies are milliseconds. A count or figure a
+ * mode cannot measure is `null` (publish-only has no receiver, so nothing is known about loss), never 0.
+ */
+
+export const BENCH_RESULT_SCHEMA_VERSION = 1
+
+export const BENCH_MODES = ['e2e', 'pub', 'sub', 'conn'] as const
+export type BenchMode = (typeof BENCH_MODES)[number]
+
+const count = z.number().int().nonnegative()
+const ms = z.number().nonnegative()
+const perSecond = z.number().nonnegative()
+const isoTime = z.iso.datetime({offset: true})
+/** HdrHistogram's compressed base64 form (see metrics/histogram.ts). */
+const base64 = z.string().regex(/^[A-Za-z0-9+/]+={0,2}$/, 'expected a base64-encoded HDR histogram')
+
+export const latencySummarySchema = z
+  .object({count, min: ms, mean: ms, p50: ms, p90: ms, p99: ms, p999: ms, p9999: ms, max: ms})
+  .describe('Figures of one distribution in milliseconds; all 0 when count is 0.')
+
+export const encodedHistogramSchema = z.object({
+  encoded: base64.describe('The full distribution (microseconds, 1 µs – 60 s, 3 significant digits), HdrHistogram compressed base64.'),
+  summary: latencySummarySchema,
+})
+
+const shardSchema = z
+  .object({index: count, count: z.number().int().positive()})
+  .refine((s) => s.index < s.count, {message: 'shard index must be below the shard count', path: ['index']})
+
+const stageSchema = z.object({durationMs: ms, ratePerSec: perSecond})
+
+const targetSchema = z
+  .discriminatedUnion('model', [
+    z.object({
+      model: z.literal('open'),
+      ratePerSec: perSecond.describe("This process's share of the planned rate (the peak of the stages, if any)."),
+      stages: z.array(stageSchema).optional().describe('Rate stages in order; each ramps from the previous rate to its own.'),
+      text: z.string().describe('The target as the user wrote it for the whole run, e.g. "50000/s".'),
+    }),
+    z.object({
+      model: z.literal('saturation'),
+      inflight: z.number().int().positive().describe('Unacknowledged messages allowed per client.'),
+      text: z.string(),
+    }),
+  ])
+  .describe('The load model: an open model at a target rate, or saturation (--rate max).')
+
+export const benchMetaSchema = z.object({
+  tool: z.object({name: z.literal('iotd'), version: z.string()}),
+  commandLine: z.array(z.string()).describe('argv after the program name, secrets masked (see redactCommandLine).'),
+  brokers: z.array(z.string()).min(1).describe('Broker URLs, passwords redacted; several after merging shards that used different brokers.'),
+  mode: z.enum(BENCH_MODES).describe('e2e: publishers and subscribers; pub: publish-only; sub: subscribe-only; conn: connections.'),
+  mqttVersion: z.enum(['3.1.1', '5']),
+  qos: z.union([z.literal(0), z.literal(1), z.literal(2)]),
+  payloadBytes: count,
+  clients: z
+    .object({publishers: count, subscribers: count, total: count})
+    .describe('MQTT clients this run opened (in conn mode, total counts the connections and the others are 0).'),
+  target: targetSchema,
+  profile: z.string().optional().describe('The bench profile file, if the run came from one.'),
+  shard: shardSchema.optional().describe('This run as one shard of a larger one (--shard index/count).'),
+  merge: z
+    .object({
+      results: z.number().int().positive(),
+      shards: z.array(shardSchema).describe('The shards merged, in shard order (results without shard information are not listed).'),
+      commonWindowMs: ms.describe('How long every merged result was measuring at once; much shorter than the whole span means the shards did not run together.'),
+    })
+    .optional()
+    .describe('Present on a result produced by iotd report merge.'),
+  startedAt: isoTime.describe('When the load began (warm-up included).'),
+  endedAt: isoTime,
+  warmupMs: ms.describe('Excluded from every figure: the measured window is [startedAt + warmupMs, endedAt].'),
+})
+
+export const benchCountsSchema = z
+  .object({
+    planned: count.describe('Sends the schedule called for in the measured window (connections in conn mode).'),
+    sent: count,
+    acked: count.nullable().describe('PUBACK/PUBCOMP received (QoS 1/2); CONNACKs accepted in conn mode; null at QoS 0.'),
+    expected: count.nullable().describe('Deliveries the subscribers should have seen; the denominator of loss. null without a receiver.'),
+    received: count.nullable(),
+    lost: count.nullable(),
+    duplicated: count.nullable(),
+    reordered: count.nullable(),
+    dropped: count.describe('Sends that could not leave on time and were not sent (open model).'),
+    late: count.describe('Sends that left later than their intended time by more than one interval.'),
+    errors: count.describe('Connect, publish and subscribe failures.'),
+  })
+  .describe('Counts over the measured window; null where the mode cannot know.')
+
+export const benchRateSchema = z.object({
+  targetPerSec: perSecond.nullable().describe('null in the saturation model.'),
+  achievedPerSec: perSecond.describe('sent / measured window: messages, or connections in conn mode.'),
+  receivedPerSec: perSecond.nullable().describe('received / receiving window (receivingMs).'),
+  receivingMs: z
+    .number()
+    .nonnegative()
+    .optional()
+    .describe('From the start of the measured window to the last measured delivery, at least the measured window: longer when the broker fell behind and delivered after the last send.'),
+})
+
+export const brokerCountSchema = z
+  .object({
+    source: z.string().describe('Where the count came from, e.g. $SYS/broker/publish/messages/received.'),
+    received: count.describe("The broker's count over the run (after minus before)."),
+    client: count.describe("The client's figure it is compared with (messages sent)."),
+    disagreementPct: z.number().nullable().describe('(received - client) / client * 100; null when the client sent nothing.'),
+  })
+  .describe("The broker's own count, when it publishes one ($SYS).")
+
+export const clientHealthSchema = z.object({
+  cpuPercent: z.number().nonnegative().describe('Process CPU over the measured window, percent of one core.'),
+  rssBytes: count.describe('Peak resident set size.'),
+  eventLoopLagP99Ms: ms,
+  cores: z.number().int().positive().describe('Cores the process could use, to judge cpuPercent by.'),
+})
+
+export const thresholdVerdictSchema = z.object({
+  threshold: z.string().describe('Normalised threshold text, e.g. p(99)<20ms.'),
+  ok: z.boolean(),
+  observed: z.number().nullable().describe("In the threshold's unit; null when nothing was measured."),
+  observedText: z.string(),
+  limitText: z.string(),
+})
+
+export const timelinePointSchema = z.object({
+  t: z.number().int().nonnegative().describe('Start of the one-second interval, milliseconds since the Unix epoch.'),
+  sentPerSec: perSecond,
+  receivedPerSec: perSecond.nullable(),
+  p50: ms.nullable().describe('Of the headline distribution in this interval (see headlineDistribution); null when unknown.'),
+  p99: ms.nullable(),
+  histogram: base64.optional().describe("This interval's headline distribution, so merged timelines can recompute percentiles."),
+})
+
+export const benchHistogramsSchema = z.object(
+  Object.fromEntries(LATENCY_DISTRIBUTIONS.map((d) => [d, encodedHistogramSchema.optional()])) as Record<
+    LatencyDistribution,
+    z.ZodOptional<typeof encodedHistogramSchema>
+  >,
+)
+
+export const benchResultSchema = z.object({
+  schemaVersion: z.literal(BENCH_RESULT_SCHEMA_VERSION),
+  meta: benchMetaSchema,
+  counts: benchCountsSchema,
+  rate: benchRateSchema,
+  brokerCount: brokerCountSchema.nullable(),
+  health: clientHealthSchema,
+  thresholds: z.array(thresholdVerdictSchema),
+  timeline: z.array(timelinePointSchema),
+  histograms: benchHistogramsSchema.describe(
+    'latency: publish -> deliver from the intended send time (corrected for coordinated omission); uncorrected: from the actual send time; ack: publish -> PUBACK/PUBCOMP; connect: connect (and subscribe) time.',
+  ),
+})
+
+export type LatencySummaryMs = z.infer<typeof latencySummarySchema>
+export type EncodedHistogram = z.infer<typeof encodedHistogramSchema>
+export type BenchMeta = z.infer<typeof benchMetaSchema>
+export type BenchTarget = BenchMeta['target']
+export type BenchShard = NonNullable<BenchMeta['shard']>
+export type BenchCounts = z.infer<typeof benchCountsSchema>
+export type BenchRate = z.infer<typeof benchRateSchema>
+export type BrokerCount = z.infer<typeof brokerCountSchema>
+export type BenchClientHealth = z.infer<typeof clientHealthSchema>
+export type ThresholdVerdictRecord = z.infer<typeof thresholdVerdictSchema>
+export type TimelinePoint = z.infer<typeof timelinePointSchema>
+export type BenchHistograms = z.infer<typeof benchHistogramsSchema>
+export type BenchResult = z.infer<typeof benchResultSchema>
+
+/** The distribution a mode is judged by: what the timeline's p50/p99 describe and what compare leads with. */
+export function headlineDistribution(mode: BenchMode): LatencyDistribution {
+  return mode === 'pub' ? 'ack' : mode === 'conn' ? 'connect' : 'latency'
+}
+
+/** Length of the measured window (warm-up excluded), in milliseconds. */
+export function measuredWindowMs(meta: Pick<BenchMeta, 'startedAt' | 'endedAt' | 'warmupMs'>): number {
+  return Math.max(0, Date.parse(meta.endedAt) - Date.parse(meta.startedAt) - meta.warmupMs)
+}
+
+/** lost / expected, or null when the run cannot know. */
+export function lossFraction(counts: BenchCounts): number | null {
+  if (counts.lost === null || counts.expected === null || counts.expected === 0) return null
+  return counts.lost / counts.expected
+}
+
+// ---- building a result --------------------------------------------------------------------------------------------
+
+/**
+ * The summary the result stores, from the live histogram: min and max are the exact values recorded (the encoded
+ * form only keeps them to bucket precision, which is why merge takes min/max from the shards' summaries).
+ */
+export function summarizeMs(h: LatencyHistogram): LatencySummaryMs {
+  const s = summarize(h)
+  return {...s, p9999: s.count === 0 ? 0 : h.getValueAtPercentile(99.99) / 1000}
+}
+
+export function encodedHistogram(h: LatencyHistogram): EncodedHistogram {
+  return {encoded: encodeHistogram(h), summary: summarizeMs(h)}
+}
+
+/** A threshold verdict as stored: NaN (nothing measured) becomes null, which JSON can carry. */
+export function verdictRecord(v: ThresholdVerdict): ThresholdVerdictRecord {
+  return {threshold: v.threshold, ok: v.ok, observed: Number.isFinite(v.observed) ? v.observed : null, observedText: v.observedText, limitText: v.limitText}
+}
+
+/** Flags whose value is a secret. Matched on the long name, with or without `=value`. */
+const SECRET_FLAG = /^--?[\w-]*(?:password|passphrase|secret|token)$/i
+const MASK = '***'
+
+/**
+ * argv with secrets masked: the value of any password/passphrase/secret/token flag, and the password of any URL
+ * (`mqtt://user:pw@host` -> `mqtt://user:***@host`). Idempotent, so a result can be redacted again on writing.
+ */
+export function redactCommandLine(argv: readonly string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]
+    const eq = arg.indexOf('=')
+    if (arg.startsWith('-') && eq > 0 && SECRET_FLAG.test(arg.slice(0, eq))) {
+      out.push(`${arg.slice(0, eq)}=${MASK}`)
+    } else if (SECRET_FLAG.test(arg) && i + 1 < argv.length) {
+      out.push(arg, MASK)
+      i++
+    } else {
+      out.push(redactUrl(arg))
+    }
+  }
+  return out
+}
+
+/**
+ * The result as JSON text (2-space indent, trailing newline) for `--json` and `--out`. Secrets are masked again
+ * here, and the result is checked against its schema: a result that could not be read back is a bug, caught when
+ * written rather than when a CI job later reads it.
+ */
+export function toJson(result: BenchResult): string {
+  const redacted: BenchResult = {
+    ...result,
+    meta: {...result.meta, brokers: result.meta.brokers.map(redactUrl), commandLine: redactCommandLine(result.meta.commandLine)},
+  }
+  const checked = benchResultSchema.safeParse(redacted)
+  if (!checked.success) {
+    const first = checked.error.issues[0]
+    throw new IotdError(`internal error: the bench result does not match its schema at ${formatPath(first.path as PropertyKey[]) || '(root)'}: ${first.message}`)
+  }
+  return `${JSON.stringify(checked.data, null, 2)}\n`
+}
+
+// ---- reading a result ---------------------------------------------------------------------------------------------
+
+/** Reads and validates a saved result file; every problem is a ConfigError (exit 2) naming the file. */
+export function loadBenchResult(file: string): BenchResult {
+  return parseBenchResult(readConfigText(file), file)
+}
+
+/**
+ * Validates result text. Syntax errors carry file:line:col; schema problems carry the JSON path (and its
+ * line:col in the text), e.g. `shard-1.json:14:14: counts.sent: Invalid input: expected number, received string`.
+ */
+export function parseBenchResult(text: string, file: string): BenchResult {
+  let raw: unknown
+  try {
+    raw = JSON.parse(text)
+  } catch {
+    const err = locateJsonSyntaxError(text)
+    throw new ConfigError([{file, ...lineCol(text, err.offset), message: `not valid JSON: ${err.message}`}])
+  }
+  const suggestions = ['bench results are written by iotd bench --out <file> or --json']
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError([{file, line: 1, col: 1, message: 'expected a JSON object (an iotd bench result)'}], suggestions)
+  }
+  const version = (raw as Record<string, unknown>).schemaVersion
+  if (version === undefined) {
+    throw new ConfigError([{file, line: 1, col: 1, message: 'no schemaVersion: this does not look like an iotd bench result'}], suggestions)
+  }
+  if (typeof version === 'number' && version > BENCH_RESULT_SCHEMA_VERSION) {
+    throw new ConfigError(
+      [{file, ...locateJsonPath(text, ['schemaVersion']), path: 'schemaVersion', message: `schemaVersion ${version} was written by a newer iotd; this one reads version ${BENCH_RESULT_SCHEMA_VERSION}`}],
+      ['upgrade iotd'],
+    )
+  }
+  const parsed = benchResultSchema.safeParse(raw)
+  if (parsed.success) return parsed.data
+  throw new ConfigError(issueProblems(parsed.error.issues, raw, text, file))
+}
+
+/** A file that is wrong everywhere (a timeline of garbage) would otherwise print thousands of lines. */
+const MAX_PROBLEMS = 20
+
+function issueProblems(issues: readonly z.core.$ZodIssue[], raw: unknown, text: string, file: string): ConfigProblem[] {
+  const shown = issues.slice(0, MAX_PROBLEMS).map((issue) => {
+    const path = issue.path as PropertyKey[]
+    const missing = path.length > 0 && isMissing(raw, path)
+    // A missing key has no position of its own: point at the object that lacks it.
+    return {issue, path, missing, at: missing ? path.slice(0, -1) : path}
+  })
+  const offsets = locateJsonPaths(text, shown.map((s) => s.at))
+  const problems: ConfigProblem[] = shown.map(({issue, path, missing, at}, k) => {
+    const where = formatPath(path)
+    const position = lineCol(text, offsets[k] ?? 0)
+    if (missing) {
+      const inParent = at.length ? ` in ${formatPath(at)}` : ''
+      return {file, ...position, path: where, message: `missing key "${String(path.at(-1))}"${inParent}`}
+    }
+    return {file, ...position, path: where, message: where ? `${where}: ${issue.message}` : issue.message}
+  })
+  if (issues.length > MAX_PROBLEMS) problems.push({file, message: `... and ${issues.length - MAX_PROBLEMS} more problems`})
+  return problems
+}
+
+/** True when the object at path[0..-1] exists but lacks the last key (zod words this differently per type). */
+function isMissing(raw: unknown, path: readonly PropertyKey[]): boolean {
+  let node = raw
+  for (const seg of path.slice(0, -1)) {
+    if (node === null || typeof node !== 'object') return false
+    node = (node as Record<PropertyKey, unknown>)[seg]
+  }
+  return node !== null && typeof node === 'object' && (node as Record<PropertyKey, unknown>)[path[path.length - 1]] === undefined
+}
+
+// ---- JSON Schema --------------------------------------------------------------------------------------------------
+
+/** The JSON Schema of bench results; scripts/generate-bench-schema.ts writes it to schemas/bench-result.schema.json. */
+export function benchResultJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(benchResultSchema, {io: 'input'}) as Record<string, unknown>
+  return {
+    ...schema,
+    $id: 'https://iotd.dev/schemas/bench-result.schema.json',
+    title: `iotd bench result (schemaVersion ${BENCH_RESULT_SCHEMA_VERSION})`,
+    description: 'What `iotd bench --json` prints and `--out` saves; read by `iotd report`. Reference: docs/bench.md',
+  }
+}
+
+export function benchResultJsonSchemaText(): string {
+  return `${JSON.stringify(benchResultJsonSchema(), null, 2)}\n`
+}

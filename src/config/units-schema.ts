@@ -1,0 +1,91 @@
+import {z} from 'zod'
+import {parseDuration, parseRate} from './units.js'
+
+/**
+ * zod types for the units users write in scenario files. Each accepts what people type (`30s`, `500/s`, `10%`)
+ * and yields plain numbers (ms, per second, fractions 0..1), so nothing downstream parses strings again.
+ * The JSON Schema is generated from the input side (io: 'input'), so editors see string | number.
+ */
+
+function failure(ctx: {addIssue: (issue: {code: 'custom'; message: string; input: unknown}) => void}, input: unknown, message: string): never {
+  ctx.addIssue({code: 'custom', message, input})
+  return z.NEVER
+}
+
+/** A duration (`500ms`, `30s`, `5m`, `1h30m`; a bare number is ms) → milliseconds. */
+export function duration(options: {positive?: boolean} = {}) {
+  return z
+    .union([z.string(), z.number()])
+    .transform((value, ctx) => {
+      let ms: number
+      try {
+        ms = parseDuration(value)
+      } catch (error) {
+        return failure(ctx, value, (error as Error).message)
+      }
+      if (options.positive && ms <= 0) return failure(ctx, value, `duration must be greater than zero, got "${value}"`)
+      return ms
+    })
+    .meta({description: 'A duration such as 500ms, 30s, 5m, 1h30m (a bare number is milliseconds).'})
+}
+
+/** A rate (`1000/s`, `60/m`; a bare number is per second) → events per second. */
+export function rate() {
+  return z
+    .union([z.string(), z.number()])
+    .transform((value, ctx) => {
+      try {
+        return parseRate(value)
+      } catch (error) {
+        return failure(ctx, value, (error as Error).message)
+      }
+    })
+    .meta({description: 'A rate such as 500/s or 60/m (a bare number is per second).'})
+}
+
+/** Parses `10%` or a fraction `0.1` to a fraction; undefined when the text is not one. */
+function parseFraction(value: string | number): number | undefined {
+  if (typeof value === 'number') return value
+  const m = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(value)
+  if (m) return Number(m[1]) / 100
+  if (/^\s*\d+(?:\.\d+)?\s*$/.test(value)) return Number(value)
+  return undefined
+}
+
+/**
+ * A share: `10%` or a fraction `0.1` → 0.1. `exclusiveMin` makes 0 invalid (a share of nothing is a mistake).
+ */
+export function fraction(options: {exclusiveMin?: boolean; max?: number} = {}) {
+  const max = options.max ?? 1
+  return z
+    .union([z.string(), z.number()])
+    .transform((value, ctx) => {
+      const f = parseFraction(value)
+      if (f === undefined || Number.isNaN(f)) return failure(ctx, value, `"${value}" is not a percentage (try 10% or 0.1)`)
+      const range = `${options.exclusiveMin ? '(0' : '[0'}, ${max * 100}%]`
+      if (f < 0 || (options.exclusiveMin && f === 0) || f > max) return failure(ctx, value, `${value} is outside ${range}`)
+      return f
+    })
+    .meta({description: 'A percentage such as 10% (or a fraction such as 0.1).'})
+}
+
+/** Jitter: an absolute duration or a percentage of the interval. */
+export type JitterSpec = {ms: number} | {ofEvery: number}
+
+export function jitter() {
+  return z
+    .union([z.string(), z.number()])
+    .transform((value, ctx): JitterSpec => {
+      if (typeof value === 'string' && value.trim().endsWith('%')) {
+        const f = parseFraction(value)
+        if (f === undefined) return failure(ctx, value, `"${value}" is not a percentage`)
+        return {ofEvery: f}
+      }
+      try {
+        return {ms: parseDuration(value)}
+      } catch (error) {
+        return failure(ctx, value, `${(error as Error).message}, or a percentage of every such as 5%`)
+      }
+    })
+    .meta({description: 'Random offset of each message: a duration (200ms) or a percentage of `every` (5%). Must be below half of `every`.'})
+}

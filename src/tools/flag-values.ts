@@ -1,0 +1,51 @@
+/**
+ * Flag values of tail/record/replay that cli/flag-parsers.ts does not cover yet (sizes, time bounds, loops). Errors
+ * are UsageErrors naming the flag. (Candidates to move into cli/flag-parsers.ts.)
+ */
+import {parseDuration, parseSize} from '../config/units.js'
+import {UsageError} from '../errors.js'
+import type {ReplayStart} from './replay.js'
+
+export function sizeFlag(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined
+  try {
+    return parseSize(value)
+  } catch (error) {
+    throw new UsageError(`--${flag}: ${(error as Error).message}`)
+  }
+}
+
+/** `--start`/`--end`: ISO-8601, epoch ms, or `+5m` (an offset from the capture's first row). */
+export function timeBoundFlag(flag: string, value: string | undefined): ReplayStart | undefined {
+  if (value === undefined) return undefined
+  const v = value.trim()
+  if (v.startsWith('+')) {
+    try {
+      return {offsetMs: parseDuration(v.slice(1))}
+    } catch (error) {
+      throw new UsageError(`--${flag}: ${(error as Error).message}`)
+    }
+  }
+  if (/^\d+$/.test(v)) return Number(v)
+  const zoned = /(Z|[+-]\d{2}:?\d{2})$/i.test(v) || !/[T ]\d/.test(v) ? v : `${v}Z`
+  const t = Date.parse(zoned.replace(' ', 'T'))
+  if (!Number.isFinite(t)) throw new UsageError(`--${flag}: "${value}" is not a time (ISO-8601, epoch ms, or +10m from the first row)`)
+  return t
+}
+
+/** `--loop 3` or `--loop forever`. */
+export function loopFlag(value: string | undefined): number {
+  if (value === undefined) return 1
+  if (/^(forever|inf|infinite)$/i.test(value.trim())) return Number.POSITIVE_INFINITY
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--loop: "${value}" is not a number of passes (1, 2, ... or forever)`)
+  return n
+}
+
+/** `--speed 10`, `--speed 0.5`, `--speed 2x`. */
+export function speedFlag(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined
+  const n = Number(value.trim().replace(/x$/i, ''))
+  if (!(n > 0) || !Number.isFinite(n)) throw new UsageError(`--speed: "${value}" is not a positive factor (0.5, 1, 10)`)
+  return n
+}

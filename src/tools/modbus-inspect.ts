@@ -1,0 +1,284 @@
+import {EXIT_CODES, IotdError, UsageError} from '../errors.js'
+import {ModbusConnectionError, ModbusTcpClient, ModbusTimeoutError} from '../net/modbus-client.js'
+import {formatNotation, resolveAddress} from '../modbus/address.js'
+import {decodeTag, encodeTag} from '../modbus/codec.js'
+import {ModbusException} from '../modbus/pdu.js'
+import {isBitTable, MAX_READ_BITS, MAX_READ_REGISTERS, WORD_ORDERS, wordsOf, type Table, type TagType, type TagValue, type WordOrder} from '../modbus/types.js'
+
+/**
+ * The core of `iotd modbus read|write|scan`: one-off requests to a device, decoded in one or all word orders.
+ */
+
+export interface Target {
+  host: string
+  port: number
+}
+
+/** `host:port`, `host` (port 502) or `[v6]:port`. */
+export function parseTarget(text: string): Target {
+  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(text)
+  const m = v6 ?? /^([^:]+)(?::(\d+))?$/.exec(text)
+  if (!m) throw new Error(`"${text}" is not host:port (e.g. 127.0.0.1:5020)`)
+  const port = m[2] === undefined ? 502 : Number(m[2])
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`port in "${text}" must be 1..65535`)
+  return {host: m[1], port}
+}
+
+export interface LocateOptions {
+  address: string
+  table?: Table
+  addressBase?: 0 | 1
+}
+
+/** --address with --table is a number in --address-base; without it, 4xxxx/3xxxx/1xxxx/0xxxx notation. */
+export function locate(options: LocateOptions): {table: Table; offset: number} {
+  const text = options.address.trim()
+  if (options.table !== undefined && !/^\d+$/.test(text)) throw new Error(`--address "${text}" must be a number when --table is given`)
+  if (options.table === undefined && /^\d{1,4}$/.test(text)) {
+    throw new Error(`--address ${text} needs --table (holding, input, coil, discrete), or write it in 4xxxx notation (40001 = holding offset 0)`)
+  }
+  const where = resolveAddress(options.table !== undefined ? Number(text) : text, options.table, {addressBase: options.addressBase ?? 0})
+  if (!where.ok) throw new Error(where.message.replace(/needs a table/, 'needs --table'))
+  return where
+}
+
+export interface ReadRequest extends Target, LocateOptions {
+  unit: number
+  /** Values to read (of `type`); registers when type is omitted. */
+  count: number
+  type?: TagType
+  /** One order, or all four side by side. */
+  order: WordOrder | 'all'
+  /** Characters per value, for type string. */
+  length?: number
+  scale?: number
+  offset?: number
+  timeoutMs: number
+}
+
+export interface ReadValue {
+  /** 0-based protocol address of the value's first register. */
+  address: number
+  notation: string
+  /** The words (or bits) as they came off the wire. */
+  raw: number[] | boolean[]
+  /** Decoded value per word order (one entry unless order is all). */
+  values: Partial<Record<WordOrder, TagValue>>
+}
+
+export interface ReadResult {
+  schemaVersion: 1
+  host: string
+  port: number
+  unit: number
+  table: Table
+  address: number
+  notation: string
+  type: TagType
+  orders: WordOrder[]
+  /** Registers (or bits) read. */
+  quantity: number
+  values: ReadValue[]
+  elapsedMs: number
+}
+
+export async function readValues(req: ReadRequest): Promise<ReadResult> {
+  const {table, offset} = locate(req)
+  const type: TagType = req.type ?? (isBitTable(table) ? 'bool' : 'uint16')
+  if (isBitTable(table) !== (type === 'bool')) throw new Error(isBitTable(table) ? `a ${table} holds bits: use --type bool (or leave --type out)` : 'type bool is for coils and discrete inputs; in a register use --type uint16 and read the bits')
+  if (type === 'string' && !req.length) throw new Error('--type string needs --length (characters)')
+  const width = type === 'bit' ? 1 : wordsOf(type, req.length)
+  const quantity = width * req.count
+  const limit = isBitTable(table) ? MAX_READ_BITS : MAX_READ_REGISTERS
+  if (quantity > limit) throw new Error(`${req.count} × ${type} is ${quantity} ${isBitTable(table) ? 'bits' : 'registers'}, more than one request may read (${limit})`)
+  if (offset + quantity > 65536) throw new Error('the read runs past the last address (65535)')
+  const orders = req.order === 'all' ? [...WORD_ORDERS] : [req.order]
+  const client = new ModbusTcpClient({host: req.host, port: req.port, timeoutMs: req.timeoutMs, connectTimeoutMs: Math.max(req.timeoutMs, 1000)})
+  const t0 = performance.now()
+  try {
+    const data = await client.read(req.unit, table, offset, quantity)
+    const values: ReadValue[] = []
+    for (let i = 0; i < req.count; i++) {
+      const at = offset + i * width
+      const raw = data.slice(i * width, (i + 1) * width) as number[] | boolean[]
+      const decoded: Partial<Record<WordOrder, TagValue>> = {}
+      for (const order of orders) {
+        decoded[order] = type === 'bool' ? (raw as boolean[])[0] : decodeTag({type, order, scale: req.scale ?? 1, offset: req.offset ?? 0, length: req.length}, raw as number[])
+      }
+      values.push({address: at, notation: formatNotation(table, at), raw, values: decoded})
+    }
+    return {schemaVersion: 1, host: req.host, port: req.port, unit: req.unit, table, address: offset, notation: formatNotation(table, offset), type, orders, quantity, values, elapsedMs: performance.now() - t0}
+  } finally {
+    await client.close()
+  }
+}
+
+export interface WriteRequest extends Target, LocateOptions {
+  unit: number
+  type?: TagType
+  order: WordOrder
+  length?: number
+  scale?: number
+  offset?: number
+  values: string[]
+  timeoutMs: number
+}
+
+export interface WriteResult {
+  schemaVersion: 1
+  host: string
+  port: number
+  unit: number
+  table: Table
+  address: number
+  notation: string
+  functionCode: 5 | 6 | 15 | 16
+  /** What went on the wire. */
+  raw: number[] | boolean[]
+}
+
+export async function writeValues(req: WriteRequest): Promise<WriteResult> {
+  const {table, offset} = locate(req)
+  if (table === 'input' || table === 'discrete') throw new Error(`${table} ${table === 'input' ? 'registers' : 'inputs'} are read-only in Modbus; write to a holding register or a coil`)
+  const client = new ModbusTcpClient({host: req.host, port: req.port, timeoutMs: req.timeoutMs, connectTimeoutMs: Math.max(req.timeoutMs, 1000)})
+  try {
+    if (table === 'coil') {
+      const bits = req.values.map(parseBool)
+      await client.writeCoils(req.unit, offset, bits)
+      return {schemaVersion: 1, host: req.host, port: req.port, unit: req.unit, table, address: offset, notation: formatNotation(table, offset), functionCode: bits.length === 1 ? 5 : 15, raw: bits}
+    }
+    const type: TagType = req.type ?? 'uint16'
+    if (type === 'bool' || type === 'bit') throw new Error(`--type ${type} cannot be written to a holding register (write the whole register as uint16)`)
+    if (type === 'string' && !req.length) throw new Error('--type string needs --length (characters)')
+    const words = req.values.flatMap((v) => {
+      const value = type === 'string' ? v : Number(v)
+      if (typeof value === 'number' && Number.isNaN(value)) throw new Error(`--value "${v}" is not a number`)
+      return encodeTag({type, order: req.order, scale: req.scale ?? 1, offset: req.offset ?? 0, length: req.length}, value)
+    })
+    await client.writeRegisters(req.unit, offset, words)
+    return {schemaVersion: 1, host: req.host, port: req.port, unit: req.unit, table, address: offset, notation: formatNotation(table, offset), functionCode: words.length === 1 ? 6 : 16, raw: words}
+  } finally {
+    await client.close()
+  }
+}
+
+function parseBool(v: string): boolean {
+  if (/^(1|true|on)$/i.test(v)) return true
+  if (/^(0|false|off)$/i.test(v)) return false
+  throw new Error(`--value "${v}" is not a coil value (true/false, 1/0, on/off)`)
+}
+
+export interface ScanRequest extends Target, LocateOptions {
+  units: number[]
+  timeoutMs: number
+  concurrency: number
+}
+
+export interface ScanHit {
+  unit: number
+  /** ok, or the exception a present device answered (it is there, the probe address is not). */
+  answer: 'ok' | string
+}
+
+export interface ScanResult {
+  schemaVersion: 1
+  host: string
+  port: number
+  probe: {table: Table; address: number; notation: string}
+  scanned: number
+  responding: ScanHit[]
+  elapsedMs: number
+}
+
+/**
+ * Probes each unit id with a one-register (or one-bit) read. A normal answer or an exception other than 0x0A/0x0B
+ * (which a gateway sends for a device that is not there) counts as responding; silence does not.
+ */
+export async function scanUnits(req: ScanRequest): Promise<ScanResult> {
+  const {table, offset} = locate(req)
+  const client = new ModbusTcpClient({host: req.host, port: req.port, timeoutMs: req.timeoutMs, connectTimeoutMs: Math.max(req.timeoutMs, 1000)})
+  const t0 = performance.now()
+  const responding: ScanHit[] = []
+  const queue = [...req.units]
+  try {
+    await client.connect()
+    const worker = async () => {
+      for (let unit = queue.shift(); unit !== undefined; unit = queue.shift()) {
+        try {
+          await client.read(unit, table, offset, 1)
+          responding.push({unit, answer: 'ok'})
+        } catch (error) {
+          if (error instanceof ModbusException && error.code !== 10 && error.code !== 11) responding.push({unit, answer: error.message})
+          else if (error instanceof ModbusConnectionError) {
+            // Some servers close the connection on a unit they do not serve; reconnect and go on.
+            await client.connect()
+          } else if (!(error instanceof ModbusTimeoutError || error instanceof ModbusException)) throw error
+        }
+      }
+    }
+    await Promise.all(Array.from({length: Math.max(1, Math.min(req.concurrency, req.units.length))}, worker))
+  } finally {
+    await client.close()
+  }
+  responding.sort((a, b) => a.unit - b.unit)
+  return {schemaVersion: 1, host: req.host, port: req.port, probe: {table, address: offset, notation: formatNotation(table, offset)}, scanned: req.units.length, responding, elapsedMs: performance.now() - t0}
+}
+
+/** `1-247`, `1,2,5-9` → unit ids. */
+export function parseUnitList(text: string): number[] {
+  const out = new Set<number>()
+  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part)
+    if (!m) throw new Error(`"${part}" is not a unit id or range (e.g. 1-247)`)
+    const from = Number(m[1])
+    const to = m[2] === undefined ? from : Number(m[2])
+    if (from < 0 || to > 255 || from > to) throw new Error(`unit range "${part}" must lie within 0..255`)
+    for (let u = from; u <= to; u++) out.add(u)
+  }
+  return [...out]
+}
+
+/** A plain-text table of a read: one row per value, one column per order. */
+export function formatRead(r: ReadResult): string {
+  const head = `${r.host}:${r.port} unit ${r.unit} ${r.table} ${r.notation} (offset ${r.address}), ${r.quantity} ${isBitTable(r.table) ? 'bit' : 'register'}${r.quantity === 1 ? '' : 's'} as ${r.type}`
+  const cols = ['address', ...(r.orders.length === 1 && r.type === 'uint16' ? ['value'] : r.orders), 'raw']
+  const rows = r.values.map((v) => [
+    v.notation,
+    ...r.orders.map((o) => formatValue(v.values[o])),
+    (v.raw as Array<number | boolean>).map((w) => (typeof w === 'boolean' ? (w ? '1' : '0') : w.toString(16).padStart(4, '0'))).join(' '),
+  ])
+  const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((row) => row[i].length)))
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()
+  return [head, line(cols), ...rows.map(line)].join('\n')
+}
+
+function formatValue(v: TagValue | undefined): string {
+  if (v === undefined) return ''
+  if (typeof v === 'string') return JSON.stringify(v)
+  return String(v)
+}
+
+export function formatScan(r: ScanResult): string {
+  const lines = [`${r.host}:${r.port}: ${r.responding.length} of ${r.scanned} unit ids answered a read of ${r.probe.table} ${r.probe.notation} (${(r.elapsedMs / 1000).toFixed(1)}s)`]
+  for (const hit of r.responding) lines.push(`  unit ${String(hit.unit).padStart(3)}  ${hit.answer}`)
+  return lines.join('\n')
+}
+
+/** One clear sentence for each way a Modbus request fails, with what to try. */
+export function describeFailure(error: unknown, target: string, unit: number): IotdError {
+  if (error instanceof ModbusException) {
+    const hint =
+      error.code === 2
+        ? ['the device has no such address: check --address (40001 is offset 0) and --address-base']
+        : error.code === 11 || error.code === 10
+          ? [`the gateway at ${target} has no device with unit id ${unit}: try iotd modbus scan ${target}`]
+          : error.code === 3
+            ? ['the quantity is outside what the device accepts: lower --count']
+            : []
+    return new IotdError(`${target} unit ${unit} answered ${error.message}`, EXIT_CODES.runtime, hint)
+  }
+  if (error instanceof ModbusTimeoutError) return new IotdError(`${target}: ${error.message}`, EXIT_CODES.runtime, ['check --unit (iotd modbus scan lists the ones that answer) or raise --timeout'])
+  if (error instanceof ModbusConnectionError) return new IotdError(error.message, EXIT_CODES.runtime, ['check host and port; Modbus TCP listens on 502 unless told otherwise'])
+  if (error instanceof Error) return new UsageError(error.message)
+  return new IotdError(String(error))
+}

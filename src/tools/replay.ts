@@ -1,0 +1,337 @@
+/**
+ * `iotd replay`: the csv source (a capture, or any CSV by column mapping) into the mqtt sink, paced by a clock:
+ * - timed (default): each row at its recorded offset / speed (ReplayClock, monotonic, no drift), waits with waitUntil;
+ * - rate (`--rate 5000/s`): ignores the recorded timing; the bench's open-loop scheduler paces the rows;
+ * - max (`--max-speed`): as fast as the broker connection takes them, a batch per write.
+ * The scheduling error |send time − due time| of every message goes into an HDR histogram (metrics/histogram.ts); a
+ * message due within COALESCE_MS of one being written goes with it, early by that much at most.
+ */
+import {OpenLoopScheduler} from '../pacing/open-loop.js'
+import {createHistogram, recordMicros, summarize} from '../metrics/histogram.js'
+import {MqttSink} from '../pipeline/sinks/mqtt.js'
+import {CsvSource, csvSourceOptions, type BadRow, type CsvSourceOptions} from '../pipeline/sources/csv.js'
+import type {PipelineRecord} from '../pipeline/types.js'
+import {toolContext} from './context.js'
+import {ReplayClock, waitUntil} from './replay-clock.js'
+
+export interface TopicMapping {
+  from: string
+  to: string
+}
+
+export type ReplayStart = number | {offsetMs: number}
+
+export interface ReplayOptions {
+  file: string
+  /** Column mapping and parsing (format, delimiter, timeColumn, topic, payloadColumns, strict, ...). */
+  csv?: Partial<Omit<CsvSourceOptions, 'path'>>
+  broker: {url: string; username?: string; password?: string; protocol?: '3.1.1' | '5'; insecure?: boolean; clientId?: string}
+  speed?: number
+  /** Messages per second, ignoring the recorded timing. */
+  rate?: number
+  maxSpeed?: boolean
+  /** Passes over the file; Infinity loops until stopped. Default 1. */
+  loops?: number
+  /** Only rows at or after this time (epoch ms, or an offset from the first row). */
+  start?: ReplayStart
+  /** Only rows before this time. */
+  end?: ReplayStart
+  topicPrefix?: string
+  topicMap?: TopicMapping[]
+  qos?: 0 | 1 | 2
+  retain?: boolean
+  signal?: AbortSignal
+  warn?: (message: string) => void
+  onProgress?: (p: ReplayProgress) => void
+  /** Monotonic clock in ms (performance.now); injectable for tests. */
+  now?: () => number
+}
+
+export interface ReplayProgress {
+  bytesRead: number
+  /** Undefined for stdin or endless loops. */
+  totalBytes: number | undefined
+  rows: number
+  published: number
+  elapsedMs: number
+  loop: number
+}
+
+export interface TimingSummary {
+  count: number
+  p50: number
+  p99: number
+  max: number
+}
+
+export interface ReplaySummary {
+  schemaVersion: 1
+  file: string
+  broker: string
+  shape: 'capture' | 'mapped' | undefined
+  mode: 'timed' | 'rate' | 'max'
+  speed?: number
+  rate?: number
+  loops: number
+  rows: number
+  published: number
+  skipped: number
+  skippedReasons: Record<string, number>
+  badRows: BadRow[]
+  outOfOrder: number
+  /** Scheduling error |send time − due time|, ms; absent at --max-speed. */
+  timing?: TimingSummary
+  durationMs: number
+  achievedRate: number
+  interrupted: boolean
+}
+
+/** Rows per batch read in timed mode (see runReplay). */
+const TIMED_BATCH_ROWS = 64
+/**
+ * A timed message due this close after the one being sent goes in the same write, early by at most this much,
+ * instead of after it: a write() to a loopback socket blocks for 0.13 ms at the median and 1–1.5 ms at p99 on a
+ * shared VM, and a message due meanwhile would leave late by the rest of it.
+ */
+const COALESCE_MS = 1
+/** Paced writes whose callback has not come yet, at most (see runReplay). */
+const MAX_UNCONFIRMED_WRITES = 256
+
+export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
+  const now = opts.now ?? (() => performance.now())
+  const began = now()
+  const mode: ReplaySummary['mode'] = opts.maxSpeed ? 'max' : opts.rate !== undefined ? 'rate' : 'timed'
+  const speed = opts.speed ?? 1
+  const loops = opts.loops ?? 1
+  const controller = new AbortController()
+  const signal = controller.signal
+  let userInterrupted = false
+  const onUserAbort = () => {
+    userInterrupted = true
+    controller.abort()
+  }
+  if (opts.signal?.aborted) onUserAbort()
+  opts.signal?.addEventListener('abort', onUserAbort, {once: true})
+  const ctx = toolContext(signal, opts.warn)
+  // Timed replays take the file in small batches: parsing a batch is synchronous, and a message due meanwhile
+  // would wait for it (1,024 rows take about 2 ms to parse here: the whole timing budget).
+  const csvOptions = csvSourceOptions.parse({...(mode === 'timed' ? {batchSize: TIMED_BATCH_ROWS} : {}), ...opts.csv, path: opts.file})
+  const sink = new MqttSink('replay', {
+    url: opts.broker.url,
+    username: opts.broker.username,
+    password: opts.broker.password,
+    protocol: opts.broker.protocol ?? '3.1.1',
+    insecure: opts.broker.insecure ?? false,
+    clientId: opts.broker.clientId,
+    topic: '${topic}',
+    qos: opts.qos,
+    retain: opts.retain,
+    forwardProperties: true,
+    keepalive: 60,
+    connectAttempts: 3,
+  })
+  const histogram = mode === 'max' ? undefined : createHistogram()
+  const skippedReasons: Record<string, number> = {}
+  const skip = (reason: string) => (skippedReasons[reason] = (skippedReasons[reason] ?? 0) + 1)
+  const mapTopic = topicMapper(opts.topicMap ?? [], opts.topicPrefix ?? '')
+  // Both clocks start at the first row, after the connection is up and the file is open: setting up is not lateness.
+  let clock: ReplayClock | undefined
+  let scheduler: OpenLoopScheduler | undefined
+  const startClocks = () => {
+    clock ??= new ReplayClock(speed, now())
+    if (mode === 'rate') scheduler ??= new OpenLoopScheduler({kind: 'rate', stages: [{durationMs: Number.POSITIVE_INFINITY, startRate: opts.rate!, endRate: opts.rate!}]}, {now, maxLagMs: Number.POSITIVE_INFINITY, maxBatch: 4096})
+    return clock
+  }
+  let credit = 0
+  let sentIndex = 0
+  let rows = 0
+  let published = 0
+  let pass = 0
+  let bytesBefore = 0
+  let source: CsvSource | undefined
+  let firstTs: number | undefined
+  const badRows: BadRow[] = []
+  const badReasons: Record<string, number> = {}
+  let shape: ReplaySummary['shape']
+
+  // Paced modes do not wait for a write's callback (it comes a loop turn or a few ms later) before the next
+  // message's wait: that would make a message due within those ms late. A write the sink says later messages must
+  // wait for (a QoS 2 handshake) is awaited; up to MAX_UNCONFIRMED_WRITES others are in flight, and the first
+  // failure stops the replay at the next send.
+  const unconfirmed = new Set<Promise<void>>()
+  let writeFailure: unknown
+  const send = async (records: PipelineRecord[], dues?: number[]) => {
+    if (writeFailure !== undefined) throw writeFailure
+    if (records.length === 0) return
+    const t = now()
+    // The error either way: a message coalesced into an earlier write leaves up to COALESCE_MS early.
+    if (histogram && dues) for (const d of dues) recordMicros(histogram, Math.abs(t - d) * 1000)
+    published += records.length
+    const written = sink.write(records)
+    if (mode === 'max' || sink.ordersByHandshake(records) || unconfirmed.size >= MAX_UNCONFIRMED_WRITES) {
+      await written
+      return
+    }
+    const tracked: Promise<void> = written.then(
+      () => void unconfirmed.delete(tracked),
+      (err: unknown) => {
+        unconfirmed.delete(tracked)
+        writeFailure ??= err
+      },
+    )
+    unconfirmed.add(tracked)
+  }
+
+  const progress = setInterval(() => {
+    opts.onProgress?.({
+      bytesRead: bytesBefore + (source?.bytesRead ?? 0),
+      totalBytes: source?.totalBytes !== undefined && Number.isFinite(loops) ? source.totalBytes * loops : undefined,
+      rows,
+      published,
+      elapsedMs: now() - began,
+      loop: pass + 1,
+    })
+  }, 200)
+  progress.unref()
+
+  try {
+    await sink.open(ctx)
+    for (pass = 0; pass < loops && !signal.aborted; pass++) {
+      if (pass > 0) {
+        bytesBefore += source?.bytesRead ?? 0
+        clock?.nextLoop()
+      }
+      source = new CsvSource('replay', csvOptions)
+      const startMs = opts.start
+      const endMs = opts.end
+      for await (const batch of source.readBatches(ctx)) {
+        const records: PipelineRecord[] = []
+        const clock = startClocks()
+        for (const d of batch) {
+          const r = d.record
+          rows++
+          firstTs ??= r.ts
+          if (startMs !== undefined && r.ts < (typeof startMs === 'number' ? startMs : firstTs + startMs.offsetMs)) {
+            skip('before --start')
+            continue
+          }
+          if (endMs !== undefined && r.ts >= (typeof endMs === 'number' ? endMs : firstTs + endMs.offsetMs)) {
+            skip('at or after --end')
+            continue
+          }
+          const topic = mapTopic(r.topic ?? '')
+          r.topic = topic
+          r.meta.topic = topic
+          records.push(r)
+        }
+        if (mode === 'max') await send(records)
+        else if (mode === 'rate') {
+          let i = 0
+          while (i < records.length && !signal.aborted) {
+            if (credit === 0) {
+              await waitUntil(scheduler!.nextDueAt(), now, signal)
+              credit += scheduler!.due().count
+              continue
+            }
+            const n = Math.min(credit, records.length - i)
+            const dues: number[] = []
+            for (let k = 0; k < n; k++) dues.push(scheduler!.intendedAt(sentIndex + k))
+            sentIndex += n
+            credit -= n
+            await send(records.slice(i, i + n), dues)
+            i += n
+          }
+        } else {
+          let group: PipelineRecord[] = []
+          let dues: number[] = []
+          for (const r of records) {
+            if (signal.aborted) break
+            const due = clock.dueAt(r.ts)
+            if (due > now() + COALESCE_MS) {
+              await send(group, dues)
+              group = []
+              dues = []
+              await waitUntil(due, now, signal)
+              if (signal.aborted) break
+            }
+            group.push(r)
+            dues.push(due)
+          }
+          await send(group, dues)
+        }
+        if (signal.aborted) break
+      }
+      shape ??= source.shape
+      mergeBad(source, badRows, badReasons)
+    }
+    await Promise.all(unconfirmed)
+    if (writeFailure !== undefined) throw writeFailure
+    await sink.flush()
+  } finally {
+    clearInterval(progress)
+    opts.signal?.removeEventListener('abort', onUserAbort)
+    await source?.close()
+    await sink.close()
+  }
+  for (const [k, v] of Object.entries(badReasons)) skippedReasons[k] = (skippedReasons[k] ?? 0) + v
+  if (sink.stats.noTopic > 0) skippedReasons['no topic'] = sink.stats.noTopic
+  const durationMs = now() - began
+  const timing = histogram && histogram.totalCount > 0 ? summarize(histogram) : undefined
+  histogram?.destroy()
+  const skipped = Object.values(skippedReasons).reduce((a, b) => a + b, 0)
+  return {
+    schemaVersion: 1,
+    file: opts.file,
+    broker: sink.broker,
+    shape,
+    mode,
+    speed: mode === 'timed' ? speed : undefined,
+    rate: opts.rate,
+    loops: Math.min(pass, loops),
+    rows: rows + Object.values(badReasons).reduce((a, b) => a + b, 0),
+    published: published - sink.stats.noTopic,
+    skipped,
+    skippedReasons,
+    badRows,
+    outOfOrder: clock?.outOfOrder ?? 0,
+    timing: timing ? {count: timing.count, p50: timing.p50, p99: timing.p99, max: timing.max} : undefined,
+    durationMs,
+    achievedRate: durationMs > 0 ? ((published - sink.stats.noTopic) * 1000) / durationMs : 0,
+    interrupted: userInterrupted,
+  }
+}
+
+function mergeBad(source: CsvSource, rows: BadRow[], reasons: Record<string, number>): void {
+  for (const r of source.stats.badRows) if (rows.length < 20) rows.push(r)
+  for (const [k, v] of Object.entries(source.stats.badReasons)) reasons[k] = (reasons[k] ?? 0) + v
+}
+
+/**
+ * `--topic-map from=to` (first match wins): `from` matches the topic itself or any topic below it (`plant` maps
+ * `plant/a/b` to `<to>/a/b`); a trailing `/#` means the same. Then `--topic-prefix` goes in front.
+ */
+export function topicMapper(mappings: readonly TopicMapping[], prefix: string): (topic: string) => string {
+  const rules = mappings.map((m) => ({from: m.from.replace(/\/#$/, ''), to: m.to.replace(/\/#$/, '')}))
+  if (rules.length === 0 && !prefix) return (t) => t
+  return (topic) => {
+    let t = topic
+    for (const r of rules) {
+      if (t === r.from) {
+        t = r.to
+        break
+      }
+      if (t.startsWith(`${r.from}/`)) {
+        t = r.to + t.slice(r.from.length)
+        break
+      }
+    }
+    return prefix + t
+  }
+}
+
+/** Parses `from=to`. */
+export function parseTopicMapping(text: string): TopicMapping {
+  const i = text.indexOf('=')
+  if (i <= 0 || i === text.length - 1) throw new Error(`"${text}" is not a topic mapping (from=to, e.g. plant/line1=test/line1)`)
+  return {from: text.slice(0, i), to: text.slice(i + 1)}
+}

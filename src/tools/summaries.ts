@@ -1,0 +1,51 @@
+/**
+ * Text for people at the end of tail/record/replay (stdout) and the replay progress line (stderr). Pure.
+ */
+import {formatDuration} from '../config/units.js'
+import {formatBytes, formatMs, formatNumber, formatRate} from '../metrics/format.js'
+import {progressBar} from '../report/progress-bar.js'
+import type {RecordSummary} from './record.js'
+import type {ReplayProgress, ReplaySummary} from './replay.js'
+import type {TailSummary} from './tail.js'
+
+export function formatReplaySummary(s: ReplaySummary): string {
+  const lines: string[] = []
+  const how = s.mode === 'max' ? 'at maximum speed' : s.mode === 'rate' ? `at ${formatRate(s.rate ?? 0, 'msg')}` : `at ${s.speed}×`
+  lines.push(`${s.interrupted ? 'replay interrupted' : 'replayed'} ${s.file} to ${s.broker} ${how}${s.loops > 1 ? `, ${s.loops} passes` : ''}`)
+  lines.push(`  rows       ${formatNumber(s.rows)}`)
+  lines.push(`  published  ${formatNumber(s.published)} in ${formatDuration(s.durationMs)} (${formatRate(s.achievedRate, 'msg')})`)
+  lines.push(`  skipped    ${formatNumber(s.skipped)}${s.skipped > 0 ? `: ${Object.entries(s.skippedReasons).map(([k, v]) => `${formatNumber(v)} ${k}`).join(', ')}` : ''}`)
+  if (s.outOfOrder > 0) lines.push(`  out of order ${formatNumber(s.outOfOrder)} rows earlier than a row before them (sent at once)`)
+  if (s.timing) lines.push(`  timing error p50 ${formatMs(s.timing.p50)}  p99 ${formatMs(s.timing.p99)}  max ${formatMs(s.timing.max)}`)
+  if (s.badRows.length > 0) {
+    lines.push('  bad rows:')
+    for (const b of s.badRows.slice(0, 10)) lines.push(`    row ${b.row}: ${b.reason}`)
+    const more = s.skipped - Object.entries(s.skippedReasons).filter(([k]) => /--start|--end|no topic/.test(k)).reduce((a, [, v]) => a + v, 0) - Math.min(10, s.badRows.length)
+    if (more > 0) lines.push(`    … and ${formatNumber(more)} more`)
+  }
+  return `${lines.join('\n')}\n`
+}
+
+/** `[████░░░░] 45%  1.2 GB / 2.6 GB  ETA 3m10s  12,345 msg/s`, ETA by bytes read. */
+export function formatReplayProgress(p: ReplayProgress, width = 80): string {
+  const rate = p.elapsedMs > 0 ? (p.published * 1000) / p.elapsedMs : 0
+  if (p.totalBytes === undefined || p.totalBytes === 0) {
+    return `${formatNumber(p.published)} published  ${formatRate(rate, 'msg')}  ${formatBytes(p.bytesRead)} read  ${formatDuration(p.elapsedMs)}`
+  }
+  const fraction = Math.min(1, p.bytesRead / p.totalBytes)
+  const eta = fraction > 0 ? (p.elapsedMs * (1 - fraction)) / fraction : Number.NaN
+  const tail = ` ${String(Math.floor(fraction * 100)).padStart(3)}%  ${formatBytes(p.bytesRead)} / ${formatBytes(p.totalBytes)}  ETA ${Number.isFinite(eta) ? formatDuration(eta) : '?'}  ${formatRate(rate, 'msg')}`
+  const bar = progressBar(fraction, Math.max(10, Math.min(30, width - tail.length - 2)))
+  return `${bar.filled}${bar.empty}${tail}`
+}
+
+export function formatRecordSummary(s: RecordSummary): string {
+  const files = s.files.length === 1 ? s.files[0] : `${s.files.length} files (${s.files[0]} … ${s.files.at(-1)})`
+  return `${s.interrupted ? 'recording stopped: ' : ''}recorded ${formatNumber(s.recorded)} messages (${formatBytes(s.bytes)}) from ${s.broker} in ${formatDuration(s.durationMs)} -> ${files}\n`
+}
+
+export function formatTailSummary(s: TailSummary): string {
+  const skipped = s.skipped > 0 ? `, ${formatNumber(s.skipped)} not shown (flood)` : ''
+  const filtered = s.matched !== s.received ? `, ${formatNumber(s.matched)} matched` : ''
+  return `${formatNumber(s.received)} messages${filtered}${skipped} in ${formatDuration(s.durationMs)}\n`
+}
