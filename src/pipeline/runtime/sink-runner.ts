@@ -45,7 +45,7 @@ export interface SinkCounters {
   latencyP99Ms: number | null
   lastError?: string
   /** Failing transiently right now (retries under way). */
-  retrying: boolean
+  retrying?: boolean
 }
 
 interface Queued {

@@ -92,13 +92,13 @@ rules:
     )
     const state = ['--state-dir', join(dir, 'state')]
     let lastRun: StartedCli | undefined
-    const queued = (run: StartedCli, n: number) => expect.poll(() => /in ([\d,]+) .*queued ([\d,]+)/.exec(run.stderr().split('\n').filter((l) => l.includes(' in ')).at(-1) ?? '')?.slice(1).map((v) => Number(v.replace(/,/g, ''))) ?? [0, 0], {timeout: 30_000, interval: 100})
+    const queued = (run: StartedCli) => expect.poll(() => /in ([\d,]+) .*queued ([\d,]+)/.exec(run.stderr().split('\n').filter((l) => l.includes(' in ')).at(-1) ?? '')?.slice(1).map((v) => Number(v.replace(/,/g, ''))) ?? [0, 0], {timeout: 30_000, interval: 100})
     try {
       // One Ctrl-C.
       let run = startCli(['pipeline', 'run', file, ...state])
       await expect.poll(() => run.stderr(), {timeout: 20_000}).toMatch(/in \d/)
       await publish(broker.url, topic, 0, 10_000)
-      await queued(run, 10_000).toSatisfy(([inn, q]: number[]) => inn === 10_000 && q >= 9000)
+      await queued(run).toSatisfy(([inn, q]: number[]) => inn === 10_000 && q >= 9000)
       let t0 = Date.now()
       run.child.kill('SIGINT')
       let result = await run.exited
@@ -112,7 +112,7 @@ rules:
       run = startCli(['pipeline', 'run', file, ...state])
       await publish(broker.url, topic, 10_000, 10_000)
       // The run replays the first run's unwritten rows from its input log, then takes the new ones from the broker.
-      await queued(run, 10_000).toSatisfy(([, q]: number[]) => q >= 9000)
+      await queued(run).toSatisfy(([, q]: number[]) => q >= 9000)
       run.child.kill('SIGINT')
       await expect.poll(() => run.stderr(), {timeout: 5000, interval: 20}).toMatch(/stopping:/)
       t0 = Date.now()
