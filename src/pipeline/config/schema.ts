@@ -17,6 +17,9 @@ export const sourceCommonShape = {
     .optional()
     .meta({description: 'Payload field holding the event time (epoch ms or ISO-8601). Without it, arrival time is used (processing time).'}),
   key: z.string().min(1).optional().meta({description: 'Payload field used as the record key (device id) for stateful functions without PARTITION BY.'}),
+  idleTimeout: duration({positive: true})
+    .optional()
+    .meta({description: 'Live sources with event time: after this long without a message, event time moves on at the pace of the clock from the last event, so the last windows close and a fleet that went silent is reported (Flink\'s withIdleness).'}),
 }
 
 export const sinkCommonShape = {

@@ -275,6 +275,7 @@ export class MqttSource implements Source {
       meta: {source: this.name, topic: packet.topic, qos: packet.qos, retain: packet.retain, arrivedAt: now},
     }
     if (packet.messageId !== undefined) record.meta.messageid = packet.messageId
+    if (packet.dup) record.meta.dup = true
     if (packet.properties && Object.keys(packet.properties).length > 0) record.meta.properties = {...packet.properties}
     const decoded = decodePayload(payload, o.payload, o.csvColumns)
     if (decoded === INVALID) {
