@@ -1,7 +1,11 @@
 import {Flags} from '@oclif/core'
 import type {BenchOptions} from '../bench/bench-options.js'
-import {EXIT_CODES, IotdError} from '../errors.js'
+import {EXIT_CODES, IotdError, UsageError} from '../errors.js'
 import type {BenchMode} from '../bench/bench-result.js'
+import {metricsFlags, startLiveMetrics} from './live-metrics.js'
+import {parseInfluxOut, startInfluxOutput} from './influx-output.js'
+import {benchPoints} from '../report/influx-points.js'
+import type {BenchSnapshot} from '../bench/run-bench.js'
 import {BaseCommand} from './base-command.js'
 import {withInterrupt} from './interrupt.js'
 
@@ -44,7 +48,12 @@ export const benchLoadFlags = {
 export const benchOutputFlags = {
   profile: Flags.string({char: 'f', summary: 'Bench profile (YAML, scenarios/bench/*.yaml); flags override its values.', env: 'IOTD_PROFILE'}),
   threshold: Flags.string({summary: "SLO in k6's grammar, failing the run with exit 99: 'p(99)<20ms', 'loss<0.001', 'rate>=9900/s' (repeat).", multiple: true, env: 'IOTD_THRESHOLD'}),
-  out: Flags.string({char: 'o', summary: 'Save the result (JSON, with encoded histograms) for iotd report.', env: 'IOTD_OUT'}),
+  out: Flags.string({
+    char: 'o',
+    summary: 'Save the result (JSON, with encoded histograms) for iotd report; influxdb=URL writes the per-second figures to InfluxDB while it runs (repeatable).',
+    multiple: true,
+    env: 'IOTD_OUT',
+  }),
   hgrm: Flags.string({summary: "Write the headline percentile distribution in HdrHistogram's text format.", env: 'IOTD_HGRM'}),
   timeline: Flags.string({summary: 'Write the per-second series as CSV.', env: 'IOTD_TIMELINE'}),
   shard: Flags.string({summary: 'Run shard i of n (1-based: --shard 2/3): every n-th client and its share of the rate.', env: 'IOTD_SHARD'}),
@@ -52,6 +61,7 @@ export const benchOutputFlags = {
   drain: Flags.string({summary: 'How long subscribers may still receive after sending stops (default 2s).', env: 'IOTD_DRAIN'}),
   'broker-count': Flags.boolean({summary: "Read mosquitto's $SYS received count before and after, to cross-check the client's (default on).", allowNo: true, env: 'IOTD_BROKER_COUNT'}),
   quiet: Flags.boolean({summary: 'No live view or progress lines; only the summary.', env: 'IOTD_QUIET'}),
+  ...metricsFlags,
 }
 
 type AnyFlags = Record<string, unknown>
@@ -120,23 +130,47 @@ export abstract class BenchCommand extends BaseCommand {
     const mode = chooseOutputMode({json: this.jsonEnabled(), quiet: flags.quiet === true, stdout: process.stdout, env: process.env})
     const reporter = await createBenchReporter(mode, {color: flags.color as boolean})
     const {runBench} = await import('../bench/run-bench.js')
+    const outs = (flags.out as string[] | undefined) ?? []
+    const influxTargets = outs.map(parseInfluxOut).filter((t) => t !== undefined)
+    const resultFiles = outs.filter((o) => parseInfluxOut(o) === undefined)
+    if (resultFiles.length > 1) throw new UsageError(`--out: one result file at a time (got ${resultFiles.join(', ')})`)
+    const endpoint = await startLiveMetrics(flags as {metrics?: string; 'metrics-hold'?: string}, (m) => reporter.log(m))
+    const influx = await Promise.all(influxTargets.map((t) => startInfluxOutput(t, ['mode', 'run'], (m) => reporter.log(m, 'warn'))))
+    const run = new Date().toISOString()
+    const {benchFamilies} = await import('../report/prometheus-families.js')
+    let last: BenchSnapshot | undefined
     let outcome
     try {
       outcome = await withInterrupt((signal) =>
-        runBench({...request, signal, onSnapshot: (s) => reporter.update(s), onLog: (line, level) => reporter.log(line, level)}),
+        runBench({
+          ...request,
+          signal,
+          onSnapshot: (s) => {
+            last = s
+            reporter.update(s)
+            endpoint?.show(() => benchFamilies(s))
+            for (const o of influx) o.write(benchPoints(run, s))
+          },
+          onLog: (line, level) => reporter.log(line, level),
+        }),
       )
     } catch (error) {
       // Take the live view down before the error is printed, so the message is not left under a stale frame.
       await reporter.close()
+      await endpoint?.close()
+      await Promise.all(influx.map((o) => o.close()))
       throw error
     }
+    await Promise.all(influx.map((o) => o.close()))
+    const final = last
+    if (final) endpoint?.show(() => benchFamilies(final, outcome.result))
     const {result} = outcome
     const written: string[] = []
-    if (flags.out) {
+    if (resultFiles.length > 0) {
       const {writeFileSync} = await import('node:fs')
       const {toJson} = await import('../bench/bench-result.js')
-      writeFileSync(flags.out as string, toJson(result))
-      written.push(`result -> ${flags.out as string}`)
+      writeFileSync(resultFiles[0], toJson(result))
+      written.push(`result -> ${resultFiles[0]}`)
     }
     if (flags.hgrm) {
       const {writeHgrm} = await import('../report/hgrm.js')
@@ -150,6 +184,7 @@ export abstract class BenchCommand extends BaseCommand {
     }
     for (const line of written) reporter.log(line)
     await reporter.finish(result)
+    await endpoint?.finish()
     if (outcome.error) {
       if (this.jsonEnabled()) this.exit(EXIT_CODES.runtime)
       throw new IotdError(`${outcome.error} (the summary above covers the run until then)`, EXIT_CODES.runtime)

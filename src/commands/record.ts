@@ -1,6 +1,7 @@
 import {withInterrupt} from '../cli/interrupt.js'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../cli/base-command.js'
+import {metricsFlags, startLiveMetrics} from '../cli/live-metrics.js'
 import {mqttSourceFromFlags} from '../cli/mqtt-source-flags.js'
 import {parseDurationFlag} from '../cli/flag-parsers.js'
 import {EXIT_CODES} from '../errors.js'
@@ -44,6 +45,7 @@ ${EXIT_CODES_HELP}`
     'rotate-size': Flags.string({summary: 'Start a new file at this size (e.g. 100MiB).', env: 'IOTD_ROTATE_SIZE'}),
     'rotate-every': Flags.string({summary: 'Start a new file at this interval (e.g. 1h).', env: 'IOTD_ROTATE_EVERY'}),
     quiet: Flags.boolean({summary: 'No progress on stderr.', env: 'IOTD_QUIET'}),
+    ...metricsFlags,
   }
 
   async run(): Promise<RecordSummary | undefined> {
@@ -57,6 +59,8 @@ ${EXIT_CODES_HELP}`
     const {formatBytes, formatNumber} = await import('../metrics/format.js')
     const {runRecord} = await import('../tools/record.js')
     const {formatRecordSummary} = await import('../tools/summaries.js')
+    const endpoint = await startLiveMetrics(flags, (m) => this.note(m))
+    const {recordFamilies} = await import('../tools/prometheus.js')
     let lastLine = 0
     const summary = await withInterrupt((signal) =>
       runRecord({
@@ -71,6 +75,7 @@ ${EXIT_CODES_HELP}`
         warn: (m) => this.note(m),
         onReady: (broker, filters) => mode !== 'quiet' && mode !== 'json' && this.note(`recording ${filters.join(' ')} from ${broker} -> ${flags.out}`),
         onProgress: (p) => {
+          endpoint?.show(() => recordFamilies(p))
           const line = `recording: ${formatNumber(p.messages)} messages, ${formatBytes(p.bytes)} -> ${p.file ?? flags.out}`
           if (mode === 'interactive') process.stderr.write(`\r\x1b[2K${line}`)
           else if (mode === 'plain' && p.elapsedMs - lastLine >= 5000) {
@@ -79,11 +84,18 @@ ${EXIT_CODES_HELP}`
           }
         },
       }),
-    ).finally(() => {
-      if (mode === 'interactive') process.stderr.write('\r\x1b[2K')
-    })
+    )
+      .catch(async (error: unknown) => {
+        await endpoint?.close()
+        throw error
+      })
+      .finally(() => {
+        if (mode === 'interactive') process.stderr.write('\r\x1b[2K')
+      })
+    endpoint?.show(() => recordFamilies(summary))
     if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
     else process.stdout.write(formatRecordSummary(summary))
+    await endpoint?.finish()
     if (summary.interrupted) this.exit(EXIT_CODES.interrupted)
     return undefined
   }

@@ -1,6 +1,7 @@
 import {withInterrupt} from '../cli/interrupt.js'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../cli/base-command.js'
+import {metricsFlags, startLiveMetrics} from '../cli/live-metrics.js'
 import {parseRateFlag} from '../cli/flag-parsers.js'
 import {EXIT_CODES, UsageError} from '../errors.js'
 import {loopFlag, speedFlag, timeBoundFlag} from '../tools/flag-values.js'
@@ -59,6 +60,7 @@ ${EXIT_CODES_HELP}`
     'payload-column': Flags.string({summary: 'Mapped CSV: one column whose text is the payload.', env: 'IOTD_PAYLOAD_COLUMN'}),
     strict: Flags.boolean({summary: 'Stop at the first bad row.', env: 'IOTD_STRICT'}),
     quiet: Flags.boolean({summary: 'No progress bar.', env: 'IOTD_QUIET'}),
+    ...metricsFlags,
   }
 
   async run(): Promise<unknown> {
@@ -79,6 +81,8 @@ ${EXIT_CODES_HELP}`
     const mode = chooseOutputMode({json: this.jsonEnabled(), quiet: flags.quiet, stdout: process.stderr, env: process.env})
     const {formatReplayProgress, formatReplaySummary} = await import('../tools/summaries.js')
     const {runReplay} = await import('../tools/replay.js')
+    const endpoint = await startLiveMetrics(flags, (m) => this.note(m))
+    const {replayFamilies} = await import('../tools/prometheus.js')
     const summary = await withInterrupt((signal) =>
       runReplay({
         file: args.file,
@@ -107,13 +111,26 @@ ${EXIT_CODES_HELP}`
         retain: flags.retain,
         signal,
         warn: (m) => this.note(m),
-        onProgress: mode === 'interactive' ? (p) => process.stderr.write(`\r\x1b[2K${formatReplayProgress(p, process.stderr.columns ?? 80)}`) : undefined,
+        onProgress:
+          mode === 'interactive' || endpoint
+            ? (p) => {
+                endpoint?.show(() => replayFamilies(p))
+                if (mode === 'interactive') process.stderr.write(`\r\x1b[2K${formatReplayProgress(p, process.stderr.columns ?? 80)}`)
+              }
+            : undefined,
       }),
-    ).finally(() => {
-      if (mode === 'interactive') process.stderr.write('\r\x1b[2K')
-    })
+    )
+      .catch(async (error: unknown) => {
+        await endpoint?.close()
+        throw error
+      })
+      .finally(() => {
+        if (mode === 'interactive') process.stderr.write('\r\x1b[2K')
+      })
+    endpoint?.show(() => replayFamilies(summary))
     if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
     else process.stdout.write(formatReplaySummary(summary))
+    await endpoint?.finish()
     if (summary.interrupted) this.exit(EXIT_CODES.interrupted)
     return undefined
   }

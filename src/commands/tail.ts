@@ -13,6 +13,8 @@ export default class Tail extends BaseCommand {
 
 --where filters with the pipeline's SQL expressions (bare topic, qos and retain mean the message's own); --fields picks payload fields. --stats shows a live table per topic instead of the messages. --record also writes every matching message to a capture file (docs/capture-format.md).
 
+Sparkplug B (topics under spBv1.0/) is decoded as a host application reads it: metric names from the births' aliases, typed values, units; in ndjson the payload is the decoded message (type, group, node, device, seq, bdSeq, metrics). Every Sparkplug message also goes through a host's checks (seq gaps, data before birth, stale bdSeq, unknown aliases), shown under the message and counted in --stats (docs/sparkplug.md). csv, raw and --record keep the payload bytes.
+
 With no --broker, iotd connects to mqtt://127.0.0.1:1883.
 
 EXIT CODES
@@ -22,6 +24,8 @@ ${EXIT_CODES_HELP}`
     {description: 'Everything, readable', command: "<%= config.bin %> <%= command.id %> '#'"},
     {description: 'Hot readings on one plant, as NDJSON for jq', command: "<%= config.bin %> <%= command.id %> 'acme/#' --where \"temp > 30 AND topic LIKE 'acme/%'\" --format ndjson | jq .payload.temp"},
     {description: 'A live table of topics, their rates and sizes', command: "<%= config.bin %> <%= command.id %> 'plant/#' --stats"},
+    {description: 'A Sparkplug B plant, decoded, with the host checks counted', command: "<%= config.bin %> <%= command.id %> 'spBv1.0/#' --stats"},
+    {description: 'One device\'s Sparkplug metrics as NDJSON', command: "<%= config.bin %> <%= command.id %> 'spBv1.0/plant1/DDATA/edge-00/#' --format ndjson | jq -c '.payload.metrics'"},
     {description: 'MQTT 5 with user properties, 100 messages, then exit', command: "<%= config.bin %> <%= command.id %> 'devices/+/events' --mqtt-version 5 --count 100"},
   ]
 

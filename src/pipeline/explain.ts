@@ -5,6 +5,7 @@
 import type {LoadedPipeline, LoadedRule} from './config/load.js'
 import type {BoundExpr, RulePlan, SourceSpan} from './rule/index.js'
 import {sinkBatching} from './runtime/sink-runner.js'
+import {formatWindowMs as ms, windowKind} from './window/index.js'
 
 export interface RuleExplanation {
   name: string
@@ -43,26 +44,9 @@ function exprText(sql: string, e: BoundExpr | undefined): string | undefined {
   return e ? text(sql, e.loc) : undefined
 }
 
-function ms(n: number): string {
-  if (n === 0) return '0'
-  for (const [u, f] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) if (n % f === 0) return `${n / f}${u}`
-  return `${n}ms`
-}
-
 function windowText(plan: RulePlan): string {
   const w = plan.window!
-  switch (w.kind) {
-    case 'tumbling':
-      return `tumbling ${ms(w.sizeMs)}`
-    case 'hopping':
-      return `hopping ${ms(w.sizeMs)} every ${ms(w.hopMs)}`
-    case 'sliding':
-      return `sliding ${ms(w.sizeMs)}${w.delayMs ? ` + delay ${ms(w.delayMs)}` : ''}`
-    case 'session':
-      return `session, gap ${ms(w.timeoutMs)}, max ${ms(w.maxDurationMs)}`
-    case 'count':
-      return `count ${w.count}${w.every !== w.count ? ` every ${w.every}` : ''}`
-  }
+  return windowKind(w.kind)!.explain(w)
 }
 
 function explainRule(p: LoadedPipeline, r: LoadedRule): RuleExplanation {
@@ -85,12 +69,12 @@ function explainRule(p: LoadedPipeline, r: LoadedRule): RuleExplanation {
           text: windowText(plan),
           keyedBy: plan.groupKeys.map((k) => k.name),
           filter: exprText(sql, plan.window.filter),
-          over: plan.window.kind === 'sliding' ? exprText(sql, plan.window.over) : undefined,
+          over: exprText(sql, plan.window.over),
         }
       : undefined,
     aggregates: plan.aggregates.map((a) => text(sql, a.loc)),
     having: exprText(sql, plan.having),
-    select: plan.projections.map((pr) => (pr.kind === 'expr' ? `${pr.name} = ${text(sql, pr.expr.loc)}` : pr.from === 'payload' ? '*' : `${pr.from.table}.*`)),
+    select: plan.projections.map((pr) => (pr.kind === 'expr' ? `${pr.name} = ${text(sql, pr.expr.loc)}` : pr.kind === 'star' ? (pr.from === 'payload' ? '*' : `${pr.from.table}.*`) : text(sql, pr.loc))),
     orderBy: plan.orderBy.map((o) => `${text(sql, o.expr.loc)} ${o.direction.toUpperCase()}`),
     limit: plan.limit,
     map: r.config.map,

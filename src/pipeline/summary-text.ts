@@ -27,6 +27,7 @@ export function formatSummary(s: PipelineSummary): string {
   for (const r of s.rules) {
     const parts = [`in ${n(r.in)}`, `filtered ${n(r.filtered)}`, `out ${n(r.out)}`]
     if (r.rejected) parts.push(`rejected ${n(r.rejected)} (dead letter)`)
+    if (r.empty) parts.push(`empty ${n(r.empty)} (every column null or unchanged: not sent)`)
     if (r.windowsFired || r.openWindows) parts.push(`windows fired ${n(r.windowsFired)}`)
     if (r.lateDropped) parts.push(`late dropped ${n(r.lateDropped)}`)
     if (r.futureRejected) parts.push(`future-skew rejected ${n(r.futureRejected)}`)

@@ -43,6 +43,8 @@ export function emptyHostCounters(): HostCounters {
 export interface ResolvedMetric extends SparkplugMetric {
   name?: string
   datatype?: DataTypeName | 'Unknown'
+  /** The engUnit property of the metric's birth. */
+  units?: string
 }
 
 export type SparkplugObservation =
@@ -52,7 +54,7 @@ export type SparkplugObservation =
       type: MessageType
       node: string
       device?: string
-      payload: SparkplugPayload & {metrics: ResolvedMetric[]}
+      payload: Omit<SparkplugPayload, 'metrics'> & {metrics: ResolvedMetric[]}
       /** The bdSeq metric of an NBIRTH or NDEATH. */
       bdSeq?: number
       problems: HostProblem[]
@@ -63,6 +65,7 @@ export type SparkplugObservation =
 interface MetricDef {
   name: string
   datatype?: DataTypeName | 'Unknown'
+  units?: string
 }
 
 interface Definitions {
@@ -94,7 +97,7 @@ export class SparkplugHostSession {
       if (!state) return this.decodeFailed<SparkplugObservation>({kind: 'state', host: t.host, problems: []}, `STATE of ${t.host} is not {"online": bool, "timestamp": ms}`)
       return {kind: 'state', host: t.host, online: state.online, timestamp: state.timestamp, problems: []}
     }
-    let payload: SparkplugPayload
+    let payload: Omit<SparkplugPayload, 'metrics'> & {metrics: ResolvedMetric[]}
     try {
       payload = decodePayload(bytes)
     } catch (error) {
@@ -199,6 +202,7 @@ export class SparkplugHostSession {
         continue
       }
       m.name ??= def.name
+      if (def.units !== undefined) m.units = def.units
       if (m.datatype === undefined && def.datatype !== undefined) {
         m.datatype = def.datatype
         m.value = retypeValue(m, def.datatype)
@@ -226,10 +230,12 @@ const COUNTER_OF: Record<HostProblemKind, keyof HostCounters> = {
   'decode-error': 'decodeErrors',
 }
 
-function define(defs: Definitions, metrics: SparkplugMetric[]): void {
+function define(defs: Definitions, metrics: ResolvedMetric[]): void {
   for (const m of metrics) {
     if (m.name === undefined) continue
-    const def = {name: m.name, datatype: m.datatype}
+    const units = m.properties?.engUnit
+    if (typeof units === 'string') m.units = units
+    const def = {name: m.name, datatype: m.datatype, units: m.units}
     defs.byName.set(m.name, def)
     if (m.alias !== undefined) defs.byAlias.set(m.alias, def)
   }

@@ -1,4 +1,5 @@
 import protobuf from 'protobufjs/light.js'
+import {shortestFloat32} from '../modbus/codec.js'
 import {DATA_TYPES as DATATYPE_ID, dataTypeName, signExtend, valueFieldOf, type DataTypeName, type ScalarTypeName} from './datatypes.js'
 
 /**
@@ -319,7 +320,9 @@ function longOf(v: Long | number, type: DataTypeName | 'Unknown'): number | bigi
 function valueOf(h: RawValueHolder, type: DataTypeName | 'Unknown'): MetricValue {
   if (has(h, 'intValue')) return type === 'Boolean' ? h.intValue !== 0 : signExtend(type, h.intValue as number)
   if (has(h, 'longValue')) return longOf(h.longValue as Long | number, type)
-  if (has(h, 'floatValue')) return h.floatValue as number
+  // A float travels as 32 bits: 62.2 arrives as 62.20000076293945, and is shown as the shortest decimal that is
+  // the same float.
+  if (has(h, 'floatValue')) return shortestFloat32(h.floatValue as number)
   if (has(h, 'doubleValue')) return h.doubleValue as number
   if (has(h, 'booleanValue')) return h.booleanValue as boolean
   if (has(h, 'stringValue')) return h.stringValue as string

@@ -27,6 +27,8 @@ export interface RecordOptions {
 }
 
 export interface RecordProgress {
+  /** Messages received from the broker (recorded or not). */
+  received: number
   messages: number
   bytes: number
   file: string | undefined
@@ -65,7 +67,7 @@ export async function runRecord(opts: RecordOptions): Promise<RecordSummary> {
   })
   let userInterrupted = false
   opts.signal?.addEventListener('abort', () => (userInterrupted = true), {once: true})
-  const progress = setInterval(() => opts.onProgress?.({messages: sink.stats.rows, bytes: sink.stats.bytes, file: sink.currentPath, elapsedMs: performance.now() - started}), 1000)
+  const progress = setInterval(() => opts.onProgress?.({received: source.stats.received, messages: sink.stats.rows, bytes: sink.stats.bytes, file: sink.currentPath, elapsedMs: performance.now() - started}), 1000)
   progress.unref()
   let recorded = 0
   try {

@@ -9,6 +9,8 @@ import {captureHeaderLine, csvCell, csvLine} from '../capture/writer.js'
 import {captureRow} from '../capture/format.js'
 import {jsonlObject} from '../pipeline/sinks/file.js'
 import type {PipelineRecord} from '../pipeline/types.js'
+import type {SparkplugObservation} from '../sparkplug/host-session.js'
+import {jsonValue} from '../sparkplug/payload.js'
 
 export type TailFormat = 'text' | 'ndjson' | 'csv' | 'raw'
 export type JsonStyle = 'auto' | 'pretty' | 'compact'
@@ -49,6 +51,34 @@ export function formatText(r: PipelineRecord, o: TextFormatOptions, projected?: 
   let out = `${head} ${body}\n`
   const props = r.meta.properties
   if (props && Object.keys(props).length > 0) out += `  ${c.dim(`↳ ${formatProperties(props)}`)}\n`
+  return out
+}
+
+/**
+ * A Sparkplug B message for people: type, group/node[/device], seq and bdSeq, then `name=value units` per metric
+ * (names from the births; an alias the host has no birth for shows as #alias), and the host checks' findings.
+ */
+export function formatSparkplugText(r: PipelineRecord, o: SparkplugObservation, t: TextFormatOptions): string {
+  const c = t.paint
+  const head = `${c.dim(clockTime(r.ts))} ${c[topicColour(r.topic ?? '')](r.topic ?? '')}`
+  let body: string
+  if (o.kind === 'state') body = `${c.bold('STATE')} ${o.host} ${o.online ? c.green('online') : c.red('offline')}`
+  else if (o.kind === 'undecodable') body = c.red('(not a Sparkplug B payload)')
+  else {
+    const seq = o.payload.seq !== undefined ? ` ${c.dim('seq')} ${o.payload.seq}` : ''
+    const bd = o.bdSeq !== undefined ? ` ${c.dim('bdSeq')} ${o.bdSeq}` : ''
+    const metrics = o.payload.metrics
+      .filter((m) => m.name !== 'bdSeq' || o.bdSeq === undefined)
+      .map((m) => {
+        const v = jsonValue(m.value)
+        const value = typeof m.value === 'bigint' ? String(m.value) : typeof v === 'string' || (v !== null && typeof v === 'object') ? JSON.stringify(v) : String(v)
+        const type = o.type.endsWith('BIRTH') && m.datatype ? c.dim(`:${m.datatype}`) : ''
+        return `${c.cyan(m.name ?? `#${m.alias}`)}${type}=${c.yellow(value)}${m.units ? ` ${m.units}` : ''}`
+      })
+    body = `${c.bold(o.type)}${seq}${bd}${metrics.length > 0 ? `  ${metrics.join('  ')}` : ''}`
+  }
+  let out = `${head} ${body}\n`
+  for (const p of o.problems) out += `  ${c.red(`↳ ${p.kind}: ${p.message}`)}\n`
   return out
 }
 

@@ -13,8 +13,11 @@ import {formatNumber, formatRate} from '../metrics/format.js'
 import {FileSink} from '../pipeline/sinks/file.js'
 import {MqttSource, mqttSourceOptions, type MqttSourceOptions} from '../pipeline/sources/mqtt.js'
 import type {PipelineRecord} from '../pipeline/types.js'
+import {SparkplugHostSession, type HostCounters, type SparkplugObservation} from '../sparkplug/host-session.js'
+import {NAMESPACE} from '../sparkplug/topic.js'
+import {hostCountersLine, observationJson} from '../sparkplug/views.js'
 import {stopSignal, toolContext} from './context.js'
-import {csvHeader, formatCsv, formatNdjson, formatRaw, formatText, type BinaryStyle, type JsonStyle, type TailFormat} from './tail-format.js'
+import {csvHeader, formatCsv, formatNdjson, formatRaw, formatSparkplugText, formatText, type BinaryStyle, type JsonStyle, type TailFormat} from './tail-format.js'
 import {TopicStats} from './topic-stats.js'
 import {compileFields, compileWhere} from './where.js'
 
@@ -55,6 +58,8 @@ export interface TailSummary {
   interrupted: boolean
   recorded?: {rows: number; files: string[]}
   topicStats?: ReturnType<TopicStats['toJSON']>
+  /** Sparkplug B messages seen and the host application's checks on them (seq gaps, data before birth, stale bdSeq). */
+  sparkplug?: HostCounters
 }
 
 export const DEFAULT_MAX_LINES_PER_SECOND = 1000
@@ -71,6 +76,10 @@ export async function runTail(opts: TailOptions): Promise<TailSummary> {
   const sink = opts.record ? new FileSink('record', {path: opts.record.path, format: 'capture', properties: sourceOptions.protocol === '5', rotateSize: opts.record.rotateSize, rotateEvery: opts.record.rotateEvery, flushInterval: 1000, bufferSize: 1 << 20, append: false}) : undefined
   const out = opts.out
   const stats = opts.stats ? new TopicStats(now) : undefined
+  // Sparkplug B topics are decoded as a host application reads them: every message goes through the checks, also
+  // those that --where filters out or that a flood keeps off the screen.
+  const sparkplug = new SparkplugHostSession()
+  const statsText = (rows: number) => `${stats?.render(rows) ?? ''}${sparkplug.counters.messages > 0 ? `${hostCountersLine(sparkplug.counters, formatNumber)}\n` : ''}`
   const c = paint(opts.color)
   const textOptions = {paint: c, columns: out.columns ?? 100, json: opts.json ?? 'auto', binary: opts.binary ?? 'hex'}
   const withProperties = sourceOptions.protocol === '5'
@@ -93,7 +102,7 @@ export async function runTail(opts: TailOptions): Promise<TailSummary> {
     stats.tick()
     if (!opts.interactive) return
     const rows = Math.max(3, (out.rows ?? 24) - 4)
-    const table = stats.render(rows)
+    const table = statsText(rows)
     // Move back over the previous table and clear below: one frame, no flicker of a full-screen clear.
     out.write(`${statsLines > 0 ? `\x1b[${statsLines}A\x1b[0J` : ''}${table}`)
     statsLines = table.split('\n').length - 1
@@ -122,7 +131,12 @@ export async function runTail(opts: TailOptions): Promise<TailSummary> {
       let done = false
       for (const d of batch) {
         const r = d.record
-        if (done || (where && !where(r))) continue
+        if (done) continue
+        const spb: SparkplugObservation | undefined = r.topic?.startsWith(`${NAMESPACE}/`) && r.payload ? sparkplug.observe(r.topic, r.payload) : undefined
+        // The decoded message stands in for the payload in --where, --fields, text and ndjson; csv, raw and
+        // --record keep the bytes.
+        if (spb) r.fields = observationJson(spb)
+        if (where && !where(r)) continue
         matched++
         if (sink) keep.push(r)
         if (stats) stats.add(r.topic ?? '', r.payload?.length ?? 0, r.ts)
@@ -135,7 +149,7 @@ export async function runTail(opts: TailOptions): Promise<TailSummary> {
           const projected = project?.(r)
           switch (opts.format) {
             case 'text':
-              text += formatText(r, textOptions, projected)
+              text += spb && !projected ? formatSparkplugText(r, spb, textOptions) : formatText(r, textOptions, projected)
               break
             case 'ndjson':
               text += formatNdjson(r, projected)
@@ -164,7 +178,7 @@ export async function runTail(opts: TailOptions): Promise<TailSummary> {
   }
   if (stats) {
     if (opts.interactive) drawStats()
-    else out.write(stats.render(1000))
+    else out.write(statsText(1000))
   } else if (skippedSinceNote > 0) out.write(c.dim(`… ${formatNumber(skippedSinceNote)} messages not shown\n`))
   return {
     schemaVersion: 1,
@@ -179,5 +193,6 @@ export async function runTail(opts: TailOptions): Promise<TailSummary> {
     interrupted: userInterrupted,
     recorded: sink ? {rows: sink.stats.rows, files: sink.stats.files} : undefined,
     topicStats: stats?.toJSON(),
+    sparkplug: sparkplug.counters.messages > 0 ? {...sparkplug.counters} : undefined,
   }
 }

@@ -72,6 +72,17 @@ function ofType(type: string, node?: string): Captured[] {
   })
 }
 
+/** A CLI process whose output is read while it runs. */
+function startCli(args: string[]): {child: ChildProcess; out: () => string; err: () => string; exited: Promise<number | null>} {
+  const child = spawn(process.execPath, [RUN, ...args], {cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe']})
+  let out = ''
+  let err = ''
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()))
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()))
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+  return {child, out: () => out, err: () => err, exited}
+}
+
 function startSim(file: string): ChildProcess {
   const child = spawn(process.execPath, [RUN, 'sim', file, '--broker', broker.url, '--duration', '2m'], {cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe']})
   child.stdout?.resume()
@@ -85,8 +96,7 @@ describeSparkplugPeer('Sparkplug B end to end', () => {
       broker = await startMosquitto()
       watcher = await connectOnce({url: broker.url, clientId: `edge-watch-${process.pid}`})
       watcher.on('message', (topic, payload) => captured.push({topic, payload: Buffer.from(payload), at: Date.now()}))
-      await watcher.subscribeAsync(`spBv1.0/${GROUP}/#`, {qos: 1})
-      await watcher.subscribeAsync('spBv1.0/STATE/#', {qos: 1})
+      await watcher.subscribeAsync('spBv1.0/#', {qos: 1})
     })
     afterAll(async () => {
       await watcher?.endAsync()
@@ -214,6 +224,94 @@ describeSparkplugPeer('Sparkplug B end to end', () => {
         if (sim.exitCode === null && sim.signalCode === null) sim.kill('SIGKILL')
         await setState(false)
       }
+    }, 90_000)
+
+    it('iotd tail and the pipeline decode what the independent python encoder wrote: names from births, signed values, no host problems', async () => {
+      const group = `${GROUP}-py`
+      const node = `spBv1.0/${group}`
+      const messages: Array<[string, Buffer]> = [
+        [`${node}/NBIRTH/n1`, peerEncode({timestamp: 1000, seq: 0, metrics: [{name: 'bdSeq', datatype: 'Int64', value: 4}, {name: 'Uptime', alias: 1, datatype: 'UInt32', value: 7}]})],
+        [`${node}/DBIRTH/n1/d1`, peerEncode({timestamp: 1001, seq: 1, metrics: [{name: 'Level', alias: 2, datatype: 'Int16', value: -12}, {name: 'Temp', alias: 3, datatype: 'Float', value: 21.5}, {name: 'Count', alias: 4, datatype: 'UInt64', value: '18446744073709551615'}, {name: 'Mode', alias: 5, datatype: 'String', value: 'auto'}]})],
+        [`${node}/DDATA/n1/d1`, peerEncode({timestamp: 1002, seq: 2, metrics: [{alias: 2, datatype: 'Int16', value: -13, omitDatatype: true}, {alias: 5, datatype: 'String', value: 'manual', omitDatatype: true}]})],
+        [`${node}/NDATA/n1`, peerEncode({timestamp: 1003, seq: 3, metrics: [{alias: 1, datatype: 'UInt32', value: 8, omitDatatype: true}]})],
+      ]
+      const pipelineFile = join(dir, 'py.yaml')
+      writeFileSync(pipelineFile, `version: 1\nname: edge-py\nsources:\n  plant: {type: mqtt, url: "${broker.url}", topics: ["${node}/#", "spBv1.0/STATE/${group}"], payload: sparkplugb}\nrules:\n  - name: all\n    sql: SELECT * FROM plant\n    sinks: [{type: stdout, format: ndjson}]\n`)
+      const tail = startCli(['tail', `${node}/#`, '--broker', broker.url, '--format', 'ndjson', '--count', '4', '--stats'])
+      const tailText = startCli(['tail', `${node}/#`, '--broker', broker.url, '--count', '4', '--no-color'])
+      const pipeline = startCli(['pipeline', 'run', pipelineFile, '--no-state', '--duration', '30s', '--json'])
+      try {
+        await expect.poll(() => /subscribed/.test(tail.err()) && /subscribed/.test(tailText.err()), {timeout: 15_000}).toBe(true)
+        // The pipeline says nothing when it has subscribed: a probe on a STATE topic it also reads shows it.
+        await expect
+          .poll(
+            async () => {
+              await watcher.publishAsync(`spBv1.0/STATE/${group}`, JSON.stringify({online: true, timestamp: 1}))
+              return pipeline.out().includes(`"host":"${group}"`)
+            },
+            {timeout: 15_000, interval: 300},
+          )
+          .toBe(true)
+        for (const [topic, payload] of messages) await watcher.publishAsync(topic, payload, {qos: 1})
+        expect(await tail.exited).toBe(0)
+        expect(await tailText.exited).toBe(0)
+        const lines = tail
+          .out()
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+        // --stats prints the table and the host checks' line instead of the messages.
+        expect(tail.out()).toMatch(/sparkplug\s+4 messages \(2 births, 0 deaths, 2 data, 0 commands, 0 STATE\) · seq gaps 0 · missed 0 · data before birth 0 · stale bdSeq 0 · unknown aliases 0 · undecodable 0/)
+        expect(lines).toEqual([])
+        const text = tailText.out()
+        expect(text).toMatch(/DBIRTH seq 1 {2}Level:Int16=-12 {2}Temp:Float=21.5 {2}Count:UInt64=18446744073709551615 {2}Mode:String="auto"/)
+        expect(text).toMatch(/DDATA seq 2 {2}Level=-13 {2}Mode="manual"/)
+        expect(text).not.toMatch(/↳/)
+        await expect.poll(() => pipeline.out().split('\n').filter((l) => l.includes('"n1"')).length, {timeout: 10_000}).toBe(9)
+        pipeline.child.kill('SIGINT')
+        await pipeline.exited
+        const rows = pipeline
+          .out()
+          .split('\n')
+          .filter((l) => l.includes('"n1"'))
+          .map((l) => JSON.parse(l) as Record<string, unknown>)
+        expect(rows.filter((r) => r.type === 'DDATA')).toEqual([
+          {type: 'DDATA', group_id: group, edge_node_id: 'n1', device_id: 'd1', seq: 2, name: 'Level', alias: 2, datatype: 'Int16', value: -13, units: null, timestamp: 1002},
+          {type: 'DDATA', group_id: group, edge_node_id: 'n1', device_id: 'd1', seq: 2, name: 'Mode', alias: 5, datatype: 'String', value: 'manual', units: null, timestamp: 1002},
+        ])
+        expect(rows.find((r) => r.type === 'NDATA')).toMatchObject({name: 'Uptime', value: 8, datatype: 'UInt32', device_id: null})
+        expect(rows.find((r) => r.name === 'Count')).toMatchObject({value: '18446744073709551615'})
+        expect(rows.find((r) => r.name === 'bdSeq')).toMatchObject({type: 'NBIRTH', bdSeq: 4, value: 4})
+      } finally {
+        for (const p of [tail, tailText, pipeline]) if (p.child.exitCode === null) p.child.kill('SIGKILL')
+      }
+    })
+
+    it('record keeps the Sparkplug bytes exactly, and the replayed capture passes a host\'s checks in iotd tail --stats', async () => {
+      const file = join(dir, 'replay.yaml')
+      writeFileSync(file, scenario({every: '50ms'}).replace(`group: ${GROUP}`, `group: ${GROUP}-rec`))
+      const capture = join(dir, 'sparkplug.csv')
+      const filter = `spBv1.0/${GROUP}-rec/#`
+      const record = startCli(['record', filter, '--broker', broker.url, '-o', capture])
+      await expect.poll(() => /recording/.test(record.err() + record.out()), {timeout: 15_000}).toBe(true)
+      const from = captured.length
+      const sim = await runCli(['sim', file, '--broker', broker.url, '--duration', '2s'], {timeoutMs: 30_000})
+      expect(sim.code, sim.stderr).toBe(0)
+      // Everything the sim sent (its NDEATHs last) reached the recorder as it reached the watcher.
+      await expect.poll(() => captured.slice(from).filter((c) => c.topic.startsWith(`spBv1.0/${GROUP}-rec/NDEATH/`)).length).toBe(2)
+      const original = captured.slice(from).filter((c) => c.topic.startsWith(`spBv1.0/${GROUP}-rec/`))
+      await expect.poll(() => (record.err() + record.out()).length > 0 && record.child.kill('SIGINT') && true).toBe(true)
+      expect(await record.exited).toBe(130) // interrupted, as asked
+      expect(record.err() + record.out()).toMatch(new RegExp(`recorded ${original.length} messages`))
+
+      const tail = startCli(['tail', filter, '--broker', broker.url, '--stats', '--count', String(original.length)])
+      await expect.poll(() => /subscribed/.test(tail.err()), {timeout: 15_000}).toBe(true)
+      const replayFrom = captured.length
+      const replay = await runCli(['replay', capture, '--broker', broker.url, '--speed', '4'], {timeoutMs: 60_000})
+      expect(replay.code, replay.stderr).toBe(0)
+      expect(await tail.exited).toBe(0)
+      const replayed = captured.slice(replayFrom).filter((c) => c.topic.startsWith(`spBv1.0/${GROUP}-rec/`))
+      expect(replayed.map((c) => `${c.topic} ${c.payload.toString('hex')}`)).toEqual(original.map((c) => `${c.topic} ${c.payload.toString('hex')}`))
+      expect(tail.out()).toMatch(new RegExp(`sparkplug\\s+${original.length.toLocaleString('en-US')} messages \\(6 births, 6 deaths, \\d[\\d,]* data, 0 commands, 0 STATE\\) · seq gaps 0 · missed 0 · data before birth 0 · stale bdSeq 0 · unknown aliases 0 · undecodable 0`))
     }, 90_000)
   })
 })

@@ -1,5 +1,6 @@
 import {withInterrupt} from '../../cli/interrupt.js'
 import {Args, Flags} from '@oclif/core'
+import {metricsFlags, startLiveMetrics} from '../../cli/live-metrics.js'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
 import {parseDurationFlag} from '../../cli/flag-parsers.js'
 import {EXIT_CODES, IotdError} from '../../errors.js'
@@ -37,7 +38,7 @@ ${EXIT_CODES_HELP}`
     'state-dir': Flags.string({summary: 'Keep checkpoints and the input log in this directory (default: state.path of the file, else one per pipeline name).', env: 'IOTD_PIPELINE_STATE_DIR'}),
     'reset-state': Flags.boolean({summary: 'Discard the saved state first (windows start empty, the unreplayed input log is dropped).', env: 'IOTD_RESET_STATE'}),
     'no-state': Flags.boolean({summary: 'No checkpoints and no input log: acks wait for the sinks, a restart starts with empty windows.', env: 'IOTD_NO_STATE'}),
-    metrics: Flags.string({summary: 'Serve Prometheus metrics at http://<address>/metrics while running (e.g. 127.0.0.1:9464; loopback unless an address is given).', env: 'IOTD_METRICS'}),
+    ...metricsFlags,
   }
 
   async run(): Promise<PipelineSummary | PipelineExplanation | undefined> {
@@ -70,8 +71,9 @@ ${EXIT_CODES_HELP}`
     }
 
     const progress = !flags.quiet && !this.jsonEnabled()
-    const endpoint = flags.metrics ? await (await import('../../pipeline/metrics-endpoint.js')).startMetricsEndpoint(flags.metrics) : undefined
-    if (endpoint) this.note(`metrics: ${endpoint.url}`)
+    const endpoint = await startLiveMetrics(flags, (m) => this.note(m))
+    const {prometheusText} = await import('../../pipeline/metrics-text.js')
+    const showMetrics = (s: PipelineSummary) => endpoint?.show(() => prometheusText(s))
     let summary: PipelineSummary
     let current: (() => PipelineSummary) | undefined
     try {
@@ -89,7 +91,7 @@ ${EXIT_CODES_HELP}`
             onProgress:
               progress || endpoint
                 ? (s) => {
-                    endpoint?.update(s)
+                    showMetrics(s)
                     if (progress) this.note(formatProgressLine(s))
                   }
                 : undefined,
@@ -110,12 +112,14 @@ ${EXIT_CODES_HELP}`
           },
         },
       )
-      endpoint?.update(summary)
-    } finally {
+      showMetrics(summary)
+    } catch (error) {
       await endpoint?.close()
+      throw error
     }
     if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
     else process.stderr.write(formatSummary(summary))
+    await endpoint?.finish()
     if (summary.error) {
       if (this.jsonEnabled()) this.exit(EXIT_CODES.runtime)
       throw new IotdError(`${summary.error} (the summary above covers the run until then)`, EXIT_CODES.runtime)

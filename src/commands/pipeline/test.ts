@@ -3,7 +3,7 @@ import {join} from 'node:path'
 import {Args} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {ConfigError, EXIT_CODES, UsageError} from '../../errors.js'
-import type {TestResult} from '../../pipeline/index.js'
+import type {PipelineTest as PipelineTestCase, TestResult} from '../../pipeline/index.js'
 
 interface TestRunResult {
   schemaVersion: 1
@@ -55,7 +55,15 @@ EXIT CODES
         throw error
       }
       const companion = companionTestFile(file)
-      const tests = [...pipeline.config.tests.map((t) => ({t, file})), ...(companion ? loadTestFile(companion).map((t) => ({t, file: companion})) : [])]
+      let companionTests: PipelineTestCase[] = []
+      try {
+        companionTests = companion ? loadTestFile(companion) : []
+      } catch (error) {
+        // A malformed test file is reported with its position; the other files still run.
+        if (!(error instanceof ConfigError)) throw error
+        problems.push(error)
+      }
+      const tests = [...pipeline.config.tests.map((t) => ({t, file})), ...companionTests.map((t) => ({t, file: companion as string}))]
       for (const {t, file: from} of tests) {
         const r = await runPipelineTest(pipeline, t, from)
         results.push(r)
@@ -65,7 +73,14 @@ EXIT CODES
         }
       }
     }
-    if (problems.length > 0) throw new ConfigError(problems.flatMap((p) => p.problems))
+    if (problems.length > 0) {
+      // Print what did run first, so one bad file does not hide the others' results.
+      if (results.length > 0 && !this.jsonEnabled()) {
+        const passed = results.filter((r) => r.ok).length
+        process.stdout.write(`${passed} passed, ${results.length - passed} failed (and ${problems.length} file${problems.length === 1 ? '' : 's'} could not be read)\n`)
+      }
+      throw new ConfigError(problems.flatMap((p) => p.problems))
+    }
     if (results.length === 0) throw new UsageError(`no tests found in ${args.path} (add tests: to a pipeline, or a <name>.test.yaml next to it)`)
     const passed = results.filter((r) => r.ok).length
     const failed = results.length - passed

@@ -1,6 +1,9 @@
 import {basename, extname} from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
+import {metricsFlags, startLiveMetrics} from '../../cli/live-metrics.js'
+import {parseInfluxOut, startInfluxOutput} from '../../cli/influx-output.js'
+import {simPoints} from '../../report/influx-points.js'
 import {parseDurationFlag} from '../../cli/flag-parsers.js'
 import {withInterrupt} from '../../cli/interrupt.js'
 import {EXIT_CODES, IotdError, UsageError} from '../../errors.js'
@@ -30,6 +33,8 @@ ${EXIT_CODES_HELP}`
     {description: 'Against your own broker, with a fixed seed and a JSON summary', command: '<%= config.bin %> <%= command.id %> scenarios/cold-chain.yaml --broker mqtt://10.0.0.5:1883 --seed 7 --json > summary.json'},
     {description: 'Show what each fleet would publish, without connecting', command: '<%= config.bin %> <%= command.id %> scenarios/smart-factory.yaml --dry-run --samples 3'},
     {description: 'A plant over Modbus TCP (200 devices on 4 listeners) and MQTT from one file', command: '<%= config.bin %> <%= command.id %> scenarios/modbus-plant.yaml --duration 1m'},
+    {description: 'Serve live Prometheus metrics while it runs, and the final figures for 15 s after', command: '<%= config.bin %> <%= command.id %> scenarios/smart-factory.yaml --duration 5m --metrics 127.0.0.1:9464 --metrics-hold 15s'},
+    {description: 'Write the per-second figures to InfluxDB while it runs (k6-style output)', command: '<%= config.bin %> <%= command.id %> scenarios/smart-factory.yaml --duration 10m --out influxdb=http://127.0.0.1:8086/iotd'},
     {description: 'Generate a day of data as a CSV capture', command: '<%= config.bin %> <%= command.id %> scenarios/smart-factory.yaml --backfill 2026-01-01T00:00Z..2026-01-02T00:00Z --out day.csv'},
   ]
 
@@ -57,8 +62,9 @@ ${EXIT_CODES_HELP}`
     'dry-run': Flags.boolean({summary: 'Print sample payloads per fleet (tag values per Modbus group) and exit, without connecting or listening.', env: 'IOTD_DRY_RUN'}),
     samples: Flags.integer({summary: 'Samples per fleet or Modbus group with --dry-run.', default: 5, min: 1, env: 'IOTD_SAMPLES'}),
     backfill: Flags.string({summary: 'Generate data on a simulated clock for <from>..<to> (ISO-8601 or epoch ms), without a broker.', env: 'IOTD_BACKFILL'}),
-    out: Flags.string({char: 'o', summary: 'Output file for --backfill (.csv = iotd capture format, .jsonl = JSON lines).', env: 'IOTD_OUT'}),
+    out: Flags.string({char: 'o', summary: 'Output file for --backfill (.csv = iotd capture format, .jsonl = JSON lines); in a live run, influxdb=URL writes the per-second figures to InfluxDB.', env: 'IOTD_OUT'}),
     quiet: Flags.boolean({char: 'q', summary: 'No live view or progress lines; only the summary.', env: 'IOTD_QUIET'}),
+    ...metricsFlags,
   }
 
   async run(): Promise<SimResult | undefined> {
@@ -115,6 +121,12 @@ ${EXIT_CODES_HELP}`
     const mode = chooseOutputMode({json: this.jsonEnabled(), quiet: flags.quiet, stdout: process.stdout, env: process.env})
     const reporter = await createSimReporter(mode, {color: flags.color, title: scenarioName})
     const {runSimulation} = await import('../../sim/run-simulation.js')
+    const influxTarget = flags.out === undefined ? undefined : parseInfluxOut(flags.out)
+    if (flags.out !== undefined && !influxTarget) throw new UsageError(`--out ${flags.out}: a file is written by --backfill only; a live run takes --out influxdb=URL`)
+    const endpoint = await startLiveMetrics(flags, (m) => reporter.log(m))
+    const influx = influxTarget ? await startInfluxOutput(influxTarget, ['scenario', 'fleet', 'run'], (m) => reporter.log(m, 'warn')) : undefined
+    const run = new Date().toISOString()
+    const {simFamilies} = await import('../../report/prometheus-families.js')
     let summary: SimSummary
     try {
       summary = await withInterrupt((signal) => runSimulation({
@@ -132,17 +144,27 @@ ${EXIT_CODES_HELP}`
         sourceIps: flags['source-ip'],
         labelsFile: flags.labels,
         signal,
-        onSnapshot: (s) => reporter.update(s),
+        onSnapshot: (s) => {
+          reporter.update(s)
+          endpoint?.show(() => simFamilies(scenarioName, s))
+          influx?.write(simPoints(scenarioName, run, s))
+        },
         onLog: (line, level) => reporter.log(line, level),
       }))
     } catch (error) {
       // Take the live view down before the error is printed, so the message is not left under a stale frame.
       await reporter.close()
+      await endpoint?.close()
+      await influx?.close()
       throw error
     }
+    influx?.write(simPoints(scenarioName, run, summary))
+    await influx?.close()
+    endpoint?.show(() => simFamilies(scenarioName, summary))
     // The reporter prints the summary in every mode (JSON included, with secrets redacted), so nothing is returned
     // for oclif to print a second time.
     await reporter.finish(summary)
+    await endpoint?.finish()
     if (summary.error) {
       // Under --json the summary document already carries the error: one JSON document on stdout, exit 1.
       if (this.jsonEnabled()) this.exit(EXIT_CODES.runtime)

@@ -95,6 +95,12 @@ export function loadPipeline(file: string, options: LoadPipelineOptions = {}): L
     }
   }
 
+  const planOptions = {
+    tables: [...Object.keys(cfg.tables)],
+    sources: Object.keys(cfg.sources),
+    tableColumns: Object.fromEntries([...tables].map(([n, t]) => [n, t.columns])),
+    knownFields: knownPayloadFields(cfg),
+  }
   const rules: LoadedRule[] = []
   const ruleNames = new Set<string>()
   cfg.rules.forEach((rule, index) => {
@@ -107,7 +113,7 @@ export function loadPipeline(file: string, options: LoadPipelineOptions = {}): L
     }
     let plan: RulePlan | undefined
     try {
-      plan = planRule(parseRule(rule.sql), {tables: [...Object.keys(cfg.tables)], sources: Object.keys(cfg.sources)})
+      plan = planRule(parseRule(rule.sql), planOptions)
     } catch (error) {
       if (error instanceof RuleSyntaxError) {
         problems.push({file, ...sqlAt(error), message: `rule ${name}: ${error.detail}\n${caret(rule.sql, atContent(rule.sql, error))}`})
@@ -124,7 +130,7 @@ export function loadPipeline(file: string, options: LoadPipelineOptions = {}): L
       const joins = plan.joins.map((j) => ` ${j.type === 'left' ? 'LEFT ' : ''}JOIN ${j.table} AS ${j.alias} ON ${rule.sql.slice(j.on.loc.offset, j.on.loc.endOffset)}`).join('')
       const prefix = `SELECT 1 FROM ${src}${joins} WHERE `
       try {
-        reject = planRule(parseRule(prefix + rule.reject), {tables: [...Object.keys(cfg.tables)], sources: Object.keys(cfg.sources)}).where
+        reject = planRule(parseRule(prefix + rule.reject), planOptions).where
       } catch (error) {
         const e = error as RuleSyntaxError | RulePlanError
         const p = e instanceof RulePlanError ? e.problems[0] : e
@@ -164,6 +170,32 @@ export function loadPipeline(file: string, options: LoadPipelineOptions = {}): L
 
   if (problems.length > 0) throw new ConfigError(problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0)))
   return {file, baseDir, name: cfg.name ?? file.replace(/^.*[\\/]/, '').replace(/\.ya?ml$/i, ''), config: cfg, sources, tables, rules, warnings}
+}
+
+/**
+ * Plans one more rule against a loaded pipeline (its sources, tables and their columns): `pipeline test` cases that
+ * carry their own `sql:`. Throws RuleSyntaxError or RulePlanError.
+ */
+export function planPipelineRule(pipeline: LoadedPipeline, sql: string): RulePlan {
+  return planRule(parseRule(sql), {
+    tables: [...pipeline.tables.keys()],
+    sources: pipeline.sources.map((s) => s.name),
+    tableColumns: Object.fromEntries([...pipeline.tables].map(([n, t]) => [n, t.columns])),
+    knownFields: knownPayloadFields(pipeline.config),
+  })
+}
+
+/** Payload fields the file names outside SQL (each source's timestamp and key fields, CSV column maps). */
+function knownPayloadFields(cfg: PipelineFile): string[] {
+  const out = new Set<string>()
+  for (const entry of Object.values(cfg.sources)) {
+    if (entry.timestamp) out.add(entry.timestamp)
+    if (entry.key) out.add(entry.key)
+    const cols = (entry as Record<string, unknown>).columns
+    if (Array.isArray(cols)) for (const c of cols) if (typeof c === 'string') out.add(c)
+    if (cols !== null && typeof cols === 'object' && !Array.isArray(cols)) for (const k of Object.keys(cols)) out.add(k)
+  }
+  return [...out]
 }
 
 /**

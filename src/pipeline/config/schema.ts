@@ -79,19 +79,38 @@ export const ruleSchema = z.strictObject({
   lateTolerance: duration().default(0).meta({description: 'Watermark = max event time seen - lateTolerance.'}),
   offset: duration().default(0).meta({description: 'Shifts epoch alignment of time windows (e.g. -1h for days starting at 01:00 UTC).'}),
   maxFutureSkew: duration().default(300_000).meta({description: 'Live sources: events further ahead of the wall clock are rejected and counted.'}),
+  sendNil: z
+    .boolean()
+    .default(false)
+    .meta({description: 'Keep null columns in rows as "x": null. Default false: a null column is left out and a row with no columns is not sent, as eKuiper does.'}),
   late: z.enum(['drop', 'deadLetter']).default('drop').meta({description: 'What happens to late events: counted and dropped, or also written to the dead letter.'}),
   sinks: z.array(sinkEntrySchema).default([]).meta({description: 'Where the rule\'s rows go; every row goes to every sink.'}),
 })
 
 const testEventSchema = z.looseObject({}).meta({description: 'A record: payload fields, plus optional ts, topic, source.'})
 
+const rowsSchema = z.array(z.looseObject({}))
+
 export const pipelineTestSchema = z.strictObject({
   name: z.string().min(1),
   rule: z.string().optional().meta({description: 'Rule whose output is checked (default: the only rule).'}),
+  sql: z.string().min(1).optional().meta({description: 'A rule of the test\'s own, planned against the pipeline\'s sources and tables (instead of rule:).'}),
   source: z.string().optional().meta({description: 'Source the events come from (default: the first source).'}),
-  input: z.array(testEventSchema).meta({description: 'Events in arrival order: `ts` (event time, epoch ms or ISO-8601), `topic` and `source` are record metadata, every other key is payload.'}),
+  input: z
+    .array(testEventSchema)
+    .default([])
+    .meta({description: 'Events in arrival order: `_ts` (event time, epoch ms or ISO-8601), `_topic` and `_source` are record metadata, every other key is payload.'}),
+  inputFile: z.string().min(1).optional().meta({description: 'More events, after input:, from a file next to the test file: JSON lines, a JSON array (.json) or CSV with a header (.csv).'}),
   endOfInput: z.boolean().default(true).meta({description: 'Flush windows at the end (a finite source). false: open windows stay open.'}),
-  expect: z.array(z.looseObject({})).meta({description: 'The rows the rule must emit, in order. Each row must equal the expected object.'}),
+  env: z.record(z.string(), z.string()).optional().meta({description: 'Environment for this test: the pipeline file is read again with these values for ${env:NAME}.'}),
+  tables: z
+    .record(z.string(), z.union([rowsSchema, z.strictObject({file: z.string().min(1)})]))
+    .optional()
+    .meta({description: 'Replace a table of the pipeline for this test: rows inline, or {file: …} (JSON lines, JSON array or CSV).'}),
+  expect: z
+    .array(z.looseObject({}))
+    .meta({description: 'The rows the rule must emit, in order. A value may be a check: {$near: [v, within]}, {$range: [lo, hi]}, {$contains: x}, {$matches: regex}, {$type: t}, {$any: true}.'}),
+  tolerance: z.number().min(0).optional().meta({description: 'Numbers in rows match within this absolute difference (default: equal to 1e-9 relative).'}),
   metrics: z
     .strictObject({
       lateDropped: z.number().int().min(0).optional(),
@@ -101,6 +120,22 @@ export const pipelineTestSchema = z.strictObject({
     })
     .optional()
     .meta({description: 'Counters the run must end with.'}),
+  deadLetter: z
+    .strictObject({
+      count: z.number().int().min(0).optional(),
+      entries: z
+        .array(
+          z.strictObject({
+            stage: z.string().optional(),
+            reason: z.string().optional().meta({description: 'Text the reason contains, or /regex/.'}),
+            raw: z.string().optional().meta({description: 'Text the raw input contains, or /regex/.'}),
+            fields: z.looseObject({}).optional().meta({description: 'The dead-lettered record\'s payload.'}),
+          }),
+        )
+        .optional(),
+    })
+    .optional()
+    .meta({description: 'Dead-letter entries the run must write, in order (count, and per entry stage, reason, raw, fields).'}),
 })
 
 /** zod says "Invalid key in record"; say what a valid name looks like instead. */

@@ -16,11 +16,19 @@ export type LiteralValue = number | string | boolean | null
 export interface LiteralExpr {
   kind: 'literal'
   value: LiteralValue
+  /** Written in double quotes: a string in eKuiper SQL, but a field name in many other dialects (lint checks it). */
+  quote?: 'double'
   loc: SourceSpan
 }
 
-/** `.name` (stream qualifier or nested field), `->name` (always nested), `[n]` (array element; negative from the end). */
-export type Accessor = {kind: 'member'; name: string; arrow: boolean} | {kind: 'index'; index: number}
+/**
+ * `.name` (stream qualifier or nested field), `->name` (always nested), `[n]` (array element; negative from the end),
+ * `[from:to]` (a slice, end exclusive; either bound may be left out or negative).
+ */
+export type Accessor =
+  | {kind: 'member'; name: string; arrow: boolean}
+  | {kind: 'index'; index: number}
+  | {kind: 'slice'; from?: number; to?: number}
 
 /** A name with optional accessors: `temp`, `s.temp`, `payload->a->b`, `readings[0]`, `"odd name".x`. */
 export interface RefExpr {
@@ -44,6 +52,8 @@ export interface AccessExpr {
 export interface MetaExpr {
   kind: 'meta'
   key: string
+  /** As written: `meta` or eKuiper's `mqtt`. */
+  fn?: 'meta' | 'mqtt'
   loc: SourceSpan
 }
 
@@ -124,6 +134,8 @@ export interface CallExpr {
   star: boolean
   /** `lag(x) OVER (PARTITION BY deviceId)`: the key of a stateful function's state. */
   partitionBy?: Expr[]
+  /** `lag(x) OVER (WHEN cond)`: rows failing cond leave the state alone (eKuiper's analytic WHEN). */
+  when?: Expr
   loc: SourceSpan
 }
 
@@ -141,8 +153,15 @@ export type Expr =
   | CaseExpr
   | CallExpr
 
+export interface StarReplace {
+  expr: Expr
+  alias: string
+  loc: SourceSpan
+}
+
 export type SelectItem =
-  | {kind: 'star'; qualifier?: string; loc: SourceSpan}
+  /** `*`, `t.*`, with eKuiper's `EXCEPT(a, b)` and `REPLACE(expr AS a)`. */
+  | {kind: 'star'; qualifier?: string; except?: string[]; replace?: StarReplace[]; loc: SourceSpan}
   | {kind: 'field'; expr: Expr; alias?: string; loc: SourceSpan}
 
 /** `FROM "factory/+/temp"` (a quoted MQTT topic filter) or `FROM telemetry` (a source declared in the pipeline). */
@@ -159,7 +178,8 @@ export interface JoinClause {
   loc: SourceSpan
 }
 
-export type WindowKind = 'tumbling' | 'hopping' | 'sliding' | 'session' | 'count'
+/** A window kind of window/kinds.ts, lowercase, as the call names it (TUMBLINGWINDOW -> tumbling). */
+export type WindowKind = string
 
 /** A window argument as written; the planner checks units, counts and signs so it can say which one is wrong. */
 export type WindowArg = {kind: 'number'; value: number; loc: SourceSpan} | {kind: 'unit'; unit: string; loc: SourceSpan}
@@ -197,6 +217,7 @@ export interface SelectStatement {
   having?: Expr
   orderBy?: OrderItem[]
   limit?: number
+  limitLoc?: SourceSpan
   loc: SourceSpan
 }
 

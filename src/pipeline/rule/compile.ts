@@ -9,8 +9,9 @@
  * strings as strings; values of different types are unequal and unordered. Division by zero gives null.
  */
 import type {ArithmeticOp, ComparisonOp} from './ast.js'
-import type {FunctionContext, StatefulInstance} from './functions/types.js'
-import type {BoundExpr, PathStep} from './plan-types.js'
+import type {FunctionContext} from './functions/types.js'
+import type {AnalyticPlan, BoundExpr, PathStep} from './plan-types.js'
+import {forEachChild} from './plan.js'
 import type {RowContext} from './row-context.js'
 import {compareValues, finiteOrNull, sqlEquals, truth} from './values.js'
 import {randomUUID} from 'node:crypto'
@@ -18,37 +19,15 @@ import {randomUUID} from 'node:crypto'
 export type Evaluator = (row: RowContext) => unknown
 export type Predicate = (row: RowContext) => boolean
 
-/** State of a rule's stateful call sites: one map per slot, from key to that key's state. */
+/**
+ * State of a rule's analytic call sites: one map per slot, from partition key to that key's state. Every state is a
+ * plain JSON-serialisable object (numbers, strings, arrays, plain objects), so `entries()` can be checkpointed and
+ * `restore()` can bring it back.
+ */
 export class RuleState {
-  private readonly slots: Map<unknown, StatefulInstance>[] = []
-  /** Call sites compiled per slot; a slot used by several sites steps once per row (see compileStateful). */
-  readonly sites: number[] = []
-  /** Per shared slot: the row object last evaluated and its value. */
-  readonly lastEval: {row: unknown; value: unknown}[] = []
+  private readonly slots: Map<unknown, unknown>[] = []
 
-  /** Per slot: how its instances are made (set by the compiler), so a checkpoint can be restored into real instances. */
-  readonly factories: (() => StatefulInstance)[] = []
-
-  /** Every key's state as plain data (each instance's own fields) for a checkpoint. */
-  snapshot(): [number, [unknown, Record<string, unknown>][]][] {
-    const out: [number, [unknown, Record<string, unknown>][]][] = []
-    this.slots.forEach((m, slot) => {
-      if (m) out.push([slot, [...m].map(([k, inst]) => [k, {...(inst as unknown as Record<string, unknown>)}])])
-    })
-    return out
-  }
-
-  /** Fills the slots of a freshly compiled rule from `snapshot` data; slots the rule no longer has are ignored. */
-  restore(data: [number, [unknown, Record<string, unknown>][]][]): void {
-    for (const [slot, entries] of data) {
-      const make = this.factories[slot]
-      if (!make) continue
-      const m = this.forSlot(slot)
-      for (const [k, fields] of entries) m.set(k, Object.assign(make(), fields))
-    }
-  }
-
-  forSlot(slot: number): Map<unknown, StatefulInstance> {
+  forSlot(slot: number): Map<unknown, unknown> {
     let m = this.slots[slot]
     if (!m) this.slots[slot] = m = new Map()
     return m
@@ -64,6 +43,23 @@ export class RuleState {
   clear(): void {
     this.slots.length = 0
   }
+
+  /** Every key's state per slot, copied (the states are plain data), for a checkpoint. */
+  snapshot(): [number, [unknown, unknown][]][] {
+    const out: [number, [unknown, unknown][]][] = []
+    this.slots.forEach((m, slot) => {
+      if (m) out.push([slot, [...m].map(([k, state]) => [k, structuredClone(state)])])
+    })
+    return out
+  }
+
+  /** Fills the slots from `snapshot()` data (possibly through JSON); a restored state is used as it is. */
+  restore(data: readonly (readonly [number, readonly (readonly [unknown, unknown])[]])[]): void {
+    for (const [slot, entries] of data) {
+      const m = this.forSlot(slot)
+      for (const [k, state] of entries) m.set(k, structuredClone(state))
+    }
+  }
 }
 
 export interface CompileEnv {
@@ -73,19 +69,86 @@ export interface CompileEnv {
   state?: RuleState
 }
 
-interface Compiler {
+export interface Compiler {
   ctx: FunctionContext
   state: RuleState
 }
 
-/** Compiles an expression to a closure returning its SQL value (null for unknown, never undefined). */
+/**
+ * Compiles an expression to a closure returning its SQL value (null for unknown, never undefined). Analytic calls in
+ * it step first, on every evaluation, whatever the logic around them would skip (eKuiper's model).
+ */
 export function compileExpression(expr: BoundExpr, env: CompileEnv = {}): Evaluator {
-  return compileNode(expr, makeCompiler(env))
+  const c = makeCompiler(env)
+  const f = compileNode(expr, c)
+  const analytics = analyticsOf(expr)
+  if (analytics.length === 0) return f
+  const step = compileAnalytics(analytics, c)
+  return (row) => {
+    step(row)
+    return f(row)
+  }
 }
 
 /** Compiles a condition: true passes, false and null (unknown) do not. */
 export function compilePredicate(expr: BoundExpr, env: CompileEnv = {}): Predicate {
-  return predicateOf(compileNode(expr, makeCompiler(env)))
+  return predicateOf(compileExpression(expr, env))
+}
+
+/** The analytic calls inside an expression, inner ones first, each slot once. */
+export function analyticsOf(expr: BoundExpr): AnalyticPlan[] {
+  const out: AnalyticPlan[] = []
+  const seen = new Set<number>()
+  const visit = (e: BoundExpr): void => {
+    forEachChild(e, visit)
+    if (e.kind === 'stateful' && !seen.has(e.slot)) {
+      seen.add(e.slot)
+      out.push({...e, phase: 'row'})
+    }
+  }
+  visit(expr)
+  return out
+}
+
+/**
+ * One closure that steps the given analytic calls for a row, in order, and stores their values in
+ * `row.analytic[slot]`, where the expressions read them. A call whose OVER (WHEN …) is not true leaves its state
+ * alone and gives what its function says for a skipped row (lag: the current lag; latest: the saved value).
+ */
+export function compileAnalytics(analytics: readonly AnalyticPlan[], c: Compiler): (row: RowContext) => void {
+  const steps = analytics.map((a) => compileAnalytic(a, c))
+  const n = steps.length
+  const width = analytics.reduce((m, a) => Math.max(m, a.slot + 1), 0)
+  if (n === 0) return () => {}
+  return (row) => {
+    if (row.analytic === undefined) row.analytic = new Array<unknown>(width)
+    for (let i = 0; i < n; i++) steps[i](row)
+  }
+}
+
+function compileAnalytic(a: AnalyticPlan, c: Compiler): (row: RowContext) => void {
+  const args = a.args.map((x) => compileNode(x, c))
+  const n = args.length
+  const buf: unknown[] = new Array<unknown>(n).fill(null)
+  const states = c.state.forSlot(a.slot)
+  const {spec, consts, slot} = a
+  const keyOf = compilePartitionKey(a.partitionBy, c)
+  const when = a.when ? predicateOf(compileNode(a.when, c)) : undefined
+  const skip = spec.skip
+  return (row) => {
+    const key = keyOf(row)
+    for (let i = 0; i < n; i++) {
+      const v = args[i](row)
+      buf[i] = v === undefined ? null : v
+    }
+    let state = states.get(key)
+    if (state === undefined) {
+      state = spec.init(consts, buf)
+      states.set(key, state)
+    }
+    const out = when === undefined || when(row) ? spec.step(state, buf, consts) : skip ? skip(state, buf, consts) : null
+    ;(row.analytic as unknown[])[slot] = out === undefined ? null : out
+  }
 }
 
 export function makeCompiler(env: CompileEnv): Compiler {
@@ -200,8 +263,14 @@ export function compileNode(e: BoundExpr, c: Compiler): Evaluator {
       return compileCase(e, c)
     case 'call':
       return compileCall(e, c)
-    case 'stateful':
-      return compileStateful(e, c)
+    case 'stateful': {
+      // Stepped before the row is evaluated (compileAnalytics); here only read.
+      const slot = e.slot
+      return (row) => {
+        const v = row.analytic?.[slot]
+        return v === undefined ? null : v
+      }
+    }
     case 'aggregate': {
       const index = e.index
       return (row) => {
@@ -218,11 +287,20 @@ export function compileNode(e: BoundExpr, c: Compiler): Evaluator {
 
 function step(v: unknown, s: PathStep): unknown {
   if (v === null || typeof v !== 'object') return undefined
+  if (typeof s === 'object') return Array.isArray(v) ? sliceOf(v, s.from, s.to) : undefined
   if (typeof s === 'number') {
     if (!Array.isArray(v)) return undefined
     return v[s < 0 ? v.length + s : s]
   }
   return Array.isArray(v) ? undefined : (v as Record<string, unknown>)[s]
+}
+
+/** `a[from:to]`: end exclusive, negative bounds count from the end, missing bounds are the ends (eKuiper). */
+function sliceOf(v: readonly unknown[], from: number | undefined, to: number | undefined): unknown[] {
+  const n = v.length
+  const a = from === undefined ? 0 : from < 0 ? Math.max(0, n + from) : Math.min(from, n)
+  const b = to === undefined ? n : to < 0 ? Math.max(0, n + to) : Math.min(to, n)
+  return v.slice(a, Math.max(a, b))
 }
 
 /** A reader for a fixed path; one- and two-step paths (nearly all of them) get a closure without a loop. */
@@ -253,6 +331,7 @@ export function compilePath(path: readonly PathStep[]): (root: unknown) => unkno
 }
 
 function compileFieldAccess(path: readonly PathStep[]): Evaluator {
+  if (path.length === 0) return (row) => row.payload ?? null
   if (path.length === 1 && typeof path[0] === 'string') {
     const name = path[0]
     return (row) => {
@@ -503,44 +582,6 @@ function compileCall(e: Extract<BoundExpr, {kind: 'call'}>, c: Compiler): Evalua
   }
 }
 
-function compileStateful(e: Extract<BoundExpr, {kind: 'stateful'}>, c: Compiler): Evaluator {
-  const args = e.args.map((a) => compileNode(a, c))
-  const n = args.length
-  const buf: unknown[] = new Array<unknown>(n).fill(null)
-  const states = c.state.forSlot(e.slot)
-  const spec = e.spec
-  const consts = e.consts
-  const keyOf = compilePartitionKey(e.partitionBy, c)
-  const slot = e.slot
-  c.state.factories[slot] ??= () => spec.create(consts)
-  const sites = c.state.sites
-  sites[slot] = (sites[slot] ?? 0) + 1
-  const last = (c.state.lastEval[slot] ??= {row: undefined, value: null})
-  return (row) => {
-    // Several call sites of one slot (WHERE and SELECT) see the same row object for one event: step once, reuse the
-    // value. The runtime makes a fresh RowContext per event; a single site never caches, so reused contexts work.
-    const shared = sites[slot] > 1
-    if (shared && last.row === row) return last.value
-    const key = keyOf(row)
-    let state = states.get(key)
-    if (state === undefined) {
-      state = spec.create(consts)
-      states.set(key, state)
-    }
-    for (let i = 0; i < n; i++) {
-      const v = args[i](row)
-      buf[i] = v === undefined ? null : v
-    }
-    const out = state.step(buf)
-    const value = out === undefined ? null : out
-    if (shared) {
-      last.row = row
-      last.value = value
-    }
-    return value
-  }
-}
-
 /** One partition expression keys by its value; several by their values joined (objects by their JSON). */
 function compilePartitionKey(partitionBy: readonly BoundExpr[] | undefined, c: Compiler): Evaluator {
   if (!partitionBy || partitionBy.length === 0) return (row) => row.key ?? null
@@ -559,3 +600,4 @@ function compilePartitionKey(partitionBy: readonly BoundExpr[] | undefined, c: C
 function keyPart(v: unknown): unknown {
   return v !== null && typeof v === 'object' ? JSON.stringify(v) : v ?? null
 }
+

@@ -4,6 +4,7 @@
  */
 import type {Expr, RuleAst} from './ast.js'
 import {RuleSyntaxError, type RulePosition} from './errors.js'
+import {WINDOW_CALLS} from '../window/kinds.js'
 import {parse as peggyParse, SyntaxError as PeggySyntaxError, type PeggyExpectation} from './sql-parser.generated.js'
 
 /** Parses one rule (`SELECT … FROM …`). Throws RuleSyntaxError and nothing else. */
@@ -19,7 +20,7 @@ export function parseExpression(text: string): Expr {
 function runParser(text: string, startRule: 'Statement' | 'ExpressionOnly'): unknown {
   if (typeof text !== 'string') throw new RuleSyntaxError('a rule must be a string', {line: 1, col: 1, offset: 0})
   try {
-    return peggyParse(text, {startRule})
+    return peggyParse(text, {startRule, windowCalls: WINDOW_CALLS})
   } catch (error) {
     if (error instanceof PeggySyntaxError) throw humanize(error, text)
     // Thousands of nested parentheses exhaust the stack of a recursive-descent parser.
@@ -44,7 +45,7 @@ const OPERATOR_TOKENS = new Set([
 
 /** Tokens that start an expression; when "an expression" is expected they add nothing. */
 const EXPRESSION_STARTERS = new Set([
-  "'('", "'+'", "'-'", 'CASE', 'TRUE', 'FALSE', 'NULL', 'META', 'a name', 'a quoted name', 'a number', 'a string',
+  "'('", "'+'", "'-'", 'CASE', 'TRUE', 'FALSE', 'NULL', 'META', 'MQTT', 'a name', 'a quoted name', 'a number', 'a string',
 ])
 
 const DESCRIPTIONS: Record<string, string> = {

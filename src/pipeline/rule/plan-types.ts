@@ -2,12 +2,13 @@
  * The plan of a rule: names resolved, functions checked, aggregates extracted and numbered, the window turned into
  * milliseconds. This is what the window operator and the runtime consume (and what `pipeline explain` prints).
  */
-import type {ComparisonOp, ArithmeticOp, LiteralValue, LogicalOp, SourceSpan, WindowKind} from './ast.js'
+import type {ComparisonOp, ArithmeticOp, LiteralValue, LogicalOp, SourceSpan} from './ast.js'
+import type {WindowSpec} from '../window/kinds.js'
 import type {RuleProblem} from './errors.js'
 import type {AggregateFunctionSpec, ConstArgs, ScalarFunctionSpec, StatefulFunctionSpec} from './functions/types.js'
 
-/** A step into a value: an object member or an array index (negative counts from the end). */
-export type PathStep = string | number
+/** A step into a value: an object member, an array index (negative counts from the end) or a slice `[from:to]`. */
+export type PathStep = string | number | {from?: number; to?: number}
 
 export const META_KEYS = ['topic', 'qos', 'retain', 'clientid', 'timestamp', 'messageid'] as const
 export type MetaKey = (typeof META_KEYS)[number]
@@ -32,13 +33,24 @@ export type BoundExpr =
   | {kind: 'isNull'; operand: BoundExpr; negated: boolean; loc: SourceSpan}
   | {kind: 'case'; operand?: BoundExpr; whens: {when: BoundExpr; then: BoundExpr}[]; else?: BoundExpr; loc: SourceSpan}
   | {kind: 'call'; name: string; spec: ScalarFunctionSpec; args: BoundExpr[]; loc: SourceSpan}
-  /** A stateful function; `slot` numbers its state within the rule. Without partitionBy the record key is used. */
-  | {kind: 'stateful'; name: string; spec: StatefulFunctionSpec; args: BoundExpr[]; consts: ConstArgs; partitionBy?: BoundExpr[]; slot: number; loc: SourceSpan}
+  /**
+   * An analytic (stateful) function call; its value is computed before anything else of the row (see AnalyticPlan)
+   * and read here from the row's analytic results by `slot`.
+   */
+  | {kind: 'stateful'; name: string; spec: StatefulFunctionSpec; args: BoundExpr[]; consts: ConstArgs; partitionBy?: BoundExpr[]; when?: BoundExpr; slot: number; loc: SourceSpan}
   /** The result of plan.aggregates[index] for the window being emitted. */
   | {kind: 'aggregate'; index: number; loc: SourceSpan}
   | {kind: 'windowBound'; bound: 'start' | 'end'; loc: SourceSpan}
 
 export type BoundExprKind = BoundExpr['kind']
+
+/**
+ * eKuiper's evaluation model: analytic functions (lag, latest, changed_col, had_changed, acc_*, zscore) step on every
+ * row that reaches the rule, before JOIN conditions, WHERE, CASE or short-circuit logic could skip them, each under
+ * its own OVER (PARTITION BY … WHEN …). Calls over aggregates (`changed_col(true, avg(t))`) step once per emitted
+ * window row instead (phase 'emit'). Listed in slot order: an inner call comes before the call that uses it.
+ */
+export type AnalyticPlan = Extract<BoundExpr, {kind: 'stateful'}> & {phase: 'row' | 'emit'}
 
 /** One aggregate call, computed incrementally by the window operator. Equal calls share one index. */
 export interface AggregatePlan {
@@ -59,14 +71,10 @@ interface WindowBase {
   loc: SourceSpan
 }
 
-export type WindowPlan =
-  | (WindowBase & {kind: 'tumbling'; sizeMs: number})
-  | (WindowBase & {kind: 'hopping'; sizeMs: number; hopMs: number})
-  | (WindowBase & {kind: 'sliding'; sizeMs: number; delayMs: number; over?: BoundExpr})
-  | (WindowBase & {kind: 'session'; maxDurationMs: number; timeoutMs: number})
-  | (WindowBase & {kind: 'count'; count: number; every: number})
+/** The window: its kind's parameters (window/kinds.ts), FILTER, and OVER (WHEN …) for the kinds that take it. */
+export type WindowPlan = WindowBase & WindowSpec & {over?: BoundExpr}
 
-export type WindowPlanKind = WindowKind
+export type WindowPlanKind = WindowSpec['kind']
 
 export type SourcePlan = {kind: 'topic'; filter: string; alias: string} | {kind: 'stream'; name: string; alias: string}
 
@@ -81,8 +89,12 @@ export interface JoinPlan {
 
 export type ProjectionPlan =
   | {kind: 'expr'; name: string; expr: BoundExpr; loc: SourceSpan}
-  /** `*` (the payload's fields) or `t.*` (a joined table's row). */
-  | {kind: 'star'; from: 'payload' | {table: string}; loc: SourceSpan}
+  /** `*` (the payload's fields) or `t.*` (a joined table's row), less `except`, with `replace` columns computed. */
+  | {kind: 'star'; from: 'payload' | {table: string}; except?: string[]; replace?: {name: string; expr: BoundExpr}[]; loc: SourceSpan}
+  /** eKuiper's multi-column functions: `changed_cols(prefix, ignoreNull, a, b…)` adds the columns that changed. */
+  | {kind: 'changedCols'; prefix: string; ignoreNull: boolean; columns: {name: string; expr: BoundExpr}[]; star: boolean; slot: number; loc: SourceSpan}
+  /** eKuiper's multi-row function: `unnest(array)` turns one row into one per element (objects spread into columns). */
+  | {kind: 'unnest'; name: string; expr: BoundExpr; loc: SourceSpan}
 
 export interface GroupKeyPlan {
   name: string
@@ -111,6 +123,11 @@ export interface RuleAnalysis {
   usesWindowBounds: boolean
   /** Number of stateful call sites (lag, changed, zscore); state slots are 0 .. statefulSlots-1. */
   statefulSlots: number
+  /**
+   * A windowed rule without aggregates or GROUP BY keys (`SELECT * … GROUP BY TUMBLINGWINDOW(ss, 10)`): each firing
+   * emits every row of the window, in arrival order, as eKuiper does (it sends them as one list).
+   */
+  emitsEveryRow: boolean
   /** Projected columns neither aggregated nor grouped: they take the last row's value (eKuiper behaviour). */
   lastValueColumns: string[]
 }
@@ -123,6 +140,8 @@ export interface RulePlan {
   groupKeys: GroupKeyPlan[]
   projections: ProjectionPlan[]
   aggregates: AggregatePlan[]
+  /** Analytic calls in evaluation order (see AnalyticPlan). */
+  analytics: AnalyticPlan[]
   having?: BoundExpr
   orderBy: OrderPlan[]
   limit?: number

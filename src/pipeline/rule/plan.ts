@@ -3,13 +3,15 @@
  * the registry, pulls aggregate calls out into numbered accumulators, converts the window to milliseconds and
  * reports every problem it finds at once, each at its place in the rule.
  */
-import type {Accessor, CallExpr, Expr, RuleAst, SourceSpan, WindowArg, WindowClause} from './ast.js'
+import type {Accessor, CallExpr, Expr, LiteralExpr, RuleAst, SourceSpan, WindowClause} from './ast.js'
 import {RulePlanError, type RuleProblem} from './errors.js'
+import {TIME_UNITS_MS, WINDOW_CALLS, WINDOW_KINDS, windowKind} from '../window/index.js'
 import {FunctionRegistry, defaultFunctionRegistry} from './functions/registry.js'
 import type {ConstArgs, FunctionSpec, ParamSpec} from './functions/types.js'
 import {
   META_KEYS,
   type AggregatePlan,
+  type AnalyticPlan,
   type BoundExpr,
   type GroupKeyPlan,
   type JoinPlan,
@@ -27,10 +29,11 @@ export interface PlanOptions {
   tables?: readonly string[]
   /** Sources the pipeline declares; when given, `FROM name` must name one of them. */
   sources?: readonly string[]
+  /** Columns of each declared table (from its file's header): a column a rule names must be one of them. */
+  tableColumns?: Readonly<Record<string, readonly string[]>>
+  /** Payload fields known from the pipeline (a source's timestamp/key field, CSV columns): double-quote checks. */
+  knownFields?: readonly string[]
 }
-
-/** SQL time units in milliseconds (window-semantics.md). */
-export const TIME_UNITS_MS: Readonly<Record<string, number>> = {dd: 86_400_000, hh: 3_600_000, mi: 60_000, ss: 1000, ms: 1}
 
 /** Where an expression sits decides what it may contain. */
 type Clause = 'where' | 'filter' | 'over' | 'on' | 'group key' | 'partition' | 'select' | 'having' | 'order' | 'aggregate'
@@ -38,28 +41,22 @@ type Clause = 'where' | 'filter' | 'over' | 'on' | 'group key' | 'partition' | '
 const AGGREGATES_ALLOWED: ReadonlySet<Clause> = new Set(['select', 'having', 'order'])
 const WINDOW_BOUNDS_ALLOWED: ReadonlySet<Clause> = new Set(['select', 'having', 'order'])
 
-const WINDOW_SIGNATURES: Record<WindowClause['windowKind'], string> = {
-  tumbling: 'TUMBLINGWINDOW(unit, size)',
-  hopping: 'HOPPINGWINDOW(unit, size, hop)',
-  sliding: 'SLIDINGWINDOW(unit, size[, delay])',
-  session: 'SESSIONWINDOW(unit, maxDuration, timeout)',
-  count: 'COUNTWINDOW(n[, m])',
-}
-
-const WINDOW_FUNCTION_NAMES = new Set(['tumblingwindow', 'hoppingwindow', 'slidingwindow', 'sessionwindow', 'countwindow'])
-
 /** Canonical text of a bound expression, ignoring positions: equal calls share one aggregate. */
 function canonical(e: unknown): string {
   return JSON.stringify(e, (k, v: unknown) => (k === 'loc' || k === 'spec' ? undefined : v))
 }
 
 function pathSteps(path: readonly Accessor[]): PathStep[] {
-  return path.map((a) => (a.kind === 'index' ? a.index : a.name))
+  return path.map((a) => (a.kind === 'index' ? a.index : a.kind === 'slice' ? {from: a.from, to: a.to} : a.name))
 }
 
 export function formatPath(path: readonly PathStep[]): string {
   let out = ''
-  for (const step of path) out += typeof step === 'number' ? `[${step}]` : out === '' ? step : `.${step}`
+  for (const step of path) {
+    if (typeof step === 'number') out += `[${step}]`
+    else if (typeof step === 'object') out += `[${step.from ?? ''}:${step.to ?? ''}]`
+    else out += out === '' ? step : `.${step}`
+  }
   return out
 }
 
@@ -80,6 +77,12 @@ class Planner {
   private streamNames = new Set<string>()
   private tableAliases = new Map<string, string>()
   private windowed = false
+  readonly analytics: AnalyticPlan[] = []
+  /** SELECT aliases (name -> the aliased expression as written), known before any clause is bound. */
+  private selectAliases = new Map<string, Expr>()
+  /** Aliases of earlier SELECT columns, visible to later ones (`sum(a) AS s1, s1 + 1 AS s2`, as eKuiper). */
+  private earlierAliases = new Map<string, BoundExpr>()
+  private readonly doubleQuoted: LiteralExpr[] = []
 
   constructor(private readonly functions: FunctionRegistry, private readonly options: PlanOptions) {}
 
@@ -92,6 +95,7 @@ class Planner {
   }
 
   plan(ast: RuleAst): RulePlan {
+    for (const f of ast.fields) if (f.kind === 'field' && f.alias) this.selectAliases.set(f.alias, f.expr)
     const source = this.planSource(ast)
     const joins = ast.joins.map((j) => this.planJoinScope(j))
     this.windowed = ast.groupBy?.window !== undefined
@@ -111,10 +115,13 @@ class Planner {
         this.error(a.loc, `aggregate ${a.name}() needs a window: add GROUP BY TUMBLINGWINDOW(ss, 10) or another window`)
       }
       if (ast.having) this.error(ast.having.loc, 'HAVING needs GROUP BY with a window')
-      if (ast.orderBy) this.warn(ast.orderBy[0].loc, 'ORDER BY has no effect without a window: rows are emitted one event at a time')
+      if (ast.orderBy) this.error(ast.orderBy[0].loc, 'ORDER BY needs a window: without one each event emits its own row, so there is nothing to sort (add GROUP BY TUMBLINGWINDOW(ss, 10), or remove ORDER BY)')
+      if (ast.limit !== undefined) this.error(limitLoc(ast), 'LIMIT needs a window: without one each event emits its own row (add GROUP BY TUMBLINGWINDOW(ss, 10), or filter with WHERE)')
     }
-    const lastValueColumns = aggregating ? this.checkUngroupedColumns(projections, groupKeys) : []
-    if (aggregating && projections.some((p) => p.kind === 'star')) {
+    this.checkDoubleQuoted(ast)
+    const lastValueColumns = aggregating && !(window !== undefined && this.aggregates.length === 0 && groupKeys.length === 0) ? this.checkUngroupedColumns(projections, groupKeys) : []
+    const emitsEveryRow = window !== undefined && this.aggregates.length === 0 && groupKeys.length === 0
+    if (aggregating && !emitsEveryRow && projections.some((p) => p.kind === 'star')) {
       this.warn(projections.find((p) => p.kind === 'star')?.loc ?? ast.loc, 'SELECT * in an aggregating rule takes the fields of the last row of each window')
     }
     if (this.problems.length > 0) throw new RulePlanError(sortProblems(this.problems))
@@ -131,6 +138,7 @@ class Planner {
       groupKeys,
       projections,
       aggregates: this.aggregates,
+      analytics: this.analytics,
       having,
       orderBy,
       limit: ast.limit,
@@ -145,7 +153,8 @@ class Planner {
         selectsAll: projections.some((p) => p.kind === 'star' && p.from === 'payload'),
         usesWindowBounds: this.usesWindowBounds,
         statefulSlots: this.statefulSlots,
-        lastValueColumns,
+        emitsEveryRow,
+        lastValueColumns: emitsEveryRow ? [] : lastValueColumns,
       },
       warnings: sortProblems(this.warnings),
     }
@@ -189,24 +198,86 @@ class Planner {
     let unnamed = 0
     for (const item of ast.fields) {
       if (item.kind === 'star') {
+        const replace = item.replace?.map((r) => ({name: r.alias, expr: this.bind(r.expr, 'select')}))
+        const mods = {...(item.except ? {except: item.except} : {}), ...(replace ? {replace} : {})}
         if (item.qualifier === undefined || this.streamNames.has(item.qualifier)) {
-          out.push({kind: 'star', from: 'payload', loc: item.loc})
+          out.push({kind: 'star', from: 'payload', ...mods, loc: item.loc})
           this.fields.add('*')
         } else if (this.tableAliases.has(item.qualifier)) {
-          out.push({kind: 'star', from: {table: item.qualifier}, loc: item.loc})
+          out.push({kind: 'star', from: {table: item.qualifier}, ...mods, loc: item.loc})
         } else {
           this.error(item.loc, `'${item.qualifier}' is neither the stream nor a joined table`)
         }
+        continue
+      }
+      const multi = item.expr.kind === 'call' ? this.planMultiColumn(item.expr, item.alias) : undefined
+      if (multi) {
+        out.push(multi)
         continue
       }
       const expr = this.bind(item.expr, 'select')
       const name = item.alias ?? defaultName(item.expr) ?? `kuiper_field_${unnamed++}`
       if (names.has(name)) this.warn(item.loc, `the output column '${name}' appears twice; the later one wins (use AS to rename)`)
       names.add(name)
-      if (item.alias) this.aliasExprs.set(item.alias, expr)
+      if (item.alias) {
+        this.aliasExprs.set(item.alias, expr)
+        this.earlierAliases.set(item.alias, expr)
+      }
       out.push({kind: 'expr', name, expr, loc: item.loc})
     }
     return out
+  }
+
+  /** `changed_cols(…)` and `unnest(…)` as a whole SELECT column; undefined for any other call. */
+  private planMultiColumn(e: CallExpr, alias: string | undefined): ProjectionPlan | undefined {
+    if (e.name !== 'changed_cols' && e.name !== 'unnest') return undefined
+    if (e.name === 'unnest') {
+      if (e.args.length !== 1 || e.star) {
+        this.error(e.loc, 'unnest() takes 1 argument (an array)')
+        return undefined
+      }
+      if (this.windowed) this.error(e.loc, 'unnest() works on single events here, not on window rows')
+      return {kind: 'unnest', name: alias ?? defaultName(e.args[0]) ?? 'unnest', expr: this.bind(e.args[0], 'select'), loc: e.loc}
+    }
+    const [prefix, ignoreNull, ...rest] = e.args
+    if (e.args.length < 3) {
+      this.error(e.loc, 'changed_cols() takes a prefix, ignoreNull and at least one column: changed_cols("c_", true, temperature)')
+      return undefined
+    }
+    if (prefix.kind !== 'literal' || typeof prefix.value !== 'string') this.error(prefix.loc, 'changed_cols(): the prefix must be a string, e.g. "" or "c_"')
+    if (ignoreNull.kind !== 'literal' || typeof ignoreNull.value !== 'boolean') this.error(ignoreNull.loc, 'changed_cols(): ignoreNull must be true or false')
+    if (alias) this.error(e.loc, 'changed_cols() returns several columns: name them with its prefix argument, not AS')
+    const isStar = (a: Expr) => a.kind === 'ref' && a.name === '*' && !a.quoted && a.path.length === 0
+    const star = rest.some(isStar)
+    let unnamed = 0
+    const columns = rest.filter((a) => !isStar(a)).map((a) => ({name: defaultName(a) ?? `kuiper_field_${unnamed++}`, expr: this.bind(a, 'select')}))
+    if (star) this.fields.add('*')
+    const pre = prefix.kind === 'literal' ? String(prefix.value) : ''
+    const ign = ignoreNull.kind === 'literal' && ignoreNull.value === true
+    const slot = this.statefulSlots++
+    return {
+      kind: 'changedCols', prefix: pre, ignoreNull: ign, columns, star, slot, loc: e.loc,
+    }
+  }
+
+  /**
+   * eKuiper reads "…" as a string, where other dialects read a field name: a double-quoted text equal to a field the
+   * rule or the pipeline knows is almost surely meant as that field (it would compare or compute on a constant).
+   */
+  private checkDoubleQuoted(ast: RuleAst): void {
+    const known = new Set([...this.topLevelFields, ...(this.options.knownFields ?? [])])
+    for (const lit of this.doubleQuoted) {
+      const v = lit.value as string
+      if (known.has(v)) {
+        this.error(lit.loc, `"${v}" is a string in eKuiper SQL, not the field ${v}: write ${v} (or \`${v}\`) for the field, or '${v}' for the text`)
+      }
+    }
+    for (const f of ast.fields) {
+      if (f.kind === 'field' && !f.alias && f.expr.kind === 'literal' && f.expr.quote === 'double' && !known.has(String(f.expr.value))) {
+        const v = String(f.expr.value)
+        this.error(f.expr.loc, `SELECT "${v}" selects the text "${v}" (a string in eKuiper SQL): write ${/^[A-Za-z_][A-Za-z0-9_]*$/.test(v) ? v : `\`${v}\``} for the field, or '${v}' AS name for the text`)
+      }
+    }
   }
 
   /** eKuiper keeps such columns and takes the last row's value; we do too, but say so. */
@@ -229,97 +300,79 @@ class Planner {
     return found
   }
 
+  /** The GROUP BY window call through its kind (window/kinds.ts): arguments checked with positions, then the kind's plan. */
   private planWindow(w: WindowClause): WindowPlan | undefined {
-    const signature = WINDOW_SIGNATURES[w.windowKind]
+    const kind = windowKind(w.windowKind)!
+    const signature = kind.signature
+    const call = `${kind.kind.toUpperCase()}WINDOW`
     const filter = w.filter ? this.bind(w.filter, 'filter') : undefined
     const over = w.over ? this.bind(w.over, 'over') : undefined
-    if (over && w.windowKind !== 'sliding') this.error(w.over?.loc ?? w.loc, 'OVER (WHEN …) belongs to SLIDINGWINDOW only')
-
-    if (w.windowKind === 'count') {
-      const nums = this.windowNumbers(w, w.args, signature, 1, 2)
-      if (!nums) return undefined
-      const [count, every = count] = nums
-      if (!this.checkCount(w.args[0], count, 'n')) return undefined
-      if (nums.length > 1 && !this.checkCount(w.args[1], every, 'm')) return undefined
-      if (every > count) this.warn(w.loc, `COUNTWINDOW(${count}, ${every}): m > n skips ${every - count} event(s) between windows`)
-      return {kind: 'count', count, every, filter, loc: w.loc}
+    if (over && !kind.over) {
+      const calls = WINDOW_KINDS.filter((k) => k.over).map((k) => `${k.kind.toUpperCase()}WINDOW`)
+      this.error(w.over?.loc ?? w.loc, `OVER (WHEN …) belongs to ${calls.join(', ')} only`)
     }
 
-    const [unitArg, ...rest] = w.args
-    if (unitArg.kind !== 'unit') {
-      this.error(unitArg.loc, `${signature}: the first argument is a time unit (DD, HH, MI, SS or MS)`)
-      return undefined
-    }
-    const unitMs = TIME_UNITS_MS[unitArg.unit.toLowerCase()]
-    if (unitMs === undefined) {
-      this.error(unitArg.loc, `unknown time unit '${unitArg.unit}': use DD, HH, MI, SS or MS`)
-      return undefined
-    }
-    const counts = {tumbling: [1, 1], hopping: [2, 2], sliding: [1, 2], session: [2, 2]}[w.windowKind]
-    const nums = this.windowNumbers(w, rest, signature, counts[0], counts[1])
-    if (!nums) return undefined
-    const ms = (i: number, what: string, allowZero = false): number | undefined => {
-      const v = nums[i] * unitMs
-      if (!(v > 0 || (allowZero && v === 0)) || !Number.isFinite(v)) {
-        this.error(rest[i].loc, `${signature}: ${what} must be ${allowZero ? 'zero or more' : 'greater than zero'}, got ${nums[i]}`)
+    let args = w.args
+    let unitMs = 1
+    let unit = ''
+    if (kind.timed) {
+      const [unitArg, ...rest] = w.args
+      if (unitArg.kind !== 'unit') {
+        this.error(unitArg.loc, `${signature}: the first argument is a time unit (DD, HH, MI, SS or MS)`)
         return undefined
       }
-      if (!Number.isInteger(v)) {
-        this.error(rest[i].loc, `${signature}: ${what} must be a whole number of milliseconds, got ${nums[i]} ${unitArg.unit}`)
+      const ms = TIME_UNITS_MS[unitArg.unit.toLowerCase()]
+      if (ms === undefined) {
+        this.error(unitArg.loc, `unknown time unit '${unitArg.unit}': use DD, HH, MI, SS or MS`)
         return undefined
       }
-      return v
+      ;[args, unitMs, unit] = [rest, ms, unitArg.unit]
     }
-    switch (w.windowKind) {
-      case 'tumbling': {
-        const sizeMs = ms(0, 'size')
-        return sizeMs === undefined ? undefined : {kind: 'tumbling', sizeMs, filter, loc: w.loc}
-      }
-      case 'hopping': {
-        const sizeMs = ms(0, 'size')
-        const hopMs = ms(1, 'hop')
-        if (sizeMs === undefined || hopMs === undefined) return undefined
-        if (hopMs > sizeMs) this.warn(rest[1].loc, `HOPPINGWINDOW hop (${nums[1]}) is larger than its size (${nums[0]}): events between windows belong to none`)
-        return {kind: 'hopping', sizeMs, hopMs, filter, loc: w.loc}
-      }
-      case 'sliding': {
-        const sizeMs = ms(0, 'size')
-        const delayMs = nums.length > 1 ? ms(1, 'delay', true) : 0
-        if (sizeMs === undefined || delayMs === undefined) return undefined
-        return {kind: 'sliding', sizeMs, delayMs, over, filter, loc: w.loc}
-      }
-      case 'session': {
-        const maxDurationMs = ms(0, 'maxDuration')
-        const timeoutMs = ms(1, 'timeout')
-        if (maxDurationMs === undefined || timeoutMs === undefined) return undefined
-        if (timeoutMs > maxDurationMs) this.warn(rest[1].loc, 'SESSIONWINDOW timeout is longer than maxDuration: check the argument order (unit, maxDuration, timeout)')
-        return {kind: 'session', maxDurationMs, timeoutMs, filter, loc: w.loc}
-      }
-    }
-  }
-
-  private windowNumbers(w: WindowClause, args: WindowArg[], signature: string, min: number, max: number): number[] | undefined {
-    if (args.length < min || args.length > max) {
-      this.error(w.loc, `${signature} takes ${describeCount(w.windowKind === 'count' ? min : min + 1, w.windowKind === 'count' ? max : max + 1)} argument(s), got ${w.args.length}`)
+    const required = kind.args.filter((a) => !a.optional).length
+    if (args.length < required || args.length > kind.args.length) {
+      const lead = kind.timed ? 1 : 0
+      this.error(w.loc, `${signature} takes ${describeCount(required + lead, kind.args.length + lead)} argument(s), got ${w.args.length}`)
       return undefined
     }
-    const out: number[] = []
+    const written: number[] = []
     for (const a of args) {
       if (a.kind !== 'number') {
         this.error(a.loc, `${signature}: expected a number, got '${a.unit}'`)
         return undefined
       }
-      out.push(a.value)
+      written.push(a.value)
     }
-    return out
-  }
 
-  private checkCount(arg: WindowArg, v: number, what: string): boolean {
-    if (!Number.isInteger(v) || v < 1) {
-      this.error(arg.loc, `COUNTWINDOW: ${what} must be a whole number of at least 1, got ${v}`)
-      return false
+    const values: Array<number | undefined> = []
+    let ok = true
+    for (let i = 0; i < kind.args.length; i++) {
+      const spec = kind.args[i]
+      if (i >= written.length) {
+        values.push(undefined)
+        continue
+      }
+      if (!kind.timed) {
+        // Counts: the first wrong one is the message.
+        if (!Number.isInteger(written[i]) || written[i] < 1) {
+          this.error(args[i].loc, `${call}: ${spec.name} must be a whole number of at least 1, got ${written[i]}`)
+          return undefined
+        }
+        values.push(written[i])
+        continue
+      }
+      const v = written[i] * unitMs
+      if (!(v > 0 || (spec.allowZero && v === 0)) || !Number.isFinite(v)) {
+        this.error(args[i].loc, `${signature}: ${spec.name} must be ${spec.allowZero ? 'zero or more' : 'greater than zero'}, got ${written[i]}`)
+        ok = false
+      } else if (!Number.isInteger(v)) {
+        this.error(args[i].loc, `${signature}: ${spec.name} must be a whole number of milliseconds, got ${written[i]} ${unit}`)
+        ok = false
+      }
+      values.push(v)
     }
-    return true
+    if (!ok) return undefined
+    const params = kind.plan(values, {written, warn: (message, arg) => this.warn(arg === undefined ? w.loc : args[arg].loc, message)})
+    return {kind: kind.kind, ...params, ...(kind.over ? {over} : {}), filter, loc: w.loc} as WindowPlan
   }
 
   // ------------------------------------------------------------ expressions
@@ -327,14 +380,16 @@ class Planner {
   bind(e: Expr, clause: Clause): BoundExpr {
     switch (e.kind) {
       case 'literal':
-        return e
+        if (e.quote === 'double' && typeof e.value === 'string') this.doubleQuoted.push(e)
+        return {kind: 'literal', value: e.value, loc: e.loc}
       case 'ref':
         return this.bindRef(e.name, e.path, e.loc, clause)
       case 'access':
         return {kind: 'access', target: this.bind(e.target, clause), path: pathSteps(e.path), loc: e.loc}
       case 'meta':
         if (e.key !== '*' && !(META_KEYS as readonly string[]).includes(e.key.toLowerCase())) {
-          this.error(e.loc, `unknown metadata '${e.key}': use ${META_KEYS.join(', ')}`)
+          const hint = closest(e.key.toLowerCase(), META_KEYS)
+          this.error(e.loc, `unknown metadata '${e.key}'${hint ? `; did you mean ${e.fn ?? 'meta'}(${hint})?` : ''} (one of ${META_KEYS.join(', ')})`)
         }
         this.meta.add(e.key === '*' ? '*' : e.key.toLowerCase())
         return {kind: 'meta', key: e.key === '*' ? '*' : (e.key.toLowerCase() as MetaKey), loc: e.loc}
@@ -390,8 +445,14 @@ class Planner {
     const qualified = first?.kind === 'member' && !first.arrow
     if (qualified && this.tableAliases.has(name)) {
       const steps = pathSteps(path)
+      this.checkTableColumn(name, steps, loc)
       this.noteTableField(name, steps)
       return {kind: 'tableField', table: name, path: steps, loc}
+    }
+    if (name === '*' && path.length === 0) {
+      // `had_changed(true, *)`: the whole row.
+      this.fields.add('*')
+      return {kind: 'field', path: [], loc}
     }
     if (qualified && this.streamNames.has(name)) {
       const steps = pathSteps(path)
@@ -401,6 +462,18 @@ class Planner {
     if (path.length === 0 && (clause === 'having' || clause === 'order')) {
       const aliased = this.aliasExprs.get(name)
       if (aliased) return aliased
+    }
+    if (path.length === 0 && clause === 'select') {
+      const earlier = this.earlierAliases.get(name)
+      if (earlier) return earlier
+    }
+    if (path.length === 0 && BEFORE_SELECT.has(clause) && !(this.options.knownFields ?? []).includes(name)) {
+      const aliased = this.selectAliases.get(name)
+      // `round(temperature, 1) AS temperature`: the alias is also a field of the input, which WHERE reads.
+      if (aliased && !mentionsField(aliased, name)) {
+        const where = clause === 'where' ? 'WHERE' : clause === 'group key' ? 'GROUP BY' : clause === 'filter' ? 'FILTER' : clause.toUpperCase()
+        this.error(loc, `'${name}' is an alias from the SELECT list; ${where} runs before SELECT and sees only the input's fields: write the expression itself${clause === 'where' ? ' (or filter windows with HAVING)' : ''}`)
+      }
     }
     if (path.length === 0 && this.tableAliases.has(name)) {
       this.error(loc, `'${name}' is a joined table: name one of its columns, e.g. ${name}.id`)
@@ -415,6 +488,16 @@ class Planner {
     if (typeof steps[0] === 'string') this.topLevelFields.add(steps[0])
   }
 
+  /** A column the table's file does not have matches nothing: say so, with the nearest column (case first). */
+  private checkTableColumn(alias: string, steps: PathStep[], loc: SourceSpan): void {
+    const table = this.tableAliases.get(alias) ?? alias
+    const columns = this.options.tableColumns?.[table]
+    const col = steps[0]
+    if (!columns || columns.length === 0 || typeof col !== 'string' || columns.includes(col)) return
+    const hint = columns.find((c) => c.toLowerCase() === col.toLowerCase()) ?? closest(col, columns)
+    this.error(loc, `table ${table} has no column '${col}'${hint ? `; did you mean ${alias}.${hint}?` : ''} (columns: ${columns.join(', ')})`)
+  }
+
   private noteTableField(table: string, steps: PathStep[]): void {
     let set = this.tableFields.get(table)
     if (!set) this.tableFields.set(table, (set = new Set()))
@@ -423,19 +506,26 @@ class Planner {
 
   private bindCall(e: CallExpr, clause: Clause): BoundExpr {
     const spec = this.functions.get(e.name)
+    if (e.name === 'changed_cols' || e.name === 'unnest') {
+      this.error(e.loc, `${e.name}() returns ${e.name === 'unnest' ? 'several rows' : 'several columns'}: use it as a whole SELECT column`)
+      return {kind: 'literal', value: null, loc: e.loc}
+    }
     if (!spec) {
-      if (WINDOW_FUNCTION_NAMES.has(e.name)) {
+      if (WINDOW_CALLS.has(e.name)) {
         this.error(e.loc, clause === 'group key'
           ? `${e.name.toUpperCase()}: arguments must be a time unit and plain numbers, e.g. TUMBLINGWINDOW(ss, 10)`
           : `${e.name.toUpperCase()} is a window: put it in GROUP BY`)
       } else {
         const hint = this.functions.suggest(e.name)
-        this.error(e.loc, `unknown function ${e.name}()${hint ? `; did you mean ${hint}()?` : ''}`)
+        const meant = hint === 'meta' ? `meta(${META_KEYS.includes(e.name as MetaKey) ? e.name : 'topic'})` : `${hint}()`
+        this.error(e.loc, `unknown function ${e.name}()${hint ? `; did you mean ${meant}?` : ''}`)
       }
       return {kind: 'literal', value: null, loc: e.loc}
     }
     this.checkSignature(spec, e)
-    if (e.partitionBy && spec.kind !== 'stateful') this.error(e.loc, `OVER (PARTITION BY …) applies to lag, changed, changed_col and zscore, not ${e.name}()`)
+    if ((e.partitionBy || e.when) && spec.kind !== 'stateful') {
+      this.error(e.loc, `OVER (PARTITION BY … WHEN …) applies to analytic functions (${this.functions.list().filter((f) => f.kind === 'stateful').map((f) => f.name).join(', ')}), not ${e.name}()`)
+    }
 
     switch (spec.kind) {
       case 'window': {
@@ -465,20 +555,35 @@ class Planner {
         if (clause === 'group key' || clause === 'partition') this.error(e.loc, `${e.name}() keeps state per key and cannot itself be a key`)
         const args = e.args.map((a) => this.bind(a, clause))
         const partitionBy = e.partitionBy?.map((p) => this.bind(p, 'partition'))
-        // Equal calls (same function, arguments and partition) share one slot: `zscore(t, 60)` in WHERE and in SELECT
-        // is one rolling window stepped once per row, not two windows that see different rows.
+        const when = e.when ? this.bind(e.when, clause) : undefined
+        // Equal calls (same function, arguments, partition and WHEN) share one slot: `zscore(t, 60)` in WHERE and in
+        // SELECT is one rolling window stepped once per row, not two windows that see different rows.
         const consts = constArgs(e.args)
-        const key = canonical({name: spec.name, args, consts, partitionBy})
+        const key = canonical({name: spec.name, args, consts, partitionBy, when})
         let slot = this.statefulIndex.get(key)
+        const node = {kind: 'stateful' as const, name: spec.name, spec, args, consts, partitionBy, when, slot: slot ?? this.statefulSlots, loc: e.loc}
         if (slot === undefined) {
           slot = this.statefulSlots++
           this.statefulIndex.set(key, slot)
+          const perWindow = [...args, ...(when ? [when] : [])].some((a) => this.dependsOnWindow(a))
+          this.analytics.push({...node, phase: perWindow ? 'emit' : 'row'})
         }
-        return {kind: 'stateful', name: spec.name, spec, args, consts, partitionBy, slot, loc: e.loc}
+        return node
       }
       case 'scalar':
         return {kind: 'call', name: spec.name, spec, args: e.args.map((a) => this.bind(a, clause)), loc: e.loc}
     }
+  }
+
+  /** An expression over aggregates or window bounds (directly or through an analytic call) is known per window row. */
+  private dependsOnWindow(e: BoundExpr): boolean {
+    if (e.kind === 'aggregate' || e.kind === 'windowBound') return true
+    if (e.kind === 'stateful') return this.analytics.find((a) => a.slot === e.slot)?.phase === 'emit'
+    let found = false
+    forEachChild(e, (c) => {
+      if (!found && this.dependsOnWindow(c)) found = true
+    })
+    return found
   }
 
   private checkSignature(spec: FunctionSpec, e: CallExpr): void {
@@ -512,6 +617,43 @@ class Planner {
 /** Every planning problem at once, in the order they appear in the text. */
 function sortProblems(p: RuleProblem[]): RuleProblem[] {
   return [...p].sort((a, b) => a.offset - b.offset)
+}
+
+/** Whether an expression as written reads the top-level field `name` anywhere. */
+function mentionsField(e: Expr, name: string): boolean {
+  switch (e.kind) {
+    case 'ref':
+      return e.name === name
+    case 'literal':
+    case 'meta':
+      return false
+    case 'access':
+      return mentionsField(e.target, name)
+    case 'unary':
+      return mentionsField(e.operand, name)
+    case 'binary':
+      return mentionsField(e.left, name) || mentionsField(e.right, name)
+    case 'in':
+      return mentionsField(e.operand, name) || e.list.some((x) => mentionsField(x, name))
+    case 'between':
+      return mentionsField(e.operand, name) || mentionsField(e.low, name) || mentionsField(e.high, name)
+    case 'like':
+      return mentionsField(e.operand, name) || mentionsField(e.pattern, name)
+    case 'isNull':
+      return mentionsField(e.operand, name)
+    case 'case':
+      return (e.operand !== undefined && mentionsField(e.operand, name)) || e.whens.some((w) => mentionsField(w.when, name) || mentionsField(w.then, name)) || (e.else !== undefined && mentionsField(e.else, name))
+    case 'call':
+      return e.args.some((x) => mentionsField(x, name))
+  }
+}
+
+/** Clauses evaluated before SELECT: an output alias means nothing there. */
+const BEFORE_SELECT: ReadonlySet<Clause> = new Set(['where', 'filter', 'group key', 'on', 'partition'])
+
+/** Where `LIMIT` sits, for messages (the AST keeps only its value). */
+function limitLoc(ast: RuleAst): SourceSpan {
+  return ast.limitLoc ?? ast.loc
 }
 
 function constArgs(args: readonly Expr[]): ConstArgs {
@@ -608,7 +750,9 @@ export function forEachChild(e: BoundExpr, fn: (child: BoundExpr) => void): void
       return e.args.forEach(fn)
     case 'stateful':
       e.args.forEach(fn)
-      return e.partitionBy?.forEach(fn)
+      e.partitionBy?.forEach(fn)
+      if (e.when) fn(e.when)
+      return
   }
 }
 

@@ -27,6 +27,8 @@ export interface RowContext {
   window?: {start: number; end: number}
   /** Aggregate results by AggregatePlan.index, for the window being emitted. */
   aggregates?: ArrayLike<unknown>
+  /** Values of the rule's analytic calls for this row, by slot: computed before anything else reads the row. */
+  analytic?: unknown[]
 }
 
 /** A fresh, empty context (for tests and one-off evaluation). */

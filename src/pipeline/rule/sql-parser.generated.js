@@ -183,66 +183,66 @@ function peg$parse(input, options) {
   const peg$c1 = ",";
   const peg$c2 = "*";
   const peg$c3 = ".";
-  const peg$c4 = "\"";
-  const peg$c5 = "\"\"";
-  const peg$c6 = "'";
-  const peg$c7 = "''";
-  const peg$c8 = "(";
-  const peg$c9 = ")";
-  const peg$c10 = "tumblingwindow";
-  const peg$c11 = "hoppingwindow";
-  const peg$c12 = "slidingwindow";
-  const peg$c13 = "sessionwindow";
-  const peg$c14 = "countwindow";
-  const peg$c15 = "==";
-  const peg$c16 = "=";
-  const peg$c17 = "!=";
-  const peg$c18 = "<>";
-  const peg$c19 = "<=";
-  const peg$c20 = ">=";
-  const peg$c21 = "<";
-  const peg$c22 = ">";
-  const peg$c23 = "+";
-  const peg$c24 = "-";
-  const peg$c25 = "->";
-  const peg$c26 = "[";
-  const peg$c27 = "]";
-  const peg$c28 = "meta";
-  const peg$c29 = "`";
-  const peg$c30 = "select";
-  const peg$c31 = "from";
-  const peg$c32 = "where";
-  const peg$c33 = "group";
-  const peg$c34 = "by";
-  const peg$c35 = "having";
-  const peg$c36 = "order";
-  const peg$c37 = "limit";
-  const peg$c38 = "as";
-  const peg$c39 = "join";
-  const peg$c40 = "left";
-  const peg$c41 = "inner";
-  const peg$c42 = "outer";
-  const peg$c43 = "on";
-  const peg$c44 = "and";
-  const peg$c45 = "or";
-  const peg$c46 = "not";
-  const peg$c47 = "in";
-  const peg$c48 = "between";
-  const peg$c49 = "like";
-  const peg$c50 = "is";
-  const peg$c51 = "null";
-  const peg$c52 = "true";
-  const peg$c53 = "false";
-  const peg$c54 = "case";
-  const peg$c55 = "when";
-  const peg$c56 = "then";
-  const peg$c57 = "else";
-  const peg$c58 = "end";
-  const peg$c59 = "filter";
-  const peg$c60 = "over";
-  const peg$c61 = "partition";
-  const peg$c62 = "asc";
-  const peg$c63 = "desc";
+  const peg$c4 = "(";
+  const peg$c5 = ")";
+  const peg$c6 = "\"";
+  const peg$c7 = "\"\"";
+  const peg$c8 = "'";
+  const peg$c9 = "''";
+  const peg$c10 = "==";
+  const peg$c11 = "=";
+  const peg$c12 = "!=";
+  const peg$c13 = "<>";
+  const peg$c14 = "<=";
+  const peg$c15 = ">=";
+  const peg$c16 = "<";
+  const peg$c17 = ">";
+  const peg$c18 = "+";
+  const peg$c19 = "-";
+  const peg$c20 = "->";
+  const peg$c21 = "[";
+  const peg$c22 = ":";
+  const peg$c23 = "]";
+  const peg$c24 = "meta";
+  const peg$c25 = "mqtt";
+  const peg$c26 = "`";
+  const peg$c27 = "\\";
+  const peg$c28 = "select";
+  const peg$c29 = "from";
+  const peg$c30 = "where";
+  const peg$c31 = "group";
+  const peg$c32 = "by";
+  const peg$c33 = "having";
+  const peg$c34 = "order";
+  const peg$c35 = "limit";
+  const peg$c36 = "as";
+  const peg$c37 = "join";
+  const peg$c38 = "left";
+  const peg$c39 = "inner";
+  const peg$c40 = "outer";
+  const peg$c41 = "on";
+  const peg$c42 = "and";
+  const peg$c43 = "or";
+  const peg$c44 = "not";
+  const peg$c45 = "in";
+  const peg$c46 = "between";
+  const peg$c47 = "like";
+  const peg$c48 = "is";
+  const peg$c49 = "null";
+  const peg$c50 = "true";
+  const peg$c51 = "false";
+  const peg$c52 = "case";
+  const peg$c53 = "when";
+  const peg$c54 = "then";
+  const peg$c55 = "else";
+  const peg$c56 = "end";
+  const peg$c57 = "filter";
+  const peg$c58 = "over";
+  const peg$c59 = "partition";
+  const peg$c60 = "asc";
+  const peg$c61 = "desc";
+  const peg$c62 = "except";
+  const peg$c63 = "replace";
   const peg$c64 = "--";
   const peg$c65 = "/*";
   const peg$c66 = "*/";
@@ -253,55 +253,56 @@ function peg$parse(input, options) {
   const peg$r3 = /^[a-zA-Z_]/;
   const peg$r4 = /^[a-zA-Z0-9_]/;
   const peg$r5 = /^[^`]/;
-  const peg$r6 = /^[0-9]/;
-  const peg$r7 = /^[eE]/;
-  const peg$r8 = /^[+\-]/;
-  const peg$r9 = /^[ \t\r\n\xA0\uFEFF]/;
-  const peg$r10 = /^[^\n]/;
+  const peg$r6 = /^[^"\\]/;
+  const peg$r7 = /^[0-9]/;
+  const peg$r8 = /^[eE]/;
+  const peg$r9 = /^[+\-]/;
+  const peg$r10 = /^[ \t\r\n\xA0\uFEFF]/;
+  const peg$r11 = /^[^\n]/;
 
   const peg$e0 = peg$literalExpectation(";", false);
   const peg$e1 = peg$literalExpectation(",", false);
   const peg$e2 = peg$literalExpectation("*", false);
   const peg$e3 = peg$literalExpectation(".", false);
-  const peg$e4 = peg$otherExpectation("quoted topic filter");
-  const peg$e5 = peg$literalExpectation("\"", false);
-  const peg$e6 = peg$classExpectation(["\""], true, false, false);
-  const peg$e7 = peg$literalExpectation("\"\"", false);
-  const peg$e8 = peg$literalExpectation("'", false);
-  const peg$e9 = peg$classExpectation(["'"], true, false, false);
-  const peg$e10 = peg$literalExpectation("''", false);
-  const peg$e11 = peg$literalExpectation("(", false);
-  const peg$e12 = peg$literalExpectation(")", false);
+  const peg$e4 = peg$literalExpectation("(", false);
+  const peg$e5 = peg$literalExpectation(")", false);
+  const peg$e6 = peg$otherExpectation("quoted topic filter");
+  const peg$e7 = peg$literalExpectation("\"", false);
+  const peg$e8 = peg$classExpectation(["\""], true, false, false);
+  const peg$e9 = peg$literalExpectation("\"\"", false);
+  const peg$e10 = peg$literalExpectation("'", false);
+  const peg$e11 = peg$classExpectation(["'"], true, false, false);
+  const peg$e12 = peg$literalExpectation("''", false);
   const peg$e13 = peg$otherExpectation("window function");
-  const peg$e14 = peg$literalExpectation("tumblingwindow", true);
-  const peg$e15 = peg$literalExpectation("hoppingwindow", true);
-  const peg$e16 = peg$literalExpectation("slidingwindow", true);
-  const peg$e17 = peg$literalExpectation("sessionwindow", true);
-  const peg$e18 = peg$literalExpectation("countwindow", true);
-  const peg$e19 = peg$otherExpectation("comparison operator");
-  const peg$e20 = peg$literalExpectation("==", false);
-  const peg$e21 = peg$literalExpectation("=", false);
-  const peg$e22 = peg$literalExpectation("!=", false);
-  const peg$e23 = peg$literalExpectation("<>", false);
-  const peg$e24 = peg$literalExpectation("<=", false);
-  const peg$e25 = peg$literalExpectation(">=", false);
-  const peg$e26 = peg$literalExpectation("<", false);
-  const peg$e27 = peg$literalExpectation(">", false);
-  const peg$e28 = peg$literalExpectation("+", false);
-  const peg$e29 = peg$literalExpectation("-", false);
-  const peg$e30 = peg$classExpectation(["%", "*", "/"], false, false, false);
-  const peg$e31 = peg$literalExpectation("->", false);
-  const peg$e32 = peg$literalExpectation("[", false);
-  const peg$e33 = peg$literalExpectation("]", false);
-  const peg$e34 = peg$otherExpectation("expression");
-  const peg$e35 = peg$literalExpectation("meta", true);
-  const peg$e36 = peg$otherExpectation("name");
-  const peg$e37 = peg$classExpectation([["a", "z"], ["A", "Z"], "_"], false, false, false);
-  const peg$e38 = peg$classExpectation([["a", "z"], ["A", "Z"], ["0", "9"], "_"], false, false, false);
-  const peg$e39 = peg$otherExpectation("quoted name");
-  const peg$e40 = peg$literalExpectation("`", false);
-  const peg$e41 = peg$classExpectation(["`"], true, false, false);
-  const peg$e42 = peg$otherExpectation("string");
+  const peg$e14 = peg$otherExpectation("comparison operator");
+  const peg$e15 = peg$literalExpectation("==", false);
+  const peg$e16 = peg$literalExpectation("=", false);
+  const peg$e17 = peg$literalExpectation("!=", false);
+  const peg$e18 = peg$literalExpectation("<>", false);
+  const peg$e19 = peg$literalExpectation("<=", false);
+  const peg$e20 = peg$literalExpectation(">=", false);
+  const peg$e21 = peg$literalExpectation("<", false);
+  const peg$e22 = peg$literalExpectation(">", false);
+  const peg$e23 = peg$literalExpectation("+", false);
+  const peg$e24 = peg$literalExpectation("-", false);
+  const peg$e25 = peg$classExpectation(["%", "*", "/"], false, false, false);
+  const peg$e26 = peg$literalExpectation("->", false);
+  const peg$e27 = peg$literalExpectation("[", false);
+  const peg$e28 = peg$literalExpectation(":", false);
+  const peg$e29 = peg$literalExpectation("]", false);
+  const peg$e30 = peg$otherExpectation("expression");
+  const peg$e31 = peg$literalExpectation("meta", true);
+  const peg$e32 = peg$literalExpectation("mqtt", true);
+  const peg$e33 = peg$otherExpectation("name");
+  const peg$e34 = peg$classExpectation([["a", "z"], ["A", "Z"], "_"], false, false, false);
+  const peg$e35 = peg$classExpectation([["a", "z"], ["A", "Z"], ["0", "9"], "_"], false, false, false);
+  const peg$e36 = peg$otherExpectation("quoted name");
+  const peg$e37 = peg$literalExpectation("`", false);
+  const peg$e38 = peg$classExpectation(["`"], true, false, false);
+  const peg$e39 = peg$otherExpectation("string");
+  const peg$e40 = peg$classExpectation(["\"", "\\"], true, false, false);
+  const peg$e41 = peg$literalExpectation("\\", false);
+  const peg$e42 = peg$anyExpectation();
   const peg$e43 = peg$otherExpectation("number");
   const peg$e44 = peg$classExpectation([["0", "9"]], false, false, false);
   const peg$e45 = peg$classExpectation(["e", "E"], false, false, false);
@@ -341,13 +342,14 @@ function peg$parse(input, options) {
   const peg$e79 = peg$literalExpectation("partition", true);
   const peg$e80 = peg$literalExpectation("asc", true);
   const peg$e81 = peg$literalExpectation("desc", true);
-  const peg$e82 = peg$otherExpectation("whitespace");
-  const peg$e83 = peg$classExpectation([" ", "\t", "\r", "\n", "\xA0", "\uFEFF"], false, false, false);
-  const peg$e84 = peg$literalExpectation("--", false);
-  const peg$e85 = peg$classExpectation(["\n"], true, false, false);
-  const peg$e86 = peg$literalExpectation("/*", false);
-  const peg$e87 = peg$literalExpectation("*/", false);
-  const peg$e88 = peg$anyExpectation();
+  const peg$e82 = peg$literalExpectation("except", true);
+  const peg$e83 = peg$literalExpectation("replace", true);
+  const peg$e84 = peg$otherExpectation("whitespace");
+  const peg$e85 = peg$classExpectation([" ", "\t", "\r", "\n", "\xA0", "\uFEFF"], false, false, false);
+  const peg$e86 = peg$literalExpectation("--", false);
+  const peg$e87 = peg$classExpectation(["\n"], true, false, false);
+  const peg$e88 = peg$literalExpectation("/*", false);
+  const peg$e89 = peg$literalExpectation("*/", false);
 
   function peg$f0(stmt) {    return stmt  }
   function peg$f1(fields, from, j) {    return j  }
@@ -355,43 +357,55 @@ function peg$parse(input, options) {
   function peg$f3(fields, from, joins, where, g) {    return g  }
   function peg$f4(fields, from, joins, where, groupBy, e) {    return e  }
   function peg$f5(fields, from, joins, where, groupBy, having, o) {    return o  }
-  function peg$f6(fields, from, joins, where, groupBy, having, orderBy, n) {    return n  }
-  function peg$f7(fields, from, joins, where, groupBy, having, orderBy, limit) {
+  function peg$f6(fields, from, joins, where, groupBy, having, orderBy, n) {    return { n, loc: loc() }  }
+  function peg$f7(fields, from, joins, where, groupBy, having, orderBy, l) {    return l  }
+  function peg$f8(fields, from, joins, where, groupBy, having, orderBy, limit) {
     return {
       kind: 'select', fields, from, joins,
       where: where ?? undefined, groupBy: groupBy ?? undefined, having: having ?? undefined,
-      orderBy: orderBy ?? undefined, limit: limit ?? undefined, loc: loc(),
+      orderBy: orderBy ?? undefined, limit: limit?.n, limitLoc: limit?.loc, loc: loc(),
     }
   }
-  function peg$f8(head, f) {    return f  }
-  function peg$f9(head, tail) {    return [head, ...tail]  }
-  function peg$f10() {    return { kind: 'star', loc: loc() }  }
-  function peg$f11(q) {    return { kind: 'star', qualifier: q, loc: loc() }  }
-  function peg$f12(expr, a) {    return a  }
-  function peg$f13(expr, alias) {
+  function peg$f9(head, f) {    return f  }
+  function peg$f10(head, tail) {    return [head, ...tail]  }
+  function peg$f11(mods) {    return { kind: 'star', ...mods, loc: loc() }  }
+  function peg$f12(q, mods) {    return { kind: 'star', qualifier: q, ...mods, loc: loc() }  }
+  function peg$f13(expr, a) {    return a  }
+  function peg$f14(expr, alias) {
     return { kind: 'field', expr, alias: alias ?? undefined, loc: loc() }
   }
-  function peg$f14(topic) {    return { kind: 'topic', filter: topic }  }
-  function peg$f15(name) {    return { kind: 'stream', name }  }
-  function peg$f16(source, a) {    return a  }
-  function peg$f17(source, a) {    return a  }
-  function peg$f18(source, alias) {    return { ...source, alias: alias ?? undefined, loc: loc() }  }
-  function peg$f19(chars, close) {
+  function peg$f15(m) {    return m  }
+  function peg$f16(parts) {
+    const out = {}
+    for (const p of parts) Object.assign(out, p)
+    return out
+  }
+  function peg$f17(head, n) {    return n  }
+  function peg$f18(head, tail) {    return { except: [head, ...tail] }  }
+  function peg$f19(head, r) {    return r  }
+  function peg$f20(head, tail) {    return { replace: [head, ...tail] }  }
+  function peg$f21(expr, alias) {    return { expr, alias, loc: loc() }  }
+  function peg$f22(topic) {    return { kind: 'topic', filter: topic }  }
+  function peg$f23(name) {    return { kind: 'stream', name }  }
+  function peg$f24(source, a) {    return a  }
+  function peg$f25(source, a) {    return a  }
+  function peg$f26(source, alias) {    return { ...source, alias: alias ?? undefined, loc: loc() }  }
+  function peg$f27(chars, close) {
     if (!close) error('unterminated topic filter: missing closing "')
     return chars.replace(/""/g, '"')
   }
-  function peg$f20(chars, close) {
+  function peg$f28(chars, close) {
     if (!close) error("unterminated topic filter: missing closing '")
     return chars.replace(/''/g, "'")
   }
-  function peg$f21(type, table, a) {    return a  }
-  function peg$f22(type, table, a) {    return a  }
-  function peg$f23(type, table, alias, on) {    return { kind: 'join', type, table, alias: alias ?? undefined, on, loc: loc() }  }
-  function peg$f24() {    return 'left'  }
-  function peg$f25() {    return 'inner'  }
-  function peg$f26() {    return 'inner'  }
-  function peg$f27(head, g) {    return g  }
-  function peg$f28(head, tail) {
+  function peg$f29(type, table, a) {    return a  }
+  function peg$f30(type, table, a) {    return a  }
+  function peg$f31(type, table, alias, on) {    return { kind: 'join', type, table, alias: alias ?? undefined, on, loc: loc() }  }
+  function peg$f32() {    return 'left'  }
+  function peg$f33() {    return 'inner'  }
+  function peg$f34() {    return 'inner'  }
+  function peg$f35(head, g) {    return g  }
+  function peg$f36(head, tail) {
     const items = [head, ...tail]
     const windows = items.filter((i) => i.kind === 'window')
     if (windows.length > 1) error('GROUP BY may hold only one window', windows[1].location)
@@ -401,132 +415,146 @@ function peg$parse(input, options) {
       loc: loc(),
     }
   }
-  function peg$f29(w) {    return { kind: 'window', node: w, location: location() }  }
-  function peg$f30(kind, args, e) {    return e  }
-  function peg$f31(kind, args, filter, e) {    return e  }
-  function peg$f32(kind, args, filter, over) {
+  function peg$f37(w) {    return { kind: 'window', node: w, location: location() }  }
+  function peg$f38(kind, args, e) {    return e  }
+  function peg$f39(kind, args, filter, e) {    return e  }
+  function peg$f40(kind, args, filter, over) {
     return { kind: 'window', windowKind: kind, args, filter: filter ?? undefined, over: over ?? undefined, loc: loc() }
   }
-  function peg$f33(name) {
-    return name.toLowerCase().replace('window', '')
+  function peg$f41(name) {    return options.windowCalls !== undefined && options.windowCalls.has(name.toLowerCase())  }
+  function peg$f42(name) {
+    return name.toLowerCase().replace(/window$/, '')
   }
-  function peg$f34(head, a) {    return a  }
-  function peg$f35(head, tail) {    return [head, ...tail]  }
-  function peg$f36(n) {    return { kind: 'number', value: n, loc: loc() }  }
-  function peg$f37(u) {    return { kind: 'unit', unit: u, loc: loc() }  }
-  function peg$f38(head, o) {    return o  }
-  function peg$f39(head, tail) {    return [head, ...tail]  }
-  function peg$f40(expr) {    return 'asc'  }
-  function peg$f41(expr) {    return 'desc'  }
-  function peg$f42(expr, d) {    return d  }
-  function peg$f43(expr, dir) {
+  function peg$f43(head, a) {    return a  }
+  function peg$f44(head, tail) {    return [head, ...tail]  }
+  function peg$f45(n) {    return { kind: 'number', value: n, loc: loc() }  }
+  function peg$f46(u) {    return { kind: 'unit', unit: u, loc: loc() }  }
+  function peg$f47(head, o) {    return o  }
+  function peg$f48(head, tail) {    return [head, ...tail]  }
+  function peg$f49(expr) {    return 'asc'  }
+  function peg$f50(expr) {    return 'desc'  }
+  function peg$f51(expr, d) {    return d  }
+  function peg$f52(expr, dir) {
     return { expr, direction: dir ?? 'asc', loc: loc() }
   }
-  function peg$f44(e) {    return e  }
-  function peg$f45(head, r) {    return r  }
-  function peg$f46(head, tail) {
+  function peg$f53(e) {    return e  }
+  function peg$f54(head, r) {    return r  }
+  function peg$f55(head, tail) {
     return foldLeft(head, tail, (l, r) => ({ kind: 'binary', op: 'or', left: l, right: r, loc: { ...l.loc, endOffset: r.loc.endOffset } }))
   }
-  function peg$f47(head, r) {    return r  }
-  function peg$f48(head, tail) {
+  function peg$f56(head, r) {    return r  }
+  function peg$f57(head, tail) {
     return foldLeft(head, tail, (l, r) => ({ kind: 'binary', op: 'and', left: l, right: r, loc: { ...l.loc, endOffset: r.loc.endOffset } }))
   }
-  function peg$f49(operand) {    return { kind: 'unary', op: 'not', operand, loc: loc() }  }
-  function peg$f50(left, t) {    return t  }
-  function peg$f51(left, tail) {
+  function peg$f58(operand) {    return { kind: 'unary', op: 'not', operand, loc: loc() }  }
+  function peg$f59(left, t) {    return t  }
+  function peg$f60(left, tail) {
     if (!tail) return left
     return { ...tail(left), loc: spanFrom(left) }
   }
-  function peg$f52(op, right) {    return (left) => ({ kind: 'binary', op, left, right })  }
-  function peg$f53(neg) {    return (operand) => ({ kind: 'isNull', operand, negated: !!neg })  }
-  function peg$f54(neg, list) {    return (operand) => ({ kind: 'in', operand, list, negated: !!neg })  }
-  function peg$f55(neg, low, high) {
+  function peg$f61(op, right) {    return (left) => ({ kind: 'binary', op, left, right })  }
+  function peg$f62(neg) {    return (operand) => ({ kind: 'isNull', operand, negated: !!neg })  }
+  function peg$f63(neg, list) {    return (operand) => ({ kind: 'in', operand, list, negated: !!neg })  }
+  function peg$f64(neg, low, high) {
     return (operand) => ({ kind: 'between', operand, low, high, negated: !!neg })
   }
-  function peg$f56(neg, pattern) {    return (operand) => ({ kind: 'like', operand, pattern, negated: !!neg })  }
-  function peg$f57() {    return '='  }
-  function peg$f58() {    return '!='  }
-  function peg$f59() {    return '<='  }
-  function peg$f60() {    return '>='  }
-  function peg$f61() {    return '<'  }
-  function peg$f62() {    return '>'  }
-  function peg$f63(head, op, r) {    return { op, r }  }
-  function peg$f64(head, tail) {
+  function peg$f65(neg, pattern) {    return (operand) => ({ kind: 'like', operand, pattern, negated: !!neg })  }
+  function peg$f66() {    return '='  }
+  function peg$f67() {    return '!='  }
+  function peg$f68() {    return '<='  }
+  function peg$f69() {    return '>='  }
+  function peg$f70() {    return '<'  }
+  function peg$f71() {    return '>'  }
+  function peg$f72(head, op, r) {    return { op, r }  }
+  function peg$f73(head, tail) {
     return foldLeft(head, tail, (l, t) => ({ kind: 'binary', op: t.op, left: l, right: t.r, loc: { ...l.loc, endOffset: t.r.loc.endOffset } }))
   }
-  function peg$f65(head, op, r) {    return { op, r }  }
-  function peg$f66(head, tail) {
+  function peg$f74(head, op, r) {    return { op, r }  }
+  function peg$f75(head, tail) {
     return foldLeft(head, tail, (l, t) => ({ kind: 'binary', op: t.op, left: l, right: t.r, loc: { ...l.loc, endOffset: t.r.loc.endOffset } }))
   }
-  function peg$f67(operand) {
+  function peg$f76(operand) {
     // Fold `-3` into a literal so window arguments, LIMIT and IN lists see plain numbers.
     if (operand.kind === 'literal' && typeof operand.value === 'number') return { ...operand, value: -operand.value, loc: loc() }
     return { kind: 'unary', op: '-', operand, loc: loc() }
   }
-  function peg$f68(operand) {    return operand  }
-  function peg$f69(base, a) {    return a  }
-  function peg$f70(base, accessors) {
+  function peg$f77(operand) {    return operand  }
+  function peg$f78(base, a) {    return a  }
+  function peg$f79(base, accessors) {
     if (accessors.length === 0) return base
     if (base.kind === 'ref') return { ...base, path: [...base.path, ...accessors], loc: loc() }
     return { kind: 'access', target: base, path: accessors, loc: loc() }
   }
-  function peg$f71(name) {    return { kind: 'member', name, arrow: true }  }
-  function peg$f72(name) {    return { kind: 'member', name, arrow: false }  }
-  function peg$f73(index) {    return { kind: 'index', index }  }
-  function peg$f74(name) {    return { kind: 'member', name, arrow: true }  }
-  function peg$f75(e) {    return e  }
-  function peg$f76(name) {    return { kind: 'ref', name, quoted: false, path: [], loc: loc() }  }
-  function peg$f77(name) {    return { kind: 'ref', name, quoted: true, path: [], loc: loc() }  }
-  function peg$f78() {    return false  }
-  function peg$f79() {    return null  }
-  function peg$f80(value) {    return { kind: 'literal', value, loc: loc() }  }
-  function peg$f81(value) {    return { kind: 'literal', value, loc: loc() }  }
-  function peg$f82() {    return { kind: 'literal', value: true, loc: loc() }  }
-  function peg$f83() {    return { kind: 'literal', value: false, loc: loc() }  }
-  function peg$f84() {    return { kind: 'literal', value: null, loc: loc() }  }
+  function peg$f80(name) {    return { kind: 'member', name, arrow: true }  }
+  function peg$f81(name) {    return { kind: 'member', name, arrow: false }  }
+  function peg$f82(from, to) {    return { kind: 'slice', from: from ?? undefined, to: to ?? undefined }  }
+  function peg$f83(index) {    return { kind: 'index', index }  }
+  function peg$f84(name) {    return { kind: 'member', name, arrow: true }  }
   function peg$f85(e) {    return e  }
-  function peg$f86(operand, w) {    return w  }
-  function peg$f87(operand, whens, e) {    return e  }
-  function peg$f88(operand, whens, elseExpr) {
+  function peg$f86(name) {    return { kind: 'ref', name, quoted: false, path: [], loc: loc() }  }
+  function peg$f87(name) {    return { kind: 'ref', name, quoted: true, path: [], loc: loc() }  }
+  function peg$f88() {    return false  }
+  function peg$f89() {    return null  }
+  function peg$f90(value) {    return { kind: 'literal', value, loc: loc() }  }
+  function peg$f91(value) {    return { kind: 'literal', value, loc: loc() }  }
+  function peg$f92(value) {    return { kind: 'literal', value, quote: 'double', loc: loc() }  }
+  function peg$f93() {    return { kind: 'literal', value: true, loc: loc() }  }
+  function peg$f94() {    return { kind: 'literal', value: false, loc: loc() }  }
+  function peg$f95() {    return { kind: 'literal', value: null, loc: loc() }  }
+  function peg$f96(e) {    return e  }
+  function peg$f97(operand, w) {    return w  }
+  function peg$f98(operand, whens, e) {    return e  }
+  function peg$f99(operand, whens, elseExpr) {
     return { kind: 'case', operand: operand ?? undefined, whens, else: elseExpr ?? undefined, loc: loc() }
   }
-  function peg$f89(when, then) {    return { when, then }  }
-  function peg$f90(key) {    return { kind: 'meta', key, loc: loc() }  }
-  function peg$f91(name, args, p) {    return p  }
-  function peg$f92(name, args, partition) {
+  function peg$f100(when, then) {    return { when, then }  }
+  function peg$f101(fn, key) {    return { kind: 'meta', key, fn: fn.toLowerCase(), loc: loc() }  }
+  function peg$f102(name, args, p) {    return p  }
+  function peg$f103(name, args, p, w) {    return w  }
+  function peg$f104(name, args, p, w) {    return { p, w }  }
+  function peg$f105(name, args, over) {
     return {
       kind: 'call', name: name.toLowerCase(), args: args.args, star: args.star,
-      partitionBy: partition ?? undefined, loc: loc(),
+      partitionBy: over?.p ?? undefined, when: over?.w ?? undefined, loc: loc(),
     }
   }
-  function peg$f93() {    return { args: [], star: true }  }
-  function peg$f94(list) {    return { args: list, star: false }  }
-  function peg$f95() {    return { args: [], star: false }  }
-  function peg$f96(head, e) {    return e  }
-  function peg$f97(head, tail) {    return [head, ...tail]  }
-  function peg$f98(name) {    return KEYWORDS.has(name.toLowerCase())  }
-  function peg$f99(name) {    return name  }
-  function peg$f100(chars, close) {
+  function peg$f106(head, a) {    return a  }
+  function peg$f107(head, tail) {
+    const args = [head, ...tail]
+    if (args.length === 1 && args[0].kind === 'ref' && args[0].name === '*' && !args[0].quoted) return { args: [], star: true }
+    return { args, star: false }
+  }
+  function peg$f108() {    return { args: [], star: false }  }
+  function peg$f109() {    return { kind: 'ref', name: '*', quoted: false, path: [], loc: loc() }  }
+  function peg$f110(head, e) {    return e  }
+  function peg$f111(head, tail) {    return [head, ...tail]  }
+  function peg$f112(name) {    return KEYWORDS.has(name.toLowerCase())  }
+  function peg$f113(name) {    return name  }
+  function peg$f114(chars, close) {
     if (!close) error('unterminated quoted name: missing closing "')
     if (chars === '') error('empty quoted name ""')
     return chars.replace(/""/g, '"')
   }
-  function peg$f101(chars, close) {
+  function peg$f115(chars, close) {
     if (!close) error('unterminated quoted name: missing closing `')
     if (chars === '') error('empty quoted name ``')
     return chars
   }
-  function peg$f102(chars, close) {
+  function peg$f116(chars, close) {
     if (!close) error("unterminated string: missing closing '")
     return chars.replace(/''/g, "'")
   }
-  function peg$f103(text) {
+  function peg$f117(chars, close) {
+    if (!close) error('unterminated string: missing closing "')
+    return chars.replace(/""/g, '"').replace(/\\(.)/g, (_, c) => (c === 'n' ? '\n' : c === 't' ? '\t' : c))
+  }
+  function peg$f118(text) {
     return Number(text)
   }
-  function peg$f104(sign, n) {    return sign ? -n : n  }
-  function peg$f105(text) {    return Number(text)  }
-  function peg$f106(text) {    return Number(text)  }
-  function peg$f107(close) {    if (!close) error('unterminated comment: missing */')  }
+  function peg$f119(sign, n) {    return sign ? -n : n  }
+  function peg$f120(text) {    return Number(text)  }
+  function peg$f121(text) {    return Number(text)  }
+  function peg$f122(close) {    if (!close) error('unterminated comment: missing */')  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -735,7 +763,7 @@ function peg$parse(input, options) {
   }
 
   function peg$parseSelect() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15, s16, s17;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15, s16, s17, s18;
 
     s0 = peg$currPos;
     s1 = peg$parseSELECT();
@@ -841,17 +869,25 @@ function peg$parse(input, options) {
             }
             s13 = peg$currPos;
             s14 = peg$parse_();
-            s15 = peg$parseLIMIT();
-            if (s15 !== peg$FAILED) {
-              s16 = peg$parse_();
-              s17 = peg$parseUnsignedInteger();
-              if (s17 !== peg$FAILED) {
-                peg$savedPos = s13;
-                s13 = peg$f6(s3, s7, s8, s9, s10, s11, s12, s17);
+            s15 = peg$currPos;
+            s16 = peg$parseLIMIT();
+            if (s16 !== peg$FAILED) {
+              s17 = peg$parse_();
+              s18 = peg$parseUnsignedInteger();
+              if (s18 !== peg$FAILED) {
+                peg$savedPos = s15;
+                s15 = peg$f6(s3, s7, s8, s9, s10, s11, s12, s18);
               } else {
-                peg$currPos = s13;
-                s13 = peg$FAILED;
+                peg$currPos = s15;
+                s15 = peg$FAILED;
               }
+            } else {
+              peg$currPos = s15;
+              s15 = peg$FAILED;
+            }
+            if (s15 !== peg$FAILED) {
+              peg$savedPos = s13;
+              s13 = peg$f7(s3, s7, s8, s9, s10, s11, s12, s15);
             } else {
               peg$currPos = s13;
               s13 = peg$FAILED;
@@ -860,7 +896,7 @@ function peg$parse(input, options) {
               s13 = null;
             }
             peg$savedPos = s0;
-            s0 = peg$f7(s3, s7, s8, s9, s10, s11, s12, s13);
+            s0 = peg$f8(s3, s7, s8, s9, s10, s11, s12, s13);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -902,7 +938,7 @@ function peg$parse(input, options) {
         s7 = peg$parseSelectItem();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f8(s1, s7);
+          s3 = peg$f9(s1, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -927,7 +963,7 @@ function peg$parse(input, options) {
           s7 = peg$parseSelectItem();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f8(s1, s7);
+            s3 = peg$f9(s1, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -938,7 +974,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f9(s1, s2);
+      s0 = peg$f10(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -959,10 +995,13 @@ function peg$parse(input, options) {
       if (peg$silentFails === 0) { peg$fail(peg$e2); }
     }
     if (s1 !== peg$FAILED) {
+      s2 = peg$parseStarModifiers();
       peg$savedPos = s0;
-      s1 = peg$f10();
+      s0 = peg$f11(s2);
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
     }
-    s0 = s1;
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       s1 = peg$parseName();
@@ -985,8 +1024,9 @@ function peg$parse(input, options) {
             if (peg$silentFails === 0) { peg$fail(peg$e2); }
           }
           if (s5 !== peg$FAILED) {
+            s6 = peg$parseStarModifiers();
             peg$savedPos = s0;
-            s0 = peg$f11(s1);
+            s0 = peg$f12(s1, s6);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -1011,7 +1051,7 @@ function peg$parse(input, options) {
             s6 = peg$parseName();
             if (s6 !== peg$FAILED) {
               peg$savedPos = s2;
-              s2 = peg$f12(s1, s6);
+              s2 = peg$f13(s1, s6);
             } else {
               peg$currPos = s2;
               s2 = peg$FAILED;
@@ -1024,12 +1064,281 @@ function peg$parse(input, options) {
             s2 = null;
           }
           peg$savedPos = s0;
-          s0 = peg$f13(s1, s2);
+          s0 = peg$f14(s1, s2);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
         }
       }
+    }
+
+    return s0;
+  }
+
+  function peg$parseStarModifiers() {
+    let s0, s1, s2, s3, s4;
+
+    s0 = peg$currPos;
+    s1 = [];
+    s2 = peg$currPos;
+    s3 = peg$parse_();
+    s4 = peg$parseStarExcept();
+    if (s4 === peg$FAILED) {
+      s4 = peg$parseStarReplace();
+    }
+    if (s4 !== peg$FAILED) {
+      peg$savedPos = s2;
+      s2 = peg$f15(s4);
+    } else {
+      peg$currPos = s2;
+      s2 = peg$FAILED;
+    }
+    while (s2 !== peg$FAILED) {
+      s1.push(s2);
+      s2 = peg$currPos;
+      s3 = peg$parse_();
+      s4 = peg$parseStarExcept();
+      if (s4 === peg$FAILED) {
+        s4 = peg$parseStarReplace();
+      }
+      if (s4 !== peg$FAILED) {
+        peg$savedPos = s2;
+        s2 = peg$f15(s4);
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+    }
+    peg$savedPos = s0;
+    s1 = peg$f16(s1);
+    s0 = s1;
+
+    return s0;
+  }
+
+  function peg$parseStarExcept() {
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11;
+
+    s0 = peg$currPos;
+    s1 = peg$parseEXCEPT();
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parse_();
+      if (input.charCodeAt(peg$currPos) === 40) {
+        s3 = peg$c4;
+        peg$currPos++;
+      } else {
+        s3 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e4); }
+      }
+      if (s3 !== peg$FAILED) {
+        s4 = peg$parse_();
+        s5 = peg$parseName();
+        if (s5 !== peg$FAILED) {
+          s6 = [];
+          s7 = peg$currPos;
+          s8 = peg$parse_();
+          if (input.charCodeAt(peg$currPos) === 44) {
+            s9 = peg$c1;
+            peg$currPos++;
+          } else {
+            s9 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e1); }
+          }
+          if (s9 !== peg$FAILED) {
+            s10 = peg$parse_();
+            s11 = peg$parseName();
+            if (s11 !== peg$FAILED) {
+              peg$savedPos = s7;
+              s7 = peg$f17(s5, s11);
+            } else {
+              peg$currPos = s7;
+              s7 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s7;
+            s7 = peg$FAILED;
+          }
+          while (s7 !== peg$FAILED) {
+            s6.push(s7);
+            s7 = peg$currPos;
+            s8 = peg$parse_();
+            if (input.charCodeAt(peg$currPos) === 44) {
+              s9 = peg$c1;
+              peg$currPos++;
+            } else {
+              s9 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e1); }
+            }
+            if (s9 !== peg$FAILED) {
+              s10 = peg$parse_();
+              s11 = peg$parseName();
+              if (s11 !== peg$FAILED) {
+                peg$savedPos = s7;
+                s7 = peg$f17(s5, s11);
+              } else {
+                peg$currPos = s7;
+                s7 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s7;
+              s7 = peg$FAILED;
+            }
+          }
+          s7 = peg$parse_();
+          if (input.charCodeAt(peg$currPos) === 41) {
+            s8 = peg$c5;
+            peg$currPos++;
+          } else {
+            s8 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e5); }
+          }
+          if (s8 !== peg$FAILED) {
+            peg$savedPos = s0;
+            s0 = peg$f18(s5, s6);
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseStarReplace() {
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11;
+
+    s0 = peg$currPos;
+    s1 = peg$parseREPLACE();
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parse_();
+      if (input.charCodeAt(peg$currPos) === 40) {
+        s3 = peg$c4;
+        peg$currPos++;
+      } else {
+        s3 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e4); }
+      }
+      if (s3 !== peg$FAILED) {
+        s4 = peg$parse_();
+        s5 = peg$parseReplaceItem();
+        if (s5 !== peg$FAILED) {
+          s6 = [];
+          s7 = peg$currPos;
+          s8 = peg$parse_();
+          if (input.charCodeAt(peg$currPos) === 44) {
+            s9 = peg$c1;
+            peg$currPos++;
+          } else {
+            s9 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e1); }
+          }
+          if (s9 !== peg$FAILED) {
+            s10 = peg$parse_();
+            s11 = peg$parseReplaceItem();
+            if (s11 !== peg$FAILED) {
+              peg$savedPos = s7;
+              s7 = peg$f19(s5, s11);
+            } else {
+              peg$currPos = s7;
+              s7 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s7;
+            s7 = peg$FAILED;
+          }
+          while (s7 !== peg$FAILED) {
+            s6.push(s7);
+            s7 = peg$currPos;
+            s8 = peg$parse_();
+            if (input.charCodeAt(peg$currPos) === 44) {
+              s9 = peg$c1;
+              peg$currPos++;
+            } else {
+              s9 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e1); }
+            }
+            if (s9 !== peg$FAILED) {
+              s10 = peg$parse_();
+              s11 = peg$parseReplaceItem();
+              if (s11 !== peg$FAILED) {
+                peg$savedPos = s7;
+                s7 = peg$f19(s5, s11);
+              } else {
+                peg$currPos = s7;
+                s7 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s7;
+              s7 = peg$FAILED;
+            }
+          }
+          s7 = peg$parse_();
+          if (input.charCodeAt(peg$currPos) === 41) {
+            s8 = peg$c5;
+            peg$currPos++;
+          } else {
+            s8 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e5); }
+          }
+          if (s8 !== peg$FAILED) {
+            peg$savedPos = s0;
+            s0 = peg$f20(s5, s6);
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseReplaceItem() {
+    let s0, s1, s2, s3, s4, s5;
+
+    s0 = peg$currPos;
+    s1 = peg$parseOr();
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parse_();
+      s3 = peg$parseAS();
+      if (s3 !== peg$FAILED) {
+        s4 = peg$parse_();
+        s5 = peg$parseName();
+        if (s5 !== peg$FAILED) {
+          peg$savedPos = s0;
+          s0 = peg$f21(s1, s5);
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
     }
 
     return s0;
@@ -1043,7 +1352,7 @@ function peg$parse(input, options) {
     s2 = peg$parseQuotedTopic();
     if (s2 !== peg$FAILED) {
       peg$savedPos = s1;
-      s2 = peg$f14(s2);
+      s2 = peg$f22(s2);
     }
     s1 = s2;
     if (s1 === peg$FAILED) {
@@ -1051,7 +1360,7 @@ function peg$parse(input, options) {
       s2 = peg$parseName();
       if (s2 !== peg$FAILED) {
         peg$savedPos = s1;
-        s2 = peg$f15(s2);
+        s2 = peg$f23(s2);
       }
       s1 = s2;
     }
@@ -1064,7 +1373,7 @@ function peg$parse(input, options) {
         s6 = peg$parseName();
         if (s6 !== peg$FAILED) {
           peg$savedPos = s2;
-          s2 = peg$f16(s1, s6);
+          s2 = peg$f24(s1, s6);
         } else {
           peg$currPos = s2;
           s2 = peg$FAILED;
@@ -1080,7 +1389,7 @@ function peg$parse(input, options) {
           s4 = peg$parseName();
           if (s4 !== peg$FAILED) {
             peg$savedPos = s2;
-            s2 = peg$f17(s1, s4);
+            s2 = peg$f25(s1, s4);
           } else {
             peg$currPos = s2;
             s2 = peg$FAILED;
@@ -1094,7 +1403,7 @@ function peg$parse(input, options) {
         s2 = null;
       }
       peg$savedPos = s0;
-      s0 = peg$f18(s1, s2);
+      s0 = peg$f26(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -1109,11 +1418,11 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 34) {
-      s1 = peg$c4;
+      s1 = peg$c6;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e5); }
+      if (peg$silentFails === 0) { peg$fail(peg$e7); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -1123,15 +1432,15 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e6); }
+        if (peg$silentFails === 0) { peg$fail(peg$e8); }
       }
       if (s4 === peg$FAILED) {
-        if (input.substr(peg$currPos, 2) === peg$c5) {
-          s4 = peg$c5;
+        if (input.substr(peg$currPos, 2) === peg$c7) {
+          s4 = peg$c7;
           peg$currPos += 2;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e7); }
+          if (peg$silentFails === 0) { peg$fail(peg$e9); }
         }
       }
       while (s4 !== peg$FAILED) {
@@ -1141,31 +1450,31 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e6); }
+          if (peg$silentFails === 0) { peg$fail(peg$e8); }
         }
         if (s4 === peg$FAILED) {
-          if (input.substr(peg$currPos, 2) === peg$c5) {
-            s4 = peg$c5;
+          if (input.substr(peg$currPos, 2) === peg$c7) {
+            s4 = peg$c7;
             peg$currPos += 2;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e7); }
+            if (peg$silentFails === 0) { peg$fail(peg$e9); }
           }
         }
       }
       s2 = input.substring(s2, peg$currPos);
       if (input.charCodeAt(peg$currPos) === 34) {
-        s3 = peg$c4;
+        s3 = peg$c6;
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e5); }
+        if (peg$silentFails === 0) { peg$fail(peg$e7); }
       }
       if (s3 === peg$FAILED) {
         s3 = null;
       }
       peg$savedPos = s0;
-      s0 = peg$f19(s2, s3);
+      s0 = peg$f27(s2, s3);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -1173,11 +1482,11 @@ function peg$parse(input, options) {
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 39) {
-        s1 = peg$c6;
+        s1 = peg$c8;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e8); }
+        if (peg$silentFails === 0) { peg$fail(peg$e10); }
       }
       if (s1 !== peg$FAILED) {
         s2 = peg$currPos;
@@ -1187,15 +1496,15 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e9); }
+          if (peg$silentFails === 0) { peg$fail(peg$e11); }
         }
         if (s4 === peg$FAILED) {
-          if (input.substr(peg$currPos, 2) === peg$c7) {
-            s4 = peg$c7;
+          if (input.substr(peg$currPos, 2) === peg$c9) {
+            s4 = peg$c9;
             peg$currPos += 2;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e10); }
+            if (peg$silentFails === 0) { peg$fail(peg$e12); }
           }
         }
         while (s4 !== peg$FAILED) {
@@ -1205,31 +1514,31 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e9); }
+            if (peg$silentFails === 0) { peg$fail(peg$e11); }
           }
           if (s4 === peg$FAILED) {
-            if (input.substr(peg$currPos, 2) === peg$c7) {
-              s4 = peg$c7;
+            if (input.substr(peg$currPos, 2) === peg$c9) {
+              s4 = peg$c9;
               peg$currPos += 2;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e10); }
+              if (peg$silentFails === 0) { peg$fail(peg$e12); }
             }
           }
         }
         s2 = input.substring(s2, peg$currPos);
         if (input.charCodeAt(peg$currPos) === 39) {
-          s3 = peg$c6;
+          s3 = peg$c8;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e8); }
+          if (peg$silentFails === 0) { peg$fail(peg$e10); }
         }
         if (s3 === peg$FAILED) {
           s3 = null;
         }
         peg$savedPos = s0;
-        s0 = peg$f20(s2, s3);
+        s0 = peg$f28(s2, s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -1238,7 +1547,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e4); }
+      if (peg$silentFails === 0) { peg$fail(peg$e6); }
     }
 
     return s0;
@@ -1263,7 +1572,7 @@ function peg$parse(input, options) {
             s9 = peg$parseName();
             if (s9 !== peg$FAILED) {
               peg$savedPos = s5;
-              s5 = peg$f21(s1, s4, s9);
+              s5 = peg$f29(s1, s4, s9);
             } else {
               peg$currPos = s5;
               s5 = peg$FAILED;
@@ -1279,7 +1588,7 @@ function peg$parse(input, options) {
               s7 = peg$parseName();
               if (s7 !== peg$FAILED) {
                 peg$savedPos = s5;
-                s5 = peg$f22(s1, s4, s7);
+                s5 = peg$f30(s1, s4, s7);
               } else {
                 peg$currPos = s5;
                 s5 = peg$FAILED;
@@ -1299,7 +1608,7 @@ function peg$parse(input, options) {
             s9 = peg$parseOr();
             if (s9 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f23(s1, s4, s5, s9);
+              s0 = peg$f31(s1, s4, s5, s9);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -1345,7 +1654,7 @@ function peg$parse(input, options) {
         s3 = null;
       }
       peg$savedPos = s0;
-      s0 = peg$f24();
+      s0 = peg$f32();
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -1356,7 +1665,7 @@ function peg$parse(input, options) {
       if (s1 !== peg$FAILED) {
         s2 = peg$parse_();
         peg$savedPos = s0;
-        s0 = peg$f25();
+        s0 = peg$f33();
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -1365,7 +1674,7 @@ function peg$parse(input, options) {
         s0 = peg$currPos;
         s1 = '';
         peg$savedPos = s0;
-        s1 = peg$f26();
+        s1 = peg$f34();
         s0 = s1;
       }
     }
@@ -1400,7 +1709,7 @@ function peg$parse(input, options) {
             s11 = peg$parseGroupItem();
             if (s11 !== peg$FAILED) {
               peg$savedPos = s7;
-              s7 = peg$f27(s5, s11);
+              s7 = peg$f35(s5, s11);
             } else {
               peg$currPos = s7;
               s7 = peg$FAILED;
@@ -1425,7 +1734,7 @@ function peg$parse(input, options) {
               s11 = peg$parseGroupItem();
               if (s11 !== peg$FAILED) {
                 peg$savedPos = s7;
-                s7 = peg$f27(s5, s11);
+                s7 = peg$f35(s5, s11);
               } else {
                 peg$currPos = s7;
                 s7 = peg$FAILED;
@@ -1436,7 +1745,7 @@ function peg$parse(input, options) {
             }
           }
           peg$savedPos = s0;
-          s0 = peg$f28(s5, s6);
+          s0 = peg$f36(s5, s6);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -1460,7 +1769,7 @@ function peg$parse(input, options) {
     s1 = peg$parseWindow();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f29(s1);
+      s1 = peg$f37(s1);
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -1478,11 +1787,11 @@ function peg$parse(input, options) {
     if (s1 !== peg$FAILED) {
       s2 = peg$parse_();
       if (input.charCodeAt(peg$currPos) === 40) {
-        s3 = peg$c8;
+        s3 = peg$c4;
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e11); }
+        if (peg$silentFails === 0) { peg$fail(peg$e4); }
       }
       if (s3 !== peg$FAILED) {
         s4 = peg$parse_();
@@ -1490,11 +1799,11 @@ function peg$parse(input, options) {
         if (s5 !== peg$FAILED) {
           s6 = peg$parse_();
           if (input.charCodeAt(peg$currPos) === 41) {
-            s7 = peg$c9;
+            s7 = peg$c5;
             peg$currPos++;
           } else {
             s7 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e12); }
+            if (peg$silentFails === 0) { peg$fail(peg$e5); }
           }
           if (s7 !== peg$FAILED) {
             s8 = peg$currPos;
@@ -1503,11 +1812,11 @@ function peg$parse(input, options) {
             if (s10 !== peg$FAILED) {
               s11 = peg$parse_();
               if (input.charCodeAt(peg$currPos) === 40) {
-                s12 = peg$c8;
+                s12 = peg$c4;
                 peg$currPos++;
               } else {
                 s12 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e11); }
+                if (peg$silentFails === 0) { peg$fail(peg$e4); }
               }
               if (s12 !== peg$FAILED) {
                 s13 = peg$parse_();
@@ -1518,15 +1827,15 @@ function peg$parse(input, options) {
                   if (s16 !== peg$FAILED) {
                     s17 = peg$parse_();
                     if (input.charCodeAt(peg$currPos) === 41) {
-                      s18 = peg$c9;
+                      s18 = peg$c5;
                       peg$currPos++;
                     } else {
                       s18 = peg$FAILED;
-                      if (peg$silentFails === 0) { peg$fail(peg$e12); }
+                      if (peg$silentFails === 0) { peg$fail(peg$e5); }
                     }
                     if (s18 !== peg$FAILED) {
                       peg$savedPos = s8;
-                      s8 = peg$f30(s1, s5, s16);
+                      s8 = peg$f38(s1, s5, s16);
                     } else {
                       peg$currPos = s8;
                       s8 = peg$FAILED;
@@ -1556,11 +1865,11 @@ function peg$parse(input, options) {
             if (s11 !== peg$FAILED) {
               s12 = peg$parse_();
               if (input.charCodeAt(peg$currPos) === 40) {
-                s13 = peg$c8;
+                s13 = peg$c4;
                 peg$currPos++;
               } else {
                 s13 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e11); }
+                if (peg$silentFails === 0) { peg$fail(peg$e4); }
               }
               if (s13 !== peg$FAILED) {
                 s14 = peg$parse_();
@@ -1571,15 +1880,15 @@ function peg$parse(input, options) {
                   if (s17 !== peg$FAILED) {
                     s18 = peg$parse_();
                     if (input.charCodeAt(peg$currPos) === 41) {
-                      s19 = peg$c9;
+                      s19 = peg$c5;
                       peg$currPos++;
                     } else {
                       s19 = peg$FAILED;
-                      if (peg$silentFails === 0) { peg$fail(peg$e12); }
+                      if (peg$silentFails === 0) { peg$fail(peg$e5); }
                     }
                     if (s19 !== peg$FAILED) {
                       peg$savedPos = s9;
-                      s9 = peg$f31(s1, s5, s8, s17);
+                      s9 = peg$f39(s1, s5, s8, s17);
                     } else {
                       peg$currPos = s9;
                       s9 = peg$FAILED;
@@ -1604,7 +1913,7 @@ function peg$parse(input, options) {
               s9 = null;
             }
             peg$savedPos = s0;
-            s0 = peg$f32(s1, s5, s8, s9);
+            s0 = peg$f40(s1, s5, s8, s9);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -1626,53 +1935,25 @@ function peg$parse(input, options) {
   }
 
   function peg$parseWindowKind() {
-    let s0, s1, s2, s3;
+    let s0, s1, s2, s3, s4, s5;
 
     peg$silentFails++;
     s0 = peg$currPos;
     s1 = peg$currPos;
-    s2 = input.substr(peg$currPos, 14);
-    if (s2.toLowerCase() === peg$c10) {
-      peg$currPos += (14);
+    s2 = peg$currPos;
+    s3 = peg$parseIdentStart();
+    if (s3 !== peg$FAILED) {
+      s4 = [];
+      s5 = peg$parseIdentPart();
+      while (s5 !== peg$FAILED) {
+        s4.push(s5);
+        s5 = peg$parseIdentPart();
+      }
+      s3 = [s3, s4];
+      s2 = s3;
     } else {
+      peg$currPos = s2;
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e14); }
-    }
-    if (s2 === peg$FAILED) {
-      s2 = input.substr(peg$currPos, 13);
-      if (s2.toLowerCase() === peg$c11) {
-        peg$currPos += (13);
-      } else {
-        s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e15); }
-      }
-      if (s2 === peg$FAILED) {
-        s2 = input.substr(peg$currPos, 13);
-        if (s2.toLowerCase() === peg$c12) {
-          peg$currPos += (13);
-        } else {
-          s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e16); }
-        }
-        if (s2 === peg$FAILED) {
-          s2 = input.substr(peg$currPos, 13);
-          if (s2.toLowerCase() === peg$c13) {
-            peg$currPos += (13);
-          } else {
-            s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e17); }
-          }
-          if (s2 === peg$FAILED) {
-            s2 = input.substr(peg$currPos, 11);
-            if (s2.toLowerCase() === peg$c14) {
-              peg$currPos += (11);
-            } else {
-              s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e18); }
-            }
-          }
-        }
-      }
     }
     if (s2 !== peg$FAILED) {
       s1 = input.substring(s1, peg$currPos);
@@ -1680,19 +1961,16 @@ function peg$parse(input, options) {
       s1 = s2;
     }
     if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      peg$silentFails++;
-      s3 = peg$parseIdentPart();
-      peg$silentFails--;
-      if (s3 === peg$FAILED) {
+      peg$savedPos = peg$currPos;
+      s2 = peg$f41(s1);
+      if (s2) {
         s2 = undefined;
       } else {
-        peg$currPos = s2;
         s2 = peg$FAILED;
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f33(s1);
+        s0 = peg$f42(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -1731,7 +2009,7 @@ function peg$parse(input, options) {
         s7 = peg$parseWindowArg();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f34(s1, s7);
+          s3 = peg$f43(s1, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -1756,7 +2034,7 @@ function peg$parse(input, options) {
           s7 = peg$parseWindowArg();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f34(s1, s7);
+            s3 = peg$f43(s1, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -1767,7 +2045,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f35(s1, s2);
+      s0 = peg$f44(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -1783,7 +2061,7 @@ function peg$parse(input, options) {
     s1 = peg$parseSignedNumber();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f36(s1);
+      s1 = peg$f45(s1);
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -1791,7 +2069,7 @@ function peg$parse(input, options) {
       s1 = peg$parseIdentifier();
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f37(s1);
+        s1 = peg$f46(s1);
       }
       s0 = s1;
     }
@@ -1826,7 +2104,7 @@ function peg$parse(input, options) {
             s11 = peg$parseOrderItem();
             if (s11 !== peg$FAILED) {
               peg$savedPos = s7;
-              s7 = peg$f38(s5, s11);
+              s7 = peg$f47(s5, s11);
             } else {
               peg$currPos = s7;
               s7 = peg$FAILED;
@@ -1851,7 +2129,7 @@ function peg$parse(input, options) {
               s11 = peg$parseOrderItem();
               if (s11 !== peg$FAILED) {
                 peg$savedPos = s7;
-                s7 = peg$f38(s5, s11);
+                s7 = peg$f47(s5, s11);
               } else {
                 peg$currPos = s7;
                 s7 = peg$FAILED;
@@ -1862,7 +2140,7 @@ function peg$parse(input, options) {
             }
           }
           peg$savedPos = s0;
-          s0 = peg$f39(s5, s6);
+          s0 = peg$f48(s5, s6);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -1891,7 +2169,7 @@ function peg$parse(input, options) {
       s5 = peg$parseASC();
       if (s5 !== peg$FAILED) {
         peg$savedPos = s4;
-        s5 = peg$f40(s1);
+        s5 = peg$f49(s1);
       }
       s4 = s5;
       if (s4 === peg$FAILED) {
@@ -1899,13 +2177,13 @@ function peg$parse(input, options) {
         s5 = peg$parseDESC();
         if (s5 !== peg$FAILED) {
           peg$savedPos = s4;
-          s5 = peg$f41(s1);
+          s5 = peg$f50(s1);
         }
         s4 = s5;
       }
       if (s4 !== peg$FAILED) {
         peg$savedPos = s2;
-        s2 = peg$f42(s1, s4);
+        s2 = peg$f51(s1, s4);
       } else {
         peg$currPos = s2;
         s2 = peg$FAILED;
@@ -1914,7 +2192,7 @@ function peg$parse(input, options) {
         s2 = null;
       }
       peg$savedPos = s0;
-      s0 = peg$f43(s1, s2);
+      s0 = peg$f52(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -1932,7 +2210,7 @@ function peg$parse(input, options) {
     if (s2 !== peg$FAILED) {
       s3 = peg$parse_();
       peg$savedPos = s0;
-      s0 = peg$f44(s2);
+      s0 = peg$f53(s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -1956,7 +2234,7 @@ function peg$parse(input, options) {
         s7 = peg$parseAnd();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f45(s1, s7);
+          s3 = peg$f54(s1, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -1975,7 +2253,7 @@ function peg$parse(input, options) {
           s7 = peg$parseAnd();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f45(s1, s7);
+            s3 = peg$f54(s1, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -1986,7 +2264,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f46(s1, s2);
+      s0 = peg$f55(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -2010,7 +2288,7 @@ function peg$parse(input, options) {
         s7 = peg$parseNot();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f47(s1, s7);
+          s3 = peg$f56(s1, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -2029,7 +2307,7 @@ function peg$parse(input, options) {
           s7 = peg$parseNot();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f47(s1, s7);
+            s3 = peg$f56(s1, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -2040,7 +2318,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f48(s1, s2);
+      s0 = peg$f57(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -2059,7 +2337,7 @@ function peg$parse(input, options) {
       s3 = peg$parseNot();
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f49(s3);
+        s0 = peg$f58(s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2086,7 +2364,7 @@ function peg$parse(input, options) {
       s4 = peg$parsePredicateTail();
       if (s4 !== peg$FAILED) {
         peg$savedPos = s2;
-        s2 = peg$f50(s1, s4);
+        s2 = peg$f59(s1, s4);
       } else {
         peg$currPos = s2;
         s2 = peg$FAILED;
@@ -2095,7 +2373,7 @@ function peg$parse(input, options) {
         s2 = null;
       }
       peg$savedPos = s0;
-      s0 = peg$f51(s1, s2);
+      s0 = peg$f60(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -2114,7 +2392,7 @@ function peg$parse(input, options) {
       s3 = peg$parseAdditive();
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f52(s1, s3);
+        s0 = peg$f61(s1, s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2144,7 +2422,7 @@ function peg$parse(input, options) {
         s4 = peg$parseNULL();
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f53(s3);
+          s0 = peg$f62(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2172,11 +2450,11 @@ function peg$parse(input, options) {
         if (s2 !== peg$FAILED) {
           s3 = peg$parse_();
           if (input.charCodeAt(peg$currPos) === 40) {
-            s4 = peg$c8;
+            s4 = peg$c4;
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e11); }
+            if (peg$silentFails === 0) { peg$fail(peg$e4); }
           }
           if (s4 !== peg$FAILED) {
             s5 = peg$parse_();
@@ -2184,15 +2462,15 @@ function peg$parse(input, options) {
             if (s6 !== peg$FAILED) {
               s7 = peg$parse_();
               if (input.charCodeAt(peg$currPos) === 41) {
-                s8 = peg$c9;
+                s8 = peg$c5;
                 peg$currPos++;
               } else {
                 s8 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e12); }
+                if (peg$silentFails === 0) { peg$fail(peg$e5); }
               }
               if (s8 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f54(s1, s6);
+                s0 = peg$f63(s1, s6);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -2236,7 +2514,7 @@ function peg$parse(input, options) {
                 s8 = peg$parseAdditive();
                 if (s8 !== peg$FAILED) {
                   peg$savedPos = s0;
-                  s0 = peg$f55(s1, s4, s8);
+                  s0 = peg$f64(s1, s4, s8);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -2274,7 +2552,7 @@ function peg$parse(input, options) {
               s4 = peg$parseAdditive();
               if (s4 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f56(s1, s4);
+                s0 = peg$f65(s1, s4);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -2296,104 +2574,104 @@ function peg$parse(input, options) {
 
     peg$silentFails++;
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c15) {
-      s1 = peg$c15;
+    if (input.substr(peg$currPos, 2) === peg$c10) {
+      s1 = peg$c10;
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e20); }
+      if (peg$silentFails === 0) { peg$fail(peg$e15); }
     }
     if (s1 === peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 61) {
-        s1 = peg$c16;
+        s1 = peg$c11;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e21); }
+        if (peg$silentFails === 0) { peg$fail(peg$e16); }
       }
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f57();
+      s1 = peg$f66();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
-      if (input.substr(peg$currPos, 2) === peg$c17) {
-        s1 = peg$c17;
+      if (input.substr(peg$currPos, 2) === peg$c12) {
+        s1 = peg$c12;
         peg$currPos += 2;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e22); }
+        if (peg$silentFails === 0) { peg$fail(peg$e17); }
       }
       if (s1 === peg$FAILED) {
-        if (input.substr(peg$currPos, 2) === peg$c18) {
-          s1 = peg$c18;
+        if (input.substr(peg$currPos, 2) === peg$c13) {
+          s1 = peg$c13;
           peg$currPos += 2;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e23); }
+          if (peg$silentFails === 0) { peg$fail(peg$e18); }
         }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f58();
+        s1 = peg$f67();
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
         s0 = peg$currPos;
-        if (input.substr(peg$currPos, 2) === peg$c19) {
-          s1 = peg$c19;
+        if (input.substr(peg$currPos, 2) === peg$c14) {
+          s1 = peg$c14;
           peg$currPos += 2;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e24); }
+          if (peg$silentFails === 0) { peg$fail(peg$e19); }
         }
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f59();
+          s1 = peg$f68();
         }
         s0 = s1;
         if (s0 === peg$FAILED) {
           s0 = peg$currPos;
-          if (input.substr(peg$currPos, 2) === peg$c20) {
-            s1 = peg$c20;
+          if (input.substr(peg$currPos, 2) === peg$c15) {
+            s1 = peg$c15;
             peg$currPos += 2;
           } else {
             s1 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e25); }
+            if (peg$silentFails === 0) { peg$fail(peg$e20); }
           }
           if (s1 !== peg$FAILED) {
             peg$savedPos = s0;
-            s1 = peg$f60();
+            s1 = peg$f69();
           }
           s0 = s1;
           if (s0 === peg$FAILED) {
             s0 = peg$currPos;
             if (input.charCodeAt(peg$currPos) === 60) {
-              s1 = peg$c21;
+              s1 = peg$c16;
               peg$currPos++;
             } else {
               s1 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e26); }
+              if (peg$silentFails === 0) { peg$fail(peg$e21); }
             }
             if (s1 !== peg$FAILED) {
               peg$savedPos = s0;
-              s1 = peg$f61();
+              s1 = peg$f70();
             }
             s0 = s1;
             if (s0 === peg$FAILED) {
               s0 = peg$currPos;
               if (input.charCodeAt(peg$currPos) === 62) {
-                s1 = peg$c22;
+                s1 = peg$c17;
                 peg$currPos++;
               } else {
                 s1 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e27); }
+                if (peg$silentFails === 0) { peg$fail(peg$e22); }
               }
               if (s1 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s1 = peg$f62();
+                s1 = peg$f71();
               }
               s0 = s1;
             }
@@ -2404,7 +2682,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e19); }
+      if (peg$silentFails === 0) { peg$fail(peg$e14); }
     }
 
     return s0;
@@ -2421,30 +2699,30 @@ function peg$parse(input, options) {
       s4 = peg$parse_();
       s5 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 43) {
-        s6 = peg$c23;
+        s6 = peg$c18;
         peg$currPos++;
       } else {
         s6 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e28); }
+        if (peg$silentFails === 0) { peg$fail(peg$e23); }
       }
       if (s6 === peg$FAILED) {
         s6 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 45) {
-          s7 = peg$c24;
+          s7 = peg$c19;
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e29); }
+          if (peg$silentFails === 0) { peg$fail(peg$e24); }
         }
         if (s7 !== peg$FAILED) {
           s8 = peg$currPos;
           peg$silentFails++;
           if (input.charCodeAt(peg$currPos) === 62) {
-            s9 = peg$c22;
+            s9 = peg$c17;
             peg$currPos++;
           } else {
             s9 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e27); }
+            if (peg$silentFails === 0) { peg$fail(peg$e22); }
           }
           peg$silentFails--;
           if (s9 === peg$FAILED) {
@@ -2475,7 +2753,7 @@ function peg$parse(input, options) {
         s7 = peg$parseMultiplicative();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f63(s1, s5, s7);
+          s3 = peg$f72(s1, s5, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -2490,30 +2768,30 @@ function peg$parse(input, options) {
         s4 = peg$parse_();
         s5 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 43) {
-          s6 = peg$c23;
+          s6 = peg$c18;
           peg$currPos++;
         } else {
           s6 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e28); }
+          if (peg$silentFails === 0) { peg$fail(peg$e23); }
         }
         if (s6 === peg$FAILED) {
           s6 = peg$currPos;
           if (input.charCodeAt(peg$currPos) === 45) {
-            s7 = peg$c24;
+            s7 = peg$c19;
             peg$currPos++;
           } else {
             s7 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e29); }
+            if (peg$silentFails === 0) { peg$fail(peg$e24); }
           }
           if (s7 !== peg$FAILED) {
             s8 = peg$currPos;
             peg$silentFails++;
             if (input.charCodeAt(peg$currPos) === 62) {
-              s9 = peg$c22;
+              s9 = peg$c17;
               peg$currPos++;
             } else {
               s9 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e27); }
+              if (peg$silentFails === 0) { peg$fail(peg$e22); }
             }
             peg$silentFails--;
             if (s9 === peg$FAILED) {
@@ -2544,7 +2822,7 @@ function peg$parse(input, options) {
           s7 = peg$parseMultiplicative();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f63(s1, s5, s7);
+            s3 = peg$f72(s1, s5, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -2555,7 +2833,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f64(s1, s2);
+      s0 = peg$f73(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -2578,14 +2856,14 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s5 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e30); }
+        if (peg$silentFails === 0) { peg$fail(peg$e25); }
       }
       if (s5 !== peg$FAILED) {
         s6 = peg$parse_();
         s7 = peg$parseUnary();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f65(s1, s5, s7);
+          s3 = peg$f74(s1, s5, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -2603,14 +2881,14 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e30); }
+          if (peg$silentFails === 0) { peg$fail(peg$e25); }
         }
         if (s5 !== peg$FAILED) {
           s6 = peg$parse_();
           s7 = peg$parseUnary();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f65(s1, s5, s7);
+            s3 = peg$f74(s1, s5, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -2621,7 +2899,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f66(s1, s2);
+      s0 = peg$f75(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -2635,21 +2913,21 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 45) {
-      s1 = peg$c24;
+      s1 = peg$c19;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e29); }
+      if (peg$silentFails === 0) { peg$fail(peg$e24); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
       peg$silentFails++;
       if (input.charCodeAt(peg$currPos) === 62) {
-        s3 = peg$c22;
+        s3 = peg$c17;
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e27); }
+        if (peg$silentFails === 0) { peg$fail(peg$e22); }
       }
       peg$silentFails--;
       if (s3 === peg$FAILED) {
@@ -2663,7 +2941,7 @@ function peg$parse(input, options) {
         s4 = peg$parseUnary();
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f67(s4);
+          s0 = peg$f76(s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2679,18 +2957,18 @@ function peg$parse(input, options) {
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       if (input.charCodeAt(peg$currPos) === 43) {
-        s1 = peg$c23;
+        s1 = peg$c18;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e28); }
+        if (peg$silentFails === 0) { peg$fail(peg$e23); }
       }
       if (s1 !== peg$FAILED) {
         s2 = peg$parse_();
         s3 = peg$parseUnary();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f68(s3);
+          s0 = peg$f77(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2719,7 +2997,7 @@ function peg$parse(input, options) {
       s5 = peg$parseAccessor();
       if (s5 !== peg$FAILED) {
         peg$savedPos = s3;
-        s3 = peg$f69(s1, s5);
+        s3 = peg$f78(s1, s5);
       } else {
         peg$currPos = s3;
         s3 = peg$FAILED;
@@ -2731,14 +3009,14 @@ function peg$parse(input, options) {
         s5 = peg$parseAccessor();
         if (s5 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f69(s1, s5);
+          s3 = peg$f78(s1, s5);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f70(s1, s2);
+      s0 = peg$f79(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -2748,22 +3026,22 @@ function peg$parse(input, options) {
   }
 
   function peg$parseAccessor() {
-    let s0, s1, s2, s3, s4, s5;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c25) {
-      s1 = peg$c25;
+    if (input.substr(peg$currPos, 2) === peg$c20) {
+      s1 = peg$c20;
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e31); }
+      if (peg$silentFails === 0) { peg$fail(peg$e26); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse_();
       s3 = peg$parseName();
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f71(s3);
+        s0 = peg$f80(s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2786,7 +3064,7 @@ function peg$parse(input, options) {
         s3 = peg$parseName();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f72(s3);
+          s0 = peg$f81(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2798,27 +3076,43 @@ function peg$parse(input, options) {
       if (s0 === peg$FAILED) {
         s0 = peg$currPos;
         if (input.charCodeAt(peg$currPos) === 91) {
-          s1 = peg$c26;
+          s1 = peg$c21;
           peg$currPos++;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e32); }
+          if (peg$silentFails === 0) { peg$fail(peg$e27); }
         }
         if (s1 !== peg$FAILED) {
           s2 = peg$parse_();
           s3 = peg$parseSignedInteger();
-          if (s3 !== peg$FAILED) {
-            s4 = peg$parse_();
+          if (s3 === peg$FAILED) {
+            s3 = null;
+          }
+          s4 = peg$parse_();
+          if (input.charCodeAt(peg$currPos) === 58) {
+            s5 = peg$c22;
+            peg$currPos++;
+          } else {
+            s5 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e28); }
+          }
+          if (s5 !== peg$FAILED) {
+            s6 = peg$parse_();
+            s7 = peg$parseSignedInteger();
+            if (s7 === peg$FAILED) {
+              s7 = null;
+            }
+            s8 = peg$parse_();
             if (input.charCodeAt(peg$currPos) === 93) {
-              s5 = peg$c27;
+              s9 = peg$c23;
               peg$currPos++;
             } else {
-              s5 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e33); }
+              s9 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e29); }
             }
-            if (s5 !== peg$FAILED) {
+            if (s9 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f73(s3);
+              s0 = peg$f82(s3, s7);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -2834,27 +3128,27 @@ function peg$parse(input, options) {
         if (s0 === peg$FAILED) {
           s0 = peg$currPos;
           if (input.charCodeAt(peg$currPos) === 91) {
-            s1 = peg$c26;
+            s1 = peg$c21;
             peg$currPos++;
           } else {
             s1 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e32); }
+            if (peg$silentFails === 0) { peg$fail(peg$e27); }
           }
           if (s1 !== peg$FAILED) {
             s2 = peg$parse_();
-            s3 = peg$parseSingleQuoted();
+            s3 = peg$parseSignedInteger();
             if (s3 !== peg$FAILED) {
               s4 = peg$parse_();
               if (input.charCodeAt(peg$currPos) === 93) {
-                s5 = peg$c27;
+                s5 = peg$c23;
                 peg$currPos++;
               } else {
                 s5 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e33); }
+                if (peg$silentFails === 0) { peg$fail(peg$e29); }
               }
               if (s5 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f74(s3);
+                s0 = peg$f83(s3);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -2866,6 +3160,43 @@ function peg$parse(input, options) {
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
+          }
+          if (s0 === peg$FAILED) {
+            s0 = peg$currPos;
+            if (input.charCodeAt(peg$currPos) === 91) {
+              s1 = peg$c21;
+              peg$currPos++;
+            } else {
+              s1 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e27); }
+            }
+            if (s1 !== peg$FAILED) {
+              s2 = peg$parse_();
+              s3 = peg$parseSingleQuoted();
+              if (s3 !== peg$FAILED) {
+                s4 = peg$parse_();
+                if (input.charCodeAt(peg$currPos) === 93) {
+                  s5 = peg$c23;
+                  peg$currPos++;
+                } else {
+                  s5 = peg$FAILED;
+                  if (peg$silentFails === 0) { peg$fail(peg$e29); }
+                }
+                if (s5 !== peg$FAILED) {
+                  peg$savedPos = s0;
+                  s0 = peg$f84(s3);
+                } else {
+                  peg$currPos = s0;
+                  s0 = peg$FAILED;
+                }
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
           }
         }
       }
@@ -2879,11 +3210,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 40) {
-      s1 = peg$c8;
+      s1 = peg$c4;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e11); }
+      if (peg$silentFails === 0) { peg$fail(peg$e4); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse_();
@@ -2891,15 +3222,15 @@ function peg$parse(input, options) {
       if (s3 !== peg$FAILED) {
         s4 = peg$parse_();
         if (input.charCodeAt(peg$currPos) === 41) {
-          s5 = peg$c9;
+          s5 = peg$c5;
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e12); }
+          if (peg$silentFails === 0) { peg$fail(peg$e5); }
         }
         if (s5 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f75(s3);
+          s0 = peg$f85(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2925,15 +3256,15 @@ function peg$parse(input, options) {
               s1 = peg$parseIdentifier();
               if (s1 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s1 = peg$f76(s1);
+                s1 = peg$f86(s1);
               }
               s0 = s1;
               if (s0 === peg$FAILED) {
                 s0 = peg$currPos;
-                s1 = peg$parseQuotedIdentifier();
+                s1 = peg$parseBacktickIdentifier();
                 if (s1 !== peg$FAILED) {
                   peg$savedPos = s0;
-                  s1 = peg$f77(s1);
+                  s1 = peg$f87(s1);
                 }
                 s0 = s1;
                 if (s0 === peg$FAILED) {
@@ -2955,7 +3286,7 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     peg$savedPos = peg$currPos;
-    s1 = peg$f78();
+    s1 = peg$f88();
     if (s1) {
       s1 = undefined;
     } else {
@@ -2963,13 +3294,13 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f79();
+      s1 = peg$f89();
     }
     s0 = s1;
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e34); }
+      if (peg$silentFails === 0) { peg$fail(peg$e30); }
     }
 
     return s0;
@@ -2982,7 +3313,7 @@ function peg$parse(input, options) {
     s1 = peg$parseNumber();
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f80(s1);
+      s1 = peg$f90(s1);
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -2990,33 +3321,42 @@ function peg$parse(input, options) {
       s1 = peg$parseSingleQuoted();
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f81(s1);
+        s1 = peg$f91(s1);
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
         s0 = peg$currPos;
-        s1 = peg$parseTRUE();
+        s1 = peg$parseDoubleQuoted();
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f82();
+          s1 = peg$f92(s1);
         }
         s0 = s1;
         if (s0 === peg$FAILED) {
           s0 = peg$currPos;
-          s1 = peg$parseFALSE();
+          s1 = peg$parseTRUE();
           if (s1 !== peg$FAILED) {
             peg$savedPos = s0;
-            s1 = peg$f83();
+            s1 = peg$f93();
           }
           s0 = s1;
           if (s0 === peg$FAILED) {
             s0 = peg$currPos;
-            s1 = peg$parseNULL();
+            s1 = peg$parseFALSE();
             if (s1 !== peg$FAILED) {
               peg$savedPos = s0;
-              s1 = peg$f84();
+              s1 = peg$f94();
             }
             s0 = s1;
+            if (s0 === peg$FAILED) {
+              s0 = peg$currPos;
+              s1 = peg$parseNULL();
+              if (s1 !== peg$FAILED) {
+                peg$savedPos = s0;
+                s1 = peg$f95();
+              }
+              s0 = s1;
+            }
           }
         }
       }
@@ -3037,7 +3377,7 @@ function peg$parse(input, options) {
       if (s4 !== peg$FAILED) {
         s5 = peg$parse_();
         peg$savedPos = s3;
-        s3 = peg$f85(s4);
+        s3 = peg$f96(s4);
       } else {
         peg$currPos = s3;
         s3 = peg$FAILED;
@@ -3051,7 +3391,7 @@ function peg$parse(input, options) {
       if (s6 !== peg$FAILED) {
         s7 = peg$parse_();
         peg$savedPos = s5;
-        s5 = peg$f86(s3, s6);
+        s5 = peg$f97(s3, s6);
       } else {
         peg$currPos = s5;
         s5 = peg$FAILED;
@@ -3064,7 +3404,7 @@ function peg$parse(input, options) {
           if (s6 !== peg$FAILED) {
             s7 = peg$parse_();
             peg$savedPos = s5;
-            s5 = peg$f86(s3, s6);
+            s5 = peg$f97(s3, s6);
           } else {
             peg$currPos = s5;
             s5 = peg$FAILED;
@@ -3082,7 +3422,7 @@ function peg$parse(input, options) {
           if (s8 !== peg$FAILED) {
             s9 = peg$parse_();
             peg$savedPos = s5;
-            s5 = peg$f87(s3, s4, s8);
+            s5 = peg$f98(s3, s4, s8);
           } else {
             peg$currPos = s5;
             s5 = peg$FAILED;
@@ -3097,7 +3437,7 @@ function peg$parse(input, options) {
         s6 = peg$parseEND();
         if (s6 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f88(s3, s4, s5);
+          s0 = peg$f99(s3, s4, s5);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3130,7 +3470,7 @@ function peg$parse(input, options) {
           s7 = peg$parseOr();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f89(s3, s7);
+            s0 = peg$f100(s3, s7);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3155,21 +3495,36 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7;
 
     s0 = peg$currPos;
-    s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c28) {
+    s1 = peg$currPos;
+    s2 = input.substr(peg$currPos, 4);
+    if (s2.toLowerCase() === peg$c24) {
       peg$currPos += (4);
     } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e35); }
+      s2 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e31); }
+    }
+    if (s2 === peg$FAILED) {
+      s2 = input.substr(peg$currPos, 4);
+      if (s2.toLowerCase() === peg$c25) {
+        peg$currPos += (4);
+      } else {
+        s2 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e32); }
+      }
+    }
+    if (s2 !== peg$FAILED) {
+      s1 = input.substring(s1, peg$currPos);
+    } else {
+      s1 = s2;
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse_();
       if (input.charCodeAt(peg$currPos) === 40) {
-        s3 = peg$c8;
+        s3 = peg$c4;
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e11); }
+        if (peg$silentFails === 0) { peg$fail(peg$e4); }
       }
       if (s3 !== peg$FAILED) {
         s4 = peg$parse_();
@@ -3186,15 +3541,15 @@ function peg$parse(input, options) {
         if (s5 !== peg$FAILED) {
           s6 = peg$parse_();
           if (input.charCodeAt(peg$currPos) === 41) {
-            s7 = peg$c9;
+            s7 = peg$c5;
             peg$currPos++;
           } else {
             s7 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e12); }
+            if (peg$silentFails === 0) { peg$fail(peg$e5); }
           }
           if (s7 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f90(s5);
+            s0 = peg$f101(s1, s5);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3223,11 +3578,11 @@ function peg$parse(input, options) {
     if (s1 !== peg$FAILED) {
       s2 = peg$parse_();
       if (input.charCodeAt(peg$currPos) === 40) {
-        s3 = peg$c8;
+        s3 = peg$c4;
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e11); }
+        if (peg$silentFails === 0) { peg$fail(peg$e4); }
       }
       if (s3 !== peg$FAILED) {
         s4 = peg$parse_();
@@ -3235,11 +3590,11 @@ function peg$parse(input, options) {
         if (s5 !== peg$FAILED) {
           s6 = peg$parse_();
           if (input.charCodeAt(peg$currPos) === 41) {
-            s7 = peg$c9;
+            s7 = peg$c5;
             peg$currPos++;
           } else {
             s7 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e12); }
+            if (peg$silentFails === 0) { peg$fail(peg$e5); }
           }
           if (s7 !== peg$FAILED) {
             s8 = peg$currPos;
@@ -3248,45 +3603,71 @@ function peg$parse(input, options) {
             if (s10 !== peg$FAILED) {
               s11 = peg$parse_();
               if (input.charCodeAt(peg$currPos) === 40) {
-                s12 = peg$c8;
+                s12 = peg$c4;
                 peg$currPos++;
               } else {
                 s12 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e11); }
+                if (peg$silentFails === 0) { peg$fail(peg$e4); }
               }
               if (s12 !== peg$FAILED) {
                 s13 = peg$parse_();
-                s14 = peg$parsePARTITION();
-                if (s14 !== peg$FAILED) {
-                  s15 = peg$parse_();
-                  s16 = peg$parseBY();
-                  if (s16 !== peg$FAILED) {
-                    s17 = peg$parse_();
-                    s18 = peg$parseExprList();
-                    if (s18 !== peg$FAILED) {
-                      s19 = peg$parse_();
-                      if (input.charCodeAt(peg$currPos) === 41) {
-                        s20 = peg$c9;
-                        peg$currPos++;
-                      } else {
-                        s20 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e12); }
-                      }
-                      if (s20 !== peg$FAILED) {
-                        peg$savedPos = s8;
-                        s8 = peg$f91(s1, s5, s18);
-                      } else {
-                        peg$currPos = s8;
-                        s8 = peg$FAILED;
-                      }
+                s14 = peg$currPos;
+                s15 = peg$parsePARTITION();
+                if (s15 !== peg$FAILED) {
+                  s16 = peg$parse_();
+                  s17 = peg$parseBY();
+                  if (s17 !== peg$FAILED) {
+                    s18 = peg$parse_();
+                    s19 = peg$parseExprList();
+                    if (s19 !== peg$FAILED) {
+                      s20 = peg$parse_();
+                      peg$savedPos = s14;
+                      s14 = peg$f102(s1, s5, s19);
                     } else {
-                      peg$currPos = s8;
-                      s8 = peg$FAILED;
+                      peg$currPos = s14;
+                      s14 = peg$FAILED;
                     }
                   } else {
-                    peg$currPos = s8;
-                    s8 = peg$FAILED;
+                    peg$currPos = s14;
+                    s14 = peg$FAILED;
                   }
+                } else {
+                  peg$currPos = s14;
+                  s14 = peg$FAILED;
+                }
+                if (s14 === peg$FAILED) {
+                  s14 = null;
+                }
+                s15 = peg$currPos;
+                s16 = peg$parseWHEN();
+                if (s16 !== peg$FAILED) {
+                  s17 = peg$parse_();
+                  s18 = peg$parseOr();
+                  if (s18 !== peg$FAILED) {
+                    s19 = peg$parse_();
+                    peg$savedPos = s15;
+                    s15 = peg$f103(s1, s5, s14, s18);
+                  } else {
+                    peg$currPos = s15;
+                    s15 = peg$FAILED;
+                  }
+                } else {
+                  peg$currPos = s15;
+                  s15 = peg$FAILED;
+                }
+                if (s15 === peg$FAILED) {
+                  s15 = null;
+                }
+                if (input.charCodeAt(peg$currPos) === 41) {
+                  s16 = peg$c5;
+                  peg$currPos++;
+                } else {
+                  s16 = peg$FAILED;
+                  if (peg$silentFails === 0) { peg$fail(peg$e5); }
+                }
+                if (s16 !== peg$FAILED) {
+                  peg$savedPos = s8;
+                  s8 = peg$f104(s1, s5, s14, s15);
                 } else {
                   peg$currPos = s8;
                   s8 = peg$FAILED;
@@ -3303,7 +3684,7 @@ function peg$parse(input, options) {
               s8 = null;
             }
             peg$savedPos = s0;
-            s0 = peg$f92(s1, s5, s8);
+            s0 = peg$f105(s1, s5, s8);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3325,6 +3706,79 @@ function peg$parse(input, options) {
   }
 
   function peg$parseCallArgs() {
+    let s0, s1, s2, s3, s4, s5, s6, s7;
+
+    s0 = peg$currPos;
+    s1 = peg$parseCallArg();
+    if (s1 !== peg$FAILED) {
+      s2 = [];
+      s3 = peg$currPos;
+      s4 = peg$parse_();
+      if (input.charCodeAt(peg$currPos) === 44) {
+        s5 = peg$c1;
+        peg$currPos++;
+      } else {
+        s5 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e1); }
+      }
+      if (s5 !== peg$FAILED) {
+        s6 = peg$parse_();
+        s7 = peg$parseCallArg();
+        if (s7 !== peg$FAILED) {
+          peg$savedPos = s3;
+          s3 = peg$f106(s1, s7);
+        } else {
+          peg$currPos = s3;
+          s3 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s3;
+        s3 = peg$FAILED;
+      }
+      while (s3 !== peg$FAILED) {
+        s2.push(s3);
+        s3 = peg$currPos;
+        s4 = peg$parse_();
+        if (input.charCodeAt(peg$currPos) === 44) {
+          s5 = peg$c1;
+          peg$currPos++;
+        } else {
+          s5 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e1); }
+        }
+        if (s5 !== peg$FAILED) {
+          s6 = peg$parse_();
+          s7 = peg$parseCallArg();
+          if (s7 !== peg$FAILED) {
+            peg$savedPos = s3;
+            s3 = peg$f106(s1, s7);
+          } else {
+            peg$currPos = s3;
+            s3 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s3;
+          s3 = peg$FAILED;
+        }
+      }
+      peg$savedPos = s0;
+      s0 = peg$f107(s1, s2);
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    if (s0 === peg$FAILED) {
+      s0 = peg$currPos;
+      s1 = '';
+      peg$savedPos = s0;
+      s1 = peg$f108();
+      s0 = s1;
+    }
+
+    return s0;
+  }
+
+  function peg$parseCallArg() {
     let s0, s1;
 
     s0 = peg$currPos;
@@ -3337,24 +3791,11 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f93();
+      s1 = peg$f109();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
-      s0 = peg$currPos;
-      s1 = peg$parseExprList();
-      if (s1 !== peg$FAILED) {
-        peg$savedPos = s0;
-        s1 = peg$f94(s1);
-      }
-      s0 = s1;
-      if (s0 === peg$FAILED) {
-        s0 = peg$currPos;
-        s1 = '';
-        peg$savedPos = s0;
-        s1 = peg$f95();
-        s0 = s1;
-      }
+      s0 = peg$parseOr();
     }
 
     return s0;
@@ -3381,7 +3822,7 @@ function peg$parse(input, options) {
         s7 = peg$parseOr();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f96(s1, s7);
+          s3 = peg$f110(s1, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -3406,7 +3847,7 @@ function peg$parse(input, options) {
           s7 = peg$parseOr();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f96(s1, s7);
+            s3 = peg$f110(s1, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -3417,7 +3858,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f97(s1, s2);
+      s0 = peg$f111(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -3437,7 +3878,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e36); }
+      if (peg$silentFails === 0) { peg$fail(peg$e33); }
     }
 
     return s0;
@@ -3471,7 +3912,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f98(s1);
+      s2 = peg$f112(s1);
       if (s2) {
         s2 = peg$FAILED;
       } else {
@@ -3479,7 +3920,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f99(s1);
+        s0 = peg$f113(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3491,7 +3932,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e36); }
+      if (peg$silentFails === 0) { peg$fail(peg$e33); }
     }
 
     return s0;
@@ -3505,7 +3946,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e37); }
+      if (peg$silentFails === 0) { peg$fail(peg$e34); }
     }
 
     return s0;
@@ -3519,7 +3960,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e38); }
+      if (peg$silentFails === 0) { peg$fail(peg$e35); }
     }
 
     return s0;
@@ -3529,111 +3970,67 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4;
 
     peg$silentFails++;
-    s0 = peg$currPos;
-    if (input.charCodeAt(peg$currPos) === 34) {
-      s1 = peg$c4;
-      peg$currPos++;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e5); }
-    }
-    if (s1 !== peg$FAILED) {
-      s2 = peg$currPos;
-      s3 = [];
-      s4 = input.charAt(peg$currPos);
-      if (peg$r0.test(s4)) {
-        peg$currPos++;
-      } else {
-        s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e6); }
-      }
-      if (s4 === peg$FAILED) {
-        if (input.substr(peg$currPos, 2) === peg$c5) {
-          s4 = peg$c5;
-          peg$currPos += 2;
-        } else {
-          s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e7); }
-        }
-      }
-      while (s4 !== peg$FAILED) {
-        s3.push(s4);
-        s4 = input.charAt(peg$currPos);
-        if (peg$r0.test(s4)) {
-          peg$currPos++;
-        } else {
-          s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e6); }
-        }
-        if (s4 === peg$FAILED) {
-          if (input.substr(peg$currPos, 2) === peg$c5) {
-            s4 = peg$c5;
-            peg$currPos += 2;
-          } else {
-            s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e7); }
-          }
-        }
-      }
-      s2 = input.substring(s2, peg$currPos);
-      if (input.charCodeAt(peg$currPos) === 34) {
-        s3 = peg$c4;
-        peg$currPos++;
-      } else {
-        s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e5); }
-      }
-      if (s3 === peg$FAILED) {
-        s3 = null;
-      }
-      peg$savedPos = s0;
-      s0 = peg$f100(s2, s3);
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
+    s0 = peg$parseBacktickIdentifier();
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
-      if (input.charCodeAt(peg$currPos) === 96) {
-        s1 = peg$c29;
+      if (input.charCodeAt(peg$currPos) === 34) {
+        s1 = peg$c6;
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e40); }
+        if (peg$silentFails === 0) { peg$fail(peg$e7); }
       }
       if (s1 !== peg$FAILED) {
         s2 = peg$currPos;
         s3 = [];
         s4 = input.charAt(peg$currPos);
-        if (peg$r5.test(s4)) {
+        if (peg$r0.test(s4)) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e41); }
+          if (peg$silentFails === 0) { peg$fail(peg$e8); }
+        }
+        if (s4 === peg$FAILED) {
+          if (input.substr(peg$currPos, 2) === peg$c7) {
+            s4 = peg$c7;
+            peg$currPos += 2;
+          } else {
+            s4 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e9); }
+          }
         }
         while (s4 !== peg$FAILED) {
           s3.push(s4);
           s4 = input.charAt(peg$currPos);
-          if (peg$r5.test(s4)) {
+          if (peg$r0.test(s4)) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e41); }
+            if (peg$silentFails === 0) { peg$fail(peg$e8); }
+          }
+          if (s4 === peg$FAILED) {
+            if (input.substr(peg$currPos, 2) === peg$c7) {
+              s4 = peg$c7;
+              peg$currPos += 2;
+            } else {
+              s4 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e9); }
+            }
           }
         }
         s2 = input.substring(s2, peg$currPos);
-        if (input.charCodeAt(peg$currPos) === 96) {
-          s3 = peg$c29;
+        if (input.charCodeAt(peg$currPos) === 34) {
+          s3 = peg$c6;
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e40); }
+          if (peg$silentFails === 0) { peg$fail(peg$e7); }
         }
         if (s3 === peg$FAILED) {
           s3 = null;
         }
         peg$savedPos = s0;
-        s0 = peg$f101(s2, s3);
+        s0 = peg$f114(s2, s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3642,7 +4039,65 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e39); }
+      if (peg$silentFails === 0) { peg$fail(peg$e36); }
+    }
+
+    return s0;
+  }
+
+  function peg$parseBacktickIdentifier() {
+    let s0, s1, s2, s3, s4;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.charCodeAt(peg$currPos) === 96) {
+      s1 = peg$c26;
+      peg$currPos++;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e37); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      s3 = [];
+      s4 = input.charAt(peg$currPos);
+      if (peg$r5.test(s4)) {
+        peg$currPos++;
+      } else {
+        s4 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e38); }
+      }
+      while (s4 !== peg$FAILED) {
+        s3.push(s4);
+        s4 = input.charAt(peg$currPos);
+        if (peg$r5.test(s4)) {
+          peg$currPos++;
+        } else {
+          s4 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e38); }
+        }
+      }
+      s2 = input.substring(s2, peg$currPos);
+      if (input.charCodeAt(peg$currPos) === 96) {
+        s3 = peg$c26;
+        peg$currPos++;
+      } else {
+        s3 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e37); }
+      }
+      if (s3 === peg$FAILED) {
+        s3 = null;
+      }
+      peg$savedPos = s0;
+      s0 = peg$f115(s2, s3);
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e36); }
     }
 
     return s0;
@@ -3654,11 +4109,11 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 39) {
-      s1 = peg$c6;
+      s1 = peg$c8;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e8); }
+      if (peg$silentFails === 0) { peg$fail(peg$e10); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -3668,15 +4123,15 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e9); }
+        if (peg$silentFails === 0) { peg$fail(peg$e11); }
       }
       if (s4 === peg$FAILED) {
-        if (input.substr(peg$currPos, 2) === peg$c7) {
-          s4 = peg$c7;
+        if (input.substr(peg$currPos, 2) === peg$c9) {
+          s4 = peg$c9;
           peg$currPos += 2;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e10); }
+          if (peg$silentFails === 0) { peg$fail(peg$e12); }
         }
       }
       while (s4 !== peg$FAILED) {
@@ -3686,31 +4141,31 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e9); }
+          if (peg$silentFails === 0) { peg$fail(peg$e11); }
         }
         if (s4 === peg$FAILED) {
-          if (input.substr(peg$currPos, 2) === peg$c7) {
-            s4 = peg$c7;
+          if (input.substr(peg$currPos, 2) === peg$c9) {
+            s4 = peg$c9;
             peg$currPos += 2;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e10); }
+            if (peg$silentFails === 0) { peg$fail(peg$e12); }
           }
         }
       }
       s2 = input.substring(s2, peg$currPos);
       if (input.charCodeAt(peg$currPos) === 39) {
-        s3 = peg$c6;
+        s3 = peg$c8;
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e8); }
+        if (peg$silentFails === 0) { peg$fail(peg$e10); }
       }
       if (s3 === peg$FAILED) {
         s3 = null;
       }
       peg$savedPos = s0;
-      s0 = peg$f102(s2, s3);
+      s0 = peg$f116(s2, s3);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -3718,7 +4173,141 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e42); }
+      if (peg$silentFails === 0) { peg$fail(peg$e39); }
+    }
+
+    return s0;
+  }
+
+  function peg$parseDoubleQuoted() {
+    let s0, s1, s2, s3, s4, s5, s6;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.charCodeAt(peg$currPos) === 34) {
+      s1 = peg$c6;
+      peg$currPos++;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e7); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      s3 = [];
+      s4 = input.charAt(peg$currPos);
+      if (peg$r6.test(s4)) {
+        peg$currPos++;
+      } else {
+        s4 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e40); }
+      }
+      if (s4 === peg$FAILED) {
+        if (input.substr(peg$currPos, 2) === peg$c7) {
+          s4 = peg$c7;
+          peg$currPos += 2;
+        } else {
+          s4 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e9); }
+        }
+        if (s4 === peg$FAILED) {
+          s4 = peg$currPos;
+          if (input.charCodeAt(peg$currPos) === 92) {
+            s5 = peg$c27;
+            peg$currPos++;
+          } else {
+            s5 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e41); }
+          }
+          if (s5 !== peg$FAILED) {
+            if (input.length > peg$currPos) {
+              s6 = input.charAt(peg$currPos);
+              peg$currPos++;
+            } else {
+              s6 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e42); }
+            }
+            if (s6 !== peg$FAILED) {
+              s5 = [s5, s6];
+              s4 = s5;
+            } else {
+              peg$currPos = s4;
+              s4 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s4;
+            s4 = peg$FAILED;
+          }
+        }
+      }
+      while (s4 !== peg$FAILED) {
+        s3.push(s4);
+        s4 = input.charAt(peg$currPos);
+        if (peg$r6.test(s4)) {
+          peg$currPos++;
+        } else {
+          s4 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e40); }
+        }
+        if (s4 === peg$FAILED) {
+          if (input.substr(peg$currPos, 2) === peg$c7) {
+            s4 = peg$c7;
+            peg$currPos += 2;
+          } else {
+            s4 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e9); }
+          }
+          if (s4 === peg$FAILED) {
+            s4 = peg$currPos;
+            if (input.charCodeAt(peg$currPos) === 92) {
+              s5 = peg$c27;
+              peg$currPos++;
+            } else {
+              s5 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e41); }
+            }
+            if (s5 !== peg$FAILED) {
+              if (input.length > peg$currPos) {
+                s6 = input.charAt(peg$currPos);
+                peg$currPos++;
+              } else {
+                s6 = peg$FAILED;
+                if (peg$silentFails === 0) { peg$fail(peg$e42); }
+              }
+              if (s6 !== peg$FAILED) {
+                s5 = [s5, s6];
+                s4 = s5;
+              } else {
+                peg$currPos = s4;
+                s4 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s4;
+              s4 = peg$FAILED;
+            }
+          }
+        }
+      }
+      s2 = input.substring(s2, peg$currPos);
+      if (input.charCodeAt(peg$currPos) === 34) {
+        s3 = peg$c6;
+        peg$currPos++;
+      } else {
+        s3 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e7); }
+      }
+      if (s3 === peg$FAILED) {
+        s3 = null;
+      }
+      peg$savedPos = s0;
+      s0 = peg$f117(s2, s3);
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e39); }
     }
 
     return s0;
@@ -3733,7 +4322,7 @@ function peg$parse(input, options) {
     s2 = peg$currPos;
     s3 = [];
     s4 = input.charAt(peg$currPos);
-    if (peg$r6.test(s4)) {
+    if (peg$r7.test(s4)) {
       peg$currPos++;
     } else {
       s4 = peg$FAILED;
@@ -3743,7 +4332,7 @@ function peg$parse(input, options) {
       while (s4 !== peg$FAILED) {
         s3.push(s4);
         s4 = input.charAt(peg$currPos);
-        if (peg$r6.test(s4)) {
+        if (peg$r7.test(s4)) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
@@ -3765,7 +4354,7 @@ function peg$parse(input, options) {
       if (s5 !== peg$FAILED) {
         s6 = [];
         s7 = input.charAt(peg$currPos);
-        if (peg$r6.test(s7)) {
+        if (peg$r7.test(s7)) {
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
@@ -3775,7 +4364,7 @@ function peg$parse(input, options) {
           while (s7 !== peg$FAILED) {
             s6.push(s7);
             s7 = input.charAt(peg$currPos);
-            if (peg$r6.test(s7)) {
+            if (peg$r7.test(s7)) {
               peg$currPos++;
             } else {
               s7 = peg$FAILED;
@@ -3801,7 +4390,7 @@ function peg$parse(input, options) {
       }
       s5 = peg$currPos;
       s6 = input.charAt(peg$currPos);
-      if (peg$r7.test(s6)) {
+      if (peg$r8.test(s6)) {
         peg$currPos++;
       } else {
         s6 = peg$FAILED;
@@ -3809,7 +4398,7 @@ function peg$parse(input, options) {
       }
       if (s6 !== peg$FAILED) {
         s7 = input.charAt(peg$currPos);
-        if (peg$r8.test(s7)) {
+        if (peg$r9.test(s7)) {
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
@@ -3820,7 +4409,7 @@ function peg$parse(input, options) {
         }
         s8 = [];
         s9 = input.charAt(peg$currPos);
-        if (peg$r6.test(s9)) {
+        if (peg$r7.test(s9)) {
           peg$currPos++;
         } else {
           s9 = peg$FAILED;
@@ -3830,7 +4419,7 @@ function peg$parse(input, options) {
           while (s9 !== peg$FAILED) {
             s8.push(s9);
             s9 = input.charAt(peg$currPos);
-            if (peg$r6.test(s9)) {
+            if (peg$r7.test(s9)) {
               peg$currPos++;
             } else {
               s9 = peg$FAILED;
@@ -3872,7 +4461,7 @@ function peg$parse(input, options) {
       if (s3 !== peg$FAILED) {
         s4 = [];
         s5 = input.charAt(peg$currPos);
-        if (peg$r6.test(s5)) {
+        if (peg$r7.test(s5)) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
@@ -3882,7 +4471,7 @@ function peg$parse(input, options) {
           while (s5 !== peg$FAILED) {
             s4.push(s5);
             s5 = input.charAt(peg$currPos);
-            if (peg$r6.test(s5)) {
+            if (peg$r7.test(s5)) {
               peg$currPos++;
             } else {
               s5 = peg$FAILED;
@@ -3895,7 +4484,7 @@ function peg$parse(input, options) {
         if (s4 !== peg$FAILED) {
           s5 = peg$currPos;
           s6 = input.charAt(peg$currPos);
-          if (peg$r7.test(s6)) {
+          if (peg$r8.test(s6)) {
             peg$currPos++;
           } else {
             s6 = peg$FAILED;
@@ -3903,7 +4492,7 @@ function peg$parse(input, options) {
           }
           if (s6 !== peg$FAILED) {
             s7 = input.charAt(peg$currPos);
-            if (peg$r8.test(s7)) {
+            if (peg$r9.test(s7)) {
               peg$currPos++;
             } else {
               s7 = peg$FAILED;
@@ -3914,7 +4503,7 @@ function peg$parse(input, options) {
             }
             s8 = [];
             s9 = input.charAt(peg$currPos);
-            if (peg$r6.test(s9)) {
+            if (peg$r7.test(s9)) {
               peg$currPos++;
             } else {
               s9 = peg$FAILED;
@@ -3924,7 +4513,7 @@ function peg$parse(input, options) {
               while (s9 !== peg$FAILED) {
                 s8.push(s9);
                 s9 = input.charAt(peg$currPos);
-                if (peg$r6.test(s9)) {
+                if (peg$r7.test(s9)) {
                   peg$currPos++;
                 } else {
                   s9 = peg$FAILED;
@@ -3977,7 +4566,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f103(s1);
+        s0 = peg$f118(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -4002,11 +4591,11 @@ function peg$parse(input, options) {
     s0 = peg$currPos;
     s1 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 45) {
-      s2 = peg$c24;
+      s2 = peg$c19;
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e29); }
+      if (peg$silentFails === 0) { peg$fail(peg$e24); }
     }
     if (s2 !== peg$FAILED) {
       s3 = peg$parse_();
@@ -4022,7 +4611,7 @@ function peg$parse(input, options) {
     s2 = peg$parseNumber();
     if (s2 !== peg$FAILED) {
       peg$savedPos = s0;
-      s0 = peg$f104(s1, s2);
+      s0 = peg$f119(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -4044,18 +4633,18 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 45) {
-      s3 = peg$c24;
+      s3 = peg$c19;
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e29); }
+      if (peg$silentFails === 0) { peg$fail(peg$e24); }
     }
     if (s3 === peg$FAILED) {
       s3 = null;
     }
     s4 = [];
     s5 = input.charAt(peg$currPos);
-    if (peg$r6.test(s5)) {
+    if (peg$r7.test(s5)) {
       peg$currPos++;
     } else {
       s5 = peg$FAILED;
@@ -4065,7 +4654,7 @@ function peg$parse(input, options) {
       while (s5 !== peg$FAILED) {
         s4.push(s5);
         s5 = input.charAt(peg$currPos);
-        if (peg$r6.test(s5)) {
+        if (peg$r7.test(s5)) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
@@ -4100,7 +4689,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f105(s1);
+        s0 = peg$f120(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -4126,7 +4715,7 @@ function peg$parse(input, options) {
     s1 = peg$currPos;
     s2 = [];
     s3 = input.charAt(peg$currPos);
-    if (peg$r6.test(s3)) {
+    if (peg$r7.test(s3)) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
@@ -4136,7 +4725,7 @@ function peg$parse(input, options) {
       while (s3 !== peg$FAILED) {
         s2.push(s3);
         s3 = input.charAt(peg$currPos);
-        if (peg$r6.test(s3)) {
+        if (peg$r7.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
@@ -4164,7 +4753,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f106(s1);
+        s0 = peg$f121(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -4187,7 +4776,7 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 6);
-    if (s1.toLowerCase() === peg$c30) {
+    if (s1.toLowerCase() === peg$c28) {
       peg$currPos += (6);
     } else {
       s1 = peg$FAILED;
@@ -4224,7 +4813,7 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c31) {
+    if (s1.toLowerCase() === peg$c29) {
       peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
@@ -4261,7 +4850,7 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 5);
-    if (s1.toLowerCase() === peg$c32) {
+    if (s1.toLowerCase() === peg$c30) {
       peg$currPos += (5);
     } else {
       s1 = peg$FAILED;
@@ -4298,7 +4887,7 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 5);
-    if (s1.toLowerCase() === peg$c33) {
+    if (s1.toLowerCase() === peg$c31) {
       peg$currPos += (5);
     } else {
       s1 = peg$FAILED;
@@ -4335,7 +4924,7 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 2);
-    if (s1.toLowerCase() === peg$c34) {
+    if (s1.toLowerCase() === peg$c32) {
       peg$currPos += (2);
     } else {
       s1 = peg$FAILED;
@@ -4372,7 +4961,7 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 6);
-    if (s1.toLowerCase() === peg$c35) {
+    if (s1.toLowerCase() === peg$c33) {
       peg$currPos += (6);
     } else {
       s1 = peg$FAILED;
@@ -4409,7 +4998,7 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 5);
-    if (s1.toLowerCase() === peg$c36) {
+    if (s1.toLowerCase() === peg$c34) {
       peg$currPos += (5);
     } else {
       s1 = peg$FAILED;
@@ -4446,7 +5035,7 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 5);
-    if (s1.toLowerCase() === peg$c37) {
+    if (s1.toLowerCase() === peg$c35) {
       peg$currPos += (5);
     } else {
       s1 = peg$FAILED;
@@ -4483,7 +5072,7 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 2);
-    if (s1.toLowerCase() === peg$c38) {
+    if (s1.toLowerCase() === peg$c36) {
       peg$currPos += (2);
     } else {
       s1 = peg$FAILED;
@@ -4520,7 +5109,7 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c39) {
+    if (s1.toLowerCase() === peg$c37) {
       peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
@@ -4557,7 +5146,7 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c40) {
+    if (s1.toLowerCase() === peg$c38) {
       peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
@@ -4594,7 +5183,7 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 5);
-    if (s1.toLowerCase() === peg$c41) {
+    if (s1.toLowerCase() === peg$c39) {
       peg$currPos += (5);
     } else {
       s1 = peg$FAILED;
@@ -4631,7 +5220,7 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 5);
-    if (s1.toLowerCase() === peg$c42) {
+    if (s1.toLowerCase() === peg$c40) {
       peg$currPos += (5);
     } else {
       s1 = peg$FAILED;
@@ -4668,7 +5257,7 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 2);
-    if (s1.toLowerCase() === peg$c43) {
+    if (s1.toLowerCase() === peg$c41) {
       peg$currPos += (2);
     } else {
       s1 = peg$FAILED;
@@ -4705,7 +5294,7 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 3);
-    if (s1.toLowerCase() === peg$c44) {
+    if (s1.toLowerCase() === peg$c42) {
       peg$currPos += (3);
     } else {
       s1 = peg$FAILED;
@@ -4742,7 +5331,7 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 2);
-    if (s1.toLowerCase() === peg$c45) {
+    if (s1.toLowerCase() === peg$c43) {
       peg$currPos += (2);
     } else {
       s1 = peg$FAILED;
@@ -4779,7 +5368,7 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 3);
-    if (s1.toLowerCase() === peg$c46) {
+    if (s1.toLowerCase() === peg$c44) {
       peg$currPos += (3);
     } else {
       s1 = peg$FAILED;
@@ -4816,7 +5405,7 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 2);
-    if (s1.toLowerCase() === peg$c47) {
+    if (s1.toLowerCase() === peg$c45) {
       peg$currPos += (2);
     } else {
       s1 = peg$FAILED;
@@ -4853,7 +5442,7 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 7);
-    if (s1.toLowerCase() === peg$c48) {
+    if (s1.toLowerCase() === peg$c46) {
       peg$currPos += (7);
     } else {
       s1 = peg$FAILED;
@@ -4890,7 +5479,7 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c49) {
+    if (s1.toLowerCase() === peg$c47) {
       peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
@@ -4927,7 +5516,7 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 2);
-    if (s1.toLowerCase() === peg$c50) {
+    if (s1.toLowerCase() === peg$c48) {
       peg$currPos += (2);
     } else {
       s1 = peg$FAILED;
@@ -4964,7 +5553,7 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c51) {
+    if (s1.toLowerCase() === peg$c49) {
       peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
@@ -5001,7 +5590,7 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c52) {
+    if (s1.toLowerCase() === peg$c50) {
       peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
@@ -5038,7 +5627,7 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 5);
-    if (s1.toLowerCase() === peg$c53) {
+    if (s1.toLowerCase() === peg$c51) {
       peg$currPos += (5);
     } else {
       s1 = peg$FAILED;
@@ -5075,7 +5664,7 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c54) {
+    if (s1.toLowerCase() === peg$c52) {
       peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
@@ -5112,7 +5701,7 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c55) {
+    if (s1.toLowerCase() === peg$c53) {
       peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
@@ -5149,7 +5738,7 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c56) {
+    if (s1.toLowerCase() === peg$c54) {
       peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
@@ -5186,7 +5775,7 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c57) {
+    if (s1.toLowerCase() === peg$c55) {
       peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
@@ -5223,7 +5812,7 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 3);
-    if (s1.toLowerCase() === peg$c58) {
+    if (s1.toLowerCase() === peg$c56) {
       peg$currPos += (3);
     } else {
       s1 = peg$FAILED;
@@ -5260,7 +5849,7 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 6);
-    if (s1.toLowerCase() === peg$c59) {
+    if (s1.toLowerCase() === peg$c57) {
       peg$currPos += (6);
     } else {
       s1 = peg$FAILED;
@@ -5297,7 +5886,7 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c60) {
+    if (s1.toLowerCase() === peg$c58) {
       peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
@@ -5334,7 +5923,7 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 9);
-    if (s1.toLowerCase() === peg$c61) {
+    if (s1.toLowerCase() === peg$c59) {
       peg$currPos += (9);
     } else {
       s1 = peg$FAILED;
@@ -5371,7 +5960,7 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 3);
-    if (s1.toLowerCase() === peg$c62) {
+    if (s1.toLowerCase() === peg$c60) {
       peg$currPos += (3);
     } else {
       s1 = peg$FAILED;
@@ -5408,11 +5997,85 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = input.substr(peg$currPos, 4);
-    if (s1.toLowerCase() === peg$c63) {
+    if (s1.toLowerCase() === peg$c61) {
       peg$currPos += (4);
     } else {
       s1 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e81); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseIdentPart();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseEXCEPT() {
+    let s0, s1, s2, s3;
+
+    s0 = peg$currPos;
+    s1 = input.substr(peg$currPos, 6);
+    if (s1.toLowerCase() === peg$c62) {
+      peg$currPos += (6);
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e82); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = peg$parseIdentPart();
+      peg$silentFails--;
+      if (s3 === peg$FAILED) {
+        s2 = undefined;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseREPLACE() {
+    let s0, s1, s2, s3;
+
+    s0 = peg$currPos;
+    s1 = input.substr(peg$currPos, 7);
+    if (s1.toLowerCase() === peg$c63) {
+      peg$currPos += (7);
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e83); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -5484,7 +6147,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e82); }
+      if (peg$silentFails === 0) { peg$fail(peg$e84); }
     }
 
     return s0;
@@ -5494,11 +6157,11 @@ function peg$parse(input, options) {
     let s0;
 
     s0 = input.charAt(peg$currPos);
-    if (peg$r9.test(s0)) {
+    if (peg$r10.test(s0)) {
       peg$currPos++;
     } else {
       s0 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e83); }
+      if (peg$silentFails === 0) { peg$fail(peg$e85); }
     }
 
     return s0;
@@ -5513,25 +6176,25 @@ function peg$parse(input, options) {
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e84); }
+      if (peg$silentFails === 0) { peg$fail(peg$e86); }
     }
     if (s1 !== peg$FAILED) {
       s2 = [];
       s3 = input.charAt(peg$currPos);
-      if (peg$r10.test(s3)) {
+      if (peg$r11.test(s3)) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e85); }
+        if (peg$silentFails === 0) { peg$fail(peg$e87); }
       }
       while (s3 !== peg$FAILED) {
         s2.push(s3);
         s3 = input.charAt(peg$currPos);
-        if (peg$r10.test(s3)) {
+        if (peg$r11.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e85); }
+          if (peg$silentFails === 0) { peg$fail(peg$e87); }
         }
       }
       s1 = [s1, s2];
@@ -5547,7 +6210,7 @@ function peg$parse(input, options) {
         peg$currPos += 2;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e86); }
+        if (peg$silentFails === 0) { peg$fail(peg$e88); }
       }
       if (s1 !== peg$FAILED) {
         s2 = [];
@@ -5559,7 +6222,7 @@ function peg$parse(input, options) {
           peg$currPos += 2;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e87); }
+          if (peg$silentFails === 0) { peg$fail(peg$e89); }
         }
         peg$silentFails--;
         if (s5 === peg$FAILED) {
@@ -5574,7 +6237,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s5 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e88); }
+            if (peg$silentFails === 0) { peg$fail(peg$e42); }
           }
           if (s5 !== peg$FAILED) {
             s4 = [s4, s5];
@@ -5597,7 +6260,7 @@ function peg$parse(input, options) {
             peg$currPos += 2;
           } else {
             s5 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e87); }
+            if (peg$silentFails === 0) { peg$fail(peg$e89); }
           }
           peg$silentFails--;
           if (s5 === peg$FAILED) {
@@ -5612,7 +6275,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s5 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e88); }
+              if (peg$silentFails === 0) { peg$fail(peg$e42); }
             }
             if (s5 !== peg$FAILED) {
               s4 = [s4, s5];
@@ -5631,13 +6294,13 @@ function peg$parse(input, options) {
           peg$currPos += 2;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e87); }
+          if (peg$silentFails === 0) { peg$fail(peg$e89); }
         }
         if (s3 === peg$FAILED) {
           s3 = null;
         }
         peg$savedPos = s0;
-        s0 = peg$f107(s3);
+        s0 = peg$f122(s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;

@@ -20,7 +20,7 @@ import {
 import {isValidTopicFilter} from '../rule/index.js'
 import {indexKey, type LookupTable} from '../tables.js'
 import type {PipelineRecord} from '../types.js'
-import {createWindowOperator, type WindowOperator, type WindowOutput, type WindowSpec, type WindowStats} from '../window/index.js'
+import {createWindowOperator, type WindowOperator, type WindowOutput, type WindowStats} from '../window/index.js'
 import {topicMatches} from './topic-match.js'
 
 /** What the runtime hands in per event: an opaque ack handle the rule passes back on the rows it produces. */
@@ -43,6 +43,8 @@ export interface RuleCounters {
   /** Sent to the dead letter by the rule's reject: condition. */
   rejected: number
   out: number
+  /** Rows with nothing to send (every column null or unchanged: changed_col, changed_cols), not emitted as eKuiper. */
+  empty: number
   lateDropped: number
   windowsFired: number
   openWindows: number
@@ -65,6 +67,8 @@ export interface RuleRunnerOptions {
   now?: () => number
   /** Events matching this condition go to `onReject` instead of into the rule. */
   reject?: BoundExpr
+  /** Keep null columns in rows (default false: left out, as eKuiper's sendNil: false). */
+  sendNil?: boolean
   onReject?: (record: PipelineRecord) => void
 }
 
@@ -81,11 +85,14 @@ interface Held {
 interface AggState {
   accs: Accumulator[]
   last: RowContext | undefined
+  /** Every row, in arrival order, when the rule emits each row of a window (plan.analysis.emitsEveryRow). */
+  rows: RowContext[] | undefined
 }
 
 interface AggResult {
   values: unknown[]
   last: RowContext | undefined
+  rows: RowContext[] | undefined
 }
 
 type Join = (ctx: RowContext, tables: Record<string, unknown>) => boolean
@@ -94,7 +101,7 @@ export class RuleRunner {
   readonly name: string
   readonly plan: RulePlan
   readonly compiled: CompiledRule
-  readonly counters: RuleCounters = {in: 0, filtered: 0, rejected: 0, out: 0, lateDropped: 0, windowsFired: 0, openWindows: 0, futureRejected: 0}
+  readonly counters: RuleCounters = {in: 0, filtered: 0, rejected: 0, out: 0, empty: 0, lateDropped: 0, windowsFired: 0, openWindows: 0, futureRejected: 0}
   private readonly matchSource: (record: PipelineRecord) => boolean
   private readonly joins: Join[]
   private readonly reject?: (row: RowContext) => boolean
@@ -103,12 +110,14 @@ export class RuleRunner {
   private readonly opts: RuleRunnerOptions
   /** Set by the window's late/future callbacks during one push. */
   private droppedNow = false
+  /** Scratch for the rows one projection produces. */
+  private readonly projected: Record<string, unknown>[] = []
 
   constructor(opts: RuleRunnerOptions) {
     this.opts = opts
     this.name = opts.name
     this.plan = opts.plan
-    this.compiled = compileRule(opts.plan, {context: opts.now ? {now: opts.now} : undefined})
+    this.compiled = compileRule(opts.plan, {context: opts.now ? {now: opts.now} : undefined, sendNil: opts.sendNil})
     const src = opts.plan.source
     if (src.kind === 'topic') {
       const filter = src.filter
@@ -119,30 +128,34 @@ export class RuleRunner {
       this.matchSource = (r) => r.meta.source === name
     }
     this.joins = opts.plan.joins.map((j, i) => this.compileJoin(j, this.compiled.joinOn[i]))
-    if (opts.reject) this.reject = compilePredicate(opts.reject, {state: this.compiled.state})
+    // The reject condition was planned on its own (its analytic slots are its own), so it keeps its own state.
+    if (opts.reject) this.reject = compilePredicate(opts.reject)
     if (opts.plan.window) {
       const aggs = this.compiled.aggregates
-      const spec = toWindowSpec(opts.plan.window)
+      const everyRow = opts.plan.analysis.emitsEveryRow
+      const spec = opts.plan.window
       this.window = createWindowOperator<Held, AggResult, AggState>(
         spec,
         {
-          create: () => ({accs: aggs.map((a) => a.create()), last: undefined}),
+          create: () => ({accs: aggs.map((a) => a.create()), last: undefined, rows: everyRow ? [] : undefined}),
           add(state, held) {
             for (let i = 0; i < aggs.length; i++) state.accs[i].add(aggs[i].value(held.row))
             state.last = held.row
+            state.rows?.push(held.row)
           },
-          result: (state) => ({values: state.accs.map((a) => a.result()), last: state.last}),
+          result: (state) => ({values: state.accs.map((a) => a.result()), last: state.last, rows: state.rows}),
           merge(a, b) {
             for (let i = 0; i < a.accs.length; i++) a.accs[i].merge(b.accs[i])
             a.last = b.last ?? a.last
+            if (a.rows && b.rows) for (const r of b.rows) a.rows.push(r)
             return a
           },
           // Accumulators keep plain data in their own fields: a checkpoint holds the fields, a restore puts them
           // back into fresh instances of the same functions.
-          save: (state) => ({accs: state.accs.map((a) => ({...a})), last: state.last}),
+          save: (state) => ({accs: state.accs.map((a) => ({...a})), last: state.last, rows: state.rows}),
           load(data) {
-            const d = data as {accs: Record<string, unknown>[]; last: RowContext | undefined}
-            return {accs: aggs.map((a, i) => Object.assign(a.create(), d.accs[i])), last: d.last}
+            const d = data as {accs: Record<string, unknown>[]; last: RowContext | undefined; rows?: RowContext[]}
+            return {accs: aggs.map((a, i) => Object.assign(a.create(), d.accs[i])), last: d.last, rows: everyRow ? (d.rows ?? []) : undefined}
           },
         },
         {
@@ -204,15 +217,21 @@ export class RuleRunner {
       this.opts.onReject?.(record)
       return false
     }
+    // eKuiper's model: analytic functions see every row, before WHERE, CASE or AND/OR could skip them.
+    c.stepRow(row)
     if (pass && c.where && !c.where(row)) pass = false
     if (!this.window) {
       if (!pass) {
         this.counters.filtered++
         return false
       }
-      out.push({fields: c.project(row), ts: record.ts, topic: record.topic, acks: ack === undefined ? [] : [ack]})
-      this.counters.out++
-      // Not held: the row carries the ack to the sinks directly.
+      const rows = this.projected
+      c.project(row, rows)
+      if (rows.length === 0) this.counters.empty++
+      // Not held: each row carries the ack to the sinks directly (every row holds it until its sinks have it).
+      for (let i = 0; i < rows.length; i++) out.push({fields: rows[i], ts: record.ts, topic: record.topic, acks: ack === undefined ? [] : [ack]})
+      this.counters.out += rows.length
+      rows.length = 0
       return false
     }
     if (pass && c.filter && !c.filter(row)) pass = false
@@ -276,22 +295,28 @@ export class RuleRunner {
   private emitWindows(fired: WindowOutput<AggResult>[], out: OutputRow[]): void {
     const c = this.compiled
     let rows: {ctx: RowContext; acks: unknown[]; end: number; topic?: string}[] = []
+    const NONE: unknown[] = []
     for (const w of fired) {
-      const last = w.aggregates.last
-      const ctx: RowContext = {
-        payload: last?.payload ?? null,
-        meta: last?.meta ?? {},
-        key: last?.key,
-        tables: last?.tables,
-        window: {start: w.windowStart, end: w.windowEnd},
-        aggregates: w.aggregates.values,
+      // A rule without aggregates or keys emits every row of the window (eKuiper); others one row per window and key.
+      const sources = w.aggregates.rows ?? [w.aggregates.last]
+      const kept = rows.length
+      for (const src of sources) {
+        const ctx: RowContext = {
+          payload: src?.payload ?? null,
+          meta: src?.meta ?? {},
+          key: src?.key,
+          tables: src?.tables,
+          analytic: src?.analytic,
+          window: {start: w.windowStart, end: w.windowEnd},
+          aggregates: w.aggregates.values,
+        }
+        c.stepEmit(ctx)
+        if (c.having && !c.having(ctx)) continue
+        rows.push({ctx, acks: NONE, end: w.windowEnd, topic: (src?.meta.topic as string | undefined) ?? undefined})
       }
-      if (c.having && !c.having(ctx)) {
-        // The row is not emitted, but its events are done: give their acks back.
-        if (w.acks.length > 0) this.opts.onRelease?.(w.acks)
-        continue
-      }
-      rows.push({ctx, acks: w.acks, end: w.windowEnd, topic: (last?.meta.topic as string | undefined) ?? undefined})
+      // The window's acks ride on its last emitted row (released once); none emitted: its events are done.
+      if (rows.length > kept) rows[rows.length - 1].acks = w.acks
+      else if (w.acks.length > 0) this.opts.onRelease?.(w.acks)
     }
     if (this.order) {
       const order = this.order
@@ -307,10 +332,19 @@ export class RuleRunner {
       for (const r of rows.slice(this.plan.limit)) if (r.acks.length > 0) this.opts.onRelease?.(r.acks)
       rows = rows.slice(0, this.plan.limit)
     }
+    // Every ack of this firing rides on its last row out (sorting may reorder rows, and sinks take rows in order).
+    const acks = rows.length === 1 ? rows[0].acks : rows.flatMap((r) => r.acks)
+    const first = out.length
+    const projected = this.projected
     for (const r of rows) {
-      out.push({fields: c.project(r.ctx), ts: r.end, topic: r.topic, acks: r.acks})
-      this.counters.out++
+      c.project(r.ctx, projected)
+      if (projected.length === 0) this.counters.empty++
+      for (let i = 0; i < projected.length; i++) out.push({fields: projected[i], ts: r.end, topic: r.topic, acks: NONE})
+      this.counters.out += projected.length
+      projected.length = 0
     }
+    if (out.length > first) out[out.length - 1].acks = acks
+    else if (acks.length > 0) this.opts.onRelease?.(acks)
   }
 
   private compileJoin(j: JoinPlan, on: (row: RowContext) => boolean): Join {
@@ -353,19 +387,4 @@ function equiJoin(on: BoundExpr, alias: string): {column: string; probe: BoundEx
 
 function mentionsTable(e: BoundExpr, alias: string): boolean {
   return JSON.stringify(e, (k, v: unknown) => (k === 'spec' || k === 'loc' ? undefined : v)).includes(`"table":${JSON.stringify(alias)}`)
-}
-
-export function toWindowSpec(w: NonNullable<RulePlan['window']>): WindowSpec {
-  switch (w.kind) {
-    case 'tumbling':
-      return {kind: 'tumbling', sizeMs: w.sizeMs}
-    case 'hopping':
-      return {kind: 'hopping', sizeMs: w.sizeMs, hopMs: w.hopMs}
-    case 'sliding':
-      return {kind: 'sliding', sizeMs: w.sizeMs, delayMs: w.delayMs}
-    case 'session':
-      return {kind: 'session', maxDurationMs: w.maxDurationMs, timeoutMs: w.timeoutMs}
-    case 'count':
-      return {kind: 'count', size: w.count, hop: w.every}
-  }
 }

@@ -58,6 +58,8 @@ export interface RunPipelineOptions {
   signal?: AbortSignal
   /** Overrides `deadLetter:` of the file; null: count only (tests). */
   deadLetterFile?: string | null
+  /** Sees every dead-letter entry as it is written (pipeline test assertions). */
+  onDeadLetter?: (entry: DeadLetterEntry) => void
   /** false: the sources' end is not the end of the input (open windows are neither flushed nor acknowledged). */
   endOfInput?: boolean
   /** Overrides `shutdown.openWindows` of the file. */
@@ -148,6 +150,7 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
     signal: stop.signal,
     deadLetter(entry: DeadLetterEntry) {
       deadLetter.write(entry)
+      opts.onDeadLetter?.(entry)
       const m = /^source:(.*)$/.exec(entry.stage)
       const c = m ? sourceCounters.get(m[1]) : undefined
       if (c) c.deadLettered++
@@ -180,6 +183,7 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
       futureSkew: liveTimed ? {now: Date.now, maxFutureSkewMs: loaded.config.maxFutureSkew} : undefined,
       onRelease: releaseAll,
       reject: loaded.reject,
+      sendNil: loaded.config.sendNil,
       onReject: (record) => ctx.deadLetter({stage: `rule:${loaded.name}`, reason: `rejected: ${loaded.config.reject ?? ''}`, record, at: Date.now()}),
       onDropped(record, why) {
         if (why === 'future') {

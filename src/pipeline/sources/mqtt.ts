@@ -17,6 +17,8 @@ import {z} from 'zod'
 import {backoffDelay, DEFAULT_BACKOFF} from '../../net/backoff.js'
 import type {ClientOptions} from '../../net/mqtt-connection.js'
 import {redactUrl} from '../../net/mqtt-endpoint.js'
+import {SparkplugHostSession, type HostCounters} from '../../sparkplug/host-session.js'
+import {observationRows} from '../../sparkplug/views.js'
 import {isValidTopicFilter} from '../rule/plan.js'
 import {cellValue} from './csv-mapping.js'
 import {defineSource, NOOP_ACK, type Delivery, type PipelineRecord, type Source, type StageContext} from '../types.js'
@@ -35,7 +37,10 @@ export const mqttSourceOptions = z
     sessionExpiry: z.number().int().min(0).optional().describe('MQTT 5 session expiry in seconds (with clean: false).'),
     keepalive: z.number().int().min(0).default(60).describe('Keepalive in seconds.'),
     insecure: z.boolean().default(false).describe('Do not verify the broker TLS certificate (testing only).'),
-    payload: z.enum(['auto', 'json', 'csv', 'raw']).default('json').describe('Payload decoding: json (invalid JSON is dead-lettered), csv (one line), raw (bytes only), auto (JSON when it parses, else text).'),
+    payload: z
+      .enum(['auto', 'json', 'csv', 'raw', 'sparkplugb'])
+      .default('json')
+      .describe('Payload decoding: json (invalid JSON is dead-lettered), csv (one line), raw (bytes only), auto (JSON when it parses, else text), sparkplugb (Sparkplug B: one row per metric, names from the births; docs/sparkplug.md).'),
     csvColumns: z.array(z.string()).optional().describe('payload: csv -> names of the columns (otherwise an array).'),
     retained: z.enum(['include', 'exclude', 'only']).default('include').describe('Retained messages: include, exclude, or only them.'),
     queueSize: z.number().int().min(1).max(1_000_000).default(10_000).describe('Messages held before the socket is paused (backpressure).'),
@@ -63,6 +68,8 @@ export interface MqttSourceStats {
   reconnects: number
   /** Times the socket was paused because the queue was full. */
   pauses: number
+  /** payload: sparkplugb — the messages and the host checks (seq gaps, data before birth, stale bdSeq). */
+  sparkplug?: HostCounters
 }
 
 interface PendingAck {
@@ -99,6 +106,8 @@ export class MqttSource implements Source {
    * Under backpressure a message can be stamped with a later read's time: never earlier than it arrived.
    */
   private bytesArrivedAt = 0
+  /** payload: sparkplugb — births, aliases and seq per edge node, as a host application keeps them. */
+  private readonly sparkplug: SparkplugHostSession | undefined
   private readonly onBytes = (): void => {
     this.bytesArrivedAt = performance.timeOrigin + performance.now()
   }
@@ -107,6 +116,10 @@ export class MqttSource implements Source {
     readonly name: string,
     private readonly options: MqttSourceOptions,
   ) {
+    if (options.payload === 'sparkplugb') {
+      this.sparkplug = new SparkplugHostSession()
+      this.stats.sparkplug = this.sparkplug.counters
+    }
     for (const t of options.topics) {
       const filter = t.startsWith('$share/') ? t.split('/').slice(2).join('/') : t
       if (!isValidTopicFilter(filter)) throw new Error(`"${t}" is not a valid MQTT topic filter ('+' and '#' must fill a whole level, '#' only last)`)
@@ -201,6 +214,10 @@ export class MqttSource implements Source {
   }
 
   async close(): Promise<void> {
+    const spb = this.sparkplug?.counters
+    if (spb && !this.closing && spb.seqGaps + spb.dataBeforeBirth + spb.staleBdSeq + spb.unknownAliases > 0) {
+      this.ctx?.warn(`source ${this.name}: Sparkplug host checks: ${spb.seqGaps} seq gaps (${spb.missedMessages} messages missed), ${spb.dataBeforeBirth} data before birth, ${spb.staleBdSeq} stale bdSeq, ${spb.unknownAliases} unknown aliases`)
+    }
     this.closing = true
     this.wake?.()
     this.release()
@@ -277,6 +294,10 @@ export class MqttSource implements Source {
     if (packet.messageId !== undefined) record.meta.messageid = packet.messageId
     if (packet.dup) record.meta.dup = true
     if (packet.properties && Object.keys(packet.properties).length > 0) record.meta.properties = {...packet.properties}
+    if (this.sparkplug) {
+      this.acceptSparkplug(this.sparkplug, record, ack)
+      return
+    }
     const decoded = decodePayload(payload, o.payload, o.csvColumns)
     if (decoded === INVALID) {
       this.stats.invalid++
@@ -286,6 +307,31 @@ export class MqttSource implements Source {
     }
     if (decoded !== undefined) record.fields = decoded
     this.queue.push({record, ack})
+    this.wake?.()
+  }
+
+  /**
+   * One row per metric (a death or STATE: one row), each its own delivery; the message is acked when every row is.
+   * What is not Sparkplug B (another topic, bytes that do not decode) goes to the dead letter.
+   */
+  private acceptSparkplug(host: SparkplugHostSession, record: PipelineRecord, ack: () => void): void {
+    const topic = record.topic ?? ''
+    const obs = host.observe(topic, record.payload as Buffer)
+    const rows = obs ? observationRows(obs) : []
+    if (!obs || obs.kind === 'undecodable' || (obs.kind === 'state' && obs.online === undefined)) {
+      this.stats.invalid++
+      const reason = obs ? (obs.problems[0]?.message ?? `${topic}: not Sparkplug B`) : `${topic} is not a Sparkplug B topic (spBv1.0/<group>/<type>/<edge node>[/<device>] or spBv1.0/STATE/<host>)`
+      this.ctx?.deadLetter({stage: `source:${this.name}`, reason, record, at: Date.now()})
+      ack()
+      return
+    }
+    let left = rows.length
+    const rowAck = ack === NOOP_ACK ? NOOP_ACK : () => {
+      if (--left === 0) ack()
+    }
+    for (const row of rows) {
+      this.queue.push({record: {...record, fields: row, meta: {...record.meta}}, ack: rowAck})
+    }
     this.wake?.()
   }
 

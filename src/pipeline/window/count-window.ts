@@ -11,7 +11,7 @@
  * row will contain (m > n, and those before the first complete window).
  */
 import {loadAggregate, saveAggregate, type AggregatorFactory, type WindowEvent, type WindowOperator, type WindowOperatorOptions, type WindowOutput, type WindowStats} from './types.js'
-import {validateWindowSpec} from './window-spec.js'
+import {checkParam, defineWindowKind} from './window-kind.js'
 
 interface CountedEvent<R> {
   pos: number
@@ -177,6 +177,20 @@ export function createCountWindow<R, A, S>(
   options: WindowOperatorOptions<R> = {},
 ): WindowOperator<R, A> {
   const hop = spec.hop ?? spec.size
-  validateWindowSpec({kind: 'count', size: spec.size, hop})
+  checkParam.wholePositive('count', spec.size, 'n')
+  checkParam.wholePositive('count', hop, 'm')
   return new CountWindowOperator(spec.size, hop, aggregator, options)
 }
+
+export const countWindow = defineWindowKind({
+  kind: 'count',
+  signature: 'COUNTWINDOW(n[, m])',
+  timed: false,
+  args: [{name: 'n'}, {name: 'm', optional: true}],
+  plan([size, hop = size], ctx) {
+    if (hop! > size!) ctx.warn(`COUNTWINDOW(${size}, ${hop}): m > n skips ${hop! - size!} event(s) between windows`)
+    return {size: size!, hop: hop!}
+  },
+  operator: createCountWindow,
+  explain: (p) => `count ${p.size}${p.hop !== p.size ? ` every ${p.hop}` : ''}`,
+})

@@ -3,7 +3,6 @@
  * counters, and the order of work for one arrival — place the event into its windows first (lateness is judged
  * against W before this event), then let the event advance W, then fire what W has passed.
  */
-import type {WindowKind} from './window-spec.js'
 import type {WindowEvent, WindowOperator, WindowOperatorOptions, WindowOutput, WindowStats} from './types.js'
 import {FutureSkewGuard, Watermark} from './watermark.js'
 
@@ -15,7 +14,7 @@ import {FutureSkewGuard, Watermark} from './watermark.js'
 export type Placement = 'held' | 'late' | 'unwindowed'
 
 export abstract class EventTimeOperator<R, A> implements WindowOperator<R, A> {
-  abstract readonly kind: WindowKind
+  abstract readonly kind: string
   protected readonly wm: Watermark
   protected readonly offset: number
   private readonly skew: FutureSkewGuard | undefined

@@ -9,13 +9,27 @@
  */
 import {AlignedWindowOperator} from './aligned-window-operator.js'
 import type {AggregatorFactory, WindowOperator, WindowOperatorOptions} from './types.js'
-import {validateWindowSpec} from './window-spec.js'
+import {checkParam, defineWindowKind, formatWindowMs} from './window-kind.js'
 
 export function createHoppingWindow<R, A, S>(
   spec: {sizeMs: number; hopMs: number},
   aggregator: AggregatorFactory<R, A, S>,
   options: WindowOperatorOptions<R> = {},
 ): WindowOperator<R, A> {
-  validateWindowSpec({kind: 'hopping', sizeMs: spec.sizeMs, hopMs: spec.hopMs})
+  checkParam.positive('hopping', spec.sizeMs, 'size')
+  checkParam.positive('hopping', spec.hopMs, 'hop')
   return new AlignedWindowOperator('hopping', spec.sizeMs, spec.hopMs, aggregator, options)
 }
+
+export const hoppingWindow = defineWindowKind({
+  kind: 'hopping',
+  signature: 'HOPPINGWINDOW(unit, size, hop)',
+  timed: true,
+  args: [{name: 'size'}, {name: 'hop'}],
+  plan([sizeMs, hopMs], ctx) {
+    if (hopMs! > sizeMs!) ctx.warn(`HOPPINGWINDOW hop (${ctx.written[1]}) is larger than its size (${ctx.written[0]}): events between windows belong to none`, 1)
+    return {sizeMs: sizeMs!, hopMs: hopMs!}
+  },
+  operator: createHoppingWindow,
+  explain: (p) => `hopping ${formatWindowMs(p.sizeMs)} every ${formatWindowMs(p.hopMs)}`,
+})

@@ -20,7 +20,7 @@ import {MinHeap} from './min-heap.js'
 import {compareWindowOutputs} from './output-order.js'
 import {partialAggregation, type PartialAggregation} from './partial-aggregation.js'
 import type {AggregatorFactory, WindowEvent, WindowOperator, WindowOperatorOptions, WindowOutput} from './types.js'
-import {validateWindowSpec} from './window-spec.js'
+import {checkParam, defineWindowKind, formatWindowMs} from './window-kind.js'
 
 /** The rows of one session that fall into one maxDuration-aligned bucket. */
 interface SessionPart<P> {
@@ -233,6 +233,20 @@ export function createSessionWindow<R, A, S>(
   aggregator: AggregatorFactory<R, A, S>,
   options: WindowOperatorOptions<R> = {},
 ): WindowOperator<R, A> {
-  validateWindowSpec({kind: 'session', maxDurationMs: spec.maxDurationMs, timeoutMs: spec.timeoutMs})
+  checkParam.positive('session', spec.maxDurationMs, 'maxDuration')
+  checkParam.nonNegative('session', spec.timeoutMs, 'timeout')
   return new SessionWindowOperator(spec.maxDurationMs, spec.timeoutMs, partialAggregation(aggregator), options)
 }
+
+export const sessionWindow = defineWindowKind({
+  kind: 'session',
+  signature: 'SESSIONWINDOW(unit, maxDuration, timeout)',
+  timed: true,
+  args: [{name: 'maxDuration'}, {name: 'timeout'}],
+  plan([maxDurationMs, timeoutMs], ctx) {
+    if (timeoutMs! > maxDurationMs!) ctx.warn('SESSIONWINDOW timeout is longer than maxDuration: check the argument order (unit, maxDuration, timeout)', 1)
+    return {maxDurationMs: maxDurationMs!, timeoutMs: timeoutMs!}
+  },
+  operator: createSessionWindow,
+  explain: (p) => `session, gap ${formatWindowMs(p.timeoutMs)}, max ${formatWindowMs(p.maxDurationMs)}`,
+})

@@ -17,7 +17,7 @@
 import {EventTimeOperator, type Placement} from './event-time-operator.js'
 import {MinHeap} from './min-heap.js'
 import type {AggregatorFactory, WindowEvent, WindowOperator, WindowOperatorOptions, WindowOutput} from './types.js'
-import {validateWindowSpec} from './window-spec.js'
+import {checkParam, defineWindowKind, formatWindowMs} from './window-kind.js'
 
 interface HeldEvent<R, A> {
   ts: number
@@ -253,6 +253,18 @@ export function createSlidingWindow<R, A, S>(
   options: WindowOperatorOptions<R> = {},
 ): WindowOperator<R, A> {
   const delayMs = spec.delayMs ?? 0
-  validateWindowSpec({kind: 'sliding', sizeMs: spec.sizeMs, delayMs})
+  checkParam.positive('sliding', spec.sizeMs, 'size')
+  checkParam.nonNegative('sliding', delayMs, 'delay')
   return new SlidingWindowOperator(spec.sizeMs, delayMs, aggregator, options)
 }
+
+export const slidingWindow = defineWindowKind({
+  kind: 'sliding',
+  signature: 'SLIDINGWINDOW(unit, size[, delay])',
+  timed: true,
+  args: [{name: 'size'}, {name: 'delay', optional: true, allowZero: true}],
+  over: true,
+  plan: ([sizeMs, delayMs]) => ({sizeMs: sizeMs!, delayMs: delayMs ?? 0}),
+  operator: createSlidingWindow,
+  explain: (p) => `sliding ${formatWindowMs(p.sizeMs)}${p.delayMs ? ` + delay ${formatWindowMs(p.delayMs)}` : ''}`,
+})

@@ -9,13 +9,23 @@
  */
 import {AlignedWindowOperator} from './aligned-window-operator.js'
 import type {AggregatorFactory, WindowOperator, WindowOperatorOptions} from './types.js'
-import {validateWindowSpec} from './window-spec.js'
+import {checkParam, defineWindowKind, formatWindowMs} from './window-kind.js'
 
 export function createTumblingWindow<R, A, S>(
   spec: {sizeMs: number},
   aggregator: AggregatorFactory<R, A, S>,
   options: WindowOperatorOptions<R> = {},
 ): WindowOperator<R, A> {
-  validateWindowSpec({kind: 'tumbling', sizeMs: spec.sizeMs})
+  checkParam.positive('tumbling', spec.sizeMs, 'size')
   return new AlignedWindowOperator('tumbling', spec.sizeMs, spec.sizeMs, aggregator, options)
 }
+
+export const tumblingWindow = defineWindowKind({
+  kind: 'tumbling',
+  signature: 'TUMBLINGWINDOW(unit, size)',
+  timed: true,
+  args: [{name: 'size'}],
+  plan: ([sizeMs]) => ({sizeMs: sizeMs!}),
+  operator: createTumblingWindow,
+  explain: (p) => `tumbling ${formatWindowMs(p.sizeMs)}`,
+})

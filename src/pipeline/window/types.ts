@@ -7,7 +7,6 @@
  * `onRelease` when the event leaves without a row still to come. Events the operator never keeps (filtered,
  * late, rejected for clock skew) are never held: the caller acknowledges those itself.
  */
-import type {WindowKind} from './window-spec.js'
 
 export interface WindowEvent<R> {
   /** Event time in ms since the Unix epoch (or arrival time for processing-time sources). */
@@ -55,7 +54,8 @@ export interface AggregatorFactory<R, A, S = unknown> {
 }
 
 export interface WindowOperator<R, A> {
-  readonly kind: WindowKind
+  /** The kind that built it (kinds.ts): 'tumbling', 'count', … */
+  readonly kind: string
   /** Current watermark W (count windows: always -Infinity). */
   readonly watermark: number
   /**

@@ -14,9 +14,6 @@ export const EXPRESSION_BUILTINS: Record<string, string> = {
   $prev: 'this derived field\'s previous value (0 for the first message), for accumulators',
 }
 
-/** Sub-fields of object-valued generators, addressable as `gps.speed`. */
-export const OBJECT_FIELD_KEYS: Record<string, readonly string[]> = {gps: ['lat', 'lon', 'heading', 'speed']}
-
 export interface FieldLike {
   kind: string
   expr?: string

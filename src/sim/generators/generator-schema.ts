@@ -1,88 +1,24 @@
 import {z} from 'zod'
 import {byShape} from '../../config/shape-dispatch.js'
 import {duration, fraction} from '../../config/units-schema.js'
+import type {GeneratorKindSpec} from './generator-kind.js'
+import {probability} from './param-types.js'
+import {GENERATORS, type GeneratorSpec} from './registry.js'
+
+export {GENERATOR_KINDS, NUMERIC_KINDS, type GeneratorKind, type GeneratorSpec, type GeneratorSpecOf} from './registry.js'
 
 /**
- * The value generators a field can use (`kind:`), one zod schema each. Parameters carry no zod defaults
- * (defaults live in the generator implementations and the reference docs) so `byMode` overrides can reuse
- * the same parameter shapes as partial objects without defaults leaking into them.
+ * The zod schema of a field, built from the generator kinds of the registry (registry.ts): each kind's parameter
+ * shapes, its byMode overrides when it is modal (the fixed ones refused with the reason), and its own checks.
  */
-
-const scalar = z.union([z.string(), z.number(), z.boolean()])
-const resolution = z.number().positive('resolution must be greater than zero').optional().meta({description: 'Quantisation step of the sensor, e.g. 0.1; values are rounded to it and printed with its decimals.'})
-const probability = z.number().min(0, 'a probability must be between 0 and 1').max(1, 'a probability must be between 0 and 1')
-const nonNegative = (name: string) => z.number().min(0, `${name} must be >= 0`)
-const latitude = z.number().min(-90, 'latitude must be in [-90, 90]').max(90, 'latitude must be in [-90, 90]')
-const longitude = z.number().min(-180, 'longitude must be in [-180, 180]').max(180, 'longitude must be in [-180, 180]')
-
-/** Parameter shapes per kind (everything except `kind` and `byMode`). */
-const PARAMS = {
-  constant: {value: scalar},
-  pick: {values: z.array(scalar).min(1, 'values needs at least one value'), weights: z.array(nonNegative('a weight')).optional()},
-  sequence: {values: z.array(scalar).min(1, 'values needs at least one value'), loop: z.boolean().optional()},
-  counter: {start: z.number().optional(), step: z.number().optional(), wrap: z.number().optional(), resetProbability: probability.optional()},
-  uniform: {min: z.number(), max: z.number(), resolution},
-  gaussian: {mean: z.number(), stddev: nonNegative('stddev'), min: z.number().optional(), max: z.number().optional(), resolution},
-  walk: {
-    mean: z.number(),
-    theta: nonNegative('theta').meta({description: 'Mean-reversion rate per second (0 = a plain random walk).'}),
-    sigma: nonNegative('sigma').meta({description: 'Volatility per square-root second.'}),
-    start: z.number().optional(),
-    min: z.number().optional(),
-    max: z.number().optional(),
-    resolution,
-  },
-  sine: {
-    min: z.number(),
-    max: z.number(),
-    period: duration({positive: true}),
-    phase: duration().optional(),
-    noise: nonNegative('noise').optional(),
-    daily: z.array(nonNegative('a daily multiplier')).length(24, 'daily needs 24 hourly multipliers (00:00..23:00 UTC)').optional(),
-    resolution,
-  },
-  drift: {start: z.number(), perHour: z.number(), min: z.number().optional(), max: z.number().optional(), noise: nonNegative('noise').optional(), resolution},
-  step: {levels: z.array(scalar).min(1, 'levels needs at least one level'), every: duration({positive: true}).optional(), probability: probability.optional()},
-  timestamp: {format: z.enum(['epoch-ms', 'epoch-s', 'iso']).optional()},
-  uuid: {},
-  gps: {
-    route: z.array(z.tuple([latitude, longitude])).min(2, 'a route needs at least two [lat, lon] points'),
-    speedKmh: nonNegative('speedKmh'),
-    loop: z.boolean().optional(),
-    jitterM: nonNegative('jitterM').optional(),
-  },
-  derived: {expr: z.string().min(1, 'expr is empty'), min: z.number().optional(), max: z.number().optional(), resolution},
-  mode: {},
-} as const
-
-export type GeneratorKind = keyof typeof PARAMS
-export const GENERATOR_KINDS = Object.keys(PARAMS) as GeneratorKind[]
-
-/** Kinds whose values are numbers (anomalies other than stuck/dropout need one of these). */
-export const NUMERIC_KINDS: ReadonlySet<GeneratorKind> = new Set(['counter', 'uniform', 'gaussian', 'walk', 'sine', 'drift', 'derived'])
-
-/** Kinds whose parameters may change per device mode. */
-const MODAL_KINDS: ReadonlySet<GeneratorKind> = new Set(['constant', 'pick', 'uniform', 'gaussian', 'walk', 'sine', 'drift', 'step', 'gps', 'derived'])
-
-/**
- * Parameters a generator reads once, when it is created, so a byMode override of them would be silently ignored;
- * they are rejected in byMode with the reason.
- */
-const FIXED_PARAMS: Partial<Record<GeneratorKind, Record<string, string>>> = {
-  gps: {
-    route: 'a vehicle keeps one route (byMode may change speedKmh and jitterM)',
-    loop: 'a vehicle keeps one route (byMode may change speedKmh and jitterM)',
-  },
-  drift: {start: 'it is only the initial level (change perHour or the bounds instead)'},
-}
 
 /** The parameter shapes a byMode entry of `kind` accepts: all of them, optional, with the fixed ones refused. */
-function byModeParams(kind: GeneratorKind) {
-  const fixed = Object.entries(FIXED_PARAMS[kind] ?? {}).map(([name, why]) => [
+function byModeParams(kind: GeneratorKindSpec) {
+  const fixed = Object.entries(kind.fixedInMode ?? {}).map(([name, why]) => [
     name,
     z.never({error: `${name} cannot change by mode: ${why}`}).optional().meta({description: `Cannot change by mode: ${why}.`}),
   ])
-  return z.strictObject({...PARAMS[kind], ...Object.fromEntries(fixed)}).partial()
+  return z.strictObject({...kind.params, ...Object.fromEntries(fixed)}).partial()
 }
 
 interface RangeParams {
@@ -104,41 +40,20 @@ function checkParams(params: RangeParams, ctx: z.RefinementCtx, path: PropertyKe
   }
 }
 
-function kindSchema<K extends GeneratorKind>(kind: K) {
-  const params = PARAMS[kind]
-  const base = {kind: z.literal(kind), ...params}
-  const shape = MODAL_KINDS.has(kind)
+function kindSchema(kind: GeneratorKindSpec) {
+  const base = {kind: z.literal(kind.kind), ...kind.params}
+  const shape = kind.modal
     ? {...base, byMode: z.record(z.string(), byModeParams(kind)).optional().meta({description: 'Parameter overrides while the device is in a mode: {idle: {mean: 35}}.'})}
     : base
-  return z.strictObject(shape as typeof base & {byMode?: z.ZodOptional<z.ZodRecord<z.ZodString, z.ZodObject>>}).superRefine((value, ctx) => {
-    const v = value as RangeParams & {byMode?: Record<string, RangeParams>; every?: number; probability?: number; start?: number; wrap?: number; step?: number}
+  return z.strictObject(shape).superRefine((value, ctx) => {
+    const v = value as RangeParams & {byMode?: Record<string, RangeParams>}
     checkParams(v, ctx, [])
     for (const [mode, override] of Object.entries(v.byMode ?? {})) checkParams({...v, ...override}, ctx, ['byMode', mode])
-    if (kind === 'step' && (v.every === undefined) === (v.probability === undefined)) {
-      ctx.addIssue({code: 'custom', path: [], message: 'a step generator needs exactly one of every or probability'})
-    }
-    // A counter rolls over when it reaches wrap, so wrap must lie ahead of start in the direction it counts.
-    if (kind === 'counter' && v.wrap !== undefined && v.wrap <= (v.start ?? 0) && (v.step ?? 1) > 0) {
-      ctx.addIssue({code: 'custom', path: ['wrap'], message: `wrap (${v.wrap}) must be greater than start (${v.start ?? 0})`})
-    }
-    if (kind === 'counter' && v.wrap !== undefined && v.wrap >= (v.start ?? 0) && (v.step ?? 1) < 0) {
-      ctx.addIssue({code: 'custom', path: ['wrap'], message: `wrap (${v.wrap}) must be less than start (${v.start ?? 0}) for a counter that counts down`})
-    }
+    kind.check?.(value as Record<string, unknown>, (message, path = []) => ctx.addIssue({code: 'custom', path, message}))
   })
 }
 
-const generatorUnion = z.discriminatedUnion(
-  'kind',
-  GENERATOR_KINDS.map((k) => kindSchema(k)) as unknown as [ReturnType<typeof kindSchema<'constant'>>, ...Array<ReturnType<typeof kindSchema<GeneratorKind>>>],
-)
-
-type AnyKindOutput = {[K in GeneratorKind]: {kind: K; byMode?: Record<string, Partial<ParamsOutput<K>>>} & ParamsOutput<K>}[GeneratorKind]
-// Kinds without parameters (uuid, mode) would otherwise infer Record<string, never>, which swallows `kind`.
-type ParamsOutput<K extends GeneratorKind> = keyof (typeof PARAMS)[K] extends never ? object : z.output<z.ZodObject<(typeof PARAMS)[K]>>
-
-/** A field's generator, as the device model receives it. Bare scalars arrive as {kind: 'constant'}. */
-export type GeneratorSpec = AnyKindOutput
-export type GeneratorSpecOf<K extends GeneratorKind> = Extract<GeneratorSpec, {kind: K}>
+const generatorUnion = z.discriminatedUnion('kind', GENERATORS.map((g) => kindSchema(g as unknown as GeneratorKindSpec)) as unknown as [ReturnType<typeof kindSchema>, ...Array<ReturnType<typeof kindSchema>>])
 
 /** A field: a bare scalar (a constant; strings are templates) or a generator object with `kind`. */
 export const fieldSchema = byShape(

@@ -1,4 +1,5 @@
-import {expressionsOf, findCycle, OBJECT_FIELD_KEYS, rootOf} from '../generators/field-order.js'
+import {expressionsOf, findCycle, rootOf} from '../generators/field-order.js'
+import {OBJECT_FIELD_KEYS} from '../generators/registry.js'
 import {checkModbusGroups} from './modbus-checks.js'
 import {NUMERIC_KINDS, type GeneratorSpecOf} from '../generators/generator-schema.js'
 import type {FleetConfig, Scenario} from './schema.js'

@@ -1,5 +1,6 @@
 import {ExpressionError, parseExpression} from '../generators/expression.js'
-import {EXPRESSION_BUILTINS, OBJECT_FIELD_KEYS, rootOf} from '../generators/field-order.js'
+import {EXPRESSION_BUILTINS, rootOf} from '../generators/field-order.js'
+import {OBJECT_FIELD_KEYS} from '../generators/registry.js'
 import type {FleetConfig} from './schema.js'
 import {parseTemplate} from '../../config/template.js'
 import {findTopicFault} from './topic-rules.js'

@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest'
-import {parseListenAddress, startMetricsEndpoint} from '../../../src/pipeline/metrics-endpoint.js'
+import {startLiveMetrics} from '../../../src/cli/live-metrics.js'
+import {parseListenAddress as parseAddress} from '../../../src/net/text-endpoint.js'
 import {prometheusText} from '../../../src/pipeline/metrics-text.js'
 import type {PipelineSummary} from '../../../src/pipeline/index.js'
 
@@ -12,7 +13,7 @@ const summary: PipelineSummary = {
   eventsIn: 42,
   eventsPerSecond: 42,
   sources: [{name: 's', type: 'mqtt', records: 42, deadLettered: 1, ended: false}],
-  rules: [{name: 'r', in: 41, filtered: 1, rejected: 0, out: 3, lateDropped: 2, windowsFired: 3, openWindows: 5, futureRejected: 0, mapDropped: 0}],
+  rules: [{name: 'r', in: 41, filtered: 1, rejected: 0, out: 3, empty: 0, lateDropped: 2, windowsFired: 3, openWindows: 5, futureRejected: 0, mapDropped: 0}],
   sinks: [{name: 'r.postgres', type: 'postgres', rule: 'r', rows: 3, written: 3, batches: 1, retries: 4, deadLettered: 0, dropped: 0, queued: 0, maxQueued: 3, latencyP50Ms: 1.5, latencyP99Ms: null}],
   deadLetter: {count: 1, byStage: {'source:s': 1}},
   droppedAtShutdown: {openWindows: 0, queuedRows: 0},
@@ -28,6 +29,7 @@ describe('metrics', () => {
   })
 
   it('parses listen addresses, loopback by default', () => {
+    const parseListenAddress = (text: string) => parseAddress(text, '--metrics')
     expect(parseListenAddress('9464')).toEqual({host: '127.0.0.1', port: 9464})
     expect(parseListenAddress(':0')).toEqual({host: '127.0.0.1', port: 0})
     expect(parseListenAddress('0.0.0.0:9464')).toEqual({host: '0.0.0.0', port: 9464})
@@ -35,17 +37,21 @@ describe('metrics', () => {
     expect(() => parseListenAddress('localhost:99999')).toThrow(/not an address/)
   })
 
-  it('serves GET /metrics on an OS-assigned loopback port', async () => {
-    const endpoint = await startMetricsEndpoint('127.0.0.1:0')
-    try {
-      expect(endpoint.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/)
-      endpoint.update(summary)
-      const res = await fetch(endpoint.url)
-      expect(res.status).toBe(200)
-      expect(await res.text()).toContain('iotd_pipeline_events_in_total{pipeline="p\\"1"} 42')
-      expect((await fetch(endpoint.url.replace('/metrics', '/'))).status).toBe(404)
-    } finally {
-      await endpoint.close()
-    }
+  it('serves GET /metrics on an OS-assigned loopback port, and the final figures for --metrics-hold after the run', async () => {
+    const notes: string[] = []
+    const endpoint = (await startLiveMetrics({metrics: '127.0.0.1:0', 'metrics-hold': '300ms'}, (m) => notes.push(m)))!
+    expect(endpoint.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/)
+    expect(notes[0]).toBe(`metrics: ${endpoint.url}`)
+    endpoint.show(() => prometheusText(summary))
+    const res = await fetch(endpoint.url)
+    expect(res.status).toBe(200)
+    expect(await res.text()).toContain('iotd_pipeline_events_in_total{pipeline="p\\"1"} 42')
+    expect((await fetch(endpoint.url.replace('/metrics', '/'))).status).toBe(404)
+    const t0 = performance.now()
+    const finished = endpoint.finish()
+    expect((await fetch(endpoint.url)).status).toBe(200)
+    await finished
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(290)
+    await expect(fetch(endpoint.url)).rejects.toThrow()
   })
 })

@@ -4,7 +4,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {companionTestFile, loadPipeline, loadTestFile, runPipelineTest} from '../../../src/pipeline/index.js'
-import {ConfigError, UsageError} from '../../../src/errors.js'
+import {ConfigError} from '../../../src/errors.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'iotd-tests-'))
 const flow = join(dir, 'flow.yaml')
@@ -58,8 +58,12 @@ describe('pipeline tests', () => {
   it('asks which rule when there are several, and names unknown ones', async () => {
     const pipeline = loadPipeline(flow)
     const base = {name: 't', input: [], endOfInput: true, expect: []}
-    await expect(runPipelineTest(pipeline, base, flow)).rejects.toThrow(UsageError)
-    await expect(runPipelineTest(pipeline, {...base, rule: 'nope'}, flow)).rejects.toThrow(/no rule named nope/)
+    // A test that cannot run fails with the reason; the other tests still run (issue #16, item 9).
+    const several = await runPipelineTest(pipeline, base, flow)
+    expect(several.ok).toBe(false)
+    expect(several.failures[0]).toMatch(/rules .*; name one with rule:/)
+    const unknown = await runPipelineTest(pipeline, {...base, rule: 'nope'}, flow)
+    expect(unknown.failures).toEqual([expect.stringMatching(/no rule named nope/)])
   })
 
   it('checks test files like pipeline files: file:line:col', () => {

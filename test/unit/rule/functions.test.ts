@@ -25,7 +25,8 @@ describe('scalar functions', () => {
 
   it('string functions return null for values of another type', () => {
     expect(evalExpr('upper(a)', {a: 5})).toBeNull()
-    expect(evalExpr('length(a)', {a: [1]})).toBeNull()
+    // eKuiper's length() also counts the members of an array (issue #16: its function reference).
+    expect(evalExpr('length(a)', {a: [1]})).toBe(1)
   })
 
   it('time functions use the injected clock and format in UTC', () => {
@@ -89,7 +90,8 @@ describe('aggregates', () => {
   it.each([
     ['count', values, 5], ['sum', values, 14], ['avg', values, 2.8], ['min', values, 1], ['max', values, 5],
     ['first_value', [null, 2, 3], 2], ['last_value', [1, 2, null], 2], ['collect', [1, null, 2], [1, null, 2]],
-    ['median', [5, 1, 3, 2], 2.5], ['median', [5, 1, 3], 3], ['stddev', [2, 4, 4, 4, 5, 5, 7, 9], Math.sqrt(32 / 7)],
+    ['median', [5, 1, 3, 2], 2.5], ['median', [5, 1, 3], 3], ['stddev', [2, 4, 4, 4, 5, 5, 7, 9], 2], ['stddevs', [2, 4, 4, 4, 5, 5, 7, 9], Math.sqrt(32 / 7)],
+    ['var', [2, 4, 4, 4, 5, 5, 7, 9], 4], ['vars', [2, 4, 4, 4, 5, 5, 7, 9], 32 / 7],
     ['min', ['b', 'a', 'c'], 'a'], ['max', ['b', 'a', 'c'], 'c'], ['sum', ['1', 2], 2],
   ])('%s(%j) = %j', (name, input, expected) => {
     const got = feed(name, input)
@@ -104,7 +106,9 @@ describe('aggregates', () => {
   it('an aggregate of nothing is null (count: 0)', () => {
     for (const name of ['sum', 'avg', 'min', 'max', 'median', 'stddev', 'first_value', 'last_value']) expect(feed(name, [null])).toBeNull()
     expect(feed('count', [])).toBe(0)
-    expect(feed('stddev', [1])).toBeNull()
+    // Population deviation of one value is 0 (eKuiper's stddev); the sample one needs two.
+    expect(feed('stddev', [1])).toBe(0)
+    expect(feed('stddevs', [1])).toBeNull()
   })
 
   it('first_value/last_value keep nulls when ignoreNull is false', () => {
@@ -122,7 +126,7 @@ describe('aggregates', () => {
   it('merge equals feeding everything to one accumulator', () => {
     const a = [1, 5, 2, 8]
     const b = [3, 9, 4]
-    for (const name of ['count', 'sum', 'avg', 'min', 'max', 'stddev', 'median', 'first_value', 'last_value', 'collect']) {
+    for (const name of ['count', 'sum', 'avg', 'min', 'max', 'stddev', 'stddevs', 'var', 'median', 'first_value', 'last_value', 'collect']) {
       const left = createAccumulator(name)
       const right = createAccumulator(name)
       a.forEach((v) => left.add(v))
@@ -165,7 +169,7 @@ describe('stateful functions (per key)', () => {
 
   it('zscore compares a value with the previous n values of its key', () => {
     const seq = rows([['a', 10], ['a', 12], ['a', 10], ['a', 12], ['b', 500], ['a', 30]])
-    const z = evalSequence('zscore(t, 4)', seq) as (number | null)[]
+    const z = evalSequence('zscore(t, 4, 2)', seq) as (number | null)[]
     expect(z.slice(0, 2)).toEqual([null, null])
     expect(z[2]).toBeCloseTo((10 - 11) / Math.SQRT2, 10)
     expect(z[4]).toBeNull()
@@ -175,7 +179,7 @@ describe('stateful functions (per key)', () => {
 
   it('zscore forgets values older than n (rolling)', () => {
     const values = [100, 100, 100, 1, 2, 1, 2]
-    const z = evalSequence('zscore(t, 3)', values.map((t) => row({t}, {key: 'k'}))) as (number | null)[]
+    const z = evalSequence('zscore(t, 3, 2)', values.map((t) => row({t}, {key: 'k'}))) as (number | null)[]
     // the last call sees only 1, 2, 1 (mean 4/3, sd sqrt(1/3)), not the 100s
     expect(z[6]).toBeCloseTo((2 - 4 / 3) / Math.sqrt(1 / 3), 10)
   })

@@ -83,7 +83,9 @@ describe('parseRule: statements', () => {
   it('unescapes doubled quotes in topics, strings and names', () => {
     expect(parseRule(`SELECT 'it''s' AS "a ""b""" FROM 'o''brien/#'`).from).toMatchObject({kind: 'topic', filter: "o'brien/#"})
     expect(strip(parseExpression("'it''s'"))).toEqual(lit("it's"))
-    expect(strip(parseExpression('"a ""b"""'))).toEqual(ref('a "b"', [], true))
+    expect(strip(parseExpression('`a "b"`'))).toEqual(ref('a "b"', [], true))
+    // eKuiper: double quotes make a string, as single quotes do (issue #16, item 3).
+    expect(strip(parseExpression('"a ""b"""'))).toEqual({...lit('a "b"'), quote: 'double'})
     expect(strip(parseExpression('`select`'))).toEqual(ref('select', [], true))
   })
 
@@ -114,8 +116,9 @@ describe('parseExpression: expressions', () => {
   })
 
   it('parses meta(), function calls, count(*) and OVER (PARTITION BY)', () => {
-    expect(e('meta(topic)')).toEqual({kind: 'meta', key: 'topic'})
-    expect(e('META(*)')).toEqual({kind: 'meta', key: '*'})
+    expect(e('meta(topic)')).toEqual({kind: 'meta', key: 'topic', fn: 'meta'})
+    expect(e('META(*)')).toEqual({kind: 'meta', key: '*', fn: 'meta'})
+    expect(e('mqtt(topic)')).toEqual({kind: 'meta', key: 'topic', fn: 'mqtt'})
     expect(e('Round(x, 2)')).toEqual({kind: 'call', name: 'round', args: [ref('x'), lit(2)], star: false})
     expect(e('now()')).toEqual({kind: 'call', name: 'now', args: [], star: false})
     expect(e('count(*)')).toEqual({kind: 'call', name: 'count', args: [], star: true})

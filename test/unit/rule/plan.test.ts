@@ -42,8 +42,8 @@ describe('planRule', () => {
     expect(w('SLIDINGWINDOW(ss, 10)')).toMatchObject({kind: 'sliding', sizeMs: 10_000, delayMs: 0})
     expect(w('SLIDINGWINDOW(ss, 10, 2) OVER (WHEN x > 1)')).toMatchObject({kind: 'sliding', delayMs: 2000, over: {kind: 'compare'}})
     expect(w('SESSIONWINDOW(hh, 1, 15)')).toMatchObject({kind: 'session', maxDurationMs: 3_600_000, timeoutMs: 54_000_000})
-    expect(w('COUNTWINDOW(5)')).toMatchObject({kind: 'count', count: 5, every: 5})
-    expect(w('COUNTWINDOW(5, 2)')).toMatchObject({kind: 'count', count: 5, every: 2})
+    expect(w('COUNTWINDOW(5)')).toMatchObject({kind: 'count', size: 5, hop: 5})
+    expect(w('COUNTWINDOW(5, 2)')).toMatchObject({kind: 'count', size: 5, hop: 2})
   })
 
   it('resolves names: stream qualifier, nested paths, table columns, aliases in HAVING', () => {
@@ -101,7 +101,7 @@ describe('planRule', () => {
     ["SELECT 'a' + 1 FROM s", "'+' works on numbers"],
     ['SELECT a FROM "a/#/b"', 'is not a valid MQTT topic filter'],
     ['SELECT a FROM s WHERE TUMBLINGWINDOW(ss, 1)', 'TUMBLINGWINDOW is a window: put it in GROUP BY'],
-    ['SELECT abs(a) OVER (PARTITION BY b) FROM s', 'OVER (PARTITION BY …) applies to'],
+    ['SELECT abs(a) OVER (PARTITION BY b) FROM s', 'OVER (PARTITION BY … WHEN …) applies to analytic functions'],
     ['SELECT d FROM s JOIN d ON s.a = d.a', "'d' is a joined table"],
   ])('%s -> %s', (sql, message) => {
     const err = planError(sql)
@@ -122,8 +122,11 @@ describe('planRule', () => {
     expect(planError('SELECT a FROM s JOIN devics ON s.a = devics.a', {tables: ['devices']}).message).toContain("did you mean 'devices'?")
   })
 
-  it('warns about a hop larger than the size and ORDER BY without a window', () => {
+  it('warns about a hop larger than the size; refuses ORDER BY and LIMIT without a window (issue #16, item 6)', () => {
     expect(planOf('SELECT count(*) FROM s GROUP BY HOPPINGWINDOW(ss, 5, 10)').warnings[0].message).toContain('larger than its size')
-    expect(planOf('SELECT a FROM s ORDER BY a').warnings[0].message).toContain('ORDER BY has no effect')
+    expect(planError('SELECT a FROM s ORDER BY a').message).toContain('ORDER BY needs a window')
+    const limit = planError('SELECT a FROM s WHERE a > 1 LIMIT 5')
+    expect(limit.message).toContain('LIMIT needs a window')
+    expect(limit.col).toBe(29)
   })
 })

@@ -3,7 +3,7 @@
  * fires. Nulls and missing values are ignored (window-semantics.md) except by count(*), which counts rows, and
  * collect(), which keeps every value; an aggregate of nothing is null (count: 0).
  */
-import {compareValues} from '../values.js'
+import {compareValues, deepEqual} from '../values.js'
 import {num, param} from './define.js'
 import type {Accumulator, AggregateFunctionSpec, ConstArgs} from './types.js'
 
@@ -142,6 +142,74 @@ class Collect implements Accumulator {
   }
 }
 
+/** percentile_disc: the first value (in order) whose cumulative share of the values is at least p. */
+class PercentileDisc implements Accumulator {
+  values: number[] = []
+  constructor(private readonly p: number) {}
+  add(v: unknown): void {
+    if (typeof v === 'number' && Number.isFinite(v)) this.values.push(v)
+  }
+  result(): unknown {
+    const n = this.values.length
+    if (n === 0) return null
+    this.values.sort((a, b) => a - b)
+    return this.values[Math.min(n - 1, Math.max(0, Math.ceil(this.p * n) - 1))]
+  }
+  reset(): void {
+    this.values = []
+  }
+  merge(o: Accumulator): void {
+    for (const v of (o as PercentileDisc).values) this.values.push(v)
+  }
+}
+
+/** deduplicate(x, isAll): each add() gets [x, row]; rows whose x was seen before in the window are left out. */
+class Deduplicate implements Accumulator {
+  seen: unknown[] = []
+  rows: unknown[] = []
+  lastIsNew = false
+  constructor(private readonly all: boolean) {}
+  add(v: unknown): void {
+    const [key, row] = v as [unknown, unknown]
+    this.lastIsNew = !this.seen.some((k) => k === key || deepEqual(k, key))
+    if (this.lastIsNew) {
+      this.seen.push(key)
+      this.rows.push(row)
+    }
+  }
+  result(): unknown {
+    if (this.all) return this.rows
+    // eKuiper: the latest row when it is not a duplicate, else an empty object.
+    return this.lastIsNew ? this.rows[this.rows.length - 1] : {}
+  }
+  reset(): void {
+    this.seen = []
+    this.rows = []
+    this.lastIsNew = false
+  }
+  merge(o: Accumulator): void {
+    const other = o as Deduplicate
+    for (let i = 0; i < other.seen.length; i++) this.add([other.seen[i], other.rows[i]])
+    this.lastIsNew = other.lastIsNew
+  }
+}
+
+class MergeAgg implements Accumulator {
+  value: Record<string, unknown> = {}
+  add(v: unknown): void {
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) Object.assign(this.value, v)
+  }
+  result(): unknown {
+    return this.value
+  }
+  reset(): void {
+    this.value = {}
+  }
+  merge(o: Accumulator): void {
+    Object.assign(this.value, (o as MergeAgg).value)
+  }
+}
+
 /** Exact percentile with linear interpolation between closest ranks (percentile_cont). */
 export function percentileOfSorted(sorted: ArrayLike<number>, p: number): number | null {
   const n = sorted.length
@@ -170,11 +238,18 @@ class Percentile implements Accumulator {
   }
 }
 
-/** Sample standard deviation (n - 1), Welford's update; merge by Chan et al.'s parallel formula. */
+/**
+ * Standard deviation or variance, population (n) or sample (n - 1) as eKuiper's stddev/var (population) and
+ * stddevs/vars (sample); Welford's update, merged by Chan et al.'s parallel formula.
+ */
 class StdDev implements Accumulator {
   n = 0
   mean = 0
   m2 = 0
+  constructor(
+    private readonly sample: boolean,
+    private readonly squared: boolean,
+  ) {}
   add(v: unknown): void {
     if (typeof v !== 'number' || !Number.isFinite(v)) return
     this.n++
@@ -183,7 +258,10 @@ class StdDev implements Accumulator {
     this.m2 += d * (v - this.mean)
   }
   result(): unknown {
-    return this.n < 2 ? null : Math.sqrt(this.m2 / (this.n - 1))
+    const d = this.sample ? this.n - 1 : this.n
+    if (d < 1) return null
+    const variance = this.m2 / d
+    return this.squared ? variance : Math.sqrt(variance)
   }
   reset(): void {
     this.n = 0
@@ -235,9 +313,27 @@ export const aggregateFunctions: AggregateFunctionSpec[] = [
     params: [param('x'), param('ignoreNull', 'boolean', true)], required: 1,
     create: (c) => new LastValue(ignoreNullConst(c)),
   },
-  {kind: 'aggregate', name: 'collect', summary: 'every value as an array (nulls kept)', params: [param('x')], required: 1, create: () => new Collect()},
+  {kind: 'aggregate', name: 'collect', summary: 'every value as an array (nulls kept); collect(*) every row', params: [param('x')], required: 1, allowsStar: true, create: () => new Collect()},
   simple('median', 'median (exact)', () => new Percentile(0.5)),
-  simple('stddev', 'sample standard deviation', () => new StdDev()),
+  simple('stddev', 'population standard deviation (eKuiper)', () => new StdDev(false, false)),
+  simple('stddevs', 'sample standard deviation', () => new StdDev(true, false)),
+  simple('var', 'population variance', () => new StdDev(false, true)),
+  simple('vars', 'sample variance', () => new StdDev(true, true)),
+  {
+    kind: 'aggregate', name: 'percentile_disc', summary: 'the smallest value whose cumulative share reaches p (0..1)',
+    params: [num(), param('p', 'number', true)], required: 2, check: checkFraction,
+    create: (c) => new PercentileDisc(typeof c[1] === 'number' ? c[1] : 0.5),
+  },
+  {
+    kind: 'aggregate', name: 'deduplicate', summary: 'the rows whose x was not seen before in the window (all, or with isAll false the last such row)',
+    params: [param('x'), param('isAll', 'boolean', true)], required: 2, rowArg: true,
+    create: (c) => new Deduplicate(c[1] !== false),
+  },
+  {
+    kind: 'aggregate', name: 'merge_agg', summary: 'the objects merged into one (later keys win; merge_agg(*) merges rows)',
+    params: [param('x')], required: 1, allowsStar: true,
+    create: () => new MergeAgg(),
+  },
   {
     kind: 'aggregate', name: 'percentile', summary: 'exact percentile p (0..1) with linear interpolation',
     params: [num(), param('p', 'number', true)], required: 2, check: checkFraction,

@@ -1,6 +1,6 @@
 export {FunctionRegistry, createAccumulator, defaultFunctionRegistry, editDistance} from './registry.js'
 export {percentileOfSorted} from './aggregates.js'
-export {RollingZScore} from './stateful.js'
+export {zscoreInit, zscoreStep, type ZScoreState} from './stateful.js'
 export {castValue, type CastTarget} from './conversion.js'
 export {formatTime} from './time.js'
 export {parseJsonPath} from './json.js'
@@ -14,6 +14,5 @@ export type {
   ParamType,
   ScalarFunctionSpec,
   StatefulFunctionSpec,
-  StatefulInstance,
   WindowFunctionSpec,
 } from './types.js'

@@ -47,7 +47,40 @@ export function walkPath(value: unknown, steps: readonly PathStep[]): unknown {
   return v === undefined ? null : v
 }
 
+/** The value (parsed first when it is JSON text) at a path, or undefined when the path leads nowhere. */
+function atPath(x: unknown, path: unknown): unknown {
+  const steps = typeof path === 'string' ? parseJsonPath(path) : null
+  if (steps === null) return undefined
+  let v = x
+  if (typeof v === 'string') {
+    try {
+      v = JSON.parse(v) as unknown
+    } catch {
+      return undefined
+    }
+  }
+  for (const step of steps) {
+    if (v === null || typeof v !== 'object') return undefined
+    if (typeof step === 'number') {
+      if (!Array.isArray(v)) return undefined
+      v = v[step < 0 ? v.length + step : step]
+    } else v = Array.isArray(v) ? undefined : (v as Record<string, unknown>)[step]
+  }
+  return v
+}
+
+const checkPath = (c: readonly unknown[]): string | undefined =>
+  typeof c[1] === 'string' && parseJsonPath(c[1]) === null ? `'${c[1]}' is not a supported JSONPath (use $, .name, ['name'], [n])` : undefined
+
 export const jsonFunctions: ScalarFunctionSpec[] = [
+  {
+    kind: 'scalar', name: 'json_path_exists', summary: 'true when the JSONPath leads to a value', params: [param('x'), str('path')], required: 2,
+    check: checkPath, impl: (a) => atPath(a[0], a[1]) !== undefined,
+  },
+  {
+    kind: 'scalar', name: 'json_path_query_first', summary: 'the value at a JSONPath (the first, for paths that select several)', params: [param('x'), str('path')], required: 2,
+    check: checkPath, impl: (a) => atPath(a[0], a[1]) ?? null,
+  },
   {
     kind: 'scalar', name: 'to_json', summary: 'x as JSON text', params: [param('x')], required: 1, nullSafe: true,
     impl: (a) => {

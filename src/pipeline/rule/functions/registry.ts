@@ -4,6 +4,7 @@
  */
 import type {ConstArgs} from './types.js'
 import {aggregateFunctions} from './aggregates.js'
+import {collectionFunctions} from './collections.js'
 import {conversionFunctions} from './conversion.js'
 import {hashFunctions} from './hash.js'
 import {jsonFunctions} from './json.js'
@@ -11,7 +12,8 @@ import {mathFunctions} from './math.js'
 import {statefulFunctions} from './stateful.js'
 import {stringFunctions} from './string.js'
 import {timeFunctions} from './time.js'
-import type {Accumulator, AggregateFunctionSpec, FunctionSpec, WindowFunctionSpec} from './types.js'
+import {param} from './define.js'
+import type {Accumulator, AggregateFunctionSpec, FunctionSpec, ScalarFunctionSpec, WindowFunctionSpec} from './types.js'
 
 const windowFunctions: WindowFunctionSpec[] = [
   {kind: 'window', name: 'window_start', summary: 'start of the window being emitted (epoch ms)', params: [], required: 0, bound: 'start'},
@@ -52,10 +54,18 @@ export class FunctionRegistry {
     return new FunctionRegistry(this.specs.values())
   }
 
-  /** The closest known name within edit distance 2, for "did you mean" hints. */
+  /**
+   * A "did you mean" hint: a known function of the same meaning under another name (stdev -> stddev, ifnull ->
+   * coalesce), else the closest name within an edit distance that grows with the name's length (so `var` is not
+   * taken for `lag`, nor `mqtt` for `sqrt`).
+   */
   suggest(name: string): string | undefined {
+    const lower = name.toLowerCase()
+    const meant = SAME_MEANING[lower]
+    // meta() is grammar, not a registered function, but it is what `topic()` or `header()` mean.
+    if (meant && (this.specs.has(meant) || meant === 'meta')) return meant
     let best: string | undefined
-    let bestDistance = 3
+    let bestDistance = Math.min(3, Math.max(1, Math.floor(lower.length / 3)) + 1)
     for (const candidate of this.specs.keys()) {
       const d = editDistance(name.toLowerCase(), candidate, bestDistance)
       if (d < bestDistance) {
@@ -65,6 +75,20 @@ export class FunctionRegistry {
     }
     return best
   }
+}
+
+/** Names other SQL dialects (and habits) use for functions this registry has under eKuiper's name. */
+const SAME_MEANING: Readonly<Record<string, string>> = {
+  stdev: 'stddev', std: 'stddev', stdevp: 'stddev', stddev_pop: 'stddev', stddev_samp: 'stddevs', variance: 'var', var_pop: 'var',
+  var_samp: 'vars', mean: 'avg', average: 'avg', ifnull: 'coalesce', nvl: 'coalesce', isnotnull: 'isnull', len: 'length',
+  strlen: 'length', char_length: 'length', substr: 'substring', ucase: 'upper', lcase: 'lower', toupper: 'upper', tolower: 'lower',
+  date_format: 'format_time', strftime: 'format_time', unix_timestamp: 'tstamp', current_timestamp_ms: 'tstamp', timestamp: 'tstamp',
+  json_extract: 'json_path_query', json_value: 'json_path_query_first', to_number: 'cast', to_string: 'cast', str: 'cast',
+  array_length: 'cardinality', size: 'cardinality', contains: 'array_contains', explode: 'unnest', flatten: 'array_flatten',
+  previous: 'lag', prev: 'lag', last: 'last_value', first: 'first_value', array_agg: 'collect', list: 'collect',
+  group_concat: 'collect', topic: 'meta', metadata: 'meta', header: 'meta', headers: 'meta', uuid: 'newuuid',
+  regexp_like: 'regexp_matches', regex: 'regexp_matches', rlike: 'regexp_matches', split: 'split_value', md5sum: 'md5',
+  ceiling: 'ceil', truncate: 'trunc', running_sum: 'acc_sum', cumsum: 'acc_sum', running_avg: 'acc_avg', delta: 'lag',
 }
 
 /** Levenshtein distance, giving up (returning `limit`) once it cannot be below `limit`. */
@@ -87,11 +111,31 @@ export function editDistance(a: string, b: string, limit = Number.POSITIVE_INFIN
 function builtins(): FunctionSpec[] {
   return [
     ...mathFunctions, ...stringFunctions, ...timeFunctions, ...jsonFunctions, ...hashFunctions,
-    ...conversionFunctions, ...statefulFunctions, ...aggregateFunctions, ...windowFunctions,
+    ...conversionFunctions, ...collectionFunctions, ...statefulFunctions, ...aggregateFunctions, ...windowFunctions,
   ]
 }
 
 const DEFAULT_REGISTRY = new FunctionRegistry(builtins())
+
+/** array_map('upper', a): a one-argument scalar function of this registry applied to each member. */
+function arrayMap(registry: FunctionRegistry): ScalarFunctionSpec {
+  const oneArg = (name: unknown): ScalarFunctionSpec | undefined => {
+    const spec = typeof name === 'string' ? registry.get(name) : undefined
+    return spec?.kind === 'scalar' && spec.required <= 1 && (spec.params.length >= 1 || spec.variadic) && !spec.volatile ? spec : undefined
+  }
+  return {
+    kind: 'scalar', name: 'array_map', summary: "each member through a one-argument function, by name: array_map('upper', a)",
+    params: [param('function', 'string', true), param('array')], required: 2,
+    check: (c) => (typeof c[0] === 'string' && !oneArg(c[0]) ? `array_map: '${c[0]}' is not a function of one argument` : undefined),
+    impl: (a, ctx) => {
+      const spec = oneArg(a[0])
+      const list = a[1]
+      if (!spec || !Array.isArray(list)) return null
+      return list.map((v) => (v === null && !spec.nullSafe ? null : (spec.impl([v], ctx) ?? null)))
+    },
+  }
+}
+DEFAULT_REGISTRY.register(arrayMap(DEFAULT_REGISTRY))
 
 /** The built-in functions. Treat as read-only; clone() to add your own. */
 export function defaultFunctionRegistry(): FunctionRegistry {

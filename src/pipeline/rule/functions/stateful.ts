@@ -1,108 +1,275 @@
 /**
- * Functions that remember earlier rows of the same key: lag, changed, changed_col and the rolling zscore.
- * One instance lives per (call site, key); the key is the call's `OVER (PARTITION BY …)` or, without one, the
- * record key the runtime assigns (e.g. the device id), so one device's history never leaks into another's.
+ * Analytic functions (eKuiper's name): functions that remember earlier rows — lag, latest, changed_col, had_changed,
+ * the acc_* family, and iotd's changed and rolling zscore. They step on every row that reaches the rule, before WHERE
+ * or CASE could skip them (compile.ts, compileAnalytics), one state per (call site, partition key): the call's
+ * `OVER (PARTITION BY …)` or, without one, the record key the runtime assigns (e.g. the device id).
+ *
+ * Every state is a plain, JSON-serialisable object created by `init` and changed in place by `step`, so the runtime
+ * can checkpoint and restore it as it is (RuleState.entries / restore).
  */
 import {deepEqual} from '../values.js'
 import {asNumber, num, param} from './define.js'
-import type {ConstArgs, StatefulFunctionSpec, StatefulInstance} from './types.js'
+import type {ConstArgs, StatefulFunctionSpec} from './types.js'
 
 function sameValue(a: unknown, b: unknown): boolean {
-  return a === b || (typeof a === 'object' && typeof b === 'object' && deepEqual(a, b))
+  return a === b || (typeof a === 'object' && typeof b === 'object' && a !== null && b !== null && deepEqual(a, b))
 }
 
-/** lag(x[, n[, default]]): the value of x n rows earlier for this key (nulls included), default until then. */
-class Lag implements StatefulInstance {
-  private readonly ring: unknown[]
-  private pos = 0
-  private filled = 0
-  constructor(private readonly n: number) {
-    this.ring = new Array<unknown>(n).fill(null)
-  }
-  step(args: readonly unknown[]): unknown {
-    const out = this.filled >= this.n ? this.ring[this.pos] : args.length > 2 ? args[2] ?? null : null
-    this.ring[this.pos] = args[0] ?? null
-    this.pos = (this.pos + 1) % this.n
-    if (this.filled < this.n) this.filled++
+/** Keeps a kept value independent of the payload it came from (a later row must not change it). */
+function keep(v: unknown): unknown {
+  return v !== null && typeof v === 'object' ? structuredClone(v) : (v ?? null)
+}
+
+/** A typed definition; the registry sees the state as unknown. */
+function analytic<S>(spec: Omit<StatefulFunctionSpec, 'init' | 'step' | 'skip' | 'kind'> & {
+  init(consts: ConstArgs, args: readonly unknown[]): S
+  step(state: S, args: readonly unknown[], consts: ConstArgs): unknown
+  skip?(state: S, args: readonly unknown[], consts: ConstArgs): unknown
+}): StatefulFunctionSpec {
+  return {...spec, kind: 'stateful'} as StatefulFunctionSpec
+}
+
+// ------------------------------------------------------------------ lag
+
+/** The last n kept values, oldest first at `pos`; pre-filled with the default (eKuiper's ring queue). */
+interface LagState {
+  ring: unknown[]
+  pos: number
+}
+
+function lagIgnoresNull(args: readonly unknown[]): boolean {
+  return args.length > 3 ? args[3] !== false : true
+}
+
+const lag = analytic<LagState>({
+  name: 'lag',
+  summary: 'the value of x n rows earlier (default n = 1; nulls skipped unless ignoreNull is false)',
+  params: [param('x'), param('n', 'number', true), param('default'), param('ignoreNull', 'boolean')],
+  required: 1,
+  check: (c) => checkCount('lag', 'n', 1, MAX_HISTORY, 1)(c),
+  // The ring starts full of the default, so the first n rows give it (the default is the value at init).
+  init: (c, args) => ({ring: new Array<unknown>(positiveIntegerConst(c, 1, 1)).fill(keep(args[2] ?? null)), pos: 0}),
+  step(s, args) {
+    const out = s.ring[s.pos]
+    const v = args[0] ?? null
+    // A null with ignoreNull (the default) is not kept: the row sees the current lag.
+    if (v === null && lagIgnoresNull(args)) return out
+    s.ring[s.pos] = keep(v)
+    s.pos = (s.pos + 1) % s.ring.length
     return out
-  }
-}
+  },
+  skip: (s) => s.ring[s.pos],
+})
 
-/** changed(x): true when x is not null and differs from the last non-null x of this key (the first one counts). */
-class Changed implements StatefulInstance {
-  private seen = false
-  private last: unknown = null
-  step(args: readonly unknown[]): unknown {
+// ------------------------------------------------------------------ latest, changed
+
+const latest = analytic<{value: unknown}>({
+  name: 'latest',
+  summary: 'the latest non-null value of x (default until there is one)',
+  params: [param('x'), param('default')],
+  required: 1,
+  init: () => ({value: null}),
+  step(s, args) {
+    const v = args[0] ?? null
+    if (v !== null) {
+      s.value = keep(v)
+      return v
+    }
+    return s.value ?? args[1] ?? null
+  },
+  skip: (s, args) => s.value ?? args[1] ?? null,
+})
+
+const changed = analytic<{seen: boolean; last: unknown}>({
+  name: 'changed',
+  summary: 'true when x differs from its last non-null value (the first one counts)',
+  params: [param('x')],
+  required: 1,
+  init: () => ({seen: false, last: null}),
+  step(s, args) {
     const v = args[0]
     if (v === null || v === undefined) return false
-    if (this.seen && sameValue(this.last, v)) return false
-    this.seen = true
-    this.last = v
+    if (s.seen && sameValue(s.last, v)) return false
+    s.seen = true
+    s.last = keep(v)
     return true
-  }
-}
+  },
+  skip: () => false,
+})
 
-/** changed_col(ignoreNull, x) as in eKuiper: x when it changed, else null. */
-class ChangedCol implements StatefulInstance {
-  private seen = false
-  private last: unknown = null
-  constructor(private readonly ignoreNull: boolean) {}
-  step(args: readonly unknown[]): unknown {
+/** eKuiper: the saved value starts as nil, so a first null (with ignoreNull false) is "unchanged". */
+const changedCol = analytic<{last: unknown}>({
+  name: 'changed_col',
+  summary: 'x when it changed since the last row, else null (ignoreNull: nulls are no change)',
+  params: [param('ignoreNull', 'boolean', true), param('x')],
+  required: 2,
+  init: () => ({last: null}),
+  step(s, args) {
     const v = args[1] ?? null
-    if (v === null && this.ignoreNull) return null
-    if (this.seen && (v === null ? this.last === null : sameValue(this.last, v))) return null
-    this.seen = true
-    this.last = v
+    if (v === null && args[0] !== false) return null
+    if (sameValue(s.last, v)) return null
+    s.last = keep(v)
     return v
-  }
-}
+  },
+  skip: () => null,
+})
+
+const hadChanged = analytic<{last: unknown[]}>({
+  name: 'had_changed',
+  summary: 'true when any of the expressions changed since the last row (ignoreNull: nulls are no change)',
+  params: [param('ignoreNull', 'boolean', true), param('x')],
+  required: 2,
+  variadic: param('x'),
+  init: () => ({last: []}),
+  step(s, args) {
+    const ignoreNull = args[0] !== false
+    let result = false
+    for (let i = 1; i < args.length; i++) {
+      const v = args[i] ?? null
+      if (v === null && ignoreNull) continue
+      if (!sameValue(s.last[i - 1] ?? null, v)) {
+        result = true
+        s.last[i - 1] = keep(v)
+      }
+    }
+    return result
+  },
+  skip: () => false,
+})
+
+// ------------------------------------------------------------------ acc_*
 
 /**
- * zscore(x, n): how many sample standard deviations x lies from the mean of this key's previous n values.
- * Null until two values are known or when they are all equal. Running mean and M2 with removal (Welford) keep it
- * O(1) per row and stable for large offsets such as epoch timestamps or meter totals.
+ * acc_sum/count/avg/min/max(x [, begin, reset]) over the rule's whole life (per partition). With the conditions,
+ * accumulation starts on a row where `begin` is true (that row counts) and stops after a row where `reset` is true;
+ * while stopped the result is the empty value (0). As eKuiper's funcs_acc.go.
  */
-export class RollingZScore implements StatefulInstance {
-  private readonly ring: Float64Array
-  private pos = 0
-  private count = 0
-  private mean = 0
-  private m2 = 0
-  constructor(private readonly n: number) {
-    this.ring = new Float64Array(n)
+interface AccState {
+  begun: boolean
+  count: number
+  sum: number
+  min: number | null
+  max: number | null
+}
+
+function accReset(s: AccState): void {
+  s.count = 0
+  s.sum = 0
+  s.min = null
+  s.max = null
+}
+
+function accumulate(name: string, summary: string, result: (s: AccState) => unknown): StatefulFunctionSpec {
+  return analytic<AccState>({
+    name,
+    summary,
+    params: [param('x'), param('begin', 'boolean'), param('reset', 'boolean')],
+    required: 1,
+    check: (c) => (c.length === 2 ? `${name}() takes 1 or 3 arguments (x, or x, begin, reset)` : undefined),
+    init: () => ({begun: false, count: 0, sum: 0, min: null, max: null}),
+    step(s, args) {
+      const conditional = args.length === 3
+      if (conditional) {
+        if (!s.begun) accReset(s)
+        if (args[1] === true) s.begun = true
+      }
+      if (!conditional || s.begun) {
+        const v = args[0]
+        if (v !== null && v !== undefined) {
+          s.count++
+          const x = asNumber(v)
+          if (x !== null) {
+            s.sum += x
+            s.min = s.min === null ? x : Math.min(s.min, x)
+            s.max = s.max === null ? x : Math.max(s.max, x)
+          }
+        }
+      }
+      const out = result(s)
+      if (conditional && args[2] === true) s.begun = false
+      return out
+    },
+    skip: (s) => result(s),
+  })
+}
+
+const accFunctions = [
+  accumulate('acc_sum', 'running sum of x over the rule\'s life [from begin to reset]', (s) => s.sum),
+  accumulate('acc_count', 'running count of non-null x [from begin to reset]', (s) => s.count),
+  accumulate('acc_avg', 'running average of x [from begin to reset]', (s) => (s.count === 0 ? 0 : s.sum / s.count)),
+  accumulate('acc_min', 'running minimum of x [from begin to reset]', (s) => s.min ?? 0),
+  accumulate('acc_max', 'running maximum of x [from begin to reset]', (s) => s.max ?? 0),
+]
+
+// ------------------------------------------------------------------ zscore
+
+/**
+ * zscore(x, n [, minSamples]): how many sample standard deviations x lies from the mean of the previous n values.
+ * Null until minSamples values are known (default n: a full window, so a new device does not flood alerts while its
+ * history is short), or when they are all equal. Running mean and M2 with removal (Welford) keep it O(1) per row and
+ * stable for large offsets such as epoch timestamps or meter totals.
+ */
+export interface ZScoreState {
+  ring: number[]
+  pos: number
+  count: number
+  mean: number
+  m2: number
+}
+
+export function zscoreInit(n: number): ZScoreState {
+  return {ring: new Array<number>(n).fill(0), pos: 0, count: 0, mean: 0, m2: 0}
+}
+
+export function zscoreStep(s: ZScoreState, x: number, minSamples: number): number | null {
+  let z: number | null = null
+  if (s.count >= minSamples) {
+    const sd = Math.sqrt(s.m2 / (s.count - 1))
+    if (sd > 0) z = (x - s.mean) / sd
   }
-  step(args: readonly unknown[]): unknown {
+  const n = s.ring.length
+  if (s.count === n) {
+    // Remove the oldest value.
+    const y = s.ring[s.pos]
+    s.count--
+    if (s.count === 0) {
+      s.mean = 0
+      s.m2 = 0
+    } else {
+      const d = y - s.mean
+      s.mean -= d / s.count
+      s.m2 = Math.max(0, s.m2 - d * (y - s.mean))
+    }
+  }
+  s.ring[s.pos] = x
+  s.pos = (s.pos + 1) % n
+  s.count++
+  const d = x - s.mean
+  s.mean += d / s.count
+  s.m2 += d * (x - s.mean)
+  return z
+}
+
+const zscore = analytic<ZScoreState>({
+  name: 'zscore',
+  summary: 'rolling z-score of x against the previous n values; null until minSamples (default n) are known',
+  params: [num(), param('n', 'number', true), param('minSamples', 'number', true)],
+  required: 2,
+  check: (c) => {
+    const bad = checkCount('zscore', 'n', 2, MAX_HISTORY, 1)(c) ?? checkCount('zscore', 'minSamples', 2, MAX_HISTORY, 2)(c)
+    if (bad) return bad
+    const n = c[1]
+    const m = c[2]
+    if (typeof n === 'number' && typeof m === 'number' && m > n) return `zscore: minSamples (${m}) cannot exceed n (${n}): only n values are kept`
+    return undefined
+  },
+  init: (c) => zscoreInit(positiveIntegerConst(c, 1, 2)),
+  step(s, args, c) {
     const x = asNumber(args[0])
     if (x === null) return null
-    let z: number | null = null
-    if (this.count >= 2) {
-      const sd = Math.sqrt(this.m2 / (this.count - 1))
-      if (sd > 0) z = (x - this.mean) / sd
-    }
-    if (this.count === this.n) this.remove(this.ring[this.pos])
-    this.ring[this.pos] = x
-    this.pos = (this.pos + 1) % this.n
-    this.add(x)
-    return z
-  }
-  private add(x: number): void {
-    this.count++
-    const d = x - this.mean
-    this.mean += d / this.count
-    this.m2 += d * (x - this.mean)
-  }
-  private remove(y: number): void {
-    this.count--
-    if (this.count === 0) {
-      this.mean = 0
-      this.m2 = 0
-      return
-    }
-    const d = y - this.mean
-    this.mean -= d / this.count
-    this.m2 = Math.max(0, this.m2 - d * (y - this.mean))
-  }
-}
+    return zscoreStep(s, x, positiveIntegerConst(c, 2, s.ring.length))
+  },
+})
 
 function positiveIntegerConst(consts: ConstArgs, i: number, fallback: number): number {
   const v = consts[i]
@@ -122,27 +289,4 @@ function checkCount(fn: string, arg: string, min: number, max: number, i: number
 
 export const MAX_HISTORY = 100_000
 
-export const statefulFunctions: StatefulFunctionSpec[] = [
-  {
-    kind: 'stateful', name: 'lag', summary: 'the value of x n rows earlier for the same key (default n = 1)',
-    params: [param('x'), param('n', 'number', true), param('default')], required: 1,
-    check: checkCount('lag', 'n', 1, MAX_HISTORY, 1),
-    create: (c) => new Lag(positiveIntegerConst(c, 1, 1)),
-  },
-  {
-    kind: 'stateful', name: 'changed', summary: 'true when x differs from its last non-null value for the same key',
-    params: [param('x')], required: 1,
-    create: () => new Changed(),
-  },
-  {
-    kind: 'stateful', name: 'changed_col', summary: 'x when it changed for the same key, else null (eKuiper)',
-    params: [param('ignoreNull', 'boolean', true), param('x')], required: 2,
-    create: (c) => new ChangedCol(c[0] !== false),
-  },
-  {
-    kind: 'stateful', name: 'zscore', summary: 'rolling z-score of x against the previous n values of the same key',
-    params: [num(), param('n', 'number', true)], required: 2,
-    check: checkCount('zscore', 'n', 2, MAX_HISTORY, 1),
-    create: (c) => new RollingZScore(positiveIntegerConst(c, 1, 2)),
-  },
-]
+export const statefulFunctions: StatefulFunctionSpec[] = [lag, latest, changed, changedCol, hadChanged, ...accFunctions, zscore]

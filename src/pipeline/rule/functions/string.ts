@@ -30,6 +30,28 @@ function concatPart(v: unknown): string {
   return String(v)
 }
 
+function pad(name: string, summary: string, join: (s: string, spaces: string) => string): ScalarFunctionSpec {
+  return {
+    kind: 'scalar', name, summary, params: [str(), num('n')], required: 2,
+    impl: (a) => {
+      const s = asString(a[0])
+      const n = asInteger(a[1])
+      return s === null || n === null || n < 0 || n > 100_000 ? null : join(s, ' '.repeat(n))
+    },
+  }
+}
+
+/** eKuiper's locale names (en_US) as BCP 47 tags (en-US); null when Intl does not know it. */
+function localeOf(name: string): string | null {
+  const tag = name.replace(/_/g, '-')
+  try {
+    const supported = Intl.NumberFormat.supportedLocalesOf([tag])
+    return supported.length > 0 && /^[a-z]{2,3}(-[A-Z]{2})?$/.test(tag) ? tag : null
+  } catch {
+    return null
+  }
+}
+
 /** Compiled regular expressions by source, bounded so user-built patterns cannot grow memory without limit. */
 const REGEX_CACHE = new Map<string, RegExp | null>()
 const REGEX_CACHE_LIMIT = 256
@@ -68,11 +90,21 @@ export const stringFunctions: ScalarFunctionSpec[] = [
   stringUnary('trim', 'without leading and trailing white space', (s) => s.trim()),
   stringUnary('ltrim', 'without leading white space', (s) => s.trimStart()),
   stringUnary('rtrim', 'without trailing white space', (s) => s.trimEnd()),
-  stringUnary('length', 'number of characters (code points)', (s) => {
-    let n = 0
-    for (const _ of s) n++
-    return n
-  }),
+  {
+    kind: 'scalar', name: 'length', summary: 'number of characters (code points) of text, members of an array, keys of an object; null: 0',
+    params: [param('s')], required: 1, nullSafe: true,
+    impl: (a) => {
+      const v = a[0]
+      if (typeof v === 'string') {
+        let n = 0
+        for (const _ of v) n++
+        return n
+      }
+      if (Array.isArray(v)) return v.length
+      if (v !== null && typeof v === 'object') return Object.keys(v).length
+      return v === null || v === undefined ? 0 : String(v).length
+    },
+  },
   {
     kind: 'scalar', name: 'substring', summary: 'characters from start (0-based) to end (exclusive, default: the end)',
     params: [str(), num('start'), num('end')], required: 2,
@@ -85,14 +117,16 @@ export const stringFunctions: ScalarFunctionSpec[] = [
     },
   },
   {
-    kind: 'scalar', name: 'split_value', summary: 'the index-th part of s split at sep (0-based)',
+    kind: 'scalar', name: 'split_value', summary: 'the index-th part of s split at sep (0-based; negative from the end)',
     params: [str(), str('sep'), num('index')], required: 3,
     impl: (a) => {
       const s = asString(a[0])
       const sep = asString(a[1])
       const i = asInteger(a[2])
-      if (s === null || sep === null || sep === '' || i === null || i < 0) return null
-      return s.split(sep)[i] ?? null
+      if (s === null || sep === null || sep === '' || i === null) return null
+      const parts = s.split(sep)
+      // eKuiper: a negative index counts from the end.
+      return parts[i < 0 ? parts.length + i : i] ?? null
     },
   },
   {
@@ -107,12 +141,43 @@ export const stringFunctions: ScalarFunctionSpec[] = [
     },
   },
   {
-    kind: 'scalar', name: 'format', summary: 'x as text with d decimals',
-    params: [num(), num('d')], required: 2,
+    kind: 'scalar', name: 'format', summary: "x as text with d decimals; with a locale ('en_US', 'de_DE') digits are grouped as it does",
+    params: [num(), num('d'), str('locale')], required: 2,
+    check: (c) => (typeof c[2] === 'string' && localeOf(c[2]) === null ? `format: unknown locale '${c[2]}'` : undefined),
     impl: (a) => {
       const x = asNumber(a[0])
       const d = asInteger(a[1])
-      return x === null || d === null || d < 0 || d > 20 ? null : x.toFixed(d)
+      if (x === null || d === null || d < 0 || d > 20) return null
+      if (a.length < 3) return x.toFixed(d)
+      const locale = typeof a[2] === 'string' ? localeOf(a[2]) : null
+      return locale === null ? null : new Intl.NumberFormat(locale, {minimumFractionDigits: d, maximumFractionDigits: d}).format(x)
+    },
+  },
+  pad('lpad', 's with n spaces in front', (s, p) => p + s),
+  pad('rpad', 's with n spaces after it', (s, p) => s + p),
+  stringUnary('numbytes', 'number of bytes of s in UTF-8', (s) => Buffer.byteLength(s, 'utf8')),
+  stringUnary('reverse', 's backwards (by character)', (s) => [...s].reverse().join('')),
+  {
+    kind: 'scalar', name: 'regexp_replace', summary: 'every match of the regular expression in s replaced by replacement ($1 for groups)',
+    params: [str(), str('regex'), str('replacement')], required: 3, check: (c) => checkRegex(c[1]),
+    impl: (a) => {
+      const s = asString(a[0])
+      const source = asString(a[1])
+      const to = asString(a[2])
+      if (s === null || source === null || to === null) return null
+      const re = cachedRegExp(source)
+      return re === null ? null : s.replace(new RegExp(re.source, 'gu'), to)
+    },
+  },
+  {
+    kind: 'scalar', name: 'regexp_substring', summary: 'the first match of the regular expression in s (null when none)',
+    params: [str(), str('regex')], required: 2, check: (c) => checkRegex(c[1]),
+    impl: (a) => {
+      const s = asString(a[0])
+      const source = asString(a[1])
+      if (s === null || source === null) return null
+      const re = cachedRegExp(source)
+      return re === null ? null : (re.exec(s)?.[0] ?? null)
     },
   },
   stringBinary('startswith', 'true when s starts with prefix', ['s', 'prefix'], (s, t) => s.startsWith(t)),

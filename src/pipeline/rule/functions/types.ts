@@ -49,15 +49,18 @@ export interface ScalarFunctionSpec extends SignatureSpec {
   volatile?: boolean
 }
 
-/** The state of one stateful call site for one key. */
-export interface StatefulInstance {
-  /** `args` is a reused buffer: copy what must be kept. */
-  step(args: readonly unknown[]): unknown
-}
-
+/**
+ * An analytic function: state per (call site, partition key), stepped on every row before the row is evaluated.
+ * The state is a plain JSON-serialisable object (checkpointed as it is), created on a key's first row.
+ */
 export interface StatefulFunctionSpec extends SignatureSpec {
   kind: 'stateful'
-  create(consts: ConstArgs): StatefulInstance
+  /** A fresh state; `args` are the first row's argument values (lag's default may be an expression). */
+  init(consts: ConstArgs, args: readonly unknown[]): unknown
+  /** One row: update the state, return the value. `args` is a reused buffer: copy what must be kept. */
+  step(state: unknown, args: readonly unknown[], consts: ConstArgs): unknown
+  /** A row its OVER (WHEN …) rejected: the value to give without changing the state (default null). */
+  skip?(state: unknown, args: readonly unknown[], consts: ConstArgs): unknown
 }
 
 /** An incremental aggregate over the rows of one window and key. */
@@ -72,8 +75,10 @@ export interface Accumulator {
 
 export interface AggregateFunctionSpec extends SignatureSpec {
   kind: 'aggregate'
-  /** `count(*)` */
+  /** `count(*)` (counts rows); for other aggregates `f(*)` takes the whole row (`collect(*)`, `merge_agg(*)`). */
   allowsStar?: boolean
+  /** add() gets `[x, row]`: the value and the whole row (deduplicate returns rows). */
+  rowArg?: boolean
   /**
    * The first argument is the per-row value; the others are literals passed here. `star` is true for count(*),
    * whose accumulator counts every add() call.

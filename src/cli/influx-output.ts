@@ -1,0 +1,113 @@
+/**
+ * `--out influxdb=URL` for sim and bench (as k6's outputs): the run's per-second figures written to InfluxDB while it
+ * runs, through the pipeline's influxdb sink (one line-protocol writer, one HTTP and auth path). A point per second
+ * and per fleet (sim) or per run (bench); writes never hold the run up: they go out in the background, at most
+ * MAX_PENDING seconds queue while InfluxDB is slow or away, older ones are dropped and counted, and the first
+ * failure is reported once.
+ */
+import {UsageError} from '../errors.js'
+import type {PipelineRecord, Sink} from '../pipeline/types.js'
+
+const MAX_PENDING = 60
+
+export interface InfluxOutputTarget {
+  url: string
+  database?: string
+  bucket?: string
+  org?: string
+}
+
+/** `influxdb=http://host:8086/db` (1.x) or `influxdb=http://host:8086?bucket=b&org=o` (2.x/3.x); undefined for other --out values. */
+export function parseInfluxOut(value: string): InfluxOutputTarget | undefined {
+  const m = /^influxdb=(.+)$/.exec(value)
+  if (!m) return undefined
+  let u: URL
+  try {
+    u = new URL(m[1])
+  } catch {
+    throw new UsageError(`--out ${value}: "${m[1]}" is not a URL (try influxdb=http://127.0.0.1:8086/iotd)`)
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new UsageError(`--out ${value}: InfluxDB is reached over http:// or https://`)
+  if (u.username || u.password) throw new UsageError('--out influxdb=: put no credentials in the URL; use IOTD_INFLUX_TOKEN, or IOTD_INFLUX_USERNAME and IOTD_INFLUX_PASSWORD')
+  const bucket = u.searchParams.get('bucket') ?? undefined
+  const org = u.searchParams.get('org') ?? undefined
+  const database = u.pathname.replace(/^\/+|\/+$/g, '') || undefined
+  if (!bucket && !database) throw new UsageError(`--out ${value}: name the database (influxdb=http://host:8086/iotd) or the bucket (?bucket=iotd&org=acme)`)
+  if (bucket && database) throw new UsageError(`--out ${value}: a database path or a bucket, not both`)
+  return {url: `${u.protocol}//${u.host}`, database, bucket, org}
+}
+
+export interface InfluxOutput {
+  /** Queues one second's points (fields by name, tags by name); returns at once. */
+  write(points: {measurement: string; tags: Record<string, string>; fields: Record<string, number>; at: number}[]): void
+  /** Waits for what is queued (bounded), then reports what could not be written. */
+  close(): Promise<{written: number; dropped: number; failed: number}>
+}
+
+export async function startInfluxOutput(target: InfluxOutputTarget, tagNames: string[], warn: (m: string) => void): Promise<InfluxOutput> {
+  const {influxdbSink} = await import('../pipeline/sinks/influxdb.js')
+  const env = process.env
+  const options = influxdbSink.options.parse({
+    url: target.url,
+    ...(target.database ? {database: target.database, createDatabase: true} : {bucket: target.bucket, org: target.org}),
+    measurement: '${measurement}',
+    tags: tagNames,
+    precision: 'ms',
+    tokenEnv: env.IOTD_INFLUX_TOKEN ? 'IOTD_INFLUX_TOKEN' : undefined,
+    usernameEnv: env.IOTD_INFLUX_USERNAME ? 'IOTD_INFLUX_USERNAME' : undefined,
+    passwordEnv: env.IOTD_INFLUX_PASSWORD ? 'IOTD_INFLUX_PASSWORD' : undefined,
+    timeout: 5000,
+  })
+  const sink: Sink = influxdbSink.create(options, 'out-influxdb', {baseDir: '.', env})
+  const ctx = {signal: new AbortController().signal, deadLetter: () => {}, warn}
+  try {
+    await sink.open(ctx)
+  } catch (error) {
+    throw new UsageError(`--out influxdb=: ${(error as Error).message.replace(/^sink out-influxdb: /, '')}`)
+  }
+  const queue: PipelineRecord[][] = []
+  let writing: Promise<void> | undefined
+  let written = 0
+  let dropped = 0
+  let failed = 0
+  let warned = false
+  const pump = (): void => {
+    if (writing || queue.length === 0) return
+    const batch = queue.splice(0, queue.length).flat()
+    writing = sink
+      .write(batch)
+      .then(() => {
+        written += batch.length
+      })
+      .catch((error: Error) => {
+        failed += batch.length
+        if (!warned) {
+          warned = true
+          warn(`--out influxdb: ${error.message}; the figures of the run go on without it (counted at the end)`)
+        }
+      })
+      .finally(() => {
+        writing = undefined
+        pump()
+      })
+  }
+  return {
+    write(points) {
+      queue.push(points.map((p) => ({ts: p.at, fields: {measurement: p.measurement, ...p.tags, ...p.fields}, meta: {source: 'out-influxdb'}})))
+      while (queue.length > MAX_PENDING) dropped += queue.shift()!.length
+      pump()
+    },
+    async close() {
+      pump()
+      const deadline = Date.now() + 10_000
+      while ((writing || queue.length > 0) && Date.now() < deadline) {
+        await writing
+        pump()
+      }
+      for (const q of queue.splice(0)) dropped += q.length
+      await sink.close()
+      if (dropped + failed > 0) warn(`--out influxdb: ${written} points written, ${failed} failed, ${dropped} dropped (InfluxDB was slow or away)`)
+      return {written, dropped, failed}
+    },
+  }
+}

@@ -1,0 +1,79 @@
+import type {z} from 'zod'
+import type {ExprScope} from './expression.js'
+import type {GpsReading} from './gps.js'
+import type {Rng} from './prng.js'
+
+/**
+ * What one generator kind declares, in one file under kinds/: its parameters (zod shapes with descriptions) and
+ * their defaults, whether its values are numbers and whether its parameters may change per device mode, the
+ * reference text, and `create`, the stateful generator of one (device, field). The schema, the scenario checks and
+ * docs/scenario-reference.md read the kinds from the registry (registry.ts).
+ */
+
+export type FieldValue = number | string | boolean | GpsReading
+
+export interface SampleContext {
+  /** Message number: 0, 1, 2, ... */
+  n: number
+  tsMs: number
+  /** Seconds since the previous message (0 for the first). */
+  dtS: number
+  /** Seconds since the first message. */
+  elapsedS: number
+  mode: string
+}
+
+export interface FieldGenerator {
+  next(ctx: SampleContext, scope: ExprScope): FieldValue
+  /** Bounds of a numeric field, for out-of-range anomalies. */
+  readonly max?: number
+  /** Quantisation of the field's values, so anomalies stay on the sensor's grid. */
+  readonly resolution?: number
+}
+
+export interface GeneratorContext {
+  rng: Rng
+  /** Renders a constant string template with the device's vars. */
+  renderConstant: (text: string) => string
+}
+
+/** The parameters of a kind as the generator receives them (kinds without parameters: none). */
+export type ParamsOf<S extends z.ZodRawShape> = keyof S extends never ? object : z.output<z.ZodObject<S>>
+
+/** A field's generator of kind K, as the scenario loader produces it. */
+export type GeneratorSpecFrom<K extends string, S extends z.ZodRawShape> = {kind: K; byMode?: Record<string, Partial<ParamsOf<S>>>} & ParamsOf<S>
+
+export interface GeneratorKindSpec<K extends string = string, S extends z.ZodRawShape = z.ZodRawShape> {
+  kind: K
+  /** Markdown for the reference: what it produces and how its parameters act. */
+  doc: string
+  /** YAML lines under `fields:` for the reference's example (a complete scenario is built around them). */
+  example: string
+  params: S
+  /** Defaults of optional parameters, as the reference states them (`create` applies them). */
+  defaults?: Readonly<Record<string, string | number | boolean>>
+  /** Its values are numbers (anomalies other than stuck/dropout need such a field). */
+  numeric?: boolean
+  /** Its parameters may change per device mode (`byMode`). */
+  modal?: boolean
+  /** Parameters read once at creation, refused in byMode with the reason. */
+  fixedInMode?: Readonly<Record<string, string>>
+  /** Its value is an object with these keys (expressions read `field.key`). */
+  objectKeys?: readonly string[]
+  /** Checks over several parameters at once (beyond the shared min <= max and weights checks). */
+  check?(params: Partial<ParamsOf<S>>, issue: (message: string, path?: PropertyKey[]) => void): void
+  create(spec: GeneratorSpecFrom<K, S>, ctx: GeneratorContext): FieldGenerator
+}
+
+export function defineGenerator<K extends string, S extends z.ZodRawShape>(spec: GeneratorKindSpec<K, S>): GeneratorKindSpec<K, S> {
+  return spec
+}
+
+/** Resolves a generator's parameters for a mode, merging byMode overrides once per mode. */
+export function modal<P extends object>(spec: P & {byMode?: Record<string, Partial<P>>}): (mode: string) => P {
+  const overrides = spec.byMode
+  const base = spec as P
+  if (!overrides) return () => base
+  const merged = new Map(Object.entries(overrides).map(([mode, o]) => [mode, {...base, ...o}]))
+  return (mode) => merged.get(mode) ?? base
+}

@@ -1,0 +1,9 @@
+import {defineGenerator} from '../generator-kind.js'
+
+export const modeGenerator = defineGenerator({
+  kind: 'mode',
+  doc: `The device's current mode name (needs a \`mode:\` block; see above).`,
+  example: ``,
+  params: {},
+  create: () => ({next: (ctx) => ctx.mode}),
+})
