@@ -11,6 +11,7 @@ const timingSuites = [
   'test/e2e/tail-record-replay.e2e.test.ts',
   'test/integration/sim/fleet-embedded.test.ts',
   'test/e2e/sim-lint-bounds.e2e.test.ts',
+  'test/integration/pipeline/delivery-shutdown.test.ts',
 ]
 
 export default defineConfig({
