@@ -23,6 +23,7 @@ ${EXIT_CODES_HELP}`
     {description: 'Ten times faster, under a test prefix, three times over', command: '<%= config.bin %> <%= command.id %> capture.csv --speed 10 --topic-prefix test/ --loop 3'},
     {description: 'A data-logger file', command: "<%= config.bin %> <%= command.id %> logger.csv --time-column time --time-format 'YYYY-MM-DD HH:mm:ss' --topic 'plant/{device}/env' --payload-columns temp,humidity"},
     {description: 'As fast as possible, JSON summary', command: '<%= config.bin %> <%= command.id %> big.csv --max-speed --json > replay.json'},
+    {description: 'Serve live Prometheus metrics, and the final figures for 15 s after the replay', command: '<%= config.bin %> <%= command.id %> capture.csv --speed 10 --metrics 127.0.0.1:9466 --metrics-hold 15s'},
   ]
 
   static override args = {
