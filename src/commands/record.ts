@@ -23,6 +23,7 @@ ${EXIT_CODES_HELP}`
     {description: 'Record everything, a new file every 100 MiB', command: "<%= config.bin %> <%= command.id %> '#' --out capture.csv --rotate-size 100MiB"},
     {description: 'At least once across a crash: QoS 1 and a persistent session', command: "<%= config.bin %> <%= command.id %> 'plant/#' --out plant.csv --qos 1 --client-id plant-recorder --no-clean"},
     {description: 'MQTT 5 with properties, QoS 1', command: "<%= config.bin %> <%= command.id %> 'devices/#' --out devices.csv --mqtt-version 5 --qos 1"},
+    {description: 'Serve live Prometheus metrics while recording', command: "<%= config.bin %> <%= command.id %> 'plant/#' --out plant.csv --metrics 127.0.0.1:9465"},
   ]
 
   static override strict = false
