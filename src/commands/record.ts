@@ -22,6 +22,7 @@ ${EXIT_CODES_HELP}`
     {description: 'Record a plant for an hour', command: "<%= config.bin %> <%= command.id %> 'plant/#' --out plant.csv --duration 1h"},
     {description: 'Record everything, a new file every 100 MiB', command: "<%= config.bin %> <%= command.id %> '#' --out capture.csv --rotate-size 100MiB"},
     {description: 'MQTT 5 with properties, QoS 1', command: "<%= config.bin %> <%= command.id %> 'devices/#' --out devices.csv --mqtt-version 5 --qos 1"},
+    {description: 'Serve live Prometheus metrics while recording', command: "<%= config.bin %> <%= command.id %> 'plant/#' --out plant.csv --metrics 127.0.0.1:9465"},
   ]
 
   static override strict = false

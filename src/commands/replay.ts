@@ -26,6 +26,7 @@ ${EXIT_CODES_HELP}`
     {description: 'A data-logger file', command: "<%= config.bin %> <%= command.id %> logger.csv --time-column time --time-format 'YYYY-MM-DD HH:mm:ss' --topic 'plant/{device}/env' --payload-columns temp,humidity"},
     {description: "Send a pipeline's dead letters back once the cause is fixed", command: '<%= config.bin %> <%= command.id %> dead-letter.jsonl --max-speed --broker mqtt://127.0.0.1:1883'},
     {description: 'As fast as possible, JSON summary', command: '<%= config.bin %> <%= command.id %> big.csv --max-speed --json > replay.json'},
+    {description: 'Serve live Prometheus metrics, and the final figures for 15 s after the replay', command: '<%= config.bin %> <%= command.id %> capture.csv --speed 10 --metrics 127.0.0.1:9466 --metrics-hold 15s'},
   ]
 
   static override args = {
