@@ -18,19 +18,22 @@ ${EXIT_CODES_HELP}`
     scenario: Args.string({description: 'Scenario file (YAML, version 1).', required: true}),
   }
 
-  async run(): Promise<{schemaVersion: 1; file: string; ok: true; fleets: number; devices: number; modbusGroups: number; modbusDevices: number}> {
+  async run(): Promise<{schemaVersion: 1; file: string; ok: true; fleets: number; devices: number; modbusGroups: number; modbusDevices: number; sparkplugNodes: number; sparkplugDevices: number}> {
     const {args} = await this.parse(SimLint)
     const scenario = loadScenario(args.scenario)
     // Counted from the fleets and groups, not by expanding every device a second time.
     const devices = scenario.fleets.reduce((n, f) => n + f.count, 0)
     const modbusDevices = scenario.modbus.reduce((n, g) => n + g.listeners * g.units.length, 0)
     const modbusGroups = scenario.modbus.length
+    const sparkplugNodes = scenario.sparkplug.reduce((n, g) => n + g.nodes, 0)
+    const sparkplugDevices = scenario.sparkplug.reduce((n, g) => n + g.nodes * g.devices, 0)
     if (!this.jsonEnabled()) {
       const {plural} = await import('../../report/sim-summary.js')
       const parts = [`${plural(scenario.fleets.length, 'fleet')}, ${plural(devices, 'device')}`]
       if (modbusGroups > 0) parts.push(`${plural(modbusGroups, 'Modbus group')}, ${plural(modbusDevices, 'Modbus device')}`)
+      if (sparkplugNodes > 0) parts.push(`${plural(sparkplugNodes, 'Sparkplug edge node')}, ${plural(sparkplugDevices, 'Sparkplug device')}`)
       process.stdout.write(`${args.scenario}: ok (${parts.join('; ')})\n`)
     }
-    return {schemaVersion: 1, file: args.scenario, ok: true, fleets: scenario.fleets.length, devices, modbusGroups, modbusDevices}
+    return {schemaVersion: 1, file: args.scenario, ok: true, fleets: scenario.fleets.length, devices, modbusGroups, modbusDevices, sparkplugNodes, sparkplugDevices}
   }
 }
