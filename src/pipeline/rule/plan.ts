@@ -4,6 +4,7 @@
  * reports every problem it finds at once, each at its place in the rule.
  */
 import type {Accessor, CallExpr, Expr, LiteralExpr, RuleAst, SourceSpan, WindowClause} from './ast.js'
+import {closestName} from '../../config/did-you-mean.js'
 import {RulePlanError, type RuleProblem} from './errors.js'
 import {TIME_UNITS_MS, WINDOW_CALLS, WINDOW_KINDS, windowKind} from '../window/index.js'
 import {FunctionRegistry, defaultFunctionRegistry} from './functions/registry.js'
@@ -693,7 +694,7 @@ function formatExpr(e: Expr): string {
 }
 
 function closest(name: string, candidates: readonly string[]): string | undefined {
-  return new FunctionRegistry(candidates.map((c) => ({kind: 'window', name: c, summary: '', params: [], required: 0, bound: 'start'}))).suggest(name)
+  return closestName(name, candidates)
 }
 
 /** MQTT topic filter rules: non-empty, `+` fills a whole level, `#` is the whole last level. */

@@ -1,4 +1,5 @@
-export {FunctionRegistry, createAccumulator, defaultFunctionRegistry, editDistance} from './registry.js'
+export {FunctionRegistry, createAccumulator, defaultFunctionRegistry} from './registry.js'
+export {editDistance} from '../../../config/did-you-mean.js'
 export {percentileOfSorted} from './aggregates.js'
 export {zscoreInit, zscoreStep, type ZScoreState} from './stateful.js'
 export {castValue, type CastTarget} from './conversion.js'

@@ -2,6 +2,7 @@
  * The function registry: the planner looks names up here (arity, literal and type checks), compiled expressions
  * call the implementations. A pipeline may extend a copy of the default registry; the default is never mutated.
  */
+import {closestName} from '../../../config/did-you-mean.js'
 import type {ConstArgs} from './types.js'
 import {aggregateFunctions} from './aggregates.js'
 import {collectionFunctions} from './collections.js'
@@ -64,16 +65,7 @@ export class FunctionRegistry {
     const meant = SAME_MEANING[lower]
     // meta() is grammar, not a registered function, but it is what `topic()` or `header()` mean.
     if (meant && (this.specs.has(meant) || meant === 'meta')) return meant
-    let best: string | undefined
-    let bestDistance = Math.min(3, Math.max(1, Math.floor(lower.length / 3)) + 1)
-    for (const candidate of this.specs.keys()) {
-      const d = editDistance(name.toLowerCase(), candidate, bestDistance)
-      if (d < bestDistance) {
-        best = candidate
-        bestDistance = d
-      }
-    }
-    return best
+    return closestName(lower, this.specs.keys())
   }
 }
 
@@ -89,23 +81,6 @@ const SAME_MEANING: Readonly<Record<string, string>> = {
   group_concat: 'collect', topic: 'meta', metadata: 'meta', header: 'meta', headers: 'meta', uuid: 'newuuid',
   regexp_like: 'regexp_matches', regex: 'regexp_matches', rlike: 'regexp_matches', split: 'split_value', md5sum: 'md5',
   ceiling: 'ceil', truncate: 'trunc', running_sum: 'acc_sum', cumsum: 'acc_sum', running_avg: 'acc_avg', delta: 'lag',
-}
-
-/** Levenshtein distance, giving up (returning `limit`) once it cannot be below `limit`. */
-export function editDistance(a: string, b: string, limit = Number.POSITIVE_INFINITY): number {
-  if (Math.abs(a.length - b.length) >= limit) return limit
-  let prev = Array.from({length: b.length + 1}, (_, i) => i)
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i]
-    let rowMin = i
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
-      rowMin = Math.min(rowMin, cur[j])
-    }
-    if (rowMin >= limit) return limit
-    prev = cur
-  }
-  return prev[b.length]
 }
 
 function builtins(): FunctionSpec[] {
