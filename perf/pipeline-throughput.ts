@@ -104,6 +104,7 @@ async function engine(label = 'engine only (events decoded in memory) -> same ru
     batches.push(b)
   }
   const runs: number[] = []
+  const cpuRuns: number[] = []
   for (let r = 0; r < RUNS; r++) {
     const pipeline = loadPipeline(join(work, 'p.yaml'), {
       text: `version: 1\nsources: {s: {type: stdin}}\nrules:\n  - sql: ${rule}\n    sinks: [{type: file, path: out.jsonl, format: jsonl, batch: {count: 1000, interval: 1s}}]\n`,
@@ -122,13 +123,18 @@ async function engine(label = 'engine only (events decoded in memory) -> same ru
       },
     }
     const t = performance.now()
+    const cpu0 = process.cpuUsage()
     const s = await runPipeline({pipeline, sources: [source]})
     const ms = performance.now() - t
+    const cpu = process.cpuUsage(cpu0)
     if (s.eventsIn !== ROWS) throw new Error(`engine: ${s.eventsIn} events`)
     runs.push((ROWS * 1000) / ms)
-    process.stderr.write(`engine run ${r + 1}: ${Math.round(runs[r]).toLocaleString('en-US')} events/s (${s.rules[0].out} rows out; load ${loadavg()[0].toFixed(1)})\n`)
+    cpuRuns.push(((cpu.user + cpu.system) / 1e6) * (1e6 / ROWS))
+    process.stderr.write(`engine run ${r + 1}: ${Math.round(runs[r]).toLocaleString('en-US')} events/s, ${cpuRuns[r].toFixed(2)} CPU-s per 1 M (${s.rules[0].out} rows out; load ${loadavg()[0].toFixed(1)})\n`)
   }
-  console.log(`| ${label} | **${Math.round(median(runs)).toLocaleString('en-US')} events/s** median | ${runs.map((x) => Math.round(x).toLocaleString('en-US')).join('; ')} |`)
+  console.log(
+    `| ${label} | **${Math.round(median(runs)).toLocaleString('en-US')} events/s** median; **${median(cpuRuns).toFixed(2)} CPU-s per 1 M rows** median | ${runs.map((x) => Math.round(x).toLocaleString('en-US')).join('; ')}; CPU-s ${cpuRuns.map((c) => c.toFixed(2)).join('; ')} |`,
+  )
 }
 
 function median(xs: number[]): number {

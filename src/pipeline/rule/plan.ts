@@ -155,6 +155,7 @@ class Planner {
         usesWindowBounds: this.usesWindowBounds,
         statefulSlots: this.statefulSlots,
         emitsEveryRow,
+        integerColumns: projections.flatMap((p) => (p.kind === 'expr' && this.isInteger(p.expr) ? [p.name] : [])),
         lastValueColumns: emitsEveryRow ? [] : lastValueColumns,
       },
       warnings: sortProblems(this.warnings),
@@ -574,6 +575,14 @@ class Planner {
       case 'scalar':
         return {kind: 'call', name: spec.name, spec, args: e.args.map((a) => this.bind(a, clause)), loc: e.loc}
     }
+  }
+
+  /** Whole numbers by construction: count(), acc_count(), cast(x, 'bigint'), window bounds. */
+  private isInteger(e: BoundExpr): boolean {
+    if (e.kind === 'aggregate') return this.aggregates[e.index]?.name === 'count'
+    if (e.kind === 'stateful') return e.name === 'acc_count'
+    if (e.kind === 'call') return e.name === 'cast' && e.args[1]?.kind === 'literal' && ['bigint', 'int', 'integer'].includes(String(e.args[1].value).toLowerCase())
+    return false
   }
 
   /** An expression over aggregates or window bounds (directly or through an analytic call) is known per window row. */
