@@ -43,7 +43,39 @@ interface Pending {
   reject(error: Error): void
 }
 
-export class ModbusTcpClient {
+/**
+ * What every Modbus client offers on top of its one `request`: reads of any table and writes of registers and coils
+ * with the function codes the protocol prescribes. Shared by the TCP client here and the RTU client.
+ */
+export abstract class ModbusRequester {
+  abstract request(unitId: number, req: ModbusRequest, timeoutMs?: number): Promise<ModbusResult>
+
+  async readRegisters(unitId: number, table: 'holding' | 'input', address: number, count: number, timeoutMs?: number): Promise<number[]> {
+    return (await this.request(unitId, {fc: READ_FUNCTION[table] as 3 | 4, address, count}, timeoutMs)) as number[]
+  }
+
+  async readBits(unitId: number, table: 'coil' | 'discrete', address: number, count: number, timeoutMs?: number): Promise<boolean[]> {
+    return (await this.request(unitId, {fc: READ_FUNCTION[table] as 1 | 2, address, count}, timeoutMs)) as boolean[]
+  }
+
+  /** Reads `count` registers or bits from any table. */
+  async read(unitId: number, table: Table, address: number, count: number, timeoutMs?: number): Promise<number[] | boolean[]> {
+    return table === 'coil' || table === 'discrete' ? this.readBits(unitId, table, address, count, timeoutMs) : this.readRegisters(unitId, table, address, count, timeoutMs)
+  }
+
+  /** FC 6 for one register, FC 16 for several. */
+  async writeRegisters(unitId: number, address: number, values: number[], timeoutMs?: number): Promise<void> {
+    await this.request(unitId, values.length === 1 ? {fc: 6, address, value: values[0]} : {fc: 16, address, values}, timeoutMs)
+  }
+
+  /** FC 5 for one coil, FC 15 for several. */
+  async writeCoils(unitId: number, address: number, values: boolean[], timeoutMs?: number): Promise<void> {
+    await this.request(unitId, values.length === 1 ? {fc: 5, address, value: values[0]} : {fc: 15, address, values}, timeoutMs)
+  }
+
+}
+
+export class ModbusTcpClient extends ModbusRequester {
   readonly host: string
   readonly port: number
   private socket: Socket | undefined
@@ -54,6 +86,7 @@ export class ModbusTcpClient {
   private readonly connectTimeoutMs: number
 
   constructor(options: ModbusClientOptions) {
+    super()
     this.host = options.host
     this.port = options.port
     this.timeoutMs = options.timeoutMs ?? 1000
@@ -128,29 +161,6 @@ export class ModbusTcpClient {
       this.pending.set(tid, {unitId, req, timer, resolve, reject})
       socket.write(encodeFrame(tid, unitId, encodeRequest(req)))
     })
-  }
-
-  async readRegisters(unitId: number, table: 'holding' | 'input', address: number, count: number, timeoutMs?: number): Promise<number[]> {
-    return (await this.request(unitId, {fc: READ_FUNCTION[table] as 3 | 4, address, count}, timeoutMs)) as number[]
-  }
-
-  async readBits(unitId: number, table: 'coil' | 'discrete', address: number, count: number, timeoutMs?: number): Promise<boolean[]> {
-    return (await this.request(unitId, {fc: READ_FUNCTION[table] as 1 | 2, address, count}, timeoutMs)) as boolean[]
-  }
-
-  /** Reads `count` registers or bits from any table. */
-  async read(unitId: number, table: Table, address: number, count: number, timeoutMs?: number): Promise<number[] | boolean[]> {
-    return table === 'coil' || table === 'discrete' ? this.readBits(unitId, table, address, count, timeoutMs) : this.readRegisters(unitId, table, address, count, timeoutMs)
-  }
-
-  /** FC 6 for one register, FC 16 for several. */
-  async writeRegisters(unitId: number, address: number, values: number[], timeoutMs?: number): Promise<void> {
-    await this.request(unitId, values.length === 1 ? {fc: 6, address, value: values[0]} : {fc: 16, address, values}, timeoutMs)
-  }
-
-  /** FC 5 for one coil, FC 15 for several. */
-  async writeCoils(unitId: number, address: number, values: boolean[], timeoutMs?: number): Promise<void> {
-    await this.request(unitId, values.length === 1 ? {fc: 5, address, value: values[0]} : {fc: 15, address, values}, timeoutMs)
   }
 
   /** Closes the connection; requests in flight fail with ModbusConnectionError. Safe to call more than once. */

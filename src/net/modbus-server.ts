@@ -75,26 +75,37 @@ export function startModbusServer(options: ModbusServerOptions): Promise<ModbusS
       }
     })
   })
+  return listen(server, options.port, host).then((port) => ({
+    host,
+    port,
+    connections,
+    ...connectionControls(server, connections),
+  }))
+}
+
+/** Listens on host:port (0: the OS chooses) and resolves with the bound port. */
+export function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject)
-    server.listen(options.port, host, () => {
+    server.listen(port, host, () => {
       server.off('error', reject)
       const address = server.address()
-      const port = typeof address === 'object' && address ? address.port : options.port
-      resolve({
-        host,
-        port,
-        connections,
-        dropConnections() {
-          const n = connections.size
-          for (const s of connections) s.destroy()
-          return n
-        },
-        close() {
-          for (const s of connections) s.destroy()
-          return new Promise<void>((done) => server.close(() => done()))
-        },
-      })
+      resolve(typeof address === 'object' && address ? address.port : port)
     })
   })
+}
+
+/** Dropping every open connection (a fault) and closing the listener with them. */
+export function connectionControls(server: Server, connections: Set<Socket>): {dropConnections(): number; close(): Promise<void>} {
+  return {
+    dropConnections() {
+      const n = connections.size
+      for (const s of connections) s.destroy()
+      return n
+    },
+    close() {
+      for (const s of connections) s.destroy()
+      return new Promise<void>((done) => server.close(() => done()))
+    },
+  }
 }

@@ -192,7 +192,8 @@ export function describeListeners(listeners: ModbusListenerInfo[]): string[] {
   return [...byGroup.entries()].map(([group, ls]) => {
     const ports = ls.map((l) => l.port)
     const contiguous = ports.every((p, i) => i === 0 || p === ports[i - 1] + 1)
-    const where = ls.length === 1 ? `${ls[0].host}:${ports[0]}` : contiguous ? `${ls[0].host}:${ports[0]}-${ports[ports.length - 1]}` : `${ls[0].host} ports ${ports.join(',')}`
+    const rtu = ls[0].transport === 'rtu-tcp' ? ' RTU over TCP' : ''
+    const where = ls[0].path ? `serial line ${ls[0].path}` : ls.length === 1 ? `${ls[0].host}:${ports[0]}${rtu}` : contiguous ? `${ls[0].host}:${ports[0]}-${ports[ports.length - 1]}` : `${ls[0].host} ports ${ports.join(',')}`
     const units = ls[0].units
     const ids = units.length > 2 && units.every((u, i) => i === 0 || u === units[i - 1] + 1) ? `${units[0]}-${units[units.length - 1]}` : units.join(',')
     return `modbus: ${group} listening on ${where} (${ls.length} listener${ls.length === 1 ? '' : 's'} × unit ids ${ids})`

@@ -1,5 +1,7 @@
 import {EXIT_CODES, IotdError, UsageError} from '../errors.js'
-import {ModbusConnectionError, ModbusTcpClient, ModbusTimeoutError} from '../net/modbus-client.js'
+import {ModbusConnectionError, ModbusTimeoutError} from '../net/modbus-client.js'
+import {ModbusCrcError} from '../net/modbus-rtu-client.js'
+import {createModbusClient, describeModbusTarget, parseModbusTarget, type ModbusTarget, type SerialOverrides} from '../net/modbus-transport.js'
 import {formatNotation, resolveAddress} from '../modbus/address.js'
 import {decodeTag, encodeTag} from '../modbus/codec.js'
 import {ModbusException} from '../modbus/pdu.js'
@@ -9,19 +11,25 @@ import {isBitTable, MAX_READ_BITS, MAX_READ_REGISTERS, WORD_ORDERS, wordsOf, typ
  * The core of `iotd modbus read|write|scan`: one-off requests to a device, decoded in one or all word orders.
  */
 
-export interface Target {
-  host: string
-  port: number
+/** Modbus TCP by host and port, or any transport (RTU over TCP, a serial line) as a ModbusTarget. */
+export type Target = {host: string; port: number} | {target: ModbusTarget}
+
+/** `host:port` (port 502 when left out), `rtu+tcp://host:port`, `serial:///dev/ttyUSB0?baud=19200&unit=3`. */
+export function parseTarget(text: string, overrides: SerialOverrides = {}): {target: ModbusTarget; unit?: number} {
+  return parseModbusTarget(text, overrides)
 }
 
-/** `host:port`, `host` (port 502) or `[v6]:port`. */
-export function parseTarget(text: string): Target {
-  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(text)
-  const m = v6 ?? /^([^:]+)(?::(\d+))?$/.exec(text)
-  if (!m) throw new Error(`"${text}" is not host:port (e.g. 127.0.0.1:5020)`)
-  const port = m[2] === undefined ? 502 : Number(m[2])
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`port in "${text}" must be 1..65535`)
-  return {host: m[1], port}
+function targetOf(t: Target): ModbusTarget {
+  return 'target' in t ? t.target : {transport: 'tcp', host: t.host, port: t.port}
+}
+
+/** Where a result came from: host and port (serial: the device path and port 0), and the target as written. */
+function endpointOf(t: ModbusTarget): {host: string; port: number; transport: ModbusTarget['transport']; target: string} {
+  return {host: t.transport === 'serial' ? t.path : t.host, port: t.transport === 'serial' ? 0 : t.port, transport: t.transport, target: describeModbusTarget(t)}
+}
+
+function clientFor(t: Target, timeoutMs: number) {
+  return createModbusClient(targetOf(t), {timeoutMs, connectTimeoutMs: Math.max(timeoutMs, 1000)})
 }
 
 export interface LocateOptions {
@@ -42,7 +50,7 @@ export function locate(options: LocateOptions): {table: Table; offset: number} {
   return where
 }
 
-export interface ReadRequest extends Target, LocateOptions {
+export type ReadRequest = Target & LocateOptions & {
   unit: number
   /** Values to read (of `type`); registers when type is omitted. */
   count: number
@@ -70,6 +78,9 @@ export interface ReadResult {
   schemaVersion: 1
   host: string
   port: number
+  transport: ModbusTarget['transport']
+  /** The target as iotd names it: host:port, rtu+tcp://host:port, or the device with its line settings. */
+  target: string
   unit: number
   table: Table
   address: number
@@ -93,7 +104,7 @@ export async function readValues(req: ReadRequest): Promise<ReadResult> {
   if (quantity > limit) throw new Error(`${req.count} × ${type} is ${quantity} ${isBitTable(table) ? 'bits' : 'registers'}, more than one request may read (${limit})`)
   if (offset + quantity > 65536) throw new Error('the read runs past the last address (65535)')
   const orders = req.order === 'all' ? [...WORD_ORDERS] : [req.order]
-  const client = new ModbusTcpClient({host: req.host, port: req.port, timeoutMs: req.timeoutMs, connectTimeoutMs: Math.max(req.timeoutMs, 1000)})
+  const client = clientFor(req, req.timeoutMs)
   const t0 = performance.now()
   try {
     const data = await client.read(req.unit, table, offset, quantity)
@@ -107,13 +118,13 @@ export async function readValues(req: ReadRequest): Promise<ReadResult> {
       }
       values.push({address: at, notation: formatNotation(table, at), raw, values: decoded})
     }
-    return {schemaVersion: 1, host: req.host, port: req.port, unit: req.unit, table, address: offset, notation: formatNotation(table, offset), type, orders, quantity, values, elapsedMs: performance.now() - t0}
+    return {schemaVersion: 1, ...endpointOf(targetOf(req)), unit: req.unit, table, address: offset, notation: formatNotation(table, offset), type, orders, quantity, values, elapsedMs: performance.now() - t0}
   } finally {
     await client.close()
   }
 }
 
-export interface WriteRequest extends Target, LocateOptions {
+export type WriteRequest = Target & LocateOptions & {
   unit: number
   type?: TagType
   order: WordOrder
@@ -128,6 +139,9 @@ export interface WriteResult {
   schemaVersion: 1
   host: string
   port: number
+  transport: ModbusTarget['transport']
+  /** The target as iotd names it: host:port, rtu+tcp://host:port, or the device with its line settings. */
+  target: string
   unit: number
   table: Table
   address: number
@@ -140,12 +154,12 @@ export interface WriteResult {
 export async function writeValues(req: WriteRequest): Promise<WriteResult> {
   const {table, offset} = locate(req)
   if (table === 'input' || table === 'discrete') throw new Error(`${table} ${table === 'input' ? 'registers' : 'inputs'} are read-only in Modbus; write to a holding register or a coil`)
-  const client = new ModbusTcpClient({host: req.host, port: req.port, timeoutMs: req.timeoutMs, connectTimeoutMs: Math.max(req.timeoutMs, 1000)})
+  const client = clientFor(req, req.timeoutMs)
   try {
     if (table === 'coil') {
       const bits = req.values.map(parseBool)
       await client.writeCoils(req.unit, offset, bits)
-      return {schemaVersion: 1, host: req.host, port: req.port, unit: req.unit, table, address: offset, notation: formatNotation(table, offset), functionCode: bits.length === 1 ? 5 : 15, raw: bits}
+      return {schemaVersion: 1, ...endpointOf(targetOf(req)), unit: req.unit, table, address: offset, notation: formatNotation(table, offset), functionCode: bits.length === 1 ? 5 : 15, raw: bits}
     }
     const type: TagType = req.type ?? 'uint16'
     if (type === 'bool' || type === 'bit') throw new Error(`--type ${type} cannot be written to a holding register (write the whole register as uint16)`)
@@ -156,7 +170,7 @@ export async function writeValues(req: WriteRequest): Promise<WriteResult> {
       return encodeTag({type, order: req.order, scale: req.scale ?? 1, offset: req.offset ?? 0, length: req.length}, value)
     })
     await client.writeRegisters(req.unit, offset, words)
-    return {schemaVersion: 1, host: req.host, port: req.port, unit: req.unit, table, address: offset, notation: formatNotation(table, offset), functionCode: words.length === 1 ? 6 : 16, raw: words}
+    return {schemaVersion: 1, ...endpointOf(targetOf(req)), unit: req.unit, table, address: offset, notation: formatNotation(table, offset), functionCode: words.length === 1 ? 6 : 16, raw: words}
   } finally {
     await client.close()
   }
@@ -168,7 +182,7 @@ function parseBool(v: string): boolean {
   throw new Error(`--value "${v}" is not a coil value (true/false, 1/0, on/off)`)
 }
 
-export interface ScanRequest extends Target, LocateOptions {
+export type ScanRequest = Target & LocateOptions & {
   units: number[]
   timeoutMs: number
   concurrency: number
@@ -184,6 +198,9 @@ export interface ScanResult {
   schemaVersion: 1
   host: string
   port: number
+  transport: ModbusTarget['transport']
+  /** The target as iotd names it: host:port, rtu+tcp://host:port, or the device with its line settings. */
+  target: string
   probe: {table: Table; address: number; notation: string}
   scanned: number
   responding: ScanHit[]
@@ -196,7 +213,7 @@ export interface ScanResult {
  */
 export async function scanUnits(req: ScanRequest): Promise<ScanResult> {
   const {table, offset} = locate(req)
-  const client = new ModbusTcpClient({host: req.host, port: req.port, timeoutMs: req.timeoutMs, connectTimeoutMs: Math.max(req.timeoutMs, 1000)})
+  const client = clientFor(req, req.timeoutMs)
   const t0 = performance.now()
   const responding: ScanHit[] = []
   const queue = [...req.units]
@@ -212,7 +229,7 @@ export async function scanUnits(req: ScanRequest): Promise<ScanResult> {
           else if (error instanceof ModbusConnectionError) {
             // Some servers close the connection on a unit they do not serve; reconnect and go on.
             await client.connect()
-          } else if (!(error instanceof ModbusTimeoutError || error instanceof ModbusException)) throw error
+          } else if (!(error instanceof ModbusTimeoutError || error instanceof ModbusException || error instanceof ModbusCrcError)) throw error
         }
       }
     }
@@ -221,7 +238,7 @@ export async function scanUnits(req: ScanRequest): Promise<ScanResult> {
     await client.close()
   }
   responding.sort((a, b) => a.unit - b.unit)
-  return {schemaVersion: 1, host: req.host, port: req.port, probe: {table, address: offset, notation: formatNotation(table, offset)}, scanned: req.units.length, responding, elapsedMs: performance.now() - t0}
+  return {schemaVersion: 1, ...endpointOf(targetOf(req)), probe: {table, address: offset, notation: formatNotation(table, offset)}, scanned: req.units.length, responding, elapsedMs: performance.now() - t0}
 }
 
 /** `1-247`, `1,2,5-9` → unit ids. */
@@ -240,7 +257,7 @@ export function parseUnitList(text: string): number[] {
 
 /** A plain-text table of a read: one row per value, one column per order. */
 export function formatRead(r: ReadResult): string {
-  const head = `${r.host}:${r.port} unit ${r.unit} ${r.table} ${r.notation} (offset ${r.address}), ${r.quantity} ${isBitTable(r.table) ? 'bit' : 'register'}${r.quantity === 1 ? '' : 's'} as ${r.type}`
+  const head = `${r.target} unit ${r.unit} ${r.table} ${r.notation} (offset ${r.address}), ${r.quantity} ${isBitTable(r.table) ? 'bit' : 'register'}${r.quantity === 1 ? '' : 's'} as ${r.type}`
   const cols = ['address', ...(r.orders.length === 1 && r.type === 'uint16' ? ['value'] : r.orders), 'raw']
   const rows = r.values.map((v) => [
     v.notation,
@@ -259,7 +276,7 @@ function formatValue(v: TagValue | undefined): string {
 }
 
 export function formatScan(r: ScanResult): string {
-  const lines = [`${r.host}:${r.port}: ${r.responding.length} of ${r.scanned} unit ids answered a read of ${r.probe.table} ${r.probe.notation} (${(r.elapsedMs / 1000).toFixed(1)}s)`]
+  const lines = [`${r.target}: ${r.responding.length} of ${r.scanned} unit ids answered a read of ${r.probe.table} ${r.probe.notation} (${(r.elapsedMs / 1000).toFixed(1)}s)`]
   for (const hit of r.responding) lines.push(`  unit ${String(hit.unit).padStart(3)}  ${hit.answer}`)
   return lines.join('\n')
 }
@@ -277,8 +294,12 @@ export function describeFailure(error: unknown, target: string, unit: number): I
             : []
     return new IotdError(`${target} unit ${unit} answered ${error.message}`, EXIT_CODES.runtime, hint)
   }
+  if (error instanceof ModbusCrcError) return new IotdError(`${target}: ${error.message}`, EXIT_CODES.runtime, ['check the baud rate, parity and stop bits of the line (--baud, --parity), its wiring and termination'])
   if (error instanceof ModbusTimeoutError) return new IotdError(`${target}: ${error.message}`, EXIT_CODES.runtime, ['check --unit (iotd modbus scan lists the ones that answer) or raise --timeout'])
-  if (error instanceof ModbusConnectionError) return new IotdError(error.message, EXIT_CODES.runtime, ['check host and port; Modbus TCP listens on 502 unless told otherwise'])
+  if (error instanceof ModbusConnectionError) {
+    const serial = target.startsWith('serial:') || target.startsWith('/dev/')
+    return new IotdError(error.message, EXIT_CODES.runtime, [serial ? 'check the device path and that no other program holds the port; a serial adapter shows up as /dev/ttyUSB0 or /dev/ttyACM0' : 'check host and port; Modbus TCP listens on 502 unless told otherwise'])
+  }
   if (error instanceof Error) return new UsageError(error.message)
   return new IotdError(String(error))
 }

@@ -7,8 +7,24 @@ import type {Table, TagType, WordOrder} from '../../modbus/types.js'
 import {TABLES, WORD_ORDERS} from '../../modbus/types.js'
 
 /** Flags every `iotd modbus` command takes, so they read the same everywhere (write and scan import them from here). */
+export const lineFlags = {
+  baud: Flags.integer({summary: 'Serial line: baud rate (default 9600, or baud= in the serial:// target).', min: 50, max: 4_000_000, env: 'IOTD_MODBUS_BAUD'}),
+  parity: Flags.string({summary: 'Serial line: parity (default none).', options: ['none', 'even', 'odd'], env: 'IOTD_MODBUS_PARITY'}),
+  'data-bits': Flags.integer({summary: 'Serial line: data bits, 7 or 8 (default 8).', min: 7, max: 8, env: 'IOTD_MODBUS_DATA_BITS'}),
+  'stop-bits': Flags.integer({summary: 'Serial line: stop bits, 1 or 2 (default 1).', min: 1, max: 2, env: 'IOTD_MODBUS_STOP_BITS'}),
+  rtu: Flags.boolean({summary: 'host:port carries Modbus RTU frames (RTU over TCP, a serial gateway in transparent mode); same as rtu+tcp://host:port.', env: 'IOTD_MODBUS_RTU'}),
+}
+
+/** The line settings the flags give, over those of the target text. */
+export function serialOverrides(flags: {baud?: number; parity?: string; 'data-bits'?: number; 'stop-bits'?: number; rtu?: boolean}) {
+  return {baud: flags.baud, parity: flags.parity, dataBits: flags['data-bits'], stopBits: flags['stop-bits'], rtu: flags.rtu}
+}
+
+export const TARGET_HELP = 'The target is host:port (Modbus TCP, port 502 when left out), rtu+tcp://host:port (RTU frames over TCP), or a serial line: serial:///dev/ttyUSB0?baud=19200&parity=even&unit=3 (or the device path with --baud, --parity, --data-bits, --stop-bits). Unit 0 is broadcast on a serial line: writes only, nothing answers.'
+
 export const targetFlags = {
-  unit: Flags.integer({char: 'u', summary: 'Unit id (slave id) of the device.', default: 1, min: 0, max: 255, env: 'IOTD_MODBUS_UNIT'}),
+  unit: Flags.integer({char: 'u', summary: 'Unit id (slave id) of the device (default 1, or unit= in the serial:// target).', min: 0, max: 255, env: 'IOTD_MODBUS_UNIT'}),
+  ...lineFlags,
   address: Flags.string({
     char: 'a',
     summary: 'Address: 4xxxx/3xxxx/1xxxx/0xxxx notation (40001 = first holding register), or a number with --table.',
@@ -42,11 +58,13 @@ export function numberFlag(name: string, value: string | undefined): number | un
 }
 
 export default class ModbusRead extends BaseCommand {
-  static override summary = 'Read registers or bits from a Modbus TCP device and decode them.'
+  static override summary = 'Read registers or bits from a Modbus device (TCP, RTU over TCP, serial line) and decode them.'
 
   static override description = `Reads --count values of --type starting at --address and prints them; with --order all, each value in all four word orders side by side, the quickest answer to "which order does this device use?". Raw register words are shown in hex beside the values.
 
 ${ORDER_HELP}
+
+${TARGET_HELP}
 
 EXIT CODES
 ${EXIT_CODES_HELP}`
@@ -56,10 +74,12 @@ ${EXIT_CODES_HELP}`
     {description: 'A float32 in all four word orders', command: '<%= config.bin %> <%= command.id %> 127.0.0.1:5020 --unit 1 --address 40001 --type float32 --order all'},
     {description: 'Input registers by protocol offset, scaled, as JSON', command: '<%= config.bin %> <%= command.id %> 10.0.0.7:502 --table input --address 0 --count 4 --type int16 --scale 0.1 --json'},
     {description: 'Eight coils', command: '<%= config.bin %> <%= command.id %> 127.0.0.1:5020 --address 00001 --count 8'},
+    {description: 'A float32 from unit 3 on an RS-485 line at 19200 baud, even parity', command: "<%= config.bin %> <%= command.id %> 'serial:///dev/ttyUSB0?baud=19200&parity=even&unit=3' --address 30001 --type float32"},
+    {description: 'The same through a serial gateway that passes RTU frames over TCP', command: '<%= config.bin %> <%= command.id %> rtu+tcp://10.0.0.9:4001 --unit 3 --address 30001 --type float32'},
   ]
 
   static override args = {
-    target: Args.string({description: 'Device address host:port (port 502 when left out).', required: true}),
+    target: Args.string({description: 'host:port (port 502 when left out), rtu+tcp://host:port, or serial:///dev/<device>?baud=...', required: true}),
   }
 
   static override flags = {
@@ -76,16 +96,17 @@ ${EXIT_CODES_HELP}`
     let scale
     let offset
     try {
-      target = parseTarget(args.target)
+      target = parseTarget(args.target, serialOverrides(flags))
       scale = numberFlag('scale', flags.scale)
       offset = numberFlag('offset', flags.offset)
     } catch (error) {
       throw new UsageError((error as Error).message)
     }
     const timeoutMs = parseDurationFlag('timeout', flags.timeout) ?? 1000
+    const unit = flags.unit ?? target.unit ?? 1
     const result = await readValues({
-      ...target,
-      unit: flags.unit,
+      target: target.target,
+      unit,
       address: flags.address,
       table: flags.table as Table | undefined,
       addressBase: flags['address-base'] as 0 | 1,
@@ -97,7 +118,7 @@ ${EXIT_CODES_HELP}`
       offset,
       timeoutMs,
     }).catch((error: unknown) => {
-      throw error instanceof IotdError ? error : describeFailure(error, args.target, flags.unit)
+      throw error instanceof IotdError ? error : describeFailure(error, args.target, unit)
     })
     if (!this.jsonEnabled()) process.stdout.write(`${formatRead(result)}\n`)
     return result

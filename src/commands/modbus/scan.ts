@@ -4,10 +4,10 @@ import {parseDurationFlag} from '../../cli/flag-parsers.js'
 import {IotdError, UsageError} from '../../errors.js'
 import type {ScanResult} from '../../tools/modbus-inspect.js'
 import type {Table} from '../../modbus/types.js'
-import {targetFlags} from './read.js'
+import {serialOverrides, targetFlags} from './read.js'
 
 export default class ModbusScan extends BaseCommand {
-  static override summary = 'Find the unit ids that answer behind a Modbus TCP address.'
+  static override summary = 'Find the unit ids that answer behind a Modbus address (TCP gateway, RTU over TCP, serial line).'
 
   static override description = `Reads one register (or bit) at --address from every unit id in --units and lists those that answer. A normal answer or an exception such as 2 (the device is there, the address is not) counts as responding; silence and exceptions 10/11 (a gateway saying there is no such device) do not.
 
@@ -37,13 +37,13 @@ ${EXIT_CODES_HELP}`
     let target
     let units
     try {
-      target = parseTarget(args.target)
+      target = parseTarget(args.target, serialOverrides(flags))
       units = parseUnitList(flags.units)
     } catch (error) {
       throw new UsageError((error as Error).message)
     }
     const result = await scanUnits({
-      ...target,
+      target: target.target,
       units,
       address: flags.address,
       table: flags.table as Table | undefined,

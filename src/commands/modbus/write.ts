@@ -4,7 +4,7 @@ import {parseDurationFlag} from '../../cli/flag-parsers.js'
 import {IotdError, UsageError} from '../../errors.js'
 import type {WriteResult} from '../../tools/modbus-inspect.js'
 import type {Table, TagType, WordOrder} from '../../modbus/types.js'
-import {numberFlag, ORDER_HELP, targetFlags, typeFlags} from './read.js'
+import {numberFlag, ORDER_HELP, serialOverrides, targetFlags, typeFlags} from './read.js'
 
 export default class ModbusWrite extends BaseCommand {
   static override summary = 'Write a setpoint (holding registers or coils) to a Modbus TCP device.'
@@ -40,15 +40,16 @@ ${EXIT_CODES_HELP}`
     let scale
     let offset
     try {
-      target = parseTarget(args.target)
+      target = parseTarget(args.target, serialOverrides(flags))
       scale = numberFlag('scale', flags.scale)
       offset = numberFlag('offset', flags.offset)
     } catch (error) {
       throw new UsageError((error as Error).message)
     }
+    const unit = flags.unit ?? target.unit ?? 1
     const result = await writeValues({
-      ...target,
-      unit: flags.unit,
+      target: target.target,
+      unit,
       address: flags.address,
       table: flags.table as Table | undefined,
       addressBase: flags['address-base'] as 0 | 1,
@@ -60,11 +61,11 @@ ${EXIT_CODES_HELP}`
       values: flags.value,
       timeoutMs: parseDurationFlag('timeout', flags.timeout) ?? 1000,
     }).catch((error: unknown) => {
-      throw error instanceof IotdError ? error : describeFailure(error, args.target, flags.unit)
+      throw error instanceof IotdError ? error : describeFailure(error, args.target, unit)
     })
     if (!this.jsonEnabled()) {
       const raw = (result.raw as Array<number | boolean>).map((w) => (typeof w === 'boolean' ? (w ? '1' : '0') : w.toString(16).padStart(4, '0'))).join(' ')
-      process.stdout.write(`wrote ${result.table} ${result.notation} on ${result.host}:${result.port} unit ${result.unit} (function ${result.functionCode}): ${raw}\n`)
+      process.stdout.write(`wrote ${result.table} ${result.notation} on ${result.target} unit ${result.unit}${result.unit === 0 ? ' (broadcast: no answer expected)' : ''} (function ${result.functionCode}): ${raw}\n`)
     }
     return result
   }

@@ -75,6 +75,7 @@ ${EXIT_CODES_HELP}`
     const {prometheusText} = await import('../../pipeline/metrics-text.js')
     const showMetrics = (s: PipelineSummary) => endpoint?.show(() => prometheusText(s))
     let summary: PipelineSummary
+    let current: (() => PipelineSummary) | undefined
     try {
       summary = await withInterrupt(
         (signal) =>
@@ -86,6 +87,7 @@ ${EXIT_CODES_HELP}`
             state: runStateOptions(pipeline, {stateDir: flags['state-dir'], disabled: flags['no-state'], reset: flags['reset-state']}),
             openWindows: flags['open-windows'] as 'flush' | 'drop' | undefined,
             warn: (m) => this.note(m),
+            onSummary: (f) => (current = f),
             onProgress:
               progress || endpoint
                 ? (s) => {
@@ -94,7 +96,21 @@ ${EXIT_CODES_HELP}`
                   }
                 : undefined,
           }),
-        {onInterrupt: () => this.note('stopping: sources closed, flushing windows and draining sinks (Ctrl-C again is ignored; shutdown.timeout bounds it)')},
+        {
+          onInterrupt: () => this.note('stopping: sources closed, flushing windows and draining sinks within shutdown.timeout (Ctrl-C again exits at once)'),
+          onSecondInterrupt: () => {
+            // Exit now: what is acknowledged is in the input log (or was never acknowledged), so nothing is lost.
+            const partial = current?.()
+            if (partial) {
+              partial.stoppedBy = 'interrupt'
+              partial.interrupted = true
+              if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify(partial, null, 2)}\n`)
+              else process.stderr.write(formatSummary(partial))
+            }
+            this.note('second interrupt: exited without draining; queued rows were not written and not acknowledged (their input is redelivered or replayed from the input log)')
+            process.exit(EXIT_CODES.interrupted)
+          },
+        },
       )
       showMetrics(summary)
     } catch (error) {

@@ -11,7 +11,7 @@ import {planReads, decodeRead, type PlannedRead} from '../../modbus/planner.js'
 import {deviceMapFields, resolveTagList, tagFields, type RawTag} from '../../modbus/tag-map.js'
 import type {ResolvedTag, TagValue} from '../../modbus/types.js'
 import {ModbusException} from '../../modbus/pdu.js'
-import {ModbusTcpClient} from '../../net/modbus-client.js'
+import {createModbusClient, describeModbusTarget, parseModbusTarget, type ModbusClient, type ModbusTarget} from '../../net/modbus-transport.js'
 import {duration} from '../../config/units-schema.js'
 import {parseTemplate, renderTemplate} from '../../config/template.js'
 import {defineSource, type Delivery, type StageContext} from '../types.js'
@@ -29,6 +29,10 @@ const unitList = z
 const tagSchema = z.strictObject(tagFields)
 
 const deviceGroupSchema = z.strictObject({
+  url: z
+    .string()
+    .optional()
+    .meta({description: 'Instead of host and port: serial:///dev/ttyUSB0?baud=19200&parity=even (a Modbus RTU line) or rtu+tcp://host:port (RTU frames over TCP); docs/modbus.md.'}),
   host: z.string().default('127.0.0.1').meta({description: 'Device or gateway address.'}),
   port: z.number().int().min(1).max(65535).default(502),
   units: unitList.default(1),
@@ -59,7 +63,19 @@ const options = z
       }
       const {tags, problems} = resolveTagList(raws, {addressBase: g.addressBase ?? o.addressBase, order: g.order ?? o.order})
       for (const p of problems) ctx.addIssue({code: 'custom', path: g.tags ? ['devices', i, 'tags', ...p.path] : ['tags', ...p.path], message: p.message, input: raws})
-      return {host: g.host, port: g.port, units: units(g.units), name: g.name, pollMs: g.poll ?? o.poll, tags}
+      let target: ModbusTarget = {transport: 'tcp', host: g.host, port: g.port}
+      let urlUnit: number | undefined
+      if (g.url !== undefined) {
+        try {
+          const parsed = parseModbusTarget(g.url)
+          target = parsed.target
+          urlUnit = parsed.unit
+        } catch (error) {
+          ctx.addIssue({code: 'custom', path: ['devices', i, 'url'], message: (error as Error).message, input: g.url})
+          return undefined
+        }
+      }
+      return {target, host: g.host, port: g.port, units: urlUnit !== undefined && g.units === 1 ? [urlUnit] : units(g.units), name: g.name, pollMs: g.poll ?? o.poll, tags}
     })
     return {pollMs: o.poll, timeoutMs: o.timeout, retries: o.retries, offlineAfter: o.offlineAfter, maxGap: o.maxGap, inflight: o.inflight, groups: groups.filter((g) => g !== undefined)}
   })
@@ -86,6 +102,8 @@ export interface ModbusSourceStats {
   failed: number
   requests: number
   timeouts: number
+  /** RTU: answers with a bad CRC (counted as failed reads, retried like a timeout). */
+  crcErrors: number
   exceptions: number
   offline: number
   /** Records not kept because the pipeline did not take them (MAX_PENDING waiting). */
@@ -110,18 +128,20 @@ interface PolledDevice {
   n: number
 }
 
-/** One TCP connection per host:port, with a bound on requests in flight (gateways serialise behind it). */
+/**
+ * One connection per host:port (or serial line), with a bound on requests in flight (gateways serialise behind it; an
+ * RTU line carries one request at a time whatever the bound).
+ */
 class ConnectionSlot {
-  readonly client: ModbusTcpClient
+  readonly client: ModbusClient
   private active = 0
   private readonly waiting: Array<() => void> = []
   constructor(
-    host: string,
-    port: number,
+    target: ModbusTarget,
     timeoutMs: number,
     private readonly limit: number,
   ) {
-    this.client = new ModbusTcpClient({host, port, timeoutMs, connectTimeoutMs: Math.max(timeoutMs, 1000)})
+    this.client = createModbusClient(target, {timeoutMs, connectTimeoutMs: Math.max(timeoutMs, 1000)})
   }
 
   async run<T>(task: () => Promise<T>): Promise<T> {
@@ -138,7 +158,7 @@ class ConnectionSlot {
 
 export const modbusSource = defineSource({
   type: 'modbus',
-  summary: 'Polls Modbus TCP devices (tag maps, merged reads, retries, offline detection): iotd as the gateway.',
+  summary: 'Polls Modbus devices over TCP, RTU over TCP or serial lines (tag maps, merged reads, retries, offline detection): iotd as the gateway.',
   options,
   example: {
     type: 'modbus',
@@ -152,19 +172,19 @@ export const modbusSource = defineSource({
   },
   create(opts, name) {
     const slots = new Map<string, ConnectionSlot>()
-    const stats: ModbusSourceStats = {devices: 0, polls: 0, missed: 0, failed: 0, requests: 0, timeouts: 0, exceptions: 0, offline: 0, dropped: 0}
+    const stats: ModbusSourceStats = {devices: 0, polls: 0, missed: 0, failed: 0, requests: 0, timeouts: 0, crcErrors: 0, exceptions: 0, offline: 0, dropped: 0}
     const devices: PolledDevice[] = []
     for (const g of opts.groups) {
-      const key = `${g.host}:${g.port}`
+      const key = describeModbusTarget(g.target)
       let slot = slots.get(key)
-      if (!slot) slots.set(key, (slot = new ConnectionSlot(g.host, g.port, opts.timeoutMs, opts.inflight)))
+      if (!slot) slots.set(key, (slot = new ConnectionSlot(g.target, opts.timeoutMs, opts.inflight)))
       const template = parseTemplate(g.name, 'lenient')
       const reads = planReads(g.tags, {maxGap: opts.maxGap})
       for (const unit of g.units) {
-        const vars: Record<string, string> = {host: g.host, port: String(g.port), unit: String(unit)}
+        const vars: Record<string, string> = g.target.transport === 'serial' ? {host: g.target.path, port: '0', unit: String(unit)} : {host: g.target.host, port: String(g.target.port), unit: String(unit)}
         // Spread a group's polls over its interval, so 1,000 devices are not 1,000 requests in the same millisecond.
         const phaseMs = ((devices.length * 7919) % 1000) / 1000 * g.pollMs
-        devices.push({name: renderTemplate(template, (n) => vars[n]), host: g.host, port: g.port, unit, pollMs: g.pollMs, phaseMs, reads, client: slot, busy: false, failures: 0, n: 0})
+        devices.push({name: renderTemplate(template, (n) => vars[n]), host: vars.host, port: Number(vars.port), unit, pollMs: g.pollMs, phaseMs, reads, client: slot, busy: false, failures: 0, n: 0})
       }
     }
     stats.devices = devices.length
@@ -208,6 +228,7 @@ export const modbusSource = defineSource({
                   break
                 }
                 if ((error as Error).name === 'ModbusTimeoutError') stats.timeouts++
+                else if ((error as Error).name === 'ModbusCrcError') stats.crcErrors++
                 lost = error as Error
               }
             }

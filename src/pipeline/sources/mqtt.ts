@@ -98,6 +98,8 @@ export class MqttSource implements Source {
   private readonly pending = new Map<number, PendingAck>()
   private ctx: StageContext | undefined
   private fatal: Error | undefined
+  /** The first CONNACK said the broker kept this client's session (clean: false). */
+  private sessionPresent = false
   /**
    * When the latest bytes came off the socket (epoch ms, µs precision): the arrival time of the messages in them.
    * MQTT.js hands messages over a tick apart, and a process just started runs its parsing cold (several ms for
@@ -151,7 +153,16 @@ export class MqttSource implements Source {
     const {connectWithRetry} = await import('../../net/mqtt-connection.js')
     const client = await connectWithRetry(clientOptions, {...DEFAULT_BACKOFF, attempts: o.connectAttempts, signal})
     this.client = client
-    await this.subscribe(client)
+    const subscribed = this.subscribe(client)
+    if (this.sessionPresent) {
+      // A session the broker kept has the subscription already and sends its queued messages right after the
+      // CONNACK, ahead of the SUBACK: once `queueSize` of them wait for the consumer MQTT.js reads no further, so
+      // waiting for the SUBACK here would deadlock. A refused subscription fails the read instead.
+      subscribed.catch((err: Error) => {
+        this.fatal ??= err
+        this.wake?.()
+      })
+    } else await subscribed
     client.on('connect', (connack) => {
       this.generation++
       this.pending.clear()
@@ -228,6 +239,7 @@ export class MqttSource implements Source {
   }
 
   private install(client: MqttClient): void {
+    client.once('connect', (connack) => (this.sessionPresent = connack.sessionPresent))
     const internals = client as unknown as MqttClientInternals
     const sendPacket = internals._sendPacket.bind(client)
     internals._sendPacket = (packet, cb, ...rest) => {
@@ -281,6 +293,7 @@ export class MqttSource implements Source {
       meta: {source: this.name, topic: packet.topic, qos: packet.qos, retain: packet.retain, arrivedAt: now},
     }
     if (packet.messageId !== undefined) record.meta.messageid = packet.messageId
+    if (packet.dup) record.meta.dup = true
     if (packet.properties && Object.keys(packet.properties).length > 0) record.meta.properties = {...packet.properties}
     if (this.sparkplug) {
       this.acceptSparkplug(this.sparkplug, record, ack)

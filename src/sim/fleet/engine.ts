@@ -1,12 +1,13 @@
 import {availableParallelism} from 'node:os'
 import {appendFileSync, writeFileSync} from 'node:fs'
-import {monitorEventLoopDelay, performance} from 'node:perf_hooks'
-import type {Worker} from 'node:worker_threads'
-import {createHistogram, mergeEncoded, summarize, type LatencySummary} from '../../metrics/histogram.js'
+import {performance} from 'node:perf_hooks'
+import {HealthSampler} from '../../metrics/health-sampler.js'
+import {summarize, type LatencySummary} from '../../metrics/histogram.js'
+import {IntervalHistograms} from '../../metrics/interval-histograms.js'
 import type {Scenario} from '../scenario/index.js'
 import {emptyCounters, type AnomalyLabel, type DeviceSpec, type FleetCounters, type LatencyFigures, type SimSnapshot, type SimSummary} from '../types.js'
 import type {FromWorker, StageCommand, ToWorker, WorkerSetup, WorkerStats} from './protocol.js'
-import {spawnWorker} from '../../workers/worker-threads.js'
+import {WorkerPool, type LogLevel} from '../../workers/worker-pool.js'
 
 /**
  * The fleet engine's main-thread half: shards devices over worker_threads, drives the stages (ramps, storms),
@@ -66,7 +67,7 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
   const startEpochMs = Date.now()
   const startMono = performance.now()
   const warnings: string[] = []
-  const log = (message: string, level: 'info' | 'warn' | 'error' = 'info') => {
+  const log = (message: string, level: LogLevel = 'info') => {
     if (level === 'warn' && !warnings.includes(message)) warnings.push(message)
     opts.onLog?.(message, level)
   }
@@ -77,171 +78,76 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
   const targets = new Map(fleetNames.map((f) => [f, devices.filter((d) => d.fleet === f).length]))
   const total = new Map(fleetNames.map((f) => [f, emptyCounters(f)]))
   const gauges = new Map<number, WorkerStats>()
-  const cumulative = {publishLag: createHistogram(), ackLatency: createHistogram(), connectLatency: createHistogram()}
-  let lastInterval = {publishLag: createHistogram(), ackLatency: createHistogram()}
-  let intervalLoopLag = 0
-  const mainLoop = monitorEventLoopDelay({resolution: 10})
-  mainLoop.enable()
-  let labelCount = 0
-  if (opts.labelsFile) writeFileSync(opts.labelsFile, '')
+  const histograms = new IntervalHistograms(['publishLag', 'ackLatency', 'connectLatency'] as const)
+  const health = new HealthSampler()
+  const labels = new LabelsFile(opts.labelsFile)
 
-  const absorb = (stats: WorkerStats) => {
-    gauges.set(stats.workerId, stats)
-    for (const c of stats.fleets) addCounters(total.get(c.fleet), c)
-    mergeEncoded(stats.publishLag, cumulative.publishLag, lastInterval.publishLag)
-    mergeEncoded(stats.ackLatency, cumulative.ackLatency, lastInterval.ackLatency)
-    mergeEncoded(stats.connectLatency, cumulative.connectLatency)
-    intervalLoopLag = Math.max(intervalLoopLag, stats.eventLoopLagP99Ms)
-  }
-  const writeLabels = (labels: AnomalyLabel[]) => {
-    labelCount += labels.length
-    if (opts.labelsFile && labels.length > 0) appendFileSync(opts.labelsFile, labels.map((l) => JSON.stringify(l)).join('\n') + '\n')
-  }
-
-  // --- start workers --------------------------------------------------------------------------------------
-  const workers: Worker[] = []
-  const done: Array<Promise<void>> = []
-  let limitReached = 0
   let finish!: () => void
   const finished = new Promise<void>((resolve) => (finish = resolve))
-  let fatal: string | undefined
-  let workersDone = 0
-  let offset = 0
-  for (let w = 0; w < workerCount; w++) {
-    const share = Math.floor(devices.length / workerCount) + (w < devices.length % workerCount ? 1 : 0)
-    const slice = devices.slice(offset, offset + share)
-    const setup: WorkerSetup = {
-      workerId: w,
-      scenario,
-      devices: slice,
-      brokerUrl: opts.brokerUrl,
-      messageLimit: opts.messageLimit === undefined ? undefined : shareOf(opts.messageLimit, offset, slice.length, devices.length),
-      sourceAddresses: opts.sourceAddresses ?? [],
-      firstOrdinal: offset,
-    }
-    offset += share
-    const worker = spawnWorker(new URL('./worker-entry.js', import.meta.url))
-    workers.push(worker)
-    done.push(
-      new Promise<void>((resolve) => {
-        worker.on('message', (msg: FromWorker) => {
-          switch (msg.type) {
-            case 'stats':
-              absorb(msg.stats)
-              break
-            case 'labels':
-              writeLabels(msg.labels)
-              break
-            case 'log':
-              log(msg.message, msg.level)
-              break
-            case 'limit-reached':
-              if (++limitReached === workerCount) finish()
-              break
-            case 'done':
-              absorb(msg.stats)
-              workersDone++
-              resolve()
-              break
-            case 'fatal':
-              fatal = msg.message
-              finish()
-              break
-          }
-        })
-        worker.on('error', (err) => {
-          fatal = err.message
-          finish()
-          resolve()
-        })
-        worker.on('exit', () => resolve())
-      }),
-    )
-    worker.postMessage({type: 'start', setup} satisfies ToWorker)
-  }
-  const broadcast = (msg: ToWorker) => {
-    for (const w of workers) w.postMessage(msg)
-  }
+  const pool = new WorkerPool<WorkerSetup, ToWorker, FromWorker, WorkerStats>({
+    entry: new URL('./worker-entry.js', import.meta.url),
+    setups: shardDevices(opts, workerCount),
+    start: (setup) => ({type: 'start', setup}),
+    onStats(stats) {
+      gauges.set(stats.workerId, stats)
+      for (const c of stats.fleets) addCounters(total.get(c.fleet), c)
+      histograms.add('publishLag', stats.publishLag)
+      histograms.add('ackLatency', stats.ackLatency)
+      histograms.add('connectLatency', stats.connectLatency)
+      health.noteWorkerLag(stats.eventLoopLagP99Ms)
+    },
+    onLog: log,
+    onMessage(msg) {
+      if (msg.type === 'labels') labels.append(msg.labels)
+      else if (msg.type === 'limit-reached' && pool.received('limit-reached') === workerCount) finish()
+    },
+    onFatal: () => finish(),
+  })
 
   // --- stages, snapshots, end conditions ------------------------------------------------------------------
   let stageLabel = 'starting'
-  const timers: LongTimer[] = []
-  const stages = planStages(scenario, devices.length)
-  let at = 0
-  for (const stage of stages) {
-    timers.push(
-      setLongTimeout(() => {
-        stageLabel = stage.label
-        if (stage.command) broadcast({type: 'stage', stage: stage.command})
-        if (scenario.stages.length > 0) log(`stage: ${stage.label}`)
-      }, at),
-    )
-    at += stage.holdMs
-  }
-  timers.push(setLongTimeout(() => (stageLabel = 'steady'), at))
+  const timers = scheduleStages(scenario, devices.length, (stage) => {
+    stageLabel = stage.label
+    if (stage.command) pool.broadcast({type: 'stage', stage: stage.command})
+    if (scenario.stages.length > 0) log(`stage: ${stage.label}`)
+  }, () => (stageLabel = 'steady'))
   if (opts.durationMs !== undefined) timers.push(setLongTimeout(finish, opts.durationMs))
   const onAbort = () => finish()
   opts.signal?.addEventListener('abort', onAbort, {once: true})
   if (opts.signal?.aborted) finish()
 
-  let lastCpu = process.cpuUsage()
-  let lastTick = performance.now()
-  let peakRss = 0
-  const health = () => {
-    const now = performance.now()
-    const cpu = process.cpuUsage(lastCpu)
-    const cpuPercent = ((cpu.user + cpu.system) / 1000 / Math.max(1, now - lastTick)) * 100
-    lastCpu = process.cpuUsage()
-    lastTick = now
-    const rssBytes = process.memoryUsage.rss()
-    peakRss = Math.max(peakRss, rssBytes)
-    const loop = Math.max(intervalLoopLag, mainLoop.count > 0 ? mainLoop.percentile(99) / 1e6 : 0)
-    mainLoop.reset()
-    intervalLoopLag = 0
-    return {cpuPercent, rssBytes, eventLoopLagP99Ms: loop}
-  }
   let lastHealth = {cpuPercent: 0, rssBytes: process.memoryUsage.rss(), eventLoopLagP99Ms: 0}
-  const snapshotTimer = setInterval(() => {
-    const now = performance.now()
-    lastHealth = health()
+  pool.tick(() => {
+    lastHealth = health.sample()
     const fleets = fleetNames.map((f) => withGauges(total.get(f) ?? emptyCounters(f), targets.get(f) ?? 0, gauges))
     const snapshot: SimSnapshot = {
-      elapsedMs: now - startMono,
+      elapsedMs: performance.now() - startMono,
       durationMs: opts.durationMs,
       broker: opts.brokerLabel,
       fleets,
       totals: sumRates('total', fleets),
-      publishLag: figures(summarize(lastInterval.publishLag)),
-      ackLatency: figures(summarize(lastInterval.ackLatency)),
+      publishLag: figures(summarize(histograms.interval.publishLag)),
+      ackLatency: figures(summarize(histograms.interval.ackLatency)),
       health: lastHealth,
       stage: stageLabel,
     }
-    lastInterval.publishLag.destroy()
-    lastInterval.ackLatency.destroy()
-    lastInterval = {publishLag: createHistogram(), ackLatency: createHistogram()}
+    histograms.nextInterval()
     opts.onSnapshot?.(snapshot)
-  }, 1000)
+  })
 
   await finished
   for (const t of timers) t.clear()
   // A run that ended before its first snapshot still reports the client's health.
-  if (lastHealth.cpuPercent === 0) lastHealth = health()
+  if (lastHealth.cpuPercent === 0) lastHealth = health.sample()
   opts.signal?.removeEventListener('abort', onAbort)
-  clearInterval(snapshotTimer)
-  broadcast({type: 'stop', drainMs: opts.drainMs ?? 3000})
   // A worker that does not finish its clean stop in time is terminated; its last interval is then lost.
-  const stopDeadline = new Promise<void>((resolve) => setTimeout(resolve, (opts.drainMs ?? 3000) + 5000).unref())
-  await Promise.race([Promise.all(done), stopDeadline])
-  if (workersDone < workerCount && !fatal) {
-    log(`${workerCount - workersDone} of ${workerCount} workers did not finish their clean stop in time; their last second of counters is missing`, 'warn')
-  }
-  // A run shorter than one snapshot interval still reports its memory.
-  peakRss = Math.max(peakRss, process.memoryUsage.rss())
-  await Promise.all(workers.map((w) => w.terminate()))
-  mainLoop.disable()
+  const drainMs = opts.drainMs ?? 3000
+  const late = await pool.stop({type: 'stop', drainMs}, drainMs + 5000)
+  if (late > 0 && !pool.fatal) log(`${late} of ${workerCount} workers did not finish their clean stop in time; their last second of counters is missing`, 'warn')
+  health.stop()
+  const fatal = pool.fatal
   if (fatal) log(`a worker failed: ${fatal}`, 'error')
 
-  const elapsedMs = performance.now() - startMono
   // Connections as the run ended, before the clean stop disconnected everyone (from each worker's final stats).
   const fleets = fleetNames.map((f) => {
     let connected = 0
@@ -256,25 +162,72 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
     broker: opts.brokerLabel,
     embeddedBroker: opts.embeddedBroker,
     startedAt: new Date(startEpochMs).toISOString(),
-    elapsedMs,
+    elapsedMs: performance.now() - startMono,
     interrupted: opts.signal?.aborted ?? false,
     devices: devices.length,
     workers: workerCount,
     fleets,
     totals: sumCounters('total', fleets),
-    publishLag: figures(summarize(cumulative.publishLag)),
-    ackLatency: figures(summarize(cumulative.ackLatency)),
+    publishLag: figures(summarize(histograms.run.publishLag)),
+    ackLatency: figures(summarize(histograms.run.ackLatency)),
     connectAllMs: allConnected.length === workerCount && allConnected.every((t) => t !== undefined)
       ? Math.max(...(allConnected as number[])) - startEpochMs
       : undefined,
-    connectLatency: figures(summarize(cumulative.connectLatency)),
-    health: {...lastHealth, peakRssBytes: peakRss},
-    labelsFile: opts.labelsFile && labelCount > 0 ? opts.labelsFile : undefined,
+    connectLatency: figures(summarize(histograms.run.connectLatency)),
+    health: {...lastHealth, peakRssBytes: health.peakRssBytes},
+    labelsFile: labels.written > 0 ? opts.labelsFile : undefined,
     warnings,
     error: fatal === undefined ? undefined : `a fleet worker failed: ${fatal}`,
   }
-  for (const h of [cumulative.publishLag, cumulative.ackLatency, cumulative.connectLatency, lastInterval.publishLag, lastInterval.ackLatency]) h.destroy()
+  histograms.destroy()
   return summary
+}
+
+/** The devices split over the workers in contiguous slices, with each worker's part of the message limit. */
+function shardDevices(opts: FleetRunOptions, workerCount: number): WorkerSetup[] {
+  const {devices} = opts
+  const setups: WorkerSetup[] = []
+  let offset = 0
+  for (let w = 0; w < workerCount; w++) {
+    const share = Math.floor(devices.length / workerCount) + (w < devices.length % workerCount ? 1 : 0)
+    const slice = devices.slice(offset, offset + share)
+    setups.push({
+      workerId: w,
+      scenario: opts.scenario,
+      devices: slice,
+      brokerUrl: opts.brokerUrl,
+      messageLimit: opts.messageLimit === undefined ? undefined : shareOf(opts.messageLimit, offset, slice.length, devices.length),
+      sourceAddresses: opts.sourceAddresses ?? [],
+      firstOrdinal: offset,
+    })
+    offset += share
+  }
+  return setups
+}
+
+/** Arms one timer per stage (at its start) and one for the steady state after the last. */
+function scheduleStages(scenario: Scenario, deviceCount: number, enter: (stage: {label: string; command?: StageCommand}) => void, steady: () => void): LongTimer[] {
+  const timers: LongTimer[] = []
+  let at = 0
+  for (const stage of planStages(scenario, deviceCount)) {
+    timers.push(setLongTimeout(() => enter(stage), at))
+    at += stage.holdMs
+  }
+  timers.push(setLongTimeout(steady, at))
+  return timers
+}
+
+/** The ground-truth labels file (JSON lines), truncated at the start of a run. */
+class LabelsFile {
+  written = 0
+  constructor(private readonly path: string | undefined) {
+    if (path) writeFileSync(path, '')
+  }
+
+  append(labels: AnomalyLabel[]): void {
+    this.written += labels.length
+    if (this.path && labels.length > 0) appendFileSync(this.path, labels.map((l) => JSON.stringify(l)).join('\n') + '\n')
+  }
 }
 
 /** This worker's part of a fleet-wide total, split by device count so the parts add up to the total exactly. */

@@ -30,7 +30,7 @@ export function checkModbusGroups(scenario: Scenario): SemanticProblem[] {
       if (seenUnits.has(u)) problems.push({path: [...at, 'units'], message: `unit id ${u} appears twice`})
       seenUnits.add(u)
     }
-    if (group.port !== 0) {
+    if (group.port !== 0 && group.transport !== 'rtu') {
       const to = group.port + group.listeners - 1
       if (to > 65535) problems.push({path: [...at, 'listeners'], message: `${group.listeners} listeners from port ${group.port} run past port 65535`})
       const clash = ports.find((p) => p.host === group.host && group.port <= p.to && to >= p.from)

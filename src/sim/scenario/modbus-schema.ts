@@ -60,6 +60,18 @@ const mirrorSchema = z
   })
   .transform((m) => ({topic: m.topic, qos: m.qos ?? 0, retain: m.retain ?? false}))
 
+const serialSchema = z.strictObject({
+  device: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({description: 'pty (default): iotd makes a pseudo-terminal and prints its path (socat is needed); pty:PATH puts it at PATH; or a device path such as /dev/ttyUSB0.'}),
+  baud: z.number().int().min(50, 'baud must be at least 50').max(4_000_000).optional().meta({description: 'Baud rate (default 19200).'}),
+  parity: z.enum(['none', 'even', 'odd']).optional().meta({description: 'Parity (default none; a pseudo-terminal takes none only).'}),
+  dataBits: z.union([z.literal(7), z.literal(8)]).optional(),
+  stopBits: z.union([z.literal(1), z.literal(2)]).optional(),
+})
+
 const groupSchema = z
   .strictObject({
     name: z.string().regex(NAME, 'group name must start with a letter and hold only letters, digits, - and _'),
@@ -84,6 +96,17 @@ const groupSchema = z
     anomalies: z.array(anomalySchema).optional().meta({description: 'Anomalies on tag values, as for MQTT fleets (field = tag name).'}),
     faults: z.array(faultSchema).optional().meta({description: 'Protocol faults, scheduled like anomalies and labelled in the labels file.'}),
     mirror: mirrorSchema.optional().meta({description: 'Also publish each device\'s tag values as JSON to the scenario\'s MQTT broker at every update.'}),
+    transport: z
+      .enum(['tcp', 'rtu-tcp', 'rtu'])
+      .optional()
+      .meta({description: 'tcp (Modbus TCP, default); rtu-tcp (RTU frames over the TCP listeners, as serial gateways pass them); rtu (one serial line: serial.device).'}),
+    serial: serialSchema.optional().meta({description: 'The serial line of transport: rtu (and the baud rate whose timing lineTiming simulates).'}),
+    lineTiming: z.boolean().optional().meta({description: 'RTU: answer no sooner than the exchange takes at serial.baud (11 bits a byte, plus 3.5 characters of silence). Default false.'}),
+  })
+  .superRefine((g, ctx) => {
+    if (g.transport === 'rtu' && g.listeners !== undefined && g.listeners !== 1) ctx.addIssue({code: 'custom', path: ['listeners'], message: 'a serial line (transport: rtu) is one listener; give one group per line'})
+    if (g.transport === 'rtu' && g.port !== undefined) ctx.addIssue({code: 'custom', path: ['port'], message: 'transport: rtu listens on serial.device, not a port'})
+    if ((g.transport ?? 'tcp') === 'tcp' && (g.serial !== undefined || g.lineTiming !== undefined)) ctx.addIssue({code: 'custom', path: [g.serial !== undefined ? 'serial' : 'lineTiming'], message: 'serial and lineTiming apply to transport: rtu or rtu-tcp'})
   })
   .transform((g, ctx) => {
     const raws = g.tags as RawTag[]
@@ -107,6 +130,9 @@ const groupSchema = z
       anomalies: g.anomalies ?? [],
       faults: g.faults ?? [],
       mirror: g.mirror,
+      transport: g.transport ?? ('tcp' as const),
+      serial: {device: g.serial?.device ?? 'pty', baud: g.serial?.baud ?? 19200, parity: g.serial?.parity ?? ('none' as const), dataBits: g.serial?.dataBits ?? (8 as const), stopBits: g.serial?.stopBits ?? (1 as const)},
+      lineTiming: g.lineTiming ?? false,
     }
   })
 

@@ -17,13 +17,13 @@ export const TYPED_TAGS = [
   {name: 'txt', type: 'string', address: 20, length: 10, value: '{kind: pick, values: [PUMP-A1, VALVE-B22, "MIXER C"]}'},
 ] as const
 
-export function allTypesScenario(options: {port?: number; every?: string; mirror?: boolean} = {}): string {
+export function allTypesScenario(options: {port?: number; every?: string; mirror?: boolean; transport?: 'rtu' | 'rtu-tcp'} = {}): string {
   const groups = WORD_ORDERS.map((order, k) => {
     const tags = TYPED_TAGS.map((t) => `      - {name: ${t.name}, table: holding, address: ${t.address}, type: ${t.type}${'length' in t ? `, length: ${t.length}` : ''}${'scale' in t ? `, scale: ${t.scale}` : ''}, value: ${t.value}}`).join('\n')
+    // transport rtu: one pseudo-terminal per group (a serial line is one listener).
+    const where = options.transport === 'rtu' ? '    transport: rtu\n    serial: {device: pty, baud: 115200}\n' : `    port: ${options.port === undefined ? 0 : options.port + k * 2}\n    listeners: 2\n${options.transport ? `    transport: ${options.transport}\n` : ''}`
     return `  - name: ${order.toLowerCase()}
-    port: ${options.port === undefined ? 0 : options.port + k * 2}
-    listeners: 2
-    units: [1, 2, 3]
+${where}    units: [1, 2, 3]
     order: ${order}
     every: ${options.every ?? '200ms'}
     unknownUnit: exception${options.mirror ? '\n    mirror: {topic: "truth/{fleet}/{listener}/{unit}", retain: true}' : ''}

@@ -2,12 +2,13 @@
 
 An independent implementation for iotd's interoperability tests: nothing here comes from iotd. Usage:
     python3 pymodbus_read.py HOST PORT ORDER UNIT[,UNIT...] < tags.json
+    python3 pymodbus_read.py serial:/dev/pts/N BAUD ORDER UNIT[,UNIT...] < tags.json   (Modbus RTU, pymodbus's serial client)
 tags.json is a list of {name, table, address, type, words, length?, scale?, bit?}; prints {unit: {name: value}}.
 """
 import json
 import sys
 
-from pymodbus.client import ModbusTcpClient
+from pymodbus.client import ModbusSerialClient, ModbusTcpClient
 from pymodbus.constants import Endian
 from pymodbus.payload import BinaryPayloadDecoder
 
@@ -46,7 +47,10 @@ def decode(tag, regs, order):
 def main():
     host, port, order, units = sys.argv[1], int(sys.argv[2]), sys.argv[3], [int(u) for u in sys.argv[4].split(",")]
     tags = json.load(sys.stdin)
-    client = ModbusTcpClient(host, port=port, timeout=2)
+    if host.startswith("serial:"):
+        client = ModbusSerialClient(host[len("serial:"):], baudrate=port, timeout=2)
+    else:
+        client = ModbusTcpClient(host, port=port, timeout=2)
     if not client.connect():
         raise SystemExit(f"cannot connect to {host}:{port}")
     out = {}

@@ -1,6 +1,6 @@
 """A pymodbus TCP server holding known values in each word order, for iotd's client to read.
 
-Usage: python3 pymodbus_server.py PORT. Holding registers from offset 0, per order (ABCD, CDAB, BADC, DCBA) a block of
+Usage: python3 pymodbus_server.py PORT, or python3 pymodbus_server.py serial:/dev/pts/N BAUD (Modbus RTU on a serial line). Holding registers from offset 0, per order (ABCD, CDAB, BADC, DCBA) a block of
 20 registers: float32 21.5, int32 -123456, uint64 2^53-1, float64 -0.125, int16 -7, string "PYMODBUS" (8 chars).
 Prints "ready" when it listens.
 """
@@ -10,7 +10,7 @@ import threading
 from pymodbus.constants import Endian
 from pymodbus.datastore import ModbusSequentialDataBlock, ModbusServerContext, ModbusSlaveContext
 from pymodbus.payload import BinaryPayloadBuilder
-from pymodbus.server import StartTcpServer
+from pymodbus.server import StartSerialServer, StartTcpServer
 
 ORDERS = [("ABCD", Endian.Big, Endian.Big), ("CDAB", Endian.Big, Endian.Little), ("BADC", Endian.Little, Endian.Big), ("DCBA", Endian.Little, Endian.Little)]
 
@@ -33,4 +33,9 @@ for _name, byteorder, wordorder in ORDERS:
 store = ModbusSlaveContext(hr=ModbusSequentialDataBlock(0, registers), zero_mode=True)
 context = ModbusServerContext(slaves={7: store}, single=False)
 threading.Timer(0.5, lambda: print("ready", flush=True)).start()
-StartTcpServer(context=context, address=("127.0.0.1", int(sys.argv[1])))
+if sys.argv[1].startswith("serial:"):
+    from pymodbus.transaction import ModbusRtuFramer
+
+    StartSerialServer(context=context, framer=ModbusRtuFramer, port=sys.argv[1][len("serial:"):], baudrate=int(sys.argv[2]))
+else:
+    StartTcpServer(context=context, address=("127.0.0.1", int(sys.argv[1])))
