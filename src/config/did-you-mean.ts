@@ -1,10 +1,24 @@
 /**
- * "Did you mean …?" for names a person typed: unknown keys in a config file, unknown functions, sources, tables and
- * columns in a rule. One mechanism for all of them.
+ * "Did you mean" hints for names a user typed (config keys, kinds, threshold names). Case-insensitive; a candidate
+ * counts as close within edit distance 2, or 1 for names of up to four letters (so `ab` does not suggest `id`).
  */
+export function closestName(name: string, candidates: Iterable<string>): string | undefined {
+  const typed = name.toLowerCase()
+  const limit = typed.length <= 4 ? 2 : 3
+  let best: string | undefined
+  let bestDistance = limit
+  for (const candidate of candidates) {
+    const d = boundedDistance(typed, candidate.toLowerCase(), bestDistance)
+    if (d < bestDistance) {
+      best = candidate
+      bestDistance = d
+    }
+  }
+  return best
+}
 
-/** Levenshtein distance, giving up (returning `limit`) once it cannot be below `limit`. */
-export function editDistance(a: string, b: string, limit = Number.POSITIVE_INFINITY): number {
+/** Levenshtein distance, giving up (returning `limit`) as soon as it cannot be below `limit`. */
+export function boundedDistance(a: string, b: string, limit: number): number {
   if (Math.abs(a.length - b.length) >= limit) return limit
   let prev = Array.from({length: b.length + 1}, (_, i) => i)
   for (let i = 1; i <= a.length; i++) {
@@ -18,25 +32,4 @@ export function editDistance(a: string, b: string, limit = Number.POSITIVE_INFIN
     prev = cur
   }
   return prev[b.length]
-}
-
-/**
- * The candidate nearest to `name`: the same name in another case first, else the closest by edit distance within a
- * bound that grows with the name's length (1 for short names, at most 3), so `var` is not taken for `lag`.
- */
-export function closestName(name: string, candidates: Iterable<string>): string | undefined {
-  const lower = name.toLowerCase()
-  const list = [...candidates]
-  const sameCase = list.find((c) => c.toLowerCase() === lower)
-  if (sameCase !== undefined) return sameCase
-  let best: string | undefined
-  let bestDistance = Math.min(3, Math.max(1, Math.floor(lower.length / 3)) + 1)
-  for (const c of list) {
-    const d = editDistance(lower, c.toLowerCase(), bestDistance)
-    if (d < bestDistance) {
-      best = c
-      bestDistance = d
-    }
-  }
-  return best
 }

@@ -22,6 +22,7 @@ ${EXIT_CODES_HELP}`
     {description: 'Check the file and the sink connections, print the plan, read nothing', command: '<%= config.bin %> <%= command.id %> flow.yaml --dry-run'},
     {description: 'Start afresh after changing a rule (the saved windows are discarded)', command: '<%= config.bin %> <%= command.id %> flow.yaml --reset-state'},
     {description: 'Keep the state in a directory of your choice', command: '<%= config.bin %> <%= command.id %> flow.yaml --state-dir /var/lib/iotd/flow'},
+    {description: 'Serve live Prometheus metrics (one replica of several: each its own port and state)', command: '<%= config.bin %> <%= command.id %> flow.yaml --metrics 0.0.0.0:9464 --state-dir /var/lib/iotd/replica-1'},
   ]
 
   static override args = {

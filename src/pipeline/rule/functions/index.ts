@@ -1,5 +1,4 @@
 export {FunctionRegistry, createAccumulator, defaultFunctionRegistry} from './registry.js'
-export {editDistance} from '../../../config/did-you-mean.js'
 export {percentileOfSorted} from './aggregates.js'
 export {zscoreInit, zscoreStep, type ZScoreState} from './stateful.js'
 export {castValue, type CastTarget} from './conversion.js'
