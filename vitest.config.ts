@@ -10,6 +10,7 @@ const timingSuites = [
   'test/integration/pipeline/replay-timing.test.ts',
   'test/e2e/tail-record-replay.e2e.test.ts',
   'test/integration/sim/fleet-embedded.test.ts',
+  'test/e2e/sim-lint-bounds.e2e.test.ts',
   'test/integration/pipeline/delivery-shutdown.test.ts',
 ]
 

@@ -55,7 +55,8 @@ export abstract class BaseCommand extends Command {
   private fail(message: string, exitCode: number, suggestions: string[], err: Error): never {
     if (this.jsonEnabled()) {
       const problems = err instanceof ConfigError ? err.problems : undefined
-      process.stdout.write(`${JSON.stringify({schemaVersion: 1, error: {message, exitCode, problems}}, null, 2)}\n`)
+      const more = err instanceof ConfigError && err.more > 0 ? err.more : undefined
+      process.stdout.write(`${JSON.stringify({schemaVersion: 1, error: {message, exitCode, problems, more}}, null, 2)}\n`)
     } else {
       const lines = [`Error: ${message}`]
       for (const s of suggestions) lines.push(`  Try: ${s}`)

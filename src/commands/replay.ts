@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../cli/base-command.js'
 import {metricsFlags, startLiveMetrics} from '../cli/live-metrics.js'
 import {parseRateFlag} from '../cli/flag-parsers.js'
-import {EXIT_CODES, UsageError} from '../errors.js'
+import {EXIT_CODES, IotdError, UsageError} from '../errors.js'
 import {loopFlag, speedFlag, timeBoundFlag} from '../tools/flag-values.js'
 
 export default class Replay extends BaseCommand {
@@ -15,7 +15,7 @@ iotd's capture format (ts,topic,qos,retain,encoding,payload[,properties]; docs/c
 
 A pipeline's dead-letter file (JSON lines with stage and reason, from \`deadLetter:\` of a pipeline file) is recognised by its first line and replays the messages it kept: each payload byte for byte (text as written, binary from base64) to its original topic, with its QoS and retain flag; entries without a topic (rows a database refused) are counted as bad rows.
 
-Bad rows (wrong column count, bad timestamps, invalid base64, broken quotes) are counted and listed with their row numbers in the summary; --strict stops at the first. Rows earlier than a row before them are sent at once and counted as out of order. On a terminal a progress bar with an ETA (by bytes read) runs on stderr; the summary (rows, published, skipped by reason, timing error p50/p99/max) goes to stdout, --json for a machine-readable one.
+Bad rows (wrong column count, bad timestamps, invalid base64, broken quotes) are counted and listed with their row numbers in the summary; --strict stops at the first; a file whose last row has no line end (cut short) has that row refused, and a replay that published nothing exits 1. Rows earlier than a row before them are sent at once and counted as out of order. On a terminal a progress bar with an ETA (by bytes read) runs on stderr; the summary (rows, published, skipped by reason, timing error p50/p99/max) goes to stdout, --json for a machine-readable one.
 
 EXIT CODES
 ${EXIT_CODES_HELP}`
@@ -133,6 +133,11 @@ ${EXIT_CODES_HELP}`
     else process.stdout.write(formatReplaySummary(summary))
     await endpoint?.finish()
     if (summary.interrupted) this.exit(EXIT_CODES.interrupted)
+    if (summary.published === 0) {
+      // A replay that published nothing did none of what it was asked, whatever the reason: never exit 0.
+      if (this.jsonEnabled()) this.exit(EXIT_CODES.runtime)
+      throw new IotdError(summary.rows === 0 ? `nothing to replay: ${args.file} has no rows` : `nothing was replayed: all ${summary.rows} rows of ${args.file} were skipped (see the reasons above)`, EXIT_CODES.runtime)
+    }
     return undefined
   }
 }

@@ -43,6 +43,7 @@ export const mqttSourceOptions = z
       .describe('Payload decoding: json (invalid JSON is dead-lettered), csv (one line), raw (bytes only), auto (JSON when it parses, else text), sparkplugb (Sparkplug B: one row per metric, names from the births; docs/sparkplug.md).'),
     csvColumns: z.array(z.string()).optional().describe('payload: csv -> names of the columns (otherwise an array).'),
     retained: z.enum(['include', 'exclude', 'only']).default('include').describe('Retained messages: include, exclude, or only them.'),
+    retainAsPublished: z.boolean().default(false).describe('MQTT 5: the retain flag says how each message was published (retain-as-published), not only whether it came from the store at subscribe time.'),
     queueSize: z.number().int().min(1).max(1_000_000).default(10_000).describe('Messages held before the socket is paused (backpressure).'),
     connectAttempts: z.number().int().min(1).default(5).describe('Connection attempts before giving up (at start).'),
   })
@@ -230,7 +231,7 @@ export class MqttSource implements Source {
     const o = this.options
     // MQTT 5 retain handling 2: the broker does not send retained messages at subscribe time at all.
     const rh = o.protocol === '5' && o.retained === 'exclude' ? 2 : 0
-    const granted = await client.subscribeAsync(o.topics, {qos: o.qos, rh})
+    const granted = await client.subscribeAsync(o.topics, {qos: o.qos, rh, ...(o.protocol === '5' && o.retainAsPublished ? {rap: true} : {})})
     const refused = granted.filter((g) => g.qos === 128 || (g.qos as number) >= 0x80)
     if (refused.length > 0) {
       throw new Error(`the broker refused the subscription to ${refused.map((g) => g.topic).join(', ')}`)
