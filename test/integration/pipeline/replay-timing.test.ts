@@ -4,7 +4,7 @@
  * record -> replay -> record round trip in process.
  */
 import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
-import {cpus, loadavg, tmpdir} from 'node:os'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {parse} from 'csv-parse/sync'
 import type {MqttClient} from 'mqtt'
@@ -15,23 +15,13 @@ import {MqttSource, mqttSourceOptions} from '../../../src/pipeline/sources/mqtt.
 import {toolContext} from '../../../src/tools/context.js'
 import {runRecord} from '../../../src/tools/record.js'
 import {runReplay} from '../../../src/tools/replay.js'
+import {timingBound} from '../../helpers/load.js'
 import {describeMosquitto, startMosquitto, type Mosquitto} from '../../helpers/mosquitto.js'
 import {seededRandom} from '../../helpers/seeded-random.js'
 
 let broker: Mosquitto
 
-/**
- * The 2 ms / 5 ms figures are for a machine with a core to spare. On a shared box whose load average is above its
- * core count, the OS alone delays a runnable process by tens of ms, so the bound widens (and says so) rather than
- * failing on what the machine did; perf/replay-timing.ts measures the real figure on a quiet machine.
- */
-function bound(quietMs: number): number {
-  const load = loadavg()[0] / cpus().length
-  if (load <= 1) return quietMs
-  const widened = quietMs * Math.min(50, Math.ceil(10 * load))
-  process.stderr.write(`NOTICE: load average ${loadavg()[0].toFixed(1)} on ${cpus().length} cores: timing bound ${quietMs} ms widened to ${widened} ms\n`)
-  return widened
-}
+const bound = (quietMs: number): number => timingBound(quietMs)
 const dir = mkdtempSync(join(tmpdir(), 'iotd-replay-'))
 
 /** A capture with irregular gaps: mostly 0–20 ms, some bursts of equal timestamps, a few 100–300 ms pauses. */
