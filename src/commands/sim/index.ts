@@ -6,7 +6,7 @@ import {parseInfluxOut, startInfluxOutput} from '../../cli/influx-output.js'
 import {simPoints} from '../../report/influx-points.js'
 import {parseDurationFlag} from '../../cli/flag-parsers.js'
 import {withInterrupt} from '../../cli/interrupt.js'
-import {EXIT_CODES, IotdError, UsageError} from '../../errors.js'
+import {EXIT_CODES, UsageError} from '../../errors.js'
 import {loadScenario} from '../../sim/scenario/index.js'
 import type {SimSummary} from '../../sim/types.js'
 import type {BackfillSummary} from '../../sim/backfill.js'
@@ -165,12 +165,6 @@ ${EXIT_CODES_HELP}`
     // for oclif to print a second time.
     await reporter.finish(summary)
     await endpoint?.finish()
-    if (summary.error) {
-      // Under --json the summary document already carries the error: one JSON document on stdout, exit 1.
-      if (this.jsonEnabled()) this.exit(EXIT_CODES.runtime)
-      throw new IotdError(`${summary.error} (the summary above covers the run until then)`, EXIT_CODES.runtime)
-    }
-    if (summary.interrupted) this.exit(EXIT_CODES.interrupted)
-    return undefined
+    return this.finishRun(summary)
   }
 }
