@@ -18,6 +18,8 @@ const timingSuites = [
   'test/unit/pipeline/replay-tools.test.ts',
   // a 3 s fleet run must publish: start-up of workers and a 48-device ramp eat most of it on a busy machine.
   'test/e2e/sim.e2e.test.ts',
+  'test/e2e/sim-lint-bounds.e2e.test.ts',
+  'test/integration/pipeline/delivery-shutdown.test.ts',
 ]
 
 export default defineConfig({

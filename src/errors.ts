@@ -49,13 +49,25 @@ export class IotdError extends Error {
   }
 }
 
-/** A config file (scenario, pipeline, profile) that does not validate. Carries every problem found. */
+/** At most this many problems are shown (and kept in `problems`); the rest are counted in `more`. */
+export const MAX_PROBLEMS_SHOWN = 20
+
+/**
+ * A config file (scenario, pipeline, profile) that does not validate. Carries the first MAX_PROBLEMS_SHOWN problems
+ * found, and how many more there were: a garbage file must not print megabytes of errors.
+ */
 export class ConfigError extends IotdError {
   readonly problems: ConfigProblem[]
-  constructor(problems: ConfigProblem[], suggestions: string[] = []) {
-    super(problems.map(formatProblem).join('\n'), EXIT_CODES.usage, suggestions)
+  /** Problems found beyond those kept. */
+  readonly more: number
+  constructor(problems: ConfigProblem[], suggestions: string[] = [], more = 0) {
+    const shown = problems.slice(0, MAX_PROBLEMS_SHOWN)
+    const hidden = problems.length - shown.length + more
+    const tail = hidden > 0 ? [`… and ${hidden.toLocaleString('en-US')} more problem${hidden === 1 ? '' : 's'}`] : []
+    super([...shown.map(formatProblem), ...tail].join('\n'), EXIT_CODES.usage, suggestions)
     this.name = 'ConfigError'
-    this.problems = problems
+    this.problems = shown
+    this.more = hidden
   }
 }
 

@@ -3,7 +3,7 @@ import {LATENCY_DISTRIBUTIONS, type LatencyDistribution} from '../metrics/observ
 import type {ThresholdVerdict} from '../metrics/thresholds.js'
 import {lineCol, locateJsonPath, locateJsonPaths, locateJsonSyntaxError} from '../config/json-positions.js'
 import {formatPath, readConfigText} from '../config/yaml-loader.js'
-import {ConfigError, IotdError, type ConfigProblem} from '../errors.js'
+import {ConfigError, IotdError, MAX_PROBLEMS_SHOWN, type ConfigProblem} from '../errors.js'
 import {redactUrl} from '../net/mqtt-endpoint.js'
 import {encodeHistogram, summarize, type LatencyHistogram} from '../metrics/histogram.js'
 
@@ -264,9 +264,13 @@ export function toJson(result: BenchResult): string {
 
 // ---- reading a result ---------------------------------------------------------------------------------------------
 
+/** A day-long run's timeline and histograms stay well below this; a larger file is not a result. */
+const RESULT_FILE_MAX_BYTES = 512 * 1024 * 1024
+
 /** Reads and validates a saved result file; every problem is a ConfigError (exit 2) naming the file. */
 export function loadBenchResult(file: string): BenchResult {
-  return parseBenchResult(readConfigText(file), file)
+  // A result carries a timeline row per second and encoded histograms: larger than any config file may be.
+  return parseBenchResult(readConfigText(file, RESULT_FILE_MAX_BYTES), file)
 }
 
 /**
@@ -297,14 +301,14 @@ export function parseBenchResult(text: string, file: string): BenchResult {
   }
   const parsed = benchResultSchema.safeParse(raw)
   if (parsed.success) return parsed.data
-  throw new ConfigError(issueProblems(parsed.error.issues, raw, text, file))
+  // A file that is wrong everywhere (a timeline of garbage) would print thousands of lines: ConfigError shows the
+  // first MAX_PROBLEMS_SHOWN and counts the rest, so only those are located.
+  const issues = parsed.error.issues
+  throw new ConfigError(issueProblems(issues.slice(0, MAX_PROBLEMS_SHOWN), raw, text, file), [], Math.max(0, issues.length - MAX_PROBLEMS_SHOWN))
 }
 
-/** A file that is wrong everywhere (a timeline of garbage) would otherwise print thousands of lines. */
-const MAX_PROBLEMS = 20
-
 function issueProblems(issues: readonly z.core.$ZodIssue[], raw: unknown, text: string, file: string): ConfigProblem[] {
-  const shown = issues.slice(0, MAX_PROBLEMS).map((issue) => {
+  const shown = issues.map((issue) => {
     const path = issue.path as PropertyKey[]
     const missing = path.length > 0 && isMissing(raw, path)
     // A missing key has no position of its own: point at the object that lacks it.
@@ -320,7 +324,6 @@ function issueProblems(issues: readonly z.core.$ZodIssue[], raw: unknown, text: 
     }
     return {file, ...position, path: where, message: where ? `${where}: ${issue.message}` : issue.message}
   })
-  if (issues.length > MAX_PROBLEMS) problems.push({file, message: `... and ${issues.length - MAX_PROBLEMS} more problems`})
   return problems
 }
 

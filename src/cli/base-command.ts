@@ -37,14 +37,22 @@ export abstract class BaseCommand extends Command {
   /**
    * How every run-shaped command ends, after it printed its summary: a failure the summary covers exits 1 (under
    * --json the summary already carries it, so no second document), an interrupted run 130, failed thresholds 99,
-   * otherwise 0. Returns undefined so oclif prints nothing more.
+   * otherwise 0. `error` is worded with `note` in brackets (default: the summary covers the run until then);
+   * `failure` is a ready error for a run that did nothing it was asked. Returns undefined so oclif prints nothing more.
    */
-  protected finishRun(end: {error?: string; interrupted?: boolean; thresholdsFailed?: boolean}): undefined {
+  protected finishRun(
+    end: {error?: string; interrupted?: boolean; failure?: IotdError; thresholdsFailed?: boolean},
+    note = 'the summary above covers the run until then',
+  ): undefined {
     if (end.error) {
       if (this.jsonEnabled()) this.exit(EXIT_CODES.runtime)
-      throw new IotdError(`${end.error} (the summary above covers the run until then)`, EXIT_CODES.runtime)
+      throw new IotdError(note ? `${end.error} (${note})` : end.error, EXIT_CODES.runtime)
     }
     if (end.interrupted) this.exit(EXIT_CODES.interrupted)
+    if (end.failure) {
+      if (this.jsonEnabled()) this.exit(end.failure.exitCode)
+      throw end.failure
+    }
     if (end.thresholdsFailed) this.exit(EXIT_CODES.thresholds)
     return undefined
   }
@@ -70,7 +78,8 @@ export abstract class BaseCommand extends Command {
   private fail(message: string, exitCode: number, suggestions: string[], err: Error): never {
     if (this.jsonEnabled()) {
       const problems = err instanceof ConfigError ? err.problems : undefined
-      process.stdout.write(`${JSON.stringify({schemaVersion: 1, error: {message, exitCode, problems}}, null, 2)}\n`)
+      const more = err instanceof ConfigError && err.more > 0 ? err.more : undefined
+      process.stdout.write(`${JSON.stringify({schemaVersion: 1, error: {message, exitCode, problems, more}}, null, 2)}\n`)
     } else {
       const lines = [`Error: ${message}`]
       for (const s of suggestions) lines.push(`  Try: ${s}`)

@@ -9,6 +9,8 @@ interface MqttSourceFlags {
   password?: string
   'client-id'?: string
   insecure: boolean
+  /** false: a persistent session (with a fixed --client-id, the broker keeps unacknowledged messages for the next run). */
+  clean?: boolean
 }
 
 /** The MQTT source options both commands build from those flags (one copy, so they connect the same way). */
@@ -22,6 +24,7 @@ export function mqttSourceFromFlags(flags: MqttSourceFlags, topics: string[]): P
     password: flags.password,
     clientId: flags['client-id'],
     insecure: flags.insecure,
+    ...(flags.clean === undefined ? {} : {clean: flags.clean}),
     connectAttempts: 3,
   }
 }

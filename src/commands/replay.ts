@@ -13,7 +13,9 @@ export default class Replay extends BaseCommand {
 
 iotd's capture format (ts,topic,qos,retain,encoding,payload[,properties]; docs/capture-format.md) is recognised by its header. Any other CSV replays through a column mapping: --time-column and --time-format, a --topic template with {column} parts, and --payload-columns (a JSON object) or --payload-column (the text as is). The delimiter is detected from the first line.
 
-Bad rows (wrong column count, bad timestamps, invalid base64, broken quotes) are counted and listed with their row numbers in the summary; --strict stops at the first. Rows earlier than a row before them are sent at once and counted as out of order. On a terminal a progress bar with an ETA (by bytes read) runs on stderr; the summary (rows, published, skipped by reason, timing error p50/p99/max) goes to stdout, --json for a machine-readable one.
+A pipeline's dead-letter file (JSON lines with stage and reason, from \`deadLetter:\` of a pipeline file) is recognised by its first line and replays the messages it kept: each payload byte for byte (text as written, binary from base64) to its original topic, with its QoS and retain flag; entries without a topic (rows a database refused) are counted as bad rows.
+
+Bad rows (wrong column count, bad timestamps, invalid base64, broken quotes) are counted and listed with their row numbers in the summary; --strict stops at the first; a file whose last row has no line end (cut short) has that row refused, and a replay that published nothing exits 1. Rows earlier than a row before them are sent at once and counted as out of order. On a terminal a progress bar with an ETA (by bytes read) runs on stderr; the summary (rows, published, skipped by reason, timing error p50/p99/max) goes to stdout, --json for a machine-readable one.
 
 EXIT CODES
 ${EXIT_CODES_HELP}`
@@ -22,7 +24,9 @@ ${EXIT_CODES_HELP}`
     {description: 'Replay a capture at its original pace', command: '<%= config.bin %> <%= command.id %> capture.csv --broker mqtt://127.0.0.1:1883'},
     {description: 'Ten times faster, under a test prefix, three times over', command: '<%= config.bin %> <%= command.id %> capture.csv --speed 10 --topic-prefix test/ --loop 3'},
     {description: 'A data-logger file', command: "<%= config.bin %> <%= command.id %> logger.csv --time-column time --time-format 'YYYY-MM-DD HH:mm:ss' --topic 'plant/{device}/env' --payload-columns temp,humidity"},
+    {description: "Send a pipeline's dead letters back once the cause is fixed", command: '<%= config.bin %> <%= command.id %> dead-letter.jsonl --max-speed --broker mqtt://127.0.0.1:1883'},
     {description: 'As fast as possible, JSON summary', command: '<%= config.bin %> <%= command.id %> big.csv --max-speed --json > replay.json'},
+    {description: 'Serve live Prometheus metrics, and the final figures for 15 s after the replay', command: '<%= config.bin %> <%= command.id %> capture.csv --speed 10 --metrics 127.0.0.1:9466 --metrics-hold 15s'},
   ]
 
   static override args = {
@@ -129,6 +133,9 @@ ${EXIT_CODES_HELP}`
     if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
     else process.stdout.write(formatReplaySummary(summary))
     await endpoint?.finish()
-    return this.finishRun(summary)
+    if (summary.interrupted) return this.finishRun({interrupted: true})
+    // A replay that published nothing did none of what it was asked, whatever the reason: never exit 0.
+    const nothing = summary.rows === 0 ? `nothing to replay: ${args.file} has no rows` : `nothing was replayed: all ${summary.rows} rows of ${args.file} were skipped (see the reasons above)`
+    return this.finishRun({error: summary.published === 0 ? nothing : undefined}, '')
   }
 }

@@ -1,7 +1,8 @@
 import {parseDuration, parseRate} from '../config/units.js'
+import {closestName} from '../config/did-you-mean.js'
 import {UsageError} from '../errors.js'
 import {formatMs, formatNumber, formatRate} from './format.js'
-import {isLatencyDistribution, type BenchObservation, type LatencyDistribution} from './observation.js'
+import {LATENCY_DISTRIBUTIONS, type BenchObservation, type DistributionStats} from './observation.js'
 
 /**
  * SLO thresholds for `iotd bench` in k6's grammar, from `--threshold` flags or a bench profile. They are checked
@@ -43,12 +44,32 @@ export const RUN_FIGURES = ['rate', 'loss', 'dup', 'reorder', 'errors', 'dropped
 export type RunFigure = (typeof RUN_FIGURES)[number]
 
 export type ThresholdSubject =
-  | {kind: 'percentile'; distribution: LatencyDistribution; percentile: number}
-  | {kind: 'stat'; distribution: LatencyDistribution; stat: DistributionStat}
-  | {kind: 'run'; figure: RunFigure}
+  | {kind: 'percentile'; distribution: string; percentile: number}
+  | {kind: 'stat'; distribution: string; stat: DistributionStat}
+  | {kind: 'run'; figure: string}
 
 /** How a limit is read and shown; `percent` is a fraction the user wrote as a percentage, and is shown as one. */
 export type ValueKind = 'duration' | 'count' | 'rate' | 'fraction' | 'percent'
+
+/**
+ * The names one command's thresholds may use: its distributions (the first is the default, written without a
+ * prefix) and its figures of the whole run with the kind of value each takes. One grammar, one evaluator and one
+ * display serve `iotd bench` and `iotd sim`; only the vocabulary differs.
+ */
+export interface ThresholdVocabulary {
+  distributions: readonly string[]
+  figures: Readonly<Record<string, Exclude<ValueKind, 'percent'>>>
+  /** Names people reach for from other tools, mapped to what this vocabulary calls them. */
+  hints?: Readonly<Record<string, string>>
+  /** Thresholds that parse, offered when one does not. */
+  examples: readonly string[]
+}
+
+export const BENCH_THRESHOLDS: ThresholdVocabulary = {
+  distributions: LATENCY_DISTRIBUTIONS,
+  figures: {rate: 'rate', loss: 'fraction', dup: 'fraction', reorder: 'fraction', errors: 'count', dropped: 'count'},
+  examples: ['p(99)<20ms', 'loss<0.1%', 'rate>=1000/s'],
+}
 
 export interface Threshold {
   /** Normalised: no spaces, no default `latency.` prefix, canonical percentile, unit added to a bare number. */
@@ -136,9 +157,9 @@ const WORD = /[A-Za-z_]+/y
 const NUMBER = /\d+(?:\.\d+)?/y
 
 /** Parses one threshold, returning the problem as data (for a profile loader that reports file locations). */
-export function tryParseThreshold(text: string): ThresholdParseResult {
+export function tryParseThreshold(text: string, vocabulary: ThresholdVocabulary = BENCH_THRESHOLDS): ThresholdParseResult {
   try {
-    return {ok: true, threshold: parse(text)}
+    return {ok: true, threshold: parse(text, vocabulary)}
   } catch (error) {
     if (error instanceof ThresholdSyntaxError) return {ok: false, problem: error.message, suggestions: error.suggestions}
     throw error
@@ -146,25 +167,25 @@ export function tryParseThreshold(text: string): ThresholdParseResult {
 }
 
 /** Parses one threshold; a malformed one is a UsageError naming where it came from and the bad part. */
-export function parseThreshold(text: string, origin = '--threshold'): Threshold {
-  const result = tryParseThreshold(text)
+export function parseThreshold(text: string, origin = '--threshold', vocabulary: ThresholdVocabulary = BENCH_THRESHOLDS): Threshold {
+  const result = tryParseThreshold(text, vocabulary)
   if (!result.ok) throw new UsageError(`${origin} '${text}': ${result.problem}`, result.suggestions)
   return result.threshold
 }
 
-export function parseThresholds(texts: readonly string[], origin = '--threshold'): Threshold[] {
-  return texts.map((t) => parseThreshold(t, origin))
+export function parseThresholds(texts: readonly string[], origin = '--threshold', vocabulary: ThresholdVocabulary = BENCH_THRESHOLDS): Threshold[] {
+  return texts.map((t) => parseThreshold(t, origin, vocabulary))
 }
 
-function parse(text: string): Threshold {
+function parse(text: string, vocabulary: ThresholdVocabulary): Threshold {
   const s = new Scanner(text)
   s.skipSpace()
-  if (s.atEnd()) throw new ThresholdSyntaxError('empty threshold; expected e.g. p(99)<20ms')
-  const subject = parseSubject(s)
-  const subjectText = subjectToText(subject)
+  if (s.atEnd()) throw new ThresholdSyntaxError(`empty threshold; expected e.g. ${exampleThresholds(vocabulary)[0]}`)
+  const subject = parseSubject(s, vocabulary)
+  const subjectText = subjectToText(subject, vocabulary)
   s.skipSpace()
   const op = parseOperator(s, subjectText)
-  const valueKind = valueKindOf(subject)
+  const valueKind = valueKindOf(subject, vocabulary)
   const written = s.rest().trim()
   if (!/^\d/.test(written)) {
     throw new ThresholdSyntaxError(`expected a number after '${op}'`, [`${subjectText}${op}${exampleValue(valueKind)}`])
@@ -173,43 +194,51 @@ function parse(text: string): Threshold {
   return {text: `${subjectText}${op}${limitText}`, subject, op, limit, limitText, valueKind: kind}
 }
 
-function parseSubject(s: Scanner): ThresholdSubject {
+function parseSubject(s: Scanner, vocabulary: ThresholdVocabulary): ThresholdSubject {
   const start = s.pos
   const first = s.read(WORD).toLowerCase()
+  const distributions = vocabulary.distributions
+  const distributionList = `${distributions.slice(0, -1).join(', ')} or ${distributions[distributions.length - 1]}`
   if (!first) {
-    throw new ThresholdSyntaxError(`expected an aggregation such as p(99), avg or loss at the start, found '${s.rest()}'`)
+    const figure = /^[a-z_]+/.exec(vocabulary.examples[1] ?? '')?.[0] ?? Object.keys(vocabulary.figures)[0]
+    throw new ThresholdSyntaxError(`expected an aggregation such as p(99), avg or ${figure} at the start, found '${s.rest()}'`)
   }
-  let distribution: LatencyDistribution | undefined
+  let distribution: string | undefined
   let name = first
   if (s.eat('.')) {
-    if (!isLatencyDistribution(first)) {
-      throw new ThresholdSyntaxError(`unknown metric '${first}'; expected latency, uncorrected, ack or connect before the '.'`)
+    if (!distributions.includes(first)) {
+      throw new ThresholdSyntaxError(`unknown metric '${first}'; expected ${distributionList} before the '.'`)
     }
     distribution = first
     name = s.read(WORD).toLowerCase()
     if (!name) throw new ThresholdSyntaxError(`expected an aggregation after '${first}.', e.g. ${first}.p(99)`)
     if (s.startsWith('.')) {
-      throw new ThresholdSyntaxError(`'${s.text.slice(start, s.pos)}' has two metric prefixes; keep one of latency, uncorrected, ack, connect`)
+      throw new ThresholdSyntaxError(`'${s.text.slice(start, s.pos)}' has two metric prefixes; keep one of ${distributions.join(', ')}`)
     }
   }
   const prefix = distribution ? `${distribution}.` : ''
 
-  if (name === 'p') return {kind: 'percentile', distribution: distribution ?? 'latency', percentile: parsePercentile(s, prefix)}
+  if (name === 'p') return {kind: 'percentile', distribution: distribution ?? distributions[0], percentile: parsePercentile(s, prefix)}
   if ((DISTRIBUTION_STATS as readonly string[]).includes(name)) {
-    return {kind: 'stat', distribution: distribution ?? 'latency', stat: name as DistributionStat}
+    return {kind: 'stat', distribution: distribution ?? distributions[0], stat: name as DistributionStat}
   }
-  if ((RUN_FIGURES as readonly string[]).includes(name)) {
+  if (Object.hasOwn(vocabulary.figures, name)) {
     if (distribution) {
       throw new ThresholdSyntaxError(`'${name}' is a figure of the whole run and takes no metric prefix; drop '${prefix}'`)
     }
-    return {kind: 'run', figure: name as RunFigure}
+    return {kind: 'run', figure: name}
   }
-  const hint = AGGREGATION_HINTS[name]
-  const known = `p(N), ${DISTRIBUTION_STATS.join(', ')}, ${RUN_FIGURES.join(', ')}`
+  const names = [...DISTRIBUTION_STATS, ...Object.keys(vocabulary.figures)]
+  const hint = {...AGGREGATION_HINTS, ...vocabulary.hints}[name] ?? closestName(name, names)
+  const known = `p(N), ${names.join(', ')}`
   throw new ThresholdSyntaxError(
     hint ? `unknown aggregation '${name}'; did you mean ${hint}?` : `unknown aggregation '${name}'; expected one of ${known}`,
-    hint ? [] : ['p(99)<20ms', 'loss<0.1%', 'rate>=1000/s'],
+    hint ? [] : [...exampleThresholds(vocabulary)],
   )
+}
+
+function exampleThresholds(vocabulary: ThresholdVocabulary): readonly string[] {
+  return vocabulary.examples
 }
 
 function parsePercentile(s: Scanner, prefix: string): number {
@@ -242,12 +271,10 @@ function parseOperator(s: Scanner, subjectText: string): ComparisonOp {
   throw new ThresholdSyntaxError(`expected an operator (${OPERATOR_LIST}) after '${subjectText}', found '${s.rest()}'`)
 }
 
-function valueKindOf(subject: ThresholdSubject): Exclude<ValueKind, 'percent'> {
+function valueKindOf(subject: ThresholdSubject, vocabulary: ThresholdVocabulary): Exclude<ValueKind, 'percent'> {
   if (subject.kind === 'percentile') return 'duration'
   if (subject.kind === 'stat') return subject.stat === 'count' ? 'count' : 'duration'
-  if (subject.figure === 'rate') return 'rate'
-  if (subject.figure === 'errors' || subject.figure === 'dropped') return 'count'
-  return 'fraction'
+  return vocabulary.figures[subject.figure]
 }
 
 function exampleValue(kind: ValueKind): string {
@@ -301,9 +328,9 @@ function parseRateLimit(written: string, compact: string): number {
   }
 }
 
-function subjectToText(subject: ThresholdSubject): string {
+function subjectToText(subject: ThresholdSubject, vocabulary: ThresholdVocabulary): string {
   if (subject.kind === 'run') return subject.figure
-  const prefix = subject.distribution === 'latency' ? '' : `${subject.distribution}.`
+  const prefix = subject.distribution === vocabulary.distributions[0] ? '' : `${subject.distribution}.`
   return subject.kind === 'percentile' ? `${prefix}p(${subject.percentile})` : `${prefix}${subject.stat}`
 }
 
@@ -335,12 +362,18 @@ export function compare(observed: number, op: ComparisonOp, limit: number): bool
 
 type Measured = {value: number} | {missing: 'no samples' | 'not measured'}
 
-function measure(subject: ThresholdSubject, obs: BenchObservation): Measured {
+/**
+ * What thresholds are evaluated against: distributions by name, and the run's figures as numeric fields (a figure
+ * left undefined reads as "not measured"). BenchObservation and SimObservation are two shapes of it.
+ */
+export type ThresholdObservation = BenchObservation | ({distributions: Partial<Record<string, DistributionStats>>} & Record<string, unknown>)
+
+function measure(subject: ThresholdSubject, obs: ThresholdObservation): Measured {
   if (subject.kind === 'run') {
-    const value = obs[subject.figure]
+    const value = (obs as unknown as Record<string, number | undefined>)[subject.figure]
     return value === undefined || !Number.isFinite(value) ? {missing: 'not measured'} : {value}
   }
-  const d = obs.distributions[subject.distribution]
+  const d = (obs.distributions as Partial<Record<string, DistributionStats>>)[subject.distribution]
   if (subject.kind === 'stat' && subject.stat === 'count') return {value: d?.count ?? 0}
   if (!d || d.count === 0) return {missing: 'no samples'}
   const value =
@@ -348,7 +381,7 @@ function measure(subject: ThresholdSubject, obs: BenchObservation): Measured {
   return Number.isFinite(value) ? {value} : {missing: 'not measured'}
 }
 
-export function evaluateThreshold(t: Threshold, observed: BenchObservation): ThresholdVerdict {
+export function evaluateThreshold(t: Threshold, observed: ThresholdObservation): ThresholdVerdict {
   const m = measure(t.subject, observed)
   if ('missing' in m) return {threshold: t.text, ok: false, observed: Number.NaN, observedText: m.missing, limitText: t.limitText}
   return {
@@ -360,7 +393,7 @@ export function evaluateThreshold(t: Threshold, observed: BenchObservation): Thr
   }
 }
 
-export function evaluateThresholds(thresholds: readonly Threshold[], observed: BenchObservation): ThresholdVerdict[] {
+export function evaluateThresholds(thresholds: readonly Threshold[], observed: ThresholdObservation): ThresholdVerdict[] {
   return thresholds.map((t) => evaluateThreshold(t, observed))
 }
 

@@ -15,6 +15,7 @@ import {fileSource} from './sources/file.js'
 import {modbusSource} from './sources/modbus.js'
 import {mqttSource} from './sources/mqtt.js'
 import {natsSource} from './sources/nats.js'
+import {registrySource} from './sources/registry-table.js'
 import {simSource} from './sources/sim.js'
 import {stdinSource} from './sources/stdin.js'
 import type {SinkSpec, SourceSpec} from './types.js'
@@ -22,7 +23,7 @@ import type {SinkSpec, SourceSpec} from './types.js'
 // Specs are generic in their options; the registry only hands options through after validating them with the
 // spec's own schema, so the element type is widened here once.
 /* eslint-disable @typescript-eslint/no-explicit-any */
-export const SOURCE_SPECS: readonly SourceSpec<any>[] = [mqttSource, modbusSource, csvSource, stdinSource, fileSource, simSource, natsSource]
+export const SOURCE_SPECS: readonly SourceSpec<any>[] = [mqttSource, modbusSource, csvSource, stdinSource, fileSource, simSource, natsSource, registrySource]
 export const SINK_SPECS: readonly SinkSpec<any>[] = [stdoutSink, fileSink, mqttSink, httpSink, postgresSink, influxdbSink, natsSink]
 /* eslint-enable @typescript-eslint/no-explicit-any */
 

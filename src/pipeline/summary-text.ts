@@ -47,5 +47,15 @@ export function formatSummary(s: PipelineSummary): string {
   if (s.deadLetter.count > 0) lines.push(`  dead letter: ${n(s.deadLetter.count)} entries${s.deadLetter.file ? ` in ${s.deadLetter.file}` : ' (counted only: set deadLetter: in the pipeline file to keep them)'}`)
   if (s.droppedAtShutdown.openWindows) lines.push(`  shutdown: ${n(s.droppedAtShutdown.openWindows)} open windows dropped (not acknowledged)`)
   if (s.droppedAtShutdown.queuedRows) lines.push(`  shutdown: ${n(s.droppedAtShutdown.queuedRows)} queued rows not written (not acknowledged)`)
+  const st = s.state
+  if (st) {
+    const parts = [st.restoredFrom ? `resumed from the checkpoint of ${st.restoredFrom} + ${n(st.replayed)} logged records` : 'started empty']
+    if (st.skipped) parts.push(`${n(st.skipped)} file records skipped (taken before)`)
+    if (st.redeliveriesSkipped) parts.push(`${n(st.redeliveriesSkipped)} broker redeliveries already logged`)
+    parts.push(`${n(st.checkpoints)} checkpoints${st.lastCheckpointMs !== undefined ? ` (last ${formatDuration(st.lastCheckpointMs)}, ${n(st.lastCheckpointBytes ?? 0)} bytes)` : ''}`)
+    const exit = {checkpoint: 'the next run resumes from the final checkpoint', cleared: 'cleared (run complete)', log: 'the next run resumes from the last checkpoint and replays the input log'}
+    if (st.atExit) parts.push(exit[st.atExit])
+    lines.push(`  state ${st.dir}: ${parts.join('; ')}`)
+  }
   return `${lines.join('\n')}\n`
 }

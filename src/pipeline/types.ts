@@ -16,6 +16,8 @@ export interface RecordMeta {
   retain?: boolean
   clientid?: string
   messageid?: number
+  /** MQTT: the broker marked this delivery as a redelivery (DUP flag). */
+  dup?: boolean
   /** MQTT 5 properties as received (userProperties, contentType, ...). */
   properties?: Record<string, unknown>
   /** Where in the input the record is, for error messages: `capture.csv row 17`, `stdin line 3`. */

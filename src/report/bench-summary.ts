@@ -1,6 +1,6 @@
 import type {ChalkInstance} from 'chalk'
 import {LATENCY_DISTRIBUTIONS, type LatencyDistribution} from '../metrics/observation.js'
-import {formatVerdicts} from './verdict-lines.js'
+import {thresholdLines} from './verdict-lines.js'
 import {formatDuration} from '../config/units.js'
 import {redactUrl} from '../net/mqtt-endpoint.js'
 import {headlineDistribution, lossFraction, measuredWindowMs, type BenchResult, type LatencySummaryMs} from '../bench/bench-result.js'
@@ -8,6 +8,7 @@ import {CPU_SATURATION_SHARE, EVENT_LOOP_LAG_LIMIT_MS} from './client-health.js'
 import {formatBytes, formatMs, formatNumber, formatPercent, formatRate} from '../metrics/format.js'
 import {plural} from './sim-summary.js'
 import {paint} from './terminal.js'
+export {thresholdHeadline} from './verdict-lines.js'
 import {layoutTable, type ColumnSpec} from './text-table.js'
 
 /**
@@ -63,7 +64,7 @@ export function formatBenchSummary(result: BenchResult, options: BenchSummaryOpt
   const c = paint(options.color)
   const lines: string[] = [...header(result, c)]
 
-  lines.push(...thresholdLines(result, c, options.color))
+  lines.push(...thresholdLines(result.thresholds, c, options.color))
   for (const v of benchVerdicts(result)) lines.push(`${INDENT}${mark(v.level, c)} ${v.text}`)
 
   lines.push('')
@@ -106,30 +107,6 @@ function header(result: BenchResult, c: ChalkInstance): string[] {
 }
 
 // ---- verdicts -----------------------------------------------------------------------------------------------------
-
-/** The headline line and one line per threshold (k6's `✓ p(99)<20ms  observed 12.4ms`), or a dim note. */
-function thresholdLines(result: BenchResult, c: ChalkInstance, color: boolean): string[] {
-  const verdicts = result.thresholds
-  if (verdicts.length === 0) return [`${INDENT}${c.dim('no thresholds set')}`]
-  const headline = thresholdHeadline(verdicts)
-  const failed = verdicts.filter((v) => !v.ok)
-  const head = headline.ok
-    ? `${c.green('✓')} ${c.bold(headline.text)}`
-    : `${c.red('✗')} ${c.bold(headline.text)}: ${failed.map((v) => v.threshold).join(', ')}`
-  const each = formatVerdicts(
-    verdicts.map((v) => ({...v, observed: v.observed ?? Number.NaN})),
-    {color, indent: `${INDENT}${INDENT}`},
-  )
-  return [`${INDENT}${head}`, ...each.split('\n')]
-}
-
-/** `all 3 thresholds passed`, `the threshold failed`, `2 of 3 thresholds failed`; ok is false when any failed. */
-export function thresholdHeadline(verdicts: ReadonlyArray<{ok: boolean}>): {ok: boolean; text: string} {
-  const failed = verdicts.filter((v) => !v.ok).length
-  if (verdicts.length === 1) return {ok: failed === 0, text: failed === 0 ? 'the threshold passed' : 'the threshold failed'}
-  if (failed === 0) return {ok: true, text: `all ${plural(verdicts.length, 'threshold')} passed`}
-  return {ok: false, text: `${formatNumber(failed)} of ${plural(verdicts.length, 'threshold')} failed`}
-}
 
 /**
  * What the counts say went wrong, worst first; empty when nothing did. Shared by the text summary and the HTML

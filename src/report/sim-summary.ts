@@ -6,6 +6,7 @@ import {redactUrl} from '../net/mqtt-endpoint.js'
 import {formatBytes, formatMs, formatNumber, formatPercent, formatRateValue} from '../metrics/format.js'
 import {paint} from './terminal.js'
 import type {ModbusRunSummary, SparkplugRunSummary} from '../sim/run-simulation.js'
+import {thresholdLines} from './verdict-lines.js'
 import {layoutTable, type ColumnSpec} from './text-table.js'
 
 /**
@@ -40,7 +41,10 @@ export function simVerdicts(summary: SimSummary, cores: number): Verdict[] {
   if (summary.interrupted) {
     verdicts.push({level: 'warn', text: `interrupted after ${formatDuration(summary.elapsedMs)} — partial summary`})
   }
-  if (summary.connectAllMs === undefined && t.connected < t.target) {
+  if (summary.neverConnected) {
+    // Nothing the run was asked to do happened: the command exits 1 (noDeviceConnected).
+    verdicts.push({level: 'fail', text: `no device ever connected (${plural(t.errors, 'connect error')}); nothing was published`})
+  } else if (summary.connectAllMs === undefined && t.connected < t.target) {
     verdicts.push({level: 'fail', text: `not every device connected (${formatNumber(t.connected)} of ${formatNumber(t.target)} connected at the end)`})
   }
   if (t.errors > 0) verdicts.push({level: 'fail', text: `${plural(t.errors, 'client error')} (connect or publish failures)`})
@@ -78,6 +82,7 @@ export function formatSimSummary(summary: SimSummary & {modbus?: ModbusRunSummar
   )
 
   if (mqtt) for (const v of simVerdicts(summary, cores)) lines.push(`${INDENT}${verdictMark(v.level, c)} ${v.text}`)
+  if (summary.thresholds && summary.thresholds.length > 0) lines.push(...thresholdLines(summary.thresholds, c, opts.color ?? false))
 
   lines.push('')
   if (mqtt) {

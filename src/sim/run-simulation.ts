@@ -4,6 +4,7 @@ import type {ResolvedBroker} from '../net/index.js'
 import {expandDevices, type Scenario} from './scenario/index.js'
 import {runFleet} from './fleet/engine.js'
 import type {ModbusCounters, ModbusListenerInfo} from './modbus/simulator.js'
+import type {Threshold} from '../metrics/thresholds.js'
 import type {SparkplugCounters} from './sparkplug/simulator.js'
 import {emptyCounters, type AnomalyLabel, type LatencyFigures, type SimSnapshot, type SimSummary} from './types.js'
 
@@ -29,6 +30,8 @@ export interface SimulationRequest {
   fleets?: string[]
   sourceIps?: string
   labelsFile?: string
+  /** `--threshold`s, judged on the MQTT fleet at the end of the run. */
+  thresholds?: readonly Threshold[]
   signal?: AbortSignal
   onSnapshot?: (snapshot: SimSnapshot) => void
   onLog?: (message: string, level: 'info' | 'warn' | 'error') => void
@@ -57,6 +60,9 @@ export async function runSimulation(req: SimulationRequest): Promise<SimulationS
   const besideFleet = scenario.modbus.length > 0 || scenario.sparkplug.length > 0
   const modbusOnly = devices.length === 0 && besideFleet && scenario.sparkplug.length === 0
   if (devices.length === 0 && !besideFleet) throw new UsageError(`no devices: --fleet ${req.fleets?.join(',')} names no fleet of the scenario`)
+  if (devices.length === 0 && req.thresholds && req.thresholds.length > 0) {
+    throw new UsageError('--threshold judges the MQTT fleet, and this run has no MQTT fleet', ['drop --threshold, or add an MQTT fleet to the scenario'])
+  }
   const sourceSpec = req.sourceIps ?? scenario.broker.sourceIps
   let sourceAddresses: string[] = []
   try {
@@ -108,6 +114,7 @@ function runMqttFleet(scenario: Scenario, devices: ReturnType<typeof expandDevic
     messageLimit: req.limit ?? scenario.limit,
     sourceAddresses,
     labelsFile,
+    thresholds: req.thresholds,
     onSnapshot: req.onSnapshot,
     onLog: req.onLog,
     signal: signal ?? req.signal,
@@ -249,6 +256,8 @@ async function waitModbusOnly(scenario: Scenario, req: SimulationRequest, starte
     connectLatency: ZERO_FIGURES,
     health: {cpuPercent: 0, rssBytes: usage.rss, eventLoopLagP99Ms: 0, peakRssBytes: usage.rss},
     warnings: [],
+    neverConnected: false,
+    delivered: 0,
   }
 }
 

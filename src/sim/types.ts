@@ -84,6 +84,8 @@ export function emptyCounters(fleet: string): FleetCounters {
   return {fleet, target: 0, connected: 0, published: 0, acked: 0, late: 0, suppressed: 0, dropped: 0, errors: 0, disconnects: 0, reconnects: 0, bytes: 0}
 }
 
+import type {ThresholdVerdict} from '../metrics/thresholds.js'
+
 /** Latency figures in milliseconds. */
 export interface LatencyFigures {
   count: number
@@ -143,6 +145,15 @@ export interface SimSummary {
   health: ClientHealth & {peakRssBytes: number}
   labelsFile?: string
   warnings: string[]
+  /**
+   * MQTT devices were asked for and none ever connected: the run did nothing it was asked, and exits 1 whatever
+   * else it counted.
+   */
+  neverConnected: boolean
+  /** Messages that reached the broker: written at QoS 0, acknowledged at QoS 1/2 (the `delivered` threshold). */
+  delivered: number
+  /** `--threshold` verdicts, in the order given; any failure makes the run exit 99. */
+  thresholds?: ThresholdVerdict[]
   /** Set when the run failed part-way (a worker crashed); the figures cover what happened until then. */
   error?: string
 }

@@ -1,5 +1,6 @@
 /**
- * `iotd replay`: the csv source (a capture, or any CSV by column mapping) into the mqtt sink, paced by a clock:
+ * `iotd replay`: the csv source (a capture, or any CSV by column mapping) — or a pipeline's dead-letter file, whose
+ * refused messages go back byte for byte (pipeline/sources/dead-letter-file.ts) — into the mqtt sink, paced by a clock:
  * - timed (default): each row at its recorded offset / speed (ReplayClock, monotonic, no drift), waits with waitUntil;
  * - rate (`--rate 5000/s`): ignores the recorded timing; the bench's open-loop scheduler paces the rows;
  * - max (`--max-speed`): as fast as the broker connection takes them, a batch per write.
@@ -9,6 +10,7 @@
 import {OpenLoopScheduler} from '../pacing/open-loop.js'
 import {createHistogram, recordMicros, summarize} from '../metrics/histogram.js'
 import {MqttSink} from '../pipeline/sinks/mqtt.js'
+import {DeadLetterFileSource, isDeadLetterFile} from '../pipeline/sources/dead-letter-file.js'
 import {CsvSource, csvSourceOptions, type BadRow, type CsvSourceOptions} from '../pipeline/sources/csv.js'
 import type {PipelineRecord} from '../pipeline/types.js'
 import {toolContext} from './context.js'
@@ -68,7 +70,7 @@ export interface ReplaySummary {
   schemaVersion: 1
   file: string
   broker: string
-  shape: 'capture' | 'mapped' | undefined
+  shape: 'capture' | 'mapped' | 'dead-letter' | undefined
   mode: 'timed' | 'rate' | 'max'
   speed?: number
   rate?: number
@@ -148,7 +150,9 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
   let published = 0
   let pass = 0
   let bytesBefore = 0
-  let source: CsvSource | undefined
+  // A pipeline's dead-letter file replays as itself: the refused messages go back byte for byte.
+  const deadLetters = isDeadLetterFile(opts.file)
+  let source: CsvSource | DeadLetterFileSource | undefined
   let firstTs: number | undefined
   const badRows: BadRow[] = []
   const badReasons: Record<string, number> = {}
@@ -201,7 +205,7 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
         bytesBefore += source?.bytesRead ?? 0
         clock?.nextLoop()
       }
-      source = new CsvSource('replay', csvOptions)
+      source = deadLetters ? new DeadLetterFileSource('replay', opts.file) : new CsvSource('replay', csvOptions)
       const startMs = opts.start
       const endMs = opts.end
       for await (const batch of source.readBatches(ctx)) {
@@ -301,7 +305,7 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
   }
 }
 
-function mergeBad(source: CsvSource, rows: BadRow[], reasons: Record<string, number>): void {
+function mergeBad(source: CsvSource | DeadLetterFileSource, rows: BadRow[], reasons: Record<string, number>): void {
   for (const r of source.stats.badRows) if (rows.length < 20) rows.push(r)
   for (const [k, v] of Object.entries(source.stats.badReasons)) reasons[k] = (reasons[k] ?? 0) + v
 }

@@ -41,7 +41,16 @@ export function formatReplayProgress(p: ReplayProgress, width = 80): string {
 
 export function formatRecordSummary(s: RecordSummary): string {
   const files = s.files.length === 1 ? s.files[0] : `${s.files.length} files (${s.files[0]} … ${s.files.at(-1)})`
-  return `${s.interrupted ? 'recording stopped: ' : ''}recorded ${formatNumber(s.recorded)} messages (${formatBytes(s.bytes)}) from ${s.broker} in ${formatDuration(s.durationMs)} -> ${files}\n`
+  const head = s.error ? 'recording failed: ' : s.interrupted ? 'recording stopped: ' : ''
+  const lines = [`${head}recorded ${formatNumber(s.recorded)} messages (${formatBytes(s.bytes)}) from ${s.broker} in ${formatDuration(s.durationMs)} -> ${files}`]
+  // Every message received is accounted for: recorded, left out by --where, or not recorded (and not acknowledged).
+  if (s.received !== s.recorded) {
+    const parts = [`${formatNumber(s.recorded)} recorded`]
+    if (s.filtered > 0) parts.push(`${formatNumber(s.filtered)} left out by --where`)
+    if (s.notRecorded > 0) parts.push(`${formatNumber(s.notRecorded)} not recorded (${s.error ? 'after the error' : 'arrived after the stop'}; not acknowledged)`)
+    lines.push(`  received ${formatNumber(s.received)}: ${parts.join(', ')}`)
+  }
+  return `${lines.join('\n')}\n`
 }
 
 export function formatTailSummary(s: TailSummary): string {

@@ -5,7 +5,7 @@
  */
 import {spawn, execFileSync, type ChildProcessByStdio} from 'node:child_process'
 import {mkdtempSync, readFileSync, writeFileSync, existsSync} from 'node:fs'
-import {cpus, loadavg, tmpdir} from 'node:os'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import type {Readable} from 'node:stream'
 import {parse} from 'csv-parse/sync'
@@ -13,6 +13,7 @@ import {afterAll, beforeAll, expect, it} from 'vitest'
 import {connectOnce} from '../../src/net/mqtt-connection.js'
 import {runCli, RUN, ROOT} from '../helpers/cli.js'
 import {describeMosquitto, startMosquitto, type Mosquitto} from '../helpers/mosquitto.js'
+import {loadAwareBound} from '../helpers/load-bound.js'
 
 const ESC = '\u001b['
 let broker: Mosquitto
@@ -37,10 +38,7 @@ function start(args: string[]) {
   return {child, done, ready, kill: (sig: NodeJS.Signals) => child.pid && process.kill(child.pid, sig)}
 }
 
-function bound(quietMs: number): number {
-  const load = loadavg()[0] / cpus().length
-  return load <= 1 ? quietMs : quietMs * Math.min(50, Math.ceil(10 * load))
-}
+const bound = loadAwareBound
 
 /** Sensors (QoS 1, jittered) and meters (QoS 0): shared with perf/tail-replay.ts's round-trip case. */
 const SCENARIO = join(ROOT, 'test/fixtures/scenarios/round-trip.yaml')
@@ -234,8 +232,14 @@ describeMosquitto('iotd tail, record and replay, run as a user runs them', () =>
     let text = 'ts,topic,qos,retain,encoding,payload\n'
     for (let i = 0; i < 100; i++) text += `${1_767_225_600_000 + i * 200},slow/x,0,0,utf8,${i}\n`
     writeFileSync(file, text)
+    // SIGINT once the replay is under way (its first message arrived), not after a fixed wait: on a loaded machine
+    // the process may not have installed its handler yet.
+    const watcher = await connectOnce({url: broker.url, clientId: 'slow-watch'})
+    await watcher.subscribeAsync('slow/x')
+    const first = new Promise<void>((resolve) => watcher.once('message', () => resolve()))
     const replay = start(['replay', file, '--broker', broker.url])
-    await new Promise((r) => setTimeout(r, 6000))
+    await first
+    await watcher.endAsync()
     replay.kill('SIGINT')
     const r = await replay.done
     expect(r.code, r.stderr).toBe(130)

@@ -20,6 +20,7 @@ ${EXIT_CODES_HELP}`
     {description: 'Ramp from 0 to 50,000 msg/s over 30 s, hold for a minute', command: '<%= config.bin %> <%= command.id %> --stage 30s:50000/s --stage 60s:50000/s'},
     {description: 'Saturation with 100 messages in flight per publisher', command: '<%= config.bin %> <%= command.id %> --rate max --inflight 100 -q 1 -d 20s'},
     {description: 'The load test kept in the repository', command: '<%= config.bin %> <%= command.id %> --profile scenarios/bench/ci-smoke.yaml'},
+    {description: 'Live Prometheus metrics and per-second points in InfluxDB while it runs (k6-style outputs)', command: '<%= config.bin %> <%= command.id %> -r 20000/s -d 5m --metrics 127.0.0.1:9464 --out influxdb=http://127.0.0.1:8086/iotd'},
   ]
 
   static override flags = {

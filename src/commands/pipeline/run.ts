@@ -22,6 +22,7 @@ ${EXIT_CODES_HELP}`
     {description: 'Check the file and the sink connections, print the plan, read nothing', command: '<%= config.bin %> <%= command.id %> flow.yaml --dry-run'},
     {description: 'Start afresh after changing a rule (the saved windows are discarded)', command: '<%= config.bin %> <%= command.id %> flow.yaml --reset-state'},
     {description: 'Keep the state in a directory of your choice', command: '<%= config.bin %> <%= command.id %> flow.yaml --state-dir /var/lib/iotd/flow'},
+    {description: 'Serve live Prometheus metrics (one replica of several: each its own port and state)', command: '<%= config.bin %> <%= command.id %> flow.yaml --metrics 0.0.0.0:9464 --state-dir /var/lib/iotd/replica-1'},
   ]
 
   static override args = {
@@ -75,6 +76,7 @@ ${EXIT_CODES_HELP}`
     const {prometheusText} = await import('../../pipeline/metrics-text.js')
     const showMetrics = (s: PipelineSummary) => endpoint?.show(() => prometheusText(s))
     let summary: PipelineSummary
+    let current: (() => PipelineSummary) | undefined
     try {
       summary = await withInterrupt(
         (signal) =>
@@ -86,6 +88,7 @@ ${EXIT_CODES_HELP}`
             state: runStateOptions(pipeline, {stateDir: flags['state-dir'], disabled: flags['no-state'], reset: flags['reset-state']}),
             openWindows: flags['open-windows'] as 'flush' | 'drop' | undefined,
             warn: (m) => this.note(m),
+            onSummary: (f) => (current = f),
             onProgress:
               progress || endpoint
                 ? (s) => {
@@ -94,7 +97,21 @@ ${EXIT_CODES_HELP}`
                   }
                 : undefined,
           }),
-        {onInterrupt: () => this.note('stopping: sources closed, flushing windows and draining sinks (Ctrl-C again is ignored; shutdown.timeout bounds it)')},
+        {
+          onInterrupt: () => this.note('stopping: sources closed, flushing windows and draining sinks within shutdown.timeout (Ctrl-C again exits at once)'),
+          onSecondInterrupt: () => {
+            // Exit now: what is acknowledged is in the input log (or was never acknowledged), so nothing is lost.
+            const partial = current?.()
+            if (partial) {
+              partial.stoppedBy = 'interrupt'
+              partial.interrupted = true
+              if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify(partial, null, 2)}\n`)
+              else process.stderr.write(formatSummary(partial))
+            }
+            this.note('second interrupt: exited without draining; queued rows were not written and not acknowledged (their input is redelivered or replayed from the input log)')
+            process.exit(EXIT_CODES.interrupted)
+          },
+        },
       )
       showMetrics(summary)
     } catch (error) {

@@ -6,7 +6,7 @@ import {parseInfluxOut, startInfluxOutput} from '../../cli/influx-output.js'
 import {simPoints} from '../../report/influx-points.js'
 import {parseDurationFlag} from '../../cli/flag-parsers.js'
 import {withInterrupt} from '../../cli/interrupt.js'
-import {EXIT_CODES, UsageError} from '../../errors.js'
+import {EXIT_CODES, IotdError, UsageError} from '../../errors.js'
 import {loadScenario} from '../../sim/scenario/index.js'
 import type {SimSummary} from '../../sim/types.js'
 import type {BackfillSummary} from '../../sim/backfill.js'
@@ -33,6 +33,7 @@ ${EXIT_CODES_HELP}`
     {description: 'Against your own broker, with a fixed seed and a JSON summary', command: '<%= config.bin %> <%= command.id %> scenarios/cold-chain.yaml --broker mqtt://10.0.0.5:1883 --seed 7 --json > summary.json'},
     {description: 'Show what each fleet would publish, without connecting', command: '<%= config.bin %> <%= command.id %> scenarios/smart-factory.yaml --dry-run --samples 3'},
     {description: 'A plant over Modbus TCP (200 devices on 4 listeners) and MQTT from one file', command: '<%= config.bin %> <%= command.id %> scenarios/modbus-plant.yaml --duration 1m'},
+    {description: 'Fail CI (exit 99) unless every device connected, nothing was lost and publish lag stayed low', command: "<%= config.bin %> <%= command.id %> scenarios/smart-building.yaml --duration 30s --threshold 'connected>=100%' --threshold 'delivered>=99.9%' --threshold 'errors==0' --threshold 'lag.p(99)<50ms'"},
     {description: 'Serve live Prometheus metrics while it runs, and the final figures for 15 s after', command: '<%= config.bin %> <%= command.id %> scenarios/smart-factory.yaml --duration 5m --metrics 127.0.0.1:9464 --metrics-hold 15s'},
     {description: 'Write the per-second figures to InfluxDB while it runs (k6-style output)', command: '<%= config.bin %> <%= command.id %> scenarios/smart-factory.yaml --duration 10m --out influxdb=http://127.0.0.1:8086/iotd'},
     {description: 'Generate a day of data as a CSV capture', command: '<%= config.bin %> <%= command.id %> scenarios/smart-factory.yaml --backfill 2026-01-01T00:00Z..2026-01-02T00:00Z --out day.csv'},
@@ -64,6 +65,11 @@ ${EXIT_CODES_HELP}`
     backfill: Flags.string({summary: 'Generate data on a simulated clock for <from>..<to> (ISO-8601 or epoch ms), without a broker.', env: 'IOTD_BACKFILL'}),
     out: Flags.string({char: 'o', summary: 'Output file for --backfill (.csv = iotd capture format, .jsonl = JSON lines); in a live run, influxdb=URL writes the per-second figures to InfluxDB.', env: 'IOTD_OUT'}),
     quiet: Flags.boolean({char: 'q', summary: 'No live view or progress lines; only the summary.', env: 'IOTD_QUIET'}),
+    threshold: Flags.string({
+      summary: "SLO checked at the end, k6's grammar (repeatable): connected>=100%, delivered>=99.9%, errors==0, lag.p(99)<50ms, ack.p(99)<20ms, connect.p(95)<250ms, dropped==0, late==0. Any failure exits 99.",
+      multiple: true,
+      env: 'IOTD_THRESHOLD',
+    }),
     ...metricsFlags,
   }
 
@@ -117,6 +123,8 @@ ${EXIT_CODES_HELP}`
     }
 
     const durationMs = parseDurationFlag('duration', flags.duration)
+    const {parseSimThresholds} = await import('../../sim/sim-thresholds.js')
+    const thresholds = parseSimThresholds(flags.threshold ?? [])
     const {chooseOutputMode, createSimReporter} = await import('../../report/index.js')
     const mode = chooseOutputMode({json: this.jsonEnabled(), quiet: flags.quiet, stdout: process.stdout, env: process.env})
     const reporter = await createSimReporter(mode, {color: flags.color, title: scenarioName})
@@ -143,6 +151,7 @@ ${EXIT_CODES_HELP}`
         fleets: flags.fleet,
         sourceIps: flags['source-ip'],
         labelsFile: flags.labels,
+        thresholds,
         signal,
         onSnapshot: (s) => {
           reporter.update(s)
@@ -165,6 +174,14 @@ ${EXIT_CODES_HELP}`
     // for oclif to print a second time.
     await reporter.finish(summary)
     await endpoint?.finish()
-    return this.finishRun(summary)
+    return this.finishRun({
+      error: summary.error,
+      interrupted: summary.interrupted,
+      // A run in which no device ever connected published nothing: never exit 0.
+      failure: summary.neverConnected
+        ? new IotdError(`no device ever connected to ${summary.broker}: the run published nothing`, EXIT_CODES.runtime, ['check the broker address, --source-ip, credentials and TLS flags; the first connect errors are printed above'])
+        : undefined,
+      thresholdsFailed: summary.thresholds?.some((v) => !v.ok),
+    })
   }
 }

@@ -1,6 +1,6 @@
 import {Args} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
-import {expandDevices, loadScenario} from '../../sim/scenario/index.js'
+import {loadScenario} from '../../sim/scenario/index.js'
 
 export default class SimLint extends BaseCommand {
   static override summary = 'Check a scenario file and report every problem with file:line:col.'
@@ -21,13 +21,14 @@ ${EXIT_CODES_HELP}`
   async run(): Promise<{schemaVersion: 1; file: string; ok: true; fleets: number; devices: number; modbusGroups: number; modbusDevices: number}> {
     const {args} = await this.parse(SimLint)
     const scenario = loadScenario(args.scenario)
-    const devices = expandDevices(scenario).length
-    const {expandModbusDevices} = await import('../../sim/scenario/modbus-expand.js')
-    const modbusDevices = expandModbusDevices(scenario).length
+    // Counted from the fleets and groups, not by expanding every device a second time.
+    const devices = scenario.fleets.reduce((n, f) => n + f.count, 0)
+    const modbusDevices = scenario.modbus.reduce((n, g) => n + g.listeners * g.units.length, 0)
     const modbusGroups = scenario.modbus.length
     if (!this.jsonEnabled()) {
-      const parts = [`${scenario.fleets.length} fleets, ${devices} devices`]
-      if (modbusGroups > 0) parts.push(`${modbusGroups} Modbus groups, ${modbusDevices} Modbus devices`)
+      const {plural} = await import('../../report/sim-summary.js')
+      const parts = [`${plural(scenario.fleets.length, 'fleet')}, ${plural(devices, 'device')}`]
+      if (modbusGroups > 0) parts.push(`${plural(modbusGroups, 'Modbus group')}, ${plural(modbusDevices, 'Modbus device')}`)
       process.stdout.write(`${args.scenario}: ok (${parts.join('; ')})\n`)
     }
     return {schemaVersion: 1, file: args.scenario, ok: true, fleets: scenario.fleets.length, devices, modbusGroups, modbusDevices}

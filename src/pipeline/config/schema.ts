@@ -17,6 +17,9 @@ export const sourceCommonShape = {
     .optional()
     .meta({description: 'Payload field holding the event time (epoch ms or ISO-8601). Without it, arrival time is used (processing time).'}),
   key: z.string().min(1).optional().meta({description: 'Payload field used as the record key (device id) for stateful functions without PARTITION BY.'}),
+  idleTimeout: duration({positive: true})
+    .optional()
+    .meta({description: 'Live sources with event time: after this long without a message, event time moves on at the pace of the clock from the last event, so the last windows close and a fleet that went silent is reported (Flink\'s withIdleness).'}),
 }
 
 export const sinkCommonShape = {
@@ -32,13 +35,19 @@ export const sinkCommonShape = {
     .optional()
     .meta({description: 'Batching: a batch is written when it is full or its oldest row is interval old (default per sink kind).'}),
   retry: z
-    .strictObject({
-      attempts: z.number().int().min(0).default(10).meta({description: 'Retries of a transient failure before the batch is dead-lettered (0 = none).'}),
-      initial: duration().default(200).meta({description: 'Delay cap of the first retry (default 200ms); it doubles per retry.'}),
-      max: duration().default(10_000).meta({description: 'Upper bound of any retry delay (default 10s).'}),
-    })
+    .union([
+      z.literal('forever'),
+      z.strictObject({
+        attempts: z
+          .union([z.number().int().min(0), z.literal('forever')])
+          .default('forever')
+          .meta({description: 'Retries of a transient failure (peer unreachable, timeout, 5xx) before the batch is dead-lettered: forever (default: nothing is dead-lettered because a peer was down; the queue fills and pauses the sources) or a number (0 = none).'}),
+        initial: duration().default(200).meta({description: 'Delay cap of the first retry (default 200ms); it doubles per retry.'}),
+        max: duration().default(10_000).meta({description: 'Upper bound of any retry delay (default 10s).'}),
+      }),
+    ])
     .optional()
-    .meta({description: 'Retries of transient failures with exponential backoff and full jitter.'}),
+    .meta({description: 'Retries of transient failures with exponential backoff and full jitter; `forever` (the default) or {attempts, initial, max}. Permanent refusals (4xx, constraint violations) go to the dead letter row by row either way.'}),
   queue: z.number().int().min(1).max(1_000_000).default(1024).meta({description: 'Rows waiting for this sink before the sources are paused (backpressure).'}),
   overflow: z
     .enum(['block', 'drop'])

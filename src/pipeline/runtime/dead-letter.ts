@@ -2,10 +2,34 @@
  * The dead letter: undecodable input, rows a sink refused for good, late events (when asked) — written as JSON
  * lines with the stage and the reason, instead of vanishing. Without a file they are counted and the first one is
  * reported on stderr.
+ *
+ * A line keeps what is needed to send the input back (`iotd replay dead-letter.jsonl`, see dead-letter-file.ts):
+ * `record.payload` holds the bytes as they arrived when they are UTF-8 text, `record.payloadBase64` when they are
+ * not, beside the topic, event time, QoS and retain flag; rows a rule made carry their `fields`.
  */
 import {createWriteStream, type WriteStream} from 'node:fs'
 import {once} from 'node:events'
-import type {DeadLetterEntry} from '../types.js'
+import type {DeadLetterEntry, PipelineRecord} from '../types.js'
+
+const utf8 = new TextDecoder('utf-8', {fatal: true})
+
+/** A record as a dead-letter line holds it: the payload bytes exactly (text, or base64 when not UTF-8). */
+export function deadLetterRecord(r: PipelineRecord): Record<string, unknown> {
+  const out: Record<string, unknown> = {ts: r.ts, topic: r.topic ?? r.meta.topic, source: r.meta.source}
+  if (r.meta.position !== undefined) out.position = r.meta.position
+  if (r.meta.qos !== undefined) out.qos = r.meta.qos
+  if (r.meta.retain) out.retain = true
+  if (r.meta.properties !== undefined) out.properties = r.meta.properties
+  if (r.payload !== undefined) {
+    try {
+      out.payload = utf8.decode(r.payload)
+    } catch {
+      out.payloadBase64 = r.payload.toString('base64')
+    }
+  }
+  if (r.fields !== undefined) out.fields = r.fields
+  return out
+}
 
 export class DeadLetter {
   count = 0
@@ -32,9 +56,7 @@ export class DeadLetter {
         stage: entry.stage,
         reason: entry.reason,
         ...(entry.raw !== undefined ? {raw: entry.raw} : {}),
-        ...(entry.record
-          ? {record: {ts: entry.record.ts, topic: entry.record.topic, source: entry.record.meta.source, position: entry.record.meta.position, fields: entry.record.fields}}
-          : {}),
+        ...(entry.record ? {record: deadLetterRecord(entry.record)} : {}),
       }
       this.out.write(`${JSON.stringify(line)}\n`)
     } else if (!this.warned) {

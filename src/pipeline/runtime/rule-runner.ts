@@ -179,6 +179,11 @@ export class RuleRunner {
     }
   }
 
+  /** The window's watermark (-Infinity without a window). */
+  get watermark(): number {
+    return this.window?.watermark ?? -Infinity
+  }
+
   get windowed(): boolean {
     return this.window !== undefined
   }

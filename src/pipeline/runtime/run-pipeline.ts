@@ -18,6 +18,7 @@
 import {performance} from 'node:perf_hooks'
 import {getPath} from './paths.js'
 import type {LoadedPipeline, LoadedRule} from '../config/load.js'
+import type {SinkEntry} from '../config/schema.js'
 import {decodePayload, toEpochMs} from '../records.js'
 import type {RecordMetaView} from '../rule/index.js'
 import {fingerprintPipeline} from '../state/fingerprint.js'
@@ -41,6 +42,8 @@ export interface SourceInstance {
   keyField?: string
   /** Finite and read again identically: a restart skips what the checkpoint says was taken (no input log). */
   resumable?: boolean
+  /** Live event-time sources: quiet this long, they stop holding event time back (see RuleSlot.idle). */
+  idleTimeoutMs?: number
 }
 
 export interface RunPipelineOptions {
@@ -68,6 +71,8 @@ export interface RunPipelineOptions {
   env?: Readonly<Record<string, string | undefined>>
   /** Checkpointed state and the input log; undefined: none (acks wait for the sinks, windows start empty). */
   state?: RunStateOptions
+  /** Receives a function that returns the counters so far (a second Ctrl-C prints them and exits at once). */
+  onSummary?: (current: () => PipelineSummary) => void
 }
 
 export interface StateCounters {
@@ -78,6 +83,8 @@ export interface StateCounters {
   replayed: number
   /** Deliveries of resumable sources skipped at the start (already taken by the interrupted run). */
   skipped: number
+  /** Broker redeliveries (DUP) of messages already in the input log, acknowledged without being taken again. */
+  redeliveriesSkipped: number
   checkpoints: number
   lastCheckpointMs?: number
   lastCheckpointBytes?: number
@@ -122,6 +129,11 @@ interface RuleSlot {
   map?: MapStep
   mapDropped: number
   processingTime: boolean
+  /** The rule's event time advances when all of these sources have been quiet for afterMs (their idleTimeout). */
+  idle?: {sources: string[]; afterMs: number}
+  /** The rule's watermark after its latest event, and when (wall clock) that event arrived. */
+  lastWatermark: number
+  lastEventAt: number
 }
 
 export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSummary> {
@@ -156,6 +168,7 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
       timestampField: s.entry.timestamp,
       keyField: s.entry.key,
       resumable: s.spec.finite === true && s.spec.resumable === true,
+      idleTimeoutMs: s.entry.idleTimeout,
     }))
   for (const s of sources) sourceCounters.set(s.name, {name: s.name, type: s.type, records: 0, deadLettered: 0, ended: false})
   const liveTimed = sources.some((s) => !s.finite && s.timestampField)
@@ -194,9 +207,7 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
         {
           batchCount: batching.count,
           batchIntervalMs: batching.intervalMs,
-          retryAttempts: e?.retry?.attempts ?? 10,
-          retryInitialMs: e?.retry?.initial ?? 200,
-          retryMaxMs: e?.retry?.max ?? 10_000,
+          ...retrySettings(e?.retry),
           queue: Math.max(e?.queue ?? 1024, 1),
           overflow: e?.overflow ?? 'block',
         },
@@ -208,7 +219,10 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
     const src = loaded.plan.source
     const reads = sources.filter((s) => src.kind === 'topic' || s.name === src.name)
     const processingTime = reads.some((s) => !s.finite && !s.timestampField)
-    return {loaded, runner, sinks, map: loaded.config.map ? compileMap(loaded.config.map) : undefined, mapDropped: 0, processingTime}
+    // Idle sources (idleTimeout on every live event-time source the rule reads): event time moves on without events.
+    const timed = reads.filter((s) => !s.finite && s.timestampField)
+    const idle = !processingTime && timed.length > 0 && timed.every((s) => s.idleTimeoutMs !== undefined) ? {sources: timed.map((s) => s.name), afterMs: Math.max(...timed.map((s) => s.idleTimeoutMs!))} : undefined
+    return {loaded, runner, sinks, map: loaded.config.map ? compileMap(loaded.config.map) : undefined, mapDropped: 0, processingTime, idle, lastWatermark: -Infinity, lastEventAt: 0}
   })
 
   let eventsIn = 0
@@ -298,6 +312,10 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
         if (!slot.runner.matches(rec)) continue
         const held = slot.runner.process(rec, meta, tracker, out)
         if (held && tracker) tracker.hold()
+        if (slot.idle) {
+          slot.lastWatermark = slot.runner.watermark
+          slot.lastEventAt = Date.now()
+        }
         emit(slot, slot.runner.windowed ? Date.now() : arrivedAt)
       }
       tracker?.release()
@@ -317,9 +335,16 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
   const store = opts.state
     ? new StateStore({dir: opts.state.dir, fsync: opts.state.fsync, reset: opts.state.reset, pipelineName: pipeline.name, fingerprints: fingerprintPipeline(pipeline, sources)})
     : undefined
-  const stateCounters: StateCounters | undefined = store ? {dir: store.dir, replayed: 0, skipped: 0, checkpoints: 0, loggedBatches: 0, loggedBytes: 0} : undefined
+  const stateCounters: StateCounters | undefined = store ? {dir: store.dir, replayed: 0, skipped: 0, redeliveriesSkipped: 0, checkpoints: 0, loggedBatches: 0, loggedBytes: 0} : undefined
   /** Finite resumable sources: deliveries taken so far, counting those an earlier run took. */
   const positions = new Map<string, number>()
+  /**
+   * Per live source, the last logged payload of each MQTT packet id. A process killed right after logging a batch
+   * can die before its PUBACKs leave (a socket closed with unread input is reset, and its send buffer with it): the
+   * broker then sends those messages again with the DUP flag and the same packet ids. Such a redelivery is already
+   * in the log and is acknowledged without being taken twice; each id is looked at once, by its next delivery.
+   */
+  const redelivery = new Map<string, Map<number, Buffer>>()
 
   // Open sinks before reading anything: a database that is not there fails the run before it consumes input.
   let error: string | undefined
@@ -344,6 +369,12 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
     for (const logged of store.replay(torn)) {
       const src = byName.get(logged.source)
       if (!src) continue
+      let ids = redelivery.get(src.name)
+      for (const r of logged.records) {
+        if (r.meta.messageid === undefined || r.payload === undefined) continue
+        if (!ids) redelivery.set(src.name, (ids = new Map()))
+        ids.set(r.meta.messageid, r.payload)
+      }
       ingest(src, logged.records.map((record) => ({record, ack: NOOP_ACK})), true)
       stateCounters!.replayed += logged.records.length
       await settle()
@@ -399,14 +430,24 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
           stop.abort()
         }, opts.durationMs)
       : undefined
+  /** When each source last handed over a batch (wall clock), for idleTimeout. */
+  const lastArrival = new Map<string, number>()
   const tick =
-    slots.some((s) => s.processingTime && s.runner.windowed) && !error
+    slots.some((s) => (s.processingTime || s.idle) && s.runner.windowed) && !error
       ? setInterval(() => {
           const now = Date.now()
           for (const slot of slots) {
-            if (!slot.processingTime) continue
-            slot.runner.advanceTo(now - slot.loaded.config.lateTolerance, out)
-            emit(slot, now)
+            if (slot.processingTime) {
+              slot.runner.advanceTo(now - slot.loaded.config.lateTolerance, out)
+              emit(slot, now)
+            } else if (slot.idle && Number.isFinite(slot.lastWatermark)) {
+              // Every source quiet for its idleTimeout: event time goes on at the wall clock's pace from the last
+              // event (Flink's withIdleness, with time moving on), so the last windows close and silences show.
+              const quiet = slot.idle.sources.every((name) => now - (lastArrival.get(name) ?? 0) >= slot.idle!.afterMs)
+              if (!quiet) continue
+              slot.runner.advanceTo(slot.lastWatermark + (now - slot.lastEventAt), out)
+              emit(slot, now)
+            }
           }
         }, 100)
       : undefined
@@ -430,6 +471,12 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
     }
   }
   const droppedAtShutdown = {openWindows: 0, queuedRows: 0}
+  opts.onSummary?.(() => {
+    const s = summarize()
+    // Not drained: what the sinks still hold is given up with the process (not acknowledged).
+    for (const k of s.sinks) s.droppedAtShutdown.queuedRows += k.queued
+    return s
+  })
   const progress = opts.onProgress ? setInterval(() => opts.onProgress?.(summarize()), opts.progressIntervalMs ?? 1000) : undefined
 
   if (!error && opts.signal?.aborted) onAbort()
@@ -452,7 +499,22 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
           if (n === batch.length) continue
           batch = batch.slice(n)
         }
+        const ids = logged ? redelivery.get(src.name) : undefined
+        if (ids !== undefined && ids.size > 0) {
+          batch = batch.filter((d) => {
+            const m = d.record.meta
+            const prev = m.messageid === undefined ? undefined : ids.get(m.messageid)
+            if (prev === undefined) return true
+            ids.delete(m.messageid!)
+            if (!m.dup || d.record.payload === undefined || !prev.equals(d.record.payload)) return true
+            d.ack()
+            stateCounters!.redeliveriesSkipped++
+            return false
+          })
+          if (batch.length === 0) continue
+        }
         counters.records += batch.length
+        lastArrival.set(src.name, Date.now())
         if (logged) {
           store.log.append(src.name, batch.map((d) => d.record))
           stateCounters!.loggedBatches = store.log.frames
@@ -516,7 +578,8 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
     giveUp.abort()
     for (const slot of slots) for (const s of slot.sinks) droppedAtShutdown.queuedRows += s.abandon()
     warn(`shutdown: sinks did not drain within ${pipeline.config.shutdown.timeout} ms; ${droppedAtShutdown.queuedRows} queued rows were not written (and not acknowledged)`)
-    await drain.catch(() => undefined)
+    // Writes in flight were given up (giveUp); what is left is bounded, so a peer that went silent cannot hold the exit.
+    await within(drain.catch(() => undefined), AFTER_TIMEOUT_MS)
   }
   if (store) {
     try {
@@ -535,10 +598,38 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
     }
   }
   if (progress) clearInterval(progress)
-  for (const slot of slots) for (const s of slot.sinks) await s.close().catch((e: Error) => warn(`sink ${s.sink.name}: close failed: ${e.message}`))
-  for (const s of sources) await s.source.close().catch(() => undefined)
+  // Closing is bounded after a timed-out drain too (a client ending politely waits for a peer that may be gone).
+  const closeBound = timedOut || stoppedBy !== 'end-of-input' ? AFTER_TIMEOUT_MS : Infinity
+  await within(
+    Promise.all([
+      ...slots.flatMap((slot) => slot.sinks.map((s) => s.close().catch((e: Error) => warn(`sink ${s.sink.name}: close failed: ${e.message}`)))),
+      ...sources.map((s) => s.source.close().catch(() => undefined)),
+    ]),
+    closeBound,
+  )
   await deadLetter.close()
   return summarize()
+}
+
+/** How long closing may take once the shutdown timeout has passed (or after a stop): the exit stays within timeout + this. */
+const AFTER_TIMEOUT_MS = 400
+
+/** Waits for `p`, at most `ms`. */
+async function within(p: Promise<unknown>, ms: number): Promise<void> {
+  if (!Number.isFinite(ms)) {
+    await p
+    return
+  }
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([p, new Promise<void>((ok) => (timer = setTimeout(ok, ms)))])
+  clearTimeout(timer)
+}
+
+/** `retry:` of a sink entry -> SinkSettings (forever unless a number of attempts is given). */
+export function retrySettings(retry: SinkEntry['retry']): {retryAttempts: number; retryInitialMs: number; retryMaxMs: number} {
+  const r = retry === 'forever' || retry === undefined ? undefined : retry
+  const attempts = r?.attempts ?? 'forever'
+  return {retryAttempts: attempts === 'forever' ? Infinity : attempts, retryInitialMs: r?.initial ?? 200, retryMaxMs: r?.max ?? 10_000}
 }
 
 async function* batchesOf(deliveries: AsyncIterable<Delivery>): AsyncIterable<readonly Delivery[]> {

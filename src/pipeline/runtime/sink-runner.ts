@@ -44,6 +44,8 @@ export interface SinkCounters {
   latencyP50Ms: number | null
   latencyP99Ms: number | null
   lastError?: string
+  /** Failing transiently right now (retries under way). */
+  retrying?: boolean
 }
 
 interface Queued {
@@ -102,11 +104,15 @@ export class SinkRunner {
   /** The interval of the queued partial batch expired while a write was in flight. */
   private flushDue = false
   private closed = false
+  /** Rows of the batch being written (abandon() counts them). */
+  private inFlight = 0
+  /** Between a transient failure and the next successful write. */
+  private retrying = false
   /** Rows offered so far that are done: accepted, dead-lettered or dropped (rows leave the queue in order). */
   private settled = 0
   private settledWaiters: {n: number; ok: () => void}[] = []
   readonly latency = new LatencySample()
-  readonly counters: Omit<SinkCounters, 'latencyP50Ms' | 'latencyP99Ms'>
+  readonly counters: Omit<SinkCounters, 'latencyP50Ms' | 'latencyP99Ms' | 'retrying'>
 
   constructor(
     readonly sink: Sink,
@@ -218,12 +224,15 @@ export class SinkRunner {
     await this.sink.flush()
   }
 
-  /** Drops whatever is still queued (shutdown timeout): not acknowledged, so an acking source redelivers it. */
+  /**
+   * Drops whatever is still queued or being written (shutdown timeout): not acknowledged, so an acking source
+   * redelivers it and the input log replays it. Returns the rows given up.
+   */
   abandon(): number {
     const n = this.queue.length
     this.queue.clear()
     this.wake()
-    return n
+    return n + this.inFlight
   }
 
   async close(): Promise<void> {
@@ -237,7 +246,7 @@ export class SinkRunner {
   }
 
   stats(): SinkCounters {
-    return {...this.counters, queued: this.queue.length, latencyP50Ms: this.latency.quantile(0.5), latencyP99Ms: this.latency.quantile(0.99)}
+    return {...this.counters, queued: this.queue.length, retrying: this.retrying, latencyP50Ms: this.latency.quantile(0.5), latencyP99Ms: this.latency.quantile(0.99)}
   }
 
   private pump(partial: boolean): void {
@@ -247,7 +256,9 @@ export class SinkRunner {
     if (this.queue.length > 0) this.oldestAt = performance.now()
     this.flushDue = false
     this.wake()
+    this.inFlight = batch.length
     this.writing = this.writeBatch(batch).finally(() => {
+      this.inFlight = 0
       this.writing = undefined
       if (this.queue.length >= this.settings.batchCount || this.full || (this.flushDue && this.queue.length > 0)) this.pump(true)
       else if (this.queue.length > 0) this.armTimer()
@@ -268,10 +279,14 @@ export class SinkRunner {
       this.accepted(batch)
       return
     }
+    // Given up at the shutdown timeout: neither written nor refused. Not acknowledged (nor settled for a
+    // checkpoint), so the input comes back: an acking source redelivers it, the input log replays it.
+    if (error === ABANDONED) return
     // A permanent failure: try rows one at a time so only the bad ones go to the dead letter.
-    if (batch.length > 1 && !this.giveUp.aborted) {
+    if (batch.length > 1) {
       for (const q of batch) {
         const e = await this.writeWithRetry([q.record])
+        if (e === ABANDONED) return
         if (e === undefined) this.accepted([q])
         else this.reject(q, e)
       }
@@ -298,21 +313,63 @@ export class SinkRunner {
     this.settle(1)
   }
 
-  /** undefined on success, the last error otherwise. */
+  /**
+   * undefined on success, the last error otherwise, ABANDONED when the shutdown timeout gave up on it (a write
+   * that never settles, e.g. to a peer that went silent, is left behind then instead of holding the exit).
+   */
   private async writeWithRetry(records: PipelineRecord[]): Promise<Error | undefined> {
+    let failingSince = 0
     for (let attempt = 0; ; attempt++) {
+      if (this.giveUp.aborted) return ABANDONED
       try {
-        await this.sink.write(records)
+        await untilAborted(this.sink.write(records), this.giveUp)
+        if (failingSince > 0) {
+          this.retrying = false
+          this.ctx.warn(`sink ${this.sink.name}: written again after ${attempt} ${attempt === 1 ? 'retry' : 'retries'} (${Math.round((Date.now() - failingSince) / 1000)} s)`)
+        }
         return undefined
       } catch (error) {
+        if (error === ABANDONED) return ABANDONED
         const e = error instanceof Error ? error : new Error(String(error))
-        this.counters.lastError = e.message
-        if (!isTransientSinkError(e) || attempt >= this.settings.retryAttempts || this.giveUp.aborted) return e
+        this.counters.lastError = redactSecrets(e.message)
+        if (!isTransientSinkError(e) || attempt >= this.settings.retryAttempts) return new Error(redactSecrets(e.message), {cause: e})
+        if (this.giveUp.aborted) return ABANDONED
         this.counters.retries++
-        if (attempt === 0) this.ctx.warn(`sink ${this.sink.name}: ${e.message}; retrying with backoff`)
+        if (attempt === 0) {
+          failingSince = Date.now()
+          this.retrying = true
+          const until = Number.isFinite(this.settings.retryAttempts) ? `up to ${this.settings.retryAttempts} times` : 'until it is back (retry: forever)'
+          this.ctx.warn(`sink ${this.sink.name}: ${this.counters.lastError}; retrying with backoff ${until}`)
+        }
         const delay = backoffDelay(attempt, {initialMs: this.settings.retryInitialMs, maxMs: this.settings.retryMaxMs, multiplier: 2, jitter: 'full'}, this.random)
         await sleep(delay, undefined, {signal: this.giveUp}).catch(() => undefined)
       }
     }
   }
+}
+
+/** The outcome of a write given up at the shutdown timeout. */
+const ABANDONED = new Error('abandoned at the shutdown timeout')
+
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(ABANDONED)
+  return new Promise<T>((ok, fail) => {
+    const onAbort = () => fail(ABANDONED)
+    signal.addEventListener('abort', onAbort, {once: true})
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort)
+        ok(v)
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        fail(e)
+      },
+    )
+  })
+}
+
+/** URL credentials (`scheme://user:password@`) in an error text become `scheme://***@`: errors are printed. */
+export function redactSecrets(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi, '$1***@')
 }

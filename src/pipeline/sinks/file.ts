@@ -4,6 +4,9 @@
  * Rows are collected in memory and written out at least every `flushInterval` (1 s), then the file is synced
  * (fdatasync), so a crash of the process or the machine loses at most about the last second. write() resolves once
  * the batch is buffered; it waits for the disk only when the buffer is over `bufferSize`, which is the backpressure.
+ * whenDurable(fn) calls fn once everything written so far is synced (at once rather than at the interval; rows that
+ * arrive meanwhile share the next sync), so a caller can acknowledge only what is on disk. A failed write is cut back to the last whole row
+ * (a disk that fills mid-row leaves no torn row) and fails every later call.
  *
  * Rotation: with `rotateSize` or `rotateEvery`, files are named `<stem>.<n><ext>` (capture.0001.csv, capture.0002.csv,
  * ...), each with its own header, so every file replays on its own.
@@ -61,12 +64,15 @@ export const fileSink = defineSink<FileSinkOptions>({
 export interface FileSinkStats {
   rows: number
   bytes: number
+  /** Rows and bytes written and synced (fdatasync): what a crash or a failed write can no longer take away. */
+  syncedRows: number
+  syncedBytes: number
   /** Every file written, in order. */
   files: string[]
 }
 
 export class FileSink implements Sink {
-  readonly stats: FileSinkStats = {rows: 0, bytes: 0, files: []}
+  readonly stats: FileSinkStats = {rows: 0, bytes: 0, syncedRows: 0, syncedBytes: 0, files: []}
   private handle: FileHandle | undefined
   private buffer: string[] = []
   private buffered = 0
@@ -76,6 +82,15 @@ export class FileSink implements Sink {
   private timer: NodeJS.Timeout | undefined
   private flushing: Promise<void> = Promise.resolve()
   private failure: Error | undefined
+  /** Told of the first failed write at once (a background flush fails while the caller may be waiting for input). */
+  onFailure: ((error: Error) => void) | undefined
+  /** Callbacks for the rows in `buffer`: they run once those rows are synced. */
+  private waiting: Array<() => void> = []
+  /** Rows (not the header) in `buffer`. */
+  private bufferedRows = 0
+  private groupCommit: NodeJS.Immediate | undefined
+  /** Bytes of the current file known to be written whole: a failed write is truncated back to here. */
+  private fileWritten = 0
   private readonly rotates: boolean
   private readonly header: string | undefined
 
@@ -113,8 +128,30 @@ export class FileSink implements Sink {
       this.fileBytes += n
       this.stats.bytes += n
       this.stats.rows++
+      this.bufferedRows++
     }
     if (this.buffered >= this.options.bufferSize) await this.flush()
+  }
+
+  /**
+   * Calls `fn` once every row written so far is on disk (written and fdatasync'd). Never called when that fails:
+   * what was not stored is not acknowledged.
+   */
+  whenDurable(fn: () => void): void {
+    if (this.failure) return
+    if (this.buffer.length === 0 && this.waiting.length === 0) {
+      // Nothing buffered: whatever came before is synced or in a flush already under way.
+      this.flushing.then(() => this.failure === undefined && fn(), () => undefined)
+      return
+    }
+    this.waiting.push(fn)
+    // At once (after the current batch): a broker sends a QoS 1 subscriber only so many unacknowledged messages
+    // (mosquitto: 20), so the recording's speed is that many per sync. Rows arriving while a sync runs share the
+    // next one (a group commit).
+    this.groupCommit ??= setImmediate(() => {
+      this.groupCommit = undefined
+      this.flush().catch((err: Error) => (this.failure ??= err))
+    })
   }
 
   async flush(): Promise<void> {
@@ -126,6 +163,8 @@ export class FileSink implements Sink {
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer)
     this.timer = undefined
+    if (this.groupCommit) clearImmediate(this.groupCommit)
+    this.groupCommit = undefined
     await this.flush().catch(() => undefined)
     await this.handle?.close()
     this.handle = undefined
@@ -134,16 +173,37 @@ export class FileSink implements Sink {
 
   private async writeOut(): Promise<void> {
     const handle = this.handle
-    if (!handle || this.buffer.length === 0) return
+    if (!handle || this.failure || this.buffer.length === 0) return
     const text = this.buffer.join('')
+    const durable = this.waiting
+    const rows = this.bufferedRows
     this.buffer = []
     this.buffered = 0
+    this.bufferedRows = 0
+    this.waiting = []
+    const bytes = Buffer.from(text)
+    const before = this.fileWritten
     try {
-      await handle.write(text)
+      // One write() may store less than asked (a disk filling up stores part, then fails): loop to the end.
+      for (let off = 0; off < bytes.length; ) {
+        const {bytesWritten} = await handle.write(bytes, off, bytes.length - off)
+        if (bytesWritten === 0) throw Object.assign(new Error('no space left on device'), {code: 'ENOSPC'})
+        off += bytesWritten
+      }
       await handle.datasync()
+      this.fileWritten = before + bytes.length
+      this.stats.syncedRows += rows
+      // The header is not a row, but its bytes are in the file like any row's.
+      this.stats.syncedBytes += bytes.length
     } catch (error) {
       this.failure ??= writeError(this.currentPath ?? this.options.path, error as NodeJS.ErrnoException)
+      this.onFailure?.(this.failure)
+      // This write may have stored part of a row: cut the file back to where it began, the end of the last whole
+      // row. Its rows' callbacks never run, so they are not acknowledged.
+      await handle.truncate(before).catch(() => undefined)
+      return
     }
+    for (const fn of durable) fn()
   }
 
   private dueForRotation(): boolean {
@@ -178,6 +238,7 @@ export class FileSink implements Sink {
     this.fileStartedAt = this.now()
     this.fileBytes = 0
     const size = o.append ? (await this.handle.stat()).size : 0
+    this.fileWritten = size
     if (this.header && size === 0) {
       this.buffer.push(this.header)
       this.buffered += this.header.length

@@ -1,20 +1,37 @@
 /**
  * `type: http`: rows POSTed as a JSON array (one request per batch) to a webhook or ingest API. Network errors,
  * timeouts, 408, 429 and 5xx are transient (retried with backoff); other statuses are permanent (dead letter).
- * Header values are never printed (they often carry tokens: write them as `${env:NAME}`).
+ * Header values are never printed (they often carry tokens: write them as `${env:NAME}`). Credentials in the URL
+ * (`https://user:password@host/`) become a Basic Authorization header and leave the URL, so no message, progress
+ * line or --json field can show them; with an Authorization header as well the file is refused at load.
  */
 import {z} from 'zod'
 import {duration} from '../../config/units-schema.js'
 import {defineSink, TransientSinkError, type PipelineRecord} from '../types.js'
 import {fetchFailureText, isTransientHttpStatus} from './http-failure.js'
 
-const options = z.strictObject({
-  url: z.url({protocol: /^https?$/}).meta({description: 'http:// or https:// endpoint.'}),
-  method: z.enum(['POST', 'PUT', 'PATCH']).default('POST'),
-  headers: z.record(z.string(), z.string()).default({}).meta({description: 'Extra headers, e.g. Authorization: "Bearer ${env:TOKEN}". Never printed.'}),
-  body: z.enum(['array', 'ndjson']).default('array').meta({description: 'array: a JSON array of rows per request; ndjson: one JSON row per line.'}),
-  timeout: duration({positive: true}).default(10_000).meta({description: 'Per request.'}),
-})
+const options = z
+  .strictObject({
+    url: z.url({protocol: /^https?$/}).meta({description: 'http:// or https:// endpoint; user:password@ in it is sent as Basic authorization (prefer a header with ${env:NAME}).'}),
+    method: z.enum(['POST', 'PUT', 'PATCH']).default('POST'),
+    headers: z.record(z.string(), z.string()).default({}).meta({description: 'Extra headers, e.g. Authorization: "Bearer ${env:TOKEN}". Never printed.'}),
+    body: z.enum(['array', 'ndjson']).default('array').meta({description: 'array: a JSON array of rows per request; ndjson: one JSON row per line.'}),
+    timeout: duration({positive: true}).default(10_000).meta({description: 'Per request.'}),
+  })
+  .superRefine((o, ctx) => {
+    const url = new URL(o.url)
+    const auth = Object.keys(o.headers).some((h) => h.toLowerCase() === 'authorization')
+    if ((url.username || url.password) && auth) {
+      ctx.addIssue({code: 'custom', path: ['url'], message: 'url: credentials in the URL and an Authorization header both authorize the request: keep one (the header, with ${env:NAME})'})
+    }
+    for (const [name, value] of Object.entries(o.headers)) {
+      try {
+        new Headers([[name, value]])
+      } catch {
+        ctx.addIssue({code: 'custom', path: ['headers', name], message: `headers.${name}: not a valid HTTP header name or value (value not shown)`})
+      }
+    }
+  })
 
 export const httpSink = defineSink({
   type: 'http',
@@ -26,6 +43,13 @@ export const httpSink = defineSink({
     const target = new URL(opts.url)
     // Messages name the endpoint without credentials or query strings.
     const where = `${target.protocol}//${target.host}${target.pathname}`
+    const headers: Record<string, string> = {'content-type': opts.body === 'array' ? 'application/json' : 'application/x-ndjson', ...opts.headers}
+    if (target.username || target.password) {
+      headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`).toString('base64')}`
+      target.username = ''
+      target.password = ''
+    }
+    const url = target.toString()
     return {
       name,
       async open() {},
@@ -34,9 +58,9 @@ export const httpSink = defineSink({
         const body = opts.body === 'array' ? JSON.stringify(rows) : `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`
         let res: Response
         try {
-          res = await fetch(opts.url, {
+          res = await fetch(url, {
             method: opts.method,
-            headers: {'content-type': opts.body === 'array' ? 'application/json' : 'application/x-ndjson', ...opts.headers},
+            headers,
             body,
             signal: AbortSignal.timeout(opts.timeout),
           })

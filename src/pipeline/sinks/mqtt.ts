@@ -94,29 +94,49 @@ export class MqttSink implements Sink {
   async open(ctx: StageContext): Promise<void> {
     this.ctx = ctx
     if (this.client) return
+    this.client = await this.connect(this.options.connectAttempts, ctx.signal)
+  }
+
+  private closing = false
+  /** Failers of the writes in flight: a lost connection fails them at once (the runner retries them). */
+  private readonly inFlight = new Set<(error: Error) => void>()
+  private clientId?: string
+
+  private async connect(attempts: number, signal?: AbortSignal): Promise<MqttClient> {
     const o = this.options
     const clientOptions: ClientOptions = {
       url: o.url,
       protocol: o.protocol,
       username: o.username,
       password: o.password,
-      clientId: o.clientId ?? `iotd-pub-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
+      clientId: (this.clientId ??= o.clientId ?? `iotd-pub-${process.pid}-${Math.random().toString(16).slice(2, 8)}`),
       keepaliveSec: o.keepalive,
       tls: o.insecure ? {insecure: true} : undefined,
     }
     // MQTT.js loads when a pipeline connects, not when a command merely validates or lists one.
     const {connectWithRetry} = await import('../../net/mqtt-connection.js')
-    this.client = await connectWithRetry(clientOptions, {...DEFAULT_BACKOFF, attempts: o.connectAttempts, signal: ctx.signal})
+    const client = await connectWithRetry(clientOptions, {...DEFAULT_BACKOFF, attempts, signal})
     // MQTT.js calls its `debug` logger several times per publish; when DEBUG does not ask for it, that is ~6% of a
     // --max-speed replay for nothing.
-    if (!/mqttjs/.test(process.env.DEBUG ?? '')) (this.client as unknown as {log: (...args: unknown[]) => void}).log = () => {}
-    // A lost connection is retried by the next write; MQTT.js keeps QoS 1/2 messages in its store meanwhile.
-    this.client.on('close', () => {
-      if (this.client && !this.closing) setTimeout(() => this.client && !this.closing && this.client.reconnect(), 1000).unref()
-    })
+    if (!/mqttjs/.test(process.env.DEBUG ?? '')) (client as unknown as {log: (...args: unknown[]) => void}).log = () => {}
+    client.on('close', () => this.lost(client))
+    return client
   }
 
-  private closing = false
+  /**
+   * The connection is gone (broker stopped, killed, network): the client is dropped with its stores, the writes in
+   * flight fail as transient, and the runner's retry (backoff, `retry: forever` by default) writes them again
+   * through a new connection that the next write opens. A QoS 1 message the broker had taken before it went away
+   * may so arrive twice (at-least-once); one the broker never acknowledged is never lost.
+   */
+  private lost(client: MqttClient): void {
+    if (this.client !== client || this.closing) return
+    this.client = undefined
+    client.end(true)
+    const error = new TransientSinkError(`${this.name}: lost the connection to ${this.broker}`)
+    for (const fail of this.inFlight) fail(error)
+    this.inFlight.clear()
+  }
 
   /**
    * Brokers release a QoS 2 message to subscribers only when its PUBREL arrives, so a QoS 0/1 message published
@@ -124,9 +144,15 @@ export class MqttSink implements Sink {
    * is cut after a QoS 2 message that a different QoS follows, and the next part waits for its handshake.
    */
   async write(batch: readonly PipelineRecord[]): Promise<void> {
-    const client = this.client
-    if (!client) throw new Error(`${this.name}: write before open`)
-    if (!client.connected) throw new TransientSinkError(`${this.name}: not connected to ${this.broker}`)
+    if (!this.ctx) throw new Error(`${this.name}: write before open`)
+    let client = this.client
+    if (!client || !client.connected) {
+      try {
+        client = this.client = await this.connect(1)
+      } catch (error) {
+        throw new TransientSinkError(`${this.name}: cannot reach ${this.broker}: ${(error as Error).message}`)
+      }
+    }
     let from = 0
     for (let i = 0; i < batch.length; i++) {
       const q = this.qosOf(batch[i])
@@ -165,9 +191,19 @@ export class MqttSink implements Sink {
       // One hold for this loop, released at its end, so a callback that fires early cannot settle the promise.
       let outstanding = 1
       let failed: Error | undefined
+      let settled = false
+      const fail = (error: Error) => {
+        if (settled) return
+        settled = true
+        this.inFlight.delete(fail)
+        reject(error)
+      }
+      this.inFlight.add(fail)
       const done = (err?: Error) => {
         if (err) failed ??= err
-        if (--outstanding === 0) {
+        if (--outstanding === 0 && !settled) {
+          settled = true
+          this.inFlight.delete(fail)
           if (failed) reject(new TransientSinkError(`${this.name}: publish failed: ${failed.message}`, {cause: failed}))
           else resolve()
         }

@@ -190,7 +190,11 @@ export class CsvSource implements Source {
             break
           }
           if (crlf === undefined && nl >= 0) crlf = text.charCodeAt(nl - 1) === 13
-          if (row !== EMPTY_ROW) take(row, batch)
+          if (nl < 0 && row !== EMPTY_ROW && (reader !== undefined || !o.header)) {
+            // The file's last row has no line end: a file cut short ends this way, and its row would be read as
+            // if it were whole (a payload cut right after a quote reads as a shorter, valid field).
+            this.bad(ctx, ++this.stats.rows, UNTERMINATED_ROW, text.slice(pos, end))
+          } else if (row !== EMPTY_ROW) take(row, batch)
           pos = end + 1
           if (batch.length >= o.batchSize) {
             yield batch
@@ -220,6 +224,11 @@ export class CsvSource implements Source {
   ): AsyncIterable<readonly Delivery[]> {
     const o = this.options
     const skipped: Array<{row: number; reason: string; raw?: string}> = []
+    // The last record is held back until the input ends: when the input has no final line end, and no skipped
+    // record came after it, it is the cut-short last row (see UNTERMINATED_ROW).
+    let held: {delivery: Delivery; row: number; raw: string} | undefined
+    let recordsRead = 0
+    let lastSkipAfter = -1
     // csv-parse counts records from where it starts; the fast path read `offset` before it.
     const offset = this.stats.rows
     const parser = parse({
@@ -232,6 +241,7 @@ export class CsvSource implements Source {
       max_record_size: MAX_RECORD_BYTES,
       ...(f.crlf === undefined ? {} : {record_delimiter: f.crlf ? '\r\n' : '\n'}),
       on_skip: (err: CsvError | undefined, raw: string | undefined) => {
+        if (err?.records !== undefined) lastSkipAfter = Math.max(lastSkipAfter, Number(err.records))
         skipped.push({row: (err?.records === undefined ? this.stats.rows : offset + Number(err.records)) + 1, reason: err ? csvErrorReason(err) : 'unreadable row', raw})
         return undefined
       },
@@ -239,18 +249,19 @@ export class CsvSource implements Source {
     this.parser = parser
     const {stream, decoder} = f
     const counted = (n: number) => (this.bytesRead += n)
+    let lastText = ''
     async function* feed(): AsyncIterable<string> {
-      if (f.rest !== '') yield f.rest
+      if (f.rest !== '') yield (lastText = f.rest)
       if (f.eof) return
       for (;;) {
         const chunk = await nextChunk(stream, ctx.signal)
         if (chunk === null) break
         counted(typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length)
         const text = typeof chunk === 'string' ? chunk : decoder.write(chunk)
-        if (text !== '') yield text
+        if (text !== '') yield (lastText = text)
       }
       const tail = decoder.end()
-      if (tail !== '') yield tail
+      if (tail !== '') yield (lastText = tail)
     }
     const feeder = Readable.from(feed())
     this.feeder = feeder
@@ -262,7 +273,13 @@ export class CsvSource implements Source {
     while (!ctx.signal.aborted) {
       const batch: Delivery[] = []
       let row: string[] | null
-      while (batch.length < o.batchSize && (row = parser.read() as string[] | null) !== null) f.take(row, batch)
+      while (batch.length < o.batchSize && (row = parser.read() as string[] | null) !== null) {
+        recordsRead++
+        const one: Delivery[] = []
+        f.take(row, one)
+        if (held) batch.push(held.delivery)
+        held = one.length === 1 ? {delivery: one[0], row: this.stats.rows, raw: row.join(f.delimiter)} : undefined
+      }
       for (const s of skipped.splice(0)) {
         this.stats.rows++
         this.bad(ctx, s.row, s.reason, s.raw)
@@ -271,7 +288,17 @@ export class CsvSource implements Source {
       else {
         pendingError ??= f.error()
         if (pendingError) throw pendingError
-        if (ended || parser.readableEnded) break
+        if (ended || parser.readableEnded) {
+          const last = held
+          held = undefined
+          if (last && !lastText.endsWith('\n') && lastSkipAfter < recordsRead) {
+            this.stats.records--
+            this.bad(ctx, last.row, UNTERMINATED_ROW, last.raw)
+          } else if (last) {
+            yield [last.delivery]
+          }
+          break
+        }
         await new Promise<void>((resolve) => {
           const wake = () => {
             parser.off('readable', wake)
@@ -474,6 +501,9 @@ export function guessTimeFormat(cell: string): string {
   return 'iso'
 }
 
+/** Why the last row of a file without a final line end is refused rather than read as if it were whole. */
+export const UNTERMINATED_ROW = 'the last row has no line end (the file may be cut short; end it with a newline if the row is whole)'
+
 function csvErrorReason(err: CsvError): string {
   switch (err.code) {
     case 'CSV_QUOTE_NOT_CLOSED':
@@ -489,6 +519,7 @@ function csvErrorReason(err: CsvError): string {
 
 /** "expected 6 columns, found 5" and "expected 6 columns, found 7" count together; timestamps by kind. */
 function reasonKey(reason: string): string {
+  if (reason === UNTERMINATED_ROW) return 'last row has no line end'
   if (reason.startsWith('expected ')) return 'wrong column count'
   if (reason.startsWith('bad timestamp')) return 'bad timestamp'
   return reason.replace(/"[^"]*"/g, '…')

@@ -43,6 +43,7 @@ export const mqttSourceOptions = z
       .describe('Payload decoding: json (invalid JSON is dead-lettered), csv (one line), raw (bytes only), auto (JSON when it parses, else text), sparkplugb (Sparkplug B: one row per metric, names from the births; docs/sparkplug.md).'),
     csvColumns: z.array(z.string()).optional().describe('payload: csv -> names of the columns (otherwise an array).'),
     retained: z.enum(['include', 'exclude', 'only']).default('include').describe('Retained messages: include, exclude, or only them.'),
+    retainAsPublished: z.boolean().default(false).describe('MQTT 5: the retain flag says how each message was published (retain-as-published), not only whether it came from the store at subscribe time.'),
     queueSize: z.number().int().min(1).max(1_000_000).default(10_000).describe('Messages held before the socket is paused (backpressure).'),
     connectAttempts: z.number().int().min(1).default(5).describe('Connection attempts before giving up (at start).'),
   })
@@ -97,6 +98,8 @@ export class MqttSource implements Source {
   private readonly pending = new Map<number, PendingAck>()
   private ctx: StageContext | undefined
   private fatal: Error | undefined
+  /** The first CONNACK said the broker kept this client's session (clean: false). */
+  private sessionPresent = false
   /**
    * When the latest bytes came off the socket (epoch ms, µs precision): the arrival time of the messages in them.
    * MQTT.js hands messages over a tick apart, and a process just started runs its parsing cold (several ms for
@@ -150,7 +153,16 @@ export class MqttSource implements Source {
     const {connectWithRetry} = await import('../../net/mqtt-connection.js')
     const client = await connectWithRetry(clientOptions, {...DEFAULT_BACKOFF, attempts: o.connectAttempts, signal})
     this.client = client
-    await this.subscribe(client)
+    const subscribed = this.subscribe(client)
+    if (this.sessionPresent) {
+      // A session the broker kept has the subscription already and sends its queued messages right after the
+      // CONNACK, ahead of the SUBACK: once `queueSize` of them wait for the consumer MQTT.js reads no further, so
+      // waiting for the SUBACK here would deadlock. A refused subscription fails the read instead.
+      subscribed.catch((err: Error) => {
+        this.fatal ??= err
+        this.wake?.()
+      })
+    } else await subscribed
     client.on('connect', (connack) => {
       this.generation++
       this.pending.clear()
@@ -219,7 +231,7 @@ export class MqttSource implements Source {
     const o = this.options
     // MQTT 5 retain handling 2: the broker does not send retained messages at subscribe time at all.
     const rh = o.protocol === '5' && o.retained === 'exclude' ? 2 : 0
-    const granted = await client.subscribeAsync(o.topics, {qos: o.qos, rh})
+    const granted = await client.subscribeAsync(o.topics, {qos: o.qos, rh, ...(o.protocol === '5' && o.retainAsPublished ? {rap: true} : {})})
     const refused = granted.filter((g) => g.qos === 128 || (g.qos as number) >= 0x80)
     if (refused.length > 0) {
       throw new Error(`the broker refused the subscription to ${refused.map((g) => g.topic).join(', ')}`)
@@ -227,6 +239,7 @@ export class MqttSource implements Source {
   }
 
   private install(client: MqttClient): void {
+    client.once('connect', (connack) => (this.sessionPresent = connack.sessionPresent))
     const internals = client as unknown as MqttClientInternals
     const sendPacket = internals._sendPacket.bind(client)
     internals._sendPacket = (packet, cb, ...rest) => {
@@ -280,6 +293,7 @@ export class MqttSource implements Source {
       meta: {source: this.name, topic: packet.topic, qos: packet.qos, retain: packet.retain, arrivedAt: now},
     }
     if (packet.messageId !== undefined) record.meta.messageid = packet.messageId
+    if (packet.dup) record.meta.dup = true
     if (packet.properties && Object.keys(packet.properties).length > 0) record.meta.properties = {...packet.properties}
     if (this.sparkplug) {
       this.acceptSparkplug(this.sparkplug, record, ack)

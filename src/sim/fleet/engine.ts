@@ -8,6 +8,8 @@ import type {Scenario} from '../scenario/index.js'
 import {emptyCounters, type AnomalyLabel, type DeviceSpec, type FleetCounters, type LatencyFigures, type SimSnapshot, type SimSummary} from '../types.js'
 import type {FromWorker, StageCommand, ToWorker, WorkerSetup, WorkerStats} from './protocol.js'
 import {WorkerPool, type LogLevel} from '../../workers/worker-pool.js'
+import type {Threshold} from '../../metrics/thresholds.js'
+import {deliveredCount, evaluateSimThresholds} from '../sim-thresholds.js'
 
 /**
  * The fleet engine's main-thread half: shards devices over worker_threads, drives the stages (ramps, storms),
@@ -33,6 +35,8 @@ export interface FleetRunOptions {
   signal?: AbortSignal
   /** How long a clean stop waits for in-flight QoS 1/2 acks. */
   drainMs?: number
+  /** Judged at the end on the run's histograms and counters (`--threshold`). */
+  thresholds?: readonly Threshold[]
 }
 
 const DEVICES_PER_WORKER = 2500
@@ -155,6 +159,9 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
     return {...(total.get(f) ?? emptyCounters(f)), target: targets.get(f) ?? 0, connected}
   })
   const allConnected = [...gauges.values()].map((g) => g.allConnectedAtEpochMs)
+  const qosByFleet = new Map(devices.map((d) => [d.fleet, d.qos]))
+  const totals = sumCounters('total', fleets)
+  const delivered = deliveredCount(fleets, (f) => qosByFleet.get(f) ?? 0)
   const summary: SimSummary = {
     schemaVersion: 1,
     scenario: opts.scenarioName,
@@ -167,7 +174,7 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
     devices: devices.length,
     workers: workerCount,
     fleets,
-    totals: sumCounters('total', fleets),
+    totals,
     publishLag: figures(summarize(histograms.run.publishLag)),
     ackLatency: figures(summarize(histograms.run.ackLatency)),
     connectAllMs: allConnected.length === workerCount && allConnected.every((t) => t !== undefined)
@@ -177,6 +184,11 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
     health: {...lastHealth, peakRssBytes: health.peakRssBytes},
     labelsFile: labels.written > 0 ? opts.labelsFile : undefined,
     warnings,
+    neverConnected: devices.length > 0 && histograms.run.connectLatency.totalCount === 0,
+    delivered,
+    thresholds: opts.thresholds && opts.thresholds.length > 0
+      ? evaluateSimThresholds(opts.thresholds, {totals, delivered, ...histograms.run})
+      : undefined,
     error: fatal === undefined ? undefined : `a fleet worker failed: ${fatal}`,
   }
   histograms.destroy()

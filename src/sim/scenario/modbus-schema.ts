@@ -83,7 +83,7 @@ const groupSchema = z
       .max(65535, 'port must be 0..65535')
       .optional()
       .meta({description: 'First listener port (default 5020); listener k listens on port + k. 0 = ports chosen by the OS (printed at start).'}),
-    listeners: z.number().int().min(1, 'listeners must be at least 1').optional().meta({description: 'TCP listeners in the group (default 1).'}),
+    listeners: z.number().int().min(1, 'listeners must be at least 1').max(65535, 'listeners must be at most 65535 (one TCP port each)').optional().meta({description: 'TCP listeners in the group (default 1).'}),
     units: z
       .union([z.number().int().min(1, 'units must be at least 1').max(255, 'at most 255 units per listener'), z.array(unitId).min(1, 'units needs at least one unit id')])
       .optional()

@@ -174,10 +174,21 @@ const modeSchema = z.strictObject({
     .meta({description: 'Per-message probabilities: {running: {idle: 0.01}}. Every mode must appear as a key (use {} for none).'}),
 })
 
+/**
+ * The most MQTT devices one scenario (one iotd process) may hold, over all its fleets: each costs a connection and
+ * ~25–40 KB of memory, and the checks expand every device. Beyond it `sim lint` answers at once instead of
+ * expanding a hundred million devices until memory runs out.
+ */
+export const MAX_SCENARIO_DEVICES = 1_000_000
+
 const fleetSchema = z
   .strictObject({
     name: z.string().regex(NAME, 'fleet name must start with a letter and hold only letters, digits, - and _'),
-    count: z.number().int('count must be a whole number').min(1, 'count must be at least 1'),
+    count: z
+      .number()
+      .int('count must be a whole number')
+      .min(1, 'count must be at least 1')
+      .max(MAX_SCENARIO_DEVICES, `count must be at most ${MAX_SCENARIO_DEVICES.toLocaleString('en-US')} (the most devices one iotd process simulates); split a larger fleet over processes with --fleet or shards`),
     id: template().optional().meta({description: 'Device id template (default {fleet}-{index:04}).'}),
     clientId: template().optional().meta({description: 'Client id template for this fleet (default: broker.clientId).'}),
     vars: z.record(z.string().regex(FIELD_NAME, 'a var name must be an identifier'), varSchema).optional(),

@@ -2,7 +2,7 @@ import {expressionsOf, findCycle, rootOf} from '../generators/field-order.js'
 import {OBJECT_FIELD_KEYS} from '../generators/registry.js'
 import {checkModbusGroups} from './modbus-checks.js'
 import {NUMERIC_KINDS, type GeneratorSpecOf} from '../generators/generator-schema.js'
-import type {FleetConfig, Scenario} from './schema.js'
+import {MAX_SCENARIO_DEVICES, type FleetConfig, type Scenario} from './schema.js'
 import {parseTemplate} from '../../config/template.js'
 import {checkExpression, checkTemplateNames, checkTopicTemplate, type SemanticProblem} from './value-checks.js'
 
@@ -18,8 +18,13 @@ export const BUILTIN_PLACEHOLDERS = ['fleet', 'index', 'number', 'deviceId'] as 
 export function checkScenario(scenario: Scenario): SemanticProblem[] {
   const problems: SemanticProblem[] = []
   const seen = new Map<string, number>()
+  let devices = 0
   scenario.fleets.forEach((fleet, i) => {
     const at = ['fleets', i]
+    devices += fleet.count
+    if (devices > MAX_SCENARIO_DEVICES && devices - fleet.count <= MAX_SCENARIO_DEVICES) {
+      problems.push({path: [...at, 'count'], message: `this fleet brings the scenario to ${devices.toLocaleString('en-US')} devices, more than the ${MAX_SCENARIO_DEVICES.toLocaleString('en-US')} one iotd process simulates; split the fleets over processes with --fleet`})
+    }
     const first = seen.get(fleet.name)
     if (first !== undefined) problems.push({path: [...at, 'name'], message: `duplicate fleet name "${fleet.name}" (also fleets[${first}])`})
     else seen.set(fleet.name, i)

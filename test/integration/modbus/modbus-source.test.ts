@@ -3,7 +3,7 @@ import {modbusSource} from '../../../src/pipeline/sources/modbus.js'
 import type {DeadLetterEntry, PipelineRecord} from '../../../src/pipeline/types.js'
 import {startModbusSimulation} from '../../../src/sim/modbus/simulator.js'
 import {loadScenario} from '../../../src/sim/scenario/index.js'
-import {loadSlowdown} from '../../helpers/load.js'
+import {loadSlowdown} from '../../helpers/load-bound.js'
 
 const plant = `version: 1
 seed: 5

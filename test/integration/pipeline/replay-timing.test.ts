@@ -15,13 +15,18 @@ import {MqttSource, mqttSourceOptions} from '../../../src/pipeline/sources/mqtt.
 import {toolContext} from '../../../src/tools/context.js'
 import {runRecord} from '../../../src/tools/record.js'
 import {runReplay} from '../../../src/tools/replay.js'
-import {timingBound} from '../../helpers/load.js'
 import {describeMosquitto, startMosquitto, type Mosquitto} from '../../helpers/mosquitto.js'
 import {seededRandom} from '../../helpers/seeded-random.js'
+import {loadAwareBound} from '../../helpers/load-bound.js'
 
 let broker: Mosquitto
 
-const bound = (quietMs: number): number => timingBound(quietMs)
+/**
+ * The 2 ms / 5 ms figures are for a machine with a core to spare. On a shared box whose load average is above its
+ * core count, the OS alone delays a runnable process by tens of ms, so the bound widens (and says so) rather than
+ * failing on what the machine did; perf/replay-timing.ts measures the real figure on a quiet machine.
+ */
+const bound = loadAwareBound
 const dir = mkdtempSync(join(tmpdir(), 'iotd-replay-'))
 
 /** A capture with irregular gaps: mostly 0–20 ms, some bursts of equal timestamps, a few 100–300 ms pauses. */

@@ -4,7 +4,7 @@ import {connectOnce} from '../../../src/net/index.js'
 import {startEmbeddedBroker, type EmbeddedBroker} from '../../../src/net/embedded-broker.js'
 import {loadScenario} from '../../../src/sim/scenario/index.js'
 import {runSimulation} from '../../../src/sim/run-simulation.js'
-import {timingBound} from '../../helpers/load.js'
+import {loadAwareBound} from '../../helpers/load-bound.js'
 
 /** The fleet engine end to end against the embedded broker (aedes in this process), observed by a subscriber. */
 
@@ -92,7 +92,7 @@ describe('iotd sim fleet engine on the embedded broker', () => {
     expect(summary.fleets.find((f) => f.fleet === 'press')?.acked).toBe(summary.fleets.find((f) => f.fleet === 'press')?.published)
     expect(summary.connectAllMs).toBeGreaterThan(0)
     expect(summary.publishLag.count).toBe(summary.totals.published)
-    expect(summary.publishLag.p99).toBeLessThan(timingBound(50, 'publish lag p99 bound'))
+    expect(summary.publishLag.p99).toBeLessThan(loadAwareBound(50))
   })
 
   it('a storm drops connections abruptly (LWTs fire) and devices reconnect with backoff', async () => {

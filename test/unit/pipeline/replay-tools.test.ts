@@ -1,7 +1,7 @@
 import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {timingBound} from '../../helpers/load.js'
+import {loadAwareBound} from '../../helpers/load-bound.js'
 import {describe, expect, it} from 'vitest'
 import {FileSink, fileSinkOptions} from '../../../src/pipeline/sinks/file.js'
 import {compileTopicTemplate} from '../../../src/pipeline/sinks/mqtt.js'
@@ -49,7 +49,7 @@ describe('ReplayClock', () => {
     await waitUntil(due, now)
     const late = now() - due
     expect(late).toBeGreaterThanOrEqual(0)
-    expect(late).toBeLessThan(timingBound(25))
+    expect(late).toBeLessThan(loadAwareBound(25))
   })
 })
 

@@ -14,6 +14,7 @@ import {stringFunctions} from './string.js'
 import {timeFunctions} from './time.js'
 import {param} from './define.js'
 import type {Accumulator, AggregateFunctionSpec, FunctionSpec, ScalarFunctionSpec, WindowFunctionSpec} from './types.js'
+import {boundedDistance} from '../../../config/did-you-mean.js'
 
 const windowFunctions: WindowFunctionSpec[] = [
   {kind: 'window', name: 'window_start', summary: 'start of the window being emitted (epoch ms)', params: [], required: 0, bound: 'start'},
@@ -91,21 +92,9 @@ const SAME_MEANING: Readonly<Record<string, string>> = {
   ceiling: 'ceil', truncate: 'trunc', running_sum: 'acc_sum', cumsum: 'acc_sum', running_avg: 'acc_avg', delta: 'lag',
 }
 
-/** Levenshtein distance, giving up (returning `limit`) once it cannot be below `limit`. */
+/** Levenshtein distance, giving up (returning `limit`) once it cannot be below `limit` (config/did-you-mean.ts). */
 export function editDistance(a: string, b: string, limit = Number.POSITIVE_INFINITY): number {
-  if (Math.abs(a.length - b.length) >= limit) return limit
-  let prev = Array.from({length: b.length + 1}, (_, i) => i)
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i]
-    let rowMin = i
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
-      rowMin = Math.min(rowMin, cur[j])
-    }
-    if (rowMin >= limit) return limit
-    prev = cur
-  }
-  return prev[b.length]
+  return boundedDistance(a, b, limit)
 }
 
 function builtins(): FunctionSpec[] {

@@ -1,0 +1,184 @@
+/**
+ * Issue #15, acceptance 5: the data sinks' throughput, each through `iotd pipeline run` as a user runs it (a child
+ * process of the built CLI), against private servers on OS-assigned ports.
+ *
+ *   influx  csv source (POINTS readings of 500 devices) -> rule -> influxdb sink into a local influxd (1.x /write, batches of 5000):
+ *           points/s = rows the sink wrote / the run's elapsed time; InfluxDB's own count is checked against it, and
+ *           the CPU of iotd and of influxd over the run are shown (a server at ~100 % of a core is the ceiling).
+ *   nats    a JetStream stream holding N messages -> nats source (durable pull consumer, explicit acks) -> rule ->
+ *           file sink: msg/s = N / (time from the first message taken to the consumer's pending and ack-pending
+ *           both 0), with the pipeline's state (input log, the default) and with --no-state (acks after the file
+ *           sink took the rows).
+ *
+ *   npm run build && flock /tmp/iotd-perf.lock node --import tsx perf/sinks-throughput.ts [--runs 3] [--points 500000] [--messages 300000]
+ */
+import {spawn} from 'node:child_process'
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {cpus, loadavg, tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {connect} from '@nats-io/transport-node'
+import {AckPolicy, jetstream, jetstreamManager} from '@nats-io/jetstream'
+import {startInfluxd} from '../test/helpers/influxd.js'
+import {startNatsServer} from '../test/helpers/nats-server.js'
+
+const args = process.argv.slice(2)
+const flag = (name: string, fallback: number) => {
+  const i = args.indexOf(`--${name}`)
+  return i >= 0 ? Number(args[i + 1]) : fallback
+}
+const RUNS = flag('runs', 3)
+const POINTS = flag('points', 500_000)
+const MESSAGES = flag('messages', 300_000)
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const RUN = join(ROOT, 'bin/run.js')
+const work = mkdtempSync(join(tmpdir(), 'iotd-perf-sinks-'))
+
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return 0
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+function cli(argv: string[]): {pid: number; done: Promise<{code: number | null; stdout: string; stderr: string; cpu: number}>} {
+  const child = spawn(process.execPath, [RUN, ...argv], {cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe']})
+  let stdout = ''
+  let stderr = ''
+  let cpu = 0
+  const sampler = setInterval(() => (cpu = Math.max(cpu, cpuSeconds(child.pid))), 100)
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  const done = new Promise<{code: number | null; stdout: string; stderr: string; cpu: number}>((ok) =>
+    child.on('close', (code) => {
+      clearInterval(sampler)
+      ok({code, stdout, stderr, cpu})
+    }),
+  )
+  return {pid: child.pid!, done}
+}
+
+async function influxRuns(): Promise<void> {
+  const influx = await startInfluxd()
+  // A CSV of POINTS readings from 500 devices, one a second each: the csv source reads ~1M rows/s here, so the
+  // figure is the sink's and InfluxDB's, not the input's.
+  const devices = 500
+  const t0 = Date.UTC(2026, 0, 1)
+  const rows = ['time,deviceId,temp,power']
+  for (let i = 0; i < POINTS; i++) rows.push(`${t0 + Math.floor(i / devices) * 1000},meter-${String(i % devices).padStart(4, '0')},${(20 + ((i * 7919) % 400) / 100).toFixed(2)},${((i * 104729) % 5000) / 1000}`)
+  writeFileSync(join(work, 'readings.csv'), `${rows.join('\n')}\n`)
+  const rates: number[] = []
+  const perCpu: number[] = []
+  try {
+    for (let run = 1; run <= RUNS; run++) {
+      const db = `perf_${run}`
+      const file = join(work, `influx-${run}.yaml`)
+      writeFileSync(
+        file,
+        `version: 1
+name: perf-influx-${run}
+sources:
+  plant: {type: csv, path: readings.csv, timeColumn: time, timeFormat: epoch-ms, topic: "plant/{deviceId}", payloadColumns: [deviceId, temp, power]}
+rules:
+  - name: store
+    sql: SELECT deviceId, temp, power FROM plant
+    sinks:
+      - {type: influxdb, url: ${influx.url}, database: ${db}, createDatabase: true, measurement: meter, tags: [deviceId], batch: {count: 5000, interval: 0}, queue: 20000}
+state: false
+`,
+      )
+      const influxCpu0 = cpuSeconds(influx.pid)
+      const p = cli(['pipeline', 'run', file, '--json', '--quiet'])
+      const r = await p.done
+      const influxCpu = cpuSeconds(influx.pid) - influxCpu0
+      if (r.code !== 0) throw new Error(`pipeline exited ${r.code}: ${r.stderr} ${r.stdout.slice(0, 2000)}`)
+      const s = JSON.parse(r.stdout) as {elapsedMs: number; sinks: {written: number; batches: number; deadLettered: number}[]}
+      const written = s.sinks[0].written
+      const stored = await influx.count(db, 'meter', 'temp')
+      const rate = (written * 1000) / s.elapsedMs
+      rates.push(rate)
+      perCpu.push(written / r.cpu)
+      console.log(
+        `influx run ${run}: ${written.toLocaleString('en-US')} points in ${(s.elapsedMs / 1000).toFixed(2)} s = ${Math.round(rate).toLocaleString('en-US')} points/s` +
+          ` (${s.sinks[0].batches} batches, dead-lettered ${s.sinks[0].deadLettered}); InfluxDB count ${stored.toLocaleString('en-US')}${stored === written ? ' = written' : ' != written'};` +
+          ` CPU iotd ${r.cpu.toFixed(1)} s (${Math.round((r.cpu * 100000) / s.elapsedMs)} % of a core; ${Math.round(written / r.cpu).toLocaleString('en-US')} points per CPU-second),` +
+          ` influxd ${influxCpu.toFixed(1)} s (${Math.round((influxCpu * 100000) / s.elapsedMs)} %; ${Math.round(written / influxCpu).toLocaleString('en-US')} points per CPU-second)`,
+      )
+    }
+    console.log(`influx median of ${RUNS}: ${Math.round(median(rates)).toLocaleString('en-US')} points/s wall, ${Math.round(median(perCpu)).toLocaleString('en-US')} points per iotd CPU-second`)
+  } finally {
+    await influx.stop()
+  }
+}
+
+async function natsRuns(): Promise<void> {
+  const server = await startNatsServer()
+  const nc = await connect({servers: server.url})
+  const jsm = await jetstreamManager(nc)
+  const js = jetstream(nc)
+  await jsm.streams.add({name: 'PERF', subjects: ['perf.>']})
+  const t0 = performance.now()
+  for (let seq = 0; seq < MESSAGES; seq += 2000) {
+    const batch: Promise<unknown>[] = []
+    for (let k = seq; k < Math.min(MESSAGES, seq + 2000); k++) batch.push(js.publish(`perf.d${k % 100}`, JSON.stringify({deviceId: `d${k % 100}`, seq: k, temp: 20 + (k % 17)})))
+    await Promise.all(batch)
+  }
+  console.log(`nats: ${MESSAGES.toLocaleString('en-US')} messages stored in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+  try {
+    for (const state of ['state', 'no-state'] as const) {
+      const rates: number[] = []
+      const perCpu: number[] = []
+      for (let run = 1; run <= RUNS; run++) {
+        const consumer = `perf-${state}-${run}`
+        await jsm.consumers.add('PERF', {durable_name: consumer, ack_policy: AckPolicy.Explicit, max_ack_pending: 20_000})
+        const file = join(work, `${consumer}.yaml`)
+        writeFileSync(
+          file,
+          `version: 1
+name: ${consumer}
+sources:
+  feed: {type: nats, url: ${server.url}, stream: PERF, consumer: ${consumer}}
+rules:
+  - sql: SELECT deviceId, seq, temp FROM feed WHERE temp > 18
+    sinks: [{type: file, path: ${consumer}.jsonl, batch: {count: 5000, interval: 0}, queue: 20000}]
+`,
+        )
+        const p = cli(['pipeline', 'run', file, '--quiet', '--state-dir', join(work, `${consumer}-state`), ...(state === 'no-state' ? ['--no-state'] : [])])
+        let first = 0
+        let done = 0
+        while (!done) {
+          const c = await jsm.consumers.info('PERF', consumer)
+          const t = performance.now()
+          if (!first && (c.delivered.stream_seq > 0 || c.num_ack_pending > 0)) first = t
+          if (first && c.num_pending === 0 && c.num_ack_pending === 0) done = t
+          else await new Promise((r) => setTimeout(r, 20))
+        }
+        const cpu = cpuSeconds(p.pid)
+        perCpu.push(MESSAGES / cpu)
+        process.kill(p.pid, 'SIGINT')
+        await p.done
+        const lines = readFileSync(join(work, `${consumer}.jsonl`), 'utf8').trim().split('\n').length
+        const rate = (MESSAGES * 1000) / (done - first)
+        rates.push(rate)
+        console.log(
+          `nats ${state} run ${run}: ${MESSAGES.toLocaleString('en-US')} acked in ${((done - first) / 1000).toFixed(2)} s = ${Math.round(rate).toLocaleString('en-US')} msg/s; ${lines.toLocaleString('en-US')} rows in the file; iotd CPU ${cpu.toFixed(1)} s`,
+        )
+      }
+      console.log(`nats ${state} median of ${RUNS}: ${Math.round(median(rates)).toLocaleString('en-US')} msg/s wall (first message taken -> pending and ack-pending 0), ${Math.round(median(perCpu)).toLocaleString('en-US')} msg per iotd CPU-second (startup included)`)
+    }
+  } finally {
+    await nc.close()
+    await server.stop()
+  }
+}
+
+console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`)
+if (only !== 'nats') await influxRuns()
+if (only !== 'influx') await natsRuns()
+console.log(`load after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`)

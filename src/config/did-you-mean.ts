@@ -1,0 +1,35 @@
+/**
+ * "Did you mean" hints for names a user typed (config keys, kinds, threshold names). Case-insensitive; a candidate
+ * counts as close within edit distance 2, or 1 for names of up to four letters (so `ab` does not suggest `id`).
+ */
+export function closestName(name: string, candidates: Iterable<string>): string | undefined {
+  const typed = name.toLowerCase()
+  const limit = typed.length <= 4 ? 2 : 3
+  let best: string | undefined
+  let bestDistance = limit
+  for (const candidate of candidates) {
+    const d = boundedDistance(typed, candidate.toLowerCase(), bestDistance)
+    if (d < bestDistance) {
+      best = candidate
+      bestDistance = d
+    }
+  }
+  return best
+}
+
+/** Levenshtein distance, giving up (returning `limit`) as soon as it cannot be below `limit`. */
+export function boundedDistance(a: string, b: string, limit: number): number {
+  if (Math.abs(a.length - b.length) >= limit) return limit
+  let prev = Array.from({length: b.length + 1}, (_, i) => i)
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i]
+    let rowMin = i
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
+      rowMin = Math.min(rowMin, cur[j])
+    }
+    if (rowMin >= limit) return limit
+    prev = cur
+  }
+  return prev[b.length]
+}
