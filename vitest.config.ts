@@ -7,6 +7,7 @@ import {defineConfig} from 'vitest/config'
  * the neighbour instead of iotd.
  */
 const timingSuites = [
+  'test/integration/modbus/rtu-timing.test.ts',
   'test/integration/pipeline/replay-timing.test.ts',
   'test/e2e/tail-record-replay.e2e.test.ts',
   'test/integration/sim/fleet-embedded.test.ts',

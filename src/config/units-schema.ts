@@ -89,3 +89,13 @@ export function jitter() {
     })
     .meta({description: 'Random offset of each message: a duration (200ms) or a percentage of `every` (5%). Must be below half of `every`.'})
 }
+
+/**
+ * An MQTT protocol version: '3.1.1' or '5', where 5 may be written as a number, as the docs and brokers write it
+ * (`protocol: 5`). Always read as text.
+ */
+export function mqttProtocol() {
+  return z
+    .union([z.enum(['3.1.1', '5']), z.literal(5)])
+    .transform((v) => String(v) as '3.1.1' | '5')
+}

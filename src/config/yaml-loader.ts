@@ -3,6 +3,7 @@ import jsyaml from 'js-yaml'
 import {isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node} from 'yaml'
 import type {z} from 'zod'
 import {ConfigError, MAX_PROBLEMS_SHOWN, type ConfigProblem} from '../errors.js'
+import {closestName} from './did-you-mean.js'
 
 /**
  * The one YAML loader: parses a config file keeping source positions, interpolates `${env:NAME}` references,
@@ -131,7 +132,7 @@ export function loadYamlConfig<S extends z.ZodType>(file: string, schema: S, opt
 
   const parsed = schema.safeParse(raw)
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(...issueToProblems(issue, file, locate))
+    for (const issue of parsed.error.issues) problems.push(...issueToProblems(issue, file, locate, schema))
     throw new ConfigError(sortProblems(problems))
   }
   return {value: parsed.data, locate, file}
@@ -223,15 +224,19 @@ function interpolateEnv(
   return value
 }
 
-function issueToProblems(issue: z.core.$ZodIssue, file: string, locate: LoadedConfig<unknown>['locate']): ConfigProblem[] {
+function issueToProblems(issue: z.core.$ZodIssue, file: string, locate: LoadedConfig<unknown>['locate'], schema?: z.ZodType): ConfigProblem[] {
   const path = issue.path as PropertyKey[]
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((key) => ({
-      file,
-      ...(locate([...path, key], {key: true}) ?? locate(path)),
-      path: formatPath([...path, key]),
-      message: `unknown key "${key}"${path.length ? ` in ${formatPath(path)}` : ''}`,
-    }))
+    const known = schema ? knownKeysAt(schema, path) : undefined
+    return issue.keys.map((key) => {
+      const hint = known ? closestName(key, known) : undefined
+      return {
+        file,
+        ...(locate([...path, key], {key: true}) ?? locate(path)),
+        path: formatPath([...path, key]),
+        message: `unknown key "${key}"${path.length ? ` in ${formatPath(path)}` : ''}${hint ? `; did you mean "${hint}"?` : ''}`,
+      }
+    })
   }
   const where = formatPath(path)
   let message = issue.message
@@ -240,6 +245,43 @@ function issueToProblems(issue: z.core.$ZodIssue, file: string, locate: LoadedCo
     return [{file, ...(locate(path.slice(0, -1)) ?? {line: 1, col: 1}), path: where, message: path.length > 1 ? `${message} in ${formatPath(path.slice(0, -1))}` : message}]
   }
   return [{file, ...(locate(path) ?? {line: 1, col: 1}), path: where, message: where ? `${where}: ${message}` : message}]
+}
+
+/** The zod internals knownKeysAt reads: a schema's definition and, per kind, where the inner schema sits. */
+interface SchemaDef {
+  type: string
+  shape?: Record<string, unknown>
+  innerType?: unknown
+  in?: unknown
+  element?: unknown
+  valueType?: unknown
+}
+
+function defOf(s: unknown): SchemaDef | undefined {
+  return (s as {_zod?: {def?: SchemaDef}} | undefined)?._zod?.def
+}
+
+/** Optional, default, nullable and pipe wrappers removed. */
+function unwrapSchema(s: unknown): unknown {
+  for (let d = defOf(s); d && ['optional', 'default', 'prefault', 'nullable', 'pipe', 'readonly', 'catch'].includes(d.type); d = defOf(s)) {
+    s = d.type === 'pipe' ? d.in : d.innerType
+  }
+  return s
+}
+
+/** The keys an object schema allows at `path` (for "did you mean" on an unknown key); undefined when not an object. */
+export function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] | undefined {
+  let s: unknown = schema
+  for (const seg of path) {
+    const d = defOf(unwrapSchema(s))
+    if (!d) return undefined
+    if (d.type === 'object') s = d.shape?.[String(seg)]
+    else if (d.type === 'array') s = d.element
+    else if (d.type === 'record') s = d.valueType
+    else return undefined
+  }
+  const d = defOf(unwrapSchema(s))
+  return d?.type === 'object' && d.shape ? Object.keys(d.shape) : undefined
 }
 
 function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {

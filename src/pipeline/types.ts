@@ -127,6 +127,8 @@ export interface ComponentEnv {
   baseDir: string
   /** Process environment (for secrets given by name); defaults to process.env. */
   env: Readonly<Record<string, string | undefined>>
+  /** Sinks: output columns the rule makes whole numbers (count(*), cast(x, 'bigint')), so a created table types them so. */
+  integerColumns?: readonly string[]
 }
 
 /**

@@ -5,8 +5,9 @@
  */
 import {dirname, extname, resolve} from 'node:path'
 import {parseDocument} from 'yaml'
-import type {z} from 'zod'
-import {loadYamlConfig, readConfigText, type LoadedConfig} from '../../config/yaml-loader.js'
+import {z} from 'zod'
+import {closestName} from '../../config/did-you-mean.js'
+import {knownKeysAt, loadYamlConfig, readConfigText, type LoadedConfig} from '../../config/yaml-loader.js'
 import {ConfigError, type ConfigProblem} from '../../errors.js'
 import {formatCaret, parseRule, planRule, RulePlanError, RuleSyntaxError, type BoundExpr, type RulePlan, type RuleProblem} from '../rule/index.js'
 import {sinkSpec, sourceSpec, SINK_SPECS, SOURCE_SPECS} from '../registry.js'
@@ -67,7 +68,15 @@ export function loadPipeline(file: string, options: LoadPipelineOptions = {}): L
   let text = options.text ?? readConfigText(file)
   if (options.set && options.set.length > 0) text = applyOverrides(text, options.set, file)
   const env = options.env ?? process.env
-  const loaded = loadYamlConfig(file, pipelineSchema, {text, env})
+  let loaded: LoadedConfig<PipelineFile>
+  try {
+    loaded = loadYamlConfig(file, pipelineSchema, {text, env})
+  } catch (error) {
+    // One pass: a wrong `version:` or key must not hide the problems of the sources and sinks (issue #16, item 8).
+    if (!(error instanceof ConfigError)) throw error
+    const more = componentProblems(file, text, env).filter((p) => !error.problems.some((q) => q.line === p.line && q.col === p.col))
+    throw new ConfigError([...error.problems, ...more].sort((x, y) => (x.line ?? 0) - (y.line ?? 0) || (x.col ?? 0) - (y.col ?? 0)))
+  }
   const cfg = loaded.value
   const baseDir = dirname(resolve(file))
   const problems: ConfigProblem[] = []
@@ -78,7 +87,8 @@ export function loadPipeline(file: string, options: LoadPipelineOptions = {}): L
   for (const [name, entry] of Object.entries(cfg.sources)) {
     const spec = sourceSpec(entry.type)
     if (!spec) {
-      problems.push({file, ...at(['sources', name, 'type']), message: `sources.${name}.type: unknown source type "${entry.type}" (one of ${SOURCE_SPECS.map((s) => s.type).join(', ')})`})
+      const hint = closestName(entry.type, SOURCE_SPECS.map((x) => x.type))
+      problems.push({file, ...at(['sources', name, 'type']), message: `sources.${name}.type: unknown source type "${entry.type}"${hint ? `; did you mean "${hint}"?` : ''} (one of ${SOURCE_SPECS.map((x) => x.type).join(', ')})`})
       continue
     }
     const opts = validateOptions(spec.options, entry, SOURCE_COMMON, ['sources', name], file, loaded, problems)
@@ -155,7 +165,8 @@ export function loadPipeline(file: string, options: LoadPipelineOptions = {}): L
       if (sinkNames.has(sinkName)) problems.push({file, ...at(['rules', index, 'sinks', i, 'name']), message: `sink name "${sinkName}" is used twice in rule ${name}`})
       sinkNames.add(sinkName)
       if (!spec) {
-        problems.push({file, ...at(['rules', index, 'sinks', i, 'type']), message: `rules[${index}].sinks[${i}].type: unknown sink type "${entry.type}" (one of ${SINK_SPECS.map((s) => s.type).join(', ')})`})
+        const hint = closestName(entry.type, SINK_SPECS.map((x) => x.type))
+        problems.push({file, ...at(['rules', index, 'sinks', i, 'type']), message: `rules[${index}].sinks[${i}].type: unknown sink type "${entry.type}"${hint ? `; did you mean "${hint}"?` : ''} (one of ${SINK_SPECS.map((x) => x.type).join(', ')})`})
         return
       }
       const opts = validateOptions(spec.options, entry, SINK_COMMON, ['rules', index, 'sinks', i], file, loaded, problems)
@@ -184,6 +195,50 @@ export function planPipelineRule(pipeline: LoadedPipeline, sql: string): RulePla
     tableColumns: Object.fromEntries([...pipeline.tables].map(([n, t]) => [n, t.columns])),
     knownFields: knownPayloadFields(pipeline.config),
   })
+}
+
+/**
+ * The source and sink entries of a file that failed its schema, checked against their registered specs, so every
+ * problem is reported at once.
+ */
+function componentProblems(file: string, text: string, env: NodeJS.ProcessEnv): ConfigProblem[] {
+  let raw: LoadedConfig<Record<string, unknown>>
+  try {
+    raw = loadYamlConfig(file, looseRoot, {text, env})
+  } catch {
+    return []
+  }
+  const problems: ConfigProblem[] = []
+  const at = (path: readonly PropertyKey[]) => raw.locate(path) ?? {line: 1, col: 1}
+  const check = (entry: unknown, path: PropertyKey[], kind: 'source' | 'sink'): void => {
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) return
+    const e = entry as Record<string, unknown>
+    if (typeof e.type !== 'string') return
+    const spec = kind === 'source' ? sourceSpec(e.type) : sinkSpec(e.type)
+    const all = (kind === 'source' ? SOURCE_SPECS : SINK_SPECS).map((x) => x.type)
+    if (!spec) {
+      const hint = closestName(e.type, all)
+      problems.push({file, ...at([...path, 'type']), message: `${formatKeyPath(path)}.type: unknown ${kind} type "${e.type}"${hint ? `; did you mean "${hint}"?` : ''} (one of ${all.join(', ')})`})
+      return
+    }
+    validateOptions(spec.options, e, kind === 'source' ? SOURCE_COMMON : SINK_COMMON, path, file, raw, problems)
+  }
+  const sources = raw.value.sources
+  if (sources && typeof sources === 'object') for (const [name, entry] of Object.entries(sources)) check(entry, ['sources', name], 'source')
+  const rules = raw.value.rules
+  if (Array.isArray(rules)) {
+    rules.forEach((r: unknown, i) => {
+      const sinks = (r as {sinks?: unknown} | null)?.sinks
+      if (Array.isArray(sinks)) sinks.forEach((sink, j) => check(sink, ['rules', i, 'sinks', j], 'sink'))
+    })
+  }
+  return problems
+}
+
+const looseRoot = z.looseObject({})
+
+function formatKeyPath(path: readonly PropertyKey[]): string {
+  return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '')
 }
 
 /** Payload fields the file names outside SQL (each source's timestamp and key fields, CSV column maps). */
@@ -242,9 +297,11 @@ function validateOptions(
   for (const issue of parsed.error.issues) {
     const ip = issue.path as PropertyKey[]
     if (issue.code === 'unrecognized_keys') {
+      const known = knownKeysAt(schema, ip)
       for (const key of issue.keys) {
         const pos = loaded.locate([...path, ...ip, key], {key: true}) ?? loaded.locate(path) ?? {line: 1, col: 1}
-        problems.push({file, ...pos, message: `${where([...path, ...ip])}: unknown key "${key}"`})
+        const hint = closestName(key, [...(known ?? []), ...(ip.length === 0 ? common : [])])
+        problems.push({file, ...pos, message: `${where([...path, ...ip])}: unknown key "${key}"${hint ? `; did you mean "${hint}"?` : ''}`})
       }
       continue
     }

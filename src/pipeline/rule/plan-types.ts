@@ -128,6 +128,8 @@ export interface RuleAnalysis {
    * emits every row of the window, in arrival order, as eKuiper does (it sends them as one list).
    */
   emitsEveryRow: boolean
+  /** Output columns that are whole numbers by construction (count, acc_count, cast(x, 'bigint')): typed bigint by sinks. */
+  integerColumns: string[]
   /** Projected columns neither aggregated nor grouped: they take the last row's value (eKuiper behaviour). */
   lastValueColumns: string[]
 }

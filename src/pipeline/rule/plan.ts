@@ -4,6 +4,7 @@
  * reports every problem it finds at once, each at its place in the rule.
  */
 import type {Accessor, CallExpr, Expr, LiteralExpr, RuleAst, SourceSpan, WindowClause} from './ast.js'
+import {closestName} from '../../config/did-you-mean.js'
 import {RulePlanError, type RuleProblem} from './errors.js'
 import {TIME_UNITS_MS, WINDOW_CALLS, WINDOW_KINDS, windowKind} from '../window/index.js'
 import {FunctionRegistry, defaultFunctionRegistry} from './functions/registry.js'
@@ -154,6 +155,7 @@ class Planner {
         usesWindowBounds: this.usesWindowBounds,
         statefulSlots: this.statefulSlots,
         emitsEveryRow,
+        integerColumns: projections.flatMap((p) => (p.kind === 'expr' && this.isInteger(p.expr) ? [p.name] : [])),
         lastValueColumns: emitsEveryRow ? [] : lastValueColumns,
       },
       warnings: sortProblems(this.warnings),
@@ -575,6 +577,14 @@ class Planner {
     }
   }
 
+  /** Whole numbers by construction: count(), acc_count(), cast(x, 'bigint'), window bounds. */
+  private isInteger(e: BoundExpr): boolean {
+    if (e.kind === 'aggregate') return this.aggregates[e.index]?.name === 'count'
+    if (e.kind === 'stateful') return e.name === 'acc_count'
+    if (e.kind === 'call') return e.name === 'cast' && e.args[1]?.kind === 'literal' && ['bigint', 'int', 'integer'].includes(String(e.args[1].value).toLowerCase())
+    return false
+  }
+
   /** An expression over aggregates or window bounds (directly or through an analytic call) is known per window row. */
   private dependsOnWindow(e: BoundExpr): boolean {
     if (e.kind === 'aggregate' || e.kind === 'windowBound') return true
@@ -693,7 +703,7 @@ function formatExpr(e: Expr): string {
 }
 
 function closest(name: string, candidates: readonly string[]): string | undefined {
-  return new FunctionRegistry(candidates.map((c) => ({kind: 'window', name: c, summary: '', params: [], required: 0, bound: 'start'}))).suggest(name)
+  return closestName(name, candidates)
 }
 
 /** MQTT topic filter rules: non-empty, `+` fills a whole level, `#` is the whole last level. */

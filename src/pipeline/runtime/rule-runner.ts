@@ -112,6 +112,8 @@ export class RuleRunner {
   private droppedNow = false
   /** Scratch for the rows one projection produces. */
   private readonly projected: Record<string, unknown>[] = []
+  /** Analytic values of the current row, for rules without a window (see process). */
+  private readonly analyticScratch: unknown[] = []
 
   constructor(opts: RuleRunnerOptions) {
     this.opts = opts
@@ -217,7 +219,9 @@ export class RuleRunner {
       this.opts.onReject?.(record)
       return false
     }
-    // eKuiper's model: analytic functions see every row, before WHERE, CASE or AND/OR could skip them.
+    // eKuiper's model: analytic functions see every row, before WHERE, CASE or AND/OR could skip them. A rule without
+    // a window keeps no row after this call, so its rows share one array of analytic values.
+    if (!this.window) row.analytic = this.analyticScratch
     c.stepRow(row)
     if (pass && c.where && !c.where(row)) pass = false
     if (!this.window) {

@@ -196,7 +196,7 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
     // Replaced sinks (tests) keep the batching, retry and queue settings of the sink they stand in for.
     const made = opts.sinksFor
       ? opts.sinksFor(loaded).map((m, i) => ({...m, entry: loaded.sinks[i]?.entry, spec: undefined}))
-      : loaded.sinks.map((s) => ({sink: s.spec.create(s.options, s.name, env), type: s.spec.type, entry: s.entry, spec: s.spec}))
+      : loaded.sinks.map((s) => ({sink: s.spec.create(s.options, s.name, {...env, integerColumns: loaded.plan.analysis.integerColumns}), type: s.spec.type, entry: s.entry, spec: s.spec}))
     const sinks = made.map((m) => {
       const e = m.entry
       const batching = sinkBatching(e?.batch, m.spec?.batch)

@@ -40,7 +40,11 @@ const size = z.union([z.string(), z.number()]).transform((v, ctx) => {
 export const fileSinkOptions = z
   .object({
     path: z.string().min(1).describe('File to write (relative to the pipeline file).'),
-    format: z.enum(['jsonl', 'csv', 'capture']).default('jsonl').describe('jsonl: one JSON object a line; csv: ts,topic + columns; capture: iotd capture format.'),
+    format: z.enum(['jsonl', 'csv', 'capture']).default('jsonl').describe('jsonl: one row as a JSON object a line; csv: ts,topic + columns; capture: iotd capture format.'),
+    wrap: z
+      .boolean()
+      .optional()
+      .describe('jsonl: write each row wrapped as {"ts", "topic", "payload": row} instead of the row itself (default false).'),
     columns: z.array(z.string()).optional().describe('csv: field paths to write as columns (default: the payload as one column).'),
     properties: z.boolean().default(false).describe('capture: add the properties column (MQTT 5 properties as JSON).'),
     rotateSize: size.optional().describe('Start a new file when this one reaches this size (e.g. 100MiB).'),
@@ -248,6 +252,8 @@ export class FileSink implements Sink {
 
   private format(r: PipelineRecord): string {
     const o = this.options
+    // The row itself, as a rule produced it; `wrap: true` adds time and topic around it (tail's ndjson shape).
+    if (o.format === 'jsonl' && o.wrap !== true && r.payload === undefined && r.fields !== null && typeof r.fields === 'object') return `${JSON.stringify(r.fields)}\n`
     const topic = r.topic ?? r.meta.topic ?? ''
     const payload = r.payload ?? Buffer.from(typeof r.fields === 'string' ? r.fields : JSON.stringify(r.fields ?? null))
     switch (o.format) {

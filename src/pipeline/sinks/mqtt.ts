@@ -17,6 +17,7 @@ import {isTopicName} from '../../net/mqtt-wire.js'
 import {encodeQos0Publishes, type Qos0Message} from '../../net/qos0-publish.js'
 import {compileRecordTemplate} from '../record-template.js'
 import {defineSink, TransientSinkError, type PipelineRecord, type Sink, type StageContext} from '../types.js'
+import {mqttProtocol} from '../../config/units-schema.js'
 
 const userProperties = z.record(z.string(), z.union([z.string(), z.array(z.string())]))
 
@@ -26,7 +27,7 @@ export const mqttSinkOptions = z
     topic: z.string().min(1).default('${topic}').describe('Topic template: ${field.path} from the record fields, ${topic}, ${key}.'),
     qos: z.union([z.literal(0), z.literal(1), z.literal(2)]).optional().describe("QoS (default: the record's, else 0)."),
     retain: z.boolean().optional().describe("Retain flag (default: the record's, else false)."),
-    protocol: z.enum(['3.1.1', '5']).default('3.1.1'),
+    protocol: mqttProtocol().default('3.1.1').describe('MQTT version: 3.1.1 or 5.'),
     clientId: z.string().optional(),
     username: z.string().optional(),
     password: z.string().optional().describe('Password (prefer passwordEnv).'),

@@ -44,9 +44,9 @@ export function isTransientPgError(error: unknown): boolean {
   return /Connection terminated|connection timeout|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(e.message ?? '')
 }
 
-function columnType(v: unknown, time: boolean): string {
+function columnType(v: unknown, time: boolean, integer: boolean): string {
   if (time) return 'timestamptz'
-  if (typeof v === 'number') return 'double precision'
+  if (typeof v === 'number') return integer ? 'bigint' : 'double precision'
   if (typeof v === 'boolean') return 'boolean'
   if (v !== null && typeof v === 'object') return 'jsonb'
   return 'text'
@@ -68,7 +68,9 @@ export const postgresSink = defineSink({
   options,
   batch: {count: 500, intervalMs: 1000},
   example: {type: 'postgres', url: 'postgres://iot@127.0.0.1:5432/telemetry', table: 'rollup_5m', key: ['deviceId', 'ws'], time: ['ws', 'we'], createTable: true},
-  create(opts: Options, name) {
+  create(opts: Options, name, env) {
+    // Whole-number columns of the rule (count(*) …) become bigint; other numbers double precision.
+    const integer = new Set(env.integerColumns ?? [])
     type Pool = import('pg').Pool
     let pool: Pool | undefined
     let columns: string[] | undefined = opts.columns
@@ -87,7 +89,7 @@ export const postgresSink = defineSink({
       const cols = columns ?? [...new Set(rows.flatMap((r) => Object.keys(r)))]
       const defs = cols.map((c) => {
         const sample = rows.find((r) => r[c] !== null && r[c] !== undefined)?.[c]
-        return `${q(c)} ${columnType(sample, time.has(c))}`
+        return `${q(c)} ${columnType(sample, time.has(c), integer.has(c))}`
       })
       if (opts.key) defs.push(`PRIMARY KEY (${opts.key.map(q).join(', ')})`)
       await pool!.query(`CREATE TABLE IF NOT EXISTS ${qTable(opts.table)} (${defs.join(', ')})`)

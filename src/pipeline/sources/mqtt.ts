@@ -22,13 +22,14 @@ import {observationRows} from '../../sparkplug/views.js'
 import {isValidTopicFilter} from '../rule/plan.js'
 import {cellValue} from './csv-mapping.js'
 import {defineSource, NOOP_ACK, type Delivery, type PipelineRecord, type Source, type StageContext} from '../types.js'
+import {mqttProtocol} from '../../config/units-schema.js'
 
 export const mqttSourceOptions = z
   .object({
     url: z.string().min(1).describe('Broker URL: mqtt://, mqtts://, ws://, wss:// (user:pass@ allowed; prefer passwordEnv).'),
     topics: z.array(z.string().min(1)).min(1).default(['#']).describe('Topic filters; `$share/<group>/<filter>` for a shared subscription.'),
     qos: z.union([z.literal(0), z.literal(1), z.literal(2)]).default(0).describe('Subscription QoS.'),
-    protocol: z.enum(['3.1.1', '5']).default('3.1.1').describe('MQTT version; 5 shows user properties, content type, etc.'),
+    protocol: mqttProtocol().default('3.1.1').describe('MQTT version; 5 shows user properties, content type, etc.'),
     clientId: z.string().optional().describe('Client id (default iotd-<pid>-<random>).'),
     username: z.string().optional(),
     password: z.string().optional().describe('Password (prefer passwordEnv, so it is not in the file).'),

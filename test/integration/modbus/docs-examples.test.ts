@@ -3,7 +3,7 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {decodeRead, planReads, type TagType, type WordOrder} from '../../../src/modbus/index.js'
 import {formatRead, readValues} from '../../../src/tools/modbus-inspect.js'
-import {ModbusTcpClient} from '../../../src/net/modbus-client.js'
+import {createModbusClient, type ModbusTarget} from '../../../src/net/modbus-transport.js'
 import {startModbusSimulation} from '../../../src/sim/modbus/simulator.js'
 import {loadScenario} from '../../../src/sim/scenario/index.js'
 
@@ -50,7 +50,10 @@ describe('docs/modbus.md', () => {
       for (const group of scenario.modbus) {
         const reads = planReads(group.tags)
         for (const device of sim.devices.filter((d) => d.spec.group === group.name)) {
-          const client = new ModbusTcpClient({host: '127.0.0.1', port: device.spec.port})
+          const path = sim.listeners.find((l) => l.group === group.name)?.path as string
+          const target: ModbusTarget =
+            group.transport === 'rtu' ? {transport: 'serial', path, ...group.serial} : {transport: group.transport, host: '127.0.0.1', port: device.spec.port}
+          const client = createModbusClient(target)
           try {
             const got = {}
             for (const r of reads) decodeRead(r, await client.read(device.spec.unitId, r.table, r.address, r.count), got)

@@ -33,8 +33,8 @@ describe('loadYamlConfig', () => {
     expect(problems('version: 1\nname: a\nname: b\n')[0]).toMatch(/^f\.yaml:3:1: YAML syntax error: .*[Uu]nique/)
   })
 
-  it('points an unknown key at the key itself, naming where it is', () => {
-    expect(problems('version: 1\nname: a\nbroker:\n  url: x\n  passwrd: y\n')).toEqual(['f.yaml:5:3: unknown key "passwrd" in broker'])
+  it('points an unknown key at the key itself, naming where it is, with the nearest known key', () => {
+    expect(problems('version: 1\nname: a\nbroker:\n  url: x\n  passwrd: y\n')).toEqual(['f.yaml:5:3: unknown key "passwrd" in broker; did you mean "password"?'])
   })
 
   it('points a wrong type at the value, inside arrays too', () => {

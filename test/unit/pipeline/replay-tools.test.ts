@@ -149,7 +149,7 @@ describe('file sink', () => {
   it('rotates by time with an injected clock', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'iotd-file-'))
     let t = 0
-    const sink = new FileSink('f', fileSinkOptions.parse({path: join(dir, 'out.jsonl'), format: 'jsonl', rotateEvery: '1h'}), () => t)
+    const sink = new FileSink('f', fileSinkOptions.parse({path: join(dir, 'out.jsonl'), format: 'jsonl', wrap: true, rotateEvery: '1h'}), () => t)
     await sink.open(ctx)
     await sink.write([msg(1)])
     t = 3_600_000

@@ -1,4 +1,4 @@
-export {FunctionRegistry, createAccumulator, defaultFunctionRegistry, editDistance} from './registry.js'
+export {FunctionRegistry, createAccumulator, defaultFunctionRegistry} from './registry.js'
 export {percentileOfSorted} from './aggregates.js'
 export {zscoreInit, zscoreStep, type ZScoreState} from './stateful.js'
 export {castValue, type CastTarget} from './conversion.js'

@@ -2,6 +2,7 @@
  * The function registry: the planner looks names up here (arity, literal and type checks), compiled expressions
  * call the implementations. A pipeline may extend a copy of the default registry; the default is never mutated.
  */
+import {closestName} from '../../../config/did-you-mean.js'
 import type {ConstArgs} from './types.js'
 import {aggregateFunctions} from './aggregates.js'
 import {collectionFunctions} from './collections.js'
@@ -14,7 +15,6 @@ import {stringFunctions} from './string.js'
 import {timeFunctions} from './time.js'
 import {param} from './define.js'
 import type {Accumulator, AggregateFunctionSpec, FunctionSpec, ScalarFunctionSpec, WindowFunctionSpec} from './types.js'
-import {boundedDistance} from '../../../config/did-you-mean.js'
 
 const windowFunctions: WindowFunctionSpec[] = [
   {kind: 'window', name: 'window_start', summary: 'start of the window being emitted (epoch ms)', params: [], required: 0, bound: 'start'},
@@ -65,16 +65,7 @@ export class FunctionRegistry {
     const meant = SAME_MEANING[lower]
     // meta() is grammar, not a registered function, but it is what `topic()` or `header()` mean.
     if (meant && (this.specs.has(meant) || meant === 'meta')) return meant
-    let best: string | undefined
-    let bestDistance = Math.min(3, Math.max(1, Math.floor(lower.length / 3)) + 1)
-    for (const candidate of this.specs.keys()) {
-      const d = editDistance(name.toLowerCase(), candidate, bestDistance)
-      if (d < bestDistance) {
-        best = candidate
-        bestDistance = d
-      }
-    }
-    return best
+    return closestName(lower, this.specs.keys())
   }
 }
 
@@ -90,11 +81,6 @@ const SAME_MEANING: Readonly<Record<string, string>> = {
   group_concat: 'collect', topic: 'meta', metadata: 'meta', header: 'meta', headers: 'meta', uuid: 'newuuid',
   regexp_like: 'regexp_matches', regex: 'regexp_matches', rlike: 'regexp_matches', split: 'split_value', md5sum: 'md5',
   ceiling: 'ceil', truncate: 'trunc', running_sum: 'acc_sum', cumsum: 'acc_sum', running_avg: 'acc_avg', delta: 'lag',
-}
-
-/** Levenshtein distance, giving up (returning `limit`) once it cannot be below `limit` (config/did-you-mean.ts). */
-export function editDistance(a: string, b: string, limit = Number.POSITIVE_INFINITY): number {
-  return boundedDistance(a, b, limit)
 }
 
 function builtins(): FunctionSpec[] {
