@@ -139,7 +139,7 @@ rules:
         measurement: meter
         tags: [deviceId]
         batch: {count: 500, interval: 200ms}
-        retry: {attempts: 1000, initial: 200ms, max: 2s}
+        retry: {max: 2s}  # attempts: forever, the default
 `,
     )
     const warnings: string[] = []
