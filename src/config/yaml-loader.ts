@@ -25,6 +25,11 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv
   /** Text to parse instead of reading `file` (file is still used in messages). */
   text?: string
+  /**
+   * Told of each `${env:NAME}` that is unset (then read as empty) instead of failing: a lint in a CI without the
+   * secrets checks everything else. A run leaves it out, and an unset variable is a problem.
+   */
+  onUnsetEnv?: (problem: ConfigProblem) => void
 }
 
 /**
@@ -126,13 +131,15 @@ export function loadYamlConfig<S extends z.ZodType>(file: string, schema: S, opt
   const env = options.env ?? process.env
   const problems: ConfigProblem[] = []
   const value = fast.ok ? fast.value : document().doc.toJS({maxAliasCount: 1000})
-  const raw = interpolateEnv(value, env, [], problems, file, locate)
+  const unset: ConfigProblem[] = []
+  const raw = interpolateEnv(value, env, [], options.onUnsetEnv ? unset : problems, file, locate)
+  for (const p of unset) options.onUnsetEnv?.(p)
   if (raw === null || raw === undefined) throw new ConfigError([{file, line: 1, col: 1, message: 'the file is empty'}])
   if (problems.length > 0) throw new ConfigError(problems)
 
   const parsed = schema.safeParse(raw)
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(...issueToProblems(issue, file, locate, schema))
+    for (const issue of parsed.error.issues) problems.push(...issueToProblems(issue, file, locate, raw, schema))
     throw new ConfigError(sortProblems(problems))
   }
   return {value: parsed.data, locate, file}
@@ -224,8 +231,13 @@ function interpolateEnv(
   return value
 }
 
-function issueToProblems(issue: z.core.$ZodIssue, file: string, locate: LoadedConfig<unknown>['locate'], schema?: z.ZodType): ConfigProblem[] {
+function issueToProblems(issue: z.core.$ZodIssue, file: string, locate: LoadedConfig<unknown>['locate'], raw: unknown, schema?: z.ZodType): ConfigProblem[] {
   const path = issue.path as PropertyKey[]
+  const discriminator = discriminatorProblem(issue, raw)
+  if (discriminator) {
+    const at = discriminator.missing ? locate(path.slice(0, -1)) : locate(path)
+    return [{file, ...(at ?? {line: 1, col: 1}), path: formatPath(path), message: `${formatPath(path.slice(0, -1)) || '(root)'}: ${discriminator.message}`}]
+  }
   if (issue.code === 'unrecognized_keys') {
     const known = schema ? knownKeysAt(schema, path) : undefined
     return issue.keys.map((key) => {
@@ -245,6 +257,27 @@ function issueToProblems(issue: z.core.$ZodIssue, file: string, locate: LoadedCo
     return [{file, ...(locate(path.slice(0, -1)) ?? {line: 1, col: 1}), path: where, message: path.length > 1 ? `${message} in ${formatPath(path.slice(0, -1))}` : message}]
   }
   return [{file, ...(locate(path) ?? {line: 1, col: 1}), path: where, message: where ? `${where}: ${message}` : message}]
+}
+
+/**
+ * zod words a discriminated union that matched no option as "Invalid discriminator value. Expected 'a' | 'b' …",
+ * for a misspelt value and a missing key alike. Say which, and offer the closest option.
+ */
+function discriminatorProblem(issue: z.core.$ZodIssue, raw: unknown): {message: string; missing: boolean} | undefined {
+  if (issue.code !== 'invalid_union' || !('discriminator' in issue) || !('options' in issue)) return undefined
+  const key = String(issue.discriminator)
+  const options = (issue.options as unknown[]).map(String)
+  const value = valueAt(raw, issue.path as PropertyKey[])
+  const list = options.join(', ')
+  if (value === undefined) return {missing: true, message: `add \`${key}:\` (one of ${list})`}
+  const hint = typeof value === 'string' ? closestName(value, options) : undefined
+  return {missing: false, message: `unknown ${key} ${JSON.stringify(value)}; ${hint ? `did you mean ${hint}? (` : 'expected one of '}${hint ? `one of ${list})` : list}`}
+}
+
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let node = raw
+  for (const seg of path) node = node !== null && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[seg] : undefined
+  return node
 }
 
 /** The zod internals knownKeysAt reads: a schema's definition and, per kind, where the inner schema sits. */

@@ -29,6 +29,16 @@ describe('iotd sim lint', () => {
     for (let i = 0; i < files.length; i += 4) await Promise.all(files.slice(i, i + 4).map(check))
   }, 180_000)
 
+  it('an unset ${env:VAR} is a warning for lint (exit 0) and an error for a run (exit 2), at its file:line:col', async () => {
+    const path = 'test/fixtures/scenarios/env-missing.yaml'
+    const lint = await runCli(['sim', 'lint', path])
+    expect(lint.code, lint.stderr).toBe(0)
+    expect(lint.stderr).toContain(`Warning: ${path}:4:13: environment variable IOTD_TEST_SURELY_UNSET is not set`)
+    const run = await runCli(['sim', path, '--dry-run'])
+    expect(run.code).toBe(2)
+    expect(run.stderr).toContain(`${path}:4:13: environment variable IOTD_TEST_SURELY_UNSET is not set`)
+  })
+
   it('a malformed scenario stops a run the same way, before anything connects', async () => {
     const path = 'test/fixtures/scenarios/bad/bad-duration.yaml'
     const r = await runCli(['sim', path, '--duration', '1s'])

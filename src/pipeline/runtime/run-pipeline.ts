@@ -402,7 +402,7 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
     const body = serialize(cp)
     const marks = slots.flatMap((slot) => slot.sinks.map((s) => [s, s.offered] as const))
     await Promise.all(marks.map(([s, n]) => s.settledTo(n)))
-    store.commit(body, replayFrom)
+    await store.commit(body, replayFrom)
     stateCounters!.checkpoints = store.checkpoints
     stateCounters!.lastCheckpointMs = store.lastCheckpoint?.ms
     stateCounters!.lastCheckpointBytes = store.lastCheckpoint?.bytes
@@ -584,7 +584,7 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
   if (store) {
     try {
       if (complete && !timedOut && !error) {
-        store.clear()
+        await store.clear()
         stateCounters!.atExit = 'cleared'
       } else if (finalCheckpoint && !timedOut) {
         await finalCheckpoint
@@ -594,7 +594,7 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
       warn(`state: the final checkpoint failed (${(e as Error).message}); a restart resumes from the previous one and the input log`)
       stateCounters!.atExit = 'log'
     } finally {
-      store.close()
+      await store.close()
     }
   }
   if (progress) clearInterval(progress)

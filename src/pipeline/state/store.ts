@@ -7,7 +7,8 @@
  * atomically (write to a temporary file, fsync, rename, fsync the directory). Both are exactly what a file does
  * well, and no native module has to build on the user's machine.
  */
-import {closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {open, rename} from 'node:fs/promises'
 import {homedir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {deserialize} from 'node:v8'
@@ -127,6 +128,8 @@ export class StateStore {
   /** The first segment a restart replays (the segments this run writes come after all of them). */
   private readonly replayFrom: number
   private locked = false
+  private closed = false
+  private commits: Promise<void> = Promise.resolve()
   lastCheckpoint?: {bytes: number; ms: number; at: number}
   checkpoints = 0
 
@@ -167,24 +170,33 @@ export class StateStore {
     yield* readLog(this.dir, this.replayFrom, stats)
   }
 
-  /** Writes a serialized Checkpoint atomically, then deletes the log segments it covers (before `replayFrom`). */
-  commit(body: Buffer, replayFrom: number): void {
+  /**
+   * Writes a serialized Checkpoint atomically (temporary file, fsync, rename, fsync of the directory), then deletes
+   * the log segments it covers (before `replayFrom`). Asynchronous: the fsyncs do not stop the pipeline.
+   */
+  commit(body: Buffer, replayFrom: number): Promise<void> {
+    // One at a time, in order, and none once the store is cleared or closed (they share the temporary file).
+    const run = this.commits.then(() => (this.closed ? undefined : this.write(body, replayFrom)))
+    this.commits = run.catch(() => undefined)
+    return run
+  }
+
+  private async write(body: Buffer, replayFrom: number): Promise<void> {
     const t0 = performance.now()
     const tmp = join(this.dir, `${CHECKPOINT_FILE}.tmp`)
-    const fd = openSync(tmp, 'w')
+    const fh = await open(tmp, 'w')
     try {
-      let off = 0
-      while (off < body.length) off += writeSync(fd, body, off)
-      fsyncSync(fd)
+      await fh.writeFile(body)
+      await fh.sync()
     } finally {
-      closeSync(fd)
+      await fh.close()
     }
-    renameSync(tmp, join(this.dir, CHECKPOINT_FILE))
-    const dirFd = openSync(this.dir, 'r')
+    await rename(tmp, join(this.dir, CHECKPOINT_FILE))
+    const dirFh = await open(this.dir, 'r')
     try {
-      fsyncSync(dirFd)
+      await dirFh.sync()
     } finally {
-      closeSync(dirFd)
+      await dirFh.close()
     }
     this.log.deleteBefore(replayFrom)
     this.checkpoints++
@@ -192,13 +204,17 @@ export class StateStore {
   }
 
   /** The run is complete (every finite source read to its end and drained): nothing is left to resume. */
-  clear(): void {
+  async clear(): Promise<void> {
+    await this.commits
+    this.closed = true
     this.log.close()
     rmSync(join(this.dir, CHECKPOINT_FILE), {force: true})
     this.log.deleteBefore(Infinity)
   }
 
-  close(): void {
+  async close(): Promise<void> {
+    await this.commits
+    this.closed = true
     this.log.close()
     this.unlock()
   }

@@ -14,6 +14,8 @@ export interface LoadScenarioOptions {
   text?: string
   /** Environment for `${env:NAME}` interpolation (default process.env). */
   env?: NodeJS.ProcessEnv
+  /** Unset `${env:NAME}` references are reported here (read as empty) instead of failing the load (sim lint). */
+  onUnsetEnv?: (problem: ConfigProblem) => void
 }
 
 /** Above this many devices the load-time checks of rendered ids and topics are skipped (they would cost seconds). */
@@ -25,7 +27,7 @@ const UNIQUENESS_CHECK_LIMIT = 1_000_000
  */
 export function loadScenario(file: string, options: LoadScenarioOptions = {}): Scenario {
   const text = options.text ?? readConfigText(file)
-  const {value, locate} = loadYamlConfig(file, scenarioSchema, {text, env: options.env})
+  const {value, locate} = loadYamlConfig(file, scenarioSchema, {text, env: options.env, onUnsetEnv: options.onUnsetEnv})
   const lines = text.split(/\r?\n/)
   const toProblem = (p: SemanticProblem): ConfigProblem => {
     const at = locate(p.path) ?? {line: 1, col: 1}
