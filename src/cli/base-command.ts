@@ -34,6 +34,29 @@ export abstract class BaseCommand extends Command {
     process.stderr.write(`${message}\n`)
   }
 
+  /**
+   * How every run-shaped command ends, after it printed its summary: a failure the summary covers exits 1 (under
+   * --json the summary already carries it, so no second document), an interrupted run 130, failed thresholds 99,
+   * otherwise 0. `error` is worded with `note` in brackets (default: the summary covers the run until then);
+   * `failure` is a ready error for a run that did nothing it was asked. Returns undefined so oclif prints nothing more.
+   */
+  protected finishRun(
+    end: {error?: string; interrupted?: boolean; failure?: IotdError; thresholdsFailed?: boolean},
+    note = 'the summary above covers the run until then',
+  ): undefined {
+    if (end.error) {
+      if (this.jsonEnabled()) this.exit(EXIT_CODES.runtime)
+      throw new IotdError(note ? `${end.error} (${note})` : end.error, EXIT_CODES.runtime)
+    }
+    if (end.interrupted) this.exit(EXIT_CODES.interrupted)
+    if (end.failure) {
+      if (this.jsonEnabled()) this.exit(end.failure.exitCode)
+      throw end.failure
+    }
+    if (end.thresholdsFailed) this.exit(EXIT_CODES.thresholds)
+    return undefined
+  }
+
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
     if ((err as {code?: string}).code === 'EEXIT') throw err
     if (err instanceof IotdError) {

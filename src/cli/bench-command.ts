@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import type {BenchOptions} from '../bench/bench-options.js'
-import {EXIT_CODES, IotdError, UsageError} from '../errors.js'
+import {UsageError} from '../errors.js'
 import type {BenchMode} from '../bench/bench-result.js'
 import {metricsFlags, startLiveMetrics} from './live-metrics.js'
 import {parseInfluxOut, startInfluxOutput} from './influx-output.js'
@@ -185,12 +185,6 @@ export abstract class BenchCommand extends BaseCommand {
     for (const line of written) reporter.log(line)
     await reporter.finish(result)
     await endpoint?.finish()
-    if (outcome.error) {
-      if (this.jsonEnabled()) this.exit(EXIT_CODES.runtime)
-      throw new IotdError(`${outcome.error} (the summary above covers the run until then)`, EXIT_CODES.runtime)
-    }
-    if (outcome.interrupted) this.exit(EXIT_CODES.interrupted)
-    if (result.thresholds.some((v) => !v.ok)) this.exit(EXIT_CODES.thresholds)
-    return undefined
+    return this.finishRun({error: outcome.error, interrupted: outcome.interrupted, thresholdsFailed: result.thresholds.some((v) => !v.ok)})
   }
 }

@@ -4,7 +4,6 @@ import {BaseCommand, EXIT_CODES_HELP} from '../cli/base-command.js'
 import {metricsFlags, startLiveMetrics} from '../cli/live-metrics.js'
 import {mqttSourceFromFlags} from '../cli/mqtt-source-flags.js'
 import {parseDurationFlag} from '../cli/flag-parsers.js'
-import {EXIT_CODES, IotdError} from '../errors.js'
 import {sizeFlag} from '../tools/flag-values.js'
 import type {RecordSummary} from '../tools/record.js'
 
@@ -59,6 +58,7 @@ ${EXIT_CODES_HELP}`
     const rotateSize = sizeFlag('rotate-size', flags['rotate-size'])
     const {chooseOutputMode} = await import('../report/terminal.js')
     const mode = chooseOutputMode({json: this.jsonEnabled(), quiet: flags.quiet, stdout: process.stderr, env: process.env})
+    const status = (await import('../report/status-line.js')).statusLine()
     const {formatBytes, formatNumber} = await import('../metrics/format.js')
     const {runRecord} = await import('../tools/record.js')
     const {formatRecordSummary} = await import('../tools/summaries.js')
@@ -80,7 +80,7 @@ ${EXIT_CODES_HELP}`
         onProgress: (p) => {
           endpoint?.show(() => recordFamilies(p))
           const line = `recording: ${formatNumber(p.messages)} messages, ${formatBytes(p.bytes)} -> ${p.file ?? flags.out}`
-          if (mode === 'interactive') process.stderr.write(`\r\x1b[2K${line}`)
+          if (mode === 'interactive') status.show(line)
           else if (mode === 'plain' && p.elapsedMs - lastLine >= 5000) {
             lastLine = p.elapsedMs
             process.stderr.write(`${line}\n`)
@@ -93,18 +93,12 @@ ${EXIT_CODES_HELP}`
         throw error
       })
       .finally(() => {
-        if (mode === 'interactive') process.stderr.write('\r\x1b[2K')
+        if (mode === 'interactive') status.clear()
       })
     endpoint?.show(() => recordFamilies(summary))
     if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
     else process.stdout.write(formatRecordSummary(summary))
     await endpoint?.finish()
-    if (summary.error) {
-      // The summary above covers what was stored: one JSON document under --json, then exit 1.
-      if (this.jsonEnabled()) this.exit(EXIT_CODES.runtime)
-      throw new IotdError(`${summary.error} (the file holds the ${summary.recorded} messages recorded before it, each row whole)`, EXIT_CODES.runtime)
-    }
-    if (summary.interrupted) this.exit(EXIT_CODES.interrupted)
-    return undefined
+    return this.finishRun(summary, `the file holds the ${summary.recorded} messages recorded before it, each row whole`)
   }
 }

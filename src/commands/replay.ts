@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../cli/base-command.js'
 import {metricsFlags, startLiveMetrics} from '../cli/live-metrics.js'
 import {parseRateFlag} from '../cli/flag-parsers.js'
-import {EXIT_CODES, IotdError, UsageError} from '../errors.js'
+import {UsageError} from '../errors.js'
 import {loopFlag, speedFlag, timeBoundFlag} from '../tools/flag-values.js'
 
 export default class Replay extends BaseCommand {
@@ -80,6 +80,7 @@ ${EXIT_CODES_HELP}`
     })
     const {chooseOutputMode} = await import('../report/terminal.js')
     const mode = chooseOutputMode({json: this.jsonEnabled(), quiet: flags.quiet, stdout: process.stderr, env: process.env})
+    const status = (await import('../report/status-line.js')).statusLine()
     const {formatReplayProgress, formatReplaySummary} = await import('../tools/summaries.js')
     const {runReplay} = await import('../tools/replay.js')
     const endpoint = await startLiveMetrics(flags, (m) => this.note(m))
@@ -116,7 +117,7 @@ ${EXIT_CODES_HELP}`
           mode === 'interactive' || endpoint
             ? (p) => {
                 endpoint?.show(() => replayFamilies(p))
-                if (mode === 'interactive') process.stderr.write(`\r\x1b[2K${formatReplayProgress(p, process.stderr.columns ?? 80)}`)
+                if (mode === 'interactive') status.show(formatReplayProgress(p, process.stderr.columns ?? 80))
               }
             : undefined,
       }),
@@ -126,18 +127,15 @@ ${EXIT_CODES_HELP}`
         throw error
       })
       .finally(() => {
-        if (mode === 'interactive') process.stderr.write('\r\x1b[2K')
+        if (mode === 'interactive') status.clear()
       })
     endpoint?.show(() => replayFamilies(summary))
     if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
     else process.stdout.write(formatReplaySummary(summary))
     await endpoint?.finish()
-    if (summary.interrupted) this.exit(EXIT_CODES.interrupted)
-    if (summary.published === 0) {
-      // A replay that published nothing did none of what it was asked, whatever the reason: never exit 0.
-      if (this.jsonEnabled()) this.exit(EXIT_CODES.runtime)
-      throw new IotdError(summary.rows === 0 ? `nothing to replay: ${args.file} has no rows` : `nothing was replayed: all ${summary.rows} rows of ${args.file} were skipped (see the reasons above)`, EXIT_CODES.runtime)
-    }
-    return undefined
+    if (summary.interrupted) return this.finishRun({interrupted: true})
+    // A replay that published nothing did none of what it was asked, whatever the reason: never exit 0.
+    const nothing = summary.rows === 0 ? `nothing to replay: ${args.file} has no rows` : `nothing was replayed: all ${summary.rows} rows of ${args.file} were skipped (see the reasons above)`
+    return this.finishRun({error: summary.published === 0 ? nothing : undefined}, '')
   }
 }

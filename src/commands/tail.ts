@@ -4,7 +4,7 @@ import {BaseCommand, EXIT_CODES_HELP} from '../cli/base-command.js'
 import {mqttSourceFromFlags} from '../cli/mqtt-source-flags.js'
 import {parseDurationFlag} from '../cli/flag-parsers.js'
 import {sizeFlag} from '../tools/flag-values.js'
-import {EXIT_CODES, UsageError} from '../errors.js'
+import {UsageError} from '../errors.js'
 
 export default class Tail extends BaseCommand {
   static override summary = 'Watch MQTT topics: readable on a terminal, NDJSON/CSV/raw for scripts.'
@@ -95,6 +95,6 @@ ${EXIT_CODES_HELP}`
     )
     if (pipeClosed.signal.aborted) return
     if (summary.interrupted || summary.skipped > 0) process.stderr.write(formatTailSummary(summary))
-    if (summary.interrupted) this.exit(EXIT_CODES.interrupted)
+    this.finishRun(summary)
   }
 }

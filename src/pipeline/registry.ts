@@ -1,5 +1,5 @@
 /**
- * Every source and sink kind a pipeline file may name, each registered once with its spec (DESIGN.md, rule 4):
+ * Every source and sink kind a pipeline file may name, each registered once with its spec (one spec per component):
  * validation, defaults, the JSON Schema, `pipeline lint` and the reference docs all come from these lists.
  * Adding a kind is adding its file and one line here.
  */

@@ -1,7 +1,7 @@
 /**
  * The contract between pipeline stages: sources produce deliveries (a record plus its ack handle), the runtime runs
  * rules and windows over the records, sinks accept batches. `iotd pipeline run`, `tail`, `record` and `replay` are
- * all built from these pieces (DESIGN.md, rule 2).
+ * all built from these pieces.
  *
  * Records are plain objects. A source decodes what it can; what it cannot decode goes to the dead-letter path with
  * the reason, never silently away.
@@ -133,7 +133,7 @@ export interface ComponentEnv {
 
 /**
  * A source or sink kind, registered once: its zod options schema gives validation, defaults, the JSON Schema and
- * the reference docs (DESIGN.md, rule 4). Each kind lives in one file under sources/ or sinks/ and exports its spec.
+ * the reference docs. Each kind lives in one file under sources/ or sinks/ and exports its spec.
  */
 export interface ComponentSpec<Options, Made> {
   /** The `type:` value in the pipeline file, e.g. `mqtt`. */

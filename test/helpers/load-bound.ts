@@ -11,3 +11,8 @@ export function loadAwareBound(quietMs: number): number {
   process.stderr.write(`NOTICE: load average ${loadavg()[0].toFixed(1)} on ${cpus().length} cores: timing bound ${quietMs} ms widened to ${widened} ms\n`)
   return widened
 }
+
+/** How much slower than a quiet machine this one runs now (>= 1): divide counts expected per wall second by it. */
+export function loadSlowdown(): number {
+  return Math.max(1, loadavg()[0] / cpus().length)
+}

@@ -121,11 +121,6 @@ ${EXIT_CODES_HELP}`
     if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
     else process.stderr.write(formatSummary(summary))
     await endpoint?.finish()
-    if (summary.error) {
-      if (this.jsonEnabled()) this.exit(EXIT_CODES.runtime)
-      throw new IotdError(`${summary.error} (the summary above covers the run until then)`, EXIT_CODES.runtime)
-    }
-    if (summary.interrupted) this.exit(EXIT_CODES.interrupted)
-    return undefined
+    return this.finishRun(summary)
   }
 }

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
-import {EXIT_CODES, UsageError} from '../../errors.js'
+import {UsageError} from '../../errors.js'
 import type {CompareReport} from '../../report/compare-summary.js'
 
 export default class ReportCompare extends BaseCommand {
@@ -69,7 +69,7 @@ ${EXIT_CODES_HELP}
       const {colorEnabledFor} = await import('../../report/terminal.js')
       process.stdout.write(`${formatCompareReport(report, {color: colorEnabledFor(process.stdout, flags.color)})}\n`)
     }
-    if (anyRegression(rows) || thresholds.some((v) => !v.ok)) this.exit(EXIT_CODES.thresholds)
+    this.finishRun({thresholdsFailed: anyRegression(rows) || thresholds.some((v) => !v.ok)})
     return undefined
   }
 }

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
-import {EXIT_CODES, IotdError, UsageError} from '../../errors.js'
+import {IotdError, UsageError} from '../../errors.js'
 
 export default class ReportMerge extends BaseCommand {
   static override strict = false
@@ -70,7 +70,7 @@ ${EXIT_CODES_HELP}`
       const {colorEnabledFor} = await import('../../report/terminal.js')
       process.stdout.write(`${formatBenchSummary(merged, {color: colorEnabledFor(process.stdout, flags.color)})}\n`)
     }
-    if (merged.thresholds.some((v) => !v.ok)) this.exit(EXIT_CODES.thresholds)
+    this.finishRun({thresholdsFailed: merged.thresholds.some((v) => !v.ok)})
     return undefined
   }
 }

@@ -1,7 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {LATENCY_DISTRIBUTIONS} from '../../metrics/observation.js'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
-import {EXIT_CODES} from '../../errors.js'
 
 export default class ReportShow extends BaseCommand {
   static override summary = 'Print the summary of a saved bench result.'
@@ -67,7 +66,7 @@ ${EXIT_CODES_HELP}`
       process.stdout.write(`${formatBenchSummary(result, {color: colorEnabledFor(process.stdout, flags.color)})}\n`)
     }
     // Only thresholds given here decide the exit code: the saved verdicts were the run's, and it exited by them.
-    if (flags.threshold?.length && result.thresholds.some((v) => !v.ok)) this.exit(EXIT_CODES.thresholds)
+    this.finishRun({thresholdsFailed: Boolean(flags.threshold?.length) && result.thresholds.some((v) => !v.ok)})
     return undefined
   }
 }

@@ -174,17 +174,14 @@ ${EXIT_CODES_HELP}`
     // for oclif to print a second time.
     await reporter.finish(summary)
     await endpoint?.finish()
-    if (summary.error) {
-      // Under --json the summary document already carries the error: one JSON document on stdout, exit 1.
-      if (this.jsonEnabled()) this.exit(EXIT_CODES.runtime)
-      throw new IotdError(`${summary.error} (the summary above covers the run until then)`, EXIT_CODES.runtime)
-    }
-    if (summary.interrupted) this.exit(EXIT_CODES.interrupted)
-    if (summary.neverConnected) {
-      if (this.jsonEnabled()) this.exit(EXIT_CODES.runtime)
-      throw new IotdError(`no device ever connected to ${summary.broker}: the run published nothing`, EXIT_CODES.runtime, ['check the broker address, --source-ip, credentials and TLS flags; the first connect errors are printed above'])
-    }
-    if (summary.thresholds?.some((v) => !v.ok)) this.exit(EXIT_CODES.thresholds)
-    return undefined
+    return this.finishRun({
+      error: summary.error,
+      interrupted: summary.interrupted,
+      // A run in which no device ever connected published nothing: never exit 0.
+      failure: summary.neverConnected
+        ? new IotdError(`no device ever connected to ${summary.broker}: the run published nothing`, EXIT_CODES.runtime, ['check the broker address, --source-ip, credentials and TLS flags; the first connect errors are printed above'])
+        : undefined,
+      thresholdsFailed: summary.thresholds?.some((v) => !v.ok),
+    })
   }
 }

@@ -13,6 +13,7 @@ import {formatCaret, parseRule, planRule, RulePlanError, RuleSyntaxError, type B
 import {sinkSpec, sourceSpec, SINK_SPECS, SOURCE_SPECS} from '../registry.js'
 import {compileMap} from '../rule/map-step.js'
 import {loadTable, type LookupTable} from '../tables.js'
+import {windowKind} from '../window/index.js'
 import type {SinkSpec, SourceSpec} from '../types.js'
 import {pipelineSchema, sinkCommonShape, sourceCommonShape, type PipelineFile, type RuleConfig, type SinkEntry, type SourceEntry} from './schema.js'
 
@@ -272,17 +273,11 @@ function caret(sql: string, pos: {line: number; col: number; offset: number}): s
     .join('\n')
 }
 
-/** Where eKuiper would give a different answer, so people porting rules are told (window-semantics.md). */
+/** Where eKuiper would give a different answer, so people porting rules are told (docs/window-semantics.md). */
 function dialectWarnings(plan: RulePlan): string[] {
-  const out: string[] = []
   const w = plan.window
-  if (w && (w.kind === 'sliding' || w.kind === 'session' || w.kind === 'count') && plan.groupKeys.length > 0) {
-    out.push(`eKuiper difference: ${w.kind} windows are per GROUP BY key here; eKuiper windows the whole stream and groups inside each window, so its rows differ`)
-  }
-  if (w && (w.kind === 'tumbling' || w.kind === 'hopping')) {
-    // eKuiper drops late events per event; iotd keeps them while their window is open.
-  }
-  return out
+  if (!w || plan.groupKeys.length === 0 || !windowKind(w.kind)?.keyedUnlikeEkuiper) return []
+  return [`eKuiper difference: ${w.kind} windows are per GROUP BY key here; eKuiper windows the whole stream and groups inside each window, so its rows differ`]
 }
 
 function validateOptions(

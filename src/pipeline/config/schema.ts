@@ -1,7 +1,7 @@
 /**
  * The pipeline file (version 1), as zod schemas. Source and sink entries are checked in two steps: here only their
  * common keys (type, timestamp, batch, retry, …); the loader then validates the rest against the registered
- * component's own options schema, so adding a sink is adding one file (DESIGN.md, rule 4).
+ * component's own options schema, so adding a sink is adding one file.
  */
 import {z} from 'zod'
 import {duration} from '../../config/units-schema.js'

@@ -185,6 +185,7 @@ export function createCountWindow<R, A, S>(
 export const countWindow = defineWindowKind({
   kind: 'count',
   signature: 'COUNTWINDOW(n[, m])',
+  keyedUnlikeEkuiper: true,
   timed: false,
   args: [{name: 'n'}, {name: 'm', optional: true}],
   plan([size, hop = size], ctx) {

@@ -241,6 +241,7 @@ export function createSessionWindow<R, A, S>(
 export const sessionWindow = defineWindowKind({
   kind: 'session',
   signature: 'SESSIONWINDOW(unit, maxDuration, timeout)',
+  keyedUnlikeEkuiper: true,
   timed: true,
   args: [{name: 'maxDuration'}, {name: 'timeout'}],
   plan([maxDurationMs, timeoutMs], ctx) {

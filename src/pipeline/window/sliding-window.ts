@@ -261,6 +261,7 @@ export function createSlidingWindow<R, A, S>(
 export const slidingWindow = defineWindowKind({
   kind: 'sliding',
   signature: 'SLIDINGWINDOW(unit, size[, delay])',
+  keyedUnlikeEkuiper: true,
   timed: true,
   args: [{name: 'size'}, {name: 'delay', optional: true, allowZero: true}],
   over: true,

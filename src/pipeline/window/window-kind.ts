@@ -41,6 +41,11 @@ export interface WindowKindSpec<K extends string = string, P extends object = ob
   args: readonly WindowArgSpec[]
   /** Accepts `OVER (WHEN cond)` (the condition is bound by the planner and handed to the operator's push). */
   over?: boolean
+  /**
+   * Keyed by GROUP BY, its rows differ from eKuiper's (which windows the whole stream and groups inside each window);
+   * `pipeline lint` says so to people porting rules.
+   */
+  keyedUnlikeEkuiper?: boolean
   /** From checked argument values (durations in ms; absent optional ones undefined) to the kind's parameters. */
   plan(values: ReadonlyArray<number | undefined>, ctx: WindowPlanContext): P
   operator<R, A, S>(params: NoInfer<P>, aggregator: AggregatorFactory<R, A, S>, options?: WindowOperatorOptions<R>): WindowOperator<R, A>

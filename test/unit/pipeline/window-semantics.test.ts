@@ -1,5 +1,5 @@
 /**
- * Acceptance 1: every rule of shared/docs/window-semantics.md is checked through pipeline test files — the format
+ * Acceptance 1: every rule of docs/window-semantics.md is checked through pipeline test files — the format
  * users write for `iotd pipeline test` — run here through the same test runner the command uses.
  */
 import {readdirSync} from 'node:fs'
