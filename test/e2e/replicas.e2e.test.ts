@@ -71,7 +71,8 @@ async function stopAndCheck(replicas: Replica[]): Promise<number[]> {
     const lines = readFileSync(r.out, 'utf8').trim().split('\n')
     shares.push(lines.length)
     for (const l of lines) {
-      const seq = (JSON.parse(l) as {payload: {seq: number}}).payload.seq
+      // The file sink's jsonl line is the row itself.
+      const seq = (JSON.parse(l) as {seq: number}).seq
       if (seen[seq]++ > 0) duplicates++
     }
   }
