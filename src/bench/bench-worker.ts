@@ -286,9 +286,11 @@ export class BenchWorker {
       while (this.running && !scheduler.done) {
         const range = scheduler.due()
         for (let k = 0; k < range.count; k++) pending.push(attempt(range.from + k))
-        // Capped: a schedule with nothing more due says Infinity, which setTimeout cannot take (TimeoutOverflowWarning).
-        const wait = Math.min(1000, scheduler.nextDueAt() - performance.now())
-        await new Promise((r) => (wait > 1 ? setTimeout(r, wait) : setImmediate(r)))
+        // A schedule with nothing more due until it ends says Infinity, which setTimeout turned into 1 ms with a
+        // TimeoutOverflowWarning: look again in 1 ms, without the warning.
+        const dueAt = scheduler.nextDueAt()
+        const wait = Number.isFinite(dueAt) ? dueAt - performance.now() : 1
+        await new Promise((r) => (wait > 1 || !Number.isFinite(dueAt) ? setTimeout(r, wait) : setImmediate(r)))
       }
       await Promise.all(pending)
     }
