@@ -144,7 +144,7 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
   const stop = new AbortController()
   const giveUp = new AbortController()
   const deadLetterFile = opts.deadLetterFile === null ? undefined : (opts.deadLetterFile ?? (pipeline.config.deadLetter ? resolvePath(pipeline.baseDir, pipeline.config.deadLetter) : undefined))
-  const deadLetter = new DeadLetter(deadLetterFile, warn)
+  const deadLetter = new DeadLetter(deadLetterFile, warn, opts.state?.fsync)
   const sourceCounters = new Map<string, SourceCounters>()
   const ctx: StageContext = {
     signal: stop.signal,
