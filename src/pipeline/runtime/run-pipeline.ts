@@ -23,8 +23,7 @@ import {decodePayload, toEpochMs} from '../records.js'
 import type {RecordMetaView} from '../rule/index.js'
 import {fingerprintPipeline} from '../state/fingerprint.js'
 import type {RunStateOptions} from '../state/index.js'
-import {StateStore, type Checkpoint} from '../state/store.js'
-import {serialize} from 'node:v8'
+import {CHECKPOINT_VERSION, StateStore, encodeCheckpoint, type Checkpoint} from '../state/store.js'
 import {NOOP_ACK, type DeadLetterEntry, type Delivery, type PipelineRecord, type Sink, type Source, type StageContext} from '../types.js'
 import {AckTracker, holdAll, releaseAll} from './ack-tracker.js'
 import {DeadLetter} from './dead-letter.js'
@@ -397,9 +396,9 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
     const rules: Record<string, unknown> = {}
     for (const slot of slots) rules[slot.loaded.name] = slot.runner.snapshot()
     const replayFrom = store.log.rotate()
-    const cp: Checkpoint = {version: 1, pipeline: pipeline.name, fingerprints: fingerprintPipeline(pipeline, sources), createdAt: Date.now(), replayFrom, positions: Object.fromEntries(positions), rules}
+    const cp: Checkpoint = {version: CHECKPOINT_VERSION, pipeline: pipeline.name, fingerprints: fingerprintPipeline(pipeline, sources), createdAt: Date.now(), replayFrom, positions: Object.fromEntries(positions), rules}
     // Serialized now: the live state goes on changing while the sinks catch up.
-    const body = serialize(cp)
+    const body = encodeCheckpoint(cp)
     const marks = slots.flatMap((slot) => slot.sinks.map((s) => [s, s.offered] as const))
     await Promise.all(marks.map(([s, n]) => s.settledTo(n)))
     await store.commit(body, replayFrom)

@@ -2,13 +2,15 @@
  * Checkpointed state: a run stopped (or crashed) part-way and resumed from its state directory emits exactly the
  * rows of one uninterrupted run, for every window kind and the stateful functions; a changed rule is refused.
  */
-import {existsSync, mkdtempSync, readdirSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {loadPipeline, runPipeline, type Delivery, type SourceInstance} from '../../../src/pipeline/index.js'
 import {createMemorySink} from '../../../src/pipeline/sinks/memory.js'
 import {describeState} from '../../../src/pipeline/state/index.js'
+import {serialize} from 'node:v8'
+import {IotdError} from '../../../src/errors.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'iotd-delivery-state-'))
 
@@ -158,4 +160,45 @@ describe('restart from checkpointed state', () => {
     await first
     expect(readdirSync(stateDir)).not.toContain('lock')
   })
+
+  it('a checkpoint keeps of a window only its accumulators and the columns emitting reads, and restores the same rows', async () => {
+    // `v` is neither aggregated nor grouped (the last row's value); `blob` is read by nothing.
+    const sql = 'SELECT dev, v, count(*) AS c, avg(v) AS a, window_start() AS ws FROM s GROUP BY dev, TUMBLINGWINDOW(ss, 10)'
+    const blob = 'unread-'.repeat(200)
+    const withBlob = events.map((e) => ({...e, blob}))
+    const whole = await run(sql, source(withBlob, {finite: true}), undefined)
+    expect(whole.rows.length).toBeGreaterThan(3)
+    const stateDir = join(dir, 'compact')
+    const first = await run(sql, source(withBlob.slice(0, 40), {finite: false}), stateDir, {endOfInput: false})
+    expect(first.summary.state?.atExit).toBe('checkpoint')
+    expect(first.summary.rules[0].openWindows).toBeGreaterThan(0)
+    const file = readFileSync(join(stateDir, 'checkpoint.v8'))
+    expect(file.includes('unread-unread-')).toBe(false)
+    // The blob of even one window would be 1,400 bytes.
+    expect(file.length).toBeLessThan(1400)
+    const second = await run(sql, source(withBlob.slice(40), {finite: true}), stateDir)
+    expect([...first.rows, ...second.rows]).toEqual(whole.rows)
+  })
+
+  it('a checkpoint of the earlier format (1) is refused with a message that names --reset-state', async () => {
+    const stateDir = join(dir, 'old-format')
+    mkdirSync(stateDir, {recursive: true})
+    // What format 1 wrote: windows as [key, start, end, events, {accs, last: the whole last row}] tuples.
+    const old = {version: 1, pipeline: 'st', fingerprints: {}, createdAt: Date.UTC(2026, 11, 1), replayFrom: 1, positions: {}, rules: {r: {window: {watermark: [0, 0], counters: [1, 0, 0, 0], windows: [['d0', 0, 10_000, 1, {accs: [{n: 1}], last: {payload: {dev: 'd0'}, meta: {}}}]]}, functions: []}}}
+    writeFileSync(join(stateDir, 'checkpoint.v8'), serialize(old))
+    const refused = await run(rules[0][1], source(events, {finite: true}), stateDir).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(refused).toBeInstanceOf(IotdError)
+    expect((refused as IotdError).message).toMatch(/checkpoint format 1 .*format 2 only/)
+    expect((refused as IotdError).suggestions.join('\n')).toMatch(/--reset-state/)
+    // Refused before taking the state: no lock is left, and --reset-state then runs.
+    expect(readdirSync(stateDir)).not.toContain('lock')
+    const sink = createMemorySink()
+    const summary = await runPipeline({pipeline: pipeline(rules[0][1]), sources: [source(events, {finite: true})], sinksFor: () => [{sink, type: 'memory'}], state: {dir: stateDir, intervalMs: 60_000, fsync: 'never', reset: true}, warn: () => {}})
+    expect(summary.state?.restoredFrom).toBeUndefined()
+    expect(sink.rows.length).toBe((await run(rules[0][1], source(events, {finite: true}), undefined)).rows.length)
+  })
 })
+
