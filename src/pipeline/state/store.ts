@@ -36,6 +36,8 @@ export interface Checkpoint {
   replayFrom: number
   /** Finite sources: deliveries already taken (skipped on restart). */
   positions: Record<string, number>
+  /** Resumable sources that keep how their run started (Source.startState). */
+  starts?: Record<string, unknown>
   /** Per rule: RuleRunner.snapshot() data. */
   rules: Record<string, unknown>
 }
