@@ -241,8 +241,10 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
     }
   }
 
-  const emit = (slot: RuleSlot, arrivedAt: number): void => {
+  /** Without `arrivedAtOrNow`, rows arrived now: the clock is read only when there are rows (per event it costs more than a simple rule). */
+  const emit = (slot: RuleSlot, arrivedAtOrNow?: number): void => {
     if (out.length === 0) return
+    const arrivedAt = arrivedAtOrNow ?? Date.now()
     if (!slot.map) {
       dispatch(slot, out, arrivedAt)
       out.length = 0
@@ -307,7 +309,7 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
       const tracker = logged || d.ack === NOOP_ACK ? undefined : new AckTracker(d.ack)
       const m = rec.meta
       const meta: RecordMetaView = {topic: rec.topic ?? m.topic, qos: m.qos, retain: m.retain, clientid: m.clientid, timestamp: rec.ts, messageid: m.messageid}
-      const arrivedAt = m.arrivedAt ?? Date.now()
+      const arrivedAt = m.arrivedAt
       for (const slot of slots) {
         if (!slot.runner.matches(rec)) continue
         const held = slot.runner.process(rec, meta, tracker, out)
@@ -316,7 +318,7 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
           slot.lastWatermark = slot.runner.watermark
           slot.lastEventAt = Date.now()
         }
-        emit(slot, slot.runner.windowed ? Date.now() : arrivedAt)
+        emit(slot, slot.runner.windowed ? undefined : arrivedAt)
       }
       tracker?.release()
     }
