@@ -115,6 +115,7 @@ export function formatSimSummary(summary: SimSummary & {modbus?: ModbusRunSummar
   if (summary.totals.suppressed > 0) {
     lines.push(labelled('anomalies', `${plural(summary.totals.suppressed, 'message')} suppressed by dropout anomalies (intended)`, c))
   }
+  for (const f of summary.fleets) if (f.commandsReceived > 0) lines.push(labelled('commands', commandsText(f, c), c))
   if (summary.labelsFile) lines.push(labelled('labels', `anomaly labels → ${summary.labelsFile}`, c))
   return lines.join('\n')
 }
@@ -138,7 +139,8 @@ function sparkplugLines(s: SparkplugRunSummary, c: ChalkInstance): string[] {
   return s.groups.map((g) => {
     const sent = `${plural(g.nodeBirths, 'NBIRTH')}, ${plural(g.deviceBirths, 'DBIRTH')}, ${plural(g.ndata, 'NDATA')}, ${plural(g.ddata, 'DDATA')}, ${plural(g.deviceDeaths, 'DDEATH')}, ${plural(g.nodeDeaths, 'NDEATH')}`
     const told = `${plural(g.commands, 'command')} (${plural(g.rebirths, 'rebirth')}, ${plural(g.writes, 'write')}${g.refusedWrites > 0 ? `, ${c.yellow(`${formatNumber(g.refusedWrites)} refused`)}` : ''})`
-    const held = g.held > 0 ? `, ${c.yellow(`${plural(g.held, 'sample')} held (node not born)`)}` : ''
+    const stored = g.forwarded + g.storeDropped > 0 ? ` — ${plural(g.forwarded, 'sample')} forwarded as historical${g.storeDropped > 0 ? `, ${formatNumber(g.storeDropped)} not kept` : ''}` : ''
+    const held = g.held > 0 ? `, ${c.yellow(`${plural(g.held, 'sample')} held (node not born)${stored}`)}` : ''
     const trouble = g.disconnects + g.errors > 0 ? `, ${c.yellow(`${plural(g.disconnects, 'disconnect')}, ${plural(g.errors, 'error')}`)}` : ''
     return labelled('sparkplug', `${g.name} (group ${g.group}): ${plural(g.nodes, 'edge node')}, ${plural(g.devices, 'device')}; ${sent}; ${told}${held}${trouble}`, c)
   })
@@ -216,6 +218,15 @@ function verdictMark(level: VerdictLevel, c: ChalkInstance): string {
   if (level === 'ok') return c.green('✓')
   if (level === 'fail') return c.red('✗')
   return c.yellow('⚠')
+}
+
+/**
+ * `zone: 1,100 received, 1,100 applied, 1,100 replied, 0 failed, 0 ignored`: what a fleet's devices did with the
+ * messages on their command subscriptions. Received = applied + failed + ignored.
+ */
+export function commandsText(f: FleetCounters, c: ChalkInstance): string {
+  const failed = `${formatNumber(f.commandsFailed)} failed`
+  return `${f.fleet}: ${formatNumber(f.commandsReceived)} received, ${formatNumber(f.commandsApplied)} applied, ${formatNumber(f.commandsReplied)} replied, ${f.commandsFailed > 0 ? c.yellow(failed) : failed}, ${formatNumber(f.commandsIgnored)} ignored (no rule matched)`
 }
 
 export function plural(n: number, noun: string): string {

@@ -2,10 +2,9 @@ import {createWriteStream, type WriteStream} from 'node:fs'
 import {once} from 'node:events'
 import {performance} from 'node:perf_hooks'
 import {EXIT_CODES, IotdError} from '../errors.js'
-import {createDeviceModel, dueOffsetMs} from './generators/index.js'
 import type {Scenario} from './scenario/index.js'
 import type {DeviceSpec} from './types.js'
-import {DueQueue} from './fleet/due-queue.js'
+import {SimulatedStreams} from './simulated-streams.js'
 import {createCaptureStringifier} from '../capture/index.js'
 
 /**
@@ -62,11 +61,7 @@ export function parseTimeRange(text: string): {fromMs: number; toMs: number} {
 export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummary> {
   const began = performance.now()
   const {scenario, devices} = opts
-  const seed = scenario.seed
-  const models = devices.map((d) => createDeviceModel(scenario, d))
-  const next = new Int32Array(devices.length)
-  const queue = new DueQueue(Math.max(16, devices.length))
-  devices.forEach((d, id) => queue.push(opts.fromMs + dueOffsetMs(d, 0, seed), id))
+  const streams = new SimulatedStreams(scenario, devices, opts.fromMs)
 
   // A stream error (no such directory, disk full) is remembered and ends the loop with a clear message instead of
   // an unhandled 'error' event.
@@ -85,21 +80,19 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummar
   const write = async (stream: NodeJS.WritableStream, chunk: unknown) => {
     if (failure) throw writeError(failure)
     if (!(stream as WriteStream).write(chunk as string)) {
-      await Promise.race([once(stream, 'drain'), once(file, 'close')]).catch(() => undefined)
+      // Whichever of the two comes first, the other's listener is removed, so a long backfill does not pile them up.
+      const settled = new AbortController()
+      await Promise.race([once(stream, 'drain', {signal: settled.signal}), once(file, 'close', {signal: settled.signal})]).catch(() => undefined)
+      settled.abort()
       if (failure) throw writeError(failure)
     }
   }
 
-  while (queue.peekDue() < opts.toMs) {
+  while (streams.peekDue() < opts.toMs) {
     if (opts.limit !== undefined && scheduled >= opts.limit) break
     if (opts.signal?.aborted) break
-    const ts = Math.round(queue.peekDue())
-    const id = queue.pop()
-    const device = devices[id]
-    const sample = models[id].sample(next[id], ts)
+    const {ts, device, sample} = streams.take()
     scheduled++
-    next[id]++
-    queue.push(opts.fromMs + dueOffsetMs(device, next[id], seed), id)
     for (const label of sample.labels) {
       labels++
       if (labelsOut) await write(labelsOut, `${JSON.stringify(label)}\n`)

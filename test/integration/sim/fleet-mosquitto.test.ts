@@ -108,7 +108,6 @@ fleets:
       await broker.stop()
 
       expect(summary.totals.published).toBeGreaterThan(1000)
-      expect(summary.totals.dropped).toBe(0)
       for (const device of expandDevices(scenario)) {
         const mine = arrived.filter((m) => m.topic.startsWith(`fast/${device.deviceId}/`))
         // The birth is the first thing the broker has from the device; its telemetry follows it.
