@@ -6,12 +6,17 @@ import {createDeviceModel, dueOffsetMs} from './generators/index.js'
 import type {Scenario} from './scenario/index.js'
 import type {DeviceSpec} from './types.js'
 import {DueQueue} from './fleet/due-queue.js'
+import {SimulatedModbusDevice} from './modbus/device.js'
+import {expandModbusDevices, modbusRowTopic} from './scenario/modbus-expand.js'
 import {createCaptureStringifier} from '../capture/index.js'
 
 /**
  * `iotd sim --backfill from..to`: the same device streams on a simulated clock, without a broker, as fast as the
  * disk takes them. Every device starts at `from`; rows come out in time order across devices. The CSV is iotd's
  * capture format (docs/capture-format.md), so `iotd replay` can play it back; JSONL carries the same columns.
+ *
+ * Modbus groups are stepped on the same clock: each update of a device is one row of its tag values, the JSON a
+ * mirror publishes, on its mirror topic (modbus/<group>/<deviceId> without one); its faults go to the labels file.
  */
 
 export type BackfillFormat = 'csv' | 'jsonl'
@@ -19,6 +24,8 @@ export type BackfillFormat = 'csv' | 'jsonl'
 export interface BackfillOptions {
   scenario: Scenario
   devices: DeviceSpec[]
+  /** Step the scenario's Modbus groups too (default true; a --fleet selection leaves them out). */
+  modbus?: boolean
   fromMs: number
   toMs: number
   out: string
@@ -36,7 +43,10 @@ export interface BackfillSummary {
   format: BackfillFormat
   from: string
   to: string
+  /** MQTT devices and Modbus devices together. */
   devices: number
+  /** Of `devices`, those of Modbus groups. */
+  modbusDevices: number
   rows: number
   suppressed: number
   labels: number
@@ -65,8 +75,13 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummar
   const seed = scenario.seed
   const models = devices.map((d) => createDeviceModel(scenario, d))
   const next = new Int32Array(devices.length)
-  const queue = new DueQueue(Math.max(16, devices.length))
+  // Modbus devices take the queue ids after the MQTT devices: id devices.length + k is modbus[k].
+  const groups = new Map(scenario.modbus.map((g) => [g.name, g]))
+  const modbus = opts.modbus === false ? [] : expandModbusDevices(scenario).map((spec) => new SimulatedModbusDevice(groups.get(spec.group)!, spec, seed))
+  const modbusNext = new Int32Array(modbus.length)
+  const queue = new DueQueue(Math.max(16, devices.length + modbus.length))
   devices.forEach((d, id) => queue.push(opts.fromMs + dueOffsetMs(d, 0, seed), id))
+  modbus.forEach((m, k) => queue.push(m.updateDueMs(0, opts.fromMs), devices.length + k))
 
   // A stream error (no such directory, disk full) is remembered and ends the loop with a clear message instead of
   // an unhandled 'error' event.
@@ -90,11 +105,30 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummar
     }
   }
 
+  const writeRow = async (ts: number, topic: string, qos: number, retain: boolean, payload: string) => {
+    if (sink) await write(sink, [ts, topic, qos, retain ? 1 : 0, 'utf8', payload])
+    else await write(file, `${JSON.stringify({ts, topic, qos, retain, payload})}\n`)
+  }
+
   while (queue.peekDue() < opts.toMs) {
     if (opts.limit !== undefined && scheduled >= opts.limit) break
     if (opts.signal?.aborted) break
     const ts = Math.round(queue.peekDue())
     const id = queue.pop()
+    if (id >= devices.length) {
+      const k = id - devices.length
+      const m = modbus[k]
+      const group = groups.get(m.spec.group)!
+      scheduled++
+      queue.push(m.updateDueMs(++modbusNext[k], opts.fromMs), id)
+      for (const label of m.step(ts)) {
+        labels++
+        if (labelsOut) await write(labelsOut, `${JSON.stringify(label)}\n`)
+      }
+      rows++
+      await writeRow(ts, modbusRowTopic(m.spec), group.mirror?.qos ?? 0, group.mirror?.retain ?? false, m.valuesJson(ts))
+      continue
+    }
     const device = devices[id]
     const sample = models[id].sample(next[id], ts)
     scheduled++
@@ -109,12 +143,7 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummar
       continue
     }
     rows++
-    if (sink) {
-      await write(sink, [ts, device.topic, device.qos, device.retain ? 1 : 0, 'utf8', sample.payload])
-    } else {
-      const line = JSON.stringify({ts, topic: device.topic, qos: device.qos, retain: device.retain, payload: sample.payload})
-      await write(file, `${line}\n`)
-    }
+    await writeRow(ts, device.topic, device.qos, device.retain, sample.payload)
   }
 
   if (sink) sink.end()
@@ -131,7 +160,8 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummar
     format: opts.format,
     from: new Date(opts.fromMs).toISOString(),
     to: new Date(opts.toMs).toISOString(),
-    devices: devices.length,
+    devices: devices.length + modbus.length,
+    modbusDevices: modbus.length,
     rows,
     suppressed,
     labels,
