@@ -2,12 +2,9 @@ import {createWriteStream, type WriteStream} from 'node:fs'
 import {once} from 'node:events'
 import {performance} from 'node:perf_hooks'
 import {EXIT_CODES, IotdError} from '../errors.js'
-import {createDeviceModel, dueOffsetMs} from './generators/index.js'
 import type {Scenario} from './scenario/index.js'
-import type {DeviceSpec} from './types.js'
-import {DueQueue} from './fleet/due-queue.js'
-import {SimulatedModbusDevice} from './modbus/device.js'
-import {expandModbusDevices, modbusRowTopic} from './scenario/modbus-expand.js'
+import type {AnomalyLabel, DeviceSpec} from './types.js'
+import {SimulatedModbusStreams, SimulatedStreams} from './simulated-streams.js'
 import {createCaptureStringifier} from '../capture/index.js'
 
 /**
@@ -15,8 +12,9 @@ import {createCaptureStringifier} from '../capture/index.js'
  * disk takes them. Every device starts at `from`; rows come out in time order across devices. The CSV is iotd's
  * capture format (docs/capture-format.md), so `iotd replay` can play it back; JSONL carries the same columns.
  *
- * Modbus groups are stepped on the same clock: each update of a device is one row of its tag values, the JSON a
- * mirror publishes, on its mirror topic (modbus/<group>/<deviceId> without one); its faults go to the labels file.
+ * Modbus groups are stepped on the same clock (SimulatedModbusStreams): each update of a device is one row of its
+ * tag values, the JSON a mirror publishes, on its mirror topic (modbus/<group>/<deviceId> without one); its faults go
+ * to the labels file.
  */
 
 export type BackfillFormat = 'csv' | 'jsonl'
@@ -24,7 +22,7 @@ export type BackfillFormat = 'csv' | 'jsonl'
 export interface BackfillOptions {
   scenario: Scenario
   devices: DeviceSpec[]
-  /** Step the scenario's Modbus groups too (default true; a --fleet selection leaves them out). */
+  /** Step the scenario's Modbus groups too (default true; a --fleet selection or a shard leaves them out). */
   modbus?: boolean
   fromMs: number
   toMs: number
@@ -72,16 +70,8 @@ export function parseTimeRange(text: string): {fromMs: number; toMs: number} {
 export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummary> {
   const began = performance.now()
   const {scenario, devices} = opts
-  const seed = scenario.seed
-  const models = devices.map((d) => createDeviceModel(scenario, d))
-  const next = new Int32Array(devices.length)
-  // Modbus devices take the queue ids after the MQTT devices: id devices.length + k is modbus[k].
-  const groups = new Map(scenario.modbus.map((g) => [g.name, g]))
-  const modbus = opts.modbus === false ? [] : expandModbusDevices(scenario).map((spec) => new SimulatedModbusDevice(groups.get(spec.group)!, spec, seed))
-  const modbusNext = new Int32Array(modbus.length)
-  const queue = new DueQueue(Math.max(16, devices.length + modbus.length))
-  devices.forEach((d, id) => queue.push(opts.fromMs + dueOffsetMs(d, 0, seed), id))
-  modbus.forEach((m, k) => queue.push(m.updateDueMs(0, opts.fromMs), devices.length + k))
+  const streams = new SimulatedStreams(scenario, devices, opts.fromMs)
+  const modbus = new SimulatedModbusStreams(opts.modbus === false ? {seed: scenario.seed, modbus: []} : scenario, opts.fromMs)
 
   // A stream error (no such directory, disk full) is remembered and ends the loop with a clear message instead of
   // an unhandled 'error' event.
@@ -100,7 +90,10 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummar
   const write = async (stream: NodeJS.WritableStream, chunk: unknown) => {
     if (failure) throw writeError(failure)
     if (!(stream as WriteStream).write(chunk as string)) {
-      await Promise.race([once(stream, 'drain'), once(file, 'close')]).catch(() => undefined)
+      // Whichever of the two comes first, the other's listener is removed, so a long backfill does not pile them up.
+      const settled = new AbortController()
+      await Promise.race([once(stream, 'drain', {signal: settled.signal}), once(file, 'close', {signal: settled.signal})]).catch(() => undefined)
+      settled.abort()
       if (failure) throw writeError(failure)
     }
   }
@@ -109,35 +102,27 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummar
     if (sink) await write(sink, [ts, topic, qos, retain ? 1 : 0, 'utf8', payload])
     else await write(file, `${JSON.stringify({ts, topic, qos, retain, payload})}\n`)
   }
-
-  while (queue.peekDue() < opts.toMs) {
-    if (opts.limit !== undefined && scheduled >= opts.limit) break
-    if (opts.signal?.aborted) break
-    const ts = Math.round(queue.peekDue())
-    const id = queue.pop()
-    if (id >= devices.length) {
-      const k = id - devices.length
-      const m = modbus[k]
-      const group = groups.get(m.spec.group)!
-      scheduled++
-      queue.push(m.updateDueMs(++modbusNext[k], opts.fromMs), id)
-      for (const label of m.step(ts)) {
-        labels++
-        if (labelsOut) await write(labelsOut, `${JSON.stringify(label)}\n`)
-      }
-      rows++
-      await writeRow(ts, modbusRowTopic(m.spec), group.mirror?.qos ?? 0, group.mirror?.retain ?? false, m.valuesJson(ts))
-      continue
-    }
-    const device = devices[id]
-    const sample = models[id].sample(next[id], ts)
-    scheduled++
-    next[id]++
-    queue.push(opts.fromMs + dueOffsetMs(device, next[id], seed), id)
-    for (const label of sample.labels) {
+  const writeLabels = async (list: readonly AnomalyLabel[]) => {
+    for (const label of list) {
       labels++
       if (labelsOut) await write(labelsOut, `${JSON.stringify(label)}\n`)
     }
+  }
+
+  while (Math.min(streams.peekDue(), modbus.peekDue()) < opts.toMs) {
+    if (opts.limit !== undefined && scheduled >= opts.limit) break
+    if (opts.signal?.aborted) break
+    scheduled++
+    // The MQTT message first when both are due at once, so the MQTT rows keep their order.
+    if (modbus.peekDue() < streams.peekDue()) {
+      const m = modbus.take()
+      await writeLabels(m.labels)
+      rows++
+      await writeRow(m.ts, m.topic, m.qos, m.retain, m.payload)
+      continue
+    }
+    const {ts, device, sample} = streams.take()
+    await writeLabels(sample.labels)
     if (sample.payload === null) {
       suppressed++
       continue
@@ -160,8 +145,8 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummar
     format: opts.format,
     from: new Date(opts.fromMs).toISOString(),
     to: new Date(opts.toMs).toISOString(),
-    devices: devices.length + modbus.length,
-    modbusDevices: modbus.length,
+    devices: devices.length + modbus.size,
+    modbusDevices: modbus.size,
     rows,
     suppressed,
     labels,
