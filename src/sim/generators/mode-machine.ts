@@ -18,6 +18,8 @@ export interface ModeMachine {
   start(localMs: number): string
   /** Advances one message; returns the (possibly unchanged) mode. */
   step(localMs: number): string
+  /** Jumps to a mode (a command); the chain goes on from there (a schedule takes over again at the next message). */
+  set(mode: string): void
 }
 
 export function createModeMachine(config: ModeConfig, rng: Rng): ModeMachine {
@@ -32,6 +34,9 @@ export function createModeMachine(config: ModeConfig, rng: Rng): ModeMachine {
       },
       start: at,
       step: at,
+      set(mode) {
+        current = mode
+      },
     }
   }
   return {
@@ -40,6 +45,9 @@ export function createModeMachine(config: ModeConfig, rng: Rng): ModeMachine {
     },
     start() {
       return current
+    },
+    set(mode) {
+      current = mode
     },
     step() {
       const options = table.get(current)

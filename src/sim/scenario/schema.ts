@@ -6,6 +6,7 @@ import {sparkplugSectionSchema} from './sparkplug-schema.js'
 import {paramsSchema} from './params.js'
 import {scheduleEntrySchema, timezoneSchema} from './schedule-schema.js'
 import type {ParamRef} from '../generators/device-params.js'
+import {fleetCommandKeys} from './commands-schema.js'
 import {byShape} from '../../config/shape-dispatch.js'
 import type {PayloadSpec} from '../generators/encoders.js'
 import {template} from '../../config/template-schema.js'
@@ -223,6 +224,7 @@ const fleetSchema = z
       .record(z.string().regex(FIELD_NAME, 'a field name must be an identifier (letters, digits, _)'), fieldSchema)
       .refine((f) => Object.keys(f).length > 0, 'fields needs at least one field'),
     anomalies: z.array(anomalySchema).optional(),
+    ...fleetCommandKeys,
   })
   .transform((f) => ({
     ...f,
