@@ -11,6 +11,8 @@ const timingSuites = [
   'test/integration/pipeline/replay-timing.test.ts',
   'test/e2e/tail-record-replay.e2e.test.ts',
   'test/integration/sim/fleet-embedded.test.ts',
+  // replies within the declared command latency (plus delivery, load-aware) from 1,000 devices.
+  'test/integration/sim/commands-mosquitto.test.ts',
   // p50 < 100 ms (load-aware) and the 100,000 msg/s x 16 KiB overload, which needs the machine to itself.
   'test/integration/bench/bench-run.test.ts',
   // poll counts against wall time.

@@ -12,6 +12,9 @@ export function formatDryRun(scenario: string, seed: number, fleets: FleetSample
     lines.push(`  topic         ${f.topic}`)
     if (f.birth) lines.push(`  birth         ${f.birth.topic}  ${f.birth.payload}`)
     if (f.lwt) lines.push(`  will          ${f.lwt.topic}  ${f.lwt.payload}`)
+    if (f.properties) lines.push(`  properties    ${JSON.stringify(f.properties)}`)
+    if (f.subscribes) lines.push(`  subscribes    ${f.subscribes.join('  ')}`)
+    if (f.behavior) lines.push(`  behavior      ${f.behavior} (your module; a dry run does not load it)`)
     f.payloads.forEach((p, i) => lines.push(`  #${String(i).padEnd(4)}        ${p ?? '(suppressed by a dropout anomaly)'}`))
     lines.push('')
   }
