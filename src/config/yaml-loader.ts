@@ -30,6 +30,12 @@ export interface LoadOptions {
    * secrets checks everything else. A run leaves it out, and an unset variable is a problem.
    */
   onUnsetEnv?: (problem: ConfigProblem) => void
+  /**
+   * Rewrites the document (env already interpolated) before the schema reads it, keeping every path where it was:
+   * a scenario puts a stand-in number where a per-device `{params.x}` reference stands, so the schema checks it as
+   * the number it will be.
+   */
+  prepare?: (raw: unknown) => unknown
 }
 
 /**
@@ -137,7 +143,7 @@ export function loadYamlConfig<S extends z.ZodType>(file: string, schema: S, opt
   if (raw === null || raw === undefined) throw new ConfigError([{file, line: 1, col: 1, message: 'the file is empty'}])
   if (problems.length > 0) throw new ConfigError(problems)
 
-  const parsed = schema.safeParse(raw)
+  const parsed = schema.safeParse(options.prepare ? options.prepare(raw) : raw)
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(...issueToProblems(issue, file, locate, raw, schema))
     throw new ConfigError(sortProblems(problems))

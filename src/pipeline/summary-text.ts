@@ -23,7 +23,13 @@ export function formatSummary(s: PipelineSummary): string {
     error: `failed: ${s.error ?? ''}`,
   }
   const lines = [`pipeline ${s.pipeline}: ${how[s.stoppedBy]} after ${formatDuration(s.elapsedMs)}, ${n(s.eventsIn)} events (${n(s.eventsPerSecond)}/s)`]
-  for (const src of s.sources) lines.push(`  source ${src.name} (${src.type}): ${n(src.records)} records${src.deadLettered ? `, ${n(src.deadLettered)} undecodable (dead letter)` : ''}`)
+  for (const src of s.sources) {
+    const undecodable = src.deadLettered - src.futureRejected
+    const parts = [`${n(src.records)} records`]
+    if (undecodable) parts.push(`${n(undecodable)} undecodable or without event time (dead letter)`)
+    if (src.futureRejected) parts.push(`${n(src.futureRejected)} ahead of the clock by more than maxFutureSkew (dead letter)`)
+    lines.push(`  source ${src.name} (${src.type}): ${parts.join(', ')}`)
+  }
   for (const r of s.rules) {
     const parts = [`in ${n(r.in)}`, `filtered ${n(r.filtered)}`, `out ${n(r.out)}`]
     if (r.rejected) parts.push(`rejected ${n(r.rejected)} (dead letter)`)
@@ -43,6 +49,9 @@ export function formatSummary(s: PipelineSummary): string {
     if (k.queued) parts.push(`${n(k.queued)} still queued`)
     if (k.latencyP99Ms !== null) parts.push(`latency p50 ${formatDuration(k.latencyP50Ms ?? 0)} p99 ${formatDuration(k.latencyP99Ms)}`)
     lines.push(`  sink ${k.name} (${k.type}): ${parts.join(', ')}`)
+  }
+  for (const t of s.tables ?? []) {
+    if (t.reloads || t.failedReloads) lines.push(`  table ${t.name}: ${n(t.rows)} rows, read again ${n(t.reloads)} times${t.failedReloads ? `, ${n(t.failedReloads)} rewrites could not be read (the previous rows were kept)` : ''}`)
   }
   if (s.deadLetter.count > 0) lines.push(`  dead letter: ${n(s.deadLetter.count)} entries${s.deadLetter.file ? ` in ${s.deadLetter.file}` : ' (counted only: set deadLetter: in the pipeline file to keep them)'}`)
   if (s.droppedAtShutdown.openWindows) lines.push(`  shutdown: ${n(s.droppedAtShutdown.openWindows)} open windows dropped (not acknowledged)`)

@@ -79,7 +79,8 @@ async function runOne(loaded: LoadedPipeline, test: PipelineTest, file: string):
     name: s.name,
     type: s.spec.type,
     finite: true,
-    timestampField: s.entry.timestamp,
+    timestampField: s.entry.timestamp?.field,
+    timestampFormat: s.entry.timestamp?.format,
     keyField: s.entry.key,
     source: {
       name: s.name,
@@ -102,6 +103,7 @@ async function runOne(loaded: LoadedPipeline, test: PipelineTest, file: string):
       return [{sink, type: 'memory'}]
     },
     deadLetterFile: null,
+    reloadTables: false,
     onDeadLetter: (e) => deadLetters.push(e),
     endOfInput: test.endOfInput,
     warn: () => {},

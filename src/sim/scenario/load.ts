@@ -9,6 +9,8 @@ import {checkScenario} from './semantic-checks.js'
 import type {SemanticProblem} from './value-checks.js'
 import {parseTemplate, renderTemplate} from '../../config/template.js'
 import {findTopicFault} from './topic-rules.js'
+import {prepareParamRefs} from './params.js'
+import type {ParamRef} from '../generators/device-params.js'
 
 export interface LoadScenarioOptions {
   /** Scenario text to use instead of reading `file` (file still names it in messages and anchors relative paths). */
@@ -28,7 +30,14 @@ const UNIQUENESS_CHECK_LIMIT = 1_000_000
  */
 export function loadScenario(file: string, options: LoadScenarioOptions = {}): Scenario {
   const text = options.text ?? readConfigText(file)
-  const {value, locate} = loadYamlConfig(file, scenarioSchema, {text, env: options.env, onUnsetEnv: options.onUnsetEnv})
+  let paramRefs = new Map<number, ParamRef[]>()
+  const prepare = (raw: unknown) => {
+    const {prepared, refs} = prepareParamRefs(raw)
+    paramRefs = refs
+    return prepared
+  }
+  const {value, locate} = loadYamlConfig(file, scenarioSchema, {text, env: options.env, onUnsetEnv: options.onUnsetEnv, prepare})
+  for (const [i, refs] of paramRefs) value.fleets[i].paramRefs = refs
   const lines = text.split(/\r?\n/)
   const toProblem = (p: SemanticProblem): ConfigProblem => {
     const at = locate(p.path) ?? {line: 1, col: 1}
