@@ -30,6 +30,11 @@ export interface LoadOptions {
    * secrets checks everything else. A run leaves it out, and an unset variable is a problem.
    */
   onUnsetEnv?: (problem: ConfigProblem) => void
+  /**
+   * When the schema refuses the file: more problems from the parts that did pass it (checks across fields that
+   * would otherwise wait for the next round), reported in the same pass.
+   */
+  alsoCheck?: (raw: unknown, locate: LoadedConfig<unknown>['locate']) => ConfigProblem[]
 }
 
 /**
@@ -140,6 +145,7 @@ export function loadYamlConfig<S extends z.ZodType>(file: string, schema: S, opt
   const parsed = schema.safeParse(raw)
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(...issueToProblems(issue, file, locate, raw, schema))
+    if (options.alsoCheck) problems.push(...options.alsoCheck(raw, locate))
     throw new ConfigError(sortProblems(problems))
   }
   return {value: parsed.data, locate, file}

@@ -1,7 +1,7 @@
 import {createWriteStream, type WriteStream} from 'node:fs'
 import {once} from 'node:events'
 import {performance} from 'node:perf_hooks'
-import {EXIT_CODES, IotdError} from '../errors.js'
+import {EXIT_CODES, IotdError, UsageError} from '../errors.js'
 import {createDeviceModel, dueOffsetMs} from './generators/index.js'
 import type {Scenario} from './scenario/index.js'
 import type {DeviceSpec} from './types.js'
@@ -21,6 +21,7 @@ export interface BackfillOptions {
   devices: DeviceSpec[]
   fromMs: number
   toMs: number
+  /** A file path, or `-` for stdout. */
   out: string
   format: BackfillFormat
   labelsFile?: string
@@ -39,9 +40,25 @@ export interface BackfillSummary {
   devices: number
   rows: number
   suppressed: number
+  /** Anomaly labels generated (written to labelsFile when one was given). */
   labels: number
+  labelsFile?: string
   elapsedMs: number
   interrupted: boolean
+}
+
+/**
+ * The format an --out path asks for: `.csv` (or `-`, stdout) is the capture format, `.jsonl`/`.json` JSON lines;
+ * anything else is refused, so `x.parquet` never silently holds CSV.
+ */
+export function backfillFormatOf(out: string): BackfillFormat {
+  if (out === '-' || /\.csv$/i.test(out)) return 'csv'
+  if (/\.jsonl?$/i.test(out)) return 'jsonl'
+  const ext = /\.[^./\\]+$/.exec(out)?.[0]
+  throw new UsageError(
+    ext ? `--out ${out}: backfill does not write ${ext} files` : `--out ${out}: say which format with the extension`,
+    ['--out data.csv (iotd capture format), --out data.jsonl (JSON lines), or --out - (CSV to stdout)'],
+  )
 }
 
 /** Parses `<from>..<to>`: ISO-8601 dates/times or epoch milliseconds. */
@@ -66,26 +83,33 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummar
   const models = devices.map((d) => createDeviceModel(scenario, d))
   const next = new Int32Array(devices.length)
   const queue = new DueQueue(Math.max(16, devices.length))
-  devices.forEach((d, id) => queue.push(opts.fromMs + dueOffsetMs(d, 0, seed), id))
+  // A device's first message may be jittered before its phase; in a backfill nothing comes before `from`.
+  const dueAt = (d: DeviceSpec, n: number) => Math.max(opts.fromMs, opts.fromMs + dueOffsetMs(d, n, seed))
+  devices.forEach((d, id) => queue.push(dueAt(d, 0), id))
 
   // A stream error (no such directory, disk full) is remembered and ends the loop with a clear message instead of
   // an unhandled 'error' event.
   let failure: {file: string; error: NodeJS.ErrnoException} | undefined
   const watch = <T extends NodeJS.EventEmitter>(stream: T, path: string): T =>
     stream.on('error', (error: NodeJS.ErrnoException) => (failure ??= {file: path, error}))
-  const file = watch(createWriteStream(opts.out), opts.out)
+  const toStdout = opts.out === '-'
+  const file: NodeJS.WritableStream = toStdout ? watch(process.stdout, 'stdout') : watch(createWriteStream(opts.out), opts.out)
   const sink = opts.format === 'csv' ? watch(createCaptureStringifier(), opts.out) : undefined
-  sink?.pipe(file)
+  sink?.pipe(file, {end: !toStdout})
   const labelsOut = opts.labelsFile ? watch(createWriteStream(opts.labelsFile), opts.labelsFile) : undefined
   let rows = 0
   let suppressed = 0
   let labels = 0
   let scheduled = 0
 
+  // Waiting for 'drain' must not leave a listener behind: a 'close' listener added per wait and never removed
+  // piled up until Node warned (MaxListenersExceededWarning) on every long run.
   const write = async (stream: NodeJS.WritableStream, chunk: unknown) => {
     if (failure) throw writeError(failure)
     if (!(stream as WriteStream).write(chunk as string)) {
-      await Promise.race([once(stream, 'drain'), once(file, 'close')]).catch(() => undefined)
+      const waited = new AbortController()
+      await Promise.race([once(stream, 'drain', {signal: waited.signal}), once(file, 'close', {signal: waited.signal})]).catch(() => undefined)
+      waited.abort()
       if (failure) throw writeError(failure)
     }
   }
@@ -99,7 +123,7 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummar
     const sample = models[id].sample(next[id], ts)
     scheduled++
     next[id]++
-    queue.push(opts.fromMs + dueOffsetMs(device, next[id], seed), id)
+    queue.push(dueAt(device, next[id]), id)
     for (const label of sample.labels) {
       labels++
       if (labelsOut) await write(labelsOut, `${JSON.stringify(label)}\n`)
@@ -118,8 +142,12 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummar
   }
 
   if (sink) sink.end()
-  else file.end()
-  await once(file, 'close').catch(() => undefined)
+  else if (!toStdout) file.end()
+  if (toStdout) {
+    // stdout is not ours to close: wait until the CSV stream has handed everything over and stdout took it.
+    if (sink) await once(sink, 'end').catch(() => undefined)
+    await new Promise<void>((resolve) => (file as WriteStream).write('', () => resolve()))
+  } else await once(file, 'close').catch(() => undefined)
   if (labelsOut) {
     labelsOut.end()
     await once(labelsOut, 'close').catch(() => undefined)
@@ -135,6 +163,7 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummar
     rows,
     suppressed,
     labels,
+    ...(opts.labelsFile ? {labelsFile: opts.labelsFile} : {}),
     elapsedMs: performance.now() - began,
     interrupted: opts.signal?.aborted ?? false,
   }

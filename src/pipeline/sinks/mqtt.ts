@@ -18,6 +18,8 @@ import {encodeQos0Publishes, type Qos0Message} from '../../net/qos0-publish.js'
 import {compileRecordTemplate} from '../record-template.js'
 import {defineSink, TransientSinkError, type PipelineRecord, type Sink, type StageContext} from '../types.js'
 import {mqttProtocol} from '../../config/units-schema.js'
+import {INSECURE_TLS_WARNING} from '../../net/tls-files.js'
+import {mqttTlsOptions, resolveTlsFiles, tlsOf} from '../mqtt-tls.js'
 
 const userProperties = z.record(z.string(), z.union([z.string(), z.array(z.string())]))
 
@@ -32,7 +34,7 @@ export const mqttSinkOptions = z
     username: z.string().optional(),
     password: z.string().optional().describe('Password (prefer passwordEnv).'),
     passwordEnv: z.string().optional().describe('Name of the environment variable holding the password.'),
-    insecure: z.boolean().default(false),
+    ...mqttTlsOptions,
     keepalive: z.number().int().min(0).default(60),
     properties: z
       .object({
@@ -60,7 +62,7 @@ export const mqttSink = defineSink<MqttSinkOptions>({
   // with no timer between a row and its publish.
   batch: {count: 1024, intervalMs: 0},
   example: {url: 'mqtt://127.0.0.1:1883', topic: 'alerts/${deviceId}', qos: 1},
-  create: (options, name, env) => new MqttSink(name, {...options, password: options.password ?? (options.passwordEnv ? env.env[options.passwordEnv] : undefined)}),
+  create: (options, name, env) => new MqttSink(name, {...resolveTlsFiles(options, env.baseDir), password: options.password ?? (options.passwordEnv ? env.env[options.passwordEnv] : undefined)}),
 })
 
 /** Properties a publisher may not set (the broker or the connection owns them). */
@@ -95,6 +97,7 @@ export class MqttSink implements Sink {
   async open(ctx: StageContext): Promise<void> {
     this.ctx = ctx
     if (this.client) return
+    if (this.options.insecure) ctx.warn(`${this.name}: ${INSECURE_TLS_WARNING}`)
     this.client = await this.connect(this.options.connectAttempts, ctx.signal)
   }
 
@@ -112,7 +115,7 @@ export class MqttSink implements Sink {
       password: o.password,
       clientId: (this.clientId ??= o.clientId ?? `iotd-pub-${process.pid}-${Math.random().toString(16).slice(2, 8)}`),
       keepaliveSec: o.keepalive,
-      tls: o.insecure ? {insecure: true} : undefined,
+      tls: tlsOf(o),
     }
     // MQTT.js loads when a pipeline connects, not when a command merely validates or lists one.
     const {connectWithRetry} = await import('../../net/mqtt-connection.js')

@@ -183,6 +183,7 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
     connectLatency: figures(summarize(histograms.run.connectLatency)),
     health: {...lastHealth, peakRssBytes: health.peakRssBytes},
     labelsFile: labels.written > 0 ? opts.labelsFile : undefined,
+    labels: labels.written,
     warnings,
     neverConnected: devices.length > 0 && histograms.run.connectLatency.totalCount === 0,
     delivered,
@@ -258,6 +259,7 @@ function addCounters(into: FleetCounters | undefined, c: FleetCounters): void {
   into.disconnects += c.disconnects
   into.reconnects += c.reconnects
   into.bytes += c.bytes
+  if (c.unsent) into.unsent = (into.unsent ?? 0) + c.unsent
 }
 
 /** Cumulative counters of a fleet with the latest gauges and rate: the sum over workers of their last report. */

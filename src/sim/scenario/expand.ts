@@ -87,6 +87,7 @@ function expandFleet(scenario: Scenario, fleet: FleetConfig, seed: number, out: 
       retain: fleet.retain,
       cleanSession: fleet.session === 'clean',
       inflight: fleet.inflight,
+      offlineQueue: fleet.offlineQueue,
     }
     if (fleet.sessionExpiry !== undefined) device.sessionExpiryMs = fleet.sessionExpiry
     else if (!device.cleanSession && scenario.broker.protocol === '5') device.sessionExpiryMs = DEFAULT_PERSISTENT_SESSION_EXPIRY_MS

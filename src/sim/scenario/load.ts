@@ -1,9 +1,10 @@
 import {dirname, isAbsolute, resolve} from 'node:path'
 import {ConfigError, type ConfigProblem} from '../../errors.js'
-import {formatPath, loadYamlConfig, readConfigText} from '../../config/yaml-loader.js'
+import {formatPath, loadYamlConfig, readConfigText, type LoadedConfig} from '../../config/yaml-loader.js'
 import type {DeviceSpec} from '../types.js'
 import {expandDevices} from './expand.js'
-import {scenarioSchema, type FleetConfig, type Scenario} from './schema.js'
+import {fleetSchema, scenarioSchema, type FleetConfig, type Scenario} from './schema.js'
+import {modbusGroupSchema} from './modbus-schema.js'
 import {checkScenario} from './semantic-checks.js'
 import type {SemanticProblem} from './value-checks.js'
 import {parseTemplate, renderTemplate} from '../../config/template.js'
@@ -27,9 +28,8 @@ const UNIQUENESS_CHECK_LIMIT = 1_000_000
  */
 export function loadScenario(file: string, options: LoadScenarioOptions = {}): Scenario {
   const text = options.text ?? readConfigText(file)
-  const {value, locate} = loadYamlConfig(file, scenarioSchema, {text, env: options.env, onUnsetEnv: options.onUnsetEnv})
   const lines = text.split(/\r?\n/)
-  const toProblem = (p: SemanticProblem): ConfigProblem => {
+  const problemAt = (locate: Locate) => (p: SemanticProblem): ConfigProblem => {
     const at = locate(p.path) ?? {line: 1, col: 1}
     let col = at.col
     if (p.columnInValue !== undefined) {
@@ -39,6 +39,10 @@ export function loadScenario(file: string, options: LoadScenarioOptions = {}): S
     }
     return {file, line: at.line, col, path: formatPath(p.path), message: `${formatPath(p.path)}: ${p.message}`}
   }
+  // When the schema refuses some fleets, the others still get their cross-field checks in the same pass.
+  const alsoCheck = (raw: unknown, locate: Locate) => checkWhatPassed(raw).map(problemAt(locate))
+  const {value, locate} = loadYamlConfig(file, scenarioSchema, {text, env: options.env, onUnsetEnv: options.onUnsetEnv, alsoCheck})
+  const toProblem = problemAt(locate)
   const semantic = checkScenario(value)
   if (semantic.length === 0) semantic.push(...checkExpandedDevices(value))
   if (semantic.length > 0) {
@@ -46,6 +50,39 @@ export function loadScenario(file: string, options: LoadScenarioOptions = {}): S
     throw new ConfigError(problems)
   }
   return {...value, broker: resolveTlsPaths(value.broker, file)}
+}
+
+type Locate = LoadedConfig<unknown>['locate']
+
+/**
+ * The semantic checks of a scenario the schema refused, on what did pass it: the fleets (and modbus groups)
+ * that parse on their own, in a scenario whose other keys parse. Paths are given back with the fleets' and groups'
+ * places in the file. Nothing when the rest of the file does not parse either (its problems are reported already).
+ */
+function checkWhatPassed(raw: unknown): SemanticProblem[] {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return []
+  const doc = raw as Record<string, unknown>
+  const keep = (key: 'fleets' | 'modbus', valid: (item: unknown) => boolean): number[] | undefined => {
+    const list = doc[key]
+    if (!Array.isArray(list)) return undefined
+    return list.map((item, i) => (valid(item) ? i : -1)).filter((i) => i >= 0)
+  }
+  const fleets = keep('fleets', (f) => fleetSchema.safeParse(f).success)
+  const groups = keep('modbus', (g) => modbusGroupSchema.safeParse(g).success)
+  if ((fleets?.length ?? 0) === 0 && (groups?.length ?? 0) === 0) return []
+  const candidate = {...doc}
+  if (fleets) candidate.fleets = fleets.map((i) => (doc.fleets as unknown[])[i])
+  if (groups) candidate.modbus = groups.map((i) => (doc.modbus as unknown[])[i])
+  if (fleets?.length === 0) delete candidate.fleets
+  if (groups?.length === 0) delete candidate.modbus
+  const parsed = scenarioSchema.safeParse(candidate)
+  if (!parsed.success) return []
+  const original = {fleets, modbus: groups}
+  return checkScenario(parsed.data).map((p) => {
+    const [section, index, ...rest] = p.path
+    const map = section === 'fleets' || section === 'modbus' ? original[section] : undefined
+    return map && typeof index === 'number' ? {...p, path: [section, map[index], ...rest]} : p
+  })
 }
 
 function resolveTlsPaths(broker: Scenario['broker'], file: string): Scenario['broker'] {
