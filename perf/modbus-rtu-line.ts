@@ -42,8 +42,13 @@ async function withLine<T>(baud: number, lineTiming: boolean, fn: (path: string)
   try {
     return await fn(path)
   } finally {
-    sim.kill('SIGINT')
-    await new Promise((r) => sim.on('close', r))
+    // A simulator that already ended has emitted 'close': waiting for it again would leave nothing on the event loop
+    // and Node would end this harness silently with exit 0 in the middle of the runs.
+    if (sim.exitCode === null && sim.signalCode === null) {
+      const closed = new Promise((r) => sim.once('close', r))
+      sim.kill('SIGINT')
+      await closed
+    }
   }
 }
 
@@ -71,6 +76,13 @@ async function poll(path: string, baud: number, ms: number): Promise<{readsPerS:
   return {readsPerS: (times.length / elapsed) * 1000, times, failures}
 }
 
+let finished = false
+process.on('exit', (code) => {
+  if (!finished && code === 0) {
+    console.error('perf/modbus-rtu-line: ended before the last run (an await was left with nothing pending)')
+    process.exitCode = 1
+  }
+})
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const fast: number[] = []
 for (let i = 0; i < runs; i++) {
@@ -93,3 +105,4 @@ for (const baud of [9600, 19200]) {
   const m = median(medians)
   console.log(`line timing ${baud} baud: median ${m.toFixed(2)} ms vs ${expected.toFixed(2)} ms expected (${(((m - expected) / expected) * 100).toFixed(1)} %), ${median(rates).toFixed(1)} reads/s`)
 }
+finished = true

@@ -1,10 +1,10 @@
-import type {FleetSample, ModbusGroupSample} from '../sim/dry-run.js'
+import type {FleetSample, ModbusGroupSample, SparkplugGroupSample} from '../sim/dry-run.js'
 import {formatDuration} from '../config/units.js'
 import {formatNotation} from '../modbus/address.js'
 import type {Table} from '../modbus/types.js'
 
 /** The text of `iotd sim --dry-run`: per fleet, where it publishes and what its first device would send. */
-export function formatDryRun(scenario: string, seed: number, fleets: FleetSample[], modbus: ModbusGroupSample[] = []): string {
+export function formatDryRun(scenario: string, seed: number, fleets: FleetSample[], modbus: ModbusGroupSample[] = [], sparkplug: SparkplugGroupSample[] = []): string {
   const lines = [`${scenario}  seed ${seed}  (dry run: nothing was connected)`, '']
   for (const f of fleets) {
     lines.push(`fleet ${f.fleet}: ${f.devices} device${f.devices === 1 ? '' : 's'}, every ${formatDuration(f.everyMs)}, qos ${f.qos}${f.retain ? ', retained' : ''}`)
@@ -21,6 +21,21 @@ export function formatDryRun(scenario: string, seed: number, fleets: FleetSample
     lines.push(`  first device  ${g.deviceId} (unit ${g.unitId} at ${g.host}:${g.port === 0 ? '(assigned)' : g.port})`)
     if (g.mirrorTopic) lines.push(`  mirror        ${g.mirrorTopic}`)
     lines.push(`  tags          ${g.tags.map((t) => `${t.name} ${formatNotation(t.table as Table, t.address)} ${t.type}${t.unit ? ` ${t.unit}` : ''}${t.writable ? ' (writable)' : ''}`).join(' · ')}`)
+    g.values.forEach((v, i) => lines.push(`  #${String(i).padEnd(4)}        ${Object.entries(v).map(([k, x]) => `${k} ${typeof x === 'string' ? JSON.stringify(x) : String(x)}`).join(' · ')}`))
+    lines.push('')
+  }
+  for (const g of sparkplug) {
+    const devices = g.nodes * g.devicesPerNode
+    lines.push(`sparkplug ${g.name}: group ${g.group}, ${g.nodes} edge node${g.nodes === 1 ? '' : 's'} × ${g.devicesPerNode} device${g.devicesPerNode === 1 ? '' : 's'} (${devices}), every ${formatDuration(g.everyMs)}, report by exception`)
+    lines.push(`  first node    ${g.nodeId}${g.deviceId ? `, first device ${g.deviceId}` : ''}`)
+    lines.push(`  births        ${g.topics.nbirth}${g.topics.dbirth ? `  ${g.topics.dbirth}` : ''}`)
+    lines.push(`  data          ${g.topics.ndata}${g.topics.ddata ? `  ${g.topics.ddata}` : ''}`)
+    lines.push(`  will          ${g.topics.ndeath} (bdSeq of the session)`)
+    lines.push(`  commands      ${g.topics.ncmd}${g.topics.dcmd ? `  ${g.topics.dcmd}` : ''}`)
+    if (g.stateTopic) lines.push(`  primary host  ${g.primaryHost}: publishes only while ${g.stateTopic} says online${g.storeAndForwardMax ? `; keeps up to ${g.storeAndForwardMax} samples per node meanwhile (store and forward)` : '; samples meanwhile are held, not sent'}`)
+    const describe = (m: SparkplugGroupSample['metrics'][number]) => `${m.name}${m.type ? ` ${m.type}` : ''}${m.units ? ` ${m.units}` : ''}${m.deadband > 0 ? ` ±${m.deadband}` : ''}${m.writable ? ' (writable)' : ''}`
+    if (g.nodeMetrics.length > 0) lines.push(`  node metrics  ${g.nodeMetrics.map(describe).join(' · ')}`)
+    if (g.metrics.length > 0) lines.push(`  metrics       ${g.metrics.map(describe).join(' · ')}`)
     g.values.forEach((v, i) => lines.push(`  #${String(i).padEnd(4)}        ${Object.entries(v).map(([k, x]) => `${k} ${typeof x === 'string' ? JSON.stringify(x) : String(x)}`).join(' · ')}`))
     lines.push('')
   }

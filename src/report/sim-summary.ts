@@ -141,7 +141,8 @@ function sparkplugLines(s: SparkplugRunSummary, c: ChalkInstance): string[] {
   return s.groups.map((g) => {
     const sent = `${plural(g.nodeBirths, 'NBIRTH')}, ${plural(g.deviceBirths, 'DBIRTH')}, ${plural(g.ndata, 'NDATA')}, ${plural(g.ddata, 'DDATA')}, ${plural(g.deviceDeaths, 'DDEATH')}, ${plural(g.nodeDeaths, 'NDEATH')}`
     const told = `${plural(g.commands, 'command')} (${plural(g.rebirths, 'rebirth')}, ${plural(g.writes, 'write')}${g.refusedWrites > 0 ? `, ${c.yellow(`${formatNumber(g.refusedWrites)} refused`)}` : ''})`
-    const held = g.held > 0 ? `, ${c.yellow(`${plural(g.held, 'sample')} held (node not born)`)}` : ''
+    const stored = g.forwarded + g.storeDropped > 0 ? ` — ${plural(g.forwarded, 'sample')} forwarded as historical${g.storeDropped > 0 ? `, ${formatNumber(g.storeDropped)} not kept` : ''}` : ''
+    const held = g.held > 0 ? `, ${c.yellow(`${plural(g.held, 'sample')} held (node not born)${stored}`)}` : ''
     const trouble = g.disconnects + g.errors > 0 ? `, ${c.yellow(`${plural(g.disconnects, 'disconnect')}, ${plural(g.errors, 'error')}`)}` : ''
     return labelled('sparkplug', `${g.name} (group ${g.group}): ${plural(g.nodes, 'edge node')}, ${plural(g.devices, 'device')}; ${sent}; ${told}${held}${trouble}`, c)
   })

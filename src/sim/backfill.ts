@@ -2,10 +2,9 @@ import {createWriteStream, type WriteStream} from 'node:fs'
 import {once} from 'node:events'
 import {performance} from 'node:perf_hooks'
 import {EXIT_CODES, IotdError, UsageError} from '../errors.js'
-import {createDeviceModel, dueOffsetMs} from './generators/index.js'
 import type {Scenario} from './scenario/index.js'
 import type {DeviceSpec} from './types.js'
-import {DueQueue} from './fleet/due-queue.js'
+import {SimulatedStreams} from './simulated-streams.js'
 import {createCaptureStringifier} from '../capture/index.js'
 
 /**
@@ -79,13 +78,7 @@ export function parseTimeRange(text: string): {fromMs: number; toMs: number} {
 export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummary> {
   const began = performance.now()
   const {scenario, devices} = opts
-  const seed = scenario.seed
-  const models = devices.map((d) => createDeviceModel(scenario, d))
-  const next = new Int32Array(devices.length)
-  const queue = new DueQueue(Math.max(16, devices.length))
-  // A device's first message may be jittered before its phase; in a backfill nothing comes before `from`.
-  const dueAt = (d: DeviceSpec, n: number) => Math.max(opts.fromMs, opts.fromMs + dueOffsetMs(d, n, seed))
-  devices.forEach((d, id) => queue.push(dueAt(d, 0), id))
+  const streams = new SimulatedStreams(scenario, devices, opts.fromMs)
 
   // A stream error (no such directory, disk full) is remembered and ends the loop with a clear message instead of
   // an unhandled 'error' event.
@@ -102,28 +95,22 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummar
   let labels = 0
   let scheduled = 0
 
-  // Waiting for 'drain' must not leave a listener behind: a 'close' listener added per wait and never removed
-  // piled up until Node warned (MaxListenersExceededWarning) on every long run.
   const write = async (stream: NodeJS.WritableStream, chunk: unknown) => {
     if (failure) throw writeError(failure)
     if (!(stream as WriteStream).write(chunk as string)) {
-      const waited = new AbortController()
-      await Promise.race([once(stream, 'drain', {signal: waited.signal}), once(file, 'close', {signal: waited.signal})]).catch(() => undefined)
-      waited.abort()
+      // Whichever of the two comes first, the other's listener is removed, so a long backfill does not pile them up.
+      const settled = new AbortController()
+      await Promise.race([once(stream, 'drain', {signal: settled.signal}), once(file, 'close', {signal: settled.signal})]).catch(() => undefined)
+      settled.abort()
       if (failure) throw writeError(failure)
     }
   }
 
-  while (queue.peekDue() < opts.toMs) {
+  while (streams.peekDue() < opts.toMs) {
     if (opts.limit !== undefined && scheduled >= opts.limit) break
     if (opts.signal?.aborted) break
-    const ts = Math.round(queue.peekDue())
-    const id = queue.pop()
-    const device = devices[id]
-    const sample = models[id].sample(next[id], ts)
+    const {ts, device, sample} = streams.take()
     scheduled++
-    next[id]++
-    queue.push(dueAt(device, next[id]), id)
     for (const label of sample.labels) {
       labels++
       if (labelsOut) await write(labelsOut, `${JSON.stringify(label)}\n`)

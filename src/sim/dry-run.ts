@@ -3,6 +3,8 @@ import {createDeviceModel, dueOffsetMs} from './generators/index.js'
 import {SimulatedModbusDevice} from './modbus/device.js'
 import {expandModbusDevices} from './scenario/modbus-expand.js'
 import {expandDevices, type Scenario} from './scenario/index.js'
+import {sparkplugTopic, stateTopic} from '../sparkplug/topic.js'
+import {SparkplugEdgeNode, type ScalarValue} from './sparkplug/edge-node.js'
 
 /** `iotd sim --dry-run`: what each fleet would publish, without connecting anywhere. */
 
@@ -98,4 +100,73 @@ export function sampleModbusGroups(scenario: Scenario, samples: number, options:
     })
   }
   return out
+}
+
+export interface SparkplugGroupSample {
+  name: string
+  group: string
+  nodes: number
+  devicesPerNode: number
+  everyMs: number
+  primaryHost?: string
+  /** The STATE topic the nodes wait on (with a primary host). */
+  stateTopic?: string
+  storeAndForwardMax?: number
+  /** The first edge node and its first device. */
+  nodeId: string
+  deviceId?: string
+  topics: {nbirth: string; ndeath: string; ndata: string; dbirth?: string; ddata?: string; ncmd: string; dcmd?: string}
+  nodeMetrics: Array<{name: string; type?: string; units?: string; deadband: number; writable: boolean}>
+  metrics: Array<{name: string; type?: string; units?: string; deadband: number; writable: boolean}>
+  /** The first device's metric values, sample by sample, as its DBIRTH/DDATA would carry them (text beyond 2^53). */
+  values: Array<Record<string, string | number | boolean>>
+}
+
+/** `iotd sim --dry-run` for the `sparkplug:` groups: topics, metrics and the first device's values. */
+export function sampleSparkplugGroups(scenario: Scenario, samples: number, options: {startMs?: number} = {}): SparkplugGroupSample[] {
+  const startMs = options.startMs ?? Date.now()
+  return scenario.sparkplug.map((config) => {
+    const node = new SparkplugEdgeNode(config, 0, scenario.seed)
+    const device = node.devices[0]
+    const values: SparkplugGroupSample['values'] = []
+    for (let n = 0; n < samples; n++) {
+      node.step(startMs + node.phaseMs + n * config.every)
+      const row: Record<string, string | number | boolean> = {}
+      for (const m of device ? config.metrics : config.nodeMetrics) row[m.name] = plain(node.valueOf(device?.deviceId, m.name))
+      values.push(row)
+    }
+    const describe = (m: (typeof config.metrics)[number]) => ({name: m.name, type: m.type, units: m.units, deadband: m.deadband, writable: m.writable})
+    return {
+      name: config.name,
+      group: config.group,
+      nodes: config.nodes,
+      devicesPerNode: config.devices,
+      everyMs: config.every,
+      primaryHost: config.primaryHost,
+      stateTopic: config.primaryHost === undefined ? undefined : stateTopic(config.primaryHost),
+      storeAndForwardMax: config.storeAndForward?.max,
+      nodeId: node.nodeId,
+      deviceId: device?.deviceId,
+      topics: {
+        nbirth: sparkplugTopic(config.group, 'NBIRTH', node.nodeId),
+        ndeath: sparkplugTopic(config.group, 'NDEATH', node.nodeId),
+        ndata: sparkplugTopic(config.group, 'NDATA', node.nodeId),
+        ncmd: sparkplugTopic(config.group, 'NCMD', node.nodeId),
+        ...(device && {
+          dbirth: sparkplugTopic(config.group, 'DBIRTH', node.nodeId, device.deviceId),
+          ddata: sparkplugTopic(config.group, 'DDATA', node.nodeId, device.deviceId),
+          dcmd: sparkplugTopic(config.group, 'DCMD', node.nodeId, device.deviceId),
+        }),
+      },
+      nodeMetrics: config.nodeMetrics.map(describe),
+      metrics: config.metrics.map(describe),
+      values,
+    }
+  })
+}
+
+/** Values beyond 2^53 (bigint) as text: JSON has no exact form for them. The rest as they are. */
+function plain(v: ScalarValue | undefined): string | number | boolean {
+  if (v === undefined) return ''
+  return typeof v === 'bigint' ? v.toString() : v
 }

@@ -36,6 +36,21 @@ describe('iotd sim, run as a user runs it', () => {
     expect(parsed.fleets[0].fleet).toBe('ambient')
   })
 
+  it('--dry-run shows the Sparkplug groups: topics, the primary host, typed metrics and the first device\'s values', async () => {
+    const r = await runCli(['sim', 'scenarios/sparkplug-plant.yaml', '--dry-run', '--samples', '3'])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toContain('sparkplug press: group plant1, 5 edge nodes × 4 devices (20), every 1s')
+    expect(r.stdout).toContain('spBv1.0/plant1/DDATA/edge-00/press-1')
+    expect(r.stdout).toContain('primary host  scada: publishes only while spBv1.0/STATE/scada says online')
+    expect(r.stdout).toMatch(/metrics +Temperature Float °C ±0\.2 · Pressure Double bar ±0\.05 · Strokes UInt64/)
+    const json = await runCli(['sim', 'scenarios/sparkplug-plant.yaml', '--dry-run', '--samples', '3', '--json'])
+    const press = JSON.parse(json.stdout).sparkplug[0]
+    expect(press.values).toHaveLength(3)
+    // Strokes is a UInt64 counter, one step per sample (a number while it is exact, text beyond 2^53).
+    expect(press.values.map((v: {Strokes: number}) => v.Strokes)).toEqual([100000, 100001, 100002])
+    expect(press.metrics.find((m: {name: string}) => m.name === 'Setpoint')).toMatchObject({type: 'Double', writable: true})
+  })
+
   it('runs on the embedded broker when none answers, with plain progress lines when piped and a summary on stdout', async () => {
     const port = await freePort()
     const r = await runCli(['sim', 'scenarios/smart-building.yaml', '--duration', '4s', '--seed', '1'], {

@@ -22,7 +22,7 @@ import {describeSparkplugPeer, peerDecode, peerEncode, type PeerPayload} from '.
 const dir = mkdtempSync(join(tmpdir(), 'edge-spb-e2e-'))
 const GROUP = `edge-${process.pid}`
 
-function scenario(opts: {every: string; primaryHost?: string; nodes?: number}): string {
+function scenario(opts: {every: string; primaryHost?: string; nodes?: number; extra?: string}): string {
   return `version: 1
 name: sparkplug-e2e
 seed: 11
@@ -34,7 +34,7 @@ sparkplug:
     devices: 2
     deviceId: "dev-{number}"
     every: ${opts.every}
-${opts.primaryHost ? `    primaryHost: ${opts.primaryHost}\n` : ''}    nodeMetrics:
+${opts.primaryHost ? `    primaryHost: ${opts.primaryHost}\n` : ''}${opts.extra ?? ''}    nodeMetrics:
       - {name: Uptime, type: UInt32, units: s, value: {kind: counter, start: 0, step: 1}}
     metrics:
       - {name: I8, type: Int8, value: -7}
@@ -225,6 +225,67 @@ describeSparkplugPeer('Sparkplug B end to end', () => {
         await setState(false)
       }
     }, 90_000)
+
+    it('store and forward: samples taken while the primary host is offline follow the next birth as historical DDATA, in order, at their own times, none missing; held = forwarded in the summary', {timeout: 90_000}, async () => {
+      const host = `scada-sf-${process.pid}`
+      const setState = (online: boolean) => watcher.publishAsync(`spBv1.0/STATE/${host}`, JSON.stringify({online, timestamp: Date.now()}), {qos: 1, retain: true})
+      await setState(true)
+      const file = join(dir, 'store-forward.yaml')
+      writeFileSync(file, scenario({every: '20ms', primaryHost: host, nodes: 1, extra: '    storeAndForward: {max: 100000}\n'}))
+      const from = captured.length
+      const sim = startCli(['sim', file, '--broker', broker.url, '--duration', '2m', '--json'])
+      const dev1 = (since: number) => captured.slice(since).filter((c) => c.topic.endsWith('/node-0/dev-1'))
+      try {
+        await expect.poll(() => dev1(from).filter((c) => c.topic.includes('/DDATA/')).length, {timeout: 30_000}).toBeGreaterThan(5)
+        const offlineAt = captured.length
+        await setState(false)
+        await expect.poll(() => captured.slice(offlineAt).filter((c) => c.topic.includes('/NDEATH/node-0')).length, {timeout: 5000}).toBe(1)
+        const deathAt = captured.length
+        await expect.poll(() => Date.now() - captured[deathAt - 1].at, {timeout: 5000}).toBeGreaterThan(1000)
+        const onlineAt = captured.length
+        await setState(true)
+        await expect.poll(() => dev1(onlineAt).filter((c) => c.topic.includes('/DDATA/') && !decodePayload(c.payload).metrics.some((m) => m.isHistorical)).length, {timeout: 10_000}).toBeGreaterThan(2)
+
+        // D is a counter that moves every sample: its values say whether any sample is missing or repeated.
+        const dAlias = decodePayload(dev1(from).find((c) => c.topic.includes('/DBIRTH/'))!.payload).metrics.find((m) => m.name === 'D')!.alias
+        const dOf = (c: Captured) => decodePayload(c.payload).metrics.find((m) => m.alias === dAlias || m.name === 'D')
+        // Live data up to the NDEATH: a DDATA already on its way when the host went offline arrives before it.
+        const liveBefore = captured.slice(from, deathAt).filter((c) => c.topic.endsWith('/node-0/dev-1') && c.topic.includes('/DDATA/'))
+        const lastLive = dOf(liveBefore.at(-1)!)!
+        const after = dev1(onlineAt)
+        expect(after[0].topic).toContain('/DBIRTH/')
+        const historical = after.filter((c) => c.topic.includes('/DDATA/') && decodePayload(c.payload).metrics.every((m) => m.isHistorical))
+        const live = after.filter((c) => c.topic.includes('/DDATA/') && !historical.includes(c))
+        expect(historical.length).toBeGreaterThan(20)
+        // Historical messages come right after the births, before any live data.
+        expect(after.indexOf(historical.at(-1)!)).toBeLessThan(after.indexOf(live[0]))
+        const values = historical.map((c) => dOf(c)!.value as number)
+        expect(values).toEqual(values.map((_, i) => (lastLive.value as number) + 1 + i))
+        const times = historical.map((c) => Number(dOf(c)!.timestamp))
+        for (let i = 1; i < times.length; i++) expect(times[i]).toBeGreaterThan(times[i - 1])
+        expect(times[0]).toBeGreaterThan(Number(lastLive.timestamp))
+        const rebirth = decodePayload(after[0].payload)
+        expect(times.at(-1)!).toBeLessThanOrEqual(Number(rebirth.timestamp))
+        // The birth carries the value of the latest sample; live data goes on from there.
+        expect(rebirth.metrics.find((m) => m.name === 'D')!.value).toBe(values.at(-1))
+        expect(dOf(live[0])!.value).toBe(values.at(-1)! + 1)
+
+        const hostView = new SparkplugHostSession()
+        for (const c of captured.slice(from)) if (c.topic.includes(`/${GROUP}/`)) hostView.observe(c.topic, c.payload)
+        expect(hostView.counters).toMatchObject({seqGaps: 0, dataBeforeBirth: 0, staleBdSeq: 0, unknownAliases: 0, decodeErrors: 0})
+
+        sim.child.kill('SIGINT')
+        await sim.exited
+        const summary = JSON.parse(sim.out())
+        const g = summary.sparkplug.groups[0]
+        expect(g.held).toBeGreaterThan(40)
+        expect(g.forwarded + g.storeDropped).toBe(g.held)
+        expect(g.storeDropped).toBe(0)
+      } finally {
+        if (sim.child.exitCode === null && sim.child.signalCode === null) sim.child.kill('SIGKILL')
+        await setState(false)
+      }
+    })
 
     it('iotd tail and the pipeline decode what the independent python encoder wrote: names from births, signed values, no host problems', {timeout: 90_000}, async () => {
       const group = `${GROUP}-py`

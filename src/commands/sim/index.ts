@@ -12,9 +12,9 @@ import {EXIT_CODES, IotdError, UsageError} from '../../errors.js'
 import {loadScenario} from '../../sim/scenario/index.js'
 import type {SimSummary} from '../../sim/types.js'
 import type {BackfillSummary} from '../../sim/backfill.js'
-import type {FleetSample, ModbusGroupSample} from '../../sim/dry-run.js'
+import type {FleetSample, ModbusGroupSample, SparkplugGroupSample} from '../../sim/dry-run.js'
 
-type SimResult = SimSummary | BackfillSummary | {schemaVersion: 1; seed: number; fleets: FleetSample[]; modbus: ModbusGroupSample[]}
+type SimResult = SimSummary | BackfillSummary | {schemaVersion: 1; seed: number; fleets: FleetSample[]; modbus: ModbusGroupSample[]; sparkplug: SparkplugGroupSample[]}
 
 export default class Sim extends BaseCommand {
   static override summary = 'Simulate a fleet of MQTT and Modbus TCP devices from a scenario file.'
@@ -91,14 +91,15 @@ ${EXIT_CODES_HELP}`
     if (!flags['dry-run'] && labelsFile !== undefined && !flags.force) refuseToReplace(labelsFile)
 
     if (flags['dry-run']) {
-      const {sampleFleets, sampleModbusGroups} = await import('../../sim/dry-run.js')
+      const {sampleFleets, sampleModbusGroups, sampleSparkplugGroups} = await import('../../sim/dry-run.js')
       const fleets = scenario.fleets.length === 0 ? [] : sampleFleets(scenario, flags.samples, {fleets: flags.fleet})
       const modbus = sampleModbusGroups(scenario, flags.samples)
+      const sparkplug = sampleSparkplugGroups(scenario, flags.samples)
       if (!this.jsonEnabled()) {
         const {formatDryRun} = await import('../../report/dry-run-text.js')
-        process.stdout.write(formatDryRun(scenarioName, scenario.seed, fleets, modbus))
+        process.stdout.write(formatDryRun(scenarioName, scenario.seed, fleets, modbus, sparkplug))
       }
-      return {schemaVersion: 1, seed: scenario.seed, fleets, modbus}
+      return {schemaVersion: 1, seed: scenario.seed, fleets, modbus, sparkplug}
     }
 
     if (flags.backfill !== undefined) {

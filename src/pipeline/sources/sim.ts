@@ -1,16 +1,14 @@
 /**
  * `type: sim`: a scenario file run in-process, no broker. The device streams are the ones `iotd sim` publishes
- * (same seed, same payloads), generated with the same schedule and heap as `iotd sim --backfill`
- * (sim/backfill.ts): on a simulated clock as fast as the pipeline takes them (a finite source), or paced to the
- * wall clock with `clock: real`.
+ * (same seed, same payloads), from the simulated-clock loop `iotd sim --backfill` runs on (sim/simulated-streams.ts):
+ * as fast as the pipeline takes them (a finite source), or paced to the wall clock with `clock: real`.
  */
 import {resolve} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {z} from 'zod'
 import {duration} from '../../config/units-schema.js'
-import {DueQueue} from '../../sim/fleet/due-queue.js'
-import {createDeviceModel, dueOffsetMs} from '../../sim/generators/index.js'
 import {expandDevices, loadScenario} from '../../sim/scenario/index.js'
+import {SimulatedStreams} from '../../sim/simulated-streams.js'
 import {decodeJson, makeRecord, toEpochMs} from '../records.js'
 import {NOOP_ACK, defineSource, type Delivery, type StageContext} from '../types.js'
 
@@ -45,15 +43,12 @@ export const simSource = defineSource({
         if (!Number.isFinite(fromMs)) throw new Error(`source ${name}: from: "${String(opts.from)}" is not a date/time`)
         const toMs = fromMs + opts.duration
         const wallOffset = Date.now() - fromMs
-        const models = devices.map((d) => createDeviceModel(scenario, d))
-        const next = new Int32Array(devices.length)
-        const queue = new DueQueue(Math.max(16, devices.length))
-        devices.forEach((d, id) => queue.push(fromMs + dueOffsetMs(d, 0, scenario.seed), id))
+        const streams = new SimulatedStreams(scenario, devices, fromMs)
         let produced = 0
         let batch: Delivery[] = []
-        while (queue.peekDue() < toMs && !ctx.signal.aborted) {
+        while (streams.peekDue() < toMs && !ctx.signal.aborted) {
           if (opts.limit !== undefined && produced >= opts.limit) break
-          const due = queue.peekDue()
+          const due = streams.peekDue()
           if (real) {
             const wait = due + wallOffset - Date.now()
             if (wait > 1) {
@@ -65,12 +60,7 @@ export const simSource = defineSource({
               continue
             }
           }
-          const ts = Math.round(due)
-          const id = queue.pop()
-          const device = devices[id]
-          const sample = models[id].sample(next[id], ts)
-          next[id]++
-          queue.push(fromMs + dueOffsetMs(device, next[id], scenario.seed), id)
+          const {ts, device, sample} = streams.take()
           if (sample.payload === null) continue
           produced++
           const decoded = decodeJson(sample.payload)

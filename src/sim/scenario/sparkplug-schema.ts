@@ -51,6 +51,12 @@ const groupSchema = z
       .regex(SPARKPLUG_ID, 'a host id may not hold / + #')
       .optional()
       .meta({description: 'Primary host application id: edge nodes publish only while spBv1.0/STATE/<host> says online.'}),
+    storeAndForward: z
+      .strictObject({
+        max: z.number().int('max must be a whole number').min(1, 'max must be at least 1').meta({description: 'Samples kept per edge node while it is not born; beyond it the oldest are dropped (counted).'}),
+      })
+      .optional()
+      .meta({description: 'Keep samples taken while the node is not born (primary host offline, reconnecting) and send them after the next birth as historical data (is_historical, their own timestamps). Default: not kept, only counted as held.'}),
     nodeMetrics: z.array(metricSchema).optional().meta({description: 'Metrics of each edge node itself (NBIRTH/NDATA), beside bdSeq and Node Control/Rebirth.'}),
     metrics: z.array(metricSchema).optional().meta({description: 'Metrics of every device (DBIRTH/DDATA).'}),
   })
@@ -74,6 +80,7 @@ const groupSchema = z
     deviceId: g.deviceId ?? 'dev-{index:03}',
     every: g.every ?? 1000,
     primaryHost: g.primaryHost,
+    storeAndForward: g.storeAndForward,
     nodeMetrics: g.nodeMetrics ?? [],
     metrics: g.metrics ?? [],
   }))

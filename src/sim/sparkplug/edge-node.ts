@@ -46,6 +46,15 @@ interface MetricSlot {
   type?: ScalarTypeName
   /** What the last birth or data message said (report by exception compares against it). */
   reported?: ScalarValue
+  /** What the last stored (store-and-forward) sample said while the node was not born. */
+  stored?: ScalarValue
+}
+
+/** One sample taken while the node was not born, kept by exception for the next session. */
+interface StoredSample {
+  tsMs: number
+  node: MetricToEncode[]
+  devices: Array<{deviceId: string; metrics: MetricToEncode[]}>
 }
 
 class MetricSet {
@@ -98,8 +107,7 @@ export function typed(type: ScalarTypeName, v: unknown): ScalarValue {
   return String(v)
 }
 
-function changed(slot: MetricSlot, value: ScalarValue): boolean {
-  const last = slot.reported
+function changed(slot: MetricSlot, value: ScalarValue, last: ScalarValue | undefined = slot.reported): boolean {
   if (last === undefined) return true
   if (slot.type && isNumericType(slot.type) && typeof value === 'number' && typeof last === 'number') {
     return slot.config.deadband > 0 ? Math.abs(value - last) > slot.config.deadband : value !== last
@@ -133,11 +141,18 @@ export class SparkplugEdgeNode {
   /** -1 until the first session: the first connect gets bdSeq 0. */
   private bdSeqValue = -1
   private seq = 0
+  /** Store and forward: samples taken while not born, oldest first (a ring of at most `storeLimit`). */
+  private readonly store: StoredSample[] = []
+  private storeHead = 0
+  private readonly storeLimit: number
+  /** Samples the store could not keep (it was full): the oldest are let go first. */
+  storeDropped = 0
   born = false
 
   constructor(config: SparkplugGroupConfig, nodeIndex: number, seed: number) {
     this.group = config.group
     this.nodeIndex = nodeIndex
+    this.storeLimit = config.storeAndForward?.max ?? 0
     const nodeVars = {name: config.name, group: config.group, index: String(nodeIndex), number: String(nodeIndex + 1)}
     this.nodeId = renderTemplate(parseTemplate(config.nodeId), (n) => nodeVars[n as keyof typeof nodeVars])
     this.phaseMs = Math.floor(hashUniform([seed, 'sparkplug', config.name, nodeIndex, 'phase']) * config.every)
@@ -209,6 +224,57 @@ export class SparkplugEdgeNode {
     return out
   }
 
+  /** Samples kept for the next session (store and forward). */
+  get storedSamples(): number {
+    return this.store.length - this.storeHead
+  }
+
+  /**
+   * Store and forward (Sparkplug 3.0, optional for edge nodes): a sample taken while the node is not born is kept,
+   * by exception against what was last reported or stored, so that the next session can send it as historical data.
+   * Returns false when the node keeps nothing (no store configured).
+   */
+  hold(tsMs: number): boolean {
+    if (this.storeLimit === 0) return false
+    const node = this.historicalChanges(this.node, tsMs)
+    const devices: StoredSample['devices'] = []
+    for (const d of this.devices) {
+      const metrics = this.historicalChanges(d.metrics, tsMs)
+      if (metrics.length > 0) devices.push({deviceId: d.deviceId, metrics})
+    }
+    // A sample with no change is kept too (it sends nothing), so that forwarded + dropped = held adds up.
+    this.store.push({tsMs, node, devices})
+    if (this.storedSamples > this.storeLimit) {
+      this.storeHead++
+      this.storeDropped++
+      // Compact now and then so the ring's dead head does not grow without bound.
+      if (this.storeHead > 1024 && this.storeHead * 2 > this.store.length) {
+        this.store.splice(0, this.storeHead)
+        this.storeHead = 0
+      }
+    }
+    return true
+  }
+
+  /**
+   * After a birth: the stored samples as NDATA/DDATA with is_historical metrics at their own timestamps, oldest
+   * first, numbered in this session's seq. The birth already carried the current values, so a host that applies
+   * historical metrics to its history and not to its current state sees both right.
+   */
+  forward(): {messages: OutgoingMessage[]; samples: number} {
+    const samples = this.storedSamples
+    const messages: OutgoingMessage[] = []
+    for (let i = this.storeHead; i < this.store.length; i++) {
+      const s = this.store[i]
+      if (s.node.length > 0) messages.push(this.message('NDATA', s.tsMs, s.node))
+      for (const d of s.devices) messages.push(this.message('DDATA', s.tsMs, d.metrics, d.deviceId))
+    }
+    this.store.length = 0
+    this.storeHead = 0
+    for (const slot of this.allSlots()) slot.stored = undefined
+    return {messages, samples}
+  }
+
   /** DDEATH of every device that is born (end of a run, before the NDEATH). */
   deviceDeaths(tsMs: number): OutgoingMessage[] {
     if (!this.born) return []
@@ -270,6 +336,22 @@ export class SparkplugEdgeNode {
       slot.reported = value
       return {name: slot.config.name, alias: slot.alias, datatype: slot.type as ScalarTypeName, value, timestamp: tsMs, properties: birthProperties(slot.config)}
     })
+  }
+
+  private *allSlots(): Iterable<MetricSlot> {
+    yield* this.node.slots
+    for (const d of this.devices) yield* d.metrics.slots
+  }
+
+  private historicalChanges(set: MetricSet, tsMs: number): MetricToEncode[] {
+    const out: MetricToEncode[] = []
+    for (const slot of set.slots) {
+      const value = set.valueOf(slot)
+      if (!changed(slot, value, slot.stored ?? slot.reported)) continue
+      slot.stored = value
+      out.push({alias: slot.alias, datatype: slot.type as ScalarTypeName, value, timestamp: tsMs, omitDatatype: true, isHistorical: true})
+    }
+    return out
   }
 
   private changes(set: MetricSet, tsMs: number): MetricToEncode[] {

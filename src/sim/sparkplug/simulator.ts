@@ -11,7 +11,8 @@ import type {SparkplugGroupConfig} from '../scenario/sparkplug-schema.js'
  * each session with its own bdSeq and the NDEATH carrying it as the will; births after the subscriptions (NCMD,
  * DCMD, the primary host's STATE) are in place; samples on a drift-free schedule (phase + n × every), reported by
  * exception. While the primary host is offline a node is not born: it sends NDEATH, starts a new session and waits,
- * and its samples are held (counted), not published.
+ * and its samples are held (counted), not published; with storeAndForward they are kept and sent after the next
+ * birth as historical data.
  */
 
 export interface SparkplugCounters {
@@ -33,8 +34,12 @@ export interface SparkplugCounters {
   writes: number
   /** Command metrics refused (unknown, not writable, wrong type), each logged once per kind. */
   refusedWrites: number
-  /** Samples taken while the node was not born (host offline, reconnecting): nothing published for them. */
+  /** Samples taken while the node was not born (host offline, reconnecting): not published live. */
   held: number
+  /** Held samples sent after the next birth as historical data (storeAndForward). */
+  forwarded: number
+  /** Held samples the store could not keep (storeAndForward.max reached), oldest first, or still stored at the end. */
+  storeDropped: number
   published: number
   bytes: number
   disconnects: number
@@ -90,7 +95,7 @@ export function startSparkplugSimulation(options: SparkplugSimulationOptions): S
   const counters = new Map(
     scenario.sparkplug.map((g) => [
       g.name,
-      {name: g.name, group: g.group, nodes: g.nodes, devices: g.nodes * g.devices, online: 0, nodeBirths: 0, deviceBirths: 0, rebirths: 0, ndata: 0, ddata: 0, nodeDeaths: 0, deviceDeaths: 0, commands: 0, writes: 0, refusedWrites: 0, held: 0, published: 0, bytes: 0, disconnects: 0, errors: 0} satisfies SparkplugCounters,
+      {name: g.name, group: g.group, nodes: g.nodes, devices: g.nodes * g.devices, online: 0, nodeBirths: 0, deviceBirths: 0, rebirths: 0, ndata: 0, ddata: 0, nodeDeaths: 0, deviceDeaths: 0, commands: 0, writes: 0, refusedWrites: 0, held: 0, forwarded: 0, storeDropped: 0, published: 0, bytes: 0, disconnects: 0, errors: 0} satisfies SparkplugCounters,
     ]),
   )
   let stopping = false
@@ -137,6 +142,9 @@ export function startSparkplugSimulation(options: SparkplugSimulationOptions): S
     const wasBorn = rt.node.born
     publish(rt, rt.node.birth(now()))
     if (!wasBorn) rt.counters.online++
+    const stored = rt.node.forward()
+    publish(rt, stored.messages)
+    rt.counters.forwarded += stored.samples
   }
 
   const unborn = (rt: NodeRuntime) => {
@@ -248,7 +256,12 @@ export function startSparkplugSimulation(options: SparkplugSimulationOptions): S
     rt.n++
     rt.node.step(due)
     if (rt.node.born && rt.connected) publish(rt, rt.node.data(due))
-    else rt.counters.held++
+    else {
+      rt.counters.held++
+      const dropped = rt.node.storeDropped
+      rt.node.hold(due)
+      rt.counters.storeDropped += rt.node.storeDropped - dropped
+    }
     const next = start + rt.node.phaseMs + rt.n * rt.config.every
     rt.sampleTimer = setTimeout(() => sample(rt, start), Math.max(0, next - now()))
   }
@@ -279,6 +292,8 @@ export function startSparkplugSimulation(options: SparkplugSimulationOptions): S
           new Promise<void>((resolve) => {
             clearTimeout(rt.sampleTimer)
             clearTimeout(rt.reconnectTimer)
+            // Samples still in the store when the run ends were never sent: count them with the dropped ones.
+            rt.counters.storeDropped += rt.node.storedSamples
             const client = rt.client
             if (!client) return resolve()
             if (rt.connected && rt.node.born) {

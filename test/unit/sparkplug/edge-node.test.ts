@@ -102,4 +102,47 @@ describe('docs/sparkplug.md', () => {
       }
     }
   })
+
+  it('store and forward: samples taken while not born go out after the next birth as historical data, oldest first, by exception, at their own timestamps; a full store lets the oldest go', () => {
+    const n = node('      - {name: c, type: UInt32, value: {kind: counter, start: 0, step: 1}}\n      - {name: k, type: Int16, value: 7}\n', '    devices: 1\n    storeAndForward: {max: 3}\n'.replace('    devices: 1\n', ''))
+    n.nextSession()
+    n.step(0)
+    n.birth(0)
+    // The host goes away: a new session, samples 1..5 are held; the store keeps the last 3.
+    n.nextSession()
+    for (let i = 1; i <= 5; i++) {
+      n.step(i * 1000)
+      expect(n.hold(i * 1000)).toBe(true)
+    }
+    expect(n.storedSamples).toBe(3)
+    expect(n.storeDropped).toBe(2)
+    const births = n.birth(6000)
+    const {messages, samples} = n.forward()
+    expect(samples).toBe(3)
+    expect(n.storedSamples).toBe(0)
+    const host = new SparkplugHostSession()
+    for (const m of [...births, ...messages]) host.observe(m.topic, m.payload)
+    expect(host.counters).toMatchObject({seqGaps: 0, dataBeforeBirth: 0, unknownAliases: 0})
+    // Two devices (dev-000, dev-001), three stored samples each; only c changes (k is constant: never resent).
+    const ddata = messages.filter((m) => m.type === 'DDATA' && m.topic.endsWith('/dev-000')).map((m) => decodePayload(m.payload))
+    expect(ddata.map((p) => p.timestamp)).toEqual([3000, 4000, 5000])
+    expect(ddata.map((p) => p.metrics.map((x) => [x.value, x.isHistorical, x.timestamp]))).toEqual([[[3, true, 3000]], [[4, true, 4000]], [[5, true, 5000]]])
+    expect(messages.map((m) => m.seq)).toEqual(messages.map((_, i) => births.length + i))
+    // The next outage compares against what was reported live again (the birth at 6000 said 5), not the old store.
+    n.nextSession()
+    n.step(7000)
+    n.hold(7000)
+    n.birth(8000)
+    const again = n.forward().messages.filter((m) => m.topic.endsWith('/dev-000')).map((m) => decodePayload(m.payload).metrics.map((x) => x.value))
+    expect(again).toEqual([[6]])
+  })
+
+  it('without storeAndForward nothing is kept while not born', () => {
+    const n = node('      - {name: c, type: UInt32, value: {kind: counter, start: 0, step: 1}}\n')
+    n.nextSession()
+    n.step(0)
+    expect(n.hold(0)).toBe(false)
+    n.birth(1)
+    expect(n.forward()).toEqual({messages: [], samples: 0})
+  })
 })
