@@ -13,6 +13,7 @@ export {
   type RetryOptions,
 } from './mqtt-connection.js'
 export {clearTlsFileCache} from './tls-files.js'
+export {topicMatches} from './topic-filter.js'
 export {checkConnectionCapacity, readSystemLimits, type CapacityCheck, type CapacityRequest, type SystemLimits} from './capacity.js'
 // The embedded broker loads aedes: import './embedded-broker.js' directly (lazily) where it is started, so fleet
 // workers and short commands that only need a client do not pay for it.

@@ -59,6 +59,8 @@ export interface ClientOptions extends MqttEndpoint {
   sourceAddress?: string
   /** How long to wait for the CONNACK, TCP/TLS handshake included (default 10 s). */
   connectTimeoutMs?: number
+  /** MQTT 5: give each topic a topic alias the first time it is published and send only the alias after (within the broker's Topic Alias Maximum). */
+  topicAliases?: boolean
   /**
    * Called with each TCP/TLS socket (every reconnect too) before MQTT.js reads from it: a `data` listener added
    * here runs before MQTT.js parses the bytes (e.g. to time arrivals). Not called for ws:// and wss://.
@@ -198,6 +200,7 @@ function buildClientOptions(opts: ClientOptions, endpoint: ParsedEndpoint): Iotd
   if (opts.onSocket) options.onSocket = opts.onSocket
   if (opts.will) options.will = {...opts.will}
   if (v5 && opts.sessionExpirySec !== undefined) options.properties = {sessionExpiryInterval: opts.sessionExpirySec}
+  if (v5 && opts.topicAliases) options.autoAssignTopicAlias = true
   if (endpoint.transport === 'mqtts' || endpoint.transport === 'wss') {
     const tls = opts.tls ?? {}
     options.rejectUnauthorized = tls.insecure !== true

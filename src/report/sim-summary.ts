@@ -118,6 +118,7 @@ export function formatSimSummary(summary: SimSummary & {modbus?: ModbusRunSummar
   if (summary.totals.suppressed > 0) {
     lines.push(labelled('anomalies', `${plural(summary.totals.suppressed, 'message')} suppressed by dropout anomalies (intended)`, c))
   }
+  for (const f of summary.fleets) if (f.commandsReceived > 0) lines.push(labelled('commands', commandsText(f, c), c))
   if (summary.labelsFile) lines.push(labelled('labels', `${plural(summary.labels ?? 0, 'anomaly label')} → ${summary.labelsFile}`, c))
   return lines.join('\n')
 }
@@ -220,6 +221,15 @@ function verdictMark(level: VerdictLevel, c: ChalkInstance): string {
   if (level === 'ok') return c.green('✓')
   if (level === 'fail') return c.red('✗')
   return c.yellow('⚠')
+}
+
+/**
+ * `zone: 1,100 received, 1,100 applied, 1,100 replied, 0 failed, 0 ignored`: what a fleet's devices did with the
+ * messages on their command subscriptions. Received = applied + failed + ignored.
+ */
+export function commandsText(f: FleetCounters, c: ChalkInstance): string {
+  const failed = `${formatNumber(f.commandsFailed)} failed`
+  return `${f.fleet}: ${formatNumber(f.commandsReceived)} received, ${formatNumber(f.commandsApplied)} applied, ${formatNumber(f.commandsReplied)} replied, ${f.commandsFailed > 0 ? c.yellow(failed) : failed}, ${formatNumber(f.commandsIgnored)} ignored (no rule matched)`
 }
 
 export function plural(n: number, noun: string): string {

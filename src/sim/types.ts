@@ -43,6 +43,23 @@ export interface DeviceSpec {
   lwt?: MessageSpec
   /** Sent (retained, as birth is) when the device disconnects cleanly at the end of a run, if configured. */
   death?: MessageSpec
+  /** MQTT 5 properties of every telemetry message, templates rendered (the fleet's `properties:`). */
+  properties?: PublishProperties
+}
+
+/**
+ * MQTT 5 PUBLISH properties in MQTT.js's names, as plain data (correlation data as text: a Buffer does not survive
+ * structured cloning into a worker; it becomes bytes when the message is sent).
+ */
+export interface PublishProperties {
+  userProperties?: Record<string, string>
+  messageExpiryInterval?: number
+  contentType?: string
+  payloadFormatIndicator?: boolean
+  responseTopic?: string
+  correlationData?: string
+  /** Not a property on the wire: the device's client assigns topic aliases (MQTT.js autoAssignTopicAlias). */
+  topicAlias?: boolean
 }
 
 /** Ground truth for anomaly detectors: one JSON line per injected anomaly. Times are epoch milliseconds. */
@@ -85,10 +102,20 @@ export interface FleetCounters {
   disconnects: number
   reconnects: number
   bytes: number
+  /** Messages that arrived on a command or twin subscription. */
+  commandsReceived: number
+  /** Commands whose reaction took effect (after their latency). */
+  commandsApplied: number
+  /** Replies and twin reports published. */
+  commandsReplied: number
+  /** Commands that failed (the declared failure share, values that could not be applied, or cut off by the stop). */
+  commandsFailed: number
+  /** Messages on a command subscription that no rule matched (a `when:` that did not hold). */
+  commandsIgnored: number
 }
 
 export function emptyCounters(fleet: string): FleetCounters {
-  return {fleet, target: 0, connected: 0, published: 0, acked: 0, late: 0, suppressed: 0, dropped: 0, errors: 0, disconnects: 0, reconnects: 0, bytes: 0}
+  return {fleet, target: 0, connected: 0, published: 0, acked: 0, late: 0, suppressed: 0, dropped: 0, errors: 0, disconnects: 0, reconnects: 0, bytes: 0, commandsReceived: 0, commandsApplied: 0, commandsReplied: 0, commandsFailed: 0, commandsIgnored: 0}
 }
 
 import type {ThresholdVerdict} from '../metrics/thresholds.js'

@@ -166,9 +166,15 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
   // failure stops the replay at the next send.
   const unconfirmed = new Set<Promise<void>>()
   let writeFailure: unknown
+  // MQTT 3.1.1 has no properties: a capture that carries them says once that they are left out.
+  let propertiesUnsent = opts.broker.protocol !== '5'
   const send = async (records: PipelineRecord[], dues?: number[]) => {
     if (writeFailure !== undefined) throw writeFailure
     if (records.length === 0) return
+    if (propertiesUnsent && records.some((r) => r.meta.properties)) {
+      propertiesUnsent = false
+      opts.warn?.('the capture carries MQTT 5 properties, which MQTT 3.1.1 cannot send: they are left out (replay with --mqtt-version 5 to keep them)')
+    }
     const t = now()
     // The error either way: a message coalesced into an earlier write leaves up to COALESCE_MS early.
     if (histogram && dues) for (const d of dues) recordMicros(histogram, Math.abs(t - d) * 1000)

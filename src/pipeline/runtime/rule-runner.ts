@@ -21,7 +21,7 @@ import {isValidTopicFilter} from '../rule/index.js'
 import {indexKey, type LookupTable} from '../tables.js'
 import type {PipelineRecord} from '../types.js'
 import {createWindowOperator, type WindowOperator, type WindowOutput, type WindowStats} from '../window/index.js'
-import {topicMatches} from './topic-match.js'
+import {topicMatches} from '../../net/topic-filter.js'
 
 /** What the runtime hands in per event: an opaque ack handle the rule passes back on the rows it produces. */
 export type AckHandle = unknown

@@ -56,6 +56,13 @@ const COLUMNS_AFTER_BAR: LiveColumn[] = [
   {header: 'dropped', align: 'right', value: (f) => formatNumber(f.dropped, compact), tone: warnIfAny((f) => f.dropped)},
 ]
 
+/** Shown once any command arrived: received, and replies plus twin reports sent. */
+const COMMAND_COLUMNS: LiveColumn[] = [
+  {header: 'commands', align: 'right', value: (f) => formatNumber(f.commandsReceived, compact), tone: plain},
+  {header: 'replied', align: 'right', value: (f) => formatNumber(f.commandsReplied, compact), tone: plain},
+  {header: 'cmd failed', align: 'right', value: (f) => formatNumber(f.commandsFailed, compact), tone: warnIfAny((f) => f.commandsFailed)},
+]
+
 /** Bar width for the connected column by terminal width: a bar only where there is room for it. */
 export function connectedBarWidth(columns: number): number {
   if (columns >= 110) return 10
@@ -69,7 +76,7 @@ function barColumn(width: number): LiveColumn {
 
 export function buildLiveTable(fleets: readonly LiveFleet[], totals: LiveFleet, columns: number): LiveTable {
   const barWidth = connectedBarWidth(columns)
-  const cols = [...COLUMNS_BEFORE_BAR, ...(barWidth > 0 ? [barColumn(barWidth)] : []), ...COLUMNS_AFTER_BAR]
+  const cols = [...COLUMNS_BEFORE_BAR, ...(barWidth > 0 ? [barColumn(barWidth)] : []), ...COLUMNS_AFTER_BAR, ...(totals.commandsReceived > 0 ? COMMAND_COLUMNS : [])]
   const entries = [...fleets.map((f) => ({f, name: f.fleet})), {f: totals, name: 'total'}]
   const table = layoutTable(
     cols,

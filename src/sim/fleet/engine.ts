@@ -260,6 +260,11 @@ function addCounters(into: FleetCounters | undefined, c: FleetCounters): void {
   into.reconnects += c.reconnects
   into.bytes += c.bytes
   if (c.unsent) into.unsent = (into.unsent ?? 0) + c.unsent
+  into.commandsReceived += c.commandsReceived
+  into.commandsApplied += c.commandsApplied
+  into.commandsReplied += c.commandsReplied
+  into.commandsFailed += c.commandsFailed
+  into.commandsIgnored += c.commandsIgnored
 }
 
 /** Cumulative counters of a fleet with the latest gauges and rate: the sum over workers of their last report. */

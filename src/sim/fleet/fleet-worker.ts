@@ -6,6 +6,9 @@ import {createDeviceModel, createRng, dueOffsetMs, type DeviceModel} from '../ge
 import type {Scenario} from '../scenario/index.js'
 import {emptyCounters, type AnomalyLabel, type DeviceSpec, type FleetCounters, type Qos} from '../types.js'
 import {DueQueue} from './due-queue.js'
+import {DeviceCommands, FleetCommands, type DeviceHost} from '../commands/device-commands.js'
+import {DeviceBehavior, loadBehaviorModule, type BehaviorModule} from '../commands/behavior.js'
+import {toMqttProperties, type MqttPublishProperties} from '../commands/publish-properties.js'
 import type {FromWorker, StageCommand, WorkerSetup, WorkerStats} from './protocol.js'
 
 /**
@@ -21,7 +24,12 @@ interface Device {
   id: number
   spec: DeviceSpec
   /** The telemetry publish options, built once (MQTT.js copies them; nothing is allocated for them per message). */
-  publishOptions: {qos: Qos; retain: boolean}
+  publishOptions: {qos: Qos; retain: boolean; properties?: MqttPublishProperties}
+  /** The device's command runtime, only in fleets with `commands:` or `twin:`. */
+  commands?: DeviceCommands
+  /** The device's side of the fleet's behaviour module, only in fleets with `behavior:`. */
+  behavior?: DeviceBehavior
+  rebootTimer?: NodeJS.Timeout
   /** Built at the device's first message: a fleet of rarely reporting devices does not hold every model at once. */
   model?: DeviceModel
   counters: FleetCounters
@@ -48,11 +56,19 @@ interface Device {
 const STATS_INTERVAL_MS = 1000
 /** Connects started per turn of the event loop during a fast ramp. */
 const CONNECT_BATCH = 100
+/** The command runtime's timers: plain timeouts in the worker's event loop. */
+const commandTimer = (fn: () => void, ms: number) => {
+  const t = setTimeout(fn, ms)
+  return {cancel: () => clearTimeout(t)}
+}
+
 export class FleetWorker {
   private readonly setup: WorkerSetup
   private readonly post: (msg: FromWorker) => void
   private readonly devices: Device[]
   private readonly fleetCounters = new Map<string, FleetCounters>()
+  private readonly fleetCommands = new Map<string, FleetCommands>()
+  private readonly warned = new Set<string>()
   private readonly queue: DueQueue
   private readonly seed: number
   private readonly backoff: BackoffOptions
@@ -108,10 +124,11 @@ export class FleetWorker {
         this.fleetCounters.set(spec.fleet, counters)
       }
       counters.target++
+      const properties = toMqttProperties(spec.properties)
       return {
         id,
         spec,
-        publishOptions: {qos: spec.qos, retain: spec.retain},
+        publishOptions: properties ? {qos: spec.qos, retain: spec.retain, properties} : {qos: spec.qos, retain: spec.retain},
         counters,
         wanted: false,
         connected: false,
@@ -126,6 +143,20 @@ export class FleetWorker {
         backlog: [],
       }
     })
+    const behaviors = new Map<string, BehaviorModule>()
+    for (const fleet of scenario.fleets) {
+      if (fleet.commands || fleet.twin) this.fleetCommands.set(fleet.name, new FleetCommands(fleet))
+      // The user's module, loaded once per worker (a throw here is the worker's fatal error, with the file named).
+      if (fleet.behavior) behaviors.set(fleet.name, loadBehaviorModule(fleet.behavior))
+    }
+    for (const d of this.devices) {
+      const fleet = this.fleetCommands.get(d.spec.fleet)
+      const behavior = behaviors.get(d.spec.fleet)
+      if (!fleet && !behavior) continue
+      const host = this.commandHost(d)
+      if (fleet) d.commands = new DeviceCommands(fleet, host, d.counters, createRng([this.seed, d.spec.fleet, d.spec.index, 'commands']), commandTimer)
+      if (behavior) d.behavior = new DeviceBehavior(behavior, host, d.counters)
+    }
     this.publishLag = createHistogram()
     this.ackLatency = createHistogram()
     this.connectLatency = createHistogram()
@@ -153,8 +184,11 @@ export class FleetWorker {
     clearInterval(this.statsTimer)
     const connectedAtStop = Object.fromEntries([...this.fleetCounters.values()].map((c) => [c.fleet, c.connected]))
     const closing: Array<Promise<void>> = []
+    let cutOff = 0
     for (const d of this.devices) {
       clearTimeout(d.reconnectTimer)
+      clearTimeout(d.rebootTimer)
+      if (d.commands) cutOff += d.commands.stop()
       d.wanted = false
       // Messages still waiting for an in-flight slot or a connection are not sent: count them, do not hide them.
       d.counters.dropped += d.backlog.length
@@ -162,6 +196,7 @@ export class FleetWorker {
       d.backlog.length = 0
       if (d.client) closing.push(this.disconnect(d, drainMs))
     }
+    if (cutOff > 0) this.post({type: 'log', level: 'warn', message: `${cutOff} commands were still waiting for their latency when the run stopped (counted as failed)`})
     await Promise.all(closing)
     this.loopDelay.disable()
     this.post({type: 'done', stats: {...this.takeStats(), connectedAtStop}})
@@ -237,8 +272,17 @@ export class FleetWorker {
       sessionExpirySec: spec.sessionExpiryMs === undefined ? undefined : Math.round(spec.sessionExpiryMs / 1000),
       will: spec.lwt ? {topic: spec.lwt.topic, payload: spec.lwt.payload, qos: spec.lwt.qos, retain: spec.lwt.retain} : undefined,
       sourceAddress: assignSourceAddress(this.setup.firstOrdinal + d.id, this.setup.sourceAddresses),
+      topicAliases: spec.properties?.topicAlias,
     })
     d.client = client
+    if (d.commands || d.behavior) {
+      client.on('message', (topic, payload, packet) => {
+        const p = packet.properties
+        const request = p ? {responseTopic: p.responseTopic, correlationData: p.correlationData} : undefined
+        if (d.behavior?.receive(topic, payload, request)) return
+        d.commands?.receive(topic, payload, request)
+      })
+    }
     client.on('connect', () => this.onConnect(d))
     client.on('close', () => this.onClose(d))
     client.on('error', (err) => this.onError(d, err))
@@ -260,6 +304,9 @@ export class FleetWorker {
       this.everConnectedCount++
       if (this.everConnectedCount === this.devices.length) this.allConnectedAtEpochMs = this.epochOffset + now
     }
+    // Subscribed before the birth: the broker handles a connection's packets in order, so whoever sees the birth
+    // can already command the device.
+    if (d.commands || d.behavior) this.subscribeCommands(d)
     const birth = d.spec.birth
     if (birth) d.client?.publish(birth.topic, birth.payload, {qos: birth.qos, retain: birth.retain})
     if (!d.scheduled && !this.limitReported) {
@@ -270,6 +317,75 @@ export class FleetWorker {
       this.schedule(d)
     }
     this.flushBacklog(d)
+  }
+
+  // --- commands ----------------------------------------------------------------------------------------------
+
+  /** Subscribes after every connect (a clean session forgets subscriptions; a persistent one takes it as a no-op). */
+  private subscribeCommands(d: Device): void {
+    const client = d.client
+    if (!client) return
+    const subs = [...(d.commands?.subscriptions() ?? []), ...(d.behavior?.subscriptions() ?? [])]
+    if (subs.length === 0) return
+    client.subscribe(Object.fromEntries(subs.map((s) => [s.topic, {qos: s.qos}])), (err, granted) => {
+      const refused = err ? subs.length : (granted ?? []).filter((g) => g.qos === 128).length
+      if (refused === 0) return
+      d.counters.errors++
+      this.warnOnce('subscribe', `${d.spec.clientId}: the broker refused ${refused} of ${subs.length} command subscriptions${err ? ` (${err.message})` : ''}`)
+    })
+  }
+
+  private warnOnce(key: string, message: string): void {
+    if (this.warned.has(key)) return
+    this.warned.add(key)
+    this.post({type: 'log', level: 'warn', message})
+  }
+
+  private model(d: Device): DeviceModel {
+    d.model ??= createDeviceModel(this.setup.scenario, d.spec)
+    return d.model
+  }
+
+  /** What a device's commands act on: its model, its client, its connection. */
+  private commandHost(d: Device): DeviceHost {
+    return {
+      deviceId: d.spec.deviceId,
+      vars: d.spec.vars,
+      hold: (field, value) => this.model(d).hold(field, value),
+      release: (field) => this.model(d).release(field),
+      setMode: (mode) => this.model(d).setMode(mode),
+      value: (field) => this.model(d).value(field),
+      publish: (topic, payload, qos, retain, properties, correlationData) => {
+        if (!d.connected || !d.client) return false
+        const props = toMqttProperties(properties, correlationData)
+        d.client.publish(topic, payload, props ? {qos, retain, properties: props} : {qos, retain})
+        return true
+      },
+      reboot: (afterMs, will) => this.reboot(d, afterMs, will),
+      warn: (message) => this.warnOnce(message, `${d.spec.clientId}: ${message}`),
+    }
+  }
+
+  /**
+   * A commanded reboot: the device goes away (DISCONNECT, or with `will` a dropped socket so the broker publishes
+   * its last will) and connects again after the delay. Not a lost connection: no disconnect or reconnect counted.
+   */
+  private reboot(d: Device, afterMs: number, will: boolean): void {
+    if (this.stopping || !d.wanted) return
+    const comeBack = () => {
+      clearTimeout(d.rebootTimer)
+      d.rebootTimer = setTimeout(() => {
+        if (!this.stopping) this.connect(d)
+      }, afterMs)
+    }
+    if (will) {
+      d.wanted = false
+      d.client?.stream.destroy()
+      comeBack()
+    } else {
+      // The clean end finishes first, so the device comes back on a fresh client, never on the one still closing.
+      void this.disconnect(d, 1000).then(comeBack)
+    }
   }
 
   private onClose(d: Device): void {
@@ -382,6 +498,7 @@ export class FleetWorker {
   private publishDue(d: Device, due: number): void {
     const c = d.counters
     d.model ??= createDeviceModel(this.setup.scenario, d.spec)
+    if (d.behavior) d.behavior.tick()
     const sample = d.model.sample(d.n, Math.round(this.epochOffset + due))
     if (sample.labels.length > 0) this.postLabels(sample.labels)
     this.published++
@@ -483,6 +600,7 @@ export class FleetWorker {
     for (const c of this.fleetCounters.values()) {
       c.published = c.acked = c.late = c.suppressed = c.dropped = c.errors = c.disconnects = c.reconnects = c.bytes = 0
       if (c.unsent !== undefined) c.unsent = 0
+      c.commandsReceived = c.commandsApplied = c.commandsReplied = c.commandsFailed = c.commandsIgnored = 0
     }
     const now = performance.now()
     const stats: WorkerStats = {

@@ -3,6 +3,7 @@ import type {DeviceSample, DeviceSpec} from '../types.js'
 import {createAnomaly, isDeviceAffected} from './anomalies.js'
 import {createEncoder, type PayloadSpec} from './encoders.js'
 import {FieldStepper} from './field-stepper.js'
+import type {FieldValue} from './field-generators.js'
 import type {AnomalySpec, GeneratorSpec} from './generator-schema.js'
 import {createModeMachine, type ModeConfig, type ModeMachine} from './mode-machine.js'
 import {createRng} from './prng.js'
@@ -11,6 +12,16 @@ import {createRng} from './prng.js'
 export interface DeviceModel {
   /** n = 0, 1, 2, ... called in order; tsMs = the message's timestamp (epoch ms). */
   sample(n: number, tsMs: number): DeviceSample
+  /**
+   * Commands: hold a field at a value until released (the generator keeps stepping underneath, so its stream does
+   * not depend on commands, as with Modbus setpoints); false when the fleet has no such field.
+   */
+  hold(field: string, value: FieldValue): boolean
+  release(field: string): void
+  /** Switches the mode machine (it goes on from there); false when the fleet has no mode of that name. */
+  setMode(mode: string): boolean
+  /** A field's current value (a held one included); undefined for a field the fleet does not have. */
+  value(field: string): FieldValue | undefined
 }
 
 /** What a device model needs of a scenario (the loaded Scenario has it), so the generators stand below the scenario model. */
@@ -34,16 +45,38 @@ export function createDeviceModel(scenario: ModelScenario, device: DeviceSpec): 
   const fields = new FieldStepper({fields: declared.map((name) => [name, fleet.fields[name]] as const), anomalies, key, renderConstant})
   const encode = createEncoder(fleet.payload, declared)
   const modes: ModeMachine | undefined = fleet.mode ? createModeMachine(fleet.mode, key('mode')) : undefined
+  const modeNames = new Set(fleet.mode ? [fleet.mode.initial, ...Object.keys(fleet.mode.transitions ?? {})] : [])
+  // Only a device that was told to hold something pays for the lookup per field.
+  const held = new Map<string, FieldValue>()
+  const keep = (name: string, generated: FieldValue) => held.get(name) ?? generated
 
   return {
     sample(n, dueMs) {
       // Payload timestamps and labels are whole milliseconds even when the scheduler works in fractions.
       const tsMs = Math.round(dueMs)
       const mode = modes ? (n === 0 ? modes.current : modes.step()) : 'default'
-      const labels = fields.step(n, tsMs, mode, device.deviceId)
+      const labels = fields.step(n, tsMs, mode, device.deviceId, held.size > 0 ? keep : undefined)
       // Generators step even while a dropout hides the message, so the signal continues where it would be.
       const suppressed = dropouts.some((a) => a.active)
       return {payload: suppressed ? null : encode(fields.values), labels}
+    },
+    hold(field, value) {
+      if (!fields.values.has(field)) return false
+      held.set(field, value)
+      // Shown at once to expressions and to a reply that reads the field, not only from the next message on.
+      fields.values.set(field, value)
+      return true
+    },
+    release(field) {
+      held.delete(field)
+    },
+    setMode(mode) {
+      if (!modes || !modeNames.has(mode)) return false
+      modes.set(mode)
+      return true
+    },
+    value(field) {
+      return fields.values.get(field)
     },
   }
 }

@@ -11,6 +11,8 @@ export interface ModeMachine {
   readonly current: string
   /** Advances one message; returns the (possibly unchanged) mode. */
   step(): string
+  /** Jumps to a mode (a command); the chain goes on from there. */
+  set(mode: string): void
 }
 
 export function createModeMachine(config: ModeConfig, rng: Rng): ModeMachine {
@@ -19,6 +21,9 @@ export function createModeMachine(config: ModeConfig, rng: Rng): ModeMachine {
   return {
     get current() {
       return current
+    },
+    set(mode) {
+      current = mode
     },
     step() {
       const options = table.get(current)

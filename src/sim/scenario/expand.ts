@@ -4,6 +4,7 @@ import type {DeviceSpec, MessageSpec} from '../types.js'
 import type {FleetConfig, Scenario} from './schema.js'
 import {fleetJitterMs} from './semantic-checks.js'
 import {parseTemplate, renderTemplate, type Template} from '../../config/template.js'
+import {compilePublishProperties} from '../commands/publish-properties.js'
 
 /**
  * Turns fleets into concrete devices: templates rendered, vars assigned, a seeded phase per device.
@@ -58,6 +59,7 @@ function expandFleet(scenario: Scenario, fleet: FleetConfig, seed: number, out: 
   const lwt = compileMessage(fleet.lwt)
   const death = compileMessage(fleet.death)
   const jitterMs = fleetJitterMs(fleet)
+  const properties = fleet.properties ? compilePublishProperties(fleet.properties) : undefined
 
   for (let index = 0; index < fleet.count; index++) {
     const vars: Record<string, string> = {fleet: fleet.name, index: String(index), number: String(index + 1)}
@@ -97,6 +99,7 @@ function expandFleet(scenario: Scenario, fleet: FleetConfig, seed: number, out: 
     if (b) device.birth = b
     if (l) device.lwt = l
     if (d) device.death = d
+    if (properties) device.properties = properties.render(lookup)
     out.push(device)
   }
 }

@@ -1,3 +1,4 @@
+import {existsSync} from 'node:fs'
 import {dirname, isAbsolute, resolve} from 'node:path'
 import {ConfigError, type ConfigProblem} from '../../errors.js'
 import {formatPath, loadYamlConfig, readConfigText, type LoadedConfig} from '../../config/yaml-loader.js'
@@ -44,12 +45,26 @@ export function loadScenario(file: string, options: LoadScenarioOptions = {}): S
   const {value, locate} = loadYamlConfig(file, scenarioSchema, {text, env: options.env, onUnsetEnv: options.onUnsetEnv, alsoCheck})
   const toProblem = problemAt(locate)
   const semantic = checkScenario(value)
+  semantic.push(...behaviorProblems(value, file))
   if (semantic.length === 0) semantic.push(...checkExpandedDevices(value))
   if (semantic.length > 0) {
     const problems = semantic.map(toProblem).sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0))
     throw new ConfigError(problems)
   }
-  return {...value, broker: resolveTlsPaths(value.broker, file)}
+  return {...value, broker: resolveTlsPaths(value.broker, file), fleets: value.fleets.map((f) => (f.behavior ? {...f, behavior: behaviorPath(f.behavior, file)} : f))}
+}
+
+function behaviorPath(path: string, file: string): string {
+  return isAbsolute(path) ? path : resolve(dirname(resolve(file)), path)
+}
+
+/** A behaviour module must exist where the scenario says (it is loaded only in the workers). */
+function behaviorProblems(scenario: Scenario, file: string): SemanticProblem[] {
+  return scenario.fleets.flatMap((f, i) => {
+    if (!f.behavior) return []
+    const path = behaviorPath(f.behavior, file)
+    return existsSync(path) ? [] : [{path: ['fleets', i, 'behavior'], message: `behavior module ${path} does not exist`}]
+  })
 }
 
 type Locate = LoadedConfig<unknown>['locate']

@@ -3,6 +3,7 @@ import {z} from 'zod'
 import {anomalySchema, fieldSchema} from '../generators/generator-schema.js'
 import {modbusSectionSchema} from './modbus-schema.js'
 import {sparkplugSectionSchema} from './sparkplug-schema.js'
+import {fleetCommandKeys} from './commands-schema.js'
 import {byShape} from '../../config/shape-dispatch.js'
 import type {PayloadSpec} from '../generators/encoders.js'
 import {template} from '../../config/template-schema.js'
@@ -219,6 +220,7 @@ export const fleetSchema = z
       .record(z.string().regex(FIELD_NAME, 'a field name must be an identifier (letters, digits, _)'), fieldSchema)
       .refine((f) => Object.keys(f).length > 0, 'fields needs at least one field'),
     anomalies: z.array(anomalySchema).optional(),
+    ...fleetCommandKeys,
   })
   .transform((f) => ({
     ...f,

@@ -1,6 +1,7 @@
 import {expressionsOf, findCycle, rootOf} from '../generators/field-order.js'
 import {OBJECT_FIELD_KEYS} from '../generators/registry.js'
 import {checkModbusGroups} from './modbus-checks.js'
+import {checkFleetCommands} from './commands-checks.js'
 import {NUMERIC_KINDS, type GeneratorSpecOf} from '../generators/generator-schema.js'
 import {MAX_SCENARIO_DEVICES, type FleetConfig, type Scenario} from './schema.js'
 import {parseTemplate} from '../../config/template.js'
@@ -66,6 +67,7 @@ function checkFleet(scenario: Scenario, fleet: FleetConfig, at: PropertyKey[], p
   }
 
   const modes = checkModes(fleet, at, problems)
+  checkFleetCommands(scenario, fleet, at, deviceNames, modes, problems)
   const fieldNames = Object.keys(fleet.fields)
   const deps = new Map<string, string[]>()
   for (const [name, spec] of Object.entries(fleet.fields)) {

@@ -53,4 +53,13 @@ describe('buildLiveTable', () => {
     expect(t.rows[0]).toHaveLength(8)
     expect(t.rows[0].some((c) => c.tone === 'bar')).toBe(false)
   })
+
+  it('adds the command columns once a command arrived, failures in warning tone', () => {
+    const fleets = s.fleets.map((f) => (f.fleet === 'press' ? {...f, commandsReceived: 1200, commandsReplied: 1180, commandsFailed: 20} : f))
+    const totals = {...s.totals, commandsReceived: 1200, commandsReplied: 1180, commandsFailed: 20}
+    const t = buildLiveTable(fleets, totals, 80)
+    expect(t.header.trim().split(/\s{2,}/).slice(-3)).toEqual(['commands', 'replied', 'cmd failed'])
+    expect(t.rows[0].slice(-3).map((c) => [c.text.trim(), c.tone])).toEqual([['1,200', 'plain'], ['1,180', 'plain'], ['20', 'warn']])
+    expect(t.rows[1].at(-1)).toMatchObject({tone: 'plain'})
+  })
 })

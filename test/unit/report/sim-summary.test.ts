@@ -63,6 +63,15 @@ describe('formatSimSummary', () => {
   })
 })
 
+describe('the commands line', () => {
+  it('says per fleet what its devices did with their commands, and nothing for fleets that got none', () => {
+    const fleets = makeSummary().fleets.map((f) => (f.fleet === 'press' ? {...f, commandsReceived: 101, commandsApplied: 98, commandsReplied: 100, commandsFailed: 2, commandsIgnored: 1} : f))
+    const out = stripVTControlCharacters(formatSimSummary(makeSummary({fleets, totals: sumCounters('total', fleets)}), {cores: 2}))
+    const lines = out.split('\n').filter((l) => l.trimStart().startsWith('commands'))
+    expect(lines).toEqual(['  commands      press: 101 received, 98 applied, 100 replied, 2 failed, 1 ignored (no rule matched)'])
+  })
+})
+
 describe('simVerdicts', () => {
   it('gives a single ✓ for a clean run', () => {
     const fleets = makeSummary().fleets.map((f) => ({...f, late: 0}))

@@ -1,0 +1,56 @@
+import type {Scenario, FleetConfig} from './schema.js'
+import type {PublishPropertiesConfig} from '../commands/config.js'
+import {isJsonPath} from '../commands/json-path.js'
+import {closestName} from '../../config/did-you-mean.js'
+import {checkTemplateNames, type SemanticProblem} from './value-checks.js'
+
+/**
+ * Checks of a fleet's `properties:`, `commands:` and `twin:` that need the rest of the scenario: MQTT 5 for
+ * properties and response topics, the fields and modes a command names, the placeholders its topics use.
+ */
+export function checkFleetCommands(scenario: Scenario, fleet: FleetConfig, at: PropertyKey[], deviceNames: readonly string[], modes: ReadonlySet<string>, problems: SemanticProblem[]): void {
+  const v5 = scenario.broker.protocol === '5'
+  const fields = Object.keys(fleet.fields)
+  const field = (name: string, path: PropertyKey[]) => {
+    if (!fields.includes(name)) problems.push({path, message: `fleet ${fleet.name} has no field "${name}"${suggest(name, fields)} (fields: ${fields.join(', ')})`})
+  }
+  const properties = (p: PublishPropertiesConfig | undefined, path: PropertyKey[]) => {
+    if (!p) return
+    if (!v5) problems.push({path, message: 'MQTT 5 properties need broker.protocol: 5 (MQTT 3.1.1 has no properties)'})
+    for (const [name, value] of Object.entries(p.userProperties ?? {})) checkTemplateNames(value, deviceNames, [...path, 'userProperties', name], problems, 'lenient')
+    if (p.responseTopic !== undefined) checkTemplateNames(p.responseTopic, deviceNames, [...path, 'responseTopic'], problems)
+    if (p.correlationData !== undefined) checkTemplateNames(p.correlationData, deviceNames, [...path, 'correlationData'], problems, 'lenient')
+  }
+  properties(fleet.properties, [...at, 'properties'])
+
+  fleet.commands?.forEach((rule, k) => {
+    const ruleAt = [...at, 'commands', k]
+    rule.topics.forEach((topic, j) => checkTemplateNames(topic, deviceNames, rule.topics.length === 1 ? [...ruleAt, 'topic'] : [...ruleAt, 'topic', j], problems))
+    for (const name of Object.keys(rule.set ?? {})) field(name, [...ruleAt, 'set', name])
+    for (const [j, name] of (rule.release ?? []).entries()) field(name, [...ruleAt, 'release', j])
+    if (rule.mode !== undefined && !isJsonPath(rule.mode)) {
+      if (!fleet.mode) problems.push({path: [...ruleAt, 'mode'], message: `mode needs a mode: block in fleet ${fleet.name}`})
+      else if (!modes.has(rule.mode)) problems.push({path: [...ruleAt, 'mode'], message: `unknown mode "${rule.mode}"${suggest(rule.mode, [...modes])} (modes: ${[...modes].join(', ')})`})
+    }
+    const reply = rule.reply
+    if (reply) {
+      if (reply.topic === undefined && !v5) problems.push({path: [...ruleAt, 'reply'], message: 'a reply without a topic goes to the request\'s MQTT 5 response topic: set broker.protocol: 5 or give reply.topic'})
+      if (reply.topic !== undefined) checkTemplateNames(reply.topic, deviceNames, [...ruleAt, 'reply', 'topic'], problems)
+      properties(reply.properties, [...ruleAt, 'reply', 'properties'])
+    }
+    if (rule.reboot && rule.reboot.will && !fleet.lwt) problems.push({path: [...ruleAt, 'reboot', 'will'], message: `reboot with will: true drops the socket so the broker sends the last will, but fleet ${fleet.name} has no lwt:`})
+  })
+
+  const twin = fleet.twin
+  if (twin) {
+    checkTemplateNames(twin.desired, deviceNames, [...at, 'twin', 'desired'], problems)
+    checkTemplateNames(twin.reported, deviceNames, [...at, 'twin', 'reported'], problems)
+    for (const [j, name] of (twin.fields ?? []).entries()) field(name, [...at, 'twin', 'fields', j])
+  }
+}
+
+/** ` (did you mean "x"?)` when a known name is close. */
+function suggest(name: string, known: readonly string[]): string {
+  const close = closestName(name, known)
+  return close === undefined ? '' : ` (did you mean "${close}"?)`
+}

@@ -1,0 +1,219 @@
+import {describe, expect, it} from 'vitest'
+import {DeviceCommands, FleetCommands, type DeviceHost} from '../../../src/sim/commands/device-commands.js'
+import {compileJsonPath} from '../../../src/sim/commands/json-path.js'
+import {createRng, type FieldValue} from '../../../src/sim/generators/index.js'
+import {loadScenario} from '../../../src/sim/scenario/index.js'
+import {emptyCounters, type PublishProperties} from '../../../src/sim/types.js'
+
+/** A device's command runtime against a recording host and hand-driven timers: no broker, no clock. */
+
+interface Sent {
+  topic: string
+  payload: string
+  qos: number
+  retain: boolean
+  properties?: PublishProperties
+  correlationData?: Buffer
+}
+
+function scenarioText(fleetExtra: string, protocol = '5'): string {
+  return `
+version: 1
+seed: 3
+broker: {protocol: "${protocol}"}
+fleets:
+  - name: zone
+    count: 2
+    topic: "b/{deviceId}/t"
+    every: 1s
+    mode:
+      initial: comfort
+      transitions: {comfort: {}, eco: {}}
+    fields:
+      setpoint: 21
+      temp: {kind: gaussian, mean: 21, stddev: 0.1}
+      status: ok
+${fleetExtra}
+`
+}
+
+function harness(fleetExtra: string) {
+  const scenario = loadScenario('inline.yaml', {text: scenarioText(fleetExtra)})
+  const fleet = scenario.fleets[0]
+  const values = new Map<string, FieldValue>([['setpoint', 21], ['temp', 21], ['status', 'ok']])
+  const held = new Map<string, FieldValue>()
+  const modes = new Set(['comfort', 'eco'])
+  let mode = 'comfort'
+  const sent: Sent[] = []
+  const reboots: Array<{after: number; will: boolean}> = []
+  const timers: Array<{fn: () => void; ms: number; cancelled: boolean}> = []
+  const host: DeviceHost = {
+    deviceId: 'zone-0001',
+    vars: {deviceId: 'zone-0001', fleet: 'zone', index: '1', number: '2'},
+    hold: (f, v) => (values.has(f) ? (held.set(f, v), values.set(f, v), true) : false),
+    release: (f) => void held.delete(f),
+    setMode: (m) => (modes.has(m) ? ((mode = m), true) : false),
+    value: (f) => values.get(f),
+    publish: (topic, payload, qos, retain, properties, correlationData) => (sent.push({topic, payload, qos, retain, properties, correlationData}), true),
+    reboot: (after, will) => void reboots.push({after, will}),
+    warn: () => {},
+  }
+  const counters = emptyCounters('zone')
+  const commands = new DeviceCommands(new FleetCommands(fleet), host, counters, createRng([3, 'zone', 1, 'commands']), (fn, ms) => {
+    const t = {fn, ms, cancelled: false}
+    timers.push(t)
+    return {cancel: () => (t.cancelled = true)}
+  })
+  const runTimers = () => {
+    for (const t of timers.splice(0)) if (!t.cancelled) t.fn()
+  }
+  return {commands, counters, sent, held, reboots, timers, runTimers, mode: () => mode}
+}
+
+describe('device commands', () => {
+  it('subscribes to the rendered topic filters and the twin topic, once each', () => {
+    const h = harness(`    commands:
+      - {name: sp, topic: ["{deviceId}/cmd/+", "all/cmd"], set: {setpoint: "$.value"}}
+      - {name: again, topic: "{deviceId}/cmd/+", qos: 2}
+    twin: {style: aws}`)
+    expect(h.commands.subscriptions()).toEqual([
+      {topic: 'zone-0001/cmd/+', qos: 2},
+      {topic: 'all/cmd', qos: 1},
+      {topic: '$aws/things/zone-0001/shadow/update/delta', qos: 1},
+    ])
+  })
+
+  it('holds a field from a JSON path after the drawn latency and answers the response topic with the correlation data', () => {
+    const h = harness(`    commands:
+      - name: setpoint
+        topic: "{deviceId}/cmd/setpoint"
+        set: {setpoint: "$.value"}
+        latency: {min: 50ms, max: 150ms}
+        reply: {payload: '{"status":"{status}","setpoint":{setpoint},"id":"{request.id}"}'}`)
+    h.commands.receive('zone-0001/cmd/setpoint', Buffer.from('{"value": 23.5, "id": "r1"}'), {responseTopic: 'replies/x', correlationData: Buffer.from('c-1')})
+    expect(h.held.size).toBe(0)
+    expect(h.timers).toHaveLength(1)
+    expect(h.timers[0].ms).toBeGreaterThanOrEqual(50)
+    expect(h.timers[0].ms).toBeLessThanOrEqual(150)
+    h.runTimers()
+    expect(h.held.get('setpoint')).toBe(23.5)
+    expect(h.sent).toHaveLength(1)
+    expect(h.sent[0].topic).toBe('replies/x')
+    expect(JSON.parse(h.sent[0].payload)).toEqual({status: 'ok', setpoint: 23.5, id: 'r1'})
+    expect(h.sent[0].correlationData?.toString()).toBe('c-1')
+    expect(h.counters).toMatchObject({commandsReceived: 1, commandsApplied: 1, commandsReplied: 1, commandsFailed: 0, commandsIgnored: 0})
+  })
+
+  it('matches rules by JSON path, first match wins, and counts what no rule matched', () => {
+    const h = harness(`    commands:
+      - {name: eco, topic: "{deviceId}/cmd", when: {"$.cmd": "mode", "$.args[0]": "eco"}, mode: eco}
+      - {name: sp, topic: "{deviceId}/cmd", when: {"$.cmd": "setpoint"}, set: {setpoint: "$.value"}}`)
+    h.commands.receive('zone-0001/cmd', Buffer.from('{"cmd":"mode","args":["eco"]}'))
+    h.commands.receive('zone-0001/cmd', Buffer.from('{"cmd":"setpoint","value":"19"}'))
+    h.commands.receive('zone-0001/cmd', Buffer.from('{"cmd":"dance"}'))
+    h.commands.receive('zone-0001/cmd', Buffer.from('not json'))
+    h.runTimers()
+    expect(h.mode()).toBe('eco')
+    expect(h.held.get('setpoint')).toBe(19)
+    expect(h.counters).toMatchObject({commandsReceived: 4, commandsApplied: 2, commandsIgnored: 2, commandsFailed: 0})
+  })
+
+  it('a value that does not fit fails the command, changes nothing, and the reply says failed', () => {
+    const h = harness(`    commands:
+      - {name: sp, topic: "{deviceId}/cmd", set: {setpoint: "$.value"}, mode: eco, reply: {topic: "{deviceId}/ack"}}`)
+    h.commands.receive('zone-0001/cmd', Buffer.from('{"value":"warm"}'))
+    h.commands.receive('zone-0001/cmd', Buffer.from('{}'))
+    h.runTimers()
+    expect(h.held.size).toBe(0)
+    expect(h.mode()).toBe('comfort')
+    expect(h.sent.map((s) => [s.topic, JSON.parse(s.payload).status])).toEqual([['zone-0001/ack', 'failed'], ['zone-0001/ack', 'failed']])
+    expect(h.counters).toMatchObject({commandsReceived: 2, commandsApplied: 0, commandsFailed: 2, commandsReplied: 2})
+  })
+
+  it('fails the declared share of commands, seeded', () => {
+    const h = harness(`    commands:
+      - {topic: "{deviceId}/cmd", set: {setpoint: 18}, fail: 30%}`)
+    for (let i = 0; i < 1000; i++) h.commands.receive('zone-0001/cmd', Buffer.from('{}'))
+    h.runTimers()
+    expect(h.counters.commandsApplied + h.counters.commandsFailed).toBe(1000)
+    expect(h.counters.commandsFailed).toBeGreaterThan(240)
+    expect(h.counters.commandsFailed).toBeLessThan(360)
+  })
+
+  it('reboots after applying, and a stop cancels what still waits (counted failed)', () => {
+    const h = harness(`    lwt: {topic: "{deviceId}/state", payload: gone}
+    commands:
+      - {topic: "{deviceId}/reboot", reboot: {after: 5s, will: true}, latency: 10ms}`)
+    h.commands.receive('zone-0001/reboot', Buffer.from(''))
+    h.runTimers()
+    expect(h.reboots).toEqual([{after: 5000, will: true}])
+    h.commands.receive('zone-0001/reboot', Buffer.from(''))
+    expect(h.commands.stop()).toBe(1)
+    h.runTimers()
+    expect(h.reboots).toHaveLength(1)
+    expect(h.counters).toMatchObject({commandsReceived: 2, commandsApplied: 1, commandsFailed: 1})
+  })
+
+  it('twin: desired fields are held and reported after the delay, generic (whole state, retained) and aws', () => {
+    const g = harness(`    twin: {fields: [setpoint, status], delay: 200ms}`)
+    g.commands.receive('zone-0001/twin/desired', Buffer.from('{"setpoint": 22, "temp": 99}'))
+    g.commands.receive('zone-0001/twin/desired', Buffer.from('{"status": "maintenance"}'))
+    expect(g.timers.map((t) => t.ms)).toEqual([200, 200])
+    g.runTimers()
+    expect(g.held.get('setpoint')).toBe(22)
+    expect(g.held.has('temp')).toBe(false)
+    expect(g.sent.map((s) => [s.topic, JSON.parse(s.payload), s.retain])).toEqual([
+      ['zone-0001/twin/reported', {setpoint: 22}, true],
+      ['zone-0001/twin/reported', {setpoint: 22, status: 'maintenance'}, true],
+    ])
+    const a = harness(`    twin: {style: aws}`)
+    a.commands.receive('$aws/things/zone-0001/shadow/update/delta', Buffer.from('{"version": 7, "state": {"setpoint": 20}}'))
+    a.runTimers()
+    expect(a.sent.map((s) => [s.topic, JSON.parse(s.payload)])).toEqual([['$aws/things/zone-0001/shadow/update', {state: {reported: {setpoint: 20}}}]])
+    expect(a.counters).toMatchObject({commandsReceived: 1, commandsApplied: 1, commandsReplied: 1})
+  })
+})
+
+describe('command JSON paths', () => {
+  it('reads keys and indexes, and nothing else', () => {
+    expect(compileJsonPath('$.a.b[1]')({a: {b: [1, 2]}})).toBe(2)
+    expect(compileJsonPath('$')({x: 1})).toEqual({x: 1})
+    expect(compileJsonPath('$.a[0]')({a: {0: 'x'}})).toBeUndefined()
+    expect(compileJsonPath('$.a')('text')).toBeUndefined()
+    expect(() => compileJsonPath('$..a')).toThrow(/not a JSON path/)
+  })
+})
+
+describe('command checks', () => {
+  const problems = (extra: string, protocol = '5') => {
+    try {
+      loadScenario('inline.yaml', {text: scenarioText(extra, protocol)})
+      return ''
+    } catch (error) {
+      return (error as Error).message
+    }
+  }
+
+  it('names unknown fields and modes with a did-you-mean, and places them', () => {
+    const text = problems(`    commands:
+      - {topic: "{deviceId}/cmd", set: {setpont: 1}, mode: ecco}`)
+    expect(text).toMatch(/inline\.yaml:\d+:\d+: .*fleet zone has no field "setpont" \(did you mean "setpoint"\?\)/)
+    expect(text).toMatch(/unknown mode "ecco" \(did you mean "eco"\?\)/)
+  })
+
+  it('refuses MQTT 5 properties and response-topic replies on MQTT 3.1.1', () => {
+    const text = problems(`    properties: {messageExpiry: 60s}
+    commands:
+      - {topic: "{deviceId}/cmd", reply: true}`, '3.1.1')
+    expect(text).toMatch(/MQTT 5 properties need broker\.protocol: 5/)
+    expect(text).toMatch(/a reply without a topic goes to the request's MQTT 5 response topic/)
+  })
+
+  it('refuses an unknown placeholder in a command topic and a bad JSON path', () => {
+    expect(problems(`    commands:
+      - {topic: "{devceId}/cmd"}`)).toMatch(/inline\.yaml:\d+:\d+: .*devceId/)
+    const text = problems(`    commands:
+      - {topic: "{deviceId}/cmd", when: {"$..x": 1}}`)
+    expect(text).toMatch(/"\$\.\.x" is not a JSON path such as \$\.cmd/)
+  })
+})
