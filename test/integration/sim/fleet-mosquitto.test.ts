@@ -70,66 +70,6 @@ fleets:
     for (const line of retained) expect(line).toMatch(/^1 site1\/pumps\/pump-000[0-2]\/state (ONLINE|OFFLINE)$/)
   })
 
-  it('the shipped smart-factory leaves no retained "online" status behind: every device says offline after the run', async () => {
-    const broker = await startMosquitto()
-    try {
-      const scenario = loadScenario('scenarios/smart-factory.yaml')
-      const summary = await runSimulation({scenario, scenarioName: 'smart-factory', brokerUrl: broker.url, durationMs: 3000, workers: 1})
-      expect(summary.totals.published).toBeGreaterThan(0)
-      const retained = await new Promise<string>((resolve) => {
-        const p = spawn('mosquitto_sub', ['-h', broker.host, '-p', String(broker.port), '-v', '-t', 'acme/+/+/+/+/status', '-F', '%r %t %p', '-W', '2'])
-        let text = ''
-        p.stdout.on('data', (d: Buffer) => (text += d.toString()))
-        p.on('exit', () => resolve(text))
-      })
-      const lines = retained.trim().split('\n').filter(Boolean)
-      // Every device that connected (and published its birth) has its death retained now.
-      expect(lines.length).toBeGreaterThan(0)
-      for (const line of lines) expect(line).toMatch(/^1 acme\/\w+\/\w+\/l\d\/[\w-]+\/status \{"online":false\}$/)
-    } finally {
-      await broker.stop()
-    }
-  }, 60_000)
-
-  it('offlineQueue: a stalled broker fills the in-flight window; the queue holds that many, drops the rest, and what is left at the end is counted unsent and warned about', async () => {
-    const broker = await startMosquitto()
-    const scenario = loadScenario('inline.yaml', {
-      text: `
-version: 1
-seed: 5
-broker: {url: "${broker.url}"}
-fleets:
-  - name: meter
-    count: 2
-    topic: "q/{deviceId}"
-    every: 100ms
-    qos: 1
-    inflight: 1
-    offlineQueue: 3
-    fields:
-      v: {kind: counter}
-`,
-    })
-    expect(scenario.fleets[0].offlineQueue).toBe(3)
-    // The broker stops answering (no PUBACK) a second into the run and comes back only after it.
-    const stall = setTimeout(() => broker.pause(), 1000)
-    let summary
-    try {
-      summary = await runSimulation({scenario, scenarioName: 'queue', durationMs: 3000, workers: 1})
-    } finally {
-      clearTimeout(stall)
-      broker.resume()
-      await broker.stop()
-    }
-    const {formatSimSummary} = await import('../../../src/report/sim-summary.js')
-    // Each device holds exactly its offlineQueue when the run ends: 2 × 3 unsent.
-    expect(summary.totals.unsent).toBe(6)
-    // ~20 messages per device came due during the stall: one in flight, three held, the rest dropped.
-    expect(summary.totals.dropped).toBeGreaterThan(summary.totals.unsent! + 10)
-    const text = formatSimSummary(summary)
-    expect(text).toContain('6 QoS 1/2 messages still queued when the run ended were not sent (counted as dropped)')
-  }, 60_000)
-
   it('broker restarted mid-run: devices reconnect with backoff and no QoS 1 message of a persistent session is lost', async () => {
     const broker = await startMosquitto({persistence: true})
     // A persistent subscriber: the broker queues for it while the run goes on and across the restart.
