@@ -1,10 +1,13 @@
 import {availableParallelism} from 'node:os'
 import type {HealthSampler} from '../metrics/health-sampler.js'
-import {encodeHistogram, summarize, type LatencyHistogram} from '../metrics/histogram.js'
+import {formatNumber, formatRate} from '../metrics/format.js'
+import {summarize, type LatencyHistogram} from '../metrics/histogram.js'
 import {IntervalHistograms} from '../metrics/interval-histograms.js'
 import type {LatencyDistribution} from '../metrics/observation.js'
 import {describeLoadProfile, ratePlan} from '../pacing/load-profile.js'
 import type {BenchMode, TimelinePoint} from './bench-result.js'
+import {BenchTimeline} from './bench-timeline.js'
+import {benchNowMicros} from './latency-header.js'
 import type {BenchWorkerCounts, BenchWorkerStats} from './protocol.js'
 import type {BenchPhase, BenchRequest, BenchSnapshot} from './bench-request.js'
 
@@ -14,6 +17,10 @@ export class BenchStats {
   worstScheduleLagMs = 0
   /** Bench-clock µs of the last measured delivery, 0 before the first. */
   lastArrivalUs = 0
+  /** Bench-clock µs of the first measured delivery, 0 before it. */
+  firstArrivalUs = 0
+  /** The per-second rows, once the run's start is known (`go`); reports before it carry no seconds. */
+  timeline: BenchTimeline | undefined
   private readonly latest = new Map<number, BenchWorkerStats>()
 
   constructor(private readonly health: HealthSampler) {}
@@ -24,30 +31,43 @@ export class BenchStats {
     this.health.noteWorkerLag(stats.eventLoopLagP99Ms)
     this.worstScheduleLagMs = Math.max(this.worstScheduleLagMs, stats.worstScheduleLagMs)
     this.lastArrivalUs = Math.max(this.lastArrivalUs, stats.lastArrivalUs)
+    if (stats.firstArrivalUs > 0 && (this.firstArrivalUs === 0 || stats.firstArrivalUs < this.firstArrivalUs)) this.firstArrivalUs = stats.firstArrivalUs
+    this.timeline?.absorb(stats)
   }
 
   /** Counts are cumulative per worker: the sum of each worker's latest report. */
   totals(): BenchWorkerCounts {
-    const t: BenchWorkerCounts = {planned: 0, sent: 0, sentTotal: 0, acked: 0, dropped: 0, late: 0, errors: 0, received: 0, distinct: 0, duplicates: 0, reordered: 0, foreign: 0, holes: 0, connected: 0, attempts: 0}
+    const t: BenchWorkerCounts = {planned: 0, sent: 0, sentTotal: 0, acked: 0, dropped: 0, late: 0, errors: 0, received: 0, distinct: 0, duplicates: 0, reordered: 0, foreign: 0, holes: 0, connected: 0, attempts: 0, windowFullMs: 0}
     for (const s of this.latest.values()) for (const k of Object.keys(t) as Array<keyof BenchWorkerCounts>) t[k] += s.counts[k]
     return t
   }
+}
+
+/** The load in words: conn mode's schedule ends with its last connection, not "until stopped". */
+export function loadText(req: Pick<BenchRequest, 'mode' | 'profile' | 'publishers'>): string {
+  if (req.mode === 'conn' && req.profile.kind === 'rate') {
+    return `${formatRate(ratePlan(req.profile).rateAt(0), 'conn')} until ${formatNumber(req.publishers)} connections are open`
+  }
+  return describeLoadProfile(req.profile)
 }
 
 export function headlineOf(mode: BenchMode): LatencyDistribution {
   return mode === 'pub' ? 'ack' : mode === 'conn' ? 'connect' : 'latency'
 }
 
-/** The once-a-second view of a running bench: health, rates, the timeline point and the snapshot for the reporter. */
+/**
+ * How long after a second of the run ends the live view shows it: the workers report at each second's boundary,
+ * and their reports need a moment to arrive.
+ */
+export const LIVE_TICK_GRACE_MS = 250
+
+/** The once-a-second view of a running bench: health, the last complete second's rates and latency, the snapshot. */
 export class BenchLive {
   phase: BenchPhase = 'connecting'
-  readonly timeline: TimelinePoint[] = []
   readonly cores = availableParallelism()
   health: BenchSnapshot['health']
   /** CPU mark at the start of the measured window (after warm-up), once it began. */
   measuredCpuStart: NodeJS.CpuUsage | undefined
-  private lastCounts: BenchWorkerCounts
-  private lastTickAt = performance.now()
   private readonly headline: LatencyDistribution
 
   constructor(
@@ -57,37 +77,45 @@ export class BenchLive {
     private readonly view: {broker: string; startedAtMs: number; plannedMs: number | undefined; shardFraction: number; totalClients: number; subscribers: number},
   ) {
     this.health = {cpuPercent: 0, rssBytes: sampler.peakRssBytes, eventLoopLagP99Ms: 0, cores: this.cores}
-    this.lastCounts = stats.totals()
     this.headline = headlineOf(req.mode)
+    stats.timeline = new BenchTimeline(this.headline, view.startedAtMs + req.warmupMs)
+  }
+
+  /** The run's rows from second 0 (the measured window) to the last second anything happened in. */
+  get timeline(): TimelinePoint[] {
+    return (this.stats.timeline as BenchTimeline).points(this.view.subscribers > 0)
+  }
+
+  /**
+   * Milliseconds until the next tick is due: just after the current second of the run ends, and not before the
+   * load's first whole second has (a second from before the start would show an idle client).
+   */
+  msToNextTick(): number {
+    const timeline = this.stats.timeline as BenchTimeline
+    const nowMs = benchNowMicros() / 1000
+    const firstEnd = Math.ceil((this.view.startedAtMs + 1000 - timeline.measureFromMs) / 1000)
+    const nextBoundary = timeline.measureFromMs + Math.max(timeline.secondAt(nowMs) + 1, firstEnd) * 1000
+    return Math.max(1, nextBoundary + LIVE_TICK_GRACE_MS - nowMs)
   }
 
   tick(): void {
     const {req, stats, view, headline} = this
     const mode = req.mode
-    const now = performance.now()
-    const elapsed = now - this.lastTickAt
-    this.lastTickAt = now
     this.health = {...this.sampler.sample(), cores: this.cores}
     const c = stats.totals()
-    // What is leaving now, warm-up included (the measured counts start after it).
-    const sentPerSec = ((mode === 'conn' ? c.connected - this.lastCounts.connected : c.sentTotal - this.lastCounts.sentTotal) * 1000) / Math.max(1, elapsed)
-    const receivedPerSec = view.subscribers > 0 ? ((c.received - this.lastCounts.received) * 1000) / Math.max(1, elapsed) : null
-    this.lastCounts = c
+    // The last complete second of the run (a warm-up second is negative): what left and arrived in it.
+    const timeline = stats.timeline as BenchTimeline
+    const shown = timeline.secondAt(benchNowMicros() / 1000) - 1
+    const last = timeline.second(shown)
+    const sentPerSec = last.sent
+    const receivedPerSec = view.subscribers > 0 ? last.received : null
     const loadElapsed = Date.now() - view.startedAtMs
     if (this.phase === 'warm-up' && loadElapsed >= req.warmupMs) {
       this.phase = 'running'
       this.measuredCpuStart = process.cpuUsage()
     }
     const h = stats.histograms
-    const intervalSummary = summarize(h.interval[headline])
-    this.timeline.push({
-      t: Math.round(Date.now() - elapsed),
-      sentPerSec,
-      receivedPerSec,
-      p50: intervalSummary.count > 0 ? intervalSummary.p50 : null,
-      p99: intervalSummary.count > 0 ? intervalSummary.p99 : null,
-      histogram: encodeHistogram(h.interval[headline]),
-    })
+    const intervalSummary = last.summary
     const profile = req.profile
     req.onSnapshot?.({
       mode,
@@ -95,8 +123,10 @@ export class BenchLive {
       elapsedMs: Math.max(0, loadElapsed),
       plannedMs: view.plannedMs,
       broker: view.broker,
-      load: describeLoadProfile(profile),
-      targetPerSec: profile.kind === 'rate' ? ratePlan(profile).rateAt(Math.max(0, loadElapsed)) * view.shardFraction : null,
+      load: loadText(req),
+      // The schedule's rate in the middle of the second shown, so a step in the stages shows in the same row as the sends.
+      targetPerSec: profile.kind === 'rate' ? ratePlan(profile).rateAt(Math.max(0, req.warmupMs + (shown + 0.5) * 1000)) * view.shardFraction : null,
+      intervalStartMs: Math.round(timeline.measureFromMs + shown * 1000),
       sentPerSec,
       receivedPerSec,
       clients: {connected: c.connected, total: view.totalClients},
@@ -105,6 +135,7 @@ export class BenchLive {
       interval: intervalSummary,
       cumulative: summarize(h.run[headline]),
       uncorrected: mode === 'e2e' || mode === 'sub' ? summarize(h.run.uncorrected) : undefined,
+      ack: mode === 'e2e' && req.qos > 0 ? summarize(h.run.ack) : undefined,
       percentileCurve: percentileCurve(h.run[headline]),
       health: this.health,
     })

@@ -1,3 +1,4 @@
+import {randomUUID} from 'node:crypto'
 import {z} from 'zod'
 import {flagValue, parseDuration, parseRate, parseSize} from '../config/units.js'
 import {loadYamlConfig} from '../config/yaml-loader.js'
@@ -187,6 +188,10 @@ export interface RequestContext {
   profileFile?: string
   shard?: {index: number; count: number}
   defaultBrokerUrl?: string
+  /** --start-at as typed. */
+  startAt?: string
+  /** --run-id as typed. */
+  runId?: string
 }
 
 function durationOf(name: string, value: string | number | undefined): number | undefined {
@@ -230,6 +235,7 @@ export function toBenchRequest(o: BenchOptions, ctx: RequestContext): Omit<Bench
   const topic = o.topic ?? (mode === 'sub' ? 'bench/#' : BENCH_DEFAULTS.topic)
   if (mode !== 'sub' && /[+#]/.test(topic)) throw new UsageError(`--topic "${topic}": a publish topic cannot contain wildcards`, ['use %i for the publisher number: bench/%i'])
   const keepaliveMs = durationOf('keepalive', o.keepalive) ?? parseDuration(BENCH_DEFAULTS.keepalive)
+  const startAtMs = ctx.startAt === undefined ? undefined : parseStartAt(ctx.startAt)
   return {
     mode,
     brokerUrl: o.broker,
@@ -259,6 +265,8 @@ export function toBenchRequest(o: BenchOptions, ctx: RequestContext): Omit<Bench
     workers: o.workers,
     sourceIps: o.sourceIp,
     shard: ctx.shard,
+    startAtMs,
+    runId: ctx.runId ?? (startAtMs === undefined ? randomUUID() : `start-${new Date(startAtMs).toISOString()}`),
     clientIdPrefix: o.clientIdPrefix ?? `iotd-bench-${process.pid.toString(36)}${ctx.shard ? `-${ctx.shard.index}` : ''}`,
     thresholds,
     commandLine: ctx.commandLine,
@@ -267,6 +275,23 @@ export function toBenchRequest(o: BenchOptions, ctx: RequestContext): Omit<Bench
     drainMs: durationOf('drain', o.drain) ?? parseDuration(BENCH_DEFAULTS.drain),
     brokerCount: o.brokerCount ?? true,
   }
+}
+
+/**
+ * `--start-at`: an instant every shard can name alike, as ISO 8601 with its zone (2026-12-06T21:30:00Z) or Unix
+ * seconds. A time without a zone is refused: pods in different zones would read it differently.
+ */
+export function parseStartAt(text: string): number {
+  const trimmed = text.trim()
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed) * 1000
+  const zoned = /(?:Z|[+-]\d{2}:?\d{2})$/i.test(trimmed)
+  const ms = Date.parse(trimmed)
+  if (!zoned || Number.isNaN(ms)) {
+    throw new UsageError(`--start-at "${text}": expected an instant with its zone, e.g. 2026-12-06T21:30:00Z, or Unix seconds`, [
+      "e.g. --start-at $(date -u -d '+2 min' +%Y-%m-%dT%H:%M:%SZ), the same value for every shard",
+    ])
+  }
+  return ms
 }
 
 /** `--shard 2/3` (1-based, as people count) or JOB_COMPLETION_INDEX (0-based, Kubernetes) with --shards. */

@@ -46,6 +46,10 @@ export interface BenchRequest {
   workers?: number
   sourceIps?: string
   shard?: {index: number; count: number}
+  /** Epoch ms at which the load starts (--start-at), so shards in separate processes start together. */
+  startAtMs?: number
+  /** Names the run, so `report merge` refuses results of different runs; shards of one run share it. */
+  runId?: string
   clientIdPrefix: string
   thresholds: Threshold[]
   commandLine: string[]
@@ -73,6 +77,8 @@ export interface BenchSnapshot {
   load: string
   /** The schedule's rate now (whole shard), null in saturation. */
   targetPerSec: number | null
+  /** Start (epoch ms) of the second of the run that sentPerSec, receivedPerSec and interval describe. */
+  intervalStartMs: number
   sentPerSec: number
   receivedPerSec: number | null
   clients: {connected: number; total: number}
@@ -83,6 +89,8 @@ export interface BenchSnapshot {
   cumulative: LatencySummary
   /** Uncorrected figures so far (end-to-end and subscribe modes). */
   uncorrected?: LatencySummary
+  /** Publish -> PUBACK/PUBCOMP so far, at QoS 1/2 in end-to-end mode (publish-only leads with it already). */
+  ack?: LatencySummary
   /** Cumulative percentile curve for the chart: [percentile, ms] points. */
   percentileCurve: Array<[number, number]>
   health: {cpuPercent: number; rssBytes: number; eventLoopLagP99Ms: number; cores: number}

@@ -31,7 +31,7 @@ const isoTime = z.iso.datetime({offset: true})
 const base64 = z.string().regex(/^[A-Za-z0-9+/]+={0,2}$/, 'expected a base64-encoded HDR histogram')
 
 export const latencySummarySchema = z
-  .object({count, min: ms, mean: ms, p50: ms, p90: ms, p99: ms, p999: ms, p9999: ms, max: ms})
+  .object({count, min: ms, mean: ms, p50: ms, p90: ms, p95: ms.optional().describe('Absent in results of iotd before it was recorded.'), p99: ms, p999: ms, p9999: ms, max: ms})
   .describe('Figures of one distribution in milliseconds; all 0 when count is 0.')
 
 export const encodedHistogramSchema = z.object({
@@ -74,12 +74,20 @@ export const benchMetaSchema = z.object({
     .describe('MQTT clients this run opened (in conn mode, total counts the connections and the others are 0).'),
   target: targetSchema,
   profile: z.string().optional().describe('The bench profile file, if the run came from one.'),
-  shard: shardSchema.optional().describe('This run as one shard of a larger one (--shard index/count).'),
+  runId: z
+    .string()
+    .optional()
+    .describe('Names the run (--run-id, or the --start-at instant): the shards of one run share it, and iotd report merge refuses results whose ids differ.'),
+  shard: shardSchema.optional().describe('This run as one shard of a larger one; index counts from 0 (--shard 1/3 is index 0, as JOB_COMPLETION_INDEX counts).'),
   merge: z
     .object({
       results: z.number().int().positive(),
       shards: z.array(shardSchema).describe('The shards merged, in shard order (results without shard information are not listed).'),
       commonWindowMs: ms.describe('How long every merged result was measuring at once; much shorter than the whole span means the shards did not run together.'),
+      missingShards: z
+        .array(shardSchema)
+        .optional()
+        .describe('Shards of the run that were not merged (iotd report merge --allow-partial): the counts cover only the others.'),
     })
     .optional()
     .describe('Present on a result produced by iotd report merge.'),
@@ -112,7 +120,9 @@ export const benchRateSchema = z.object({
     .number()
     .nonnegative()
     .optional()
-    .describe('From the start of the measured window to the last measured delivery, at least the measured window: longer when the broker fell behind and delivered after the last send.'),
+    .describe(
+      "From the start of the measured window to the last measured delivery, at least the measured window: longer when the broker fell behind and delivered after the last send. Subscribe-only: from the first delivery to the last (the other publisher's load, not the whole listen).",
+    ),
 })
 
 export const brokerCountSchema = z
@@ -129,6 +139,11 @@ export const clientHealthSchema = z.object({
   rssBytes: count.describe('Peak resident set size.'),
   eventLoopLagP99Ms: ms,
   cores: z.number().int().positive().describe('Cores the process could use, to judge cpuPercent by.'),
+  inflightFullPct: z
+    .number()
+    .nonnegative()
+    .optional()
+    .describe('QoS 1/2: share of the publishers\' time their in-flight window was full, percent: the broker holding back acknowledgements (back-pressure), not the client.'),
 })
 
 export const thresholdVerdictSchema = z.object({
@@ -207,7 +222,8 @@ export function lossFraction(counts: BenchCounts): number | null {
  */
 export function summarizeMs(h: LatencyHistogram): LatencySummaryMs {
   const s = summarize(h)
-  return {...s, p9999: s.count === 0 ? 0 : h.getValueAtPercentile(99.99) / 1000}
+  const at = (p: number) => (s.count === 0 ? 0 : h.getValueAtPercentile(p) / 1000)
+  return {count: s.count, min: s.min, mean: s.mean, p50: s.p50, p90: s.p90, p95: at(95), p99: s.p99, p999: s.p999, p9999: at(99.99), max: s.max}
 }
 
 export function encodedHistogram(h: LatencyHistogram): EncodedHistogram {

@@ -83,7 +83,6 @@ export function workerSetups(req: BenchRequest, plan: ShardPlan, broker: {host: 
     inflight: req.inflight,
     batch: req.batch,
     maxLagMs: req.maxLagMs,
-    countedPublishers: mode === 'sub' ? 'all' : shard.count > 1 ? {shardIndex: shard.index, shardCount: shard.count} : 'all',
     joinRunningStream: mode === 'sub',
   }))
   let ordinal = 0

@@ -8,6 +8,7 @@ import {BenchPublisher} from './publisher.js'
 import {openRawConnection, subscribeRaw} from '../net/raw-mqtt-connection.js'
 import {PublishReader} from '../net/publish-reader.js'
 import {BenchSubscriber} from './subscriber.js'
+import {runSecondOf, SecondCounts} from './second-counts.js'
 
 /**
  * The worker half of `iotd bench`: connects this worker's clients, then runs one send loop for all its publishers
@@ -20,6 +21,7 @@ import {BenchSubscriber} from './subscriber.js'
 
 /** Connections opened at once while setting up, so a large fleet does not flood the broker's accept queue. */
 const SETUP_CONCURRENCY = 64
+/** Reports go out at every second boundary of the run, so each report's histograms are of one run second. */
 const STATS_INTERVAL_MS = 1000
 /** A send counts as late past one planned interval and this much: twice the timer granularity the loop wakes on. */
 const LATE_AFTER_MS = 2
@@ -40,6 +42,10 @@ export class BenchWorker {
   private timer?: NodeJS.Timeout
   private timerAt = Number.POSITIVE_INFINITY
   private statsTimer?: NodeJS.Timeout
+  private readonly sentBySecond = new SecondCounts()
+  private readonly receivedBySecond = new SecondCounts()
+  /** Start of the measured window (bench µs); Infinity until `go`. */
+  private measureFromUs = Number.POSITIVE_INFINITY
   private lastStatsAt = performance.now()
   private publishersDoneSent = false
   private extraErrors = 0
@@ -84,7 +90,7 @@ export class BenchWorker {
           qos: s.qos,
           protocolVersion: s.protocolVersion,
           measureFromUs: Number.POSITIVE_INFINITY,
-          counts: this.countedPublisher(),
+          receivedBySecond: this.receivedBySecond,
           joinRunningStream: s.joinRunningStream,
           histograms: () => this.hist,
           onError: this.onError,
@@ -109,12 +115,6 @@ export class BenchWorker {
     // Publishers are matched to their sockets by order of completion: sort back into setup order.
     this.publisherSockets.sort((a, b) => ((a as SocketWithId).__benchId ?? 0) - ((b as SocketWithId).__benchId ?? 0))
     this.post({type: 'ready', stats: this.stats()})
-  }
-
-  private countedPublisher(): ((publisher: number) => boolean) | undefined {
-    const counted = this.setup.countedPublishers
-    if (counted === 'all') return undefined
-    return (publisher) => publisher % counted.shardCount === counted.shardIndex
   }
 
   private nextSocketId = 0
@@ -143,6 +143,7 @@ export class BenchWorker {
     const s = this.setup
     const startMs = performanceMsAt(startAtUs)
     const measureFromUs = startAtUs + warmupMs * 1000
+    this.measureFromUs = measureFromUs
     for (const sub of this.subscribers) sub.measureFrom(measureFromUs)
     s.publishers.forEach((pub, i) => {
       const socket = this.publisherSockets[i]
@@ -164,6 +165,7 @@ export class BenchWorker {
           batch: s.batch,
           startMs,
           measureFromUs,
+          sentBySecond: this.sentBySecond,
           ackHistogram: () => this.hist.ack,
           wake: this.wake,
           onError: this.onError,
@@ -173,11 +175,26 @@ export class BenchWorker {
     if (warmupMs > 0) setTimeout(() => this.markWarmupEnd(), Math.max(0, performanceMsAt(measureFromUs) - performance.now())).unref()
     this.running = true
     this.lastStatsAt = performance.now()
-    this.statsTimer = setInterval(() => this.post({type: 'stats', stats: this.stats()}), STATS_INTERVAL_MS)
+    this.reportAtNextSecond()
     if (s.connector) void this.runConnector(startMs)
     // Publishers start at the common start time, not when this message arrived.
     const delay = startMs - performance.now()
     if (this.publishers.length > 0) this.arm(delay > 1 ? performance.now() + delay : performance.now())
+  }
+
+  /**
+   * Posts the stats at the next boundary of a run second (whole seconds from the measured window's start), labelled
+   * with the second that just ended, and again at every boundary after: the interval histograms of each report are
+   * those of one run second, whatever the thread's timers drift.
+   */
+  private reportAtNextSecond(): void {
+    const measureFromMs = performanceMsAt(this.measureFromUs)
+    const now = performance.now()
+    const boundary = Math.floor((now - measureFromMs) / STATS_INTERVAL_MS) + 1
+    this.statsTimer = setTimeout(() => {
+      this.post({type: 'stats', stats: this.stats(boundary - 1)})
+      this.reportAtNextSecond()
+    }, Math.max(0, measureFromMs + boundary * STATS_INTERVAL_MS - now))
   }
 
   private markWarmupEnd(): void {
@@ -239,6 +256,8 @@ export class BenchWorker {
       const client = c.clients[i]
       this.attempts++
       const t0 = benchNowMicros()
+      // Attempts are the sent count of conn mode; one made in a warm-up still counts, in the first second.
+      this.sentBySecond.add(Math.max(0, runSecondOf(t0, this.measureFromUs)))
       try {
         const socket = await this.open(client.clientId, client.sourceAddress)
         if (c.subscribe) {
@@ -267,8 +286,11 @@ export class BenchWorker {
       while (this.running && !scheduler.done) {
         const range = scheduler.due()
         for (let k = 0; k < range.count; k++) pending.push(attempt(range.from + k))
-        const wait = scheduler.nextDueAt() - performance.now()
-        await new Promise((r) => (wait > 1 ? setTimeout(r, wait) : setImmediate(r)))
+        // A schedule with nothing more due until it ends says Infinity, which setTimeout turned into 1 ms with a
+        // TimeoutOverflowWarning: look again in 1 ms, without the warning.
+        const dueAt = scheduler.nextDueAt()
+        const wait = Number.isFinite(dueAt) ? dueAt - performance.now() : 1
+        await new Promise((r) => (wait > 1 || !Number.isFinite(dueAt) ? setTimeout(r, wait) : setImmediate(r)))
       }
       await Promise.all(pending)
     }
@@ -292,7 +314,7 @@ export class BenchWorker {
 
   async stop(): Promise<void> {
     this.running = false
-    if (this.statsTimer) clearInterval(this.statsTimer)
+    if (this.statsTimer) clearTimeout(this.statsTimer)
     const final = this.stats()
     for (const p of this.publishers) p.close()
     for (const s of this.subscribers) s.close()
@@ -304,7 +326,8 @@ export class BenchWorker {
 
   // ---- reporting ----------------------------------------------------------------------------------------------
 
-  private stats(): BenchWorkerStats {
+  /** `second`: the run second this report's histograms belong to (default: the one in progress; null before go). */
+  private stats(second?: number): BenchWorkerStats {
     const now = performance.now()
     const counts: BenchWorkerCounts = {
       planned: 0,
@@ -322,6 +345,7 @@ export class BenchWorker {
       holes: 0,
       connected: this.connected,
       attempts: this.attempts,
+      windowFullMs: 0,
     }
     let worstScheduleLagMs = 0
     this.publishers.forEach((p, i) => {
@@ -333,11 +357,14 @@ export class BenchWorker {
       counts.sentTotal += p.sentTotal
       counts.acked += p.counters.acked
       counts.errors += p.counters.errors
+      counts.windowFullMs += p.windowFullMs(now)
       worstScheduleLagMs = Math.max(worstScheduleLagMs, p.worstLagMs)
     })
     let lastArrivalUs = 0
+    let firstArrivalUs = 0
     for (const s of this.subscribers) {
       lastArrivalUs = Math.max(lastArrivalUs, s.lastArrivalUs)
+      if (s.firstArrivalUs > 0 && (firstArrivalUs === 0 || s.firstArrivalUs < firstArrivalUs)) firstArrivalUs = s.firstArrivalUs
       counts.received += s.counters.received
       counts.distinct += s.counters.distinct
       counts.duplicates += s.counters.duplicates
@@ -362,6 +389,10 @@ export class BenchWorker {
       eventLoopLagP99Ms: this.loopDelay.count > 0 ? this.loopDelay.percentile(99) / 1e6 : 0,
       worstScheduleLagMs,
       lastArrivalUs,
+      firstArrivalUs,
+      second: second ?? (Number.isFinite(this.measureFromUs) ? runSecondOf(benchNowMicros(), this.measureFromUs) : null),
+      sentBySecond: this.sentBySecond.take(),
+      receivedBySecond: this.receivedBySecond.take(),
     }
     this.loopDelay.reset()
     this.lastStatsAt = now

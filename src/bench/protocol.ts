@@ -65,8 +65,6 @@ export interface BenchWorkerSetup {
   inflight: number
   batch: number
   maxLagMs: number
-  /** Which publisher ids the subscribers count (a sharded run ignores the other shards' publishers). */
-  countedPublishers: {shardIndex: number; shardCount: number} | 'all'
   /** Subscribe-only: sequences start at the first message seen. */
   joinRunningStream: boolean
 }
@@ -90,6 +88,8 @@ export interface BenchWorkerCounts {
   connected: number
   /** Connection attempts (connect mode). */
   attempts: number
+  /** QoS 1/2: summed over the publishers, ms their in-flight window was full (the broker holding back acks). */
+  windowFullMs: number
 }
 
 export interface BenchWorkerStats {
@@ -108,6 +108,14 @@ export interface BenchWorkerStats {
   worstScheduleLagMs: number
   /** Bench-clock µs of the last measured delivery to any of this worker's subscribers; 0 before the first. */
   lastArrivalUs: number
+  /** Bench-clock µs of the first measured delivery to any of this worker's subscribers; 0 before it. */
+  firstArrivalUs: number
+  /** The run second (0 = the measured window's first) the interval histograms belong to; null before `go`. */
+  second: number | null
+  /** Sends (attempts in conn mode) since the last report, by run second: [second, count] (see second-counts.ts). */
+  sentBySecond: Array<[number, number]>
+  /** Deliveries since the last report, by run second of arrival. */
+  receivedBySecond: Array<[number, number]>
 }
 
 export type ToBenchWorker =

@@ -4,6 +4,7 @@ import {benchMicrosAt, benchNowMicros, performanceMsAt} from './latency-header.j
 import {OpenLoopScheduler, type OpenLoopStats} from '../pacing/open-loop.js'
 import type {MqttProtocolVersion, QoS} from '../net/mqtt-wire.js'
 import {AckReader, buildPublishBatch, patchFrame, patchPacketId, type PublishFrames} from './publish-frame.js'
+import {runSecondOf, type SecondCounts} from './second-counts.js'
 
 /**
  * One publishing connection of a bench run: pre-encoded PUBLISH frames (publish-frame.ts) patched in place and
@@ -38,6 +39,8 @@ export interface PublisherOptions {
   startMs: number
   /** Messages whose intended time is before this (bench µs) are the warm-up: sent, never counted. */
   measureFromUs: number
+  /** Every send, counted in the run second of its intended time (the timeline's rows). */
+  sentBySecond: SecondCounts
   /** Where publish -> PUBACK/PUBCOMP latency goes (µs, from the intended time); the worker swaps it each interval. */
   ackHistogram: () => LatencyHistogram
   /** Wakes the worker's send loop when this publisher can send again (drain, ack, buffer returned). */
@@ -70,6 +73,10 @@ export class BenchPublisher {
   private nextId = 1
   private readonly reader = new AckReader()
   private warmupBaseline?: OpenLoopStats
+  /** QoS 1/2: since when (performance.now() ms) the in-flight window has been full, if it is. */
+  private windowFullSinceMs: number | undefined
+  /** QoS 1/2: time the in-flight window was full, ms: the broker holding back acknowledgements (back-pressure). */
+  private windowFullTotalMs = 0
 
   constructor(
     readonly socket: Socket,
@@ -103,6 +110,16 @@ export class BenchPublisher {
     return this.inflightCount
   }
 
+  /** The window has no room for another batch: nothing leaves until the broker acknowledges. */
+  private windowFull(): boolean {
+    return this.o.qos > 0 && this.o.inflight - this.inflightCount < this.batch
+  }
+
+  /** Time the in-flight window has been full so far, ms (QoS 1/2; 0 at QoS 0). */
+  windowFullMs(nowMs: number): number {
+    return this.windowFullTotalMs + (this.windowFullSinceMs === undefined ? 0 : nowMs - this.windowFullSinceMs)
+  }
+
   /** Whether anything stops this publisher from writing right now. */
   private blocked(): boolean {
     return this.closed || this.waitingDrain || this.free.length === 0 || (this.o.qos > 0 && this.o.inflight - this.inflightCount < this.batch)
@@ -129,6 +146,7 @@ export class BenchPublisher {
       }
     }
     // Blocked: a callback wakes the loop. Unless only the schedule is ahead, which the caller handles.
+    if (this.windowFull() && this.windowFullSinceMs === undefined) this.windowFullSinceMs = nowMs
     return Number.POSITIVE_INFINITY
   }
 
@@ -143,6 +161,7 @@ export class BenchPublisher {
       // Whole µs, as the header carries them, so sender and receiver agree on which side of the warm-up it is.
       const intendedUs = Math.floor(from < 0 || !scheduler ? sentUs : benchMicrosAt(scheduler.intendedAt(from + k)))
       patchFrame(frames, start, this.seq++, intendedUs, sentUs)
+      this.o.sentBySecond.add(runSecondOf(intendedUs, this.o.measureFromUs))
       const measured = intendedUs >= this.o.measureFromUs
       if (measured) this.counters.sent++
       if (qos === 0) continue
@@ -201,6 +220,10 @@ export class BenchPublisher {
     } catch (err) {
       this.fail(`publisher ${this.o.id}: ${(err as Error).message}`)
       this.socket.destroy()
+    }
+    if (this.windowFullSinceMs !== undefined && !this.windowFull()) {
+      this.windowFullTotalMs += performance.now() - this.windowFullSinceMs
+      this.windowFullSinceMs = undefined
     }
     // Acknowledgements that reopened a full window let the publisher send again.
     if (wasBlocked && !this.blocked()) this.o.wake()

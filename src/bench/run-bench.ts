@@ -6,9 +6,9 @@ import {summarize, type LatencyHistogram} from '../metrics/histogram.js'
 import {statsFromHistogram, type BenchObservation, type LatencyDistribution} from '../metrics/observation.js'
 import {evaluateThresholds} from '../metrics/thresholds.js'
 import {connectWithRetry, parseEndpointUrl, redactUrl, type MqttEndpoint, type ResolvedBroker} from '../net/index.js'
-import {describeLoadProfile, ratePlan} from '../pacing/load-profile.js'
+import {ratePlan} from '../pacing/load-profile.js'
 import {WorkerPool, type LogLevel} from '../workers/worker-pool.js'
-import {BenchLive, BenchStats} from './bench-live.js'
+import {BenchLive, BenchStats, loadText} from './bench-live.js'
 import {BENCH_RESULT_SCHEMA_VERSION, encodedHistogram, verdictRecord, type BenchCounts, type BenchMode, type BenchResult, type TimelinePoint} from './bench-result.js'
 import {planShard, workerSetups, workersWithLoad, type ShardPlan} from './bench-shard.js'
 import {openBrokerCounter, BROKER_RECEIVED_TOPIC, type BrokerCounter} from './broker-count.js'
@@ -46,7 +46,11 @@ export async function runBench(req: BenchRequest): Promise<BenchOutcome> {
   let pool: WorkerPool<BenchWorkerSetup, ToBenchWorker, FromBenchWorker, BenchWorkerStats> | undefined
   try {
     if (!broker.resolved.embedded) await checkBroker(req, broker.endpoint, log)
-    if (req.brokerCount && (mode === 'e2e' || mode === 'pub')) counter = await openBrokerCounter(broker.endpoint).catch(() => undefined)
+    if (req.brokerCount && (mode === 'e2e' || mode === 'pub')) {
+      // mosquitto's received count leaves QoS 2 PUBLISHes out: a comparison would read as all of them missing.
+      if (req.qos === 2) log(`no broker cross-check at QoS 2: mosquitto's ${BROKER_RECEIVED_TOPIC} does not count QoS 2 messages`)
+      else counter = await openBrokerCounter(broker.endpoint).catch(() => undefined)
+    }
     const countBefore = counter ? await counter.read() : undefined
 
     // ---- workers connect, then every worker's load starts at one instant -------------------------------------
@@ -67,18 +71,18 @@ export async function runBench(req: BenchRequest): Promise<BenchOutcome> {
     if (workers.fatal) throw new IotdError(`the bench could not start: ${workers.fatal}`)
     const connectSummary = summarize(stats.histograms.run.connect)
     if (mode !== 'conn' && !req.signal?.aborted) {
-      log(`${plan.totalClients} clients connected (connect p50 ${connectSummary.p50.toFixed(1)} ms, max ${connectSummary.max.toFixed(1)} ms); ${describeLoadProfile(req.profile)}`)
+      log(`${plan.totalClients} clients connected (connect p50 ${connectSummary.p50.toFixed(1)} ms, max ${connectSummary.max.toFixed(1)} ms); ${loadText(req)}`)
     }
-    // The connect phase is not part of the measured window (conn mode measures it with its own schedule).
-    if (mode !== 'conn') stats.histograms.run.connect.reset()
-    const startAtUs = Math.round(benchNowMicros() + 50_000)
+    // The connect times of the setup are the run's `connect` distribution (what a connect.p(99) threshold judges);
+    // conn mode measures its own connections on their schedule, after the start.
+    const startAtUs = commonStartUs(req, log)
     const startedAtMs = startAtUs / 1000
     workers.broadcast({type: 'go', startAtUs, warmupMs: req.warmupMs})
     const plannedMs = plannedLoadMs(req)
     const live = new BenchLive(req, stats, sampler, {broker: redactUrl(broker.resolved.url), startedAtMs, plannedMs, shardFraction: plan.shardFraction, totalClients: plan.totalClients, subscribers: plan.subIds.length})
     live.phase = req.warmupMs > 0 ? 'warm-up' : 'running'
     if (req.warmupMs === 0) live.measuredCpuStart = cpuStart
-    workers.tick(() => live.tick())
+    workers.tick(() => live.tick(), () => live.msToNextTick())
 
     // ---- run -----------------------------------------------------------------------------------------------------
     // A finite schedule ends when every publisher has taken or dropped its last message (they say so); the timer is
@@ -109,11 +113,21 @@ export async function runBench(req: BenchRequest): Promise<BenchOutcome> {
     sampler.stop()
     if (late > 0 && !workers.fatal) log(`${late} of ${workerCount} bench workers did not stop in time; their last counts are missing`, 'warn')
     const final = stats.totals()
-    const brokerCount = await readBrokerCount(counter, countBefore, final.sentTotal, log)
+    // Interrupted: the summary comes now, not after waiting up to a $SYS interval for the broker's count.
+    const brokerCount = req.signal?.aborted ? null : await readBrokerCount(counter, countBefore, final.sentTotal, plan.shard.count > 1, log)
 
+    // Back-pressure: the share of the publishers' measured time that their in-flight window was full.
+    const windowMs = Math.max(1, stoppedAtMs - startedAtMs) * Math.max(1, plan.pubIds.length)
+    const inflightFullPct = req.qos > 0 && plan.pubIds.length > 0 ? Math.min(100, (final.windowFullMs / windowMs) * 100) : undefined
     const result = buildResult(req, plan, {
       stats, final, expected, brokerCount, timeline: live.timeline, url: broker.resolved.url, startedAtMs, stoppedAtMs, connectPhaseMs,
-      health: {cpuPercent: ((cpuMeasured.user + cpuMeasured.system) / 1000 / cpuWallMs) * 100, rssBytes: sampler.peakRssBytes, eventLoopLagP99Ms: live.health.eventLoopLagP99Ms, cores: live.cores},
+      health: {
+        cpuPercent: ((cpuMeasured.user + cpuMeasured.system) / 1000 / cpuWallMs) * 100,
+        rssBytes: sampler.peakRssBytes,
+        eventLoopLagP99Ms: live.health.eventLoopLagP99Ms,
+        cores: live.cores,
+        ...(inflightFullPct === undefined ? {} : {inflightFullPct}),
+      },
     })
     if (stats.worstScheduleLagMs > 0 && result.counts.dropped > 0 && !req.signal?.aborted) {
       log(`${result.counts.dropped.toLocaleString('en-US')} sends were dropped: the client fell up to ${Math.round(stats.worstScheduleLagMs)} ms behind its schedule`, 'warn')
@@ -129,7 +143,7 @@ export async function runBench(req: BenchRequest): Promise<BenchOutcome> {
 }
 
 /** The broker of the run (the embedded one when none is named), refusing WebSocket URLs the raw clients cannot use. */
-async function resolveBenchBroker(req: BenchRequest, log: (message: string) => void): Promise<{resolved: ResolvedBroker; host: string; port: number; endpoint: MqttEndpoint}> {
+async function resolveBenchBroker(req: BenchRequest, log: (message: string, level?: LogLevel) => void): Promise<{resolved: ResolvedBroker; host: string; port: number; endpoint: MqttEndpoint}> {
   const resolved: ResolvedBroker =
     req.brokerUrl === undefined ? await (await import('../net/embedded-broker.js')).resolveBroker({defaultUrl: req.defaultBrokerUrl}) : {url: req.brokerUrl}
   if (resolved.note) log(resolved.note)
@@ -147,6 +161,7 @@ async function resolveBenchBroker(req: BenchRequest, log: (message: string) => v
     password: req.password ?? parsed.password,
     tls: parsed.transport === 'mqtts' ? {...req.tls} : undefined,
   }
+  if (endpoint.tls?.insecure) log("--insecure: the broker's TLS certificate is not verified; anyone in the path could read and alter this run's traffic", 'warn')
   return {resolved, host: parsed.host, port: parsed.port, endpoint}
 }
 
@@ -175,8 +190,10 @@ async function checkBroker(req: BenchRequest, endpoint: MqttEndpoint, log: (mess
 async function drain(req: BenchRequest, plan: ShardPlan, workers: WorkerPool<BenchWorkerSetup, ToBenchWorker, FromBenchWorker, BenchWorkerStats>, stats: BenchStats): Promise<number | undefined> {
   workers.broadcast({type: 'stop-publishing'})
   await workers.waitFor(() => workers.received('published') === workers.size, 15_000)
-  const expected = plan.subIds.length > 0 && req.mode === 'e2e' ? stats.totals().sent * plan.subIds.length : undefined
-  if (expected === undefined || req.signal?.aborted) return expected
+  const receiving = plan.subIds.length > 0 && req.mode === 'e2e'
+  // A shard's subscribers receive every shard's messages, so it knows no expected count: it drains until quiet.
+  const expected = receiving && plan.shard.count === 1 ? stats.totals().sent * plan.subIds.length : undefined
+  if (!receiving || req.signal?.aborted) return expected
   let lastDistinct = -1
   let quietSince = performance.now()
   await workers.waitFor(() => {
@@ -185,19 +202,21 @@ async function drain(req: BenchRequest, plan: ShardPlan, workers: WorkerPool<Ben
       lastDistinct = c.distinct
       quietSince = performance.now()
     }
-    return c.distinct >= expected || performance.now() - quietSince > Math.min(req.drainMs, 1500)
+    return (expected !== undefined && c.distinct >= expected) || performance.now() - quietSince > Math.min(req.drainMs, 1500)
   }, req.drainMs)
   return expected
 }
 
 /** The broker's own count of received messages since the run began ($SYS), when it has one. */
-async function readBrokerCount(counter: BrokerCounter | undefined, before: number | undefined, sentTotal: number, log: (message: string) => void): Promise<BenchResult['brokerCount']> {
+async function readBrokerCount(counter: BrokerCounter | undefined, before: number | undefined, sentTotal: number, sharded: boolean, log: (message: string) => void): Promise<BenchResult['brokerCount']> {
   if (!counter || before === undefined) return null
   log(`reading the broker's count (${BROKER_RECEIVED_TOPIC})`)
   const after = await counter.read({fresherThan: before + sentTotal, timeoutMs: 11_000})
   if (after === undefined) return null
   const brokerReceived = Math.max(0, after - before)
-  return {source: BROKER_RECEIVED_TOPIC, received: brokerReceived, client: sentTotal, disagreementPct: sentTotal > 0 ? ((brokerReceived - sentTotal) / sentTotal) * 100 : null}
+  // A shard's window of the broker's count holds every shard's messages: only the merge can compare (bench-merge.ts).
+  const comparable = sentTotal > 0 && !sharded
+  return {source: BROKER_RECEIVED_TOPIC, received: brokerReceived, client: sentTotal, disagreementPct: comparable ? ((brokerReceived - sentTotal) / sentTotal) * 100 : null}
 }
 
 interface RunFigures {
@@ -218,14 +237,18 @@ function buildResult(req: BenchRequest, plan: ShardPlan, run: RunFigures): Bench
   const {mode, profile} = req
   const {shardFraction} = plan
   const runHist = run.stats.histograms.run
-  const counts = resultCounts(mode, run.final, run.expected, req)
+  const counts = resultCounts(mode, run.final, run.expected, req, plan)
   const measuredMs = Math.max(1, run.stoppedAtMs - run.startedAtMs - req.warmupMs)
   const achieved = mode === 'conn' ? (run.final.connected * 1000) / run.connectPhaseMs : (run.final.sent * 1000) / measuredMs
   const rcv = counts.received
   // A broker that falls behind keeps delivering after the last send: the received rate is over the time the
   // deliveries took (window start to the last arrival), not over the sending window, or a backlog drained
   // after the run would count as throughput. startedAtMs and the arrivals (µs) are on the same bench clock.
-  const receivingMs = rcv === null ? null : Math.max(measuredMs, run.stats.lastArrivalUs / 1000 - run.startedAtMs - req.warmupMs)
+  // Subscribe-only listens to someone else's load, which may start late and end early: its rate is over the time
+  // the deliveries came (first to last arrival), not over the whole listen.
+  const heardMs = (run.stats.lastArrivalUs - run.stats.firstArrivalUs) / 1000
+  const receivingMs =
+    rcv === null ? null : mode === 'sub' && rcv > 1 && heardMs > 0 ? heardMs : Math.max(measuredMs, run.stats.lastArrivalUs / 1000 - run.startedAtMs - req.warmupMs)
   const result: BenchResult = {
     schemaVersion: BENCH_RESULT_SCHEMA_VERSION,
     meta: {
@@ -243,10 +266,11 @@ function buildResult(req: BenchRequest, plan: ShardPlan, run: RunFigures): Bench
               model: 'open',
               ratePerSec: Math.max(...profile.stages.map((s) => Math.max(s.startRate, s.endRate))) * shardFraction,
               stages: profile.stages.length > 1 ? profile.stages.map((s) => ({durationMs: s.durationMs, ratePerSec: s.endRate * shardFraction})) : undefined,
-              text: describeLoadProfile(profile),
+              text: loadText(req),
             }
           : {model: 'saturation', inflight: profile.inflightPerClient, text: 'max'},
       profile: req.profileFile,
+      runId: req.runId,
       shard: req.shard ? {index: req.shard.index, count: req.shard.count} : undefined,
       startedAt: new Date(run.startedAtMs).toISOString(),
       endedAt: new Date(run.stoppedAtMs).toISOString(),
@@ -275,6 +299,24 @@ function buildResult(req: BenchRequest, plan: ShardPlan, run: RunFigures): Bench
   return result
 }
 
+/**
+ * When every worker's load starts (bench µs): 50 ms from now, so the `go` message reaches them all first, or the
+ * instant --start-at names, so shards in separate processes start together. An instant already past starts now,
+ * loudly: the shards did not run together. A whole millisecond, so the result's startedAt (ISO, in ms) and the
+ * timeline rows (whole seconds from it) name the same instants.
+ */
+function commonStartUs(req: BenchRequest, log: (message: string, level: LogLevel) => void): number {
+  const soonUs = Math.ceil((benchNowMicros() + 50_000) / 1000) * 1000
+  if (req.startAtMs === undefined) return soonUs
+  const lateMs = soonUs / 1000 - req.startAtMs
+  if (lateMs > 0) {
+    log(`--start-at ${new Date(req.startAtMs).toISOString()} had passed ${formatDuration(lateMs)} before the clients were ready: this run started late, not together with the other shards`, 'warn')
+    return soonUs
+  }
+  if (-lateMs > 1000) log(`waiting ${formatDuration(-lateMs)} for --start-at ${new Date(req.startAtMs).toISOString()}`, 'info')
+  return Math.round(req.startAtMs * 1000)
+}
+
 /** Length of the load when it is known in advance: the stages, or --duration; undefined runs until stopped. */
 function plannedLoadMs(req: BenchRequest): number | undefined {
   if (req.profile.kind === 'rate') {
@@ -285,7 +327,7 @@ function plannedLoadMs(req: BenchRequest): number | undefined {
 }
 
 
-function resultCounts(mode: BenchMode, c: BenchWorkerCounts, expected: number | undefined, req: BenchRequest): BenchCounts {
+function resultCounts(mode: BenchMode, c: BenchWorkerCounts, expected: number | undefined, req: BenchRequest, plan: ShardPlan): BenchCounts {
   if (mode === 'conn') {
     return {planned: req.publishers, sent: c.attempts, acked: c.connected, expected: null, received: null, lost: null, duplicated: null, reordered: null, dropped: 0, late: 0, errors: c.errors}
   }
@@ -304,14 +346,16 @@ function resultCounts(mode: BenchMode, c: BenchWorkerCounts, expected: number | 
       errors: c.errors,
     }
   }
-  const hasReceiver = mode === 'e2e' && expected !== undefined
+  const hasReceiver = mode === 'e2e' && plan.subIds.length > 0
+  // A shard's subscribers count every shard's messages: what was expected (and so lost) is known after the merge.
+  const knowsExpected = hasReceiver && expected !== undefined
   return {
     planned: c.planned,
     sent: c.sent,
     acked: req.qos > 0 ? c.acked : null,
-    expected: hasReceiver ? expected : null,
+    expected: knowsExpected ? (expected as number) : null,
     received: hasReceiver ? c.received : null,
-    lost: hasReceiver ? Math.max(0, expected - c.distinct) : null,
+    lost: knowsExpected ? Math.max(0, (expected as number) - c.distinct) : null,
     duplicated: hasReceiver ? c.duplicates : null,
     reordered: hasReceiver ? c.reordered : null,
     dropped: c.dropped,

@@ -4,6 +4,7 @@ import {benchNowMicros, PublisherSequences, readHeaderInto, type LatencyHeader} 
 import {PACKET_TYPE, PublishReader} from '../net/publish-reader.js'
 import type {MqttProtocolVersion, QoS} from '../net/mqtt-wire.js'
 import {PubackWriter, subscribeRaw} from '../net/raw-mqtt-connection.js'
+import {runSecondOf, type SecondCounts} from './second-counts.js'
 
 /**
  * One subscribing connection of a bench run. Every PUBLISH is read in place (PublishReader), its latency header
@@ -14,7 +15,9 @@ import {PubackWriter, subscribeRaw} from '../net/raw-mqtt-connection.js'
  *
  * Only messages whose intended time falls in the measured window are counted, so warm-up traffic that arrives
  * late does not count as loss or latency. Messages without a bench header (someone else's traffic on the same
- * topics) and, in a sharded run, messages of another shard's publishers are counted apart and otherwise ignored.
+ * topics) are counted apart and otherwise ignored. In a sharded run a subscriber counts every shard's publishers,
+ * as a subscriber of one whole run would: its shard cannot know what the others sent, so loss is known only once
+ * the shards are merged (report/bench-merge.ts).
  *
  * QoS 1 deliveries are acknowledged in one batched write per chunk (PubackWriter); QoS 2 deliveries get PUBREC,
  * and the broker's PUBREL a PUBCOMP.
@@ -39,10 +42,13 @@ export interface SubscriberOptions {
   protocolVersion: MqttProtocolVersion
   /** Start of the measured window (bench µs); see measureFrom(). */
   measureFromUs: number
-  /** Publishers whose messages count; undefined counts every publisher (subscribe-only mode). */
-  counts?: (publisher: number) => boolean
   /** Subscribe-only: a stream already running, so sequence numbers count from the first seen. */
   joinRunningStream: boolean
+  /**
+   * Deliveries counted in the run second of their arrival (the timeline's rows): the measured ones, and warm-up
+   * ones that arrive during the warm-up (for the live view), so the rows from second 0 on add up to `received`.
+   */
+  receivedBySecond: SecondCounts
   histograms: () => {latency: LatencyHistogram; uncorrected: LatencyHistogram}
   onError: (message: string) => void
 }
@@ -52,6 +58,8 @@ export class BenchSubscriber {
   readonly sequences: PublisherSequences
   /** Bench-clock µs of the last measured delivery (0 before the first): where the receiving window ends. */
   lastArrivalUs = 0
+  /** Bench-clock µs of the first measured delivery (0 before it): where another's load began, in subscribe-only. */
+  firstArrivalUs = 0
   private readonly reader: PublishReader
   private readonly header: LatencyHeader = {publisher: 0, seq: 0, intendedUs: 0, sentUs: 0}
   private readonly pubacks: PubackWriter
@@ -80,14 +88,21 @@ export class BenchSubscriber {
       if (qos === 1) this.pubacks.add(packetId)
       else if (qos === 2) this.writeAck(0x50, packetId)
       const h = this.header
-      if (payloadLength < 32 || !readHeaderInto(buf, payloadOffset, h) || (this.o.counts !== undefined && !this.o.counts(h.publisher))) {
+      if (payloadLength < 32 || !readHeaderInto(buf, payloadOffset, h)) {
         this.counters.foreign++
         return
       }
       const arrival = this.sequences.record(h.publisher, h.seq)
-      if (h.intendedUs < this.measureFromUs) return
+      const arrivalSecond = runSecondOf(nowUs, this.measureFromUs)
+      if (h.intendedUs < this.measureFromUs) {
+        // Before the run's start is known (measureFromUs still Infinity) there is no second to count it in.
+        if (arrivalSecond < 0 && Number.isFinite(arrivalSecond)) this.o.receivedBySecond.add(arrivalSecond)
+        return
+      }
+      this.o.receivedBySecond.add(Math.max(0, arrivalSecond))
       this.counters.received++
       this.lastArrivalUs = nowUs
+      if (this.firstArrivalUs === 0) this.firstArrivalUs = nowUs
       if (arrival === 'duplicate' || arrival === 'stale') {
         this.counters.duplicates++
         return

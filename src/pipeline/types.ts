@@ -88,6 +88,14 @@ export interface Source {
   readBatches?(ctx: StageContext): AsyncIterable<readonly Delivery[]>
   /** Releases connections and files; safe to call more than once. */
   close(): Promise<void>
+  /**
+   * Resumable sources whose deliveries depend on when the run started (a simulation: its start of simulated time
+   * and how that maps to the wall clock): what a checkpoint keeps, so a restart reads the same deliveries again.
+   * Undefined until reading has begun.
+   */
+  startState?(): unknown
+  /** Before reading: the `startState()` of the run this one resumes. */
+  resumeStart?(data: unknown): void
 }
 
 export interface Sink {
@@ -150,9 +158,10 @@ export interface ComponentSpec<Options, Made> {
   finite?: boolean
   /**
    * Finite sources only: a second read yields the same deliveries in the same order (a file), so a restart resumes
-   * by skipping what the checkpoint says was taken. Live sources are written to the input log instead.
+   * by skipping what the checkpoint says was taken. Every other source is written to the input log instead (a
+   * stream cannot be read again). A function when it depends on the options or on what the input is.
    */
-  resumable?: boolean
+  resumable?: boolean | ((options: Options) => boolean)
   /** Sinks only: default batching of this kind when the pipeline file gives no `batch:` (databases want big batches). */
   batch?: {count: number; intervalMs: number}
   /** Options shown in the reference as an example (`iotd pipeline explain`, docs). */

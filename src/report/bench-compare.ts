@@ -14,6 +14,10 @@ import {layoutTable, type ColumnSpec} from './text-table.js'
  * anything else is within tolerance. A figure missing on either side (publish-only runs know no loss) is `n/a`
  * and never a regression.
  *
+ * Latencies have a noise floor (`noiseFloorMs`, default DEFAULT_NOISE_FLOOR_MS): a change no larger than it is within
+ * tolerance whatever its percentage, since a sub-millisecond figure moves that much between two runs of the same
+ * build (757 -> 799 µs is 5.5%, and nothing).
+ *
  * p99.99 and max rest on a handful of samples and move from run to run; CI jobs that gate on a comparison usually
  * pass `metrics` to leave them out.
  */
@@ -45,9 +49,14 @@ export interface ComparisonRow {
   verdict: ComparisonVerdict
 }
 
+/** Latency changes up to this (ms) are noise, not a regression or an improvement: 0.1 ms. */
+export const DEFAULT_NOISE_FLOOR_MS = 0.1
+
 export interface CompareOptions {
   /** How far, in percent of the base figure, a metric may move the bad way before it counts as a regression. */
   tolerancePct: number
+  /** Latency changes no larger than this (ms) are within tolerance (default DEFAULT_NOISE_FLOOR_MS). */
+  noiseFloorMs?: number
   /** Metric ids to compare, in this order (see comparisonMetricIds); default: all that either result measured. */
   metrics?: readonly string[]
 }
@@ -63,9 +72,10 @@ export function compareResults(base: BenchResult, candidate: BenchResult, option
     throw new UsageError(`tolerance must be a percentage of 0 or more, got ${tolerancePct}`, ['e.g. 5 for 5%'])
   }
   const metrics = options.metrics ? checkMetricIds(options.metrics) : defaultMetrics(base, candidate)
+  const noiseFloorMs = options.noiseFloorMs ?? DEFAULT_NOISE_FLOOR_MS
   return metrics.map((metric) => {
     const {unit, better, read} = describeMetric(metric)
-    return compareFigures(metric, unit, better, read(base), read(candidate), tolerancePct)
+    return compareFigures(metric, unit, better, read(base), read(candidate), tolerancePct, unit === 'ms' ? noiseFloorMs : 0)
   })
 }
 
@@ -147,6 +157,7 @@ function compareFigures(
   base: number | null,
   candidate: number | null,
   tolerancePct: number,
+  noiseFloor: number,
 ): ComparisonRow {
   const row = {metric, unit, better, base, candidate, tolerancePct}
   if (base === null || candidate === null) return {...row, delta: null, deltaPct: null, verdict: 'n/a'}
@@ -155,7 +166,9 @@ function compareFigures(
   /** Positive when the candidate moved the bad way. */
   const worse = better === 'lower' ? delta : -delta
   let verdict: ComparisonVerdict
-  if (deltaPct === null) {
+  if (noiseFloor > 0 && Math.abs(delta) <= noiseFloor + 1e-12) {
+    verdict = 'within'
+  } else if (deltaPct === null) {
     verdict = worse > 0 ? 'regression' : 'improvement'
   } else {
     const worsePct = better === 'lower' ? deltaPct : -deltaPct

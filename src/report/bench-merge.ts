@@ -22,7 +22,9 @@ import {encodeHistogram, mergeEncoded, type LatencyHistogram} from '../metrics/h
  * - histograms are added bucket by bucket (decode, add, re-encode), so every percentile of the merged result is
  *   exactly the one a single histogram of all the samples gives. min and max come from the shards' summaries,
  *   which hold the exact values (the encoded form keeps them only to bucket precision);
- * - counts are summed; a count one shard could not measure (null) makes the total null, never a partial sum;
+ * - counts are summed. A shard without a subscriber has no delivery counts (null): the others' are the run's. A
+ *   shard's subscribers count every shard's messages, as one run's would, so a shard cannot know what was expected
+ *   of them: the merge does, `expected = sent (all shards) × subscribers (all shards)`, and `lost` follows from it;
  * - rates are summed: each shard's rate over its own measured window. That is the rate of the whole run when the
  *   shards ran together; `meta.merge.commonWindowMs` says how long they all measured at once, so a caller can warn
  *   when they did not;
@@ -31,29 +33,52 @@ import {encodeHistogram, mergeEncoded, type LatencyHistogram} from '../metrics/h
  *   second carries its interval histogram, and are null otherwise;
  * - client health is the busiest shard's (highest CPU share of its cores), with the worst event-loop lag and the
  *   largest RSS of any shard: a bottleneck in any one shard limits the whole run;
- * - the broker's $SYS count is dropped (null): each shard read the whole broker's counter over its own window, so
- *   the shards' figures overlap and cannot be added;
+ * - the broker's $SYS count: each shard read the whole broker's counter over its own window, which holds every
+ *   shard's messages when they ran together, so the widest window's count is compared with the sum of the shards'
+ *   sends (null when a shard has none, or shards are missing);
  * - threshold verdicts are dropped (empty): they must be evaluated again against the merged figures, which is the
  *   caller's job (the shards' threshold texts are in their `thresholds[].threshold`).
  *
- * Results of different modes, QoS, payload sizes, MQTT versions or load models are refused, as is the same shard
- * twice (merging a file with itself would double every count).
+ * Results of different modes, QoS, payload sizes, MQTT versions or load models are refused, as are results of
+ * different runs (meta.runId), the same shard twice (merging a file with itself would double every count), and a
+ * set with shards missing unless `allowPartial` (then meta.merge.missingShards lists them and delivery counts that
+ * depend on every shard are null).
  */
 
 export interface MergeOptions {
   /** Names of the results (usually their files), for error messages; default `result 1`, `result 2`, ... */
   labels?: readonly string[]
+  /** Merge even when shards of the run are missing (the result says which). */
+  allowPartial?: boolean
+  /** Things the caller should say out loud (results that cannot be checked, missing shards). */
+  onWarning?: (text: string) => void
 }
 
 export function mergeResults(results: readonly BenchResult[], options: MergeOptions = {}): BenchResult {
   if (results.length === 0) throw new UsageError('nothing to merge: give one or more bench result files')
   const label = (i: number) => options.labels?.[i] ?? `result ${i + 1}`
+  const warn = options.onWarning ?? (() => {})
   checkCompatible(results, label)
+  const runId = checkSameRun(results, label, warn)
   const shards = mergedShards(results, label)
+  const missing = missingShards(shards)
+  if (missing.length > 0) {
+    const names = missing.map((s) => s.index + 1).join(', ')
+    const text = `shard${missing.length === 1 ? '' : 's'} ${names} of ${missing[0].count} missing`
+    if (!options.allowPartial) {
+      throw new UsageError(`${text}: a merge without ${missing.length === 1 ? 'it' : 'them'} is not the run`, [
+        'give every shard\'s result file, or --allow-partial to merge what is there (marked as partial)',
+      ])
+    }
+    warn(`${text}: the merged result covers only ${shards.length} of ${missing[0].count} shards (--allow-partial); loss cannot be known`)
+  }
+  const meta = mergeMeta(results, shards, label)
+  if (runId !== undefined) meta.runId = runId
+  if (missing.length > 0 && meta.merge) meta.merge.missingShards = missing
   return {
     schemaVersion: BENCH_RESULT_SCHEMA_VERSION,
-    meta: mergeMeta(results, shards, label),
-    counts: mergeCounts(results.map((r) => r.counts)),
+    meta,
+    counts: mergeCounts(results, missing.length > 0),
     rate: {
       targetPerSec: sumOrNull(results.map((r) => r.rate.targetPerSec)),
       achievedPerSec: sum(results.map((r) => r.rate.achievedPerSec)),
@@ -61,7 +86,7 @@ export function mergeResults(results: readonly BenchResult[], options: MergeOpti
       // The shards' deliveries ran until the slowest one's last arrival.
       receivingMs: results.some((r) => r.rate.receivingMs === undefined) ? undefined : Math.max(...results.map((r) => r.rate.receivingMs as number)),
     },
-    brokerCount: null,
+    brokerCount: missing.length > 0 ? null : mergeBrokerCounts(results.map((r) => r.brokerCount)),
     health: mergeHealth(results.map((r) => r.health)),
     thresholds: [],
     timeline: mergeTimelines(results.map((r) => r.timeline)),
@@ -94,6 +119,35 @@ function checkCompatible(results: readonly BenchResult[], label: (i: number) => 
   }
 }
 
+/** The run id the results share; results of different runs are refused, results without one only warned about. */
+function checkSameRun(results: readonly BenchResult[], label: (i: number) => string, warn: (text: string) => void): string | undefined {
+  const first = results.findIndex((r) => r.meta.runId !== undefined)
+  if (first < 0) {
+    if (results.length > 1) warn('the results carry no run id (written by an older iotd): nothing shows they are shards of one run')
+    return undefined
+  }
+  const runId = results[first].meta.runId as string
+  const other = results.findIndex((r) => r.meta.runId !== undefined && r.meta.runId !== runId)
+  if (other >= 0) {
+    throw new UsageError(`cannot merge ${label(other)} (run ${results[other].meta.runId}) with ${label(first)} (run ${runId}): they are results of different runs`, [
+      'merge the shards of one run (they share --run-id, or --start-at); use iotd report compare to set different runs side by side',
+    ])
+  }
+  const unnamed = results.filter((r) => r.meta.runId === undefined).length
+  if (unnamed > 0) warn(`${unnamed} of ${results.length} results carry no run id (written by an older iotd): they cannot be checked to be of run ${runId}`)
+  return runId
+}
+
+/** Shards of the run that no input covers. */
+function missingShards(shards: readonly BenchShard[]): BenchShard[] {
+  if (shards.length === 0) return []
+  const count = shards[0].count
+  const present = new Set(shards.map((s) => s.index))
+  const missing: BenchShard[] = []
+  for (let index = 0; index < count; index++) if (!present.has(index)) missing.push({index, count})
+  return missing
+}
+
 /** Every shard the inputs cover (a merged input contributes the shards it was made of), checked for repeats. */
 function mergedShards(results: readonly BenchResult[], label: (i: number) => string): BenchShard[] {
   const seen = new Map<number, number>()
@@ -104,13 +158,13 @@ function mergedShards(results: readonly BenchResult[], label: (i: number) => str
     const own = r.meta.merge ? r.meta.merge.shards : r.meta.shard ? [r.meta.shard] : []
     for (const shard of own) {
       if (shardCount !== undefined && shard.count !== shardCount) {
-        throw new UsageError(`cannot merge ${label(i)} (shard ${shard.index}/${shard.count}) with ${label(countFrom)} (a run of ${shardCount} shards): they come from different runs`)
+        throw new UsageError(`cannot merge ${label(i)} (shard ${shard.index + 1}/${shard.count}) with ${label(countFrom)} (a run of ${shardCount} shards): they come from different runs`)
       }
       shardCount = shard.count
       countFrom = i
       const previous = seen.get(shard.index)
       if (previous !== undefined) {
-        throw new UsageError(`shard ${shard.index}/${shard.count} appears in both ${label(previous)} and ${label(i)}: merging it twice would double its counts`)
+        throw new UsageError(`shard ${shard.index + 1}/${shard.count} appears in both ${label(previous)} and ${label(i)}: merging it twice would double its counts`)
       }
       seen.set(shard.index, i)
       out.push({index: shard.index, count: shard.count})
@@ -176,20 +230,52 @@ function mergeTargets(targets: readonly BenchTarget[], label: (i: number) => str
 
 // ---- counts and health --------------------------------------------------------------------------------------------
 
-function mergeCounts(all: readonly BenchCounts[]): BenchCounts {
+function mergeCounts(results: readonly BenchResult[], partial: boolean): BenchCounts {
+  const all = results.map((r) => r.counts)
+  // Only the inputs with a receiver have delivery counts; the others (a shard without a subscriber) add nothing.
+  const receiving = all.filter((c) => c.received !== null)
+  const sent = sum(all.map((c) => c.sent))
+  const received = receiving.length === 0 ? null : sum(receiving.map((c) => c.received as number))
+  const duplicated = sumOrNull(receiving.map((c) => c.duplicated))
+  let expected: number | null
+  let lost: number | null
+  if (receiving.length > 0 && receiving.every((c) => c.expected !== null)) {
+    // Each input knew what its own subscribers were to receive (whole runs, or shards of an older iotd).
+    expected = sum(receiving.map((c) => c.expected as number))
+    lost = sumOrNull(receiving.map((c) => c.lost))
+  } else if (receiving.length > 0 && !partial && duplicated !== null && results[0].meta.mode === 'e2e') {
+    // Shards whose subscribers counted every shard's messages: each of the run's subscribers was to get every one.
+    expected = sent * sum(results.map((r) => r.meta.clients.subscribers))
+    lost = Math.max(0, expected - ((received as number) - duplicated))
+  } else {
+    expected = null
+    lost = null
+  }
   return {
     planned: sum(all.map((c) => c.planned)),
-    sent: sum(all.map((c) => c.sent)),
+    sent,
     acked: sumOrNull(all.map((c) => c.acked)),
-    expected: sumOrNull(all.map((c) => c.expected)),
-    received: sumOrNull(all.map((c) => c.received)),
-    lost: sumOrNull(all.map((c) => c.lost)),
-    duplicated: sumOrNull(all.map((c) => c.duplicated)),
-    reordered: sumOrNull(all.map((c) => c.reordered)),
+    expected,
+    received,
+    lost,
+    duplicated,
+    reordered: sumOrNull(receiving.map((c) => c.reordered)),
     dropped: sum(all.map((c) => c.dropped)),
     late: sum(all.map((c) => c.late)),
     errors: sum(all.map((c) => c.errors)),
   }
+}
+
+/**
+ * The broker's count over the whole run: the shards' windows overlap (each holds every shard's messages when they ran
+ * together), so the widest one is taken and compared with what all the shards sent.
+ */
+function mergeBrokerCounts(all: ReadonlyArray<BenchResult['brokerCount']>): BenchResult['brokerCount'] {
+  if (all.length === 0 || all.some((b) => b === null)) return null
+  const counts = all as NonNullable<BenchResult['brokerCount']>[]
+  const received = Math.max(...counts.map((b) => b.received))
+  const client = sum(counts.map((b) => b.client))
+  return {source: counts[0].source, received, client, disagreementPct: client > 0 ? ((received - client) / client) * 100 : null}
 }
 
 function mergeHealth(all: readonly BenchClientHealth[]): BenchClientHealth {
@@ -200,6 +286,7 @@ function mergeHealth(all: readonly BenchClientHealth[]): BenchClientHealth {
     cores: busiest.cores,
     rssBytes: Math.max(...all.map((h) => h.rssBytes)),
     eventLoopLagP99Ms: Math.max(...all.map((h) => h.eventLoopLagP99Ms)),
+    ...(all.some((h) => h.inflightFullPct !== undefined) ? {inflightFullPct: Math.max(...all.map((h) => h.inflightFullPct ?? 0))} : {}),
   }
 }
 
@@ -257,12 +344,12 @@ function mergeTimelines(timelines: ReadonlyArray<readonly TimelinePoint[]>): Tim
   const merged = new Map<number, SecondBucket>()
   for (const timeline of timelines) {
     for (const [second, own] of groupBy(timeline, secondOf)) {
-      // Interval timers that drift can put two points of one shard into one second: each is a per-second rate,
-      // so the shard's rate for that second is their mean (their samples all belong to it).
-      const bucket = merged.get(second) ?? {sentPerSec: 0, receivedPerSec: 0, histograms: [], complete: true}
-      bucket.sentPerSec += mean(own.map((p) => p.sentPerSec))
-      const received = own.map((p) => p.receivedPerSec)
-      bucket.receivedPerSec = bucket.receivedPerSec === null || received.includes(null) ? null : bucket.receivedPerSec + mean(received as number[])
+      // A row holds what happened in its second, so the shards' rows of one second add up (as their counts do).
+      const bucket = merged.get(second) ?? {sentPerSec: 0, receivedPerSec: null, histograms: [], complete: true}
+      bucket.sentPerSec += sum(own.map((p) => p.sentPerSec))
+      // A shard without a subscriber has no received column: the others' deliveries are the run's.
+      const received = own.map((p) => p.receivedPerSec).filter((r) => r !== null)
+      if (received.length > 0) bucket.receivedPerSec = (bucket.receivedPerSec ?? 0) + sum(received)
       for (const p of own) {
         if (p.histogram === undefined) bucket.complete = false
         else bucket.histograms.push(p.histogram)
@@ -299,10 +386,6 @@ function sum(values: readonly number[]): number {
 
 function sumOrNull(values: ReadonlyArray<number | null>): number | null {
   return values.includes(null) ? null : sum(values as number[])
-}
-
-function mean(values: readonly number[]): number {
-  return sum(values) / values.length
 }
 
 function unique<T>(values: readonly T[]): T[] {

@@ -22,6 +22,8 @@ export function formatBenchPlainLine(s: BenchSnapshot, opts: {color?: boolean} =
   parts.push(`${s.mode === 'conn' ? 'connects' : 'sent'} ${formatRate(s.sentPerSec)}`)
   if (s.receivedPerSec !== null) parts.push(`recv ${formatRate(s.receivedPerSec)}`)
   parts.push(i.count > 0 ? `${s.headline} p50 ${formatMs(i.p50)} p99 ${formatMs(i.p99)} max ${formatMs(i.max)}` : `${s.headline} -`)
+  // QoS 1/2 end to end: the broker's acknowledgements so far, beside the delivery latency.
+  if (s.ack && s.ack.count > 0) parts.push(`ack p50 ${formatMs(s.ack.p50)} p99 ${formatMs(s.ack.p99)}`)
   parts.push(counter(s.counts.dropped, 'dropped', 'warn'), counter(s.counts.late, 'late', 'warn'), counter(s.counts.errors, 'errors', 'fail'))
   parts.push(`cpu ${formatPercent(s.health.cpuPercent)}`, `loop p99 ${formatMs(s.health.eventLoopLagP99Ms)}`)
   return parts.join('  ')

@@ -27,10 +27,14 @@ export const BROKER_DISAGREEMENT_PCT = 1
 /** Dropped sends above this share of the planned ones: the client could not keep the schedule. */
 export const DROPPED_SHARE = 0.01
 /**
- * Late sends above this share: the client kept the average rate but not the schedule. Below it, lateness is timer
- * jitter (a GC pause, a busy tick) that the corrected latency already shows; it is reported, not blamed.
+ * Late sends above this share of those sent: the run did not keep its schedule, and the summary says what held it
+ * back. Below it, lateness is timer jitter (a GC pause, a busy tick) that the corrected latency already shows.
  */
 export const LATE_SHARE = 0.1
+/** Late sends above this share of those sent get a line of their own; fewer are only counted (delivery line). */
+export const LATE_NOTICE_SHARE = 0.01
+/** An in-flight window full for this share of the publishers' time (percent) means the broker held back acks. */
+export const BACK_PRESSURE_PCT = 5
 /** A merged result whose shards measured together for less than this share of its span did not run together. */
 const COMMON_WINDOW_SHARE = 0.9
 
@@ -51,9 +55,13 @@ const DISTRIBUTION_TITLES: Record<LatencyDistribution, string> = {
   connect: 'connect',
 }
 
-const SPECTRUM: ReadonlyArray<{label: string; of: (s: LatencySummaryMs) => number}> = [
+/** k6's avg/min/med/max/p90/p95 and the tail beyond, in order of size (p95 is absent from older results). */
+const SPECTRUM: ReadonlyArray<{label: string; of: (s: LatencySummaryMs) => number | undefined}> = [
+  {label: 'min', of: (s) => s.min},
+  {label: 'mean', of: (s) => s.mean},
   {label: 'p50', of: (s) => s.p50},
   {label: 'p90', of: (s) => s.p90},
+  {label: 'p95', of: (s) => s.p95},
   {label: 'p99', of: (s) => s.p99},
   {label: 'p99.9', of: (s) => s.p999},
   {label: 'p99.99', of: (s) => s.p9999},
@@ -91,16 +99,25 @@ function header(result: BenchResult, c: ChalkInstance): string[] {
   const m = result.meta
   const brokers = m.brokers.map(redactUrl).join(', ')
   const first = `${c.bold('iotd bench')}  ${c.bold(MODE_TEXT[m.mode])}  ${c.dim('broker')} ${brokers}`
+  // Subscribe-only listens to someone else's load: the payload size and the pace are theirs, not iotd's.
   const setup =
     m.mode === 'conn'
       ? `MQTT ${m.mqttVersion}, ${plural(m.clients.total, 'connection')}`
-      : `MQTT ${m.mqttVersion}, QoS ${m.qos}, ${formatNumber(m.payloadBytes)} B payloads, ${plural(m.clients.publishers, 'publisher')}, ${plural(m.clients.subscribers, 'subscriber')}`
-  const target = m.target.model === 'open' ? `target ${m.target.text} (open model)` : `saturation (--rate ${m.target.text}, ${formatNumber(m.target.inflight)} in flight per client)`
+      : m.mode === 'sub'
+        ? `MQTT ${m.mqttVersion}, QoS ${m.qos}, ${plural(m.clients.subscribers, 'subscriber')}`
+        : `MQTT ${m.mqttVersion}, QoS ${m.qos}, ${formatNumber(m.payloadBytes)} B payloads, ${plural(m.clients.publishers, 'publisher')}, ${plural(m.clients.subscribers, 'subscriber')}`
+  const target =
+    m.mode === 'sub'
+      ? "listening to another publisher's load"
+      : m.target.model === 'open'
+        ? `target ${m.target.text} (open model)`
+        : `saturation (--rate ${m.target.text}, ${formatNumber(m.target.inflight)} in flight per client)`
   const warmup = m.warmupMs > 0 ? ` after ${formatDuration(m.warmupMs)} warm-up` : ''
   const lines = [first, `${INDENT}${setup}`, `${INDENT}${target}; measured ${formatDuration(measuredWindowMs(m))}${warmup}`]
-  if (m.shard) lines.push(`${INDENT}shard ${m.shard.index}/${m.shard.count} of a larger run: merge the shards with iotd report merge`)
+  // Shards are counted from 1 here, as --shard 2/3 names them (the result stores the 0-based index).
+  if (m.shard) lines.push(`${INDENT}shard ${m.shard.index + 1}/${m.shard.count} of a larger run: merge the shards with iotd report merge (it judges the thresholds)`)
   if (m.merge) {
-    const shards = m.merge.shards.length > 0 ? ` (shards ${m.merge.shards.map((s) => s.index).join(', ')} of ${m.merge.shards[0].count})` : ''
+    const shards = m.merge.shards.length > 0 ? ` (shards ${m.merge.shards.map((s) => s.index + 1).join(', ')} of ${m.merge.shards[0].count})` : ''
     lines.push(`${INDENT}merged from ${plural(m.merge.results, 'result')}${shards}; all measuring together for ${formatDuration(m.merge.commonWindowMs)}`)
   }
   return lines
@@ -121,13 +138,19 @@ export function benchVerdicts(result: BenchResult): BenchVerdict[] {
     out.push({level: 'fail', text: `${plural(k.lost, `${noun}`)} lost (${lossPercent(result)} of ${formatNumber(k.expected ?? 0)} expected)`})
   }
   if (k.dropped > 0) out.push({level: 'warn', text: `${plural(k.dropped, 'send')} dropped: they could not leave on time and were not sent`})
-  if (k.late > 0) {
-    const share = k.planned > 0 ? ` (${formatPercent((k.late / k.planned) * 100)})` : ''
-    out.push({level: 'warn', text: `${plural(k.late, 'send')}${share} late by more than one interval: the corrected latency includes that wait`})
+  if (k.sent > 0 && k.late / k.sent > LATE_NOTICE_SHARE) {
+    out.push({level: 'warn', text: `${plural(k.late, 'send')} (${formatPercent((k.late / k.sent) * 100)} of those sent) late by more than one interval: the corrected latency includes that wait`})
   }
   const broker = brokerDisagreement(result)
   if (broker) out.push({level: 'warn', text: broker})
   const merge = result.meta.merge
+  const missing = merge?.missingShards ?? []
+  if (missing.length > 0) {
+    out.push({
+      level: 'fail',
+      text: `partial merge: shard${missing.length === 1 ? '' : 's'} ${missing.map((s) => s.index + 1).join(', ')} of ${missing[0].count} missing; the counts cover only the others and loss is unknown`,
+    })
+  }
   const span = measuredWindowMs(result.meta)
   if (merge && span > 0 && merge.commonWindowMs < COMMON_WINDOW_SHARE * span) {
     out.push({
@@ -135,27 +158,34 @@ export function benchVerdicts(result: BenchResult): BenchVerdict[] {
       text: `the merged results measured together for only ${formatDuration(merge.commonWindowMs)} of ${formatDuration(span)}: summed rates overstate a run whose shards did not run at once`,
     })
   }
-  const bottleneck = clientBottleneckText(result)
+  const bottleneck = bottleneckText(result)
   if (bottleneck) out.push({level: 'warn', text: bottleneck})
   return out
 }
 
 /**
- * "The client, not the broker, was the bottleneck", with the reasons, or undefined. Saturated CPU and a lagging
- * event loop use the same limits as `iotd sim` (report/client-health.ts); many dropped or late sends mean the load
- * did not leave on schedule, which an open-model tool must not pass off as the broker's figure.
+ * What held the run back, or undefined when nothing did. A client that is saturated (CPU, event-loop lag: the same
+ * limits as `iotd sim`, report/client-health.ts) measures itself: "the client, not the broker, was the bottleneck".
+ * Sends that fell behind their schedule (many dropped or late) while the client had room are the broker pushing
+ * back when the in-flight window was full (it held back acknowledgements), and otherwise the connection's.
  */
-export function clientBottleneckText(result: BenchResult): string | undefined {
+export function bottleneckText(result: BenchResult): string | undefined {
   const h = result.health
   const cores = Math.max(1, h.cores)
-  const reasons: string[] = []
-  if (h.cpuPercent > CPU_SATURATION_SHARE * 100 * cores) reasons.push(`CPU ${formatPercent(h.cpuPercent)} of ${cores * 100}% available`)
-  if (h.eventLoopLagP99Ms > EVENT_LOOP_LAG_LIMIT_MS) reasons.push(`event-loop lag p99 ${formatMs(h.eventLoopLagP99Ms)} > ${EVENT_LOOP_LAG_LIMIT_MS}ms`)
+  const client: string[] = []
+  if (h.cpuPercent > CPU_SATURATION_SHARE * 100 * cores) client.push(`CPU ${formatPercent(h.cpuPercent)} of ${cores * 100}% available`)
+  if (h.eventLoopLagP99Ms > EVENT_LOOP_LAG_LIMIT_MS) client.push(`event-loop lag p99 ${formatMs(h.eventLoopLagP99Ms)} > ${EVENT_LOOP_LAG_LIMIT_MS}ms`)
   const k = result.counts
-  if (k.planned > 0 && k.dropped / k.planned > DROPPED_SHARE) reasons.push(`${formatPercent((k.dropped / k.planned) * 100)} of planned sends dropped`)
-  if (k.planned > 0 && k.late / k.planned > LATE_SHARE) reasons.push(`${formatPercent((k.late / k.planned) * 100)} of sends late`)
-  if (reasons.length === 0) return undefined
-  return `the client, not the broker, was the bottleneck (${reasons.join('; ')}): these figures describe iotd more than the broker`
+  const behind: string[] = []
+  if (k.planned > 0 && k.dropped / k.planned > DROPPED_SHARE) behind.push(`${formatPercent((k.dropped / k.planned) * 100)} of planned sends dropped`)
+  if (k.sent > 0 && k.late / k.sent > LATE_SHARE) behind.push(`${formatPercent((k.late / k.sent) * 100)} of sends late`)
+  if (client.length > 0) return `the client, not the broker, was the bottleneck (${[...client, ...behind].join('; ')}): these figures describe iotd more than the broker`
+  if (behind.length === 0) return undefined
+  const full = h.inflightFullPct ?? 0
+  if (full >= BACK_PRESSURE_PCT) {
+    return `the broker pushed back (${behind.join('; ')}; the in-flight window was full ${formatPercent(full)} of the time, waiting for acknowledgements; client CPU ${formatPercent(h.cpuPercent)}): the figures are the broker's under this load`
+  }
+  return `sends fell behind their schedule (${behind.join('; ')}) while the client had CPU to spare (${formatPercent(h.cpuPercent)}): the connection or the broker's socket held them back`
 }
 
 function brokerDisagreement(result: BenchResult): string | undefined {
@@ -184,10 +214,13 @@ function throughputLines(result: BenchResult, c: ChalkInstance): string[] {
   // Deliveries that trailed the last send by more than a blink: the received rate is over that longer time.
   const trailMs = rate.receivingMs === undefined ? 0 : rate.receivingMs - measuredWindowMs(result.meta)
   if (trailMs >= 100) first += ` over ${formatDuration(rate.receivingMs as number)} (the last delivery ${formatDuration(trailMs)} after the window)`
+  const received = k.received === null ? '' : `${formatNumber(k.received)} received${k.expected === null ? '' : ` of ${formatNumber(k.expected)} expected`}`
+  if (result.meta.mode === 'sub') {
+    return [labelled('throughput', `${c.bold(formatRate(rate.receivedPerSec ?? 0, unit))} received`, c), labelled('', `${received} ${noun}`, c)]
+  }
   const sent = `${formatNumber(k.sent)} of ${formatNumber(k.planned)} planned ${noun} sent`
   const acked = k.acked === null ? '' : `, ${formatNumber(k.acked)} ${result.meta.mode === 'conn' ? 'accepted' : 'acknowledged'}`
-  const received = k.received === null ? '' : `, ${formatNumber(k.received)} received${k.expected === null ? '' : ` of ${formatNumber(k.expected)} expected`}`
-  return [labelled('throughput', first, c), labelled('', `${sent}${acked}${received}`, c)]
+  return [labelled('throughput', first, c), labelled('', `${sent}${acked}${received ? `, ${received}` : ''}`, c)]
 }
 
 /** One table, a column per distribution the run recorded, a row per percentile: the spectrum side by side. */
@@ -201,7 +234,7 @@ function latencyLines(result: BenchResult, c: ChalkInstance): string[] {
     ...present.map((d) => ({header: DISTRIBUTION_TITLES[d], align: 'right' as const})),
   ]
   const summaries = present.map((d) => result.histograms[d]!.summary)
-  const cell = (s: LatencySummaryMs, v: number) => (s.count === 0 ? '-' : formatMs(v))
+  const cell = (s: LatencySummaryMs, v: number | undefined) => (s.count === 0 || v === undefined ? '-' : formatMs(v))
   const rows = [
     ...SPECTRUM.map(({label, of}) => [`  ${label}`, ...summaries.map((s) => cell(s, of(s)))]),
     ['  samples', ...summaries.map((s) => formatNumber(s.count))],
@@ -235,7 +268,9 @@ function brokerLines(result: BenchResult, c: ChalkInstance): string[] {
   const b = result.brokerCount
   if (!b) return []
   const agreement = b.disagreementPct === null ? '' : `  (${signedPct(b.disagreementPct)})`
-  const text = `${formatNumber(b.received)} received by the broker vs ${formatNumber(b.client)} sent by the client${agreement}  ${c.dim(b.source)}`
+  // A shard's window of the broker's count holds every shard's messages; the merge compares it with all of them.
+  const who = result.meta.shard ? 'this shard (the broker counts every shard: compared after iotd report merge)' : 'the client'
+  const text = `${formatNumber(b.received)} received by the broker vs ${formatNumber(b.client)} sent by ${who}${agreement}  ${c.dim(b.source)}`
   const warn = b.disagreementPct !== null && Math.abs(b.disagreementPct) > BROKER_DISAGREEMENT_PCT
   return [labelled('broker', warn ? `${c.yellow('⚠')} ${text}` : text, c)]
 }

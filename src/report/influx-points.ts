@@ -59,7 +59,8 @@ export function benchPoints(run: string, s: BenchSnapshot): Point[] {
         ...(s.interval.count > 0 ? {latency_p50_ms: s.interval.p50, latency_p99_ms: s.interval.p99, latency_max_ms: s.interval.max} : {}),
         cpu_percent: s.health.cpuPercent,
       },
-      at: Date.now(),
+      // The point is the second its rates and latencies describe (the live view shows each second once it ended).
+      at: s.intervalStartMs,
     },
   ]
 }

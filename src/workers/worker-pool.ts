@@ -105,9 +105,23 @@ export class WorkerPool<Setup, ToWorker, FromWorker extends {type: string}, S> {
     })
   }
 
-  /** Calls `fn` once a second until stop(). */
-  tick(fn: () => void): void {
-    this.ticker = setInterval(fn, 1000)
+  /**
+   * Calls `fn` once a second until stop(); with `msToNext`, each call comes when it says (the bench ticks just after
+   * each second of its run ends, whatever the timers drift).
+   */
+  tick(fn: () => void, msToNext?: () => number): void {
+    if (!msToNext) {
+      this.ticker = setInterval(fn, 1000)
+      return
+    }
+    const arm = (): void => {
+      this.ticker = setTimeout(() => {
+        if (this.ticker === undefined) return
+        fn()
+        if (this.ticker !== undefined) arm()
+      }, msToNext())
+    }
+    arm()
   }
 
   /**
@@ -116,6 +130,7 @@ export class WorkerPool<Setup, ToWorker, FromWorker extends {type: string}, S> {
    */
   async stop(msg: ToWorker, deadlineMs: number): Promise<number> {
     clearInterval(this.ticker)
+    this.ticker = undefined
     this.broadcast(msg)
     const deadline = performance.now() + deadlineMs
     await this.waitForAll(deadline)
@@ -127,6 +142,7 @@ export class WorkerPool<Setup, ToWorker, FromWorker extends {type: string}, S> {
   /** Ends every worker at once (a run that failed before its clean stop). */
   async terminate(): Promise<void> {
     clearInterval(this.ticker)
+    this.ticker = undefined
     await Promise.all(this.workers.map((w) => w.terminate()))
   }
 

@@ -85,7 +85,8 @@ describe('iotd report merge', () => {
     all.destroy()
 
     expect(r.stderr).toContain(`merged 3 results -> ${file('merged.json')}`)
-    expect(r.stdout).toContain('merged from 3 results (shards 0, 1, 2 of 3)')
+    // Shards counted from 1, as --shard names them.
+    expect(r.stdout).toContain('merged from 3 results (shards 1, 2, 3 of 3)')
     expect(r.stdout).toContain('samples')
   })
 
@@ -108,7 +109,7 @@ describe('iotd report merge', () => {
     writeFileSync(copy, readFileSync(file('shard-0.json')))
     const dup = await runCli(['report', 'merge', file('shard-0.json'), copy])
     expect(dup.code).toBe(2)
-    expect(dup.stderr).toContain('shard 0/3 appears in both')
+    expect(dup.stderr).toContain('shard 1/3 appears in both')
     expect(dup.stdout).toBe('')
   })
 })

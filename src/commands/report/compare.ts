@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
+import {parseDuration} from '../../config/units.js'
 import {UsageError} from '../../errors.js'
 import type {CompareReport} from '../../report/compare-summary.js'
 
@@ -35,6 +36,7 @@ ${EXIT_CODES_HELP}
       multipleNonGreedy: true,
       env: 'IOTD_METRIC',
     }),
+    'noise-floor': Flags.string({summary: 'Latency changes up to this are noise, whatever their percentage (default 100us; 0 turns it off).', env: 'IOTD_NOISE_FLOOR'}),
     threshold: Flags.string({summary: "SLO the candidate must meet, in k6's grammar: 'p(99)<20ms' (repeatable).", multiple: true, multipleNonGreedy: true, env: 'IOTD_THRESHOLD'}),
   }
 
@@ -45,7 +47,7 @@ ${EXIT_CODES_HELP}
     const {anyRegression, compareResults, setupDifferences} = await import('../../report/bench-compare.js')
     const base = loadBenchResult(args.base)
     const candidate = loadBenchResult(args.candidate)
-    const rows = compareResults(base, candidate, {tolerancePct, metrics: flags.metric})
+    const rows = compareResults(base, candidate, {tolerancePct, metrics: flags.metric, noiseFloorMs: parseNoiseFloor(flags['noise-floor'])})
     let thresholds: CompareReport['thresholds'] = []
     if (flags.threshold?.length) {
       const {parseThresholds} = await import('../../metrics/thresholds.js')
@@ -71,6 +73,16 @@ ${EXIT_CODES_HELP}
     }
     this.finishRun({thresholdsFailed: anyRegression(rows) || thresholds.some((v) => !v.ok)})
     return undefined
+  }
+}
+
+/** `--noise-floor 100us`, `0.5ms`, `0`: a duration, in ms; undefined keeps the default. */
+function parseNoiseFloor(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined
+  try {
+    return parseDuration(text)
+  } catch (error) {
+    throw new UsageError(`--noise-floor '${text}': ${(error as Error).message}`, ['e.g. 100us or 0.5ms'])
   }
 }
 

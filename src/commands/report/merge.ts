@@ -7,7 +7,9 @@ export default class ReportMerge extends BaseCommand {
 
   static override summary = 'Merge the results of shards into one result, losslessly.'
 
-  static override description = `Combines the results of one run's shards (\`iotd bench --shard i/n\`, a Kubernetes Indexed Job, several machines): histograms are added bucket by bucket, so every percentile of the merged result is exactly the one a single histogram of all the samples gives; counts and rates are summed; the timelines are aligned by wall-clock second. Results of different modes, QoS, payload sizes or load models are refused, as is the same shard twice.
+  static override description = `Combines the results of one run's shards (\`iotd bench --shard i/n\`, a Kubernetes Indexed Job, several machines): histograms are added bucket by bucket, so every percentile of the merged result is exactly the one a single histogram of all the samples gives; counts and rates are summed, and loss is worked out over the whole run (each shard's subscribers receive every shard's messages); the timelines are aligned by wall-clock second. Results of different runs (their run id, --run-id or --start-at), modes, QoS, payload sizes or load models are refused, as is the same shard twice, and a set with a shard missing unless --allow-partial.
+
+A shard does not judge its thresholds (it exits 0 on them): they are judged here, on the whole run.
 
 The shards' thresholds are judged again on the merged figures (a shard's own verdicts say nothing about the whole run; --threshold replaces them) and the command exits 99 when one fails, after writing the merged result.
 
@@ -28,6 +30,7 @@ ${EXIT_CODES_HELP}`
 
   static override flags = {
     out: Flags.string({char: 'o', summary: 'Write the merged result to this file (default: stdout, as JSON).', env: 'IOTD_OUT'}),
+    'allow-partial': Flags.boolean({summary: 'Merge even when shards are missing; the result is marked partial and its loss is unknown.', env: 'IOTD_ALLOW_PARTIAL'}),
     threshold: Flags.string({
       summary: "SLO to judge the merged figures by, in k6's grammar (repeatable; default: the shards' own thresholds).",
       multiple: true,
@@ -49,7 +52,7 @@ ${EXIT_CODES_HELP}`
     const {parseThresholds} = await import('../../metrics/thresholds.js')
     const inputs = loadLabelledResults(files)
     const results = inputs.map((i) => i.result)
-    const merged = mergeResults(results, {labels: files})
+    const merged = mergeResults(results, {labels: files, allowPartial: flags['allow-partial'], onWarning: (text) => this.note(`⚠ ${text}`)})
     const texts = flags.threshold?.length ? flags.threshold : thresholdTexts(results)
     merged.thresholds = evaluateResultThresholds(merged, parseThresholds(texts, flags.threshold?.length ? '--threshold' : 'a shard threshold'), 'merged result')
     const json = toJson(merged)

@@ -7,7 +7,7 @@ export type * from './plan-types.js'
 export {META_KEYS} from './plan-types.js'
 export {RuleSyntaxError, RulePlanError, formatCaret, type RulePosition, type RuleProblem} from './errors.js'
 export {parseRule, parseExpression} from './parse.js'
-export {planRule, isValidTopicFilter, formatPath, type PlanOptions} from './plan.js'
+export {planRule, isValidTopicFilter, formatPath, forEachChild, type PlanOptions} from './plan.js'
 export {
   compileExpression,
   compilePredicate,

@@ -7,8 +7,7 @@
  * `record.payload` holds the bytes as they arrived when they are UTF-8 text, `record.payloadBase64` when they are
  * not, beside the topic, event time, QoS and retain flag; rows a rule made carry their `fields`.
  */
-import {createWriteStream, type WriteStream} from 'node:fs'
-import {once} from 'node:events'
+import {AppendFile, type FsyncPolicy} from '../state/append-file.js'
 import type {DeadLetterEntry, PipelineRecord} from '../types.js'
 
 const utf8 = new TextDecoder('utf-8', {fatal: true})
@@ -34,19 +33,27 @@ export function deadLetterRecord(r: PipelineRecord): Record<string, unknown> {
 export class DeadLetter {
   count = 0
   readonly byStage = new Map<string, number>()
-  private out?: WriteStream
+  private out?: AppendFile
   private failed?: Error
   private warned = false
   readonly file?: string
 
-  constructor(file: string | undefined, private readonly warn: (message: string) => void) {
+  /** `fsync`: the policy of the run's input log (a dead-lettered message is acknowledged right after its line). */
+  constructor(file: string | undefined, private readonly warn: (message: string) => void, fsync: FsyncPolicy = 'everysec') {
     this.file = file
     if (file) {
-      this.out = createWriteStream(file, {flags: 'a'})
-      this.out.on('error', (e) => (this.failed ??= e))
+      try {
+        this.out = new AppendFile(file, fsync)
+      } catch (e) {
+        this.failed = e as Error
+      }
     }
   }
 
+  /**
+   * Writes the entry's line before returning (write(2), no buffer in this process): the caller acknowledges the
+   * message next, and a process killed in between must not take the line with it.
+   */
   write(entry: DeadLetterEntry): void {
     this.count++
     this.byStage.set(entry.stage, (this.byStage.get(entry.stage) ?? 0) + 1)
@@ -58,8 +65,14 @@ export class DeadLetter {
         ...(entry.raw !== undefined ? {raw: entry.raw} : {}),
         ...(entry.record ? {record: deadLetterRecord(entry.record)} : {}),
       }
-      this.out.write(`${JSON.stringify(line)}\n`)
-    } else if (!this.warned) {
+      try {
+        this.out.append(`${JSON.stringify(line)}\n`)
+        return
+      } catch (e) {
+        this.failed = e as Error
+      }
+    }
+    if (!this.warned) {
       this.warned = true
       const why = this.failed ? `the dead-letter file failed (${this.failed.message})` : 'no deadLetter file is configured'
       this.warn(`dead letter (${entry.stage}): ${entry.reason} — ${why}; further entries are only counted`)
@@ -67,8 +80,7 @@ export class DeadLetter {
   }
 
   async close(): Promise<void> {
-    if (!this.out) return
-    this.out.end()
-    await once(this.out, 'close').catch(() => undefined)
+    this.out?.close()
+    this.out = undefined
   }
 }

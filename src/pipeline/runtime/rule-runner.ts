@@ -22,6 +22,8 @@ import {indexKey, type LookupTable} from '../tables.js'
 import type {PipelineRecord} from '../types.js'
 import {createWindowOperator, type WindowOperator, type WindowOutput, type WindowStats} from '../window/index.js'
 import {topicMatches} from '../../net/topic-filter.js'
+import {SavedRowShape} from './saved-rows.js'
+import {loadFieldColumns, toFieldColumns, type Column} from '../window/columns.js'
 
 /** What the runtime hands in per event: an opaque ack handle the rule passes back on the rows it produces. */
 export type AckHandle = unknown
@@ -136,6 +138,7 @@ export class RuleRunner {
       const aggs = this.compiled.aggregates
       const everyRow = opts.plan.analysis.emitsEveryRow
       const spec = opts.plan.window
+      const saved = new SavedRowShape(opts.plan)
       this.window = createWindowOperator<Held, AggResult, AggState>(
         spec,
         {
@@ -153,11 +156,23 @@ export class RuleRunner {
             return a
           },
           // Accumulators keep plain data in their own fields: a checkpoint holds the fields, a restore puts them
-          // back into fresh instances of the same functions.
-          save: (state) => ({accs: state.accs.map((a) => ({...a})), last: state.last, rows: state.rows}),
+          // back into fresh instances of the same functions. Of the last row only what emitting reads is kept.
+          save: (state) => ({accs: state.accs.map((a) => ({...a})), last: saved.one(state.last), rows: state.rows}),
           load(data) {
-            const d = data as {accs: Record<string, unknown>[]; last: RowContext | undefined; rows?: RowContext[]}
-            return {accs: aggs.map((a, i) => Object.assign(a.create(), d.accs[i])), last: d.last, rows: everyRow ? (d.rows ?? []) : undefined}
+            const d = data as {accs: Record<string, unknown>[]; last: unknown; rows?: RowContext[]}
+            return {accs: aggs.map((a, i) => Object.assign(a.create(), d.accs[i])), last: saved.fromOne(d.last), rows: everyRow ? (d.rows ?? []) : undefined}
+          },
+          // Every open window at once (tumbling, hopping): per aggregate one column per accumulator field.
+          saveAll: (states) => ({
+            accs: aggs.map((_, i) => toFieldColumns(states.map((st) => st.accs[i]))),
+            last: saved.many(states.map((st) => st.last)),
+            rows: everyRow ? states.map((st) => st.rows) : undefined,
+          }),
+          loadAll(data, n) {
+            const d = data as {accs: {fields: string[]; columns: Column[]}[]; last: unknown; rows?: RowContext[][]}
+            const accs = aggs.map((a, i) => loadFieldColumns(d.accs[i], Array.from({length: n}, () => a.create())))
+            const last = saved.fromMany(d.last)
+            return Array.from({length: n}, (_, w) => ({accs: accs.map((col) => col[w]), last: last[w], rows: everyRow ? (d.rows?.[w] ?? []) : undefined}))
           },
         },
         {

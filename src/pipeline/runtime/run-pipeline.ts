@@ -23,8 +23,7 @@ import {decodePayload, toEpochMs} from '../records.js'
 import type {RecordMetaView} from '../rule/index.js'
 import {fingerprintPipeline} from '../state/fingerprint.js'
 import type {RunStateOptions} from '../state/index.js'
-import {StateStore, type Checkpoint} from '../state/store.js'
-import {serialize} from 'node:v8'
+import {CHECKPOINT_VERSION, StateStore, encodeCheckpoint, type Checkpoint} from '../state/store.js'
 import {NOOP_ACK, type DeadLetterEntry, type Delivery, type PipelineRecord, type Sink, type Source, type StageContext} from '../types.js'
 import {AckTracker, holdAll, releaseAll} from './ack-tracker.js'
 import {DeadLetter} from './dead-letter.js'
@@ -144,7 +143,7 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
   const stop = new AbortController()
   const giveUp = new AbortController()
   const deadLetterFile = opts.deadLetterFile === null ? undefined : (opts.deadLetterFile ?? (pipeline.config.deadLetter ? resolvePath(pipeline.baseDir, pipeline.config.deadLetter) : undefined))
-  const deadLetter = new DeadLetter(deadLetterFile, warn)
+  const deadLetter = new DeadLetter(deadLetterFile, warn, opts.state?.fsync)
   const sourceCounters = new Map<string, SourceCounters>()
   const ctx: StageContext = {
     signal: stop.signal,
@@ -167,7 +166,7 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
       finite: s.spec.finite === true,
       timestampField: s.entry.timestamp,
       keyField: s.entry.key,
-      resumable: s.spec.finite === true && s.spec.resumable === true,
+      resumable: s.spec.finite === true && (typeof s.spec.resumable === 'function' ? s.spec.resumable(s.options) : s.spec.resumable === true),
       idleTimeoutMs: s.entry.idleTimeout,
     }))
   for (const s of sources) sourceCounters.set(s.name, {name: s.name, type: s.type, records: 0, deadLettered: 0, ended: false})
@@ -364,6 +363,7 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
         if (saved !== undefined) slot.runner.restore(saved as Parameters<RuleRunner['restore']>[0])
       }
       for (const [name, n] of Object.entries(cp.positions)) positions.set(name, n)
+      for (const [name, start] of Object.entries(cp.starts ?? {})) if (start !== undefined) byName.get(name)?.source.resumeStart?.(start)
     }
     const torn = {torn: 0}
     for (const logged of store.replay(torn)) {
@@ -397,9 +397,10 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
     const rules: Record<string, unknown> = {}
     for (const slot of slots) rules[slot.loaded.name] = slot.runner.snapshot()
     const replayFrom = store.log.rotate()
-    const cp: Checkpoint = {version: 1, pipeline: pipeline.name, fingerprints: fingerprintPipeline(pipeline, sources), createdAt: Date.now(), replayFrom, positions: Object.fromEntries(positions), rules}
+    const starts = Object.fromEntries(sources.filter((s) => s.source.startState).map((s) => [s.name, s.source.startState!()]))
+    const cp: Checkpoint = {version: CHECKPOINT_VERSION, pipeline: pipeline.name, fingerprints: fingerprintPipeline(pipeline, sources), createdAt: Date.now(), replayFrom, positions: Object.fromEntries(positions), starts, rules}
     // Serialized now: the live state goes on changing while the sinks catch up.
-    const body = serialize(cp)
+    const body = encodeCheckpoint(cp)
     const marks = slots.flatMap((slot) => slot.sinks.map((s) => [s, s.offered] as const))
     await Promise.all(marks.map(([s, n]) => s.settledTo(n)))
     await store.commit(body, replayFrom)
@@ -484,8 +485,9 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
     const pumps = sources.map(async (src) => {
       const counters = sourceCounters.get(src.name)!
       const iter = src.source.readBatches ? src.source.readBatches(ctx) : batchesOf(src.source.read(ctx))
-      // With a state store: live sources go through the input log; finite resumable ones skip what was taken.
-      const logged = store !== undefined && !src.finite
+      // With a state store: sources that cannot be read again (live ones, stdin from a pipe) go through the input
+      // log; resumable ones skip what was taken.
+      const logged = store !== undefined && src.resumable !== true
       const resumable = store !== undefined && src.resumable === true
       let skip = resumable ? (positions.get(src.name) ?? 0) : 0
       for await (const whole of iter) {

@@ -2,6 +2,10 @@
  * `type: sim`: a scenario file run in-process, no broker. The device streams are the ones `iotd sim` publishes
  * (same seed, same payloads), from the simulated-clock loop `iotd sim --backfill` runs on (sim/simulated-streams.ts):
  * as fast as the pipeline takes them (a finite source), or paced to the wall clock with `clock: real`.
+ *
+ * Resumable: the streams are a function of the seed, the start of simulated time and (clock: real) how it maps to
+ * the wall clock, so a checkpoint keeps those two (startState) and a restart generates the same messages again,
+ * skipping those already taken; with `clock: real` it then catches up on the time it was down.
  */
 import {resolve} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
@@ -30,19 +34,29 @@ export const simSource = defineSource({
   summary: 'A scenario file simulated in-process (no broker), on a simulated clock or in real time.',
   options,
   finite: true,
+  resumable: true,
   example: {type: 'sim', scenario: '../smart-factory.yaml', duration: '10m', timestamp: 'ts'},
   create(opts, name, env) {
+    /** Start of simulated time and the wall clock's lead over it: fixed by the first read, or by the resumed run. */
+    let start: {fromMs: number; wallOffset: number} | undefined
     return {
       name,
+      startState: () => start,
+      resumeStart(data) {
+        start = data as {fromMs: number; wallOffset: number}
+      },
       async *readBatches(ctx: StageContext): AsyncIterable<readonly Delivery[]> {
         const loaded = loadScenario(resolve(env.baseDir, opts.scenario), {env: env.env as NodeJS.ProcessEnv})
         const scenario = opts.seed === undefined ? loaded : {...loaded, seed: opts.seed}
         const devices = expandDevices(scenario, {fleets: opts.fleets})
         const real = opts.clock === 'real'
-        const fromMs = opts.from !== undefined ? (toEpochMs(opts.from) ?? Number.NaN) : real ? Date.now() : Math.floor(Date.now() / 3_600_000) * 3_600_000
-        if (!Number.isFinite(fromMs)) throw new Error(`source ${name}: from: "${String(opts.from)}" is not a date/time`)
+        if (start === undefined) {
+          const from = opts.from !== undefined ? (toEpochMs(opts.from) ?? Number.NaN) : real ? Date.now() : Math.floor(Date.now() / 3_600_000) * 3_600_000
+          if (!Number.isFinite(from)) throw new Error(`source ${name}: from: "${String(opts.from)}" is not a date/time`)
+          start = {fromMs: from, wallOffset: Date.now() - from}
+        }
+        const {fromMs, wallOffset} = start
         const toMs = fromMs + opts.duration
-        const wallOffset = Date.now() - fromMs
         const streams = new SimulatedStreams(scenario, devices, fromMs)
         let produced = 0
         let batch: Delivery[] = []

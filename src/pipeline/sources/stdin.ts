@@ -1,7 +1,13 @@
 /**
  * `type: stdin`: NDJSON or CSV (header row) on standard input, so a pipeline can sit in a shell pipe
  * (`iotd sim … --backfill x.jsonl && cat x.jsonl | iotd pipeline run flow.yaml`). Finite: EOF flushes windows.
+ *
+ * A restart: standard input redirected from a file (`< x.jsonl`) is read again like a file, skipping what the
+ * interrupted run took (resumable). A pipe or a terminal cannot be read again: what the run reads goes to the input
+ * log first, so a restart replays what came after the last checkpoint, then reads its own standard input from
+ * where that begins (give it the rest of the stream, not the whole stream again).
  */
+import {fstatSync} from 'node:fs'
 import type {Readable} from 'node:stream'
 import {parse} from 'csv-parse'
 import {z} from 'zod'
@@ -27,6 +33,7 @@ export const stdinSource = defineSource({
   summary: 'NDJSON or CSV lines on standard input.',
   options,
   finite: true,
+  resumable: () => stdinOverride === undefined && stdinIsFile(),
   example: {type: 'stdin', format: 'ndjson', timestamp: 'ts'},
   create(opts, name) {
     return {
@@ -64,3 +71,11 @@ export const stdinSource = defineSource({
     }
   },
 })
+
+function stdinIsFile(): boolean {
+  try {
+    return fstatSync(0).isFile()
+  } catch {
+    return false
+  }
+}

@@ -6,7 +6,7 @@ import type {LoadedPipeline} from '../config/load.js'
 import type {FsyncPolicy} from './input-log.js'
 import {defaultStateDir, describeState, type StateInfo} from './store.js'
 
-export {describeState, defaultStateDir, resetState, readCheckpoint, StateStore, type Checkpoint, type StateInfo} from './store.js'
+export {CHECKPOINT_VERSION, describeState, defaultStateDir, encodeCheckpoint, resetState, readCheckpoint, StateStore, type Checkpoint, type StateInfo} from './store.js'
 export {InputLog, readLog, type FsyncPolicy} from './input-log.js'
 
 /** Where and how often a run keeps its state (runPipeline's `state`). */

@@ -4,20 +4,20 @@
  *
  * - Group commit: one frame per source batch (one write(2); with `fsync: always` one fdatasync), then the whole
  *   batch is acknowledged. An MQTT source at inflight 20 commits about once per 20 messages.
- * - Durability: a written frame is in the OS page cache, so it survives a killed process (kill -9) whatever the
- *   fsync policy; `fsync` decides what a machine crash or power cut can take: `always` nothing acknowledged,
- *   `everysec` (default) at most the last second, `never` whatever the OS had not written yet.
+ * - Durability: as for every AppendFile (append-file.ts): a written frame survives a killed process whatever the
+ *   fsync policy; `fsync` (default `everysec`) decides what a machine crash or power cut can take.
  * - Segments: `input-<n>.log`. A checkpoint starts a new segment; once the checkpoint is committed, segments before
  *   it are deleted. A frame is `[length u32][crc32 u32][v8-serialized {source, records}]`; reading stops at the
  *   first frame that is cut short or fails its checksum (the tail a crash can leave).
  */
-import {closeSync, fdatasyncSync, openSync, readdirSync, readFileSync, rmSync, writeSync} from 'node:fs'
+import {readdirSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {deserialize, serialize} from 'node:v8'
 import {crc32} from 'node:zlib'
 import type {PipelineRecord} from '../types.js'
+import {AppendFile, type FsyncPolicy} from './append-file.js'
 
-export type FsyncPolicy = 'always' | 'everysec' | 'never'
+export type {FsyncPolicy}
 
 export interface LoggedBatch {
   source: string
@@ -46,9 +46,7 @@ export function listSegments(dir: string): number[] {
 }
 
 export class InputLog {
-  private fd: number | undefined
-  private dirty = false
-  private syncTimer?: NodeJS.Timeout
+  private file: AppendFile | undefined
   /** Frames and bytes written by this process. */
   frames = 0
   bytes = 0
@@ -60,34 +58,27 @@ export class InputLog {
     firstSegment: number,
   ) {
     this.segment = firstSegment
-    this.fd = openSync(segmentPath(dir, firstSegment), 'a')
-    if (fsync === 'everysec') {
-      this.syncTimer = setInterval(() => this.sync(), 1000)
-      this.syncTimer.unref()
-    }
+    this.file = new AppendFile(segmentPath(dir, firstSegment), fsync)
   }
 
   /** Appends one batch of one source; when it returns, the batch survives a killed process (and with `always`, a crash). */
   append(source: string, records: readonly PipelineRecord[]): void {
-    if (this.fd === undefined) throw new Error('the input log is closed')
+    if (this.file === undefined) throw new Error('the input log is closed')
     const body = serialize({source, records})
     const frame = Buffer.allocUnsafe(8 + body.length)
     frame.writeUInt32LE(body.length, 0)
     frame.writeUInt32LE(crc32(body), 4)
     body.copy(frame, 8)
-    let off = 0
-    while (off < frame.length) off += writeSync(this.fd, frame, off)
+    this.file.append(frame)
     this.frames++
     this.bytes += frame.length
-    if (this.fsync === 'always') fdatasyncSync(this.fd)
-    else this.dirty = true
   }
 
   /** Closes the current segment and opens the next; returns the new segment's number. */
   rotate(): number {
-    this.closeFd()
+    this.file?.close()
     this.segment++
-    this.fd = openSync(segmentPath(this.dir, this.segment), 'a')
+    this.file = new AppendFile(segmentPath(this.dir, this.segment), this.fsync)
     return this.segment
   }
 
@@ -97,21 +88,8 @@ export class InputLog {
   }
 
   close(): void {
-    if (this.syncTimer) clearInterval(this.syncTimer)
-    this.closeFd()
-  }
-
-  private sync(): void {
-    if (this.fd === undefined || !this.dirty) return
-    this.dirty = false
-    fdatasyncSync(this.fd)
-  }
-
-  private closeFd(): void {
-    if (this.fd === undefined) return
-    if (this.fsync !== 'never') this.sync()
-    closeSync(this.fd)
-    this.fd = undefined
+    this.file?.close()
+    this.file = undefined
   }
 }
 

@@ -11,7 +11,7 @@ import {existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync} fr
 import {open, rename} from 'node:fs/promises'
 import {homedir} from 'node:os'
 import {join, resolve} from 'node:path'
-import {deserialize} from 'node:v8'
+import {deserialize, serialize} from 'node:v8'
 import {performance} from 'node:perf_hooks'
 import {IotdError, EXIT_CODES} from '../../errors.js'
 import {InputLog, listSegments, readLog, segmentPath, type FsyncPolicy, type LoggedBatch} from './input-log.js'
@@ -19,8 +19,15 @@ import {InputLog, listSegments, readLog, segmentPath, type FsyncPolicy, type Log
 export const CHECKPOINT_FILE = 'checkpoint.v8'
 const LOCK_FILE = 'lock'
 
+/**
+ * The checkpoint format. 2: windows of tumbling and hopping rules as columns, a window's last row cut to what
+ * emitting it reads (runtime/saved-rows.ts). A checkpoint of another version is refused with --reset-state as the
+ * way out: its windows cannot be read into this version's operators.
+ */
+export const CHECKPOINT_VERSION = 2
+
 export interface Checkpoint {
-  version: 1
+  version: typeof CHECKPOINT_VERSION
   pipeline: string
   /** Per rule (and `sources`): a hash of what shapes its state, to refuse a restore into a changed pipeline. */
   fingerprints: Record<string, string>
@@ -29,6 +36,8 @@ export interface Checkpoint {
   replayFrom: number
   /** Finite sources: deliveries already taken (skipped on restart). */
   positions: Record<string, number>
+  /** Resumable sources that keep how their run started (Source.startState). */
+  starts?: Record<string, unknown>
   /** Per rule: RuleRunner.snapshot() data. */
   rules: Record<string, unknown>
 }
@@ -39,11 +48,25 @@ export function defaultStateDir(pipelineName: string, env: Readonly<Record<strin
   return resolve(base, pipelineName.replace(/[^A-Za-z0-9_.-]/g, '_'))
 }
 
+/** The checkpoint file's bytes (v8 serialization: typed-array columns go in as memory copies). */
+export function encodeCheckpoint(cp: Checkpoint): Buffer {
+  return serialize(cp)
+}
+
+/** The saved checkpoint of `dir`, whatever its version (StateStore refuses one it cannot restore). */
 export function readCheckpoint(dir: string): Checkpoint | undefined {
   const file = join(dir, CHECKPOINT_FILE)
   if (!existsSync(file)) return undefined
-  return deserialize(readFileSync(file)) as Checkpoint
+  let cp: Checkpoint
+  try {
+    cp = deserialize(readFileSync(file)) as Checkpoint
+  } catch (e) {
+    throw new IotdError(`the checkpoint ${file} cannot be read (${(e as Error).message})`, EXIT_CODES.usage, [RESET_HINT])
+  }
+  return cp
 }
+
+const RESET_HINT = 'run with --reset-state to discard the saved windows, function state and unreplayed input (or `iotd pipeline state reset <file>`)'
 
 /** What `iotd pipeline state show` prints. */
 export interface StateInfo {
@@ -144,7 +167,21 @@ export class StateStore {
     writeFileSync(join(opts.dir, LOCK_FILE), `${process.pid}\n`)
     heldHere.add(resolve(opts.dir))
     this.locked = true
-    const cp = readCheckpoint(opts.dir)
+    let cp: Checkpoint | undefined
+    try {
+      cp = readCheckpoint(opts.dir)
+    } catch (e) {
+      this.unlock()
+      throw e
+    }
+    if (cp && cp.version !== CHECKPOINT_VERSION) {
+      this.unlock()
+      throw new IotdError(
+        `the saved state in ${opts.dir} has checkpoint format ${String(cp.version)} (of ${new Date(cp.createdAt).toISOString()}); this iotd reads format ${CHECKPOINT_VERSION} only, so its windows cannot be restored.`,
+        EXIT_CODES.usage,
+        [RESET_HINT, 'or finish the run with the iotd version that wrote it'],
+      )
+    }
     if (cp) {
       const changed = Object.keys({...cp.fingerprints, ...opts.fingerprints}).filter((k) => cp.fingerprints[k] !== opts.fingerprints[k])
       if (changed.length > 0) {
@@ -154,7 +191,7 @@ export class StateStore {
           `the saved state in ${opts.dir} was made by a different version of this pipeline: ${what} changed since its checkpoint of ${new Date(cp.createdAt).toISOString()}. ` +
             'Restoring windows into a changed rule would mix two rules\' results.',
           EXIT_CODES.usage,
-          ['run with --reset-state to discard the saved windows, function state and unreplayed input', 'or run the pipeline file that made the state'],
+          [RESET_HINT, 'or run the pipeline file that made the state'],
         )
       }
       this.checkpoint = cp

@@ -51,6 +51,9 @@ export interface AggregatorFactory<R, A, S = unknown> {
   save?(state: S): unknown
   /** The state back from `save`'s data (default: the data itself). */
   load?(data: unknown): S
+  /** Many states at once (every open window of a kind that keeps no rows), e.g. as columns; `loadAll` reverses it. */
+  saveAll?(states: readonly S[]): unknown
+  loadAll?(data: unknown, count: number): S[]
 }
 
 export interface WindowOperator<R, A> {
@@ -86,6 +89,15 @@ export function saveAggregate<S>(agg: AggregatorFactory<unknown, unknown, S>, st
 
 export function loadAggregate<S>(agg: AggregatorFactory<unknown, unknown, S>, data: unknown): S {
   return agg.load ? agg.load(data) : (data as S)
+}
+
+/** Many states to checkpoint data and back (the aggregator's `saveAll`/`loadAll`, else state by state). */
+export function saveAggregates<S>(agg: AggregatorFactory<unknown, unknown, S>, states: readonly S[]): unknown {
+  return agg.saveAll ? agg.saveAll(states) : states.map((s) => saveAggregate(agg, s))
+}
+
+export function loadAggregates<S>(agg: AggregatorFactory<unknown, unknown, S>, data: unknown, count: number): S[] {
+  return agg.loadAll ? agg.loadAll(data, count) : (data as unknown[]).map((d) => loadAggregate(agg, d))
 }
 
 export interface FutureSkewOptions {

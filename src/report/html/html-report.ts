@@ -157,14 +157,24 @@ function percentilePlot(runs: readonly ColoredRun[]): string {
   }
   if (series.length === 0) return '<p class="empty">No latency was recorded.</p>'
   const xEnd = Math.min(7, Math.max(2, Math.ceil(Math.max(...series.map((s) => s.points.at(-1)?.[0] ?? 0)) - 1e-9)))
-  const yMax = Math.max(...series.flatMap((s) => s.points.map((p) => p[1] ?? 0)))
-  const yTicks = niceTicks(0, yMax || 1)
+  // The y axis is logarithmic too: a tail at seconds and a median at a fraction of a millisecond both stay readable
+  // (on a linear axis everything below the tail is a flat line at the bottom). Drawn as log10(ms), labelled in ms.
+  const values = series.flatMap((s) => [...s.points.map((p) => p[1] ?? 0), ...(s.markers ?? []).map((m) => m.y)]).filter((v) => v > 0)
+  const low = Math.floor(Math.log10(Math.min(...values)))
+  const high = Math.max(low + 1, Math.ceil(Math.log10(Math.max(...values))))
+  const logMs = (ms: number) => Math.log10(Math.max(ms, 10 ** low))
+  const logSeries = series.map((s) => ({
+    ...s,
+    points: s.points.map(([x, ms]) => [x, ms === null ? null : logMs(ms)] as const),
+    markers: s.markers?.map((m) => ({...m, y: logMs(m.y)})),
+  }))
+  const yTicks = Array.from({length: high - low + 1}, (_, k) => low + k)
   const chart = renderLineChart({
     id: 'percentile',
     title: 'Latency by percentile',
     x: {min: 0, max: xEnd, ticks: Array.from({length: xEnd + 1}, (_, i) => ({value: i, label: percentileTickLabel(i)})), title: 'percentile'},
-    y: {min: 0, max: yTicks.at(-1)!, ticks: yTicks.map((v) => ({value: v, label: formatMs(v)})), title: 'latency (ms)'},
-    series,
+    y: {min: low, max: high, ticks: yTicks.map((v) => ({value: v, label: formatMs(10 ** v)})), title: 'latency (ms, log scale)'},
+    series: logSeries,
   })
   return `<figure>${chart}${renderLegend(series)}</figure>`
 }
@@ -253,7 +263,7 @@ function summaryTable(runs: readonly ColoredRun[]): string {
   row('run', 'started', (r) => r.meta.startedAt)
   if (runs.some((r) => r.result.meta.shard || r.result.meta.merge)) {
     row('run', 'shards', (r) =>
-      r.meta.merge ? `merged from ${r.meta.merge.results}, together ${formatDuration(r.meta.merge.commonWindowMs)}` : r.meta.shard ? `shard ${r.meta.shard.index}/${r.meta.shard.count}` : '-',
+      r.meta.merge ? `merged from ${r.meta.merge.results}, together ${formatDuration(r.meta.merge.commonWindowMs)}` : r.meta.shard ? `shard ${r.meta.shard.index + 1}/${r.meta.shard.count}` : '-',
     )
   }
 

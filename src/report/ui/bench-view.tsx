@@ -95,6 +95,12 @@ export function BenchView({snapshot: s, throughput, rows, columns, color}: Bench
           {spectrum(s.uncorrected)}
         </Text>
       ) : null}
+      {s.ack && rows > 17 ? (
+        <Text wrap="truncate-end" dimColor>
+          {'ack'.padEnd(LABEL_WIDTH)}
+          {spectrum(s.ack)}
+        </Text>
+      ) : null}
       {chart.map((line, k) => (
         <Text key={k} wrap="truncate-end" color={color && k < chart.length - 1 ? 'cyan' : undefined} dimColor={k === chart.length - 1}>
           {line}

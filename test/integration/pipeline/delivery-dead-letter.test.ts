@@ -1,7 +1,8 @@
 /**
  * Issue #12, acceptance 6: non-JSON and binary MQTT payloads that a pipeline dead-lettered keep their bytes in the
  * dead-letter file (text as is, anything else as base64, with topic, ts, stage and reason), and `iotd replay
- * <dead-letter file>` sends them back byte for byte.
+ * <dead-letter file>` sends them back byte for byte. And a dead-letter line is written before its message is
+ * acknowledged: a pipeline killed with kill -9 while it dead-letters a flood loses none of them.
  */
 import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -71,4 +72,56 @@ rules:
     await sub.endAsync()
     await broker.stop()
   })
+
+  for (const mode of ['state on (checkpoints every 200 ms)', '--no-state'] as const) {
+    it(`${mode}: killed with kill -9 while dead-lettering a flood and restarted, every message has its dead-letter line`, {timeout: 120_000}, async () => {
+      // Unlimited queue: messages published while the pipeline is down wait for its persistent session.
+      const broker = await startMosquitto({extraConfig: ['max_queued_messages 0']})
+      const tag = mode === '--no-state' ? 'nostate' : 'state'
+      const topic = `delivery/${process.pid}/dl-kill-${tag}`
+      const deadLetter = join(dir, `kill-${tag}.jsonl`)
+      const file = join(dir, `kill-${tag}.yaml`)
+      writeFileSync(
+        file,
+        `version: 1
+name: delivery-dl-kill-${tag}
+sources:
+  plant: {type: mqtt, url: "${broker.url}", topics: ["${topic}"], qos: 1, clientId: delivery-dl-kill-${tag}-${process.pid}, clean: false}
+deadLetter: ${deadLetter}
+state: {interval: 200ms}
+rules:
+  - sql: SELECT * FROM plant
+    sinks: [{type: file, path: ${join(dir, `kill-${tag}-rows.jsonl`)}}]
+`,
+      )
+      const N = 4000
+      const args = ['pipeline', 'run', file, '--state-dir', join(dir, `kill-${tag}-state`), ...(mode === '--no-state' ? ['--no-state'] : [])]
+      const seqs = () => new Set((readFileSync(deadLetter, {encoding: 'utf8', flag: 'a+'}).match(/not json (\d+)/g) ?? []).map((m) => m.slice(9)))
+      const first = startCli(args)
+      try {
+        await expect.poll(() => first.stderr(), {timeout: 20_000}).toMatch(/in \d/)
+        const pub = await mqtt.connectAsync(broker.url)
+        const publishing = (async () => {
+          for (let i = 0; i < N; i += 200) await Promise.all(Array.from({length: 200}, (_, j) => pub.publishAsync(topic, `not json ${i + j}`, {qos: 1})))
+        })()
+        // Killed in the middle of the flood: lines written, messages acknowledged, more arriving.
+        await expect.poll(() => seqs().size, {timeout: 60_000, interval: 20}).toBeGreaterThan(N / 5)
+        first.child.kill('SIGKILL')
+        await first.exited
+        await publishing
+        await pub.endAsync()
+      } finally {
+        first.child.kill('SIGKILL')
+      }
+      const second = startCli(args)
+      try {
+        await expect.poll(() => seqs().size, {timeout: 60_000, interval: 200}).toBe(N)
+      } finally {
+        second.child.kill('SIGINT')
+        await second.exited
+        await broker.stop()
+      }
+      expect([...seqs()].map(Number).sort((a, b) => a - b)).toEqual(Array.from({length: N}, (_, i) => i))
+    })
+  }
 })

@@ -159,6 +159,21 @@ describeChromium('iotd report html in Chromium', () => {
     await expect(page.locator('#percentiles .legend li').count()).resolves.toBe(4)
   })
 
+  it('draws the percentile plot on a logarithmic latency axis: its ticks a decade apart and evenly spaced', async () => {
+    const ticks = await page.locator('svg[data-chart="percentile"]').evaluate((svg) =>
+      [...(svg as unknown as PageNode).querySelectorAll('text.tick[text-anchor="end"]')].map((t) => ({label: (t as unknown as {textContent: string}).textContent, y: t.getBBox().y})),
+    )
+    const ms = ticks.map((t) => {
+      const m = /^([\d.,]+)(µs|ms|s)$/.exec(t.label)
+      if (!m) throw new Error(`tick label ${t.label}`)
+      return Number(m[1].replace(/,/g, '')) * {µs: 0.001, ms: 1, s: 1000}[m[2] as 'µs' | 'ms' | 's']
+    })
+    expect(ms.length).toBeGreaterThanOrEqual(2)
+    for (let k = 1; k < ms.length; k++) expect(ms[k] / ms[k - 1]).toBeCloseTo(10, 6)
+    const gaps = ticks.slice(1).map((t, k) => ticks[k].y - t.y)
+    for (const gap of gaps) expect(gap).toBeCloseTo(gaps[0], 0)
+  })
+
   it('shows data in the screenshot of the percentile plot: both runs’ colours are there', async () => {
     const area = page.locator('svg[data-chart="percentile"] .plot-area')
     const shot = await area.screenshot({path: join(SHOTS, 'report-html-percentile.png')})

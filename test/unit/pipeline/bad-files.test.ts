@@ -47,6 +47,7 @@ const CASES: [string, string, number, number, string][] = [
   ['bad JSONata map', rule('SELECT a FROM s', "    map: '{\"a\": '\n"), 6, 10, 'map'],
   ['bad reject condition', rule('SELECT a FROM s', '    reject: a >\n'), 6, 16, 'reject'],
   ['duplicate rule names', `${head}rules:\n  - {name: x, sql: SELECT a FROM s}\n  - {name: x, sql: SELECT a FROM s}\n`, 6, 12, 'used by another rule'],
+  ['registry topic with {column} (the syntax before record templates)', 'version: 1\nsources:\n  r: {type: registry, path: devices.csv, topic: "fleet/{deviceId}/registered"}\nrules: [{sql: SELECT a FROM r}]\n', 3, 49, 'written ${column}'],
   ['unset env variable', 'version: 1\nsources:\n  s: {type: file, path: "${env:IOTD_TEST_NOT_SET_ANYWHERE}"}\nrules: [{sql: SELECT a FROM s}]\n', 3, 25, 'IOTD_TEST_NOT_SET_ANYWHERE'],
 ]
 

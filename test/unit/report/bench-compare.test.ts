@@ -66,6 +66,18 @@ describe('compareResults: verdicts', () => {
     expect(anyRegression(slight)).toBe(false)
   })
 
+  it('keeps a latency move within the noise floor out of the verdicts, whatever its percentage', () => {
+    // 757 -> 799 µs is 5.5% up: 42 µs, below the default floor of 100 µs.
+    const noise = compareResults(result({p99: 0.757}), result({p99: 0.799}), {tolerancePct: 5, metrics: ['latency.p99']})
+    expect(row(noise, 'latency.p99').verdict).toBe('within')
+    expect(row(noise, 'latency.p99').deltaPct).toBeCloseTo(5.55, 2)
+    // Beyond the floor, the tolerance decides again; a floor of 0 turns it off.
+    expect(row(compareResults(result({p99: 0.757}), result({p99: 0.9}), {tolerancePct: 5, metrics: ['latency.p99']}), 'latency.p99').verdict).toBe('regression')
+    expect(row(compareResults(result({p99: 0.757}), result({p99: 0.799}), {tolerancePct: 5, metrics: ['latency.p99'], noiseFloorMs: 0}), 'latency.p99').verdict).toBe('regression')
+    // Not a latency: throughput has no floor.
+    expect(row(compareResults(result({rate: 10_000}), result({rate: 9000}), {tolerancePct: 5, metrics: ['throughput']}), 'throughput').verdict).toBe('regression')
+  })
+
   it('counts a move exactly at the tolerance as within it', () => {
     const edge = compareResults(result({p99: 20}), result({p99: 21}), {tolerancePct: 5})
     expect(row(edge, 'latency.p99').verdict).toBe('within')

@@ -99,10 +99,32 @@ describe('mergeResults: histograms', () => {
 })
 
 describe('mergeResults: counts, rates, meta', () => {
-  it('sums counts and rates, and a count one shard could not measure stays unknown', () => {
-    const merged = mergeResults([shard(0, 3), shard(1, 3), shard(2, 3, {counts: {...shard(2, 3).counts, received: null}})])
-    expect(merged.counts).toMatchObject({planned: 30_000, sent: 27_003, acked: 27_000, lost: 30, duplicated: 3, dropped: 15, late: 6, errors: 3, received: null})
+  it('sums counts and rates', () => {
+    const merged = mergeResults([shard(0, 3), shard(1, 3), shard(2, 3)])
+    expect(merged.counts).toEqual({planned: 30_000, sent: 27_003, acked: 27_000, expected: 27_000, received: 26_970, lost: 30, duplicated: 3, reordered: 3, dropped: 15, late: 6, errors: 3})
     expect(merged.rate).toEqual({targetPerSec: 3000, achievedPerSec: 2703, receivedPerSec: 2697})
+  })
+
+  it('keeps the delivery counts of the shards that had a subscriber when another had none', () => {
+    const noReceiver = {expected: null, received: null, lost: null, duplicated: null, reordered: null}
+    const lonely = shard(2, 3, {counts: {...shard(2, 3).counts, ...noReceiver}})
+    const merged = mergeResults([shard(0, 3), shard(1, 3), lonely])
+    expect(merged.counts).toMatchObject({sent: 27_003, expected: 18_000, received: 17_980, lost: 20, duplicated: 1, reordered: 2})
+  })
+
+  it("works out loss over the whole run from shards whose subscribers counted every shard's messages", () => {
+    // 3 shards, one subscriber each, 9,000 messages sent in all: each subscriber was to receive all 9,000.
+    const counts = (i: number, received: number, duplicated: number) => ({
+      ...shard(i, 3).counts,
+      sent: 3000,
+      expected: null,
+      lost: null,
+      received,
+      duplicated,
+    })
+    const merged = mergeResults([shard(0, 3, {counts: counts(0, 9000, 0)}), shard(1, 3, {counts: counts(1, 8990, 0)}), shard(2, 3, {counts: counts(2, 9002, 4)})])
+    // distinct = 26,992 - 4 = 26,988 of 27,000
+    expect(merged.counts).toMatchObject({sent: 9000, expected: 27_000, received: 26_992, duplicated: 4, lost: 12})
   })
 
   it('records the shards, the span and the window all shards measured together', () => {
@@ -125,11 +147,14 @@ describe('mergeResults: counts, rates, meta', () => {
     expect(merged.meta.target).toEqual({model: 'open', ratePerSec: 3000, text: '3000/s'})
   })
 
-  it('keeps the busiest shard health, drops the overlapping $SYS counts and the thresholds to re-evaluate', () => {
-    const merged = mergeResults([shard(0, 3), shard(1, 3), shard(2, 3)])
+  it('keeps the busiest shard health, compares the widest $SYS window with every shard sends, drops the thresholds to re-evaluate', () => {
+    const broker = (received: number) => ({brokerCount: {source: '$SYS/broker/publish/messages/received', received, client: 9000, disagreementPct: null}})
+    const merged = mergeResults([shard(0, 3, broker(27_000)), shard(1, 3, broker(26_400)), shard(2, 3, broker(26_900))])
     expect(merged.health).toEqual({cpuPercent: 70, cores: 2, rssBytes: 100_000_002, eventLoopLagP99Ms: 3})
-    expect(merged.brokerCount).toBeNull()
+    expect(merged.brokerCount).toEqual({source: '$SYS/broker/publish/messages/received', received: 27_000, client: 27_000, disagreementPct: 0})
     expect(merged.thresholds).toEqual([])
+    // A shard without the broker's count leaves the run without one.
+    expect(mergeResults([shard(0, 2, broker(18_000)), shard(1, 2, {brokerCount: null})]).brokerCount).toBeNull()
   })
 
   it('judges CPU against each shard own cores', () => {
@@ -153,13 +178,18 @@ describe('mergeResults: counts, rates, meta', () => {
   })
 
   it('merges merged results again, keeping track of the shards', () => {
-    const first = mergeResults([shard(0, 4), shard(1, 4)])
-    const second = mergeResults([shard(2, 4), shard(3, 4)])
+    const first = mergeResults([shard(0, 4), shard(1, 4)], {allowPartial: true})
+    const second = mergeResults([shard(2, 4), shard(3, 4)], {allowPartial: true})
+    expect(first.meta.merge?.missingShards).toEqual([
+      {index: 2, count: 4},
+      {index: 3, count: 4},
+    ])
     const all = mergeResults([first, second])
+    expect(all.meta.merge?.missingShards).toBeUndefined()
     expect(all.meta.merge?.results).toBe(4)
     expect(all.meta.merge?.shards.map((s) => s.index)).toEqual([0, 1, 2, 3])
     expect(all.counts.sent).toBe(9000 * 4 + 0 + 1 + 2 + 3)
-    expect(() => mergeResults([first, shard(1, 4)])).toThrow('shard 1/4 appears in both result 1 and result 2')
+    expect(() => mergeResults([first, shard(1, 4)])).toThrow('shard 2/4 appears in both result 1 and result 2')
   })
 
   it('writes a result that reads back', () => {
@@ -182,9 +212,30 @@ describe('mergeResults: refusals', () => {
   })
 
   it('refuses the same shard twice, shards of runs of different sizes, and nothing at all', () => {
-    expect(() => mergeResults([shard(1, 3), shard(1, 3)], {labels: ['x.json', 'y.json']})).toThrow('shard 1/3 appears in both x.json and y.json')
+    expect(() => mergeResults([shard(1, 3), shard(1, 3)], {labels: ['x.json', 'y.json']})).toThrow('shard 2/3 appears in both x.json and y.json')
     expect(() => mergeResults([shard(0, 3), shard(1, 2)])).toThrow('they come from different runs')
     expect(() => mergeResults([])).toThrow('nothing to merge')
+  })
+
+  it('refuses results of different runs, and warns about results that cannot be checked', () => {
+    const of = (i: number, runId?: string) => shard(i, 2, {meta: {...shard(i, 2).meta, runId}})
+    expect(() => mergeResults([of(0, 'run-a'), of(1, 'run-b')], {labels: ['a.json', 'b.json']})).toThrow(
+      'cannot merge b.json (run run-b) with a.json (run run-a): they are results of different runs',
+    )
+    expect(mergeResults([of(0, 'run-a'), of(1, 'run-a')]).meta.runId).toBe('run-a')
+    const warnings: string[] = []
+    expect(mergeResults([of(0, 'run-a'), of(1)], {onWarning: (w) => warnings.push(w)}).meta.runId).toBe('run-a')
+    expect(warnings).toEqual(['1 of 2 results carry no run id (written by an older iotd): they cannot be checked to be of run run-a'])
+  })
+
+  it('refuses a set with a shard missing, unless allowed: then says so and marks the result', () => {
+    expect(() => mergeResults([shard(0, 3), shard(2, 3)])).toThrow('shard 2 of 3 missing: a merge without it is not the run')
+    expect(() => mergeResults([shard(0, 3)])).toThrow('shards 2, 3 of 3 missing: a merge without them is not the run')
+    const warnings: string[] = []
+    const partial = mergeResults([shard(0, 3), shard(2, 3)], {allowPartial: true, onWarning: (w) => warnings.push(w)})
+    expect(warnings.some((w) => w.startsWith('shard 2 of 3 missing: the merged result covers only 2 of 3 shards'))).toBe(true)
+    expect(partial.meta.merge?.missingShards).toEqual([{index: 1, count: 3}])
+    expect(partial.brokerCount).toBeNull()
   })
 
   it('refuses stages of different durations', () => {
@@ -211,7 +262,8 @@ describe('mergeResults: timelines', () => {
     const merged = mergeResults([a, b]).timeline
     expect(merged.map((p) => p.t)).toEqual([T0, T0 + 1000, T0 + 2000])
     expect(merged.map((p) => p.sentPerSec)).toEqual([110, 130, 120])
-    expect(merged.map((p) => p.receivedPerSec)).toEqual([110, null, 120])
+    // b has no received column (no subscriber): a's deliveries are the run's.
+    expect(merged.map((p) => p.receivedPerSec)).toEqual([110, 110, 120])
   })
 
   it('recomputes interval percentiles where every point carries its histogram, and marks them absent otherwise', () => {
@@ -234,11 +286,11 @@ describe('mergeResults: timelines', () => {
     expect(second.histogram).toBeUndefined()
   })
 
-  it('averages two points of one shard that drifted into the same second', () => {
-    const a = shard(0, 2, {timeline: [point(T0 + 2100, 100), point(T0 + 2400, 300)]})
-    const b = shard(1, 2, {timeline: [point(T0 + 2000, 50)]})
+  it('adds up the rows of one second: each holds what happened in it, so the merged rows sum to the merged counts', () => {
+    const a = shard(0, 2, {timeline: [point(T0 + 2100, 100), point(T0 + 3100, 300)]})
+    const b = shard(1, 2, {timeline: [point(T0 + 2000, 50), point(T0 + 3000, 70)]})
     const merged = mergeResults([a, b]).timeline
-    expect(merged).toHaveLength(1)
-    expect(merged[0].sentPerSec).toBe(250)
+    expect(merged.map((p) => p.sentPerSec)).toEqual([150, 370])
+    expect(merged.reduce((s, p) => s + p.sentPerSec, 0)).toBe(100 + 300 + 50 + 70)
   })
 })

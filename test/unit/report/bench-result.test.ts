@@ -230,7 +230,7 @@ describe('summaries and small figures', () => {
 
   it('summarises an empty histogram as zeros', () => {
     const h = createHistogram()
-    expect(summarizeMs(h)).toEqual({count: 0, min: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, p9999: 0, max: 0})
+    expect(summarizeMs(h)).toEqual({count: 0, min: 0, mean: 0, p50: 0, p90: 0, p95: 0, p99: 0, p999: 0, p9999: 0, max: 0})
     h.destroy()
   })
 

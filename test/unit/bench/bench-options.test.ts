@@ -1,0 +1,31 @@
+import {describe, expect, it} from 'vitest'
+import {parseShard, parseStartAt, toBenchRequest} from '../../../src/bench/bench-options.js'
+import {UsageError} from '../../../src/errors.js'
+
+describe('parseStartAt', () => {
+  it('takes an instant with its zone, or Unix seconds', () => {
+    expect(parseStartAt('2026-12-06T21:30:00Z')).toBe(Date.parse('2026-12-06T21:30:00Z'))
+    expect(parseStartAt('2026-12-06T22:30:00+01:00')).toBe(Date.parse('2026-12-06T21:30:00Z'))
+    expect(parseStartAt('1796592600')).toBe(1_796_592_600_000)
+  })
+
+  it('refuses a time without a zone (pods in other zones would read it otherwise) and garbage', () => {
+    expect(() => parseStartAt('2026-12-06T21:30:00')).toThrow(UsageError)
+    expect(() => parseStartAt('2026-12-06T21:30:00')).toThrow('--start-at "2026-12-06T21:30:00": expected an instant with its zone')
+    expect(() => parseStartAt('soon')).toThrow(UsageError)
+  })
+})
+
+describe('the run id', () => {
+  const ctx = {commandLine: [], toolVersion: 'test'}
+  it('is --run-id, else the --start-at instant (so shards started together share it), else random', () => {
+    expect(toBenchRequest({}, {...ctx, runId: 'nightly-42'}).runId).toBe('nightly-42')
+    const shard = parseShard('2/3', undefined)
+    const a = toBenchRequest({}, {...ctx, shard, startAt: '2026-12-06T21:30:00Z'})
+    const b = toBenchRequest({}, {...ctx, shard, startAt: '1796592600'})
+    expect(a.runId).toBe('start-2026-12-06T21:30:00.000Z')
+    expect(a.startAtMs).toBe(Date.parse('2026-12-06T21:30:00Z'))
+    expect(b.runId).toBe(new Date(1_796_592_600_000).toISOString().replace(/^/, 'start-'))
+    expect(toBenchRequest({}, ctx).runId).not.toBe(toBenchRequest({}, ctx).runId)
+  })
+})
