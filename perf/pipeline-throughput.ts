@@ -130,7 +130,7 @@ async function engine(label = 'engine only (events decoded in memory) -> same ru
     if (s.eventsIn !== ROWS) throw new Error(`engine: ${s.eventsIn} events`)
     runs.push((ROWS * 1000) / ms)
     cpuRuns.push(((cpu.user + cpu.system) / 1e6) * (1e6 / ROWS))
-    process.stderr.write(`engine run ${r + 1}: ${Math.round(runs[r]).toLocaleString('en-US')} events/s, ${cpuRuns[r].toFixed(2)} CPU-s per 1 M (${s.rules[0].out} rows out; load ${loadavg()[0].toFixed(1)})\n`)
+    process.stderr.write(`engine run ${r + 1}: ${Math.round(runs[r]).toLocaleString('en-US')} events/s, ${cpuRuns[r].toFixed(3)} CPU-s per 1 M (${s.rules[0].out} rows out; load ${loadavg()[0].toFixed(1)})\n`)
   }
   console.log(
     `| ${label} | **${Math.round(median(runs)).toLocaleString('en-US')} events/s** median; **${median(cpuRuns).toFixed(2)} CPU-s per 1 M rows** median | ${runs.map((x) => Math.round(x).toLocaleString('en-US')).join('; ')}; CPU-s ${cpuRuns.map((c) => c.toFixed(2)).join('; ')} |`,

@@ -9,13 +9,20 @@
  * both write whole packets on the one JavaScript thread, never interleaved.
  *
  * MQTT 5 packets carry an empty property list; a message with properties goes through MQTT.js instead.
+ *
+ * Users: the mqtt sink (replay, pipelines) and the sim's fleet workers (QoS 0 telemetry, perf/RESULTS.md).
  */
 import {remainingLengthSize, writeRemainingLength} from './mqtt-wire.js'
 
 export interface Qos0Message {
   topic: string
-  payload: Buffer
+  /** Bytes, or text written as UTF-8 (what MQTT.js sends for a string payload): no Buffer made per message. */
+  payload: Buffer | string
   retain: boolean
+}
+
+function payloadBytes(payload: Buffer | string): number {
+  return typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length
 }
 
 /** Bytes of the encoded packet (fixed header included). */
@@ -31,26 +38,30 @@ function packetBytes(topicBytes: number, payloadBytes: number, v5: boolean): num
 export function encodeQos0Publishes(messages: readonly Qos0Message[], from: number, to: number, protocolVersion: 4 | 5): Buffer {
   const v5 = protocolVersion === 5
   const topicBytes = new Array<number>(to - from)
+  const bodyBytes = new Array<number>(to - from)
   let total = 0
   for (let i = from; i < to; i++) {
     const m = messages[i]
     const t = Buffer.byteLength(m.topic)
     if (t > 0xffff) throw new RangeError(`MQTT topic longer than 65,535 bytes (${t})`)
+    const p = payloadBytes(m.payload)
     topicBytes[i - from] = t
-    total += packetBytes(t, m.payload.length, v5)
+    bodyBytes[i - from] = p
+    total += packetBytes(t, p, v5)
   }
   const out = Buffer.allocUnsafe(total)
   let at = 0
   for (let i = from; i < to; i++) {
     const m = messages[i]
     const t = topicBytes[i - from]
+    const p = bodyBytes[i - from]
     out[at++] = m.retain ? 0x31 : 0x30
-    at += writeRemainingLength(out, at, 2 + t + (v5 ? 1 : 0) + m.payload.length)
+    at += writeRemainingLength(out, at, 2 + t + (v5 ? 1 : 0) + p)
     out[at++] = t >> 8
     out[at++] = t & 0xff
     at += out.write(m.topic, at, t, 'utf8')
     if (v5) out[at++] = 0
-    at += m.payload.copy(out, at)
+    at += typeof m.payload === 'string' ? out.write(m.payload, at, p, 'utf8') : m.payload.copy(out, at)
   }
   return out
 }

@@ -97,7 +97,7 @@ export function explainPipeline(p: LoadedPipeline): PipelineExplanation {
       name: s.name,
       type: s.spec.type,
       finite: s.spec.finite === true,
-      eventTime: s.entry.timestamp ? `field ${s.entry.timestamp}` : s.spec.finite ? "the source's own timestamps" : 'arrival time (processing time)',
+      eventTime: s.entry.timestamp ? `field ${s.entry.timestamp.field}${s.entry.timestamp.format ? ` (${s.entry.timestamp.format})` : ''}` : s.spec.finite ? "the source's own timestamps" : 'arrival time (processing time)',
     })),
     tables: [...p.tables.values()].map((t) => ({name: t.name, rows: t.rows.length, columns: [...t.columns]})),
     rules: p.rules.map((r) => explainRule(p, r)),

@@ -23,7 +23,13 @@ export function formatSummary(s: PipelineSummary): string {
     error: `failed: ${s.error ?? ''}`,
   }
   const lines = [`pipeline ${s.pipeline}: ${how[s.stoppedBy]} after ${formatDuration(s.elapsedMs)}, ${n(s.eventsIn)} events (${n(s.eventsPerSecond)}/s)`]
-  for (const src of s.sources) lines.push(`  source ${src.name} (${src.type}): ${n(src.records)} records${src.deadLettered ? `, ${n(src.deadLettered)} undecodable (dead letter)` : ''}`)
+  for (const src of s.sources) {
+    const undecodable = src.deadLettered - src.futureRejected
+    const parts = [`${n(src.records)} records`]
+    if (undecodable) parts.push(`${n(undecodable)} undecodable or without event time (dead letter)`)
+    if (src.futureRejected) parts.push(`${n(src.futureRejected)} ahead of the clock by more than maxFutureSkew (dead letter)`)
+    lines.push(`  source ${src.name} (${src.type}): ${parts.join(', ')}`)
+  }
   for (const r of s.rules) {
     const parts = [`in ${n(r.in)}`, `filtered ${n(r.filtered)}`, `out ${n(r.out)}`]
     if (r.rejected) parts.push(`rejected ${n(r.rejected)} (dead letter)`)

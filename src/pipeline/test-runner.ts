@@ -79,7 +79,8 @@ async function runOne(loaded: LoadedPipeline, test: PipelineTest, file: string):
     name: s.name,
     type: s.spec.type,
     finite: true,
-    timestampField: s.entry.timestamp,
+    timestampField: s.entry.timestamp?.field,
+    timestampFormat: s.entry.timestamp?.format,
     keyField: s.entry.key,
     source: {
       name: s.name,

@@ -13,6 +13,7 @@ import {formatCaret, parseRule, planRule, RulePlanError, RuleSyntaxError, type B
 import {sinkSpec, sourceSpec, SINK_SPECS, SOURCE_SPECS} from '../registry.js'
 import {compileMap} from '../rule/map-step.js'
 import {loadTable, type LookupTable} from '../tables.js'
+import {EVENT_TIME_FORMATS, eventTimeReader} from '../event-time.js'
 import {windowKind} from '../window/index.js'
 import type {SinkSpec, SourceSpec} from '../types.js'
 import {pipelineSchema, sinkCommonShape, sourceCommonShape, type PipelineFile, type RuleConfig, type SinkEntry, type SourceEntry} from './schema.js'
@@ -90,6 +91,15 @@ export function loadPipeline(file: string, options: LoadPipelineOptions = {}): L
       const hint = closestName(entry.type, SOURCE_SPECS.map((x) => x.type))
       problems.push({file, ...at(['sources', name, 'type']), message: `sources.${name}.type: unknown source type "${entry.type}"${hint ? `; did you mean "${hint}"?` : ''} (one of ${SOURCE_SPECS.map((x) => x.type).join(', ')})`})
       continue
+    }
+    const format = entry.timestamp?.format
+    if (format !== undefined) {
+      try {
+        eventTimeReader(format)
+      } catch (error) {
+        const hint = closestName(format, EVENT_TIME_FORMATS)
+        problems.push({file, ...at(['sources', name, 'timestamp', 'format']), message: `sources.${name}.timestamp.format: ${(error as Error).message}${hint ? `; did you mean "${hint}"?` : ''}`})
+      }
     }
     const opts = validateOptions(spec.options, entry, SOURCE_COMMON, ['sources', name], file, loaded, problems)
     if (opts.ok) sources.push({name, entry, spec, options: opts.value})
@@ -245,7 +255,7 @@ function formatKeyPath(path: readonly PropertyKey[]): string {
 function knownPayloadFields(cfg: PipelineFile): string[] {
   const out = new Set<string>()
   for (const entry of Object.values(cfg.sources)) {
-    if (entry.timestamp) out.add(entry.timestamp)
+    if (entry.timestamp) out.add(entry.timestamp.field)
     if (entry.key) out.add(entry.key)
     const cols = (entry as Record<string, unknown>).columns
     if (Array.isArray(cols)) for (const c of cols) if (typeof c === 'string') out.add(c)

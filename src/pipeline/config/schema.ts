@@ -12,10 +12,23 @@ const name = z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'a name is letters, d
 export const sourceCommonShape = {
   type: z.string().meta({description: 'The source kind: see docs/pipeline-reference.md (mqtt, csv, stdin, file, sim, …).'}),
   timestamp: z
-    .string()
-    .min(1)
+    .union([
+      z.string().min(1),
+      z.strictObject({
+        field: z.string().min(1).meta({description: 'Payload field holding the event time.'}),
+        format: z
+          .string()
+          .min(1)
+          .optional()
+          .meta({description: "epoch-s, epoch-ms, epoch-us, iso, or a pattern of YYYY MM DD HH mm ss SSS such as 'YYYY-MM-DD HH:mm:ss' (UTC). Default: numbers are epoch ms, text ISO-8601."}),
+        maxFutureSkew: duration()
+          .optional()
+          .meta({description: 'Live sources: an event whose time is further ahead of the clock is dead-lettered and counted before any rule sees it.'}),
+      }),
+    ])
+    .transform((v) => (typeof v === 'string' ? {field: v} : v))
     .optional()
-    .meta({description: 'Payload field holding the event time (epoch ms or ISO-8601). Without it, arrival time is used (processing time).'}),
+    .meta({description: 'Event time: a payload field (`ts`: epoch ms or ISO-8601) or {field, format, maxFutureSkew}. Without it, arrival time is used (processing time).'}),
   key: z.string().min(1).optional().meta({description: 'Payload field used as the record key (device id) for stateful functions without PARTITION BY.'}),
   idleTimeout: duration({positive: true})
     .optional()

@@ -9,7 +9,7 @@
  * strings as strings; values of different types are unequal and unordered. Division by zero gives null.
  */
 import type {ArithmeticOp, ComparisonOp} from './ast.js'
-import type {FunctionContext} from './functions/types.js'
+import type {ConstArgs, FunctionContext, StatefulFunctionSpec} from './functions/types.js'
 import type {AnalyticPlan, BoundExpr, PathStep} from './plan-types.js'
 import {forEachChild} from './plan.js'
 import type {RowContext} from './row-context.js'
@@ -26,6 +26,8 @@ export type Predicate = (row: RowContext) => boolean
  */
 export class RuleState {
   private readonly slots: Map<unknown, unknown>[] = []
+  /** Changes when clear() or restore() replace states, so callers that cached states look them up again. */
+  generation = 0
 
   forSlot(slot: number): Map<unknown, unknown> {
     let m = this.slots[slot]
@@ -42,6 +44,7 @@ export class RuleState {
 
   clear(): void {
     this.slots.length = 0
+    this.generation++
   }
 
   /** Every key's state per slot, copied (the states are plain data), for a checkpoint. */
@@ -55,6 +58,7 @@ export class RuleState {
 
   /** Fills the slots from `snapshot()` data (possibly through JSON); a restored state is used as it is. */
   restore(data: readonly (readonly [number, readonly (readonly [unknown, unknown])[]])[]): void {
+    this.generation++
     for (const [slot, entries] of data) {
       const m = this.forSlot(slot)
       for (const [k, state] of entries) m.set(k, structuredClone(state))
@@ -114,41 +118,115 @@ export function analyticsOf(expr: BoundExpr): AnalyticPlan[] {
  * One closure that steps the given analytic calls for a row, in order, and stores their values in
  * `row.analytic[slot]`, where the expressions read them. A call whose OVER (WHEN …) is not true leaves its state
  * alone and gives what its function says for a skipped row (lag: the current lag; latest: the saved value).
+ *
+ * Calls under the same partition (the usual case: `lag(t) OVER (PARTITION BY id)` and `zscore(t, 60) OVER
+ * (PARTITION BY id)`, or none) evaluate the key once per row and find all their states with one lookup: a per-key
+ * array of the calls' states, which are the same objects RuleState keeps per slot (checkpoints see them there).
  */
 export function compileAnalytics(analytics: readonly AnalyticPlan[], c: Compiler): (row: RowContext) => void {
-  const steps = analytics.map((a) => compileAnalytic(a, c))
-  const n = steps.length
-  const width = analytics.reduce((m, a) => Math.max(m, a.slot + 1), 0)
+  const n = analytics.length
   if (n === 0) return () => {}
+  const width = analytics.reduce((m, a) => Math.max(m, a.slot + 1), 0)
+  // Grouping reorders calls only across partitions; a call that reads another call's value keeps the plain order.
+  const nested = analytics.some((a) => [...a.args, ...(a.when ? [a.when] : []), ...(a.partitionBy ?? [])].some((x) => analyticsOf(x).length > 0))
+  const groups = new Map<string, AnalyticPlan[]>()
+  analytics.forEach((a, i) => {
+    const k = nested ? String(i) : canonicalText(a.partitionBy)
+    const g = groups.get(k)
+    if (g) g.push(a)
+    else groups.set(k, [a])
+  })
+  const steps = [...groups.values()].map((g) => compileGroup(g, c))
+  const m = steps.length
   return (row) => {
     if (row.analytic === undefined) row.analytic = new Array<unknown>(width)
-    for (let i = 0; i < n; i++) steps[i](row)
+    for (let i = 0; i < m; i++) steps[i](row)
   }
 }
 
-function compileAnalytic(a: AnalyticPlan, c: Compiler): (row: RowContext) => void {
-  const args = a.args.map((x) => compileNode(x, c))
-  const n = args.length
-  const buf: unknown[] = new Array<unknown>(n).fill(null)
-  const states = c.state.forSlot(a.slot)
-  const {spec, consts, slot} = a
-  const keyOf = compilePartitionKey(a.partitionBy, c)
-  const when = a.when ? predicateOf(compileNode(a.when, c)) : undefined
-  const skip = spec.skip
+
+interface Member {
+  spec: StatefulFunctionSpec
+  consts: ConstArgs
+  slot: number
+  /** Per argument that is not a literal: its position and the group's value index (see compileGroup). */
+  args: {at: number; value: number}[]
+  buf: unknown[]
+  when: Predicate | undefined
+  states: Map<unknown, unknown>
+}
+
+function compileGroup(group: readonly AnalyticPlan[], c: Compiler): (row: RowContext) => void {
+  const keyOf = compilePartitionKey(group[0].partitionBy, c)
+  // An argument several calls share (`lag(t)` and `zscore(t, 60)`) is evaluated once per row.
+  const values: Evaluator[] = []
+  const valueIndex = new Map<string, number>()
+  const members: Member[] = group.map((a) => {
+    const buf = new Array<unknown>(a.args.length).fill(null)
+    const args: {at: number; value: number}[] = []
+    a.args.forEach((x, at) => {
+      // A literal argument (zscore's n, lag's default) is the same on every row: set once.
+      if (x.kind === 'literal') {
+        buf[at] = x.value ?? null
+        return
+      }
+      const text = canonicalText(x)
+      let value = valueIndex.get(text)
+      if (value === undefined) {
+        value = values.push(compileNode(x, c)) - 1
+        valueIndex.set(text, value)
+      }
+      args.push({at, value})
+    })
+    return {spec: a.spec, consts: a.consts, slot: a.slot, args, buf, when: a.when ? predicateOf(compileNode(a.when, c)) : undefined, states: c.state.forSlot(a.slot)}
+  })
+  const size = members.length
+  const nValues = values.length
+  const current = new Array<unknown>(nValues).fill(null)
+  const state = c.state
+  let byKey = new Map<unknown, unknown[]>()
+  let generation = state.generation
   return (row) => {
+    // A restore or clear replaced the per-slot states: find them again.
+    if (state.generation !== generation) {
+      byKey = new Map()
+      generation = state.generation
+    }
     const key = keyOf(row)
-    for (let i = 0; i < n; i++) {
-      const v = args[i](row)
-      buf[i] = v === undefined ? null : v
+    let bundle = byKey.get(key)
+    if (bundle === undefined) {
+      bundle = new Array<unknown>(size)
+      byKey.set(key, bundle)
     }
-    let state = states.get(key)
-    if (state === undefined) {
-      state = spec.init(consts, buf)
-      states.set(key, state)
+    for (let i = 0; i < nValues; i++) {
+      const v = values[i](row)
+      current[i] = v === undefined ? null : v
     }
-    const out = when === undefined || when(row) ? spec.step(state, buf, consts) : skip ? skip(state, buf, consts) : null
-    ;(row.analytic as unknown[])[slot] = out === undefined ? null : out
+    const out = row.analytic as unknown[]
+    for (let j = 0; j < size; j++) {
+      const mb = members[j]
+      const buf = mb.buf
+      const args = mb.args
+      for (let i = 0; i < args.length; i++) buf[args[i].at] = current[args[i].value]
+      let s = bundle[j]
+      if (s === undefined) {
+        s = mb.states.get(key)
+        if (s === undefined) {
+          s = mb.spec.init(mb.consts, buf)
+          mb.states.set(key, s)
+        }
+        bundle[j] = s
+      }
+      const spec = mb.spec
+      const v = mb.when === undefined || mb.when(row) ? spec.step(s, buf, mb.consts) : spec.skip ? spec.skip(s, buf, mb.consts) : null
+      out[mb.slot] = v === undefined ? null : v
+    }
   }
+}
+
+/** An expression as text without positions: equal texts are the same computation. */
+function canonicalText(e: unknown): string {
+  return JSON.stringify(e ?? [], (k, v: unknown) => (k === 'loc' || k === 'spec' ? undefined : v))
 }
 
 export function makeCompiler(env: CompileEnv): Compiler {

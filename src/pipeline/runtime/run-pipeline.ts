@@ -19,7 +19,10 @@ import {performance} from 'node:perf_hooks'
 import {getPath} from './paths.js'
 import type {LoadedPipeline, LoadedRule} from '../config/load.js'
 import type {SinkEntry} from '../config/schema.js'
-import {decodePayload, toEpochMs} from '../records.js'
+import {decodePayload} from '../records.js'
+import {eventTimeReader, IMPLAUSIBLY_OLD_MS} from '../event-time.js'
+import {closestName} from '../../config/did-you-mean.js'
+import {formatDuration} from '../../config/units.js'
 import type {RecordMetaView} from '../rule/index.js'
 import {fingerprintPipeline} from '../state/fingerprint.js'
 import type {RunStateOptions} from '../state/index.js'
@@ -38,6 +41,10 @@ export interface SourceInstance {
   finite: boolean
   /** Payload field with the event time; undefined = the record's own ts (arrival time for live sources). */
   timestampField?: string
+  /** Its format (event-time.ts); undefined: numbers are epoch ms, text ISO-8601. */
+  timestampFormat?: string
+  /** Live sources: events whose time is further ahead of the clock are dead-lettered and counted here. */
+  maxFutureSkewMs?: number
   keyField?: string
   /** Finite and read again identically: a restart skips what the checkpoint says was taken (no input log). */
   resumable?: boolean
@@ -98,7 +105,10 @@ export interface SourceCounters {
   name: string
   type: string
   records: number
+  /** Every dead-letter entry of the source: undecodable, no event time, or ahead of the clock. */
   deadLettered: number
+  /** Of those: event time further ahead of the clock than the source's timestamp.maxFutureSkew. */
+  futureRejected: number
   ended: boolean
 }
 
@@ -164,12 +174,14 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
       type: s.spec.type,
       source: s.spec.create(s.options, s.name, env),
       finite: s.spec.finite === true,
-      timestampField: s.entry.timestamp,
+      timestampField: s.entry.timestamp?.field,
+      timestampFormat: s.entry.timestamp?.format,
+      maxFutureSkewMs: s.entry.timestamp?.maxFutureSkew,
       keyField: s.entry.key,
       resumable: s.spec.finite === true && (typeof s.spec.resumable === 'function' ? s.spec.resumable(s.options) : s.spec.resumable === true),
       idleTimeoutMs: s.entry.idleTimeout,
     }))
-  for (const s of sources) sourceCounters.set(s.name, {name: s.name, type: s.type, records: 0, deadLettered: 0, ended: false})
+  for (const s of sources) sourceCounters.set(s.name, {name: s.name, type: s.type, records: 0, deadLettered: 0, futureRejected: 0, ended: false})
   const liveTimed = sources.some((s) => !s.finite && s.timestampField)
 
   const slots: RuleSlot[] = pipeline.rules.map((loaded) => {
@@ -240,8 +252,10 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
     }
   }
 
-  const emit = (slot: RuleSlot, arrivedAt: number): void => {
+  /** Without `arrivedAtOrNow`, rows arrived now: the clock is read only when there are rows (per event it costs more than a simple rule). */
+  const emit = (slot: RuleSlot, arrivedAtOrNow?: number): void => {
     if (out.length === 0) return
+    const arrivedAt = arrivedAtOrNow ?? Date.now()
     if (!slot.map) {
       dispatch(slot, out, arrivedAt)
       out.length = 0
@@ -273,6 +287,45 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
   }
 
   const byName = new Map(sources.map((s) => [s.name, s]))
+  const timeReaders = new Map(sources.map((s) => [s.name, eventTimeReader(s.timestampFormat)]))
+  /** Sources already warned about, so a problem of every message is said once. */
+  const warnedTime = new Set<string>()
+  /**
+   * The record's event time from its source's timestamp field, or undefined after dead-lettering it (and counting
+   * it). A live source whose time looks decades old, or whose field is missing, is also warned about once.
+   */
+  const eventTime = (src: SourceInstance, rec: PipelineRecord): number | undefined => {
+    const field = src.timestampField!
+    const raw = getPath(rec.fields, field)
+    const ts = timeReaders.get(src.name)!(raw)
+    const stage = `source:${src.name}`
+    if (ts === undefined) {
+      const missing = raw === undefined || raw === null
+      const as = src.timestampFormat ? `in format ${src.timestampFormat}` : '(epoch ms or ISO-8601)'
+      ctx.deadLetter({stage, reason: missing ? `no event time: field "${field}" is missing` : `no event time: field "${field}" = ${JSON.stringify(raw)} is not a time ${as}`, record: rec, at: Date.now()})
+      if (missing && !src.finite && !warnedTime.has(src.name) && rec.fields !== null && typeof rec.fields === 'object') {
+        warnedTime.add(src.name)
+        const has = Object.keys(rec.fields)
+        const hint = closestName(field, has)
+        warn(`source ${src.name}: the payload has no field "${field}" (timestamp.field)${hint ? `; did you mean "${hint}"?` : ''} (it has ${has.slice(0, 10).join(', ')}); such messages go to the dead letter`)
+      }
+      return undefined
+    }
+    if (!src.finite) {
+      const now = Date.now()
+      if (src.maxFutureSkewMs !== undefined && ts - now > src.maxFutureSkewMs) {
+        sourceCounters.get(src.name)!.futureRejected++
+        ctx.deadLetter({stage, reason: `event time ${new Date(ts).toISOString()} is more than maxFutureSkew (${formatDuration(src.maxFutureSkewMs)}) ahead of the clock`, record: rec, at: now})
+        return undefined
+      }
+      if (src.timestampFormat === undefined && now - ts > IMPLAUSIBLY_OLD_MS && !warnedTime.has(src.name)) {
+        warnedTime.add(src.name)
+        const years = Math.floor((now - ts) / (365.25 * 24 * 3600 * 1000))
+        warn(`source ${src.name}: event time ${new Date(ts).toISOString()} (field ${field} = ${JSON.stringify(raw)}, read as epoch ms) is ${years} years behind the clock; if the devices send seconds, write timestamp: {field: ${field}, format: epoch-s}`)
+      }
+    }
+    return ts
+  }
   /** `logged`: the batch is in the input log and acknowledged already, so nothing holds its acks. */
   const ingest = (from: SourceInstance, batch: readonly Delivery[], logged = false): void => {
     for (const d of batch) {
@@ -291,9 +344,8 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
         rec.fields = decoded.fields
       }
       if (src.timestampField !== undefined) {
-        const ts = toEpochMs(getPath(rec.fields, src.timestampField))
+        const ts = eventTime(src, rec)
         if (ts === undefined) {
-          ctx.deadLetter({stage: `source:${src.name}`, reason: `no event time: field "${src.timestampField}" is missing or not a time`, record: rec, at: Date.now()})
           if (!logged) d.ack()
           continue
         }
@@ -306,7 +358,7 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
       const tracker = logged || d.ack === NOOP_ACK ? undefined : new AckTracker(d.ack)
       const m = rec.meta
       const meta: RecordMetaView = {topic: rec.topic ?? m.topic, qos: m.qos, retain: m.retain, clientid: m.clientid, timestamp: rec.ts, messageid: m.messageid}
-      const arrivedAt = m.arrivedAt ?? Date.now()
+      const arrivedAt = m.arrivedAt
       for (const slot of slots) {
         if (!slot.runner.matches(rec)) continue
         const held = slot.runner.process(rec, meta, tracker, out)
@@ -315,7 +367,7 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
           slot.lastWatermark = slot.runner.watermark
           slot.lastEventAt = Date.now()
         }
-        emit(slot, slot.runner.windowed ? Date.now() : arrivedAt)
+        emit(slot, slot.runner.windowed ? undefined : arrivedAt)
       }
       tracker?.release()
     }

@@ -10,13 +10,14 @@ const hash = (value: unknown): string => createHash('sha256').update(JSON.string
 
 export function fingerprintPipeline(
   pipeline: LoadedPipeline,
-  sources: readonly {name: string; type: string; timestampField?: string; keyField?: string}[],
+  sources: readonly {name: string; type: string; timestampField?: string; timestampFormat?: string; keyField?: string}[],
 ): Record<string, string> {
   const out: Record<string, string> = {}
   for (const r of pipeline.rules) {
     const c = r.config
     out[r.name] = hash({sql: c.sql.trim(), reject: c.reject, lateTolerance: c.lateTolerance, offset: c.offset, maxFutureSkew: c.maxFutureSkew})
   }
-  out.sources = hash(sources.map((s) => [s.name, s.type, s.timestampField ?? null, s.keyField ?? null]).sort())
+  // The format joins the field only when given, so the fingerprints of files written before it stay the same.
+  out.sources = hash(sources.map((s) => [s.name, s.type, s.timestampFormat ? `${s.timestampField} (${s.timestampFormat})` : (s.timestampField ?? null), s.keyField ?? null]).sort())
   return out
 }

@@ -40,10 +40,25 @@ export interface FleetRunOptions {
 }
 
 const DEVICES_PER_WORKER = 2500
+/** Messages per second one worker keeps on schedule with room to spare (QoS 0 telemetry; perf/RESULTS.md, issue #14). */
+const MESSAGES_PER_WORKER = 150_000
 
-/** Workers: enough to spread the fleet, never more than the cores (the main thread also needs one). */
-export function defaultWorkerCount(devices: number, cores = availableParallelism()): number {
-  return Math.max(1, Math.min(Math.max(1, cores - 1), Math.ceil(devices / DEVICES_PER_WORKER)))
+/**
+ * Workers: enough for the fleet's connections and for its message rate. Connections alone never take more than the
+ * cores less one (the main thread has its own work while they connect); a rate one worker cannot keep may use every
+ * core, since the main thread then only merges counters once a second.
+ */
+export function defaultWorkerCount(devices: number, messagesPerSec = 0, cores = availableParallelism()): number {
+  const forConnections = Math.min(Math.max(1, cores - 1), Math.ceil(devices / DEVICES_PER_WORKER))
+  const forRate = Math.min(cores, Math.ceil(messagesPerSec / MESSAGES_PER_WORKER))
+  return Math.max(1, forConnections, forRate)
+}
+
+/** Messages per second the devices' schedules add up to. */
+export function scheduledRate(devices: readonly DeviceSpec[]): number {
+  let perSec = 0
+  for (const d of devices) perSec += 1000 / d.everyMs
+  return perSec
 }
 
 /** The stage plan: explicit stages, or one ramp to the whole fleet at the scenario's connect rate. */
@@ -67,7 +82,7 @@ export function planStages(scenario: Scenario, deviceCount: number): Array<{labe
 
 export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
   const {scenario, devices} = opts
-  const workerCount = Math.min(devices.length, opts.workers ?? defaultWorkerCount(devices.length))
+  const workerCount = Math.min(devices.length, opts.workers ?? defaultWorkerCount(devices.length, scheduledRate(devices)))
   const startEpochMs = Date.now()
   const startMono = performance.now()
   const warnings: string[] = []
@@ -109,6 +124,9 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
   })
 
   // --- stages, snapshots, end conditions ------------------------------------------------------------------
+  // The stage clock and the duration start once every worker is up (its modules loaded, its devices built): on a
+  // busy machine that takes seconds, which must not come out of a `steady: {for: 1s}` before a storm.
+  await pool.waitFor(() => pool.received('ready') === workerCount || opts.signal?.aborted === true)
   let stageLabel = 'starting'
   const timers = scheduleStages(scenario, devices.length, (stage) => {
     stageLabel = stage.label

@@ -1,6 +1,7 @@
 import {monitorEventLoopDelay, performance, type IntervalHistogram} from 'node:perf_hooks'
 import type {MqttClient} from 'mqtt'
 import {backoffDelay, createMqttClient, assignSourceAddress, type BackoffOptions, type ClientOptions} from '../../net/index.js'
+import {encodeQos0Publishes, type Qos0Message} from '../../net/qos0-publish.js'
 import {createHistogram, encodeHistogram, recordMicros, type LatencyHistogram} from '../../metrics/histogram.js'
 import {createDeviceModel, createRng, dueOffsetMs, type DeviceModel} from '../generators/index.js'
 import type {Scenario} from '../scenario/index.js'
@@ -51,11 +52,33 @@ interface Device {
   inflight: number
   /** Payloads waiting for an in-flight slot (QoS 1/2 cap), with their due times. */
   backlog: Array<{payload: string; due: number}>
+  /**
+   * QoS 0 telemetry is written straight to the socket as encoded PUBLISH frames (net/qos0-publish.ts), not through
+   * MQTT.js: from the CONNACK on, or once the birth message went out when there is one (it must come first).
+   */
+  direct: boolean
+  /** Counts connections, so a late birth callback of an earlier connection does not switch this one. */
+  connection: number
+  /** This turn's direct messages and their due times, written in one piece at the end of the turn. */
+  pending?: Qos0Message[]
+  pendingDue?: number[]
 }
 
 const STATS_INTERVAL_MS = 1000
 /** Connects started per turn of the event loop during a fast ramp. */
 const CONNECT_BATCH = 100
+/**
+ * Direct messages a tick gathers before it writes them, so a tick that fell far behind (a GC pause, a loaded
+ * machine) does not hold the first of them back until the last is generated.
+ */
+const DIRECT_FLUSH_EVERY = 512
+/**
+ * Bytes of QoS 0 telemetry a device's socket may hold beyond what the kernel took (a broker that stopped reading:
+ * the kernel's own buffer is full by then). Past it, messages are dropped and counted, so a stalled broker cannot
+ * grow the worker's memory without bound.
+ */
+export const DIRECT_BUFFER_LIMIT = 64 * 1024
+
 /** The command runtime's timers: plain timeouts in the worker's event loop. */
 const commandTimer = (fn: () => void, ms: number) => {
   const t = setTimeout(fn, ms)
@@ -93,6 +116,11 @@ export class FleetWorker {
   private storms = 0
   private statsTakenAt = performance.now()
   private backlogWarned = false
+  private bufferWarned = false
+  private readonly protocolVersion: 4 | 5
+  /** Devices with direct messages waiting in this turn, in the order they got their first. */
+  private readonly touched: Device[] = []
+  private pendingCount = 0
 
   constructor(setup: WorkerSetup, post: (msg: FromWorker) => void) {
     this.setup = setup
@@ -107,6 +135,7 @@ export class FleetWorker {
       jitter: scenario.reconnect.jitter,
     }
     const broker = scenario.broker
+    this.protocolVersion = broker.protocol === '5' ? 5 : 4
     this.endpoint = {
       url: setup.brokerUrl,
       protocol: broker.protocol,
@@ -141,6 +170,8 @@ export class FleetWorker {
         scheduled: false,
         inflight: 0,
         backlog: [],
+        direct: false,
+        connection: 0,
       }
     })
     const behaviors = new Map<string, BehaviorModule>()
@@ -167,6 +198,7 @@ export class FleetWorker {
     if (this.setup.messageLimit === 0) this.reachLimit()
     this.loopDelay.enable()
     this.statsTimer = setInterval(() => this.post({type: 'stats', stats: this.takeStats()}), STATS_INTERVAL_MS)
+    this.post({type: 'ready'})
   }
 
   /** Applies a stage command from the main thread. */
@@ -180,6 +212,7 @@ export class FleetWorker {
   async stop(drainMs: number): Promise<void> {
     this.stopping = true
     clearTimeout(this.tickTimer)
+    this.countOverdue(performance.now())
     this.clearRampTimer()
     clearInterval(this.statsTimer)
     const connectedAtStop = Object.fromEntries([...this.fleetCounters.values()].map((c) => [c.fleet, c.connected]))
@@ -307,8 +340,19 @@ export class FleetWorker {
     // Subscribed before the birth: the broker handles a connection's packets in order, so whoever sees the birth
     // can already command the device.
     if (d.commands || d.behavior) this.subscribeCommands(d)
+    const connection = ++d.connection
+    d.direct = false
     const birth = d.spec.birth
-    if (birth) d.client?.publish(birth.topic, birth.payload, {qos: birth.qos, retain: birth.retain})
+    // Messages with MQTT 5 properties, or whose topics MQTT.js replaces by aliases, keep going through MQTT.js.
+    const direct = d.spec.qos === 0 && d.publishOptions.properties === undefined && !d.spec.properties?.topicAlias
+    if (birth) {
+      // MQTT.js may hold the birth back a moment (it first resends what its stores kept): telemetry written past it
+      // would overtake it, so the direct path opens once the birth is out; until then MQTT.js sends in order.
+      const opened = direct ? (err?: Error) => (d.direct = !err && d.connected && d.connection === connection) : undefined
+      d.client?.publish(birth.topic, birth.payload, {qos: birth.qos, retain: birth.retain}, opened)
+    } else {
+      d.direct = direct
+    }
     if (!d.scheduled && !this.limitReported) {
       // The schedule starts at the first connect and keeps its phase across reconnects (drift free). A device
       // that was ramped down resumes one phase after it comes back instead of replaying the time it was away.
@@ -389,6 +433,7 @@ export class FleetWorker {
   }
 
   private onClose(d: Device): void {
+    d.direct = false
     const expected = !d.wanted || this.stopping
     if (d.connected) {
       d.connected = false
@@ -472,8 +517,18 @@ export class FleetWorker {
 
   /** Publishes every message that is due, then sleeps until the next due time. */
   private tick(): void {
-    this.tickAt = Number.POSITIVE_INFINITY
     if (this.stopping) return
+    // While the tick runs, schedule() leaves the timer alone (a clearTimeout + setTimeout per message otherwise): it
+    // is armed once, at the end, for the earliest due time.
+    this.tickAt = Number.NEGATIVE_INFINITY
+    this.publishDueNow()
+    // What this turn gathered for the sockets leaves now: one write per device, whatever its number of messages.
+    this.flushDirect()
+    this.tickAt = Number.POSITIVE_INFINITY
+    if (this.queue.size > 0) this.armTick(this.queue.peekDue())
+  }
+
+  private publishDueNow(): void {
     const limit = this.setup.messageLimit
     while (this.queue.peekDue() <= performance.now()) {
       const due = this.queue.peekDue()
@@ -492,7 +547,6 @@ export class FleetWorker {
       }
       this.schedule(d)
     }
-    if (this.queue.size > 0) this.armTick(this.queue.peekDue())
   }
 
   private publishDue(d: Device, due: number): void {
@@ -511,7 +565,8 @@ export class FleetWorker {
         c.dropped++
         return
       }
-      this.send(d, sample.payload, due)
+      if (d.direct) this.queueDirect(d, sample.payload, due)
+      else this.send(d, sample.payload, due)
       return
     }
     if (d.inflight >= d.spec.inflight || !d.connected) {
@@ -554,6 +609,69 @@ export class FleetWorker {
       }
       this.flushBacklog(d)
     })
+  }
+
+  private queueDirect(d: Device, payload: string, due: number): void {
+    if (!d.pending || !d.pendingDue) {
+      d.pending = []
+      d.pendingDue = []
+    }
+    if (d.pending.length === 0) this.touched.push(d)
+    d.pending.push({topic: d.spec.topic, payload, retain: d.spec.retain})
+    d.pendingDue.push(due)
+    if (++this.pendingCount >= DIRECT_FLUSH_EVERY) this.flushDirect()
+  }
+
+  /**
+   * Writes the direct messages gathered so far: per device one buffer of back-to-back PUBLISH frames and one
+   * socket write (MQTT.js would make several writes and objects per message). Lag and lateness are measured here,
+   * when they leave, as in send().
+   */
+  private flushDirect(): void {
+    if (this.pendingCount === 0) return
+    const now = performance.now()
+    for (const d of this.touched) {
+      const pending = d.pending ?? []
+      const dues = d.pendingDue ?? []
+      const c = d.counters
+      const stream = d.client?.stream
+      if (d.connected && stream?.writable && stream.writableLength <= DIRECT_BUFFER_LIMIT) {
+        for (let i = 0; i < pending.length; i++) {
+          const lagMs = now - dues[i]
+          recordMicros(this.publishLag, lagMs * 1000)
+          if (lagMs > d.spec.everyMs) c.late++
+          c.bytes += pending[i].payload.length
+        }
+        c.published += pending.length
+        stream.write(encodeQos0Publishes(pending, 0, pending.length, this.protocolVersion))
+      } else {
+        // A socket that stopped taking data (or, should one be gone in the middle of a turn, a closed one).
+        c.dropped += pending.length
+        if (d.connected && !this.bufferWarned) {
+          this.bufferWarned = true
+          this.post({type: 'log', level: 'warn', message: `${d.spec.clientId}: the broker is not reading (${DIRECT_BUFFER_LIMIT / 1024} KiB waiting in the socket); dropping QoS 0 messages (counted)`})
+        }
+      }
+      pending.length = 0
+      dues.length = 0
+    }
+    this.touched.length = 0
+    this.pendingCount = 0
+  }
+
+  /**
+   * At the stop: messages whose due time passed more than one interval ago and that were never sent (a worker that
+   * could not keep up) are counted as dropped, so the totals account for the whole schedule. Jitter is left out of
+   * this count (at most one message per device either way).
+   */
+  private countOverdue(now: number): void {
+    for (const d of this.devices) {
+      if (!d.scheduled || !d.wanted) continue
+      const cutoff = now - d.spec.everyMs
+      if (d.scheduleStart + dueOffsetMs(d.spec, d.n, this.seed) >= cutoff) continue
+      const last = Math.floor((cutoff - d.scheduleStart - d.spec.phaseMs) / d.spec.everyMs)
+      d.counters.dropped += Math.max(1, last - d.n + 1)
+    }
   }
 
   private flushBacklog(d: Device): void {

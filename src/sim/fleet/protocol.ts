@@ -47,6 +47,8 @@ export interface WorkerStats {
 }
 
 export type FromWorker =
+  /** The worker has built its devices and takes stage commands: the engine starts the stage clock once all are. */
+  | {type: 'ready'}
   | {type: 'stats'; stats: WorkerStats}
   | {type: 'labels'; labels: AnomalyLabel[]}
   | {type: 'log'; level: 'info' | 'warn' | 'error'; message: string}

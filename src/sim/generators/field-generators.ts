@@ -1,4 +1,4 @@
-import type {FieldGenerator, GeneratorContext} from './generator-kind.js'
+import {applyDefaults, type FieldGenerator, type GeneratorContext} from './generator-kind.js'
 import {generatorKind, type GeneratorSpec} from './registry.js'
 
 /**
@@ -12,5 +12,5 @@ export function createFieldGenerator(spec: GeneratorSpec, gctx: GeneratorContext
   const kind = generatorKind(spec.kind)
   // The schema admits only registered kinds; a spec built in code with another kind is a programming error.
   if (!kind) throw new Error(`no generator kind "${spec.kind}"`)
-  return kind.create(spec as never, gctx)
+  return kind.create(applyDefaults(kind, spec) as never, gctx)
 }

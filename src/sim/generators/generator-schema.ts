@@ -1,7 +1,7 @@
 import {z} from 'zod'
 import {byShape} from '../../config/shape-dispatch.js'
 import {duration, fraction} from '../../config/units-schema.js'
-import type {GeneratorKindSpec} from './generator-kind.js'
+import {applyDefaults, type GeneratorKindSpec} from './generator-kind.js'
 import {probability} from './param-types.js'
 import {GENERATORS, type GeneratorSpec} from './registry.js'
 
@@ -40,8 +40,16 @@ function checkParams(params: RangeParams, ctx: z.RefinementCtx, path: PropertyKe
   }
 }
 
+/** The base parameters, each default shown to editors in the JSON Schema (the values themselves are applied later). */
+function baseParams(kind: GeneratorKindSpec): z.ZodRawShape {
+  const defaults: Record<string, unknown> = kind.defaults ?? {}
+  return Object.fromEntries(
+    Object.entries(kind.params as Record<string, z.ZodType>).map(([name, schema]) => [name, name in defaults ? schema.meta({...schema.meta(), default: defaults[name]}) : schema]),
+  )
+}
+
 function kindSchema(kind: GeneratorKindSpec) {
-  const base = {kind: z.literal(kind.kind), ...kind.params}
+  const base = {kind: z.literal(kind.kind), ...baseParams(kind)}
   const shape = kind.modal
     ? {...base, byMode: z.record(z.string(), byModeParams(kind)).optional().meta({description: 'Parameter overrides while the device is in a mode: {idle: {mean: 35}}.'})}
     : base
@@ -49,7 +57,7 @@ function kindSchema(kind: GeneratorKindSpec) {
     const v = value as RangeParams & {byMode?: Record<string, RangeParams>}
     checkParams(v, ctx, [])
     for (const [mode, override] of Object.entries(v.byMode ?? {})) checkParams({...v, ...override}, ctx, ['byMode', mode])
-    kind.check?.(value as Record<string, unknown>, (message, path = []) => ctx.addIssue({code: 'custom', path, message}))
+    kind.check?.(applyDefaults(kind, value as Record<string, unknown>), (message, path = []) => ctx.addIssue({code: 'custom', path, message}))
   })
 }
 

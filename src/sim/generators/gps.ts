@@ -79,8 +79,8 @@ export function positionAt(route: Route, distanceM: number): {lat: number; lon: 
 export interface GpsParams {
   route: Array<[number, number]>
   speedKmh: number
-  loop?: boolean
-  jitterM?: number
+  loop: boolean
+  jitterM: number
 }
 
 /** A stateful tracker: distance integrates speed × dt, so a byMode speed change (e.g. parked: 0) just works. */
@@ -90,7 +90,7 @@ export class GpsTracker {
   private readonly jitterRng: Rng
 
   constructor(params: GpsParams, rng: Rng) {
-    this.route = buildRoute(params.route, params.loop ?? true)
+    this.route = buildRoute(params.route, params.loop)
     // Devices start at different places along the route so a fleet does not drive in convoy.
     this.distanceM = rng.next() * this.route.total
     this.jitterRng = createRng([rng.uint32(), 'gps-jitter'])
@@ -100,7 +100,7 @@ export class GpsTracker {
     this.distanceM += (params.speedKmh / 3.6) * dtS
     const p = positionAt(this.route, this.distanceM)
     let {lat, lon} = p
-    const jitter = params.jitterM ?? 0
+    const jitter = params.jitterM
     if (jitter > 0) {
       lat += (this.jitterRng.gaussian() * jitter) / M_PER_DEG_LAT
       lon += (this.jitterRng.gaussian() * jitter) / (M_PER_DEG_LAT * Math.max(0.01, Math.cos(rad(lat))))

@@ -14,7 +14,7 @@ function kindReference(g: GeneratorKindSpec): string {
   const parts = [`### \`${g.kind}\``, g.doc]
   const params = Object.entries(g.params).map(([name, schema]) => {
     const s = schema as z.ZodType
-    const dflt = g.defaults?.[name]
+    const dflt = (g.defaults as Record<string, unknown> | undefined)?.[name]
     const need = !s.safeParse(undefined).success ? 'required' : dflt === undefined ? 'optional' : `default \`${String(dflt)}\``
     const notes = [s.description, g.fixedInMode?.[name] ? 'byMode cannot change it' : undefined].filter(Boolean)
     return `- \`${name}\`: ${need}${notes.length ? `. ${notes.join('; ')}` : ''}`

@@ -42,7 +42,7 @@ export const GENERATORS = [
 type Generators = (typeof GENERATORS)[number]
 
 /** A field's generator, as the device model receives it. Bare scalars arrive as {kind: 'constant'}. */
-export type GeneratorSpec = {[G in Generators as G['kind']]: G extends GeneratorKindSpec<infer K, infer S> ? GeneratorSpecFrom<K, S> : never}[Generators['kind']]
+export type GeneratorSpec = {[G in Generators as G['kind']]: G extends GeneratorKindSpec<infer K, infer S, infer _D> ? GeneratorSpecFrom<K, S> : never}[Generators['kind']]
 export type GeneratorKind = GeneratorSpec['kind']
 export type GeneratorSpecOf<K extends GeneratorKind> = Extract<GeneratorSpec, {kind: K}>
 

@@ -1,9 +1,12 @@
 import {spawn} from 'node:child_process'
 import {expect, it} from 'vitest'
 import {createMqttClient} from '../../../src/net/index.js'
-import {loadScenario} from '../../../src/sim/scenario/index.js'
+import {expandDevices, loadScenario} from '../../../src/sim/scenario/index.js'
+import {createDeviceModel} from '../../../src/sim/generators/index.js'
 import {runSimulation} from '../../../src/sim/run-simulation.js'
+import type {SimSnapshot} from '../../../src/sim/types.js'
 import {describeMosquitto, startMosquitto} from '../../helpers/mosquitto.js'
+import {probeUntilSeen} from '../../helpers/subscriber-probe.js'
 
 /** The fleet against a real mosquitto, checked with tools that are not ours (mosquitto_sub) and a broker restart. */
 
@@ -14,7 +17,7 @@ describeMosquitto('iotd sim against mosquitto', () => {
     const sub = spawn('mosquitto_sub', ['-h', broker.host, '-p', String(broker.port), '-v', '-t', '#', '-q', '1', '-F', '%r %q %t %p'], {stdio: ['ignore', 'pipe', 'pipe']})
     let out = ''
     sub.stdout.on('data', (d: Buffer) => (out += d.toString()))
-    await new Promise((r) => setTimeout(r, 300))
+    await probeUntilSeen(broker.url, 'probe/ready', () => out.includes(' probe/ready probe'))
     const scenario = loadScenario('inline.yaml', {
       text: `
 version: 1
@@ -38,9 +41,10 @@ fleets:
 `,
     })
     await runSimulation({scenario, scenarioName: 'pumps', durationMs: 3000, workers: 1})
-    // A second subscriber after the run sees the retained state messages.
+    // A second subscriber after the run sees the retained state messages: it exits after the third (-C 3), or
+    // after 10 s with what it has (-W 10).
     const late = await new Promise<string>((resolve) => {
-      const p = spawn('mosquitto_sub', ['-h', broker.host, '-p', String(broker.port), '-v', '-t', 'site1/pumps/+/state', '-F', '%r %t %p', '-W', '2'])
+      const p = spawn('mosquitto_sub', ['-h', broker.host, '-p', String(broker.port), '-v', '-t', 'site1/pumps/+/state', '-F', '%r %t %p', '-C', '3', '-W', '10'])
       let text = ''
       p.stdout.on('data', (d: Buffer) => (text += d.toString()))
       p.on('exit', () => resolve(text))
@@ -67,8 +71,55 @@ fleets:
     // Retained: the last state of each device is held by the broker.
     const retained = late.trim().split('\n').filter(Boolean)
     expect(retained).toHaveLength(3)
+    expect(new Set(retained.map((line) => line.split(' ')[1])).size).toBe(3)
     for (const line of retained) expect(line).toMatch(/^1 site1\/pumps\/pump-000[0-2]\/state (ONLINE|OFFLINE)$/)
   })
+
+  for (const protocol of ['3.1.1', '5'] as const) {
+    it(`QoS 0 telemetry at 100 msg/s per device (MQTT ${protocol}): birth first, then every message in order, byte for byte what the device model makes`, async () => {
+      const broker = await startMosquitto()
+      const arrived: Array<{topic: string; payload: string}> = []
+      const observer = createMqttClient({url: broker.url, clientId: `observer-${process.pid}`, protocol})
+      observer.on('message', (topic, payload) => arrived.push({topic, payload: payload.toString()}))
+      await new Promise<void>((resolve) => observer.once('connect', () => resolve()))
+      await observer.subscribeAsync('fast/#', {qos: 1})
+      const scenario = loadScenario('fast.yaml', {
+        text: `
+version: 1
+seed: 21
+broker: {url: "${broker.url}", protocol: "${protocol}"}
+connect: {rate: 1000/s}
+fleets:
+  - name: vib
+    count: 20
+    topic: "fast/{deviceId}/data"
+    every: 10ms
+    jitter: 1ms
+    birth: {topic: "fast/{deviceId}/status", payload: "online", qos: 1}
+    fields:
+      seq: {kind: counter, start: 0, step: 1}
+      rms: {kind: gaussian, mean: 2.5, stddev: 0.3, resolution: 0.01}
+      label: "{deviceId} Füllstand"
+`,
+      })
+      const summary = await runSimulation({scenario, scenarioName: 'fast', durationMs: 2000, workers: 1})
+      await expect.poll(() => arrived.filter((m) => m.topic.endsWith('/data')).length, {timeout: 10_000}).toBe(summary.totals.published)
+      await observer.endAsync()
+      await broker.stop()
+
+      expect(summary.totals.published).toBeGreaterThan(1000)
+      for (const device of expandDevices(scenario)) {
+        const mine = arrived.filter((m) => m.topic.startsWith(`fast/${device.deviceId}/`))
+        // The birth is the first thing the broker has from the device; its telemetry follows it.
+        expect(mine[0], device.deviceId).toEqual({topic: `fast/${device.deviceId}/status`, payload: 'online'})
+        const payloads = mine.slice(1).map((m) => m.payload)
+        expect(payloads.length, device.deviceId).toBeGreaterThan(50)
+        // Nothing lost, reordered or changed: the n-th payload is the model's n-th sample (no field depends on time).
+        const model = createDeviceModel(scenario, device)
+        expect(payloads).toEqual(payloads.map((_, n) => model.sample(n, 0).payload))
+      }
+    })
+  }
 
   it('broker restarted mid-run: devices reconnect with backoff and no QoS 1 message of a persistent session is lost', async () => {
     const broker = await startMosquitto({persistence: true})
@@ -110,11 +161,27 @@ fleets:
       seq: {kind: counter, start: 0, step: 1}
 `,
     })
-    const run = runSimulation({scenario, scenarioName: 'persist', durationMs: 7000, workers: 1})
-    await new Promise((r) => setTimeout(r, 2000))
+    let snapshot: SimSnapshot | undefined
+    // The run ends once every device is back and has published some more (at most 60 s).
+    const stop = new AbortController()
+    const run = runSimulation({
+      scenario,
+      scenarioName: 'persist',
+      durationMs: 60_000,
+      workers: 1,
+      signal: stop.signal,
+      onSnapshot: (s) => {
+        snapshot = s
+        if (s.totals.reconnects >= 20 && s.totals.published >= 800) stop.abort()
+      },
+    })
+    // The broker goes down once every device is publishing (the subscriber has messages from all 20), and comes back
+    // once every device has seen its connection drop.
+    const devicesSeen = () => new Set([...received].map((key) => key.split(':')[0])).size
+    await expect.poll(devicesSeen, {timeout: 30_000, interval: 50}).toBe(20)
     await sub.endAsync(true)
     broker.kill('SIGTERM')
-    await new Promise((r) => setTimeout(r, 1500))
+    await expect.poll(() => snapshot?.totals.disconnects ?? 0, {timeout: 30_000, interval: 50}).toBeGreaterThanOrEqual(20)
     await broker.restart()
     // Each device says "online" after every connect: the arrival times of the second wave show how reconnects spread.
     const births: number[] = []
@@ -144,5 +211,5 @@ fleets:
     // Every message published by the fleet reached the subscriber (duplicates collapse in the set: at-least-once).
     expect(received.size).toBe(summary.totals.published)
     expect(summary.totals.acked).toBe(summary.totals.published)
-  })
+  }, 90_000)
 })

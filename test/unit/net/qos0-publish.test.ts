@@ -22,6 +22,14 @@ describe('encodeQos0Publishes', () => {
     })
   }
 
+  it('text payloads are written as UTF-8, as MQTT.js sends a string payload', () => {
+    const texts: Qos0Message[] = ['', '{"v":1}', 'temp=21.5 °C, Füllstand 温度', 'x'.repeat(200)].map((payload, i) => ({topic: `sim/dev-${i}`, payload, retain: i === 1}))
+    for (const version of [4, 5] as const) {
+      const expected = Buffer.concat(texts.map((m) => reference(m, version)))
+      expect(Buffer.compare(encodeQos0Publishes(texts, 0, texts.length, version), expected)).toBe(0)
+    }
+  })
+
   it('encodes only the range asked for', () => {
     expect(encodeQos0Publishes(messages, 2, 4, 4)).toEqual(Buffer.concat([reference(messages[2], 4), reference(messages[3], 4)]))
     expect(encodeQos0Publishes(messages, 3, 3, 4)).toHaveLength(0)
@@ -35,7 +43,7 @@ describe('encodeQos0Publishes', () => {
       seen.push({topic: p.topic, payload: Buffer.from(p.payload), retain: p.retain, qos: p.qos})
     })
     parser.parse(encodeQos0Publishes(messages, 0, messages.length, 5))
-    expect(seen.map((m) => ({...m, payload: m.payload.toString('hex')}))).toEqual(messages.map((m) => ({...m, payload: m.payload.toString('hex'), qos: 0})))
+    expect(seen.map((m) => ({...m, payload: m.payload.toString('hex')}))).toEqual(messages.map((m) => ({...m, payload: Buffer.from(m.payload).toString('hex'), qos: 0})))
   })
 
   it('refuses a topic longer than MQTT allows', () => {

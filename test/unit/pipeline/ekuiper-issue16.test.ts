@@ -26,9 +26,11 @@ async function rows(sql: string, input: Record<string, unknown>[], extra: Partia
   return r.rows
 }
 
-function lintProblems(body: string): string[] {
+function lintProblems(body: string, source = '{type: stdin}'): string[] {
   try {
-    pipeline(body)
+    const file = join(dir, 'lint.yaml')
+    writeFileSync(file, `version: 1\nsources:\n  s: ${source}\n${body}`)
+    loadPipeline(file)
     return []
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
@@ -93,6 +95,29 @@ describe('issue #16: an eKuiper rule gives eKuiper\'s rows', () => {
     ])
     expect(lintProblems('tables: {devices: {file: devices.csv}}\nrules:\n  - sql: SELECT r.site FROM s JOIN devices r ON s.id = r.deviceid\n')).toEqual([
       expect.stringMatching(/^6:56: .*table devices has no column 'deviceid'; did you mean r\.deviceId\? \(columns: deviceId, site\)/),
+    ])
+  })
+
+  it('7. a source states its time format (epoch-s, epoch-us, iso, a pattern); a format that cannot be read is a lint error', async () => {
+    const run = async (timestamp: string, input: Record<string, unknown>[], extra: Partial<PipelineTest> = {}) => {
+      const file = join(dir, 'time.yaml')
+      writeFileSync(file, `version: 1\nsources:\n  s: {type: stdin, timestamp: ${timestamp}}\nrules:\n  - {name: r, sql: "SELECT count(*) AS n, window_start() AS ws FROM s GROUP BY TUMBLINGWINDOW(ss, 10)"}\n`)
+      const p = loadPipeline(file)
+      return runPipelineTest(p, pipelineTestSchema.parse({name: 't', input, expect: [], ...extra}), p.file)
+    }
+    // 2026-01-01T00:00:00Z in each format: a window of that day, not of January 1970.
+    const day = 1_767_225_600
+    expect((await run('{field: ts, format: epoch-s}', [{ts: day + 1}, {ts: day + 2.5}])).rows).toEqual([{n: 2, ws: day * 1000}])
+    expect((await run('{field: ts, format: epoch-us}', [{ts: (day + 1) * 1e6}])).rows).toEqual([{n: 1, ws: day * 1000}])
+    expect((await run('{field: t, format: iso}', [{t: '2026-01-01T00:00:03'}, {t: '2026-01-01 00:00:04Z'}])).rows).toEqual([{n: 2, ws: day * 1000}])
+    expect((await run("{field: t, format: 'DD.MM.YYYY HH:mm:ss'}", [{t: '01.01.2026 00:00:05'}])).rows).toEqual([{n: 1, ws: day * 1000}])
+    // The plain field stays as it was: numbers are epoch ms.
+    expect((await run('ts', [{ts: day * 1000 + 7}])).rows).toEqual([{n: 1, ws: day * 1000}])
+    // A value that is not a time in the stated format is dead-lettered with the format in the reason.
+    const bad = await run('{field: ts, format: iso}', [{ts: day}], {deadLetter: {count: 1, entries: [{stage: 'source:s', reason: '= 1767225600 is not a time in format iso'}]}})
+    expect(bad.failures).toEqual([])
+    expect(lintProblems('rules: [{sql: SELECT * FROM s}]\n', '{type: stdin, timestamp: {field: ts, format: epoch-sec}}')).toEqual([
+      expect.stringMatching(/^3:\d+: sources\.s\.timestamp\.format: time format "epoch-sec" needs at least YYYY, MM and DD .*; did you mean "epoch-s"\?$/),
     ])
   })
 

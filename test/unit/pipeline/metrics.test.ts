@@ -12,7 +12,7 @@ const summary: PipelineSummary = {
   elapsedMs: 1000,
   eventsIn: 42,
   eventsPerSecond: 42,
-  sources: [{name: 's', type: 'mqtt', records: 42, deadLettered: 1, ended: false}],
+  sources: [{name: 's', type: 'mqtt', records: 42, deadLettered: 1, futureRejected: 0, ended: false}],
   rules: [{name: 'r', in: 41, filtered: 1, rejected: 0, out: 3, empty: 0, lateDropped: 2, windowsFired: 3, openWindows: 5, futureRejected: 0, mapDropped: 0}],
   sinks: [{name: 'r.postgres', type: 'postgres', rule: 'r', rows: 3, written: 3, batches: 1, retries: 4, deadLettered: 0, dropped: 0, queued: 0, maxQueued: 3, latencyP50Ms: 1.5, latencyP99Ms: null}],
   deadLetter: {count: 1, byStage: {'source:s': 1}},

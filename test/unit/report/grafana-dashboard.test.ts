@@ -24,7 +24,7 @@ const pipeline: PipelineSummary = {
   elapsedMs: 1,
   eventsIn: 1,
   eventsPerSecond: 1,
-  sources: [{name: 's', type: 'mqtt', records: 1, deadLettered: 0, ended: true}],
+  sources: [{name: 's', type: 'mqtt', records: 1, deadLettered: 0, futureRejected: 0, ended: true}],
   rules: [{name: 'r', in: 1, filtered: 0, rejected: 0, out: 1, empty: 0, lateDropped: 0, windowsFired: 1, openWindows: 0, futureRejected: 0, mapDropped: 0}],
   sinks: [{name: 'k', type: 'file', rule: 'r', rows: 1, written: 1, batches: 1, retries: 0, deadLettered: 0, dropped: 0, queued: 0, maxQueued: 1, latencyP50Ms: 1, latencyP99Ms: 1}],
   deadLetter: {count: 0, byStage: {}},

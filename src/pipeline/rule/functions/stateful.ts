@@ -55,7 +55,7 @@ const lag = analytic<LagState>({
     // A null with ignoreNull (the default) is not kept: the row sees the current lag.
     if (v === null && lagIgnoresNull(args)) return out
     s.ring[s.pos] = keep(v)
-    s.pos = (s.pos + 1) % s.ring.length
+    if (++s.pos === s.ring.length) s.pos = 0
     return out
   },
   skip: (s) => s.ring[s.pos],
@@ -242,7 +242,7 @@ export function zscoreStep(s: ZScoreState, x: number, minSamples: number): numbe
     }
   }
   s.ring[s.pos] = x
-  s.pos = (s.pos + 1) % n
+  if (++s.pos === n) s.pos = 0
   s.count++
   const d = x - s.mean
   s.mean += d / s.count

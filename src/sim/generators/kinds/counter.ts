@@ -17,8 +17,8 @@ at any size.`,
   numeric: true,
   check(v, issue) {
     // A counter rolls over when it reaches wrap, so wrap must lie ahead of start in the direction it counts.
-    if (v.wrap !== undefined && v.wrap <= (v.start ?? 0) && (v.step ?? 1) > 0) issue(`wrap (${v.wrap}) must be greater than start (${v.start ?? 0})`, ['wrap'])
-    if (v.wrap !== undefined && v.wrap >= (v.start ?? 0) && (v.step ?? 1) < 0) issue(`wrap (${v.wrap}) must be less than start (${v.start ?? 0}) for a counter that counts down`, ['wrap'])
+    if (v.wrap !== undefined && v.wrap <= v.start && v.step > 0) issue(`wrap (${v.wrap}) must be greater than start (${v.start})`, ['wrap'])
+    if (v.wrap !== undefined && v.wrap >= v.start && v.step < 0) issue(`wrap (${v.wrap}) must be less than start (${v.start}) for a counter that counts down`, ['wrap'])
   },
   /**
    * Counts start, start + step, ... and, with `wrap`, rolls over like a hardware register: on reaching wrap it
@@ -26,8 +26,7 @@ at any size.`,
    * (a 16-bit register has wrap 65536). A counter that counts down rolls over the same way, at a wrap below start.
    */
   create(spec, {rng}) {
-    const start = spec.start ?? 0
-    const step = spec.step ?? 1
+    const {start, step} = spec
     // Printed at the decimals of its parameters: exact for integers of any size, no float noise for 0.1 steps.
     const decimals = Math.max(decimalsOf(step), decimalsOf(start), spec.wrap === undefined ? 0 : decimalsOf(spec.wrap))
     const round = (x: number) => Number(x.toFixed(decimals))

@@ -9,7 +9,7 @@ export const sequenceGenerator = defineGenerator({
   params: {values: z.array(scalar).min(1, 'values needs at least one value'), loop: z.boolean().optional()},
   defaults: {loop: true},
   create(spec) {
-    const loop = spec.loop ?? true
+    const {loop} = spec
     return {next: (ctx) => spec.values[loop ? ctx.n % spec.values.length : Math.min(ctx.n, spec.values.length - 1)]}
   },
 })

@@ -38,7 +38,7 @@ people:
         const mid = (p.min + p.max) / 2
         const amp = (p.max - p.min) / 2
         // Absolute time, so every device of a fleet follows the same cycle (phase shifts it).
-        const angle = (2 * Math.PI * (ctx.tsMs + (p.phase ?? 0))) / p.period
+        const angle = (2 * Math.PI * (ctx.tsMs + p.phase)) / p.period
         const noise = p.noise ? p.noise * rng.gaussian() : 0
         if (!p.daily) return quantize(clamp(mid + amp * Math.sin(angle) + noise, p.min, p.max), p.resolution)
         // With a daily profile the bounds scale with it. A negative min is lowest under the highest multiplier, so

@@ -8,7 +8,7 @@ export const timestampGenerator = defineGenerator({
   params: {format: z.enum(['epoch-ms', 'epoch-s', 'iso']).optional()},
   defaults: {format: 'epoch-ms'},
   create(spec) {
-    const format = spec.format ?? 'epoch-ms'
+    const {format} = spec
     return {next: (ctx) => (format === 'iso' ? new Date(ctx.tsMs).toISOString() : format === 'epoch-s' ? Math.floor(ctx.tsMs / 1000) : ctx.tsMs)}
   },
 })

@@ -11,12 +11,11 @@ export const walkGenerator = defineGenerator({
     mean: z.number(),
     theta: nonNegative('theta').meta({description: 'Mean-reversion rate per second (0 = a plain random walk).'}),
     sigma: nonNegative('sigma').meta({description: 'Volatility per square-root second.'}),
-    start: z.number().optional(),
+    start: z.number().optional().meta({description: 'The first value (default: `mean`).'}),
     min: z.number().optional(),
     max: z.number().optional(),
     resolution,
   },
-  defaults: {start: 'mean'},
   numeric: true,
   modal: true,
   create(spec, {rng}) {
