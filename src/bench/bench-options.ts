@@ -293,23 +293,3 @@ export function parseStartAt(text: string): number {
   }
   return ms
 }
-
-/** `--shard 2/3` (1-based, as people count) or JOB_COMPLETION_INDEX (0-based, Kubernetes) with --shards. */
-export function parseShard(shard: string | undefined, shards: number | undefined, env: NodeJS.ProcessEnv = process.env): {index: number; count: number} | undefined {
-  if (shard !== undefined) {
-    const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(shard)
-    if (!m) throw new UsageError(`--shard "${shard}": expected i/n, e.g. --shard 1/3`)
-    const index = Number(m[1])
-    const count = Number(m[2])
-    if (count < 1 || index < 1 || index > count) throw new UsageError(`--shard "${shard}": i must be 1..n`)
-    return {index: index - 1, count}
-  }
-  if (shards !== undefined) {
-    const raw = env.JOB_COMPLETION_INDEX
-    if (raw === undefined || !/^\d+$/.test(raw)) throw new UsageError('--shards needs JOB_COMPLETION_INDEX (set by a Kubernetes Indexed Job), or use --shard i/n')
-    const index = Number(raw)
-    if (index >= shards) throw new UsageError(`JOB_COMPLETION_INDEX ${index} is not below --shards ${shards}`)
-    return {index, count: shards}
-  }
-  return undefined
-}

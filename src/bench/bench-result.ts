@@ -130,7 +130,14 @@ export const brokerCountSchema = z
     source: z.string().describe('Where the count came from, e.g. $SYS/broker/publish/messages/received.'),
     received: count.describe("The broker's count over the run (after minus before)."),
     client: count.describe("The client's figure it is compared with (messages sent)."),
-    disagreementPct: z.number().nullable().describe('(received - client) / client * 100; null when the client sent nothing.'),
+    disagreementPct: z
+      .number()
+      .nullable()
+      .describe("(received - client) / client * 100; null when the client sent nothing, in a shard, or when the count before the run was only the broker's retained value (baseline)."),
+    baseline: z
+      .enum(['live', 'retained'])
+      .optional()
+      .describe("The count before the run: live (published while iotd listened), or the retained value of unknown age, which may hold other traffic since; then there is no comparison."),
   })
   .describe("The broker's own count, when it publishes one ($SYS).")
 

@@ -10,6 +10,12 @@ export const BROKER_RECEIVED_TOPIC = '$SYS/broker/publish/messages/received'
 export interface BrokerCounter {
   /** The count now: waits for a publication newer than `after` when given (the value is sys_interval stale). */
   read(opts?: {fresherThan?: number; timeoutMs?: number}): Promise<number | undefined>
+  /**
+   * The count to measure from: the broker's latest publication, waiting up to `waitMs` for one published since we
+   * subscribed (live). The first value a subscriber gets is the retained one, of unknown age: traffic counted
+   * since it (a run just before this one) would be taken for this run's.
+   */
+  baseline(waitMs: number): Promise<{value: number; live: boolean} | undefined>
   close(): Promise<void>
 }
 
@@ -20,13 +26,16 @@ export interface BrokerCounter {
 export async function openBrokerCounter(endpoint: MqttEndpoint, timeoutMs = 3000): Promise<BrokerCounter | undefined> {
   const client = await connectOnce({...endpoint, clientId: `iotd-bench-sys-${process.pid}-${Date.now().toString(36)}`, keepaliveSec: 30})
   let latest: number | undefined
+  let latestLive = false
   let updates = 0
   const waiters = new Set<() => void>()
-  client.on('message', (topic, payload) => {
+  client.on('message', (topic, payload, packet) => {
     if (topic !== BROKER_RECEIVED_TOPIC) return
     const value = Number(payload.toString('utf8'))
     if (!Number.isFinite(value)) return
     latest = value
+    // Delivered because it was just published, not because it was retained when we subscribed.
+    latestLive = !packet.retain
     updates++
     for (const w of waiters) w()
   })
@@ -59,6 +68,10 @@ export async function openBrokerCounter(endpoint: MqttEndpoint, timeoutMs = 3000
         await waitFor(() => updates > seen && latest !== undefined && latest >= fresherThan, wait)
       }
       return latest
+    },
+    async baseline(waitMs) {
+      await waitFor(() => latestLive, waitMs)
+      return latest === undefined ? undefined : {value: latest, live: latestLive}
     },
     async close() {
       await client.endAsync(true)

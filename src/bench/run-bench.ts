@@ -51,7 +51,6 @@ export async function runBench(req: BenchRequest): Promise<BenchOutcome> {
       if (req.qos === 2) log(`no broker cross-check at QoS 2: mosquitto's ${BROKER_RECEIVED_TOPIC} does not count QoS 2 messages`)
       else counter = await openBrokerCounter(broker.endpoint).catch(() => undefined)
     }
-    const countBefore = counter ? await counter.read() : undefined
 
     // ---- workers connect, then every worker's load starts at one instant -------------------------------------
     const workerCount = Math.min(plan.totalClients, req.workers ?? defaultBenchWorkers(plan.totalClients))
@@ -73,6 +72,8 @@ export async function runBench(req: BenchRequest): Promise<BenchOutcome> {
     if (mode !== 'conn' && !req.signal?.aborted) {
       log(`${plan.totalClients} clients connected (connect p50 ${connectSummary.p50.toFixed(1)} ms, max ${connectSummary.max.toFixed(1)} ms); ${loadText(req)}`)
     }
+    // The broker's count before the load, once the clients are connected: a live value if one comes within 1.2 s.
+    const countBefore = counter ? await counter.baseline(1200) : undefined
     // The connect times of the setup are the run's `connect` distribution (what a connect.p(99) threshold judges);
     // conn mode measures its own connections on their schedule, after the start.
     const startAtUs = commonStartUs(req, log)
@@ -208,15 +209,28 @@ async function drain(req: BenchRequest, plan: ShardPlan, workers: WorkerPool<Ben
 }
 
 /** The broker's own count of received messages since the run began ($SYS), when it has one. */
-async function readBrokerCount(counter: BrokerCounter | undefined, before: number | undefined, sentTotal: number, sharded: boolean, log: (message: string) => void): Promise<BenchResult['brokerCount']> {
+async function readBrokerCount(
+  counter: BrokerCounter | undefined,
+  before: {value: number; live: boolean} | undefined,
+  sentTotal: number,
+  sharded: boolean,
+  log: (message: string) => void,
+): Promise<BenchResult['brokerCount']> {
   if (!counter || before === undefined) return null
   log(`reading the broker's count (${BROKER_RECEIVED_TOPIC})`)
-  const after = await counter.read({fresherThan: before + sentTotal, timeoutMs: 11_000})
+  const after = await counter.read({fresherThan: before.value + sentTotal, timeoutMs: 11_000})
   if (after === undefined) return null
-  const brokerReceived = Math.max(0, after - before)
+  const brokerReceived = Math.max(0, after - before.value)
   // A shard's window of the broker's count holds every shard's messages: only the merge can compare (bench-merge.ts).
-  const comparable = sentTotal > 0 && !sharded
-  return {source: BROKER_RECEIVED_TOPIC, received: brokerReceived, client: sentTotal, disagreementPct: comparable ? ((brokerReceived - sentTotal) / sentTotal) * 100 : null}
+  // A retained baseline of unknown age may hold traffic from before the run (a run just before this one).
+  const comparable = sentTotal > 0 && !sharded && before.live
+  return {
+    source: BROKER_RECEIVED_TOPIC,
+    received: brokerReceived,
+    client: sentTotal,
+    disagreementPct: comparable ? ((brokerReceived - sentTotal) / sentTotal) * 100 : null,
+    baseline: before.live ? 'live' : 'retained',
+  }
 }
 
 interface RunFigures {

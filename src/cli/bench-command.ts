@@ -9,6 +9,7 @@ import type {BenchSnapshot} from '../bench/run-bench.js'
 import {BaseCommand} from './base-command.js'
 import {withInterrupt} from './interrupt.js'
 import {mqttCredentialFlags, mqttTlsFlags} from './mqtt-flags.js'
+import {parseShard} from './flag-parsers.js'
 
 /**
  * What `iotd bench`, `bench pub`, `bench sub` and `bench conn` share: the flags, and the run (options from a
@@ -112,7 +113,7 @@ export abstract class BenchCommand extends BaseCommand {
   protected abstract readonly mode: BenchMode | undefined
 
   protected async runBenchCommand(flags: AnyFlags): Promise<undefined> {
-    const {loadBenchProfile, mergeOptions, parseShard, toBenchRequest} = await import('../bench/bench-options.js')
+    const {loadBenchProfile, mergeOptions, toBenchRequest} = await import('../bench/bench-options.js')
     const profileFile = flags.profile as string | undefined
     const fromProfile = profileFile ? loadBenchProfile(profileFile) : {}
     const options = mergeOptions(fromProfile, optionsFromFlags(flags))

@@ -275,7 +275,10 @@ function mergeBrokerCounts(all: ReadonlyArray<BenchResult['brokerCount']>): Benc
   const counts = all as NonNullable<BenchResult['brokerCount']>[]
   const received = Math.max(...counts.map((b) => b.received))
   const client = sum(counts.map((b) => b.client))
-  return {source: counts[0].source, received, client, disagreementPct: client > 0 ? ((received - client) / client) * 100 : null}
+  // The widest window may have started from a retained count of unknown age: then there is nothing to compare.
+  const widest = counts.find((b) => b.received === received) as NonNullable<BenchResult['brokerCount']>
+  if (widest.baseline === 'retained') return {source: widest.source, received, client, disagreementPct: null, baseline: 'retained'}
+  return {source: counts[0].source, received, client, disagreementPct: client > 0 ? ((received - client) / client) * 100 : null, ...(widest.baseline ? {baseline: widest.baseline} : {})}
 }
 
 function mergeHealth(all: readonly BenchClientHealth[]): BenchClientHealth {

@@ -270,7 +270,8 @@ function brokerLines(result: BenchResult, c: ChalkInstance): string[] {
   const agreement = b.disagreementPct === null ? '' : `  (${signedPct(b.disagreementPct)})`
   // A shard's window of the broker's count holds every shard's messages; the merge compares it with all of them.
   const who = result.meta.shard ? 'this shard (the broker counts every shard: compared after iotd report merge)' : 'the client'
-  const text = `${formatNumber(b.received)} received by the broker vs ${formatNumber(b.client)} sent by ${who}${agreement}  ${c.dim(b.source)}`
+  const stale = b.baseline === 'retained' && !result.meta.shard ? " (not compared: the count before the run was the broker's retained value, of unknown age)" : ''
+  const text = `${formatNumber(b.received)} received by the broker vs ${formatNumber(b.client)} sent by ${who}${agreement}${stale}  ${c.dim(b.source)}`
   const warn = b.disagreementPct !== null && Math.abs(b.disagreementPct) > BROKER_DISAGREEMENT_PCT
   return [labelled('broker', warn ? `${c.yellow('⚠')} ${text}` : text, c)]
 }

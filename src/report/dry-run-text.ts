@@ -1,10 +1,11 @@
-import type {FleetSample, ModbusGroupSample, SparkplugGroupSample} from '../sim/dry-run.js'
+import type {AnomalySelection, FleetSample, ModbusGroupSample, SparkplugGroupSample} from '../sim/dry-run.js'
 import {formatDuration} from '../config/units.js'
 import {formatNotation} from '../modbus/address.js'
 import type {Table} from '../modbus/types.js'
 
 /** The text of `iotd sim --dry-run`: per fleet, where it publishes and what its first device would send. */
-export function formatDryRun(scenario: string, seed: number, fleets: FleetSample[], modbus: ModbusGroupSample[] = [], sparkplug: SparkplugGroupSample[] = []): string {
+export function formatDryRun(scenario: string, seed: number, fleets: FleetSample[], modbus: ModbusGroupSample[] = [], sparkplug: SparkplugGroupSample[] = [], anomalies: AnomalySelection[] = []): string {
+  const selections = (group: string) => anomalies.filter((a) => a.group === group).map((a) => `  anomaly       ${describeSelection(a)}`)
   const lines = [`${scenario}  seed ${seed}  (dry run: nothing was connected)`, '']
   for (const f of fleets) {
     lines.push(`fleet ${f.fleet}: ${f.devices} device${f.devices === 1 ? '' : 's'}, every ${formatDuration(f.everyMs)}, qos ${f.qos}${f.retain ? ', retained' : ''}`)
@@ -12,6 +13,7 @@ export function formatDryRun(scenario: string, seed: number, fleets: FleetSample
     lines.push(`  topic         ${f.topic}`)
     if (f.birth) lines.push(`  birth         ${f.birth.topic}  ${f.birth.payload}`)
     if (f.lwt) lines.push(`  will          ${f.lwt.topic}  ${f.lwt.payload}`)
+    lines.push(...selections(f.fleet))
     f.payloads.forEach((p, i) => lines.push(`  #${String(i).padEnd(4)}        ${p ?? '(suppressed by a dropout anomaly)'}`))
     lines.push('')
   }
@@ -20,6 +22,7 @@ export function formatDryRun(scenario: string, seed: number, fleets: FleetSample
     lines.push(`modbus ${g.group}: ${g.devices} device${g.devices === 1 ? '' : 's'} on ${g.host}:${ports}, unit ids ${spans(g.unitIds)}, every ${formatDuration(g.everyMs)}`)
     lines.push(`  first device  ${g.deviceId} (unit ${g.unitId} at ${g.host}:${g.port === 0 ? '(assigned)' : g.port})`)
     if (g.mirrorTopic) lines.push(`  mirror        ${g.mirrorTopic}`)
+    lines.push(...selections(g.group))
     lines.push(`  tags          ${g.tags.map((t) => `${t.name} ${formatNotation(t.table as Table, t.address)} ${t.type}${t.unit ? ` ${t.unit}` : ''}${t.writable ? ' (writable)' : ''}`).join(' · ')}`)
     g.values.forEach((v, i) => lines.push(`  #${String(i).padEnd(4)}        ${Object.entries(v).map(([k, x]) => `${k} ${typeof x === 'string' ? JSON.stringify(x) : String(x)}`).join(' · ')}`))
     lines.push('')
@@ -40,6 +43,11 @@ export function formatDryRun(scenario: string, seed: number, fleets: FleetSample
     lines.push('')
   }
   return `${lines.join('\n')}`
+}
+
+/** "spike on temperature: 3 of 100 devices" */
+export function describeSelection(s: AnomalySelection): string {
+  return `${s.list === 'faults' ? `fault ${s.kind}` : s.kind}${s.field ? ` on ${s.field}` : ''}: ${s.devices} of ${s.of} device${s.of === 1 ? '' : 's'}`
 }
 
 /** 5020, 5021, 5022, 5023, 5030 → "5020–5023, 5030". */

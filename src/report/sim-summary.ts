@@ -240,8 +240,8 @@ export function plural(n: number, noun: string): string {
  * The one line a backfill ends with: rows (and the messages the devices' dropouts left out), where they went, and
  * how many anomalies were labelled and where the labels went.
  */
-export function formatBackfillSummary(s: BackfillSummary): string {
-  const rows = `${plural(s.rows, 'row')} from ${plural(s.devices, 'device')}${s.suppressed > 0 ? ` (${formatNumber(s.suppressed)} suppressed by dropouts)` : ''}`
+export function formatBackfillSummary(s: BackfillSummary, devicesNote = ''): string {
+  const rows = `${plural(s.rows, 'row')} from ${plural(s.devices, 'device')}${devicesNote}${s.suppressed > 0 ? ` (${formatNumber(s.suppressed)} suppressed by dropouts)` : ''}`
   const out = s.out === '-' ? 'stdout' : s.out
   const labels = s.labelsFile ? `; ${plural(s.labels, 'label')} -> ${s.labelsFile}` : `; ${plural(s.labels, 'anomaly label')} (no labels file: --labels writes them)`
   return `backfill ${s.from} .. ${s.to}: ${rows} -> ${out}${labels} (${(s.elapsedMs / 1000).toFixed(2)}s)`

@@ -3,14 +3,18 @@ import {once} from 'node:events'
 import {performance} from 'node:perf_hooks'
 import {EXIT_CODES, IotdError, UsageError} from '../errors.js'
 import type {Scenario} from './scenario/index.js'
-import type {DeviceSpec} from './types.js'
-import {SimulatedStreams} from './simulated-streams.js'
+import type {AnomalyLabel, DeviceSpec} from './types.js'
+import {SimulatedModbusStreams, SimulatedStreams} from './simulated-streams.js'
 import {createCaptureStringifier} from '../capture/index.js'
 
 /**
  * `iotd sim --backfill from..to`: the same device streams on a simulated clock, without a broker, as fast as the
  * disk takes them. Every device starts at `from`; rows come out in time order across devices. The CSV is iotd's
  * capture format (docs/capture-format.md), so `iotd replay` can play it back; JSONL carries the same columns.
+ *
+ * Modbus groups are stepped on the same clock (SimulatedModbusStreams): each update of a device is one row of its
+ * tag values, the JSON a mirror publishes, on its mirror topic (modbus/<group>/<deviceId> without one); its faults go
+ * to the labels file.
  */
 
 export type BackfillFormat = 'csv' | 'jsonl'
@@ -18,6 +22,8 @@ export type BackfillFormat = 'csv' | 'jsonl'
 export interface BackfillOptions {
   scenario: Scenario
   devices: DeviceSpec[]
+  /** Step the scenario's Modbus groups too (default true; a --fleet selection or a shard leaves them out). */
+  modbus?: boolean
   fromMs: number
   toMs: number
   /** A file path, or `-` for stdout. */
@@ -36,7 +42,10 @@ export interface BackfillSummary {
   format: BackfillFormat
   from: string
   to: string
+  /** MQTT devices and Modbus devices together. */
   devices: number
+  /** Of `devices`, those of Modbus groups. */
+  modbusDevices: number
   rows: number
   suppressed: number
   /** Anomaly labels generated (written to labelsFile when one was given). */
@@ -79,6 +88,7 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummar
   const began = performance.now()
   const {scenario, devices} = opts
   const streams = new SimulatedStreams(scenario, devices, opts.fromMs)
+  const modbus = new SimulatedModbusStreams(opts.modbus === false ? {seed: scenario.seed, modbus: []} : scenario, opts.fromMs)
 
   // A stream error (no such directory, disk full) is remembered and ends the loop with a clear message instead of
   // an unhandled 'error' event.
@@ -106,26 +116,37 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummar
     }
   }
 
-  while (streams.peekDue() < opts.toMs) {
-    if (opts.limit !== undefined && scheduled >= opts.limit) break
-    if (opts.signal?.aborted) break
-    const {ts, device, sample} = streams.take()
-    scheduled++
-    for (const label of sample.labels) {
+  const writeRow = async (ts: number, topic: string, qos: number, retain: boolean, payload: string) => {
+    if (sink) await write(sink, [ts, topic, qos, retain ? 1 : 0, 'utf8', payload])
+    else await write(file, `${JSON.stringify({ts, topic, qos, retain, payload})}\n`)
+  }
+  const writeLabels = async (list: readonly AnomalyLabel[]) => {
+    for (const label of list) {
       labels++
       if (labelsOut) await write(labelsOut, `${JSON.stringify(label)}\n`)
     }
+  }
+
+  while (Math.min(streams.peekDue(), modbus.peekDue()) < opts.toMs) {
+    if (opts.limit !== undefined && scheduled >= opts.limit) break
+    if (opts.signal?.aborted) break
+    scheduled++
+    // The MQTT message first when both are due at once, so the MQTT rows keep their order.
+    if (modbus.peekDue() < streams.peekDue()) {
+      const m = modbus.take()
+      await writeLabels(m.labels)
+      rows++
+      await writeRow(m.ts, m.topic, m.qos, m.retain, m.payload)
+      continue
+    }
+    const {ts, device, sample} = streams.take()
+    await writeLabels(sample.labels)
     if (sample.payload === null) {
       suppressed++
       continue
     }
     rows++
-    if (sink) {
-      await write(sink, [ts, device.topic, device.qos, device.retain ? 1 : 0, 'utf8', sample.payload])
-    } else {
-      const line = JSON.stringify({ts, topic: device.topic, qos: device.qos, retain: device.retain, payload: sample.payload})
-      await write(file, `${line}\n`)
-    }
+    await writeRow(ts, device.topic, device.qos, device.retain, sample.payload)
   }
 
   if (sink) sink.end()
@@ -146,7 +167,8 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummar
     format: opts.format,
     from: new Date(opts.fromMs).toISOString(),
     to: new Date(opts.toMs).toISOString(),
-    devices: devices.length,
+    devices: devices.length + modbus.size,
+    modbusDevices: modbus.size,
     rows,
     suppressed,
     labels,

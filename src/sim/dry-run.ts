@@ -1,12 +1,41 @@
 import type {TagValue} from '../modbus/types.js'
-import {createDeviceModel, dueOffsetMs} from './generators/index.js'
-import {SimulatedModbusDevice} from './modbus/device.js'
+import {createDeviceModel, dueOffsetMs, selectedDevices} from './generators/index.js'
+import {groupSize, SimulatedModbusDevice} from './modbus/device.js'
 import {expandModbusDevices} from './scenario/modbus-expand.js'
 import {expandDevices, type Scenario} from './scenario/index.js'
 import {sparkplugTopic, stateTopic} from '../sparkplug/topic.js'
 import {SparkplugEdgeNode, type ScalarValue} from './sparkplug/edge-node.js'
 
 /** `iotd sim --dry-run`: what each fleet would publish, without connecting anywhere. */
+
+/** How many devices of a fleet or Modbus group one anomaly or fault picks (what lint and dry-run report). */
+export interface AnomalySelection {
+  /** Fleet or Modbus group. */
+  group: string
+  /** `anomalies[k]` or `faults[k]` of the group. */
+  list: 'anomalies' | 'faults'
+  index: number
+  kind: string
+  field?: string
+  devices: number
+  of: number
+}
+
+export function anomalySelections(scenario: Scenario): AnomalySelection[] {
+  const out: AnomalySelection[] = []
+  const seed = scenario.seed
+  for (const f of scenario.fleets) {
+    f.anomalies.forEach((a, k) => out.push({group: f.name, list: 'anomalies', index: k, kind: a.kind, field: a.field, devices: selectedDevices(seed, f.name, f.count, k, a), of: f.count}))
+  }
+  for (const g of scenario.modbus) {
+    const size = groupSize(g)
+    g.anomalies.forEach((a, k) => out.push({group: g.name, list: 'anomalies', index: k, kind: a.kind, field: a.field, devices: selectedDevices(seed, g.name, size, k, a), of: size}))
+    // Faults draw with their own numbers (1000 + k), as SimulatedModbusDevice does.
+    g.faults.forEach((x, k) => out.push({group: g.name, list: 'faults', index: k, kind: x.kind, devices: selectedDevices(seed, g.name, size, 1000 + k, x), of: size}))
+  }
+  return out
+}
+
 
 export interface FleetSample {
   fleet: string

@@ -2,7 +2,7 @@ import {EXIT_CODES, IotdError, UsageError} from '../errors.js'
 import {checkConnectionCapacity, connectWithRetry, parseEndpointUrl, parseSourceAddresses, redactUrl} from '../net/index.js'
 import type {ResolvedBroker} from '../net/index.js'
 import {INSECURE_TLS_WARNING} from '../net/tls-files.js'
-import {expandDevices, type Scenario} from './scenario/index.js'
+import {expandDevices, shardLimit, type Scenario} from './scenario/index.js'
 import {runFleet} from './fleet/engine.js'
 import type {ModbusCounters, ModbusListenerInfo} from './modbus/simulator.js'
 import type {Threshold} from '../metrics/thresholds.js'
@@ -33,6 +33,8 @@ export interface SimulationRequest {
   limit?: number
   workers?: number
   fleets?: string[]
+  /** Run only shard `index` (0-based) of `count`: every count-th device (expand.ts); the limit is split the same way. */
+  shard?: {index: number; count: number}
   sourceIps?: string
   labelsFile?: string
   /** `--threshold`s, judged on the MQTT fleet at the end of the run. */
@@ -61,7 +63,10 @@ export type SimulationSummary = SimSummary & {modbus?: ModbusRunSummary; sparkpl
 
 export async function runSimulation(req: SimulationRequest): Promise<SimulationSummary> {
   const scenario = withOverrides(req.scenario, req)
-  const devices = scenario.fleets.length === 0 ? [] : expandDevices(scenario, {fleets: req.fleets})
+  if (req.shard && req.shard.count > 1 && (scenario.modbus.length > 0 || scenario.sparkplug.length > 0)) {
+    throw new UsageError('--shard splits the MQTT fleets of a scenario; its modbus: and sparkplug: sections listen and publish as one process', ['run them from a scenario without the MQTT fleets, and shard a scenario with only fleets:'])
+  }
+  const devices = scenario.fleets.length === 0 ? [] : expandDevices(scenario, {fleets: req.fleets, shard: req.shard})
   const besideFleet = scenario.modbus.length > 0 || scenario.sparkplug.length > 0
   const modbusOnly = devices.length === 0 && besideFleet && scenario.sparkplug.length === 0
   if (devices.length === 0 && !besideFleet) throw new UsageError(`no devices: --fleet ${req.fleets?.join(',')} names no fleet of the scenario`)
@@ -99,7 +104,10 @@ export async function runSimulation(req: SimulationRequest): Promise<SimulationS
   const labelsFile = req.labelsFile ?? scenario.labels
   try {
     if (needsBroker && !resolved.embedded) await checkBroker(scenario, resolved.url, req)
-    if (!besideFleet) return await runMqttFleet(scenario, devices, resolved, sourceAddresses, labelsFile, req)
+    if (!besideFleet) {
+      const summary = await runMqttFleet(scenario, devices, resolved, sourceAddresses, labelsFile, req)
+      return req.shard ? {...summary, shard: req.shard} : summary
+    }
     return await runBesideFleet(scenario, devices, resolved, sourceAddresses, labelsFile, req)
   } finally {
     await resolved.embedded?.close()
@@ -116,7 +124,7 @@ function runMqttFleet(scenario: Scenario, devices: ReturnType<typeof expandDevic
     embeddedBroker: resolved.embedded !== undefined,
     workers: req.workers,
     durationMs: req.durationMs ?? scenario.durationMs,
-    messageLimit: req.limit ?? scenario.limit,
+    messageLimit: shardLimit(req.limit ?? scenario.limit, req.shard),
     sourceAddresses,
     labelsFile,
     thresholds: req.thresholds,

@@ -1,7 +1,11 @@
 import {createDeviceModel, dueOffsetMs, type DeviceModel} from './generators/index.js'
 import type {ModelScenario} from './generators/device-model.js'
 import {DueQueue} from './fleet/due-queue.js'
-import type {DeviceSample, DeviceSpec} from './types.js'
+import type {AnomalyLabel, DeviceSample, DeviceSpec} from './types.js'
+import {SimulatedModbusDevice} from './modbus/device.js'
+import type {ModbusGroupConfig} from './scenario/modbus-schema.js'
+import {expandModbusDevices, modbusRowTopic} from './scenario/modbus-expand.js'
+import type {Scenario} from './scenario/schema.js'
 
 /**
  * A scenario's device streams on a simulated clock: the one loop under `iotd sim --backfill` (sim/backfill.ts) and
@@ -56,5 +60,59 @@ export class SimulatedStreams {
     this.next[id]++
     this.queue.push(this.dueAt(device, this.next[id]), id)
     return {ts, device, sample}
+  }
+}
+
+/** One update of a simulated Modbus device as a message: its tag values as the mirror's JSON, and its labels. */
+export interface SimulatedModbusMessage {
+  ts: number
+  deviceId: string
+  topic: string
+  qos: 0 | 1 | 2
+  retain: boolean
+  payload: string
+  labels: AnomalyLabel[]
+}
+
+/**
+ * The Modbus groups of a scenario on the same simulated clock: each device steps at the due times of a live run
+ * (SimulatedModbusDevice.updateDueMs: the first update at `fromMs`, then every `every` at its seeded phase), and each
+ * update is one message on the mirror topic (modbus/<group>/<deviceId> without a mirror) holding the tag values.
+ * Kept apart from the MQTT streams, so adding Modbus groups to a backfill leaves the MQTT rows and their order as
+ * they were; the caller takes from whichever is due first.
+ */
+export class SimulatedModbusStreams {
+  private readonly devices: SimulatedModbusDevice[]
+  private readonly groups: Map<string, ModbusGroupConfig>
+  private readonly next: Int32Array
+  private readonly queue: DueQueue
+
+  constructor(
+    scenario: Pick<Scenario, 'seed' | 'modbus'>,
+    private readonly fromMs: number,
+  ) {
+    this.groups = new Map(scenario.modbus.map((g) => [g.name, g]))
+    this.devices = expandModbusDevices(scenario as Scenario).map((spec) => new SimulatedModbusDevice(this.groups.get(spec.group)!, spec, scenario.seed))
+    this.next = new Int32Array(this.devices.length)
+    this.queue = new DueQueue(Math.max(16, this.devices.length))
+    this.devices.forEach((d, id) => this.queue.push(d.updateDueMs(0, fromMs), id))
+  }
+
+  get size(): number {
+    return this.devices.length
+  }
+
+  peekDue(): number {
+    return this.queue.peekDue()
+  }
+
+  take(): SimulatedModbusMessage {
+    const ts = Math.round(this.queue.peekDue())
+    const id = this.queue.pop()
+    const device = this.devices[id]
+    const labels = device.step(ts)
+    this.queue.push(device.updateDueMs(++this.next[id], this.fromMs), id)
+    const mirror = this.groups.get(device.spec.group)?.mirror
+    return {ts, deviceId: device.spec.deviceId, topic: modbusRowTopic(device.spec), qos: mirror?.qos ?? 0, retain: mirror?.retain ?? false, payload: device.valuesJson(ts), labels}
   }
 }

@@ -24,6 +24,8 @@ export interface DeviceSpec {
   topic: string
   /** Template variables of this device ({fleet}, {index}, {deviceId} and the fleet's vars), rendered. */
   vars: Record<string, string>
+  /** The device's params (the fleet's `params:`, drawn once for it); also in vars as `params.<name>`. */
+  params?: Record<string, number | string | boolean>
   everyMs: number
   /** Maximum absolute jitter applied to each message's due time (it never accumulates). */
   jitterMs: number
@@ -166,6 +168,8 @@ export interface SimSummary {
   elapsedMs: number
   interrupted: boolean
   devices: number
+  /** This run as shard `index` (0-based) of `count` (--shard/--shards): `devices` and the counts are its part. */
+  shard?: {index: number; count: number}
   workers: number
   fleets: FleetCounters[]
   totals: FleetCounters
@@ -192,4 +196,6 @@ export interface SimSummary {
   thresholds?: ThresholdVerdict[]
   /** Set when the run failed part-way (a worker crashed); the figures cover what happened until then. */
   error?: string
+  /** Set by `iotd sim merge`: how many shards of how many these figures add up. */
+  mergedShards?: {merged: number; of: number}
 }

@@ -6,15 +6,15 @@ import {metricsFlags, startLiveMetrics} from '../../cli/live-metrics.js'
 import {mqttCredentialFlags, mqttTlsFlags} from '../../cli/mqtt-flags.js'
 import {parseInfluxOut, startInfluxOutput} from '../../cli/influx-output.js'
 import {simPoints} from '../../report/influx-points.js'
-import {parseDurationFlag} from '../../cli/flag-parsers.js'
+import {parseDurationFlag, parseShard} from '../../cli/flag-parsers.js'
 import {withInterrupt} from '../../cli/interrupt.js'
 import {EXIT_CODES, IotdError, UsageError} from '../../errors.js'
 import {loadScenario} from '../../sim/scenario/index.js'
 import type {SimSummary} from '../../sim/types.js'
 import type {BackfillSummary} from '../../sim/backfill.js'
-import type {FleetSample, ModbusGroupSample, SparkplugGroupSample} from '../../sim/dry-run.js'
+import type {AnomalySelection, FleetSample, ModbusGroupSample, SparkplugGroupSample} from '../../sim/dry-run.js'
 
-type SimResult = SimSummary | BackfillSummary | {schemaVersion: 1; seed: number; fleets: FleetSample[]; modbus: ModbusGroupSample[]; sparkplug: SparkplugGroupSample[]}
+type SimResult = SimSummary | BackfillSummary | {schemaVersion: 1; seed: number; fleets: FleetSample[]; modbus: ModbusGroupSample[]; sparkplug: SparkplugGroupSample[]; anomalies: AnomalySelection[]}
 
 export default class Sim extends BaseCommand {
   static override summary = 'Simulate a fleet of MQTT and Modbus TCP devices from a scenario file.'
@@ -60,6 +60,8 @@ ${EXIT_CODES_HELP}`
     limit: Flags.integer({summary: 'Stop after this many messages in total.', min: 1, env: 'IOTD_LIMIT'}),
     seed: Flags.integer({summary: 'Seed for every random stream; overrides the scenario.', env: 'IOTD_SEED'}),
     fleet: Flags.string({summary: 'Run only these fleets (repeat or comma-separate).', multiple: true, delimiter: ',', env: 'IOTD_FLEET'}),
+    shard: Flags.string({summary: 'Run shard i of n (1-based: --shard 2/3): every n-th device of the scenario, for one of n machines.', env: 'IOTD_SHARD'}),
+    shards: Flags.integer({summary: 'Shard count, the index coming from JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs).', min: 1, env: 'IOTD_SHARDS'}),
     workers: Flags.integer({summary: 'Worker threads for the fleet (default: from the fleet size and cores).', min: 1, env: 'IOTD_WORKERS'}),
     'source-ip': Flags.string({summary: 'Local source addresses to spread connections over: 127.0.0.2,127.0.0.3 or 127.0.0.2-127.0.0.9.', env: 'IOTD_SOURCE_IP'}),
     labels: Flags.string({summary: 'Write ground-truth anomaly labels (JSON lines) to this file (an existing one only with --force).', env: 'IOTD_LABELS'}),
@@ -89,17 +91,19 @@ ${EXIT_CODES_HELP}`
     // Labels are ground truth for a data set: an earlier run's file is never replaced unless asked.
     const labelsFile = flags.labels ?? scenario.labels
     if (!flags['dry-run'] && labelsFile !== undefined && !flags.force) refuseToReplace(labelsFile)
+    const shard = parseShard(flags.shard, flags.shards)
 
     if (flags['dry-run']) {
-      const {sampleFleets, sampleModbusGroups, sampleSparkplugGroups} = await import('../../sim/dry-run.js')
+      const {anomalySelections, sampleFleets, sampleModbusGroups, sampleSparkplugGroups} = await import('../../sim/dry-run.js')
       const fleets = scenario.fleets.length === 0 ? [] : sampleFleets(scenario, flags.samples, {fleets: flags.fleet})
       const modbus = sampleModbusGroups(scenario, flags.samples)
       const sparkplug = sampleSparkplugGroups(scenario, flags.samples)
+      const anomalies = anomalySelections(scenario)
       if (!this.jsonEnabled()) {
         const {formatDryRun} = await import('../../report/dry-run-text.js')
-        process.stdout.write(formatDryRun(scenarioName, scenario.seed, fleets, modbus, sparkplug))
+        process.stdout.write(formatDryRun(scenarioName, scenario.seed, fleets, modbus, sparkplug, anomalies))
       }
-      return {schemaVersion: 1, seed: scenario.seed, fleets, modbus, sparkplug}
+      return {schemaVersion: 1, seed: scenario.seed, fleets, modbus, sparkplug, anomalies}
     }
 
     if (flags.backfill !== undefined) {
@@ -108,7 +112,7 @@ ${EXIT_CODES_HELP}`
       const {backfillFormatOf, parseTimeRange, runBackfill} = await import('../../sim/backfill.js')
       const format = backfillFormatOf(out)
       if (out === '-' && this.jsonEnabled()) throw new UsageError('--out - writes the data to stdout: --json would mix the summary into it', ['write the data to a file (--out data.csv) to get the JSON summary'])
-      const {expandDevices} = await import('../../sim/scenario/index.js')
+      const {expandDevices, shardLimit} = await import('../../sim/scenario/index.js')
       let range
       try {
         range = parseTimeRange(flags.backfill)
@@ -117,12 +121,14 @@ ${EXIT_CODES_HELP}`
       }
       const summary = await withInterrupt((signal) => runBackfill({
         scenario,
-        devices: expandDevices(scenario, {fleets: flags.fleet}),
+        devices: expandDevices(scenario, {fleets: flags.fleet, shard}),
+        // --fleet names MQTT fleets, and shards split them: either leaves the Modbus groups out (the summary line says so).
+        modbus: flags.fleet === undefined && shard === undefined,
         ...range,
         out,
         format,
         labelsFile,
-        limit: flags.limit ?? scenario.limit,
+        limit: shardLimit(flags.limit ?? scenario.limit, shard),
         signal,
       }))
       // With --out - the data is stdout: the summary goes to stderr.
@@ -132,7 +138,10 @@ ${EXIT_CODES_HELP}`
         report.write(this.jsonEnabled() ? `${JSON.stringify(summary, null, 2)}\n` : `interrupted: ${formatBackfillSummary(summary)}\n`)
         this.exit(EXIT_CODES.interrupted)
       }
-      if (!this.jsonEnabled()) report.write(`${formatBackfillSummary(summary)}\n`)
+      if (!this.jsonEnabled()) {
+        const modbusNote = summary.modbusDevices > 0 ? ` (${summary.modbusDevices} of them Modbus)` : scenario.modbus.length > 0 ? ` (Modbus groups left out by ${shard ? '--shard' : '--fleet'})` : ''
+        report.write(`${formatBackfillSummary(summary, modbusNote)}\n`)
+      }
       return summary
     }
 
@@ -166,6 +175,7 @@ ${EXIT_CODES_HELP}`
         limit: flags.limit,
         workers: flags.workers,
         fleets: flags.fleet,
+        shard,
         sourceIps: flags['source-ip'],
         labelsFile,
         thresholds,

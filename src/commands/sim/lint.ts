@@ -2,6 +2,7 @@ import {Args} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
 import type {ConfigProblem} from '../../errors.js'
 import {loadScenario} from '../../sim/scenario/index.js'
+import type {AnomalySelection} from '../../sim/dry-run.js'
 
 export default class SimLint extends BaseCommand {
   static override summary = 'Check a scenario file and report every problem with file:line:col.'
@@ -19,7 +20,7 @@ ${EXIT_CODES_HELP}`
     scenario: Args.string({description: 'Scenario file (YAML, version 1).', required: true}),
   }
 
-  async run(): Promise<{schemaVersion: 1; file: string; ok: true; fleets: number; devices: number; modbusGroups: number; modbusDevices: number; sparkplugNodes: number; sparkplugDevices: number}> {
+  async run(): Promise<{schemaVersion: 1; file: string; ok: true; fleets: number; devices: number; modbusGroups: number; modbusDevices: number; sparkplugNodes: number; sparkplugDevices: number; anomalies: AnomalySelection[]}> {
     const {args} = await this.parse(SimLint)
     // An unset ${env:NAME} is a warning here: a CI without the secrets still lints everything else.
     const warnings: string[] = []
@@ -37,13 +38,17 @@ ${EXIT_CODES_HELP}`
     const modbusGroups = scenario.modbus.length
     const sparkplugNodes = scenario.sparkplug.reduce((n, g) => n + g.nodes, 0)
     const sparkplugDevices = scenario.sparkplug.reduce((n, g) => n + g.nodes * g.devices, 0)
+    const {anomalySelections} = await import('../../sim/dry-run.js')
+    const anomalies = anomalySelections(scenario)
     if (!this.jsonEnabled()) {
       const {plural} = await import('../../report/sim-summary.js')
+      const {describeSelection} = await import('../../report/dry-run-text.js')
       const parts = [`${plural(scenario.fleets.length, 'fleet')}, ${plural(devices, 'device')}`]
       if (modbusGroups > 0) parts.push(`${plural(modbusGroups, 'Modbus group')}, ${plural(modbusDevices, 'Modbus device')}`)
       if (sparkplugNodes > 0) parts.push(`${plural(sparkplugNodes, 'Sparkplug edge node')}, ${plural(sparkplugDevices, 'Sparkplug device')}`)
       process.stdout.write(`${args.scenario}: ok (${parts.join('; ')})\n`)
+      for (const a of anomalies) process.stdout.write(`  ${a.group}.${a.list}[${a.index}] ${describeSelection(a)}\n`)
     }
-    return {schemaVersion: 1, file: args.scenario, ok: true, fleets: scenario.fleets.length, devices, modbusGroups, modbusDevices, sparkplugNodes, sparkplugDevices}
+    return {schemaVersion: 1, file: args.scenario, ok: true, fleets: scenario.fleets.length, devices, modbusGroups, modbusDevices, sparkplugNodes, sparkplugDevices, anomalies}
   }
 }

@@ -5,9 +5,10 @@ import {quantize} from './numeric.js'
 import {createRng, hashUniform, type Rng} from './prng.js'
 
 /**
- * Injected faults with ground truth. A seeded share of a fleet's devices is eligible for each anomaly
- * (decided per device from (seed, fleet, index, anomaly number), so the choice is stable as fleets grow);
- * an eligible device starts it by per-message probability or on a schedule relative to its first message.
+ * Injected faults with ground truth. Which devices of a fleet show an anomaly is decided by seed: with `share`, each
+ * device by its own draw from (seed, fleet, index, anomaly number), so the choice is stable as fleets grow and the
+ * number varies; with `devices`, exactly that many (or that exact share), the devices whose draws are lowest. A chosen
+ * device starts the anomaly by per-message probability or on a schedule relative to its first message.
  */
 
 export interface AnomalyRuntime {
@@ -20,10 +21,89 @@ export interface AnomalyRuntime {
    * kinds change numbers only (load-time checks keep them off fields of other kinds).
    */
   apply(value: FieldValue, tsMs: number, field: {max?: number; resolution?: number}): FieldValue
+  /** Ends it at once: it started where nothing of it would be visible (visibleStarts). */
+  cancel(): void
+  /** When the current (or last) occurrence ends, epoch ms; a zero-length one ends at its own message. */
+  readonly end: number
 }
 
-export function isDeviceAffected(seed: number, fleet: string, index: number, anomalyIndex: number, share: number): boolean {
-  return hashUniform([seed, fleet, index, 'anomaly', anomalyIndex]) < share
+/** How an anomaly or fault picks its devices: a chance per device (share) or an exact number or share (devices). */
+export interface DeviceSelection {
+  share?: number
+  devices?: number | {share: number}
+}
+
+function draw(seed: number, group: string, index: number, anomalyIndex: number): number {
+  return hashUniform([seed, group, index, 'anomaly', anomalyIndex])
+}
+
+/** How many devices `devices:` asks for in a group of `count`: an exact share rounds to the nearest device. */
+function wanted(devices: number | {share: number}, count: number): number {
+  return Math.min(count, typeof devices === 'number' ? devices : Math.round(devices.share * count))
+}
+
+/** The chosen devices of exact selections, per (seed, group, size, anomaly, number): each worker computes them once. */
+const chosenCache = new Map<string, Uint8Array>()
+
+/** The `n` devices of a group of `count` with the lowest draws (ties by index): exactly n, whatever the seed. */
+function chosen(seed: number, group: string, count: number, anomalyIndex: number, n: number): Uint8Array {
+  const key = `${seed}\u0000${group}\u0000${count}\u0000${anomalyIndex}\u0000${n}`
+  let set = chosenCache.get(key)
+  if (!set) {
+    const draws = new Float64Array(count)
+    for (let i = 0; i < count; i++) draws[i] = draw(seed, group, i, anomalyIndex)
+    const order = Array.from({length: count}, (_, i) => i).sort((a, b) => draws[a] - draws[b] || a - b)
+    set = new Uint8Array(count)
+    for (let k = 0; k < n; k++) set[order[k]] = 1
+    chosenCache.set(key, set)
+  }
+  return set
+}
+
+/** Whether device `index` of a group of `count` devices shows anomaly (or fault) number `anomalyIndex`. */
+export function selectsDevice(seed: number, group: string, count: number, index: number, anomalyIndex: number, selection: DeviceSelection): boolean {
+  if (selection.devices === undefined) return draw(seed, group, index, anomalyIndex) < (selection.share ?? 0)
+  return chosen(seed, group, count, anomalyIndex, wanted(selection.devices, count))[index] === 1
+}
+
+/** How many devices of the group the selection picks (what lint and dry-run report). */
+export function selectedDevices(seed: number, group: string, count: number, anomalyIndex: number, selection: DeviceSelection): number {
+  if (selection.devices !== undefined) return wanted(selection.devices, count)
+  let n = 0
+  for (let i = 0; i < count; i++) if (draw(seed, group, i, anomalyIndex) < (selection.share ?? 0)) n++
+  return n
+}
+
+/** Kinds that replace the field's value: what other anomalies on the field did is not visible while they hold. */
+const OVERRIDING = new Set(['stuck', 'out-of-range'])
+
+/**
+ * The precedence that keeps labels to what is visible: after the anomalies due at a message have begun, one that
+ * started now is cancelled (no label, no effect) when, for its whole duration, a dropout hides the messages or a
+ * stuck or out-of-range anomaly holds its field (for those two: one that held it before this message). One that
+ * outlasts what hides it is visible afterwards and stays. Anomalies that add to a value (spike, shift, drift, noise)
+ * combine and are all labelled. Returns the labels of the starts that stay.
+ */
+export function visibleStarts(anomalies: readonly AnomalyRuntime[], started: ReadonlyArray<{anomaly: AnomalyRuntime; label: AnomalyLabel}>): AnomalyLabel[] {
+  if (started.length === 0) return []
+  const now = new Set(started.map((s) => s.anomaly))
+  const holders = anomalies.filter((a) => a.active && !now.has(a))
+  const out: AnomalyLabel[] = []
+  for (const {anomaly, label} of started) {
+    const spec = anomaly.spec
+    const masked = holders.some(
+      (h) =>
+        h.end >= anomaly.end &&
+        (h.spec.kind === 'dropout' || (spec.kind !== 'dropout' && h.spec.field === spec.field && OVERRIDING.has(h.spec.kind) && (!OVERRIDING.has(spec.kind) || !now.has(h)))),
+    )
+    if (masked) {
+      anomaly.cancel()
+      continue
+    }
+    holders.push(anomaly)
+    out.push(label)
+  }
+  return out
 }
 
 export function createAnomaly(spec: AnomalySpec, rng: Rng): AnomalyRuntime {
@@ -39,6 +119,9 @@ export function createAnomaly(spec: AnomalySpec, rng: Rng): AnomalyRuntime {
     spec,
     get active() {
       return active
+    },
+    get end() {
+      return end
     },
     begin(tsMs, firstTsMs, deviceId) {
       startedThisMessage = false
@@ -66,6 +149,10 @@ export function createAnomaly(spec: AnomalySpec, rng: Rng): AnomalyRuntime {
       end = tsMs + spec.duration
       stuckValue = undefined
       return {ts: tsMs, deviceId, field: spec.field ?? '*', kind: spec.kind, start, end}
+    },
+    cancel() {
+      active = false
+      startedThisMessage = false
     },
     apply(value, tsMs, field) {
       if (!active) return value

@@ -1,12 +1,14 @@
 import {parseTemplate, renderTemplate} from '../../config/template.js'
 import type {DeviceSample, DeviceSpec} from '../types.js'
-import {createAnomaly, isDeviceAffected} from './anomalies.js'
+import {createAnomaly, selectsDevice} from './anomalies.js'
 import {createEncoder, type PayloadSpec} from './encoders.js'
 import {FieldStepper} from './field-stepper.js'
 import type {FieldValue} from './field-generators.js'
 import type {AnomalySpec, GeneratorSpec} from './generator-schema.js'
 import {createModeMachine, type ModeConfig, type ModeMachine} from './mode-machine.js'
 import {createRng} from './prng.js'
+import {withDeviceParams, type ParamRef} from './device-params.js'
+import {LocalClock} from './calendar.js'
 
 /** Produces one device's messages: mode step → fields (dependency order, anomalies applied) → payload. */
 export interface DeviceModel {
@@ -27,7 +29,7 @@ export interface DeviceModel {
 /** What a device model needs of a scenario (the loaded Scenario has it), so the generators stand below the scenario model. */
 export interface ModelScenario {
   seed: number
-  fleets: ReadonlyArray<{name: string; fields: Record<string, GeneratorSpec>; anomalies: readonly AnomalySpec[]; payload: PayloadSpec; mode?: ModeConfig}>
+  fleets: ReadonlyArray<{name: string; count: number; fields: Record<string, GeneratorSpec>; paramRefs?: readonly ParamRef[]; timezone?: string; anomalies: readonly AnomalySpec[]; payload: PayloadSpec; mode?: ModeConfig}>
 }
 
 export function createDeviceModel(scenario: ModelScenario, device: DeviceSpec): DeviceModel {
@@ -36,13 +38,17 @@ export function createDeviceModel(scenario: ModelScenario, device: DeviceSpec): 
   const seed = scenario.seed
   const key = (...rest: Array<string | number>) => createRng([seed, fleet.name, device.index, ...rest])
   const renderConstant = (text: string) => renderTemplate(parseTemplate(text, 'lenient'), (name) => device.vars[name])
-  const declared = Object.keys(fleet.fields)
+  // The fleet's generators with this device's params where `{params.x}` stood (the same objects when none do).
+  const specs = withDeviceParams(fleet.fields, fleet.paramRefs ?? [], device.params ?? {})
+  const declared = Object.keys(specs)
   const anomalies = fleet.anomalies
     .map((spec, k) => ({spec, k}))
-    .filter(({spec, k}) => isDeviceAffected(seed, fleet.name, device.index, k, spec.share))
+    .filter(({spec, k}) => selectsDevice(seed, fleet.name, fleet.count, device.index, k, spec))
     .map(({spec, k}) => createAnomaly(spec, key('anomaly', k)))
   const dropouts = anomalies.filter((a) => a.spec.kind === 'dropout')
-  const fields = new FieldStepper({fields: declared.map((name) => [name, fleet.fields[name]] as const), anomalies, key, renderConstant})
+  // Schedules and daily profiles read the fleet's local time.
+  const clock = new LocalClock(fleet.timezone)
+  const fields = new FieldStepper({fields: declared.map((name) => [name, specs[name]] as const), anomalies, key, renderConstant, clock})
   const encode = createEncoder(fleet.payload, declared)
   const modes: ModeMachine | undefined = fleet.mode ? createModeMachine(fleet.mode, key('mode')) : undefined
   const modeNames = new Set(fleet.mode ? [fleet.mode.initial, ...Object.keys(fleet.mode.transitions ?? {})] : [])
@@ -54,7 +60,7 @@ export function createDeviceModel(scenario: ModelScenario, device: DeviceSpec): 
     sample(n, dueMs) {
       // Payload timestamps and labels are whole milliseconds even when the scheduler works in fractions.
       const tsMs = Math.round(dueMs)
-      const mode = modes ? (n === 0 ? modes.current : modes.step()) : 'default'
+      const mode = modes ? (n === 0 ? modes.start(clock.local(tsMs)) : modes.step(clock.local(tsMs))) : 'default'
       const labels = fields.step(n, tsMs, mode, device.deviceId, held.size > 0 ? keep : undefined)
       // Generators step even while a dropout hides the message, so the signal continues where it would be.
       const suppressed = dropouts.some((a) => a.active)

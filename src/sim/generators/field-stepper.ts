@@ -1,10 +1,11 @@
 import type {GeneratorSpec} from './generator-schema.js'
 import type {AnomalyLabel} from '../types.js'
-import type {AnomalyRuntime} from './anomalies.js'
+import {visibleStarts, type AnomalyRuntime} from './anomalies.js'
 import type {ExprScope, ExprValue} from './expression.js'
 import {createFieldGenerator, type FieldGenerator, type FieldValue, type SampleContext} from './field-generators.js'
 import {dependenciesOf, evaluationOrder} from './field-order.js'
 import type {Rng} from './prng.js'
+import type {LocalClock} from './calendar.js'
 
 interface FieldSlot {
   name: string
@@ -20,11 +21,13 @@ export interface FieldStepperOptions {
   /** The device's random stream for a field: key('field', name). */
   key: (...rest: Array<string | number>) => Rng
   renderConstant: (text: string) => string
+  /** The fleet's local time (its `timezone`), for daily profiles; UTC without one. */
+  clock?: LocalClock
 }
 
 /**
  * One device's fields stepped together, the mechanism an MQTT device model and a simulated Modbus device share:
- * each update starts the anomalies due, then steps every generator in dependency order (derived fields see the
+ * each update starts the anomalies due (keeping only those that would be visible, anomalies.ts visibleStarts), then steps every generator in dependency order (derived fields see the
  * values of this update), applies the active anomalies, and keeps the values where expressions read them
  * (`$dt`, `$t`, `$n`, `$mode`, other fields and their `.members`).
  */
@@ -35,13 +38,15 @@ export class FieldStepper {
   private readonly anomalies: readonly AnomalyRuntime[]
   private firstTsMs = 0
   private lastTsMs = 0
-  private ctx: SampleContext = {n: 0, tsMs: 0, dtS: 0, elapsedS: 0, mode: 'default'}
+  private ctx: SampleContext = {n: 0, tsMs: 0, localMs: 0, dtS: 0, elapsedS: 0, mode: 'default'}
+  private readonly clock: LocalClock | undefined
 
   constructor(o: FieldStepperOptions) {
     const specs = new Map(o.fields)
     const declared = o.fields.map(([name]) => name)
     const order = evaluationOrder(declared, new Map(declared.map((name) => [name, dependenciesOf(specs.get(name)!)])))
     this.anomalies = o.anomalies
+    this.clock = o.clock
     this.slots = order.map((name) => ({
       name,
       generator: createFieldGenerator(specs.get(name)!, {rng: o.key('field', name), renderConstant: o.renderConstant}),
@@ -62,13 +67,15 @@ export class FieldStepper {
    */
   step(n: number, tsMs: number, mode: string, deviceId: string, keep?: (name: string, generated: FieldValue) => FieldValue): AnomalyLabel[] {
     if (n === 0) this.firstTsMs = this.lastTsMs = tsMs
-    this.ctx = {n, tsMs, dtS: Math.max(0, (tsMs - this.lastTsMs) / 1000), elapsedS: (tsMs - this.firstTsMs) / 1000, mode}
+    this.ctx = {n, tsMs, localMs: this.clock ? this.clock.local(tsMs) : tsMs, dtS: Math.max(0, (tsMs - this.lastTsMs) / 1000), elapsedS: (tsMs - this.firstTsMs) / 1000, mode}
     this.lastTsMs = tsMs
-    const labels: AnomalyLabel[] = []
+    const started: Array<{anomaly: AnomalyRuntime; label: AnomalyLabel}> = []
     for (const a of this.anomalies) {
       const label = a.begin(tsMs, this.firstTsMs, deviceId)
-      if (label) labels.push(label)
+      if (label) started.push({anomaly: a, label})
     }
+    // Starts that nothing would show (a spike inside a stuck window, anything inside a dropout) are cancelled.
+    const labels = visibleStarts(this.anomalies, started)
     for (const slot of this.slots) {
       let v = slot.generator.next(this.ctx, this.scope)
       for (const a of slot.anomalies) if (a.active) v = a.apply(v, tsMs, slot.generator)

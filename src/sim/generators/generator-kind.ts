@@ -16,6 +16,8 @@ export interface SampleContext {
   /** Message number: 0, 1, 2, ... */
   n: number
   tsMs: number
+  /** tsMs shifted to the fleet's local wall clock (its `timezone`; equal to tsMs in UTC): daily profiles read it. */
+  localMs?: number
   /** Seconds since the previous message (0 for the first). */
   dtS: number
   /** Seconds since the first message. */

@@ -77,11 +77,24 @@ export const fieldSchema = byShape(
 export const ANOMALY_KINDS = ['spike', 'stuck', 'dropout', 'drift', 'shift', 'noise', 'out-of-range'] as const
 export type AnomalyKind = (typeof ANOMALY_KINDS)[number]
 
+/**
+ * `devices:` of an anomaly or fault: exactly this many devices of the fleet (a number), or exactly this share of
+ * them, rounded (a percentage). The devices are chosen by seed (anomalies.ts, selectedDevices).
+ */
+export const deviceCountSchema = byShape(
+  {
+    number: z.number().int('devices must be a whole number (or a percentage such as 10%)').min(1, 'devices must be at least 1'),
+    string: fraction({exclusiveMin: true}).transform((share) => ({share})),
+  },
+  'a number of devices (3) or an exact share (10%)',
+)
+
 export const anomalySchema = z
   .strictObject({
     field: z.string().optional().meta({description: 'The affected field (optional for dropout, which suppresses the whole message).'}),
     kind: z.enum(ANOMALY_KINDS),
-    share: fraction({exclusiveMin: true}).meta({description: 'Share of the fleet\'s devices that can show this anomaly, e.g. 10% (chosen by seed).'}),
+    share: fraction({exclusiveMin: true}).optional().meta({description: 'Chance of each device to be one that can show this anomaly, e.g. 10% (decided per device by seed, so the number varies); devices: gives an exact number.'}),
+    devices: deviceCountSchema.optional().meta({description: 'Exactly this many of the fleet\'s devices show this anomaly (3), or exactly this share of them, rounded (10%); chosen by seed.'}),
     probability: probability.optional().meta({description: 'Chance per message that the anomaly starts (when not already active).'}),
     schedule: z
       .strictObject({at: duration(), every: duration({positive: true}).optional()})
@@ -91,6 +104,9 @@ export const anomalySchema = z
     magnitude: z.number().optional().meta({description: 'Size of the effect in the field\'s unit (spike/shift/drift offset, noise stddev, out-of-range distance).'}),
   })
   .superRefine((a, ctx) => {
+    if ((a.share === undefined) === (a.devices === undefined)) {
+      ctx.addIssue({code: 'custom', path: [], message: `anomaly ${a.kind} needs exactly one of share (a chance per device) or devices (an exact number or share)`})
+    }
     if ((a.probability === undefined) === (a.schedule === undefined)) {
       ctx.addIssue({code: 'custom', path: [], message: `anomaly ${a.kind} needs exactly one of probability or schedule`})
     }

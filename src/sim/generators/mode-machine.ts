@@ -1,25 +1,49 @@
+import {scheduledMode, type ScheduleEntry} from './calendar.js'
 import type {Rng} from './prng.js'
 
-/** A device's operating mode (running, idle, fault, ...), a Markov chain stepped once per message. */
+/**
+ * A device's operating mode (running, idle, fault, ...): a Markov chain stepped once per message, or a schedule
+ * that reads the local time of each message (first matching entry; `initial` outside every entry).
+ */
 
 export interface ModeConfig {
   initial: string
   transitions?: Record<string, Record<string, number>>
+  schedule?: readonly ScheduleEntry[]
 }
 
 export interface ModeMachine {
   readonly current: string
+  /** The mode of the first message, at local time localMs (calendar.ts LocalClock). */
+  start(localMs: number): string
   /** Advances one message; returns the (possibly unchanged) mode. */
-  step(): string
-  /** Jumps to a mode (a command); the chain goes on from there. */
+  step(localMs: number): string
+  /** Jumps to a mode (a command); the chain goes on from there (a schedule takes over again at the next message). */
   set(mode: string): void
 }
 
 export function createModeMachine(config: ModeConfig, rng: Rng): ModeMachine {
   const table = new Map(Object.entries(config.transitions ?? {}).map(([from, to]) => [from, Object.entries(to)]))
+  const schedule = config.schedule
   let current = config.initial
+  if (schedule && schedule.length > 0) {
+    const at = (localMs: number) => (current = scheduledMode(schedule, localMs) ?? config.initial)
+    return {
+      get current() {
+        return current
+      },
+      start: at,
+      step: at,
+      set(mode) {
+        current = mode
+      },
+    }
+  }
   return {
     get current() {
+      return current
+    },
+    start() {
       return current
     },
     set(mode) {

@@ -1,7 +1,7 @@
 import {encodeTag, decodeTag} from '../../modbus/codec.js'
 import {encodeException, handleRequest, ModbusException, type RegisterBank} from '../../modbus/pdu.js'
 import type {TagValue} from '../../modbus/types.js'
-import {createAnomaly, isDeviceAffected, type AnomalyRuntime} from '../generators/anomalies.js'
+import {createAnomaly, selectsDevice, type AnomalyRuntime} from '../generators/anomalies.js'
 import type {FieldValue} from '../generators/field-generators.js'
 import {FieldStepper} from '../generators/field-stepper.js'
 import {createRng} from '../generators/prng.js'
@@ -33,6 +33,11 @@ export interface DeviceAnswerHooks {
 
 export type DeviceAnswer = Buffer | null | Promise<Buffer | null>
 
+/** Devices of a group: every unit id behind every listener. */
+export function groupSize(group: ModbusGroupConfig): number {
+  return group.listeners * group.units.length
+}
+
 export class SimulatedModbusDevice implements RegisterBank {
   readonly spec: ModbusDeviceSpec
   /** Current engineering values by tag name (what the registers hold, decoded). */
@@ -56,17 +61,17 @@ export class SimulatedModbusDevice implements RegisterBank {
     // A register has no message to suppress: dropouts do not apply to Modbus tags.
     const anomalies = group.anomalies
       .map((a, k) => ({a, k}))
-      .filter(({a, k}) => isDeviceAffected(seed, group.name, spec.index, k, a.share))
+      .filter(({a, k}) => selectsDevice(seed, group.name, groupSize(group), spec.index, k, a))
       .map(({a, k}) => createAnomaly(a, key('anomaly', k)))
       .filter((a) => a.spec.kind !== 'dropout')
     this.fields = new FieldStepper({fields: group.tags.map((t) => [t.name, t.value] as const), anomalies, key, renderConstant})
     this.faults = group.faults
       .map((f, k) => ({f, k}))
-      .filter(({f, k}) => isDeviceAffected(seed, group.name, spec.index, 1000 + k, f.share))
+      .filter(({f, k}) => selectsDevice(seed, group.name, groupSize(group), spec.index, 1000 + k, f))
       .map(({f, k}) => {
         // Faults start and end exactly as anomalies do (probability per update or a schedule, a duration): the
         // anomaly runtime times them, with no field to change.
-        const timing: AnomalySpec = {kind: 'dropout', share: f.share, probability: f.probability, schedule: f.schedule, duration: f.duration}
+        const timing: AnomalySpec = {kind: 'dropout', share: f.share, devices: f.devices, probability: f.probability, schedule: f.schedule, duration: f.duration}
         return {spec: f, timing: createAnomaly(timing, key('fault', k)), startedAt: 0}
       })
     for (const tag of group.tags) {
@@ -92,6 +97,19 @@ export class SimulatedModbusDevice implements RegisterBank {
       }
     }
     return labels
+  }
+
+  /**
+   * When update n is due for a run that started at startMs: the first at once (a client can read values as soon as
+   * the listener is up), then at the device's seeded phase within each period. A live run and a backfill share it.
+   */
+  updateDueMs(n: number, startMs: number): number {
+    return n === 0 ? startMs : startMs + this.spec.phaseMs + n * this.spec.everyMs
+  }
+
+  /** The device's current values as one JSON message (what a mirror publishes and a backfill writes as a row). */
+  valuesJson(tsMs: number): string {
+    return JSON.stringify({ts: tsMs, deviceId: this.spec.deviceId, unit: this.spec.unitId, ...this.values})
   }
 
   /** Writes a value into the tag's registers or bit and records what a reader will decode. */

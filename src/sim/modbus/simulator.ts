@@ -144,7 +144,7 @@ export async function startModbusSimulation(options: ModbusSimulationOptions): P
   const start = now()
   const update = (device: SimulatedModbusDevice, n: number) => {
     if (stopped) return
-    const due = n === 0 ? start : start + device.spec.phaseMs + n * device.spec.everyMs
+    const due = device.updateDueMs(n, start)
     const labels = device.step(Math.round(due))
     const count = counters.get(device.spec.group) as ModbusCounters
     count.updates++
@@ -159,14 +159,14 @@ export async function startModbusSimulation(options: ModbusSimulationOptions): P
     }
     const group = groups.get(device.spec.group) as ModbusGroupConfig
     if (group.mirror && device.spec.mirrorTopic && options.mirror) {
-      options.mirror(device.spec.mirrorTopic, JSON.stringify({ts: Math.round(due), deviceId: device.spec.deviceId, unit: device.spec.unitId, ...device.values}), group.mirror.qos, group.mirror.retain)
+      options.mirror(device.spec.mirrorTopic, device.valuesJson(Math.round(due)), group.mirror.qos, group.mirror.retain)
       count.mirrored++
     }
     schedule(device, n + 1)
   }
   const schedule = (device: SimulatedModbusDevice, n: number) => {
     if (stopped) return
-    const due = start + device.spec.phaseMs + n * device.spec.everyMs
+    const due = device.updateDueMs(n, start)
     const timer = setTimeout(() => {
       timers.delete(timer)
       update(device, n)

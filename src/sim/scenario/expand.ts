@@ -1,5 +1,6 @@
 import {UsageError} from '../../errors.js'
 import {hashUniform} from '../generators/prng.js'
+import {drawParams} from '../generators/device-params.js'
 import type {DeviceSpec, MessageSpec} from '../types.js'
 import type {FleetConfig, Scenario} from './schema.js'
 import {fleetJitterMs} from './semantic-checks.js'
@@ -21,6 +22,17 @@ export const DEFAULT_PERSISTENT_SESSION_EXPIRY_MS = 3_600_000
 export interface ExpandOptions {
   /** Only these fleets (by name); default all. */
   fleets?: string[]
+  /**
+   * Only shard `index` (0-based) of `count`: every count-th device of the (selected) fleets in order, from the
+   * index-th, so shards of one scenario split its devices exactly, none twice, with the same streams as one run.
+   */
+  shard?: {index: number; count: number}
+}
+
+/** A shard's part of the whole run's message limit: the parts of all shards add up to it exactly. */
+export function shardLimit(limit: number | undefined, shard: {index: number; count: number} | undefined): number | undefined {
+  if (limit === undefined || !shard) return limit
+  return Math.floor((limit * (shard.index + 1)) / shard.count) - Math.floor((limit * shard.index) / shard.count)
 }
 
 export function expandDevices(scenario: Scenario, options: ExpandOptions = {}): DeviceSpec[] {
@@ -35,7 +47,9 @@ export function expandDevices(scenario: Scenario, options: ExpandOptions = {}): 
   }
   const devices: DeviceSpec[] = []
   for (const fleet of fleets) expandFleet(scenario, fleet, seed, devices)
-  return devices
+  const shard = options.shard
+  if (!shard || shard.count === 1) return devices
+  return devices.filter((_, ordinal) => ordinal % shard.count === shard.index)
 }
 
 interface CompiledMessage {
@@ -59,10 +73,14 @@ function expandFleet(scenario: Scenario, fleet: FleetConfig, seed: number, out: 
   const lwt = compileMessage(fleet.lwt)
   const death = compileMessage(fleet.death)
   const jitterMs = fleetJitterMs(fleet)
+  const hasParams = Object.keys(fleet.params).length > 0
   const properties = fleet.properties ? compilePublishProperties(fleet.properties) : undefined
 
   for (let index = 0; index < fleet.count; index++) {
     const vars: Record<string, string> = {fleet: fleet.name, index: String(index), number: String(index + 1)}
+    // Drawn from the device's own streams before its vars render, so every template can use {params.x}.
+    const params = hasParams ? drawParams(seed, fleet.name, index, fleet.params, vars) : {}
+    for (const [name, value] of Object.entries(params)) vars[`params.${name}`] = String(value)
     const lookup = (name: string) => vars[name]
     for (const [name, v] of varTemplates) {
       if ('parts' in v) vars[name] = renderTemplate(v, lookup)
@@ -91,6 +109,8 @@ function expandFleet(scenario: Scenario, fleet: FleetConfig, seed: number, out: 
       inflight: fleet.inflight,
       offlineQueue: fleet.offlineQueue,
     }
+    // Only fleets with params carry them: a device costs no more memory for a feature it does not use.
+    if (hasParams) device.params = params as DeviceSpec['params']
     if (fleet.sessionExpiry !== undefined) device.sessionExpiryMs = fleet.sessionExpiry
     else if (!device.cleanSession && scenario.broker.protocol === '5') device.sessionExpiryMs = DEFAULT_PERSISTENT_SESSION_EXPIRY_MS
     const b = message(birth)

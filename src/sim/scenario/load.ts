@@ -10,6 +10,8 @@ import {checkScenario} from './semantic-checks.js'
 import type {SemanticProblem} from './value-checks.js'
 import {parseTemplate, renderTemplate} from '../../config/template.js'
 import {findTopicFault} from './topic-rules.js'
+import {prepareParamRefs} from './params.js'
+import type {ParamRef} from '../generators/device-params.js'
 
 export interface LoadScenarioOptions {
   /** Scenario text to use instead of reading `file` (file still names it in messages and anchors relative paths). */
@@ -29,6 +31,12 @@ const UNIQUENESS_CHECK_LIMIT = 1_000_000
  */
 export function loadScenario(file: string, options: LoadScenarioOptions = {}): Scenario {
   const text = options.text ?? readConfigText(file)
+  let paramRefs = new Map<number, ParamRef[]>()
+  const prepare = (raw: unknown) => {
+    const {prepared, refs} = prepareParamRefs(raw)
+    paramRefs = refs
+    return prepared
+  }
   const lines = text.split(/\r?\n/)
   const problemAt = (locate: Locate) => (p: SemanticProblem): ConfigProblem => {
     const at = locate(p.path) ?? {line: 1, col: 1}
@@ -42,7 +50,8 @@ export function loadScenario(file: string, options: LoadScenarioOptions = {}): S
   }
   // When the schema refuses some fleets, the others still get their cross-field checks in the same pass.
   const alsoCheck = (raw: unknown, locate: Locate) => checkWhatPassed(raw).map(problemAt(locate))
-  const {value, locate} = loadYamlConfig(file, scenarioSchema, {text, env: options.env, onUnsetEnv: options.onUnsetEnv, alsoCheck})
+  const {value, locate} = loadYamlConfig(file, scenarioSchema, {text, env: options.env, onUnsetEnv: options.onUnsetEnv, prepare, alsoCheck})
+  for (const [i, refs] of paramRefs) value.fleets[i].paramRefs = refs
   const toProblem = problemAt(locate)
   const semantic = checkScenario(value)
   semantic.push(...behaviorProblems(value, file))

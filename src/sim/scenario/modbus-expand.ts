@@ -26,6 +26,14 @@ export interface ModbusDeviceSpec {
 /** Placeholders of Modbus device templates. */
 export const MODBUS_PLACEHOLDERS = ['fleet', 'index', 'number', 'unit', 'port', 'listener'] as const
 
+/**
+ * The topic a Modbus device's values travel on when they are rows (backfill, registry): its mirror topic, or
+ * modbus/<group>/<deviceId> when its group has no mirror.
+ */
+export function modbusRowTopic(d: Pick<ModbusDeviceSpec, 'group' | 'deviceId' | 'mirrorTopic'>): string {
+  return d.mirrorTopic ?? `modbus/${d.group}/${d.deviceId}`
+}
+
 export function listenerPort(group: ModbusGroupConfig, listener: number): number {
   return group.port === 0 ? 0 : group.port + listener
 }

@@ -1,7 +1,7 @@
 import {z} from 'zod'
 import {deviceMapFields, resolveTagList, tagFields, type RawTag} from '../../modbus/tag-map.js'
 import type {ResolvedTag} from '../../modbus/types.js'
-import {anomalySchema, fieldSchema, type GeneratorSpec} from '../generators/generator-schema.js'
+import {anomalySchema, deviceCountSchema, fieldSchema, type GeneratorSpec} from '../generators/generator-schema.js'
 import {template} from '../../config/template-schema.js'
 import {duration, fraction} from '../../config/units-schema.js'
 
@@ -23,7 +23,8 @@ export type FaultKind = (typeof FAULT_KINDS)[number]
 const faultSchema = z
   .strictObject({
     kind: z.enum(FAULT_KINDS).meta({description: 'latency (answers late), no-response (answers nothing), exception (answers an exception code), disconnect (drops the TCP connections once), flap (goes down and up every period).'}),
-    share: fraction({exclusiveMin: true}).meta({description: 'Share of the group\'s devices that can show this fault (chosen by seed).'}),
+    share: fraction({exclusiveMin: true}).optional().meta({description: 'Chance of each of the group\'s devices to be one that can show this fault (decided per device by seed); devices: gives an exact number.'}),
+    devices: deviceCountSchema.optional().meta({description: 'Exactly this many of the group\'s devices show this fault (3), or exactly this share, rounded (10%); chosen by seed.'}),
     probability: z.number().min(0).max(1).optional().meta({description: 'Chance per value update (every) that the fault starts.'}),
     schedule: z
       .strictObject({at: duration(), every: duration({positive: true}).optional()})
@@ -35,6 +36,7 @@ const faultSchema = z
     period: duration({positive: true}).optional().meta({description: 'Half-cycle of a flap: down for period, up for period, ... (default 2s).'}),
   })
   .superRefine((f, ctx) => {
+    if ((f.share === undefined) === (f.devices === undefined)) ctx.addIssue({code: 'custom', path: [], message: `fault ${f.kind} needs exactly one of share (a chance per device) or devices (an exact number or share)`})
     if ((f.probability === undefined) === (f.schedule === undefined)) ctx.addIssue({code: 'custom', path: [], message: `fault ${f.kind} needs exactly one of probability or schedule`})
     if (f.latency !== undefined && f.kind !== 'latency') ctx.addIssue({code: 'custom', path: ['latency'], message: `latency only applies to kind latency (this fault is ${f.kind})`})
     if (f.code !== undefined && f.kind !== 'exception') ctx.addIssue({code: 'custom', path: ['code'], message: `code only applies to kind exception (this fault is ${f.kind})`})

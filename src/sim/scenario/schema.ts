@@ -3,6 +3,9 @@ import {z} from 'zod'
 import {anomalySchema, fieldSchema} from '../generators/generator-schema.js'
 import {modbusSectionSchema} from './modbus-schema.js'
 import {sparkplugSectionSchema} from './sparkplug-schema.js'
+import {paramsSchema} from './params.js'
+import {scheduleEntrySchema, timezoneSchema} from './schedule-schema.js'
+import type {ParamRef} from '../generators/device-params.js'
 import {fleetCommandKeys} from './commands-schema.js'
 import {byShape} from '../../config/shape-dispatch.js'
 import type {PayloadSpec} from '../generators/encoders.js'
@@ -170,13 +173,22 @@ const payloadSchema = byShape(
 )
 
 
-const modeSchema = z.strictObject({
-  initial: z.string().min(1).meta({description: 'The mode a device starts in.'}),
-  transitions: z
-    .record(z.string(), z.record(z.string(), z.number().min(0, 'a probability must be between 0 and 1').max(1, 'a probability must be between 0 and 1')))
-    .optional()
-    .meta({description: 'Per-message probabilities: {running: {idle: 0.01}}. Every mode must appear as a key (use {} for none).'}),
-})
+const modeSchema = z
+  .strictObject({
+    initial: z.string().min(1).meta({description: 'The mode a device starts in (with a schedule: the mode outside every entry).'}),
+    transitions: z
+      .record(z.string(), z.record(z.string(), z.number().min(0, 'a probability must be between 0 and 1').max(1, 'a probability must be between 0 and 1')))
+      .optional()
+      .meta({description: 'Per-message probabilities: {running: {idle: 0.01}}. Every mode must appear as a key (use {} for none).'}),
+    schedule: z
+      .array(scheduleEntrySchema)
+      .min(1, 'schedule needs at least one entry')
+      .optional()
+      .meta({description: 'Modes by local time of day and day of week (the fleet\'s timezone); the first matching entry wins.'}),
+  })
+  .superRefine((m, ctx) => {
+    if (m.transitions !== undefined && m.schedule !== undefined) ctx.addIssue({code: 'custom', path: ['schedule'], message: 'give transitions (random, per message) or schedule (by the clock), not both'})
+  })
 
 /**
  * The most MQTT devices one scenario (one iotd process) may hold, over all its fleets: each costs a connection and
@@ -196,6 +208,7 @@ export const fleetSchema = z
     id: template().optional().meta({description: 'Device id template (default {fleet}-{index:04}).'}),
     clientId: template().optional().meta({description: 'Client id template for this fleet (default: broker.clientId).'}),
     vars: z.record(z.string().regex(FIELD_NAME, 'a var name must be an identifier'), varSchema).optional(),
+    params: paramsSchema.optional(),
     topic: template().meta({description: 'Telemetry topic template (no + or #: a device publishes to a topic, not a filter).', ...TOPIC_TEMPLATE_JSON_SCHEMA}),
     every: duration({positive: true}).meta({description: 'Interval between messages of each device.'}),
     jitter: jitter().optional(),
@@ -216,6 +229,7 @@ export const fleetSchema = z
     lwt: messageSchema.optional().meta({description: 'Last will, published by the broker when the connection drops.'}),
     death: messageSchema.optional().meta({description: 'Published on clean shutdown at the end of a run.'}),
     mode: modeSchema.optional(),
+    timezone: timezoneSchema.optional(),
     fields: z
       .record(z.string().regex(FIELD_NAME, 'a field name must be an identifier (letters, digits, _)'), fieldSchema)
       .refine((f) => Object.keys(f).length > 0, 'fields needs at least one field'),
@@ -226,6 +240,9 @@ export const fleetSchema = z
     ...f,
     id: f.id ?? '{fleet}-{index:04}',
     vars: f.vars ?? {},
+    params: f.params ?? {},
+    // Filled by loadScenario: where the fields use {params.x} as a number (params.ts).
+    paramRefs: [] as ParamRef[],
     qos: f.qos ?? 0,
     retain: f.retain ?? false,
     session: f.session ?? ('clean' as const),

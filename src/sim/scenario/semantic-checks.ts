@@ -1,6 +1,7 @@
 import {expressionsOf, findCycle, rootOf} from '../generators/field-order.js'
 import {OBJECT_FIELD_KEYS} from '../generators/registry.js'
 import {checkModbusGroups} from './modbus-checks.js'
+import {checkParamRefs} from './params-checks.js'
 import {checkFleetCommands} from './commands-checks.js'
 import {NUMERIC_KINDS, type GeneratorSpecOf} from '../generators/generator-schema.js'
 import {MAX_SCENARIO_DEVICES, type FleetConfig, type Scenario} from './schema.js'
@@ -37,13 +38,16 @@ export function checkScenario(scenario: Scenario): SemanticProblem[] {
 
 function checkFleet(scenario: Scenario, fleet: FleetConfig, at: PropertyKey[], problems: SemanticProblem[]): void {
   const varNames = Object.keys(fleet.vars)
+  // A device's params are drawn before its vars render, so every template may use them.
+  const paramNames = Object.keys(fleet.params).map((name) => `params.${name}`)
   // vars render in declaration order, so a var may use the built-ins (except deviceId) and the vars before it.
   varNames.forEach((name, k) => {
     const v = fleet.vars[name]
-    if (typeof v === 'string') checkTemplateNames(v, ['fleet', 'index', 'number', ...varNames.slice(0, k)], [...at, 'vars', name], problems, 'lenient')
+    if (typeof v === 'string') checkTemplateNames(v, ['fleet', 'index', 'number', ...paramNames, ...varNames.slice(0, k)], [...at, 'vars', name], problems, 'lenient')
   })
-  checkTemplateNames(fleet.id, ['fleet', 'index', 'number', ...varNames], [...at, 'id'], problems)
-  const deviceNames = [...BUILTIN_PLACEHOLDERS, ...varNames]
+  checkTemplateNames(fleet.id, ['fleet', 'index', 'number', ...varNames, ...paramNames], [...at, 'id'], problems)
+  const deviceNames = [...BUILTIN_PLACEHOLDERS, ...varNames, ...paramNames]
+  checkParamRefs(fleet, at, problems)
   checkTemplateNames(fleet.topic, deviceNames, [...at, 'topic'], problems)
   checkTopicTemplate(fleet.topic, [...at, 'topic'], problems)
   for (const key of ['birth', 'lwt', 'death'] as const) {
@@ -80,6 +84,12 @@ function checkFleet(scenario: Scenario, fleet: FleetConfig, at: PropertyKey[], p
         else if (!modes.has(mode)) problems.push({path: [...fieldAt, 'byMode', mode], message: `byMode names unknown mode "${mode}" (modes: ${[...modes].join(', ')})`})
       }
     }
+    if (spec.kind === 'counter' && spec.modes) {
+      spec.modes.forEach((mode, k) => {
+        if (!fleet.mode) problems.push({path: [...fieldAt, 'modes'], message: `modes needs a mode: block in fleet ${fleet.name}`})
+        else if (!modes.has(mode)) problems.push({path: [...fieldAt, 'modes', k], message: `counter counts in unknown mode "${mode}" (modes: ${[...modes].join(', ')})`})
+      })
+    }
     if (spec.kind === 'derived') {
       // A mode's expression may read other fields than the base one: all of them order the fields and form cycles.
       const fieldDeps = expressionsOf(spec).flatMap(({mode, expr}) =>
@@ -111,6 +121,7 @@ function checkModes(fleet: FleetConfig, at: PropertyKey[], problems: SemanticPro
   const transitions = fleet.mode.transitions ?? {}
   modes.add(fleet.mode.initial)
   for (const from of Object.keys(transitions)) modes.add(from)
+  for (const entry of fleet.mode.schedule ?? []) modes.add(entry.mode)
   for (const [from, targets] of Object.entries(transitions)) {
     let sum = 0
     for (const [to, p] of Object.entries(targets)) {

@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest'
-import {parseShard, parseStartAt, toBenchRequest} from '../../../src/bench/bench-options.js'
+import {parseStartAt, toBenchRequest} from '../../../src/bench/bench-options.js'
+import {parseShard} from '../../../src/cli/flag-parsers.js'
 import {UsageError} from '../../../src/errors.js'
 
 describe('parseStartAt', () => {

@@ -1,0 +1,56 @@
+import {readFileSync} from 'node:fs'
+import {Args} from '@oclif/core'
+import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
+import {UsageError} from '../../errors.js'
+import type {SimSummary} from '../../sim/types.js'
+
+export default class SimMerge extends BaseCommand {
+  static override strict = false
+
+  static override summary = 'Add up the JSON summaries of a sharded sim run into the summary of the whole fleet.'
+
+  static override description = `Reads the --json summaries of one run's shards (\`iotd sim --shard i/n --json\`, or the Kubernetes Indexed Job in deploy/k8s/sim-indexed-job.yaml) and prints the summary of the whole fleet: devices, published, acknowledged, delivered, errors and every other count summed per fleet and in total. A sim summary keeps percentiles, not histograms, so the merged latency percentiles are the largest shard's (an upper bound); counts and maxima are exact. Summaries of different scenarios or seeds, or the same shard twice, are refused; a missing shard is named in the warnings.
+
+EXIT CODES
+${EXIT_CODES_HELP}`
+
+  static override examples = [
+    {description: 'The whole fleet of three shards', command: '<%= config.bin %> <%= command.id %> sim-shard-0.json sim-shard-1.json sim-shard-2.json'},
+    {description: 'As JSON, for another tool', command: '<%= config.bin %> <%= command.id %> sim-shard-*.json --json > fleet.json'},
+  ]
+
+  static override args = {
+    summaries: Args.string({description: 'JSON summaries of the shards (iotd sim --json); one or more.', required: true}),
+  }
+
+  async run(): Promise<SimSummary> {
+    const {argv} = await this.parse(SimMerge)
+    const files = argv as string[]
+    const parts = files.map((file) => {
+      let text: string
+      try {
+        text = readFileSync(file, 'utf8')
+      } catch (error) {
+        throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`)
+      }
+      try {
+        // The summary is the JSON object on stdout; anything printed before it (a shell's banner) is skipped.
+        return JSON.parse(text.slice(Math.max(0, text.indexOf('{')))) as SimSummary
+      } catch {
+        throw new UsageError(`${file} is not a JSON summary of iotd sim (run it with --json)`)
+      }
+    })
+    const {mergeSimSummaries} = await import('../../report/sim-merge.js')
+    let merged: SimSummary
+    try {
+      merged = mergeSimSummaries(parts)
+    } catch (error) {
+      throw new UsageError((error as Error).message)
+    }
+    if (!this.jsonEnabled()) {
+      const {formatSimSummary} = await import('../../report/sim-summary.js')
+      process.stdout.write(`${formatSimSummary(merged, {color: false})}\n`)
+    }
+    return merged
+  }
+}

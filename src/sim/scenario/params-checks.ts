@@ -1,0 +1,30 @@
+import {closestName} from '../../config/did-you-mean.js'
+import type {ParamRef} from '../generators/device-params.js'
+import {NUMERIC_KINDS, type GeneratorSpec} from '../generators/generator-schema.js'
+import type {SemanticProblem} from './value-checks.js'
+
+/** The checks of a fleet's `params:` and of the `{params.x}` references in its fields (params.ts). */
+
+/** Numeric references must name a param that is a number on every device. */
+export function checkParamRefs(fleet: {params: Record<string, GeneratorSpec>; paramRefs: readonly ParamRef[]}, at: PropertyKey[], problems: SemanticProblem[]): void {
+  const names = Object.keys(fleet.params)
+  for (const ref of fleet.paramRefs) {
+    const spec = fleet.params[ref.param]
+    const path = [...at, 'fields', ...ref.path]
+    if (!spec) {
+      const hint = closestName(ref.param, names)
+      problems.push({path, message: `unknown param "${ref.param}"${hint ? ` (did you mean "${hint}"?)` : ''} (params: ${names.length > 0 ? names.join(', ') : 'none; declare them under params:'})`})
+    } else if (!isNumericParam(spec)) {
+      problems.push({path, message: `param "${ref.param}" is not a number on every device (kind ${spec.kind}), so it cannot stand for ${String(ref.path.at(-1))}`})
+    }
+  }
+  for (const [name, spec] of Object.entries(fleet.params)) {
+    if (spec.kind === 'derived' || spec.kind === 'mode' || spec.kind === 'gps') problems.push({path: [...at, 'params', name, 'kind'], message: `a param is drawn once, on its own: kind ${spec.kind} cannot be one (use constant, pick, uniform, gaussian, uuid, ...)`})
+  }
+}
+
+function isNumericParam(spec: GeneratorSpec): boolean {
+  if (spec.kind === 'constant') return typeof spec.value === 'number'
+  if (spec.kind === 'pick') return spec.values.every((v) => typeof v === 'number')
+  return NUMERIC_KINDS.has(spec.kind)
+}

@@ -1,0 +1,93 @@
+import {z} from 'zod'
+import {fieldSchema, NUMERIC_KINDS} from '../generators/generator-schema.js'
+import type {ParamRef} from '../generators/device-params.js'
+
+/**
+ * A character per device: a fleet's `params:` are drawn once per device from generator kinds (the kind's first
+ * value, e.g. `{kind: gaussian, mean: 65, stddev: 3}`), from a stream keyed (seed, fleet, device index, param name),
+ * so a device keeps its params and a fleet can grow without changing anyone's. A device's params are template
+ * placeholders (`{params.base}` in topics, ids, vars, payloads and constant fields) and stand for numbers in any
+ * numeric generator argument (`mean: "{params.base}"`).
+ *
+ * The numeric references are taken out of the document before the schema reads it (`prepareParamRefs`, the
+ * loader's prepare hook): each is replaced by a stand-in number (the param's typical value), so the generator's
+ * checks run as they would on a device, and its place is remembered (`paramRefs` of the fleet). Each device's
+ * model then puts its own value there (`withDeviceParams`).
+ */
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+export const paramsSchema = z
+  .record(z.string().regex(NAME, 'a param name must be an identifier (letters, digits, _)'), fieldSchema)
+  .meta({
+    description:
+      'Per-device values drawn once from a generator kind (its first value), e.g. {base: {kind: gaussian, mean: 65, stddev: 3}}; {params.base} in templates and numeric generator arguments.',
+  })
+
+
+const REF = /^\s*\{params\.([A-Za-z_][A-Za-z0-9_]*)\}\s*$/
+
+/** A param's typical value, the stand-in the schema checks: its mean, value, midpoint, first value or start. */
+function typical(spec: unknown): number {
+  if (typeof spec === 'number') return spec
+  if (spec === null || typeof spec !== 'object') return 0
+  const o = spec as Record<string, unknown>
+  const num = (v: unknown) => (typeof v === 'number' ? v : undefined)
+  const values = Array.isArray(o.values) ? o.values.find((v) => typeof v === 'number') : undefined
+  const mid = num(o.min) !== undefined && num(o.max) !== undefined ? ((o.min as number) + (o.max as number)) / 2 : undefined
+  return num(o.mean) ?? num(o.value) ?? mid ?? num(values) ?? num(o.start) ?? num(o.min) ?? 0
+}
+
+/**
+ * The loader's prepare hook: returns the document with every numeric `{params.x}` reference in a fleet's fields
+ * replaced by its stand-in (the input is not changed), and the references found, per fleet index.
+ */
+export function prepareParamRefs(raw: unknown): {prepared: unknown; refs: Map<number, ParamRef[]>} {
+  const refs = new Map<number, ParamRef[]>()
+  const doc = raw as {fleets?: unknown}
+  if (doc === null || typeof doc !== 'object' || !Array.isArray(doc.fleets)) return {prepared: raw, refs}
+  const fleets = doc.fleets.map((fleet: unknown, i: number) => {
+    if (fleet === null || typeof fleet !== 'object') return fleet
+    const f = fleet as {params?: unknown; fields?: unknown}
+    if (f.fields === null || typeof f.fields !== 'object') return fleet
+    const params = f.params !== null && typeof f.params === 'object' ? (f.params as Record<string, unknown>) : {}
+    const found: ParamRef[] = []
+    // Generator objects only: a bare string field is a constant template, rendered per device as it is.
+    const fields = Object.fromEntries(
+      Object.entries(f.fields as Record<string, unknown>).map(([name, spec]) => [name, spec !== null && typeof spec === 'object' && !Array.isArray(spec) ? substitute(spec as Record<string, unknown>, [name], params, found) : spec]),
+    )
+    if (found.length === 0) return fleet
+    refs.set(i, found)
+    return {...f, fields}
+  })
+  return {prepared: {...doc, fleets}, refs}
+}
+
+/** Whether a param's raw spec gives numbers (a text pick, uuid or timestamp does not). */
+function looksNumeric(spec: unknown): boolean {
+  if (typeof spec === 'number') return true
+  if (spec === null || typeof spec !== 'object') return false
+  const o = spec as {kind?: unknown; value?: unknown; values?: unknown}
+  if (o.kind === 'constant') return typeof o.value === 'number'
+  if (o.kind === 'pick') return Array.isArray(o.values) && o.values.every((v) => typeof v === 'number')
+  return typeof o.kind === 'string' && NUMERIC_KINDS.has(o.kind as never)
+}
+
+function substitute(spec: Record<string, unknown>, at: Array<string | number>, params: Record<string, unknown>, found: ParamRef[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(spec)) {
+    const m = typeof value === 'string' && key !== 'expr' && key !== 'kind' ? REF.exec(value) : null
+    // A constant's value is a template too: a text param there renders per device instead of standing for a number.
+    if (m && key === 'value' && spec.kind === 'constant' && !looksNumeric(params[m[1]])) {
+      out[key] = value
+    } else if (m) {
+      found.push({path: [...at, key], param: m[1]})
+      out[key] = typical(params[m[1]])
+    } else if (key === 'byMode' && value !== null && typeof value === 'object') {
+      out[key] = Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([mode, o]) => [mode, o !== null && typeof o === 'object' ? substitute(o as Record<string, unknown>, [...at, 'byMode', mode], params, found) : o]))
+    } else {
+      out[key] = value
+    }
+  }
+  return out
+}

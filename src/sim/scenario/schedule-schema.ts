@@ -1,0 +1,73 @@
+import {z} from 'zod'
+import {DAYS, isTimeZone, type ScheduleEntry} from '../generators/calendar.js'
+
+/**
+ * Calendars in scenario files: a fleet's `timezone` and the `schedule` of its `mode:` (calendar.ts runs them).
+ *
+ *   mode:
+ *     initial: eco                   # outside every entry
+ *     schedule:
+ *       - {days: mon-fri, from: "06:00", to: "19:00", mode: comfort}
+ *       - {days: sat, from: "08:00", to: "13:00", mode: comfort}
+ */
+
+const TIME = /^([01]\d|2[0-4]):([0-5]\d)$/
+
+function minutes(text: string): number {
+  const m = TIME.exec(text) as RegExpExecArray
+  return Number(m[1]) * 60 + Number(m[2])
+}
+
+const time = z
+  .string()
+  .regex(TIME, 'a time of day is HH:MM, 00:00 to 24:00')
+  .refine((t) => minutes(t) <= 1440, 'a time of day is HH:MM, 00:00 to 24:00')
+
+/** "mon-fri", "sat,sun", "weekdays", "weekend", or a list of those: the day numbers (0 = Monday). */
+function parseDays(value: string | string[], ctx: z.RefinementCtx): number[] {
+  const tokens = (Array.isArray(value) ? value : [value]).flatMap((v) => v.split(',')).map((t) => t.trim().toLowerCase())
+  const out = new Set<number>()
+  for (const token of tokens) {
+    const named = token === 'weekdays' ? 'mon-fri' : token === 'weekend' ? 'sat-sun' : token === 'daily' ? 'mon-sun' : token
+    const [a, b] = named.split('-')
+    const from = DAYS.indexOf(a as (typeof DAYS)[number])
+    const to = b === undefined ? from : DAYS.indexOf(b as (typeof DAYS)[number])
+    if (from < 0 || to < 0) {
+      ctx.addIssue({code: 'custom', message: `"${token}" is not a day (mon, tue, wed, thu, fri, sat, sun; a range such as mon-fri; weekdays, weekend or daily)`})
+      continue
+    }
+    // A range may wrap the week: fri-mon is fri, sat, sun, mon.
+    for (let d = from; ; d = (d + 1) % 7) {
+      out.add(d)
+      if (d === to) break
+    }
+  }
+  return [...out].sort((x, y) => x - y)
+}
+
+export const scheduleEntrySchema = z
+  .strictObject({
+    days: z
+      .union([z.string(), z.array(z.string()).min(1)])
+      .optional()
+      .meta({description: 'Days it applies on: mon..sun, a range (mon-fri), weekdays, weekend, daily, or a list. Default: every day.'}),
+    from: time.optional().meta({description: 'Local start time HH:MM (default 00:00).'}),
+    to: time.optional().meta({description: 'Local end time HH:MM, exclusive (default 24:00); before from, the window runs past midnight.'}),
+    mode: z.string().min(1).meta({description: 'The mode of the device inside this window.'}),
+  })
+  .superRefine((e, ctx) => {
+    if (e.from !== undefined && e.to !== undefined && minutes(e.from) === minutes(e.to)) ctx.addIssue({code: 'custom', path: ['to'], message: `from and to are both ${e.from}: the window is empty`})
+  })
+  .transform((e, ctx): ScheduleEntry => ({
+    days: e.days === undefined ? [0, 1, 2, 3, 4, 5, 6] : parseDays(e.days, ctx),
+    from: e.from === undefined ? 0 : minutes(e.from),
+    to: e.to === undefined ? 1440 : minutes(e.to),
+    mode: e.mode,
+  }))
+
+export const timezoneSchema = z
+  .string()
+  .superRefine((tz, ctx) => {
+    if (!isTimeZone(tz)) ctx.addIssue({code: 'custom', message: `"${tz}" is not a time zone this system knows (an IANA name such as Europe/Berlin, America/Chicago or UTC)`})
+  })
+  .meta({description: 'IANA time zone of the fleet\'s schedules and daily profiles, e.g. Europe/Berlin (default UTC).'})

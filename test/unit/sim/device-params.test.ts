@@ -1,0 +1,105 @@
+/**
+ * Issue #14, acceptance 3: a character per device. 100 devices whose walk means come from a declared gaussian
+ * spread as that distribution (in the data a backfill writes); growing the fleet leaves every existing device's
+ * params and stream byte-identical; params reach topics, payloads and errors point at the reference.
+ */
+import {mkdtempSync, readFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {describe, expect, it} from 'vitest'
+import {ConfigError} from '../../../src/errors.js'
+import {runBackfill} from '../../../src/sim/backfill.js'
+import {expandDevices, loadScenario} from '../../../src/sim/scenario/index.js'
+
+const FROM = Date.UTC(2026, 0, 5)
+const TO = FROM + 6 * 3_600_000
+
+const PLANT = (count: number, extra = '') => `
+version: 1
+seed: 31
+fleets:
+  - name: press
+    count: ${count}
+    params:
+      base: {kind: gaussian, mean: 50, stddev: 5, resolution: 0.01}
+      site: {kind: pick, values: [north, south]}
+      firmware: {kind: pick, values: ["1.2.0", "1.3.1"]}
+    topic: "plant/{params.site}/{deviceId}"
+    every: 10s
+    fields:
+      firmware: "{params.firmware}"
+      temperature: {kind: walk, mean: "{params.base}", theta: 0.5, sigma: 0.3, min: "{params.base}", max: 200, resolution: 0.01}
+${extra}`
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
+const sd = (xs: number[]) => Math.sqrt(mean(xs.map((x) => (x - mean(xs)) ** 2)))
+
+describe('params: a character per device', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'iotd-params-'))
+  const backfill = async (count: number, name: string) => {
+    const scenario = loadScenario('inline.yaml', {text: PLANT(count)})
+    const out = join(dir, name)
+    await runBackfill({scenario, devices: expandDevices(scenario), fromMs: FROM, toMs: TO, out, format: 'jsonl'})
+    const rows = new Map<string, string[]>()
+    for (const line of readFileSync(out, 'utf8').trim().split('\n')) {
+      const topic = (JSON.parse(line) as {topic: string}).topic
+      rows.set(topic, [...(rows.get(topic) ?? []), line])
+    }
+    return {scenario, rows}
+  }
+
+  it("100 devices' means spread as the declared gaussian, each device's data around its own", async () => {
+    const {scenario, rows} = await backfill(100, 'hundred.jsonl')
+    const devices = expandDevices(scenario)
+    const params = devices.map((d) => d.params!.base as number)
+    // The draws: mean 50 and stddev 5, within what 100 samples allow; two thirds within one stddev.
+    expect(Math.abs(mean(params) - 50)).toBeLessThan(1.6)
+    expect(sd(params)).toBeGreaterThan(4)
+    expect(sd(params)).toBeLessThan(6)
+    const within = params.filter((p) => Math.abs(p - 50) < 5).length
+    expect(within).toBeGreaterThan(55)
+    expect(within).toBeLessThan(81)
+
+    // The data: each device's readings average to its own param (min is its param too, so it never reads below).
+    const observed = devices.map((d) => {
+      const lines = rows.get(d.topic)!
+      expect(lines).toHaveLength(2160)
+      const values = lines.map((l) => (JSON.parse((JSON.parse(l) as {payload: string}).payload) as {temperature: number}).temperature)
+      expect(Math.min(...values)).toBeGreaterThanOrEqual(d.params!.base as number)
+      return mean(values)
+    })
+    observed.forEach((m, i) => expect(Math.abs(m - params[i]), devices[i].deviceId).toBeLessThan(0.6))
+    expect(Math.abs(mean(observed) - 50)).toBeLessThan(2)
+    expect(sd(observed)).toBeGreaterThan(4)
+
+    // Params in topics and payloads.
+    expect(devices.every((d) => d.topic === `plant/${d.params!.site}/${d.deviceId}`)).toBe(true)
+    expect(new Set(devices.map((d) => d.params!.site))).toEqual(new Set(['north', 'south']))
+    const first = JSON.parse((JSON.parse(rows.get(devices[0].topic)![0]) as {payload: string}).payload) as {firmware: string}
+    expect(first.firmware).toBe(devices[0].params!.firmware)
+  })
+
+  it("growing the fleet keeps every existing device's params and stream byte-identical", async () => {
+    const small = await backfill(100, 'small.jsonl')
+    const big = await backfill(150, 'big.jsonl')
+    const before = expandDevices(small.scenario)
+    const after = expandDevices(big.scenario)
+    expect(after.slice(0, 100).map((d) => d.params)).toEqual(before.map((d) => d.params))
+    expect(big.rows.size).toBe(150)
+    for (const [topic, lines] of small.rows) expect(big.rows.get(topic)?.join('\n') === lines.join('\n'), topic).toBe(true)
+  })
+
+  it('a reference to an unknown param is an error at its place, with the closest name', () => {
+    const text = PLANT(2).replace('mean: "{params.base}"', 'mean: "{params.bse}"')
+    let error: unknown
+    try {
+      loadScenario('inline.yaml', {text})
+    } catch (e) {
+      error = e
+    }
+    expect(error).toBeInstanceOf(ConfigError)
+    const line = text.split('\n').findIndex((l) => l.includes('params.bse')) + 1
+    expect((error as ConfigError).message).toMatch(new RegExp(`inline\\.yaml:${line}:\\d+: .*unknown param "bse" \\(did you mean "base"\\?\\)`))
+    expect(() => loadScenario('inline.yaml', {text: PLANT(2).replace('min: "{params.base}"', 'min: "{params.site}"')})).toThrow(/param "site" is not a number on every device/)
+  })
+})
