@@ -11,8 +11,12 @@ const timingSuites = [
   'test/integration/pipeline/replay-timing.test.ts',
   'test/e2e/tail-record-replay.e2e.test.ts',
   'test/integration/sim/fleet-embedded.test.ts',
+  // replies within the declared command latency (plus delivery, load-aware) from 1,000 devices.
+  'test/integration/sim/commands-mosquitto.test.ts',
   // p50 < 100 ms (load-aware) and the 100,000 msg/s x 16 KiB overload, which needs the machine to itself.
   'test/integration/bench/bench-run.test.ts',
+  // shards started at one instant (--start-at 6 s ahead), Ctrl-C within a load-aware bound, a 1 s broker freeze.
+  'test/integration/bench/bench-timeline.test.ts',
   // poll counts against wall time.
   'test/integration/modbus/modbus-source.test.ts',
   // ReplayClock.waitUntil lands within 25 ms (load-aware) of its due time.

@@ -133,46 +133,6 @@ async function vibrationRun(i: number, workers?: number): Promise<{ratio: number
   })
 }
 
-/**
- * The fleet worker's own CPU per message, independent of how crowded the machine is: one FleetWorker in this
- * process (no worker thread, no CLI start-up) sends the vibration fleet to a private mosquitto; CPU time of this
- * process over a steady window after every device connected, divided by the messages published in it. IOTD_DIST
- * names another build (e.g. one of the code before a change) to compare side by side.
- */
-async function hotPathRun(i: number, dist: string, seconds: number): Promise<number> {
-  const {loadScenario} = (await import(join(dist, 'sim/scenario/index.js'))) as typeof import('../src/sim/scenario/index.js')
-  const {FleetWorker} = (await import(join(dist, 'sim/fleet/fleet-worker.js'))) as typeof import('../src/sim/fleet/fleet-worker.js')
-  return withBroker(async (m) => {
-    const text = readFileSync(scenario('hotpath', 1000, '10ms', 'rate: 100000/s', VIBRATION_FIELDS), 'utf8')
-    const sc = loadScenario('hotpath.yaml', {text})
-    const {expandDevices} = (await import(join(dist, 'sim/scenario/index.js'))) as typeof import('../src/sim/scenario/index.js')
-    let published = 0
-    let connected = 0
-    const worker = new FleetWorker({workerId: 0, scenario: sc, devices: expandDevices(sc), brokerUrl: m.url, sourceAddresses: [], firstOrdinal: 0}, (msg) => {
-      if (msg.type !== 'stats' && msg.type !== 'done') return
-      for (const f of msg.stats.fleets) {
-        published += f.published
-        connected = f.connected
-      }
-    })
-    worker.start()
-    worker.stage({kind: 'ramp', toShare: 1, overMs: 0})
-    const deadline = Date.now() + 60_000
-    while (connected < 1000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200))
-    if (connected < 1000) throw new Error(`only ${connected} of 1,000 devices connected in 60 s`)
-    const from = published
-    const cpu = process.cpuUsage()
-    await new Promise((r) => setTimeout(r, seconds * 1000))
-    const used = process.cpuUsage(cpu)
-    // Stats arrive once a second: the window is whole intervals of them, the CPU the same window (±1 interval).
-    const sent = published - from
-    await worker.stop(1000)
-    const us = (used.user + used.system) / sent
-    console.log(`hot-path run ${i + 1} (load ${load()}, ${dist}): ${sent} messages in ${seconds} s (${(sent / seconds).toFixed(0)} msg/s), CPU ${((used.user + used.system) / 1e6).toFixed(2)} s = ${us.toFixed(2)} µs/msg`)
-    return us
-  })
-}
-
 /** A $SYS counter once it has stopped moving (it is republished every second; the last messages may still be counted). */
 async function settledSys(m: Mosquitto, topic: string, before: number): Promise<number> {
   let last = Number(await m.readSys(topic))
@@ -212,7 +172,17 @@ async function idleMemoryRun(i: number, label: string, more = ''): Promise<numbe
  * What each device of the idle-commands case subscribes to: the fleet's `commands:` section (issue #14 item 1). Kept
  * to one place so the case follows the scenario syntax.
  */
-const IDLE_COMMANDS = process.env.IOTD_PERF_COMMANDS ?? ''
+const IDLE_COMMANDS =
+  process.env.IOTD_PERF_COMMANDS ??
+  `    commands:
+      - name: setpoint
+        topic: "perf/{deviceId}/cmd/setpoint"
+        set: {v: "$.value"}
+        reply: {topic: "perf/{deviceId}/cmd/setpoint/ack"}
+      - name: everyone
+        topic: "perf/all/cmd/setpoint"
+        set: {v: "$.value"}
+`
 
 /** Starts MQTTX CLI's simulate (idle: one message an hour) and resolves once it says every connection was created. */
 function startMqttx(broker: Mosquitto, count: number): Promise<{pid: number; seconds: number; stop: () => void}> {
@@ -287,14 +257,6 @@ const cases: Record<string, (runs: number) => Promise<void>> = {
     )
   },
 
-  /** CPU per message of the fleet worker's send path (IOTD_DIST=<build> to compare another build). */
-  async 'hot-path'(runs) {
-    const us: number[] = []
-    const dist = process.env.IOTD_DIST ?? join(ROOT, 'dist')
-    for (let i = 0; i < runs; i++) us.push(await hotPathRun(i, dist, VIBRATION_SECONDS > 20 ? 10 : VIBRATION_SECONDS))
-    console.log(`hot-path median: ${median(us).toFixed(2)} µs of CPU per message over ${runs} runs (${dist})`)
-  },
-
   /** Issue #14's acceptance figures, medians of `runs`: throughput at 100,000 msg/s, idle RSS with commands, connect 5,000. */
   async 'issue-14'(runs) {
     const vib = []
@@ -312,7 +274,7 @@ const cases: Record<string, (runs: number) => Promise<void>> = {
     const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met')
     console.log(`issue-14 medians of ${runs} (load now ${load()}):`)
     console.log(`  1,000 devices x 100 msg/s x 30 s: delivered ${(ratio * 100).toFixed(2)}% of schedule (>= 99.5%: ${verdict(ratio >= 0.995)}), publish lag p99 ${p99.toFixed(2)} ms (<= 20 ms: ${verdict(p99 <= 20)})`)
-    console.log(`  10,000 idle devices subscribed to commands: ${kb.toFixed(1)} KB RSS per device (<= 30 KB: ${verdict(kb <= 30)})${IDLE_COMMANDS ? '' : ' [no commands section given: set IOTD_PERF_COMMANDS]'}`)
+    console.log(`  10,000 idle devices subscribed to commands: ${kb.toFixed(1)} KB RSS per device (<= 30 KB: ${verdict(kb <= 30)})`)
     console.log(`  5,000 devices connected in ${(ms / 1000).toFixed(2)} s (<= 2 s: ${verdict(ms <= 2000)})`)
   },
 

@@ -1,6 +1,7 @@
 import {randomUUID} from 'node:crypto'
 import {z} from 'zod'
 import {flagValue, parseDuration, parseRate, parseSize} from '../config/units.js'
+import {duration, size} from '../config/units-schema.js'
 import {loadYamlConfig} from '../config/yaml-loader.js'
 import {UsageError} from '../errors.js'
 import type {BenchMode} from './bench-result.js'
@@ -55,15 +56,6 @@ export interface BenchOptions {
 
 // ---- the profile file ---------------------------------------------------------------------------------------------
 
-const parses = (parse: (v: string | number) => unknown) =>
-  z.union([z.string(), z.number()]).superRefine((value, ctx) => {
-    try {
-      parse(value)
-    } catch (error) {
-      ctx.addIssue({code: 'custom', message: (error as Error).message, input: value})
-    }
-  })
-const durationText = parses(parseDuration).meta({description: 'A duration: 500ms, 30s, 5m.'})
 const positiveInt = z.number().int().positive()
 
 export const benchProfileSchema = z
@@ -86,7 +78,7 @@ export const benchProfileSchema = z
     clients: positiveInt.optional().meta({description: 'conn mode: connections to open.'}),
     topic: z.string().min(1).optional().meta({description: 'Publish topic; %i is the publisher number, %s the shard.'}),
     subscribeTopic: z.string().min(1).optional(),
-    size: parses(parseSize).optional().meta({description: 'Payload size, at least 32 B (the latency header).'}),
+    size: size().optional().meta({description: 'Payload size, at least 32 B (the latency header).'}),
     rate: z
       .union([z.string(), z.number()])
       .superRefine((value, ctx) => {
@@ -111,11 +103,11 @@ export const benchProfileSchema = z
       .min(1)
       .optional()
       .meta({description: 'DURATION:RATE stages, each ramping from the one before (30s:10000/s).'}),
-    duration: durationText.optional(),
-    warmup: durationText.optional(),
+    duration: duration().optional(),
+    warmup: duration().optional(),
     messages: positiveInt.optional(),
     inflight: z.number().int().min(1).max(65_535).optional(),
-    maxLag: durationText.optional(),
+    maxLag: duration().optional(),
     thresholds: z
       .array(
         z.string().superRefine((value, ctx) => {
@@ -127,11 +119,11 @@ export const benchProfileSchema = z
       .meta({description: "SLOs in k6's grammar: p(99)<20ms, loss<0.001, rate>=9900/s."}),
     workers: positiveInt.optional(),
     sourceIp: z.string().optional(),
-    keepalive: durationText.optional(),
-    connectTimeout: durationText.optional(),
+    keepalive: duration().optional(),
+    connectTimeout: duration().optional(),
     concurrency: positiveInt.optional(),
     subscribe: z.string().optional(),
-    drain: durationText.optional(),
+    drain: duration().optional(),
     clientIdPrefix: z.string().min(1).optional(),
     brokerCount: z.boolean().optional(),
   })

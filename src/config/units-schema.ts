@@ -1,8 +1,9 @@
 import {z} from 'zod'
-import {parseDuration, parseRate} from './units.js'
+import {parseDuration, parseRate, parseSize} from './units.js'
 
 /**
- * zod types for the units users write in scenario files. Each accepts what people type (`30s`, `500/s`, `10%`)
+ * zod types for the units users write in config files (scenarios, pipelines, bench profiles), the one place such a
+ * type is defined. Each accepts what people type (`30s`, `500/s`, `10%`)
  * and yields plain numbers (ms, per second, fractions 0..1), so nothing downstream parses strings again.
  * The JSON Schema is generated from the input side (io: 'input'), so editors see string | number.
  */
@@ -65,6 +66,20 @@ export function rate() {
       }
     })
     .meta({description: 'A rate such as 500/s or 60/m (a bare number is per second).'})
+}
+
+/** A size (`100B`, `4KiB`, `100MiB`; a bare number is bytes) → bytes. */
+export function size() {
+  return z
+    .union([z.string(), z.number()])
+    .transform((value, ctx) => {
+      try {
+        return parseSize(value)
+      } catch (error) {
+        return failure(ctx, value, (error as Error).message)
+      }
+    })
+    .meta({description: 'A size such as 100B, 4KiB or 100MiB (a bare number is bytes).'})
 }
 
 /** Parses `10%` or a fraction `0.1` to a fraction; undefined when the text is not one. */

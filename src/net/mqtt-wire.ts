@@ -1,5 +1,6 @@
 /**
- * MQTT on the wire, below any client: the Remaining Length varint, the fixed header, and the framing loop that
+ * MQTT on the wire, below any client: variable byte integers (the Remaining Length, MQTT 5 property lengths), the
+ * fixed header, and the framing loop that
  * splits a socket's bytes into whole packets. Shared by the raw connections (net/raw-mqtt-connection.ts), the QoS 0
  * encoder (net/qos0-publish.ts) and the bench's frames and readers (bench/publish-frame.ts, publish-reader.ts).
  */
@@ -29,6 +30,43 @@ export function writeRemainingLength(buf: Buffer, offset: number, n: number): nu
   return size
 }
 
+/** A variable byte integer as read by {@link readVariableByteInteger}. */
+export interface VariableByteInteger {
+  value: number
+  /** Bytes it took (1–4). */
+  bytes: number
+}
+
+/**
+ * The one reader of MQTT variable byte integers: reads one at `offset` into `out`, not reading at or past `end`.
+ * Returns false when `end` comes before its last byte; throws when it runs past four bytes (the stream is not MQTT,
+ * or is corrupt).
+ */
+function readVarint(buf: Buffer, offset: number, end: number, out: VariableByteInteger): boolean {
+  let value = 0
+  let multiplier = 1
+  for (let i = 0; i < 4; i++) {
+    if (offset + i >= end) return false
+    const b = buf[offset + i]
+    value += (b & 0x7f) * multiplier
+    if ((b & 0x80) === 0) {
+      out.value = value
+      out.bytes = i + 1
+      return true
+    }
+    multiplier *= 128
+  }
+  throw new IotdError('malformed MQTT packet from the broker: a variable byte integer longer than 4 bytes')
+}
+
+/**
+ * Reads a variable byte integer inside a complete packet (MQTT 5 property lengths), ending at `end`: one that runs
+ * past it, or past four bytes, means the packet is malformed (an IotdError).
+ */
+export function readVariableByteInteger(buf: Buffer, offset: number, end: number, out: VariableByteInteger): void {
+  if (!readVarint(buf, offset, end, out)) throw new IotdError('malformed MQTT packet from the broker: a variable byte integer runs past the end of its packet')
+}
+
 /** A packet's fixed header, as read by {@link readFixedHeader}. */
 export interface FixedHeader {
   firstByte: number
@@ -43,23 +81,15 @@ export interface FixedHeader {
  * more); throws when the length varint runs past four bytes (the stream is not MQTT, or is corrupt).
  */
 export function readFixedHeader(buf: Buffer, offset: number, out: FixedHeader): boolean {
-  let value = 0
-  let multiplier = 1
-  for (let i = 0; i < 4; i++) {
-    const at = offset + 1 + i
-    if (at >= buf.length) return false
-    const b = buf[at]
-    value += (b & 0x7f) * multiplier
-    if ((b & 0x80) === 0) {
-      out.firstByte = buf[offset]
-      out.remaining = value
-      out.headerBytes = 2 + i
-      return true
-    }
-    multiplier *= 128
-  }
-  throw new IotdError('malformed MQTT packet from the broker: remaining length longer than 4 bytes')
+  if (!readVarint(buf, offset + 1, buf.length, remainingLength)) return false
+  out.firstByte = buf[offset]
+  out.remaining = remainingLength.value
+  out.headerBytes = 1 + remainingLength.bytes
+  return true
 }
+
+/** Scratch for readFixedHeader (one per thread; nothing in it outlives a call), so a packet allocates nothing. */
+const remainingLength: VariableByteInteger = {value: 0, bytes: 0}
 
 /** Called with each complete packet: it spans [start, start + header.headerBytes + header.remaining) of `data`. */
 export type PacketHandler = (data: Buffer, start: number, header: FixedHeader) => void

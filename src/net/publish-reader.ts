@@ -15,7 +15,7 @@
  * that announced a Topic Alias Maximum in CONNECT, which iotd's raw connections do not.
  */
 import {IotdError} from '../errors.js'
-import {PacketStream, type FixedHeader, type MqttProtocolVersion, type QoS} from './mqtt-wire.js'
+import {PacketStream, readVariableByteInteger, type FixedHeader, type MqttProtocolVersion, type QoS, type VariableByteInteger} from './mqtt-wire.js'
 
 /** MQTT control packet types (the high nibble of the first byte). */
 export const PACKET_TYPE = {
@@ -60,35 +60,6 @@ export type PublishHandler = (
  * bytes, valid only during the call.
  */
 export type NonPublishHandler = (type: number, flags: number, body: Buffer) => void
-
-/** A variable byte integer as read by {@link readVariableByteInteger}. */
-export interface VariableByteInteger {
-  value: number
-  /** Bytes it took (1–4). */
-  bytes: number
-}
-
-/**
- * Reads an MQTT variable byte integer (used for MQTT 5 property lengths) at `offset`, not reading at or past
- * `end`. Throws an IotdError when it runs past four bytes or past `end`: inside a complete packet either one means
- * the packet is malformed.
- */
-export function readVariableByteInteger(buf: Buffer, offset: number, end: number, out: VariableByteInteger): void {
-  let value = 0
-  let multiplier = 1
-  for (let i = 0; i < 4; i++) {
-    if (offset + i >= end) throw new IotdError('malformed MQTT packet from the broker: a variable byte integer runs past the end of its packet')
-    const b = buf[offset + i]
-    value += (b & 0x7f) * multiplier
-    if ((b & 0x80) === 0) {
-      out.value = value
-      out.bytes = i + 1
-      return
-    }
-    multiplier *= 128
-  }
-  throw new IotdError('malformed MQTT packet from the broker: a variable byte integer longer than 4 bytes')
-}
 
 function malformed(what: string): IotdError {
   return new IotdError(`malformed MQTT ${what} from the broker`)

@@ -19,14 +19,12 @@ import {EXIT_CODES, IotdError, UsageError} from '../errors.js'
 import {connackRefused, describeConnectError} from './connect-errors.js'
 import {DEFAULT_CONNECT_TIMEOUT_MS, type MqttEndpoint} from './mqtt-connection.js'
 import {readTlsFile} from './tls-files.js'
-import {readFixedHeader, type FixedHeader, type MqttProtocolVersion, type QoS} from './mqtt-wire.js'
+import {readFixedHeader, readVariableByteInteger, type FixedHeader, type MqttProtocolVersion, type QoS, type VariableByteInteger} from './mqtt-wire.js'
 import {
   PACKET_TYPE,
-  readVariableByteInteger,
   type NonPublishHandler,
   type PublishHandler,
   type PublishReader,
-  type VariableByteInteger,
 } from './publish-reader.js'
 
 export interface RawConnectionOptions {

@@ -50,6 +50,9 @@ export function formatSummary(s: PipelineSummary): string {
     if (k.latencyP99Ms !== null) parts.push(`latency p50 ${formatDuration(k.latencyP50Ms ?? 0)} p99 ${formatDuration(k.latencyP99Ms)}`)
     lines.push(`  sink ${k.name} (${k.type}): ${parts.join(', ')}`)
   }
+  for (const t of s.tables ?? []) {
+    if (t.reloads || t.failedReloads) lines.push(`  table ${t.name}: ${n(t.rows)} rows, read again ${n(t.reloads)} times${t.failedReloads ? `, ${n(t.failedReloads)} rewrites could not be read (the previous rows were kept)` : ''}`)
+  }
   if (s.deadLetter.count > 0) lines.push(`  dead letter: ${n(s.deadLetter.count)} entries${s.deadLetter.file ? ` in ${s.deadLetter.file}` : ' (counted only: set deadLetter: in the pipeline file to keep them)'}`)
   if (s.droppedAtShutdown.openWindows) lines.push(`  shutdown: ${n(s.droppedAtShutdown.openWindows)} open windows dropped (not acknowledged)`)
   if (s.droppedAtShutdown.queuedRows) lines.push(`  shutdown: ${n(s.droppedAtShutdown.queuedRows)} queued rows not written (not acknowledged)`)

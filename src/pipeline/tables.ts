@@ -1,5 +1,6 @@
 /**
- * `tables:`: static lookup tables (a device registry) loaded once, joined to events with `[LEFT] JOIN`. Joins on
+ * `tables:`: lookup tables (a device registry) read from a file, joined to events with `[LEFT] JOIN`; read again when the
+ * file changes (runtime/table-reload.ts). Joins on
  * `stream expr = table.column` use a hash index built once per (table, column); other ON conditions scan the rows.
  */
 import {readFileSync} from 'node:fs'
@@ -8,10 +9,14 @@ import {castCell, isPlainObject} from './records.js'
 
 export interface LookupTable {
   name: string
-  rows: readonly Record<string, unknown>[]
-  columns: readonly string[]
+  readonly rows: readonly Record<string, unknown>[]
+  readonly columns: readonly string[]
+  /** Changes with every replace(): a join that kept an index takes it again. */
+  readonly version: number
   /** Lazily built indexes: column -> (value as key -> first row with it). */
   index(column: string): Map<string, Record<string, unknown>>
+  /** New contents (the file was read again); joins see them from the next event on. */
+  replace(rows: Record<string, unknown>[]): void
 }
 
 export function indexKey(v: unknown): string | undefined {
@@ -19,13 +24,26 @@ export function indexKey(v: unknown): string | undefined {
   return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v)
 }
 
-export function createTable(name: string, rows: Record<string, unknown>[]): LookupTable {
-  const indexes = new Map<string, Map<string, Record<string, unknown>>>()
-  const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))]
+function columnsOf(rows: readonly Record<string, unknown>[]): string[] {
+  return [...new Set(rows.flatMap((r) => Object.keys(r)))]
+}
+
+export function createTable(name: string, initial: Record<string, unknown>[]): LookupTable {
+  let rows = initial
+  let columns = columnsOf(rows)
+  let indexes = new Map<string, Map<string, Record<string, unknown>>>()
+  let version = 0
   return {
     name,
-    rows,
-    columns,
+    get rows() {
+      return rows
+    },
+    get columns() {
+      return columns
+    },
+    get version() {
+      return version
+    },
     index(column) {
       let m = indexes.get(column)
       if (!m) {
@@ -37,6 +55,12 @@ export function createTable(name: string, rows: Record<string, unknown>[]): Look
         indexes.set(column, m)
       }
       return m
+    },
+    replace(next) {
+      rows = next
+      columns = columnsOf(next)
+      indexes = new Map()
+      version++
     },
   }
 }

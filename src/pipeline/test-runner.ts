@@ -103,6 +103,7 @@ async function runOne(loaded: LoadedPipeline, test: PipelineTest, file: string):
       return [{sink, type: 'memory'}]
     },
     deadLetterFile: null,
+    reloadTables: false,
     onDeadLetter: (e) => deadLetters.push(e),
     endOfInput: test.endOfInput,
     warn: () => {},

@@ -5,6 +5,8 @@ import {expandModbusDevices} from './scenario/modbus-expand.js'
 import {expandDevices, type Scenario} from './scenario/index.js'
 import {sparkplugTopic, stateTopic} from '../sparkplug/topic.js'
 import {SparkplugEdgeNode, type ScalarValue} from './sparkplug/edge-node.js'
+import {commandSubscriptions, FleetCommands} from './commands/device-commands.js'
+import type {PublishProperties} from './types.js'
 
 /** `iotd sim --dry-run`: what each fleet would publish, without connecting anywhere. */
 
@@ -48,6 +50,12 @@ export interface FleetSample {
   everyMs: number
   birth?: {topic: string; payload: string}
   lwt?: {topic: string; payload: string}
+  /** Command and twin topic filters the first device subscribes to (fleets with commands: or twin:). */
+  subscribes?: string[]
+  /** The fleet's behaviour module (not loaded by a dry run). */
+  behavior?: string
+  /** MQTT 5 properties of the first device's telemetry. */
+  properties?: PublishProperties
   /** Payloads of the first device's first messages (null = suppressed by a dropout anomaly). */
   payloads: Array<string | null>
 }
@@ -74,6 +82,9 @@ export function sampleFleets(scenario: Scenario, samples: number, options: {flee
       everyMs: first.everyMs,
       birth: first.birth && {topic: first.birth.topic, payload: first.birth.payload},
       lwt: first.lwt && {topic: first.lwt.topic, payload: first.lwt.payload},
+      subscribes: fleet.commands || fleet.twin ? commandSubscriptions(new FleetCommands(fleet), first.vars).map((s) => s.topic) : undefined,
+      properties: first.properties,
+      behavior: fleet.behavior,
       payloads,
     })
   }

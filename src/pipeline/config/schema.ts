@@ -74,6 +74,10 @@ export const sinkEntrySchema = z.looseObject(sinkCommonShape)
 export const tableSchema = z.strictObject({
   file: z.string().min(1).meta({description: 'CSV (with a header row) or JSON (an array of objects) file, relative to the pipeline file.'}),
   format: z.enum(['csv', 'json']).optional().meta({description: 'Default: from the file extension.'}),
+  reload: z
+    .union([z.literal(false), duration({positive: true})])
+    .optional()
+    .meta({description: 'The file is watched and read again when it changes (joins see the new rows from the next event on; a rewrite that cannot be read keeps the previous rows, with a warning). An interval (30s) also checks it on that timer, for filesystems without change events; false reads it once.'}),
 })
 
 export const ruleSchema = z.strictObject({

@@ -368,14 +368,19 @@ export class RuleRunner {
 
   private compileJoin(j: JoinPlan, on: (row: RowContext) => boolean): Join {
     const table = this.opts.tables.get(j.table)
-    const rows = table?.rows ?? []
     const alias = j.alias
     const left = j.type === 'left'
     const eq = equiJoin(j.on, alias)
     if (eq && table) {
-      const index = table.index(eq.column)
+      let index = table.index(eq.column)
+      let version = table.version
       const probe = compileExpression(eq.probe, {state: this.compiled.state})
       return (ctx, tables) => {
+        // The table was read again (its file changed): the index of the new rows.
+        if (table.version !== version) {
+          index = table.index(eq.column)
+          version = table.version
+        }
         const k = indexKey(probe(ctx))
         const hit = k === undefined ? undefined : index.get(k)
         tables[alias] = hit ?? null
@@ -383,7 +388,7 @@ export class RuleRunner {
       }
     }
     return (ctx, tables) => {
-      for (const candidate of rows) {
+      for (const candidate of table?.rows ?? []) {
         tables[alias] = candidate
         if (on(ctx)) return true
       }

@@ -33,6 +33,7 @@ import {DeadLetter} from './dead-letter.js'
 import {compileMap, type MapStep} from '../rule/map-step.js'
 import {RuleRunner, type OutputRow, type RuleCounters} from './rule-runner.js'
 import {SinkRunner, sinkBatching, type SinkCounters} from './sink-runner.js'
+import {watchTables, type TableCounters} from './table-reload.js'
 
 export interface SourceInstance {
   name: string
@@ -77,6 +78,8 @@ export interface RunPipelineOptions {
   env?: Readonly<Record<string, string | undefined>>
   /** Checkpointed state and the input log; undefined: none (acks wait for the sinks, windows start empty). */
   state?: RunStateOptions
+  /** false: tables are read once (pipeline test); by default a changed table file is read again while running. */
+  reloadTables?: boolean
   /** Receives a function that returns the counters so far (a second Ctrl-C prints them and exits at once). */
   onSummary?: (current: () => PipelineSummary) => void
 }
@@ -128,6 +131,8 @@ export interface PipelineSummary {
   deadLetter: {file?: string; count: number; byStage: Record<string, number>}
   /** Open windows discarded at shutdown (openWindows: drop), rows abandoned at the shutdown timeout. */
   droppedAtShutdown: {openWindows: number; queuedRows: number}
+  /** Lookup tables: rows now, and how often a changed file was read again or could not be (previous rows kept). */
+  tables?: TableCounters[]
   state?: StateCounters
 }
 
@@ -397,6 +402,8 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
    */
   const redelivery = new Map<string, Map<number, Buffer>>()
 
+  const tableReloads = opts.reloadTables !== false && pipeline.tables.size > 0 ? watchTables(pipeline, warn) : undefined
+
   // Open sinks before reading anything: a database that is not there fails the run before it consumes input.
   let error: string | undefined
   try {
@@ -520,6 +527,7 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
       sinks: slots.flatMap((s) => s.sinks.map((r) => r.stats())),
       deadLetter: {file: deadLetter.file, count: deadLetter.count, byStage: Object.fromEntries(deadLetter.byStage)},
       droppedAtShutdown,
+      ...(tableReloads ? {tables: tableReloads.counters()} : {}),
       ...(stateCounters ? {state: {...stateCounters}} : {}),
     }
   }
@@ -662,6 +670,7 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
     closeBound,
   )
   await deadLetter.close()
+  tableReloads?.close()
   return summarize()
 }
 

@@ -14,28 +14,11 @@
 import {mkdir, open, type FileHandle} from 'node:fs/promises'
 import {basename, dirname, extname, join, resolve} from 'node:path'
 import {z} from 'zod'
-import {parseDuration, parseSize} from '../../config/units.js'
+import {duration, size} from '../../config/units-schema.js'
 import {EXIT_CODES, IotdError} from '../../errors.js'
 import {captureHeaderLine, csvCell, csvLine} from '../../capture/writer.js'
 import {captureRow, encodePayload} from '../../capture/format.js'
 import {defineSink, type PipelineRecord, type Sink, type StageContext} from '../types.js'
-
-const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  try {
-    return parseDuration(v)
-  } catch (error) {
-    ctx.addIssue({code: 'custom', message: (error as Error).message})
-    return z.NEVER
-  }
-})
-const size = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  try {
-    return parseSize(v)
-  } catch (error) {
-    ctx.addIssue({code: 'custom', message: (error as Error).message})
-    return z.NEVER
-  }
-})
 
 export const fileSinkOptions = z
   .object({
@@ -47,10 +30,10 @@ export const fileSinkOptions = z
       .describe('jsonl: write each row wrapped as {"ts", "topic", "payload": row} instead of the row itself (default false).'),
     columns: z.array(z.string()).optional().describe('csv: field paths to write as columns (default: the payload as one column).'),
     properties: z.boolean().default(false).describe('capture: add the properties column (MQTT 5 properties as JSON).'),
-    rotateSize: size.optional().describe('Start a new file when this one reaches this size (e.g. 100MiB).'),
-    rotateEvery: duration.optional().describe('Start a new file at this interval (e.g. 1h).'),
-    flushInterval: duration.default(1000).describe('Write out and sync at least this often (a crash loses at most this much).'),
-    bufferSize: size.default(1024 * 1024).describe('Buffered bytes before write() waits for the disk.'),
+    rotateSize: size().optional().describe('Start a new file when this one reaches this size (e.g. 100MiB).'),
+    rotateEvery: duration().optional().describe('Start a new file at this interval (e.g. 1h).'),
+    flushInterval: duration().default(1000).describe('Write out and sync at least this often (a crash loses at most this much).'),
+    bufferSize: size().default(1024 * 1024).describe('Buffered bytes before write() waits for the disk.'),
     append: z.boolean().default(false).describe('Append to an existing file instead of replacing it (no rotation).'),
   })
   .strict()

@@ -103,6 +103,16 @@ export class FleetCommands {
   }
 }
 
+/** The topic filters a device of the fleet subscribes to (deduplicated, the highest QoS asked for each). */
+export function commandSubscriptions(fleet: FleetCommands, vars: Readonly<Record<string, string>>): Array<{topic: string; qos: 0 | 1 | 2}> {
+  const lookup = (name: string) => vars[name]
+  const byTopic = new Map<string, 0 | 1 | 2>()
+  const add = (topic: string, qos: 0 | 1 | 2) => byTopic.set(topic, Math.max(byTopic.get(topic) ?? 0, qos) as 0 | 1 | 2)
+  for (const rule of fleet.rules) for (const f of rule.filters) add(renderTemplate(f, lookup), rule.qos)
+  if (fleet.twin) add(renderTemplate(fleet.twin.desired, lookup), fleet.twin.config.qos)
+  return [...byTopic].map(([topic, qos]) => ({topic, qos}))
+}
+
 /** One device's command state: its rendered subscriptions, its random stream, its reactions still waiting. */
 export class DeviceCommands {
   private readonly filters: Array<{filter: string; rule: CompiledRule}>
@@ -125,10 +135,7 @@ export class DeviceCommands {
 
   /** Topic filters to subscribe to after each connect (deduplicated, the highest QoS asked for each). */
   subscriptions(): Array<{topic: string; qos: 0 | 1 | 2}> {
-    const byTopic = new Map<string, 0 | 1 | 2>()
-    for (const {filter, rule} of this.filters) byTopic.set(filter, Math.max(byTopic.get(filter) ?? 0, rule.qos) as 0 | 1 | 2)
-    if (this.twinTopic !== undefined && this.fleet.twin) byTopic.set(this.twinTopic, Math.max(byTopic.get(this.twinTopic) ?? 0, this.fleet.twin.config.qos) as 0 | 1 | 2)
-    return [...byTopic].map(([topic, qos]) => ({topic, qos}))
+    return commandSubscriptions(this.fleet, this.host.vars)
   }
 
   /** Reactions that were still waiting for their latency. */

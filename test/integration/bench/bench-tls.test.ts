@@ -59,8 +59,11 @@ describe.skipIf(!opensslAvailable)('iotd bench over TLS against aedes behind a s
     expect((err as Error).message).toMatch(/certificate|TLS/i)
   }, 30_000)
 
-  it('--insecure skips verification (testing only)', async () => {
+  it('--insecure skips verification (testing only), and says so', async () => {
     const outcome = await runBench(request({insecure: true}))
     expect(outcome.result.counts.received).toBe(500)
+    expect(outcome.warnings).toContain("--insecure: the broker's TLS certificate is not verified; anyone in the path could read and alter this run's traffic")
+    // Verified connections say nothing of the kind.
+    expect((await runBench(request({ca: broker.cert}))).warnings.some((w) => w.startsWith('--insecure'))).toBe(false)
   }, 30_000)
 })

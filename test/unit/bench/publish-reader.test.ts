@@ -1,7 +1,8 @@
 import mqttPacket, {type IPublishPacket, type Packet} from 'mqtt-packet'
 import {describe, expect, it} from 'vitest'
 import {type MqttProtocolVersion, type QoS} from '../../../src/net/mqtt-wire.js'
-import {PACKET_TYPE, PublishReader, readVariableByteInteger, type VariableByteInteger} from '../../../src/net/publish-reader.js'
+import {PACKET_TYPE, PublishReader} from '../../../src/net/publish-reader.js'
+import {readVariableByteInteger, type VariableByteInteger} from '../../../src/net/mqtt-wire.js'
 import {IotdError} from '../../../src/errors.js'
 import {seededRandom} from '../../helpers/seeded-random.js'
 

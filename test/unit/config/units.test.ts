@@ -1,4 +1,5 @@
 import {describe, expect, it} from 'vitest'
+import {duration, size} from '../../../src/config/units-schema.js'
 import {formatDuration, parseDuration, parseRate, parseSize} from '../../../src/config/units.js'
 
 describe('parseDuration', () => {
@@ -62,4 +63,21 @@ describe('formatDuration', () => {
     [3_600_000, '1h'],
     [5_430_000, '1h30m30s'],
   ])('%d ms reads %s', (ms, text) => expect(formatDuration(ms)).toBe(text))
+})
+
+describe('zod unit types (units-schema.ts): the one duration and size type of every config file', () => {
+  it('duration() takes what people write and gives milliseconds; positive refuses zero', () => {
+    expect(duration().parse('1m30s')).toBe(90_000)
+    expect(duration().parse(250)).toBe(250)
+    expect(duration().safeParse('soon').success).toBe(false)
+    expect(duration({positive: true}).safeParse('0s').error?.issues[0].message).toMatch(/greater than zero/)
+  })
+
+  it('size() gives bytes and says what is wrong with a size it cannot read', () => {
+    expect(size().parse('4KiB')).toBe(4096)
+    expect(size().parse(100)).toBe(100)
+    const bad = size().safeParse('lots')
+    expect(bad.success).toBe(false)
+    expect(bad.error?.issues[0].message).toContain('lots')
+  })
 })

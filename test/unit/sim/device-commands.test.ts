@@ -1,4 +1,7 @@
+import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
+import {formatDryRun} from '../../../src/report/dry-run-text.js'
+import {sampleFleets} from '../../../src/sim/dry-run.js'
 import {DeviceCommands, FleetCommands, type DeviceHost} from '../../../src/sim/commands/device-commands.js'
 import {compileJsonPath} from '../../../src/sim/commands/json-path.js'
 import {createRng, type FieldValue} from '../../../src/sim/generators/index.js'
@@ -215,5 +218,18 @@ describe('command checks', () => {
     const text = problems(`    commands:
       - {topic: "{deviceId}/cmd", when: {"$..x": 1}}`)
     expect(text).toMatch(/"\$\.\.x" is not a JSON path such as \$\.cmd/)
+  })
+})
+
+describe('dry run of a fleet that answers', () => {
+  it('shows the first device\'s subscriptions, its MQTT 5 properties and the behaviour module', () => {
+    const s = loadScenario(join(import.meta.dirname, '../../../scenarios/hvac-commands.yaml'), {env: {}})
+    const [zone, pump] = sampleFleets(s, 1, {startMs: Date.UTC(2026, 0, 5)})
+    expect(zone.subscribes).toEqual(['bldg/zone-000/cmd/setpoint', 'bldg/zone-000/cmd/mode', 'bldg/all/cmd/mode', 'bldg/zone-000/cmd/reboot', '$aws/things/zone-000/shadow/update/delta'])
+    expect(zone.properties).toMatchObject({userProperties: {floor: 'f1', schema: 'hvac-zone/v1'}, messageExpiryInterval: 300, contentType: 'application/json'})
+    expect(pump.behavior).toBe(join(import.meta.dirname, '../../../scenarios/behaviors/pump.js'))
+    const text = formatDryRun('hvac-commands', s.seed, [zone, pump])
+    expect(text).toContain('  subscribes    bldg/zone-000/cmd/setpoint  bldg/zone-000/cmd/mode')
+    expect(text).toMatch(/ {2}behavior +\/.*scenarios\/behaviors\/pump\.js \(your module; a dry run does not load it\)/)
   })
 })

@@ -36,10 +36,10 @@ const sd = (xs: number[]) => Math.sqrt(mean(xs.map((x) => (x - mean(xs)) ** 2)))
 
 describe('params: a character per device', () => {
   const dir = mkdtempSync(join(tmpdir(), 'iotd-params-'))
-  const backfill = async (count: number, name: string) => {
+  const backfill = async (count: number, name: string, toMs = TO) => {
     const scenario = loadScenario('inline.yaml', {text: PLANT(count)})
     const out = join(dir, name)
-    await runBackfill({scenario, devices: expandDevices(scenario), fromMs: FROM, toMs: TO, out, format: 'jsonl'})
+    await runBackfill({scenario, devices: expandDevices(scenario), fromMs: FROM, toMs, out, format: 'jsonl'})
     const rows = new Map<string, string[]>()
     for (const line of readFileSync(out, 'utf8').trim().split('\n')) {
       const topic = (JSON.parse(line) as {topic: string}).topic
@@ -77,17 +77,17 @@ describe('params: a character per device', () => {
     expect(new Set(devices.map((d) => d.params!.site))).toEqual(new Set(['north', 'south']))
     const first = JSON.parse((JSON.parse(rows.get(devices[0].topic)![0]) as {payload: string}).payload) as {firmware: string}
     expect(first.firmware).toBe(devices[0].params!.firmware)
-  })
+  }, 120_000)
 
   it("growing the fleet keeps every existing device's params and stream byte-identical", async () => {
-    const small = await backfill(100, 'small.jsonl')
-    const big = await backfill(150, 'big.jsonl')
+    const small = await backfill(100, 'small.jsonl', FROM + 2 * 3_600_000)
+    const big = await backfill(150, 'big.jsonl', FROM + 2 * 3_600_000)
     const before = expandDevices(small.scenario)
     const after = expandDevices(big.scenario)
     expect(after.slice(0, 100).map((d) => d.params)).toEqual(before.map((d) => d.params))
     expect(big.rows.size).toBe(150)
     for (const [topic, lines] of small.rows) expect(big.rows.get(topic)?.join('\n') === lines.join('\n'), topic).toBe(true)
-  })
+  }, 120_000)
 
   it('a reference to an unknown param is an error at its place, with the closest name', () => {
     const text = PLANT(2).replace('mean: "{params.base}"', 'mean: "{params.bse}"')

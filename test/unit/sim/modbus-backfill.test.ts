@@ -73,7 +73,7 @@ describe('backfill of Modbus groups', () => {
     }
     expect(labels.some((l) => l.kind === 'modbus-latency')).toBe(true)
     expect(labels.some((l) => l.kind === 'modbus-flap' && l.deviceId.startsWith('skid-'))).toBe(true)
-  })
+  }, 120_000)
 
   it('leaves the MQTT rows as a backfill without the Modbus groups writes them', async () => {
     const withModbus = join(dir, 'all.csv')
@@ -87,5 +87,5 @@ describe('backfill of Modbus groups', () => {
         .filter((l) => l.includes(',plant/ambient/'))
     expect(ambientRows(without)).toHaveLength(1200)
     expect(ambientRows(withModbus)).toEqual(ambientRows(without))
-  })
+  }, 120_000)
 })
