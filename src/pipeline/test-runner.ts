@@ -9,6 +9,8 @@ import {existsSync, readFileSync} from 'node:fs'
 import {dirname, resolve} from 'node:path'
 import {parse as parseCsv} from 'csv-parse/sync'
 import {z} from 'zod'
+import {closestName} from '../config/did-you-mean.js'
+import {parseDuration} from '../config/units.js'
 import {loadYamlConfig} from '../config/yaml-loader.js'
 import {planPipelineRule, loadPipeline, type LoadedPipeline, type LoadedRule} from './config/load.js'
 import {pipelineTestSchema, ruleSchema, type PipelineTest} from './config/schema.js'
@@ -65,15 +67,31 @@ async function runOne(loaded: LoadedPipeline, test: PipelineTest, file: string):
   if (!pipeline.sources.some((s) => s.name === sourceName)) throw new TestSetupError(`no source named ${sourceName} (sources: ${pipeline.sources.map((s) => s.name).join(', ')})`)
 
   const events = [...test.input, ...(test.inputFile ? readInputFile(resolve(dirname(file), test.inputFile)) : [])]
-  const order: PipelineRecord[] = events.map((event, i) => {
+  // Input items in order: an event, or `advance: 30s` (time moves on without an event).
+  const steps: ({advanceMs: number} | {event: Record<string, unknown>; i: number})[] = events.map((event, i) => {
+    if (isAdvance(event)) {
+      try {
+        return {advanceMs: parseDuration(event.advance as string | number)}
+      } catch (error) {
+        throw new TestSetupError(`input[${i}].advance: ${(error as Error).message}`)
+      }
+    }
+    const name = typeof event._source === 'string' ? event._source : sourceName
+    if (!pipeline.sources.some((s) => s.name === name)) throw new TestSetupError(`input[${i}]._source names no source: ${name}`)
+    return {event, i}
+  })
+  /** Test time: the latest `_ts` or advance; an event without `_ts` arrives at it. */
+  let clock = 0
+  let advance: ((ms: number) => number) | undefined
+  const recordOf = (event: Record<string, unknown>, i: number): PipelineRecord => {
     const fields: Record<string, unknown> = {}
     for (const [k, v] of Object.entries(event)) if (!RESERVED.has(k)) fields[k] = v
     const name = typeof event._source === 'string' ? event._source : sourceName
-    if (!pipeline.sources.some((s) => s.name === name)) throw new TestSetupError(`input[${i}]._source names no source: ${name}`)
-    const ts = typeof event._ts === 'number' ? event._ts : typeof event._ts === 'string' ? Date.parse(event._ts) : 0
+    const ts = typeof event._ts === 'number' ? event._ts : typeof event._ts === 'string' ? Date.parse(event._ts) : clock
+    if (Number.isFinite(ts) && ts > clock) clock = ts
     const topic = typeof event._topic === 'string' ? event._topic : undefined
     return {ts, topic, fields, meta: {source: name, topic, position: `${test.name} input[${i}]`}}
-  })
+  }
   // Every event goes through one feeder, in the test's order; the runtime applies each record's own source settings.
   const instances: SourceInstance[] = pipeline.sources.map((s) => ({
     name: s.name,
@@ -85,7 +103,11 @@ async function runOne(loaded: LoadedPipeline, test: PipelineTest, file: string):
     source: {
       name: s.name,
       async *readBatches() {
-        if (s.name === sourceName) for (const rec of order) yield [{record: rec, ack: NOOP_ACK}]
+        if (s.name !== sourceName) return
+        for (const step of steps) {
+          if ('advanceMs' in step) clock = advance!(step.advanceMs)
+          else yield [{record: recordOf(step.event, step.i), ack: NOOP_ACK}]
+        }
       },
       async *read() {},
       async close() {},
@@ -104,6 +126,7 @@ async function runOne(loaded: LoadedPipeline, test: PipelineTest, file: string):
     },
     deadLetterFile: null,
     reloadTables: false,
+    onAdvance: (f) => (advance = f),
     onDeadLetter: (e) => deadLetters.push(e),
     endOfInput: test.endOfInput,
     warn: () => {},
@@ -125,7 +148,48 @@ async function runOne(loaded: LoadedPipeline, test: PipelineTest, file: string):
     }
   }
   if (test.deadLetter) checkDeadLetters(test.deadLetter, deadLetters, failures)
+  if (test.sinks) checkSinks(test.sinks, rule, sinks.get(rule.name)?.rows ?? [], failures)
   return {file, name: test.name, ok: failures.length === 0, failures, rows}
+}
+
+/** `- advance: 30s` in `input:`: an item with that one key is time passing, not an event. */
+function isAdvance(event: Record<string, unknown>): boolean {
+  const keys = Object.keys(event)
+  return keys.length === 1 && keys[0] === 'advance'
+}
+
+/**
+ * `sinks:` of a test: per sink of the rule (by name), where each row would go — the MQTT topic, the NATS subject, the
+ * PostgreSQL upsert key — as the sink itself would compute it from the row.
+ */
+function checkSinks(want: NonNullable<PipelineTest['sinks']>, rule: LoadedRule, records: readonly PipelineRecord[], failures: string[]): void {
+  for (const [name, expected] of Object.entries(want)) {
+    const sink = rule.sinks.find((s) => s.name === name)
+    if (!sink) {
+      const names = rule.sinks.map((s) => s.name)
+      const hint = closestName(name, names)
+      failures.push(`sinks.${name}: rule ${rule.name} has no sink of that name${hint ? `; did you mean ${hint}?` : ''} (its sinks: ${names.join(', ') || 'none'})`)
+      continue
+    }
+    const destination = sink.spec.destination?.(sink.options)
+    if (!destination) {
+      failures.push(`sinks.${name}: a ${sink.spec.type} sink sends every row to the same place; there is no topic or key to check`)
+      continue
+    }
+    const got = records.map(destination)
+    for (let i = 0; i < Math.max(expected.length, got.length); i++) {
+      const e = expected[i]
+      const a = got[i]
+      if (e === undefined) failures.push(`sinks.${name} row ${i + 1}: unexpected ${JSON.stringify(a)}`)
+      else if (a === undefined) failures.push(`sinks.${name} row ${i + 1}: missing, expected ${JSON.stringify(e)}`)
+      else {
+        for (const [k, v] of Object.entries(e)) {
+          if (!(k in a)) failures.push(`sinks.${name} row ${i + 1}: a ${sink.spec.type} sink has no ${k} (it has ${Object.keys(a).join(', ')})`)
+          else if (!sameValue(v, a[k])) failures.push(`sinks.${name} row ${i + 1}: ${k} ${JSON.stringify(a[k])}, expected ${JSON.stringify(v)}`)
+        }
+      }
+    }
+  }
 }
 
 /** The rule a test checks: its own `sql:`, the one named by `rule:`, or the pipeline's only rule. */

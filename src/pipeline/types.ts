@@ -162,6 +162,11 @@ export interface ComponentSpec<Options, Made> {
    * stream cannot be read again). A function when it depends on the options or on what the input is.
    */
   resumable?: boolean | ((options: Options) => boolean)
+  /**
+   * Sinks only: where this sink sends a record (mqtt: its topic; nats: its subject; postgres: its table and upsert
+   * key), as the sink computes it, for the `sinks:` assertions of `pipeline test`.
+   */
+  destination?(options: Options): (record: PipelineRecord) => Record<string, unknown>
   /** Sinks only: default batching of this kind when the pipeline file gives no `batch:` (databases want big batches). */
   batch?: {count: number; intervalMs: number}
   /** Options shown in the reference as an example (`iotd pipeline explain`, docs). */

@@ -116,7 +116,7 @@ export const pipelineTestSchema = z.strictObject({
   input: z
     .array(testEventSchema)
     .default([])
-    .meta({description: 'Events in arrival order: `_ts` (event time, epoch ms or ISO-8601), `_topic` and `_source` are record metadata, every other key is payload.'}),
+    .meta({description: 'Events in arrival order: `_ts` (event time, epoch ms or ISO-8601; default: the test time so far), `_topic` and `_source` are record metadata, every other key is payload. An item that is only `advance: 30s` moves time on without an event: windows that end before it fire.'}),
   inputFile: z.string().min(1).optional().meta({description: 'More events, after input:, from a file next to the test file: JSON lines, a JSON array (.json) or CSV with a header (.csv).'}),
   endOfInput: z.boolean().default(true).meta({description: 'Flush windows at the end (a finite source). false: open windows stay open.'}),
   env: z.record(z.string(), z.string()).optional().meta({description: 'Environment for this test: the pipeline file is read again with these values for ${env:NAME}.'}),
@@ -127,6 +127,10 @@ export const pipelineTestSchema = z.strictObject({
   expect: z
     .array(z.looseObject({}))
     .meta({description: 'The rows the rule must emit, in order. A value may be a check: {$near: [v, within]}, {$range: [lo, hi]}, {$contains: x}, {$matches: regex}, {$type: t}, {$any: true}.'}),
+  sinks: z
+    .record(z.string(), z.array(z.looseObject({})))
+    .optional()
+    .meta({description: 'Per sink of the rule (by its name, e.g. hot.mqtt), where each row goes, in order: topic (mqtt), subject (nats), table and key (postgres: the upsert key\'s values). A value may be a check, as in expect.'}),
   tolerance: z.number().min(0).optional().meta({description: 'Numbers in rows match within this absolute difference (default: equal to 1e-9 relative).'}),
   metrics: z
     .strictObject({

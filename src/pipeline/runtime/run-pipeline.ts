@@ -78,6 +78,12 @@ export interface RunPipelineOptions {
   env?: Readonly<Record<string, string | undefined>>
   /** Checkpointed state and the input log; undefined: none (acks wait for the sinks, windows start empty). */
   state?: RunStateOptions
+  /**
+   * `pipeline test`'s `advance:`: receives a function that moves event time on by `ms` without an event, from the
+   * latest event time seen (or the last advance): every rule's watermark goes there (minus its lateTolerance) and the
+   * windows that end before it fire. It returns the new time.
+   */
+  onAdvance?: (advance: (ms: number) => number) => void
   /** false: tables are read once (pipeline test); by default a changed table file is read again while running. */
   reloadTables?: boolean
   /** Receives a function that returns the counters so far (a second Ctrl-C prints them and exits at once). */
@@ -291,6 +297,16 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
     )
   }
 
+  /** The latest event time ingested (or advanced to), for onAdvance. */
+  let latestTs = -Infinity
+  opts.onAdvance?.((ms) => {
+    latestTs = (Number.isFinite(latestTs) ? latestTs : 0) + ms
+    for (const slot of slots) {
+      slot.runner.advanceTo(latestTs - slot.loaded.config.lateTolerance, out)
+      emit(slot)
+    }
+    return latestTs
+  })
   const byName = new Map(sources.map((s) => [s.name, s]))
   const timeReaders = new Map(sources.map((s) => [s.name, eventTimeReader(s.timestampFormat)]))
   /** Sources already warned about, so a problem of every message is said once. */
@@ -356,6 +372,7 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
         }
         rec.ts = ts
       }
+      if (rec.ts > latestTs) latestTs = rec.ts
       if (src.keyField !== undefined && rec.key === undefined) {
         const k = getPath(rec.fields, src.keyField)
         if (k !== undefined && k !== null) rec.key = String(k)

@@ -62,6 +62,10 @@ export const mqttSink = defineSink<MqttSinkOptions>({
   // with no timer between a row and its publish.
   batch: {count: 1024, intervalMs: 0},
   example: {url: 'mqtt://127.0.0.1:1883', topic: 'alerts/${deviceId}', qos: 1},
+  destination(options) {
+    const topicOf = compileTopicTemplate(options.topic)
+    return (r) => ({topic: topicOf(r) ?? null})
+  },
   create: (options, name, env) => new MqttSink(name, {...resolveTlsFiles(options, env.baseDir), password: options.password ?? (options.passwordEnv ? env.env[options.passwordEnv] : undefined)}),
 })
 

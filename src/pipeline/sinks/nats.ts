@@ -39,6 +39,10 @@ export const natsSink = defineSink({
   options,
   batch: {count: 1024, intervalMs: 0},
   example: {type: 'nats', url: 'nats://127.0.0.1:4222', subject: 'rollup.${deviceId}', msgId: '${deviceId}-${window_end}', stream: 'ROLLUP', createStream: {subjects: ['rollup.>']}},
+  destination(opts: Options) {
+    const subjectOf = compileRecordTemplate(opts.subject, isPublishSubject)
+    return (r) => ({subject: subjectOf(r) ?? null})
+  },
   create: (opts: Options, name, env) => new NatsSink(name, opts, env.env),
 })
 

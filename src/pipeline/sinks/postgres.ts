@@ -68,6 +68,12 @@ export const postgresSink = defineSink({
   options,
   batch: {count: 500, intervalMs: 1000},
   example: {type: 'postgres', url: 'postgres://iot@127.0.0.1:5432/telemetry', table: 'rollup_5m', key: ['deviceId', 'ws'], time: ['ws', 'we'], createTable: true},
+  destination(opts: Options) {
+    return (r) => {
+      const row = (r.fields ?? {}) as Record<string, unknown>
+      return {table: opts.table, key: opts.key ? Object.fromEntries(opts.key.map((k) => [k, row[k] ?? null])) : null}
+    }
+  },
   create(opts: Options, name, env) {
     // Whole-number columns of the rule (count(*) …) become bigint; other numbers double precision.
     const integer = new Set(env.integerColumns ?? [])

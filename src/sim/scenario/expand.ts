@@ -73,13 +73,13 @@ function expandFleet(scenario: Scenario, fleet: FleetConfig, seed: number, out: 
   const lwt = compileMessage(fleet.lwt)
   const death = compileMessage(fleet.death)
   const jitterMs = fleetJitterMs(fleet)
-  const hasParams = Object.keys(fleet.params).length > 0
+  const hasParams = Object.keys(fleet.params).length > 0 || fleet.registryParams.length > 0
   const properties = fleet.properties ? compilePublishProperties(fleet.properties) : undefined
 
   for (let index = 0; index < fleet.count; index++) {
     const vars: Record<string, string> = {fleet: fleet.name, index: String(index), number: String(index + 1)}
     // Drawn from the device's own streams before its vars render, so every template can use {params.x}.
-    const params = hasParams ? drawParams(seed, fleet.name, index, fleet.params, vars) : {}
+    const params = hasParams ? {...fleet.registryParams[index], ...drawParams(seed, fleet.name, index, fleet.params, vars)} : {}
     for (const [name, value] of Object.entries(params)) vars[`params.${name}`] = String(value)
     const lookup = (name: string) => vars[name]
     for (const [name, v] of varTemplates) {

@@ -10,7 +10,7 @@ import {checkScenario} from './semantic-checks.js'
 import type {SemanticProblem} from './value-checks.js'
 import {parseTemplate, renderTemplate} from '../../config/template.js'
 import {findTopicFault} from './topic-rules.js'
-import {prepareParamRefs} from './params.js'
+import {prepareParamRefs, readRegistryTable} from './params.js'
 import type {ParamRef} from '../generators/device-params.js'
 
 export interface LoadScenarioOptions {
@@ -32,8 +32,19 @@ const UNIQUENESS_CHECK_LIMIT = 1_000_000
 export function loadScenario(file: string, options: LoadScenarioOptions = {}): Scenario {
   const text = options.text ?? readConfigText(file)
   let paramRefs = new Map<number, ParamRef[]>()
+  // Device tables (`registry:`) are read before the schema, so their columns can stand in for numeric params.
+  const registries = new Map<number, ReturnType<typeof readRegistryTable>>()
   const prepare = (raw: unknown) => {
-    const {prepared, refs} = prepareParamRefs(raw)
+    const fleets = (raw as {fleets?: unknown})?.fleets
+    if (Array.isArray(fleets)) {
+      fleets.forEach((f: {registry?: unknown} | null, i) => {
+        if (typeof f?.registry === 'string') registries.set(i, readRegistryTable(resolve(dirname(resolve(file)), f.registry)))
+      })
+    }
+    const {prepared, refs} = prepareParamRefs(raw, (i) => {
+      const table = registries.get(i)
+      return table && 'rows' in table ? table.rows.find((r) => r !== undefined) : undefined
+    })
     paramRefs = refs
     return prepared
   }
@@ -52,8 +63,19 @@ export function loadScenario(file: string, options: LoadScenarioOptions = {}): S
   const alsoCheck = (raw: unknown, locate: Locate) => checkWhatPassed(raw).map(problemAt(locate))
   const {value, locate} = loadYamlConfig(file, scenarioSchema, {text, env: options.env, onUnsetEnv: options.onUnsetEnv, prepare, alsoCheck})
   for (const [i, refs] of paramRefs) value.fleets[i].paramRefs = refs
+  const registryProblems: SemanticProblem[] = []
+  for (const [i, table] of registries) {
+    const fleet = value.fleets[i]
+    if ('error' in table) {
+      registryProblems.push({path: ['fleets', i, 'registry'], message: table.error})
+      continue
+    }
+    const missing = Array.from({length: fleet.count}, (_, k) => k).filter((k) => table.rows[k] === undefined)
+    if (missing.length > 0) registryProblems.push({path: ['fleets', i, 'registry'], message: `${fleet.registry} has no row for device index ${missing[0]}${missing.length > 1 ? ` (nor for ${missing.length - 1} more)` : ''}: it needs one per device of the fleet's ${fleet.count}`})
+    else fleet.registryParams = table.rows.slice(0, fleet.count)
+  }
   const toProblem = problemAt(locate)
-  const semantic = checkScenario(value)
+  const semantic = [...registryProblems, ...checkScenario(value)]
   semantic.push(...behaviorProblems(value, file))
   if (semantic.length === 0) semantic.push(...checkExpandedDevices(value))
   if (semantic.length > 0) {

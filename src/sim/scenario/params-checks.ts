@@ -6,12 +6,15 @@ import type {SemanticProblem} from './value-checks.js'
 /** The checks of a fleet's `params:` and of the `{params.x}` references in its fields (params.ts). */
 
 /** Numeric references must name a param that is a number on every device. */
-export function checkParamRefs(fleet: {params: Record<string, GeneratorSpec>; paramRefs: readonly ParamRef[]}, at: PropertyKey[], problems: SemanticProblem[]): void {
-  const names = Object.keys(fleet.params)
+export function checkParamRefs(fleet: {params: Record<string, GeneratorSpec>; paramRefs: readonly ParamRef[]; registryParams: ReadonlyArray<Record<string, string | number>>}, at: PropertyKey[], problems: SemanticProblem[]): void {
+  const columns = Object.keys(fleet.registryParams[0] ?? {}).filter((c) => !(c in fleet.params))
+  const names = [...Object.keys(fleet.params), ...columns]
   for (const ref of fleet.paramRefs) {
     const spec = fleet.params[ref.param]
     const path = [...at, 'fields', ...ref.path]
-    if (!spec) {
+    if (!spec && columns.includes(ref.param)) {
+      if (!fleet.registryParams.every((row) => typeof row[ref.param] === 'number')) problems.push({path, message: `column "${ref.param}" of the registry is not a number on every device, so it cannot stand for ${String(ref.path.at(-1))}`})
+    } else if (!spec) {
       const hint = closestName(ref.param, names)
       problems.push({path, message: `unknown param "${ref.param}"${hint ? ` (did you mean "${hint}"?)` : ''} (params: ${names.length > 0 ? names.join(', ') : 'none; declare them under params:'})`})
     } else if (!isNumericParam(spec)) {

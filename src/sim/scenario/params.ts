@@ -1,3 +1,5 @@
+import {readFileSync} from 'node:fs'
+import {parse as parseCsv} from 'csv-parse/sync'
 import {z} from 'zod'
 import {fieldSchema, NUMERIC_KINDS} from '../generators/generator-schema.js'
 import type {ParamRef} from '../generators/device-params.js'
@@ -42,7 +44,7 @@ function typical(spec: unknown): number {
  * The loader's prepare hook: returns the document with every numeric `{params.x}` reference in a fleet's fields
  * replaced by its stand-in (the input is not changed), and the references found, per fleet index.
  */
-export function prepareParamRefs(raw: unknown): {prepared: unknown; refs: Map<number, ParamRef[]>} {
+export function prepareParamRefs(raw: unknown, registryRow?: (fleetIndex: number) => Record<string, unknown> | undefined): {prepared: unknown; refs: Map<number, ParamRef[]>} {
   const refs = new Map<number, ParamRef[]>()
   const doc = raw as {fleets?: unknown}
   if (doc === null || typeof doc !== 'object' || !Array.isArray(doc.fleets)) return {prepared: raw, refs}
@@ -50,7 +52,8 @@ export function prepareParamRefs(raw: unknown): {prepared: unknown; refs: Map<nu
     if (fleet === null || typeof fleet !== 'object') return fleet
     const f = fleet as {params?: unknown; fields?: unknown}
     if (f.fields === null || typeof f.fields !== 'object') return fleet
-    const params = f.params !== null && typeof f.params === 'object' ? (f.params as Record<string, unknown>) : {}
+    // A registry's columns are params too: their first row stands in for them.
+    const params = {...(registryRow?.(i) ?? {}), ...(f.params !== null && typeof f.params === 'object' ? (f.params as Record<string, unknown>) : {})}
     const found: ParamRef[] = []
     // Generator objects only: a bare string field is a constant template, rendered per device as it is.
     const fields = Object.fromEntries(
@@ -90,4 +93,40 @@ function substitute(spec: Record<string, unknown>, at: Array<string | number>, p
     }
   }
   return out
+}
+
+/** Columns of a device table that name the device rather than describe it (what `iotd sim registry` writes first). */
+const IDENTITY_COLUMNS = new Set(['deviceId', 'fleet', 'index', 'protocol', 'clientId', 'topic'])
+
+export type RegistryRow = Record<string, string | number>
+
+/**
+ * A fleet's `registry:` file (CSV with a header, or JSON lines): per device index, the params its columns give. A row
+ * with an `index` column belongs to that device, otherwise rows go to devices in order. Numbers stay numbers.
+ */
+export function readRegistryTable(path: string): {rows: RegistryRow[]} | {error: string} {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    return {error: `cannot read ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`}
+  }
+  let records: Array<Record<string, unknown>>
+  try {
+    records = /\.jsonl?$/i.test(path) ? text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Record<string, unknown>) : (parseCsv(text, {columns: true, skip_empty_lines: true}) as Array<Record<string, unknown>>)
+  } catch (error) {
+    return {error: `${path} is not a device table (CSV with a header, or JSON lines): ${(error as Error).message}`}
+  }
+  const rows: RegistryRow[] = []
+  records.forEach((record, k) => {
+    const at = record.index !== undefined && record.index !== '' ? Number(record.index) : k
+    const row: RegistryRow = {}
+    for (const [name, value] of Object.entries(record)) {
+      if (IDENTITY_COLUMNS.has(name) || value === null || value === undefined) continue
+      const text = String(value)
+      row[name] = typeof value === 'number' ? value : /^-?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text.trim()) ? Number(text) : text
+    }
+    if (Number.isInteger(at) && at >= 0) rows[at] = row
+  })
+  return {rows}
 }

@@ -3,7 +3,7 @@ import {z} from 'zod'
 import {anomalySchema, fieldSchema} from '../generators/generator-schema.js'
 import {modbusSectionSchema} from './modbus-schema.js'
 import {sparkplugSectionSchema} from './sparkplug-schema.js'
-import {paramsSchema} from './params.js'
+import {paramsSchema, type RegistryRow} from './params.js'
 import {scheduleEntrySchema, timezoneSchema} from './schedule-schema.js'
 import type {ParamRef} from '../generators/device-params.js'
 import {fleetCommandKeys} from './commands-schema.js'
@@ -209,6 +209,7 @@ export const fleetSchema = z
     clientId: template().optional().meta({description: 'Client id template for this fleet (default: broker.clientId).'}),
     vars: z.record(z.string().regex(FIELD_NAME, 'a var name must be an identifier'), varSchema).optional(),
     params: paramsSchema.optional(),
+    registry: z.string().min(1).optional().meta({description: 'A device table (CSV with a header, or .jsonl; e.g. one iotd sim registry wrote) whose columns are params per device: by its index column, or row k for device k. Relative to the scenario file.'}),
     topic: template().meta({description: 'Telemetry topic template (no + or #: a device publishes to a topic, not a filter).', ...TOPIC_TEMPLATE_JSON_SCHEMA}),
     every: duration({positive: true}).meta({description: 'Interval between messages of each device.'}),
     jitter: jitter().optional(),
@@ -243,6 +244,8 @@ export const fleetSchema = z
     params: f.params ?? {},
     // Filled by loadScenario: where the fields use {params.x} as a number (params.ts).
     paramRefs: [] as ParamRef[],
+    // Filled by loadScenario from `registry:`: the params of device k are registryParams[k].
+    registryParams: [] as RegistryRow[],
     qos: f.qos ?? 0,
     retain: f.retain ?? false,
     session: f.session ?? ('clean' as const),

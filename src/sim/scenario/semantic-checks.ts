@@ -39,7 +39,7 @@ export function checkScenario(scenario: Scenario): SemanticProblem[] {
 function checkFleet(scenario: Scenario, fleet: FleetConfig, at: PropertyKey[], problems: SemanticProblem[]): void {
   const varNames = Object.keys(fleet.vars)
   // A device's params are drawn before its vars render, so every template may use them.
-  const paramNames = Object.keys(fleet.params).map((name) => `params.${name}`)
+  const paramNames = [...new Set([...Object.keys(fleet.params), ...Object.keys(fleet.registryParams[0] ?? {})])].map((name) => `params.${name}`)
   // vars render in declaration order, so a var may use the built-ins (except deviceId) and the vars before it.
   varNames.forEach((name, k) => {
     const v = fleet.vars[name]

@@ -145,6 +145,33 @@ describe('issue #16: an eKuiper rule gives eKuiper\'s rows', () => {
     expect(wrong.failures).toEqual(['dead letter: expected 2 entries, got 1'])
   })
 
+  it('9. pipeline test: advance: 30s fires a window without events; sinks: checks the mqtt topic and the postgres key, and says what differs', async () => {
+    const file = join(dir, 'advance.yaml')
+    writeFileSync(
+      file,
+      `version: 1
+sources:
+  s: {type: stdin, timestamp: ts}
+rules:
+  - name: r
+    sql: SELECT deviceId, count(*) AS n FROM s GROUP BY deviceId, TUMBLINGWINDOW(ss, 10)
+    sinks:
+      - {type: mqtt, url: 'mqtt://127.0.0.1:1883', topic: 'plant/\${deviceId}/count'}
+      - {type: postgres, url: 'postgres://127.0.0.1:5432/test', table: counts, key: [deviceId]}
+`,
+    )
+    const p = loadPipeline(file)
+    const test = (extra: Record<string, unknown>) =>
+      runPipelineTest(p, pipelineTestSchema.parse({name: 't', endOfInput: false, input: [{deviceId: 'd1', ts: 1000}, {deviceId: 'd2', ts: 2000}, {advance: '30s'}, {deviceId: 'd1'}], ...extra}), file)
+    const ok = await test({expect: [{deviceId: 'd1', n: 1}, {deviceId: 'd2', n: 1}], sinks: {'r.mqtt': [{topic: 'plant/d1/count'}, {topic: 'plant/d2/count'}], 'r.postgres': [{key: {deviceId: 'd1'}}, {key: {deviceId: 'd2'}}]}})
+    expect(ok.failures).toEqual([])
+    const bad = await test({expect: [{deviceId: 'd1', n: 1}, {deviceId: 'd2', n: 1}], sinks: {'r.mqtt': [{topic: 'plant/d1/count'}, {topic: 'plant/d3/count'}], 'r.mqt': []}})
+    expect(bad.failures).toEqual([
+      'sinks.r.mqtt row 2: topic "plant/d2/count", expected "plant/d3/count"',
+      'sinks.r.mqt: rule r has no sink of that name; did you mean r.mqtt? (its sinks: r.mqtt, r.postgres)',
+    ])
+  })
+
   it('11. smaller differences: aliases in later columns, nulls left out, lag skips nulls, population stddev, cast "bigint", round(x, -3)', async () => {
     expect(await rows('SELECT v + 1 AS s1, s1 + 1 AS s2, cast(t, "bigint") AS b, round(big, -3) AS r, missing AS m FROM s', [{v: 1, t: '42', big: 12_345.6}])).toEqual([
       {s1: 2, s2: 3, b: 42, r: 12_000},

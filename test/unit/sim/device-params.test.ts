@@ -3,12 +3,13 @@
  * spread as that distribution (in the data a backfill writes); growing the fleet leaves every existing device's
  * params and stream byte-identical; params reach topics, payloads and errors point at the reference.
  */
-import {mkdtempSync, readFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {ConfigError} from '../../../src/errors.js'
 import {runBackfill} from '../../../src/sim/backfill.js'
+import {createDeviceModel} from '../../../src/sim/generators/index.js'
 import {expandDevices, loadScenario} from '../../../src/sim/scenario/index.js'
 
 const FROM = Date.UTC(2026, 0, 5)
@@ -101,5 +102,35 @@ describe('params: a character per device', () => {
     const line = text.split('\n').findIndex((l) => l.includes('params.bse')) + 1
     expect((error as ConfigError).message).toMatch(new RegExp(`inline\\.yaml:${line}:\\d+: .*unknown param "bse" \\(did you mean "base"\\?\\)`))
     expect(() => loadScenario('inline.yaml', {text: PLANT(2).replace('min: "{params.base}"', 'min: "{params.site}"')})).toThrow(/param "site" is not a number on every device/)
+  })
+
+  it('reads params from a device table (registry:), by its index column, beside drawn ones', () => {
+    writeFileSync(join(dir, 'devices.csv'), 'deviceId,index,offset,site\nx-2,2,3.5,south\nx-0,0,-1.25,north\nx-1,1,0,north\n')
+    const text = (registry: string) => `
+version: 1
+seed: 4
+fleets:
+  - name: x
+    count: 3
+    registry: ${registry}
+    params:
+      firmware: {kind: pick, values: ["1.0", "1.1"]}
+    topic: "plant/{params.site}/{deviceId}"
+    every: 1s
+    fields:
+      v: {kind: walk, mean: "{params.offset}", theta: 1, sigma: 0, resolution: 0.01}
+`
+    const s = loadScenario(join(dir, 'plant.yaml'), {text: text('devices.csv')})
+    const devices = expandDevices(s)
+    expect(devices.map((d) => [d.params!.offset, d.params!.site, typeof d.params!.firmware])).toEqual([
+      [-1.25, 'north', 'string'],
+      [0, 'north', 'string'],
+      [3.5, 'south', 'string'],
+    ])
+    expect(devices[2].topic).toBe('plant/south/x-0002')
+    expect(devices.map((d) => JSON.parse(createDeviceModel(s, d).sample(0, FROM).payload!).v)).toEqual([-1.25, 0, 3.5])
+    writeFileSync(join(dir, 'short.csv'), 'offset,site\n1,north\n')
+    expect(() => loadScenario(join(dir, 'plant.yaml'), {text: text('short.csv')})).toThrow(/short\.csv has no row for device index 1 \(nor for 1 more\)/)
+    expect(() => loadScenario(join(dir, 'plant.yaml'), {text: text('missing.csv')})).toThrow(/cannot read .*missing\.csv: no such file/)
   })
 })
