@@ -40,6 +40,9 @@ function start(args: string[]) {
 
 const bound = loadAwareBound
 
+/** Rows a recording has synced so far (the recorder syncs once a second); a row still being written is not counted. */
+const rowsIn = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').length - 2 : 0)
+
 /** Sensors (QoS 1, jittered) and meters (QoS 0): shared with perf/tail-replay.ts's round-trip case. */
 const SCENARIO = join(ROOT, 'test/fixtures/scenarios/round-trip.yaml')
 
@@ -59,9 +62,10 @@ describeMosquitto('iotd tail, record and replay, run as a user runs them', () =>
     const second = join(dir, 'second.csv')
     const rec1 = start(['record', 'rt/#', '--broker', broker.url, '--qos', '1', '--out', first])
     await rec1.ready
-    const sim = await runCli(['sim', scenario, '--broker', broker.url, '--duration', '3s', '--quiet'], {timeoutMs: 60_000})
+    const sim = await runCli(['sim', scenario, '--broker', broker.url, '--duration', '3s', '--json'], {timeoutMs: 60_000})
     expect(sim.code, sim.stderr).toBe(0)
-    await new Promise((r) => setTimeout(r, 500))
+    // Stop the recorder once every message the sim published is in its file.
+    await expect.poll(() => rowsIn(first), {timeout: 15_000}).toBe(JSON.parse(sim.stdout).totals.published)
     rec1.child.kill('SIGINT')
     const r1 = await rec1.done
     expect(r1.code, r1.stderr).toBe(130)
@@ -72,7 +76,7 @@ describeMosquitto('iotd tail, record and replay, run as a user runs them', () =>
     const replay = await runCli(['replay', first, '--broker', broker.url, '--json'], {timeoutMs: 60_000})
     expect(replay.code, replay.stderr).toBe(0)
     const summary = JSON.parse(replay.stdout)
-    await new Promise((r) => setTimeout(r, 500))
+    await expect.poll(() => rowsIn(second), {timeout: 15_000}).toBe(summary.published)
     rec2.child.kill('SIGINT')
     await rec2.done
 
@@ -122,6 +126,7 @@ describeMosquitto('iotd tail, record and replay, run as a user runs them', () =>
     void tail.done.then(() => (exited = true))
     for (let i = 2; i < 100 && !exited; i++) {
       await pub.publishAsync('hd/x', `{"n":${i}}`, {qos: 1})
+      // A message every 50 ms until the tail notices its reader is gone: the pace of the traffic, not a wait.
       await new Promise((r) => setTimeout(r, 50))
     }
     pub.end(true)
@@ -203,9 +208,10 @@ describeMosquitto('iotd tail, record and replay, run as a user runs them', () =>
       pub.end(true)
       let pane = ''
       await expect.poll(() => /31 messages on 2 topics/.test((pane = tm('capture-pane', '-p', '-t', session))), {timeout: 10_000, interval: 250}).toBe(true)
-      // Wait for one more refresh: a table printed again below the old one (instead of over it) would show twice.
-      await new Promise((r) => setTimeout(r, 1500))
-      pane = tm('capture-pane', '-p', '-t', session)
+      // Wait for one more refresh (the "last seen" ages change with each): a table printed again below the old one
+      // (instead of over it) would show twice.
+      const seen = pane
+      await expect.poll(() => (pane = tm('capture-pane', '-p', '-t', session)) !== seen, {timeout: 10_000, interval: 250}).toBe(true)
       expect(pane.match(/^topic\s+messages\s+msg\/s\s+last seen\s+size\s+avg size$/gm)).toHaveLength(1)
       expect(pane).toMatch(/^stx\/a\s+30\s.*\n^stx\/b\s+1\s/m)
     } finally {

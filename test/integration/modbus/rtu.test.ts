@@ -124,7 +124,8 @@ describe.skipIf(!hasSocat)('Modbus RTU on serial lines', () => {
       const before = sim.counters().find((c) => c.group === 'abcd')?.crcErrors ?? 0
       port.write(bad)
       await expect.poll(() => sim.counters().find((c) => c.group === 'abcd')?.crcErrors).toBe(before + 1)
-      // After the line's silence the device listens again.
+      // After the line's silence the device listens again: the silence (the line resynchronises after 20 ms of it)
+      // is the behaviour under test, so this waits on purpose.
       await new Promise((r) => setTimeout(r, 100))
       port.write(good)
       await expect.poll(() => Buffer.concat(answers).length).toBe(7)

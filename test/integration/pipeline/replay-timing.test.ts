@@ -149,20 +149,25 @@ describeMosquitto('replay timing against mosquitto', () => {
     // Traffic from three publishers with QoS 0/1 and binary payloads, recorded at QoS 1 so QoS is kept. (QoS 2 is
     // left out: MQTT.js hands a QoS 2 message over at its PUBREL, so a recorder can see it after later QoS 0/1
     // messages; docs/capture-format.md says so.)
-    const recording = runRecord({source: {url: broker.url, topics: ['rtrip/#'], qos: 1}, out: first, count: 300})
-    await new Promise((r) => setTimeout(r, 300))
+    let subscribed!: () => void
+    const firstReady = new Promise<void>((r) => (subscribed = r))
+    const recording = runRecord({source: {url: broker.url, topics: ['rtrip/#'], qos: 1}, out: first, count: 300, onReady: () => subscribed()})
+    await firstReady
     const pubs: MqttClient[] = await Promise.all([0, 1, 2].map((i) => connectOnce({url: broker.url, clientId: `p${i}`})))
     const random = seededRandom(5)
     for (let i = 0; i < 300; i++) {
       const k = i % 3
       const payload = k === 2 ? Buffer.from([i & 255, 0, 255, 10]) : Buffer.from(JSON.stringify({i, v: random()}))
       pubs[k].publish(`rtrip/dev${k}`, payload, {qos: (k % 2) as 0 | 1})
+      // Irregular gaps between publishes are the traffic being recorded, not a wait for anything.
       await new Promise((r) => setTimeout(r, random() * 8))
     }
     await recording
     for (const p of pubs) p.end(true)
-    const replayed = runRecord({source: {url: broker.url, topics: ['rtrip/#'], qos: 1}, out: second, count: 300})
-    await new Promise((r) => setTimeout(r, 300))
+    let resubscribed!: () => void
+    const secondReady = new Promise<void>((r) => (resubscribed = r))
+    const replayed = runRecord({source: {url: broker.url, topics: ['rtrip/#'], qos: 1}, out: second, count: 300, onReady: () => resubscribed()})
+    await secondReady
     await runReplay({file: first, broker: {url: broker.url}})
     await replayed
     const read = (f: string) => (parse(readFileSync(f)) as string[][]).slice(1)

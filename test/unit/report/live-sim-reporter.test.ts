@@ -19,7 +19,8 @@ afterAll(() => {
   for (const [key, value] of Object.entries(saved)) if (value !== undefined) process.env[key] = value
 })
 
-const settle = (ms = 150) => new Promise((resolve) => setTimeout(resolve, ms))
+/** Waits until Ink has drawn a frame with a line matching `line` (it draws on its own schedule, not on update()). */
+const drawn = (term: FakeTerminal, line: RegExp) => expect.poll(() => frames(term).some((f) => f.some((l) => line.test(l))), {timeout: 5000}).toBe(true)
 
 /** The frames Ink drew, each as the lines a person would read. */
 function frames(term: FakeTerminal): string[][] {
@@ -44,10 +45,10 @@ describe('interactive sim reporter', () => {
     const term = new FakeTerminal(120, 30)
     await run(term, async (reporter) => {
       reporter.update(makeSnapshot(1))
-      await settle()
+      await drawn(term, /^press /)
       reporter.log('stage steady')
       reporter.update(makeSnapshot(5))
-      await settle()
+      await drawn(term, /^press +24\/24/)
     })
     const last = frames(term).filter((f) => f.some((l) => l.startsWith('press')))
     expect(last.length).toBeGreaterThan(0)
@@ -70,8 +71,9 @@ describe('interactive sim reporter', () => {
     const term = new FakeTerminal(90, 8)
     await run(term, async (reporter) => {
       for (let s = 1; s <= 3; s++) {
+        const before = term.writes.length
         reporter.update(makeSnapshot(s))
-        await settle(120)
+        await expect.poll(() => term.writes.length, {timeout: 5000}).toBeGreaterThan(before)
       }
     })
     const drawn = frames(term)
