@@ -1,6 +1,6 @@
 import {randomUUID} from 'node:crypto'
 import {z} from 'zod'
-import {parseDuration, parseRate, parseSize} from '../config/units.js'
+import {flagValue, parseDuration, parseRate, parseSize} from '../config/units.js'
 import {duration, size} from '../config/units-schema.js'
 import {loadYamlConfig} from '../config/yaml-loader.js'
 import {UsageError} from '../errors.js'
@@ -187,24 +187,14 @@ export interface RequestContext {
 }
 
 function durationOf(name: string, value: string | number | undefined): number | undefined {
-  if (value === undefined) return undefined
-  try {
-    return parseDuration(value)
-  } catch (error) {
-    throw new UsageError(`--${name}: ${(error as Error).message}`)
-  }
+  return flagValue(name, value, parseDuration)
 }
 
 /** Turns options (flags over profile) into the runner's request, with defaults per mode; bad values are usage errors. */
 export function toBenchRequest(o: BenchOptions, ctx: RequestContext): Omit<BenchRequest, 'signal' | 'onSnapshot' | 'onLog'> {
   const mode = o.mode ?? 'e2e'
   const qos = o.qos ?? BENCH_DEFAULTS.qos
-  let payloadBytes: number
-  try {
-    payloadBytes = parseSize(o.size ?? BENCH_DEFAULTS.size)
-  } catch (error) {
-    throw new UsageError(`--size: ${(error as Error).message}`)
-  }
+  const payloadBytes = flagValue('size', o.size ?? BENCH_DEFAULTS.size, parseSize)
   if (mode !== 'conn' && mode !== 'sub' && payloadBytes < HEADER_BYTES) {
     throw new UsageError(`--size ${o.size}: a bench payload carries a ${HEADER_BYTES}-byte latency header, so it must be at least ${HEADER_BYTES} B`)
   }

@@ -70,7 +70,9 @@ export abstract class BaseCommand extends Command {
         .map((l) => l.trim())
         .filter((l) => l && !/^See more help/.test(l))
         .join(' ')
-      return this.fail(reason, EXIT_CODES.usage, [`${this.config.bin} ${this.id ?? ''} --help`.replace(/\s+/g, ' ').trim()], err)
+      // Command ids are colon-separated inside oclif (modbus:read); users type them as the topic separator says.
+      const command = (this.id ?? '').replaceAll(':', this.config.topicSeparator ?? ' ')
+      return this.fail(reason, EXIT_CODES.usage, [`${this.config.bin} ${command} --help`.replace(/\s+/g, ' ').trim()], err)
     }
     return this.fail(err.message, EXIT_CODES.runtime, [], err)
   }

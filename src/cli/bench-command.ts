@@ -8,6 +8,7 @@ import {benchPoints} from '../report/influx-points.js'
 import type {BenchSnapshot} from '../bench/run-bench.js'
 import {BaseCommand} from './base-command.js'
 import {withInterrupt} from './interrupt.js'
+import {mqttCredentialFlags, mqttTlsFlags} from './mqtt-flags.js'
 import {parseShard} from './flag-parsers.js'
 
 /**
@@ -18,12 +19,8 @@ import {parseShard} from './flag-parsers.js'
 export const benchConnectionFlags = {
   broker: Flags.string({char: 'b', summary: 'Broker URL (mqtt:// or mqtts://); default: 127.0.0.1:1883, or the embedded broker.', env: 'IOTD_BROKER'}),
   'default-broker': Flags.string({summary: 'Where to look for a broker when none is named.', env: 'IOTD_DEFAULT_BROKER', hidden: true}),
-  username: Flags.string({summary: 'Username.', env: 'IOTD_USERNAME'}),
-  password: Flags.string({summary: 'Password (prefer the IOTD_PASSWORD environment variable).', env: 'IOTD_PASSWORD'}),
-  ca: Flags.string({summary: 'CA certificate file (PEM) for mqtts://.', env: 'IOTD_CA'}),
-  cert: Flags.string({summary: 'Client certificate file (PEM) for mqtts://.', env: 'IOTD_CERT'}),
-  key: Flags.string({summary: 'Client key file (PEM) for mqtts://.', env: 'IOTD_KEY'}),
-  insecure: Flags.boolean({summary: "Do not verify the broker's TLS certificate (testing only).", env: 'IOTD_INSECURE'}),
+  ...mqttCredentialFlags,
+  ...mqttTlsFlags,
   'mqtt-version': Flags.option({char: 'V', summary: 'MQTT protocol version.', options: ['3.1.1', '5'] as const, env: 'IOTD_MQTT_VERSION'})(),
   qos: Flags.option({char: 'q', summary: 'QoS of the bench messages (default 0).', options: ['0', '1', '2'] as const, env: 'IOTD_QOS'})(),
   'source-ip': Flags.string({summary: 'Local source addresses to spread connections over: 127.0.0.2,127.0.0.3 or 127.0.0.2-127.0.0.9.', env: 'IOTD_SOURCE_IP'}),
@@ -134,6 +131,7 @@ export abstract class BenchCommand extends BaseCommand {
     const {createBenchReporter} = await import('../report/bench-reporter.js')
     const mode = chooseOutputMode({json: this.jsonEnabled(), quiet: flags.quiet === true, stdout: process.stdout, env: process.env})
     const reporter = await createBenchReporter(mode, {color: flags.color as boolean})
+    if (request.tls?.insecure) reporter.log((await import('../net/tls-files.js')).INSECURE_TLS_WARNING, 'warn')
     const {runBench} = await import('../bench/run-bench.js')
     const outs = (flags.out as string[] | undefined) ?? []
     const influxTargets = outs.map(parseInfluxOut).filter((t) => t !== undefined)

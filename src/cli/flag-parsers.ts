@@ -1,23 +1,17 @@
-import {parseDuration, parseRate} from '../config/units.js'
+import {flagValue, parseDuration, parseRate, parseSize} from '../config/units.js'
 import {UsageError} from '../errors.js'
 
-/** Flag values go through the same unit parser as config files; a bad one is a usage error naming the flag. */
+/** Flag values go through the same unit parsers as config files; a bad one is a usage error naming the flag (flagValue). */
 export function parseDurationFlag(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined
-  try {
-    return parseDuration(value)
-  } catch (error) {
-    throw new UsageError(`--${flag}: ${(error as Error).message}`)
-  }
+  return flagValue(flag, value, parseDuration)
 }
 
 export function parseRateFlag(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined
-  try {
-    return parseRate(value)
-  } catch (error) {
-    throw new UsageError(`--${flag}: ${(error as Error).message}`)
-  }
+  return flagValue(flag, value, parseRate)
+}
+
+export function parseSizeFlag(flag: string, value: string | undefined): number | undefined {
+  return flagValue(flag, value, parseSize)
 }
 
 /**

@@ -2,9 +2,8 @@ import {withInterrupt} from '../cli/interrupt.js'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../cli/base-command.js'
 import {metricsFlags, startLiveMetrics} from '../cli/live-metrics.js'
-import {mqttSourceFromFlags} from '../cli/mqtt-source-flags.js'
-import {parseDurationFlag} from '../cli/flag-parsers.js'
-import {sizeFlag} from '../tools/flag-values.js'
+import {mqttConnectionFlags, mqttSourceFromFlags} from '../cli/mqtt-flags.js'
+import {parseDurationFlag, parseSizeFlag} from '../cli/flag-parsers.js'
 import type {RecordSummary} from '../tools/record.js'
 
 export default class RecordCommand extends BaseCommand {
@@ -33,12 +32,7 @@ ${EXIT_CODES_HELP}`
 
   static override flags = {
     out: Flags.string({char: 'o', summary: 'Capture file to write.', required: true, env: 'IOTD_OUT'}),
-    broker: Flags.string({char: 'b', summary: 'Broker URL (mqtt://, mqtts://, ws://, wss://).', env: 'IOTD_BROKER', default: 'mqtt://127.0.0.1:1883'}),
-    username: Flags.string({summary: 'Username.', env: 'IOTD_USERNAME'}),
-    password: Flags.string({summary: 'Password (prefer the IOTD_PASSWORD environment variable).', env: 'IOTD_PASSWORD'}),
-    insecure: Flags.boolean({summary: "Do not verify the broker's TLS certificate (testing only).", env: 'IOTD_INSECURE'}),
-    'client-id': Flags.string({summary: 'Client id.', env: 'IOTD_CLIENT_ID'}),
-    'mqtt-version': Flags.string({summary: 'MQTT protocol version (5 records properties).', options: ['3.1.1', '5'], default: '3.1.1', env: 'IOTD_MQTT_VERSION'}),
+    ...mqttConnectionFlags,
     qos: Flags.integer({char: 'q', summary: 'Subscription QoS.', min: 0, max: 2, default: 0, env: 'IOTD_QOS'}),
     clean: Flags.boolean({summary: 'Clean session; --no-clean with a fixed --client-id keeps unacknowledged messages at the broker across a crash.', allowNo: true, default: true, env: 'IOTD_CLEAN'}),
     count: Flags.integer({char: 'C', summary: 'Stop after this many messages.', min: 1, env: 'IOTD_COUNT'}),
@@ -55,7 +49,7 @@ ${EXIT_CODES_HELP}`
     const topics = (argv as string[]).length > 0 ? (argv as string[]) : ['#']
     const durationMs = parseDurationFlag('duration', flags.duration)
     const rotateEvery = parseDurationFlag('rotate-every', flags['rotate-every'])
-    const rotateSize = sizeFlag('rotate-size', flags['rotate-size'])
+    const rotateSize = parseSizeFlag('rotate-size', flags['rotate-size'])
     const {chooseOutputMode} = await import('../report/terminal.js')
     const mode = chooseOutputMode({json: this.jsonEnabled(), quiet: flags.quiet, stdout: process.stderr, env: process.env})
     const status = (await import('../report/status-line.js')).statusLine()

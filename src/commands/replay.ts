@@ -3,6 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../cli/base-command.js'
 import {metricsFlags, startLiveMetrics} from '../cli/live-metrics.js'
 import {parseRateFlag} from '../cli/flag-parsers.js'
+import {mqttConnectionFlags, mqttEndpointFromFlags} from '../cli/mqtt-flags.js'
 import {UsageError} from '../errors.js'
 import {loopFlag, speedFlag, timeBoundFlag} from '../tools/flag-values.js'
 
@@ -24,6 +25,7 @@ ${EXIT_CODES_HELP}`
     {description: 'Replay a capture at its original pace', command: '<%= config.bin %> <%= command.id %> capture.csv --broker mqtt://127.0.0.1:1883'},
     {description: 'Ten times faster, under a test prefix, three times over', command: '<%= config.bin %> <%= command.id %> capture.csv --speed 10 --topic-prefix test/ --loop 3'},
     {description: 'A data-logger file', command: "<%= config.bin %> <%= command.id %> logger.csv --time-column time --time-format 'YYYY-MM-DD HH:mm:ss' --topic 'plant/{device}/env' --payload-columns temp,humidity"},
+    {description: "An mqtt-recorder file (topic,payload,qos,retain,time,time since the previous row; no header)", command: "<%= config.bin %> <%= command.id %> recording.csv --no-header --columns topic,payload,qos,retain,time,delta --topic '{topic}' --payload-column payload --qos-column qos --retain-column retain --time-column delta --time-format relative-s"},
     {description: "Send a pipeline's dead letters back once the cause is fixed", command: '<%= config.bin %> <%= command.id %> dead-letter.jsonl --max-speed --broker mqtt://127.0.0.1:1883'},
     {description: 'As fast as possible, JSON summary', command: '<%= config.bin %> <%= command.id %> big.csv --max-speed --json > replay.json'},
     {description: 'Serve live Prometheus metrics, and the final figures for 15 s after the replay', command: '<%= config.bin %> <%= command.id %> capture.csv --speed 10 --metrics 127.0.0.1:9466 --metrics-hold 15s'},
@@ -34,12 +36,7 @@ ${EXIT_CODES_HELP}`
   }
 
   static override flags = {
-    broker: Flags.string({char: 'b', summary: 'Broker URL (mqtt://, mqtts://, ws://, wss://).', env: 'IOTD_BROKER', default: 'mqtt://127.0.0.1:1883'}),
-    username: Flags.string({summary: 'Username.', env: 'IOTD_USERNAME'}),
-    password: Flags.string({summary: 'Password (prefer the IOTD_PASSWORD environment variable).', env: 'IOTD_PASSWORD'}),
-    insecure: Flags.boolean({summary: "Do not verify the broker's TLS certificate (testing only).", env: 'IOTD_INSECURE'}),
-    'client-id': Flags.string({summary: 'Client id.', env: 'IOTD_CLIENT_ID'}),
-    'mqtt-version': Flags.string({summary: 'MQTT protocol version (5 publishes recorded properties).', options: ['3.1.1', '5'], default: '3.1.1', env: 'IOTD_MQTT_VERSION'}),
+    ...mqttConnectionFlags,
     speed: Flags.string({char: 's', summary: 'Timing factor: 10 plays ten times faster, 0.5 at half speed.', env: 'IOTD_SPEED'}),
     rate: Flags.string({summary: 'Ignore the recorded timing; publish at this rate (e.g. 5000/s).', env: 'IOTD_RATE'}),
     'max-speed': Flags.boolean({summary: 'Ignore the recorded timing; publish as fast as possible.', env: 'IOTD_MAX_SPEED'}),
@@ -55,10 +52,12 @@ ${EXIT_CODES_HELP}`
     header: Flags.boolean({summary: 'The first row names the columns (--no-header when it does not).', allowNo: true, default: true, env: 'IOTD_HEADER'}),
     columns: Flags.string({summary: 'Column names for a file without a header: time,device,temp.', env: 'IOTD_COLUMNS'}),
     'time-column': Flags.string({summary: 'Mapped CSV: the column holding the time.', env: 'IOTD_TIME_COLUMN'}),
-    'time-format': Flags.string({summary: "Mapped CSV: auto, iso, epoch-s, epoch-ms, epoch-us or a pattern like 'YYYY-MM-DD HH:mm:ss' (UTC).", env: 'IOTD_TIME_FORMAT'}),
+    'time-format': Flags.string({summary: "Mapped CSV: auto, iso, epoch-s, epoch-ms, epoch-us, a pattern like 'YYYY-MM-DD HH:mm:ss' (UTC), or relative-s/relative-ms (time since the previous row).", env: 'IOTD_TIME_FORMAT'}),
     topic: Flags.string({char: 't', summary: "Mapped CSV: topic template, e.g. 'plant/{device}/env'.", env: 'IOTD_TOPIC'}),
     'payload-columns': Flags.string({summary: 'Mapped CSV: columns that make the JSON payload (default: all but time and topic columns).', env: 'IOTD_PAYLOAD_COLUMNS'}),
     'payload-column': Flags.string({summary: 'Mapped CSV: one column whose text is the payload.', env: 'IOTD_PAYLOAD_COLUMN'}),
+    'qos-column': Flags.string({summary: "Mapped CSV: the column holding each row's QoS (0, 1, 2); --qos overrides it.", env: 'IOTD_QOS_COLUMN'}),
+    'retain-column': Flags.string({summary: "Mapped CSV: the column holding each row's retain flag (1/0, true/false); --retain/--no-retain override it.", env: 'IOTD_RETAIN_COLUMN'}),
     strict: Flags.boolean({summary: 'Stop at the first bad row.', env: 'IOTD_STRICT'}),
     quiet: Flags.boolean({summary: 'No progress bar.', env: 'IOTD_QUIET'}),
     ...metricsFlags,
@@ -98,9 +97,11 @@ ${EXIT_CODES_HELP}`
           topic: flags.topic,
           payloadColumns: list(flags['payload-columns']),
           payloadColumn: flags['payload-column'],
+          qosColumn: flags['qos-column'],
+          retainColumn: flags['retain-column'],
           strict: flags.strict,
         },
-        broker: {url: flags.broker, username: flags.username, password: flags.password, protocol: flags['mqtt-version'] as '5', insecure: flags.insecure, clientId: flags['client-id']},
+        broker: mqttEndpointFromFlags(flags),
         speed: speedFlag(flags.speed),
         rate,
         maxSpeed: flags['max-speed'],

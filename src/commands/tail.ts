@@ -1,15 +1,14 @@
 import {withInterrupt} from '../cli/interrupt.js'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../cli/base-command.js'
-import {mqttSourceFromFlags} from '../cli/mqtt-source-flags.js'
-import {parseDurationFlag} from '../cli/flag-parsers.js'
-import {sizeFlag} from '../tools/flag-values.js'
+import {mqttConnectionFlags, mqttSourceFromFlags} from '../cli/mqtt-flags.js'
+import {parseDurationFlag, parseSizeFlag} from '../cli/flag-parsers.js'
 import {UsageError} from '../errors.js'
 
 export default class Tail extends BaseCommand {
   static override summary = 'Watch MQTT topics: readable on a terminal, NDJSON/CSV/raw for scripts.'
 
-  static override description = `Subscribes to the topic filters (default #) and prints every message. On a terminal: time, topic in a colour of its own, R for retained and q1/q2 for QoS, JSON on one line when it fits (indented otherwise), binary payloads as hex or base64, MQTT 5 properties on a second line. When more arrives than anyone can read, the text view shows up to --max-lines a second and says how many it skipped; --format ndjson, csv and raw keep every message and never print escape codes.
+  static override description = `Subscribes to the topic filters (default #) and prints every message. On a terminal: time, topic in a colour of its own, R for retained and q1/q2 for QoS, JSON on one line (--json-style auto or pretty indents it), binary payloads as hex or base64, MQTT 5 properties on a second line. When more arrives than anyone can read, the text view shows up to --max-lines lines a second and says how many messages it skipped; --format ndjson, csv and raw keep every message and never print escape codes.
 
 --where filters with the pipeline's SQL expressions (bare topic, qos and retain mean the message's own); --fields picks payload fields. --stats shows a live table per topic instead of the messages. --record also writes every matching message to a capture file (docs/capture-format.md).
 
@@ -37,12 +36,7 @@ ${EXIT_CODES_HELP}`
   }
 
   static override flags = {
-    broker: Flags.string({char: 'b', summary: 'Broker URL (mqtt://, mqtts://, ws://, wss://).', env: 'IOTD_BROKER', default: 'mqtt://127.0.0.1:1883'}),
-    username: Flags.string({summary: 'Username.', env: 'IOTD_USERNAME'}),
-    password: Flags.string({summary: 'Password (prefer the IOTD_PASSWORD environment variable).', env: 'IOTD_PASSWORD'}),
-    insecure: Flags.boolean({summary: "Do not verify the broker's TLS certificate (testing only).", env: 'IOTD_INSECURE'}),
-    'client-id': Flags.string({summary: 'Client id (default iotd-<pid>-<random>).', env: 'IOTD_CLIENT_ID'}),
-    'mqtt-version': Flags.string({summary: 'MQTT protocol version.', options: ['3.1.1', '5'], default: '3.1.1', env: 'IOTD_MQTT_VERSION'}),
+    ...mqttConnectionFlags,
     qos: Flags.integer({char: 'q', summary: 'Subscription QoS.', min: 0, max: 2, default: 0, env: 'IOTD_QOS'}),
     count: Flags.integer({char: 'C', summary: 'Exit after this many (matching) messages.', min: 1, env: 'IOTD_COUNT'}),
     duration: Flags.string({char: 'd', summary: 'Exit after this long, e.g. 30s, 5m.', env: 'IOTD_DURATION'}),
@@ -52,9 +46,9 @@ ${EXIT_CODES_HELP}`
     where: Flags.string({char: 'w', summary: "SQL condition, e.g. \"temp > 30 AND topic LIKE 'acme/%'\".", env: 'IOTD_WHERE'}),
     fields: Flags.string({summary: 'Payload fields to show, e.g. temp,meta.site.', env: 'IOTD_FIELDS'}),
     stats: Flags.boolean({summary: 'A live table per topic (messages, rate, last seen, size) instead of the messages.', env: 'IOTD_STATS'}),
-    'json-style': Flags.string({summary: 'JSON payloads in text output: auto (one line when it fits), pretty or compact.', options: ['auto', 'pretty', 'compact'], default: 'auto', env: 'IOTD_JSON_STYLE'}),
+    'json-style': Flags.string({summary: 'JSON payloads in text output: compact (one line per message), auto (indented when it does not fit the width) or pretty.', options: ['auto', 'pretty', 'compact'], default: 'compact', env: 'IOTD_JSON_STYLE'}),
     binary: Flags.string({summary: 'Binary payloads in text output.', options: ['hex', 'base64'], default: 'hex', env: 'IOTD_BINARY'}),
-    'max-lines': Flags.integer({summary: 'Text view on a terminal: at most this many messages a second, the rest counted as skipped.', min: 1, default: 1000, env: 'IOTD_MAX_LINES'}),
+    'max-lines': Flags.integer({summary: 'Text view on a terminal: at most this many lines a second, the messages that do not fit counted as skipped.', min: 1, default: 1000, env: 'IOTD_MAX_LINES'}),
     record: Flags.string({summary: 'Also write the matching messages to this capture file.', env: 'IOTD_RECORD'}),
     'rotate-size': Flags.string({summary: 'With --record: start a new file at this size (e.g. 100MiB).', env: 'IOTD_ROTATE_SIZE'}),
     'rotate-every': Flags.string({summary: 'With --record: start a new file at this interval (e.g. 1h).', env: 'IOTD_ROTATE_EVERY'}),
@@ -81,7 +75,7 @@ ${EXIT_CODES_HELP}`
         count: flags.count,
         durationMs,
         stats: flags.stats,
-        record: flags.record ? {path: flags.record, rotateSize: sizeFlag('rotate-size', flags['rotate-size']), rotateEvery: parseDurationFlag('rotate-every', flags['rotate-every'])} : undefined,
+        record: flags.record ? {path: flags.record, rotateSize: parseSizeFlag('rotate-size', flags['rotate-size']), rotateEvery: parseDurationFlag('rotate-every', flags['rotate-every'])} : undefined,
         out: process.stdout,
         interactive,
         color: flags.format === 'text' && colorEnabledFor(process.stdout, flags.color),

@@ -8,6 +8,30 @@ import {parseDuration, parseRate, parseSize} from './units.js'
  * The JSON Schema is generated from the input side (io: 'input'), so editors see string | number.
  */
 
+/**
+ * What editors check before iotd does: the JSON Schema carries each unit's written form as a pattern (the number
+ * form with its range), so `every: -1s` or `share: 150%` is underlined as it is typed. Kept beside the parsers
+ * they mirror (config/units.ts); a test validates the shipped scenarios and the refused forms with a JSON Schema
+ * validator.
+ */
+const DURATION_TEXT = '^\\s*(\\d+(\\.\\d+)?|(\\d+(\\.\\d+)?\\s*(ns|us|µs|ms|s|m|h|d))+)\\s*$'
+const PERCENT_TEXT = '^\\s*(100(\\.0+)?|\\d{1,2}(\\.\\d+)?)\\s*%\\s*$'
+const UNIT_FRACTION_TEXT = '^\\s*(0(\\.\\d+)?|1(\\.0+)?|\\.\\d+)\\s*$'
+
+function durationJsonSchema(positive: boolean) {
+  return {anyOf: [{type: 'string', pattern: DURATION_TEXT}, positive ? {type: 'number', exclusiveMinimum: 0} : {type: 'number', minimum: 0}]}
+}
+
+function fractionJsonSchema(max: number) {
+  // Up to 100% (or 1) the text forms have a pattern; a larger maximum is checked on numbers only.
+  return max === 1
+    ? {anyOf: [{type: 'string', pattern: PERCENT_TEXT}, {type: 'string', pattern: UNIT_FRACTION_TEXT}, {type: 'number', minimum: 0, maximum: 1}]}
+    : {anyOf: [{type: 'string'}, {type: 'number', minimum: 0, maximum: max}]}
+}
+
+/** Topic templates (MQTT topics to publish): no wildcard, no NUL, not empty. */
+export const TOPIC_TEMPLATE_JSON_SCHEMA = {pattern: '^[^+#\\u0000]+$'}
+
 function failure(ctx: {addIssue: (issue: {code: 'custom'; message: string; input: unknown}) => void}, input: unknown, message: string): never {
   ctx.addIssue({code: 'custom', message, input})
   return z.NEVER
@@ -27,7 +51,7 @@ export function duration(options: {positive?: boolean} = {}) {
       if (options.positive && ms <= 0) return failure(ctx, value, `duration must be greater than zero, got "${value}"`)
       return ms
     })
-    .meta({description: 'A duration such as 500ms, 30s, 5m, 1h30m (a bare number is milliseconds).'})
+    .meta({description: 'A duration such as 500ms, 30s, 5m, 1h30m (a bare number is milliseconds).', ...durationJsonSchema(options.positive === true)})
 }
 
 /** A rate (`1000/s`, `60/m`; a bare number is per second) → events per second. */
@@ -81,7 +105,7 @@ export function fraction(options: {exclusiveMin?: boolean; max?: number} = {}) {
       if (f < 0 || (options.exclusiveMin && f === 0) || f > max) return failure(ctx, value, `${value} is outside ${range}`)
       return f
     })
-    .meta({description: 'A percentage such as 10% (or a fraction such as 0.1).'})
+    .meta({description: 'A percentage such as 10% (or a fraction such as 0.1).', ...fractionJsonSchema(max)})
 }
 
 /** Jitter: an absolute duration or a percentage of the interval. */

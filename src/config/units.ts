@@ -4,6 +4,7 @@
  * Rates: `1000/s`, `60/m`, `5/h`, `2/500ms`; a bare number is per second.
  * Sizes: `100B`, `4KiB`, `1MiB`, `2KB`; a bare number is bytes.
  */
+import {UsageError} from '../errors.js'
 
 const DURATION_UNITS_MS: Record<string, number> = {
   ns: 1e-6,
@@ -90,4 +91,20 @@ export function parseSize(input: string | number): number {
   const unit = m ? SIZE_UNITS[(m[2] || 'b').toLowerCase()] : undefined
   if (!m || unit === undefined) throw new Error(`"${input}" is not a size (try 100B, 4KiB, 1MiB)`)
   return Math.round(Number(m[1]) * unit)
+}
+
+/**
+ * A flag's value through one of the unit parsers above (or any parser): undefined stays undefined, and a bad value
+ * is a usage error that names the flag (`--duration: "5 minutes" is not a duration ...`). The one wrapper every
+ * command and option reader uses, so a flag error reads the same everywhere.
+ */
+export function flagValue<V extends string | number, T>(flag: string, value: V, parse: (value: V) => T): T
+export function flagValue<V extends string | number, T>(flag: string, value: V | undefined, parse: (value: V) => T): T | undefined
+export function flagValue<V extends string | number, T>(flag: string, value: V | undefined, parse: (value: V) => T): T | undefined {
+  if (value === undefined) return undefined
+  try {
+    return parse(value)
+  } catch (error) {
+    throw new UsageError(`--${flag}: ${(error as Error).message}`)
+  }
 }

@@ -31,6 +31,11 @@ export interface LoadOptions {
    */
   onUnsetEnv?: (problem: ConfigProblem) => void
   /**
+   * When the schema refuses the file: more problems from the parts that did pass it (checks across fields that
+   * would otherwise wait for the next round), reported in the same pass.
+   */
+  alsoCheck?: (raw: unknown, locate: LoadedConfig<unknown>['locate']) => ConfigProblem[]
+  /**
    * Rewrites the document (env already interpolated) before the schema reads it, keeping every path where it was:
    * a scenario puts a stand-in number where a per-device `{params.x}` reference stands, so the schema checks it as
    * the number it will be.
@@ -143,9 +148,11 @@ export function loadYamlConfig<S extends z.ZodType>(file: string, schema: S, opt
   if (raw === null || raw === undefined) throw new ConfigError([{file, line: 1, col: 1, message: 'the file is empty'}])
   if (problems.length > 0) throw new ConfigError(problems)
 
-  const parsed = schema.safeParse(options.prepare ? options.prepare(raw) : raw)
+  const input = options.prepare ? options.prepare(raw) : raw
+  const parsed = schema.safeParse(input)
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(...issueToProblems(issue, file, locate, raw, schema))
+    if (options.alsoCheck) problems.push(...options.alsoCheck(input, locate))
     throw new ConfigError(sortProblems(problems))
   }
   return {value: parsed.data, locate, file}

@@ -149,6 +149,24 @@ export function decodeTag(tag: Pick<ResolvedTag, 'type' | 'order' | 'scale' | 'o
   return toEngineering(raw, tag.scale, tag.offset)
 }
 
+const SAFE_MIN = BigInt(Number.MIN_SAFE_INTEGER)
+const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER)
+
+/**
+ * decodeTag for people and JSON: an unscaled int64/uint64 beyond ±2^53 (where a number rounds: 2^53+1 would read
+ * 2^53) is its exact decimal digits as a string; every other value is decodeTag's. A scaled 64-bit tag is a
+ * number, as any scaled value is.
+ */
+export function decodeTagExact(tag: Pick<ResolvedTag, 'type' | 'order' | 'scale' | 'offset' | 'length' | 'bit'>, words: readonly number[]): TagValue {
+  if ((tag.type === 'int64' || tag.type === 'uint64') && tag.scale === 1 && tag.offset === 0) {
+    const bytes = wordsToBytes(words, tag.order)
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    const exact = tag.type === 'int64' ? view.getBigInt64(0) : view.getBigUint64(0)
+    return exact < SAFE_MIN || exact > SAFE_MAX ? exact.toString() : Number(exact)
+  }
+  return decodeTag(tag, words)
+}
+
 /** raw × scale + offset, without binary noise (215 × 0.1 is 21.5, not 21.500000000000004). */
 export function toEngineering(raw: number, scale: number, offset: number): number {
   if (scale === 1 && offset === 0) return raw

@@ -26,3 +26,6 @@ export function readTlsFile(path: string, what: 'CA' | 'certificate' | 'key'): B
 export function clearTlsFileCache(): void {
   cache.clear()
 }
+
+/** Said once per connection setting whenever certificate verification is off (--insecure, `insecure: true`). */
+export const INSECURE_TLS_WARNING = "TLS certificate verification is off (insecure): the broker is not authenticated, so anyone on the path can read and change the traffic; for testing only"

@@ -6,6 +6,7 @@ import {redactUrl} from '../net/mqtt-endpoint.js'
 import {formatBytes, formatMs, formatNumber, formatPercent, formatRateValue} from '../metrics/format.js'
 import {paint} from './terminal.js'
 import type {ModbusRunSummary, SparkplugRunSummary} from '../sim/run-simulation.js'
+import type {BackfillSummary} from '../sim/backfill.js'
 import {thresholdLines} from './verdict-lines.js'
 import {layoutTable, type ColumnSpec} from './text-table.js'
 
@@ -49,7 +50,9 @@ export function simVerdicts(summary: SimSummary, cores: number): Verdict[] {
   }
   if (t.errors > 0) verdicts.push({level: 'fail', text: `${plural(t.errors, 'client error')} (connect or publish failures)`})
   if (t.late > 0) verdicts.push({level: 'warn', text: `${plural(t.late, 'message')} ${t.late === 1 ? 'was' : 'were'} late (due time missed by more than one period)`})
-  if (t.dropped > 0) verdicts.push({level: 'warn', text: `${plural(t.dropped, 'QoS 0 message')} dropped (connection down at the due time)`})
+  const unsent = t.unsent ?? 0
+  if (t.dropped - unsent > 0) verdicts.push({level: 'warn', text: `${plural(t.dropped - unsent, 'message')} dropped (QoS 0 with the connection down at the due time, or QoS 1/2 past a device's offlineQueue)`})
+  if (unsent > 0) verdicts.push({level: 'warn', text: `${plural(unsent, 'QoS 1/2 message')} still queued when the run ended ${unsent === 1 ? 'was' : 'were'} not sent (counted as dropped): the devices were offline or their in-flight window full (offlineQueue, inflight)`})
   const bottleneck = clientBottleneck(summary.health, cores)
   if (bottleneck) verdicts.push({level: 'warn', text: bottleneck})
   const seen = new Set(verdicts.map((v) => v.text))
@@ -116,7 +119,7 @@ export function formatSimSummary(summary: SimSummary & {modbus?: ModbusRunSummar
     lines.push(labelled('anomalies', `${plural(summary.totals.suppressed, 'message')} suppressed by dropout anomalies (intended)`, c))
   }
   for (const f of summary.fleets) if (f.commandsReceived > 0) lines.push(labelled('commands', commandsText(f, c), c))
-  if (summary.labelsFile) lines.push(labelled('labels', `anomaly labels → ${summary.labelsFile}`, c))
+  if (summary.labelsFile) lines.push(labelled('labels', `${plural(summary.labels ?? 0, 'anomaly label')} → ${summary.labelsFile}`, c))
   return lines.join('\n')
 }
 
@@ -231,4 +234,15 @@ export function commandsText(f: FleetCounters, c: ChalkInstance): string {
 
 export function plural(n: number, noun: string): string {
   return `${formatNumber(n)} ${n === 1 ? noun : `${noun}s`}`
+}
+
+/**
+ * The one line a backfill ends with: rows (and the messages the devices' dropouts left out), where they went, and
+ * how many anomalies were labelled and where the labels went.
+ */
+export function formatBackfillSummary(s: BackfillSummary, devicesNote = ''): string {
+  const rows = `${plural(s.rows, 'row')} from ${plural(s.devices, 'device')}${devicesNote}${s.suppressed > 0 ? ` (${formatNumber(s.suppressed)} suppressed by dropouts)` : ''}`
+  const out = s.out === '-' ? 'stdout' : s.out
+  const labels = s.labelsFile ? `; ${plural(s.labels, 'label')} -> ${s.labelsFile}` : `; ${plural(s.labels, 'anomaly label')} (no labels file: --labels writes them)`
+  return `backfill ${s.from} .. ${s.to}: ${rows} -> ${out}${labels} (${(s.elapsedMs / 1000).toFixed(2)}s)`
 }

@@ -1,7 +1,7 @@
 import {createWriteStream, type WriteStream} from 'node:fs'
 import {once} from 'node:events'
 import {performance} from 'node:perf_hooks'
-import {EXIT_CODES, IotdError} from '../errors.js'
+import {EXIT_CODES, IotdError, UsageError} from '../errors.js'
 import type {Scenario} from './scenario/index.js'
 import type {AnomalyLabel, DeviceSpec} from './types.js'
 import {SimulatedModbusStreams, SimulatedStreams} from './simulated-streams.js'
@@ -26,6 +26,7 @@ export interface BackfillOptions {
   modbus?: boolean
   fromMs: number
   toMs: number
+  /** A file path, or `-` for stdout. */
   out: string
   format: BackfillFormat
   labelsFile?: string
@@ -47,9 +48,25 @@ export interface BackfillSummary {
   modbusDevices: number
   rows: number
   suppressed: number
+  /** Anomaly labels generated (written to labelsFile when one was given). */
   labels: number
+  labelsFile?: string
   elapsedMs: number
   interrupted: boolean
+}
+
+/**
+ * The format an --out path asks for: `.csv` (or `-`, stdout) is the capture format, `.jsonl`/`.json` JSON lines;
+ * anything else is refused, so `x.parquet` never silently holds CSV.
+ */
+export function backfillFormatOf(out: string): BackfillFormat {
+  if (out === '-' || /\.csv$/i.test(out)) return 'csv'
+  if (/\.jsonl?$/i.test(out)) return 'jsonl'
+  const ext = /\.[^./\\]+$/.exec(out)?.[0]
+  throw new UsageError(
+    ext ? `--out ${out}: backfill does not write ${ext} files` : `--out ${out}: say which format with the extension`,
+    ['--out data.csv (iotd capture format), --out data.jsonl (JSON lines), or --out - (CSV to stdout)'],
+  )
 }
 
 /** Parses `<from>..<to>`: ISO-8601 dates/times or epoch milliseconds. */
@@ -78,9 +95,10 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummar
   let failure: {file: string; error: NodeJS.ErrnoException} | undefined
   const watch = <T extends NodeJS.EventEmitter>(stream: T, path: string): T =>
     stream.on('error', (error: NodeJS.ErrnoException) => (failure ??= {file: path, error}))
-  const file = watch(createWriteStream(opts.out), opts.out)
+  const toStdout = opts.out === '-'
+  const file: NodeJS.WritableStream = toStdout ? watch(process.stdout, 'stdout') : watch(createWriteStream(opts.out), opts.out)
   const sink = opts.format === 'csv' ? watch(createCaptureStringifier(), opts.out) : undefined
-  sink?.pipe(file)
+  sink?.pipe(file, {end: !toStdout})
   const labelsOut = opts.labelsFile ? watch(createWriteStream(opts.labelsFile), opts.labelsFile) : undefined
   let rows = 0
   let suppressed = 0
@@ -132,8 +150,12 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummar
   }
 
   if (sink) sink.end()
-  else file.end()
-  await once(file, 'close').catch(() => undefined)
+  else if (!toStdout) file.end()
+  if (toStdout) {
+    // stdout is not ours to close: wait until the CSV stream has handed everything over and stdout took it.
+    if (sink) await once(sink, 'end').catch(() => undefined)
+    await new Promise<void>((resolve) => (file as WriteStream).write('', () => resolve()))
+  } else await once(file, 'close').catch(() => undefined)
   if (labelsOut) {
     labelsOut.end()
     await once(labelsOut, 'close').catch(() => undefined)
@@ -150,6 +172,7 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummar
     rows,
     suppressed,
     labels,
+    ...(opts.labelsFile ? {labelsFile: opts.labelsFile} : {}),
     elapsedMs: performance.now() - began,
     interrupted: opts.signal?.aborted ?? false,
   }

@@ -1,6 +1,7 @@
 import {EXIT_CODES, IotdError, UsageError} from '../errors.js'
 import {checkConnectionCapacity, connectWithRetry, parseEndpointUrl, parseSourceAddresses, redactUrl} from '../net/index.js'
 import type {ResolvedBroker} from '../net/index.js'
+import {INSECURE_TLS_WARNING} from '../net/tls-files.js'
 import {expandDevices, shardLimit, type Scenario} from './scenario/index.js'
 import {runFleet} from './fleet/engine.js'
 import type {ModbusCounters, ModbusListenerInfo} from './modbus/simulator.js'
@@ -23,6 +24,10 @@ export interface SimulationRequest {
   defaultBrokerUrl?: string
   username?: string
   password?: string
+  /** TLS files (--ca/--cert/--key) over the scenario's broker.tls; `insecure` skips verification (warned about). */
+  ca?: string
+  cert?: string
+  key?: string
   insecure?: boolean
   durationMs?: number
   limit?: number
@@ -195,6 +200,7 @@ async function runBesideFleet(scenario: Scenario, devices: ReturnType<typeof exp
   return {
     ...summary,
     labelsFile: summary.labelsFile ?? (labelsFile && labelCount > 0 ? labelsFile : undefined),
+    labels: (summary.labels ?? 0) + labelCount,
     modbus: {listeners: sim.listeners, groups, mirrorErrors},
     ...sparkplugSummary,
   }
@@ -302,6 +308,8 @@ function withOverrides(scenario: Scenario, req: SimulationRequest): Scenario {
   if (req.username !== undefined) broker.username = req.username
   if (req.password !== undefined) broker.password = req.password
   if (req.insecure) broker.tls = {...broker.tls, insecure: true}
+  for (const k of ['ca', 'cert', 'key'] as const) if (req[k] !== undefined) broker.tls = {...broker.tls, [k]: req[k]}
+  if (broker.tls?.insecure) req.onLog?.(INSECURE_TLS_WARNING, 'warn')
   return {...scenario, broker}
 }
 

@@ -38,7 +38,12 @@ export class SimulatedStreams {
     this.models = devices.map((d) => createDeviceModel(scenario, d))
     this.next = new Int32Array(devices.length)
     this.queue = new DueQueue(Math.max(16, devices.length))
-    devices.forEach((d, id) => this.queue.push(fromMs + dueOffsetMs(d, 0, scenario.seed), id))
+    devices.forEach((d, id) => this.queue.push(this.dueAt(d, 0), id))
+  }
+
+  /** A device's first message may be jittered before its phase; on a simulated clock nothing comes before `from`. */
+  private dueAt(device: DeviceSpec, n: number): number {
+    return Math.max(this.fromMs, this.fromMs + dueOffsetMs(device, n, this.scenario.seed))
   }
 
   /** When the next message is due (epoch ms, unrounded); Infinity when there are no devices. */
@@ -53,7 +58,7 @@ export class SimulatedStreams {
     const device = this.devices[id]
     const sample = this.models[id].sample(this.next[id], ts)
     this.next[id]++
-    this.queue.push(this.fromMs + dueOffsetMs(device, this.next[id], this.scenario.seed), id)
+    this.queue.push(this.dueAt(device, this.next[id]), id)
     return {ts, device, sample}
   }
 }

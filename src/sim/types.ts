@@ -39,6 +39,8 @@ export interface DeviceSpec {
   sessionExpiryMs?: number
   /** QoS 1/2 messages allowed unacknowledged at once per device. */
   inflight: number
+  /** QoS 1/2 messages held while offline or while the in-flight window is full; more are dropped (counted). */
+  offlineQueue: number
   birth?: MessageSpec
   lwt?: MessageSpec
   /** Sent (retained, as birth is) when the device disconnects cleanly at the end of a run, if configured. */
@@ -91,8 +93,13 @@ export interface FleetCounters {
   late: number
   /** Messages suppressed by a dropout anomaly. */
   suppressed: number
-  /** QoS 0 messages not sent because the connection was down at their due time. */
+  /**
+   * Messages not sent: QoS 0 ones due while the connection was down, QoS 1/2 ones beyond the device's offline
+   * queue, and (counted in `unsent` too) QoS 1/2 ones still queued when the run ended.
+   */
   dropped: number
+  /** QoS 1/2 messages still in a device's offline queue when the run ended: not sent (part of `dropped`). */
+  unsent?: number
   errors: number
   disconnects: number
   reconnects: number
@@ -175,6 +182,8 @@ export interface SimSummary {
   connectLatency: LatencyFigures
   health: ClientHealth & {peakRssBytes: number}
   labelsFile?: string
+  /** Anomaly labels generated in the run (written to labelsFile when one was given). */
+  labels?: number
   warnings: string[]
   /**
    * MQTT devices were asked for and none ever connected: the run did nothing it was asked, and exits 1 whatever

@@ -1,31 +1,16 @@
 /**
- * Flag values of tail/record/replay that cli/flag-parsers.ts does not cover yet (sizes, time bounds, loops). Errors
- * are UsageErrors naming the flag. (Candidates to move into cli/flag-parsers.ts.)
+ * Replay's own flag values (time bounds, loops, speed): forms no config file has. Errors are UsageErrors naming the
+ * flag; unit values (durations, rates, sizes) go through config/units.ts flagValue like every other flag.
  */
-import {parseDuration, parseSize} from '../config/units.js'
+import {flagValue, parseDuration} from '../config/units.js'
 import {UsageError} from '../errors.js'
 import type {ReplayStart} from './replay.js'
-
-export function sizeFlag(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined
-  try {
-    return parseSize(value)
-  } catch (error) {
-    throw new UsageError(`--${flag}: ${(error as Error).message}`)
-  }
-}
 
 /** `--start`/`--end`: ISO-8601, epoch ms, or `+5m` (an offset from the capture's first row). */
 export function timeBoundFlag(flag: string, value: string | undefined): ReplayStart | undefined {
   if (value === undefined) return undefined
   const v = value.trim()
-  if (v.startsWith('+')) {
-    try {
-      return {offsetMs: parseDuration(v.slice(1))}
-    } catch (error) {
-      throw new UsageError(`--${flag}: ${(error as Error).message}`)
-    }
-  }
+  if (v.startsWith('+')) return {offsetMs: flagValue(flag, v.slice(1), parseDuration)}
   if (/^\d+$/.test(v)) return Number(v)
   const zoned = /(Z|[+-]\d{2}:?\d{2})$/i.test(v) || !/[T ]\d/.test(v) ? v : `${v}Z`
   const t = Date.parse(zoned.replace(' ', 'T'))

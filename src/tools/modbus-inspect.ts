@@ -3,7 +3,7 @@ import {ModbusConnectionError, ModbusTimeoutError} from '../net/modbus-client.js
 import {ModbusCrcError} from '../net/modbus-rtu-client.js'
 import {createModbusClient, describeModbusTarget, parseModbusTarget, type ModbusTarget, type SerialOverrides} from '../net/modbus-transport.js'
 import {formatNotation, resolveAddress} from '../modbus/address.js'
-import {decodeTag, encodeTag} from '../modbus/codec.js'
+import {decodeTagExact, encodeTag} from '../modbus/codec.js'
 import {ModbusException} from '../modbus/pdu.js'
 import {isBitTable, MAX_READ_BITS, MAX_READ_REGISTERS, WORD_ORDERS, wordsOf, type Table, type TagType, type TagValue, type WordOrder} from '../modbus/types.js'
 
@@ -70,7 +70,10 @@ export interface ReadValue {
   notation: string
   /** The words (or bits) as they came off the wire. */
   raw: number[] | boolean[]
-  /** Decoded value per word order (one entry unless order is all). */
+  /**
+   * Decoded value per word order (one entry unless order is all). An int64/uint64 beyond ±2^53 is a string of its
+   * exact digits (JSON numbers round there).
+   */
   values: Partial<Record<WordOrder, TagValue>>
 }
 
@@ -114,7 +117,7 @@ export async function readValues(req: ReadRequest): Promise<ReadResult> {
       const raw = data.slice(i * width, (i + 1) * width) as number[] | boolean[]
       const decoded: Partial<Record<WordOrder, TagValue>> = {}
       for (const order of orders) {
-        decoded[order] = type === 'bool' ? (raw as boolean[])[0] : decodeTag({type, order, scale: req.scale ?? 1, offset: req.offset ?? 0, length: req.length}, raw as number[])
+        decoded[order] = type === 'bool' ? (raw as boolean[])[0] : decodeTagExact({type, order, scale: req.scale ?? 1, offset: req.offset ?? 0, length: req.length}, raw as number[])
       }
       values.push({address: at, notation: formatNotation(table, at), raw, values: decoded})
     }
@@ -165,7 +168,9 @@ export async function writeValues(req: WriteRequest): Promise<WriteResult> {
     if (type === 'bool' || type === 'bit') throw new Error(`--type ${type} cannot be written to a holding register (write the whole register as uint16)`)
     if (type === 'string' && !req.length) throw new Error('--type string needs --length (characters)')
     const words = req.values.flatMap((v) => {
-      const value = type === 'string' ? v : Number(v)
+      // An unscaled 64-bit integer is written from its digits, exactly (a number would round beyond 2^53).
+      const exact = (type === 'int64' || type === 'uint64') && (req.scale ?? 1) === 1 && (req.offset ?? 0) === 0 && /^-?\d+$/.test(v.trim())
+      const value = type === 'string' ? v : exact ? BigInt(v.trim()) : Number(v)
       if (typeof value === 'number' && Number.isNaN(value)) throw new Error(`--value "${v}" is not a number`)
       return encodeTag({type, order: req.order, scale: req.scale ?? 1, offset: req.offset ?? 0, length: req.length}, value)
     })
@@ -257,11 +262,14 @@ export function parseUnitList(text: string): number[] {
 
 /** A plain-text table of a read: one row per value, one column per order. */
 export function formatRead(r: ReadResult): string {
-  const head = `${r.target} unit ${r.unit} ${r.table} ${r.notation} (offset ${r.address}), ${r.quantity} ${isBitTable(r.table) ? 'bit' : 'register'}${r.quantity === 1 ? '' : 's'} as ${r.type}`
-  const cols = ['address', ...(r.orders.length === 1 && r.type === 'uint16' ? ['value'] : r.orders), 'raw']
+  // One order: a `value` column, whatever the type, and the order in the heading; --order all: a column per order.
+  const single = r.orders.length === 1
+  const bits = isBitTable(r.table)
+  const head = `${r.target} unit ${r.unit} ${r.table} ${r.notation} (offset ${r.address}), ${r.quantity} ${bits ? 'bit' : 'register'}${r.quantity === 1 ? '' : 's'} as ${r.type}${single && !bits ? ` in word order ${r.orders[0]}` : ''}`
+  const cols = ['address', ...(single ? ['value'] : r.orders), 'raw']
   const rows = r.values.map((v) => [
     v.notation,
-    ...r.orders.map((o) => formatValue(v.values[o])),
+    ...r.orders.map((o) => formatValue(v.values[o], r.type)),
     (v.raw as Array<number | boolean>).map((w) => (typeof w === 'boolean' ? (w ? '1' : '0') : w.toString(16).padStart(4, '0'))).join(' '),
   ])
   const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((row) => row[i].length)))
@@ -269,9 +277,10 @@ export function formatRead(r: ReadResult): string {
   return [head, line(cols), ...rows.map(line)].join('\n')
 }
 
-function formatValue(v: TagValue | undefined): string {
+function formatValue(v: TagValue | undefined, type: TagType): string {
   if (v === undefined) return ''
-  if (typeof v === 'string') return JSON.stringify(v)
+  // A string tag is quoted (spaces and empty text show); a 64-bit integer's exact digits are a number to read.
+  if (typeof v === 'string') return type === 'string' ? JSON.stringify(v) : v
   return String(v)
 }
 

@@ -27,7 +27,7 @@ export interface ReplayOptions {
   file: string
   /** Column mapping and parsing (format, delimiter, timeColumn, topic, payloadColumns, strict, ...). */
   csv?: Partial<Omit<CsvSourceOptions, 'path'>>
-  broker: {url: string; username?: string; password?: string; protocol?: '3.1.1' | '5'; insecure?: boolean; clientId?: string}
+  broker: {url: string; username?: string; password?: string; protocol?: '3.1.1' | '5'; clientId?: string; tls?: {ca?: string; cert?: string; key?: string}; insecure?: boolean}
   speed?: number
   /** Messages per second, ignoring the recorded timing. */
   rate?: number
@@ -117,12 +117,14 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
   const ctx = toolContext(signal, opts.warn)
   // Timed replays take the file in small batches: parsing a batch is synchronous, and a message due meanwhile
   // would wait for it (1,024 rows take about 2 ms to parse here: the whole timing budget).
-  const csvOptions = csvSourceOptions.parse({...(mode === 'timed' ? {batchSize: TIMED_BATCH_ROWS} : {}), ...opts.csv, path: opts.file})
+  // At --rate or --max-speed the recorded times are not used: a mapped CSV then needs no time column.
+  const csvOptions = csvSourceOptions.parse({...(mode === 'timed' ? {batchSize: TIMED_BATCH_ROWS} : {untimed: true}), ...opts.csv, path: opts.file})
   const sink = new MqttSink('replay', {
     url: opts.broker.url,
     username: opts.broker.username,
     password: opts.broker.password,
     protocol: opts.broker.protocol ?? '3.1.1',
+    tls: opts.broker.tls,
     insecure: opts.broker.insecure ?? false,
     clientId: opts.broker.clientId,
     topic: '${topic}',

@@ -81,7 +81,9 @@ export async function runTail(opts: TailOptions): Promise<TailSummary> {
   const sparkplug = new SparkplugHostSession()
   const statsText = (rows: number) => `${stats?.render(rows) ?? ''}${sparkplug.counters.messages > 0 ? `${hostCountersLine(sparkplug.counters, formatNumber)}\n` : ''}`
   const c = paint(opts.color)
-  const textOptions = {paint: c, columns: out.columns ?? 100, json: opts.json ?? 'auto', binary: opts.binary ?? 'hex'}
+  // One line per message unless asked: an indented object is a dozen lines, and at a few hundred messages a second
+  // nobody reads that.
+  const textOptions = {paint: c, columns: out.columns ?? 100, json: opts.json ?? 'compact', binary: opts.binary ?? 'hex'}
   const withProperties = sourceOptions.protocol === '5'
   const maxLines = opts.maxLinesPerSecond ?? DEFAULT_MAX_LINES_PER_SECOND
   let matched = 0
@@ -89,13 +91,19 @@ export async function runTail(opts: TailOptions): Promise<TailSummary> {
   let skipped = 0
   let skippedSinceNote = 0
   let budget = maxLines
+  let shownThisSecond = 0
   let statsLines = 0
   let userInterrupted = false
   opts.signal?.addEventListener('abort', () => (userInterrupted = true), {once: true})
 
   const write = async (chunk: string | Buffer) => {
     // A reader gone (EPIPE) is an 'error' on `out`, which rejects once(); the caller's error listener ends the run.
-    if (!out.write(chunk)) await Promise.race([once(out, 'drain'), once(out, 'close')]).catch(() => undefined)
+    // The wait's listeners go with it (a 'close' listener left per wait would pile up into a warning).
+    if (!out.write(chunk)) {
+      const waited = new AbortController()
+      await Promise.race([once(out, 'drain', {signal: waited.signal}), once(out, 'close', {signal: waited.signal})]).catch(() => undefined)
+      waited.abort()
+    }
   }
   const drawStats = () => {
     if (!stats) return
@@ -111,10 +119,11 @@ export async function runTail(opts: TailOptions): Promise<TailSummary> {
     budget = maxLines
     if (stats) drawStats()
     else if (skippedSinceNote > 0) {
-      const note = `… ${formatNumber(skippedSinceNote)} messages not shown in the last second (${formatRate(skippedSinceNote + maxLines, 'msg')}; --stats or --format ndjson keep up with every message)\n`
+      const note = `… ${formatNumber(skippedSinceNote)} messages not shown in the last second (${formatRate(skippedSinceNote + shownThisSecond, 'msg')}; --stats or --format ndjson keep up with every message)\n`
       out.write(c.dim(note))
       skippedSinceNote = 0
     }
+    shownThisSecond = 0
   }, 1000)
   timer.unref()
 
@@ -144,13 +153,17 @@ export async function runTail(opts: TailOptions): Promise<TailSummary> {
           skipped++
           skippedSinceNote++
         } else {
-          budget--
           shown++
+          shownThisSecond++
           const projected = project?.(r)
           switch (opts.format) {
-            case 'text':
-              text += spb && !projected ? formatSparkplugText(r, spb, textOptions) : formatText(r, textOptions, projected)
+            case 'text': {
+              const lines = spb && !projected ? formatSparkplugText(r, spb, textOptions) : formatText(r, textOptions, projected)
+              // The budget is of lines on the screen: an indented message spends as many as it prints.
+              budget -= countLines(lines)
+              text += lines
               break
+            }
             case 'ndjson':
               text += formatNdjson(r, projected)
               break
@@ -195,4 +208,10 @@ export async function runTail(opts: TailOptions): Promise<TailSummary> {
     topicStats: stats?.toJSON(),
     sparkplug: sparkplug.counters.messages > 0 ? {...sparkplug.counters} : undefined,
   }
+}
+
+function countLines(text: string): number {
+  let n = 0
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++
+  return n
 }

@@ -67,7 +67,7 @@ describeMosquitto('the Modbus -> MQTT gateway pipeline', () => {
     }
     try {
       const labels = join(dir, 'labels.jsonl')
-      const simArgs = ['sim', plant, '--broker', broker.url, '--duration', '10m', '--labels', labels]
+      const simArgs = ['sim', plant, '--broker', broker.url, '--duration', '10m', '--labels', labels, '--force']
       let sim = await start(simArgs, /meter listening on/)
       await start(['pipeline', 'run', gateway], /./, {IOTD_GATEWAY_BROKER: broker.url})
 
@@ -83,8 +83,12 @@ describeMosquitto('the Modbus -> MQTT gateway pipeline', () => {
           .filter(Boolean)
           .map((l) => JSON.parse(l) as {deviceId: string; kind: string})
           .filter((l) => l.kind.startsWith('modbus-'))
-          .map((l) => l.deviceId.replace(/-0*(\d+)$/, '-$1')),
+          .map((l) => l.deviceId),
       )
+      // The gateway names each meter as the plant does (meter-<port>-07, not meter-<port>-7): labels, sim ids and
+      // gateway topics join on the same name.
+      expect([...readings.keys()]).toContain(`meter-${base}-07`)
+      expect([...faulted].filter((id) => !readings.has(id))).toEqual([])
       const counts = [...readings.entries()].filter(([device]) => !faulted.has(device)).map(([, ts]) => ts.filter((t) => t >= from && t < from + 5000).length)
       expect(bad).toEqual([])
       expect(counts.length).toBeGreaterThanOrEqual(180)

@@ -91,6 +91,13 @@ describe('iotd sim with modbus groups + iotd modbus read/write/scan', () => {
     }
     expect(stderr).toMatch(/modbus: 24 devices answered \d+ requests/)
   }, 240_000)
+
+  it('a usage error points at the help of the command as it is typed (modbus read, not modbus:read)', async () => {
+    const bad = await runCli(['modbus', 'read', '127.0.0.1:1', '--no-such-flag'])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain('Try: iotd modbus read --help')
+    expect(bad.stderr).not.toContain('modbus:read')
+  }, 60_000)
 })
 
 async function waitFor(ok: () => boolean, ms = 10_000): Promise<void> {

@@ -29,6 +29,22 @@ describe('iotd sim lint', () => {
     for (let i = 0; i < files.length; i += 4) await Promise.all(files.slice(i, i + 4).map(check))
   }, 180_000)
 
+  it('reports structural and cross-field problems in one pass: a fleet the schema refuses does not hide another fleet\'s', async () => {
+    const path = 'test/fixtures/scenarios/one-pass.yaml'
+    const r = await runCli(['sim', 'lint', path])
+    expect(r.code).toBe(2)
+    // fleets[0].every is refused by the schema; fleets[1] passes it and has two cross-field problems.
+    expect(r.stderr).toContain(`${path}:7:12: `)
+    expect(r.stderr).toMatch(new RegExp(`${path}:13:\\d+: .*sitee`))
+    expect(r.stderr).toMatch(new RegExp(`${path}:16:\\d+: .*pressure`))
+  })
+
+  it('counts in the singular where there is one: "1 fleet", not "1 fleets"', async () => {
+    const r = await runCli(['sim', 'lint', 'scenarios/modbus-plant.yaml'])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toMatch(/: ok \(1 fleet, /)
+  })
+
   it('an unset ${env:VAR} is a warning for lint (exit 0) and an error for a run (exit 2), at its file:line:col', async () => {
     const path = 'test/fixtures/scenarios/env-missing.yaml'
     const lint = await runCli(['sim', 'lint', path])

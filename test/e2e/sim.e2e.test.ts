@@ -68,14 +68,14 @@ describe('iotd sim, run as a user runs it', () => {
   it('--json prints one versioned summary with the effective seed; Ctrl-C prints the partial summary and exits 130', async () => {
     const port = await freePort()
     const env = {IOTD_DEFAULT_BROKER: `mqtt://127.0.0.1:${port}`}
-    const r = await runCli(['sim', 'scenarios/smart-factory.yaml', '--duration', '3s', '--json', '--labels', join(tmpdir(), 'iotd-e2e-labels.jsonl')], {env})
+    const r = await runCli(['sim', 'scenarios/smart-factory.yaml', '--duration', '3s', '--json', '--labels', join(tmpdir(), 'iotd-e2e-labels.jsonl'), '--force'], {env})
     expect(r.code, r.stderr).toBe(0)
     const summary = JSON.parse(r.stdout)
     expect(summary.schemaVersion).toBe(1)
     expect(Number.isInteger(summary.seed)).toBe(true)
     expect(summary.totals.published).toBeGreaterThan(0)
 
-    const interrupted = await runCli(['sim', 'scenarios/smart-factory.yaml', '--duration', '60s', '--labels', join(tmpdir(), 'iotd-e2e-labels.jsonl')], {
+    const interrupted = await runCli(['sim', 'scenarios/smart-factory.yaml', '--duration', '60s', '--labels', join(tmpdir(), 'iotd-e2e-labels.jsonl'), '--force'], {
       env,
       onOutput: {match: /^sim 2\./m, then: (pid) => process.kill(pid, 'SIGINT')},
     })
@@ -99,7 +99,7 @@ describe('iotd sim, run as a user runs it', () => {
     const a = join(dir, 'a.csv')
     const b = join(dir, 'b.csv')
     for (const out of [a, b]) {
-      const r = await runCli(['sim', 'scenarios/cold-chain.yaml', '--backfill', range, '--out', out, '--seed', '99', '--labels', join(dir, 'labels.jsonl')])
+      const r = await runCli(['sim', 'scenarios/cold-chain.yaml', '--backfill', range, '--out', out, '--seed', '99', '--labels', join(dir, 'labels.jsonl'), '--force'])
       expect(r.code, r.stderr).toBe(0)
     }
     const first = readFileSync(a)

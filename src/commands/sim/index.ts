@@ -1,7 +1,9 @@
+import {statSync} from 'node:fs'
 import {basename, extname} from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
 import {metricsFlags, startLiveMetrics} from '../../cli/live-metrics.js'
+import {mqttCredentialFlags, mqttTlsFlags} from '../../cli/mqtt-flags.js'
 import {parseInfluxOut, startInfluxOutput} from '../../cli/influx-output.js'
 import {simPoints} from '../../report/influx-points.js'
 import {parseDurationFlag, parseShard} from '../../cli/flag-parsers.js'
@@ -22,6 +24,8 @@ export default class Sim extends BaseCommand {
 Modbus groups (the scenario's modbus: section) listen on 127.0.0.1 from port 5020 unless the scenario says otherwise; the addresses are printed at start. Read them with \`iotd modbus read 127.0.0.1:5020 --unit 1 --address 40001\`.
 
 On a terminal a live view shows each fleet; piped or in CI, one plain line per second goes to stderr. The summary goes to stdout (--json for a machine-readable one, with the effective seed). Ctrl-C stops cleanly and prints the partial summary.
+
+--broker, --username, --password and the TLS flags (--ca, --cert, --key, --insecure) override the scenario's broker: section; certificates are verified unless --insecure.
 
 --backfill generates the same streams on a simulated clock, without a broker, into iotd's CSV capture format (ts,topic,qos,retain,encoding,payload) or JSON lines.
 
@@ -50,9 +54,8 @@ ${EXIT_CODES_HELP}`
       env: 'IOTD_DEFAULT_BROKER',
       hidden: true,
     }),
-    username: Flags.string({summary: 'Username; overrides the scenario.', env: 'IOTD_USERNAME'}),
-    password: Flags.string({summary: 'Password (prefer the IOTD_PASSWORD environment variable).', env: 'IOTD_PASSWORD'}),
-    insecure: Flags.boolean({summary: 'Do not verify the broker\'s TLS certificate (testing only).', env: 'IOTD_INSECURE'}),
+    ...mqttCredentialFlags,
+    ...mqttTlsFlags,
     duration: Flags.string({char: 'd', summary: 'Run length, e.g. 30s, 5m; overrides the scenario.', env: 'IOTD_DURATION'}),
     limit: Flags.integer({summary: 'Stop after this many messages in total.', min: 1, env: 'IOTD_LIMIT'}),
     seed: Flags.integer({summary: 'Seed for every random stream; overrides the scenario.', env: 'IOTD_SEED'}),
@@ -61,11 +64,12 @@ ${EXIT_CODES_HELP}`
     shards: Flags.integer({summary: 'Shard count, the index coming from JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs).', min: 1, env: 'IOTD_SHARDS'}),
     workers: Flags.integer({summary: 'Worker threads for the fleet (default: from the fleet size and cores).', min: 1, env: 'IOTD_WORKERS'}),
     'source-ip': Flags.string({summary: 'Local source addresses to spread connections over: 127.0.0.2,127.0.0.3 or 127.0.0.2-127.0.0.9.', env: 'IOTD_SOURCE_IP'}),
-    labels: Flags.string({summary: 'Write ground-truth anomaly labels (JSON lines) to this file.', env: 'IOTD_LABELS'}),
+    labels: Flags.string({summary: 'Write ground-truth anomaly labels (JSON lines) to this file (an existing one only with --force).', env: 'IOTD_LABELS'}),
+    force: Flags.boolean({summary: 'Replace an existing labels file (an earlier run\'s ground truth).', env: 'IOTD_FORCE'}),
     'dry-run': Flags.boolean({summary: 'Print sample payloads per fleet (tag values per Modbus group) and exit, without connecting or listening.', env: 'IOTD_DRY_RUN'}),
     samples: Flags.integer({summary: 'Samples per fleet or Modbus group with --dry-run.', default: 5, min: 1, env: 'IOTD_SAMPLES'}),
     backfill: Flags.string({summary: 'Generate data on a simulated clock for <from>..<to> (ISO-8601 or epoch ms), without a broker.', env: 'IOTD_BACKFILL'}),
-    out: Flags.string({char: 'o', summary: 'Output file for --backfill (.csv = iotd capture format, .jsonl = JSON lines); in a live run, influxdb=URL writes the per-second figures to InfluxDB.', env: 'IOTD_OUT'}),
+    out: Flags.string({char: 'o', summary: 'Output for --backfill (.csv = iotd capture format, .jsonl = JSON lines, - = CSV to stdout); in a live run, influxdb=URL writes the per-second figures to InfluxDB.', env: 'IOTD_OUT'}),
     quiet: Flags.boolean({char: 'q', summary: 'No live view or progress lines; only the summary.', env: 'IOTD_QUIET'}),
     threshold: Flags.string({
       summary: "SLO checked at the end, k6's grammar (repeatable): connected>=100%, delivered>=99.9%, errors==0, lag.p(99)<50ms, ack.p(99)<20ms, connect.p(95)<250ms, dropped==0, late==0. Any failure exits 99.",
@@ -77,10 +81,16 @@ ${EXIT_CODES_HELP}`
 
   async run(): Promise<SimResult | undefined> {
     const {args, flags} = await this.parse(Sim)
+    if (flags['dry-run'] && flags.backfill !== undefined) {
+      throw new UsageError('--dry-run and --backfill exclude each other: --dry-run prints samples without generating, --backfill generates the data', ['drop --dry-run to write the backfill, or --backfill to see samples'])
+    }
     const file = args.scenario
     const loaded = loadScenario(file)
     const scenario = flags.seed === undefined ? loaded : {...loaded, seed: flags.seed}
     const scenarioName = scenario.name ?? basename(file, extname(file))
+    // Labels are ground truth for a data set: an earlier run's file is never replaced unless asked.
+    const labelsFile = flags.labels ?? scenario.labels
+    if (!flags['dry-run'] && labelsFile !== undefined && !flags.force) refuseToReplace(labelsFile)
     const shard = parseShard(flags.shard, flags.shards)
 
     if (flags['dry-run']) {
@@ -98,8 +108,10 @@ ${EXIT_CODES_HELP}`
 
     if (flags.backfill !== undefined) {
       const out = flags.out
-      if (!out) throw new UsageError('--backfill needs --out <file.csv|file.jsonl>')
-      const {parseTimeRange, runBackfill} = await import('../../sim/backfill.js')
+      if (!out) throw new UsageError('--backfill needs --out <file.csv|file.jsonl|->')
+      const {backfillFormatOf, parseTimeRange, runBackfill} = await import('../../sim/backfill.js')
+      const format = backfillFormatOf(out)
+      if (out === '-' && this.jsonEnabled()) throw new UsageError('--out - writes the data to stdout: --json would mix the summary into it', ['write the data to a file (--out data.csv) to get the JSON summary'])
       const {expandDevices, shardLimit} = await import('../../sim/scenario/index.js')
       let range
       try {
@@ -114,18 +126,21 @@ ${EXIT_CODES_HELP}`
         modbus: flags.fleet === undefined && shard === undefined,
         ...range,
         out,
-        format: /\.jsonl?$/i.test(out) ? 'jsonl' : 'csv',
-        labelsFile: flags.labels ?? scenario.labels,
+        format,
+        labelsFile,
         limit: shardLimit(flags.limit ?? scenario.limit, shard),
         signal,
       }))
+      // With --out - the data is stdout: the summary goes to stderr.
+      const report = out === '-' ? process.stderr : process.stdout
+      const {formatBackfillSummary} = await import('../../report/sim-summary.js')
       if (summary.interrupted) {
-        process.stdout.write(this.jsonEnabled() ? `${JSON.stringify(summary, null, 2)}\n` : `interrupted: ${summary.rows} rows written to ${summary.out}\n`)
+        report.write(this.jsonEnabled() ? `${JSON.stringify(summary, null, 2)}\n` : `interrupted: ${formatBackfillSummary(summary)}\n`)
         this.exit(EXIT_CODES.interrupted)
       }
       if (!this.jsonEnabled()) {
         const modbusNote = summary.modbusDevices > 0 ? ` (${summary.modbusDevices} of them Modbus)` : scenario.modbus.length > 0 ? ` (Modbus groups left out by ${shard ? '--shard' : '--fleet'})` : ''
-        process.stdout.write(`backfill ${summary.from} .. ${summary.to}: ${summary.rows} rows from ${summary.devices} devices${modbusNote} -> ${summary.out} (${(summary.elapsedMs / 1000).toFixed(2)}s)\n`)
+        report.write(`${formatBackfillSummary(summary, modbusNote)}\n`)
       }
       return summary
     }
@@ -152,6 +167,9 @@ ${EXIT_CODES_HELP}`
         defaultBrokerUrl: flags['default-broker'],
         username: flags.username,
         password: flags.password,
+        ca: flags.ca,
+        cert: flags.cert,
+        key: flags.key,
         insecure: flags.insecure,
         durationMs,
         limit: flags.limit,
@@ -159,7 +177,7 @@ ${EXIT_CODES_HELP}`
         fleets: flags.fleet,
         shard,
         sourceIps: flags['source-ip'],
-        labelsFile: flags.labels,
+        labelsFile,
         thresholds,
         signal,
         onSnapshot: (s) => {
@@ -192,5 +210,18 @@ ${EXIT_CODES_HELP}`
         : undefined,
       thresholdsFailed: summary.thresholds?.some((v) => !v.ok),
     })
+  }
+}
+
+/** An earlier run's labels file (not empty) is refused: replacing it would lose the ground truth of that data. */
+function refuseToReplace(path: string): void {
+  let size = 0
+  try {
+    size = statSync(path).size
+  } catch {
+    return
+  }
+  if (size > 0) {
+    throw new UsageError(`the labels file ${path} already holds labels (${size} bytes, from an earlier run)`, ['--force replaces it; --labels <other file> writes the new labels elsewhere'])
   }
 }

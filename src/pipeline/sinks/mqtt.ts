@@ -18,6 +18,8 @@ import {encodeQos0Publishes, type Qos0Message} from '../../net/qos0-publish.js'
 import {compileRecordTemplate} from '../record-template.js'
 import {defineSink, TransientSinkError, type PipelineRecord, type Sink, type StageContext} from '../types.js'
 import {mqttProtocol} from '../../config/units-schema.js'
+import {INSECURE_TLS_WARNING} from '../../net/tls-files.js'
+import {mqttTlsOptions, resolveTlsFiles, tlsOf} from '../mqtt-tls.js'
 
 const userProperties = z.record(z.string(), z.union([z.string(), z.array(z.string())]))
 
@@ -32,7 +34,7 @@ export const mqttSinkOptions = z
     username: z.string().optional(),
     password: z.string().optional().describe('Password (prefer passwordEnv).'),
     passwordEnv: z.string().optional().describe('Name of the environment variable holding the password.'),
-    insecure: z.boolean().default(false),
+    ...mqttTlsOptions,
     keepalive: z.number().int().min(0).default(60),
     properties: z
       .object({
@@ -64,7 +66,7 @@ export const mqttSink = defineSink<MqttSinkOptions>({
     const topicOf = compileTopicTemplate(options.topic)
     return (r) => ({topic: topicOf(r) ?? null})
   },
-  create: (options, name, env) => new MqttSink(name, {...options, password: options.password ?? (options.passwordEnv ? env.env[options.passwordEnv] : undefined)}),
+  create: (options, name, env) => new MqttSink(name, {...resolveTlsFiles(options, env.baseDir), password: options.password ?? (options.passwordEnv ? env.env[options.passwordEnv] : undefined)}),
 })
 
 /** Properties a publisher may not set (the broker or the connection owns them). */
@@ -99,6 +101,7 @@ export class MqttSink implements Sink {
   async open(ctx: StageContext): Promise<void> {
     this.ctx = ctx
     if (this.client) return
+    if (this.options.insecure) ctx.warn(`${this.name}: ${INSECURE_TLS_WARNING}`)
     this.client = await this.connect(this.options.connectAttempts, ctx.signal)
   }
 
@@ -116,7 +119,7 @@ export class MqttSink implements Sink {
       password: o.password,
       clientId: (this.clientId ??= o.clientId ?? `iotd-pub-${process.pid}-${Math.random().toString(16).slice(2, 8)}`),
       keepaliveSec: o.keepalive,
-      tls: o.insecure ? {insecure: true} : undefined,
+      tls: tlsOf(o),
     }
     // MQTT.js loads when a pipeline connects, not when a command merely validates or lists one.
     const {connectWithRetry} = await import('../../net/mqtt-connection.js')

@@ -88,8 +88,9 @@ export function topicTemplate(template: string, columnIndex: (name: string) => n
       if (typeof p === 'string') out += p
       else {
         const cell = row[p]
-        // An empty or wildcard-bearing cell would make an empty level or a filter, not a topic.
-        if (cell === undefined || cell === '' || /[+#/\0]/.test(cell)) return undefined
+        // A cell may hold whole topic levels (`plant/press-01`); an empty one, or one with a wildcard or NUL, would
+        // make an empty part or a filter, not a topic.
+        if (cell === undefined || cell === '' || /[+#\0]/.test(cell)) return undefined
         out += cell
       }
     }

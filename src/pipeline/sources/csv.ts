@@ -24,12 +24,15 @@ export const csvSourceOptions = z
     header: z.boolean().default(true).describe('The first row names the columns.'),
     columns: z.array(z.string()).optional().describe('Column names for a file without a header (otherwise 1, 2, 3, ...).'),
     timeColumn: z.string().optional().describe('Mapped: the column holding the time (default: ts, time, timestamp, ...).'),
-    timeFormat: z.string().default('auto').describe("Mapped: auto, iso, epoch-s, epoch-ms, epoch-us or a pattern like 'YYYY-MM-DD HH:mm:ss' (UTC)."),
+    timeFormat: z.string().default('auto').describe("Mapped: auto, iso, epoch-s, epoch-ms, epoch-us, a pattern like 'YYYY-MM-DD HH:mm:ss' (UTC), or relative-s / relative-ms (time since the previous row, as mqtt-recorder writes)."),
+    untimed: z.boolean().default(false).describe('Mapped: the rows need no time column (a replay at --rate or --max-speed); without one each row is stamped with the time it is read.'),
     topic: z.string().optional().describe('Mapped: topic template, e.g. plant/{device}/env (default: the topic column).'),
     payloadColumns: z.array(z.string()).optional().describe('Mapped: columns that make the JSON payload (default: all but time and topic ones).'),
     payloadColumn: z.string().optional().describe('Mapped: one column whose text is the payload as is.'),
-    qos: z.union([z.literal(0), z.literal(1), z.literal(2)]).default(0).describe('Mapped: QoS given to every row.'),
-    retain: z.boolean().default(false).describe('Mapped: retain flag given to every row.'),
+    qos: z.union([z.literal(0), z.literal(1), z.literal(2)]).default(0).describe('Mapped: QoS given to every row (unless qosColumn).'),
+    retain: z.boolean().default(false).describe('Mapped: retain flag given to every row (unless retainColumn).'),
+    qosColumn: z.string().optional().describe('Mapped: the column holding each row\'s QoS (0, 1, 2).'),
+    retainColumn: z.string().optional().describe('Mapped: the column holding each row\'s retain flag (1/0, true/false, True/False).'),
     strict: z.boolean().default(false).describe('Stop at the first bad row instead of counting and skipping it.'),
     batchSize: z.number().int().min(1).max(65_536).default(1024).describe('Rows per batch handed on.'),
   })
@@ -376,9 +379,17 @@ export class CsvSource implements Source {
     const index = (name: string) => names.indexOf(name)
     const usage = (message: string) => new IotdError(`${o.path}: ${message}`, EXIT_CODES.usage)
     const timeName = o.timeColumn ?? names.find((n) => TIME_COLUMN_NAMES.includes(n.toLowerCase()))
-    if (timeName === undefined) throw usage(`no time column (name it with --time-column; columns: ${clip(names.join(','), 80)})`)
-    const timeIdx = index(timeName)
-    if (timeIdx < 0) throw usage(`no column "${timeName}" (columns: ${clip(names.join(','), 80)})`)
+    if (timeName === undefined && !o.untimed) throw usage(`no time column (name it with --time-column, or replay with --max-speed or --rate; columns: ${clip(names.join(','), 80)})`)
+    const timeIdx = timeName === undefined ? -1 : index(timeName)
+    if (timeName !== undefined && timeIdx < 0) throw usage(`no column "${timeName}" (columns: ${clip(names.join(','), 80)})`)
+    const columnOf = (flag: string, name: string | undefined): number => {
+      if (name === undefined) return -1
+      const i = index(name)
+      if (i < 0) throw usage(`no ${flag} column "${name}" (columns: ${clip(names.join(','), 80)})`)
+      return i
+    }
+    const qosIdx = columnOf('qos', o.qosColumn)
+    const retainIdx = columnOf('retain', o.retainColumn)
     const topicSpec = o.topic ?? (index('topic') >= 0 ? '{topic}' : undefined)
     if (topicSpec === undefined) throw usage('no topic: give a template such as --topic "plant/{device}/env"')
     let topicOf: (row: readonly string[]) => string | undefined
@@ -388,11 +399,20 @@ export class CsvSource implements Source {
       throw usage((error as Error).message)
     }
     let parseTime: TimeParser | undefined
-    const timeOf = (cell: string): number => {
-      parseTime ??= timeParser(o.timeFormat === 'auto' ? guessTimeFormat(cell) : o.timeFormat)
-      return parseTime(cell)
-    }
-    if (o.timeFormat !== 'auto') {
+    // relative-s / relative-ms: each cell is the time since the previous row; the times are their running sum.
+    const relative = /^relative-(s|ms)$/.exec(o.timeFormat)
+    let elapsed = 0
+    const timeOf = relative
+      ? (cell: string): number => {
+          const step = Number(cell.trim() === '' ? Number.NaN : cell) * (relative[1] === 's' ? 1000 : 1)
+          if (!Number.isFinite(step) || step < 0) return Number.NaN
+          return (elapsed += step)
+        }
+      : (cell: string): number => {
+          parseTime ??= timeParser(o.timeFormat === 'auto' ? guessTimeFormat(cell) : o.timeFormat)
+          return parseTime(cell)
+        }
+    if (o.timeFormat !== 'auto' && !relative) {
       try {
         parseTime = timeParser(o.timeFormat)
       } catch (error) {
@@ -401,18 +421,27 @@ export class CsvSource implements Source {
     }
     const source = this.name
     const file = o.path
-    const {qos, retain} = o
     const width = names.length
-    // What every mapped row needs before its payload: the width, the time and the topic, read into `head` (one
-    // object for all rows) or refused with the reason.
-    const head = {ts: 0, topic: ''}
+    // What every mapped row needs before its payload: the width, the time, the topic, QoS and retain, read into
+    // `head` (one object for all rows) or refused with the reason.
+    const head: {ts: number; topic: string; qos: 0 | 1 | 2; retain: boolean} = {ts: 0, topic: '', qos: o.qos, retain: o.retain}
     const refusal = (row: string[]): string | undefined => {
       if (row.length !== width) return `expected ${width} columns, found ${row.length}`
-      head.ts = timeOf(row[timeIdx])
+      head.ts = timeIdx < 0 ? Date.now() : timeOf(row[timeIdx])
       if (!Number.isFinite(head.ts)) return `bad timestamp "${clip(row[timeIdx])}" in column ${timeName}`
       const topic = topicOf(row)
-      if (topic === undefined) return `cannot make a topic from "${topicSpec}" (an empty cell or one with / + #)`
+      if (topic === undefined) return `cannot make a topic from "${topicSpec}" (an empty cell, or one with + or #)`
       head.topic = topic
+      if (qosIdx >= 0) {
+        const q = row[qosIdx].trim()
+        if (q !== '0' && q !== '1' && q !== '2') return `bad qos "${clip(row[qosIdx])}" in column ${o.qosColumn} (0, 1 or 2)`
+        head.qos = Number(q) as 0 | 1 | 2
+      }
+      if (retainIdx >= 0) {
+        const r = retainFlag(row[retainIdx])
+        if (r === undefined) return `bad retain "${clip(row[retainIdx])}" in column ${o.retainColumn} (1/0 or true/false)`
+        head.retain = r
+      }
       return undefined
     }
     if (o.payloadColumn !== undefined) {
@@ -421,11 +450,11 @@ export class CsvSource implements Source {
       return (row, rowNumber) => {
         const refused = refusal(row)
         if (refused !== undefined) return refused
-        const {ts, topic} = head
+        const {ts, topic, qos, retain} = head
         return {ts, topic, payload: Buffer.from(row[idx] ?? '', 'utf8'), fields: row[idx], meta: new RowMeta(source, topic, qos, retain, file, rowNumber)}
       }
     }
-    const used = new Set([timeName, ...templateColumns(topicSpec)])
+    const used = new Set([timeName, o.qosColumn, o.retainColumn, ...templateColumns(topicSpec)])
     const cols = o.payloadColumns ?? names.filter((n) => !used.has(n))
     const idxs = cols.map((c) => {
       const i = index(c)
@@ -441,7 +470,7 @@ export class CsvSource implements Source {
         // A plain decimal is what cellValue makes of it too, only faster; every other cell goes to cellValue.
         fields[cols[k]] = plainDecimal(cell) ?? cellValue(cell)
       }
-      return new MappedRecord(head.ts, head.topic, fields, new RowMeta(source, head.topic, qos, retain, file, rowNumber))
+      return new MappedRecord(head.ts, head.topic, fields, new RowMeta(source, head.topic, head.qos, head.retain, file, rowNumber))
     }
   }
 }
@@ -488,6 +517,12 @@ class MappedRecord implements PipelineRecord {
   set payload(bytes: Buffer) {
     this.bytes = bytes
   }
+}
+
+/** A retain cell: 1/0, true/false in any case (Python's csv writes True/False); undefined for anything else. */
+function retainFlag(cell: string): boolean | undefined {
+  const v = cell.trim().toLowerCase()
+  return v === '1' || v === 'true' ? true : v === '0' || v === 'false' ? false : undefined
 }
 
 /** `auto`: digits are epoch s, ms or µs by size (as the capture format's rule); anything else ISO-8601. */

@@ -168,7 +168,7 @@ export const modbusSource = defineSource({
       {name: 'voltage', address: 30001, type: 'float32'},
       {name: 'temperature', address: 30009, type: 'int16', scale: 0.1},
     ],
-    devices: [{host: '127.0.0.1', port: 5020, units: '1-50', name: 'meter-{port}-{unit}'}],
+    devices: [{host: '127.0.0.1', port: 5020, units: '1-50', name: 'meter-{port}-{unit:02}'}],
   },
   create(opts, name) {
     const slots = new Map<string, ConnectionSlot>()

@@ -23,6 +23,8 @@ import {isValidTopicFilter} from '../rule/plan.js'
 import {cellValue} from './csv-mapping.js'
 import {defineSource, NOOP_ACK, type Delivery, type PipelineRecord, type Source, type StageContext} from '../types.js'
 import {mqttProtocol} from '../../config/units-schema.js'
+import {INSECURE_TLS_WARNING} from '../../net/tls-files.js'
+import {mqttTlsOptions, resolveTlsFiles, tlsOf} from '../mqtt-tls.js'
 
 export const mqttSourceOptions = z
   .object({
@@ -37,7 +39,7 @@ export const mqttSourceOptions = z
     clean: z.boolean().default(true).describe('Clean session; false keeps the subscription and queued QoS 1/2 messages across restarts.'),
     sessionExpiry: z.number().int().min(0).optional().describe('MQTT 5 session expiry in seconds (with clean: false).'),
     keepalive: z.number().int().min(0).default(60).describe('Keepalive in seconds.'),
-    insecure: z.boolean().default(false).describe('Do not verify the broker TLS certificate (testing only).'),
+    ...mqttTlsOptions,
     payload: z
       .enum(['auto', 'json', 'csv', 'raw', 'sparkplugb'])
       .default('json')
@@ -57,7 +59,7 @@ export const mqttSource = defineSource<MqttSourceOptions>({
   summary: 'Subscribes to MQTT topic filters (shared subscriptions, MQTT 5 properties, QoS 1 acked after the sinks).',
   options: mqttSourceOptions,
   example: {url: 'mqtt://127.0.0.1:1883', topics: ['plant/+/telemetry'], qos: 1, payload: 'json'},
-  create: (options, name, env) => new MqttSource(name, {...options, password: options.password ?? (options.passwordEnv ? env.env[options.passwordEnv] : undefined)}),
+  create: (options, name, env) => new MqttSource(name, {...resolveTlsFiles(options, env.baseDir), password: options.password ?? (options.passwordEnv ? env.env[options.passwordEnv] : undefined)}),
 })
 
 export interface MqttSourceStats {
@@ -146,7 +148,7 @@ export class MqttSource implements Source {
       clean: o.clean,
       sessionExpirySec: o.sessionExpiry,
       keepaliveSec: o.keepalive,
-      tls: o.insecure ? {insecure: true} : undefined,
+      tls: tlsOf(o),
       onSocket: (socket) => socket.prependListener('data', this.onBytes),
       onClient: (client) => this.install(client),
     }
@@ -188,6 +190,7 @@ export class MqttSource implements Source {
 
   async *readBatches(ctx: StageContext): AsyncIterable<readonly Delivery[]> {
     this.ctx = ctx
+    if (this.options.insecure) ctx.warn(`${this.name}: ${INSECURE_TLS_WARNING}`)
     await this.connect(ctx.signal)
     const onAbort = () => this.wake?.()
     ctx.signal.addEventListener('abort', onAbort, {once: true})

@@ -201,6 +201,7 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
     connectLatency: figures(summarize(histograms.run.connectLatency)),
     health: {...lastHealth, peakRssBytes: health.peakRssBytes},
     labelsFile: labels.written > 0 ? opts.labelsFile : undefined,
+    labels: labels.written,
     warnings,
     neverConnected: devices.length > 0 && histograms.run.connectLatency.totalCount === 0,
     delivered,
@@ -276,6 +277,7 @@ function addCounters(into: FleetCounters | undefined, c: FleetCounters): void {
   into.disconnects += c.disconnects
   into.reconnects += c.reconnects
   into.bytes += c.bytes
+  if (c.unsent) into.unsent = (into.unsent ?? 0) + c.unsent
   into.commandsReceived += c.commandsReceived
   into.commandsApplied += c.commandsApplied
   into.commandsReplied += c.commandsReplied

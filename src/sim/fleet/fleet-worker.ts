@@ -68,11 +68,6 @@ const STATS_INTERVAL_MS = 1000
 /** Connects started per turn of the event loop during a fast ramp. */
 const CONNECT_BATCH = 100
 /**
- * QoS 1/2 messages one device holds while it is disconnected or its in-flight window is full. Past this they are
- * dropped and counted: an hour-long outage of a large fleet must not exhaust the worker's memory.
- */
-export const BACKLOG_LIMIT = 256
-/**
  * Direct messages a tick gathers before it writes them, so a tick that fell far behind (a GC pause, a loaded
  * machine) does not hold the first of them back until the last is generated.
  */
@@ -230,6 +225,7 @@ export class FleetWorker {
       d.wanted = false
       // Messages still waiting for an in-flight slot or a connection are not sent: count them, do not hide them.
       d.counters.dropped += d.backlog.length
+      d.counters.unsent = (d.counters.unsent ?? 0) + d.backlog.length
       d.backlog.length = 0
       if (d.client) closing.push(this.disconnect(d, drainMs))
     }
@@ -575,11 +571,11 @@ export class FleetWorker {
     }
     if (d.inflight >= d.spec.inflight || !d.connected) {
       // Held until an in-flight slot frees or the device reconnects; its lag keeps counting from the due time.
-      if (d.backlog.length >= BACKLOG_LIMIT) {
+      if (d.backlog.length >= d.spec.offlineQueue) {
         c.dropped++
         if (!this.backlogWarned) {
           this.backlogWarned = true
-          this.post({type: 'log', level: 'warn', message: `${d.spec.clientId}: more than ${BACKLOG_LIMIT} QoS ${d.spec.qos} messages waiting; dropping (counted)`})
+          this.post({type: 'log', level: 'warn', message: `${d.spec.clientId}: its offline queue is full (offlineQueue: ${d.spec.offlineQueue} QoS ${d.spec.qos} messages); dropping more (counted)`})
         }
         return
       }
@@ -721,6 +717,7 @@ export class FleetWorker {
     // Everything but the gauges is a delta: reset after copying.
     for (const c of this.fleetCounters.values()) {
       c.published = c.acked = c.late = c.suppressed = c.dropped = c.errors = c.disconnects = c.reconnects = c.bytes = 0
+      if (c.unsent !== undefined) c.unsent = 0
       c.commandsReceived = c.commandsApplied = c.commandsReplied = c.commandsFailed = c.commandsIgnored = 0
     }
     const now = performance.now()

@@ -107,6 +107,7 @@ function expandFleet(scenario: Scenario, fleet: FleetConfig, seed: number, out: 
       retain: fleet.retain,
       cleanSession: fleet.session === 'clean',
       inflight: fleet.inflight,
+      offlineQueue: fleet.offlineQueue,
     }
     // Only fleets with params carry them: a device costs no more memory for a feature it does not use.
     if (hasParams) device.params = params as DeviceSpec['params']

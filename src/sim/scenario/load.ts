@@ -1,10 +1,11 @@
 import {existsSync} from 'node:fs'
 import {dirname, isAbsolute, resolve} from 'node:path'
 import {ConfigError, type ConfigProblem} from '../../errors.js'
-import {formatPath, loadYamlConfig, readConfigText} from '../../config/yaml-loader.js'
+import {formatPath, loadYamlConfig, readConfigText, type LoadedConfig} from '../../config/yaml-loader.js'
 import type {DeviceSpec} from '../types.js'
 import {expandDevices} from './expand.js'
-import {scenarioSchema, type FleetConfig, type Scenario} from './schema.js'
+import {fleetSchema, scenarioSchema, type FleetConfig, type Scenario} from './schema.js'
+import {modbusGroupSchema} from './modbus-schema.js'
 import {checkScenario} from './semantic-checks.js'
 import type {SemanticProblem} from './value-checks.js'
 import {parseTemplate, renderTemplate} from '../../config/template.js'
@@ -47,7 +48,20 @@ export function loadScenario(file: string, options: LoadScenarioOptions = {}): S
     paramRefs = refs
     return prepared
   }
-  const {value, locate} = loadYamlConfig(file, scenarioSchema, {text, env: options.env, onUnsetEnv: options.onUnsetEnv, prepare})
+  const lines = text.split(/\r?\n/)
+  const problemAt = (locate: Locate) => (p: SemanticProblem): ConfigProblem => {
+    const at = locate(p.path) ?? {line: 1, col: 1}
+    let col = at.col
+    if (p.columnInValue !== undefined) {
+      const opening = lines[at.line - 1]?.[at.col - 1]
+      // Point inside the string when it sits on one line: past the opening quote, at the offending character.
+      if (opening !== '|' && opening !== '>') col += p.columnInValue - 1 + (opening === '"' || opening === "'" ? 1 : 0)
+    }
+    return {file, line: at.line, col, path: formatPath(p.path), message: `${formatPath(p.path)}: ${p.message}`}
+  }
+  // When the schema refuses some fleets, the others still get their cross-field checks in the same pass.
+  const alsoCheck = (raw: unknown, locate: Locate) => checkWhatPassed(raw).map(problemAt(locate))
+  const {value, locate} = loadYamlConfig(file, scenarioSchema, {text, env: options.env, onUnsetEnv: options.onUnsetEnv, prepare, alsoCheck})
   for (const [i, refs] of paramRefs) value.fleets[i].paramRefs = refs
   const registryProblems: SemanticProblem[] = []
   for (const [i, table] of registries) {
@@ -60,17 +74,7 @@ export function loadScenario(file: string, options: LoadScenarioOptions = {}): S
     if (missing.length > 0) registryProblems.push({path: ['fleets', i, 'registry'], message: `${fleet.registry} has no row for device index ${missing[0]}${missing.length > 1 ? ` (nor for ${missing.length - 1} more)` : ''}: it needs one per device of the fleet's ${fleet.count}`})
     else fleet.registryParams = table.rows.slice(0, fleet.count)
   }
-  const lines = text.split(/\r?\n/)
-  const toProblem = (p: SemanticProblem): ConfigProblem => {
-    const at = locate(p.path) ?? {line: 1, col: 1}
-    let col = at.col
-    if (p.columnInValue !== undefined) {
-      const opening = lines[at.line - 1]?.[at.col - 1]
-      // Point inside the string when it sits on one line: past the opening quote, at the offending character.
-      if (opening !== '|' && opening !== '>') col += p.columnInValue - 1 + (opening === '"' || opening === "'" ? 1 : 0)
-    }
-    return {file, line: at.line, col, path: formatPath(p.path), message: `${formatPath(p.path)}: ${p.message}`}
-  }
+  const toProblem = problemAt(locate)
   const semantic = [...registryProblems, ...checkScenario(value)]
   semantic.push(...behaviorProblems(value, file))
   if (semantic.length === 0) semantic.push(...checkExpandedDevices(value))
@@ -91,6 +95,39 @@ function behaviorProblems(scenario: Scenario, file: string): SemanticProblem[] {
     if (!f.behavior) return []
     const path = behaviorPath(f.behavior, file)
     return existsSync(path) ? [] : [{path: ['fleets', i, 'behavior'], message: `behavior module ${path} does not exist`}]
+  })
+}
+
+type Locate = LoadedConfig<unknown>['locate']
+
+/**
+ * The semantic checks of a scenario the schema refused, on what did pass it: the fleets (and modbus groups)
+ * that parse on their own, in a scenario whose other keys parse. Paths are given back with the fleets' and groups'
+ * places in the file. Nothing when the rest of the file does not parse either (its problems are reported already).
+ */
+function checkWhatPassed(raw: unknown): SemanticProblem[] {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return []
+  const doc = raw as Record<string, unknown>
+  const keep = (key: 'fleets' | 'modbus', valid: (item: unknown) => boolean): number[] | undefined => {
+    const list = doc[key]
+    if (!Array.isArray(list)) return undefined
+    return list.map((item, i) => (valid(item) ? i : -1)).filter((i) => i >= 0)
+  }
+  const fleets = keep('fleets', (f) => fleetSchema.safeParse(f).success)
+  const groups = keep('modbus', (g) => modbusGroupSchema.safeParse(g).success)
+  if ((fleets?.length ?? 0) === 0 && (groups?.length ?? 0) === 0) return []
+  const candidate = {...doc}
+  if (fleets) candidate.fleets = fleets.map((i) => (doc.fleets as unknown[])[i])
+  if (groups) candidate.modbus = groups.map((i) => (doc.modbus as unknown[])[i])
+  if (fleets?.length === 0) delete candidate.fleets
+  if (groups?.length === 0) delete candidate.modbus
+  const parsed = scenarioSchema.safeParse(candidate)
+  if (!parsed.success) return []
+  const original = {fleets, modbus: groups}
+  return checkScenario(parsed.data).map((p) => {
+    const [section, index, ...rest] = p.path
+    const map = section === 'fleets' || section === 'modbus' ? original[section] : undefined
+    return map && typeof index === 'number' ? {...p, path: [section, map[index], ...rest]} : p
   })
 }
 

@@ -74,7 +74,7 @@ const serialSchema = z.strictObject({
   stopBits: z.union([z.literal(1), z.literal(2)]).optional(),
 })
 
-const groupSchema = z
+export const modbusGroupSchema = z
   .strictObject({
     name: z.string().regex(NAME, 'group name must start with a letter and hold only letters, digits, - and _'),
     host: z.string().optional().meta({description: 'Listen address (default 127.0.0.1).'}),
@@ -142,6 +142,6 @@ function defaultValue(t: ResolvedTag): GeneratorSpec {
   return {kind: 'constant', value: t.type === 'bool' || t.type === 'bit' ? false : t.type === 'string' ? '' : 0}
 }
 
-export const modbusSectionSchema = z.array(groupSchema).min(1, 'modbus needs at least one device group')
+export const modbusSectionSchema = z.array(modbusGroupSchema).min(1, 'modbus needs at least one device group')
 
-export type ModbusGroupConfig = z.output<typeof groupSchema>
+export type ModbusGroupConfig = z.output<typeof modbusGroupSchema>

@@ -10,7 +10,7 @@ import {fleetCommandKeys} from './commands-schema.js'
 import {byShape} from '../../config/shape-dispatch.js'
 import type {PayloadSpec} from '../generators/encoders.js'
 import {template} from '../../config/template-schema.js'
-import {duration, fraction, jitter, rate} from '../../config/units-schema.js'
+import {duration, fraction, jitter, rate, TOPIC_TEMPLATE_JSON_SCHEMA} from '../../config/units-schema.js'
 
 /**
  * The scenario file, version 1. Objects are strict (an unknown key is an error, which catches typos).
@@ -23,6 +23,9 @@ const NAME = /^[a-z][a-z0-9_-]*$/i
 const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 
+/** QoS 1/2 messages a device holds by default while offline or while its in-flight window is full. */
+export const DEFAULT_OFFLINE_QUEUE = 256
+
 /** The largest keepalive MQTT can express: 65535 seconds. */
 const MAX_KEEPALIVE_MS = 65_535_000
 
@@ -30,7 +33,7 @@ const qos = z.literal([0, 1, 2], 'qos must be 0, 1 or 2')
 
 const messageSchema = z
   .strictObject({
-    topic: template().meta({description: 'Topic template, e.g. acme/{site}/{deviceId}/status.'}),
+    topic: template().meta({description: 'Topic template, e.g. acme/{site}/{deviceId}/status.', ...TOPIC_TEMPLATE_JSON_SCHEMA}),
     payload: template('lenient').optional().meta({description: 'Payload template (JSON braces are literal text). Default: empty.'}),
     qos: qos.optional(),
     retain: z.boolean().optional(),
@@ -194,7 +197,7 @@ const modeSchema = z
  */
 export const MAX_SCENARIO_DEVICES = 1_000_000
 
-const fleetSchema = z
+export const fleetSchema = z
   .strictObject({
     name: z.string().regex(NAME, 'fleet name must start with a letter and hold only letters, digits, - and _'),
     count: z
@@ -207,7 +210,7 @@ const fleetSchema = z
     vars: z.record(z.string().regex(FIELD_NAME, 'a var name must be an identifier'), varSchema).optional(),
     params: paramsSchema.optional(),
     registry: z.string().min(1).optional().meta({description: 'A device table (CSV with a header, or .jsonl; e.g. one iotd sim registry wrote) whose columns are params per device: by its index column, or row k for device k. Relative to the scenario file.'}),
-    topic: template().meta({description: 'Telemetry topic template.'}),
+    topic: template().meta({description: 'Telemetry topic template (no + or #: a device publishes to a topic, not a filter).', ...TOPIC_TEMPLATE_JSON_SCHEMA}),
     every: duration({positive: true}).meta({description: 'Interval between messages of each device.'}),
     jitter: jitter().optional(),
     qos: qos.optional(),
@@ -215,6 +218,13 @@ const fleetSchema = z
     session: z.enum(['clean', 'persistent']).optional().meta({description: 'persistent = clean:false (MQTT 5: cleanStart false + sessionExpiry).'}),
     sessionExpiry: duration().optional().meta({description: 'MQTT 5 session expiry for persistent sessions (default 1h).'}),
     inflight: z.number().int().min(1, 'inflight must be at least 1').optional().meta({description: 'Max unacknowledged QoS 1/2 messages per device (default 16).'}),
+    offlineQueue: z
+      .number()
+      .int()
+      .min(0, 'offlineQueue must be at least 0')
+      .max(1_000_000, 'offlineQueue must be at most 1000000 (each held message is kept in memory)')
+      .optional()
+      .meta({description: 'QoS 1/2 messages a device holds while it is disconnected or its in-flight window is full (default 256); more are dropped and counted. What is still held when the run ends is not sent: counted as unsent and warned about.'}),
     payload: payloadSchema.optional(),
     birth: messageSchema.optional().meta({description: 'Published once after each connect.'}),
     lwt: messageSchema.optional().meta({description: 'Last will, published by the broker when the connection drops.'}),
@@ -240,6 +250,7 @@ const fleetSchema = z
     retain: f.retain ?? false,
     session: f.session ?? ('clean' as const),
     inflight: f.inflight ?? 16,
+    offlineQueue: f.offlineQueue ?? DEFAULT_OFFLINE_QUEUE,
     payload: (f.payload ?? {format: 'json'}) as PayloadSpec,
     anomalies: f.anomalies ?? [],
   }))

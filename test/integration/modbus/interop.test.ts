@@ -2,8 +2,9 @@ import {execFile, spawn, spawnSync, type ChildProcess} from 'node:child_process'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {readValues} from '../../../src/tools/modbus-inspect.js'
-import {decodeTag, WORD_ORDERS} from '../../../src/modbus/index.js'
+import {formatRead, readValues} from '../../../src/tools/modbus-inspect.js'
+import {runCli} from '../../helpers/cli.js'
+import {decodeTag, WORD_ORDERS, type WordOrder} from '../../../src/modbus/index.js'
 import {ModbusTcpClient} from '../../../src/net/modbus-client.js'
 import {startModbusSimulation, type ModbusSimulation} from '../../../src/sim/modbus/simulator.js'
 import {loadScenario, type Scenario} from '../../../src/sim/scenario/index.js'
@@ -137,6 +138,34 @@ describe.skipIf(!hasPymodbus)('iotd reads a pymodbus server', () => {
     expect(await read(12, 'int16')).toBe(-7)
     expect(await read(13, 'string', {length: 8})).toBe('PYMODBUS')
   })
+
+  it('64-bit integers beyond 2^53 read exactly: as digits in the table, strings in JSON, in every column of --order all', async () => {
+    const read = (address: number, type: 'uint64' | 'int64', order: WordOrder | 'all' = 'ABCD') =>
+      readValues({host: '127.0.0.1', port, unit: 7, table: 'holding', address: String(address), count: 1, type, order, timeoutMs: 2000})
+    expect((await read(80, 'uint64')).values[0].values.ABCD).toBe('9007199254740993')
+    expect((await read(88, 'int64')).values[0].values.ABCD).toBe('-9007199254740993')
+    expect((await read(92, 'int64')).values[0].values.ABCD).toBe('-9223372036854775808')
+    // All ones read the same in every order: 2^64-1 in each of the four columns, not 18446744073709552000.
+    const all = await read(84, 'uint64', 'all')
+    expect(all.values[0].values).toEqual({ABCD: '18446744073709551615', CDAB: '18446744073709551615', BADC: '18446744073709551615', DCBA: '18446744073709551615'})
+    const table = formatRead(all)
+    expect(table.split('\n')[1].split(/\s+/)).toEqual(['address', 'ABCD', 'CDAB', 'BADC', 'DCBA', 'raw'])
+    expect(table.split('\n')[2]).toContain('18446744073709551615  18446744073709551615')
+    // One order: the column is `value` whatever the type (uint16 and int16 alike), the order in the heading.
+    for (const type of ['uint16', 'int16', 'uint64'] as const) {
+      const one = formatRead(await readValues({host: '127.0.0.1', port, unit: 7, table: 'holding', address: '80', count: 1, type, order: 'ABCD', timeoutMs: 2000}))
+      expect(one.split('\n')[1].split(/\s+/), type).toEqual(['address', 'value', 'raw'])
+      expect(one.split('\n')[0]).toContain(`as ${type} in word order ABCD`)
+    }
+
+    // As a user runs it: --json carries the exact digits as a string.
+    const cli = await runCli(['modbus', 'read', `127.0.0.1:${port}`, '--unit', '7', '--address', '40081', '--type', 'uint64', '--order', 'all', '--json'])
+    expect(cli.code, cli.stderr).toBe(0)
+    const json = JSON.parse(cli.stdout) as {values: Array<{values: Record<string, unknown>}>}
+    expect(json.values[0].values.ABCD).toBe('9007199254740993')
+    const text = await runCli(['modbus', 'read', `127.0.0.1:${port}`, '--unit', '7', '--address', '40085', '--type', 'uint64'])
+    expect(text.stdout).toMatch(/40085\s+18446744073709551615\s/)
+  }, 60_000)
 })
 
 function collect(child: ChildProcess): Promise<string> {

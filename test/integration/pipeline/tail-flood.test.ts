@@ -77,6 +77,33 @@ describeMosquitto('tail under a flood', () => {
     await flood('st', 20_000)
     const ss = await stats
     expect(ss.topicStats!.reduce((a, t) => a + t.messages, 0)).toBe(20_000)
-    expect(statsOut.text()).toMatch(/20,000 messages on 20 topics/)
+    expect(statsOut.text()).toMatch(/^total \(20 topics\)\s+20,000\s/m)
+  })
+
+  it('a payload wider than the terminal is one line by default; indented, the budget counts its lines', async () => {
+    // Twelve fields: about 300 characters, three times the terminal's width.
+    const wide = Buffer.from(JSON.stringify(Object.fromEntries(Array.from({length: 12}, (_, i) => [`field_${i}`, `value number ${i} of twelve`]))))
+    const send = async (topic: string, n: number) => {
+      for (let i = 0; i < n; i++) pub.publish(topic, wide, {qos: 0})
+      await new Promise<void>((resolve) => pub.publish(topic, wide, {qos: 0}, () => resolve()))
+    }
+    const run = async (json: 'compact' | 'pretty' | undefined, topic: string) => {
+      const out = terminal()
+      let ready!: () => void
+      const subscribed = new Promise<void>((r) => (ready = r))
+      const tail = runTail({source: {url: broker.url, topics: [topic]}, format: 'text', json, out, interactive: true, color: false, maxLinesPerSecond: 300, count: 2001, onReady: () => ready()})
+      await subscribed
+      await send(topic, 2000)
+      return {summary: await tail, lines: out.text().split('\n').filter((l) => l && !l.startsWith('…'))}
+    }
+    const byDefault = await run(undefined, 'wide/a')
+    // One line per shown message.
+    expect(byDefault.lines).toHaveLength(byDefault.summary.shown)
+    const pretty = await run('pretty', 'wide/b')
+    expect(pretty.summary.shown + pretty.summary.skipped).toBe(2001)
+    // 14 lines a message: the 300-line budget a second shows ~21 of them a second, not 300.
+    const seconds = Math.ceil(pretty.summary.durationMs / 1000) + 1
+    expect(pretty.lines.length).toBeLessThanOrEqual((300 + 14) * seconds)
+    expect(pretty.lines.length).toBeGreaterThan(pretty.summary.shown * 10)
   })
 })

@@ -174,6 +174,46 @@ describe('CSV corpus', () => {
     ])
   })
 
+  it('mqtt-recorder: topics with levels from a cell, per-row qos and retain, times since the previous row', async () => {
+    const mapping: Partial<CsvSourceOptions> = {header: false, columns: ['topic', 'payload', 'qos', 'retain', 'time', 'delta'], topic: '{topic}', payloadColumn: 'payload', qosColumn: 'qos', retainColumn: 'retain', timeColumn: 'delta', timeFormat: 'relative-s'}
+    const {records, stats, shape} = await readAll('mqtt-recorder.csv', mapping)
+    expect(shape).toBe('mapped')
+    expect(stats.bad).toBe(0)
+    expect(records.map((r) => [r.topic, text(r), r.meta.qos, r.meta.retain])).toEqual([
+      ['plant/press-01/telemetry', '{"temp": 21.5, "state": "run"}', 1, false],
+      ['plant/press-01/status', 'online', 1, true],
+      ['plant/press-02/telemetry', '{"temp": 22.0}', 0, false],
+      ['sensors/room 1/humidity', '45', 2, false],
+    ])
+    // The gaps are the file's: 0.2 s, 0.5 s, 0.2 s after the first row.
+    expect(records.map((r) => Math.round(r.ts - records[0].ts))).toEqual([0, 200, 700, 900])
+    // The absolute receive times give the same gaps.
+    const absolute = await readAll('mqtt-recorder.csv', {...mapping, timeColumn: 'time', timeFormat: 'epoch-s'})
+    expect(absolute.records.map((r) => Math.round(r.ts - absolute.records[0].ts))).toEqual([0, 200, 700, 900])
+  })
+
+  it('mapped qos and retain columns refuse other values; a topic cell may not hold a wildcard', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iotd-csv-'))
+    const file = join(dir, 'odd.csv')
+    writeFileSync(file, 'ts,topic,qos,retain,v\n1767225600000,a/b,1,yes,1\n1767225600001,a/c,3,0,2\n1767225600002,a/+,0,0,3\n1767225600003,a/d,0,TRUE,4\n')
+    const {records, stats} = await readAll(file, {qosColumn: 'qos', retainColumn: 'retain', format: 'mapped'})
+    expect(records.map((r) => [r.topic, r.meta.retain, r.fields])).toEqual([['a/d', true, {v: 4}]])
+    expect(stats.badRows.map((b) => [b.row, b.reason])).toEqual([
+      [2, 'bad retain "yes" in column retain (1/0 or true/false)'],
+      [3, 'bad qos "3" in column qos (0, 1 or 2)'],
+      [4, 'cannot make a topic from "{topic}" (an empty cell, or one with + or #)'],
+    ])
+  })
+
+  it('untimed: a mapped file without a time column reads when the replay does not need times, and is refused otherwise', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iotd-csv-'))
+    const file = join(dir, 'untimed.csv')
+    writeFileSync(file, 'topic,temp\nplant/a,1\nplant/b,2\n')
+    await expect(readAll(file)).rejects.toThrow(/no time column \(name it with --time-column, or replay with --max-speed or --rate/)
+    const {records} = await readAll(file, {untimed: true})
+    expect(records.map((r) => [r.topic, r.fields])).toEqual([['plant/a', {temp: 1}], ['plant/b', {temp: 2}]])
+  })
+
   it('a huge (5 MiB) payload comes back byte for byte', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'iotd-csv-'))
     const big = 'x'.repeat(5 * 1024 * 1024)

@@ -21,13 +21,16 @@ describe('csv mapping', () => {
     expect(() => timeParser('HH:mm')).toThrow(/YYYY, MM and DD/)
   })
 
-  it('builds topics from columns and refuses cells that would break the topic', () => {
+  it('builds topics from columns (a cell may hold whole levels) and refuses cells that would break the topic', () => {
     const names = ['time', 'device', 'temp']
     const t = topicTemplate('plant/{device}/env', (n) => names.indexOf(n))
     expect(t(['x', 'd1', '20'])).toBe('plant/d1/env')
     expect(t(['x', '', '20'])).toBeUndefined()
-    expect(t(['x', 'a/b', '20'])).toBeUndefined()
+    // A recorded topic in one cell: '{topic}' must be able to replay it.
+    expect(t(['x', 'a/b', '20'])).toBe('plant/a/b/env')
+    expect(topicTemplate('{topic}', (n) => ['ts', 'topic'].indexOf(n))(['1', 'plant/press-01/telemetry'])).toBe('plant/press-01/telemetry')
     expect(t(['x', '#', '20'])).toBeUndefined()
+    expect(t(['x', 'a/+', '20'])).toBeUndefined()
     expect(() => topicTemplate('plant/{nope}', (n) => names.indexOf(n))).toThrow(/nope/)
     expect(templateColumns('a/{x}/{ y }')).toEqual(['x', 'y'])
   })

@@ -63,20 +63,38 @@ describe('tail script formats', () => {
 })
 
 describe('topic stats', () => {
-  it('counts per topic, rates over the last interval, busiest first, capped rows', () => {
+  it('counts per topic, rates with decimals, topic order, the busiest when rows are capped, a total row', () => {
     let t = 0
     const s = new TopicStats(() => t)
-    for (let i = 0; i < 30; i++) s.add('a', 10, t)
-    for (let i = 0; i < 10; i++) s.add('b', 100, t)
+    for (let i = 0; i < 30; i++) s.add('b', 10, t)
+    for (let i = 0; i < 10; i++) s.add('a', 100, t)
     s.add('c', 1, t)
     t = 2000
     s.tick()
-    const table = s.render(2, t)
-    const lines = table.trim().split('\n')
+    const lines = s.render(2, t).trim().split('\n')
     expect(lines[0]).toMatch(/^topic\s+messages\s+msg\/s\s+last seen\s+size\s+avg size$/)
-    expect(lines[1]).toMatch(/^a\s+30\s+15\s+2s ago\s+10 B\s+10 B$/)
-    expect(lines[2]).toMatch(/^b\s+10\s+5\s/)
-    expect(lines[3]).toBe('… 1 more topics')
-    expect(lines[4]).toBe('41 messages on 3 topics')
+    // The two busiest, in topic order (a before b although b has more).
+    expect(lines[1]).toMatch(/^a\s+10\s+5\s+2s ago\s+100 B\s+100 B$/)
+    expect(lines[2]).toMatch(/^b\s+30\s+15\s+2s ago\s+10 B\s+10 B$/)
+    expect(lines[3]).toBe('… 1 more topic (the busiest are shown)')
+    // The total counts every topic: 41 messages, 20.5/s.
+    expect(lines[4]).toMatch(/^total \(3 topics\)\s+41\s+20\.5\s+2s ago\s+\d+ B$/)
+  })
+
+  it('a topic published every 2 s shows 0.5/s, and rows keep their place as counts change', () => {
+    let t = 0
+    const s = new TopicStats(() => t)
+    const rows = () => s.render(10, t).trim().split('\n').slice(1, -1).map((l) => l.split(/\s+/)[0])
+    for (let second = 1; second <= 10; second++) {
+      if (second % 2 === 1) s.add('plant/slow', 20, t)
+      for (let k = 0; k < second * 3; k++) s.add('plant/zfast', 20, t)
+      s.add('plant/a-steady', 20, t)
+      t = second * 1000
+      s.tick()
+      expect(rows()).toEqual(['plant/a-steady', 'plant/slow', 'plant/zfast'])
+    }
+    expect(s.rate('plant/slow')).toBeCloseTo(0.5, 5)
+    expect(s.render(10, t)).toMatch(/^plant\/slow\s+5\s+0\.5\s/m)
+    expect(s.render(10, t)).toMatch(/^plant\/a-steady\s+10\s+1\s/m)
   })
 })

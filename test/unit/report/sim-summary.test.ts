@@ -36,7 +36,7 @@ describe('formatSimSummary', () => {
     expect(text).toContain('  qos≥1 ack     p50 2.5ms')
     expect(text).toContain('  connect       all 84 connected in 210ms   p50 3.0ms  p99 12.0ms')
     expect(text).toContain('  client        cpu 12%  rss 98 MiB (peak 120 MiB)  event-loop lag p99 2.1ms')
-    expect(text).toContain('  labels        anomaly labels → labels.jsonl')
+    expect(text).toContain('  labels        7 anomaly labels → labels.jsonl')
   })
 
   it('has no escape codes without colour, and colours with it', () => {
@@ -93,10 +93,17 @@ describe('simVerdicts', () => {
     const totals = {...base.totals, dropped: 1, late: 0}
     const health = {...base.health, cpuPercent: 195}
     const texts = simVerdicts({...base, totals, health}, 2).map((v) => v.text)
-    expect(texts).toContain('1 QoS 0 message dropped (connection down at the due time)')
+    expect(texts).toContain("1 message dropped (QoS 0 with the connection down at the due time, or QoS 1/2 past a device's offlineQueue)")
     expect(texts.some((t) => t.startsWith('the client is the bottleneck (CPU 195% of 200% available)'))).toBe(true)
     // the same load on four cores is fine
     expect(simVerdicts({...base, totals, health}, 4).some((v) => v.text.includes('bottleneck'))).toBe(false)
+  })
+
+  it('QoS 1/2 messages still queued at the end are their own warning, apart from the other drops', () => {
+    const base = makeSummary()
+    const texts = simVerdicts({...base, totals: {...base.totals, dropped: 12, unsent: 10, late: 0}}, 2).map((v) => v.text)
+    expect(texts).toContain("2 messages dropped (QoS 0 with the connection down at the due time, or QoS 1/2 past a device's offlineQueue)")
+    expect(texts).toContain('10 QoS 1/2 messages still queued when the run ended were not sent (counted as dropped): the devices were offline or their in-flight window full (offlineQueue, inflight)')
   })
 
   it('adds the engine warnings once, after the derived ones', () => {

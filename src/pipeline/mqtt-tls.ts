@@ -1,0 +1,39 @@
+/**
+ * The TLS options the pipeline's mqtt source and sink share (and `iotd tail/record/replay`, which build those from
+ * flags): `tls: {ca, cert, key}` — a CA to verify the broker with, a client certificate and key for brokers that
+ * ask for one — and `insecure` to skip verification (testing only, and warned about). Files are named relative to
+ * the pipeline file. (Nested under `tls:` as in a scenario's broker, and because a source's `key` is its record key.)
+ */
+import {isAbsolute, resolve} from 'node:path'
+import {z} from 'zod'
+import type {MqttEndpoint} from '../net/mqtt-connection.js'
+
+export const mqttTlsOptions = {
+  tls: z
+    .strictObject({
+      ca: z.string().min(1).optional().describe("The broker's CA certificate (PEM file); without it the system's CAs."),
+      cert: z.string().min(1).optional().describe('Client certificate (PEM file) for a broker that asks for one.'),
+      key: z.string().min(1).optional().describe("The client certificate's key (PEM file)."),
+    })
+    .optional()
+    .describe('mqtts:// and wss://: certificate files, relative to the pipeline file.'),
+  insecure: z.boolean().default(false).describe("Do not verify the broker's TLS certificate (testing only; a warning says so)."),
+}
+
+export interface MqttTlsOptions {
+  tls?: {ca?: string; cert?: string; key?: string}
+  insecure: boolean
+}
+
+/** The options with their files resolved against `baseDir` (the pipeline file's folder). */
+export function resolveTlsFiles<T extends MqttTlsOptions>(options: T, baseDir: string): T {
+  if (!options.tls) return options
+  const abs = (p: string | undefined) => (p === undefined || isAbsolute(p) ? p : resolve(baseDir, p))
+  return {...options, tls: {ca: abs(options.tls.ca), cert: abs(options.tls.cert), key: abs(options.tls.key)}}
+}
+
+/** The connection factory's TLS settings; undefined when nothing is set (certificates are verified). */
+export function tlsOf(o: MqttTlsOptions): MqttEndpoint['tls'] {
+  if (!o.insecure && !o.tls) return undefined
+  return {...o.tls, insecure: o.insecure || undefined}
+}
