@@ -90,7 +90,15 @@ modbus:
       - {kind: no-response, share: 100%, schedule: {at: 1100ms}, duration: 400ms}
 `
     const labels: Array<{kind: string}> = []
-    const s = await startModbusSimulation({scenario: loadScenario('f.yaml', {text, env: {}}), onLabel: (l) => labels.push(l)})
+    // An injected clock decides which fault is active; the latency and the no-response timeout stay real.
+    let now = Date.now()
+    const s = await startModbusSimulation({scenario: loadScenario('f.yaml', {text, env: {}}), onLabel: (l) => labels.push(l), now: () => now})
+    const start = now
+    /** Moves the clock to `offset` ms after the start and waits until the device has stepped through it (every 100ms). */
+    const at = async (offset: number) => {
+      now = start + offset
+      await expect.poll(() => s.counters()[0].updates, {timeout: 10_000}).toBeGreaterThan(Math.floor(offset / 100))
+    }
     try {
       const c = client(s.listeners[0].port)
       const outcome = async () => {
@@ -103,11 +111,11 @@ modbus:
         }
       }
       expect(await outcome()).toBe('exception 4')
-      await new Promise((r) => setTimeout(r, 700 - 50))
+      await at(650)
       expect(await outcome()).toBe('slow')
-      await new Promise((r) => setTimeout(r, 500))
+      await at(1150)
       expect(await outcome()).toBe('timeout')
-      await new Promise((r) => setTimeout(r, 500))
+      await at(1650)
       expect(await outcome()).toBe('ok')
       expect(labels.map((l) => l.kind)).toEqual(['modbus-exception', 'modbus-latency', 'modbus-no-response'])
       // unknownUnit defaults to ignore: a unit id the listener does not have gets no answer at all, as a lone device.
