@@ -72,6 +72,8 @@ const CONNECT_BATCH = 100
  * machine) does not hold the first of them back until the last is generated.
  */
 const DIRECT_FLUSH_EVERY = 512
+/** Messages one turn of the schedule publishes at most before the worker reads its sockets again. */
+const MAX_PER_TURN = 20_000
 /**
  * Bytes of QoS 0 telemetry a device's socket may hold beyond what the kernel took (a broker that stopped reading:
  * the kernel's own buffer is full by then). Past it, messages are dropped and counted, so a stalled broker cannot
@@ -530,7 +532,13 @@ export class FleetWorker {
 
   private publishDueNow(): void {
     const limit = this.setup.messageLimit
-    while (this.queue.peekDue() <= performance.now()) {
+    // Only what was due when the turn began, and at most MAX_PER_TURN of it: a worker that falls behind would
+    // otherwise find the next messages due before it ran out of due ones, never leave this loop, and starve its own
+    // sockets (no CONNACK read, no stats sent: a 1,000 × 100 msg/s fleet once reported 0 connected after 30 s).
+    // What is left goes out in the next turn, after I/O, still in due order and counted late.
+    const until = performance.now()
+    let budget = MAX_PER_TURN
+    while (budget-- > 0 && this.queue.peekDue() <= until) {
       const due = this.queue.peekDue()
       const id = this.queue.pop()
       const d = this.devices[id]
