@@ -1,10 +1,11 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {buildLoadProfile, type LoadProfileOptions} from '../../../src/pacing/load-profile.js'
+import type {LoadProfileOptions} from '../../../src/pacing/load-profile.js'
 import {buildPublishBatch, patchFrame} from '../../../src/bench/publish-frame.js'
 import {openRawConnection} from '../../../src/net/raw-mqtt-connection.js'
 import {runBench, type BenchOutcome, type BenchRequest} from '../../../src/bench/run-bench.js'
 import {parseThresholds} from '../../../src/metrics/thresholds.js'
 import {IotdError} from '../../../src/errors.js'
+import {benchRequest} from '../../helpers/bench-request.js'
 import {describeMosquitto, startMosquitto, type Mosquitto} from '../../helpers/mosquitto.js'
 import {loadAwareBound} from '../../helpers/load-bound.js'
 import {freePort} from '../../helpers/ports.js'
@@ -14,34 +15,9 @@ import {freePort} from '../../helpers/ports.js'
  * Runs are a few seconds each; every figure asserted is one the broker or the test's own traffic can confirm.
  */
 
+/** The shared small-run request, with the broker's own count on: most figures here are checked against it. */
 function request(brokerUrl: string, load: LoadProfileOptions, over: Partial<BenchRequest> = {}): BenchRequest {
-  return {
-    mode: 'e2e',
-    brokerUrl,
-    protocolVersion: 4,
-    qos: 0,
-    retain: false,
-    payloadBytes: 100,
-    publishers: 4,
-    subscribers: 1,
-    topic: 'bench/%i',
-    profile: buildLoadProfile(load),
-    durationMs: load.durationMs,
-    warmupMs: 0,
-    inflight: 16_384,
-    batch: 128,
-    maxLagMs: 1000,
-    keepaliveSec: 0,
-    connectTimeoutMs: 5000,
-    connectConcurrency: 50,
-    clientIdPrefix: `it-bench-${Math.random().toString(36).slice(2, 8)}`,
-    thresholds: [],
-    commandLine: [],
-    toolVersion: 'test',
-    drainMs: 3000,
-    brokerCount: true,
-    ...over,
-  }
+  return benchRequest(brokerUrl, load, {brokerCount: true, ...over})
 }
 
 function summaryOf(outcome: BenchOutcome, d: 'latency' | 'uncorrected' | 'ack' | 'connect') {
