@@ -4,6 +4,7 @@ import {flagValue, parseDuration, parseRate, parseSize} from '../config/units.js
 import {duration, size} from '../config/units-schema.js'
 import {loadYamlConfig} from '../config/yaml-loader.js'
 import {UsageError} from '../errors.js'
+import {checkCredentials} from '../net/mqtt-endpoint.js'
 import type {BenchMode} from './bench-result.js'
 import {buildLoadProfile, DEFAULT_INFLIGHT_PER_CLIENT, parseStage} from '../pacing/load-profile.js'
 import {HEADER_BYTES} from './latency-header.js'
@@ -228,6 +229,7 @@ export function toBenchRequest(o: BenchOptions, ctx: RequestContext): Omit<Bench
   if (mode !== 'sub' && /[+#]/.test(topic)) throw new UsageError(`--topic "${topic}": a publish topic cannot contain wildcards`, ['use %i for the publisher number: bench/%i'])
   const keepaliveMs = durationOf('keepalive', o.keepalive) ?? parseDuration(BENCH_DEFAULTS.keepalive)
   const startAtMs = ctx.startAt === undefined ? undefined : parseStartAt(ctx.startAt)
+  checkCredentials(o.mqttVersion === '5' ? '5' : '3.1.1', o.username, o.password, o.broker)
   return {
     mode,
     brokerUrl: o.broker,

@@ -1,4 +1,5 @@
 import {Flags} from '@oclif/core'
+import {checkCredentials} from '../net/mqtt-endpoint.js'
 import type {MqttSourceOptions} from '../pipeline/sources/mqtt.js'
 
 /**
@@ -43,6 +44,7 @@ interface ConnectionFlagValues {
 
 /** The endpoint those flags name, as the publishing side (replay) takes it. */
 export function mqttEndpointFromFlags(flags: ConnectionFlagValues): {url: string; protocol: '3.1.1' | '5'; username?: string; password?: string; clientId?: string; tls?: {ca?: string; cert?: string; key?: string}; insecure: boolean} {
+  checkCredentials(flags['mqtt-version'] as '3.1.1' | '5', flags.username, flags.password, flags.broker)
   const files = flags.ca !== undefined || flags.cert !== undefined || flags.key !== undefined
   return {
     url: flags.broker,

@@ -91,6 +91,13 @@ export function connackRefused(broker: string, code: number): MqttConnectError {
 }
 
 const TLS_CODE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_SSL|ERR_TLS|EPROTO/
+/** Alerts a TLS server sends when it wants a client certificate or refuses the one it got. */
+const CLIENT_CERT_CODE = /ALERT_CERTIFICATE_REQUIRED|ALERT_BAD_CERTIFICATE|ALERT_UNKNOWN_CA|ALERT_HANDSHAKE_FAILURE/
+
+/** A plain-text URL: a TLS listener closes on it at once, which looks like a reset or an early close. */
+function plainTextHint(broker: string): string[] {
+  return /^(mqtt|ws):\/\//i.test(broker) ? ['if that port speaks TLS (8883 usually does), use mqtts:// (or wss://) and --ca'] : []
+}
 
 /**
  * Describes a failed connection attempt. `err` is what MQTT.js emitted (undefined when the socket closed without an
@@ -106,7 +113,10 @@ export function describeConnectError(
     return new MqttConnectError(`${broker} closed the connection before answering CONNECT`, {
       reason: 'closed',
       broker,
-      suggestions: ['check that this is an MQTT listener, the scheme (mqtt:// vs mqtts:// vs ws://) and, for WebSockets, the path (often /mqtt)'],
+      suggestions: [
+        ...plainTextHint(broker),
+        'check that this is an MQTT listener, the scheme (mqtt:// vs mqtts:// vs ws://) and, for WebSockets, the path (often /mqtt)',
+      ],
     })
   }
   const e = err as Error & {code?: unknown}
@@ -144,11 +154,12 @@ export function describeConnectError(
         code,
         cause: err,
       })
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return new MqttConnectError(`cannot connect to ${broker}: ${message}`, {reason: 'unreachable', broker, code, cause: err, suggestions: plainTextHint(broker)})
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
     case 'ETIMEDOUT':
-    case 'ECONNRESET':
-    case 'EPIPE':
       return new MqttConnectError(`cannot connect to ${broker}: ${message}`, {reason: 'unreachable', broker, code, cause: err})
     case 'EADDRNOTAVAIL':
     case 'EINVAL':
@@ -162,6 +173,17 @@ export function describeConnectError(
         })
       }
       break
+  }
+  if ((code && CLIENT_CERT_CODE.test(code)) || /certificate required/i.test(message)) {
+    // The broker's alert, read after the handshake: it wants a client certificate (or did not take the one given).
+    const required = (code ?? message).toUpperCase().includes('CERTIFICATE_REQUIRED') || /certificate required/i.test(message)
+    return new MqttConnectError(`TLS handshake with ${broker} failed: ${required ? 'the broker asks for a client certificate and none was given' : 'the broker did not accept the client certificate'}${code ? ` (${code})` : ''}`, {
+      reason: 'tls',
+      broker,
+      code,
+      cause: err,
+      suggestions: [required ? 'pass your client certificate and its key with --cert and --key (a pipeline file: tls: {cert, key})' : 'pass a client certificate (--cert, --key) signed by a CA the broker trusts'],
+    })
   }
   if ((code && TLS_CODE.test(code)) || /TLS|SSL|certificate/i.test(message)) {
     return new MqttConnectError(`TLS handshake with ${broker} failed: ${message}${code && !message.includes(code) ? ` (${code})` : ''}`, {

@@ -71,3 +71,23 @@ export function parseEndpointUrl(url: string): ParsedEndpoint {
 export function hostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
 }
+
+/**
+ * MQTT 3.1.1 sends a password only together with a user name (the CONNECT flags forbid one without the other), so a
+ * broker closes such a connection without a word. Said before connecting instead; MQTT 5 allows a password alone.
+ */
+export function checkCredentials(protocol: '3.1.1' | '5', username: string | undefined, password: string | undefined, url?: string): void {
+  if (password === undefined || username !== undefined || protocol !== '3.1.1') return
+  // A user name in the URL's userinfo (mqtt://user@host) counts: the client sends it with the flag's password.
+  let fromUrl: string | undefined
+  try {
+    fromUrl = url === undefined ? undefined : parseEndpointUrl(url).username
+  } catch {
+    fromUrl = undefined
+  }
+  if (fromUrl === undefined) {
+    throw new UsageError('--password needs --username: MQTT 3.1.1 sends a password only with a user name', [
+      'pass --username (or IOTD_USERNAME) too, or speak MQTT 5 (--mqtt-version 5; in a scenario, broker.protocol: "5"), which may send a password alone',
+    ])
+  }
+}

@@ -71,6 +71,21 @@ describe.skipIf(!ready)('MQTT over TLS with a private CA and client certificates
     expect(noClientCert.code).toBe(1)
   }, 60_000)
 
+  it('hints that say what is missing: a client certificate, mqtts:// for a TLS port, a user name for a password (#13 item 14)', async () => {
+    const noCert = await runCli(['tail', 'hint/#', '--broker', url, '--ca', ca.ca, '--count', '1'], {timeoutMs: 30_000})
+    expect(noCert.code).toBe(1)
+    expect(noCert.stderr).toMatch(/the broker asks for a client certificate and none was given/)
+    expect(noCert.stderr).toMatch(/--cert and --key/)
+    expect(noCert.stderr).not.toMatch(/CA certificate with --ca/)
+    const plain = await runCli(['tail', 'hint/#', '--broker', url.replace('mqtts://', 'mqtt://'), '--count', '1'], {timeoutMs: 30_000})
+    expect(plain.code).toBe(1)
+    expect(plain.stderr).toMatch(/use mqtts:\/\//)
+    const noUser = await runCli(['tail', 'hint/#', '--broker', url, ...tlsFlags.slice(2), '--password', 'pw', '--count', '1'], {timeoutMs: 30_000})
+    expect(noUser.code).toBe(2)
+    expect(noUser.stderr).toMatch(/--password needs --username/)
+    expect(noUser.stderr).not.toMatch(/pw/)
+  })
+
   it('sim connects its fleet through TLS with the same flags', async () => {
     const scenario = join(ca.dir, 'tls-fleet.yaml')
     writeFileSync(scenario, 'version: 1\nfleets:\n  - name: s\n    count: 2\n    topic: "tls/{deviceId}"\n    every: 200ms\n    fields:\n      v: {kind: counter}\n')

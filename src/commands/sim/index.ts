@@ -4,6 +4,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
 import {metricsFlags, startLiveMetrics} from '../../cli/live-metrics.js'
 import {mqttCredentialFlags, mqttTlsFlags} from '../../cli/mqtt-flags.js'
+import {checkCredentials} from '../../net/mqtt-endpoint.js'
 import {parseInfluxOut, startInfluxOutput} from '../../cli/influx-output.js'
 import {simPoints} from '../../report/influx-points.js'
 import {parseDurationFlag, parseShard} from '../../cli/flag-parsers.js'
@@ -152,6 +153,7 @@ ${EXIT_CODES_HELP}`
     const mode = chooseOutputMode({json: this.jsonEnabled(), quiet: flags.quiet, stdout: process.stdout, env: process.env})
     const reporter = await createSimReporter(mode, {color: flags.color, title: scenarioName})
     const {runSimulation} = await import('../../sim/run-simulation.js')
+    checkCredentials(scenario.broker.protocol, flags.username ?? scenario.broker.username, flags.password ?? scenario.broker.password, flags.broker)
     const influxTarget = flags.out === undefined ? undefined : parseInfluxOut(flags.out)
     if (flags.out !== undefined && !influxTarget) throw new UsageError(`--out ${flags.out}: a file is written by --backfill only; a live run takes --out influxdb=URL`)
     const endpoint = await startLiveMetrics(flags, (m) => reporter.log(m))

@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import {UsageError} from '../../../src/errors.js'
 import {describeConnectError, MqttConnectError} from '../../../src/net/connect-errors.js'
-import {parseEndpointUrl, redactUrl} from '../../../src/net/mqtt-endpoint.js'
+import {checkCredentials, parseEndpointUrl, redactUrl} from '../../../src/net/mqtt-endpoint.js'
 
 describe('redactUrl', () => {
   it('hides the password and keeps everything else', () => {
@@ -64,6 +64,27 @@ describe('describeConnectError', () => {
     const src = describeConnectError(broker, Object.assign(new Error('bind'), {code: 'EADDRNOTAVAIL'}), {sourceAddress: '10.9.9.9'})
     expect(src).toMatchObject({reason: 'source-address', retryable: false})
     expect(src.message).toContain('10.9.9.9')
+  })
+
+  it('tells a missing client certificate from an untrusted broker, and suggests mqtts:// when a plain URL is reset', () => {
+    const required = describeConnectError('mqtts://b:8883', Object.assign(new Error('ssl3_read_bytes:tlsv13 alert certificate required'), {code: 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED'}))
+    expect(required).toMatchObject({reason: 'tls', retryable: false})
+    expect(required.message).toContain('asks for a client certificate')
+    expect(required.suggestions.join(' ')).toContain('--cert and --key')
+    const refusedCert = describeConnectError('mqtts://b:8883', Object.assign(new Error('alert unknown ca'), {code: 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA'}))
+    expect(refusedCert.message).toContain('did not accept the client certificate')
+    const reset = describeConnectError('mqtt://b:8883', Object.assign(new Error('read ECONNRESET'), {code: 'ECONNRESET'}))
+    expect(reset.suggestions.join(' ')).toContain('use mqtts://')
+    expect(describeConnectError('mqtts://b:8883', Object.assign(new Error('read ECONNRESET'), {code: 'ECONNRESET'})).suggestions).toEqual([])
+  })
+})
+
+describe('checkCredentials', () => {
+  it('refuses a password without a user name on MQTT 3.1.1 (exit 2), not on MQTT 5', () => {
+    expect(() => checkCredentials('3.1.1', undefined, 'pw')).toThrow(/--password needs --username/)
+    expect(() => checkCredentials('3.1.1', 'u', 'pw')).not.toThrow()
+    expect(() => checkCredentials('5', undefined, 'pw')).not.toThrow()
+    expect(() => checkCredentials('3.1.1', undefined, 'pw', 'mqtt://user@h:1883')).not.toThrow()
   })
 })
 
