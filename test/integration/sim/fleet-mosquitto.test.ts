@@ -121,6 +121,25 @@ fleets:
     })
   }
 
+  it('a worker that cannot keep up still reads its sockets: every device connects, live figures arrive, late and dropped are counted', async () => {
+    // 1,000 devices × 100 msg/s is more than one worker sends on this machine; before, its publishing loop never
+    // ended and the run reported 0 of 1,000 connected with no live figures at all.
+    const broker = await startMosquitto()
+    try {
+      const scenario = loadScenario('inline.yaml', {
+        text: `version: 1\nseed: 1\nbroker: {url: "${broker.url}"}\nconnect: {rate: 100000/s}\nfleets:\n  - name: dev\n    count: 1000\n    topic: "starve/{deviceId}"\n    every: 10ms\n    fields:\n      v: {kind: gaussian, mean: 2.5, stddev: 0.3}\n`,
+      })
+      const snapshots: SimSnapshot[] = []
+      const summary = await runSimulation({scenario, scenarioName: 'starve', durationMs: 8000, workers: 1, onSnapshot: (s) => snapshots.push(s)})
+      expect(summary.totals.connected).toBe(1000)
+      expect(summary.totals.published).toBeGreaterThan(0)
+      expect(summary.totals.late + summary.totals.dropped).toBeGreaterThan(0)
+      expect(snapshots.some((s) => s.totals.connected > 0 && s.totals.published > 0)).toBe(true)
+    } finally {
+      await broker.stop()
+    }
+  })
+
   it('broker restarted mid-run: devices reconnect with backoff and no QoS 1 message of a persistent session is lost', async () => {
     const broker = await startMosquitto({persistence: true})
     // A persistent subscriber: the broker queues for it while the run goes on and across the restart.
