@@ -96,6 +96,20 @@ describeMosquitto('iotd bench on the command line', () => {
     }
   }, 180_000)
 
+  it('a mode: conn profile takes -d from the command line: the connections are held for it (#13 item 14)', async () => {
+    const held = async (extra: string[]) => {
+      const r = await runCli(['bench', 'conn', '--profile', 'scenarios/bench/connections.yaml', '-b', broker.url, '--clients', '20', '--rate', '100/s', '--json', ...extra], {timeoutMs: 60_000})
+      expect([0, 99], r.stderr).toContain(r.code)
+      const result = JSON.parse(r.stdout) as ResultJson & {meta: {startedAt: string; endedAt: string}}
+      return Date.parse(result.meta.endedAt) - Date.parse(result.meta.startedAt)
+    }
+    const profileHold = await held([])
+    const flagHold = await held(['-d', '5s'])
+    // The profile holds 2 s, the flag 5 s: the difference is the flag's, whatever the connect time on this machine.
+    expect(flagHold - profileHold).toBeGreaterThan(2500)
+    expect(flagHold).toBeGreaterThanOrEqual(5000)
+  }, 120_000)
+
   it('the Kubernetes Indexed Job in deploy/k8s, run as 3 processes started at one instant, merges into one run of the same work', async () => {
     // The manifest's own arguments, with the broker, load and paths of this test.
     const job = parseYaml(readFileSync(join(ROOT, 'deploy/k8s/bench-indexed-job.yaml'), 'utf8')) as {
