@@ -1,4 +1,4 @@
-import {createDeviceModel, dueOffsetMs, type DeviceModel} from './generators/index.js'
+import {createDeviceModel, dueSchedule, type DeviceModel} from './generators/index.js'
 import type {ModelScenario} from './generators/device-model.js'
 import {DueQueue} from './fleet/due-queue.js'
 import type {AnomalyLabel, DeviceSample, DeviceSpec} from './types.js'
@@ -26,6 +26,7 @@ export interface SimulatedMessage {
 
 export class SimulatedStreams {
   private readonly models: DeviceModel[]
+  private readonly dueOffsets: Array<(n: number) => number>
   /** Per device, the number of its next message. */
   private readonly next: Int32Array
   private readonly queue: DueQueue
@@ -36,14 +37,15 @@ export class SimulatedStreams {
     private readonly fromMs: number,
   ) {
     this.models = devices.map((d) => createDeviceModel(scenario, d))
+    this.dueOffsets = devices.map((d) => dueSchedule(d, scenario.seed))
     this.next = new Int32Array(devices.length)
     this.queue = new DueQueue(Math.max(16, devices.length))
-    devices.forEach((d, id) => this.queue.push(this.dueAt(d, 0), id))
+    devices.forEach((_, id) => this.queue.push(this.dueAt(id, 0), id))
   }
 
   /** A device's first message may be jittered before its phase; on a simulated clock nothing comes before `from`. */
-  private dueAt(device: DeviceSpec, n: number): number {
-    return Math.max(this.fromMs, this.fromMs + dueOffsetMs(device, n, this.scenario.seed))
+  private dueAt(id: number, n: number): number {
+    return Math.max(this.fromMs, this.fromMs + this.dueOffsets[id](n))
   }
 
   /** When the next message is due (epoch ms, unrounded); Infinity when there are no devices. */
@@ -58,7 +60,7 @@ export class SimulatedStreams {
     const device = this.devices[id]
     const sample = this.models[id].sample(this.next[id], ts)
     this.next[id]++
-    this.queue.push(this.dueAt(device, this.next[id]), id)
+    this.queue.push(this.dueAt(id, this.next[id]), id)
     return {ts, device, sample}
   }
 }
@@ -71,7 +73,7 @@ export interface SimulatedModbusMessage {
   qos: 0 | 1 | 2
   retain: boolean
   payload: string
-  labels: AnomalyLabel[]
+  labels: readonly AnomalyLabel[]
 }
 
 /**

@@ -79,7 +79,7 @@ export interface DeviceSample {
   /** The encoded payload, or null when the message is suppressed (dropout anomaly). */
   payload: string | null
   /** Anomaly labels that started with this sample (usually none). */
-  labels: AnomalyLabel[]
+  labels: readonly AnomalyLabel[]
 }
 
 /** Counters per fleet, summed over workers. */

@@ -7,6 +7,9 @@ import {dependenciesOf, evaluationOrder} from './field-order.js'
 import type {Rng} from './prng.js'
 import type {LocalClock} from './calendar.js'
 
+/** What step() returns when no anomaly starts: shared, and never changed by anyone (callers only read labels). */
+const NO_LABELS: readonly AnomalyLabel[] = []
+
 interface FieldSlot {
   name: string
   generator: FieldGenerator
@@ -38,7 +41,7 @@ export class FieldStepper {
   private readonly anomalies: readonly AnomalyRuntime[]
   private firstTsMs = 0
   private lastTsMs = 0
-  private ctx: SampleContext = {n: 0, tsMs: 0, localMs: 0, dtS: 0, elapsedS: 0, mode: 'default'}
+  private readonly ctx: SampleContext = {n: 0, tsMs: 0, localMs: 0, dtS: 0, elapsedS: 0, mode: 'default'}
   private readonly clock: LocalClock | undefined
 
   constructor(o: FieldStepperOptions) {
@@ -65,19 +68,29 @@ export class FieldStepper {
    * Update n at tsMs. `keep` may replace a generated value (a Modbus setpoint a client wrote); the generator has
    * stepped all the same, so its stream does not depend on writes. Returns the labels of anomalies that begin now.
    */
-  step(n: number, tsMs: number, mode: string, deviceId: string, keep?: (name: string, generated: FieldValue) => FieldValue): AnomalyLabel[] {
+  step(n: number, tsMs: number, mode: string, deviceId: string, keep?: (name: string, generated: FieldValue) => FieldValue): readonly AnomalyLabel[] {
     if (n === 0) this.firstTsMs = this.lastTsMs = tsMs
-    this.ctx = {n, tsMs, localMs: this.clock ? this.clock.local(tsMs) : tsMs, dtS: Math.max(0, (tsMs - this.lastTsMs) / 1000), elapsedS: (tsMs - this.firstTsMs) / 1000, mode}
+    // One context object, updated in place: generators read it during next() and keep nothing of it.
+    const ctx = this.ctx
+    ctx.n = n
+    ctx.tsMs = tsMs
+    ctx.localMs = this.clock ? this.clock.local(tsMs) : tsMs
+    ctx.dtS = Math.max(0, (tsMs - this.lastTsMs) / 1000)
+    ctx.elapsedS = (tsMs - this.firstTsMs) / 1000
+    ctx.mode = mode
     this.lastTsMs = tsMs
-    const started: Array<{anomaly: AnomalyRuntime; label: AnomalyLabel}> = []
-    for (const a of this.anomalies) {
-      const label = a.begin(tsMs, this.firstTsMs, deviceId)
-      if (label) started.push({anomaly: a, label})
+    let labels: readonly AnomalyLabel[] = NO_LABELS
+    if (this.anomalies.length > 0) {
+      const started: Array<{anomaly: AnomalyRuntime; label: AnomalyLabel}> = []
+      for (const a of this.anomalies) {
+        const label = a.begin(tsMs, this.firstTsMs, deviceId)
+        if (label) started.push({anomaly: a, label})
+      }
+      // Starts that nothing would show (a spike inside a stuck window, anything inside a dropout) are cancelled.
+      labels = visibleStarts(this.anomalies, started)
     }
-    // Starts that nothing would show (a spike inside a stuck window, anything inside a dropout) are cancelled.
-    const labels = visibleStarts(this.anomalies, started)
     for (const slot of this.slots) {
-      let v = slot.generator.next(this.ctx, this.scope)
+      let v = slot.generator.next(ctx, this.scope)
       for (const a of slot.anomalies) if (a.active) v = a.apply(v, tsMs, slot.generator)
       this.values.set(slot.name, keep ? keep(slot.name, v) : v)
     }

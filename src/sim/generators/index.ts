@@ -1,5 +1,5 @@
 export {createDeviceModel, type DeviceModel} from './device-model.js'
-export {dueOffsetMs} from './schedule.js'
+export {dueOffsetMs, dueSchedule} from './schedule.js'
 export {createRng, hashString, hashUniform, type Rng} from './prng.js'
 export {parseExpression, compileExpression, ExpressionError, EXPRESSION_FUNCTIONS, type ExprNode, type ExprValue, type ExprScope} from './expression.js'
 export {createFieldGenerator, type FieldGenerator, type FieldValue, type SampleContext} from './field-generators.js'

@@ -82,8 +82,9 @@ export class SimulatedModbusDevice implements RegisterBank {
   }
 
   /** Generates the next values (update n at tsMs), encodes them into the registers; returns labels that start now. */
-  step(tsMs: number): AnomalyLabel[] {
-    const labels = this.fields.step(this.n++, tsMs, 'default', this.spec.deviceId, (name, generated) => {
+  step(tsMs: number): readonly AnomalyLabel[] {
+    // The stepper's labels may be its shared empty array: a fault label makes a new one rather than pushing into it.
+    let labels = this.fields.step(this.n++, tsMs, 'default', this.spec.deviceId, (name, generated) => {
       const setpoint = this.setpoints.get(name)
       this.generated[name] = generated
       this.store(this.tags.get(name)!, (setpoint ?? generated) as TagValue)
@@ -93,7 +94,7 @@ export class SimulatedModbusDevice implements RegisterBank {
       const label = f.timing.begin(tsMs, this.fields.startedAtMs, this.spec.deviceId)
       if (label) {
         f.startedAt = tsMs
-        labels.push({...label, field: '*', kind: `modbus-${f.spec.kind}`})
+        labels = [...labels, {...label, field: '*', kind: `modbus-${f.spec.kind}`}]
       }
     }
     return labels

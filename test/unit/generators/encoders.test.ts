@@ -15,6 +15,28 @@ describe('payload encoders', () => {
     expect(createEncoder({format: 'json', fields: ['ok', 'ts']}, order)(fields)).toBe('{"ok":true,"ts":1700000000000}')
   })
 
+  it('json writes the bytes JSON.stringify writes, for any values and names', () => {
+    const odd = new Map<string, FieldValue>([
+      ['nan', Number.NaN],
+      ['inf', Number.NEGATIVE_INFINITY],
+      ['neg0', -0],
+      ['tiny', 1e-7],
+      ['big', 1.5e300],
+      ['quote "me"', 'tab\tline\nend \u2028'],
+      ['off', false],
+      ['missing', undefined as unknown as FieldValue],
+    ])
+    const byObject = (names: string[]) => JSON.stringify(Object.fromEntries(names.map((n) => [n, odd.get(n)])))
+    const names = [...odd.keys()]
+    expect(createEncoder({format: 'json'}, names)(odd)).toBe(byObject(names))
+    // Integer-like names come first in an object, and a repeated name keeps its first place.
+    odd.set('10', 3).set('2', 4)
+    const reordered = ['tiny', '10', 'off', '2', 'tiny']
+    expect(createEncoder({format: 'json', fields: reordered}, names)(odd)).toBe('{"2":4,"10":3,"tiny":1e-7,"off":false}')
+    expect(createEncoder({format: 'json', fields: ['off', 'tiny', 'off']}, names)(odd)).toBe('{"off":false,"tiny":1e-7}')
+    expect(createEncoder({format: 'json', fields: ['missing']}, names)(odd)).toBe('{}')
+  })
+
   it('csv quotes per RFC 4180 and flattens object fields', () => {
     expect(createEncoder({format: 'csv'}, order)(fields)).toBe('1700000000000,"press, ""big""",true,52.5,13.4,90,30')
     expect(createEncoder({format: 'csv', delimiter: ';', fields: ['ok', 'name']}, order)(fields)).toBe('true;press, "big"'.replace('press, "big"', '"press, ""big"""'))
