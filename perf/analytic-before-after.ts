@@ -15,24 +15,18 @@ import {execFileSync, spawnSync} from 'node:child_process'
 import {copyFileSync, existsSync, symlinkSync} from 'node:fs'
 import {loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {harnessOptions} from './harness-args.js'
 
 /** The last commit with the short-circuit evaluation (the next one on main is 139022b, "eKuiper's evaluation model"). */
 const BEFORE = '7692ad8'
 const here = join(import.meta.dirname, '..')
-const args = process.argv.slice(2)
-const flag = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`)
-  return i >= 0 ? args[i + 1] : fallback
-}
-const rounds = Number(flag('rounds', '3'))
-const rows = flag('rows', '1000000')
-const before = flag('before', join(tmpdir(), `iotd-before-${BEFORE}`))
+const {rounds, rows, before} = harnessOptions({rounds: 3, rows: '1000000', before: join(tmpdir(), `iotd-before-${BEFORE}`)})
 
 if (!existsSync(join(before, 'package.json'))) {
   execFileSync('git', ['-C', here, 'worktree', 'add', '--detach', before, BEFORE], {stdio: 'inherit'})
 }
 if (!existsSync(join(before, 'node_modules'))) symlinkSync(join(here, 'node_modules'), join(before, 'node_modules'))
-copyFileSync(join(here, 'perf/pipeline-throughput.ts'), join(before, 'perf/pipeline-throughput.ts'))
+for (const file of ['perf/pipeline-throughput.ts', 'perf/harness-args.ts']) copyFileSync(join(here, file), join(before, file))
 
 interface Figure {
   eps: number

@@ -14,9 +14,9 @@
 import {spawn} from 'node:child_process'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {parseArgs} from 'node:util'
 import {parseDuration} from '../src/config/units.js'
-import {startMosquitto, type Mosquitto} from '../test/helpers/mosquitto-process.js'
+import {withMosquitto, type Mosquitto} from '../test/helpers/mosquitto-process.js'
+import {harnessArgs, pickCases} from './harness-args.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const RUN = join(ROOT, 'bin/run.js')
@@ -155,26 +155,19 @@ function median(values: number[]): number {
 const fmt = (n: number | undefined, digits = 0): string => (n === undefined || !Number.isFinite(n) ? '-' : n.toLocaleString('en-US', {maximumFractionDigits: digits}))
 
 async function main(): Promise<void> {
-  const {values, positionals} = parseArgs({allowPositionals: true, options: {runs: {type: 'string', default: '3'}, duration: {type: 'string', default: '10s'}}})
-  const runs = Number(values.runs)
-  const durationMs = parseDuration(values.duration)
-  const names = positionals.length ? positionals : ['pub-qos0', 'e2e-qos0', 'pub-qos1']
-  for (const name of names) {
+  const {options, named} = harnessArgs({runs: 3, duration: '10s'})
+  const {runs} = options
+  const durationMs = parseDuration(options.duration)
+  for (const name of pickCases(named, Object.keys(CASES), ['pub-qos0', 'e2e-qos0', 'pub-qos1'])) {
     const run = CASES[name]
-    if (!run) throw new Error(`unknown case ${name}; cases: ${Object.keys(CASES).join(', ')}`)
     const rows: Row[] = []
     for (let i = 0; i < runs; i++) {
-      const broker = await startMosquitto()
-      try {
-        const r = await run(broker, durationMs)
-        rows.push(r)
-        process.stdout.write(
-          `${name} run ${i + 1}: client ${fmt(r.clientRate)}/s  broker ${fmt(r.brokerRate)}/s  received ${fmt(r.receivedRate)}/s  lost ${fmt(r.lost)}  dropped ${fmt(r.dropped)}  ` +
-            `cpu ${fmt(r.cpu)}%  p50 ${fmt(r.p50, 2)} ms  p99 ${fmt(r.p99, 2)} ms${r.extra ? `  ${r.extra}` : ''}\n`,
-        )
-      } finally {
-        await broker.stop()
-      }
+      const r = await withMosquitto({}, (broker) => run(broker, durationMs))
+      rows.push(r)
+      process.stdout.write(
+        `${name} run ${i + 1}: client ${fmt(r.clientRate)}/s  broker ${fmt(r.brokerRate)}/s  received ${fmt(r.receivedRate)}/s  lost ${fmt(r.lost)}  dropped ${fmt(r.dropped)}  ` +
+          `cpu ${fmt(r.cpu)}%  p50 ${fmt(r.p50, 2)} ms  p99 ${fmt(r.p99, 2)} ms${r.extra ? `  ${r.extra}` : ''}\n`,
+      )
     }
     process.stdout.write(
       `${name} median of ${runs}: client ${fmt(median(rows.map((r) => r.clientRate)))}/s  broker ${fmt(median(rows.map((r) => r.brokerRate)))}/s  ` +

@@ -20,19 +20,14 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import {loadavg, tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {pathToFileURL} from 'node:url'
+import {harnessArgs, pickCases} from './harness-args.js'
 
-const args = process.argv.slice(2)
-const flag = (name: string, fallback: number) => {
-  const i = args.indexOf(`--${name}`)
-  return i >= 0 ? Number(args[i + 1]) : fallback
-}
-const trees = args.flatMap((a, i) => (a === '--tree' ? [resolve(args[i + 1])] : []))
+const {options, named} = harnessArgs({runs: 5, hours: 3, packets: 2_000_000, tree: [] as string[]})
+const trees = options.tree.map((tree) => resolve(tree))
 if (trees.length === 0) trees.push(resolve(import.meta.dirname, '..'))
-const RUNS = flag('runs', 5)
-const HOURS = flag('hours', 3)
-const PACKETS = flag('packets', 2_000_000)
-const cases = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--tree' && !/^[\d.]+$/.test(a))
-const want = (c: string) => cases.length === 0 || cases.includes(c)
+const RUNS = options.runs
+const HOURS = options.hours
+const PACKETS = options.packets
 const FROM = Date.UTC(2026, 0, 1)
 
 const load = (tree: string, path: string) => import(pathToFileURL(join(tree, 'dist', path)).href)
@@ -106,10 +101,11 @@ const CASES: Array<[string, string, (tree: string) => Promise<number>]> = [
   ['sim-source', 'messages/s', simSource],
   ['packets', 'packets/s', packets],
 ]
+const chosen = pickCases(named, CASES.map(([name]) => name))
 
 console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${RUNS} runs per case and tree, one after the other, trees alternated`)
 for (const [name, unit, run] of CASES) {
-  if (!want(name)) continue
+  if (!chosen.includes(name)) continue
   const figures = new Map<string, Figure[]>(trees.map((t) => [t, []]))
   await run(trees[0]) // warm-up: module loading and JIT
   for (let r = 0; r < RUNS; r++) for (const tree of trees) figures.get(tree)!.push(await measure(() => run(tree)))

@@ -23,18 +23,13 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {CsvSource, csvSourceOptions, type CsvSourceOptions} from '../src/pipeline/sources/csv.js'
 import {toolContext} from '../src/tools/context.js'
+import {harnessArgs, pickCases} from './harness-args.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const RUN = join(ROOT, 'bin/run.js')
+const {options, named} = harnessArgs({runs: 3, hours: 6, rows: 1_000_000})
 const work = mkdtempSync(join(tmpdir(), 'iotd-perf-13-'))
-
-const argv = process.argv.slice(2)
-const opt = (name: string, dflt: number) => {
-  const i = argv.indexOf(`--${name}`)
-  return i >= 0 ? Number(argv[i + 1]) : dflt
-}
-const cases = argv.filter((a, i) => !a.startsWith('--') && !argv[i - 1]?.startsWith('--'))
-const runs = opt('runs', 3)
+const {runs} = options
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const load = () => `load ${loadavg()[0].toFixed(1)} on ${cpus().length} cores`
 
@@ -55,7 +50,7 @@ function cli(args: string[]): Promise<{code: number | null; stdout: string; stde
 }
 
 async function backfill(): Promise<void> {
-  const hours = opt('hours', 6)
+  const {hours} = options
   const from = Date.UTC(2026, 0, 1)
   const range = `${new Date(from).toISOString()}..${new Date(from + hours * 3_600_000).toISOString()}`
   const rates: number[] = []
@@ -89,7 +84,7 @@ async function readRows(path: string, options: Partial<CsvSourceOptions>): Promi
 }
 
 async function csvMapped(): Promise<void> {
-  const rows = opt('rows', 1_000_000)
+  const {rows} = options
   const write = (name: string, header: string, line: (i: number) => string) => {
     const chunks: string[] = [header]
     let text = ''
@@ -140,8 +135,4 @@ async function lint(): Promise<void> {
 }
 
 const all: Record<string, () => Promise<void>> = {backfill, 'csv-mapped': csvMapped, lint}
-for (const name of cases.length > 0 ? cases : Object.keys(all)) {
-  const run = all[name]
-  if (!run) throw new Error(`unknown case ${name} (${Object.keys(all).join(', ')})`)
-  await run()
-}
+for (const name of pickCases(named, Object.keys(all))) await all[name]()

@@ -12,18 +12,15 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {parseDuration} from '../src/config/units.js'
 import {modbusSource, type ModbusSourceStats} from '../src/pipeline/sources/modbus.js'
+import {harnessOptions} from './harness-args.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const RUN = join(ROOT, 'bin/run.js')
 const SCENARIO = join(ROOT, 'perf/scenarios/modbus-1000.yaml')
 const FIRST_PORT = 5120
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i > 0 ? process.argv[i + 1] : fallback
-}
-const durationMs = parseDuration(arg('duration', '60s'))
-const runs = Number(arg('runs', '1'))
+const {duration, runs} = harnessOptions({duration: '60s', runs: 1})
+const durationMs = parseDuration(duration)
 
 /** CPU seconds (user + system) of a process from /proc, for the simulator's share. */
 function procCpuSeconds(pid: number): number {

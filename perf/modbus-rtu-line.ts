@@ -14,15 +14,11 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {frameSilenceMs, lineTimeMs} from '../src/modbus/rtu.js'
 import {ModbusRtuClient} from '../src/net/modbus-rtu-client.js'
+import {harnessOptions} from './harness-args.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const RUN = join(ROOT, 'bin/run.js')
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i > 0 ? process.argv[i + 1] : fallback
-}
-const seconds = Number(arg('seconds', '10'))
-const runs = Number(arg('runs', '3'))
+const {seconds, runs} = harnessOptions({seconds: 10, runs: 3})
 const dir = mkdtempSync(join(tmpdir(), 'edge-rtu-perf-'))
 
 async function withLine<T>(baud: number, lineTiming: boolean, fn: (path: string) => Promise<T>): Promise<T> {

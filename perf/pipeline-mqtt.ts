@@ -19,16 +19,13 @@ import {PublishReader} from '../src/net/publish-reader.js'
 import {openRawConnection, subscribeRaw} from '../src/net/raw-mqtt-connection.js'
 import {encodeQos0Publishes, type Qos0Message} from '../src/net/qos0-publish.js'
 import {startMosquitto} from '../test/helpers/mosquitto-process.js'
+import {harnessOptions} from './harness-args.js'
 
-const args = process.argv.slice(2)
-const flag = (name: string, fallback: number) => {
-  const i = args.indexOf(`--${name}`)
-  return i >= 0 ? Number(args[i + 1]) : fallback
-}
-const RATE = flag('rate', 30_000)
-const SECONDS = flag('duration', 10)
-const RUNS = flag('runs', 3)
-const WARMUP_SECONDS = flag('warmup', 2)
+const options = harnessOptions({rate: 30_000, duration: 10, runs: 3, warmup: 2})
+const RATE = options.rate
+const SECONDS = options.duration
+const RUNS = options.runs
+const WARMUP_SECONDS = options.warmup
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const work = mkdtempSync(join(tmpdir(), 'iotd-pipe-mqtt-'))
 const now = () => performance.timeOrigin + performance.now()

@@ -27,17 +27,14 @@ import {loadPipeline, runPipeline} from '../src/pipeline/index.js'
 import {RuleRunner, type OutputRow} from '../src/pipeline/runtime/rule-runner.js'
 import {CHECKPOINT_VERSION, StateStore, encodeCheckpoint} from '../src/pipeline/state/index.js'
 import {startMosquitto} from '../test/helpers/mosquitto-process.js'
+import {harnessArgs, pickCases} from './harness-args.js'
 
-const args = process.argv.slice(2)
-const flag = (name: string, fallback: number) => {
-  const i = args.indexOf(`--${name}`)
-  return i >= 0 ? Number(args[i + 1]) : fallback
-}
-const ROWS = flag('rows', 1_000_000)
-const RUNS = flag('runs', 3)
-const MESSAGES = flag('messages', 100_000)
-const cases = args.filter((a) => !a.startsWith('--') && !/^\d+$/.test(a))
-const want = (c: string) => cases.length === 0 || cases.includes(c)
+const {options, named} = harnessArgs({rows: 1_000_000, runs: 3, messages: 100_000})
+const ROWS = options.rows
+const RUNS = options.runs
+const MESSAGES = options.messages
+const chosen = pickCases(named, ['csv', 'checkpoint', 'mqtt'])
+const want = (c: string) => chosen.includes(c)
 const work = mkdtempSync(join(tmpdir(), 'iotd-state-perf-'))
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US')

@@ -20,16 +20,13 @@ import {join} from 'node:path'
 import {performance} from 'node:perf_hooks'
 import {loadPipeline, runPipeline, NOOP_ACK, type Delivery, type SourceInstance} from '../src/pipeline/index.js'
 import {RuleRunner, type OutputRow} from '../src/pipeline/runtime/rule-runner.js'
+import {harnessArgs, pickCases} from './harness-args.js'
 
-const args = process.argv.slice(2)
-const flag = (name: string, fallback: number) => {
-  const i = args.indexOf(`--${name}`)
-  return i >= 0 ? Number(args[i + 1]) : fallback
-}
-const ROWS = flag('rows', 1_000_000)
-const RUNS = flag('runs', 3)
-const cases = args.filter((a) => !a.startsWith('--') && !/^\d+$/.test(a))
-const want = (c: string) => cases.length === 0 || cases.includes(c)
+const {options, named} = harnessArgs({rows: 1_000_000, runs: 3})
+const ROWS = options.rows
+const RUNS = options.runs
+const chosen = pickCases(named, ['csv', 'jsonl', 'engine', 'analytic', 'windows'])
+const want = (c: string) => chosen.includes(c)
 const work = mkdtempSync(join(tmpdir(), 'iotd-pipe-perf-'))
 const DEVICES = 100
 

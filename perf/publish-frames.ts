@@ -29,7 +29,6 @@
  */
 import type {Socket} from 'node:net'
 import {readFileSync} from 'node:fs'
-import {parseArgs} from 'node:util'
 import {benchNowMicros, PublisherSequences, readHeaderInto, type LatencyHeader} from '../src/bench/latency-header.js'
 import type {MqttProtocolVersion} from '../src/net/mqtt-wire.js'
 import {AckReader, buildPublishBatch, patchFrame, patchPacketId, type PublishFrames} from '../src/bench/publish-frame.js'
@@ -37,6 +36,7 @@ import {PublishReader} from '../src/net/publish-reader.js'
 import {openRawConnection, subscribeRaw} from '../src/net/raw-mqtt-connection.js'
 import {parseDuration, parseSize} from '../src/config/units.js'
 import {startMosquitto, type Mosquitto} from '../test/helpers/mosquitto-process.js'
+import {harnessOptions} from './harness-args.js'
 
 interface Settings {
   connections: number
@@ -75,23 +75,9 @@ interface Verification {
 }
 
 function readSettings(): Settings {
-  const {values} = parseArgs({
-    options: {
-      connections: {type: 'string', default: '10'},
-      duration: {type: 'string', default: '10s'},
-      size: {type: 'string', default: '100B'},
-      batch: {type: 'string', default: '128'},
-      pool: {type: 'string', default: '4'},
-      protocol: {type: 'string', default: '4'},
-      runs: {type: 'string', default: '1'},
-      verify: {type: 'boolean', default: false},
-      qos: {type: 'string', default: '0'},
-      window: {type: 'string', default: '1024'},
-    },
-  })
-  const int = (name: string, text: string, min: number): number => {
-    const n = Number(text)
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}: ${text}`)
+  const values = harnessOptions({connections: 10, duration: '10s', size: '100B', batch: 128, pool: 4, protocol: 4, runs: 1, verify: false, qos: 0, window: 1024})
+  const int = (name: string, n: number, min: number): number => {
+    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}: ${n}`)
     return n
   }
   const protocolVersion = int('protocol', values.protocol, 4)

@@ -10,13 +10,9 @@
 import {performance} from 'node:perf_hooks'
 import {runBackfill} from '../src/sim/backfill.js'
 import {expandDevices, loadScenario, type Scenario} from '../src/sim/scenario/index.js'
+import {harnessOptions} from './harness-args.js'
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i > 0 ? process.argv[i + 1] : fallback
-}
-const runs = Number(arg('runs', '5'))
-const hours = Number(arg('hours', '2'))
+const {runs, hours} = harnessOptions({runs: 5, hours: 2})
 const FROM = Date.UTC(2026, 0, 5, 6)
 
 const fleet = (character: boolean) => `

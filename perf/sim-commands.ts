@@ -18,7 +18,8 @@ import {join} from 'node:path'
 import {performance} from 'node:perf_hooks'
 import {fileURLToPath} from 'node:url'
 import {createMqttClient} from '../src/net/index.js'
-import {startMosquitto, type Mosquitto} from '../test/helpers/mosquitto-process.js'
+import {withMosquitto, type Mosquitto} from '../test/helpers/mosquitto-process.js'
+import {harnessArgs, pickCases} from './harness-args.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const RUN = join(ROOT, 'bin/run.js')
@@ -98,15 +99,8 @@ async function simJson(args: string[]): Promise<{health: {rssBytes: number}; fle
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const mib = (b: number) => (b / 1024 / 1024).toFixed(1)
-
-async function withBroker<T>(fn: (m: Mosquitto) => Promise<T>): Promise<T> {
-  const m = await startMosquitto({maxConnections: -1})
-  try {
-    return await fn(m)
-  } finally {
-    await m.stop()
-  }
-}
+/** Every run gets a fresh broker that takes as many connections as the fleet opens. */
+const withBroker = <T>(fn: (m: Mosquitto) => Promise<T>): Promise<T> => withMosquitto({maxConnections: -1}, fn)
 
 async function mqttClient(url: string, id: string) {
   const c = createMqttClient({url, clientId: id, protocol: '5'})
@@ -117,13 +111,9 @@ async function mqttClient(url: string, id: string) {
   return c
 }
 
-const argv = process.argv.slice(2)
-const option = (name: string, fallback: number) => {
-  const at = argv.indexOf(name)
-  return at >= 0 ? Number(argv[at + 1]) : fallback
-}
-const runs = option('--runs', 3)
-const DEVICES = option('--devices', 10_000)
+const {options, named} = harnessArgs({runs: 3, devices: 10_000})
+const {runs} = options
+const DEVICES = options.devices
 
 const cases: Record<string, () => Promise<void>> = {
   async 'idle-memory'() {
@@ -200,10 +190,6 @@ const cases: Record<string, () => Promise<void>> = {
   },
 }
 
-const chosen = argv.filter((a, i) => !a.startsWith('--') && !argv[i - 1]?.startsWith('--'))
+const chosen = pickCases(named, Object.keys(cases))
 console.log(`# iotd sim commands — ${new Date().toISOString()} — node ${process.version}, ${readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown cpu'}, ${runs} runs, ${DEVICES} devices`)
-for (const name of chosen.length > 0 ? chosen : Object.keys(cases)) {
-  const fn = cases[name]
-  if (!fn) throw new Error(`unknown case ${name}; cases: ${Object.keys(cases).join(', ')}`)
-  await fn()
-}
+for (const name of chosen) await cases[name]()

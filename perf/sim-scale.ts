@@ -17,7 +17,8 @@ import {existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {startMosquitto, type Mosquitto} from '../test/helpers/mosquitto-process.js'
+import {withMosquitto, type Mosquitto} from '../test/helpers/mosquitto-process.js'
+import {harnessArgs, pickCases} from './harness-args.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const RUN = join(ROOT, 'bin/run.js')
@@ -215,15 +216,8 @@ function rssOf(pid: number): number {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const mib = (b: number) => (b / 1024 / 1024).toFixed(1)
-
-async function withBroker<T>(fn: (m: Mosquitto) => Promise<T>): Promise<T> {
-  const m = await startMosquitto({maxConnections: -1})
-  try {
-    return await fn(m)
-  } finally {
-    await m.stop()
-  }
-}
+/** Every run gets a fresh broker that takes as many connections as the fleet opens. */
+const withBroker = <T>(fn: (m: Mosquitto) => Promise<T>): Promise<T> => withMosquitto({maxConnections: -1}, fn)
 
 const cases: Record<string, (runs: number) => Promise<void>> = {
   /** 5,000 devices, connect as fast as allowed; time from the run's start until every device had its CONNACK. */
@@ -378,13 +372,7 @@ const cases: Record<string, (runs: number) => Promise<void>> = {
   },
 }
 
-const argv = process.argv.slice(2)
-const runsAt = argv.indexOf('--runs')
-const runs = runsAt >= 0 ? Number(argv[runsAt + 1]) : 3
-const chosen = argv.filter((a, i) => !a.startsWith('--') && (runsAt < 0 || i !== runsAt + 1))
+const {options, named} = harnessArgs({runs: 3})
+const chosen = pickCases(named, Object.keys(cases), Object.keys(cases).filter((c) => !c.startsWith('peer-') && c !== 'issue-14'))
 console.log(`# iotd sim scale — ${new Date().toISOString()} — node ${process.version}, ${readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown cpu'}`)
-for (const name of chosen.length > 0 ? chosen : Object.keys(cases).filter((c) => !c.startsWith('peer-') && c !== 'issue-14')) {
-  const fn = cases[name]
-  if (!fn) throw new Error(`unknown case ${name}; cases: ${Object.keys(cases).join(', ')}`)
-  await fn(runs)
-}
+for (const name of chosen) await cases[name](options.runs)

@@ -10,7 +10,7 @@
  *           both 0), with the pipeline's state (input log, the default) and with --no-state (acks after the file
  *           sink took the rows).
  *
- *   npm run build && flock /tmp/iotd-perf.lock node --import tsx perf/sinks-throughput.ts [--runs 3] [--points 500000] [--messages 300000]
+ *   npm run build && flock /tmp/iotd-perf.lock node --import tsx perf/sinks-throughput.ts [--runs 3] [--points 500000] [--messages 300000] [--only influx|nats]
  */
 import {spawn} from 'node:child_process'
 import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
@@ -21,16 +21,13 @@ import {connect} from '@nats-io/transport-node'
 import {AckPolicy, jetstream, jetstreamManager} from '@nats-io/jetstream'
 import {startInfluxd} from '../test/helpers/influxd.js'
 import {startNatsServer} from '../test/helpers/nats-server.js'
+import {harnessOptions, pickCases} from './harness-args.js'
 
-const args = process.argv.slice(2)
-const flag = (name: string, fallback: number) => {
-  const i = args.indexOf(`--${name}`)
-  return i >= 0 ? Number(args[i + 1]) : fallback
-}
-const RUNS = flag('runs', 3)
-const POINTS = flag('points', 500_000)
-const MESSAGES = flag('messages', 300_000)
-const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined
+const options = harnessOptions({runs: 3, points: 500_000, messages: 300_000, only: ''})
+const RUNS = options.runs
+const POINTS = options.points
+const MESSAGES = options.messages
+const chosenSinks = pickCases(options.only ? [options.only] : [], ['influx', 'nats'])
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const RUN = join(ROOT, 'bin/run.js')
 const work = mkdtempSync(join(tmpdir(), 'iotd-perf-sinks-'))
@@ -179,6 +176,6 @@ rules:
 }
 
 console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`)
-if (only !== 'nats') await influxRuns()
-if (only !== 'influx') await natsRuns()
+if (chosenSinks.includes('influx')) await influxRuns()
+if (chosenSinks.includes('nats')) await natsRuns()
 console.log(`load after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`)

@@ -11,17 +11,14 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {parseDuration} from '../src/config/units.js'
-import {startMosquitto} from '../test/helpers/mosquitto-process.js'
+import {withMosquitto} from '../test/helpers/mosquitto-process.js'
+import {harnessOptions} from './harness-args.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const RUN = join(ROOT, 'bin/run.js')
 const SCENARIO = join(ROOT, 'perf/scenarios/sparkplug-1000.yaml')
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i > 0 ? process.argv[i + 1] : fallback
-}
-const durationMs = parseDuration(arg('duration', '60s'))
-const runs = Number(arg('runs', '3'))
+const {duration, runs} = harnessOptions({duration: '60s', runs: 3})
+const durationMs = parseDuration(duration)
 
 function procCpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
@@ -42,9 +39,8 @@ interface Run {
   peakRssMiB: number
 }
 
-async function once(): Promise<Run> {
-  const broker = await startMosquitto({extraConfig: ['set_tcp_nodelay true']})
-  try {
+function once(): Promise<Run> {
+  return withMosquitto({extraConfig: ['set_tcp_nodelay true']}, async (broker) => {
     const tail = spawn(process.execPath, [RUN, 'tail', 'spBv1.0/#', '--broker', broker.url, '--stats', '--duration', `${Math.ceil(durationMs / 1000) + 15}s`], {stdio: ['ignore', 'pipe', 'pipe']})
     let tailOut = ''
     let tailErr = ''
@@ -81,9 +77,7 @@ async function once(): Promise<Run> {
       cpuPercent: (cpu / elapsedS) * 100,
       peakRssMiB: peakRss / 2 ** 20,
     }
-  } finally {
-    await broker.stop()
-  }
+  })
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]

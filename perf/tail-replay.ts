@@ -28,18 +28,14 @@ import {captureHeaderLine, captureRow, csvLine} from '../src/capture/index.js'
 import {MqttSource, mqttSourceOptions} from '../src/pipeline/sources/mqtt.js'
 import {toolContext} from '../src/tools/context.js'
 import {startMosquitto, stopAllMosquittos, type Mosquitto} from '../test/helpers/mosquitto-process.js'
+import {harnessArgs, pickCases} from './harness-args.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const RUN = join(ROOT, 'bin/run.js')
+const {options, named} = harnessArgs({runs: 1, rows: 1_000_000, minutes: 10, speed: 10, rate: 50_000, seconds: 10})
+const {runs} = options
+const chosen = pickCases(named, ['replay-max', 'replay-timing', 'round-trip', 'tail-flood'])
 const work = mkdtempSync(join(tmpdir(), 'iotd-perf-trr-'))
-
-const argv = process.argv.slice(2)
-const opt = (name: string, dflt: number) => {
-  const i = argv.indexOf(`--${name}`)
-  return i >= 0 ? Number(argv[i + 1]) : dflt
-}
-const cases = argv.filter((a, i) => !a.startsWith('--') && !argv[i - 1]?.startsWith('--'))
-const runs = opt('runs', 1)
 
 interface Run {
   code: number | null
@@ -80,7 +76,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const load = () => `load ${loadavg()[0].toFixed(1)} on ${cpus().length} cores`
 
 async function replayMax(broker: Mosquitto): Promise<void> {
-  const rows = opt('rows', 1_000_000)
+  const {rows} = options
   const file = join(work, `max-${rows}.csv`)
   let text = captureHeaderLine(false)
   const chunks: string[] = []
@@ -110,8 +106,8 @@ async function replayMax(broker: Mosquitto): Promise<void> {
 }
 
 async function replayTiming(broker: Mosquitto): Promise<void> {
-  const minutes = opt('minutes', 10)
-  const speed = opt('speed', 10)
+  const {minutes} = options
+  const {speed} = options
   const file = join(work, `timing-${minutes}m.csv`)
   let seed = 42
   const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
@@ -171,7 +167,7 @@ function recorder(broker: Mosquitto, out: string) {
 }
 
 async function roundTrip(broker: Mosquitto): Promise<void> {
-  const seconds = opt('seconds', 10)
+  const {seconds} = options
   const scenario = ROUND_TRIP_SCENARIO
   const p99s: number[] = []
   for (let r = 0; r < runs; r++) {
@@ -205,8 +201,8 @@ async function roundTrip(broker: Mosquitto): Promise<void> {
 }
 
 async function tailFlood(broker: Mosquitto): Promise<void> {
-  const rate = opt('rate', 50_000)
-  const seconds = opt('seconds', 10)
+  const {rate} = options
+  const {seconds} = options
   for (const mode of ['ndjson', 'stats'] as const) {
     for (let r = 0; r < runs; r++) {
       let ready!: () => void
@@ -244,10 +240,10 @@ async function tailFlood(broker: Mosquitto): Promise<void> {
 // 40 ms for the subscriber's delayed ACK, which would be all a timing figure shows.
 const broker = await startMosquitto({extraConfig: ['set_tcp_nodelay true']})
 try {
-  if (cases.length === 0 || cases.includes('replay-max')) await replayMax(broker)
-  if (cases.length === 0 || cases.includes('replay-timing')) await replayTiming(broker)
-  if (cases.length === 0 || cases.includes('round-trip')) await roundTrip(broker)
-  if (cases.length === 0 || cases.includes('tail-flood')) await tailFlood(broker)
+  if (chosen.includes('replay-max')) await replayMax(broker)
+  if (chosen.includes('replay-timing')) await replayTiming(broker)
+  if (chosen.includes('round-trip')) await roundTrip(broker)
+  if (chosen.includes('tail-flood')) await tailFlood(broker)
 } finally {
   await stopAllMosquittos()
 }

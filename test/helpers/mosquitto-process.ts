@@ -75,6 +75,16 @@ export async function stopAllMosquittos(): Promise<void> {
   await Promise.all([...live].map((child) => stopChild(child, 5000)))
 }
 
+/** A mosquitto for the length of `fn`: started, handed to it, and stopped however `fn` ends. */
+export async function withMosquitto<T>(opts: MosquittoOptions, fn: (broker: Mosquitto) => Promise<T>): Promise<T> {
+  const broker = await startMosquitto(opts)
+  try {
+    return await fn(broker)
+  } finally {
+    await broker.stop()
+  }
+}
+
 export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosquitto> {
   const binary = mosquittoBinary()
   if (!binary) throw new Error('mosquitto is not installed')
