@@ -2,6 +2,7 @@ import {describe, expect, it} from 'vitest'
 import {createDeviceModel, dueOffsetMs} from '../../../src/sim/generators/index.js'
 import {expandDevices, loadScenario, type Scenario} from '../../../src/sim/scenario/index.js'
 import type {DeviceSpec} from '../../../src/sim/types.js'
+import {pressFleetYaml} from '../../helpers/press-fleet.js'
 
 const T0 = Date.UTC(2026, 0, 5, 8, 0, 0)
 
@@ -9,15 +10,11 @@ function scenario(yaml: string): Scenario {
   return loadScenario('inline.yaml', {text: yaml})
 }
 
-const FACTORY = (seed: number, extra = '', count = 4) => `
-version: 1
-seed: ${seed}
-fleets:
-  - name: press
-    count: ${count}
-    topic: "plant/{deviceId}"
-    every: 1s
-    mode:
+const FACTORY = (seed: number, extra = '', count = 4) =>
+  pressFleetYaml(
+    seed,
+    count,
+    `    mode:
       initial: running
       transitions: {running: {idle: 0.05, fault: 0.01}, idle: {running: 0.2}, fault: {running: 0.1}}
     fields:
@@ -29,7 +26,8 @@ fleets:
       status: {kind: mode}
       id: {kind: uuid}
       cycles: {kind: counter}
-${extra}`
+${extra}`,
+  )
 
 function run(s: Scenario, device: DeviceSpec, n: number, everyMs = device.everyMs): Array<string | null> {
   const model = createDeviceModel(s, device)

@@ -7,24 +7,21 @@ import {anomalySelections} from '../../../src/sim/dry-run.js'
 import {createDeviceModel, dueOffsetMs} from '../../../src/sim/generators/index.js'
 import {expandDevices, loadScenario} from '../../../src/sim/scenario/index.js'
 import type {AnomalyLabel} from '../../../src/sim/types.js'
+import {pressFleetYaml} from '../../helpers/press-fleet.js'
 
 const T0 = Date.UTC(2026, 0, 5)
 
 const fleet = (seed: number, count: number, anomalies: string, fields = 'temperature: {kind: walk, mean: 65, theta: 0.05, sigma: 0.4, resolution: 0.1}') =>
   loadScenario('inline.yaml', {
-    text: `
-version: 1
-seed: ${seed}
-fleets:
-  - name: press
-    count: ${count}
-    topic: "plant/{deviceId}"
-    every: 1s
-    fields:
+    text: pressFleetYaml(
+      seed,
+      count,
+      `    fields:
       ${fields}
     anomalies:
 ${anomalies}
 `,
+    ),
   })
 
 /** Runs every device of the scenario for n messages: the labels, and the payloads per device. */
