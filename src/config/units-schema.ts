@@ -37,49 +37,43 @@ function failure(ctx: {addIssue: (issue: {code: 'custom'; message: string; input
   return z.NEVER
 }
 
-/** A duration (`500ms`, `30s`, `5m`, `1h30m`; a bare number is ms) → milliseconds. */
-export function duration(options: {positive?: boolean} = {}) {
+/**
+ * The one shape of a unit type: text or a bare number read by the unit's parser, whose message is the validation
+ * error; `check` refuses a parsed value with a message of its own.
+ */
+function parsedUnit(parse: (value: string | number) => number, meta: {description: string} & Record<string, unknown>, check?: (n: number, value: string | number) => string | undefined) {
   return z
     .union([z.string(), z.number()])
     .transform((value, ctx) => {
-      let ms: number
+      let n: number
       try {
-        ms = parseDuration(value)
+        n = parse(value)
       } catch (error) {
         return failure(ctx, value, (error as Error).message)
       }
-      if (options.positive && ms <= 0) return failure(ctx, value, `duration must be greater than zero, got "${value}"`)
-      return ms
+      const refused = check?.(n, value)
+      return refused === undefined ? n : failure(ctx, value, refused)
     })
-    .meta({description: 'A duration such as 500ms, 30s, 5m, 1h30m (a bare number is milliseconds).', ...durationJsonSchema(options.positive === true)})
+    .meta(meta)
+}
+
+/** A duration (`500ms`, `30s`, `5m`, `1h30m`; a bare number is ms) → milliseconds. */
+export function duration(options: {positive?: boolean} = {}) {
+  return parsedUnit(
+    parseDuration,
+    {description: 'A duration such as 500ms, 30s, 5m, 1h30m (a bare number is milliseconds).', ...durationJsonSchema(options.positive === true)},
+    (ms, value) => (options.positive && ms <= 0 ? `duration must be greater than zero, got "${value}"` : undefined),
+  )
 }
 
 /** A rate (`1000/s`, `60/m`; a bare number is per second) → events per second. */
 export function rate() {
-  return z
-    .union([z.string(), z.number()])
-    .transform((value, ctx) => {
-      try {
-        return parseRate(value)
-      } catch (error) {
-        return failure(ctx, value, (error as Error).message)
-      }
-    })
-    .meta({description: 'A rate such as 500/s or 60/m (a bare number is per second).'})
+  return parsedUnit(parseRate, {description: 'A rate such as 500/s or 60/m (a bare number is per second).'})
 }
 
 /** A size (`100B`, `4KiB`, `100MiB`; a bare number is bytes) → bytes. */
 export function size() {
-  return z
-    .union([z.string(), z.number()])
-    .transform((value, ctx) => {
-      try {
-        return parseSize(value)
-      } catch (error) {
-        return failure(ctx, value, (error as Error).message)
-      }
-    })
-    .meta({description: 'A size such as 100B, 4KiB or 100MiB (a bare number is bytes).'})
+  return parsedUnit(parseSize, {description: 'A size such as 100B, 4KiB or 100MiB (a bare number is bytes).'})
 }
 
 /** Parses `10%` or a fraction `0.1` to a fraction; undefined when the text is not one. */
