@@ -53,7 +53,8 @@ export function checkFleetCommands(scenario: Scenario, fleet: FleetConfig, at: P
 
   // An anomaly with neither share/devices nor probability/schedule starts only by command: one must start it.
   const startedByName = new Set((fleet.commands ?? []).map((r) => r.anomaly?.start).filter((n): n is string => n !== undefined))
-  const fromRequest = [...startedByName].some((n) => isJsonPath(n))
+  // A rule that takes the name from the request may start any; one with a misspelt name has its own problem.
+  const fromRequest = [...startedByName].some((n) => isJsonPath(n) || !anomalies.includes(n))
   fleet.anomalies.forEach((spec, k) => {
     if (!onCommandOnly(spec) || fromRequest || fleet.behavior !== undefined || startedByName.has(anomalies[k])) return
     problems.push({
