@@ -50,7 +50,11 @@ export function formatDryRun(scenario: string, seed: number, fleets: FleetSample
 
 /** "spike on temperature: 3 of 100 devices" */
 export function describeSelection(s: AnomalySelection): string {
-  return `${s.list === 'faults' ? `fault ${s.kind}` : s.kind}${s.field ? ` on ${s.field}` : ''}: ${s.devices} of ${s.of} device${s.of === 1 ? '' : 's'}`
+  const what = `${s.list === 'faults' ? `fault ${s.kind}` : s.kind}${s.field ? ` on ${s.field}` : ''}`
+  // The default names (anomaly-N) say nothing the index does not: only a written name is shown.
+  const named = s.name !== undefined && s.name !== `anomaly-${s.index + 1}` ? `${s.name}: ` : ''
+  if (s.onCommand) return `${named}${what}: when a command starts it`
+  return `${named}${what}: ${s.devices} of ${s.of} device${s.of === 1 ? '' : 's'}`
 }
 
 /** 5020, 5021, 5022, 5023, 5030 → "5020–5023, 5030". */

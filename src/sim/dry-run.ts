@@ -1,5 +1,6 @@
 import type {TagValue} from '../modbus/types.js'
-import {createDeviceModel, dueOffsetMs, selectedDevices} from './generators/index.js'
+import {anomalyName, createDeviceModel, dueOffsetMs, selectedDevices} from './generators/index.js'
+import {onCommandOnly} from './scenario/commands-checks.js'
 import {groupSize, SimulatedModbusDevice} from './modbus/device.js'
 import {expandModbusDevices} from './scenario/modbus-expand.js'
 import {expandDevices, type Scenario} from './scenario/index.js'
@@ -17,21 +18,27 @@ export interface AnomalySelection {
   /** `anomalies[k]` or `faults[k]` of the group. */
   list: 'anomalies' | 'faults'
   index: number
+  /** The anomaly's name (its `name:`, or anomaly-N); absent for faults. */
+  name?: string
   kind: string
   field?: string
   devices: number
   of: number
+  /** It has no seeded start: only commands start it (on any device of the fleet). */
+  onCommand?: true
 }
 
 export function anomalySelections(scenario: Scenario): AnomalySelection[] {
   const out: AnomalySelection[] = []
   const seed = scenario.seed
   for (const f of scenario.fleets) {
-    f.anomalies.forEach((a, k) => out.push({group: f.name, list: 'anomalies', index: k, kind: a.kind, field: a.field, devices: selectedDevices(seed, f.name, f.count, k, a), of: f.count}))
+    f.anomalies.forEach((a, k) =>
+      out.push({group: f.name, list: 'anomalies', index: k, name: anomalyName(a, k), kind: a.kind, field: a.field, devices: selectedDevices(seed, f.name, f.count, k, a), of: f.count, ...(onCommandOnly(a) && {onCommand: true as const})}),
+    )
   }
   for (const g of scenario.modbus) {
     const size = groupSize(g)
-    g.anomalies.forEach((a, k) => out.push({group: g.name, list: 'anomalies', index: k, kind: a.kind, field: a.field, devices: selectedDevices(seed, g.name, size, k, a), of: size}))
+    g.anomalies.forEach((a, k) => out.push({group: g.name, list: 'anomalies', index: k, name: anomalyName(a, k), kind: a.kind, field: a.field, devices: selectedDevices(seed, g.name, size, k, a), of: size}))
     // Faults draw with their own numbers (1000 + k), as SimulatedModbusDevice does.
     g.faults.forEach((x, k) => out.push({group: g.name, list: 'faults', index: k, kind: x.kind, devices: selectedDevices(seed, g.name, size, 1000 + k, x), of: size}))
   }

@@ -72,6 +72,11 @@ export interface AnomalyLabel {
   kind: string
   start: number
   end: number
+  /** The anomaly's `name:` (written when the scenario names it, and always for one a command started). */
+  name?: string
+  /** `command`: a command started it (`command` is the rule's name); absent for one the scenario's seed started. */
+  source?: 'command'
+  command?: string
 }
 
 /** What a device produces for one due message. */

@@ -36,6 +36,10 @@ export interface BehaviorDevice {
   set(field: string, value: FieldValue): void
   release(field: string): void
   setMode(mode: string): void
+  /** Starts one of the fleet's declared anomalies by name (labelled as started by the command "behavior"). */
+  startAnomaly(name: string): void
+  /** Ends the command-started occurrence of a declared anomaly now. */
+  stopAnomaly(name: string): void
   /** Publishes (objects are sent as JSON); false when the device is not connected. */
   publish(topic: string, payload: string | object, options?: {qos?: 0 | 1 | 2; retain?: boolean; properties?: PublishProperties}): boolean
 }
@@ -77,6 +81,7 @@ export class DeviceBehavior {
     private readonly mod: BehaviorModule,
     private readonly host: DeviceHost,
     private readonly counters: CommandCounters & {errors: number},
+    anomalies: ReadonlySet<string> = new Set(),
   ) {
     this.filters = (mod.subscribe ?? []).map((t) => renderTemplate(parseTemplate(t), (name) => host.vars[name]))
     const count = () => this.n
@@ -94,6 +99,14 @@ export class DeviceBehavior {
       release: (field) => host.release(field),
       setMode: (mode) => {
         if (!host.setMode(mode)) throw new Error(`device.setMode: no mode "${mode}"`)
+      },
+      startAnomaly: (name) => {
+        if (!anomalies.has(name)) throw new Error(`device.startAnomaly: no anomaly "${name}"`)
+        host.startAnomaly(name, 'behavior')
+      },
+      stopAnomaly: (name) => {
+        if (!anomalies.has(name)) throw new Error(`device.stopAnomaly: no anomaly "${name}"`)
+        host.stopAnomaly(name)
       },
       publish: (topic, payload, options = {}) =>
         host.publish(topic, typeof payload === 'string' ? payload : JSON.stringify(payload), options.qos ?? 0, options.retain ?? false, options.properties),

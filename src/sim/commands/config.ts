@@ -38,6 +38,10 @@ export interface CommandRuleConfig {
   set?: Record<string, number | boolean | string>
   release?: string[]
   mode?: string
+  /** How long a commanded mode holds (ms) before the mode machine's own mode shows again. */
+  modeFor?: number
+  /** Start and/or stop one of the fleet's declared anomalies by name (or "$.path": the name from the request). */
+  anomaly?: {start?: string; stop?: string}
   reboot?: {after: number; will: boolean}
   reply?: ReplyConfig
   latency: LatencySpec
@@ -62,4 +66,6 @@ export interface FleetCommandsConfig {
   twin?: TwinConfig
   /** Absolute path of the fleet's behaviour module. */
   behavior?: string
+  /** The fleet's declared anomalies (their names: `name:` or anomaly-N), which commands may start and stop. */
+  anomalies?: ReadonlyArray<{name?: string}>
 }

@@ -1,6 +1,6 @@
 import {parseTemplate, renderTemplate, type Template} from '../../config/template.js'
 import {topicMatches} from '../../net/topic-filter.js'
-import type {FieldValue, Rng} from '../generators/index.js'
+import {anomalyName, type FieldValue, type Rng} from '../generators/index.js'
 import type {PublishProperties} from '../types.js'
 import type {CommandRuleConfig, FleetCommandsConfig, TwinConfig} from './config.js'
 import {compileJsonPath, isJsonPath, type JsonPath} from './json-path.js'
@@ -34,8 +34,15 @@ export interface DeviceHost {
   /** Holds a field at a value (the generator keeps stepping underneath); false when the field does not exist. */
   hold(field: string, value: FieldValue): boolean
   release(field: string): void
-  /** Switches the mode machine; false when the fleet has no such mode. */
-  setMode(mode: string): boolean
+  /**
+   * Switches the mode machine; false when the fleet has no such mode. `forMs`: held that long, then the machine's
+   * own mode shows again (device-model.ts setMode).
+   */
+  setMode(mode: string, forMs?: number): boolean
+  /** Starts one of the fleet's declared anomalies on the device, labelled as started by `command`. */
+  startAnomaly(name: string, command: string): void
+  /** Ends the command-started occurrence of a declared anomaly now. */
+  stopAnomaly(name: string): void
   value(field: string): FieldValue | undefined
   /** Sends a message; false when the device is not connected (nothing sent). */
   publish(topic: string, payload: string, qos: 0 | 1 | 2, retain: boolean, properties?: PublishProperties, correlationData?: Buffer): boolean
@@ -59,7 +66,8 @@ interface CompiledRule {
   when: Array<[JsonPath, unknown]>
   set: Array<{field: string; value: unknown; path?: JsonPath}>
   release: string[]
-  mode?: {value: string; path?: JsonPath}
+  mode?: {value: string; path?: JsonPath; forMs?: number}
+  anomaly?: {start?: {value: string; path?: JsonPath}; stop?: {value: string; path?: JsonPath}}
   config: CommandRuleConfig
   reply?: {topic?: Template; payload: Template; qos: 0 | 1 | 2; properties?: CompiledProperties}
   needsJson: boolean
@@ -70,6 +78,8 @@ const DEFAULT_REPLY = '{"status":"{status}","command":"{command}","deviceId":"{d
 export class FleetCommands {
   readonly rules: CompiledRule[]
   readonly twin?: {config: TwinConfig; desired: Template; reported: Template; fields?: Set<string>}
+  /** The anomalies a command may name: the fleet's declared ones. */
+  readonly anomalies: ReadonlySet<string>
 
   constructor(config: FleetCommandsConfig) {
     this.rules = (config.commands ?? []).map((rule, k): CompiledRule => {
@@ -77,7 +87,9 @@ export class FleetCommands {
       const set = Object.entries(rule.set ?? {}).map(([field, value]) =>
         typeof value === 'string' && isJsonPath(value) ? {field, value, path: compileJsonPath(value)} : {field, value},
       )
-      const mode = rule.mode === undefined ? undefined : isJsonPath(rule.mode) ? {value: rule.mode, path: compileJsonPath(rule.mode)} : {value: rule.mode}
+      const mode = rule.mode === undefined ? undefined : {...literalOrPath(rule.mode), forMs: rule.modeFor}
+      const a = rule.anomaly
+      const anomaly = a && {start: a.start === undefined ? undefined : literalOrPath(a.start), stop: a.stop === undefined ? undefined : literalOrPath(a.stop)}
       const r = rule.reply
       return {
         name: rule.name ?? `command-${k + 1}`,
@@ -87,6 +99,7 @@ export class FleetCommands {
         set,
         release: rule.release ?? [],
         mode,
+        anomaly,
         config: rule,
         reply: r && {
           topic: r.topic === undefined ? undefined : parseTemplate(r.topic),
@@ -94,9 +107,11 @@ export class FleetCommands {
           qos: r.qos,
           properties: r.properties ? compilePublishProperties(r.properties) : undefined,
         },
-        needsJson: when.length > 0 || set.some((s) => s.path) || mode?.path !== undefined || (r?.payload?.includes('{request.') ?? false),
+        needsJson:
+          when.length > 0 || set.some((s) => s.path) || mode?.path !== undefined || anomaly?.start?.path !== undefined || anomaly?.stop?.path !== undefined || (r?.payload?.includes('{request.') ?? false),
       }
     })
+    this.anomalies = new Set((config.anomalies ?? []).map((spec, k) => anomalyName(spec, k)))
     if (config.twin) {
       this.twin = {config: config.twin, desired: parseTemplate(config.twin.desired), reported: parseTemplate(config.twin.reported), fields: config.twin.fields && new Set(config.twin.fields)}
     }
@@ -212,9 +227,21 @@ export class DeviceCommands {
       if (typeof m !== 'string') return false
       mode = m
     }
-    if (mode !== undefined && !this.host.setMode(mode)) return false
+    // An anomaly the fleet does not declare fails the command before anything of it is applied.
+    const named = (a: {value: string; path?: JsonPath} | undefined): string | undefined | false => {
+      if (!a) return undefined
+      const name = a.path ? a.path(json) : a.value
+      return typeof name === 'string' && this.fleet.anomalies.has(name) ? name : false
+    }
+    const start = named(rule.anomaly?.start)
+    const stop = named(rule.anomaly?.stop)
+    if (start === false || stop === false) return false
+    if (mode !== undefined && !this.host.setMode(mode, rule.mode?.forMs)) return false
     for (const [field, v] of values) this.host.hold(field, v)
     for (const field of rule.release) this.host.release(field)
+    // Stop first: a rule that stops one anomaly and starts another (or the same again) does both.
+    if (stop !== undefined) this.host.stopAnomaly(stop)
+    if (start !== undefined) this.host.startAnomaly(start, rule.name)
     return true
   }
 
@@ -278,6 +305,10 @@ export class DeviceCommands {
       if (this.host.publish(renderTemplate(twin.reported, (name) => this.host.vars[name]), JSON.stringify(body), twin.config.qos, twin.config.retain)) this.counters.commandsReplied++
     })
   }
+}
+
+function literalOrPath(value: string): {value: string; path?: JsonPath} {
+  return isJsonPath(value) ? {value, path: compileJsonPath(value)} : {value}
 }
 
 function parseJson(payload: Buffer): unknown {

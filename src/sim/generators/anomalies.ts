@@ -25,6 +25,21 @@ export interface AnomalyRuntime {
   cancel(): void
   /** When the current (or last) occurrence ends, epoch ms; a zero-length one ends at its own message. */
   readonly end: number
+  /**
+   * A command asks for an occurrence: it starts at the next message (begin), labelled as started by `command`
+   * under `name`. Only for runtimes that never start on their own (commanded-anomalies.ts).
+   */
+  trigger(name: string, command: string): void
+  /**
+   * A command ends it at epoch ms `atMs` (no later than its own end, no earlier than its start); a start still
+   * waiting for its message is dropped. Returns whether there was something to end.
+   */
+  halt(atMs: number): boolean
+}
+
+/** An anomaly's name: its `name:`, or `anomaly-N` by its place in the list (as commands are `command-N`). */
+export function anomalyName(spec: {name?: string}, index: number): string {
+  return spec.name ?? `anomaly-${index + 1}`
 }
 
 /** How an anomaly or fault picks its devices: a chance per device (share) or an exact number or share (devices). */
@@ -114,6 +129,8 @@ export function createAnomaly(spec: AnomalySpec, rng: Rng): AnomalyRuntime {
   let nextScheduled = 0
   let stuckValue: FieldValue | undefined
   const noise = createRng([rng.uint32(), 'noise'])
+  // A command's start waiting for the next message, with what its label says.
+  let requested: {name: string; command: string} | undefined
 
   return {
     spec,
@@ -127,9 +144,17 @@ export function createAnomaly(spec: AnomalySpec, rng: Rng): AnomalyRuntime {
       startedThisMessage = false
       // A zero-length anomaly lasts exactly the message that started it.
       if (active && (spec.duration === 0 || tsMs >= end)) active = false
-      if (active) return undefined
+      if (active) {
+        // A command's start while the occurrence still runs changes nothing.
+        requested = undefined
+        return undefined
+      }
       let starts = false
-      if (spec.probability !== undefined) {
+      const by = requested
+      if (by) {
+        requested = undefined
+        starts = true
+      } else if (spec.probability !== undefined) {
         starts = rng.next() < spec.probability
       } else if (spec.schedule) {
         const due = firstTsMs + spec.schedule.at + nextScheduled * (spec.schedule.every ?? 0)
@@ -148,11 +173,25 @@ export function createAnomaly(spec: AnomalySpec, rng: Rng): AnomalyRuntime {
       start = tsMs
       end = tsMs + spec.duration
       stuckValue = undefined
-      return {ts: tsMs, deviceId, field: spec.field ?? '*', kind: spec.kind, start, end}
+      const label: AnomalyLabel = {ts: tsMs, deviceId, field: spec.field ?? '*', kind: spec.kind, start, end}
+      if (by) return {...label, name: by.name, source: 'command', command: by.command}
+      return spec.name === undefined ? label : {...label, name: spec.name}
     },
     cancel() {
       active = false
       startedThisMessage = false
+    },
+    trigger(name, command) {
+      requested = {name, command}
+    },
+    halt(atMs) {
+      if (requested) {
+        requested = undefined
+        return true
+      }
+      if (!active) return false
+      end = Math.max(start, Math.min(end, atMs))
+      return true
     },
     apply(value, tsMs, field) {
       if (!active) return value

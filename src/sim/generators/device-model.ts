@@ -1,6 +1,7 @@
 import {parseTemplate, renderTemplate} from '../../config/template.js'
-import type {DeviceSample, DeviceSpec} from '../types.js'
-import {createAnomaly, selectsDevice} from './anomalies.js'
+import type {AnomalyLabel, DeviceSample, DeviceSpec} from '../types.js'
+import {createAnomaly, selectsDevice, type AnomalyRuntime} from './anomalies.js'
+import {CommandedAnomalies} from './commanded-anomalies.js'
 import {createEncoder, type PayloadSpec} from './encoders.js'
 import {FieldStepper} from './field-stepper.js'
 import type {FieldValue} from './field-generators.js'
@@ -20,8 +21,18 @@ export interface DeviceModel {
    */
   hold(field: string, value: FieldValue): boolean
   release(field: string): void
-  /** Switches the mode machine (it goes on from there); false when the fleet has no mode of that name. */
-  setMode(mode: string): boolean
+  /**
+   * Switches the mode machine; false when the fleet has no mode of that name. With `forMs`, the mode is held that
+   * long (from `atMs`, epoch ms) while the machine steps underneath, then the device is in the machine's mode. Without
+   * it, a chain goes on from the new mode, and a schedule lets it hold until the schedule's own mode changes.
+   */
+  setMode(mode: string, at?: {atMs: number; forMs?: number}): boolean
+  /** Starts a declared anomaly (by name) at the next message, labelled as started by `command`; false: no such anomaly. */
+  startAnomaly(name: string, command: string): boolean
+  /** Ends the command-started occurrence of a declared anomaly at epoch ms atMs; false: no such anomaly. */
+  stopAnomaly(name: string, atMs: number): boolean
+  /** The end of the run: labels of command-started anomalies still running (their end was not known yet). */
+  closeAnomalies(): AnomalyLabel[]
   /** A field's current value (a held one included); undefined for a field the fleet does not have. */
   value(field: string): FieldValue | undefined
 }
@@ -51,17 +62,39 @@ export function createDeviceModel(scenario: ModelScenario, device: DeviceSpec): 
   const fields = new FieldStepper({fields: declared.map((name) => [name, specs[name]] as const), anomalies, key, renderConstant, clock})
   const encode = createEncoder(fleet.payload, declared)
   const modes: ModeMachine | undefined = fleet.mode ? createModeMachine(fleet.mode, key('mode')) : undefined
-  const modeNames = new Set(fleet.mode ? [fleet.mode.initial, ...Object.keys(fleet.mode.transitions ?? {})] : [])
+  const modeNames = new Set(fleet.mode ? [fleet.mode.initial, ...Object.keys(fleet.mode.transitions ?? {}), ...(fleet.mode.schedule ?? []).map((e) => e.mode)] : [])
+  // A commanded mode that the machine underneath does not overwrite: until `until` (epoch ms), or, for a schedule,
+  // while the schedule still names the mode it named when the command came (`under`).
+  let modeHold: {mode: string; until?: number; under?: string} | undefined
+  let lastTsMs = 0
   // Only a device that was told to hold something pays for the lookup per field.
   const held = new Map<string, FieldValue>()
   const keep = (name: string, generated: FieldValue) => held.get(name) ?? generated
+  // Built when a command first starts an anomaly on this device.
+  let commanded: CommandedAnomalies | undefined
+  const commandedAnomalies = () =>
+    (commanded ??= new CommandedAnomalies(fleet.anomalies, key, {
+      add: (runtime: AnomalyRuntime) => {
+        fields.addAnomaly(runtime)
+        if (runtime.spec.kind === 'dropout') dropouts.push(runtime)
+      },
+    }))
 
   return {
     sample(n, dueMs) {
       // Payload timestamps and labels are whole milliseconds even when the scheduler works in fractions.
       const tsMs = Math.round(dueMs)
-      const mode = modes ? (n === 0 ? modes.start(clock.local(tsMs)) : modes.step(clock.local(tsMs))) : 'default'
-      const labels = fields.step(n, tsMs, mode, device.deviceId, held.size > 0 ? keep : undefined)
+      lastTsMs = tsMs
+      let mode = modes ? (n === 0 ? modes.start(clock.local(tsMs)) : modes.step(clock.local(tsMs))) : 'default'
+      if (modeHold) {
+        if (modeHold.until !== undefined ? tsMs >= modeHold.until : mode !== modeHold.under) modeHold = undefined
+        else mode = modeHold.mode
+      }
+      // Command-started occurrences that end before this message are labelled now that their end is final.
+      const ended: AnomalyLabel[] | undefined = commanded ? [] : undefined
+      if (commanded && ended) commanded.ended(tsMs, ended)
+      let labels = fields.step(n, tsMs, mode, device.deviceId, held.size > 0 ? keep : undefined)
+      if (commanded && ended) labels = [...ended, ...commanded.started(labels)]
       // Generators step even while a dropout hides the message, so the signal continues where it would be.
       const suppressed = dropouts.some((a) => a.active)
       return {payload: suppressed ? null : encode(fields.values), labels}
@@ -76,10 +109,30 @@ export function createDeviceModel(scenario: ModelScenario, device: DeviceSpec): 
     release(field) {
       held.delete(field)
     },
-    setMode(mode) {
+    setMode(mode, at) {
       if (!modes || !modeNames.has(mode)) return false
+      const atMs = at?.atMs ?? lastTsMs
+      if (at?.forMs !== undefined) {
+        modeHold = {mode, until: atMs + at.forMs}
+        return true
+      }
+      const under = modes.scheduled(clock.local(atMs))
+      if (under !== undefined) {
+        modeHold = {mode, under}
+        return true
+      }
+      modeHold = undefined
       modes.set(mode)
       return true
+    },
+    startAnomaly(name, command) {
+      return commandedAnomalies().start(name, command)
+    },
+    stopAnomaly(name, atMs) {
+      return commandedAnomalies().stop(name, atMs)
+    },
+    closeAnomalies() {
+      return commanded ? commanded.close() : []
     },
     value(field) {
       return fields.values.get(field)

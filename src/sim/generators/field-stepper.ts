@@ -38,7 +38,7 @@ export class FieldStepper {
   /** Current values, in declared order. */
   readonly values: Map<string, FieldValue>
   private readonly slots: FieldSlot[]
-  private readonly anomalies: readonly AnomalyRuntime[]
+  private readonly anomalies: AnomalyRuntime[]
   private firstTsMs = 0
   private lastTsMs = 0
   private readonly ctx: SampleContext = {n: 0, tsMs: 0, localMs: 0, dtS: 0, elapsedS: 0, mode: 'default'}
@@ -48,7 +48,7 @@ export class FieldStepper {
     const specs = new Map(o.fields)
     const declared = o.fields.map(([name]) => name)
     const order = evaluationOrder(declared, new Map(declared.map((name) => [name, dependenciesOf(specs.get(name)!)])))
-    this.anomalies = o.anomalies
+    this.anomalies = [...o.anomalies]
     this.clock = o.clock
     this.slots = order.map((name) => ({
       name,
@@ -57,6 +57,13 @@ export class FieldStepper {
     }))
     // Seeded in declared order, so iterating the values gives the payload order whatever the evaluation order.
     this.values = new Map(declared.map((name) => [name, 0]))
+  }
+
+  /** One more anomaly from the next update on (one a command started: commanded-anomalies.ts). */
+  addAnomaly(a: AnomalyRuntime): void {
+    this.anomalies.push(a)
+    if (a.spec.kind === 'dropout') return
+    for (const slot of this.slots) if (slot.name === a.spec.field) slot.anomalies.push(a)
   }
 
   /** Epoch ms of update 0 (anomaly and fault schedules count from it). */

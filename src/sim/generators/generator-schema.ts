@@ -91,6 +91,11 @@ export const deviceCountSchema = byShape(
 
 export const anomalySchema = z
   .strictObject({
+    name: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'an anomaly name must be a word (letters, digits, _ and -), e.g. overheat')
+      .optional()
+      .meta({description: 'The name commands use to start and stop it (anomaly: {start: overheat}) and labels carry; default anomaly-N. Unique in its fleet.'}),
     field: z.string().optional().meta({description: 'The affected field (optional for dropout, which suppresses the whole message).'}),
     kind: z.enum(ANOMALY_KINDS),
     share: fraction({exclusiveMin: true}).optional().meta({description: 'Chance of each device to be one that can show this anomaly, e.g. 10% (decided per device by seed, so the number varies); devices: gives an exact number.'}),
@@ -104,10 +109,12 @@ export const anomalySchema = z
     magnitude: z.number().optional().meta({description: 'Size of the effect in the field\'s unit (spike/shift/drift offset, noise stddev, out-of-range distance).'}),
   })
   .superRefine((a, ctx) => {
-    if ((a.share === undefined) === (a.devices === undefined)) {
+    // Neither who nor when: it starts only when a command starts it (commands-checks.ts makes sure one does).
+    const onCommandOnly = a.share === undefined && a.devices === undefined && a.probability === undefined && a.schedule === undefined
+    if (!onCommandOnly && (a.share === undefined) === (a.devices === undefined)) {
       ctx.addIssue({code: 'custom', path: [], message: `anomaly ${a.kind} needs exactly one of share (a chance per device) or devices (an exact number or share)`})
     }
-    if ((a.probability === undefined) === (a.schedule === undefined)) {
+    if (!onCommandOnly && (a.probability === undefined) === (a.schedule === undefined)) {
       ctx.addIssue({code: 'custom', path: [], message: `anomaly ${a.kind} needs exactly one of probability or schedule`})
     }
     if (a.kind !== 'dropout' && a.kind !== 'stuck' && a.magnitude === undefined) {

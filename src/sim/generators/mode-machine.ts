@@ -20,6 +20,8 @@ export interface ModeMachine {
   step(localMs: number): string
   /** Jumps to a mode (a command); the chain goes on from there (a schedule takes over again at the next message). */
   set(mode: string): void
+  /** For a schedule: the mode it names at local time localMs, without moving; undefined for a chain. */
+  scheduled(localMs: number): string | undefined
 }
 
 export function createModeMachine(config: ModeConfig, rng: Rng): ModeMachine {
@@ -37,6 +39,7 @@ export function createModeMachine(config: ModeConfig, rng: Rng): ModeMachine {
       set(mode) {
         current = mode
       },
+      scheduled: (localMs) => scheduledMode(schedule, localMs) ?? config.initial,
     }
   }
   return {
@@ -49,6 +52,7 @@ export function createModeMachine(config: ModeConfig, rng: Rng): ModeMachine {
     set(mode) {
       current = mode
     },
+    scheduled: () => undefined,
     step() {
       const options = table.get(current)
       if (!options || options.length === 0) return current

@@ -2,6 +2,8 @@ import type {Scenario, FleetConfig} from './schema.js'
 import type {PublishPropertiesConfig} from '../commands/config.js'
 import {isJsonPath} from '../commands/json-path.js'
 import {closestName} from '../../config/did-you-mean.js'
+import {anomalyName} from '../generators/anomalies.js'
+import type {AnomalySpec} from '../generators/generator-schema.js'
 import {checkTemplateNames, type SemanticProblem} from './value-checks.js'
 
 /**
@@ -10,6 +12,7 @@ import {checkTemplateNames, type SemanticProblem} from './value-checks.js'
  */
 export function checkFleetCommands(scenario: Scenario, fleet: FleetConfig, at: PropertyKey[], deviceNames: readonly string[], modes: ReadonlySet<string>, problems: SemanticProblem[]): void {
   const v5 = scenario.broker.protocol === '5'
+  const anomalies = fleet.anomalies.map((spec, k) => anomalyName(spec, k))
   const fields = Object.keys(fleet.fields)
   const field = (name: string, path: PropertyKey[]) => {
     if (!fields.includes(name)) problems.push({path, message: `fleet ${fleet.name} has no field "${name}"${suggest(name, fields)} (fields: ${fields.join(', ')})`})
@@ -32,6 +35,13 @@ export function checkFleetCommands(scenario: Scenario, fleet: FleetConfig, at: P
       if (!fleet.mode) problems.push({path: [...ruleAt, 'mode'], message: `mode needs a mode: block in fleet ${fleet.name}`})
       else if (!modes.has(rule.mode)) problems.push({path: [...ruleAt, 'mode'], message: `unknown mode "${rule.mode}"${suggest(rule.mode, [...modes])} (modes: ${[...modes].join(', ')})`})
     }
+    for (const action of ['start', 'stop'] as const) {
+      const name = rule.anomaly?.[action]
+      if (name === undefined || isJsonPath(name)) continue
+      const path = [...ruleAt, 'anomaly', action]
+      if (anomalies.length === 0) problems.push({path, message: `fleet ${fleet.name} declares no anomalies: add one under anomalies: (with name: ${name}) for this command to ${action}`})
+      else if (!anomalies.includes(name)) problems.push({path, message: `unknown anomaly "${name}"${suggest(name, anomalies)} (anomalies of fleet ${fleet.name}: ${anomalies.join(', ')})`})
+    }
     const reply = rule.reply
     if (reply) {
       if (reply.topic === undefined && !v5) problems.push({path: [...ruleAt, 'reply'], message: 'a reply without a topic goes to the request\'s MQTT 5 response topic: set broker.protocol: 5 or give reply.topic'})
@@ -41,12 +51,40 @@ export function checkFleetCommands(scenario: Scenario, fleet: FleetConfig, at: P
     if (rule.reboot && rule.reboot.will && !fleet.lwt) problems.push({path: [...ruleAt, 'reboot', 'will'], message: `reboot with will: true drops the socket so the broker sends the last will, but fleet ${fleet.name} has no lwt:`})
   })
 
+  // An anomaly with neither share/devices nor probability/schedule starts only by command: one must start it.
+  const startedByName = new Set((fleet.commands ?? []).map((r) => r.anomaly?.start).filter((n): n is string => n !== undefined))
+  // A rule that takes the name from the request may start any; one with a misspelt name has its own problem.
+  const fromRequest = [...startedByName].some((n) => isJsonPath(n) || !anomalies.includes(n))
+  fleet.anomalies.forEach((spec, k) => {
+    if (!onCommandOnly(spec) || fromRequest || fleet.behavior !== undefined || startedByName.has(anomalies[k])) return
+    problems.push({
+      path: [...at, 'anomalies', k],
+      message: `anomaly ${anomalies[k]} has no share or devices and no probability or schedule, so only a command starts it, but no command of fleet ${fleet.name} does: add a rule with anomaly: {start: ${anomalies[k]}}, or give it share/devices and probability/schedule`,
+    })
+  })
+
   const twin = fleet.twin
   if (twin) {
     checkTemplateNames(twin.desired, deviceNames, [...at, 'twin', 'desired'], problems)
     checkTemplateNames(twin.reported, deviceNames, [...at, 'twin', 'reported'], problems)
     for (const [j, name] of (twin.fields ?? []).entries()) field(name, [...at, 'twin', 'fields', j])
   }
+}
+
+/** Whether an anomaly starts only by command (neither who nor when is given). */
+export function onCommandOnly(spec: AnomalySpec): boolean {
+  return spec.share === undefined && spec.devices === undefined && spec.probability === undefined && spec.schedule === undefined
+}
+
+/** Anomaly names must be unique in their fleet or group (commands and labels name them). */
+export function checkAnomalyNames(anomalies: readonly AnomalySpec[], at: PropertyKey[], problems: SemanticProblem[]): void {
+  const seen = new Map<string, number>()
+  anomalies.forEach((spec, k) => {
+    const name = anomalyName(spec, k)
+    const first = seen.get(name)
+    if (first !== undefined) problems.push({path: [...at, k, spec.name === undefined ? 'kind' : 'name'], message: `duplicate anomaly name "${name}" (also anomalies[${first}]): give each its own name:`})
+    else seen.set(name, k)
+  })
 }
 
 /** ` (did you mean "x"?)` when a known name is close. */

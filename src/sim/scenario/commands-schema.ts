@@ -84,6 +84,26 @@ const rebootSchema = byShape(
   'a duration (5s) or {after: 5s, will: true}',
 )
 
+const modeSchema = byShape(
+  {
+    string: z.string().min(1).transform((to) => ({to, for: undefined as number | undefined})),
+    object: z.strictObject({
+      to: z.string().min(1).meta({description: 'The mode (or "$.path" to take it from the request).'}),
+      for: duration({positive: true}).optional().meta({description: 'How long the mode holds; then the mode the schedule or chain gives shows again.'}),
+    }),
+  },
+  'a mode name, "$.path", or {to: mode, for: 10m}',
+)
+
+const anomalyActionSchema = z
+  .strictObject({
+    start: z.string().min(1).optional().meta({description: 'The anomaly to start (its name:, or anomaly-N), or "$.path" for a name from the request.'}),
+    stop: z.string().min(1).optional().meta({description: 'The anomaly whose command-started occurrence ends now.'}),
+  })
+  .superRefine((a, ctx) => {
+    if (a.start === undefined && a.stop === undefined) ctx.addIssue({code: 'custom', path: [], message: 'anomaly needs start or stop (an anomaly name, or "$.path")'})
+  })
+
 export const commandRuleSchema = z
   .strictObject({
     name: z.string().min(1).optional().meta({description: 'Name in replies ({command}) and messages (default command-N).'}),
@@ -100,7 +120,8 @@ export const commandRuleSchema = z
       .optional()
       .meta({description: 'Fields to hold at a value: a literal, or a JSON path into the request ("$.value"). The generator keeps stepping underneath.'}),
     release: z.array(z.string()).optional().meta({description: 'Fields to give back to their generators (undoes set).'}),
-    mode: z.string().min(1).optional().meta({description: 'Switch the device to this mode (or "$.path" to take it from the request).'}),
+    mode: modeSchema.optional().meta({description: 'Switch the device to this mode (or "$.path" to take it from the request); {to: eco, for: 10m} holds it that long.'}),
+    anomaly: anomalyActionSchema.optional().meta({description: 'Start or stop one of the fleet\'s declared anomalies on this device: {start: overheat}, {stop: overheat}, or a name from the request ({start: "$.anomaly"}).'}),
     reboot: rebootSchema.optional().meta({description: 'Disconnect after the reply and come back after this delay.'}),
     reply: z.union([z.literal(true), replySchema]).optional().meta({description: 'Answer: true (to the MQTT 5 response topic, default payload) or {topic, payload, qos, properties}.'}),
     latency: latencySchema.optional().meta({description: 'Delay between receiving the command and applying it (and replying). Default 0.'}),
@@ -115,6 +136,8 @@ export const commandRuleSchema = z
   .transform((r): CommandRuleConfig => ({
     ...r,
     topics: typeof r.topic === 'string' ? [r.topic] : r.topic,
+    mode: r.mode?.to,
+    modeFor: r.mode?.for,
     qos: r.qos ?? 1,
     reply: r.reply === true ? {qos: 0 as const} : r.reply,
     latency: r.latency ?? ({kind: 'fixed', ms: 0} as LatencySpec),

@@ -1,6 +1,7 @@
 import {z} from 'zod'
 import {scenarioSchema} from './schema.js'
 import {documentedUnionFor} from '../../config/shape-dispatch.js'
+import {PARAM_REF_PATTERN} from './params.js'
 
 /**
  * The JSON Schema of scenario files, generated from the zod schema's input side (what users write).
@@ -19,11 +20,62 @@ export function scenarioJsonSchema(): Record<string, unknown> {
       Object.assign(ctx.jsonSchema, inner)
     },
   }) as Record<string, unknown>
+  acceptParamRefs(schema)
   return {
     ...schema,
     $id: 'https://iotd.dev/schemas/scenario.schema.json',
     title: 'iotd scenario (version 1)',
     description: 'A fleet of simulated MQTT devices for `iotd sim`. Reference: docs/scenario-reference.md',
+  }
+}
+
+type Node = Record<string, unknown>
+
+const isNode = (v: unknown): v is Node => v !== null && typeof v === 'object' && !Array.isArray(v)
+
+/** A schema that accepts a number: `type: number|integer`, or a union with such a branch (durations: 5s or ms). */
+function acceptsNumber(s: Node): boolean {
+  const t = s.type
+  if (t === 'number' || t === 'integer' || (Array.isArray(t) && (t.includes('number') || t.includes('integer')))) return true
+  return Array.isArray(s.anyOf) && s.anyOf.some((b) => isNode(b) && acceptsNumber(b))
+}
+
+/**
+ * The loader reads `"{params.x}"` as a number in any numeric argument of a fleet's field generators, base and
+ * `byMode` (params.ts prepareParamRefs); zod never sees the text, so the generated schema would say only "number".
+ * Each such argument also takes the reference's written form here, so an editor does not flag a valid scenario.
+ */
+function acceptParamRefs(schema: Node): void {
+  const fleets = (schema.properties as Node | undefined)?.fleets as Node | undefined
+  const fleet = fleets?.items as Node | undefined
+  const fields = (fleet?.properties as Node | undefined)?.fields as Node | undefined
+  if (isNode(fields?.additionalProperties)) visitGenerators(fields.additionalProperties)
+}
+
+function visitGenerators(node: Node): void {
+  const properties = node.properties
+  if (isNode(properties) && isNode(properties.kind)) {
+    widen(properties)
+    const byMode = properties.byMode
+    if (isNode(byMode) && isNode(byMode.additionalProperties) && isNode(byMode.additionalProperties.properties)) widen(byMode.additionalProperties.properties)
+    return
+  }
+  for (const key of ['anyOf', 'oneOf'] as const) {
+    const branches = node[key]
+    if (Array.isArray(branches)) for (const b of branches) if (isNode(b)) visitGenerators(b)
+  }
+}
+
+function widen(properties: Node): void {
+  for (const [name, s] of Object.entries(properties)) {
+    // A constant's value already takes any text (a template); kind and expr are never references.
+    if (name === 'kind' || name === 'expr' || name === 'byMode' || !isNode(s) || !acceptsNumber(s)) continue
+    if (Array.isArray(s.type) && s.type.includes('string')) continue
+    const {description, default: byDefault, ...rest} = s
+    for (const k of Object.keys(s)) delete s[k]
+    if (description !== undefined) s.description = description
+    if (byDefault !== undefined) s.default = byDefault
+    s.anyOf = [rest, {type: 'string', pattern: PARAM_REF_PATTERN, description: 'A number param of the device: "{params.name}".'}]
   }
 }
 

@@ -1,3 +1,4 @@
+import {checkAnomalyNames, onCommandOnly} from './commands-checks.js'
 import {NUMERIC_KINDS} from '../generators/generator-schema.js'
 import type {Scenario} from './schema.js'
 import {checkExpression, checkTemplateNames, checkTopicTemplate, type SemanticProblem} from './value-checks.js'
@@ -51,7 +52,10 @@ export function checkModbusGroups(scenario: Scenario): SemanticProblem[] {
     }
     const cycle = findCycle(Object.keys(fields), deps)
     if (cycle) problems.push({path: [...at, 'tags', tagIndex.get(cycle[0]) ?? 0, 'value', 'expr'], message: `derived tags form a cycle: ${cycle.join(' -> ')}`})
+    checkAnomalyNames(group.anomalies, [...at, 'anomalies'], problems)
     group.anomalies.forEach((a, k) => {
+      // Modbus devices take no commands: an anomaly needs its seeded who and when.
+      if (onCommandOnly(a)) problems.push({path: [...at, 'anomalies', k], message: `anomaly ${a.kind} needs share or devices and probability or schedule (Modbus devices take no commands that could start it)`})
       if (a.field === undefined) return
       const spec = fields[a.field]
       if (!spec) problems.push({path: [...at, 'anomalies', k, 'field'], message: `anomaly on unknown tag "${a.field}" (tags: ${Object.keys(fields).join(', ')})`})

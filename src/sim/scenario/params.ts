@@ -29,6 +29,9 @@ export const paramsSchema = z
 
 const REF = /^\s*\{params\.([A-Za-z_][A-Za-z0-9_]*)\}\s*$/
 
+/** The written form of a numeric param reference, as a JSON Schema pattern (json-schema.ts). */
+export const PARAM_REF_PATTERN = REF.source
+
 /** A param's typical value, the stand-in the schema checks: its mean, value, midpoint, first value or start. */
 function typical(spec: unknown): number {
   if (typeof spec === 'number') return spec

@@ -2,7 +2,7 @@ import {expressionsOf, findCycle, rootOf} from '../generators/field-order.js'
 import {OBJECT_FIELD_KEYS} from '../generators/registry.js'
 import {checkModbusGroups} from './modbus-checks.js'
 import {checkParamRefs} from './params-checks.js'
-import {checkFleetCommands} from './commands-checks.js'
+import {checkAnomalyNames, checkFleetCommands} from './commands-checks.js'
 import {NUMERIC_KINDS, type GeneratorSpecOf} from '../generators/generator-schema.js'
 import {MAX_SCENARIO_DEVICES, type FleetConfig, type Scenario} from './schema.js'
 import {parseTemplate} from '../../config/template.js'
@@ -101,6 +101,7 @@ function checkFleet(scenario: Scenario, fleet: FleetConfig, at: PropertyKey[], p
   const cycle = findCycle(fieldNames, deps)
   if (cycle) problems.push({path: [...at, 'fields', cycle[0], 'expr'], message: `derived fields form a cycle: ${cycle.join(' -> ')}`})
 
+  checkAnomalyNames(fleet.anomalies, [...at, 'anomalies'], problems)
   fleet.anomalies.forEach((a, k) => {
     const aAt = [...at, 'anomalies', k]
     if (a.field === undefined) return

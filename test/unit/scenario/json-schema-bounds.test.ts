@@ -3,6 +3,7 @@ import {join} from 'node:path'
 import {Ajv2020} from 'ajv/dist/2020.js'
 import yaml from 'js-yaml'
 import {describe, expect, it} from 'vitest'
+import {loadScenario} from '../../../src/sim/scenario/index.js'
 
 /**
  * What an editor checks with schemas/scenario.schema.json (issue #13 item 4): the written forms of durations,
@@ -61,5 +62,27 @@ describe('schemas/scenario.schema.json ranges and patterns', () => {
     expect(errorsAt(scenario({topic: 'a/+/b'}))).toContain('/fleets/0/topic')
     expect(errorsAt(scenario({lwt: {topic: 'a/#', payload: 'x'}}))).toContain('/fleets/0/lwt/topic')
     expect(validate(scenario({birth: {topic: 'a/{deviceId}/state', payload: 'on'}}))).toBe(true)
+  })
+
+  it('takes "{params.x}" where the loader takes it as a number (base, byMode, durations), and still flags other text there', () => {
+    const fleet = {
+      params: {base: {kind: 'gaussian', mean: 65, stddev: 3}, wave: {kind: 'uniform', min: 50000, max: 70000}},
+      mode: {initial: 'run', transitions: {run: {idle: 0.1}, idle: {run: 0.1}}},
+      fields: {
+        temp: {kind: 'walk', mean: '{params.base}', theta: 0.05, sigma: 0.4, max: '{params.base}', byMode: {idle: {mean: ' {params.base} '}}},
+        wave: {kind: 'sine', min: 0, max: 1, period: '{params.wave}'},
+        label: '{params.base}',
+      },
+    }
+    const doc = scenario(fleet)
+    expect(validate(doc), JSON.stringify(validate.errors)).toBe(true)
+    // The loader agrees: the same document loads.
+    expect(loadScenario('inline.yaml', {text: JSON.stringify(doc)}).fleets[0].paramRefs).toHaveLength(4)
+    const bad = (temp: Record<string, unknown>) => scenario({...fleet, fields: {temp: {kind: 'walk', mean: 65, theta: 0.05, sigma: 0.4, ...temp}}})
+    expect(errorsAt(bad({mean: 'hot'}))).toContain('/fleets/0/fields/temp/mean')
+    expect(errorsAt(bad({mean: '{params.base'}))).toContain('/fleets/0/fields/temp/mean')
+    expect(errorsAt(bad({byMode: {idle: {sigma: '{base}'}}}))).toContain('/fleets/0/fields/temp/byMode/idle/sigma')
+    // params themselves are drawn before any reference is resolved: a reference there is still no number.
+    expect(errorsAt(scenario({params: {base: {kind: 'gaussian', mean: '{params.x}', stddev: 1}}}))).toContain('/fleets/0/params/base/mean')
   })
 })

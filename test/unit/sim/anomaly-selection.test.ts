@@ -47,7 +47,7 @@ describe('anomalies by count', () => {
     for (let seed = 0; seed < 40; seed++) {
       const {scenario, labels} = run(seed, 100, '      - {field: temperature, kind: spike, devices: 3, probability: 0.5, magnitude: 10}', 12)
       expect(new Set(labels.map((l) => l.deviceId)).size, `seed ${seed}`).toBe(3)
-      expect(anomalySelections(scenario)).toEqual([{group: 'press', list: 'anomalies', index: 0, kind: 'spike', field: 'temperature', devices: 3, of: 100}])
+      expect(anomalySelections(scenario)).toEqual([{group: 'press', list: 'anomalies', index: 0, name: 'anomaly-1', kind: 'spike', field: 'temperature', devices: 3, of: 100}])
     }
   })
 

@@ -47,6 +47,8 @@ function harness(fleetExtra: string) {
   const held = new Map<string, FieldValue>()
   const modes = new Set(['comfort', 'eco'])
   let mode = 'comfort'
+  let modeFor: number | undefined
+  const anomalies: string[] = []
   const sent: Sent[] = []
   const reboots: Array<{after: number; will: boolean}> = []
   const timers: Array<{fn: () => void; ms: number; cancelled: boolean}> = []
@@ -55,7 +57,9 @@ function harness(fleetExtra: string) {
     vars: {deviceId: 'zone-0001', fleet: 'zone', index: '1', number: '2'},
     hold: (f, v) => (values.has(f) ? (held.set(f, v), values.set(f, v), true) : false),
     release: (f) => void held.delete(f),
-    setMode: (m) => (modes.has(m) ? ((mode = m), true) : false),
+    setMode: (m, forMs) => (modes.has(m) ? ((mode = m), (modeFor = forMs), true) : false),
+    startAnomaly: (name, command) => void anomalies.push(`start ${name} by ${command}`),
+    stopAnomaly: (name) => void anomalies.push(`stop ${name}`),
     value: (f) => values.get(f),
     publish: (topic, payload, qos, retain, properties, correlationData) => (sent.push({topic, payload, qos, retain, properties, correlationData}), true),
     reboot: (after, will) => void reboots.push({after, will}),
@@ -70,7 +74,7 @@ function harness(fleetExtra: string) {
   const runTimers = () => {
     for (const t of timers.splice(0)) if (!t.cancelled) t.fn()
   }
-  return {commands, counters, sent, held, reboots, timers, runTimers, mode: () => mode}
+  return {commands, counters, sent, held, reboots, timers, runTimers, mode: () => mode, modeFor: () => modeFor, anomalies}
 }
 
 describe('device commands', () => {
@@ -131,6 +135,26 @@ describe('device commands', () => {
     expect(h.mode()).toBe('comfort')
     expect(h.sent.map((s) => [s.topic, JSON.parse(s.payload).status])).toEqual([['zone-0001/ack', 'failed'], ['zone-0001/ack', 'failed']])
     expect(h.counters).toMatchObject({commandsReceived: 2, commandsApplied: 0, commandsFailed: 2, commandsReplied: 2})
+  })
+
+  it('starts and stops a declared anomaly by name or from the request; an undeclared name fails the whole command', () => {
+    const h = harness(`    anomalies:
+      - {name: overheat, field: temp, kind: out-of-range, magnitude: 5, duration: 1m}
+      - {field: temp, kind: spike, devices: 1, probability: 0.01, magnitude: 3}
+    commands:
+      - {name: heat, topic: "{deviceId}/heat", anomaly: {start: overheat}}
+      - {name: any, topic: "{deviceId}/anomaly", set: {setpoint: "$.sp"}, mode: {to: eco, for: 10m}, anomaly: {stop: "$.stop", start: "$.start"}, reply: {topic: "{deviceId}/ack"}}`)
+    h.commands.receive('zone-0001/heat', Buffer.from(''))
+    h.commands.receive('zone-0001/anomaly', Buffer.from('{"stop": "overheat", "start": "anomaly-2", "sp": 30}'))
+    h.commands.receive('zone-0001/anomaly', Buffer.from('{"start": "overhaet", "sp": 99}'))
+    h.commands.receive('zone-0001/anomaly', Buffer.from('{"start": 3, "sp": 98}'))
+    h.runTimers()
+    expect(h.anomalies).toEqual(['start overheat by heat', 'stop overheat', 'start anomaly-2 by any'])
+    expect(h.modeFor()).toBe(600_000)
+    expect(h.sent.map((s) => JSON.parse(s.payload).status)).toEqual(['ok', 'failed', 'failed'])
+    expect(h.counters).toMatchObject({commandsReceived: 4, commandsApplied: 2, commandsFailed: 2, commandsReplied: 3})
+    // The failed ones changed nothing: the setpoint is the one of the command that worked.
+    expect(h.held.get('setpoint')).toBe(30)
   })
 
   it('fails the declared share of commands, seeded', () => {
