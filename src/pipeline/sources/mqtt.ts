@@ -21,6 +21,7 @@ import {SparkplugHostSession, type HostCounters} from '../../sparkplug/host-sess
 import {observationRows} from '../../sparkplug/views.js'
 import {isValidTopicFilter} from '../rule/plan.js'
 import {cellValue} from './csv-mapping.js'
+import {DeliveryInbox} from './delivery-inbox.js'
 import {defineSource, NOOP_ACK, type Delivery, type PipelineRecord, type Source, type StageContext} from '../types.js'
 import {mqttProtocol} from '../../config/units-schema.js'
 import {INSECURE_TLS_WARNING} from '../../net/tls-files.js'
@@ -92,15 +93,12 @@ interface MqttClientInternals {
 export class MqttSource implements Source {
   readonly stats: MqttSourceStats = {received: 0, bytes: 0, filtered: 0, invalid: 0, reconnects: 0, pauses: 0}
   private client: MqttClient | undefined
-  private queue: Delivery[] = []
-  private head = 0
+  private readonly inbox = new DeliveryInbox()
   private heldCallback: (() => void) | undefined
-  private wake: (() => void) | undefined
   private closing = false
   private generation = 0
   private readonly pending = new Map<number, PendingAck>()
   private ctx: StageContext | undefined
-  private fatal: Error | undefined
   /** The first CONNACK said the broker kept this client's session (clean: false). */
   private sessionPresent = false
   /**
@@ -161,10 +159,7 @@ export class MqttSource implements Source {
       // A session the broker kept has the subscription already and sends its queued messages right after the
       // CONNACK, ahead of the SUBACK: once `queueSize` of them wait for the consumer MQTT.js reads no further, so
       // waiting for the SUBACK here would deadlock. A refused subscription fails the read instead.
-      subscribed.catch((err: Error) => {
-        this.fatal ??= err
-        this.wake?.()
-      })
+      subscribed.catch((err: Error) => this.inbox.fail(err))
     } else await subscribed
     client.on('connect', (connack) => {
       this.generation++
@@ -192,30 +187,12 @@ export class MqttSource implements Source {
     this.ctx = ctx
     if (this.options.insecure) ctx.warn(`${this.name}: ${INSECURE_TLS_WARNING}`)
     await this.connect(ctx.signal)
-    const onAbort = () => this.wake?.()
-    ctx.signal.addEventListener('abort', onAbort, {once: true})
-    try {
-      while (!ctx.signal.aborted && !this.closing) {
-        if (this.fatal) throw this.fatal
-        if (this.head < this.queue.length) {
-          const batch = this.head === 0 ? this.queue : this.queue.slice(this.head)
-          this.queue = []
-          this.head = 0
-          this.release()
-          yield batch
-          continue
-        }
-        await new Promise<void>((resolve) => (this.wake = resolve))
-        this.wake = undefined
-      }
-    } finally {
-      ctx.signal.removeEventListener('abort', onAbort)
-    }
+    yield* this.inbox.batches(ctx.signal, () => this.closing, () => this.release())
   }
 
   /** Messages waiting to be pulled (for live views). */
   get queued(): number {
-    return this.queue.length - this.head
+    return this.inbox.length
   }
 
   async close(): Promise<void> {
@@ -224,7 +201,7 @@ export class MqttSource implements Source {
       this.ctx?.warn(`source ${this.name}: Sparkplug host checks: ${spb.seqGaps} seq gaps (${spb.missedMessages} messages missed), ${spb.dataBeforeBirth} data before birth, ${spb.staleBdSeq} stale bdSeq, ${spb.unknownAliases} unknown aliases`)
     }
     this.closing = true
-    this.wake?.()
+    this.inbox.nudge()
     this.release()
     const client = this.client
     this.client = undefined
@@ -311,8 +288,7 @@ export class MqttSource implements Source {
       return
     }
     if (decoded !== undefined) record.fields = decoded
-    this.queue.push({record, ack})
-    this.wake?.()
+    this.inbox.push({record, ack})
   }
 
   /**
@@ -334,10 +310,7 @@ export class MqttSource implements Source {
     const rowAck = ack === NOOP_ACK ? NOOP_ACK : () => {
       if (--left === 0) ack()
     }
-    for (const row of rows) {
-      this.queue.push({record: {...record, fields: row, meta: {...record.meta}}, ack: rowAck})
-    }
-    this.wake?.()
+    for (const row of rows) this.inbox.push({record: {...record, fields: row, meta: {...record.meta}}, ack: rowAck})
   }
 
   private ackFor(packet: IPublishPacket, sendPacket: SendPacket): () => void {

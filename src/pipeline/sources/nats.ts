@@ -19,6 +19,7 @@ import type {ConsumerMessages, JsMsg} from '@nats-io/jetstream'
 import {connectNats, ensureStream, isNotFound, jetStreamManager, redactServers} from '../../net/nats-connection.js'
 import {defineSource, type Delivery, type PipelineRecord, type Source, type StageContext} from '../types.js'
 import {decodePayload} from './mqtt.js'
+import {DeliveryInbox} from './delivery-inbox.js'
 
 const natsName = z.string().regex(/^[A-Za-z0-9_-]+$/, 'a stream or consumer name is letters, digits, _ and -')
 
@@ -87,10 +88,8 @@ export class NatsSource implements Source {
   readonly stats: NatsSourceStats = {received: 0, redelivered: 0, acked: 0, invalid: 0}
   private nc: NatsConnection | undefined
   private messages: ConsumerMessages | undefined
-  private queue: Delivery[] = []
-  private wake: (() => void) | undefined
+  private readonly inbox = new DeliveryInbox()
   private closing = false
-  private fatal: Error | undefined
   private ctx: StageContext | undefined
 
   constructor(
@@ -106,23 +105,7 @@ export class NatsSource implements Source {
   async *readBatches(ctx: StageContext): AsyncIterable<readonly Delivery[]> {
     this.ctx = ctx
     await this.start()
-    const onAbort = () => this.wake?.()
-    ctx.signal.addEventListener('abort', onAbort, {once: true})
-    try {
-      while (!ctx.signal.aborted && !this.closing) {
-        if (this.fatal) throw this.fatal
-        if (this.queue.length > 0) {
-          const batch = this.queue
-          this.queue = []
-          yield batch
-          continue
-        }
-        await new Promise<void>((resolve) => (this.wake = resolve))
-        this.wake = undefined
-      }
-    } finally {
-      ctx.signal.removeEventListener('abort', onAbort)
-    }
+    yield* this.inbox.batches(ctx.signal, () => this.closing)
   }
 
   private async start(): Promise<void> {
@@ -164,8 +147,7 @@ export class NatsSource implements Source {
     void (async () => {
       for await (const s of this.messages!.status()) {
         if (s.type === 'consumer_deleted' || (s.type === 'consumer_not_found' && s.count >= 3) || (s.type === 'stream_not_found')) {
-          this.fatal = new Error(`${where}: ${s.type.replace(/_/g, ' ')} (consumer ${o.consumer})`)
-          this.wake?.()
+          this.inbox.fail(new Error(`${where}: ${s.type.replace(/_/g, ' ')} (consumer ${o.consumer})`))
         }
       }
     })().catch(() => undefined)
@@ -199,8 +181,7 @@ export class NatsSource implements Source {
       return
     }
     if (decoded !== undefined) record.fields = decoded
-    this.queue.push({record, ack})
-    this.wake?.()
+    this.inbox.push({record, ack})
   }
 
   /** Messages handed over but not yet acknowledged by the pipeline. */
@@ -211,7 +192,7 @@ export class NatsSource implements Source {
   async close(): Promise<void> {
     if (this.closing) return
     this.closing = true
-    this.wake?.()
+    this.inbox.nudge()
     await this.messages?.close().catch(() => undefined)
     const nc = this.nc
     this.nc = undefined
