@@ -1,23 +1,15 @@
 import {describe, expect, it} from 'vitest'
-import type {ConfigError, ConfigProblem} from '../../../src/errors.js'
+import type {ConfigProblem} from '../../../src/errors.js'
 import {loadScenario} from '../../../src/sim/scenario/index.js'
+import {scenarioProblems} from '../../helpers/scenario-problems.js'
 
 // #13 item 3 (in part): no raw "Invalid discriminator value"; an unset ${env:VAR} is a warning for lint.
 const SCENARIO = (fields: string, broker = '') =>
   `version: 1\nname: m\n${broker}fleets:\n  - name: a\n    count: 1\n    topic: "x/{deviceId}"\n    every: 1s\n    fields:\n${fields}`
 
-function problems(text: string): string[] {
-  try {
-    loadScenario('m.yaml', {text, env: {}})
-  } catch (error) {
-    return (error as ConfigError).problems.map((p) => `${p.line}:${p.col} ${p.message}`)
-  }
-  return []
-}
-
 describe('scenario problems a person can act on', () => {
   it('a misspelt kind gets a did-you-mean, a missing one "add `kind:`", both where they are', () => {
-    const got = problems(SCENARIO('      t: {kind: walkk, mean: 1}\n      u: {constant: 1}\n'))
+    const got = scenarioProblems(SCENARIO('      t: {kind: walkk, mean: 1}\n      u: {constant: 1}\n'))
     expect(got).toHaveLength(2)
     expect(got[0]).toMatch(/^9:17 fleets\[0\]\.fields\.t: unknown kind "walkk"; did you mean walk\? \(one of constant, .*\)$/)
     expect(got[1]).toMatch(/^10:7 fleets\[0\]\.fields\.u: add `kind:` \(one of constant, .*\)$/)
@@ -26,7 +18,7 @@ describe('scenario problems a person can act on', () => {
 
   it('an unset ${env:VAR} fails a load, and is only reported (read as empty) when the caller asks for warnings', () => {
     const text = SCENARIO('      t: {kind: timestamp}\n', 'broker:\n  password: ${env:LOUD_UNSET}\n')
-    expect(problems(text)).toEqual(['4:13 environment variable LOUD_UNSET is not set (referenced as ${env:LOUD_UNSET})'])
+    expect(scenarioProblems(text)).toEqual(['4:13 environment variable LOUD_UNSET is not set (referenced as ${env:LOUD_UNSET})'])
     const warned: ConfigProblem[] = []
     const scenario = loadScenario('m.yaml', {text, env: {}, onUnsetEnv: (p) => warned.push(p)})
     expect(scenario.fleets).toHaveLength(1)

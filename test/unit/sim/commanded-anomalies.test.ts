@@ -1,8 +1,8 @@
 import {describe, expect, it} from 'vitest'
-import type {ConfigError} from '../../../src/errors.js'
 import {createDeviceModel} from '../../../src/sim/generators/index.js'
 import {expandDevices, loadScenario, type Scenario} from '../../../src/sim/scenario/index.js'
 import type {AnomalyLabel} from '../../../src/sim/types.js'
+import {scenarioProblems} from '../../helpers/scenario-problems.js'
 
 /**
  * Issue #14 item 1: commands that start and stop a declared anomaly, on the device model (no broker, no clock: the
@@ -44,15 +44,6 @@ function drive(m: ReturnType<typeof model>, from: number, to: number, labels: An
     out.push(sample.payload === null ? {} : JSON.parse(sample.payload))
   }
   return out
-}
-
-function problems(text: string): string[] {
-  try {
-    loadScenario('m.yaml', {text, env: {}})
-  } catch (error) {
-    return (error as ConfigError).problems.map((p) => `${p.line}:${p.col} ${p.message}`)
-  }
-  return []
 }
 
 describe('commands that start and stop an anomaly (device model)', () => {
@@ -138,7 +129,7 @@ describe('commands that start and stop an anomaly (device model)', () => {
 describe('anomaly names at load (lint)', () => {
   it('a command naming an unknown anomaly: file:line:col and a did-you-mean', () => {
     const text = PRESS(OVERHEAT).replace('anomaly: {start: overheat}', 'anomaly: {start: overhaet}')
-    const got = problems(text)
+    const got = scenarioProblems(text)
     // Line 16, column 69 is the name in the rule (and only that: overheat not being started follows from it).
     expect(got).toEqual([
       expect.stringMatching(/^16:69 fleets\[0\]\.commands\[0\]\.anomaly\.start: unknown anomaly "overhaet" \(did you mean "overheat"\?\) \(anomalies of fleet press: overheat\)$/),
@@ -146,16 +137,16 @@ describe('anomaly names at load (lint)', () => {
   })
 
   it('duplicate names, a fleet with no anomalies, and an anomaly that only a command could start but none does', () => {
-    expect(problems(PRESS(`${OVERHEAT}\n      - {name: overheat, field: vib, kind: stuck, devices: 1, probability: 0.1}`))).toEqual([
+    expect(scenarioProblems(PRESS(`${OVERHEAT}\n      - {name: overheat, field: vib, kind: stuck, devices: 1, probability: 0.1}`))).toEqual([
       expect.stringMatching(/^15:16 fleets\[0\]\.anomalies\[1\]\.name: duplicate anomaly name "overheat" \(also anomalies\[0\]\)/),
     ])
     const noAnomalies = PRESS('').replace('    anomalies:\n', '')
-    expect(problems(noAnomalies)).toEqual([expect.stringMatching(/fleets\[0\]\.commands\[0\]\.anomaly\.start: fleet press declares no anomalies/), expect.stringMatching(/commands\[1\]\.anomaly\.stop: fleet press declares no anomalies/)])
+    expect(scenarioProblems(noAnomalies)).toEqual([expect.stringMatching(/fleets\[0\]\.commands\[0\]\.anomaly\.start: fleet press declares no anomalies/), expect.stringMatching(/commands\[1\]\.anomaly\.stop: fleet press declares no anomalies/)])
     const orphan = PRESS(`${OVERHEAT}\n      - {name: idle, field: vib, kind: stuck, duration: 1m}`)
-    expect(problems(orphan)).toEqual([expect.stringMatching(/^15:9 fleets\[0\]\.anomalies\[1\]: anomaly idle has no share or devices and no probability or schedule, so only a command starts it, but no command of fleet press does/)])
+    expect(scenarioProblems(orphan)).toEqual([expect.stringMatching(/^15:9 fleets\[0\]\.anomalies\[1\]: anomaly idle has no share or devices and no probability or schedule, so only a command starts it, but no command of fleet press does/)])
     // A rule that takes the name from the request may start any of them.
-    expect(problems(orphan.replace('anomaly: {start: overheat}', 'anomaly: {start: "$.anomaly"}'))).toEqual([])
-    expect(problems(PRESS(OVERHEAT).replace('anomaly: {stop: overheat}', 'anomaly: {}'))).toEqual([expect.stringMatching(/anomaly needs start or stop/)])
+    expect(scenarioProblems(orphan.replace('anomaly: {start: overheat}', 'anomaly: {start: "$.anomaly"}'))).toEqual([])
+    expect(scenarioProblems(PRESS(OVERHEAT).replace('anomaly: {stop: overheat}', 'anomaly: {}'))).toEqual([expect.stringMatching(/anomaly needs start or stop/)])
   })
 })
 
