@@ -9,13 +9,14 @@
  *   node --import tsx perf/analytic-before-after.ts [--rounds 3] [--rows 1000000] [--before /path/to/worktree]
  *
  * The "before" tree is a git worktree of BEFORE (made on first use, node_modules linked from this tree); this
- * tree's harness is copied into it, so both sides run the same measurement code.
+ * tree's harness (with the perf modules it imports) is copied into it, so both sides run the same measurement code.
  */
 import {execFileSync, spawnSync} from 'node:child_process'
 import {copyFileSync, existsSync, symlinkSync} from 'node:fs'
 import {loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {harnessOptions} from './harness-args.js'
+import {median} from './run-figures.js'
 
 /** The last commit with the short-circuit evaluation (the next one on main is 139022b, "eKuiper's evaluation model"). */
 const BEFORE = '7692ad8'
@@ -26,7 +27,7 @@ if (!existsSync(join(before, 'package.json'))) {
   execFileSync('git', ['-C', here, 'worktree', 'add', '--detach', before, BEFORE], {stdio: 'inherit'})
 }
 if (!existsSync(join(before, 'node_modules'))) symlinkSync(join(here, 'node_modules'), join(before, 'node_modules'))
-for (const file of ['perf/pipeline-throughput.ts', 'perf/harness-args.ts']) copyFileSync(join(here, file), join(before, file))
+for (const file of ['perf/pipeline-throughput.ts', 'perf/harness-args.ts', 'perf/run-figures.ts']) copyFileSync(join(here, file), join(before, file))
 
 interface Figure {
   eps: number
@@ -41,7 +42,6 @@ function measure(tree: string, kase: string): Figure {
   return {eps: Number(m[1].replace(/,/g, '')), cpu: Number(m[2])}
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const cases = [
   ['analytic', 'lag(temp) + zscore(temp, 60) per device, WHERE temp > 30 AND abs(zscore) > 1.6'],
   ['engine', 'WHERE temp > 21 + per-device 10 s tumbling avg (must not change)'],

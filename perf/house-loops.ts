@@ -21,6 +21,7 @@ import {loadavg, tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {harnessArgs, pickCases} from './harness-args.js'
+import {median} from './run-figures.js'
 
 const {options, named} = harnessArgs({runs: 5, hours: 3, packets: 2_000_000, tree: [] as string[]})
 const trees = options.tree.map((tree) => resolve(tree))
@@ -95,7 +96,6 @@ async function packets(tree: string): Promise<number> {
   return seen
 }
 
-const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]
 const CASES: Array<[string, string, (tree: string) => Promise<number>]> = [
   ['backfill', 'rows/s', backfill],
   ['sim-source', 'messages/s', simSource],

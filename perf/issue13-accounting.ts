@@ -24,13 +24,13 @@ import {fileURLToPath} from 'node:url'
 import {CsvSource, csvSourceOptions, type CsvSourceOptions} from '../src/pipeline/sources/csv.js'
 import {toolContext} from '../src/tools/context.js'
 import {harnessArgs, pickCases} from './harness-args.js'
+import {median} from './run-figures.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const RUN = join(ROOT, 'bin/run.js')
 const {options, named} = harnessArgs({runs: 3, hours: 6, rows: 1_000_000})
 const work = mkdtempSync(join(tmpdir(), 'iotd-perf-13-'))
 const {runs} = options
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const load = () => `load ${loadavg()[0].toFixed(1)} on ${cpus().length} cores`
 
 /** The CLI under GNU time: exit code, output, wall ms and CPU seconds (user + system, every thread). */

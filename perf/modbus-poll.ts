@@ -7,12 +7,12 @@
  *   npm run build && node --import tsx perf/modbus-poll.ts [--duration 60s] [--runs 3]
  */
 import {spawn, type ChildProcess} from 'node:child_process'
-import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {parseDuration} from '../src/config/units.js'
 import {modbusSource, type ModbusSourceStats} from '../src/pipeline/sources/modbus.js'
 import {harnessOptions} from './harness-args.js'
+import {median, procCpuSeconds, procRssBytes} from './run-figures.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const RUN = join(ROOT, 'bin/run.js')
@@ -21,17 +21,6 @@ const FIRST_PORT = 5120
 
 const {duration, runs} = harnessOptions({duration: '60s', runs: 1})
 const durationMs = parseDuration(duration)
-
-/** CPU seconds (user + system) of a process from /proc, for the simulator's share. */
-function procCpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-  return (Number(fields[11]) + Number(fields[12])) / 100
-}
-
-function procRssBytes(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-  return m ? Number(m[1]) * 1024 : 0
-}
 
 async function startPlant(): Promise<ChildProcess> {
   const child = spawn(process.execPath, [RUN, 'sim', SCENARIO, '--duration', `${Math.ceil(durationMs / 1000) + 30}s`], {stdio: ['ignore', 'ignore', 'pipe']})
@@ -87,7 +76,7 @@ async function once(): Promise<RunFigures> {
     const source = modbusSource.create(options, 'plant', {baseDir: ROOT, env: process.env}) as ReturnType<typeof modbusSource.create> & {stats(): ModbusSourceStats}
     const abort = new AbortController()
     const cpu0 = process.cpuUsage()
-    const plantCpu0 = procCpuSeconds(plant.pid as number)
+    const plantCpu0 = (procCpuSeconds(plant.pid) ?? Number.NaN)
     const t0 = performance.now()
     let records = 0
     let peakRss = 0
@@ -98,7 +87,7 @@ async function once(): Promise<RunFigures> {
     clearInterval(sampler)
     const cpu = process.cpuUsage(cpu0)
     const stats = source.stats()
-    const plantCpu = procCpuSeconds(plant.pid as number) - plantCpu0
+    const plantCpu = (procCpuSeconds(plant.pid) ?? Number.NaN) - plantCpu0
     return {
       polls: stats.polls,
       expected: Math.floor(elapsedS) * 1000,
@@ -108,7 +97,7 @@ async function once(): Promise<RunFigures> {
       gatewayCpuPercent: ((cpu.user + cpu.system) / 1e6 / elapsedS) * 100,
       gatewayRssMiB: peakRss / 2 ** 20,
       plantCpuPercent: (plantCpu / elapsedS) * 100,
-      plantRssMiB: procRssBytes(plant.pid as number) / 2 ** 20,
+      plantRssMiB: (procRssBytes(plant.pid) ?? 0) / 2 ** 20,
       stats,
     }
   } finally {
@@ -117,7 +106,6 @@ async function once(): Promise<RunFigures> {
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const results: RunFigures[] = []
 for (let i = 0; i < runs; i++) {
   const r = await once()

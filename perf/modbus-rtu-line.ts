@@ -15,6 +15,7 @@ import {fileURLToPath} from 'node:url'
 import {frameSilenceMs, lineTimeMs} from '../src/modbus/rtu.js'
 import {ModbusRtuClient} from '../src/net/modbus-rtu-client.js'
 import {harnessOptions} from './harness-args.js'
+import {median} from './run-figures.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const RUN = join(ROOT, 'bin/run.js')
@@ -79,7 +80,6 @@ process.on('exit', (code) => {
     process.exitCode = 1
   }
 })
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const fast: number[] = []
 for (let i = 0; i < runs; i++) {
   const r = await withLine(115200, false, (path) => poll(path, 115200, seconds * 1000))

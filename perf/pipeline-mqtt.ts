@@ -10,7 +10,7 @@
  *   npm run build && node --import tsx perf/pipeline-mqtt.ts [--rate 30000] [--duration 10] [--warmup 2] [--runs 3]
  */
 import {spawn, type ChildProcess} from 'node:child_process'
-import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, writeFileSync} from 'node:fs'
 import {cpus, loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {performance} from 'node:perf_hooks'
@@ -20,6 +20,7 @@ import {openRawConnection, subscribeRaw} from '../src/net/raw-mqtt-connection.js
 import {encodeQos0Publishes, type Qos0Message} from '../src/net/qos0-publish.js'
 import {startMosquitto} from '../test/helpers/mosquitto-process.js'
 import {harnessOptions} from './harness-args.js'
+import {procCpuSeconds} from './run-figures.js'
 
 const options = harnessOptions({rate: 30_000, duration: 10, runs: 3, warmup: 2})
 const RATE = options.rate
@@ -37,12 +38,8 @@ function quantiles(xs: number[]): [number, number, number] {
   return [at(0.5), at(0.99), s[s.length - 1]]
 }
 
-/** User + system CPU seconds of a process so far (Linux /proc). */
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return 0
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-  return (Number(fields[11]) + Number(fields[12])) / 100
-}
+/** User + system CPU seconds of a process so far; 0 when it cannot be read. */
+const cpuSeconds = (pid: number | undefined): number => procCpuSeconds(pid) ?? 0
 
 interface RunFigures {
   rate: number

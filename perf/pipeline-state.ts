@@ -28,6 +28,7 @@ import {RuleRunner, type OutputRow} from '../src/pipeline/runtime/rule-runner.js
 import {CHECKPOINT_VERSION, StateStore, encodeCheckpoint} from '../src/pipeline/state/index.js'
 import {startMosquitto} from '../test/helpers/mosquitto-process.js'
 import {harnessArgs, pickCases} from './harness-args.js'
+import {median} from './run-figures.js'
 
 const {options, named} = harnessArgs({rows: 1_000_000, runs: 3, messages: 100_000})
 const ROWS = options.rows
@@ -36,7 +37,6 @@ const MESSAGES = options.messages
 const chosen = pickCases(named, ['csv', 'checkpoint', 'mqtt'])
 const want = (c: string) => chosen.includes(c)
 const work = mkdtempSync(join(tmpdir(), 'iotd-state-perf-'))
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US')
 const RULE = 'SELECT deviceId, avg(temp) AS t, count(*) AS n, window_start() AS ws FROM s WHERE temp > 21 GROUP BY deviceId, TUMBLINGWINDOW(ss, 10)'
 

@@ -21,6 +21,7 @@ import {performance} from 'node:perf_hooks'
 import {loadPipeline, runPipeline, NOOP_ACK, type Delivery, type SourceInstance} from '../src/pipeline/index.js'
 import {RuleRunner, type OutputRow} from '../src/pipeline/runtime/rule-runner.js'
 import {harnessArgs, pickCases} from './harness-args.js'
+import {median} from './run-figures.js'
 
 const {options, named} = harnessArgs({rows: 1_000_000, runs: 3})
 const ROWS = options.rows
@@ -132,11 +133,6 @@ async function engine(label = 'engine only (events decoded in memory) -> same ru
   console.log(
     `| ${label} | **${Math.round(median(runs)).toLocaleString('en-US')} events/s** median; **${median(cpuRuns).toFixed(2)} CPU-s per 1 M rows** median | ${runs.map((x) => Math.round(x).toLocaleString('en-US')).join('; ')}; CPU-s ${cpuRuns.map((c) => c.toFixed(2)).join('; ')} |`,
   )
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)]
 }
 
 async function runCase(name: string, source: string): Promise<void> {

@@ -28,7 +28,6 @@
  * to its connection's free list from the write callback.
  */
 import type {Socket} from 'node:net'
-import {readFileSync} from 'node:fs'
 import {benchNowMicros, PublisherSequences, readHeaderInto, type LatencyHeader} from '../src/bench/latency-header.js'
 import type {MqttProtocolVersion} from '../src/net/mqtt-wire.js'
 import {AckReader, buildPublishBatch, patchFrame, patchPacketId, type PublishFrames} from '../src/bench/publish-frame.js'
@@ -37,6 +36,7 @@ import {openRawConnection, subscribeRaw} from '../src/net/raw-mqtt-connection.js
 import {parseDuration, parseSize} from '../src/config/units.js'
 import {startMosquitto, type Mosquitto} from '../test/helpers/mosquitto-process.js'
 import {harnessOptions} from './harness-args.js'
+import {procCpuSeconds} from './run-figures.js'
 
 interface Settings {
   connections: number
@@ -104,18 +104,6 @@ function readSettings(): Settings {
 /** A connection that has completed CONNECT/CONNACK (src/net/raw-mqtt-connection.ts), left paused until its reader is attached. */
 function connectMqtt(broker: Mosquitto, clientId: string, protocolVersion: MqttProtocolVersion): Promise<Socket> {
   return openRawConnection({host: broker.host, port: broker.port, clientId, protocolVersion})
-}
-
-/** CPU seconds (user + system) a process has used, from /proc; undefined off Linux. */
-function procCpuSeconds(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    // utime and stime are fields 14 and 15 of stat(5); after the command name they are at index 11 and 12.
-    return (Number(fields[11]) + Number(fields[12])) / 100
-  } catch {
-    return undefined
-  }
 }
 
 /**

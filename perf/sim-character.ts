@@ -11,6 +11,7 @@ import {performance} from 'node:perf_hooks'
 import {runBackfill} from '../src/sim/backfill.js'
 import {expandDevices, loadScenario, type Scenario} from '../src/sim/scenario/index.js'
 import {harnessOptions} from './harness-args.js'
+import {median} from './run-figures.js'
 
 const {runs, hours} = harnessOptions({runs: 5, hours: 2})
 const FROM = Date.UTC(2026, 0, 5, 6)
@@ -56,7 +57,6 @@ async function measure(scenario: Scenario): Promise<{rowsPerS: number; cpuUsPerR
   return {rowsPerS: summary.rows / wallS, cpuUsPerRow: (used.user + used.system) / summary.rows, rows: summary.rows}
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 const cases: Array<[string, Scenario]> = [
   ['plain (200 devices, Markov modes)', loadScenario('plain.yaml', {text: fleet(false)})],

@@ -20,6 +20,7 @@ import {fileURLToPath} from 'node:url'
 import {createMqttClient} from '../src/net/index.js'
 import {withMosquitto, type Mosquitto} from '../test/helpers/mosquitto-process.js'
 import {harnessArgs, pickCases} from './harness-args.js'
+import {median, procCpuSeconds} from './run-figures.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const RUN = join(ROOT, 'bin/run.js')
@@ -73,15 +74,8 @@ function startSim(args: string[]): Sim {
   child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()))
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()))
   let lastCpu = 0
-  const ticks = 100
-  const poll = setInterval(() => {
-    try {
-      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ')
-      lastCpu = (Number(fields[11]) + Number(fields[12])) / ticks
-    } catch {
-      // gone
-    }
-  }, 100)
+  // Once the process is gone nothing more is read: the last figure stands.
+  const poll = setInterval(() => (lastCpu = procCpuSeconds(child.pid) ?? lastCpu), 100)
   const done = new Promise<{code: number | null; stdout: string; stderr: string}>((resolve) =>
     child.on('close', (code) => {
       clearInterval(poll)
@@ -97,7 +91,6 @@ async function simJson(args: string[]): Promise<{health: {rssBytes: number}; fle
   return JSON.parse(r.stdout)
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const mib = (b: number) => (b / 1024 / 1024).toFixed(1)
 /** Every run gets a fresh broker that takes as many connections as the fleet opens. */
 const withBroker = <T>(fn: (m: Mosquitto) => Promise<T>): Promise<T> => withMosquitto({maxConnections: -1}, fn)

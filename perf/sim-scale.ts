@@ -19,6 +19,7 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {withMosquitto, type Mosquitto} from '../test/helpers/mosquitto-process.js'
 import {harnessArgs, pickCases} from './harness-args.js'
+import {median, procCpuSeconds, procRssBytes} from './run-figures.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const RUN = join(ROOT, 'bin/run.js')
@@ -81,18 +82,8 @@ async function simJson(args: string[]): Promise<SimJson> {
   return {...(JSON.parse(r.stdout) as SimJson), cpuSeconds: cpu ? Number(cpu[1]) + Number(cpu[2]) : undefined}
 }
 
-/** User + system CPU seconds a process has used so far (Linux /proc; 0 when it cannot be read). */
-function cpuSecondsOf(pid: number): number {
-  try {
-    // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
-  } catch {
-    return 0
-  }
-}
-/** USER_HZ: 100 on every Linux build this harness runs on (`getconf CLK_TCK`). */
-const CLOCK_TICKS = 100
+/** User + system CPU seconds a process has used so far; 0 when it cannot be read. */
+const cpuSecondsOf = (pid: number): number => procCpuSeconds(pid) ?? 0
 
 const load = () => loadavg()[0].toFixed(1)
 
@@ -209,12 +200,6 @@ function startMqttx(broker: Mosquitto, count: number): Promise<{pid: number; sec
   })
 }
 
-function rssOf(pid: number): number {
-  const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
-  return Number(kb) * 1024
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const mib = (b: number) => (b / 1024 / 1024).toFixed(1)
 /** Every run gets a fresh broker that takes as many connections as the fleet opens. */
 const withBroker = <T>(fn: (m: Mosquitto) => Promise<T>): Promise<T> => withMosquitto({maxConnections: -1}, fn)
@@ -338,7 +323,7 @@ const cases: Record<string, (runs: number) => Promise<void>> = {
       withBroker(async (m) => {
         const peer = await startMqttx(m, count)
         await new Promise((r) => setTimeout(r, 15_000))
-        const rss = rssOf(peer.pid)
+        const rss = procRssBytes(peer.pid) ?? Number.NaN
         peer.stop()
         return rss
       })

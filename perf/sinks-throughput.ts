@@ -22,6 +22,7 @@ import {AckPolicy, jetstream, jetstreamManager} from '@nats-io/jetstream'
 import {startInfluxd} from '../test/helpers/influxd.js'
 import {startNatsServer} from '../test/helpers/nats-server.js'
 import {harnessOptions, pickCases} from './harness-args.js'
+import {median, procCpuSeconds} from './run-figures.js'
 
 const options = harnessOptions({runs: 3, points: 500_000, messages: 300_000, only: ''})
 const RUNS = options.runs
@@ -32,17 +33,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const RUN = join(ROOT, 'bin/run.js')
 const work = mkdtempSync(join(tmpdir(), 'iotd-perf-sinks-'))
 
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return 0
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-    return (Number(fields[11]) + Number(fields[12])) / 100
-  } catch {
-    return 0
-  }
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+/** User + system CPU seconds of a process so far; 0 when it cannot be read. */
+const cpuSeconds = (pid: number | undefined): number => procCpuSeconds(pid) ?? 0
 
 function cli(argv: string[]): {pid: number; done: Promise<{code: number | null; stdout: string; stderr: string; cpu: number}>} {
   const child = spawn(process.execPath, [RUN, ...argv], {cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe']})

@@ -7,12 +7,12 @@
  *   npm run build && flock /tmp/iotd-perf.lock node --import tsx perf/sparkplug-fleet.ts [--duration 60s] [--runs 3]
  */
 import {spawn} from 'node:child_process'
-import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {parseDuration} from '../src/config/units.js'
 import {withMosquitto} from '../test/helpers/mosquitto-process.js'
 import {harnessOptions} from './harness-args.js'
+import {median, procCpuSeconds, procRssBytes} from './run-figures.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const RUN = join(ROOT, 'bin/run.js')
@@ -20,14 +20,6 @@ const SCENARIO = join(ROOT, 'perf/scenarios/sparkplug-1000.yaml')
 const {duration, runs} = harnessOptions({duration: '60s', runs: 3})
 const durationMs = parseDuration(duration)
 
-function procCpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-  return (Number(fields[11]) + Number(fields[12])) / 100
-}
-function procRssBytes(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-  return m ? Number(m[1]) * 1024 : 0
-}
 const num = (text: string, re: RegExp) => Number((re.exec(text)?.[1] ?? 'NaN').replace(/,/g, ''))
 
 interface Run {
@@ -52,13 +44,10 @@ function once(): Promise<Run> {
     sim.stdout.on('data', (d: Buffer) => (simOut += d.toString()))
     let peakRss = 0
     let cpu = 0
+    // Once the process has ended, nothing more is read: the last figures stand.
     const sampler = setInterval(() => {
-      try {
-        peakRss = Math.max(peakRss, procRssBytes(sim.pid as number))
-        cpu = procCpuSeconds(sim.pid as number)
-      } catch {
-        // the process has just ended
-      }
+      peakRss = Math.max(peakRss, procRssBytes(sim.pid) ?? 0)
+      cpu = procCpuSeconds(sim.pid) ?? cpu
     }, 1000)
     const started = performance.now()
     await new Promise((r) => sim.on('close', r))
@@ -80,7 +69,6 @@ function once(): Promise<Run> {
   })
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const results: Run[] = []
 for (let i = 0; i < runs; i++) {
   const r = await once()

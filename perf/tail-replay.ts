@@ -29,6 +29,7 @@ import {MqttSource, mqttSourceOptions} from '../src/pipeline/sources/mqtt.js'
 import {toolContext} from '../src/tools/context.js'
 import {startMosquitto, stopAllMosquittos, type Mosquitto} from '../test/helpers/mosquitto-process.js'
 import {harnessArgs, pickCases} from './harness-args.js'
+import {median} from './run-figures.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const RUN = join(ROOT, 'bin/run.js')
@@ -72,7 +73,6 @@ function cli(args: string[], opts: {keepStdout?: boolean; onStderr?: (s: string)
   return {done, kill: (sig) => child.pid && process.kill(-child.pid, sig)}
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const load = () => `load ${loadavg()[0].toFixed(1)} on ${cpus().length} cores`
 
 async function replayMax(broker: Mosquitto): Promise<void> {
