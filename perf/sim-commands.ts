@@ -17,7 +17,7 @@ import {loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {performance} from 'node:perf_hooks'
 import {fileURLToPath} from 'node:url'
-import {createMqttClient} from '../src/net/index.js'
+import {connectOnce} from '../src/net/index.js'
 import {withMosquitto, type Mosquitto} from '../test/helpers/mosquitto-process.js'
 import {harnessArgs, pickCases} from './harness-args.js'
 import {median, procCpuSeconds} from './run-figures.js'
@@ -95,15 +95,6 @@ const mib = (b: number) => (b / 1024 / 1024).toFixed(1)
 /** Every run gets a fresh broker that takes as many connections as the fleet opens. */
 const withBroker = <T>(fn: (m: Mosquitto) => Promise<T>): Promise<T> => withMosquitto({maxConnections: -1}, fn)
 
-async function mqttClient(url: string, id: string) {
-  const c = createMqttClient({url, clientId: id, protocol: '5'})
-  await new Promise<void>((resolve, reject) => {
-    c.once('connect', () => resolve())
-    c.once('error', reject)
-  })
-  return c
-}
-
 const {options, named} = harnessArgs({runs: 3, devices: 10_000})
 const {runs} = options
 const DEVICES = options.devices
@@ -128,7 +119,7 @@ const cases: Record<string, () => Promise<void>> = {
     const times: number[] = []
     for (let i = 0; i < runs; i++) {
       await withBroker(async (m) => {
-        const client = await mqttClient(m.url, 'perf-commander')
+        const client = await connectOnce({url: m.url, clientId: 'perf-commander', protocol: '5'})
         const online = new Set<string>()
         const pongs = new Set<string>()
         let lastPongAt = 0
