@@ -15,39 +15,20 @@
  * lint        `iotd sim lint` of a scenario with a structural and two cross-field problems (all reported in one
  *             pass): wall time of the whole process.
  */
-import {spawn} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {cpus, loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {fileURLToPath} from 'node:url'
 import {CsvSource, csvSourceOptions, type CsvSourceOptions} from '../src/pipeline/sources/csv.js'
 import {toolContext} from '../src/tools/context.js'
 import {harnessArgs, pickCases} from './harness-args.js'
 import {median} from './run-figures.js'
+import {runTimedCli} from './timed-cli.js'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const RUN = join(ROOT, 'bin/run.js')
 const {options, named} = harnessArgs({runs: 3, hours: 6, rows: 1_000_000})
 const work = mkdtempSync(join(tmpdir(), 'iotd-perf-13-'))
 const {runs} = options
 const load = () => `load ${loadavg()[0].toFixed(1)} on ${cpus().length} cores`
-
-/** The CLI under GNU time: exit code, output, wall ms and CPU seconds (user + system, every thread). */
-function cli(args: string[]): Promise<{code: number | null; stdout: string; stderr: string; wallMs: number; cpuSeconds?: number}> {
-  const started = performance.now()
-  const child = spawn('/usr/bin/time', ['-f', 'IOTD_CPU %U %S', process.execPath, RUN, ...args], {cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe']})
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-  return new Promise((resolve) =>
-    child.on('close', (code) => {
-      const c = /IOTD_CPU ([\d.]+) ([\d.]+)/.exec(stderr)
-      resolve({code, stdout, stderr: stderr.replace(/IOTD_CPU.*\n?/, ''), wallMs: performance.now() - started, cpuSeconds: c ? Number(c[1]) + Number(c[2]) : undefined})
-    }),
-  )
-}
 
 async function backfill(): Promise<void> {
   const {hours} = options
@@ -59,7 +40,7 @@ async function backfill(): Promise<void> {
   for (let r = 0; r < runs; r++) {
     const out = join(work, `backfill-${r}.csv`)
     const labels = join(work, `labels-${r}.jsonl`)
-    const run = await cli(['sim', 'scenarios/smart-factory.yaml', '--backfill', range, '--out', out, '--seed', '7', '--labels', labels, '--force', '--json'])
+    const run = await runTimedCli(['sim', 'scenarios/smart-factory.yaml', '--backfill', range, '--out', out, '--seed', '7', '--labels', labels, '--force', '--json'])
     if (run.code !== 0) throw new Error(`backfill failed: ${run.stderr}`)
     const s = JSON.parse(run.stdout) as {rows: number; elapsedMs: number; labels: number}
     const sha = createHash('sha256').update(readFileSync(out)).digest('hex')
@@ -126,7 +107,7 @@ async function csvMapped(): Promise<void> {
 async function lint(): Promise<void> {
   const walls: number[] = []
   for (let r = 0; r < runs; r++) {
-    const run = await cli(['sim', 'lint', 'test/fixtures/scenarios/one-pass.yaml'])
+    const run = await runTimedCli(['sim', 'lint', 'test/fixtures/scenarios/one-pass.yaml'])
     const problems = run.stderr.split('\n').filter((l) => l.includes('one-pass.yaml:')).length
     walls.push(run.wallMs)
     console.log(`lint run ${r + 1}: exit ${run.code}, ${problems} problems reported, ${Math.round(run.wallMs)} ms wall; ${load()}`)

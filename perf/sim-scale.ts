@@ -13,13 +13,14 @@
  * bin/index.js of an MQTTX CLI you built yourself; this harness only runs it.
  */
 import {spawn} from 'node:child_process'
-import {existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {withMosquitto, type Mosquitto} from '../test/helpers/mosquitto-process.js'
 import {harnessArgs, pickCases} from './harness-args.js'
 import {median, procCpuSeconds, procRssBytes} from './run-figures.js'
+import {runTimedCli} from './timed-cli.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const RUN = join(ROOT, 'bin/run.js')
@@ -38,9 +39,6 @@ interface SimJson {
   cpuSeconds?: number
 }
 
-const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined
-/** The line /usr/bin/time appends to stderr (its -f format). */
-const CPU_LINE = /^iotd-perf-cpu ([\d.]+) ([\d.]+)$/m
 
 function scenario(name: string, count: number, every: string, connect: string, fields = 'v: 1', more = ''): string {
   const file = join(work, `${name}.yaml`)
@@ -63,23 +61,10 @@ ${more}`,
   return file
 }
 
-function runSim(args: string[]): Promise<{code: number | null; stdout: string; stderr: string}> {
-  return new Promise((resolve) => {
-    const command = TIME ? [TIME, '-f', 'iotd-perf-cpu %U %S', process.execPath] : [process.execPath]
-    const child = spawn(command[0], [...command.slice(1), RUN, 'sim', ...args], {cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe']})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    child.on('close', (code) => resolve({code, stdout, stderr}))
-  })
-}
-
 async function simJson(args: string[]): Promise<SimJson> {
-  const r = await runSim([...args, '--json'])
+  const r = await runTimedCli(['sim', ...args, '--json'])
   if (r.code !== 0) throw new Error(`iotd sim ${args.join(' ')} exited ${r.code}: ${r.stderr.slice(-2000)}`)
-  const cpu = CPU_LINE.exec(r.stderr)
-  return {...(JSON.parse(r.stdout) as SimJson), cpuSeconds: cpu ? Number(cpu[1]) + Number(cpu[2]) : undefined}
+  return {...(JSON.parse(r.stdout) as SimJson), cpuSeconds: r.cpuSeconds}
 }
 
 /** User + system CPU seconds a process has used so far; 0 when it cannot be read. */
@@ -341,7 +326,7 @@ const cases: Record<string, (runs: number) => Promise<void>> = {
   async 'over-limit'() {
     const file = scenario('over', 30000, '1h', 'rate: 100000/s')
     const started = Date.now()
-    const r = await runSim([file, '--broker', 'mqtt://127.0.0.1:1', '--duration', '5s'])
+    const r = await runTimedCli(['sim', file, '--broker', 'mqtt://127.0.0.1:1', '--duration', '5s'])
     console.log(`over-limit: exit ${r.code} after ${Date.now() - started} ms\n${r.stderr.trim()}`)
   },
 

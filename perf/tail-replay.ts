@@ -17,7 +17,6 @@
  * tail-flood     a publisher at --rate msg/s for --seconds into `iotd tail --format ndjson` (stdout piped and
  *                counted) and into `iotd tail --stats`: how many arrived and how long after the last publish.
  */
-import {spawn} from 'node:child_process'
 import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {cpus, loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -30,48 +29,13 @@ import {toolContext} from '../src/tools/context.js'
 import {startMosquitto, stopAllMosquittos, type Mosquitto} from '../test/helpers/mosquitto-process.js'
 import {harnessArgs, pickCases} from './harness-args.js'
 import {median} from './run-figures.js'
+import {runTimedCli, startTimedCli} from './timed-cli.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const RUN = join(ROOT, 'bin/run.js')
 const {options, named} = harnessArgs({runs: 1, rows: 1_000_000, minutes: 10, speed: 10, rate: 50_000, seconds: 10})
 const {runs} = options
 const chosen = pickCases(named, ['replay-max', 'replay-timing', 'round-trip', 'tail-flood'])
 const work = mkdtempSync(join(tmpdir(), 'iotd-perf-trr-'))
-
-interface Run {
-  code: number | null
-  stdout: string
-  stderr: string
-  maxRssKb?: number
-  /** User + system CPU seconds of the CLI process (every thread), from GNU time. */
-  cpuSeconds?: number
-  lines: number
-}
-
-/** Runs the CLI under /usr/bin/time for the peak RSS; counts stdout lines without keeping them when asked. */
-function cli(args: string[], opts: {keepStdout?: boolean; onStderr?: (s: string) => void} = {}): {done: Promise<Run>; kill: (sig: NodeJS.Signals) => void} {
-  // Its own process group: GNU time ignores SIGINT while its child runs, so signals go to the group.
-  const child = spawn('/usr/bin/time', ['-f', 'IOTD_MAXRSS_KB %M IOTD_CPU %U %S', process.execPath, RUN, ...args], {cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true})
-  let stdout = ''
-  let stderr = ''
-  let lines = 0
-  child.stdout.on('data', (d: Buffer) => {
-    for (let i = d.indexOf(10); i >= 0; i = d.indexOf(10, i + 1)) lines++
-    if (opts.keepStdout !== false) stdout += d.toString()
-  })
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d.toString()
-    opts.onStderr?.(stderr)
-  })
-  const done = new Promise<Run>((resolve) =>
-    child.on('close', (code) => {
-      const m = /IOTD_MAXRSS_KB (\d+)/.exec(stderr)
-      const c = /IOTD_CPU ([\d.]+) ([\d.]+)/.exec(stderr)
-      resolve({code, stdout, stderr, lines, maxRssKb: m ? Number(m[1]) : undefined, cpuSeconds: c ? Number(c[1]) + Number(c[2]) : undefined})
-    }),
-  )
-  return {done, kill: (sig) => child.pid && process.kill(-child.pid, sig)}
-}
 
 const load = () => `load ${loadavg()[0].toFixed(1)} on ${cpus().length} cores`
 
@@ -94,7 +58,7 @@ async function replayMax(broker: Mosquitto): Promise<void> {
   const rates: number[] = []
   for (let r = 0; r < runs; r++) {
     const before = Number(await broker.readSys('broker/publish/messages/received').catch(() => '0'))
-    const run = await cli(['replay', file, '--broker', broker.url, '--max-speed', '--json']).done
+    const run = await runTimedCli(['replay', file, '--broker', broker.url, '--max-speed', '--json'])
     const s = JSON.parse(run.stdout)
     await new Promise((res) => setTimeout(res, 2100))
     const after = Number(await broker.readSys('broker/publish/messages/received').catch(() => '0'))
@@ -135,7 +99,7 @@ async function replayTiming(broker: Mosquitto): Promise<void> {
         }
       }
     })()
-    const run = await cli(['replay', file, '--broker', broker.url, '--speed', String(speed), '--json']).done
+    const run = await runTimedCli(['replay', file, '--broker', broker.url, '--speed', String(speed), '--json'])
     await new Promise((res) => setTimeout(res, 500))
     controller.abort()
     await loop
@@ -162,7 +126,7 @@ const ROUND_TRIP_SCENARIO = join(ROOT, 'test/fixtures/scenarios/round-trip.yaml'
 function recorder(broker: Mosquitto, out: string) {
   let ready!: () => void
   const subscribed = new Promise<void>((res) => (ready = res))
-  const run = cli(['record', 'rt/#', '--broker', broker.url, '--qos', '1', '--out', out], {onStderr: (s) => /^(subscribed to|recording) /m.test(s) && ready()})
+  const run = startTimedCli(['record', 'rt/#', '--broker', broker.url, '--qos', '1', '--out', out], {onStderr: (s) => /^(subscribed to|recording) /m.test(s) && ready()})
   return {subscribed, stop: async () => (run.kill('SIGINT'), run.done)}
 }
 
@@ -175,12 +139,12 @@ async function roundTrip(broker: Mosquitto): Promise<void> {
     const second = join(work, `rt-${r}-second.csv`)
     const rec1 = recorder(broker, first)
     await rec1.subscribed
-    await cli(['sim', scenario, '--broker', broker.url, '--duration', `${seconds}s`, '--quiet']).done
+    await runTimedCli(['sim', scenario, '--broker', broker.url, '--duration', `${seconds}s`, '--quiet'])
     await new Promise((res) => setTimeout(res, 500))
     await rec1.stop()
     const rec2 = recorder(broker, second)
     await rec2.subscribed
-    const replay = await cli(['replay', first, '--broker', broker.url, '--json']).done
+    const replay = await runTimedCli(['replay', first, '--broker', broker.url, '--json'])
     await new Promise((res) => setTimeout(res, 500))
     await rec2.stop()
     const read = (f: string) => (parse(readFileSync(f)) as string[][]).slice(1)
@@ -208,7 +172,7 @@ async function tailFlood(broker: Mosquitto): Promise<void> {
       let ready!: () => void
       const subscribed = new Promise<void>((res) => (ready = res))
       const args = mode === 'ndjson' ? ['tail', 'flood/#', '--broker', broker.url, '--format', 'ndjson'] : ['tail', 'flood/#', '--broker', broker.url, '--stats']
-      const tail = cli(args, {keepStdout: mode === 'stats', onStderr: (s) => /subscribed to/.test(s) && ready()})
+      const tail = startTimedCli(args, {keepStdout: mode === 'stats', onStderr: (s) => /subscribed to/.test(s) && ready()})
       await subscribed
       const pub = await connectOnce({url: broker.url, clientId: `flood-${r}`})
       const payload = Buffer.from(JSON.stringify({temp: 21.5, hum: 40, ok: true, site: 'berlin'}))
