@@ -194,7 +194,9 @@ async function tailFlood(broker: Mosquitto): Promise<void> {
       tail.kill('SIGINT')
       const run = await tail.done
       pub.end(true)
-      const count = mode === 'ndjson' ? run.lines : Number(/([\d,]+) messages on/.exec(run.stdout)?.[1].replace(/,/g, '') ?? 0)
+      // --stats ends with a "total (N topics)  COUNT …" row (before #13 item 19: "COUNT messages on N topics").
+      const statsTotal = /^total \(\d+ topics?\)\s+([\d,]+)\s/m.exec(run.stdout) ?? /([\d,]+) messages on/.exec(run.stdout)
+      const count = mode === 'ndjson' ? run.lines : Number(statsTotal?.[1].replace(/,/g, '') ?? 0)
       console.log(`tail-flood ${mode} run ${r + 1}: published ${sent} in ${pubSeconds.toFixed(2)} s (${Math.round(sent / pubSeconds)} msg/s); tail got ${count} (${((count / sent) * 100).toFixed(2)} %) within 1.5 s after the last publish; peak RSS ${Math.round((run.maxRssKb ?? 0) / 1024)} MiB; ${load()}`)
     }
   }
