@@ -17,18 +17,18 @@
  */
 import {createHash} from 'node:crypto'
 import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
-import {cpus, loadavg, tmpdir} from 'node:os'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {CsvSource, csvSourceOptions, type CsvSourceOptions} from '../src/pipeline/sources/csv.js'
 import {toolContext} from '../src/tools/context.js'
 import {harnessArgs, pickCases} from './harness-args.js'
-import {median} from './run-figures.js'
+import {median, loadNow} from './run-figures.js'
 import {runTimedCli} from './timed-cli.js'
 
 const {options, named} = harnessArgs({runs: 3, hours: 6, rows: 1_000_000})
 const work = mkdtempSync(join(tmpdir(), 'iotd-perf-13-'))
 const {runs} = options
-const load = () => `load ${loadavg()[0].toFixed(1)} on ${cpus().length} cores`
+const load = loadNow
 
 async function backfill(): Promise<void> {
   const {hours} = options

@@ -11,7 +11,7 @@
  */
 import {spawn, type ChildProcess} from 'node:child_process'
 import {mkdtempSync, writeFileSync} from 'node:fs'
-import {cpus, loadavg, tmpdir} from 'node:os'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {performance} from 'node:perf_hooks'
 import {fileURLToPath} from 'node:url'
@@ -20,7 +20,7 @@ import {openRawConnection, subscribeRaw} from '../src/net/raw-mqtt-connection.js
 import {encodeQos0Publishes, type Qos0Message} from '../src/net/qos0-publish.js'
 import {startMosquitto} from '../test/helpers/mosquitto-process.js'
 import {harnessOptions} from './harness-args.js'
-import {procCpuSeconds} from './run-figures.js'
+import {procCpuSeconds, machineLine} from './run-figures.js'
 
 const options = harnessOptions({rate: 30_000, duration: 10, runs: 3, warmup: 2})
 const RATE = options.rate
@@ -178,7 +178,7 @@ rules:
   }
 }
 
-console.error(`load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}; machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}; offered ${RATE.toLocaleString('en-US')} msg/s for ${SECONDS} s`)
+console.error(`${machineLine()}; offered ${RATE.toLocaleString('en-US')} msg/s for ${SECONDS} s`)
 console.log(`Latency figures leave out the messages sent in the first ${WARMUP_SECONDS} s (warm-up, shown in the last column).`)
 console.log('| run | offered | republished (msg/s) | lost | broker only p50 / p99 | through the pipeline p50 / p99 | added per message p50 / p99 / max | warm-up added p99 / max | CPU pipeline / mosquitto / harness |\n|---|---|---|---|---|---|---|---|---|')
 const f = (x: number) => `${x.toFixed(2)} ms`

@@ -19,7 +19,7 @@
 import {spawn} from 'node:child_process'
 import {createWriteStream, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {once} from 'node:events'
-import {cpus, loadavg, tmpdir} from 'node:os'
+import {loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {performance} from 'node:perf_hooks'
 import mqtt from 'mqtt'
@@ -28,7 +28,7 @@ import {RuleRunner, type OutputRow} from '../src/pipeline/runtime/rule-runner.js
 import {CHECKPOINT_VERSION, StateStore, encodeCheckpoint} from '../src/pipeline/state/index.js'
 import {startMosquitto} from '../test/helpers/mosquitto-process.js'
 import {harnessArgs, pickCases} from './harness-args.js'
-import {median} from './run-figures.js'
+import {median, machineLine} from './run-figures.js'
 
 const {options, named} = harnessArgs({rows: 1_000_000, runs: 3, messages: 100_000})
 const ROWS = options.rows
@@ -185,7 +185,7 @@ rules:
   console.log(`| mqtt QoS 1, mosquitto defaults (inflight 20), ${fmt(MESSAGES)} queued -> keyed 10 s tumbling windows, state on | **${fmt(median(rates))} msg/s** median into the input log | ${rates.map(fmt).join('; ')} |`)
 }
 
-console.error(`load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}; machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`)
+console.error(`${machineLine()}`)
 console.log('| case | result | runs |\n|---|---|---|')
 if (want('checkpoint')) await checkpointCase()
 if (want('csv')) await csvCase()

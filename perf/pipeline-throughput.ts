@@ -15,13 +15,13 @@
  */
 import {mkdtempSync, rmSync, statSync, createWriteStream} from 'node:fs'
 import {once} from 'node:events'
-import {cpus, loadavg, tmpdir} from 'node:os'
+import {loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {performance} from 'node:perf_hooks'
 import {loadPipeline, runPipeline, NOOP_ACK, type Delivery, type SourceInstance} from '../src/pipeline/index.js'
 import {RuleRunner, type OutputRow} from '../src/pipeline/runtime/rule-runner.js'
 import {harnessArgs, pickCases} from './harness-args.js'
-import {median} from './run-figures.js'
+import {median, machineLine} from './run-figures.js'
 
 const {options, named} = harnessArgs({rows: 1_000_000, runs: 3})
 const ROWS = options.rows
@@ -176,7 +176,7 @@ function openWindows(): void {
   )
 }
 
-console.error(`load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}; machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}; data in ${work}`)
+console.error(`${machineLine()}; data in ${work}`)
 if (want('csv') || want('jsonl')) {
   const t = performance.now()
   await writeData()

@@ -3,6 +3,7 @@
  * such as `iotd sim` or mosquitto is measured from outside, all its threads included), and the median of the runs.
  */
 import {readFileSync} from 'node:fs'
+import {cpus, loadavg} from 'node:os'
 
 /** USER_HZ, the unit of /proc/<pid>/stat's times: 100 on every Linux build these harnesses run on (`getconf CLK_TCK`). */
 const CLOCK_TICKS = 100
@@ -33,3 +34,12 @@ export function procRssBytes(pid: number | undefined): number | undefined {
 
 /** The middle of the runs (of an even count, the upper of the two middle ones: always a figure that was measured). */
 export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+/** Where a table's figures were taken, printed once: `load average 1.2 0.9 0.7; machine: 2 × AMD EPYC, node v20.20.2`. */
+export const machineLine = (): string => `load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}; machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`
+
+/** The load beside each run's figures: `load 1.2 on 2 cores`. */
+export const loadNow = (): string => `load ${loadavg()[0].toFixed(1)} on ${cpus().length} cores`
+
+/** The processor's model name as /proc/cpuinfo gives it, for a harness's title line. */
+export const cpuModel = (): string => readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown cpu'

@@ -12,7 +12,7 @@
  *              (none sent) against the same fleet without them; the ratio is the cost of the mechanism when idle.
  */
 import {spawn, type ChildProcess} from 'node:child_process'
-import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, writeFileSync} from 'node:fs'
 import {loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {performance} from 'node:perf_hooks'
@@ -20,7 +20,7 @@ import {fileURLToPath} from 'node:url'
 import {connectOnce} from '../src/net/index.js'
 import {withMosquitto, type Mosquitto} from '../test/helpers/mosquitto-process.js'
 import {harnessArgs, pickCases} from './harness-args.js'
-import {median, procCpuSeconds} from './run-figures.js'
+import {median, procCpuSeconds, cpuModel} from './run-figures.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const RUN = join(ROOT, 'bin/run.js')
@@ -175,5 +175,5 @@ const cases: Record<string, () => Promise<void>> = {
 }
 
 const chosen = pickCases(named, Object.keys(cases))
-console.log(`# iotd sim commands — ${new Date().toISOString()} — node ${process.version}, ${readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown cpu'}, ${runs} runs, ${DEVICES} devices`)
+console.log(`# iotd sim commands — ${new Date().toISOString()} — node ${process.version}, ${cpuModel()}, ${runs} runs, ${DEVICES} devices`)
 for (const name of chosen) await cases[name]()

@@ -13,13 +13,13 @@
  * bin/index.js of an MQTTX CLI you built yourself; this harness only runs it.
  */
 import {spawn} from 'node:child_process'
-import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, writeFileSync} from 'node:fs'
 import {loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {withMosquitto, type Mosquitto} from '../test/helpers/mosquitto-process.js'
 import {harnessArgs, pickCases} from './harness-args.js'
-import {median, procCpuSeconds, procRssBytes} from './run-figures.js'
+import {median, procCpuSeconds, procRssBytes, cpuModel} from './run-figures.js'
 import {runTimedCli} from './timed-cli.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -344,5 +344,5 @@ const cases: Record<string, (runs: number) => Promise<void>> = {
 
 const {options, named} = harnessArgs({runs: 3})
 const chosen = pickCases(named, Object.keys(cases), Object.keys(cases).filter((c) => !c.startsWith('peer-') && c !== 'issue-14'))
-console.log(`# iotd sim scale — ${new Date().toISOString()} — node ${process.version}, ${readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown cpu'}`)
+console.log(`# iotd sim scale — ${new Date().toISOString()} — node ${process.version}, ${cpuModel()}`)
 for (const name of chosen) await cases[name](options.runs)

@@ -18,7 +18,7 @@
  *                counted) and into `iotd tail --stats`: how many arrived and how long after the last publish.
  */
 import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
-import {cpus, loadavg, tmpdir} from 'node:os'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {parse} from 'csv-parse/sync'
@@ -28,7 +28,7 @@ import {MqttSource, mqttSourceOptions} from '../src/pipeline/sources/mqtt.js'
 import {toolContext} from '../src/tools/context.js'
 import {startMosquitto, stopAllMosquittos, type Mosquitto} from '../test/helpers/mosquitto-process.js'
 import {harnessArgs, pickCases} from './harness-args.js'
-import {median} from './run-figures.js'
+import {median, loadNow} from './run-figures.js'
 import {runTimedCli, startTimedCli} from './timed-cli.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -37,7 +37,7 @@ const {runs} = options
 const chosen = pickCases(named, ['replay-max', 'replay-timing', 'round-trip', 'tail-flood'])
 const work = mkdtempSync(join(tmpdir(), 'iotd-perf-trr-'))
 
-const load = () => `load ${loadavg()[0].toFixed(1)} on ${cpus().length} cores`
+const load = loadNow
 
 async function replayMax(broker: Mosquitto): Promise<void> {
   const {rows} = options
