@@ -11,19 +11,16 @@
  * hot-path     CPU seconds of the sim process for 1,000 devices x 10 msg/s over 20 s: a fleet that declares commands
  *              (none sent) against the same fleet without them; the ratio is the cost of the mechanism when idle.
  */
-import {spawn, type ChildProcess} from 'node:child_process'
 import {mkdtempSync, writeFileSync} from 'node:fs'
 import {loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {performance} from 'node:perf_hooks'
-import {fileURLToPath} from 'node:url'
 import {connectOnce} from '../src/net/index.js'
 import {withMosquitto, type Mosquitto} from '../test/helpers/mosquitto-process.js'
 import {harnessArgs, pickCases} from './harness-args.js'
-import {median, procCpuSeconds, cpuModel} from './run-figures.js'
+import {median, cpuModel} from './run-figures.js'
+import {startSampledCli} from './timed-cli.js'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const RUN = join(ROOT, 'bin/run.js')
 const work = mkdtempSync(join(tmpdir(), 'iotd-perf-commands-'))
 
 const COMMANDS = `
@@ -60,33 +57,8 @@ fleets:
   return file
 }
 
-interface Sim {
-  child: ChildProcess
-  done: Promise<{code: number | null; stdout: string; stderr: string}>
-  /** utime + stime of the process so far, seconds (read from /proc while it runs). */
-  cpuSeconds(): number
-}
-
-function startSim(args: string[]): Sim {
-  const child = spawn(process.execPath, [RUN, 'sim', ...args, '--json'], {cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe']})
-  let stdout = ''
-  let stderr = ''
-  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()))
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()))
-  let lastCpu = 0
-  // Once the process is gone nothing more is read: the last figure stands.
-  const poll = setInterval(() => (lastCpu = procCpuSeconds(child.pid) ?? lastCpu), 100)
-  const done = new Promise<{code: number | null; stdout: string; stderr: string}>((resolve) =>
-    child.on('close', (code) => {
-      clearInterval(poll)
-      resolve({code, stdout, stderr})
-    }),
-  )
-  return {child, done, cpuSeconds: () => lastCpu}
-}
-
 async function simJson(args: string[]): Promise<{health: {rssBytes: number}; fleets: Array<Record<string, number>>}> {
-  const r = await startSim(args).done
+  const r = await startSampledCli(['sim', ...args, '--json']).done
   if (r.code !== 0) throw new Error(`iotd sim ${args.join(' ')} exited ${r.code}: ${r.stderr.slice(-2000)}`)
   return JSON.parse(r.stdout)
 }
@@ -132,7 +104,7 @@ const cases: Record<string, () => Promise<void>> = {
           }
         })
         await client.subscribeAsync({'perf/+/online': {qos: 0}, 'perf/+/pong': {qos: 0}})
-        const sim = startSim([scenario('wildcard', DEVICES, '1h', true), '--broker', m.url, '--duration', '5m'])
+        const sim = startSampledCli(['sim', scenario('wildcard', DEVICES, '1h', true), '--broker', m.url, '--duration', '5m', '--json'])
         const until = async (ok: () => boolean, ms: number) => {
           const end = performance.now() + ms
           while (!ok() && performance.now() < end) await new Promise((r) => setTimeout(r, 20))
@@ -145,7 +117,7 @@ const cases: Record<string, () => Promise<void>> = {
         const ms = lastPongAt - sentAt
         times.push(ms)
         console.log(`wildcard run ${i + 1}: ${pongs.size}/${DEVICES} devices answered one wildcard command, the last after ${ms.toFixed(0)} ms (load ${loadavg()[0].toFixed(1)})`)
-        sim.child.kill('SIGINT')
+        sim.kill('SIGINT')
         await sim.done
         await client.endAsync()
       })
@@ -159,7 +131,7 @@ const cases: Record<string, () => Promise<void>> = {
       for (const withCommands of [false, true]) {
         const key = withCommands ? 'commands' : 'plain'
         const seconds = await withBroker(async (m) => {
-          const sim = startSim([scenario(`hot-${key}`, 1000, '100ms', withCommands), '--broker', m.url, '--duration', '20s'])
+          const sim = startSampledCli(['sim', scenario(`hot-${key}`, 1000, '100ms', withCommands), '--broker', m.url, '--duration', '20s', '--json'])
           const r = await sim.done
           if (r.code !== 0) throw new Error(`sim exited ${r.code}: ${r.stderr.slice(-1000)}`)
           return sim.cpuSeconds()

@@ -12,46 +12,26 @@
  *
  *   npm run build && flock /tmp/iotd-perf.lock node --import tsx perf/sinks-throughput.ts [--runs 3] [--points 500000] [--messages 300000] [--only influx|nats]
  */
-import {spawn} from 'node:child_process'
 import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {cpus, loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {fileURLToPath} from 'node:url'
 import {connect} from '@nats-io/transport-node'
 import {AckPolicy, jetstream, jetstreamManager} from '@nats-io/jetstream'
 import {startInfluxd} from '../test/helpers/influxd.js'
 import {startNatsServer} from '../test/helpers/nats-server.js'
 import {harnessOptions, pickCases} from './harness-args.js'
 import {median, procCpuSeconds} from './run-figures.js'
+import {startSampledCli} from './timed-cli.js'
 
 const options = harnessOptions({runs: 3, points: 500_000, messages: 300_000, only: ''})
 const RUNS = options.runs
 const POINTS = options.points
 const MESSAGES = options.messages
 const chosenSinks = pickCases(options.only ? [options.only] : [], ['influx', 'nats'])
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const RUN = join(ROOT, 'bin/run.js')
 const work = mkdtempSync(join(tmpdir(), 'iotd-perf-sinks-'))
 
 /** User + system CPU seconds of a process so far; 0 when it cannot be read. */
 const cpuSeconds = (pid: number | undefined): number => procCpuSeconds(pid) ?? 0
-
-function cli(argv: string[]): {pid: number; done: Promise<{code: number | null; stdout: string; stderr: string; cpu: number}>} {
-  const child = spawn(process.execPath, [RUN, ...argv], {cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe']})
-  let stdout = ''
-  let stderr = ''
-  let cpu = 0
-  const sampler = setInterval(() => (cpu = Math.max(cpu, cpuSeconds(child.pid))), 100)
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-  const done = new Promise<{code: number | null; stdout: string; stderr: string; cpu: number}>((ok) =>
-    child.on('close', (code) => {
-      clearInterval(sampler)
-      ok({code, stdout, stderr, cpu})
-    }),
-  )
-  return {pid: child.pid!, done}
-}
 
 async function influxRuns(): Promise<void> {
   const influx = await startInfluxd()
@@ -83,7 +63,7 @@ state: false
 `,
       )
       const influxCpu0 = cpuSeconds(influx.pid)
-      const p = cli(['pipeline', 'run', file, '--json', '--quiet'])
+      const p = startSampledCli(['pipeline', 'run', file, '--json', '--quiet'])
       const r = await p.done
       const influxCpu = cpuSeconds(influx.pid) - influxCpu0
       if (r.code !== 0) throw new Error(`pipeline exited ${r.code}: ${r.stderr} ${r.stdout.slice(0, 2000)}`)
@@ -92,11 +72,11 @@ state: false
       const stored = await influx.count(db, 'meter', 'temp')
       const rate = (written * 1000) / s.elapsedMs
       rates.push(rate)
-      perCpu.push(written / r.cpu)
+      perCpu.push(written / r.cpuSeconds)
       console.log(
         `influx run ${run}: ${written.toLocaleString('en-US')} points in ${(s.elapsedMs / 1000).toFixed(2)} s = ${Math.round(rate).toLocaleString('en-US')} points/s` +
           ` (${s.sinks[0].batches} batches, dead-lettered ${s.sinks[0].deadLettered}); InfluxDB count ${stored.toLocaleString('en-US')}${stored === written ? ' = written' : ' != written'};` +
-          ` CPU iotd ${r.cpu.toFixed(1)} s (${Math.round((r.cpu * 100000) / s.elapsedMs)} % of a core; ${Math.round(written / r.cpu).toLocaleString('en-US')} points per CPU-second),` +
+          ` CPU iotd ${r.cpuSeconds.toFixed(1)} s (${Math.round((r.cpuSeconds * 100000) / s.elapsedMs)} % of a core; ${Math.round(written / r.cpuSeconds).toLocaleString('en-US')} points per CPU-second),` +
           ` influxd ${influxCpu.toFixed(1)} s (${Math.round((influxCpu * 100000) / s.elapsedMs)} %; ${Math.round(written / influxCpu).toLocaleString('en-US')} points per CPU-second)`,
       )
     }
@@ -138,7 +118,7 @@ rules:
     sinks: [{type: file, path: ${consumer}.jsonl, batch: {count: 5000, interval: 0}, queue: 20000}]
 `,
         )
-        const p = cli(['pipeline', 'run', file, '--quiet', '--state-dir', join(work, `${consumer}-state`), ...(state === 'no-state' ? ['--no-state'] : [])])
+        const p = startSampledCli(['pipeline', 'run', file, '--quiet', '--state-dir', join(work, `${consumer}-state`), ...(state === 'no-state' ? ['--no-state'] : [])])
         let first = 0
         let done = 0
         while (!done) {
@@ -150,7 +130,7 @@ rules:
         }
         const cpu = cpuSeconds(p.pid)
         perCpu.push(MESSAGES / cpu)
-        process.kill(p.pid, 'SIGINT')
+        p.kill('SIGINT')
         await p.done
         const lines = readFileSync(join(work, `${consumer}.jsonl`), 'utf8').trim().split('\n').length
         const rate = (MESSAGES * 1000) / (done - first)

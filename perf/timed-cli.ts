@@ -8,6 +8,7 @@ import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 import {performance} from 'node:perf_hooks'
 import {fileURLToPath} from 'node:url'
+import {procCpuSeconds} from './run-figures.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const RUN = join(ROOT, 'bin/run.js')
@@ -74,4 +75,35 @@ export function runTimedCli(args: string[], opts: TimedCliOptions = {}): Promise
 export function startTimedCli(args: string[], opts: TimedCliOptions = {}): {done: Promise<TimedRun>; kill: (signal: NodeJS.Signals) => void} {
   const {done, pid} = start(args, opts, true)
   return {done, kill: (signal) => pid && process.kill(-pid, signal)}
+}
+
+export interface SampledCli {
+  pid: number | undefined
+  kill(signal: NodeJS.Signals): void
+  /** User + system CPU seconds of the process at the last sample (0 before the first). */
+  cpuSeconds(): number
+  /** cpuSeconds is the last sample's: up to 100 ms short of the whole run. */
+  done: Promise<{code: number | null; stdout: string; stderr: string; cpuSeconds: number}>
+}
+
+/**
+ * Starts the CLI without GNU time and samples its CPU seconds from /proc every 100 ms while it runs: for a harness
+ * that reads the figure while the process is still going, or compares runs measured the same way.
+ */
+export function startSampledCli(args: string[]): SampledCli {
+  const child = spawn(process.execPath, [RUN, ...args], {cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe']})
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  let cpu = 0
+  // Once the process is gone nothing more is read: the last figure stands.
+  const sampler = setInterval(() => (cpu = procCpuSeconds(child.pid) ?? cpu), 100)
+  const done = new Promise<{code: number | null; stdout: string; stderr: string; cpuSeconds: number}>((resolve) =>
+    child.on('close', (code) => {
+      clearInterval(sampler)
+      resolve({code, stdout, stderr, cpuSeconds: cpu})
+    }),
+  )
+  return {pid: child.pid, kill: (signal) => child.kill(signal), cpuSeconds: () => cpu, done}
 }
