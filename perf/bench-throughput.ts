@@ -17,6 +17,7 @@ import {fileURLToPath} from 'node:url'
 import {parseDuration} from '../src/config/units.js'
 import {withMosquitto, type Mosquitto} from '../test/helpers/mosquitto-process.js'
 import {harnessArgs, pickCases} from './harness-args.js'
+import {meanMedian} from './run-figures.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const RUN = join(ROOT, 'bin/run.js')
@@ -142,14 +143,7 @@ async function mqttx(broker: Mosquitto, durationMs: number, qos: 0 | 1): Promise
   child.kill('SIGINT')
   await new Promise((r) => child.once('close', r))
   const reported = [...out.matchAll(/message rate: (\d+)\/s/g)].map((m) => Number(m[1])).slice(2)
-  return {clientRate: median(reported), brokerRate: (after - before) / seconds, dropped: 0, cpu: Number.NaN, extra: `${clients} clients (MQTTX's own per-second rate as client)`}
-}
-
-function median(values: number[]): number {
-  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b)
-  if (v.length === 0) return Number.NaN
-  const mid = v.length >> 1
-  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2
+  return {clientRate: meanMedian(reported), brokerRate: (after - before) / seconds, dropped: 0, cpu: Number.NaN, extra: `${clients} clients (MQTTX's own per-second rate as client)`}
 }
 
 const fmt = (n: number | undefined, digits = 0): string => (n === undefined || !Number.isFinite(n) ? '-' : n.toLocaleString('en-US', {maximumFractionDigits: digits}))
@@ -170,8 +164,8 @@ async function main(): Promise<void> {
       )
     }
     process.stdout.write(
-      `${name} median of ${runs}: client ${fmt(median(rows.map((r) => r.clientRate)))}/s  broker ${fmt(median(rows.map((r) => r.brokerRate)))}/s  ` +
-        `received ${fmt(median(rows.map((r) => r.receivedRate ?? Number.NaN)))}/s  p99 ${fmt(median(rows.map((r) => r.p99 ?? Number.NaN)), 2)} ms\n`,
+      `${name} median of ${runs}: client ${fmt(meanMedian(rows.map((r) => r.clientRate)))}/s  broker ${fmt(meanMedian(rows.map((r) => r.brokerRate)))}/s  ` +
+        `received ${fmt(meanMedian(rows.map((r) => r.receivedRate ?? Number.NaN)))}/s  p99 ${fmt(meanMedian(rows.map((r) => r.p99 ?? Number.NaN)), 2)} ms\n`,
     )
   }
 }

@@ -36,6 +36,7 @@ import {openRawConnection, subscribeRaw} from '../src/net/raw-mqtt-connection.js
 import {parseDuration, parseSize} from '../src/config/units.js'
 import {startMosquitto, type Mosquitto} from '../test/helpers/mosquitto-process.js'
 import {harnessOptions} from './harness-args.js'
+import {meanMedian} from './run-figures.js'
 import {procCpuSeconds} from './run-figures.js'
 
 interface Settings {
@@ -268,12 +269,6 @@ async function runOnce(s: Settings): Promise<RunResult> {
   }
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
-}
-
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US')
 
 async function main(): Promise<void> {
@@ -304,8 +299,8 @@ async function main(): Promise<void> {
   }
   if (results.length > 1) {
     process.stdout.write(
-      `median of ${results.length}: client ${fmt(median(results.map((r) => (r.clientSent / r.sendMs) * 1000)))} msg/s, ` +
-        `broker ${fmt(median(results.map((r) => (r.brokerReceived / r.sendMs) * 1000)))} msg/s\n`,
+      `median of ${results.length}: client ${fmt(meanMedian(results.map((r) => (r.clientSent / r.sendMs) * 1000)))} msg/s, ` +
+        `broker ${fmt(meanMedian(results.map((r) => (r.brokerReceived / r.sendMs) * 1000)))} msg/s\n`,
     )
   }
 }

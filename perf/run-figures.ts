@@ -35,6 +35,17 @@ export function procRssBytes(pid: number | undefined): number | undefined {
 /** The middle of the runs (of an even count, the upper of the two middle ones: always a figure that was measured). */
 export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
+/**
+ * The textbook median: of an even count, the mean of the two middle values. Figures that are not finite (a run that
+ * had none) are left out; NaN when none is left. bench-throughput and publish-frames print this one.
+ */
+export function meanMedian(values: number[]): number {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b)
+  if (v.length === 0) return Number.NaN
+  const mid = v.length >> 1
+  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2
+}
+
 /** Where a table's figures were taken, printed once: `load average 1.2 0.9 0.7; machine: 2 × AMD EPYC, node v20.20.2`. */
 export const machineLine = (): string => `load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}; machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`
 
