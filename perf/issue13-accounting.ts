@@ -16,7 +16,7 @@
  *             pass): wall time of the whole process.
  */
 import {createHash} from 'node:crypto'
-import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {CsvSource, csvSourceOptions, type CsvSourceOptions} from '../src/pipeline/sources/csv.js'
@@ -24,6 +24,7 @@ import {toolContext} from '../src/tools/context.js'
 import {harnessArgs, pickCases} from './harness-args.js'
 import {median, loadNow} from './run-figures.js'
 import {runTimedCli} from './timed-cli.js'
+import {writeRowsFile} from './row-files.js'
 
 const {options, named} = harnessArgs({runs: 3, hours: 6, rows: 1_000_000})
 const work = mkdtempSync(join(tmpdir(), 'iotd-perf-13-'))
@@ -66,21 +67,7 @@ async function readRows(path: string, options: Partial<CsvSourceOptions>): Promi
 
 async function csvMapped(): Promise<void> {
   const {rows} = options
-  const write = (name: string, header: string, line: (i: number) => string) => {
-    const chunks: string[] = [header]
-    let text = ''
-    for (let i = 0; i < rows; i++) {
-      text += line(i)
-      if (text.length > 1 << 20) {
-        chunks.push(text)
-        text = ''
-      }
-    }
-    chunks.push(text)
-    const file = join(work, name)
-    writeFileSync(file, chunks.join(''))
-    return file
-  }
+  const write = (name: string, header: string, line: (i: number) => string) => writeRowsFile(join(work, name), header, rows, line)
   const payload = (i: number) => `"{""seq"": ${i}, ""temp"": ${(20 + (i % 50) / 10).toFixed(1)}}"`
   const shapes: Array<[string, string, Partial<CsvSourceOptions>]> = [
     ['capture', write('capture.csv', 'ts,topic,qos,retain,encoding,payload\n', (i) => `${1767225600000 + i},plant/line${i % 10}/dev${i % 100},1,0,utf8,${payload(i)}\n`), {}],

@@ -30,6 +30,7 @@ import {startMosquitto, stopAllMosquittos, type Mosquitto} from '../test/helpers
 import {harnessArgs, pickCases} from './harness-args.js'
 import {median, loadNow} from './run-figures.js'
 import {runTimedCli, startTimedCli} from './timed-cli.js'
+import {writeRowsFile} from './row-files.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const {options, named} = harnessArgs({runs: 1, rows: 1_000_000, minutes: 10, speed: 10, rate: 50_000, seconds: 10})
@@ -42,19 +43,13 @@ const load = loadNow
 async function replayMax(broker: Mosquitto): Promise<void> {
   const {rows} = options
   const file = join(work, `max-${rows}.csv`)
-  let text = captureHeaderLine(false)
-  const chunks: string[] = []
-  let ts = 1_767_225_600_000_000
-  for (let i = 0; i < rows; i++) {
-    ts += 100
-    text += `${ts},plant/line${i % 10}/dev${i % 100}/telemetry,0,0,utf8,"{""seq"":${i},""temp"":${(20 + (i % 50) / 10).toFixed(1)},""ok"":true}"\n`
-    if (text.length > 1 << 20) {
-      chunks.push(text)
-      text = ''
-    }
-  }
-  chunks.push(text)
-  writeFileSync(file, chunks.join(''))
+  // Microsecond times, 100 µs apart.
+  writeRowsFile(
+    file,
+    captureHeaderLine(false),
+    rows,
+    (i) => `${1_767_225_600_000_000 + (i + 1) * 100},plant/line${i % 10}/dev${i % 100}/telemetry,0,0,utf8,"{""seq"":${i},""temp"":${(20 + (i % 50) / 10).toFixed(1)},""ok"":true}"\n`,
+  )
   const rates: number[] = []
   for (let r = 0; r < runs; r++) {
     const before = Number(await broker.readSys('broker/publish/messages/received').catch(() => '0'))
