@@ -4,7 +4,7 @@
  * user runs it); the source runs in this process, so the CPU and RSS printed for "gateway" are the poller's alone.
  * A benchmark, not a test: run it by hand and copy the table into perf/RESULTS.md with the date and machine.
  *
- *   npm run build && node --import tsx perf/modbus-poll.ts [--duration 60s] [--runs 3]
+ *   npm run build && node --import tsx perf/modbus-poll.ts [--duration 60s] [--runs 1]
  */
 import {spawn, type ChildProcess} from 'node:child_process'
 import {join} from 'node:path'
