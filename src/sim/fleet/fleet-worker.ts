@@ -48,6 +48,8 @@ interface Device {
   reconnectTimer?: NodeJS.Timeout
   /** Monotonic time of the first CONNACK: the origin of this device's schedule. */
   scheduleStart: number
+  /** A connect of the ramp waits for its CONNACK (or its close): it holds one of the worker's pending places. */
+  handshaking?: boolean
   /** Index of the next message. */
   n: number
   scheduled: boolean
@@ -109,6 +111,10 @@ export class FleetWorker {
   private tickAt = Number.POSITIVE_INFINITY
   private rampTimer?: NodeJS.Timeout
   private rampImmediate?: NodeJS.Immediate
+  /** Connects of the ramp waiting for their CONNACK (at most `connect.pending`). */
+  private handshakes = 0
+  /** Set while a ramp waits for a pending place: called when one frees. */
+  private onHandshakeDone?: () => void
   private statsTimer?: NodeJS.Timeout
   private stopping = false
   private published = 0
@@ -268,14 +274,22 @@ export class FleetWorker {
       const due = overMs <= 0 ? todo.length : Math.min(todo.length, Math.floor((elapsed / overMs) * todo.length) + 1)
       // At most CONNECT_BATCH per turn of the event loop: CONNACKs get handled between batches, which connects a
       // large fleet about 3x faster than opening every socket in one synchronous loop (perf/RESULTS.md).
-      const until = Math.min(due, done + CONNECT_BATCH)
+      // And no more waiting for their CONNACK than `connect.pending`: a burst past the broker's accept queue (mosquitto
+      // listens with a backlog of 100) has its surplus SYNs dropped, and the kernel sends them again only after 1 s.
+      const room = goingUp ? Math.max(0, this.setup.scenario.connect.pending - this.handshakes) : CONNECT_BATCH
+      const until = Math.min(due, done + CONNECT_BATCH, done + room)
       for (; done < until && !this.stopping; done++) {
         const d = todo[done]
         if (goingUp) this.connect(d)
         else void this.disconnect(d, 1000)
       }
       if (done >= todo.length || this.stopping) return
-      if (done < due) {
+      if (done < due && room === 0) {
+        this.onHandshakeDone = () => {
+          this.onHandshakeDone = undefined
+          this.rampImmediate = setImmediate(step)
+        }
+      } else if (done < due) {
         this.rampImmediate = setImmediate(step)
       } else {
         const nextAt = (done / todo.length) * overMs
@@ -286,6 +300,7 @@ export class FleetWorker {
   }
 
   private clearRampTimer(): void {
+    this.onHandshakeDone = undefined
     clearTimeout(this.rampTimer)
     clearImmediate(this.rampImmediate)
   }
@@ -307,6 +322,10 @@ export class FleetWorker {
   private connect(d: Device): void {
     d.wanted = true
     d.connectStartedAt = performance.now()
+    if (!d.handshaking) {
+      d.handshaking = true
+      this.handshakes++
+    }
     if (d.client) {
       this.reconnect(d)
       return
@@ -335,7 +354,16 @@ export class FleetWorker {
     client.on('error', (err) => this.onError(d, err))
   }
 
+  /** A ramp's connect got its CONNACK or its connection closed: its pending place frees, a held ramp goes on. */
+  private handshakeDone(d: Device): void {
+    if (!d.handshaking) return
+    d.handshaking = false
+    this.handshakes--
+    this.onHandshakeDone?.()
+  }
+
   private onConnect(d: Device): void {
+    this.handshakeDone(d)
     const now = performance.now()
     recordMicros(this.connectLatency, (now - d.connectStartedAt) * 1000)
     d.connected = true
@@ -454,6 +482,7 @@ export class FleetWorker {
   }
 
   private onClose(d: Device): void {
+    this.handshakeDone(d)
     d.direct = false
     const expected = !d.wanted || this.stopping
     if (d.connected) {

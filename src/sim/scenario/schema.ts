@@ -85,11 +85,12 @@ const connectSchema = z
     rate: rate().optional().meta({description: 'Connects per second (default 1000/s).'}),
     over: duration({positive: true}).optional().meta({description: 'Spread all connects evenly over this window instead of a rate.'}),
     timeout: duration({positive: true}).optional().meta({description: 'CONNECT to CONNACK timeout (default 10s).'}),
+    pending: z.number().int().min(1, 'pending must be at least 1').optional().meta({description: 'Connects of one worker waiting for their CONNACK at most (default 100).'}),
   })
   .superRefine((c, ctx) => {
     if (c.rate !== undefined && c.over !== undefined) ctx.addIssue({code: 'custom', path: ['over'], message: 'give either rate or over, not both'})
   })
-  .transform((c) => ({...(c.over === undefined ? {rate: c.rate ?? 1000} : {over: c.over}), timeout: c.timeout ?? 10_000}))
+  .transform((c) => ({...(c.over === undefined ? {rate: c.rate ?? 1000} : {over: c.over}), timeout: c.timeout ?? 10_000, pending: c.pending ?? 100}))
 
 const reconnectSchema = z
   .strictObject({
@@ -283,7 +284,7 @@ export const scenarioSchema = z
     seed: s.seed ?? randomInt(0, 2 ** 31),
     durationMs,
     broker: s.broker ?? {protocol: '3.1.1' as const, clientId: '{deviceId}', keepalive: 30_000},
-    connect: s.connect ?? {rate: 1000, timeout: 10_000},
+    connect: s.connect ?? {rate: 1000, timeout: 10_000, pending: 100},
     reconnect: s.reconnect ?? {initial: 1000, max: 30_000, multiplier: 2, jitter: 'full' as const},
     stages: s.stages ?? [],
     fleets: s.fleets ?? [],

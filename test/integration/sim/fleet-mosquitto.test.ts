@@ -1,9 +1,10 @@
-import {spawn} from 'node:child_process'
+import {spawn, spawnSync} from 'node:child_process'
 import {expect, it} from 'vitest'
 import {createMqttClient} from '../../../src/net/index.js'
 import {expandDevices, loadScenario} from '../../../src/sim/scenario/index.js'
 import {createDeviceModel} from '../../../src/sim/generators/index.js'
 import {runSimulation} from '../../../src/sim/run-simulation.js'
+import {runFleet} from '../../../src/sim/fleet/engine.js'
 import type {SimSnapshot} from '../../../src/sim/types.js'
 import {describeMosquitto, startMosquitto} from '../../helpers/mosquitto.js'
 import {probeUntilSeen} from '../../helpers/subscriber-probe.js'
@@ -231,4 +232,43 @@ fleets:
     expect(received.size).toBe(summary.totals.published)
     expect(summary.totals.acked).toBe(summary.totals.published)
   }, 90_000)
+  it('a ramp keeps at most connect.pending connects waiting for their CONNACK (a hung broker holds 8 of 40, then all connect)', async () => {
+    const broker = await startMosquitto()
+    // Established TCP connections to the broker's port: while it is stopped the kernel still completes handshakes
+    // into its accept queue, so every socket the ramp opened shows here, CONNACKed or not.
+    const established = () => spawnSync('ss', ['-Htn', 'state', 'established', 'dst', `${broker.host}:${broker.port}`], {encoding: 'utf8'}).stdout.trim().split('\n').filter(Boolean).length
+    broker.pause()
+    const scenario = loadScenario('inline.yaml', {
+      text: `
+version: 1
+seed: 3
+broker: {url: "${broker.url}"}
+connect: {rate: 100000/s, pending: 8, timeout: 30s}
+fleets:
+  - name: idle
+    count: 40
+    topic: "idle/{deviceId}"
+    every: 1h
+    fields: {v: 1}
+`,
+    })
+    // The fleet engine itself: runSimulation's broker check would wait on the stopped broker before any ramp.
+    const run = runFleet({scenario, scenarioName: 'pending', devices: expandDevices(scenario), brokerUrl: broker.url, brokerLabel: broker.url, embeddedBroker: false, durationMs: 6000, workers: 1})
+    try {
+      await expect.poll(established, {timeout: 10_000}).toBeGreaterThanOrEqual(8)
+      // Held there while the broker answers nothing: look for a second.
+      let most = 0
+      for (const until = Date.now() + 1000; Date.now() < until; ) {
+        most = Math.max(most, established())
+        await new Promise((r) => setImmediate(r))
+      }
+      expect(most).toBe(8)
+    } finally {
+      broker.resume()
+    }
+    const summary = await run
+    await broker.stop()
+    expect(summary.totals.connected).toBe(40)
+    expect(summary.connectAllMs).toBeDefined()
+  }, 60_000)
 })

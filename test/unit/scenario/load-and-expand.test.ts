@@ -35,7 +35,7 @@ stages:
     expect(s.durationMs).toBe(5_400_000)
     expect(s.broker).toMatchObject({url: 'mqtt://localhost:1883', keepalive: 45_000, password: 'secret', protocol: '3.1.1', clientId: '{deviceId}'})
     expect(s.broker.tls).toEqual({ca: '/tmp/scn/certs/ca.pem', cert: '/abs/c.pem', key: undefined})
-    expect(s.connect).toEqual({over: 10_000, timeout: 10_000})
+    expect(s.connect).toEqual({over: 10_000, timeout: 10_000, pending: 100})
     expect(s.reconnect).toEqual({initial: 1000, max: 30_000, multiplier: 2, jitter: 'full'})
     expect(s.stages).toEqual([
       {kind: 'ramp', to: 0.5, over: 30_000},
