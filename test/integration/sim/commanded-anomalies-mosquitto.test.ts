@@ -3,7 +3,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import type {MqttClient} from 'mqtt'
 import {afterAll, expect, it} from 'vitest'
-import {createMqttClient} from '../../../src/net/index.js'
+import {connectOnce} from '../../../src/net/index.js'
 import {loadScenario} from '../../../src/sim/scenario/index.js'
 import {runSimulation, type SimulationSummary} from '../../../src/sim/run-simulation.js'
 import type {AnomalyLabel} from '../../../src/sim/types.js'
@@ -19,14 +19,8 @@ import {describeMosquitto, startMosquitto} from '../../helpers/mosquitto.js'
 const dir = mkdtempSync(join(tmpdir(), 'iotd-cmd-anomaly-'))
 afterAll(() => rmSync(dir, {recursive: true, force: true}))
 
-async function client(url: string, id: string): Promise<MqttClient> {
-  const c = createMqttClient({url, clientId: id, protocol: '5'})
-  await new Promise<void>((resolve, reject) => {
-    c.once('connect', () => resolve())
-    c.once('error', reject)
-  })
-  return c
-}
+/** The test client: MQTT 5, connected (a refused or unreachable broker fails the test with the reason). */
+const client = (url: string, id: string): Promise<MqttClient> => connectOnce({url, clientId: id, protocol: '5'})
 
 function readLabels(path: string): AnomalyLabel[] {
   if (!existsSync(path)) return []

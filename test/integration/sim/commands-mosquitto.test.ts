@@ -5,7 +5,7 @@ import {join} from 'node:path'
 import {performance} from 'node:perf_hooks'
 import type {IPublishPacket, MqttClient} from 'mqtt'
 import {afterAll, expect, it} from 'vitest'
-import {createMqttClient} from '../../../src/net/index.js'
+import {connectOnce} from '../../../src/net/index.js'
 import {loadScenario} from '../../../src/sim/scenario/index.js'
 import {runSimulation, type SimulationSummary} from '../../../src/sim/run-simulation.js'
 import {runRecord} from '../../../src/tools/record.js'
@@ -22,14 +22,8 @@ import {describeMosquitto, startMosquitto} from '../../helpers/mosquitto.js'
 const dir = mkdtempSync(join(tmpdir(), 'iotd-commands-'))
 afterAll(() => rmSync(dir, {recursive: true, force: true}))
 
-async function client(url: string, id: string): Promise<MqttClient> {
-  const c = createMqttClient({url, clientId: id, protocol: '5'})
-  await new Promise<void>((resolve, reject) => {
-    c.once('connect', () => resolve())
-    c.once('error', reject)
-  })
-  return c
-}
+/** The test client: MQTT 5, connected (a refused or unreachable broker fails the test with the reason). */
+const client = (url: string, id: string): Promise<MqttClient> => connectOnce({url, clientId: id, protocol: '5'})
 
 /** Polls until the condition holds (or the bound passes, then the last value is returned for the assertion). */
 async function until(condition: () => boolean, withinMs: number): Promise<void> {
