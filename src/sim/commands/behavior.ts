@@ -81,7 +81,6 @@ export class DeviceBehavior {
     private readonly mod: BehaviorModule,
     private readonly host: DeviceHost,
     private readonly counters: CommandCounters & {errors: number},
-    anomalies: ReadonlySet<string> = new Set(),
   ) {
     this.filters = (mod.subscribe ?? []).map((t) => renderTemplate(parseTemplate(t), (name) => host.vars[name]))
     const count = () => this.n
@@ -101,12 +100,10 @@ export class DeviceBehavior {
         if (!host.setMode(mode)) throw new Error(`device.setMode: no mode "${mode}"`)
       },
       startAnomaly: (name) => {
-        if (!anomalies.has(name)) throw new Error(`device.startAnomaly: no anomaly "${name}"`)
-        host.startAnomaly(name, 'behavior')
+        if (!host.startAnomaly(name, 'behavior')) throw new Error(`device.startAnomaly: no anomaly "${name}"`)
       },
       stopAnomaly: (name) => {
-        if (!anomalies.has(name)) throw new Error(`device.stopAnomaly: no anomaly "${name}"`)
-        host.stopAnomaly(name)
+        if (!host.stopAnomaly(name)) throw new Error(`device.stopAnomaly: no anomaly "${name}"`)
       },
       publish: (topic, payload, options = {}) =>
         host.publish(topic, typeof payload === 'string' ? payload : JSON.stringify(payload), options.qos ?? 0, options.retain ?? false, options.properties),

@@ -39,10 +39,10 @@ export interface DeviceHost {
    * own mode shows again (device-model.ts setMode).
    */
   setMode(mode: string, forMs?: number): boolean
-  /** Starts one of the fleet's declared anomalies on the device, labelled as started by `command`. */
-  startAnomaly(name: string, command: string): void
-  /** Ends the command-started occurrence of a declared anomaly now. */
-  stopAnomaly(name: string): void
+  /** Starts one of the fleet's declared anomalies on the device, labelled as started by `command`; false: no such anomaly. */
+  startAnomaly(name: string, command: string): boolean
+  /** Ends the command-started occurrence of a declared anomaly now; false: no such anomaly. */
+  stopAnomaly(name: string): boolean
   value(field: string): FieldValue | undefined
   /** Sends a message; false when the device is not connected (nothing sent). */
   publish(topic: string, payload: string, qos: 0 | 1 | 2, retain: boolean, properties?: PublishProperties, correlationData?: Buffer): boolean

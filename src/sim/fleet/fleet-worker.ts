@@ -3,7 +3,7 @@ import type {MqttClient} from 'mqtt'
 import {backoffDelay, createMqttClient, assignSourceAddress, type BackoffOptions, type ClientOptions} from '../../net/index.js'
 import {encodeQos0Publishes, type Qos0Message} from '../../net/qos0-publish.js'
 import {createHistogram, encodeHistogram, recordMicros, type LatencyHistogram} from '../../metrics/histogram.js'
-import {anomalyName, createDeviceModel, createRng, dueSchedule, type DeviceModel} from '../generators/index.js'
+import {createDeviceModel, createRng, dueSchedule, type DeviceModel} from '../generators/index.js'
 import type {Scenario} from '../scenario/index.js'
 import {emptyCounters, type AnomalyLabel, type DeviceSpec, type FleetCounters, type Qos} from '../types.js'
 import {DueQueue} from './due-queue.js'
@@ -188,9 +188,7 @@ export class FleetWorker {
       }
     })
     const behaviors = new Map<string, BehaviorModule>()
-    const anomalyNames = new Map<string, ReadonlySet<string>>()
     for (const fleet of scenario.fleets) {
-      anomalyNames.set(fleet.name, new Set(fleet.anomalies.map((spec, k) => anomalyName(spec, k))))
       if (fleet.commands || fleet.twin) this.fleetCommands.set(fleet.name, new FleetCommands(fleet))
       // The user's module, loaded once per worker (a throw here is the worker's fatal error, with the file named).
       if (fleet.behavior) behaviors.set(fleet.name, loadBehaviorModule(fleet.behavior))
@@ -201,7 +199,7 @@ export class FleetWorker {
       if (!fleet && !behavior) continue
       const host = this.commandHost(d)
       if (fleet) d.commands = new DeviceCommands(fleet, host, d.counters, createRng([this.seed, d.spec.fleet, d.spec.index, 'commands']), commandTimer)
-      if (behavior) d.behavior = new DeviceBehavior(behavior, host, d.counters, anomalyNames.get(d.spec.fleet))
+      if (behavior) d.behavior = new DeviceBehavior(behavior, host, d.counters)
     }
     this.publishLag = createHistogram()
     this.ackLatency = createHistogram()
@@ -440,8 +438,8 @@ export class FleetWorker {
       hold: (field, value) => this.model(d).hold(field, value),
       release: (field) => this.model(d).release(field),
       setMode: (mode, forMs) => this.model(d).setMode(mode, {atMs: this.nowEpochMs(), forMs}),
-      startAnomaly: (name, command) => void this.model(d).startAnomaly(name, command),
-      stopAnomaly: (name) => void this.model(d).stopAnomaly(name, this.nowEpochMs()),
+      startAnomaly: (name, command) => this.model(d).startAnomaly(name, command),
+      stopAnomaly: (name) => this.model(d).stopAnomaly(name, this.nowEpochMs()),
       value: (field) => this.model(d).value(field),
       publish: (topic, payload, qos, retain, properties, correlationData) => {
         if (!d.connected || !d.client) return false

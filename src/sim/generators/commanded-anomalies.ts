@@ -65,7 +65,8 @@ export class CommandedAnomalies {
   }
 
   /** Before a message at tsMs: the labels of occurrences that end before it (their end is final now). */
-  ended(tsMs: number, out: AnomalyLabel[]): void {
+  ended(tsMs: number): AnomalyLabel[] {
+    const out: AnomalyLabel[] = []
     for (const o of this.running.values()) {
       const label = o.open
       if (!label) continue
@@ -74,6 +75,7 @@ export class CommandedAnomalies {
       out.push({...label, end: r.end})
       o.open = undefined
     }
+    return out
   }
 
   /** After a message: takes the command-started labels out of what the stepper returned, and holds them open. */

@@ -91,10 +91,9 @@ export function createDeviceModel(scenario: ModelScenario, device: DeviceSpec): 
         else mode = modeHold.mode
       }
       // Command-started occurrences that end before this message are labelled now that their end is final.
-      const ended: AnomalyLabel[] | undefined = commanded ? [] : undefined
-      if (commanded && ended) commanded.ended(tsMs, ended)
+      const ended = commanded?.ended(tsMs)
       let labels = fields.step(n, tsMs, mode, device.deviceId, held.size > 0 ? keep : undefined)
-      if (commanded && ended) labels = [...ended, ...commanded.started(labels)]
+      if (commanded) labels = [...(ended ?? []), ...commanded.started(labels)]
       // Generators step even while a dropout hides the message, so the signal continues where it would be.
       const suppressed = dropouts.some((a) => a.active)
       return {payload: suppressed ? null : encode(fields.values), labels}
