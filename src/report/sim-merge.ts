@@ -71,7 +71,8 @@ function sum(xs: readonly number[]): number {
 function addCounters(a: FleetCounters | undefined, b: FleetCounters): FleetCounters {
   if (!a) return {...b}
   const out = {...a}
-  for (const key of Object.keys(b) as Array<keyof FleetCounters>) if (key !== 'fleet') (out[key] as number) = (a[key] as number) + (b[key] as number)
+  // A counter one shard's summary lacks (an optional one, or one an older iotd did not write) counts as 0 there.
+  for (const key of Object.keys(b) as Array<keyof FleetCounters>) if (key !== 'fleet') (out[key] as number) = ((a[key] as number | undefined) ?? 0) + ((b[key] as number | undefined) ?? 0)
   return out
 }
 
