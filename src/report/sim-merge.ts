@@ -56,6 +56,7 @@ export function mergeSimSummaries(parts: readonly ShardSummary[]): SimSummary {
     },
     warnings,
     neverConnected: parts.every((p) => p.neverConnected),
+    publishedNothing: parts.every((p) => p.publishedNothing),
     delivered: sum(parts.map((p) => p.delivered)),
     mergedShards: {merged: parts.length, of: count!},
   }

@@ -47,6 +47,12 @@ export function simVerdicts(summary: SimSummary, cores: number): Verdict[] {
     verdicts.push({level: 'fail', text: `no device ever connected (${plural(t.errors, 'connect error')}); nothing was published`})
   } else if (summary.connectAllMs === undefined && t.connected < t.target) {
     verdicts.push({level: 'fail', text: `not every device connected (${formatNumber(t.connected)} of ${formatNumber(t.target)} connected at the end)`})
+  } else if (t.connected < t.target && !summary.interrupted) {
+    // All had connected once; some were away when the run ended. Said, so the ✓ below never claims they all were.
+    verdicts.push({level: 'warn', text: `${formatNumber(t.connected)} of ${formatNumber(t.target)} devices were connected when the run ended (every device had connected; a ramp-down, reboots, a storm or lost connections account for the rest)`})
+  }
+  if (summary.publishedNothing) {
+    verdicts.push({level: 'fail', text: `nothing was published${t.dropped > 0 ? `: all ${plural(t.dropped, 'message')} due ${t.dropped === 1 ? 'was' : 'were'} dropped` : ''} (the devices did not stay connected when messages fell due)`})
   }
   if (t.errors > 0) verdicts.push({level: 'fail', text: `${plural(t.errors, 'client error')} (connect or publish failures)`})
   if (t.late > 0) verdicts.push({level: 'warn', text: `${plural(t.late, 'message')} ${t.late === 1 ? 'was' : 'were'} late (due time missed by more than one period)`})

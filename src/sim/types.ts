@@ -195,6 +195,12 @@ export interface SimSummary {
    * else it counted.
    */
   neverConnected: boolean
+  /**
+   * Devices connected and messages fell due (some were dropped, or the run lasted twice the shortest interval), yet
+   * not one was published or suppressed: connections that kept dying, devices rebooted the whole run. The run did
+   * nothing it was asked and exits 1. Absent in summaries of older versions.
+   */
+  publishedNothing?: boolean
   /** Messages that reached the broker: written at QoS 0, acknowledged at QoS 1/2 (the `delivered` threshold). */
   delivered: number
   /** `--threshold` verdicts, in the order given; any failure makes the run exit 99. */

@@ -206,10 +206,12 @@ ${EXIT_CODES_HELP}`
     return this.finishRun({
       error: summary.error,
       interrupted: summary.interrupted,
-      // A run in which no device ever connected published nothing: never exit 0.
+      // A run in which no device ever connected, or none published what fell due, did nothing: never exit 0.
       failure: summary.neverConnected
         ? new IotdError(`no device ever connected to ${summary.broker}: the run published nothing`, EXIT_CODES.runtime, ['check the broker address, --source-ip, credentials and TLS flags; the first connect errors are printed above'])
-        : undefined,
+        : summary.publishedNothing
+          ? new IotdError(`the devices connected to ${summary.broker} but published nothing`, EXIT_CODES.runtime, ['the summary above says why the connections did not stay up (refused subscriptions, reboot commands, the broker closing them)'])
+          : undefined,
       thresholdsFailed: summary.thresholds?.some((v) => !v.ok),
     })
   }

@@ -180,6 +180,10 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
   const qosByFleet = new Map(devices.map((d) => [d.fleet, d.qos]))
   const totals = sumCounters('total', fleets)
   const delivered = deliveredCount(fleets, (f) => qosByFleet.get(f) ?? 0)
+  const elapsedMs = performance.now() - startMono
+  const neverConnected = devices.length > 0 && histograms.run.connectLatency.totalCount === 0
+  // Twice the shortest interval: every device's first message is due within one interval of its connect.
+  const somethingFellDue = totals.dropped > 0 || elapsedMs >= 2 * Math.min(...devices.map((d) => d.everyMs))
   const summary: SimSummary = {
     schemaVersion: 1,
     scenario: opts.scenarioName,
@@ -187,7 +191,7 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
     broker: opts.brokerLabel,
     embeddedBroker: opts.embeddedBroker,
     startedAt: new Date(startEpochMs).toISOString(),
-    elapsedMs: performance.now() - startMono,
+    elapsedMs,
     interrupted: opts.signal?.aborted ?? false,
     devices: devices.length,
     workers: workerCount,
@@ -203,7 +207,8 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
     labelsFile: labels.written > 0 ? opts.labelsFile : undefined,
     labels: labels.written,
     warnings,
-    neverConnected: devices.length > 0 && histograms.run.connectLatency.totalCount === 0,
+    neverConnected,
+    publishedNothing: !neverConnected && !fatal && totals.published === 0 && totals.suppressed === 0 && somethingFellDue,
     delivered,
     thresholds: opts.thresholds && opts.thresholds.length > 0
       ? evaluateSimThresholds(opts.thresholds, {totals, delivered, ...histograms.run})

@@ -4,7 +4,7 @@ import {isJsonPath} from '../commands/json-path.js'
 import {closestName} from '../../config/did-you-mean.js'
 import {anomalyName} from '../generators/anomalies.js'
 import type {AnomalySpec} from '../generators/generator-schema.js'
-import {checkTemplateNames, type SemanticProblem} from './value-checks.js'
+import {checkFilterTemplate, checkTemplateNames, type SemanticProblem} from './value-checks.js'
 
 /**
  * Checks of a fleet's `properties:`, `commands:` and `twin:` that need the rest of the scenario: MQTT 5 for
@@ -28,7 +28,10 @@ export function checkFleetCommands(scenario: Scenario, fleet: FleetConfig, at: P
 
   fleet.commands?.forEach((rule, k) => {
     const ruleAt = [...at, 'commands', k]
-    rule.topics.forEach((topic, j) => checkTemplateNames(topic, deviceNames, rule.topics.length === 1 ? [...ruleAt, 'topic'] : [...ruleAt, 'topic', j], problems))
+    rule.topics.forEach((topic, j) => {
+      const path = rule.topics.length === 1 ? [...ruleAt, 'topic'] : [...ruleAt, 'topic', j]
+      if (checkTemplateNames(topic, deviceNames, path, problems)) checkFilterTemplate(topic, path, problems)
+    })
     for (const name of Object.keys(rule.set ?? {})) field(name, [...ruleAt, 'set', name])
     for (const [j, name] of (rule.release ?? []).entries()) field(name, [...ruleAt, 'release', j])
     if (rule.mode !== undefined && !isJsonPath(rule.mode)) {

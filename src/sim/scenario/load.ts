@@ -9,7 +9,7 @@ import {modbusGroupSchema} from './modbus-schema.js'
 import {checkScenario} from './semantic-checks.js'
 import type {SemanticProblem} from './value-checks.js'
 import {parseTemplate, renderTemplate} from '../../config/template.js'
-import {findTopicFault} from './topic-rules.js'
+import {findFilterFault, findTopicFault} from './topic-rules.js'
 import {prepareParamRefs, readRegistryTable} from './params.js'
 import type {ParamRef} from '../generators/device-params.js'
 
@@ -166,7 +166,7 @@ function checkExpandedDevices(scenario: Scenario): SemanticProblem[] {
       problems.push({path, message: `client id "${d.clientId}" is produced twice (fleets ${otherClient} and ${d.fleet})`})
     }
     clientIds.set(d.clientId, d.fleet)
-    for (const problem of renderedTopicProblems(scenario.fleets[i], i, d)) {
+    for (const problem of [...renderedTopicProblems(scenario.fleets[i], i, d), ...renderedFilterProblems(scenario.fleets[i], i, d)]) {
       const key = `topic:${formatPath(problem.path)}`
       if (reported.has(key)) continue
       reported.add(key)
@@ -195,6 +195,20 @@ function renderedTopicProblems(fleet: FleetConfig, i: number, d: DeviceSpec): Se
     const source = from ? ` (from {${from.name}})` : ''
     return [{path, columnInValue: from?.column, message: `topic of device ${d.deviceId} renders as "${rendered}", which ${fault.what}${source}: ${fault.why}`}]
   })
+}
+
+/** The command filters a device subscribes to, rendered: a var value can bring in a wildcard the template does not show. */
+function renderedFilterProblems(fleet: FleetConfig, i: number, d: DeviceSpec): SemanticProblem[] {
+  return (fleet.commands ?? []).flatMap((rule, k) =>
+    rule.topics.flatMap((template, j) => {
+      const rendered = renderTemplate(parseTemplate(template), (name) => d.vars[name])
+      const fault = findFilterFault(rendered)
+      if (!fault || findFilterFault(template)) return []
+      const from = placeholderAt(template, d.vars, fault.column)
+      const path = rule.topics.length === 1 ? ['fleets', i, 'commands', k, 'topic'] : ['fleets', i, 'commands', k, 'topic', j]
+      return [{path, columnInValue: from?.column, message: `command topic of device ${d.deviceId} renders as "${rendered}", which ${fault.what}${from ? ` (from {${from.name}})` : ''}: ${fault.why}`}]
+    }),
+  )
 }
 
 /** The placeholder whose rendered text covers `column` of the rendered template, if that column came from one. */

@@ -28,3 +28,21 @@ export function findTopicFault(topic: string): TopicFault | undefined {
   }
   return undefined
 }
+
+/**
+ * The first rule a topic filter (what a device subscribes to) breaks, if any: not empty, `+` alone in its level,
+ * `#` alone in the last level, no NUL. The broker refuses the whole SUBSCRIBE otherwise (mosquitto also closes the
+ * connection for an empty one), so every connect of every device would fail the same way. Column as in findTopicFault.
+ */
+export function findFilterFault(filter: string): TopicFault | undefined {
+  if (filter === '') return {column: 1, what: 'is empty', why: 'an MQTT topic filter needs at least one character'}
+  for (let i = 0; i < filter.length; i++) {
+    const ch = filter[i]
+    const levelStart = i === 0 || filter[i - 1] === '/'
+    const levelEnd = i === filter.length - 1 || filter[i + 1] === '/'
+    if (ch === '+' && !(levelStart && levelEnd)) return {column: i + 1, what: 'has "+" inside a level', why: '+ must stand alone between slashes (a/+/b)'}
+    if (ch === '#' && !(levelStart && i === filter.length - 1)) return {column: i + 1, what: 'has "#" before its end', why: '# must be the whole last level (a/b/#)'}
+    if (ch === '\0') return {column: i + 1, what: 'contains a NUL character', why: 'MQTT forbids NUL in topics'}
+  }
+  return undefined
+}

@@ -3,7 +3,7 @@ import {EXPRESSION_BUILTINS, rootOf} from '../generators/field-order.js'
 import {OBJECT_FIELD_KEYS} from '../generators/registry.js'
 import type {FleetConfig} from './schema.js'
 import {parseTemplate} from '../../config/template.js'
-import {findTopicFault} from './topic-rules.js'
+import {findFilterFault, findTopicFault} from './topic-rules.js'
 
 /**
  * The checks of one expression or one template, shared by the fleet checks (semantic-checks.ts) and the modbus
@@ -55,6 +55,14 @@ export function checkTopicTemplate(source: string, at: PropertyKey[], problems: 
   if (!fault) return
   if (source === '') problems.push({path: at, message: `topic ${fault.what}: ${fault.why}`})
   else problems.push({path: at, columnInValue: fault.column, message: `topic "${source}" ${fault.what} at column ${fault.column}: ${fault.why}`})
+}
+
+/** A subscription's topic filter template: placeholders stand for text without wildcards, so the template shows the faults. */
+export function checkFilterTemplate(source: string, at: PropertyKey[], problems: SemanticProblem[]): void {
+  const fault = findFilterFault(source)
+  if (!fault) return
+  if (source === '') problems.push({path: at, message: `topic filter ${fault.what}: ${fault.why}`})
+  else problems.push({path: at, columnInValue: fault.column, message: `topic filter "${source}" ${fault.what} at column ${fault.column}: ${fault.why}`})
 }
 
 /** Returns false when the template names something unknown (a problem was added). */

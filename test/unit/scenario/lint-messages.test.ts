@@ -24,4 +24,21 @@ describe('scenario problems a person can act on', () => {
     expect(scenario.fleets).toHaveLength(1)
     expect(warned.map((p) => `${p.line}:${p.col}`)).toEqual(['4:13'])
   })
+
+  it('a command topic filter the broker would refuse is a problem at its position: empty, + or # inside a level, or a var that renders one', () => {
+    const commands = (topics: string) =>
+      `version: 1\nname: m\nfleets:\n  - name: a\n    count: 2\n    topic: "x/{deviceId}"\n    every: 1s\n    vars: {site: {cycle: [ok, "a#b"]}}\n    fields: {sp: 1}\n    commands:\n${topics}`
+    expect(scenarioProblems(commands('      - {topic: "", set: {sp: 2}}\n'))).toEqual(['11:17 fleets[0].commands[0].topic: topic filter is empty: an MQTT topic filter needs at least one character'])
+    expect(scenarioProblems(commands('      - {topic: "c/+x/cmd", set: {sp: 2}}\n'))).toEqual([
+      '11:20 fleets[0].commands[0].topic: topic filter "c/+x/cmd" has "+" inside a level at column 3: + must stand alone between slashes (a/+/b)',
+    ])
+    expect(scenarioProblems(commands('      - {topic: ["c/{deviceId}/+", "a/#/b"], set: {sp: 2}}\n'))).toEqual([
+      '11:39 fleets[0].commands[0].topic[1]: topic filter "a/#/b" has "#" before its end at column 3: # must be the whole last level (a/b/#)',
+    ])
+    expect(scenarioProblems(commands('      - {topic: "c/{site}/cmd", set: {sp: 2}}\n'))).toEqual([
+      '11:20 fleets[0].commands[0].topic: command topic of device a-0001 renders as "c/a#b/cmd", which has "#" before its end (from {site}): # must be the whole last level (a/b/#)',
+    ])
+    // What brokers take: + alone in any level, # as the whole last one.
+    expect(scenarioProblems(commands('      - {topic: ["+/{deviceId}/+/cmd", "#", "c/{deviceId}/#"], set: {sp: 2}}\n'))).toEqual([])
+  })
 })
