@@ -1,4 +1,5 @@
 import {z} from 'zod'
+import {closestName} from '../../config/did-you-mean.js'
 import {DAYS, isTimeZone, type ScheduleEntry} from '../generators/calendar.js'
 
 /**
@@ -11,17 +12,20 @@ import {DAYS, isTimeZone, type ScheduleEntry} from '../generators/calendar.js'
  *       - {days: sat, from: "08:00", to: "13:00", mode: comfort}
  */
 
-const TIME = /^([01]\d|2[0-4]):([0-5]\d)$/
+const DAY_WORDS = ['weekdays', 'weekend', 'daily']
+const EVERY_DAY = [0, 1, 2, 3, 4, 5, 6]
 
+// 24:00 is the end of the day (a window `to: "24:00"`); one regex, so an editor's JSON Schema check refuses what lint
+// refuses (it took 24:59 and left the rest to a refine).
+const TIME = /^(?:([01]\d|2[0-3]):([0-5]\d)|(24):(00))$/
+
+/** Minutes after local midnight of a time `TIME` matched. */
 function minutes(text: string): number {
   const m = TIME.exec(text) as RegExpExecArray
-  return Number(m[1]) * 60 + Number(m[2])
+  return Number(m[1] ?? m[3]) * 60 + Number(m[2] ?? m[4])
 }
 
-const time = z
-  .string()
-  .regex(TIME, 'a time of day is HH:MM, 00:00 to 24:00')
-  .refine((t) => minutes(t) <= 1440, 'a time of day is HH:MM, 00:00 to 24:00')
+const time = z.string().regex(TIME, 'a time of day is HH:MM, 00:00 to 24:00')
 
 /** "mon-fri", "sat,sun", "weekdays", "weekend", or a list of those: the day numbers (0 = Monday). */
 function parseDays(value: string | string[], ctx: z.RefinementCtx): number[] {
@@ -33,7 +37,10 @@ function parseDays(value: string | string[], ctx: z.RefinementCtx): number[] {
     const from = DAYS.indexOf(a as (typeof DAYS)[number])
     const to = b === undefined ? from : DAYS.indexOf(b as (typeof DAYS)[number])
     if (from < 0 || to < 0) {
-      ctx.addIssue({code: 'custom', message: `"${token}" is not a day (mon, tue, wed, thu, fri, sat, sun; a range such as mon-fri; weekdays, weekend or daily)`})
+      // The part that is not a day: the whole token may be a misspelt word (wekdays), one end of a range only a day.
+      const hint = b === undefined ? closestName(a, [...DAYS, ...DAY_WORDS]) : closestName(from < 0 ? a : b, DAYS)
+      const mean = hint === undefined ? '' : `; did you mean ${b === undefined ? hint : from < 0 ? `${hint}-${b}` : `${a}-${hint}`}?`
+      ctx.addIssue({code: 'custom', message: `"${token}" is not a day${mean} (mon, tue, wed, thu, fri, sat, sun; a range such as mon-fri; weekdays, weekend or daily)`})
       continue
     }
     // A range may wrap the week: fri-mon is fri, sat, sun, mon.
@@ -50,16 +57,20 @@ export const scheduleEntrySchema = z
     days: z
       .union([z.string(), z.array(z.string()).min(1)])
       .optional()
+      // Parsed here, not in the entry's transform, so a day that is not one is reported at the `days` key.
+      .transform((days, ctx) => (days === undefined ? EVERY_DAY : parseDays(days, ctx)))
       .meta({description: 'Days it applies on: mon..sun, a range (mon-fri), weekdays, weekend, daily, or a list. Default: every day.'}),
     from: time.optional().meta({description: 'Local start time HH:MM (default 00:00).'}),
     to: time.optional().meta({description: 'Local end time HH:MM, exclusive (default 24:00); before from, the window runs past midnight.'}),
     mode: z.string().min(1).meta({description: 'The mode of the device inside this window.'}),
   })
   .superRefine((e, ctx) => {
-    if (e.from !== undefined && e.to !== undefined && minutes(e.from) === minutes(e.to)) ctx.addIssue({code: 'custom', path: ['to'], message: `from and to are both ${e.from}: the window is empty`})
+    // This runs even when from or to failed its regex (zod refines an object whose fields have issues), so compare
+    // the text, which for two valid times is comparing the minutes, and stay quiet about a time already reported.
+    if (e.from !== undefined && e.from === e.to && TIME.test(e.from)) ctx.addIssue({code: 'custom', path: ['to'], message: `from and to are both ${e.from}: the window is empty`})
   })
-  .transform((e, ctx): ScheduleEntry => ({
-    days: e.days === undefined ? [0, 1, 2, 3, 4, 5, 6] : parseDays(e.days, ctx),
+  .transform((e): ScheduleEntry => ({
+    days: e.days,
     from: e.from === undefined ? 0 : minutes(e.from),
     to: e.to === undefined ? 1440 : minutes(e.to),
     mode: e.mode,

@@ -41,4 +41,22 @@ describe('scenario problems a person can act on', () => {
     // What brokers take: + alone in any level, # as the whole last one.
     expect(scenarioProblems(commands('      - {topic: ["+/{deviceId}/+/cmd", "#", "c/{deviceId}/#"], set: {sp: 2}}\n'))).toEqual([])
   })
+  it('a badly formed schedule time is a problem at its key, and a misspelt day gets a did-you-mean at `days`', () => {
+    const schedule = (entry: string) =>
+      `version: 1\nname: m\nfleets:\n  - name: a\n    count: 1\n    topic: "x/{deviceId}"\n    every: 1s\n    timezone: Europe/Berlin\n    mode:\n      initial: eco\n      schedule:\n        - ${entry}\n    fields: {t: 1}\n`
+    // Each of these crashed the loader ("Cannot read properties of null") except 24:30.
+    for (const bad of ['25:00', '1:00', 'ab:cd', '12:60', '12', '24:00:00', '24:30']) {
+      expect(scenarioProblems(schedule(`{days: sat, from: "08:00", to: "${bad}", mode: comfort}`))).toEqual([
+        '12:42 fleets[0].mode.schedule[0].to: a time of day is HH:MM, 00:00 to 24:00',
+      ])
+    }
+    expect(scenarioProblems(schedule('{days: sat, from: "8:00", mode: comfort}'))).toEqual(['12:29 fleets[0].mode.schedule[0].from: a time of day is HH:MM, 00:00 to 24:00'])
+    expect(scenarioProblems(schedule('{days: wekdays, from: "08:00", mode: comfort}'))).toEqual([
+      '12:18 fleets[0].mode.schedule[0].days: "wekdays" is not a day; did you mean weekdays? (mon, tue, wed, thu, fri, sat, sun; a range such as mon-fri; weekdays, weekend or daily)',
+    ])
+    expect(scenarioProblems(schedule('{days: [mon, sat-sunn], from: "08:00", mode: comfort}'))[0]).toMatch(/^12:12 fleets\[0\]\.mode\.schedule\[0\]\.days: "sat-sunn" is not a day; did you mean sat-sun\? /)
+    expect(scenarioProblems(schedule('{from: "08:00", to: "08:00", mode: comfort}'))).toEqual(['12:31 fleets[0].mode.schedule[0].to: from and to are both 08:00: the window is empty'])
+    expect(scenarioProblems(schedule('{from: "25:00", to: "25:00", mode: comfort}'))).toHaveLength(2)
+    expect(scenarioProblems(schedule('{days: mon-fri, from: "08:00", to: "24:00", mode: comfort}'))).toEqual([])
+  })
 })
