@@ -103,9 +103,17 @@ const IDENTITY_COLUMNS = new Set(['deviceId', 'fleet', 'index', 'protocol', 'cli
 
 export type RegistryRow = Record<string, string | number>
 
+/** A CSV cell is a number only when it is the number's own text ("42", "-1.5"); "007", "1e3" or " 42 " stay text. */
+function csvCell(cell: string): string | number {
+  const n = Number(cell)
+  return cell !== '' && Number.isFinite(n) && String(n) === cell ? n : cell
+}
+
 /**
  * A fleet's `registry:` file (CSV with a header, or JSON lines): per device index, the params its columns give. A row
- * with an `index` column belongs to that device, otherwise rows go to devices in order. Numbers stay numbers.
+ * with an `index` column belongs to that device, otherwise rows go to devices in order. JSON lines keep their JSON
+ * types (a string "007" stays text); a CSV cell is a number only when written as the number itself, so what
+ * `iotd sim registry` wrote reads back as it was.
  */
 export function readRegistryTable(path: string): {rows: RegistryRow[]} | {error: string} {
   let text: string
@@ -114,22 +122,39 @@ export function readRegistryTable(path: string): {rows: RegistryRow[]} | {error:
   } catch (error) {
     return {error: `cannot read ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`}
   }
-  let records: Array<Record<string, unknown>>
+  const jsonl = /\.jsonl?$/i.test(path)
+  let records: Array<{record: Record<string, unknown>; line: number}>
   try {
-    records = /\.jsonl?$/i.test(path) ? text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Record<string, unknown>) : (parseCsv(text, {columns: true, skip_empty_lines: true}) as Array<Record<string, unknown>>)
+    records = jsonl
+      ? text.split('\n').flatMap((l, k) => {
+          if (!l.trim()) return []
+          let record: unknown
+          try {
+            record = JSON.parse(l)
+          } catch (error) {
+            throw new Error(`line ${k + 1}: ${(error as Error).message}`)
+          }
+          if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new Error(`line ${k + 1}: not a JSON object`)
+          return [{record: record as Record<string, unknown>, line: k + 1}]
+        })
+      : (parseCsv(text, {columns: true, skip_empty_lines: true, info: true}) as Array<{record: Record<string, unknown>; info: {lines: number}}>).map((r) => ({record: r.record, line: r.info.lines}))
   } catch (error) {
     return {error: `${path} is not a device table (CSV with a header, or JSON lines): ${(error as Error).message}`}
   }
   const rows: RegistryRow[] = []
-  records.forEach((record, k) => {
+  for (const [k, {record, line}] of records.entries()) {
     const at = record.index !== undefined && record.index !== '' ? Number(record.index) : k
     const row: RegistryRow = {}
     for (const [name, value] of Object.entries(record)) {
-      if (IDENTITY_COLUMNS.has(name) || value === null || value === undefined) continue
-      const text = String(value)
-      row[name] = typeof value === 'number' ? value : /^-?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text.trim()) ? Number(text) : text
+      if (IDENTITY_COLUMNS.has(name)) continue
+      if (typeof value === 'string') row[name] = jsonl ? value : csvCell(value)
+      else if (typeof value === 'number') row[name] = value
+      // Params reach templates as text, so true/false is kept as the text JSON wrote.
+      else if (typeof value === 'boolean') row[name] = String(value)
+      else return {error: `${path}:${line}: column "${name}" is ${value === null ? 'null' : Array.isArray(value) ? 'an array' : 'an object'}: a device table holds text, numbers and true/false`}
     }
-    if (Number.isInteger(at) && at >= 0) rows[at] = row
-  })
+    if (!Number.isInteger(at) || at < 0) return {error: `${path}:${line}: index ${JSON.stringify(record.index)} is not a device index (0, 1, 2, ...)`}
+    rows[at] = row
+  }
   return {rows}
 }

@@ -132,5 +132,10 @@ fleets:
     writeFileSync(join(dir, 'short.csv'), 'offset,site\n1,north\n')
     expect(() => loadScenario(join(dir, 'plant.yaml'), {text: text('short.csv')})).toThrow(/short\.csv has no row for device index 1 \(nor for 1 more\)/)
     expect(() => loadScenario(join(dir, 'plant.yaml'), {text: text('missing.csv')})).toThrow(/cannot read .*missing\.csv: no such file/)
+    // A value a device table cannot hold, or a row with no device index, is refused at its line.
+    writeFileSync(join(dir, 'nested.jsonl'), '{"offset":1,"site":"a"}\n\n{"offset":2,"site":null}\n')
+    expect(() => loadScenario(join(dir, 'plant.yaml'), {text: text('nested.jsonl')})).toThrow(/nested\.jsonl:3: column "site" is null/)
+    writeFileSync(join(dir, 'badindex.csv'), 'index,offset,site\n0,1,a\nx,2,b\n')
+    expect(() => loadScenario(join(dir, 'plant.yaml'), {text: text('badindex.csv')})).toThrow(/badindex\.csv:3: index "x" is not a device index/)
   })
 })
