@@ -1,9 +1,10 @@
 import {checkAnomalyNames, onCommandOnly} from './commands-checks.js'
 import {NUMERIC_KINDS} from '../generators/generator-schema.js'
 import type {Scenario} from './schema.js'
-import {checkExpression, checkTemplateNames, checkTopicTemplate, type SemanticProblem} from './value-checks.js'
+import {checkDeviceCounts, checkExpression, checkTemplateNames, checkTopicTemplate, type SemanticProblem} from './value-checks.js'
 import {expressionsOf, findCycle} from '../generators/field-order.js'
 import {expandModbusDevices, MODBUS_PLACEHOLDERS} from './modbus-expand.js'
+import {groupSize} from '../modbus/device.js'
 
 /**
  * Checks of the `modbus:` section that need more than one value: unique group names and ports, template names,
@@ -53,6 +54,8 @@ export function checkModbusGroups(scenario: Scenario): SemanticProblem[] {
     const cycle = findCycle(Object.keys(fields), deps)
     if (cycle) problems.push({path: [...at, 'tags', tagIndex.get(cycle[0]) ?? 0, 'value', 'expr'], message: `derived tags form a cycle: ${cycle.join(' -> ')}`})
     checkAnomalyNames(group.anomalies, [...at, 'anomalies'], problems)
+    checkDeviceCounts(group.anomalies, groupSize(group), `modbus group ${group.name}`, [...at, 'anomalies'], problems)
+    checkDeviceCounts(group.faults, groupSize(group), `modbus group ${group.name}`, [...at, 'faults'], problems)
     group.anomalies.forEach((a, k) => {
       // Modbus devices take no commands: an anomaly needs its seeded who and when.
       if (onCommandOnly(a)) problems.push({path: [...at, 'anomalies', k], message: `anomaly ${a.kind} needs share or devices and probability or schedule (Modbus devices take no commands that could start it)`})

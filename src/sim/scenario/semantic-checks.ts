@@ -6,7 +6,7 @@ import {checkAnomalyNames, checkFleetCommands} from './commands-checks.js'
 import {NUMERIC_KINDS, type GeneratorSpecOf} from '../generators/generator-schema.js'
 import {MAX_SCENARIO_DEVICES, type FleetConfig, type Scenario} from './schema.js'
 import {parseTemplate} from '../../config/template.js'
-import {checkExpression, checkTemplateNames, checkTopicTemplate, type SemanticProblem} from './value-checks.js'
+import {checkDeviceCounts, checkExpression, checkTemplateNames, checkTopicTemplate, type SemanticProblem} from './value-checks.js'
 
 /**
  * Checks that need more than one value at a time: template names against the device's vars, expression
@@ -102,6 +102,7 @@ function checkFleet(scenario: Scenario, fleet: FleetConfig, at: PropertyKey[], p
   if (cycle) problems.push({path: [...at, 'fields', cycle[0], 'expr'], message: `derived fields form a cycle: ${cycle.join(' -> ')}`})
 
   checkAnomalyNames(fleet.anomalies, [...at, 'anomalies'], problems)
+  checkDeviceCounts(fleet.anomalies, fleet.count, `fleet ${fleet.name}`, [...at, 'anomalies'], problems)
   fleet.anomalies.forEach((a, k) => {
     const aAt = [...at, 'anomalies', k]
     if (a.field === undefined) return

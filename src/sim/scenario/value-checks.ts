@@ -85,3 +85,15 @@ export function checkTemplateNames(
   }
   return ok
 }
+
+/**
+ * `devices: N` of anomalies or faults against the size of their fleet or group: more than there are would quietly
+ * select all of them, which is not what the number says. (A share is at most 100%, so only numbers can overshoot.)
+ */
+export function checkDeviceCounts(list: ReadonlyArray<{devices?: number | {share: number}}>, size: number, group: string, at: PropertyKey[], problems: SemanticProblem[]): void {
+  list.forEach((entry, k) => {
+    if (typeof entry.devices === 'number' && entry.devices > size) {
+      problems.push({path: [...at, k, 'devices'], message: `${entry.devices} is more than ${group}'s ${size} device${size === 1 ? '' : 's'}`})
+    }
+  })
+}

@@ -56,6 +56,11 @@ describe('the modbus: section of a scenario', () => {
     expect(problems(clash)[0]).toMatch(/:8:11: .*ports 5022-5022 overlap those of modbus\[0\] \(5020-5022\)/)
     expect(problems(group('    units: 2\n    id: "meter"\n    tags: [{name: t, address: 30001}]\n'))[0]).toMatch(/device id "meter" is produced twice/)
     expect(problems(group('    tags: [{name: t, address: 30001}]\n    faults: [{kind: latency, share: 10%}]\n'))[0]).toMatch(/needs exactly one of probability or schedule/)
+    // More devices than the group has (2 listeners × 2 units) selected all of them and said nothing.
+    expect(problems(group('    listeners: 2\n    units: 2\n    tags: [{name: t, address: 30001}]\n    anomalies: [{field: t, kind: stuck, devices: 5, probability: 0.1}]\n    faults: [{kind: latency, devices: 9, probability: 0.1}]\n'))).toEqual([
+      expect.stringMatching(/^plant\.yaml:8:\d+: .*devices: 5 is more than modbus group meter's 4 devices$/),
+      expect.stringMatching(/^plant\.yaml:9:\d+: .*devices: 9 is more than modbus group meter's 4 devices$/),
+    ])
   })
 
   it('still needs fleets or a modbus section', () => {

@@ -59,4 +59,12 @@ describe('scenario problems a person can act on', () => {
     expect(scenarioProblems(schedule('{from: "25:00", to: "25:00", mode: comfort}'))).toHaveLength(2)
     expect(scenarioProblems(schedule('{days: mon-fri, from: "08:00", to: "24:00", mode: comfort}'))).toEqual([])
   })
+  it('an anomaly asking for more devices than its fleet has is a problem at `devices`; a share stays legal', () => {
+    const anomaly = (devices: string) =>
+      `version: 1\nname: m\nfleets:\n  - name: a\n    count: 20\n    topic: "x/{deviceId}"\n    every: 1s\n    fields: {temperature: 20}\n    anomalies:\n      - {field: temperature, kind: stuck, devices: ${devices}, probability: 0.01}\n`
+    // It loaded and selected 20 of 20.
+    expect(scenarioProblems(anomaly('25'))).toEqual(["10:52 fleets[0].anomalies[0].devices: 25 is more than fleet a's 20 devices"])
+    expect(scenarioProblems(anomaly('20'))).toEqual([])
+    expect(scenarioProblems(anomaly('1%'))).toEqual([])
+  })
 })
