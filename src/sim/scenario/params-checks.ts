@@ -26,6 +26,16 @@ export function checkParamRefs(fleet: {params: Record<string, GeneratorSpec>; pa
   }
 }
 
+/**
+ * A param may not share a var's name: templates would render the var ({site}) while `iotd sim registry` showed the
+ * param in the same column, so the table would disagree with what the devices publish.
+ */
+export function checkParamNames(fleet: {name: string; vars: Record<string, unknown>; params: Record<string, GeneratorSpec>}, at: PropertyKey[], problems: SemanticProblem[]): void {
+  for (const name of Object.keys(fleet.params)) {
+    if (Object.hasOwn(fleet.vars, name)) problems.push({path: [...at, 'params', name], message: `param "${name}" has the name of a var of fleet ${fleet.name}; rename one`})
+  }
+}
+
 function isNumericParam(spec: GeneratorSpec): boolean {
   if (spec.kind === 'constant') return typeof spec.value === 'number'
   if (spec.kind === 'pick') return spec.values.every((v) => typeof v === 'number')

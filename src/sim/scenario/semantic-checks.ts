@@ -1,7 +1,7 @@
 import {expressionsOf, findCycle, rootOf} from '../generators/field-order.js'
 import {OBJECT_FIELD_KEYS} from '../generators/registry.js'
 import {checkModbusGroups} from './modbus-checks.js'
-import {checkParamRefs} from './params-checks.js'
+import {checkParamNames, checkParamRefs} from './params-checks.js'
 import {checkAnomalyNames, checkFleetCommands} from './commands-checks.js'
 import {NUMERIC_KINDS, type GeneratorSpecOf} from '../generators/generator-schema.js'
 import {MAX_SCENARIO_DEVICES, type FleetConfig, type Scenario} from './schema.js'
@@ -48,6 +48,7 @@ function checkFleet(scenario: Scenario, fleet: FleetConfig, at: PropertyKey[], p
   checkTemplateNames(fleet.id, ['fleet', 'index', 'number', ...varNames, ...paramNames], [...at, 'id'], problems)
   const deviceNames = [...BUILTIN_PLACEHOLDERS, ...varNames, ...paramNames]
   checkParamRefs(fleet, at, problems)
+  checkParamNames(fleet, at, problems)
   checkTemplateNames(fleet.topic, deviceNames, [...at, 'topic'], problems)
   checkTopicTemplate(fleet.topic, [...at, 'topic'], problems)
   for (const key of ['birth', 'lwt', 'death'] as const) {

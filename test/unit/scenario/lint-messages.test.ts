@@ -67,4 +67,9 @@ describe('scenario problems a person can act on', () => {
     expect(scenarioProblems(anomaly('20'))).toEqual([])
     expect(scenarioProblems(anomaly('1%'))).toEqual([])
   })
+  it('a param with the name of a var is a problem at the param: the topic rendered the var, the registry showed the param', () => {
+    const text = `version: 1\nname: m\nfleets:\n  - name: a\n    count: 2\n    topic: "x/{site}/{deviceId}"\n    every: 1s\n    vars: {site: {cycle: [berlin, austin]}}\n    params:\n      site: {kind: pick, values: [x, y]}\n    fields: {t: 1}\n`
+    expect(scenarioProblems(text)).toEqual(['10:7 fleets[0].params.site: param "site" has the name of a var of fleet a; rename one'])
+    expect(scenarioProblems(text.replace('      site: {kind: pick', '      line: {kind: pick'))).toEqual([])
+  })
 })
