@@ -1,5 +1,5 @@
 import {expandModbusDevices, modbusRowTopic} from './scenario/modbus-expand.js'
-import {expandDevices, type ExpandOptions, type Scenario} from './scenario/index.js'
+import {expandDevices, refuseShardBesideFleets, type ExpandOptions, type Scenario} from './scenario/index.js'
 
 /**
  * `iotd sim registry`: every device of a scenario as one row — the device table a pipeline joins telemetry with.
@@ -27,6 +27,8 @@ export function deviceRegistry(scenario: Scenario, options: ExpandOptions = {}):
       columns.push(name)
     }
   }
+  // A shard lists what `iotd sim --shard` runs, and that refuses a scenario with Modbus or Sparkplug sections.
+  refuseShardBesideFleets(scenario, options.shard)
   const rows: DeviceRegistry['rows'] = []
   for (const d of scenario.fleets.length === 0 ? [] : expandDevices(scenario, options)) {
     const row: Record<string, RegistryValue> = {deviceId: d.deviceId, fleet: d.fleet, index: d.index, protocol: 'mqtt', clientId: d.clientId, topic: d.topic}
@@ -41,8 +43,8 @@ export function deviceRegistry(scenario: Scenario, options: ExpandOptions = {}):
     }
     rows.push(row)
   }
-  // A fleet selection (--fleet) names MQTT fleets; the Modbus groups come with the whole scenario only.
-  if (options.fleets === undefined && options.shard === undefined) {
+  // A fleet selection (--fleet) names MQTT fleets; the Modbus groups come with the whole scenario (or its one shard) only.
+  if (options.fleets === undefined && (options.shard === undefined || options.shard.count === 1)) {
     for (const m of expandModbusDevices(scenario)) {
       const row: Record<string, RegistryValue> = {deviceId: m.deviceId, fleet: m.group, index: m.index, protocol: 'modbus', clientId: '', topic: modbusRowTopic(m)}
       for (const [name, value] of Object.entries(m.vars)) {

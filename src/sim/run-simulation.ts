@@ -2,7 +2,7 @@ import {EXIT_CODES, IotdError, UsageError} from '../errors.js'
 import {checkConnectionCapacity, connectWithRetry, parseEndpointUrl, parseSourceAddresses, redactUrl} from '../net/index.js'
 import type {ResolvedBroker} from '../net/index.js'
 import {INSECURE_TLS_WARNING} from '../net/tls-files.js'
-import {expandDevices, shardLimit, type Scenario} from './scenario/index.js'
+import {expandDevices, refuseShardBesideFleets, shardLimit, type Scenario} from './scenario/index.js'
 import {runFleet} from './fleet/engine.js'
 import type {ModbusCounters, ModbusListenerInfo} from './modbus/simulator.js'
 import type {Threshold} from '../metrics/thresholds.js'
@@ -63,9 +63,7 @@ export type SimulationSummary = SimSummary & {modbus?: ModbusRunSummary; sparkpl
 
 export async function runSimulation(req: SimulationRequest): Promise<SimulationSummary> {
   const scenario = withOverrides(req.scenario, req)
-  if (req.shard && req.shard.count > 1 && (scenario.modbus.length > 0 || scenario.sparkplug.length > 0)) {
-    throw new UsageError('--shard splits the MQTT fleets of a scenario; its modbus: and sparkplug: sections listen and publish as one process', ['run them from a scenario without the MQTT fleets, and shard a scenario with only fleets:'])
-  }
+  refuseShardBesideFleets(scenario, req.shard)
   const devices = scenario.fleets.length === 0 ? [] : expandDevices(scenario, {fleets: req.fleets, shard: req.shard})
   const besideFleet = scenario.modbus.length > 0 || scenario.sparkplug.length > 0
   const modbusOnly = devices.length === 0 && besideFleet && scenario.sparkplug.length === 0

@@ -104,4 +104,15 @@ describe('iotd sim registry', () => {
     const hand = loadScenario(join(dir, 'hand.yaml'))
     expect(expandDevices(hand).map((d) => createDeviceModel(hand, d).sample(0, 0).payload)).toEqual(['{"tag":"1e3","v":1.5}', '{"tag":" 42 ","v":2}', '{"tag":"-0","v":3}'])
   })
+
+  it('--shard of a scenario with Modbus groups is refused as iotd sim --shard refuses it; --shard 1/1 lists them all', async () => {
+    const r = await runCli(['sim', 'registry', 'scenarios/modbus-plant.yaml', '--shard', '1/3', '--format', 'jsonl'])
+    expect(r.code).toBe(2)
+    expect(r.stdout).toBe('')
+    expect(r.stderr).toContain('--shard splits the MQTT fleets of a scenario; its modbus: and sparkplug: sections listen and publish as one process')
+    expect(r.stderr).not.toMatch(/\n\s+at /)
+    const whole = await runCli(['sim', 'registry', 'scenarios/modbus-plant.yaml', '--shard', '1/1', '--format', 'jsonl'])
+    expect(whole.code, whole.stderr).toBe(0)
+    expect(whole.stdout.trim().split('\n')).toHaveLength(214)
+  })
 })

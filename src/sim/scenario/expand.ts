@@ -29,6 +29,16 @@ export interface ExpandOptions {
   shard?: {index: number; count: number}
 }
 
+/**
+ * A shard splits the MQTT fleets only: the modbus: and sparkplug: sections listen and publish as one process, so
+ * `iotd sim --shard`, its --dry-run and `iotd sim registry --shard` all refuse a scenario that has them.
+ */
+export function refuseShardBesideFleets(scenario: Scenario, shard: {index: number; count: number} | undefined): void {
+  if (shard && shard.count > 1 && (scenario.modbus.length > 0 || scenario.sparkplug.length > 0)) {
+    throw new UsageError('--shard splits the MQTT fleets of a scenario; its modbus: and sparkplug: sections listen and publish as one process', ['run them from a scenario without the MQTT fleets, and shard a scenario with only fleets:'])
+  }
+}
+
 /** A shard's part of the whole run's message limit: the parts of all shards add up to it exactly. */
 export function shardLimit(limit: number | undefined, shard: {index: number; count: number} | undefined): number | undefined {
   if (limit === undefined || !shard) return limit
