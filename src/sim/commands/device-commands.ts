@@ -158,10 +158,14 @@ export class DeviceCommands {
     return this.pending.size
   }
 
-  /** A message arrived on one of the subscriptions. */
-  receive(topic: string, payload: Buffer, properties: RequestProperties = {}): void {
-    this.counters.commandsReceived++
+  /**
+   * A message arrived on one of the device's subscriptions: the twin or the first rule that matches reacts. When
+   * none does, `otherwise` (the behaviour module's onMessage) may take it; what nobody takes is counted as ignored.
+   * Each message is counted received once, by whoever takes it.
+   */
+  receive(topic: string, payload: Buffer, properties: RequestProperties = {}, otherwise?: () => boolean): void {
     if (this.twinTopic !== undefined && topicMatches(this.twinTopic, topic)) {
+      this.counters.commandsReceived++
       this.desired(payload)
       return
     }
@@ -174,9 +178,12 @@ export class DeviceCommands {
         json = parseJson(payload)
       }
       if (rule.when.some(([path, value]) => path(json) !== value)) continue
+      this.counters.commandsReceived++
       this.react(rule, topic, payload, json, properties)
       return
     }
+    if (otherwise?.()) return
+    this.counters.commandsReceived++
     this.counters.commandsIgnored++
   }
 

@@ -2,6 +2,7 @@ import {monitorEventLoopDelay, performance, type IntervalHistogram} from 'node:p
 import type {MqttClient} from 'mqtt'
 import {backoffDelay, createMqttClient, assignSourceAddress, type BackoffOptions, type ClientOptions} from '../../net/index.js'
 import {encodeQos0Publishes, type Qos0Message} from '../../net/qos0-publish.js'
+import {topicMatches} from '../../net/topic-filter.js'
 import {createHistogram, encodeHistogram, recordMicros, type LatencyHistogram} from '../../metrics/histogram.js'
 import {createDeviceModel, createRng, dueSchedule, type DeviceModel} from '../generators/index.js'
 import type {Scenario} from '../scenario/index.js'
@@ -63,6 +64,11 @@ interface Device {
   direct: boolean
   /** Counts connections, so a late birth callback of an earlier connection does not switch this one. */
   connection: number
+  /**
+   * MQTT 5, more than one command filter: filter i was subscribed with subscription identifier i + 1, so of the copies
+   * a broker delivers for overlapping filters the device keeps one (firstCopy).
+   */
+  subscribedFilters?: string[]
   /** This turn's direct messages and their due times, written in one piece at the end of the turn. */
   pending?: Qos0Message[]
   pendingDue?: number[]
@@ -87,6 +93,16 @@ const MAX_PER_TURN = 20_000
  * grow the worker's memory without bound.
  */
 export const DIRECT_BUFFER_LIMIT = 64 * 1024
+
+/**
+ * Whether this copy of a command is the one to handle: of the copies an MQTT 5 broker sends for overlapping filters,
+ * the one of the first filter (in subscription order) that matches. Without identifiers there is one copy.
+ */
+export function firstCopy(filters: readonly string[] | undefined, topic: string, ids: number | number[] | undefined): boolean {
+  if (!filters || ids === undefined) return true
+  const got = typeof ids === 'number' ? ids : Math.min(...ids)
+  return got === filters.findIndex((f) => topicMatches(f, topic)) + 1
+}
 
 /** The command runtime's timers: plain timeouts in the worker's event loop. */
 const commandTimer = (fn: () => void, ms: number) => {
@@ -342,12 +358,16 @@ export class FleetWorker {
     if (d.commands || d.behavior) {
       client.on('message', (topic, payload, packet) => {
         const p = packet.properties
+        if (!firstCopy(d.subscribedFilters, topic, p?.subscriptionIdentifier)) return
         const request = p ? {responseTopic: p.responseTopic, correlationData: p.correlationData} : undefined
-        if (d.behavior?.receive(topic, payload, request)) return
-        d.commands?.receive(topic, payload, request)
+        // The rules (and the twin) first; the behaviour module's onMessage gets what no rule took.
+        const behavior = d.behavior
+        const toBehavior = behavior ? () => behavior.receive(topic, payload, request) : undefined
+        if (d.commands) d.commands.receive(topic, payload, request, toBehavior)
+        else toBehavior?.()
       })
     }
-    client.on('connect', () => this.onConnect(d))
+    client.on('connect', (connack) => this.onConnect(d, connack?.properties?.subscriptionIdentifiersAvailable !== false))
     client.on('close', () => this.onClose(d))
     client.on('error', (err) => this.onError(d, err))
   }
@@ -360,7 +380,8 @@ export class FleetWorker {
     this.onHandshakeDone?.()
   }
 
-  private onConnect(d: Device): void {
+  /** `subscriptionIds`: the broker takes subscription identifiers (MQTT 5 CONNACK; absent means it does). */
+  private onConnect(d: Device, subscriptionIds = true): void {
     this.handshakeDone(d)
     const now = performance.now()
     recordMicros(this.connectLatency, (now - d.connectStartedAt) * 1000)
@@ -379,7 +400,7 @@ export class FleetWorker {
     }
     // Subscribed before the birth: the broker handles a connection's packets in order, so whoever sees the birth
     // can already command the device.
-    if (d.commands || d.behavior) this.subscribeCommands(d)
+    if (d.commands || d.behavior) this.subscribeCommands(d, subscriptionIds)
     const connection = ++d.connection
     d.direct = false
     const birth = d.spec.birth
@@ -406,17 +427,34 @@ export class FleetWorker {
   // --- commands ----------------------------------------------------------------------------------------------
 
   /** Subscribes after every connect (a clean session forgets subscriptions; a persistent one takes it as a no-op). */
-  private subscribeCommands(d: Device): void {
+  private subscribeCommands(d: Device, subscriptionIds: boolean): void {
     const client = d.client
     if (!client) return
-    const subs = [...(d.commands?.subscriptions() ?? []), ...(d.behavior?.subscriptions() ?? [])]
+    // The rules' and the behaviour's filters, each once at the highest QoS asked for it.
+    const byTopic = new Map<string, Qos>()
+    for (const s of [...(d.commands?.subscriptions() ?? []), ...(d.behavior?.subscriptions() ?? [])]) byTopic.set(s.topic, Math.max(byTopic.get(s.topic) ?? 0, s.qos) as Qos)
+    const subs = [...byTopic]
     if (subs.length === 0) return
-    client.subscribe(Object.fromEntries(subs.map((s) => [s.topic, {qos: s.qos}])), (err, granted) => {
-      const refused = err ? subs.length : (granted ?? []).filter((g) => g.qos === 128).length
-      if (refused === 0) return
+    const oneByOne = this.protocolVersion === 5 && subscriptionIds && subs.length > 1
+    let refused = 0
+    let error: Error | undefined
+    let answers = 0
+    const answered = (err: Error | null, granted: Array<{qos: number}> | undefined, asked: number) => {
+      if (err) error ??= err
+      refused += err ? asked : (granted ?? []).filter((g) => g.qos === 128).length
+      if (++answers < (oneByOne ? subs.length : 1) || refused === 0) return
       d.counters.errors++
-      this.warnOnce('subscribe', `${d.spec.clientId}: the broker refused ${refused} of ${subs.length} command subscriptions${err ? ` (${err.message})` : ''}`)
-    })
+      this.warnOnce('subscribe', `${d.spec.clientId}: the broker refused ${refused} of ${subs.length} command subscriptions${error ? ` (${error.message})` : ''}`)
+    }
+    if (oneByOne) {
+      // An MQTT 5 broker may deliver a message once per matching subscription (mosquitto does): filters that overlap
+      // would make one command react twice. One SUBSCRIBE per filter, each with its identifier, lets firstCopy keep one.
+      d.subscribedFilters = subs.map(([topic]) => topic)
+      subs.forEach(([topic, qos], i) => client.subscribe(topic, {qos, properties: {subscriptionIdentifier: i + 1}}, (err, granted) => answered(err, granted, 1)))
+    } else {
+      d.subscribedFilters = undefined
+      client.subscribe(Object.fromEntries(subs.map(([topic, qos]) => [topic, {qos}])), (err, granted) => answered(err, granted, subs.length))
+    }
   }
 
   private warnOnce(key: string, message: string): void {

@@ -3,6 +3,7 @@ import {describe, expect, it} from 'vitest'
 import {formatDryRun} from '../../../src/report/dry-run-text.js'
 import {sampleFleets} from '../../../src/sim/dry-run.js'
 import {DeviceCommands, FleetCommands, type DeviceHost} from '../../../src/sim/commands/device-commands.js'
+import {firstCopy} from '../../../src/sim/fleet/fleet-worker.js'
 import {compileJsonPath} from '../../../src/sim/commands/json-path.js'
 import {createRng, type FieldValue} from '../../../src/sim/generators/index.js'
 import {loadScenario} from '../../../src/sim/scenario/index.js'
@@ -123,6 +124,31 @@ describe('device commands', () => {
     expect(h.mode()).toBe('eco')
     expect(h.held.get('setpoint')).toBe(19)
     expect(h.counters).toMatchObject({commandsReceived: 4, commandsApplied: 2, commandsIgnored: 2, commandsFailed: 0})
+  })
+
+  it('what no rule takes goes to `otherwise` (a behaviour module), counted once by whoever takes it', () => {
+    const h = harness(`    commands:
+      - {name: sp, topic: "{deviceId}/cmd/#", when: {"$.cmd": "setpoint"}, set: {setpoint: "$.value"}}`)
+    const toModule: string[] = []
+    const module = (taken: boolean) => () => (toModule.push('called'), taken)
+    h.commands.receive('zone-0001/cmd/x', Buffer.from('{"cmd":"setpoint","value":19}'), {}, module(true))
+    h.commands.receive('zone-0001/cmd/x', Buffer.from('{"cmd":"dance"}'), {}, module(true))
+    h.commands.receive('zone-0001/cmd/x', Buffer.from('{"cmd":"dance"}'), {}, module(false))
+    h.runTimers()
+    // The rule took the first (the module never saw it); the module took the second; nobody the third.
+    expect(toModule).toEqual(['called', 'called'])
+    expect(h.held.get('setpoint')).toBe(19)
+    expect(h.counters).toMatchObject({commandsReceived: 2, commandsApplied: 1, commandsIgnored: 1})
+  })
+
+  it('of the copies an MQTT 5 broker sends for overlapping filters, firstCopy keeps the first matching filter\'s', () => {
+    const filters = ['d/cmd/set', 'd/cmd/#', 'd/+/set']
+    expect([1, 2, 3].map((id) => firstCopy(filters, 'd/cmd/set', id))).toEqual([true, false, false])
+    expect([1, 2, 3].map((id) => firstCopy(filters, 'd/cmd/other', id))).toEqual([false, true, false])
+    // One copy carrying every matching identifier, or no identifiers at all (MQTT 3.1.1): handled.
+    expect(firstCopy(filters, 'd/cmd/set', [3, 1, 2])).toBe(true)
+    expect(firstCopy(filters, 'd/cmd/set', undefined)).toBe(true)
+    expect(firstCopy(undefined, 'd/cmd/set', 2)).toBe(true)
   })
 
   it('a value that does not fit fails the command, changes nothing, and the reply says failed', () => {
