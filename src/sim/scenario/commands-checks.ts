@@ -49,6 +49,7 @@ export function checkFleetCommands(scenario: Scenario, fleet: FleetConfig, at: P
     if (reply) {
       if (reply.topic === undefined && !v5) problems.push({path: [...ruleAt, 'reply'], message: 'a reply without a topic goes to the request\'s MQTT 5 response topic: set broker.protocol: 5 or give reply.topic'})
       if (reply.topic !== undefined) checkTemplateNames(reply.topic, deviceNames, [...ruleAt, 'reply', 'topic'], problems)
+      if (reply.payload !== undefined) checkTemplateNames(reply.payload, [...REPLY_NAMES, ...deviceNames, ...fields], [...ruleAt, 'reply', 'payload'], problems, 'lenient')
       properties(reply.properties, [...ruleAt, 'reply', 'properties'])
     }
     if (rule.reboot && rule.reboot.will && !fleet.lwt) problems.push({path: [...ruleAt, 'reboot', 'will'], message: `reboot with will: true drops the socket so the broker sends the last will, but fleet ${fleet.name} has no lwt:`})
@@ -73,6 +74,9 @@ export function checkFleetCommands(scenario: Scenario, fleet: FleetConfig, at: P
     for (const [j, name] of (twin.fields ?? []).entries()) field(name, [...at, 'twin', 'fields', j])
   }
 }
+
+/** What a reply payload may name besides the device's vars and the fleet's fields (device-commands.ts, reply). */
+const REPLY_NAMES = ['status', 'command', 'topic', 'payload', 'request.<key>']
 
 /** Whether an anomaly starts only by command (neither who nor when is given). */
 export function onCommandOnly(spec: AnomalySpec): boolean {

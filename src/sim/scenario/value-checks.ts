@@ -65,6 +65,13 @@ export function checkFilterTemplate(source: string, at: PropertyKey[], problems:
   else problems.push({path: at, columnInValue: fault.column, message: `topic filter "${source}" ${fault.what} at column ${fault.column}: ${fault.why}`})
 }
 
+/** A known name ending in `.<key>` stands for its prefix and any key after it: `request.<key>` knows {request.id}. */
+const ANY_KEY = '<key>'
+
+function isKnownName(name: string, known: readonly string[]): boolean {
+  return known.some((k) => k === name || (k.endsWith(`.${ANY_KEY}`) && name.length > k.length - ANY_KEY.length && name.startsWith(k.slice(0, -ANY_KEY.length))))
+}
+
 /** Returns false when the template names something unknown (a problem was added). */
 export function checkTemplateNames(
   source: string,
@@ -75,7 +82,7 @@ export function checkTemplateNames(
 ): boolean {
   let ok = true
   for (const part of parseTemplate(source, mode).parts) {
-    if (typeof part === 'string' || known.includes(part.name)) continue
+    if (typeof part === 'string' || isKnownName(part.name, known)) continue
     ok = false
     problems.push({
       path: at,

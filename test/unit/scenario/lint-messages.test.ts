@@ -72,4 +72,14 @@ describe('scenario problems a person can act on', () => {
     expect(scenarioProblems(text)).toEqual(['10:7 fleets[0].params.site: param "site" has the name of a var of fleet a; rename one'])
     expect(scenarioProblems(text.replace('      site: {kind: pick', '      line: {kind: pick'))).toEqual([])
   })
+  it('an unknown placeholder in a reply payload is a problem at its column; the documented reply names, vars and fields are not', () => {
+    const reply = (payload: string) =>
+      `version: 1\nname: m\nfleets:\n  - name: a\n    count: 1\n    topic: "x/{deviceId}"\n    every: 1s\n    vars: {site: berlin}\n    fields: {sp: 20}\n    commands:\n      - {topic: "c/{deviceId}", set: {sp: 21}, reply: {topic: "x/{deviceId}/ack", payload: '${payload}'}}\n`
+    // It linted ok and the device sent {"v":}.
+    const got = scenarioProblems(reply('{"v":{nofield}}'))
+    expect(got).toHaveLength(1)
+    expect(got[0]).toMatch(/^11:98 fleets\[0\]\.commands\[0\]\.reply\.payload: unknown placeholder \{nofield\} in "\{"v":\{nofield\}\}" \(known: \{status\} \{command\} \{topic\} \{payload\} \{request\.<key>\} .*\{site\}.*\{sp\}\)$/)
+    expect(scenarioProblems(reply('{"s":"{status}","c":"{command}","t":"{topic}","p":{payload},"id":"{request.id}","site":"{site}","sp":{sp},"d":"{deviceId}"}'))).toEqual([])
+    expect(scenarioProblems(reply('{"id":"{reqest.id}"}'))).toHaveLength(1)
+  })
 })
