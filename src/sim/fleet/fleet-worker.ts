@@ -509,7 +509,20 @@ export class FleetWorker {
     }
     if (will) {
       d.wanted = false
-      d.client?.stream.destroy()
+      // The reply sent just before is still in MQTT.js's corked stream until the next tick: the socket drops only once
+      // its bytes are with the kernel (which still delivers them before the close), or the reply counted as sent
+      // would be lost.
+      const stream = d.client?.stream
+      setImmediate(() => {
+        if (!stream?.writableLength) stream?.destroy()
+        else {
+          const force = setTimeout(() => stream.destroy(), 1000)
+          stream.once('drain', () => {
+            clearTimeout(force)
+            stream.destroy()
+          })
+        }
+      })
       comeBack()
     } else {
       // The clean end finishes first, so the device comes back on a fresh client, never on the one still closing.
