@@ -54,7 +54,7 @@ export function simVerdicts(summary: SimSummary, cores: number): Verdict[] {
   if (summary.publishedNothing) {
     verdicts.push({level: 'fail', text: `nothing was published${t.dropped > 0 ? `: all ${plural(t.dropped, 'message')} due ${t.dropped === 1 ? 'was' : 'were'} dropped` : ''} (the devices did not stay connected when messages fell due)`})
   }
-  if (t.errors > 0) verdicts.push({level: 'fail', text: `${plural(t.errors, 'client error')} (connect or publish failures)`})
+  if (t.errors > 0) verdicts.push({level: 'fail', text: `${plural(t.errors, 'client error')} (failed connects, publishes or command subscriptions, and exceptions of a behaviour module; the warnings say which)`})
   if (t.late > 0) verdicts.push({level: 'warn', text: `${plural(t.late, 'message')} ${t.late === 1 ? 'was' : 'were'} late (due time missed by more than one period)`})
   const unsent = t.unsent ?? 0
   if (t.dropped - unsent > 0) verdicts.push({level: 'warn', text: `${plural(t.dropped - unsent, 'message')} dropped (QoS 0 with the connection down at the due time, or QoS 1/2 past a device's offlineQueue)`})

@@ -84,7 +84,7 @@ describe('simVerdicts', () => {
     const verdicts = simVerdicts(makeSummary({fleets, totals: sumCounters('total', fleets), connectAllMs: undefined}), 2)
     expect(verdicts.filter((v) => v.level === 'fail').map((v) => v.text)).toEqual([
       'not every device connected (80 of 84 connected at the end)',
-      '3 client errors (connect or publish failures)',
+      '3 client errors (failed connects, publishes or command subscriptions, and exceptions of a behaviour module; the warnings say which)',
     ])
   })
 
