@@ -29,7 +29,8 @@ export function parseShard(shard: string | undefined, shards: number | undefined
   }
   if (shards !== undefined) {
     const raw = env.JOB_COMPLETION_INDEX
-    if (raw === undefined || !/^\d+$/.test(raw)) throw new UsageError('--shards needs JOB_COMPLETION_INDEX (set by a Kubernetes Indexed Job), or use --shard i/n')
+    if (raw === undefined) throw new UsageError('--shards needs JOB_COMPLETION_INDEX (set by a Kubernetes Indexed Job), or use --shard i/n')
+    if (!/^\d+$/.test(raw)) throw new UsageError(`JOB_COMPLETION_INDEX "${raw}" is not a whole number: --shards takes the shard's 0-based index from it (0, 1, 2, ...)`)
     const index = Number(raw)
     if (index >= shards) throw new UsageError(`JOB_COMPLETION_INDEX ${index} is not below --shards ${shards}`)
     return {index, count: shards}

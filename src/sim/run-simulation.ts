@@ -67,7 +67,7 @@ export async function runSimulation(req: SimulationRequest): Promise<SimulationS
   const devices = scenario.fleets.length === 0 ? [] : expandDevices(scenario, {fleets: req.fleets, shard: req.shard})
   const besideFleet = scenario.modbus.length > 0 || scenario.sparkplug.length > 0
   const modbusOnly = devices.length === 0 && besideFleet && scenario.sparkplug.length === 0
-  if (devices.length === 0 && !besideFleet) throw new UsageError(`no devices: --fleet ${req.fleets?.join(',')} names no fleet of the scenario`)
+  if (devices.length === 0 && !besideFleet) throw new UsageError(req.fleets ? `no devices: --fleet ${req.fleets.join(',')} names no fleet of the scenario` : 'no devices: the scenario has no fleets, modbus: or sparkplug: sections')
   if (devices.length === 0 && req.thresholds && req.thresholds.length > 0) {
     throw new UsageError('--threshold judges the MQTT fleet, and this run has no MQTT fleet', ['drop --threshold, or add an MQTT fleet to the scenario'])
   }

@@ -59,6 +59,11 @@ export function expandDevices(scenario: Scenario, options: ExpandOptions = {}): 
   for (const fleet of fleets) expandFleet(scenario, fleet, seed, devices)
   const shard = options.shard
   if (!shard || shard.count === 1) return devices
+  // A shard past the last device would run, back-fill or list nothing: said, never an empty success.
+  if (shard.index >= devices.length) {
+    const of = options.fleets ? `the ${devices.length} devices of --fleet ${options.fleets.join(',')}` : `a ${devices.length}-device scenario`
+    throw new UsageError(`shard ${shard.index + 1}/${shard.count} of ${of} holds no devices: there are more shards than devices`, [`split it into at most ${devices.length} shards`])
+  }
   return devices.filter((_, ordinal) => ordinal % shard.count === shard.index)
 }
 
