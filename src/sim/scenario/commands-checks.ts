@@ -4,7 +4,7 @@ import {isJsonPath} from '../commands/json-path.js'
 import {closestName} from '../../config/did-you-mean.js'
 import {anomalyName} from '../generators/anomalies.js'
 import type {AnomalySpec} from '../generators/generator-schema.js'
-import {checkFilterTemplate, checkTemplateNames, type SemanticProblem} from './value-checks.js'
+import {alwaysNumber, checkFilterTemplate, checkTemplateNames, type SemanticProblem} from './value-checks.js'
 
 /**
  * Checks of a fleet's `properties:`, `commands:` and `twin:` that need the rest of the scenario: MQTT 5 for
@@ -32,11 +32,19 @@ export function checkFleetCommands(scenario: Scenario, fleet: FleetConfig, at: P
       const path = rule.topics.length === 1 ? [...ruleAt, 'topic'] : [...ruleAt, 'topic', j]
       if (checkTemplateNames(topic, deviceNames, path, problems)) checkFilterTemplate(topic, path, problems)
     })
-    for (const name of Object.keys(rule.set ?? {})) field(name, [...ruleAt, 'set', name])
+    for (const [name, value] of Object.entries(rule.set ?? {})) {
+      field(name, [...ruleAt, 'set', name])
+      // The device turns the text into the field's number when the command comes (coerce in device-commands.ts).
+      const spec = fleet.fields[name]
+      if (spec && alwaysNumber(spec) && typeof value === 'string' && !isJsonPath(value) && (value.trim() === '' || Number.isNaN(Number(value)))) {
+        problems.push({path: [...ruleAt, 'set', name], message: `field ${name} is a number, but "${value}" is not one, so every command would fail: give a number, or "$.path" to take it from the request`})
+      }
+    }
     for (const [j, name] of (rule.release ?? []).entries()) field(name, [...ruleAt, 'release', j])
-    if (rule.mode !== undefined && !isJsonPath(rule.mode)) {
+    if (rule.mode !== undefined) {
+      // A mode taken from the request ("$.mode") needs the block as much as a literal one.
       if (!fleet.mode) problems.push({path: [...ruleAt, 'mode'], message: `mode needs a mode: block in fleet ${fleet.name}`})
-      else if (!modes.has(rule.mode)) problems.push({path: [...ruleAt, 'mode'], message: `unknown mode "${rule.mode}"${suggest(rule.mode, [...modes])} (modes: ${[...modes].join(', ')})`})
+      else if (!isJsonPath(rule.mode) && !modes.has(rule.mode)) problems.push({path: [...ruleAt, 'mode'], message: `unknown mode "${rule.mode}"${suggest(rule.mode, [...modes])} (modes: ${[...modes].join(', ')})`})
     }
     for (const action of ['start', 'stop'] as const) {
       const name = rule.anomaly?.[action]

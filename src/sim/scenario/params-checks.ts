@@ -1,7 +1,7 @@
 import {closestName} from '../../config/did-you-mean.js'
 import type {ParamRef} from '../generators/device-params.js'
-import {NUMERIC_KINDS, type GeneratorSpec} from '../generators/generator-schema.js'
-import type {SemanticProblem} from './value-checks.js'
+import type {GeneratorSpec} from '../generators/generator-schema.js'
+import {alwaysNumber, type SemanticProblem} from './value-checks.js'
 
 /** The checks of a fleet's `params:` and of the `{params.x}` references in its fields (params.ts). */
 
@@ -17,7 +17,7 @@ export function checkParamRefs(fleet: {params: Record<string, GeneratorSpec>; pa
     } else if (!spec) {
       const hint = closestName(ref.param, names)
       problems.push({path, message: `unknown param "${ref.param}"${hint ? ` (did you mean "${hint}"?)` : ''} (params: ${names.length > 0 ? names.join(', ') : 'none; declare them under params:'})`})
-    } else if (!isNumericParam(spec)) {
+    } else if (!alwaysNumber(spec)) {
       problems.push({path, message: `param "${ref.param}" is not a number on every device (kind ${spec.kind}), so it cannot stand for ${String(ref.path.at(-1))}`})
     }
   }
@@ -34,10 +34,4 @@ export function checkParamNames(fleet: {name: string; vars: Record<string, unkno
   for (const name of Object.keys(fleet.params)) {
     if (Object.hasOwn(fleet.vars, name)) problems.push({path: [...at, 'params', name], message: `param "${name}" has the name of a var of fleet ${fleet.name}; rename one`})
   }
-}
-
-function isNumericParam(spec: GeneratorSpec): boolean {
-  if (spec.kind === 'constant') return typeof spec.value === 'number'
-  if (spec.kind === 'pick') return spec.values.every((v) => typeof v === 'number')
-  return NUMERIC_KINDS.has(spec.kind)
 }

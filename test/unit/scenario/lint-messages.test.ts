@@ -82,4 +82,17 @@ describe('scenario problems a person can act on', () => {
     expect(scenarioProblems(reply('{"s":"{status}","c":"{command}","t":"{topic}","p":{payload},"id":"{request.id}","site":"{site}","sp":{sp},"d":"{deviceId}"}'))).toEqual([])
     expect(scenarioProblems(reply('{"id":"{reqest.id}"}'))).toHaveLength(1)
   })
+  it('a command that could never apply is a problem at its key: text that is no number for a numeric field, a mode from the request without a mode: block', () => {
+    const rule = (action: string, fields = '{sp: 20, w: {kind: walk, mean: 1, sigma: 0.1, theta: 0.1}, label: "x"}') =>
+      `version: 1\nname: m\nfleets:\n  - name: a\n    count: 1\n    topic: "x/{deviceId}"\n    every: 1s\n    fields: ${fields}\n    commands:\n      - {topic: "c/{deviceId}", ${action}}\n`
+    // Both linted ok and every command failed when it came.
+    expect(scenarioProblems(rule('set: {sp: "abc", w: " "}'))).toEqual([
+      '10:43 fleets[0].commands[0].set.sp: field sp is a number, but "abc" is not one, so every command would fail: give a number, or "$.path" to take it from the request',
+      '10:53 fleets[0].commands[0].set.w: field w is a number, but " " is not one, so every command would fail: give a number, or "$.path" to take it from the request',
+    ])
+    expect(scenarioProblems(rule('mode: "$.mode"'))).toEqual(['10:39 fleets[0].commands[0].mode: mode needs a mode: block in fleet a'])
+    // What applies: a number, numeric text, a JSON path, any text for a text field.
+    expect(scenarioProblems(rule('set: {sp: 21, w: "1.5", label: "abc"}'))).toEqual([])
+    expect(scenarioProblems(rule('set: {sp: "$.value"}'))).toEqual([])
+  })
 })
