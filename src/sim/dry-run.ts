@@ -26,6 +26,8 @@ export interface AnomalySelection {
   of: number
   /** It has no seeded start: only commands start it (on any device of the fleet). */
   onCommand?: true
+  /** Chosen by `share:`, a chance per device: the count itself depends on the seed. */
+  byChance?: true
 }
 
 export function anomalySelections(scenario: Scenario): AnomalySelection[] {
@@ -33,12 +35,12 @@ export function anomalySelections(scenario: Scenario): AnomalySelection[] {
   const seed = scenario.seed
   for (const f of scenario.fleets) {
     f.anomalies.forEach((a, k) =>
-      out.push({group: f.name, list: 'anomalies', index: k, name: anomalyName(a, k), kind: a.kind, field: a.field, devices: selectedDevices(seed, f.name, f.count, k, a), of: f.count, ...(onCommandOnly(a) && {onCommand: true as const})}),
+      out.push({group: f.name, list: 'anomalies', index: k, name: anomalyName(a, k), kind: a.kind, field: a.field, devices: selectedDevices(seed, f.name, f.count, k, a), of: f.count, ...(onCommandOnly(a) && {onCommand: true as const}), ...(a.share !== undefined && {byChance: true as const})}),
     )
   }
   for (const g of scenario.modbus) {
     const size = groupSize(g)
-    g.anomalies.forEach((a, k) => out.push({group: g.name, list: 'anomalies', index: k, name: anomalyName(a, k), kind: a.kind, field: a.field, devices: selectedDevices(seed, g.name, size, k, a), of: size}))
+    g.anomalies.forEach((a, k) => out.push({group: g.name, list: 'anomalies', index: k, name: anomalyName(a, k), kind: a.kind, field: a.field, devices: selectedDevices(seed, g.name, size, k, a), of: size, ...(a.share !== undefined && {byChance: true as const})}))
     // Faults draw with their own numbers (1000 + k), as SimulatedModbusDevice does.
     g.faults.forEach((x, k) => out.push({group: g.name, list: 'faults', index: k, kind: x.kind, devices: selectedDevices(seed, g.name, size, 1000 + k, x), of: size}))
   }

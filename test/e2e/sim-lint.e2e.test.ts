@@ -61,4 +61,14 @@ describe('iotd sim lint', () => {
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(/bad-duration\.yaml:\d+:\d+: .*not a duration/)
   })
+
+  it('without a seed in the file, lint says its share: counts are one draw; --seed fixes them', async () => {
+    const path = 'test/fixtures/scenarios/unseeded-share.yaml'
+    const drawn = await runCli(['sim', 'lint', path])
+    expect(drawn.code, drawn.stderr).toBe(0)
+    expect(drawn.stdout).toMatch(/shift on temperature: \d+ of 20 devices\n {2}\(counts for seed \d+, drawn for this lint: the scenario sets no seed/)
+    const seeded = await Promise.all([runCli(['sim', 'lint', path, '--seed', '5']), runCli(['sim', 'lint', path, '--seed', '5'])])
+    expect(seeded[0].stdout).not.toContain('drawn for this lint')
+    expect(seeded[0].stdout).toBe(seeded[1].stdout)
+  })
 })

@@ -1,4 +1,4 @@
-import {Args} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
 import type {ConfigProblem} from '../../errors.js'
 import {loadScenario} from '../../sim/scenario/index.js'
@@ -20,18 +20,25 @@ ${EXIT_CODES_HELP}`
     scenario: Args.string({description: 'Scenario file (YAML, version 1).', required: true}),
   }
 
+  static override flags = {
+    seed: Flags.integer({summary: 'Seed for the anomaly counts shown (share: draws per device); overrides the scenario, as iotd sim --seed does.', env: 'IOTD_SEED'}),
+  }
+
   async run(): Promise<{schemaVersion: 1; file: string; ok: true; fleets: number; devices: number; modbusGroups: number; modbusDevices: number; sparkplugNodes: number; sparkplugDevices: number; anomalies: AnomalySelection[]}> {
-    const {args} = await this.parse(SimLint)
+    const {args, flags} = await this.parse(SimLint)
     // An unset ${env:NAME} is a warning here: a CI without the secrets still lints everything else.
     const warnings: string[] = []
     const {formatProblem} = await import('../../errors.js')
     const onUnsetEnv = (p: ConfigProblem) => warnings.push(`${formatProblem(p)} (a warning here; a run needs it)`)
-    let scenario
+    let loaded
     try {
-      scenario = loadScenario(args.scenario, {onUnsetEnv})
+      loaded = loadScenario(args.scenario, {onUnsetEnv})
     } finally {
       for (const w of warnings) this.note(`Warning: ${w}`)
     }
+    const scenario = flags.seed === undefined ? loaded : {...loaded, seed: flags.seed}
+    // Without a seed in the file, every run draws its own, and a share: can select a different count each time.
+    const unseeded = flags.seed === undefined && loaded.seedDrawn
     // Counted from the fleets and groups, not by expanding every device a second time.
     const devices = scenario.fleets.reduce((n, f) => n + f.count, 0)
     const modbusDevices = scenario.modbus.reduce((n, g) => n + g.listeners * g.units.length, 0)
@@ -48,6 +55,9 @@ ${EXIT_CODES_HELP}`
       if (sparkplugNodes > 0) parts.push(`${plural(sparkplugNodes, 'Sparkplug edge node')}, ${plural(sparkplugDevices, 'Sparkplug device')}`)
       process.stdout.write(`${args.scenario}: ok (${parts.join('; ')})\n`)
       for (const a of anomalies) process.stdout.write(`  ${a.group}.${a.list}[${a.index}] ${describeSelection(a)}\n`)
+      if (unseeded && anomalies.some((a) => a.byChance)) {
+        process.stdout.write(`  (counts for seed ${scenario.seed}, drawn for this lint: the scenario sets no seed, so each run draws its own; set seed: or pass --seed to fix them)\n`)
+      }
     }
     return {schemaVersion: 1, file: args.scenario, ok: true, fleets: scenario.fleets.length, devices, modbusGroups, modbusDevices, sparkplugNodes, sparkplugDevices, anomalies}
   }

@@ -282,6 +282,8 @@ export const scenarioSchema = z
     // A file without a seed gets a random one here, once, so every consumer of this object (workers, labels,
     // the summary that reports it) uses the same streams.
     seed: s.seed ?? randomInt(0, 2 ** 31),
+    /** The file sets no seed: this one was drawn for this load, and the next load draws another. */
+    seedDrawn: s.seed === undefined,
     durationMs,
     broker: s.broker ?? {protocol: '3.1.1' as const, clientId: '{deviceId}', keepalive: 30_000},
     connect: s.connect ?? {rate: 1000, timeout: 10_000, pending: 100},
