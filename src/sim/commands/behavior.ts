@@ -56,10 +56,16 @@ export interface BehaviorMessage {
 
 /**
  * Loads a module synchronously (CommonJS, or ESM without top-level await through Node's require of ES modules), so
- * a worker has it before its first device connects. Throws with the file named when it exports no hook.
+ * a worker has it before its first device connects. Throws with the file named when it cannot be loaded (a syntax
+ * error, or its top level throws) or exports no hook: the run stops on it, and Node's own message names no file.
  */
 export function loadBehaviorModule(path: string): BehaviorModule {
-  const loaded = createRequire(import.meta.url)(path) as Record<string, unknown>
+  let loaded: Record<string, unknown>
+  try {
+    loaded = createRequire(import.meta.url)(path) as Record<string, unknown>
+  } catch (error) {
+    throw new Error(`behavior ${path} cannot be loaded: ${loadFailure(error, path)}`, {cause: error})
+  }
   const mod = (loaded && typeof loaded === 'object' && 'default' in loaded ? loaded.default : loaded) as BehaviorModule | undefined
   if (!mod || (typeof mod.onTick !== 'function' && typeof mod.onMessage !== 'function' && typeof mod.onStart !== 'function')) {
     throw new Error(`behavior ${path} exports none of onStart, onTick, onMessage`)
@@ -68,6 +74,22 @@ export function loadBehaviorModule(path: string): BehaviorModule {
     throw new Error(`behavior ${path}: subscribe must be a list of topic filter templates`)
   }
   return mod
+}
+
+/** What went wrong loading a module, with the line of a syntax error when Node tells it. */
+function loadFailure(error: unknown, path: string): string {
+  if (!(error instanceof Error)) return String(error)
+  const line = error.name === 'SyntaxError' ? syntaxErrorLine(error.stack ?? '', path) : undefined
+  return `${error.name}: ${error.message}${line === undefined ? '' : ` (line ${line})`}`
+}
+
+/**
+ * The line of `path` a Node syntax error report names: a CommonJS SyntaxError's stack and `node --check`'s output
+ * start "file:line", then the source line and a caret. Undefined when it names none (an ES module's stack does not).
+ */
+export function syntaxErrorLine(report: string, path: string): string | undefined {
+  const at = /^(.*):(\d+)\n/.exec(report)
+  return at && at[1] === path ? at[2] : undefined
 }
 
 /** One device's side of a behaviour module. Errors thrown by the user's code are counted and said once, never fatal. */

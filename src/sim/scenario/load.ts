@@ -1,3 +1,4 @@
+import {spawnSync} from 'node:child_process'
 import {existsSync} from 'node:fs'
 import {dirname, isAbsolute, resolve} from 'node:path'
 import {ConfigError, type ConfigProblem} from '../../errors.js'
@@ -7,6 +8,7 @@ import {expandDevices} from './expand.js'
 import {fleetSchema, scenarioSchema, type FleetConfig, type Scenario} from './schema.js'
 import {modbusGroupSchema} from './modbus-schema.js'
 import {checkScenario} from './semantic-checks.js'
+import {syntaxErrorLine} from '../commands/behavior.js'
 import type {SemanticProblem} from './value-checks.js'
 import {parseTemplate, renderTemplate} from '../../config/template.js'
 import {findFilterFault, findTopicFault} from './topic-rules.js'
@@ -89,13 +91,34 @@ function behaviorPath(path: string, file: string): string {
   return isAbsolute(path) ? path : resolve(dirname(resolve(file)), path)
 }
 
-/** A behaviour module must exist where the scenario says (it is loaded only in the workers). */
+/**
+ * A behaviour module must exist where the scenario says and parse: it is loaded only in the workers, and one that
+ * does not stops the run there.
+ */
 function behaviorProblems(scenario: Scenario, file: string): SemanticProblem[] {
+  const checked = new Map<string, string | undefined>()
   return scenario.fleets.flatMap((f, i) => {
     if (!f.behavior) return []
     const path = behaviorPath(f.behavior, file)
-    return existsSync(path) ? [] : [{path: ['fleets', i, 'behavior'], message: `behavior module ${path} does not exist`}]
+    if (!existsSync(path)) return [{path: ['fleets', i, 'behavior'], message: `behavior module ${path} does not exist`}]
+    if (!checked.has(path)) checked.set(path, syntaxError(path))
+    const error = checked.get(path)
+    return error === undefined ? [] : [{path: ['fleets', i, 'behavior'], message: `behavior module ${path} does not parse: ${error}`}]
   })
+}
+
+/**
+ * The syntax error of a JavaScript file, as Node reads it (CommonJS or ES module), by `node --check`: it parses
+ * without running the module's code, which lint must not do. Undefined when it parses, or when the check itself
+ * could not run (the workers will say what is wrong then).
+ */
+function syntaxError(path: string): string | undefined {
+  const check = spawnSync(process.execPath, ['--check', path], {encoding: 'utf8', timeout: 10_000})
+  if (check.status === 0 || check.status === null) return undefined
+  const message = /^SyntaxError: (.*)$/m.exec(check.stderr)?.[1]
+  if (message === undefined) return undefined
+  const line = syntaxErrorLine(check.stderr, path)
+  return `${message}${line === undefined ? '' : ` (line ${line})`}`
 }
 
 type Locate = LoadedConfig<unknown>['locate']
