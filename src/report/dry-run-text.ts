@@ -4,9 +4,9 @@ import {formatNotation} from '../modbus/address.js'
 import type {Table} from '../modbus/types.js'
 
 /** The text of `iotd sim --dry-run`: per fleet, where it publishes and what its first device would send. */
-export function formatDryRun(scenario: string, seed: number, fleets: FleetSample[], modbus: ModbusGroupSample[] = [], sparkplug: SparkplugGroupSample[] = [], anomalies: AnomalySelection[] = []): string {
+export function formatDryRun(scenario: string, seed: number, fleets: FleetSample[], modbus: ModbusGroupSample[] = [], sparkplug: SparkplugGroupSample[] = [], anomalies: AnomalySelection[] = [], shard?: {index: number; count: number}): string {
   const selections = (group: string) => anomalies.filter((a) => a.group === group).map((a) => `  anomaly       ${describeSelection(a)}`)
-  const lines = [`${scenario}  seed ${seed}  (dry run: nothing was connected)`, '']
+  const lines = [`${scenario}  seed ${seed}  (dry run${shard ? ` of shard ${shard.index + 1}/${shard.count}` : ''}: nothing was connected)`, '']
   for (const f of fleets) {
     lines.push(`fleet ${f.fleet}: ${f.devices} device${f.devices === 1 ? '' : 's'}, every ${formatDuration(f.everyMs)}, qos ${f.qos}${f.retain ? ', retained' : ''}`)
     lines.push(`  first device  ${f.deviceId} (client id ${f.clientId})`)

@@ -69,8 +69,9 @@ export interface FleetSample {
   payloads: Array<string | null>
 }
 
-export function sampleFleets(scenario: Scenario, samples: number, options: {fleets?: string[]; startMs?: number} = {}): FleetSample[] {
-  const devices = expandDevices(scenario, {fleets: options.fleets})
+export function sampleFleets(scenario: Scenario, samples: number, options: {fleets?: string[]; shard?: {index: number; count: number}; startMs?: number} = {}): FleetSample[] {
+  // With a shard, each fleet's count and first device are the shard's, as `iotd sim --shard` runs them.
+  const devices = expandDevices(scenario, {fleets: options.fleets, shard: options.shard})
   const startMs = options.startMs ?? Date.now()
   const out: FleetSample[] = []
   for (const fleet of scenario.fleets) {

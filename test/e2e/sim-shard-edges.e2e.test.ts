@@ -29,4 +29,19 @@ describe('iotd sim --shard at the edges', () => {
     expect(k8s.code).toBe(2)
     expect(k8s.stderr).toContain('JOB_COMPLETION_INDEX "x" is not a whole number')
   })
+
+  it('--dry-run with --shard shows the shard: its devices per fleet and its first device', async () => {
+    // Shard 2/3 of 12 devices in order (a-0000..a-0004, b-0000..b-0006): ordinals 1, 4, 7, 10.
+    const r = await runCli(['sim', two, '--shard', '2/3', '--dry-run', '--samples', '1'])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toContain('(dry run of shard 2/3: nothing was connected)')
+    expect(r.stdout).toMatch(/fleet a: 2 devices, [^\n]*\n {2}first device {2}a-0001 /)
+    expect(r.stdout).toMatch(/fleet b: 2 devices, [^\n]*\n {2}first device {2}b-0002 /)
+    const json = await runCli(['sim', two, '--shard', '2/3', '--dry-run', '--samples', '1', '--json'])
+    expect(json.code, json.stderr).toBe(0)
+    expect(JSON.parse(json.stdout)).toMatchObject({shard: {index: 1, count: 3}, fleets: [{fleet: 'a', devices: 2, deviceId: 'a-0001'}, {fleet: 'b', devices: 2, deviceId: 'b-0002'}]})
+    const modbus = await runCli(['sim', 'scenarios/modbus-plant.yaml', '--shard', '2/3', '--dry-run'])
+    expect(modbus.code).toBe(2)
+    expect(modbus.stderr).toContain('--shard splits the MQTT fleets of a scenario')
+  })
 })

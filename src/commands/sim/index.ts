@@ -96,15 +96,17 @@ ${EXIT_CODES_HELP}`
 
     if (flags['dry-run']) {
       const {anomalySelections, sampleFleets, sampleModbusGroups, sampleSparkplugGroups} = await import('../../sim/dry-run.js')
-      const fleets = scenario.fleets.length === 0 ? [] : sampleFleets(scenario, flags.samples, {fleets: flags.fleet})
+      const {refuseShardBesideFleets} = await import('../../sim/scenario/index.js')
+      refuseShardBesideFleets(scenario, shard)
+      const fleets = scenario.fleets.length === 0 ? [] : sampleFleets(scenario, flags.samples, {fleets: flags.fleet, shard})
       const modbus = sampleModbusGroups(scenario, flags.samples)
       const sparkplug = sampleSparkplugGroups(scenario, flags.samples)
       const anomalies = anomalySelections(scenario)
       if (!this.jsonEnabled()) {
         const {formatDryRun} = await import('../../report/dry-run-text.js')
-        process.stdout.write(formatDryRun(scenarioName, scenario.seed, fleets, modbus, sparkplug, anomalies))
+        process.stdout.write(formatDryRun(scenarioName, scenario.seed, fleets, modbus, sparkplug, anomalies, shard))
       }
-      return {schemaVersion: 1, seed: scenario.seed, fleets, modbus, sparkplug, anomalies}
+      return {schemaVersion: 1, seed: scenario.seed, ...(shard && {shard}), fleets, modbus, sparkplug, anomalies}
     }
 
     if (flags.backfill !== undefined) {
