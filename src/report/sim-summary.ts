@@ -67,7 +67,8 @@ export function simVerdicts(summary: SimSummary, cores: number): Verdict[] {
     seen.add(warning)
     verdicts.push({level: 'warn', text: warning})
   }
-  if (verdicts.length === 0) {
+  const partialMerge = summary.mergedShards !== undefined && summary.mergedShards.merged < summary.mergedShards.of
+  if (verdicts.length === 0 && !partialMerge) {
     verdicts.push({level: 'ok', text: `all ${plural(summary.devices, 'device')} connected; no late, dropped or failed messages`})
   }
   return verdicts
@@ -214,7 +215,10 @@ function connectText(summary: SimSummary): string {
   const head =
     summary.connectAllMs === undefined
       ? `${formatNumber(summary.totals.connected)} of ${formatNumber(summary.totals.target)} connected`
-      : `all ${formatNumber(summary.devices)} connected in ${formatMs(summary.connectAllMs)}`
+      : summary.mergedShards && summary.mergedShards.merged < summary.mergedShards.of
+        ? // A partial merge knows nothing of the missing shards' devices: it never says "all".
+          `the ${formatNumber(summary.devices)} devices of ${summary.mergedShards.merged} of ${summary.mergedShards.of} shards connected in ${formatMs(summary.connectAllMs)}`
+        : `all ${formatNumber(summary.devices)} connected in ${formatMs(summary.connectAllMs)}`
   const l = summary.connectLatency
   return l.count === 0 ? head : `${head}   p50 ${formatMs(l.p50)}  p99 ${formatMs(l.p99)}  max ${formatMs(l.max)}`
 }

@@ -6,6 +6,7 @@ import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
+import {makeSummary} from '../fixtures/report/sim-data.js'
 import {runCli} from '../helpers/cli.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'iotd-shard-edges-'))
@@ -43,5 +44,30 @@ describe('iotd sim --shard at the edges', () => {
     const modbus = await runCli(['sim', 'scenarios/modbus-plant.yaml', '--shard', '2/3', '--dry-run'])
     expect(modbus.code).toBe(2)
     expect(modbus.stderr).toContain('--shard splits the MQTT fleets of a scenario')
+  })
+
+  it('sim merge with a shard missing prints the figures and the warning, never "all connected", and exits 1', async () => {
+    const files = [0, 1, 2].map((index) => {
+      const s = makeSummary()
+      const fleets = s.fleets.map((f) => ({...f, late: 0}))
+      const file = join(dir, `sh${index + 1}.json`)
+      writeFileSync(file, JSON.stringify({...s, fleets, totals: {...s.totals, late: 0}, shard: {index, count: 3}}))
+      return file
+    })
+    const partial = await runCli(['sim', 'merge', files[0], files[1]])
+    expect(partial.code).toBe(1)
+    expect(partial.stdout).toContain('⚠ shard 3/3 missing: the figures are those of 2 of 3 shards')
+    expect(partial.stdout).toMatch(/total +168\/168 +3,360/)
+    expect(partial.stdout).not.toContain('✓')
+    expect(partial.stdout).not.toMatch(/all \d+ (devices )?connected/)
+    expect(partial.stdout).toContain('the 168 devices of 2 of 3 shards connected in 210ms')
+    expect(partial.stderr).toContain('1 of 3 shards missing: the merged figures above are not the whole run')
+    const json = await runCli(['sim', 'merge', files[0], files[1], '--json'])
+    expect(json.code).toBe(1)
+    expect(JSON.parse(json.stdout)).toMatchObject({devices: 168, mergedShards: {merged: 2, of: 3}})
+    // All three: the whole run, exit 0.
+    const whole = await runCli(['sim', 'merge', ...files])
+    expect(whole.code, whole.stderr).toBe(0)
+    expect(whole.stdout).toContain('✓ all 252 devices connected')
   })
 })

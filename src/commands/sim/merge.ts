@@ -1,7 +1,7 @@
 import {readFileSync} from 'node:fs'
 import {Args} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
-import {UsageError} from '../../errors.js'
+import {EXIT_CODES, IotdError, UsageError} from '../../errors.js'
 import type {SimSummary} from '../../sim/types.js'
 
 export default class SimMerge extends BaseCommand {
@@ -9,7 +9,7 @@ export default class SimMerge extends BaseCommand {
 
   static override summary = 'Add up the JSON summaries of a sharded sim run into the summary of the whole fleet.'
 
-  static override description = `Reads the --json summaries of one run's shards (\`iotd sim --shard i/n --json\`, or the Kubernetes Indexed Job in deploy/k8s/sim-indexed-job.yaml) and prints the summary of the whole fleet: devices, published, acknowledged, delivered, errors and every other count summed per fleet and in total. A sim summary keeps percentiles, not histograms, so the merged latency percentiles are the largest shard's (an upper bound); counts and maxima are exact. Summaries of different scenarios or seeds, or the same shard twice, are refused; a missing shard is named in the warnings.
+  static override description = `Reads the --json summaries of one run's shards (\`iotd sim --shard i/n --json\`, or the Kubernetes Indexed Job in deploy/k8s/sim-indexed-job.yaml) and prints the summary of the whole fleet: devices, published, acknowledged, delivered, errors and every other count summed per fleet and in total. A sim summary keeps percentiles, not histograms, so the merged latency percentiles are the largest shard's (an upper bound); counts and maxima are exact. Summaries of different scenarios or seeds, or the same shard twice, are refused; a missing shard is named in the warnings, and a merge with shards missing exits 1 after printing its figures.
 
 EXIT CODES
 ${EXIT_CODES_HELP}`
@@ -23,7 +23,7 @@ ${EXIT_CODES_HELP}`
     summaries: Args.string({description: 'JSON summaries of the shards (iotd sim --json); one or more.', required: true}),
   }
 
-  async run(): Promise<SimSummary> {
+  async run(): Promise<undefined> {
     const {argv} = await this.parse(SimMerge)
     const files = argv as string[]
     const parts = files.map((file) => {
@@ -47,10 +47,18 @@ ${EXIT_CODES_HELP}`
     } catch (error) {
       throw new UsageError((error as Error).message)
     }
-    if (!this.jsonEnabled()) {
+    // Printed here in both modes, so a partial merge can still exit 1 after its figures.
+    if (this.jsonEnabled()) {
+      process.stdout.write(`${JSON.stringify(merged, null, 2)}\n`)
+    } else {
       const {formatSimSummary} = await import('../../report/sim-summary.js')
       process.stdout.write(`${formatSimSummary(merged, {color: false})}\n`)
     }
-    return merged
+    const shards = merged.mergedShards
+    // Figures of some shards are not the run's: a CI step must not take them for the whole fleet.
+    const missing = shards && shards.merged < shards.of ? shards.of - shards.merged : 0
+    return this.finishRun({
+      failure: missing > 0 ? new IotdError(`${missing} of ${shards!.of} shards missing: the merged figures above are not the whole run`, EXIT_CODES.runtime, ["merge every shard's summary"]) : undefined,
+    })
   }
 }
