@@ -8,7 +8,7 @@ import {createRng} from '../generators/prng.js'
 import type {AnomalySpec} from '../generators/generator-schema.js'
 import {parseTemplate, renderTemplate} from '../../config/template.js'
 import type {AnomalyLabel} from '../types.js'
-import type {ModbusDeviceSpec} from '../scenario/modbus-expand.js'
+import {groupSize, type ModbusDeviceSpec} from '../scenario/modbus-expand.js'
 import type {FaultKind, FaultSpec, ModbusGroupConfig, SimTag} from '../scenario/modbus-schema.js'
 
 /**
@@ -32,11 +32,6 @@ export interface DeviceAnswerHooks {
 }
 
 export type DeviceAnswer = Buffer | null | Promise<Buffer | null>
-
-/** Devices of a group: every unit id behind every listener. */
-export function groupSize(group: ModbusGroupConfig): number {
-  return group.listeners * group.units.length
-}
 
 export class SimulatedModbusDevice implements RegisterBank {
   readonly spec: ModbusDeviceSpec

@@ -4,7 +4,7 @@ import type {Scenario} from './schema.js'
 import {checkDeviceCounts, checkExpression, checkTemplateNames, checkTopicTemplate, type SemanticProblem} from './value-checks.js'
 import {expressionsOf, findCycle} from '../generators/field-order.js'
 import {expandModbusDevices, MODBUS_PLACEHOLDERS} from './modbus-expand.js'
-import {groupSize} from '../modbus/device.js'
+import {groupSize} from './modbus-expand.js'
 
 /**
  * Checks of the `modbus:` section that need more than one value: unique group names and ports, template names,

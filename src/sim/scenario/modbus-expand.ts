@@ -3,6 +3,11 @@ import type {Scenario} from './schema.js'
 import {parseTemplate, renderTemplate} from '../../config/template.js'
 import type {ModbusGroupConfig} from './modbus-schema.js'
 
+/** Devices of a group: every unit id behind every listener. */
+export function groupSize(group: ModbusGroupConfig): number {
+  return group.listeners * group.units.length
+}
+
 /** One simulated Modbus device: a unit id behind one listener of its group, templates rendered. */
 export interface ModbusDeviceSpec {
   group: string
