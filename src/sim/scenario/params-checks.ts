@@ -13,7 +13,9 @@ export function checkParamRefs(fleet: {params: Record<string, GeneratorSpec>; pa
     const spec = fleet.params[ref.param]
     const path = [...at, 'fields', ...ref.path]
     if (!spec && columns.includes(ref.param)) {
-      if (!fleet.registryParams.every((row) => typeof row[ref.param] === 'number')) problems.push({path, message: `column "${ref.param}" of the registry is not a number on every device, so it cannot stand for ${String(ref.path.at(-1))}`})
+      // A table keeps a cell's text as written ("20.50" from a spreadsheet); where a number is needed, numeric text is one.
+      const bad = fleet.registryParams.findIndex((row) => !isNumeric(row?.[ref.param]))
+      if (bad >= 0) problems.push({path, message: `column "${ref.param}" of the registry is not a number for device index ${bad} (${JSON.stringify(fleet.registryParams[bad]?.[ref.param] ?? null)}), so it cannot stand for ${String(ref.path.at(-1))}`})
     } else if (!spec) {
       const hint = closestName(ref.param, names)
       problems.push({path, message: `unknown param "${ref.param}"${hint ? ` (did you mean "${hint}"?)` : ''} (params: ${names.length > 0 ? names.join(', ') : 'none; declare them under params:'})`})
@@ -34,4 +36,10 @@ export function checkParamNames(fleet: {name: string; vars: Record<string, unkno
   for (const name of Object.keys(fleet.params)) {
     if (Object.hasOwn(fleet.vars, name)) problems.push({path: [...at, 'params', name], message: `param "${name}" has the name of a var of fleet ${fleet.name}; rename one`})
   }
+}
+
+/** A number, or text that is one ("20.50", "-1e3"); withDeviceParams turns it into the number. */
+function isNumeric(value: string | number | undefined): boolean {
+  if (typeof value === 'number') return Number.isFinite(value)
+  return typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))
 }

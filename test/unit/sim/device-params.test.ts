@@ -137,5 +137,14 @@ fleets:
     expect(() => loadScenario(join(dir, 'plant.yaml'), {text: text('nested.jsonl')})).toThrow(/nested\.jsonl:3: column "site" is null/)
     writeFileSync(join(dir, 'badindex.csv'), 'index,offset,site\n0,1,a\nx,2,b\n')
     expect(() => loadScenario(join(dir, 'plant.yaml'), {text: text('badindex.csv')})).toThrow(/badindex\.csv:3: index "x" is not a device index/)
+    // A spreadsheet's "20.50" keeps its text, and is still a number where a field needs one; text that is no number is
+    // refused, naming the device.
+    writeFileSync(join(dir, 'sheet.csv'), 'offset,site\n20.50,a\n+1,b\n007,c\n')
+    const sheet = loadScenario(join(dir, 'plant.yaml'), {text: text('sheet.csv')})
+    const sheetDevices = expandDevices(sheet)
+    expect(sheetDevices.map((d) => d.params!.offset)).toEqual(['20.50', '+1', '007'])
+    expect(sheetDevices.map((d) => JSON.parse(createDeviceModel(sheet, d).sample(0, FROM).payload!).v)).toEqual([20.5, 1, 7])
+    writeFileSync(join(dir, 'words.csv'), 'offset,site\n1,a\nhigh,b\n2,c\n')
+    expect(() => loadScenario(join(dir, 'plant.yaml'), {text: text('words.csv')})).toThrow(/column "offset" of the registry is not a number for device index 1 \("high"\)/)
   })
 })
