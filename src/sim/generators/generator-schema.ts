@@ -3,7 +3,7 @@ import {byShape} from '../../config/shape-dispatch.js'
 import {duration, fraction} from '../../config/units-schema.js'
 import {applyDefaults, type GeneratorKindSpec} from './generator-kind.js'
 import {probability} from './param-types.js'
-import {GENERATORS, type GeneratorSpec} from './registry.js'
+import {GENERATORS, NUMERIC_KINDS, type GeneratorSpec} from './registry.js'
 
 export {GENERATOR_KINDS, NUMERIC_KINDS, type GeneratorKind, type GeneratorSpec, type GeneratorSpecOf} from './registry.js'
 
@@ -127,3 +127,16 @@ export const anomalySchema = z
   .transform((a) => ({...a, duration: a.duration ?? 0}))
 
 export type AnomalySpec = z.output<typeof anomalySchema>
+
+/**
+ * Whether a field or param of this spec is a number on every device and at every step (a text pick, uuid or timestamp
+ * is not). Takes a parsed spec or a raw one from the file (a bare number), as scenario/params.ts reads them before the schema.
+ */
+export function alwaysNumber(spec: unknown): boolean {
+  if (typeof spec === 'number') return true
+  if (spec === null || typeof spec !== 'object') return false
+  const o = spec as {kind?: unknown; value?: unknown; values?: unknown}
+  if (o.kind === 'constant') return typeof o.value === 'number'
+  if (o.kind === 'pick') return Array.isArray(o.values) && o.values.every((v) => typeof v === 'number')
+  return typeof o.kind === 'string' && NUMERIC_KINDS.has(o.kind as GeneratorSpec['kind'])
+}

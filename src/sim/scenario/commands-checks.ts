@@ -3,8 +3,8 @@ import type {PublishPropertiesConfig} from '../commands/config.js'
 import {isJsonPath} from '../commands/json-path.js'
 import {closestName} from '../../config/did-you-mean.js'
 import {anomalyName} from '../generators/anomalies.js'
-import type {AnomalySpec} from '../generators/generator-schema.js'
-import {alwaysNumber, checkFilterTemplate, checkTemplateNames, type SemanticProblem} from './value-checks.js'
+import {alwaysNumber, type AnomalySpec} from '../generators/generator-schema.js'
+import {checkFilterTemplate, checkTemplateNames, type SemanticProblem} from './value-checks.js'
 
 /**
  * Checks of a fleet's `properties:`, `commands:` and `twin:` that need the rest of the scenario: MQTT 5 for

@@ -1,7 +1,7 @@
 import {closestName} from '../../config/did-you-mean.js'
 import type {ParamRef} from '../generators/device-params.js'
-import type {GeneratorSpec} from '../generators/generator-schema.js'
-import {alwaysNumber, type SemanticProblem} from './value-checks.js'
+import {alwaysNumber, type GeneratorSpec} from '../generators/generator-schema.js'
+import type {SemanticProblem} from './value-checks.js'
 
 /** The checks of a fleet's `params:` and of the `{params.x}` references in its fields (params.ts). */
 

@@ -1,7 +1,7 @@
 import {readFileSync} from 'node:fs'
 import {parse as parseCsv} from 'csv-parse/sync'
 import {z} from 'zod'
-import {fieldSchema, NUMERIC_KINDS} from '../generators/generator-schema.js'
+import {alwaysNumber, fieldSchema} from '../generators/generator-schema.js'
 import type {ParamRef} from '../generators/device-params.js'
 
 /**
@@ -69,22 +69,12 @@ export function prepareParamRefs(raw: unknown, registryRow?: (fleetIndex: number
   return {prepared: {...doc, fleets}, refs}
 }
 
-/** Whether a param's raw spec gives numbers (a text pick, uuid or timestamp does not). */
-function looksNumeric(spec: unknown): boolean {
-  if (typeof spec === 'number') return true
-  if (spec === null || typeof spec !== 'object') return false
-  const o = spec as {kind?: unknown; value?: unknown; values?: unknown}
-  if (o.kind === 'constant') return typeof o.value === 'number'
-  if (o.kind === 'pick') return Array.isArray(o.values) && o.values.every((v) => typeof v === 'number')
-  return typeof o.kind === 'string' && NUMERIC_KINDS.has(o.kind as never)
-}
-
 function substitute(spec: Record<string, unknown>, at: Array<string | number>, params: Record<string, unknown>, found: ParamRef[]): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(spec)) {
     const m = typeof value === 'string' && key !== 'expr' && key !== 'kind' ? REF.exec(value) : null
     // A constant's value is a template too: a text param there renders per device instead of standing for a number.
-    if (m && key === 'value' && spec.kind === 'constant' && !looksNumeric(params[m[1]])) {
+    if (m && key === 'value' && spec.kind === 'constant' && !alwaysNumber(params[m[1]])) {
       out[key] = value
     } else if (m) {
       found.push({path: [...at, key], param: m[1]})

@@ -1,7 +1,6 @@
 import {ExpressionError, parseExpression} from '../generators/expression.js'
 import {EXPRESSION_BUILTINS, rootOf} from '../generators/field-order.js'
 import {OBJECT_FIELD_KEYS} from '../generators/registry.js'
-import {NUMERIC_KINDS, type GeneratorSpec} from '../generators/generator-schema.js'
 import type {FleetConfig} from './schema.js'
 import {parseTemplate} from '../../config/template.js'
 import {findFilterFault, findTopicFault} from './topic-rules.js'
@@ -104,11 +103,4 @@ export function checkDeviceCounts(list: ReadonlyArray<{devices?: number | {share
       problems.push({path: [...at, k, 'devices'], message: `${entry.devices} is more than ${group}'s ${size} device${size === 1 ? '' : 's'}`})
     }
   })
-}
-
-/** Whether a field or param of this spec is a number on every device and at every step. */
-export function alwaysNumber(spec: GeneratorSpec): boolean {
-  if (spec.kind === 'constant') return typeof spec.value === 'number'
-  if (spec.kind === 'pick') return spec.values.every((v) => typeof v === 'number')
-  return NUMERIC_KINDS.has(spec.kind)
 }
