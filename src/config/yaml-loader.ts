@@ -264,12 +264,26 @@ function issueToProblems(issue: z.core.$ZodIssue, file: string, locate: LoadedCo
     })
   }
   const where = formatPath(path)
-  let message = issue.message
-  if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) {
-    message = `missing required key "${String(path.at(-1))}"`
+  if (isMissingKey(issue, raw)) {
+    const message = `missing required key "${String(path.at(-1))}"`
     return [{file, ...(locate(path.slice(0, -1)) ?? {line: 1, col: 1}), path: where, message: path.length > 1 ? `${message} in ${formatPath(path.slice(0, -1))}` : message}]
   }
-  return [{file, ...(locate(path) ?? {line: 1, col: 1}), path: where, message: where ? `${where}: ${message}` : message}]
+  return [{file, ...(locate(path) ?? {line: 1, col: 1}), path: where, message: where ? `${where}: ${issue.message}` : issue.message}]
+}
+
+/**
+ * Whether a zod issue is about a key the map does not have. zod words it by the key's schema: "expected string,
+ * received undefined" for a plain one, but only "Invalid input" for a union (topic: a filter or a list of them) or
+ * a value of several shapes (reboot: 5s or {after: 5s}). So the input is asked instead. A custom issue keeps its
+ * own words (it may say why the key is needed).
+ */
+export function isMissingKey(issue: z.core.$ZodIssue, input: unknown): boolean {
+  if (issue.code === 'custom') return false
+  const path = issue.path as PropertyKey[]
+  const key = path.at(-1)
+  if (typeof key !== 'string') return false
+  const parent = valueAt(input, path.slice(0, -1))
+  return parent !== null && typeof parent === 'object' && !Array.isArray(parent) && !Object.hasOwn(parent, key)
 }
 
 /**

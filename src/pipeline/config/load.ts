@@ -7,7 +7,7 @@ import {dirname, extname, resolve} from 'node:path'
 import {parseDocument} from 'yaml'
 import {z} from 'zod'
 import {closestName} from '../../config/did-you-mean.js'
-import {knownKeysAt, loadYamlConfig, readConfigText, type LoadedConfig} from '../../config/yaml-loader.js'
+import {isMissingKey, knownKeysAt, loadYamlConfig, readConfigText, type LoadedConfig} from '../../config/yaml-loader.js'
 import {ConfigError, type ConfigProblem} from '../../errors.js'
 import {formatCaret, parseRule, planRule, RulePlanError, RuleSyntaxError, type BoundExpr, type RulePlan, type RuleProblem} from '../rule/index.js'
 import {sinkSpec, sourceSpec, SINK_SPECS, SOURCE_SPECS} from '../registry.js'
@@ -315,7 +315,7 @@ function validateOptions(
       }
       continue
     }
-    const missing = issue.code === 'invalid_type' && /received undefined/.test(issue.message)
+    const missing = isMissingKey(issue, own)
     const pos = (missing ? loaded.locate([...path, ...ip.slice(0, -1)]) : loaded.locate([...path, ...ip])) ?? loaded.locate(path) ?? {line: 1, col: 1}
     const message = missing ? `${where([...path, ...ip.slice(0, -1)])}: missing required key "${String(ip.at(-1))}"` : `${where([...path, ...ip])}: ${issue.message}`
     problems.push({file, ...pos, message})

@@ -96,3 +96,16 @@ describe('scenario problems a person can act on', () => {
     expect(scenarioProblems(rule('set: {sp: "$.value"}'))).toEqual([])
   })
 })
+
+describe('command rule problems in the scenario\'s own terms', () => {
+  const rule = (line: string, extra = '') =>
+    `version: 1\nname: m\nfleets:\n  - name: a\n    count: 1\n    topic: "x/{deviceId}"\n    every: 1s\n    fields: {sp: 20, level: 1}\n${extra}    commands:\n${line}`
+
+  it('a rule without topic: names the missing key at the rule, whether written as a flow or a block map', () => {
+    // It said "fleets[0].commands[0].topic: Invalid input".
+    expect(scenarioProblems(rule('      - {set: {sp: 2}}\n'))).toEqual(['10:9 missing required key "topic" in fleets[0].commands[0]'])
+    expect(scenarioProblems(rule('      - name: r\n        set: {sp: 2}\n'))).toEqual(['10:9 missing required key "topic" in fleets[0].commands[0]'])
+    // The same for a key missing from a map that may also be written as a scalar (reboot: 5s or {after: 5s}).
+    expect(scenarioProblems(rule('      - {topic: "c/{deviceId}", reboot: {will: false}}\n'))).toEqual(['10:33 missing required key "after" in fleets[0].commands[0].reboot'])
+  })
+})
