@@ -35,7 +35,7 @@ export function byShape<B extends Partial<Record<Shape, z.ZodType>>>(branches: B
     const shape = shapeOf(value)
     const branch = shape === 'null' || shape === 'other' ? undefined : branches[shape]
     if (!branch) {
-      ctx.addIssue({code: 'custom', input: value, message: `expected ${expected}, got ${shape === 'null' ? 'nothing' : shape}`})
+      ctx.addIssue({code: 'custom', input: value, message: `expected ${expected}, got ${describeValue(value)}`})
       return z.NEVER
     }
     const result = branch.safeParse(value)
@@ -47,4 +47,17 @@ export function byShape<B extends Partial<Record<Shape, z.ZodType>>>(branches: B
   })
   documented.set(schema, options.length === 1 ? options[0] : z.union(options as [z.ZodType, z.ZodType, ...z.ZodType[]]))
   return schema
+}
+
+/** A value as a person wrote it in YAML: the scalar itself (text quoted, so `yes` shows as the text it is), or its shape. */
+function describeValue(value: unknown): string {
+  const shape = shapeOf(value)
+  if (shape === 'null') return 'nothing'
+  if (shape === 'array') return 'a list'
+  if (shape === 'object') return 'a map'
+  if (shape === 'string') {
+    const text = JSON.stringify(value)
+    return text.length <= 40 ? text : `${text.slice(0, 39)}…"`
+  }
+  return shape === 'other' ? typeof value : String(value)
 }

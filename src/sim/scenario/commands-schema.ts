@@ -68,6 +68,14 @@ const replySchema = z
   })
   .transform((r) => ({...r, qos: r.qos ?? 0}))
 
+const replyShapeSchema = byShape(
+  {
+    boolean: z.literal(true, 'false sends no reply, as leaving reply out does: remove it, or give true or a map such as {topic: "{deviceId}/ack"}'),
+    object: replySchema,
+  },
+  'true (answer on the request\'s MQTT 5 response topic) or a map such as {topic: "{deviceId}/ack", payload: \'{"status":"{status}"}\'}',
+)
+
 const jsonValue = z.union([z.string(), z.number(), z.boolean(), z.null()])
 
 const rebootSchema = byShape(
@@ -115,15 +123,14 @@ export const commandRuleSchema = z
       .record(z.string(), jsonValue)
       .optional()
       .meta({description: 'The rule applies only when every JSON path of the request equals its value, e.g. {"$.cmd": "setpoint"}.'}),
-    set: z
-      .record(z.string(), z.union([z.number(), z.boolean(), z.string()]))
+    set: byShape({object: z.record(z.string(), z.union([z.number(), z.boolean(), z.string()]))}, 'a map of field to value, such as {setpoint: 21} or {setpoint: "$.value"} (from the request)')
       .optional()
       .meta({description: 'Fields to hold at a value: a literal, or a JSON path into the request ("$.value"). The generator keeps stepping underneath.'}),
     release: z.array(z.string()).optional().meta({description: 'Fields to give back to their generators (undoes set).'}),
     mode: modeSchema.optional().meta({description: 'Switch the device to this mode (or "$.path" to take it from the request); {to: eco, for: 10m} holds it that long.'}),
     anomaly: anomalyActionSchema.optional().meta({description: 'Start or stop one of the fleet\'s declared anomalies on this device: {start: overheat}, {stop: overheat}, or a name from the request ({start: "$.anomaly"}).'}),
     reboot: rebootSchema.optional().meta({description: 'Disconnect after the reply and come back after this delay.'}),
-    reply: z.union([z.literal(true), replySchema]).optional().meta({description: 'Answer: true (to the MQTT 5 response topic, default payload) or {topic, payload, qos, properties}.'}),
+    reply: replyShapeSchema.optional().meta({description: 'Answer: true (to the MQTT 5 response topic, default payload) or {topic, payload, qos, properties}.'}),
     latency: latencySchema.optional().meta({description: 'Delay between receiving the command and applying it (and replying). Default 0.'}),
     fail: fraction().optional().meta({description: 'Share of commands that fail: not applied, answered with status "failed".'}),
   })

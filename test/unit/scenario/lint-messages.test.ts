@@ -108,4 +108,18 @@ describe('command rule problems in the scenario\'s own terms', () => {
     // The same for a key missing from a map that may also be written as a scalar (reboot: 5s or {after: 5s}).
     expect(scenarioProblems(rule('      - {topic: "c/{deviceId}", reboot: {will: false}}\n'))).toEqual(['10:33 missing required key "after" in fleets[0].commands[0].reboot'])
   })
+
+  it('reply: and set: of the wrong shape say what they take, with an example, and what they got', () => {
+    // They said "reply: Invalid input" and "set: Invalid input: expected record, received array".
+    expect(scenarioProblems(rule('      - {topic: "c/{deviceId}", reply: yes}\n'))).toEqual([
+      '10:40 fleets[0].commands[0].reply: expected true (answer on the request\'s MQTT 5 response topic) or a map such as {topic: "{deviceId}/ack", payload: \'{"status":"{status}"}\'}, got "yes"',
+    ])
+    expect(scenarioProblems(rule('      - {topic: "c/{deviceId}", reply: false}\n'))).toEqual([
+      '10:40 fleets[0].commands[0].reply: false sends no reply, as leaving reply out does: remove it, or give true or a map such as {topic: "{deviceId}/ack"}',
+    ])
+    expect(scenarioProblems(rule('      - {topic: "c/{deviceId}", set: [level]}\n'))).toEqual([
+      '10:33 fleets[0].commands[0].set: expected a map of field to value, such as {setpoint: 21} or {setpoint: "$.value"} (from the request), got a list',
+    ])
+    expect(scenarioProblems(rule('      - {topic: "c/{deviceId}", set: {level: 2}, reply: {topic: "c/{deviceId}/ack"}}\n'))).toEqual([])
+  })
 })
