@@ -17,18 +17,24 @@ export function closestName(name: string, candidates: Iterable<string>): string 
   return best
 }
 
-/** Levenshtein distance, giving up (returning `limit`) as soon as it cannot be below `limit`. */
+/**
+ * Edit distance with two neighbouring letters swapped counting as one edit (optimal string alignment): `fro` is
+ * one slip from `for`, not two. Gives up (returning `limit`) as soon as it cannot be below `limit`.
+ */
 export function boundedDistance(a: string, b: string, limit: number): number {
   if (Math.abs(a.length - b.length) >= limit) return limit
+  let before: number[] = []
   let prev = Array.from({length: b.length + 1}, (_, i) => i)
   for (let i = 1; i <= a.length; i++) {
     const cur = [i]
     let rowMin = i
     for (let j = 1; j <= b.length; j++) {
       cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) cur[j] = Math.min(cur[j], before[j - 2] + 1)
       rowMin = Math.min(rowMin, cur[j])
     }
     if (rowMin >= limit) return limit
+    before = prev
     prev = cur
   }
   return prev[b.length]

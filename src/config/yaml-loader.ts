@@ -4,6 +4,7 @@ import {isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, visi
 import type {z} from 'zod'
 import {ConfigError, MAX_PROBLEMS_SHOWN, type ConfigProblem} from '../errors.js'
 import {closestName} from './did-you-mean.js'
+import {documentedUnionFor} from './shape-dispatch.js'
 
 /**
  * The one YAML loader: parses a config file keeping source positions, interpolates `${env:NAME}` references,
@@ -315,33 +316,44 @@ interface SchemaDef {
   in?: unknown
   element?: unknown
   valueType?: unknown
+  options?: unknown[]
 }
 
 function defOf(s: unknown): SchemaDef | undefined {
   return (s as {_zod?: {def?: SchemaDef}} | undefined)?._zod?.def
 }
 
-/** Optional, default, nullable and pipe wrappers removed. */
+/** Optional, default, nullable and pipe wrappers removed; a value of several shapes (byShape) read as the union it stands for. */
 function unwrapSchema(s: unknown): unknown {
-  for (let d = defOf(s); d && ['optional', 'default', 'prefault', 'nullable', 'pipe', 'readonly', 'catch'].includes(d.type); d = defOf(s)) {
-    s = d.type === 'pipe' ? d.in : d.innerType
+  for (;;) {
+    const union = documentedUnionFor(s)
+    const d = defOf(s)
+    if (union) s = union
+    else if (d && ['optional', 'default', 'prefault', 'nullable', 'pipe', 'readonly', 'catch'].includes(d.type)) s = d.type === 'pipe' ? d.in : d.innerType
+    else return s
   }
-  return s
 }
 
-/** The keys an object schema allows at `path` (for "did you mean" on an unknown key); undefined when not an object. */
+/**
+ * The keys an object schema allows at `path` (for "did you mean" on an unknown key); undefined when not an object.
+ * Through a union only when one of its options is an object there (reboot: 5s or {after, will}): of several
+ * (generator kinds), which one the user meant is not known here.
+ */
 export function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] | undefined {
-  let s: unknown = schema
-  for (const seg of path) {
-    const d = defOf(unwrapSchema(s))
-    if (!d) return undefined
-    if (d.type === 'object') s = d.shape?.[String(seg)]
-    else if (d.type === 'array') s = d.element
-    else if (d.type === 'record') s = d.valueType
-    else return undefined
+  return keysAt(schema, path)
+}
+
+function keysAt(schema: unknown, path: readonly PropertyKey[]): string[] | undefined {
+  const d = defOf(unwrapSchema(schema))
+  if (!d) return undefined
+  if (d.type === 'union') {
+    const found = (d.options ?? []).map((option) => keysAt(option, path)).filter((keys) => keys !== undefined)
+    return found.length === 1 ? found[0] : undefined
   }
-  const d = defOf(unwrapSchema(s))
-  return d?.type === 'object' && d.shape ? Object.keys(d.shape) : undefined
+  if (path.length === 0) return d.type === 'object' && d.shape ? Object.keys(d.shape) : undefined
+  const [seg, ...rest] = path
+  const inner = d.type === 'object' ? d.shape?.[String(seg)] : d.type === 'array' ? d.element : d.type === 'record' ? d.valueType : undefined
+  return inner === undefined ? undefined : keysAt(inner, rest)
 }
 
 function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {

@@ -122,4 +122,14 @@ describe('command rule problems in the scenario\'s own terms', () => {
     ])
     expect(scenarioProblems(rule('      - {topic: "c/{deviceId}", set: {level: 2}, reply: {topic: "c/{deviceId}/ack"}}\n'))).toEqual([])
   })
+
+  it('a misspelt key of reboot: or mode: gets a did-you-mean, as unknown keys elsewhere do, swapped letters included', () => {
+    // Both said only "unknown key": the keys of a map that may also be a scalar were not known to the hint.
+    expect(scenarioProblems(rule('      - {topic: "c/{deviceId}", reboot: {after: 5s, wil: true}}\n'))).toEqual([
+      '10:53 unknown key "wil" in fleets[0].commands[0].reboot; did you mean "will"?',
+    ])
+    expect(scenarioProblems(rule('      - {topic: "c/{deviceId}", mode: {to: eco, fro: 5m}}\n'))).toEqual([
+      '10:49 unknown key "fro" in fleets[0].commands[0].mode; did you mean "for"?',
+    ])
+  })
 })
