@@ -60,7 +60,7 @@ export function checkFleetCommands(scenario: Scenario, fleet: FleetConfig, at: P
       if (reply.payload !== undefined) checkTemplateNames(reply.payload, [...REPLY_NAMES, ...deviceNames, ...fields], [...ruleAt, 'reply', 'payload'], problems, 'lenient')
       properties(reply.properties, [...ruleAt, 'reply', 'properties'])
     }
-    if (rule.reboot && rule.reboot.will && !fleet.lwt) problems.push({path: [...ruleAt, 'reboot', 'will'], message: `reboot with will: true drops the socket so the broker sends the last will, but fleet ${fleet.name} has no lwt:`})
+    if (rule.reboot && rule.reboot.will && !fleet.lwt) problems.push({path: [...ruleAt, 'reboot', 'will'], message: `reboot with will: true drops the socket so the broker sends the last will, but fleet ${fleet.name} declares no last will: add lwt: {topic: "{deviceId}/status", payload: offline} to fleet ${fleet.name}, or remove will: true`})
   })
 
   // An anomaly with neither share/devices nor probability/schedule starts only by command: one must start it.

@@ -132,4 +132,12 @@ describe('command rule problems in the scenario\'s own terms', () => {
       '10:49 unknown key "fro" in fleets[0].commands[0].mode; did you mean "for"?',
     ])
   })
+
+  it('reboot with will: true in a fleet without a last will says, in a whole sentence, what to add', () => {
+    // It ended "but fleet a has no lwt:", as if cut off.
+    expect(scenarioProblems(rule('      - {topic: "c/{deviceId}", reboot: {after: 5s, will: true}}\n'))).toEqual([
+      '10:59 fleets[0].commands[0].reboot.will: reboot with will: true drops the socket so the broker sends the last will, but fleet a declares no last will: add lwt: {topic: "{deviceId}/status", payload: offline} to fleet a, or remove will: true',
+    ])
+    expect(scenarioProblems(rule('      - {topic: "c/{deviceId}", reboot: {after: 5s, will: true}}\n', '    lwt: {topic: "s/{deviceId}", payload: offline}\n'))).toEqual([])
+  })
 })
