@@ -1,5 +1,5 @@
 import {checkAnomalyNames, onCommandOnly} from './commands-checks.js'
-import {NUMERIC_KINDS} from '../generators/generator-schema.js'
+import {alwaysNumber} from '../generators/generator-schema.js'
 import type {Scenario} from './schema.js'
 import {checkDeviceCounts, checkExpression, checkTemplateNames, checkTopicTemplate, type SemanticProblem} from './value-checks.js'
 import {expressionsOf, findCycle} from '../generators/field-order.js'
@@ -62,7 +62,7 @@ export function checkModbusGroups(scenario: Scenario): SemanticProblem[] {
       if (a.field === undefined) return
       const spec = fields[a.field]
       if (!spec) problems.push({path: [...at, 'anomalies', k, 'field'], message: `anomaly on unknown tag "${a.field}" (tags: ${Object.keys(fields).join(', ')})`})
-      else if (a.kind !== 'stuck' && a.kind !== 'dropout' && !NUMERIC_KINDS.has(spec.kind)) problems.push({path: [...at, 'anomalies', k, 'kind'], message: `anomaly ${a.kind} needs a numeric tag, but ${a.field} is kind ${spec.kind}`})
+      else if (a.kind !== 'stuck' && a.kind !== 'dropout' && !alwaysNumber(spec)) problems.push({path: [...at, 'anomalies', k, 'kind'], message: `anomaly ${a.kind} needs a tag that is a number on every device, but ${a.field} is not (kind ${spec.kind})`})
     })
   })
   if (problems.length === 0) {

@@ -3,7 +3,7 @@ import {OBJECT_FIELD_KEYS} from '../generators/registry.js'
 import {checkModbusGroups} from './modbus-checks.js'
 import {checkParamNames, checkParamRefs} from './params-checks.js'
 import {checkAnomalyNames, checkFleetCommands} from './commands-checks.js'
-import {NUMERIC_KINDS, type GeneratorSpecOf} from '../generators/generator-schema.js'
+import {alwaysNumber, type GeneratorSpecOf} from '../generators/generator-schema.js'
 import {MAX_SCENARIO_DEVICES, type FleetConfig, type Scenario} from './schema.js'
 import {parseTemplate} from '../../config/template.js'
 import {checkDeviceCounts, checkExpression, checkTemplateNames, checkTopicTemplate, type SemanticProblem} from './value-checks.js'
@@ -110,8 +110,9 @@ function checkFleet(scenario: Scenario, fleet: FleetConfig, at: PropertyKey[], p
     const spec = fleet.fields[a.field]
     if (!spec) {
       problems.push({path: [...aAt, 'field'], message: `anomaly on unknown field "${a.field}" (fields: ${fieldNames.join(', ')})`})
-    } else if (a.kind !== 'stuck' && a.kind !== 'dropout' && !NUMERIC_KINDS.has(spec.kind)) {
-      problems.push({path: [...aAt, 'kind'], message: `anomaly ${a.kind} needs a numeric field, but ${a.field} is kind ${spec.kind}`})
+    } else if (a.kind !== 'stuck' && a.kind !== 'dropout' && !alwaysNumber(spec)) {
+      // By value, not kind: a constant 20 is a number to spike, a constant "on" is not.
+      problems.push({path: [...aAt, 'kind'], message: `anomaly ${a.kind} needs a field that is a number on every device, but ${a.field} is not (kind ${spec.kind})`})
     }
   })
 

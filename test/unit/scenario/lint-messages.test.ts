@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import type {ConfigProblem} from '../../../src/errors.js'
-import {loadScenario} from '../../../src/sim/scenario/index.js'
+import {expandDevices, loadScenario} from '../../../src/sim/scenario/index.js'
+import {SimulatedStreams} from '../../../src/sim/simulated-streams.js'
 import {scenarioProblems} from '../../helpers/scenario-problems.js'
 
 // #13 item 3 (in part): no raw "Invalid discriminator value"; an unset ${env:VAR} is a warning for lint.
@@ -141,3 +142,24 @@ describe('command rule problems in the scenario\'s own terms', () => {
     expect(scenarioProblems(rule('      - {topic: "c/{deviceId}", reboot: {after: 5s, will: true}}\n', '    lwt: {topic: "s/{deviceId}", payload: offline}\n'))).toEqual([])
   })
 })
+
+describe('anomalies on a field that is a number', () => {
+  const spiked = (fields: string) =>
+    `version: 1\nname: m\nseed: 3\nfleets:\n  - name: a\n    count: 1\n    topic: "x/{deviceId}"\n    every: 1s\n    fields: ${fields}\n    anomalies:\n      - {field: setpoint, kind: spike, magnitude: 5, share: 100%, probability: 1}\n`
+
+  it('a spike on a constant number is accepted and shows in the readings; on constant text it is refused at kind', () => {
+    // "setpoint: 20" was refused: "anomaly spike needs a numeric field, but setpoint is kind constant".
+    for (const fields of ['{setpoint: 20}', '{setpoint: {kind: constant, value: 20}}', '{setpoint: {kind: pick, values: [20, 20]}}']) {
+      expect(scenarioProblems(spiked(fields))).toEqual([])
+      const scenario = loadScenario('m.yaml', {text: spiked(fields), env: {}})
+      const streams = new SimulatedStreams(scenario, expandDevices(scenario), 0)
+      const first = streams.take().sample
+      expect(JSON.parse(first.payload ?? '')).toMatchObject({setpoint: 25})
+      expect(first.labels.map((l) => l.kind)).toEqual(['spike'])
+    }
+    expect(scenarioProblems(spiked('{setpoint: "twenty"}'))).toEqual([
+      '11:33 fleets[0].anomalies[0].kind: anomaly spike needs a field that is a number on every device, but setpoint is not (kind constant)',
+    ])
+  })
+})
+
