@@ -1,12 +1,23 @@
 import {closestName} from '../../config/did-you-mean.js'
 import type {ParamRef} from '../generators/device-params.js'
 import {alwaysNumber, type GeneratorSpec} from '../generators/generator-schema.js'
+import type {RegistryRow} from './params.js'
 import type {SemanticProblem} from './value-checks.js'
 
 /** The checks of a fleet's `params:` and of the `{params.x}` references in its fields (params.ts). */
 
+type RegistryFleet = {registry?: string; registryParams: readonly RegistryRow[]}
+
+/**
+ * A fleet whose `registry:` table was refused (that one problem is reported at its registry key): which columns it
+ * has is unknown, so `{params.x}` is not checked against them, as every use of a column would repeat the problem.
+ */
+export function registryRefused(fleet: RegistryFleet): boolean {
+  return fleet.registry !== undefined && fleet.registryParams.length === 0
+}
+
 /** Numeric references must name a param that is a number on every device. */
-export function checkParamRefs(fleet: {params: Record<string, GeneratorSpec>; paramRefs: readonly ParamRef[]; registryParams: ReadonlyArray<Record<string, string | number>>}, at: PropertyKey[], problems: SemanticProblem[]): void {
+export function checkParamRefs(fleet: RegistryFleet & {params: Record<string, GeneratorSpec>; paramRefs: readonly ParamRef[]}, at: PropertyKey[], problems: SemanticProblem[]): void {
   const columns = Object.keys(fleet.registryParams[0] ?? {}).filter((c) => !(c in fleet.params))
   const names = [...Object.keys(fleet.params), ...columns]
   for (const ref of fleet.paramRefs) {
@@ -16,6 +27,8 @@ export function checkParamRefs(fleet: {params: Record<string, GeneratorSpec>; pa
       // A table keeps a cell's text as written ("20.50" from a spreadsheet); where a number is needed, numeric text is one.
       const bad = fleet.registryParams.findIndex((row) => !isNumeric(row?.[ref.param]))
       if (bad >= 0) problems.push({path, message: `column "${ref.param}" of the registry is not a number for device index ${bad} (${JSON.stringify(fleet.registryParams[bad]?.[ref.param] ?? null)}), so it cannot stand for ${String(ref.path.at(-1))}`})
+    } else if (!spec && registryRefused(fleet)) {
+      continue
     } else if (!spec) {
       const hint = closestName(ref.param, names)
       problems.push({path, message: `unknown param "${ref.param}"${hint ? ` (did you mean "${hint}"?)` : ''} (params: ${names.length > 0 ? names.join(', ') : 'none; declare them under params:'})`})

@@ -1,3 +1,4 @@
+import {isUtf8} from 'node:buffer'
 import {readFileSync} from 'node:fs'
 import {parse as parseCsv} from 'csv-parse/sync'
 import {z} from 'zod'
@@ -99,38 +100,28 @@ function csvCell(cell: string): string | number {
   return cell !== '' && Number.isFinite(n) && String(n) === cell ? n : cell
 }
 
+type Failure = {error: string}
+type Records = Array<{record: Record<string, unknown>; line: number}>
+
 /**
  * A fleet's `registry:` file (CSV with a header, or JSON lines): per device index, the params its columns give. A row
  * with an `index` column belongs to that device, otherwise rows go to devices in order. JSON lines keep their JSON
- * types (a string "007" stays text); a CSV cell is a number only when written as the number itself, so what
- * `iotd sim registry` wrote reads back as it was.
+ * types (a string "007" stays text); a CSV cell is a number only when written as the number
+ * itself, so what `iotd sim registry` wrote reads back as it was. A table that cannot be read is one error, at the
+ * file and line where it goes wrong.
  */
-export function readRegistryTable(path: string): {rows: RegistryRow[]} | {error: string} {
-  let text: string
+export function readRegistryTable(path: string): {rows: RegistryRow[]} | Failure {
+  let bytes: Buffer
   try {
-    text = readFileSync(path, 'utf8')
+    bytes = readFileSync(path)
   } catch (error) {
     return {error: `cannot read ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`}
   }
+  const text = tableText(path, bytes)
+  if (typeof text !== 'string') return text
   const jsonl = /\.jsonl?$/i.test(path)
-  let records: Array<{record: Record<string, unknown>; line: number}>
-  try {
-    records = jsonl
-      ? text.split('\n').flatMap((l, k) => {
-          if (!l.trim()) return []
-          let record: unknown
-          try {
-            record = JSON.parse(l)
-          } catch (error) {
-            throw new Error(`line ${k + 1}: ${(error as Error).message}`)
-          }
-          if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new Error(`line ${k + 1}: not a JSON object`)
-          return [{record: record as Record<string, unknown>, line: k + 1}]
-        })
-      : (parseCsv(text, {columns: true, skip_empty_lines: true, info: true}) as Array<{record: Record<string, unknown>; info: {lines: number}}>).map((r) => ({record: r.record, line: r.info.lines}))
-  } catch (error) {
-    return {error: `${path} is not a device table (CSV with a header, or JSON lines): ${(error as Error).message}`}
-  }
+  const records = jsonl ? jsonLines(path, text) : csvRecords(path, text)
+  if (!Array.isArray(records)) return records
   const rows: RegistryRow[] = []
   for (const [k, {record, line}] of records.entries()) {
     const at = record.index !== undefined && record.index !== '' ? Number(record.index) : k
@@ -147,4 +138,145 @@ export function readRegistryTable(path: string): {rows: RegistryRow[]} | {error:
     rows[at] = row
   }
   return {rows}
+}
+
+/**
+ * The table's text, or why it is none: a binary file (a NUL byte) or text in another encoding would otherwise be
+ * parsed as CSV and refused for its shape, far from the cause. A UTF-8 byte order mark (spreadsheets write one) is
+ * dropped, so the first column keeps its name.
+ */
+function tableText(path: string, bytes: Buffer): string | Failure {
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) return {error: `${path} is UTF-16 text: save the table as UTF-8`}
+  const nul = bytes.indexOf(0)
+  if (nul >= 0) return {error: `${place(path, bytes, nul)}: not a text file (a NUL byte here, as in binary data): a device table is CSV with a header, or JSON lines`}
+  if (!isUtf8(bytes)) {
+    const bad = firstInvalidUtf8(bytes)
+    return {error: `${place(path, bytes, bad)}: not a UTF-8 text file (byte 0x${bytes[bad].toString(16).padStart(2, '0')} here is not UTF-8): save the table as UTF-8`}
+  }
+  const text = bytes.toString('utf8')
+  return text.startsWith('\uFEFF') ? text.slice(1) : text
+}
+
+/** `file:line:col` of a byte of the file (the column in characters). */
+function place(path: string, bytes: Buffer, offset: number): string {
+  let line = 1
+  for (let i = bytes.indexOf(0x0a); i >= 0 && i < offset; i = bytes.indexOf(0x0a, i + 1)) line++
+  const lineStart = offset === 0 ? 0 : bytes.lastIndexOf(0x0a, offset - 1) + 1
+  return `${path}:${line}:${bytes.subarray(lineStart, offset).toString('utf8').length + 1}`
+}
+
+/** The offset of the first byte that does not belong to a UTF-8 character (the caller knows there is one). */
+function firstInvalidUtf8(bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; ) {
+    const b = bytes[i]
+    const more = b < 0x80 ? 0 : b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : -1
+    if (more < 0) return i
+    // The second byte's range rules out overlong forms, surrogates and code points beyond U+10FFFF.
+    const low = b === 0xe0 ? 0xa0 : b === 0xf0 ? 0x90 : 0x80
+    const high = b === 0xed ? 0x9f : b === 0xf4 ? 0x8f : 0xbf
+    for (let k = 1; k <= more; k++) {
+      const c = bytes[i + k]
+      if (c === undefined || c < (k === 1 ? low : 0x80) || c > (k === 1 ? high : 0xbf)) return i
+    }
+    i += more + 1
+  }
+  return bytes.length
+}
+
+function jsonLines(path: string, text: string): Records | Failure {
+  const records: Records = []
+  const lines = text.split('\n')
+  for (let k = 0; k < lines.length; k++) {
+    if (!lines[k].trim()) continue
+    let record: unknown
+    try {
+      record = JSON.parse(lines[k])
+    } catch (error) {
+      // V8 says "... in JSON at position 12" (and newer Nodes add "(line 1 column 13)"): the position becomes the column.
+      const m = /^(.*?)(?: in JSON)? at position (\d+)(?: \(line \d+ column \d+\))?$/.exec((error as Error).message)
+      return {error: `${path}:${k + 1}${m ? `:${Number(m[2]) + 1}` : ''}: not valid JSON (${m ? m[1] : (error as Error).message})`}
+    }
+    if (record === null || typeof record !== 'object' || Array.isArray(record)) {
+      const what = record === null ? 'null' : Array.isArray(record) ? 'an array' : `a ${typeof record}`
+      return {error: `${path}:${k + 1}: a JSON line must be an object ({"column": value, ...}), not ${what}`}
+    }
+    records.push({record: record as Record<string, unknown>, line: k + 1})
+  }
+  return records
+}
+
+/** Most names of a header a message lists; a wide table's are cut. */
+const HEADER_NAMES_SHOWN = 8
+
+function csvRecords(path: string, text: string): Records | Failure {
+  let parsed: Array<{record: string[]; info: {lines: number}}>
+  try {
+    // Rows of another length are parsed too, so the message can say which row and how it differs from the header.
+    parsed = parseCsv(text, {skip_empty_lines: true, relax_column_count: true, info: true}) as unknown as typeof parsed
+  } catch (error) {
+    return {error: csvFailure(path, text, error as Error & {code?: string; lines?: number})}
+  }
+  if (parsed.length === 0) return []
+  const [{record: header}, ...body] = parsed
+  const uneven = body.filter((r) => r.record.length !== header.length)
+  if (uneven.length > 0) {
+    const [{record, info}, ...others] = uneven
+    const names = header.length > HEADER_NAMES_SHOWN ? [...header.slice(0, HEADER_NAMES_SHOWN), '…'] : header
+    const lines = others.slice(0, 5).map((r) => r.info.lines).join(', ') + (others.length > 5 ? ', …' : '')
+    const also = others.length === 0 ? '' : `; ${others.length} more row${others.length === 1 ? ' does' : 's do'} not match the header either (line${others.length === 1 ? '' : 's'} ${lines})`
+    return {error: `${path}:${info.lines}: this row has ${cells(record.length)} where the header has ${header.length} (${names.join(', ')})${also}`}
+  }
+  return body.map(({record, info}) => ({record: Object.fromEntries(header.map((name, i) => [name, record[i]])), line: info.lines}))
+}
+
+const cells = (n: number) => `${n} cell${n === 1 ? '' : 's'}`
+
+/** csv-parse's error, said at the line it concerns; an unclosed quote at the line where it opens, not the file's end. */
+function csvFailure(path: string, text: string, error: Error & {code?: string; lines?: number}): string {
+  const at = error.lines === undefined ? path : `${path}:${error.lines}`
+  switch (error.code) {
+    case 'CSV_QUOTE_NOT_CLOSED': {
+      const open = unclosedQuote(text)
+      return open ? `${path}:${open.line}:${open.col}: this quote opens a cell that is never closed (the file ends inside it)` : `${path}: a quoted cell is never closed (the file ends inside it)`
+    }
+    case 'INVALID_OPENING_QUOTE':
+    case 'CSV_INVALID_OPENING_QUOTE':
+      return `${at}: a quote inside a cell that does not start with one; put the whole cell in quotes and double the quotes inside it ("say ""hi""")`
+    case 'CSV_INVALID_CLOSING_QUOTE':
+      return `${at}: a quoted cell goes on after its closing quote; double the quotes inside a quoted cell ("say ""hi""")`
+    default:
+      return `${at}: not CSV (${error.message.length > 200 ? `${error.message.slice(0, 200)}…` : error.message})`
+  }
+}
+
+/** Where the quote that is still open at the end of the text opens (a quote opens a cell only at its start). */
+function unclosedQuote(text: string): {line: number; col: number} | undefined {
+  let line = 1
+  let col = 1
+  let cellStart = true
+  let open: {line: number; col: number} | undefined
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]
+    if (open && c === '"') {
+      // A doubled quote inside a quoted cell is a quote character.
+      if (text[i + 1] === '"') {
+        i++
+        col += 2
+        continue
+      }
+      open = undefined
+    } else if (!open && c === '"' && cellStart) {
+      open = {line, col}
+      cellStart = false
+    } else if (!open) {
+      cellStart = c === ',' || c === '\n' || c === '\r'
+    }
+    if (c === '\n') {
+      line++
+      col = 1
+    } else {
+      col++
+    }
+  }
+  return open
 }

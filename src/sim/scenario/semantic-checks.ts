@@ -1,7 +1,7 @@
 import {expressionsOf, findCycle, rootOf} from '../generators/field-order.js'
 import {OBJECT_FIELD_KEYS} from '../generators/registry.js'
 import {checkModbusGroups} from './modbus-checks.js'
-import {checkParamNames, checkParamRefs} from './params-checks.js'
+import {checkParamNames, checkParamRefs, registryRefused} from './params-checks.js'
 import {checkAnomalyNames, checkFleetCommands} from './commands-checks.js'
 import {alwaysNumber, type GeneratorSpecOf} from '../generators/generator-schema.js'
 import {MAX_SCENARIO_DEVICES, type FleetConfig, type Scenario} from './schema.js'
@@ -39,7 +39,9 @@ export function checkScenario(scenario: Scenario): SemanticProblem[] {
 function checkFleet(scenario: Scenario, fleet: FleetConfig, at: PropertyKey[], problems: SemanticProblem[]): void {
   const varNames = Object.keys(fleet.vars)
   // A device's params are drawn before its vars render, so every template may use them.
+  // With its registry refused, a fleet's columns are unknown: any {params.x} passes ({params.<key>}), not one problem per use.
   const paramNames = [...new Set([...Object.keys(fleet.params), ...Object.keys(fleet.registryParams[0] ?? {})])].map((name) => `params.${name}`)
+  if (registryRefused(fleet)) paramNames.push('params.<key>')
   // vars render in declaration order, so a var may use the built-ins (except deviceId) and the vars before it.
   varNames.forEach((name, k) => {
     const v = fleet.vars[name]

@@ -148,3 +148,73 @@ fleets:
     expect(() => loadScenario(join(dir, 'plant.yaml'), {text: text('words.csv')})).toThrow(/column "offset" of the registry is not a number for device index 1 \("high"\)/)
   })
 })
+
+describe('a device table (registry:) that cannot be read is one problem, at its own file and line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'iotd-registry-'))
+  // The id, topic, a constant and numeric fields all use the table's columns: when the table is refused, none of
+  // them may add a problem of its own.
+  const SCENARIO = (registry: string) => `version: 1
+seed: 4
+fleets:
+  - name: x
+    count: 3
+    registry: ${registry}
+    id: "{params.site}-{index}"
+    vars:
+      area: "{params.site}/a"
+    topic: "plant/{params.site}/{deviceId}"
+    every: 1s
+    fields:
+      fw: "{params.fw}"
+      v: {kind: gaussian, mean: "{params.offset}", stddev: "{params.spread}", resolution: 0.01}
+`
+  const at = (name: string) => join(dir, name)
+  /** What loading the scenario over this table reports, each problem as `line:col message`. */
+  const problems = (name: string, content: string | Uint8Array): string[] => {
+    writeFileSync(at(name), content)
+    try {
+      loadScenario(at('plant.yaml'), {text: SCENARIO(name)})
+    } catch (error) {
+      if (error instanceof ConfigError) return error.problems.map((p) => `${p.line}:${p.col} ${p.message}`)
+      throw error
+    }
+    return []
+  }
+  const HEADER = 'offset,site,fw,spread\n'
+
+  it('a row with fewer (or more) cells than the header: that row, once, with both counts', () => {
+    // It said "Invalid Record Length: columns length is 4, got 1 on line 3", then an unknown placeholder or param
+    // for every use of the table's columns.
+    expect(problems('short.csv', `${HEADER}1,north,a,1\n2\n3,south,b,1\n`)).toEqual([`6:15 fleets[0].registry: ${at('short.csv')}:3: this row has 1 cell where the header has 4 (offset, site, fw, spread)`])
+    expect(problems('long.csv', `${HEADER}1,north,a,1\n2,south,b,1,extra\n3,south,b,1,x\n3,south,b\n`)).toEqual([
+      `6:15 fleets[0].registry: ${at('long.csv')}:3: this row has 5 cells where the header has 4 (offset, site, fw, spread); 2 more rows do not match the header either (lines 4, 5)`,
+    ])
+  })
+
+  it('a quote that is never closed: the line and column where it opens', () => {
+    // It said "the parsing is finished with an opening quote at line 6": the end of the file.
+    expect(problems('quote.csv', `${HEADER}1,north,a,1\n2,"south,b,1\n3,south,b,1\n4,west,c,1\n`)).toEqual([`6:15 fleets[0].registry: ${at('quote.csv')}:3:3: this quote opens a cell that is never closed (the file ends inside it)`])
+  })
+
+  it('a binary file, or text that is not UTF-8, is said to be so', () => {
+    // A PNG (or an executable) saved as devices.csv was read as CSV: "Invalid Record Length", or rows that were missing.
+    const png = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x01, 0x00])
+    expect(problems('image.csv', png)).toEqual([`6:15 fleets[0].registry: ${at('image.csv')}:3:1: not a text file (a NUL byte here, as in binary data): a device table is CSV with a header, or JSON lines`])
+    const big = new Uint8Array(4_000_000).map((_, i) => ((i + 1) * 7919) % 251)
+    const [message] = problems('big.jsonl', big)
+    expect(message).toMatch(/big\.jsonl:\d+:\d+: not a text file \(a NUL byte here/)
+    expect(message.length).toBeLessThan(300)
+    // Latin-1 text, as an old spreadsheet exports it.
+    expect(problems('latin1.csv', Buffer.concat([Buffer.from(`${HEADER}1,M`), Buffer.from([0xfc]), Buffer.from('nchen,a,1\n2,b,c,1\n3,d,e,1\n')]))).toEqual([
+      `6:15 fleets[0].registry: ${at('latin1.csv')}:2:4: not a UTF-8 text file (byte 0xfc here is not UTF-8): save the table as UTF-8`,
+    ])
+  })
+
+  it('a JSON line that is not JSON, or not an object: file:line and what is wrong', () => {
+    // It said "... is not a device table (CSV with a header, or JSON lines): line 2: Unexpected end of JSON input".
+    const row = (k: number) => `{"offset":${k},"site":"s${k}","fw":"a","spread":1}`
+    expect(problems('cut.jsonl', `${row(0)}\n{"offset":1,"site":\n${row(2)}\n`)).toEqual([`6:15 fleets[0].registry: ${at('cut.jsonl')}:2: not valid JSON (Unexpected end of JSON input)`])
+    expect(problems('key.jsonl', `${row(0)}\n${row(1)}\n{offset: 2}\n`)).toEqual([`6:15 fleets[0].registry: ${at('key.jsonl')}:3:2: not valid JSON (Expected property name or '}')`])
+    expect(problems('array.jsonl', `${row(0)}\n[1, 2]\n${row(2)}\n`)).toEqual([`6:15 fleets[0].registry: ${at('array.jsonl')}:2: a JSON line must be an object ({"column": value, ...}), not an array`])
+  })
+})
