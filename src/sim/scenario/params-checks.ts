@@ -1,7 +1,7 @@
 import {closestName} from '../../config/did-you-mean.js'
 import type {ParamRef} from '../generators/device-params.js'
 import {alwaysNumber, type GeneratorSpec} from '../generators/generator-schema.js'
-import type {RegistryRow} from './params.js'
+import {registryRowSource, type RegistryRow} from './params.js'
 import type {SemanticProblem} from './value-checks.js'
 
 /** The checks of a fleet's `params:` and of the `{params.x}` references in its fields (params.ts). */
@@ -26,7 +26,13 @@ export function checkParamRefs(fleet: RegistryFleet & {params: Record<string, Ge
     if (!spec && columns.includes(ref.param)) {
       // A table keeps a cell's text as written ("20.50" from a spreadsheet); where a number is needed, numeric text is one.
       const bad = fleet.registryParams.findIndex((row) => !isNumeric(row?.[ref.param]))
-      if (bad >= 0) problems.push({path, message: `column "${ref.param}" of the registry is not a number for device index ${bad} (${JSON.stringify(fleet.registryParams[bad]?.[ref.param] ?? null)}), so it cannot stand for ${String(ref.path.at(-1))}`})
+      if (bad >= 0) {
+        const value = fleet.registryParams[bad]?.[ref.param]
+        const source = registryRowSource(fleet.registryParams[bad])
+        const where = source ? `${source.file}:${source.line}: ` : ''
+        const what = value === undefined ? `device index ${bad} has no "${ref.param}"` : `the "${ref.param}" cell of device index ${bad} is ${JSON.stringify(value)}, not a number`
+        problems.push({path, message: `${where}${what}, so it cannot stand for ${String(ref.path.at(-1))}`})
+      }
     } else if (!spec && registryRefused(fleet)) {
       continue
     } else if (!spec) {

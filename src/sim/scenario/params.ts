@@ -94,6 +94,13 @@ const IDENTITY_COLUMNS = new Set(['deviceId', 'fleet', 'index', 'protocol', 'cli
 
 export type RegistryRow = Record<string, string | number>
 
+/** The file and line each row of a table was read from, so a check of its cells can point there (params-checks.ts). */
+const ROW_SOURCES = new WeakMap<RegistryRow, {file: string; line: number}>()
+
+export function registryRowSource(row: RegistryRow | undefined): {file: string; line: number} | undefined {
+  return row === undefined ? undefined : ROW_SOURCES.get(row)
+}
+
 /** A CSV cell is a number only when it is the number's own text ("42", "-1.5"); "007", "1e3" or " 42 " stay text. */
 function csvCell(cell: string): string | number {
   const n = Number(cell)
@@ -123,6 +130,7 @@ export function readRegistryTable(path: string): {rows: RegistryRow[]} | Failure
   const records = jsonl ? jsonLines(path, text) : csvRecords(path, text)
   if (!Array.isArray(records)) return records
   const rows: RegistryRow[] = []
+  const lines = new Map<number, number>()
   for (const [k, {record, line}] of records.entries()) {
     const at = record.index !== undefined && record.index !== '' ? Number(record.index) : k
     const row: RegistryRow = {}
@@ -135,6 +143,11 @@ export function readRegistryTable(path: string): {rows: RegistryRow[]} | Failure
       else return {error: `${path}:${line}: column "${name}" is ${value === null ? 'null' : Array.isArray(value) ? 'an array' : 'an object'}: a device table holds text, numbers and true/false`}
     }
     if (!Number.isInteger(at) || at < 0) return {error: `${path}:${line}: index ${JSON.stringify(record.index)} is not a device index (0, 1, 2, ...)`}
+    // Without this, the second row replaced the first and the device it left out was reported as missing.
+    const first = lines.get(at)
+    if (first !== undefined) return {error: `${path}:${line}: index ${at} appears twice (lines ${first} and ${line}); each device has one row`}
+    lines.set(at, line)
+    ROW_SOURCES.set(row, {file: path, line})
     rows[at] = row
   }
   return {rows}

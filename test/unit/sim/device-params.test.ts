@@ -145,7 +145,7 @@ fleets:
     expect(sheetDevices.map((d) => d.params!.offset)).toEqual(['20.50', '+1', '007'])
     expect(sheetDevices.map((d) => JSON.parse(createDeviceModel(sheet, d).sample(0, FROM).payload!).v)).toEqual([20.5, 1, 7])
     writeFileSync(join(dir, 'words.csv'), 'offset,site\n1,a\nhigh,b\n2,c\n')
-    expect(() => loadScenario(join(dir, 'plant.yaml'), {text: text('words.csv')})).toThrow(/column "offset" of the registry is not a number for device index 1 \("high"\)/)
+    expect(() => loadScenario(join(dir, 'plant.yaml'), {text: text('words.csv')})).toThrow(/words\.csv:3: the "offset" cell of device index 1 is "high", not a number, so it cannot stand for mean/)
   })
 })
 
@@ -216,5 +216,16 @@ fleets:
     expect(problems('cut.jsonl', `${row(0)}\n{"offset":1,"site":\n${row(2)}\n`)).toEqual([`6:15 fleets[0].registry: ${at('cut.jsonl')}:2: not valid JSON (Unexpected end of JSON input)`])
     expect(problems('key.jsonl', `${row(0)}\n${row(1)}\n{offset: 2}\n`)).toEqual([`6:15 fleets[0].registry: ${at('key.jsonl')}:3:2: not valid JSON (Expected property name or '}')`])
     expect(problems('array.jsonl', `${row(0)}\n[1, 2]\n${row(2)}\n`)).toEqual([`6:15 fleets[0].registry: ${at('array.jsonl')}:2: a JSON line must be an object ({"column": value, ...}), not an array`])
+  })
+
+  it('a cell that is no number where a field needs one: the table\'s file and line, the column and the cell', () => {
+    // It said "column "offset" of the registry is not a number for device index 1 ("high")": no file, no line.
+    const found = problems('words.csv', `${HEADER}1,a,x,1\n\n2,b,y,1\nhigh,c,z,1\n`)
+    expect(found).toEqual([`14:33 fleets[0].fields.v.mean: ${at('words.csv')}:5: the "offset" cell of device index 2 is "high", not a number, so it cannot stand for mean`])
+  })
+
+  it('a device index that appears twice is said so, with both lines', () => {
+    // It said "has no row for device index 2".
+    expect(problems('twice.csv', `index,${HEADER}0,1,a,x,1\n1,2,b,y,1\n1,3,c,z,1\n`)).toEqual([`6:15 fleets[0].registry: ${at('twice.csv')}:4: index 1 appears twice (lines 3 and 4); each device has one row`])
   })
 })
