@@ -79,7 +79,8 @@ describe('iotd sim registry', () => {
 
   it('a table it wrote reads back as it was: text that looks like a number stays text (CSV and JSON lines)', async () => {
     const scenario = (extra: string) => `version: 1\nseed: 5\nfleets:\n  - name: q\n    count: 30\n${extra}    topic: "t/{deviceId}"\n    every: 1s\n    fields:\n      tag: "{params.tag}"\n`
-    writeFileSync(join(dir, 'q.yaml'), scenario(`    params: {tag: {kind: pick, values: ['a,b', 'say "hi"', '007', 'true', '1e3']}}\n`))
+    // on is a boolean: JSON lines read it back as true, not as the text "true" (which wrote "on":"true" again).
+    writeFileSync(join(dir, 'q.yaml'), scenario(`    params: {tag: {kind: pick, values: ['a,b', 'say "hi"', '007', 'true', '1e3']}, on: {kind: pick, values: [true, false]}}\n`))
     const payloads = (file: string) => {
       const s = loadScenario(join(dir, file))
       return expandDevices(s).map((d) => createDeviceModel(s, d).sample(0, 0).payload)

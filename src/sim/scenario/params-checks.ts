@@ -58,7 +58,7 @@ export function checkParamNames(fleet: {name: string; vars: Record<string, unkno
 }
 
 /** A number, or text that is one ("20.50", "-1e3"); withDeviceParams turns it into the number. */
-function isNumeric(value: string | number | undefined): boolean {
+function isNumeric(value: string | number | boolean | undefined): boolean {
   if (typeof value === 'number') return Number.isFinite(value)
   return typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))
 }

@@ -92,7 +92,7 @@ function substitute(spec: Record<string, unknown>, at: Array<string | number>, p
 /** Columns of a device table that name the device rather than describe it (what `iotd sim registry` writes first). */
 const IDENTITY_COLUMNS = new Set(['deviceId', 'fleet', 'index', 'protocol', 'clientId', 'topic'])
 
-export type RegistryRow = Record<string, string | number>
+export type RegistryRow = Record<string, string | number | boolean>
 
 /** The file and line each row of a table was read from, so a check of its cells can point there (params-checks.ts). */
 const ROW_SOURCES = new WeakMap<RegistryRow, {file: string; line: number}>()
@@ -113,7 +113,7 @@ type Records = Array<{record: Record<string, unknown>; line: number}>
 /**
  * A fleet's `registry:` file (CSV with a header, or JSON lines): per device index, the params its columns give. A row
  * with an `index` column belongs to that device, otherwise rows go to devices in order. JSON lines keep their JSON
- * types (a string "007" stays text); a CSV cell is a number only when written as the number
+ * types (a string "007" stays text, true stays a boolean); a CSV cell is a number only when written as the number
  * itself, so what `iotd sim registry` wrote reads back as it was. A table that cannot be read is one error, at the
  * file and line where it goes wrong.
  */
@@ -137,9 +137,7 @@ export function readRegistryTable(path: string): {rows: RegistryRow[]} | Failure
     for (const [name, value] of Object.entries(record)) {
       if (IDENTITY_COLUMNS.has(name)) continue
       if (typeof value === 'string') row[name] = jsonl ? value : csvCell(value)
-      else if (typeof value === 'number') row[name] = value
-      // Params reach templates as text, so true/false is kept as the text JSON wrote.
-      else if (typeof value === 'boolean') row[name] = String(value)
+      else if (typeof value === 'number' || typeof value === 'boolean') row[name] = value
       else return {error: `${path}:${line}: column "${name}" is ${value === null ? 'null' : Array.isArray(value) ? 'an array' : 'an object'}: a device table holds text, numbers and true/false`}
     }
     if (!Number.isInteger(at) || at < 0) return {error: `${path}:${line}: index ${JSON.stringify(record.index)} is not a device index (0, 1, 2, ...)`}

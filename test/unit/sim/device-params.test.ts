@@ -228,4 +228,12 @@ fleets:
     // It said "has no row for device index 2".
     expect(problems('twice.csv', `index,${HEADER}0,1,a,x,1\n1,2,b,y,1\n1,3,c,z,1\n`)).toEqual([`6:15 fleets[0].registry: ${at('twice.csv')}:4: index 1 appears twice (lines 3 and 4); each device has one row`])
   })
+
+  it('JSON true and false stay booleans', () => {
+    // They became the text "true" and "false", so iotd sim registry wrote "true" where the table had true.
+    writeFileSync(at('flags.jsonl'), [0, 1, 2].map((k) => `{"offset":${k},"site":"s","fw":"a","spread":1,"on":${k !== 1}}`).join('\n'))
+    const s = loadScenario(at('plant.yaml'), {text: SCENARIO('flags.jsonl')})
+    expect(expandDevices(s).map((d) => d.params!.on)).toEqual([true, false, true])
+    expect(expandDevices(s).map((d) => d.vars['params.on'])).toEqual(['true', 'false', 'true'])
+  })
 })
