@@ -1,5 +1,5 @@
 import type {TagValue} from '../modbus/types.js'
-import {anomalyName, createDeviceModel, dueOffsetMs, selectedDevices} from './generators/index.js'
+import {anomalyName, createDeviceModel, dueOffsetMs, selectedDevices, selectsDevice} from './generators/index.js'
 import {onCommandOnly} from './scenario/commands-checks.js'
 import {SimulatedModbusDevice} from './modbus/device.js'
 import {groupSize} from './scenario/modbus-expand.js'
@@ -31,13 +31,25 @@ export interface AnomalySelection {
   byChance?: true
 }
 
-export function anomalySelections(scenario: Scenario): AnomalySelection[] {
+/**
+ * With `fleets` (--fleet) only those fleets; with `shard` (--shard) the counts are the shard's: of its devices in the
+ * fleet, how many the anomaly selects (as `iotd sim --shard` runs them), so they agree with the dry run's device counts.
+ */
+export function anomalySelections(scenario: Scenario, options: {fleets?: string[]; shard?: {index: number; count: number}} = {}): AnomalySelection[] {
   const out: AnomalySelection[] = []
   const seed = scenario.seed
+  const shard = options.shard && options.shard.count > 1 ? options.shard : undefined
+  // A shard takes every count-th device of the selected fleets in order (expandDevices): `before` is the ordinal of a fleet's first device.
+  let before = 0
   for (const f of scenario.fleets) {
-    f.anomalies.forEach((a, k) =>
-      out.push({group: f.name, list: 'anomalies', index: k, name: anomalyName(a, k), kind: a.kind, field: a.field, devices: selectedDevices(seed, f.name, f.count, k, a), of: f.count, ...(onCommandOnly(a) && {onCommand: true as const}), ...(a.share !== undefined && {byChance: true as const})}),
-    )
+    if (options.fleets && !options.fleets.includes(f.name)) continue
+    const members: number[] = []
+    if (shard && f.anomalies.length > 0) for (let i = (((shard.index - before) % shard.count) + shard.count) % shard.count; i < f.count; i += shard.count) members.push(i)
+    before += f.count
+    f.anomalies.forEach((a, k) => {
+      const devices = shard ? members.filter((i) => selectsDevice(seed, f.name, f.count, i, k, a)).length : selectedDevices(seed, f.name, f.count, k, a)
+      out.push({group: f.name, list: 'anomalies', index: k, name: anomalyName(a, k), kind: a.kind, field: a.field, devices, of: shard ? members.length : f.count, ...(onCommandOnly(a) && {onCommand: true as const}), ...(a.share !== undefined && {byChance: true as const})})
+    })
   }
   for (const g of scenario.modbus) {
     const size = groupSize(g)

@@ -101,7 +101,7 @@ ${EXIT_CODES_HELP}`
       const fleets = scenario.fleets.length === 0 ? [] : sampleFleets(scenario, flags.samples, {fleets: flags.fleet, shard})
       const modbus = sampleModbusGroups(scenario, flags.samples)
       const sparkplug = sampleSparkplugGroups(scenario, flags.samples)
-      const anomalies = anomalySelections(scenario)
+      const anomalies = anomalySelections(scenario, {fleets: flags.fleet, shard})
       if (!this.jsonEnabled()) {
         const {formatDryRun} = await import('../../report/dry-run-text.js')
         process.stdout.write(formatDryRun(scenarioName, scenario.seed, fleets, modbus, sparkplug, anomalies, shard))

@@ -4,7 +4,7 @@
  */
 import {describe, expect, it} from 'vitest'
 import {anomalySelections} from '../../../src/sim/dry-run.js'
-import {createDeviceModel, dueOffsetMs} from '../../../src/sim/generators/index.js'
+import {createDeviceModel, dueOffsetMs, selectsDevice} from '../../../src/sim/generators/index.js'
 import {expandDevices, loadScenario} from '../../../src/sim/scenario/index.js'
 import type {AnomalyLabel} from '../../../src/sim/types.js'
 import {pressFleetYaml} from '../../helpers/press-fleet.js'
@@ -62,6 +62,44 @@ describe('anomalies by count', () => {
     }
     expect([...exact]).toEqual([3])
     expect(byChance.size).toBeGreaterThan(1)
+  })
+
+  it('with --shard, the counts are of the shard: its devices the anomaly selects, of its devices in the fleet', () => {
+    // A dry run of shard 2/3 said "3 of 30 devices" beside "fleet press: 10 devices".
+    const s = loadScenario('inline.yaml', {
+      text: `version: 1
+seed: 8
+fleets:
+  - name: a
+    count: 7
+    topic: "a/{deviceId}"
+    every: 1s
+    fields: {t: 1}
+  - name: press
+    count: 30
+    topic: "plant/{deviceId}"
+    every: 1s
+    fields: {temperature: {kind: walk, mean: 65, theta: 0.05, sigma: 0.4, resolution: 0.1}}
+    anomalies:
+      - {field: temperature, kind: spike, devices: 9, probability: 0.5, magnitude: 10}
+      - {field: temperature, kind: shift, share: 40%, probability: 0.5, magnitude: 10}
+`,
+    })
+    const whole = anomalySelections(s).map((a) => `${a.devices} of ${a.of}`)
+    expect(whole[0]).toBe('9 of 30')
+    const summed = [0, 0]
+    for (let index = 0; index < 3; index++) {
+      const shard = {index, count: 3}
+      const press = expandDevices(s, {shard}).filter((d) => d.fleet === 'press')
+      // What the shard's devices show, counted from their own streams.
+      const showing = [0, 1].map((k) => press.filter((d) => selectsDevice(s.seed, 'press', 30, d.index, k, s.fleets[1].anomalies[k])).length)
+      expect(anomalySelections(s, {shard}).map((a) => `${a.devices} of ${a.of}`), `shard ${index + 1}/3`).toEqual(showing.map((n) => `${n} of ${press.length}`))
+      showing.forEach((n, k) => (summed[k] += n))
+    }
+    expect(summed.map(String)).toEqual(whole.map((w) => w.split(' ')[0]))
+    // --fleet: only the named fleets, and the shard is of their devices.
+    expect(anomalySelections(s, {fleets: ['a']})).toEqual([])
+    expect(anomalySelections(s, {fleets: ['press'], shard: {index: 0, count: 3}}).map((a) => a.of)).toEqual([10, 10])
   })
 
   it('an exact count is refused with share beside it', () => {
