@@ -1,4 +1,6 @@
 import {createRequire} from 'node:module'
+import {pathToFileURL} from 'node:url'
+import {ConfigError, type ConfigProblem} from '../../errors.js'
 import {parseTemplate, renderTemplate} from '../../config/template.js'
 import {topicMatches} from '../../net/topic-filter.js'
 import type {FieldValue} from '../generators/index.js'
@@ -56,31 +58,47 @@ export interface BehaviorMessage {
 
 /**
  * Loads a module synchronously (CommonJS, or ESM without top-level await through Node's require of ES modules), so
- * a worker has it before its first device connects. Throws with the file named when it cannot be loaded (a syntax
- * error, or its top level throws) or exports no hook: the run stops on it, and Node's own message names no file.
+ * a worker has it before its first device connects. A module that cannot be loaded (a syntax error, or its top level
+ * throws) or exports no hook is bad input, as a scenario error is (ConfigError, exit code 2): the error names the
+ * module at file:line:col of the failure, which Node's own message does not.
  */
 export function loadBehaviorModule(path: string): BehaviorModule {
   let loaded: Record<string, unknown>
   try {
     loaded = createRequire(import.meta.url)(path) as Record<string, unknown>
   } catch (error) {
-    throw new Error(`behavior ${path} cannot be loaded: ${loadFailure(error, path)}`, {cause: error})
+    throw new ConfigError([loadFailure(error, path)])
   }
   const mod = (loaded && typeof loaded === 'object' && 'default' in loaded ? loaded.default : loaded) as BehaviorModule | undefined
   if (!mod || (typeof mod.onTick !== 'function' && typeof mod.onMessage !== 'function' && typeof mod.onStart !== 'function')) {
-    throw new Error(`behavior ${path} exports none of onStart, onTick, onMessage`)
+    throw new ConfigError([{file: path, message: 'behavior module exports none of onStart, onTick, onMessage'}])
   }
   if (mod.subscribe !== undefined && (!Array.isArray(mod.subscribe) || mod.subscribe.some((t) => typeof t !== 'string'))) {
-    throw new Error(`behavior ${path}: subscribe must be a list of topic filter templates`)
+    throw new ConfigError([{file: path, message: 'behavior module: subscribe must be a list of topic filter templates'}])
   }
   return mod
 }
 
-/** What went wrong loading a module, with the line of a syntax error when Node tells it. */
-function loadFailure(error: unknown, path: string): string {
-  if (!(error instanceof Error)) return String(error)
-  const line = error.name === 'SyntaxError' ? syntaxErrorLine(error.stack ?? '', path) : undefined
-  return `${error.name}: ${error.message}${line === undefined ? '' : ` (line ${line})`}`
+/**
+ * What went wrong loading a module, and where: a CommonJS syntax error at its line (and column, from Node's caret);
+ * an error its top level threw at the first frame of the module's own code. An ES module's syntax error names no line.
+ */
+function loadFailure(error: unknown, path: string): ConfigProblem {
+  const what = (ran: boolean, text: string) => ({file: path, message: `behavior module cannot be loaded: ${ran ? 'its top level threw ' : ''}${text}`})
+  if (!(error instanceof Error)) return what(true, typeof error === 'string' ? JSON.stringify(error) : String(error))
+  const text = `${error.name}: ${error.message}`
+  const stack = error.stack ?? ''
+  const line = error.name === 'SyntaxError' ? syntaxErrorLine(stack, path) : undefined
+  if (line !== undefined) {
+    const caret = /^.*\n.*\n( *)\^/.exec(stack)
+    return {...what(false, text), line: Number(line), col: caret ? caret[1].length + 1 : 1}
+  }
+  const url = pathToFileURL(path).href
+  for (const frame of stack.split('\n').slice(1)) {
+    const m = /(?:\(|at )([^()]*?):(\d+):(\d+)\)?$/.exec(frame.trim())
+    if (m && (m[1] === path || m[1] === url)) return {...what(true, text), line: Number(m[2]), col: Number(m[3])}
+  }
+  return what(false, text)
 }
 
 /**
