@@ -43,6 +43,18 @@ describeMosquitto('iotd sim: exit codes for runs that failed (a real mosquitto)'
     expect(passing.code, passing.stderr).toBe(0)
   })
 
+  it('a behaviour module that throws at load stops the run before any device connects: exit 2, its file:line:col', async () => {
+    // Loaded only in the workers, it failed the run after the start: a summary of nothing, "a fleet worker failed", exit 1.
+    const dir = mkdtempSync(join(tmpdir(), 'iotd-loud-behavior-'))
+    writeFileSync(join(dir, 'boom.js'), '// settings\nthrow new Error("no config")\n')
+    writeFileSync(join(dir, 'pump.yaml'), 'version: 1\nname: pump\nfleets:\n  - name: pump\n    count: 2\n    topic: "loud/pump/{deviceId}"\n    every: 1s\n    behavior: ./boom.js\n    fields:\n      v: 1\n')
+    const r = await runCli(['sim', join(dir, 'pump.yaml'), '--broker', broker.url, '--duration', '2s'])
+    expect(r.code, r.stderr).toBe(2)
+    expect(r.stderr).toContain(`${join(dir, 'boom.js')}:2:7: behavior module cannot be loaded: its top level threw Error: no config`)
+    expect(r.stderr).not.toMatch(/\n\s+at /)
+    expect(r.stdout).toBe('')
+  })
+
   it('a malformed threshold is a usage error before anything connects, with a did-you-mean', async () => {
     const r = await runCli(['sim', 'scenarios/smart-building.yaml', '--broker', broker.url, '--threshold', 'conected>=100%'])
     expect(r.code).toBe(2)
