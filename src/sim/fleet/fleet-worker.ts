@@ -75,6 +75,17 @@ interface Device {
 }
 
 const STATS_INTERVAL_MS = 1000
+/**
+ * Pairing: a busy worker writes each fast QoS 0 device's messages two at a time, the first waiting for the second.
+ * A socket write costs about 9 µs of client CPU on 2 vCPUs (the kernel's whole loopback path runs inside it) whatever
+ * it carries; at 1,000 × 100 msg/s the writes took about half the worker's time (perf/RESULTS.md, issue #14). Only devices that report at least every PAIRING_MAX_EVERY_MS pair, so a message waits
+ * at most that long (and its lag says so); devices with commands or a behaviour module do not, so no message is ever
+ * generated after a command that arrived past its due time. On above ON, off below OFF of the worker's event-loop
+ * utilization over a stats interval: pairing itself lowers it, and the gap keeps it from flapping.
+ */
+const PAIRING_MAX_EVERY_MS = 10
+const PAIRING_ON_UTILIZATION = 0.5
+const PAIRING_OFF_UTILIZATION = 0.3
 /** Connects started per turn of the event loop during a fast ramp. */
 const CONNECT_BATCH = 100
 /**
@@ -150,6 +161,10 @@ export class FleetWorker {
   /** Devices with direct messages waiting in this turn, in the order they got their first. */
   private readonly touched: Device[] = []
   private pendingCount = 0
+  /** Pairing is on (see PAIRING_MAX_EVERY_MS); it follows the event-loop utilization of the last stats interval. */
+  private pairing = false
+  private pairingAnnounced = false
+  private utilizationMark = performance.eventLoopUtilization()
 
   constructor(setup: WorkerSetup, post: (msg: FromWorker) => void) {
     this.setup = setup
@@ -226,7 +241,10 @@ export class FleetWorker {
   start(): void {
     if (this.setup.messageLimit === 0) this.reachLimit()
     this.loopDelay.enable()
-    this.statsTimer = setInterval(() => this.post({type: 'stats', stats: this.takeStats()}), STATS_INTERVAL_MS)
+    this.statsTimer = setInterval(() => {
+      this.updatePairing()
+      this.post({type: 'stats', stats: this.takeStats()})
+    }, STATS_INTERVAL_MS)
     this.post({type: 'ready'})
   }
 
@@ -241,6 +259,7 @@ export class FleetWorker {
   async stop(drainMs: number): Promise<void> {
     this.stopping = true
     clearTimeout(this.tickTimer)
+    if (this.pairingAnnounced) this.publishHeld(performance.now())
     this.countOverdue(performance.now())
     this.clearRampTimer()
     clearInterval(this.statsTimer)
@@ -603,9 +622,47 @@ export class FleetWorker {
   // --- the schedule ------------------------------------------------------------------------------------------
 
   private schedule(d: Device): void {
-    const due = d.scheduleStart + this.dueOffset(d, d.n)
+    // Paired, the device wakes when its next message is due and writes both (publishDueNow takes all that are due).
+    const ahead = this.pairing && this.canPair(d) ? 1 : 0
+    const due = d.scheduleStart + this.dueOffset(d, d.n + ahead)
     this.queue.push(due, d.id)
     if (due < this.tickAt) this.armTick(due)
+  }
+
+  private canPair(d: Device): boolean {
+    return d.direct && d.spec.everyMs <= PAIRING_MAX_EVERY_MS && !d.commands && !d.behavior
+  }
+
+  /** At the stop: the message pairing held back for its partner (due, not yet an interval ago) leaves, not never. */
+  private publishHeld(now: number): void {
+    const limit = this.setup.messageLimit
+    for (const d of this.devices) {
+      if (limit !== undefined && this.published >= limit) break
+      if (!d.scheduled || !d.wanted || !this.canPair(d)) continue
+      const due = d.scheduleStart + this.dueOffset(d, d.n)
+      if (due > now || due < now - d.spec.everyMs) continue
+      this.publishDue(d, due)
+      d.n++
+    }
+    this.flushDirect()
+  }
+
+  private updatePairing(): void {
+    const {utilization} = performance.eventLoopUtilization(this.utilizationMark)
+    this.utilizationMark = performance.eventLoopUtilization()
+    if (!this.pairing && utilization > PAIRING_ON_UTILIZATION && this.devices.some((d) => this.canPair(d))) {
+      this.pairing = true
+      if (!this.pairingAnnounced) {
+        this.pairingAnnounced = true
+        this.post({
+          type: 'log',
+          level: 'info',
+          message: `worker ${this.setup.workerId} is busy (${Math.round(utilization * 100)} % of its time): QoS 0 devices reporting every ${PAIRING_MAX_EVERY_MS} ms or faster now write two messages at a time, the first up to one interval later (counted in the lag)`,
+        })
+      }
+    } else if (this.pairing && utilization < PAIRING_OFF_UTILIZATION) {
+      this.pairing = false
+    }
   }
 
   private dueOffset(d: Device, n: number): number {
@@ -640,8 +697,8 @@ export class FleetWorker {
     // What is left goes out in the next turn, after I/O, still in due order and counted late.
     const until = performance.now()
     let budget = MAX_PER_TURN
-    while (budget-- > 0 && this.queue.peekDue() <= until) {
-      const due = this.queue.peekDue()
+    while (budget > 0 && this.queue.peekDue() <= until) {
+      let due = this.queue.peekDue()
       const id = this.queue.pop()
       const d = this.devices[id]
       if (!d.wanted) {
@@ -649,12 +706,18 @@ export class FleetWorker {
         d.scheduled = false
         continue
       }
-      this.publishDue(d, due)
-      d.n++
-      if (limit !== undefined && this.published >= limit) {
-        this.reachLimit()
-        return
-      }
+      // All of this device's due messages in a row: a paired device wakes when its second message falls due and
+      // writes both, and a device the worker is behind on catches up in one piece.
+      do {
+        budget--
+        this.publishDue(d, due)
+        d.n++
+        if (limit !== undefined && this.published >= limit) {
+          this.reachLimit()
+          return
+        }
+        due = d.scheduleStart + this.dueOffset(d, d.n)
+      } while (budget > 0 && due <= until)
       this.schedule(d)
     }
   }
@@ -739,13 +802,14 @@ export class FleetWorker {
    */
   private flushDirect(): void {
     if (this.pendingCount === 0) return
-    const now = performance.now()
     for (const d of this.touched) {
       const pending = d.pending ?? []
       const dues = d.pendingDue ?? []
       const c = d.counters
       const stream = d.client?.stream
       if (d.connected && stream?.writable && stream.writableLength <= DIRECT_BUFFER_LIMIT) {
+        // Read per device: writing a whole turn's devices takes milliseconds, and the last of them leave that much later.
+        const now = performance.now()
         for (let i = 0; i < pending.length; i++) {
           const lagMs = now - dues[i]
           recordMicros(this.publishLag, lagMs * 1000)

@@ -1,4 +1,8 @@
 import {spawn, spawnSync} from 'node:child_process'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {connect, createServer, type AddressInfo} from 'node:net'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {expect, it} from 'vitest'
 import {createMqttClient} from '../../../src/net/index.js'
 import {expandDevices, loadScenario} from '../../../src/sim/scenario/index.js'
@@ -232,6 +236,93 @@ fleets:
     expect(received.size).toBe(summary.totals.published)
     expect(summary.totals.acked).toBe(summary.totals.published)
   }, 90_000)
+  it('a busy worker writes fast QoS 0 devices two messages at a time, says so, and loses none of them', async () => {
+    // One write per message cost a 1,000 × 100 msg/s fleet half its worker's time in write calls (issue #14). Here a
+    // behaviour module that burns 7 ms of every 10 keeps the worker busy on any machine, and a proxy between iotd and
+    // mosquitto counts the PUBLISH frames each read from a fast device's connection brings.
+    const broker = await startMosquitto()
+    const dir = mkdtempSync(join(tmpdir(), 'iotd-pairing-'))
+    writeFileSync(join(dir, 'busy.js'), 'module.exports = {onTick() { const end = performance.now() + 7; while (performance.now() < end); }}\n')
+    const framesPerRead: number[] = []
+    const proxy = createServer((device) => {
+      const upstream = connect(broker.port, broker.host)
+      let pending = Buffer.alloc(0)
+      device.on('data', (chunk: Buffer) => {
+        upstream.write(chunk)
+        pending = Buffer.concat([pending, chunk])
+        let fast = 0
+        for (;;) {
+          const frame = nextFrame(pending)
+          if (!frame) break
+          if (frame.type === 3 && frame.body.subarray(2, 2 + 10).toString() === 'pair/fast/') fast++
+          pending = pending.subarray(frame.length)
+        }
+        if (fast > 0) framesPerRead.push(fast)
+      })
+      upstream.pipe(device)
+      device.on('error', () => upstream.destroy())
+      upstream.on('error', () => device.destroy())
+      device.on('close', () => upstream.end())
+    })
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+    const proxyUrl = `mqtt://127.0.0.1:${(proxy.address() as AddressInfo).port}`
+    // An independent subscriber on the broker itself: every fast device's counter must arrive whole and in order.
+    const seen = new Map<string, number[]>()
+    const sub = spawn('mosquitto_sub', ['-h', broker.host, '-p', String(broker.port), '-v', '-t', 'pair/fast/#'], {stdio: ['ignore', 'pipe', 'pipe']})
+    let out = ''
+    sub.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    try {
+      await probeUntilSeen(broker.url, 'pair/fast/probe', () => out.includes('pair/fast/probe'))
+      const scenario = loadScenario(join(dir, 'pairing.yaml'), {
+        text: `
+version: 1
+seed: 2
+broker: {url: "${proxyUrl}"}
+connect: {rate: 100000/s}
+fleets:
+  - name: busy
+    count: 1
+    topic: "pair/busy/{deviceId}"
+    every: 10ms
+    behavior: ./busy.js
+    fields: {v: 1}
+  - name: fast
+    count: 20
+    topic: "pair/fast/{deviceId}"
+    every: 10ms
+    fields:
+      seq: {kind: counter}
+`,
+      })
+      const logs: string[] = []
+      const summary = await runSimulation({scenario, scenarioName: 'pairing', durationMs: 6000, workers: 1, onLog: (line) => logs.push(line)})
+      const fast = summary.fleets.find((f) => f.fleet === 'fast')!
+      // Pairing starts after the first second's utilization is known: from then on a read carries two messages.
+      const total = () => framesPerRead.reduce((a, n) => a + n, 0)
+      await expect.poll(total, {timeout: 10_000}).toBe(fast.published)
+      const inPairs = framesPerRead.filter((n) => n >= 2).reduce((a, n) => a + n, 0)
+      expect(inPairs / total(), `frames per read: ${JSON.stringify(framesPerRead.slice(-40))}`).toBeGreaterThan(0.6)
+      expect(logs.join('\n')).toMatch(/worker 0 is busy \(\d+ % of its time\): QoS 0 devices reporting every 10 ms or faster now write two messages at a time/)
+      await expect.poll(() => out.trim().split('\n').filter((l) => !l.includes('probe')).length, {timeout: 10_000}).toBe(fast.published)
+      for (const line of out.trim().split('\n')) {
+        const [topic, payload] = line.split(' ')
+        if (topic.endsWith('probe')) continue
+        const list = seen.get(topic) ?? []
+        list.push((JSON.parse(payload) as {seq: number}).seq)
+        seen.set(topic, list)
+      }
+      expect(seen.size).toBe(20)
+      // Nothing held back for a partner was left unsent at the stop: each device's counter runs whole to its end.
+      for (const [topic, seqs] of seen) expect(seqs, topic).toEqual(seqs.map((_, i) => seqs[0] + i))
+      expect(fast.dropped).toBe(0)
+    } finally {
+      sub.kill('SIGTERM')
+      proxy.close()
+      await broker.stop()
+      rmSync(dir, {recursive: true, force: true})
+    }
+  }, 60_000)
+
   it('a ramp keeps at most connect.pending connects waiting for their CONNACK (a hung broker holds 8 of 40, then all connect)', async () => {
     const broker = await startMosquitto()
     // Established TCP connections to the broker's port: while it is stopped the kernel still completes handshakes
@@ -272,3 +363,18 @@ fleets:
     expect(summary.connectAllMs).toBeDefined()
   }, 60_000)
 })
+
+/** One complete MQTT packet at the start of a buffer: its type, body (after the fixed header) and whole length. */
+function nextFrame(buf: Buffer): {type: number; body: Buffer; length: number} | undefined {
+  let remaining = 0
+  let multiplier = 1
+  for (let i = 1; i < 5 && i < buf.length; i++) {
+    remaining += (buf[i] & 0x7f) * multiplier
+    multiplier *= 128
+    if ((buf[i] & 0x80) === 0) {
+      const length = i + 1 + remaining
+      return buf.length < length ? undefined : {type: buf[0] >> 4, body: buf.subarray(i + 1, length), length}
+    }
+  }
+  return undefined
+}
