@@ -32,6 +32,10 @@ interface Device {
   /** The device's side of the fleet's behaviour module, only in fleets with `behavior:`. */
   behavior?: DeviceBehavior
   rebootTimer?: NodeJS.Timeout
+  /** QoS 1/2 messages the device's commands or behaviour module sent that the broker has not acknowledged yet. */
+  unackedReplies?: number
+  /** Called when unackedReplies falls to 0 (a reboot with will waits for it). */
+  repliesAcked?: () => void
   /** Built at the device's first message: a fleet of rarely reporting devices does not hold every model at once. */
   model?: DeviceModel
   /** dueOffsetMs of this device (generators/schedule.ts), made at its first use. */
@@ -501,7 +505,15 @@ export class FleetWorker {
       publish: (topic, payload, qos, retain, properties, correlationData) => {
         if (!d.connected || !d.client) return false
         const props = toMqttProperties(properties, correlationData)
-        d.client.publish(topic, payload, props ? {qos, retain, properties: props} : {qos, retain})
+        const options = props ? {qos, retain, properties: props} : {qos, retain}
+        if (qos === 0) {
+          d.client.publish(topic, payload, options)
+          return true
+        }
+        d.unackedReplies = (d.unackedReplies ?? 0) + 1
+        d.client.publish(topic, payload, options, () => {
+          if (--d.unackedReplies! === 0) d.repliesAcked?.()
+        })
         return true
       },
       reboot: (afterMs, will) => this.reboot(d, afterMs, will),
@@ -530,9 +542,10 @@ export class FleetWorker {
       d.wanted = false
       // The reply sent just before is still in MQTT.js's corked stream until the next tick: the socket drops only once
       // its bytes are with the kernel (which still delivers them before the close), or the reply counted as sent
-      // would be lost.
+      // would be lost. A QoS 1/2 reply waits for its acknowledgement as well, as a device that confirms before it
+      // restarts: dropped before it, MQTT.js sent the reply a second time after the reconnect.
       const stream = d.client?.stream
-      setImmediate(() => {
+      const drop = () => {
         if (!stream?.writableLength) stream?.destroy()
         else {
           const force = setTimeout(() => stream.destroy(), 1000)
@@ -540,6 +553,18 @@ export class FleetWorker {
             clearTimeout(force)
             stream.destroy()
           })
+        }
+      }
+      setImmediate(() => {
+        if (!d.unackedReplies) return drop()
+        const force = setTimeout(() => {
+          d.repliesAcked = undefined
+          drop()
+        }, 1000)
+        d.repliesAcked = () => {
+          clearTimeout(force)
+          d.repliesAcked = undefined
+          drop()
         }
       })
       comeBack()

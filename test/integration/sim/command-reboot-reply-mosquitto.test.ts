@@ -11,7 +11,9 @@ import {describeMosquitto, startMosquitto} from '../../helpers/mosquitto.js'
  * reboots were counted as three replies and none arrived.
  */
 describeMosquitto('a reboot with will after its reply, with mosquitto', () => {
-  it('each of three reboots: its reply arrives, then the will, then the device is back', {timeout: 90_000}, async () => {
+  // QoS 1: MQTT.js puts the reply in its store before writing it, more than one tick later; the socket dropped before,
+  // and MQTT.js resent the reply only after the reconnect (ack after the device was back).
+  it.each([0, 1])('each of three reboots: its QoS %i reply arrives, then the will, then the device is back', {timeout: 90_000}, async (replyQos) => {
     const broker = await startMosquitto()
     const scenario = loadScenario('inline.yaml', {
       text: `
@@ -27,7 +29,7 @@ fleets:
     birth: {topic: "rb/{deviceId}/status", payload: online}
     fields: {v: 1}
     commands:
-      - {name: reboot, topic: "rb/{deviceId}/cmd/reboot", reboot: {after: 500ms, will: true}, reply: {topic: "rb/{deviceId}/ack"}}
+      - {name: reboot, topic: "rb/{deviceId}/cmd/reboot", reboot: {after: 500ms, will: true}, reply: {topic: "rb/{deviceId}/ack", qos: ${replyQos}}}
 `,
     })
     const test = await connectOnce({url: broker.url, clientId: 'reboot-tester'})
