@@ -22,8 +22,10 @@ export type BackfillFormat = 'csv' | 'jsonl'
 export interface BackfillOptions {
   scenario: Scenario
   devices: DeviceSpec[]
-  /** Step the scenario's Modbus groups too (default true; a --fleet selection or a shard leaves them out). */
+  /** Step the scenario's Modbus groups too (default true; a --fleet selection leaves them out). */
   modbus?: boolean
+  /** The shard of `devices`: the Modbus devices are split the same way. */
+  shard?: {index: number; count: number}
   fromMs: number
   toMs: number
   /** A file path, or `-` for stdout. */
@@ -88,7 +90,7 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummar
   const began = performance.now()
   const {scenario, devices} = opts
   const streams = new SimulatedStreams(scenario, devices, opts.fromMs)
-  const modbus = new SimulatedModbusStreams(opts.modbus === false ? {seed: scenario.seed, modbus: []} : scenario, opts.fromMs)
+  const modbus = new SimulatedModbusStreams(opts.modbus === false ? {seed: scenario.seed, modbus: []} : scenario, opts.fromMs, opts.shard)
 
   // A stream error (no such directory, disk full) is remembered and ends the loop with a clear message instead of
   // an unhandled 'error' event.

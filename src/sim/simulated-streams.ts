@@ -89,12 +89,18 @@ export class SimulatedModbusStreams {
   private readonly next: Int32Array
   private readonly queue: DueQueue
 
+  /**
+   * `shard`: every count-th device of the groups in order, from the index-th (as expandDevices splits the fleets), so
+   * the shards of a backfill hold each Modbus device once, with the stream it has in one run.
+   */
   constructor(
     scenario: Pick<Scenario, 'seed' | 'modbus'>,
     private readonly fromMs: number,
+    shard?: {index: number; count: number},
   ) {
     this.groups = new Map(scenario.modbus.map((g) => [g.name, g]))
-    this.devices = expandModbusDevices(scenario as Scenario).map((spec) => new SimulatedModbusDevice(this.groups.get(spec.group)!, spec, scenario.seed))
+    const specs = expandModbusDevices(scenario as Scenario).filter((_, i) => !shard || i % shard.count === shard.index)
+    this.devices = specs.map((spec) => new SimulatedModbusDevice(this.groups.get(spec.group)!, spec, scenario.seed))
     this.next = new Int32Array(this.devices.length)
     this.queue = new DueQueue(Math.max(16, this.devices.length))
     this.devices.forEach((d, id) => this.queue.push(d.updateDueMs(0, fromMs), id))

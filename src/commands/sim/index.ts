@@ -125,8 +125,9 @@ ${EXIT_CODES_HELP}`
       const summary = await withInterrupt((signal) => runBackfill({
         scenario,
         devices: expandDevices(scenario, {fleets: flags.fleet, shard}),
-        // --fleet names MQTT fleets, and shards split them: either leaves the Modbus groups out (the summary line says so).
-        modbus: flags.fleet === undefined && shard === undefined,
+        // --fleet names MQTT fleets: it leaves the Modbus groups out (the summary line says so). A shard splits both.
+        modbus: flags.fleet === undefined,
+        shard,
         ...range,
         out,
         format,
@@ -142,7 +143,7 @@ ${EXIT_CODES_HELP}`
         this.exit(EXIT_CODES.interrupted)
       }
       if (!this.jsonEnabled()) {
-        const modbusNote = summary.modbusDevices > 0 ? ` (${summary.modbusDevices} of them Modbus)` : scenario.modbus.length > 0 ? ` (Modbus groups left out by ${shard ? '--shard' : '--fleet'})` : ''
+        const modbusNote = summary.modbusDevices > 0 ? ` (${summary.modbusDevices} of them Modbus)` : scenario.modbus.length > 0 ? ' (Modbus groups left out by --fleet)' : ''
         report.write(`${formatBackfillSummary(summary, modbusNote)}\n`)
       }
       return summary
