@@ -28,7 +28,7 @@ export class BenchStats {
   absorb(stats: BenchWorkerStats): void {
     this.latest.set(stats.workerId, stats)
     for (const d of ['latency', 'uncorrected', 'ack', 'connect'] as const) this.histograms.add(d, stats[d])
-    this.health.noteWorkerLag(stats.eventLoopLagP99Ms)
+    this.health.noteWorkerLag(stats.workerId, stats.eventLoopLagP99Ms, stats.eventLoopLagRunP99Ms)
     this.worstScheduleLagMs = Math.max(this.worstScheduleLagMs, stats.worstScheduleLagMs)
     this.lastArrivalUs = Math.max(this.lastArrivalUs, stats.lastArrivalUs)
     if (stats.firstArrivalUs > 0 && (this.firstArrivalUs === 0 || stats.firstArrivalUs < this.firstArrivalUs)) this.firstArrivalUs = stats.firstArrivalUs

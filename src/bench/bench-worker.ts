@@ -1,5 +1,5 @@
 import type {Socket} from 'node:net'
-import {monitorEventLoopDelay} from 'node:perf_hooks'
+import {LoopDelay} from '../metrics/loop-delay.js'
 import {createHistogram, encodeHistogram, recordMicros, type LatencyHistogram} from '../metrics/histogram.js'
 import {adoptBenchClock, benchNowMicros, performanceMsAt} from './latency-header.js'
 import {OpenLoopScheduler} from '../pacing/open-loop.js'
@@ -36,7 +36,7 @@ export class BenchWorker {
   private readonly publisherSockets: Socket[] = []
   private readonly connectorSockets: Socket[] = []
   private hist = {latency: createHistogram(), uncorrected: createHistogram(), ack: createHistogram(), connect: createHistogram()}
-  private readonly loopDelay = monitorEventLoopDelay({resolution: 10})
+  private readonly loopDelay = new LoopDelay()
   private running = false
   private immediate?: NodeJS.Immediate
   private timer?: NodeJS.Timeout
@@ -61,7 +61,7 @@ export class BenchWorker {
     private readonly post: Post,
   ) {
     adoptBenchClock(setup.clockEpoch)
-    this.loopDelay.enable()
+    this.loopDelay.start()
   }
 
   private log(level: 'info' | 'warn' | 'error', message: string): void {
@@ -321,7 +321,7 @@ export class BenchWorker {
     for (const s of this.connectorSockets) s.destroy()
     for (const s of this.publisherSockets) s.destroy()
     this.post({type: 'done', stats: final})
-    this.loopDelay.disable()
+    this.loopDelay.stop()
   }
 
   // ---- reporting ----------------------------------------------------------------------------------------------
@@ -386,7 +386,8 @@ export class BenchWorker {
       uncorrected: encodeAndReset(h.uncorrected),
       ack: encodeAndReset(h.ack),
       connect: encodeAndReset(h.connect),
-      eventLoopLagP99Ms: this.loopDelay.count > 0 ? this.loopDelay.percentile(99) / 1e6 : 0,
+      eventLoopLagP99Ms: this.loopDelay.takeIntervalP99Ms(),
+      eventLoopLagRunP99Ms: this.loopDelay.runP99Ms(),
       worstScheduleLagMs,
       lastArrivalUs,
       firstArrivalUs,
@@ -394,7 +395,6 @@ export class BenchWorker {
       sentBySecond: this.sentBySecond.take(),
       receivedBySecond: this.receivedBySecond.take(),
     }
-    this.loopDelay.reset()
     this.lastStatsAt = now
     return stats
   }

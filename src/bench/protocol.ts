@@ -104,6 +104,8 @@ export interface BenchWorkerStats {
   ack: string
   connect: string
   eventLoopLagP99Ms: number
+  /** Event-loop delay p99 of this worker over the run so far, ms. */
+  eventLoopLagRunP99Ms: number
   /** Worst lag of a sent message behind its intended time so far, ms. */
   worstScheduleLagMs: number
   /** Bench-clock µs of the last measured delivery to any of this worker's subscribers; 0 before the first. */

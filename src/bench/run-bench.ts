@@ -125,7 +125,7 @@ export async function runBench(req: BenchRequest): Promise<BenchOutcome> {
       health: {
         cpuPercent: ((cpuMeasured.user + cpuMeasured.system) / 1000 / cpuWallMs) * 100,
         rssBytes: sampler.peakRssBytes,
-        eventLoopLagP99Ms: live.health.eventLoopLagP99Ms,
+        eventLoopLagP99Ms: sampler.runHealth().eventLoopLagP99Ms,
         cores: live.cores,
         ...(inflightFullPct === undefined ? {} : {inflightFullPct}),
       },

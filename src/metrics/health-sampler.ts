@@ -1,4 +1,5 @@
-import {monitorEventLoopDelay, performance} from 'node:perf_hooks'
+import {performance} from 'node:perf_hooks'
+import {LoopDelay} from './loop-delay.js'
 
 /** The client's own health over one interval: CPU of this process, memory, the worst event-loop delay. */
 export interface ClientHealthSample {
@@ -14,17 +15,33 @@ export interface ClientHealthSample {
  */
 export class HealthSampler {
   peakRssBytes = process.memoryUsage.rss()
-  private readonly mainLoop = monitorEventLoopDelay({resolution: 10})
+  private readonly mainLoop = new LoopDelay()
   private cpuMark = process.cpuUsage()
   private markAt = performance.now()
+  private readonly startCpu = process.cpuUsage()
+  private readonly startAt = performance.now()
   private workerLag = 0
+  /** Each worker's latest p99 over the run so far. */
+  private readonly workerRunLag = new Map<number, number>()
 
   constructor() {
-    this.mainLoop.enable()
+    this.mainLoop.start()
   }
 
-  noteWorkerLag(p99Ms: number): void {
+  /** A worker's report: its p99 over the interval, and over the run so far. */
+  noteWorkerLag(workerId: number, p99Ms: number, runP99Ms: number): void {
     this.workerLag = Math.max(this.workerLag, p99Ms)
+    this.workerRunLag.set(workerId, runP99Ms)
+  }
+
+  /**
+   * The whole run's health, for the summary: CPU since the sampler was made, and the p99 event-loop delay over the
+   * run of the busiest thread (the main thread's or a worker's).
+   */
+  runHealth(): {cpuPercent: number; eventLoopLagP99Ms: number} {
+    const cpu = process.cpuUsage(this.startCpu)
+    const cpuPercent = ((cpu.user + cpu.system) / 1000 / Math.max(1, performance.now() - this.startAt)) * 100
+    return {cpuPercent, eventLoopLagP99Ms: Math.max(this.mainLoop.runP99Ms(), ...this.workerRunLag.values())}
   }
 
   /** Health since the previous sample (or since construction); starts the next interval. */
@@ -36,8 +53,7 @@ export class HealthSampler {
     this.markAt = now
     const rssBytes = process.memoryUsage.rss()
     this.peakRssBytes = Math.max(this.peakRssBytes, rssBytes)
-    const eventLoopLagP99Ms = Math.max(this.workerLag, this.mainLoop.count > 0 ? this.mainLoop.percentile(99) / 1e6 : 0)
-    this.mainLoop.reset()
+    const eventLoopLagP99Ms = Math.max(this.workerLag, this.mainLoop.takeIntervalP99Ms())
     this.workerLag = 0
     return {cpuPercent, rssBytes, eventLoopLagP99Ms}
   }
@@ -45,6 +61,6 @@ export class HealthSampler {
   /** Memory at the end counts too (a run shorter than one interval). */
   stop(): void {
     this.peakRssBytes = Math.max(this.peakRssBytes, process.memoryUsage.rss())
-    this.mainLoop.disable()
+    this.mainLoop.stop()
   }
 }

@@ -113,7 +113,7 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
       histograms.add('publishLag', stats.publishLag)
       histograms.add('ackLatency', stats.ackLatency)
       histograms.add('connectLatency', stats.connectLatency)
-      health.noteWorkerLag(stats.eventLoopLagP99Ms)
+      health.noteWorkerLag(stats.workerId, stats.eventLoopLagP99Ms, stats.eventLoopLagRunP99Ms)
     },
     onLog: log,
     onMessage(msg) {
@@ -166,6 +166,7 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
   const drainMs = opts.drainMs ?? 3000
   const late = await pool.stop({type: 'stop', drainMs}, drainMs + 5000)
   if (late > 0 && !pool.fatal) log(`${late} of ${workerCount} workers did not finish their clean stop in time; their last second of counters is missing`, 'warn')
+  const runHealth = health.runHealth()
   health.stop()
   const fatal = pool.fatal
   if (fatal) log(`a worker failed: ${fatal}`, 'error')
@@ -203,7 +204,8 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
       ? Math.max(...(allConnected as number[])) - startEpochMs
       : undefined,
     connectLatency: figures(summarize(histograms.run.connectLatency)),
-    health: {...lastHealth, peakRssBytes: health.peakRssBytes},
+    // The run's own figures, not its last second's.
+    health: {...lastHealth, ...runHealth, peakRssBytes: health.peakRssBytes},
     labelsFile: labels.written > 0 ? opts.labelsFile : undefined,
     labels: labels.written,
     warnings,

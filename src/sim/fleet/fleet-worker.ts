@@ -1,4 +1,5 @@
-import {monitorEventLoopDelay, performance, type IntervalHistogram} from 'node:perf_hooks'
+import {performance} from 'node:perf_hooks'
+import {LoopDelay} from '../../metrics/loop-delay.js'
 import type {MqttClient} from 'mqtt'
 import {backoffDelay, createMqttClient, assignSourceAddress, type BackoffOptions, type ClientOptions} from '../../net/index.js'
 import {encodeQos0Publishes, type Qos0Message} from '../../net/qos0-publish.js'
@@ -153,7 +154,7 @@ export class FleetWorker {
   private publishLag: LatencyHistogram
   private ackLatency: LatencyHistogram
   private connectLatency: LatencyHistogram
-  private loopDelay: IntervalHistogram
+  private readonly loopDelay = new LoopDelay()
   private allConnectedAtEpochMs?: number
   private everConnectedCount = 0
   private errorsLogged = 0
@@ -239,12 +240,11 @@ export class FleetWorker {
     this.publishLag = createHistogram()
     this.ackLatency = createHistogram()
     this.connectLatency = createHistogram()
-    this.loopDelay = monitorEventLoopDelay({resolution: 10})
   }
 
   start(): void {
     if (this.setup.messageLimit === 0) this.reachLimit()
-    this.loopDelay.enable()
+    this.loopDelay.start()
     this.statsTimer = setInterval(() => {
       this.updatePairing()
       this.post({type: 'stats', stats: this.takeStats()})
@@ -288,7 +288,7 @@ export class FleetWorker {
     }
     if (cutOff > 0) this.post({type: 'log', level: 'warn', message: `${cutOff} commands were still waiting for their latency when the run stopped (counted as failed)`})
     await Promise.all(closing)
-    this.loopDelay.disable()
+    this.loopDelay.stop()
     this.post({type: 'done', stats: {...this.takeStats(), connectedAtStop}})
   }
 
@@ -927,14 +927,14 @@ export class FleetWorker {
       publishLag: encodeHistogram(this.publishLag),
       ackLatency: encodeHistogram(this.ackLatency),
       connectLatency: encodeHistogram(this.connectLatency),
-      eventLoopLagP99Ms: this.loopDelay.count > 0 ? this.loopDelay.percentile(99) / 1e6 : 0,
+      eventLoopLagP99Ms: this.loopDelay.takeIntervalP99Ms(),
+      eventLoopLagRunP99Ms: this.loopDelay.runP99Ms(),
       allConnectedAtEpochMs: this.allConnectedAtEpochMs,
     }
     this.statsTakenAt = now
     this.publishLag.reset()
     this.ackLatency.reset()
     this.connectLatency.reset()
-    this.loopDelay.reset()
     return stats
   }
 }

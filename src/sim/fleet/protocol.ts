@@ -42,6 +42,8 @@ export interface WorkerStats {
   connectLatency: string
   /** Event-loop delay p99 of this worker over the interval, ms. */
   eventLoopLagP99Ms: number
+  /** Event-loop delay p99 of this worker over the run so far, ms. */
+  eventLoopLagRunP99Ms: number
   /** Epoch ms when the last device of this worker first connected, once all have. */
   allConnectedAtEpochMs?: number
 }

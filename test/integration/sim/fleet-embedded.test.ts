@@ -1,3 +1,6 @@
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {MqttClient} from 'mqtt'
 import {connectOnce} from '../../../src/net/index.js'
@@ -218,5 +221,21 @@ fleets:
     expect(summary.totals.disconnects).toBe(0)
     expect(summary.totals.reconnects).toBe(0)
     expect(summary.fleets[0].connected).toBe(10)
+  })
+
+  it("the summary's client health is the run's: a worker blocked for its first two seconds shows, though the last second was calm", async () => {
+    // The summary took the last second's CPU and event-loop lag: a worker behind for most of a run passed as healthy,
+    // and a run whose only slow second was the last was called client-bound.
+    const dir = mkdtempSync(join(tmpdir(), 'iotd-health-'))
+    writeFileSync(join(dir, 'stall.js'), 'const until = Date.now() + 2000\nmodule.exports = {onTick() { if (Date.now() < until) { const end = Date.now() + 80; while (Date.now() < end); } }}\n')
+    const scenario = loadScenario(join(dir, 'stall.yaml'), {
+      text: `version: 1\nseed: 4\nbroker: {url: "${broker.url}"}\nfleets:\n  - name: stall\n    count: 1\n    topic: "stall/{deviceId}"\n    every: 100ms\n    behavior: ./stall.js\n    fields: {v: 1}\n`,
+    })
+    const snapshots: SimSnapshot[] = []
+    const summary = await runSimulation({scenario, scenarioName: 'stall', durationMs: 5000, workers: 1, onSnapshot: (s) => snapshots.push(s)})
+    rmSync(dir, {recursive: true, force: true})
+    // Blocked 80 ms in every 100 for two seconds of five: the run's p99 is that block.
+    expect(summary.health.eventLoopLagP99Ms).toBeGreaterThanOrEqual(60)
+    expect(summary.health.eventLoopLagP99Ms).toBeGreaterThan(snapshots.at(-1)!.health.eventLoopLagP99Ms)
   })
 })

@@ -26,6 +26,7 @@ function report(second: number | null, sent: Array<[number, number]>, received: 
     ack: empty,
     connect: empty,
     eventLoopLagP99Ms: 0,
+    eventLoopLagRunP99Ms: 0,
     worstScheduleLagMs: 0,
     lastArrivalUs: 0,
     firstArrivalUs: 0,
