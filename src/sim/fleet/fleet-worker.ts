@@ -679,9 +679,10 @@ export class FleetWorker {
       this.pairing = true
       if (!this.pairingAnnounced) {
         this.pairingAnnounced = true
+        // A warning, so the summary (--json and --quiet included) says it too: it changes what the lag measures.
         this.post({
           type: 'log',
-          level: 'info',
+          level: 'warn',
           message: `worker ${this.setup.workerId} is busy (${Math.round(utilization * 100)} % of its time): QoS 0 devices reporting every ${PAIRING_MAX_EVERY_MS} ms or faster now write two messages at a time, the first up to one interval later (counted in the lag)`,
         })
       }
