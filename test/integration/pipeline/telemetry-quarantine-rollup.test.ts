@@ -28,7 +28,9 @@ describeMosquitto('telemetry-quarantine-rollup against iotd sim', () => {
     await sub.subscribeAsync('quarantine/#', {qos: 1})
     const env = {IOTD_BROKER: broker.url, IOTD_PG_URL: PG_URL, ROLLUP_TABLE: table}
     try {
-      const pipeline = runCli(['pipeline', 'run', 'scenarios/pipelines/telemetry-quarantine-rollup.yaml', '--duration', '16s', '--quiet'], {env, timeoutMs: 60_000})
+      // 25 s: the sim's 10 s start only once the pipeline has subscribed, which on a loaded machine takes seconds (with
+      // 16 s a CI run once ended the pipeline with 43 of a device's ~100 readings).
+      const pipeline = runCli(['pipeline', 'run', 'scenarios/pipelines/telemetry-quarantine-rollup.yaml', '--duration', '25s', '--quiet'], {env, timeoutMs: 60_000})
       // The sim starts once the pipeline's subscription shows on the broker.
       await expect.poll(async () => Number(await broker.readSys('$SYS/broker/subscriptions/count')), {timeout: 15_000, interval: 200}).toBeGreaterThanOrEqual(2)
       const sim = await runCli(['sim', 'scenarios/pipelines/sims/blog-plant.yaml', '--broker', broker.url, '--duration', '10s', '--quiet'], {timeoutMs: 60_000})
