@@ -35,7 +35,7 @@ export function byShape<B extends Partial<Record<Shape, z.ZodType>>>(branches: B
     const shape = shapeOf(value)
     const branch = shape === 'null' || shape === 'other' ? undefined : branches[shape]
     if (!branch) {
-      ctx.addIssue({code: 'custom', input: value, message: `expected ${expected}, got ${describeValue(value)}`})
+      ctx.addIssue({code: 'custom', input: value, message: `expected ${expected}, got ${describeValue(value)}`, params: {wrongShape: true}})
       return z.NEVER
     }
     const result = branch.safeParse(value)
@@ -49,8 +49,18 @@ export function byShape<B extends Partial<Record<Shape, z.ZodType>>>(branches: B
   return schema
 }
 
+/**
+ * Whether an issue says the value is of the wrong shape (a list where a map goes, text where a number goes): zod's
+ * invalid_type, or byShape finding no branch for it. Such a problem is about the value itself, so it is reported
+ * where the value is, and a value that is not there at all is a missing key. (z.never() says the key may not be
+ * there at all, whatever its value: that is about the key.)
+ */
+export function isWrongShape(issue: z.core.$ZodIssue): boolean {
+  return (issue.code === 'invalid_type' && issue.expected !== 'never') || (issue.code === 'custom' && issue.params?.wrongShape === true)
+}
+
 /** A value as a person wrote it in YAML: the scalar itself (text quoted, so `yes` shows as the text it is), or its shape. */
-function describeValue(value: unknown): string {
+export function describeValue(value: unknown): string {
   const shape = shapeOf(value)
   if (shape === 'null') return 'nothing'
   if (shape === 'array') return 'a list'

@@ -4,7 +4,7 @@ import {isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, visi
 import type {z} from 'zod'
 import {ConfigError, MAX_PROBLEMS_SHOWN, type ConfigProblem} from '../errors.js'
 import {closestName} from './did-you-mean.js'
-import {documentedUnionFor} from './shape-dispatch.js'
+import {describeValue, documentedUnionFor, isWrongShape} from './shape-dispatch.js'
 
 /**
  * The one YAML loader: parses a config file keeping source positions, interpolates `${env:NAME}` references,
@@ -15,9 +15,11 @@ export interface LoadedConfig<T> {
   value: T
   /**
    * Finds the source position of a path in the document, for errors raised after validation (e.g. cycles): the
-   * value's position, or with `{key: true}` the position of the last key itself.
+   * value's position, or with `{key: true}` the position of the last key itself. A map or list value is found at
+   * its key, unless `{value: true}` asks for the value itself (a list where a map goes is wrong where the list is).
+   * A key with nothing after it is found at the key.
    */
-  locate: (path: readonly PropertyKey[], options?: {key?: boolean}) => {line: number; col: number} | undefined
+  locate: (path: readonly PropertyKey[], options?: {key?: boolean; value?: boolean}) => {line: number; col: number} | undefined
   file: string
 }
 
@@ -138,7 +140,7 @@ export function loadYamlConfig<S extends z.ZodType>(file: string, schema: S, opt
   const document = () => (positioned ??= positionedDocument(file, text))
   const locate: LoadedConfig<unknown>['locate'] = (path, opts) => {
     const {doc, lineCounter} = document()
-    return locatePath(doc, lineCounter, path, opts?.key ?? false)
+    return locatePath(doc, lineCounter, path, opts?.key ? 'key' : opts?.value ? 'value' : 'auto')
   }
   const env = options.env ?? process.env
   const problems: ConfigProblem[] = []
@@ -269,17 +271,52 @@ function issueToProblems(issue: z.core.$ZodIssue, file: string, locate: LoadedCo
     const message = `missing required key "${String(path.at(-1))}"`
     return [{file, ...(locate(path.slice(0, -1)) ?? {line: 1, col: 1}), path: where, message: path.length > 1 ? `${message} in ${formatPath(path.slice(0, -1))}` : message}]
   }
-  return [{file, ...(locate(path) ?? {line: 1, col: 1}), path: where, message: where ? `${where}: ${issue.message}` : issue.message}]
+  const message = issueMessage(issue, raw, schema)
+  return [{file, ...(locate(path, {value: isWrongShape(issue)}) ?? {line: 1, col: 1}), path: where, message: where ? `${where}: ${message}` : message}]
+}
+
+/** zod's own wording of a value of the wrong type; a schema's own message for it does not look like this. */
+const ZOD_WRONG_TYPE = /^Invalid input: expected \w+, received \w+$/
+
+/**
+ * An issue's message in the words of the file: zod's "Invalid input: expected boolean, received string" becomes
+ * 'expected true or false, got "yes"', with what to write where the slip is a common one. A schema's own message is
+ * kept. `input` is the document the issue's path walks.
+ */
+export function issueMessage(issue: z.core.$ZodIssue, input: unknown, schema?: z.ZodType): string {
+  if (issue.code !== 'invalid_type' || !ZOD_WRONG_TYPE.test(issue.message)) return issue.message
+  const path = issue.path as PropertyKey[]
+  const value = valueAt(input, path)
+  const keys = issue.expected === 'object' && schema ? knownKeysAt(schema, path) : undefined
+  return `expected ${expectedWords(issue.expected, keys)}, got ${describeValue(value)}${slipHint(issue.expected, value)}`
+}
+
+const EXPECTED_WORDS: Record<string, string> = {string: 'text', number: 'a number', int: 'a whole number', boolean: 'true or false', array: 'a list', record: 'a map', map: 'a map'}
+
+function expectedWords(expected: string, keys: string[] | undefined): string {
+  if (expected === 'object') return keys && keys.length > 0 && keys.length <= 6 ? `a map with keys ${keys.join(', ')}` : 'a map'
+  return EXPECTED_WORDS[expected] ?? expected
+}
+
+/**
+ * What to write for the slips YAML invites: a bare 5 or true is read as a number or a boolean where text was meant,
+ * yes/no/on/off are text in YAML 1.2 (not booleans as in 1.1), and a quoted number is text.
+ */
+function slipHint(expected: string, value: unknown): string {
+  if (expected === 'string' && (typeof value === 'number' || typeof value === 'boolean')) return ` (write "${String(value)}" for the text)`
+  if (expected === 'boolean' && typeof value === 'string' && /^(yes|no|on|off|y|n)$/i.test(value)) return ` (YAML 1.2 reads ${value} as text)`
+  if ((expected === 'number' || expected === 'int') && typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) return ` (write ${value.trim()} without quotes for the number)`
+  return ''
 }
 
 /**
  * Whether a zod issue is about a key the map does not have. zod words it by the key's schema: "expected string,
  * received undefined" for a plain one, but only "Invalid input" for a union (topic: a filter or a list of them) or
  * a value of several shapes (reboot: 5s or {after: 5s}). So the input is asked instead. A custom issue keeps its
- * own words (it may say why the key is needed).
+ * own words (it may say why the key is needed), unless it only says the value has no shape byShape takes.
  */
 export function isMissingKey(issue: z.core.$ZodIssue, input: unknown): boolean {
-  if (issue.code === 'custom') return false
+  if (issue.code === 'custom' && !isWrongShape(issue)) return false
   const path = issue.path as PropertyKey[]
   const key = path.at(-1)
   if (typeof key !== 'string') return false
@@ -369,8 +406,12 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out
 }
 
-/** Walks the YAML AST along `path`; for a map key returns the key's position, otherwise the value's. */
-function locatePath(doc: Document, lc: LineCounter, path: readonly PropertyKey[], keyOnly: boolean): {line: number; col: number} | undefined {
+/**
+ * Walks the YAML AST along `path`. `key`: the last key's position; `auto`: a scalar value's position, or the key
+ * of a map or list value; `value`: the value's own position whatever it is. A key with nothing after it (`key:`)
+ * is found at the key in each: the empty value has no place of its own on the line.
+ */
+function locatePath(doc: Document, lc: LineCounter, path: readonly PropertyKey[], mode: 'key' | 'auto' | 'value'): {line: number; col: number} | undefined {
   let node: unknown = doc.contents
   let best: Node | undefined = isNode(node) ? node : undefined
   for (const [i, seg] of path.entries()) {
@@ -380,8 +421,10 @@ function locatePath(doc: Document, lc: LineCounter, path: readonly PropertyKey[]
       const keyNode = pair.key as Node
       best = keyNode
       node = pair.value
-      if (keyOnly && i === path.length - 1) break
-      if (isNode(node) && !(isMap(node) || isSeq(node))) best = node
+      const last = i === path.length - 1
+      if (mode === 'key' && last) break
+      if (!isNode(node) || isEmptyScalar(node)) continue
+      if (!(isMap(node) || isSeq(node)) || (mode === 'value' && last)) best = node
     } else if (isSeq(node) && typeof seg === 'number') {
       const item = node.items[seg]
       if (!isNode(item)) break
@@ -395,4 +438,8 @@ function locatePath(doc: Document, lc: LineCounter, path: readonly PropertyKey[]
   if (offset === undefined) return undefined
   const pos = lc.linePos(offset)
   return {line: pos.line, col: pos.col}
+}
+
+function isEmptyScalar(node: Node): boolean {
+  return isScalar(node) && node.value === null && node.range !== undefined && node.range !== null && node.range[0] === node.range[1]
 }

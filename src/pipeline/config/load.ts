@@ -7,7 +7,8 @@ import {dirname, extname, resolve} from 'node:path'
 import {parseDocument} from 'yaml'
 import {z} from 'zod'
 import {closestName} from '../../config/did-you-mean.js'
-import {isMissingKey, knownKeysAt, loadYamlConfig, readConfigText, type LoadedConfig} from '../../config/yaml-loader.js'
+import {isMissingKey, issueMessage, knownKeysAt, loadYamlConfig, readConfigText, type LoadedConfig} from '../../config/yaml-loader.js'
+import {isWrongShape} from '../../config/shape-dispatch.js'
 import {ConfigError, type ConfigProblem} from '../../errors.js'
 import {formatCaret, parseRule, planRule, RulePlanError, RuleSyntaxError, type BoundExpr, type RulePlan, type RuleProblem} from '../rule/index.js'
 import {sinkSpec, sourceSpec, SINK_SPECS, SOURCE_SPECS} from '../registry.js'
@@ -316,8 +317,8 @@ function validateOptions(
       continue
     }
     const missing = isMissingKey(issue, own)
-    const pos = (missing ? loaded.locate([...path, ...ip.slice(0, -1)]) : loaded.locate([...path, ...ip])) ?? loaded.locate(path) ?? {line: 1, col: 1}
-    const message = missing ? `${where([...path, ...ip.slice(0, -1)])}: missing required key "${String(ip.at(-1))}"` : `${where([...path, ...ip])}: ${issue.message}`
+    const pos = (missing ? loaded.locate([...path, ...ip.slice(0, -1)]) : loaded.locate([...path, ...ip], {value: isWrongShape(issue)})) ?? loaded.locate(path) ?? {line: 1, col: 1}
+    const message = missing ? `${where([...path, ...ip.slice(0, -1)])}: missing required key "${String(ip.at(-1))}"` : `${where([...path, ...ip])}: ${issueMessage(issue, own, schema)}`
     problems.push({file, ...pos, message})
   }
   return {ok: false}

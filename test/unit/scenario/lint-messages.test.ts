@@ -118,8 +118,9 @@ describe('command rule problems in the scenario\'s own terms', () => {
     expect(scenarioProblems(rule('      - {topic: "c/{deviceId}", reply: false}\n'))).toEqual([
       '10:40 fleets[0].commands[0].reply: false sends no reply, as leaving reply out does: remove it, or give true or a map such as {topic: "{deviceId}/ack"}',
     ])
+    // At the list, not at set: (a value of the wrong shape is wrong where it is).
     expect(scenarioProblems(rule('      - {topic: "c/{deviceId}", set: [level]}\n'))).toEqual([
-      '10:33 fleets[0].commands[0].set: expected a map of field to value, such as {setpoint: 21} or {setpoint: "$.value"} (from the request), got a list',
+      '10:38 fleets[0].commands[0].set: expected a map of field to value, such as {setpoint: 21} or {setpoint: "$.value"} (from the request), got a list',
     ])
     expect(scenarioProblems(rule('      - {topic: "c/{deviceId}", set: {level: 2}, reply: {topic: "c/{deviceId}/ack"}}\n'))).toEqual([])
   })
@@ -163,3 +164,27 @@ describe('anomalies on a field that is a number', () => {
   })
 })
 
+describe('a value of the wrong kind, said in the scenario\'s terms where the value is', () => {
+  // Fleet a with field setpoint and modes eco/comfort; rules under commands: from line 13 (anomalies before them).
+  const scenario = (rules: string, anomalies = '') =>
+    `version: 1\nname: m\nfleets:\n  - name: a\n    count: 1\n    topic: "x/{deviceId}"\n    every: 1s\n    fields: {setpoint: 20}\n    mode:\n      initial: eco\n      transitions: {eco: {comfort: 0.1}, comfort: {eco: 0.1}}\n${anomalies}    commands:\n${rules}`
+  const rule = (keys: string) => scenario(`      - topic: "c/{deviceId}"\n        ${keys}\n`)
+
+  it('will: yes says will takes true or false (yes is text in YAML 1.2)', () => {
+    // It said "reboot.will: Invalid input: expected boolean, received string".
+    expect(scenarioProblems(rule('reboot: {after: 5s, will: yes}'))).toEqual([
+      '14:35 fleets[0].commands[0].reboot.will: expected true or false, got "yes" (YAML 1.2 reads yes as text)',
+    ])
+  })
+
+  it('name: 5 says a name is text, and how to write 5 as text', () => {
+    // It said "name: Invalid input: expected string, received number".
+    expect(scenarioProblems(rule('name: 5'))).toEqual(['14:15 fleets[0].commands[0].name: expected text, got 5 (write "5" for the text)'])
+  })
+
+  it('a list or map where another shape goes is reported at the list or map, not at its key', () => {
+    // reply: [a] and set: [setpoint] were at the key, while reply: yes was at the value.
+    expect(scenarioProblems(rule('reply: [a]'))[0]).toMatch(/^14:16 fleets\[0\]\.commands\[0\]\.reply: expected true .*, got a list$/)
+    expect(scenarioProblems(rule('set: [setpoint]'))[0]).toMatch(/^14:14 fleets\[0\]\.commands\[0\]\.set: expected a map of field to value, .*, got a list$/)
+  })
+})
