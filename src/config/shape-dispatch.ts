@@ -10,10 +10,17 @@ import {z} from 'zod'
  * union it stands for; `documentedUnionFor` hands it to `z.toJSONSchema`'s override hook.
  */
 
-const documented = new WeakMap<z.ZodType, z.ZodType>()
+// Kept by the schema's definition, which the copies `.meta()` and `.describe()` make share: `topic: byShape(...).meta(...)`
+// is still known for what it stands for.
+const documented = new WeakMap<object, z.ZodType>()
+
+function definitionOf(schema: unknown): object | undefined {
+  return (schema as {_zod?: {def?: object}} | undefined)?._zod?.def
+}
 
 export function documentedUnionFor(schema: unknown): z.ZodType | undefined {
-  return documented.get(schema as z.ZodType)
+  const def = definitionOf(schema)
+  return def === undefined ? undefined : documented.get(def)
 }
 
 type Shape = 'string' | 'number' | 'boolean' | 'array' | 'object'
@@ -45,7 +52,7 @@ export function byShape<B extends Partial<Record<Shape, z.ZodType>>>(branches: B
     }
     return result.data as z.output<NonNullable<B[keyof B]>>
   })
-  documented.set(schema, options.length === 1 ? options[0] : z.union(options as [z.ZodType, z.ZodType, ...z.ZodType[]]))
+  documented.set(schema._zod.def, options.length === 1 ? options[0] : z.union(options as [z.ZodType, z.ZodType, ...z.ZodType[]]))
   return schema
 }
 

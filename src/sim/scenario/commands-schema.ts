@@ -112,23 +112,30 @@ const anomalyActionSchema = z
     if (a.start === undefined && a.stop === undefined) ctx.addIssue({code: 'custom', path: [], message: 'anomaly needs start or stop (an anomaly name, or "$.path")'})
   })
 
+/** What a rule's keys take, where a value of another shape is a likely slip: said with an example, not zod's types. */
+const topicFilterSchema = byShape({string: template()}, 'a topic filter such as "{deviceId}/cmd/+"')
+const ruleTopicSchema = byShape(
+  {string: template(), array: z.array(topicFilterSchema).min(1, 'topic needs at least one filter')},
+  'a topic filter such as "{deviceId}/cmd/+", or a list of them',
+)
+const whenSchema = byShape({object: z.record(z.string(), jsonValue)}, 'a map of JSON path to value, such as {"$.cmd": "setpoint"}')
+const releaseSchema = byShape({array: z.array(z.string())}, 'a list of fields, such as [setpoint]')
+const anomalyShapeSchema = byShape({object: anomalyActionSchema}, 'a map such as {start: overheat} or {stop: overheat} (an anomaly the fleet declares)')
+
 export const commandRuleSchema = z
   .strictObject({
     name: z.string().min(1).optional().meta({description: 'Name in replies ({command}) and messages (default command-N).'}),
-    topic: z
-      .union([template(), z.array(template()).min(1)])
-      .meta({description: 'Topic filter template(s) the devices subscribe to, e.g. "{deviceId}/cmd/+" or "fleet/all/cmd" (a command to every device).'}),
+    topic: ruleTopicSchema.meta({description: 'Topic filter template(s) the devices subscribe to, e.g. "{deviceId}/cmd/+" or "fleet/all/cmd" (a command to every device).'}),
     qos: qos.optional().meta({description: 'Subscription QoS (default 1).'}),
-    when: z
-      .record(z.string(), jsonValue)
+    when: whenSchema
       .optional()
       .meta({description: 'The rule applies only when every JSON path of the request equals its value, e.g. {"$.cmd": "setpoint"}.'}),
     set: byShape({object: z.record(z.string(), z.union([z.number(), z.boolean(), z.string()]))}, 'a map of field to value, such as {setpoint: 21} or {setpoint: "$.value"} (from the request)')
       .optional()
       .meta({description: 'Fields to hold at a value: a literal, or a JSON path into the request ("$.value"). The generator keeps stepping underneath.'}),
-    release: z.array(z.string()).optional().meta({description: 'Fields to give back to their generators (undoes set).'}),
+    release: releaseSchema.optional().meta({description: 'Fields to give back to their generators (undoes set).'}),
     mode: modeSchema.optional().meta({description: 'Switch the device to this mode (or "$.path" to take it from the request); {to: eco, for: 10m} holds it that long.'}),
-    anomaly: anomalyActionSchema.optional().meta({description: 'Start or stop one of the fleet\'s declared anomalies on this device: {start: overheat}, {stop: overheat}, or a name from the request ({start: "$.anomaly"}).'}),
+    anomaly: anomalyShapeSchema.optional().meta({description: 'Start or stop one of the fleet\'s declared anomalies on this device: {start: overheat}, {stop: overheat}, or a name from the request ({start: "$.anomaly"}).'}),
     reboot: rebootSchema.optional().meta({description: 'Disconnect after the reply and come back after this delay.'}),
     reply: replyShapeSchema.optional().meta({description: 'Answer: true (to the MQTT 5 response topic, default payload) or {topic, payload, qos, properties}.'}),
     latency: latencySchema.optional().meta({description: 'Delay between receiving the command and applying it (and replying). Default 0.'}),
@@ -187,7 +194,12 @@ export const twinSchema = z
 /** The keys schema.ts adds to a fleet. */
 export const fleetCommandKeys = {
   properties: publishPropertiesSchema.optional().meta({description: 'MQTT 5 properties of every telemetry message (needs broker.protocol: 5).'}),
-  commands: z.array(commandRuleSchema).min(1).optional().meta({description: 'Commands the devices subscribe to and how they react (docs/scenario-reference.md, Commands).'}),
+  commands: byShape(
+    {array: z.array(commandRuleSchema).min(1, 'commands needs at least one rule: leave commands out for devices that answer nothing')},
+    'a list of rules, each an item such as - {topic: "{deviceId}/cmd", set: {setpoint: 21}}',
+  )
+    .optional()
+    .meta({description: 'Commands the devices subscribe to and how they react (docs/scenario-reference.md, Commands).'}),
   twin: twinSchema.optional().meta({description: 'A device twin / shadow: desired state in, reported state out after a delay.'}),
   behavior: z
     .string()

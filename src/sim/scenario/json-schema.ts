@@ -8,18 +8,25 @@ import {PARAM_REF_PATTERN} from './params.js'
  * scripts/generate-schemas.ts writes it to schemas/scenario.schema.json; a unit test keeps that file current.
  */
 export function scenarioJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(scenarioSchema, {
+  // A value of several shapes (byShape) is written as the union it stands for, and so is one inside it (a list of
+  // command rules whose keys are such values), hence the same override for the union's own schema.
+  const options = {
     io: 'input',
     unrepresentable: 'any',
-    override(ctx) {
+    override(ctx: {zodSchema: unknown; jsonSchema: unknown}) {
       const documented = documentedUnionFor(ctx.zodSchema)
       if (!documented) return
-      const inner = z.toJSONSchema(documented, {io: 'input', unrepresentable: 'any'}) as Record<string, unknown>
+      const inner = z.toJSONSchema(documented, options) as Record<string, unknown>
       delete inner.$schema
-      for (const k of Object.keys(ctx.jsonSchema)) delete (ctx.jsonSchema as Record<string, unknown>)[k]
-      Object.assign(ctx.jsonSchema, inner)
+      const node = ctx.jsonSchema as Record<string, unknown>
+      // A description given to the byShape schema itself (`byShape(...).meta({description})`) stays.
+      const description = node.description
+      for (const k of Object.keys(node)) delete node[k]
+      Object.assign(node, inner)
+      if (description !== undefined && node.description === undefined) node.description = description
     },
-  }) as Record<string, unknown>
+  } as const
+  const schema = z.toJSONSchema(scenarioSchema, options) as Record<string, unknown>
   acceptParamRefs(schema)
   return {
     ...schema,

@@ -187,4 +187,44 @@ describe('a value of the wrong kind, said in the scenario\'s terms where the val
     expect(scenarioProblems(rule('reply: [a]'))[0]).toMatch(/^14:16 fleets\[0\]\.commands\[0\]\.reply: expected true .*, got a list$/)
     expect(scenarioProblems(rule('set: [setpoint]'))[0]).toMatch(/^14:14 fleets\[0\]\.commands\[0\]\.set: expected a map of field to value, .*, got a list$/)
   })
+
+  it('topic: a number, or a number in a list of filters, is named at the number with what topic takes', () => {
+    // Both said "topic: Invalid input", the second at the key.
+    expect(scenarioProblems(scenario('      - topic: 5\n        set: {setpoint: 21}\n'))).toEqual([
+      '13:16 fleets[0].commands[0].topic: expected a topic filter such as "{deviceId}/cmd/+", or a list of them, got 5',
+    ])
+    expect(scenarioProblems(scenario('      - topic: ["c/{deviceId}", 5]\n        set: {setpoint: 21}\n'))).toEqual([
+      '13:33 fleets[0].commands[0].topic[1]: expected a topic filter such as "{deviceId}/cmd/+", got 5',
+    ])
+  })
+
+  it('when: as text says it takes a map of JSON path to value', () => {
+    // It said "when: Invalid input: expected record, received string".
+    expect(scenarioProblems(rule('when: "$.cmd == 1"'))).toEqual([
+      '14:15 fleets[0].commands[0].when: expected a map of JSON path to value, such as {"$.cmd": "setpoint"}, got "$.cmd == 1"',
+    ])
+  })
+
+  it('release: as one name or a boolean says it takes a list of fields', () => {
+    // Both said "release: Invalid input: expected array, received string" (or boolean).
+    expect(scenarioProblems(rule('release: setpoint'))).toEqual(['14:18 fleets[0].commands[0].release: expected a list of fields, such as [setpoint], got "setpoint"'])
+    expect(scenarioProblems(rule('release: true'))).toEqual(['14:18 fleets[0].commands[0].release: expected a list of fields, such as [setpoint], got true'])
+  })
+
+  it('anomaly: as a name says it takes {start: ...} or {stop: ...}', () => {
+    // It said "anomaly: Invalid input: expected object, received string".
+    expect(scenarioProblems(rule('anomaly: start'))).toEqual([
+      '14:18 fleets[0].commands[0].anomaly: expected a map such as {start: overheat} or {stop: overheat} (an anomaly the fleet declares), got "start"',
+    ])
+  })
+
+  it('commands: written as a map, or left empty, says it takes a list of rules', () => {
+    // They said "commands: Invalid input: expected array, received object" (or null).
+    expect(scenarioProblems(scenario('      r1:\n        topic: "c/{deviceId}"\n'))).toEqual([
+      '13:7 fleets[0].commands: expected a list of rules, each an item such as - {topic: "{deviceId}/cmd", set: {setpoint: 21}}, got a map',
+    ])
+    expect(scenarioProblems(scenario(''))).toEqual([
+      '12:5 fleets[0].commands: expected a list of rules, each an item such as - {topic: "{deviceId}/cmd", set: {setpoint: 21}}, got nothing',
+    ])
+  })
 })
