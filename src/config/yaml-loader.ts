@@ -249,7 +249,7 @@ function interpolateEnv(
 
 function issueToProblems(issue: z.core.$ZodIssue, file: string, locate: LoadedConfig<unknown>['locate'], raw: unknown, schema?: z.ZodType): ConfigProblem[] {
   const path = issue.path as PropertyKey[]
-  const discriminator = discriminatorProblem(issue, raw)
+  const discriminator = discriminatorProblem(issue, raw) ?? unknownOptionProblem(issue, raw)
   if (discriminator) {
     const at = discriminator.missing ? locate(path.slice(0, -1)) : locate(path)
     return [{file, ...(at ?? {line: 1, col: 1}), path: formatPath(path), message: `${formatPath(path.slice(0, -1)) || '(root)'}: ${discriminator.message}`}]
@@ -333,10 +333,29 @@ function discriminatorProblem(issue: z.core.$ZodIssue, raw: unknown): {message: 
   const key = String(issue.discriminator)
   const options = (issue.options as unknown[]).map(String)
   const value = valueAt(raw, issue.path as PropertyKey[])
+  if (value === undefined) return {missing: true, message: `add \`${key}:\` (one of ${options.join(', ')})`}
+  return {missing: false, message: unknownOption(key, value, options)}
+}
+
+/**
+ * A value outside a fixed list of names (z.enum: an anomaly's kind, a payload format), which zod words as
+ * 'Invalid option: expected one of "spike"|"stuck"|...': said as a misspelt generator kind is. A key that is not
+ * there is left to "missing required key"; a schema's own message is kept.
+ */
+function unknownOptionProblem(issue: z.core.$ZodIssue, raw: unknown): {message: string; missing: boolean} | undefined {
+  if (issue.code !== 'invalid_value' || !/^Invalid option: /.test(issue.message) || !issue.values.every((v) => typeof v === 'string')) return undefined
+  const path = issue.path as PropertyKey[]
+  const key = path.at(-1)
+  const value = valueAt(raw, path)
+  if (typeof key !== 'string' || value === undefined) return undefined
+  return {missing: false, message: unknownOption(key, value, issue.values as string[])}
+}
+
+/** 'unknown kind "walkk"; did you mean walk? (one of ...)', or without a close name 'expected one of ...'. */
+function unknownOption(key: string, value: unknown, options: readonly string[]): string {
   const list = options.join(', ')
-  if (value === undefined) return {missing: true, message: `add \`${key}:\` (one of ${list})`}
   const hint = typeof value === 'string' ? closestName(value, options) : undefined
-  return {missing: false, message: `unknown ${key} ${JSON.stringify(value)}; ${hint ? `did you mean ${hint}? (` : 'expected one of '}${hint ? `one of ${list})` : list}`}
+  return `unknown ${key} ${JSON.stringify(value)}; ${hint ? `did you mean ${hint}? (one of ${list})` : `expected one of ${list}`}`
 }
 
 function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {

@@ -227,4 +227,15 @@ describe('a value of the wrong kind, said in the scenario\'s terms where the val
       '12:5 fleets[0].commands: expected a list of rules, each an item such as - {topic: "{deviceId}/cmd", set: {setpoint: 21}}, got nothing',
     ])
   })
+
+  it('a misspelt anomaly kind gets the did-you-mean a misspelt generator kind gets', () => {
+    // It said "kind: Invalid option: expected one of "spike"|"stuck"|...".
+    const anomaly = (kind: string) => `    anomalies:\n      - {field: setpoint, kind: ${kind}, magnitude: 5, share: 100%, probability: 0.1}\n`
+    expect(scenarioProblems(scenario('      - {topic: "c/{deviceId}", anomaly: {start: anomaly-0}}\n', anomaly('spyke')))).toEqual([
+      '13:33 fleets[0].anomalies[0]: unknown kind "spyke"; did you mean spike? (one of spike, stuck, dropout, drift, shift, noise, out-of-range)',
+    ])
+    expect(scenarioProblems(scenario('      - {topic: "c/{deviceId}", set: {setpoint: 1}}\n', anomaly('boom')))).toEqual([
+      '13:33 fleets[0].anomalies[0]: unknown kind "boom"; expected one of spike, stuck, dropout, drift, shift, noise, out-of-range',
+    ])
+  })
 })
