@@ -1,20 +1,45 @@
 /**
  * "Did you mean" hints for names a user typed (config keys, kinds, threshold names). Case-insensitive; a candidate
  * counts as close within edit distance 2, or 1 for names of up to four letters (so `ab` does not suggest `id`).
+ * Failing that, the one candidate the name shortens word by word (`devId` for `deviceId`).
  */
 export function closestName(name: string, candidates: Iterable<string>): string | undefined {
   const typed = name.toLowerCase()
   const limit = typed.length <= 4 ? 2 : 3
+  const all = [...candidates]
   let best: string | undefined
   let bestDistance = limit
-  for (const candidate of candidates) {
+  for (const candidate of all) {
     const d = boundedDistance(typed, candidate.toLowerCase(), bestDistance)
     if (d < bestDistance) {
       best = candidate
       bestDistance = d
     }
   }
-  return best
+  return best ?? shortenedFrom(name, all)
+}
+
+/**
+ * The candidate whose words `name`'s words begin, as many words in the same order: `devId` shortens `deviceId`,
+ * `temp` `temperature`. Only when exactly one candidate fits, and each word typed has two letters or more.
+ */
+function shortenedFrom(name: string, candidates: readonly string[]): string | undefined {
+  const typed = words(name)
+  if (name.length < 3 || typed.length === 0 || typed.some((w) => w.length < 2)) return undefined
+  const fits = candidates.filter((candidate) => {
+    const full = words(candidate)
+    return full.length === typed.length && full.every((w, i) => w.startsWith(typed[i]))
+  })
+  return fits.length === 1 ? fits[0] : undefined
+}
+
+/** camelCase, snake_case, kebab-case and dotted names as lower-case words. */
+function words(name: string): string[] {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[\s_.-]+/)
+    .filter((w) => w !== '')
 }
 
 /**

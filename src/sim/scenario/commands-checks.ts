@@ -1,10 +1,9 @@
 import type {Scenario, FleetConfig} from './schema.js'
 import type {PublishPropertiesConfig} from '../commands/config.js'
 import {isJsonPath} from '../commands/json-path.js'
-import {closestName} from '../../config/did-you-mean.js'
 import {anomalyName} from '../generators/anomalies.js'
 import {alwaysNumber, type AnomalySpec} from '../generators/generator-schema.js'
-import {checkFilterTemplate, checkTemplateNames, type SemanticProblem} from './value-checks.js'
+import {checkFilterTemplate, checkTemplateNames, suggest, type SemanticProblem} from './value-checks.js'
 
 /**
  * Checks of a fleet's `properties:`, `commands:` and `twin:` that need the rest of the scenario: MQTT 5 for
@@ -100,10 +99,4 @@ export function checkAnomalyNames(anomalies: readonly AnomalySpec[], at: Propert
     if (first !== undefined) problems.push({path: [...at, k, spec.name === undefined ? 'kind' : 'name'], message: `duplicate anomaly name "${name}" (also anomalies[${first}]): give each its own name:`})
     else seen.set(name, k)
   })
-}
-
-/** ` (did you mean "x"?)` when a known name is close. */
-function suggest(name: string, known: readonly string[]): string {
-  const close = closestName(name, known)
-  return close === undefined ? '' : ` (did you mean "${close}"?)`
 }

@@ -6,7 +6,7 @@ import {checkAnomalyNames, checkFleetCommands} from './commands-checks.js'
 import {alwaysNumber, type GeneratorSpecOf} from '../generators/generator-schema.js'
 import {MAX_SCENARIO_DEVICES, type FleetConfig, type Scenario} from './schema.js'
 import {parseTemplate} from '../../config/template.js'
-import {checkDeviceCounts, checkExpression, checkTemplateNames, checkTopicTemplate, type SemanticProblem} from './value-checks.js'
+import {checkDeviceCounts, checkExpression, checkTemplateNames, checkTopicTemplate, suggest, type SemanticProblem} from './value-checks.js'
 
 /**
  * Checks that need more than one value at a time: template names against the device's vars, expression
@@ -111,7 +111,7 @@ function checkFleet(scenario: Scenario, fleet: FleetConfig, at: PropertyKey[], p
     if (a.field === undefined) return
     const spec = fleet.fields[a.field]
     if (!spec) {
-      problems.push({path: [...aAt, 'field'], message: `anomaly on unknown field "${a.field}" (fields: ${fieldNames.join(', ')})`})
+      problems.push({path: [...aAt, 'field'], message: `anomaly on unknown field "${a.field}"${suggest(a.field, fieldNames)} (fields: ${fieldNames.join(', ')})`})
     } else if (a.kind !== 'stuck' && a.kind !== 'dropout' && !alwaysNumber(spec)) {
       // By value, not kind: a constant 20 is a number to spike, a constant "on" is not.
       problems.push({path: [...aAt, 'kind'], message: `anomaly ${a.kind} needs a field that is a number on every device, but ${a.field} is not (kind ${spec.kind})`})

@@ -4,6 +4,7 @@ import {OBJECT_FIELD_KEYS} from '../generators/registry.js'
 import type {FleetConfig} from './schema.js'
 import {parseTemplate} from '../../config/template.js'
 import {findFilterFault, findTopicFault} from './topic-rules.js'
+import {closestName} from '../../config/did-you-mean.js'
 
 /**
  * The checks of one expression or one template, shared by the fleet checks (semantic-checks.ts) and the modbus
@@ -65,11 +66,23 @@ export function checkFilterTemplate(source: string, at: PropertyKey[], problems:
   else problems.push({path: at, columnInValue: fault.column, message: `topic filter "${source}" ${fault.what} at column ${fault.column}: ${fault.why}`})
 }
 
+/** ` (did you mean "x"?)` when a known name is close to `name`; `show` writes the name as the message does. */
+export function suggest(name: string, known: readonly string[], show: (name: string) => string = (n) => `"${n}"`): string {
+  const close = closestName(name, known)
+  return close === undefined ? '' : ` (did you mean ${show(close)}?)`
+}
+
 /** A known name ending in `.<key>` stands for its prefix and any key after it: `request.<key>` knows {request.id}. */
 const ANY_KEY = '<key>'
 
 function isKnownName(name: string, known: readonly string[]): boolean {
   return known.some((k) => k === name || (k.endsWith(`.${ANY_KEY}`) && name.length > k.length - ANY_KEY.length && name.startsWith(k.slice(0, -ANY_KEY.length))))
+}
+
+/** A known name as `name` would be if it were meant: `request.<key>` is `request.id` for `reqest.id`. */
+function spelledAs(known: string, name: string): string {
+  const dot = name.indexOf('.')
+  return known.endsWith(`.${ANY_KEY}`) && dot >= 0 ? `${known.slice(0, -ANY_KEY.length)}${name.slice(dot + 1)}` : known
 }
 
 /** Returns false when the template names something unknown (a problem was added). */
@@ -87,7 +100,7 @@ export function checkTemplateNames(
     problems.push({
       path: at,
       columnInValue: part.column,
-      message: `unknown placeholder {${part.name}} in "${source}" (known: ${known.map((k) => `{${k}}`).join(' ')})`,
+      message: `unknown placeholder {${part.name}} in "${source}"${suggest(part.name, known.map((k) => spelledAs(k, part.name)), (n) => `{${n}}`)} (known: ${known.map((k) => `{${k}}`).join(' ')})`,
     })
   }
   return ok

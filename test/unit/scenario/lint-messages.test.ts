@@ -238,4 +238,21 @@ describe('a value of the wrong kind, said in the scenario\'s terms where the val
       '13:33 fleets[0].anomalies[0]: unknown kind "boom"; expected one of spike, stuck, dropout, drift, shift, noise, out-of-range',
     ])
   })
+
+  it('an anomaly on a misspelt field gets a did-you-mean, as set: does', () => {
+    // It said only "anomaly on unknown field "setpiont" (fields: setpoint)".
+    const anomalies = '    anomalies:\n      - {field: setpiont, kind: spike, magnitude: 5, share: 100%, probability: 0.1}\n'
+    expect(scenarioProblems(scenario('      - {topic: "c/{deviceId}", set: {setpoint: 1}}\n', anomalies))).toEqual([
+      '13:17 fleets[0].anomalies[0].field: anomaly on unknown field "setpiont" (did you mean "setpoint"?) (fields: setpoint)',
+    ])
+  })
+
+  it('an unknown placeholder close to a known one, or shortening it, gets a did-you-mean', () => {
+    // It listed the known names only.
+    expect(scenarioProblems(rule('reply: {topic: "x/{devId}"}'))).toEqual([
+      '14:27 fleets[0].commands[0].reply.topic: unknown placeholder {devId} in "x/{devId}" (did you mean {deviceId}?) (known: {fleet} {index} {number} {deviceId})',
+    ])
+    // A key of the request is offered as {request.<key>} would read it.
+    expect(scenarioProblems(rule('reply: {topic: "x/{deviceId}", payload: \'{"id":"{reqest.id}"}\'}'))[0]).toContain('unknown placeholder {reqest.id} in "{"id":"{reqest.id}"}" (did you mean {request.id}?)')
+  })
 })
