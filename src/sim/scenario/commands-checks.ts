@@ -41,9 +41,10 @@ export function checkFleetCommands(scenario: Scenario, fleet: FleetConfig, at: P
     }
     for (const [j, name] of (rule.release ?? []).entries()) field(name, [...ruleAt, 'release', j])
     if (rule.mode !== undefined) {
+      const mode = {path: [...ruleAt, 'mode'], locateAt: [...ruleAt, 'mode', 'to']}
       // A mode taken from the request ("$.mode") needs the block as much as a literal one.
-      if (!fleet.mode) problems.push({path: [...ruleAt, 'mode'], message: `mode needs a mode: block in fleet ${fleet.name}`})
-      else if (!isJsonPath(rule.mode) && !modes.has(rule.mode)) problems.push({path: [...ruleAt, 'mode'], message: `unknown mode "${rule.mode}"${suggest(rule.mode, [...modes])} (modes: ${[...modes].join(', ')})`})
+      if (!fleet.mode) problems.push({...mode, message: `mode needs a mode: block in fleet ${fleet.name}`})
+      else if (!isJsonPath(rule.mode) && !modes.has(rule.mode)) problems.push({...mode, message: `unknown mode "${rule.mode}"${suggest(rule.mode, [...modes])} (modes: ${[...modes].join(', ')})`})
     }
     for (const action of ['start', 'stop'] as const) {
       const name = rule.anomaly?.[action]

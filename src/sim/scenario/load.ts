@@ -52,7 +52,7 @@ export function loadScenario(file: string, options: LoadScenarioOptions = {}): S
   }
   const lines = text.split(/\r?\n/)
   const problemAt = (locate: Locate) => (p: SemanticProblem): ConfigProblem => {
-    const at = locate(p.path) ?? {line: 1, col: 1}
+    const at = locate(p.locateAt ?? p.path) ?? {line: 1, col: 1}
     let col = at.col
     if (p.columnInValue !== undefined) {
       const opening = lines[at.line - 1]?.[at.col - 1]
@@ -147,11 +147,12 @@ function checkWhatPassed(raw: unknown): SemanticProblem[] {
   const parsed = scenarioSchema.safeParse(candidate)
   if (!parsed.success) return []
   const original = {fleets, modbus: groups}
-  return checkScenario(parsed.data).map((p) => {
-    const [section, index, ...rest] = p.path
+  const inFile = (path: PropertyKey[]): PropertyKey[] => {
+    const [section, index, ...rest] = path
     const map = section === 'fleets' || section === 'modbus' ? original[section] : undefined
-    return map && typeof index === 'number' ? {...p, path: [section, map[index], ...rest]} : p
-  })
+    return map && typeof index === 'number' ? [section, map[index], ...rest] : path
+  }
+  return checkScenario(parsed.data).map((p) => ({...p, path: inFile(p.path), ...(p.locateAt ? {locateAt: inFile(p.locateAt)} : {})}))
 }
 
 function resolveTlsPaths(broker: Scenario['broker'], file: string): Scenario['broker'] {

@@ -16,6 +16,11 @@ export interface SemanticProblem {
   message: string
   /** 1-based column inside the string value (template or expression) where the problem is, if known. */
   columnInValue?: number
+  /**
+   * Where to point, when not at `path`: a value that may be written alone or inside a map (mode: eco or
+   * mode: {to: eco}) is found at `[...path, 'to']`, which lands on the value in both forms.
+   */
+  locateAt?: PropertyKey[]
 }
 
 export function checkExpression(expr: string, fleet: Pick<FleetConfig, 'fields'>, name: string, at: PropertyKey[], problems: SemanticProblem[]): string[] {

@@ -255,4 +255,10 @@ describe('a value of the wrong kind, said in the scenario\'s terms where the val
     // A key of the request is offered as {request.<key>} would read it.
     expect(scenarioProblems(rule('reply: {topic: "x/{deviceId}", payload: \'{"id":"{reqest.id}"}\'}'))[0]).toContain('unknown placeholder {reqest.id} in "{"id":"{reqest.id}"}" (did you mean {request.id}?)')
   })
+
+  it('an unknown mode written as {to: ...} is at the mode, as mode: ecoo is', () => {
+    // mode: {to: ecoo, for: 5m} was at the key mode:.
+    expect(scenarioProblems(rule('mode: {to: ecoo, for: 5m}'))).toEqual(['14:20 fleets[0].commands[0].mode: unknown mode "ecoo" (did you mean "eco"?) (modes: eco, comfort)'])
+    expect(scenarioProblems(rule('mode: ecoo'))).toEqual(['14:15 fleets[0].commands[0].mode: unknown mode "ecoo" (did you mean "eco"?) (modes: eco, comfort)'])
+  })
 })
