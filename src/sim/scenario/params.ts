@@ -228,7 +228,17 @@ function csvRecords(path: string, text: string): Records | Failure {
     return {error: csvFailure(path, text, error as Error & {code?: string; lines?: number})}
   }
   if (parsed.length === 0) return []
-  const [{record: header}, ...body] = parsed
+  const [{record: written, info: headerInfo}, ...body] = parsed
+  // A hand-written header's "index, offset, site" means the columns index, offset and site.
+  const header = written.map((name) => name.trim())
+  const headerLine = headerInfo.lines
+  const separator = header.length === 1 ? OTHER_SEPARATORS.find(([c]) => header[0].includes(c)) : undefined
+  if (separator) {
+    return {error: `${path}:${headerLine}: the header is one column ${JSON.stringify(header[0])}: the table must be comma-separated, not ${separator[1]} (a spreadsheet's "CSV (comma delimited)")`}
+  }
+  const twice = header.find((name, i) => header.indexOf(name) !== i)
+  // Without this the last of the two won, and the column it hid was reported as unknown wherever it was used.
+  if (twice !== undefined) return {error: `${path}:${headerLine}: column ${JSON.stringify(twice)} appears twice`}
   const uneven = body.filter((r) => r.record.length !== header.length)
   if (uneven.length > 0) {
     const [{record, info}, ...others] = uneven
@@ -239,6 +249,13 @@ function csvRecords(path: string, text: string): Records | Failure {
   }
   return body.map(({record, info}) => ({record: Object.fromEntries(header.map((name, i) => [name, record[i]])), line: info.lines}))
 }
+
+/** Separators a spreadsheet may write instead of commas (by locale or by choice), as a message names them. */
+const OTHER_SEPARATORS: Array<[string, string]> = [
+  [';', 'semicolon-separated'],
+  ['\t', 'tab-separated'],
+  ['|', 'separated by |'],
+]
 
 const cells = (n: number) => `${n} cell${n === 1 ? '' : 's'}`
 

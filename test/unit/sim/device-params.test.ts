@@ -229,6 +229,32 @@ fleets:
     expect(problems('twice.csv', `index,${HEADER}0,1,a,x,1\n1,2,b,y,1\n1,3,c,z,1\n`)).toEqual([`6:15 fleets[0].registry: ${at('twice.csv')}:4: index 1 appears twice (lines 3 and 4); each device has one row`])
   })
 
+  it('a header written with spaces after its commas names the columns without them', () => {
+    // "offset, site" named the columns " offset" and " site": every use of them was an unknown param or placeholder
+    // ("unknown param "offset" (did you mean " offset"?)").
+    expect(problems('spaces.csv', 'offset, site, fw, spread\n1,north,a,1\n 2 ,south,b,1\n3,west,c,1\n')).toEqual([])
+    const s = loadScenario(at('plant.yaml'), {text: SCENARIO('spaces.csv')})
+    expect(expandDevices(s).map((d) => d.params!.site)).toEqual(['north', 'south', 'west'])
+    // A number cell's spaces are no doubt (" 2 " stands for 2 where a number is needed); a text cell keeps its own.
+    expect(expandDevices(s).map((d) => JSON.parse(createDeviceModel(s, d).sample(0, FROM).payload!).fw)).toEqual(['a', 'b', 'c'])
+  })
+
+  it('a table separated by semicolons (or tabs) is said so once, at its header', () => {
+    // It was read as one column "offset;site;fw;spread": an unknown param and an unknown placeholder for each use.
+    expect(problems('semi.csv', 'offset;site;fw;spread\n1;north;a;1\n2;south;b;1\n3;west;c;1\n')).toEqual([
+      `6:15 fleets[0].registry: ${at('semi.csv')}:1: the header is one column "offset;site;fw;spread": the table must be comma-separated, not semicolon-separated (a spreadsheet's "CSV (comma delimited)")`,
+    ])
+    expect(problems('tabs.csv', 'offset\tsite\tfw\tspread\n1\tnorth\ta\t1\n')).toEqual([
+      `6:15 fleets[0].registry: ${at('tabs.csv')}:1: the header is one column "offset\\tsite\\tfw\\tspread": the table must be comma-separated, not tab-separated (a spreadsheet's "CSV (comma delimited)")`,
+    ])
+  })
+
+  it('a column named twice in the header is refused', () => {
+    // The last of the two won silently, and the column it stood in for was unknown wherever it was used.
+    expect(problems('twice-col.csv', 'offset,site,fw,spread,site\n1,north,a,1,x\n2,south,b,1,y\n3,west,c,1,z\n')).toEqual([`6:15 fleets[0].registry: ${at('twice-col.csv')}:1: column "site" appears twice`])
+    expect(problems('twice-trim.csv', 'offset, site,fw,spread,site \n1,north,a,1,x\n')).toEqual([`6:15 fleets[0].registry: ${at('twice-trim.csv')}:1: column "site" appears twice`])
+  })
+
   it('JSON true and false stay booleans', () => {
     // They became the text "true" and "false", so iotd sim registry wrote "true" where the table had true.
     writeFileSync(at('flags.jsonl'), [0, 1, 2].map((k) => `{"offset":${k},"site":"s","fw":"a","spread":1,"on":${k !== 1}}`).join('\n'))
