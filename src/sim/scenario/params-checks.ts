@@ -57,8 +57,14 @@ export function checkParamNames(fleet: {name: string; vars: Record<string, unkno
   }
 }
 
-/** A number, or text that is one ("20.50", "-1e3"); withDeviceParams turns it into the number. */
+/**
+ * Decimal number text as a spreadsheet writes it: an optional sign, digits, an optional fraction and exponent. Number()
+ * also reads "0x10", "0b11" and "0o7" (16, 3, 7), which a table of readings does not mean.
+ */
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/
+
+/** A number, or text that is one ("20.50", "-1e3", " 20"); withDeviceParams turns it into the number. */
 function isNumeric(value: string | number | boolean | undefined): boolean {
   if (typeof value === 'number') return Number.isFinite(value)
-  return typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))
+  return typeof value === 'string' && DECIMAL.test(value.trim()) && Number.isFinite(Number(value))
 }

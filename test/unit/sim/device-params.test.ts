@@ -255,6 +255,17 @@ fleets:
     expect(problems('twice-trim.csv', 'offset, site,fw,spread,site \n1,north,a,1,x\n')).toEqual([`6:15 fleets[0].registry: ${at('twice-trim.csv')}:1: column "site" appears twice`])
   })
 
+  it('only decimal text is a number: "0x10" or "0b11" in a cell is not', () => {
+    // They were read as 16 and 3.
+    expect(problems('hex.csv', `${HEADER}1.5e1,a,x,1\n0x10,b,y,1\n-.5,c,z,1\n`)).toEqual([
+      `14:33 fleets[0].fields.v.mean: ${at('hex.csv')}:3: the "offset" cell of device index 1 is "0x10", not a number, so it cannot stand for mean`,
+    ])
+    const row = (k: number, offset: string) => `{"offset":${JSON.stringify(offset)},"site":"s${k}","fw":"a","spread":1}`
+    expect(problems('bin.jsonl', `${row(0, '1')}\n${row(1, '2')}\n${row(2, '0b11')}\n`)).toEqual([
+      `14:33 fleets[0].fields.v.mean: ${at('bin.jsonl')}:3: the "offset" cell of device index 2 is "0b11", not a number, so it cannot stand for mean`,
+    ])
+  })
+
   it('JSON true and false stay booleans', () => {
     // They became the text "true" and "false", so iotd sim registry wrote "true" where the table had true.
     writeFileSync(at('flags.jsonl'), [0, 1, 2].map((k) => `{"offset":${k},"site":"s","fw":"a","spread":1,"on":${k !== 1}}`).join('\n'))
