@@ -1,4 +1,5 @@
-import {readdirSync, readFileSync} from 'node:fs'
+import {mkdtempSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {runCli} from '../helpers/cli.js'
@@ -70,5 +71,19 @@ describe('iotd sim lint', () => {
     const seeded = await Promise.all([runCli(['sim', 'lint', path, '--seed', '5']), runCli(['sim', 'lint', path, '--seed', '5'])])
     expect(seeded[0].stdout).not.toContain('drawn for this lint')
     expect(seeded[0].stdout).toBe(seeded[1].stdout)
+  })
+
+  it('loads a behaviour module as the run does: one whose top level throws is exit 2 at the behavior key; a dry run does not run it', async () => {
+    // Lint said ok, and the run then refused the module.
+    const dir = mkdtempSync(join(tmpdir(), 'iotd-lint-behavior-'))
+    writeFileSync(join(dir, 'boom.js'), '// settings\nthrow new Error("no config")\n')
+    const scenario = join(dir, 's.yaml')
+    writeFileSync(scenario, 'version: 1\nseed: 1\nfleets:\n  - name: a\n    count: 1\n    topic: "x/{deviceId}"\n    every: 1s\n    behavior: ./boom.js\n    fields: {t: 1}\n')
+    const lint = await runCli(['sim', 'lint', scenario])
+    expect(lint.code, lint.stderr).toBe(2)
+    expect(lint.stderr).toContain(`${scenario}:8:15: fleets[0].behavior: ${join(dir, 'boom.js')}:2:7: behavior module cannot be loaded: its top level threw Error: no config`)
+    expect(lint.stderr).not.toMatch(/\n\s+at /)
+    const dry = await runCli(['sim', scenario, '--dry-run'])
+    expect(dry.code, dry.stderr).toBe(0)
   })
 })

@@ -7,7 +7,7 @@ import type {AnomalySelection} from '../../sim/dry-run.js'
 export default class SimLint extends BaseCommand {
   static override summary = 'Check a scenario file and report every problem with file:line:col.'
 
-  static override description = `Validates the scenario against the version 1 schema and its own rules (templates, topics, ranges, derived-field cycles, modes, anomalies). Prints a one-line OK on success; every problem on its own line as file:line:col otherwise.
+  static override description = `Validates the scenario against the version 1 schema and its own rules (templates, topics, ranges, derived-field cycles, modes, anomalies), and loads each behaviour module as the run will, in a child process (its top level runs there, for at most 10 s), reporting what the run would refuse. Prints a one-line OK on success; every problem on its own line as file:line:col otherwise.
 
 EXIT CODES
 ${EXIT_CODES_HELP}`
@@ -32,7 +32,7 @@ ${EXIT_CODES_HELP}`
     const onUnsetEnv = (p: ConfigProblem) => warnings.push(`${formatProblem(p)} (a warning here; a run needs it)`)
     let loaded
     try {
-      loaded = loadScenario(args.scenario, {onUnsetEnv})
+      loaded = loadScenario(args.scenario, {onUnsetEnv, loadBehaviors: true})
     } finally {
       for (const w of warnings) this.note(`Warning: ${w}`)
     }

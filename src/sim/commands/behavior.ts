@@ -1,6 +1,9 @@
+import {spawnSync} from 'node:child_process'
 import {createRequire} from 'node:module'
+import {dirname, relative} from 'node:path'
 import {pathToFileURL} from 'node:url'
-import {ConfigError, type ConfigProblem} from '../../errors.js'
+import {closestName} from '../../config/did-you-mean.js'
+import {ConfigError, formatProblem, type ConfigProblem} from '../../errors.js'
 import {parseTemplate, renderTemplate} from '../../config/template.js'
 import {topicMatches} from '../../net/topic-filter.js'
 import type {FieldValue} from '../generators/index.js'
@@ -56,6 +59,11 @@ export interface BehaviorMessage {
   correlationData?: Buffer
 }
 
+const HOOKS = ['onStart', 'onTick', 'onMessage'] as const
+
+/** Most seconds a module's loading may take in a child process (lint's probe, locating a throw): a loop is cut there. */
+const CHILD_TIMEOUT_MS = 10_000
+
 /**
  * Loads a module synchronously (CommonJS, or ESM without top-level await through Node's require of ES modules), so
  * a worker has it before its first device connects. A module that cannot be loaded (a syntax error, or its top level
@@ -63,42 +71,195 @@ export interface BehaviorMessage {
  * module at file:line:col of the failure, which Node's own message does not.
  */
 export function loadBehaviorModule(path: string): BehaviorModule {
-  let loaded: Record<string, unknown>
+  let loaded: unknown
   try {
-    loaded = createRequire(import.meta.url)(path) as Record<string, unknown>
+    loaded = createRequire(import.meta.url)(path)
   } catch (error) {
-    throw new ConfigError([loadFailure(error, path)])
+    throw new ConfigError([loadFailure(describeThrown(error), path)])
   }
-  const mod = (loaded && typeof loaded === 'object' && 'default' in loaded ? loaded.default : loaded) as BehaviorModule | undefined
-  if (!mod || (typeof mod.onTick !== 'function' && typeof mod.onMessage !== 'function' && typeof mod.onStart !== 'function')) {
-    throw new ConfigError([{file: path, message: 'behavior module exports none of onStart, onTick, onMessage'}])
-  }
-  if (mod.subscribe !== undefined && (!Array.isArray(mod.subscribe) || mod.subscribe.some((t) => typeof t !== 'string'))) {
-    throw new ConfigError([{file: path, message: 'behavior module: subscribe must be a list of topic filter templates'}])
-  }
-  return mod
+  const problem = exportsProblem(describeExports(loaded), path)
+  if (problem) throw new ConfigError([problem])
+  return (loaded !== null && typeof loaded === 'object' && 'default' in loaded ? loaded.default : loaded) as BehaviorModule
 }
 
 /**
- * What went wrong loading a module, and where: a CommonJS syntax error at its line (and column, from Node's caret);
- * an error its top level threw at the first frame of the module's own code. An ES module's syntax error names no line.
+ * What `iotd sim lint` says of a module: its syntax error (by `node --check`, which runs nothing), and with `load`,
+ * whatever loading it as the run does would refuse. The module is loaded in a child process, so a top level that
+ * loops or waits forever is cut after 10 s and the module's side effects stay out of iotd. Undefined when the run
+ * would take it. The text is the run's (file:line:col: ...), so lint and run say the same.
  */
-function loadFailure(error: unknown, path: string): ConfigProblem {
-  const what = (ran: boolean, text: string) => ({file: path, message: `behavior module cannot be loaded: ${ran ? 'its top level threw ' : ''}${text}`})
-  if (!(error instanceof Error)) return what(true, typeof error === 'string' ? JSON.stringify(error) : String(error))
-  const text = `${error.name}: ${error.message}`
-  const stack = error.stack ?? ''
-  const line = error.name === 'SyntaxError' ? syntaxErrorLine(stack, path) : undefined
-  if (line !== undefined) {
-    const caret = /^.*\n.*\n( *)\^/.exec(stack)
-    return {...what(false, text), line: Number(line), col: caret ? caret[1].length + 1 : 1}
+export function behaviorModuleProblem(path: string, options: {load: boolean; timeoutMs?: number}): string | undefined {
+  const check = spawnSync(process.execPath, ['--check', path], {encoding: 'utf8', timeout: CHILD_TIMEOUT_MS})
+  if (check.status !== 0 && check.status !== null) {
+    const problem = syntaxProblem(check.stderr, path)
+    if (problem) return formatProblem(problem)
   }
-  const url = pathToFileURL(path).href
+  if (!options.load) return undefined
+  const problem = probeBehaviorModule(path, options.timeoutMs ?? CHILD_TIMEOUT_MS)
+  return problem && formatProblem(problem)
+}
+
+const PROBE_MARK = '\u0000iotd-probe:'
+
+/** Loads the module in a child process as loadBehaviorModule does, and says what the run would refuse. */
+function probeBehaviorModule(path: string, timeoutMs: number): ConfigProblem | undefined {
+  // The child reports with the same two functions the run uses, by their source; it exits at once, so a timer or a
+  // server the module's top level starts does not keep it alive.
+  const script = [
+    describeThrown.toString(),
+    describeExports.toString(),
+    `let out`,
+    `try { out = {exports: describeExports(require(process.argv[1]))} } catch (error) { out = {thrown: describeThrown(error)} }`,
+    `process.stdout.write(${JSON.stringify(PROBE_MARK)} + JSON.stringify(out) + '\\n', () => process.exit(0))`,
+  ].join('\n')
+  const child = spawnSync(process.execPath, ['-e', script, path], {encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024})
+  if (child.error && (child.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') {
+    return {file: path, message: `behavior module cannot be loaded: its top level did not finish in ${timeoutMs / 1000} s (a loop, or something it waits for?)`}
+  }
+  const report = child.stdout?.split(PROBE_MARK).at(-1)
+  if (child.stdout === null || !child.stdout.includes(PROBE_MARK) || report === undefined) {
+    return {file: path, message: `behavior module cannot be loaded: its top level ended the process (${child.signal ? `signal ${child.signal}` : `exit code ${child.status}`})`}
+  }
+  const out = JSON.parse(report) as {exports: ExportsShape} | {thrown: Thrown}
+  return 'thrown' in out ? loadFailure(out.thrown, path) : exportsProblem(out.exports, path)
+}
+
+/** What a module's top level threw, in a form that crosses a process boundary. */
+interface Thrown {
+  /** True for an Error (then name, stack and code are its own); else message is the value as text. */
+  isError: boolean
+  name: string
+  message: string
+  stack: string
+  code?: string
+  requireStack?: string[]
+}
+
+// Runs in lint's child process too, from its source text: it uses nothing outside itself.
+function describeThrown(error: unknown): Thrown {
+  if (error instanceof Error) {
+    const e = error as Error & {code?: unknown; requireStack?: unknown}
+    return {
+      isError: true,
+      name: e.name,
+      message: e.message,
+      stack: String(e.stack ?? ''),
+      code: typeof e.code === 'string' ? e.code : undefined,
+      requireStack: Array.isArray(e.requireStack) ? e.requireStack.map(String) : undefined,
+    }
+  }
+  return {isError: false, name: '', message: typeof error === 'string' ? JSON.stringify(error) : String(error), stack: ''}
+}
+
+/** What a module exports, in a form that crosses a process boundary. */
+interface ExportsShape {
+  /** What the export is when it is no object: "the number 5", "null". */
+  notObject?: string
+  /** Whether it is the module's default export (export default null) or the module itself (module.exports = 5). */
+  isDefault: boolean
+  /** Its members and their types (typeof), hooks looked up through the prototype too. */
+  members: Record<string, string>
+  /** subscribe is a list of texts. */
+  subscribeOk: boolean
+}
+
+// Runs in lint's child process too, from its source text: it uses nothing outside itself.
+function describeExports(loaded: unknown): ExportsShape {
+  const isDefault = loaded !== null && typeof loaded === 'object' && 'default' in loaded
+  const mod = isDefault ? (loaded as {default: unknown}).default : loaded
+  if (mod === null || (typeof mod !== 'object' && typeof mod !== 'function')) {
+    const notObject = mod === null || mod === undefined ? String(mod) : typeof mod === 'string' ? `the text ${JSON.stringify(mod)}` : `the ${typeof mod} ${String(mod)}`
+    return {notObject, isDefault, members: {}, subscribeOk: true}
+  }
+  const o = mod as Record<string, unknown>
+  const members: Record<string, string> = {}
+  for (const name of [...Object.keys(o), 'onStart', 'onTick', 'onMessage', 'subscribe']) if (o[name] !== undefined) members[name] = typeof o[name]
+  const sub = o.subscribe
+  return {isDefault, members, subscribeOk: sub === undefined || (Array.isArray(sub) && sub.every((t) => typeof t === 'string'))}
+}
+
+/** Why the run would refuse what a module exports, or undefined: it needs a hook, hooks are functions. */
+function exportsProblem(shape: ExportsShape, path: string): ConfigProblem | undefined {
+  const refuse = (message: string) => ({file: path, message: `behavior module ${message}`})
+  const example = 'module.exports = {onTick(device) {...}} or export default {onTick(device) {...}}'
+  if (shape.notObject !== undefined) {
+    return refuse(`${shape.isDefault ? 'has the default export' : 'exports'} ${shape.notObject}, not an object with onStart, onTick or onMessage (${example})`)
+  }
+  for (const hook of HOOKS) {
+    const type = shape.members[hook]
+    if (type !== undefined && type !== 'function') return {file: path, message: `behavior module's ${hook} is ${type === 'object' ? 'an object' : `a ${type}`}, not a function`}
+  }
+  if (!HOOKS.some((hook) => shape.members[hook] !== undefined)) {
+    const names = Object.keys(shape.members)
+    const typo = names.map((name) => ({name, hook: closestName(name, HOOKS)})).find((t) => t.hook !== undefined)
+    if (typo) return refuse(`exports none of onStart, onTick, onMessage: it exports ${typo.name}; did you mean ${typo.hook}?`)
+    return refuse(`exports none of onStart, onTick, onMessage (${names.length > 0 ? `it exports ${names.join(', ')}` : 'it exports nothing'}): ${example}`)
+  }
+  if (!shape.subscribeOk) return refuse('exports subscribe, which must be a list of topic filter templates, such as ["{deviceId}/cmd/#"]')
+  return undefined
+}
+
+/**
+ * What went wrong loading a module, and where: a syntax error at its line and column (from Node's caret); an error
+ * its top level threw at the first frame of the module's own code; a module it requires that does not exist, and
+ * where it is required; top-level await in an ES module, at the await.
+ */
+function loadFailure(thrown: Thrown, path: string): ConfigProblem {
+  const what = (ran: boolean, text: string) => ({file: path, message: `behavior module cannot be loaded: ${ran ? 'its top level threw ' : ''}${text}`})
+  // A thrown value that is no Error has no stack: Node says where it was thrown when it is not caught.
+  if (!thrown.isError) return {...what(true, thrown.message), ...uncaughtAt(path)}
+  if (thrown.code === 'ERR_REQUIRE_ASYNC_MODULE') {
+    return {
+      ...what(false, 'an ES module with top-level await cannot be loaded (iotd loads behaviour modules synchronously): remove the await at top level'),
+      ...topLevelAwaitAt(path),
+    }
+  }
+  const text = `${thrown.name}: ${thrown.message}`
+  if (thrown.name === 'SyntaxError') {
+    // A CommonJS syntax error's stack starts "file:line" and the caret; an ES module's names no line: ask node --check.
+    const syntax = syntaxProblem(thrown.stack, path) ?? syntaxProblemByCheck(path)
+    if (syntax) return syntax
+  }
+  const frames = stackFrames(thrown.stack)
+  const at = frames.find((f) => sameFile(f.file, path))
+  const where = at ? {line: at.line, col: at.col} : {}
+  if (thrown.code === 'MODULE_NOT_FOUND') {
+    const name = /^Cannot find module '(.*)'/.exec(thrown.message)?.[1]
+    const from = thrown.requireStack?.[0]
+    const site = from === undefined ? undefined : frames.find((f) => sameFile(f.file, from))
+    const required = from === undefined ? '' : ` (required at ${relative(dirname(path), from)}${site ? `:${site.line}:${site.col}` : ''})`
+    if (name !== undefined) return {...what(false, `cannot find module '${name}'${required}`), ...where}
+  }
+  if (thrown.code === 'ERR_MODULE_NOT_FOUND') {
+    const m = /^Cannot find (?:module|package) '(.*)' imported from (.*)$/.exec(thrown.message)
+    if (m) return {...what(false, `cannot find module '${m[1]}' (imported by ${relative(dirname(path), m[2])})`), ...where}
+  }
+  return at ? {...what(true, text), ...where} : what(false, text)
+}
+
+function sameFile(file: string, path: string): boolean {
+  return file === path || file === pathToFileURL(path).href
+}
+
+function stackFrames(stack: string): Array<{file: string; line: number; col: number}> {
+  const frames: Array<{file: string; line: number; col: number}> = []
   for (const frame of stack.split('\n').slice(1)) {
     const m = /(?:\(|at )([^()]*?):(\d+):(\d+)\)?$/.exec(frame.trim())
-    if (m && (m[1] === path || m[1] === url)) return {...what(true, text), line: Number(m[2]), col: Number(m[3])}
+    if (m) frames.push({file: m[1], line: Number(m[2]), col: Number(m[3])})
   }
-  return what(false, text)
+  return frames
+}
+
+/**
+ * A syntax error as a problem at its line and column: a CommonJS SyntaxError's stack and `node --check`'s output
+ * start "file:line", then the source line and a caret under the fault. Undefined when the report names no line.
+ */
+function syntaxProblem(report: string, path: string): ConfigProblem | undefined {
+  const line = syntaxErrorLine(report, path)
+  const message = /^SyntaxError: (.*)$/m.exec(report)?.[1]
+  if (line === undefined || message === undefined) return undefined
+  const caret = /^.*\n.*\n( *)\^/.exec(report)
+  return {file: path, line: Number(line), col: caret ? caret[1].length + 1 : 1, message: `behavior module cannot be loaded: SyntaxError: ${message}`}
 }
 
 /**
@@ -108,6 +269,26 @@ function loadFailure(error: unknown, path: string): ConfigProblem {
 export function syntaxErrorLine(report: string, path: string): string | undefined {
   const at = /^(.*):(\d+)\n/.exec(report)
   return at && at[1] === path ? at[2] : undefined
+}
+
+function syntaxProblemByCheck(path: string): ConfigProblem | undefined {
+  const check = spawnSync(process.execPath, ['--check', path], {encoding: 'utf8', timeout: CHILD_TIMEOUT_MS})
+  return check.status === 0 || check.status === null ? undefined : syntaxProblem(check.stderr, path)
+}
+
+/** Where loading the module throws, when what it throws is no Error: Node's report of an uncaught throw names it. */
+function uncaughtAt(path: string): {line?: number; col?: number} {
+  const child = spawnSync(process.execPath, ['--trace-uncaught', '-e', 'require(process.argv[1])', path], {encoding: 'utf8', timeout: CHILD_TIMEOUT_MS, killSignal: 'SIGKILL'})
+  const thrownAt = /^Thrown at:\n(.*)$/m.exec(child.stderr ?? '')
+  const frame = thrownAt ? stackFrames(`\n${thrownAt[1]}`)[0] : undefined
+  return frame && sameFile(frame.file, path) ? {line: frame.line, col: frame.col} : {}
+}
+
+/** The await at the top level of an ES module (or of one it imports), as Node's --experimental-print-required-tla names it. */
+function topLevelAwaitAt(path: string): {line?: number; col?: number} {
+  const child = spawnSync(process.execPath, ['--experimental-print-required-tla', '-e', 'try { require(process.argv[1]) } catch {}', path], {encoding: 'utf8', timeout: CHILD_TIMEOUT_MS, killSignal: 'SIGKILL'})
+  const m = /top-level await at (\S+):(\d+)\n.*\n( *)\^/.exec(child.stderr ?? '')
+  return m && sameFile(m[1], path) ? {line: Number(m[2]), col: m[3].length + 1} : {}
 }
 
 /** One device's side of a behaviour module. Errors thrown by the user's code are counted and said once, never fatal. */

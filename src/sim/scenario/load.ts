@@ -1,4 +1,3 @@
-import {spawnSync} from 'node:child_process'
 import {existsSync} from 'node:fs'
 import {dirname, isAbsolute, resolve} from 'node:path'
 import {ConfigError, type ConfigProblem} from '../../errors.js'
@@ -8,7 +7,7 @@ import {expandDevices} from './expand.js'
 import {fleetSchema, scenarioSchema, type FleetConfig, type Scenario} from './schema.js'
 import {modbusGroupSchema} from './modbus-schema.js'
 import {checkScenario} from './semantic-checks.js'
-import {syntaxErrorLine} from '../commands/behavior.js'
+import {behaviorModuleProblem} from '../commands/behavior.js'
 import type {SemanticProblem} from './value-checks.js'
 import {parseTemplate, renderTemplate} from '../../config/template.js'
 import {findFilterFault, findTopicFault} from './topic-rules.js'
@@ -22,6 +21,8 @@ export interface LoadScenarioOptions {
   env?: NodeJS.ProcessEnv
   /** Unset `${env:NAME}` references are reported here (read as empty) instead of failing the load (sim lint). */
   onUnsetEnv?: (problem: ConfigProblem) => void
+  /** Load each behaviour module (in a child process) as the run will, and report what it would refuse (sim lint). */
+  loadBehaviors?: boolean
 }
 
 /** Above this many devices the load-time checks of rendered ids and topics are skipped (they would cost seconds). */
@@ -78,7 +79,7 @@ export function loadScenario(file: string, options: LoadScenarioOptions = {}): S
   }
   const toProblem = problemAt(locate)
   const semantic = [...registryProblems, ...checkScenario(value)]
-  semantic.push(...behaviorProblems(value, file))
+  semantic.push(...behaviorProblems(value, file, options.loadBehaviors ?? false))
   if (semantic.length === 0) semantic.push(...checkExpandedDevices(value))
   if (semantic.length > 0) {
     const problems = semantic.map(toProblem).sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0))
@@ -92,33 +93,19 @@ function behaviorPath(path: string, file: string): string {
 }
 
 /**
- * A behaviour module must exist where the scenario says and parse: it is loaded only in the workers, and one that
- * does not stops the run there.
+ * A behaviour module must exist where the scenario says and parse (`node --check`, which runs nothing); with `load`
+ * (sim lint), it must also load as the run loads it. Its problem is said at the behavior key, in the run's words.
  */
-function behaviorProblems(scenario: Scenario, file: string): SemanticProblem[] {
+function behaviorProblems(scenario: Scenario, file: string, load: boolean): SemanticProblem[] {
   const checked = new Map<string, string | undefined>()
   return scenario.fleets.flatMap((f, i) => {
     if (!f.behavior) return []
     const path = behaviorPath(f.behavior, file)
     if (!existsSync(path)) return [{path: ['fleets', i, 'behavior'], message: `behavior module ${path} does not exist`}]
-    if (!checked.has(path)) checked.set(path, syntaxError(path))
+    if (!checked.has(path)) checked.set(path, behaviorModuleProblem(path, {load}))
     const error = checked.get(path)
-    return error === undefined ? [] : [{path: ['fleets', i, 'behavior'], message: `behavior module ${path} does not parse: ${error}`}]
+    return error === undefined ? [] : [{path: ['fleets', i, 'behavior'], message: error}]
   })
-}
-
-/**
- * The syntax error of a JavaScript file, as Node reads it (CommonJS or ES module), by `node --check`: it parses
- * without running the module's code, which lint must not do. Undefined when it parses, or when the check itself
- * could not run (the workers will say what is wrong then).
- */
-function syntaxError(path: string): string | undefined {
-  const check = spawnSync(process.execPath, ['--check', path], {encoding: 'utf8', timeout: 10_000})
-  if (check.status === 0 || check.status === null) return undefined
-  const message = /^SyntaxError: (.*)$/m.exec(check.stderr)?.[1]
-  if (message === undefined) return undefined
-  const line = syntaxErrorLine(check.stderr, path)
-  return `${message}${line === undefined ? '' : ` (line ${line})`}`
 }
 
 type Locate = LoadedConfig<unknown>['locate']

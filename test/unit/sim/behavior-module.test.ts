@@ -2,8 +2,9 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
-import {ConfigError} from '../../../src/errors.js'
-import {loadBehaviorModule} from '../../../src/sim/commands/behavior.js'
+import {ConfigError, formatProblem} from '../../../src/errors.js'
+import {behaviorModuleProblem, loadBehaviorModule} from '../../../src/sim/commands/behavior.js'
+import {loadScenario} from '../../../src/sim/scenario/index.js'
 import {scenarioProblems} from '../../helpers/scenario-problems.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'iotd-behavior-'))
@@ -44,7 +45,7 @@ describe('loading a behaviour module', () => {
     expect((thrown(broken) as Error).message).toBe(`${broken}:3:18: behavior module cannot be loaded: SyntaxError: Unexpected token ')'`)
     const none = moduleFile('none.js', 'module.exports = {tick() {}}\n')
     expect(thrown(none)).toBeInstanceOf(ConfigError)
-    expect((thrown(none) as Error).message).toBe(`${none}: behavior module exports none of onStart, onTick, onMessage`)
+    expect((thrown(none) as Error).message).toBe(`${none}: behavior module exports none of onStart, onTick, onMessage (it exports tick): module.exports = {onTick(device) {...}} or export default {onTick(device) {...}}`)
   })
 
   it('loads a module with a hook', () => {
@@ -52,15 +53,100 @@ describe('loading a behaviour module', () => {
     expect(typeof loadBehaviorModule(ok).onTick).toBe('function')
   })
 
-  it('lint reports a module that does not parse at the behavior key, without running it', () => {
+  it('lint reports a module that does not parse at the behavior key, in the words and at the line:col the run uses', () => {
     const scenario = (path: string) => `version: 1\nname: m\nfleets:\n  - name: a\n    count: 1\n    topic: "x/{deviceId}"\n    every: 1s\n    behavior: ${path}\n    fields: {t: 1}\n`
-    // It linted ok, and the run stopped in its workers.
+    // It linted ok, and the run stopped in its workers; then it said "does not parse: Unexpected token '}' (line 3)".
     const broken = moduleFile('lint-broken.js', 'module.exports = {\n  onTick(d) {}}\n}\n')
-    expect(scenarioProblems(scenario(broken))).toEqual([`8:15 fleets[0].behavior: behavior module ${broken} does not parse: Unexpected token '}' (line 3)`])
+    expect(scenarioProblems(scenario(broken))).toEqual([`8:15 fleets[0].behavior: ${broken}:3:1: behavior module cannot be loaded: SyntaxError: Unexpected token '}'`])
     const esm = moduleFile('lint-broken.mjs', 'export function onTick(d) {\n  d.set("x", 1))\n}\n')
-    expect(scenarioProblems(scenario(esm))).toEqual([`8:15 fleets[0].behavior: behavior module ${esm} does not parse: Unexpected token ')' (line 2)`])
-    // Parsing runs nothing: a module whose top level throws passes lint (the run names it when it loads).
+    expect(scenarioProblems(scenario(esm))).toEqual([`8:15 fleets[0].behavior: ${esm}:2:16: behavior module cannot be loaded: SyntaxError: Unexpected token ')'`])
+    // The run, on its own, says the same of both (an ES module's line:col from node --check).
+    expect(() => loadBehaviorModule(broken)).toThrow(`${broken}:3:1: behavior module cannot be loaded: SyntaxError: Unexpected token '}'`)
+    expect(() => loadBehaviorModule(esm)).toThrow(`${esm}:2:16: behavior module cannot be loaded: SyntaxError: Unexpected token ')'`)
+    // Without sim lint's loadBehaviors (a run, a dry run, sim registry), loading the scenario runs no module.
     expect(scenarioProblems(scenario(moduleFile('lint-throws.js', 'throw new Error("no config")\n')))).toEqual([])
     expect(scenarioProblems(scenario(moduleFile('lint-ok.mjs', 'export function onTick() {}\n')))).toEqual([])
+  })
+})
+
+describe('what the run refuses of a module, said so that it can be fixed', () => {
+  const message = (path: string) => {
+    try {
+      loadBehaviorModule(path)
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError)
+      return (error as Error).message
+    }
+    return 'loaded'
+  }
+
+  it('a hook that is no function, a misspelt hook, an export that is no object', () => {
+    // Each said "behavior module exports none of onStart, onTick, onMessage".
+    const num = moduleFile('hook-number.js', 'module.exports = {onTick: 5}\n')
+    expect(message(num)).toBe(`${num}: behavior module's onTick is a number, not a function`)
+    const typo = moduleFile('hook-typo.js', 'module.exports = {onTik(d) {}}\n')
+    expect(message(typo)).toBe(`${typo}: behavior module exports none of onStart, onTick, onMessage: it exports onTik; did you mean onTick?`)
+    const five = moduleFile('five.js', 'module.exports = 5\n')
+    expect(message(five)).toBe(`${five}: behavior module exports the number 5, not an object with onStart, onTick or onMessage (module.exports = {onTick(device) {...}} or export default {onTick(device) {...}})`)
+    const nul = moduleFile('null.mjs', 'export default null\n')
+    expect(message(nul)).toBe(`${nul}: behavior module has the default export null, not an object with onStart, onTick or onMessage (module.exports = {onTick(device) {...}} or export default {onTick(device) {...}})`)
+    const nothing = moduleFile('nothing.js', 'const x = 1\n')
+    expect(message(nothing)).toMatch(/nothing\.js: behavior module exports none of onStart, onTick, onMessage \(it exports nothing\)/)
+  })
+
+  it('a thrown text, a missing required file, top-level await: where, and without Node internals', () => {
+    // "its top level threw "a string"" had no line.
+    const text = moduleFile('throw-text.js', '// first\nif (true) throw "a string"\n')
+    expect(message(text)).toBe(`${text}:2:11: behavior module cannot be loaded: its top level threw "a string"`)
+    // It went on "Require stack:\n- .../req.js\n- /.../dist/sim/commands/behavior.js".
+    const req = moduleFile('req.js', '// needs a helper\nmodule.exports = require("./nope-missing")\n')
+    expect(message(req)).toBe(`${req}:2:18: behavior module cannot be loaded: cannot find module './nope-missing' (required at req.js:2:18)`)
+    // It was Node's "require() cannot be used on an ESM graph with top-level await. Use import() instead. ...".
+    const tla = moduleFile('tla.mjs', 'const x = 1\n  await Promise.resolve(x)\nexport default {onTick() {}}\n')
+    expect(message(tla)).toBe(`${tla}:2:3: behavior module cannot be loaded: an ES module with top-level await cannot be loaded (iotd loads behaviour modules synchronously): remove the await at top level`)
+  })
+
+  it('sim lint loads the module as the run does and says what the run would, at the behavior key', () => {
+    // Lint said ok of each of these, and the run refused them.
+    const scenario = (path: string) => `version: 1\nname: m\nfleets:\n  - name: a\n    count: 1\n    topic: "x/{deviceId}"\n    every: 1s\n    behavior: ${path}\n    fields: {t: 1}\n`
+    const lint = (path: string) => {
+      try {
+        loadScenario(join(dir, 'm.yaml'), {text: scenario(path), env: {}, loadBehaviors: true})
+      } catch (error) {
+        return (error as ConfigError).problems.map((p) => `${p.line}:${p.col} ${p.message}`)
+      }
+      return []
+    }
+    const modules = [
+      moduleFile('l-throws.js', 'const x = 1\nthrow new Error("no config")\n'),
+      moduleFile('l-text.js', 'throw "a string"\n'),
+      moduleFile('l-five.js', 'module.exports = 5\n'),
+      moduleFile('l-null.mjs', 'export default null\n'),
+      moduleFile('l-typo.js', 'module.exports = {onTik() {}}\n'),
+      moduleFile('l-number.js', 'module.exports = {onTick: 5}\n'),
+      moduleFile('l-req.js', 'module.exports = require("./nope-missing")\n'),
+      moduleFile('l-tla.mjs', 'await 1\nexport default {onTick() {}}\n'),
+      moduleFile('l-nothing.js', '// nothing\n'),
+    ]
+    for (const path of modules) {
+      let run = ''
+      try {
+        loadBehaviorModule(path)
+      } catch (error) {
+        run = formatProblem((error as ConfigError).problems[0])
+      }
+      expect(run).not.toBe('')
+      expect(lint(path)).toEqual([`8:15 fleets[0].behavior: ${run}`])
+    }
+    expect(lint(moduleFile('l-ok.mjs', 'export function onTick() {}\n'))).toEqual([])
+    // Its top level runs in a child process: a module that writes to stdout or keeps a timer does not disturb lint.
+    expect(lint(moduleFile('l-noisy.js', 'console.log("hello")\nsetInterval(() => {}, 1000)\nmodule.exports = {onTick() {}}\n'))).toEqual([])
+  })
+
+  it('a module whose top level never ends does not hang lint: it is stopped and said so', () => {
+    const loop = moduleFile('loop.js', 'while (true) {}\nmodule.exports = {onTick() {}}\n')
+    const started = Date.now()
+    expect(behaviorModuleProblem(loop, {load: true, timeoutMs: 1000})).toBe(`${loop}: behavior module cannot be loaded: its top level did not finish in 1 s (a loop, or something it waits for?)`)
+    expect(Date.now() - started).toBeLessThan(8000)
   })
 })
