@@ -170,6 +170,7 @@ export interface SimSummary {
   broker: string
   embeddedBroker: boolean
   startedAt: string
+  /** From the start of the run (every worker ready: the duration's clock) to its stop; the rates divide by it. */
   elapsedMs: number
   interrupted: boolean
   devices: number

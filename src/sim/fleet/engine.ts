@@ -84,7 +84,6 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
   const {scenario, devices} = opts
   const workerCount = Math.min(devices.length, opts.workers ?? defaultWorkerCount(devices.length, scheduledRate(devices)))
   const startEpochMs = Date.now()
-  const startMono = performance.now()
   const warnings: string[] = []
   const log = (message: string, level: LogLevel = 'info') => {
     if (level === 'warn' && !warnings.includes(message)) warnings.push(message)
@@ -127,6 +126,9 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
   // The stage clock and the duration start once every worker is up (its modules loaded, its devices built): on a
   // busy machine that takes seconds, which must not come out of a `steady: {for: 1s}` before a storm.
   await pool.waitFor(() => pool.received('ready') === workerCount || opts.signal?.aborted === true)
+  // The run's clock: the duration, the live elapsed time and the summary's rates all count from here, so a worker's
+  // start-up (seconds on a busy machine) shows in none of them as time in which nothing was published.
+  const runStartMono = performance.now()
   let stageLabel = 'starting'
   const timers = scheduleStages(scenario, devices.length, (stage) => {
     stageLabel = stage.label
@@ -143,7 +145,7 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
     lastHealth = health.sample()
     const fleets = fleetNames.map((f) => withGauges(total.get(f) ?? emptyCounters(f), targets.get(f) ?? 0, gauges))
     const snapshot: SimSnapshot = {
-      elapsedMs: performance.now() - startMono,
+      elapsedMs: performance.now() - runStartMono,
       durationMs: opts.durationMs,
       broker: opts.brokerLabel,
       fleets,
@@ -158,6 +160,8 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
   })
 
   await finished
+  // The run ends at the stop: the clean stop's disconnects (up to drainMs) publish nothing and are not in its time.
+  const stoppedMono = performance.now()
   for (const t of timers) t.clear()
   // A run that ended before its first snapshot still reports the client's health.
   if (lastHealth.cpuPercent === 0) lastHealth = health.sample()
@@ -181,7 +185,7 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
   const qosByFleet = new Map(devices.map((d) => [d.fleet, d.qos]))
   const totals = sumCounters('total', fleets)
   const delivered = deliveredCount(fleets, (f) => qosByFleet.get(f) ?? 0)
-  const elapsedMs = performance.now() - startMono
+  const elapsedMs = stoppedMono - runStartMono
   const neverConnected = devices.length > 0 && histograms.run.connectLatency.totalCount === 0
   // Twice the shortest interval: every device's first message is due within one interval of its connect.
   const somethingFellDue = totals.dropped > 0 || elapsedMs >= 2 * Math.min(...devices.map((d) => d.everyMs))

@@ -322,6 +322,31 @@ fleets:
     }
   }, 60_000)
 
+  it("the run's time is the duration, not the workers' start-up or the clean stop's wait: rates divide by it", async () => {
+    // The summary counted from before the workers were up to after the clean stop: a stop waiting 3 s for QoS 1 acks of
+    // a stalled broker made a 3 s run "ran 6.2s" at half its real rate.
+    const broker = await startMosquitto()
+    try {
+      const scenario = loadScenario('inline.yaml', {
+        text: `version: 1\nseed: 6\nbroker: {url: "${broker.url}"}\nfleets:\n  - name: q1\n    count: 2\n    topic: "clock/{deviceId}"\n    every: 50ms\n    qos: 1\n    fields: {v: 1}\n`,
+      })
+      const snapshots: SimSnapshot[] = []
+      const run = runSimulation({scenario, scenarioName: 'clock', durationMs: 3000, workers: 1, onSnapshot: (s) => snapshots.push(s)})
+      // Stalled for the last half second: the clean stop then waits its whole drain (3 s) for the acks in flight.
+      await expect.poll(() => snapshots.at(-1)?.elapsedMs ?? 0, {timeout: 20_000, interval: 50}).toBeGreaterThanOrEqual(2000)
+      await new Promise((r) => setTimeout(r, 500))
+      broker.pause()
+      const summary = await run
+      broker.resume()
+      expect(summary.elapsedMs).toBeGreaterThanOrEqual(2900)
+      expect(summary.elapsedMs).toBeLessThan(3000 + 1000)
+      // The live clock is the duration's: no snapshot shows more time than the run had.
+      for (const s of snapshots) expect(s.elapsedMs).toBeLessThan(3000 + 1000)
+    } finally {
+      await broker.stop()
+    }
+  }, 60_000)
+
   it('a ramp keeps at most connect.pending connects waiting for their CONNACK (a hung broker holds 8 of 40, then all connect)', async () => {
     const broker = await startMosquitto()
     // Established TCP connections to the broker's port: while it is stopped the kernel still completes handshakes
