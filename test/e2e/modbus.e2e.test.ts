@@ -23,6 +23,9 @@ describe('iotd sim with modbus groups + iotd modbus read/write/scan', () => {
     const sim = spawn(process.execPath, [RUN, 'sim', file, '--duration', '10m'], {cwd: ROOT, env: {...process.env, IOTD_DEFAULT_BROKER: `mqtt://127.0.0.1:${brokerPort}`}, stdio: ['ignore', 'pipe', 'pipe']})
     let stderr = ''
     const ports = new Map<string, number>()
+    // The broker the sim says it uses: freePort's port can be taken by another test between the check and the sim's
+    // listen, and the sim then starts its embedded broker on another port (and says which).
+    let brokerUrl: string | undefined
     try {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`sim did not start: ${stderr}`)), 30_000)
@@ -30,7 +33,9 @@ describe('iotd sim with modbus groups + iotd modbus read/write/scan', () => {
           stderr += d.toString()
           // OS-assigned ports print as "ports a,b", or "a-b" when they happen to be consecutive.
           for (const m of stderr.matchAll(/modbus: (\w+) listening on 127\.0\.0\.1(?: ports |:)(\d+)/g)) ports.set(m[1], Number(m[2]))
-          if (ports.size === 4) {
+          const said = /(?:embedded broker \(aedes, MQTT 3\.1\.1\) on mqtt:\/\/|using the MQTT broker at )([\d.]+:\d+)/.exec(stderr)
+          if (said) brokerUrl ??= `mqtt://${said[1]}`
+          if (ports.size === 4 && brokerUrl) {
             clearTimeout(timer)
             resolve()
           }
@@ -40,7 +45,7 @@ describe('iotd sim with modbus groups + iotd modbus read/write/scan', () => {
 
       // Ground truth: the mirror's retained messages, unit 2 of the first listener of each group.
       const truth = new Map<string, Record<string, unknown>>()
-      const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${brokerPort}`)
+      const client = await mqtt.connectAsync(brokerUrl!)
       // The handler goes first: retained messages can arrive in the same read as the SUBACK.
       client.on('message', (topic, payload) => truth.set(topic.split('/')[1], JSON.parse(payload.toString())))
       await client.subscribeAsync('truth/+/0/2')
