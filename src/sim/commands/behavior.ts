@@ -89,11 +89,8 @@ export function loadBehaviorModule(path: string): BehaviorModule {
  * would take it. The text is the run's (file:line:col: ...), so lint and run say the same.
  */
 export function behaviorModuleProblem(path: string, options: {load: boolean; timeoutMs?: number}): string | undefined {
-  const check = spawnSync(process.execPath, ['--check', path], {encoding: 'utf8', timeout: CHILD_TIMEOUT_MS})
-  if (check.status !== 0 && check.status !== null) {
-    const problem = syntaxProblem(check.stderr, path)
-    if (problem) return formatProblem(problem)
-  }
+  const syntax = syntaxProblemByCheck(path)
+  if (syntax) return formatProblem(syntax)
   if (!options.load) return undefined
   const problem = probeBehaviorModule(path, options.timeoutMs ?? CHILD_TIMEOUT_MS)
   return problem && formatProblem(problem)
@@ -266,7 +263,7 @@ function syntaxProblem(report: string, path: string): ConfigProblem | undefined 
  * The line of `path` a Node syntax error report names: a CommonJS SyntaxError's stack and `node --check`'s output
  * start "file:line", then the source line and a caret. Undefined when it names none (an ES module's stack does not).
  */
-export function syntaxErrorLine(report: string, path: string): string | undefined {
+function syntaxErrorLine(report: string, path: string): string | undefined {
   const at = /^(.*):(\d+)\n/.exec(report)
   return at && at[1] === path ? at[2] : undefined
 }
