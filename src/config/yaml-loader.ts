@@ -105,16 +105,20 @@ function notTextAt(file: string, bytes: Buffer): void {
   throw new ConfigError([{file, line, col, message: `not a text file (${nul >= 0 ? 'a NUL byte' : 'bytes that are not UTF-8'} at byte ${bad}); expected a YAML or JSON text file`}])
 }
 
-/** Offset of the first byte that starts no valid UTF-8 sequence (found by decoding growing prefixes, only on failure). */
-function firstInvalidUtf8(bytes: Buffer): number {
-  const decoder = new TextDecoder('utf-8', {fatal: true})
+/**
+ * Offset of the first byte that starts no valid UTF-8 sequence (found by decoding growing prefixes, only on failure);
+ * `bytes.length` when the only fault is a character cut at the end (a file read in part ends so). Also used for device
+ * tables (sim/scenario/params.ts).
+ */
+export function firstInvalidUtf8(bytes: Uint8Array): number {
   let lo = 0
   let hi = bytes.length
   // The longest prefix that decodes (with a cut sequence at its end allowed) ends where the bad byte is.
   while (lo < hi) {
     const mid = Math.ceil((lo + hi) / 2)
     try {
-      decoder.decode(bytes.subarray(0, mid), {stream: true})
+      // A decoder of its own per prefix: a streaming decoder keeps a cut character for its next call.
+      new TextDecoder('utf-8', {fatal: true}).decode(bytes.subarray(0, mid), {stream: true})
       lo = mid
     } catch {
       hi = mid - 1

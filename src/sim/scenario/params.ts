@@ -2,6 +2,7 @@ import {isUtf8} from 'node:buffer'
 import {readFileSync} from 'node:fs'
 import {parse as parseCsv} from 'csv-parse/sync'
 import {z} from 'zod'
+import {firstInvalidUtf8} from '../../config/yaml-loader.js'
 import {alwaysNumber, fieldSchema} from '../generators/generator-schema.js'
 import type {ParamRef} from '../generators/device-params.js'
 
@@ -161,7 +162,9 @@ function tableText(path: string, bytes: Buffer): string | Failure {
   const nul = bytes.indexOf(0)
   if (nul >= 0) return {error: `${place(path, bytes, nul)}: not a text file (a NUL byte here, as in binary data): a device table is CSV with a header, or JSON lines`}
   if (!isUtf8(bytes)) {
-    const bad = firstInvalidUtf8(bytes)
+    let bad = firstInvalidUtf8(bytes)
+    // Whole but for a character cut at the end: the fault is that character's first byte.
+    if (bad >= bytes.length) for (bad = bytes.length - 1; bad > 0 && (bytes[bad] & 0xc0) === 0x80; ) bad--
     return {error: `${place(path, bytes, bad)}: not a UTF-8 text file (byte 0x${bytes[bad].toString(16).padStart(2, '0')} here is not UTF-8): save the table as UTF-8`}
   }
   const text = bytes.toString('utf8')
@@ -174,24 +177,6 @@ function place(path: string, bytes: Buffer, offset: number): string {
   for (let i = bytes.indexOf(0x0a); i >= 0 && i < offset; i = bytes.indexOf(0x0a, i + 1)) line++
   const lineStart = offset === 0 ? 0 : bytes.lastIndexOf(0x0a, offset - 1) + 1
   return `${path}:${line}:${bytes.subarray(lineStart, offset).toString('utf8').length + 1}`
-}
-
-/** The offset of the first byte that does not belong to a UTF-8 character (the caller knows there is one). */
-function firstInvalidUtf8(bytes: Uint8Array): number {
-  for (let i = 0; i < bytes.length; ) {
-    const b = bytes[i]
-    const more = b < 0x80 ? 0 : b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : -1
-    if (more < 0) return i
-    // The second byte's range rules out overlong forms, surrogates and code points beyond U+10FFFF.
-    const low = b === 0xe0 ? 0xa0 : b === 0xf0 ? 0x90 : 0x80
-    const high = b === 0xed ? 0x9f : b === 0xf4 ? 0x8f : 0xbf
-    for (let k = 1; k <= more; k++) {
-      const c = bytes[i + k]
-      if (c === undefined || c < (k === 1 ? low : 0x80) || c > (k === 1 ? high : 0xbf)) return i
-    }
-    i += more + 1
-  }
-  return bytes.length
 }
 
 function jsonLines(path: string, text: string): Records | Failure {

@@ -208,6 +208,13 @@ fleets:
     expect(problems('latin1.csv', Buffer.concat([Buffer.from(`${HEADER}1,M`), Buffer.from([0xfc]), Buffer.from('nchen,a,1\n2,b,c,1\n3,d,e,1\n')]))).toEqual([
       `6:15 fleets[0].registry: ${at('latin1.csv')}:2:4: not a UTF-8 text file (byte 0xfc here is not UTF-8): save the table as UTF-8`,
     ])
+    // A good "é" before the bad byte, and a character cut at the end: found where they are.
+    expect(problems('mixed.csv', Buffer.concat([Buffer.from(`${HEADER}1,\u00e9,a,1\n2,`), Buffer.from([0xfc]), Buffer.from(',b,1\n')]))).toEqual([
+      `6:15 fleets[0].registry: ${at('mixed.csv')}:3:3: not a UTF-8 text file (byte 0xfc here is not UTF-8): save the table as UTF-8`,
+    ])
+    expect(problems('cut.csv', Buffer.concat([Buffer.from(`${HEADER}1,a,b,1\n2,`), Buffer.from([0xe2, 0x82])]))).toEqual([
+      `6:15 fleets[0].registry: ${at('cut.csv')}:3:3: not a UTF-8 text file (byte 0xe2 here is not UTF-8): save the table as UTF-8`,
+    ])
   })
 
   it('a JSON line that is not JSON, or not an object: file:line and what is wrong', () => {
