@@ -360,8 +360,14 @@ fleets:
       const rate = summary.totals.published / (summary.elapsedMs / 1000)
       const steady = snapshots.filter((s) => s.elapsedMs >= 1500 && s.elapsedMs <= 4500)
       expect(steady.length).toBeGreaterThanOrEqual(2)
-      // What a snapshot shows is what its elapsed time and the run's rate say, within a quarter second of output.
-      for (const s of steady) expect(Math.abs(s.totals.published - (rate * s.elapsedMs) / 1000), JSON.stringify({elapsedMs: s.elapsedMs, published: s.totals.published, rate})).toBeLessThan(rate * 0.25)
+      // What a snapshot shows is what its elapsed time and the run's rate say, within what the workers' once-a-second
+      // reports allow: their counts may be up to one report old (a CI run saw more than a quarter second), never ahead.
+      for (const s of steady) {
+        const expected = (rate * s.elapsedMs) / 1000
+        const seen = JSON.stringify({elapsedMs: s.elapsedMs, published: s.totals.published, rate})
+        expect(s.totals.published, seen).toBeGreaterThan(expected - rate * 1.25)
+        expect(s.totals.published, seen).toBeLessThan(expected + rate * 0.25)
+      }
     } finally {
       await broker.stop()
     }
