@@ -79,14 +79,15 @@ interface Device {
   pendingDue?: number[]
 }
 
-const STATS_INTERVAL_MS = 1000
+/** How often the worker looks at its event-loop utilization to switch pairing on or off. */
+const PAIRING_CHECK_MS = 1000
 /**
  * Pairing: a busy worker writes each fast QoS 0 device's messages two at a time, the first waiting for the second.
  * A socket write costs about 9 µs of client CPU on 2 vCPUs (the kernel's whole loopback path runs inside it) whatever
  * it carries; at 1,000 × 100 msg/s the writes took about half the worker's time (perf/RESULTS.md, issue #14). Only devices that report at least every PAIRING_MAX_EVERY_MS pair, so a message waits
  * at most that long (and its lag says so); devices with commands or a behaviour module do not, so no message is ever
  * generated after a command that arrived past its due time. On above ON, off below OFF of the worker's event-loop
- * utilization over a stats interval: pairing itself lowers it, and the gap keeps it from flapping.
+ * utilization over PAIRING_CHECK_MS: pairing itself lowers it, and the gap keeps it from flapping.
  */
 const PAIRING_MAX_EVERY_MS = 10
 const PAIRING_ON_UTILIZATION = 0.5
@@ -147,7 +148,7 @@ export class FleetWorker {
   private handshakes = 0
   /** Set while a ramp waits for a pending place: called when one frees. */
   private onHandshakeDone?: () => void
-  private statsTimer?: NodeJS.Timeout
+  private pairingTimer?: NodeJS.Timeout
   private stopping = false
   private published = 0
   private limitReported = false
@@ -166,7 +167,7 @@ export class FleetWorker {
   /** Devices with direct messages waiting in this turn, in the order they got their first. */
   private readonly touched: Device[] = []
   private pendingCount = 0
-  /** Pairing is on (see PAIRING_MAX_EVERY_MS); it follows the event-loop utilization of the last stats interval. */
+  /** Pairing is on (see PAIRING_MAX_EVERY_MS); it follows the event-loop utilization over the last PAIRING_CHECK_MS. */
   private pairing = false
   private pairingAnnounced = false
   private utilizationMark = performance.eventLoopUtilization()
@@ -245,11 +246,15 @@ export class FleetWorker {
   start(): void {
     if (this.setup.messageLimit === 0) this.reachLimit()
     this.loopDelay.start()
-    this.statsTimer = setInterval(() => {
-      this.updatePairing()
-      this.post({type: 'stats', stats: this.takeStats()})
-    }, STATS_INTERVAL_MS)
+    // Counters go to the main thread when it asks (report()); this timer only follows how busy the worker is.
+    this.pairingTimer = setInterval(() => this.updatePairing(), PAIRING_CHECK_MS)
     this.post({type: 'ready'})
+  }
+
+  /** Sends the counters and histograms gathered since the last report: the main thread asks once a second. */
+  report(): void {
+    if (this.stopping) return
+    this.post({type: 'stats', stats: this.takeStats()})
   }
 
   /** Applies a stage command from the main thread. */
@@ -266,7 +271,7 @@ export class FleetWorker {
     if (this.pairingAnnounced) this.publishHeld(performance.now())
     this.countOverdue(performance.now())
     this.clearRampTimer()
-    clearInterval(this.statsTimer)
+    clearInterval(this.pairingTimer)
     const connectedAtStop = Object.fromEntries([...this.fleetCounters.values()].map((c) => [c.fleet, c.connected]))
     const closing: Array<Promise<void>> = []
     let cutOff = 0

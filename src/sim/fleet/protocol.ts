@@ -26,6 +26,8 @@ export type StageCommand =
 export type ToWorker =
   | {type: 'start'; setup: WorkerSetup}
   | {type: 'stage'; stage: StageCommand}
+  /** Send your counters now: the live snapshot waits for every worker's answer (engine.ts). */
+  | {type: 'report'}
   | {type: 'stop'; drainMs: number}
 
 /** Counters are deltas since the previous stats message, except `connected` and `target` which are gauges. */

@@ -19,6 +19,9 @@ port.on('message', (msg: ToWorker) => {
       case 'stage':
         worker?.stage(msg.stage)
         break
+      case 'report':
+        worker?.report()
+        break
       case 'stop':
         void (worker ? worker.stop(msg.drainMs) : Promise.resolve()).then(() => port.close())
         break
