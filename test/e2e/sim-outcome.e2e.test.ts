@@ -55,6 +55,20 @@ describeMosquitto('iotd sim: exit codes for runs that failed (a real mosquitto)'
     expect(r.stdout).toBe('')
   })
 
+  it('a behaviour module whose top level never finishes is refused after 10 s, not a run that hangs: exit 2, nothing published', async () => {
+    // The run loaded the module in its own main thread with no limit: `iotd sim` hung until killed.
+    const dir = mkdtempSync(join(tmpdir(), 'iotd-loop-behavior-'))
+    writeFileSync(join(dir, 'spin.js'), '// waits for a device that never comes\nwhile (true) {}\n')
+    writeFileSync(join(dir, 'pump.yaml'), 'version: 1\nname: pump\nfleets:\n  - name: pump\n    count: 2\n    topic: "loud/spin/{deviceId}"\n    every: 1s\n    behavior: ./spin.js\n    fields:\n      v: 1\n')
+    const started = performance.now()
+    const r = await runCli(['sim', join(dir, 'pump.yaml'), '--broker', broker.url, '--duration', '2s'], {timeoutMs: 40_000})
+    expect(r.code, r.stderr).toBe(2)
+    expect(r.stderr).toContain(`${join(dir, 'spin.js')}: behavior module cannot be loaded: its top level did not finish in 10 s`)
+    expect(r.stderr).not.toMatch(/\n\s+at /)
+    expect(r.stdout).toBe('')
+    expect(performance.now() - started).toBeGreaterThan(9_000)
+  }, 60_000)
+
   it('a malformed threshold is a usage error before anything connects, with a did-you-mean', async () => {
     const r = await runCli(['sim', 'scenarios/smart-building.yaml', '--broker', broker.url, '--threshold', 'conected>=100%'])
     expect(r.code).toBe(2)
