@@ -67,6 +67,21 @@ describe('iotd sim --shard at the edges', () => {
     expect(whole.labels.length).toBeGreaterThan(0)
   })
 
+  it('a backfill shard past the fleets\' devices but within the Modbus devices holds meters; past both it is refused', async () => {
+    // modbus-plant has 10 fleet devices and 204 meters. Shard 11/12 was refused ("of a 10-device scenario holds no
+    // devices") although it holds 17 meters, while shard 1/300 ran.
+    const range = '2026-01-01T00:00:00Z..2026-01-01T00:01:00Z'
+    const out = join(dir, 'meters.csv')
+    const meters = await runCli(['sim', 'scenarios/modbus-plant.yaml', '--backfill', range, '--out', out, '--shard', '11/12'])
+    expect(meters.code, meters.stderr).toBe(0)
+    expect(meters.stdout).toContain('from 17 devices (17 of them Modbus)')
+    expect(readFileSync(out, 'utf8').trim().split('\n').length).toBeGreaterThan(17)
+    const past = await runCli(['sim', 'scenarios/modbus-plant.yaml', '--backfill', range, '--out', join(dir, 'none.csv'), '--shard', '205/205'])
+    expect(past.code).toBe(2)
+    expect(past.stderr).toContain('shard 205/205 of a scenario of 10 fleet devices and 204 Modbus devices holds no devices')
+    expect(past.stderr).toContain('split it into at most 204 shards')
+  })
+
   it('sim merge with a shard missing prints the figures and the warning, never "all connected", and exits 1', async () => {
     const files = [0, 1, 2].map((index) => {
       const s = makeSummary()

@@ -116,15 +116,18 @@ ${EXIT_CODES_HELP}`
       const format = backfillFormatOf(out)
       if (out === '-' && this.jsonEnabled()) throw new UsageError('--out - writes the data to stdout: --json would mix the summary into it', ['write the data to a file (--out data.csv) to get the JSON summary'])
       const {expandDevices, shardLimit} = await import('../../sim/scenario/index.js')
+      const {groupSize} = await import('../../sim/scenario/modbus-expand.js')
       let range
       try {
         range = parseTimeRange(flags.backfill)
       } catch (error) {
         throw new UsageError(`--backfill: ${(error as Error).message}`)
       }
+      // A shard splits the Modbus devices too: one may hold Modbus devices only.
+      const modbusDevices = flags.fleet === undefined ? scenario.modbus.reduce((sum, group) => sum + groupSize(group), 0) : 0
       const summary = await withInterrupt((signal) => runBackfill({
         scenario,
-        devices: expandDevices(scenario, {fleets: flags.fleet, shard}),
+        devices: expandDevices(scenario, {fleets: flags.fleet, shard, alsoSplit: modbusDevices}),
         // --fleet names MQTT fleets: it leaves the Modbus groups out (the summary line says so). A shard splits both.
         modbus: flags.fleet === undefined,
         shard,

@@ -27,6 +27,11 @@ export interface ExpandOptions {
    * index-th, so shards of one scenario split its devices exactly, none twice, with the same streams as one run.
    */
   shard?: {index: number; count: number}
+  /**
+   * Devices outside the fleets that the same shard split also divides (a backfill's Modbus devices): a shard is
+   * refused only when it holds none of either.
+   */
+  alsoSplit?: number
 }
 
 /**
@@ -60,9 +65,15 @@ export function expandDevices(scenario: Scenario, options: ExpandOptions = {}): 
   const shard = options.shard
   if (!shard || shard.count === 1) return devices
   // A shard past the last device would run, back-fill or list nothing: said, never an empty success.
-  if (shard.index >= devices.length) {
-    const of = options.fleets ? `the ${devices.length} devices of --fleet ${options.fleets.join(',')}` : `a ${devices.length}-device scenario`
-    throw new UsageError(`shard ${shard.index + 1}/${shard.count} of ${of} holds no devices: there are more shards than devices`, [`split it into at most ${devices.length} shards`])
+  const others = options.alsoSplit ?? 0
+  const most = Math.max(devices.length, others)
+  if (shard.index >= most) {
+    const of = options.fleets
+      ? `the ${devices.length} devices of --fleet ${options.fleets.join(',')}`
+      : others > 0
+        ? `a scenario of ${devices.length} fleet devices and ${others} Modbus devices`
+        : `a ${devices.length}-device scenario`
+    throw new UsageError(`shard ${shard.index + 1}/${shard.count} of ${of} holds no devices: there are more shards than devices`, [`split it into at most ${most} shards`])
   }
   return devices.filter((_, ordinal) => ordinal % shard.count === shard.index)
 }
