@@ -288,6 +288,9 @@ const ZOD_WRONG_TYPE = /^Invalid input: expected \w+, received \w+$/
  * kept. `input` is the document the issue's path walks.
  */
 export function issueMessage(issue: z.core.$ZodIssue, input: unknown, schema?: z.ZodType): string {
+  // Also for checks that run zod themselves (a pipeline's source and sink options): a value outside a fixed list.
+  const option = unknownOptionProblem(issue, input)
+  if (option) return option.message
   if (issue.code !== 'invalid_type' || !ZOD_WRONG_TYPE.test(issue.message)) return issue.message
   const path = issue.path as PropertyKey[]
   const value = valueAt(input, path)

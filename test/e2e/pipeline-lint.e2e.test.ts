@@ -31,6 +31,7 @@ const CASES: Record<string, string> = {
   'unknown-function-typo': '6:17: rule rule1: unknown function lenght(); did you mean length()?',
   'unknown-meta-key': "6:17: rule rule1: unknown metadata 'topik'; did you mean meta(topic)?",
   'unknown-rule-key': '7:5: unknown key "lateTolerence" in rules[0]; did you mean "lateTolerance"?',
+  'unknown-sink-option-value': '7:36: rules[0].sinks[0].format: unknown format "tabel"; did you mean table? (one of ndjson, table)',
   'unknown-sink-type': '7:20: rules[0].sinks[0].type: unknown sink type "postgress"; did you mean "postgres"?',
   'unknown-source-in-from': "6:27: rule rule1: unknown source 'telemetri'; did you mean 'telemetry'?",
   'unknown-source-option': '4:34: sources.s: unknown key "timeColum"; did you mean "timeColumn"?',
