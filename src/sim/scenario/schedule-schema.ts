@@ -79,6 +79,26 @@ export const scheduleEntrySchema = z
 export const timezoneSchema = z
   .string()
   .superRefine((tz, ctx) => {
-    if (!isTimeZone(tz)) ctx.addIssue({code: 'custom', message: `"${tz}" is not a time zone this system knows (an IANA name such as Europe/Berlin, America/Chicago or UTC)`})
+    if (isTimeZone(tz)) return
+    const close = closestTimeZone(tz)
+    ctx.addIssue({code: 'custom', message: `"${tz}" is not a time zone this system knows${close ? `; did you mean ${close}?` : ''} (an IANA name such as Europe/Berlin, America/Chicago or UTC)`})
   })
   .meta({description: 'IANA time zone of the fleet\'s schedules and daily profiles, e.g. Europe/Berlin (default UTC).'})
+
+/**
+ * The zone a misspelt one was meant to be: the closest IANA name (`Europe/Berln`), or else the zone whose city the
+ * name is or is close to (`Berlin`, `Chicgo`), as long as one city fits.
+ */
+function closestTimeZone(tz: string): string | undefined {
+  const zones = [...Intl.supportedValuesOf('timeZone'), 'UTC']
+  const whole = closestName(tz, zones)
+  if (whole !== undefined || tz.includes('/')) return whole
+  const byCity = new Map<string, string[]>()
+  for (const zone of zones) {
+    const city = zone.slice(zone.lastIndexOf('/') + 1)
+    byCity.set(city, [...(byCity.get(city) ?? []), zone])
+  }
+  const city = closestName(tz.replace(/ /g, '_'), byCity.keys())
+  const found = city === undefined ? [] : (byCity.get(city) ?? [])
+  return found.length === 1 ? found[0] : undefined
+}

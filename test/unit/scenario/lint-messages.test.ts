@@ -261,4 +261,16 @@ describe('a value of the wrong kind, said in the scenario\'s terms where the val
     expect(scenarioProblems(rule('mode: {to: ecoo, for: 5m}'))).toEqual(['14:20 fleets[0].commands[0].mode: unknown mode "ecoo" (did you mean "eco"?) (modes: eco, comfort)'])
     expect(scenarioProblems(rule('mode: ecoo'))).toEqual(['14:15 fleets[0].commands[0].mode: unknown mode "ecoo" (did you mean "eco"?) (modes: eco, comfort)'])
   })
+  it('a misspelt time zone gets a did-you-mean, from the zones this system knows', () => {
+    const zone = (tz: string) => `version: 1\nname: m\nfleets:\n  - name: a\n    count: 1\n    topic: "x/{deviceId}"\n    every: 1s\n    timezone: ${tz}\n    fields: {t: 1}\n`
+    // It said only 'is not a time zone this system knows (an IANA name such as Europe/Berlin, ...)'.
+    expect(scenarioProblems(zone('Europe/Berln'))).toEqual([
+      '8:15 fleets[0].timezone: "Europe/Berln" is not a time zone this system knows; did you mean Europe/Berlin? (an IANA name such as Europe/Berlin, America/Chicago or UTC)',
+    ])
+    expect(scenarioProblems(zone('America/Chicgo'))[0]).toContain('did you mean America/Chicago?')
+    // A city alone is found by its city.
+    expect(scenarioProblems(zone('Berlin'))[0]).toContain('did you mean Europe/Berlin?')
+    expect(scenarioProblems(zone('Nowhere/Atall'))[0]).not.toContain('did you mean')
+    expect(scenarioProblems(zone('Europe/Berlin'))).toEqual([])
+  })
 })
