@@ -32,8 +32,26 @@ export function checkScenario(scenario: Scenario): SemanticProblem[] {
     else seen.set(fleet.name, i)
     checkFleet(scenario, fleet, at, problems)
   })
+  if (scenario.fleets.length > 0) problems.push(...checkStages(scenario.stages))
   problems.push(...checkModbusGroups(scenario))
   return problems
+}
+
+/**
+ * With `stages:`, devices start disconnected and only a ramp connects them (without stages, `connect:` ramps them all
+ * up). A plan with no ramp above 0% never connects a device: the run would end "no device ever connected", as if
+ * the broker were at fault. A storm before the first such ramp finds no one connected and drops nothing.
+ */
+function checkStages(stages: Scenario['stages']): SemanticProblem[] {
+  if (stages.length === 0) return []
+  const firstUp = stages.findIndex((s) => s.kind === 'ramp' && s.to > 0)
+  const add = '`- ramp: {to: 100%, over: 10s}`'
+  if (firstUp < 0) {
+    return [{path: ['stages'], message: `no stage brings devices up: with stages, devices start disconnected and only a ramp connects them, so none would ever connect. Add ${add} where they should come up (or leave stages out: connect: then brings every device up)`}]
+  }
+  return stages.flatMap((s, k): SemanticProblem[] =>
+    s.kind === 'storm' && k < firstUp ? [{path: ['stages', k], message: `a storm before the first ramp drops nothing: every device is still disconnected then. Put ${add} before it`}] : [],
+  )
 }
 
 function checkFleet(scenario: Scenario, fleet: FleetConfig, at: PropertyKey[], problems: SemanticProblem[]): void {

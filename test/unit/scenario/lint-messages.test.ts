@@ -273,4 +273,17 @@ describe('a value of the wrong kind, said in the scenario\'s terms where the val
     expect(scenarioProblems(zone('Nowhere/Atall'))[0]).not.toContain('did you mean')
     expect(scenarioProblems(zone('Europe/Berlin'))).toEqual([])
   })
+  it('stages that never ramp devices up are refused at `stages`, and a storm before the first ramp at the storm', () => {
+    const staged = (stages: string) => `version: 1\nname: m\nstages:\n${stages}fleets:\n  - {name: q0, count: 2, topic: "st/{deviceId}", every: 500ms, fields: {v: 1}}\n`
+    // It linted ok, and the run ended "no device ever connected ... check the broker address, ..." (exit 1).
+    expect(scenarioProblems(staged('  - steady: {for: 2s}\n  - storm: {drop: 100%}\n'))).toEqual([
+      '3:1 stages: no stage brings devices up: with stages, devices start disconnected and only a ramp connects them, so none would ever connect. Add `- ramp: {to: 100%, over: 10s}` where they should come up (or leave stages out: connect: then brings every device up)',
+    ])
+    expect(scenarioProblems(staged('  - ramp: {to: 0%, over: 1s}\n'))[0]).toMatch(/^3:1 stages: no stage brings devices up/)
+    expect(scenarioProblems(staged('  - storm: {drop: 50%}\n  - ramp: {to: 100%, over: 1s}\n'))).toEqual([
+      '4:5 stages[0]: a storm before the first ramp drops nothing: every device is still disconnected then. Put `- ramp: {to: 100%, over: 10s}` before it',
+    ])
+    // A wait before the first ramp is a plan, not a mistake.
+    expect(scenarioProblems(staged('  - steady: {for: 2s}\n  - ramp: {to: 100%, over: 1s}\n  - storm: {drop: 100%}\n'))).toEqual([])
+  })
 })
