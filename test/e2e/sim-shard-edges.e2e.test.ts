@@ -107,3 +107,24 @@ describe('iotd sim --shard at the edges', () => {
     expect(whole.stdout).toContain('✓ all 252 devices connected')
   })
 })
+
+describe('--shard beside --shards', () => {
+  it('two different shards (flags or environment) are refused by a run, a backfill and sim registry; the same shard twice is fine', async () => {
+    // --shard won silently: --shards 2 with JOB_COMPLETION_INDEX 0 beside --shard 2/3 ran shard 2/3 with exit 0.
+    const conflicting = await Promise.all([
+      runCli(['sim', two, '--shards', '2', '--shard', '2/3', '--backfill', '0..10000', '--out', join(dir, 'c.csv')], {env: {JOB_COMPLETION_INDEX: '0'}}),
+      runCli(['sim', 'registry', two], {env: {IOTD_SHARD: '2/3', IOTD_SHARDS: '2', JOB_COMPLETION_INDEX: '0'}}),
+      runCli(['sim', two, '--shard', '1/3', '--shards', '3', '--broker', 'mqtt://127.0.0.1:1', '--duration', '3s'], {env: {JOB_COMPLETION_INDEX: '2'}}),
+      runCli(['sim', 'registry', two, '--shard', '1/3', '--shards', '2']),
+    ])
+    for (const r of conflicting) {
+      expect(r.code, r.stderr).toBe(2)
+      expect(r.stderr).toMatch(/--shard \d\/3 and --shards \d[^\n]* name different shards/)
+      expect(r.stderr).not.toMatch(/\n\s+at /)
+    }
+    expect(conflicting[0].stderr).toContain('--shard 2/3 and --shards 2 with JOB_COMPLETION_INDEX 0 (shard 1/2) name different shards')
+    const agreeing = await runCli(['sim', 'registry', two, '--shard', '3/3', '--shards', '3'], {env: {JOB_COMPLETION_INDEX: '2'}})
+    expect(agreeing.code, agreeing.stderr).toBe(0)
+    expect(agreeing.stdout.trim().split('\n')).toHaveLength(1 + 4)
+  })
+})
