@@ -110,6 +110,9 @@ ${EXIT_CODES_HELP}`
     }
 
     if (flags.backfill !== undefined) {
+      // A backfill has no run length and no live figures: taking these silently would let a CI gate pass unchecked.
+      const ignored = ([['duration', '--duration: a backfill runs over its --backfill range'], ['threshold', '--threshold: a backfill measures no connections, lag or deliveries']] as const).find(([flag]) => flags[flag] !== undefined)
+      if (ignored) throw new UsageError(`--backfill does not take ${ignored[1]}`, [`drop --${ignored[0]} (or IOTD_${ignored[0].toUpperCase()} from the environment)`])
       const out = flags.out
       if (!out) throw new UsageError('--backfill needs --out <file.csv|file.jsonl|->')
       const {backfillFormatOf, parseTimeRange, runBackfill} = await import('../../sim/backfill.js')
@@ -153,6 +156,8 @@ ${EXIT_CODES_HELP}`
     }
 
     const durationMs = parseDurationFlag('duration', flags.duration)
+    // A run of no time connects nothing and would end in "no device ever connected" and a broker hint.
+    if (durationMs !== undefined && durationMs <= 0) throw new UsageError(`--duration must be more than 0 (got ${flags.duration})`, ['--duration 30s, or leave it out to run for the scenario\'s duration (until Ctrl-C without one)'])
     const {parseSimThresholds} = await import('../../sim/sim-thresholds.js')
     const thresholds = parseSimThresholds(flags.threshold ?? [])
     const {chooseOutputMode, createSimReporter} = await import('../../report/index.js')
