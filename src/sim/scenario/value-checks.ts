@@ -112,13 +112,26 @@ export function checkTemplateNames(
 }
 
 /**
- * `devices: N` of anomalies or faults against the size of their fleet or group: more than there are would quietly
- * select all of them, which is not what the number says. (A share is at most 100%, so only numbers can overshoot.)
+ * `devices:` of anomalies or faults against the size of their fleet or group: a number above it would quietly
+ * select all of them, and a share that rounds to no device (2% of 20) would quietly select none, while
+ * `devices: 0` is refused. (A share is at most 100%, so only numbers can overshoot.)
  */
 export function checkDeviceCounts(list: ReadonlyArray<{devices?: number | {share: number}}>, size: number, group: string, at: PropertyKey[], problems: SemanticProblem[]): void {
+  const devices = `${size} device${size === 1 ? '' : 's'}`
   list.forEach((entry, k) => {
     if (typeof entry.devices === 'number' && entry.devices > size) {
-      problems.push({path: [...at, k, 'devices'], message: `${entry.devices} is more than ${group}'s ${size} device${size === 1 ? '' : 's'}`})
+      problems.push({path: [...at, k, 'devices'], message: `${entry.devices} is more than ${group}'s ${devices}`})
+    } else if (typeof entry.devices === 'object' && Math.round(entry.devices.share * size) === 0) {
+      // A share selects round(share × size) devices (anomalies.ts), so one device needs share × size >= 0.5.
+      const smallest = Math.ceil((50 / size) * 100) / 100
+      problems.push({
+        path: [...at, k, 'devices'],
+        message: `${percent(entry.devices.share)} of ${group}'s ${devices} selects no device (${+(entry.devices.share * size).toFixed(4)} rounds to 0); the smallest share that selects one is ${smallest}%, or write devices: 1`,
+      })
     }
   })
+}
+
+function percent(share: number): string {
+  return `${+(share * 100).toFixed(4)}%`
 }

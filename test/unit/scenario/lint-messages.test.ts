@@ -66,7 +66,21 @@ describe('scenario problems a person can act on', () => {
     // It loaded and selected 20 of 20.
     expect(scenarioProblems(anomaly('25'))).toEqual(["10:52 fleets[0].anomalies[0].devices: 25 is more than fleet a's 20 devices"])
     expect(scenarioProblems(anomaly('20'))).toEqual([])
-    expect(scenarioProblems(anomaly('1%'))).toEqual([])
+    expect(scenarioProblems(anomaly('5%'))).toEqual([])
+  })
+  it('an anomaly share of devices that rounds to none is a problem at `devices`, with the smallest share that selects one', () => {
+    const anomaly = (count: number, devices: string) =>
+      `version: 1\nname: m\nfleets:\n  - name: a\n    count: ${count}\n    topic: "x/{deviceId}"\n    every: 1s\n    fields: {t: 20}\n    anomalies:\n      - {field: t, kind: spike, devices: ${devices}, probability: 0.5, magnitude: 5}\n`
+    // It linted ok ("spike on t: 0 of 20 devices") and never fired, while devices: 0 is refused.
+    expect(scenarioProblems(anomaly(20, '2%'))).toEqual([
+      "10:42 fleets[0].anomalies[0].devices: 2% of fleet a's 20 devices selects no device (0.4 rounds to 0); the smallest share that selects one is 2.5%, or write devices: 1",
+    ])
+    expect(scenarioProblems(anomaly(20, '2.5%'))).toEqual([])
+    expect(scenarioProblems(anomaly(3, '10%'))[0]).toContain("10% of fleet a's 3 devices selects no device (0.3 rounds to 0); the smallest share that selects one is 16.67%")
+    expect(scenarioProblems(anomaly(3, '16.67%'))).toEqual([])
+    expect(scenarioProblems(anomaly(7, '7.15%'))).toEqual([])
+    // A chance per device (share:) may select none in a small fleet, as documented: not refused.
+    expect(scenarioProblems(anomaly(20, '1').replace('devices: 1', 'share: 1%'))).toEqual([])
   })
   it('a param with the name of a var is a problem at the param: the topic rendered the var, the registry showed the param', () => {
     const text = `version: 1\nname: m\nfleets:\n  - name: a\n    count: 2\n    topic: "x/{site}/{deviceId}"\n    every: 1s\n    vars: {site: {cycle: [berlin, austin]}}\n    params:\n      site: {kind: pick, values: [x, y]}\n    fields: {t: 1}\n`
