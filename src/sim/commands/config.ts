@@ -48,6 +48,11 @@ export interface CommandRuleConfig {
   fail: number
 }
 
+/** A rule's name as replies ({command}), labels and messages show it: its `name:`, else command-N (1-based). */
+export function commandName(rule: Pick<CommandRuleConfig, 'name'>, index: number): string {
+  return rule.name ?? `command-${index + 1}`
+}
+
 export interface TwinConfig {
   style: 'aws' | 'generic'
   desired: string

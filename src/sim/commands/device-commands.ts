@@ -2,7 +2,7 @@ import {parseTemplate, renderTemplate, type Template} from '../../config/templat
 import {topicMatches} from '../../net/topic-filter.js'
 import {anomalyName, type FieldValue, type Rng} from '../generators/index.js'
 import type {PublishProperties} from '../types.js'
-import type {CommandRuleConfig, FleetCommandsConfig, TwinConfig} from './config.js'
+import {commandName, type CommandRuleConfig, type FleetCommandsConfig, type TwinConfig} from './config.js'
 import {compileJsonPath, isJsonPath, type JsonPath} from './json-path.js'
 import {drawLatency} from './latency.js'
 import {compilePublishProperties, type CompiledProperties} from './publish-properties.js'
@@ -92,7 +92,7 @@ export class FleetCommands {
       const anomaly = a && {start: a.start === undefined ? undefined : literalOrPath(a.start), stop: a.stop === undefined ? undefined : literalOrPath(a.stop)}
       const r = rule.reply
       return {
-        name: rule.name ?? `command-${k + 1}`,
+        name: commandName(rule, k),
         filters: rule.topics.map((t) => parseTemplate(t)),
         qos: rule.qos,
         when,

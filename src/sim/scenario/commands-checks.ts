@@ -1,5 +1,6 @@
 import type {Scenario, FleetConfig} from './schema.js'
-import type {PublishPropertiesConfig} from '../commands/config.js'
+import {commandName, type PublishPropertiesConfig} from '../commands/config.js'
+import {filtersOverlap} from '../../net/topic-filter.js'
 import {isJsonPath} from '../commands/json-path.js'
 import {anomalyName} from '../generators/anomalies.js'
 import {alwaysNumber, type AnomalySpec} from '../generators/generator-schema.js'
@@ -24,6 +25,15 @@ export function checkFleetCommands(scenario: Scenario, fleet: FleetConfig, at: P
     if (p.correlationData !== undefined) checkTemplateNames(p.correlationData, deviceNames, [...path, 'correlationData'], problems, 'lenient')
   }
   properties(fleet.properties, [...at, 'properties'])
+
+  // {command} in replies and labels names the rule, so two rules of one name could not be told apart.
+  const firstWithName = new Map<string, number>()
+  fleet.commands?.forEach((rule, k) => {
+    const name = commandName(rule, k)
+    const first = firstWithName.get(name)
+    if (first === undefined) firstWithName.set(name, k)
+    else problems.push({path: [...at, 'commands', k, ...(rule.name === undefined ? [] : ['name'])], message: `command name '${name}' is used twice (rules ${first + 1} and ${k + 1}): give each rule its own name`})
+  })
 
   fleet.commands?.forEach((rule, k) => {
     const ruleAt = [...at, 'commands', k]
@@ -80,6 +90,17 @@ export function checkFleetCommands(scenario: Scenario, fleet: FleetConfig, at: P
     checkTemplateNames(twin.desired, deviceNames, [...at, 'twin', 'desired'], problems)
     checkTemplateNames(twin.reported, deviceNames, [...at, 'twin', 'reported'], problems)
     for (const [j, name] of (twin.fields ?? []).entries()) field(name, [...at, 'twin', 'fields', j])
+    // The twin takes every message on its desired topic before any rule looks at it (device-commands.ts receive), so a
+    // rule whose filter matches that topic too would silently never fire for it: one of them must move.
+    // Compared as templates: a placeholder holds no / + or #, and a device renders it alike in both.
+    fleet.commands?.forEach((rule, k) => {
+      const topic = rule.topics.find((t) => filtersOverlap(twin.desired, t))
+      if (topic === undefined) return
+      problems.push({
+        path: [...at, 'twin', 'desired'],
+        message: `the twin's desired topic "${twin.desired}" overlaps the topic "${topic}" of command ${commandName(rule, k)} (rule ${k + 1}): the twin would take those messages and the rule would never get them. Give the twin a desired topic of its own, or narrow the rule's filter`,
+      })
+    })
   }
 }
 

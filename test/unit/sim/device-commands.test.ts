@@ -5,6 +5,7 @@ import {sampleFleets} from '../../../src/sim/dry-run.js'
 import {DeviceCommands, FleetCommands, type DeviceHost} from '../../../src/sim/commands/device-commands.js'
 import {firstCopy} from '../../../src/sim/fleet/fleet-worker.js'
 import {compileJsonPath} from '../../../src/sim/commands/json-path.js'
+import {filtersOverlap} from '../../../src/net/topic-filter.js'
 import {createRng, type FieldValue} from '../../../src/sim/generators/index.js'
 import {loadScenario} from '../../../src/sim/scenario/index.js'
 import {emptyCounters, type PublishProperties} from '../../../src/sim/types.js'
@@ -268,6 +269,63 @@ describe('command checks', () => {
     const text = problems(`    commands:
       - {topic: "{deviceId}/cmd", when: {"$..x": 1}}`)
     expect(text).toMatch(/"\$\.\.x" is not a JSON path such as \$\.cmd/)
+  })
+})
+
+describe('command rules that could not all be honoured', () => {
+  const problems = (extra: string) => {
+    try {
+      loadScenario('inline.yaml', {text: scenarioText(extra)})
+      return ''
+    } catch (error) {
+      return (error as Error).message
+    }
+  }
+
+  // Before: both loaded; {command} named two rules alike, and the rule on the twin's topic never fired (counted failed).
+  it('refuses two rules of one name, a written name meeting a default one included, at the later rule', () => {
+    expect(problems(`    commands:
+      - {name: a, topic: "{deviceId}/a"}
+      - {name: a, topic: "{deviceId}/b"}`)).toMatch(/^inline\.yaml:19:16: fleets\[0\]\.commands\[1\]\.name: command name 'a' is used twice \(rules 1 and 2\)/)
+    expect(problems(`    commands:
+      - {topic: "{deviceId}/a"}
+      - {name: command-1, topic: "{deviceId}/b"}`)).toMatch(/command name 'command-1' is used twice \(rules 1 and 2\)/)
+    expect(problems(`    commands:
+      - {name: a, topic: "{deviceId}/a"}
+      - {name: b, topic: "{deviceId}/b"}`)).toBe('')
+  })
+
+  it('refuses a rule whose filter meets the twin\'s desired topic, at the twin, naming the rule', () => {
+    const text = problems(`    commands:
+      - {name: set, topic: "{deviceId}/cmd/set", set: {setpoint: "$.v"}}
+      - {name: any, topic: ["x/{deviceId}", "{deviceId}/cmd/#"], set: {setpoint: "$.v"}}
+      - {name: other, topic: "{deviceId}/cmd/+/x", set: {setpoint: "$.v"}}
+    twin: {desired: "{deviceId}/cmd/set"}`)
+    expect(text).toMatch(/^inline\.yaml:21:21: fleets\[0\]\.twin\.desired: the twin's desired topic "\{deviceId\}\/cmd\/set" overlaps the topic "\{deviceId\}\/cmd\/set" of command set \(rule 1\)/)
+    expect(text).toMatch(/overlaps the topic "\{deviceId\}\/cmd\/#" of command any \(rule 2\)/)
+    expect(text).not.toMatch(/command other/)
+    // The default topic ({deviceId}/twin/desired) beside rules on {deviceId}/cmd/...: nothing to refuse.
+    expect(problems(`    commands:
+      - {name: set, topic: "{deviceId}/cmd/#", set: {setpoint: "$.v"}}
+    twin: {}`)).toBe('')
+  })
+
+  it('filters overlap when some topic matches both', () => {
+    const cases: Array<[string, string, boolean]> = [
+      ['a/b', 'a/b', true],
+      ['a/b', 'a/c', false],
+      ['a/+', 'a/b', true],
+      ['a/#', 'a', true],
+      ['a/#', 'b/#', false],
+      ['+/b/c', 'a/+/c', true],
+      ['a/b', 'a/b/c', false],
+      ['#', '$aws/things/x', false],
+      ['$aws/+', '$aws/x', true],
+    ]
+    for (const [a, b, overlap] of cases) {
+      expect(filtersOverlap(a, b), `${a} ~ ${b}`).toBe(overlap)
+      expect(filtersOverlap(b, a), `${b} ~ ${a}`).toBe(overlap)
+    }
   })
 })
 
