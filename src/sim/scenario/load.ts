@@ -11,7 +11,7 @@ import {behaviorModuleProblem} from '../commands/behavior.js'
 import type {SemanticProblem} from './value-checks.js'
 import {parseTemplate, renderTemplate} from '../../config/template.js'
 import {findFilterFault, findTopicFault} from './topic-rules.js'
-import {prepareParamRefs, readRegistryTable} from './params.js'
+import {prepareParamRefs, readRegistryTable, registryRowSource, type RegistryRow} from './params.js'
 import type {ParamRef} from '../generators/device-params.js'
 
 export interface LoadScenarioOptions {
@@ -75,7 +75,9 @@ export function loadScenario(file: string, options: LoadScenarioOptions = {}): S
     }
     const missing = Array.from({length: fleet.count}, (_, k) => k).filter((k) => table.rows[k] === undefined)
     if (missing.length > 0) registryProblems.push({path: ['fleets', i, 'registry'], message: `${fleet.registry} has no row for device index ${missing[0]}${missing.length > 1 ? ` (nor for ${missing.length - 1} more)` : ''}: it needs one per device of the fleet's ${fleet.count}`})
-    else fleet.registryParams = table.rows.slice(0, fleet.count)
+    const beyond = pastTheFleet(table.rows, fleet.count)
+    if (beyond) registryProblems.push({path: ['fleets', i, 'registry'], message: beyond})
+    if (missing.length === 0 && !beyond) fleet.registryParams = table.rows.slice(0, fleet.count)
   }
   const toProblem = problemAt(locate)
   const semantic = [...registryProblems, ...checkScenario(value)]
@@ -86,6 +88,20 @@ export function loadScenario(file: string, options: LoadScenarioOptions = {}): S
     throw new ConfigError(problems)
   }
   return {...value, broker: resolveTlsPaths(value.broker, file), fleets: value.fleets.map((f) => (f.behavior ? {...f, behavior: behaviorPath(f.behavior, file)} : f))}
+}
+
+/**
+ * A table row for a device the fleet does not have: its params would go nowhere, and the fleet is likely not the
+ * size the table was written for. Said at the first such row's file and line.
+ */
+function pastTheFleet(rows: readonly (RegistryRow | undefined)[], count: number): string | undefined {
+  const extra: number[] = []
+  for (let k = count; k < rows.length; k++) if (rows[k] !== undefined) extra.push(k)
+  if (extra.length === 0) return undefined
+  const source = registryRowSource(rows[extra[0]])
+  const more = extra.length > 1 ? `, and so ${extra.length === 2 ? 'is 1 more row' : `are ${extra.length - 1} more rows`}` : ''
+  const devices = `${count} device${count === 1 ? '' : 's'}`
+  return `${source ? `${source.file}:${source.line}: ` : ''}index ${extra[0]} is past the fleet's ${devices} (${count === 1 ? 'index 0' : `indexes 0 to ${count - 1}`})${more}: raise count, or leave the rows past index ${count - 1} out of the table`
 }
 
 function behaviorPath(path: string, file: string): string {

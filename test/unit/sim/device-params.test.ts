@@ -231,6 +231,18 @@ fleets:
     expect(found).toEqual([`14:33 fleets[0].fields.v.mean: ${at('words.csv')}:5: the "offset" cell of device index 2 is "high", not a number, so it cannot stand for mean`])
   })
 
+  it('a row for a device index past the fleet is refused at its line, as a missing one is', () => {
+    // Row 99 of a 3-device fleet linted ok and was never mentioned.
+    expect(problems('extra.csv', `index,${HEADER}0,1,a,x,1\n1,2,b,y,1\n2,3,c,z,1\n99,4,d,w,1\n`)).toEqual([
+      `6:15 fleets[0].registry: ${at('extra.csv')}:5: index 99 is past the fleet's 3 devices (indexes 0 to 2): raise count, or leave the rows past index 2 out of the table`,
+    ])
+    // Rows without an index column go to devices in order: a fourth row and a fifth are two past the fleet.
+    expect(problems('long.jsonl', [0, 1, 2, 3, 4].map((k) => `{"offset":${k},"site":"s${k}","fw":"a","spread":1}`).join('\n'))).toEqual([
+      `6:15 fleets[0].registry: ${at('long.jsonl')}:4: index 3 is past the fleet's 3 devices (indexes 0 to 2), and so is 1 more row: raise count, or leave the rows past index 2 out of the table`,
+    ])
+    expect(problems('exact.csv', `index,${HEADER}2,3,c,z,1\n0,1,a,x,1\n1,2,b,y,1\n`)).toEqual([])
+  })
+
   it('a device index that appears twice is said so, with both lines', () => {
     // It said "has no row for device index 2".
     expect(problems('twice.csv', `index,${HEADER}0,1,a,x,1\n1,2,b,y,1\n1,3,c,z,1\n`)).toEqual([`6:15 fleets[0].registry: ${at('twice.csv')}:4: index 1 appears twice (lines 3 and 4); each device has one row`])
