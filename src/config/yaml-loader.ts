@@ -1,6 +1,6 @@
 import {closeSync, openSync, readFileSync, readSync, statSync} from 'node:fs'
 import jsyaml from 'js-yaml'
-import {isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node} from 'yaml'
+import {CST, isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, Parser, visit, type Document, type Node, type YAMLError} from 'yaml'
 import type {z} from 'zod'
 import {ConfigError, MAX_PROBLEMS_SHOWN, type ConfigProblem} from '../errors.js'
 import {closestName} from './did-you-mean.js'
@@ -184,14 +184,52 @@ function positionedDocument(file: string, text: string): {doc: Document; lineCou
   // yaml's own uniqueKeys check compares every key with every other one of its map (quadratic: a 300 KB map took
   // 14 s); duplicateKeys() does it with a set.
   const doc = parseDocument(text, {lineCounter, prettyErrors: false, uniqueKeys: false, strict: true})
-  const syntax: ConfigProblem[] = doc.errors.slice(0, MAX_PROBLEMS_SHOWN).map((e) => {
-    const pos = lineCounter.linePos(e.pos[0])
-    return {file, line: pos.line, col: pos.col, message: `YAML syntax error: ${clip(firstLine(e.message))}`}
+  const errors = withOpeningQuotes(text, doc.errors)
+  const syntax: ConfigProblem[] = errors.slice(0, MAX_PROBLEMS_SHOWN).map((e) => {
+    const pos = lineCounter.linePos(e.offset)
+    return {file, line: pos.line, col: pos.col, message: `YAML syntax error: ${clip(e.message)}`}
   })
-  if (syntax.length > 0) throw new ConfigError(syntax, [], doc.errors.length - syntax.length)
+  if (syntax.length > 0) throw new ConfigError(syntax, [], errors.length - syntax.length)
   const duplicates = duplicateKeys(doc, lineCounter, file)
   if (duplicates.length > 0) throw new ConfigError(duplicates)
   return {doc, lineCounter}
+}
+
+/**
+ * `yaml` reports a quote that is never closed where the text ends ("Missing closing \"quote" at the last line),
+ * often far below the slip. The quoted scalar that runs into that place is found in the parser's tokens, and the
+ * error is said where its quote opens; what else was reported at the same place (an unclosed [ or { around the
+ * string) follows from it and is left out.
+ */
+function withOpeningQuotes(text: string, errors: readonly YAMLError[]): Array<{offset: number; message: string}> {
+  const relocated = new Set<number>()
+  const out = errors.map((e) => {
+    const message = firstLine(e.message)
+    const quote = e.code === 'MISSING_CHAR' ? /^Missing closing (["'])quote/.exec(message)?.[1] : undefined
+    const opening = quote === undefined ? undefined : openingQuoteBefore(text, e.pos[0], quote)
+    if (opening === undefined) return {offset: e.pos[0], message}
+    relocated.add(e.pos[0])
+    return {offset: opening, message: `this ${quote} quote is never closed: the string it opens runs to the end of the file (close it with ${quote} where it should end)`, quote: true}
+  })
+  return out.filter((e, k) => 'quote' in e || !relocated.has(errors[k].pos[0])).map(({offset, message}) => ({offset, message}))
+}
+
+/** Offset of the opening quote of the innermost quoted scalar that reaches `end`, if one does. */
+function openingQuoteBefore(text: string, end: number, quote: string): number | undefined {
+  const type = quote === '"' ? 'double-quoted-scalar' : 'single-quoted-scalar'
+  let found: number | undefined
+  const consider = (token: CST.Token | null | undefined) => {
+    if (token?.type === type && token.offset < end && token.offset + token.source.length >= end && (found === undefined || token.offset > found)) found = token.offset
+  }
+  for (const token of new Parser().parse(text)) {
+    if (token.type !== 'document') continue
+    consider(token.value)
+    CST.visit(token, (item) => {
+      consider(item.key)
+      consider(item.value)
+    })
+  }
+  return found
 }
 
 /** A syntax error quotes the token it met: keep a line of it, not a megabyte. */

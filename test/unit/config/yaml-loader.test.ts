@@ -29,6 +29,17 @@ describe('loadYamlConfig', () => {
     expect(problems('version: 1\nname: [a, b\n')[0]).toMatch(/^f\.yaml:3:1: YAML syntax error/)
   })
 
+  it('points a quote that is never closed at the line and column where it opens', () => {
+    // It said 'f.yaml:5:1: YAML syntax error: Missing closing "quote': the end of the file, lines below the slip.
+    const never = (q: string) => `this ${q} quote is never closed: the string it opens runs to the end of the file (close it with ${q} where it should end)`
+    expect(problems('version: 1\nname: "x/{deviceId}\nitems: []\n')).toEqual([`f.yaml:2:7: YAML syntax error: ${never('"')}`])
+    expect(problems("version: 1\nname: a\nbroker:\n  url: 'mqtt://h\n  password: p\n")).toEqual([`f.yaml:4:8: YAML syntax error: ${never("'")}`])
+    // Quoted strings before it, one of them over two lines, do not mislead it; nor does an escaped quote in it.
+    expect(problems('version: 1\nname: "a \\"b\\"\nbroker: {url: "ok\n  still ok", password: "open}\n')).toEqual([`f.yaml:4:24: YAML syntax error: ${never('"')}`])
+    // Inside a list: the unclosed [ around it is the same slip, said once.
+    expect(problems('version: 1\nname: a\nitems: [1, "x\n')).toEqual([`f.yaml:3:12: YAML syntax error: ${never('"')}`])
+  })
+
   it('reports duplicate keys', () => {
     expect(problems('version: 1\nname: a\nname: b\n')[0]).toMatch(/^f\.yaml:3:1: YAML syntax error: .*[Uu]nique/)
   })
