@@ -10,7 +10,7 @@ export default class SimRegistry extends BaseCommand {
 
   static override description = `The device table a pipeline joins its telemetry with: one row per device the scenario simulates (MQTT fleets and Modbus groups), with its id, fleet, index, protocol, client id and topic, then its vars (site, line, model, ...) and its params (drawn per device with the scenario's seed). The same scenario and seed always give the same table, and a run publishes exactly these devices.
 
-Writes to --out (.csv or .jsonl) or to stdout (--format csv, the default, or jsonl).
+Writes to --out (.csv or .jsonl) or to stdout (--format csv, the default, or jsonl); the seed the params were drawn with goes to stderr. A scenario without seed: draws one each call, so give the run's --seed here.
 
 EXIT CODES
 ${EXIT_CODES_HELP}`
@@ -55,8 +55,13 @@ ${EXIT_CODES_HELP}`
       const {stringify} = await import('csv-stringify/sync')
       text = stringify(rows, {header: true, columns, cast: {boolean: (v) => String(v)}})
     }
+    // The params (and topics that name them) follow the seed: said on stderr, so a run can be given the same one.
+    const seed = loaded.seedDrawn && flags.seed === undefined
+      ? `seed ${scenario.seed}, drawn for this table: the scenario sets no seed, so each run draws its own and its params differ; pass --seed ${scenario.seed} here and to iotd sim to match them`
+      : `seed ${scenario.seed}`
     if (out === undefined) {
       process.stdout.write(text)
+      process.stderr.write(`${rows.length} devices (${seed})\n`)
       return undefined
     }
     try {
@@ -64,7 +69,7 @@ ${EXIT_CODES_HELP}`
     } catch (error) {
       throw new IotdError(`cannot write ${out}: ${(error as Error).message}`, EXIT_CODES.runtime)
     }
-    process.stderr.write(`${rows.length} devices -> ${out}\n`)
+    process.stderr.write(`${rows.length} devices -> ${out} (${seed})\n`)
     return undefined
   }
 }
