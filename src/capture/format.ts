@@ -93,7 +93,7 @@ export function captureRow(m: CaptureMessage, withProperties: boolean, tsCell: (
 }
 
 /** Buffers inside properties (correlationData) become {base64: ...} so JSON round-trips them. */
-function propertiesToJson(p: Record<string, unknown>): Record<string, unknown> {
+export function propertiesToJson(p: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(p)) out[k] = Buffer.isBuffer(v) ? {base64: v.toString('base64')} : v
   return out

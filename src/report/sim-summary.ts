@@ -247,12 +247,27 @@ export function plural(n: number, noun: string): string {
 }
 
 /**
- * The one line a backfill ends with: rows (and the messages the devices' dropouts left out), where they went, and
- * how many anomalies were labelled and where the labels went.
+ * The line a backfill ends with: rows (and the messages the devices' dropouts left out), where they went, how many
+ * anomalies were labelled and where the labels went, and the seed (with how to repeat it when it was drawn). A
+ * limit that ended it before `to` is said, so the range shown is never taken for the range covered.
  */
 export function formatBackfillSummary(s: BackfillSummary, devicesNote = ''): string {
   const rows = `${plural(s.rows, 'row')} from ${plural(s.devices, 'device')}${devicesNote}${s.suppressed > 0 ? ` (${formatNumber(s.suppressed)} suppressed by dropouts)` : ''}`
   const out = s.out === '-' ? 'stdout' : s.out
   const labels = s.labelsFile ? `; ${plural(s.labels, 'label')} -> ${s.labelsFile}` : `; ${plural(s.labels, 'anomaly label')} (no labels file: --labels writes them)`
-  return `backfill ${s.from} .. ${s.to}: ${rows} -> ${out}${labels} (${(s.elapsedMs / 1000).toFixed(2)}s)`
+  const shard = s.shard ? `shard ${s.shard.index + 1}/${s.shard.count} ` : ''
+  const seed = s.seedDrawn ? `seed ${s.seed} (drawn: the scenario sets no seed; --seed ${s.seed} repeats this data)` : `seed ${s.seed}`
+  const limit = s.stoppedAtLimit ? `\n  stopped at the limit of ${plural(s.stoppedAtLimit.limit, 'message')} at ${s.stoppedAtLimit.at}: the rows end there, not at ${s.to}` : ''
+  return `backfill ${shard}${s.from} .. ${s.to}, ${seed}: ${rows} -> ${out}${labels} (${(s.elapsedMs / 1000).toFixed(2)}s)${limit}`
+}
+
+/** Why a backfill wrote no row, in one sentence (the command exits 1 with it). */
+export function emptyBackfillReason(s: BackfillSummary): string {
+  const range = `${s.from} .. ${s.to}`
+  if (s.suppressed > 0) return `every message due in ${range} (${formatNumber(s.suppressed)}) was suppressed by a dropout anomaly: no row was written`
+  if (s.devices === 0) return `the backfill of ${range} has no devices: no row was written`
+  const span = Date.parse(s.to) - Date.parse(s.from)
+  const first = s.nothingDue?.firstDueAt ? `; the first is due at ${s.nothingDue.firstDueAt}` : ''
+  const every = s.nothingDue && Number.isFinite(s.nothingDue.shortestEveryMs) ? `, and the shortest interval of the devices is ${formatDuration(s.nothingDue.shortestEveryMs)} against a range of ${formatDuration(span)}` : ''
+  return `no message fell due in ${range}${first}${every}: no row was written`
 }

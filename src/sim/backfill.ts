@@ -5,12 +5,15 @@ import {EXIT_CODES, IotdError, UsageError} from '../errors.js'
 import type {Scenario} from './scenario/index.js'
 import type {AnomalyLabel, DeviceSpec} from './types.js'
 import {SimulatedModbusStreams, SimulatedStreams} from './simulated-streams.js'
-import {createCaptureStringifier} from '../capture/index.js'
+import {createCaptureStringifier, propertiesToJson} from '../capture/index.js'
+import {toMqttProperties} from './commands/publish-properties.js'
 
 /**
  * `iotd sim --backfill from..to`: the same device streams on a simulated clock, without a broker, as fast as the
  * disk takes them. Every device starts at `from`; rows come out in time order across devices. The CSV is iotd's
- * capture format (docs/capture-format.md), so `iotd replay` can play it back; JSONL carries the same columns.
+ * capture format (docs/capture-format.md), so `iotd replay` can play it back; JSONL carries the same columns. A fleet's
+ * MQTT 5 `properties:` go into the format's properties column (a `properties` key in JSONL), as `iotd record
+ * --mqtt-version 5` keeps them from a live run, so a replayed backfill publishes them again.
  *
  * Modbus groups are stepped on the same clock (SimulatedModbusStreams): each update of a device is one row of its
  * tag values, the JSON a mirror publishes, on its mirror topic (modbus/<group>/<deviceId> without one); its faults go
@@ -21,6 +24,8 @@ export type BackfillFormat = 'csv' | 'jsonl'
 
 export interface BackfillOptions {
   scenario: Scenario
+  /** The scenario's name, for the summary (a merge of shards checks that they are one scenario's). */
+  scenarioName?: string
   devices: DeviceSpec[]
   /** Step the scenario's Modbus groups too (default true; a --fleet selection leaves them out). */
   modbus?: boolean
@@ -40,6 +45,14 @@ export interface BackfillOptions {
 
 export interface BackfillSummary {
   schemaVersion: 1
+  /** Tells a backfill summary from a live run's (`iotd sim merge` takes either kind, not both at once). */
+  kind: 'backfill'
+  scenario?: string
+  /** The seed of every stream: the same seed, scenario and range give the same rows. */
+  seed: number
+  /** The scenario sets no seed and none was given: this one was drawn for this backfill. */
+  seedDrawn?: boolean
+  shard?: {index: number; count: number}
   out: string
   format: BackfillFormat
   from: string
@@ -55,6 +68,17 @@ export interface BackfillSummary {
   labelsFile?: string
   elapsedMs: number
   interrupted: boolean
+  /** The message limit ended the backfill before `to`: `at` is the time of the last message generated. */
+  stoppedAtLimit?: {limit: number; at: string}
+  /**
+   * Nothing fell due in the range (no row, none suppressed): when the first message was due, and the shortest
+   * interval of the devices, which say why.
+   */
+  nothingDue?: {firstDueAt?: string; shortestEveryMs: number}
+  /** `iotd sim merge` of backfill shards: how many of how many shards these figures add up. */
+  mergedShards?: {merged: number; of: number}
+  /** `iotd sim merge`: shards missing, and what else the figures do not cover. */
+  warnings?: string[]
 }
 
 /**
@@ -99,13 +123,26 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummar
     stream.on('error', (error: NodeJS.ErrnoException) => (failure ??= {file: path, error}))
   const toStdout = opts.out === '-'
   const file: NodeJS.WritableStream = toStdout ? watch(process.stdout, 'stdout') : watch(createWriteStream(opts.out), opts.out)
-  const sink = opts.format === 'csv' ? watch(createCaptureStringifier(), opts.out) : undefined
+  // The properties column only when a fleet has properties: files of other scenarios keep the six columns.
+  const withProperties = devices.some((d) => toMqttProperties(d.properties) !== undefined)
+  const sink = opts.format === 'csv' ? watch(createCaptureStringifier({properties: withProperties}), opts.out) : undefined
   sink?.pipe(file, {end: !toStdout})
   const labelsOut = opts.labelsFile ? watch(createWriteStream(opts.labelsFile), opts.labelsFile) : undefined
   let rows = 0
   let suppressed = 0
   let labels = 0
   let scheduled = 0
+  let lastTs: number | undefined
+  let stoppedAtLimit: BackfillSummary['stoppedAtLimit']
+  // A device's properties are the same on every message: turned into the capture format's JSON once per device.
+  const propertiesOf = new Map<DeviceSpec, {json: Record<string, unknown>; cell: string}>()
+  for (const d of devices) {
+    const mqtt = toMqttProperties(d.properties)
+    if (mqtt) {
+      const json = propertiesToJson(mqtt)
+      propertiesOf.set(d, {json, cell: JSON.stringify(json)})
+    }
+  }
 
   const write = async (stream: NodeJS.WritableStream, chunk: unknown) => {
     if (failure) throw writeError(failure)
@@ -118,9 +155,10 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummar
     }
   }
 
-  const writeRow = async (ts: number, topic: string, qos: number, retain: boolean, payload: string) => {
-    if (sink) await write(sink, [ts, topic, qos, retain ? 1 : 0, 'utf8', payload])
-    else await write(file, `${JSON.stringify({ts, topic, qos, retain, payload})}\n`)
+  const writeRow = async (ts: number, topic: string, qos: number, retain: boolean, payload: string, properties?: {json: Record<string, unknown>; cell: string}) => {
+    lastTs = ts
+    if (sink) await write(sink, withProperties ? [ts, topic, qos, retain ? 1 : 0, 'utf8', payload, properties?.cell ?? ''] : [ts, topic, qos, retain ? 1 : 0, 'utf8', payload])
+    else await write(file, `${JSON.stringify(properties ? {ts, topic, qos, retain, payload, properties: properties.json} : {ts, topic, qos, retain, payload})}\n`)
   }
   const writeLabels = async (list: readonly AnomalyLabel[]) => {
     for (const label of list) {
@@ -130,7 +168,11 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummar
   }
 
   while (Math.min(streams.peekDue(), modbus.peekDue()) < opts.toMs) {
-    if (opts.limit !== undefined && scheduled >= opts.limit) break
+    if (opts.limit !== undefined && scheduled >= opts.limit) {
+      // Messages were still due before `to`: the summary must not pass for the whole range.
+      stoppedAtLimit = {limit: opts.limit, at: new Date(lastTs ?? opts.fromMs).toISOString()}
+      break
+    }
     if (opts.signal?.aborted) break
     scheduled++
     // The MQTT message first when both are due at once, so the MQTT rows keep their order.
@@ -145,10 +187,11 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummar
     await writeLabels(sample.labels)
     if (sample.payload === null) {
       suppressed++
+      lastTs = ts
       continue
     }
     rows++
-    await writeRow(ts, device.topic, device.qos, device.retain, sample.payload)
+    await writeRow(ts, device.topic, device.qos, device.retain, sample.payload, propertiesOf.get(device))
   }
 
   if (sink) sink.end()
@@ -163,8 +206,21 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummar
     await once(labelsOut, 'close').catch(() => undefined)
   }
   if (failure) throw writeError(failure)
+  const firstDue = Math.min(streams.peekDue(), modbus.peekDue())
+  const nothingDue: BackfillSummary['nothingDue'] =
+    rows + suppressed === 0 && !opts.signal?.aborted
+      ? {
+          ...(Number.isFinite(firstDue) && {firstDueAt: new Date(Math.round(firstDue)).toISOString()}),
+          shortestEveryMs: devices.reduce((least, d) => Math.min(least, d.everyMs), modbus.shortestEveryMs),
+        }
+      : undefined
   return {
     schemaVersion: 1,
+    kind: 'backfill',
+    ...(opts.scenarioName !== undefined && {scenario: opts.scenarioName}),
+    seed: scenario.seed,
+    ...(scenario.seedDrawn && {seedDrawn: true}),
+    ...(opts.shard && {shard: opts.shard}),
     out: opts.out,
     format: opts.format,
     from: new Date(opts.fromMs).toISOString(),
@@ -177,6 +233,8 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummar
     ...(opts.labelsFile ? {labelsFile: opts.labelsFile} : {}),
     elapsedMs: performance.now() - began,
     interrupted: opts.signal?.aborted ?? false,
+    ...(stoppedAtLimit && {stoppedAtLimit}),
+    ...(nothingDue && {nothingDue}),
   }
 }
 

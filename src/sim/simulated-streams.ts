@@ -110,6 +110,11 @@ export class SimulatedModbusStreams {
     return this.devices.length
   }
 
+  /** The shortest update interval of these devices (Infinity when there are none). */
+  get shortestEveryMs(): number {
+    return this.devices.reduce((least, d) => Math.min(least, d.spec.everyMs), Infinity)
+  }
+
   peekDue(): number {
     return this.queue.peekDue()
   }

@@ -43,3 +43,58 @@ describe('iotd sim --backfill: flags it cannot honour', () => {
     expect(r.stderr).not.toContain('no device ever connected')
   })
 })
+
+describe('iotd sim --backfill: what its summary says', () => {
+  it('a range in which nothing falls due exits 1 and says why (the first due time, the shortest interval), after its summary', async () => {
+    // Before: "0 rows from 2 devices", exit 0, with --json too.
+    const hourly = scenario('hourly.yaml', 'version: 1\nseed: 1\nfleets:\n  - name: h\n    count: 2\n    topic: "h/{deviceId}"\n    every: 1h\n    fields: {n: {kind: counter}}\n')
+    const args = ['sim', hourly, '--backfill', '2026-01-01T00:00Z..2026-01-01T00:00:01Z', '--out', join(dir, 'empty.csv')]
+    const [text, json] = await Promise.all([runCli(args), runCli([...args, '--json'])])
+    expect(text.code, text.stderr).toBe(1)
+    expect(text.stdout).toContain('0 rows from 2 devices')
+    expect(text.stderr).toMatch(/no message fell due in 2026-01-01T00:00:00.000Z .. 2026-01-01T00:00:01.000Z; the first is due at 2026-01-01T00:\d\d:\d\d.\d+Z, and the shortest interval of the devices is 1h against a range of 1s/)
+    expect(text.stderr).not.toMatch(/\n\s+at /)
+    expect(json.code).toBe(1)
+    expect(JSON.parse(json.stdout)).toMatchObject({kind: 'backfill', rows: 0, nothingDue: {shortestEveryMs: 3_600_000}})
+  })
+
+  it('--limit that ends it before the range does is said, with the time it stopped at', async () => {
+    // Before: the summary showed the full range 00:00 .. 00:01 beside 5 rows.
+    const [text, json] = await Promise.all([
+      runCli(['sim', tiny, '--backfill', range, '--out', join(dir, 'limit.csv'), '--limit', '5']),
+      runCli(['sim', tiny, '--backfill', range, '--out', join(dir, 'limit2.csv'), '--limit', '5', '--json']),
+    ])
+    expect(text.code, text.stderr).toBe(0)
+    const last = readFileSync(join(dir, 'limit.csv'), 'utf8').trim().split('\n').at(-1)!.split(',')[0]
+    expect(text.stdout).toContain(`stopped at the limit of 5 messages at ${new Date(Number(last)).toISOString()}: the rows end there, not at 2026-01-01T00:01:00.000Z`)
+    expect(JSON.parse(json.stdout)).toMatchObject({rows: 5, stoppedAtLimit: {limit: 5, at: new Date(Number(last)).toISOString()}})
+  })
+
+  it('reports the seed it used; a drawn one with how to repeat it, and --seed repeats the data byte for byte', async () => {
+    // A scenario without seed: gave different data on every call, and no summary said which seed it had used.
+    const unseeded = scenario('unseeded.yaml', 'version: 1\nfleets:\n  - name: u\n    count: 3\n    topic: "u/{deviceId}"\n    every: 1s\n    fields: {v: {kind: gaussian, mean: 0, stddev: 1}}\n')
+    const first = await runCli(['sim', unseeded, '--backfill', range, '--out', join(dir, 'u1.csv')])
+    expect(first.code, first.stderr).toBe(0)
+    const seed = /seed (\d+) \(drawn: the scenario sets no seed; --seed \1 repeats this data\)/.exec(first.stdout)?.[1]
+    expect(seed, first.stdout).toBeDefined()
+    const again = await runCli(['sim', unseeded, '--backfill', range, '--out', join(dir, 'u2.csv'), '--seed', seed!, '--json'])
+    expect(again.code, again.stderr).toBe(0)
+    const summary = JSON.parse(again.stdout) as Record<string, unknown>
+    expect(summary.seed).toBe(Number(seed))
+    expect(summary).not.toHaveProperty('seedDrawn')
+    expect(readFileSync(join(dir, 'u2.csv'), 'utf8')).toBe(readFileSync(join(dir, 'u1.csv'), 'utf8'))
+    const seeded = await runCli(['sim', tiny, '--backfill', range, '--out', join(dir, 's.csv'), '--json'])
+    expect(JSON.parse(seeded.stdout)).toMatchObject({seed: 5})
+  })
+
+  it('sim registry says its seed on stderr; a drawn one with how to match a run, and --seed gives the same table', async () => {
+    const params = scenario('params.yaml', 'version: 1\nfleets:\n  - name: p\n    count: 4\n    topic: "p/{params.fw}/{deviceId}"\n    every: 1s\n    params: {fw: {kind: pick, values: ["1.0", "2.0", "3.0"]}}\n    fields: {v: 1}\n')
+    const first = await runCli(['sim', 'registry', params])
+    expect(first.code, first.stderr).toBe(0)
+    const seed = /4 devices \(seed (\d+), drawn for this table: .*pass --seed \1 here and to iotd sim to match them\)/.exec(first.stderr)?.[1]
+    expect(seed, first.stderr).toBeDefined()
+    const again = await runCli(['sim', 'registry', params, '--seed', seed!, '--out', join(dir, 'reg.csv')])
+    expect(again.stderr).toContain(`4 devices -> ${join(dir, 'reg.csv')} (seed ${seed})\n`)
+    expect(readFileSync(join(dir, 'reg.csv'), 'utf8')).toBe(first.stdout)
+  })
+})

@@ -28,7 +28,7 @@ On a terminal a live view shows each fleet; piped or in CI, one plain line per s
 
 --broker, --username, --password and the TLS flags (--ca, --cert, --key, --insecure) override the scenario's broker: section; certificates are verified unless --insecure.
 
---backfill generates the same streams on a simulated clock, without a broker, into iotd's CSV capture format (ts,topic,qos,retain,encoding,payload) or JSON lines.
+--backfill generates the same streams on a simulated clock, without a broker, into iotd's CSV capture format (ts,topic,qos,retain,encoding,payload, and properties when a fleet has MQTT 5 properties) or JSON lines. Its summary gives the seed; a range in which no message fell due exits 1.
 
 EXIT CODES
 ${EXIT_CODES_HELP}`
@@ -87,7 +87,7 @@ ${EXIT_CODES_HELP}`
     }
     const file = args.scenario
     const loaded = loadScenario(file)
-    const scenario = flags.seed === undefined ? loaded : {...loaded, seed: flags.seed}
+    const scenario = flags.seed === undefined ? loaded : {...loaded, seed: flags.seed, seedDrawn: false}
     const scenarioName = scenario.name ?? basename(file, extname(file))
     // Labels are ground truth for a data set: an earlier run's file is never replaced unless asked.
     const labelsFile = flags.labels ?? scenario.labels
@@ -130,6 +130,7 @@ ${EXIT_CODES_HELP}`
       const modbusDevices = flags.fleet === undefined ? scenario.modbus.reduce((sum, group) => sum + groupSize(group), 0) : 0
       const summary = await withInterrupt((signal) => runBackfill({
         scenario,
+        scenarioName,
         devices: expandDevices(scenario, {fleets: flags.fleet, shard, alsoSplit: modbusDevices}),
         // --fleet names MQTT fleets: it leaves the Modbus groups out (the summary line says so). A shard splits both.
         modbus: flags.fleet === undefined,
@@ -143,16 +144,18 @@ ${EXIT_CODES_HELP}`
       }))
       // With --out - the data is stdout: the summary goes to stderr.
       const report = out === '-' ? process.stderr : process.stdout
-      const {formatBackfillSummary} = await import('../../report/sim-summary.js')
-      if (summary.interrupted) {
-        report.write(this.jsonEnabled() ? `${JSON.stringify(summary, null, 2)}\n` : `interrupted: ${formatBackfillSummary(summary)}\n`)
-        this.exit(EXIT_CODES.interrupted)
-      }
-      if (!this.jsonEnabled()) {
+      const {emptyBackfillReason, formatBackfillSummary} = await import('../../report/sim-summary.js')
+      // Printed here in both modes, so a backfill that wrote nothing can still exit 1 after its summary.
+      if (this.jsonEnabled()) report.write(`${JSON.stringify(summary, null, 2)}\n`)
+      else {
         const modbusNote = summary.modbusDevices > 0 ? ` (${summary.modbusDevices} of them Modbus)` : scenario.modbus.length > 0 ? ' (Modbus groups left out by --fleet)' : ''
-        report.write(`${formatBackfillSummary(summary, modbusNote)}\n`)
+        report.write(`${summary.interrupted ? 'interrupted: ' : ''}${formatBackfillSummary(summary, modbusNote)}\n`)
       }
-      return summary
+      return this.finishRun({
+        interrupted: summary.interrupted,
+        // A data set of no rows is not what was asked for: never exit 0 (as a live run that published nothing).
+        failure: summary.rows === 0 ? new IotdError(emptyBackfillReason(summary), EXIT_CODES.runtime, summary.nothingDue ? ['widen the range (--backfill <from>..<to>) or shorten the devices\' every:'] : []) : undefined,
+      })
     }
 
     const durationMs = parseDurationFlag('duration', flags.duration)
