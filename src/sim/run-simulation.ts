@@ -104,6 +104,10 @@ export async function runSimulation(req: SimulationRequest): Promise<SimulationS
     : userUrl === undefined
       ? await (await import('../net/embedded-broker.js')).resolveBroker({defaultUrl: req.defaultBrokerUrl})
       : {url: userUrl}
+  if (resolved.embedded && scenario.broker.protocol === '5') {
+    await resolved.embedded.close()
+    throw embeddedSpeaksNoMqtt5(resolved.url)
+  }
   if (resolved.note) req.onLog?.(resolved.note, 'info')
   const labelsFile = req.labelsFile ?? scenario.labels
   try {
@@ -304,6 +308,20 @@ async function checkBroker(scenario: Scenario, url: string, req: SimulationReque
     },
   )
   await client.endAsync()
+}
+
+/**
+ * aedes answers an MQTT 5 CONNECT with "unacceptable protocol version": every device would retry for the whole run
+ * and the run would end "no device ever connected ... check the broker address", though the cause is known here.
+ */
+function embeddedSpeaksNoMqtt5(url: string): UsageError {
+  return new UsageError(
+    `the scenario asks for MQTT 5 (broker: {protocol: 5}), and no broker was named: the embedded broker iotd would start on ${url} (aedes) speaks MQTT 3.1.1 only and refuses MQTT 5 clients`,
+    [
+      'name a broker that speaks MQTT 5: --broker mqtt://127.0.0.1:1883 for a local mosquitto (or broker.url in the scenario)',
+      'set broker: {protocol: "3.1.1"} if the scenario uses no MQTT 5 feature (properties, reply: true, response topics)',
+    ],
+  )
 }
 
 function withOverrides(scenario: Scenario, req: SimulationRequest): Scenario {

@@ -65,6 +65,21 @@ describe('iotd sim, run as a user runs it', () => {
     expect(r.stdout).toMatch(/publish lag/)
   })
 
+  it('an MQTT 5 scenario with no broker named is refused up front: the embedded broker speaks 3.1.1 only', async () => {
+    const port = await freePort()
+    const started = Date.now()
+    const r = await runCli(['sim', 'scenarios/hvac-commands.yaml', '--duration', '30s'], {env: {IOTD_DEFAULT_BROKER: `mqtt://127.0.0.1:${port}`}, timeoutMs: 60_000})
+    // It retried for the whole run (98 connect errors in 3 s) and ended "no device ever connected ... check the broker
+    // address, --source-ip, credentials and TLS flags" with exit 1.
+    expect(r.code, r.stderr).toBe(2)
+    expect(Date.now() - started).toBeLessThan(15_000)
+    expect(r.stderr).toContain('the scenario asks for MQTT 5 (broker: {protocol: 5})')
+    expect(r.stderr).toContain('speaks MQTT 3.1.1 only')
+    expect(r.stderr).toContain('--broker mqtt://127.0.0.1:1883')
+    expect(r.stderr).not.toMatch(/no device ever connected|\n\s+at /)
+    expect(r.stdout).toBe('')
+  })
+
   it('--json prints one versioned summary with the effective seed; Ctrl-C prints the partial summary and exits 130', async () => {
     const port = await freePort()
     const env = {IOTD_DEFAULT_BROKER: `mqtt://127.0.0.1:${port}`}
