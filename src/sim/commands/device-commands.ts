@@ -43,7 +43,13 @@ export interface DeviceHost {
   startAnomaly(name: string, command: string): boolean
   /** Ends the command-started occurrence of a declared anomaly now; false: no such anomaly. */
   stopAnomaly(name: string): boolean
+  /** A field's value as the device's last message showed it (a held one included): what a behaviour module reads. */
   value(field: string): FieldValue | undefined
+  /**
+   * A field's value as the device holds it now, after any reaction (DeviceModel.current): what a reply shows and what
+   * a requested value is made to fit. Before the device's first message, the value that message will carry.
+   */
+  current(field: string): FieldValue | undefined
   /** Sends a message; false when the device is not connected (nothing sent). */
   publish(topic: string, payload: string, qos: 0 | 1 | 2, retain: boolean, properties?: PublishProperties, correlationData?: Buffer): boolean
   reboot(afterMs: number, will: boolean): void
@@ -223,7 +229,7 @@ export class DeviceCommands {
     for (const s of rule.set) {
       const v = s.path ? s.path(json) : s.value
       if (typeof v !== 'number' && typeof v !== 'string' && typeof v !== 'boolean') return false
-      const current = this.host.value(s.field)
+      const current = this.host.current(s.field)
       if (current === undefined) return false
       values.push([s.field, coerce(v, current)])
     }
@@ -268,7 +274,7 @@ export class DeviceCommands {
       }
       if (name.startsWith('request.')) return scalarText(compileJsonPath(`$.${name.slice('request.'.length)}`)(json))
       if (name in this.host.vars) return this.host.vars[name]
-      return scalarText(this.host.value(name))
+      return scalarText(this.host.current(name))
     }
     const lookupVars = (name: string) => this.host.vars[name]
     const to = request.responseTopic ?? (reply.topic ? renderTemplate(reply.topic, lookupVars) : undefined)
@@ -294,7 +300,7 @@ export class DeviceCommands {
       const applied: Record<string, FieldValue> = {}
       if (!fails) {
         for (const [field, v] of wanted) {
-          const current = this.host.value(field)
+          const current = this.host.current(field)
           if (current === undefined || (typeof v !== 'number' && typeof v !== 'string' && typeof v !== 'boolean')) continue
           const value = coerce(v, current)
           if (typeof value === 'number' && Number.isNaN(value)) continue

@@ -507,6 +507,7 @@ export class FleetWorker {
       startAnomaly: (name, command) => this.model(d).startAnomaly(name, command),
       stopAnomaly: (name) => this.model(d).stopAnomaly(name, this.nowEpochMs()),
       value: (field) => this.model(d).value(field),
+      current: (field) => this.model(d).current(field, this.firstDueEpochMs(d)),
       publish: (topic, payload, qos, retain, properties, correlationData) => {
         if (!d.connected || !d.client) return false
         const props = toMqttProperties(properties, correlationData)
@@ -524,6 +525,11 @@ export class FleetWorker {
       reboot: (afterMs, will) => this.reboot(d, afterMs, will),
       warn: (message) => this.warnOnce(message, `${d.spec.clientId}: ${message}`),
     }
+  }
+
+  /** The timestamp the device's first message carries (a reply before it shows that message's values). */
+  private firstDueEpochMs(d: Device): number {
+    return d.scheduled ? Math.round(this.epochOffset + d.scheduleStart + this.dueOffset(d, 0)) : this.nowEpochMs()
   }
 
   /** Now on the clock of message timestamps (epoch ms, whole). */

@@ -35,6 +35,14 @@ export interface DeviceModel {
   closeAnomalies(): AnomalyLabel[]
   /** A field's current value (a held one included); undefined for a field the fleet does not have. */
   value(field: string): FieldValue | undefined
+  /**
+   * A field's value as the device holds it now, what a command's reply shows (undefined: no such field). Before the
+   * first message: the value the first message (due at `firstTsMs`) will carry, from a copy of the model given the same
+   * commands, so this model's streams draw nothing. After it: the last message's value, but a held field shows its
+   * held value, a released one the value its generator gave underneath, and once a command changed the mode, a field
+   * whose value is the mode's alone (`mode`, `constant`) shows its value in the new mode.
+   */
+  current(field: string, firstTsMs: number): FieldValue | undefined
 }
 
 /** What a device model needs of a scenario (the loaded Scenario has it), so the generators stand below the scenario model. */
@@ -67,9 +75,37 @@ export function createDeviceModel(scenario: ModelScenario, device: DeviceSpec): 
   // while the schedule still names the mode it named when the command came (`under`).
   let modeHold: {mode: string; until?: number; under?: string} | undefined
   let lastTsMs = 0
+  let sampled = false
+  // The mode of the last message, and the mode since (a command may have changed it).
+  let sampledMode = ''
+  let modeNow = ''
   // Only a device that was told to hold something pays for the lookup per field.
   const held = new Map<string, FieldValue>()
-  const keep = (name: string, generated: FieldValue) => held.get(name) ?? generated
+  // What the generators gave for the held fields (a reply after a release shows it).
+  const underneath = new Map<string, FieldValue>()
+  const keep = (name: string, generated: FieldValue) => {
+    const value = held.get(name)
+    if (value === undefined) return generated
+    underneath.set(name, generated)
+    return value
+  }
+  // Commands before the first message, replayed on a copy of the model to show what the first message will carry.
+  const beforeFirst: Array<(copy: DeviceModel) => void> = []
+  const logged = <T>(done: T, replay: (copy: DeviceModel) => void): T => {
+    if (!sampled) beforeFirst.push(replay)
+    return done
+  }
+  let firstMessage: {tsMs: number; commands: number; values: Map<string, FieldValue | undefined>} | undefined
+  const firstMessageValues = (tsMs: number) => {
+    if (firstMessage?.tsMs !== tsMs || firstMessage.commands !== beforeFirst.length) {
+      // The same seed, params and commands: the copy's first message is this model's, and this model draws nothing.
+      const copy = createDeviceModel(scenario, device)
+      for (const replay of beforeFirst) replay(copy)
+      copy.sample(0, tsMs)
+      firstMessage = {tsMs, commands: beforeFirst.length, values: new Map(declared.map((name) => [name, copy.value(name)]))}
+    }
+    return firstMessage.values
+  }
   // Built when a command first starts an anomaly on this device.
   let commanded: CommandedAnomalies | undefined
   const commandedAnomalies = () =>
@@ -92,6 +128,11 @@ export function createDeviceModel(scenario: ModelScenario, device: DeviceSpec): 
       }
       // Command-started occurrences that end before this message are labelled now that their end is final.
       const ended = commanded?.ended(tsMs)
+      sampled = true
+      beforeFirst.length = 0
+      firstMessage = undefined
+      sampledMode = modeNow = mode
+      underneath.clear()
       let labels = fields.step(n, tsMs, mode, device.deviceId, held.size > 0 ? keep : undefined)
       if (commanded) labels = [...(ended ?? []), ...commanded.started(labels)]
       // Generators step even while a dropout hides the message, so the signal continues where it would be.
@@ -100,16 +141,21 @@ export function createDeviceModel(scenario: ModelScenario, device: DeviceSpec): 
     },
     hold(field, value) {
       if (!fields.values.has(field)) return false
+      if (!held.has(field)) underneath.set(field, fields.values.get(field)!)
       held.set(field, value)
+      logged(true, (copy) => copy.hold(field, value))
       // Shown at once to expressions and to a reply that reads the field, not only from the next message on.
       fields.values.set(field, value)
       return true
     },
     release(field) {
       held.delete(field)
+      logged(undefined, (copy) => copy.release(field))
     },
     setMode(mode, at) {
       if (!modes || !modeNames.has(mode)) return false
+      modeNow = mode
+      logged(true, (copy) => copy.setMode(mode, at))
       const atMs = at?.atMs ?? lastTsMs
       if (at?.forMs !== undefined) {
         modeHold = {mode, until: atMs + at.forMs}
@@ -125,16 +171,24 @@ export function createDeviceModel(scenario: ModelScenario, device: DeviceSpec): 
       return true
     },
     startAnomaly(name, command) {
-      return commandedAnomalies().start(name, command)
+      return logged(commandedAnomalies().start(name, command), (copy) => copy.startAnomaly(name, command))
     },
     stopAnomaly(name, atMs) {
-      return commandedAnomalies().stop(name, atMs)
+      return logged(commandedAnomalies().stop(name, atMs), (copy) => copy.stopAnomaly(name, atMs))
     },
     closeAnomalies() {
       return commanded ? commanded.close() : []
     },
     value(field) {
       return fields.values.get(field)
+    },
+    current(field, firstTsMs) {
+      if (!fields.values.has(field)) return undefined
+      if (!sampled) return firstMessageValues(firstTsMs).get(field)
+      const value = held.get(field)
+      if (value !== undefined) return value
+      const inMode = modeNow === sampledMode ? undefined : fields.valueInMode(field, modeNow)
+      return inMode ?? underneath.get(field) ?? fields.values.get(field)
     },
   }
 }

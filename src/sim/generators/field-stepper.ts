@@ -104,6 +104,15 @@ export class FieldStepper {
     return labels
   }
 
+  /**
+   * A field's value in `mode` when its generator's value is the mode's alone (generator-kind.ts modeOnly), else
+   * undefined: asked between updates, it draws and changes nothing.
+   */
+  valueInMode(name: string, mode: string): FieldValue | undefined {
+    const slot = this.slots.find((s) => s.name === name)
+    return slot?.generator.modeOnly ? slot.generator.next({...this.ctx, mode}, this.scope) : undefined
+  }
+
   private readonly scope: ExprScope = (path) => {
     switch (path) {
       case '$dt':

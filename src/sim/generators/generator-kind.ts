@@ -27,6 +27,11 @@ export interface SampleContext {
 
 export interface FieldGenerator {
   next(ctx: SampleContext, scope: ExprScope): FieldValue
+  /**
+   * Its value is a function of the mode alone (no state, no randomness), so it may be asked for a mode between
+   * messages without changing the stream: a reply after a mode command shows it in the new mode.
+   */
+  readonly modeOnly?: boolean
   /** Bounds of a numeric field, for out-of-range anomalies. */
   readonly max?: number
   /** Quantisation of the field's values, so anomalies stay on the sensor's grid. */

@@ -63,6 +63,7 @@ function harness(fleetExtra: string) {
     startAnomaly: (name, command) => anomalies.push(`start ${name} by ${command}`) > 0,
     stopAnomaly: (name) => anomalies.push(`stop ${name}`) > 0,
     value: (f) => values.get(f),
+    current: (f) => values.get(f),
     publish: (topic, payload, qos, retain, properties, correlationData) => (sent.push({topic, payload, qos, retain, properties, correlationData}), true),
     reboot: (after, will) => void reboots.push({after, will}),
     warn: () => {},

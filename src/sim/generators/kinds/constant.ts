@@ -18,6 +18,7 @@ rated: {kind: constant, value: 7.5}`,
       return out
     }
     return {
+      modeOnly: true,
       next(ctx) {
         const v = params(ctx.mode).value
         return typeof v === 'string' ? renderOnce(v) : v

@@ -5,5 +5,5 @@ export const modeGenerator = defineGenerator({
   doc: `The device's current mode name (needs a \`mode:\` block; see above).`,
   example: ``,
   params: {},
-  create: () => ({next: (ctx) => ctx.mode}),
+  create: () => ({modeOnly: true, next: (ctx) => ctx.mode}),
 })
