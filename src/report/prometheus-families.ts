@@ -39,6 +39,7 @@ export function simFamilies(scenario: string, s: SimSnapshot | SimSummary): stri
   f.counter('iotd_sim_commands_received_total', 'Messages that arrived on command and twin subscriptions.', per((c) => c.commandsReceived))
   f.counter('iotd_sim_commands_applied_total', 'Commands whose reaction took effect.', per((c) => c.commandsApplied))
   f.counter('iotd_sim_commands_replied_total', 'Command replies and twin reports published.', per((c) => c.commandsReplied))
+  f.counter('iotd_sim_commands_reply_lost_total', 'Replies and twin reports due while the device was disconnected (or with no topic): not sent.', per((c) => c.commandsReplyLost))
   f.counter('iotd_sim_commands_failed_total', 'Commands that failed (declared failure share, unusable values, cut off by the stop).', per((c) => c.commandsFailed))
   f.counter('iotd_sim_commands_ignored_total', 'Messages on command subscriptions that no rule matched.', per((c) => c.commandsIgnored))
   f.gauge('iotd_sim_publish_lag_ms', 'Send time minus due time (while running: the last second; at the end: the whole run).', latency(s.publishLag))

@@ -59,6 +59,7 @@ export function simVerdicts(summary: SimSummary, cores: number): Verdict[] {
   const unsent = t.unsent ?? 0
   if (t.dropped - unsent > 0) verdicts.push({level: 'warn', text: `${plural(t.dropped - unsent, 'message')} dropped (QoS 0 with the connection down at the due time, or QoS 1/2 past a device's offlineQueue)`})
   if (unsent > 0) verdicts.push({level: 'warn', text: `${plural(unsent, 'QoS 1/2 message')} still queued when the run ended ${unsent === 1 ? 'was' : 'were'} not sent (counted as dropped): the devices were offline or their in-flight window full (offlineQueue, inflight)`})
+  if (t.commandsReplyLost > 0) verdicts.push({level: 'warn', text: `${formatNumber(t.commandsReplyLost)} ${t.commandsReplyLost === 1 ? 'reply' : 'replies'} to commands and twin updates ${t.commandsReplyLost === 1 ? 'was' : 'were'} not sent (the device was disconnected or rebooting when ${t.commandsReplyLost === 1 ? 'it' : 'they'} fell due, or had no topic)`})
   const bottleneck = clientBottleneck(summary.health, cores)
   if (bottleneck) verdicts.push({level: 'warn', text: bottleneck})
   const seen = new Set(verdicts.map((v) => v.text))
@@ -239,7 +240,7 @@ function verdictMark(level: VerdictLevel, c: ChalkInstance): string {
  */
 export function commandsText(f: FleetCounters, c: ChalkInstance): string {
   const failed = `${formatNumber(f.commandsFailed)} failed`
-  return `${f.fleet}: ${formatNumber(f.commandsReceived)} received, ${formatNumber(f.commandsApplied)} applied, ${formatNumber(f.commandsReplied)} replied, ${f.commandsFailed > 0 ? c.yellow(failed) : failed}, ${formatNumber(f.commandsIgnored)} ignored (no rule matched)`
+  return `${f.fleet}: ${formatNumber(f.commandsReceived)} received, ${formatNumber(f.commandsApplied)} applied, ${formatNumber(f.commandsReplied)} replied, ${f.commandsReplyLost > 0 ? `${c.yellow(`${formatNumber(f.commandsReplyLost)} replies not sent`)}, ` : ''}${f.commandsFailed > 0 ? c.yellow(failed) : failed}, ${formatNumber(f.commandsIgnored)} ignored (no rule matched)`
 }
 
 export function plural(n: number, noun: string): string {

@@ -115,6 +115,11 @@ export interface FleetCounters {
   commandsApplied: number
   /** Replies and twin reports published. */
   commandsReplied: number
+  /**
+   * Replies and twin reports that were due but not sent: the device was disconnected (rebooting, or its connection
+   * lost) when they fell due, or the reply had no topic. The requester waits in vain, so they are counted.
+   */
+  commandsReplyLost: number
   /** Commands that failed (the declared failure share, values that could not be applied, or cut off by the stop). */
   commandsFailed: number
   /** Messages on a command subscription that no rule matched (a `when:` that did not hold). */
@@ -122,7 +127,7 @@ export interface FleetCounters {
 }
 
 export function emptyCounters(fleet: string): FleetCounters {
-  return {fleet, target: 0, connected: 0, published: 0, acked: 0, late: 0, suppressed: 0, dropped: 0, errors: 0, disconnects: 0, reconnects: 0, bytes: 0, commandsReceived: 0, commandsApplied: 0, commandsReplied: 0, commandsFailed: 0, commandsIgnored: 0}
+  return {fleet, target: 0, connected: 0, published: 0, acked: 0, late: 0, suppressed: 0, dropped: 0, errors: 0, disconnects: 0, reconnects: 0, bytes: 0, commandsReceived: 0, commandsApplied: 0, commandsReplied: 0, commandsReplyLost: 0, commandsFailed: 0, commandsIgnored: 0}
 }
 
 import type {ThresholdVerdict} from '../metrics/thresholds.js'

@@ -23,6 +23,7 @@ export interface CommandCounters {
   commandsReceived: number
   commandsApplied: number
   commandsReplied: number
+  commandsReplyLost: number
   commandsFailed: number
   commandsIgnored: number
 }
@@ -279,11 +280,22 @@ export class DeviceCommands {
     const lookupVars = (name: string) => this.host.vars[name]
     const to = request.responseTopic ?? (reply.topic ? renderTemplate(reply.topic, lookupVars) : undefined)
     if (to === undefined) {
+      this.counters.commandsReplyLost++
       this.host.warn(`command ${rule.name}: a reply has no topic (the request carried no MQTT 5 response topic and the rule names no reply topic)`)
       return
     }
     const properties = reply.properties?.render(lookupVars)
-    if (this.host.publish(to, renderTemplate(reply.payload, lookup), reply.qos, false, properties, request.correlationData)) this.counters.commandsReplied++
+    this.sent(this.host.publish(to, renderTemplate(reply.payload, lookup), reply.qos, false, properties, request.correlationData))
+  }
+
+  /** A reply or twin report went out, or could not (the device was disconnected when it fell due): counted either way. */
+  private sent(published: boolean): void {
+    if (published) {
+      this.counters.commandsReplied++
+      return
+    }
+    this.counters.commandsReplyLost++
+    this.host.warn('replies and twin reports due while a device was disconnected (rebooting, or its connection lost) were not sent (counted as replies not sent)')
   }
 
   private desired(payload: Buffer): void {
@@ -315,7 +327,7 @@ export class DeviceCommands {
       this.counters.commandsApplied++
       Object.assign(this.reported, applied)
       const body = twin.config.style === 'aws' ? {state: {reported: applied}} : this.reported
-      if (this.host.publish(renderTemplate(twin.reported, (name) => this.host.vars[name]), JSON.stringify(body), twin.config.qos, twin.config.retain)) this.counters.commandsReplied++
+      this.sent(this.host.publish(renderTemplate(twin.reported, (name) => this.host.vars[name]), JSON.stringify(body), twin.config.qos, twin.config.retain))
     })
   }
 }

@@ -308,6 +308,7 @@ function addCounters(into: FleetCounters | undefined, c: FleetCounters): void {
   into.commandsReceived += c.commandsReceived
   into.commandsApplied += c.commandsApplied
   into.commandsReplied += c.commandsReplied
+  into.commandsReplyLost += c.commandsReplyLost
   into.commandsFailed += c.commandsFailed
   into.commandsIgnored += c.commandsIgnored
 }

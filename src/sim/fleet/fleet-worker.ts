@@ -33,6 +33,11 @@ interface Device {
   /** The device's side of the fleet's behaviour module, only in fleets with `behavior:`. */
   behavior?: DeviceBehavior
   rebootTimer?: NodeJS.Timeout
+  /**
+   * Down for a commanded reboot: not wanted connected, yet its schedule runs on, so what falls due meanwhile is
+   * counted as for a lost connection (QoS 0 dropped, QoS 1/2 to the offline queue) rather than never falling due.
+   */
+  rebooting?: boolean
   /** QoS 1/2 messages the device's commands or behaviour module sent that the broker has not acknowledged yet. */
   unackedReplies?: number
   /** Called when unackedReplies falls to 0 (a reboot with will waits for it). */
@@ -539,13 +544,16 @@ export class FleetWorker {
 
   /**
    * A commanded reboot: the device goes away (DISCONNECT, or with `will` a dropped socket so the broker publishes
-   * its last will) and connects again after the delay. Not a lost connection: no disconnect or reconnect counted.
+   * its last will) and connects again after the delay. Not a lost connection: no disconnect or reconnect counted. Its
+   * messages keep falling due meanwhile and are counted as for a lost connection (Device.rebooting).
    */
   private reboot(d: Device, afterMs: number, will: boolean): void {
     if (this.stopping || !d.wanted) return
+    d.rebooting = true
     const comeBack = () => {
       clearTimeout(d.rebootTimer)
       d.rebootTimer = setTimeout(() => {
+        d.rebooting = false
         if (!this.stopping) this.connect(d)
       }, afterMs)
     }
@@ -738,7 +746,7 @@ export class FleetWorker {
       let due = this.queue.peekDue()
       const id = this.queue.pop()
       const d = this.devices[id]
-      if (!d.wanted) {
+      if (!d.wanted && !d.rebooting) {
         // Ramped down: the schedule resumes from the next due time after it comes back.
         d.scheduled = false
         continue
@@ -877,7 +885,7 @@ export class FleetWorker {
    */
   private countOverdue(now: number): void {
     for (const d of this.devices) {
-      if (!d.scheduled || !d.wanted) continue
+      if (!d.scheduled || (!d.wanted && !d.rebooting)) continue
       const cutoff = now - d.spec.everyMs
       if (d.scheduleStart + this.dueOffset(d, d.n) >= cutoff) continue
       const last = Math.floor((cutoff - d.scheduleStart - d.spec.phaseMs) / d.spec.everyMs)
@@ -929,7 +937,7 @@ export class FleetWorker {
     for (const c of this.fleetCounters.values()) {
       c.published = c.acked = c.late = c.suppressed = c.dropped = c.errors = c.disconnects = c.reconnects = c.bytes = 0
       if (c.unsent !== undefined) c.unsent = 0
-      c.commandsReceived = c.commandsApplied = c.commandsReplied = c.commandsFailed = c.commandsIgnored = 0
+      c.commandsReceived = c.commandsApplied = c.commandsReplied = c.commandsReplyLost = c.commandsFailed = c.commandsIgnored = 0
     }
     const now = performance.now()
     const stats: WorkerStats = {

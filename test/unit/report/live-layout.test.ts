@@ -62,4 +62,11 @@ describe('buildLiveTable', () => {
     expect(t.rows[0].slice(-3).map((c) => [c.text.trim(), c.tone])).toEqual([['1,200', 'plain'], ['1,180', 'plain'], ['20', 'warn']])
     expect(t.rows[1].at(-1)).toMatchObject({tone: 'plain'})
   })
+
+  it('adds replies not sent beside replied once one could not be sent, in warning tone', () => {
+    const fleets = s.fleets.map((f) => (f.fleet === 'press' ? {...f, commandsReceived: 12, commandsReplied: 9, commandsReplyLost: 3} : f))
+    const t = buildLiveTable(fleets, {...s.totals, commandsReceived: 12, commandsReplied: 9, commandsReplyLost: 3}, 80)
+    expect(t.header.trim().split(/\s{2,}/).slice(-4)).toEqual(['commands', 'replied', 'not sent', 'cmd failed'])
+    expect(t.rows[0].slice(-4).map((c) => [c.text.trim(), c.tone])).toEqual([['12', 'plain'], ['9', 'plain'], ['3', 'warn'], ['0', 'plain']])
+  })
 })
