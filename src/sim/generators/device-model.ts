@@ -68,7 +68,7 @@ export function createDeviceModel(scenario: ModelScenario, device: DeviceSpec): 
   // Schedules and daily profiles read the fleet's local time.
   const clock = new LocalClock(fleet.timezone)
   const fields = new FieldStepper({fields: declared.map((name) => [name, specs[name]] as const), anomalies, key, renderConstant, clock})
-  const encode = createEncoder(fleet.payload, declared)
+  const encode = createEncoder(fleet.payload, declared, (name) => device.vars[name])
   const modes: ModeMachine | undefined = fleet.mode ? createModeMachine(fleet.mode, key('mode')) : undefined
   const modeNames = new Set(fleet.mode ? [fleet.mode.initial, ...Object.keys(fleet.mode.transitions ?? {}), ...(fleet.mode.schedule ?? []).map((e) => e.mode)] : [])
   // A commanded mode that the machine underneath does not overwrite: until `until` (epoch ms), or, for a schedule,

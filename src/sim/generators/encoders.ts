@@ -1,4 +1,4 @@
-import {parseTemplate, renderTemplate} from '../../config/template.js'
+import {parseTemplate, renderTemplate, type Template, type TemplatePart} from '../../config/template.js'
 import type {FieldValue} from './field-generators.js'
 
 /** How a fleet's fields become a payload (the scenario's `payload:`). */
@@ -9,7 +9,11 @@ export type PayloadSpec = {format: 'json'; fields?: string[]} | {format: 'csv'; 
 export type Record_ = ReadonlyMap<string, FieldValue>
 export type PayloadEncoder = (fields: Record_) => string
 
-export function createEncoder(spec: PayloadSpec, fieldOrder: readonly string[]): PayloadEncoder {
+/**
+ * `device` gives the device's own placeholders ({deviceId}, {index}, vars, {params.x}): a raw template may use them
+ * beside the fields, as topics do. A name whose root is a field is the field's.
+ */
+export function createEncoder(spec: PayloadSpec, fieldOrder: readonly string[], device?: (name: string) => string | undefined): PayloadEncoder {
   switch (spec.format) {
     case 'json':
       return jsonEncoder(spec.fields ?? fieldOrder)
@@ -28,10 +32,29 @@ export function createEncoder(spec: PayloadSpec, fieldOrder: readonly string[]):
       }
     }
     case 'raw': {
-      const template = parseTemplate(spec.template, 'lenient')
+      const template = withDevicePlaceholders(parseTemplate(spec.template, 'lenient'), new Set(fieldOrder), device)
       return (fields) => renderTemplate(template, (path) => textOf(lookupPath(fields, path)))
     }
   }
+}
+
+/**
+ * The template with the device's placeholders rendered into its text once, so each message renders only the fields.
+ * (Rendered into parts, not into the source: a param's value holding braces stays text.)
+ */
+function withDevicePlaceholders(template: Template, fields: ReadonlySet<string>, device: ((name: string) => string | undefined) | undefined): Template {
+  if (!device) return template
+  const parts: TemplatePart[] = []
+  for (const part of template.parts) {
+    if (typeof part !== 'string' && fields.has(part.name.split('.')[0])) {
+      parts.push(part)
+      continue
+    }
+    const text = typeof part === 'string' ? part : renderTemplate({source: '', parts: [part], names: []}, device)
+    if (typeof parts.at(-1) === 'string') parts[parts.length - 1] += text
+    else parts.push(text)
+  }
+  return {source: template.source, parts, names: parts.flatMap((p) => (typeof p === 'string' ? [] : [p.name]))}
 }
 
 /**

@@ -162,7 +162,7 @@ const payloadObject = z.discriminatedUnion('format', [
     fields: z.array(z.string()).min(1).optional(),
     delimiter: z.string().length(1, 'delimiter must be one character').optional(),
   }),
-  z.strictObject({format: z.literal('raw'), template: template('lenient').meta({description: 'Text with {field} placeholders, e.g. "{temperature};{status}".'})}),
+  z.strictObject({format: z.literal('raw'), template: template('lenient').meta({description: 'Text with {field} placeholders and the device\'s own ({deviceId}, {index}, vars, {params.x}), e.g. "{deviceId};{temperature};{status}".'})}),
 ])
 
 const payloadSchema = byShape(

@@ -6,7 +6,7 @@ import {checkAnomalyNames, checkFleetCommands} from './commands-checks.js'
 import {alwaysNumber, type GeneratorSpecOf} from '../generators/generator-schema.js'
 import {MAX_SCENARIO_DEVICES, type FleetConfig, type Scenario} from './schema.js'
 import {parseTemplate} from '../../config/template.js'
-import {checkDeviceCounts, checkExpression, checkTemplateNames, checkTopicTemplate, suggest, type SemanticProblem} from './value-checks.js'
+import {checkDeviceCounts, checkExpression, checkTemplateNames, checkTopicTemplate, isKnownName, spelledAs, suggest, type SemanticProblem} from './value-checks.js'
 
 /**
  * Checks that need more than one value at a time: template names against the device's vars, expression
@@ -136,7 +136,7 @@ function checkFleet(scenario: Scenario, fleet: FleetConfig, at: PropertyKey[], p
     }
   })
 
-  checkPayload(fleet, at, problems)
+  checkPayload(fleet, at, deviceNames, problems)
 }
 
 function checkModes(fleet: FleetConfig, at: PropertyKey[], problems: SemanticProblem[]): Set<string> {
@@ -157,21 +157,25 @@ function checkModes(fleet: FleetConfig, at: PropertyKey[], problems: SemanticPro
   return modes
 }
 
-function checkPayload(fleet: FleetConfig, at: PropertyKey[], problems: SemanticProblem[]): void {
+/**
+ * A raw template names fields (`{temperature}`, `{position.lat}`) and, as topics do, the device's own placeholders
+ * (`{deviceId}`, vars, `{params.fw}`); a name whose root is a field is the field's (encoders.ts renders it so).
+ */
+function checkPayload(fleet: FleetConfig, at: PropertyKey[], deviceNames: readonly string[], problems: SemanticProblem[]): void {
   const payload = fleet.payload
   const known = new Set(Object.keys(fleet.fields))
-  const isKnownPath = (p: string): boolean => {
-    const root = rootOf(p)
-    const spec = fleet.fields[root]
-    if (!spec) return false
-    const sub = p.slice(root.length + 1)
-    return !sub || (OBJECT_FIELD_KEYS[spec.kind]?.includes(sub) ?? false)
-  }
+  const fieldPaths = Object.entries(fleet.fields).flatMap(([name, spec]) => [name, ...(OBJECT_FIELD_KEYS[spec.kind] ?? []).map((k) => `${name}.${k}`)])
   if (payload.format === 'raw') {
     for (const part of parseTemplate(payload.template, 'lenient').parts) {
-      if (typeof part !== 'string' && !isKnownPath(part.name)) {
-        problems.push({path: [...at, 'payload', 'template'], columnInValue: part.column, message: `payload template names unknown field "${part.name}" (fields: ${[...known].join(', ')})`})
-      }
+      if (typeof part === 'string') continue
+      const isField = known.has(rootOf(part.name))
+      if (isField ? fieldPaths.includes(part.name) : isKnownName(part.name, deviceNames)) continue
+      const hint = suggest(part.name, [...fieldPaths, ...deviceNames.map((n) => spelledAs(n, part.name))], (n) => `{${n}}`)
+      problems.push({
+        path: [...at, 'payload', 'template'],
+        columnInValue: part.column,
+        message: `payload template names unknown ${isField ? 'value' : 'field or placeholder'} {${part.name}}${hint} (fields: ${fieldPaths.join(', ')}; the device's: ${deviceNames.map((n) => `{${n}}`).join(' ')})`,
+      })
     }
   } else if (payload.fields) {
     payload.fields.forEach((f, k) => {

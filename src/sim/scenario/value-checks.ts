@@ -80,12 +80,12 @@ export function suggest(name: string, known: readonly string[], show: (name: str
 /** A known name ending in `.<key>` stands for its prefix and any key after it: `request.<key>` knows {request.id}. */
 const ANY_KEY = '<key>'
 
-function isKnownName(name: string, known: readonly string[]): boolean {
+export function isKnownName(name: string, known: readonly string[]): boolean {
   return known.some((k) => k === name || (k.endsWith(`.${ANY_KEY}`) && name.length > k.length - ANY_KEY.length && name.startsWith(k.slice(0, -ANY_KEY.length))))
 }
 
 /** A known name as `name` would be if it were meant: `request.<key>` is `request.id` for `reqest.id`. */
-function spelledAs(known: string, name: string): string {
+export function spelledAs(known: string, name: string): string {
   const dot = name.indexOf('.')
   return known.endsWith(`.${ANY_KEY}`) && dot >= 0 ? `${known.slice(0, -ANY_KEY.length)}${name.slice(dot + 1)}` : known
 }

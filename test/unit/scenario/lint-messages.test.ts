@@ -300,4 +300,19 @@ describe('a value of the wrong kind, said in the scenario\'s terms where the val
     // A wait before the first ramp is a plan, not a mistake.
     expect(scenarioProblems(staged('  - steady: {for: 2s}\n  - ramp: {to: 100%, over: 1s}\n  - storm: {drop: 100%}\n'))).toEqual([])
   })
+  it('a raw payload template takes the device placeholders topics take; an unknown name gets a did-you-mean', () => {
+    const raw = (template: string) =>
+      `version: 1\nname: m\nfleets:\n  - name: a\n    count: 2\n    topic: "x/{deviceId}"\n    every: 1s\n    vars: {site: berlin}\n    params: {fw: {kind: pick, values: [a, b]}}\n    payload: {format: raw, template: "${template}"}\n    fields:\n      temp: 20\n      pos: {kind: gps, route: [[0, 0], [1, 1]], speedKmh: 10}\n`
+    // {params.fw} and {deviceId} were refused: 'payload template names unknown field "params.fw" (fields: ...)'.
+    expect(scenarioProblems(raw('{params.fw};{deviceId};{index:03};{number};{fleet};{site};{temp};{pos.lat}'))).toEqual([])
+    const known = "(fields: temp, pos, pos.lat, pos.lon, pos.heading, pos.speed; the device's: {fleet} {index} {number} {deviceId} {site} {params.fw})"
+    expect(scenarioProblems(raw('{params.fww};{tmp}'))).toEqual([
+      `10:39 fleets[0].payload.template: payload template names unknown field or placeholder {params.fww} (did you mean {params.fw}?) ${known}`,
+      `10:52 fleets[0].payload.template: payload template names unknown field or placeholder {tmp} (did you mean {temp}?) ${known}`,
+    ])
+    expect(scenarioProblems(raw('{deviceid};{pos.speeed}'))).toEqual([
+      `10:39 fleets[0].payload.template: payload template names unknown field or placeholder {deviceid} (did you mean {deviceId}?) ${known}`,
+      `10:50 fleets[0].payload.template: payload template names unknown value {pos.speeed} (did you mean {pos.speed}?) ${known}`,
+    ])
+  })
 })

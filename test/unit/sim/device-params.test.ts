@@ -90,6 +90,29 @@ describe('params: a character per device', () => {
     for (const [topic, lines] of small.rows) expect(big.rows.get(topic)?.join('\n') === lines.join('\n'), topic).toBe(true)
   }, 120_000)
 
+  it("a raw payload template carries each device's params, id and vars, as topics do, and stays deterministic", () => {
+    const raw = (count: number) =>
+      PLANT(count).replace('    every: 10s\n', '    every: 10s\n    vars: {line: {cycle: [l1, l2]}}\n    payload: {format: raw, template: "{params.firmware};{deviceId};{index:03};{line};{params.base};{temperature}"}\n')
+    const payloads = (count: number) => {
+      const s = loadScenario('raw.yaml', {text: raw(count)})
+      return expandDevices(s).map((d) => ({params: d.params!, id: d.deviceId, payload: [0, 1, 2].map((n) => createDeviceModel(s, d).sample(n, FROM + n * 10_000).payload!)}))
+    }
+    // It was refused: 'payload template names unknown field "params.firmware" (fields: firmware, temperature)'.
+    const first = payloads(4)
+    for (const [k, d] of first.entries()) {
+      for (const payload of d.payload) {
+        const [firmware, id, index, line, base, temperature] = payload.split(';')
+        expect([firmware, id, index, line, base]).toEqual([String(d.params.firmware), d.id, String(k).padStart(3, '0'), k % 2 === 0 ? 'l1' : 'l2', String(d.params.base)])
+        expect(Number(temperature)).toBeGreaterThanOrEqual(Number(d.params.base))
+      }
+    }
+    // Each device its own: four bases for four devices.
+    expect(new Set(first.map((d) => d.payload[0].split(';')[4])).size).toBe(4)
+    // The same seed gives the same bytes; a bigger fleet leaves the first devices' bytes as they were.
+    expect(payloads(4)).toEqual(first)
+    expect(payloads(6).slice(0, 4)).toEqual(first)
+  })
+
   it('a reference to an unknown param is an error at its place, with the closest name', () => {
     const text = PLANT(2).replace('mean: "{params.base}"', 'mean: "{params.bse}"')
     let error: unknown
