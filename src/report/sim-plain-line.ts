@@ -2,6 +2,7 @@ import {formatDuration} from '../config/units.js'
 import type {SimSnapshot} from '../sim/types.js'
 import {formatBytes, formatMs, formatNumber, formatPercent, formatRate} from '../metrics/format.js'
 import {paint} from './terminal.js'
+import {repliesNotSent} from './sim-summary.js'
 
 export interface PlainLineOptions {
   /** Colour non-zero problem counters; only for a terminal (the plain reporter decides). Default false. */
@@ -38,7 +39,7 @@ export function formatSimPlainLine(s: SimSnapshot, opts: PlainLineOptions = {}):
     `lag p99 ${s.publishLag.count > 0 ? formatMs(s.publishLag.p99) : '-'}`,
   ]
   // Only runs whose devices got commands say so: the line of every other run stays as it was.
-  if (t.commandsReceived > 0) parts.splice(9, 0, `${formatNumber(t.commandsReceived)} commands (${formatNumber(t.commandsApplied)} applied, ${formatNumber(t.commandsReplied)} replied, ${t.commandsReplyLost > 0 ? `${formatNumber(t.commandsReplyLost)} replies not sent, ` : ''}${formatNumber(t.commandsFailed)} failed)`)
+  if (t.commandsReceived > 0) parts.splice(9, 0, `${formatNumber(t.commandsReceived)} commands (${formatNumber(t.commandsApplied)} applied, ${formatNumber(t.commandsReplied)} replied, ${t.commandsReplyLost > 0 ? `${repliesNotSent(t.commandsReplyLost)}, ` : ''}${formatNumber(t.commandsFailed)} failed)`)
   if (s.ackLatency.count > 0) parts.push(`ack p99 ${formatMs(s.ackLatency.p99)}`)
   parts.push(`cpu ${formatPercent(s.health.cpuPercent)}`, `rss ${formatBytes(s.health.rssBytes)}`, `loop p99 ${formatMs(s.health.eventLoopLagP99Ms)}`)
   return parts.join('  ')

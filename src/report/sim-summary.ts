@@ -240,7 +240,12 @@ function verdictMark(level: VerdictLevel, c: ChalkInstance): string {
  */
 export function commandsText(f: FleetCounters, c: ChalkInstance): string {
   const failed = `${formatNumber(f.commandsFailed)} failed`
-  return `${f.fleet}: ${formatNumber(f.commandsReceived)} received, ${formatNumber(f.commandsApplied)} applied, ${formatNumber(f.commandsReplied)} replied, ${f.commandsReplyLost > 0 ? `${c.yellow(`${formatNumber(f.commandsReplyLost)} replies not sent`)}, ` : ''}${f.commandsFailed > 0 ? c.yellow(failed) : failed}, ${formatNumber(f.commandsIgnored)} ignored (no rule matched)`
+  return `${f.fleet}: ${formatNumber(f.commandsReceived)} received, ${formatNumber(f.commandsApplied)} applied, ${formatNumber(f.commandsReplied)} replied, ${f.commandsReplyLost > 0 ? `${c.yellow(repliesNotSent(f.commandsReplyLost))}, ` : ''}${f.commandsFailed > 0 ? c.yellow(failed) : failed}, ${formatNumber(f.commandsIgnored)} ignored (no rule matched)`
+}
+
+/** `1 reply not sent`, `3 replies not sent`. */
+export function repliesNotSent(n: number): string {
+  return `${formatNumber(n)} ${n === 1 ? 'reply' : 'replies'} not sent`
 }
 
 export function plural(n: number, noun: string): string {

@@ -70,6 +70,13 @@ describe('the commands line', () => {
     const lines = out.split('\n').filter((l) => l.trimStart().startsWith('commands'))
     expect(lines).toEqual(['  commands      press: 101 received, 98 applied, 100 replied, 2 failed, 1 ignored (no rule matched)'])
   })
+  it('says how many replies could not be sent, and the verdicts no longer claim a clean run', () => {
+    const fleets = makeSummary().fleets.map((f) => ({...f, late: 0, ...(f.fleet === 'press' ? {commandsReceived: 2, commandsApplied: 2, commandsReplyLost: 1} : {})}))
+    const summary = makeSummary({fleets, totals: sumCounters('total', fleets)})
+    const out = stripVTControlCharacters(formatSimSummary(summary, {cores: 2}))
+    expect(out).toContain('  commands      press: 2 received, 2 applied, 0 replied, 1 reply not sent, 0 failed, 0 ignored (no rule matched)')
+    expect(simVerdicts(summary, 2)).toEqual([{level: 'warn', text: '1 reply to commands and twin updates was not sent (the device was disconnected or rebooting when it fell due, or had no topic)'}])
+  })
 })
 
 describe('simVerdicts', () => {
