@@ -1,4 +1,5 @@
 import type {FleetCounters, LatencyFigures, SimSummary} from '../sim/types.js'
+import type {BackfillSummary} from '../sim/backfill.js'
 
 /**
  * `iotd sim merge`: the JSON summaries of one run's shards (`iotd sim --shard i/n --json`) as the summary of the
@@ -9,27 +10,57 @@ import type {FleetCounters, LatencyFigures, SimSummary} from '../sim/types.js'
 
 type ShardSummary = SimSummary & {shard?: {index: number; count: number}}
 
-export function mergeSimSummaries(parts: readonly ShardSummary[]): SimSummary {
-  if (parts.length === 0) throw new Error('no summaries to merge')
+/** A backfill's summary (`iotd sim --backfill --json`), told apart from a live run's. */
+export function isBackfillSummary(p: unknown): p is BackfillSummary {
+  const o = p as Partial<BackfillSummary> | null
+  return typeof o === 'object' && o !== null && (o.kind === 'backfill' || (typeof o.rows === 'number' && typeof o.from === 'string' && !('fleets' in o)))
+}
+
+/**
+ * The checks every merge of shards makes, live or backfill: each part a shard of the same count, one scenario and
+ * seed (`same` adds what else must match), no shard twice. Returns the shards missing (the caller warns; the command
+ * exits 1).
+ */
+function checkShards(parts: ReadonlyArray<{shard?: {index: number; count: number}; scenario?: string; seed: number}>, isKind: (p: unknown, i: number) => string | undefined, same?: (p: (typeof parts)[number]) => string | undefined): number[] {
   const [first] = parts
   const count = first.shard?.count
   const problems: string[] = []
   parts.forEach((p, i) => {
-    if (p.schemaVersion !== 1 || !Array.isArray(p.fleets) || p.totals === undefined) problems.push(`summary ${i + 1} is not an iotd sim --json summary`)
+    const notKind = isKind(p, i)
+    if (notKind) problems.push(notKind)
     else if (!p.shard) problems.push(`summary ${i + 1} is not a shard (run with --shard i/n or --shards n)`)
     else if (p.shard.count !== count) problems.push(`summary ${i + 1} is shard ${p.shard.index + 1}/${p.shard.count}, the first is of ${count}`)
     else if (p.scenario !== first.scenario || p.seed !== first.seed) problems.push(`summary ${i + 1} ran scenario ${p.scenario} with seed ${p.seed}, the first ${first.scenario} with seed ${first.seed}: not one fleet`)
+    else {
+      const other = same?.(p)
+      if (other) problems.push(`summary ${i + 1} ${other}`)
+    }
   })
   if (problems.length > 0) throw new Error(problems.join('; '))
   const indices = parts.map((p) => p.shard!.index)
   const twice = indices.filter((x, i) => indices.indexOf(x) !== i)
   if (twice.length > 0) throw new Error(`shard ${twice[0] + 1}/${count} is given twice`)
-  const missing = Array.from({length: count!}, (_, i) => i).filter((i) => !indices.includes(i))
+  return Array.from({length: count!}, (_, i) => i).filter((i) => !indices.includes(i))
+}
+
+function missingWarning(missing: readonly number[], merged: number, count: number): string {
+  return `shard${missing.length === 1 ? '' : 's'} ${missing.map((i) => `${i + 1}/${count}`).join(', ')} missing: the figures are those of ${merged} of ${count} shards`
+}
+
+export function mergeSimSummaries(parts: readonly ShardSummary[]): SimSummary {
+  if (parts.length === 0) throw new Error('no summaries to merge')
+  const [first] = parts
+  const count = first.shard?.count
+  const missing = checkShards(parts, (p, i) => {
+    const s = p as ShardSummary
+    if (isBackfillSummary(s)) return `summary ${i + 1} is a backfill's summary and summary 1 a live run's: merge the shards of one kind`
+    return s.schemaVersion !== 1 || !Array.isArray(s.fleets) || s.totals === undefined ? `summary ${i + 1} is not an iotd sim --json summary` : undefined
+  })
 
   const fleets = new Map<string, FleetCounters>()
   for (const p of parts) for (const f of p.fleets) fleets.set(f.fleet, addCounters(fleets.get(f.fleet), f))
   const warnings = parts.flatMap((p) => p.warnings.map((w) => `shard ${p.shard!.index + 1}/${count}: ${w}`))
-  if (missing.length > 0) warnings.unshift(`shard${missing.length === 1 ? '' : 's'} ${missing.map((i) => `${i + 1}/${count}`).join(', ')} missing: the figures are those of ${parts.length} of ${count} shards`)
+  if (missing.length > 0) warnings.unshift(missingWarning(missing, parts.length, count!))
   const connectAll = parts.map((p) => p.connectAllMs)
   const errors = parts.flatMap((p) => (p.error ? [`shard ${p.shard!.index + 1}/${count}: ${p.error}`] : []))
   const merged: SimSummary = {
@@ -81,4 +112,57 @@ function addCounters(a: FleetCounters | undefined, b: FleetCounters): FleetCount
 function mergeLatency(parts: readonly LatencyFigures[]): LatencyFigures {
   const max = (k: keyof LatencyFigures) => Math.max(0, ...parts.filter((p) => p.count > 0).map((p) => p[k]))
   return {count: sum(parts.map((p) => p.count)), p50: max('p50'), p90: max('p90'), p99: max('p99'), p999: max('p999'), max: max('max')}
+}
+
+/**
+ * `iotd sim merge` of a backfill's shards (`iotd sim --backfill ... --shard i/n --json`): rows, suppressed messages,
+ * labels and devices summed. The shards must be one scenario, seed and range; the files stay apart (each shard's
+ * rows are in time order in its own file), so the merged summary lists them.
+ */
+export function mergeBackfillSummaries(parts: readonly BackfillSummary[]): BackfillSummary {
+  if (parts.length === 0) throw new Error('no summaries to merge')
+  const [first] = parts
+  const count = first.shard?.count
+  const missing = checkShards(
+    parts,
+    (p, i) => {
+      if (!isBackfillSummary(p)) return `summary ${i + 1} is a live run's summary and summary 1 a backfill's: merge the shards of one kind`
+      return (p as Partial<BackfillSummary>).kind === undefined ? `summary ${i + 1} is a backfill summary without its shard and seed (an older iotd wrote it): run that shard again` : undefined
+    },
+    (p) => {
+      const b = p as BackfillSummary
+      return b.from !== first.from || b.to !== first.to ? `covers ${b.from} .. ${b.to}, the first ${first.from} .. ${first.to}: not one data set` : undefined
+    },
+  )
+  const shardName = (p: BackfillSummary) => `shard ${p.shard!.index + 1}/${count}`
+  const warnings = [
+    ...(missing.length > 0 ? [missingWarning(missing, parts.length, count!)] : []),
+    ...parts.filter((p) => p.stoppedAtLimit).map((p) => `${shardName(p)} stopped at its limit of ${p.stoppedAtLimit!.limit} messages at ${p.stoppedAtLimit!.at}`),
+    ...parts.filter((p) => p.interrupted).map((p) => `${shardName(p)} was interrupted: its rows end early`),
+    ...parts.flatMap((p) => (p.warnings ?? []).map((w) => `${shardName(p)}: ${w}`)),
+  ]
+  const labelsFiles = parts.flatMap((p) => (p.labelsFile ? [p.labelsFile] : []))
+  const formats = [...new Set(parts.map((p) => p.format))]
+  return {
+    schemaVersion: 1,
+    kind: 'backfill',
+    ...(first.scenario !== undefined && {scenario: first.scenario}),
+    seed: first.seed,
+    ...(first.seedDrawn && {seedDrawn: true}),
+    out: parts.map((p) => p.out).join(', '),
+    // Each shard picked its own --out: a mix of CSV and JSON lines is reported as the first's, the files say the rest.
+    format: formats[0],
+    from: first.from,
+    to: first.to,
+    devices: sum(parts.map((p) => p.devices)),
+    modbusDevices: sum(parts.map((p) => p.modbusDevices)),
+    rows: sum(parts.map((p) => p.rows)),
+    suppressed: sum(parts.map((p) => p.suppressed)),
+    labels: sum(parts.map((p) => p.labels)),
+    ...(labelsFiles.length > 0 && {labelsFile: labelsFiles.join(', ')}),
+    elapsedMs: Math.max(...parts.map((p) => p.elapsedMs)),
+    interrupted: parts.some((p) => p.interrupted),
+    mergedShards: {merged: parts.length, of: count!},
+    warnings,
+  }
 }

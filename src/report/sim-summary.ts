@@ -261,10 +261,11 @@ export function formatBackfillSummary(s: BackfillSummary, devicesNote = ''): str
   const rows = `${plural(s.rows, 'row')} from ${plural(s.devices, 'device')}${devicesNote}${s.suppressed > 0 ? ` (${formatNumber(s.suppressed)} suppressed by dropouts)` : ''}`
   const out = s.out === '-' ? 'stdout' : s.out
   const labels = s.labelsFile ? `; ${plural(s.labels, 'label')} -> ${s.labelsFile}` : `; ${plural(s.labels, 'anomaly label')} (no labels file: --labels writes them)`
-  const shard = s.shard ? `shard ${s.shard.index + 1}/${s.shard.count} ` : ''
+  const shard = s.shard ? `shard ${s.shard.index + 1}/${s.shard.count} ` : s.mergedShards ? `(${s.mergedShards.merged} of ${s.mergedShards.of} shards) ` : ''
   const seed = s.seedDrawn ? `seed ${s.seed} (drawn: the scenario sets no seed; --seed ${s.seed} repeats this data)` : `seed ${s.seed}`
   const limit = s.stoppedAtLimit ? `\n  stopped at the limit of ${plural(s.stoppedAtLimit.limit, 'message')} at ${s.stoppedAtLimit.at}: the rows end there, not at ${s.to}` : ''
-  return `backfill ${shard}${s.from} .. ${s.to}, ${seed}: ${rows} -> ${out}${labels} (${(s.elapsedMs / 1000).toFixed(2)}s)${limit}`
+  const warnings = (s.warnings ?? []).map((w) => `\n  ⚠ ${w}`).join('')
+  return `backfill ${shard}${s.from} .. ${s.to}, ${seed}: ${rows} -> ${out}${labels} (${(s.elapsedMs / 1000).toFixed(2)}s)${limit}${warnings}`
 }
 
 /** Why a backfill wrote no row, in one sentence (the command exits 1 with it). */

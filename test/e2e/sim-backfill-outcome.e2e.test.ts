@@ -98,3 +98,42 @@ describe('iotd sim --backfill: what its summary says', () => {
     expect(readFileSync(join(dir, 'reg.csv'), 'utf8')).toBe(first.stdout)
   })
 })
+
+describe('iotd sim merge of backfill shards', () => {
+  it('adds up their rows, labels and devices to the one backfill\'s, and checks shards and seeds as a live merge does', async () => {
+    // Before: "summary 1 is not an iotd sim --json summary" for each, exit 2; the summaries had no shard or seed.
+    const spiky = scenario('spiky.yaml', 'version: 1\nseed: 9\nfleets:\n  - name: s\n    count: 7\n    topic: "s/{deviceId}"\n    every: 1s\n    fields: {t: {kind: gaussian, mean: 20, stddev: 1}}\n    anomalies:\n      - {field: t, kind: spike, devices: 3, probability: 0.05, magnitude: 5}\n  - name: q\n    count: 2\n    topic: "q/{deviceId}"\n    every: 2s\n    fields: {v: 1}\n')
+    const backfill = async (name: string, extra: string[]) => {
+      const r = await runCli(['sim', spiky, '--backfill', range, '--out', join(dir, `${name}.csv`), '--json', ...extra])
+      expect(r.code, r.stderr).toBe(0)
+      writeFileSync(join(dir, `${name}.json`), r.stdout)
+      return JSON.parse(r.stdout) as {rows: number; labels: number; devices: number}
+    }
+    const [whole, ...shards] = await Promise.all([backfill('whole', []), ...[1, 2, 3].map((i) => backfill(`bs${i}`, ['--shard', `${i}/3`]))])
+    expect(shards.map((s) => s.rows).every((n) => n > 0 && n < whole.rows)).toBe(true)
+    expect(whole.labels).toBeGreaterThan(0)
+    const files = [1, 2, 3].map((i) => join(dir, `bs${i}.json`))
+
+    const [text, json] = await Promise.all([runCli(['sim', 'merge', ...files]), runCli(['sim', 'merge', ...files, '--json'])])
+    expect(text.code, text.stderr).toBe(0)
+    expect(text.stdout).toContain(`backfill (3 of 3 shards) 2026-01-01T00:00:00.000Z .. 2026-01-01T00:01:00.000Z, seed 9: ${whole.rows.toLocaleString('en-US')} rows from 9 devices`)
+    expect(JSON.parse(json.stdout)).toMatchObject({kind: 'backfill', seed: 9, rows: whole.rows, labels: whole.labels, devices: 9, mergedShards: {merged: 3, of: 3}, warnings: []})
+
+    const twice = await runCli(['sim', 'merge', files[0], files[0], files[1]])
+    expect(twice.code).toBe(2)
+    expect(twice.stderr).toContain('shard 1/3 is given twice')
+    const missing = await runCli(['sim', 'merge', files[0], files[2]])
+    expect(missing.code).toBe(1)
+    expect(missing.stdout).toContain('shard 2/3 missing: the figures are those of 2 of 3 shards')
+    const otherSeed = await backfill('bs2-seed', ['--shard', '2/3', '--seed', '10'])
+    expect(otherSeed.rows).toBeGreaterThan(0)
+    const mixed = await runCli(['sim', 'merge', files[0], join(dir, 'bs2-seed.json'), files[2]])
+    expect(mixed.code).toBe(2)
+    expect(mixed.stderr).toContain('summary 2 ran scenario spiky with seed 10, the first spiky with seed 9: not one fleet')
+    const live = join(dir, 'live.json')
+    writeFileSync(live, JSON.stringify({schemaVersion: 1, scenario: 'spiky', seed: 9, shard: {index: 1, count: 3}, fleets: [], totals: {}}))
+    const kinds = await runCli(['sim', 'merge', files[0], live])
+    expect(kinds.code).toBe(2)
+    expect(kinds.stderr).toContain("summary 2 is a live run's summary and summary 1 a backfill's: merge the shards of one kind")
+  })
+})

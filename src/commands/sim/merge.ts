@@ -3,13 +3,14 @@ import {Args} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
 import {EXIT_CODES, IotdError, UsageError} from '../../errors.js'
 import type {SimSummary} from '../../sim/types.js'
+import type {BackfillSummary} from '../../sim/backfill.js'
 
 export default class SimMerge extends BaseCommand {
   static override strict = false
 
   static override summary = 'Add up the JSON summaries of a sharded sim run into the summary of the whole fleet.'
 
-  static override description = `Reads the --json summaries of one run's shards (\`iotd sim --shard i/n --json\`, or the Kubernetes Indexed Job in deploy/k8s/sim-indexed-job.yaml) and prints the summary of the whole fleet: devices, published, acknowledged, delivered, errors and every other count summed per fleet and in total. A sim summary keeps percentiles, not histograms, so the merged latency percentiles are the largest shard's (an upper bound); counts and maxima are exact. Summaries of different scenarios or seeds, or the same shard twice, are refused; a missing shard is named in the warnings, and a merge with shards missing exits 1 after printing its figures.
+  static override description = `Reads the --json summaries of one run's shards (\`iotd sim --shard i/n --json\`, or the Kubernetes Indexed Job in deploy/k8s/sim-indexed-job.yaml) and prints the summary of the whole fleet: devices, published, acknowledged, delivered, errors and every other count summed per fleet and in total. The summaries of a backfill's shards (\`iotd sim --backfill <range> --shard i/n --json\`) merge the same way: rows, suppressed messages, labels and devices summed, for one scenario, seed and range. A sim summary keeps percentiles, not histograms, so the merged latency percentiles are the largest shard's (an upper bound); counts and maxima are exact. Summaries of different scenarios or seeds, or the same shard twice, are refused; a missing shard is named in the warnings, and a merge with shards missing exits 1 after printing its figures.
 
 EXIT CODES
 ${EXIT_CODES_HELP}`
@@ -35,15 +36,16 @@ ${EXIT_CODES_HELP}`
       }
       try {
         // The summary is the JSON object on stdout; anything printed before it (a shell's banner) is skipped.
-        return JSON.parse(text.slice(Math.max(0, text.indexOf('{')))) as SimSummary
+        return JSON.parse(text.slice(Math.max(0, text.indexOf('{')))) as SimSummary | BackfillSummary
       } catch {
         throw new UsageError(`${file} is not a JSON summary of iotd sim (run it with --json)`)
       }
     })
-    const {mergeSimSummaries} = await import('../../report/sim-merge.js')
-    let merged: SimSummary
+    const {isBackfillSummary, mergeBackfillSummaries, mergeSimSummaries} = await import('../../report/sim-merge.js')
+    let merged: SimSummary | BackfillSummary
     try {
-      merged = mergeSimSummaries(parts)
+      // The first summary says which kind of shards these are; a part of the other kind is refused by name.
+      merged = isBackfillSummary(parts[0]) ? mergeBackfillSummaries(parts as BackfillSummary[]) : mergeSimSummaries(parts as SimSummary[])
     } catch (error) {
       throw new UsageError((error as Error).message)
     }
@@ -51,8 +53,8 @@ ${EXIT_CODES_HELP}`
     if (this.jsonEnabled()) {
       process.stdout.write(`${JSON.stringify(merged, null, 2)}\n`)
     } else {
-      const {formatSimSummary} = await import('../../report/sim-summary.js')
-      process.stdout.write(`${formatSimSummary(merged, {color: false})}\n`)
+      const {formatBackfillSummary, formatSimSummary} = await import('../../report/sim-summary.js')
+      process.stdout.write(`${isBackfillSummary(merged) ? formatBackfillSummary(merged) : formatSimSummary(merged, {color: false})}\n`)
     }
     const shards = merged.mergedShards
     // Figures of some shards are not the run's: a CI step must not take them for the whole fleet.
