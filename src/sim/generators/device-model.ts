@@ -141,7 +141,8 @@ export function createDeviceModel(scenario: ModelScenario, device: DeviceSpec): 
     },
     hold(field, value) {
       if (!fields.values.has(field)) return false
-      if (!held.has(field)) underneath.set(field, fields.values.get(field)!)
+      // What the generator gave shows again on release: kept from before the first of holds since the last message.
+      if (!held.has(field) && !underneath.has(field)) underneath.set(field, fields.values.get(field)!)
       held.set(field, value)
       logged(true, (copy) => copy.hold(field, value))
       // Shown at once to expressions and to a reply that reads the field, not only from the next message on.

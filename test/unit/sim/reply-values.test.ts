@@ -58,6 +58,10 @@ describe('the values a reply shows (DeviceModel.current)', () => {
     const underneath = model.current('temp', T0)
     expect(underneath).not.toBe(30)
     expect(typeof underneath).toBe('number')
+    // Held and released again before the next message: still the generator's value, not the earlier held one.
+    model.hold('temp', 31)
+    model.release('temp')
+    expect(model.current('temp', T0)).toBe(underneath)
     const other = last.mode === 'eco' ? 'comfort' : 'eco'
     model.setMode(other)
     expect(values(model, (f) => model.current(f, T0))).toEqual({...last, temp: underneath, mode: other, sp: other === 'eco' ? 18 : 21.5})
