@@ -130,6 +130,7 @@ async function settledSys(m: Mosquitto, topic: string, before: number): Promise<
   return last - before
 }
 
+/** connectAllMs: from the first ramp (the first device told to connect) until all 5,000 had connected; no worker start-up. */
 async function connect5kRun(i: number): Promise<number> {
   const file = scenario('connect5k', 5000, '1h', 'rate: 100000/s')
   const s = await withBroker((m) => simJson([file, '--broker', m.url, '--duration', '6s']))

@@ -218,8 +218,8 @@ function connectText(summary: SimSummary): string {
       ? `${formatNumber(summary.totals.connected)} of ${formatNumber(summary.totals.target)} connected`
       : summary.mergedShards && summary.mergedShards.merged < summary.mergedShards.of
         ? // A partial merge knows nothing of the missing shards' devices: it never says "all".
-          `the ${formatNumber(summary.devices)} devices of ${summary.mergedShards.merged} of ${summary.mergedShards.of} shards connected in ${formatMs(summary.connectAllMs)}`
-        : `all ${formatNumber(summary.devices)} connected in ${formatMs(summary.connectAllMs)}`
+          `the ${formatNumber(summary.devices)} devices of ${summary.mergedShards.merged} of ${summary.mergedShards.of} shards connected within ${formatMs(summary.connectAllMs)} of the first connect`
+        : `all ${formatNumber(summary.devices)} connected within ${formatMs(summary.connectAllMs)} of the first connect`
   const l = summary.connectLatency
   return l.count === 0 ? head : `${head}   p50 ${formatMs(l.p50)}  p99 ${formatMs(l.p99)}  max ${formatMs(l.max)}`
 }

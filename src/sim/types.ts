@@ -187,7 +187,10 @@ export interface SimSummary {
   /** Over the whole run. */
   publishLag: LatencyFigures
   ackLatency: LatencyFigures
-  /** Time from the first connect attempt until every device was connected once (ms), if that happened. */
+  /**
+   * Time from the first ramp (the first device told to connect: the run's start without stages:) until every device
+   * had connected once (ms), if that happened. Worker start-up is in neither this nor elapsedMs.
+   */
   connectAllMs?: number
   /** Connect (CONNECT → CONNACK) latency over the whole run. */
   connectLatency: LatencyFigures

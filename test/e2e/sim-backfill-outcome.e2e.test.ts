@@ -8,6 +8,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {runCli} from '../helpers/cli.js'
+import {freePort} from '../helpers/ports.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'iotd-backfill-outcome-'))
 const scenario = (name: string, text: string) => {
@@ -41,6 +42,25 @@ describe('iotd sim --backfill: flags it cannot honour', () => {
     expect(r.code, r.stderr).toBe(2)
     expect(r.stderr).toContain('--duration must be more than 0')
     expect(r.stderr).not.toContain('no device ever connected')
+  })
+
+  it("the connect time counts on the run's clock: all devices connect within a 100 ms run, and the line says from when", async () => {
+    // Before: "ran 101ms" beside "all 2 connected in 330ms": the connect time counted from before the workers started.
+    const port = await freePort()
+    const env = {IOTD_DEFAULT_BROKER: `mqtt://127.0.0.1:${port}`}
+    const [text, json] = await Promise.all([
+      runCli(['sim', tiny, '-d', '100ms'], {env}),
+      runCli(['sim', tiny, '-d', '100ms', '--json'], {env: {IOTD_DEFAULT_BROKER: `mqtt://127.0.0.1:${await freePort()}`}}),
+    ])
+    expect(text.code, text.stderr).toBe(0)
+    const ran = /ran (\d+)ms/.exec(text.stdout)?.[1]
+    const connected = /all 2 connected within (\d+(?:\.\d+)?)(ms|µs) of the first connect/.exec(text.stdout)
+    expect(ran, text.stdout).toBeDefined()
+    expect(connected, text.stdout).not.toBeNull()
+    expect(Number(connected![1]) / (connected![2] === 'µs' ? 1000 : 1)).toBeLessThanOrEqual(Number(ran))
+    expect(json.code, json.stderr).toBe(0)
+    const summary = JSON.parse(json.stdout) as {elapsedMs: number; connectAllMs: number}
+    expect(summary.connectAllMs).toBeLessThanOrEqual(summary.elapsedMs)
   })
 })
 

@@ -34,7 +34,7 @@ describe('formatSimSummary', () => {
   it('shows latency, connect, client and labels figures with units', () => {
     expect(text).toContain('  publish lag   p50 800µs  p90 1.2ms  p99 3.2ms  p99.9 6.4ms  max 9.6ms  (1,680 samples)')
     expect(text).toContain('  qos≥1 ack     p50 2.5ms')
-    expect(text).toContain('  connect       all 84 connected in 210ms   p50 3.0ms  p99 12.0ms')
+    expect(text).toContain('  connect       all 84 connected within 210ms of the first connect   p50 3.0ms  p99 12.0ms')
     expect(text).toContain('  client        cpu 12%  rss 98 MiB (peak 120 MiB)  event-loop lag p99 2.1ms')
     expect(text).toContain('  labels        7 anomaly labels → labels.jsonl')
   })
