@@ -135,14 +135,15 @@ export function mergeBackfillSummaries(parts: readonly BackfillSummary[]): Backf
     },
   )
   const shardName = (p: BackfillSummary) => `shard ${p.shard!.index + 1}/${count}`
+  const formats = [...new Set(parts.map((p) => p.format))]
   const warnings = [
     ...(missing.length > 0 ? [missingWarning(missing, parts.length, count!)] : []),
     ...parts.filter((p) => p.stoppedAtLimit).map((p) => `${shardName(p)} stopped at its limit of ${p.stoppedAtLimit!.limit} messages at ${p.stoppedAtLimit!.at}`),
     ...parts.filter((p) => p.interrupted).map((p) => `${shardName(p)} was interrupted: its rows end early`),
     ...parts.flatMap((p) => (p.warnings ?? []).map((w) => `${shardName(p)}: ${w}`)),
+    ...(formats.length > 1 ? [`the shards wrote different formats (${formats.join(', ')}): the files are one data set only once converted to one`] : []),
   ]
   const labelsFiles = parts.flatMap((p) => (p.labelsFile ? [p.labelsFile] : []))
-  const formats = [...new Set(parts.map((p) => p.format))]
   return {
     schemaVersion: 1,
     kind: 'backfill',
@@ -150,7 +151,7 @@ export function mergeBackfillSummaries(parts: readonly BackfillSummary[]): Backf
     seed: first.seed,
     ...(first.seedDrawn && {seedDrawn: true}),
     out: parts.map((p) => p.out).join(', '),
-    // Each shard picked its own --out: a mix of CSV and JSON lines is reported as the first's, the files say the rest.
+    // Each shard picked its own --out: a mix of CSV and JSON lines is reported as the first's (and warned about).
     format: formats[0],
     from: first.from,
     to: first.to,

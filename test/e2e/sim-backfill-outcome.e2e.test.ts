@@ -156,4 +156,29 @@ describe('iotd sim merge of backfill shards', () => {
     expect(kinds.code).toBe(2)
     expect(kinds.stderr).toContain("summary 2 is a live run's summary and summary 1 a backfill's: merge the shards of one kind")
   })
+
+  it('ends as the one backfill would: no rows at all exits 1 with the reason, an interrupted shard 130', async () => {
+    // The merge exited 0 for shards that wrote no row and for a shard that was interrupted, where each shard exited 1
+    // or 130: a CI step on the merge passed.
+    const hourly = scenario('hourly-shards.yaml', 'version: 1\nseed: 1\nfleets:\n  - name: h\n    count: 4\n    topic: "h/{deviceId}"\n    every: 1h\n    fields: {n: {kind: counter}}\n')
+    const files = await Promise.all([1, 2].map(async (i) => {
+      const r = await runCli(['sim', hourly, '--backfill', '2026-01-01T00:00Z..2026-01-01T00:00:01Z', '--out', join(dir, `hs${i}.csv`), '--json', '--shard', `${i}/2`])
+      expect(r.code, r.stderr).toBe(1)
+      writeFileSync(join(dir, `hs${i}.json`), r.stdout)
+      return join(dir, `hs${i}.json`)
+    }))
+    const empty = await runCli(['sim', 'merge', ...files])
+    expect(empty.code).toBe(1)
+    expect(empty.stdout).toContain('0 rows from 4 devices')
+    expect(empty.stderr).toContain('no message fell due in 2026-01-01T00:00:00.000Z .. 2026-01-01T00:00:01.000Z')
+    expect(empty.stderr).not.toMatch(/\n\s+at /)
+
+    const shard = async (i: number) => JSON.parse((await runCli(['sim', tiny, '--backfill', range, '--out', join(dir, `ts${i}.csv`), '--json', '--shard', `${i}/2`])).stdout) as Record<string, unknown>
+    const [one, two] = await Promise.all([shard(1), shard(2)])
+    writeFileSync(join(dir, 'ts1.json'), JSON.stringify(one))
+    writeFileSync(join(dir, 'ts2.json'), JSON.stringify({...two, interrupted: true}))
+    const cut = await runCli(['sim', 'merge', join(dir, 'ts1.json'), join(dir, 'ts2.json')])
+    expect(cut.code).toBe(130)
+    expect(cut.stdout).toContain('shard 2/2 was interrupted: its rows end early')
+  })
 })

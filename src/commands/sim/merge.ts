@@ -50,17 +50,19 @@ ${EXIT_CODES_HELP}`
       throw new UsageError((error as Error).message)
     }
     // Printed here in both modes, so a partial merge can still exit 1 after its figures.
+    const {emptyBackfillReason, formatBackfillSummary, formatSimSummary} = await import('../../report/sim-summary.js')
     if (this.jsonEnabled()) {
       process.stdout.write(`${JSON.stringify(merged, null, 2)}\n`)
     } else {
-      const {formatBackfillSummary, formatSimSummary} = await import('../../report/sim-summary.js')
       process.stdout.write(`${isBackfillSummary(merged) ? formatBackfillSummary(merged) : formatSimSummary(merged, {color: false})}\n`)
     }
     const shards = merged.mergedShards
     // Figures of some shards are not the run's: a CI step must not take them for the whole fleet.
     const missing = shards && shards.merged < shards.of ? shards.of - shards.merged : 0
-    return this.finishRun({
-      failure: missing > 0 ? new IotdError(`${missing} of ${shards!.of} shards missing: the merged figures above are not the whole run`, EXIT_CODES.runtime, ["merge every shard's summary"]) : undefined,
-    })
+    let failure: IotdError | undefined
+    if (missing > 0) failure = new IotdError(`${missing} of ${shards!.of} shards missing: the merged figures above are not the whole run`, EXIT_CODES.runtime, ["merge every shard's summary"])
+    // Merged backfill shards end as one backfill would: no rows at all is exit 1, an interrupted shard 130.
+    else if (isBackfillSummary(merged) && merged.rows === 0) failure = new IotdError(emptyBackfillReason(merged), EXIT_CODES.runtime)
+    return this.finishRun({interrupted: isBackfillSummary(merged) && merged.interrupted, failure})
   }
 }
