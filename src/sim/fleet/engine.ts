@@ -105,7 +105,10 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
   // Once a second the workers are asked for their counters, and the live snapshot waits for every answer: what it
   // shows is what was published by its own elapsed time. (Reports on the workers' own timers left it up to a second
   // behind: "sim 2.0s" with 968 published at 993 msg/s.)
-  let unanswered = 0
+  // The round asked last and the workers that have not answered it yet: a late answer to an earlier round adds its
+  // counters but does not stand in for this round's.
+  let round = 0
+  const unanswered = new Set<number>()
   let showSnapshot = (): void => {}
   const pool = new WorkerPool<WorkerSetup, ToWorker, FromWorker, WorkerStats>({
     entry: new URL('./worker-entry.js', import.meta.url),
@@ -118,7 +121,7 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
       histograms.add('ackLatency', stats.ackLatency)
       histograms.add('connectLatency', stats.connectLatency)
       health.noteWorkerLag(stats.workerId, stats.eventLoopLagP99Ms, stats.eventLoopLagRunP99Ms)
-      if (unanswered > 0 && --unanswered === 0) showSnapshot()
+      if (stats.round === round && unanswered.delete(stats.workerId) && unanswered.size === 0) showSnapshot()
     },
     onLog: log,
     onMessage(msg) {
@@ -135,14 +138,14 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
   // The run's clock: the duration, the live elapsed time and the summary's rates all count from here, so a worker's
   // start-up (seconds on a busy machine) shows in none of them as time in which nothing was published.
   const runStartMono = performance.now()
-  // connectAllMs counts from the first ramp, when the first device is told to connect: not from the engine's start,
+  // connectAllMs counts from the first ramp up, when the first device is told to connect: not from the engine's start,
   // whose worker start-up made "all 2 connected in 330ms" stand beside "ran 101ms". The workers' times are epoch ms
   // on performance.timeOrigin + now, as this is.
   let firstRampEpochMs: number | undefined
   let stageLabel = 'starting'
   const timers = scheduleStages(scenario, devices.length, (stage) => {
     stageLabel = stage.label
-    if (stage.command?.kind === 'ramp') firstRampEpochMs ??= performance.timeOrigin + performance.now()
+    if (stage.command?.kind === 'ramp' && stage.command.toShare > 0) firstRampEpochMs ??= performance.timeOrigin + performance.now()
     if (stage.command) pool.broadcast({type: 'stage', stage: stage.command})
     if (scenario.stages.length > 0) log(`stage: ${stage.label}`)
   }, () => (stageLabel = 'steady'))
@@ -154,7 +157,7 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
   let lastHealth = {cpuPercent: 0, rssBytes: process.memoryUsage.rss(), eventLoopLagP99Ms: 0}
   let stopped = false
   showSnapshot = () => {
-    unanswered = 0
+    unanswered.clear()
     if (stopped) return
     lastHealth = health.sample()
     const fleets = fleetNames.map((f) => withGauges(total.get(f) ?? emptyCounters(f), targets.get(f) ?? 0, gauges))
@@ -174,9 +177,10 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
   }
   pool.tick(() => {
     // A worker too busy to answer within the second: the snapshot shows what the others said.
-    if (unanswered > 0) showSnapshot()
-    unanswered = workerCount
-    pool.broadcast({type: 'report'})
+    if (unanswered.size > 0) showSnapshot()
+    round++
+    for (let w = 0; w < workerCount; w++) unanswered.add(w)
+    pool.broadcast({type: 'report', round})
   })
 
   await finished

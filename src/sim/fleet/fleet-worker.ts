@@ -257,9 +257,9 @@ export class FleetWorker {
   }
 
   /** Sends the counters and histograms gathered since the last report: the main thread asks once a second. */
-  report(): void {
+  report(round: number): void {
     if (this.stopping) return
-    this.post({type: 'stats', stats: this.takeStats()})
+    this.post({type: 'stats', stats: {...this.takeStats(), round}})
   }
 
   /** Applies a stage command from the main thread. */

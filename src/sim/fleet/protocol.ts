@@ -27,7 +27,7 @@ export type ToWorker =
   | {type: 'start'; setup: WorkerSetup}
   | {type: 'stage'; stage: StageCommand}
   /** Send your counters now: the live snapshot waits for every worker's answer (engine.ts). */
-  | {type: 'report'}
+  | {type: 'report'; round: number}
   | {type: 'stop'; drainMs: number}
 
 /** Counters are deltas since the previous stats message, except `connected` and `target` which are gauges. */
@@ -46,6 +46,8 @@ export interface WorkerStats {
   eventLoopLagP99Ms: number
   /** Event-loop delay p99 of this worker over the run so far, ms. */
   eventLoopLagRunP99Ms: number
+  /** The `report` round these stats answer (absent on the final stats of `done`). */
+  round?: number
   /** Epoch ms when the last device of this worker first connected, once all have. */
   allConnectedAtEpochMs?: number
 }

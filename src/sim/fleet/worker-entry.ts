@@ -20,7 +20,7 @@ port.on('message', (msg: ToWorker) => {
         worker?.stage(msg.stage)
         break
       case 'report':
-        worker?.report()
+        worker?.report(msg.round)
         break
       case 'stop':
         void (worker ? worker.stop(msg.drainMs) : Promise.resolve()).then(() => port.close())
