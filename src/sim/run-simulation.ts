@@ -4,7 +4,6 @@ import type {ResolvedBroker} from '../net/index.js'
 import {INSECURE_TLS_WARNING} from '../net/tls-files.js'
 import {expandDevices, refuseShardBesideFleets, shardLimit, type Scenario} from './scenario/index.js'
 import {runFleet} from './fleet/engine.js'
-import {checkBehaviorModule} from './commands/behavior.js'
 import type {ModbusCounters, ModbusListenerInfo} from './modbus/simulator.js'
 import type {Threshold} from '../metrics/thresholds.js'
 import type {SparkplugCounters} from './sparkplug/simulator.js'
@@ -92,11 +91,6 @@ export async function runSimulation(req: SimulationRequest): Promise<SimulationS
   if (!capacity.ok) {
     throw new IotdError(`the fleet does not fit this machine: ${capacity.problems.join('; ')}`, EXIT_CODES.usage, capacity.advice)
   }
-
-  // Behaviour modules are loaded once in a child process before the workers load their own copies: one that cannot be
-  // loaded, or whose top level does not finish in 10 s, is bad input (exit code 2, its file:line:col), refused before
-  // any device connects, not a worker failure after the start nor a run that hangs.
-  for (const fleet of scenario.fleets) if (fleet.behavior) checkBehaviorModule(fleet.behavior)
 
   // The embedded-broker module loads aedes: only when the user named no broker is it imported.
   const resolved: ResolvedBroker = !needsBroker

@@ -86,7 +86,9 @@ ${EXIT_CODES_HELP}`
       throw new UsageError('--dry-run and --backfill exclude each other: --dry-run prints samples without generating, --backfill generates the data', ['drop --dry-run to write the backfill, or --backfill to see samples'])
     }
     const file = args.scenario
-    const loaded = loadScenario(file)
+    // A live run loads its behaviour modules as lint does (in a child process, 10 s at most), so one that cannot be
+    // loaded is refused at the scenario's behavior key before any device connects; --dry-run and --backfill run none.
+    const loaded = loadScenario(file, {loadBehaviors: !flags['dry-run'] && flags.backfill === undefined})
     const scenario = flags.seed === undefined ? loaded : {...loaded, seed: flags.seed, seedDrawn: false}
     const scenarioName = scenario.name ?? basename(file, extname(file))
     // Labels are ground truth for a data set: an earlier run's file is never replaced unless asked.

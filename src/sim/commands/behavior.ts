@@ -96,16 +96,6 @@ export function behaviorModuleProblem(path: string, options: {load: boolean; tim
   return problem && formatProblem(problem)
 }
 
-/**
- * The run's check of a module before any device connects: it is loaded in a child process as lint loads it, so a
- * top level that loops or waits forever is cut after 10 s instead of hanging `iotd sim`, and a module the run would
- * refuse is bad input (ConfigError, exit code 2) at its file:line:col.
- */
-export function checkBehaviorModule(path: string, timeoutMs = CHILD_TIMEOUT_MS): void {
-  const problem = probeBehaviorModule(path, timeoutMs)
-  if (problem) throw new ConfigError([problem])
-}
-
 const PROBE_MARK = '\u0000iotd-probe:'
 
 /** Loads the module in a child process as loadBehaviorModule does, and says what the run would refuse. */
