@@ -123,17 +123,6 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummar
     stream.on('error', (error: NodeJS.ErrnoException) => (failure ??= {file: path, error}))
   const toStdout = opts.out === '-'
   const file: NodeJS.WritableStream = toStdout ? watch(process.stdout, 'stdout') : watch(createWriteStream(opts.out), opts.out)
-  // The properties column only when a fleet has properties: files of other scenarios keep the six columns.
-  const withProperties = devices.some((d) => toMqttProperties(d.properties) !== undefined)
-  const sink = opts.format === 'csv' ? watch(createCaptureStringifier({properties: withProperties}), opts.out) : undefined
-  sink?.pipe(file, {end: !toStdout})
-  const labelsOut = opts.labelsFile ? watch(createWriteStream(opts.labelsFile), opts.labelsFile) : undefined
-  let rows = 0
-  let suppressed = 0
-  let labels = 0
-  let scheduled = 0
-  let lastTs: number | undefined
-  let stoppedAtLimit: BackfillSummary['stoppedAtLimit']
   // A device's properties are the same on every message: turned into the capture format's JSON once per device.
   const propertiesOf = new Map<DeviceSpec, {json: Record<string, unknown>; cell: string}>()
   for (const d of devices) {
@@ -143,6 +132,17 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummar
       propertiesOf.set(d, {json, cell: JSON.stringify(json)})
     }
   }
+  // The properties column only when a fleet has properties: files of other scenarios keep the six columns.
+  const withProperties = propertiesOf.size > 0
+  const sink = opts.format === 'csv' ? watch(createCaptureStringifier({properties: withProperties}), opts.out) : undefined
+  sink?.pipe(file, {end: !toStdout})
+  const labelsOut = opts.labelsFile ? watch(createWriteStream(opts.labelsFile), opts.labelsFile) : undefined
+  let rows = 0
+  let suppressed = 0
+  let labels = 0
+  let scheduled = 0
+  let lastTs: number | undefined
+  let stoppedAtLimit: BackfillSummary['stoppedAtLimit']
 
   const write = async (stream: NodeJS.WritableStream, chunk: unknown) => {
     if (failure) throw writeError(failure)

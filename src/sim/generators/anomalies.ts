@@ -53,7 +53,7 @@ function draw(seed: number, group: string, index: number, anomalyIndex: number):
 }
 
 /** How many devices `devices:` asks for in a group of `count`: an exact share rounds to the nearest device. */
-function wanted(devices: number | {share: number}, count: number): number {
+export function devicesWanted(devices: number | {share: number}, count: number): number {
   return Math.min(count, typeof devices === 'number' ? devices : Math.round(devices.share * count))
 }
 
@@ -78,12 +78,12 @@ function chosen(seed: number, group: string, count: number, anomalyIndex: number
 /** Whether device `index` of a group of `count` devices shows anomaly (or fault) number `anomalyIndex`. */
 export function selectsDevice(seed: number, group: string, count: number, index: number, anomalyIndex: number, selection: DeviceSelection): boolean {
   if (selection.devices === undefined) return draw(seed, group, index, anomalyIndex) < (selection.share ?? 0)
-  return chosen(seed, group, count, anomalyIndex, wanted(selection.devices, count))[index] === 1
+  return chosen(seed, group, count, anomalyIndex, devicesWanted(selection.devices, count))[index] === 1
 }
 
 /** How many devices of the group the selection picks (what lint and dry-run report). */
 export function selectedDevices(seed: number, group: string, count: number, anomalyIndex: number, selection: DeviceSelection): number {
-  if (selection.devices !== undefined) return wanted(selection.devices, count)
+  if (selection.devices !== undefined) return devicesWanted(selection.devices, count)
   let n = 0
   for (let i = 0; i < count; i++) if (draw(seed, group, i, anomalyIndex) < (selection.share ?? 0)) n++
   return n

@@ -128,11 +128,14 @@ export function createDeviceModel(scenario: ModelScenario, device: DeviceSpec): 
       }
       // Command-started occurrences that end before this message are labelled now that their end is final.
       const ended = commanded?.ended(tsMs)
-      sampled = true
-      beforeFirst.length = 0
-      firstMessage = undefined
+      if (!sampled) {
+        // What a reply before the first message needed is not needed any more.
+        sampled = true
+        beforeFirst.length = 0
+        firstMessage = undefined
+      }
       sampledMode = modeNow = mode
-      underneath.clear()
+      if (underneath.size > 0) underneath.clear()
       let labels = fields.step(n, tsMs, mode, device.deviceId, held.size > 0 ? keep : undefined)
       if (commanded) labels = [...(ended ?? []), ...commanded.started(labels)]
       // Generators step even while a dropout hides the message, so the signal continues where it would be.

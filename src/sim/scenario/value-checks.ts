@@ -1,6 +1,7 @@
 import {ExpressionError, parseExpression} from '../generators/expression.js'
 import {EXPRESSION_BUILTINS, rootOf} from '../generators/field-order.js'
 import {OBJECT_FIELD_KEYS} from '../generators/registry.js'
+import {devicesWanted} from '../generators/anomalies.js'
 import type {FleetConfig} from './schema.js'
 import {parseTemplate} from '../../config/template.js'
 import {findFilterFault, findTopicFault} from './topic-rules.js'
@@ -121,8 +122,8 @@ export function checkDeviceCounts(list: ReadonlyArray<{devices?: number | {share
   list.forEach((entry, k) => {
     if (typeof entry.devices === 'number' && entry.devices > size) {
       problems.push({path: [...at, k, 'devices'], message: `${entry.devices} is more than ${group}'s ${devices}`})
-    } else if (typeof entry.devices === 'object' && Math.round(entry.devices.share * size) === 0) {
-      // A share selects round(share × size) devices (anomalies.ts), so one device needs share × size >= 0.5.
+    } else if (typeof entry.devices === 'object' && devicesWanted(entry.devices, size) === 0) {
+      // A share selects round(share × size) devices, so one device needs share × size >= 0.5.
       const smallest = Math.ceil((50 / size) * 100) / 100
       problems.push({
         path: [...at, k, 'devices'],
