@@ -249,8 +249,7 @@ async function runOnce(s: Settings): Promise<RunResult> {
       await new Promise((r) => setTimeout(r, 10))
     }
     const flushMs = performance.now() - t0 - sendMs
-    await new Promise((r) => setTimeout(r, 2500))
-    const after = Number(await broker.readSys('broker/publish/messages/received'))
+    const after = await broker.readSysSettled('broker/publish/messages/received')
     for (const p of publishers) p.socket.destroy()
     const verification = verifier?.finish()
     return {

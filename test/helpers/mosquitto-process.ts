@@ -43,6 +43,13 @@ export interface Mosquitto {
   resume(): void
   /** The current value of a $SYS topic, e.g. `broker/publish/messages/received` or `$SYS/broker/clients/connected`. */
   readSys(topic: string): Promise<string>
+  /**
+   * A numeric $SYS counter once it has stopped moving. mosquitto refreshes $SYS when more than sys_interval whole
+   * seconds have passed, so about every 2 s here: two reads 1.1 s apart can agree while the broker already counted
+   * more (perf/sim-scale.ts once reported 99.1 % delivered for runs whose count, read later, equalled the client's).
+   * The value has to hold over three reads, 2.2 s, which spans a refresh.
+   */
+  readSysSettled(topic: string): Promise<number>
   /** The broker's log so far (for failure messages). */
   log(): string
 }
@@ -182,6 +189,7 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
       if (pid !== undefined) process.kill(pid, 'SIGCONT')
     },
     readSys: (topic) => readSys(url, topic.startsWith('$SYS/') ? topic : `$SYS/${topic}`),
+    readSysSettled: (topic) => readSysSettled(() => readSys(url, topic.startsWith('$SYS/') ? topic : `$SYS/${topic}`)),
     log: () => readLog(logPath),
   }
 }
@@ -199,6 +207,18 @@ async function waitForMqtt(proc: ChildProcess, url: string, timeoutMs: number): 
     }
   }
   return false
+}
+
+async function readSysSettled(read: () => Promise<string>): Promise<number> {
+  let last = Number(await read())
+  let same = 0
+  for (let i = 0; i < 15 && same < 2; i++) {
+    await new Promise((r) => setTimeout(r, 1100))
+    const now = Number(await read())
+    same = now === last ? same + 1 : 0
+    last = now
+  }
+  return last
 }
 
 function readSys(url: string, topic: string): Promise<string> {
