@@ -44,7 +44,10 @@ export interface DeviceHost {
   startAnomaly(name: string, command: string): boolean
   /** Ends the command-started occurrence of a declared anomaly now; false: no such anomaly. */
   stopAnomaly(name: string): boolean
-  /** A field's value as the device's last message showed it (a held one included): what a behaviour module reads. */
+  /**
+   * A field's value as the device's last message showed it (a held one included): what a behaviour module reads.
+   * Before the first message, the value that message will carry.
+   */
   value(field: string): FieldValue | undefined
   /**
    * A field's value as the device holds it now, after any reaction (DeviceModel.current): what a reply shows and what

@@ -511,7 +511,7 @@ export class FleetWorker {
       setMode: (mode, forMs) => this.model(d).setMode(mode, {atMs: this.nowEpochMs(), forMs}),
       startAnomaly: (name, command) => this.model(d).startAnomaly(name, command),
       stopAnomaly: (name) => this.model(d).stopAnomaly(name, this.nowEpochMs()),
-      value: (field) => this.model(d).value(field),
+      value: (field) => this.model(d).value(field, this.firstDueEpochMs(d)),
       current: (field) => this.model(d).current(field, this.firstDueEpochMs(d)),
       publish: (topic, payload, qos, retain, properties, correlationData) => {
         if (!d.connected || !d.client) return false

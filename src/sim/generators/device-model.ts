@@ -33,8 +33,11 @@ export interface DeviceModel {
   stopAnomaly(name: string, atMs: number): boolean
   /** The end of the run: labels of command-started anomalies still running (their end was not known yet). */
   closeAnomalies(): AnomalyLabel[]
-  /** A field's current value (a held one included); undefined for a field the fleet does not have. */
-  value(field: string): FieldValue | undefined
+  /**
+   * A field's value in the last message (a held one included); undefined for a field the fleet does not have. Before
+   * the first message, with the epoch ms it is due at, the value it will carry (as current()), not a placeholder.
+   */
+  value(field: string, firstTsMs?: number): FieldValue | undefined
   /**
    * A field's value as the device holds it now, what a command's reply shows (undefined: no such field). Before the
    * first message: the value the first message (due at `firstTsMs`) will carry, from a copy of the model given the same
@@ -183,7 +186,8 @@ export function createDeviceModel(scenario: ModelScenario, device: DeviceSpec): 
     closeAnomalies() {
       return commanded ? commanded.close() : []
     },
-    value(field) {
+    value(field, firstTsMs) {
+      if (!sampled && firstTsMs !== undefined && fields.values.has(field)) return firstMessageValues(firstTsMs).get(field)
       return fields.values.get(field)
     },
     current(field, firstTsMs) {

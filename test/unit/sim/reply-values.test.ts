@@ -67,4 +67,16 @@ describe('the values a reply shows (DeviceModel.current)', () => {
     expect(values(model, (f) => model.current(f, T0))).toEqual({...last, temp: underneath, mode: other, sp: other === 'eco' ? 18 : 21.5})
     expect(model.current('nope', T0)).toBeUndefined()
   })
+
+  it("what a behaviour module's device.get reads (DeviceModel.value): before the first message its values, after it the last message's", () => {
+    // device.get read 0 for every field, text included, before the device's first message.
+    const model = createDeviceModel(scenario, device)
+    const before = values(model, (f) => model.value(f, T0))
+    const first = JSON.parse(model.sample(0, T0).payload!)
+    expect(before).toEqual(first)
+    expect(typeof before.label).toBe('string')
+    const second = JSON.parse(model.sample(1, T0 + 1000).payload!)
+    expect(values(model, (f) => model.value(f, T0))).toEqual(second)
+    expect(model.value('nope', T0)).toBeUndefined()
+  })
 })
