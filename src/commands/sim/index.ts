@@ -120,8 +120,7 @@ ${EXIT_CODES_HELP}`
       const {backfillFormatOf, parseTimeRange, runBackfill} = await import('../../sim/backfill.js')
       const format = backfillFormatOf(out)
       if (out === '-' && this.jsonEnabled()) throw new UsageError('--out - writes the data to stdout: --json would mix the summary into it', ['write the data to a file (--out data.csv) to get the JSON summary'])
-      const {expandDevices, shardLimit} = await import('../../sim/scenario/index.js')
-      const {groupSize} = await import('../../sim/scenario/modbus-expand.js')
+      const {expandDevices, modbusDeviceCount, shardLimit} = await import('../../sim/scenario/index.js')
       let range
       try {
         range = parseTimeRange(flags.backfill)
@@ -129,7 +128,7 @@ ${EXIT_CODES_HELP}`
         throw new UsageError(`--backfill: ${(error as Error).message}`)
       }
       // A shard splits the Modbus devices too: one may hold Modbus devices only.
-      const modbusDevices = flags.fleet === undefined ? scenario.modbus.reduce((sum, group) => sum + groupSize(group), 0) : 0
+      const modbusDevices = flags.fleet === undefined ? modbusDeviceCount(scenario) : 0
       const summary = await withInterrupt((signal) => runBackfill({
         scenario,
         scenarioName,

@@ -8,6 +8,11 @@ export function groupSize(group: ModbusGroupConfig): number {
   return group.listeners * group.units.length
 }
 
+/** The scenario's simulated Modbus devices, all groups together (what a backfill shard splits beside the fleets). */
+export function modbusDeviceCount(scenario: Scenario): number {
+  return scenario.modbus.reduce((sum, group) => sum + groupSize(group), 0)
+}
+
 /** One simulated Modbus device: a unit id behind one listener of its group, templates rendered. */
 export interface ModbusDeviceSpec {
   group: string
