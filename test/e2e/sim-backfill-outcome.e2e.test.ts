@@ -117,6 +117,19 @@ describe('iotd sim --backfill: what its summary says', () => {
     expect(again.stderr).toContain(`4 devices -> ${join(dir, 'reg.csv')} (seed ${seed})\n`)
     expect(readFileSync(join(dir, 'reg.csv'), 'utf8')).toBe(first.stdout)
   })
+
+  it('sim registry --json prints a summary of the table it wrote, and without --out is refused (the table would share stdout)', async () => {
+    // --json was accepted and ignored: the CSV went to stdout.
+    const out = join(dir, 'reg-json.jsonl')
+    const r = await runCli(['sim', 'registry', tiny, '--out', out, '--shard', '2/2', '--json'])
+    expect(r.code, r.stderr).toBe(0)
+    expect(JSON.parse(r.stdout)).toEqual({schemaVersion: 1, out, format: 'jsonl', devices: 1, seed: 5, shard: {index: 1, count: 2}})
+    expect(readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(1)
+    const bare = await runCli(['sim', 'registry', tiny, '--json'])
+    expect(bare.code).toBe(2)
+    // Under --json an error is JSON on stdout too, as every command's is.
+    expect(JSON.parse(bare.stdout)).toMatchObject({error: {message: expect.stringContaining('--json prints a summary on stdout: the table needs a file'), exitCode: 2}})
+  })
 })
 
 describe('iotd sim merge of backfill shards', () => {

@@ -5,12 +5,23 @@ import {parseShard} from '../../cli/flag-parsers.js'
 import {EXIT_CODES, IotdError, UsageError} from '../../errors.js'
 import {loadScenario} from '../../sim/scenario/index.js'
 
+/** What `--json` prints: the table went to --out. */
+interface RegistrySummary {
+  schemaVersion: 1
+  out: string
+  format: 'csv' | 'jsonl'
+  devices: number
+  seed: number
+  seedDrawn?: true
+  shard?: {index: number; count: number}
+}
+
 export default class SimRegistry extends BaseCommand {
   static override summary = 'Write every device of a scenario (id, topic, vars, params) as a CSV or JSON-lines table.'
 
   static override description = `The device table a pipeline joins its telemetry with: one row per device the scenario simulates (MQTT fleets and Modbus groups), with its id, fleet, index, protocol, client id and topic, then its vars (site, line, model, ...) and its params (drawn per device with the scenario's seed). The same scenario and seed always give the same table, and a run publishes exactly these devices.
 
-Writes to --out (.csv or .jsonl) or to stdout (--format csv, the default, or jsonl); the seed the params were drawn with goes to stderr. A scenario without seed: draws one each call, so give the run's --seed here.
+Writes to --out (.csv or .jsonl) or to stdout (--format csv, the default, or jsonl); the seed the params were drawn with goes to stderr. A scenario without seed: draws one each call, so give the run's --seed here. With --json (and --out), stdout gets a summary: the file, its format, the device count, the seed and the shard.
 
 EXIT CODES
 ${EXIT_CODES_HELP}`
@@ -33,8 +44,9 @@ ${EXIT_CODES_HELP}`
     shards: Flags.integer({summary: 'Shard count, the index coming from JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs).', min: 1, env: 'IOTD_SHARDS'}),
   }
 
-  async run(): Promise<undefined> {
+  async run(): Promise<RegistrySummary | undefined> {
     const {args, flags} = await this.parse(SimRegistry)
+    if (this.jsonEnabled() && flags.out === undefined) throw new UsageError('--json prints a summary on stdout: the table needs a file (--out devices.csv or devices.jsonl)')
     const loaded = loadScenario(args.scenario)
     const scenario = flags.seed === undefined ? loaded : {...loaded, seed: flags.seed}
     const out = flags.out
@@ -46,7 +58,8 @@ ${EXIT_CODES_HELP}`
       if (flags.format !== undefined && flags.format !== format) throw new UsageError(`--format ${flags.format} does not match --out ${out}`)
     }
     const {deviceRegistry} = await import('../../sim/device-registry.js')
-    const {columns, rows} = deviceRegistry(scenario, {fleets: flags.fleet, shard: parseShard(flags.shard, flags.shards)})
+    const shard = parseShard(flags.shard, flags.shards)
+    const {columns, rows} = deviceRegistry(scenario, {fleets: flags.fleet, shard})
     if (rows.length === 0) throw new UsageError(`${args.scenario} has no devices to list`)
     let text: string
     if (format === 'jsonl') {
@@ -70,6 +83,7 @@ ${EXIT_CODES_HELP}`
       throw new IotdError(`cannot write ${out}: ${(error as Error).message}`, EXIT_CODES.runtime)
     }
     process.stderr.write(`${rows.length} devices -> ${out} (${seed})\n`)
-    return undefined
+    const drawn = loaded.seedDrawn && flags.seed === undefined
+    return {schemaVersion: 1, out, format: format as 'csv' | 'jsonl', devices: rows.length, seed: scenario.seed, ...(drawn && {seedDrawn: true as const}), ...(shard && {shard})}
   }
 }
