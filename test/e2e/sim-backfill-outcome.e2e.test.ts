@@ -36,6 +36,14 @@ describe('iotd sim --backfill: flags it cannot honour', () => {
     expect(() => readFileSync(out)).toThrow()
   })
 
+  it("a live run's connection and view flags are named as not used, secrets not shown; the backfill runs", async () => {
+    // They were taken and dropped without a word.
+    const r = await runCli(['sim', tiny, '--backfill', range, '--out', join(dir, 'unused.csv'), '--broker', 'mqtt://127.0.0.1:1', '--workers', '2', '--password', 's3cret'])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stderr).toContain('note: a backfill connects to nothing and shows no live view: --broker, --password, --workers are not used')
+    expect(r.stderr + r.stdout).not.toContain('s3cret')
+  })
+
   it('a live run with --duration 0s is a usage error (exit 2), not "no device ever connected"', async () => {
     // Nothing listens on port 1: before, the run tried, and blamed the broker (exit 1).
     const r = await runCli(['sim', tiny, '--broker', 'mqtt://127.0.0.1:1', '-d', '0s'])

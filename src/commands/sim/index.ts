@@ -115,6 +115,10 @@ ${EXIT_CODES_HELP}`
       // A backfill has no run length and no live figures: taking these silently would let a CI gate pass unchecked.
       const ignored = ([['duration', '--duration: a backfill runs over its --backfill range'], ['threshold', '--threshold: a backfill measures no connections, lag or deliveries']] as const).find(([flag]) => flags[flag] !== undefined)
       if (ignored) throw new UsageError(`--backfill does not take ${ignored[1]}`, [`drop --${ignored[0]} (or IOTD_${ignored[0].toUpperCase()} from the environment)`])
+      // A live run's connection and view flags do nothing here: said on stderr (set in the environment too, as
+      // IOTD_BROKER often is, so a note rather than a refusal).
+      const unused = (['broker', 'username', 'password', 'ca', 'cert', 'key', 'insecure', 'workers', 'source-ip', 'metrics', 'quiet'] as const).filter((f) => flags[f] !== undefined && flags[f] !== false)
+      if (unused.length > 0) process.stderr.write(`note: a backfill connects to nothing and shows no live view: ${unused.map((f) => `--${f}`).join(', ')} ${unused.length === 1 ? 'is' : 'are'} not used\n`)
       const out = flags.out
       if (!out) throw new UsageError('--backfill needs --out <file.csv|file.jsonl|->')
       const {backfillFormatOf, parseTimeRange, runBackfill} = await import('../../sim/backfill.js')
