@@ -48,7 +48,7 @@ ${EXIT_CODES_HELP}`
     const {args, flags} = await this.parse(SimRegistry)
     if (this.jsonEnabled() && flags.out === undefined) throw new UsageError('--json prints a summary on stdout: the table needs a file (--out devices.csv or devices.jsonl)')
     const loaded = loadScenario(args.scenario)
-    const scenario = flags.seed === undefined ? loaded : {...loaded, seed: flags.seed}
+    const scenario = flags.seed === undefined ? loaded : {...loaded, seed: flags.seed, seedDrawn: false}
     const out = flags.out
     let format = flags.format ?? 'csv'
     if (out !== undefined) {
@@ -69,7 +69,7 @@ ${EXIT_CODES_HELP}`
       text = stringify(rows, {header: true, columns, cast: {boolean: (v) => String(v)}})
     }
     // The params (and topics that name them) follow the seed: said on stderr, so a run can be given the same one.
-    const seed = loaded.seedDrawn && flags.seed === undefined
+    const seed = scenario.seedDrawn
       ? `seed ${scenario.seed}, drawn for this table: the scenario sets no seed, so each run draws its own and its params differ; pass --seed ${scenario.seed} here and to iotd sim to match them`
       : `seed ${scenario.seed}`
     if (out === undefined) {
@@ -83,7 +83,6 @@ ${EXIT_CODES_HELP}`
       throw new IotdError(`cannot write ${out}: ${(error as Error).message}`, EXIT_CODES.runtime)
     }
     process.stderr.write(`${rows.length} devices -> ${out} (${seed})\n`)
-    const drawn = loaded.seedDrawn && flags.seed === undefined
-    return {schemaVersion: 1, out, format: format as 'csv' | 'jsonl', devices: rows.length, seed: scenario.seed, ...(drawn && {seedDrawn: true as const}), ...(shard && {shard})}
+    return {schemaVersion: 1, out, format: format as 'csv' | 'jsonl', devices: rows.length, seed: scenario.seed, ...(scenario.seedDrawn && {seedDrawn: true as const}), ...(shard && {shard})}
   }
 }
