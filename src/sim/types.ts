@@ -163,7 +163,10 @@ export interface SimSnapshot {
   /** QoS 1/2 publish → PUBACK/PUBCOMP over the last interval. */
   ackLatency: LatencyFigures
   health: ClientHealth
-  /** Stage currently running, e.g. "ramp 40%", "steady", "storm". */
+  /**
+   * Stage currently running, e.g. "ramp to 100%", "steady", "storm 30%"; after the last stage "steady", or "after
+   * storm 30%" when the plan ended with a storm (its devices may still be reconnecting).
+   */
   stage: string
 }
 

@@ -148,7 +148,7 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
     if (stage.command?.kind === 'ramp' && stage.command.toShare > 0) firstRampEpochMs ??= performance.timeOrigin + performance.now()
     if (stage.command) pool.broadcast({type: 'stage', stage: stage.command})
     if (scenario.stages.length > 0) log(`stage: ${stage.label}`)
-  }, () => (stageLabel = 'steady'))
+  }, (label) => (stageLabel = label))
   if (opts.durationMs !== undefined) timers.push(setLongTimeout(finish, opts.durationMs))
   const onAbort = () => finish()
   opts.signal?.addEventListener('abort', onAbort, {once: true})
@@ -272,15 +272,28 @@ function shardDevices(opts: FleetRunOptions, workerCount: number): WorkerSetup[]
   return setups
 }
 
-/** Arms one timer per stage (at its start) and one for the steady state after the last. */
-function scheduleStages(scenario: Scenario, deviceCount: number, enter: (stage: {label: string; command?: StageCommand}) => void, steady: () => void): LongTimer[] {
+/**
+ * What the live line says once the last stage is over and the fleet is left as it is. After a ramp or a hold the
+ * fleet holds its connections: "steady". A storm takes no time, so a plan that ends with one is over the moment its
+ * sockets are destroyed, while its victims are still reconnecting with backoff: "steady" there hid the storm the
+ * run was made for (its own label was replaced at once), so the line names it: "after storm 30%".
+ */
+export function labelAfterStages(plan: ReadonlyArray<{label: string; command?: StageCommand}>): string {
+  const last = plan.at(-1)
+  return last?.command?.kind === 'storm' ? `after ${last.label}` : 'steady'
+}
+
+/** Arms one timer per stage (at its start) and one for the fleet's state after the last. */
+function scheduleStages(scenario: Scenario, deviceCount: number, enter: (stage: {label: string; command?: StageCommand}) => void, after: (label: string) => void): LongTimer[] {
   const timers: LongTimer[] = []
+  const plan = planStages(scenario, deviceCount)
   let at = 0
-  for (const stage of planStages(scenario, deviceCount)) {
+  for (const stage of plan) {
     timers.push(setLongTimeout(() => enter(stage), at))
     at += stage.holdMs
   }
-  timers.push(setLongTimeout(steady, at))
+  const label = labelAfterStages(plan)
+  timers.push(setLongTimeout(() => after(label), at))
   return timers
 }
 

@@ -130,7 +130,13 @@ fleets:
     fields: {v: 1}
 `,
     })
-    const summary = await runUntil(scenario, 'storm', (s) => s.totals.reconnects >= 5)
+    const stages: string[] = []
+    const summary = await runUntil(scenario, 'storm', (s) => {
+      if (stages.at(-1) !== s.stage) stages.push(s.stage)
+      return s.totals.reconnects >= 5
+    })
+    // The plan ends with the storm: while its victims reconnect the line names it (it said "steady", hiding the storm).
+    expect(stages.at(-1)).toBe('after storm 50%')
     // LWTs and births may still be on their way to the observer when the run ends.
     await expect.poll(() => seen.filter((m) => m.payload === 'online').length, {timeout: 5000}).toBeGreaterThanOrEqual(15)
     await client.endAsync()
