@@ -89,17 +89,25 @@ export function loadBehaviorModule(path: string): BehaviorModule {
  * would take it. The text is the run's (file:line:col: ...), so lint and run say the same.
  */
 export function behaviorModuleProblem(path: string, options: {load: boolean; timeoutMs?: number}): string | undefined {
+  return inspectBehaviorModule(path, options).problem
+}
+
+/**
+ * behaviorModuleProblem, and with `load` (when the module loads) its `subscribe:` filter templates as it exports
+ * them: they are only known once it has run, so checks that need them (a twin on the same topic) are made here.
+ */
+export function inspectBehaviorModule(path: string, options: {load: boolean; timeoutMs?: number}): {problem?: string; subscribe?: string[]} {
   const syntax = syntaxProblemByCheck(path)
-  if (syntax) return formatProblem(syntax)
-  if (!options.load) return undefined
-  const problem = probeBehaviorModule(path, options.timeoutMs ?? CHILD_TIMEOUT_MS)
-  return problem && formatProblem(problem)
+  if (syntax) return {problem: formatProblem(syntax)}
+  if (!options.load) return {}
+  const probed = probeBehaviorModule(path, options.timeoutMs ?? CHILD_TIMEOUT_MS)
+  return 'problem' in probed ? {problem: formatProblem(probed.problem)} : {subscribe: probed.subscribe}
 }
 
 const PROBE_MARK = '\u0000iotd-probe:'
 
-/** Loads the module in a child process as loadBehaviorModule does, and says what the run would refuse. */
-function probeBehaviorModule(path: string, timeoutMs: number): ConfigProblem | undefined {
+/** Loads the module in a child process as loadBehaviorModule does: what the run would refuse, or its subscriptions. */
+function probeBehaviorModule(path: string, timeoutMs: number): {problem: ConfigProblem} | {subscribe: string[]} {
   // The child reports with the same two functions the run uses, by their source; it exits at once, so a timer or a
   // server the module's top level starts does not keep it alive.
   const script = [
@@ -111,14 +119,16 @@ function probeBehaviorModule(path: string, timeoutMs: number): ConfigProblem | u
   ].join('\n')
   const child = spawnSync(process.execPath, ['-e', script, path], {encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024})
   if (child.error && (child.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') {
-    return {file: path, message: `behavior module cannot be loaded: its top level did not finish in ${timeoutMs / 1000} s (a loop, or something it waits for?)`}
+    return {problem: {file: path, message: `behavior module cannot be loaded: its top level did not finish in ${timeoutMs / 1000} s (a loop, or something it waits for?)`}}
   }
   const report = child.stdout?.split(PROBE_MARK).at(-1)
   if (child.stdout === null || !child.stdout.includes(PROBE_MARK) || report === undefined) {
-    return {file: path, message: `behavior module cannot be loaded: its top level ended the process (${child.signal ? `signal ${child.signal}` : `exit code ${child.status}`})`}
+    return {problem: {file: path, message: `behavior module cannot be loaded: its top level ended the process (${child.signal ? `signal ${child.signal}` : `exit code ${child.status}`})`}}
   }
   const out = JSON.parse(report) as {exports: ExportsShape} | {thrown: Thrown}
-  return 'thrown' in out ? loadFailure(out.thrown, path) : exportsProblem(out.exports, path)
+  if ('thrown' in out) return {problem: loadFailure(out.thrown, path)}
+  const problem = exportsProblem(out.exports, path)
+  return problem ? {problem} : {subscribe: out.exports.subscribe ?? []}
 }
 
 /** What a module's top level threw, in a form that crosses a process boundary. */
@@ -158,6 +168,8 @@ interface ExportsShape {
   members: Record<string, string>
   /** subscribe is a list of texts. */
   subscribeOk: boolean
+  /** The subscribe list, when it is one. */
+  subscribe?: string[]
 }
 
 // Runs in lint's child process too, from its source text: it uses nothing outside itself.
@@ -172,7 +184,8 @@ function describeExports(loaded: unknown): ExportsShape {
   const members: Record<string, string> = {}
   for (const name of [...Object.keys(o), 'onStart', 'onTick', 'onMessage', 'subscribe']) if (o[name] !== undefined) members[name] = typeof o[name]
   const sub = o.subscribe
-  return {isDefault, members, subscribeOk: sub === undefined || (Array.isArray(sub) && sub.every((t) => typeof t === 'string'))}
+  const subscribeOk = sub === undefined || (Array.isArray(sub) && sub.every((t) => typeof t === 'string'))
+  return {isDefault, members, subscribeOk, subscribe: subscribeOk && Array.isArray(sub) ? sub.map(String) : undefined}
 }
 
 /** Why the run would refuse what a module exports, or undefined: it needs a hook, hooks are functions. */

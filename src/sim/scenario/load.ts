@@ -7,7 +7,8 @@ import {expandDevices} from './expand.js'
 import {fleetSchema, scenarioSchema, type FleetConfig, type Scenario} from './schema.js'
 import {modbusGroupSchema} from './modbus-schema.js'
 import {checkScenario} from './semantic-checks.js'
-import {behaviorModuleProblem} from '../commands/behavior.js'
+import {inspectBehaviorModule} from '../commands/behavior.js'
+import {filtersOverlap} from '../../net/topic-filter.js'
 import type {SemanticProblem} from './value-checks.js'
 import {parseTemplate, renderTemplate} from '../../config/template.js'
 import {findFilterFault, findTopicFault} from './topic-rules.js'
@@ -110,18 +111,36 @@ function behaviorPath(path: string, file: string): string {
 
 /**
  * A behaviour module must exist where the scenario says and parse (`node --check`, which runs nothing); with `load`
- * (sim lint), it must also load as the run loads it. Its problem is said at the behavior key, in the run's words.
+ * (sim lint and the live run), it must also load as the run loads it. Its problem is said at the behavior key, in
+ * the run's words. Loaded, its subscriptions are known, and a twin on one of their topics is refused.
  */
 function behaviorProblems(scenario: Scenario, file: string, load: boolean): SemanticProblem[] {
-  const checked = new Map<string, string | undefined>()
-  return scenario.fleets.flatMap((f, i) => {
+  const checked = new Map<string, ReturnType<typeof inspectBehaviorModule>>()
+  return scenario.fleets.flatMap((f, i): SemanticProblem[] => {
     if (!f.behavior) return []
     const path = behaviorPath(f.behavior, file)
     if (!existsSync(path)) return [{path: ['fleets', i, 'behavior'], message: `behavior module ${path} does not exist`}]
-    if (!checked.has(path)) checked.set(path, behaviorModuleProblem(path, {load}))
-    const error = checked.get(path)
-    return error === undefined ? [] : [{path: ['fleets', i, 'behavior'], message: error}]
+    if (!checked.has(path)) checked.set(path, inspectBehaviorModule(path, {load}))
+    const {problem, subscribe} = checked.get(path) ?? {}
+    if (problem !== undefined) return [{path: ['fleets', i, 'behavior'], message: problem}]
+    return twinOverSubscriptions(f, i, subscribe ?? [])
   })
+}
+
+/**
+ * The twin takes every message on its desired topic before the rules and the module see it (device-commands.ts
+ * receive), so a module subscription that matches that topic too would never get those messages, as a command rule's
+ * would not (commands-checks.ts). Compared as templates: a placeholder holds no / + or #, and a device renders it
+ * alike in both.
+ */
+function twinOverSubscriptions(fleet: FleetConfig, i: number, subscribe: readonly string[]): SemanticProblem[] {
+  const twin = fleet.twin
+  const filter = twin && subscribe.find((t) => filtersOverlap(twin.desired, t))
+  if (twin === undefined || filter === undefined) return []
+  return [{
+    path: ['fleets', i, 'twin', 'desired'],
+    message: `the twin's desired topic "${twin.desired}" overlaps the subscription "${filter}" of behavior module ${fleet.behavior}: the twin would take those messages and the module's onMessage would never get them. Give the twin a desired topic of its own, or narrow the module's subscribe filter`,
+  }]
 }
 
 type Locate = LoadedConfig<unknown>['locate']

@@ -1,3 +1,5 @@
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {formatDryRun} from '../../../src/report/dry-run-text.js'
@@ -309,6 +311,34 @@ describe('command rules that could not all be honoured', () => {
     expect(problems(`    commands:
       - {name: set, topic: "{deviceId}/cmd/#", set: {setpoint: "$.v"}}
     twin: {}`)).toBe('')
+  })
+
+  it('refuses a behaviour module subscription that meets the twin\'s desired topic, once the module is loaded (lint and run)', () => {
+    // Before: it loaded; the twin took every message on its topic and the module's onMessage never got one, unsaid.
+    const dir = mkdtempSync(join(tmpdir(), 'iotd-twin-module-'))
+    try {
+      writeFileSync(join(dir, 'answer.js'), 'module.exports = {subscribe: ["x/{deviceId}", "{deviceId}/cmd/#"], onMessage() {}}\n')
+      const file = join(dir, 'inline.yaml')
+      const load = (extra: string) => {
+        try {
+          loadScenario(file, {text: scenarioText(extra), loadBehaviors: true})
+          return ''
+        } catch (error) {
+          return (error as Error).message
+        }
+      }
+      const text = load(`    behavior: ./answer.js
+    twin: {desired: "{deviceId}/cmd/set"}`)
+      expect(text).toContain(
+        `${file}:18:21: fleets[0].twin.desired: the twin's desired topic "{deviceId}/cmd/set" overlaps the subscription "{deviceId}/cmd/#" of behavior module ./answer.js: ` +
+          "the twin would take those messages and the module's onMessage would never get them",
+      )
+      // The default twin topic ({deviceId}/twin/desired) beside the module's {deviceId}/cmd/#: nothing to refuse.
+      expect(load(`    behavior: ./answer.js
+    twin: {}`)).toBe('')
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
   })
 
   it('filters overlap when some topic matches both', () => {
