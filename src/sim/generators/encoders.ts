@@ -1,5 +1,6 @@
 import {parseTemplate, renderTemplate, type Template, type TemplatePart} from '../../config/template.js'
 import type {FieldValue} from './field-generators.js'
+import {numberText} from './number-text.js'
 
 /** How a fleet's fields become a payload (the scenario's `payload:`). */
 export type PayloadSpec = {format: 'json'; fields?: string[]} | {format: 'csv'; fields?: string[]; delimiter?: string} | {format: 'raw'; template: string}
@@ -20,12 +21,14 @@ export function createEncoder(spec: PayloadSpec, fieldOrder: readonly string[], 
     case 'csv': {
       const names = spec.fields ?? fieldOrder
       const sep = spec.delimiter ?? ','
+      const hints = new Uint8Array(names.length)
       return (fields) => {
         const cells: string[] = []
-        for (const name of names) {
-          const v = fields.get(name)
+        for (let i = 0; i < names.length; i++) {
+          const v = fields.get(names[i])
           // Object fields (gps) contribute their values in key order: lat, lon, heading, speed.
           if (v !== null && typeof v === 'object') for (const inner of Object.values(v)) cells.push(csvCell(inner, sep))
+          else if (typeof v === 'number' && Number.isFinite(v)) cells.push(csvCell(numberText(v, hints, i), sep))
           else cells.push(csvCell(v, sep))
         }
         return cells.join(sep)
@@ -72,21 +75,27 @@ function jsonEncoder(names: readonly string[]): PayloadEncoder {
     }
   }
   const keys = unique.map((name) => `${JSON.stringify(name)}:`)
+  // Per field, the decimals its numbers had last time (numberText).
+  const hints = new Uint8Array(unique.length)
   return (fields) => {
     let text = ''
     for (let i = 0; i < unique.length; i++) {
       const v = fields.get(unique[i])
       if (v === undefined) continue
-      text += `${text === '' ? '{' : ','}${keys[i]}${jsonValue(v)}`
+      text += `${text === '' ? '{' : ','}${keys[i]}${typeof v === 'number' ? jsonNumber(v, hints, i) : jsonValue(v)}`
     }
     return text === '' ? '{}' : `${text}}`
   }
 }
 
+/** JSON has no NaN or Infinity: JSON.stringify writes null for them. */
+function jsonNumber(v: number, hints: Uint8Array, slot: number): string {
+  return Number.isFinite(v) ? numberText(v, hints, slot) : 'null'
+}
+
 function jsonValue(v: FieldValue): string {
   switch (typeof v) {
     case 'number':
-      // JSON has no NaN or Infinity: JSON.stringify writes null for them.
       return Number.isFinite(v) ? String(v) : 'null'
     case 'boolean':
       return v ? 'true' : 'false'
