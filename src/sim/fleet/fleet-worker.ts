@@ -743,7 +743,6 @@ export class FleetWorker {
     const until = performance.now()
     let budget = MAX_PER_TURN
     while (budget > 0 && this.queue.peekDue() <= until) {
-      let due = this.queue.peekDue()
       const id = this.queue.pop()
       const d = this.devices[id]
       if (!d.wanted && !d.rebooting) {
@@ -752,7 +751,10 @@ export class FleetWorker {
         continue
       }
       // All of this device's due messages in a row: a paired device wakes when its second message falls due and
-      // writes both, and a device the worker is behind on catches up in one piece.
+      // writes both, and a device the worker is behind on catches up in one piece. Each message's due time is its
+      // own, not the wake time: a paired device wakes at its second message's due time, and the first message's
+      // timestamp and lag are the first's.
+      let due = d.scheduleStart + this.dueOffset(d, d.n)
       do {
         budget--
         this.publishDue(d, due)
