@@ -97,6 +97,12 @@ const PAIRING_CHECK_MS = 1000
 const PAIRING_MAX_EVERY_MS = 10
 const PAIRING_ON_UTILIZATION = 0.5
 const PAIRING_OFF_UTILIZATION = 0.3
+/**
+ * The client CPU of one socket write, for the start: a worker whose fast devices' writes alone would take more than
+ * PAIRING_ON_UTILIZATION of its time pairs from the first message. Waiting for the first utilization check left a
+ * 100,000 msg/s fleet unpaired through its connect ramp, and that first second set the run's lag p99 (perf/RESULTS.md).
+ */
+const WRITE_CPU_SECONDS = 9e-6
 /** Connects started per turn of the event loop during a fast ramp. */
 const CONNECT_BATCH = 100
 /**
@@ -251,6 +257,10 @@ export class FleetWorker {
   start(): void {
     if (this.setup.messageLimit === 0) this.reachLimit()
     this.loopDelay.start()
+    const pairableRate = this.devices.reduce((sum, d) => sum + (this.goesDirect(d) && this.pairable(d) ? 1000 / d.spec.everyMs : 0), 0)
+    if (pairableRate * WRITE_CPU_SECONDS > PAIRING_ON_UTILIZATION) {
+      this.switchPairingOn(`its QoS 0 devices reporting every ${PAIRING_MAX_EVERY_MS} ms or faster send ${Math.round(pairableRate).toLocaleString('en-US')} msg/s`)
+    }
     // Counters go to the main thread when it asks (report()); this timer only follows how busy the worker is.
     this.pairingTimer = setInterval(() => this.updatePairing(), PAIRING_CHECK_MS)
     this.post({type: 'ready'})
@@ -438,7 +448,7 @@ export class FleetWorker {
     d.direct = false
     const birth = d.spec.birth
     // Messages with MQTT 5 properties, or whose topics MQTT.js replaces by aliases, keep going through MQTT.js.
-    const direct = d.spec.qos === 0 && d.publishOptions.properties === undefined && !d.spec.properties?.topicAlias
+    const direct = this.goesDirect(d)
     if (birth) {
       // MQTT.js may hold the birth back a moment (it first resends what its stores kept): telemetry written past it
       // would overtake it, so the direct path opens once the birth is out; until then MQTT.js sends in order.
@@ -674,7 +684,17 @@ export class FleetWorker {
   }
 
   private canPair(d: Device): boolean {
-    return d.direct && d.spec.everyMs <= PAIRING_MAX_EVERY_MS && !d.commands && !d.behavior
+    return d.direct && this.pairable(d)
+  }
+
+  /** Fast telemetry of a device without commands or a behaviour module (see PAIRING_MAX_EVERY_MS). */
+  private pairable(d: Device): boolean {
+    return d.spec.everyMs <= PAIRING_MAX_EVERY_MS && !d.commands && !d.behavior
+  }
+
+  /** Messages with MQTT 5 properties, or whose topics MQTT.js replaces by aliases, keep going through MQTT.js. */
+  private goesDirect(d: Device): boolean {
+    return d.spec.qos === 0 && d.publishOptions.properties === undefined && !d.spec.properties?.topicAlias
   }
 
   /** At the stop: the message pairing held back for its partner (due, not yet an interval ago) leaves, not never. */
@@ -695,19 +715,22 @@ export class FleetWorker {
     const {utilization} = performance.eventLoopUtilization(this.utilizationMark)
     this.utilizationMark = performance.eventLoopUtilization()
     if (!this.pairing && utilization > PAIRING_ON_UTILIZATION && this.devices.some((d) => this.canPair(d))) {
-      this.pairing = true
-      if (!this.pairingAnnounced) {
-        this.pairingAnnounced = true
-        // A warning, so the summary (--json and --quiet included) says it too: it changes what the lag measures.
-        this.post({
-          type: 'log',
-          level: 'warn',
-          message: `worker ${this.setup.workerId} is busy (${Math.round(utilization * 100)} % of its time): QoS 0 devices reporting every ${PAIRING_MAX_EVERY_MS} ms or faster now write two messages at a time, the first up to one interval later (counted in the lag)`,
-        })
-      }
+      this.switchPairingOn(`it is busy (${Math.round(utilization * 100)} % of its time)`)
     } else if (this.pairing && utilization < PAIRING_OFF_UTILIZATION) {
       this.pairing = false
     }
+  }
+
+  private switchPairingOn(why: string): void {
+    this.pairing = true
+    if (this.pairingAnnounced) return
+    this.pairingAnnounced = true
+    // A warning, so the summary (--json and --quiet included) says it too: it changes what the lag measures.
+    this.post({
+      type: 'log',
+      level: 'warn',
+      message: `worker ${this.setup.workerId}: ${why}, so QoS 0 devices reporting every ${PAIRING_MAX_EVERY_MS} ms or faster now write two messages at a time, the first up to one interval later (counted in the lag)`,
+    })
   }
 
   private dueOffset(d: Device, n: number): number {
