@@ -106,6 +106,12 @@ const WRITE_CPU_SECONDS = 9e-6
 /** Connects started per turn of the event loop during a fast ramp. */
 const CONNECT_BATCH = 100
 /**
+ * Time one turn of a ramp spends starting connects at most: creating a client costs a few hundred µs, and a turn of
+ * CONNECT_BATCH of them held the connected devices' due messages back by tens of ms (the first second of a fast
+ * fleet's lag). The schedule's tick runs between turns.
+ */
+const CONNECT_TURN_MS = 2
+/**
  * Direct messages a tick gathers before it writes them, so a tick that fell far behind (a GC pause, a loaded
  * machine) does not hold the first of them back until the last is generated. Large on purpose: a socket write costs
  * 8–15 µs of kernel time whatever it carries, and a worker that falls behind catches up only if its devices' late
@@ -335,7 +341,8 @@ export class FleetWorker {
       // listens with a backlog of 100) has its surplus SYNs dropped, and the kernel sends them again only after 1 s.
       const room = goingUp ? Math.max(0, this.setup.scenario.connect.pending - this.handshakes) : CONNECT_BATCH
       const until = Math.min(due, done + CONNECT_BATCH, done + room)
-      for (; done < until && !this.stopping; done++) {
+      const turnEnds = performance.now() + CONNECT_TURN_MS
+      for (let first = true; done < until && !this.stopping && (first || performance.now() < turnEnds); done++, first = false) {
         const d = todo[done]
         if (goingUp) this.connect(d)
         else void this.disconnect(d, 1000)
