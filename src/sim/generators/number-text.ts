@@ -19,12 +19,11 @@ const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6]
 const ZEROS = ['', '0', '00', '000', '0000', '00000', '000000', '0000000', '00000000']
 /** Fifteen significant digits at most: see above. */
 const MAX_DIGITS_VALUE = 1e15
-/** A hint past MAX_DECIMALS: this slot's values are not short decimals; String(v) straight away. */
-export const NOT_DECIMAL = MAX_DECIMALS + 1
 
 /**
- * String(v) for a finite v. `hints[slot]` remembers how many decimals the slot's last value needed (start it at 0),
- * so a field's readings find their d on the first try.
+ * String(v) for a finite v. `hints[slot]` holds the most decimals the slot's values have needed so far (start it at 0),
+ * so a field's readings find their d on the first try. A value that is no short decimal (a computed or commanded one)
+ * goes to String and leaves the hint as it was: the field's next reading takes the fast path again.
  */
 export function numberText(v: number, hints: Uint8Array, slot: number): string {
   for (let d = hints[slot]; d <= MAX_DECIMALS; d++) {
@@ -35,8 +34,6 @@ export function numberText(v: number, hints: Uint8Array, slot: number): string {
     hints[slot] = d
     return decimalText(k, d)
   }
-  // More decimals than MAX_DECIMALS (a computed value, a held command value): no more tries for this slot.
-  hints[slot] = NOT_DECIMAL
   return String(v)
 }
 

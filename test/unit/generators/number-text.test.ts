@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {NOT_DECIMAL, numberText} from '../../../src/sim/generators/number-text.js'
+import {numberText} from '../../../src/sim/generators/number-text.js'
 import {quantize} from '../../../src/sim/generators/numeric.js'
 
 /** Every value through one slot, as a field's readings go, and through a fresh slot: both must print String(v). */
@@ -49,15 +49,17 @@ describe('numberText', () => {
     expectStringText(values)
   })
 
-  it('remembers the decimals a slot needed, and gives up on a slot whose values are not short decimals', () => {
-    const hints = new Uint8Array(2)
+  it('remembers the most decimals a slot needed; a value that is no short decimal leaves the hint as it was', () => {
+    const hints = new Uint8Array(1)
     numberText(2.47, hints, 0)
     expect(hints[0]).toBe(2)
     // A whole number read at two decimals is still printed without a point.
     expect(numberText(3, hints, 0)).toBe('3')
     expect(hints[0]).toBe(2)
-    expect(numberText(1 / 3, hints, 1)).toBe(String(1 / 3))
-    expect(hints[1]).toBe(NOT_DECIMAL)
-    expect(numberText(2.5, hints, 1)).toBe('2.5')
+    // A commanded 21.123456789 once: printed by String, and the readings after it keep their fast path.
+    expect(numberText(21.123456789, hints, 0)).toBe('21.123456789')
+    expect(hints[0]).toBe(2)
+    expect(numberText(2.5, hints, 0)).toBe('2.5')
+    expect(hints[0]).toBe(2)
   })
 })
