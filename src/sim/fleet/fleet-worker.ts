@@ -87,23 +87,29 @@ interface Device {
 /** How often the worker looks at its event-loop utilization to switch pairing on or off. */
 const PAIRING_CHECK_MS = 1000
 /**
- * Pairing: a busy worker writes each fast QoS 0 device's messages two at a time, the first waiting for the second.
+ * Pairing: a busy worker writes each fast QoS 0 device's messages two at a time, the first waiting for the second
+ * (each keeps its own due time: timestamp and lag).
  * A socket write costs about 9 µs of client CPU on 2 vCPUs (the kernel's whole loopback path runs inside it) whatever
  * it carries; at 1,000 × 100 msg/s the writes took about half the worker's time (perf/RESULTS.md, issue #14). Only devices that report at least every PAIRING_MAX_EVERY_MS pair, so a message waits
  * at most that long (and its lag says so); devices with commands or a behaviour module do not, so no message is ever
  * generated after a command that arrived past its due time. On above ON, off below OFF of the worker's event-loop
- * utilization over PAIRING_CHECK_MS: pairing itself lowers it, and the gap keeps it from flapping.
+ * utilization over PAIRING_CHECK_MS: pairing itself lowers it, and the gap keeps it from flapping. It is also on, from
+ * the ramp that brings them up, while the wanted fast devices' writes alone would keep the worker that busy
+ * (WRITE_CPU_SECONDS).
  */
 const PAIRING_MAX_EVERY_MS = 10
+/** The devices that pair, as the warning names them. */
+const FAST_DEVICES = `QoS 0 devices reporting every ${PAIRING_MAX_EVERY_MS} ms or faster`
 const PAIRING_ON_UTILIZATION = 0.5
 const PAIRING_OFF_UTILIZATION = 0.3
 /**
- * The client CPU of one socket write, for the start: a worker whose fast devices' writes alone would take more than
- * PAIRING_ON_UTILIZATION of its time pairs from the first message. Waiting for the first utilization check left a
- * 100,000 msg/s fleet unpaired through its connect ramp, and that first second set the run's lag p99 (perf/RESULTS.md).
+ * The client CPU of one socket write: while the wanted fast devices' writes alone would take more than
+ * PAIRING_ON_UTILIZATION of the worker's time, they pair, from the ramp that brings them up. Waiting for the first
+ * utilization check left a 100,000 msg/s fleet unpaired through its connect ramp, and that first second set the run's
+ * lag p99 (perf/RESULTS.md).
  */
 const WRITE_CPU_SECONDS = 9e-6
-/** Connects started per turn of the event loop during a fast ramp. */
+/** Connects (or disconnects) a turn of the event loop starts at most during a fast ramp. */
 const CONNECT_BATCH = 100
 /**
  * Time one turn of a ramp spends starting connects at most: creating a client costs a few hundred µs, and a turn of
@@ -184,7 +190,7 @@ export class FleetWorker {
   /** Devices with direct messages waiting in this turn, in the order they got their first. */
   private readonly touched: Device[] = []
   private pendingCount = 0
-  /** Pairing is on (see PAIRING_MAX_EVERY_MS); it follows the event-loop utilization over the last PAIRING_CHECK_MS. */
+  /** Pairing is on (see PAIRING_MAX_EVERY_MS): by the wanted fast devices' rate, or by the event-loop utilization. */
   private pairing = false
   private pairingAnnounced = false
   private utilizationMark = performance.eventLoopUtilization()
@@ -263,10 +269,6 @@ export class FleetWorker {
   start(): void {
     if (this.setup.messageLimit === 0) this.reachLimit()
     this.loopDelay.start()
-    const pairableRate = this.devices.reduce((sum, d) => sum + (this.goesDirect(d) && this.pairable(d) ? 1000 / d.spec.everyMs : 0), 0)
-    if (pairableRate * WRITE_CPU_SECONDS > PAIRING_ON_UTILIZATION) {
-      this.switchPairingOn(`its QoS 0 devices reporting every ${PAIRING_MAX_EVERY_MS} ms or faster send ${Math.round(pairableRate).toLocaleString('en-US')} msg/s`)
-    }
     // Counters go to the main thread when it asks (report()); this timer only follows how busy the worker is.
     this.pairingTimer = setInterval(() => this.updatePairing(), PAIRING_CHECK_MS)
     this.post({type: 'ready'})
@@ -330,6 +332,12 @@ export class FleetWorker {
     const todo = goingUp
       ? this.devices.filter((d) => !d.wanted).slice(0, target - wanted)
       : this.devices.filter((d) => d.wanted).slice(target - wanted).reverse()
+    if (goingUp) {
+      const rate = this.pairableRate(this.devices.filter((d) => d.wanted).concat(todo))
+      if (rate * WRITE_CPU_SECONDS > PAIRING_ON_UTILIZATION) {
+        this.switchPairingOn(`its ${FAST_DEVICES} send ${Math.round(rate).toLocaleString('en-US')} msg/s, more than it writes one at a time, so they`)
+      }
+    }
     const began = performance.now()
     let done = 0
     const step = () => {
@@ -683,9 +691,11 @@ export class FleetWorker {
   // --- the schedule ------------------------------------------------------------------------------------------
 
   private schedule(d: Device): void {
-    // Paired, the device wakes when its next message is due and writes both (publishDueNow takes all that are due).
-    const ahead = this.pairing && this.canPair(d) ? 1 : 0
-    const due = d.scheduleStart + this.dueOffset(d, d.n + ahead)
+    // Paired, the device wakes when its next message is due and writes both (publishDueNow takes all that are due);
+    // a message that is due already (a turn's budget ran out between the two) waits for no partner.
+    const next = d.scheduleStart + this.dueOffset(d, d.n)
+    const ahead = this.pairing && this.canPair(d) && next > performance.now() ? 1 : 0
+    const due = ahead === 0 ? next : d.scheduleStart + this.dueOffset(d, d.n + 1)
     this.queue.push(due, d.id)
     if (due < this.tickAt) this.armTick(due)
   }
@@ -697,6 +707,13 @@ export class FleetWorker {
   /** Fast telemetry of a device without commands or a behaviour module (see PAIRING_MAX_EVERY_MS). */
   private pairable(d: Device): boolean {
     return d.spec.everyMs <= PAIRING_MAX_EVERY_MS && !d.commands && !d.behavior
+  }
+
+  /** Messages per second of the given devices that could pair (fast, direct, no commands). */
+  private pairableRate(devices: readonly Device[]): number {
+    let rate = 0
+    for (const d of devices) if (this.goesDirect(d) && this.pairable(d)) rate += 1000 / d.spec.everyMs
+    return rate
   }
 
   /** Messages with MQTT 5 properties, or whose topics MQTT.js replaces by aliases, keep going through MQTT.js. */
@@ -722,12 +739,15 @@ export class FleetWorker {
     const {utilization} = performance.eventLoopUtilization(this.utilizationMark)
     this.utilizationMark = performance.eventLoopUtilization()
     if (!this.pairing && utilization > PAIRING_ON_UTILIZATION && this.devices.some((d) => this.canPair(d))) {
-      this.switchPairingOn(`it is busy (${Math.round(utilization * 100)} % of its time)`)
+      this.switchPairingOn(`it is busy (${Math.round(utilization * 100)} % of its time), so its ${FAST_DEVICES}`)
     } else if (this.pairing && utilization < PAIRING_OFF_UTILIZATION) {
+      // Calm because it pairs: the wanted fast devices' writes alone would make it busy again.
+      if (this.pairableRate(this.devices.filter((d) => d.wanted)) * WRITE_CPU_SECONDS > PAIRING_ON_UTILIZATION) return
       this.pairing = false
     }
   }
 
+  /** `why` ends with the subject of "now write two messages at a time". */
   private switchPairingOn(why: string): void {
     this.pairing = true
     if (this.pairingAnnounced) return
@@ -736,7 +756,7 @@ export class FleetWorker {
     this.post({
       type: 'log',
       level: 'warn',
-      message: `worker ${this.setup.workerId}: ${why}, so QoS 0 devices reporting every ${PAIRING_MAX_EVERY_MS} ms or faster now write two messages at a time, the first up to one interval later (counted in the lag)`,
+      message: `worker ${this.setup.workerId}: ${why} now write two messages at a time, the first up to one interval later (counted in the lag)`,
     })
   }
 

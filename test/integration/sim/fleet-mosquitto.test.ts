@@ -302,10 +302,7 @@ fleets:
       await expect.poll(total, {timeout: 10_000}).toBe(fast.published)
       const inPairs = framesPerRead.filter((n) => n >= 2).reduce((a, n) => a + n, 0)
       expect(inPairs / total(), `frames per read: ${JSON.stringify(framesPerRead.slice(-40))}`).toBeGreaterThan(0.6)
-      expect(summary.warnings.join('\n')).toMatch(/worker 0: it is busy \(\d+ % of its time\), so QoS 0 devices reporting every 10 ms or faster now write two messages at a time/)
-      // The first of a pair leaves with the second, yet its due time is its own: its lag counts the wait for its partner
-      // (one interval), so a paired run's lag p99 is at least that.
-      expect(summary.publishLag.p99).toBeGreaterThanOrEqual(9)
+      expect(summary.warnings.join('\n')).toMatch(/worker 0: it is busy \(\d+ % of its time\), so its QoS 0 devices reporting every 10 ms or faster now write two messages at a time/)
       await expect.poll(() => out.trim().split('\n').filter((l) => !l.includes('probe')).length, {timeout: 10_000}).toBe(fast.published)
       const stamps = new Map<string, number[]>()
       for (const line of out.trim().split('\n')) {
@@ -333,25 +330,27 @@ fleets:
     }
   }, 60_000)
 
-  it('a worker whose fast devices need more writes than it can make pairs them from the first message, and says why', async () => {
+  it('a worker whose wanted fast devices need more writes than it can make pairs them from their ramp, and says why', async () => {
     // Waiting for the first second's utilization left a 100,000 msg/s fleet unpaired through its connect ramp, and that
     // second set the run's lag p99 (issue #14). 60 devices every millisecond: 60,000 msg/s of writes, past what a worker
-    // writes one by one in half its time; 40 of them (40,000 msg/s) stay under it. Each run stops at its message limit,
-    // well before the first utilization check, so only the start's decision can pair.
+    // writes one by one in half its time. Ramped up to half of them (30,000 msg/s), they stay under it: the rate is
+    // that of the devices the stage brings up, not of the whole fleet. Each run stops at its message limit, well
+    // before the first utilization check.
     const broker = await startMosquitto()
-    const run = async (count: number) => {
+    const run = async (stages: string) => {
       const scenario = loadScenario('inline.yaml', {
-        text: `version: 1\nseed: 3\nbroker: {url: "${broker.url}"}\nconnect: {rate: 100000/s}\nfleets:\n  - name: fast\n    count: ${count}\n    topic: "start/{deviceId}"\n    every: 1ms\n    fields: {v: 1}\n`,
+        text: `version: 1\nseed: 3\nbroker: {url: "${broker.url}"}\nconnect: {rate: 100000/s}\n${stages}fleets:\n  - name: fast\n    count: 60\n    topic: "start/{deviceId}"\n    every: 1ms\n    fields: {v: 1}\n`,
       })
       return runSimulation({scenario, scenarioName: 'start-pairing', durationMs: 10_000, limit: 3000, workers: 1})
     }
     try {
-      const paired = await run(60)
+      const paired = await run('')
       expect(paired.totals.published).toBe(3000)
-      expect(paired.warnings.join('\n')).toMatch(/worker 0: its QoS 0 devices reporting every 10 ms or faster send 60,000 msg\/s, so QoS 0 devices reporting every 10 ms or faster now write two messages at a time/)
-      const single = await run(40)
-      expect(single.totals.published).toBe(3000)
-      expect(single.warnings.join('\n')).not.toMatch(/two messages at a time/)
+      expect(paired.warnings.join('\n')).toMatch(/worker 0: its QoS 0 devices reporting every 10 ms or faster send 60,000 msg\/s, more than it writes one at a time, so they now write two messages at a time/)
+      const half = await run('stages:\n  - ramp: {to: 0.5, over: 0ms}\n  - steady: {for: 10s}\n')
+      expect(half.totals.published).toBe(3000)
+      // (Only the rate's reason: on a loaded machine the busy check may still pair it after a second.)
+      expect(half.warnings.join('\n')).not.toMatch(/send [\d,]+ msg\/s/)
     } finally {
       await broker.stop()
     }
