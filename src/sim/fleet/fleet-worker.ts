@@ -352,8 +352,12 @@ export class FleetWorker {
       const turnEnds = performance.now() + CONNECT_TURN_MS
       for (let first = true; done < until && !this.stopping && (first || performance.now() < turnEnds); done++, first = false) {
         const d = todo[done]
-        if (goingUp) this.connect(d)
-        else void this.disconnect(d, 1000)
+        if (goingUp) {
+          this.connect(d)
+        } else {
+          this.publishDueBeforeLeaving(d)
+          void this.disconnect(d, 1000)
+        }
       }
       if (done >= todo.length || this.stopping) return
       if (done < due && room === 0) {
@@ -719,6 +723,25 @@ export class FleetWorker {
   /** Messages with MQTT 5 properties, or whose topics MQTT.js replaces by aliases, keep going through MQTT.js. */
   private goesDirect(d: Device): boolean {
     return d.spec.qos === 0 && d.publishOptions.properties === undefined && !d.spec.properties?.topicAlias
+  }
+
+  /**
+   * A device ramped down: what fell due while it was wanted leaves before it goes (a paired device holds one message
+   * for its partner, and the tick may not have run yet), rather than being neither sent nor counted.
+   */
+  private publishDueBeforeLeaving(d: Device): void {
+    if (!d.scheduled) return
+    const now = performance.now()
+    const limit = this.setup.messageLimit
+    for (let due = d.scheduleStart + this.dueOffset(d, d.n); due <= now; due = d.scheduleStart + this.dueOffset(d, d.n)) {
+      this.publishDue(d, due)
+      d.n++
+      if (limit !== undefined && this.published >= limit) {
+        this.reachLimit()
+        break
+      }
+    }
+    this.flushDirect()
   }
 
   /** At the stop: the message pairing held back for its partner (due, not yet an interval ago) leaves, not never. */
