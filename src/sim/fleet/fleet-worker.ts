@@ -114,7 +114,7 @@ const CONNECT_BATCH = 100
 /**
  * Time one turn of a ramp spends starting connects at most: creating a client costs a few hundred µs, and a turn of
  * CONNECT_BATCH of them held the connected devices' due messages back by tens of ms (the first second of a fast
- * fleet's lag). The schedule's tick runs between turns.
+ * fleet's lag). The schedule's tick runs between turns. A ramp down is not held to it (see ramp()).
  */
 const CONNECT_TURN_MS = 2
 /**
@@ -349,7 +349,8 @@ export class FleetWorker {
       // listens with a backlog of 100) has its surplus SYNs dropped, and the kernel sends them again only after 1 s.
       const room = goingUp ? Math.max(0, this.setup.scenario.connect.pending - this.handshakes) : CONNECT_BATCH
       const until = Math.min(due, done + CONNECT_BATCH, done + room)
-      const turnEnds = performance.now() + CONNECT_TURN_MS
+      // Only connects are held to the time budget: a ramp-down's DISCONNECTs are cheap, and its devices leave together.
+      const turnEnds = goingUp ? performance.now() + CONNECT_TURN_MS : Number.POSITIVE_INFINITY
       for (let first = true; done < until && !this.stopping && (first || performance.now() < turnEnds); done++, first = false) {
         const d = todo[done]
         if (goingUp) {
