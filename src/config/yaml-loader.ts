@@ -297,7 +297,7 @@ function issueToProblems(issue: z.core.$ZodIssue, file: string, locate: LoadedCo
     return [{file, ...(at ?? {line: 1, col: 1}), path: formatPath(path), message: `${formatPath(path.slice(0, -1)) || '(root)'}: ${discriminator.message}`}]
   }
   if (issue.code === 'unrecognized_keys') {
-    const known = schema ? knownKeysAt(schema, path) : undefined
+    const known = schema ? knownKeysAt(schema, path, raw) : undefined
     return issue.keys.map((key) => {
       const hint = known ? closestName(key, known) : undefined
       return {
@@ -310,6 +310,8 @@ function issueToProblems(issue: z.core.$ZodIssue, file: string, locate: LoadedCo
   }
   const where = formatPath(path)
   if (isMissingKey(issue, raw)) {
+    // A misspelt key (sigmaa for sigma) is one mistake: reported as the unknown key with its did-you-mean, not also here.
+    if (schema && misspeltAs(schema, path.slice(0, -1), raw, String(path.at(-1)))) return []
     const message = `missing required key "${String(path.at(-1))}"`
     return [{file, ...(locate(path.slice(0, -1)) ?? {line: 1, col: 1}), path: where, message: path.length > 1 ? `${message} in ${formatPath(path.slice(0, -1))}` : message}]
   }
@@ -329,10 +331,11 @@ export function issueMessage(issue: z.core.$ZodIssue, input: unknown, schema?: z
   // Also for checks that run zod themselves (a pipeline's source and sink options): a value outside a fixed list.
   const option = unknownOptionProblem(issue, input)
   if (option) return option.message
+  if (issue.code === 'invalid_value') return withClosestOption(issue, input)
   if (issue.code !== 'invalid_type' || !ZOD_WRONG_TYPE.test(issue.message)) return issue.message
   const path = issue.path as PropertyKey[]
   const value = valueAt(input, path)
-  const keys = issue.expected === 'object' && schema ? knownKeysAt(schema, path) : undefined
+  const keys = issue.expected === 'object' && schema ? knownKeysAt(schema, path, input) : undefined
   return `expected ${expectedWords(issue.expected, keys)}, got ${describeValue(value)}${slipHint(issue.expected, value)}`
 }
 
@@ -396,6 +399,14 @@ function unknownOptionProblem(issue: z.core.$ZodIssue, raw: unknown): {message: 
   return {missing: false, message: unknownOption(key, value, issue.values as string[])}
 }
 
+/** A schema's own words for a value outside its list (payload: jsn), with the close option when there is one. */
+function withClosestOption(issue: z.core.$ZodIssue & {code: 'invalid_value'}, input: unknown): string {
+  const value = valueAt(input, issue.path as PropertyKey[])
+  const options = issue.values.filter((v): v is string => typeof v === 'string')
+  const hint = typeof value === 'string' && options.length === issue.values.length ? closestName(value, options) : undefined
+  return hint ? `${issue.message}; did you mean ${hint}?` : issue.message
+}
+
 /** 'unknown kind "walkk"; did you mean walk? (one of ...)', or without a close name 'expected one of ...'. */
 function unknownOption(key: string, value: unknown, options: readonly string[]): string {
   const list = options.join(', ')
@@ -418,6 +429,10 @@ interface SchemaDef {
   element?: unknown
   valueType?: unknown
   options?: unknown[]
+  /** A discriminated union's key (generator `kind`). */
+  discriminator?: string
+  /** A literal's values (the discriminator's value in each option). */
+  values?: unknown[]
 }
 
 function defOf(s: unknown): SchemaDef | undefined {
@@ -437,24 +452,43 @@ function unwrapSchema(s: unknown): unknown {
 
 /**
  * The keys an object schema allows at `path` (for "did you mean" on an unknown key); undefined when not an object.
- * Through a union only when one of its options is an object there (reboot: 5s or {after, will}): of several
- * (generator kinds), which one the user meant is not known here.
+ * Through a union when one of its options is an object there (reboot: 5s or {after, will}), or, for a discriminated
+ * union, when `input` (the document the path walks) names the option (a generator's `kind: walk`).
  */
-export function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] | undefined {
-  return keysAt(schema, path)
+export function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[], input?: unknown): string[] | undefined {
+  return keysAt(schema, path, input)
 }
 
-function keysAt(schema: unknown, path: readonly PropertyKey[]): string[] | undefined {
+function keysAt(schema: unknown, path: readonly PropertyKey[], input: unknown): string[] | undefined {
   const d = defOf(unwrapSchema(schema))
   if (!d) return undefined
   if (d.type === 'union') {
-    const found = (d.options ?? []).map((option) => keysAt(option, path)).filter((keys) => keys !== undefined)
+    const named = d.discriminator === undefined ? undefined : optionNamed(d.options ?? [], d.discriminator, input)
+    if (named) return keysAt(named, path, input)
+    const found = (d.options ?? []).map((option) => keysAt(option, path, input)).filter((keys) => keys !== undefined)
     return found.length === 1 ? found[0] : undefined
   }
   if (path.length === 0) return d.type === 'object' && d.shape ? Object.keys(d.shape) : undefined
   const [seg, ...rest] = path
   const inner = d.type === 'object' ? d.shape?.[String(seg)] : d.type === 'array' ? d.element : d.type === 'record' ? d.valueType : undefined
-  return inner === undefined ? undefined : keysAt(inner, rest)
+  const innerInput = input !== null && typeof input === 'object' ? (input as Record<PropertyKey, unknown>)[seg] : undefined
+  return inner === undefined ? undefined : keysAt(inner, rest, innerInput)
+}
+
+/** Whether the object at `objectPath` holds an unknown key whose did-you-mean is `missing`. */
+function misspeltAs(schema: z.ZodType, objectPath: readonly PropertyKey[], input: unknown, missing: string): boolean {
+  const known = knownKeysAt(schema, objectPath, input)
+  const object = valueAt(input, objectPath)
+  if (!known || object === null || typeof object !== 'object') return false
+  return Object.keys(object).some((key) => !known.includes(key) && closestName(key, known) === missing)
+}
+
+/** The option of a discriminated union whose discriminator literal is the value `input` gives it. */
+function optionNamed(options: readonly unknown[], discriminator: string, input: unknown): unknown {
+  if (input === null || typeof input !== 'object') return undefined
+  const value = (input as Record<string, unknown>)[discriminator]
+  if (value === undefined) return undefined
+  return options.find((option) => defOf(unwrapSchema(defOf(unwrapSchema(option))?.shape?.[discriminator]))?.values?.includes(value))
 }
 
 function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {

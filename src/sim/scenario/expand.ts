@@ -1,4 +1,5 @@
 import {UsageError} from '../../errors.js'
+import {closestName} from '../../config/did-you-mean.js'
 import {hashUniform} from '../generators/prng.js'
 import {drawParams} from '../generators/device-params.js'
 import type {DeviceSpec, MessageSpec} from '../types.js'
@@ -56,7 +57,13 @@ export function expandDevices(scenario: Scenario, options: ExpandOptions = {}): 
   if (options.fleets) {
     const known = new Set(fleets.map((f) => f.name))
     const unknown = options.fleets.filter((n) => !known.has(n))
-    if (unknown.length > 0) throw new UsageError(`unknown fleet ${unknown.map((n) => `"${n}"`).join(', ')}`, [`fleets in this scenario: ${[...known].join(', ')}`])
+    if (unknown.length > 0) {
+      const named = unknown.map((n) => {
+        const hint = closestName(n, [...known])
+        return `"${n}"${hint ? ` (did you mean ${hint}?)` : ''}`
+      })
+      throw new UsageError(`unknown fleet ${named.join(', ')}`, [`fleets in this scenario: ${[...known].join(', ')}`])
+    }
     const wanted = new Set(options.fleets)
     fleets = fleets.filter((f) => wanted.has(f.name))
   }

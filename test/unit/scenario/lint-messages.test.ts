@@ -17,6 +17,24 @@ describe('scenario problems a person can act on', () => {
     expect(got.join('\n')).not.toContain('Invalid discriminator')
   })
 
+  it("a misspelt generator argument is one problem with a did-you-mean from its kind's own keys, not also a missing one", () => {
+    // The kinds are a union: the keys of the kind the field names (walk, gaussian) give the did-you-mean.
+    const got = scenarioProblems(SCENARIO('      x: {kind: walk, mean: 1, theta: 0.1, sigmaa: 0.2}\n      y: {kind: gaussian, mean: 1, stdev: 0.2}\n'))
+    expect(got).toEqual(['9:44 unknown key "sigmaa" in fleets[0].fields.x; did you mean "sigma"?', '10:36 unknown key "stdev" in fleets[0].fields.y; did you mean "stddev"?'])
+    // A key that is simply missing is still reported as missing.
+    expect(scenarioProblems(SCENARIO('      x: {kind: walk, mean: 1, theta: 0.1}\n'))).toEqual(['9:7 missing required key "sigma" in fleets[0].fields.x'])
+  })
+
+  it('a value outside a list the schema words itself (payload: jsn) gets the close option too', () => {
+    const text = `version: 1\nname: m\nfleets:\n  - name: a\n    count: 1\n    topic: "x/{deviceId}"\n    every: 1s\n    payload: jsn\n    fields: {v: 1}\n`
+    expect(scenarioProblems(text)).toEqual(['8:14 fleets[0].payload: payload must be json, csv or an object with format (json, csv, raw); did you mean json?'])
+  })
+
+  it('--fleet naming no fleet gets a did-you-mean', () => {
+    const scenario = loadScenario('m.yaml', {text: SCENARIO('      t: {kind: timestamp}\n')})
+    expect(() => expandDevices(scenario, {fleets: ['zzzz', 'aa']})).toThrow('unknown fleet "zzzz", "aa" (did you mean a?)')
+  })
+
   it('an unset ${env:VAR} fails a load, and is only reported (read as empty) when the caller asks for warnings', () => {
     const text = SCENARIO('      t: {kind: timestamp}\n', 'broker:\n  password: ${env:LOUD_UNSET}\n')
     expect(scenarioProblems(text)).toEqual(['4:13 environment variable LOUD_UNSET is not set (referenced as ${env:LOUD_UNSET})'])
