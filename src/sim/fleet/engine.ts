@@ -89,6 +89,14 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
     if (level === 'warn' && !warnings.includes(message)) warnings.push(message)
     opts.onLog?.(message, level)
   }
+  const cores = availableParallelism()
+  if (opts.workers !== undefined && opts.workers > devices.length) {
+    log(`--workers ${opts.workers}: ${workerCount} worker${workerCount === 1 ? '' : 's'}, one per device (a worker needs a device to simulate)`)
+  }
+  if (opts.workers !== undefined && workerCount > 2 * cores) {
+    // Each worker is a thread with its own event loop: past the cores they take turns, and the turns show as lag.
+    log(`--workers ${opts.workers}: ${workerCount} workers on ${cores} cores take turns on them, which shows as publish lag and late messages; ${cores}–${2 * cores} workers use this machine fully`, 'warn')
+  }
 
   // Deltas are summed into cumulative counters; per worker the latest stats give the gauges (connected) and the
   // latest rates (each over the worker's own interval, so drifting timers never show 0 or 2x the rate).

@@ -1,5 +1,5 @@
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {availableParallelism, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {MqttClient} from 'mqtt'
@@ -147,6 +147,18 @@ fleets:
     // Each storm victim said online twice: at the first connect and after its reconnect.
     expect(seen.filter((m) => m.payload === 'online').length).toBe(15)
   }, 120_000)
+
+  it('--workers past the devices or the cores is said, not taken silently', async () => {
+    // A user asked for 64 workers for 10 devices and saw only "10 workers" in the summary, with 1.4 s of event-loop lag.
+    const cores = availableParallelism()
+    const devices = 2 * cores + 2
+    const scenario = loadScenario('inline.yaml', {text: `version: 1\nseed: 5\nbroker: {url: "${broker.url}"}\nfleets:\n  - name: w\n    count: ${devices}\n    topic: "workers/{deviceId}"\n    every: 1s\n    fields: {v: 1}\n`})
+    const logs: string[] = []
+    const summary = await runSimulation({scenario, scenarioName: 'workers', durationMs: 1000, workers: 64, onLog: (m) => logs.push(m)})
+    expect(summary.workers).toBe(devices)
+    expect(logs.join('\n')).toContain(`--workers 64: ${devices} workers, one per device`)
+    expect(summary.warnings.join('\n')).toContain(`--workers 64: ${devices} workers on ${cores} cores take turns on them`)
+  }, 60_000)
 
   it('a message limit is exact across workers and ends the run early', async () => {
     const scenario = loadScenario('limit.yaml', {
