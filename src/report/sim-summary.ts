@@ -75,6 +75,19 @@ export function simVerdicts(summary: SimSummary, cores: number): Verdict[] {
   return verdicts
 }
 
+/**
+ * Verdicts of a run without an MQTT fleet (Modbus groups, Sparkplug edge nodes): the fleet's counters say nothing
+ * there, so only what the run itself found: an interruption, nothing published, and the warnings naming the cause.
+ */
+export function besideFleetVerdicts(summary: SimSummary): Verdict[] {
+  const verdicts: Verdict[] = []
+  if (summary.interrupted) verdicts.push({level: 'warn', text: `interrupted after ${formatDuration(summary.elapsedMs)} — partial summary`})
+  if (summary.neverConnected) verdicts.push({level: 'fail', text: 'no edge node ever connected; nothing was published'})
+  else if (summary.publishedNothing) verdicts.push({level: 'fail', text: 'nothing was published, though samples fell due'})
+  for (const warning of new Set(summary.warnings)) verdicts.push({level: 'warn', text: warning})
+  return verdicts
+}
+
 export function formatSimSummary(summary: SimSummary & {modbus?: ModbusRunSummary; sparkplug?: SparkplugRunSummary}, opts: SummaryFormatOptions = {}): string {
   const c = paint(opts.color ?? false)
   const cores = opts.cores ?? usableCores()
@@ -92,7 +105,7 @@ export function formatSimSummary(summary: SimSummary & {modbus?: ModbusRunSummar
       : `${INDENT}ran ${formatDuration(summary.elapsedMs)}, ${[summary.modbus && 'Modbus devices', summary.sparkplug && 'Sparkplug edge nodes'].filter(Boolean).join(' and ')} only`,
   )
 
-  if (mqtt) for (const v of simVerdicts(summary, cores)) lines.push(`${INDENT}${verdictMark(v.level, c)} ${v.text}`)
+  for (const v of mqtt ? simVerdicts(summary, cores) : besideFleetVerdicts(summary)) lines.push(`${INDENT}${verdictMark(v.level, c)} ${v.text}`)
   if (summary.thresholds && summary.thresholds.length > 0) lines.push(...thresholdLines(summary.thresholds, c, opts.color ?? false))
 
   lines.push('')

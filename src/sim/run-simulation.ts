@@ -7,6 +7,7 @@ import {runFleet} from './fleet/engine.js'
 import type {ModbusCounters, ModbusListenerInfo} from './modbus/simulator.js'
 import type {Threshold} from '../metrics/thresholds.js'
 import type {SparkplugCounters} from './sparkplug/simulator.js'
+import {stateTopic} from '../sparkplug/topic.js'
 import {emptyCounters, type AnomalyLabel, type LatencyFigures, type SimSnapshot, type SimSummary} from './types.js'
 
 /**
@@ -194,9 +195,11 @@ async function runBesideFleet(scenario: Scenario, devices: ReturnType<typeof exp
     await sim?.stop()
     await mirrorClient?.endAsync()
   }
-  const sparkplugSummary = sparkplug ? {sparkplug: {groups: sparkplug.counters()}} : {}
-  if (!sim) return {...summary, ...sparkplugSummary}
-  const groups = sim.counters()
+  const sparkplugGroups = sparkplug?.counters()
+  const sparkplugSummary = sparkplugGroups ? {sparkplug: {groups: sparkplugGroups}} : {}
+  const groups = sim?.counters()
+  if (sparkplugGroups) summary = judgeSparkplug(summary, scenario, sparkplugGroups, devices.length === 0 && (groups ?? []).every((g) => g.requests === 0 && g.mirrored === 0), req)
+  if (!sim || !groups) return {...summary, ...sparkplugSummary}
   const total = groups.reduce((a, g) => ({requests: a.requests + g.requests, exceptions: a.exceptions + g.exceptions, unanswered: a.unanswered + g.unanswered, writes: a.writes + g.writes}), {requests: 0, exceptions: 0, unanswered: 0, writes: 0})
   req.onLog?.(`modbus: ${sim.devices.length} device${sim.devices.length === 1 ? '' : 's'} answered ${total.requests} requests (${total.exceptions} exceptions, ${total.unanswered} unanswered, ${total.writes} writes)`, 'info')
   return {
@@ -205,6 +208,34 @@ async function runBesideFleet(scenario: Scenario, devices: ReturnType<typeof exp
     labels: (summary.labels ?? 0) + labelCount,
     modbus: {listeners: sim.listeners, groups, mirrorErrors},
     ...sparkplugSummary,
+  }
+}
+
+/**
+ * A Sparkplug group whose samples fell due while nothing was published: its primary host never said online, or its
+ * edge nodes never reached the broker. Said as a warning naming the cause; when the Sparkplug side was all the run
+ * did (no MQTT fleet, no Modbus request answered or mirrored), the run did nothing it was asked and exits 1.
+ */
+function judgeSparkplug(summary: SimSummary, scenario: Scenario, groups: SparkplugCounters[], sparkplugIsTheRun: boolean, req: SimulationRequest): SimSummary {
+  const warnings: string[] = []
+  for (const g of groups) {
+    if (g.published > 0 || g.held === 0) continue
+    const host = scenario.sparkplug.find((c) => c.name === g.name)?.primaryHost
+    const who = groups.length > 1 ? `sparkplug ${g.name}: ` : ''
+    const held = `${g.held} sample${g.held === 1 ? '' : 's'} held, nothing published`
+    if (g.sessions === 0) warnings.push(`${who}no edge node of group ${g.group} ever connected to the broker: ${held}`)
+    else if (host !== undefined) warnings.push(`${who}primary host ${host} never came online (no STATE online on ${stateTopic(host)}): ${held}`)
+    else warnings.push(`${who}the edge nodes of group ${g.group} were never born: ${held}`)
+  }
+  for (const w of warnings) req.onLog?.(w, 'warn')
+  const published = groups.reduce((a, g) => a + g.published, 0)
+  const held = groups.reduce((a, g) => a + g.held, 0)
+  const nothing = sparkplugIsTheRun && published === 0 && held > 0
+  const neverConnected = nothing && groups.every((g) => g.sessions === 0)
+  return {
+    ...summary,
+    warnings: [...summary.warnings, ...warnings],
+    ...(nothing && {neverConnected, publishedNothing: !neverConnected}),
   }
 }
 

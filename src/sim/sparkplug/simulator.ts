@@ -42,6 +42,8 @@ export interface SparkplugCounters {
   storeDropped: number
   published: number
   bytes: number
+  /** MQTT sessions the edge nodes opened (CONNACKs): 0 says the nodes never reached the broker. */
+  sessions: number
   disconnects: number
   errors: number
 }
@@ -95,7 +97,7 @@ export function startSparkplugSimulation(options: SparkplugSimulationOptions): S
   const counters = new Map(
     scenario.sparkplug.map((g) => [
       g.name,
-      {name: g.name, group: g.group, nodes: g.nodes, devices: g.nodes * g.devices, online: 0, nodeBirths: 0, deviceBirths: 0, rebirths: 0, ndata: 0, ddata: 0, nodeDeaths: 0, deviceDeaths: 0, commands: 0, writes: 0, refusedWrites: 0, held: 0, forwarded: 0, storeDropped: 0, published: 0, bytes: 0, disconnects: 0, errors: 0} satisfies SparkplugCounters,
+      {name: g.name, group: g.group, nodes: g.nodes, devices: g.nodes * g.devices, online: 0, nodeBirths: 0, deviceBirths: 0, rebirths: 0, ndata: 0, ddata: 0, nodeDeaths: 0, deviceDeaths: 0, commands: 0, writes: 0, refusedWrites: 0, held: 0, forwarded: 0, storeDropped: 0, published: 0, bytes: 0, sessions: 0, disconnects: 0, errors: 0} satisfies SparkplugCounters,
     ]),
   )
   let stopping = false
@@ -169,6 +171,7 @@ export function startSparkplugSimulation(options: SparkplugSimulationOptions): S
     client.on('connect', () => {
       rt.connected = true
       rt.attempt = 0
+      rt.counters.sessions++
       // The host's retained STATE arrives after the SUBACK; until it says online, a node with a primary host waits.
       rt.hostOnline = rt.config.primaryHost === undefined
       client.subscribe(subscriptions, {qos: 1}, (err) => {
