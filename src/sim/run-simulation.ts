@@ -4,6 +4,7 @@ import type {ResolvedBroker} from '../net/index.js'
 import {INSECURE_TLS_WARNING} from '../net/tls-files.js'
 import {expandDevices, refuseShardBesideFleets, shardLimit, type Scenario} from './scenario/index.js'
 import {runFleet} from './fleet/engine.js'
+import {HealthSampler} from '../metrics/health-sampler.js'
 import type {ModbusCounters, ModbusListenerInfo} from './modbus/simulator.js'
 import type {Threshold} from '../metrics/thresholds.js'
 import type {SparkplugCounters} from './sparkplug/simulator.js'
@@ -146,6 +147,8 @@ async function runBesideFleet(scenario: Scenario, devices: ReturnType<typeof exp
   const {appendFileSync, writeFileSync} = await import('node:fs')
   const {startModbusSimulation} = await import('./modbus/simulator.js')
   const startedAt = Date.now()
+  // Without an MQTT fleet the engine measures nothing: the client's health is measured here, by the same sampler.
+  const health = devices.length === 0 ? new HealthSampler() : undefined
   // The fleet engine truncates the labels file when it starts; Modbus labels are held until then.
   let held: AnomalyLabel[] | undefined = devices.length > 0 ? [] : undefined
   let labelCount = 0
@@ -188,9 +191,10 @@ async function runBesideFleet(scenario: Scenario, devices: ReturnType<typeof exp
       held = undefined
       summary = await fleet
     } else {
-      summary = await waitModbusOnly(scenario, req, startedAt, resolved)
+      summary = await waitModbusOnly(scenario, req, startedAt, resolved, health as HealthSampler)
     }
   } finally {
+    health?.stop()
     await sparkplug?.stop()
     await sim?.stop()
     await mirrorClient?.endAsync()
@@ -274,8 +278,10 @@ async function connectMirror(scenario: Scenario, url: string, req: SimulationReq
 const ZERO_FIGURES: LatencyFigures = {count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0}
 
 /** A run with only Modbus groups: it lasts until --duration or Ctrl-C; the summary carries no MQTT fleets. */
-async function waitModbusOnly(scenario: Scenario, req: SimulationRequest, startedAt: number, resolved: ResolvedBroker): Promise<SimSummary> {
+async function waitModbusOnly(scenario: Scenario, req: SimulationRequest, startedAt: number, resolved: ResolvedBroker, health: HealthSampler): Promise<SimSummary> {
   const durationMs = req.durationMs ?? scenario.durationMs
+  // Sampled every second, as the fleet engine does, so the peak memory is the run's and not its last moment's.
+  const sampling = setInterval(() => health.sample(), 1000)
   await new Promise<void>((resolve) => {
     const timer = durationMs === undefined ? undefined : setTimeout(resolve, durationMs)
     if (req.signal?.aborted) resolve()
@@ -283,8 +289,9 @@ async function waitModbusOnly(scenario: Scenario, req: SimulationRequest, starte
       if (timer) clearTimeout(timer)
       resolve()
     })
-  })
-  const usage = process.memoryUsage()
+  }).finally(() => clearInterval(sampling))
+  const last = health.sample()
+  const run = health.runHealth()
   return {
     schemaVersion: 1,
     scenario: req.scenarioName,
@@ -301,7 +308,7 @@ async function waitModbusOnly(scenario: Scenario, req: SimulationRequest, starte
     publishLag: ZERO_FIGURES,
     ackLatency: ZERO_FIGURES,
     connectLatency: ZERO_FIGURES,
-    health: {cpuPercent: 0, rssBytes: usage.rss, eventLoopLagP99Ms: 0, peakRssBytes: usage.rss},
+    health: {...last, ...run, peakRssBytes: health.peakRssBytes},
     warnings: [],
     neverConnected: false,
     delivered: 0,

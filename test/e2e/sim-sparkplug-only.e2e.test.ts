@@ -60,4 +60,14 @@ sparkplug:
     expect(summary.sparkplug.groups[0].held).toBeGreaterThan(0)
     expect(summary.warnings.join('\n')).toMatch(`primary host ${host} never came online`)
   })
+
+  it('--json: the client\'s CPU and event-loop lag are measured, not written as 0', {timeout: 60_000}, async () => {
+    const result = await runCli(['sim', file, '--broker', broker.url, '--duration', '1500ms', '--json'], {timeoutMs: 30_000})
+    const summary = JSON.parse(result.stdout) as {health: {cpuPercent: number; eventLoopLagP99Ms: number; rssBytes: number; peakRssBytes: number}}
+    // A Node process that ran 1.5 s with timers every 200 ms used some CPU, and its event loop's delay histogram
+    // (10 ms resolution) has a p99 above 0.
+    expect(summary.health.cpuPercent).toBeGreaterThan(0)
+    expect(summary.health.eventLoopLagP99Ms).toBeGreaterThan(0)
+    expect(summary.health.peakRssBytes).toBeGreaterThanOrEqual(summary.health.rssBytes)
+  })
 })
