@@ -71,7 +71,9 @@ describe('iotd sim lint: input bounds', () => {
     expect(bad.code).toBe(2)
     const lines = bad.stderr.trim().split('\n')
     expect(lines.filter((l) => l.includes('count must be at least 1'))).toHaveLength(20)
-    expect(lines.at(-1)).toBe('… and 10 more problems')
+    expect(lines.at(-2)).toBe('… and 10 more problems')
+    // Schema problems come with the note that the checks across keys run once these are fixed.
+    expect(lines.at(-1)).toMatch(/^ {2}Try: fix these first: /)
   })
 
   it('a valid 5 MB scenario lints in seconds', async () => {

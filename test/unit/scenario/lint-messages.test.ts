@@ -2,6 +2,7 @@ import {describe, expect, it} from 'vitest'
 import type {ConfigProblem} from '../../../src/errors.js'
 import {expandDevices, loadScenario} from '../../../src/sim/scenario/index.js'
 import {SimulatedStreams} from '../../../src/sim/simulated-streams.js'
+import {SCHEMA_FIRST} from '../../../src/config/yaml-loader.js'
 import {scenarioProblems} from '../../helpers/scenario-problems.js'
 
 // #13 item 3 (in part): no raw "Invalid discriminator value"; an unset ${env:VAR} is a warning for lint.
@@ -23,6 +24,15 @@ describe('scenario problems a person can act on', () => {
     expect(got).toEqual(['9:44 unknown key "sigmaa" in fleets[0].fields.x; did you mean "sigma"?', '10:36 unknown key "stdev" in fleets[0].fields.y; did you mean "stddev"?'])
     // A key that is simply missing is still reported as missing.
     expect(scenarioProblems(SCENARIO('      x: {kind: walk, mean: 1, theta: 0.1}\n'))).toEqual(['9:7 missing required key "sigma" in fleets[0].fields.x'])
+  })
+
+  it('schema problems say that the checks across keys come once they are fixed; problems found past the schema do not', () => {
+    const schemaFirst = () => loadScenario('m.yaml', {text: SCENARIO('      x: {kind: walk, mean: 1, theta: 0.1, sigmaa: 0.2}\n')})
+    expect(schemaFirst).toThrow(expect.objectContaining({suggestions: [SCHEMA_FIRST]}))
+    // Past the schema (a jitter against every): every problem there is found in the one pass, no note.
+    const later = () => loadScenario('m.yaml', {text: SCENARIO('      t: {kind: timestamp}\n').replace('every: 1s', 'every: 1s\n    jitter: 900ms')})
+    expect(later).toThrow(/jitter/)
+    expect(later).toThrow(expect.objectContaining({suggestions: []}))
   })
 
   it('a value outside a list the schema words itself (payload: jsn) gets the close option too', () => {
