@@ -39,6 +39,12 @@ export interface LoadOptions {
    */
   alsoCheck?: (raw: unknown, locate: LoadedConfig<unknown>['locate']) => ConfigProblem[]
   /**
+   * Said with the problems when the schema refuses the file: which checks wait until it passes. zod runs an object's
+   * cross-key rules (initial <= max) only once its keys are right, and a loader's own checks run only on what matched:
+   * without a word, fixing these reveals more, which reads as a linter that reports in passes.
+   */
+  laterChecks?: string
+  /**
    * Rewrites the document (env already interpolated) before the schema reads it, keeping every path where it was:
    * a scenario puts a stand-in number where a per-device `{params.x}` reference stands, so the schema checks it as
    * the number it will be.
@@ -133,9 +139,6 @@ function formatMiB(bytes: number): string {
 
 const ENV_REF = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g
 
-/** The suggestion with every schema problem list (see loadYamlConfig). */
-export const SCHEMA_FIRST = 'fix these first: the checks that compare keys with each other (min <= max, jitter against every, topics, duplicates) run on the parts that match the schema, and may then find more'
-
 export function loadYamlConfig<S extends z.ZodType>(file: string, schema: S, options: LoadOptions = {}): LoadedConfig<z.output<S>> {
   const text = options.text ?? readConfigText(file)
   // Two parsers, one reading. `yaml` keeps every node's position, which problems need, but composes ~1 MB/s here
@@ -163,10 +166,7 @@ export function loadYamlConfig<S extends z.ZodType>(file: string, schema: S, opt
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(...issueToProblems(issue, file, locate, raw, schema))
     if (options.alsoCheck) problems.push(...options.alsoCheck(input, locate))
-    // zod runs an object's cross-key rules (initial <= max) only once its keys are right, and the checks after the
-    // schema (topics, jitter against every, uniqueness) only on what matched it: say so, or fixing these reveals more
-    // problems, which reads as a linter that reports in passes.
-    throw new ConfigError(sortProblems(problems), [SCHEMA_FIRST])
+    throw new ConfigError(sortProblems(problems), options.laterChecks ? [`fix these first: ${options.laterChecks} run on the parts that match the schema, and may then find more`] : [])
   }
   return {value: parsed.data, locate, file}
 }

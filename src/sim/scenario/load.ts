@@ -65,7 +65,8 @@ export function loadScenario(file: string, options: LoadScenarioOptions = {}): S
   }
   // When the schema refuses some fleets, the others still get their cross-field checks in the same pass.
   const alsoCheck = (raw: unknown, locate: Locate) => checkWhatPassed(raw).map(problemAt(locate))
-  const {value, locate} = loadYamlConfig(file, scenarioSchema, {text, env: options.env, onUnsetEnv: options.onUnsetEnv, prepare, alsoCheck})
+  const laterChecks = 'the checks that compare keys with each other (min <= max, jitter against every, topics, duplicates)'
+  const {value, locate} = loadYamlConfig(file, scenarioSchema, {text, env: options.env, onUnsetEnv: options.onUnsetEnv, prepare, alsoCheck, laterChecks})
   for (const [i, refs] of paramRefs) value.fleets[i].paramRefs = refs
   const registryProblems: SemanticProblem[] = []
   for (const [i, table] of registries) {
