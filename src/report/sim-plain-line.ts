@@ -1,5 +1,5 @@
 import {formatDuration} from '../config/units.js'
-import type {SimSnapshot} from '../sim/types.js'
+import type {FleetCounters, SimSnapshot, SimSummary} from '../sim/types.js'
 import {formatBytes, formatMs, formatNumber, formatPercent, formatRate} from '../metrics/format.js'
 import {paint} from './terminal.js'
 import {repliesNotSent} from './sim-summary.js'
@@ -7,6 +7,11 @@ import {repliesNotSent} from './sim-summary.js'
 export interface PlainLineOptions {
   /** Colour non-zero problem counters; only for a terminal (the plain reporter decides). Default false. */
   color?: boolean
+  /**
+   * The run's closing line (see closingSimSnapshot): its lag and client figures would be the last interval's, which
+   * the command does not have (the summary has the whole run's), so they give way to `run ended` / `interrupted`.
+   */
+  closing?: 'ended' | 'interrupted'
 }
 
 /**
@@ -36,11 +41,37 @@ export function formatSimPlainLine(s: SimSnapshot, opts: PlainLineOptions = {}):
     counter(t.dropped, 'dropped', 'warn'),
     counter(t.errors, 'errors', 'fail'),
     `${formatNumber(t.reconnects)} reconnects`,
-    `lag p99 ${s.publishLag.count > 0 ? formatMs(s.publishLag.p99) : '-'}`,
   ]
   // Only runs whose devices got commands say so: the line of every other run stays as it was.
-  if (t.commandsReceived > 0) parts.splice(9, 0, `${formatNumber(t.commandsReceived)} commands (${formatNumber(t.commandsApplied)} applied, ${formatNumber(t.commandsReplied)} replied, ${t.commandsReplyLost > 0 ? `${repliesNotSent(t.commandsReplyLost)}, ` : ''}${formatNumber(t.commandsFailed)} failed)`)
+  if (t.commandsReceived > 0) parts.push(`${formatNumber(t.commandsReceived)} commands (${formatNumber(t.commandsApplied)} applied, ${formatNumber(t.commandsReplied)} replied, ${t.commandsReplyLost > 0 ? `${repliesNotSent(t.commandsReplyLost)}, ` : ''}${formatNumber(t.commandsFailed)} failed)`)
+  if (opts.closing) {
+    parts.push(opts.closing === 'ended' ? 'run ended' : 'interrupted')
+    return parts.join('  ')
+  }
+  parts.push(`lag p99 ${s.publishLag.count > 0 ? formatMs(s.publishLag.p99) : '-'}`)
   if (s.ackLatency.count > 0) parts.push(`ack p99 ${formatMs(s.ackLatency.p99)}`)
   parts.push(`cpu ${formatPercent(s.health.cpuPercent)}`, `rss ${formatBytes(s.health.rssBytes)}`, `loop p99 ${formatMs(s.health.eventLoopLagP99Ms)}`)
   return parts.join('  ')
+}
+
+/**
+ * The figures of the interval between the last progress line and the stop, so the plain output ends at the
+ * summary's totals (the engine's last snapshot comes up to a second before the stop, and the messages after it were
+ * in the summary only). The counters are the summary's; the rate is this interval's (its messages over its time, so
+ * rate × time adds the interval's count); the connected gauge is the summary's, taken as the run stopped.
+ */
+export function closingSimSnapshot(summary: SimSummary, last?: SimSnapshot): SimSnapshot {
+  const seconds = (summary.elapsedMs - (last?.elapsedMs ?? 0)) / 1000
+  const rate = (now: FleetCounters, before: FleetCounters | undefined) => (seconds > 0 ? Math.max(0, now.published - (before?.published ?? 0)) / seconds : 0)
+  return {
+    elapsedMs: summary.elapsedMs,
+    durationMs: last?.durationMs,
+    broker: summary.broker,
+    fleets: summary.fleets.map((f) => ({...f, msgRate: rate(f, last?.fleets.find((b) => b.fleet === f.fleet))})),
+    totals: {...summary.totals, msgRate: rate(summary.totals, last?.totals)},
+    publishLag: summary.publishLag,
+    ackLatency: summary.ackLatency,
+    health: summary.health,
+    stage: last?.stage ?? 'steady',
+  }
 }

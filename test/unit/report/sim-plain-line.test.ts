@@ -1,7 +1,7 @@
 import {stripVTControlCharacters} from 'node:util'
 import {describe, expect, it} from 'vitest'
-import {formatSimPlainLine} from '../../../src/report/sim-plain-line.js'
-import {latency, makeSnapshot} from '../../fixtures/report/sim-data.js'
+import {closingSimSnapshot, formatSimPlainLine} from '../../../src/report/sim-plain-line.js'
+import {latency, makeSnapshot, makeSummary} from '../../fixtures/report/sim-data.js'
 
 describe('formatSimPlainLine', () => {
   it('shows time, stage, connected, rate and counters on one line', () => {
@@ -25,5 +25,24 @@ describe('formatSimPlainLine', () => {
     const coloured = formatSimPlainLine(snapshot, {color: true})
     expect(coloured).toContain('\x1b[33m15 late')
     expect(stripVTControlCharacters(coloured)).toBe(formatSimPlainLine(snapshot))
+  })
+
+  it('the closing line: the summary\'s counters, each fleet\'s rate over the interval since the last line, no interval-only figures', () => {
+    const last = makeSnapshot(18)
+    const summary = makeSummary({elapsedMs: 20_000})
+    const closing = closingSimSnapshot(summary, last)
+    expect(closing.totals.published).toBe(1680)
+    expect(closing.elapsedMs).toBe(20_000)
+    expect(closing.stage).toBe(last.stage)
+    for (const f of closing.fleets) {
+      const before = last.fleets.find((b) => b.fleet === f.fleet)!
+      expect(f.msgRate * 2).toBeCloseTo(f.published - before.published, 9)
+    }
+    expect(closing.totals.msgRate * 2).toBeCloseTo(1680 - last.totals.published, 9)
+    const line = formatSimPlainLine(closing, {closing: 'ended'})
+    expect(line).toMatch(/^sim 20s\/20s {2}steady {2}84\/84 connected .* 1,680 published {2}12 late {2}0 dropped {2}0 errors {2}0 reconnects {2}run ended$/)
+    expect(line).not.toContain('lag p99')
+    // No earlier line (a run shorter than a second): the whole run is the interval.
+    expect(closingSimSnapshot(summary).totals.msgRate).toBe(1680 / 20)
   })
 })
