@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import type {BenchOptions} from '../bench/bench-options.js'
 import {UsageError} from '../errors.js'
 import type {BenchMode} from '../bench/bench-result.js'
-import {metricsFlags, startLiveMetrics} from './live-metrics.js'
+import {metricsFlags, metricsNoteFor, startLiveMetrics} from './live-metrics.js'
 import {parseInfluxOut, startInfluxOutput} from './influx-output.js'
 import {benchPoints} from '../report/influx-points.js'
 import type {BenchSnapshot} from '../bench/run-bench.js'
@@ -137,7 +137,7 @@ export abstract class BenchCommand extends BaseCommand {
     const influxTargets = outs.map(parseInfluxOut).filter((t) => t !== undefined)
     const resultFiles = outs.filter((o) => parseInfluxOut(o) === undefined)
     if (resultFiles.length > 1) throw new UsageError(`--out: one result file at a time (got ${resultFiles.join(', ')})`)
-    const endpoint = await startLiveMetrics(flags as {metrics?: string; 'metrics-hold'?: string}, (m) => reporter.log(m))
+    const endpoint = await startLiveMetrics(flags as {metrics?: string; 'metrics-hold'?: string}, metricsNoteFor(mode, (m) => reporter.log(m)))
     const influx = await Promise.all(influxTargets.map((t) => startInfluxOutput(t, ['mode', 'run'], (m) => reporter.log(m, 'warn'))))
     const run = new Date().toISOString()
     const {benchFamilies} = await import('../report/prometheus-families.js')

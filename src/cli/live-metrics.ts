@@ -5,6 +5,7 @@
  * figures stay up for --metrics-hold, so a scraper that polls every 15 s still sees how the run ended.
  */
 import {Flags} from '@oclif/core'
+import type {OutputMode} from '../report/terminal.js'
 import {parseDurationFlag} from './flag-parsers.js'
 
 export const metricsFlags = {
@@ -30,7 +31,20 @@ export interface LiveMetrics {
   close(): Promise<void>
 }
 
-/** Starts the endpoint when --metrics is given; `note` prints where it listens (stderr). */
+/**
+ * The `note` for startLiveMetrics in a command whose lines go through a mode reporter (sim, bench). The address
+ * reaches stderr in every mode: with --metrics 0 it is the only place the port the OS picked is told, and the help
+ * promises it there. Through the reporter where it prints info lines (a live view keeps its frame whole); straight
+ * to stderr under --quiet and --json, whose reporters mute info lines (stdout still carries only the product).
+ */
+export function metricsNoteFor(mode: OutputMode, log: (line: string) => void, stderr: {write(chunk: string): unknown} = process.stderr): (line: string) => void {
+  return mode === 'interactive' || mode === 'plain' ? log : (line) => stderr.write(`${line}\n`)
+}
+
+/**
+ * Starts the endpoint when --metrics is given; `note` prints where it listens and must reach stderr whatever the
+ * output mode (metricsNoteFor for a command with a mode reporter).
+ */
 export async function startLiveMetrics(flags: {metrics?: string; 'metrics-hold'?: string}, note: (line: string) => void): Promise<LiveMetrics | undefined> {
   if (flags.metrics === undefined) return undefined
   const holdMs = parseDurationFlag('metrics-hold', flags['metrics-hold']) ?? 0

@@ -195,3 +195,56 @@ state: false
     expect(summary.eventsIn).toBeGreaterThan(50)
   })
 })
+
+/**
+ * `--metrics 0` takes a port the OS picks, and stderr is the only place that says which: sim and bench printed it
+ * through their reporter's info lines, which --quiet and --json (stderr into a pipe) mute, so the endpoint could not
+ * be found. The address must be on stderr in every mode, with stdout still the product alone.
+ */
+describeMosquitto('--metrics 0 tells its address on stderr in every mode', () => {
+  let broker: Mosquitto
+  beforeAll(async () => {
+    broker = await startMosquitto()
+    writeFileSync(join(dir, 'told.yaml'), 'version: 1\nname: told\nfleets:\n  - {name: t, count: 3, topic: "told/{deviceId}", every: 200ms, fields: {v: 1}}\n')
+  })
+  afterAll(async () => {
+    await broker?.stop()
+  })
+
+  /** Starts the command, waits for the address on stderr, and scrapes it while the run goes on. */
+  async function told(args: string[]): Promise<{stdout: string; stderr: string; code: number | null}> {
+    const cli = startCli([...args, '--metrics', '0', '--metrics-hold', '2s'])
+    try {
+      let url: string | undefined
+      await expect
+        .poll(() => {
+          url = /^metrics: (http:\/\/127\.0\.0\.1:\d+\/metrics)$/m.exec(cli.stderr())?.[1]
+          return url !== undefined || cli.child.exitCode !== null
+        }, {timeout: 30_000, interval: 50})
+        .toBe(true)
+      expect(url, `${args.join(' ')}: stderr was ${JSON.stringify(cli.stderr())}`).toBeDefined()
+      const res = await fetch(url!)
+      expect(res.status).toBe(200)
+      const r = await cli.exited
+      return {stdout: r.stdout, stderr: r.stderr, code: r.code}
+    } finally {
+      if (cli.child.exitCode === null) cli.child.kill('SIGKILL')
+    }
+  }
+
+  for (const mode of ['--quiet', '--json'] as const) {
+    it(`sim and bench with ${mode}`, {timeout: 90_000}, async () => {
+      const [sim, bench] = await Promise.all([
+        told(['sim', join(dir, 'told.yaml'), '--broker', broker.url, '--duration', '3s', mode]),
+        told(['bench', '--broker', broker.url, '--rate', '100/s', '--duration', '3s', '--warmup', '0s', '--topic', 'told/bench/%i', mode]),
+      ])
+      expect(sim.code, sim.stderr).toBe(0)
+      expect([0, 99]).toContain(bench.code)
+      for (const r of [sim, bench]) {
+        expect(r.stderr).toMatch(/^metrics: serving the final figures at http:\/\/127\.0\.0\.1:\d+\/metrics for 2s$/m)
+        expect(r.stdout).not.toContain('metrics:')
+        if (mode === '--json') expect(() => JSON.parse(r.stdout)).not.toThrow()
+      }
+    })
+  }
+})

@@ -2,7 +2,7 @@ import {statSync} from 'node:fs'
 import {basename, extname} from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
-import {metricsFlags, startLiveMetrics} from '../../cli/live-metrics.js'
+import {metricsFlags, metricsNoteFor, startLiveMetrics} from '../../cli/live-metrics.js'
 import {mqttCredentialFlags, mqttTlsFlags} from '../../cli/mqtt-flags.js'
 import {checkCredentials} from '../../net/mqtt-endpoint.js'
 import {parseInfluxOut, startInfluxOutput} from '../../cli/influx-output.js'
@@ -175,7 +175,7 @@ ${EXIT_CODES_HELP}`
     checkCredentials(scenario.broker.protocol, flags.username ?? scenario.broker.username, flags.password ?? scenario.broker.password, flags.broker)
     const influxTarget = flags.out === undefined ? undefined : parseInfluxOut(flags.out)
     if (flags.out !== undefined && !influxTarget) throw new UsageError(`--out ${flags.out}: a file is written by --backfill only; a live run takes --out influxdb=URL`)
-    const endpoint = await startLiveMetrics(flags, (m) => reporter.log(m))
+    const endpoint = await startLiveMetrics(flags, metricsNoteFor(mode, (m) => reporter.log(m)))
     const influx = influxTarget ? await startInfluxOutput(influxTarget, ['scenario', 'fleet', 'run'], (m) => reporter.log(m, 'warn')) : undefined
     const run = new Date().toISOString()
     const {simFamilies} = await import('../../report/prometheus-families.js')
