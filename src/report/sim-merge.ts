@@ -1,5 +1,6 @@
 import type {FleetCounters, LatencyFigures, SimSummary} from '../sim/types.js'
 import type {BackfillSummary} from '../sim/backfill.js'
+import {formatDuration} from '../config/units.js'
 
 /**
  * `iotd sim merge`: the JSON summaries of one run's shards (`iotd sim --shard i/n --json`) as the summary of the
@@ -29,7 +30,7 @@ function checkShards(parts: ReadonlyArray<{shard?: {index: number; count: number
     const notKind = isKind(p, i)
     if (notKind) problems.push(notKind)
     else if (!p.shard) problems.push(`summary ${i + 1} is not a shard (run with --shard i/n or --shards n)`)
-    else if (p.shard.count !== count) problems.push(`summary ${i + 1} is shard ${p.shard.index + 1}/${p.shard.count}, the first is of ${count}`)
+    else if (p.shard.count !== count) problems.push(`summary ${i + 1} is shard ${p.shard.index + 1}/${p.shard.count}, the first is ${count === undefined ? 'not a shard' : `of ${count}`}`)
     else if (p.scenario !== first.scenario || p.seed !== first.seed) problems.push(`summary ${i + 1} ran scenario ${p.scenario} with seed ${p.seed}, the first ${first.scenario} with seed ${first.seed}: not one fleet`)
     else {
       const other = same?.(p)
@@ -47,20 +48,50 @@ function missingWarning(missing: readonly number[], merged: number, count: numbe
   return `shard${missing.length === 1 ? '' : 's'} ${missing.map((i) => `${i + 1}/${count}`).join(', ')} missing: the figures are those of ${merged} of ${count} shards`
 }
 
+function isLiveSummary(p: unknown): boolean {
+  const s = p as Partial<SimSummary> | null
+  return typeof s === 'object' && s !== null && s.schemaVersion === 1 && Array.isArray(s.fleets) && s.totals !== undefined
+}
+
+/**
+ * The shards that did nothing they were asked, each of which exited 1 on its own: no device ever connected, or the
+ * devices connected and published nothing. A merge of them must not pass where the shard did not.
+ */
+export function shardsThatDidNothing(parts: readonly ShardSummary[]): string[] {
+  return parts.flatMap((p) => {
+    const name = p.shard ? `shard ${p.shard.index + 1}/${p.shard.count}` : 'a shard'
+    if (p.neverConnected) return [`${name}: no device ever connected to ${p.broker}; it published nothing`]
+    if (p.publishedNothing) return [`${name}: the devices connected to ${p.broker} but published nothing`]
+    return []
+  })
+}
+
+/** Shards whose lengths differ by more than a tenth (and a second) were not one run: said, as their rates mix. */
+function lengthWarning(parts: readonly ShardSummary[]): string | undefined {
+  const lengths = parts.map((p) => p.elapsedMs)
+  const shortest = Math.min(...lengths)
+  const longest = Math.max(...lengths)
+  if (longest - shortest <= Math.max(1000, longest / 10)) return undefined
+  return `the shards ran for different times (${formatDuration(shortest)} to ${formatDuration(longest)}): not one run's length; the merged rates divide by the longest`
+}
+
 export function mergeSimSummaries(parts: readonly ShardSummary[]): SimSummary {
   if (parts.length === 0) throw new Error('no summaries to merge')
   const [first] = parts
+  // What the first is decides what the others must be: one that is no summary at all is the one problem told.
+  if (!isLiveSummary(first)) throw new Error(isBackfillSummary(first) ? "summary 1 is a backfill's summary, not a live run's" : "summary 1 is not an iotd sim --json summary (neither a live run's nor a backfill's)")
   const count = first.shard?.count
   const missing = checkShards(parts, (p, i) => {
     const s = p as ShardSummary
     if (isBackfillSummary(s)) return `summary ${i + 1} is a backfill's summary and summary 1 a live run's: merge the shards of one kind`
-    return s.schemaVersion !== 1 || !Array.isArray(s.fleets) || s.totals === undefined ? `summary ${i + 1} is not an iotd sim --json summary` : undefined
+    return isLiveSummary(s) ? undefined : `summary ${i + 1} is not an iotd sim --json summary`
   })
 
   const fleets = new Map<string, FleetCounters>()
   for (const p of parts) for (const f of p.fleets) fleets.set(f.fleet, addCounters(fleets.get(f.fleet), f))
   const warnings = parts.flatMap((p) => p.warnings.map((w) => `shard ${p.shard!.index + 1}/${count}: ${w}`))
-  if (missing.length > 0) warnings.unshift(missingWarning(missing, parts.length, count!))
+  const length = lengthWarning(parts)
+  warnings.unshift(...(missing.length > 0 ? [missingWarning(missing, parts.length, count!)] : []), ...shardsThatDidNothing(parts), ...(length ? [length] : []))
   const connectAll = parts.map((p) => p.connectAllMs)
   const errors = parts.flatMap((p) => (p.error ? [`shard ${p.shard!.index + 1}/${count}: ${p.error}`] : []))
   const merged: SimSummary = {

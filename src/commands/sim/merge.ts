@@ -10,7 +10,7 @@ export default class SimMerge extends BaseCommand {
 
   static override summary = 'Add up the JSON summaries of a sharded sim run into the summary of the whole fleet.'
 
-  static override description = `Reads the --json summaries of one run's shards (\`iotd sim --shard i/n --json\`, or the Kubernetes Indexed Job in deploy/k8s/sim-indexed-job.yaml) and prints the summary of the whole fleet: devices, published, acknowledged, delivered, errors and every other count summed per fleet and in total. The summaries of a backfill's shards (\`iotd sim --backfill <range> --shard i/n --json\`) merge the same way: rows, suppressed messages, labels and devices summed, for one scenario, seed and range. A sim summary keeps percentiles, not histograms, so the merged latency percentiles are the largest shard's (an upper bound); counts and maxima are exact. Summaries of different scenarios or seeds, or the same shard twice, are refused; a missing shard is named in the warnings, and a merge with shards missing exits 1 after printing its figures.
+  static override description = `Reads the --json summaries of one run's shards (\`iotd sim --shard i/n --json\`, or the Kubernetes Indexed Job in deploy/k8s/sim-indexed-job.yaml) and prints the summary of the whole fleet: devices, published, acknowledged, delivered, errors and every other count summed per fleet and in total. The summaries of a backfill's shards (\`iotd sim --backfill <range> --shard i/n --json\`) merge the same way: rows, suppressed messages, labels and devices summed, for one scenario, seed and range. A sim summary keeps percentiles, not histograms, so the merged latency percentiles are the largest shard's (an upper bound); counts and maxima are exact. Summaries of different scenarios or seeds, or the same shard twice, are refused; a missing shard is named in the warnings, and a merge with shards missing exits 1 after printing its figures. A merge ends as its shards did: one that never connected or published nothing (exit 1 on its own) makes it exit 1, one whose worker failed 1, an interrupted one 130; shards whose run lengths differ by more than a tenth are warned about.
 
 EXIT CODES
 ${EXIT_CODES_HELP}`
@@ -41,7 +41,7 @@ ${EXIT_CODES_HELP}`
         throw new UsageError(`${file} is not a JSON summary of iotd sim (run it with --json)`)
       }
     })
-    const {isBackfillSummary, mergeBackfillSummaries, mergeSimSummaries} = await import('../../report/sim-merge.js')
+    const {isBackfillSummary, mergeBackfillSummaries, mergeSimSummaries, shardsThatDidNothing} = await import('../../report/sim-merge.js')
     let merged: SimSummary | BackfillSummary
     try {
       // The first summary says which kind of shards these are; a part of the other kind is refused by name.
@@ -63,6 +63,12 @@ ${EXIT_CODES_HELP}`
     if (missing > 0) failure = new IotdError(`${missing} of ${shards!.of} shards missing: the merged figures above are not the whole run`, EXIT_CODES.runtime, ["merge every shard's summary"])
     // Merged backfill shards end as one backfill would: no rows at all is exit 1, an interrupted shard 130.
     else if (isBackfillSummary(merged) && merged.rows === 0) failure = new IotdError(emptyBackfillReason(merged), EXIT_CODES.runtime)
-    return this.finishRun({interrupted: isBackfillSummary(merged) && merged.interrupted, failure})
+    // Live shards end as their runs did: one that never connected or published nothing exited 1, and so does the merge.
+    else if (!isBackfillSummary(merged)) {
+      const idle = shardsThatDidNothing(parts as SimSummary[])
+      if (idle.length > 0) failure = new IotdError(`${idle.length} of ${shards!.of} shards did nothing they were asked (${idle.join('; ')}): the merged figures above are not a run that passed`, EXIT_CODES.runtime, ["each shard's own summary says why; run those shards again and merge"])
+    }
+    // A shard whose worker failed (exit 1) or that was interrupted (130) makes the merge end the same way.
+    return this.finishRun({error: isBackfillSummary(merged) ? undefined : merged.error, interrupted: merged.interrupted, failure}, 'the merged summary above covers the shards until then')
   }
 }

@@ -1,0 +1,89 @@
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, beforeAll, expect, it} from 'vitest'
+import {runCli} from '../helpers/cli.js'
+import {describeMosquitto, startMosquitto, type Mosquitto} from '../helpers/mosquitto.js'
+
+/**
+ * `iotd sim merge` of live-run shards ends as the shards did. Before: the shards of one run, one of which never
+ * connected (it ran 1 ms and exited 1 on its own), merged into "✗ not every device connected (7 of 10)" and exit 0,
+ * with no word that the shards ran 4 s and 1 ms. And its refusals said contradictory things: "the first is of
+ * undefined", or an invalid first summary and then "summary 2 is a backfill's summary and summary 1 a live run's".
+ */
+describeMosquitto('iotd sim merge: shards of live runs (a real mosquitto)', () => {
+  let broker: Mosquitto
+  let dir: string
+  let scenario: string
+  const shard = async (name: string, args: string[], code: number): Promise<string> => {
+    const r = await runCli(['sim', scenario, '--seed', '7', '--json', '--broker', broker.url, ...args])
+    expect(r.code, r.stderr).toBe(code)
+    const file = join(dir, `${name}.json`)
+    writeFileSync(file, r.stdout)
+    return file
+  }
+  beforeAll(async () => {
+    broker = await startMosquitto()
+    dir = mkdtempSync(join(tmpdir(), 'iotd-merge-outcome-'))
+    scenario = join(dir, 's1.yaml')
+    writeFileSync(scenario, 'version: 1\nname: s1\nfleets:\n  - name: s1\n    count: 10\n    topic: "merge/s1/{deviceId}"\n    every: 1s\n    fields:\n      v: 1\n')
+  })
+  afterAll(async () => {
+    await broker?.stop()
+  })
+
+  it('a shard that never connected makes the merge exit 1, naming it; shards of 2 s and 1 ms are warned about', {timeout: 90_000}, async () => {
+    const [ls1, ls2b, ls3, ls2] = await Promise.all([
+      shard('ls1', ['--shard', '1/3', '--duration', '2s'], 0),
+      // No source address of this machine: not one device connects, and the shard exits 1 on its own.
+      shard('ls2b', ['--shard', '2/3', '--duration', '1ms', '--source-ip', '10.9.9.9'], 1),
+      shard('ls3', ['--shard', '3/3', '--duration', '2s'], 0),
+      shard('ls2', ['--shard', '2/3', '--duration', '2s'], 0),
+    ])
+    const bad = await runCli(['sim', 'merge', ls1, ls2b, ls3])
+    expect(bad.code, bad.stderr).toBe(1)
+    expect(bad.stdout).toMatch(/⚠ shard 2\/3: no device ever connected to mqtt:\/\/127\.0\.0\.1:\d+; it published nothing/)
+    expect(bad.stdout).toMatch(/⚠ the shards ran for different times \(\d+ms to 2(\.\d+)?s\)/)
+    expect(bad.stderr).toMatch(/1 of 3 shards did nothing they were asked \(shard 2\/3: no device ever connected/)
+    expect(bad.stderr).not.toMatch(/\n\s+at /)
+    const json = await runCli(['sim', 'merge', ls1, ls2b, ls3, '--json'])
+    expect(json.code).toBe(1)
+    expect((JSON.parse(json.stdout) as {warnings: string[]}).warnings.some((w) => w.startsWith('shard 2/3: no device ever connected'))).toBe(true)
+    // The same run with a shard 2 that connected: exit 0, no warning about lengths.
+    const good = await runCli(['sim', 'merge', ls1, ls2, ls3])
+    expect(good.code, good.stderr).toBe(0)
+    expect(good.stdout).not.toContain('different times')
+    expect(good.stdout).toMatch(/total +10\/10 /)
+  })
+
+  it('an interrupted shard makes the merge exit 130, one whose worker failed 1', {timeout: 90_000}, async () => {
+    const [one, two] = await Promise.all([shard('i1', ['--shard', '1/2', '--duration', '2s'], 0), shard('i2', ['--shard', '2/2', '--duration', '2s'], 0)])
+    const edited = (name: string, change: Record<string, unknown>) => {
+      const file = join(dir, `${name}.json`)
+      writeFileSync(file, JSON.stringify({...JSON.parse(readFileSync(two, 'utf8')), ...change}))
+      return file
+    }
+    const cut = await runCli(['sim', 'merge', one, edited('i2-cut', {interrupted: true})])
+    expect(cut.code, cut.stderr).toBe(130)
+    const failed = await runCli(['sim', 'merge', one, edited('i2-failed', {error: 'a fleet worker failed: boom'})])
+    expect(failed.code, failed.stderr).toBe(1)
+    expect(failed.stderr).toContain('shard 2/2: a fleet worker failed: boom (the merged summary above covers the shards until then)')
+  })
+
+  it('refusals say one thing: "the first is not a shard", and an invalid first summary is not classified against the others', {timeout: 90_000}, async () => {
+    const bf = await runCli(['sim', scenario, '--backfill', '2026-01-01T00:00Z..2026-01-01T00:01Z', '--out', join(dir, 'bf.csv'), '--json'])
+    const bfs1 = await runCli(['sim', scenario, '--backfill', '2026-01-01T00:00Z..2026-01-01T00:01Z', '--out', join(dir, 'bfs1.csv'), '--json', '--shard', '1/3'])
+    expect([bf.code, bfs1.code]).toEqual([0, 0])
+    writeFileSync(join(dir, 'bf.json'), bf.stdout)
+    writeFileSync(join(dir, 'bfs1.json'), bfs1.stdout)
+    writeFileSync(join(dir, 'e.json'), '{}\n')
+    const unsharded = await runCli(['sim', 'merge', join(dir, 'bf.json'), join(dir, 'bfs1.json')])
+    expect(unsharded.code).toBe(2)
+    expect(unsharded.stderr).toContain('summary 2 is shard 1/3, the first is not a shard')
+    expect(unsharded.stderr).not.toContain('undefined')
+    const empty = await runCli(['sim', 'merge', join(dir, 'e.json'), join(dir, 'bfs1.json')])
+    expect(empty.code).toBe(2)
+    expect(empty.stderr).toContain("summary 1 is not an iotd sim --json summary (neither a live run's nor a backfill's)")
+    expect(empty.stderr).not.toContain('summary 2')
+  })
+})
