@@ -6,9 +6,13 @@
  * failure is reported once.
  */
 import {UsageError} from '../errors.js'
+import {redactUrl} from '../net/redact-url.js'
 import type {PipelineRecord, Sink} from '../pipeline/types.js'
 
 const MAX_PENDING = 60
+
+/** Query parameters InfluxDB reads credentials from. */
+const CREDENTIAL_PARAMS = ['u', 'p', 'token', 'password']
 
 export interface InfluxOutputTarget {
   url: string
@@ -21,19 +25,24 @@ export interface InfluxOutputTarget {
 export function parseInfluxOut(value: string): InfluxOutputTarget | undefined {
   const m = /^influxdb=(.+)$/.exec(value)
   if (!m) return undefined
+  // The value as messages quote it: a URL that did not parse is the likeliest to hold a password in plain sight.
+  const shown = `--out influxdb=${redactUrl(m[1])}`
   let u: URL
   try {
     u = new URL(m[1])
   } catch {
-    throw new UsageError(`--out ${value}: "${m[1]}" is not a URL (try influxdb=http://127.0.0.1:8086/iotd)`)
+    throw new UsageError(`${shown}: not a URL (try influxdb=http://127.0.0.1:8086/iotd)`)
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new UsageError(`--out ${value}: InfluxDB is reached over http:// or https://`)
-  if (u.username || u.password) throw new UsageError('--out influxdb=: put no credentials in the URL; use IOTD_INFLUX_TOKEN, or IOTD_INFLUX_USERNAME and IOTD_INFLUX_PASSWORD')
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new UsageError(`${shown}: InfluxDB is reached over http:// or https://`)
+  // InfluxDB 1.x also reads ?u=&p= (and 2.x a token); iotd builds its own request URLs, so they would be ignored.
+  if (u.username || u.password || CREDENTIAL_PARAMS.some((k) => u.searchParams.has(k))) {
+    throw new UsageError(`${shown}: put no credentials in the URL; use IOTD_INFLUX_TOKEN, or IOTD_INFLUX_USERNAME and IOTD_INFLUX_PASSWORD`)
+  }
   const bucket = u.searchParams.get('bucket') ?? undefined
   const org = u.searchParams.get('org') ?? undefined
   const database = u.pathname.replace(/^\/+|\/+$/g, '') || undefined
-  if (!bucket && !database) throw new UsageError(`--out ${value}: name the database (influxdb=http://host:8086/iotd) or the bucket (?bucket=iotd&org=acme)`)
-  if (bucket && database) throw new UsageError(`--out ${value}: a database path or a bucket, not both`)
+  if (!bucket && !database) throw new UsageError(`${shown}: name the database (influxdb=http://host:8086/iotd) or the bucket (?bucket=iotd&org=acme)`)
+  if (bucket && database) throw new UsageError(`${shown}: a database path or a bucket, not both`)
   return {url: `${u.protocol}//${u.host}`, database, bucket, org}
 }
 

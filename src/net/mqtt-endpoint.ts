@@ -1,8 +1,11 @@
 /**
- * Broker URLs: parsing `mqtt://user:pass@host:port/path` into the parts a transport needs, and redacting secrets
- * before a URL is printed anywhere.
+ * Broker URLs: parsing `mqtt://user:pass@host:port/path` into the parts a transport needs; every message quotes
+ * the URL through redactUrl.
  */
 import {UsageError} from '../errors.js'
+import {redactUrl} from './redact-url.js'
+
+export {redactUrl} from './redact-url.js'
 
 export type MqttTransport = 'mqtt' | 'mqtts' | 'ws' | 'wss'
 
@@ -31,26 +34,29 @@ const TRANSPORT_ALIASES: Record<string, MqttTransport> = {
   wss: 'wss',
 }
 
-/**
- * Replaces the password in a URL's userinfo: `mqtt://user:secret@host` -> `mqtt://user:***@host`. The userinfo
- * ends at the last `@` before the path, as URL parsers read it, so a password containing `@` is hidden whole.
- */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^:@/?#]*):([^/?#]*)@/i, '$1$2:***@')
-}
-
-/** Parses a broker URL. Throws a UsageError (exit 2) for a URL iotd cannot connect to. */
+/** Parses a broker URL. Throws a UsageError (exit 2) for a URL iotd cannot connect to; its message quotes the URL redacted. */
 export function parseEndpointUrl(url: string): ParsedEndpoint {
   const display = redactUrl(url)
+  // Without `scheme://` whatever precedes a `:` may be a password (`user:secret@host`), so only a scheme written
+  // before `//` is ever named in a message.
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]
+  if (scheme === undefined) {
+    throw new UsageError(`"${display}" is not a broker URL: it does not start with mqtt://, mqtts://, ws:// or wss://`, ['e.g. mqtt://127.0.0.1:1883 or mqtt://user:password@host:1883'])
+  }
+  const transport = TRANSPORT_ALIASES[scheme.toLowerCase()]
+  if (!transport) throw new UsageError(`"${display}" has an unsupported scheme "${scheme}:"`, ['use mqtt://, mqtts://, ws:// or wss://'])
+  // An `@` past the end of the authority is a password holding `/`, `?` or `#` unencoded: `mqtt://u:1883/pw@host`
+  // would parse as host "u", port 1883, and connect there.
+  const rest = url.slice(scheme.length + 3)
+  const authorityEnd = rest.search(/[/?#]/)
+  if (authorityEnd >= 0 && rest.indexOf('@', authorityEnd) >= 0) {
+    throw new UsageError(`"${display}" is not a broker URL: an @ follows a /, ? or # (in a password, write them percent-encoded)`, ['write / ? # @ in a user name or password as %2F %3F %23 %40'])
+  }
   let parsed: URL
   try {
     parsed = new URL(url)
   } catch {
     throw new UsageError(`"${display}" is not a broker URL`, ['use mqtt://host:1883, mqtts://host:8883, ws://host/mqtt or wss://host/mqtt'])
-  }
-  const transport = TRANSPORT_ALIASES[parsed.protocol.replace(/:$/, '').toLowerCase()]
-  if (!transport) {
-    throw new UsageError(`"${display}" has an unsupported scheme "${parsed.protocol}"`, ['use mqtt://, mqtts://, ws:// or wss://'])
   }
   if (!parsed.hostname) throw new UsageError(`"${display}" names no host`, ['e.g. mqtt://127.0.0.1:1883'])
   // WHATWG URL keeps the brackets of an IPv6 literal; sockets want the bare address.

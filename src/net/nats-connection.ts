@@ -6,6 +6,7 @@
  */
 import type {NatsConnection} from '@nats-io/transport-node'
 import type {JetStreamManager, StreamConfig} from '@nats-io/jetstream'
+import {redactUrl} from './redact-url.js'
 
 export interface NatsConnectOptions {
   /** `nats://127.0.0.1:4222` or several, comma-separated or as a list. */
@@ -19,10 +20,10 @@ export interface NatsConnectOptions {
   timeoutMs?: number
 }
 
-/** Servers as printed: no user:password@. */
+/** Servers as printed: each one's credentials masked by redactUrl. */
 export function redactServers(servers: string | string[]): string {
   return (Array.isArray(servers) ? servers : servers.split(','))
-    .map((s) => s.trim().replace(/\/\/[^@/]*@/, '//'))
+    .map((s) => redactUrl(s.trim()))
     .join(',')
 }
 

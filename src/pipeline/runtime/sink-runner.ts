@@ -6,6 +6,7 @@
  */
 import {setTimeout as sleep} from 'node:timers/promises'
 import {backoffDelay} from '../../net/backoff.js'
+import {redactUrlsIn} from '../../net/redact-url.js'
 import {isTransientSinkError, type PipelineRecord, type Sink, type StageContext} from '../types.js'
 import {releaseAll} from './ack-tracker.js'
 import {LatencySample} from './latency.js'
@@ -369,7 +370,7 @@ function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   })
 }
 
-/** URL credentials (`scheme://user:password@`) in an error text become `scheme://***@`: errors are printed. */
+/** URL credentials in an error text are masked (net/redact-url): errors are printed. */
 export function redactSecrets(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi, '$1***@')
+  return redactUrlsIn(text)
 }

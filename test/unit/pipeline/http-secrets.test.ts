@@ -29,7 +29,7 @@ it('URL credentials are sent as Basic authorization, taken out of the URL, and n
   expect(url).toBe('/ingest')
   expect(String((error as Error).message)).toMatch(/HTTP 503/)
   expect(String((error as Error).message)).not.toMatch(/S3cretPW8/)
-  expect(redactSecrets('connect ECONNREFUSED http://hu:S3cretPW8@host:1/x')).toBe('connect ECONNREFUSED http://***@host:1/x')
+  expect(redactSecrets('connect ECONNREFUSED http://hu:S3cretPW8@host:1/x')).toBe('connect ECONNREFUSED http://hu:***@host:1/x')
 })
 
 it('credentials in the URL and an Authorization header: refused at load, the secret not repeated', () => {
