@@ -5,11 +5,15 @@
  * MAX_PENDING seconds queue while InfluxDB is slow or away, older ones are dropped and counted, and the first
  * failure is reported once.
  */
-import {UsageError} from '../errors.js'
+import {EXIT_CODES, IotdError, UsageError} from '../errors.js'
+import {backoffDelay, type BackoffOptions} from '../net/backoff.js'
 import {redactUrl} from '../net/redact-url.js'
-import type {PipelineRecord, Sink} from '../pipeline/types.js'
+import {describeFetchFailure} from '../pipeline/sinks/http-failure.js'
+import {isTransientSinkError, type PipelineRecord, type Sink, type StageContext} from '../pipeline/types.js'
 
 const MAX_PENDING = 60
+/** Per request to InfluxDB. */
+const TIMEOUT_MS = 5000
 
 /** Query parameters InfluxDB reads credentials from. */
 const CREDENTIAL_PARAMS = ['u', 'p', 'token', 'password']
@@ -65,15 +69,11 @@ export async function startInfluxOutput(target: InfluxOutputTarget, tagNames: st
     tokenEnv: env.IOTD_INFLUX_TOKEN ? 'IOTD_INFLUX_TOKEN' : undefined,
     usernameEnv: env.IOTD_INFLUX_USERNAME ? 'IOTD_INFLUX_USERNAME' : undefined,
     passwordEnv: env.IOTD_INFLUX_PASSWORD ? 'IOTD_INFLUX_PASSWORD' : undefined,
-    timeout: 5000,
+    timeout: TIMEOUT_MS,
   })
   const sink: Sink = influxdbSink.create(options, 'out-influxdb', {baseDir: '.', env})
   const ctx = {signal: new AbortController().signal, deadLetter: () => {}, warn}
-  try {
-    await sink.open(ctx)
-  } catch (error) {
-    throw new UsageError(`--out influxdb=: ${(error as Error).message.replace(/^sink out-influxdb: /, '')}`)
-  }
+  await openWithRetry(sink, ctx, target, warn)
   const queue: PipelineRecord[][] = []
   let writing: Promise<void> | undefined
   let written = 0
@@ -118,5 +118,37 @@ export async function startInfluxOutput(target: InfluxOutputTarget, tagNames: st
       if (dropped + failed > 0) warn(`--out influxdb: ${written} points written, ${failed} failed, ${dropped} dropped (InfluxDB was slow or away)`)
       return {written, dropped, failed}
     },
+  }
+}
+
+/** As the broker check before a run: a few attempts with backoff, so an InfluxDB that is still starting is waited for. */
+const CHECK_ATTEMPTS = 5
+const CHECK_BACKOFF: BackoffOptions = {initialMs: 500, maxMs: 5000, multiplier: 2, jitter: 'full'}
+
+/**
+ * Opens the sink (a ping, or CREATE DATABASE for a 1.x database). An InfluxDB that does not answer is a runtime
+ * failure (exit 1) after CHECK_ATTEMPTS tries, one that refuses (credentials, HTTP errors) at once; only a URL no
+ * server could answer on (a port fetch refuses) is the --out value's fault (exit 2).
+ */
+async function openWithRetry(sink: Sink, ctx: StageContext, target: InfluxOutputTarget, warn: (m: string) => void): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await sink.open(ctx)
+      return
+    } catch (error) {
+      const failure = describeFetchFailure((error as Error).cause, TIMEOUT_MS)
+      if (failure.blockedPort) {
+        throw new UsageError(`--out influxdb=${redactUrl(target.url)}: ${failure.text}`, ['InfluxDB listens on 8086 unless configured otherwise'])
+      }
+      if (!isTransientSinkError(error)) throw new IotdError(`--out influxdb: ${(error as Error).message.replace(/^sink out-influxdb: /, '')}`, EXIT_CODES.runtime)
+      if (attempt >= CHECK_ATTEMPTS) {
+        throw new IotdError(`--out influxdb: gave up reaching InfluxDB at ${redactUrl(target.url)} after ${CHECK_ATTEMPTS} attempts: ${failure.text}`, EXIT_CODES.runtime, [
+          'start InfluxDB, or correct the URL of --out influxdb=',
+        ])
+      }
+      const delayMs = backoffDelay(attempt - 1, CHECK_BACKOFF, Math.random)
+      warn(`influxdb check ${attempt}/${CHECK_ATTEMPTS} failed (${failure.text}); retrying in ${Math.round(delayMs)}ms`)
+      await new Promise((resolve) => setTimeout(resolve, delayMs))
+    }
   }
 }

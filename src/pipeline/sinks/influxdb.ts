@@ -21,7 +21,7 @@ import {duration} from '../../config/units-schema.js'
 import {compileRecordTemplate, templateFields} from '../record-template.js'
 import {isPlainObject, toEpochMs} from '../records.js'
 import {defineSink, TransientSinkError, type PipelineRecord} from '../types.js'
-import {fetchFailureText, isTransientHttpStatus} from './http-failure.js'
+import {describeFetchFailure, fetchFailureText, isTransientHttpStatus} from './http-failure.js'
 
 const column = z.string().regex(/^[^\s,=\\"]+$/, 'a column name has no spaces, commas, = , quotes or backslashes')
 
@@ -221,6 +221,13 @@ export const influxdbSink = defineSink({
       throw new Error(detail)
     }
 
+    /** open() got no answer: transient when waiting may cure it, so a caller can retry (--out influxdb= does). */
+    const noAnswer = (error: unknown): Error => {
+      const failure = describeFetchFailure(error, opts.timeout)
+      const message = `sink ${name}: influxdb ${where}: ${failure.text}`
+      return failure.transient ? new TransientSinkError(message, {cause: error}) : new Error(message, {cause: error})
+    }
+
     return {
       name,
       async open() {
@@ -231,7 +238,7 @@ export const influxdbSink = defineSink({
           try {
             res = await fetch(q, {method: 'POST', headers: {...headers, 'content-type': 'application/x-www-form-urlencoded'}, body, signal: AbortSignal.timeout(opts.timeout)})
           } catch (error) {
-            throw new Error(`sink ${name}: influxdb ${where}: ${fetchFailureText(error, opts.timeout)}`)
+            throw noAnswer(error)
           }
           const text = await res.text().catch(() => '')
           if (!res.ok || /"error"/.test(text)) throw new Error(`sink ${name}: influxdb ${where}: CREATE DATABASE ${opts.database}: HTTP ${res.status} ${errorText(text)}`.trimEnd())
@@ -242,7 +249,7 @@ export const influxdbSink = defineSink({
           const res = await fetch(new URL('/ping', base), {signal: AbortSignal.timeout(opts.timeout)})
           await res.text().catch(() => '')
         } catch (error) {
-          throw new Error(`sink ${name}: influxdb ${where}: ${fetchFailureText(error, opts.timeout)}`)
+          throw noAnswer(error)
         }
       },
       async write(batch: readonly PipelineRecord[]) {
