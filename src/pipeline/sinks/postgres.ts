@@ -5,6 +5,7 @@
  * the time column there). Connection failures are transient (retried with backoff); data errors are permanent.
  */
 import {z} from 'zod'
+import {redactUrl, redactUrlsIn} from '../../net/redact-url.js'
 import {toEpochMs} from '../records.js'
 import {defineSink, TransientSinkError, type PipelineRecord} from '../types.js'
 
@@ -82,11 +83,11 @@ export const postgresSink = defineSink({
     let columns: string[] | undefined = opts.columns
     let created = false
     const time = new Set(opts.time)
-    const where = opts.url ? opts.url.replace(/\/\/[^@/]*@/, '//') : 'PG* environment'
+    const where = opts.url ? redactUrl(opts.url) : 'PG* environment'
 
     const wrap = (error: unknown): Error => {
       const e = error as Error & {code?: string}
-      const message = `postgres ${where} ${opts.table}: ${e.message}${e.code ? ` (${e.code})` : ''}`
+      const message = `postgres ${where} ${opts.table}: ${redactUrlsIn(e.message)}${e.code ? ` (${e.code})` : ''}`
       return isTransientPgError(e) ? new TransientSinkError(message, {cause: e}) : new Error(message, {cause: e})
     }
 

@@ -104,3 +104,19 @@ describe('every place that quotes a user-given URL masks the password', () => {
     expect(error?.message).not.toMatch(/Sek|r3t/)
   })
 })
+
+describe('the postgres sink names its server through redactUrl', () => {
+  it.each(['postgres://u:Sek/r3t@127.0.0.1/db', 'postgres:u:Sekr3t@127.0.0.1/db'])('%s: the error of a connection that fails holds no password', {timeout: 30_000}, async (url) => {
+    const {postgresSink} = await import('../../../src/pipeline/sinks/postgres.js')
+    const sink = postgresSink.create(postgresSink.options.parse({url, table: 't'}), 'pg', {baseDir: '.', env: {}})
+    const ctx = {signal: new AbortController().signal, deadLetter: () => {}, warn: () => {}}
+    const error = await (async () => {
+      await sink.open?.(ctx)
+      await sink.write([{ts: 0, fields: {a: 1}, meta: {source: 's'}}])
+    })().catch((e: unknown) => e as Error)
+    await sink.close?.().catch(() => {})
+    expect(error).toBeInstanceOf(Error)
+    expect((error as Error).message).toMatch(/^postgres /)
+    expect((error as Error).message).not.toMatch(/Sek|r3t/)
+  })
+})
