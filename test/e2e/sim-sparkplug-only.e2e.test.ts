@@ -48,6 +48,10 @@ sparkplug:
     expect(result.stdout).toMatch(cause)
     expect(result.stdout).toMatch(/✗ nothing was published/)
     expect(result.stderr).toMatch(cause)
+    // The closing error speaks of edge nodes and the host's STATE, not of MQTT devices whose connections dropped.
+    expect(result.stderr).toMatch(/Error: the Sparkplug edge nodes connected to .* but published nothing: their samples were held/)
+    expect(result.stderr).toMatch(/Try: publish the primary host's STATE online/)
+    expect(result.stderr).not.toContain('did not stay up')
   })
 
   it('--json: publishedNothing, the cause among the warnings, exit 1', {timeout: 60_000}, async () => {

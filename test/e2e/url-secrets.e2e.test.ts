@@ -64,4 +64,11 @@ describe('a malformed URL is quoted with its password masked', () => {
     expect((JSON.parse(json.stdout) as {error: {message: string}}).error.message).toContain('p=***')
     expectNoSecret(json, '--json --out')
   })
+
+  it('a live run given --out that is not influxdb= (a typo such as influx=) quotes it masked', {timeout: 60_000}, async () => {
+    const r = await runCli(['sim', scenario, '--duration', '1s', '--out', 'influx=http://u:Sekr3t@127.0.0.1:8086/db'])
+    expect(r.code, r.stderr).toBe(2)
+    expect(r.stderr).toContain('a live run takes --out influxdb=URL')
+    expectNoSecret(r, 'sim --out influx=')
+  })
 })

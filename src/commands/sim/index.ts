@@ -5,6 +5,7 @@ import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
 import {metricsFlags, metricsNoteFor, startLiveMetrics} from '../../cli/live-metrics.js'
 import {mqttCredentialFlags, mqttTlsFlags} from '../../cli/mqtt-flags.js'
 import {checkCredentials} from '../../net/mqtt-endpoint.js'
+import {redactUrl} from '../../net/redact-url.js'
 import {parseInfluxOut, startInfluxOutput} from '../../cli/influx-output.js'
 import {simPoints} from '../../report/influx-points.js'
 import {parseDurationFlag, parseShard} from '../../cli/flag-parsers.js'
@@ -174,7 +175,8 @@ ${EXIT_CODES_HELP}`
     const {runSimulation} = await import('../../sim/run-simulation.js')
     checkCredentials(scenario.broker.protocol, flags.username ?? scenario.broker.username, flags.password ?? scenario.broker.password, flags.broker)
     const influxTarget = flags.out === undefined ? undefined : parseInfluxOut(flags.out)
-    if (flags.out !== undefined && !influxTarget) throw new UsageError(`--out ${flags.out}: a file is written by --backfill only; a live run takes --out influxdb=URL`)
+    // Quoted redacted: a mistyped influxdb= value may carry credentials.
+    if (flags.out !== undefined && !influxTarget) throw new UsageError(`--out ${redactUrl(flags.out)}: a file is written by --backfill only; a live run takes --out influxdb=URL`)
     const endpoint = await startLiveMetrics(flags, metricsNoteFor(mode, (m) => reporter.log(m)))
     const influx = influxTarget ? await startInfluxOutput(influxTarget, ['scenario', 'fleet', 'run'], (m) => reporter.log(m, 'warn')) : undefined
     const run = new Date().toISOString()
@@ -229,11 +231,22 @@ ${EXIT_CODES_HELP}`
       failure: summary.neverConnected
         ? new IotdError(`no device ever connected to ${summary.broker}: the run published nothing`, EXIT_CODES.runtime, ['check the broker address, --source-ip, credentials and TLS flags; the first connect errors are printed above'])
         : summary.publishedNothing
-          ? new IotdError(`the devices connected to ${summary.broker} but published nothing`, EXIT_CODES.runtime, ['the summary above says why the connections did not stay up (refused subscriptions, reboot commands, the broker closing them)'])
+          ? publishedNothing(summary)
           : undefined,
       thresholdsFailed: summary.thresholds?.some((v) => !v.ok),
     })
   }
+}
+
+/** Devices that connected and published nothing: MQTT fleet devices lost their connections, edge nodes were never born. */
+function publishedNothing(summary: SimSummary & {sparkplug?: unknown}): IotdError {
+  if (summary.devices === 0 && summary.sparkplug) {
+    // Only Sparkplug edge nodes: the warnings above name each group's cause (most often a primary host never online).
+    return new IotdError(`the Sparkplug edge nodes connected to ${summary.broker} but published nothing: their samples were held`, EXIT_CODES.runtime, [
+      "publish the primary host's STATE online (spBv1.0/STATE/<host>), or remove primaryHost from the group if no host is meant to be waited for",
+    ])
+  }
+  return new IotdError(`the devices connected to ${summary.broker} but published nothing`, EXIT_CODES.runtime, ['the summary above says why the connections did not stay up (refused subscriptions, reboot commands, the broker closing them)'])
 }
 
 /** An earlier run's labels file (not empty) is refused: replacing it would lose the ground truth of that data. */
