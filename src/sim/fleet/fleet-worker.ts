@@ -350,13 +350,14 @@ export class FleetWorker {
       const room = goingUp ? Math.max(0, this.setup.scenario.connect.pending - this.handshakes) : CONNECT_BATCH
       const until = Math.min(due, done + CONNECT_BATCH, done + room)
       // Only connects are held to the time budget: a ramp-down's DISCONNECTs are cheap, and its devices leave together.
-      const turnEnds = goingUp ? performance.now() + CONNECT_TURN_MS : Number.POSITIVE_INFINITY
+      const turnStarted = performance.now()
+      const turnEnds = goingUp ? turnStarted + CONNECT_TURN_MS : Number.POSITIVE_INFINITY
       for (let first = true; done < until && !this.stopping && (first || performance.now() < turnEnds); done++, first = false) {
         const d = todo[done]
         if (goingUp) {
           this.connect(d)
         } else {
-          this.publishDueBeforeLeaving(d)
+          this.publishDueBeforeLeaving(d, turnStarted)
           void this.disconnect(d, 1000)
         }
       }
@@ -727,14 +728,14 @@ export class FleetWorker {
   }
 
   /**
-   * A device ramped down: what fell due while it was wanted leaves before it goes (a paired device holds one message
-   * for its partner, and the tick may not have run yet), rather than being neither sent nor counted.
+   * A device ramped down at `leavingAt` (the ramp turn's start, one moment for all its devices): what fell due while it
+   * was wanted leaves before it goes (a paired device holds one message for its partner, and the tick may not have run
+   * yet), rather than being neither sent nor counted.
    */
-  private publishDueBeforeLeaving(d: Device): void {
+  private publishDueBeforeLeaving(d: Device, leavingAt: number): void {
     if (!d.scheduled) return
-    const now = performance.now()
     const limit = this.setup.messageLimit
-    for (let due = d.scheduleStart + this.dueOffset(d, d.n); due <= now; due = d.scheduleStart + this.dueOffset(d, d.n)) {
+    for (let due = d.scheduleStart + this.dueOffset(d, d.n); due <= leavingAt; due = d.scheduleStart + this.dueOffset(d, d.n)) {
       this.publishDue(d, due)
       d.n++
       if (limit !== undefined && this.published >= limit) {

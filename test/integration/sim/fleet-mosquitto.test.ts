@@ -350,7 +350,7 @@ broker: {url: "${broker.url}"}
 connect: {rate: 100000/s}
 stages:
   - ramp: {to: 1, over: 0ms}
-  - steady: {for: 1500ms}
+  - steady: {for: 2500ms}
   - ramp: {to: ${580 / 600}, over: 0ms}
   - steady: {for: 500ms}
 fleets:
@@ -367,7 +367,8 @@ fleets:
       ts: {kind: timestamp, format: epoch-ms}
 `,
       })
-      const summary = await runSimulation({scenario, scenarioName: 'ramp-down', durationMs: 2000, workers: 1})
+      // 2.5 s up: the tail connects last, and on a loaded machine 600 connects take a while.
+      const summary = await runSimulation({scenario, scenarioName: 'ramp-down', durationMs: 3000, workers: 1})
       expect(summary.warnings.join('\n')).toMatch(/send 60,000 msg\/s, more than it writes one at a time, so they now write two messages at a time/)
       const tail = summary.fleets.find((f) => f.fleet === 'tail')!
       const lines = () => text.trim().split('\n').filter((l) => !l.includes('probe'))
@@ -379,10 +380,11 @@ fleets:
       }
       expect(last.size).toBe(20)
       const ends = [...last.values()]
-      // One interval, a millisecond of rounding, a few for the turn that takes the 20 devices down. A lost held message
-      // puts its device's last timestamp 10–20 ms before the others' (19 ms apart in 3 of 4 of the old code's runs).
+      // The 20 leave at one moment (their ramp turn's start), so each one's last message is due within the interval
+      // before it: one interval, and a millisecond of rounding each way. A lost held message puts its device's last
+      // timestamp 10–20 ms before the others' (16–19 ms apart in the old code's failing runs).
       const spread = Math.max(...ends) - Math.min(...ends)
-      expect(spread, JSON.stringify(ends.map((e) => Math.max(...ends) - e))).toBeLessThanOrEqual(14)
+      expect(spread, JSON.stringify(ends.map((e) => Math.max(...ends) - e))).toBeLessThanOrEqual(12)
     } finally {
       sub.kill('SIGTERM')
       await broker.stop()
