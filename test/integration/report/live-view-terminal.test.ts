@@ -72,8 +72,10 @@ describe('plain and json output through pipes', () => {
     const {stdout, stderr} = await node(['--ticks', '3'])
     expect(stdout + stderr).not.toContain('\x1b[')
     const progress = stderr.split('\n').filter((l) => l.startsWith('sim '))
-    expect(progress).toHaveLength(3)
+    // Three ticks, then the closing line with the summary's totals.
+    expect(progress).toHaveLength(4)
     expect(progress[2]).toMatch(/^sim 3s\/20s {2}steady {2}84\/84 connected {2}84\.0 msg\/s/)
+    expect(progress[3]).toMatch(/ 1,680 published .* run ended$/)
     expect(stderr).toContain('output mode plain')
     expect(stdout.startsWith('iotd sim  smart-factory  seed 42')).toBe(true)
     expect(stdout).toContain('publish lag   p50 800µs')
