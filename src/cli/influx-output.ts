@@ -6,7 +6,7 @@
  * failure is reported once.
  */
 import {EXIT_CODES, IotdError, UsageError} from '../errors.js'
-import {backoffDelay, type BackoffOptions} from '../net/backoff.js'
+import {retryWithBackoff, type BackoffOptions} from '../net/backoff.js'
 import {redactUrl} from '../net/redact-url.js'
 import {describeFetchFailure} from '../pipeline/sinks/http-failure.js'
 import {isTransientSinkError, type PipelineRecord, type Sink, type StageContext} from '../pipeline/types.js'
@@ -131,24 +131,21 @@ const CHECK_BACKOFF: BackoffOptions = {initialMs: 500, maxMs: 5000, multiplier: 
  * server could answer on (a port fetch refuses) is the --out value's fault (exit 2).
  */
 async function openWithRetry(sink: Sink, ctx: StageContext, target: InfluxOutputTarget, warn: (m: string) => void): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await sink.open(ctx)
-      return
-    } catch (error) {
+  const result = await retryWithBackoff(
+    () => sink.open(ctx),
+    {...CHECK_BACKOFF, attempts: CHECK_ATTEMPTS},
+    (error) => {
       const failure = describeFetchFailure((error as Error).cause, TIMEOUT_MS)
       if (failure.blockedPort) {
         throw new UsageError(`--out influxdb=${redactUrl(target.url)}: ${failure.text}`, ['InfluxDB listens on 8086 unless configured otherwise'])
       }
       if (!isTransientSinkError(error)) throw new IotdError(`--out influxdb: ${(error as Error).message.replace(/^sink out-influxdb: /, '')}`, EXIT_CODES.runtime)
-      if (attempt >= CHECK_ATTEMPTS) {
-        throw new IotdError(`--out influxdb: gave up reaching InfluxDB at ${redactUrl(target.url)} after ${CHECK_ATTEMPTS} attempts: ${failure.text}`, EXIT_CODES.runtime, [
-          'start InfluxDB, or correct the URL of --out influxdb=',
-        ])
-      }
-      const delayMs = backoffDelay(attempt - 1, CHECK_BACKOFF, Math.random)
-      warn(`influxdb check ${attempt}/${CHECK_ATTEMPTS} failed (${failure.text}); retrying in ${Math.round(delayMs)}ms`)
-      await new Promise((resolve) => setTimeout(resolve, delayMs))
-    }
-  }
+      return failure
+    },
+    (attempt, delayMs, failure) => warn(`influxdb check ${attempt}/${CHECK_ATTEMPTS} failed (${failure.text}); retrying in ${Math.round(delayMs)}ms`),
+  )
+  if (result.ok) return
+  throw new IotdError(`--out influxdb: gave up reaching InfluxDB at ${redactUrl(target.url)} after ${CHECK_ATTEMPTS} attempts: ${result.last?.text ?? 'no attempt made'}`, EXIT_CODES.runtime, [
+    'start InfluxDB, or correct the URL of --out influxdb=',
+  ])
 }

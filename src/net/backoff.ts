@@ -4,6 +4,7 @@
  * Jitter is what keeps a fleet of thousands of devices that lost the broker at the same instant from coming back in
  * one synchronized storm. `full` spreads each retry uniformly over [0, cap); `equal` keeps half of the delay fixed
  * (a guaranteed pause) and randomises the other half; `none` is for tests and single connections.
+ * retryWithBackoff is the one loop that checks a peer before a run (a broker, InfluxDB) a few times with these delays.
  */
 
 export interface BackoffOptions {
@@ -40,4 +41,56 @@ export function backoffDelay(attempt: number, opts: BackoffOptions, random: () =
 
 function clampUnit(x: number): number {
   return x < 0 ? 0 : x >= 1 ? 0.999_999_999 : x
+}
+
+export interface RetryPlan extends BackoffOptions {
+  /** Total attempts, the first one included (>= 1). */
+  attempts: number
+  /** Jitter source in [0, 1); Math.random unless a seeded one is injected. */
+  random?: () => number
+  /** Stops waiting and retrying (Ctrl-C). */
+  signal?: AbortSignal
+}
+
+/**
+ * Runs `attempt` up to `plan.attempts` times with a backoff delay between tries. `classify` turns a failure into
+ * what the caller reports, and throws instead for one that waiting cannot cure (bad credentials, TLS, a port no
+ * server can answer on), which ends the loop at once. Resolves with the value, or with the last failure (undefined
+ * when aborted before any attempt) for the caller to word its "gave up" message.
+ */
+export async function retryWithBackoff<T, F>(
+  attempt: () => Promise<T>,
+  plan: RetryPlan,
+  classify: (error: unknown) => F,
+  onRetry?: (attempt: number, delayMs: number, failure: F) => void,
+): Promise<{ok: true; value: T} | {ok: false; last: F | undefined}> {
+  const attempts = Math.max(1, Math.floor(plan.attempts))
+  const random = plan.random ?? Math.random
+  let last: F | undefined
+  for (let n = 0; n < attempts; n++) {
+    if (plan.signal?.aborted) break
+    try {
+      return {ok: true, value: await attempt()}
+    } catch (error) {
+      last = classify(error)
+      if (n === attempts - 1) break
+      const delay = backoffDelay(n, plan, random)
+      onRetry?.(n + 1, delay, last)
+      await sleep(delay, plan.signal)
+    }
+  }
+  return {ok: false, last}
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve()
+    const done = (): void => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal?.addEventListener('abort', done, {once: true})
+  })
 }

@@ -19,7 +19,7 @@ import {createConnection, type Socket} from 'node:net'
 import {connect as tlsConnect, type ConnectionOptions} from 'node:tls'
 import {connect as mqttConnect, MqttClient, type IClientOptions} from 'mqtt'
 import {EXIT_CODES, IotdError} from '../errors.js'
-import {backoffDelay, type BackoffOptions} from './backoff.js'
+import {retryWithBackoff, type RetryPlan} from './backoff.js'
 import {describeConnectError, MqttConnectError} from './connect-errors.js'
 import {parseEndpointUrl, type ParsedEndpoint} from './mqtt-endpoint.js'
 import {readTlsFile} from './tls-files.js'
@@ -74,15 +74,9 @@ export interface ClientOptions extends MqttEndpoint {
   onClient?: (client: MqttClient) => void
 }
 
-export interface RetryOptions extends BackoffOptions {
-  /** Total attempts, the first one included (>= 1). */
-  attempts: number
+export interface RetryOptions extends RetryPlan {
   /** Called before waiting for the next attempt; `attempt` is the 1-based number of the attempt that failed. */
   onRetry?: (attempt: number, delayMs: number, err: MqttConnectError) => void
-  /** Jitter source in [0, 1); Math.random unless a seeded one is injected. */
-  random?: () => number
-  /** Stops waiting and retrying (Ctrl-C). */
-  signal?: AbortSignal
 }
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
@@ -155,29 +149,22 @@ export function connectOnce(opts: ClientOptions): Promise<MqttClient> {
  * at once. Throws an IotdError (exit 1) naming the broker, the number of attempts and the last cause.
  */
 export async function connectWithRetry(opts: ClientOptions, retry: RetryOptions): Promise<MqttClient> {
-  const attempts = Math.max(1, Math.floor(retry.attempts))
-  const random = retry.random ?? Math.random
-  let last: MqttConnectError | undefined
-  for (let attempt = 0; attempt < attempts; attempt++) {
-    if (retry.signal?.aborted) break
-    try {
-      return await connectOnce(opts)
-    } catch (err) {
-      last = err instanceof MqttConnectError ? err : describeConnectError(parseCached(opts.url).display, err)
-      if (!last.retryable) throw last
-      if (attempt === attempts - 1) break
-      const delay = backoffDelay(attempt, retry, random)
-      retry.onRetry?.(attempt + 1, delay, last)
-      await sleep(delay, retry.signal)
-    }
-  }
   const broker = parseCached(opts.url).display
-  if (!last || retry.signal?.aborted) throw new IotdError(`gave up connecting to ${broker}: interrupted`, EXIT_CODES.interrupted)
-  throw new IotdError(
-    `gave up connecting to ${broker} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${last.message}`,
-    EXIT_CODES.runtime,
-    last.suggestions,
+  const result = await retryWithBackoff(
+    () => connectOnce(opts),
+    retry,
+    (err) => {
+      const failure = err instanceof MqttConnectError ? err : describeConnectError(broker, err)
+      if (!failure.retryable) throw failure
+      return failure
+    },
+    retry.onRetry,
   )
+  if (result.ok) return result.value
+  const {last} = result
+  if (!last || retry.signal?.aborted) throw new IotdError(`gave up connecting to ${broker}: interrupted`, EXIT_CODES.interrupted)
+  const attempts = Math.max(1, Math.floor(retry.attempts))
+  throw new IotdError(`gave up connecting to ${broker} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${last.message}`, EXIT_CODES.runtime, last.suggestions)
 }
 
 function buildClientOptions(opts: ClientOptions, endpoint: ParsedEndpoint): IotdClientOptions {
@@ -254,15 +241,3 @@ function parseCached(url: string): ParsedEndpoint {
   return lastParsed.endpoint
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve()
-    const done = (): void => {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', done)
-      resolve()
-    }
-    const timer = setTimeout(done, ms)
-    signal?.addEventListener('abort', done, {once: true})
-  })
-}
