@@ -6,7 +6,8 @@ import {formatDuration} from '../config/units.js'
  * `iotd sim merge`: the JSON summaries of one run's shards (`iotd sim --shard i/n --json`) as the summary of the
  * whole fleet. Counts (devices, published, acknowledged, delivered, errors, ...) are summed exactly, per fleet and in
  * total. A sim summary keeps latency percentiles, not histograms, so the merged percentiles are the largest of the
- * shards' — an upper bound of the true ones — while counts and maxima are exact.
+ * shards' — an upper bound of the true ones — while counts and maxima are exact. The command judges the shards'
+ * thresholds on the merged summary through sim/sim-thresholds.ts (judgeMergedSummary), which holds sim's vocabulary.
  */
 
 type ShardSummary = SimSummary & {shard?: {index: number; count: number}}
