@@ -70,6 +70,51 @@ describeMosquitto('iotd sim merge: shards of live runs (a real mosquitto)', () =
     expect(failed.stderr).toContain('shard 2/2: a fleet worker failed: boom (the merged summary above covers the shards until then)')
   })
 
+  it('thresholds are judged on the whole fleet: shards within a limit merge into a fail (exit 99); --threshold replaces; a shard exits 0 on its own', {timeout: 90_000}, async () => {
+    // Before: the merge ignored thresholds (exit 0 whatever they said), had no --threshold, and a shard that failed
+    // one exited 99, failing its Job before the merge could run.
+    // --limit 20: 10 messages due per shard. Each shard's lag.count (messages published) is at most 10, within 12;
+    // the fleet's is 20.
+    const slo = ['--limit', '20', '--threshold', 'lag.count<=12', '--threshold', 'errors==0']
+    const [t1, t2] = await Promise.all([shard('t1', ['--shard', '1/2', ...slo], 0), shard('t2', ['--shard', '2/2', ...slo], 0)])
+    for (const file of [t1, t2]) expect((JSON.parse(readFileSync(file, 'utf8')) as {thresholds: Array<{ok: boolean}>}).thresholds.map((v) => v.ok)).toEqual([true, true])
+    const merged = await runCli(['sim', 'merge', t1, t2])
+    expect(merged.code, merged.stderr).toBe(99)
+    expect(merged.stdout).toMatch(/✗ 1 of 2 thresholds failed: count<=12\n +✗ count<=12 +observed (1[3-9]|20)\n +✓ errors==0 +observed 0\n/)
+    const json = await runCli(['sim', 'merge', t1, t2, '--json'])
+    expect(json.code).toBe(99)
+    expect((JSON.parse(json.stdout) as {thresholds: Array<{threshold: string; ok: boolean}>}).thresholds.map((v) => [v.threshold, v.ok])).toEqual([
+      ['count<=12', false],
+      ['errors==0', true],
+    ])
+    // --threshold replaces the shards' own; a percentile is the largest shard's, and the verdict says it is a bound.
+    const replaced = await runCli(['sim', 'merge', t1, t2, '--threshold', 'lag.count<=20', '--threshold', 'lag.p(99)<10s'])
+    expect(replaced.code, replaced.stderr).toBe(0)
+    expect(replaced.stdout).toMatch(/✓ all 2 thresholds passed\n +✓ count<=20 +observed \d+\n +✓ p\(99\)<10s +observed [\d.]+m?s \(upper bound: the largest shard's\)\n/)
+    expect(replaced.stdout).not.toContain('count<=12')
+    const bad = await runCli(['sim', 'merge', t1, t2, '--threshold', 'loss<1%'])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain("--threshold 'loss<1%': unknown aggregation 'loss'; did you mean delivered?")
+
+    // A shard that fails a threshold records it and exits 0, saying the merge judges it (run alone: two copies of a
+    // shard at once would take over each other's sessions, which share client ids).
+    const own = await runCli(['sim', scenario, '--seed', '7', '--json', '--broker', broker.url, '--shard', '2/2', ...slo, '--threshold', 'lag.count<=5'])
+    expect(own.code, own.stderr).toBe(0)
+    expect(own.stderr).toContain('warn: shard: thresholds are judged on the merged summary (iotd sim merge); this shard exits 0 on them')
+    expect((JSON.parse(own.stdout) as {thresholds: Array<{threshold: string; ok: boolean}>}).thresholds.map((v) => [v.threshold, v.ok])).toEqual([
+      ['count<=12', true],
+      ['errors==0', true],
+      ['count<=5', false],
+    ])
+    const t3 = join(dir, 't3.json')
+    writeFileSync(t3, own.stdout)
+    // Shards that recorded different thresholds: each one is judged, and the merge says which shard lacked it.
+    const mixed = await runCli(['sim', 'merge', t1, t3])
+    expect(mixed.code, mixed.stderr).toBe(99)
+    expect(mixed.stdout).toContain('⚠ the shards recorded different thresholds (shard 1/2 lacks count<=5): the merge judges every one any shard recorded; --threshold sets them')
+    expect(mixed.stdout).toMatch(/✗ count<=5 +observed \d+/)
+  })
+
   it('refusals say one thing: "the first is not a shard", and an invalid first summary is not classified against the others', {timeout: 90_000}, async () => {
     const bf = await runCli(['sim', scenario, '--backfill', '2026-01-01T00:00Z..2026-01-01T00:01Z', '--out', join(dir, 'bf.csv'), '--json'])
     const bfs1 = await runCli(['sim', scenario, '--backfill', '2026-01-01T00:00Z..2026-01-01T00:01Z', '--out', join(dir, 'bfs1.csv'), '--json', '--shard', '1/3'])

@@ -155,7 +155,12 @@ fleets:
     })
     const merged = await runCli(['sim', 'merge', ...files, '--json'])
     expect(merged.code, merged.stderr).toBe(0)
-    const fleet = JSON.parse(merged.stdout) as {devices: number; totals: {acked: number}; mergedShards: unknown; fleets: Array<{fleet: string; target: number}>}
+    const fleet = JSON.parse(merged.stdout) as {devices: number; totals: {acked: number}; mergedShards: unknown; fleets: Array<{fleet: string; target: number}>; thresholds?: Array<{threshold: string; ok: boolean}>}
+    // The Job's thresholds, judged again on the whole fleet.
+    expect(fleet.thresholds?.map((v) => [v.threshold, v.ok])).toEqual([
+      ['connected>=100%', true],
+      ['delivered>=99.9%', true],
+    ])
     expect(fleet.devices).toBe(DEVICES)
     expect(fleet.totals.acked).toBe(seen.messages)
     expect(fleet.mergedShards).toEqual({merged: 3, of: 3})
