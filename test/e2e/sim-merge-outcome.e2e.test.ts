@@ -130,5 +130,9 @@ describeMosquitto('iotd sim merge: shards of live runs (a real mosquitto)', () =
     expect(empty.code).toBe(2)
     expect(empty.stderr).toContain("summary 1 is not an iotd sim --json summary (neither a live run's nor a backfill's)")
     expect(empty.stderr).not.toContain('summary 2')
+    // A backfill has no connections, lag or deliveries: a threshold on its shards would pass unchecked.
+    const judged = await runCli(['sim', 'merge', join(dir, 'bfs1.json'), '--threshold', 'errors==0'])
+    expect(judged.code).toBe(2)
+    expect(judged.stderr).toContain("--threshold judges a live run's shards: a backfill measures no connections, lag or deliveries")
   })
 })
