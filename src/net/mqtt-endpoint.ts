@@ -4,6 +4,7 @@
  */
 import {UsageError} from '../errors.js'
 import {redactUrl} from './redact-url.js'
+import {checkUrl, type UrlRules} from './url-check.js'
 
 export {redactUrl} from './redact-url.js'
 
@@ -34,24 +35,21 @@ const TRANSPORT_ALIASES: Record<string, MqttTransport> = {
   wss: 'wss',
 }
 
-/** Parses a broker URL. Throws a UsageError (exit 2) for a URL iotd cannot connect to; its message quotes the URL redacted. */
+/** What a broker URL may be: the transports iotd speaks and the aliases other MQTT tools accept. */
+export const BROKER_URL_RULES: UrlRules = {
+  what: 'a broker URL',
+  schemes: ['mqtt', 'mqtts', 'ws', 'wss'],
+  aliases: Object.keys(TRANSPORT_ALIASES).filter((s) => !['mqtt', 'mqtts', 'ws', 'wss'].includes(s)),
+  example: 'mqtt://127.0.0.1:1883 or mqtt://user:password@host:1883',
+}
+
+/**
+ * Parses a broker URL. Throws a UsageError (exit 2) for a URL iotd cannot connect to (net/url-check.ts: scheme,
+ * host, port range); its message quotes the URL redacted.
+ */
 export function parseEndpointUrl(url: string): ParsedEndpoint {
   const display = redactUrl(url)
-  // Without `scheme://` whatever precedes a `:` may be a password (`user:secret@host`), so only a scheme written
-  // before `//` is ever named in a message.
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]
-  if (scheme === undefined) {
-    throw new UsageError(`"${display}" is not a broker URL: it does not start with mqtt://, mqtts://, ws:// or wss://`, ['e.g. mqtt://127.0.0.1:1883 or mqtt://user:password@host:1883'])
-  }
-  const transport = TRANSPORT_ALIASES[scheme.toLowerCase()]
-  if (!transport) throw new UsageError(`"${display}" has an unsupported scheme "${scheme}:"`, ['use mqtt://, mqtts://, ws:// or wss://'])
-  // An `@` past the end of the authority is a password holding `/`, `?` or `#` unencoded: `mqtt://u:1883/pw@host`
-  // would parse as host "u", port 1883, and connect there.
-  const rest = url.slice(scheme.length + 3)
-  const authorityEnd = rest.search(/[/?#]/)
-  if (authorityEnd >= 0 && rest.indexOf('@', authorityEnd) >= 0) {
-    throw new UsageError(`"${display}" is not a broker URL: an @ follows a /, ? or # (in a password, write them percent-encoded)`, ['write / ? # @ in a user name or password as %2F %3F %23 %40'])
-  }
+  const transport = TRANSPORT_ALIASES[checkUrl(url, BROKER_URL_RULES).scheme ?? '']
   let parsed: URL
   try {
     parsed = new URL(url)

@@ -6,7 +6,9 @@
  */
 import type {NatsConnection} from '@nats-io/transport-node'
 import type {JetStreamManager, StreamConfig} from '@nats-io/jetstream'
+import {UsageError} from '../errors.js'
 import {redactUrl} from './redact-url.js'
+import {checkUrl, type UrlRules} from './url-check.js'
 
 export interface NatsConnectOptions {
   /** `nats://127.0.0.1:4222` or several, comma-separated or as a list. */
@@ -27,9 +29,32 @@ export function redactServers(servers: string | string[]): string {
     .join(',')
 }
 
+/**
+ * What a NATS server may be written as: what the Node client connects to. It reads `host[:port]` and ignores any
+ * scheme (so `nats//host` would dial a host named "nats").
+ */
+export const NATS_SERVER_RULES: UrlRules = {
+  what: 'a NATS server',
+  schemes: ['nats', 'tls'],
+  refused: {ws: 'the Node client does not speak WebSocket: use nats://host:4222', wss: 'the Node client does not speak WebSocket: use nats://host:4222 (or tls://)'},
+  example: 'nats://127.0.0.1:4222 (several comma-separated)',
+  schemeOptional: true,
+}
+
+/**
+ * The servers of a `url:` (comma-separated or a list), each checked by net/url-check.ts before anything connects.
+ * Throws a UsageError (exit 2) naming the bad one, redacted.
+ */
+export function parseNatsServers(servers: string | string[]): string[] {
+  const list = (Array.isArray(servers) ? servers : servers.split(',')).map((s) => s.trim())
+  if (list.some((s) => s === '')) throw new UsageError(`"${redactServers(servers)}" names an empty NATS server (a stray comma?)`, [`e.g. ${NATS_SERVER_RULES.example}`])
+  for (const s of list) checkUrl(s, NATS_SERVER_RULES)
+  return list
+}
+
 export async function connectNats(o: NatsConnectOptions): Promise<NatsConnection> {
+  const servers = parseNatsServers(o.servers)
   const {connect} = await import('@nats-io/transport-node')
-  const servers = Array.isArray(o.servers) ? o.servers : o.servers.split(',').map((s) => s.trim())
   try {
     return await connect({
       servers,

@@ -1,0 +1,96 @@
+/**
+ * The one check of an endpoint URL's shape (net/url-check.ts) that the connection code and the pipeline file's
+ * validation share: what it refuses, what it says (the password masked, a did-you-mean for plain slips), and that
+ * loadPipeline, which `pipeline lint` and `pipeline run` both call, refuses each connector's malformed URL with it.
+ */
+import {describe, expect, it} from 'vitest'
+import {ConfigError, UsageError} from '../../../src/errors.js'
+import {parseEndpointUrl} from '../../../src/net/mqtt-endpoint.js'
+import {parseNatsServers} from '../../../src/net/nats-connection.js'
+import {checkUrl, httpUrlRules} from '../../../src/net/url-check.js'
+import {loadPipeline} from '../../../src/pipeline/index.js'
+
+function refusal(fn: () => unknown): string {
+  try {
+    fn()
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError)
+    expect((error as UsageError).exitCode).toBe(2)
+    return (error as Error).message
+  }
+  throw new Error('not refused')
+}
+
+describe('checkUrl', () => {
+  const http = httpUrlRules('an HTTP endpoint', 'http://127.0.0.1:8080/ingest')
+
+  it('accepts what the clients connect to', () => {
+    expect(checkUrl('http://u:p@[::1]:8080/x?mail=a@b', http)).toEqual({scheme: 'http', host: '::1', port: 8080})
+    expect(checkUrl('HTTPS://host', http)).toEqual({scheme: 'https', host: 'host', port: undefined})
+  })
+
+  it('names the slip and the URL probably meant, never the password', () => {
+    expect(refusal(() => checkUrl('http//u:Sekr3t@h:80', http))).toBe('"***@h:80" is not an HTTP endpoint: it does not start with http:// or https://; did you mean "http://u:***@h:80"?')
+    expect(refusal(() => checkUrl('htps://h', http))).toBe('"htps://h" has an unsupported scheme "htps:"; did you mean "https://h"?')
+    expect(refusal(() => checkUrl('http:/h', http))).toContain('did you mean "http://h"?')
+    expect(refusal(() => checkUrl('http:///h', http))).toContain('a third / follows http://; did you mean "http://h"?')
+    expect(refusal(() => checkUrl('http://u:Sekr3t@', http))).toBe('"http://u:***@" is not an HTTP endpoint: it names no host')
+    expect(refusal(() => checkUrl('http://h:99999', http))).toBe('"http://h:99999" is not an HTTP endpoint: port 99999 is out of range (1-65535)')
+    expect(refusal(() => checkUrl('http://h:0', http))).toContain('port 0 is out of range')
+    expect(refusal(() => checkUrl('http://h:8o', http))).toContain('port "8o" is not a number')
+  })
+
+  it('guesses no scheme where the text before a colon may be a user name', () => {
+    const message = refusal(() => checkUrl('htp:Sekr3t@h', http))
+    expect(message).not.toContain('did you mean')
+    expect(message).not.toContain('Sekr3t')
+  })
+
+  it('quotes no port that may be part of a password', () => {
+    const message = refusal(() => checkUrl('http://u:Sek/r3t@h', http))
+    expect(message).toBe('"http://u:***@h" is not an HTTP endpoint: the port is not a number')
+  })
+})
+
+describe('the broker and NATS parsers check through it', () => {
+  it('parseEndpointUrl: mqtt//, mqqt://, a port out of range, no host', () => {
+    expect(refusal(() => parseEndpointUrl('mqtt//localhost:1883'))).toContain('did you mean "mqtt://localhost:1883"?')
+    expect(refusal(() => parseEndpointUrl('mqqt://localhost:1883'))).toContain('unsupported scheme "mqqt:"; did you mean "mqtt://localhost:1883"?')
+    expect(refusal(() => parseEndpointUrl('mqtt://host:99999'))).toContain('port 99999 is out of range')
+    expect(refusal(() => parseEndpointUrl('mqtt://u:Sekr3t@'))).toBe('"mqtt://u:***@" is not a broker URL: it names no host')
+    expect(parseEndpointUrl('ssl://h')).toMatchObject({transport: 'mqtts', port: 8883})
+  })
+
+  it('parseNatsServers: host:port alone, nats:// and tls://; not ws://, nats//, an empty server', () => {
+    expect(parseNatsServers('nats://a:4222, tls://b ,c:4223,d')).toEqual(['nats://a:4222', 'tls://b', 'c:4223', 'd'])
+    expect(refusal(() => parseNatsServers('nats//a:4222'))).toContain('did you mean "nats://a:4222"?')
+    expect(refusal(() => parseNatsServers('ws://a'))).toContain('does not speak WebSocket')
+    expect(refusal(() => parseNatsServers('a,,b'))).toContain('names an empty NATS server')
+    expect(refusal(() => parseNatsServers('a:99999'))).toContain('port 99999 is out of range')
+  })
+})
+
+describe('loadPipeline (pipeline lint and pipeline run) refuses a malformed URL at its value', () => {
+  const kinds: Array<[string, string]> = [
+    ['mqtt', 'sources:\n  s: {type: mqtt, url: "mqtt//u:Sekr3t@h:1883"}\nrules:\n  - sql: SELECT a FROM s\n'],
+    ['nats', 'sources:\n  s: {type: nats, url: "nats://h:99999", stream: S, consumer: c}\nrules:\n  - sql: SELECT a FROM s\n'],
+    ['influxdb', 'sources:\n  s: {type: stdin}\nrules:\n  - sql: SELECT a FROM s\n    sinks: [{type: influxdb, url: "http//h:8086", database: d, measurement: m}]\n'],
+    ['http', 'sources:\n  s: {type: stdin}\nrules:\n  - sql: SELECT a FROM s\n    sinks: [{type: http, url: "ftp://h/x"}]\n'],
+    ['postgres', 'sources:\n  s: {type: stdin}\nrules:\n  - sql: SELECT a FROM s\n    sinks: [{type: postgres, url: "postgres://u:Sekr3t@h:0/db", table: t}]\n'],
+  ]
+  it.each(kinds)('%s', (_, body) => {
+    const text = `version: 1\n${body}`
+    let problems: ConfigError['problems'] = []
+    try {
+      loadPipeline('flow.yaml', {text})
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error
+      problems = error.problems
+    }
+    expect(problems).toHaveLength(1)
+    const line = text.split('\n')[problems[0].line! - 1]
+    expect(line.slice(problems[0].col! - 1)).toMatch(/^"[a-z]/)
+    expect(problems[0].message).toMatch(/url: ".*" (is not|has an unsupported scheme)/)
+    expect(problems[0].message).not.toContain('Sekr3t')
+  })
+})
