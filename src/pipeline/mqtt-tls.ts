@@ -6,7 +6,11 @@
  */
 import {isAbsolute, resolve} from 'node:path'
 import {z} from 'zod'
+import {UsageError} from '../errors.js'
 import type {MqttEndpoint} from '../net/mqtt-connection.js'
+import {parseEndpointUrl} from '../net/mqtt-endpoint.js'
+import {readTlsFile} from '../net/tls-files.js'
+import type {ComponentEnv, ComponentProblem} from './types.js'
 
 export const mqttTlsOptions = {
   tls: z
@@ -16,7 +20,7 @@ export const mqttTlsOptions = {
       key: z.string().min(1).optional().describe("The client certificate's key (PEM file)."),
     })
     .optional()
-    .describe('mqtts:// and wss://: certificate files, relative to the pipeline file.'),
+    .describe('mqtts:// and wss://: certificate files, relative to the pipeline file; read when the file is loaded, so lint reports one that is missing.'),
   insecure: z.boolean().default(false).describe("Do not verify the broker's TLS certificate (testing only; a warning says so)."),
 }
 
@@ -30,6 +34,35 @@ export function resolveTlsFiles<T extends MqttTlsOptions>(options: T, baseDir: s
   if (!options.tls) return options
   const abs = (p: string | undefined) => (p === undefined || isAbsolute(p) ? p : resolve(baseDir, p))
   return {...options, tls: {ca: abs(options.tls.ca), cert: abs(options.tls.cert), key: abs(options.tls.key)}}
+}
+
+const TLS_FILES = [['ca', 'CA'], ['cert', 'certificate'], ['key', 'key']] as const
+
+/**
+ * The certificate files a run reads before it connects (for mqtts:// and wss:// only, as the connection factory
+ * does), read here by the same readTlsFile: a file that is missing or unreadable is a problem at its option.
+ */
+export function tlsFileProblems(options: MqttTlsOptions & {url: string}, env: ComponentEnv): ComponentProblem[] {
+  let transport: string
+  try {
+    transport = parseEndpointUrl(options.url).transport
+  } catch {
+    return [] // the url option has its own problem
+  }
+  if (transport !== 'mqtts' && transport !== 'wss') return []
+  const files = resolveTlsFiles(options, env.baseDir).tls ?? {}
+  const problems: ComponentProblem[] = []
+  for (const [key, what] of TLS_FILES) {
+    const path = files[key]
+    if (path === undefined) continue
+    try {
+      readTlsFile(path, what)
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error
+      problems.push({path: ['tls', key], message: error.message})
+    }
+  }
+  return problems
 }
 
 /** The connection factory's TLS settings; undefined when nothing is set (certificates are verified). */

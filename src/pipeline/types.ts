@@ -129,6 +129,12 @@ export function isTransientSinkError(error: unknown): boolean {
 
 // ---- components -----------------------------------------------------------------------------------------------------
 
+/** A problem check() finds: the option's path inside the source or sink entry, and what is wrong. */
+export interface ComponentProblem {
+  path: PropertyKey[]
+  message: string
+}
+
 /** What a component factory may need beyond its options. */
 export interface ComponentEnv {
   /** Directory of the pipeline file: relative paths in options resolve against it. */
@@ -150,6 +156,12 @@ export interface ComponentSpec<Options, Made> {
   summary: string
   /** A zod schema of the options (zod 4). */
   options: import('zod').ZodType<Options>
+  /**
+   * What a run would refuse before it connects that the schema cannot see: files named relative to the pipeline
+   * file (TLS certificates). Run by the config loader, so `pipeline lint` and `pipeline run` refuse the same; each
+   * problem at an option's path. Never the network.
+   */
+  check?(options: Options, env: ComponentEnv): ComponentProblem[]
   create(options: Options, name: string, env: ComponentEnv): Made
   /**
    * Sources only: the input ends by itself (a file, stdin, a simulation). Finite inputs get the end-of-input flush

@@ -6,7 +6,7 @@
  * retain-as-published, so the retain column says how each message was published.
  */
 import {FileSink} from '../pipeline/sinks/file.js'
-import {MqttSource, mqttSourceOptions, type MqttSourceOptions} from '../pipeline/sources/mqtt.js'
+import {MqttSource, mqttSourceOptionsFrom, type MqttSourceOptions} from '../pipeline/sources/mqtt.js'
 import type {PipelineRecord} from '../pipeline/types.js'
 import {stopSignal, toolContext} from './context.js'
 import {compileWhere} from './where.js'
@@ -59,7 +59,7 @@ export interface RecordSummary {
 
 export async function runRecord(opts: RecordOptions): Promise<RecordSummary> {
   const started = performance.now()
-  const sourceOptions = mqttSourceOptions.parse({payload: 'raw', retainAsPublished: true, ...opts.source})
+  const sourceOptions = mqttSourceOptionsFrom({payload: 'raw', retainAsPublished: true, ...opts.source})
   const where = opts.where ? compileWhere(opts.where) : undefined
   // A failed write stops the recording at once, not at the next message (none may come).
   const writeFailed = new AbortController()

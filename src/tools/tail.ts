@@ -11,7 +11,7 @@ import type {Writable} from 'node:stream'
 import {paint} from '../report/terminal.js'
 import {formatNumber, formatRate} from '../metrics/format.js'
 import {FileSink} from '../pipeline/sinks/file.js'
-import {MqttSource, mqttSourceOptions, type MqttSourceOptions} from '../pipeline/sources/mqtt.js'
+import {MqttSource, mqttSourceOptionsFrom, type MqttSourceOptions} from '../pipeline/sources/mqtt.js'
 import type {PipelineRecord} from '../pipeline/types.js'
 import {SparkplugHostSession, type HostCounters, type SparkplugObservation} from '../sparkplug/host-session.js'
 import {NAMESPACE} from '../sparkplug/topic.js'
@@ -67,7 +67,7 @@ export const DEFAULT_MAX_LINES_PER_SECOND = 1000
 export async function runTail(opts: TailOptions): Promise<TailSummary> {
   const now = opts.now ?? Date.now
   const started = now()
-  const sourceOptions = mqttSourceOptions.parse({payload: 'auto', ...opts.source})
+  const sourceOptions = mqttSourceOptionsFrom({payload: 'auto', ...opts.source})
   const where = opts.where ? compileWhere(opts.where) : undefined
   const project = opts.fields && opts.fields.length > 0 ? compileFields(opts.fields) : undefined
   const stop = stopSignal([opts.signal], opts.durationMs)

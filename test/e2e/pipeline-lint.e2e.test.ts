@@ -95,3 +95,191 @@ describe('iotd pipeline lint: one clear file:line:col message per malformed or s
     expect(r.code).toBe(0)
   })
 })
+
+/**
+ * What `pipeline run` refuses before it connects, `pipeline lint` refuses too, by the same check (the components'
+ * option schemas and check(), net/url-check.ts): every connector's URL shape, scheme, host and port, and the TLS
+ * files an mqtts:// connection reads. Each problem at the value's file:line:col, the password masked, a did-you-mean
+ * where the slip is plain. Nothing here reaches a network.
+ */
+describe('iotd pipeline lint refuses the connector settings pipeline run refuses before connecting', () => {
+  const SECRET = 'Sekr3tPw'
+  /** One kind of connector: how an entry with a given URL is written, and malformed URLs with what lint must say. */
+  const KINDS: Record<string, {entry: (url: string) => string; bad: Array<[string, string]>}> = {
+    'mqtt source': {
+      entry: (url) => `  src: {type: mqtt, url: "${url}", topics: [a/#]}`,
+      bad: [
+        ['mqtt//localhost:1883', '"mqtt//localhost:1883" is not a broker URL: it does not start with mqtt://, mqtts://, ws:// or wss://; did you mean "mqtt://localhost:1883"?'],
+        [`mqtt://u:${SECRET}@`, '"mqtt://u:***@" is not a broker URL: it names no host'],
+        ['mqtt://host:99999', '"mqtt://host:99999" is not a broker URL: port 99999 is out of range (1-65535)'],
+        ['tcp:/host', '"tcp:/host" is not a broker URL: it does not start with mqtt://, mqtts://, ws:// or wss://; did you mean "tcp://host"?'],
+        [`mqqt://u:${SECRET}@host`, '"mqqt://u:***@host" has an unsupported scheme "mqqt:"; did you mean "mqtt://u:***@host"?'],
+        ['kafka://host:9092', '"kafka://host:9092" has an unsupported scheme "kafka:"'],
+      ],
+    },
+    'mqtt sink': {
+      entry: (url) => `      - {type: mqtt, url: "${url}", topic: out}`,
+      bad: [
+        [`mqtt://u:${SECRET}@host:0`, '"mqtt://u:***@host:0" is not a broker URL: port 0 is out of range (1-65535)'],
+        [`mqtt://u:${SECRET}/x@host`, 'is not a broker URL: an @ follows a /, ? or #'],
+        ['wss//broker.example/mqtt', 'did you mean "wss://broker.example/mqtt"?'],
+      ],
+    },
+    'nats source': {
+      entry: (url) => `  src: {type: nats, url: "${url}", stream: S, consumer: c}`,
+      bad: [
+        ['nats//localhost:4222', '"nats//localhost:4222" is not a NATS server: it does not start with nats:// or tls://; did you mean "nats://localhost:4222"?'],
+        [`nats://u:${SECRET}@`, '"nats://u:***@" is not a NATS server: it names no host'],
+        ['nats://host:99999', 'port 99999 is out of range (1-65535)'],
+        ['ws://host:4222', '"ws://host:4222" is not a NATS server: the Node client does not speak WebSocket'],
+      ],
+    },
+    'nats sink': {
+      entry: (url) => `      - {type: nats, url: "${url}", subject: out}`,
+      bad: [
+        ['natss://host', '"natss://host" has an unsupported scheme "natss:"; did you mean "nats://host"?'],
+        ['h1:4222,,h2:4222', '"h1:4222,,h2:4222" names an empty NATS server (a stray comma?)'],
+      ],
+    },
+    influxdb: {
+      entry: (url) => `      - {type: influxdb, url: "${url}", database: d, measurement: m}`,
+      bad: [
+        ['http//127.0.0.1:8086', '"http//127.0.0.1:8086" is not an InfluxDB URL: it does not start with http:// or https://; did you mean "http://127.0.0.1:8086"?'],
+        [`http://u:${SECRET}@`, '"http://u:***@" is not an InfluxDB URL: it names no host'],
+        ['https://influx:70000', 'port 70000 is out of range (1-65535)'],
+      ],
+    },
+    http: {
+      entry: (url) => `      - {type: http, url: "${url}"}`,
+      bad: [
+        [`htp://u:${SECRET}@host/ingest`, '"htp://u:***@host/ingest" has an unsupported scheme "htp:"; did you mean "http://u:***@host/ingest"?'],
+        [`http://u:${SECRET}@:8080`, 'is not an HTTP endpoint: it names no host'],
+        ['http://host:99999/ingest', 'port 99999 is out of range (1-65535)'],
+      ],
+    },
+    postgres: {
+      entry: (url) => `      - {type: postgres, url: "${url}", table: t}`,
+      bad: [
+        [`postgres//iot:${SECRET}@db/telemetry`, 'is not a PostgreSQL URL: it does not start with postgres:// or postgresql://; did you mean "postgres://iot:***@db/telemetry"?'],
+        [`postgresql://iot:${SECRET}@db:65536/telemetry`, '"postgresql://iot:***@db:65536/telemetry" is not a PostgreSQL URL: port 65536 is out of range (1-65535)'],
+        [`mysql://iot:${SECRET}@db/telemetry`, 'has an unsupported scheme "mysql:"'],
+      ],
+    },
+  }
+
+  /** A pipeline with every malformed URL of a kind, one entry each, and where each URL's value starts. */
+  function pipelineOf(kind: string, urls: string[]): {text: string; at: Array<{line: number; col: number}>} {
+    const k = KINDS[kind]
+    const isSource = kind.endsWith('source')
+    const lines = ['version: 1', 'sources:']
+    const at: Array<{line: number; col: number}> = []
+    const mark = (line: string) => {
+      lines.push(line)
+      at.push({line: lines.length, col: line.indexOf('url: "') + 6})
+    }
+    if (isSource) urls.forEach((u, i) => mark(k.entry(u).replace('src:', `src${i}:`)))
+    else lines.push('  s: {type: stdin}')
+    lines.push('rules:')
+    if (isSource) {
+      urls.forEach((_, i) => lines.push(`  - sql: SELECT a FROM src${i}`, '    sinks: [{type: stdout}]'))
+    } else {
+      lines.push('  - sql: SELECT a FROM s', '    sinks:')
+      for (const u of urls) mark(k.entry(u))
+    }
+    return {text: `${lines.join('\n')}\n`, at}
+  }
+
+  it.each(Object.keys(KINDS))('%s: every malformed URL at its file:line:col, the password masked, exit 1', async (kind) => {
+    const {bad} = KINDS[kind]
+    const file = join(tmp, `bad-${kind.replace(' ', '-')}.yaml`)
+    const {text, at} = pipelineOf(kind, bad.map(([u]) => u))
+    writeFileSync(file, text)
+    const r = await runCli(['pipeline', 'lint', file])
+    expect(r.code, r.stdout + r.stderr).toBe(1)
+    const errors = r.stdout.split('\n').filter((l) => l.startsWith(`${file}:`))
+    expect(errors).toHaveLength(bad.length)
+    bad.forEach(([, message], i) => expect(errors[i], `${bad[i][0]}`).toMatch(new RegExp(`^${escape(`${file}:${at[i].line}:${at[i].col}: `)}\\S+\\.url: .*${escape(message)}`)))
+    expect(r.stdout + r.stderr).not.toContain(SECRET)
+    expect(r.stderr).not.toMatch(/\n\s+at /)
+  })
+
+  it('pipeline run refuses the same file with the same lines, exit 2, before connecting', async () => {
+    const {bad} = KINDS['mqtt source']
+    const file = join(tmp, 'run-bad-mqtt.yaml')
+    const {text} = pipelineOf('mqtt source', bad.map(([u]) => u))
+    writeFileSync(file, text)
+    const lint = await runCli(['pipeline', 'lint', file])
+    const run = await runCli(['pipeline', 'run', file, '--no-state', '--quiet'])
+    expect(run.code, run.stderr).toBe(2)
+    const lintLines = lint.stdout.split('\n').filter((l) => l.startsWith(`${file}:`))
+    expect(lintLines).toHaveLength(bad.length)
+    for (const l of lintLines) expect(run.stderr).toContain(l)
+    expect(run.stdout + run.stderr).not.toContain(SECRET)
+    expect(run.stderr).not.toMatch(/\n\s+at /)
+  })
+
+  it('mqtts:// reads its TLS files before connecting: a missing one is an error at its key; mqtt:// reads none', async () => {
+    const ca = join(tmp, 'ca.pem')
+    writeFileSync(ca, '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n')
+    const file = join(tmp, 'tls.yaml')
+    const lines = [
+        'version: 1',
+        'sources:',
+        `  a: {type: mqtt, url: "mqtts://u:${SECRET}@broker.example:8883", tls: {ca: ca.pem, cert: missing-cert.pem, key: missing-key.pem}}`,
+        '  b: {type: mqtt, url: "mqtt://broker.example:1883", tls: {ca: not-read.pem}}',
+        'rules:',
+        '  - sql: SELECT x FROM a',
+        '    sinks: [{type: mqtt, url: "wss://broker.example/mqtt", topic: out, tls: {ca: no-ca.pem}}]',
+        '  - sql: SELECT x FROM b',
+        '    sinks: [{type: stdout}]',
+        '',
+      ]
+    writeFileSync(file, lines.join('\n'))
+    const at = (name: string) => {
+      const line = lines.findIndex((l) => l.includes(name))
+      return `${line + 1}:${lines[line].indexOf(name) + 1}`
+    }
+    const r = await runCli(['pipeline', 'lint', file])
+    expect(r.code, r.stdout + r.stderr).toBe(1)
+    const errors = r.stdout.split('\n').filter((l) => l.startsWith(`${file}:`))
+    expect(errors).toEqual([
+      `${file}:${at('missing-cert.pem')}: sources.a.tls.cert: cannot read the TLS certificate file ${join(tmp, 'missing-cert.pem')} (ENOENT)`,
+      `${file}:${at('missing-key.pem')}: sources.a.tls.key: cannot read the TLS key file ${join(tmp, 'missing-key.pem')} (ENOENT)`,
+      `${file}:${at('no-ca.pem')}: rules[0].sinks[0].tls.ca: cannot read the TLS CA file ${join(tmp, 'no-ca.pem')} (ENOENT)`,
+    ])
+    expect(r.stdout + r.stderr).not.toContain(SECRET)
+  })
+
+  it('a valid file with every connector kind still passes', async () => {
+    writeFileSync(join(tmp, 'ok-ca.pem'), '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n')
+    const file = join(tmp, 'ok.yaml')
+    writeFileSync(
+      file,
+      [
+        'version: 1',
+        'sources:',
+        '  m: {type: mqtt, url: "mqtts://u:pw@[::1]:8883", tls: {ca: ok-ca.pem}, topics: [a/#]}',
+        '  n: {type: nats, url: "nats://127.0.0.1:4222,tls://h2:4223,h3", stream: S, consumer: c}',
+        'rules:',
+        '  - sql: SELECT a FROM m',
+        '    sinks:',
+        '      - {type: mqtt, url: "ws://127.0.0.1/mqtt", topic: out}',
+        '      - {type: nats, url: "localhost:4222", subject: out}',
+        '      - {type: influxdb, url: "http://127.0.0.1:8086", database: d, measurement: m}',
+        '      - {type: http, url: "https://host/ingest?email=a@b.example"}',
+        '      - {type: postgres, url: "postgres:///telemetry", table: t}',
+        '      - {type: postgres, url: "postgresql://iot@127.0.0.1:5432/telemetry", table: t2}',
+        '  - sql: SELECT a FROM n',
+        '    sinks: [{type: stdout}]',
+        '',
+      ].join('\n'),
+    )
+    const r = await runCli(['pipeline', 'lint', file])
+    expect(r.stdout).toContain(`${file}: ok`)
+    expect(r.code, r.stdout + r.stderr).toBe(0)
+  })
+})
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}

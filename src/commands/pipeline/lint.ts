@@ -11,9 +11,11 @@ interface LintResult {
 }
 
 export default class PipelineLint extends BaseCommand {
-  static override summary = 'Check a pipeline file: schema, options of every source and sink, tables and SQL.'
+  static override summary = 'Check a pipeline file: schema, options of every source and sink (URLs, TLS files), tables and SQL.'
 
-  static override description = `Reports every problem as file:line:col — unknown keys, bad options, missing table files, SQL syntax and planning errors (at their place inside the rule) — and warnings where iotd's semantics differ from eKuiper's (keyed sliding/session/count windows) or a rule has no sinks.
+  static override description = `Reports every problem as file:line:col — unknown keys, bad options, malformed connector URLs (scheme, host, port; the password masked, with a did-you-mean for slips such as mqtt// or mqqt://), TLS certificate files that cannot be read, missing table files, SQL syntax and planning errors (at their place inside the rule) — and warnings where iotd's semantics differ from eKuiper's (keyed sliding/session/count windows) or a rule has no sinks.
+
+Lint makes every check \`pipeline run\` makes before it connects, by the same code, so a file that passes is not refused at start for its settings. It opens no connection: whether a broker, database or server is reachable, and whether its credentials are right, only a run (or \`pipeline run --dry-run\` for the sinks) finds out.
 
 EXIT CODES
   0   no errors (warnings are printed; with --strict they count as errors)

@@ -16,7 +16,7 @@ import {compileMap} from '../rule/map-step.js'
 import {loadTable, type LookupTable} from '../tables.js'
 import {EVENT_TIME_FORMATS, eventTimeReader} from '../event-time.js'
 import {windowKind} from '../window/index.js'
-import type {SinkSpec, SourceSpec} from '../types.js'
+import type {ComponentEnv, SinkSpec, SourceSpec} from '../types.js'
 import {pipelineSchema, sinkCommonShape, sourceCommonShape, type PipelineFile, type RuleConfig, type SinkEntry, type SourceEntry} from './schema.js'
 
 export interface LoadedSource {
@@ -76,11 +76,12 @@ export function loadPipeline(file: string, options: LoadPipelineOptions = {}): L
   } catch (error) {
     // One pass: a wrong `version:` or key must not hide the problems of the sources and sinks (issue #16, item 8).
     if (!(error instanceof ConfigError)) throw error
-    const more = componentProblems(file, text, env).filter((p) => !error.problems.some((q) => q.line === p.line && q.col === p.col))
+    const more = componentProblems(file, text, {baseDir: dirname(resolve(file)), env}).filter((p) => !error.problems.some((q) => q.line === p.line && q.col === p.col))
     throw new ConfigError([...error.problems, ...more].sort((x, y) => (x.line ?? 0) - (y.line ?? 0) || (x.col ?? 0) - (y.col ?? 0)))
   }
   const cfg = loaded.value
   const baseDir = dirname(resolve(file))
+  const componentEnv: ComponentEnv = {baseDir, env}
   const problems: ConfigProblem[] = []
   const warnings: ConfigProblem[] = []
   const at = (path: readonly PropertyKey[], key = false) => loaded.locate(path, {key}) ?? {line: 1, col: 1}
@@ -102,7 +103,7 @@ export function loadPipeline(file: string, options: LoadPipelineOptions = {}): L
         problems.push({file, ...at(['sources', name, 'timestamp', 'format']), message: `sources.${name}.timestamp.format: ${(error as Error).message}${hint ? `; did you mean "${hint}"?` : ''}`})
       }
     }
-    const opts = validateOptions(spec.options, entry, SOURCE_COMMON, ['sources', name], file, loaded, problems)
+    const opts = validateOptions(spec, entry, SOURCE_COMMON, ['sources', name], file, loaded, problems, componentEnv)
     if (opts.ok) sources.push({name, entry, spec, options: opts.value})
   }
 
@@ -180,7 +181,7 @@ export function loadPipeline(file: string, options: LoadPipelineOptions = {}): L
         problems.push({file, ...at(['rules', index, 'sinks', i, 'type']), message: `rules[${index}].sinks[${i}].type: unknown sink type "${entry.type}"${hint ? `; did you mean "${hint}"?` : ''} (one of ${SINK_SPECS.map((x) => x.type).join(', ')})`})
         return
       }
-      const opts = validateOptions(spec.options, entry, SINK_COMMON, ['rules', index, 'sinks', i], file, loaded, problems)
+      const opts = validateOptions(spec, entry, SINK_COMMON, ['rules', index, 'sinks', i], file, loaded, problems, componentEnv)
       if (opts.ok) sinks.push({name: sinkName, entry, spec, options: opts.value})
     })
     if (plan) {
@@ -212,10 +213,10 @@ export function planPipelineRule(pipeline: LoadedPipeline, sql: string): RulePla
  * The source and sink entries of a file that failed its schema, checked against their registered specs, so every
  * problem is reported at once.
  */
-function componentProblems(file: string, text: string, env: NodeJS.ProcessEnv): ConfigProblem[] {
+function componentProblems(file: string, text: string, componentEnv: {baseDir: string; env: NodeJS.ProcessEnv}): ConfigProblem[] {
   let raw: LoadedConfig<Record<string, unknown>>
   try {
-    raw = loadYamlConfig(file, looseRoot, {text, env})
+    raw = loadYamlConfig(file, looseRoot, {text, env: componentEnv.env})
   } catch {
     return []
   }
@@ -232,7 +233,7 @@ function componentProblems(file: string, text: string, env: NodeJS.ProcessEnv): 
       problems.push({file, ...at([...path, 'type']), message: `${formatKeyPath(path)}.type: unknown ${kind} type "${e.type}"${hint ? `; did you mean "${hint}"?` : ''} (one of ${all.join(', ')})`})
       return
     }
-    validateOptions(spec.options, e, kind === 'source' ? SOURCE_COMMON : SINK_COMMON, path, file, raw, problems)
+    validateOptions(spec, e, kind === 'source' ? SOURCE_COMMON : SINK_COMMON, path, file, raw, problems, componentEnv)
   }
   const sources = raw.value.sources
   if (sources && typeof sources === 'object') for (const [name, entry] of Object.entries(sources)) check(entry, ['sources', name], 'source')
@@ -291,20 +292,31 @@ function dialectWarnings(plan: RulePlan): string[] {
   return [`eKuiper difference: ${w.kind} windows are per GROUP BY key here; eKuiper windows the whole stream and groups inside each window, so its rows differ`]
 }
 
+/**
+ * A source's or sink's options against its spec: the schema (URLs included, by the checks the connection code
+ * makes), then the spec's check() of what the schema cannot see (files next to the pipeline). What a run would
+ * refuse before connecting is refused here, for `pipeline lint` and `pipeline run` alike.
+ */
 function validateOptions(
-  schema: z.ZodType,
+  spec: SourceSpec<unknown> | SinkSpec<unknown>,
   entry: Record<string, unknown>,
   common: ReadonlySet<string>,
   path: PropertyKey[],
   file: string,
   loaded: LoadedConfig<unknown>,
   problems: ConfigProblem[],
+  env: ComponentEnv,
 ): {ok: true; value: unknown} | {ok: false} {
+  const schema: z.ZodType = spec.options
   const own: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(entry)) if (!common.has(k)) own[k] = v
   const parsed = schema.safeParse(own)
-  if (parsed.success) return {ok: true, value: parsed.data}
   const where = (p: PropertyKey[]) => p.map((s) => (typeof s === 'number' ? `[${s}]` : `.${String(s)}`)).join('').replace(/^\./, '')
+  if (parsed.success) {
+    const found = spec.check?.(parsed.data, env) ?? []
+    for (const f of found) problems.push({file, ...(loaded.locate([...path, ...f.path]) ?? loaded.locate(path) ?? {line: 1, col: 1}), message: `${where([...path, ...f.path])}: ${f.message}`})
+    return found.length === 0 ? {ok: true, value: parsed.data} : {ok: false}
+  }
   for (const issue of parsed.error.issues) {
     const ip = issue.path as PropertyKey[]
     if (issue.code === 'unrecognized_keys') {

@@ -6,19 +6,25 @@
  * line or --json field can show them; with an Authorization header as well the file is refused at load.
  */
 import {z} from 'zod'
+import {checkedUrl} from '../../config/url-schema.js'
+import {checkUrl, httpUrlRules} from '../../net/url-check.js'
 import {duration} from '../../config/units-schema.js'
 import {defineSink, TransientSinkError, type PipelineRecord} from '../types.js'
 import {fetchFailureText, isTransientHttpStatus} from './http-failure.js'
 
+const HTTP_ENDPOINT = httpUrlRules('an HTTP endpoint', 'http://127.0.0.1:8080/ingest')
+
 const options = z
   .strictObject({
-    url: z.url({protocol: /^https?$/}).meta({description: 'http:// or https:// endpoint; user:password@ in it is sent as Basic authorization (prefer a header with ${env:NAME}).'}),
+    url: checkedUrl((url) => checkUrl(url, HTTP_ENDPOINT)).meta({format: 'uri', description: 'http:// or https:// endpoint; user:password@ in it is sent as Basic authorization (prefer a header with ${env:NAME}).'}),
     method: z.enum(['POST', 'PUT', 'PATCH']).default('POST'),
     headers: z.record(z.string(), z.string()).default({}).meta({description: 'Extra headers, e.g. Authorization: "Bearer ${env:TOKEN}". Never printed.'}),
     body: z.enum(['array', 'ndjson']).default('array').meta({description: 'array: a JSON array of rows per request; ndjson: one JSON row per line.'}),
     timeout: duration({positive: true}).default(10_000).meta({description: 'Per request.'}),
   })
   .superRefine((o, ctx) => {
+    // A URL refused above has its issue already.
+    if (!URL.canParse(o.url)) return
     const url = new URL(o.url)
     const auth = Object.keys(o.headers).some((h) => h.toLowerCase() === 'authorization')
     if ((url.username || url.password) && auth) {

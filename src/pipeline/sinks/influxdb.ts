@@ -17,6 +17,8 @@
  * itself (a second copy of the sink runner's machinery) and speaks only the 2.x API.
  */
 import {z} from 'zod'
+import {checkedUrl} from '../../config/url-schema.js'
+import {checkUrl, httpUrlRules} from '../../net/url-check.js'
 import {duration} from '../../config/units-schema.js'
 import {compileRecordTemplate, templateFields} from '../record-template.js'
 import {isPlainObject, toEpochMs} from '../records.js'
@@ -25,9 +27,11 @@ import {describeFetchFailure, fetchFailureText, isTransientHttpStatus} from './h
 
 const column = z.string().regex(/^[^\s,=\\"]+$/, 'a column name has no spaces, commas, = , quotes or backslashes')
 
+const INFLUXDB_URL = httpUrlRules('an InfluxDB URL', 'http://127.0.0.1:8086')
+
 const options = z
   .strictObject({
-    url: z.url({protocol: /^https?$/}).meta({description: 'The server, e.g. http://127.0.0.1:8086 (no credentials in the URL: use usernameEnv/passwordEnv or tokenEnv).'}),
+    url: checkedUrl((url) => checkUrl(url, INFLUXDB_URL)).meta({format: 'uri', description: 'The server, e.g. http://127.0.0.1:8086 (no credentials in the URL: use usernameEnv/passwordEnv or tokenEnv).'}),
     database: z.string().min(1).optional().meta({description: 'InfluxDB 1.x database: writes go to /write.'}),
     retentionPolicy: z.string().min(1).optional().meta({description: 'InfluxDB 1.x retention policy (default: the database\'s default).'}),
     bucket: z.string().min(1).optional().meta({description: 'InfluxDB 2.x/3.x bucket: writes go to /api/v2/write (with org).'}),

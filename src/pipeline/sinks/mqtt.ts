@@ -12,20 +12,21 @@ import type {IClientPublishOptions, MqttClient} from 'mqtt'
 import {z} from 'zod'
 import {DEFAULT_BACKOFF} from '../../net/backoff.js'
 import type {ClientOptions} from '../../net/mqtt-connection.js'
-import {redactUrl} from '../../net/mqtt-endpoint.js'
+import {parseEndpointUrl, redactUrl} from '../../net/mqtt-endpoint.js'
+import {checkedUrl} from '../../config/url-schema.js'
 import {isTopicName} from '../../net/mqtt-wire.js'
 import {encodeQos0Publishes, type Qos0Message} from '../../net/qos0-publish.js'
 import {compileRecordTemplate} from '../record-template.js'
 import {defineSink, TransientSinkError, type PipelineRecord, type Sink, type StageContext} from '../types.js'
 import {mqttProtocol} from '../../config/units-schema.js'
 import {INSECURE_TLS_WARNING} from '../../net/tls-files.js'
-import {mqttTlsOptions, resolveTlsFiles, tlsOf} from '../mqtt-tls.js'
+import {mqttTlsOptions, resolveTlsFiles, tlsFileProblems, tlsOf} from '../mqtt-tls.js'
 
 const userProperties = z.record(z.string(), z.union([z.string(), z.array(z.string())]))
 
 export const mqttSinkOptions = z
   .object({
-    url: z.string().min(1).describe('Broker URL: mqtt://, mqtts://, ws://, wss://.'),
+    url: checkedUrl(parseEndpointUrl).describe('Broker URL: mqtt://, mqtts://, ws://, wss://.'),
     topic: z.string().min(1).default('${topic}').describe('Topic template: ${field.path} from the record fields, ${topic}, ${key}.'),
     qos: z.union([z.literal(0), z.literal(1), z.literal(2)]).optional().describe("QoS (default: the record's, else 0)."),
     retain: z.boolean().optional().describe("Retain flag (default: the record's, else false)."),
@@ -66,6 +67,7 @@ export const mqttSink = defineSink<MqttSinkOptions>({
     const topicOf = compileTopicTemplate(options.topic)
     return (r) => ({topic: topicOf(r) ?? null})
   },
+  check: tlsFileProblems,
   create: (options, name, env) => new MqttSink(name, {...resolveTlsFiles(options, env.baseDir), password: options.password ?? (options.passwordEnv ? env.env[options.passwordEnv] : undefined)}),
 })
 

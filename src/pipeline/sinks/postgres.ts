@@ -5,15 +5,19 @@
  * the time column there). Connection failures are transient (retried with backoff); data errors are permanent.
  */
 import {z} from 'zod'
+import {checkedUrl} from '../../config/url-schema.js'
+import {checkUrl, type UrlRules} from '../../net/url-check.js'
 import {redactUrl, redactUrlsIn} from '../../net/redact-url.js'
 import {toEpochMs} from '../records.js'
 import {defineSink, TransientSinkError, type PipelineRecord} from '../types.js'
 
 const ident = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a column name is letters, digits and _')
 
+/** What pg connects to: a postgres:// or postgresql:// URL; without a host, PGHOST or the local socket. */
+const POSTGRES_URL: UrlRules = {what: 'a PostgreSQL URL', schemes: ['postgres', 'postgresql'], example: 'postgres://iot@127.0.0.1:5432/telemetry', hostOptional: true, atAfterHost: true}
+
 const options = z.strictObject({
-  url: z
-    .string()
+  url: checkedUrl((url) => checkUrl(url, POSTGRES_URL))
     .optional()
     .meta({description: 'postgres://user@host:5432/db (write the password as ${env:PGPASSWORD}); default: the PG* environment variables.'}),
   table: z

@@ -14,9 +14,11 @@
  */
 import type {IPublishPacket, MqttClient} from 'mqtt'
 import {z} from 'zod'
+import {UsageError} from '../../errors.js'
 import {backoffDelay, DEFAULT_BACKOFF} from '../../net/backoff.js'
 import type {ClientOptions} from '../../net/mqtt-connection.js'
-import {redactUrl} from '../../net/mqtt-endpoint.js'
+import {parseEndpointUrl, redactUrl} from '../../net/mqtt-endpoint.js'
+import {checkedUrl} from '../../config/url-schema.js'
 import {SparkplugHostSession, type HostCounters} from '../../sparkplug/host-session.js'
 import {observationRows} from '../../sparkplug/views.js'
 import {isValidTopicFilter} from '../rule/plan.js'
@@ -25,12 +27,12 @@ import {DeliveryInbox} from './delivery-inbox.js'
 import {defineSource, NOOP_ACK, type Delivery, type PipelineRecord, type Source, type StageContext} from '../types.js'
 import {mqttProtocol} from '../../config/units-schema.js'
 import {INSECURE_TLS_WARNING} from '../../net/tls-files.js'
-import {mqttTlsOptions, resolveTlsFiles, tlsOf} from '../mqtt-tls.js'
+import {mqttTlsOptions, resolveTlsFiles, tlsFileProblems, tlsOf} from '../mqtt-tls.js'
 
 export const mqttSourceOptions = z
   .object({
-    url: z.string().min(1).describe('Broker URL: mqtt://, mqtts://, ws://, wss:// (user:pass@ allowed; prefer passwordEnv).'),
-    topics: z.array(z.string().min(1)).min(1).default(['#']).describe('Topic filters; `$share/<group>/<filter>` for a shared subscription.'),
+    url: checkedUrl(parseEndpointUrl).describe('Broker URL: mqtt://, mqtts://, ws://, wss:// (user:pass@ allowed; prefer passwordEnv).'),
+    topics: z.array(z.string().min(1).refine((t) => topicFilterProblem(t) === undefined, {error: (issue) => topicFilterProblem(String(issue.input))})).min(1).default(['#']).describe('Topic filters; `$share/<group>/<filter>` for a shared subscription.'),
     qos: z.union([z.literal(0), z.literal(1), z.literal(2)]).default(0).describe('Subscription QoS.'),
     protocol: mqttProtocol().default('3.1.1').describe('MQTT version; 5 shows user properties, content type, etc.'),
     clientId: z.string().optional().describe('Client id (default iotd-<pid>-<random>).'),
@@ -55,11 +57,29 @@ export const mqttSourceOptions = z
 
 export type MqttSourceOptions = z.infer<typeof mqttSourceOptions>
 
+/**
+ * The options of an mqtt source built from flags (tail, record) rather than a pipeline file: what the file's
+ * validation refuses (a malformed --broker, a bad topic filter) is a UsageError (exit 2) with the same message.
+ */
+export function mqttSourceOptionsFrom(input: Record<string, unknown>): MqttSourceOptions {
+  const parsed = mqttSourceOptions.safeParse(input)
+  if (parsed.success) return parsed.data
+  const issue = parsed.error.issues[0]
+  throw new UsageError(issue.code === 'custom' ? issue.message : `${issue.path.join('.')}: ${issue.message}`)
+}
+
+/** What is wrong with a subscription's topic filter (`$share/<group>/<filter>` included), or undefined. */
+export function topicFilterProblem(t: string): string | undefined {
+  const filter = t.startsWith('$share/') ? t.split('/').slice(2).join('/') : t
+  return isValidTopicFilter(filter) ? undefined : `"${t}" is not a valid MQTT topic filter ('+' and '#' must fill a whole level, '#' only last)`
+}
+
 export const mqttSource = defineSource<MqttSourceOptions>({
   type: 'mqtt',
   summary: 'Subscribes to MQTT topic filters (shared subscriptions, MQTT 5 properties, QoS 1 acked after the sinks).',
   options: mqttSourceOptions,
   example: {url: 'mqtt://127.0.0.1:1883', topics: ['plant/+/telemetry'], qos: 1, payload: 'json'},
+  check: tlsFileProblems,
   create: (options, name, env) => new MqttSource(name, {...resolveTlsFiles(options, env.baseDir), password: options.password ?? (options.passwordEnv ? env.env[options.passwordEnv] : undefined)}),
 })
 
@@ -123,8 +143,8 @@ export class MqttSource implements Source {
       this.stats.sparkplug = this.sparkplug.counters
     }
     for (const t of options.topics) {
-      const filter = t.startsWith('$share/') ? t.split('/').slice(2).join('/') : t
-      if (!isValidTopicFilter(filter)) throw new Error(`"${t}" is not a valid MQTT topic filter ('+' and '#' must fill a whole level, '#' only last)`)
+      const problem = topicFilterProblem(t)
+      if (problem) throw new Error(problem)
     }
   }
 

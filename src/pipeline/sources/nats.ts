@@ -16,7 +16,8 @@ import {z} from 'zod'
 import {duration} from '../../config/units-schema.js'
 import type {NatsConnection} from '@nats-io/transport-node'
 import type {ConsumerMessages, JsMsg} from '@nats-io/jetstream'
-import {connectNats, ensureStream, isNotFound, jetStreamManager, redactServers} from '../../net/nats-connection.js'
+import {checkedUrl} from '../../config/url-schema.js'
+import {connectNats, ensureStream, parseNatsServers, isNotFound, jetStreamManager, redactServers} from '../../net/nats-connection.js'
 import {defineSource, type Delivery, type PipelineRecord, type Source, type StageContext} from '../types.js'
 import {decodePayload} from './mqtt.js'
 import {DeliveryInbox} from './delivery-inbox.js'
@@ -35,7 +36,7 @@ export const createStreamOptions = z
 
 /** Connection options shared by the nats source and sink. */
 export const natsConnectionShape = {
-  url: z.string().min(1).meta({description: 'nats://host:4222 (several comma-separated); credentials through userEnv/passwordEnv or tokenEnv.'}),
+  url: checkedUrl(parseNatsServers).meta({description: 'nats://host:4222 (several comma-separated); credentials through userEnv/passwordEnv or tokenEnv.'}),
   userEnv: z.string().min(1).optional().meta({description: 'Environment variable holding the user name.'}),
   passwordEnv: z.string().min(1).optional().meta({description: 'Environment variable holding the password (never printed).'}),
   tokenEnv: z.string().min(1).optional().meta({description: 'Environment variable holding an auth token (never printed).'}),

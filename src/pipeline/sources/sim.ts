@@ -14,7 +14,8 @@ import {duration} from '../../config/units-schema.js'
 import {expandDevices, loadScenario} from '../../sim/scenario/index.js'
 import {SimulatedStreams} from '../../sim/simulated-streams.js'
 import {decodeJson, makeRecord, toEpochMs} from '../records.js'
-import {NOOP_ACK, defineSource, type Delivery, type StageContext} from '../types.js'
+import {ConfigError, formatProblem, IotdError, UsageError} from '../../errors.js'
+import {NOOP_ACK, defineSource, type ComponentProblem, type Delivery, type StageContext} from '../types.js'
 
 const options = z.strictObject({
   scenario: z.string().min(1).meta({description: 'Scenario file (as for iotd sim), relative to the pipeline file.'}),
@@ -36,6 +37,26 @@ export const simSource = defineSource({
   finite: true,
   resumable: true,
   example: {type: 'sim', scenario: '../smart-factory.yaml', duration: '10m', timestamp: 'ts'},
+  // What a read refuses before it makes a message, found when the pipeline is loaded (lint and run alike): the
+  // scenario file (its own problems at their file:line:col), the fleets named, the start of simulated time.
+  check(opts, env) {
+    const problems: ComponentProblem[] = []
+    if (opts.from !== undefined && toEpochMs(opts.from) === undefined) problems.push({path: ['from'], message: `"${String(opts.from)}" is not a date/time`})
+    try {
+      const scenario = loadScenario(resolve(env.baseDir, opts.scenario), {env: env.env as NodeJS.ProcessEnv})
+      try {
+        expandDevices(scenario, {fleets: opts.fleets})
+      } catch (error) {
+        if (!(error instanceof UsageError)) throw error
+        problems.push({path: ['fleets'], message: `${error.message} (${error.suggestions.join('; ')})`})
+      }
+    } catch (error) {
+      if (error instanceof ConfigError) for (const p of error.problems) problems.push({path: ['scenario'], message: formatProblem(p).split('\n')[0]})
+      else if (error instanceof IotdError) problems.push({path: ['scenario'], message: error.message})
+      else throw error
+    }
+    return problems
+  },
   create(opts, name, env) {
     /** Start of simulated time and the wall clock's lead over it: fixed by the first read, or by the resumed run. */
     let start: {fromMs: number; wallOffset: number} | undefined

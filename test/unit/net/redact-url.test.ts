@@ -108,7 +108,13 @@ describe('every place that quotes a user-given URL masks the password', () => {
 describe('the postgres sink names its server through redactUrl', () => {
   it.each(['postgres://u:Sek/r3t@127.0.0.1/db', 'postgres:u:Sekr3t@127.0.0.1/db'])('%s: the error of a connection that fails holds no password', {timeout: 30_000}, async (url) => {
     const {postgresSink} = await import('../../../src/pipeline/sinks/postgres.js')
-    const sink = postgresSink.create(postgresSink.options.parse({url, table: 't'}), 'pg', {baseDir: '.', env: {}})
+    // A pipeline file refuses these URLs before anything connects, the password masked …
+    const refused = postgresSink.options.safeParse({url, table: 't'})
+    expect(refused.success).toBe(false)
+    expect(JSON.stringify(refused.error?.issues)).toContain('***@127.0.0.1')
+    expect(JSON.stringify(refused.error?.issues)).not.toMatch(/Sek|r3t/)
+    // … and the sink, given one anyway (as a library), still never prints the password.
+    const sink = postgresSink.create({url, table: 't', createTable: false, time: []}, 'pg', {baseDir: '.', env: {}})
     const ctx = {signal: new AbortController().signal, deadLetter: () => {}, warn: () => {}}
     const error = await (async () => {
       await sink.open?.(ctx)
