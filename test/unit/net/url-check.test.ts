@@ -94,3 +94,21 @@ describe('loadPipeline (pipeline lint and pipeline run) refuses a malformed URL 
     expect(problems[0].message).not.toContain('Sekr3t')
   })
 })
+
+describe('loadPipeline runs a spec\'s check(): what the schema cannot see', () => {
+  it('a sim source: its scenario file, its fleets, its from:', () => {
+    const text = 'version: 1\nsources:\n  a: {type: sim, scenario: no-such-scenario.yaml}\n  b: {type: sim, scenario: scenarios/smart-factory.yaml, fleets: [pumpz], from: yesterday}\nrules:\n  - sql: SELECT x FROM a\n  - sql: SELECT x FROM b\n'
+    let lines: string[] = []
+    try {
+      loadPipeline('flow.yaml', {text})
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error
+      lines = error.problems.map((p) => `${p.line}:${p.col}: ${p.message}`)
+    }
+    expect(lines).toEqual([
+      expect.stringMatching(/^3:28: sources\.a\.scenario: .*no-such-scenario\.yaml: file not found/),
+      expect.stringMatching(/^4:58: sources\.b\.fleets: unknown fleet "pumpz"/),
+      '4:81: sources.b.from: "yesterday" is not a date/time',
+    ])
+  })
+})
