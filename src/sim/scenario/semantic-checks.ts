@@ -34,6 +34,13 @@ export function checkScenario(scenario: Scenario): SemanticProblem[] {
   })
   if (scenario.fleets.length > 0) problems.push(...checkStages(scenario.stages))
   problems.push(...checkModbusGroups(scenario))
+  // A Sparkplug section's name labels its row among the fleets (summary, --json fleets[], metrics): one name, one row.
+  const names = new Map<string, string>([...scenario.fleets.map((f, i): [string, string] => [f.name, `fleets[${i}]`]), ...scenario.modbus.map((g, i): [string, string] => [g.name, `modbus[${i}]`])])
+  scenario.sparkplug.forEach((g, i) => {
+    const other = names.get(g.name)
+    if (other) problems.push({path: ['sparkplug', i, 'name'], message: `duplicate name "${g.name}" (also ${other})`})
+    names.set(g.name, `sparkplug[${i}]`)
+  })
   return problems
 }
 

@@ -129,4 +129,10 @@ describe('expandDevices', () => {
     const text = `${BASE}  - name: other\n    count: 2\n    id: "press-{index:04}"\n    topic: "o/{deviceId}"\n    every: 1s\n    fields: {b: 2}\n`
     expect(() => load(text)).toThrow(/device id "press-0000" is produced twice/)
   })
+
+  it('rejects a Sparkplug section named as a fleet: its name labels its row among the fleets', () => {
+    const sparkplug = (name: string) => `${BASE}sparkplug:\n  - name: ${name}\n    nodes: 1\n    every: 1s\n    metrics:\n      - {name: T, type: Float, value: 1}\n`
+    expect(() => load(sparkplug('press'))).toThrow(/sparkplug\[0\]\.name: duplicate name "press" \(also fleets\[0\]\)/)
+    expect(load(sparkplug('line')).sparkplug[0].name).toBe('line')
+  })
 })
