@@ -51,7 +51,7 @@ export async function createSimReporter(mode: OutputMode, opts: SimReporterOptio
       reporter.update(snapshot)
     },
     async finish(summary) {
-      if (!finished && (last !== undefined || summary.devices > 0)) {
+      if (!finished && (last !== undefined || summary.fleets.length > 0)) {
         closing = summary.interrupted ? 'interrupted' : 'ended'
         reporter.update(closingSimSnapshot(summary, last))
       }

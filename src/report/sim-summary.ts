@@ -80,10 +80,14 @@ export function simVerdicts(summary: SimSummary, cores: number): Verdict[] {
  * there, so only what the run itself found: an interruption, nothing published, and the warnings naming the cause.
  */
 export function besideFleetVerdicts(summary: SimSummary): Verdict[] {
+  const t = summary.totals
   const verdicts: Verdict[] = []
   if (summary.interrupted) verdicts.push({level: 'warn', text: `interrupted after ${formatDuration(summary.elapsedMs)} — partial summary`})
   if (summary.neverConnected) verdicts.push({level: 'fail', text: 'no edge node ever connected; nothing was published'})
   else if (summary.publishedNothing) verdicts.push({level: 'fail', text: 'nothing was published, though samples fell due'})
+  // The edge nodes' sessions are the run's connections (totals.target/connected).
+  if (!summary.neverConnected && !summary.interrupted && t.connected < t.target) verdicts.push({level: 'warn', text: `${formatNumber(t.connected)} of ${plural(t.target, 'edge node')} had a session when the run ended`})
+  if (t.errors > 0) verdicts.push({level: 'fail', text: `${plural(t.errors, 'client error')} (failed connects or subscriptions; the warnings say which)`})
   for (const warning of new Set(summary.warnings)) verdicts.push({level: 'warn', text: warning})
   return verdicts
 }
@@ -94,6 +98,8 @@ export function formatSimSummary(summary: SimSummary & {modbus?: ModbusRunSummar
   const lines: string[] = []
   // A scenario may be Modbus devices or Sparkplug edge nodes only: then there is no MQTT fleet to report on.
   const mqtt = summary.devices > 0 || (summary.modbus === undefined && summary.sparkplug === undefined)
+  // Sparkplug groups are rows of the fleet table (their edge nodes' sessions and messages), so it adds up to the totals.
+  const table = mqtt || summary.fleets.length > 0
 
   const broker = `${redactUrl(summary.broker)}${summary.embeddedBroker ? ' (embedded)' : ''}`
   lines.push(`${c.bold('iotd sim')}  ${c.bold(summary.scenario)}  ${c.dim('seed')} ${summary.seed}  ${c.dim('broker')} ${broker}`)
@@ -102,14 +108,14 @@ export function formatSimSummary(summary: SimSummary & {modbus?: ModbusRunSummar
     mqtt
       ? `${INDENT}ran ${formatDuration(summary.elapsedMs)}, ${plural(summary.devices, 'device')} in ${plural(fleetCount, 'fleet')}, ` +
           `${plural(summary.workers, 'worker')}, ${formatBytes(summary.totals.bytes)} sent`
-      : `${INDENT}ran ${formatDuration(summary.elapsedMs)}, ${[summary.modbus && 'Modbus devices', summary.sparkplug && 'Sparkplug edge nodes'].filter(Boolean).join(' and ')} only`,
+      : `${INDENT}ran ${formatDuration(summary.elapsedMs)}, ${[summary.modbus && 'Modbus devices', summary.sparkplug && 'Sparkplug edge nodes'].filter(Boolean).join(' and ')} only${summary.sparkplug ? `, ${formatBytes(summary.totals.bytes)} sent` : ''}`,
   )
 
   for (const v of mqtt ? simVerdicts(summary, cores) : besideFleetVerdicts(summary)) lines.push(`${INDENT}${verdictMark(v.level, c)} ${v.text}`)
   if (summary.thresholds && summary.thresholds.length > 0) lines.push(...thresholdLines(summary.thresholds, c, opts.color ?? false))
 
   lines.push('')
-  if (mqtt) {
+  if (table) {
     lines.push(...fleetTable(summary, c))
     lines.push('')
   }
@@ -139,7 +145,9 @@ export function formatSimSummary(summary: SimSummary & {modbus?: ModbusRunSummar
   if (summary.totals.suppressed > 0) {
     lines.push(labelled('anomalies', `${plural(summary.totals.suppressed, 'message')} suppressed by dropout anomalies (intended)`, c))
   }
-  for (const f of summary.fleets) if (f.commandsReceived > 0) lines.push(labelled('commands', commandsText(f, c), c))
+  // A Sparkplug group's commands (NCMD/DCMD) are told on its own line above.
+  const sparkplugRows = new Set(summary.sparkplug?.groups.map((g) => g.name))
+  for (const f of summary.fleets) if (f.commandsReceived > 0 && !sparkplugRows.has(f.fleet)) lines.push(labelled('commands', commandsText(f, c), c))
   if (summary.labelsFile) lines.push(labelled('labels', `${plural(summary.labels ?? 0, 'anomaly label')} → ${summary.labelsFile}`, c))
   return lines.join('\n')
 }

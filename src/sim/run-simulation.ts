@@ -3,13 +3,13 @@ import {checkConnectionCapacity, connectWithRetry, parseEndpointUrl, parseSource
 import type {ResolvedBroker} from '../net/index.js'
 import {INSECURE_TLS_WARNING} from '../net/tls-files.js'
 import {expandDevices, refuseShardBesideFleets, shardLimit, type Scenario} from './scenario/index.js'
-import {runFleet} from './fleet/engine.js'
+import {runFleet, type BesideDevices} from './fleet/engine.js'
 import {HealthSampler} from '../metrics/health-sampler.js'
 import type {ModbusCounters, ModbusListenerInfo} from './modbus/simulator.js'
 import type {Threshold} from '../metrics/thresholds.js'
-import type {SparkplugCounters} from './sparkplug/simulator.js'
+import type {SparkplugCounters, SparkplugSimulation} from './sparkplug/simulator.js'
 import {stateTopic} from '../sparkplug/topic.js'
-import {emptyCounters, type AnomalyLabel, type LatencyFigures, type SimSnapshot, type SimSummary} from './types.js'
+import {emptyCounters, type AnomalyLabel, type FleetCounters, type LatencyFigures, type SimSnapshot, type SimSummary} from './types.js'
 
 /**
  * `iotd sim` as a library call: picks the broker (the user's, one on 127.0.0.1:1883, or the embedded one),
@@ -70,8 +70,8 @@ export async function runSimulation(req: SimulationRequest): Promise<SimulationS
   const besideFleet = scenario.modbus.length > 0 || scenario.sparkplug.length > 0
   const modbusOnly = devices.length === 0 && besideFleet && scenario.sparkplug.length === 0
   if (devices.length === 0 && !besideFleet) throw new UsageError(req.fleets ? `no devices: --fleet ${req.fleets.join(',')} names no fleet of the scenario` : 'no devices: the scenario has no fleets, modbus: or sparkplug: sections')
-  if (devices.length === 0 && req.thresholds && req.thresholds.length > 0) {
-    throw new UsageError('--threshold judges the MQTT fleet, and this run has no MQTT fleet', ['drop --threshold, or add an MQTT fleet to the scenario'])
+  if (devices.length === 0 && scenario.sparkplug.length === 0 && req.thresholds && req.thresholds.length > 0) {
+    throw new UsageError('--threshold judges the MQTT fleet and the Sparkplug edge nodes, and this run has neither', ['drop --threshold, or add an MQTT fleet to the scenario'])
   }
   const sourceSpec = req.sourceIps ?? scenario.broker.sourceIps
   let sourceAddresses: string[] = []
@@ -118,7 +118,7 @@ export async function runSimulation(req: SimulationRequest): Promise<SimulationS
   }
 }
 
-function runMqttFleet(scenario: Scenario, devices: ReturnType<typeof expandDevices>, resolved: ResolvedBroker, sourceAddresses: string[], labelsFile: string | undefined, req: SimulationRequest, signal?: AbortSignal): Promise<SimSummary> {
+function runMqttFleet(scenario: Scenario, devices: ReturnType<typeof expandDevices>, resolved: ResolvedBroker, sourceAddresses: string[], labelsFile: string | undefined, req: SimulationRequest, beside?: BesideDevices): Promise<SimSummary> {
   return runFleet({
     scenario,
     scenarioName: req.scenarioName,
@@ -134,7 +134,8 @@ function runMqttFleet(scenario: Scenario, devices: ReturnType<typeof expandDevic
     thresholds: req.thresholds,
     onSnapshot: req.onSnapshot,
     onLog: req.onLog,
-    signal: signal ?? req.signal,
+    signal: req.signal,
+    beside,
   })
 }
 
@@ -147,12 +148,15 @@ async function runBesideFleet(scenario: Scenario, devices: ReturnType<typeof exp
   const {appendFileSync, writeFileSync} = await import('node:fs')
   const {startModbusSimulation} = await import('./modbus/simulator.js')
   const startedAt = Date.now()
-  // Without an MQTT fleet the engine measures nothing: the client's health is measured here, by the same sampler.
-  const health = devices.length === 0 ? new HealthSampler() : undefined
+  // The fleet engine runs the MQTT fleet and the Sparkplug edge nodes beside it (their rows join its snapshots and
+  // totals); a run of Modbus groups only has nothing for it to count.
+  const engine = devices.length > 0 || scenario.sparkplug.length > 0
+  // Without the engine nothing measures the client's health: it is measured here, by the same sampler.
+  const health = engine ? undefined : new HealthSampler()
   // The fleet engine truncates the labels file when it starts; Modbus labels are held until then.
-  let held: AnomalyLabel[] | undefined = devices.length > 0 ? [] : undefined
+  let held: AnomalyLabel[] | undefined = engine ? [] : undefined
   let labelCount = 0
-  if (labelsFile && devices.length === 0) writeFileSync(labelsFile, '')
+  if (labelsFile && !engine) writeFileSync(labelsFile, '')
   const writeLabel = (label: AnomalyLabel) => {
     labelCount++
     if (!labelsFile) return
@@ -181,11 +185,12 @@ async function runBesideFleet(scenario: Scenario, devices: ReturnType<typeof exp
   if (sim && below !== undefined && sim.listeners.some((l) => l.port >= below && scenario.modbus.find((g) => g.name === l.group)?.port !== 0)) {
     req.onLog?.(`a Modbus listener port is inside the ephemeral range (from ${below}): outgoing connections may take it; prefer ports below ${below}`, 'warn')
   }
-  const sparkplug = scenario.sparkplug.length === 0 ? undefined : (await import('./sparkplug/simulator.js')).startSparkplugSimulation({scenario, brokerUrl: resolved.url, onLog: req.onLog})
+  const sparkplugModule = scenario.sparkplug.length === 0 ? undefined : await import('./sparkplug/simulator.js')
+  const sparkplug = sparkplugModule?.startSparkplugSimulation({scenario, brokerUrl: resolved.url, onLog: req.onLog})
   let summary: SimSummary
   try {
-    if (devices.length > 0) {
-      const fleet = runMqttFleet(scenario, devices, resolved, sourceAddresses, labelsFile, req)
+    if (engine) {
+      const fleet = runMqttFleet(scenario, devices, resolved, sourceAddresses, labelsFile, req, sparkplug && sparkplugModule && sparkplugBeside(sparkplug, sparkplugModule.sparkplugFleetRow))
       // runFleet truncated the labels file synchronously when it started: the held labels go after that.
       if (labelsFile && held && held.length > 0) appendFileSync(labelsFile, held.map((l) => `${JSON.stringify(l)}\n`).join(''))
       held = undefined
@@ -195,6 +200,7 @@ async function runBesideFleet(scenario: Scenario, devices: ReturnType<typeof exp
     }
   } finally {
     health?.stop()
+    // The engine stopped the edge nodes with its workers; this is for a run that failed before.
     await sparkplug?.stop()
     await sim?.stop()
     await mirrorClient?.endAsync()
@@ -212,6 +218,15 @@ async function runBesideFleet(scenario: Scenario, devices: ReturnType<typeof exp
     labels: (summary.labels ?? 0) + labelCount,
     modbus: {listeners: sim.listeners, groups, mirrorErrors},
     ...sparkplugSummary,
+  }
+}
+
+/** The edge nodes as devices beside the fleet engine's workers: one fleet row per Sparkplug group. */
+function sparkplugBeside(sparkplug: SparkplugSimulation, row: (c: SparkplugCounters) => FleetCounters): BesideDevices {
+  return {
+    rows: () => sparkplug.counters().map(row),
+    delivered: () => sparkplug.counters().reduce((sum, c) => sum + c.delivered, 0),
+    stop: () => sparkplug.stop(),
   }
 }
 

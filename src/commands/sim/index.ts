@@ -25,7 +25,7 @@ export default class Sim extends BaseCommand {
 
 Modbus groups (the scenario's modbus: section) listen on 127.0.0.1 from port 5020 unless the scenario says otherwise; the addresses are printed at start. Read them with \`iotd modbus read 127.0.0.1:5020 --unit 1 --address 40001\`.
 
-On a terminal a live view shows each fleet; piped or in CI, one plain line per second goes to stderr. The summary goes to stdout (--json for a machine-readable one, with the effective seed). Ctrl-C stops cleanly and prints the partial summary.
+On a terminal a live view shows each fleet; piped or in CI, one plain line per second goes to stderr. A sparkplug: section is a row among the fleets and counts in the totals: its edge nodes' sessions are the connections, every message they publish (births, data, deaths) is published (docs/sparkplug.md). The summary goes to stdout (--json for a machine-readable one, with the effective seed). Ctrl-C stops cleanly and prints the partial summary.
 
 --broker, --username, --password and the TLS flags (--ca, --cert, --key, --insecure) override the scenario's broker: section; certificates are verified unless --insecure.
 

@@ -37,6 +37,22 @@ export interface FleetRunOptions {
   drainMs?: number
   /** Judged at the end on the run's histograms and counters (`--threshold`). */
   thresholds?: readonly Threshold[]
+  /**
+   * Devices that run in this thread beside the workers (Sparkplug edge nodes): their rows join the fleets' in every
+   * snapshot and in the summary, so the totals, the progress lines, the thresholds and `delivered` count them as
+   * they count the workers' devices. They are stopped with the workers.
+   */
+  beside?: BesideDevices
+}
+
+/** Counters of devices run outside the workers, in the fleets' terms. */
+export interface BesideDevices {
+  /** One row per group, cumulative; `connected` is the gauge now (after stop(): as the run stopped). */
+  rows(): FleetCounters[]
+  /** Messages of these rows that reached the broker (written at QoS 0, acknowledged at QoS 1/2). */
+  delivered(): number
+  /** Ends them cleanly (their goodbyes are counted). */
+  stop(): Promise<void>
 }
 
 const DEVICES_PER_WORKER = 2500
@@ -90,7 +106,7 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
     opts.onLog?.(message, level)
   }
   const cores = availableParallelism()
-  if (opts.workers !== undefined && opts.workers > devices.length) {
+  if (opts.workers !== undefined && opts.workers > devices.length && devices.length > 0) {
     log(`--workers ${opts.workers}: ${workerCount} worker${workerCount === 1 ? '' : 's'}, one per device (a worker needs a device to simulate)`)
   }
   if (opts.workers !== undefined && workerCount > 2 * cores) {
@@ -162,15 +178,17 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
   opts.signal?.addEventListener('abort', onAbort, {once: true})
   if (opts.signal?.aborted) finish()
 
+  const besideRates = new BesideRates(opts.beside)
   let lastHealth = {cpuPercent: 0, rssBytes: process.memoryUsage.rss(), eventLoopLagP99Ms: 0}
   let stopped = false
   showSnapshot = () => {
     unanswered.clear()
     if (stopped) return
     lastHealth = health.sample()
-    const fleets = fleetNames.map((f) => withGauges(total.get(f) ?? emptyCounters(f), targets.get(f) ?? 0, gauges))
+    const elapsedMs = performance.now() - runStartMono
+    const fleets = [...fleetNames.map((f) => withGauges(total.get(f) ?? emptyCounters(f), targets.get(f) ?? 0, gauges)), ...besideRates.next(elapsedMs)]
     const snapshot: SimSnapshot = {
-      elapsedMs: performance.now() - runStartMono,
+      elapsedMs,
       durationMs: opts.durationMs,
       broker: opts.brokerLabel,
       fleets,
@@ -189,6 +207,8 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
     round++
     for (let w = 0; w < workerCount; w++) unanswered.add(w)
     pool.broadcast({type: 'report', round})
+    // Without workers (only devices beside them) nobody answers: the snapshot is taken now.
+    if (workerCount === 0) showSnapshot()
   })
 
   await finished
@@ -201,7 +221,9 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
   opts.signal?.removeEventListener('abort', onAbort)
   // A worker that does not finish its clean stop in time is terminated; its last interval is then lost.
   const drainMs = opts.drainMs ?? 3000
-  const late = await pool.stop({type: 'stop', drainMs}, drainMs + 5000)
+  // The devices beside the workers stop with them; their connections are taken as the run stopped, as the workers' are.
+  const besideConnected = new Map(opts.beside?.rows().map((r) => [r.fleet, r.connected]))
+  const [late] = await Promise.all([pool.stop({type: 'stop', drainMs}, drainMs + 5000), opts.beside?.stop()])
   if (late > 0 && !pool.fatal) log(`${late} of ${workerCount} workers did not finish their clean stop in time; their last second of counters is missing`, 'warn')
   const runHealth = health.runHealth()
   health.stop()
@@ -216,12 +238,15 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
   })
   const allConnected = [...gauges.values()].map((g) => g.allConnectedAtEpochMs)
   const qosByFleet = new Map(devices.map((d) => [d.fleet, d.qos]))
+  const delivered = deliveredCount(fleets, (f) => qosByFleet.get(f) ?? 0) + (opts.beside?.delivered() ?? 0)
+  // Whether the MQTT devices did what they were asked is theirs to say: the devices beside them are judged by their runner.
+  const workerTotals = sumCounters('total', fleets)
+  fleets.push(...(opts.beside?.rows().map((r) => ({...r, connected: besideConnected.get(r.fleet) ?? r.connected})) ?? []))
   const totals = sumCounters('total', fleets)
-  const delivered = deliveredCount(fleets, (f) => qosByFleet.get(f) ?? 0)
   const elapsedMs = stoppedMono - runStartMono
   const neverConnected = devices.length > 0 && histograms.run.connectLatency.totalCount === 0
   // Twice the shortest interval: every device's first message is due within one interval of its connect.
-  const somethingFellDue = totals.dropped > 0 || elapsedMs >= 2 * Math.min(...devices.map((d) => d.everyMs))
+  const somethingFellDue = workerTotals.dropped > 0 || elapsedMs >= 2 * Math.min(...devices.map((d) => d.everyMs))
   const summary: SimSummary = {
     schemaVersion: 1,
     scenario: opts.scenarioName,
@@ -237,7 +262,7 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
     totals,
     publishLag: figures(summarize(histograms.run.publishLag)),
     ackLatency: figures(summarize(histograms.run.ackLatency)),
-    connectAllMs: firstRampEpochMs !== undefined && allConnected.length === workerCount && allConnected.every((t) => t !== undefined)
+    connectAllMs: firstRampEpochMs !== undefined && workerCount > 0 && allConnected.length === workerCount && allConnected.every((t) => t !== undefined)
       ? Math.max(0, Math.max(...(allConnected as number[])) - firstRampEpochMs)
       : undefined,
     connectLatency: figures(summarize(histograms.run.connectLatency)),
@@ -247,7 +272,7 @@ export async function runFleet(opts: FleetRunOptions): Promise<SimSummary> {
     labels: labels.written,
     warnings,
     neverConnected,
-    publishedNothing: !neverConnected && !fatal && totals.published === 0 && totals.suppressed === 0 && somethingFellDue,
+    publishedNothing: !neverConnected && !fatal && workerTotals.published === 0 && workerTotals.suppressed === 0 && somethingFellDue,
     delivered,
     thresholds: opts.thresholds && opts.thresholds.length > 0
       ? evaluateSimThresholds(opts.thresholds, {totals, delivered, ...histograms.run})
@@ -354,6 +379,22 @@ function withGauges(c: FleetCounters, target: number, gauges: Map<number, Worker
     msgRate += g.intervalMs > 0 ? (row.published * 1000) / g.intervalMs : 0
   }
   return {...c, connected, target, msgRate}
+}
+
+/** The rows of the devices beside the workers for a snapshot, each with its rate over the interval since the last. */
+class BesideRates {
+  private before = new Map<string, number>()
+  private beforeMs = 0
+  constructor(private readonly beside: BesideDevices | undefined) {}
+
+  next(elapsedMs: number): Array<FleetCounters & {msgRate: number}> {
+    if (!this.beside) return []
+    const seconds = (elapsedMs - this.beforeMs) / 1000
+    const rows = this.beside.rows().map((r) => ({...r, msgRate: seconds > 0 ? (r.published - (this.before.get(r.fleet) ?? 0)) / seconds : 0}))
+    this.before = new Map(rows.map((r) => [r.fleet, r.published]))
+    this.beforeMs = elapsedMs
+    return rows
+  }
 }
 
 interface LongTimer {

@@ -3,6 +3,7 @@ import {backoffDelay, createMqttClient, type BackoffOptions, type ClientOptions}
 import {decodePayload} from '../../sparkplug/payload.js'
 import {parseSparkplugTopic, parseStatePayload, sparkplugTopic, stateTopic} from '../../sparkplug/topic.js'
 import type {Scenario} from '../scenario/schema.js'
+import {emptyCounters, type FleetCounters} from '../types.js'
 import {SparkplugEdgeNode, type OutgoingMessage} from './edge-node.js'
 import type {SparkplugGroupConfig} from '../scenario/sparkplug-schema.js'
 
@@ -40,17 +41,56 @@ export interface SparkplugCounters {
   forwarded: number
   /** Held samples the store could not keep (storeAndForward.max reached), oldest first, or still stored at the end. */
   storeDropped: number
+  /** Every message the edge nodes published (births, data, deaths, forwarded historical data). */
   published: number
+  /** NDEATHs (QoS 1) the broker acknowledged; births and data go at QoS 0, as the specification asks. */
+  acked: number
+  /** Messages that reached the broker: QoS 0 ones once written, NDEATHs once acknowledged. */
+  delivered: number
   bytes: number
+  /** Edge nodes whose MQTT session is up now (a gauge); at the end of a run, as it stopped. */
+  connected: number
   /** MQTT sessions the edge nodes opened (CONNACKs): 0 says the nodes never reached the broker. */
   sessions: number
+  /** Sessions after a node's first: after a lost connection, or the new session a primary host going offline asks for. */
+  reconnects: number
   disconnects: number
+  /** NCMD/DCMD messages that changed something (a write or a rebirth), that changed nothing and refused some metric (or were no Sparkplug payload), and that asked for nothing. */
+  commandsApplied: number
+  commandsFailed: number
+  commandsIgnored: number
   errors: number
+}
+
+/**
+ * A Sparkplug group's counters as a row of the run's fleet table, so its messages count in the run's totals as any
+ * fleet's do: each edge node's MQTT session is a connection (target: the nodes), every message the nodes publish is
+ * published (and its bytes), NDEATH acknowledgements are acked, NCMD/DCMD are commands received (applied, failed,
+ * ignored). Held samples are not messages (a sample makes an NDATA and a DDATA per device whose metrics moved), so
+ * they stay in the group's own counters.
+ */
+export function sparkplugFleetRow(c: SparkplugCounters): FleetCounters {
+  return {
+    ...emptyCounters(c.name),
+    target: c.nodes,
+    connected: c.connected,
+    published: c.published,
+    acked: c.acked,
+    bytes: c.bytes,
+    errors: c.errors,
+    disconnects: c.disconnects,
+    reconnects: c.reconnects,
+    commandsReceived: c.commands,
+    commandsApplied: c.commandsApplied,
+    commandsFailed: c.commandsFailed,
+    commandsIgnored: c.commandsIgnored,
+  }
 }
 
 export interface SparkplugSimulation {
   readonly nodes: SparkplugEdgeNode[]
   counters(): SparkplugCounters[]
+  /** Ends every session (DDEATHs and NDEATH first); a second call waits for the first. */
   stop(): Promise<void>
 }
 
@@ -71,6 +111,8 @@ interface NodeRuntime {
   /** The primary host's last STATE said online (true when the group names no primary host). */
   hostOnline: boolean
   attempt: number
+  /** Sessions this node opened (CONNACKs). */
+  sessions: number
   reconnectTimer?: NodeJS.Timeout
   sampleTimer?: NodeJS.Timeout
   n: number
@@ -97,7 +139,7 @@ export function startSparkplugSimulation(options: SparkplugSimulationOptions): S
   const counters = new Map(
     scenario.sparkplug.map((g) => [
       g.name,
-      {name: g.name, group: g.group, nodes: g.nodes, devices: g.nodes * g.devices, online: 0, nodeBirths: 0, deviceBirths: 0, rebirths: 0, ndata: 0, ddata: 0, nodeDeaths: 0, deviceDeaths: 0, commands: 0, writes: 0, refusedWrites: 0, held: 0, forwarded: 0, storeDropped: 0, published: 0, bytes: 0, sessions: 0, disconnects: 0, errors: 0} satisfies SparkplugCounters,
+      {name: g.name, group: g.group, nodes: g.nodes, devices: g.nodes * g.devices, online: 0, nodeBirths: 0, deviceBirths: 0, rebirths: 0, ndata: 0, ddata: 0, nodeDeaths: 0, deviceDeaths: 0, commands: 0, writes: 0, refusedWrites: 0, held: 0, forwarded: 0, storeDropped: 0, published: 0, acked: 0, delivered: 0, bytes: 0, connected: 0, sessions: 0, reconnects: 0, disconnects: 0, commandsApplied: 0, commandsFailed: 0, commandsIgnored: 0, errors: 0} satisfies SparkplugCounters,
     ]),
   )
   let stopping = false
@@ -113,8 +155,14 @@ export function startSparkplugSimulation(options: SparkplugSimulationOptions): S
     for (const m of messages) {
       if (!rt.client || !rt.connected) return
       // Births and data at QoS 0, as the specification asks; NDEATH at QoS 1 like the will it stands in for.
-      rt.client.publish(m.topic, m.payload, {qos: m.type === 'NDEATH' ? 1 : 0, retain: false})
+      const qos = m.type === 'NDEATH' ? 1 : 0
+      rt.client.publish(m.topic, m.payload, {qos, retain: false}, (err) => {
+        if (qos === 0 || err) return
+        c.acked++
+        c.delivered++
+      })
       c.published++
+      if (qos === 0) c.delivered++
       c.bytes += m.payload.length
       switch (m.type) {
         case 'NBIRTH':
@@ -149,6 +197,11 @@ export function startSparkplugSimulation(options: SparkplugSimulationOptions): S
     rt.counters.forwarded += stored.samples
   }
 
+  const disconnected = (rt: NodeRuntime) => {
+    if (rt.connected) rt.counters.connected--
+    rt.connected = false
+  }
+
   const unborn = (rt: NodeRuntime) => {
     if (rt.node.born) rt.counters.online--
     rt.node.born = false
@@ -169,8 +222,10 @@ export function startSparkplugSimulation(options: SparkplugSimulationOptions): S
     const subscriptions = [sparkplugTopic(node.group, 'NCMD', node.nodeId), `${sparkplugTopic(node.group, 'DCMD', node.nodeId)}/+`]
     if (rt.config.primaryHost !== undefined) subscriptions.push(stateTopic(rt.config.primaryHost))
     client.on('connect', () => {
+      if (!rt.connected) rt.counters.connected++
       rt.connected = true
       rt.attempt = 0
+      if (rt.sessions++ > 0) rt.counters.reconnects++
       rt.counters.sessions++
       // The host's retained STATE arrives after the SUBACK; until it says online, a node with a primary host waits.
       rt.hostOnline = rt.config.primaryHost === undefined
@@ -191,7 +246,7 @@ export function startSparkplugSimulation(options: SparkplugSimulationOptions): S
     client.on('close', () => {
       if (client !== rt.client) return
       const wasConnected = rt.connected
-      rt.connected = false
+      disconnected(rt)
       unborn(rt)
       if (stopping) return
       if (wasConnected) rt.counters.disconnects++
@@ -225,6 +280,7 @@ export function startSparkplugSimulation(options: SparkplugSimulationOptions): S
       metrics = decodePayload(payload).metrics
     } catch (error) {
       rt.counters.refusedWrites++
+      rt.counters.commandsFailed++
       logOnce(`cmd-decode`, `sparkplug ${topic}: not a Sparkplug B payload (${(error as Error).message}); ignored`, 'warn')
       return
     }
@@ -232,6 +288,9 @@ export function startSparkplugSimulation(options: SparkplugSimulationOptions): S
     rt.counters.writes += result.writes
     rt.counters.refusedWrites += result.refused.length
     for (const r of result.refused) logOnce(`refused-${rt.config.name}-${r}`, `sparkplug ${topic}: ${r}; refused`, 'warn')
+    if (result.writes > 0 || result.rebirth) rt.counters.commandsApplied++
+    else if (result.refused.length > 0) rt.counters.commandsFailed++
+    else rt.counters.commandsIgnored++
     if (result.rebirth && rt.node.born) {
       rt.counters.rebirths++
       publish(rt, rt.node.birth(now()))
@@ -245,7 +304,7 @@ export function startSparkplugSimulation(options: SparkplugSimulationOptions): S
     publish(rt, [rt.node.death(now())])
     unborn(rt)
     rt.client = undefined
-    rt.connected = false
+    disconnected(rt)
     client.removeAllListeners('close')
     client.end(false, {}, () => {
       client.removeAllListeners()
@@ -276,6 +335,7 @@ export function startSparkplugSimulation(options: SparkplugSimulationOptions): S
     connected: false,
     hostOnline: config.primaryHost === undefined,
     attempt: 0,
+    sessions: 0,
     n: 0,
   }))
   const start = now()
@@ -287,7 +347,9 @@ export function startSparkplugSimulation(options: SparkplugSimulationOptions): S
     connect(rt)
   }
 
-  const stop = async () => {
+  let stopped: Promise<void> | undefined
+  const stop = () => (stopped ??= stopAll())
+  const stopAll = async () => {
     stopping = true
     await Promise.all(
       runtimes.map(

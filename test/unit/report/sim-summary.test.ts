@@ -2,6 +2,7 @@ import {stripVTControlCharacters} from 'node:util'
 import {describe, expect, it} from 'vitest'
 import {formatSimSummary, latencyText, simVerdicts} from '../../../src/report/sim-summary.js'
 import {makeSummary, sumCounters} from '../../fixtures/report/sim-data.js'
+import {emptyCounters} from '../../../src/sim/types.js'
 
 const ESC = '\x1b['
 
@@ -126,5 +127,26 @@ describe('latency lines with few samples', () => {
     expect(few).not.toContain('p99.9')
     expect(few.length + '  publish lag   '.length).toBeLessThanOrEqual(80)
     expect(latencyText({count: 1000, p50: 1, p90: 2, p99: 3, p999: 4, max: 5}, '-')).toContain('p99.9 4.0ms')
+  })
+})
+
+describe('a run of Sparkplug edge nodes only', () => {
+  const press = {...emptyCounters('press'), target: 2, connected: 1, published: 40, acked: 2, bytes: 4096, errors: 1, reconnects: 1, commandsReceived: 3, commandsApplied: 3}
+  const group = {name: 'press', group: 'plant', nodes: 2, devices: 4, online: 1, nodeBirths: 3, deviceBirths: 6, rebirths: 1, ndata: 10, ddata: 17, nodeDeaths: 2, deviceDeaths: 2, commands: 3, writes: 2, refusedWrites: 0, held: 0, forwarded: 0, storeDropped: 0, published: 40, acked: 2, delivered: 40, bytes: 4096, connected: 1, sessions: 3, reconnects: 1, disconnects: 1, commandsApplied: 3, commandsFailed: 0, commandsIgnored: 0, errors: 1}
+  const summary = {...makeSummary({devices: 0, workers: 0, fleets: [press], totals: {...press, fleet: 'total'}}), sparkplug: {groups: [group]}}
+  const text = formatSimSummary(summary, {cores: 2})
+
+  it('shows its groups as rows of the fleet table, whose total row is the run\'s totals', () => {
+    expect(text).toContain('  ran 20s, Sparkplug edge nodes only, 4.0 KiB sent')
+    const row = (name: string) => text.split('\n').find((l) => l.trimStart().startsWith(`${name} `))?.trim().split(/\s+/)
+    expect(row('press')).toEqual(['press', '1/2', '40', '2.0', '2', '0', '0', '1', '1'])
+    expect(row('total')).toEqual(['total', '1/2', '40', '2.0', '2', '0', '0', '1', '1'])
+  })
+
+  it('says which edge nodes had no session at the end and that there were errors; its commands are told on its own line', () => {
+    expect(text).toContain('  ⚠ 1 of 2 edge nodes had a session when the run ended')
+    expect(text).toContain('  ✗ 1 client error (failed connects or subscriptions; the warnings say which)')
+    expect(text).toMatch(/sparkplug +press \(group plant\): .*3 commands \(1 rebirth, 2 writes\)/)
+    expect(text).not.toMatch(/^ {2}commands /m)
   })
 })
