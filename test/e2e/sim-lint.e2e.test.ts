@@ -86,4 +86,27 @@ describe('iotd sim lint', () => {
     const dry = await runCli(['sim', scenario, '--dry-run'])
     expect(dry.code, dry.stderr).toBe(0)
   })
+
+  it('a syntax error in an ES module .js is exit 2 at the module\'s own file:line:col, on lint, a run, a dry run, a backfill and sim registry', async () => {
+    // node --check passed such a .js (no package.json says its type): the dry run, backfill and registry exited 0;
+    // lint and the run said the error without the module's line.
+    const dir = mkdtempSync(join(tmpdir(), 'iotd-behavior-syntax-'))
+    writeFileSync(join(dir, 'b.js'), 'export default {\n  onTick(device) {\n    device.set("rpm",\n  },\n}\n')
+    const scenario = join(dir, 'beh.yaml')
+    writeFileSync(scenario, 'version: 1\nseed: 1\nfleets:\n  - name: pump\n    count: 2\n    topic: "p/{deviceId}"\n    every: 1s\n    behavior: ./b.js\n    fields: {rpm: 1450}\n')
+    const said = `${scenario}:8:15: fleets[0].behavior: ${join(dir, 'b.js')}:4:3: behavior module cannot be loaded: SyntaxError: Unexpected token '}'`
+    const runs = await Promise.all([
+      runCli(['sim', 'lint', scenario]),
+      runCli(['sim', scenario, '--duration', '1s']),
+      runCli(['sim', scenario, '--dry-run']),
+      runCli(['sim', scenario, '--backfill', '2026-01-01T00:00Z..2026-01-01T00:00:05Z', '--out', '-']),
+      runCli(['sim', 'registry', scenario]),
+    ])
+    for (const r of runs) {
+      expect(r.code, r.stderr).toBe(2)
+      expect(r.stderr).toContain(said)
+      expect(r.stderr).not.toMatch(/\n\s+at /)
+      expect(r.stdout).toBe('')
+    }
+  })
 })

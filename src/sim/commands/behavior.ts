@@ -1,6 +1,7 @@
 import {spawnSync} from 'node:child_process'
 import {createRequire} from 'node:module'
-import {dirname, relative} from 'node:path'
+import {existsSync, readFileSync} from 'node:fs'
+import {basename, dirname, join, relative} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {closestName} from '../../config/did-you-mean.js'
 import {ConfigError, formatProblem, type ConfigProblem} from '../../errors.js'
@@ -262,28 +263,80 @@ function stackFrames(stack: string): Array<{file: string; line: number; col: num
 
 /**
  * A syntax error as a problem at its line and column: a CommonJS SyntaxError's stack and `node --check`'s output
- * start "file:line", then the source line and a caret under the fault. Undefined when the report names no line.
+ * name the file (`label`) and line, then the source line and a caret under the fault. Undefined when the report
+ * names no line.
  */
-function syntaxProblem(report: string, path: string): ConfigProblem | undefined {
-  const line = syntaxErrorLine(report, path)
+function syntaxProblem(report: string, path: string, label = path): ConfigProblem | undefined {
+  const at = new RegExp(`^${escapeRegExp(label)}:(\\d+)\n(?:.*\n( *)\\^)?`, 'm').exec(report)
   const message = /^SyntaxError: (.*)$/m.exec(report)?.[1]
-  if (line === undefined || message === undefined) return undefined
-  const caret = /^.*\n.*\n( *)\^/.exec(report)
-  return {file: path, line: Number(line), col: caret ? caret[1].length + 1 : 1, message: `behavior module cannot be loaded: SyntaxError: ${message}`}
+  if (at === null || message === undefined) return undefined
+  return {file: path, line: Number(at[1]), col: (at[2]?.length ?? 0) + 1, message: `behavior module cannot be loaded: SyntaxError: ${message}`}
 }
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}
+
+/** How Node loads a module: as an ES module or as CommonJS. */
+type ModuleFormat = 'module' | 'commonjs'
 
 /**
- * The line of `path` a Node syntax error report names: a CommonJS SyntaxError's stack and `node --check`'s output
- * start "file:line", then the source line and a caret. Undefined when it names none (an ES module's stack does not).
+ * The format Node gives the file by its name: .mjs and .cjs say it, any other (.js) takes the `type` of the nearest
+ * package.json (looked up as Node does, not past a node_modules folder). Undefined when neither says: Node then
+ * decides by the source (syntax detection, on by default since Node 20.19), and so does syntaxProblemByCheck.
  */
-function syntaxErrorLine(report: string, path: string): string | undefined {
-  const at = /^(.*):(\d+)\n/.exec(report)
-  return at && at[1] === path ? at[2] : undefined
+export function declaredModuleFormat(path: string): ModuleFormat | undefined {
+  if (/\.mjs$/i.test(path)) return 'module'
+  if (/\.cjs$/i.test(path)) return 'commonjs'
+  for (let dir = dirname(path); basename(dir) !== 'node_modules'; dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json')
+    if (existsSync(manifest)) {
+      let type: unknown
+      try {
+        type = (JSON.parse(readFileSync(manifest, 'utf8')) as {type?: unknown}).type
+      } catch {
+        return undefined
+      }
+      return type === 'module' ? 'module' : type === 'commonjs' ? 'commonjs' : undefined
+    }
+    if (dirname(dir) === dir) break
+  }
+  return undefined
 }
 
+/** What a CommonJS parse says of a file that only an ES module may be (Node's own cue to load it as one). */
+const ESM_ONLY_SYNTAX = /^SyntaxError: (Cannot use import statement outside a module|Unexpected token 'export'|Cannot use 'import\.meta' outside a module)/m
+
+/**
+ * The module's syntax error, at its own line and column, parsed as Node will load it (nothing of it runs). The source
+ * goes to `node --check` on stdin with the format said (--input-type), since `node --check file.js` of a .js that
+ * Node only detects to be an ES module parses it as CommonJS and, under Node 20, passes it whatever it holds. Where
+ * the format is not declared, the source is parsed as CommonJS, and where that fails on syntax only an ES module
+ * has (import, export, import.meta) or fails and parses as an ES module, as one: Node's detection does the same.
+ */
 function syntaxProblemByCheck(path: string): ConfigProblem | undefined {
-  const check = spawnSync(process.execPath, ['--check', path], {encoding: 'utf8', timeout: CHILD_TIMEOUT_MS})
-  return check.status === 0 || check.status === null ? undefined : syntaxProblem(check.stderr, path)
+  let source: string
+  try {
+    source = readFileSync(path, 'utf8')
+  } catch {
+    return undefined
+  }
+  const check = (format: ModuleFormat): string | undefined => {
+    const child = spawnSync(process.execPath, ['--no-warnings', '--check', `--input-type=${format}`], {input: source, encoding: 'utf8', timeout: CHILD_TIMEOUT_MS, killSignal: 'SIGKILL'})
+    return child.status === 0 || child.status === null ? undefined : child.stderr
+  }
+  const declared = declaredModuleFormat(path)
+  let report: string | undefined
+  if (declared) report = check(declared)
+  else {
+    const asCommonJs = check('commonjs')
+    if (asCommonJs !== undefined) {
+      const asModule = check('module')
+      report = asModule === undefined ? undefined : ESM_ONLY_SYNTAX.test(asCommonJs) ? asModule : asCommonJs
+    }
+  }
+  if (report === undefined) return undefined
+  return syntaxProblem(report, path, '[stdin]') ?? {file: path, message: `behavior module cannot be loaded: ${/^SyntaxError: .*$/m.exec(report)?.[0] ?? report.trim().split('\n')[0]}`}
 }
 
 /** Where loading the module throws, when what it throws is no Error: Node's report of an uncaught throw names it. */

@@ -1,4 +1,4 @@
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
@@ -66,6 +66,50 @@ describe('loading a behaviour module', () => {
     // Without sim lint's loadBehaviors (a run, a dry run, sim registry), loading the scenario runs no module.
     expect(scenarioProblems(scenario(moduleFile('lint-throws.js', 'throw new Error("no config")\n')))).toEqual([])
     expect(scenarioProblems(scenario(moduleFile('lint-ok.mjs', 'export function onTick() {}\n')))).toEqual([])
+  })
+})
+
+describe('a behaviour module that does not parse, parsed as Node will load it', () => {
+  const scenario = (path: string) => `version: 1\nname: m\nfleets:\n  - name: a\n    count: 1\n    topic: "x/{deviceId}"\n    every: 1s\n    behavior: ${path}\n    fields: {t: 1}\n`
+  const esmBroken = 'export default {\n  onTick(device) {\n    device.set("rpm",\n  },\n}\n'
+
+  it('an ES module .js in a folder without package.json: its own line and column, on every path', () => {
+    // node --check passed it (Node 20 parses a .js it only detects as an ES module as CommonJS there): a dry run,
+    // a backfill and sim registry took it, and the run and lint said the error without the module's line.
+    const esm = moduleFile('esm-broken.js', esmBroken)
+    const said = `${esm}:4:3: behavior module cannot be loaded: SyntaxError: Unexpected token '}'`
+    expect(behaviorModuleProblem(esm, {load: false})).toBe(said)
+    expect(behaviorModuleProblem(esm, {load: true})).toBe(said)
+    expect(() => loadBehaviorModule(esm)).toThrow(said)
+    expect(scenarioProblems(scenario(esm))).toEqual([`8:15 fleets[0].behavior: ${said}`])
+  })
+
+  it('CommonJS .js and .cjs, ES module .mjs, and a .js under "type": "module" or "commonjs"', () => {
+    const cjs = moduleFile('cjs-broken.js', 'module.exports = {\n  onTick(d) {\n    d.set("rpm",\n  },\n}\n')
+    expect(behaviorModuleProblem(cjs, {load: false})).toBe(`${cjs}:4:3: behavior module cannot be loaded: SyntaxError: Unexpected token '}'`)
+    const dotCjs = moduleFile('broken.cjs', 'module.exports = {\n  onTick(d) { d.set("rpm", }\n}\n')
+    expect(behaviorModuleProblem(dotCjs, {load: false})).toBe(`${dotCjs}:2:28: behavior module cannot be loaded: SyntaxError: Unexpected token '}'`)
+    const mjs = moduleFile('broken2.mjs', esmBroken)
+    expect(behaviorModuleProblem(mjs, {load: false})).toBe(`${mjs}:4:3: behavior module cannot be loaded: SyntaxError: Unexpected token '}'`)
+    for (const type of ['module', 'commonjs']) {
+      const pkg = join(dir, `pkg-${type}`)
+      mkdirSync(join(pkg, 'lib'), {recursive: true})
+      writeFileSync(join(pkg, 'package.json'), JSON.stringify({type}))
+      const broken = join(pkg, 'lib', 'pump.js')
+      writeFileSync(broken, type === 'module' ? esmBroken : 'module.exports = {\n  onTick(d) {\n    d.set("rpm",\n  },\n}\n')
+      expect(behaviorModuleProblem(broken, {load: false})).toBe(`${broken}:4:3: behavior module cannot be loaded: SyntaxError: Unexpected token '}'`)
+      expect(() => loadBehaviorModule(broken)).toThrow(`${broken}:4:3: behavior module cannot be loaded: SyntaxError: Unexpected token '}'`)
+    }
+    // Under "type": "commonjs", export is the error, as Node would load it.
+    const typed = join(dir, 'pkg-commonjs', 'esm.js')
+    writeFileSync(typed, '// pump\nexport default {onTick() {}}\n')
+    expect(behaviorModuleProblem(typed, {load: false})).toBe(`${typed}:2:1: behavior module cannot be loaded: SyntaxError: Unexpected token 'export'`)
+  })
+
+  it('modules that parse are taken: ES module and CommonJS .js, a top-level return in CommonJS', () => {
+    expect(behaviorModuleProblem(moduleFile('esm-ok.js', 'export default {onTick(d) {}}\n'), {load: false})).toBeUndefined()
+    expect(behaviorModuleProblem(moduleFile('cjs-ok.js', 'module.exports = {onTick(d) {}}\nreturn\n'), {load: false})).toBeUndefined()
+    expect(behaviorModuleProblem(moduleFile('esm-ok2.js', 'import {join} from "node:path"\nexport function onTick(d) { join("a") }\n'), {load: true})).toBeUndefined()
   })
 })
 
