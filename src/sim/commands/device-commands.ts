@@ -54,8 +54,21 @@ export interface DeviceHost {
    * a requested value is made to fit. Before the device's first message, the value that message will carry.
    */
   current(field: string): FieldValue | undefined
-  /** Sends a message; false when the device is not connected (nothing sent). */
-  publish(topic: string, payload: string, qos: 0 | 1 | 2, retain: boolean, properties?: PublishProperties, correlationData?: Buffer): boolean
+  /**
+   * Sends a message; false when the device is not up (not connected, or going down for a reboot or the run's stop):
+   * nothing sent. When it returns true, `settled` (if given) is called once, with whether the message reached the
+   * broker: a QoS 0 one when it was written to the connection, a QoS 1/2 one when the broker acknowledged it (false:
+   * the connection it was on was given up before the acknowledgement came).
+   */
+  publish(
+    topic: string,
+    payload: string,
+    qos: 0 | 1 | 2,
+    retain: boolean,
+    properties?: PublishProperties,
+    correlationData?: Buffer,
+    settled?: (reached: boolean) => void,
+  ): boolean
   reboot(afterMs: number, will: boolean): void
   /** Says something once per run (a reply with nowhere to go); the worker rate-limits it. */
   warn(message: string): void
@@ -288,17 +301,25 @@ export class DeviceCommands {
       return
     }
     const properties = reply.properties?.render(lookupVars)
-    this.sent(this.host.publish(to, renderTemplate(reply.payload, lookup), reply.qos, false, properties, request.correlationData))
+    this.send(to, renderTemplate(reply.payload, lookup), reply.qos, false, properties, request.correlationData)
   }
 
-  /** A reply or twin report went out, or could not (the device was disconnected when it fell due): counted either way. */
-  private sent(published: boolean): void {
-    if (published) {
-      this.counters.commandsReplied++
-      return
-    }
+  /**
+   * Sends a reply or twin report and counts it once it is known whether it reached the broker: replied (a QoS 0 one
+   * written to the connection, a QoS 1/2 one acknowledged), or lost (the device was not up when it fell due, or the
+   * connection was given up before the acknowledgement).
+   */
+  private send(topic: string, payload: string, qos: 0 | 1 | 2, retain: boolean, properties?: PublishProperties, correlationData?: Buffer): void {
+    const published = this.host.publish(topic, payload, qos, retain, properties, correlationData, (reached) => {
+      if (reached) this.counters.commandsReplied++
+      else this.lost('replies and twin reports whose connection was given up before the broker acknowledged them (a reboot or the run\'s stop) may not have arrived (counted as replies not sent)')
+    })
+    if (!published) this.lost('replies and twin reports due while a device was down (rebooting, its connection lost, or the run stopping) were not sent (counted as replies not sent)')
+  }
+
+  private lost(why: string): void {
     this.counters.commandsReplyLost++
-    this.host.warn('replies and twin reports due while a device was disconnected (rebooting, or its connection lost) were not sent (counted as replies not sent)')
+    this.host.warn(why)
   }
 
   private desired(payload: Buffer): void {
@@ -330,7 +351,7 @@ export class DeviceCommands {
       this.counters.commandsApplied++
       Object.assign(this.reported, applied)
       const body = twin.config.style === 'aws' ? {state: {reported: applied}} : this.reported
-      this.sent(this.host.publish(renderTemplate(twin.reported, (name) => this.host.vars[name]), JSON.stringify(body), twin.config.qos, twin.config.retain))
+      this.send(renderTemplate(twin.reported, (name) => this.host.vars[name]), JSON.stringify(body), twin.config.qos, twin.config.retain)
     })
   }
 }

@@ -38,9 +38,12 @@ interface Device {
    * counted as for a lost connection (QoS 0 dropped, QoS 1/2 to the offline queue) rather than never falling due.
    */
   rebooting?: boolean
-  /** QoS 1/2 messages the device's commands or behaviour module sent that the broker has not acknowledged yet. */
-  unackedReplies?: number
-  /** Called when unackedReplies falls to 0 (a reboot with will waits for it). */
+  /**
+   * QoS 1/2 messages the device's commands or behaviour module sent that the broker has not acknowledged yet, each
+   * by its settle function (called once: true on the acknowledgement, false when its connection is given up).
+   */
+  unackedReplies?: Set<(reached: boolean) => void>
+  /** Called when unackedReplies becomes empty (a reboot with will waits for it). */
   repliesAcked?: () => void
   /** Built at the device's first message: a fleet of rarely reporting devices does not hold every model at once. */
   model?: DeviceModel
@@ -182,6 +185,12 @@ export class FleetWorker {
   private allConnectedAtEpochMs?: number
   private everConnectedCount = 0
   private errorsLogged = 0
+  /**
+   * Command messages that reached a device going down (a commanded reboot, or the run's stop) and were not taken, as
+   * an offline device takes none: `again` ones (QoS 1/2 in a persistent session) were left unacknowledged, so the
+   * broker delivers them again after the reconnect; `gone` ones (QoS 0, or a clean session) are not.
+   */
+  private notTaken = {again: 0, gone: 0}
   private storms = 0
   private statsTakenAt = performance.now()
   private backlogWarned = false
@@ -314,8 +323,9 @@ export class FleetWorker {
       d.backlog.length = 0
       if (d.client) closing.push(this.disconnect(d, drainMs))
     }
-    if (cutOff > 0) this.post({type: 'log', level: 'warn', message: `${cutOff} commands were still waiting for their latency when the run stopped (counted as failed)`})
+    if (cutOff > 0) this.post({type: 'log', level: 'warn', message: `${cutOff} ${cutOff === 1 ? 'command was' : 'commands were'} still waiting for ${cutOff === 1 ? 'its' : 'their'} latency when the run stopped (counted as failed)`})
     await Promise.all(closing)
+    this.sayNotTaken()
     this.loopDelay.stop()
     this.post({type: 'done', stats: {...this.takeStats(), connectedAtStop}})
   }
@@ -420,7 +430,15 @@ export class FleetWorker {
     })
     d.client = client
     if (d.commands || d.behavior) {
+      // A device going down takes no command: handleMessage (MQTT.js's hook between a message and its
+      // acknowledgement) fails for it, so a QoS 1 one is left unacknowledged for a persistent session to deliver again.
+      client.handleMessage = (packet, callback) => callback(this.goingDown(d) ? new Error('the device is going down') : undefined)
       client.on('message', (topic, payload, packet) => {
+        if (this.goingDown(d)) {
+          if (packet.qos > 0 && !d.spec.cleanSession) this.notTaken.again++
+          else this.notTaken.gone++
+          return
+        }
         const p = packet.properties
         if (!firstCopy(d.subscribedFilters, topic, p?.subscriptionIdentifier)) return
         const request = p ? {responseTopic: p.responseTopic, correlationData: p.correlationData} : undefined
@@ -544,23 +562,70 @@ export class FleetWorker {
       stopAnomaly: (name) => this.model(d).stopAnomaly(name, this.nowEpochMs()),
       value: (field) => this.model(d).value(field, this.firstDueEpochMs(d)),
       current: (field) => this.model(d).current(field, this.firstDueEpochMs(d)),
-      publish: (topic, payload, qos, retain, properties, correlationData) => {
-        if (!d.connected || !d.client) return false
+      publish: (topic, payload, qos, retain, properties, correlationData, settled) => {
+        // Down from the moment a reboot (or the run's stop) begins, not only once the socket closed: MQTT.js refuses a
+        // publish on a client that is disconnecting, and would say so as a client error.
+        const client = d.client
+        if (!d.connected || !client || this.goingDown(d) || client.disconnecting) return false
         const props = toMqttProperties(properties, correlationData)
         const options = props ? {qos, retain, properties: props} : {qos, retain}
         if (qos === 0) {
-          d.client.publish(topic, payload, options)
+          // Written to the connection (its callback waits for a drain when the socket buffer is full; only a
+          // synchronous error means it was not).
+          let failed = false
+          let sync = true
+          client.publish(topic, payload, options, (err) => {
+            if (sync && err) failed = true
+          })
+          sync = false
+          settled?.(!failed)
           return true
         }
-        d.unackedReplies = (d.unackedReplies ?? 0) + 1
-        d.client.publish(topic, payload, options, () => {
-          if (--d.unackedReplies! === 0) d.repliesAcked?.()
-        })
+        const unacked = (d.unackedReplies ??= new Set())
+        let done = false
+        const settle = (reached: boolean) => {
+          if (done) return
+          done = true
+          unacked.delete(settle)
+          settled?.(reached)
+          if (unacked.size === 0) d.repliesAcked?.()
+        }
+        unacked.add(settle)
+        client.publish(topic, payload, options, (err) => settle(!err))
         return true
       },
       reboot: (afterMs, will) => this.reboot(d, afterMs, will),
       warn: (message) => this.warnOnce(message, `${d.spec.clientId}: ${message}`),
     }
+  }
+
+  /** A commanded reboot or the run's stop has begun: the device takes no command and sends no reply. */
+  private goingDown(d: Device): boolean {
+    return d.rebooting === true || this.stopping
+  }
+
+  /**
+   * QoS 1/2 replies still unacknowledged on a connection that is given up (its client ended, the device comes back on
+   * a fresh one): they are counted as not arrived, so no reply is ever counted twice or left uncounted.
+   */
+  private giveUpReplies(d: Device): void {
+    for (const settle of [...(d.unackedReplies ?? [])]) settle(false)
+  }
+
+  /** Says, once at the stop, how many command messages devices going down did not take. */
+  private sayNotTaken(): void {
+    const {again, gone} = this.notTaken
+    const n = again + gone
+    if (n === 0) return
+    const parts = [
+      again > 0 ? `${again} left unacknowledged, which a persistent session delivers again after the reconnect (counted as received then)` : '',
+      gone > 0 ? `${gone} at QoS 0 or in a clean session, which the device never gets (not counted as received)` : '',
+    ].filter(Boolean)
+    this.post({
+      type: 'log',
+      level: 'warn',
+      message: `${n} command ${n === 1 ? 'message' : 'messages'} reached a device going down (a commanded reboot, or the run's stop) and ${n === 1 ? 'was' : 'were'} not taken, as an offline device takes none: ${parts.join('; ')}`,
+    })
   }
 
   /** The timestamp the device's first message carries (a reply before it shows that message's values). */
@@ -606,7 +671,7 @@ export class FleetWorker {
         }
       }
       setImmediate(() => {
-        if (!d.unackedReplies) return drop()
+        if (!d.unackedReplies?.size) return drop()
         const force = setTimeout(() => {
           d.repliesAcked = undefined
           drop()
@@ -677,7 +742,10 @@ export class FleetWorker {
         clearTimeout(forceTimer)
         // An ended MQTT.js client cannot be reconnected reliably: a later ramp-up starts a fresh one (the broker
         // keeps a persistent session; the clean end already waited for the acks of messages in flight).
-        if (d.client === client) d.client = undefined
+        if (d.client === client) {
+          d.client = undefined
+          this.giveUpReplies(d)
+        }
         client.removeAllListeners('connect')
         resolve()
       }
@@ -855,8 +923,10 @@ export class FleetWorker {
       c.suppressed++
       return
     }
+    // A device going down for a commanded reboot is down already: its client is closing (MQTT.js refuses publishes then).
+    const up = d.connected && !d.rebooting
     if (d.spec.qos === 0) {
-      if (!d.connected) {
+      if (!up) {
         c.dropped++
         return
       }
@@ -864,7 +934,7 @@ export class FleetWorker {
       else this.send(d, sample.payload, due)
       return
     }
-    if (d.inflight >= d.spec.inflight || !d.connected) {
+    if (d.inflight >= d.spec.inflight || !up) {
       // Held until an in-flight slot frees or the device reconnects; its lag keeps counting from the due time.
       if (d.backlog.length >= d.spec.offlineQueue) {
         c.dropped++
@@ -929,7 +999,7 @@ export class FleetWorker {
       const dues = d.pendingDue ?? []
       const c = d.counters
       const stream = d.client?.stream
-      if (d.connected && stream?.writable && stream.writableLength <= DIRECT_BUFFER_LIMIT) {
+      if (d.connected && !d.rebooting && stream?.writable && stream.writableLength <= DIRECT_BUFFER_LIMIT) {
         // Read per device: writing a whole turn's devices takes milliseconds, and the last of them leave that much later.
         const now = performance.now()
         for (let i = 0; i < pending.length; i++) {
@@ -943,7 +1013,7 @@ export class FleetWorker {
       } else {
         // A socket that stopped taking data (or, should one be gone in the middle of a turn, a closed one).
         c.dropped += pending.length
-        if (d.connected && !this.bufferWarned) {
+        if (d.connected && !d.rebooting && !this.bufferWarned) {
           this.bufferWarned = true
           this.post({type: 'log', level: 'warn', message: `${d.spec.clientId}: the broker is not reading (${DIRECT_BUFFER_LIMIT / 1024} KiB waiting in the socket); dropping QoS 0 messages (counted)`})
         }
@@ -971,7 +1041,7 @@ export class FleetWorker {
   }
 
   private flushBacklog(d: Device): void {
-    while (d.backlog.length > 0 && d.connected && d.inflight < d.spec.inflight) {
+    while (d.backlog.length > 0 && d.connected && !d.rebooting && d.inflight < d.spec.inflight) {
       const next = d.backlog.shift()
       if (next) this.send(d, next.payload, next.due)
     }

@@ -56,6 +56,9 @@ function harness(fleetExtra: string) {
   const sent: Sent[] = []
   const reboots: Array<{after: number; will: boolean}> = []
   const timers: Array<{fn: () => void; ms: number; cancelled: boolean}> = []
+  // The fake connection: 'up' (a publish reaches the broker at once), 'down' (nothing is sent) or 'held' (a publish
+  // waits in `unsettled` for its acknowledgement or the loss of its connection).
+  const link = {state: 'up' as 'up' | 'down' | 'held', unsettled: [] as Array<(reached: boolean) => void>}
   const host: DeviceHost = {
     deviceId: 'zone-0001',
     vars: {deviceId: 'zone-0001', fleet: 'zone', index: '1', number: '2'},
@@ -66,7 +69,13 @@ function harness(fleetExtra: string) {
     stopAnomaly: (name) => anomalies.push(`stop ${name}`) > 0,
     value: (f) => values.get(f),
     current: (f) => values.get(f),
-    publish: (topic, payload, qos, retain, properties, correlationData) => (sent.push({topic, payload, qos, retain, properties, correlationData}), true),
+    publish: (topic, payload, qos, retain, properties, correlationData, settled) => {
+      if (link.state === 'down') return false
+      sent.push({topic, payload, qos, retain, properties, correlationData})
+      if (link.state === 'up') settled?.(true)
+      else if (settled) link.unsettled.push(settled)
+      return true
+    },
     reboot: (after, will) => void reboots.push({after, will}),
     warn: () => {},
   }
@@ -79,7 +88,7 @@ function harness(fleetExtra: string) {
   const runTimers = () => {
     for (const t of timers.splice(0)) if (!t.cancelled) t.fn()
   }
-  return {commands, counters, sent, held, reboots, timers, runTimers, mode: () => mode, modeFor: () => modeFor, anomalies}
+  return {commands, counters, sent, held, reboots, timers, runTimers, mode: () => mode, modeFor: () => modeFor, anomalies, link}
 }
 
 describe('device commands', () => {
@@ -209,6 +218,31 @@ describe('device commands', () => {
     h.runTimers()
     expect(h.reboots).toHaveLength(1)
     expect(h.counters).toMatchObject({commandsReceived: 2, commandsApplied: 1, commandsFailed: 1})
+  })
+
+  it('a reply counts as replied once it reached the broker, as not sent when the device was down or its connection was given up', () => {
+    const h = harness(`    commands:
+      - {name: sp, topic: "{deviceId}/cmd", set: {setpoint: "$.value"}, reply: {topic: "{deviceId}/ack", qos: 1}}`)
+    const command = (value: number) => {
+      h.commands.receive('zone-0001/cmd', Buffer.from(JSON.stringify({value})))
+      h.runTimers()
+    }
+    command(19)
+    expect(h.counters).toMatchObject({commandsApplied: 1, commandsReplied: 1, commandsReplyLost: 0})
+    // Written, not yet acknowledged: neither replied nor lost until it is known.
+    h.link.state = 'held'
+    command(20)
+    command(21)
+    expect(h.counters).toMatchObject({commandsApplied: 3, commandsReplied: 1, commandsReplyLost: 0})
+    const [acked, givenUp] = h.link.unsettled
+    acked(true)
+    givenUp(false)
+    expect(h.counters).toMatchObject({commandsReplied: 2, commandsReplyLost: 1})
+    // Due while the device is down (rebooting, disconnected, the run stopping): nothing sent, counted at once.
+    h.link.state = 'down'
+    command(22)
+    expect(h.sent).toHaveLength(3)
+    expect(h.counters).toMatchObject({commandsReceived: 4, commandsApplied: 4, commandsReplied: 2, commandsReplyLost: 2})
   })
 
   it('twin: desired fields are held and reported after the delay, generic (whole state, retained) and aws', () => {
