@@ -2,7 +2,7 @@ import {formatDuration} from '../config/units.js'
 import type {FleetCounters, SimSnapshot, SimSummary} from '../sim/types.js'
 import {formatBytes, formatMs, formatNumber, formatPercent, formatRate} from '../metrics/format.js'
 import {paint} from './terminal.js'
-import {repliesNotSent} from './sim-summary.js'
+import {commandsWaiting} from './command-figures.js'
 
 export interface PlainLineOptions {
   /** Colour non-zero problem counters; only for a terminal (the plain reporter decides). Default false. */
@@ -43,7 +43,7 @@ export function formatSimPlainLine(s: SimSnapshot, opts: PlainLineOptions = {}):
     `${formatNumber(t.reconnects)} reconnects`,
   ]
   // Only runs whose devices got commands say so: the line of every other run stays as it was.
-  if (t.commandsReceived > 0) parts.push(`${formatNumber(t.commandsReceived)} commands (${formatNumber(t.commandsApplied)} applied, ${formatNumber(t.commandsReplied)} replied, ${t.commandsReplyLost > 0 ? `${repliesNotSent(t.commandsReplyLost)}, ` : ''}${formatNumber(t.commandsFailed)} failed)`)
+  if (t.commandsReceived > 0) parts.push(commandsPart(t, counter))
   if (opts.closing) {
     parts.push(opts.closing === 'ended' ? 'run ended' : 'interrupted')
     return parts.join('  ')
@@ -52,6 +52,20 @@ export function formatSimPlainLine(s: SimSnapshot, opts: PlainLineOptions = {}):
   if (s.ackLatency.count > 0) parts.push(`ack p99 ${formatMs(s.ackLatency.p99)}`)
   parts.push(`cpu ${formatPercent(s.health.cpuPercent)}`, `rss ${formatBytes(s.health.rssBytes)}`, `loop p99 ${formatMs(s.health.eventLoopLagP99Ms)}`)
   return parts.join('  ')
+}
+
+/**
+ * `8 commands (2 applied, 5 failed, 1 ignored; 5 replied, 1 reply not sent)`: received = applied + failed + ignored
+ * (+ `N waiting`, reactions still waiting for their latency, while there are any), the summary's figures and words;
+ * then the replies, which reached the broker or were not sent.
+ */
+function commandsPart(t: FleetCounters, counter: (n: number, noun: string, tone: 'warn' | 'fail') => string): string {
+  const waiting = commandsWaiting(t)
+  const fate = [`${formatNumber(t.commandsApplied)} applied`, counter(t.commandsFailed, 'failed', 'warn'), `${formatNumber(t.commandsIgnored)} ignored`]
+  if (waiting > 0) fate.push(`${formatNumber(waiting)} waiting`)
+  const replies = [`${formatNumber(t.commandsReplied)} replied`]
+  if (t.commandsReplyLost > 0) replies.push(counter(t.commandsReplyLost, t.commandsReplyLost === 1 ? 'reply not sent' : 'replies not sent', 'warn'))
+  return `${formatNumber(t.commandsReceived)} commands (${fate.join(', ')}; ${replies.join(', ')})`
 }
 
 /**

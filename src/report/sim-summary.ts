@@ -59,7 +59,9 @@ export function simVerdicts(summary: SimSummary, cores: number): Verdict[] {
   const unsent = t.unsent ?? 0
   if (t.dropped - unsent > 0) verdicts.push({level: 'warn', text: `${plural(t.dropped - unsent, 'message')} dropped (QoS 0 with the connection down at the due time, or QoS 1/2 past a device's offlineQueue)`})
   if (unsent > 0) verdicts.push({level: 'warn', text: `${plural(unsent, 'QoS 1/2 message')} still queued when the run ended ${unsent === 1 ? 'was' : 'were'} not sent (counted as dropped): the devices were offline or their in-flight window full (offlineQueue, inflight)`})
-  if (t.commandsReplyLost > 0) verdicts.push({level: 'warn', text: `${formatNumber(t.commandsReplyLost)} ${t.commandsReplyLost === 1 ? 'reply' : 'replies'} to commands and twin updates ${t.commandsReplyLost === 1 ? 'was' : 'were'} not sent (the device was disconnected or rebooting when ${t.commandsReplyLost === 1 ? 'it' : 'they'} fell due, or had no topic)`})
+  // Failed commands are no clean run, even when a rule's fail: share asked for them: the ✓ below would say otherwise.
+  if (t.commandsFailed > 0) verdicts.push({level: 'warn', text: `${formatNumber(t.commandsFailed)} of ${plural(t.commandsReceived, 'command')} failed (a rule's fail: share, a value, mode or anomaly that could not be applied, or cut off by the run's stop)`})
+  if (t.commandsReplyLost > 0) verdicts.push({level: 'warn', text: `${formatNumber(t.commandsReplyLost)} ${t.commandsReplyLost === 1 ? 'reply' : 'replies'} to commands and twin updates ${t.commandsReplyLost === 1 ? 'was' : 'were'} not sent (the device was down or going down when ${t.commandsReplyLost === 1 ? 'it' : 'they'} fell due, its connection was given up before the broker acknowledged ${t.commandsReplyLost === 1 ? 'it' : 'them'}, or ${t.commandsReplyLost === 1 ? 'it' : 'they'} had no topic)`})
   const bottleneck = clientBottleneck(summary.health, cores)
   if (bottleneck) verdicts.push({level: 'warn', text: bottleneck})
   const seen = new Set(verdicts.map((v) => v.text))
@@ -256,12 +258,13 @@ function verdictMark(level: VerdictLevel, c: ChalkInstance): string {
 }
 
 /**
- * `zone: 1,100 received, 1,100 applied, 1,100 replied, 0 failed, 0 ignored`: what a fleet's devices did with the
- * messages on their command subscriptions. Received = applied + failed + ignored.
+ * `zone: 1,100 received, 1,098 applied, 2 failed, 0 ignored (no rule matched); 1,100 replied`: what a fleet's devices
+ * did with the messages on their command subscriptions (received = applied + failed + ignored), then their replies
+ * (reached the broker, or not sent), in the order of the progress lines.
  */
 export function commandsText(f: FleetCounters, c: ChalkInstance): string {
   const failed = `${formatNumber(f.commandsFailed)} failed`
-  return `${f.fleet}: ${formatNumber(f.commandsReceived)} received, ${formatNumber(f.commandsApplied)} applied, ${formatNumber(f.commandsReplied)} replied, ${f.commandsReplyLost > 0 ? `${c.yellow(repliesNotSent(f.commandsReplyLost))}, ` : ''}${f.commandsFailed > 0 ? c.yellow(failed) : failed}, ${formatNumber(f.commandsIgnored)} ignored (no rule matched)`
+  return `${f.fleet}: ${formatNumber(f.commandsReceived)} received, ${formatNumber(f.commandsApplied)} applied, ${f.commandsFailed > 0 ? c.yellow(failed) : failed}, ${formatNumber(f.commandsIgnored)} ignored (no rule matched); ${formatNumber(f.commandsReplied)} replied${f.commandsReplyLost > 0 ? `, ${c.yellow(repliesNotSent(f.commandsReplyLost))}` : ''}`
 }
 
 /** `1 reply not sent`, `3 replies not sent`. */

@@ -1,7 +1,8 @@
 import {stripVTControlCharacters} from 'node:util'
 import {describe, expect, it} from 'vitest'
 import {closingSimSnapshot, formatSimPlainLine} from '../../../src/report/sim-plain-line.js'
-import {latency, makeSnapshot, makeSummary} from '../../fixtures/report/sim-data.js'
+import {formatSimSummary} from '../../../src/report/sim-summary.js'
+import {latency, makeSnapshot, makeSummary, sumCounters} from '../../fixtures/report/sim-data.js'
 
 describe('formatSimPlainLine', () => {
   it('shows time, stage, connected, rate and counters on one line', () => {
@@ -25,6 +26,30 @@ describe('formatSimPlainLine', () => {
     const coloured = formatSimPlainLine(snapshot, {color: true})
     expect(coloured).toContain('\x1b[33m15 late')
     expect(stripVTControlCharacters(coloured)).toBe(formatSimPlainLine(snapshot))
+  })
+
+  it('command figures add up: received = applied + failed + ignored + waiting, then the replies', () => {
+    const s = makeSnapshot(5)
+    const commands = {commandsReceived: 11, commandsApplied: 2, commandsFailed: 5, commandsIgnored: 1, commandsReplied: 5, commandsReplyLost: 1}
+    const line = formatSimPlainLine({...s, totals: {...s.totals, ...commands}})
+    // 3 still wait for their latency: 2 + 5 + 1 + 3 = 11.
+    expect(line).toContain('  0 reconnects  11 commands (2 applied, 5 failed, 1 ignored, 3 waiting; 5 replied, 1 reply not sent)  lag p99')
+    // None waiting, no reply lost: those figures are left out, the others stay.
+    const settled = formatSimPlainLine({...s, totals: {...s.totals, ...commands, commandsReceived: 8, commandsReplyLost: 0}})
+    expect(settled).toContain('  8 commands (2 applied, 5 failed, 1 ignored; 5 replied)  ')
+    expect(formatSimPlainLine({...s, totals: {...s.totals, ...commands}}, {color: true})).toContain('\x1b[33m5 failed')
+  })
+
+  it('the closing line ends at the summary\'s command figures, word for word', () => {
+    const last = makeSnapshot(18)
+    const fleets = makeSummary().fleets.map((f) => (f.fleet === 'press' ? {...f, commandsReceived: 8, commandsApplied: 2, commandsReplied: 5, commandsFailed: 5, commandsIgnored: 1} : f))
+    const summary = makeSummary({elapsedMs: 20_000, fleets, totals: sumCounters('total', fleets)})
+    const line = formatSimPlainLine(closingSimSnapshot(summary, last), {closing: 'ended'})
+    const summaryLine = stripVTControlCharacters(formatSimSummary(summary, {cores: 2}))
+      .split('\n')
+      .find((l) => l.trimStart().startsWith('commands'))
+    expect(summaryLine).toBe('  commands      press: 8 received, 2 applied, 5 failed, 1 ignored (no rule matched); 5 replied')
+    expect(line).toContain('  8 commands (2 applied, 5 failed, 1 ignored; 5 replied)  run ended')
   })
 
   it('the closing line: the summary\'s counters, each fleet\'s rate over the interval since the last line, no interval-only figures', () => {

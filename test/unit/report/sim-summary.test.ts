@@ -69,14 +69,21 @@ describe('the commands line', () => {
     const fleets = makeSummary().fleets.map((f) => (f.fleet === 'press' ? {...f, commandsReceived: 101, commandsApplied: 98, commandsReplied: 100, commandsFailed: 2, commandsIgnored: 1} : f))
     const out = stripVTControlCharacters(formatSimSummary(makeSummary({fleets, totals: sumCounters('total', fleets)}), {cores: 2}))
     const lines = out.split('\n').filter((l) => l.trimStart().startsWith('commands'))
-    expect(lines).toEqual(['  commands      press: 101 received, 98 applied, 100 replied, 2 failed, 1 ignored (no rule matched)'])
+    expect(lines).toEqual(['  commands      press: 101 received, 98 applied, 2 failed, 1 ignored (no rule matched); 100 replied'])
+  })
+  it('says when commands failed, so the headline never claims a clean run beside them', () => {
+    const fleets = makeSummary().fleets.map((f) => ({...f, late: 0, ...(f.fleet === 'press' ? {commandsReceived: 8, commandsApplied: 2, commandsReplied: 7, commandsFailed: 5, commandsIgnored: 1} : {})}))
+    const verdicts = simVerdicts(makeSummary({fleets, totals: sumCounters('total', fleets)}), 2)
+    expect(verdicts).toEqual([{level: 'warn', text: "5 of 8 commands failed (a rule's fail: share, a value, mode or anomaly that could not be applied, or cut off by the run's stop)"}])
   })
   it('says how many replies could not be sent, and the verdicts no longer claim a clean run', () => {
     const fleets = makeSummary().fleets.map((f) => ({...f, late: 0, ...(f.fleet === 'press' ? {commandsReceived: 2, commandsApplied: 2, commandsReplyLost: 1} : {})}))
     const summary = makeSummary({fleets, totals: sumCounters('total', fleets)})
     const out = stripVTControlCharacters(formatSimSummary(summary, {cores: 2}))
-    expect(out).toContain('  commands      press: 2 received, 2 applied, 0 replied, 1 reply not sent, 0 failed, 0 ignored (no rule matched)')
-    expect(simVerdicts(summary, 2)).toEqual([{level: 'warn', text: '1 reply to commands and twin updates was not sent (the device was disconnected or rebooting when it fell due, or had no topic)'}])
+    expect(out).toContain('  commands      press: 2 received, 2 applied, 0 failed, 0 ignored (no rule matched); 0 replied, 1 reply not sent')
+    expect(simVerdicts(summary, 2)).toEqual([
+      {level: 'warn', text: '1 reply to commands and twin updates was not sent (the device was down or going down when it fell due, its connection was given up before the broker acknowledged it, or it had no topic)'},
+    ])
   })
 })
 
