@@ -4,6 +4,8 @@ import {clientBottleneck} from '../client-health.js'
 import {formatBytes, formatMs, formatNumber, formatPercent, formatRateValue} from '../../metrics/format.js'
 import {sparkline} from '../sparkline.js'
 import type {LiveFleet} from './live-fleet-table.js'
+import type {CommandLine} from './live-command-lines.js'
+import {toneColour} from './tone.js'
 
 /** Labels of the figure lines share one width so the values line up under each other. */
 const LABEL_WIDTH = 13
@@ -25,6 +27,25 @@ export function TotalsLine({totals, color}: {totals: LiveFleet; color: boolean})
       {'  '}
       <Text color={warn(totals.dropped)}>{`${formatNumber(totals.dropped)} dropped`}</Text>
     </Text>
+  )
+}
+
+/** The command figures (live-command-lines.ts), one line each; failures and replies not sent in warning tone. */
+export function CommandLines({lines, color}: {lines: readonly CommandLine[]; color: boolean}) {
+  return (
+    <>
+      {lines.map((line) => (
+        <Text key={line.label} wrap="truncate-end">
+          <Label text={line.label} />
+          {line.figures.map((f, i) => (
+            <Text key={i}>
+              {i > 0 ? line.gap : ''}
+              <Text color={toneColour(f.tone, color)}>{f.text}</Text>
+            </Text>
+          ))}
+        </Text>
+      ))}
+    </>
   )
 }
 

@@ -10,6 +10,8 @@ export interface SimLayout {
   health: boolean
   footer: boolean
   sparkline: boolean
+  /** Lines of command figures shown (under the fleet table), 0 when the run got no command or they do not fit. */
+  commandLines: number
   /** Fleet rows shown in the table; 0 means no table, only the one-line totals. */
   fleetRows: number
   /** Fleets that did not fit (shown as "… and N more fleets"). */
@@ -23,16 +25,17 @@ export function layoutHeight(l: SimLayout): number {
   const table = l.fleetRows > 0 ? 1 + l.fleetRows + (l.hiddenFleets > 0 ? 1 : 0) : 0
   const sections = [l.progress, l.latency, l.health, l.footer, l.sparkline].filter(Boolean).length
   // title + totals line (a table row when the table is shown) + table header/fleet rows + sections + spacers
-  return 2 + table + sections + (l.spacing ? SPACER_LINES : 0)
+  return 2 + table + sections + l.commandLines + (l.spacing ? SPACER_LINES : 0)
 }
 
 const SPACER_LINES = 2
 
 /**
  * Fills the budget in order of what a person watching a run needs most: the title and totals always, then
- * progress, latency, client health, the footer, the throughput chart, then as many fleet rows as fit, then air.
+ * progress, the command figures (`commandLines` of them, once the run got commands; all or none), latency, client
+ * health, the footer, the throughput chart, then as many fleet rows as fit, then air.
  */
-export function planSimLayout(rows: number, fleetCount: number): SimLayout {
+export function planSimLayout(rows: number, fleetCount: number, commandLines = 0): SimLayout {
   let budget = Math.max(1, rows - 1) - 2
   const take = (lines: number) => {
     if (budget < lines) return false
@@ -40,6 +43,7 @@ export function planSimLayout(rows: number, fleetCount: number): SimLayout {
     return true
   }
   const progress = take(1)
+  const commands = commandLines > 0 && take(commandLines) ? commandLines : 0
   const latency = take(1)
   const health = take(1)
   const footer = take(1)
@@ -56,5 +60,5 @@ export function planSimLayout(rows: number, fleetCount: number): SimLayout {
     budget = 0
   }
   const spacing = take(SPACER_LINES)
-  return {progress, latency, health, footer, sparkline, fleetRows, hiddenFleets, spacing}
+  return {progress, latency, health, footer, sparkline, commandLines: commands, fleetRows, hiddenFleets, spacing}
 }

@@ -56,16 +56,6 @@ const COLUMNS_AFTER_BAR: LiveColumn[] = [
   {header: 'dropped', align: 'right', value: (f) => formatNumber(f.dropped, compact), tone: warnIfAny((f) => f.dropped)},
 ]
 
-/** Shown once any command arrived: received, and replies plus twin reports sent. */
-const COMMAND_COLUMNS: LiveColumn[] = [
-  {header: 'commands', align: 'right', value: (f) => formatNumber(f.commandsReceived, compact), tone: plain},
-  {header: 'replied', align: 'right', value: (f) => formatNumber(f.commandsReplied, compact), tone: plain},
-  {header: 'cmd failed', align: 'right', value: (f) => formatNumber(f.commandsFailed, compact), tone: warnIfAny((f) => f.commandsFailed)},
-]
-
-/** Shown once a reply could not be sent (the device was disconnected): beside `replied`, so the two add up. */
-const REPLIES_NOT_SENT: LiveColumn = {header: 'not sent', align: 'right', value: (f) => formatNumber(f.commandsReplyLost, compact), tone: warnIfAny((f) => f.commandsReplyLost)}
-
 /** Bar width for the connected column by terminal width: a bar only where there is room for it. */
 export function connectedBarWidth(columns: number): number {
   if (columns >= 110) return 10
@@ -77,14 +67,9 @@ function barColumn(width: number): LiveColumn {
   return {header: '', align: 'left', value: () => ' '.repeat(width), tone: () => 'bar'}
 }
 
-function commandColumns(totals: LiveFleet): LiveColumn[] {
-  if (totals.commandsReceived === 0) return []
-  return totals.commandsReplyLost > 0 ? [...COMMAND_COLUMNS.slice(0, 2), REPLIES_NOT_SENT, ...COMMAND_COLUMNS.slice(2)] : COMMAND_COLUMNS
-}
-
 export function buildLiveTable(fleets: readonly LiveFleet[], totals: LiveFleet, columns: number): LiveTable {
   const barWidth = connectedBarWidth(columns)
-  const cols = [...COLUMNS_BEFORE_BAR, ...(barWidth > 0 ? [barColumn(barWidth)] : []), ...COLUMNS_AFTER_BAR, ...commandColumns(totals)]
+  const cols = [...COLUMNS_BEFORE_BAR, ...(barWidth > 0 ? [barColumn(barWidth)] : []), ...COLUMNS_AFTER_BAR]
   const entries = [...fleets.map((f) => ({f, name: f.fleet})), {f: totals, name: 'total'}]
   const table = layoutTable(
     cols,

@@ -1,10 +1,11 @@
 import {Box, Text} from 'ink'
 import type {SimSnapshot} from '../../sim/types.js'
 import {FleetTable} from './fleet-table.js'
-import {Footer, HealthLine, LatencyLine, ThroughputLine, TotalsLine} from './figure-lines.js'
+import {CommandLines, Footer, HealthLine, LatencyLine, ThroughputLine, TotalsLine} from './figure-lines.js'
 import {ProgressLine, TitleLine} from './header.js'
 import {planSimLayout} from './layout.js'
 import {buildLiveTable} from './live-fleet-table.js'
+import {liveCommandLines} from './live-command-lines.js'
 
 export interface SimViewProps {
   /** Undefined until the first snapshot arrives. */
@@ -21,7 +22,7 @@ export interface SimViewProps {
   cores: number
 }
 
-/** The live area of `iotd sim`: title, progress, fleet table, latency, client health, throughput, footer. */
+/** The live area of `iotd sim`: title, progress, fleet table, command figures, latency, client health, throughput, footer. */
 export function SimView({snapshot, throughput, rows, columns, color, title, cores}: SimViewProps) {
   if (!snapshot) {
     return (
@@ -32,7 +33,8 @@ export function SimView({snapshot, throughput, rows, columns, color, title, core
       </Text>
     )
   }
-  const layout = planSimLayout(rows, snapshot.fleets.length)
+  const commands = liveCommandLines(snapshot.totals, columns)
+  const layout = planSimLayout(rows, snapshot.fleets.length, commands.length)
   const table = layout.fleetRows > 0 ? buildLiveTable(snapshot.fleets, snapshot.totals, columns) : undefined
   return (
     <Box flexDirection="column" width={columns}>
@@ -42,6 +44,7 @@ export function SimView({snapshot, throughput, rows, columns, color, title, core
       ) : null}
       {layout.spacing ? <Text> </Text> : null}
       {table ? <FleetTable table={table} fleetRows={layout.fleetRows} color={color} /> : <TotalsLine totals={snapshot.totals} color={color} />}
+      {layout.commandLines > 0 ? <CommandLines lines={commands} color={color} /> : null}
       {layout.spacing ? <Text> </Text> : null}
       {layout.latency ? <LatencyLine publishLag={snapshot.publishLag} ackLatency={snapshot.ackLatency} /> : null}
       {layout.health ? <HealthLine health={snapshot.health} cores={cores} color={color} /> : null}

@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import {layoutHeight, planSimLayout} from '../../../src/report/ui/layout.js'
 import {buildLiveTable, connectedBarWidth} from '../../../src/report/ui/live-fleet-table.js'
+import {COMMAND_LABEL_WIDTH, liveCommandLines, type CommandLine} from '../../../src/report/ui/live-command-lines.js'
 import {makeSnapshot} from '../../fixtures/report/sim-data.js'
 
 describe('planSimLayout', () => {
@@ -19,7 +20,17 @@ describe('planSimLayout', () => {
   })
 
   it('shows only title and totals on a tiny terminal', () => {
-    expect(planSimLayout(3, 5)).toEqual({progress: false, latency: false, health: false, footer: false, sparkline: false, fleetRows: 0, hiddenFleets: 0, spacing: false})
+    expect(planSimLayout(3, 5, 2)).toEqual({progress: false, latency: false, health: false, footer: false, sparkline: false, commandLines: 0, fleetRows: 0, hiddenFleets: 0, spacing: false})
+  })
+
+  it('shows the command lines right after the progress line, all of them or none, and counts them in the height', () => {
+    expect(planSimLayout(30, 3, 2)).toMatchObject({progress: true, commandLines: 2, latency: true, fleetRows: 3, spacing: true})
+    expect(layoutHeight(planSimLayout(30, 3, 2))).toBe(layoutHeight(planSimLayout(30, 3)) + 2)
+    // Budget after title and totals: 2 lines — the progress line, then not both command lines.
+    expect(planSimLayout(5, 3, 2)).toMatchObject({progress: true, commandLines: 0, latency: true})
+    for (let rows = 1; rows <= 40; rows++) {
+      for (const lines of [1, 2]) expect(layoutHeight(planSimLayout(rows, 3, lines)), `rows ${rows}`).toBeLessThanOrEqual(Math.max(2, rows - 1))
+    }
   })
 
   it('cuts the fleet list before the other figures and counts what it hid', () => {
@@ -54,19 +65,44 @@ describe('buildLiveTable', () => {
     expect(t.rows[0].some((c) => c.tone === 'bar')).toBe(false)
   })
 
-  it('adds the command columns once a command arrived, failures in warning tone', () => {
+  it('keeps commands out of the fleet table: at 80 columns no header is cut', () => {
     const fleets = s.fleets.map((f) => (f.fleet === 'press' ? {...f, commandsReceived: 1200, commandsReplied: 1180, commandsFailed: 20} : f))
-    const totals = {...s.totals, commandsReceived: 1200, commandsReplied: 1180, commandsFailed: 20}
-    const t = buildLiveTable(fleets, totals, 80)
-    expect(t.header.trim().split(/\s{2,}/).slice(-3)).toEqual(['commands', 'replied', 'cmd failed'])
-    expect(t.rows[0].slice(-3).map((c) => [c.text.trim(), c.tone])).toEqual([['1,200', 'plain'], ['1,180', 'plain'], ['20', 'warn']])
-    expect(t.rows[1].at(-1)).toMatchObject({tone: 'plain'})
+    const t = buildLiveTable(fleets, {...s.totals, commandsReceived: 1200, commandsReplied: 1180, commandsFailed: 20}, 80)
+    expect(t.header.split(/\s+/)).toEqual(['fleet', 'connected', 'msg/s', 'published', 'errors', 'reconnects', 'late', 'dropped'])
+    expect(t.header.length).toBeLessThanOrEqual(80)
+  })
+})
+
+describe('liveCommandLines', () => {
+  const s = makeSnapshot(1)
+  const text = (line: CommandLine) => `${line.label.padEnd(COMMAND_LABEL_WIDTH)}${line.figures.map((f) => f.text).join(line.gap)}`
+  const totals = {...s.totals, commandsReceived: 1200, commandsApplied: 1150, commandsFailed: 20, commandsIgnored: 3, commandsReplied: 1140, commandsReplyLost: 10}
+
+  it('none before a command arrived', () => {
+    expect(liveCommandLines(s.totals, 120)).toEqual([])
   })
 
-  it('adds replies not sent beside replied once one could not be sent, in warning tone', () => {
-    const fleets = s.fleets.map((f) => (f.fleet === 'press' ? {...f, commandsReceived: 12, commandsReplied: 9, commandsReplyLost: 3} : f))
-    const t = buildLiveTable(fleets, {...s.totals, commandsReceived: 12, commandsReplied: 9, commandsReplyLost: 3}, 80)
-    expect(t.header.trim().split(/\s{2,}/).slice(-4)).toEqual(['commands', 'replied', 'not sent', 'cmd failed'])
-    expect(t.rows[0].slice(-4).map((c) => [c.text.trim(), c.tone])).toEqual([['12', 'plain'], ['9', 'plain'], ['3', 'warn'], ['0', 'plain']])
+  it('received = applied + failed + ignored + waiting, then the replies on a line of their own at 80 columns', () => {
+    const lines = liveCommandLines(totals, 80)
+    expect(lines.map(text)).toEqual([
+      'commands     1,200 received  1,150 applied  20 failed  3 ignored  27 waiting',
+      'replies      1,140 replied  10 not sent',
+    ])
+    for (const line of lines) expect([...text(line)].length).toBeLessThanOrEqual(80)
+    // Failures and replies not sent in warning tone, the rest plain.
+    expect(lines.flatMap((l) => l.figures.filter((f) => f.tone === 'warn').map((f) => f.text))).toEqual(['20 failed', '10 not sent'])
+  })
+
+  it('one line where it fits; nothing waiting and no reply lost are left out', () => {
+    expect(liveCommandLines(totals, 120).map(text)).toEqual(['commands     1,200 received  1,150 applied  20 failed  3 ignored  27 waiting  ·  1,140 replied  10 not sent'])
+    const settled = {...totals, commandsReceived: 1173, commandsReplyLost: 0}
+    expect(liveCommandLines(settled, 120).map(text)).toEqual(['commands     1,173 received  1,150 applied  20 failed  3 ignored  ·  1,140 replied'])
+  })
+
+  it('large figures compact and, where two spaces would not fit, one between figures: still 80 columns', () => {
+    const big = {...totals, commandsReceived: 1_234_567, commandsApplied: 1_200_000, commandsFailed: 23_456, commandsIgnored: 10_000, commandsReplied: 1_190_000}
+    const lines = liveCommandLines(big, 80)
+    expect(text(lines[0])).toBe('commands     1.23M received 1.2M applied 23.5k failed 10k ignored 1,111 waiting')
+    for (const line of lines) expect([...text(line)].length).toBeLessThanOrEqual(80)
   })
 })

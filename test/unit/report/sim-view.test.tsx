@@ -54,6 +54,21 @@ describe('SimView', () => {
     expect(lines.filter((l) => l.startsWith('line-'))).toHaveLength(4)
   })
 
+  it('shows the command figures under the totals, adding up, within 80 columns', () => {
+    const s = makeSnapshot(9)
+    const commands = {commandsReceived: 8, commandsApplied: 2, commandsFailed: 4, commandsIgnored: 1, commandsReplied: 5, commandsReplyLost: 1}
+    const fleets = s.fleets.map((f) => (f.fleet === 'press' ? {...f, ...commands} : f))
+    const lines = stripVTControlCharacters(
+      renderToString(<SimView snapshot={{...s, fleets, totals: {...s.totals, ...commands}}} throughput={[84]} rows={30} columns={80} color={false} cores={2} />, {columns: 80}),
+    ).split('\n')
+    const total = lines.findIndex((l) => l.startsWith('total'))
+    expect(lines.slice(total + 1, total + 3)).toEqual(['commands     8 received  2 applied  4 failed  1 ignored  1 waiting', 'replies      5 replied  1 not sent'])
+    // The table keeps its telemetry columns, none of them cut.
+    expect(lines.find((l) => l.startsWith('fleet'))?.split(/\s+/)).toEqual(['fleet', 'connected', 'msg/s', 'published', 'errors', 'reconnects', 'late', 'dropped'])
+    for (const line of lines) expect([...line].length, line).toBeLessThanOrEqual(80)
+    expect(lines.length).toBeLessThan(30)
+  })
+
   it('never writes a line wider than the terminal', () => {
     const lines = frame({columns: 60, rows: 30})
     for (const line of lines) expect([...line].length, line).toBeLessThanOrEqual(60)

@@ -1,0 +1,52 @@
+import type {FleetCounters} from '../../sim/types.js'
+import {formatNumber} from '../../metrics/format.js'
+import {commandsWaiting} from '../command-figures.js'
+import type {CellTone} from './live-fleet-table.js'
+
+/**
+ * The live view's command figures, the run's totals, in the words of the progress lines and the summary:
+ *
+ *   commands     1,200 received  1,150 applied  20 failed  3 ignored  27 waiting
+ *   replies      1,140 replied  10 not sent
+ *
+ * received = applied + failed + ignored + waiting. Under the fleet table rather than in it: beside the telemetry
+ * columns they made an 80-column table wider than the screen, cut to `c…`. On one line when it fits the terminal.
+ * Computed without Ink, so the wording and the fitting are tested as plain text.
+ */
+
+export interface CommandFigure {
+  text: string
+  tone: CellTone
+}
+
+export interface CommandLine {
+  label: string
+  figures: CommandFigure[]
+  /** Between figures: two spaces, one where two would not fit the terminal. */
+  gap: string
+}
+
+/** Label width, as the view's other figure lines have it. */
+export const COMMAND_LABEL_WIDTH = 13
+
+const compact = {compact: true}
+const figure = (n: number, noun: string, warn = false): CommandFigure => ({text: `${formatNumber(n, compact)} ${noun}`, tone: warn && n > 0 ? 'warn' : 'plain'})
+
+/** No lines until a command arrived; then the commands line, and the replies (beside it when the terminal is wide enough). */
+export function liveCommandLines(t: FleetCounters, columns: number): CommandLine[] {
+  if (t.commandsReceived === 0) return []
+  const waiting = commandsWaiting(t)
+  const fate = [
+    figure(t.commandsReceived, 'received'),
+    figure(t.commandsApplied, 'applied'),
+    figure(t.commandsFailed, 'failed', true),
+    figure(t.commandsIgnored, 'ignored'),
+    ...(waiting > 0 ? [figure(waiting, 'waiting')] : []),
+  ]
+  const replies = [figure(t.commandsReplied, 'replied'), ...(t.commandsReplyLost > 0 ? [figure(t.commandsReplyLost, 'not sent', true)] : [])]
+  const width = (figures: CommandFigure[], gap: string) => COMMAND_LABEL_WIDTH + figures.reduce((sum, f, i) => sum + (i > 0 ? gap.length : 0) + [...f.text].length, 0)
+  const line = (label: string, figures: CommandFigure[]): CommandLine => ({label, figures, gap: width(figures, '  ') <= columns ? '  ' : ' '})
+  const together = [...fate, {text: '·', tone: 'plain' as const}, ...replies]
+  if (width(together, '  ') <= columns) return [line('commands', together)]
+  return [line('commands', fate), line('replies', replies)]
+}
