@@ -9,7 +9,8 @@ import {parseTemplate, renderTemplate} from '../../config/template.js'
 import {topicMatches} from '../../net/topic-filter.js'
 import type {FieldValue} from '../generators/index.js'
 import type {PublishProperties} from '../types.js'
-import type {CommandCounters, DeviceHost} from './device-commands.js'
+import {coerce, type CommandCounters, type DeviceHost} from './device-commands.js'
+import {findTopicFault} from '../../net/topic-rules.js'
 
 /**
  * Behaviour modules (`behavior: ./pump.js` on a fleet): the user's own JavaScript, loaded in every fleet worker, for
@@ -38,7 +39,11 @@ export interface BehaviorDevice {
   /** The module's own memory for this device (starts empty). */
   readonly state: Record<string, unknown>
   get(field: string): FieldValue | undefined
-  /** Holds a field at a value until release (its generator keeps stepping underneath). */
+  /**
+   * Holds a field at a value until release (its generator keeps stepping underneath). The value is made to fit the
+   * field as a command's `set` makes it ("21.5" into a number field is 21.5); what a command would fail on throws: no
+   * such field, text that is no number into a number field, a value that is no number, text or true/false.
+   */
   set(field: string, value: FieldValue): void
   release(field: string): void
   setMode(mode: string): void
@@ -46,7 +51,11 @@ export interface BehaviorDevice {
   startAnomaly(name: string): void
   /** Ends the command-started occurrence of a declared anomaly now. */
   stopAnomaly(name: string): void
-  /** Publishes (objects are sent as JSON); false when the device is not connected. */
+  /**
+   * Publishes (objects are sent as JSON); false when the device is not connected. Throws, sending nothing, on a topic
+   * MQTT forbids a device to publish to (a wildcard + or #, empty, a NUL, past 65535 bytes), which the broker would
+   * answer by closing the connection, and on a qos that is none of 0, 1, 2.
+   */
   publish(topic: string, payload: string | object, options?: {qos?: 0 | 1 | 2; retain?: boolean; properties?: PublishProperties}): boolean
 }
 
@@ -354,7 +363,55 @@ function topLevelAwaitAt(path: string): {line?: number; col?: number} {
   return m && sameFile(m[1], path) ? {line: Number(m[2]), col: m[3].length + 1} : {}
 }
 
-/** One device's side of a behaviour module. Errors thrown by the user's code are counted and said once, never fatal. */
+/** A value as a message shows it in an error: text quoted, long text cut. */
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}...` : value)
+  if (value === null || value === undefined) return String(value)
+  if (typeof value === 'object') return Array.isArray(value) ? 'a list' : 'an object'
+  return typeof value === 'function' ? 'a function' : `${typeof value} ${String(value)}`
+}
+
+/**
+ * device.set's value in the type the field holds, as a command's `set` takes it (coerce, device-commands.ts): "21.5"
+ * for a number field is 21.5. What a command would fail on throws: no such field, a value that is no number, text or
+ * true/false, text that is no number for a number field (it would have published {"rpm":"fast"}).
+ */
+function settable(host: DeviceHost, field: string, value: unknown): FieldValue {
+  const current = host.current(field)
+  if (current === undefined) throw new Error(`device.set: no field "${field}"`)
+  if (typeof value !== 'number' && typeof value !== 'string' && typeof value !== 'boolean') {
+    throw new Error(`device.set: field ${field} takes a number, text or true/false, not ${describeValue(value)}`)
+  }
+  const held = coerce(value, current)
+  if (typeof held === 'number' && Number.isNaN(held)) throw new Error(`device.set: field ${field} is a number, but ${describeValue(value)} is not one`)
+  return held
+}
+
+/**
+ * A topic device.publish may send to, or a throw: a broker answers a PUBLISH to a wildcard, an empty topic or one
+ * with NUL by closing the connection (the device would reconnect, and lose what was in flight), so it is refused here,
+ * by the rules a scenario's topics are checked by (topic-rules.ts).
+ */
+function publishable(topic: unknown): string {
+  if (typeof topic !== 'string') throw new Error(`device.publish: the topic must be text, not ${describeValue(topic)}; nothing was sent`)
+  const fault = findTopicFault(topic)
+  if (fault) throw new Error(`device.publish: topic ${describeValue(topic)} ${fault.what}${fault.column > 1 ? ` at column ${fault.column}` : ''}: ${fault.why}; nothing was sent`)
+  return topic
+}
+
+/** A payload as sent: text as it is, anything JSON can write as JSON. */
+function publishedText(payload: unknown): string {
+  if (typeof payload === 'string') return payload
+  const json = payload === undefined || typeof payload === 'function' || typeof payload === 'symbol' ? undefined : JSON.stringify(payload)
+  if (json === undefined) throw new Error(`device.publish: the payload must be text or a value JSON can write, not ${describeValue(payload)}; nothing was sent`)
+  return json
+}
+
+/**
+ * One device's side of a behaviour module. Errors thrown by the user's code (its own, or what the device API refuses)
+ * are counted as errors of the fleet and said once per distinct message as a warning (the worker's warnOnce), never
+ * fatal; a throw the hook catches itself is its own to handle.
+ */
 export class DeviceBehavior {
   private readonly filters: string[]
   private readonly device: BehaviorDevice
@@ -376,9 +433,7 @@ export class DeviceBehavior {
       },
       state: {},
       get: (field) => host.value(field),
-      set: (field, value) => {
-        if (!host.hold(field, value)) throw new Error(`device.set: no field "${field}"`)
-      },
+      set: (field, value) => host.hold(field, settable(host, field, value)),
       release: (field) => host.release(field),
       setMode: (mode) => {
         if (!host.setMode(mode)) throw new Error(`device.setMode: no mode "${mode}"`)
@@ -389,8 +444,11 @@ export class DeviceBehavior {
       stopAnomaly: (name) => {
         if (!host.stopAnomaly(name)) throw new Error(`device.stopAnomaly: no anomaly "${name}"`)
       },
-      publish: (topic, payload, options = {}) =>
-        host.publish(topic, typeof payload === 'string' ? payload : JSON.stringify(payload), options.qos ?? 0, options.retain ?? false, options.properties),
+      publish: (topic, payload, options = {}) => {
+        const qos = options.qos ?? 0
+        if (qos !== 0 && qos !== 1 && qos !== 2) throw new Error(`device.publish: qos ${describeValue(qos)} is none of 0, 1, 2; nothing was sent`)
+        return host.publish(publishable(topic), publishedText(payload), qos, options.retain ?? false, options.properties)
+      },
     }
   }
 

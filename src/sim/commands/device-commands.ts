@@ -368,8 +368,11 @@ function parseJson(payload: Buffer): unknown {
   }
 }
 
-/** A requested value in the type the field holds: "21.5" for a number field is 21.5 (NaN when it is no number). */
-function coerce(v: string | number | boolean, current: FieldValue): FieldValue {
+/**
+ * A requested value in the type the field holds: "21.5" for a number field is 21.5 (NaN when it is no number). A
+ * behaviour module's device.set goes through it too (behavior.ts), so a module and a command take the same values.
+ */
+export function coerce(v: string | number | boolean, current: FieldValue): FieldValue {
   if (typeof current === 'number') return typeof v === 'number' ? v : typeof v === 'boolean' ? Number(v) : v.trim() === '' ? NaN : Number(v)
   if (typeof current === 'boolean') return typeof v === 'boolean' ? v : v === 'true' || v === 1
   return typeof v === 'string' ? v : String(v)

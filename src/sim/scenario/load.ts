@@ -1,4 +1,4 @@
-import {existsSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import {dirname, isAbsolute, resolve} from 'node:path'
 import {ConfigError, type ConfigProblem} from '../../errors.js'
 import {formatPath, loadYamlConfig, readConfigText, type LoadedConfig} from '../../config/yaml-loader.js'
@@ -6,12 +6,12 @@ import type {DeviceSpec} from '../types.js'
 import {expandDevices} from './expand.js'
 import {fleetSchema, scenarioSchema, type FleetConfig, type Scenario} from './schema.js'
 import {modbusGroupSchema} from './modbus-schema.js'
-import {checkScenario} from './semantic-checks.js'
+import {BUILTIN_PLACEHOLDERS, checkScenario} from './semantic-checks.js'
 import {inspectBehaviorModule} from '../commands/behavior.js'
 import {filtersOverlap} from '../../net/topic-filter.js'
-import type {SemanticProblem} from './value-checks.js'
-import {parseTemplate, renderTemplate} from '../../config/template.js'
-import {findFilterFault, findTopicFault} from './topic-rules.js'
+import {checkFilterTemplate, checkTemplateNames, type SemanticProblem} from './value-checks.js'
+import {parseTemplate, renderTemplate, TemplateError} from '../../config/template.js'
+import {findFilterFault, findTopicFault} from '../../net/topic-rules.js'
 import {prepareParamRefs, readRegistryTable, registryRowSource, type RegistryRow} from './params.js'
 import type {ParamRef} from '../generators/device-params.js'
 
@@ -124,8 +124,50 @@ function behaviorProblems(scenario: Scenario, file: string, load: boolean): Sema
     if (!checked.has(path)) checked.set(path, inspectBehaviorModule(path, {load}))
     const {problem, subscribe} = checked.get(path) ?? {}
     if (problem !== undefined) return [{path: ['fleets', i, 'behavior'], message: problem}]
-    return twinOverSubscriptions(f, i, subscribe ?? [])
+    const refused = subscriptionProblems(f, i, path, subscribe ?? [])
+    return refused.length > 0 ? refused : twinOverSubscriptions(f, i, subscribe ?? [])
   })
+}
+
+/**
+ * A module's `subscribe:` filter templates, checked as a command's `topic:` is (value-checks.ts): placeholders the
+ * device has (a did-you-mean for a slip: {deviceid}), and MQTT's filter rules (+ and # alone in their level, # last,
+ * not empty, no NUL). The broker refused such a filter at every connect, or a misspelt placeholder was subscribed
+ * literally. Said at the behavior key, naming the module's file:line:col of the text when the source holds it quoted.
+ */
+function subscriptionProblems(fleet: FleetConfig, i: number, path: string, subscribe: readonly string[]): SemanticProblem[] {
+  const params = [...new Set([...Object.keys(fleet.params), ...Object.keys(fleet.registryParams[0] ?? {})])].map((name) => `params.${name}`)
+  // With its registry refused (said on its own), a fleet's columns are unknown: any {params.x} passes, as in semantic-checks.
+  if (fleet.registry !== undefined && fleet.registryParams.length === 0) params.push('params.<key>')
+  const known = [...BUILTIN_PLACEHOLDERS, ...Object.keys(fleet.vars), ...params]
+  let source: string | undefined
+  return subscribe.flatMap((template, j) => {
+    const found: SemanticProblem[] = []
+    try {
+      if (checkTemplateNames(template, known, [], found)) checkFilterTemplate(template, [], found)
+    } catch (error) {
+      if (!(error instanceof TemplateError)) throw error
+      found.push({path: [], columnInValue: error.column, message: `topic filter "${template}": ${error.message}`})
+    }
+    return found.map((p) => {
+      source ??= readFileSync(path, 'utf8')
+      const at = quotedAt(source, template, p.columnInValue ?? 1)
+      const where = at ? `${path}:${at.line}:${at.col}` : path
+      return {path: ['fleets', i, 'behavior'], message: `${where}: behavior module's subscribe[${j}]: ${p.message}`}
+    })
+  })
+}
+
+/** Where `column` of `text` sits in the source, when the source holds the text in quotes ("...", '...' or `...`). */
+function quotedAt(source: string, text: string, column: number): {line: number; col: number} | undefined {
+  for (const quoted of [JSON.stringify(text), `'${text}'`, `\`${text}\``]) {
+    const k = source.indexOf(quoted)
+    if (k < 0) continue
+    const offset = k + 1 + column - 1
+    const before = source.slice(0, offset).split('\n')
+    return {line: before.length, col: before[before.length - 1].length + 1}
+  }
+  return undefined
 }
 
 /**

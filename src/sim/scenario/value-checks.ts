@@ -4,7 +4,7 @@ import {OBJECT_FIELD_KEYS} from '../generators/registry.js'
 import {devicesWanted} from '../generators/anomalies.js'
 import type {FleetConfig} from './schema.js'
 import {parseTemplate} from '../../config/template.js'
-import {findFilterFault, findTopicFault} from './topic-rules.js'
+import {findFilterFault, findTopicFault} from '../../net/topic-rules.js'
 import {closestName} from '../../config/did-you-mean.js'
 
 /**

@@ -13,6 +13,9 @@ export interface TopicFault {
   why: string
 }
 
+/** An MQTT topic's length field is two bytes. */
+const MAX_TOPIC_BYTES = 65_535
+
 const WILDCARD_WHY = 'wildcards (+, #) are for subscribing; a device cannot publish to them'
 
 /**
@@ -21,6 +24,7 @@ const WILDCARD_WHY = 'wildcards (+, #) are for subscribing; a device cannot publ
  */
 export function findTopicFault(topic: string): TopicFault | undefined {
   if (topic === '') return {column: 1, what: 'is empty', why: 'MQTT topics need at least one character'}
+  if (topic.length > MAX_TOPIC_BYTES / 3 && Buffer.byteLength(topic, 'utf8') > MAX_TOPIC_BYTES) return {column: 1, what: `is ${Buffer.byteLength(topic, 'utf8')} bytes long`, why: `MQTT topics are at most ${MAX_TOPIC_BYTES} bytes (UTF-8)`}
   for (let i = 0; i < topic.length; i++) {
     const ch = topic[i]
     if (ch === '+' || ch === '#') return {column: i + 1, what: `contains "${ch}"`, why: WILDCARD_WHY}
@@ -36,6 +40,7 @@ export function findTopicFault(topic: string): TopicFault | undefined {
  */
 export function findFilterFault(filter: string): TopicFault | undefined {
   if (filter === '') return {column: 1, what: 'is empty', why: 'an MQTT topic filter needs at least one character'}
+  if (filter.length > MAX_TOPIC_BYTES / 3 && Buffer.byteLength(filter, 'utf8') > MAX_TOPIC_BYTES) return {column: 1, what: `is ${Buffer.byteLength(filter, 'utf8')} bytes long`, why: `MQTT topic filters are at most ${MAX_TOPIC_BYTES} bytes (UTF-8)`}
   for (let i = 0; i < filter.length; i++) {
     const ch = filter[i]
     const levelStart = i === 0 || filter[i - 1] === '/'
