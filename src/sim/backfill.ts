@@ -1,5 +1,6 @@
 import {createWriteStream, type WriteStream} from 'node:fs'
 import {once} from 'node:events'
+import {isAbsolute, relative} from 'node:path'
 import {performance} from 'node:perf_hooks'
 import {EXIT_CODES, IotdError, UsageError} from '../errors.js'
 import type {Scenario} from './scenario/index.js'
@@ -214,6 +215,7 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummar
           shortestEveryMs: devices.reduce((least, d) => Math.min(least, d.everyMs), modbus.shortestEveryMs),
         }
       : undefined
+  const notApplied = notAppliedInBackfill(scenario, devices)
   return {
     schemaVersion: 1,
     kind: 'backfill',
@@ -235,7 +237,32 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummar
     interrupted: opts.signal?.aborted ?? false,
     ...(stoppedAtLimit && {stoppedAtLimit}),
     ...(nothingDue && {nothingDue}),
+    ...(notApplied.length > 0 && {warnings: notApplied}),
   }
+}
+
+/** A path as said: relative to the working directory when under it, else whole. */
+function shortPath(path: string): string {
+  const rel = relative(process.cwd(), path)
+  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? path : rel
+}
+
+/**
+ * What a live run would apply to these devices and a backfill does not, one warning per fleet: a behaviour module
+ * (its onTick too: the rows carry the fields as their generators make them, not what the module sets), and commands
+ * and twins, which answer messages from a broker that a backfill has not. Said, as the data would otherwise differ
+ * from a live run's with nothing to tell why.
+ */
+export function notAppliedInBackfill(scenario: Scenario, devices: readonly DeviceSpec[]): string[] {
+  const fleets = new Set(devices.map((d) => d.fleet))
+  return scenario.fleets.flatMap((f) => {
+    if (!fleets.has(f.name)) return []
+    const left: string[] = []
+    if (f.behavior) left.push(`its behaviour module ${shortPath(f.behavior)} (onStart, onTick and onMessage are not called: the rows carry the fields as generated, not what the module would set, switch or publish)`)
+    const answers = [f.commands && f.commands.length > 0 && 'commands:', f.twin && 'twin:'].filter((k): k is string => typeof k === 'string')
+    if (answers.length > 0) left.push(`its ${answers.join(' and ')} (they answer messages from a broker, and a backfill connects to none)`)
+    return left.length > 0 ? [`fleet ${f.name}: a backfill does not apply ${left.join(', nor ')}; a live run does`] : []
+  })
 }
 
 function writeError({file, error}: {file: string; error: NodeJS.ErrnoException}): IotdError {
