@@ -18,12 +18,22 @@ export function isBackfillSummary(p: unknown): p is BackfillSummary {
   return typeof o === 'object' && o !== null && (o.kind === 'backfill' || (typeof o.rows === 'number' && typeof o.from === 'string' && !('fleets' in o)))
 }
 
+type ShardPart = {shard?: {index: number; count: number}; scenario?: string; seed: number; devices: number; definition?: {fingerprint: string; devices: number}}
+
+/** What every merge of shards found besides refusing: the shards missing (the caller warns; the command exits 1). */
+interface ShardCheck {
+  missing: number[]
+  /** What could not be checked (shards of an older iotd carry no definition), for the merged summary's warnings. */
+  warnings: string[]
+}
+
 /**
  * The checks every merge of shards makes, live or backfill: each part a shard of the same count, one scenario and
- * seed (`same` adds what else must match), no shard twice. Returns the shards missing (the caller warns; the command
- * exits 1).
+ * seed (`same` adds what else must match), no shard twice, one definition of the scenario (its fingerprint: the same
+ * name and seed over a file whose fleets were edited is another set of devices, and the sum of its shards with the
+ * first's is the run of neither), and every device of it once when every shard is there.
  */
-function checkShards(parts: ReadonlyArray<{shard?: {index: number; count: number}; scenario?: string; seed: number}>, isKind: (p: unknown, i: number) => string | undefined, same?: (p: (typeof parts)[number]) => string | undefined): number[] {
+function checkShards(parts: readonly ShardPart[], isKind: (p: unknown, i: number) => string | undefined, same?: (p: ShardPart) => string | undefined): ShardCheck {
   const [first] = parts
   const count = first.shard?.count
   const problems: string[] = []
@@ -42,7 +52,35 @@ function checkShards(parts: ReadonlyArray<{shard?: {index: number; count: number
   const indices = parts.map((p) => p.shard!.index)
   const twice = indices.filter((x, i) => indices.indexOf(x) !== i)
   if (twice.length > 0) throw new Error(`shard ${twice[0] + 1}/${count} is given twice`)
-  return Array.from({length: count!}, (_, i) => i).filter((i) => !indices.includes(i))
+  const missing = Array.from({length: count!}, (_, i) => i).filter((i) => !indices.includes(i))
+  return {missing, warnings: checkDefinitions(parts, missing.length === 0)}
+}
+
+/**
+ * Refuses shards of different definitions of one scenario (their fingerprints differ), and a complete set whose
+ * devices do not add up to the definition's; returns the warning for shards that carry no fingerprint.
+ */
+function checkDefinitions(parts: readonly ShardPart[], complete: boolean): string[] {
+  const name = (p: ShardPart) => `shard ${p.shard!.index + 1}/${p.shard!.count}`
+  const scenario = `scenario ${parts[0].scenario ?? '(unnamed)'} (seed ${parts[0].seed})`
+  const known = parts.filter((p) => p.definition)
+  const groups = new Map<string, ShardPart[]>()
+  for (const p of known) groups.set(p.definition!.fingerprint, [...(groups.get(p.definition!.fingerprint) ?? []), p])
+  if (groups.size > 1) {
+    const each = [...groups.values()].map((g) => `${g.length === 1 ? 'shard' : 'shards'} ${g.map((p) => `${p.shard!.index + 1}/${p.shard!.count}`).join(', ')}: ${g[0].definition!.devices} devices in all, fingerprint ${g[0].definition!.fingerprint}`)
+    throw new Error(`the shards ran different definitions of ${scenario} (${each.join('; ')}): their sum is the run of neither, as the same name and seed over an edited file are other devices; run every shard from one scenario file`)
+  }
+  if (known.length === 0) return [`the shards carry no scenario fingerprint (an older iotd wrote them): nothing but the name and seed shows they ran one definition of ${scenario}`]
+  const unknown = parts.filter((p) => !p.definition)
+  if (unknown.length > 0) {
+    return [`${unknown.map((p) => name(p)).join(', ')} ${unknown.length === 1 ? 'carries' : 'carry'} no scenario fingerprint (an older iotd wrote ${unknown.length === 1 ? 'it' : 'them'}): nothing but the name and seed shows ${unknown.length === 1 ? 'it' : 'they'} ran the definition of ${scenario} the others did`]
+  }
+  const expected = known[0].definition!.devices
+  const held = sum(parts.map((p) => p.devices))
+  if (complete && held !== expected) {
+    throw new Error(`the ${parts.length} shards of ${scenario} hold ${held} devices together, their definition ${expected}: they did not split one fleet (were they run by different versions of iotd?)`)
+  }
+  return []
 }
 
 function missingWarning(missing: readonly number[], merged: number, count: number): string {
@@ -82,7 +120,7 @@ export function mergeSimSummaries(parts: readonly ShardSummary[]): SimSummary {
   // What the first is decides what the others must be: one that is no summary at all is the one problem told.
   if (!isLiveSummary(first)) throw new Error(isBackfillSummary(first) ? "summary 1 is a backfill's summary, not a live run's" : "summary 1 is not an iotd sim --json summary (neither a live run's nor a backfill's)")
   const count = first.shard?.count
-  const missing = checkShards(parts, (p, i) => {
+  const {missing, warnings: unchecked} = checkShards(parts, (p, i) => {
     const s = p as ShardSummary
     if (isBackfillSummary(s)) return `summary ${i + 1} is a backfill's summary and summary 1 a live run's: merge the shards of one kind`
     return isLiveSummary(s) ? undefined : `summary ${i + 1} is not an iotd sim --json summary`
@@ -92,13 +130,16 @@ export function mergeSimSummaries(parts: readonly ShardSummary[]): SimSummary {
   for (const p of parts) for (const f of p.fleets) fleets.set(f.fleet, addCounters(fleets.get(f.fleet), f))
   const warnings = parts.flatMap((p) => p.warnings.map((w) => `shard ${p.shard!.index + 1}/${count}: ${w}`))
   const length = lengthWarning(parts)
-  warnings.unshift(...(missing.length > 0 ? [missingWarning(missing, parts.length, count!)] : []), ...shardsThatDidNothing(parts), ...(length ? [length] : []))
+  // The merged run lasts as long as its longest shard: an interruption is said of the shard it cut short, with its time.
+  const cut = parts.filter((p) => p.interrupted).map((p) => `shard ${p.shard!.index + 1}/${count} was interrupted after ${formatDuration(p.elapsedMs)} — partial summary: its figures end there`)
+  warnings.unshift(...cut, ...(missing.length > 0 ? [missingWarning(missing, parts.length, count!)] : []), ...unchecked, ...shardsThatDidNothing(parts), ...(length ? [length] : []))
   const connectAll = parts.map((p) => p.connectAllMs)
   const errors = parts.flatMap((p) => (p.error ? [`shard ${p.shard!.index + 1}/${count}: ${p.error}`] : []))
   const merged: SimSummary = {
     schemaVersion: 1,
     scenario: first.scenario,
     seed: first.seed,
+    ...(parts.every((p) => p.definition) && {definition: first.definition}),
     broker: [...new Set(parts.map((p) => p.broker))].join(', '),
     embeddedBroker: parts.some((p) => p.embeddedBroker),
     startedAt: parts.map((p) => p.startedAt).sort()[0],
@@ -155,7 +196,7 @@ export function mergeBackfillSummaries(parts: readonly BackfillSummary[]): Backf
   if (parts.length === 0) throw new Error('no summaries to merge')
   const [first] = parts
   const count = first.shard?.count
-  const missing = checkShards(
+  const {missing, warnings: unchecked} = checkShards(
     parts,
     (p, i) => {
       if (!isBackfillSummary(p)) return `summary ${i + 1} is a live run's summary and summary 1 a backfill's: merge the shards of one kind`
@@ -170,6 +211,7 @@ export function mergeBackfillSummaries(parts: readonly BackfillSummary[]): Backf
   const formats = [...new Set(parts.map((p) => p.format))]
   const warnings = [
     ...(missing.length > 0 ? [missingWarning(missing, parts.length, count!)] : []),
+    ...unchecked,
     ...parts.filter((p) => p.stoppedAtLimit).map((p) => `${shardName(p)} stopped at its limit of ${p.stoppedAtLimit!.limit} messages at ${p.stoppedAtLimit!.at}`),
     ...parts.filter((p) => p.interrupted).map((p) => `${shardName(p)} was interrupted: its rows end early`),
     ...parts.flatMap((p) => (p.warnings ?? []).map((w) => `${shardName(p)}: ${w}`)),
@@ -182,6 +224,7 @@ export function mergeBackfillSummaries(parts: readonly BackfillSummary[]): Backf
     ...(first.scenario !== undefined && {scenario: first.scenario}),
     seed: first.seed,
     ...(first.seedDrawn && {seedDrawn: true}),
+    ...(parts.every((p) => p.definition) && {definition: first.definition}),
     out: parts.map((p) => p.out).join(', '),
     // Each shard picked its own --out: a mix of CSV and JSON lines is reported as the first's (and warned about).
     format: formats[0],

@@ -4,6 +4,7 @@ import {isAbsolute, relative} from 'node:path'
 import {performance} from 'node:perf_hooks'
 import {EXIT_CODES, IotdError, UsageError} from '../errors.js'
 import type {Scenario} from './scenario/index.js'
+import {scenarioFingerprint} from './scenario/fingerprint.js'
 import type {AnomalyLabel, DeviceSpec} from './types.js'
 import {SimulatedModbusStreams, SimulatedStreams} from './simulated-streams.js'
 import {createCaptureStringifier, propertiesToJson} from '../capture/index.js'
@@ -28,6 +29,8 @@ export interface BackfillOptions {
   /** The scenario's name, for the summary (a merge of shards checks that they are one scenario's). */
   scenarioName?: string
   devices: DeviceSpec[]
+  /** The fleets `devices` were expanded from (--fleet; default all): a shard's summary records their definition. */
+  fleets?: readonly string[]
   /** Step the scenario's Modbus groups too (default true; a --fleet selection leaves them out). */
   modbus?: boolean
   /** The shard of `devices`: the Modbus devices are split the same way. */
@@ -54,6 +57,8 @@ export interface BackfillSummary {
   /** The scenario sets no seed and none was given: this one was drawn for this backfill. */
   seedDrawn?: boolean
   shard?: {index: number; count: number}
+  /** A shard's: the whole data set's definition (as SimSummary's), which `iotd sim merge` compares. */
+  definition?: {fingerprint: string; devices: number}
   out: string
   format: BackfillFormat
   from: string
@@ -222,7 +227,7 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillSummar
     ...(opts.scenarioName !== undefined && {scenario: opts.scenarioName}),
     seed: scenario.seed,
     ...(scenario.seedDrawn && {seedDrawn: true}),
-    ...(opts.shard && {shard: opts.shard}),
+    ...(opts.shard && {shard: opts.shard, definition: scenarioFingerprint(scenario, {fleets: opts.fleets, modbus: opts.modbus})}),
     out: opts.out,
     format: opts.format,
     from: new Date(opts.fromMs).toISOString(),

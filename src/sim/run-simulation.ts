@@ -3,6 +3,7 @@ import {checkConnectionCapacity, connectWithRetry, parseEndpointUrl, parseSource
 import type {ResolvedBroker} from '../net/index.js'
 import {INSECURE_TLS_WARNING} from '../net/tls-files.js'
 import {expandDevices, refuseShardBesideFleets, shardLimit, type Scenario} from './scenario/index.js'
+import {scenarioFingerprint} from './scenario/fingerprint.js'
 import {runFleet, type BesideDevices} from './fleet/engine.js'
 import {HealthSampler} from '../metrics/health-sampler.js'
 import type {ModbusCounters, ModbusListenerInfo} from './modbus/simulator.js'
@@ -110,7 +111,7 @@ export async function runSimulation(req: SimulationRequest): Promise<SimulationS
     if (needsBroker && !resolved.embedded) await checkBroker(scenario, resolved.url, req)
     if (!besideFleet) {
       const summary = await runMqttFleet(scenario, devices, resolved, sourceAddresses, labelsFile, req)
-      return req.shard ? {...summary, shard: req.shard} : summary
+      return req.shard ? {...summary, shard: req.shard, definition: scenarioFingerprint(req.scenario, {fleets: req.fleets})} : summary
     }
     return await runBesideFleet(scenario, devices, resolved, sourceAddresses, labelsFile, req)
   } finally {

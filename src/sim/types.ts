@@ -184,6 +184,12 @@ export interface SimSummary {
   devices: number
   /** This run as shard `index` (0-based) of `count` (--shard/--shards): `devices` and the counts are its part. */
   shard?: {index: number; count: number}
+  /**
+   * A shard's: the definition of the whole run it is a part of (sim/scenario/fingerprint.ts): a hash of what decides
+   * which devices exist and what they send, and the devices of every shard together. `iotd sim merge` refuses shards
+   * whose fingerprints differ. Absent in unsharded runs and in summaries of older versions.
+   */
+  definition?: {fingerprint: string; devices: number}
   workers: number
   fleets: FleetCounters[]
   totals: FleetCounters
@@ -192,7 +198,8 @@ export interface SimSummary {
   ackLatency: LatencyFigures
   /**
    * Time from the first ramp (the first device told to connect: the run's start without stages:) until every device
-   * had connected once (ms), if that happened. Worker start-up is in neither this nor elapsedMs.
+   * had connected once (ms), if that happened. Worker start-up is in neither this nor elapsedMs. In a merged summary
+   * the slowest shard's own figure: shards connect in separate processes, each timed from its own first connect.
    */
   connectAllMs?: number
   /** Connect (CONNECT → CONNACK) latency over the whole run. */

@@ -115,6 +115,24 @@ describeMosquitto('iotd sim merge: shards of live runs (a real mosquitto)', () =
     expect(mixed.stdout).toMatch(/✗ count<=5 +observed \d+/)
   })
 
+  it('shards of two files with one name and seed are refused (exit 2), naming which shard ran which definition', {timeout: 90_000}, async () => {
+    // Before: shard 3/3 of a copy whose fleet had count 12 merged with shards 1/3 and 2/3 of the original (count 10)
+    // into exit 0 and "total 12/12": the run of neither file (10 or 12 devices). Only the name and seed were compared.
+    const copy = join(dir, 's1-edited.yaml')
+    writeFileSync(copy, readFileSync(scenario, 'utf8').replace('count: 10', 'count: 12'))
+    const [d1, d2] = await Promise.all([shard('d1', ['--shard', '1/3', '--duration', '1s'], 0), shard('d2', ['--shard', '2/3', '--duration', '1s'], 0)])
+    const edited = await runCli(['sim', copy, '--seed', '7', '--json', '--broker', broker.url, '--shard', '3/3', '--duration', '1s'])
+    expect(edited.code, edited.stderr).toBe(0)
+    const d3 = join(dir, 'd3.json')
+    writeFileSync(d3, edited.stdout)
+    expect(JSON.parse(edited.stdout)).toMatchObject({definition: {devices: 12}})
+    const merged = await runCli(['sim', 'merge', d1, d2, d3])
+    expect(merged.code, merged.stdout).toBe(2)
+    expect(merged.stdout).toBe('')
+    expect(merged.stderr).toMatch(/the shards ran different definitions of scenario s1 \(seed 7\) \(shards 1\/3, 2\/3: 10 devices in all, fingerprint [0-9a-f]{16}; shard 3\/3: 12 devices in all, fingerprint [0-9a-f]{16}\): their sum is the run of neither/)
+    expect(merged.stderr).not.toMatch(/\n\s+at /)
+  })
+
   it('refusals say one thing: "the first is not a shard", and an invalid first summary is not classified against the others', {timeout: 90_000}, async () => {
     const bf = await runCli(['sim', scenario, '--backfill', '2026-01-01T00:00Z..2026-01-01T00:01Z', '--out', join(dir, 'bf.csv'), '--json'])
     const bfs1 = await runCli(['sim', scenario, '--backfill', '2026-01-01T00:00Z..2026-01-01T00:01Z', '--out', join(dir, 'bfs1.csv'), '--json', '--shard', '1/3'])

@@ -140,6 +140,7 @@ ${EXIT_CODES_HELP}`
         scenario,
         scenarioName,
         devices: expandDevices(scenario, {fleets: flags.fleet, shard, alsoSplit: modbusDevices}),
+        fleets: flags.fleet,
         // --fleet names MQTT fleets: it leaves the Modbus groups out (the summary line says so). A shard splits both.
         modbus: flags.fleet === undefined,
         shard,

@@ -18,6 +18,7 @@ function shard(index: number, count: number, c: Partial<FleetCounters>, more: Pa
     ...makeSummary(),
     shard: {index, count},
     devices: 10,
+    definition: {fingerprint: '0123456789abcdef', devices: 10 * count},
     fleets: [fleet],
     totals: {...fleet, fleet: 'total'},
     delivered: fleet.published,
