@@ -6,7 +6,7 @@ import {createEncoder, type PayloadSpec} from './encoders.js'
 import {FieldStepper} from './field-stepper.js'
 import type {FieldValue} from './field-generators.js'
 import type {AnomalySpec, GeneratorSpec} from './generator-schema.js'
-import {createModeMachine, type ModeConfig, type ModeMachine} from './mode-machine.js'
+import {createModeMachine, modeNames, type ModeConfig, type ModeMachine} from './mode-machine.js'
 import {createRng} from './prng.js'
 import {withDeviceParams, type ParamRef} from './device-params.js'
 import {LocalClock} from './calendar.js'
@@ -73,7 +73,7 @@ export function createDeviceModel(scenario: ModelScenario, device: DeviceSpec): 
   const fields = new FieldStepper({fields: declared.map((name) => [name, specs[name]] as const), anomalies, key, renderConstant, clock})
   const encode = createEncoder(fleet.payload, declared, (name) => device.vars[name])
   const modes: ModeMachine | undefined = fleet.mode ? createModeMachine(fleet.mode, key('mode')) : undefined
-  const modeNames = new Set(fleet.mode ? [fleet.mode.initial, ...Object.keys(fleet.mode.transitions ?? {}), ...(fleet.mode.schedule ?? []).map((e) => e.mode)] : [])
+  const knownModes = new Set(fleet.mode ? modeNames(fleet.mode) : [])
   // A commanded mode that the machine underneath does not overwrite: until `until` (epoch ms), or, for a schedule,
   // while the schedule still names the mode it named when the command came (`under`).
   let modeHold: {mode: string; until?: number; under?: string} | undefined
@@ -160,7 +160,7 @@ export function createDeviceModel(scenario: ModelScenario, device: DeviceSpec): 
       logged(undefined, (copy) => copy.release(field))
     },
     setMode(mode, at) {
-      if (!modes || !modeNames.has(mode)) return false
+      if (!modes || !knownModes.has(mode)) return false
       modeNow = mode
       logged(true, (copy) => copy.setMode(mode, at))
       const atMs = at?.atMs ?? lastTsMs

@@ -10,6 +10,13 @@ export interface ModeConfig {
   initial: string
   transitions?: Record<string, Record<string, number>>
   schedule?: readonly ScheduleEntry[]
+  /** Modes only a command or a behaviour module enters (boost): declared, so they can be named there. */
+  modes?: readonly string[]
+}
+
+/** Every mode a fleet's devices may be in: initial, the transitions', the schedule's and the declared ones, once each. */
+export function modeNames(config: ModeConfig): string[] {
+  return [...new Set([config.initial, ...Object.keys(config.transitions ?? {}), ...(config.schedule ?? []).map((e) => e.mode), ...(config.modes ?? [])])]
 }
 
 export interface ModeMachine {

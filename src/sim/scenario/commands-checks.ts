@@ -5,6 +5,7 @@ import {isJsonPath} from '../commands/json-path.js'
 import {anomalyName} from '../generators/anomalies.js'
 import {alwaysNumber, type AnomalySpec} from '../generators/generator-schema.js'
 import {checkFilterTemplate, checkTemplateNames, suggest, type SemanticProblem} from './value-checks.js'
+import {unknownMode} from './mode-checks.js'
 
 /**
  * Checks of a fleet's `properties:`, `commands:` and `twin:` that need the rest of the scenario: MQTT 5 for
@@ -54,7 +55,7 @@ export function checkFleetCommands(scenario: Scenario, fleet: FleetConfig, at: P
       const mode = {path: [...ruleAt, 'mode'], locateAt: [...ruleAt, 'mode', 'to']}
       // A mode taken from the request ("$.mode") needs the block as much as a literal one.
       if (!fleet.mode) problems.push({...mode, message: `mode needs a mode: block in fleet ${fleet.name}`})
-      else if (!isJsonPath(rule.mode) && !modes.has(rule.mode)) problems.push({...mode, message: `unknown mode "${rule.mode}"${suggest(rule.mode, [...modes])} (modes: ${[...modes].join(', ')})`})
+      else if (!isJsonPath(rule.mode) && !modes.has(rule.mode)) problems.push({...mode, message: unknownMode(rule.mode, modes)})
     }
     for (const action of ['start', 'stop'] as const) {
       const name = rule.anomaly?.[action]

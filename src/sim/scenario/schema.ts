@@ -186,6 +186,11 @@ const modeSchema = z
       .min(1, 'schedule needs at least one entry')
       .optional()
       .meta({description: 'Modes by local time of day and day of week (the fleet\'s timezone); the first matching entry wins.'}),
+    modes: z
+      .array(z.string().min(1))
+      .min(1, 'modes needs at least one mode')
+      .optional()
+      .meta({description: 'Modes besides initial, the schedule\'s and the transitions\' that a command or a behaviour module may put a device in (boost); also confirms a mode named once that is close to another.'}),
   })
   .superRefine((m, ctx) => {
     if (m.transitions !== undefined && m.schedule !== undefined) ctx.addIssue({code: 'custom', path: ['schedule'], message: 'give transitions (random, per message) or schedule (by the clock), not both'})

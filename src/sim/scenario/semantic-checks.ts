@@ -3,6 +3,7 @@ import {OBJECT_FIELD_KEYS} from '../generators/registry.js'
 import {checkModbusGroups} from './modbus-checks.js'
 import {checkParamNames, checkParamRefs, registryRefused} from './params-checks.js'
 import {checkAnomalyNames, checkFleetCommands} from './commands-checks.js'
+import {checkModes, unknownMode} from './mode-checks.js'
 import {alwaysNumber, type GeneratorSpecOf} from '../generators/generator-schema.js'
 import {MAX_SCENARIO_DEVICES, type FleetConfig, type Scenario} from './schema.js'
 import {parseTemplate} from '../../config/template.js'
@@ -109,13 +110,13 @@ function checkFleet(scenario: Scenario, fleet: FleetConfig, at: PropertyKey[], p
     if ('byMode' in spec && spec.byMode) {
       for (const mode of Object.keys(spec.byMode)) {
         if (!fleet.mode) problems.push({path: [...fieldAt, 'byMode', mode], message: `byMode needs a mode: block in fleet ${fleet.name}`})
-        else if (!modes.has(mode)) problems.push({path: [...fieldAt, 'byMode', mode], message: `byMode names unknown mode "${mode}" (modes: ${[...modes].join(', ')})`})
+        else if (!modes.has(mode)) problems.push({path: [...fieldAt, 'byMode', mode], message: `byMode names ${unknownMode(mode, modes)}`})
       }
     }
     if (spec.kind === 'counter' && spec.modes) {
       spec.modes.forEach((mode, k) => {
         if (!fleet.mode) problems.push({path: [...fieldAt, 'modes'], message: `modes needs a mode: block in fleet ${fleet.name}`})
-        else if (!modes.has(mode)) problems.push({path: [...fieldAt, 'modes', k], message: `counter counts in unknown mode "${mode}" (modes: ${[...modes].join(', ')})`})
+        else if (!modes.has(mode)) problems.push({path: [...fieldAt, 'modes', k], message: `counter counts in ${unknownMode(mode, modes)}`})
       })
     }
     if (spec.kind === 'derived') {
@@ -144,24 +145,6 @@ function checkFleet(scenario: Scenario, fleet: FleetConfig, at: PropertyKey[], p
   })
 
   checkPayload(fleet, at, deviceNames, problems)
-}
-
-function checkModes(fleet: FleetConfig, at: PropertyKey[], problems: SemanticProblem[]): Set<string> {
-  const modes = new Set<string>()
-  if (!fleet.mode) return modes
-  const transitions = fleet.mode.transitions ?? {}
-  modes.add(fleet.mode.initial)
-  for (const from of Object.keys(transitions)) modes.add(from)
-  for (const entry of fleet.mode.schedule ?? []) modes.add(entry.mode)
-  for (const [from, targets] of Object.entries(transitions)) {
-    let sum = 0
-    for (const [to, p] of Object.entries(targets)) {
-      sum += p
-      if (!modes.has(to)) problems.push({path: [...at, 'mode', 'transitions', from, to], message: `transition to unknown mode "${to}" (modes: ${[...modes].join(', ')}; add "${to}: {}" to declare it)`})
-    }
-    if (sum > 1 + 1e-9) problems.push({path: [...at, 'mode', 'transitions', from], message: `transition probabilities from "${from}" sum to ${+sum.toFixed(6)}, more than 1`})
-  }
-  return modes
 }
 
 /**

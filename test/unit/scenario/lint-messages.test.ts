@@ -299,8 +299,9 @@ describe('a value of the wrong kind, said in the scenario\'s terms where the val
 
   it('an unknown mode written as {to: ...} is at the mode, as mode: ecoo is', () => {
     // mode: {to: ecoo, for: 5m} was at the key mode:.
-    expect(scenarioProblems(rule('mode: {to: ecoo, for: 5m}'))).toEqual(['14:20 fleets[0].commands[0].mode: unknown mode "ecoo" (did you mean "eco"?) (modes: eco, comfort)'])
-    expect(scenarioProblems(rule('mode: ecoo'))).toEqual(['14:15 fleets[0].commands[0].mode: unknown mode "ecoo" (did you mean "eco"?) (modes: eco, comfort)'])
+    const how = "a mode that no schedule or transition enters is declared in the fleet's mode: {modes: [ecoo]}"
+    expect(scenarioProblems(rule('mode: {to: ecoo, for: 5m}'))).toEqual([`14:20 fleets[0].commands[0].mode: unknown mode "ecoo" (did you mean "eco"?) (modes: eco, comfort; ${how})`])
+    expect(scenarioProblems(rule('mode: ecoo'))).toEqual([`14:15 fleets[0].commands[0].mode: unknown mode "ecoo" (did you mean "eco"?) (modes: eco, comfort; ${how})`])
   })
   it('a misspelt time zone gets a did-you-mean, from the zones this system knows', () => {
     const zone = (tz: string) => `version: 1\nname: m\nfleets:\n  - name: a\n    count: 1\n    topic: "x/{deviceId}"\n    every: 1s\n    timezone: ${tz}\n    fields: {t: 1}\n`
