@@ -10,7 +10,30 @@ describe('iotd sim lint', () => {
       const r = await runCli(['sim', 'lint', join('scenarios', file)])
       expect(r.code, `${file}: ${r.stderr}`).toBe(0)
       expect(r.stdout).toMatch(/: ok \(\d+ fleets?, [\d,]+ devices?(; \d+ Modbus groups?, [\d,]+ Modbus devices?)?(; \d+ Sparkplug edge nodes?, [\d,]+ Sparkplug devices?)?\)/)
+      // Every anomaly and fault of a shipped scenario fires on some device: smart-building's selected "0 of 12".
+      expect(r.stdout, file).not.toMatch(/: 0 of \d+ devices/)
+      expect(r.stderr, file).toBe('')
     }
+  })
+
+  it('an anomaly whose share: drew no device is a warning at its file:line:col (exit 0), from lint and before a run', async () => {
+    // Before: lint listed "hvac.anomalies[0] noise on roomTemp: 0 of 12 devices" and said nothing more.
+    const dir = mkdtempSync(join(tmpdir(), 'iotd-lint-share-'))
+    const path = join(dir, 'b.yaml')
+    writeFileSync(path, 'version: 1\nname: b\nseed: 2024\nfleets:\n  - name: hvac\n    count: 12\n    topic: "b/{deviceId}"\n    every: 30s\n    fields:\n      roomTemp: {kind: walk, mean: 21.5, theta: 0.01, sigma: 0.05}\n    anomalies:\n      - {field: roomTemp, kind: noise, share: 10%, probability: 0.0005, duration: 10m, magnitude: 1.5}\n')
+    const warning = `${path}:12:47: fleets[0].anomalies[0].share: anomaly noise on roomTemp selects none of hvac's 12 devices with seed 2024: share: 10% is a chance per device, and none was drawn (1.2 expected); write devices: 1 to select exactly one`
+    const lint = await runCli(['sim', 'lint', path])
+    expect(lint.code, lint.stderr).toBe(0)
+    expect(lint.stdout).toContain('hvac.anomalies[0] noise on roomTemp: 0 of 12 devices')
+    expect(lint.stderr).toBe(`Warning: ${warning}\n`)
+    const json = await runCli(['sim', 'lint', path, '--json'])
+    expect((JSON.parse(json.stdout) as {warnings: string[]}).warnings).toEqual([warning])
+    // --seed counts with the seed a run would use: seed 1 draws some.
+    const seeded = await runCli(['sim', 'lint', path, '--seed', '1'])
+    expect(seeded.stderr).toBe('')
+    const dry = await runCli(['sim', path, '--dry-run'])
+    expect(dry.code, dry.stderr).toBe(0)
+    expect(dry.stderr).toContain(`warning: ${warning}`)
   })
 
   it('reports every malformed scenario of the corpus as file:line:col with exit 2 and no stack trace', async () => {

@@ -10,7 +10,7 @@ import {parseInfluxOut, startInfluxOutput} from '../../cli/influx-output.js'
 import {simPoints} from '../../report/influx-points.js'
 import {parseDurationFlag, parseShard} from '../../cli/flag-parsers.js'
 import {withInterrupt} from '../../cli/interrupt.js'
-import {EXIT_CODES, IotdError, UsageError} from '../../errors.js'
+import {EXIT_CODES, formatProblem, IotdError, UsageError} from '../../errors.js'
 import {loadScenario} from '../../sim/scenario/index.js'
 import type {SimSummary} from '../../sim/types.js'
 import type {BackfillSummary} from '../../sim/backfill.js'
@@ -91,8 +91,8 @@ ${EXIT_CODES_HELP}`
     const file = args.scenario
     // A live run loads its behaviour modules as lint does (in a child process, 10 s at most), so one that cannot be
     // loaded is refused at the scenario's behavior key before any device connects; --dry-run and --backfill run none.
-    const loaded = loadScenario(file, {loadBehaviors: !flags['dry-run'] && flags.backfill === undefined})
-    const scenario = flags.seed === undefined ? loaded : {...loaded, seed: flags.seed, seedDrawn: false}
+    // What loads but would not do what it says (an anomaly whose share: drew no device) is said before anything runs.
+    const scenario = loadScenario(file, {loadBehaviors: !flags['dry-run'] && flags.backfill === undefined, seed: flags.seed, onWarning: (p) => process.stderr.write(`warning: ${formatProblem(p)}\n`)})
     const scenarioName = scenario.name ?? basename(file, extname(file))
     // Labels are ground truth for a data set: an earlier run's file is never replaced unless asked.
     const labelsFile = flags.labels ?? scenario.labels

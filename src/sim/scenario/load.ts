@@ -7,6 +7,7 @@ import {expandDevices} from './expand.js'
 import {fleetSchema, scenarioSchema, type FleetConfig, type Scenario} from './schema.js'
 import {modbusGroupSchema} from './modbus-schema.js'
 import {BUILTIN_PLACEHOLDERS, checkScenario} from './semantic-checks.js'
+import {emptySelectionWarnings} from './selection-warnings.js'
 import {inspectBehaviorModule} from '../commands/behavior.js'
 import {filtersOverlap} from '../../net/topic-filter.js'
 import {checkFilterTemplate, checkTemplateNames, type SemanticProblem} from './value-checks.js'
@@ -24,6 +25,13 @@ export interface LoadScenarioOptions {
   onUnsetEnv?: (problem: ConfigProblem) => void
   /** Load each behaviour module (in a child process) as the run will, and report what it would refuse (sim lint). */
   loadBehaviors?: boolean
+  /** The seed to use instead of the file's (--seed): the returned scenario has it, and the warnings count with it. */
+  seed?: number
+  /**
+   * What loads but would not do what it says, at its file:line:col: an anomaly whose share: drew no device with this
+   * seed (selection-warnings.ts). Lint and the run's start print these; without the option they are not computed.
+   */
+  onWarning?: (problem: ConfigProblem) => void
 }
 
 /** Above this many devices the load-time checks of rendered ids and topics are skipped (they would cost seconds). */
@@ -89,7 +97,9 @@ export function loadScenario(file: string, options: LoadScenarioOptions = {}): S
     const problems = semantic.map(toProblem).sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0))
     throw new ConfigError(problems)
   }
-  return {...value, broker: resolveTlsPaths(value.broker, file), fleets: value.fleets.map((f) => (f.behavior ? {...f, behavior: behaviorPath(f.behavior, file)} : f))}
+  const seeded = options.seed === undefined ? value : {...value, seed: options.seed, seedDrawn: false}
+  if (options.onWarning) for (const w of emptySelectionWarnings(seeded)) options.onWarning(toProblem(w))
+  return {...seeded, broker: resolveTlsPaths(value.broker, file), fleets: value.fleets.map((f) => (f.behavior ? {...f, behavior: behaviorPath(f.behavior, file)} : f))}
 }
 
 /**
