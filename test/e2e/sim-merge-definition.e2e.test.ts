@@ -43,7 +43,8 @@ describe('iotd sim merge: shards of one definition', () => {
     const merged = JSON.parse(whole.stdout) as {devices: number; definition: {devices: number}; warnings: string[]}
     expect(merged.devices).toBe(28)
     expect(merged.definition.devices).toBe(28)
-    expect(merged.warnings).toEqual([])
+    // Nothing about the definition (each shard's own warnings, such as the commands a backfill does not apply, stay).
+    expect(merged.warnings.filter((w) => /fingerprint|definition/.test(w))).toEqual([])
   })
 
   it('merges shards an older iotd wrote (no fingerprint) with a warning that says what could not be checked', {timeout: 90_000}, async () => {
