@@ -152,8 +152,6 @@ async function runBesideFleet(scenario: Scenario, devices: ReturnType<typeof exp
   // The fleet engine runs the MQTT fleet and the Sparkplug edge nodes beside it (their rows join its snapshots and
   // totals); a run of Modbus groups only has nothing for it to count.
   const engine = devices.length > 0 || scenario.sparkplug.length > 0
-  // Without the engine nothing measures the client's health: it is measured here, by the same sampler.
-  const health = engine ? undefined : new HealthSampler()
   // The fleet engine truncates the labels file when it starts; Modbus labels are held until then.
   let held: AnomalyLabel[] | undefined = engine ? [] : undefined
   let labelCount = 0
@@ -197,10 +195,9 @@ async function runBesideFleet(scenario: Scenario, devices: ReturnType<typeof exp
       held = undefined
       summary = await fleet
     } else {
-      summary = await waitModbusOnly(scenario, req, startedAt, resolved, health as HealthSampler)
+      summary = await waitModbusOnly(scenario, req, startedAt, resolved)
     }
   } finally {
-    health?.stop()
     // The engine stopped the edge nodes with its workers; this is for a run that failed before.
     await sparkplug?.stop()
     await sim?.stop()
@@ -294,9 +291,11 @@ async function connectMirror(scenario: Scenario, url: string, req: SimulationReq
 const ZERO_FIGURES: LatencyFigures = {count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0}
 
 /** A run with only Modbus groups: it lasts until --duration or Ctrl-C; the summary carries no MQTT fleets. */
-async function waitModbusOnly(scenario: Scenario, req: SimulationRequest, startedAt: number, resolved: ResolvedBroker, health: HealthSampler): Promise<SimSummary> {
+async function waitModbusOnly(scenario: Scenario, req: SimulationRequest, startedAt: number, resolved: ResolvedBroker): Promise<SimSummary> {
   const durationMs = req.durationMs ?? scenario.durationMs
-  // Sampled every second, as the fleet engine does, so the peak memory is the run's and not its last moment's.
+  // Without the fleet engine nothing measures the client's health: it is measured here, by the engine's sampler,
+  // every second, so the peak memory is the run's and not its last moment's.
+  const health = new HealthSampler()
   const sampling = setInterval(() => health.sample(), 1000)
   await new Promise<void>((resolve) => {
     const timer = durationMs === undefined ? undefined : setTimeout(resolve, durationMs)
@@ -308,6 +307,7 @@ async function waitModbusOnly(scenario: Scenario, req: SimulationRequest, starte
   }).finally(() => clearInterval(sampling))
   const last = health.sample()
   const run = health.runHealth()
+  health.stop()
   return {
     schemaVersion: 1,
     scenario: req.scenarioName,

@@ -605,6 +605,14 @@ export class FleetWorker {
   }
 
   /**
+   * Whether the device's telemetry may leave: connected, and not going down for a commanded reboot (its client is
+   * closing then, and MQTT.js refuses publishes on it).
+   */
+  private isUp(d: Device): boolean {
+    return d.connected && !d.rebooting
+  }
+
+  /**
    * QoS 1/2 replies still unacknowledged on a connection that is given up (its client ended, the device comes back on
    * a fresh one): they are counted as not arrived, so no reply is ever counted twice or left uncounted.
    */
@@ -923,8 +931,7 @@ export class FleetWorker {
       c.suppressed++
       return
     }
-    // A device going down for a commanded reboot is down already: its client is closing (MQTT.js refuses publishes then).
-    const up = d.connected && !d.rebooting
+    const up = this.isUp(d)
     if (d.spec.qos === 0) {
       if (!up) {
         c.dropped++
@@ -999,7 +1006,7 @@ export class FleetWorker {
       const dues = d.pendingDue ?? []
       const c = d.counters
       const stream = d.client?.stream
-      if (d.connected && !d.rebooting && stream?.writable && stream.writableLength <= DIRECT_BUFFER_LIMIT) {
+      if (this.isUp(d) && stream?.writable && stream.writableLength <= DIRECT_BUFFER_LIMIT) {
         // Read per device: writing a whole turn's devices takes milliseconds, and the last of them leave that much later.
         const now = performance.now()
         for (let i = 0; i < pending.length; i++) {
@@ -1013,7 +1020,7 @@ export class FleetWorker {
       } else {
         // A socket that stopped taking data (or, should one be gone in the middle of a turn, a closed one).
         c.dropped += pending.length
-        if (d.connected && !d.rebooting && !this.bufferWarned) {
+        if (this.isUp(d) && !this.bufferWarned) {
           this.bufferWarned = true
           this.post({type: 'log', level: 'warn', message: `${d.spec.clientId}: the broker is not reading (${DIRECT_BUFFER_LIMIT / 1024} KiB waiting in the socket); dropping QoS 0 messages (counted)`})
         }
@@ -1041,7 +1048,7 @@ export class FleetWorker {
   }
 
   private flushBacklog(d: Device): void {
-    while (d.backlog.length > 0 && d.connected && !d.rebooting && d.inflight < d.spec.inflight) {
+    while (d.backlog.length > 0 && this.isUp(d) && d.inflight < d.spec.inflight) {
       const next = d.backlog.shift()
       if (next) this.send(d, next.payload, next.due)
     }
