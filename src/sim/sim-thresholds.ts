@@ -67,6 +67,11 @@ const KEPT_PERCENTILES: ReadonlyArray<[number, keyof LatencyFigures]> = [
   [100, 'max'],
 ]
 
+/** The kept percentile a p(N) reads: N itself when kept, else the next one kept above it (p(95) reads p(99)). */
+function keptPercentile(p: number): [number, keyof LatencyFigures] {
+  return KEPT_PERCENTILES.find(([kept]) => kept >= p)!
+}
+
 /**
  * A merged distribution as the evaluator reads it. A sim summary keeps percentiles, not histograms, and the merged
  * p(N) is the largest shard's: at least N % of every shard's samples, hence of all of them, lie at or below it, so
@@ -79,7 +84,7 @@ function mergedStats(f: LatencyFigures): DistributionStats {
     max: f.max,
     min: Number.NaN,
     avg: Number.NaN,
-    percentile: (p) => f[KEPT_PERCENTILES.find(([kept]) => kept >= p)![1]],
+    percentile: (p) => f[keptPercentile(p)[1]],
   }
 }
 
@@ -109,7 +114,7 @@ export function evaluateMergedSimThresholds(thresholds: readonly Threshold[], me
     }
     const p = boundedPercentile(t)
     if (p === undefined) return v
-    const kept = KEPT_PERCENTILES.find(([k]) => k >= p)![0]
+    const [kept] = keptPercentile(p)
     const bound = `upper bound: the largest shard's${kept === p ? '' : ` ${kept === 100 ? 'max' : `p(${kept})`}`}`
     const shown = (t.op === '<' || t.op === '<=') || ((t.op === '>' || t.op === '>=') && !v.ok)
     if (shown) return {...v, observedText: `${v.observedText} (${bound})`}
