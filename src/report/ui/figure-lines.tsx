@@ -4,14 +4,11 @@ import {clientBottleneck} from '../client-health.js'
 import {formatBytes, formatMs, formatNumber, formatPercent, formatRateValue} from '../../metrics/format.js'
 import {sparkline} from '../sparkline.js'
 import type {LiveFleet} from './live-fleet-table.js'
-import type {CommandLine} from './live-command-lines.js'
+import {FIGURE_LABEL_WIDTH, type CommandLine} from './live-command-lines.js'
 import {toneColour} from './tone.js'
 
-/** Labels of the figure lines share one width so the values line up under each other. */
-const LABEL_WIDTH = 13
-
 function Label({text}: {text: string}) {
-  return <Text dimColor>{text.padEnd(LABEL_WIDTH)}</Text>
+  return <Text dimColor>{text.padEnd(FIGURE_LABEL_WIDTH)}</Text>
 }
 
 /** The totals on one line, for terminals too short for the fleet table. */
@@ -99,7 +96,7 @@ export function ThroughputLine({history, columns, color}: ThroughputLineProps) {
   const now = history.length ? history[history.length - 1] : 0
   const peak = Math.max(0, ...history)
   const tail = `  ${formatRateValue(now)} now  peak ${formatRateValue(peak)}`
-  const width = Math.max(0, Math.min(60, columns - LABEL_WIDTH - tail.length - 1))
+  const width = Math.max(0, Math.min(60, columns - FIGURE_LABEL_WIDTH - tail.length - 1))
   return (
     <Text wrap="truncate-end">
       <Label text="msg/s" />

@@ -26,8 +26,8 @@ export interface CommandLine {
   gap: string
 }
 
-/** Label width, as the view's other figure lines have it. */
-export const COMMAND_LABEL_WIDTH = 13
+/** Labels of the live view's figure lines (these and figure-lines.tsx's) share one width so the values line up under each other. */
+export const FIGURE_LABEL_WIDTH = 13
 
 const compact = {compact: true}
 const figure = (n: number, noun: string, warn = false): CommandFigure => ({text: `${formatNumber(n, compact)} ${noun}`, tone: warn && n > 0 ? 'warn' : 'plain'})
@@ -44,7 +44,7 @@ export function liveCommandLines(t: FleetCounters, columns: number): CommandLine
     ...(waiting > 0 ? [figure(waiting, 'waiting')] : []),
   ]
   const replies = [figure(t.commandsReplied, 'replied'), ...(t.commandsReplyLost > 0 ? [figure(t.commandsReplyLost, 'not sent', true)] : [])]
-  const width = (figures: CommandFigure[], gap: string) => COMMAND_LABEL_WIDTH + figures.reduce((sum, f, i) => sum + (i > 0 ? gap.length : 0) + [...f.text].length, 0)
+  const width = (figures: CommandFigure[], gap: string) => FIGURE_LABEL_WIDTH + figures.reduce((sum, f, i) => sum + (i > 0 ? gap.length : 0) + [...f.text].length, 0)
   const line = (label: string, figures: CommandFigure[]): CommandLine => ({label, figures, gap: width(figures, '  ') <= columns ? '  ' : ' '})
   const together = [...fate, {text: '·', tone: 'plain' as const}, ...replies]
   if (width(together, '  ') <= columns) return [line('commands', together)]

@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import {layoutHeight, planSimLayout} from '../../../src/report/ui/layout.js'
 import {buildLiveTable, connectedBarWidth} from '../../../src/report/ui/live-fleet-table.js'
-import {COMMAND_LABEL_WIDTH, liveCommandLines, type CommandLine} from '../../../src/report/ui/live-command-lines.js'
+import {FIGURE_LABEL_WIDTH, liveCommandLines, type CommandLine} from '../../../src/report/ui/live-command-lines.js'
 import {makeSnapshot} from '../../fixtures/report/sim-data.js'
 
 describe('planSimLayout', () => {
@@ -75,7 +75,7 @@ describe('buildLiveTable', () => {
 
 describe('liveCommandLines', () => {
   const s = makeSnapshot(1)
-  const text = (line: CommandLine) => `${line.label.padEnd(COMMAND_LABEL_WIDTH)}${line.figures.map((f) => f.text).join(line.gap)}`
+  const text = (line: CommandLine) => `${line.label.padEnd(FIGURE_LABEL_WIDTH)}${line.figures.map((f) => f.text).join(line.gap)}`
   const totals = {...s.totals, commandsReceived: 1200, commandsApplied: 1150, commandsFailed: 20, commandsIgnored: 3, commandsReplied: 1140, commandsReplyLost: 10}
 
   it('none before a command arrived', () => {
