@@ -9,6 +9,7 @@ import type {ModbusRunSummary, SparkplugRunSummary} from '../sim/run-simulation.
 import type {BackfillSummary} from '../sim/backfill.js'
 import {thresholdLines} from './verdict-lines.js'
 import {layoutTable, type ColumnSpec} from './text-table.js'
+import {repliesNotSent} from './command-figures.js'
 
 /**
  * The end-of-run summary of `iotd sim`, k6-style: what went wrong (or a single ✓) first, then the numbers.
@@ -62,7 +63,7 @@ export function simVerdicts(summary: SimSummary, cores: number): Verdict[] {
   if (unsent > 0) verdicts.push({level: 'warn', text: `${plural(unsent, 'QoS 1/2 message')} still queued when the run ended ${unsent === 1 ? 'was' : 'were'} not sent (counted as dropped): the devices were offline or their in-flight window full (offlineQueue, inflight)`})
   // Failed commands are no clean run, even when a rule's fail: share asked for them: the ✓ below would say otherwise.
   if (t.commandsFailed > 0) verdicts.push({level: 'warn', text: `${formatNumber(t.commandsFailed)} of ${plural(t.commandsReceived, 'command')} failed (a rule's fail: share, a value, mode or anomaly that could not be applied, or cut off by the run's stop)`})
-  if (t.commandsReplyLost > 0) verdicts.push({level: 'warn', text: `${formatNumber(t.commandsReplyLost)} ${t.commandsReplyLost === 1 ? 'reply' : 'replies'} to commands and twin updates ${t.commandsReplyLost === 1 ? 'was' : 'were'} not sent (the device was down or going down when ${t.commandsReplyLost === 1 ? 'it' : 'they'} fell due, its connection was given up before the broker acknowledged ${t.commandsReplyLost === 1 ? 'it' : 'them'}, or ${t.commandsReplyLost === 1 ? 'it' : 'they'} had no topic)`})
+  if (t.commandsReplyLost > 0) verdicts.push({level: 'warn', text: `${repliesNotSent(t.commandsReplyLost, 'commands and twin updates')} (the device was down or going down when ${t.commandsReplyLost === 1 ? 'it' : 'they'} fell due, its connection was given up before the broker acknowledged ${t.commandsReplyLost === 1 ? 'it' : 'them'}, or ${t.commandsReplyLost === 1 ? 'it' : 'they'} had no topic)`})
   const bottleneck = clientBottleneck(summary.health, cores)
   if (bottleneck) verdicts.push({level: 'warn', text: bottleneck})
   const seen = new Set(verdicts.map((v) => v.text))
@@ -276,11 +277,6 @@ function verdictMark(level: VerdictLevel, c: ChalkInstance): string {
 export function commandsText(f: FleetCounters, c: ChalkInstance): string {
   const failed = `${formatNumber(f.commandsFailed)} failed`
   return `${f.fleet}: ${formatNumber(f.commandsReceived)} received, ${formatNumber(f.commandsApplied)} applied, ${f.commandsFailed > 0 ? c.yellow(failed) : failed}, ${formatNumber(f.commandsIgnored)} ignored (no rule matched); ${formatNumber(f.commandsReplied)} replied${f.commandsReplyLost > 0 ? `, ${c.yellow(repliesNotSent(f.commandsReplyLost))}` : ''}`
-}
-
-/** `1 reply not sent`, `3 replies not sent`. */
-export function repliesNotSent(n: number): string {
-  return `${formatNumber(n)} ${n === 1 ? 'reply' : 'replies'} not sent`
 }
 
 export function plural(n: number, noun: string): string {
