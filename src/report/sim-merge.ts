@@ -1,6 +1,7 @@
 import type {FleetCounters, LatencyFigures, SimSummary} from '../sim/types.js'
 import type {BackfillSummary} from '../sim/backfill.js'
 import {formatDuration} from '../config/units.js'
+import {didNothingReason} from './sim-summary.js'
 
 /**
  * `iotd sim merge`: the JSON summaries of one run's shards (`iotd sim --shard i/n --json`) as the summary of the
@@ -100,7 +101,7 @@ export function shardsThatDidNothing(parts: readonly ShardSummary[]): string[] {
   return parts.flatMap((p) => {
     const name = p.shard ? `shard ${p.shard.index + 1}/${p.shard.count}` : 'a shard'
     if (p.neverConnected) return [`${name}: no device ever connected to ${p.broker}; it published nothing`]
-    if (p.publishedNothing) return [`${name}: the devices connected to ${p.broker} but published nothing`]
+    if (p.publishedNothing) return [`${name}: ${didNothingReason(p)}`]
     return []
   })
 }

@@ -279,6 +279,16 @@ export function commandsText(f: FleetCounters, c: ChalkInstance): string {
   return `${f.fleet}: ${formatNumber(f.commandsReceived)} received, ${formatNumber(f.commandsApplied)} applied, ${f.commandsFailed > 0 ? c.yellow(failed) : failed}, ${formatNumber(f.commandsIgnored)} ignored (no rule matched); ${formatNumber(f.commandsReplied)} replied${f.commandsReplyLost > 0 ? `, ${c.yellow(repliesNotSent(f.commandsReplyLost))}` : ''}`
 }
 
+/**
+ * Why a run whose devices connected published nothing (summary.publishedNothing), as the run's error and a merge's
+ * warning about that shard say it: MQTT fleet devices lost their connections, Sparkplug edge nodes (a run of only
+ * them) were never born and held their samples.
+ */
+export function didNothingReason(summary: SimSummary & {sparkplug?: unknown}): string {
+  if (summary.devices === 0 && summary.sparkplug) return `the Sparkplug edge nodes connected to ${summary.broker} but published nothing: their samples were held`
+  return `the devices connected to ${summary.broker} but published nothing`
+}
+
 export function plural(n: number, noun: string): string {
   return `${formatNumber(n)} ${n === 1 ? noun : `${noun}s`}`
 }

@@ -232,6 +232,7 @@ ${EXIT_CODES_HELP}`
     // line as in bench: a shard writes its summary with --json, which shows only warnings off a terminal.
     const thresholdsFailed = summary.thresholds?.some((v) => !v.ok) ?? false
     if (shard && thresholdsFailed) reporter.log('shard: thresholds are judged on the merged summary (iotd sim merge); this shard exits 0 on them', 'warn')
+    const {didNothingReason} = await import('../../report/sim-summary.js')
     return this.finishRun({
       error: summary.error,
       interrupted: summary.interrupted,
@@ -239,22 +240,22 @@ ${EXIT_CODES_HELP}`
       failure: summary.neverConnected
         ? new IotdError(`no device ever connected to ${summary.broker}: the run published nothing`, EXIT_CODES.runtime, ['check the broker address, --source-ip, credentials and TLS flags; the first connect errors are printed above'])
         : summary.publishedNothing
-          ? publishedNothing(summary)
+          ? publishedNothing(summary, didNothingReason(summary))
           : undefined,
       thresholdsFailed: !shard && thresholdsFailed,
     })
   }
 }
 
-/** Devices that connected and published nothing: MQTT fleet devices lost their connections, edge nodes were never born. */
-function publishedNothing(summary: SimSummary & {sparkplug?: unknown}): IotdError {
+/** Devices that connected and published nothing: the reason (didNothingReason), and what to do about it. */
+function publishedNothing(summary: SimSummary & {sparkplug?: unknown}, reason: string): IotdError {
   if (summary.devices === 0 && summary.sparkplug) {
     // Only Sparkplug edge nodes: the warnings above name each group's cause (most often a primary host never online).
-    return new IotdError(`the Sparkplug edge nodes connected to ${summary.broker} but published nothing: their samples were held`, EXIT_CODES.runtime, [
+    return new IotdError(reason, EXIT_CODES.runtime, [
       "publish the primary host's STATE online (spBv1.0/STATE/<host>), or remove primaryHost from the group if no host is meant to be waited for",
     ])
   }
-  return new IotdError(`the devices connected to ${summary.broker} but published nothing`, EXIT_CODES.runtime, ['the summary above says why the connections did not stay up (refused subscriptions, reboot commands, the broker closing them)'])
+  return new IotdError(reason, EXIT_CODES.runtime, ['the summary above says why the connections did not stay up (refused subscriptions, reboot commands, the broker closing them)'])
 }
 
 /** An earlier run's labels file (not empty) is refused: replacing it would lose the ground truth of that data. */
