@@ -90,7 +90,8 @@ export function connackRefused(broker: string, code: number): MqttConnectError {
   return describeConnectError(broker, Object.assign(new Error(CONNACK_REFUSALS[code] ?? 'refused'), {code}))
 }
 
-const TLS_CODE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_SSL|ERR_TLS|EPROTO/
+/** Error codes of a failed TLS handshake or certificate check (Node's and OpenSSL's): waiting does not mend them. */
+export const TLS_CODE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_SSL|ERR_TLS|EPROTO/
 /** Alerts a TLS server sends when it wants a client certificate or refuses the one it got. */
 const CLIENT_CERT_CODE = /ALERT_CERTIFICATE_REQUIRED|ALERT_BAD_CERTIFICATE|ALERT_UNKNOWN_CA|ALERT_HANDSHAKE_FAILURE/
 

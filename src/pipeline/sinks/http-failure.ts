@@ -3,6 +3,8 @@
  * cure, and how a fetch that got no answer is worded (without the URL's credentials or query).
  */
 
+import {TLS_CODE} from '../../net/connect-errors.js'
+
 /** Timeouts, too early, too many requests, and the server-side 5xx that mean "later": retried with backoff. */
 const TRANSIENT_STATUS = new Set([408, 425, 429, 500, 502, 503, 504])
 
@@ -47,7 +49,7 @@ export function describeFetchFailure(error: unknown, timeoutMs: number): FetchFa
   const code = typeof cause?.code === 'string' ? cause.code : cause?.errors?.map((x) => x.code).find((c): c is string => typeof c === 'string')
   if (code && SOCKET_CAUSES[code]) return {text: SOCKET_CAUSES[code], transient: true, blockedPort: false}
   // Certificates and TLS alerts do not mend by waiting.
-  if (code && /CERT|SSL|TLS|SELF_SIGNED/.test(code)) return {text: `TLS: ${cause?.message ?? code} (${code})`, transient: false, blockedPort: false}
+  if (code && TLS_CODE.test(code)) return {text: `TLS: ${cause?.message ?? code} (${code})`, transient: false, blockedPort: false}
   return {text: code ?? cause?.message ?? e?.message ?? String(error), transient: true, blockedPort: false}
 }
 
