@@ -50,13 +50,8 @@ export const BROKER_URL_RULES: UrlRules = {
 export function parseEndpointUrl(url: string): ParsedEndpoint {
   const display = redactUrl(url)
   const transport = TRANSPORT_ALIASES[checkUrl(url, BROKER_URL_RULES).scheme ?? '']
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    throw new UsageError(`"${display}" is not a broker URL`, ['use mqtt://host:1883, mqtts://host:8883, ws://host/mqtt or wss://host/mqtt'])
-  }
-  if (!parsed.hostname) throw new UsageError(`"${display}" names no host`, ['e.g. mqtt://127.0.0.1:1883'])
+  // checkUrl has refused a URL that does not parse or names no host.
+  const parsed = new URL(url)
   // WHATWG URL keeps the brackets of an IPv6 literal; sockets want the bare address.
   const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1')
   const isWs = transport === 'ws' || transport === 'wss'
