@@ -82,7 +82,11 @@ function authority(url: string, rest: string, scheme: string | undefined, rules:
   const end = rest.search(/[/?#]/)
   // An `@` past the end of the authority is a password holding `/`, `?` or `#` unencoded: `mqtt://u:1883/pw@host`
   // would parse as host "u", port 1883, and connect there.
-  if (!rules.atAfterHost && end >= 0 && rest.indexOf('@', end) >= 0) fail('an @ follows a /, ? or # (in a user name or password, write / ? # @ as %2F %3F %23 %40)')
+  // ws:// and wss:// send their path and query to the server, which may hold an `@` (`ws://host/mqtt?token=a@b`):
+  // there only an `@` before the first `?` is refused.
+  const query = scheme === 'ws' || scheme === 'wss' ? rest.indexOf('?') : -1
+  const atAfter = end >= 0 ? rest.indexOf('@', end) : -1
+  if (!rules.atAfterHost && atAfter >= 0 && (query < 0 || atAfter < query)) fail('an @ follows a /, ? or # (in a user name or password, write / ? # @ as %2F %3F %23 %40)')
   const auth = end >= 0 ? rest.slice(0, end) : rest
   if (scheme === undefined && end >= 0) fail(`write it as host:port or start it with ${rules.schemes.map((s) => `${s}://`).join(' or ')}`)
   const hostPort = auth.slice(auth.lastIndexOf('@') + 1)

@@ -61,6 +61,16 @@ describe('the broker and NATS parsers check through it', () => {
     expect(parseEndpointUrl('ssl://h')).toMatchObject({transport: 'mqtts', port: 8883})
   })
 
+  it('parseEndpointUrl: an @ in a ws:// or wss:// query is sent to the server, not refused; before the ? it still is', () => {
+    expect(parseEndpointUrl('ws://host/mqtt?token=a@b')).toMatchObject({transport: 'ws', host: 'host', port: 80, path: '/mqtt?token=a@b', username: undefined})
+    expect(parseEndpointUrl('wss://u:Sekr3t@host:8443/mqtt?mail=a@b')).toMatchObject({transport: 'wss', host: 'host', port: 8443, path: '/mqtt?mail=a@b', username: 'u', password: 'Sekr3t'})
+    expect(parseEndpointUrl('wss://u:Sekr3t@host/mqtt?token=a@b').display).not.toContain('Sekr3t')
+    expect(refusal(() => parseEndpointUrl('ws://u:Sek/r3t@host/mqtt'))).toContain('an @ follows a /, ? or #')
+    expect(refusal(() => parseEndpointUrl('ws://u:Sek#r3t@host/mqtt'))).toContain('an @ follows a /, ? or #')
+    expect(refusal(() => parseEndpointUrl('ws://u:Sek/r3t@host/mqtt?token=a@b'))).not.toContain('Sek/r3t')
+    expect(refusal(() => parseEndpointUrl('mqtt://host/x?token=a@b'))).toContain('an @ follows a /, ? or #')
+  })
+
   it('parseNatsServers: host:port alone, nats:// and tls://; not ws://, nats//, an empty server', () => {
     expect(parseNatsServers('nats://a:4222, tls://b ,c:4223,d')).toEqual(['nats://a:4222', 'tls://b', 'c:4223', 'd'])
     expect(refusal(() => parseNatsServers('nats//a:4222'))).toContain('did you mean "nats://a:4222"?')
