@@ -96,7 +96,8 @@ function authority(url: string, rest: string, scheme: string | undefined, rules:
   if (host === '' && !rules.hostOptional) fail('it names no host')
   if (/[\s<>"{}|\\^`]/.test(host)) fail('the host holds a character a host name cannot')
   let port: number | undefined
-  if (portText !== undefined && !(portText === '' && rules.hostOptional)) {
+  // An empty port (`mqtt://host:/`) is the scheme's default, as WHATWG URL reads it; only a bare `host:` is refused.
+  if (portText !== undefined && !(portText === '' && (rules.hostOptional || scheme !== undefined))) {
     // The port is quoted only where it cannot be part of a password (`https://u:p/w@host`: "p" is not a port).
     const quote = end < 0 || rest.indexOf('@', end) < 0
     if (!/^\d+$/.test(portText)) fail(portText === '' ? 'a : with no port after it' : quote ? `port "${portText}" is not a number` : 'the port is not a number')

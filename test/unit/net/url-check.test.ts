@@ -40,6 +40,14 @@ describe('checkUrl', () => {
     expect(refusal(() => checkUrl('http://h:8o', http))).toContain('port "8o" is not a number')
   })
 
+  it('reads an empty port as none (the default), as WHATWG URL does', () => {
+    expect(checkUrl('http://h:/x', http)).toEqual({scheme: 'http', host: 'h', port: undefined})
+    expect(checkUrl('http://[::1]:', http)).toEqual({scheme: 'http', host: '::1', port: undefined})
+    expect(parseEndpointUrl('mqtt://host:/')).toMatchObject({transport: 'mqtt', host: 'host', port: 1883})
+    expect(parseEndpointUrl('wss://u:Sekr3t@host:/mqtt')).toMatchObject({transport: 'wss', host: 'host', port: 443, path: '/mqtt'})
+    expect(parseNatsServers('nats://a:')).toEqual(['nats://a:'])
+  })
+
   it('guesses no scheme where the text before a colon may be a user name', () => {
     const message = refusal(() => checkUrl('htp:Sekr3t@h', http))
     expect(message).not.toContain('did you mean')
