@@ -145,7 +145,8 @@ export class PacketStream {
 
 /**
  * Whether `topic` may be published to: not empty, no wildcard (`+`, `#`), no NUL (MQTT 3.1.1 §4.7, 5.0 §4.7).
- * By index rather than a regex: the mqtt sink asks it for every message it publishes.
+ * By index rather than a regex. The characters only: the length (65,535 UTF-8 bytes) is the caller's, as bench's
+ * publish frame counts it; net/topic-rules.ts's isTopicName checks both, as findTopicFault does.
  */
 export function isTopicName(topic: string): boolean {
   return topic !== '' && topic.indexOf('+') < 0 && topic.indexOf('#') < 0 && topic.indexOf('\0') < 0

@@ -5,6 +5,7 @@
  */
 import type {Accessor, CallExpr, Expr, LiteralExpr, RuleAst, SourceSpan, WindowClause} from './ast.js'
 import {closestName} from '../../config/did-you-mean.js'
+import {findFilterFault} from '../../net/topic-rules.js'
 import {RulePlanError, type RuleProblem} from './errors.js'
 import {TIME_UNITS_MS, WINDOW_CALLS, WINDOW_KINDS, windowKind} from '../window/index.js'
 import {FunctionRegistry, defaultFunctionRegistry} from './functions/registry.js'
@@ -706,15 +707,9 @@ function closest(name: string, candidates: readonly string[]): string | undefine
   return closestName(name, candidates)
 }
 
-/** MQTT topic filter rules: non-empty, `+` fills a whole level, `#` is the whole last level. */
+/** MQTT topic filter rules (non-empty, `+` fills a whole level, `#` is the whole last level, no NUL, at most 65,535 UTF-8 bytes): net/topic-rules.ts's findFilterFault finds none. */
 export function isValidTopicFilter(filter: string): boolean {
-  if (filter.length === 0 || filter.length > 65535 || filter.includes('\u0000')) return false
-  const levels = filter.split('/')
-  return levels.every((level, i) => {
-    if (level.includes('#')) return level === '#' && i === levels.length - 1
-    if (level.includes('+')) return level === '+'
-    return true
-  })
+  return findFilterFault(filter) === undefined
 }
 
 /** Calls `fn` on each direct child expression. */

@@ -21,7 +21,7 @@ import {parseEndpointUrl, redactUrl} from '../../net/mqtt-endpoint.js'
 import {checkedUrl} from '../../config/url-schema.js'
 import {SparkplugHostSession, type HostCounters} from '../../sparkplug/host-session.js'
 import {observationRows} from '../../sparkplug/views.js'
-import {isValidTopicFilter} from '../rule/plan.js'
+import {findFilterFault} from '../../net/topic-rules.js'
 import {cellValue} from './csv-mapping.js'
 import {DeliveryInbox} from './delivery-inbox.js'
 import {defineSource, NOOP_ACK, type Delivery, type PipelineRecord, type Source, type StageContext} from '../types.js'
@@ -71,7 +71,11 @@ export function mqttSourceOptionsFrom(input: Record<string, unknown>): MqttSourc
 /** What is wrong with a subscription's topic filter (`$share/<group>/<filter>` included), or undefined. */
 export function topicFilterProblem(t: string): string | undefined {
   const filter = t.startsWith('$share/') ? t.split('/').slice(2).join('/') : t
-  return isValidTopicFilter(filter) ? undefined : `"${t}" is not a valid MQTT topic filter ('+' and '#' must fill a whole level, '#' only last)`
+  const fault = findFilterFault(filter)
+  if (!fault) return undefined
+  if (filter === '') return t === '' ? `topic filter ${fault.what}: ${fault.why}` : `topic filter "${t}" names no filter after $share/<group>/: ${fault.why}`
+  // The column counts in t, past a $share/<group>/ prefix.
+  return `topic filter "${t}" ${fault.what} at column ${t.length - filter.length + fault.column}: ${fault.why}`
 }
 
 export const mqttSource = defineSource<MqttSourceOptions>({
