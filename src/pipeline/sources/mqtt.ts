@@ -29,10 +29,19 @@ import {mqttProtocol} from '../../config/units-schema.js'
 import {INSECURE_TLS_WARNING} from '../../net/tls-files.js'
 import {mqttTlsOptions, resolveTlsFiles, tlsFileProblems, tlsOf} from '../mqtt-tls.js'
 
+/** A subscription's topic filter: its one issue says which rule it breaks (topicFilterProblem, asked once). */
+const topicFilter = z
+  .string()
+  .min(1)
+  .superRefine((t, ctx) => {
+    const problem = topicFilterProblem(t)
+    if (problem) ctx.addIssue({code: 'custom', message: problem})
+  })
+
 export const mqttSourceOptions = z
   .object({
     url: checkedUrl(parseEndpointUrl).describe('Broker URL: mqtt://, mqtts://, ws://, wss:// (user:pass@ allowed; prefer passwordEnv).'),
-    topics: z.array(z.string().min(1).refine((t) => topicFilterProblem(t) === undefined, {error: (issue) => topicFilterProblem(String(issue.input))})).min(1).default(['#']).describe('Topic filters; `$share/<group>/<filter>` for a shared subscription.'),
+    topics: z.array(topicFilter).min(1).default(['#']).describe('Topic filters; `$share/<group>/<filter>` for a shared subscription.'),
     qos: z.union([z.literal(0), z.literal(1), z.literal(2)]).default(0).describe('Subscription QoS.'),
     protocol: mqttProtocol().default('3.1.1').describe('MQTT version; 5 shows user properties, content type, etc.'),
     clientId: z.string().optional().describe('Client id (default iotd-<pid>-<random>).'),
