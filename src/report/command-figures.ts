@@ -2,6 +2,7 @@ import type {FleetCounters} from '../sim/types.js'
 import {formatNumber} from '../metrics/format.js'
 
 type CommandCounters = Pick<FleetCounters, 'commandsReceived' | 'commandsApplied' | 'commandsFailed' | 'commandsIgnored'>
+type ReplyCounters = CommandCounters & Pick<FleetCounters, 'commandsReplied' | 'commandsReplyLost'>
 
 /**
  * Commands received whose reaction still waits for its latency: received = applied + failed + ignored + waiting.
@@ -19,4 +20,32 @@ export function commandsWaiting(f: CommandCounters): number {
 export function repliesNotSent(n: number, to?: string): string {
   const replies = `${formatNumber(n)} ${n === 1 ? 'reply' : 'replies'}`
   return to === undefined ? `${replies} not sent` : `${replies} to ${to} ${n === 1 ? 'was' : 'were'} not sent`
+}
+
+/** One command figure: its count, its noun (`applied`, `reply not sent`), and whether it is a warning (a count above 0 of failed or not sent). */
+export interface CommandCount {
+  kind: 'received' | 'applied' | 'failed' | 'ignored' | 'waiting' | 'replied' | 'notSent'
+  count: number
+  noun: string
+  warn: boolean
+}
+
+/**
+ * The command figures in the order every view shows them: what became of the commands (received = applied + failed
+ * + ignored, + waiting while there are any), then the replies (replied, and not sent while there are any). The
+ * summary, the progress lines and the live view each only render them.
+ */
+export function commandFigures(f: ReplyCounters): {fate: CommandCount[]; replies: CommandCount[]} {
+  const waiting = commandsWaiting(f)
+  const figure = (kind: CommandCount['kind'], count: number, noun: string, warn = false): CommandCount => ({kind, count, noun, warn: warn && count > 0})
+  const fate = [
+    figure('received', f.commandsReceived, 'received'),
+    figure('applied', f.commandsApplied, 'applied'),
+    figure('failed', f.commandsFailed, 'failed', true),
+    figure('ignored', f.commandsIgnored, 'ignored'),
+    ...(waiting > 0 ? [figure('waiting', waiting, 'waiting')] : []),
+  ]
+  const lost = f.commandsReplyLost
+  const replies = [figure('replied', f.commandsReplied, 'replied'), ...(lost > 0 ? [figure('notSent', lost, `${lost === 1 ? 'reply' : 'replies'} not sent`, true)] : [])]
+  return {fate, replies}
 }

@@ -3,7 +3,7 @@ import {formatDuration} from '../config/units.js'
 import type {FleetCounters, SimSnapshot, SimSummary} from '../sim/types.js'
 import {formatBytes, formatMs, formatNumber, formatPercent, formatRate} from '../metrics/format.js'
 import {paint} from './terminal.js'
-import {commandsWaiting, repliesNotSent} from './command-figures.js'
+import {commandFigures, type CommandCount} from './command-figures.js'
 
 export interface PlainLineOptions {
   /** Colour non-zero problem counters; only for a terminal (the plain reporter decides). Default false. */
@@ -44,7 +44,7 @@ export function formatSimPlainLine(s: SimSnapshot, opts: PlainLineOptions = {}):
     `${formatNumber(t.reconnects)} reconnects`,
   ]
   // Only runs whose devices got commands say so: the line of every other run stays as it was.
-  if (t.commandsReceived > 0) parts.push(commandsPart(t, counter, c))
+  if (t.commandsReceived > 0) parts.push(commandsPart(t, c))
   if (opts.closing) {
     parts.push(opts.closing === 'ended' ? 'run ended' : 'interrupted')
     return parts.join('  ')
@@ -60,13 +60,14 @@ export function formatSimPlainLine(s: SimSnapshot, opts: PlainLineOptions = {}):
  * (+ `N waiting`, reactions still waiting for their latency, while there are any), the summary's figures and words;
  * then the replies, which reached the broker or were not sent.
  */
-function commandsPart(t: FleetCounters, counter: (n: number, noun: string, tone: 'warn' | 'fail') => string, c: ChalkInstance): string {
-  const waiting = commandsWaiting(t)
-  const fate = [`${formatNumber(t.commandsApplied)} applied`, counter(t.commandsFailed, 'failed', 'warn'), `${formatNumber(t.commandsIgnored)} ignored`]
-  if (waiting > 0) fate.push(`${formatNumber(waiting)} waiting`)
-  const replies = [`${formatNumber(t.commandsReplied)} replied`]
-  if (t.commandsReplyLost > 0) replies.push(c.yellow(repliesNotSent(t.commandsReplyLost)))
-  return `${formatNumber(t.commandsReceived)} commands (${fate.join(', ')}; ${replies.join(', ')})`
+function commandsPart(t: FleetCounters, c: ChalkInstance): string {
+  const {fate, replies} = commandFigures(t)
+  const text = (x: CommandCount) => {
+    const figure = `${formatNumber(x.count)} ${x.noun}`
+    return x.warn ? c.yellow(figure) : figure
+  }
+  const [received, ...rest] = fate
+  return `${formatNumber(received.count)} commands (${rest.map(text).join(', ')}; ${replies.map(text).join(', ')})`
 }
 
 /**

@@ -9,7 +9,7 @@ import type {ModbusRunSummary, SparkplugRunSummary} from '../sim/run-simulation.
 import type {BackfillSummary} from '../sim/backfill.js'
 import {thresholdLines} from './verdict-lines.js'
 import {layoutTable, type ColumnSpec} from './text-table.js'
-import {repliesNotSent} from './command-figures.js'
+import {commandFigures, repliesNotSent, type CommandCount} from './command-figures.js'
 
 /**
  * The end-of-run summary of `iotd sim`, k6-style: what went wrong (or a single ✓) first, then the numbers.
@@ -275,8 +275,12 @@ function verdictMark(level: VerdictLevel, c: ChalkInstance): string {
  * (reached the broker, or not sent), in the order of the progress lines.
  */
 export function commandsText(f: FleetCounters, c: ChalkInstance): string {
-  const failed = `${formatNumber(f.commandsFailed)} failed`
-  return `${f.fleet}: ${formatNumber(f.commandsReceived)} received, ${formatNumber(f.commandsApplied)} applied, ${f.commandsFailed > 0 ? c.yellow(failed) : failed}, ${formatNumber(f.commandsIgnored)} ignored (no rule matched); ${formatNumber(f.commandsReplied)} replied${f.commandsReplyLost > 0 ? `, ${c.yellow(repliesNotSent(f.commandsReplyLost))}` : ''}`
+  const {fate, replies} = commandFigures(f)
+  const text = (x: CommandCount) => {
+    const figure = `${formatNumber(x.count)} ${x.noun}`
+    return `${x.warn ? c.yellow(figure) : figure}${x.kind === 'ignored' ? ' (no rule matched)' : ''}`
+  }
+  return `${f.fleet}: ${fate.map(text).join(', ')}; ${replies.map(text).join(', ')}`
 }
 
 /**

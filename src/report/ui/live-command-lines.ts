@@ -1,6 +1,6 @@
 import type {FleetCounters} from '../../sim/types.js'
 import {formatNumber} from '../../metrics/format.js'
-import {commandsWaiting} from '../command-figures.js'
+import {commandFigures, type CommandCount} from '../command-figures.js'
 import type {CellTone} from './live-fleet-table.js'
 
 /**
@@ -30,20 +30,15 @@ export interface CommandLine {
 export const FIGURE_LABEL_WIDTH = 13
 
 const compact = {compact: true}
-const figure = (n: number, noun: string, warn = false): CommandFigure => ({text: `${formatNumber(n, compact)} ${noun}`, tone: warn && n > 0 ? 'warn' : 'plain'})
+/** Compact counts; a reply not sent is `not sent` here, on the replies line or after `replied`. */
+const figure = (x: CommandCount): CommandFigure => ({text: `${formatNumber(x.count, compact)} ${x.kind === 'notSent' ? 'not sent' : x.noun}`, tone: x.warn ? 'warn' : 'plain'})
 
 /** No lines until a command arrived; then the commands line, and the replies (beside it when the terminal is wide enough). */
 export function liveCommandLines(t: FleetCounters, columns: number): CommandLine[] {
   if (t.commandsReceived === 0) return []
-  const waiting = commandsWaiting(t)
-  const fate = [
-    figure(t.commandsReceived, 'received'),
-    figure(t.commandsApplied, 'applied'),
-    figure(t.commandsFailed, 'failed', true),
-    figure(t.commandsIgnored, 'ignored'),
-    ...(waiting > 0 ? [figure(waiting, 'waiting')] : []),
-  ]
-  const replies = [figure(t.commandsReplied, 'replied'), ...(t.commandsReplyLost > 0 ? [figure(t.commandsReplyLost, 'not sent', true)] : [])]
+  const figures = commandFigures(t)
+  const fate = figures.fate.map(figure)
+  const replies = figures.replies.map(figure)
   const width = (figures: CommandFigure[], gap: string) => FIGURE_LABEL_WIDTH + figures.reduce((sum, f, i) => sum + (i > 0 ? gap.length : 0) + [...f.text].length, 0)
   const line = (label: string, figures: CommandFigure[]): CommandLine => ({label, figures, gap: width(figures, '  ') <= columns ? '  ' : ' '})
   const together = [...fate, {text: '·', tone: 'plain' as const}, ...replies]
