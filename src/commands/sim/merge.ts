@@ -1,9 +1,11 @@
-import {readFileSync} from 'node:fs'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
 import {EXIT_CODES, IotdError, UsageError} from '../../errors.js'
 import type {SimSummary} from '../../sim/types.js'
 import type {BackfillSummary} from '../../sim/backfill.js'
+
+/** A shard's --json summary is a few KiB (one row per fleet); a file far larger is not one. */
+const SUMMARY_MAX_BYTES = 16 * 1024 * 1024
 
 export default class SimMerge extends BaseCommand {
   static override strict = false
@@ -44,13 +46,11 @@ ${EXIT_CODES_HELP}`
     const {judgeMergedSummary, parseSimThresholds} = await import('../../sim/sim-thresholds.js')
     // Parsed before any file is read: a mistyped SLO is the one problem told.
     const given = parseSimThresholds(flags.threshold ?? [])
+    const {readConfigText} = await import('../../config/yaml-loader.js')
     const parts = files.map((file) => {
-      let text: string
-      try {
-        text = readFileSync(file, 'utf8')
-      } catch (error) {
-        throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`)
-      }
+      // Read as every config and result file is: a missing, binary or oversized file is one line naming it (exit 2),
+      // before a wrong argument (a capture, an image) is read whole into memory.
+      const text = readConfigText(file, SUMMARY_MAX_BYTES)
       try {
         // The summary is the JSON object on stdout; anything printed before it (a shell's banner) is skipped.
         return JSON.parse(text.slice(Math.max(0, text.indexOf('{')))) as SimSummary | BackfillSummary
