@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {loadAwareBound, loadSlowdown, type MachineLoad} from '../../helpers/load-bound.js'
+import {currentLoad, loadAwareBound, loadSlowdown, type MachineLoad} from '../../helpers/load-bound.js'
 
 /** The timing bounds of the suite: quiet on a quiet machine, proportional to the load on a busy one, never a jump. */
 
@@ -34,5 +34,16 @@ describe('loadAwareBound', () => {
     expect(loadSlowdown(machine(0.5, 6))).toBe(3)
     expect(loadSlowdown(machine(6, 1))).toBe(3)
     expect(loadAwareBound(20, machine(0.5, 6))).toBe(60)
+  })
+
+  it.runIf(process.platform === 'linux')('counts the threads of a burst that is over by the time the bound is asked for', async () => {
+    // Four threads spinning for 1 s, then a quiet 100 ms: the count now is back to normal, but the bound still covers
+    // the run the burst slowed. (Workers: the spinning must be in threads the kernel can count as runnable.)
+    const {Worker} = await import('node:worker_threads')
+    const spin = 'const end = Date.now() + 1000; while (Date.now() < end) {}'
+    const workers = Array.from({length: 4}, () => new Worker(spin, {eval: true}))
+    await Promise.all(workers.map((w) => new Promise((r) => w.once('exit', r))))
+    await new Promise((r) => setTimeout(r, 100))
+    expect(currentLoad().runnable).toBeGreaterThanOrEqual(4)
   })
 })
