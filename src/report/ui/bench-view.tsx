@@ -3,7 +3,8 @@ import type {BenchSnapshot} from '../../bench/run-bench.js'
 import {formatMs, formatNumber, formatRateValue} from '../../metrics/format.js'
 import type {LatencySummary} from '../../metrics/histogram.js'
 import {percentileChart} from '../percentile-chart.js'
-import {Footer, HealthLine, ThroughputLine} from './figure-lines.js'
+import {Footer, HealthLine, Label, ThroughputLine} from './figure-lines.js'
+import {FIGURE_LABEL_WIDTH} from './live-command-lines.js'
 import {ProgressLine} from './header.js'
 
 export interface BenchViewProps {
@@ -15,12 +16,7 @@ export interface BenchViewProps {
   color: boolean
 }
 
-const LABEL_WIDTH = 13
 const HEADLINE_TITLES = {latency: 'latency (corrected, from intended send time)', ack: 'publish → ack', connect: 'connect', uncorrected: 'latency (uncorrected)'} as const
-
-function Label({text}: {text: string}) {
-  return <Text dimColor>{text.padEnd(LABEL_WIDTH)}</Text>
-}
 
 function spectrum(s: LatencySummary | undefined): string {
   if (!s || s.count === 0) return '-'
@@ -91,13 +87,13 @@ export function BenchView({snapshot: s, throughput, rows, columns, color}: Bench
       </Text>
       {s.uncorrected && rows > 16 ? (
         <Text wrap="truncate-end" dimColor>
-          {'uncorrected'.padEnd(LABEL_WIDTH)}
+          {'uncorrected'.padEnd(FIGURE_LABEL_WIDTH)}
           {spectrum(s.uncorrected)}
         </Text>
       ) : null}
       {s.ack && rows > 17 ? (
         <Text wrap="truncate-end" dimColor>
-          {'ack'.padEnd(LABEL_WIDTH)}
+          {'ack'.padEnd(FIGURE_LABEL_WIDTH)}
           {spectrum(s.ack)}
         </Text>
       ) : null}

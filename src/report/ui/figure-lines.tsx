@@ -7,7 +7,8 @@ import type {LiveFleet} from './live-fleet-table.js'
 import {FIGURE_LABEL_WIDTH, type CommandLine} from './live-command-lines.js'
 import {toneColour} from './tone.js'
 
-function Label({text}: {text: string}) {
+/** A figure line's label, dim and padded so the values of every figure line (sim's and bench's) line up. */
+export function Label({text}: {text: string}) {
   return <Text dimColor>{text.padEnd(FIGURE_LABEL_WIDTH)}</Text>
 }
 
