@@ -29,30 +29,49 @@ interface ShardCheck {
 }
 
 /**
+ * What a refusal calls each part: the file the user passed (`iotd sim merge a.json b.json`), else its place in the
+ * list (a caller of the library that has no files).
+ */
+type PartName = (i: number) => string
+
+function partNames(names: readonly string[] | undefined): PartName {
+  return (i) => names?.[i] ?? `summary ${i + 1}`
+}
+
+/** "the first (shard-1.json)" when the parts are files; "the first" alone would repeat "summary 1". */
+function theFirst(names: readonly string[] | undefined): string {
+  return names?.[0] === undefined ? 'the first' : `the first (${names[0]})`
+}
+
+/**
  * The checks every merge of shards makes, live or backfill: each part a shard of the same count, one scenario and
  * seed (`same` adds what else must match), no shard twice, one definition of the scenario (its fingerprint: the same
  * name and seed over a file whose fleets were edited is another set of devices, and the sum of its shards with the
  * first's is the run of neither), and every device of it once when every shard is there.
  */
-function checkShards(parts: readonly ShardPart[], isKind: (p: unknown, i: number) => string | undefined, same?: (p: ShardPart) => string | undefined): ShardCheck {
+function checkShards(parts: readonly ShardPart[], names: readonly string[] | undefined, isKind: (p: unknown, i: number) => string | undefined, same?: (p: ShardPart) => string | undefined): ShardCheck {
   const [first] = parts
   const count = first.shard?.count
+  const name = partNames(names)
   const problems: string[] = []
   parts.forEach((p, i) => {
     const notKind = isKind(p, i)
     if (notKind) problems.push(notKind)
-    else if (!p.shard) problems.push(`summary ${i + 1} is not a shard (run with --shard i/n or --shards n)`)
-    else if (p.shard.count !== count) problems.push(`summary ${i + 1} is shard ${p.shard.index + 1}/${p.shard.count}, the first is ${count === undefined ? 'not a shard' : `of ${count}`}`)
-    else if (p.scenario !== first.scenario || p.seed !== first.seed) problems.push(`summary ${i + 1} ran scenario ${p.scenario} with seed ${p.seed}, the first ${first.scenario} with seed ${first.seed}: not one fleet`)
+    else if (!p.shard) problems.push(`${name(i)} is not a shard (run with --shard i/n or --shards n)`)
+    else if (p.shard.count !== count) problems.push(`${name(i)} is shard ${p.shard.index + 1}/${p.shard.count}, ${theFirst(names)} is ${count === undefined ? 'not a shard' : `of ${count}`}`)
+    else if (p.scenario !== first.scenario || p.seed !== first.seed) problems.push(`${name(i)} ran scenario ${p.scenario} with seed ${p.seed}, ${theFirst(names)} ${first.scenario} with seed ${first.seed}: not one fleet`)
     else {
       const other = same?.(p)
-      if (other) problems.push(`summary ${i + 1} ${other}`)
+      if (other) problems.push(`${name(i)} ${other}`)
     }
   })
   if (problems.length > 0) throw new Error(problems.join('; '))
   const indices = parts.map((p) => p.shard!.index)
-  const twice = indices.filter((x, i) => indices.indexOf(x) !== i)
-  if (twice.length > 0) throw new Error(`shard ${twice[0] + 1}/${count} is given twice`)
+  const twice = indices.findIndex((x, i) => indices.indexOf(x) !== i)
+  if (twice >= 0) {
+    const given = names ? ` (${parts.flatMap((p, i) => (p.shard!.index === indices[twice] ? [name(i)] : [])).join(', ')})` : ''
+    throw new Error(`shard ${indices[twice] + 1}/${count} is given twice${given}`)
+  }
   const missing = Array.from({length: count!}, (_, i) => i).filter((i) => !indices.includes(i))
   return {missing, warnings: checkDefinitions(parts, missing.length === 0)}
 }
@@ -115,16 +134,18 @@ function lengthWarning(parts: readonly ShardSummary[]): string | undefined {
   return `the shards ran for different times (${formatDuration(shortest)} to ${formatDuration(longest)}): not one run's length; the merged rates divide by the longest`
 }
 
-export function mergeSimSummaries(parts: readonly ShardSummary[]): SimSummary {
+/** `names`: the files the parts were read from, in order, which the refusals name (else "summary 2"). */
+export function mergeSimSummaries(parts: readonly ShardSummary[], names?: readonly string[]): SimSummary {
   if (parts.length === 0) throw new Error('no summaries to merge')
   const [first] = parts
+  const name = partNames(names)
   // What the first is decides what the others must be: one that is no summary at all is the one problem told.
-  if (!isLiveSummary(first)) throw new Error(isBackfillSummary(first) ? "summary 1 is a backfill's summary, not a live run's" : "summary 1 is not an iotd sim --json summary (neither a live run's nor a backfill's)")
+  if (!isLiveSummary(first)) throw new Error(isBackfillSummary(first) ? `${name(0)} is a backfill's summary, not a live run's` : `${name(0)} is not an iotd sim --json summary (neither a live run's nor a backfill's)`)
   const count = first.shard?.count
-  const {missing, warnings: unchecked} = checkShards(parts, (p, i) => {
+  const {missing, warnings: unchecked} = checkShards(parts, names, (p, i) => {
     const s = p as ShardSummary
-    if (isBackfillSummary(s)) return `summary ${i + 1} is a backfill's summary and summary 1 a live run's: merge the shards of one kind`
-    return isLiveSummary(s) ? undefined : `summary ${i + 1} is not an iotd sim --json summary`
+    if (isBackfillSummary(s)) return `${name(i)} is a backfill's summary and ${name(0)} a live run's: merge the shards of one kind`
+    return isLiveSummary(s) ? undefined : `${name(i)} is not an iotd sim --json summary`
   })
 
   const fleets = new Map<string, FleetCounters>()
@@ -193,19 +214,21 @@ function mergeLatency(parts: readonly LatencyFigures[]): LatencyFigures {
  * labels and devices summed. The shards must be one scenario, seed and range; the files stay apart (each shard's
  * rows are in time order in its own file), so the merged summary lists them.
  */
-export function mergeBackfillSummaries(parts: readonly BackfillSummary[]): BackfillSummary {
+export function mergeBackfillSummaries(parts: readonly BackfillSummary[], names?: readonly string[]): BackfillSummary {
   if (parts.length === 0) throw new Error('no summaries to merge')
   const [first] = parts
   const count = first.shard?.count
+  const name = partNames(names)
   const {missing, warnings: unchecked} = checkShards(
     parts,
+    names,
     (p, i) => {
-      if (!isBackfillSummary(p)) return `summary ${i + 1} is a live run's summary and summary 1 a backfill's: merge the shards of one kind`
-      return (p as Partial<BackfillSummary>).kind === undefined ? `summary ${i + 1} is a backfill summary without its shard and seed (an older iotd wrote it): run that shard again` : undefined
+      if (!isBackfillSummary(p)) return `${name(i)} is a live run's summary and ${name(0)} a backfill's: merge the shards of one kind`
+      return (p as Partial<BackfillSummary>).kind === undefined ? `${name(i)} is a backfill summary without its shard and seed (an older iotd wrote it): run that shard again` : undefined
     },
     (p) => {
       const b = p as BackfillSummary
-      return b.from !== first.from || b.to !== first.to ? `covers ${b.from} .. ${b.to}, the first ${first.from} .. ${first.to}: not one data set` : undefined
+      return b.from !== first.from || b.to !== first.to ? `covers ${b.from} .. ${b.to}, ${theFirst(names)} ${first.from} .. ${first.to}: not one data set` : undefined
     },
   )
   const shardName = (p: BackfillSummary) => `shard ${p.shard!.index + 1}/${count}`

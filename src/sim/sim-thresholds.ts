@@ -127,9 +127,9 @@ export function evaluateMergedSimThresholds(thresholds: readonly Threshold[], me
  * (`iotd sim merge --threshold`), else by every one any shard recorded, in the order first seen. Shards of one run
  * are started with one command line; when they recorded different thresholds the merge still judges each one (never
  * fewer than a shard was asked to meet) and warns which shard lacked which, so a misconfigured Job is seen rather
- * than judged by part of its SLOs.
+ * than judged by part of its SLOs. `names` are the files the shards were read from, for a summary that is no shard.
  */
-export function judgeMergedSummary(merged: SimSummary, shards: readonly SimSummary[], given: readonly Threshold[]): SimSummary {
+export function judgeMergedSummary(merged: SimSummary, shards: readonly SimSummary[], given: readonly Threshold[], names?: readonly string[]): SimSummary {
   let thresholds = given
   const warnings = [...merged.warnings]
   if (given.length === 0) {
@@ -138,7 +138,7 @@ export function judgeMergedSummary(merged: SimSummary, shards: readonly SimSumma
     thresholds = parseSimThresholds(texts, 'a shard threshold')
     const lacking = shards.flatMap((s, i) => {
       const without = texts.filter((t) => !recorded[i].includes(t))
-      const name = s.shard ? `shard ${s.shard.index + 1}/${s.shard.count}` : `summary ${i + 1}`
+      const name = s.shard ? `shard ${s.shard.index + 1}/${s.shard.count}` : (names?.[i] ?? `summary ${i + 1}`)
       return without.length === 0 ? [] : [`${name} ${without.length === texts.length ? 'recorded none' : `lacks ${without.join(', ')}`}`]
     })
     if (lacking.length > 0) warnings.push(`the shards recorded different thresholds (${lacking.join('; ')}): the merge judges every one any shard recorded; --threshold sets them`)

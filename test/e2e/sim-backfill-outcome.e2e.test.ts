@@ -160,7 +160,7 @@ describe('iotd sim merge of backfill shards', () => {
 
     const twice = await runCli(['sim', 'merge', files[0], files[0], files[1]])
     expect(twice.code).toBe(2)
-    expect(twice.stderr).toContain('shard 1/3 is given twice')
+    expect(twice.stderr).toContain(`shard 1/3 is given twice (${files[0]}, ${files[0]})`)
     const missing = await runCli(['sim', 'merge', files[0], files[2]])
     expect(missing.code).toBe(1)
     expect(missing.stdout).toContain('shard 2/3 missing: the figures are those of 2 of 3 shards')
@@ -168,12 +168,13 @@ describe('iotd sim merge of backfill shards', () => {
     expect(otherSeed.rows).toBeGreaterThan(0)
     const mixed = await runCli(['sim', 'merge', files[0], join(dir, 'bs2-seed.json'), files[2]])
     expect(mixed.code).toBe(2)
-    expect(mixed.stderr).toContain('summary 2 ran scenario spiky with seed 10, the first spiky with seed 9: not one fleet')
+    // Each refusal names the file as it was given (it said "summary 2", which the user had to count out).
+    expect(mixed.stderr).toContain(`${join(dir, 'bs2-seed.json')} ran scenario spiky with seed 10, the first (${files[0]}) spiky with seed 9: not one fleet`)
     const live = join(dir, 'live.json')
     writeFileSync(live, JSON.stringify({schemaVersion: 1, scenario: 'spiky', seed: 9, shard: {index: 1, count: 3}, fleets: [], totals: {}}))
     const kinds = await runCli(['sim', 'merge', files[0], live])
     expect(kinds.code).toBe(2)
-    expect(kinds.stderr).toContain("summary 2 is a live run's summary and summary 1 a backfill's: merge the shards of one kind")
+    expect(kinds.stderr).toContain(`${live} is a live run's summary and ${files[0]} a backfill's: merge the shards of one kind`)
   })
 
   it('ends as the one backfill would: no rows at all exits 1 with the reason, an interrupted shard 130', async () => {

@@ -61,14 +61,15 @@ ${EXIT_CODES_HELP}`
     const {isBackfillSummary, mergeBackfillSummaries, mergeSimSummaries, shardsThatDidNothing} = await import('../../report/sim-merge.js')
     let merged: SimSummary | BackfillSummary
     try {
-      // The first summary says which kind of shards these are; a part of the other kind is refused by name.
-      merged = isBackfillSummary(parts[0]) ? mergeBackfillSummaries(parts as BackfillSummary[]) : mergeSimSummaries(parts as SimSummary[])
+      // The first summary says which kind of shards these are; a part of the other kind is refused by name, and every
+      // refusal names the file as it was given (not "summary 2", which the user must count out).
+      merged = isBackfillSummary(parts[0]) ? mergeBackfillSummaries(parts as BackfillSummary[], files) : mergeSimSummaries(parts as SimSummary[], files)
     } catch (error) {
       throw new UsageError((error as Error).message)
     }
     // A backfill has no connections, lag or deliveries to judge: taking --threshold would let a CI gate pass unchecked.
     if (isBackfillSummary(merged) && given.length > 0) throw new UsageError('--threshold judges a live run\'s shards: a backfill measures no connections, lag or deliveries', ['drop --threshold (or IOTD_THRESHOLD from the environment)'])
-    if (!isBackfillSummary(merged)) merged = judgeMergedSummary(merged, parts as SimSummary[], given)
+    if (!isBackfillSummary(merged)) merged = judgeMergedSummary(merged, parts as SimSummary[], given, files)
     // Printed here in both modes, so a partial merge can still exit 1 after its figures.
     const {emptyBackfillReason, formatBackfillSummary, formatSimSummary} = await import('../../report/sim-summary.js')
     if (this.jsonEnabled()) {

@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import {mergeBackfillSummaries, mergeSimSummaries, shardsThatDidNothing} from '../../../src/report/sim-merge.js'
 import {formatSimSummary} from '../../../src/report/sim-summary.js'
+import {judgeMergedSummary} from '../../../src/sim/sim-thresholds.js'
 import type {BackfillSummary} from '../../../src/sim/backfill.js'
 import type {SimSummary} from '../../../src/sim/types.js'
 import {makeSummary} from '../../fixtures/report/sim-data.js'
@@ -43,6 +44,25 @@ describe('mergeSimSummaries', () => {
     const shard = {...makeSummary(), shard: {index: 0, count: 3}}
     expect(() => mergeSimSummaries([{} as never, shard])).toThrow(/^summary 1 is not an iotd sim --json summary \(neither a live run's nor a backfill's\)$/)
     expect(() => mergeSimSummaries([makeSummary(), shard])).toThrow('summary 1 is not a shard (run with --shard i/n or --shards n); summary 2 is shard 1/3, the first is not a shard')
+  })
+
+  it('names the files it was given in a refusal, not "summary 2"', () => {
+    const base = makeSummary()
+    const of = (index: number, count: number, more: Partial<SimSummary> = {}) => ({...base, shard: {index, count}, ...more})
+    const files = ['shard-1.json', 'shard-2.json', 'shard-3.json']
+    expect(() => mergeSimSummaries([of(0, 4), of(1, 3)], files)).toThrow('shard-2.json is shard 2/3, the first (shard-1.json) is of 4')
+    expect(() => mergeSimSummaries([of(0, 3), of(1, 3, {seed: 8})], files)).toThrow(`shard-2.json ran scenario ${base.scenario} with seed 8, the first (shard-1.json) ${base.scenario} with seed ${base.seed}: not one fleet`)
+    expect(() => mergeSimSummaries([base, of(0, 3)], files)).toThrow('shard-1.json is not a shard (run with --shard i/n or --shards n); shard-2.json is shard 1/3, the first (shard-1.json) is not a shard')
+    expect(() => mergeSimSummaries([of(0, 3), {} as never], files)).toThrow('shard-2.json is not an iotd sim --json summary')
+    expect(() => mergeSimSummaries([{} as never, of(0, 3)], files)).toThrow(/^shard-1\.json is not an iotd sim --json summary/)
+    expect(() => mergeSimSummaries([of(0, 3), of(1, 3), of(1, 3)], files)).toThrow('shard 2/3 is given twice (shard-2.json, shard-3.json)')
+    const backfill = {schemaVersion: 1, kind: 'backfill', seed: 1, from: 'a', to: 'b', rows: 1, shard: {index: 1, count: 3}} as unknown as BackfillSummary
+    expect(() => mergeSimSummaries([of(0, 3), backfill as never], files)).toThrow("shard-2.json is a backfill's summary and shard-1.json a live run's: merge the shards of one kind")
+    expect(() => mergeBackfillSummaries([backfill, of(0, 3) as never], ['bf-2.json', 'live-1.json'])).toThrow("live-1.json is a live run's summary and bf-2.json a backfill's: merge the shards of one kind")
+    expect(() => mergeBackfillSummaries([backfill, {...backfill, shard: {index: 2, count: 3}, to: 'c'}], ['bf-2.json', 'bf-3.json'])).toThrow('bf-3.json covers a .. c, the first (bf-2.json) a .. b: not one data set')
+    // The thresholds' warning names a summary that is no shard by its file too.
+    const lacking = judgeMergedSummary(mergeSimSummaries([of(0, 2), of(1, 2)]), [base, {...base, thresholds: [{threshold: 'errors==0', ok: true, observed: 0, observedText: '0'}]} as SimSummary], [], ['a.json', 'b.json'])
+    expect(lacking.warnings.at(-1)).toContain('a.json recorded none')
   })
 })
 
