@@ -7,6 +7,7 @@
  */
 import {EXIT_CODES, IotdError, UsageError} from '../errors.js'
 import {retryWithBackoff, type BackoffOptions} from '../net/backoff.js'
+import {withInterrupt} from './interrupt.js'
 import {redactUrl} from '../net/redact-url.js'
 import {describeFetchFailure} from '../pipeline/sinks/http-failure.js'
 import {isTransientSinkError, type PipelineRecord, type Sink, type StageContext} from '../pipeline/types.js'
@@ -73,7 +74,9 @@ export async function startInfluxOutput(target: InfluxOutputTarget, tagNames: st
   })
   const sink: Sink = influxdbSink.create(options, 'out-influxdb', {baseDir: '.', env})
   const ctx = {signal: new AbortController().signal, deadLetter: () => {}, warn}
-  await openWithRetry(sink, ctx, target, warn)
+  // The check runs before the command's own interrupt handling starts, so it brings its own: Ctrl-C ends it as an
+  // interrupted run (exit 130, one line) instead of killing the process by the signal.
+  await withInterrupt((signal) => openWithRetry(sink, ctx, target, warn, signal))
   const queue: PipelineRecord[][] = []
   let writing: Promise<void> | undefined
   let written = 0
@@ -128,14 +131,17 @@ const CHECK_BACKOFF: BackoffOptions = {initialMs: 500, maxMs: 5000, multiplier: 
 /**
  * Opens the sink (a ping, or CREATE DATABASE for a 1.x database). An InfluxDB that does not answer is a runtime
  * failure (exit 1) after CHECK_ATTEMPTS tries, one that refuses (credentials, HTTP errors) at once; only a URL no
- * server could answer on (a port fetch refuses) is the --out value's fault (exit 2).
+ * server could answer on (a port fetch refuses) is the --out value's fault (exit 2). Ctrl-C (`signal`) ends the
+ * check at once, an attempt in flight included, as an interrupted run (exit 130).
  */
-async function openWithRetry(sink: Sink, ctx: StageContext, target: InfluxOutputTarget, warn: (m: string) => void): Promise<void> {
+async function openWithRetry(sink: Sink, ctx: StageContext, target: InfluxOutputTarget, warn: (m: string) => void, signal: AbortSignal): Promise<void> {
   const result = await retryWithBackoff(
-    () => sink.open(ctx),
-    {...CHECK_BACKOFF, attempts: CHECK_ATTEMPTS},
+    () => untilAborted(sink.open(ctx), signal),
+    {...CHECK_BACKOFF, attempts: CHECK_ATTEMPTS, signal},
     (error) => {
       const failure = describeFetchFailure((error as Error).cause, TIMEOUT_MS)
+      // The attempt was given up, not answered: whatever it failed with says nothing about InfluxDB.
+      if (signal.aborted) return failure
       if (failure.blockedPort) {
         throw new UsageError(`--out influxdb=${redactUrl(target.url)}: ${failure.text}`, ['InfluxDB listens on 8086 unless configured otherwise'])
       }
@@ -145,7 +151,33 @@ async function openWithRetry(sink: Sink, ctx: StageContext, target: InfluxOutput
     (attempt, delayMs, failure) => warn(`influxdb check ${attempt}/${CHECK_ATTEMPTS} failed (${failure.text}); retrying in ${Math.round(delayMs)}ms`),
   )
   if (result.ok) return
+  if (signal.aborted) throw new IotdError(`--out influxdb: interrupted while checking InfluxDB at ${redactUrl(target.url)}`, EXIT_CODES.interrupted)
   throw new IotdError(`--out influxdb: gave up reaching InfluxDB at ${redactUrl(target.url)} after ${CHECK_ATTEMPTS} attempts: ${result.last?.text ?? 'no attempt made'}`, EXIT_CODES.runtime, [
     'start InfluxDB, or correct the URL of --out influxdb=',
   ])
+}
+
+/**
+ * `work`, or a rejection as soon as `signal` aborts. The sink's requests take no signal (only their own timeout),
+ * so an interrupted check stops waiting for one rather than cancelling it; its outcome is then ignored.
+ */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    work.catch(() => {})
+    return Promise.reject(new Error('interrupted'))
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new Error('interrupted'))
+    signal.addEventListener('abort', onAbort, {once: true})
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(error)
+      },
+    )
+  })
 }

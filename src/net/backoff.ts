@@ -73,7 +73,8 @@ export async function retryWithBackoff<T, F>(
       return {ok: true, value: await attempt()}
     } catch (error) {
       last = classify(error)
-      if (n === attempts - 1) break
+      // An attempt cut short by the signal is not a failure to retry or announce.
+      if (n === attempts - 1 || plan.signal?.aborted) break
       const delay = backoffDelay(n, plan, random)
       onRetry?.(n + 1, delay, last)
       await sleep(delay, plan.signal)
