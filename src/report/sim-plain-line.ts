@@ -57,7 +57,8 @@ export function formatSimPlainLine(s: SimSnapshot, opts: PlainLineOptions = {}):
 
 /**
  * `8 commands (2 applied, 5 failed, 1 ignored; 5 replied, 1 reply not sent)`: received = applied + failed + ignored
- * (+ `N waiting`, reactions still waiting for their latency, while there are any), the summary's figures and words;
+ * (+ `N not taken` by a device going down, + `N waiting`, reactions still waiting for their latency, while there are
+ * any), the summary's figures and words;
  * then the replies, which reached the broker or were not sent.
  */
 function commandsPart(t: FleetCounters, c: ChalkInstance): string {

@@ -271,14 +271,16 @@ function verdictMark(level: VerdictLevel, c: ChalkInstance): string {
 
 /**
  * `zone: 1,100 received, 1,098 applied, 2 failed, 0 ignored (no rule matched); 1,100 replied`: what a fleet's devices
- * did with the messages on their command subscriptions (received = applied + failed + ignored), then their replies
+ * did with the messages on their command subscriptions (received = applied + failed + ignored, + `N not taken (the
+ * device was going down)` for a reboot's or the stop's, when there are any), then their replies
  * (reached the broker, or not sent), in the order of the progress lines.
  */
 export function commandsText(f: FleetCounters, c: ChalkInstance): string {
   const {fate, replies} = commandFigures(f)
   const text = (x: CommandCount) => {
     const figure = `${formatNumber(x.count)} ${x.noun}`
-    return `${x.warn ? c.yellow(figure) : figure}${x.kind === 'ignored' ? ' (no rule matched)' : ''}`
+    const why = x.kind === 'ignored' ? ' (no rule matched)' : x.kind === 'notTaken' ? ' (the device was going down)' : ''
+    return `${x.warn ? c.yellow(figure) : figure}${why}`
   }
   return `${f.fleet}: ${fate.map(text).join(', ')}; ${replies.map(text).join(', ')}`
 }

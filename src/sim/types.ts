@@ -109,7 +109,10 @@ export interface FleetCounters {
   disconnects: number
   reconnects: number
   bytes: number
-  /** Messages that arrived on a command or twin subscription. */
+  /**
+   * Messages that arrived on a command or twin subscription: applied + failed + ignored + not taken (+ waiting while
+   * the run goes on). One a persistent session delivers again after it was not taken counts on each arrival.
+   */
   commandsReceived: number
   /** Commands whose reaction took effect (after their latency). */
   commandsApplied: number
@@ -124,6 +127,12 @@ export interface FleetCounters {
   commandsFailed: number
   /** Messages on a command subscription that no rule matched (a `when:` that did not hold). */
   commandsIgnored: number
+  /**
+   * Messages that reached a device going down (a commanded reboot, or the run's stop) and were not taken, as an
+   * offline device takes none (part of `commandsReceived`). Present for a fleet with commands or a behaviour; a
+   * summary of an older iotd lacks it (0).
+   */
+  commandsNotTaken?: number
 }
 
 export function emptyCounters(fleet: string): FleetCounters {

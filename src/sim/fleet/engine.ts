@@ -366,6 +366,7 @@ function addCounters(into: FleetCounters | undefined, c: FleetCounters): void {
   into.commandsReplyLost += c.commandsReplyLost
   into.commandsFailed += c.commandsFailed
   into.commandsIgnored += c.commandsIgnored
+  if (c.commandsNotTaken !== undefined) into.commandsNotTaken = (into.commandsNotTaken ?? 0) + c.commandsNotTaken
 }
 
 /** Cumulative counters of a fleet with the latest gauges and rate: the sum over workers of their last report. */

@@ -267,6 +267,8 @@ export class FleetWorker {
       const behavior = behaviors.get(d.spec.fleet)
       if (!fleet && !behavior) continue
       const host = this.commandHost(d)
+      // A fleet that takes commands counts those it does not take (0 in its summary when none).
+      if (fleet || behavior) d.counters.commandsNotTaken ??= 0
       if (fleet) d.commands = new DeviceCommands(fleet, host, d.counters, createRng([this.seed, d.spec.fleet, d.spec.index, 'commands']), commandTimer)
       if (behavior) d.behavior = new DeviceBehavior(behavior, host, d.counters)
     }
@@ -435,6 +437,9 @@ export class FleetWorker {
       client.handleMessage = (packet, callback) => callback(this.goingDown(d) ? new Error('the device is going down') : undefined)
       client.on('message', (topic, payload, packet) => {
         if (this.goingDown(d)) {
+          // Received and not taken, so the fleet's figures add up: received = applied + failed + ignored + not taken.
+          d.counters.commandsReceived++
+          d.counters.commandsNotTaken = (d.counters.commandsNotTaken ?? 0) + 1
           if (packet.qos > 0 && !d.spec.cleanSession) this.notTaken.again++
           else this.notTaken.gone++
           return
@@ -626,13 +631,13 @@ export class FleetWorker {
     const n = again + gone
     if (n === 0) return
     const parts = [
-      again > 0 ? `${again} left unacknowledged, which a persistent session delivers again after the reconnect (counted as received then)` : '',
-      gone > 0 ? `${gone} at QoS 0 or in a clean session, which the device never gets (not counted as received)` : '',
+      again > 0 ? `${again} left unacknowledged, which a persistent session delivers again after the reconnect (received again then)` : '',
+      gone > 0 ? `${gone} at QoS 0 or in a clean session, which the device never gets` : '',
     ].filter(Boolean)
     this.post({
       type: 'log',
       level: 'warn',
-      message: `${n} command ${n === 1 ? 'message' : 'messages'} reached a device going down (a commanded reboot, or the run's stop) and ${n === 1 ? 'was' : 'were'} not taken, as an offline device takes none: ${parts.join('; ')}`,
+      message: `${n} command ${n === 1 ? 'message' : 'messages'} reached a device going down (a commanded reboot, or the run's stop) and ${n === 1 ? 'was' : 'were'} not taken, as an offline device takes none (counted as received and not taken): ${parts.join('; ')}`,
     })
   }
 
@@ -1092,6 +1097,7 @@ export class FleetWorker {
       c.published = c.acked = c.late = c.suppressed = c.dropped = c.errors = c.disconnects = c.reconnects = c.bytes = 0
       if (c.unsent !== undefined) c.unsent = 0
       c.commandsReceived = c.commandsApplied = c.commandsReplied = c.commandsReplyLost = c.commandsFailed = c.commandsIgnored = 0
+      if (c.commandsNotTaken !== undefined) c.commandsNotTaken = 0
     }
     const now = performance.now()
     const stats: WorkerStats = {

@@ -22,6 +22,16 @@ describe('mergeSimSummaries', () => {
     }
   })
 
+  it('sums the commands not taken by devices going down, a shard of an older iotd (without the counter) as 0', () => {
+    const base = makeSummary()
+    const press = (notTaken?: number) => base.fleets.map((f) => (f.fleet === 'press' ? {...f, commandsReceived: 5, commandsApplied: 5 - (notTaken ?? 0), commandsReplied: 5 - (notTaken ?? 0), ...(notTaken !== undefined && {commandsNotTaken: notTaken})} : f))
+    const part = (index: number, notTaken?: number) => ({...base, shard: {index, count: 3}, fleets: press(notTaken), totals: {...base.totals, commandsReceived: 5, commandsApplied: 5 - (notTaken ?? 0), ...(notTaken !== undefined && {commandsNotTaken: notTaken})}})
+    const merged = mergeSimSummaries([part(0, 2), part(1), part(2, 1)])
+    expect(merged.totals.commandsNotTaken).toBe(3)
+    expect(merged.fleets.find((f) => f.fleet === 'press')?.commandsNotTaken).toBe(3)
+    expect(formatSimSummary(merged)).toContain('press: 15 received, 12 applied, 0 failed, 0 ignored (no rule matched), 3 not taken (the device was going down); 12 replied')
+  })
+
   it('names the shards that never connected or published nothing, and warns when the shards ran for different times', () => {
     const base = makeSummary({definition: {fingerprint: '0123456789abcdef', devices: 252}})
     const merged = mergeSimSummaries([

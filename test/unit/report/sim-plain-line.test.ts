@@ -38,6 +38,10 @@ describe('formatSimPlainLine', () => {
     const settled = formatSimPlainLine({...s, totals: {...s.totals, ...commands, commandsReceived: 8, commandsReplyLost: 0}})
     expect(settled).toContain('  8 commands (2 applied, 5 failed, 1 ignored; 5 replied)  ')
     expect(formatSimPlainLine({...s, totals: {...s.totals, ...commands}}, {color: true})).toContain('\x1b[33m5 failed')
+    // Messages that reached a device going down for a reboot were received and not taken: 2 + 5 + 1 + 3 = 11, none waiting.
+    const rebooted = formatSimPlainLine({...s, totals: {...s.totals, ...commands, commandsReplyLost: 0, commandsNotTaken: 3}}, {color: true})
+    expect(stripVTControlCharacters(rebooted)).toContain('  11 commands (2 applied, 5 failed, 1 ignored, 3 not taken; 5 replied)  ')
+    expect(rebooted).toContain('\x1b[33m3 not taken')
   })
 
   it('the closing line ends at the summary\'s command figures, word for word', () => {

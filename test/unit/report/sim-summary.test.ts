@@ -71,6 +71,17 @@ describe('the commands line', () => {
     const lines = out.split('\n').filter((l) => l.trimStart().startsWith('commands'))
     expect(lines).toEqual(['  commands      press: 101 received, 98 applied, 2 failed, 1 ignored (no rule matched); 100 replied'])
   })
+  it('counts the commands a device going down did not take, so received = applied + failed + ignored + not taken', () => {
+    // Before, a reboot's not-taken commands were only warned about: they were in no figure, and the line said
+    // "10 received" of what was 7 received, or (counted as received) "3 waiting" at the end of a run.
+    const fleets = makeSummary().fleets.map((f) => (f.fleet === 'press' ? {...f, commandsReceived: 10, commandsApplied: 6, commandsReplied: 6, commandsIgnored: 1, commandsNotTaken: 3} : f))
+    const lines = formatSimSummary({...makeSummary(), fleets}).split('\n').filter((l) => l.trimStart().startsWith('commands'))
+    expect(lines).toEqual(['  commands      press: 10 received, 6 applied, 0 failed, 1 ignored (no rule matched), 3 not taken (the device was going down); 6 replied'])
+    // None not taken: the figure is left out, as an older iotd's summary (which lacks it) shows.
+    const none = makeSummary().fleets.map((f) => (f.fleet === 'press' ? {...f, commandsReceived: 7, commandsApplied: 6, commandsReplied: 6, commandsIgnored: 1, commandsNotTaken: 0} : f))
+    expect(formatSimSummary({...makeSummary(), fleets: none})).toContain('press: 7 received, 6 applied, 0 failed, 1 ignored (no rule matched); 6 replied')
+  })
+
   it('says when commands failed, so the headline never claims a clean run beside them', () => {
     const fleets = makeSummary().fleets.map((f) => ({...f, late: 0, ...(f.fleet === 'press' ? {commandsReceived: 8, commandsApplied: 2, commandsReplied: 7, commandsFailed: 5, commandsIgnored: 1} : {})}))
     const verdicts = simVerdicts(makeSummary({fleets, totals: sumCounters('total', fleets)}), 2)
