@@ -43,14 +43,32 @@ const TLS_FILES = [['ca', 'CA'], ['cert', 'certificate'], ['key', 'key']] as con
  * does), read here by the same readTlsFile: a file that is missing or unreadable is a problem at its option.
  */
 export function tlsFileProblems(options: MqttTlsOptions & {url: string}, env: ComponentEnv): ComponentProblem[] {
-  let transport: string
+  return filesProblems(options.url, options.tls, env)
+}
+
+const unparsedTls = z.looseObject({url: z.unknown(), tls: mqttTlsOptions.tls})
+
+/**
+ * tlsFileProblems for options the schema refused (checkUnparsed): a url that is malformed (or missing) names no
+ * transport, and the files were named to be read, so they are read; a tls value of the wrong shape is left to the
+ * schema's own problem.
+ */
+export function unparsedTlsFileProblems(options: Readonly<Record<string, unknown>>, env: ComponentEnv): ComponentProblem[] {
+  const parsed = unparsedTls.safeParse(options)
+  if (!parsed.success) return []
+  return filesProblems(parsed.data.url, parsed.data.tls, env)
+}
+
+function filesProblems(url: unknown, tls: MqttTlsOptions['tls'], env: ComponentEnv): ComponentProblem[] {
+  if (!tls) return []
+  let transport: string | undefined
   try {
-    transport = parseEndpointUrl(options.url).transport
+    transport = typeof url === 'string' ? parseEndpointUrl(url).transport : undefined
   } catch {
-    return [] // the url option has its own problem
+    transport = undefined // the url option has its own problem
   }
-  if (transport !== 'mqtts' && transport !== 'wss') return []
-  const files = resolveTlsFiles(options, env.baseDir).tls ?? {}
+  if (transport !== undefined && transport !== 'mqtts' && transport !== 'wss') return []
+  const files = resolveTlsFiles({tls, insecure: false}, env.baseDir).tls ?? {}
   const problems: ComponentProblem[] = []
   for (const [key, what] of TLS_FILES) {
     const path = files[key]

@@ -162,6 +162,12 @@ export interface ComponentSpec<Options, Made> {
    * problem at an option's path. Never the network.
    */
   check?(options: Options, env: ComponentEnv): ComponentProblem[]
+  /**
+   * The part of check() that needs no other option to be right, run in its place when the schema refused some
+   * option, so one pass reports both (a malformed url and the TLS file it would read). Given the options as
+   * written, unparsed: it reads what it needs defensively and skips what the schema already refuses.
+   */
+  checkUnparsed?(options: Readonly<Record<string, unknown>>, env: ComponentEnv): ComponentProblem[]
   create(options: Options, name: string, env: ComponentEnv): Made
   /**
    * Sources only: the input ends by itself (a file, stdin, a simulation). Finite inputs get the end-of-input flush

@@ -250,6 +250,43 @@ describe('iotd pipeline lint refuses the connector settings pipeline run refuses
     expect(r.stdout + r.stderr).not.toContain(SECRET)
   })
 
+  it('a refused url or other option does not hide the TLS files: both problems in one pass, each at its place', async () => {
+    const file = join(tmp, 'tls-and-url.yaml')
+    const lines = [
+      'version: 1',
+      'sources:',
+      `  a: {type: mqtt, url: "mqtts//u:${SECRET}@broker.example:8883", tls: {ca: a-ca.pem}}`,
+      '  b: {type: mqtt, url: "mqtt://broker.example:1883", qos: 3, tls: {ca: b-not-read.pem}}',
+      'rules:',
+      '  - sql: SELECT x FROM a',
+      '    sinks: [{type: mqtt, url: "mqqt://broker.example", topic: out, tls: {cert: c-cert.pem}}]',
+      '  - sql: SELECT x FROM b',
+      '    sinks: [{type: mqtt, url: "wss://broker.example/mqtt", topic: out, qos: 7, tls: {key: d-key.pem}}]',
+      '',
+    ]
+    writeFileSync(file, lines.join('\n'))
+    const at = (text: string) => {
+      const line = lines.findIndex((l) => l.includes(text))
+      return `${line + 1}:${lines[line].indexOf(text) + 1}`
+    }
+    const r = await runCli(['pipeline', 'lint', file])
+    expect(r.code, r.stdout + r.stderr).toBe(1)
+    const errors = r.stdout.split('\n').filter((l) => l.startsWith(`${file}:`))
+    expect(errors.map((l) => l.replace(/(: [^:]+: ).*$/, '$1'))).toEqual([
+      `${file}:${at('"mqtts//')}: sources.a.url: `,
+      `${file}:${at('a-ca.pem')}: sources.a.tls.ca: `,
+      `${file}:${at('3,')}: sources.b.qos: `,
+      `${file}:${at('"mqqt:')}: rules[0].sinks[0].url: `,
+      `${file}:${at('c-cert.pem')}: rules[0].sinks[0].tls.cert: `,
+      `${file}:${at('7,')}: rules[1].sinks[0].qos: `,
+      `${file}:${at('d-key.pem')}: rules[1].sinks[0].tls.key: `,
+    ])
+    expect(errors[1]).toContain(`cannot read the TLS CA file ${join(tmp, 'a-ca.pem')} (ENOENT)`)
+    expect(errors[4]).toContain(`cannot read the TLS certificate file ${join(tmp, 'c-cert.pem')} (ENOENT)`)
+    expect(errors[6]).toContain(`cannot read the TLS key file ${join(tmp, 'd-key.pem')} (ENOENT)`)
+    expect(r.stdout + r.stderr).not.toContain(SECRET)
+  })
+
   it('a valid file with every connector kind still passes', async () => {
     writeFileSync(join(tmp, 'ok-ca.pem'), '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n')
     const file = join(tmp, 'ok.yaml')

@@ -16,7 +16,7 @@ import {compileMap} from '../rule/map-step.js'
 import {loadTable, type LookupTable} from '../tables.js'
 import {EVENT_TIME_FORMATS, eventTimeReader} from '../event-time.js'
 import {windowKind} from '../window/index.js'
-import type {ComponentEnv, SinkSpec, SourceSpec} from '../types.js'
+import type {ComponentEnv, ComponentProblem, SinkSpec, SourceSpec} from '../types.js'
 import {pipelineSchema, sinkCommonShape, sourceCommonShape, type PipelineFile, type RuleConfig, type SinkEntry, type SourceEntry} from './schema.js'
 
 export interface LoadedSource {
@@ -312,9 +312,12 @@ function validateOptions(
   for (const [k, v] of Object.entries(entry)) if (!common.has(k)) own[k] = v
   const parsed = schema.safeParse(own)
   const where = (p: PropertyKey[]) => p.map((s) => (typeof s === 'number' ? `[${s}]` : `.${String(s)}`)).join('').replace(/^\./, '')
+  const report = (found: ComponentProblem[]): void => {
+    for (const f of found) problems.push({file, ...(loaded.locate([...path, ...f.path]) ?? loaded.locate(path) ?? {line: 1, col: 1}), message: `${where([...path, ...f.path])}: ${f.message}`})
+  }
   if (parsed.success) {
     const found = spec.check?.(parsed.data, env) ?? []
-    for (const f of found) problems.push({file, ...(loaded.locate([...path, ...f.path]) ?? loaded.locate(path) ?? {line: 1, col: 1}), message: `${where([...path, ...f.path])}: ${f.message}`})
+    report(found)
     return found.length === 0 ? {ok: true, value: parsed.data} : {ok: false}
   }
   for (const issue of parsed.error.issues) {
@@ -333,6 +336,7 @@ function validateOptions(
     const message = missing ? `${where([...path, ...ip.slice(0, -1)])}: missing required key "${String(ip.at(-1))}"` : `${where([...path, ...ip])}: ${issueMessage(issue, own, schema)}`
     problems.push({file, ...pos, message})
   }
+  report(spec.checkUnparsed?.(own, env) ?? [])
   return {ok: false}
 }
 

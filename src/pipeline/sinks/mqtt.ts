@@ -20,7 +20,7 @@ import {compileRecordTemplate} from '../record-template.js'
 import {defineSink, TransientSinkError, type PipelineRecord, type Sink, type StageContext} from '../types.js'
 import {mqttProtocol} from '../../config/units-schema.js'
 import {INSECURE_TLS_WARNING} from '../../net/tls-files.js'
-import {mqttTlsOptions, resolveTlsFiles, tlsFileProblems, tlsOf} from '../mqtt-tls.js'
+import {mqttTlsOptions, resolveTlsFiles, tlsFileProblems, tlsOf, unparsedTlsFileProblems} from '../mqtt-tls.js'
 
 const userProperties = z.record(z.string(), z.union([z.string(), z.array(z.string())]))
 
@@ -68,6 +68,7 @@ export const mqttSink = defineSink<MqttSinkOptions>({
     return (r) => ({topic: topicOf(r) ?? null})
   },
   check: tlsFileProblems,
+  checkUnparsed: unparsedTlsFileProblems,
   create: (options, name, env) => new MqttSink(name, {...resolveTlsFiles(options, env.baseDir), password: options.password ?? (options.passwordEnv ? env.env[options.passwordEnv] : undefined)}),
 })
 

@@ -27,7 +27,7 @@ import {DeliveryInbox} from './delivery-inbox.js'
 import {defineSource, NOOP_ACK, type Delivery, type PipelineRecord, type Source, type StageContext} from '../types.js'
 import {mqttProtocol} from '../../config/units-schema.js'
 import {INSECURE_TLS_WARNING} from '../../net/tls-files.js'
-import {mqttTlsOptions, resolveTlsFiles, tlsFileProblems, tlsOf} from '../mqtt-tls.js'
+import {mqttTlsOptions, resolveTlsFiles, tlsFileProblems, tlsOf, unparsedTlsFileProblems} from '../mqtt-tls.js'
 
 /** A subscription's topic filter: its one issue says which rule it breaks (topicFilterProblem, asked once). */
 const topicFilter = z
@@ -93,6 +93,7 @@ export const mqttSource = defineSource<MqttSourceOptions>({
   options: mqttSourceOptions,
   example: {url: 'mqtt://127.0.0.1:1883', topics: ['plant/+/telemetry'], qos: 1, payload: 'json'},
   check: tlsFileProblems,
+  checkUnparsed: unparsedTlsFileProblems,
   create: (options, name, env) => new MqttSource(name, {...resolveTlsFiles(options, env.baseDir), password: options.password ?? (options.passwordEnv ? env.env[options.passwordEnv] : undefined)}),
 })
 
