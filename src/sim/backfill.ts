@@ -56,6 +56,7 @@ export interface BackfillSummary {
   seed: number
   /** The scenario sets no seed and none was given: this one was drawn for this backfill. */
   seedDrawn?: boolean
+  /** This backfill as shard `index` (from 0, as a live run's summary and bench's result) of `count`: --shard 2/3 is {index: 1, count: 3}. */
   shard?: {index: number; count: number}
   /** A shard's: the whole data set's definition (as SimSummary's), which `iotd sim merge` compares. */
   definition?: {fingerprint: string; devices: number}

@@ -191,7 +191,11 @@ export interface SimSummary {
   elapsedMs: number
   interrupted: boolean
   devices: number
-  /** This run as shard `index` (0-based) of `count` (--shard/--shards): `devices` and the counts are its part. */
+  /**
+   * This run as shard `index` of `count` (--shard/--shards): `devices` and the counts are its part. `index` counts
+   * from 0, as JOB_COMPLETION_INDEX and bench's result (bench-result.ts) do: `--shard 2/3` is `{index: 1, count: 3}`.
+   * Every text (warnings, refusals, the summary) says it 1-based, as --shard takes it.
+   */
   shard?: {index: number; count: number}
   /**
    * A shard's: the definition of the whole run it is a part of (sim/scenario/fingerprint.ts): a hash of what decides

@@ -109,6 +109,28 @@ describe('iotd sim --shard at the edges', () => {
   })
 })
 
+describe('shard.index in --json', () => {
+  it('counts from 0 in every sim --json, as JOB_COMPLETION_INDEX and bench\'s result do, and the help says so', async () => {
+    // --shard 2/3 is {index: 1} while every text says "shard 2/3": the convention was written nowhere a user of
+    // sim's --json reads it. It is bench's (bench-result.ts) and the Indexed Job's, so it stays and is documented.
+    const [backfill, registry, k8s, help, registryHelp] = await Promise.all([
+      runCli(['sim', two, '--shard', '2/3', '--backfill', '0..10000', '--out', join(dir, 'idx.csv'), '--json']),
+      runCli(['sim', 'registry', two, '--shard', '2/3', '--out', join(dir, 'idx-registry.csv'), '--json']),
+      runCli(['sim', 'registry', two, '--shards', '3', '--out', join(dir, 'idx-k8s.csv'), '--json'], {env: {JOB_COMPLETION_INDEX: '1'}}),
+      runCli(['sim', '--help']),
+      runCli(['sim', 'registry', '--help']),
+    ])
+    for (const r of [backfill, registry, k8s]) {
+      expect(r.code, r.stderr).toBe(0)
+      expect(JSON.parse(r.stdout)).toMatchObject({shard: {index: 1, count: 3}})
+    }
+    const bench = JSON.parse(readFileSync('schemas/bench-result.schema.json', 'utf8')) as {properties: {meta: {properties: {shard: {description: string}}}}}
+    expect(bench.properties.meta.properties.shard.description).toContain('index counts from 0')
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain('In --json, `shard.index` counts from 0 as JOB_COMPLETION_INDEX does and bench\'s result does (--shard 2/3 is {"index": 1, "count": 3})')
+    expect(registryHelp.stdout.replace(/\s+/g, ' ')).toContain('its index from 0, as in iotd sim\'s --json summary')
+  })
+})
+
 describe('--shard beside --shards', () => {
   it('two different shards (flags or environment) are refused by a run, a backfill and sim registry; the same shard twice is fine', async () => {
     // --shard won silently: --shards 2 with JOB_COMPLETION_INDEX 0 beside --shard 2/3 ran shard 2/3 with exit 0.

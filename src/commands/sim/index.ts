@@ -29,7 +29,7 @@ On a terminal a live view shows each fleet; piped or in CI, one plain line per s
 
 --broker, --username, --password and the TLS flags (--ca, --cert, --key, --insecure) override the scenario's broker: section; certificates are verified unless --insecure.
 
---shard i/n (or --shards n in a Kubernetes Indexed Job) runs every n-th device, for one of n machines; \`iotd sim merge\` adds the shards' --json summaries up. A shard records its --threshold verdicts but exits 0 on them (it says so on stderr when one failed): they are judged by \`iotd sim merge\` on the whole fleet.
+--shard i/n (or --shards n in a Kubernetes Indexed Job) runs every n-th device, for one of n machines; \`iotd sim merge\` adds the shards' --json summaries up. In --json, \`shard.index\` counts from 0 as JOB_COMPLETION_INDEX does and bench's result does (--shard 2/3 is {"index": 1, "count": 3}); text always says the shard as --shard takes it (shard 2/3). A shard records its --threshold verdicts but exits 0 on them (it says so on stderr when one failed): they are judged by \`iotd sim merge\` on the whole fleet.
 
 --backfill generates the same streams on a simulated clock, without a broker, into iotd's CSV capture format (ts,topic,qos,retain,encoding,payload, and properties when a fleet has MQTT 5 properties) or JSON lines. Its summary gives the seed; a range in which no message fell due exits 1. A fleet's behaviour module, commands and twin are not applied (no broker; the summary warns of each such fleet).
 

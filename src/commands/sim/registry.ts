@@ -21,7 +21,7 @@ export default class SimRegistry extends BaseCommand {
 
   static override description = `The device table a pipeline joins its telemetry with: one row per device the scenario simulates (MQTT fleets and Modbus groups), with its id, fleet, index, protocol, client id and topic, then its vars (site, line, model, ...) and its params (drawn per device with the scenario's seed). The same scenario and seed always give the same table, and a run publishes exactly these devices.
 
-Writes to --out (.csv or .jsonl) or to stdout (--format csv, the default, or jsonl); the seed the params were drawn with goes to stderr. A scenario without seed: draws one each call, so give the run's --seed here. With --json (and --out), stdout gets a summary: the file, its format, the device count, the seed and the shard.
+Writes to --out (.csv or .jsonl) or to stdout (--format csv, the default, or jsonl); the seed the params were drawn with goes to stderr. A scenario without seed: draws one each call, so give the run's --seed here. With --json (and --out), stdout gets a summary: the file, its format, the device count, the seed and the shard (its index from 0, as in iotd sim's --json summary: --shard 2/3 is {"index": 1, "count": 3}).
 
 EXIT CODES
 ${EXIT_CODES_HELP}`
