@@ -79,6 +79,16 @@ export function checkUrl(url: string, rules: UrlRules): CheckedUrl {
 }
 
 function authority(url: string, rest: string, scheme: string | undefined, rules: UrlRules, fail: (detail: string, meant?: string) => never): CheckedUrl {
+  // Up to the first / is what a reader takes for the authority. An @ there after a ? or # is a password holding ?
+  // or # unencoded: a URL parser ends the host at the ? or #, so `ws://u:1883?pw@host` connects to host "u", port
+  // 1883, with the password in the query sent to it. Refused for every scheme (ws:// and http:// allow an @ in a
+  // query): a query right after the host reads the same, and is written with a / before its ? instead.
+  const slash = rest.indexOf('/')
+  const seeming = slash >= 0 ? rest.slice(0, slash) : rest
+  const mark = seeming.search(/[?#]/)
+  if (mark >= 0 && seeming.includes('@', mark)) {
+    fail(`a ${seeming[mark]} comes before the @, where a URL parser ends the host; in a user name or password write ? as %3F and # as %23 (a query after the host needs a / first: host/?a=b)`)
+  }
   const end = rest.search(/[/?#]/)
   // An `@` past the end of the authority is a password holding `/`, `?` or `#` unencoded: `mqtt://u:1883/pw@host`
   // would parse as host "u", port 1883, and connect there.

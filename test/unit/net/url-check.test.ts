@@ -74,9 +74,31 @@ describe('the broker and NATS parsers check through it', () => {
     expect(parseEndpointUrl('wss://u:Sekr3t@host:8443/mqtt?mail=a@b')).toMatchObject({transport: 'wss', host: 'host', port: 8443, path: '/mqtt?mail=a@b', username: 'u', password: 'Sekr3t'})
     expect(parseEndpointUrl('wss://u:Sekr3t@host/mqtt?token=a@b').display).not.toContain('Sekr3t')
     expect(refusal(() => parseEndpointUrl('ws://u:Sek/r3t@host/mqtt'))).toContain('an @ follows a /, ? or #')
-    expect(refusal(() => parseEndpointUrl('ws://u:Sek#r3t@host/mqtt'))).toContain('an @ follows a /, ? or #')
+    expect(refusal(() => parseEndpointUrl('ws://u:Sek#r3t@host/mqtt'))).toContain('a # comes before the @')
     expect(refusal(() => parseEndpointUrl('ws://u:Sek/r3t@host/mqtt?token=a@b'))).not.toContain('Sek/r3t')
     expect(refusal(() => parseEndpointUrl('mqtt://host/x?token=a@b'))).toContain('an @ follows a /, ? or #')
+  })
+
+  it('a ? or # before the @ of what reads as the authority is a password to percent-encode, for every scheme; the password is not printed', () => {
+    const http = httpUrlRules('an HTTP endpoint', 'http://127.0.0.1:8080/ingest')
+    const encode = 'in a user name or password write ? as %3F and # as %23 (a query after the host needs a / first: host/?a=b)'
+    // WHATWG URL reads each as host "u" (or "user") with the password in the query or fragment.
+    expect(new URL('ws://u:1883?pw@host').hostname).toBe('u')
+    expect(refusal(() => parseEndpointUrl('ws://u:1883?Sekr3t@host'))).toBe(`"ws://u:***@host" is not a broker URL: a ? comes before the @, where a URL parser ends the host; ${encode}`)
+    expect(refusal(() => parseEndpointUrl('mqtt://user:pa?Sekr3t@host'))).toBe(`"mqtt://user:***@host" is not a broker URL: a ? comes before the @, where a URL parser ends the host; ${encode}`)
+    expect(refusal(() => parseEndpointUrl('mqtt://user:pa#Sekr3t@host:1883'))).toBe(`"mqtt://user:***@host:1883" is not a broker URL: a # comes before the @, where a URL parser ends the host; ${encode}`)
+    for (const url of ['wss://user:pa?Sekr3t@host/mqtt', 'ws://user:pa?Sekr3t@host:8083/mqtt', 'ws://u:1883#Sekr3t@host', 'ws://host?token=Sekr3t@b']) {
+      const message = refusal(() => parseEndpointUrl(url))
+      expect(message).toContain(encode)
+      expect(message).not.toContain('Sekr3t')
+    }
+    expect(refusal(() => checkUrl('http://u:8086?Sekr3t@host', http))).toContain(`a ? comes before the @, where a URL parser ends the host; ${encode}`)
+    expect(refusal(() => parseNatsServers('nats://u:4222?Sekr3t@host'))).toContain(encode)
+    // Percent-encoded, or an @ in a query after a path, is what it says.
+    expect(parseEndpointUrl('ws://u:1883%3Fpw@host')).toMatchObject({transport: 'ws', host: 'host', port: 80, username: 'u', password: '1883?pw'})
+    expect(parseEndpointUrl('mqtt://user:pa%23ss@host')).toMatchObject({host: 'host', username: 'user', password: 'pa#ss'})
+    expect(parseEndpointUrl('ws://host/?token=a@b')).toMatchObject({host: 'host', path: '/?token=a@b'})
+    expect(checkUrl('https://host/ingest?mail=a@b', http)).toEqual({scheme: 'https', host: 'host', port: undefined})
   })
 
   it('parseNatsServers: host:port alone, nats:// and tls://; not ws://, nats//, an empty server', () => {
