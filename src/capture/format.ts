@@ -4,7 +4,7 @@
  * `iotd replay` and the csv source read it (here). Kept free of streams so each rule is a pure, tested function.
  */
 import {isUtf8} from 'node:buffer'
-import {isTopicName} from '../net/mqtt-wire.js'
+import {findTopicFault, isTopicName} from '../net/topic-rules.js'
 
 export const CAPTURE_COLUMNS = ['ts', 'topic', 'qos', 'retain', 'encoding', 'payload'] as const
 export const CAPTURE_COLUMNS_WITH_PROPERTIES = [...CAPTURE_COLUMNS, 'properties'] as const
@@ -141,7 +141,9 @@ export function parseCaptureRow(row: readonly string[], layout: CaptureLayout): 
   if (typeof ts === 'string') return ts
   const topic = row[layout.topic] ?? ''
   if (topic === '') return 'empty topic'
-  if (!isTopicName(topic)) return `topic "${clip(topic)}" contains a wildcard or NUL`
+  // topic-rules', which also counts MQTT's 65,535-byte limit in UTF-8 bytes: a longer topic cannot be published.
+  const fault = isTopicName(topic) ? undefined : findTopicFault(topic)
+  if (fault) return `topic "${clip(topic)}" ${fault.what}: ${fault.why}`
   // The cells iotd writes ('0', '1', 'utf8') are taken as they are; anything else is trimmed and lower-cased first.
   const qosCell = layout.qos >= 0 ? (row[layout.qos] ?? '') : '0'
   const qosWritten = qosCell === '0' || qosCell === '1' || qosCell === '2'
