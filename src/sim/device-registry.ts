@@ -1,11 +1,12 @@
-import {expandModbusDevices, modbusRowTopic} from './scenario/modbus-expand.js'
-import {expandDevices, refuseShardBesideFleets, type ExpandOptions, type Scenario} from './scenario/index.js'
+import {expandModbusDevices, modbusDeviceCount, modbusRowTopic} from './scenario/modbus-expand.js'
+import {expandDevices, shardPart, type ExpandOptions, type Scenario} from './scenario/index.js'
 
 /**
  * `iotd sim registry`: every device of a scenario as one row — the device table a pipeline joins telemetry with.
  * The columns are the device's identity (deviceId, fleet, index, protocol, clientId, topic), then its vars (site,
  * line, ... — the metadata the scenario gives it) and its params (drawn per device), in the order the scenario
- * declares them. Rows are exactly the devices a run (or a backfill) of the same scenario and seed simulates.
+ * declares them. Rows are exactly the devices a run (or a backfill) of the same scenario and seed simulates; a shard's
+ * (--shard i/n) are those its backfill holds: the fleets' devices and the Modbus devices, each split by shardPart.
  */
 
 export type RegistryValue = string | number | boolean
@@ -27,10 +28,12 @@ export function deviceRegistry(scenario: Scenario, options: ExpandOptions = {}):
       columns.push(name)
     }
   }
-  // A shard lists what `iotd sim --shard` runs, and that refuses a scenario with Modbus or Sparkplug sections.
-  refuseShardBesideFleets(scenario, options.shard)
+  // A fleet selection (--fleet) names MQTT fleets; the Modbus groups come with the whole scenario (or a shard of it).
+  const modbus = options.fleets === undefined
+  // A shard splits the Modbus devices as it does the fleets' (a backfill's split): refused only when it holds none of either.
+  const fleetDevices = expandDevices(scenario, {...options, alsoSplit: modbus ? modbusDeviceCount(scenario) : 0})
   const rows: DeviceRegistry['rows'] = []
-  for (const d of scenario.fleets.length === 0 ? [] : expandDevices(scenario, options)) {
+  for (const d of fleetDevices) {
     const row: Record<string, RegistryValue> = {deviceId: d.deviceId, fleet: d.fleet, index: d.index, protocol: 'mqtt', clientId: d.clientId, topic: d.topic}
     for (const [name, value] of Object.entries(d.vars)) {
       if (BUILT_IN.has(name) || name.startsWith('params.')) continue
@@ -43,9 +46,8 @@ export function deviceRegistry(scenario: Scenario, options: ExpandOptions = {}):
     }
     rows.push(row)
   }
-  // A fleet selection (--fleet) names MQTT fleets; the Modbus groups come with the whole scenario (or its one shard) only.
-  if (options.fleets === undefined && (options.shard === undefined || options.shard.count === 1)) {
-    for (const m of expandModbusDevices(scenario)) {
+  if (modbus) {
+    for (const m of shardPart(expandModbusDevices(scenario), options.shard)) {
       const row: Record<string, RegistryValue> = {deviceId: m.deviceId, fleet: m.group, index: m.index, protocol: 'modbus', clientId: '', topic: modbusRowTopic(m)}
       for (const [name, value] of Object.entries(m.vars)) {
         if (BUILT_IN.has(name)) continue

@@ -5,6 +5,7 @@ import type {AnomalyLabel, DeviceSample, DeviceSpec} from './types.js'
 import {SimulatedModbusDevice} from './modbus/device.js'
 import type {ModbusGroupConfig} from './scenario/modbus-schema.js'
 import {expandModbusDevices, modbusRowTopic} from './scenario/modbus-expand.js'
+import {shardPart} from './scenario/expand.js'
 import type {Scenario} from './scenario/schema.js'
 
 /**
@@ -90,7 +91,7 @@ export class SimulatedModbusStreams {
   private readonly queue: DueQueue
 
   /**
-   * `shard`: every count-th device of the groups in order, from the index-th (as expandDevices splits the fleets), so
+   * `shard`: every count-th device of the groups in order, from the index-th (shardPart, as the fleets are split), so
    * the shards of a backfill hold each Modbus device once, with the stream it has in one run.
    */
   constructor(
@@ -99,7 +100,7 @@ export class SimulatedModbusStreams {
     shard?: {index: number; count: number},
   ) {
     this.groups = new Map(scenario.modbus.map((g) => [g.name, g]))
-    const specs = expandModbusDevices(scenario as Scenario).filter((_, i) => !shard || i % shard.count === shard.index)
+    const specs = shardPart(expandModbusDevices(scenario as Scenario), shard)
     this.devices = specs.map((spec) => new SimulatedModbusDevice(this.groups.get(spec.group)!, spec, scenario.seed))
     this.next = new Int32Array(this.devices.length)
     this.queue = new DueQueue(Math.max(16, this.devices.length))

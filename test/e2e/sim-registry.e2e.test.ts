@@ -106,14 +106,34 @@ describe('iotd sim registry', () => {
     expect(expandDevices(hand).map((d) => createDeviceModel(hand, d).sample(0, 0).payload)).toEqual(['{"tag":"1e3","v":1.5}', '{"tag":" 42 ","v":2}', '{"tag":"-0","v":3}'])
   })
 
-  it('--shard of a scenario with Modbus groups is refused as iotd sim --shard refuses it; --shard 1/1 lists them all', async () => {
-    const r = await runCli(['sim', 'registry', 'scenarios/modbus-plant.yaml', '--shard', '1/3', '--format', 'jsonl'])
-    expect(r.code).toBe(2)
-    expect(r.stdout).toBe('')
-    expect(r.stderr).toContain('--shard splits the MQTT fleets of a scenario; its modbus: and sparkplug: sections listen and publish as one process')
-    expect(r.stderr).not.toMatch(/\n\s+at /)
-    const whole = await runCli(['sim', 'registry', 'scenarios/modbus-plant.yaml', '--shard', '1/1', '--format', 'jsonl'])
-    expect(whole.code, whole.stderr).toBe(0)
-    expect(whole.stdout.trim().split('\n')).toHaveLength(214)
+  it('--shard splits the Modbus devices as a backfill shard does: the shards\' tables together are the whole one, none twice', async () => {
+    // It refused ("--shard splits the MQTT fleets of a scenario") while `iotd sim --backfill --shard` of the same
+    // scenario split its 204 meters 68 to a shard: a shard's pipeline had no table for the devices its backfill held.
+    const table = async (shard?: string) => {
+      const r = await runCli(['sim', 'registry', 'scenarios/modbus-plant.yaml', '--format', 'jsonl', ...(shard ? ['--shard', shard] : [])])
+      expect(r.code, r.stderr).toBe(0)
+      return r.stdout.trim().split('\n')
+    }
+    const [whole, ...shards] = await Promise.all([table(), table('1/3'), table('2/3'), table('3/3')])
+    expect(whole).toHaveLength(214)
+    const union = shards.flat()
+    expect(union.toSorted()).toEqual(whole.toSorted())
+    const ids = union.map((l) => (JSON.parse(l) as {deviceId: string}).deviceId)
+    expect(new Set(ids).size).toBe(ids.length)
+    // 68 meters each, as each backfill shard holds ("(68 of them Modbus)"), and the same ones.
+    const modbusIds = (lines: string[]) => lines.map((l) => JSON.parse(l) as {deviceId: string; protocol: string}).filter((d) => d.protocol === 'modbus').map((d) => d.deviceId)
+    expect(shards.map((s) => modbusIds(s).length)).toEqual([68, 68, 68])
+    const out = join(dir, 'modbus-shard-2.csv')
+    const backfill = await runCli(['sim', 'scenarios/modbus-plant.yaml', '--backfill', '2026-01-01T00:00:00Z..2026-01-01T00:00:10Z', '--out', out, '--shard', '2/3'])
+    expect(backfill.code, backfill.stderr).toBe(0)
+    const topicsOf = (lines: string[]) => new Set(lines.map((l) => JSON.parse(l) as {topic: string; protocol: string}).filter((d) => d.protocol === 'modbus').map((d) => d.topic))
+    const meterTopics = topicsOf(whole)
+    const backfilled = new Set((parse(readFileSync(out, 'utf8'), {columns: true}) as Array<{topic: string}>).map((r) => r.topic).filter((t) => meterTopics.has(t)))
+    expect([...backfilled].sort()).toEqual([...topicsOf(shards[1])].sort())
+    // A shard past the fleets' 10 devices holds meters; past both it is refused as the backfill refuses it.
+    expect(await table('11/12')).toHaveLength(17)
+    const past = await runCli(['sim', 'registry', 'scenarios/modbus-plant.yaml', '--shard', '205/205'])
+    expect(past.code).toBe(2)
+    expect(past.stderr).toContain('shard 205/205 of a scenario of 10 fleet devices and 204 Modbus devices holds no devices')
   })
 })

@@ -40,7 +40,7 @@ ${EXIT_CODES_HELP}`
     format: Flags.string({summary: 'Format on stdout (with --out, the file name decides).', options: ['csv', 'jsonl'], env: 'IOTD_FORMAT'}),
     seed: Flags.integer({summary: 'Seed for the params; overrides the scenario (use the run\'s seed).', env: 'IOTD_SEED'}),
     fleet: Flags.string({summary: 'Only these MQTT fleets (repeat or comma-separate).', multiple: true, delimiter: ',', env: 'IOTD_FLEET'}),
-    shard: Flags.string({summary: 'Only the devices of shard i of n (1-based: --shard 2/3), as `iotd sim --shard` runs them.', env: 'IOTD_SHARD'}),
+    shard: Flags.string({summary: 'Only the devices of shard i of n (1-based: --shard 2/3), as `iotd sim --shard` runs them (Modbus devices split as a backfill shard splits them).', env: 'IOTD_SHARD'}),
     shards: Flags.integer({summary: 'Shard count, the index coming from JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs).', min: 1, env: 'IOTD_SHARDS'}),
   }
 

@@ -36,8 +36,19 @@ export interface ExpandOptions {
 }
 
 /**
- * A shard splits the MQTT fleets only: the modbus: and sparkplug: sections listen and publish as one process, so
- * `iotd sim --shard`, its --dry-run and `iotd sim registry --shard` all refuse a scenario that has them.
+ * What shard `index` of `count` owns of a list in its order: every count-th, from the index-th. The one rule every
+ * split follows (a run's and a backfill's fleet devices, a backfill's Modbus devices, `iotd sim registry --shard`'s
+ * rows), so the shards of one scenario hold each device once, and the same devices wherever they are listed.
+ */
+export function shardPart<T>(items: readonly T[], shard: {index: number; count: number} | undefined): T[] {
+  if (!shard || shard.count === 1) return [...items]
+  return items.filter((_, ordinal) => ordinal % shard.count === shard.index)
+}
+
+/**
+ * A live run's shard splits the MQTT fleets only: the modbus: and sparkplug: sections listen and publish as one
+ * process, so `iotd sim --shard` and its --dry-run refuse a scenario that has them. A backfill (and `iotd sim
+ * registry`, which lists its devices) splits the Modbus devices by shardPart too.
  */
 export function refuseShardBesideFleets(scenario: Scenario, shard: {index: number; count: number} | undefined): void {
   if (shard && shard.count > 1 && (scenario.modbus.length > 0 || scenario.sparkplug.length > 0)) {
@@ -82,7 +93,7 @@ export function expandDevices(scenario: Scenario, options: ExpandOptions = {}): 
         : `a ${devices.length}-device scenario`
     throw new UsageError(`shard ${shard.index + 1}/${shard.count} of ${of} holds no devices: there are more shards than devices`, [`split it into at most ${most} shards`])
   }
-  return devices.filter((_, ordinal) => ordinal % shard.count === shard.index)
+  return shardPart(devices, shard)
 }
 
 interface CompiledMessage {

@@ -1,7 +1,7 @@
 export {scenarioSchema, type Scenario, type FleetConfig, type StageSpec} from './schema.js'
 export type {PayloadSpec} from '../generators/encoders.js'
 export {loadScenario, type LoadScenarioOptions} from './load.js'
-export {expandDevices, refuseShardBesideFleets, shardLimit, type ExpandOptions} from './expand.js'
+export {expandDevices, refuseShardBesideFleets, shardLimit, shardPart, type ExpandOptions} from './expand.js'
 export {modbusDeviceCount} from './modbus-expand.js'
 export {parseTemplate, renderTemplate, render, TemplateError, type Template} from '../../config/template.js'
 export {GENERATOR_KINDS, NUMERIC_KINDS, ANOMALY_KINDS, type GeneratorSpec, type GeneratorKind, type AnomalySpec, type AnomalyKind} from '../generators/generator-schema.js'
