@@ -63,6 +63,22 @@ describeMosquitto('replay and record: no exit 0 for a run that did nothing (a re
     expect(ok.code, ok.stderr).toBe(0)
   })
 
+  it('a header-only or empty file: replay exits 1 with "nothing to replay", as docs/capture-format.md says', async () => {
+    const doc = readFileSync(join(ROOT, 'docs/capture-format.md'), 'utf8')
+    const row = doc.split('\n').find((l) => l.startsWith('| header only, or an empty file'))
+    expect(row, 'the odd-CSV table has a header-only row').toBeDefined()
+    expect(row).toContain('exits 1')
+    expect(row).toContain('nothing to replay')
+    expect(row).not.toMatch(/no error/)
+    for (const f of ['header-only.csv', 'empty.csv']) {
+      const file = join(ROOT, 'test/fixtures/csv', f)
+      const r = await runCli(['replay', file, '--broker', broker.url, '--max-speed'])
+      expect(r.code, r.stderr).toBe(1)
+      expect(r.stdout).toMatch(/rows {7}0\n/)
+      expect(r.stderr).toContain(`nothing to replay: ${file} has no rows`)
+    }
+  })
+
   it('replay refuses the last row of a file cut short (no line end) and says so', async () => {
     const cut = join(work, 'cut.csv')
     writeFileSync(cut, `${HEADER}1767225600000,loud/a,0,0,utf8,"{""x"":1}"\n1767225600100,loud/a,0,0,utf8,"{"`)

@@ -108,7 +108,7 @@ describe('CSV corpus', () => {
     expect(stats.bad).toBe(0)
   })
 
-  it('header-only and empty files: nothing to replay, no error', async () => {
+  it('header-only and empty files: no rows and no bad row (replay exits 1 on them: e2e capture-outcome)', async () => {
     for (const f of ['header-only.csv', 'empty.csv']) {
       const {records, stats} = await readAll(f)
       expect(records).toHaveLength(0)
