@@ -186,6 +186,18 @@ export function describeConnectError(
       suggestions: [required ? 'pass your client certificate and its key with --cert and --key (a pipeline file: tls: {cert, key})' : 'pass a client certificate (--cert, --key) signed by a CA the broker trusts'],
     })
   }
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    // The chain was trusted (a --ca given or not), but the certificate is for other names: another CA will not help.
+    return new MqttConnectError(`TLS handshake with ${broker} failed: ${message} (${code})`, {
+      reason: 'tls',
+      broker,
+      code,
+      cause: err,
+      suggestions: [
+        'connect by a host name the certificate names (listed above), or reissue the certificate with this host in its subject alternative names; --insecure skips verification (testing only)',
+      ],
+    })
+  }
   if ((code && TLS_CODE.test(code)) || /TLS|SSL|certificate/i.test(message)) {
     return new MqttConnectError(`TLS handshake with ${broker} failed: ${message}${code && !message.includes(code) ? ` (${code})` : ''}`, {
       reason: 'tls',

@@ -55,6 +55,16 @@ describe('describeConnectError', () => {
     expect(tls).toMatchObject({reason: 'tls', retryable: false})
     expect(tls.suggestions.join()).toContain('--ca')
 
+    // A trusted chain for other names: another CA would not help, so the hint is about the name.
+    const altname = describeConnectError(
+      broker,
+      Object.assign(new Error("Hostname/IP does not match certificate's altnames: Host: broker.local. is not in the cert's altnames: DNS:mqtt.example"), {code: 'ERR_TLS_CERT_ALTNAME_INVALID'}),
+    )
+    expect(altname).toMatchObject({reason: 'tls', retryable: false})
+    expect(altname.message).toContain('DNS:mqtt.example')
+    expect(altname.suggestions.join(' ')).toContain('subject alternative names')
+    expect(altname.suggestions.join(' ')).not.toContain('--ca')
+
     const timeout = describeConnectError(broker, new Error('connack timeout'), {connectTimeoutMs: 2000})
     expect(timeout.message).toContain('no CONNACK from mqtt://broker.local:1883 within 2s')
 
