@@ -42,6 +42,11 @@ export function checkFleetCommands(scenario: Scenario, fleet: FleetConfig, at: P
       const path = rule.topics.length === 1 ? [...ruleAt, 'topic'] : [...ruleAt, 'topic', j]
       if (checkTemplateNames(topic, deviceNames, path, problems)) checkFilterTemplate(topic, path, problems)
     })
+    // when:'s keys are checked here, not by the schema, so the problem points at the key that is wrong (a schema
+    // issue is placed at its value), and the message says why.
+    for (const path of Object.keys(rule.when ?? {})) {
+      if (!isJsonPath(path)) problems.push({path: [...ruleAt, 'when', path], atKey: true, message: `"${path}" is not a JSON path such as $.cmd or $.target[0] (keys and [index] steps only)`})
+    }
     for (const [name, value] of Object.entries(rule.set ?? {})) {
       field(name, [...ruleAt, 'set', name])
       // The device turns the text into the field's number when the command comes (coerce in device-commands.ts).

@@ -62,7 +62,7 @@ export function loadScenario(file: string, options: LoadScenarioOptions = {}): S
   }
   const lines = text.split(/\r?\n/)
   const problemAt = (locate: Locate) => (p: SemanticProblem): ConfigProblem => {
-    const at = locate(p.locateAt ?? p.path) ?? {line: 1, col: 1}
+    const at = locate(p.locateAt ?? p.path, p.atKey ? {key: true} : undefined) ?? {line: 1, col: 1}
     let col = at.col
     if (p.columnInValue !== undefined) {
       const opening = lines[at.line - 1]?.[at.col - 1]

@@ -22,6 +22,8 @@ export interface SemanticProblem {
    * mode: {to: eco}) is found at `[...path, 'to']`, which lands on the value in both forms.
    */
   locateAt?: PropertyKey[]
+  /** Point at the last key of the path itself (a map key that is wrong), not at its value. */
+  atKey?: boolean
 }
 
 export function checkExpression(expr: string, fleet: Pick<FleetConfig, 'fields'>, name: string, at: PropertyKey[], problems: SemanticProblem[]): string[] {

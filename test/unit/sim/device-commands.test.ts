@@ -307,6 +307,24 @@ describe('command checks', () => {
       - {topic: "{deviceId}/cmd", when: {"$..x": 1}}`)
     expect(text).toMatch(/"\$\.\.x" is not a JSON path such as \$\.cmd/)
   })
+
+  it('points at the when: key that is no JSON path, not at its value, in block and flow form', () => {
+    // It was placed at the value: column 19 of `          "$..x": 1`, the 1, which is right; the key is wrong.
+    const where = (extra: string) => {
+      const lines = scenarioText(extra).split('\n')
+      const line = lines.findIndex((l) => l.includes('"$..x"'))
+      return `inline.yaml:${line + 1}:${lines[line].indexOf('"$..x"') + 1}: fleets[0].commands[0].when.$..x: "$..x" is not a JSON path such as $.cmd`
+    }
+    const block = `    commands:
+      - topic: "{deviceId}/cmd"
+        when:
+          "$.cmd": setpoint
+          "$..x": 1`
+    expect(problems(block)).toContain(where(block))
+    const flow = `    commands:
+      - {topic: "{deviceId}/cmd", when: {"$.cmd": setpoint, "$..x": 1}}`
+    expect(problems(flow)).toContain(where(flow))
+  })
 })
 
 describe('command rules that could not all be honoured', () => {
