@@ -14,6 +14,8 @@ export default class Tail extends BaseCommand {
 
 Sparkplug B (topics under spBv1.0/) is decoded as a host application reads it: metric names from the births' aliases, typed values, units; in ndjson the payload is the decoded message (type, group, node, device, seq, bdSeq, metrics). Every Sparkplug message also goes through a host's checks (seq gaps, data before birth, stale bdSeq, unknown aliases), shown under the message and counted in --stats (docs/sparkplug.md). csv, raw and --record keep the payload bytes.
 
+When the broker goes away, tail reconnects with backoff (each attempt said on stderr) and goes on until stopped.
+
 With no --broker, iotd connects to mqtt://127.0.0.1:1883.
 
 EXIT CODES

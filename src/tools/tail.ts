@@ -125,7 +125,6 @@ export async function runTail(opts: TailOptions): Promise<TailSummary> {
     }
     shownThisSecond = 0
   }, 1000)
-  timer.unref()
 
   try {
     await source.connect(stop.signal)

@@ -130,6 +130,7 @@ export class MqttSource implements Source {
   private readonly inbox = new DeliveryInbox()
   private heldCallback: (() => void) | undefined
   private closing = false
+  private reconnectTimer: NodeJS.Timeout | undefined
   private generation = 0
   private readonly pending = new Map<number, PendingAck>()
   private ctx: StageContext | undefined
@@ -200,16 +201,31 @@ export class MqttSource implements Source {
       this.pending.clear()
       if (!connack.sessionPresent) this.subscribe(client).catch((err: Error) => this.ctx?.warn(`${this.name}: subscribe failed after reconnect: ${err.message}`))
     })
+    // Reconnects until close(): the pending timer is what keeps the process alive while the broker is away (the
+    // socket is gone and the reader only waits on a promise), so it is not unref'd, and close() clears it.
     let attempt = 0
-    client.on('connect', () => (attempt = 0))
+    let lastError: Error | undefined
+    client.on('error', (err) => (lastError ??= err))
+    client.on('connect', () => {
+      if (attempt > 0) this.ctx?.warn(`${this.name}: reconnected to ${this.broker} after ${attempt} attempt${attempt === 1 ? '' : 's'}`)
+      attempt = 0
+      lastError = undefined
+    })
     client.on('close', () => {
       if (this.closing) return
-      const delay = backoffDelay(attempt++, DEFAULT_BACKOFF, Math.random)
-      this.ctx?.warn(`${this.name}: lost the connection to ${this.broker}; reconnecting in ${Math.round(delay)} ms`)
+      const delay = backoffDelay(attempt, DEFAULT_BACKOFF, Math.random)
+      const next = `reconnecting in ${Math.round(delay)} ms`
+      this.ctx?.warn(attempt === 0
+        ? `${this.name}: lost the connection to ${this.broker}; ${next}`
+        : `${this.name}: reconnect attempt ${attempt} to ${this.broker} failed${lastError ? ` (${lastError.message})` : ''}; ${next}`)
+      attempt++
+      lastError = undefined
       this.stats.reconnects++
-      setTimeout(() => {
+      clearTimeout(this.reconnectTimer)
+      this.reconnectTimer = setTimeout(() => {
+        this.reconnectTimer = undefined
         if (!this.closing) client.reconnect()
-      }, delay).unref()
+      }, delay)
     })
   }
 
@@ -235,6 +251,8 @@ export class MqttSource implements Source {
       this.ctx?.warn(`source ${this.name}: Sparkplug host checks: ${spb.seqGaps} seq gaps (${spb.missedMessages} messages missed), ${spb.dataBeforeBirth} data before birth, ${spb.staleBdSeq} stale bdSeq, ${spb.unknownAliases} unknown aliases`)
     }
     this.closing = true
+    clearTimeout(this.reconnectTimer)
+    this.reconnectTimer = undefined
     this.inbox.nudge()
     this.release()
     const client = this.client
