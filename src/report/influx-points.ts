@@ -31,7 +31,7 @@ export function simPoints(scenario: string, run: string, s: SimSnapshot | SimSum
       reconnects_total: c.reconnects,
       published_bytes_total: c.bytes,
       ...(c.commandsReceived > 0
-        ? {commands_received_total: c.commandsReceived, commands_applied_total: c.commandsApplied, commands_replied_total: c.commandsReplied, commands_reply_lost_total: c.commandsReplyLost, commands_failed_total: c.commandsFailed, commands_ignored_total: c.commandsIgnored}
+        ? {commands_received_total: c.commandsReceived, commands_applied_total: c.commandsApplied, commands_replied_total: c.commandsReplied, commands_reply_lost_total: c.commandsReplyLost, commands_failed_total: c.commandsFailed, commands_ignored_total: c.commandsIgnored, commands_not_taken_total: c.commandsNotTaken ?? 0}
         : {}),
       ...('msgRate' in c ? {messages_per_second: (c as {msgRate: number}).msgRate} : {}),
       ...(s.publishLag.count > 0 ? {publish_lag_p50_ms: s.publishLag.p50, publish_lag_p99_ms: s.publishLag.p99} : {}),

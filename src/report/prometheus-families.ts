@@ -42,6 +42,7 @@ export function simFamilies(scenario: string, s: SimSnapshot | SimSummary): stri
   f.counter('iotd_sim_commands_reply_lost_total', 'Replies and twin reports due while the device was disconnected (or with no topic): not sent.', per((c) => c.commandsReplyLost))
   f.counter('iotd_sim_commands_failed_total', 'Commands that failed (declared failure share, unusable values, cut off by the stop).', per((c) => c.commandsFailed))
   f.counter('iotd_sim_commands_ignored_total', 'Messages on command subscriptions that no rule matched.', per((c) => c.commandsIgnored))
+  f.counter('iotd_sim_commands_not_taken_total', 'Commands that reached a device going down (a commanded reboot, or the stop): received, not taken.', per((c) => c.commandsNotTaken ?? 0))
   f.gauge('iotd_sim_publish_lag_ms', 'Send time minus due time (while running: the last second; at the end: the whole run).', latency(s.publishLag))
   f.gauge('iotd_sim_elapsed_seconds', 'Time since the run started.', s.elapsedMs / 1000)
   return f.text()
