@@ -58,6 +58,47 @@ export function toRaw(type: TagType, value: number, scale = 1, offset = 0): numb
   return BigInt(Math.round(raw))
 }
 
+/**
+ * Why `text` cannot be written as a register tag of `type` exactly, or undefined when it can. toRaw and encodeTag
+ * clamp and round, which is right for a simulated device whose generator drifts past a range; a value a person asks
+ * to write to a real device must be refused instead of landing as some other number. With a scale or offset the
+ * raw value (what the register holds) is checked and named. Strings, bools and bits are not checked here.
+ */
+export function writeProblem(type: TagType, text: string, scale = 1, offset = 0): string | undefined {
+  if (type === 'string' || type === 'bool' || type === 'bit') return undefined
+  const trimmed = text.trim()
+  const value = Number(trimmed)
+  if (trimmed === '' || Number.isNaN(value)) return `${text} is not a number`
+  if (!Number.isFinite(value)) return `${text} is not a finite number`
+  const scaled = scale !== 1 || offset !== 0
+  const what = scaled ? `${trimmed} is raw ${formatRaw((value - offset) / scale)} after --scale ${scale}${offset === 0 ? '' : ` and --offset ${offset}`}, which` : trimmed
+  const raw = (value - offset) / scale
+  if (type === 'float32') {
+    return Math.abs(raw) > FLOAT32_MAX ? `${what} is outside float32 ±${FLOAT32_MAX}` : undefined
+  }
+  if (type === 'float64') return Number.isFinite(raw) ? undefined : `${what} is outside float64`
+  const range = INT_RANGE[type]
+  if (!range) return undefined
+  const [lo, hi] = range
+  // An unscaled 64-bit integer is checked from its digits (a number rounds beyond 2^53).
+  if (!scaled && /^-?\d+$/.test(trimmed)) {
+    const big = BigInt(trimmed)
+    return big < lo || big > hi ? `${trimmed} is outside ${type} ${lo}..${hi}` : undefined
+  }
+  const nearest = Math.round(raw)
+  // (value − offset) / scale carries binary noise: 1.5 / 0.1 is 15.000000000000002, which is 15.
+  if (Math.abs(raw - nearest) > 1e-9 * Math.max(1, Math.abs(raw))) {
+    const kind = type === 'int16' || type === 'uint16' ? 'int16/uint16 take' : `${type} takes`
+    return `${what} is not an integer: ${kind} whole numbers`
+  }
+  if (nearest < Number(lo) || nearest > Number(hi)) return `${what} is outside ${type} ${lo}..${hi}`
+  return undefined
+}
+
+function formatRaw(raw: number): string {
+  return String(Number(raw.toPrecision(12)))
+}
+
 function clampBig(type: TagType, value: bigint): bigint {
   const [lo, hi] = INT_RANGE[type] ?? [value, value]
   return value < lo ? lo : value > hi ? hi : value

@@ -1,6 +1,6 @@
 export * from './types.js'
 export {parseNotation, formatNotation, resolveAddress, type NotationAddress, type AddressOptions} from './address.js'
-export {bytesToWords, wordsToBytes, toRaw, encodeTag, decodeRaw, decodeTag, decodeTagExact, toEngineering, shortestFloat32, registerValue} from './codec.js'
+export {bytesToWords, wordsToBytes, toRaw, writeProblem, encodeTag, decodeRaw, decodeTag, decodeTagExact, toEngineering, shortestFloat32, registerValue} from './codec.js'
 export {tagFields, deviceMapFields, resolveTag, resolveTagList, TAG_NAME, type RawTag, type TagProblem, type DeviceMapOptions} from './tag-map.js'
 export {planReads, decodeRead, type PlannedRead, type PlanOptions} from './planner.js'
 export {

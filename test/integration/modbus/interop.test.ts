@@ -166,6 +166,34 @@ describe.skipIf(!hasPymodbus)('iotd reads a pymodbus server', () => {
     const text = await runCli(['modbus', 'read', `127.0.0.1:${port}`, '--unit', '7', '--address', '40085', '--type', 'uint64'])
     expect(text.stdout).toMatch(/40085\s+18446744073709551615\s/)
   }, 60_000)
+
+  it('modbus write refuses a value its type cannot hold (exit 2) and the register keeps what it held', async () => {
+    // Offset 17 (40018) is padding in the ABCD block: 0 until this test writes it.
+    const target = `127.0.0.1:${port}`
+    const raw = async () => (await readValues({host: '127.0.0.1', port, unit: 7, table: 'holding', address: '17', count: 1, type: 'uint16', order: 'ABCD', timeoutMs: 2000})).values[0].values.ABCD
+    const write = (...args: string[]) => runCli(['modbus', 'write', target, '--unit', '7', '--address', '40018', ...args])
+    const before = await raw()
+    const tooBig = await write('--type', 'int16', '--value', '70000')
+    expect(tooBig.code, tooBig.stderr).toBe(2)
+    expect(tooBig.stderr).toContain('70000 is outside int16 -32768..32767')
+    expect(await raw()).toBe(before)
+    const fraction = await write('--type', 'uint16', '--value', '1.7')
+    expect(fraction.code, fraction.stderr).toBe(2)
+    expect(fraction.stderr).toContain('1.7 is not an integer: int16/uint16 take whole numbers')
+    expect(await raw()).toBe(before)
+    const scaled = await write('--type', 'int16', '--scale', '0.1', '--value', '7000')
+    expect(scaled.code, scaled.stderr).toBe(2)
+    expect(scaled.stderr).toContain('7000 is raw 70000 after --scale 0.1, which is outside int16 -32768..32767')
+    expect(await raw()).toBe(before)
+    // One bad value among several writes none of them.
+    const several = await write('--type', 'int16', '--value', '5', '--value', '-40000')
+    expect(several.code, several.stderr).toBe(2)
+    expect(await raw()).toBe(before)
+    // What the type holds goes through; a scaled value whose raw form is whole despite binary noise (1.5 / 0.1) too.
+    const ok = await write('--type', 'int16', '--scale', '0.1', '--value', '1.5')
+    expect(ok.code, ok.stderr).toBe(0)
+    expect(await raw()).toBe(15)
+  }, 60_000)
 })
 
 function collect(child: ChildProcess): Promise<string> {

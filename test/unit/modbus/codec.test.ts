@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {decodeTag, encodeTag, parseNotation, registerValue, resolveAddress, resolveTagList, formatNotation, WORD_ORDERS, type ResolvedTag} from '../../../src/modbus/index.js'
+import {decodeTag, encodeTag, parseNotation, registerValue, writeProblem, resolveAddress, resolveTagList, formatNotation, WORD_ORDERS, type ResolvedTag} from '../../../src/modbus/index.js'
 
 const tag = (over: Partial<ResolvedTag>): ResolvedTag => ({name: 't', table: 'holding', address: 0, type: 'uint16', order: 'ABCD', words: 1, scale: 1, offset: 0, writable: false, ...over})
 
@@ -115,5 +115,27 @@ describe('tag lists', () => {
       expect.stringContaining('type must be bool'),
       expect.stringContaining('overlaps tag a'),
     ])
+  })
+})
+
+describe('writeProblem: a value for a real device is written exactly or refused', () => {
+  it('names the range, the fraction and, for a scaled tag, the raw value', () => {
+    expect(writeProblem('int16', '70000')).toBe('70000 is outside int16 -32768..32767')
+    expect(writeProblem('uint16', '-1')).toBe('-1 is outside uint16 0..65535')
+    expect(writeProblem('uint16', '1.7')).toBe('1.7 is not an integer: int16/uint16 take whole numbers')
+    expect(writeProblem('int32', '2.5')).toBe('2.5 is not an integer: int32 takes whole numbers')
+    expect(writeProblem('int16', '7000', 0.1)).toBe('7000 is raw 70000 after --scale 0.1, which is outside int16 -32768..32767')
+    expect(writeProblem('int16', '1.55', 0.1)).toBe('1.55 is raw 15.5 after --scale 0.1, which is not an integer: int16/uint16 take whole numbers')
+    expect(writeProblem('uint64', '18446744073709551616')).toBe('18446744073709551616 is outside uint64 0..18446744073709551615')
+    expect(writeProblem('float32', '1e39')).toContain('outside float32')
+    expect(writeProblem('int16', 'abc')).toBe('abc is not a number')
+  })
+
+  it('lets through what the type holds, binary noise of a scale included', () => {
+    for (const [type, text, scale] of [['int16', '-32768', 1], ['uint16', '65535', 1], ['int16', '1.5', 0.1], ['uint64', '18446744073709551615', 1], ['float32', '12.5', 1], ['string', 'x', 1]] as const) {
+      expect(writeProblem(type, text, scale), `${type} ${text}`).toBeUndefined()
+    }
+    // The simulator keeps clamping: encodeTag still turns 70000 into int16's 32767.
+    expect(registerValue(tag({type: 'int16'}), 70000)).toBe(32767)
   })
 })
