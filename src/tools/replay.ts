@@ -13,6 +13,7 @@ import {MqttSink} from '../pipeline/sinks/mqtt.js'
 import {DeadLetterFileSource, isDeadLetterFile} from '../pipeline/sources/dead-letter-file.js'
 import {CsvSource, csvSourceOptions, type BadRow, type CsvSourceOptions} from '../pipeline/sources/csv.js'
 import type {PipelineRecord} from '../pipeline/types.js'
+import {isTopicName} from '../net/topic-rules.js'
 import {toolContext} from './context.js'
 import {ReplayClock, waitUntil} from './replay-clock.js'
 
@@ -75,10 +76,17 @@ export interface ReplaySummary {
   speed?: number
   rate?: number
   loops: number
+  /** Rows read, bad ones included: rows = published + skipped + notSent. */
   rows: number
+  /** Messages the broker took: QoS 0 written to the connection, QoS 1/2 acknowledged. */
   published: number
   skipped: number
   skippedReasons: Record<string, number>
+  /**
+   * Rows read and due to go out that were not published: read ahead when the replay was interrupted, or written
+   * but not acknowledged (or not written) when it stopped.
+   */
+  notSent: number
   badRows: BadRow[]
   outOfOrder: number
   /** Scheduling error |send time − due time|, ms; absent at --max-speed. */
@@ -149,6 +157,8 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
   let credit = 0
   let sentIndex = 0
   let rows = 0
+  /** Messages handed to send(): each ends up published or not sent. */
+  let accepted = 0
   let published = 0
   let pass = 0
   let bytesBefore = 0
@@ -178,8 +188,9 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
     const t = now()
     // The error either way: a message coalesced into an earlier write leaves up to COALESCE_MS early.
     if (histogram && dues) for (const d of dues) recordMicros(histogram, Math.abs(t - d) * 1000)
-    published += records.length
-    const written = sink.write(records)
+    // Counted when the write is confirmed (QoS 1/2 acknowledged), not when it is asked for: a write that fails or
+    // is still unacknowledged when the replay stops is not sent.
+    const written = sink.write(records).then(() => void (published += records.length))
     if (mode === 'max' || sink.ordersByHandshake(records) || unconfirmed.size >= MAX_UNCONFIRMED_WRITES) {
       await written
       return
@@ -232,8 +243,14 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
             continue
           }
           const topic = mapTopic(r.topic ?? '')
+          // The reader refuses a row whose own topic no broker takes; --topic-prefix or --topic-map can still make one.
+          if (!isTopicName(topic)) {
+            skip('no topic')
+            continue
+          }
           r.topic = topic
           r.meta.topic = topic
+          accepted++
           records.push(r)
         }
         if (mode === 'max') await send(records)
@@ -286,7 +303,6 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
     await sink.close()
   }
   for (const [k, v] of Object.entries(badReasons)) skippedReasons[k] = (skippedReasons[k] ?? 0) + v
-  if (sink.stats.noTopic > 0) skippedReasons['no topic'] = sink.stats.noTopic
   const durationMs = now() - began
   const timing = histogram && histogram.totalCount > 0 ? summarize(histogram) : undefined
   histogram?.destroy()
@@ -301,14 +317,15 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
     rate: opts.rate,
     loops: Math.min(pass, loops),
     rows: rows + Object.values(badReasons).reduce((a, b) => a + b, 0),
-    published: published - sink.stats.noTopic,
+    published,
     skipped,
     skippedReasons,
+    notSent: accepted - published,
     badRows,
     outOfOrder: clock?.outOfOrder ?? 0,
     timing: timing ? {count: timing.count, p50: timing.p50, p99: timing.p99, max: timing.max} : undefined,
     durationMs,
-    achievedRate: durationMs > 0 ? ((published - sink.stats.noTopic) * 1000) / durationMs : 0,
+    achievedRate: durationMs > 0 ? (published * 1000) / durationMs : 0,
     interrupted: userInterrupted,
   }
 }

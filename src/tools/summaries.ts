@@ -15,6 +15,8 @@ export function formatReplaySummary(s: ReplaySummary): string {
   lines.push(`  rows       ${formatNumber(s.rows)}`)
   lines.push(`  published  ${formatNumber(s.published)} in ${formatDuration(s.durationMs)} (${formatRate(s.achievedRate, 'msg')})`)
   lines.push(`  skipped    ${formatNumber(s.skipped)}${s.skipped > 0 ? `: ${Object.entries(s.skippedReasons).map(([k, v]) => `${formatNumber(v)} ${k}`).join(', ')}` : ''}`)
+  // rows = published + skipped + not sent: what was read and not published is named, not left to subtraction.
+  if (s.notSent > 0 || s.interrupted) lines.push(`  not sent   ${formatNumber(s.notSent)}${s.notSent > 0 ? `: read, but not published ${s.interrupted ? 'before the interrupt' : 'when the replay stopped'} (unwritten, or QoS 1/2 not yet acknowledged)` : ''}`)
   if (s.outOfOrder > 0) lines.push(`  out of order ${formatNumber(s.outOfOrder)} rows earlier than a row before them (sent at once)`)
   if (s.timing) lines.push(`  timing error p50 ${formatMs(s.timing.p50)}  p99 ${formatMs(s.timing.p99)}  max ${formatMs(s.timing.max)}`)
   if (s.badRows.length > 0) {

@@ -233,24 +233,39 @@ describeMosquitto('iotd tail, record and replay, run as a user runs them', () =>
     expect(strict.stderr).not.toMatch(/at .*\.js:\d+/)
   })
 
-  it('Ctrl-C during a replay prints the partial summary and exits 130', async () => {
+  it('Ctrl-C during a replay prints the partial summary and exits 130; rows = published + skipped + not sent', async () => {
     const file = join(dir, 'slow.csv')
     let text = 'ts,topic,qos,retain,encoding,payload\n'
-    for (let i = 0; i < 100; i++) text += `${1_767_225_600_000 + i * 200},slow/x,0,0,utf8,${i}\n`
+    for (let i = 0; i < 100; i++) text += `${1_767_225_600_000 + i * 200},slow/x,${i % 2},0,utf8,${i}\n`
     writeFileSync(file, text)
     // SIGINT once the replay is under way (its first message arrived), not after a fixed wait: on a loaded machine
     // the process may not have installed its handler yet.
-    const watcher = await connectOnce({url: broker.url, clientId: 'slow-watch'})
-    await watcher.subscribeAsync('slow/x')
-    const first = new Promise<void>((resolve) => watcher.once('message', () => resolve()))
-    const replay = start(['replay', file, '--broker', broker.url])
-    await first
-    await watcher.endAsync()
-    replay.kill('SIGINT')
-    const r = await replay.done
-    expect(r.code, r.stderr).toBe(130)
+    const interrupted = async (json: boolean) => {
+      const watcher = await connectOnce({url: broker.url, clientId: 'slow-watch'})
+      await watcher.subscribeAsync('slow/x')
+      const first = new Promise<void>((resolve) => watcher.once('message', () => resolve()))
+      const replay = start(['replay', file, '--broker', broker.url, ...(json ? ['--json'] : [])])
+      await first
+      await watcher.endAsync()
+      replay.kill('SIGINT')
+      const r = await replay.done
+      expect(r.code, r.stderr).toBe(130)
+      return r
+    }
+    const r = await interrupted(false)
     expect(r.stdout).toMatch(/^replay interrupted .*\n {2}rows {7}\d+/)
-    expect(Number(/published {2}(\d+)/.exec(r.stdout)?.[1])).toBeGreaterThan(0)
+    const figure = (name: string) => Number(new RegExp(`^ {2}${name} +(\\d+)`, 'm').exec(r.stdout)?.[1])
+    expect(figure('published')).toBeGreaterThan(0)
+    // A timed replay reads 64 rows ahead: the ones read and not yet due are named, and the figures add up.
+    expect(r.stdout).toMatch(/^ {2}not sent {3}\d+: read, but not published before the interrupt/m)
+    expect(figure('not sent')).toBeGreaterThan(0)
+    expect(figure('published') + figure('skipped') + figure('not sent')).toBe(figure('rows'))
+    const j = await interrupted(true)
+    const s = JSON.parse(j.stdout)
+    expect(s).toMatchObject({interrupted: true, skipped: 0})
+    expect(s.published).toBeGreaterThan(0)
+    expect(s.notSent).toBeGreaterThan(0)
+    expect(s.published + s.skipped + s.notSent).toBe(s.rows)
   })
 
   it('usage errors exit 2 with one clear line; a missing file exits 1', async () => {
