@@ -91,7 +91,11 @@ export async function runBench(req: BenchRequest): Promise<BenchOutcome> {
     const finiteSchedule = req.profile.kind === 'rate' && Number.isFinite(ratePlan(req.profile).total)
     const runFor = mode === 'conn' ? undefined : finiteSchedule && plannedMs !== undefined ? plannedMs + req.maxLagMs + 2000 : plannedMs
     const loaded = workersWithLoad(setups)
-    await workers.waitFor(() => req.signal?.aborted === true || workers.received('publishers-done') === loaded || (runFor !== undefined && Date.now() - startedAtMs >= runFor))
+    // A schedule whose last message left early (its last interval has nothing due) still runs its planned length:
+    // the window, the rates and the deliveries are over the schedule, not over the span of the sends.
+    const loadEnded = (): boolean =>
+      workers.received('publishers-done') === loaded && (!finiteSchedule || plannedMs === undefined || Date.now() - startedAtMs >= plannedMs)
+    await workers.waitFor(() => req.signal?.aborted === true || loadEnded() || (runFor !== undefined && Date.now() - startedAtMs >= runFor))
     // Conn mode's rate is over the connecting, not the holding that follows.
     const connectPhaseMs = Math.max(1, Date.now() - startedAtMs)
     // Conn mode: hold the connections for --duration once they are all up.
@@ -101,7 +105,7 @@ export async function runBench(req: BenchRequest): Promise<BenchOutcome> {
     }
     // A schedule that ran to its end ended at its planned length, not when the last worker's message arrived.
     const ranToEnd = finiteSchedule && workers.received('publishers-done') === loaded && plannedMs !== undefined
-    const stoppedAtMs = ranToEnd ? Math.min(Date.now(), startedAtMs + (plannedMs as number)) : Date.now()
+    const stoppedAtMs = ranToEnd ? startedAtMs + (plannedMs as number) : Date.now()
     // CPU over the measured window; a run stopped before it had one is judged over everything it did.
     const measuredWallMs = stoppedAtMs - startedAtMs - (live.measuredCpuStart ? req.warmupMs : 0)
     const cpuMeasured = process.cpuUsage(measuredWallMs >= 250 ? (live.measuredCpuStart ?? cpuStart) : cpuStart)
@@ -292,7 +296,8 @@ function buildResult(req: BenchRequest, plan: ShardPlan, run: RunFigures): Bench
     },
     counts,
     rate: {
-      // What the schedule called for over the measured window.
+      // The configured rate: what the schedule planned over the window it planned (the stages' length, warm-up out),
+      // not over the span of the sends, which ends at the last message (991 ms of a 1 s run at 100/s).
       targetPerSec: profile.kind !== 'rate' ? null : mode === 'conn' ? ratePlan(profile).rateAt(0) * shardFraction : (counts.planned * 1000) / measuredMs,
       achievedPerSec: achieved,
       receivedPerSec: rcv === null || receivingMs === null ? null : (rcv * 1000) / receivingMs,

@@ -2,6 +2,7 @@ import {LATENCY_DISTRIBUTIONS, type LatencyDistribution} from '../metrics/observ
 import {ConfigError, UsageError} from '../errors.js'
 import {
   BENCH_RESULT_SCHEMA_VERSION,
+  measuredWindowMs,
   summarizeMs,
   type BenchClientHealth,
   type BenchCounts,
@@ -75,16 +76,23 @@ export function mergeResults(results: readonly BenchResult[], options: MergeOpti
   const meta = mergeMeta(results, shards, label)
   if (runId !== undefined) meta.runId = runId
   if (missing.length > 0 && meta.merge) meta.merge.missingShards = missing
+  const counts = mergeCounts(results, missing.length > 0)
+  // The received rate as one run computes it: everything received over the time the deliveries took, from the
+  // window's start to the slowest shard's last arrival (never shorter than the measured window). Shards without a
+  // subscriber have no receiving window; they do not make the run's rate unknown. Subscribe-only shards measured
+  // from their first arrival to their last, as one such run does.
+  const receivingWindows = results.map((r) => r.rate.receivingMs).filter((ms) => ms !== undefined)
+  const floorMs = meta.mode === 'sub' ? 0 : measuredWindowMs(meta)
+  const receivingMs = counts.received === null || (receivingWindows.length === 0 && meta.mode === 'sub') ? undefined : Math.max(floorMs, ...receivingWindows)
   return {
     schemaVersion: BENCH_RESULT_SCHEMA_VERSION,
     meta,
-    counts: mergeCounts(results, missing.length > 0),
+    counts,
     rate: {
       targetPerSec: sumOrNull(results.map((r) => r.rate.targetPerSec)),
       achievedPerSec: sum(results.map((r) => r.rate.achievedPerSec)),
-      receivedPerSec: sumOrNull(results.map((r) => r.rate.receivedPerSec)),
-      // The shards' deliveries ran until the slowest one's last arrival.
-      receivingMs: results.some((r) => r.rate.receivingMs === undefined) ? undefined : Math.max(...results.map((r) => r.rate.receivingMs as number)),
+      receivedPerSec: counts.received === null || receivingMs === undefined ? null : (counts.received * 1000) / Math.max(1, receivingMs),
+      ...(receivingMs === undefined ? {} : {receivingMs}),
     },
     brokerCount: missing.length > 0 ? null : mergeBrokerCounts(results.map((r) => r.brokerCount)),
     health: mergeHealth(results.map((r) => r.health)),

@@ -102,7 +102,17 @@ describe('mergeResults: counts, rates, meta', () => {
   it('sums counts and rates', () => {
     const merged = mergeResults([shard(0, 3), shard(1, 3), shard(2, 3)])
     expect(merged.counts).toEqual({planned: 30_000, sent: 27_003, acked: 27_000, expected: 27_000, received: 26_970, lost: 30, duplicated: 3, reordered: 3, dropped: 15, late: 6, errors: 3})
-    expect(merged.rate).toEqual({targetPerSec: 3000, achievedPerSec: 2703, receivedPerSec: 2697})
+    // Received as one run computes it: 26,970 over the merged window (12.6 s from the first start, 2 s warm-up out).
+    expect(merged.rate).toEqual({targetPerSec: 3000, achievedPerSec: 2703, receivedPerSec: 26_970 / 10.6, receivingMs: 10_600})
+  })
+
+  it('the received rate of shards of which only one had a subscriber is the run\'s, not unknown', () => {
+    const noReceiver = {expected: null, received: null, lost: null, duplicated: null, reordered: null}
+    const withoutSub = (i: number) => shard(i, 3, {counts: {...shard(i, 3).counts, ...noReceiver}, rate: {targetPerSec: 1000, achievedPerSec: 900, receivedPerSec: null}})
+    const receiver = shard(0, 3, {rate: {targetPerSec: 1000, achievedPerSec: 900, receivedPerSec: 899, receivingMs: 11_000}})
+    const merged = mergeResults([receiver, withoutSub(1), withoutSub(2)])
+    expect(merged.rate.receivedPerSec).toBe(8_990 / 11)
+    expect(merged.rate.receivingMs).toBe(11_000)
   })
 
   it('keeps the delivery counts of the shards that had a subscriber when another had none', () => {
