@@ -655,8 +655,13 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
   if (timer) clearTimeout(timer)
   if (timedOut) {
     giveUp.abort()
+    // A sink failing when time ran out (a full disk, a peer that is down) fails the run: its rows are not written.
+    const failing = slots.flatMap((slot) => slot.sinks.map((s) => s.stats())).find((k) => k.retrying === true && k.lastError !== undefined)
     for (const slot of slots) for (const s of slot.sinks) droppedAtShutdown.queuedRows += s.abandon()
     warn(`shutdown: sinks did not drain within ${pipeline.config.shutdown.timeout} ms; ${droppedAtShutdown.queuedRows} queued rows were not written (and not acknowledged)`)
+    if (failing) {
+      error ??= `sink ${failing.name} (${failing.type}) was still failing at the shutdown timeout: ${failing.lastError}; ${droppedAtShutdown.queuedRows.toLocaleString('en-US')} rows not written (not acknowledged: the next run writes them)`
+    }
     // Writes in flight were given up (giveUp); what is left is bounded, so a peer that went silent cannot hold the exit.
     await within(drain.catch(() => undefined), AFTER_TIMEOUT_MS)
   }

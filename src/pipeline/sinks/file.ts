@@ -1,12 +1,18 @@
 /**
  * `file` sink: JSON lines, CSV, or iotd's capture format, with rotation by size and by time.
  *
- * Rows are collected in memory and written out at least every `flushInterval` (1 s), then the file is synced
- * (fdatasync), so a crash of the process or the machine loses at most about the last second. write() resolves once
- * the batch is buffered; it waits for the disk only when the buffer is over `bufferSize`, which is the backpressure.
- * whenDurable(fn) calls fn once everything written so far is synced (at once rather than at the interval; rows that
- * arrive meanwhile share the next sync), so a caller can acknowledge only what is on disk. A failed write is cut back to the last whole row
- * (a disk that fills mid-row leaves no torn row) and fails every later call.
+ * In `pipeline run` (durable writes): write() resolves only once its batch is written and synced (fdatasync), so the
+ * runtime acknowledges a message, and commits a checkpoint, only over rows on disk. A failed write (a full disk) is
+ * cut back to the last whole row and rejected as transient: the runtime retries the batch with backoff (`retry:`),
+ * and the file sink goes on once there is room again.
+ *
+ * `iotd record` (buffered writes): rows are collected in memory and written out at least every `flushInterval`
+ * (1 s), then the file is synced, so a crash of the process or the machine loses at most about the last second.
+ * write() resolves once the batch is buffered; it waits for the disk only when the buffer is over `bufferSize`,
+ * which is the backpressure. whenDurable(fn) calls fn once everything written so far is synced (at once rather than
+ * at the interval; rows that arrive meanwhile share the next sync), so a caller can acknowledge only what is on
+ * disk. A failed write is cut back to the last whole row (a disk that fills mid-row leaves no torn row) and fails
+ * every later call.
  *
  * Rotation: with `rotateSize` or `rotateEvery`, files are named `<stem>.<n><ext>` (capture.0001.csv, capture.0002.csv,
  * ...), each with its own header, so every file replays on its own.
@@ -18,7 +24,7 @@ import {duration, size} from '../../config/units-schema.js'
 import {EXIT_CODES, IotdError} from '../../errors.js'
 import {captureHeaderLine, csvCell, csvLine} from '../../capture/writer.js'
 import {captureRow, encodePayload} from '../../capture/format.js'
-import {defineSink, type PipelineRecord, type Sink, type StageContext} from '../types.js'
+import {defineSink, TransientSinkError, type PipelineRecord, type Sink, type StageContext} from '../types.js'
 
 export const fileSinkOptions = z
   .object({
@@ -32,8 +38,8 @@ export const fileSinkOptions = z
     properties: z.boolean().default(false).describe('capture: add the properties column (MQTT 5 properties as JSON).'),
     rotateSize: size().optional().describe('Start a new file when this one reaches this size (e.g. 100MiB).'),
     rotateEvery: duration().optional().describe('Start a new file at this interval (e.g. 1h).'),
-    flushInterval: duration().default(1000).describe('Write out and sync at least this often (a crash loses at most this much).'),
-    bufferSize: size().default(1024 * 1024).describe('Buffered bytes before write() waits for the disk.'),
+    flushInterval: duration().default(1000).describe('iotd record only: write out and sync at least this often. In pipeline run every batch is written and synced before it is acknowledged.'),
+    bufferSize: size().default(1024 * 1024).describe('iotd record only: buffered bytes before write() waits for the disk.'),
     append: z.boolean().default(false).describe('Append to an existing file instead of replacing it (no rotation).'),
   })
   .strict()
@@ -45,7 +51,10 @@ export const fileSink = defineSink<FileSinkOptions>({
   summary: 'Writes records to a file: JSON lines, CSV or the iotd capture format, rotated by size or time.',
   options: fileSinkOptions,
   example: {path: 'out/alerts.jsonl', format: 'jsonl', rotateSize: '100MiB'},
-  create: (options, name, env) => new FileSink(name, {...options, path: resolve(env.baseDir, options.path)}),
+  // Every batch is synced before write() resolves: as many rows to a sync as the load brings (interval 0: the end of
+  // the source batch), not one fdatasync a row.
+  batch: {count: 1024, intervalMs: 0},
+  create: (options, name, env) => new FileSink(name, {...options, path: resolve(env.baseDir, options.path)}, Date.now, {durable: true}),
 })
 
 export interface FileSinkStats {
@@ -85,6 +94,8 @@ export class FileSink implements Sink {
     readonly name: string,
     private readonly options: FileSinkOptions,
     private readonly now: () => number = Date.now,
+    /** durable: write() resolves once its rows are synced and rejects (transient) when they cannot be; see above. */
+    private readonly mode: {durable: boolean} = {durable: false},
   ) {
     this.rotates = options.rotateSize !== undefined || options.rotateEvery !== undefined
     this.header =
@@ -98,6 +109,7 @@ export class FileSink implements Sink {
 
   async open(_ctx: StageContext): Promise<void> {
     await this.openNext()
+    if (this.mode.durable) return
     this.timer = setInterval(() => {
       this.flush().catch((err: Error) => (this.failure ??= err))
     }, Math.max(10, this.options.flushInterval))
@@ -117,7 +129,7 @@ export class FileSink implements Sink {
       this.stats.rows++
       this.bufferedRows++
     }
-    if (this.buffered >= this.options.bufferSize) await this.flush()
+    if (this.mode.durable || this.buffered >= this.options.bufferSize) await this.flush()
   }
 
   /**
@@ -142,8 +154,9 @@ export class FileSink implements Sink {
   }
 
   async flush(): Promise<void> {
-    this.flushing = this.flushing.then(() => this.writeOut())
-    await this.flushing
+    const run = this.flushing.then(() => this.writeOut())
+    this.flushing = run.catch(() => undefined)
+    await run
     if (this.failure) throw this.failure
   }
 
@@ -183,11 +196,25 @@ export class FileSink implements Sink {
       // The header is not a row, but its bytes are in the file like any row's.
       this.stats.syncedBytes += bytes.length
     } catch (error) {
-      this.failure ??= writeError(this.currentPath ?? this.options.path, error as NodeJS.ErrnoException)
-      this.onFailure?.(this.failure)
+      const failed = writeError(this.currentPath ?? this.options.path, error as NodeJS.ErrnoException)
       // This write may have stored part of a row: cut the file back to where it began, the end of the last whole
       // row. Its rows' callbacks never run, so they are not acknowledged.
       await handle.truncate(before).catch(() => undefined)
+      if (this.mode.durable) {
+        // The caller still holds these rows and writes them again (retry with backoff): forget them here, and the
+        // header with them unless it is on disk.
+        const header = this.header !== undefined && before === 0 ? this.header : ''
+        this.stats.rows -= rows
+        this.stats.bytes -= bytes.length - Buffer.byteLength(header)
+        this.fileBytes -= bytes.length - Buffer.byteLength(header)
+        if (header) {
+          this.buffer.push(header)
+          this.buffered += header.length
+        }
+        throw new TransientSinkError(failed.message, {cause: error})
+      }
+      this.failure ??= failed
+      this.onFailure?.(this.failure)
       return
     }
     for (const fn of durable) fn()

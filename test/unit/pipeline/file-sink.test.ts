@@ -1,0 +1,40 @@
+/**
+ * The file sink's durable writes (pipeline run): write() resolves only once its rows are on disk, and a write the
+ * disk refuses rejects as transient (the runtime retries it) instead of resolving and failing later.
+ */
+import {existsSync, mkdtempSync, readFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {describe, expect, it} from 'vitest'
+import {FileSink, fileSinkOptions} from '../../../src/pipeline/sinks/file.js'
+import {isTransientSinkError, type PipelineRecord, type StageContext} from '../../../src/pipeline/types.js'
+
+const ctx: StageContext = {signal: new AbortController().signal, deadLetter: () => undefined, warn: () => undefined}
+const row = (seq: number): PipelineRecord => ({ts: 0, fields: {seq}, meta: {source: 't'}})
+
+describe('file sink, durable writes', () => {
+  it('write() resolves with the rows in the file', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'iotd-file-sink-')), 'out.jsonl')
+    const sink = new FileSink('f', fileSinkOptions.parse({path}), Date.now, {durable: true})
+    await sink.open(ctx)
+    await sink.write([row(1), row(2)])
+    // Read before close: nothing may wait in a buffer once write() resolved.
+    expect(readFileSync(path, 'utf8')).toBe('{"seq":1}\n{"seq":2}\n')
+    expect(sink.stats.syncedRows).toBe(2)
+    await sink.close()
+  })
+
+  it.runIf(existsSync('/dev/full'))('a refused write (ENOSPC, /dev/full) rejects as transient, and a later write is tried again', async () => {
+    const sink = new FileSink('f', fileSinkOptions.parse({path: '/dev/full'}), Date.now, {durable: true})
+    await sink.open(ctx)
+    const first = await sink.write([row(1)]).then(() => undefined, (e: unknown) => e)
+    expect(first).toBeInstanceOf(Error)
+    expect((first as Error).message).toMatch(/cannot write \/dev\/full: the disk is full/)
+    expect(isTransientSinkError(first)).toBe(true)
+    // Not failed for good: the retry reaches the disk again (and is refused again, by /dev/full).
+    const second = await sink.write([row(1)]).then(() => undefined, (e: unknown) => e)
+    expect(isTransientSinkError(second)).toBe(true)
+    expect(sink.stats.rows).toBe(0)
+    await sink.close()
+  })
+})
