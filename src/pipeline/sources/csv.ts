@@ -5,6 +5,7 @@
  * dead-lettered with their row number; with `strict` the first one stops the read.
  */
 import {createReadStream, openSync, readSync, closeSync, statSync} from 'node:fs'
+import {randomUUID} from 'node:crypto'
 import {resolve} from 'node:path'
 import {Readable} from 'node:stream'
 import {StringDecoder} from 'node:string_decoder'
@@ -14,6 +15,7 @@ import {EXIT_CODES, IotdError} from '../../errors.js'
 import {captureLayoutOf, clip, DEFAULT_CAPTURE_LAYOUT, parseCaptureRow, type CaptureLayout} from '../../capture/format.js'
 import {defineSource, NOOP_ACK, type Delivery, type PipelineRecord, type RecordMeta, type Source, type StageContext} from '../types.js'
 import {plainDecimal} from '../../capture/format.js'
+import {CsvRecordGuard} from './csv-record-guard.js'
 import {cellValue, detectDelimiter, splitCsvLine, templateColumns, TIME_COLUMN_NAMES, timeParser, topicTemplate, type TimeParser} from './csv-mapping.js'
 
 export const csvSourceOptions = z
@@ -68,7 +70,10 @@ export interface CsvSourceStats {
 
 const BAD_ROWS_KEPT = 20
 const RAW_KEPT = 4096
-/** Bounds what one unterminated quote can make csv-parse hold (the rest of the file would become one field). */
+/**
+ * Bounds what one row (or an unterminated quote, which makes the rest of the file one field) can make the reader
+ * hold: a longer row is one bad row (csv-record-guard.ts).
+ */
 const MAX_RECORD_BYTES = 64 * 1024 * 1024
 
 /** Longer lines go to csv-parse, which bounds them (MAX_RECORD_BYTES) and says why it refuses one. */
@@ -241,6 +246,7 @@ export class CsvSource implements Source {
       relax_column_count: true,
       skip_empty_lines: true,
       skip_records_with_error: true,
+      // Never reached (the guard counts every byte of a record, csv-parse fewer); kept as a bound all the same.
       max_record_size: MAX_RECORD_BYTES,
       ...(f.crlf === undefined ? {} : {record_delimiter: f.crlf ? '\r\n' : '\n'}),
       on_skip: (err: CsvError | undefined, raw: string | undefined) => {
@@ -252,19 +258,28 @@ export class CsvSource implements Source {
     this.parser = parser
     const {stream, decoder} = f
     const counted = (n: number) => (this.bytesRead += n)
+    // csv-parse gets whole records only; one longer than MAX_RECORD_BYTES comes as a line holding the marker.
+    const guard = new CsvRecordGuard(f.delimiter, f.crlf === undefined ? undefined : f.crlf ? '\r\n' : '\n', MAX_RECORD_BYTES, oversizedMarker(f.delimiter))
     let lastText = ''
     async function* feed(): AsyncIterable<string> {
-      if (f.rest !== '') yield (lastText = f.rest)
-      if (f.eof) return
-      for (;;) {
-        const chunk = await nextChunk(stream, ctx.signal)
-        if (chunk === null) break
-        counted(typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length)
-        const text = typeof chunk === 'string' ? chunk : decoder.write(chunk)
-        if (text !== '') yield (lastText = text)
+      const whole = (text: string) => guard.push(text)
+      if (f.rest !== '') {
+        const out = whole(f.rest)
+        if (out !== '') yield (lastText = out)
       }
-      const tail = decoder.end()
-      if (tail !== '') yield (lastText = tail)
+      if (!f.eof) {
+        for (;;) {
+          const chunk = await nextChunk(stream, ctx.signal)
+          if (chunk === null) break
+          counted(typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length)
+          const text = whole(typeof chunk === 'string' ? chunk : decoder.write(chunk))
+          if (text !== '') yield (lastText = text)
+        }
+        const tail = whole(decoder.end())
+        if (tail !== '') yield (lastText = tail)
+      }
+      const rest = guard.end()
+      if (rest !== '') yield (lastText = rest)
     }
     const feeder = Readable.from(feed())
     this.feeder = feeder
@@ -278,6 +293,13 @@ export class CsvSource implements Source {
       let row: string[] | null
       while (batch.length < o.batchSize && (row = parser.read() as string[] | null) !== null) {
         recordsRead++
+        if (row.length === 1 && row[0] === guard.marker) {
+          // A record the guard kept from csv-parse: one bad row, in its place among the others.
+          if (held) batch.push(held.delivery)
+          held = undefined
+          this.bad(ctx, ++this.stats.rows, OVERSIZED_ROW, guard.takeRaw())
+          continue
+        }
         const one: Delivery[] = []
         f.take(row, one)
         if (held) batch.push(held.delivery)
@@ -536,6 +558,14 @@ export function guessTimeFormat(cell: string): string {
   return 'iso'
 }
 
+const OVERSIZED_ROW = `a row longer than ${MAX_RECORD_BYTES / 1024 / 1024} MiB`
+
+/** A line no file holds: NUL, a random id and NUL, without the file's delimiter. */
+function oversizedMarker(delimiter: string): string {
+  const id = `iotd-oversized-row-${randomUUID()}`.replaceAll(delimiter, '')
+  return delimiter === '\u0000' ? `\u0001${id}\u0001` : `\u0000${id}\u0000`
+}
+
 /** Why the last row of a file without a final line end is refused rather than read as if it were whole. */
 export const UNTERMINATED_ROW = 'the last row has no line end (the file may be cut short; end it with a newline if the row is whole)'
 
@@ -546,7 +576,7 @@ function csvErrorReason(err: CsvError): string {
     case 'CSV_INVALID_CLOSING_QUOTE':
       return 'a quote ends a field in its middle'
     case 'CSV_MAX_RECORD_SIZE':
-      return `a row longer than ${MAX_RECORD_BYTES / 1024 / 1024} MiB`
+      return OVERSIZED_ROW
     default:
       return err.message.replace(/^Invalid Record Length: /, '')
   }
