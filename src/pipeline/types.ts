@@ -72,6 +72,11 @@ export interface StageContext {
   deadLetter(entry: DeadLetterEntry): void
   /** A warning for the user (stderr or the live view); not for per-message noise. */
   warn(message: string): void
+  /**
+   * The run resumes from a checkpoint of an earlier run: what that run's sinks wrote is kept (a file sink appends),
+   * since the checkpoint forgot the input it came from.
+   */
+  resuming?: boolean
 }
 
 export interface Source {

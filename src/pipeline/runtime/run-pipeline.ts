@@ -408,6 +408,8 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
   const store = opts.state
     ? new StateStore({dir: opts.state.dir, fsync: opts.state.fsync, reset: opts.state.reset, pipelineName: pipeline.name, fingerprints: fingerprintPipeline(pipeline, sources)})
     : undefined
+  // Sinks keep what an earlier run wrote once its checkpoint forgot the input behind it (a file sink appends).
+  if (store?.checkpoint) ctx.resuming = true
   const stateCounters: StateCounters | undefined = store ? {dir: store.dir, replayed: 0, skipped: 0, redeliveriesSkipped: 0, checkpoints: 0, loggedBatches: 0, loggedBytes: 0} : undefined
   /** Finite resumable sources: deliveries taken so far, counting those an earlier run took. */
   const positions = new Map<string, number>()

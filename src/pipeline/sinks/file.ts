@@ -14,9 +14,13 @@
  * disk. A failed write is cut back to the last whole row (a disk that fills mid-row leaves no torn row) and fails
  * every later call.
  *
+ * A fresh run replaces the file (unless `append`); a run that resumes from a checkpoint (pipeline/state) appends, or
+ * with rotation starts the file after the last one, since the checkpoint forgot the input of the rows already written.
+ *
  * Rotation: with `rotateSize` or `rotateEvery`, files are named `<stem>.<n><ext>` (capture.0001.csv, capture.0002.csv,
  * ...), each with its own header, so every file replays on its own.
  */
+import {readdirSync} from 'node:fs'
 import {mkdir, open, type FileHandle} from 'node:fs/promises'
 import {basename, dirname, extname, join, resolve} from 'node:path'
 import {z} from 'zod'
@@ -40,7 +44,12 @@ export const fileSinkOptions = z
     rotateEvery: duration().optional().describe('Start a new file at this interval (e.g. 1h).'),
     flushInterval: duration().default(1000).describe('iotd record only: write out and sync at least this often. In pipeline run every batch is written and synced before it is acknowledged.'),
     bufferSize: size().default(1024 * 1024).describe('iotd record only: buffered bytes before write() waits for the disk.'),
-    append: z.boolean().default(false).describe('Append to an existing file instead of replacing it (no rotation).'),
+    append: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Append to an existing file instead of replacing it (no rotation). A run that resumes from a checkpoint always keeps what earlier runs wrote: it appends, or with rotation starts the next file.',
+      ),
   })
   .strict()
 
@@ -88,6 +97,8 @@ export class FileSink implements Sink {
   /** Bytes of the current file known to be written whole: a failed write is truncated back to here. */
   private fileWritten = 0
   private readonly rotates: boolean
+  /** The run resumes from a checkpoint: append (or, rotating, go on after the last file) instead of replacing. */
+  private resuming = false
   private readonly header: string | undefined
 
   constructor(
@@ -107,7 +118,10 @@ export class FileSink implements Sink {
     return this.stats.files.at(-1)
   }
 
-  async open(_ctx: StageContext): Promise<void> {
+  async open(ctx: StageContext): Promise<void> {
+    // A resumed run keeps the earlier runs' rows: its checkpoint forgot the input they came from.
+    this.resuming = ctx.resuming === true
+    if (this.resuming && this.rotates) this.index = lastRotatedIndex(this.options.path)
     await this.openNext()
     if (this.mode.durable) return
     this.timer = setInterval(() => {
@@ -244,14 +258,14 @@ export class FileSink implements Sink {
     }
     try {
       await mkdir(dirname(path), {recursive: true})
-      this.handle = await open(path, o.append && !this.rotates ? 'a' : 'w')
+      this.handle = await open(path, (o.append || this.resuming) && !this.rotates ? 'a' : 'w')
     } catch (error) {
       throw writeError(path, error as NodeJS.ErrnoException)
     }
     this.stats.files.push(path)
     this.fileStartedAt = this.now()
     this.fileBytes = 0
-    const size = o.append ? (await this.handle.stat()).size : 0
+    const size = (o.append || this.resuming) && !this.rotates ? (await this.handle.stat()).size : 0
     this.fileWritten = size
     if (this.header && size === 0) {
       this.buffer.push(this.header)
@@ -279,6 +293,25 @@ export class FileSink implements Sink {
         return `${JSON.stringify(jsonlObject(r, topic, payload))}\n`
     }
   }
+}
+
+/** The highest n of the rotated files `<stem>.<n><ext>` next to `path` (0: none). */
+function lastRotatedIndex(path: string): number {
+  const ext = extname(path)
+  const stem = basename(path, ext)
+  let last = 0
+  let names: string[] = []
+  try {
+    names = readdirSync(dirname(path))
+  } catch {
+    return 0
+  }
+  for (const name of names) {
+    if (!name.startsWith(`${stem}.`) || !name.endsWith(ext)) continue
+    const n = name.slice(stem.length + 1, name.length - ext.length)
+    if (/^\d{4,}$/.test(n)) last = Math.max(last, Number(n))
+  }
+  return last
 }
 
 /** The JSON-lines shape (shared with `iotd tail --format ndjson`): decoded fields when there are any, else the payload as text or base64. */

@@ -2,7 +2,7 @@
  * The file sink's durable writes (pipeline run): write() resolves only once its rows are on disk, and a write the
  * disk refuses rejects as transient (the runtime retries it) instead of resolving and failing later.
  */
-import {existsSync, mkdtempSync, readFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
@@ -36,5 +36,34 @@ describe('file sink, durable writes', () => {
     expect(isTransientSinkError(second)).toBe(true)
     expect(sink.stats.rows).toBe(0)
     await sink.close()
+  })
+})
+
+describe('file sink, a run resuming from a checkpoint', () => {
+  it('appends to the file instead of replacing it; a fresh run replaces it', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'iotd-file-sink-')), 'out.jsonl')
+    writeFileSync(path, '{"seq":0}\n')
+    const resumed = new FileSink('f', fileSinkOptions.parse({path}), Date.now, {durable: true})
+    await resumed.open({...ctx, resuming: true})
+    await resumed.write([row(1)])
+    await resumed.close()
+    expect(readFileSync(path, 'utf8')).toBe('{"seq":0}\n{"seq":1}\n')
+    const fresh = new FileSink('f', fileSinkOptions.parse({path}), Date.now, {durable: true})
+    await fresh.open(ctx)
+    await fresh.write([row(2)])
+    await fresh.close()
+    expect(readFileSync(path, 'utf8')).toBe('{"seq":2}\n')
+  })
+
+  it('with rotation, starts the file after the last one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iotd-file-sink-'))
+    writeFileSync(join(dir, 'out.0001.jsonl'), '{"seq":0}\n')
+    writeFileSync(join(dir, 'out.0002.jsonl'), '{"seq":1}\n')
+    const sink = new FileSink('f', fileSinkOptions.parse({path: join(dir, 'out.jsonl'), rotateSize: '1MiB'}), Date.now, {durable: true})
+    await sink.open({...ctx, resuming: true})
+    await sink.write([row(2)])
+    await sink.close()
+    expect(sink.currentPath).toBe(join(dir, 'out.0003.jsonl'))
+    expect(readFileSync(join(dir, 'out.0002.jsonl'), 'utf8')).toBe('{"seq":1}\n')
   })
 })
