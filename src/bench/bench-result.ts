@@ -5,7 +5,7 @@ import {lineCol, locateJsonPath, locateJsonPaths, locateJsonSyntaxError} from '.
 import {formatPath, readConfigText} from '../config/yaml-loader.js'
 import {ConfigError, IotdError, MAX_PROBLEMS_SHOWN, type ConfigProblem} from '../errors.js'
 import {redactUrl} from '../net/mqtt-endpoint.js'
-import {encodeHistogram, summarize, type LatencyHistogram} from '../metrics/histogram.js'
+import {encodeHistogram, mergeEncoded, summarize, type LatencyHistogram} from '../metrics/histogram.js'
 
 /**
  * The versioned, machine-readable result of one `iotd bench` run (or of `iotd report merge` over shards): what
@@ -323,11 +323,67 @@ export function parseBenchResult(text: string, file: string): BenchResult {
     )
   }
   const parsed = benchResultSchema.safeParse(raw)
-  if (parsed.success) return parsed.data
+  if (parsed.success) {
+    // The schema checks types; a histogram cut short or counts that cannot both be true pass it, and would be shown
+    // as if measured. Every reader (show, html, compare, merge) refuses them here, each with the same words.
+    const problems = [...histogramProblems(parsed.data, text, file), ...countProblems(parsed.data.counts, text, file)]
+    if (problems.length > 0) throw new ConfigError(problems, suggestions)
+    return parsed.data
+  }
   // A file that is wrong everywhere (a timeline of garbage) would print thousands of lines: ConfigError shows the
   // first MAX_PROBLEMS_SHOWN and counts the rest, so only those are located.
   const issues = parsed.error.issues
   throw new ConfigError(issueProblems(issues.slice(0, MAX_PROBLEMS_SHOWN), raw, text, file), [], Math.max(0, issues.length - MAX_PROBLEMS_SHOWN))
+}
+
+/**
+ * Decodes a result's encoded histogram (into `into` when given, as a merge adds shards up); one that does not decode
+ * is a ConfigError naming the file and path. The one check of a stored histogram: loading a result, merging results
+ * and judging thresholds on one all go through it.
+ */
+export function decodeResultHistogram(encoded: string, where: {file: string; path: string; text?: string}, into?: LatencyHistogram): LatencyHistogram {
+  try {
+    return mergeEncoded(encoded, into)
+  } catch (error) {
+    const position = where.text === undefined ? {} : locateJsonPath(where.text, where.path.split('.'))
+    throw new ConfigError([{file: where.file, ...position, path: where.path, message: `${where.path} is not a readable HDR histogram (${error instanceof Error ? error.message : String(error)})`}])
+  }
+}
+
+function histogramProblems(result: BenchResult, text: string, file: string): ConfigProblem[] {
+  const problems: ConfigProblem[] = []
+  for (const d of LATENCY_DISTRIBUTIONS) {
+    const stored = result.histograms[d]
+    if (!stored) continue
+    try {
+      decodeResultHistogram(stored.encoded, {file, path: `histograms.${d}.encoded`, text}).destroy()
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error
+      problems.push(...error.problems)
+    }
+  }
+  return problems
+}
+
+const n = (x: number) => x.toLocaleString('en-US')
+
+/**
+ * Delivery counts that cannot all be true of one run. iotd bench counts only measured messages, so the distinct
+ * ones (received − duplicated) are at most the expected ones and lost is exactly what is missing (a merge keeps
+ * that: a sum of per-shard losses, or the whole run's). A file that breaks it was edited or damaged.
+ */
+function countProblems(counts: BenchCounts, text: string, file: string): ConfigProblem[] {
+  const {expected, received, lost} = counts
+  const duplicated = counts.duplicated ?? 0
+  const at = (key: keyof BenchCounts, message: string): ConfigProblem => ({file, ...locateJsonPath(text, ['counts', key]), path: `counts.${key}`, message: `counts do not add up: ${message}`})
+  if (received === null) return []
+  if (duplicated > received) return [at('duplicated', `${n(duplicated)} duplicated of ${n(received)} received`)]
+  if (expected === null) return []
+  const distinct = received - duplicated
+  const dupNote = duplicated > 0 ? ` (${n(distinct)} distinct)` : ''
+  if (distinct > expected) return [at('received', `${n(received)} received${dupNote} of ${n(expected)} expected, lost ${lost === null ? 'unknown' : n(lost)}: more distinct messages arrived than were sent to be received`)]
+  if (lost !== null && lost !== expected - distinct) return [at('lost', `lost ${n(lost)}, but ${n(received)} received${dupNote} of ${n(expected)} expected leaves ${n(expected - distinct)} missing`)]
+  return []
 }
 
 function issueProblems(issues: readonly z.core.$ZodIssue[], raw: unknown, text: string, file: string): ConfigProblem[] {

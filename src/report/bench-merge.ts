@@ -1,7 +1,8 @@
 import {LATENCY_DISTRIBUTIONS, type LatencyDistribution} from '../metrics/observation.js'
-import {ConfigError, UsageError} from '../errors.js'
+import {UsageError} from '../errors.js'
 import {
   BENCH_RESULT_SCHEMA_VERSION,
+  decodeResultHistogram,
   measuredWindowMs,
   summarizeMs,
   type BenchClientHealth,
@@ -330,11 +331,7 @@ function mergeDistribution(d: LatencyDistribution, parts: ReadonlyArray<{histogr
 }
 
 function decodeInto(encoded: string, into: LatencyHistogram | undefined, file: string, path: string): LatencyHistogram {
-  try {
-    return mergeEncoded(encoded, into)
-  } catch (error) {
-    throw new ConfigError([{file, path, message: `${path} is not a readable HDR histogram (${error instanceof Error ? error.message : String(error)})`}])
-  }
+  return decodeResultHistogram(encoded, {file, path}, into)
 }
 
 // ---- timelines ----------------------------------------------------------------------------------------------------

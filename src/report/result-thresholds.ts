@@ -1,8 +1,7 @@
 import {LATENCY_DISTRIBUTIONS, type BenchObservation, type DistributionStats} from '../metrics/observation.js'
 import {evaluateThresholds, type Threshold} from '../metrics/thresholds.js'
-import {ConfigError} from '../errors.js'
-import {verdictRecord, type BenchCounts, type BenchResult, type ThresholdVerdictRecord} from '../bench/bench-result.js'
-import {mergeEncoded, type LatencyHistogram} from '../metrics/histogram.js'
+import {decodeResultHistogram, verdictRecord, type BenchCounts, type BenchResult, type ThresholdVerdictRecord} from '../bench/bench-result.js'
+import type {LatencyHistogram} from '../metrics/histogram.js'
 
 /**
  * Thresholds checked against a saved result rather than a live run: `iotd report compare --threshold` (on the
@@ -19,12 +18,7 @@ export function evaluateResultThresholds(result: BenchResult, thresholds: readon
     for (const d of LATENCY_DISTRIBUTIONS) {
       const stored = result.histograms[d]
       if (!stored) continue
-      let h: LatencyHistogram
-      try {
-        h = mergeEncoded(stored.encoded)
-      } catch (error) {
-        throw new ConfigError([{file, path: `histograms.${d}.encoded`, message: `histograms.${d}.encoded is not a readable HDR histogram (${(error as Error).message})`}])
-      }
+      const h = decodeResultHistogram(stored.encoded, {file, path: `histograms.${d}.encoded`})
       live.push(h)
       distributions[d] = statsOf(h, stored.summary)
     }

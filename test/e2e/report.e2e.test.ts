@@ -144,6 +144,26 @@ describe('iotd report show', () => {
     expect(r.stderr).toMatch(new RegExp(`${file('bad.json').replace(/[.]/g, '\\.')}:\\d+:\\d+: not valid JSON`))
     expect(r.stderr).not.toMatch(/\n\s+at /)
   })
+
+  it('refuses a histogram cut short and counts that cannot both be true, as report merge does (exit 2)', async () => {
+    const good = e2eResult({}, 1)
+    const latency = good.histograms.latency!
+    const cut = write('cut.json', {...good, histograms: {...good.histograms, latency: {...latency, encoded: latency.encoded.slice(0, latency.encoded.length / 2)}}})
+    for (const command of [['show'], ['html', '--out', file('cut.html')], ['merge']]) {
+      const r = await runCli(['report', ...command, cut])
+      expect(r.code, `${command[0]}: ${r.stderr}`).toBe(2)
+      expect(r.stderr).toMatch(new RegExp(`${cut.replace(/[.]/g, '\\.')}:\\d+:\\d+: histograms\\.latency\\.encoded is not a readable HDR histogram`))
+      expect(r.stdout).not.toContain('p99')
+    }
+    const more = write('more.json', {...good, counts: {...good.counts, expected: 25_000, received: 99_999, lost: 0}})
+    const shown = await runCli(['report', 'show', more])
+    expect(shown.code, shown.stderr).toBe(2)
+    expect(shown.stderr).toContain('counts do not add up: 99,999 received of 25,000 expected, lost 0')
+    const fewer = write('fewer.json', {...good, counts: {...good.counts, expected: 25_000, received: 20_000, lost: 0}})
+    const lost = await runCli(['report', 'show', fewer])
+    expect(lost.code, lost.stderr).toBe(2)
+    expect(lost.stderr).toContain('counts do not add up: lost 0, but 20,000 received of 25,000 expected leaves 5,000 missing')
+  })
 })
 
 describe('iotd report compare', () => {
