@@ -26,6 +26,8 @@ export function formatSummary(s: PipelineSummary): string {
   for (const src of s.sources) {
     const undecodable = src.deadLettered - src.futureRejected
     const parts = [`${n(src.records)} records`]
+    // Replayed input counts in the events and the rules' figures like what this run read, so it is said here too.
+    if (src.replayed) parts.push(`${n(src.replayed)} replayed from the input log`)
     if (undecodable) parts.push(`${n(undecodable)} undecodable or without event time (dead letter)`)
     if (src.futureRejected) parts.push(`${n(src.futureRejected)} ahead of the clock by more than maxFutureSkew (dead letter)`)
     lines.push(`  source ${src.name} (${src.type}): ${parts.join(', ')}`)
@@ -58,7 +60,13 @@ export function formatSummary(s: PipelineSummary): string {
   if (s.droppedAtShutdown.queuedRows) lines.push(`  shutdown: ${n(s.droppedAtShutdown.queuedRows)} queued rows not written (not acknowledged)`)
   const st = s.state
   if (st) {
-    const parts = [st.restoredFrom ? `resumed from the checkpoint of ${st.restoredFrom} + ${n(st.replayed)} logged records` : 'started empty']
+    const parts = [
+      st.restoredFrom
+        ? `resumed from the checkpoint of ${st.restoredFrom} + ${n(st.replayed)} logged records`
+        : st.replayed
+          ? `no checkpoint: replayed ${n(st.replayed)} logged records of an earlier run (stopped before its first checkpoint)`
+          : 'started empty',
+    ]
     if (st.skipped) parts.push(`${n(st.skipped)} file records skipped (taken before)`)
     if (st.redeliveriesSkipped) parts.push(`${n(st.redeliveriesSkipped)} broker redeliveries already logged`)
     parts.push(`${n(st.checkpoints)} checkpoints${st.lastCheckpointMs !== undefined ? ` (last ${formatDuration(st.lastCheckpointMs)}, ${n(st.lastCheckpointBytes ?? 0)} bytes)` : ''}`)

@@ -118,6 +118,8 @@ export interface SourceCounters {
   deadLettered: number
   /** Of those: event time further ahead of the clock than the source's timestamp.maxFutureSkew. */
   futureRejected: number
+  /** Records an earlier run logged and this one replayed from the input log (not in `records`, which this run read). */
+  replayed?: number
   ended: boolean
 }
 
@@ -455,6 +457,8 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
       }
       ingest(src, logged.records.map((record) => ({record, ack: NOOP_ACK})), true)
       stateCounters!.replayed += logged.records.length
+      const counters = sourceCounters.get(src.name)!
+      counters.replayed = (counters.replayed ?? 0) + logged.records.length
       await settle()
     }
     if (torn.torn > 0) warn(`state: the input log in ${store.dir} ended in ${torn.torn} partly written frame(s) (a crash while writing); they were never acknowledged, so their sources send them again`)
