@@ -172,8 +172,23 @@ export function parseCaptureRow(row: readonly string[], layout: CaptureLayout): 
   return message
 }
 
+/** Whether a UTF-16 unit is a C0 or C1 control, DEL, or U+FFFD (what did not decode). */
+function isControl(c: number): boolean {
+  return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0xff_fd
+}
+
 export function clip(text: string, max = 40): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text
+  const cut = text.length > max ? `${text.slice(0, max)}…` : text
+  // What a message quotes from a file reaches a terminal: control bytes (and what did not decode) are shown escaped.
+  let out = ''
+  let from = 0
+  for (let i = 0; i < cut.length; i++) {
+    const c = cut.charCodeAt(i)
+    if (!isControl(c)) continue
+    out += cut.slice(from, i) + (c === 0xff_fd ? '\\ufffd' : `\\x${c.toString(16).padStart(2, '0')}`)
+    from = i + 1
+  }
+  return from === 0 ? cut : out + cut.slice(from)
 }
 
 const POWERS_OF_TEN = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15]

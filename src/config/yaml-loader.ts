@@ -5,6 +5,9 @@ import type {z} from 'zod'
 import {ConfigError, MAX_PROBLEMS_SHOWN, type ConfigProblem} from '../errors.js'
 import {closestName} from './did-you-mean.js'
 import {describeValue, documentedUnionFor, isWrongShape} from './shape-dispatch.js'
+import {notTextFault} from './text-file.js'
+
+export {firstInvalidUtf8} from './text-file.js'
 
 /**
  * The one YAML loader: parses a config file keeping source positions, interpolates `${env:NAME}` references,
@@ -95,42 +98,8 @@ function readStart(file: string): Buffer {
 
 /** Throws "not a text file" when `bytes` hold a NUL byte or are not UTF-8 (a sequence cut at the end is allowed). */
 function notTextAt(file: string, bytes: Buffer): void {
-  const nul = bytes.indexOf(0)
-  let bad = nul
-  if (bad < 0) {
-    try {
-      new TextDecoder('utf-8', {fatal: true}).decode(bytes, {stream: true})
-    } catch {
-      bad = firstInvalidUtf8(bytes)
-    }
-  }
-  if (bad < 0) return
-  const before = bytes.subarray(0, bad).toString('utf8')
-  const line = before.split('\n').length
-  const col = before.length - before.lastIndexOf('\n')
-  throw new ConfigError([{file, line, col, message: `not a text file (${nul >= 0 ? 'a NUL byte' : 'bytes that are not UTF-8'} at byte ${bad}); expected a YAML or JSON text file`}])
-}
-
-/**
- * Offset of the first byte that starts no valid UTF-8 sequence (found by decoding growing prefixes, only on failure);
- * `bytes.length` when the only fault is a character cut at the end (a file read in part ends so). Also used for device
- * tables (sim/scenario/params.ts).
- */
-export function firstInvalidUtf8(bytes: Uint8Array): number {
-  let lo = 0
-  let hi = bytes.length
-  // The longest prefix that decodes (with a cut sequence at its end allowed) ends where the bad byte is.
-  while (lo < hi) {
-    const mid = Math.ceil((lo + hi) / 2)
-    try {
-      // A decoder of its own per prefix: a streaming decoder keeps a cut character for its next call.
-      new TextDecoder('utf-8', {fatal: true}).decode(bytes.subarray(0, mid), {stream: true})
-      lo = mid
-    } catch {
-      hi = mid - 1
-    }
-  }
-  return lo
+  const fault = notTextFault(file, bytes, 'a YAML or JSON text file')
+  if (fault) throw new ConfigError([fault])
 }
 
 function formatMiB(bytes: number): string {

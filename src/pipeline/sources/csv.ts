@@ -11,7 +11,8 @@ import {Readable} from 'node:stream'
 import {StringDecoder} from 'node:string_decoder'
 import {parse, type CsvError, type Parser} from 'csv-parse'
 import {z} from 'zod'
-import {EXIT_CODES, IotdError} from '../../errors.js'
+import {ConfigError, EXIT_CODES, IotdError} from '../../errors.js'
+import {notTextFault} from '../../config/text-file.js'
 import {captureLayoutOf, clip, DEFAULT_CAPTURE_LAYOUT, parseCaptureRow, type CaptureLayout} from '../../capture/format.js'
 import {defineSource, NOOP_ACK, type Delivery, type PipelineRecord, type RecordMeta, type Source, type StageContext} from '../types.js'
 import {plainDecimal} from '../../capture/format.js'
@@ -110,7 +111,12 @@ export class CsvSource implements Source {
 
   async *readBatches(ctx: StageContext): AsyncIterable<readonly Delivery[]> {
     const o = this.options
-    const delimiter = o.delimiter ?? (o.path === '-' ? ',' : detectDelimiter(firstLine(o.path)))
+    // A binary file (an image, a gzip'd capture) is said so at the byte that shows it, before any of it is read as
+    // rows or quoted in a message.
+    const start = o.path === '-' ? undefined : fileStart(o.path)
+    const binary = start && notTextFault(o.path, start, "a CSV text file (iotd's capture format or columns to map)")
+    if (binary) throw new ConfigError([binary])
+    const delimiter = o.delimiter ?? (start === undefined ? ',' : detectDelimiter(firstLine(start)))
     const stream = o.path === '-' ? this.stdin : createReadStream(o.path, {highWaterMark: 256 * 1024})
     this.stream = stream
     let pendingError: Error | undefined
@@ -361,7 +367,7 @@ export class CsvSource implements Source {
     if (s.badRows.length < BAD_ROWS_KEPT) s.badRows.push({row, reason})
     const where = `${this.options.path === '-' ? 'stdin' : this.options.path} row ${row}`
     if (this.options.strict) throw new IotdError(`${where}: ${reason} (stopped by --strict)`, EXIT_CODES.runtime)
-    ctx.deadLetter({stage: `source:${this.name}`, reason: `${where}: ${reason}`, raw: raw === undefined ? undefined : clip(raw, RAW_KEPT), at: Date.now()})
+    ctx.deadLetter({stage: `source:${this.name}`, reason: `${where}: ${reason}`, raw: raw === undefined ? undefined : raw.length > RAW_KEPT ? `${raw.slice(0, RAW_KEPT)}…` : raw, at: Date.now()})
   }
 
   /** Decides the file's shape from its first row (the header, or the first data row without one). */
@@ -642,19 +648,23 @@ function statSize(path: string): number | undefined {
   }
 }
 
-/** The first line of a file (up to 64 KiB), without a BOM, for delimiter detection. */
-function firstLine(path: string): string {
+/** The first 64 KiB of a file; empty when it cannot be read (the stream then says why). */
+function fileStart(path: string): Buffer {
   let fd: number | undefined
   try {
     fd = openSync(path, 'r')
     const buf = Buffer.alloc(65_536)
-    const n = readSync(fd, buf, 0, buf.length, 0)
-    const text = buf.subarray(0, n).toString('utf8').replace(/^\uFEFF/, '')
-    const nl = text.search(/\r?\n/)
-    return nl < 0 ? text : text.slice(0, nl)
+    return buf.subarray(0, readSync(fd, buf, 0, buf.length, 0))
   } catch {
-    return ''
+    return Buffer.alloc(0)
   } finally {
     if (fd !== undefined) closeSync(fd)
   }
+}
+
+/** The first line of a file's start, without a BOM, for delimiter detection. */
+function firstLine(start: Buffer): string {
+  const text = start.toString('utf8').replace(/^\uFEFF/, '')
+  const nl = text.search(/\r?\n/)
+  return nl < 0 ? text : text.slice(0, nl)
 }

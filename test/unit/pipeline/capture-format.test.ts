@@ -60,7 +60,7 @@ describe('capture format', () => {
     expect(parseCaptureRow(['1', 'é'.repeat(32_768), '0', '0', 'utf8', 'p'], L)).toBe(`topic "${'é'.repeat(40)}…" is 65536 bytes long: MQTT topics are at most 65535 bytes (UTF-8)`)
     expect(parseCaptureRow(['1', 'x'.repeat(65_536), '0', '0', 'utf8', 'p'], L)).toMatch(/is 65536 bytes long/)
     expect(parseCaptureRow(['1', 'x'.repeat(65_535), '0', '0', 'utf8', 'p'], L)).toMatchObject({topic: 'x'.repeat(65_535)})
-    expect(parseCaptureRow(['1', 'a/\0b', '0', '0', 'utf8', 'p'], L)).toBe('topic "a/\0b" contains a NUL character: MQTT forbids NUL in topics')
+    expect(parseCaptureRow(['1', 'a/\0b', '0', '0', 'utf8', 'p'], L)).toBe('topic "a/\\x00b" contains a NUL character: MQTT forbids NUL in topics')
     expect(parseCaptureRow(['1', 't', '0', '0', 'utf8', 'p', '{bad'], L)).toBe('properties is not valid JSON')
     // The properties column is optional for files written without it.
     expect(parseCaptureRow(['1', 't', '0', '0', 'utf8', 'p'], L)).toMatchObject({topic: 't', payload: Buffer.from('p')})
