@@ -16,6 +16,8 @@ iotd's capture format (ts,topic,qos,retain,encoding,payload[,properties]; docs/c
 
 A pipeline's dead-letter file (JSON lines with stage and reason, from \`deadLetter:\` of a pipeline file) is recognised by its first line and replays the messages it kept: each payload byte for byte (text as written, binary from base64) to its original topic, with its QoS and retain flag; entries without a topic (rows a database refused) are counted as bad rows.
 
+If the broker connection is lost mid-replay (the broker restarts, the network drops), the replay reconnects with backoff (--reconnect-attempts, each attempt announced on stderr) and goes on where it was: messages not yet acknowledged (QoS 1/2) or not yet written when the connection went are written again first, so none is lost and a subscriber may see some twice (at-least-once); they are counted once in published and shown as written again. Messages due while the broker was away go out when it is back, late, and that lateness is in the timing error. If it gives up, the summary covers the replay until then (what was not published is 'not sent') and it exits 1.
+
 Bad rows (wrong column count, bad timestamps, invalid base64, broken quotes) are counted and listed with their row numbers in the summary; --strict stops at the first; a file whose last row has no line end (cut short) has that row refused, and a replay that published nothing exits 1. Rows earlier than a row before them are sent at once and counted as out of order. On a terminal a progress bar with an ETA (by bytes read) runs on stderr; the summary (rows, published, skipped by reason, timing error p50/p99/max) goes to stdout, --json for a machine-readable one.
 
 EXIT CODES
@@ -59,6 +61,7 @@ ${EXIT_CODES_HELP}`
     'qos-column': Flags.string({summary: "Mapped CSV: the column holding each row's QoS (0, 1, 2); --qos overrides it.", env: 'IOTD_QOS_COLUMN'}),
     'retain-column': Flags.string({summary: "Mapped CSV: the column holding each row's retain flag (1/0, true/false); --retain/--no-retain override it.", env: 'IOTD_RETAIN_COLUMN'}),
     strict: Flags.boolean({summary: 'Stop at the first bad row.', env: 'IOTD_STRICT'}),
+    'reconnect-attempts': Flags.integer({summary: 'Connection attempts, with backoff, after the broker connection is lost mid-replay (0: stop at the first loss).', min: 0, default: 10, env: 'IOTD_RECONNECT_ATTEMPTS'}),
     quiet: Flags.boolean({summary: 'No progress bar.', env: 'IOTD_QUIET'}),
     ...metricsFlags,
   }
@@ -112,6 +115,7 @@ ${EXIT_CODES_HELP}`
         topicMap,
         qos: flags.qos as 0 | 1 | 2 | undefined,
         retain: flags.retain,
+        reconnectAttempts: flags['reconnect-attempts'],
         signal,
         warn: (m) => this.note(m),
         onProgress:
@@ -135,6 +139,7 @@ ${EXIT_CODES_HELP}`
     else process.stdout.write(formatReplaySummary(summary))
     await endpoint?.finish()
     if (summary.interrupted) return this.finishRun({interrupted: true})
+    if (summary.error) return this.finishRun({error: summary.error})
     // A replay that published nothing did none of what it was asked, whatever the reason: never exit 0.
     const nothing = summary.rows === 0 ? `nothing to replay: ${args.file} has no rows` : `nothing was replayed: all ${summary.rows} rows of ${args.file} were skipped (see the reasons above)`
     return this.finishRun({error: summary.published === 0 ? nothing : undefined}, '')

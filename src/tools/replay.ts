@@ -13,7 +13,10 @@ import {MqttSink} from '../pipeline/sinks/mqtt.js'
 import {DeadLetterFileSource, isDeadLetterFile} from '../pipeline/sources/dead-letter-file.js'
 import {CsvSource, csvSourceOptions, type BadRow, type CsvSourceOptions} from '../pipeline/sources/csv.js'
 import type {PipelineRecord} from '../pipeline/types.js'
+import {DEFAULT_BACKOFF, retryWithBackoff, type BackoffOptions} from '../net/backoff.js'
 import {isTopicName} from '../net/topic-rules.js'
+import {formatMs} from '../metrics/format.js'
+import {isTransientSinkError} from '../pipeline/types.js'
 import {toolContext} from './context.js'
 import {ReplayClock, waitUntil} from './replay-clock.js'
 
@@ -48,6 +51,13 @@ export interface ReplayOptions {
   onProgress?: (p: ReplayProgress) => void
   /** Monotonic clock in ms (performance.now); injectable for tests. */
   now?: () => number
+  /**
+   * Connection attempts after the broker connection is lost mid-replay, the first one at once, then with backoff
+   * (net/backoff.ts). Default 10 (about a minute and a half at most); 0 gives up at the first loss.
+   */
+  reconnectAttempts?: number
+  /** Backoff between those attempts (default DEFAULT_BACKOFF: 0.5 s doubling to 30 s, full jitter). */
+  reconnectBackoff?: BackoffOptions
 }
 
 export interface ReplayProgress {
@@ -89,7 +99,15 @@ export interface ReplaySummary {
   notSent: number
   badRows: BadRow[]
   outOfOrder: number
-  /** Scheduling error |send time − due time|, ms; absent at --max-speed. */
+  /**
+   * Connection losses mid-replay: each was followed by a reconnect with backoff. Messages unacknowledged (or not
+   * yet written) at a loss were written again after it (`retried`, at-least-once: a subscriber may see some twice);
+   * messages due while the broker was away went out after it came back, late, and count in `timing`.
+   */
+  connection: {losses: number; outageMs: number; retried: number}
+  /** Why the replay stopped early (it gave up reconnecting); the figures cover the replay until then. */
+  error?: string
+  /** Scheduling error |send time − due time|, ms; absent at --max-speed. Includes the lateness an outage caused. */
   timing?: TimingSummary
   durationMs: number
   achievedRate: number
@@ -172,36 +190,84 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
 
   // Paced modes do not wait for a write's callback (it comes a loop turn or a few ms later) before the next
   // message's wait: that would make a message due within those ms late. A write the sink says later messages must
-  // wait for (a QoS 2 handshake) is awaited; up to MAX_UNCONFIRMED_WRITES others are in flight, and the first
-  // failure stops the replay at the next send.
+  // wait for (a QoS 2 handshake) is awaited; up to MAX_UNCONFIRMED_WRITES others are in flight.
+  // A write that fails because the connection is gone (TransientSinkError) is kept, in order, and the next send
+  // (or the end) reconnects with backoff and writes what failed again before anything newer: a QoS 1/2 message the
+  // broker never acknowledged is never lost. Any other failure stops the replay at the next send.
   const unconfirmed = new Set<Promise<void>>()
   let writeFailure: unknown
+  let writes = 0
+  const failedWrites: Array<{seq: number; records: PipelineRecord[]}> = []
+  const connection = {losses: 0, outageMs: 0, retried: 0}
+  const reconnectAttempts = Math.max(0, opts.reconnectAttempts ?? 10)
+  let gaveUp: string | undefined
+  const write = (records: PipelineRecord[]): Promise<void> => {
+    const seq = writes++
+    // Counted when the write is confirmed (QoS 1/2 acknowledged), not when it is asked for: a write that fails or
+    // is still unacknowledged when the replay stops is not sent.
+    return sink.write(records).then(
+      () => void (published += records.length),
+      (err: unknown) => {
+        if (isTransientSinkError(err)) failedWrites.push({seq, records})
+        else writeFailure ??= err
+      },
+    )
+  }
+  /** Writes again what failed with the connection, reconnecting with backoff; throws GaveUp when it cannot. */
+  const recover = async () => {
+    await Promise.all(unconfirmed)
+    if (writeFailure !== undefined) throw writeFailure
+    // Interrupted: what failed stays not sent.
+    if (failedWrites.length === 0 || signal.aborted) return
+    const again = failedWrites.sort((a, b) => a.seq - b.seq).flatMap((f) => f.records)
+    failedWrites.length = 0
+    connection.losses++
+    const lostAt = now()
+    const attempts = reconnectAttempts
+    const unacked = `${again.length} message${again.length === 1 ? '' : 's'} not acknowledged or not written`
+    if (attempts === 0) throw new GaveUp(`lost the connection to ${sink.broker} (${unacked}) and --reconnect-attempts is 0`)
+    opts.warn?.(`lost the connection to ${sink.broker} (${unacked}): reconnecting with backoff, up to ${attempts} attempt${attempts === 1 ? '' : 's'}`)
+    const result = await retryWithBackoff(
+      () => sink.write(again),
+      {...(opts.reconnectBackoff ?? DEFAULT_BACKOFF), attempts, signal},
+      (err) => {
+        if (!isTransientSinkError(err)) throw err
+        return err as Error
+      },
+      (attempt, delayMs, err) => opts.warn?.(`attempt ${attempt} of ${attempts}: ${err.message}; next in ${formatMs(delayMs)}`),
+    )
+    connection.outageMs += now() - lostAt
+    if (result.ok) {
+      published += again.length
+      connection.retried += again.length
+      opts.warn?.(`reconnected to ${sink.broker} after ${formatMs(now() - lostAt)}: ${again.length} message${again.length === 1 ? '' : 's'} written again (a subscriber may see some twice); the replay goes on`)
+      return
+    }
+    if (signal.aborted) return
+    throw new GaveUp(`gave up reconnecting to ${sink.broker} after ${attempts} attempt${attempts === 1 ? '' : 's'} (${formatMs(now() - lostAt)}): ${result.last?.message ?? 'no attempt'}`)
+  }
   // MQTT 3.1.1 has no properties: a capture that carries them says once that they are left out.
   let propertiesUnsent = opts.broker.protocol !== '5'
   const send = async (records: PipelineRecord[], dues?: number[]) => {
     if (writeFailure !== undefined) throw writeFailure
+    if (failedWrites.length > 0) await recover()
     if (records.length === 0) return
     if (propertiesUnsent && records.some((r) => r.meta.properties)) {
       propertiesUnsent = false
       opts.warn?.('the capture carries MQTT 5 properties, which MQTT 3.1.1 cannot send: they are left out (replay with --mqtt-version 5 to keep them)')
     }
     const t = now()
-    // The error either way: a message coalesced into an earlier write leaves up to COALESCE_MS early.
+    // The error either way: a message coalesced into an earlier write leaves up to COALESCE_MS early. A message
+    // held back by an outage is sent late, and that lateness is recorded here like any other.
     if (histogram && dues) for (const d of dues) recordMicros(histogram, Math.abs(t - d) * 1000)
-    // Counted when the write is confirmed (QoS 1/2 acknowledged), not when it is asked for: a write that fails or
-    // is still unacknowledged when the replay stops is not sent.
-    const written = sink.write(records).then(() => void (published += records.length))
+    const written = write(records)
     if (mode === 'max' || sink.ordersByHandshake(records) || unconfirmed.size >= MAX_UNCONFIRMED_WRITES) {
       await written
+      if (writeFailure !== undefined) throw writeFailure
+      if (failedWrites.length > 0) await recover()
       return
     }
-    const tracked: Promise<void> = written.then(
-      () => void unconfirmed.delete(tracked),
-      (err: unknown) => {
-        unconfirmed.delete(tracked)
-        writeFailure ??= err
-      },
-    )
+    const tracked: Promise<void> = written.then(() => void unconfirmed.delete(tracked))
     unconfirmed.add(tracked)
   }
 
@@ -293,9 +359,13 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
       shape ??= source.shape
       mergeBad(source, badRows, badReasons)
     }
-    await Promise.all(unconfirmed)
-    if (writeFailure !== undefined) throw writeFailure
+    await recover()
     await sink.flush()
+  } catch (error) {
+    // Gave up reconnecting: the summary covers the replay until then, and says why it stopped.
+    if (!(error instanceof GaveUp)) throw error
+    gaveUp = error.message
+    await Promise.all(unconfirmed)
   } finally {
     clearInterval(progress)
     opts.signal?.removeEventListener('abort', onUserAbort)
@@ -323,12 +393,16 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
     notSent: accepted - published,
     badRows,
     outOfOrder: clock?.outOfOrder ?? 0,
+    connection,
+    error: gaveUp,
     timing: timing ? {count: timing.count, p50: timing.p50, p99: timing.p99, max: timing.max} : undefined,
     durationMs,
     achievedRate: durationMs > 0 ? (published * 1000) / durationMs : 0,
     interrupted: userInterrupted,
   }
 }
+
+class GaveUp extends Error {}
 
 function mergeBad(source: CsvSource | DeadLetterFileSource, rows: BadRow[], reasons: Record<string, number>): void {
   for (const r of source.stats.badRows) if (rows.length < 20) rows.push(r)

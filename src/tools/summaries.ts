@@ -11,12 +11,20 @@ import type {TailSummary} from './tail.js'
 export function formatReplaySummary(s: ReplaySummary): string {
   const lines: string[] = []
   const how = s.mode === 'max' ? 'at maximum speed' : s.mode === 'rate' ? `at ${formatRate(s.rate ?? 0, 'msg')}` : `at ${s.speed}×`
-  lines.push(`${s.interrupted ? 'replay interrupted' : 'replayed'} ${s.file} to ${s.broker} ${how}${s.loops > 1 ? `, ${s.loops} passes` : ''}`)
+  lines.push(`${s.interrupted ? 'replay interrupted' : s.error ? 'replay stopped' : 'replayed'} ${s.file} to ${s.broker} ${how}${s.loops > 1 ? `, ${s.loops} passes` : ''}`)
   lines.push(`  rows       ${formatNumber(s.rows)}`)
   lines.push(`  published  ${formatNumber(s.published)} in ${formatDuration(s.durationMs)} (${formatRate(s.achievedRate, 'msg')})`)
   lines.push(`  skipped    ${formatNumber(s.skipped)}${s.skipped > 0 ? `: ${Object.entries(s.skippedReasons).map(([k, v]) => `${formatNumber(v)} ${k}`).join(', ')}` : ''}`)
   // rows = published + skipped + not sent: what was read and not published is named, not left to subtraction.
-  if (s.notSent > 0 || s.interrupted) lines.push(`  not sent   ${formatNumber(s.notSent)}${s.notSent > 0 ? `: read, but not published ${s.interrupted ? 'before the interrupt' : 'when the replay stopped'} (unwritten, or QoS 1/2 not yet acknowledged)` : ''}`)
+  if (s.notSent > 0 || s.interrupted || s.error) lines.push(`  not sent   ${formatNumber(s.notSent)}${s.notSent > 0 ? `: read, but not published ${s.interrupted ? 'before the interrupt' : s.error ? 'before it stopped' : 'when the replay stopped'} (unwritten, or QoS 1/2 not yet acknowledged)` : ''}`)
+  if (s.connection.losses > 0) {
+    const times = s.connection.losses === 1 ? 'once' : `${formatNumber(s.connection.losses)} times`
+    const parts = [`  connection lost ${times}, ${formatDuration(s.connection.outageMs)} without the broker`]
+    if (s.connection.retried > 0) parts.push(`${formatNumber(s.connection.retried)} messages written again after reconnecting (unacknowledged or unwritten at the loss; a subscriber may see some twice)`)
+    if (s.timing) parts.push('messages due meanwhile went out late and are in the timing error')
+    lines.push(parts.join('; '))
+  }
+  if (s.error) lines.push(`  stopped    ${s.error}`)
   if (s.outOfOrder > 0) lines.push(`  out of order ${formatNumber(s.outOfOrder)} rows earlier than a row before them (sent at once)`)
   if (s.timing) lines.push(`  timing error p50 ${formatMs(s.timing.p50)}  p99 ${formatMs(s.timing.p99)}  max ${formatMs(s.timing.max)}`)
   if (s.badRows.length > 0) {

@@ -113,7 +113,29 @@ export class MqttSink implements Sink {
   private readonly inFlight = new Set<(error: Error) => void>()
   private clientId?: string
 
-  private async connect(attempts: number, signal?: AbortSignal): Promise<MqttClient> {
+  /** The one connection attempt that writes after a loss share (see write). */
+  private connecting: Promise<MqttClient> | undefined
+
+  /**
+   * One attempt to connect again after the connection was lost, shared by the writes that ask meanwhile (a replay
+   * has several in flight): its failure is transient, and the caller's retry (the pipeline runner's, replay's)
+   * waits and asks again.
+   */
+  private reconnect(): Promise<MqttClient> {
+    this.connecting ??= this.connect(1, undefined, true)
+      .then(
+        (client) => (this.client = client),
+        (error: unknown) => {
+          const message = (error as Error).message
+          // The connect error names the broker already ('cannot connect to mqtt://…: connection refused').
+          throw new TransientSinkError(`${this.name}: ${message.includes(this.broker) ? message : `cannot reach ${this.broker}: ${message}`}`, {cause: error})
+        },
+      )
+      .finally(() => (this.connecting = undefined))
+    return this.connecting
+  }
+
+  private async connect(attempts: number, signal?: AbortSignal, once = false): Promise<MqttClient> {
     const o = this.options
     const clientOptions: ClientOptions = {
       url: o.url,
@@ -125,8 +147,9 @@ export class MqttSink implements Sink {
       tls: tlsOf(o),
     }
     // MQTT.js loads when a pipeline connects, not when a command merely validates or lists one.
-    const {connectWithRetry} = await import('../../net/mqtt-connection.js')
-    const client = await connectWithRetry(clientOptions, {...DEFAULT_BACKOFF, attempts, signal})
+    const {connectOnce, connectWithRetry} = await import('../../net/mqtt-connection.js')
+    // A single attempt says why it failed (refused, unreachable), not that it 'gave up after 1 attempt'.
+    const client = once ? await connectOnce(clientOptions) : await connectWithRetry(clientOptions, {...DEFAULT_BACKOFF, attempts, signal})
     // MQTT.js calls its `debug` logger several times per publish; when DEBUG does not ask for it, that is ~6% of a
     // --max-speed replay for nothing.
     if (!/mqttjs/.test(process.env.DEBUG ?? '')) (client as unknown as {log: (...args: unknown[]) => void}).log = () => {}
@@ -157,13 +180,11 @@ export class MqttSink implements Sink {
   async write(batch: readonly PipelineRecord[]): Promise<void> {
     if (!this.ctx) throw new Error(`${this.name}: write before open`)
     let client = this.client
-    if (!client || !client.connected) {
-      try {
-        client = this.client = await this.connect(1)
-      } catch (error) {
-        throw new TransientSinkError(`${this.name}: cannot reach ${this.broker}: ${(error as Error).message}`)
-      }
-    }
+    // A client that is no longer connected but has not said 'close' yet is dropped now: the writes in flight on it
+    // fail (to be written again) instead of waiting for acknowledgements that cannot come.
+    if (client && !client.connected) this.lost(client)
+    if (!this.client) client = await this.reconnect()
+    if (!client) throw new TransientSinkError(`${this.name}: not connected to ${this.broker}`)
     let from = 0
     for (let i = 0; i < batch.length; i++) {
       const q = this.qosOf(batch[i])
