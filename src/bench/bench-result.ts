@@ -1,3 +1,4 @@
+import {closeSync, openSync, readSync, statSync} from 'node:fs'
 import {z} from 'zod'
 import {LATENCY_DISTRIBUTIONS, type LatencyDistribution} from '../metrics/observation.js'
 import type {ThresholdVerdict} from '../metrics/thresholds.js'
@@ -287,13 +288,64 @@ export function toJson(result: BenchResult): string {
 
 // ---- reading a result ---------------------------------------------------------------------------------------------
 
-/** A day-long run's timeline and histograms stay well below this; a larger file is not a result. */
-const RESULT_FILE_MAX_BYTES = 512 * 1024 * 1024
+/**
+ * The largest result file read. A result grows with its run: a timeline row per second, each with its interval
+ * histogram. Measured on a merge of 100 shards at 1,000 messages/s each with long-tailed latencies: about 5.2 KB per
+ * second of run (a 1 h run 19 MB, a day-long soak about 450 MB), so this holds a day-long merged run with a margin;
+ * a larger file is not a result.
+ */
+export const RESULT_FILE_MAX_BYTES = 512 * 1024 * 1024
+
+/** iotd writes a result as one JSON object from its first byte; this much of a large file tells whether it is one. */
+const RESULT_PROBE_BYTES = 64 * 1024
 
 /** Reads and validates a saved result file; every problem is a ConfigError (exit 2) naming the file. */
 export function loadBenchResult(file: string): BenchResult {
-  // A result carries a timeline row per second and encoded histograms: larger than any config file may be.
+  refuseUnreadableResult(file)
   return parseBenchResult(readConfigText(file, RESULT_FILE_MAX_BYTES), file)
+}
+
+/**
+ * What can be told of a result file before reading it whole: one over the cap, or a large one that does not begin
+ * with a JSON object (100 MB of spaces were read into 591 MB of memory to end in "unexpected end of the file").
+ * A file that cannot be opened is left to readConfigText, which words it.
+ */
+function refuseUnreadableResult(file: string): void {
+  let size: number
+  try {
+    const stat = statSync(file)
+    if (!stat.isFile()) return
+    size = stat.size
+  } catch {
+    return
+  }
+  const suggestions = ['bench results are written by iotd bench --out <file> or --json']
+  if (size > RESULT_FILE_MAX_BYTES) {
+    throw new ConfigError([{file, message: `the file is ${formatMiB(size)}, larger than the ${formatMiB(RESULT_FILE_MAX_BYTES)} a bench result may be (a merge of 100 shards of a day-long run writes about 450 MB)`}], suggestions)
+  }
+  if (size <= RESULT_PROBE_BYTES) return
+  const start = Buffer.alloc(RESULT_PROBE_BYTES)
+  const fd = openSync(file, 'r')
+  let read: number
+  try {
+    read = readSync(fd, start, 0, start.length, 0)
+  } finally {
+    closeSync(fd)
+  }
+  const text = start.subarray(0, read).toString('latin1')
+  const first = text.search(/[^ \t\r\n]/)
+  if (first < 0 || text[first] !== '{') {
+    const what = first < 0 ? `its first ${formatKiB(read)} are whitespace` : `it begins with "${text.slice(first, first + 20).replace(/[^\x20-\x7e]/g, '?')}"`
+    throw new ConfigError([{file, ...(first < 0 ? {} : lineCol(text, first)), message: `not an iotd bench result: ${what}, where a result is one JSON object ({ ... }); the file (${formatMiB(size)}) was not read further`}], suggestions)
+  }
+}
+
+function formatMiB(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`
+}
+
+function formatKiB(bytes: number): string {
+  return `${Math.round(bytes / 1024)} KiB`
 }
 
 /**

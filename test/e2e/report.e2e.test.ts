@@ -1,4 +1,4 @@
-import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -143,6 +143,27 @@ describe('iotd report show', () => {
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(new RegExp(`${file('bad.json').replace(/[.]/g, '\\.')}:\\d+:\\d+: not valid JSON`))
     expect(r.stderr).not.toMatch(/\n\s+at /)
+  })
+
+  it('refuses a result file over the result cap, or a large one that is no JSON object, before reading it (exit 2)', async () => {
+    const huge = file('huge.json')
+    writeFileSync(huge, '{')
+    truncateSync(huge, 600 * 1024 * 1024) // sparse: no 600 MiB written
+    const big = await runCli(['report', 'show', huge])
+    expect(big.code, big.stderr).toBe(2)
+    expect(big.stderr).toContain(`${huge}: the file is 600.0 MiB, larger than the 512.0 MiB a bench result may be`)
+    expect(big.stderr).not.toContain('config file')
+    rmSync(huge)
+    const blank = file('blank.json')
+    writeFileSync(blank, ' '.repeat(4 * 1024 * 1024))
+    const spaces = await runCli(['report', 'show', blank])
+    expect(spaces.code, spaces.stderr).toBe(2)
+    expect(spaces.stderr).toContain(`${blank}: not an iotd bench result: its first 64 KiB are whitespace`)
+    const html = file('page.json')
+    writeFileSync(html, `<html>${'x'.repeat(100_000)}</html>`)
+    const page = await runCli(['report', 'html', html, '--out', file('page.html')])
+    expect(page.code, page.stderr).toBe(2)
+    expect(page.stderr).toContain(`${html}:1:1: not an iotd bench result: it begins with "<html>`)
   })
 
   it('refuses a histogram cut short and counts that cannot both be true, as report merge does (exit 2)', async () => {
