@@ -13,6 +13,8 @@ export default class PipelineRun extends BaseCommand {
 
 Rows go where each rule's sinks say (stdout sinks write to stdout). The summary goes to stderr at the end, so it never mixes with rows; --json prints it to stdout instead. A progress line goes to stderr once a second unless --quiet. Live input (MQTT, Modbus, …) is written to an input log and acknowledged once it is there; windows, stateful-function state, watermarks and file positions are checkpointed every state.interval and at shutdown, so a restart (also after kill -9) resumes from the last checkpoint plus the log (see \`iotd pipeline state show\`). With --no-state, messages are acknowledged only after every sink has accepted every row made from them.
 
+A run whose every source ended without a single record (an empty file, empty stdin) did nothing it was asked and exits 1 ("nothing to process"); a live source stopped by --duration or Ctrl-C that received nothing says 0 records and exits 0 or 130, as tail and record do.
+
 EXIT CODES
 ${EXIT_CODES_HELP}`
 
@@ -45,7 +47,7 @@ ${EXIT_CODES_HELP}`
   async run(): Promise<PipelineSummary | PipelineExplanation | undefined> {
     const {args, flags} = await this.parse(PipelineRun)
     const durationMs = parseDurationFlag('duration', flags.duration)
-    const {loadPipeline, explainPipeline, formatExplanation, formatProgressLine, formatSummary, runPipeline} = await import('../../pipeline/index.js')
+    const {didNothingReason, loadPipeline, explainPipeline, formatExplanation, formatProgressLine, formatSummary, runPipeline} = await import('../../pipeline/index.js')
     const {runStateOptions} = await import('../../pipeline/state/index.js')
     const pipeline = loadPipeline(args.file, {set: flags.set})
     // eKuiper differences are for people porting rules: `pipeline lint` shows them, a run does not repeat them.
@@ -121,6 +123,8 @@ ${EXIT_CODES_HELP}`
     if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
     else process.stderr.write(formatSummary(summary))
     await endpoint?.finish()
-    return this.finishRun(summary)
+    // A run whose every source ended without a record did nothing it was asked: never exit 0.
+    const nothing = didNothingReason(summary)
+    return this.finishRun({...summary, failure: nothing ? new IotdError(nothing, EXIT_CODES.runtime, ['check the source paths and that the files hold records (an empty file or stdin gives none)']) : undefined})
   }
 }
