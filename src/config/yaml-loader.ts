@@ -123,7 +123,7 @@ export function loadYamlConfig<S extends z.ZodType>(file: string, schema: S, opt
   }
   const env = options.env ?? process.env
   const problems: ConfigProblem[] = []
-  const value = fast.ok ? fast.value : document().doc.toJS({maxAliasCount: 1000})
+  const value = fast.ok ? fast.value : documentValue(file, document())
   const unset: ConfigProblem[] = []
   const raw = interpolateEnv(value, env, [], options.onUnsetEnv ? unset : problems, file, locate)
   for (const p of unset) options.onUnsetEnv?.(p)
@@ -138,6 +138,44 @@ export function loadYamlConfig<S extends z.ZodType>(file: string, schema: S, opt
     throw new ConfigError(sortProblems(problems), options.laterChecks ? [`fix these first: ${options.laterChecks} run on the parts that match the schema, and may then find more`] : [])
   }
   return {value: parsed.data, locate, file}
+}
+
+/** How many alias expansions a document may make (yaml's maxAliasCount): a "billion laughs" makes billions. */
+const MAX_ALIAS_COUNT = 1000
+
+/** The document as plain data; aliases that would expand past MAX_ALIAS_COUNT are a problem at the alias. */
+function documentValue(file: string, {doc, lineCounter}: {doc: Document; lineCounter: LineCounter}): unknown {
+  try {
+    return doc.toJS({maxAliasCount: MAX_ALIAS_COUNT})
+  } catch (error) {
+    if (!(error instanceof ReferenceError) || !/alias count/i.test(error.message)) throw error
+    // yaml does not say which alias; the first one whose anchor holds aliases itself is where the copies multiply.
+    let first: Node | undefined
+    let nested: Node | undefined
+    visit(doc, {
+      Alias(_, alias) {
+        first ??= alias
+        const target = alias.resolve(doc)
+        let inner = false
+        if (target && isNode(target)) {
+          visit(target, {
+            Alias() {
+              inner = true
+              return visit.BREAK
+            },
+          })
+        }
+        if (inner) {
+          nested = alias
+          return visit.BREAK
+        }
+        return undefined
+      },
+    })
+    const at = nested ?? first
+    const pos = at?.range ? lineCounter.linePos(at.range[0]) : {line: 1, col: 1}
+    throw new ConfigError([{file, line: pos.line, col: pos.col, message: `too many aliases (expanding the aliases of this file would make more than ${MAX_ALIAS_COUNT.toLocaleString('en-US')} copies, as a "billion laughs" does); write the repeated values out or nest fewer aliases`}])
+  }
 }
 
 /** Anchors and aliases (`&a`, `*a`) go to `yaml`, which bounds how far aliases expand; js-yaml does not. */
