@@ -37,8 +37,11 @@ export class BenchStats {
 
   /** Counts are cumulative per worker: the sum of each worker's latest report. */
   totals(): BenchWorkerCounts {
-    const t: BenchWorkerCounts = {planned: 0, sent: 0, sentTotal: 0, acked: 0, dropped: 0, late: 0, errors: 0, received: 0, distinct: 0, duplicates: 0, reordered: 0, foreign: 0, holes: 0, connected: 0, attempts: 0, windowFullMs: 0}
-    for (const s of this.latest.values()) for (const k of Object.keys(t) as Array<keyof BenchWorkerCounts>) t[k] += s.counts[k]
+    const t: Required<BenchWorkerCounts> = {
+      planned: 0, sent: 0, sentTotal: 0, acked: 0, dropped: 0, late: 0, errors: 0, received: 0, distinct: 0, duplicates: 0, reordered: 0, foreign: 0, holes: 0, connected: 0, attempts: 0, windowFullMs: 0,
+      droppedDown: 0, disconnects: 0, down: 0,
+    }
+    for (const s of this.latest.values()) for (const k of Object.keys(t) as Array<keyof BenchWorkerCounts>) t[k] += s.counts[k] ?? 0
     return t
   }
 }

@@ -6,6 +6,7 @@ import {OpenLoopScheduler} from '../pacing/open-loop.js'
 import type {BenchWorkerCounts, BenchWorkerSetup, BenchWorkerStats, FromBenchWorker} from './protocol.js'
 import {BenchPublisher} from './publisher.js'
 import {openRawConnection, subscribeRaw} from '../net/raw-mqtt-connection.js'
+import {retryWithBackoff, type BackoffOptions} from '../net/backoff.js'
 import {PublishReader} from '../net/publish-reader.js'
 import {BenchSubscriber} from './subscriber.js'
 import {runSecondOf, SecondCounts} from './second-counts.js'
@@ -27,6 +28,11 @@ const STATS_INTERVAL_MS = 1000
 const LATE_AFTER_MS = 2
 /** How long stop-publishing waits for the last writes to leave and QoS 1/2 acknowledgements to come back. */
 const SETTLE_TIMEOUT_MS = 5000
+/**
+ * A publisher that lost the broker reconnects with these delays (full jitter, so a fleet does not come back in one
+ * storm) until it is back or the run stops sending: short, because every second away is a second of dropped sends.
+ */
+const RECONNECT_BACKOFF: BackoffOptions = {initialMs: 250, maxMs: 2000, multiplier: 2, jitter: 'full'}
 
 type Post = (msg: FromBenchWorker) => void
 
@@ -52,6 +58,14 @@ export class BenchWorker {
   private attempts = 0
   private connected = 0
   private warnedDropped = false
+  /** Stops the publishers' reconnect loops when sending stops. */
+  private readonly reconnects = new AbortController()
+  /** Stops the subscribers' reconnect loops at the end (they receive until the drain is over). */
+  private readonly subscriberReconnects = new AbortController()
+  /** Clients of this worker reconnecting now; the first of them words the attempts (one voice, not one per client). */
+  private readonly reconnecting = new Set<string>()
+  private reconnectVoice: string | undefined
+  private longestDownMs = 0
   private readonly wake = (): void => {
     if (this.running && this.immediate === undefined) this.immediate = setImmediate(this.loop)
   }
@@ -94,6 +108,16 @@ export class BenchWorker {
           joinRunningStream: s.joinRunningStream,
           histograms: () => this.hist,
           onError: this.onError,
+          onDisconnect: (subscriber) =>
+            void this.reconnect(`subscriber ${subscriber.id}`, this.subscriberReconnects.signal, async () => {
+              const fresh = await this.open(sub.clientId, sub.sourceAddress)
+              try {
+                await subscriber.resubscribe(fresh)
+              } catch (err) {
+                fresh.destroy()
+                throw err
+              }
+            }),
         })
         await subscriber.start()
         recordMicros(this.hist.connect, benchNowMicros() - t0)
@@ -169,6 +193,11 @@ export class BenchWorker {
           ackHistogram: () => this.hist.ack,
           wake: this.wake,
           onError: this.onError,
+          onDisconnect: (p) =>
+            void this.reconnect(`publisher ${p.id}`, this.reconnects.signal, async () => {
+              const fresh = await this.open(pub.clientId, pub.sourceAddress)
+              p.reconnected(fresh)
+            }),
         }),
       )
     })
@@ -248,6 +277,32 @@ export class BenchWorker {
     }, Math.floor(wait))
   }
 
+  /**
+   * A client lost the broker: reconnect it with backoff (net/backoff.ts) until it is back or `signal` stops the
+   * run's use for it. `connect` opens the connection and hands it over (a publisher sends again, a subscriber
+   * subscribes again).
+   */
+  private async reconnect(name: string, signal: AbortSignal, connect: () => Promise<void>): Promise<void> {
+    const sinceMs = performance.now()
+    this.reconnecting.add(name)
+    this.reconnectVoice ??= name
+    if (this.reconnectVoice === name) this.log('warn', `${name}: reconnecting to the broker (backoff ${RECONNECT_BACKOFF.initialMs} ms to ${RECONNECT_BACKOFF.maxMs / 1000} s)`)
+    this.wake()
+    const outcome = await retryWithBackoff(
+      connect,
+      {...RECONNECT_BACKOFF, attempts: Number.MAX_SAFE_INTEGER, signal},
+      (err) => (err as Error).message,
+      (attempt, delayMs, failure) => {
+        if (this.reconnectVoice === name) this.log('warn', `${name}: reconnect attempt ${attempt} failed (${failure}); retrying in ${Math.round(delayMs)} ms`)
+      },
+    )
+    this.reconnecting.delete(name)
+    if (this.reconnectVoice === name) this.reconnectVoice = this.reconnecting.values().next().value
+    if (!outcome.ok) return
+    this.longestDownMs = Math.max(this.longestDownMs, performance.now() - sinceMs)
+    if (this.reconnecting.size === 0) this.log('warn', `reconnected to the broker (clients were down up to ${(this.longestDownMs / 1000).toFixed(1)} s; sends that fell due meanwhile are counted as dropped)`)
+  }
+
   /** Connect mode: opens the connections on schedule (or as fast as the concurrency allows), measuring each. */
   private async runConnector(startMs: number): Promise<void> {
     const c = this.setup.connector
@@ -300,6 +355,7 @@ export class BenchWorker {
   /** Stops sending: what was due and never sent is dropped; waits for writes and acknowledgements to settle. */
   async stopPublishing(): Promise<void> {
     this.running = false
+    this.reconnects.abort()
     if (this.immediate) clearImmediate(this.immediate)
     if (this.timer) clearTimeout(this.timer)
     this.finalSchedule = this.publishers.map((p) => p.scheduleStats(performance.now(), true))
@@ -314,6 +370,7 @@ export class BenchWorker {
 
   async stop(): Promise<void> {
     this.running = false
+    this.subscriberReconnects.abort()
     if (this.statsTimer) clearTimeout(this.statsTimer)
     const final = this.stats()
     for (const p of this.publishers) p.close()
@@ -329,7 +386,7 @@ export class BenchWorker {
   /** `second`: the run second this report's histograms belong to (default: the one in progress; null before go). */
   private stats(second?: number): BenchWorkerStats {
     const now = performance.now()
-    const counts: BenchWorkerCounts = {
+    const counts: Required<BenchWorkerCounts> = {
       planned: 0,
       sent: 0,
       sentTotal: 0,
@@ -346,6 +403,9 @@ export class BenchWorker {
       connected: this.connected,
       attempts: this.attempts,
       windowFullMs: 0,
+      droppedDown: 0,
+      disconnects: 0,
+      down: 0,
     }
     let worstScheduleLagMs = 0
     this.publishers.forEach((p, i) => {
@@ -358,6 +418,9 @@ export class BenchWorker {
       counts.acked += p.counters.acked
       counts.errors += p.counters.errors
       counts.windowFullMs += p.windowFullMs(now)
+      counts.droppedDown += p.counters.droppedDown
+      counts.disconnects += p.counters.disconnects
+      if (p.downSinceMs !== undefined) counts.down++
       worstScheduleLagMs = Math.max(worstScheduleLagMs, p.worstLagMs)
     })
     let lastArrivalUs = 0
@@ -373,7 +436,8 @@ export class BenchWorker {
       counts.errors += s.counters.errors
       if (this.setup.joinRunningStream) counts.holes += s.holes()
     }
-    if (counts.dropped > 0 && !this.warnedDropped && this.running) {
+    // Sends dropped while the connection was down say nothing about the client's pace (the reconnect lines do).
+    if (counts.dropped - counts.droppedDown > 0 && !this.warnedDropped && this.running) {
       this.warnedDropped = true
       this.log('warn', 'messages are being dropped: the client cannot send at the target rate (they are counted, not hidden)')
     }

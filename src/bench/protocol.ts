@@ -90,6 +90,12 @@ export interface BenchWorkerCounts {
   attempts: number
   /** QoS 1/2: summed over the publishers, ms their in-flight window was full (the broker holding back acks). */
   windowFullMs: number
+  /** Of `dropped`: measured sends that fell due while their publisher's broker connection was down. */
+  droppedDown?: number
+  /** Times a publisher lost its broker connection during the run. */
+  disconnects?: number
+  /** Publishers without a broker connection at the time of the report (reconnecting). */
+  down?: number
 }
 
 export interface BenchWorkerStats {

@@ -46,6 +46,12 @@ export interface PublisherOptions {
   /** Wakes the worker's send loop when this publisher can send again (drain, ack, buffer returned). */
   wake: () => void
   onError: (message: string) => void
+  /**
+   * The connection to the broker was lost (not closed by the run): the caller reconnects, with backoff, and hands
+   * the new socket to reconnected(). Until then the schedule goes on and what falls due is dropped, counted as
+   * dropped while the broker connection was down.
+   */
+  onDisconnect: (publisher: BenchPublisher) => void
 }
 
 /** What a publisher counts over the measured window (warm-up excluded), plus its total for loss accounting. */
@@ -53,25 +59,31 @@ export interface PublisherCounters {
   sent: number
   acked: number
   errors: number
+  /** Measured sends that fell due while the connection was down: dropped, never sent. */
+  droppedDown: number
+  /** Times the broker connection was lost during the run. */
+  disconnects: number
 }
 
 const BUFFERS_PER_CONNECTION = 4
 const MAX_PACKET_ID = 65_535
 
 export class BenchPublisher {
-  readonly counters: PublisherCounters = {sent: 0, acked: 0, errors: 0}
+  readonly counters: PublisherCounters = {sent: 0, acked: 0, errors: 0, droppedDown: 0, disconnects: 0}
   /** Every message sent, warm-up included. */
   sentTotal = 0
-  private readonly free: PublishFrames[]
+  private free: PublishFrames[]
   private readonly batch: number
   private waitingDrain = false
   private closed = false
+  /** The connection was lost and a new one is not up yet (performance.now() ms since when), or undefined. */
+  downSinceMs: number | undefined
   private seq = 0
   /** QoS 1/2: intended µs of the message waiting under each packet id; 0 = free, negative = a warm-up message. */
   private readonly inflightAt: Float64Array
   private inflightCount = 0
   private nextId = 1
-  private readonly reader = new AckReader()
+  private reader = new AckReader()
   private warmupBaseline?: OpenLoopStats
   /** QoS 1/2: since when (performance.now() ms) the in-flight window has been full, if it is. */
   private windowFullSinceMs: number | undefined
@@ -79,21 +91,74 @@ export class BenchPublisher {
   private windowFullTotalMs = 0
 
   constructor(
-    readonly socket: Socket,
+    public socket: Socket,
     private readonly o: PublisherOptions,
   ) {
     this.batch = Math.max(1, Math.min(o.batch, o.qos > 0 ? o.inflight : o.batch))
-    this.free = Array.from({length: BUFFERS_PER_CONNECTION}, () =>
+    this.free = this.buffers()
+    this.inflightAt = new Float64Array(o.qos > 0 ? MAX_PACKET_ID + 1 : 0)
+    this.attach(socket)
+  }
+
+  get id(): number {
+    return this.o.id
+  }
+
+  private buffers(): PublishFrames[] {
+    const o = this.o
+    return Array.from({length: BUFFERS_PER_CONNECTION}, () =>
       buildPublishBatch({topic: o.topic, qos: o.qos, retain: o.retain, payloadBytes: o.payloadBytes, protocolVersion: o.protocolVersion, publisher: o.id}, this.batch),
     )
-    this.inflightAt = new Float64Array(o.qos > 0 ? MAX_PACKET_ID + 1 : 0)
-    socket.on('data', (chunk: Buffer) => this.onData(chunk))
-    socket.on('error', (err) => this.fail(`publisher ${o.id}: ${err.message}`))
+  }
+
+  private attach(socket: Socket): void {
+    socket.on('data', (chunk: Buffer) => {
+      if (socket === this.socket) this.onData(chunk)
+    })
+    // An error is followed by 'close', which says the connection is lost (once); the error names why.
+    socket.on('error', (err) => {
+      if (socket === this.socket && !this.closed) this.lastErrorText = err.message
+    })
     socket.on('close', () => {
-      if (!this.closed) this.fail(`publisher ${o.id}: the broker closed the connection`)
-      this.closed = true
+      if (socket !== this.socket || this.closed || this.downSinceMs !== undefined) return
+      this.lost()
     })
     socket.resume()
+  }
+
+  private lastErrorText: string | undefined
+
+  /** The broker connection is gone: nothing is in flight on it any more, and the caller reconnects. */
+  private lost(): void {
+    this.downSinceMs = performance.now()
+    this.counters.disconnects++
+    const why = this.lastErrorText ?? 'the broker closed the connection'
+    this.lastErrorText = undefined
+    this.fail(`publisher ${this.o.id}: lost the broker connection (${why}); its sends are dropped until it reconnects`)
+    // Messages waiting for their PUBACK/PUBCOMP on the lost connection will never have one.
+    this.inflightAt.fill(0)
+    this.inflightCount = 0
+    if (this.windowFullSinceMs !== undefined) {
+      this.windowFullTotalMs += performance.now() - this.windowFullSinceMs
+      this.windowFullSinceMs = undefined
+    }
+    this.o.onDisconnect(this)
+  }
+
+  /** A new connection after a loss: sending resumes with what falls due from now. */
+  reconnected(socket: Socket): void {
+    if (this.closed) {
+      socket.destroy()
+      return
+    }
+    this.socket = socket
+    this.downSinceMs = undefined
+    this.waitingDrain = false
+    this.free = this.buffers()
+    // A packet cut off by the lost connection must not be completed by the new one's bytes.
+    this.reader = new AckReader()
+    this.attach(socket)
+    this.o.wake()
   }
 
   get done(): boolean {
@@ -122,7 +187,7 @@ export class BenchPublisher {
 
   /** Whether anything stops this publisher from writing right now. */
   private blocked(): boolean {
-    return this.closed || this.waitingDrain || this.free.length === 0 || (this.o.qos > 0 && this.o.inflight - this.inflightCount < this.batch)
+    return this.closed || this.downSinceMs !== undefined || this.waitingDrain || this.free.length === 0 || (this.o.qos > 0 && this.o.inflight - this.inflightCount < this.batch)
   }
 
   /**
@@ -134,6 +199,15 @@ export class BenchPublisher {
     // A timer may fire a little before the common start: nothing leaves before it (it would count as warm-up).
     if (nowMs < this.o.startMs) return this.o.startMs
     const scheduler = this.o.scheduler
+    if (this.downSinceMs !== undefined && !this.closed) {
+      // The schedule does not wait for the broker: what falls due while the connection is down is dropped.
+      if (!scheduler) return Number.POSITIVE_INFINITY
+      const measuredFrom = scheduler.plan.countBefore(performanceMsAt(this.o.measureFromUs) - scheduler.startMs)
+      for (let range = scheduler.due(nowMs); range.count > 0; range = scheduler.due(nowMs)) {
+        this.counters.droppedDown += Math.max(0, range.from + range.count - Math.max(range.from, measuredFrom))
+      }
+      return scheduler.nextDueAt()
+    }
     while (!this.blocked()) {
       if (scheduler) {
         const range = scheduler.due(nowMs)
@@ -265,12 +339,13 @@ export class BenchPublisher {
     // Planned is exact from the plan (the messages intended at or after the warm-up's end); dropped and late
     // are counted from when the warm-up timer fired, a millisecond or so either side.
     const warmupPlanned = this.warmupBaseline ? s.plan.countBefore(performanceMsAt(this.o.measureFromUs) - s.startMs) : 0
-    return {planned: Math.max(0, now.planned - warmupPlanned), dropped: now.dropped - base.dropped, late: now.late - base.late}
+    // Sends that fell due while the connection was down were taken from the scheduler and dropped here.
+    return {planned: Math.max(0, now.planned - warmupPlanned), dropped: now.dropped - base.dropped + this.counters.droppedDown, late: now.late - base.late}
   }
 
   /** True when everything written has left the socket and, at QoS 1/2, been acknowledged. */
   get settled(): boolean {
-    return this.closed || (this.socket.writableLength === 0 && this.inflightCount === 0)
+    return this.closed || this.downSinceMs !== undefined || (this.socket.writableLength === 0 && this.inflightCount === 0)
   }
 
   close(): void {

@@ -134,12 +134,24 @@ export async function runBench(req: BenchRequest): Promise<BenchOutcome> {
         ...(inflightFullPct === undefined ? {} : {inflightFullPct}),
       },
     })
-    if (stats.worstScheduleLagMs > 0 && result.counts.dropped > 0 && !req.signal?.aborted) {
-      log(`${result.counts.dropped.toLocaleString('en-US')} sends were dropped: the client fell up to ${Math.round(stats.worstScheduleLagMs)} ms behind its schedule`, 'warn')
+    // Two reasons a send is dropped: its publisher had no broker connection when it fell due, or it fell behind.
+    const droppedDown = final.droppedDown ?? 0
+    const droppedBehind = result.counts.dropped - droppedDown
+    if (droppedDown > 0) {
+      log(`${droppedDown.toLocaleString('en-US')} sends were dropped: the broker connection was down when they fell due (${final.disconnects ?? 0} lost connection${final.disconnects === 1 ? '' : 's'})`, 'warn')
     }
+    if (stats.worstScheduleLagMs > 0 && droppedBehind > 0 && !req.signal?.aborted) {
+      log(`${droppedBehind.toLocaleString('en-US')} sends were dropped: the client fell up to ${Math.round(stats.worstScheduleLagMs)} ms behind its schedule`, 'warn')
+    }
+    // Publishers still without a connection at the end did not run what was asked of them: the run failed.
+    const down = final.down ?? 0
+    const downError =
+      down > 0 && !req.signal?.aborted
+        ? `${down} of ${plan.pubIds.length} publisher${plan.pubIds.length === 1 ? '' : 's'} could not reconnect to the broker before the run ended; ${droppedDown.toLocaleString('en-US')} sends fell due while the connection was down and were dropped`
+        : undefined
     if (req.signal?.aborted) log(`interrupted after ${formatDuration(Math.max(0, stoppedAtMs - startedAtMs))}: the summary covers the run until then`, 'warn')
     stats.histograms.destroy()
-    return {result, interrupted: req.signal?.aborted === true, error: workers.fatal, warnings}
+    return {result, interrupted: req.signal?.aborted === true, error: workers.fatal ?? downError, warnings}
   } finally {
     await pool?.terminate()
     await counter?.close()

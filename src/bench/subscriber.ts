@@ -51,6 +51,8 @@ export interface SubscriberOptions {
   receivedBySecond: SecondCounts
   histograms: () => {latency: LatencyHistogram; uncorrected: LatencyHistogram}
   onError: (message: string) => void
+  /** The broker connection was lost (not closed by the run): the caller reconnects and calls resubscribe(). */
+  onDisconnect?: (subscriber: BenchSubscriber) => void
 }
 
 export class BenchSubscriber {
@@ -60,14 +62,16 @@ export class BenchSubscriber {
   lastArrivalUs = 0
   /** Bench-clock µs of the first measured delivery (0 before it): where another's load began, in subscribe-only. */
   firstArrivalUs = 0
-  private readonly reader: PublishReader
+  private reader: PublishReader
   private readonly header: LatencyHeader = {publisher: 0, seq: 0, intendedUs: 0, sentUs: 0}
-  private readonly pubacks: PubackWriter
+  private pubacks: PubackWriter
   private closed = false
+  /** Lost the broker connection and not subscribed again yet. */
+  down = false
   private measureFromUs: number
 
   constructor(
-    readonly socket: Socket,
+    public socket: Socket,
     private readonly o: SubscriberOptions,
   ) {
     this.reader = new PublishReader(o.protocolVersion)
@@ -81,8 +85,26 @@ export class BenchSubscriber {
     this.measureFromUs = us
   }
 
+  get id(): number {
+    return this.o.id
+  }
+
+  /** After a lost connection: subscribes again on `socket`, keeping the counts and the publishers' sequences. */
+  async resubscribe(socket: Socket): Promise<void> {
+    if (this.closed) {
+      socket.destroy()
+      return
+    }
+    this.socket = socket
+    this.reader = new PublishReader(this.o.protocolVersion)
+    this.pubacks = new PubackWriter(socket)
+    await this.start()
+    this.down = false
+  }
+
   /** Subscribes and starts reading; resolves once the SUBACK granted the filter. */
   async start(): Promise<void> {
+    const socket = this.socket
     let nowUs = benchNowMicros()
     const onPublish = (buf: Buffer, payloadOffset: number, payloadLength: number, qos: QoS, packetId: number): void => {
       if (qos === 1) this.pubacks.add(packetId)
@@ -118,23 +140,30 @@ export class BenchSubscriber {
       if (type === PACKET_TYPE.pubrel) this.writeAck(0x70, body.readUInt16BE(0))
       else if (type !== PACKET_TYPE.pingresp) this.fail(`subscriber ${this.o.id}: unexpected packet type ${type} from the broker`)
     }
-    await subscribeRaw(this.socket, this.reader, [{topic: this.o.filter, qos: this.o.qos}], this.o.protocolVersion, onPublish, {onOther})
-    this.socket.on('data', (chunk: Buffer) => {
+    await subscribeRaw(socket, this.reader, [{topic: this.o.filter, qos: this.o.qos}], this.o.protocolVersion, onPublish, {onOther})
+    socket.on('data', (chunk: Buffer) => {
       nowUs = benchNowMicros()
       try {
         this.reader.push(chunk, onPublish, onOther)
       } catch (err) {
         this.fail(`subscriber ${this.o.id}: ${(err as Error).message}`)
-        this.socket.destroy()
+        socket.destroy()
       }
       this.pubacks.flush()
     })
-    this.socket.on('error', (err) => this.fail(`subscriber ${this.o.id}: ${err.message}`))
-    this.socket.on('close', () => {
-      if (!this.closed) this.fail(`subscriber ${this.o.id}: the broker closed the connection`)
-      this.closed = true
+    let why: string | undefined
+    socket.on('error', (err) => (why = err.message))
+    socket.on('close', () => {
+      if (this.closed || socket !== this.socket) return
+      this.fail(`subscriber ${this.o.id}: lost the broker connection (${why ?? 'the broker closed the connection'}); what is published until it subscribes again is lost to it`)
+      if (!this.o.onDisconnect) {
+        this.closed = true
+        return
+      }
+      this.down = true
+      this.o.onDisconnect(this)
     })
-    this.socket.resume()
+    socket.resume()
   }
 
   private writeAck(firstByte: number, packetId: number): void {
