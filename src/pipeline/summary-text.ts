@@ -8,11 +8,16 @@ function n(v: number): string {
   return Math.round(v).toLocaleString('en-US')
 }
 
-export function formatProgressLine(s: PipelineSummary): string {
+/**
+ * `previous`: the counters of the line before, so the rate is that of the last interval (a second without input
+ * says 0/s); without it, the first line, the rate since the start.
+ */
+export function formatProgressLine(s: PipelineSummary, previous?: PipelineSummary): string {
   const out = s.rules.reduce((a, r) => a + r.out, 0)
   const queued = s.sinks.reduce((a, k) => a + k.queued, 0)
   const retries = s.sinks.reduce((a, k) => a + k.retries, 0)
-  return `${formatDuration(s.elapsedMs)}  in ${n(s.eventsIn)} (${n(s.eventsPerSecond)}/s)  out ${n(out)}  queued ${n(queued)}  retries ${n(retries)}  dead letter ${n(s.deadLetter.count)}`
+  const rate = previous && s.elapsedMs > previous.elapsedMs ? ((s.eventsIn - previous.eventsIn) * 1000) / (s.elapsedMs - previous.elapsedMs) : s.eventsPerSecond
+  return `${formatDuration(s.elapsedMs)}  in ${n(s.eventsIn)} (${n(rate)}/s)  out ${n(out)}  queued ${n(queued)}  retries ${n(retries)}  dead letter ${n(s.deadLetter.count)}`
 }
 
 export function formatSummary(s: PipelineSummary): string {

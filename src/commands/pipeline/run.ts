@@ -79,6 +79,8 @@ ${EXIT_CODES_HELP}`
     const showMetrics = (s: PipelineSummary) => endpoint?.show(() => prometheusText(s))
     let summary: PipelineSummary
     let current: (() => PipelineSummary) | undefined
+    /** The counters of the last progress line: its rate is that interval's. */
+    let previous: PipelineSummary | undefined
     try {
       summary = await withInterrupt(
         (signal) =>
@@ -95,7 +97,8 @@ ${EXIT_CODES_HELP}`
               progress || endpoint
                 ? (s) => {
                     showMetrics(s)
-                    if (progress) this.note(formatProgressLine(s))
+                    if (progress) this.note(formatProgressLine(s, previous))
+                    previous = s
                   }
                 : undefined,
           }),
