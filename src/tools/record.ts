@@ -86,7 +86,7 @@ export async function runRecord(opts: RecordOptions): Promise<RecordSummary> {
   let filtered = 0
   let failure: Error | undefined
   try {
-    await source.connect(stop.signal)
+    await source.connect(stop.signal, ctx.warn)
     await sink.open(ctx)
     opts.onReady?.(source.broker, sourceOptions.topics)
     failure = await recordInto()

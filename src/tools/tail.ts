@@ -127,7 +127,7 @@ export async function runTail(opts: TailOptions): Promise<TailSummary> {
   }, 1000)
 
   try {
-    await source.connect(stop.signal)
+    await source.connect(stop.signal, ctx.warn)
     if (sink) await sink.open(ctx)
     opts.onReady?.(source.broker, sourceOptions.topics)
     if (opts.format === 'csv' && !stats) await write(csvHeader(opts.fields, withProperties))

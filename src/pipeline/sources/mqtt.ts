@@ -168,8 +168,11 @@ export class MqttSource implements Source {
     return redactUrl(this.options.url)
   }
 
-  /** Connects and subscribes; read() calls it, tools may call it first to fail early. */
-  async connect(signal?: AbortSignal): Promise<void> {
+  /**
+   * Connects and subscribes; read() calls it, tools may call it first to fail early. Each failed attempt before the
+   * last is said through `warn` (the attempt, the error, when the next one starts), as bench and sim say theirs.
+   */
+  async connect(signal?: AbortSignal, warn?: (message: string) => void): Promise<void> {
     if (this.client) return
     const o = this.options
     const clientOptions: ClientOptions = {
@@ -187,7 +190,13 @@ export class MqttSource implements Source {
     }
     // MQTT.js loads when a pipeline connects, not when a command merely validates or lists one.
     const {connectWithRetry} = await import('../../net/mqtt-connection.js')
-    const client = await connectWithRetry(clientOptions, {...DEFAULT_BACKOFF, attempts: o.connectAttempts, signal})
+    const say = warn ?? this.ctx?.warn
+    const client = await connectWithRetry(clientOptions, {
+      ...DEFAULT_BACKOFF,
+      attempts: o.connectAttempts,
+      signal,
+      onRetry: (attempt, delayMs, err) => say?.(`${this.name}: connection attempt ${attempt}/${o.connectAttempts} failed (${err.message}); retrying in ${Math.round(delayMs)}ms`),
+    })
     this.client = client
     const subscribed = this.subscribe(client)
     if (this.sessionPresent) {
@@ -236,7 +245,7 @@ export class MqttSource implements Source {
   async *readBatches(ctx: StageContext): AsyncIterable<readonly Delivery[]> {
     this.ctx = ctx
     if (this.options.insecure) ctx.warn(`${this.name}: ${INSECURE_TLS_WARNING}`)
-    await this.connect(ctx.signal)
+    await this.connect(ctx.signal, ctx.warn)
     yield* this.inbox.batches(ctx.signal, () => this.closing, () => this.release())
   }
 
