@@ -80,9 +80,12 @@ export const tableSchema = z.strictObject({
     .meta({description: 'The file is watched and read again when it changes (joins see the new rows from the next event on; a rewrite that cannot be read keeps the previous rows, with a warning). An interval (30s) also checks it on that timer, for filesystems without change events; false reads it once.'}),
 })
 
+/** What an empty `sql:` (or `sql: ""`) says; zod's own words were "Too small: expected string to have >=1 characters". */
+const EMPTY_SQL = 'sql is empty: write a rule like SELECT * FROM <source>'
+
 export const ruleSchema = z.strictObject({
   name: name.optional().meta({description: 'Default: rule1, rule2, … in file order.'}),
-  sql: z.string().min(1).meta({description: 'One SELECT statement in the eKuiper dialect.'}),
+  sql: z.string({error: (issue) => (issue.input === null ? EMPTY_SQL : undefined)}).min(1, EMPTY_SQL).meta({description: 'One SELECT statement in the eKuiper dialect.'}),
   reject: z
     .string()
     .min(1)
@@ -111,7 +114,7 @@ const rowsSchema = z.array(z.looseObject({}))
 export const pipelineTestSchema = z.strictObject({
   name: z.string().min(1),
   rule: z.string().optional().meta({description: 'Rule whose output is checked (default: the only rule).'}),
-  sql: z.string().min(1).optional().meta({description: 'A rule of the test\'s own, planned against the pipeline\'s sources and tables (instead of rule:).'}),
+  sql: z.string().min(1, EMPTY_SQL).optional().meta({description: 'A rule of the test\'s own, planned against the pipeline\'s sources and tables (instead of rule:).'}),
   source: z.string().optional().meta({description: 'Source the events come from (default: the first source).'}),
   input: z
     .array(testEventSchema)

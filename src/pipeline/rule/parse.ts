@@ -5,6 +5,7 @@
 import type {Expr, RuleAst} from './ast.js'
 import {RuleSyntaxError, type RulePosition} from './errors.js'
 import {WINDOW_CALLS} from '../window/kinds.js'
+import {closestName} from '../../config/did-you-mean.js'
 import {parse as peggyParse, SyntaxError as PeggySyntaxError, type PeggyExpectation} from './sql-parser.generated.js'
 
 /** Parses one rule (`SELECT … FROM …`). Throws RuleSyntaxError and nothing else. */
@@ -164,5 +165,14 @@ function humanize(error: InstanceType<typeof PeggySyntaxError>, text: string): R
   const expected = summarizeExpected(error.expected)
   const before = tokenBefore(text, start.offset)
   const after = before === undefined ? '' : ` after '${before}'`
-  return new RuleSyntaxError(`expected ${expected}${after}, found ${found}`, pos, expected, found)
+  const hint = misspeltKeyword(text, start.offset, error.expected)
+  return new RuleSyntaxError(`expected ${expected}${after}, found ${found}${hint ? `; did you mean ${hint}?` : ''}`, pos, expected, found)
+}
+
+/** The keyword a plain word where keywords were expected is a slip of (`SELEC` for SELECT, `FORM` for FROM). */
+function misspeltKeyword(text: string, offset: number, expected: readonly PeggyExpectation[]): string | undefined {
+  const word = /^[A-Za-z_]+/.exec(text.slice(offset))?.[0]
+  if (!word || KEYWORDS.has(word.toLowerCase())) return undefined
+  const keywords = expected.filter((e) => e.type === 'literal' && /^[a-z]+$/i.test(e.text ?? '')).map((e) => (e.text ?? '').toUpperCase())
+  return closestName(word, keywords)
 }

@@ -79,6 +79,8 @@ class Planner {
   private streamNames = new Set<string>()
   private tableAliases = new Map<string, string>()
   private windowed = false
+  /** A GROUP BY key is a call whose name is a slip of a window's (TUMBLINGWINDW): the typo is the one error. */
+  private misspeltWindow = false
   readonly analytics: AnalyticPlan[] = []
   /** SELECT aliases (name -> the aliased expression as written), known before any clause is bound. */
   private selectAliases = new Map<string, Expr>()
@@ -110,8 +112,9 @@ class Planner {
     const having = ast.having ? this.bind(ast.having, 'having') : undefined
     const orderBy = (ast.orderBy ?? []).map((o) => ({expr: this.bind(o.expr, 'order'), direction: o.direction}))
 
-    // A window that is written but wrong has its own error; "needs a window" on top of it would only mislead.
-    if (!window && !ast.groupBy?.window) {
+    // A window that is written but wrong (or misspelt) has its own error; "needs a window" on top of it would only
+    // mislead.
+    if (!window && !ast.groupBy?.window && !this.misspeltWindow) {
       if (ast.groupBy) this.error(ast.groupBy.loc, 'GROUP BY on a stream needs a window: add e.g. TUMBLINGWINDOW(ss, 10) to the GROUP BY list')
       for (const a of this.aggregates) {
         this.error(a.loc, `aggregate ${a.name}() needs a window: add GROUP BY TUMBLINGWINDOW(ss, 10) or another window`)
@@ -518,6 +521,10 @@ class Planner {
         this.error(e.loc, clause === 'group key'
           ? `${e.name.toUpperCase()}: arguments must be a time unit and plain numbers, e.g. TUMBLINGWINDOW(ss, 10)`
           : `${e.name.toUpperCase()} is a window: put it in GROUP BY`)
+      } else if (clause === 'group key' && closestName(e.name, WINDOW_CALLS) !== undefined && this.functions.suggest(e.name) === undefined) {
+        const meant = closestName(e.name, WINDOW_CALLS) as string
+        this.misspeltWindow = true
+        this.error(e.loc, `unknown function ${e.name}(); did you mean the window ${windowKind(meant.replace(/window$/, ''))?.signature ?? meant.toUpperCase()}?`)
       } else {
         const hint = this.functions.suggest(e.name)
         const meant = hint === 'meta' ? `meta(${META_KEYS.includes(e.name as MetaKey) ? e.name : 'topic'})` : `${hint}()`

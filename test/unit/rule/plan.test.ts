@@ -110,6 +110,20 @@ describe('planRule', () => {
     expect(err.line).toBeGreaterThanOrEqual(1)
   })
 
+  it('a misspelt window is one error, with the window it is a slip of; no "needs a window" on top of it', () => {
+    for (const sql of ['SELECT count(*) FROM s GROUP BY TUMBLINGWINDW(ss,10)', 'SELECT a FROM s GROUP BY a, hopingwindow(ss, 10, 5)']) {
+      const err = planError(sql)
+      expect(err.problems).toHaveLength(1)
+      expect(err.problems[0].message).toMatch(/^unknown function \w+\(\); did you mean the window (TUMBLINGWINDOW\(unit, size\)|HOPPINGWINDOW\(unit, size, hop\))\?$/)
+    }
+    // A name far from every window is an unknown function, and the rule still lacks a window.
+    expect(planError('SELECT count(*) FROM s GROUP BY nosuch(ss, 10)').problems.map((p) => p.message)).toEqual([
+      'aggregate count() needs a window: add GROUP BY TUMBLINGWINDOW(ss, 10) or another window',
+      'GROUP BY on a stream needs a window: add e.g. TUMBLINGWINDOW(ss, 10) to the GROUP BY list',
+      'unknown function nosuch()',
+    ])
+  })
+
   it('points at the offending call and reports every problem', () => {
     const sql = 'SELECT nosuch(a), a\nFROM s WHERE avg(b) > 1'
     const err = planError(sql)

@@ -17,8 +17,10 @@ const CASES: [string, number, number, string][] = [
   ['SELECT a + FROM s', 1, 12, "expected an expression after '+', found keyword FROM"],
   ['SELECT FROM s', 1, 8, "expected an expression after 'SELECT', found keyword FROM"],
   ['', 1, 1, 'expected SELECT, found end of input'],
-  ['SELEC a FROM s', 1, 1, "expected SELECT, found 'SELEC'"],
-  ['SELECT a FRM s', 1, 10, "expected AS, ',', FROM or an operator after 'a', found 'FRM'"],
+  ['SELEC a FROM s', 1, 1, "expected SELECT, found 'SELEC'; did you mean SELECT?"],
+  ['SELECT a FRM s', 1, 10, "expected AS, ',', FROM or an operator after 'a', found 'FRM'; did you mean FROM?"],
+  ['SELECT a FORM s', 1, 10, "found 'FORM'; did you mean FROM?"],
+  ['SELECT a FROM s GROUP deviceId', 1, 23, "found 'deviceId'"],
   ['SELECT a, FROM s', 1, 11, "expected an expression after ',', found keyword FROM"],
   ['SELECT a FROM', 1, 14, 'expected a quoted topic filter or a name'],
   ['SELECT a FROM s WHERE', 1, 22, "expected an expression after 'WHERE', found end of input"],
@@ -45,6 +47,11 @@ const CASES: [string, number, number, string][] = [
 ]
 
 describe('syntax errors', () => {
+  it('suggests a keyword only for a slip of one: a name far from every keyword expected gets none', () => {
+    expect(syntaxError('SELECT a FROM s GROUP deviceId').message).not.toContain('did you mean')
+    expect(syntaxError('SELECT a FROM s WHERE x = 1 garbage').message).not.toContain('did you mean')
+  })
+
   it.each(CASES)('%j -> line %i, col %i', (sql, line, col, message) => {
     const err = syntaxError(sql)
     expect({line: err.line, col: err.col}).toEqual({line, col})
