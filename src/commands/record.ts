@@ -90,9 +90,14 @@ ${EXIT_CODES_HELP}`
         if (mode === 'interactive') status.clear()
       })
     endpoint?.show(() => recordFamilies(summary))
-    if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
-    else process.stdout.write(formatRecordSummary(summary))
+    const kept = `the file holds the ${summary.recorded} messages recorded before it, each row whole`
+    if (this.jsonEnabled()) {
+      process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
+      // As sim and bench under --json: the JSON is for the script, and the error also goes to stderr for the person
+      // or the CI log (warnings go there in every mode).
+      if (summary.error) this.note(`error: ${summary.error} (${kept})`)
+    } else process.stdout.write(formatRecordSummary(summary))
     await endpoint?.finish()
-    return this.finishRun(summary, `the file holds the ${summary.recorded} messages recorded before it, each row whole`)
+    return this.finishRun(summary, kept)
   }
 }
