@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
-import {parseDuration} from '../../config/units.js'
+import {flagValue, parseDuration} from '../../config/units.js'
 import {UsageError} from '../../errors.js'
 import type {CompareReport} from '../../report/compare-summary.js'
 
@@ -80,9 +80,9 @@ ${EXIT_CODES_HELP}
 function parseNoiseFloor(text: string | undefined): number | undefined {
   if (text === undefined) return undefined
   try {
-    return parseDuration(text)
+    return flagValue('noise-floor', text, parseDuration)
   } catch (error) {
-    throw new UsageError(`--noise-floor '${text}': ${(error as Error).message}`, ['e.g. 100us or 0.5ms'])
+    throw new UsageError((error as Error).message, ['e.g. 100us or 0.5ms'])
   }
 }
 

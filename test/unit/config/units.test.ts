@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {duration, size} from '../../../src/config/units-schema.js'
-import {formatDuration, parseDuration, parseRate, parseSize} from '../../../src/config/units.js'
+import {flagValue, formatDuration, parseDuration, parseRate, parseSize} from '../../../src/config/units.js'
 
 describe('parseDuration', () => {
   it.each([
@@ -79,5 +79,17 @@ describe('zod unit types (units-schema.ts): the one duration and size type of ev
     const bad = size().safeParse('lots')
     expect(bad.success).toBe(false)
     expect(bad.error?.issues[0].message).toContain('lots')
+  })
+})
+
+describe('duration flags need a unit', () => {
+  it('refuses a bare number typed on the command line, which a file reads as milliseconds', () => {
+    expect(() => flagValue('duration', '5', parseDuration)).toThrow('--duration 5: give a unit: 5s, 5m, 5ms')
+    expect(() => flagValue('timeout', ' 1.5 ', parseDuration)).toThrow('--timeout 1.5: give a unit')
+    expect(flagValue('duration', '5s', parseDuration)).toBe(5000)
+    expect(flagValue('drain', '0', parseDuration)).toBe(0)
+    // A profile's YAML number is the file's rule: milliseconds.
+    expect(flagValue('duration', 5000, parseDuration)).toBe(5000)
+    expect(parseDuration('5')).toBe(5)
   })
 })
