@@ -101,6 +101,11 @@ export interface BenchOutcome {
   interrupted: boolean
   /** A fatal failure during the run (a worker crashed); the result covers the run until then. */
   error?: string
+  /**
+   * Why the run did nothing it was asked (nothing sent, nothing received), in one line: such a run never exits 0.
+   * Undefined when it did something, or was interrupted or failed (error says why).
+   */
+  didNothing?: string
   warnings: string[]
 }
 

@@ -57,11 +57,16 @@ export function expandTopic(pattern: string, values: {i: number; s: number; c: s
   return pattern.replace(/%([isc])/g, (_, k: 'i' | 's' | 'c') => String(values[k]))
 }
 
+/** The filter the run's subscribers subscribe to: --sub-topic, else the topic (subscribe-only) or the filter covering it. */
+export function subscriptionFilter(req: Pick<BenchRequest, 'mode' | 'topic' | 'subscribeTopic'>): string {
+  return req.subscribeTopic ?? (req.mode === 'sub' ? req.topic : filterForTopic(req.topic))
+}
+
 /** One setup per worker: the shard's subscribers first, then its publishers (or connections), spread round-robin. */
 export function workerSetups(req: BenchRequest, plan: ShardPlan, broker: {host: string; port: number; endpoint: MqttEndpoint}, workerCount: number, clockEpoch: BenchWorkerSetup['clockEpoch']): BenchWorkerSetup[] {
   const {mode} = req
   const {shard, pubIds, subIds, connIds, sourceAddresses} = plan
-  const filter = req.subscribeTopic ?? (mode === 'sub' ? req.topic : filterForTopic(req.topic))
+  const filter = subscriptionFilter(req)
   const setups: BenchWorkerSetup[] = Array.from({length: workerCount}, (_, w) => ({
     workerId: w,
     clockEpoch,

@@ -9,8 +9,8 @@ import {connectWithRetry, parseEndpointUrl, redactUrl, type MqttEndpoint, type R
 import {ratePlan} from '../pacing/load-profile.js'
 import {WorkerPool, type LogLevel} from '../workers/worker-pool.js'
 import {BenchLive, BenchStats, loadText} from './bench-live.js'
-import {BENCH_RESULT_SCHEMA_VERSION, encodedHistogram, verdictRecord, type BenchCounts, type BenchMode, type BenchResult, type TimelinePoint} from './bench-result.js'
-import {planShard, workerSetups, workersWithLoad, type ShardPlan} from './bench-shard.js'
+import {BENCH_RESULT_SCHEMA_VERSION, encodedHistogram, measuredWindowMs, verdictRecord, type BenchCounts, type BenchMode, type BenchResult, type TimelinePoint} from './bench-result.js'
+import {planShard, subscriptionFilter, workerSetups, workersWithLoad, type ShardPlan} from './bench-shard.js'
 import {openBrokerCounter, BROKER_RECEIVED_TOPIC, type BrokerCounter} from './broker-count.js'
 import {benchClockEpoch, benchNowMicros} from './latency-header.js'
 import type {BenchOutcome, BenchRequest} from './bench-request.js'
@@ -151,12 +151,35 @@ export async function runBench(req: BenchRequest): Promise<BenchOutcome> {
         : undefined
     if (req.signal?.aborted) log(`interrupted after ${formatDuration(Math.max(0, stoppedAtMs - startedAtMs))}: the summary covers the run until then`, 'warn')
     stats.histograms.destroy()
-    return {result, interrupted: req.signal?.aborted === true, error: workers.fatal ?? downError, warnings}
+    const error = workers.fatal ?? downError
+    const didNothing = req.signal?.aborted || error ? undefined : didNothingReason(req, plan, result)
+    return {result, interrupted: req.signal?.aborted === true, error, didNothing, warnings}
   } finally {
     await pool?.terminate()
     await counter?.close()
     await broker.resolved.embedded?.close()
   }
+}
+
+/**
+ * Why a run did nothing it was asked, or undefined when it did something: a publishing run that sent nothing, a
+ * subscribe-only run that received nothing, an end-to-end run whose subscribers received none of what was sent
+ * (100 % loss: nothing arrived on the subscription's filter), a connect run that opened no connection.
+ */
+function didNothingReason(req: BenchRequest, plan: ShardPlan, result: BenchResult): string | undefined {
+  const k = result.counts
+  const over = formatDuration(measuredWindowMs(result.meta))
+  const filter = subscriptionFilter(req)
+  if (req.mode === 'conn') return k.acked === 0 ? `no connection to the broker was opened in ${over}` : undefined
+  if (req.mode === 'sub') {
+    if (k.received !== 0) return undefined
+    return `nothing received on '${filter}' in ${over}: no iotd bench message was published to it while the run listened`
+  }
+  if (plan.pubIds.length > 0 && k.sent === 0) return `nothing was sent in ${over}: ${k.dropped > 0 ? `all ${k.dropped.toLocaleString('en-US')} planned sends were dropped` : 'no send fell due'}`
+  if (req.mode === 'e2e' && plan.subIds.length > 0 && k.sent > 0 && k.received === 0) {
+    return `nothing arrived on the subscription's filter '${filter}': the subscribers received none of the ${k.sent.toLocaleString('en-US')} messages sent to '${req.topic}'`
+  }
+  return undefined
 }
 
 /** The broker of the run (the embedded one when none is named), refusing WebSocket URLs the raw clients cannot use. */

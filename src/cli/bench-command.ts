@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import type {BenchOptions} from '../bench/bench-options.js'
-import {UsageError} from '../errors.js'
+import {EXIT_CODES, IotdError, UsageError} from '../errors.js'
 import type {BenchMode} from '../bench/bench-result.js'
 import {metricsFlags, metricsNoteFor, startLiveMetrics} from './live-metrics.js'
 import {parseInfluxOut, startInfluxOutput} from './influx-output.js'
@@ -191,6 +191,14 @@ export abstract class BenchCommand extends BaseCommand {
     // A shard's thresholds are judged on the merged result (iotd report merge): one shard's share says nothing about
     // the whole run, and a shard that failed its Job would keep the merge from running.
     if (request.shard && result.thresholds.some((v) => !v.ok)) reporter.log('shard: thresholds are judged on the merged result (iotd report merge); this shard exits 0 on them', 'info')
-    return this.finishRun({error: outcome.error, interrupted: outcome.interrupted, thresholdsFailed: !request.shard && result.thresholds.some((v) => !v.ok)})
+    // A run that did nothing it was asked (nothing sent, nothing received) never exits 0, as iotd sim's.
+    const failure = outcome.didNothing
+      ? new IotdError(outcome.didNothing, EXIT_CODES.runtime, [
+          result.meta.mode !== 'sub' && result.counts.sent === 0
+            ? 'the summary above and the lines before it say why nothing left (connection errors, drops)'
+            : 'check that --topic and --sub-topic (or the publishers of a subscribe-only run) meet: the filter must match the published topics',
+        ])
+      : undefined
+    return this.finishRun({error: outcome.error, interrupted: outcome.interrupted, failure, thresholdsFailed: !request.shard && result.thresholds.some((v) => !v.ok)})
   }
 }
