@@ -1,4 +1,5 @@
 import {Command, Flags, Interfaces} from '@oclif/core'
+import {closestName} from '../config/did-you-mean.js'
 import {ConfigError, EXIT_CODES, EXIT_CODE_HELP, IotdError} from '../errors.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -72,9 +73,34 @@ export abstract class BaseCommand extends Command {
         .join(' ')
       // Command ids are colon-separated inside oclif (modbus:read); users type them as the topic separator says.
       const command = (this.id ?? '').replaceAll(':', this.config.topicSeparator ?? ' ')
-      return this.fail(reason, EXIT_CODES.usage, [`${this.config.bin} ${command} --help`.replace(/\s+/g, ' ').trim()], err)
+      return this.fail(`${reason}${this.didYouMean(err)}`, EXIT_CODES.usage, [`${this.config.bin} ${command} --help`.replace(/\s+/g, ' ').trim()], err)
     }
     return this.fail(err.message, EXIT_CODES.runtime, [], err)
+  }
+
+  /**
+   * " (did you mean --threshold?)" for a misspelled flag name or a misspelled value of a flag with fixed options
+   * (`--type flaot32`), from oclif's parse error; empty when nothing is close.
+   */
+  private didYouMean(err: Error): string {
+    const flags = {...this.ctor.baseFlags, ...this.ctor.flags} as Record<string, {options?: readonly string[]} | undefined>
+    const names = [...Object.keys(flags), ...(this.ctor.enableJsonFlag ? ['json'] : [])]
+    const unknown = /^Nonexistent flags?: (.+)$/m.exec(err.message)
+    if (unknown) {
+      const typed = unknown[1].split(', ')
+      const hints = typed.flatMap((t) => {
+        const m = /^--([^=\s]+)/.exec(t.trim())
+        const close = m ? closestName(m[1], names) : undefined
+        return close ? [`${typed.length > 1 ? `--${m?.[1]}: ` : ''}did you mean --${close}?`] : []
+      })
+      return hints.length > 0 ? ` (${hints.join('; ')})` : ''
+    }
+    const option = /^Expected --([^=\s]+)=(.*) to be one of: /m.exec(err.message)
+    if (option) {
+      const close = closestName(option[2], flags[option[1]]?.options ?? [])
+      return close ? ` (did you mean --${option[1]} ${close}?)` : ''
+    }
+    return ''
   }
 
   private fail(message: string, exitCode: number, suggestions: string[], err: Error): never {

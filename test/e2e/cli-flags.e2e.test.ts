@@ -18,3 +18,24 @@ describe('a duration flag without a unit', () => {
     expect(timeout.stderr).toContain('--timeout 500: give a unit')
   })
 })
+
+describe('a misspelled flag or flag value', () => {
+  it('gets a did-you-mean from the flags and options the command has, exit 2', async () => {
+    const one = await runCli(['bench', '--thresold', 'p(99)<5ms'])
+    expect(one.code, one.stderr).toBe(2)
+    expect(one.stderr).toContain('Nonexistent flag: --thresold (did you mean --threshold?)')
+    const two = await runCli(['bench', '--thresold=p(99)<5ms', '--durration', '5s'])
+    expect(two.code, two.stderr).toBe(2)
+    expect(two.stderr).toContain('(--thresold: did you mean --threshold?; --durration: did you mean --duration?)')
+    const type = await runCli(['modbus', 'read', '127.0.0.1:1', '--address', '40001', '-t', 'flaot32'])
+    expect(type.code, type.stderr).toBe(2)
+    expect(type.stderr).toContain('(did you mean --type float32?)')
+    const json = await runCli(['modbus', 'read', '127.0.0.1:1', '--address', '40001', '--order', 'cdab', '--json'])
+    expect(json.code).toBe(2)
+    expect((JSON.parse(json.stdout) as {error: {message: string}}).error.message).toContain('(did you mean --order CDAB?)')
+    // Nothing close: oclif's words alone.
+    const far = await runCli(['bench', '--zzzzzz'])
+    expect(far.code).toBe(2)
+    expect(far.stderr).not.toContain('did you mean')
+  })
+})
