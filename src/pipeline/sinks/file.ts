@@ -258,14 +258,17 @@ export class FileSink implements Sink {
     }
     try {
       await mkdir(dirname(path), {recursive: true})
-      this.handle = await open(path, (o.append || this.resuming) && !this.rotates ? 'a' : 'w')
+      this.handle = await open(path, (o.append || this.resuming) && !this.rotates ? 'a+' : 'w')
     } catch (error) {
       throw writeError(path, error as NodeJS.ErrnoException)
     }
     this.stats.files.push(path)
     this.fileStartedAt = this.now()
     this.fileBytes = 0
-    const size = (o.append || this.resuming) && !this.rotates ? (await this.handle.stat()).size : 0
+    let size = (o.append || this.resuming) && !this.rotates ? (await this.handle.stat()).size : 0
+    // A run killed in the middle of a write can leave part of a row at the end: cut it, so the rows appended now
+    // do not continue it. It was never synced, so it was never acknowledged: the resumed run writes it again.
+    if (size > 0 && this.resuming) size = await cutTornRow(this.handle, size)
     this.fileWritten = size
     if (this.header && size === 0) {
       this.buffer.push(this.header)
@@ -293,6 +296,25 @@ export class FileSink implements Sink {
         return `${JSON.stringify(jsonlObject(r, topic, payload))}\n`
     }
   }
+}
+
+/** The size of the file without a last row that has no line end (that row's bytes cut off). */
+async function cutTornRow(handle: FileHandle, size: number): Promise<number> {
+  const chunk = Buffer.alloc(64 * 1024)
+  let end = size
+  while (end > 0) {
+    const start = Math.max(0, end - chunk.length)
+    const {bytesRead} = await handle.read(chunk, 0, end - start, start)
+    const at = chunk.subarray(0, bytesRead).lastIndexOf(0x0a)
+    if (at >= 0) {
+      const whole = start + at + 1
+      if (whole < size) await handle.truncate(whole)
+      return whole
+    }
+    end = start
+  }
+  await handle.truncate(0)
+  return 0
 }
 
 /** The highest n of the rotated files `<stem>.<n><ext>` next to `path` (0: none). */

@@ -55,6 +55,16 @@ describe('file sink, a run resuming from a checkpoint', () => {
     expect(readFileSync(path, 'utf8')).toBe('{"seq":2}\n')
   })
 
+  it('cuts a last row that has no line end (a kill in the middle of a write) before appending', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'iotd-file-sink-')), 'out.jsonl')
+    writeFileSync(path, '{"seq":0}\n{"seq":1}\n{"se')
+    const sink = new FileSink('f', fileSinkOptions.parse({path}), Date.now, {durable: true})
+    await sink.open({...ctx, resuming: true})
+    await sink.write([row(2)])
+    await sink.close()
+    expect(readFileSync(path, 'utf8')).toBe('{"seq":0}\n{"seq":1}\n{"seq":2}\n')
+  })
+
   it('with rotation, starts the file after the last one', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'iotd-file-sink-'))
     writeFileSync(join(dir, 'out.0001.jsonl'), '{"seq":0}\n')
