@@ -72,7 +72,7 @@ export function formatBenchSummary(result: BenchResult, options: BenchSummaryOpt
   const c = paint(options.color)
   const lines: string[] = [...header(result, c)]
 
-  lines.push(...thresholdLines(result.thresholds, c, options.color))
+  lines.push(...thresholdSection(result, c, options.color))
   for (const v of benchVerdicts(result)) lines.push(`${INDENT}${mark(v.level, c)} ${v.text}`)
 
   lines.push('')
@@ -121,6 +121,22 @@ function header(result: BenchResult, c: ChalkInstance): string[] {
     lines.push(`${INDENT}merged from ${plural(m.merge.results, 'result')}${shards}; all measuring together for ${formatDuration(m.merge.commonWindowMs)}`)
   }
   return lines
+}
+
+/**
+ * The threshold lines. A shard cannot measure what needs every shard (loss: a shard's subscribers hear all shards,
+ * so its expected count is known only after the merge): such a threshold is not judged here, and is said to be
+ * deferred to iotd report merge, not marked failed.
+ */
+function thresholdSection(result: BenchResult, c: ChalkInstance, color: boolean): string[] {
+  if (!result.meta.shard) return thresholdLines(result.thresholds, c, color)
+  const judged = result.thresholds.filter((v) => v.observed !== null)
+  const deferred = result.thresholds.filter((v) => v.observed === null)
+  if (deferred.length === 0) return thresholdLines(judged, c, color)
+  const width = Math.max(...deferred.map((v) => v.threshold.length))
+  const later = deferred.map((v) => `${INDENT}${INDENT}${c.dim('–')} ${v.threshold.padEnd(width)}  ${c.dim('not judged here: iotd report merge judges it on the merged shards')}`)
+  if (judged.length === 0) return [`${INDENT}${c.dim(`${plural(deferred.length, 'threshold')} deferred to the merge`)}`, ...later]
+  return [...thresholdLines(judged, c, color), ...later]
 }
 
 // ---- verdicts -----------------------------------------------------------------------------------------------------

@@ -144,6 +144,23 @@ describe('formatBenchSummary', () => {
     expect(lineWith(out, '  max ').trim().split(/\s+/)).toEqual(['max', '250ms'])
   })
 
+  it('a shard shows a threshold it cannot measure (loss) as deferred to the merge, not as failed', () => {
+    const thresholds = [
+      {threshold: 'p(99)<50ms', ok: true, observed: 4, observedText: '4.0ms', limitText: '50ms'},
+      {threshold: 'loss<0.001', ok: false, observed: null, observedText: 'not measured', limitText: '0.001'},
+    ]
+    const out = formatBenchSummary(withPatch({meta: {...base.meta, shard: {index: 1, count: 3}}, thresholds}), {color: false})
+    expect(out).not.toMatch(/✗.*loss<0\.001/)
+    expect(out).not.toContain('threshold failed')
+    expect(out).toContain('  ✓ the threshold passed')
+    expect(out).toContain('    – loss<0.001  not judged here: iotd report merge judges it on the merged shards')
+    const onlyLoss = formatBenchSummary(withPatch({meta: {...base.meta, shard: {index: 1, count: 3}}, thresholds: [thresholds[1]]}), {color: false})
+    expect(onlyLoss).toContain('  1 threshold deferred to the merge')
+    expect(onlyLoss).not.toContain('✗')
+    // A whole run that could not measure it still fails it.
+    expect(formatBenchSummary(withPatch({thresholds: [thresholds[1]]}), {color: false})).toMatch(/✗ loss<0\.001/)
+  })
+
   it('names a shard as --shard named it, and says a partial merge is partial', () => {
     const shard = formatBenchSummary(withPatch({meta: {...base.meta, shard: {index: 0, count: 3}}}), {color: false})
     expect(shard).toContain('  shard 1/3 of a larger run: merge the shards with iotd report merge (it judges the thresholds)')
