@@ -43,10 +43,23 @@ ${EXIT_CODES_HELP}`
     const result = {schemaVersion: 1, url: broker.url, host: broker.host, port: broker.port}
     process.stdout.write(this.jsonEnabled() ? `${JSON.stringify(result)}\n` : `${broker.url}\n`)
     if (!this.jsonEnabled()) this.note(`embedded broker (aedes, MQTT 3.1.1) listening on ${broker.url} — Ctrl-C to stop`)
+    // The embedded broker takes every client without a password: fine on loopback, an open broker anywhere else.
+    // Said on stderr under --json too, where stdout carries the address.
+    if (!isLoopbackHost(flags.host)) {
+      this.note(
+        `warning: listening on ${flags.host} without authentication: anyone who can reach port ${broker.port} of this machine can connect, publish and subscribe to every topic (--host 127.0.0.1 keeps it to this machine)`,
+      )
+    }
     const signal = await stopped
     const connected = broker.clients()
     await broker.close()
     if (!this.jsonEnabled()) this.note(`${signal}: broker stopped (${connected} client${connected === 1 ? '' : 's'} disconnected)`)
     this.exit(EXIT_CODES.interrupted)
   }
+}
+
+/** 127.0.0.0/8, ::1 and localhost: only this machine reaches them. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '')
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || /^::ffff:127\./.test(h)
 }
