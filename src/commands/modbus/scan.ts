@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
 import {parseDurationFlag} from '../../cli/flag-parsers.js'
-import {IotdError, UsageError} from '../../errors.js'
+import {EXIT_CODES, IotdError, UsageError} from '../../errors.js'
 import type {ScanResult} from '../../tools/modbus-inspect.js'
 import type {Table} from '../../modbus/types.js'
 import {serialOverrides, targetFlags} from './read.js'
@@ -9,7 +9,7 @@ import {serialOverrides, targetFlags} from './read.js'
 export default class ModbusScan extends BaseCommand {
   static override summary = 'Find the unit ids that answer behind a Modbus address (TCP gateway, RTU over TCP, serial line).'
 
-  static override description = `Reads one register (or bit) at --address from every unit id in --units and lists those that answer. A normal answer or an exception such as 2 (the device is there, the address is not) counts as responding; silence and exceptions 10/11 (a gateway saying there is no such device) do not.
+  static override description = `Reads one register (or bit) at --address from every unit id in --units and lists those that answer. A normal answer or an exception such as 2 (the device is there, the address is not) counts as responding; silence and exceptions 10/11 (a gateway saying there is no such device) do not. When no unit answers, the (empty) list is printed and the exit code is 1: no unit answered (0 of N).
 
 EXIT CODES
 ${EXIT_CODES_HELP}`
@@ -54,6 +54,14 @@ ${EXIT_CODES_HELP}`
       throw error instanceof IotdError ? error : describeFailure(error, args.target, 0)
     })
     if (!this.jsonEnabled()) process.stdout.write(`${formatScan(result)}\n`)
+    if (result.responding.length === 0 && result.scanned > 0) {
+      // A scan that found nothing did not find the devices it was run for: a script must not read it as success.
+      const failure = new IotdError(`no unit answered (0 of ${result.scanned})`, EXIT_CODES.runtime, [
+        `check the target and --units, or raise --timeout (${flags.timeout} per unit) for a slow line or gateway`,
+      ])
+      if (this.jsonEnabled()) this.logJson(result)
+      return this.finishRun({failure}) as never
+    }
     return result
   }
 }

@@ -167,6 +167,20 @@ describe.skipIf(!hasPymodbus)('iotd reads a pymodbus server', () => {
     expect(text.stdout).toMatch(/40085\s+18446744073709551615\s/)
   }, 60_000)
 
+  it('modbus scan exits 1 when no unit answers, 0 when one does', async () => {
+    // The server holds unit 7 only; pymodbus stays silent for the others.
+    const none = await runCli(['modbus', 'scan', `127.0.0.1:${port}`, '--units', '1-3', '--timeout', '200ms'])
+    expect(none.code, none.stderr).toBe(1)
+    expect(none.stdout).toContain('0 of 3 unit ids answered')
+    expect(none.stderr).toContain('no unit answered (0 of 3)')
+    const json = await runCli(['modbus', 'scan', `127.0.0.1:${port}`, '--units', '1-3', '--timeout', '200ms', '--json'])
+    expect(json.code).toBe(1)
+    expect((JSON.parse(json.stdout) as {scanned: number; responding: unknown[]}).responding).toEqual([])
+    const found = await runCli(['modbus', 'scan', `127.0.0.1:${port}`, '--units', '6-8', '--timeout', '200ms'])
+    expect(found.code, found.stderr).toBe(0)
+    expect(found.stdout).toContain('1 of 3 unit ids answered')
+  }, 60_000)
+
   it('modbus write refuses a value its type cannot hold (exit 2) and the register keeps what it held', async () => {
     // Offset 17 (40018) is padding in the ABCD block: 0 until this test writes it.
     const target = `127.0.0.1:${port}`
