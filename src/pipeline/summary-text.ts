@@ -83,13 +83,15 @@ export function formatSummary(s: PipelineSummary): string {
 }
 
 /**
- * Why a run did nothing it was asked (the command exits 1 with it), or undefined: every source ended (files, stdin,
- * finite simulations) and not one record came in, none replayed and none skipped as taken by an earlier run. A live
- * source stopped by --duration or Ctrl-C with 0 records is not this: it waited for input that did not come (the
- * summary says 0 records; exit 0 or 130, as tail and record do).
+ * Why a run did nothing it was asked (the command exits 1 with it), or undefined. Nothing came in (no record read,
+ * none replayed from the input log, none skipped as taken by an earlier run) and either every source ended (an
+ * empty file or stdin) or --duration ended a run that listened to its live sources all along (as bench's and sim's
+ * runs that did nothing exit 1). A run stopped by Ctrl-C exits 130 whatever it got (BaseCommand.finishRun).
  */
 export function didNothingReason(s: PipelineSummary): string | undefined {
-  if (s.stoppedBy !== 'end-of-input' || s.error !== undefined || s.eventsIn > 0 || (s.state?.skipped ?? 0) > 0) return undefined
+  if (s.error !== undefined || s.eventsIn > 0 || (s.state?.skipped ?? 0) > 0) return undefined
   const each = s.sources.map((src) => `source ${src.name} (${src.type}): 0 records`).join(', ')
-  return `nothing to process: every source ended without a record (${each})`
+  if (s.stoppedBy === 'end-of-input') return `nothing to process: every source ended without a record (${each})`
+  if (s.stoppedBy === 'duration') return `nothing received in ${formatDuration(s.elapsedMs)}: no source gave a record while the run listened (${each})`
+  return undefined
 }

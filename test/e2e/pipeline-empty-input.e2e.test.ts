@@ -38,12 +38,16 @@ describe('pipeline run of an empty input', () => {
 })
 
 describeMosquitto('pipeline run of a live source that gets nothing', () => {
-  it('stopped by --duration with 0 records: the summary says so, exit 0', {timeout: 30_000}, async () => {
+  it('stopped by --duration with 0 records: exit 1, nothing received (as bench); Ctrl-C: 130', {timeout: 30_000}, async () => {
     const broker = await startMosquitto()
     const flow = join(dir, 'live.yaml')
     writeFileSync(flow, `version: 1\nname: quiet\nsources:\n  m: {type: mqtt, url: "${broker.url}", topics: ["empty/${process.pid}"]}\nrules: [{name: pass, sql: SELECT v FROM m, sinks: [{type: stdout}]}]\n`)
     const r = await runCli(['pipeline', 'run', flow, '--quiet', '--no-state', '--duration', '1s'])
-    expect(r.code).toBe(0)
+    expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/source m \(mqtt\): 0 records/)
+    expect(r.stderr).toMatch(/^Error: nothing received in 1(\.\d+)?s: no source gave a record while the run listened \(source m \(mqtt\): 0 records\)$/m)
+    // Ctrl-C once it runs (its first progress line): interrupted, 130 as always.
+    const interrupted = await runCli(['pipeline', 'run', flow, '--no-state'], {onOutput: {match: /in 0 /, then: (pid) => process.kill(pid, 'SIGINT')}, timeoutMs: 20_000})
+    expect(interrupted.code).toBe(130)
   })
 })

@@ -13,7 +13,7 @@ export default class PipelineRun extends BaseCommand {
 
 Rows go where each rule's sinks say (stdout sinks write to stdout). The summary goes to stderr at the end, so it never mixes with rows; --json prints it to stdout instead. A progress line goes to stderr once a second unless --quiet. Live input (MQTT, Modbus, …) is written to an input log and acknowledged once it is there; windows, stateful-function state, watermarks and file positions are checkpointed every state.interval and at shutdown, so a restart (also after kill -9) resumes from the last checkpoint plus the log (see \`iotd pipeline state show\`). With --no-state, messages are acknowledged only after every sink has accepted every row made from them.
 
-A run whose every source ended without a single record (an empty file, empty stdin) did nothing it was asked and exits 1 ("nothing to process"); a live source stopped by --duration or Ctrl-C that received nothing says 0 records and exits 0 or 130, as tail and record do.
+A run that took no record did nothing it was asked and exits 1 with the reason, as bench and sim do: every source ended without one (an empty file, empty stdin: "nothing to process"), or --duration ended a run whose live sources received none ("nothing received in 10s"). Ctrl-C exits 130 as always.
 
 EXIT CODES
 ${EXIT_CODES_HELP}`
@@ -128,6 +128,10 @@ ${EXIT_CODES_HELP}`
     await endpoint?.finish()
     // A run whose every source ended without a record did nothing it was asked: never exit 0.
     const nothing = didNothingReason(summary)
-    return this.finishRun({...summary, failure: nothing ? new IotdError(nothing, EXIT_CODES.runtime, ['check the source paths and that the files hold records (an empty file or stdin gives none)']) : undefined})
+    return this.finishRun({...summary, failure: nothing ? new IotdError(nothing, EXIT_CODES.runtime, [
+            summary.stoppedBy === 'duration'
+              ? "check the sources' urls and topics against what is published (iotd tail shows what arrives)"
+              : 'check the source paths and that the files hold records (an empty file or stdin gives none)',
+          ]) : undefined})
   }
 }
