@@ -1,3 +1,4 @@
+import {subscriptionFilter} from './bench-shard.js'
 import {availableParallelism} from 'node:os'
 import type {HealthSampler} from '../metrics/health-sampler.js'
 import {formatNumber, formatRate} from '../metrics/format.js'
@@ -47,7 +48,9 @@ export class BenchStats {
 }
 
 /** The load in words: conn mode's schedule ends with its last connection, not "until stopped". */
-export function loadText(req: Pick<BenchRequest, 'mode' | 'profile' | 'publishers'>): string {
+export function loadText(req: Pick<BenchRequest, 'mode' | 'profile' | 'publishers' | 'topic' | 'subscribeTopic'>): string {
+  // Subscribe-only sends nothing: the pace (and the closed loop of --rate max) belongs to publishers it does not run.
+  if (req.mode === 'sub') return `listening on '${subscriptionFilter(req)}' to another publisher's load`
   if (req.mode === 'conn' && req.profile.kind === 'rate') {
     return `${formatRate(ratePlan(req.profile).rateAt(0), 'conn')} until ${formatNumber(req.publishers)} connections are open`
   }

@@ -6,6 +6,7 @@ import {summarize, type LatencyHistogram} from '../metrics/histogram.js'
 import {statsFromHistogram, type BenchObservation, type LatencyDistribution} from '../metrics/observation.js'
 import {evaluateThresholds} from '../metrics/thresholds.js'
 import {connectWithRetry, parseEndpointUrl, redactUrl, type MqttEndpoint, type ResolvedBroker} from '../net/index.js'
+import {INSECURE_TLS_WARNING} from '../net/tls-files.js'
 import {ratePlan} from '../pacing/load-profile.js'
 import {WorkerPool, type LogLevel} from '../workers/worker-pool.js'
 import {BenchLive, BenchStats, loadText} from './bench-live.js'
@@ -70,7 +71,7 @@ export async function runBench(req: BenchRequest): Promise<BenchOutcome> {
     if (workers.fatal) throw new IotdError(`the bench could not start: ${workers.fatal}`)
     const connectSummary = summarize(stats.histograms.run.connect)
     if (mode !== 'conn' && !req.signal?.aborted) {
-      log(`${plan.totalClients} clients connected (connect p50 ${connectSummary.p50.toFixed(1)} ms, max ${connectSummary.max.toFixed(1)} ms); ${loadText(req)}`)
+      log(`${plan.totalClients} client${plan.totalClients === 1 ? '' : 's'} connected (connect p50 ${connectSummary.p50.toFixed(1)} ms, max ${connectSummary.max.toFixed(1)} ms); ${loadText(req)}`)
     }
     // The broker's count before the load, once the clients are connected: a live value if one comes within 1.2 s.
     const countBefore = counter ? await counter.baseline(1200) : undefined
@@ -201,7 +202,8 @@ async function resolveBenchBroker(req: BenchRequest, log: (message: string, leve
     password: req.password ?? parsed.password,
     tls: parsed.transport === 'mqtts' ? {...req.tls} : undefined,
   }
-  if (endpoint.tls?.insecure) log("--insecure: the broker's TLS certificate is not verified; anyone in the path could read and alter this run's traffic", 'warn')
+  // Said once, in the words every command uses (the command does not repeat it).
+  if (endpoint.tls?.insecure) log(INSECURE_TLS_WARNING, 'warn')
   return {resolved, host: parsed.host, port: parsed.port, endpoint}
 }
 

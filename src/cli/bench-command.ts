@@ -131,7 +131,6 @@ export abstract class BenchCommand extends BaseCommand {
     const {createBenchReporter} = await import('../report/bench-reporter.js')
     const mode = chooseOutputMode({json: this.jsonEnabled(), quiet: flags.quiet === true, stdout: process.stdout, env: process.env})
     const reporter = await createBenchReporter(mode, {color: flags.color as boolean})
-    if (request.tls?.insecure) reporter.log((await import('../net/tls-files.js')).INSECURE_TLS_WARNING, 'warn')
     const {runBench} = await import('../bench/run-bench.js')
     const outs = (flags.out as string[] | undefined) ?? []
     const influxTargets = outs.map(parseInfluxOut).filter((t) => t !== undefined)
