@@ -5,6 +5,9 @@ import {metricsFlags, startLiveMetrics} from '../cli/live-metrics.js'
 import {mqttConnectionFlags, mqttSourceFromFlags} from '../cli/mqtt-flags.js'
 import {parseDurationFlag, parseSizeFlag} from '../cli/flag-parsers.js'
 import type {RecordSummary} from '../tools/record.js'
+import {EXIT_CODES, IotdError} from '../errors.js'
+
+const TAIL_HINT = 'check the topic filter and the broker: iotd tail shows what arrives'
 
 export default class RecordCommand extends BaseCommand {
   static override summary = 'Capture MQTT topics to a CSV file that iotd replay plays back.'
@@ -12,6 +15,8 @@ export default class RecordCommand extends BaseCommand {
   static override description = `Subscribes to the topic filters (default #) and writes every message to a capture file: RFC 4180 CSV with the header ts,topic,qos,retain,encoding,payload (and properties with --mqtt-version 5); ts in microseconds since the epoch; payloads as UTF-8 text when they are text, base64 otherwise. See docs/capture-format.md.
 
 The file is written out and synced (fdatasync) every second, and within a few milliseconds when QoS 1 messages wait for their acknowledgement: a QoS 1 message is acknowledged to the broker only once its row is on disk (at least once). After a crash, a persistent session (--client-id with a fixed id and --no-clean) gets the unacknowledged messages again from the broker; QoS 0 messages received in the last second can be lost; QoS 2 ones are acknowledged by the client library when they arrive. With --mqtt-version 5 the subscription asks for retain-as-published, so the retain column says how each message was published. When the broker goes away the recording goes on: iotd reconnects with backoff (each attempt said on stderr) until it is stopped, and a persistent session gets what the broker kept meanwhile. A failed write (a full disk) ends the recording with exit 1 and the summary; the file is cut back to its last whole row. The summary accounts for every message received: recorded, left out by --where, or not recorded because it arrived after the stop (never acknowledged). --rotate-size and --rotate-every start new files (name.0001.csv, name.0002.csv, ...), each one replayable on its own.
+
+A --duration that ends with no message received exits 1 ("nothing received in 1h"; the file holds its header only): the run recorded nothing it was asked to. Ctrl-C exits 130.
 
 EXIT CODES
 ${EXIT_CODES_HELP}`
@@ -55,7 +60,7 @@ ${EXIT_CODES_HELP}`
     const status = (await import('../report/status-line.js')).statusLine()
     const {formatBytes, formatNumber} = await import('../metrics/format.js')
     const {runRecord} = await import('../tools/record.js')
-    const {formatRecordSummary} = await import('../tools/summaries.js')
+    const {formatRecordSummary, nothingReceivedReason} = await import('../tools/summaries.js')
     const endpoint = await startLiveMetrics(flags, (m) => this.note(m))
     const {recordFamilies} = await import('../tools/prometheus.js')
     let lastLine = 0
@@ -98,6 +103,7 @@ ${EXIT_CODES_HELP}`
       if (summary.error) this.note(`error: ${summary.error} (${kept})`)
     } else process.stdout.write(formatRecordSummary(summary))
     await endpoint?.finish()
-    return this.finishRun(summary, kept)
+    const nothing = nothingReceivedReason(summary)
+    return this.finishRun({...summary, failure: nothing ? new IotdError(nothing, EXIT_CODES.runtime, [TAIL_HINT]) : undefined}, kept)
   }
 }

@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../cli/base-command.js'
 import {mqttConnectionFlags, mqttSourceFromFlags} from '../cli/mqtt-flags.js'
 import {parseDurationFlag, parseSizeFlag} from '../cli/flag-parsers.js'
-import {UsageError} from '../errors.js'
+import {EXIT_CODES, IotdError, UsageError} from '../errors.js'
 
 export default class Tail extends BaseCommand {
   static override summary = 'Watch MQTT topics: readable on a terminal, NDJSON/CSV/raw for scripts.'
@@ -17,6 +17,8 @@ Sparkplug B (topics under spBv1.0/) is decoded as a host application reads it: m
 When the broker goes away, tail reconnects with backoff (each attempt said on stderr) and goes on until stopped.
 
 With no --broker, iotd connects to mqtt://127.0.0.1:1883.
+
+A --duration that ends with no message received exits 1 ("nothing received in 10s"): the run saw nothing it was asked to show. Ctrl-C exits 130.
 
 EXIT CODES
 ${EXIT_CODES_HELP}`
@@ -64,7 +66,7 @@ ${EXIT_CODES_HELP}`
     const {chooseOutputMode, colorEnabledFor} = await import('../report/terminal.js')
     const interactive = chooseOutputMode({json: false, stdout: process.stdout, env: process.env}) === 'interactive'
     const {runTail} = await import('../tools/tail.js')
-    const {formatTailSummary} = await import('../tools/summaries.js')
+    const {formatTailSummary, nothingReceivedReason} = await import('../tools/summaries.js')
     // A closed pipe (| head) ends the tail quietly, as it does for any Unix filter.
     const pipeClosed = new AbortController()
     process.stdout.on('error', (err: NodeJS.ErrnoException) => (err.code === 'EPIPE' ? pipeClosed.abort() : undefined))
@@ -91,6 +93,7 @@ ${EXIT_CODES_HELP}`
     )
     if (pipeClosed.signal.aborted) return
     if (summary.interrupted || summary.skipped > 0) process.stderr.write(formatTailSummary(summary))
-    this.finishRun(summary)
+    const nothing = nothingReceivedReason(summary)
+    this.finishRun({...summary, failure: nothing ? new IotdError(nothing, EXIT_CODES.runtime, ['check the topic filter and the broker URL']) : undefined})
   }
 }

@@ -49,6 +49,16 @@ export function formatReplayProgress(p: ReplayProgress, width = 80): string {
   return `${bar.filled}${bar.empty}${tail}`
 }
 
+/**
+ * Why a record or tail that listened its whole --duration and received nothing failed: such a run did nothing it was
+ * asked, and says so with exit 1, as a pipeline run, a bench subscription and a sim do. Undefined for any other run
+ * (something arrived, the user stopped it, or it failed on its own error).
+ */
+export function nothingReceivedReason(s: {received: number; interrupted: boolean; error?: string; durationMs: number; topics: string[]}): string | undefined {
+  if (s.received > 0 || s.interrupted || s.error) return undefined
+  return `nothing received in ${formatDuration(s.durationMs)}: no message arrived on ${s.topics.join(' ')} while the run listened`
+}
+
 export function formatRecordSummary(s: RecordSummary): string {
   const files = s.files.length === 1 ? s.files[0] : `${s.files.length} files (${s.files[0]} … ${s.files.at(-1)})`
   const head = s.error ? 'recording failed: ' : s.interrupted ? 'recording stopped: ' : ''
