@@ -154,7 +154,7 @@ export async function runBench(req: BenchRequest): Promise<BenchOutcome> {
     stats.histograms.destroy()
     const error = workers.fatal ?? downError
     const didNothing = req.signal?.aborted || error ? undefined : didNothingReason(req, plan, result)
-    return {result, interrupted: req.signal?.aborted === true, error, didNothing, warnings}
+    return {result, interrupted: req.signal?.aborted === true, error, didNothing, droppedWhileDown: droppedDown, warnings}
   } finally {
     await pool?.terminate()
     await counter?.close()

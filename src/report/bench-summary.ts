@@ -20,6 +20,11 @@ import {layoutTable, type ColumnSpec} from './text-table.js'
 
 export interface BenchSummaryOptions {
   color: boolean
+  /**
+   * Of the dropped sends, those that fell due while their publisher's broker connection was down (the run knows it;
+   * a saved result does not carry it): worded as such, not as sends that could not leave on time.
+   */
+  droppedWhileDown?: number
 }
 
 /** The broker's count and the client's may differ this much (percent) before the summary warns. */
@@ -73,7 +78,7 @@ export function formatBenchSummary(result: BenchResult, options: BenchSummaryOpt
   const lines: string[] = [...header(result, c)]
 
   lines.push(...thresholdSection(result, c, options.color))
-  for (const v of benchVerdicts(result)) lines.push(`${INDENT}${mark(v.level, c)} ${v.text}`)
+  for (const v of benchVerdicts(result, options.droppedWhileDown)) lines.push(`${INDENT}${mark(v.level, c)} ${v.text}`)
 
   lines.push('')
   lines.push(...throughputLines(result, c))
@@ -145,7 +150,7 @@ function thresholdSection(result: BenchResult, c: ChalkInstance, color: boolean)
  * What the counts say went wrong, worst first; empty when nothing did. Shared by the text summary and the HTML
  * report so both word a problem the same way.
  */
-export function benchVerdicts(result: BenchResult): BenchVerdict[] {
+export function benchVerdicts(result: BenchResult, droppedWhileDown = 0): BenchVerdict[] {
   const k = result.counts
   const noun = result.meta.mode === 'conn' ? 'connection' : 'message'
   const out: BenchVerdict[] = []
@@ -153,7 +158,9 @@ export function benchVerdicts(result: BenchResult): BenchVerdict[] {
   if (k.lost !== null && k.lost > 0) {
     out.push({level: 'fail', text: `${plural(k.lost, `${noun}`)} lost (${lossPercent(result)} of ${formatNumber(k.expected ?? 0)} expected)`})
   }
-  if (k.dropped > 0) out.push({level: 'warn', text: `${plural(k.dropped, 'send')} dropped: they could not leave on time and were not sent`})
+  const down = Math.min(k.dropped, Math.max(0, droppedWhileDown))
+  if (down > 0) out.push({level: 'warn', text: `${plural(down, 'send')} dropped: the broker connection was down when they fell due`})
+  if (k.dropped - down > 0) out.push({level: 'warn', text: `${plural(k.dropped - down, 'send')} dropped: they could not leave on time and were not sent`})
   if (k.sent > 0 && k.late / k.sent > LATE_NOTICE_SHARE) {
     out.push({level: 'warn', text: `${plural(k.late, 'send')} (${formatPercent((k.late / k.sent) * 100)} of those sent) late by more than one interval: the corrected latency includes that wait`})
   }
@@ -174,7 +181,7 @@ export function benchVerdicts(result: BenchResult): BenchVerdict[] {
       text: `the merged results measured together for only ${formatDuration(merge.commonWindowMs)} of ${formatDuration(span)}: summed rates overstate a run whose shards did not run at once`,
     })
   }
-  const bottleneck = bottleneckText(result)
+  const bottleneck = bottleneckText(result, down)
   if (bottleneck) out.push({level: 'warn', text: bottleneck})
   return out
 }
@@ -185,7 +192,7 @@ export function benchVerdicts(result: BenchResult): BenchVerdict[] {
  * Sends that fell behind their schedule (many dropped or late) while the client had room are the broker pushing
  * back when the in-flight window was full (it held back acknowledgements), and otherwise the connection's.
  */
-export function bottleneckText(result: BenchResult): string | undefined {
+export function bottleneckText(result: BenchResult, droppedWhileDown = 0): string | undefined {
   const h = result.health
   const cores = Math.max(1, h.cores)
   const client: string[] = []
@@ -193,7 +200,9 @@ export function bottleneckText(result: BenchResult): string | undefined {
   if (h.eventLoopLagP99Ms > EVENT_LOOP_LAG_LIMIT_MS) client.push(`event-loop lag p99 ${formatMs(h.eventLoopLagP99Ms)} > ${EVENT_LOOP_LAG_LIMIT_MS}ms`)
   const k = result.counts
   const behind: string[] = []
-  if (k.planned > 0 && k.dropped / k.planned > DROPPED_SHARE) behind.push(`${formatPercent((k.dropped / k.planned) * 100)} of planned sends dropped`)
+  // Sends dropped while the connection was down say nothing about the pace of the client or the broker.
+  const droppedBehind = k.dropped - droppedWhileDown
+  if (k.planned > 0 && droppedBehind / k.planned > DROPPED_SHARE) behind.push(`${formatPercent((droppedBehind / k.planned) * 100)} of planned sends dropped`)
   if (k.sent > 0 && k.late / k.sent > LATE_SHARE) behind.push(`${formatPercent((k.late / k.sent) * 100)} of sends late`)
   if (client.length > 0) return `the client, not the broker, was the bottleneck (${[...client, ...behind].join('; ')}): these figures describe iotd more than the broker`
   if (behind.length === 0) return undefined
