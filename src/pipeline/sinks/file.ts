@@ -268,7 +268,9 @@ export class FileSink implements Sink {
     let size = (o.append || this.resuming) && !this.rotates ? (await this.handle.stat()).size : 0
     // A run killed in the middle of a write can leave part of a row at the end: cut it, so the rows appended now
     // do not continue it. It was never synced, so it was never acknowledged: the resumed run writes it again.
-    if (size > 0 && this.resuming) size = await cutTornRow(this.handle, size)
+    // In capture and csv a quoted cell may hold a line end (a payload with newlines): there a row ends at the last
+    // line end outside quotes, not at the last line end.
+    if (size > 0 && this.resuming) size = o.format === 'jsonl' ? await cutTornRow(this.handle, size) : await cutTornCsvRow(this.handle, size)
     this.fileWritten = size
     if (this.header && size === 0) {
       this.buffer.push(this.header)
@@ -315,6 +317,29 @@ async function cutTornRow(handle: FileHandle, size: number): Promise<number> {
   }
   await handle.truncate(0)
   return 0
+}
+
+/**
+ * cutTornRow for csv as this sink writes it (csvCell: a cell holding '"', ',' or a line end is quoted, a quote inside
+ * doubled): the file is read from its start counting quotes, and the last '\n' met outside quotes ends the last
+ * whole row. A doubled quote flips the count twice, so it needs no special case.
+ */
+async function cutTornCsvRow(handle: FileHandle, size: number): Promise<number> {
+  const chunk = Buffer.alloc(64 * 1024)
+  let quoted = false
+  let whole = 0
+  for (let start = 0; start < size; ) {
+    const {bytesRead} = await handle.read(chunk, 0, Math.min(chunk.length, size - start), start)
+    if (bytesRead === 0) break
+    for (let i = 0; i < bytesRead; i++) {
+      const c = chunk[i]
+      if (c === 0x22) quoted = !quoted
+      else if (c === 0x0a && !quoted) whole = start + i + 1
+    }
+    start += bytesRead
+  }
+  if (whole < size) await handle.truncate(whole)
+  return whole
 }
 
 /** The highest n of the rotated files `<stem>.<n><ext>` next to `path` (0: none). */

@@ -5,6 +5,7 @@
 import {existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {parse} from 'csv-parse/sync'
 import {describe, expect, it} from 'vitest'
 import {FileSink, fileSinkOptions} from '../../../src/pipeline/sinks/file.js'
 import {isTransientSinkError, type PipelineRecord, type StageContext} from '../../../src/pipeline/types.js'
@@ -63,6 +64,34 @@ describe('file sink, a run resuming from a checkpoint', () => {
     await sink.write([row(2)])
     await sink.close()
     expect(readFileSync(path, 'utf8')).toBe('{"seq":0}\n{"seq":1}\n{"seq":2}\n')
+  })
+
+  it.each(['csv', 'capture'] as const)('%s: cuts a torn row whose quoted cell holds a line end, and every whole row parses after the append', async (format) => {
+    const path = join(mkdtempSync(join(tmpdir(), 'iotd-file-sink-')), `out.${format}`)
+    const lines = (n: number): PipelineRecord => ({ts: n * 1000, topic: 't', payload: Buffer.from(`line ${n}\nsecond "part"`), meta: {source: 't'}})
+    const first = new FileSink('f', fileSinkOptions.parse({path, format}), Date.now, {durable: true})
+    await first.open(ctx)
+    await first.write([lines(1), lines(2)])
+    await first.close()
+    const whole = readFileSync(path, 'utf8')
+    // A kill in the middle of row 3: its quoted cell is open, past its first line end.
+    const row3 = (await (async () => {
+      const probe = join(mkdtempSync(join(tmpdir(), 'iotd-file-sink-')), `p.${format}`)
+      const s = new FileSink('f', fileSinkOptions.parse({path: probe, format}), Date.now, {durable: true})
+      await s.open(ctx)
+      await s.write([lines(3)])
+      await s.close()
+      return readFileSync(probe, 'utf8').split('\n').slice(1).join('\n')
+    })())
+    const torn = row3.slice(0, row3.indexOf('\n') + 4)
+    expect(torn).toContain('"line 3\n')
+    writeFileSync(path, whole + torn)
+    const resumed = new FileSink('f', fileSinkOptions.parse({path, format}), Date.now, {durable: true})
+    await resumed.open({...ctx, resuming: true})
+    await resumed.write([lines(4)])
+    await resumed.close()
+    const rows = parse(readFileSync(path, 'utf8'), {columns: true}) as Array<Record<string, string>>
+    expect(rows.map((r) => r.payload)).toEqual([1, 2, 4].map((n) => `line ${n}\nsecond "part"`))
   })
 
   it('with rotation, starts the file after the last one', async () => {
