@@ -133,7 +133,7 @@ export function describeConnectError(
       suggestions: auth
         ? ['check --username/--password (or IOTD_USERNAME/IOTD_PASSWORD) and the broker ACLs']
         : rc === 1 || rc === 132
-          ? ['try the other protocol version: --mqtt-version 3.1.1 or 5 (-V), or protocol: in a pipeline or scenario file']
+          ? ['try the other protocol version: --mqtt-version 3.1.1 or 5, or protocol: in a pipeline file (broker.protocol: in a scenario)']
           : [],
     })
   }

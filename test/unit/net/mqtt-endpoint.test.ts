@@ -48,9 +48,9 @@ describe('describeConnectError', () => {
     expect(auth).toMatchObject({reason: 'rejected', returnCode: 5, retryable: false})
     expect(auth.message).toBe('mqtt://broker.local:1883 refused the connection: Not authorized (code 5)')
 
-    // The hint names the flag the CLI has (--mqtt-version, -V) and the key of the files (protocol:).
+    // The hint names the flag the CLI has (--mqtt-version; -V is bench's alone) and the keys of the files.
     const version = describeConnectError(broker, Object.assign(new Error('Connection refused: Unacceptable protocol version'), {code: 1}))
-    expect(version.suggestions.join(' ')).toContain('--mqtt-version 3.1.1 or 5')
+    expect(version.suggestions).toEqual(['try the other protocol version: --mqtt-version 3.1.1 or 5, or protocol: in a pipeline file (broker.protocol: in a scenario)'])
 
     const busy = describeConnectError(broker, Object.assign(new Error('Connection refused: Server busy'), {code: 137}))
     expect(busy.retryable).toBe(true)
