@@ -62,10 +62,15 @@ export function toRaw(type: TagType, value: number, scale = 1, offset = 0): numb
  * Why `text` cannot be written as a register tag of `type` exactly, or undefined when it can. toRaw and encodeTag
  * clamp and round, which is right for a simulated device whose generator drifts past a range; a value a person asks
  * to write to a real device must be refused instead of landing as some other number. With a scale or offset the
- * raw value (what the register holds) is checked and named. Strings, bools and bits are not checked here.
+ * raw value (what the register holds) is checked and named. A string must fit its `length` in bytes (UTF-8), since
+ * encodeTag cuts it there, possibly inside a character. Bools and bits are not checked here.
  */
-export function writeProblem(type: TagType, text: string, scale = 1, offset = 0): string | undefined {
-  if (type === 'string' || type === 'bool' || type === 'bit') return undefined
+export function writeProblem(type: TagType, text: string, scale = 1, offset = 0, length?: number): string | undefined {
+  if (type === 'string') {
+    const bytes = Buffer.byteLength(text, 'utf8')
+    return length !== undefined && bytes > length ? `"${text}" is ${bytes} bytes (UTF-8), more than --length ${length} holds` : undefined
+  }
+  if (type === 'bool' || type === 'bit') return undefined
   const trimmed = text.trim()
   const value = Number(trimmed)
   if (trimmed === '' || Number.isNaN(value)) return `${text} is not a number`

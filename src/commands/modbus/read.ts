@@ -43,7 +43,7 @@ export const typeFlags = {
     options: ['bool', 'int16', 'uint16', 'int32', 'uint32', 'float32', 'int64', 'uint64', 'float64', 'string'],
     env: 'IOTD_MODBUS_TYPE',
   }),
-  length: Flags.integer({summary: 'Characters per value for --type string.', min: 1, max: 250, env: 'IOTD_MODBUS_LENGTH'}),
+  length: Flags.integer({summary: 'Bytes per value for --type string (UTF-8: one per ASCII character).', min: 1, max: 250, env: 'IOTD_MODBUS_LENGTH'}),
   scale: Flags.string({summary: 'engineering = raw × scale + offset (default 1).', env: 'IOTD_MODBUS_SCALE'}),
   offset: Flags.string({summary: 'engineering = raw × scale + offset (default 0).', env: 'IOTD_MODBUS_OFFSET'}),
 }

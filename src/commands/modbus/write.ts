@@ -49,7 +49,7 @@ ${EXIT_CODES_HELP}`
       if (locate({address: flags.address, table: flags.table as Table | undefined, addressBase: flags['address-base'] as 0 | 1}).table === 'holding') {
         const type = (flags.type ?? 'uint16') as TagType
         for (const value of flags.value) {
-          const problem = writeProblem(type, value, scale ?? 1, offset ?? 0)
+          const problem = writeProblem(type, value, scale ?? 1, offset ?? 0, flags.length)
           if (problem) throw new Error(`--value ${problem}; nothing was written`)
         }
       }

@@ -129,6 +129,10 @@ describe('writeProblem: a value for a real device is written exactly or refused'
     expect(writeProblem('uint64', '18446744073709551616')).toBe('18446744073709551616 is outside uint64 0..18446744073709551615')
     expect(writeProblem('float32', '1e39')).toContain('outside float32')
     expect(writeProblem('int16', 'abc')).toBe('abc is not a number')
+    // --length counts bytes: a longer string would be cut, an accented one possibly inside a character.
+    expect(writeProblem('string', 'LINE-12', 1, 0, 4)).toBe('"LINE-12" is 7 bytes (UTF-8), more than --length 4 holds')
+    expect(writeProblem('string', 'Müll', 1, 0, 4)).toBe('"Müll" is 5 bytes (UTF-8), more than --length 4 holds')
+    expect(writeProblem('string', 'LINE', 1, 0, 4)).toBeUndefined()
   })
 
   it('lets through what the type holds, binary noise of a scale included', () => {
