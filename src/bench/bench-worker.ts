@@ -359,6 +359,8 @@ export class BenchWorker {
     if (this.immediate) clearImmediate(this.immediate)
     if (this.timer) clearTimeout(this.timer)
     this.finalSchedule = this.publishers.map((p) => p.scheduleStats(performance.now(), true))
+    // Judged when sending stopped: a connection lost during the drain, after the last send, failed nothing.
+    this.downAtStop = this.publishers.filter((p) => p.downSinceMs !== undefined).length
     const deadline = performance.now() + SETTLE_TIMEOUT_MS
     while (this.publishers.some((p) => !p.settled) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10))
     const unsettled = this.publishers.reduce((n, p) => n + p.inflight, 0)
@@ -367,6 +369,8 @@ export class BenchWorker {
   }
 
   private finalSchedule?: Array<{planned: number; dropped: number; late: number}>
+  /** Publishers without a broker connection when sending stopped (what the run's `down` reports from then on). */
+  private downAtStop?: number
 
   async stop(): Promise<void> {
     this.running = false
@@ -420,9 +424,10 @@ export class BenchWorker {
       counts.windowFullMs += p.windowFullMs(now)
       counts.droppedDown += p.counters.droppedDown
       counts.disconnects += p.counters.disconnects
-      if (p.downSinceMs !== undefined) counts.down++
+      if (this.downAtStop === undefined && p.downSinceMs !== undefined) counts.down++
       worstScheduleLagMs = Math.max(worstScheduleLagMs, p.worstLagMs)
     })
+    if (this.downAtStop !== undefined) counts.down = this.downAtStop
     let lastArrivalUs = 0
     let firstArrivalUs = 0
     for (const s of this.subscribers) {

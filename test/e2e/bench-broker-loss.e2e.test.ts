@@ -86,4 +86,35 @@ describeMosquitto('iotd bench when the broker goes away', () => {
     expect(result.counts.dropped).toBeGreaterThan(2500)
     await broker.stop()
   }, 90_000)
+
+  it('lost during the drain, after every send went out: nothing is claimed about reconnecting, exit 0', async () => {
+    const broker = await startMosquitto()
+    // Frozen 200 ms before the schedule ends, the broker holds the last deliveries (the sends still leave into the
+    // socket), so the drain waits for them; killed 0.8 s into the drain, it closes every connection.
+    let killed: Promise<void> | undefined
+    const r = await runCli(['bench', '-r', '1000/s', '-d', '2s', '--publishers', '2', '--no-broker-count', '--out', join(dir, 'drain.json'), '-b', broker.url], {
+      timeoutMs: 60_000,
+      onOutput: {
+        match: /clients connected/,
+        then: () => {
+          killed = new Promise((resolve) => {
+            setTimeout(() => broker.kill('SIGSTOP'), 1850)
+            setTimeout(() => {
+              broker.kill('SIGKILL')
+              resolve()
+            }, 2850)
+          })
+        },
+      },
+    })
+    await killed
+    expect(r.stderr).toMatch(/lost the broker connection/)
+    expect(r.stderr).not.toMatch(/could not reconnect/)
+    expect(r.code, r.stderr).toBe(0)
+    const result = JSON.parse(readFileSync(join(dir, 'drain.json'), 'utf8')) as ResultJson
+    expect(result.counts.planned).toBe(2000)
+    expect(result.counts.sent).toBe(2000)
+    expect(result.counts.dropped).toBe(0)
+    await broker.stop()
+  }, 90_000)
 })
