@@ -7,6 +7,15 @@
  * the reason, never silently away.
  */
 
+/**
+ * The clock of arrivals: every source's `meta.arrivedAt`, the window emit's, and the sink runner's end of a latency
+ * read it, so a latency is the difference of two readings of one clock. Epoch ms with µs precision (the mqtt
+ * source stamps sub-ms arrivals); Date.now() is whole ms and up to 1 ms behind it, which made sub-ms latencies negative.
+ */
+export function arrivalNow(): number {
+  return performance.timeOrigin + performance.now()
+}
+
 /** Where a record came from and what MQTT said about it. Everything but `source` is optional: a CSV row has no QoS. */
 export interface RecordMeta {
   /** Name of the source that produced the record (as in the pipeline file). */
@@ -22,7 +31,7 @@ export interface RecordMeta {
   properties?: Record<string, unknown>
   /** Where in the input the record is, for error messages: `capture.csv row 17`, `stdin line 3`. */
   position?: string
-  /** When the record was received or read (epoch ms), as opposed to its event time `ts`. */
+  /** When the record was received or read (arrivalNow(): epoch ms), as opposed to its event time `ts`. */
   arrivedAt?: number
 }
 

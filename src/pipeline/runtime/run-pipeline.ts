@@ -27,7 +27,7 @@ import type {RecordMetaView} from '../rule/index.js'
 import {fingerprintPipeline} from '../state/fingerprint.js'
 import type {RunStateOptions} from '../state/index.js'
 import {CHECKPOINT_VERSION, StateStore, encodeCheckpoint, type Checkpoint} from '../state/store.js'
-import {NOOP_ACK, type DeadLetterEntry, type Delivery, type PipelineRecord, type Sink, type Source, type StageContext} from '../types.js'
+import {arrivalNow, NOOP_ACK, type DeadLetterEntry, type Delivery, type PipelineRecord, type Sink, type Source, type StageContext} from '../types.js'
 import {AckTracker, holdAll, releaseAll} from './ack-tracker.js'
 import {DeadLetter} from './dead-letter.js'
 import {compileMap, type MapStep} from '../rule/map-step.js'
@@ -268,7 +268,7 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
   /** Without `arrivedAtOrNow`, rows arrived now: the clock is read only when there are rows (per event it costs more than a simple rule). */
   const emit = (slot: RuleSlot, arrivedAtOrNow?: number): void => {
     if (out.length === 0) return
-    const arrivedAt = arrivedAtOrNow ?? Date.now()
+    const arrivedAt = arrivedAtOrNow ?? arrivalNow()
     if (!slot.map) {
       dispatch(slot, out, arrivedAt)
       out.length = 0
@@ -456,7 +456,7 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
         ids.set(r.meta.messageid, r.payload)
       }
       // They arrive now, from the log: their arrival in the earlier run would count the downtime as sink latency.
-      const now = performance.timeOrigin + performance.now()
+      const now = arrivalNow()
       for (const r of logged.records) r.meta.arrivedAt = now
       ingest(src, logged.records.map((record) => ({record, ack: NOOP_ACK})), true)
       stateCounters!.replayed += logged.records.length

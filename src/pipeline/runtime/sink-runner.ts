@@ -7,7 +7,7 @@
 import {setTimeout as sleep} from 'node:timers/promises'
 import {backoffDelay} from '../../net/backoff.js'
 import {redactUrlsIn} from '../../net/redact-url.js'
-import {isTransientSinkError, type PipelineRecord, type Sink, type StageContext} from '../types.js'
+import {arrivalNow, isTransientSinkError, type PipelineRecord, type Sink, type StageContext} from '../types.js'
 import {releaseAll} from './ack-tracker.js'
 import {LatencySample} from './latency.js'
 
@@ -297,14 +297,11 @@ export class SinkRunner {
   }
 
   private accepted(batch: Queued[]): void {
-    // The clock sources stamp arrivals with (sources/mqtt.ts: performance.timeOrigin + performance.now(), to the µs).
-    // Date.now() is whole ms, behind it by up to 1 ms: a sub-ms latency came out negative (p50 -154µs).
-    const now = performance.timeOrigin + performance.now()
+    const now = arrivalNow()
     this.counters.batches++
     this.counters.written += batch.length
     for (const q of batch) {
-      // An arrival stamped with Date.now(), or the wall clock stepped since the process started: never below 0.
-      this.latency.record(Math.max(0, now - q.arrivedAt))
+      this.latency.record(now - q.arrivedAt)
       releaseAll(q.acks)
     }
     this.settle(batch.length)

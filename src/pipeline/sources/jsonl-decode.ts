@@ -5,7 +5,7 @@
  * payload is decoded as JSON when it is JSON. `auto` (default) recognises the envelope by its keys.
  */
 import {decodeJson, isPlainObject, makeRecord, toEpochMs} from '../records.js'
-import {NOOP_ACK, type Delivery, type StageContext} from '../types.js'
+import {arrivalNow, NOOP_ACK, type Delivery, type StageContext} from '../types.js'
 
 export type JsonLayout = 'auto' | 'payload' | 'capture'
 
@@ -25,6 +25,7 @@ function isEnvelope(v: Record<string, unknown>): boolean {
 export function decodeJsonLines(lines: readonly string[], firstLine: number, opts: JsonLinesOptions, ctx: StageContext): Delivery[] {
   const out: Delivery[] = []
   const now = Date.now()
+  const arrivedAt = arrivalNow()
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]
     if (line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim() === '')) continue
@@ -52,7 +53,7 @@ export function decodeJsonLines(lines: readonly string[], firstLine: number, opt
       retain = env.retain === true || env.retain === 1
       fields = typeof env.payload === 'string' ? decodePayloadText(env.payload) : env.payload
     }
-    const record = makeRecord(ts, fields, {source: opts.source, topic, qos, retain, position, arrivedAt: now})
+    const record = makeRecord(ts, fields, {source: opts.source, topic, qos, retain, position, arrivedAt})
     out.push({record, ack: NOOP_ACK})
   }
   return out

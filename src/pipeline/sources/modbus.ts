@@ -14,7 +14,7 @@ import {ModbusException} from '../../modbus/pdu.js'
 import {createModbusClient, describeModbusTarget, parseModbusTarget, type ModbusClient, type ModbusTarget} from '../../net/modbus-transport.js'
 import {duration} from '../../config/units-schema.js'
 import {parseTemplate, renderTemplate} from '../../config/template.js'
-import {defineSource, type Delivery, type StageContext} from '../types.js'
+import {arrivalNow, defineSource, type Delivery, type StageContext} from '../types.js'
 
 const NOOP = () => {}
 
@@ -203,7 +203,7 @@ export const modbusSource = defineSource({
             return
           }
           pending.push({
-            record: {ts, key: device.name, topic: `modbus/${device.name}`, fields: {device: device.name, host: device.host, port: device.port, unit: device.unit, ...fields}, meta: {source: name, arrivedAt: ts}},
+            record: {ts, key: device.name, topic: `modbus/${device.name}`, fields: {device: device.name, host: device.host, port: device.port, unit: device.unit, ...fields}, meta: {source: name, arrivedAt: arrivalNow()}},
             ack: NOOP,
           })
           wake?.()

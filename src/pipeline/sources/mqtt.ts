@@ -24,7 +24,7 @@ import {observationRows} from '../../sparkplug/views.js'
 import {findFilterFault} from '../../net/topic-rules.js'
 import {cellValue} from './csv-mapping.js'
 import {DeliveryInbox} from './delivery-inbox.js'
-import {defineSource, NOOP_ACK, type Delivery, type PipelineRecord, type Source, type StageContext} from '../types.js'
+import {arrivalNow, defineSource, NOOP_ACK, type Delivery, type PipelineRecord, type Source, type StageContext} from '../types.js'
 import {mqttProtocol} from '../../config/units-schema.js'
 import {INSECURE_TLS_WARNING} from '../../net/tls-files.js'
 import {mqttTlsOptions, resolveTlsFiles, tlsFileProblems, tlsOf, unparsedTlsFileProblems} from '../mqtt-tls.js'
@@ -146,7 +146,7 @@ export class MqttSource implements Source {
   /** payload: sparkplugb — births, aliases and seq per edge node, as a host application keeps them. */
   private readonly sparkplug: SparkplugHostSession | undefined
   private readonly onBytes = (): void => {
-    this.bytesArrivedAt = performance.timeOrigin + performance.now()
+    this.bytesArrivedAt = arrivalNow()
   }
 
   constructor(
@@ -327,7 +327,7 @@ export class MqttSource implements Source {
       ack()
       return
     }
-    const now = this.bytesArrivedAt || performance.timeOrigin + performance.now()
+    const now = this.bytesArrivedAt || arrivalNow()
     const record: PipelineRecord = {
       ts: now,
       topic: packet.topic,

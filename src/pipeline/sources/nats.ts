@@ -18,7 +18,7 @@ import type {NatsConnection} from '@nats-io/transport-node'
 import type {ConsumerMessages, JsMsg} from '@nats-io/jetstream'
 import {checkedUrl} from '../../config/url-schema.js'
 import {connectNats, ensureStream, parseNatsServers, isNotFound, jetStreamManager, redactServers} from '../../net/nats-connection.js'
-import {defineSource, type Delivery, type PipelineRecord, type Source, type StageContext} from '../types.js'
+import {arrivalNow, defineSource, type Delivery, type PipelineRecord, type Source, type StageContext} from '../types.js'
 import {decodePayload} from './mqtt.js'
 import {DeliveryInbox} from './delivery-inbox.js'
 
@@ -158,11 +158,11 @@ export class NatsSource implements Source {
     this.stats.received++
     if (m.redelivered) this.stats.redelivered++
     const payload = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength)
-    const arrivedAt = Date.now()
+    const arrivedAt = arrivalNow()
     const seq = m.seq
     const record: PipelineRecord = {
       // Processing time by default; `timestamp:` on the source reads event time from the payload.
-      ts: arrivedAt,
+      ts: Date.now(),
       topic: m.subject,
       payload,
       meta: {source: this.name, topic: m.subject, messageid: seq, position: `${this.o.stream} seq ${seq}`, arrivedAt},

@@ -14,7 +14,7 @@ import {extname, resolve} from 'node:path'
 import {z} from 'zod'
 import {loadTable} from '../tables.js'
 import {compileRecordTemplate, templateFields} from '../record-template.js'
-import {defineSource, NOOP_ACK, type Delivery, type PipelineRecord, type StageContext} from '../types.js'
+import {arrivalNow, defineSource, NOOP_ACK, type Delivery, type PipelineRecord, type StageContext} from '../types.js'
 
 const options = z.strictObject({
   path: z.string().min(1).meta({description: 'CSV (with a header row) or JSON (an array of objects) file, relative to the pipeline file.'}),
@@ -42,9 +42,10 @@ export const registrySource = defineSource({
         const topicOf = compileRecordTemplate(opts.topic, (t) => t.length > 0 && !t.includes('+') && !t.includes('#'))
         const columns = templateFields(opts.topic)
         const at = Date.now()
+        const arrivedAt = arrivalNow()
         const batch: Delivery[] = []
         table.rows.forEach((row, i) => {
-          const record: PipelineRecord = {ts: at, fields: {...row}, meta: {source: name, position: `${opts.path} row ${i + 1}`, arrivedAt: at}}
+          const record: PipelineRecord = {ts: at, fields: {...row}, meta: {source: name, position: `${opts.path} row ${i + 1}`, arrivedAt}}
           // An empty cell counts as missing too: it would make an empty topic level.
           const missing = columns.filter((c) => row[c] === undefined || row[c] === null || row[c] === '')
           const topic = missing.length > 0 ? undefined : topicOf(record)

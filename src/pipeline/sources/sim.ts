@@ -15,7 +15,7 @@ import {expandDevices, loadScenario} from '../../sim/scenario/index.js'
 import {SimulatedStreams} from '../../sim/simulated-streams.js'
 import {decodeJson, makeRecord, toEpochMs} from '../records.js'
 import {ConfigError, formatProblem, IotdError, UsageError} from '../../errors.js'
-import {NOOP_ACK, defineSource, type ComponentProblem, type Delivery, type StageContext} from '../types.js'
+import {arrivalNow, NOOP_ACK, defineSource, type ComponentProblem, type Delivery, type StageContext} from '../types.js'
 
 const options = z.strictObject({
   scenario: z.string().min(1).meta({description: 'Scenario file (as for iotd sim), relative to the pipeline file.'}),
@@ -100,7 +100,7 @@ export const simSource = defineSource({
           produced++
           const decoded = decodeJson(sample.payload)
           const fields = decoded.ok ? decoded.fields : sample.payload
-          const meta = {source: name, topic: device.topic, qos: device.qos, retain: device.retain, clientid: device.clientId, arrivedAt: Date.now()}
+          const meta = {source: name, topic: device.topic, qos: device.qos, retain: device.retain, clientid: device.clientId, arrivedAt: arrivalNow()}
           batch.push({record: makeRecord(ts, fields, meta, {key: device.deviceId}), ack: NOOP_ACK})
           if (batch.length >= 512) {
             yield batch

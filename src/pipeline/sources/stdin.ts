@@ -13,7 +13,7 @@ import {parse} from 'csv-parse'
 import {z} from 'zod'
 import {castCell, makeRecord} from '../records.js'
 import {readLineBatches} from '../line-reader.js'
-import {NOOP_ACK, defineSource, type Delivery, type StageContext} from '../types.js'
+import {arrivalNow, NOOP_ACK, defineSource, type Delivery, type StageContext} from '../types.js'
 import {decodeJsonLines} from './jsonl-decode.js'
 
 const options = z.strictObject({
@@ -56,7 +56,7 @@ export const stdinSource = defineSource({
           row++
           if (ctx.signal.aborted) break
           const now = Date.now()
-          batch.push({record: makeRecord(now, fields, {source: name, topic: opts.topic, position: `stdin row ${row}`, arrivedAt: now}), ack: NOOP_ACK})
+          batch.push({record: makeRecord(now, fields, {source: name, topic: opts.topic, position: `stdin row ${row}`, arrivedAt: arrivalNow()}), ack: NOOP_ACK})
           if (batch.length >= 256) {
             yield batch
             batch = []
