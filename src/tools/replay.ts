@@ -250,7 +250,10 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
   let propertiesUnsent = opts.broker.protocol !== '5'
   const send = async (records: PipelineRecord[], dues?: number[]) => {
     if (writeFailure !== undefined) throw writeFailure
-    if (failedWrites.length > 0) await recover()
+    // Without a client, the write would reconnect by itself (MqttSink.write) and, if that one attempt succeeded,
+    // publish this message before older ones still unacknowledged on the lost connection: recover() first waits
+    // for those to fail and writes them again before it.
+    if (failedWrites.length > 0 || !sink.connected) await recover()
     if (records.length === 0) return
     if (propertiesUnsent && records.some((r) => r.meta.properties)) {
       propertiesUnsent = false

@@ -43,8 +43,14 @@ describeMosquitto('iotd replay across a broker outage (a real mosquitto restarte
     const broker = await startMosquitto({persistence: true})
     // A subscriber with a persistent session: what the broker takes while it is away is kept for it.
     const seen = new Set<string>()
+    /** Each message at its first arrival: written again first after the outage, so in the file's order. */
+    const firstArrivals: number[] = []
     const sub = await mqtt.connectAsync(broker.url, {clientId: 'outage-sub', clean: false, reconnectPeriod: 300})
-    sub.on('message', (_t, payload) => seen.add(payload.toString()))
+    sub.on('message', (_t, payload) => {
+      const text = payload.toString()
+      if (!seen.has(text)) firstArrivals.push(Number(text))
+      seen.add(text)
+    })
     await sub.subscribeAsync('outage/q1', {qos: 1})
     const file = q1File('q1.csv', 2000, 5)
     const replay = startCli(['replay', file, '--broker', broker.url, '--json'])
@@ -69,6 +75,8 @@ describeMosquitto('iotd replay across a broker outage (a real mosquitto restarte
       expect(r.stderr).toMatch(/reconnected to mqtt:\/\/127\.0\.0\.1:\d+ after .*: \d+ messages? written again/)
       // At least once: every row reaches the subscriber.
       await expect.poll(() => seen.size, {timeout: 20_000}).toBe(2000)
+      const outOfOrder = firstArrivals.findIndex((n, i) => i > 0 && n < firstArrivals[i - 1])
+      expect(outOfOrder, `first arrivals out of order at ${outOfOrder}: ${firstArrivals.slice(Math.max(0, outOfOrder - 3), outOfOrder + 3).join(', ')}`).toBe(-1)
     } finally {
       if (replay.child.exitCode === null) replay.child.kill('SIGKILL')
       sub.end(true)

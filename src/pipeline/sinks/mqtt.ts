@@ -97,6 +97,11 @@ export class MqttSink implements Sink {
     this.v5 = options.protocol === '5'
   }
 
+  /** Whether a client is connected now: a write without one reconnects first (write()). */
+  get connected(): boolean {
+    return this.client?.connected === true
+  }
+
   get broker(): string {
     return redactUrl(this.options.url)
   }
