@@ -3,7 +3,7 @@ import {ModbusConnectionError, ModbusTimeoutError} from '../net/modbus-client.js
 import {ModbusCrcError} from '../net/modbus-rtu-client.js'
 import {createModbusClient, describeModbusTarget, parseModbusTarget, type ModbusTarget, type SerialOverrides} from '../net/modbus-transport.js'
 import {formatNotation, resolveAddress} from '../modbus/address.js'
-import {decodeTagExact, encodeTag} from '../modbus/codec.js'
+import {decodeTagExact, encodeTag, writeProblem} from '../modbus/codec.js'
 import {ModbusException} from '../modbus/pdu.js'
 import {isBitTable, MAX_READ_BITS, MAX_READ_REGISTERS, WORD_ORDERS, wordsOf, type Table, type TagType, type TagValue, type WordOrder} from '../modbus/types.js'
 
@@ -157,6 +157,7 @@ export interface WriteResult {
 export async function writeValues(req: WriteRequest): Promise<WriteResult> {
   const {table, offset} = locate(req)
   if (table === 'input' || table === 'discrete') throw new Error(`${table} ${table === 'input' ? 'registers' : 'inputs'} are read-only in Modbus; write to a holding register or a coil`)
+  const words = table === 'holding' ? registerWords(req) : []
   const client = clientFor(req, req.timeoutMs)
   try {
     if (table === 'coil') {
@@ -164,21 +165,34 @@ export async function writeValues(req: WriteRequest): Promise<WriteResult> {
       await client.writeCoils(req.unit, offset, bits)
       return {schemaVersion: 1, ...endpointOf(targetOf(req)), unit: req.unit, table, address: offset, notation: formatNotation(table, offset), functionCode: bits.length === 1 ? 5 : 15, raw: bits}
     }
-    const type: TagType = req.type ?? 'uint16'
-    if (type === 'bool' || type === 'bit') throw new Error(`--type ${type} cannot be written to a holding register (write the whole register as uint16)`)
-    if (type === 'string' && !req.length) throw new Error('--type string needs --length (characters)')
-    const words = req.values.flatMap((v) => {
-      // An unscaled 64-bit integer is written from its digits, exactly (a number would round beyond 2^53).
-      const exact = (type === 'int64' || type === 'uint64') && (req.scale ?? 1) === 1 && (req.offset ?? 0) === 0 && /^-?\d+$/.test(v.trim())
-      const value = type === 'string' ? v : exact ? BigInt(v.trim()) : Number(v)
-      if (typeof value === 'number' && Number.isNaN(value)) throw new Error(`--value "${v}" is not a number`)
-      return encodeTag({type, order: req.order, scale: req.scale ?? 1, offset: req.offset ?? 0, length: req.length}, value)
-    })
     await client.writeRegisters(req.unit, offset, words)
     return {schemaVersion: 1, ...endpointOf(targetOf(req)), unit: req.unit, table, address: offset, notation: formatNotation(table, offset), functionCode: words.length === 1 ? 6 : 16, raw: words}
   } finally {
     await client.close()
   }
+}
+
+/**
+ * The words a holding-register write sends. A register gets the value asked for or nothing: a value out of the
+ * type's range, with a fraction an integer cannot hold, or a string longer than --length is refused (UsageError)
+ * before any connection, never clamped, rounded or cut by encodeTag on its way to a device.
+ */
+function registerWords(req: WriteRequest): number[] {
+  const type: TagType = req.type ?? 'uint16'
+  if (type === 'bool' || type === 'bit') throw new UsageError(`--type ${type} cannot be written to a holding register (write the whole register as uint16)`)
+  if (type === 'string' && !req.length) throw new UsageError('--type string needs --length (bytes)')
+  const scale = req.scale ?? 1
+  const offset = req.offset ?? 0
+  for (const v of req.values) {
+    const problem = writeProblem(type, v, scale, offset, req.length)
+    if (problem) throw new UsageError(`--value ${problem}; nothing was written`)
+  }
+  return req.values.flatMap((v) => {
+    // An unscaled 64-bit integer is written from its digits, exactly (a number would round beyond 2^53).
+    const exact = (type === 'int64' || type === 'uint64') && scale === 1 && offset === 0 && /^-?\d+$/.test(v.trim())
+    const value = type === 'string' ? v : exact ? BigInt(v.trim()) : Number(v)
+    return encodeTag({type, order: req.order, scale, offset, length: req.length}, value)
+  })
 }
 
 function parseBool(v: string): boolean {

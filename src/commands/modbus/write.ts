@@ -35,8 +35,7 @@ ${EXIT_CODES_HELP}`
 
   async run(): Promise<WriteResult> {
     const {args, flags} = await this.parse(ModbusWrite)
-    const {parseTarget, writeValues, describeFailure, locate} = await import('../../tools/modbus-inspect.js')
-    const {writeProblem} = await import('../../modbus/codec.js')
+    const {parseTarget, writeValues, describeFailure} = await import('../../tools/modbus-inspect.js')
     let target
     let scale
     let offset
@@ -44,15 +43,6 @@ ${EXIT_CODES_HELP}`
       target = parseTarget(args.target, serialOverrides(flags))
       scale = numberFlag('scale', flags.scale)
       offset = numberFlag('offset', flags.offset)
-      // A register gets the value asked for or nothing: a setpoint out of the type's range or with a fraction an
-      // integer cannot hold is refused before any byte is sent, never clamped or rounded on its way to a device.
-      if (locate({address: flags.address, table: flags.table as Table | undefined, addressBase: flags['address-base'] as 0 | 1}).table === 'holding') {
-        const type = (flags.type ?? 'uint16') as TagType
-        for (const value of flags.value) {
-          const problem = writeProblem(type, value, scale ?? 1, offset ?? 0, flags.length)
-          if (problem) throw new Error(`--value ${problem}; nothing was written`)
-        }
-      }
     } catch (error) {
       throw new UsageError((error as Error).message)
     }
