@@ -1,6 +1,6 @@
 import {randomUUID} from 'node:crypto'
 import {z} from 'zod'
-import {flagValue, parseDuration, parseRate, parseSize} from '../config/units.js'
+import {durationFlagText, flagValue, parseDuration, parseRate, parseSize} from '../config/units.js'
 import {duration, size} from '../config/units-schema.js'
 import {loadYamlConfig} from '../config/yaml-loader.js'
 import {UsageError} from '../errors.js'
@@ -187,8 +187,9 @@ export interface RequestContext {
   runId?: string
 }
 
+/** Flag text needs a unit (durationFlagText); a profile's value comes as milliseconds from its schema. */
 function durationOf(name: string, value: string | number | undefined): number | undefined {
-  return flagValue(name, value, parseDuration)
+  return typeof value === 'string' ? durationFlagText(name, value) : flagValue(name, value, parseDuration)
 }
 
 /** Turns options (flags over profile) into the runner's request, with defaults per mode; bad values are usage errors. */

@@ -1,9 +1,12 @@
-import {flagValue, parseDuration, parseRate, parseSize} from '../config/units.js'
+import {durationFlagText, flagValue, parseRate, parseSize} from '../config/units.js'
 import {UsageError} from '../errors.js'
 
-/** Flag values go through the same unit parsers as config files; a bad one is a usage error naming the flag (flagValue). */
+/**
+ * Flag values go through the same unit parsers as config files; a bad one is a usage error naming the flag (flagValue).
+ * A duration flag also needs its unit: `--duration 5` is refused, where a file reads a bare 5 as milliseconds.
+ */
 export function parseDurationFlag(flag: string, value: string | undefined): number | undefined {
-  return flagValue(flag, value, parseDuration)
+  return durationFlagText(flag, value)
 }
 
 export function parseRateFlag(flag: string, value: string | undefined): number | undefined {

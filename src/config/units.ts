@@ -102,16 +102,25 @@ export function flagValue<V extends string | number, T>(flag: string, value: V, 
 export function flagValue<V extends string | number, T>(flag: string, value: V | undefined, parse: (value: V) => T): T | undefined
 export function flagValue<V extends string | number, T>(flag: string, value: V | undefined, parse: (value: V) => T): T | undefined {
   if (value === undefined) return undefined
-  // A bare number is milliseconds in a scenario or profile file (documented there, and YAML gives it as a number),
-  // but typed on a command line `-d 5` means five seconds to nearly everyone and ran a 5 ms bench that exited 0.
-  // A flag's text needs its unit; 0 is the same in every unit.
-  if (parse === (parseDuration as unknown) && typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value) && Number(value) !== 0) {
-    const n = value.trim()
-    throw new UsageError(`--${flag} ${n}: give a unit: ${n}s, ${n}m, ${n}ms`, ['durations on the command line take a unit: 500ms, 30s, 5m, 1h'])
-  }
   try {
     return parse(value)
   } catch (error) {
     throw new UsageError(`--${flag}: ${(error as Error).message}`)
   }
+}
+
+/**
+ * A duration typed on the command line (cli/flag-parsers' parseDurationFlag, and the core readers of flag text).
+ * A bare number is milliseconds in a scenario or profile file (documented there, and YAML gives it as a number),
+ * but typed on a command line `-d 5` means five seconds to nearly everyone and ran a 5 ms bench that exited 0.
+ * A flag's text needs its unit; 0 is the same in every unit.
+ */
+export function durationFlagText(flag: string, value: string): number
+export function durationFlagText(flag: string, value: string | undefined): number | undefined
+export function durationFlagText(flag: string, value: string | undefined): number | undefined {
+  if (value !== undefined && /^\s*\d+(\.\d+)?\s*$/.test(value) && Number(value) !== 0) {
+    const n = value.trim()
+    throw new UsageError(`--${flag} ${n}: give a unit: ${n}s, ${n}m, ${n}ms`, ['durations on the command line take a unit: 500ms, 30s, 5m, 1h'])
+  }
+  return flagValue(flag, value, parseDuration)
 }

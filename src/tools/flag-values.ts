@@ -1,8 +1,8 @@
 /**
  * Replay's own flag values (time bounds, loops, speed): forms no config file has. Errors are UsageErrors naming the
- * flag; unit values (durations, rates, sizes) go through config/units.ts flagValue like every other flag.
+ * flag; unit values (durations, rates, sizes) go through config/units.ts (durationFlagText, flagValue) like every other flag.
  */
-import {flagValue, parseDuration} from '../config/units.js'
+import {durationFlagText} from '../config/units.js'
 import {UsageError} from '../errors.js'
 import type {ReplayStart} from './replay.js'
 
@@ -10,7 +10,7 @@ import type {ReplayStart} from './replay.js'
 export function timeBoundFlag(flag: string, value: string | undefined): ReplayStart | undefined {
   if (value === undefined) return undefined
   const v = value.trim()
-  if (v.startsWith('+')) return {offsetMs: flagValue(flag, v.slice(1), parseDuration)}
+  if (v.startsWith('+')) return {offsetMs: durationFlagText(flag, v.slice(1))}
   if (/^\d+$/.test(v)) return Number(v)
   const zoned = /(Z|[+-]\d{2}:?\d{2})$/i.test(v) || !/[T ]\d/.test(v) ? v : `${v}Z`
   const t = Date.parse(zoned.replace(' ', 'T'))

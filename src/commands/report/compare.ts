@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, EXIT_CODES_HELP} from '../../cli/base-command.js'
-import {flagValue, parseDuration} from '../../config/units.js'
+import {parseDurationFlag} from '../../cli/flag-parsers.js'
 import {UsageError} from '../../errors.js'
 import type {CompareReport} from '../../report/compare-summary.js'
 
@@ -80,7 +80,7 @@ ${EXIT_CODES_HELP}
 function parseNoiseFloor(text: string | undefined): number | undefined {
   if (text === undefined) return undefined
   try {
-    return flagValue('noise-floor', text, parseDuration)
+    return parseDurationFlag('noise-floor', text)
   } catch (error) {
     throw new UsageError((error as Error).message, ['e.g. 100us or 0.5ms'])
   }

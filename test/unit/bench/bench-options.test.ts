@@ -1,5 +1,8 @@
+import {mkdtempSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {parseStartAt, toBenchRequest} from '../../../src/bench/bench-options.js'
+import {loadBenchProfile, parseStartAt, toBenchRequest} from '../../../src/bench/bench-options.js'
 import {parseShard} from '../../../src/cli/flag-parsers.js'
 import {UsageError} from '../../../src/errors.js'
 
@@ -28,5 +31,18 @@ describe('the run id', () => {
     expect(a.startAtMs).toBe(Date.parse('2026-12-06T21:30:00Z'))
     expect(b.runId).toBe(new Date(1_796_592_600_000).toISOString().replace(/^/, 'start-'))
     expect(toBenchRequest({}, ctx).runId).not.toBe(toBenchRequest({}, ctx).runId)
+  })
+})
+
+describe('durations', () => {
+  const ctx = {commandLine: [], toolVersion: 'test'}
+  it('a flag typed without a unit is refused; a profile value (milliseconds from its schema, a quoted "5" too) is not', () => {
+    expect(() => toBenchRequest({duration: '5'}, ctx)).toThrow('--duration 5: give a unit: 5s, 5m, 5ms')
+    expect(() => toBenchRequest({warmup: '2'}, ctx)).toThrow('--warmup 2: give a unit')
+    const file = join(mkdtempSync(join(tmpdir(), 'iotd-profile-')), 'p.yaml')
+    writeFileSync(file, 'version: 1\nduration: "5000"\nwarmup: "5"\n')
+    const profile = loadBenchProfile(file)
+    expect(profile).toMatchObject({duration: 5000, warmup: 5})
+    expect(() => toBenchRequest(profile, ctx)).not.toThrow()
   })
 })

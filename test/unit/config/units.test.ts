@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import {duration, size} from '../../../src/config/units-schema.js'
 import {flagValue, formatDuration, parseDuration, parseRate, parseSize} from '../../../src/config/units.js'
+import {parseDurationFlag} from '../../../src/cli/flag-parsers.js'
 
 describe('parseDuration', () => {
   it.each([
@@ -84,10 +85,10 @@ describe('zod unit types (units-schema.ts): the one duration and size type of ev
 
 describe('duration flags need a unit', () => {
   it('refuses a bare number typed on the command line, which a file reads as milliseconds', () => {
-    expect(() => flagValue('duration', '5', parseDuration)).toThrow('--duration 5: give a unit: 5s, 5m, 5ms')
-    expect(() => flagValue('timeout', ' 1.5 ', parseDuration)).toThrow('--timeout 1.5: give a unit')
-    expect(flagValue('duration', '5s', parseDuration)).toBe(5000)
-    expect(flagValue('drain', '0', parseDuration)).toBe(0)
+    expect(() => parseDurationFlag('duration', '5')).toThrow('--duration 5: give a unit: 5s, 5m, 5ms')
+    expect(() => parseDurationFlag('timeout', ' 1.5 ')).toThrow('--timeout 1.5: give a unit')
+    expect(parseDurationFlag('duration', '5s')).toBe(5000)
+    expect(parseDurationFlag('drain', '0')).toBe(0)
     // A profile's YAML number is the file's rule: milliseconds.
     expect(flagValue('duration', 5000, parseDuration)).toBe(5000)
     expect(parseDuration('5')).toBe(5)
