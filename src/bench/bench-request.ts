@@ -106,8 +106,6 @@ export interface BenchOutcome {
    * Undefined when it did something, or was interrupted or failed (error says why).
    */
   didNothing?: string
-  /** Of result.counts.dropped: sends that fell due while their publisher's broker connection was down. */
-  droppedWhileDown: number
   warnings: string[]
 }
 

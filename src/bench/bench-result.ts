@@ -107,7 +107,12 @@ export const benchCountsSchema = z
     lost: count.nullable(),
     duplicated: count.nullable(),
     reordered: count.nullable(),
-    dropped: count.describe('Sends that could not leave on time and were not sent (open model).'),
+    dropped: count.describe('Sends not sent (open model): those that could not leave on time, and droppedDown.'),
+    droppedDown: count
+      .optional()
+      .describe(
+        "Of dropped: sends that fell due while their publisher's broker connection was down (it reconnects with backoff). Absent in results written before it was counted: read as 0.",
+      ),
     late: count.describe('Sends that left later than their intended time by more than one interval.'),
     errors: count.describe('Connect, publish and subscribe failures.'),
   })
@@ -428,6 +433,7 @@ function countProblems(counts: BenchCounts, text: string, file: string): ConfigP
   const {expected, received, lost} = counts
   const duplicated = counts.duplicated ?? 0
   const at = (key: keyof BenchCounts, message: string): ConfigProblem => ({file, ...locateJsonPath(text, ['counts', key]), path: `counts.${key}`, message: `counts do not add up: ${message}`})
+  if ((counts.droppedDown ?? 0) > counts.dropped) return [at('droppedDown', `${n(counts.droppedDown ?? 0)} dropped while the connection was down of ${n(counts.dropped)} dropped`)]
   if (received === null) return []
   if (duplicated > received) return [at('duplicated', `${n(duplicated)} duplicated of ${n(received)} received`)]
   if (expected === null) return []

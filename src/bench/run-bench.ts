@@ -136,7 +136,7 @@ export async function runBench(req: BenchRequest): Promise<BenchOutcome> {
       },
     })
     // Two reasons a send is dropped: its publisher had no broker connection when it fell due, or it fell behind.
-    const droppedDown = final.droppedDown ?? 0
+    const droppedDown = result.counts.droppedDown ?? 0
     const droppedBehind = result.counts.dropped - droppedDown
     if (droppedDown > 0) {
       log(`${droppedDown.toLocaleString('en-US')} sends were dropped: the broker connection was down when they fell due (${final.disconnects ?? 0} lost connection${final.disconnects === 1 ? '' : 's'})`, 'warn')
@@ -154,7 +154,7 @@ export async function runBench(req: BenchRequest): Promise<BenchOutcome> {
     stats.histograms.destroy()
     const error = workers.fatal ?? downError
     const didNothing = req.signal?.aborted || error ? undefined : didNothingReason(req, plan, result)
-    return {result, interrupted: req.signal?.aborted === true, error, didNothing, droppedWhileDown: droppedDown, warnings}
+    return {result, interrupted: req.signal?.aborted === true, error, didNothing, warnings}
   } finally {
     await pool?.terminate()
     await counter?.close()
@@ -415,6 +415,7 @@ function resultCounts(mode: BenchMode, c: BenchWorkerCounts, expected: number | 
     duplicated: hasReceiver ? c.duplicates : null,
     reordered: hasReceiver ? c.reordered : null,
     dropped: c.dropped,
+    droppedDown: c.droppedDown ?? 0,
     late: c.late,
     errors: c.errors,
   }

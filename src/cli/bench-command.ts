@@ -130,8 +130,7 @@ export abstract class BenchCommand extends BaseCommand {
     const {chooseOutputMode} = await import('../report/terminal.js')
     const {createBenchReporter} = await import('../report/bench-reporter.js')
     const mode = chooseOutputMode({json: this.jsonEnabled(), quiet: flags.quiet === true, stdout: process.stdout, env: process.env})
-    let droppedWhileDown = 0
-    const reporter = await createBenchReporter(mode, {color: flags.color as boolean, droppedWhileDown: () => droppedWhileDown})
+    const reporter = await createBenchReporter(mode, {color: flags.color as boolean})
     const {runBench} = await import('../bench/run-bench.js')
     const outs = (flags.out as string[] | undefined) ?? []
     const influxTargets = outs.map(parseInfluxOut).filter((t) => t !== undefined)
@@ -168,7 +167,6 @@ export abstract class BenchCommand extends BaseCommand {
     const final = last
     if (final) endpoint?.show(() => benchFamilies(final, outcome.result))
     const {result} = outcome
-    droppedWhileDown = outcome.droppedWhileDown
     const written: string[] = []
     if (resultFiles.length > 0) {
       const {writeFileSync} = await import('node:fs')

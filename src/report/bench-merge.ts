@@ -270,6 +270,8 @@ function mergeCounts(results: readonly BenchResult[], partial: boolean): BenchCo
     duplicated,
     reordered: sumOrNull(receiving.map((c) => c.reordered)),
     dropped: sum(all.map((c) => c.dropped)),
+    // Only when a shard counted it: results from before it was counted stay as they were.
+    ...(all.some((c) => c.droppedDown !== undefined) ? {droppedDown: sum(all.map((c) => c.droppedDown ?? 0))} : {}),
     late: sum(all.map((c) => c.late)),
     errors: sum(all.map((c) => c.errors)),
   }

@@ -10,8 +10,6 @@ export interface BenchReporterOptions {
   stdout?: NodeJS.WriteStream
   stderr?: NodeJS.WriteStream
   color?: boolean
-  /** Asked when the summary is printed: the run's sends dropped while the broker connection was down. */
-  droppedWhileDown?: () => number
 }
 
 /**
@@ -25,7 +23,7 @@ export async function createBenchReporter(mode: OutputMode, opts: BenchReporterO
   const wantColor = opts.color ?? true
   const stdoutColor = colorEnabledFor(stdout, wantColor)
   const stderrColor = colorEnabledFor(stderr, wantColor)
-  const summaryText = (result: BenchResult) => formatBenchSummary(result, {color: stdoutColor, droppedWhileDown: opts.droppedWhileDown?.()}).replace(/\n$/, '')
+  const summaryText = (result: BenchResult) => formatBenchSummary(result, {color: stdoutColor}).replace(/\n$/, '')
   return createModeReporter<BenchSnapshot, BenchResult>(mode, {
     stdout,
     stderr,

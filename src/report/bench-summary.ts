@@ -20,11 +20,6 @@ import {layoutTable, type ColumnSpec} from './text-table.js'
 
 export interface BenchSummaryOptions {
   color: boolean
-  /**
-   * Of the dropped sends, those that fell due while their publisher's broker connection was down (the run knows it;
-   * a saved result does not carry it): worded as such, not as sends that could not leave on time.
-   */
-  droppedWhileDown?: number
 }
 
 /** The broker's count and the client's may differ this much (percent) before the summary warns. */
@@ -78,7 +73,7 @@ export function formatBenchSummary(result: BenchResult, options: BenchSummaryOpt
   const lines: string[] = [...header(result, c)]
 
   lines.push(...thresholdSection(result, c, options.color))
-  for (const v of benchVerdicts(result, options.droppedWhileDown)) lines.push(`${INDENT}${mark(v.level, c)} ${v.text}`)
+  for (const v of benchVerdicts(result)) lines.push(`${INDENT}${mark(v.level, c)} ${v.text}`)
 
   lines.push('')
   lines.push(...throughputLines(result, c))
@@ -150,7 +145,7 @@ function thresholdSection(result: BenchResult, c: ChalkInstance, color: boolean)
  * What the counts say went wrong, worst first; empty when nothing did. Shared by the text summary and the HTML
  * report so both word a problem the same way.
  */
-export function benchVerdicts(result: BenchResult, droppedWhileDown = 0): BenchVerdict[] {
+export function benchVerdicts(result: BenchResult): BenchVerdict[] {
   const k = result.counts
   const noun = result.meta.mode === 'conn' ? 'connection' : 'message'
   const out: BenchVerdict[] = []
@@ -158,7 +153,7 @@ export function benchVerdicts(result: BenchResult, droppedWhileDown = 0): BenchV
   if (k.lost !== null && k.lost > 0) {
     out.push({level: 'fail', text: `${plural(k.lost, `${noun}`)} lost (${lossPercent(result)} of ${formatNumber(k.expected ?? 0)} expected)`})
   }
-  const down = Math.min(k.dropped, Math.max(0, droppedWhileDown))
+  const down = droppedDownOf(result)
   if (down > 0) out.push({level: 'warn', text: `${plural(down, 'send')} dropped: the broker connection was down when they fell due`})
   if (k.dropped - down > 0) out.push({level: 'warn', text: `${plural(k.dropped - down, 'send')} dropped: they could not leave on time and were not sent`})
   if (k.sent > 0 && k.late / k.sent > LATE_NOTICE_SHARE) {
@@ -181,7 +176,7 @@ export function benchVerdicts(result: BenchResult, droppedWhileDown = 0): BenchV
       text: `the merged results measured together for only ${formatDuration(merge.commonWindowMs)} of ${formatDuration(span)}: summed rates overstate a run whose shards did not run at once`,
     })
   }
-  const bottleneck = bottleneckText(result, down)
+  const bottleneck = bottleneckText(result)
   if (bottleneck) out.push({level: 'warn', text: bottleneck})
   return out
 }
@@ -192,7 +187,7 @@ export function benchVerdicts(result: BenchResult, droppedWhileDown = 0): BenchV
  * Sends that fell behind their schedule (many dropped or late) while the client had room are the broker pushing
  * back when the in-flight window was full (it held back acknowledgements), and otherwise the connection's.
  */
-export function bottleneckText(result: BenchResult, droppedWhileDown = 0): string | undefined {
+export function bottleneckText(result: BenchResult): string | undefined {
   const h = result.health
   const cores = Math.max(1, h.cores)
   const client: string[] = []
@@ -201,7 +196,7 @@ export function bottleneckText(result: BenchResult, droppedWhileDown = 0): strin
   const k = result.counts
   const behind: string[] = []
   // Sends dropped while the connection was down say nothing about the pace of the client or the broker.
-  const droppedBehind = k.dropped - droppedWhileDown
+  const droppedBehind = k.dropped - droppedDownOf(result)
   if (k.planned > 0 && droppedBehind / k.planned > DROPPED_SHARE) behind.push(`${formatPercent((droppedBehind / k.planned) * 100)} of planned sends dropped`)
   if (k.sent > 0 && k.late / k.sent > LATE_SHARE) behind.push(`${formatPercent((k.late / k.sent) * 100)} of sends late`)
   if (client.length > 0) return `the client, not the broker, was the bottleneck (${[...client, ...behind].join('; ')}): these figures describe iotd more than the broker`
@@ -211,6 +206,11 @@ export function bottleneckText(result: BenchResult, droppedWhileDown = 0): strin
     return `the broker pushed back (${behind.join('; ')}; the in-flight window was full ${formatPercent(full)} of the time, waiting for acknowledgements; client CPU ${formatPercent(h.cpuPercent)}): the figures are the broker's under this load`
   }
   return `sends fell behind their schedule (${behind.join('; ')}) while the client had CPU to spare (${formatPercent(h.cpuPercent)}): the connection or the broker's socket held them back`
+}
+
+/** Of the dropped sends, those that fell due while the broker connection was down (0 in results from before it was counted). */
+function droppedDownOf(result: BenchResult): number {
+  return Math.min(result.counts.dropped, Math.max(0, result.counts.droppedDown ?? 0))
 }
 
 function brokerDisagreement(result: BenchResult): string | undefined {

@@ -13,7 +13,7 @@ import {describeMosquitto, startMosquitto} from '../helpers/mosquitto.js'
 
 interface ResultJson {
   meta: {startedAt: string; endedAt: string; warmupMs: number}
-  counts: {planned: number; sent: number; dropped: number; received: number | null; errors: number}
+  counts: {planned: number; sent: number; dropped: number; droppedDown?: number; received: number | null; errors: number}
   rate: {targetPerSec: number; achievedPerSec: number}
   timeline: Array<{t: number; sentPerSec: number; receivedPerSec: number | null}>
 }
@@ -57,6 +57,11 @@ describeMosquitto('iotd bench when the broker goes away', () => {
     expect(k.dropped).toBeGreaterThan(1000)
     expect(droppedDown).toBeLessThanOrEqual(k.dropped)
     expect(droppedDown).toBeGreaterThan(0.9 * k.dropped)
+    // The saved result carries the split, so iotd report show words the drops as the run did.
+    expect(k.droppedDown).toBe(droppedDown)
+    const shown = await runCli(['report', 'show', join(dir, 'restarted.json')])
+    expect(shown.code, shown.stderr).toBe(0)
+    expect(shown.stdout, shown.stdout).toContain(`⚠ ${down?.[1]} sends dropped: the broker connection was down when they fell due`)
     expect(k.errors).toBeGreaterThanOrEqual(4)
     // The rows add up to the totals, and sends resumed after the restart (the last second sent again).
     expect(result.timeline.reduce((n, p) => n + p.sentPerSec, 0)).toBe(k.sent)

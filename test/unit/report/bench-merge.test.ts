@@ -106,6 +106,17 @@ describe('mergeResults: counts, rates, meta', () => {
     expect(merged.rate).toEqual({targetPerSec: 3000, achievedPerSec: 2703, receivedPerSec: 26_970 / 10.6, receivingMs: 10_600})
   })
 
+  it('sums the sends dropped while the connection was down, an older shard without the count as 0', () => {
+    const withDown = (index: number, droppedDown?: number) => {
+      const r = shard(index, 3)
+      return {...r, counts: {...r.counts, droppedDown}}
+    }
+    const merged = mergeResults([withDown(0, 4), withDown(1), withDown(2, 3)])
+    expect(merged.counts.droppedDown).toBe(7)
+    expect(merged.counts.dropped).toBe(15)
+    expect(mergeResults([shard(0, 2), shard(1, 2)]).counts.droppedDown).toBeUndefined()
+  })
+
   it('the received rate of shards of which only one had a subscriber is the run\'s, not unknown', () => {
     const noReceiver = {expected: null, received: null, lost: null, duplicated: null, reordered: null}
     const withoutSub = (i: number) => shard(i, 3, {counts: {...shard(i, 3).counts, ...noReceiver}, rate: {targetPerSec: 1000, achievedPerSec: 900, receivedPerSec: null}})

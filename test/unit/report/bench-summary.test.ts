@@ -255,6 +255,18 @@ describe('benchVerdicts and the bottleneck line', () => {
     expect(benchVerdicts(jitter)).toEqual([{level: 'warn', text: '5,000 sends (5.0% of those sent) late by more than one interval: the corrected latency includes that wait'}])
   })
 
+  it('words the drops the saved counts say fell due while the connection was down, and blames nothing for them', () => {
+    const lostBroker = withPatch({counts: {...base.counts, planned: 100_000, dropped: 30_000, droppedDown: 29_500}, health: {...base.health, cpuPercent: 11}})
+    const text = formatBenchSummary(lostBroker, {color: false})
+    expect(text).toContain('  ⚠ 29,500 sends dropped: the broker connection was down when they fell due')
+    expect(text).toContain('  ⚠ 500 sends dropped: they could not leave on time and were not sent')
+    expect(bottleneckText(lostBroker)).toBeUndefined()
+    // An older result has no droppedDown: every drop is one that could not leave on time, as before.
+    const old = withPatch({counts: {...base.counts, planned: 100_000, dropped: 30_000}, health: {...base.health, cpuPercent: 11}})
+    expect(formatBenchSummary(old, {color: false})).toContain('  ⚠ 30,000 sends dropped: they could not leave on time and were not sent')
+    expect(bottleneckText(old)).toMatch(/^sends fell behind their schedule \(30% of planned sends dropped\)/)
+  })
+
   it('leaves out a distribution that stayed empty', () => {
     const out = formatBenchSummary(withPatch({histograms: {...base.histograms, connect: histogramOfMicros([])}}), {color: false})
     expect(lineWith(out, '  latency   ').trim().split(/\s+/)).toEqual(['latency', 'corrected', 'uncorrected', 'ack'])
