@@ -66,8 +66,6 @@ export class BenchSubscriber {
   private readonly header: LatencyHeader = {publisher: 0, seq: 0, intendedUs: 0, sentUs: 0}
   private pubacks: PubackWriter
   private closed = false
-  /** Lost the broker connection and not subscribed again yet. */
-  down = false
   private measureFromUs: number
 
   constructor(
@@ -99,7 +97,6 @@ export class BenchSubscriber {
     this.reader = new PublishReader(this.o.protocolVersion)
     this.pubacks = new PubackWriter(socket)
     await this.start()
-    this.down = false
   }
 
   /** Subscribes and starts reading; resolves once the SUBACK granted the filter. */
@@ -160,7 +157,6 @@ export class BenchSubscriber {
         this.closed = true
         return
       }
-      this.down = true
       this.o.onDisconnect(this)
     })
     socket.resume()
