@@ -6,7 +6,7 @@
  * failure is reported once.
  */
 import {EXIT_CODES, IotdError, UsageError} from '../errors.js'
-import {retryWithBackoff, type BackoffOptions} from '../net/backoff.js'
+import {retryWithBackoff, untilAborted, type BackoffOptions} from '../net/backoff.js'
 import {withInterrupt} from './interrupt.js'
 import {redactUrl} from '../net/redact-url.js'
 import {describeFetchFailure} from '../pipeline/sinks/http-failure.js'
@@ -136,7 +136,7 @@ const CHECK_BACKOFF: BackoffOptions = {initialMs: 500, maxMs: 5000, multiplier: 
  */
 async function openWithRetry(sink: Sink, ctx: StageContext, target: InfluxOutputTarget, warn: (m: string) => void, signal: AbortSignal): Promise<void> {
   const result = await retryWithBackoff(
-    () => untilAborted(sink.open(ctx), signal),
+    () => untilAborted(sink.open(ctx), signal, new Error('interrupted')),
     {...CHECK_BACKOFF, attempts: CHECK_ATTEMPTS, signal},
     (error) => {
       const failure = describeFetchFailure((error as Error).cause, TIMEOUT_MS)
@@ -155,29 +155,4 @@ async function openWithRetry(sink: Sink, ctx: StageContext, target: InfluxOutput
   throw new IotdError(`--out influxdb: gave up reaching InfluxDB at ${redactUrl(target.url)} after ${CHECK_ATTEMPTS} attempts: ${result.last?.text ?? 'no attempt made'}`, EXIT_CODES.runtime, [
     'start InfluxDB, or correct the URL of --out influxdb=',
   ])
-}
-
-/**
- * `work`, or a rejection as soon as `signal` aborts. The sink's requests take no signal (only their own timeout),
- * so an interrupted check stops waiting for one rather than cancelling it; its outcome is then ignored.
- */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    work.catch(() => {})
-    return Promise.reject(new Error('interrupted'))
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(new Error('interrupted'))
-    signal.addEventListener('abort', onAbort, {once: true})
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(value)
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(error)
-      },
-    )
-  })
 }

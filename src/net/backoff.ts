@@ -95,3 +95,28 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', done, {once: true})
   })
 }
+
+/**
+ * `work`, or a rejection with `aborted` as soon as `signal` aborts. For work that takes no signal (a sink's write or
+ * request): the caller stops waiting for it rather than cancelling it, and its outcome is then ignored.
+ */
+export function untilAborted<T>(work: Promise<T>, signal: AbortSignal, aborted: Error): Promise<T> {
+  if (signal.aborted) {
+    work.catch(() => {})
+    return Promise.reject(aborted)
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(aborted)
+    signal.addEventListener('abort', onAbort, {once: true})
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(error)
+      },
+    )
+  })
+}

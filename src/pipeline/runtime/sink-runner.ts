@@ -5,7 +5,7 @@
  * Rows are released (acknowledged upstream) only after the sink accepted them or they were dead-lettered.
  */
 import {setTimeout as sleep} from 'node:timers/promises'
-import {backoffDelay} from '../../net/backoff.js'
+import {backoffDelay, untilAborted} from '../../net/backoff.js'
 import {redactUrlsIn} from '../../net/redact-url.js'
 import {arrivalNow, isTransientSinkError, type PipelineRecord, type Sink, type StageContext} from '../types.js'
 import {releaseAll} from './ack-tracker.js'
@@ -323,7 +323,7 @@ export class SinkRunner {
     for (let attempt = 0; ; attempt++) {
       if (this.giveUp.aborted) return ABANDONED
       try {
-        await untilAborted(this.sink.write(records), this.giveUp)
+        await untilAborted(this.sink.write(records), this.giveUp, ABANDONED)
         if (failingSince > 0) {
           this.retrying = false
           this.ctx.warn(`sink ${this.sink.name}: written again after ${attempt} ${attempt === 1 ? 'retry' : 'retries'} (${Math.round((Date.now() - failingSince) / 1000)} s)`)
@@ -351,24 +351,6 @@ export class SinkRunner {
 
 /** The outcome of a write given up at the shutdown timeout. */
 const ABANDONED = new Error('abandoned at the shutdown timeout')
-
-function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(ABANDONED)
-  return new Promise<T>((ok, fail) => {
-    const onAbort = () => fail(ABANDONED)
-    signal.addEventListener('abort', onAbort, {once: true})
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort)
-        ok(v)
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        fail(e)
-      },
-    )
-  })
-}
 
 /** URL credentials in an error text are masked (net/redact-url): errors are printed. */
 export function redactSecrets(text: string): string {
