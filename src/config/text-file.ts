@@ -2,12 +2,15 @@
  * Whether a file's bytes are text: config files (yaml-loader) and the capture reader (replay, the csv source) say
  * `file:line:col: not a text file (...)` for a binary file, never echoing its bytes. No parser imported here.
  */
+import {extname} from 'node:path'
 import type {ConfigProblem} from '../errors.js'
 
 /**
  * The problem `file:line:col: not a text file (a NUL byte at byte N); expected <expected>` when `bytes` (a file's
  * start, or all of it) hold a NUL byte or are not UTF-8 (a sequence cut at the end is allowed), else undefined.
- * Config files and the capture reader (replay, the csv source) tell a binary file so.
+ * Config files and the capture reader (replay, the csv source) tell a binary file so. Bytes that are not UTF-8
+ * without a NUL are most likely text in another encoding (an Excel export in windows-1252): that is said instead,
+ * with the command that converts it.
  */
 export function notTextFault(file: string, bytes: Buffer, expected: string): ConfigProblem | undefined {
   const nul = bytes.indexOf(0)
@@ -23,7 +26,10 @@ export function notTextFault(file: string, bytes: Buffer, expected: string): Con
   const before = bytes.subarray(0, bad).toString('utf8')
   const line = before.split('\n').length
   const col = before.length - before.lastIndexOf('\n')
-  return {file, line, col, message: `not a text file (${nul >= 0 ? 'a NUL byte' : 'bytes that are not UTF-8'} at byte ${bad}); expected ${expected}`}
+  if (nul >= 0) return {file, line, col, message: `not a text file (a NUL byte at byte ${bad}); expected ${expected}`}
+  const ext = extname(file)
+  const converted = `${file.slice(0, file.length - ext.length)}.utf8${ext}`
+  return {file, line, col, message: `not UTF-8 text: convert it first (iconv -f windows-1252 -t utf-8 ${file} > ${converted})`}
 }
 
 /**
@@ -43,6 +49,17 @@ export function firstInvalidUtf8(bytes: Uint8Array): number {
       lo = mid
     } catch {
       hi = mid - 1
+    }
+  }
+  if (lo === bytes.length) return lo
+  // The prefix may end in the start of a sequence the next byte breaks (windows-1252 'é' is 0xe9, a UTF-8 lead
+  // byte): the fault is at that start, up to 3 bytes back.
+  for (let k = lo; k > Math.max(0, lo - 4); k--) {
+    try {
+      new TextDecoder('utf-8', {fatal: true}).decode(bytes.subarray(0, k))
+      return k
+    } catch {
+      // A cut sequence still ends the prefix: one byte back.
     }
   }
   return lo

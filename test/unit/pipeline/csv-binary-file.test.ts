@@ -34,10 +34,14 @@ describe('csv reader: a binary file', () => {
     expect((error as Error).message).toBe(`${path}:3:1: not a text file (a NUL byte at byte 8); expected a CSV text file (iotd's capture format or columns to map)`)
   })
 
-  it('bytes that are not UTF-8, without a NUL', async () => {
-    const path = join(work, 'latin1.csv')
-    writeFileSync(path, Buffer.from([0x74, 0x73, 0x2c, 0xff, 0x74, 0x0a]))
-    await expect(readAll(path)).rejects.toThrow(`${path}:1:4: not a text file (bytes that are not UTF-8 at byte 3)`)
+  it('bytes that are not UTF-8, without a NUL (an Excel export in windows-1252): not UTF-8 text, with the conversion, exit 2', async () => {
+    const path = join(work, 'excel.csv')
+    // 'café' in windows-1252: 0xe9 starts no UTF-8 sequence.
+    writeFileSync(path, Buffer.concat([Buffer.from('ts,topic,payload\n1,a/b,caf'), Buffer.from([0xe9, 0x0a])]))
+    const error = await readAll(path).then(() => undefined, (e: unknown) => e)
+    expect(error).toBeInstanceOf(ConfigError)
+    expect((error as ConfigError).exitCode).toBe(2)
+    expect((error as Error).message).toBe(`${path}:2:10: not UTF-8 text: convert it first (iconv -f windows-1252 -t utf-8 ${path} > ${join(work, 'excel.utf8.csv')})`)
   })
 
   it('a NUL after a text start is found at its line and column', async () => {
