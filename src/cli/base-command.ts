@@ -36,26 +36,36 @@ export abstract class BaseCommand extends Command {
   }
 
   /**
-   * How every run-shaped command ends, after it printed its summary: a failure the summary covers exits 1 (under
-   * --json the summary already carries it, so no second document), an interrupted run 130, failed thresholds 99,
-   * otherwise 0. `error` is worded with `note` in brackets (default: the summary covers the run until then);
-   * `failure` is a ready error for a run that did nothing it was asked. Returns undefined so oclif prints nothing more.
+   * How every run-shaped command ends, after it printed its summary: a failure the summary covers exits 1, an
+   * interrupted run 130, failed thresholds 99, otherwise 0. `error` is worded with `note` in brackets (default: the
+   * summary covers the run until then); `failure` is a ready error for a run that did nothing it was asked. Under
+   * --json the summary on stdout already carries the outcome, so no second document: the error and its suggestions go
+   * to stderr as without --json, for the person or the CI log that sees only the exit code otherwise. Returns
+   * undefined so oclif prints nothing more.
    */
   protected finishRun(
     end: {error?: string; interrupted?: boolean; failure?: IotdError; thresholdsFailed?: boolean},
     note = 'the summary above covers the run until then',
   ): undefined {
-    if (end.error) {
-      if (this.jsonEnabled()) this.exit(EXIT_CODES.runtime)
-      throw new IotdError(note ? `${end.error} (${note})` : end.error, EXIT_CODES.runtime)
-    }
+    if (end.error) this.endWith(new IotdError(note ? `${end.error} (${note})` : end.error, EXIT_CODES.runtime))
     if (end.interrupted) this.exit(EXIT_CODES.interrupted)
-    if (end.failure) {
-      if (this.jsonEnabled()) this.exit(end.failure.exitCode)
-      throw end.failure
-    }
+    if (end.failure) this.endWith(end.failure)
     if (end.thresholdsFailed) this.exit(EXIT_CODES.thresholds)
     return undefined
+  }
+
+  private endWith(error: IotdError): never {
+    if (!this.jsonEnabled()) throw error
+    this.writeError(error.message, error.suggestions, error)
+    this.exit(error.exitCode)
+  }
+
+  /** `Error: …` and a `Try: …` line per suggestion on stderr (the stack too with --verbose). */
+  private writeError(message: string, suggestions: string[], err: Error): void {
+    const lines = [`Error: ${message}`]
+    for (const s of suggestions) lines.push(`  Try: ${s}`)
+    if (this.verbose && err.stack) lines.push(err.stack)
+    process.stderr.write(`${lines.join('\n')}\n`)
   }
 
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
@@ -108,12 +118,7 @@ export abstract class BaseCommand extends Command {
       const problems = err instanceof ConfigError ? err.problems : undefined
       const more = err instanceof ConfigError && err.more > 0 ? err.more : undefined
       process.stdout.write(`${JSON.stringify({schemaVersion: 1, error: {message, exitCode, problems, more}}, null, 2)}\n`)
-    } else {
-      const lines = [`Error: ${message}`]
-      for (const s of suggestions) lines.push(`  Try: ${s}`)
-      if (this.verbose && err.stack) lines.push(err.stack)
-      process.stderr.write(`${lines.join('\n')}\n`)
-    }
+    } else this.writeError(message, suggestions, err)
     this.exit(exitCode)
   }
 }

@@ -98,9 +98,6 @@ ${EXIT_CODES_HELP}`
     const kept = `the file holds the ${summary.recorded} messages recorded before it, each row whole`
     if (this.jsonEnabled()) {
       process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
-      // As sim and bench under --json: the JSON is for the script, and the error also goes to stderr for the person
-      // or the CI log (warnings go there in every mode).
-      if (summary.error) this.note(`error: ${summary.error} (${kept})`)
     } else process.stdout.write(formatRecordSummary(summary))
     await endpoint?.finish()
     const nothing = nothingReceivedReason(summary)
