@@ -202,10 +202,7 @@ export class BenchPublisher {
     if (this.downSinceMs !== undefined && !this.closed) {
       // The schedule does not wait for the broker: what falls due while the connection is down is dropped.
       if (!scheduler) return Number.POSITIVE_INFINITY
-      const measuredFrom = scheduler.plan.countBefore(performanceMsAt(this.o.measureFromUs) - scheduler.startMs)
-      for (let range = scheduler.due(nowMs); range.count > 0; range = scheduler.due(nowMs)) {
-        this.counters.droppedDown += Math.max(0, range.from + range.count - Math.max(range.from, measuredFrom))
-      }
+      this.dropDueWhileDown(scheduler, nowMs)
       return scheduler.nextDueAt()
     }
     while (!this.blocked()) {
@@ -223,6 +220,24 @@ export class BenchPublisher {
     if (this.windowFull() && this.windowFullSinceMs === undefined) this.windowFullSinceMs = nowMs
     return Number.POSITIVE_INFINITY
   }
+
+  /**
+   * The connection is down: everything due by `nowMs` is dropped and counted as dropped while down. Those the
+   * scheduler hands out are added to its drops (downTaken); those it drops itself for being past maxLagMs already are.
+   */
+  private dropDueWhileDown(scheduler: OpenLoopScheduler, nowMs: number): void {
+    const measuredFrom = scheduler.plan.countBefore(performanceMsAt(this.o.measureFromUs) - scheduler.startMs)
+    const measured = (from: number, to: number): number => Math.max(0, to - Math.max(from, measuredFrom))
+    for (let range = scheduler.due(nowMs); range.count > 0 || range.dropped > 0; range = scheduler.due(nowMs)) {
+      const taken = measured(range.from, range.from + range.count)
+      this.downTaken += taken
+      this.counters.droppedDown += taken + measured(range.from - range.dropped, range.from)
+      if (range.count === 0) break
+    }
+  }
+
+  /** Of counters.droppedDown: the sends taken from the scheduler and dropped here (not in the scheduler's drops). */
+  private downTaken = 0
 
   /** Writes `count` messages: scheduled indexes from `from`, or (from = -1) saturation messages sent now. */
   private send(from: number, count: number, nowMs: number): void {
@@ -334,13 +349,15 @@ export class BenchPublisher {
   scheduleStats(nowMs: number, finish = false): {planned: number; dropped: number; late: number} {
     const s = this.o.scheduler
     if (!s) return {planned: this.counters.sent, dropped: 0, late: 0}
+    // What fell due since a down publisher's last turn was dropped because the connection was down, not for its pace.
+    if (finish && this.downSinceMs !== undefined && !this.closed) this.dropDueWhileDown(s, nowMs)
     const now = finish ? s.finish(nowMs) : s.stats(nowMs)
     const base = this.warmupBaseline ?? {planned: 0, dropped: 0, late: 0}
     // Planned is exact from the plan (the messages intended at or after the warm-up's end); dropped and late
     // are counted from when the warm-up timer fired, a millisecond or so either side.
     const warmupPlanned = this.warmupBaseline ? s.plan.countBefore(performanceMsAt(this.o.measureFromUs) - s.startMs) : 0
     // Sends that fell due while the connection was down were taken from the scheduler and dropped here.
-    return {planned: Math.max(0, now.planned - warmupPlanned), dropped: now.dropped - base.dropped + this.counters.droppedDown, late: now.late - base.late}
+    return {planned: Math.max(0, now.planned - warmupPlanned), dropped: now.dropped - base.dropped + this.downTaken, late: now.late - base.late}
   }
 
   /** True when everything written has left the socket and, at QoS 1/2, been acknowledged. */
