@@ -7,8 +7,6 @@ import {parseDurationFlag, parseSizeFlag} from '../cli/flag-parsers.js'
 import type {RecordSummary} from '../tools/record.js'
 import {EXIT_CODES, IotdError} from '../errors.js'
 
-const TAIL_HINT = 'check the topic filter and the broker: iotd tail shows what arrives'
-
 export default class RecordCommand extends BaseCommand {
   static override summary = 'Capture MQTT topics to a CSV file that iotd replay plays back.'
 
@@ -101,6 +99,6 @@ ${EXIT_CODES_HELP}`
     } else process.stdout.write(formatRecordSummary(summary))
     await endpoint?.finish()
     const nothing = nothingReceivedReason(summary)
-    return this.finishRun({...summary, failure: nothing ? new IotdError(nothing, EXIT_CODES.runtime, [TAIL_HINT]) : undefined}, kept)
+    return this.finishRun({...summary, failure: nothing ? new IotdError(nothing.reason, EXIT_CODES.runtime, [nothing.hint]) : undefined}, kept)
   }
 }

@@ -94,6 +94,6 @@ ${EXIT_CODES_HELP}`
     if (pipeClosed.signal.aborted) return
     if (summary.interrupted || summary.skipped > 0) process.stderr.write(formatTailSummary(summary))
     const nothing = nothingReceivedReason(summary)
-    this.finishRun({...summary, failure: nothing ? new IotdError(nothing, EXIT_CODES.runtime, ['check the topic filter and the broker URL']) : undefined})
+    this.finishRun({...summary, failure: nothing ? new IotdError(nothing.reason, EXIT_CODES.runtime, [nothing.hint]) : undefined})
   }
 }

@@ -8,6 +8,6 @@ export {pipelineJsonSchema, pipelineJsonSchemaText} from './config/json-schema.j
 export {runPipeline, type PipelineSummary, type RunPipelineOptions, type SourceInstance} from './runtime/run-pipeline.js'
 export {explainPipeline, formatExplanation, type PipelineExplanation} from './explain.js'
 export {companionTestFile, loadTestFile, runPipelineTest, type TestResult} from './test-runner.js'
-export {didNothingReason, formatProgressLine, formatSummary} from './summary-text.js'
+export {didNothing, formatProgressLine, formatSummary, nothingReceived, type NothingDone} from './summary-text.js'
 export {SINK_SPECS, SOURCE_SPECS, sinkSpec, sourceSpec} from './registry.js'
 export * from './types.js'

@@ -82,16 +82,35 @@ export function formatSummary(s: PipelineSummary): string {
   return `${lines.join('\n')}\n`
 }
 
+/** Why a run did nothing it was asked (the command fails with exit 1 and the reason), and what to try. */
+export interface NothingDone {
+  reason: string
+  hint: string
+}
+
+/**
+ * A run that listened its whole --duration and got nothing: `iotd tail`, `iotd record` and `pipeline run` over live
+ * sources say it in one sentence, `nothing received in 1s: <what> while the run listened (<detail>)`, with one hint.
+ */
+export function nothingReceived(durationMs: number, what: string, detail?: string): NothingDone {
+  return {
+    reason: `nothing received in ${formatDuration(durationMs)}: ${what} while the run listened${detail === undefined ? '' : ` (${detail})`}`,
+    hint: 'check the topic filter and the broker URL against what is published: iotd tail shows what arrives',
+  }
+}
+
 /**
  * Why a run did nothing it was asked (the command exits 1 with it), or undefined. Nothing came in (no record read,
  * none replayed from the input log, none skipped as taken by an earlier run) and either every source ended (an
  * empty file or stdin) or --duration ended a run that listened to its live sources all along (as bench's and sim's
  * runs that did nothing exit 1). A run stopped by Ctrl-C exits 130 whatever it got (BaseCommand.finishRun).
  */
-export function didNothingReason(s: PipelineSummary): string | undefined {
+export function didNothing(s: PipelineSummary): NothingDone | undefined {
   if (s.error !== undefined || s.eventsIn > 0 || (s.state?.skipped ?? 0) > 0) return undefined
   const each = s.sources.map((src) => `source ${src.name} (${src.type}): 0 records`).join(', ')
-  if (s.stoppedBy === 'end-of-input') return `nothing to process: every source ended without a record (${each})`
-  if (s.stoppedBy === 'duration') return `nothing received in ${formatDuration(s.elapsedMs)}: no source gave a record while the run listened (${each})`
+  if (s.stoppedBy === 'end-of-input') {
+    return {reason: `nothing to process: every source ended without a record (${each})`, hint: 'check the source paths and that the files hold records (an empty file or stdin gives none)'}
+  }
+  if (s.stoppedBy === 'duration') return nothingReceived(s.elapsedMs, 'no source gave a record', each)
   return undefined
 }

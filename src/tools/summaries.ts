@@ -2,6 +2,7 @@
  * Text for people at the end of tail/record/replay (stdout) and the replay progress line (stderr). Pure.
  */
 import {formatDuration} from '../config/units.js'
+import {nothingReceived, type NothingDone} from '../pipeline/summary-text.js'
 import {formatBytes, formatMs, formatNumber, formatRate} from '../metrics/format.js'
 import {progressBar} from '../report/progress-bar.js'
 import type {RecordSummary} from './record.js'
@@ -54,9 +55,9 @@ export function formatReplayProgress(p: ReplayProgress, width = 80): string {
  * asked, and says so with exit 1, as a pipeline run, a bench subscription and a sim do. Undefined for any other run
  * (something arrived, the user stopped it, or it failed on its own error).
  */
-export function nothingReceivedReason(s: {received: number; interrupted: boolean; error?: string; durationMs: number; topics: string[]}): string | undefined {
+export function nothingReceivedReason(s: {received: number; interrupted: boolean; error?: string; durationMs: number; topics: string[]}): NothingDone | undefined {
   if (s.received > 0 || s.interrupted || s.error) return undefined
-  return `nothing received in ${formatDuration(s.durationMs)}: no message arrived on ${s.topics.join(' ')} while the run listened`
+  return nothingReceived(s.durationMs, `no message arrived on ${s.topics.join(' ')}`)
 }
 
 export function formatRecordSummary(s: RecordSummary): string {

@@ -47,7 +47,7 @@ ${EXIT_CODES_HELP}`
   async run(): Promise<PipelineSummary | PipelineExplanation | undefined> {
     const {args, flags} = await this.parse(PipelineRun)
     const durationMs = parseDurationFlag('duration', flags.duration)
-    const {didNothingReason, loadPipeline, explainPipeline, formatExplanation, formatProgressLine, formatSummary, runPipeline} = await import('../../pipeline/index.js')
+    const {didNothing, loadPipeline, explainPipeline, formatExplanation, formatProgressLine, formatSummary, runPipeline} = await import('../../pipeline/index.js')
     const {runStateOptions} = await import('../../pipeline/state/index.js')
     const pipeline = loadPipeline(args.file, {set: flags.set})
     // eKuiper differences are for people porting rules: `pipeline lint` shows them, a run does not repeat them.
@@ -127,11 +127,7 @@ ${EXIT_CODES_HELP}`
     else process.stderr.write(formatSummary(summary))
     await endpoint?.finish()
     // A run whose every source ended without a record did nothing it was asked: never exit 0.
-    const nothing = didNothingReason(summary)
-    return this.finishRun({...summary, failure: nothing ? new IotdError(nothing, EXIT_CODES.runtime, [
-            summary.stoppedBy === 'duration'
-              ? "check the sources' urls and topics against what is published (iotd tail shows what arrives)"
-              : 'check the source paths and that the files hold records (an empty file or stdin gives none)',
-          ]) : undefined})
+    const nothing = didNothing(summary)
+    return this.finishRun({...summary, failure: nothing ? new IotdError(nothing.reason, EXIT_CODES.runtime, [nothing.hint]) : undefined})
   }
 }
