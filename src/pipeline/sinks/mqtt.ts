@@ -127,7 +127,7 @@ export class MqttSink implements Sink {
    * waits and asks again.
    */
   private reconnect(): Promise<MqttClient> {
-    this.connecting ??= this.connect(1, undefined, true)
+    this.connecting ??= this.connect(1)
       .then(
         (client) => (this.client = client),
         (error: unknown) => {
@@ -140,7 +140,7 @@ export class MqttSink implements Sink {
     return this.connecting
   }
 
-  private async connect(attempts: number, signal?: AbortSignal, once = false): Promise<MqttClient> {
+  private async connect(attempts: number, signal?: AbortSignal): Promise<MqttClient> {
     const o = this.options
     const clientOptions: ClientOptions = {
       url: o.url,
@@ -154,7 +154,7 @@ export class MqttSink implements Sink {
     // MQTT.js loads when a pipeline connects, not when a command merely validates or lists one.
     const {connectOnce, connectWithRetry} = await import('../../net/mqtt-connection.js')
     // A single attempt says why it failed (refused, unreachable), not that it 'gave up after 1 attempt'.
-    const client = once ? await connectOnce(clientOptions) : await connectWithRetry(clientOptions, {...DEFAULT_BACKOFF, attempts, signal})
+    const client = attempts <= 1 ? await connectOnce(clientOptions) : await connectWithRetry(clientOptions, {...DEFAULT_BACKOFF, attempts, signal})
     // MQTT.js calls its `debug` logger several times per publish; when DEBUG does not ask for it, that is ~6% of a
     // --max-speed replay for nothing.
     if (!/mqttjs/.test(process.env.DEBUG ?? '')) (client as unknown as {log: (...args: unknown[]) => void}).log = () => {}
