@@ -517,14 +517,14 @@ class Planner {
       return {kind: 'literal', value: null, loc: e.loc}
     }
     if (!spec) {
+      const meantWindow = clause === 'group key' ? closestName(e.name, WINDOW_CALLS) : undefined
       if (WINDOW_CALLS.has(e.name)) {
         this.error(e.loc, clause === 'group key'
           ? `${e.name.toUpperCase()}: arguments must be a time unit and plain numbers, e.g. TUMBLINGWINDOW(ss, 10)`
           : `${e.name.toUpperCase()} is a window: put it in GROUP BY`)
-      } else if (clause === 'group key' && closestName(e.name, WINDOW_CALLS) !== undefined && this.functions.suggest(e.name) === undefined) {
-        const meant = closestName(e.name, WINDOW_CALLS) as string
+      } else if (meantWindow !== undefined && this.functions.suggest(e.name) === undefined) {
         this.misspeltWindow = true
-        this.error(e.loc, `unknown function ${e.name}(); did you mean the window ${windowKind(meant.replace(/window$/, ''))?.signature ?? meant.toUpperCase()}?`)
+        this.error(e.loc, `unknown function ${e.name}(); did you mean the window ${windowKind(meantWindow.replace(/window$/, ''))?.signature ?? meantWindow.toUpperCase()}?`)
       } else {
         const hint = this.functions.suggest(e.name)
         const meant = hint === 'meta' ? `meta(${META_KEYS.includes(e.name as MetaKey) ? e.name : 'topic'})` : `${hint}()`
