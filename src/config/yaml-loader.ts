@@ -7,8 +7,6 @@ import {closestName} from './did-you-mean.js'
 import {describeValue, documentedUnionFor, isWrongShape} from './shape-dispatch.js'
 import {notTextFault} from './text-file.js'
 
-export {firstInvalidUtf8} from './text-file.js'
-
 /**
  * The one YAML loader: parses a config file keeping source positions, interpolates `${env:NAME}` references,
  * validates with a zod schema and reports every problem as `file:line:col: message`.

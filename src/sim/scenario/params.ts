@@ -2,7 +2,7 @@ import {isUtf8} from 'node:buffer'
 import {readFileSync} from 'node:fs'
 import {parse as parseCsv} from 'csv-parse/sync'
 import {z} from 'zod'
-import {firstInvalidUtf8} from '../../config/yaml-loader.js'
+import {firstInvalidUtf8} from '../../config/text-file.js'
 import {alwaysNumber, fieldSchema} from '../generators/generator-schema.js'
 import type {ParamRef} from '../generators/device-params.js'
 
