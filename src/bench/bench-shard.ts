@@ -1,6 +1,7 @@
 import {UsageError} from '../errors.js'
 import {assignSourceAddress, parseSourceAddresses, type MqttEndpoint} from '../net/index.js'
 import {equalShare, splitProfile, type RateProfile} from '../pacing/load-profile.js'
+import {shardPart} from '../pacing/shard-part.js'
 import type {BenchWorkerSetup, PublisherSetup, SubscriberSetup} from './protocol.js'
 import type {BenchRequest} from './bench-request.js'
 
@@ -38,11 +39,9 @@ export function planShard(req: BenchRequest, log: (message: string, level: 'warn
   return {shard, pubIds, subIds, connIds, shardFraction, totalClients: pubIds.length + subIds.length + connIds.length, sourceAddresses}
 }
 
-/** The global ids of the clients one shard owns, of `total`: every `count`-th, starting at `index`. */
+/** The global ids of the clients one shard owns, of `total`: every `count`-th, starting at `index` (shardPart). */
 function shardMembers(total: number, shard: {index: number; count: number}): number[] {
-  const out: number[] = []
-  for (let g = shard.index; g < total; g += shard.count) out.push(g)
-  return out
+  return shardPart(Array.from({length: total}, (_, id) => id), shard)
 }
 
 /** The subscription filter that covers a topic pattern: every level with a placeholder becomes `+`. */

@@ -7,6 +7,7 @@ import type {FleetConfig, Scenario} from './schema.js'
 import {fleetJitterMs} from './semantic-checks.js'
 import {parseTemplate, renderTemplate, type Template} from '../../config/template.js'
 import {compilePublishProperties} from '../commands/publish-properties.js'
+import {shardPart} from '../../pacing/shard-part.js'
 
 /**
  * Turns fleets into concrete devices: templates rendered, vars assigned, a seeded phase per device.
@@ -35,15 +36,8 @@ export interface ExpandOptions {
   alsoSplit?: number
 }
 
-/**
- * What shard `index` of `count` owns of a list in its order: every count-th, from the index-th. The one rule every
- * split follows (a run's and a backfill's fleet devices, a backfill's Modbus devices, `iotd sim registry --shard`'s
- * rows), so the shards of one scenario hold each device once, and the same devices wherever they are listed.
- */
-export function shardPart<T>(items: readonly T[], shard: {index: number; count: number} | undefined): T[] {
-  if (!shard || shard.count === 1) return [...items]
-  return items.filter((_, ordinal) => ordinal % shard.count === shard.index)
-}
+// The one split rule, shared with iotd bench's shards (pacing/shard-part.ts).
+export {shardPart}
 
 /**
  * A live run's shard splits the MQTT fleets only: the modbus: and sparkplug: sections listen and publish as one
