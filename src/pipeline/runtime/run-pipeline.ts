@@ -94,7 +94,7 @@ export interface StateCounters {
   dir: string
   /** When the checkpoint this run started from was taken (ISO), if any. */
   restoredFrom?: string
-  /** Logged source records replayed on top of it at the start. */
+  /** Logged source records replayed on top of it at the start: the sum of the sources' `replayed`. */
   replayed: number
   /** Deliveries of resumable sources skipped at the start (already taken by the interrupted run). */
   skipped: number
@@ -459,7 +459,6 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
       const now = arrivalNow()
       for (const r of logged.records) r.meta.arrivedAt = now
       ingest(src, logged.records.map((record) => ({record, ack: NOOP_ACK})), true)
-      stateCounters!.replayed += logged.records.length
       const counters = sourceCounters.get(src.name)!
       counters.replayed = (counters.replayed ?? 0) + logged.records.length
       await settle()
@@ -539,6 +538,7 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
       : undefined
   const summarize = (): PipelineSummary => {
     const elapsedMs = performance.now() - started
+    const sourceStats = [...sourceCounters.values()]
     return {
       schemaVersion: 1,
       pipeline: pipeline.name,
@@ -548,13 +548,13 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<PipelineSum
       elapsedMs,
       eventsIn,
       eventsPerSecond: elapsedMs > 0 ? (eventsIn * 1000) / elapsedMs : 0,
-      sources: [...sourceCounters.values()].map((c) => ({...c})),
+      sources: sourceStats.map((c) => ({...c})),
       rules: slots.map((s) => ({name: s.loaded.name, ...s.runner.stats(), mapDropped: s.mapDropped})),
       sinks: slots.flatMap((s) => s.sinks.map((r) => r.stats())),
       deadLetter: {file: deadLetter.file, count: deadLetter.count, byStage: Object.fromEntries(deadLetter.byStage)},
       droppedAtShutdown,
       ...(tableReloads ? {tables: tableReloads.counters()} : {}),
-      ...(stateCounters ? {state: {...stateCounters}} : {}),
+      ...(stateCounters ? {state: {...stateCounters, replayed: sourceStats.reduce((sum, c) => sum + (c.replayed ?? 0), 0)}} : {}),
     }
   }
   const droppedAtShutdown = {openWindows: 0, queuedRows: 0}
