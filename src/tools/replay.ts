@@ -293,7 +293,7 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplaySummary> {
         bytesBefore += source?.bytesRead ?? 0
         clock?.nextLoop()
       }
-      source = deadLetters ? new DeadLetterFileSource('replay', opts.file) : new CsvSource('replay', csvOptions)
+      source = deadLetters ? new DeadLetterFileSource('replay', opts.file) : new CsvSource('replay', csvOptions, process.stdin, 'flags')
       const startMs = opts.start
       const endMs = opts.end
       for await (const batch of source.readBatches(ctx)) {

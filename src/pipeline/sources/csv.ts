@@ -101,6 +101,8 @@ export class CsvSource implements Source {
     readonly name: string,
     private readonly options: CsvSourceOptions,
     private readonly stdin: Readable = process.stdin,
+    /** Who sets the options, for the words of a message: iotd replay's flags or a pipeline file's keys. */
+    private readonly setBy: 'flags' | 'keys' = 'keys',
   ) {
     this.totalBytes = options.path === '-' ? undefined : statSize(options.path)
   }
@@ -370,6 +372,11 @@ export class CsvSource implements Source {
     ctx.deadLetter({stage: `source:${this.name}`, reason: `${where}: ${reason}`, raw: raw === undefined ? undefined : raw.length > RAW_KEPT ? `${raw.slice(0, RAW_KEPT)}…` : raw, at: Date.now()})
   }
 
+  /** An option as the user sets it (replay's flags, or the keys of a pipeline's csv source), so a message says what to type. */
+  private says(flags: string, keys: string): string {
+    return this.setBy === 'flags' ? flags : `${keys} in source ${this.name}`
+  }
+
   /** Decides the file's shape from its first row (the header, or the first data row without one). */
   private makeReader(first: string[]): RowReader {
     const o = this.options
@@ -377,7 +384,7 @@ export class CsvSource implements Source {
     const layout: CaptureLayout | undefined = o.header ? captureLayoutOf(names) : o.format === 'capture' || (o.format === 'auto' && typeof parseCaptureRow(first, DEFAULT_CAPTURE_LAYOUT) !== 'string') ? DEFAULT_CAPTURE_LAYOUT : undefined
     const capture = o.format === 'capture' || (o.format === 'auto' && layout !== undefined && o.payloadColumns === undefined && o.payloadColumn === undefined && o.topic === undefined)
     if (capture) {
-      if (!layout) throw new IotdError(`${o.path}: the header (${clip(names.join(','), 80)}) is not iotd's capture format (ts,topic,qos,retain,encoding,payload)`, EXIT_CODES.usage, ['map the columns: --time-column, --topic, --payload-columns'])
+      if (!layout) throw new IotdError(`${o.path}: the header (${clip(names.join(','), 80)}) is not iotd's capture format (ts,topic,qos,retain,encoding,payload)`, EXIT_CODES.usage, [`map the columns: ${this.says('--time-column, --topic, --payload-columns', 'timeColumn, topic, payloadColumns')}`])
       this.shape = 'capture'
       return this.captureReader(layout)
     }
@@ -407,7 +414,7 @@ export class CsvSource implements Source {
     const index = (name: string) => names.indexOf(name)
     const usage = (message: string) => new IotdError(`${o.path}: ${message}`, EXIT_CODES.usage)
     const timeName = o.timeColumn ?? names.find((n) => TIME_COLUMN_NAMES.includes(n.toLowerCase()))
-    if (timeName === undefined && !o.untimed) throw usage(`no time column (name it with --time-column, or replay with --max-speed or --rate; columns: ${clip(names.join(','), 80)})`)
+    if (timeName === undefined && !o.untimed) throw usage(`no time column (name it with ${this.says('--time-column, or replay with --max-speed or --rate', 'timeColumn, or set untimed: true')}; columns: ${clip(names.join(','), 80)})`)
     const timeIdx = timeName === undefined ? -1 : index(timeName)
     if (timeName !== undefined && timeIdx < 0) throw usage(`no column "${timeName}" (columns: ${clip(names.join(','), 80)})`)
     const columnOf = (flag: string, name: string | undefined): number => {
@@ -419,7 +426,7 @@ export class CsvSource implements Source {
     const qosIdx = columnOf('qos', o.qosColumn)
     const retainIdx = columnOf('retain', o.retainColumn)
     const topicSpec = o.topic ?? (index('topic') >= 0 ? '{topic}' : undefined)
-    if (topicSpec === undefined) throw usage('no topic: give a template such as --topic "plant/{device}/env"')
+    if (topicSpec === undefined) throw usage(`no topic column: give a template such as ${this.says('--topic "plant/{device}/env"', 'topic: "plant/{device}/env"')} (columns: ${clip(names.join(','), 80)})`)
     let topicOf: (row: readonly string[]) => string | undefined
     try {
       topicOf = topicTemplate(topicSpec, index)

@@ -209,7 +209,8 @@ describe('CSV corpus', () => {
     const dir = mkdtempSync(join(tmpdir(), 'iotd-csv-'))
     const file = join(dir, 'untimed.csv')
     writeFileSync(file, 'topic,temp\nplant/a,1\nplant/b,2\n')
-    await expect(readAll(file)).rejects.toThrow(/no time column \(name it with --time-column, or replay with --max-speed or --rate/)
+    // Worded in the keys of a pipeline's csv source (iotd replay, which sets the options by flags, names its flags).
+    await expect(readAll(file)).rejects.toThrow(/no time column \(name it with timeColumn, or set untimed: true in source t;/)
     const {records} = await readAll(file, {untimed: true})
     expect(records.map((r) => [r.topic, r.fields])).toEqual([['plant/a', {temp: 1}], ['plant/b', {temp: 2}]])
   })
@@ -229,5 +230,19 @@ describe('CSV corpus', () => {
 
   it('a capture header demanded of a foreign file is a usage error naming the header', async () => {
     await expect(readAll('logger-epoch-ms.csv', {format: 'capture'})).rejects.toThrow(/not iotd's capture format/)
+  })
+})
+
+describe('a mapped file that cannot be mapped', () => {
+  it("is refused in the words of who set the options: a pipeline file's keys, or iotd replay's flags", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iotd-csv-'))
+    const path = join(dir, 'plain.csv')
+    writeFileSync(path, 'ts,deviceId,temp\n1767225600000,d1,20\n')
+    const read = async (setBy: 'flags' | 'keys') => {
+      const source = new CsvSource('telemetry', csvSourceOptions.parse({path}), process.stdin, setBy)
+      for await (const batch of source.readBatches(toolContext(new AbortController().signal))) void batch
+    }
+    await expect(read('keys')).rejects.toThrow(/no topic column: give a template such as topic: "plant\/\{device\}\/env" in source telemetry \(columns: ts,deviceId,temp\)/)
+    await expect(read('flags')).rejects.toThrow(/no topic column: give a template such as --topic "plant\/\{device\}\/env" \(columns/)
   })
 })
