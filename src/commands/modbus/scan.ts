@@ -28,7 +28,16 @@ ${EXIT_CODES_HELP}`
     address: Flags.string({char: 'a', summary: 'Address to probe (default 40001, the first holding register).', default: '40001', env: 'IOTD_MODBUS_ADDRESS'}),
     units: Flags.string({summary: 'Unit ids to try: a list and ranges, e.g. 1-247 or 1,2,10-20.', default: '1-247', env: 'IOTD_MODBUS_UNITS'}),
     timeout: Flags.string({summary: 'How long to wait for each unit, e.g. 200ms.', default: '200ms', env: 'IOTD_MODBUS_TIMEOUT'}),
-    concurrency: Flags.integer({summary: 'Unit ids probed at once.', default: 16, min: 1, max: 255, env: 'IOTD_MODBUS_CONCURRENCY'}),
+    // One at a time by default: requests probed at once share one connection, and a server that handles one request
+    // at a time may drop those queued behind one for a unit it does not serve (pymodbus does), so those units would read
+    // as absent. A CI run saw unit 7 of 6-8 missed that way with a 6.5 s timeout.
+    concurrency: Flags.integer({
+      summary: 'Unit ids probed at once over the one connection (raise it for gateways that take pipelined requests).',
+      default: 1,
+      min: 1,
+      max: 255,
+      env: 'IOTD_MODBUS_CONCURRENCY',
+    }),
   }
 
   async run(): Promise<ScanResult> {
