@@ -25,6 +25,10 @@ export function replayFamilies(p: ReplayProgress | ReplaySummary): string {
   if ('skipped' in p) {
     f.counter('iotd_replay_rows_skipped_total', 'Rows not published (bad rows, outside --start/--end, no topic).', p.skipped)
     f.counter('iotd_replay_rows_out_of_order_total', 'Rows earlier than a row before them (sent at once).', p.outOfOrder)
+    // The summary's own accounting (rows = published + skipped + not sent) and what a broker outage cost.
+    f.counter('iotd_replay_rows_not_sent_total', 'Rows read and due to go out that were not published (interrupted, or the reconnects gave up).', p.notSent)
+    f.counter('iotd_replay_connection_losses_total', 'Connections lost mid-replay (each followed by a reconnect with backoff).', p.connection.losses)
+    f.counter('iotd_replay_messages_retried_total', 'Messages written again after a connection loss (at least once: a subscriber may see some twice).', p.connection.retried)
   }
   return f.text()
 }

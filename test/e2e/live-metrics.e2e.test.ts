@@ -166,6 +166,8 @@ fleets:
     expect(total(end, 'iotd_replay_rows_total')).toBe(summary.rows)
     expect(total(end, 'iotd_replay_messages_published_total')).toBe(summary.published)
     expect(total(end, 'iotd_replay_rows_skipped_total')).toBe(summary.skipped)
+    expect(total(end, 'iotd_replay_rows_not_sent_total')).toBe(summary.notSent)
+    expect(total(end, 'iotd_replay_connection_losses_total')).toBe(0)
     expect(summary.published).toBe(600)
     expect(summary.skipped).toBe(1)
   })

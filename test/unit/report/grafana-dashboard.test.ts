@@ -36,7 +36,7 @@ function served(): Set<string> {
     simFamilies('s', sim),
     benchFamilies(bench),
     recordFamilies({received: 1, messages: 1, bytes: 1, file: 'x', elapsedMs: 1}),
-    replayFamilies({rows: 1, published: 1, skipped: 0, outOfOrder: 0} as unknown as Parameters<typeof replayFamilies>[0]),
+    replayFamilies({rows: 1, published: 1, skipped: 0, outOfOrder: 0, notSent: 0, connection: {losses: 0, outageMs: 0, retried: 0}} as unknown as Parameters<typeof replayFamilies>[0]),
     prometheusText(pipeline),
   ]
   return new Set(texts.flatMap((t) => [...t.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1])))
