@@ -51,4 +51,24 @@ rules:
     expect(lines[0]).toMatch(/plant: connection attempt 1\/3 failed \(cannot connect to .*\); retrying in \d+ms$/)
     expect(r.stderr).toMatch(/gave up connecting to .* after 3 attempts/)
   })
+  it('pipeline run: the mqtt sink says each retry the same way', async () => {
+    const url = `mqtt://127.0.0.1:${await freePort()}`
+    const file = join(dir, 'sink.yaml')
+    writeFileSync(join(dir, 'one.csv'), 'ts,topic,qos,retain,encoding,payload\n1767225600000000,a/b,0,false,utf8,"{""a"":1}"\n')
+    writeFileSync(file, `version: 1
+name: retry-lines-sink
+sources:
+  lines: {type: csv, path: one.csv}
+rules:
+  - name: all
+    sql: SELECT * FROM lines
+    sinks:
+      - {type: mqtt, url: "${url}", topic: "out/x", connectAttempts: 3}
+`)
+    const r = await runCli(['pipeline', 'run', file, '--no-state'], {timeoutMs: 30_000})
+    expect(r.code, r.stderr).not.toBe(0)
+    const lines = retryLines(r.stderr)
+    expect(lines, r.stderr).toHaveLength(2)
+    expect(lines[0]).toMatch(/: connection attempt 1\/3 failed \(cannot connect to .*\); retrying in \d+ms$/)
+  })
 })

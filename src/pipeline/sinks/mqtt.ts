@@ -110,7 +110,7 @@ export class MqttSink implements Sink {
     this.ctx = ctx
     if (this.client) return
     if (this.options.insecure) ctx.warn(`${this.name}: ${INSECURE_TLS_WARNING}`)
-    this.client = await this.connect(this.options.connectAttempts, ctx.signal)
+    this.client = await this.connect(this.options.connectAttempts, ctx.signal, ctx.warn)
   }
 
   private closing = false
@@ -140,7 +140,8 @@ export class MqttSink implements Sink {
     return this.connecting
   }
 
-  private async connect(attempts: number, signal?: AbortSignal): Promise<MqttClient> {
+  /** Connects; each failed attempt before the last is said through `warn`, as the mqtt source says its own. */
+  private async connect(attempts: number, signal?: AbortSignal, warn?: (message: string) => void): Promise<MqttClient> {
     const o = this.options
     const clientOptions: ClientOptions = {
       url: o.url,
@@ -154,7 +155,15 @@ export class MqttSink implements Sink {
     // MQTT.js loads when a pipeline connects, not when a command merely validates or lists one.
     const {connectOnce, connectWithRetry} = await import('../../net/mqtt-connection.js')
     // A single attempt says why it failed (refused, unreachable), not that it 'gave up after 1 attempt'.
-    const client = attempts <= 1 ? await connectOnce(clientOptions) : await connectWithRetry(clientOptions, {...DEFAULT_BACKOFF, attempts, signal})
+    const client =
+      attempts <= 1
+        ? await connectOnce(clientOptions)
+        : await connectWithRetry(clientOptions, {
+            ...DEFAULT_BACKOFF,
+            attempts,
+            signal,
+            onRetry: (attempt, delayMs, err) => warn?.(`${this.name}: connection attempt ${attempt}/${attempts} failed (${err.message}); retrying in ${Math.round(delayMs)}ms`),
+          })
     // MQTT.js calls its `debug` logger several times per publish; when DEBUG does not ask for it, that is ~6% of a
     // --max-speed replay for nothing.
     if (!/mqttjs/.test(process.env.DEBUG ?? '')) (client as unknown as {log: (...args: unknown[]) => void}).log = () => {}
