@@ -161,7 +161,7 @@ fleets:
     const w = await start(['replay', join(dir, 'replay.csv'), '--broker', broker.url, '--rate', '200/s'])
     started.push(w.cli)
     await w.scrape((m) => (total(m, 'iotd_replay_messages_published_total') ?? 0) > 0)
-    const summary = (await summaryOf(w)) as {rows: number; published: number; skipped: number}
+    const summary = (await summaryOf(w)) as {rows: number; published: number; skipped: number; notSent: number}
     const end = await w.scrape(() => true)
     expect(total(end, 'iotd_replay_rows_total')).toBe(summary.rows)
     expect(total(end, 'iotd_replay_messages_published_total')).toBe(summary.published)
