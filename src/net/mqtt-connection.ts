@@ -79,6 +79,14 @@ export interface RetryOptions extends RetryPlan {
   onRetry?: (attempt: number, delayMs: number, err: MqttConnectError) => void
 }
 
+/**
+ * The onRetry that says each failed attempt before the last on one line (who, the attempt, why, when the next one
+ * starts), as the pipeline's mqtt source and sink, record, tail and replay word them.
+ */
+export function sayRetries(who: string, attempts: number, warn: ((message: string) => void) | undefined): RetryOptions['onRetry'] {
+  return (attempt, delayMs, err) => warn?.(`${who}: connection attempt ${attempt}/${attempts} failed (${err.message}); retrying in ${Math.round(delayMs)}ms`)
+}
+
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
 
 /** The options MQTT.js keeps per client, plus the source address our stream builders read back. */

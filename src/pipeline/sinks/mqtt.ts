@@ -153,7 +153,7 @@ export class MqttSink implements Sink {
       tls: tlsOf(o),
     }
     // MQTT.js loads when a pipeline connects, not when a command merely validates or lists one.
-    const {connectOnce, connectWithRetry} = await import('../../net/mqtt-connection.js')
+    const {connectOnce, connectWithRetry, sayRetries} = await import('../../net/mqtt-connection.js')
     // A single attempt says why it failed (refused, unreachable), not that it 'gave up after 1 attempt'.
     const client =
       attempts <= 1
@@ -162,7 +162,7 @@ export class MqttSink implements Sink {
             ...DEFAULT_BACKOFF,
             attempts,
             signal,
-            onRetry: (attempt, delayMs, err) => warn?.(`${this.name}: connection attempt ${attempt}/${attempts} failed (${err.message}); retrying in ${Math.round(delayMs)}ms`),
+            onRetry: sayRetries(this.name, attempts, warn),
           })
     // MQTT.js calls its `debug` logger several times per publish; when DEBUG does not ask for it, that is ~6% of a
     // --max-speed replay for nothing.

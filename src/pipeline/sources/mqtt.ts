@@ -189,13 +189,13 @@ export class MqttSource implements Source {
       onClient: (client) => this.install(client),
     }
     // MQTT.js loads when a pipeline connects, not when a command merely validates or lists one.
-    const {connectWithRetry} = await import('../../net/mqtt-connection.js')
+    const {connectWithRetry, sayRetries} = await import('../../net/mqtt-connection.js')
     const say = warn ?? this.ctx?.warn
     const client = await connectWithRetry(clientOptions, {
       ...DEFAULT_BACKOFF,
       attempts: o.connectAttempts,
       signal,
-      onRetry: (attempt, delayMs, err) => say?.(`${this.name}: connection attempt ${attempt}/${o.connectAttempts} failed (${err.message}); retrying in ${Math.round(delayMs)}ms`),
+      onRetry: sayRetries(this.name, o.connectAttempts, say),
     })
     this.client = client
     const subscribed = this.subscribe(client)
